@@ -1,0 +1,348 @@
+"""The `reformflow` command line: one engine call per command, `--json` for scripts.
+
+Refused actions exit non-zero with one line on stderr; with --json they also print
+{"error": kind, "message": ...} on stdout. Exit codes: 3 invalid, 4 forbidden, 5 not found,
+6 conflict (2 stays click's usage error).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from . import clock
+from .errors import ReformflowError
+
+EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6}
+
+
+class State:
+    def __init__(self, db_url: str | None):
+        self.db_url = db_url
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from models.db import Database
+            from .commands import Engine
+            self._engine = Engine(Database(self.db_url))
+        return self._engine
+
+    @property
+    def db(self):
+        return self.engine.db
+
+
+def _emit(data, as_json: bool, human) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        human(data)
+
+
+def command(group, name=None, **kwargs):
+    """A CLI command with --json and uniform handling of refusals."""
+    def decorate(fn):
+        @group.command(name, **kwargs)
+        @click.option("--json", "as_json", is_flag=True, help="Print data as JSON on standard output.")
+        @click.pass_obj
+        @functools.wraps(fn)
+        def wrapper(state, as_json, **params):
+            try:
+                return fn(state, as_json, **params)
+            except ReformflowError as exc:
+                if as_json:
+                    click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
+                click.echo(f"reformflow: {exc.kind}: {exc.message}".replace("\n", " "), err=True)
+                sys.exit(EXIT_CODES[exc.kind])
+        return wrapper
+    return decorate
+
+
+def _parse_now(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-10-01T09:00:00+08:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=clock.TZ)
+
+
+def _json_data(value: str | None) -> dict:
+    if not value:
+        return {}
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        from .errors import Invalid
+        raise Invalid(f"--data is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        from .errors import Invalid
+        raise Invalid("--data must be a JSON object, e.g. '{\"decision\": \"approve\"}'")
+    return data
+
+
+@click.group()
+@click.option("--db", "db_url", envvar="REFORMFLOW_DATABASE_URL",
+              help="Database URL (default: SQLite in ./instance/).")
+@click.option("--now", callback=_parse_now, help="Fix the engine clock for this command (ISO 8601).")
+@click.pass_context
+def main(ctx, db_url, now):
+    """reformflow: approval workflows for reform plans (改革方案审批流程)."""
+    if now is not None:
+        clock.set_override(now)
+    ctx.obj = State(db_url)
+
+
+# ------------------------------------------------------------------------- set-up
+@command(main, "init")
+@click.option("--demo", is_flag=True, help="Add demo units, groups, users and plans.")
+def init_cmd(state, as_json, demo):
+    """Create or upgrade the database schema (and optionally load demo data)."""
+    state.db.upgrade()
+    result = {"database": state.db.url, "schema": "up to date"}
+    if demo:
+        from .demo import load_demo
+        result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
+    _emit(result, as_json, lambda d: click.echo(f"schema up to date in {d['database']}"))
+
+
+@main.group()
+def users():
+    """Manage users."""
+
+
+@command(users, "add")
+@click.argument("username")
+@click.option("--display-name", required=True)
+@click.option("--group", "groups", multiple=True, help="Candidate group code (repeatable).")
+@click.option("--unit", help="Unit (department) name.")
+@click.option("--password", help="Password for the web inbox.")
+def users_add(state, as_json, username, display_name, groups, unit, password):
+    result = state.engine.add_user(username, display_name, groups=list(groups), unit=unit, password=password)
+    _emit(result, as_json, lambda d: click.echo(f"user {d['username']} added"))
+
+
+@main.group()
+def groups():
+    """Manage candidate groups (roles)."""
+
+
+@command(groups, "add")
+@click.argument("code")
+@click.option("--display-name", required=True)
+def groups_add(state, as_json, code, display_name):
+    result = state.engine.add_group(code, display_name)
+    _emit(result, as_json, lambda d: click.echo(f"group {d['code']} added"))
+
+
+# ------------------------------------------------------------------------- processes
+def _read_files(paths) -> list[tuple[str, bytes]]:
+    return [(str(p), Path(p).read_bytes()) for p in paths]
+
+
+@command(main, "check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def check_cmd(state, as_json, files):
+    """Print every problem in BPMN files without deploying them."""
+    from .checks import check_files
+    problems = check_files(_read_files(files))
+    errors = [p for p in problems if p["severity"] == "error"]
+    result = {"files": list(files), "problems": problems, "errors": len(errors),
+              "warnings": len(problems) - len(errors)}
+
+    def human(d):
+        for p in d["problems"]:
+            click.echo(f"{p['file']}: {p['severity']}: {p['element_id'] or '-'}"
+                       f"{' (' + p['element_name'] + ')' if p['element_name'] else ''}: [{p['rule']}] {p['message']}")
+        click.echo(f"{d['errors']} error(s), {d['warnings']} warning(s)")
+    _emit(result, as_json, human)
+    if errors:
+        sys.exit(EXIT_CODES["invalid"])
+
+
+@command(main, "deploy")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "actor", default="system", help="Who deploys (recorded in the audit trail).")
+def deploy_cmd(state, as_json, files, actor):
+    """Deploy BPMN files, all or nothing."""
+    result = state.engine.deploy(_read_files(files), actor=actor)
+    _emit({"definitions": result}, as_json, lambda d: [
+        click.echo(f"{r['key']} v{r['version']} {r['status']}") for r in d["definitions"]])
+
+
+@command(main, "definitions")
+@click.option("--all-versions", is_flag=True)
+def definitions_cmd(state, as_json, all_versions):
+    """List deployed process definitions (latest version of each by default)."""
+    from .queries import definitions
+    with state.db.reader() as s:
+        result = definitions(s, all_versions)
+    _emit({"definitions": result}, as_json, lambda d: [
+        click.echo(f"{r['key']:<20} v{r['version']:<3} {r['name']}  ({r['deployed_at']})") for r in d["definitions"]])
+
+
+# ------------------------------------------------------------------------- plans and tasks
+def _show_instance(d):
+    click.echo(f"#{d['id']} {d['title']} [{d['status']}] {d['definition_key']} v{d['definition_version']}"
+               f" business key {d['business_key'] or '-'}")
+    for t in d["tasks"]:
+        _show_task(t)
+
+
+def _show_task(t):
+    who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"]) or "-"
+    due = f" due {t['due_at']}" if t["due_at"] else ""
+    click.echo(f"  task {t['id']}: {t['name']} ({t['element_id']}) [{t['status']}] {who}{due}")
+
+
+@command(main, "start")
+@click.argument("key")
+@click.option("--as", "actor", required=True)
+@click.option("--title")
+@click.option("--business-key")
+@click.option("--data", help="Start variables as a JSON object.")
+def start_cmd(state, as_json, key, actor, title, business_key, data):
+    """Start a plan on the latest version of a process."""
+    result = state.engine.start(key, actor=actor, title=title, business_key=business_key, data=_json_data(data))
+    _emit(result, as_json, _show_instance)
+
+
+@command(main, "tasks")
+@click.option("--as", "actor", required=True)
+@click.option("--scope", type=click.Choice(["mine", "claimable", "all"]), default="all", show_default=True)
+@click.option("--instance", "instance_id", type=int)
+def tasks_cmd(state, as_json, actor, scope, instance_id):
+    """List a user's inbox."""
+    from .queries import list_tasks
+    with state.db.reader() as s:
+        result = list_tasks(s, actor, scope, instance_id)
+    _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo("(no tasks)"))
+
+
+def _task_command(name, method, help_text, extra=None):
+    @command(main, name, help=help_text)
+    @click.argument("task_id", type=int)
+    @click.option("--as", "actor", required=True)
+    def cmd(state, as_json, task_id, actor, **kw):
+        result = getattr(state.engine, method)(task_id, actor=actor, **kw)
+        _emit(result, as_json, _show_task)
+    return cmd
+
+
+_task_command("claim", "claim", "Claim a task you are a candidate for.")
+_task_command("unclaim", "unclaim", "Give a claimed task back to its candidates.")
+
+
+@command(main, "assign")
+@click.argument("task_id", type=int)
+@click.option("--to", "to", required=True)
+@click.option("--as", "actor", required=True)
+def assign_cmd(state, as_json, task_id, to, actor):
+    """Assign a task to a user (reform office only)."""
+    _emit(state.engine.assign(task_id, to=to, actor=actor), as_json, _show_task)
+
+
+@command(main, "complete")
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True)
+@click.option("--data", help="Form values as a JSON object.")
+def complete_cmd(state, as_json, task_id, actor, data):
+    """Complete a claimed task with its form data."""
+    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data)), as_json, _show_task)
+
+
+@command(main, "instance")
+@click.argument("instance_id", type=int)
+def instance_cmd(state, as_json, instance_id):
+    """Show a plan: status, version, active tasks, variables."""
+    def human(d):
+        _show_instance(d)
+        for k, v in sorted(d["variables"].items()):
+            click.echo(f"    {k} = {json.dumps(v, ensure_ascii=False)}")
+    _emit(state.engine.instance(instance_id), as_json, human)
+
+
+# ------------------------------------------------------------------------- timers
+@main.group()
+def timers():
+    """Timers and deadlines."""
+
+
+@command(timers, "run")
+def timers_run(state, as_json):
+    """Fire every timer that is due now, once."""
+    fired = state.engine.fire_due_timers()
+    _emit({"fired": fired}, as_json, lambda d: click.echo(f"fired timers in {len(d['fired'])} plan(s)"))
+
+
+@command(main, "worker")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
+@click.option("--rounds", type=int, help="Stop after this many rounds (default: run until stopped).")
+def worker_cmd(state, as_json, interval, rounds):
+    """Keep firing due timers (run one or more next to the web workers)."""
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            fired = state.engine.fire_due_timers()
+        except ReformflowError as exc:  # one bad plan must not stop the worker
+            click.echo(f"worker: {exc.kind}: {exc.message}", err=True)
+            fired = []
+        if fired:
+            click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired}, ensure_ascii=False)
+                       if as_json else f"{clock.now().isoformat()} fired timers in {len(fired)} plan(s)")
+        done += 1
+        if rounds is None or done < rounds:
+            time.sleep(interval)
+
+
+# ------------------------------------------------------------------------- audit
+@main.group()
+def audit():
+    """The audit trail."""
+
+
+@command(audit, "export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--instance", "instance_id", type=int)
+@click.option("--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
+def audit_export(state, as_json, fmt, instance_id, output):
+    """Export audit events (every field, so each hash can be recomputed)."""
+    from .audit import export
+    with state.db.reader() as s:
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                count = export(s, out, fmt, instance_id)
+            _emit({"events": count, "output": output}, as_json,
+                  lambda d: click.echo(f"{d['events']} events written to {d['output']}", err=True))
+        else:
+            export(s, click.get_text_stream("stdout"), fmt, instance_id)
+
+
+@command(audit, "verify")
+def audit_verify(state, as_json):
+    """Check the whole hash chain; exit 0 only if it is intact."""
+    from .audit import verify
+    with state.db.reader() as s:
+        result = verify(s)
+
+    def human(d):
+        if d["ok"]:
+            click.echo(f"audit trail intact: {d['events']} events, head {d['head_hash']}")
+        for p in d["problems"]:
+            click.echo(p)
+    _emit(result.to_dict(), as_json, human)
+    if not result.ok:
+        click.echo(f"reformflow: audit trail broken: {len(result.problems)} problem(s)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

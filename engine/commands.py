@@ -1,0 +1,336 @@
+"""Every action a person or the timer worker takes, one method each, one transaction each.
+
+A web view, an API endpoint and a CLI command are each one call into `Engine`. Inside each
+command: lock what it changes, load, act, run the engine on, sync the inbox, append audit
+events, commit — all of it or nothing.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Iterator
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
+from models.db import Database
+
+from . import clock, forms, runtime
+from .checks import check_processes
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .parser import parse_files
+from .runtime import Context
+from .state import spec_to_json
+
+SYSTEM_ACTOR = "system"
+ADMIN_GROUP = "reform_office"
+MAX_START_DATA_BYTES = 64 * 1024
+
+
+class Engine:
+    def __init__(self, db: Database):
+        self.db = db
+        clock.patch_spiffworkflow_clock()
+
+    # ----------------------------------------------------------------- plumbing
+    @contextmanager
+    def command(self, actor: str) -> Iterator[Context]:
+        """One command = one transaction; a concurrent change surfaces as Conflict."""
+        try:
+            with self.db.transaction() as session:
+                ctx = Context(session, actor, clock.now())
+                yield ctx
+                ctx.log.flush(session)
+        except StaleDataError:
+            raise Conflict("这条记录刚被其他人修改过，请刷新后重试。"
+                           " (changed by someone else; reload and try again)") from None
+
+    def _user(self, ctx: Context, username: str) -> User:
+        user = ctx.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None or not user.active:
+            raise Forbidden(f"用户 {username} 不存在或已停用 (unknown or inactive user)")
+        return user
+
+    def _lock_instance(self, ctx: Context, instance_id: int, *, skip_locked: bool = False) -> ProcessInstance | None:
+        query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        query = query.with_for_update(skip_locked=skip_locked)
+        instance = ctx.session.execute(query).scalar_one_or_none()
+        if instance is None and not skip_locked:
+            raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+        return instance
+
+    def _task(self, ctx: Context, task_id: int, expected_version: int | None) -> HumanTask:
+        task = ctx.session.execute(select(HumanTask).where(HumanTask.id == task_id)
+                                   .with_for_update()).scalar_one_or_none()
+        if task is None:
+            raise NotFound(f"任务 {task_id} 不存在 (no such task)")
+        if expected_version is not None and task.version != expected_version:
+            raise Conflict(f"任务 {task_id} 已被其他人处理或修改，请刷新后重试。 (task changed since you loaded it)")
+        return task
+
+    @staticmethod
+    def _may_claim(user: User, task: HumanTask) -> bool:
+        groups = set(json.loads(task.candidate_groups))
+        users = set(json.loads(task.candidate_users))
+        if not groups and not users:
+            return ADMIN_GROUP in user.group_codes
+        return user.username in users or bool(groups & set(user.group_codes))
+
+    # ----------------------------------------------------------------- directory
+    def add_group(self, code: str, display_name: str, *, actor: str = SYSTEM_ACTOR) -> dict:
+        with self.command(actor) as ctx:
+            if ctx.session.execute(select(Group).where(Group.code == code)).scalar_one_or_none():
+                raise Conflict(f"用户组 {code} 已存在 (group exists)")
+            ctx.session.add(Group(code=code, display_name=display_name))
+            ctx.log.record("group_added", code=code, display_name=display_name)
+        return {"code": code, "display_name": display_name}
+
+    def add_user(self, username: str, display_name: str, *, groups: list[str] = (),
+                 unit: str | None = None, password: str | None = None, actor: str = SYSTEM_ACTOR) -> dict:
+        from werkzeug.security import generate_password_hash
+        with self.command(actor) as ctx:
+            s = ctx.session
+            if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
+                raise Conflict(f"用户 {username} 已存在 (user exists)")
+            found = s.execute(select(Group).where(Group.code.in_(groups))).scalars().all()
+            missing = set(groups) - {g.code for g in found}
+            if missing:
+                raise Invalid(f"用户组不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建")
+            unit_row = None
+            if unit:
+                unit_row = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
+            user = User(username=username, display_name=display_name, unit=unit_row, groups=list(found),
+                        password_hash=generate_password_hash(password) if password else None,
+                        active=True, created_at=ctx.now)
+            s.add(user)
+            ctx.log.record("user_added", username=username, display_name=display_name,
+                           groups=sorted(groups), unit=unit)
+        return {"username": username, "display_name": display_name, "groups": sorted(groups), "unit": unit}
+
+    # ----------------------------------------------------------------- deploy
+    def deploy(self, files: list[tuple[str, bytes]], *, actor: str = SYSTEM_ACTOR) -> list[dict]:
+        """Deploy files together, all or nothing. Identical content is a no-op; changed content
+        becomes the next version; running plans stay on the version they started on."""
+        parsed = parse_files(files)
+        problems = [p for p in check_processes(files) if p["severity"] == "error"]
+        if problems:
+            raise Invalid("部署被拒绝，图中有错误 (deploy refused): "
+                          + "; ".join(f"{p['file']}: {p['element_id']}: {p['message']}" for p in problems),
+                          details=problems)
+        results = []
+        with self.command(actor) as ctx:
+            s = ctx.session
+            keys_here = {p.key for p in parsed}
+            for p in parsed:
+                for called in p.called_keys:
+                    if called not in keys_here and not s.execute(
+                            select(ProcessDefinition.id).where(ProcessDefinition.key == called).limit(1)).first():
+                        raise Invalid(f"{p.file_name}: call activity names process '{called}', which is "
+                                      f"neither deployed nor in this deploy; deploy its file too")
+            for p in parsed:
+                latest = self._latest(s, p.key)
+                if latest is not None and latest.sha256 == p.sha256:
+                    results.append(self._definition_dict(latest) | {"status": "unchanged"})
+                    continue
+                definition = ProcessDefinition(
+                    key=p.key, version=(latest.version + 1) if latest else 1, name=p.name,
+                    file_name=p.file_name, bpmn_xml=p.xml, sha256=p.sha256,
+                    spec_json=spec_to_json(p.spec, p.embedded), called_keys=json.dumps(p.called_keys),
+                    initiator_variable=p.initiator_variable,
+                    deployed_at=ctx.now, deployed_by=actor)
+                s.add(definition)
+                s.flush()
+                ctx.log.record("deployed", key=p.key, version=definition.version, name=p.name,
+                               file=p.file_name, sha256=p.sha256,
+                               previous_version=latest.version if latest else None)
+                results.append(self._definition_dict(definition) | {"status": "created"})
+        return results
+
+    @staticmethod
+    def _latest(session, key: str) -> ProcessDefinition | None:
+        return session.execute(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                               .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
+
+    @staticmethod
+    def _definition_dict(d: ProcessDefinition) -> dict:
+        return {"id": d.id, "key": d.key, "version": d.version, "name": d.name,
+                "file_name": d.file_name, "sha256": d.sha256, "deployed_at": d.deployed_at.isoformat(),
+                "deployed_by": d.deployed_by}
+
+    def _bind_called(self, session, definition: ProcessDefinition) -> dict[str, int]:
+        """key -> id of the latest version of every process this one calls, transitively."""
+        bound, pending = {}, list(json.loads(definition.called_keys))
+        while pending:
+            key = pending.pop()
+            if key in bound:
+                continue
+            latest = self._latest(session, key)
+            if latest is None:
+                raise Invalid(f"流程 {definition.key} 调用的子流程 {key} 尚未部署 (called process not deployed)")
+            bound[key] = latest.id
+            pending.extend(json.loads(latest.called_keys))
+        return bound
+
+    # ----------------------------------------------------------------- start
+    def start(self, key: str, *, actor: str, title: str | None = None,
+              business_key: str | None = None, data: dict | None = None) -> dict:
+        data = dict(data or {})
+        if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_START_DATA_BYTES:
+            raise Invalid("启动数据过大 (start data larger than 64 KB)")
+        with self.command(actor) as ctx:
+            s = ctx.session
+            self._user(ctx, actor)
+            definition = self._latest(s, key)
+            if definition is None:
+                raise NotFound(f"流程 {key} 尚未部署 (no process with key {key}); see `reformflow definitions`")
+            if business_key and s.execute(select(ProcessInstance.id).where(
+                    ProcessInstance.business_key == business_key)).first():
+                raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)")
+            called = self._bind_called(s, definition)
+            spec, subprocess_specs = runtime.specs_for(s, definition, called)
+            workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
+            title = title or data.get("title") or definition.name
+            variables = {**data, "title": title, "businessKey": business_key}
+            if definition.initiator_variable:
+                variables[definition.initiator_variable] = actor
+            instance = ProcessInstance(
+                definition_id=definition.id, subprocess_definitions=json.dumps(called),
+                business_key=business_key, title=title, status="running", state_json="{}",
+                started_by=actor, started_at=ctx.now)
+            instance.definition = definition
+            s.add(instance)
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)") from None
+            ctx.log.record("instance_started", instance_id=instance.id, key=key,
+                           version=definition.version, business_key=business_key, title=title,
+                           variables=variables, called_versions=called)
+
+            def begin(wf):
+                wf.get_next_task(state=TaskState.READY).data.update(variables)
+            runtime.run(ctx, instance, workflow, begin)
+            instance_id = instance.id
+        return self.instance(instance_id)
+
+    # ----------------------------------------------------------------- tasks
+    def claim(self, task_id: int, *, actor: str, expected_version: int | None = None) -> dict:
+        with self.command(actor) as ctx:
+            user = self._user(ctx, actor)
+            task = self._task(ctx, task_id, expected_version)
+            if task.status not in runtime.OPEN_STATUSES:
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能认领 (task is {task.status})")
+            if task.status == "claimed":
+                if task.assignee == actor:
+                    return self._task_dict(task)
+                raise Conflict(f"任务 {task_id} 已被 {task.assignee} 认领 (already claimed by {task.assignee})")
+            if not self._may_claim(user, task):
+                raise Forbidden(f"您不是任务 {task_id}「{task.name}」的候选人 (not a candidate for this task)")
+            task.assignee, task.status, task.claimed_at = actor, "claimed", ctx.now
+            ctx.log.record("task_claimed", instance_id=task.instance_id, task_id=task.id,
+                           element_id=task.element_id, old={"assignee": None}, new={"assignee": actor})
+            ctx.session.flush()
+            return self._task_dict(task)
+
+    def unclaim(self, task_id: int, *, actor: str, expected_version: int | None = None) -> dict:
+        with self.command(actor) as ctx:
+            user = self._user(ctx, actor)
+            task = self._task(ctx, task_id, expected_version)
+            if task.status != "claimed":
+                raise Conflict(f"任务 {task_id} 当前未被认领 (task is {task.status})")
+            if task.assignee != actor and ADMIN_GROUP not in user.group_codes:
+                raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以退回任务 {task_id} (only the assignee or the reform office)")
+            old = task.assignee
+            task.assignee, task.status, task.claimed_at = None, "open", None
+            ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
+                           element_id=task.element_id, old={"assignee": old}, new={"assignee": None})
+            ctx.session.flush()
+            return self._task_dict(task)
+
+    def assign(self, task_id: int, *, to: str, actor: str, expected_version: int | None = None) -> dict:
+        with self.command(actor) as ctx:
+            user = self._user(ctx, actor)
+            if ADMIN_GROUP not in user.group_codes:
+                raise Forbidden("只有改革办可以指派任务 (only the reform office may assign tasks)")
+            target = self._user(ctx, to)
+            task = self._task(ctx, task_id, expected_version)
+            if task.status not in runtime.OPEN_STATUSES:
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})")
+            old = task.assignee
+            task.assignee, task.status, task.claimed_at = target.username, "claimed", ctx.now
+            ctx.log.record("task_assigned", instance_id=task.instance_id, task_id=task.id,
+                           element_id=task.element_id, old={"assignee": old}, new={"assignee": to})
+            ctx.session.flush()
+            return self._task_dict(task)
+
+    def complete(self, task_id: int, *, actor: str, data: dict | None = None,
+                 expected_version: int | None = None) -> dict:
+        data = dict(data or {})
+        with self.command(actor) as ctx:
+            self._user(ctx, actor)
+            task = self._task(ctx, task_id, expected_version)
+            instance = self._lock_instance(ctx, task.instance_id)
+            ctx.session.refresh(task)  # the instance lock may have waited for another writer
+            if task.status == "open":
+                raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
+            if task.status != "claimed":
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
+            if task.assignee != actor:
+                raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，您不能提交 (only the assignee may complete)")
+            workflow = runtime.load(ctx, instance)
+            spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+            if spiff_task is None or spiff_task.state != TaskState.READY:
+                raise Conflict(f"任务 {task_id} 已不在待办状态 (task is no longer ready)")
+            values = forms.validate(json.loads(task.form_json), data, spiff_task.data)
+            old = {k: spiff_task.data.get(k) for k in values}
+
+            def finish(_wf):
+                spiff_task.data.update(values)
+                spiff_task.run()
+            task.status, task.completed_at, task.completed_by = "completed", ctx.now, actor
+            ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
+                           element_id=task.element_id, name=task.name, old=old, new=values)
+            runtime.run(ctx, instance, workflow, finish)
+            result = self._task_dict(task)
+        return result
+
+    # ----------------------------------------------------------------- timers
+    def fire_due_timers(self, *, limit: int = 100) -> list[dict]:
+        """Fire what is due now, each plan in its own transaction. A plan locked by another
+        worker is skipped (PostgreSQL: SKIP LOCKED) and picked up on the next round."""
+        now = clock.now()
+        with self.db.reader() as s:
+            due = s.execute(select(ProcessInstance.id).where(
+                ProcessInstance.status == "running", ProcessInstance.next_timer_at <= now)
+                .order_by(ProcessInstance.next_timer_at).limit(limit)).scalars().all()
+        fired = []
+        for instance_id in due:
+            with self.command(SYSTEM_ACTOR) as ctx:
+                instance = self._lock_instance(ctx, instance_id, skip_locked=True)
+                if instance is None or instance.status != "running" or instance.next_timer_at is None \
+                        or instance.next_timer_at > ctx.now:
+                    continue  # another worker got there first
+                workflow = runtime.load(ctx, instance)
+                runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
+                events = [e for e in ctx.log.pending if e[0] == "timer_fired"]
+                fired.append({"instance_id": instance_id, "timers": [e[3]["element_id"] for e in events]})
+        return fired
+
+    # ----------------------------------------------------------------- reads
+    def instance(self, instance_id: int) -> dict:
+        from .queries import instance_view
+        with self.db.reader() as s:
+            return instance_view(s, instance_id)
+
+    @staticmethod
+    def _task_dict(task: HumanTask) -> dict:
+        from .queries import task_dict
+        return task_dict(task)
+
+
+_STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}

@@ -1,0 +1,36 @@
+"""Refusals an engine command can answer with. Each has a kind the CLI, web and API map to
+an exit code, an HTTP status or a JSON error object."""
+
+
+class ReformflowError(Exception):
+    kind = "invalid"
+
+    def __init__(self, message: str, *, details: list | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def to_dict(self) -> dict:
+        out = {"error": self.kind, "message": self.message}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class Invalid(ReformflowError):
+    """The request or the diagram is wrong; the message says what to change."""
+    kind = "invalid"
+
+
+class Forbidden(ReformflowError):
+    """The user may not do this (not a candidate, not the assignee, wrong role)."""
+    kind = "forbidden"
+
+
+class NotFound(ReformflowError):
+    kind = "not_found"
+
+
+class Conflict(ReformflowError):
+    """Someone else changed the same task or plan first; reload and try again."""
+    kind = "conflict"

@@ -1,0 +1,141 @@
+"""Validate submitted form data against a user task's camunda:formData.
+
+Every field on the form is written to the process: a field left out keeps the variable's
+current value, else its default, else None, so gateway conditions never meet an undefined
+variable. Fields that are not
+on the form are refused: a task may only change what its form shows.
+Messages are Chinese (the interface language); `details` carry a code per field for callers
+that translate.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from .errors import Invalid
+
+SUPPORTED_TYPES = ("string", "long", "boolean", "date", "enum")
+SUPPORTED_CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
+_TRUE = {"true", "1", "on", "yes", "是"}
+_FALSE = {"false", "0", "off", "no", "否", ""}
+
+
+def describe(form) -> list[dict]:
+    """The form as plain data, for the inbox row and the web page."""
+    fields = []
+    for f in getattr(form, "fields", []) or []:
+        fields.append({
+            "id": f.id, "label": f.label or f.id, "type": f.type,
+            "default": f.default_value,
+            "options": [{"id": o.id, "name": o.name} for o in getattr(f, "options", [])],
+            "constraints": {v.name: v.config for v in f.validation},
+            "properties": {p.id: p.value for p in f.properties},
+        })
+    return fields
+
+
+def _label(field: dict) -> str:
+    return f"「{field['label']}」({field['id']})"
+
+
+def _coerce(field: dict, value):
+    """Turn a submitted value (JSON or a web form string) into the field's type."""
+    kind = field["type"]
+    if kind in ("string", "enum"):
+        return value if isinstance(value, str) else str(value)
+    if kind == "long":
+        if isinstance(value, bool):
+            raise ValueError("须为整数")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
+            return int(value.strip())
+        raise ValueError("须为整数")
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError("须为是/否（true/false）")
+    if kind == "date":
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip()[:10]).isoformat()
+            except ValueError:
+                pass
+        raise ValueError("须为日期，格式 YYYY-MM-DD")
+    raise ValueError(f"不支持的字段类型 {kind}")
+
+
+def _check_constraints(field: dict, value) -> str | None:
+    c = field["constraints"]
+    if value is None:
+        return None
+    if field["type"] == "enum" and value not in {o["id"] for o in field["options"]}:
+        allowed = "、".join(f"{o['id']}（{o['name']}）" for o in field["options"])
+        return f"取值须为以下之一：{allowed}"
+    if field["type"] == "string":
+        if "minlength" in c and len(value) < int(c["minlength"]):
+            return f"至少 {c['minlength']} 个字"
+        if "maxlength" in c and len(value) > int(c["maxlength"]):
+            return f"最多 {c['maxlength']} 个字"
+    if field["type"] == "long":
+        if "min" in c and value < int(c["min"]):
+            return f"不得小于 {c['min']}"
+        if "max" in c and value > int(c["max"]):
+            return f"不得大于 {c['max']}"
+    if field["type"] == "date":
+        if "min" in c and c["min"] and value < c["min"]:
+            return f"不得早于 {c['min']}"
+        if "max" in c and c["max"] and value > c["max"]:
+            return f"不得晚于 {c['max']}"
+    return None
+
+
+def _default(field: dict):
+    if field["default"] in (None, ""):
+        return None
+    try:
+        return _coerce(field, field["default"])
+    except ValueError:
+        return None
+
+
+def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
+    """Return the values to write to the process, or raise Invalid listing every problem."""
+    problems = []
+    known = {f["id"] for f in fields}
+    for key in submitted:
+        if key not in known:
+            problems.append({"field": key, "code": "unknown", "message": f"字段 {key} 不在本任务的表单上"})
+    values = {}
+    for field in fields:
+        fid, c = field["id"], field["constraints"]
+        if "readonly" in c:
+            if fid in submitted and submitted[fid] != current.get(fid, _default(field)):
+                problems.append({"field": fid, "code": "readonly", "message": f"{_label(field)} 为只读字段，不能修改"})
+            values[fid] = current.get(fid, _default(field))
+            continue
+        raw = submitted.get(fid)
+        if raw is None or (isinstance(raw, str) and raw.strip() == "" and field["type"] != "string"):
+            # Like Camunda Tasklist: a field left out keeps the variable's value, else its default.
+            value = current.get(fid, _default(field)) if fid not in submitted else None
+        else:
+            try:
+                value = _coerce(field, raw)
+            except ValueError as exc:
+                problems.append({"field": fid, "code": "type", "message": f"{_label(field)} {exc}"})
+                continue
+        if isinstance(value, str) and field["type"] == "string" and value.strip() == "":
+            value = None
+        if "required" in c and value is None:
+            problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项"})
+            continue
+        error = _check_constraints(field, value)
+        if error:
+            problems.append({"field": fid, "code": "constraint", "message": f"{_label(field)} {error}"})
+            continue
+        values[fid] = value
+    if problems:
+        raise Invalid("表单有误：" + "；".join(p["message"] for p in problems), details=problems)
+    return values

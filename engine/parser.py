@@ -1,0 +1,122 @@
+"""Read Camunda 7 diagrams into SpiffWorkflow specs, keeping what SpiffWorkflow drops.
+
+SpiffWorkflow's Camunda parser keeps forms and camunda:properties but not assignment, due
+dates or priority; our user-task parser copies those attributes into `task_spec.extensions`
+(which survive serialization) under the keys `camunda:<attribute>`.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+
+from .errors import Invalid
+from .xmlsafe import parse_bpmn_bytes
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
+USER_TASK_ATTRIBUTES = ("assignee", "candidateGroups", "candidateUsers", "dueDate",
+                        "followUpDate", "priority", "formKey")
+
+
+class _UserTaskParser(UserTaskParser):
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        for name in USER_TASK_ATTRIBUTES:
+            value = self.attribute(name, "camunda")
+            if value is not None and value.strip():
+                extensions[f"camunda:{name}"] = value.strip()
+        return extensions
+
+
+class ReformflowParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (_UserTaskParser, UserTask),
+    }
+
+
+_VALIDATOR = None
+
+
+def _validator() -> BpmnValidator:
+    global _VALIDATOR  # loading the BPMN XSD takes ~100 ms; do it once per process
+    if _VALIDATOR is None:
+        _VALIDATOR = BpmnValidator()
+    return _VALIDATOR
+
+
+@dataclass
+class ParsedProcess:
+    """One executable process from one file, ready to become a definition version."""
+    key: str
+    name: str
+    file_name: str
+    xml: str
+    sha256: str
+    spec: object
+    embedded: dict = field(default_factory=dict)   # subProcess id -> spec, same file
+    called_keys: list = field(default_factory=list)  # callActivity calledElement keys
+    initiator_variable: str | None = None
+
+
+def _spiff_error(exc: ValidationException, default_file: str) -> Invalid:
+    file_name = getattr(exc, "file_name", None) or default_file
+    element = getattr(exc, "id", None) or "?"
+    name = getattr(exc, "name", None)
+    where = f"element {element}" + (f" ({name})" if name else "")
+    line = getattr(exc, "line_number", None)
+    line_text = f", line {line}" if line else ""
+    message = str(exc).split("\n")[0]
+    return Invalid(f"{file_name}: {where}{line_text}: {message}")
+
+
+def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
+    """Parse a set of BPMN files deployed together; raise Invalid on the first bad one."""
+    parser = ReformflowParser(validator=_validator())
+    trees = {}
+    for file_name, data in files:
+        tree = parse_bpmn_bytes(data, file_name)
+        try:
+            parser.add_bpmn_xml(tree, file_name)
+        except ValidationException as exc:
+            raise _spiff_error(exc, file_name) from None
+        except etree.LxmlError as exc:
+            raise Invalid(f"{file_name}: {exc}") from None
+        trees[file_name] = (tree, data)
+
+    processes = []
+    for file_name, (tree, data) in trees.items():
+        root = tree.getroot()
+        embedded_ids = set(root.xpath(".//bpmn:subProcess/@id | .//bpmn:transaction/@id", namespaces=NS))
+        for process in root.xpath("./bpmn:process", namespaces=NS):
+            if process.get("isExecutable", "false").lower() != "true":
+                continue
+            key = process.get("id")
+            try:
+                spec = parser.get_spec(key)
+                every = parser.get_subprocess_specs(key, require_call_activity_specs=False)
+            except ValidationException as exc:
+                raise _spiff_error(exc, file_name) from None
+            start_initiators = process.xpath("./bpmn:startEvent/@camunda:initiator", namespaces=NS)
+            processes.append(ParsedProcess(
+                key=key,
+                name=process.get("name") or key,
+                file_name=file_name,
+                xml=data.decode("utf-8"),
+                sha256=hashlib.sha256(data).hexdigest(),
+                spec=spec,
+                embedded={k: v for k, v in every.items() if k in embedded_ids},
+                called_keys=sorted(set(process.xpath(".//bpmn:callActivity/@calledElement", namespaces=NS))),
+                initiator_variable=start_initiators[0] if start_initiators else None,
+            ))
+    if not processes:
+        names = ", ".join(name for name, _ in files)
+        raise Invalid(f"{names}: no executable process (isExecutable=\"true\") found")
+    return processes

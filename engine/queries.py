@@ -1,0 +1,105 @@
+"""Read-side views: inbox lists, a plan's page, the definition list. Plain dicts, JSON-ready."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User
+
+from .errors import Forbidden, Invalid, NotFound
+
+SCOPES = ("mine", "claimable", "all")
+ADMIN_GROUP = "reform_office"
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def task_dict(task: HumanTask) -> dict:
+    return {
+        "id": task.id, "instance_id": task.instance_id, "process_key": task.process_key,
+        "element_id": task.element_id, "name": task.name, "lane": task.lane,
+        "status": task.status, "assignee": task.assignee,
+        "candidate_groups": json.loads(task.candidate_groups),
+        "candidate_users": json.loads(task.candidate_users),
+        "due_at": _iso(task.due_at), "follow_up_at": _iso(task.follow_up_at),
+        "priority": task.priority, "created_at": _iso(task.created_at),
+        "claimed_at": _iso(task.claimed_at), "completed_at": _iso(task.completed_at),
+        "completed_by": task.completed_by, "documentation": task.documentation,
+        "form": json.loads(task.form_json), "version": task.version,
+    }
+
+
+def list_tasks(session: Session, username: str, scope: str = "mine",
+               instance_id: int | None = None) -> list[dict]:
+    """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
+    reform office, which monitors every plan — every open task."""
+    if scope not in SCOPES:
+        raise Invalid(f"scope must be one of {', '.join(SCOPES)}")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise Forbidden(f"用户 {username} 不存在 (unknown user)")
+    groups = user.group_codes
+    candidate = select(TaskCandidate.task_id).where(or_(
+        (TaskCandidate.kind == "user") & (TaskCandidate.value == username),
+        (TaskCandidate.kind == "group") & TaskCandidate.value.in_(groups)))
+    mine = (HumanTask.status == "claimed") & (HumanTask.assignee == username)
+    claimable = (HumanTask.status == "open") & HumanTask.id.in_(candidate)
+    if scope == "mine":
+        condition = mine
+    elif scope == "claimable":
+        condition = claimable
+    elif ADMIN_GROUP in groups:
+        condition = HumanTask.status.in_(("open", "claimed"))
+    else:
+        condition = mine | claimable
+    query = select(HumanTask).where(condition)
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+    return [task_dict(t) for t in session.execute(query).scalars()]
+
+
+def instance_view(session: Session, instance_id: int) -> dict:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+    tasks = session.execute(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "claimed")))
+        .order_by(HumanTask.id)).scalars().all()
+    definition = instance.definition
+    return {
+        "id": instance.id, "status": instance.status, "definition_key": definition.key,
+        "definition_version": definition.version, "definition_name": definition.name,
+        "business_key": instance.business_key, "title": instance.title,
+        "started_by": instance.started_by, "started_at": _iso(instance.started_at),
+        "ended_at": _iso(instance.ended_at), "next_timer_at": _iso(instance.next_timer_at),
+        "version": instance.version,
+        "called_versions": _called_versions(session, json.loads(instance.subprocess_definitions)),
+        "tasks": [task_dict(t) for t in tasks],
+        "variables": json.loads(instance.variables_json),
+    }
+
+
+def _called_versions(session: Session, ids: dict[str, int]) -> dict[str, int]:
+    out = {}
+    for key, definition_id in ids.items():
+        out[key] = session.get(ProcessDefinition, definition_id).version
+    return out
+
+
+def definitions(session: Session, all_versions: bool = False) -> list[dict]:
+    rows = session.execute(select(ProcessDefinition).order_by(
+        ProcessDefinition.key, ProcessDefinition.version.desc())).scalars().all()
+    seen, out = set(), []
+    for d in rows:
+        if not all_versions and d.key in seen:
+            continue
+        seen.add(d.key)
+        out.append({"id": d.id, "key": d.key, "name": d.name, "version": d.version,
+                    "file_name": d.file_name, "sha256": d.sha256,
+                    "deployed_at": _iso(d.deployed_at), "deployed_by": d.deployed_by})
+    return out

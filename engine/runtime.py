@@ -1,0 +1,230 @@
+"""The machinery every command shares: load a plan's workflow, run it, bring the inbox rows in
+line with its ready user tasks, record what happened, and save it back.
+
+Nothing here commits: the command that calls it owns the one transaction.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import EscalationEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (CalendarOverride, HumanTask, ProcessDefinition, ProcessInstance,
+                    TaskCandidate)
+
+from . import forms
+from .audit import AuditLog
+from .deadlines import TimerValueError
+from .errors import Invalid
+from .expressions import ExpressionError, is_wrapped
+from .scripting import SafeEnvironment, script_engine
+from .state import dump_state, load_state, restore_specs
+from .workdays import WorkCalendar
+
+OPEN_STATUSES = ("open", "claimed")
+
+
+@dataclass
+class Context:
+    """What one command carries around: its session, actor, clock reading and audit log."""
+    session: Session
+    actor: str
+    now: datetime
+    log: AuditLog = field(init=False)
+
+    def __post_init__(self):
+        self.log = AuditLog(self.actor, self.now)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        overrides = self.session.execute(select(CalendarOverride)).scalars().all()
+        return WorkCalendar({o.day: o.is_working_day for o in overrides})
+
+    @cached_property
+    def script_engine(self):
+        return script_engine(self.calendar)
+
+    @property
+    def environment(self) -> SafeEnvironment:
+        return self.script_engine.environment
+
+
+def specs_for(session: Session, definition: ProcessDefinition, subprocess_ids: dict[str, int]):
+    """The main spec and every subprocess spec (embedded and called) an instance runs on."""
+    spec, embedded = restore_specs(definition.id, definition.spec_json)
+    subprocess_specs = dict(embedded)
+    for key, definition_id in subprocess_ids.items():
+        called = session.get(ProcessDefinition, definition_id)
+        called_spec, called_embedded = restore_specs(called.id, called.spec_json)
+        subprocess_specs[key] = called_spec
+        subprocess_specs.update(called_embedded)
+    return spec, subprocess_specs
+
+
+def load(ctx: Context, instance: ProcessInstance) -> BpmnWorkflow:
+    spec, subprocess_specs = specs_for(ctx.session, instance.definition,
+                                       json.loads(instance.subprocess_definitions))
+    return load_state(instance.state_json, spec, subprocess_specs, ctx.script_engine)
+
+
+def engine_error(exc: Exception) -> Invalid:
+    """A diagram failed while running: refuse the action, say where and why."""
+    task = getattr(exc, "task", None)
+    where = ""
+    if task is not None:
+        spec = task.task_spec
+        where = f"{task.workflow.spec.file or task.workflow.spec.name}: element {spec.bpmn_id} ({spec.bpmn_name or ''}): "
+    cause = getattr(exc, "exception", None) or exc.__cause__ or exc
+    reason = str(cause).split("\n")[0] if cause is not exc else str(exc).split("\n")[0]
+    return Invalid(f"{where}{reason}. Nothing was changed; correct the data or the diagram and try again.")
+
+
+def _snapshot(workflow: BpmnWorkflow) -> set[UUID]:
+    return {t.id for t in workflow.get_tasks(state=TaskState.FINISHED_MASK)}
+
+
+def run(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, action) -> None:
+    """Do `action(workflow)`, run the engine on, then record and save the outcome."""
+    before = _snapshot(workflow)
+    try:
+        action(workflow)
+        workflow.do_engine_steps()
+    except (SpiffWorkflowException, ExpressionError, TimerValueError) as exc:
+        raise engine_error(exc) from None
+    _record_events(ctx, instance, workflow, before)
+    sync_tasks(ctx, instance, workflow)
+    save(ctx, instance, workflow)
+
+
+def _record_events(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, before: set) -> None:
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        if task.id in before:
+            continue
+        spec = task.task_spec
+        definition = getattr(spec, "event_definition", None)
+        if isinstance(spec, CatchingEvent) and isinstance(definition, TimerEventDefinition):
+            ctx.log.record("timer_fired", instance_id=instance.id, element_id=spec.bpmn_id,
+                           name=spec.bpmn_name, process=task.workflow.spec.name,
+                           due=task._get_internal_data("event_value"))
+        elif isinstance(spec, ThrowingEvent) and isinstance(definition, EscalationEventDefinition):
+            ctx.log.record("escalation", instance_id=instance.id, element_id=spec.bpmn_id,
+                           name=spec.bpmn_name, code=definition.code, process=task.workflow.spec.name)
+
+
+def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:
+    """camunda:candidateGroups / candidateUsers: a comma list, items may be ${...}."""
+    if not text:
+        return []
+    values = ctx.environment.value(text, data) if is_wrapped(text.strip()) else text
+    if isinstance(values, str):
+        values = values.split(",")
+    return [str(v).strip() for v in values if str(v).strip()]
+
+
+def _task_row(ctx: Context, instance: ProcessInstance, task) -> HumanTask:
+    spec, data, env = task.task_spec, task.data, ctx.environment
+    ext = spec.extensions or {}
+    assignee_text = ext.get("camunda:assignee")
+    assignee = env.value(assignee_text, data) if assignee_text and is_wrapped(assignee_text) else assignee_text
+    priority_text = ext.get("camunda:priority")
+    priority = env.value(priority_text, data) if priority_text and is_wrapped(priority_text) else priority_text
+    due_text, follow_text = ext.get("camunda:dueDate"), ext.get("camunda:followUpDate")
+    groups = _candidates(ctx, ext.get("camunda:candidateGroups"), data)
+    users = _candidates(ctx, ext.get("camunda:candidateUsers"), data)
+    row = HumanTask(
+        instance_id=instance.id, spiff_task_id=str(task.id), process_key=task.workflow.spec.name,
+        element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+        documentation=spec.documentation, form_json=json.dumps(forms.describe(getattr(spec, "form", None)), ensure_ascii=False),
+        candidate_groups=json.dumps(groups, ensure_ascii=False),
+        candidate_users=json.dumps(users, ensure_ascii=False),
+        assignee=str(assignee) if assignee else None,
+        status="claimed" if assignee else "open",
+        priority=int(priority) if priority not in (None, "") else 50,
+        due_at=env.due(due_text, data) if due_text else None,
+        follow_up_at=env.due(follow_text, data) if follow_text else None,
+        created_at=ctx.now, claimed_at=ctx.now if assignee else None,
+    )
+    row.candidates = ([TaskCandidate(kind="group", value=g) for g in groups]
+                      + [TaskCandidate(kind="user", value=u) for u in users])
+    return row
+
+
+def sync_tasks(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Make the inbox rows match the workflow's ready user tasks."""
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    rows = ctx.session.execute(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.status.in_(OPEN_STATUSES))).scalars().all()
+    known = {r.spiff_task_id for r in rows}
+    for row in rows:
+        if row.spiff_task_id not in ready:  # e.g. an interrupting timer took the path away
+            row.status = "cancelled"
+            row.completed_at = ctx.now
+            ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row.id,
+                           element_id=row.element_id, name=row.name)
+    for spiff_id, task in ready.items():
+        if spiff_id in known:
+            continue
+        try:
+            row = _task_row(ctx, instance, task)
+        except (ExpressionError, TimerValueError) as exc:
+            raise engine_error(_with_task(exc, task)) from None
+        ctx.session.add(row)
+        ctx.session.flush()
+        ctx.log.record("task_created", instance_id=instance.id, task_id=row.id,
+                       element_id=row.element_id, name=row.name, process=row.process_key,
+                       assignee=row.assignee, candidate_groups=json.loads(row.candidate_groups),
+                       candidate_users=json.loads(row.candidate_users),
+                       due_at=row.due_at.isoformat() if row.due_at else None, priority=row.priority)
+
+
+def _with_task(exc: Exception, task) -> Exception:
+    exc.task = task
+    return exc
+
+
+def variables_of(workflow: BpmnWorkflow) -> dict:
+    """The plan's current variables: the data of the task that changed last."""
+    tasks = [t for t in workflow.get_tasks(state=TaskState.FINISHED_MASK | TaskState.READY | TaskState.WAITING)
+             if t.data]
+    if not tasks:
+        return {}
+    latest = max(tasks, key=lambda t: t.last_state_change)
+    return latest.data
+
+
+def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    dues = []
+    for event in workflow.waiting_events():
+        value = event.value
+        if isinstance(value, str):
+            try:
+                dues.append(datetime.fromisoformat(value))
+            except ValueError:
+                continue
+    return min(dues) if dues else None
+
+
+def save(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    instance.state_json = dump_state(workflow)
+    instance.variables_json = json.dumps(variables_of(workflow), ensure_ascii=False, default=str)
+    instance.next_timer_at = _next_timer(workflow)
+    if workflow.completed and instance.status == "running":
+        instance.status = "completed"
+        instance.ended_at = ctx.now
+        ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                if t.workflow is workflow and isinstance(t.task_spec, EndEvent)]
+        end = max(ends, key=lambda t: t.last_state_change).task_spec if ends else None
+        ctx.log.record("instance_ended", instance_id=instance.id,
+                       end_event=getattr(end, "bpmn_id", None), end_name=getattr(end, "bpmn_name", None))

@@ -1,0 +1,96 @@
+"""SpiffWorkflow's script environment, replaced: every condition, timer value and script from
+a diagram goes through reformflow's safe evaluator (engine.expressions), never eval/exec.
+
+SpiffWorkflow reads timer values as ISO strings and does its own month arithmetic (31-day
+months). We mark each timer expression when a definition is parsed; when SpiffWorkflow asks us
+to evaluate a marked expression we compute the due time with calendar months and Chinese
+working days (engine.deadlines) and hand back a value SpiffWorkflow cannot misread: an exact
+number of seconds for duration timers, an absolute UTC instant for date timers.
+"""
+from __future__ import annotations
+
+import math
+from collections import ChainMap
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
+                                                              DurationTimerEventDefinition,
+                                                              TimeDateEventDefinition)
+
+from . import clock
+from .deadlines import DEADLINE_FUNCTION_NAMES, deadline_functions, due_at
+from .expressions import compile_expression, compile_script, is_wrapped
+from .workdays import WorkCalendar
+
+FUNCTION_NAMES = frozenset(DEADLINE_FUNCTION_NAMES)
+TIMER_MARK = "rf-timer:"
+_TIMER_KINDS = {DurationTimerEventDefinition: "duration", TimeDateEventDefinition: "date",
+                CycleTimerEventDefinition: "cycle"}
+
+
+def mark_timers(specs) -> None:
+    """Tag every timer expression in these process specs with its kind (idempotent)."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            kind = _TIMER_KINDS.get(type(definition))
+            if kind and not definition.expression.startswith(TIMER_MARK):
+                definition.expression = f"{TIMER_MARK}{kind}:{definition.expression}"
+
+
+def unmark(expression: str) -> tuple[str | None, str]:
+    """Split a marked timer expression into (kind, original text)."""
+    if not expression.startswith(TIMER_MARK):
+        return None, expression
+    kind, _, text = expression[len(TIMER_MARK):].partition(":")
+    return kind, text
+
+
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluates diagram expressions with reformflow's own interpreter."""
+
+    def __init__(self, calendar: WorkCalendar | None = None):
+        super().__init__({})
+        self.calendar = calendar or WorkCalendar()
+
+    def functions(self) -> dict:
+        return deadline_functions(clock.now(), self.calendar)
+
+    def value(self, text: str, variables) -> object:
+        return compile_expression(text, FUNCTION_NAMES).evaluate(variables, self.functions())
+
+    def evaluate(self, expression, context, external_context=None):
+        variables = ChainMap(context, external_context or {})
+        kind, text = unmark(expression)
+        if kind is None:
+            return self.value(expression, variables)
+        return self.timer_value(kind, text, variables)
+
+    def timer_value(self, kind: str, text: str, variables) -> str:
+        text = text.strip()
+        value = self.value(text, variables) if is_wrapped(text) else text
+        if kind == "cycle":
+            return str(value)
+        now = clock.now()
+        due = due_at(value, now)
+        if kind == "date":
+            return due.isoformat()
+        return f"PT{max(0, math.ceil((due - now).total_seconds()))}S"
+
+    def due(self, text: str, variables):
+        """A user task's camunda:dueDate / followUpDate as an aware UTC datetime."""
+        text = text.strip()
+        value = self.value(text, variables) if is_wrapped(text) else text
+        return due_at(value, clock.now())
+
+    def execute(self, script, context, external_context=None):
+        compile_script(script or "", FUNCTION_NAMES).execute(context, self.functions())
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise NotImplementedError("service tasks are not supported by reformflow")
+
+
+def script_engine(calendar: WorkCalendar | None = None) -> PythonScriptEngine:
+    return PythonScriptEngine(environment=SafeEnvironment(calendar))

@@ -1,0 +1,91 @@
+"""Workflow state in and out of the database.
+
+A deployed definition stores its parsed spec once; an instance stores only its task tree and
+data. Serializing the whole spec into every save (SpiffWorkflow's default) would multiply the
+bytes written per action many times over. Restored specs are cached per definition id: rows
+are never changed after deploy, so the cache can never go stale.
+"""
+from __future__ import annotations
+
+import json
+from uuid import UUID
+from functools import lru_cache
+
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+
+class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+    """Leaves specs out of the saved state and takes already-restored specs back in."""
+
+    def to_dict(self, workflow):
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        dct = dict(dct)
+        spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
+        return self._restore(dct, spec, subprocess_specs)
+
+    def _restore(self, dct, spec, subprocess_specs):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializers():
+    spec_config = dict(CAMUNDA_CONFIG)
+    spec_registry = BpmnWorkflowSerializer.configure(spec_config)
+    state_config = dict(CAMUNDA_CONFIG)
+    state_config[BpmnWorkflow] = _SpecFreeWorkflowConverter
+    state_registry = BpmnWorkflowSerializer.configure(state_config)
+    return BpmnWorkflowSerializer(spec_registry), BpmnWorkflowSerializer(state_registry)
+
+
+SPEC_SERIALIZER, STATE_SERIALIZER = _make_serializers()
+
+
+def spec_to_json(spec, embedded: dict) -> str:
+    convert = SPEC_SERIALIZER.registry.convert
+    return json.dumps({"spec": convert(spec),
+                       "embedded": {k: convert(v) for k, v in embedded.items()}},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=256)
+def restore_specs(definition_id: int, spec_json: str):
+    """(spec, embedded subprocess specs) of one definition version, restored once."""
+    from .scripting import mark_timers
+    data = json.loads(spec_json)
+    restore = SPEC_SERIALIZER.registry.restore
+    spec = restore(data["spec"])
+    embedded = {k: restore(v) for k, v in data["embedded"].items()}
+    mark_timers([spec, *embedded.values()])
+    return spec, embedded
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    registry = STATE_SERIALIZER.registry
+    registry._encoder_mode = True  # as BpmnWorkflowSerializer.serialize_json does
+    try:
+        dct = STATE_SERIALIZER.to_dict(workflow)
+        return json.dumps(dct, separators=(",", ":"), ensure_ascii=False,
+                          cls=STATE_SERIALIZER._encoder_cls)
+    finally:
+        registry._encoder_mode = False
+
+
+def load_state(state_json: str, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
+    dct = json.loads(state_json, cls=STATE_SERIALIZER.json_decoder_cls)
+    dct["spec"], dct["subprocess_specs"] = spec, subprocess_specs
+    workflow = STATE_SERIALIZER.from_dict(dct)
+    workflow.script_engine = script_engine  # a restored workflow comes back with plain eval
+    return workflow

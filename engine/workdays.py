@@ -1,0 +1,191 @@
+"""Chinese working days (工作日) and calendar-month arithmetic.
+
+A working day is decided, in this order, by
+
+1. the admin override table (``True`` = working day, ``False`` = day off),
+   which always wins -- it is how a newly announced State Council holiday
+   schedule (放假安排) is entered before the ``chinesecalendar`` package
+   ships it, or how a local extra day off is recorded;
+2. the ``chinesecalendar`` package (statutory holidays and the swapped
+   working weekends, 调休);
+3. for a year neither of them knows: plain Monday-Friday.  This is a
+   degraded guess (it misses every holiday), so a :class:`CalendarWarning`
+   is recorded once per year and logged -- but nothing raises, because a
+   workflow must never crash on a deadline in next year.
+
+Override table and whole years: once *any* override exists for a year,
+:meth:`WorkCalendar.covered` reports that year as covered and no fallback
+warning is emitted for it, but days not in the table still fall back to
+Monday-Friday.  An admin entering a year the package does not know must
+therefore enter the **full** schedule for that year: every holiday
+weekday as ``False`` and every swapped working weekend day as ``True``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from types import MappingProxyType
+from typing import Mapping, NamedTuple, TypeVar
+
+import chinese_calendar
+from dateutil.relativedelta import relativedelta
+
+from .clock import TZ
+
+__all__ = ["CalendarWarning", "WorkCalendar", "add_months", "as_local_date"]
+
+log = logging.getLogger(__name__)
+
+_ONE_DAY = timedelta(days=1)
+D = TypeVar("D", date, datetime)
+
+
+class CalendarWarning(NamedTuple):
+    """A year whose working days were guessed as plain Monday-Friday."""
+
+    year: int
+    message: str
+
+
+def as_local_date(d: date | datetime) -> date:
+    """The business (Asia/Shanghai) date of ``d``.
+
+    A ``datetime`` is a different calendar day in UTC and in Beijing for
+    eight hours of every day, so aware values are converted to
+    Asia/Shanghai first; naive values are taken as Asia/Shanghai already.
+    """
+    if isinstance(d, datetime):
+        if d.tzinfo is not None and d.tzinfo.utcoffset(d) is not None:
+            d = d.astimezone(TZ)
+        return d.date()
+    if isinstance(d, date):
+        return d
+    raise TypeError(f"expected a date, got {type(d).__name__}: {d!r}")
+
+
+def _check_int(n: object, what: str = "n") -> int:
+    """Reject bools and floats early: ``True`` working days is a bug."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{what} must be an integer, got {type(n).__name__}: {n!r}")
+    return n
+
+
+def add_months(d: D, n: int) -> D:
+    """``d`` plus ``n`` calendar months, clamped to the month's last day.
+
+    2026-01-31 + 1 month is 2026-02-28 (2024: 02-29), as a civil servant
+    reads "一个月内".  Time of day and tzinfo of a datetime are kept.
+    """
+    if not isinstance(d, date):
+        raise TypeError(f"expected a date or datetime, got {type(d).__name__}: {d!r}")
+    return d + relativedelta(months=_check_int(n))
+
+
+class WorkCalendar:
+    """Decides working days; see the module docstring for the rules."""
+
+    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+        self._overrides: dict[date, bool] = self._validated(overrides or {})
+        self._override_years = frozenset(d.year for d in self._overrides)
+        self._unknown_years: set[int] = set()
+        self.warnings: list[CalendarWarning] = []
+
+    @staticmethod
+    def _validated(overrides: Mapping[date, bool]) -> dict[date, bool]:
+        """Copy the table, refusing datetimes (they would never match a day)
+        and non-bool values (``"false"`` is truthy)."""
+        table: dict[date, bool] = {}
+        for day, working in overrides.items():
+            if isinstance(day, datetime) or not isinstance(day, date):
+                raise TypeError(f"override key must be a date, got {day!r}")
+            if not isinstance(working, bool):
+                raise TypeError(f"override for {day} must be True/False, got {working!r}")
+            table[day] = working
+        return table
+
+    @property
+    def overrides(self) -> Mapping[date, bool]:
+        """Read-only view of the admin override table."""
+        return MappingProxyType(self._overrides)
+
+    # -- single days ---------------------------------------------------
+
+    def is_working_day(self, d: date) -> bool:
+        """True if ``d`` is a working day.  Never raises for unknown years."""
+        d = as_local_date(d)
+        if d in self._overrides:
+            return self._overrides[d]
+        if d.year not in self._unknown_years:
+            try:
+                return chinese_calendar.is_workday(d)
+            except NotImplementedError:
+                self._unknown_years.add(d.year)
+        if d.year not in self._override_years:
+            self._warn(d.year)
+        return d.weekday() < 5
+
+    def _warn(self, year: int) -> None:
+        """Record (once per year) that working days are only a guess."""
+        if any(w.year == year for w in self.warnings):
+            return
+        message = (
+            f"no holiday calendar for {year}: working days assumed Monday-Friday "
+            f"(statutory holidays and swapped weekends ignored); "
+            f"an admin should enter {year}'s schedule in the override table"
+        )
+        self.warnings.append(CalendarWarning(year, message))
+        log.warning(message)
+
+    def covered(self, year: int) -> bool:
+        """True if the package or the override table knows ``year``.
+
+        Overrides count as soon as one entry falls in ``year`` -- an admin
+        must enter the year's full holiday and swapped-day schedule.
+        """
+        if year in self._override_years:
+            return True
+        try:
+            chinese_calendar.is_workday(date(year, 1, 1))
+        except (NotImplementedError, ValueError):
+            return False
+        return True
+
+    # -- counting ------------------------------------------------------
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The ``n``-th working day after ``start`` (``start`` not counted).
+
+        ``n == 0`` gives ``start`` if it is a working day, else the next
+        working day (a deadline "today" on a holiday rolls forward).
+        Negative ``n`` counts backwards, e.g. a reminder 3 working days
+        before a deadline.
+        """
+        day = as_local_date(start)
+        n = _check_int(n)
+        if n == 0:
+            while not self.is_working_day(day):
+                day += _ONE_DAY
+            return day
+        step = _ONE_DAY if n > 0 else -_ONE_DAY
+        remaining = abs(n)
+        while remaining:
+            day += step
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in ``(start, end]``; negative if ``end < start``.
+
+        So ``add_working_days(s, k)`` and ``working_days_between(s, that)``
+        agree: counting from a date never includes that date itself.
+        """
+        start, end = as_local_date(start), as_local_date(end)
+        if end < start:
+            return -self.working_days_between(end, start)
+        count, day = 0, start
+        while day < end:
+            day += _ONE_DAY
+            count += self.is_working_day(day)
+        return count

@@ -1,0 +1,9 @@
+"""SQLAlchemy models of reformflow. No business logic beyond what a row must keep."""
+from .audit import AuditEvent, AuditHead
+from .base import Base
+from .calendar import CalendarOverride
+from .identity import Group, Unit, User, memberships
+from .process import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
+
+__all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Group", "HumanTask",
+           "ProcessDefinition", "ProcessInstance", "TaskCandidate", "Unit", "User", "memberships"]

@@ -1,0 +1,97 @@
+"""Database set-up: engines, sessions, and schema upgrades through Alembic.
+
+SQLite is the embedded default. It has no row locks, so every writing transaction starts with
+BEGIN IMMEDIATE: two writers queue instead of both reading and one losing its update.
+Reads use a second engine with plain deferred transactions so they do not queue behind writers.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def default_url() -> str:
+    url = os.environ.get("REFORMFLOW_DATABASE_URL")
+    if url:
+        return url
+    folder = Path.cwd() / "instance"
+    folder.mkdir(exist_ok=True)
+    return f"sqlite:///{folder / 'reformflow.sqlite3'}"
+
+
+def normalise_url(url: str) -> str:
+    """Let operators write postgresql://...; we use the psycopg 3 driver."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://"):]
+    return url
+
+
+def _make_engine(url: str, *, immediate: bool) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if ":memory:" not in url and url != "sqlite://":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The engines and session factories for one database URL."""
+
+    def __init__(self, url: str | None = None):
+        self.url = normalise_url(url or default_url())
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.engine = _make_engine(self.url, immediate=True)
+        self.read_engine = _make_engine(self.url, immediate=False) if self.is_sqlite else self.engine
+        self._write = sessionmaker(self.engine, expire_on_commit=False)
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error."""
+        with self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

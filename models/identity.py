@@ -1,0 +1,49 @@
+"""People and organisation: users, candidate groups (roles) and units (departments)."""
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime
+
+memberships = Table(
+    "memberships",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Unit(Base):
+    """A department or lead unit (牵头单位)."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Group(Base):
+    """A candidate group: the role a BPMN user task names in camunda:candidateGroups."""
+
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit | None] = relationship()
+    groups: Mapped[list[Group]] = relationship(secondary=memberships, order_by=Group.code)
+
+    @property
+    def group_codes(self) -> list[str]:
+        return [g.code for g in self.groups]

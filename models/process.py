@@ -1,0 +1,97 @@
+"""Deployed process versions, running plans and their inbox rows."""
+from datetime import datetime
+
+from sqlalchemy import (ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime
+
+
+class ProcessDefinition(Base):
+    """One version of one executable BPMN process. Rows are never changed after deploy."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definitions_key_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    file_name: Mapped[str] = mapped_column(String(300))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # The parsed SpiffWorkflow spec, serialized once here instead of in every instance.
+    spec_json: Mapped[str] = mapped_column(Text)
+    called_keys: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of calledElement keys
+    initiator_variable: Mapped[str | None] = mapped_column(String(200))  # camunda:initiator
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deployed_by: Mapped[str] = mapped_column(String(64))
+
+
+class ProcessInstance(Base):
+    """A reform plan in flight: its workflow state plus the columns the inbox and ledger query."""
+
+    __tablename__ = "process_instances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    # key -> definition id of each called process, fixed when the plan starts (binding latest).
+    subprocess_definitions: Mapped[str] = mapped_column(Text, default="{}")
+    business_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running / completed / error
+    state_json: Mapped[str] = mapped_column(Text)  # workflow state without its specs
+    variables_json: Mapped[str] = mapped_column(Text, default="{}")  # snapshot for reads
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    started_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Optimistic lock: an UPDATE that finds another version raises StaleDataError.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    definition: Mapped[ProcessDefinition] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(Base):
+    """An inbox row mirroring one ready SpiffWorkflow user task."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_status_assignee", "status", "assignee"),
+        UniqueConstraint("spiff_task_id", name="uq_human_tasks_spiff_task_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    process_key: Mapped[str] = mapped_column(String(200))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    documentation: Mapped[str | None] = mapped_column(Text)
+    form_json: Mapped[str] = mapped_column(Text, default="[]")
+    candidate_groups: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, for display
+    candidate_users: Mapped[str] = mapped_column(Text, default="[]")
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), index=True)  # open / claimed / completed / cancelled
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    instance: Mapped[ProcessInstance] = relationship()
+    candidates: Mapped[list["TaskCandidate"]] = relationship(cascade="all, delete-orphan")
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TaskCandidate(Base):
+    """Who may claim a task: one row per candidate group or user, so the inbox query is a join."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_kind_value", "kind", "value"),)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(5), primary_key=True)  # group / user
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
