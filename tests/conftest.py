@@ -1,0 +1,139 @@
+"""Shared fixtures: a fresh database per test on SQLite and, for tests that ask for it, on the
+real PostgreSQL named by REFORMFLOW_TEST_POSTGRES_URL (the README's test command sets it; if it
+is set and the server is unreachable, the tests fail rather than skip)."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import clock
+from engine.commands import Engine
+from models import Base
+from models.db import Database, normalise_url
+
+ROOT = Path(__file__).resolve().parent.parent
+BPMN = ROOT / "bpmn"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PG_URL = os.environ.get("REFORMFLOW_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Migrate once, copy the file for every test: a fresh database in about a millisecond."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway database on the PostgreSQL server, migrated once for the session."""
+    if not PG_URL:
+        pytest.skip("REFORMFLOW_TEST_POSTGRES_URL not set (the README's test command sets it)")
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"reformflow_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = normalise_url(PG_URL).rsplit("/", 1)[0] + "/" + name
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "audit_head")
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("UPDATE audit_head SET last_seq = 0, last_hash = :h"), {"h": "0" * 64})
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template, tmp_path) -> Database:
+    path = tmp_path / "reformflow.sqlite3"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def postgres_db(postgres_url) -> Database:
+    _truncate_postgres(postgres_url)
+    db = Database(postgres_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request) -> Database:
+    """Runs the test once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_db")
+
+
+@pytest.fixture
+def engine(db) -> Engine:
+    return Engine(db)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_db) -> Engine:
+    return Engine(sqlite_db)
+
+
+@pytest.fixture
+def at():
+    """Freeze the engine clock: `with at("2026-01-31T10:00"):` (naive = China time)."""
+    from datetime import datetime
+
+    def freeze(moment: str):
+        return clock.frozen(datetime.fromisoformat(moment))
+    return freeze
+
+
+@pytest.fixture(autouse=True)
+def _no_clock_override():
+    yield
+    clock.set_override(None)
+
+
+def read(path: Path) -> tuple[str, bytes]:
+    return (path.name, path.read_bytes())
+
+
+@pytest.fixture
+def people(engine):
+    """The roles of the procedure, one or two users each."""
+    return add_people(engine)
+
+
+ROLES = {
+    "drafter": "牵头单位（起草人）", "participant": "参与单位", "special_group": "专项小组",
+    "legal": "法制机构", "risk": "社会稳定风险评估", "expert": "专家", "reform_office": "改革办",
+    "group_leader": "领导小组组长", "gov_office": "政府常务会议", "party_office": "常委会议",
+}
+
+
+def add_people(engine: Engine) -> dict[str, str]:
+    for code, name in ROLES.items():
+        engine.add_group(code, name)
+    users = {"drafter": ("zhang", "张伟"), "drafter2": ("wang", "王芳"), "participant": ("zhao", "赵敏"),
+             "special_group": ("sun", "孙强"), "legal": ("li", "李娜"), "risk": ("zhou", "周杰"),
+             "expert": ("wu", "吴磊"), "reform_office": ("chen", "陈静"), "group_leader": ("liu", "刘洋"),
+             "gov_office": ("huang", "黄磊"), "party_office": ("lin", "林涛")}
+    for role, (username, display) in users.items():
+        group = "drafter" if role == "drafter2" else role
+        engine.add_user(username, display, groups=[group], unit="市发改委" if group == "drafter" else None)
+    return {role: username for role, (username, _) in users.items()}

@@ -1,0 +1,310 @@
+"""The engine's commands on a small approval diagram, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from engine.audit import verify
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.queries import list_tasks
+from models import AuditEvent, ProcessDefinition
+
+from .conftest import FIXTURES, read
+
+MINI = FIXTURES / "diagrams" / "mini_approval.bpmn"
+
+
+@pytest.fixture
+def deployed(engine, people):
+    engine.deploy([read(MINI)])
+    return people
+
+
+def start(engine, user="zhang", **kw):
+    return engine.start("mini_approval", actor=user, title="测试方案", **kw)
+
+
+def tasks(engine, user, scope="all", instance_id=None):
+    with engine.db.reader() as s:
+        return list_tasks(s, user, scope, instance_id)
+
+
+def audit_types(engine, instance_id):
+    with engine.db.reader() as s:
+        return [e.event_type for e in s.execute(select(AuditEvent).where(
+            AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)).scalars()]
+
+
+def test_start_gives_the_drafter_a_task_with_assignee_and_due_date(engine, deployed, at):
+    with at("2026-01-31T10:00:00"):
+        plan = start(engine, business_key="DT-2026-01")
+    assert plan["status"] == "running" and plan["business_key"] == "DT-2026-01"
+    [task] = plan["tasks"]
+    assert (task["element_id"], task["assignee"], task["status"]) == ("Task_Draft", "zhang", "claimed")
+    # camunda:dueDate="P7D" from 31 Jan 10:00 China time
+    assert task["due_at"] == "2026-02-07T02:00:00+00:00"
+    assert plan["variables"]["initiator"] == "zhang"
+    assert [t["id"] for t in tasks(engine, "zhang", "mine")] == [task["id"]]
+
+
+def test_review_task_due_in_working_days_and_candidate_groups_parsed(engine, deployed, at):
+    with at("2025-09-26T09:00:00"):  # Friday before National Day 2025
+        plan = start(engine)
+        engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "方案摘要"})
+    review = tasks(engine, "li", "claimable")[0]
+    assert review["candidate_groups"] == ["legal", "reform_office"]
+    assert review["priority"] == 70
+    # 15 working days after Fri 2025-09-26: Sun 28 Sep and Sat 11 Oct are swapped working days,
+    # 1–8 Oct are off: 28, 29, 30 Sep, 9, 10, 11, 13–17, 20–23 Oct -> 2025-10-23, due at the end
+    # of that day China time.
+    assert review["due_at"] == "2025-10-23T16:00:00+00:00"
+
+
+def test_form_validation_lists_every_problem_and_changes_nothing(engine, deployed):
+    plan = start(engine)
+    task_id = plan["tasks"][0]["id"]
+    with pytest.raises(Invalid) as err:
+        engine.complete(task_id, actor="zhang", data={"summary": "", "days": "3", "colour": "red"})
+    problems = {(d["field"], d["code"]) for d in err.value.details}
+    assert problems == {("summary", "required"), ("days", "constraint"), ("colour", "unknown")}
+    assert "「方案摘要」(summary) 为必填项" in err.value.message
+    with pytest.raises(Invalid) as err:
+        engine.complete(task_id, actor="zhang", data={"summary": "x" * 201, "days": "thirty"})
+    assert {(d["field"], d["code"]) for d in err.value.details} == {("summary", "constraint"), ("days", "type")}
+    after = engine.instance(plan["id"])
+    assert after["tasks"][0]["status"] == "claimed"
+    assert "task_completed" not in audit_types(engine, plan["id"])
+
+
+def test_enum_value_must_be_one_of_the_options(engine, deployed):
+    plan = start(engine)
+    engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
+    review = tasks(engine, "li", "claimable")[0]
+    engine.claim(review["id"], actor="li")
+    with pytest.raises(Invalid) as err:
+        engine.complete(review["id"], actor="li", data={"decision": "maybe"})
+    assert "approve（通过）" in err.value.message
+
+
+def test_claim_rules(engine, deployed):
+    plan = start(engine)
+    engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
+    review = tasks(engine, "li", "claimable")[0]
+    with pytest.raises(Forbidden):
+        engine.claim(review["id"], actor="zhou")  # the risk assessor is not a candidate
+    with pytest.raises(Forbidden):
+        engine.complete(review["id"], actor="li", data={"decision": "approve"})  # not claimed yet
+    engine.claim(review["id"], actor="li")
+    with pytest.raises(Conflict) as err:
+        engine.claim(review["id"], actor="chen")  # reform office is a candidate too, but too late
+    assert "li" in err.value.message
+    with pytest.raises(Forbidden):
+        engine.complete(review["id"], actor="chen", data={"decision": "approve"})
+    with pytest.raises(Forbidden):
+        engine.unclaim(review["id"], actor="zhou")
+    engine.unclaim(review["id"], actor="li")
+    assert tasks(engine, "chen", "claimable")[0]["id"] == review["id"]
+    with pytest.raises(Forbidden):
+        engine.assign(review["id"], to="li", actor="zhang")  # only the reform office assigns
+    assigned = engine.assign(review["id"], to="li", actor="chen")
+    assert (assigned["assignee"], assigned["status"]) == ("li", "claimed")
+    engine.complete(review["id"], actor="li", data={"decision": "approve"})
+    with pytest.raises(Conflict):
+        engine.complete(review["id"], actor="li", data={"decision": "approve"})
+    assert engine.instance(plan["id"])["status"] == "completed"
+    types = audit_types(engine, plan["id"])
+    for expected in ("instance_started", "task_created", "task_claimed", "task_unclaimed",
+                     "task_assigned", "task_completed", "instance_ended"):
+        assert expected in types
+
+
+def test_return_loops_back_to_drafting_with_the_reason_kept(engine, deployed):
+    plan = start(engine)
+    engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "初稿"})
+    review = tasks(engine, "li", "claimable")[0]
+    engine.claim(review["id"], actor="li")
+    engine.complete(review["id"], actor="li", data={"decision": "return", "returnReason": "缺少资金测算"})
+    view = engine.instance(plan["id"])
+    assert [t["element_id"] for t in view["tasks"]] == ["Task_Draft"]
+    assert view["variables"]["returnReason"] == "缺少资金测算"
+    with engine.db.reader() as s:
+        completed = [json.loads(e.payload) for e in s.execute(select(AuditEvent).where(
+            AuditEvent.event_type == "task_completed")).scalars()]
+    assert completed[-1]["new"]["returnReason"] == "缺少资金测算"
+
+
+def test_unknown_things_are_not_found(engine, deployed):
+    with pytest.raises(NotFound):
+        engine.start("no_such_process", actor="zhang")
+    with pytest.raises(NotFound):
+        engine.claim(999, actor="li")
+    with pytest.raises(NotFound):
+        engine.instance(999)
+    with pytest.raises(Forbidden):
+        engine.start("mini_approval", actor="nobody")
+
+
+def test_business_key_is_unique(engine, deployed):
+    start(engine, business_key="K-1")
+    with pytest.raises(Conflict):
+        start(engine, business_key="K-1")
+
+
+def test_deploy_versions(engine, deployed):
+    v1_plan = start(engine)
+    [again] = engine.deploy([read(MINI)])
+    assert (again["version"], again["status"]) == (1, "unchanged")
+    changed = MINI.read_bytes().replace(b'name="\xe5\xae\xa1\xe6\xa0\xb8"', b'name="\xe5\xa4\x8d\xe6\xa0\xb8"')  # 审核 -> 复核
+    assert changed != MINI.read_bytes()
+    [v2] = engine.deploy([("mini_approval.bpmn", changed)])
+    assert (v2["version"], v2["status"]) == (2, "created")
+    v2_plan = start(engine)
+    assert engine.instance(v1_plan["id"])["definition_version"] == 1
+    assert v2_plan["definition_version"] == 2
+    engine.complete(v1_plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
+    assert engine.instance(v1_plan["id"])["tasks"][0]["name"] == "审核"  # still version 1
+    engine.complete(v2_plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
+    assert engine.instance(v2_plan["id"])["tasks"][0]["name"] == "复核"
+
+
+BAD = {
+    "condition": (b"${decision == 'return' &amp;&amp; !empty returnReason}",
+                  b"${__import__('os').system('id')}", "Flow_Return"),
+    "due date": (b'camunda:dueDate="${workingDays(15)}"', b'camunda:dueDate="${open(\'/etc/passwd\')}"', "Task_Review"),
+    "priority": (b'camunda:priority="70"', b'camunda:priority="${().__class__}"', "Task_Review"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(BAD))
+def test_diagrams_with_code_are_refused_at_deploy(engine, people, what):
+    old, new, element = BAD[what]
+    data = MINI.read_bytes()
+    assert old in data
+    with pytest.raises(Invalid) as err:
+        engine.deploy([("evil.bpmn", data.replace(old, new))])
+    assert "evil.bpmn" in err.value.message and element in err.value.message
+    with engine.db.reader() as s:
+        assert s.execute(select(ProcessDefinition)).first() is None
+
+
+def test_timer_and_script_with_code_are_refused(engine, people):
+    timer = (FIXTURES / "diagrams" / "deadline_months.bpmn").read_bytes().replace(
+        b"${wait}", b"${__import__('os').getcwd()}")
+    with pytest.raises(Invalid) as err:
+        engine.deploy([("timer.bpmn", timer)])
+    assert "Event_Deadline" in err.value.message
+    script = MINI.read_bytes().replace(
+        b'<bpmn:sequenceFlow id="Flow_2" sourceRef="Task_Draft" targetRef="Task_Review" />',
+        b'<bpmn:scriptTask id="Task_Script" scriptFormat="python"><bpmn:script>import os\nos.system("id")</bpmn:script></bpmn:scriptTask>'
+        b'<bpmn:sequenceFlow id="Flow_2" sourceRef="Task_Draft" targetRef="Task_Review" />')
+    with pytest.raises(Invalid) as err:
+        engine.deploy([("script.bpmn", script)])
+    assert "Task_Script" in err.value.message and "script.bpmn" in err.value.message
+
+
+def test_doctype_and_entities_are_refused(engine, people):
+    evil = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>\n'
+            + MINI.read_bytes().split(b"?>", 1)[1])
+    with pytest.raises(Invalid) as err:
+        engine.deploy([("lolz.bpmn", evil)])
+    assert "lolz.bpmn" in err.value.message and "DOCTYPE" in err.value.message
+    external = (b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+                + MINI.read_bytes().split(b"?>", 1)[1].replace(b"\xe8\xb5\xb7\xe8\x8d\x89", b"&x;"))
+    with pytest.raises(Invalid):
+        engine.deploy([("xxe.bpmn", external)])
+
+
+def test_deploy_is_all_or_nothing(engine, people):
+    good = read(MINI)
+    bad = ("bad.bpmn", b"<not-bpmn")
+    with pytest.raises(Invalid) as err:
+        engine.deploy([good, bad])
+    assert "bad.bpmn" in err.value.message
+    with engine.db.reader() as s:
+        assert s.execute(select(ProcessDefinition)).first() is None
+
+
+def test_month_deadline_fires_at_end_of_february_exactly_once(engine, people, at):
+    engine.deploy([read(FIXTURES / "diagrams" / "deadline_months.bpmn")])
+    with at("2026-01-31T10:00:00"):
+        plan = engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})
+    # one calendar month after 31 January is 28 February, not 3 March
+    assert plan["next_timer_at"] == "2026-02-28T02:00:00+00:00"
+    with at("2026-02-28T09:59:00"):
+        assert engine.fire_due_timers() == []
+    with at("2026-02-28T10:01:00"):
+        fired = engine.fire_due_timers()
+        assert fired == [{"instance_id": plan["id"], "timers": ["Event_Deadline"]}]
+        assert engine.fire_due_timers() == []
+    view = engine.instance(plan["id"])
+    assert [t["element_id"] for t in view["tasks"]] == ["Task_Escalate"]  # interrupting: draft task gone
+    types = audit_types(engine, plan["id"])
+    assert types.count("timer_fired") == 1 and "task_cancelled" in types
+
+
+def test_working_day_deadline_skips_national_day(engine, people, at):
+    engine.deploy([read(FIXTURES / "diagrams" / "deadline_workdays.bpmn")])
+    with at("2025-09-30T15:00:00"):
+        plan = engine.start("deadline_workdays", actor="zhang", data={"days": 3})
+    # 3 working days after 30 Sep 2025: 9, 10, 11 Oct (11 Oct is a swapped working Saturday)
+    assert plan["next_timer_at"] == "2025-10-11T16:00:00+00:00"
+    with at("2025-10-11T23:00:00"):
+        assert engine.fire_due_timers() == []
+    with at("2025-10-12T00:00:01"):
+        assert len(engine.fire_due_timers()) == 1
+    names = sorted(t["element_id"] for t in engine.instance(plan["id"])["tasks"])
+    assert names == ["Task_Escalate", "Task_Wait"]  # non-interrupting: both remain
+
+
+def test_failing_expression_at_run_time_refuses_the_action_and_changes_nothing(engine, people):
+    engine.deploy([read(FIXTURES / "diagrams" / "deadline_months.bpmn")])
+    with pytest.raises(Invalid) as err:
+        engine.start("deadline_months", actor="zhang", data={})  # no "wait" variable
+    assert "Event_Deadline" in err.value.message and "wait" in err.value.message
+    with engine.db.reader() as s:
+        assert s.execute(text("select count(*) from process_instances")).scalar() == 0
+
+
+def test_audit_verify_detects_changed_removed_and_inserted_events(engine, deployed):
+    plan = start(engine)
+    engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
+    with engine.db.reader() as s:
+        result = verify(s)
+        assert result.ok and result.events >= 8
+    is_pg = not engine.db.is_sqlite
+    with engine.db.engine.begin() as conn:
+        with pytest.raises(Exception):  # the database itself refuses edits
+            with conn.begin_nested():
+                conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"))
+    def tamper(sql):
+        with engine.db.engine.begin() as conn:
+            if is_pg:
+                conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+            else:
+                conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+                conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+            conn.execute(text(sql))
+            if is_pg:
+                conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    with engine.db.reader() as s:
+        done = s.execute(text("SELECT seq FROM audit_events WHERE event_type = 'task_completed'")).scalar()
+        last = s.execute(text("SELECT max(seq) FROM audit_events")).scalar()
+    tamper(f"UPDATE audit_events SET payload = replace(payload, '\"s\"', '\"forged\"') WHERE seq = {done}")
+    with engine.db.reader() as s:
+        result = verify(s)
+    assert not result.ok
+    assert result.problems == [f"event {done}: content does not match its hash (the event was changed)"]
+    tamper("DELETE FROM audit_events WHERE seq = 6")
+    with engine.db.reader() as s:
+        assert any("event 6..6 missing" in p for p in verify(s).problems)
+    tamper("INSERT INTO audit_events (seq, occurred_at, actor, event_type, payload, prev_hash, hash) "
+           "VALUES (6, '2026-01-01 00:00:00', 'mallory', 'task_completed', '{}', 'x', 'y')")
+    with engine.db.reader() as s:
+        problems = verify(s).problems
+    assert any("event 6:" in p for p in problems) and any("event 7:" in p and "link" in p for p in problems)
+    tamper(f"DELETE FROM audit_events WHERE seq = {last}")  # cut off the newest event
+    with engine.db.reader() as s:
+        assert any("recorded head" in p for p in verify(s).problems)

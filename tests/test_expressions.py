@@ -1,0 +1,707 @@
+"""Tests for engine.expressions: the safe evaluator for untrusted BPMN expressions."""
+
+import ast
+import pathlib
+import time
+
+import pytest
+
+from engine import expressions
+from engine.expressions import (
+    BUILTIN_FUNCTIONS,
+    EvaluationError,
+    Expression,
+    ExpressionError,
+    Script,
+    compile_expression,
+    compile_script,
+    evaluate,
+    is_wrapped,
+)
+
+VARIABLES = {
+    "a": 1,
+    "b": 2,
+    "name": "Ada",
+    "approved": True,
+    "rejected": False,
+    "nothing": None,
+    "blank": "",
+    "items": [1, 2, 3],
+    "no_items": [],
+    "plan": {"category": "gold", "limits": {"days": 30}, "class": "A", "tags": ["x", "y"]},
+    "riskLevel": "high",
+    "exploratory": False,
+    "days": 45,
+}
+
+
+def ev(text, **extra):
+    return evaluate(text, {**VARIABLES, **extra})
+
+
+# --- wrapping ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${a}", True),
+        ("  ${a == 1}  ", True),
+        ("#{a}", True),
+        ("a == 1", False),
+        ("$a", False),
+        ("{a}", False),
+    ],
+)
+def test_is_wrapped(text, expected):
+    assert is_wrapped(text) is expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "${}", "${   }", "#{}"])
+def test_empty_text_is_refused(text):
+    with pytest.raises(ExpressionError, match="empty"):
+        compile_expression(text)
+
+
+def test_non_string_is_refused():
+    with pytest.raises(ExpressionError):
+        compile_expression(42)
+
+
+# --- JUEL operators ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${a == 1}", True),
+        ("${a != 1}", False),
+        ("${a < b}", True),
+        ("${a > b}", False),
+        ("${a <= 1}", True),
+        ("${b >= 3}", False),
+        ("${a eq 1}", True),
+        ("${a ne 1}", False),
+        ("${a lt b}", True),
+        ("${a gt b}", False),
+        ("${a le 1}", True),
+        ("${b ge 3}", False),
+        ("${approved && a == 1}", True),
+        ("${rejected || a == 2}", False),
+        ("${!approved}", False),
+        ("${!rejected}", True),
+        ("${approved and not rejected}", True),
+        ("${rejected or approved}", True),
+        ("${not approved}", False),
+        ("${a + b}", 3),
+        ("${b - a}", 1),
+        ("${a * b}", 2),
+        ("${7 / 2}", 3.5),
+        ("${7 div 2}", 3.5),
+        ("${7 % 3}", 1),
+        ("${7 mod 3}", 1),
+        ("${-a}", -1),
+        ("${-a + 3}", 2),
+        ("${true}", True),
+        ("${false}", False),
+        ("${null}", None),
+        ("${1.5e2}", 150.0),
+        ("${007}", 7),
+        ("${'single'}", "single"),
+        ('${"double"}', "double"),
+        (r"${'it\'s'}", "it's"),
+        (r'${"say \"hi\""}', 'say "hi"'),
+        (r"${'back\\slash'}", "back\\slash"),
+        ("${[1, 2, a]}", [1, 2, 1]),
+        ("${items[0]}", 1),
+        ("${name[0]}", "A"),
+        ("${plan['category']}", "gold"),
+        ("${items[1:]}", [2, 3]),
+    ],
+)
+def test_juel_operators(text, expected):
+    assert ev(text) == expected
+
+
+def test_juel_not_binds_tighter_than_comparison():
+    # JUEL: (!approved) == false, unlike Python's not (approved == false)
+    assert ev("${!approved == false}") is True
+    assert ev("${not approved == false}") is True
+
+
+def test_juel_precedence_of_and_or():
+    assert ev("${rejected && rejected || approved}") is True
+    assert ev("${approved || rejected && rejected}") is True
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${empty undefinedVar}", True),
+        ("${empty nothing}", True),
+        ("${empty blank}", True),
+        ("${empty no_items}", True),
+        ("${empty {}}".replace("{}", "plan.missing"), True),
+        ("${empty plan.limits.missing}", True),
+        ("${empty undefinedVar.deeper}", True),
+        ("${empty items[10]}", True),
+        ("${empty name}", False),
+        ("${empty items}", False),
+        ("${empty plan.category}", False),
+        ("${empty 0}", False),
+        ("${empty rejected}", False),
+        ("${!empty name}", True),
+        ("${not empty undefinedVar}", False),
+        ("${empty undefinedVar && approved}", True),
+        ("${empty name || approved}", True),
+        ("${empty(undefinedVar)}", True),
+    ],
+)
+def test_juel_empty(text, expected):
+    assert ev(text) is expected
+
+
+def test_empty_in_python_style():
+    assert ev("empty(undefinedVar) and not empty(name)") is True
+    assert ev("empty(plan.missing)") is True
+
+
+def test_empty_only_tolerates_missing_inside_its_operand():
+    with pytest.raises(EvaluationError, match="variable 'other' is not defined"):
+        ev("${empty undefinedVar && other}")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${a > 0 ? 'pos' : 'neg'}", "pos"),
+        ("${a > 5 ? 'big' : a > 0 ? 'small' : 'neg'}", "small"),
+        ("${approved ? rejected ? 1 : 2 : 3}", 2),
+        ("${(a == 1 ? 10 : 20) + 1}", 11),
+        ("${[a ? 'y' : 'n', b]}", ["y", 2]),
+        ("${max(a, approved ? 5 : 0)}", 5),
+        ("${a == 1 && approved ? 'ok' : 'no'}", "ok"),
+    ],
+)
+def test_juel_ternary(text, expected):
+    assert ev(text) == expected
+
+
+@pytest.mark.parametrize("text", ["${a ?}", "${a ? b}", "${? a : b}", "${a ? : b}"])
+def test_juel_incomplete_ternary_is_refused(text):
+    with pytest.raises(ExpressionError):
+        compile_expression(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${name == 'x && y'}", False),
+        ("${'x && y'}", "x && y"),
+        ("${'a eq b || not c'}", "a eq b || not c"),
+        ("${\"empty ? x : y\"}", "empty ? x : y"),
+        ("${'${nested}'}", "${nested}"),
+        ("${'__class__'}", "__class__"),
+        ("${'eq' eq 'eq'}", True),
+    ],
+)
+def test_juel_strings_are_not_rewritten(text, expected):
+    assert ev(text) == expected
+
+
+def test_juel_string_with_operator_words_compares_exactly():
+    assert ev("${s == 'x && y eq z'}", s="x && y eq z") is True
+
+
+def test_juel_nested_property_access():
+    assert ev("${plan.category}") == "gold"
+    assert ev("${plan.limits.days > 10}") is True
+    assert ev("${plan.category == 'gold' && plan.limits.days eq 30}") is True
+    assert ev("${plan.tags[1]}") == "y"
+
+
+def test_juel_property_named_like_a_python_keyword():
+    assert ev("${plan.class}") == "A"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${a in [1, 2]}", True),
+        ("${3 in items}", True),
+        ("${5 not in items}", True),
+        ("${'gold' in plan.category}", True),
+        ("${'category' in plan}", True),
+    ],
+)
+def test_in_operator(text, expected):
+    assert ev(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["${a = 1}", "${a} and ${b}", "${a @ b}", "${(a}", "${a)}", "${[a)}", "${'unterminated}", "${a & b}"],
+)
+def test_juel_bad_syntax_is_refused(text):
+    with pytest.raises(ExpressionError):
+        compile_expression(text)
+
+
+# --- Python-style -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("riskLevel == 'high' and not exploratory", True),
+        ("days >= 30", True),
+        ("x in ['a', 'b']", True),
+        ("True and true", True),
+        ("False or false or None is None", True),
+        ("null is None", True),
+        ("nothing is not None", False),
+        ("a if approved else b", 1),
+        ("1 < a + 1 < 3", True),
+        ("7 // 2", 3),
+        ("plan.limits.days", 30),
+        ("plan['limits']['days']", 30),
+        ("{'k': a}['k']", 1),
+        ("(a, b)", (1, 2)),
+        ("name[:2]", "Ad"),
+        ("+a", 1),
+        ("name or 'default'", "Ada"),
+        ("blank or 'default'", "default"),
+    ],
+)
+def test_python_style(text, expected):
+    assert ev(text, x="a") == expected
+
+
+def test_names_and_functions_are_reported():
+    expression = compile_expression("${plan.category == 'gold' && size(items) > n && empty other}")
+    assert isinstance(expression, Expression)
+    assert expression.names == frozenset({"plan", "items", "n", "other"})
+    assert expression.functions == frozenset({"size"})
+    assert compile_expression("true and null is None").names == frozenset()
+
+
+def test_compile_is_cached():
+    assert compile_expression("a + 1") is compile_expression("a + 1")
+    assert compile_expression("f(a)", {"f"}) is compile_expression("f(a)", frozenset({"f"}))
+
+
+def test_compiled_expression_is_reusable():
+    expression = compile_expression("${a * 2}")
+    assert expression.evaluate({"a": 2}) == 4
+    assert expression.evaluate({"a": 5}) == 10
+    assert expression.source == "${a * 2}"
+
+
+# --- semantics of errors ----------------------------------------------------
+
+
+def test_undefined_variable_message():
+    with pytest.raises(EvaluationError) as info:
+        evaluate("${missing > 1}", {})
+    assert str(info.value) == "variable 'missing' is not defined"
+
+
+def test_missing_key_is_an_evaluation_error():
+    with pytest.raises(EvaluationError, match="has no key 'nope'"):
+        ev("plan.nope")
+    with pytest.raises(EvaluationError, match="no key or index"):
+        ev("items[10]")
+
+
+def test_attribute_is_never_a_python_attribute():
+    with pytest.raises(EvaluationError, match="not a mapping"):
+        ev("name.upper")
+    with pytest.raises(EvaluationError, match="not a mapping"):
+        ev("items.append")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 / 0",
+        "a % 0",
+        "'a' + 1",
+        "name < 1",
+        "nothing > 1",
+        "-name",
+        "a in 5",
+        "len(5)",
+        "int('x')",
+        "name['k']",
+        "items['k']",
+        "lower(5)",
+        "{[1]: 2}",
+        "'%s' % a",
+    ],
+)
+def test_runtime_errors_are_wrapped(text):
+    with pytest.raises(EvaluationError):
+        ev(text)
+
+
+def test_no_implicit_coercion():
+    assert ev("a == '1'") is False
+    assert ev("'a' + 'b'") == "ab"
+    assert ev("[1] + [2]") == [1, 2]
+    with pytest.raises(EvaluationError, match="unsupported operand types for \\+: str and int"):
+        ev("'a' + 1")
+
+
+def test_host_object_errors_are_wrapped():
+    class Weird:
+        def __eq__(self, other):
+            raise RuntimeError("boom")
+
+    with pytest.raises(EvaluationError, match="boom"):
+        evaluate("w == 1", {"w": Weird()})
+
+
+def test_variables_must_be_a_mapping():
+    with pytest.raises(EvaluationError):
+        compile_expression("a").evaluate([("a", 1)])
+
+
+# --- functions --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("len(items)", 3),
+        ("size(items)", 3),
+        ("${size(plan.tags) == 2}", True),
+        ("min(3, a)", 1),
+        ("max(items)", 3),
+        ("abs(-4)", 4),
+        ("int('12')", 12),
+        ("float('1.5')", 1.5),
+        ("str(a)", "1"),
+        ("bool(blank)", False),
+        ("round(2.567, 2)", 2.57),
+        ("lower(name)", "ada"),
+        ("upper(name)", "ADA"),
+        ("contains(items, 2)", True),
+        ("${contains(plan.tags, 'z')}", False),
+        ("startsWith(name, 'A')", True),
+        ("endsWith(name, 'x')", False),
+    ],
+)
+def test_builtin_functions(text, expected):
+    assert ev(text) == expected
+
+
+def test_builtin_function_table():
+    assert set(BUILTIN_FUNCTIONS) == {
+        "len", "min", "max", "abs", "int", "float", "str", "bool", "round",
+        "lower", "upper", "contains", "startsWith", "endsWith", "size",
+    }
+
+
+def test_unknown_function_is_refused_at_compile_time():
+    with pytest.raises(ExpressionError, match="function 'daysBetween' is not allowed"):
+        compile_expression("daysBetween(a, b) > 3")
+
+
+def test_caller_supplied_functions():
+    functions = {"double": lambda x: x * 2}
+    assert evaluate("${double(a) == 2}", {"a": 1}, functions) is True
+    expression = compile_expression("double(a) + 1", frozenset({"double"}))
+    assert expression.functions == frozenset({"double"})
+    assert expression.evaluate({"a": 4}, functions) == 9
+
+
+def test_caller_function_missing_at_run_time():
+    expression = compile_expression("double(a)", frozenset({"double"}))
+    with pytest.raises(EvaluationError, match="function 'double' is not available"):
+        expression.evaluate({"a": 1})
+
+
+def test_caller_function_exception_is_wrapped():
+    def broken(x):
+        raise KeyError(x)
+
+    with pytest.raises(EvaluationError, match="broken\\(\\) failed"):
+        evaluate("broken(1)", {}, {"broken": broken})
+
+
+def test_functions_cannot_be_called_through_values():
+    with pytest.raises(ExpressionError, match="only calls of named functions"):
+        compile_expression("plan.fn(1)")
+    with pytest.raises(ExpressionError, match="only calls of named functions"):
+        compile_expression("items[0](1)")
+
+
+def test_keyword_arguments_are_refused():
+    with pytest.raises(ExpressionError, match="keyword arguments"):
+        compile_expression("max(items, key=len)")
+
+
+# --- attack corpus ----------------------------------------------------------
+
+
+ATTACKS = [
+    "__import__('os').system('id')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "${''.__class__}",
+    "${''.__class__.__mro__[1].__subclasses__()}",
+    "open('/etc/passwd')",
+    "eval('1')",
+    "exec('x=1')",
+    "compile('1', 'f', 'eval')",
+    "getattr(x,'y')",
+    "lambda: 1",
+    "[x for x in y]",
+    "{x: 1 for x in y}",
+    "(x for x in y)",
+    "(x := 1)",
+    "f'{x}'",
+    "2 ** 100000",
+    "a._secret",
+    "${a._secret}",
+    "_private",
+    "globals()",
+    "locals()",
+    "vars()",
+    "type(x)",
+    "print(1)",
+    "x.format(1)",
+    "[*items]",
+    "{**plan}",
+    "{1, 2}",
+    "b'bytes'",
+    "1j",
+    "~a",
+    "a << 2",
+    "a | b",
+    "a @ b",
+    "x is 1",
+    "items[::-1]",
+    "...",
+    "yield 1",
+    "await x",
+    "${x = 1}",
+    "import os",
+    "a; b",
+]
+
+
+@pytest.mark.parametrize("text", ATTACKS)
+def test_attacks_are_refused_at_compile_time(text):
+    with pytest.raises(ExpressionError) as info:
+        compile_expression(text)
+    assert not isinstance(info.value, EvaluationError)
+    assert str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("lambda: 1", "lambda expressions are not allowed"),
+        ("[x for x in y]", "list comprehensions are not allowed"),
+        ("(x := 1)", "assignment expressions"),
+        ("f'{x}'", "f-strings are not allowed"),
+        ("2 ** 100000", "operator '\\*\\*' is not allowed"),
+        ("a._secret", "names starting with '_'"),
+        ("${''.__class__}", "names starting with '_'"),
+        ("open('/etc/passwd')", "function 'open' is not allowed"),
+        ("eval('1')", "function 'eval' is not allowed"),
+        ("globals()", "function 'globals' is not allowed"),
+    ],
+)
+def test_refusals_name_the_construct(text, message):
+    with pytest.raises(ExpressionError, match=message):
+        compile_expression(text)
+
+
+def test_unicode_lookalike_names_are_normalised_before_checking():
+    # Python's parser applies NFKC, so a fullwidth 'ｅｖａｌ' becomes 'eval'
+    with pytest.raises(ExpressionError, match="function 'eval' is not allowed"):
+        compile_expression("ｅｖａｌ('1')")
+
+
+# --- resource bounds --------------------------------------------------------
+
+
+def test_huge_string_repetition_fails_quickly():
+    start = time.monotonic()
+    with pytest.raises(EvaluationError, match="larger than 100000"):
+        evaluate("'a' * 1000000000", {})
+    with pytest.raises(EvaluationError, match="larger than 100000"):
+        evaluate("${1000000000 * 'a'}", {})
+    assert time.monotonic() - start < 1
+
+
+def test_power_form_of_huge_repetition_is_refused_at_compile_time():
+    with pytest.raises(ExpressionError):
+        compile_expression("'a' * 10**9")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[0] * 100001",
+        "[[0] * 1000] * 1000",
+        "s + s",
+        "s * 2",
+        "[s] * 3",
+    ],
+)
+def test_built_values_are_bounded(text):
+    with pytest.raises(EvaluationError):
+        evaluate(text, {"s": "x" * 60_000})
+
+
+def test_values_at_the_bound_are_allowed():
+    assert len(evaluate("'a' * 100000", {})) == 100_000
+    assert len(evaluate("[0] * 100000", {})) == 100_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1000000000 * 1000000000 * 10", "int(1e300)", "big + 1", "-big - 2", "round(1e300)", "abs(-big * 2)"],
+)
+def test_big_integers_are_refused(text):
+    with pytest.raises(EvaluationError, match="too large"):
+        evaluate(text, {"big": 10**18})
+
+
+def test_large_integer_literal_is_refused():
+    with pytest.raises(ExpressionError, match="too large"):
+        compile_expression("1" + "0" * 19)
+
+
+def test_round_with_huge_digits_is_refused():
+    with pytest.raises(EvaluationError):
+        evaluate("round(5, -1000000000000)", {})
+
+
+def test_str_of_containers_is_refused():
+    with pytest.raises(EvaluationError):
+        evaluate("str(items)", {"items": [1]})
+
+
+def test_long_expression_is_refused():
+    text = " + ".join(["a"] * 1000)
+    assert len(text) > 2000
+    with pytest.raises(ExpressionError, match="too long"):
+        compile_expression(text)
+
+
+def test_3000_character_expression_is_refused():
+    with pytest.raises(ExpressionError, match="too long"):
+        compile_expression("'" + "x" * 2998 + "'")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 50 + "1" + ")" * 50,
+        "${" + "(" * 50 + "1" + ")" * 50 + "}",
+        "[" * 50 + "]" * 50,
+        "${" + "!" * 60 + "a}",
+        "not " * 60 + "a",
+        "-" * 60 + "1",
+        "${" + "a ? " * 45 + "1" + " : 2" * 45 + "}",
+        "a" + ".b" * 60,
+        " + ".join(["a"] * 60),
+    ],
+)
+def test_deep_nesting_is_refused(text):
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        compile_expression(text)
+
+
+def test_too_many_nodes_is_refused():
+    text = "[" + ", ".join(["a"] * 450) + "]"
+    assert len(text) <= 2000
+    with pytest.raises(ExpressionError, match="too large"):
+        compile_expression(text)
+
+
+def test_moderate_nesting_is_fine():
+    assert evaluate("(" * 20 + "1" + ")" * 20, {}) == 1
+    assert evaluate("${" + "!" * 20 + "true}", {}) is True
+
+
+def test_parentheses_inside_strings_do_not_count_as_nesting():
+    assert evaluate("'" + "(" * 100 + "'", {}) == "(" * 100
+    assert evaluate("${'" + "(" * 100 + "'}", {}) == "(" * 100
+
+
+# --- scripts ----------------------------------------------------------------
+
+
+def test_script_assignments_run_in_order():
+    script = compile_script("a = 1\nb = a + 1\n")
+    assert isinstance(script, Script)
+    assert script.assigned == ("a", "b")
+    variables = {}
+    assert script.execute(variables) == {"a": 1, "b": 2}
+    assert variables == {"a": 1, "b": 2}
+
+
+def test_script_comments_blank_lines_and_juel():
+    script = compile_script("# compute\n\n  total = price * qty  \nlabel = ${total > 10 ? 'big' : 'small'}\n")
+    variables = {"price": 3, "qty": 5, "other": True}
+    assert script.execute(variables) == {"total": 15, "label": "big"}
+    assert variables["other"] is True
+
+
+def test_script_reassignment_and_functions():
+    script = compile_script("n = 1\nn = double(n)\nname = upper(s)", frozenset({"double"}))
+    assert script.assigned == ("n", "name")
+    assert script.execute({"s": "x"}, {"double": lambda v: v * 2}) == {"n": 2, "name": "X"}
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("import os", 1),
+        ("x.y = 1", 1),
+        ("a = 1\nimport os", 2),
+        ("a = 1\n\nb == 2", 3),
+        ("x[0] = 1", 1),
+        ("a += 1", 1),
+        ("_a = 1", 1),
+        ("true = 1", 1),
+        ("for = 1", 1),
+        ("a = b = 1", 1),
+        ("a = __import__('os')", 1),
+        ("a = 1\nb = lambda: 1", 2),
+        ("print('hi')", 1),
+        ("a =", 1),
+    ],
+)
+def test_script_refusals_name_the_line(text, line):
+    with pytest.raises(ExpressionError, match=f"^line {line}:"):
+        compile_script(text)
+
+
+def test_script_runtime_error_names_the_line():
+    script = compile_script("a = 1\nb = missing")
+    with pytest.raises(EvaluationError, match="^line 2: variable 'missing' is not defined"):
+        script.execute({})
+
+
+def test_empty_script_does_nothing():
+    assert compile_script("# nothing\n").execute({}) == {}
+
+
+# --- the module itself ------------------------------------------------------
+
+
+def test_module_never_calls_eval_exec_or_compile():
+    source = pathlib.Path(expressions.__file__).read_text()
+    forbidden = {"eval", "exec", "compile", "__import__", "getattr", "setattr", "open"}
+    calls = [
+        node.func.id
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in forbidden
+    ]
+    assert calls == []
