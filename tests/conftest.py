@@ -36,6 +36,8 @@ def sqlite_template(tmp_path_factory) -> Path:
 def postgres_url():
     """A throwaway database on the PostgreSQL server, migrated once for the session."""
     if not PG_URL:
+        if os.environ.get("REFORMFLOW_REQUIRE_POSTGRES") == "1":
+            pytest.fail("REFORMFLOW_REQUIRE_POSTGRES=1 but REFORMFLOW_TEST_POSTGRES_URL is not set")
         pytest.skip("REFORMFLOW_TEST_POSTGRES_URL not set (the README's test command sets it)")
     admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
     name = f"reformflow_test_{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,45 @@
+# The two commands of the README:  `make run`  and  `make test`.
+# Both set everything up on a fresh machine (Python 3.11, pip, Node.js, Debian packages).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)
+NODE   := $(shell command -v node)
+MODELER_STAMP := tools/modeler/node_modules/.installed-$(shell sha1sum tools/modeler/package-lock.json 2>/dev/null | cut -c1-12)
+
+# PostgreSQL 15 runs locally on the development and CI machines; the tests fail (not skip)
+# if it cannot be reached.
+export REFORMFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export REFORMFLOW_REQUIRE_POSTGRES ?= 1
+
+.PHONY: run test setup modeler bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP) modeler
+
+# The Camunda Modeler toolchain (bpmn-moddle, bpmnlint) for `reformflow check`; skipped without Node.js.
+modeler:
+ifneq ($(NODE),)
+	@test -f $(MODELER_STAMP) || (npm ci --prefix tools/modeler --no-audit --no-fund --loglevel=error && touch $(MODELER_STAMP))
+else
+	@echo "Node.js not found: the Camunda Modeler lint will be skipped by reformflow check"
+endif
+
+run: setup
+	$(BIN)/reformflow init --demo
+	$(BIN)/reformflow tasks --as chen --scope all
+
+test: setup
+	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) $(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache tools/modeler/node_modules
