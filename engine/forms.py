@@ -1,8 +1,12 @@
 """Validate submitted form data against a user task's camunda:formData.
 
-Every field on the form is written to the process: a field left out keeps the variable's
-current value, else its default, else None, so gateway conditions never meet an undefined
-variable. Fields that are not
+Every field on the form is written to the process, so gateway conditions never meet an
+undefined variable. A required field must be given in this submission: a value left over from
+an earlier pass round a loop does not count (a reviewer must decide afresh). A field left out
+keeps the variable's current value (like Camunda Tasklist's prefilled forms), else its
+default, else None — unless the field carries the property `keep` = `false`
+(`<camunda:property id="keep" value="false" />`), for reasons and remarks that belong to one
+decision only and must not carry over to the next pass. Fields that are not
 on the form are refused: a task may only change what its form shows.
 Messages are Chinese (the interface language); `details` carry a code per field for callers
 that translate.
@@ -117,9 +121,12 @@ def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
             values[fid] = current.get(fid, _default(field))
             continue
         raw = submitted.get(fid)
+        if fid not in submitted and "required" in c:
+            problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项"})
+            continue
         if raw is None or (isinstance(raw, str) and raw.strip() == "" and field["type"] != "string"):
-            # Like Camunda Tasklist: a field left out keeps the variable's value, else its default.
-            value = current.get(fid, _default(field)) if fid not in submitted else None
+            keeps = field["properties"].get("keep", "true").lower() != "false"
+            value = (current.get(fid, _default(field)) if keeps else _default(field)) if fid not in submitted else None
         else:
             try:
                 value = _coerce(field, raw)
