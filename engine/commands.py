@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
 from models.db import Database
 
-from . import clock, forms, runtime
+from . import clock, forms, joins, runtime
 from .checks import check_processes
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .parser import parse_files
@@ -36,6 +36,7 @@ class Engine:
     def __init__(self, db: Database):
         self.db = db
         clock.patch_spiffworkflow_clock()
+        joins.install()
 
     # ----------------------------------------------------------------- plumbing
     @contextmanager
