@@ -100,12 +100,29 @@ def run(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, action)
     before = _snapshot(workflow)
     try:
         action(workflow)
-        workflow.do_engine_steps()
+        settle(workflow)
     except (SpiffWorkflowException, ExpressionError, TimerValueError) as exc:
         raise engine_error(exc) from None
     _record_events(ctx, instance, workflow, before)
     sync_tasks(ctx, instance, workflow)
     save(ctx, instance, workflow)
+
+
+MAX_SETTLE_ROUNDS = 100
+
+
+def settle(workflow: BpmnWorkflow) -> None:
+    """Run engine steps until only user tasks and future events wait.
+
+    SpiffWorkflow's do_engine_steps refreshes timers only at its end, so a timer already due
+    when it is first reached (a deadline in the past) becomes ready without being run.
+    """
+    for _ in range(MAX_SETTLE_ROUNDS):
+        workflow.do_engine_steps()
+        if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
+            return
+    raise Invalid(f"the process did not come to rest after {MAX_SETTLE_ROUNDS} rounds of engine steps "
+                  "(a loop without a user task or a timer?)")
 
 
 def _record_events(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, before: set) -> None:

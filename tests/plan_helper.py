@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from engine.audit import verify
 from engine.commands import Engine
+from engine.demo import STANDARD_ANSWERS as ANSWERS
 from engine.drive import pick_user
 
 from .conftest import BPMN, read
@@ -10,46 +11,6 @@ from .conftest import BPMN, read
 MEMBERS = {"drafter": "zhang", "participant": "zhao", "special_group": "sun", "legal": "li",
            "risk": "zhou", "expert": "wu", "reform_office": "chen", "group_leader": "liu",
            "gov_office": "huang", "party_office": "lin"}
-
-MEETING = {"meetingDate": "2026-03-10", "meetingPlace": "市委常委会议室", "meetingChair": "刘洋",
-           "attendees": "刘洋、陈静、孙强", "memberStances": "均同意", "decision": "approve"}
-
-# A valid answer for every task of the library; scenarios override what they test.
-ANSWERS = {
-    "Task_RegisterPlan": {"leadUnit": "市财政局"},
-    "Task_Research": {"researchSummary": "赴三个区县调研"},
-    "Task_DraftPlan": {"draftSummary": "方案初稿"},
-    "Task_DepartmentOpinions": {"departmentsConsulted": "市发改委、市人社局",
-                                "departmentOpinionsHandling": "均已采纳", "consensusReached": True},
-    "Task_CoordinateDepartments": {"coordinationSummary": "已协调一致"},
-    "Task_PublicConsultation": {"consultationMethods": "网上公示", "consultationStart": "2026-02-01",
-                                "consultationDays": 30, "publicCommentsHandling": "采纳12条"},
-    "Task_ExpertArgumentation": {"expertPanel": "五人专家组", "expertOpinions": "可行",
-                                 "opinionsSigned": True, "conflictsExcluded": True},
-    "Task_PrepareRiskReport": {"riskPoints": "征地补偿", "preventionMeasures": "提前公示",
-                               "responsePlan": "应急预案", "riskLevel": "low"},
-    "Task_RecordControls": {"riskControls": "专人跟踪"},
-    "Task_RequestAdjustment": {"returnReason": "补偿标准须调整"},
-    "Task_SpecialGroupReview": {"specialGroupOpinion": "内容可行", "specialGroupDecision": "approve"},
-    "Task_CheckMaterials": {"materialsComplete": True},
-    "Task_LegalityReview": {"legalityResult": "pass", "legalityOpinion": "符合法律法规"},
-    "Task_ReformOfficeReview": {"officeReviewDecision": "approve"},
-    "Task_ApproveAgenda": {"agendaDecision": "approve"},
-    "Task_ChooseOrdinaryRoute": {"ordinaryRoute": "countersign"},
-    "Task_LeadershipGroupMeeting": MEETING,
-    "Task_ExecutiveMeeting": MEETING,
-    "Task_SpecialGroupMeeting": MEETING,
-    "Task_Countersign": {"memberStances": "各单位同意", "decision": "approve"},
-    "Task_GovExecutiveMeeting": {"govMeetingDecision": "approve"},
-    "Task_StandingCommittee": {"standingCommitteeDecision": "approve"},
-    "Task_ReportUp": {"reportedTo": "国家发改委", "centralApproval": "approve"},
-    "Task_IssuePlan": {"documentNumber": "同改发〔2026〕1号", "issueDate": "2026-03-20"},
-    "Task_FileDocument": {"filingDate": "2026-03-25", "filingMaterials": "正式文本、起草说明"},
-    "Task_CheckFiling": {"filingComplete": True},
-    "Task_SupplementFiling": {"supplementNote": "已补充起草说明"},
-    "Task_EscalateOverdueFiling": {"noticeAction": "public_notice"},
-}
-
 
 def deploy_library(engine: Engine):
     return engine.deploy([read(p) for p in sorted(BPMN.glob("*.bpmn"))])

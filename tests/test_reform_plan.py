@@ -258,3 +258,11 @@ def test_incomplete_filing_is_suspended_until_supplemented(library, at):
         plan.do("Task_SupplementFiling")
         plan.do("Task_CheckFiling")
     assert end_event(library, plan.id) == "Event_PlanFiled"
+
+
+def test_a_deadline_already_past_when_reached_escalates_at_once(library, at):
+    with at("2026-03-10T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_IssuePlan")
+        plan.do("Task_IssuePlan", issueDate="2026-01-05")  # recorded late: filing was due 5 Feb
+    assert plan.active == ["Task_EscalateOverdueFiling", "Task_FileDocument"]

@@ -1,0 +1,140 @@
+"""Demo data: the people of a city reform office and plans from the Datong 2015 reform task
+list (seeds/002), stopped at different stages of the procedure."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import select
+
+from models import User
+
+from . import clock
+from .commands import Engine
+from .drive import drive
+
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+PASSWORD = "demo"
+
+GROUPS = {
+    "drafter": "牵头单位（起草人）", "participant": "参与单位", "special_group": "专项小组",
+    "legal": "法制机构", "risk": "社会稳定风险评估", "expert": "专家", "reform_office": "改革办",
+    "group_leader": "领导小组组长", "gov_office": "政府常务会议", "party_office": "常委会议",
+}
+
+# username, display name, group, unit
+PEOPLE = [
+    ("zhang", "张伟", "drafter", "市财政局"),
+    ("wang", "王芳", "drafter", "市政府办公厅"),
+    ("guo", "郭鹏", "drafter", "市国土局"),
+    ("ma", "马丽", "drafter", "市工商局"),
+    ("he", "何军", "drafter", "市金融办"),
+    ("luo", "罗敏", "drafter", "市科技局"),
+    ("song", "宋涛", "drafter", "市国资委"),
+    ("xie", "谢娟", "drafter", "市经信委"),
+    ("zhao", "赵敏", "participant", "市发改委"),
+    ("sun", "孙强", "special_group", "经济体制改革专项小组"),
+    ("li", "李娜", "legal", "市司法局"),
+    ("zhou", "周杰", "risk", "市委政法委"),
+    ("wu", "吴磊", "expert", "市社科院"),
+    ("chen", "陈静", "reform_office", "市委改革办"),
+    ("yang", "杨帆", "reform_office", "市委改革办"),
+    ("liu", "刘洋", "group_leader", "市委全面深化改革领导小组"),
+    ("huang", "黄磊", "gov_office", "市政府办公厅"),
+    ("lin", "林涛", "party_office", "市委办公厅"),
+]
+
+# Who acts for each candidate group when the demo moves plans forward.
+MEMBERS = {group: next(u for u, _, g, _ in PEOPLE if g == group) for group in GROUPS}
+
+MEETING = {"meetingDate": "2026-03-10", "meetingPlace": "市委常委会议室", "meetingChair": "刘洋",
+           "attendees": "刘洋、陈静、孙强", "memberStances": "均同意", "decision": "approve"}
+
+# A valid answer for every task of the library (docs/processes.md lists the fields).
+STANDARD_ANSWERS = {
+    "Task_RegisterPlan": {"leadUnit": "市财政局"},
+    "Task_Research": {"researchSummary": "赴三个区县调研，形成调研报告"},
+    "Task_DraftPlan": {"draftSummary": "方案初稿"},
+    "Task_DepartmentOpinions": {"departmentsConsulted": "市发改委、市人社局",
+                                "departmentOpinionsHandling": "均已采纳", "consensusReached": True},
+    "Task_CoordinateDepartments": {"coordinationSummary": "已协调一致"},
+    "Task_PublicConsultation": {"consultationMethods": "网上公示", "consultationStart": "2026-02-01",
+                                "consultationDays": 30, "publicCommentsHandling": "采纳12条"},
+    "Task_ExpertArgumentation": {"expertPanel": "五人专家组", "expertOpinions": "可行",
+                                 "opinionsSigned": True, "conflictsExcluded": True},
+    "Task_PrepareRiskReport": {"riskPoints": "征地补偿", "preventionMeasures": "提前公示",
+                               "responsePlan": "应急预案", "riskLevel": "low"},
+    "Task_RecordControls": {"riskControls": "专人跟踪"},
+    "Task_RequestAdjustment": {"returnReason": "补偿标准须调整"},
+    "Task_SpecialGroupReview": {"specialGroupOpinion": "内容可行", "specialGroupDecision": "approve"},
+    "Task_CheckMaterials": {"materialsComplete": True},
+    "Task_LegalityReview": {"legalityResult": "pass", "legalityOpinion": "符合法律法规"},
+    "Task_ReformOfficeReview": {"officeReviewDecision": "approve"},
+    "Task_ApproveAgenda": {"agendaDecision": "approve"},
+    "Task_ChooseOrdinaryRoute": {"ordinaryRoute": "countersign"},
+    "Task_LeadershipGroupMeeting": MEETING,
+    "Task_ExecutiveMeeting": MEETING,
+    "Task_SpecialGroupMeeting": MEETING,
+    "Task_Countersign": {"memberStances": "各单位同意", "decision": "approve"},
+    "Task_GovExecutiveMeeting": {"govMeetingDecision": "approve"},
+    "Task_StandingCommittee": {"standingCommitteeDecision": "approve"},
+    "Task_ReportUp": {"reportedTo": "国家发改委", "centralApproval": "approve"},
+    "Task_IssuePlan": {"documentNumber": "同改发〔2026〕1号", "issueDate": "2026-03-20"},
+    "Task_FileDocument": {"filingDate": "2026-03-25", "filingMaterials": "正式文本、起草说明"},
+    "Task_CheckFiling": {"filingComplete": True},
+    "Task_SupplementFiling": {"supplementNote": "已补充起草说明"},
+    "Task_EscalateOverdueFiling": {"noticeAction": "public_notice"},
+}
+
+# (business key, title, drafter, start data, stop when one of these tasks is ready)
+PLANS = [
+    ("DT-2015-01", "加快推进简政放权实施方案", "wang", {}, {"Task_RegisterPlan"}),
+    ("DT-2015-02", "深化财政预算管理制度改革方案", "zhang",
+     {"touchesPublicInterest": True}, {"Task_PublicConsultation"}),
+    ("DT-2015-03", "推进用地管理改革方案", "guo",
+     {"riskAssessmentRequired": True, "touchesPublicInterest": True}, {"Task_PrepareRiskReport"}),
+    ("DT-2015-04", "深化商事制度和投资体制改革方案", "ma", {}, {"Task_LegalityReview"}),
+    ("DT-2015-05", "深化金融领域改革方案", "he", {"category": "major"}, {"Task_ApproveAgenda"}),
+    ("DT-2015-06", "深化科技体制改革方案", "luo",
+     {"category": "major", "partyDocument": True, "governmentDuties": True}, {"Task_StandingCommittee"}),
+    ("DT-2015-07", "深化国资国企改革方案", "song", {"category": "major"},
+     {"Task_FileDocument", "Task_EscalateOverdueFiling"}),
+    ("DT-2015-08", "深化非公经济领域改革方案", "xie", {}, set()),
+]
+
+
+def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> dict:
+    """Add the demo organisation, deploy bpmn/ and start the demo plans (once)."""
+    say = progress or (lambda _msg: None)
+    with engine.db.reader() as s:
+        if s.execute(select(User.id).where(User.username == "chen")).first():
+            say("demo data already loaded")
+            return {"loaded": False}
+    for code, name in GROUPS.items():
+        engine.add_group(code, name)
+    for username, display, group, unit in PEOPLE:
+        engine.add_user(username, display, groups=[group], unit=unit, password=PASSWORD)
+    say(f"{len(PEOPLE)} users in {len(GROUPS)} groups (password: {PASSWORD})")
+    files = [(p.name, p.read_bytes()) for p in sorted(BPMN_DIR.glob("*.bpmn"))]
+    deployed = engine.deploy(files, actor="chen")
+    say("deployed " + ", ".join(f"{d['key']} v{d['version']}" for d in deployed))
+    # The issued plan was issued 40 days ago, so its filing is overdue and the worker escalates it.
+    issued = (clock.today() - timedelta(days=40)).isoformat()
+    plans = []
+    for number, (key, title, drafter, data, stop_at) in enumerate(PLANS, start=1):
+        unit = next(u for name, _, _, u in PEOPLE if name == drafter)
+        members = {**MEMBERS, "drafter": drafter}
+        answers = {**STANDARD_ANSWERS, "Task_RegisterPlan": {"leadUnit": unit, **data},
+                   "Task_IssuePlan": {"documentNumber": f"同改发〔2026〕{number}号", "issueDate": issued}}
+        plan = engine.start("reform_plan", actor=drafter, title=title, business_key=key,
+                            data={"leadUnit": unit, **data})
+        drive(engine, plan["id"], answers, members, stop_at=stop_at)
+        view = engine.instance(plan["id"])
+        stage = ", ".join(t["name"] for t in view["tasks"]) or view["status"]
+        say(f"{key} {title}: {stage}")
+        plans.append({"id": plan["id"], "business_key": key, "title": title, "stage": stage})
+    fired = engine.fire_due_timers()
+    if fired:
+        say(f"timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office")
+    return {"loaded": True, "users": len(PEOPLE), "plans": plans}
