@@ -35,6 +35,9 @@ MAX_START_DATA_BYTES = 64 * 1024
 class Engine:
     def __init__(self, db: Database):
         self.db = db
+        # Caches keyed by row id: one engine serves one database, so ids are unique.
+        self.workflows = runtime.WorkflowCache()
+        self.specs: dict = {}
         clock.patch_spiffworkflow_clock()
         joins.install()
 
@@ -44,9 +47,11 @@ class Engine:
         """One command = one transaction; a concurrent change surfaces as Conflict."""
         try:
             with self.db.transaction() as session:
-                ctx = Context(session, actor, clock.now())
+                ctx = Context(session, actor, clock.now(), workflows=self.workflows, specs=self.specs)
                 yield ctx
                 ctx.log.flush(session)
+            for callback in ctx.after_commit:
+                callback()
         except StaleDataError:
             raise Conflict("这条记录刚被其他人修改过，请刷新后重试。"
                            " (changed by someone else; reload and try again)") from None
@@ -193,7 +198,7 @@ class Engine:
                     ProcessInstance.business_key == business_key)).first():
                 raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)")
             called = self._bind_called(s, definition)
-            spec, subprocess_specs = runtime.specs_for(s, definition, called)
+            spec, subprocess_specs = runtime.specs_for(ctx, definition.id, called)
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
             title = title or data.get("title") or definition.name
             variables = {**data, "title": title, "businessKey": business_key}
@@ -216,6 +221,7 @@ class Engine:
             def begin(wf):
                 wf.get_next_task(state=TaskState.READY).data.update(variables)
             runtime.run(ctx, instance, workflow, begin)
+            runtime.remember(ctx, instance, workflow)
             instance_id = instance.id
         return self.instance(instance_id)
 

@@ -85,10 +85,11 @@ def instance_view(session: Session, instance_id: int) -> dict:
 
 
 def _called_versions(session: Session, ids: dict[str, int]) -> dict[str, int]:
-    out = {}
-    for key, definition_id in ids.items():
-        out[key] = session.get(ProcessDefinition, definition_id).version
-    return out
+    if not ids:
+        return {}
+    versions = dict(session.execute(select(ProcessDefinition.id, ProcessDefinition.version)
+                                    .where(ProcessDefinition.id.in_(ids.values()))).all())
+    return {key: versions[definition_id] for key, definition_id in ids.items()}
 
 
 def definitions(session: Session, all_versions: bool = False) -> list[dict]:

@@ -6,6 +6,8 @@ Nothing here commits: the command that calls it owns the one transaction.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -43,6 +45,9 @@ class Context:
     actor: str
     now: datetime
     log: AuditLog = field(init=False)
+    workflows: "WorkflowCache | None" = None  # the engine's cache of loaded workflows
+    specs: dict = field(default_factory=dict)  # the engine's cache of restored specs
+    after_commit: list = field(default_factory=list)  # callbacks run once the commit succeeded
 
     def __post_init__(self):
         self.log = AuditLog(self.actor, self.now)
@@ -61,22 +66,62 @@ class Context:
         return self.script_engine.environment
 
 
-def specs_for(session: Session, definition: ProcessDefinition, subprocess_ids: dict[str, int]):
+def _spec_json(session: Session, definition_id: int):
+    return lambda: session.execute(select(ProcessDefinition.spec_json)
+                                   .where(ProcessDefinition.id == definition_id)).scalar_one()
+
+
+def specs_for(ctx: Context, definition_id: int, subprocess_ids: dict[str, int]):
     """The main spec and every subprocess spec (embedded and called) an instance runs on."""
-    spec, embedded = restore_specs(definition.id, definition.spec_json)
+    session = ctx.session
+    spec, embedded = restore_specs(ctx.specs, definition_id, _spec_json(session, definition_id))
     subprocess_specs = dict(embedded)
-    for key, definition_id in subprocess_ids.items():
-        called = session.get(ProcessDefinition, definition_id)
-        called_spec, called_embedded = restore_specs(called.id, called.spec_json)
+    for key, called_id in subprocess_ids.items():
+        called_spec, called_embedded = restore_specs(ctx.specs, called_id, _spec_json(session, called_id))
         subprocess_specs[key] = called_spec
         subprocess_specs.update(called_embedded)
     return spec, subprocess_specs
 
 
+class WorkflowCache:
+    """Workflows as the last committed command in this process left them, keyed by plan id and
+    the plan row's version. A command takes its plan's entry out; only a successful commit puts
+    it back, with the new version. Another worker's change bumps the version in the database,
+    so a stale entry is never used: the state is then read from the row."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._entries: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, version: int) -> BpmnWorkflow | None:
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+        return entry[1] if entry and entry[0] == version else None
+
+    def put(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._entries[instance_id] = (version, workflow)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 def load(ctx: Context, instance: ProcessInstance) -> BpmnWorkflow:
-    spec, subprocess_specs = specs_for(ctx.session, instance.definition,
-                                       json.loads(instance.subprocess_definitions))
-    return load_state(instance.state_json, spec, subprocess_specs, ctx.script_engine)
+    workflow = ctx.workflows.take(instance.id, instance.version) if ctx.workflows else None
+    if workflow is not None:
+        workflow.script_engine = ctx.script_engine
+    else:
+        spec, subprocess_specs = specs_for(ctx, instance.definition_id,
+                                           json.loads(instance.subprocess_definitions))
+        workflow = load_state(instance.state_json, spec, subprocess_specs, ctx.script_engine)
+    remember(ctx, instance, workflow)
+    return workflow
+
+
+def remember(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Keep the workflow for the next command on this plan, once this one has committed."""
+    if ctx.workflows is not None:
+        ctx.after_commit.append(lambda: ctx.workflows.put(instance.id, instance.version, workflow))
 
 
 def engine_error(exc: Exception) -> Invalid:
@@ -190,15 +235,18 @@ def sync_tasks(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow) 
             row.completed_at = ctx.now
             ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row.id,
                            element_id=row.element_id, name=row.name)
+    created = []
     for spiff_id, task in ready.items():
         if spiff_id in known:
             continue
         try:
-            row = _task_row(ctx, instance, task)
+            created.append(_task_row(ctx, instance, task))
         except (ExpressionError, TimerValueError) as exc:
             raise engine_error(_with_task(exc, task)) from None
-        ctx.session.add(row)
-        ctx.session.flush()
+    ctx.session.add_all(created)
+    if created:
+        ctx.session.flush()  # the audit events name the new rows' ids
+    for row in created:
         ctx.log.record("task_created", instance_id=instance.id, task_id=row.id,
                        element_id=row.element_id, name=row.name, process=row.process_key,
                        assignee=row.assignee, candidate_groups=json.loads(row.candidate_groups),

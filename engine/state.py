@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from uuid import UUID
-from functools import lru_cache
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -60,16 +59,20 @@ def spec_to_json(spec, embedded: dict) -> str:
                       ensure_ascii=False, separators=(",", ":"))
 
 
-@lru_cache(maxsize=256)
-def restore_specs(definition_id: int, spec_json: str):
-    """(spec, embedded subprocess specs) of one definition version, restored once."""
-    from .scripting import mark_timers
-    data = json.loads(spec_json)
-    restore = SPEC_SERIALIZER.registry.restore
-    spec = restore(data["spec"])
-    embedded = {k: restore(v) for k, v in data["embedded"].items()}
-    mark_timers([spec, *embedded.values()])
-    return spec, embedded
+def restore_specs(cache: dict, definition_id: int, load_json) -> tuple:
+    """(spec, embedded subprocess specs) of one definition version, restored once per engine.
+    `load_json()` fetches the stored spec only on a cache miss. Definition rows never change,
+    so an entry never goes stale; the cache belongs to one engine, i.e. one database."""
+    cached = cache.get(definition_id)
+    if cached is None:
+        from .scripting import mark_timers
+        data = json.loads(load_json())
+        restore = SPEC_SERIALIZER.registry.restore
+        spec = restore(data["spec"])
+        embedded = {k: restore(v) for k, v in data["embedded"].items()}
+        mark_timers([spec, *embedded.values()])
+        cached = cache[definition_id] = (spec, embedded)
+    return cached
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:

@@ -18,10 +18,11 @@ class ProcessDefinition(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(300))
     file_name: Mapped[str] = mapped_column(String(300))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # The two big columns load only when asked for: most reads need the key and version.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))
     # The parsed SpiffWorkflow spec, serialized once here instead of in every instance.
-    spec_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     called_keys: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of calledElement keys
     initiator_variable: Mapped[str | None] = mapped_column(String(200))  # camunda:initiator
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -39,7 +40,7 @@ class ProcessInstance(Base):
     business_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     title: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), index=True)  # running / completed / error
-    state_json: Mapped[str] = mapped_column(Text)  # workflow state without its specs
+    state_json: Mapped[str] = mapped_column(Text, deferred=True)  # workflow state without its specs
     variables_json: Mapped[str] = mapped_column(Text, default="{}")  # snapshot for reads
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     started_by: Mapped[str] = mapped_column(String(64))
