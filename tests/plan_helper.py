@@ -78,13 +78,19 @@ class Plan:
             return verify(s).ok
 
 
-def end_event(engine: Engine, instance_id: int) -> str | None:
+def audit_payloads(engine: Engine, instance_id: int, event_type: str) -> list[dict]:
     import json
 
     from sqlalchemy import select
 
     from models import AuditEvent
     with engine.db.reader() as s:
-        row = s.execute(select(AuditEvent).where(AuditEvent.instance_id == instance_id,
-                                                 AuditEvent.event_type == "instance_ended")).scalar_one_or_none()
-    return json.loads(row.payload)["end_event"] if row else None
+        rows = s.execute(select(AuditEvent).where(AuditEvent.instance_id == instance_id,
+                                                  AuditEvent.event_type == event_type)
+                         .order_by(AuditEvent.seq)).scalars().all()
+    return [json.loads(r.payload) for r in rows]
+
+
+def end_event(engine: Engine, instance_id: int) -> str | None:
+    ended = audit_payloads(engine, instance_id, "instance_ended")
+    return ended[0]["end_event"] if ended else None

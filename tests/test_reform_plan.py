@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .plan_helper import Plan, deploy_library, end_event
+from .plan_helper import Plan, audit_payloads, deploy_library, end_event
 
 
 @pytest.fixture
@@ -234,6 +234,9 @@ def test_late_filing_escalates_to_the_reform_office(library, at):
         [fired] = library.fire_due_timers()
         assert fired["timers"] == ["Event_FilingOverdue"]
         assert library.fire_due_timers() == []  # fired exactly once
+    assert audit_payloads(library, plan.id, "escalation") == [
+        {"element_id": "Event_EscalateToReformOffice", "name": "逾期上报改革办", "code": "filing_overdue",
+         "process": "filing"}]
     assert plan.active == ["Task_EscalateOverdueFiling", "Task_FileDocument"]
     assert plan.task("Task_EscalateOverdueFiling")["candidate_groups"] == ["reform_office"]
     with at("2026-03-02T09:00:00"):
