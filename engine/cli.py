@@ -143,6 +143,54 @@ def groups_add(state, as_json, code, display_name):
     _emit(result, as_json, lambda d: click.echo(f"group {d['code']} added"))
 
 
+@main.group()
+def calendar():
+    """Working-day calendar: holidays and swapped working days for years the package lacks."""
+
+
+@command(calendar, "set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--working/--off", required=True, help="A working day (调休上班) or a day off (放假).")
+@click.option("--note", default="", help="e.g. 元旦 / 春节调休")
+@click.option("--as", "actor", required=True)
+def calendar_set(state, as_json, day, working, note, actor):
+    result = state.engine.set_calendar_day(day.date(), working=working, note=note, actor=actor)
+    _emit(result, as_json, lambda d: click.echo(f"{d['day']}: {'working day' if d['working'] else 'day off'}"))
+
+
+@command(calendar, "show")
+@click.argument("year", type=int)
+def calendar_show(state, as_json, year):
+    """Which days of YEAR differ from Monday–Friday, and where the answer comes from."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from models import CalendarOverride
+
+    from .workdays import WorkCalendar
+    with state.db.reader() as s:
+        overrides = {o.day: o.is_working_day for o in s.execute(select(CalendarOverride)).scalars()}
+    cal = WorkCalendar(overrides)
+    day, days = date(year, 1, 1), []
+    while day.year == year:
+        working = cal.is_working_day(day)
+        if working != (day.weekday() < 5):
+            days.append({"day": day.isoformat(), "working": working, "override": day in overrides})
+        day += timedelta(days=1)
+    result = {"year": year, "covered": cal.covered(year), "days": days,
+              "warnings": [w.message for w in cal.warnings]}
+
+    def human(d):
+        for row in d["days"]:
+            click.echo(f"{row['day']} {'working day' if row['working'] else 'day off'}"
+                       f"{' (override)' if row['override'] else ''}")
+        if not d["covered"]:
+            click.echo(f"warning: {year} is not covered: deadlines use plain weekends until the reform "
+                       f"office enters the year's holidays with `reformflow calendar set`")
+    _emit(result, as_json, human)
+
+
 # ------------------------------------------------------------------------- processes
 def _read_files(paths) -> list[tuple[str, bytes]]:
     return [(str(p), Path(p).read_bytes()) for p in paths]

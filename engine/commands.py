@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from datetime import date
 from typing import Iterator
 from uuid import UUID
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
+from models import CalendarOverride, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
 from models.db import Database
 
 from . import clock, forms, joins, runtime
@@ -117,6 +118,24 @@ class Engine:
             ctx.log.record("user_added", username=username, display_name=display_name,
                            groups=sorted(groups), unit=unit)
         return {"username": username, "display_name": display_name, "groups": sorted(groups), "unit": unit}
+
+    # ----------------------------------------------------------------- calendar
+    def set_calendar_day(self, day: date, *, working: bool, note: str = "", actor: str) -> dict:
+        """Enter a statutory holiday or a swapped working day for a year the calendar package
+        does not know yet (the State Council publishes each year's schedule in late autumn)."""
+        with self.command(actor) as ctx:
+            user = self._user(ctx, actor)
+            if ADMIN_GROUP not in user.group_codes:
+                raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
+            row = ctx.session.get(CalendarOverride, day)
+            old = None if row is None else row.is_working_day
+            if row is None:
+                row = CalendarOverride(day=day, is_working_day=working, note=note)
+                ctx.session.add(row)
+            row.is_working_day, row.note = working, note
+            ctx.log.record("calendar_changed", day=day.isoformat(), old={"working": old},
+                           new={"working": working}, note=note)
+        return {"day": day.isoformat(), "working": working, "note": note}
 
     # ----------------------------------------------------------------- deploy
     def deploy(self, files: list[tuple[str, bytes]], *, actor: str = SYSTEM_ACTOR) -> list[dict]:

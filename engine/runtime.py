@@ -251,7 +251,15 @@ def sync_tasks(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow) 
                        element_id=row.element_id, name=row.name, process=row.process_key,
                        assignee=row.assignee, candidate_groups=json.loads(row.candidate_groups),
                        candidate_users=json.loads(row.candidate_users),
-                       due_at=row.due_at.isoformat() if row.due_at else None, priority=row.priority)
+                       due_at=row.due_at.isoformat() if row.due_at else None, priority=row.priority,
+                       **_calendar_warnings(ctx))
+
+
+def _calendar_warnings(ctx: Context) -> dict:
+    """Deadlines computed on plain weekends for a year nobody has entered holidays for."""
+    if "calendar" not in ctx.__dict__ or not ctx.calendar.warnings:
+        return {}
+    return {"calendar_warnings": [w.message for w in ctx.calendar.warnings]}
 
 
 def _with_task(exc: Exception, task) -> Exception:
