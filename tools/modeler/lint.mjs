@@ -435,19 +435,15 @@ async function main() {
 
   const config = await readConfig(configPath);
 
-  const moddle = createModdle(config);
-
-  // resolve rules and configs (bpmnlint:*, plugin:camunda-compat/*) from this
-  // folder's node_modules, whatever the current working directory is
-  const linter = new Linter({
-    config,
-    resolver: new NodeResolver({ require })
-  });
-
   const out = { files: [] };
 
   for (const file of files) {
-    out.files.push(await lintFile(file, { linter, moddle }));
+    // A fresh linter and moddle per file: bpmnlint rules keep state in their instances (e.g.
+    // no-duplicate-sequence-flows remembers every source#target it saw), so one linter over
+    // several files reports a flow in one file as a duplicate of a flow in another.
+    // Rules and configs (bpmnlint:*, plugin:camunda-compat/*) resolve from this folder.
+    const linter = new Linter({ config, resolver: new NodeResolver({ require }) });
+    out.files.push(await lintFile(file, { linter, moddle: createModdle(config) }));
   }
 
   process.stdout.write(JSON.stringify(out) + '\n');
