@@ -148,9 +148,36 @@ def run(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, action)
         settle(workflow)
     except (SpiffWorkflowException, ExpressionError, TimerValueError) as exc:
         raise engine_error(exc) from None
-    _record_events(ctx, instance, workflow, before)
-    sync_tasks(ctx, instance, workflow)
-    save(ctx, instance, workflow)
+    survey = Survey(workflow, before)
+    _record_events(ctx, instance, survey.newly_completed)
+    sync_tasks(ctx, instance, survey.ready_user_tasks)
+    save(ctx, instance, workflow, survey)
+
+
+class Survey:
+    """One walk over the task tree after the engine ran, collecting what the command needs."""
+
+    def __init__(self, workflow: BpmnWorkflow, before: set):
+        self.newly_completed, self.ready_user_tasks, self.ends = [], [], []
+        self.latest = None
+        settled = TaskState.FINISHED_MASK | TaskState.READY | TaskState.WAITING
+        for task in workflow.get_tasks():
+            state = task.state
+            if state == TaskState.COMPLETED:
+                if task.id not in before:
+                    self.newly_completed.append(task)
+                if task.workflow is workflow and isinstance(task.task_spec, EndEvent):
+                    self.ends.append(task)
+            elif state == TaskState.READY and task.task_spec.manual:
+                self.ready_user_tasks.append(task)
+            if state & settled and task.data and (
+                    self.latest is None or task.last_state_change > self.latest.last_state_change):
+                self.latest = task
+
+    @property
+    def variables(self) -> dict:
+        """The plan's current variables: the data of the task that changed last."""
+        return self.latest.data if self.latest is not None else {}
 
 
 MAX_SETTLE_ROUNDS = 100
@@ -170,10 +197,8 @@ def settle(workflow: BpmnWorkflow) -> None:
                   "(a loop without a user task or a timer?)")
 
 
-def _record_events(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, before: set) -> None:
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        if task.id in before:
-            continue
+def _record_events(ctx: Context, instance: ProcessInstance, completed: list) -> None:
+    for task in completed:
         spec = task.task_spec
         definition = getattr(spec, "event_definition", None)
         if isinstance(spec, CatchingEvent) and isinstance(definition, TimerEventDefinition):
@@ -223,9 +248,9 @@ def _task_row(ctx: Context, instance: ProcessInstance, task) -> HumanTask:
     return row
 
 
-def sync_tasks(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+def sync_tasks(ctx: Context, instance: ProcessInstance, ready_user_tasks: list) -> None:
     """Make the inbox rows match the workflow's ready user tasks."""
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    ready = {str(t.id): t for t in ready_user_tasks}
     rows = ctx.session.execute(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.status.in_(OPEN_STATUSES))).scalars().all()
     known = {r.spiff_task_id for r in rows}
@@ -267,16 +292,6 @@ def _with_task(exc: Exception, task) -> Exception:
     return exc
 
 
-def variables_of(workflow: BpmnWorkflow) -> dict:
-    """The plan's current variables: the data of the task that changed last."""
-    tasks = [t for t in workflow.get_tasks(state=TaskState.FINISHED_MASK | TaskState.READY | TaskState.WAITING)
-             if t.data]
-    if not tasks:
-        return {}
-    latest = max(tasks, key=lambda t: t.last_state_change)
-    return latest.data
-
-
 def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
     dues = []
     for event in workflow.waiting_events():
@@ -289,15 +304,14 @@ def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
     return min(dues) if dues else None
 
 
-def save(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+def save(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, survey: Survey) -> None:
     instance.state_json = dump_state(workflow)
-    instance.variables_json = json.dumps(variables_of(workflow), ensure_ascii=False, default=str)
+    instance.variables_json = json.dumps(survey.variables, ensure_ascii=False, default=str)
     instance.next_timer_at = _next_timer(workflow)
     if workflow.completed and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = ctx.now
-        ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                if t.workflow is workflow and isinstance(t.task_spec, EndEvent)]
+        ends = survey.ends
         end = max(ends, key=lambda t: t.last_state_change).task_spec if ends else None
         ctx.log.record("instance_ended", instance_id=instance.id,
                        end_event=getattr(end, "bpmn_id", None), end_name=getattr(end, "bpmn_name", None))
