@@ -201,19 +201,34 @@ def _read_files(paths) -> list[tuple[str, bytes]]:
 def check_cmd(state, as_json, files):
     """Print every problem in BPMN files without deploying them."""
     from .checks import check_files
-    problems = check_files(_read_files(files))
-    errors = [p for p in problems if p["severity"] == "error"]
-    result = {"files": list(files), "problems": problems, "errors": len(errors),
-              "warnings": len(problems) - len(errors)}
+    report = check_files(_read_files(files), deployed_keys=_deployed_keys(state))
+    errors = [p for p in report.problems if p["severity"] == "error"]
+    warnings = [p for p in report.problems if p["severity"] == "warning"]
+    result = {"files": list(files), "problems": report.problems, "errors": len(errors),
+              "warnings": len(warnings), "modeler_lint": report.modeler_lint}
 
     def human(d):
         for p in d["problems"]:
             click.echo(f"{p['file']}: {p['severity']}: {p['element_id'] or '-'}"
                        f"{' (' + p['element_name'] + ')' if p['element_name'] else ''}: [{p['rule']}] {p['message']}")
+        if d["modeler_lint"] != "ran":
+            click.echo(f"Camunda Modeler lint {d['modeler_lint']}")
         click.echo(f"{d['errors']} error(s), {d['warnings']} warning(s)")
     _emit(result, as_json, human)
     if errors:
         sys.exit(EXIT_CODES["invalid"])
+
+
+def _deployed_keys(state) -> set[str] | None:
+    """Keys already deployed, so a call activity may name them; None if there is no database yet."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .queries import definitions
+    try:
+        with state.db.reader() as s:
+            return {d["key"] for d in definitions(s)}
+    except DBAPIError:
+        return None
 
 
 @command(main, "deploy")

@@ -1,0 +1,636 @@
+"""`reformflow check` rules (engine/checks.py): every rule fires on a minimal bad diagram and names
+the right element; clean diagrams give nothing; the Modeler lint is mapped in, or skipped with
+the reason when Node.js is missing; deploy refuses on the same rules."""
+from __future__ import annotations
+
+import pytest
+
+from engine import checks, modeler
+from engine.checks import CheckReport, check_files, check_processes
+from engine.errors import Invalid
+
+from .conftest import BPMN, FIXTURES, read
+from .test_modeler_toolchain import requires_modeler
+
+HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn" exporter="Camunda Modeler" exporterVersion="5.28.0">\n')
+USER = 'camunda:candidateGroups="legal"'
+
+
+def diagram(body: str, roots: str = "", key: str = "p") -> bytes:
+    return (HEAD + f'<bpmn:process id="{key}" name="测试" isExecutable="true">\n{body}\n</bpmn:process>\n'
+            f"{roots}</bpmn:definitions>\n").encode()
+
+
+def flows(*pairs) -> str:
+    """Sequence flows Flow_1, Flow_2, ... for (source, target[, condition]) pairs."""
+    out = []
+    for n, (source, target, *cond) in enumerate(pairs, start=1):
+        inner = (f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{cond[0]}</bpmn:conditionExpression>'
+                 if cond else "")
+        out.append(f'<bpmn:sequenceFlow id="Flow_{n}" sourceRef="{source}" targetRef="{target}">{inner}</bpmn:sequenceFlow>')
+    return "\n".join(out)
+
+
+def simple(task: str, task_id: str = "Task_A") -> bytes:
+    """start → <task> → end: the smallest diagram around one element."""
+    return diagram(f'<bpmn:startEvent id="StartEvent_1" />\n{task}\n<bpmn:endEvent id="Event_End" />\n'
+                   + flows(("StartEvent_1", task_id), (task_id, "Event_End")))
+
+
+def found(xml: bytes, **kw) -> list[tuple[str, str | None]]:
+    return [(p["rule"], p["element_id"]) for p in check_processes([("t.bpmn", xml)], **kw)]
+
+
+def severities(xml: bytes) -> list[str]:
+    return [p["severity"] for p in check_processes([("t.bpmn", xml)])]
+
+
+CLEAN = simple(f'<bpmn:userTask id="Task_A" name="审核" {USER} />')
+
+
+# --------------------------------------------------------------------------- clean diagrams
+
+def test_a_clean_diagram_gives_nothing():
+    assert found(CLEAN) == []
+    report = check_files([("t.bpmn", CLEAN)], use_modeler=False)
+    assert report == CheckReport([], "skipped: not requested") and report.ok
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "diagrams").glob("*.bpmn")) + [FIXTURES / "modeler" / "clean.bpmn"]
+                         + sorted(BPMN.glob("*.bpmn")), ids=lambda p: p.name)
+def test_project_diagrams_give_no_error(path):
+    report = check_files([read(path)], use_modeler=False)
+    assert report.errors == [], report.errors
+
+
+def test_report_shape():
+    report = check_files([("t.bpmn", CLEAN), ("bad.bpmn", b"<nope")], use_modeler=False)
+    assert not report.ok
+    assert report.to_dict() == {"problems": report.problems, "errors": 1, "warnings": 0, "infos": 0,
+                                "modeler_lint": "skipped: not requested"}
+    [problem] = report.problems
+    assert set(problem) == {"file", "element_id", "element_name", "rule", "message", "severity"}
+
+
+# --------------------------------------------------------------------------- XML and schema
+
+def test_xml_not_well_formed_and_doctype():
+    report = check_files([("broken.bpmn", b"<bpmn:definitions"),
+                          ("doctype.bpmn", b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>' + CLEAN.split(b"?>", 1)[1])],
+                         use_modeler=False)
+    assert [(p["file"], p["rule"]) for p in report.problems] == [("broken.bpmn", "xml"), ("doctype.bpmn", "xml")]
+    assert "DOCTYPE" in report.problems[1]["message"]
+
+
+def test_schema_error_names_the_element():
+    bad = CLEAN.replace(b'<bpmn:userTask id="Task_A" name="\xe5\xae\xa1\xe6\xa0\xb8"',
+                        b'<bpmn:userTask id="Task_A" name="\xe5\xae\xa1\xe6\xa0\xb8" isSequential="maybe"')
+    report = check_files([("schema.bpmn", bad)], use_modeler=False)
+    assert [(p["rule"], p["file"]) for p in report.errors] == [("bpmn", "schema.bpmn")]
+
+
+def test_no_executable_process():
+    report = check_files([("none.bpmn", CLEAN.replace(b'isExecutable="true"', b'isExecutable="false"'))],
+                         use_modeler=False)
+    assert [p["rule"] for p in report.errors] == ["bpmn"] and "no executable process" in report.errors[0]["message"]
+
+
+def test_a_process_the_engine_cannot_store_is_refused(monkeypatch):
+    def refuse(spec, embedded):
+        raise TypeError("Object of type Gizmo is not JSON serializable")
+    import engine.state
+    monkeypatch.setattr(engine.state, "spec_to_json", refuse)
+    report = check_files([("t.bpmn", CLEAN)], use_modeler=False)
+    assert [(p["rule"], p["element_id"]) for p in report.errors] == [("bpmn", "p")]
+
+
+# --------------------------------------------------------------------------- expressions, timers, scripts
+
+def test_reserved_ids():
+    xml = diagram('<bpmn:startEvent id="Start" />\n<bpmn:endEvent id="End" />\n' + flows(("Start", "End")))
+    assert found(xml) == [("reserved-id", "Start"), ("reserved-id", "End")]
+
+
+@pytest.mark.parametrize("condition, words", [
+    ("${__import__('os').system('id')}", "only calls of named functions"),
+    ("${_secret == 1}", "names starting with '_'"),
+    ("${decision = 'approve'}", "'=' is not allowed"),
+    ("${execution.processBusinessKey == 'x'}", "execution"),
+    ("", "empty condition"),
+])
+def test_condition_outside_the_safe_language(condition, words):
+    xml = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n'
+                  f'<bpmn:exclusiveGateway id="Gateway_1" default="Flow_3" />\n'
+                  f'<bpmn:endEvent id="Event_A" />\n<bpmn:endEvent id="Event_B" />\n'
+                  + flows(("StartEvent_1", "Gateway_1"), ("Gateway_1", "Event_A", condition), ("Gateway_1", "Event_B")))
+    problems = check_processes([("t.bpmn", xml)])
+    assert [(p["rule"], p["element_id"]) for p in problems] == [("expression", "Flow_2")]
+    assert words in problems[0]["message"]
+
+
+def test_condition_in_another_language():
+    xml = diagram('<bpmn:startEvent id="StartEvent_1" />\n<bpmn:exclusiveGateway id="Gateway_1" default="Flow_3" />\n'
+                  '<bpmn:endEvent id="Event_A" />\n<bpmn:endEvent id="Event_B" />\n'
+                  + flows(("StartEvent_1", "Gateway_1"), ("Gateway_1", "Event_A", "x"), ("Gateway_1", "Event_B"))
+                  .replace('xsi:type="bpmn:tFormalExpression"', 'xsi:type="bpmn:tFormalExpression" language="javascript"'))
+    assert found(xml) == [("expression", "Flow_2")]
+
+
+def _timer_catch(kind: str, value: str) -> bytes:
+    return simple(f'<bpmn:intermediateCatchEvent id="Event_Wait"><bpmn:timerEventDefinition id="Timer_1">'
+                  f'<bpmn:{kind} xsi:type="bpmn:tFormalExpression">{value}</bpmn:{kind}>'
+                  f'</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "Event_Wait")
+
+
+@pytest.mark.parametrize("kind, value", [("timeDuration", "7 days"), ("timeDuration", "P1.5M"),
+                                         ("timeDate", "next monday"), ("timeDuration", ""),
+                                         ("timeDate", "${open('/etc/passwd')}")])
+def test_bad_timer_values(kind, value):
+    assert found(_timer_catch(kind, value)) == [("timer", "Event_Wait")]
+
+
+@pytest.mark.parametrize("kind, value", [("timeDuration", "P7D"), ("timeDuration", "P1M"), ("timeDuration", "PT36H"),
+                                         ("timeDate", "2026-12-01"), ("timeDate", "2026-12-01T09:00:00+08:00"),
+                                         ("timeDate", "${workingDays(15)}"), ("timeDate", "${addMonths(issueDate, 1)}")])
+def test_good_timer_values(kind, value):
+    assert found(_timer_catch(kind, value)) == []
+
+
+def test_timer_without_value():
+    xml = simple('<bpmn:intermediateCatchEvent id="Event_Wait"><bpmn:timerEventDefinition id="Timer_1" />'
+                 '</bpmn:intermediateCatchEvent>', "Event_Wait")
+    assert found(xml) == [("timer", "Event_Wait")]
+
+
+def _boundary_timer(cancel: str, kind="timeCycle", value="R3/P1D") -> bytes:
+    return diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" {USER} />\n'
+                   '<bpmn:endEvent id="Event_End" />\n<bpmn:endEvent id="Event_Reminded" />\n'
+                   f'<bpmn:boundaryEvent id="Event_Remind" attachedToRef="Task_A" cancelActivity="{cancel}">'
+                   f'<bpmn:timerEventDefinition id="Timer_1"><bpmn:{kind} xsi:type="bpmn:tFormalExpression">{value}'
+                   f'</bpmn:{kind}></bpmn:timerEventDefinition></bpmn:boundaryEvent>\n'
+                   + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End"), ("Event_Remind", "Event_Reminded")))
+
+
+def test_cycles_only_on_non_interrupting_boundary_timers():
+    assert found(_boundary_timer("false")) == [("timer", "Event_Remind")]  # runs, with a warning
+    assert severities(_boundary_timer("false")) == ["warning"]
+    assert found(_boundary_timer("false", "timeDuration", "P3D")) == []
+    assert found(_boundary_timer("true")) == [("timer", "Event_Remind")]
+    assert found(_timer_catch("timeCycle", "R3/P1D")) == [("timer", "Event_Wait")]
+    start = diagram('<bpmn:startEvent id="StartEvent_1"><bpmn:timerEventDefinition id="Timer_1"><bpmn:timeCycle '
+                    'xsi:type="bpmn:tFormalExpression">R/P1W</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>\n'
+                    '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Event_End")))
+    assert found(start) == [("timer", "StartEvent_1")]
+
+
+def test_script_outside_the_safe_language():
+    xml = simple('<bpmn:scriptTask id="Task_A" scriptFormat="python"><bpmn:script>import os</bpmn:script></bpmn:scriptTask>')
+    assert found(xml) == [("script", "Task_A")]
+    ok = simple('<bpmn:scriptTask id="Task_A" scriptFormat="python"><bpmn:script>total = a + b</bpmn:script></bpmn:scriptTask>')
+    assert found(ok) == []
+
+
+# --------------------------------------------------------------------------- user tasks and forms
+
+def test_user_task_without_assignment():
+    assert found(simple('<bpmn:userTask id="Task_A" name="审核" />')) == [("assignment", "Task_A")]
+    assert found(simple('<bpmn:userTask id="Task_A" camunda:candidateGroups=" " />')) == [("assignment", "Task_A")]
+    for ok in ('camunda:assignee="${initiator}"', 'camunda:candidateUsers="li, chen"', 'camunda:candidateGroups="legal, risk"'):
+        assert found(simple(f'<bpmn:userTask id="Task_A" {ok} />')) == []
+
+
+@pytest.mark.parametrize("attrs", [f'{USER} camunda:priority="urgent"', f'{USER} camunda:assignee="user-${{x}}"',
+                                   'camunda:candidateGroups="${groups.__class__}"'])
+def test_bad_assignment_values(attrs):
+    assert found(simple(f'<bpmn:userTask id="Task_A" {attrs} />')) == [("assignment", "Task_A")]
+
+
+@pytest.mark.parametrize("attr", ["dueDate", "followUpDate"])
+def test_bad_due_dates(attr):
+    problems = check_processes([("t.bpmn", simple(f'<bpmn:userTask id="Task_A" {USER} camunda:{attr}="in a week" />'))])
+    assert [(p["rule"], p["element_id"]) for p in problems] == [("due-date", "Task_A")]
+    assert f"camunda:{attr}" in problems[0]["message"]
+
+
+def _form(fields: str) -> bytes:
+    return simple(f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements><camunda:formData>{fields}'
+                  '</camunda:formData></bpmn:extensionElements></bpmn:userTask>')
+
+
+@pytest.mark.parametrize("fields", [
+    '<camunda:formField id="amount" type="double" />',
+    '<camunda:formField id="_secret" type="string" />',
+    '<camunda:formField id="a" type="string" /><camunda:formField id="a" type="long" />',
+    '<camunda:formField id="level" type="enum" />',
+    '<camunda:formField id="level" type="enum" defaultValue="x"><camunda:value id="high" name="高" /></camunda:formField>',
+    '<camunda:formField id="a" type="string"><camunda:validation><camunda:constraint name="validator" config="com.x.V" />'
+    '</camunda:validation></camunda:formField>',
+    '<camunda:formField id="a" type="long"><camunda:validation><camunda:constraint name="max" config="ten" />'
+    '</camunda:validation></camunda:formField>',
+    '<camunda:formField id="d" type="date"><camunda:validation><camunda:constraint name="min" config="soon" />'
+    '</camunda:validation></camunda:formField>',
+])
+def test_bad_form_fields(fields):
+    assert found(_form(fields)) == [("form", "Task_A")]
+
+
+def test_good_form_fields():
+    assert found(_form(
+        '<camunda:formField id="s" type="string"><camunda:properties><camunda:property id="p" value="v" />'
+        '</camunda:properties><camunda:validation><camunda:constraint name="required" />'
+        '<camunda:constraint name="maxlength" config="20" /></camunda:validation></camunda:formField>'
+        '<camunda:formField id="d" type="date"><camunda:validation><camunda:constraint name="max" config="2030-12-31" />'
+        '</camunda:validation></camunda:formField>'
+        '<camunda:formField id="e" type="enum" defaultValue="a"><camunda:value id="a" name="甲" /></camunda:formField>'
+        '<camunda:formField id="b" type="boolean" defaultValue="false" />')) == []
+
+
+def test_start_form_is_a_warning():
+    xml = diagram('<bpmn:startEvent id="StartEvent_1"><bpmn:extensionElements><camunda:formData>'
+                  '<camunda:formField id="a" type="string" /></camunda:formData></bpmn:extensionElements></bpmn:startEvent>\n'
+                  '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Event_End")))
+    assert found(xml) == [("form", "StartEvent_1")] and severities(xml) == ["warning"]
+
+
+@pytest.mark.parametrize("tag", ["task", "manualTask"])
+def test_tasks_without_a_type(tag):
+    assert found(simple(f'<bpmn:{tag} id="Task_A" name="整理" />')) == [("task-type", "Task_A")]
+
+
+# --------------------------------------------------------------------------- multi-instance
+
+def _mi(loop: str, tag="userTask", attrs=USER) -> bytes:
+    return simple(f'<bpmn:{tag} id="Task_A" {attrs}>{loop}</bpmn:{tag}>')
+
+
+def test_multi_instance():
+    good = '<bpmn:multiInstanceLoopCharacteristics camunda:collection="departments" camunda:elementVariable="d" />'
+    assert found(_mi(good)) == []
+    assert found(_mi('<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality xsi:type="bpmn:tFormalExpression">3'
+                     '</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>')) == []
+    for bad in ('<bpmn:multiInstanceLoopCharacteristics camunda:collection="${departments}" camunda:elementVariable="d" />',
+                '<bpmn:multiInstanceLoopCharacteristics camunda:collection="departments" />',
+                '<bpmn:multiInstanceLoopCharacteristics camunda:collection="departments" camunda:elementVariable="a b" />',
+                '<bpmn:multiInstanceLoopCharacteristics />',
+                '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality xsi:type="bpmn:tFormalExpression">'
+                '${__import__("os")}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>'):
+        assert found(_mi(bad)) == [("multi-instance", "Task_A")], bad
+    completion = ('<bpmn:multiInstanceLoopCharacteristics camunda:collection="departments" camunda:elementVariable="d">'
+                  '<bpmn:completionCondition xsi:type="bpmn:tFormalExpression">${nrOfCompletedInstances &gt;= 2}'
+                  '</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics>')
+    assert found(_mi(completion)) == [("expression", "Task_A")]
+
+
+def test_multi_instance_on_a_call_activity_is_refused():
+    call = _mi('<bpmn:extensionElements><camunda:in variables="all" /><camunda:out variables="all" /></bpmn:extensionElements>'
+               '<bpmn:multiInstanceLoopCharacteristics camunda:collection="xs" camunda:elementVariable="x" />',
+               tag="callActivity", attrs='calledElement="p"')
+    assert found(call) == [("multi-instance", "Task_A")]
+
+
+# --------------------------------------------------------------------------- unsupported
+
+@pytest.mark.parametrize("element, expected", [
+    ('<bpmn:serviceTask id="Task_A" camunda:class="com.x.Y" />', [("unsupported", "Task_A")] * 2),
+    ('<bpmn:sendTask id="Task_A" />', [("unsupported", "Task_A")]),
+    ('<bpmn:businessRuleTask id="Task_A" camunda:decisionRef="d" />', [("unsupported", "Task_A")] * 2),
+    ('<bpmn:receiveTask id="Task_A" />', [("unsupported", "Task_A")]),
+    (f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements><camunda:taskListener event="create" '
+     'class="com.x.L" /></bpmn:extensionElements></bpmn:userTask>', [("unsupported", "Task_A")]),
+    (f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements><camunda:inputOutput /></bpmn:extensionElements></bpmn:userTask>',
+     [("unsupported", "Task_A")]),
+    (f'<bpmn:userTask id="Task_A" {USER} camunda:formRef="review" />', [("unsupported", "Task_A")]),
+    (f'<bpmn:userTask id="Task_A" {USER}><bpmn:standardLoopCharacteristics /></bpmn:userTask>', [("unsupported", "Task_A")]),
+    (f'<bpmn:userTask id="Task_A" {USER} camunda:asyncBefore="true" camunda:jobPriority="5" />', []),  # harmless
+])
+def test_unsupported_elements_and_attributes(element, expected):
+    assert found(simple(element)) == expected
+
+
+def test_unsupported_structures():
+    transaction = simple('<bpmn:transaction id="Task_A"><bpmn:startEvent id="Event_S" /></bpmn:transaction>')
+    assert ("unsupported", "Task_A") in found(transaction)
+    output = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" {USER}>'
+                     '<bpmn:dataOutputAssociation id="DataOutputAssociation_1"><bpmn:targetRef>Ref_1</bpmn:targetRef>'
+                     '</bpmn:dataOutputAssociation></bpmn:userTask>\n<bpmn:endEvent id="Event_End" />\n'
+                     '<bpmn:dataObjectReference id="Ref_1" dataObjectRef="Obj_1" /><bpmn:dataObject id="Obj_1" />\n'
+                     + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End")))
+    assert found(output) == [("unsupported", "Task_A")]
+    store = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" {USER}>'
+                    '<bpmn:property id="Property_1" name="__targetRef_placeholder" />'
+                    '<bpmn:dataInputAssociation id="DataInputAssociation_1"><bpmn:sourceRef>Store_1</bpmn:sourceRef>'
+                    '<bpmn:targetRef>Property_1</bpmn:targetRef></bpmn:dataInputAssociation></bpmn:userTask>\n'
+                    '<bpmn:endEvent id="Event_End" />\n<bpmn:dataStoreReference id="Store_1" />\n'
+                    + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End")))
+    assert found(store) == [("unsupported", "Task_A")]
+    assert found(store.replace(b"<bpmn:dataInputAssociation", b"<!--").replace(b"</bpmn:dataInputAssociation>", b"-->")) == []
+    event_sub = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" {USER} />\n'
+                        '<bpmn:endEvent id="Event_End" />\n'
+                        '<bpmn:subProcess id="Sub_Event" triggeredByEvent="true"><bpmn:startEvent id="Event_S">'
+                        '<bpmn:timerEventDefinition id="T"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P1D'
+                        '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent></bpmn:subProcess>\n'
+                        + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End")))
+    assert found(event_sub) == [("unsupported", "Sub_Event")]
+
+
+def test_link_and_other_event_kinds_are_refused():
+    for definition in ('<bpmn:linkEventDefinition id="L" name="x" />', '<bpmn:conditionalEventDefinition id="C" />',
+                       '<bpmn:compensateEventDefinition id="C" />'):
+        xml = simple(f'<bpmn:intermediateThrowEvent id="Event_X">{definition}</bpmn:intermediateThrowEvent>', "Event_X")
+        assert ("unsupported", "Event_X") in found(xml), definition
+
+
+# --------------------------------------------------------------------------- events
+
+MESSAGE = '<bpmn:message id="Message_1" name="材料补正" />\n'
+SIGNAL = '<bpmn:signal id="Signal_1" name="政策调整" />\n'
+
+
+def _event(tag: str, definition: str, roots: str = MESSAGE + SIGNAL) -> bytes:
+    return diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:{tag} id="Event_X">{definition}</bpmn:{tag}>\n'
+                   '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Event_X"), ("Event_X", "Event_End")),
+                   roots)
+
+
+def test_message_and_signal_catch_events():
+    assert found(_event("intermediateCatchEvent", '<bpmn:messageEventDefinition id="M" messageRef="Message_1" />')) == []
+    assert found(_event("intermediateCatchEvent", '<bpmn:signalEventDefinition id="S" signalRef="Signal_1" />')) == []
+    for bad, roots in (('<bpmn:messageEventDefinition id="M" />', MESSAGE),
+                       ('<bpmn:messageEventDefinition id="M" messageRef="Message_1" />', '<bpmn:message id="Message_1" />\n'),
+                       ('<bpmn:messageEventDefinition id="M" messageRef="Message_1" />',
+                        '<bpmn:message id="Message_1" name="${name}" />\n'),
+                       ('<bpmn:signalEventDefinition id="S" signalRef="Nope" />', SIGNAL)):
+        assert found(_event("intermediateCatchEvent", bad, roots)) == [("event", "Event_X")], bad
+
+
+@pytest.mark.parametrize("definition", ['<bpmn:messageEventDefinition id="M" messageRef="Message_1" />',
+                                        '<bpmn:signalEventDefinition id="S" signalRef="Signal_1" />'])
+def test_throwing_messages_and_signals_is_refused(definition):
+    assert found(_event("intermediateThrowEvent", definition)) == [("event", "Event_X")]
+
+
+@pytest.mark.parametrize("definition", ['<bpmn:messageEventDefinition id="M" messageRef="Message_1" />',
+                                        '<bpmn:signalEventDefinition id="S" signalRef="Signal_1" />'])
+def test_message_and_signal_start_events_are_refused(definition):
+    xml = diagram(f'<bpmn:startEvent id="StartEvent_1">{definition}</bpmn:startEvent>\n<bpmn:endEvent id="Event_End" />\n'
+                  + flows(("StartEvent_1", "Event_End")), MESSAGE + SIGNAL)
+    assert found(xml) == [("event", "StartEvent_1")]
+
+
+def test_event_with_two_triggers_is_refused():
+    both = ('<bpmn:messageEventDefinition id="M" messageRef="Message_1" />'
+            '<bpmn:signalEventDefinition id="S" signalRef="Signal_1" />')
+    assert found(_event("intermediateCatchEvent", both)) == [("event", "Event_X")]
+
+
+def _boundary(host_tag: str, definition: str, cancel="true") -> bytes:
+    inner = ('<bpmn:startEvent id="Event_S" /><bpmn:endEvent id="Event_E" />'
+             '<bpmn:sequenceFlow id="Flow_In" sourceRef="Event_S" targetRef="Event_E" />') if host_tag == "subProcess" else ""
+    attrs = USER if host_tag == "userTask" else ""
+    return diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:{host_tag} id="Task_A" {attrs}>{inner}</bpmn:{host_tag}>\n'
+                   '<bpmn:endEvent id="Event_End" />\n<bpmn:endEvent id="Event_Caught" />\n'
+                   f'<bpmn:boundaryEvent id="Event_B" attachedToRef="Task_A" cancelActivity="{cancel}">{definition}'
+                   '</bpmn:boundaryEvent>\n'
+                   + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End"), ("Event_B", "Event_Caught")),
+                   '<bpmn:error id="Error_1" errorCode="E" /><bpmn:escalation id="Escalation_1" escalationCode="X" />\n')
+
+
+@pytest.mark.parametrize("definition", ['<bpmn:errorEventDefinition id="D" errorRef="Error_1" />',
+                                        '<bpmn:escalationEventDefinition id="D" escalationRef="Escalation_1" />'])
+def test_error_and_escalation_boundaries(definition):
+    assert found(_boundary("subProcess", definition)) == []
+    xml = _boundary("userTask", definition)
+    assert found(xml) == [("event", "Event_B")] and severities(xml) == ["warning"]
+
+
+def test_boundary_event_without_trigger():
+    assert found(_boundary("userTask", "")) == [("event", "Event_B")]
+
+
+def _event_gateway(second: str) -> bytes:
+    return diagram('<bpmn:startEvent id="StartEvent_1" />\n<bpmn:eventBasedGateway id="Gateway_1" />\n'
+                   '<bpmn:intermediateCatchEvent id="Event_M"><bpmn:messageEventDefinition id="M" messageRef="Message_1" />'
+                   f'</bpmn:intermediateCatchEvent>\n{second}\n'
+                   '<bpmn:endEvent id="Event_End1" />\n<bpmn:endEvent id="Event_End2" />\n'
+                   + flows(("StartEvent_1", "Gateway_1"), ("Gateway_1", "Event_M"), ("Gateway_1", "Event_2"),
+                           ("Event_M", "Event_End1"), ("Event_2", "Event_End2")), MESSAGE + SIGNAL)
+
+
+def test_event_based_gateway_targets():
+    signal = '<bpmn:intermediateCatchEvent id="Event_2"><bpmn:signalEventDefinition id="S" signalRef="Signal_1" /></bpmn:intermediateCatchEvent>'
+    assert found(_event_gateway(signal)) == []
+    timer = ('<bpmn:intermediateCatchEvent id="Event_2"><bpmn:timerEventDefinition id="T"><bpmn:timeDuration '
+             'xsi:type="bpmn:tFormalExpression">P10D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+    assert found(_event_gateway(timer)) == [("event", "Event_2")]
+    receive = '<bpmn:receiveTask id="Event_2" messageRef="Message_1" />'
+    assert found(_event_gateway(receive)) == [("unsupported", "Event_2"), ("event", "Event_2")]
+    single = diagram('<bpmn:startEvent id="StartEvent_1" />\n<bpmn:eventBasedGateway id="Gateway_1" />\n'
+                     '<bpmn:intermediateCatchEvent id="Event_M"><bpmn:messageEventDefinition id="M" messageRef="Message_1" />'
+                     '</bpmn:intermediateCatchEvent>\n<bpmn:endEvent id="Event_End" />\n'
+                     + flows(("StartEvent_1", "Gateway_1"), ("Gateway_1", "Event_M"), ("Event_M", "Event_End")), MESSAGE)
+    assert found(single) == [("event", "Gateway_1")]
+
+
+# --------------------------------------------------------------------------- gateways
+
+def _split(tag: str, conditions: dict, default: str | None = None) -> bytes:
+    """start → gateway → Event_1..n, with a condition per flow (Flow_2.., None = no condition)."""
+    attr = f' default="{default}"' if default else ""
+    ends = "\n".join(f'<bpmn:endEvent id="Event_{n}" />' for n in range(1, len(conditions) + 1))
+    pairs = [("StartEvent_1", "Gateway_1")]
+    for n, cond in enumerate(conditions.values(), start=1):
+        pairs.append(("Gateway_1", f"Event_{n}", cond) if cond else ("Gateway_1", f"Event_{n}"))
+    return diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:{tag} id="Gateway_1"{attr} />\n{ends}\n' + flows(*pairs))
+
+
+@pytest.mark.parametrize("tag", ["exclusiveGateway", "inclusiveGateway"])
+def test_gateway_needs_a_default_or_a_condition_on_every_flow(tag):
+    assert found(_split(tag, {"a": "${x == 1}", "b": "${x == 2}"})) == []             # every flow has one
+    assert found(_split(tag, {"a": "${x == 1}", "b": None}, default="Flow_3")) == []  # default catches the rest
+    problems = check_processes([("t.bpmn", _split(tag, {"a": "${x == 1}", "b": None}))])
+    assert [(p["rule"], p["element_id"]) for p in problems] == [("gateway", "Gateway_1")]
+    assert "Flow_3" in problems[0]["message"]
+    assert found(_split(tag, {"a": None, "b": None, "c": None}, default="Flow_2")) == [("gateway", "Gateway_1")]
+
+
+def test_default_flow_rules():
+    assert found(_split("exclusiveGateway", {"a": "${x == 1}", "b": "${x == 2}"}, default="Flow_3")) \
+        == [("gateway", "Flow_3")]                                               # default with a condition
+    assert found(_split("exclusiveGateway", {"a": "${x == 1}", "b": "${x == 2}"}, default="Flow_1")) \
+        == [("gateway", "Gateway_1")]                                            # default does not leave it
+    assert found(_split("exclusiveGateway", {"a": "${x == 1}"})) == [("gateway", "Gateway_1")]  # may stop
+
+
+def test_conditions_where_they_do_nothing():
+    assert found(_split("parallelGateway", {"a": "${x}", "b": None})) == [("gateway", "Flow_2")]
+    conditional_flow = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" {USER} />\n'
+                               '<bpmn:endEvent id="Event_End" />\n'
+                               + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End", "${x}")))
+    assert found(conditional_flow) == [("gateway", "Flow_2")]
+
+
+def test_implicit_split():
+    xml = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" {USER} />\n'
+                  '<bpmn:endEvent id="Event_1" />\n<bpmn:endEvent id="Event_2" />\n'
+                  + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_1"), ("Task_A", "Event_2")))
+    assert found(xml) == [("gateway", "Task_A")]
+
+
+# --------------------------------------------------------------------------- reachability
+
+def test_unreachable_elements():
+    xml = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" {USER} />\n'
+                  f'<bpmn:userTask id="Task_Orphan" name="孤立" {USER} />\n<bpmn:endEvent id="Event_End" />\n'
+                  '<bpmn:endEvent id="Event_OrphanEnd" />\n'
+                  + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End"), ("Task_Orphan", "Event_OrphanEnd")))
+    problems = check_processes([("t.bpmn", xml)])
+    assert [(p["rule"], p["element_id"], p["element_name"]) for p in problems] == [
+        ("unreachable", "Task_Orphan", "孤立"), ("unreachable", "Event_OrphanEnd", None)]
+
+
+def test_boundary_events_are_reached_from_their_host():
+    assert found(_boundary_timer("false", "timeDuration", "P3D")) == []
+    assert found(_boundary("subProcess", '<bpmn:errorEventDefinition id="D" errorRef="Error_1" />')) == []
+
+
+def test_unreachable_inside_a_subprocess_and_a_subprocess_without_start():
+    inside = diagram('<bpmn:startEvent id="StartEvent_1" />\n<bpmn:subProcess id="Sub_1">'
+                     '<bpmn:startEvent id="Event_S" /><bpmn:endEvent id="Event_E" />'
+                     f'<bpmn:userTask id="Task_Lost" {USER} />'
+                     '<bpmn:sequenceFlow id="Flow_In" sourceRef="Event_S" targetRef="Event_E" /></bpmn:subProcess>\n'
+                     '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Sub_1"), ("Sub_1", "Event_End")))
+    assert found(inside) == [("unreachable", "Task_Lost")]
+    no_start = diagram('<bpmn:startEvent id="StartEvent_1" />\n<bpmn:subProcess id="Sub_1">'
+                       f'<bpmn:userTask id="Task_In" {USER} /></bpmn:subProcess>\n'
+                       '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Sub_1"), ("Sub_1", "Event_End")))
+    assert found(no_start) == [("unreachable", "Sub_1")]
+
+
+def test_an_unreachable_subprocess_is_reported_once():
+    xml = diagram('<bpmn:startEvent id="StartEvent_1" />\n<bpmn:endEvent id="Event_End" />\n'
+                  '<bpmn:subProcess id="Sub_1"><bpmn:startEvent id="Event_S" /><bpmn:endEvent id="Event_E" />'
+                  '<bpmn:sequenceFlow id="Flow_In" sourceRef="Event_S" targetRef="Event_E" /></bpmn:subProcess>\n'
+                  + flows(("StartEvent_1", "Event_End")))
+    assert found(xml) == [("unreachable", "Sub_1")]
+
+
+# --------------------------------------------------------------------------- call activities
+
+def _call(attrs: str = 'calledElement="child"',
+          ext: str = '<camunda:in variables="all" /><camunda:out variables="all" />') -> bytes:
+    return simple(f'<bpmn:callActivity id="Task_Call" {attrs}><bpmn:extensionElements>{ext}</bpmn:extensionElements>'
+                  '</bpmn:callActivity>', "Task_Call")
+
+
+CHILD = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_C" {USER} />\n<bpmn:endEvent id="Event_End" />\n'
+                + flows(("StartEvent_1", "Task_C"), ("Task_C", "Event_End")), key="child")
+
+
+def test_call_activity_must_name_a_deployed_or_included_process():
+    assert found(_call()) == []                                    # deployed_keys=None: rule skipped
+    assert found(_call(), deployed_keys={"child"}) == []
+    assert found(_call(), deployed_keys=set()) == [("call-activity", "Task_Call")]
+    both = check_processes([("parent.bpmn", _call()), ("child.bpmn", CHILD)], deployed_keys=set())
+    assert both == []
+    not_executable = CHILD.replace(b'isExecutable="true"', b'isExecutable="false"')
+    assert [p["rule"] for p in check_processes([("parent.bpmn", _call()), ("child.bpmn", not_executable)],
+                                               deployed_keys=set())] == ["call-activity"]
+
+
+@pytest.mark.parametrize("attrs, ext", [
+    ('', '<camunda:in variables="all" /><camunda:out variables="all" />'),
+    ('calledElement="${which}"', '<camunda:in variables="all" /><camunda:out variables="all" />'),
+    ('calledElement="child" camunda:calledElementBinding="version" camunda:calledElementVersion="3"',
+     '<camunda:in variables="all" /><camunda:out variables="all" />'),
+    ('calledElement="child"', '<camunda:out variables="all" />'),
+    ('calledElement="child"', '<camunda:in variables="all" /><camunda:in businessKey="#{execution.processBusinessKey}" />'
+     '<camunda:out variables="all" />'),
+    ('calledElement="child"', '<camunda:in variables="all" local="true" /><camunda:out variables="all" />'),
+])
+def test_call_activity_bindings_and_mappings(attrs, ext):
+    problems = found(_call(attrs, ext))
+    assert problems and set(problems) == {("call-activity", "Task_Call")}
+
+
+# --------------------------------------------------------------------------- the Modeler lint
+
+def test_lint_skipped_without_node(monkeypatch):
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "Node.js not found on PATH"))
+    report = check_files([("t.bpmn", CLEAN)])
+    assert report.modeler_lint == "skipped: Node.js not found on PATH"
+    assert report.problems == []
+
+
+def test_lint_failure_is_a_skip_not_a_crash(monkeypatch):
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (True, "ok"))
+
+    def crash(paths):
+        raise modeler.ModelerToolchainError("lint.mjs exited 2: boom")
+    monkeypatch.setattr(modeler, "lint", crash)
+    assert check_files([("t.bpmn", CLEAN)]).modeler_lint == "skipped: lint.mjs exited 2: boom"
+
+
+def test_lint_problems_are_mapped_per_file(monkeypatch):
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (True, "ok"))
+    calls = []
+
+    def fake_lint(paths):
+        calls.append(paths)
+        return {paths[0]: [{"id": "Task_A", "name": "审核", "rule": "label-required", "message": "missing label",
+                            "severity": "error"}],
+                paths[1]: [{"id": None, "name": None, "rule": "history-time-to-live", "message": "ttl",
+                            "severity": "info"}]}
+    monkeypatch.setattr(modeler, "lint", fake_lint)
+    report = check_files([("a.bpmn", CLEAN), ("b.bpmn", CLEAN.replace(b'id="p"', b'id="q"'))])
+    assert len(calls) == 1 and len(calls[0]) == 2                 # one Node run for all files
+    assert report.modeler_lint == "ran"
+    assert [(p["file"], p["rule"], p["element_id"], p["severity"]) for p in report.problems] == [
+        ("a.bpmn", "modeler/label-required", "Task_A", "error"),
+        ("b.bpmn", "modeler/history-time-to-live", None, "info")]
+    assert report.to_dict()["infos"] == 1 and len(report.errors) == 1
+
+
+@requires_modeler
+def test_real_lint_names_the_element():
+    report = check_files([read(FIXTURES / "modeler" / "lint_problems.bpmn")])
+    assert report.modeler_lint == "ran"
+    lint = {(p["rule"], p["element_id"], p["severity"]) for p in report.problems if p["rule"].startswith("modeler/")}
+    assert {("modeler/no-implicit-start", "Task_Orphan", "error"), ("modeler/label-required", "Task_Rework", "error"),
+            ("modeler/fake-join", "Event_Approved", "warning"),
+            ("modeler/camunda-compat/history-time-to-live", "lint_problems", "info")} <= lint
+    # reformflow's own rules name the same elements
+    assert {("gateway", "Gateway_Decision"), ("unreachable", "Task_Orphan")} <= {
+        (p["rule"], p["element_id"]) for p in report.errors}
+
+
+@requires_modeler
+def test_real_lint_on_the_process_library():
+    files = sorted(BPMN.glob("*.bpmn"))
+    if not files:
+        pytest.skip("no process library yet")
+    report = check_files([read(p) for p in files], deployed_keys=set())
+    assert report.modeler_lint == "ran"
+
+
+# --------------------------------------------------------------------------- deploy runs the same rules
+
+def test_deploy_refuses_on_the_new_rules(sqlite_engine):
+    with pytest.raises(Invalid) as err:
+        sqlite_engine.deploy([("gateway.bpmn", _split("exclusiveGateway", {"a": "${x == 1}", "b": "${x == 2}"},
+                                                      default="Flow_3"))])
+    assert "Flow_3" in err.value.message  # a default flow with a condition: SpiffWorkflow would accept it
+    assert [d["rule"] for d in err.value.details] == ["gateway"]
+    xml = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" {USER} />\n'
+                  f'<bpmn:userTask id="Task_Orphan" {USER} />\n<bpmn:endEvent id="Event_End" />\n'
+                  + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End")))
+    with pytest.raises(Invalid) as err:
+        sqlite_engine.deploy([("orphan.bpmn", xml)])
+    assert "Task_Orphan" in err.value.message
+
+
+def test_check_processes_keeps_its_old_signature():
+    assert check_processes([("t.bpmn", CLEAN)]) == []
+    assert checks.RULES and all(callable(rule) for rule in checks.RULES)

@@ -1,0 +1,113 @@
+"""The command line as a script would use it: --json output, exit codes, refusals."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+
+from .conftest import BPMN, FIXTURES
+
+
+@pytest.fixture
+def cli(sqlite_db):
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        result = runner.invoke(main, ["--db", sqlite_db.url, *args], catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output + result.stderr
+        return result
+    run("init")
+    run("groups", "add", "drafter", "--display-name", "牵头单位")
+    run("groups", "add", "legal", "--display-name", "法制机构")
+    run("groups", "add", "reform_office", "--display-name", "改革办")
+    run("users", "add", "zhang", "--display-name", "张伟", "--group", "drafter", "--unit", "市财政局")
+    run("users", "add", "li", "--display-name", "李娜", "--group", "legal")
+    run("users", "add", "chen", "--display-name", "陈静", "--group", "reform_office")
+    return run
+
+
+def as_json(result):
+    return json.loads(result.stdout)
+
+
+def test_a_plan_through_the_command_line(cli):
+    deployed = as_json(cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"), "--json"))
+    assert deployed["definitions"][0] | {"deployed_at": None} == deployed["definitions"][0] | {
+        "key": "mini_approval", "version": 1, "status": "created", "deployed_at": None}
+    listed = as_json(cli("definitions", "--json"))["definitions"]
+    assert [(d["key"], d["version"]) for d in listed] == [("mini_approval", 1)]
+    plan = as_json(cli("--now", "2026-01-31T10:00:00", "start", "mini_approval", "--as", "zhang",
+                       "--title", "测试方案", "--business-key", "T-1", "--data", '{"summary": "预填"}', "--json"))
+    assert plan["id"] == 1 and plan["business_key"] == "T-1" and plan["title"] == "测试方案"
+    [draft] = plan["tasks"]
+    assert draft["due_at"] == "2026-02-07T02:00:00+00:00"
+    mine = as_json(cli("tasks", "--as", "zhang", "--scope", "mine", "--json"))["tasks"]
+    assert [t["id"] for t in mine] == [draft["id"]]
+    for key in ("id", "instance_id", "element_id", "name", "status", "assignee", "candidate_groups",
+                "candidate_users", "due_at", "priority"):
+        assert key in mine[0]
+    cli("complete", str(draft["id"]), "--as", "zhang", "--data", '{"summary": "方案摘要"}')
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    cli("claim", str(review["id"]), "--as", "li")
+    refused = cli("claim", str(review["id"]), "--as", "chen", "--json", ok=False)
+    assert refused.exit_code == 6
+    assert as_json(refused)["error"] == "conflict"
+    assert refused.stderr.count("\n") == 1 and "li" in refused.stderr
+    bad = cli("complete", str(review["id"]), "--as", "li", "--data", '{"decision": "maybe"}', "--json", ok=False)
+    assert bad.exit_code == 3 and as_json(bad)["details"][0]["field"] == "decision"
+    cli("complete", str(review["id"]), "--as", "li", "--data", '{"decision": "approve"}')
+    view = as_json(cli("instance", "1", "--json"))
+    assert (view["status"], view["definition_key"], view["definition_version"]) == ("completed", "mini_approval", 1)
+    assert view["variables"]["summary"] == "方案摘要"
+
+
+def test_refusals_and_their_exit_codes(cli):
+    assert cli("claim", "99", "--as", "li", "--json", ok=False).exit_code == 5
+    assert as_json(cli("start", "nothing", "--as", "zhang", "--json", ok=False))["error"] == "not_found"
+    assert cli("start", "nothing", "--as", "nobody", ok=False).exit_code == 4
+    assert cli("start", "x", "--as", "zhang", "--data", "[1]", ok=False).exit_code == 3
+    evil = FIXTURES / "diagrams" / "mini_approval.bpmn"
+    text = evil.read_text(encoding="utf-8").replace("${workingDays(15)}", "${__import__('os')}")
+    path = evil.parent.parent.parent / "evil_tmp.bpmn"
+    try:
+        path.write_text(text, encoding="utf-8")
+        refused = cli("deploy", str(path), "--json", ok=False)
+        assert refused.exit_code == 3 and "Task_Review" in as_json(refused)["message"]
+        checked = cli("check", str(path), "--json", ok=False)
+        assert checked.exit_code == 3
+        assert any(p["element_id"] == "Task_Review" for p in as_json(checked)["problems"])
+    finally:
+        path.unlink()
+
+
+def test_the_library_checks_clean(cli):
+    result = cli("check", *[str(p) for p in sorted(BPMN.glob("*.bpmn"))], "--json")
+    report = as_json(result)
+    assert report["errors"] == 0 and report["warnings"] == 0, report["problems"]
+
+
+def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli("start", "mini_approval", "--as", "zhang")
+    out = tmp_path / "audit.csv"
+    cli("audit", "export", "--format", "csv", "--output", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [r["event_type"] for r in rows][-3:] == ["deployed", "instance_started", "task_created"]
+    previous = "0" * 64
+    for r in rows:
+        material = json.dumps([int(r["seq"]), r["occurred_at"], r["actor"], r["event_type"],
+                               int(r["instance_id"]) if r["instance_id"] else None,
+                               int(r["task_id"]) if r["task_id"] else None, r["payload"], previous],
+                              ensure_ascii=False, separators=(",", ":"))
+        assert hashlib.sha256(material.encode()).hexdigest() == r["hash"]
+        previous = r["hash"]
+    jsonl = cli("audit", "export", "--instance", "1").stdout.splitlines()
+    assert {json.loads(line)["instance_id"] for line in jsonl} == {1}
+    assert cli("audit", "verify").exit_code == 0
