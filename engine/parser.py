@@ -64,6 +64,11 @@ class ParsedProcess:
     embedded: dict = field(default_factory=dict)   # subProcess id -> spec, same file
     called_keys: list = field(default_factory=list)  # callActivity calledElement keys
     initiator_variable: str | None = None
+    # Process-level camunda:properties: the analyst's settings for this version (read-only variables).
+    properties: dict = field(default_factory=dict)
+    # camunda:candidateStarterGroups / candidateStarterUsers: who may start it (empty = anyone).
+    starter_groups: list = field(default_factory=list)
+    starter_users: list = field(default_factory=list)
 
 
 def _spiff_error(exc: ValidationException, default_file: str) -> Invalid:
@@ -75,6 +80,10 @@ def _spiff_error(exc: ValidationException, default_file: str) -> Invalid:
     line_text = f", line {line}" if line else ""
     message = str(exc).split("\n")[0]
     return Invalid(f"{file_name}: {where}{line_text}: {message}")
+
+
+def _comma_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
@@ -115,6 +124,10 @@ def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
                 embedded={k: v for k, v in every.items() if k in embedded_ids},
                 called_keys=sorted(set(process.xpath(".//bpmn:callActivity/@calledElement", namespaces=NS))),
                 initiator_variable=start_initiators[0] if start_initiators else None,
+                properties={prop.get("name"): prop.get("value") or "" for prop in process.xpath(
+                    "./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS)},
+                starter_groups=_comma_list(process.get(f"{{{CAMUNDA_MODEL_NS}}}candidateStarterGroups")),
+                starter_users=_comma_list(process.get(f"{{{CAMUNDA_MODEL_NS}}}candidateStarterUsers")),
             ))
     if not processes:
         names = ", ".join(name for name, _ in files)

@@ -25,6 +25,8 @@ class ProcessDefinition(Base):
     spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     called_keys: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of calledElement keys
     initiator_variable: Mapped[str | None] = mapped_column(String(200))  # camunda:initiator
+    # JSON: process-level camunda:properties and candidate starter groups/users (engine.commands.start)
+    start_config: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deployed_by: Mapped[str] = mapped_column(String(64))
 
@@ -81,6 +83,8 @@ class HumanTask(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(64))
+    # Set when a non-interrupting timer on this task fires: the holder has been reminded.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     instance: Mapped[ProcessInstance] = relationship()
