@@ -17,9 +17,11 @@ from engine import modeler
 from engine.checks import check_files
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.events import send_message, send_signal
+from engine.queries import list_tasks
 from models import AuditEvent, ProcessDefinition
 
-from .conftest import FIXTURES, read
+from .conftest import BPMN, FIXTURES, read
+from .plan_helper import deploy_library
 from .test_modeler_toolchain import requires_modeler
 
 CORPUS = FIXTURES / "corpus"
@@ -540,6 +542,89 @@ def test_changed_condition_and_form_field_become_version_2_while_version_1_runs_
     work(engine, v1_plan["id"], E["印发"], "li")
     assert ended_at(engine, v1_plan["id"]) == E["已印发"]
     assert engine.instance(v1_plan["id"])["definition_version"] == 1
+
+
+LEGALITY = BPMN / "legality_review.bpmn"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+OPINION_LABEL_V2 = "合法性审查意见（不少于10字）"
+
+
+def analyst_copy_of_legality_review() -> bytes:
+    """What an analyst saves after two edits in the Modeler to a copy of bpmn/legality_review.bpmn."""
+    tree = etree.parse(str(LEGALITY))
+    # the form: the opinion must now say at least 10 characters (label and a new constraint)
+    [opinion] = tree.xpath("//bpmn:userTask[@id='Task_LegalityReview']//camunda:formField[@id='legalityOpinion']",
+                           namespaces=NSMAP)
+    assert opinion.get("label") == "合法性审查意见"
+    opinion.set("label", OPINION_LABEL_V2)
+    etree.SubElement(opinion.find("camunda:validation", NSMAP), f"{{{CAMUNDA_NS}}}constraint",
+                     name="minlength", config="10")
+    # the routing: a plan that still needs laws changed or an authorisation does not pass as it is
+    [condition] = tree.xpath("//bpmn:sequenceFlow[@id='Flow_LegalityPass']/bpmn:conditionExpression",
+                             namespaces=NSMAP)
+    assert condition.text == "${legalityResult == 'pass'}"
+    condition.text = "${legalityResult == 'pass' && empty lawChangesNeeded}"
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def inbox_row(engine, user, plan_id) -> dict:
+    with engine.db.reader() as s:
+        [row] = list_tasks(s, user, "all", plan_id)
+    return row
+
+
+# what the legal office answers on both plans: a pass, with an authorisation still to obtain
+LEGAL_ANSWER = {"legalityResult": "pass", "lawChangesNeeded": "需取得省人大常委会授权"}
+SHORT_OPINION = "符合法律法规"                       # 6 characters: enough on version 1
+LONG_OPINION = "方案符合上位法规定，权限与程序合法。"  # 18 characters
+
+
+def test_analyst_round_trip_on_a_library_diagram(engine, people):
+    """Issue #3: change a condition and a form field in a copy of a library diagram, check, deploy
+    as version 2, start a plan on it while a version-1 plan keeps running to its end on version 1."""
+    deploy_library(engine)
+    start = {"legalReviewDays": 15, "exploratory": False, "initiator": "zhang"}
+    plan_a = engine.start("legality_review", actor="zhang", data=start)
+    work(engine, plan_a["id"], "Task_CheckMaterials", "li", {"materialsComplete": True})
+    assert [t["element_id"] for t in open_tasks(engine, plan_a["id"])] == ["Task_LegalityReview"]
+
+    edited = analyst_copy_of_legality_review()
+    report = check_files([("legality_review.bpmn", edited)], deployed_keys=set())
+    assert report.errors == [] and report.warnings == [], report.problems
+    [v2] = engine.deploy([("legality_review.bpmn", edited)])
+    assert (v2["key"], v2["version"], v2["status"]) == ("legality_review", 2, "created")
+
+    plan_b = engine.start("legality_review", actor="zhang", data=start)
+    assert engine.instance(plan_b["id"])["definition_version"] == 2
+    work(engine, plan_b["id"], "Task_CheckMaterials", "li", {"materialsComplete": True})
+    # the inbox rows: version 2's form on plan B, version 1's form kept on plan A
+    form_b = {f["id"]: f for f in inbox_row(engine, "li", plan_b["id"])["form"]}
+    form_a = {f["id"]: f for f in inbox_row(engine, "li", plan_a["id"])["form"]}
+    assert form_b["legalityOpinion"]["label"] == OPINION_LABEL_V2
+    assert form_b["legalityOpinion"]["constraints"] == {"required": None, "minlength": "10"}
+    assert form_a["legalityOpinion"]["label"] == "合法性审查意见"
+    assert form_a["legalityOpinion"]["constraints"] == {"required": None}
+
+    # plan A ends on version 1: the short opinion is accepted and the old condition lets it pass
+    work(engine, plan_a["id"], "Task_LegalityReview", "li", {**LEGAL_ANSWER, "legalityOpinion": SHORT_OPINION})
+    assert ended_at(engine, plan_a["id"]) == "Event_LegalityPassed"
+    assert engine.instance(plan_a["id"])["definition_version"] == 1
+
+    # plan B ends on version 2: the new constraint, then the new condition
+    with pytest.raises(Invalid) as err:
+        work(engine, plan_b["id"], "Task_LegalityReview", "li", {**LEGAL_ANSWER, "legalityOpinion": SHORT_OPINION})
+    assert [(d["field"], d["code"]) for d in err.value.details] == [("legalityOpinion", "constraint")]
+    work(engine, plan_b["id"], "Task_LegalityReview", "li", {**LEGAL_ANSWER, "legalityOpinion": LONG_OPINION})
+    assert ended_at(engine, plan_b["id"]) == "Event_LegalityFailed"  # the default flow: 不通过
+    assert engine.instance(plan_b["id"])["definition_version"] == 2
+
+
+@requires_modeler
+def test_analyst_copy_passes_the_modeler_lint():
+    report = check_files([("legality_review.bpmn", analyst_copy_of_legality_review())], deployed_keys=set())
+    assert report.modeler_lint == "ran"
+    assert [p for p in report.problems if p["severity"] in ("error", "warning")] == []
 
 
 # --------------------------------------------------------------------------- check on the corpus
