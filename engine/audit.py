@@ -1,9 +1,14 @@
 """The audit trail: every change appends an event, hash-chained to the one before.
 
-An event's hash covers its sequence number, time, actor, type, instance, task, payload and
-the previous event's hash, so changing, removing or inserting any event breaks the chain from
-that point on. The chain's tip is also kept in `audit_head`; locking that row serialises
-appends from several web workers and keeps sequence numbers gap-free.
+An event's hash covers its sequence number, time, actor, type, instance, task, payload, the
+previous event's hash and (since migration 0003) the real time it was written, so changing,
+removing or inserting any event breaks the chain from that point on. The chain's tip is also
+kept in `audit_head`; locking that row serialises appends from several web workers and keeps
+sequence numbers gap-free.
+
+What a chain alone cannot show is a cut-off end (delete the newest events, set the head back):
+that takes an anchor, {"seq", "hash", ...} of a recent event, kept by the auditor outside the
+database (`anchor`, and `verify(anchors=...)`).
 """
 from __future__ import annotations
 
@@ -12,17 +17,21 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
 EXPORT_FIELDS = ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id",
-                 "payload", "prev_hash", "hash")
+                 "payload", "prev_hash", "hash", "recorded_at")
+# How far recorded_at may go back along the chain (clock skew between workers) before verify
+# reports it; also how far occurred_at may differ from recorded_at before verify notes it.
+CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
 def canonical_json(data) -> str:
@@ -34,10 +43,14 @@ def _stamp(moment: datetime) -> str:
 
 
 def event_hash(seq: int, occurred_at: datetime, actor: str, event_type: str,
-               instance_id: int | None, task_id: int | None, payload: str, prev_hash: str) -> str:
-    material = canonical_json([seq, _stamp(occurred_at), actor, event_type, instance_id,
-                               task_id, payload, prev_hash])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+               instance_id: int | None, task_id: int | None, payload: str, prev_hash: str,
+               recorded_at: datetime | None = None) -> str:
+    """sha256 of the compact JSON array of the fields; recorded_at is appended as a ninth
+    element when present. Events written before it existed (NULL) keep their 8-field hash."""
+    fields = [seq, _stamp(occurred_at), actor, event_type, instance_id, task_id, payload, prev_hash]
+    if recorded_at is not None:
+        fields.append(_stamp(recorded_at))
+    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -55,15 +68,20 @@ class AuditLog:
         if not self.pending:
             return []
         head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+        # The real time, read after taking the lock so it grows along the chain. Deliberately
+        # not engine.clock: --now and frozen clocks set occurred_at, and recorded_at is what
+        # shows an event written "in the past" (backdating).
+        recorded_at = datetime.now(timezone.utc)
         written = []
         for event_type, instance_id, task_id, payload in self.pending:
             seq = head.last_seq + 1
             body = canonical_json(payload)
             digest = event_hash(seq, self.now, self.actor, event_type, instance_id, task_id,
-                                body, head.last_hash)
+                                body, head.last_hash, recorded_at)
             event = AuditEvent(seq=seq, occurred_at=self.now, actor=self.actor,
                                event_type=event_type, instance_id=instance_id, task_id=task_id,
-                               payload=body, prev_hash=head.last_hash, hash=digest)
+                               payload=body, prev_hash=head.last_hash, hash=digest,
+                               recorded_at=recorded_at)
             session.add(event)
             head.last_seq, head.last_hash = seq, digest
             written.append(event)
@@ -77,17 +95,22 @@ class VerifyResult:
     events: int
     head_hash: str
     problems: list[str]
+    anchors: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth a look, but not a broken chain
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "events": self.events, "head_hash": self.head_hash,
-                "problems": self.problems}
+                "problems": self.problems, "anchors": self.anchors, "notes": self.notes}
 
 
-def verify(session: Session, batch: int = 2000) -> VerifyResult:
-    """Walk the whole chain; report every changed, removed or inserted event."""
+def verify(session: Session, batch: int = 2000, anchors: list[dict] = ()) -> VerifyResult:
+    """Walk the whole chain; report every changed, removed or inserted event, a real-time
+    clock that went backwards, and any anchor whose event is gone or different."""
     problems: list[str] = []
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     last_seq = 0
+    latest_at, latest_seq = None, 0  # the latest recorded_at so far, and its event
+    off_clock: list[int] = []
     while True:
         rows = session.execute(select(AuditEvent).where(AuditEvent.seq > last_seq)
                                .order_by(AuditEvent.seq).limit(batch)).scalars().all()
@@ -100,22 +123,97 @@ def verify(session: Session, batch: int = 2000) -> VerifyResult:
             if e.prev_hash != prev_hash:
                 problems.append(f"event {e.seq}: previous-hash link broken (an event before it was removed, inserted or changed)")
             recomputed = event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id,
-                                    e.task_id, e.payload, e.prev_hash)
+                                    e.task_id, e.payload, e.prev_hash, e.recorded_at)
             if recomputed != e.hash:
                 problems.append(f"event {e.seq}: content does not match its hash (the event was changed)")
+            if e.recorded_at is None:
+                if latest_at is not None:  # every event since migration 0003 has one
+                    problems.append(f"事件 {e.seq} 缺少写入时间，而之前的事件 {latest_seq} 有 "
+                                    f"(event {e.seq} has no recorded_at although event {latest_seq} before it has)")
+            else:
+                if latest_at is not None and e.recorded_at < latest_at - CLOCK_TOLERANCE:
+                    problems.append(f"事件 {e.seq} 的写入时间 {_stamp(e.recorded_at)} 早于之前事件 {latest_seq} 的 "
+                                    f"{_stamp(latest_at)} 超过 {_minutes(CLOCK_TOLERANCE)} 分钟 (event {e.seq}: "
+                                    f"recorded_at goes back in time along the chain: clock set back or events reordered)")
+                if latest_at is None or e.recorded_at > latest_at:
+                    latest_at, latest_seq = e.recorded_at, e.seq
+                if abs(e.occurred_at - e.recorded_at) > CLOCK_TOLERANCE:
+                    off_clock.append(e.seq)
             prev_hash, expected_seq, last_seq = e.hash, e.seq + 1, e.seq
         session.expunge_all()
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_seq != last_seq or head.last_hash != prev_hash):
         problems.append(f"chain ends at event {last_seq} but the recorded head is event "
                         f"{head.last_seq}: events at the end were removed or added")
-    return VerifyResult(not problems, count, prev_hash, problems)
+    checked = [_check_anchor(session, a, last_seq, problems) for a in anchors]
+    notes = []
+    if off_clock:
+        notes.append(f"{len(off_clock)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，"
+                     f"首个为事件 {off_clock[0]} ({len(off_clock)} event(s) have occurred_at more than "
+                     f"{_minutes(CLOCK_TOLERANCE)} minutes from recorded_at, i.e. written with --now or a "
+                     f"fixed clock; first: event {off_clock[0]})")
+    return VerifyResult(not problems, count, prev_hash, problems, checked, notes)
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def _check_anchor(session: Session, anchor: dict, last_seq: int, problems: list[str]) -> dict:
+    """Does the anchored event still exist with the anchored hash? Then nothing up to it was
+    cut or rewritten (the chain links every earlier event to it)."""
+    seq, expected = anchor["seq"], anchor["hash"]
+    found = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar_one_or_none()
+    result = {"seq": seq, "hash": expected, "source": anchor.get("source")}
+    if found is None:
+        problems.append(f"锚定的事件 {seq} 已不存在，审计记录被截断 (anchored event {seq} is "
+                        f"missing: the trail was cut back to event {last_seq})")
+        return result | {"status": "missing", "appended_after": None}
+    if found != expected:
+        problems.append(f"事件 {seq} 的哈希与锚点不符，该事件或之前的事件被改写 (event {seq} does "
+                        f"not match the anchor: it or events before it were rewritten)")
+        return result | {"status": "mismatch", "appended_after": None}
+    return result | {"status": "ok", "appended_after": last_seq - seq}
+
+
+def read_anchor(text: str, source: str | None = None) -> dict:
+    """Parse an anchor document written by `anchor`; ValueError with a clear message if not one."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"锚点不是有效的 JSON (anchor is not valid JSON: {exc})") from None
+    if (not isinstance(data, dict) or not isinstance(data.get("seq"), int) or data["seq"] < 1
+            or not isinstance(data.get("hash"), str) or len(data["hash"]) != 64):
+        raise ValueError('锚点须含 "seq"（正整数）与 "hash"（64 位十六进制）'
+                         ' (an anchor needs "seq", a positive integer, and "hash", 64 hex digits)')
+    return data | {"source": source}
+
+
+def anchor(session: Session, actor: str, now: datetime, database: str) -> dict:
+    """Record an `audit_anchored` event and return the anchor document naming it.
+
+    The anchor names the anchoring event itself, so the trail shows when the auditor anchored
+    and the anchor covers that record too. Call it in a writing transaction.
+    """
+    log = AuditLog(actor, now)
+    log.record("audit_anchored", database=database)
+    [event] = log.flush(session)
+    session.flush()
+    events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    return {"seq": event.seq, "hash": event.hash, "recorded_at": _stamp(event.recorded_at),
+            "events": events, "database": database}
+
+
+def public_url(url: str) -> str:
+    """The database URL with the password left out, fit to print on an anchor."""
+    return make_url(url).set(password=None).render_as_string(hide_password=False)
 
 
 def _event_dict(e: AuditEvent) -> dict:
     return {"seq": e.seq, "occurred_at": _stamp(e.occurred_at), "actor": e.actor,
             "event_type": e.event_type, "instance_id": e.instance_id, "task_id": e.task_id,
-            "payload": e.payload, "prev_hash": e.prev_hash, "hash": e.hash}
+            "payload": e.payload, "prev_hash": e.prev_hash, "hash": e.hash,
+            "recorded_at": _stamp(e.recorded_at) if e.recorded_at else None}
 
 
 def iter_events(session: Session, instance_id: int | None = None, batch: int = 2000) -> Iterator[dict]:
@@ -134,8 +232,8 @@ def iter_events(session: Session, instance_id: int | None = None, batch: int = 2
 
 
 def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None) -> int:
-    """Write events as JSON lines or CSV; the payload stays the exact hashed string so an
-    auditor can recompute every hash from the export alone."""
+    """Write events as JSON lines, CSV or one JSON document {"events": [...]}; the payload
+    stays the exact hashed string so an auditor can recompute every hash from the export alone."""
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
@@ -147,6 +245,12 @@ def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id
         for row in iter_events(session, instance_id):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
+    elif fmt == "json":  # streamed, one event a line, so a long trail is never all in memory
+        out.write('{"events": [')
+        for row in iter_events(session, instance_id):
+            out.write(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))
+            count += 1
+        out.write("\n]}\n")
     else:
-        raise ValueError(f"unknown export format {fmt!r}; use jsonl or csv")
+        raise ValueError(f"unknown export format {fmt!r}; use jsonl, csv or json")
     return count

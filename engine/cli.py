@@ -377,8 +377,14 @@ def audit():
 @click.option("--instance", "instance_id", type=int)
 @click.option("--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
 def audit_export(state, as_json, fmt, instance_id, output):
-    """Export audit events (every field, so each hash can be recomputed)."""
+    """Export audit events (every field, so each hash can be recomputed).
+
+    With --json and no --output: one JSON document {"events": [...]} on standard output."""
     from .audit import export
+    from .errors import Invalid
+    if as_json and not output and fmt == "csv":
+        raise Invalid("--json 输出 JSON，不能同时输出 CSV；CSV 请用 --output 写入文件"
+                      " (--json prints JSON: write CSV with --output FILE)")
     with state.db.reader() as s:
         if output:
             with open(output, "w", encoding="utf-8", newline="") as out:
@@ -386,21 +392,76 @@ def audit_export(state, as_json, fmt, instance_id, output):
             _emit({"events": count, "output": output}, as_json,
                   lambda d: click.echo(f"{d['events']} events written to {d['output']}", err=True))
         else:
-            export(s, click.get_text_stream("stdout"), fmt, instance_id)
+            export(s, _Stdout(), "json" if as_json else fmt, instance_id)
+
+
+class _Stdout:
+    """Standard output as a file for csv/json writers, through click.echo (which handles the
+    encoding and the test runner) instead of the deprecated click.get_text_stream."""
+
+    @staticmethod
+    def write(text: str) -> None:
+        click.echo(text, nl=False)
+
+
+@command(audit, "anchor")
+@click.option("--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
+@click.option("--as", "actor", default="auditor", show_default=True, help="Who anchors (recorded in the trail).")
+def audit_anchor(state, as_json, output, actor):
+    """Record an anchor of the chain's tip for the auditor to keep outside the database.
+
+    Prints {"seq", "hash", "recorded_at", "events", "database"}; `audit verify --anchor FILE`
+    later proves nothing up to that event was cut or rewritten. Refused on a broken chain."""
+    from .audit import anchor, public_url, verify
+    with state.db.reader() as s:
+        checked = verify(s)
+    if not checked.ok:
+        for p in checked.problems:
+            click.echo(p, err=True)
+        click.echo(f"reformflow: 审计记录已损坏，不能锚定 (audit trail broken, not anchored): "
+                   f"{len(checked.problems)} problem(s)", err=True)
+        sys.exit(1)
+    with state.db.transaction() as s:
+        document = anchor(s, actor, clock.now(), public_url(state.db.url))
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    if output:
+        with open(output, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        _emit(document | {"output": output}, as_json,
+              lambda d: click.echo(f"anchor of event {d['seq']} written to {d['output']}: keep it "
+                                   f"outside the database (锚点请保存在数据库之外)", err=True))
+    else:
+        click.echo(text)  # the document itself, with or without --json
 
 
 @command(audit, "verify")
-def audit_verify(state, as_json):
-    """Check the whole hash chain; exit 0 only if it is intact."""
-    from .audit import verify
+@click.option("--anchor", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="An anchor written by `audit anchor` (repeatable).")
+def audit_verify(state, as_json, anchor_files):
+    """Check the whole hash chain, and each anchor; exit 0 only if all is intact."""
+    from .audit import read_anchor, verify
+    from .errors import Invalid
+    anchors = []
+    for path in anchor_files:
+        try:
+            anchors.append(read_anchor(Path(path).read_text(encoding="utf-8"), source=path))
+        except ValueError as exc:
+            raise Invalid(f"{path}: {exc}") from None
     with state.db.reader() as s:
-        result = verify(s)
+        result = verify(s, anchors=anchors)
 
     def human(d):
         if d["ok"]:
             click.echo(f"audit trail intact: {d['events']} events, head {d['head_hash']}")
         for p in d["problems"]:
             click.echo(p)
+        for a in d["anchors"]:
+            if a["status"] == "ok":
+                click.echo(f"锚点 {a['source']} 相符：事件 {a['seq']} 未被改动，其后追加了 "
+                           f"{a['appended_after']} 个事件 (anchor matches event {a['seq']}; "
+                           f"{a['appended_after']} event(s) appended since)")
+        for n in d["notes"]:
+            click.echo(f"注意 (note): {n}")
     _emit(result.to_dict(), as_json, human)
     if not result.ok:
         click.echo(f"reformflow: audit trail broken: {len(result.problems)} problem(s)", err=True)

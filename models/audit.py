@@ -20,6 +20,9 @@ class AuditEvent(Base):
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON: old/new values, reason, data
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The real wall-clock time of the write (migration 0003), unlike occurred_at which is the
+    # engine clock that --now can set. NULL on events written before the column existed.
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class AuditHead(Base):
