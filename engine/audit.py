@@ -206,7 +206,8 @@ def anchor(session: Session, actor: str, now: datetime, database: str) -> dict:
 
 def public_url(url: str) -> str:
     """The database URL with the password left out, fit to print on an anchor."""
-    return make_url(url).set(password=None).render_as_string(hide_password=False)
+    # URL is a named tuple; .set(password=None) would mean "leave unchanged"
+    return make_url(url)._replace(password=None).render_as_string(hide_password=False)
 
 
 def _event_dict(e: AuditEvent) -> dict:

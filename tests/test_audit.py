@@ -1,0 +1,254 @@
+"""The audit trail against an attacker with database rights: truncation and rewriting caught by
+an anchor kept outside the database, backdating shown by recorded_at, and the 0002 → 0003
+upgrade keeping old chains verifiable. On SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+import warnings
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from click.testing import CliRunner
+from sqlalchemy import create_engine, select, text
+
+import engine.audit as audit
+from engine.audit import public_url, verify
+from engine.cli import main
+from models import AuditEvent
+from models.db import MIGRATIONS, Database, normalise_url
+
+from .conftest import PG_URL
+
+
+def cli(db: Database, *args, code: int = 0):
+    result = CliRunner().invoke(main, ["--db", db.url, *args], catch_exceptions=False)
+    assert result.exit_code == code, result.output + result.stderr
+    return result
+
+
+def tamper(db: Database, *statements, **params) -> None:
+    """What an attacker with database rights does: switch the append-only triggers off, edit."""
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+        else:
+            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        for sql in statements:
+            conn.execute(text(sql), params)
+        if not db.is_sqlite:
+            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+
+
+def cut_back_to(db: Database, seq: int) -> None:
+    """Delete every event after `seq` and set the head back to match, as a careful attacker would."""
+    with db.reader() as s:
+        head_hash = s.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar_one()
+    tamper(db, "DELETE FROM audit_events WHERE seq > :seq",
+           "UPDATE audit_head SET last_seq = :seq, last_hash = :hash", seq=seq, hash=head_hash)
+
+
+def outsider_hash(row: dict) -> str:
+    """The hash as documented in docs/cli.md, computed from an export without reformflow's code."""
+    fields = [row["seq"], row["occurred_at"], row["actor"], row["event_type"], row["instance_id"],
+              row["task_id"], row["payload"], row["prev_hash"]]
+    if row.get("recorded_at"):
+        fields.append(row["recorded_at"])
+    material = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def verify_json(db: Database, *anchors, code: int = 0) -> dict:
+    args = [a for path in anchors for a in ("--anchor", str(path))]
+    return json.loads(cli(db, "audit", "verify", *args, "--json", code=code).stdout)
+
+
+def test_an_anchor_catches_a_cut_off_end_the_chain_alone_cannot(engine, people, tmp_path):
+    anchor_file = tmp_path / "anchor.json"
+    cli(engine.db, "audit", "anchor", "--output", str(anchor_file), "--as", "chen")
+    anchor = json.loads(anchor_file.read_text(encoding="utf-8"))
+    engine.add_group("pilot", "试点小组")
+    engine.add_user("qian", "钱七", groups=["pilot"])
+
+    intact = verify_json(engine.db, anchor_file)
+    assert intact["ok"] and intact["anchors"][0]["status"] == "ok"
+    assert intact["anchors"][0]["appended_after"] == 2
+    human = cli(engine.db, "audit", "verify", "--anchor", str(anchor_file)).stdout
+    assert f"事件 {anchor['seq']} 未被改动，其后追加了 2 个事件" in human
+
+    cut_back_to(engine.db, anchor["seq"] - 1)  # the anchoring event and everything after it
+    with engine.db.reader() as s:
+        assert verify(s).ok  # the limit this feature exists for: a consistent, shorter chain
+    broken = verify_json(engine.db, anchor_file, code=1)
+    assert broken["anchors"][0]["status"] == "missing"
+    assert broken["problems"] == [
+        f"锚定的事件 {anchor['seq']} 已不存在，审计记录被截断 (anchored event {anchor['seq']} is "
+        f"missing: the trail was cut back to event {anchor['seq'] - 1})"]
+    result = cli(engine.db, "audit", "verify", "--anchor", str(anchor_file), code=1)
+    assert "audit trail broken: 1 problem(s)" in result.stderr
+
+
+def test_an_anchor_catches_an_event_rewritten_before_it_with_the_chain_rehashed(engine, people, tmp_path):
+    anchor_file = tmp_path / "anchor.json"
+    cli(engine.db, "audit", "anchor", "--output", str(anchor_file))
+    # Forge event 2's actor and recompute every later hash and the head: the chain is consistent.
+    with engine.db.reader() as s:
+        events = s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    edits, prev = [], audit.GENESIS_HASH
+    for e in events:
+        actor = "mallory" if e.seq == 2 else e.actor
+        digest = audit.event_hash(e.seq, e.occurred_at, actor, e.event_type, e.instance_id,
+                                  e.task_id, e.payload, prev, e.recorded_at)
+        edits.append(f"UPDATE audit_events SET actor = '{actor}', prev_hash = '{prev}', "
+                     f"hash = '{digest}' WHERE seq = {e.seq}")
+        prev = digest
+    tamper(engine.db, *edits, f"UPDATE audit_head SET last_hash = '{prev}'")
+    with engine.db.reader() as s:
+        assert verify(s).ok
+    seq = json.loads(anchor_file.read_text(encoding="utf-8"))["seq"]
+    broken = verify_json(engine.db, anchor_file, code=1)
+    assert broken["anchors"][0]["status"] == "mismatch"
+    assert broken["problems"] == [f"事件 {seq} 的哈希与锚点不符，该事件或之前的事件被改写 (event {seq} does "
+                                  f"not match the anchor: it or events before it were rewritten)"]
+
+
+def test_the_anchor_is_an_event_in_the_trail_and_names_the_database_without_password(engine, people):
+    document = json.loads(cli(engine.db, "--now", "2026-03-01T09:00:00", "audit", "anchor",
+                              "--as", "chen").stdout)
+    assert set(document) == {"seq", "hash", "recorded_at", "events", "database"}
+    with engine.db.reader() as s:
+        event = s.get(AuditEvent, document["seq"])
+        assert document["events"] == s.execute(text("SELECT count(*) FROM audit_events")).scalar()
+    assert (event.event_type, event.actor, event.hash) == ("audit_anchored", "chen", document["hash"])
+    assert document["recorded_at"] == event.recorded_at.isoformat(timespec="microseconds")
+    assert document["database"] == public_url(engine.db.url)
+    assert public_url("postgresql+psycopg://rf:s3cret@db.example/reformflow") == \
+        "postgresql+psycopg://rf@db.example/reformflow"
+
+
+def test_no_anchor_is_taken_of_a_broken_chain(engine, people):
+    tamper(engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")
+    result = cli(engine.db, "audit", "anchor", code=1)
+    assert result.stdout == "" and "不能锚定 (audit trail broken, not anchored)" in result.stderr
+    with engine.db.reader() as s:
+        assert s.execute(text("SELECT count(*) FROM audit_events WHERE event_type = 'audit_anchored'")).scalar() == 0
+
+
+def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine, people):
+    before = datetime.now(timezone.utc)
+    cli(engine.db, "--now", "2020-01-01T09:00:00", "groups", "add", "backdated", "--display-name", "补记")
+    after = datetime.now(timezone.utc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # click.get_text_stream is gone
+        exported = json.loads(cli(engine.db, "audit", "export", "--json").stdout)
+    [row] = [r for r in exported["events"] if '"backdated"' in r["payload"]]
+    assert row["occurred_at"] == "2020-01-01T01:00:00.000000+00:00"  # the engine clock: --now
+    assert before <= datetime.fromisoformat(row["recorded_at"]) <= after  # the real time
+    prev = audit.GENESIS_HASH
+    for r in exported["events"]:
+        assert r["prev_hash"] == prev and outsider_hash(r) == r["hash"]
+        prev = r["hash"]
+    report = verify_json(engine.db)
+    assert report["ok"]  # --now is allowed, but the auditor is told
+    assert report["notes"] == [
+        f"1 个事件的业务时间与实际写入时间相差超过 5 分钟，首个为事件 {row['seq']} (1 event(s) have "
+        f"occurred_at more than 5 minutes from recorded_at, i.e. written with --now or a fixed "
+        f"clock; first: event {row['seq']})"]
+    csv_header = cli(engine.db, "audit", "export", "--format", "csv").stdout.splitlines()[0]
+    assert csv_header.split(",")[-1] == "recorded_at"
+    refused = cli(engine.db, "audit", "export", "--format", "csv", "--json", code=3)
+    assert json.loads(refused.stdout)["error"] == "invalid"
+
+
+class _ClockAt:
+    """Stands in for datetime in engine.audit so recorded_at reads a chosen wall clock."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def now(self, tz=None):
+        return self.moment
+
+
+def test_a_wall_clock_going_back_is_reported_small_skew_is_not(engine, people, monkeypatch):
+    with engine.db.reader() as s:
+        latest = s.execute(select(AuditEvent.recorded_at).order_by(AuditEvent.seq.desc())).scalars().first()
+    monkeypatch.setattr(audit, "datetime", _ClockAt(latest - timedelta(minutes=4)))
+    engine.add_group("skewed", "时钟略慢的工作进程")
+    with engine.db.reader() as s:
+        assert verify(s).ok
+    monkeypatch.setattr(audit, "datetime", _ClockAt(latest - timedelta(hours=1)))
+    engine.add_group("setback", "时钟被调回")
+    with engine.db.reader() as s:
+        result = verify(s)
+        seq = s.execute(select(AuditEvent.seq).where(AuditEvent.payload.contains("setback"))).scalar_one()
+    assert not result.ok and len(result.problems) == 1
+    assert result.problems[0].startswith(f"事件 {seq} 的写入时间") and "goes back in time" in result.problems[0]
+
+
+def _migrate(url: str, revision: str, direction=command.upgrade) -> None:
+    """Database.upgrade, to a given revision (or down to it)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    db = Database(url)
+    try:
+        with db.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            direction(config, revision)
+            connection.commit()
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def blank_url(db, tmp_path):
+    """An empty database of the same kind as `db`, for running migrations from the start."""
+    if db.is_sqlite:
+        yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
+        return
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"reformflow_mig_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield normalise_url(PG_URL).rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_from_0002_keeps_old_events_verifiable(blank_url):
+    _migrate(blank_url, "0002")
+    old = Database(blank_url)
+    prev = audit.GENESIS_HASH
+    with old.engine.begin() as conn:  # events as 0002 wrote them: no recorded_at, 8-field hash
+        for seq in (1, 2):
+            row = {"seq": seq, "occurred_at": f"2026-01-0{seq}T02:00:00.000000+00:00", "actor": "system",
+                   "event_type": "group_added", "instance_id": None, "task_id": None,
+                   "payload": json.dumps({"code": f"g{seq}"}), "prev_hash": prev}
+            row["hash"] = outsider_hash(row)
+            conn.execute(AuditEvent.__table__.insert().values(  # only the columns 0002 has
+                row | {"occurred_at": datetime.fromisoformat(row["occurred_at"])}))
+            prev = row["hash"]
+        conn.execute(text("UPDATE audit_head SET last_seq = 2, last_hash = :h"), {"h": prev})
+    old.dispose()
+
+    db = Database(blank_url)
+    db.upgrade()
+    with db.reader() as s:
+        assert [e.recorded_at for e in s.execute(select(AuditEvent)).scalars()] == [None, None]
+        assert verify(s).ok
+    from engine.commands import Engine
+    Engine(db).add_group("g3", "升级之后")
+    with db.reader() as s:
+        assert s.get(AuditEvent, 3).recorded_at is not None
+        assert verify(s).ok
+    with pytest.raises(RuntimeError, match="recorded_at"):  # would make event 3 unverifiable
+        _migrate(blank_url, "0002", command.downgrade)
+    tamper(db, "UPDATE audit_events SET recorded_at = NULL WHERE seq = 3")  # strip it
+    with db.reader() as s:
+        assert any("event 3: content does not match" in p for p in verify(s).problems)
+    db.dispose()
