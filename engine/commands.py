@@ -13,6 +13,7 @@ from typing import Iterator
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,13 +23,15 @@ from models import CalendarOverride, Group, HumanTask, ProcessDefinition, Proces
 from models.db import Database
 
 from . import clock, forms, joins, runtime
-from .checks import check_processes
+from .checks import check_files
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .parser import parse_files
 from .runtime import Context
 from .state import spec_to_json
 
 SYSTEM_ACTOR = "system"
+# Variables the engine sets at every start, whatever the diagram declares.
+ENGINE_VARIABLES = ("title", "businessKey", "initiator")
 ADMIN_GROUP = "reform_office"
 MAX_START_DATA_BYTES = 64 * 1024
 
@@ -141,22 +144,18 @@ class Engine:
     def deploy(self, files: list[tuple[str, bytes]], *, actor: str = SYSTEM_ACTOR) -> list[dict]:
         """Deploy files together, all or nothing. Identical content is a no-op; changed content
         becomes the next version; running plans stay on the version they started on."""
-        parsed = parse_files(files)
-        problems = [p for p in check_processes(files) if p["severity"] == "error"]
-        if problems:
-            raise Invalid("部署被拒绝，图中有错误 (deploy refused): "
-                          + "; ".join(f"{p['file']}: {p['element_id']}: {p['message']}" for p in problems),
-                          details=problems)
         results = []
         with self.command(actor) as ctx:
             s = ctx.session
-            keys_here = {p.key for p in parsed}
-            for p in parsed:
-                for called in p.called_keys:
-                    if called not in keys_here and not s.execute(
-                            select(ProcessDefinition.id).where(ProcessDefinition.key == called).limit(1)).first():
-                        raise Invalid(f"{p.file_name}: call activity names process '{called}', which is "
-                                      f"neither deployed nor in this deploy; deploy its file too")
+            deployed = set(s.execute(select(ProcessDefinition.key).distinct()).scalars())
+            # The same checks as `reformflow check`, Camunda Modeler's lint included.
+            report = _checked(files, deployed)
+            problems = [p for p in report.problems if p["severity"] == "error"]
+            if problems:
+                raise Invalid("部署被拒绝，图中有错误，请先用 `reformflow check` 查看并修改 (deploy refused): "
+                              + "; ".join(f"{p['file']}: {p['element_id'] or '-'}: [{p['rule']}] {p['message']}"
+                                          for p in problems), details=problems)
+            parsed = parse_files(files)
             for p in parsed:
                 latest = self._latest(s, p.key)
                 if latest is not None and latest.sha256 == p.sha256:
@@ -167,6 +166,8 @@ class Engine:
                     file_name=p.file_name, bpmn_xml=p.xml, sha256=p.sha256,
                     spec_json=spec_to_json(p.spec, p.embedded), called_keys=json.dumps(p.called_keys),
                     initiator_variable=p.initiator_variable,
+                    start_config=json.dumps({"properties": p.properties, "starter_groups": p.starter_groups,
+                                             "starter_users": p.starter_users}, ensure_ascii=False),
                     deployed_at=ctx.now, deployed_by=actor)
                 s.add(definition)
                 s.flush()
@@ -174,6 +175,8 @@ class Engine:
                                file=p.file_name, sha256=p.sha256,
                                previous_version=latest.version if latest else None)
                 results.append(self._definition_dict(definition) | {"status": "created"})
+        for r in results:
+            r["modeler_lint"] = report.modeler_lint
         return results
 
     @staticmethod
@@ -209,18 +212,32 @@ class Engine:
             raise Invalid("启动数据过大 (start data larger than 64 KB)")
         with self.command(actor) as ctx:
             s = ctx.session
-            self._user(ctx, actor)
+            user = self._user(ctx, actor)
             definition = self._latest(s, key)
             if definition is None:
                 raise NotFound(f"流程 {key} 尚未部署 (no process with key {key}); see `reformflow definitions`")
+            config = json.loads(definition.start_config or "{}")
+            starters = set(config.get("starter_groups", [])), set(config.get("starter_users", []))
+            if (starters[0] or starters[1]) and actor not in starters[1] \
+                    and not starters[0] & set(user.group_codes):
+                raise Forbidden(f"您无权发起「{definition.name}」：仅限 "
+                                f"{'、'.join(sorted(starters[0] | starters[1]))} (not a candidate starter)")
+            settings = {name: _setting(value) for name, value in config.get("properties", {}).items()}
+            clash = sorted(set(settings) & set(data))
+            if clash:
+                raise Invalid(f"{'、'.join(clash)} 由流程配置（流程属性）决定，启动时不能指定 "
+                              f"(set by the process's properties; change them in the diagram)")
             if business_key and s.execute(select(ProcessInstance.id).where(
                     ProcessInstance.business_key == business_key)).first():
                 raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)")
             called = self._bind_called(s, definition)
             spec, subprocess_specs = runtime.specs_for(ctx, definition.id, called)
+            data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
             title = title or data.get("title") or definition.name
-            variables = {**data, "title": title, "businessKey": business_key}
+            # `initiator` always names the starter, so a called diagram (filing, legality review)
+            # started on its own finds it too; camunda:initiator may add another name.
+            variables = {**data, **settings, "title": title, "businessKey": business_key, "initiator": actor}
             if definition.initiator_variable:
                 variables[definition.initiator_variable] = actor
             instance = ProcessInstance(
@@ -287,6 +304,9 @@ class Engine:
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})")
+            if not self._may_claim(target, task):
+                raise Forbidden(f"{target.display_name}（{to}）不是任务 {task_id}「{task.name}」的候选人；"
+                                f"请先把其加入候选用户组 (the user is not a candidate for this task)")
             old = task.assignee
             task.assignee, task.status, task.claimed_at = target.username, "claimed", ctx.now
             ctx.log.record("task_assigned", instance_id=task.instance_id, task_id=task.id,
@@ -299,9 +319,14 @@ class Engine:
         data = dict(data or {})
         with self.command(actor) as ctx:
             self._user(ctx, actor)
+            # Plan first, then task: the timer worker locks in the same order, so the two never
+            # wait for each other in a cycle (PostgreSQL deadlock).
+            instance_id = ctx.session.execute(select(HumanTask.instance_id).where(
+                HumanTask.id == task_id)).scalar_one_or_none()
+            if instance_id is None:
+                raise NotFound(f"任务 {task_id} 不存在 (no such task)")
+            instance = self._lock_instance(ctx, instance_id)
             task = self._task(ctx, task_id, expected_version)
-            instance = self._lock_instance(ctx, task.instance_id)
-            ctx.session.refresh(task)  # the instance lock may have waited for another writer
             if task.status == "open":
                 raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
             if task.status != "claimed":
@@ -344,8 +369,27 @@ class Engine:
                 workflow = runtime.load(ctx, instance)
                 runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
                 events = [e for e in ctx.log.pending if e[0] == "timer_fired"]
+                self._remind(ctx, instance, workflow, [e[3] for e in events])
                 fired.append({"instance_id": instance_id, "timers": [e[3]["element_id"] for e in events]})
         return fired
+
+    def _remind(self, ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, fired: list[dict]) -> None:
+        """A non-interrupting timer on a user task is a reminder to whoever holds the task."""
+        for event in fired:
+            task_element = _reminded_task(workflow, event.get("process"), event["element_id"])
+            if task_element is None:
+                continue
+            rows = ctx.session.execute(select(HumanTask).where(
+                HumanTask.instance_id == instance.id, HumanTask.element_id == task_element,
+                HumanTask.status.in_(runtime.OPEN_STATUSES))).scalars().all()
+            for row in rows:
+                row.reminded_at = ctx.now
+                to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \
+                    [f"group:{g}" for g in json.loads(row.candidate_groups)]
+                ctx.log.record("task_reminded", instance_id=instance.id, task_id=row.id,
+                               element_id=row.element_id, name=row.name, reminder=event["element_id"],
+                               reminder_name=event.get("name"), to=to,
+                               due_at=row.due_at.isoformat() if row.due_at else None)
 
     # ----------------------------------------------------------------- reads
     def instance(self, instance_id: int) -> dict:
@@ -357,6 +401,55 @@ class Engine:
     def _task_dict(task: HumanTask) -> dict:
         from .queries import task_dict
         return task_dict(task)
+
+
+def _setting(value: str):
+    """A process property as a variable: "true"/"false" are booleans, whole numbers are ints."""
+    text = (value or "").strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if text.lstrip("+-").isdigit():
+        return int(text)
+    return value
+
+
+def _form_fields(spec, subprocess_specs: dict) -> dict[str, dict]:
+    """Every form field of the process and the processes it calls, by variable name."""
+    fields = {}
+    for process in [spec, *subprocess_specs.values()]:
+        for task_spec in process.task_specs.values():
+            for field in forms.describe(getattr(task_spec, "form", None)):
+                fields.setdefault(field["id"], field)
+    return fields
+
+
+def _reminded_task(workflow: BpmnWorkflow, process: str | None, element_id: str) -> str | None:
+    """The user task a non-interrupting boundary timer is attached to, if that is what fired."""
+    for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+        if process and spec.name != process:
+            continue
+        event = spec.task_specs.get(element_id)
+        if event is None or getattr(event, "cancel_activity", True) or not event.inputs:
+            continue
+        for sibling in event.inputs[0].outputs:  # the boundary split: the task and its events
+            if isinstance(sibling, UserTask):
+                return sibling.bpmn_id
+    return None
+
+
+_CHECK_CACHE: dict = {}
+
+
+def _checked(files: list[tuple[str, bytes]], deployed: set[str]):
+    """check_files, remembered by content: the Modeler lint starts Node.js (about a second),
+    and the same library is often deployed again unchanged."""
+    import hashlib
+    key = (tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files), frozenset(deployed))
+    if key not in _CHECK_CACHE:
+        if len(_CHECK_CACHE) > 64:
+            _CHECK_CACHE.clear()
+        _CHECK_CACHE[key] = check_files(files, deployed_keys=deployed)
+    return _CHECK_CACHE[key]
 
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}

@@ -146,3 +146,24 @@ def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
     if problems:
         raise Invalid("表单有误：" + "；".join(p["message"] for p in problems), details=problems)
     return values
+
+
+def check_variables(fields_by_id: dict[str, dict], data: dict) -> dict:
+    """Start data typed like the form fields of the same name anywhere in the process, so a
+    later form never meets a value of the wrong type; raise Invalid listing every problem."""
+    problems, values = [], dict(data)
+    for key, raw in data.items():
+        field = fields_by_id.get(key)
+        if field is None or raw is None:
+            continue
+        try:
+            values[key] = _coerce(field, raw)
+        except ValueError as exc:
+            problems.append({"field": key, "code": "type", "message": f"{_label(field)} {exc}"})
+            continue
+        error = _check_constraints(field, values[key])
+        if error:
+            problems.append({"field": key, "code": "constraint", "message": f"{_label(field)} {error}"})
+    if problems:
+        raise Invalid("启动数据有误：" + "；".join(p["message"] for p in problems), details=problems)
+    return values

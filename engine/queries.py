@@ -28,7 +28,8 @@ def task_dict(task: HumanTask) -> dict:
         "due_at": _iso(task.due_at), "follow_up_at": _iso(task.follow_up_at),
         "priority": task.priority, "created_at": _iso(task.created_at),
         "claimed_at": _iso(task.claimed_at), "completed_at": _iso(task.completed_at),
-        "completed_by": task.completed_by, "documentation": task.documentation,
+        "completed_by": task.completed_by, "reminded_at": _iso(task.reminded_at),
+        "documentation": task.documentation,
         "form": json.loads(task.form_json), "version": task.version,
     }
 

@@ -1,0 +1,108 @@
+"""Who may start a plan, what it starts with, who may be assigned, and reminders — on SQLite and
+PostgreSQL."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from engine.errors import Forbidden, Invalid
+from engine.queries import list_tasks
+from models import AuditEvent
+
+from .conftest import FIXTURES, read
+
+MINI = FIXTURES / "diagrams" / "mini_approval.bpmn"
+CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
+
+
+def _with_process_settings(extra_attributes: str = "", properties: dict | None = None) -> tuple[str, bytes]:
+    """mini_approval as an analyst would change it in Modeler: process attributes and
+    "Extension properties" on the process."""
+    xml = MINI.read_text(encoding="utf-8")
+    head = '<bpmn:process id="mini_approval" name="简易审批" isExecutable="true"'
+    assert head in xml
+    props = ""
+    if properties:
+        props = ("<bpmn:extensionElements><camunda:properties>"
+                 + "".join(f'<camunda:property name="{k}" value="{v}" />' for k, v in properties.items())
+                 + "</camunda:properties></bpmn:extensionElements>")
+    xml = xml.replace(head + ">", f"{head} {extra_attributes}>{props}")
+    return ("mini_approval.bpmn", xml.encode())
+
+
+def test_process_properties_become_typed_variables_the_starter_cannot_override(engine, people):
+    engine.deploy([_with_process_settings(properties={"mediumRiskPolicy": "adjust", "reviewDays": "15",
+                                                      "strict": "true"})])
+    plan = engine.start("mini_approval", actor="zhang", title="甲")
+    variables = engine.instance(plan["id"])["variables"]
+    assert variables["mediumRiskPolicy"] == "adjust"
+    assert variables["reviewDays"] == 15 and variables["strict"] is True
+    with pytest.raises(Invalid) as err:
+        engine.start("mini_approval", actor="zhang", title="乙", data={"mediumRiskPolicy": "proceed"})
+    assert "mediumRiskPolicy" in err.value.message
+
+
+def test_only_candidate_starters_may_start(engine, people):
+    engine.deploy([_with_process_settings('camunda:candidateStarterGroups="drafter, reform_office" '
+                                          'camunda:candidateStarterUsers="li"')])
+    assert engine.start("mini_approval", actor="zhang", title="起草人发起")["status"] == "running"
+    assert engine.start("mini_approval", actor="li", title="指定用户发起")["status"] == "running"
+    with pytest.raises(Forbidden) as err:
+        engine.start("mini_approval", actor="zhou", title="风险评估人员发起")
+    assert "drafter" in err.value.message
+
+
+def test_start_data_is_typed_like_the_form_fields_of_the_same_name(engine, people):
+    engine.deploy([read(MINI)])
+    with pytest.raises(Invalid) as err:
+        engine.start("mini_approval", actor="zhang", data={"days": "abc"})
+    assert [d["field"] for d in err.value.details] == ["days"]
+    plan = engine.start("mini_approval", actor="zhang", data={"days": "30"})
+    assert engine.instance(plan["id"])["variables"]["days"] == 30
+
+
+def test_initiator_is_set_even_when_the_start_event_declares_none(engine, people):
+    xml = MINI.read_text(encoding="utf-8").replace(' camunda:initiator="initiator"', "")
+    engine.deploy([("mini_approval.bpmn", xml.encode())])
+    plan = engine.start("mini_approval", actor="zhang")
+    assert engine.instance(plan["id"])["variables"]["initiator"] == "zhang"
+    assert [t["assignee"] for t in plan["tasks"]] == ["zhang"]  # camunda:assignee="${initiator}"
+
+
+def test_assign_only_to_a_candidate(engine, people):
+    engine.deploy([read(FIXTURES / "diagrams" / "parallel_review.bpmn")])
+    plan = engine.start("parallel_review", actor="zhang")
+    task = plan["tasks"][0]
+    candidates = task["candidate_groups"]
+    outsider = next(u for role, u in people.items() if role not in candidates and role != "drafter2"
+                    and role != "reform_office")
+    with pytest.raises(Forbidden):
+        engine.assign(task["id"], to=outsider, actor="chen")
+    insider = people[candidates[0]]
+    assert engine.assign(task["id"], to=insider, actor="chen")["assignee"] == insider
+
+
+def test_deploy_runs_the_modeler_lint_and_refuses_its_errors(engine, people):
+    typo = MINI.read_text(encoding="utf-8").replace('camunda:dueDate="P7D"', 'camunda:dueDat="P7D"')
+    assert typo != MINI.read_text(encoding="utf-8")
+    with pytest.raises(Invalid) as err:
+        engine.deploy([("mini_approval.bpmn", typo.encode())])
+    assert any(d["rule"].startswith("modeler/") and d["element_id"] == "Task_Draft" for d in err.value.details)
+    assert engine.deploy([read(MINI)])[0]["modeler_lint"] == "ran"
+
+
+def test_a_non_interrupting_timer_on_a_task_reminds_whoever_holds_it(engine, people, at):
+    engine.deploy([read(FIXTURES / "diagrams" / "deadline_workdays.bpmn")])
+    with at("2025-09-30T15:00:00"):
+        plan = engine.start("deadline_workdays", actor="zhang", data={"days": 3})
+    [task] = plan["tasks"]
+    assert task["reminded_at"] is None
+    with at("2025-10-12T00:00:01"):
+        assert len(engine.fire_due_timers()) == 1
+    with engine.db.reader() as s:
+        [row] = [t for t in list_tasks(s, "zhang", "mine") if t["id"] == task["id"]]
+        [event] = s.execute(select(AuditEvent).where(AuditEvent.event_type == "task_reminded")).scalars().all()
+    assert row["reminded_at"] == "2025-10-11T16:00:01+00:00"
+    assert event.task_id == task["id"] and json.loads(event.payload)["to"] == ["zhang"]
