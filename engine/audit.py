@@ -167,7 +167,7 @@ def _check_anchor(session: Session, anchor: dict, last_seq: int, problems: list[
     result = {"seq": seq, "hash": expected, "source": anchor.get("source")}
     if found is None:
         problems.append(f"锚定的事件 {seq} 已不存在，审计记录被截断 (anchored event {seq} is "
-                        f"missing: the trail was cut back to event {last_seq})")
+                        f"missing: the trail was cut; it now ends at event {last_seq})")
         return result | {"status": "missing", "appended_after": None}
     if found != expected:
         problems.append(f"事件 {seq} 的哈希与锚点不符，该事件或之前的事件被改写 (event {seq} does "

@@ -87,9 +87,13 @@ def test_an_anchor_catches_a_cut_off_end_the_chain_alone_cannot(engine, people, 
     assert broken["anchors"][0]["status"] == "missing"
     assert broken["problems"] == [
         f"锚定的事件 {anchor['seq']} 已不存在，审计记录被截断 (anchored event {anchor['seq']} is "
-        f"missing: the trail was cut back to event {anchor['seq'] - 1})"]
+        f"missing: the trail was cut; it now ends at event {anchor['seq'] - 1})"]
     result = cli(engine.db, "audit", "verify", "--anchor", str(anchor_file), code=1)
     assert "audit trail broken: 1 problem(s)" in result.stderr
+    not_an_anchor = tmp_path / "notes.json"
+    not_an_anchor.write_text('{"seq": 3}', encoding="utf-8")
+    refused = cli(engine.db, "audit", "verify", "--anchor", str(not_an_anchor), code=3)
+    assert 'an anchor needs "seq", a positive integer, and "hash"' in refused.stderr
 
 
 def test_an_anchor_catches_an_event_rewritten_before_it_with_the_chain_rehashed(engine, people, tmp_path):
