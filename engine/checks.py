@@ -15,6 +15,8 @@ Every rule and what to do about it is listed for analysts in docs/modeling.md.
 """
 from __future__ import annotations
 
+import difflib
+import itertools
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -24,7 +26,8 @@ from typing import Iterable, Iterator
 from .deadlines import (TimerValueError, due_at, is_iso_cycle, is_iso_date_or_datetime,
                         is_iso_duration, parse_duration)
 from .errors import Invalid
-from .expressions import ExpressionError, compile_expression, compile_script, is_wrapped
+from .expressions import (BUILTIN_FUNCTIONS, EvaluationError, ExpressionError, compile_expression, compile_script,
+                          is_wrapped)
 from .forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES
 from .parser import NS, USER_TASK_ATTRIBUTES
 from .scripting import FUNCTION_NAMES
@@ -51,17 +54,43 @@ UNSUPPORTED_ATTRIBUTES = {
     "caseRef": "CMMN cases are not supported",
     "variableMappingClass": "variable mapping classes run Java",
     "variableMappingDelegateExpression": "variable mapping delegates run Java",
-    # ignored without harm: reformflow has no job executor
-    "asyncBefore": None, "asyncAfter": None, "exclusive": None, "jobPriority": None,
+    "formHandlerClass": "form handler classes run Java; use generated task forms (camunda:formData)",
 }
+# Camunda attributes and extensions that change nothing here: reported as info, by name, so an
+# analyst knows they are read and ignored (reformflow has no job executor and no version tags).
+IGNORED_ATTRIBUTES = {
+    "asyncBefore": "reformflow has no job executor: every step runs in the action that reaches it",
+    "asyncAfter": "reformflow has no job executor: every step runs in the action that reaches it",
+    "exclusive": "reformflow has no job executor",
+    "jobPriority": "reformflow has no job executor",
+    "taskPriority": "external task priorities belong to external tasks, which are not supported",
+    "versionTag": "reformflow numbers versions itself (version n+1 on each changed deploy)",
+    "isStartableInTasklist": "plans are started with `reformflow start`",
+}
+# Honoured, or checked by a rule of their own: no message from the attribute scan.
+KNOWN_ATTRIBUTES = {"assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority", "formKey",
+                    "initiator", "collection", "elementVariable", "calledElementBinding", "calledElementVersion",
+                    "calledElementVersionTag", "calledElementTenantId", "candidateStarterGroups",
+                    "candidateStarterUsers", "resource",
+                    # required by Camunda 7.20+, which the Modeler lint asks for; ignored here (docs §1)
+                    "historyTimeToLive"}
 UNSUPPORTED_EXTENSIONS = {
     "executionListener": "execution listeners run Java or scripts outside the safe language",
     "taskListener": "task listeners run Java or scripts outside the safe language",
     "connector": "connectors call external services",
     "inputOutput": "input/output mappings are not supported; use forms and process variables",
     "script": "external or inline camunda:script is not supported",
-    "failedJobRetryTimeCycle": None,  # no job executor: harmless
+    "field": "field injection configures Java delegates, which cannot run here",
+    "potentialStarter": "start permission is given with camunda:candidateStarterGroups / candidateStarterUsers "
+                        "on the process (Process → Candidate starter groups / users)",
+    "errorEventDefinition": "error event definitions on external tasks need a Camunda worker",
 }
+IGNORED_EXTENSIONS = {"failedJobRetryTimeCycle": "reformflow has no job executor, so no job is retried"}
+# camunda: elements that are honoured (forms, properties, call-activity mappings) or nested inside
+# one that is refused by name.
+KNOWN_EXTENSIONS = {"formData", "formField", "validation", "constraint", "value", "properties", "property",
+                    "in", "out", "inputParameter", "outputParameter", "list", "map", "entry", "string",
+                    "expression", "connectorId"}
 UNSUPPORTED_ELEMENTS = {
     "serviceTask": "service tasks need Java or external workers",
     "sendTask": "send tasks need Java or external workers",
@@ -101,6 +130,11 @@ CAMUNDA_BUILTINS = {
     "nrOfCompletedInstances": "Camunda's multi-instance counters are not provided by reformflow",
     "loopCounter": "Camunda's loopCounter is not provided by reformflow",
 }
+# Variables the engine itself sets (engine/commands.py start(), engine/events.py).
+ENGINE_VARIABLES = {"title", "businessKey", "initiator", "lastMessage"}
+MAX_COMBINATIONS = 256  # gateway coverage: how many value combinations are tried at most
+_ASSIGNMENT = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)(.*)\Z", re.DOTALL)  # a script line, as in expressions.py
+_STARTER_NAME = re.compile(r"[\w.@-]+\Z")
 
 
 @dataclass
@@ -161,10 +195,15 @@ def _check_expression(file, el, text, rule, what) -> Iterator[dict]:
 class _Doc:
     """One parsed file plus the indexes the structural rules share."""
 
-    def __init__(self, file: str, root, process_keys: set[str], deployed_keys: set[str] | None):
+    def __init__(self, file: str, root, process_keys: set[str], deployed_keys: set[str] | None,
+                 variables: set[str] | None = None):
         self.file, self.root = file, root
         self.process_keys = process_keys          # executable processes in this set of files
-        self.deployed_keys = deployed_keys        # None: the call-activity rule is skipped
+        self.deployed_keys = deployed_keys        # None: no database to look in (a warning, not an error)
+        # every variable something in this set of files sets: one namespace, as call activities
+        # pass all variables both ways
+        self.variables = _variables_set([root]) if variables is None else variables
+        self.domains = _domains(root)
         self.by_id = {el.get("id"): el for el in root.iter() if _is_bpmn(el) and el.get("id")}
         self.flows = [el for el in root.iter(BPMN + "sequenceFlow")]
         self.outgoing: dict[str, list] = {}
@@ -188,6 +227,107 @@ class _Doc:
     def top_level(self, el) -> bool:
         """True if el sits directly in a bpmn:process (not in a subprocess)."""
         return _is_bpmn(el.getparent(), "process")
+
+
+# --------------------------------------------------------------------------- variables
+
+def _script_lines(text: str) -> Iterator[tuple[str, str]]:
+    """(target, expression source) per `name = expression` line of a script task."""
+    for line in (text or "").splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match and not line.strip().startswith("#"):
+            yield match.group(1), match.group(2).strip()
+
+
+def _plain_name(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return text if text.isidentifier() else None
+
+
+def _variables_set(roots: Iterable) -> set[str]:
+    """Every variable name something in these files sets, plus the engine's own and the
+    expression language's function names."""
+    names = set(ENGINE_VARIABLES) | set(BUILTIN_FUNCTIONS) | set(FUNCTION_NAMES)
+    for root in roots:
+        names.update(root.xpath(".//camunda:formField/@id", namespaces=NS))
+        names.update(root.xpath("./bpmn:process/bpmn:extensionElements/camunda:properties/camunda:property/@name",
+                                namespaces=NS))
+        for attr in ("initiator", "elementVariable", "collection"):
+            names.update(filter(None, map(_plain_name, root.xpath(f".//@camunda:{attr}", namespaces=NS))))
+        # a data input association sets a variable named after the data object (value null)
+        names.update(root.xpath(".//bpmn:dataObject/@id | .//bpmn:dataObjectReference/@id", namespaces=NS))
+        for script in root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
+            names.update(target for target, _ in _script_lines(script.text))
+    return names
+
+
+def _domains(root) -> dict[str, tuple]:
+    """The values a variable can hold, where the form fields of this file fix them: an enum's
+    value ids, true/false for a boolean; null too unless every field of that name is required or
+    has a default. A name that is also a string/long/date field or is set otherwise is left out."""
+    domains: dict[str, list] = {}
+    unknown = set(root.xpath(".//@camunda:elementVariable | .//@camunda:initiator | ./bpmn:process/bpmn:extensionElements"
+                             "/camunda:properties/camunda:property/@name", namespaces=NS))
+    for script in root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
+        unknown.update(target for target, _ in _script_lines(script.text))
+    for field in root.xpath(".//camunda:formField", namespaces=NS):
+        fid, kind = field.get("id"), field.get("type")
+        if kind == "enum":
+            values = list(field.xpath("./camunda:value/@id", namespaces=NS))
+        elif kind == "boolean":
+            values = [True, False]
+        else:
+            unknown.add(fid)
+            continue
+        required = field.xpath("./camunda:validation/camunda:constraint[@name='required']", namespaces=NS)
+        if not required and field.get("defaultValue") in (None, ""):
+            values.append(None)  # left empty on the form: the variable is null
+        domain = domains.setdefault(fid, [])
+        domain.extend(v for v in values if v not in domain)
+    return {name: tuple(values) for name, values in domains.items() if name not in unknown}
+
+
+def _read_sites(doc: "_Doc") -> Iterator[tuple[object, str, str]]:
+    """(element, what, expression text) for every expression in the file that reads variables."""
+    for cond in doc.root.xpath(".//bpmn:conditionExpression | .//bpmn:completionCondition", namespaces=NS):
+        if (cond.text or "").strip() and cond.get("language") in (None, "", "juel", "JUEL", "python"):
+            yield _owner(cond), "condition", cond.text.strip()
+    for card in doc.root.xpath(".//bpmn:loopCardinality", namespaces=NS):
+        if (card.text or "").strip():
+            yield _owner(card), "loopCardinality", card.text.strip()
+    for value in doc.root.xpath(".//bpmn:timerEventDefinition/*", namespaces=NS):
+        if is_wrapped(value.text or ""):
+            yield _owner(value.getparent().getparent()), _local(value), value.text.strip()
+    for task in doc.iter("userTask"):
+        for name in ("assignee", "candidateGroups", "candidateUsers", "priority", "dueDate", "followUpDate"):
+            value = (task.get(CAMUNDA + name) or "").strip()
+            if is_wrapped(value):
+                yield task, f"camunda:{name}", value
+    for task in doc.iter("scriptTask"):
+        script = task.find("bpmn:script", NS)
+        if script is not None:
+            for target, source in _script_lines(script.text):
+                yield task, f"script line `{target} = …`", source
+
+
+def rule_undefined_variables(doc: _Doc):
+    """A variable read that nothing in the files sets: a typo fails only when the plan gets there."""
+    reported = set()
+    for el, what, text in _read_sites(doc):
+        try:
+            names = compile_expression(text, FUNCTION_NAMES).names
+        except ExpressionError:
+            continue  # refused by the expression rules already
+        for name in sorted(names - doc.variables - CAMUNDA_BUILTINS.keys()):
+            if (el.get("id"), name) in reported:
+                continue
+            reported.add((el.get("id"), name))
+            close = difflib.get_close_matches(name, sorted(doc.variables - ENGINE_VARIABLES), n=1)
+            hint = f"；是否应为 {close[0]}？(did you mean {close[0]}?)" if close else ""
+            yield doc.problem(el, "variable", f"{what} `{text}` 读取的变量 {name} 在这些文件中无处设置 (reads the "
+                              f"variable '{name}', which nothing in these files sets: no form field, script, "
+                              f"initiator, multi-instance element variable or process property; a variable from a calling process is known "
+                              f"when its file is checked too: reformflow check bpmn/*.bpmn){hint}", "warning")
 
 
 # --------------------------------------------------------------------------- expressions
@@ -305,8 +445,15 @@ def rule_user_tasks(doc: _Doc):
 
 def _check_form(doc: _Doc, task):
     seen = set()
+    for form in task.xpath("./bpmn:extensionElements/camunda:formData[@businessKey]", namespaces=NS):
+        yield doc.problem(task, "form", f"camunda:formData businessKey=\"{form.get('businessKey')}\": 不支持 (not "
+                          "supported; the business key is given when starting the plan: reformflow start --business-key)")
     for field in task.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NS):
         fid, kind = field.get("id"), field.get("type")
+        default = field.get("defaultValue") or ""
+        if "${" in default or "#{" in default:
+            yield doc.problem(task, "form", f"form field '{fid}': defaultValue `{default}` 中的表达式不会求值 (expressions "
+                              "in default values are not evaluated; write a literal value)")
         if not fid or not fid.isidentifier() or fid.startswith("_"):
             yield doc.problem(task, "form", f"form field id '{fid}' must be a plain variable name (letters, digits, _)")
         elif fid in seen:
@@ -400,11 +547,70 @@ def rule_unsupported(doc: _Doc):
         if el.tag.startswith(BPMN) and el.get("isForCompensation") == "true":
             yield doc.problem(el, "unsupported", "compensation handlers are not supported")
         for attr, value in el.attrib.items():
-            if attr.startswith(CAMUNDA) and UNSUPPORTED_ATTRIBUTES.get(attr[len(CAMUNDA):]):
-                name = attr[len(CAMUNDA):]
+            if not attr.startswith(CAMUNDA):
+                continue
+            name = attr[len(CAMUNDA):]
+            if name in UNSUPPORTED_ATTRIBUTES:
                 yield doc.problem(el, "unsupported", f"camunda:{name}=\"{value}\": {UNSUPPORTED_ATTRIBUTES[name]}")
-        if el.tag.startswith(CAMUNDA) and UNSUPPORTED_EXTENSIONS.get(local):
-            yield doc.problem(_owner(el), "unsupported", f"camunda:{local}: {UNSUPPORTED_EXTENSIONS[local]}")
+            elif name in IGNORED_ATTRIBUTES:
+                yield doc.problem(el, "unsupported", f"camunda:{name} 被忽略 (camunda:{name} is ignored: "
+                                  f"{IGNORED_ATTRIBUTES[name]})", "info")
+            elif name not in KNOWN_ATTRIBUTES:
+                yield doc.problem(el, "unsupported", f"camunda:{name} 未知，被忽略 (camunda:{name} is not an attribute "
+                                  f"reformflow knows; it does nothing here){_did_you_mean(name, KNOWN_ATTRIBUTES)}",
+                                  "warning")
+        if el.tag.startswith(CAMUNDA) and not _inside_refused_extension(el):
+            if local in UNSUPPORTED_EXTENSIONS:
+                yield doc.problem(_owner(el), "unsupported", f"camunda:{local}: {UNSUPPORTED_EXTENSIONS[local]}")
+            elif local in IGNORED_EXTENSIONS:
+                yield doc.problem(_owner(el), "unsupported", f"camunda:{local} 被忽略 (camunda:{local} is ignored: "
+                                  f"{IGNORED_EXTENSIONS[local]})", "info")
+            elif local not in KNOWN_EXTENSIONS:
+                yield doc.problem(_bpmn_owner(el), "unsupported", f"camunda:{local} 未知，被忽略 (camunda:{local} is not an "
+                                  f"element reformflow knows; it does nothing here)"
+                                  f"{_did_you_mean(local, KNOWN_EXTENSIONS)}", "warning")
+
+
+def _bpmn_owner(el):
+    """The nearest BPMN element with an id (a form field's id is not an element in the Modeler)."""
+    while el is not None and not (_is_bpmn(el) and el.get("id")):
+        el = el.getparent()
+    return el
+
+
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"；是否应为 camunda:{close[0]}？(did you mean camunda:{close[0]}?)" if close else ""
+
+
+def _inside_refused_extension(el) -> bool:
+    """True under a camunda: element refused by name: that one message is enough."""
+    parent = el.getparent()
+    while parent is not None:
+        if isinstance(parent.tag, str) and parent.tag.startswith(CAMUNDA) and _local(parent) in UNSUPPORTED_EXTENSIONS:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def rule_start_permission(doc: _Doc):
+    """candidateStarterGroups / Users: the engine checks them when a plan starts, so they must be
+    plain comma lists of group or user names (no expressions: nothing is evaluated at start)."""
+    for process in doc.iter("process"):
+        for name in ("candidateStarterGroups", "candidateStarterUsers"):
+            value = process.get(CAMUNDA + name)
+            if value is None or not value.strip():
+                continue
+            if "${" in value or "#{" in value:
+                yield doc.problem(process, "start-permission", f"camunda:{name} `{value}`: 须为名称列表，不能用表达式 "
+                                  "(must be a comma list of names such as `reform_office, legal`; expressions are not "
+                                  "evaluated)")
+                continue
+            bad = [part.strip() for part in value.split(",") if not _STARTER_NAME.match(part.strip())]
+            if bad:
+                shown = ", ".join(f"`{b}`" for b in bad)
+                yield doc.problem(process, "start-permission", f"camunda:{name} `{value}`: {shown} 不是名称 (not a "
+                                  "name; write names separated by commas, such as `reform_office, legal`)")
 
 
 # --------------------------------------------------------------------------- events
@@ -515,9 +721,13 @@ def rule_gateways(doc: _Doc):
             if default is None and conditioned and local == "exclusiveGateway":
                 yield doc.problem(gateway, "gateway", "the only flow leaving this gateway has a condition: when it is "
                                   "false the plan stops here. Add a default flow")
+            elif default is None and conditioned:
+                yield from _coverage(doc, gateway, flows)
             continue
         missing = [f.get("id") for f in flows if f.get("id") != default and f.get("id") not in conditioned]
         if not missing:
+            if default is None:
+                yield from _coverage(doc, gateway, flows)
             continue
         names = ", ".join(missing)
         if default is None:
@@ -527,6 +737,62 @@ def rule_gateways(doc: _Doc):
         else:
             yield doc.problem(gateway, "gateway", f"flows without a condition that are not the default: {names}. "
                               "Only one flow (the default) may go without a condition")
+
+
+def _juel(value) -> str:
+    return {True: "true", False: "false", None: "null"}.get(value, repr(value)) if not isinstance(value, str) \
+        else repr(value)
+
+
+def _coverage(doc: _Doc, gateway, flows) -> Iterator[dict]:
+    """A gateway without a default flow: every case must satisfy some condition, or the plan
+    stops there at run time ("No conditions satisfied"). Proven by trying every combination of
+    the values the conditions read, where form fields fix them (enum values, true/false)."""
+    expressions = []
+    for flow in flows:
+        text = (flow.find("bpmn:conditionExpression", NS).text or "").strip()
+        try:
+            expressions.append(compile_expression(text, FUNCTION_NAMES))
+        except ExpressionError:
+            return  # refused by rule_conditions already
+    names = sorted(set().union(*(e.names for e in expressions)))
+    if any(e.functions & FUNCTION_NAMES for e in expressions) or names and set(names) & CAMUNDA_BUILTINS.keys():
+        reason = "a condition depends on the date or on Camunda objects"
+    elif [n for n in names if n not in doc.domains]:
+        open_names = ", ".join(n for n in names if n not in doc.domains)
+        reason = (f"{open_names}: not an enum or boolean form field of this file, so its values are not known")
+    elif _combinations(names, doc.domains) > MAX_COMBINATIONS:
+        reason = f"more than {MAX_COMBINATIONS} combinations of values"
+    else:
+        reason = None
+    if reason:
+        yield doc.problem(gateway, "gateway", f"网关没有默认流，且无法证明各出口条件覆盖所有情况 (no default flow and the "
+                          f"conditions cannot be shown to cover every case: {reason}). 如有遗漏，流程会停在此处；"
+                          "请设置默认流 (mark a catch-all flow as default: wrench icon → Default flow)", "warning")
+        return
+    uncovered = []
+    for combination in itertools.product(*(doc.domains[n] for n in names)):
+        values = dict(zip(names, combination))
+        if not any(_holds(e, values) for e in expressions):
+            uncovered.append(", ".join(f"{n} = {_juel(v)}" for n, v in values.items()) or "always")
+    if uncovered:
+        shown = "; ".join(uncovered[:5]) + (f"; … ({len(uncovered)} cases)" if len(uncovered) > 5 else "")
+        yield doc.problem(gateway, "gateway", f"网关没有默认流，{shown} 时没有任何出口条件成立，流程会停在此处 ({shown} "
+                          "matches no outgoing flow: add a default flow or a condition)")
+
+
+def _combinations(names, domains) -> int:
+    count = 1
+    for name in names:
+        count *= len(domains[name])
+    return count
+
+
+def _holds(expression, values) -> bool:
+    try:
+        return bool(expression.evaluate(values))
+    except EvaluationError:
+        return False  # the engine would refuse the action there: not a way out either
 
 
 def rule_conditions_on_activities(doc: _Doc):
@@ -618,14 +884,21 @@ def rule_call_activities(doc: _Doc):
                     shown = " ".join(f'{a}="{m.get(a)}"' for a in sorted(m.attrib))
                     yield doc.problem(call, "call-activity", f"camunda:{direction} {shown}: only variables=\"all\" "
                                       "is supported (no single-variable, business-key or local mappings)")
-        if doc.deployed_keys is not None and key not in doc.process_keys and key not in doc.deployed_keys:
+        if key in doc.process_keys:
+            continue
+        if doc.deployed_keys is None:
+            yield doc.problem(call, "call-activity", f"被调用的流程 {key} 不在这些文件中，且未给出数据库无法查找 (called "
+                              f"process {key} is not in these files and no database was given to look for it; "
+                              "deploy refuses unless it is deployed)", "warning")
+        elif key not in doc.deployed_keys:
             yield doc.problem(call, "call-activity", f"calls process '{key}', which is neither deployed nor in this "
                               f"set of files; check the id (Called element) or deploy {key}.bpmn with it")
 
 
 RULES = [rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks, rule_start_forms,
-         rule_task_types, rule_multi_instance, rule_unsupported, rule_events, rule_event_gateways, rule_gateways,
-         rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities]
+         rule_task_types, rule_multi_instance, rule_unsupported, rule_start_permission, rule_events,
+         rule_event_gateways, rule_gateways, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable,
+         rule_call_activities, rule_undefined_variables]
 
 
 def _executable_keys(roots: Iterable) -> set[str]:
@@ -643,10 +916,11 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
     """
     trees = [(name, parse_bpmn_bytes(data, name).getroot()) for name, data in files]
     keys = _executable_keys(root for _, root in trees)
+    variables = _variables_set(root for _, root in trees)
     deployed = None if deployed_keys is None else set(deployed_keys)
     problems = []
     for file_name, root in trees:
-        doc = _Doc(file_name, root, keys, deployed)
+        doc = _Doc(file_name, root, keys, deployed, variables)
         for rule in RULES:
             problems.extend(rule(doc))
     return problems

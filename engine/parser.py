@@ -7,6 +7,7 @@ dates or priority; our user-task parser copies those attributes into `task_spec.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -71,10 +72,35 @@ class ParsedProcess:
     starter_users: list = field(default_factory=list)
 
 
-def _spiff_error(exc: ValidationException, default_file: str) -> Invalid:
+_TAG_IN_MESSAGE = re.compile(r"Element '\{[^}]*\}(\w+)'")
+
+
+def _element_at(tree, line: int | None, message: str):
+    """The element a schema error is about: the one starting on the reported line (the XSD
+    validator gives only a line). If several start there, the one whose tag the message names;
+    then its nearest ancestor with an id, so the analyst can find it in the Modeler."""
+    if tree is None or not line:
+        return None
+    candidates = [el for el in tree.iter() if isinstance(el.tag, str) and el.sourceline == line]
+    tag = _TAG_IN_MESSAGE.search(message)
+    named = [el for el in candidates if tag and etree.QName(el).localname == tag.group(1)]
+    for el in named or candidates:
+        while el is not None and el.get("id") is None:
+            el = el.getparent()
+        if el is not None:
+            return el
+    return None
+
+
+def _spiff_error(exc: ValidationException, default_file: str, tree=None) -> Invalid:
     file_name = getattr(exc, "file_name", None) or default_file
-    element = getattr(exc, "id", None) or "?"
+    element = getattr(exc, "id", None)
     name = getattr(exc, "name", None)
+    if not element:
+        found = _element_at(tree, getattr(exc, "line_number", None), str(exc))
+        if found is not None:
+            element, name = found.get("id"), found.get("name")
+    element = element or "?"
     where = f"element {element}" + (f" ({name})" if name else "")
     line = getattr(exc, "line_number", None)
     line_text = f", line {line}" if line else ""
@@ -95,7 +121,7 @@ def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
         try:
             parser.add_bpmn_xml(tree, file_name)
         except ValidationException as exc:
-            raise _spiff_error(exc, file_name) from None
+            raise _spiff_error(exc, file_name, tree) from None
         except etree.LxmlError as exc:
             raise Invalid(f"{file_name}: {exc}") from None
         trees[file_name] = (tree, data)
@@ -112,7 +138,7 @@ def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
                 spec = parser.get_spec(key)
                 every = parser.get_subprocess_specs(key, require_call_activity_specs=False)
             except ValidationException as exc:
-                raise _spiff_error(exc, file_name) from None
+                raise _spiff_error(exc, file_name, tree) from None
             start_initiators = process.xpath("./bpmn:startEvent/@camunda:initiator", namespaces=NS)
             processes.append(ParsedProcess(
                 key=key,
