@@ -46,6 +46,13 @@ def _emit(data, as_json: bool, human) -> None:
         human(data)
 
 
+def _refuse(exc: ReformflowError, as_json: bool):
+    if as_json:
+        click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
+    click.echo(f"reformflow: {exc.kind}: {exc.message}".replace("\n", " "), err=True)
+    sys.exit(EXIT_CODES[exc.kind])
+
+
 def command(group, name=None, **kwargs):
     """A CLI command with --json and uniform handling of refusals."""
     def decorate(fn):
@@ -54,13 +61,16 @@ def command(group, name=None, **kwargs):
         @click.pass_obj
         @functools.wraps(fn)
         def wrapper(state, as_json, **params):
+            from sqlalchemy.exc import DBAPIError
             try:
                 return fn(state, as_json, **params)
             except ReformflowError as exc:
-                if as_json:
-                    click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
-                click.echo(f"reformflow: {exc.kind}: {exc.message}".replace("\n", " "), err=True)
-                sys.exit(EXIT_CODES[exc.kind])
+                _refuse(exc, as_json)
+            except DBAPIError as exc:  # a database never initialised, or not reachable
+                from .errors import Invalid
+                reason = str(exc.orig).split("\n")[0]
+                _refuse(Invalid(f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
+                                f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)"), as_json)
         return wrapper
     return decorate
 
@@ -220,10 +230,19 @@ def check_cmd(state, as_json, files):
 
 
 def _deployed_keys(state) -> set[str] | None:
-    """Keys already deployed, so a call activity may name them; None if there is no database yet."""
+    """Keys already deployed, so a call activity may name them; None if there is no database
+    yet. Checking never creates a database."""
     from sqlalchemy.exc import DBAPIError
 
+    from models.db import normalise_url
+
     from .queries import definitions
+    url = normalise_url(state.db_url) if state.db_url else None
+    if url is None or url.startswith("sqlite"):
+        # the default database (models.db.default_url) lives in ./instance/
+        path = url.split("///", 1)[1] if url else str(Path.cwd() / "instance" / "reformflow.sqlite3")
+        if path in ("", ":memory:") or not Path(path).exists():
+            return None
     try:
         with state.db.reader() as s:
             return {d["key"] for d in definitions(s)}
@@ -263,7 +282,8 @@ def _show_instance(d):
 def _show_task(t):
     who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"]) or "-"
     due = f" due {t['due_at']}" if t["due_at"] else ""
-    click.echo(f"  task {t['id']}: {t['name']} ({t['element_id']}) [{t['status']}] {who}{due}")
+    reminded = f" reminded {t['reminded_at']}" if t.get("reminded_at") else ""
+    click.echo(f"  task {t['id']}: {t['name']} ({t['element_id']}) [{t['status']}] {who}{due}{reminded}")
 
 
 @command(main, "start")
@@ -333,6 +353,32 @@ def instance_cmd(state, as_json, instance_id):
     _emit(state.engine.instance(instance_id), as_json, human)
 
 
+# ------------------------------------------------------------------------- events from outside
+@command(main, "message")
+@click.argument("instance_id", type=int)
+@click.argument("name")
+@click.option("--as", "actor", required=True)
+@click.option("--data", help="Variables sent with the message, as a JSON object.")
+def message_cmd(state, as_json, instance_id, name, actor, data):
+    """Send the message NAME to one plan that waits for it (e.g. 材料补正)."""
+    from .events import send_message
+    _emit(send_message(state.engine, instance_id, name, actor=actor, data=_json_data(data)),
+          as_json, _show_instance)
+
+
+@command(main, "signal")
+@click.argument("name")
+@click.option("--as", "actor", required=True)
+@click.option("--data", help="Variables sent with the signal, as a JSON object.")
+def signal_cmd(state, as_json, name, actor, data):
+    """Broadcast the signal NAME to every running plan waiting for it (reform office only)."""
+    from .events import send_signal
+    result = send_signal(state.engine, name, actor=actor, data=_json_data(data))
+    _emit(result, as_json, lambda d: click.echo(
+        f"signal {d['signal']} delivered to {len(d['delivered'])} plan(s)"
+        + "".join(f"\n  plan {r['instance_id']}: {', '.join(r['elements'])}" for r in d["delivered"])))
+
+
 # ------------------------------------------------------------------------- timers
 @main.group()
 def timers():
@@ -357,6 +403,10 @@ def worker_cmd(state, as_json, interval, rounds):
             fired = state.engine.fire_due_timers()
         except ReformflowError as exc:  # one bad plan must not stop the worker
             click.echo(f"worker: {exc.kind}: {exc.message}", err=True)
+            fired = []
+        except Exception as exc:  # noqa: BLE001 - a lost connection or a restart: try again next round
+            click.echo(f"worker: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                       f" (retrying in {interval:g} s)", err=True)
             fired = []
         if fired:
             click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired}, ensure_ascii=False)
@@ -468,5 +518,20 @@ def audit_verify(state, as_json, anchor_files):
         sys.exit(1)
 
 
+def run() -> None:
+    """The console script: like `main`, but a usage error (a bad option, a missing file) is
+    answered in JSON too when --json was asked for, as every other refusal is."""
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        if "--json" in sys.argv[1:]:
+            click.echo(json.dumps({"error": "invalid", "message": exc.format_message()}, ensure_ascii=False))
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
 if __name__ == "__main__":
-    main()
+    run()

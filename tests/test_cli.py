@@ -104,10 +104,62 @@ def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
     for r in rows:
         material = json.dumps([int(r["seq"]), r["occurred_at"], r["actor"], r["event_type"],
                                int(r["instance_id"]) if r["instance_id"] else None,
-                               int(r["task_id"]) if r["task_id"] else None, r["payload"], previous],
+                               int(r["task_id"]) if r["task_id"] else None, r["payload"], previous]
+                              + ([r["recorded_at"]] if r["recorded_at"] else []),
                               ensure_ascii=False, separators=(",", ":"))
         assert hashlib.sha256(material.encode()).hexdigest() == r["hash"]
         previous = r["hash"]
     jsonl = cli("audit", "export", "--instance", "1").stdout.splitlines()
     assert {json.loads(line)["instance_id"] for line in jsonl} == {1}
     assert cli("audit", "verify").exit_code == 0
+
+
+CORPUS = FIXTURES / "corpus"
+
+
+def test_messages_and_signals_from_the_command_line(cli):
+    cli("deploy", str(CORPUS / "message_intermediate.bpmn"), str(CORPUS / "signal_intermediate.bpmn"))
+    waiting = as_json(cli("start", "corpus_message_intermediate", "--as", "zhang", "--json"))
+    assert waiting["tasks"] == []
+    wrong = cli("message", str(waiting["id"]), "别的消息", "--as", "zhang", "--json", ok=False)
+    assert wrong.exit_code != 0 and "上级批复" in as_json(wrong)["message"]
+    after = as_json(cli("message", str(waiting["id"]), "上级批复", "--as", "zhang",
+                        "--data", '{"approvalNumber": "晋政函〔2026〕12号"}', "--json"))
+    assert [t["name"] for t in after["tasks"]] == ["落实批复"]
+    assert after["variables"]["approvalNumber"] == "晋政函〔2026〕12号"
+
+    plans = [as_json(cli("start", "corpus_signal_intermediate", "--as", "zhang", "--json"))["id"] for _ in range(2)]
+    refused = cli("signal", "年度改革计划发布", "--as", "zhang", "--json", ok=False)
+    assert as_json(refused)["error"] == "forbidden"
+    sent = as_json(cli("signal", "年度改革计划发布", "--as", "chen", "--json"))
+    assert sorted(r["instance_id"] for r in sent["delivered"]) == sorted(plans)
+
+
+def test_a_database_never_initialised_gets_a_clear_json_refusal(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["--db", f"sqlite:///{tmp_path / 'new.sqlite3'}", "tasks", "--as", "zhang", "--json"])
+    assert result.exit_code == 3
+    refusal = json.loads(result.stdout)
+    assert refusal["error"] == "invalid" and "reformflow init" in refusal["message"]
+
+
+def test_check_without_a_database_creates_none(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REFORMFLOW_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["check", str(BPMN / "filing.bpmn"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["errors"] == 0
+    assert not (tmp_path / "instance").exists()
+
+
+def test_usage_errors_are_answered_in_json_by_the_console_script(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(sys.executable).parent / "reformflow"
+    result = subprocess.run([str(script), "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "deploy",
+                             str(tmp_path / "missing.bpmn"), "--json"], capture_output=True, text=True)
+    assert result.returncode == 2
+    refusal = json.loads(result.stdout)
+    assert refusal["error"] == "invalid" and "missing.bpmn" in refusal["message"]
+    assert "does not exist" in result.stderr
