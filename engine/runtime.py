@@ -159,8 +159,7 @@ class Survey:
 
     def __init__(self, workflow: BpmnWorkflow, before: set):
         self.newly_completed, self.ready_user_tasks, self.ends = [], [], []
-        self.latest = None
-        settled = TaskState.FINISHED_MASK | TaskState.READY | TaskState.WAITING
+        self._with_data = []  # tasks whose data may hold a change, in tree order
         for task in workflow.get_tasks():
             state = task.state
             if state == TaskState.COMPLETED:
@@ -170,14 +169,34 @@ class Survey:
                     self.ends.append(task)
             elif state == TaskState.READY and task.task_spec.manual:
                 self.ready_user_tasks.append(task)
-            if state & settled and task.data and (
-                    self.latest is None or task.last_state_change > self.latest.last_state_change):
-                self.latest = task
+            if state & _LIVE_OR_DONE and task.data:
+                self._with_data.append(task)
 
     @property
     def variables(self) -> dict:
-        """The plan's current variables: the data of the task that changed last."""
-        return self.latest.data if self.latest is not None else {}
+        """The plan's current variables.
+
+        Parallel branches each carry their own copy of the data, so no single task holds them
+        all (the last task to change knows nothing of what another branch entered). Replay what
+        each task changed relative to the task before it, oldest change first; cancelled tasks
+        changed nothing. A value inherited unchanged never overwrites another branch's newer one.
+        """
+        merged: dict = {}
+        for task in sorted(self._with_data, key=lambda t: t.last_state_change):
+            parent = task.parent
+            base = parent.data if parent is not None else {}
+            data = task.data
+            for key, value in data.items():
+                if base.get(key, _MISSING) != value:
+                    merged[key] = value
+            for key in base:
+                if key not in data:
+                    merged.pop(key, None)
+        return merged
+
+
+_LIVE_OR_DONE = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+_MISSING = object()
 
 
 MAX_SETTLE_ROUNDS = 100
