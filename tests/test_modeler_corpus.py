@@ -108,6 +108,9 @@ def test_user_task_attributes(engine, people, at):
     with at("2026-03-02T10:00:00"):
         work(engine, plan["id"], E["起草方案"], "zhang")
     review = task_at(engine, plan["id"], E["会同审核"])
+    with engine.db.reader() as s:
+        [row] = list_tasks(s, "li", "claimable", plan["id"])  # what the legal office's inbox shows
+    assert row == review  # the inbox row carries the due date and the follow-up date asserted below
     assert review["candidate_groups"] == ["legal", "reform_office"]  # "legal, reform_office"
     assert review["candidate_users"] == ["wu", "lin"]                # "wu, lin"
     assert review["priority"] == 90                                  # ${urgent ? 90 : 50}
@@ -208,8 +211,9 @@ def test_parallel_gateway_waits_for_both_branches(engine, people):
 def test_inclusive_gateway_takes_every_true_branch_and_joins(engine, people, flags, branches):
     E = Elements("inclusive_gateway.bpmn")
     deploy(engine, "inclusive_gateway.bpmn")
-    plan = engine.start("corpus_inclusive_gateway", actor="zhang", data=flags)
-    assert sorted(t["element_id"] for t in plan["tasks"]) == sorted(E[name] for name, _ in branches)
+    plan = engine.start("corpus_inclusive_gateway", actor="zhang")
+    work(engine, plan["id"], E["登记方案特点"], "zhang", flags)
+    assert sorted(t["element_id"] for t in open_tasks(engine, plan["id"])) == sorted(E[name] for name, _ in branches)
     for name, user in branches:
         assert engine.instance(plan["id"])["status"] == "running"
         work(engine, plan["id"], E[name], user)
@@ -307,13 +311,80 @@ def test_intermediate_timer_in_working_days_across_national_day(engine, people, 
     E = Elements("timer_intermediate.bpmn")
     deploy(engine, "timer_intermediate.bpmn")
     with at("2025-09-30T15:00:00"):
-        plan = engine.start("corpus_timer_intermediate", actor="zhang", data={"publicityDays": 5})
+        plan = engine.start("corpus_timer_intermediate", actor="zhang")  # publicityDays: a process property
     # 5 working days after 30 Sep 2025: 9, 10, 11 (a swapped working Saturday), 13, 14 October
     assert plan["next_timer_at"] == "2025-10-14T16:00:00+00:00" and plan["tasks"] == []
     with at("2025-10-15T00:00:01"):
         assert engine.fire_due_timers() == [{"instance_id": plan["id"], "timers": [E["公示5个工作日"]]}]
     work(engine, plan["id"], E["汇总公示意见"], "li")
     assert ended_at(engine, plan["id"]) == E["公示结束"]
+
+
+def test_intermediate_timer_with_a_bare_duration(engine, people, at):
+    """`P7D` as Modeler writes it (no expression): the headline failure of issue #3."""
+    E = Elements("timer_intermediate_duration.bpmn")
+    deploy(engine, "timer_intermediate_duration.bpmn")
+    with at("2026-03-02T10:00:00"):
+        plan = engine.start("corpus_timer_intermediate_duration", actor="zhang")
+    assert plan["tasks"] == [] and plan["next_timer_at"] == "2026-03-09T02:00:00+00:00"  # 7 calendar days
+    with at("2026-03-09T09:59:59"):
+        assert engine.fire_due_timers() == []
+    with at("2026-03-09T10:00:01"):
+        assert engine.fire_due_timers() == [{"instance_id": plan["id"], "timers": [E["等待7日"]]}]
+    work(engine, plan["id"], E["汇总部门意见"], "zhang")
+    assert ended_at(engine, plan["id"]) == E["意见已汇总"]
+
+
+def test_timer_start_event_with_a_duration_waits_from_the_start_of_the_plan(engine, people, at):
+    """Camunda would start one instance P3D after deployment; reformflow starts no plan by itself:
+    the plan someone starts waits P3D before its first step (docs/modeling.md, section 2)."""
+    E = Elements("timer_start_duration.bpmn")
+    with at("2026-03-01T09:00:00"):
+        deploy(engine, "timer_start_duration.bpmn")
+    with at("2026-03-02T10:00:00"):
+        plan = engine.start("corpus_timer_start_duration", actor="zhang")
+    assert plan["tasks"] == [] and plan["next_timer_at"] == "2026-03-05T02:00:00+00:00"  # from the start, not the deploy
+    with at("2026-03-05T09:59:59"):
+        assert engine.fire_due_timers() == []
+    with at("2026-03-05T10:00:01"):
+        assert engine.fire_due_timers() == [{"instance_id": plan["id"], "timers": ["StartEvent_1"]}]
+    work(engine, plan["id"], E["开展评估"], "li")
+    assert ended_at(engine, plan["id"]) == E["评估完成"]
+
+
+def test_interrupting_boundary_timer_on_a_date(engine, people, at):
+    E = Elements("timer_boundary_interrupting_date.bpmn")
+    deploy(engine, "timer_boundary_interrupting_date.bpmn")
+    with at("2026-06-01T10:00:00"):
+        plan = engine.start("corpus_timer_boundary_interrupting_date", actor="zhang")
+    assert plan["next_timer_at"] == "2026-06-30T09:00:00+00:00"  # 2026-06-30T17:00:00 China time
+    with at("2026-06-30T16:59:59"):
+        assert engine.fire_due_timers() == []
+    with at("2026-06-30T17:00:01"):
+        assert engine.fire_due_timers() == [{"instance_id": plan["id"], "timers": [E["6月30日17时未上报"]]}]
+    assert [t["element_id"] for t in open_tasks(engine, plan["id"])] == [E["督办"]]  # 上报半年进展 cancelled
+    cancelled = [p["element_id"] for t, p in audit(engine, plan["id"]) if t == "task_cancelled"]
+    assert cancelled == [E["上报半年进展"]]
+    work(engine, plan["id"], E["督办"], "chen")
+    assert ended_at(engine, plan["id"]) == E["已督办"]
+
+
+def test_non_interrupting_boundary_timer_with_a_duration(engine, people, at):
+    E = Elements("timer_boundary_non_interrupting_duration.bpmn")
+    deploy(engine, "timer_boundary_non_interrupting_duration.bpmn")
+    with at("2026-03-02T10:00:00"):
+        plan = engine.start("corpus_timer_boundary_non_interrupting_duration", actor="zhang")
+    assert plan["next_timer_at"] == "2026-03-07T02:00:00+00:00"  # P5D: calendar days
+    with at("2026-03-07T10:00:01"):
+        assert engine.fire_due_timers() == [{"instance_id": plan["id"], "timers": [E["五日未办提醒"]]}]
+    with at("2026-03-30T10:00:00"):
+        assert engine.fire_due_timers() == []  # a duration fires once
+    assert sorted(t["element_id"] for t in open_tasks(engine, plan["id"])) == sorted([E["审查方案"], E["提醒办理人"]])
+    work(engine, plan["id"], E["提醒办理人"], "chen")
+    assert [t["element_id"] for t in open_tasks(engine, plan["id"])] == [E["审查方案"]]  # the review goes on
+    work(engine, plan["id"], E["审查方案"], "li")
+    assert created(engine, plan["id"]) == [E["审查方案"], E["提醒办理人"]]
+    assert ended_at(engine, plan["id"]) == E["审查完成"]
 
 
 # --------------------------------------------------------------------------- messages and signals
@@ -568,6 +639,11 @@ def analyst_copy_of_legality_review() -> bytes:
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
 
 
+def library_with(file_name: str, data: bytes) -> list[tuple[str, bytes]]:
+    """`reformflow check bpmn/*.bpmn` with one file replaced: the callers' variables are known."""
+    return [(p.name, data if p.name == file_name else p.read_bytes()) for p in sorted(BPMN.glob("*.bpmn"))]
+
+
 def inbox_row(engine, user, plan_id) -> dict:
     with engine.db.reader() as s:
         [row] = list_tasks(s, user, "all", plan_id)
@@ -584,13 +660,13 @@ def test_analyst_round_trip_on_a_library_diagram(engine, people):
     """Issue #3: change a condition and a form field in a copy of a library diagram, check, deploy
     as version 2, start a plan on it while a version-1 plan keeps running to its end on version 1."""
     deploy_library(engine)
-    start = {"legalReviewDays": 15, "exploratory": False, "initiator": "zhang"}
+    start = {"exploratory": False}  # set by reform_plan's form when legality_review is called from there
     plan_a = engine.start("legality_review", actor="zhang", data=start)
     work(engine, plan_a["id"], "Task_CheckMaterials", "li", {"materialsComplete": True})
     assert [t["element_id"] for t in open_tasks(engine, plan_a["id"])] == ["Task_LegalityReview"]
 
     edited = analyst_copy_of_legality_review()
-    report = check_files([("legality_review.bpmn", edited)], deployed_keys=set())
+    report = check_files(library_with("legality_review.bpmn", edited), deployed_keys=set())
     assert report.errors == [] and report.warnings == [], report.problems
     [v2] = engine.deploy([("legality_review.bpmn", edited)])
     assert (v2["key"], v2["version"], v2["status"]) == ("legality_review", 2, "created")
@@ -622,7 +698,7 @@ def test_analyst_round_trip_on_a_library_diagram(engine, people):
 
 @requires_modeler
 def test_analyst_copy_passes_the_modeler_lint():
-    report = check_files([("legality_review.bpmn", analyst_copy_of_legality_review())], deployed_keys=set())
+    report = check_files(library_with("legality_review.bpmn", analyst_copy_of_legality_review()), deployed_keys=set())
     assert report.modeler_lint == "ran"
     assert [p for p in report.problems if p["severity"] in ("error", "warning")] == []
 
@@ -668,6 +744,8 @@ REFUSALS = {
     "refused_service_task.bpmn": ("unsupported", "推送到省平台"),
     "refused_signal_throw.bpmn": ("event", "通知各方案"),
     "refused_timer_cycle_intermediate.bpmn": ("timer", "每周一次"),
+    "refused_timer_cycle_start.bpmn": ("timer", "每周一次"),
+    "refused_timer_cycle_boundary_interrupting.bpmn": ("timer", "每日催办"),
 }
 
 
