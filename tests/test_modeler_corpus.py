@@ -387,6 +387,22 @@ def test_non_interrupting_boundary_timer_with_a_duration(engine, people, at):
     assert ended_at(engine, plan["id"]) == E["审查完成"]
 
 
+def test_non_interrupting_boundary_timer_on_a_date_outlives_the_task(engine, people, at):
+    E = Elements("timer_boundary_non_interrupting_date.bpmn")
+    deploy(engine, "timer_boundary_non_interrupting_date.bpmn")
+    with at("2026-03-02T10:00:00"):
+        plan = engine.start("corpus_timer_boundary_non_interrupting_date", actor="zhang")
+    assert plan["next_timer_at"] == "2026-03-31T16:00:00+00:00"  # 2026-03-31: the end of that day
+    with at("2026-04-01T00:00:01"):
+        assert engine.fire_due_timers() == [{"instance_id": plan["id"], "timers": [E["3月31日提醒"]]}]
+    work(engine, plan["id"], E["审查方案"], "li")
+    # a single reminder already started is its own path: completing the review leaves it open
+    assert [t["element_id"] for t in open_tasks(engine, plan["id"])] == [E["提醒办理人"]]
+    work(engine, plan["id"], E["提醒办理人"], "chen")
+    assert created(engine, plan["id"]) == [E["审查方案"], E["提醒办理人"]]
+    assert ended_at(engine, plan["id"]) == E["已提醒"]  # the last path to end
+
+
 # --------------------------------------------------------------------------- messages and signals
 
 def test_message_intermediate_catch(engine, people):
