@@ -747,6 +747,7 @@ def test_corpus_passes_the_modeler_lint(corpus_report):
 
 
 REFUSALS = {
+    "refused_call_activity_binding.bpmn": ("call-activity", "社会稳定风险评估"),
     "refused_call_activity_mapping.bpmn": ("call-activity", "风险评估"),
     "refused_collection_expression.bpmn": ("multi-instance", "各部门出具意见"),
     "refused_data_output_association.bpmn": ("unsupported", "起草方案"),
@@ -758,11 +759,21 @@ REFUSALS = {
     "refused_plain_task.bpmn": ("task-type", "整理材料"),
     "refused_receive_task.bpmn": ("unsupported", "接收批复"),
     "refused_service_task.bpmn": ("unsupported", "推送到省平台"),
+    "refused_signal_start.bpmn": ("event", "年度计划发布"),
     "refused_signal_throw.bpmn": ("event", "通知各方案"),
     "refused_timer_cycle_intermediate.bpmn": ("timer", "每周一次"),
     "refused_timer_cycle_start.bpmn": ("timer", "每周一次"),
     "refused_timer_cycle_boundary_interrupting.bpmn": ("timer", "每日催办"),
 }
+
+
+def test_call_activity_binding_latest_is_the_one_accepted():
+    """Modeler's Binding field: `latest` (also the default when absent) runs; `deployment` is refused."""
+    refused = (CORPUS / "refused_call_activity_binding.bpmn").read_bytes()
+    latest = refused.replace(b'camunda:calledElementBinding="deployment"', b'camunda:calledElementBinding="latest"')
+    assert latest != refused
+    report = check_files([("call_latest.bpmn", latest)], deployed_keys={"corpus_called_process"}, use_modeler=False)
+    assert report.errors == []
 
 
 def test_every_refused_file_is_listed():
