@@ -66,12 +66,20 @@ IGNORED_ATTRIBUTES = {
     "taskPriority": "external task priorities belong to external tasks, which are not supported",
     "versionTag": "reformflow numbers versions itself (version n+1 on each changed deploy)",
     "isStartableInTasklist": "plans are started with `reformflow start`",
+    "async": "reformflow has no job executor (camunda:async is the old name of asyncBefore)",
+    "errorMessage": "errors are matched by their code; the message is not passed to the plan",
+    "modelerTemplate": "element templates are Modeler metadata",
+    "modelerTemplateVersion": "element templates are Modeler metadata",
 }
 # Honoured, or checked by a rule of their own: no message from the attribute scan.
 KNOWN_ATTRIBUTES = {"assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority", "formKey",
                     "initiator", "collection", "elementVariable", "calledElementBinding", "calledElementVersion",
                     "calledElementVersionTag", "calledElementTenantId", "candidateStarterGroups",
                     "candidateStarterUsers", "resource",
+                    # details of constructs refused by name already: one message is enough
+                    "decisionRefBinding", "decisionRefVersion", "decisionRefVersionTag", "decisionRefTenantId",
+                    "mapDecisionResult", "caseBinding", "caseVersion", "caseTenantId", "variableName",
+                    "variableEvents", "formRefBinding", "formRefVersion",
                     # required by Camunda 7.20+, which the Modeler lint asks for; ignored here (docs §1)
                     "historyTimeToLive"}
 UNSUPPORTED_EXTENSIONS = {
@@ -322,12 +330,14 @@ def rule_undefined_variables(doc: _Doc):
             if (el.get("id"), name) in reported:
                 continue
             reported.add((el.get("id"), name))
-            close = difflib.get_close_matches(name, sorted(doc.variables - ENGINE_VARIABLES), n=1)
+            pool = sorted(doc.variables - BUILTIN_FUNCTIONS.keys() - FUNCTION_NAMES)
+            close = difflib.get_close_matches(name, pool, n=1)
             hint = f"；是否应为 {close[0]}？(did you mean {close[0]}?)" if close else ""
             yield doc.problem(el, "variable", f"{what} `{text}` 读取的变量 {name} 在这些文件中无处设置 (reads the "
                               f"variable '{name}', which nothing in these files sets: no form field, script, "
-                              f"initiator, multi-instance element variable or process property; a variable from a calling process is known "
-                              f"when its file is checked too: reformflow check bpmn/*.bpmn){hint}", "warning")
+                              "initiator, multi-instance element variable or process property; a variable from a "
+                              f"calling process is known when its file is checked too: reformflow check bpmn/*.bpmn)"
+                              f"{hint}", "warning")
 
 
 # --------------------------------------------------------------------------- expressions

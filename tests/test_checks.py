@@ -95,6 +95,11 @@ def test_schema_error_names_the_element():
     assert [(p["rule"], p["file"], p["element_id"], p["element_name"]) for p in report.errors] == [
         ("bpmn", "schema.bpmn", "Task_A", "审核")]                 # found by the line the XSD reports
     assert "element Task_A (审核), line 5" in report.errors[0]["message"]
+    # two elements on the reported line: the one the schema message names
+    same_line = diagram(f'<bpmn:startEvent id="StartEvent_1" /><bpmn:userTask id="Task_A" {USER} isSequential="maybe" />'
+                        '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End")))
+    report = check_files([("schema.bpmn", same_line)], use_modeler=False)
+    assert [p["element_id"] for p in report.errors] == ["Task_A"]
 
 
 def test_no_executable_process():
@@ -321,7 +326,7 @@ def test_unsupported_elements_and_attributes(element, expected):
 
 
 @pytest.mark.parametrize("attrs", ['camunda:asyncBefore="true"', 'camunda:asyncAfter="true"', 'camunda:jobPriority="5"',
-                                   'camunda:exclusive="false"'])
+                                   'camunda:exclusive="false"', 'camunda:async="true"'])
 def test_harmless_camunda_attributes_are_named_as_info(attrs):
     problems = check_processes([("t.bpmn", simple(f'<bpmn:userTask id="Task_A" {USER} {attrs} />'))])
     name = attrs.split("=")[0]
@@ -633,6 +638,33 @@ def test_an_enum_value_no_condition_covers_is_an_error():
     assert "decision = 'return' matches no outgoing flow: add a default flow or a condition" in problems[0]["message"]
     assert check_processes([("t.bpmn", _decide(["${decision=='approve'}", "${decision=='reject'}"], default="y"))]) == []
     assert check_processes([("t.bpmn", _decide(["${decision == 'approve'}", "${decision != 'approve'}"]))]) == []
+
+
+def _run_to_end(xml: bytes, values: dict) -> str:
+    """SpiffWorkflow with reformflow's parser and safe script engine: answer the one user task."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine.parser import parse_files
+    from engine.scripting import script_engine
+    [process] = parse_files([("t.bpmn", xml)])
+    workflow = BpmnWorkflow(process.spec, process.embedded, script_engine=script_engine())
+    workflow.do_engine_steps()
+    task = workflow.get_next_task(state=TaskState.READY)
+    task.data.update(values)
+    try:
+        task.run()
+        workflow.do_engine_steps()
+    except Exception as exc:  # noqa: BLE001 - the failure is what this helper reports
+        return str(exc)
+    return "completed" if workflow.is_completed() else "waiting"
+
+
+def test_the_engine_stops_exactly_where_the_coverage_rule_says():
+    """The rule's prediction is what SpiffWorkflow does at run time, value by value."""
+    xml = _decide(["${decision=='approve'}", "${decision=='reject'}"])
+    assert [_run_to_end(xml, {"decision": v}) for v in ("approve", "reject")] == ["completed", "completed"]
+    assert "No conditions satisfied for Gateway_1" in _run_to_end(xml, {"decision": "return"})
 
 
 def test_an_optional_enum_or_boolean_can_be_null():
