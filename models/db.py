@@ -48,6 +48,10 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         if ":memory:" not in url and url != "sqlite://":
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL still never corrupts the file and keeps every commit atomic; it
+            # syncs the log at checkpoints instead of on each commit. A power cut (not a crash
+            # of the process) may lose the last commits; see docs/performance.md.
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
