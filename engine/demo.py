@@ -48,10 +48,17 @@ PEOPLE = [
 # Who acts for each candidate group when the demo moves plans forward.
 MEMBERS = {group: next(u for u, _, g, _ in PEOPLE if g == group) for group in GROUPS}
 
-MEETING = {"meetingDate": "2026-03-10", "meetingPlace": "市委常委会议室", "meetingChair": "刘洋",
-           "attendees": "刘洋、陈静、孙强", "memberStances": "均同意", "decision": "approve"}
+RECORD = {"meetingDate": "2026-03-10", "meetingPlace": "市委常委会议室", "meetingChair": "刘洋",
+          "attendees": "刘洋、陈静、孙强", "memberStances": "均同意"}
+MEETING = {**RECORD, "decision": "approve"}
 
-# A valid answer for every task of the library (docs/processes.md lists the fields).
+
+def _days_from_today(days: int) -> str:
+    return (clock.today() + timedelta(days=days)).isoformat()
+
+# A valid answer for every task of the library (docs/processes.md lists the fields). Dates that
+# depend on "now" are callables (engine.drive.answer_for calls them): a plan is issued today, its
+# public consultation ran for the last 30 days, a new filing deadline is a week away.
 STANDARD_ANSWERS = {
     "Task_RegisterPlan": {"leadUnit": "市财政局"},
     "Task_Research": {"researchSummary": "赴三个区县调研，形成调研报告"},
@@ -59,8 +66,9 @@ STANDARD_ANSWERS = {
     "Task_DepartmentOpinions": {"departmentsConsulted": "市发改委、市人社局",
                                 "departmentOpinionsHandling": "均已采纳", "consensusReached": True},
     "Task_CoordinateDepartments": {"coordinationSummary": "已协调一致"},
-    "Task_PublicConsultation": {"consultationMethods": "网上公示", "consultationStart": "2026-02-01",
-                                "consultationDays": 30, "publicCommentsHandling": "采纳12条"},
+    "Task_PublicConsultation": lambda _task: {"consultationMethods": "网上公示", "consultationDays": 30,
+                                              "consultationStart": _days_from_today(-30)},
+    "Task_RecordPublicComments": {"publicCommentsReceived": "收到意见37条", "publicCommentsHandling": "采纳12条，其余说明理由"},
     "Task_ExpertArgumentation": {"expertPanel": "五人专家组", "expertOpinions": "可行",
                                  "opinionsSigned": True, "conflictsExcluded": True},
     "Task_PrepareRiskReport": {"riskPoints": "征地补偿", "preventionMeasures": "提前公示",
@@ -77,14 +85,18 @@ STANDARD_ANSWERS = {
     "Task_ExecutiveMeeting": MEETING,
     "Task_SpecialGroupMeeting": MEETING,
     "Task_Countersign": {"memberStances": "各单位同意", "decision": "approve"},
-    "Task_GovExecutiveMeeting": {"govMeetingDecision": "approve"},
-    "Task_StandingCommittee": {"standingCommitteeDecision": "approve"},
+    "Task_GovExecutiveMeeting": {**RECORD, "meetingPlace": "市政府常务会议室", "govMeetingDecision": "approve"},
+    "Task_StandingCommittee": {**RECORD, "standingCommitteeDecision": "approve"},
+    "Task_DeferredRetable": lambda _task: {"retableDate": _days_from_today(14)},
+    "Task_GovMeetingRetable": lambda _task: {"retableDate": _days_from_today(14)},
+    "Task_StandingCommitteeRetable": lambda _task: {"retableDate": _days_from_today(14)},
     "Task_ReportUp": {"reportedTo": "国家发改委", "centralApproval": "approve"},
-    "Task_IssuePlan": {"documentNumber": "同改发〔2026〕1号", "issueDate": "2026-03-20"},
-    "Task_FileDocument": {"filingDate": "2026-03-25", "filingMaterials": "正式文本、起草说明"},
+    "Task_IssuePlan": lambda _task: {"documentNumber": "同改发〔2026〕1号", "issueDate": clock.today().isoformat()},
+    "Task_FileDocument": lambda _task: {"filingDate": clock.today().isoformat(), "filingMaterials": "正式文本、起草说明"},
     "Task_CheckFiling": {"filingComplete": True},
     "Task_SupplementFiling": {"supplementNote": "已补充起草说明"},
-    "Task_EscalateOverdueFiling": {"noticeAction": "public_notice"},
+    "Task_EscalateOverdueFiling": lambda _task: {"newDeadline": _days_from_today(7), "escalationNote": "责令限期报送"},
+    "Task_PublicNotice": {"noticeDecision": "notice", "noticeNote": "同改办通报〔2026〕1号"},
 }
 
 # (business key, title, drafter, start data, stop when one of these tasks is ready)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from engine.audit import verify
 from engine.commands import Engine
 from engine.demo import STANDARD_ANSWERS as ANSWERS
-from engine.drive import pick_user
+from engine.drive import answer_for, pick_user
 
 from .conftest import BPMN, read
 
@@ -48,7 +48,7 @@ class Plan:
         user = pick_user(task, MEMBERS)
         if task["status"] == "open":
             self.engine.claim(task["id"], actor=user)
-        answer = {**ANSWERS.get(element_id, {}), **data}
+        answer = {**answer_for(ANSWERS, task, self.done.count(element_id)), **data}
         result = self.engine.complete(task["id"], actor=user, data=answer)
         self.done.append(element_id)
         return result
@@ -72,6 +72,17 @@ class Plan:
             assert active, f"plan is waiting without tasks (timer?); done: {self.done}"
             self.do(active[0], **overrides.get(active[0], {}))
         raise AssertionError(f"plan did not finish; done: {self.done}")
+
+    @property
+    def created(self) -> list[str]:
+        """The user tasks the plan created, in order (from the audit trail)."""
+        return [e["element_id"] for e in audit_payloads(self.engine, self.id, "task_created")]
+
+    def fire_timers_at(self, at, moment: str) -> list[str]:
+        """Move the clock to `moment` and fire what is due; returns the timers that fired."""
+        with at(moment):
+            return [t for fired in self.engine.fire_due_timers() if fired["instance_id"] == self.id
+                    for t in fired["timers"]]
 
     def audit_ok(self) -> bool:
         with self.engine.db.reader() as s:

@@ -1,16 +1,41 @@
-"""Every branch of the reform-plan procedure (DOMAIN.md), end to end through the engine, on
-SQLite and PostgreSQL."""
+"""Every branch of the reform-plan procedure (DOMAIN.md), each driven from start to its end event
+through the engine, on SQLite and PostgreSQL. Each test asserts the path taken (the user tasks
+created, in order), the key variables and the end event."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
+from engine import clock
+from engine.errors import Invalid
+
+from .conftest import BPMN
 from .plan_helper import Plan, audit_payloads, deploy_library, end_event
+
+# Segments of the path, in the order the tasks are created.
+START = ["Task_RegisterPlan", "Task_Research", "Task_DraftPlan"]
+DEPARTMENTS = ["Task_DepartmentOpinions"]
+CONSULTATION = ["Task_PublicConsultation", "Task_RecordPublicComments"]
+RISK_LOW = ["Task_PrepareRiskReport", "Task_RecordControls"]
+RISK_HIGH = ["Task_PrepareRiskReport", "Task_RequestAdjustment"]
+REVIEW = ["Task_SpecialGroupReview", "Task_CheckMaterials", "Task_LegalityReview", "Task_ReformOfficeReview"]
+MAJOR = ["Task_ApproveAgenda", "Task_LeadershipGroupMeeting"]
+COUNTERSIGN = ["Task_ChooseOrdinaryRoute", "Task_Countersign"]
+ISSUE_AND_FILE = ["Task_IssuePlan", "Task_FileDocument", "Task_CheckFiling"]
+ORDINARY_PLAN = START + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE
 
 
 @pytest.fixture
 def library(engine, people):
     deploy_library(engine)
     return engine
+
+
+def assert_filed(library, plan):
+    assert plan.refresh()["status"] == "completed"
+    assert end_event(library, plan.id) == "Event_PlanFiled"
+    assert plan.audit_ok()
 
 
 def test_low_risk_ordinary_plan_goes_straight_through_to_filing(library, at):
@@ -25,18 +50,11 @@ def test_low_risk_ordinary_plan_goes_straight_through_to_filing(library, at):
         assert plan.active == ["Task_PrepareRiskReport"]
         plan.do("Task_PrepareRiskReport", riskLevel="low")
         plan.do("Task_RecordControls")
-        plan.run_until("Task_ChooseOrdinaryRoute")
-        assert "Task_ApproveAgenda" not in plan.done  # the agenda is for major plans only
-        plan.do("Task_ChooseOrdinaryRoute", ordinaryRoute="countersign")
-        plan.do("Task_Countersign")
-        plan.run_until("Task_FileDocument")
-        assert "Task_ReportUp" not in plan.done
-    with at("2026-03-25T10:00:00"):
         plan.finish()
-    assert plan.view["status"] == "completed"
-    assert end_event(library, plan.id) == "Event_PlanFiled"
+    assert plan.created == START + DEPARTMENTS + RISK_LOW + REVIEW + COUNTERSIGN + ISSUE_AND_FILE
     assert plan.variables["riskControls"] == "专人跟踪"
-    assert plan.audit_ok()
+    assert plan.variables["issueDate"] == "2026-01-05"
+    assert_filed(library, plan)
 
 
 def test_high_risk_sends_the_plan_back_and_it_is_reassessed(library):
@@ -50,32 +68,86 @@ def test_high_risk_sends_the_plan_back_and_it_is_reassessed(library):
     assert plan.variables["returnReason"] == "补偿标准须调整后重新评估"
     plan.do("Task_DraftPlan", draftSummary="调整后的方案")
     # the argumentation runs again; the second consultation's values survive the parallel join
-    plan.run_until("Task_PrepareRiskReport", Task_PublicConsultation={"consultationDays": 45})
+    # (a 45-day consultation that began 45 days ago: its period is over when the timer is reached)
+    started = (clock.today() - timedelta(days=45)).isoformat()
+    plan.run_until("Task_PrepareRiskReport", Task_PublicConsultation={"consultationDays": 45, "consultationStart": started})
     assert plan.variables["consultationDays"] == 45
     assert plan.variables["draftSummary"] == "调整后的方案"
     plan.do("Task_PrepareRiskReport", riskLevel="low")
-    plan.do("Task_RecordControls")
-    assert plan.active == ["Task_SpecialGroupReview"]
-    assert plan.done.count("Task_PrepareRiskReport") == 2
+    plan.finish()
+    argumentation = ["Task_PublicConsultation", "Task_DepartmentOpinions", "Task_RecordPublicComments"]
+    assert plan.created == (START + argumentation + RISK_HIGH + ["Task_DraftPlan"] + argumentation
+                            + RISK_LOW + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+    assert_filed(library, plan)
 
 
-@pytest.mark.parametrize("policy,next_step", [("adjust", "Task_RequestAdjustment"), ("proceed", "Task_RecordControls")])
-def test_medium_risk_follows_the_configured_rule(library, policy, next_step):
+def _with_medium_risk_policy(library, policy: str) -> None:
+    """The analyst changes the local rule in the diagram (process properties) and deploys it."""
+    files = []
+    for name in ("risk_assessment.bpmn", "reform_plan.bpmn"):
+        text = (BPMN / name).read_text(encoding="utf-8")
+        old = '<camunda:property name="mediumRiskPolicy" value="adjust" />'
+        assert old in text
+        files.append((name, text.replace(old, f'<camunda:property name="mediumRiskPolicy" value="{policy}" />').encode()))
+    library.deploy(files)
+
+
+@pytest.mark.parametrize("policy", ["adjust", "proceed"])
+def test_medium_risk_follows_the_rule_configured_in_the_diagram(library, policy):
+    if policy != "adjust":  # "adjust" is the library's setting
+        _with_medium_risk_policy(library, policy)
     plan = Plan(library)
-    plan.run_until("Task_PrepareRiskReport", Task_RegisterPlan={"riskAssessmentRequired": True, "mediumRiskPolicy": policy})
+    assert plan.variables["mediumRiskPolicy"] == policy
+    plan.run_until("Task_PrepareRiskReport", Task_RegisterPlan={"riskAssessmentRequired": True})
     plan.do("Task_PrepareRiskReport", riskLevel="medium")
-    assert plan.active == [next_step]
-    plan.do(next_step)
-    assert plan.active == (["Task_DraftPlan"] if policy == "adjust" else ["Task_SpecialGroupReview"])
+    if policy == "adjust":
+        assert plan.active == ["Task_RequestAdjustment"]
+        plan.do("Task_RequestAdjustment")
+        assert plan.active == ["Task_DraftPlan"]
+        plan.run_until("Task_PrepareRiskReport")
+        plan.do("Task_PrepareRiskReport", riskLevel="low")
+    plan.finish()
+    risk = RISK_HIGH + ["Task_DraftPlan"] + DEPARTMENTS + RISK_LOW if policy == "adjust" else RISK_LOW
+    assert plan.created == START + DEPARTMENTS + risk + REVIEW + COUNTERSIGN + ISSUE_AND_FILE
+    assert_filed(library, plan)
 
 
-def test_public_consultation_needs_30_days_unless_a_reason_is_given(library):
+def test_the_drafter_cannot_choose_the_local_rules(library):
     plan = Plan(library)
-    plan.run_until("Task_PublicConsultation", Task_RegisterPlan={"touchesPublicInterest": True})
-    plan.do("Task_PublicConsultation", consultationDays=15)
-    assert "Task_PublicConsultation" in plan.active  # back to the drafter: too short, no reason
-    plan.do("Task_PublicConsultation", consultationDays=15, shortenReason="防汛工作紧急")
-    assert "Task_PublicConsultation" not in plan.active
+    register = {f["id"] for f in plan.task("Task_RegisterPlan")["form"]}
+    assert not register & {"mediumRiskPolicy", "legalReviewDays", "minConsultationDays"}
+    assert {k: plan.variables[k] for k in ("mediumRiskPolicy", "legalReviewDays", "minConsultationDays",
+                                          "filingMonths", "pilotFilingDays", "filingSupplementDays")} == {
+        "mediumRiskPolicy": "adjust", "legalReviewDays": 15, "minConsultationDays": 30,
+        "filingMonths": 1, "pilotFilingDays": 7, "filingSupplementDays": 3}
+    with pytest.raises(Invalid, match="mediumRiskPolicy"):
+        Plan(library, data={"mediumRiskPolicy": "proceed"})
+    with pytest.raises(Invalid):
+        plan.do("Task_RegisterPlan", legalReviewDays=7)  # not on the form
+
+
+def test_public_consultation_lasts_30_days_then_the_comments_are_recorded(library, at):
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_PublicConsultation", Task_RegisterPlan={"touchesPublicInterest": True})
+        plan.do("Task_PublicConsultation", consultationStart="2026-03-02", consultationDays=15)
+        assert "Task_PublicConsultation" in plan.active  # back to the drafter: too short, no reason
+        plan.do("Task_PublicConsultation", consultationStart="2026-03-02", consultationDays=15,
+                shortenReason="防汛工作紧急")
+        plan.do("Task_DepartmentOpinions")
+        assert plan.active == []  # the consultation is open: nothing to do until it ends
+    # 15 days from 2 March: the last day is 16 March; the period ends at its midnight
+    assert plan.fire_timers_at(at, "2026-03-16T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-03-17T00:00:01") == ["Event_ConsultationPeriodEnds"]
+    assert plan.active == ["Task_RecordPublicComments"]
+    with at("2026-03-17T09:00:00"):
+        plan.do("Task_RecordPublicComments", publicCommentsHandling="采纳8条，未采纳3条并说明理由")
+        plan.finish()
+    assert plan.variables["shortenReason"] == "防汛工作紧急"
+    assert plan.variables["publicCommentsHandling"] == "采纳8条，未采纳3条并说明理由"
+    assert plan.created == (START + ["Task_PublicConsultation", "Task_DepartmentOpinions", "Task_PublicConsultation",
+                                     "Task_RecordPublicComments"] + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+    assert_filed(library, plan)
 
 
 def test_expert_argumentation_for_technical_plans(library):
@@ -87,6 +159,26 @@ def test_expert_argumentation_for_technical_plans(library):
     plan.do("Task_ExpertArgumentation")
     plan.do("Task_DepartmentOpinions")
     assert plan.active == ["Task_SpecialGroupReview"]
+    plan.finish()
+    assert plan.created == (START + ["Task_DepartmentOpinions", "Task_ExpertArgumentation", "Task_ExpertArgumentation"]
+                            + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+    assert plan.variables["opinionsSigned"] is True
+    assert_filed(library, plan)
+
+
+def test_departments_without_consensus_are_coordinated_first(library):
+    plan = Plan(library)
+    plan.run_until("Task_DepartmentOpinions")
+    plan.do("Task_DepartmentOpinions", consensusReached=False)
+    assert plan.active == ["Task_CoordinateDepartments"]
+    assert plan.task("Task_CoordinateDepartments")["candidate_groups"] == ["special_group", "reform_office"]
+    plan.do("Task_CoordinateDepartments", coordinationSummary="编制、财政部门已协调一致")
+    assert plan.active == ["Task_DepartmentOpinions"]  # the drafter confirms the opinions again
+    plan.finish()
+    assert plan.created == (START + ["Task_DepartmentOpinions", "Task_CoordinateDepartments", "Task_DepartmentOpinions"]
+                            + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+    assert plan.variables["coordinationSummary"] == "编制、财政部门已协调一致"
+    assert_filed(library, plan)
 
 
 def test_special_group_return_needs_a_reason_and_goes_back_to_drafting(library):
@@ -97,6 +189,10 @@ def test_special_group_return_needs_a_reason_and_goes_back_to_drafting(library):
     plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="与中央政策衔接不够")
     assert plan.active == ["Task_DraftPlan"]
     assert plan.variables["returnReason"] == "与中央政策衔接不够"
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview"] * 2 + ["Task_DraftPlan"]
+                            + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+    assert_filed(library, plan)
 
 
 def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
@@ -114,6 +210,14 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
     plan.run_until("Task_LegalityReview")
     plan.do("Task_LegalityReview", legalityResult="pass_with_changes", requiredChanges="删除第五条")
     assert plan.active == ["Task_ReformOfficeReview"]
+    plan.finish()
+    legal = ["Task_CheckMaterials", "Task_SupplementMaterials", "Task_CheckMaterials", "Task_LegalityReview",
+             "Task_LegalityReview"]
+    assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview"] + legal + ["Task_DraftPlan"]
+                            + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+    assert plan.variables["legalityResult"] == "pass_with_changes"
+    assert plan.variables["requiredChanges"] == "删除第五条"
+    assert_filed(library, plan)
 
 
 def test_exploratory_reform_passes_only_with_a_legal_risk_statement(library):
@@ -121,18 +225,33 @@ def test_exploratory_reform_passes_only_with_a_legal_risk_statement(library):
     plan.run_until("Task_LegalityReview", Task_RegisterPlan={"exploratory": True})
     plan.do("Task_LegalityReview", legalityResult="pass")
     assert plan.active == ["Task_LegalityReview"]
-    plan.do("Task_LegalityReview", legalityResult="pass", legalRiskStatement="国家层面尚无明确规定，存在被上位法调整的风险")
+    statement = "国家层面尚无明确规定，存在被上位法调整的风险"
+    plan.do("Task_LegalityReview", legalityResult="pass", legalRiskStatement=statement)
     assert plan.active == ["Task_ReformOfficeReview"]
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview", "Task_CheckMaterials"]
+                            + ["Task_LegalityReview"] * 2 + ["Task_ReformOfficeReview"] + COUNTERSIGN + ISSUE_AND_FILE)
+    assert plan.variables["legalRiskStatement"] == statement
+    assert_filed(library, plan)
 
 
-def test_legality_review_deadline_is_configurable_in_working_days(library, at):
+def test_legality_review_period_is_the_local_rule_and_the_legal_body_may_shorten_it(library, at):
     with at("2025-09-26T09:00:00"):
         plan = Plan(library)
-        plan.run_until("Task_LegalityReview", Task_RegisterPlan={"legalReviewDays": 7})
+        plan.run_until("Task_CheckMaterials")
+        with pytest.raises(Invalid):
+            plan.do("Task_CheckMaterials", reviewDays=5)  # at least 7 working days
+        plan.do("Task_CheckMaterials", reviewDays=7)
         # 7 working days after Fri 26 Sep 2025: 28, 29, 30 Sep, 9, 10, 11 (Sat, worked), 13 Oct
         assert plan.task("Task_LegalityReview")["due_at"] == "2025-10-13T16:00:00+00:00"
-    with pytest.raises(Exception):
-        Plan(library).do("Task_RegisterPlan", legalReviewDays=5)  # at least 7 working days
+        plan.do("Task_LegalityReview", legalityResult="fail", returnReason="程序不完备")
+        plan.run_until("Task_CheckMaterials")
+        plan.do("Task_CheckMaterials", reviewDays=40)  # longer than the local rule: the rule's 15
+        # 15 working days: ... 13, 14, 15, 16, 17, 20, 21, 22, 23 Oct
+        assert plan.task("Task_LegalityReview")["due_at"] == "2025-10-23T16:00:00+00:00"
+        plan.finish()
+    assert plan.created.count("Task_LegalityReview") == 2
+    assert_filed(library, plan)
 
 
 def test_major_plan_goes_to_the_leadership_group_after_the_agenda_is_approved(library):
@@ -146,9 +265,37 @@ def test_major_plan_goes_to_the_leadership_group_after_the_agenda_is_approved(li
     plan.do("Task_ApproveAgenda")
     plan.do("Task_LeadershipGroupMeeting", decision="discuss_again")
     assert plan.active == ["Task_LeadershipGroupMeeting"]
-    plan.do("Task_LeadershipGroupMeeting", absentees="王某（出差）", dissent="一人建议缓行")
+    # the chair overrides the majority: the reason is required
+    plan.do("Task_LeadershipGroupMeeting", chairOverridesMajority=True)
+    assert plan.active == ["Task_LeadershipGroupMeeting"]
+    # approved with changes: the changes must be stated
+    plan.do("Task_LeadershipGroupMeeting", decision="approve_with_changes", absentees="王某（出差）",
+            dissent="一人建议缓行")
+    assert plan.active == ["Task_LeadershipGroupMeeting"]
+    plan.do("Task_LeadershipGroupMeeting", decision="approve_with_changes", absentees="王某（出差）",
+            dissent="一人建议缓行", decisionChanges="第三条增加过渡期", chairOverridesMajority=True,
+            overrideReason="多数意见要求缓行，主持人认为改革窗口期不宜错过")
     assert plan.active == ["Task_IssuePlan"]
     assert plan.variables["dissent"] == "一人建议缓行"
+    assert plan.variables["decisionChanges"] == "第三条增加过渡期"
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + REVIEW + ["Task_ApproveAgenda", "Task_ReformOfficeReview"]
+                            + MAJOR + ["Task_LeadershipGroupMeeting"] * 3 + ISSUE_AND_FILE)
+    assert_filed(library, plan)
+
+
+def test_a_deferred_major_plan_goes_back_on_the_agenda(library):
+    plan = Plan(library)
+    plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"category": "major"})
+    plan.do("Task_LeadershipGroupMeeting", decision="defer")
+    assert plan.active == ["Task_DeferredRetable"]
+    plan.do("Task_DeferredRetable", retableDate="2026-04-01")
+    assert plan.active == ["Task_ApproveAgenda"]  # a major plan needs the agenda approved again
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + REVIEW + MAJOR + ["Task_DeferredRetable"] + MAJOR
+                            + ISSUE_AND_FILE)
+    assert plan.variables["retableDate"] == "2026-04-01"
+    assert_filed(library, plan)
 
 
 def test_ordinary_plan_goes_to_the_executive_meeting_when_chosen(library):
@@ -160,8 +307,27 @@ def test_ordinary_plan_goes_to_the_executive_meeting_when_chosen(library):
     plan.do("Task_DeferredRetable", retableDate="2026-04-01")
     assert plan.active == ["Task_ChooseOrdinaryRoute"]  # back on the agenda
     plan.do("Task_ChooseOrdinaryRoute", ordinaryRoute="special_group_meeting")
+    plan.do("Task_SpecialGroupMeeting", decision="discuss_again")
+    assert plan.active == ["Task_SpecialGroupMeeting"]
     plan.do("Task_SpecialGroupMeeting")
     assert plan.active == ["Task_IssuePlan"]
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + REVIEW + ["Task_ChooseOrdinaryRoute", "Task_ExecutiveMeeting",
+                            "Task_DeferredRetable", "Task_ChooseOrdinaryRoute"] + ["Task_SpecialGroupMeeting"] * 2
+                            + ISSUE_AND_FILE)
+    assert_filed(library, plan)
+
+
+def test_a_party_document_decided_by_the_executive_meeting_does_not_go_there_twice(library):
+    plan = Plan(library)
+    plan.run_until("Task_ChooseOrdinaryRoute", Task_RegisterPlan={"partyDocument": True, "governmentDuties": True})
+    plan.do("Task_ChooseOrdinaryRoute", ordinaryRoute="executive_meeting")
+    plan.do("Task_ExecutiveMeeting")
+    assert plan.active == ["Task_StandingCommittee"]
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + REVIEW + ["Task_ChooseOrdinaryRoute", "Task_ExecutiveMeeting",
+                                                            "Task_StandingCommittee"] + ISSUE_AND_FILE)
+    assert_filed(library, plan)
 
 
 @pytest.mark.parametrize("government_duties", [True, False])
@@ -174,6 +340,8 @@ def test_party_document_goes_to_the_standing_committee(library, government_dutie
         assert plan.active == ["Task_GovExecutiveMeeting"]
         plan.do("Task_GovExecutiveMeeting")
     assert plan.active == ["Task_StandingCommittee"]
+    plan.do("Task_StandingCommittee", standingCommitteeDecision="revise")
+    assert plan.active == ["Task_StandingCommittee"]  # revising needs the changes asked for
     plan.do("Task_StandingCommittee", standingCommitteeDecision="revise", returnReason="第三部分需细化")
     assert plan.active == ["Task_DraftPlan"]
     plan.run_until("Task_LeadershipGroupMeeting")
@@ -182,6 +350,84 @@ def test_party_document_goes_to_the_standing_committee(library, government_dutie
         plan.do("Task_GovExecutiveMeeting")
     plan.do("Task_StandingCommittee")
     assert plan.active == ["Task_IssuePlan"]  # the stale "revise" of the first pass is not read
+    plan.finish()
+    meetings = MAJOR + (["Task_GovExecutiveMeeting"] if government_duties else [])
+    assert plan.created == (START + DEPARTMENTS + REVIEW + meetings + ["Task_StandingCommittee"] * 2
+                            + ["Task_DraftPlan"] + DEPARTMENTS + REVIEW + meetings + ["Task_StandingCommittee"]
+                            + ISSUE_AND_FILE)
+    assert_filed(library, plan)
+
+
+@pytest.mark.parametrize("outcome", ["revise", "reject"])
+def test_the_government_meeting_revises_or_rejects(library, outcome):
+    plan = Plan(library)
+    plan.run_until("Task_GovExecutiveMeeting", Task_RegisterPlan={
+        "category": "major", "partyDocument": True, "governmentDuties": True})
+    plan.do("Task_GovExecutiveMeeting", govMeetingDecision=outcome, returnReason="政府职责分工需调整")
+    front = START + DEPARTMENTS + REVIEW + MAJOR + ["Task_GovExecutiveMeeting"]
+    if outcome == "reject":
+        assert plan.refresh()["status"] == "completed"
+        assert end_event(library, plan.id) == "Event_PlanRejected"
+        assert plan.created == front
+        return
+    assert plan.active == ["Task_DraftPlan"]
+    assert plan.variables["returnReason"] == "政府职责分工需调整"
+    plan.finish()
+    assert plan.created == (front + ["Task_DraftPlan"] + DEPARTMENTS + REVIEW + MAJOR
+                            + ["Task_GovExecutiveMeeting", "Task_StandingCommittee"] + ISSUE_AND_FILE)
+    assert_filed(library, plan)
+
+
+def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_a_record(library):
+    plan = Plan(library)
+    plan.run_until("Task_GovExecutiveMeeting", Task_RegisterPlan={
+        "category": "major", "partyDocument": True, "governmentDuties": True})
+    form = {f["id"] for f in plan.task("Task_GovExecutiveMeeting")["form"]}
+    assert {"meetingDate", "attendees", "absentees", "memberStances", "dissent", "chairOverridesMajority",
+            "overrideReason", "decisionChanges"} <= form
+    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="defer")
+    assert plan.active == ["Task_GovMeetingRetable"]
+    assert plan.task("Task_GovMeetingRetable")["candidate_groups"] == ["gov_office"]
+    plan.do("Task_GovMeetingRetable", retableDate="2026-05-06")
+    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="discuss_again")
+    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="approve", chairOverridesMajority=True)
+    assert plan.active == ["Task_GovExecutiveMeeting"]  # overriding the majority needs a reason
+    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="approve", chairOverridesMajority=True,
+            overrideReason="时间紧迫", absentees="李某（病假）")
+    assert plan.active == ["Task_StandingCommittee"]
+    plan.do("Task_StandingCommittee", standingCommitteeDecision="defer")
+    plan.do("Task_StandingCommitteeRetable", retableDate="2026-05-20")
+    plan.do("Task_StandingCommittee", standingCommitteeDecision="discuss_again")
+    plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes")
+    assert plan.active == ["Task_StandingCommittee"]  # the changes must be stated
+    plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes",
+            decisionChanges="明确牵头单位")
+    assert plan.active == ["Task_IssuePlan"]
+    assert plan.variables["decisionChanges"] == "明确牵头单位"
+    assert not plan.variables.get("absentees")  # each meeting's absentees are its own
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + REVIEW + MAJOR
+                            + ["Task_GovExecutiveMeeting", "Task_GovMeetingRetable"] + ["Task_GovExecutiveMeeting"] * 3
+                            + ["Task_StandingCommittee", "Task_StandingCommitteeRetable"]
+                            + ["Task_StandingCommittee"] * 3 + ISSUE_AND_FILE)
+    completed = [e["new"] for e in audit_payloads(library, plan.id, "task_completed")
+                 if e["element_id"] == "Task_GovExecutiveMeeting"]
+    assert completed[-1]["overrideReason"] == "时间紧迫"  # the record of each meeting is in the audit trail
+    assert_filed(library, plan)
+
+
+def test_the_reform_office_returns_a_plan_with_a_reason(library):
+    plan = Plan(library)
+    plan.run_until("Task_ReformOfficeReview")
+    plan.do("Task_ReformOfficeReview", officeReviewDecision="return")
+    assert plan.active == ["Task_ReformOfficeReview"]  # no reason: back to the reviewer
+    plan.do("Task_ReformOfficeReview", officeReviewDecision="return", returnReason="人财物事项未协商一致")
+    assert plan.active == ["Task_DraftPlan"]
+    assert plan.variables["returnReason"] == "人财物事项未协商一致"
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + REVIEW + ["Task_ReformOfficeReview", "Task_DraftPlan"]
+                            + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+    assert_filed(library, plan)
 
 
 def test_rejected_plan_ends_without_issuance(library):
@@ -190,6 +436,7 @@ def test_rejected_plan_ends_without_issuance(library):
     plan.do("Task_Countersign", decision="reject")
     assert plan.refresh()["status"] == "completed"
     assert end_event(library, plan.id) == "Event_PlanRejected"
+    assert plan.created == START + DEPARTMENTS + REVIEW + COUNTERSIGN
 
 
 def test_report_up_to_the_central_departments(library):
@@ -200,6 +447,24 @@ def test_report_up_to_the_central_departments(library):
     plan.run_until("Task_ReportUp")
     plan.do("Task_ReportUp")
     assert plan.active == ["Task_IssuePlan"]
+    plan.finish()
+    assert plan.created == (START + DEPARTMENTS + REVIEW + COUNTERSIGN + ["Task_ReportUp", "Task_DraftPlan"]
+                            + DEPARTMENTS + REVIEW + COUNTERSIGN + ["Task_ReportUp"] + ISSUE_AND_FILE)
+    assert plan.variables["centralApproval"] == "approve"
+    assert_filed(library, plan)
+
+
+def test_issue_date_cannot_be_in_the_future(library, at):
+    with at("2026-03-10T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_IssuePlan")
+        plan.do("Task_IssuePlan", issueDate="2026-04-30")  # would push the filing deadline back
+        assert plan.active == ["Task_IssuePlan"]
+        plan.do("Task_IssuePlan", issueDate="2026-03-10")
+        assert plan.task("Task_FileDocument")["due_at"] == "2026-04-10T16:00:00+00:00"
+        plan.finish()
+    assert plan.created == ORDINARY_PLAN[:-3] + ["Task_IssuePlan"] + ISSUE_AND_FILE
+    assert_filed(library, plan)
 
 
 def _issue(library, at, *, pilot=False, issue_date="2026-01-31"):
@@ -219,48 +484,111 @@ def test_filing_on_time(library, at):
         assert library.fire_due_timers() == []
         plan.do("Task_FileDocument", filingDate="2026-02-20")
         plan.do("Task_CheckFiling")
-    assert plan.refresh()["status"] == "completed" and end_event(library, plan.id) == "Event_PlanFiled"
+    assert plan.created == ORDINARY_PLAN
+    assert_filed(library, plan)
 
 
-def test_late_filing_escalates_to_the_reform_office(library, at):
+def _overdue(library, at):
+    """Issued 31 Jan: reminded on 24 Feb, overdue on 1 Mar, the reform office sets 6 Mar."""
     plan = _issue(library, at)
-    with at("2026-02-23T23:00:00"):
-        assert library.fire_due_timers() == []
-    with at("2026-02-24T09:00:00"):  # the reminder: once 23 Feb, 5 days before the deadline, is over
-        [fired] = library.fire_due_timers()
-        assert fired["timers"] == ["Event_FilingReminder"]
+    assert plan.fire_timers_at(at, "2026-02-23T23:00:00") == []
+    # the reminder: once 23 Feb, 5 days before the deadline, is over; it goes to the task's holder
+    assert plan.fire_timers_at(at, "2026-02-24T09:00:00") == ["Event_FilingReminder"]
+    [reminded] = audit_payloads(library, plan.id, "task_reminded")
+    assert (reminded["element_id"], reminded["to"]) == ("Task_FileDocument", ["zhang"])
     assert plan.active == ["Task_FileDocument"]
-    with at("2026-03-01T00:00:01"):
-        [fired] = library.fire_due_timers()
-        assert fired["timers"] == ["Event_FilingOverdue"]
-        assert library.fire_due_timers() == []  # fired exactly once
+    assert plan.fire_timers_at(at, "2026-03-01T00:00:01") == ["Event_FilingOverdue"]
+    assert plan.fire_timers_at(at, "2026-03-01T00:00:02") == []  # fired exactly once
     assert audit_payloads(library, plan.id, "escalation") == [
         {"element_id": "Event_EscalateToReformOffice", "name": "逾期上报改革办", "code": "filing_overdue",
          "process": "filing"}]
+    # the filing task stays with the lead unit; the reform office sets a new deadline
     assert plan.active == ["Task_EscalateOverdueFiling", "Task_FileDocument"]
     assert plan.task("Task_EscalateOverdueFiling")["candidate_groups"] == ["reform_office"]
     with at("2026-03-02T09:00:00"):
-        plan.do("Task_EscalateOverdueFiling", noticeAction="deadline_set", newDeadline="2026-03-06")
+        plan.do("Task_EscalateOverdueFiling", newDeadline="2026-03-02")
+        assert "Task_EscalateOverdueFiling" in plan.active  # the new deadline must be after today
+        plan.do("Task_EscalateOverdueFiling", newDeadline="2026-03-06")
+    assert plan.active == ["Task_FileDocument"]
+    return plan
+
+
+def test_late_filing_gets_a_new_deadline_and_filing_within_it_ends_the_plan(library, at):
+    plan = _overdue(library, at)
+    with at("2026-03-05T09:00:00"):
         plan.do("Task_FileDocument", filingDate="2026-03-05")
         plan.do("Task_CheckFiling")
-    assert end_event(library, plan.id) == "Event_PlanFiled"
+    assert_filed(library, plan)  # the wait for the new deadline ended with the filing
+    assert plan.fire_timers_at(at, "2026-03-09T09:00:00") == []
+    assert plan.created == ORDINARY_PLAN[:-1] + ["Task_EscalateOverdueFiling"] * 2 + ["Task_CheckFiling"]
+
+
+def test_late_filing_past_the_new_deadline_is_publicly_notified(library, at):
+    plan = _overdue(library, at)
+    assert plan.fire_timers_at(at, "2026-03-06T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-03-07T00:00:01") == ["Event_NewDeadlinePassed"]
+    assert plan.active == ["Task_FileDocument", "Task_PublicNotice"]
+    assert plan.task("Task_PublicNotice")["candidate_groups"] == ["reform_office"]
+    with at("2026-03-09T09:00:00"):
+        plan.do("Task_PublicNotice", noticeDecision="notice", noticeNote="同改办通报〔2026〕3号")
+        assert plan.active == ["Task_FileDocument"]  # still to be filed
+        plan.do("Task_FileDocument", filingDate="2026-03-09")
+        plan.do("Task_CheckFiling")
+    assert plan.variables["noticeNote"] == "同改办通报〔2026〕3号"
+    assert plan.created == (ORDINARY_PLAN[:-1] + ["Task_EscalateOverdueFiling"] * 2 + ["Task_PublicNotice"]
+                            + ["Task_CheckFiling"])
+    assert_filed(library, plan)
 
 
 def test_pilot_plan_files_within_one_week(library, at):
     plan = _issue(library, at, pilot=True, issue_date="2026-03-02")
     assert plan.task("Task_FileDocument")["due_at"] == "2026-03-09T16:00:00+00:00"
+    with at("2026-03-05T09:00:00"):
+        plan.finish()
+    assert plan.created == ORDINARY_PLAN
+    assert_filed(library, plan)
 
 
 def test_incomplete_filing_is_suspended_until_supplemented(library, at):
     plan = _issue(library, at)
     with at("2026-02-10T09:00:00"):
         plan.do("Task_FileDocument")
+        plan.do("Task_CheckFiling", filingComplete=False)
+        assert plan.active == ["Task_CheckFiling"]  # the missing materials must be listed
         plan.do("Task_CheckFiling", filingComplete=False, filingMissing="缺少合法性审查意见")
         assert plan.active == ["Task_SupplementFiling"]
-        assert plan.task("Task_SupplementFiling")["assignee"] == "zhang"
+        supplement = plan.task("Task_SupplementFiling")
+        assert supplement["assignee"] == "zhang"
+        # 3 working days after Tue 10 Feb 2026: 11, 12, 13 Feb
+        assert supplement["due_at"] == "2026-02-13T16:00:00+00:00"
         plan.do("Task_SupplementFiling")
         plan.do("Task_CheckFiling")
-    assert end_event(library, plan.id) == "Event_PlanFiled"
+    assert plan.created == ORDINARY_PLAN + ["Task_CheckFiling", "Task_SupplementFiling", "Task_CheckFiling"]
+    assert_filed(library, plan)
+
+
+def test_a_supplement_not_made_in_time_escalates_like_a_late_filing(library, at):
+    plan = _issue(library, at)
+    with at("2026-02-10T09:00:00"):
+        plan.do("Task_FileDocument")
+        plan.do("Task_CheckFiling", filingComplete=False, filingMissing="缺少起草说明")
+    # reminded one working day before the supplement deadline (end of 12 Feb), overdue after 13 Feb
+    assert plan.fire_timers_at(at, "2026-02-13T00:00:01") == ["Event_SupplementReminder"]
+    assert [r["element_id"] for r in audit_payloads(library, plan.id, "task_reminded")] == ["Task_SupplementFiling"]
+    assert plan.fire_timers_at(at, "2026-02-14T00:00:01") == ["Event_SupplementOverdue"]
+    assert [e["element_id"] for e in audit_payloads(library, plan.id, "escalation")] == [
+        "Event_SupplementOverdueEscalation"]
+    assert plan.active == ["Task_EscalateOverdueFiling", "Task_SupplementFiling"]
+    with at("2026-02-16T09:00:00"):
+        plan.do("Task_EscalateOverdueFiling", newDeadline="2026-02-20")
+    assert plan.fire_timers_at(at, "2026-02-21T00:00:01") == ["Event_NewDeadlinePassed"]
+    with at("2026-02-24T09:00:00"):
+        plan.do("Task_PublicNotice", noticeDecision="notice", noticeNote="同改办通报〔2026〕2号")
+        plan.do("Task_SupplementFiling")
+        plan.do("Task_CheckFiling")
+    assert plan.created == ORDINARY_PLAN + ["Task_SupplementFiling", "Task_EscalateOverdueFiling",
+                                            "Task_PublicNotice", "Task_CheckFiling"]
+    assert_filed(library, plan)
 
 
 def test_a_deadline_already_past_when_reached_escalates_at_once(library, at):
@@ -268,4 +596,7 @@ def test_a_deadline_already_past_when_reached_escalates_at_once(library, at):
         plan = Plan(library)
         plan.run_until("Task_IssuePlan")
         plan.do("Task_IssuePlan", issueDate="2026-01-05")  # recorded late: filing was due 5 Feb
-    assert plan.active == ["Task_EscalateOverdueFiling", "Task_FileDocument"]
+        assert plan.active == ["Task_EscalateOverdueFiling", "Task_FileDocument"]
+        plan.finish()
+    assert plan.created == ORDINARY_PLAN[:-1] + ["Task_EscalateOverdueFiling", "Task_CheckFiling"]
+    assert_filed(library, plan)
