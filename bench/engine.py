@@ -7,15 +7,22 @@ defaults filled in) written straight into task data, with the same safe expressi
 claim, complete with form validation, one transaction each, workflow state saved, inbox rows
 synced, audit events hash-chained.
 
-    python bench/engine.py [--plans 20] [--db URL]
+    python bench/engine.py [--plans 20] [--db URL] [--breakdown]
+
+--breakdown also prints where the persisted side's time goes, per plan: each kind of command,
+and inside them the engine steps, state serialization, inbox sync, audit and the time spent in
+the database driver (SQL sent and answered, commits included). The timers cost a little, so the
+ratio is measured on a separate set of plans without them.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +31,14 @@ sys.path.insert(0, str(ROOT))
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import clock, forms, joins  # noqa: E402
+from engine import audit, clock, forms, joins, runtime  # noqa: E402
 from engine.commands import Engine  # noqa: E402
 from engine.demo import GROUPS, MEMBERS, PEOPLE, STANDARD_ANSWERS  # noqa: E402
 from engine.drive import answer_for, drive  # noqa: E402
 from engine.parser import parse_files  # noqa: E402
 from engine.scripting import mark_timers, script_engine  # noqa: E402
 from models.db import Database  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 # The longest ordinary path: every argumentation branch, risk assessment, a major plan with the
 # agenda, a party document with government duties, reporting up, issuance and filing.
@@ -77,10 +85,77 @@ def measure(fn, runs: int) -> list[float]:
     return times
 
 
+class Breakdown:
+    """Wall-clock totals of named steps, by wrapping the functions that do them."""
+
+    COMMANDS = ("start", "claim", "complete", "instance")
+    STEPS = {"settle (engine steps, same work as bare)": (runtime, "settle"),
+             "dump_state (serialize the workflow)": (runtime, "dump_state"),
+             "sync_tasks (inbox rows)": (runtime, "sync_tasks"),
+             "audit flush (hash chain)": (audit.AuditLog, "flush")}
+
+    def __init__(self, db: Database):
+        self.totals: dict[str, float] = defaultdict(float)
+        self.counts: dict[str, int] = defaultdict(int)
+        self.on = False
+        for name in self.COMMANDS:
+            self._wrap(Engine, name, f"Engine.{name}" + (" (read)" if name == "instance" else ""))
+        for label, (owner, name) in self.STEPS.items():
+            self._wrap(owner, name, label)
+        started: dict[int, float] = {}
+        for sa_engine in {db.engine, db.read_engine}:
+            @event.listens_for(sa_engine, "before_cursor_execute")
+            def _before(conn, *_):
+                started[id(conn)] = time.perf_counter()
+
+            @event.listens_for(sa_engine, "after_cursor_execute")
+            def _after(conn, *_):
+                self._add("database driver: SQL statements", time.perf_counter() - started.pop(id(conn)))
+        self._wrap_commit()
+
+    def _add(self, label: str, seconds: float) -> None:
+        if self.on:
+            self.totals[label] += seconds
+            self.counts[label] += 1
+
+    def _wrap(self, owner, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+
+        @functools.wraps(inner)
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self._add(label, time.perf_counter() - t0)
+        setattr(owner, name, timed)
+
+    def _wrap_commit(self) -> None:
+        from sqlalchemy.engine import default
+        inner = default.DefaultDialect.do_commit
+
+        def do_commit(dialect, dbapi_connection):
+            t0 = time.perf_counter()
+            try:
+                return inner(dialect, dbapi_connection)
+            finally:
+                self._add("database driver: COMMIT", time.perf_counter() - t0)
+        default.DefaultDialect.do_commit = do_commit
+
+    def report(self, plans: int) -> None:
+        print(f"where the persisted time goes (ms per plan, {plans} plans, with timers on):")
+        for label in [f"Engine.{c}" + (" (read)" if c == "instance" else "") for c in self.COMMANDS] \
+                + list(self.STEPS) + ["database driver: SQL statements", "database driver: COMMIT"]:
+            total, count = self.totals.get(label, 0.0), self.counts.get(label, 0)
+            per_call = f"{total / count * 1000:6.2f} ms x {count / plans:4.1f}" if count else ""
+            print(f"  {label:44s} {total / plans * 1000:7.1f}   {per_call}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--plans", type=int, default=20)
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--breakdown", action="store_true", help="also time each part of the persisted side")
     args = parser.parse_args()
     clock.patch_spiffworkflow_clock()
     joins.install()
@@ -104,6 +179,11 @@ def main() -> None:
         engine.deploy(files())
         assert persisted_lifecycle(engine) == steps  # warm-up; same path both ways
         persisted = measure(lambda: persisted_lifecycle(engine), args.plans)
+        if args.breakdown:
+            breakdown = Breakdown(db)
+            breakdown.on = True
+            measure(lambda: persisted_lifecycle(engine), args.plans)
+            breakdown.on = False
         url = db.url
         db.dispose()
 
@@ -113,6 +193,8 @@ def main() -> None:
     print(f"bare SpiffWorkflow (in memory): median {b:.1f} ms per plan, {b / steps:.2f} ms per task")
     print(f"persisted engine:               median {p:.1f} ms per plan, {p / steps:.2f} ms per task "
           f"({steps * 2 + 1} commands + {steps} reads)")
+    if args.breakdown:
+        breakdown.report(args.plans)
     print(f"persisted/bare ratio: {p / b:.2f}")
 
 

@@ -54,8 +54,8 @@ class Context:
 
     @cached_property
     def calendar(self) -> WorkCalendar:
-        overrides = self.session.execute(select(CalendarOverride)).scalars().all()
-        return WorkCalendar({o.day: o.is_working_day for o in overrides})
+        overrides = self.session.execute(select(CalendarOverride.day, CalendarOverride.is_working_day))
+        return WorkCalendar(dict(overrides.all()))
 
     @cached_property
     def script_engine(self):
@@ -283,11 +283,13 @@ def _task_row(ctx: Context, instance: ProcessInstance, task) -> HumanTask:
 def sync_tasks(ctx: Context, instance: ProcessInstance, ready_user_tasks: list) -> None:
     """Make the inbox rows match the workflow's ready user tasks."""
     ready = {str(t.id): t for t in ready_user_tasks}
-    rows = ctx.session.execute(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.status.in_(OPEN_STATUSES))).scalars().all()
-    known = {r.spiff_task_id for r in rows}
-    for row in rows:
-        if row.spiff_task_id not in ready:  # e.g. an interrupting timer took the path away
+    # Two columns rather than whole rows: a row is loaded only in the rare case it is cancelled.
+    open_rows = ctx.session.execute(select(HumanTask.id, HumanTask.spiff_task_id).where(
+        HumanTask.instance_id == instance.id, HumanTask.status.in_(OPEN_STATUSES))).all()
+    known = {spiff_id for _, spiff_id in open_rows}
+    for row_id, spiff_id in open_rows:
+        if spiff_id not in ready:  # e.g. an interrupting timer took the path away
+            row = ctx.session.get(HumanTask, row_id)
             row.status = "cancelled"
             row.completed_at = ctx.now
             ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row.id,
