@@ -918,15 +918,19 @@ def _executable_keys(roots: Iterable) -> set[str]:
     return keys
 
 
-def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None) -> list[dict]:
+def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None,
+                    deployed_xml: Iterable[str] = ()) -> list[dict]:
     """Every problem the Python rules find in these files (each must be well-formed XML).
 
     `deployed_keys`: process keys already deployed; with it, call activities must name one of
     them or a process in `files`. None skips that rule.
+    `deployed_xml`: the latest deployed diagrams; what they set counts as set, since a called
+    process and its caller share their variables.
     """
     trees = [(name, parse_bpmn_bytes(data, name).getroot()) for name, data in files]
     keys = _executable_keys(root for _, root in trees)
-    variables = _variables_set(root for _, root in trees)
+    context = [parse_bpmn_bytes(xml.encode(), "deployed").getroot() for xml in deployed_xml]
+    variables = _variables_set([root for _, root in trees] + context)
     deployed = None if deployed_keys is None else set(deployed_keys)
     problems = []
     for file_name, root in trees:
@@ -1016,7 +1020,7 @@ def _lint_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], str]:
 
 
 def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None,
-                use_modeler: bool = True) -> CheckReport:
+                deployed_xml: Iterable[str] = (), use_modeler: bool = True) -> CheckReport:
     """Everything `reformflow check` reports; XML and schema errors are problems, not exceptions."""
     problems, readable = [], []
     for file_name, data in files:
@@ -1029,7 +1033,7 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
     if readable:
         schema, parsed = _schema_problems(readable)
         problems.extend(schema)
-        problems.extend(check_processes(readable, deployed_keys=deployed_keys))
+        problems.extend(check_processes(readable, deployed_keys=deployed_keys, deployed_xml=deployed_xml))
         flagged = {p["file"] for p in problems if p["severity"] == "error"}
         problems.extend(_storage_problems(parsed, {name for name, _ in readable} - flagged))
     lint_state = "skipped: not requested"

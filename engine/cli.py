@@ -211,7 +211,9 @@ def _read_files(paths) -> list[tuple[str, bytes]]:
 def check_cmd(state, as_json, files):
     """Print every problem in BPMN files without deploying them."""
     from .checks import check_files
-    report = check_files(_read_files(files), deployed_keys=_deployed_keys(state))
+    deployed = _deployed(state)
+    report = check_files(_read_files(files), deployed_keys=None if deployed is None else set(deployed),
+                         deployed_xml=[xml for _, xml in (deployed or {}).values()])
     errors = [p for p in report.problems if p["severity"] == "error"]
     warnings = [p for p in report.problems if p["severity"] == "warning"]
     result = {"files": list(files), "problems": report.problems, "errors": len(errors),
@@ -229,14 +231,15 @@ def check_cmd(state, as_json, files):
         sys.exit(EXIT_CODES["invalid"])
 
 
-def _deployed_keys(state) -> set[str] | None:
-    """Keys already deployed, so a call activity may name them; None if there is no database
-    yet. Checking never creates a database."""
+def _deployed(state) -> dict | None:
+    """The latest deployed diagrams (key -> (sha256, xml)), so a call activity may name them
+    and the variables they set count; None if there is no database yet. Checking never
+    creates a database."""
     from sqlalchemy.exc import DBAPIError
 
     from models.db import normalise_url
 
-    from .queries import definitions
+    from .commands import latest_diagrams
     url = normalise_url(state.db_url) if state.db_url else None
     if url is None or url.startswith("sqlite"):
         # the default database (models.db.default_url) lives in ./instance/
@@ -245,7 +248,7 @@ def _deployed_keys(state) -> set[str] | None:
             return None
     try:
         with state.db.reader() as s:
-            return {d["key"] for d in definitions(s)}
+            return latest_diagrams(s)
     except DBAPIError:
         return None
 

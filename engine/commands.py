@@ -15,7 +15,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -147,9 +147,8 @@ class Engine:
         results = []
         with self.command(actor) as ctx:
             s = ctx.session
-            deployed = set(s.execute(select(ProcessDefinition.key).distinct()).scalars())
             # The same checks as `reformflow check`, Camunda Modeler's lint included.
-            report = _checked(files, deployed)
+            report = _checked(files, latest_diagrams(s))
             problems = [p for p in report.problems if p["severity"] == "error"]
             if problems:
                 raise Invalid("部署被拒绝，图中有错误，请先用 `reformflow check` 查看并修改 (deploy refused): "
@@ -440,15 +439,27 @@ def _reminded_task(workflow: BpmnWorkflow, process: str | None, element_id: str)
 _CHECK_CACHE: dict = {}
 
 
-def _checked(files: list[tuple[str, bytes]], deployed: set[str]):
+def latest_diagrams(session) -> dict[str, tuple[str, str]]:
+    """key -> (sha256, BPMN XML) of the latest version of every deployed process."""
+    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
+        .group_by(ProcessDefinition.key).subquery()
+    rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.sha256, ProcessDefinition.bpmn_xml)
+                           .join(latest, (ProcessDefinition.key == latest.c.key)
+                                 & (ProcessDefinition.version == latest.c.version))).all()
+    return {r.key: (r.sha256, r.bpmn_xml) for r in rows}
+
+
+def _checked(files: list[tuple[str, bytes]], deployed: dict[str, tuple[str, str]]):
     """check_files, remembered by content: the Modeler lint starts Node.js (about a second),
     and the same library is often deployed again unchanged."""
     import hashlib
-    key = (tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files), frozenset(deployed))
+    key = (tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files),
+           frozenset((k, sha) for k, (sha, _) in deployed.items()))
     if key not in _CHECK_CACHE:
         if len(_CHECK_CACHE) > 64:
             _CHECK_CACHE.clear()
-        _CHECK_CACHE[key] = check_files(files, deployed_keys=deployed)
+        _CHECK_CACHE[key] = check_files(files, deployed_keys=set(deployed),
+                                        deployed_xml=[xml for _, xml in deployed.values()])
     return _CHECK_CACHE[key]
 
 
