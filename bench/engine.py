@@ -85,6 +85,16 @@ def measure(fn, runs: int) -> list[float]:
     return times
 
 
+def measure_alternately(first, second, runs: int) -> tuple[list[float], list[float]]:
+    """One plan each way in turn, so that both sides run under the same load on the machine
+    (measured one side after the other, the ratio swung between 8 and 17 on a busy 2-core box)."""
+    a, b = [], []
+    for _ in range(runs):
+        a += measure(first, 1)
+        b += measure(second, 1)
+    return a, b
+
+
 class Breakdown:
     """Wall-clock totals of named steps, by wrapping the functions that do them."""
 
@@ -166,7 +176,6 @@ def main() -> None:
     spec = parsed["reform_plan"].spec
     subprocess_specs = {k: p.spec for k, p in parsed.items() if k != "reform_plan"}
     steps = bare_lifecycle(spec, subprocess_specs)  # warm-up
-    bare = measure(lambda: bare_lifecycle(spec, subprocess_specs), args.plans)
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(args.db or f"sqlite:///{tmp}/bench.sqlite3")
@@ -178,7 +187,8 @@ def main() -> None:
             engine.add_user(username, display, groups=[group], unit=unit)
         engine.deploy(files())
         assert persisted_lifecycle(engine) == steps  # warm-up; same path both ways
-        persisted = measure(lambda: persisted_lifecycle(engine), args.plans)
+        bare, persisted = measure_alternately(lambda: bare_lifecycle(spec, subprocess_specs),
+                                              lambda: persisted_lifecycle(engine), args.plans)
         if args.breakdown:
             breakdown = Breakdown(db)
             breakdown.on = True

@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, Th
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from models import (CalendarOverride, HumanTask, ProcessDefinition, ProcessInstance,
@@ -252,7 +252,8 @@ def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:
     return [str(v).strip() for v in values if str(v).strip()]
 
 
-def _task_row(ctx: Context, instance: ProcessInstance, task) -> HumanTask:
+def _task_row(ctx: Context, instance: ProcessInstance, task) -> tuple[dict, list[dict]]:
+    """The inbox row for a ready user task, and its candidate rows (without the task id yet)."""
     spec, data, env = task.task_spec, task.data, ctx.environment
     ext = spec.extensions or {}
     assignee_text = ext.get("camunda:assignee")
@@ -262,7 +263,7 @@ def _task_row(ctx: Context, instance: ProcessInstance, task) -> HumanTask:
     due_text, follow_text = ext.get("camunda:dueDate"), ext.get("camunda:followUpDate")
     groups = _candidates(ctx, ext.get("camunda:candidateGroups"), data)
     users = _candidates(ctx, ext.get("camunda:candidateUsers"), data)
-    row = HumanTask(
+    row = dict(
         instance_id=instance.id, spiff_task_id=str(task.id), process_key=task.workflow.spec.name,
         element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
         documentation=spec.documentation, form_json=json.dumps(forms.describe(getattr(spec, "form", None)), ensure_ascii=False),
@@ -273,11 +274,10 @@ def _task_row(ctx: Context, instance: ProcessInstance, task) -> HumanTask:
         priority=int(priority) if priority not in (None, "") else 50,
         due_at=env.due(due_text, data) if due_text else None,
         follow_up_at=env.due(follow_text, data) if follow_text else None,
-        created_at=ctx.now, claimed_at=ctx.now if assignee else None,
+        created_at=ctx.now, claimed_at=ctx.now if assignee else None, version=1,
     )
-    row.candidates = ([TaskCandidate(kind="group", value=g) for g in groups]
-                      + [TaskCandidate(kind="user", value=u) for u in users])
-    return row
+    candidates = [{"kind": "group", "value": g} for g in groups] + [{"kind": "user", "value": u} for u in users]
+    return row, candidates
 
 
 def sync_tasks(ctx: Context, instance: ProcessInstance, ready_user_tasks: list) -> None:
@@ -302,15 +302,21 @@ def sync_tasks(ctx: Context, instance: ProcessInstance, ready_user_tasks: list) 
             created.append(_task_row(ctx, instance, task))
         except (ExpressionError, TimerValueError) as exc:
             raise engine_error(_with_task(exc, task)) from None
-    ctx.session.add_all(created)
-    if created:
-        ctx.session.flush()  # the audit events name the new rows' ids
-    for row in created:
-        ctx.log.record("task_created", instance_id=instance.id, task_id=row.id,
-                       element_id=row.element_id, name=row.name, process=row.process_key,
-                       assignee=row.assignee, candidate_groups=json.loads(row.candidate_groups),
-                       candidate_users=json.loads(row.candidate_users),
-                       due_at=row.due_at.isoformat() if row.due_at else None, priority=row.priority,
+    if not created:
+        return
+    # Bulk INSERT ... RETURNING id: the rows are not needed as objects in this session, and the
+    # unit of work cost more than the statements themselves.
+    ids = ctx.session.scalars(insert(HumanTask).returning(HumanTask.id, sort_by_parameter_order=True),
+                              [row for row, _ in created]).all()
+    candidates = [{"task_id": task_id, **c} for task_id, (_, cs) in zip(ids, created) for c in cs]
+    if candidates:
+        ctx.session.execute(insert(TaskCandidate), candidates)
+    for task_id, (row, _) in zip(ids, created):
+        ctx.log.record("task_created", instance_id=instance.id, task_id=task_id,
+                       element_id=row["element_id"], name=row["name"], process=row["process_key"],
+                       assignee=row["assignee"], candidate_groups=json.loads(row["candidate_groups"]),
+                       candidate_users=json.loads(row["candidate_users"]),
+                       due_at=row["due_at"].isoformat() if row["due_at"] else None, priority=row["priority"],
                        **_calendar_warnings(ctx))
 
 
