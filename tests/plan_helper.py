@@ -42,9 +42,9 @@ class Plan:
         assert matches, f"{element_id} is not active; active: {self.active}"
         return matches[0]
 
-    def do(self, element_id: str, **data) -> dict:
+    def do(self, element_id: str, _task: dict | None = None, **data) -> dict:
         """Claim (if needed) and complete the active task, with the default answer + data."""
-        task = self.task(element_id)
+        task = _task or self.task(element_id)
         user = pick_user(task, MEMBERS)
         if task["status"] == "open":
             self.engine.claim(task["id"], actor=user)
@@ -53,24 +53,30 @@ class Plan:
         self.done.append(element_id)
         return result
 
+    def _next(self) -> dict | None:
+        """The first ready task by element id (one read of the plan per step), None if none."""
+        tasks = sorted(self.refresh()["tasks"], key=lambda t: t["element_id"])
+        return tasks[0] if tasks else None
+
     def run_until(self, element_id: str, **overrides) -> None:
         """Complete tasks with their default answers until `element_id` is active."""
         for _ in range(80):
-            active = self.active
-            if element_id in active:
+            if any(t["element_id"] == element_id for t in self.refresh()["tasks"]):
                 return
-            assert active, f"plan ended before reaching {element_id}; done: {self.done}"
-            step = active[0]
-            self.do(step, **overrides.get(step, {}))
+            tasks = sorted(self.view["tasks"], key=lambda t: t["element_id"])
+            assert tasks, f"plan ended before reaching {element_id}; done: {self.done}"
+            step = tasks[0]
+            self.do(step["element_id"], step, **overrides.get(step["element_id"], {}))
         raise AssertionError(f"{element_id} never became active; done: {self.done}")
 
     def finish(self, **overrides) -> None:
+        """Complete tasks with their default answers until the plan ends."""
         for _ in range(80):
-            if self.refresh()["status"] != "running":
+            step = self._next()
+            if self.view["status"] != "running":
                 return
-            active = self.active
-            assert active, f"plan is waiting without tasks (timer?); done: {self.done}"
-            self.do(active[0], **overrides.get(active[0], {}))
+            assert step, f"plan is waiting without tasks (timer?); done: {self.done}"
+            self.do(step["element_id"], step, **overrides.get(step["element_id"], {}))
         raise AssertionError(f"plan did not finish; done: {self.done}")
 
     @property

@@ -93,11 +93,21 @@ def _with_medium_risk_policy(library, policy: str) -> None:
 
 
 @pytest.mark.parametrize("policy", ["adjust", "proceed"])
-def test_medium_risk_follows_the_rule_configured_in_the_diagram(library, policy):
+def test_medium_risk_follows_the_rule_configured_in_the_diagram_not_by_the_drafter(library, policy):
     if policy != "adjust":  # "adjust" is the library's setting
         _with_medium_risk_policy(library, policy)
+    # the local rules are process properties: variables from the start, not on the drafter's form
+    with pytest.raises(Invalid, match="mediumRiskPolicy"):
+        Plan(library, data={"mediumRiskPolicy": "adjust" if policy == "proceed" else "proceed"})
     plan = Plan(library)
-    assert plan.variables["mediumRiskPolicy"] == policy
+    assert {k: plan.variables[k] for k in ("mediumRiskPolicy", "legalReviewDays", "minConsultationDays",
+                                          "filingMonths", "pilotFilingDays", "filingSupplementDays")} == {
+        "mediumRiskPolicy": policy, "legalReviewDays": 15, "minConsultationDays": 30,
+        "filingMonths": 1, "pilotFilingDays": 7, "filingSupplementDays": 3}
+    register = {f["id"] for f in plan.task("Task_RegisterPlan")["form"]}
+    assert not register & {"mediumRiskPolicy", "legalReviewDays", "minConsultationDays"}
+    with pytest.raises(Invalid):
+        plan.do("Task_RegisterPlan", mediumRiskPolicy=policy)  # not on the form
     plan.run_until("Task_PrepareRiskReport", Task_RegisterPlan={"riskAssessmentRequired": True})
     plan.do("Task_PrepareRiskReport", riskLevel="medium")
     if policy == "adjust":
@@ -110,20 +120,6 @@ def test_medium_risk_follows_the_rule_configured_in_the_diagram(library, policy)
     risk = RISK_HIGH + ["Task_DraftPlan"] + DEPARTMENTS + RISK_LOW if policy == "adjust" else RISK_LOW
     assert plan.created == START + DEPARTMENTS + risk + REVIEW + COUNTERSIGN + ISSUE_AND_FILE
     assert_filed(library, plan)
-
-
-def test_the_drafter_cannot_choose_the_local_rules(library):
-    plan = Plan(library)
-    register = {f["id"] for f in plan.task("Task_RegisterPlan")["form"]}
-    assert not register & {"mediumRiskPolicy", "legalReviewDays", "minConsultationDays"}
-    assert {k: plan.variables[k] for k in ("mediumRiskPolicy", "legalReviewDays", "minConsultationDays",
-                                          "filingMonths", "pilotFilingDays", "filingSupplementDays")} == {
-        "mediumRiskPolicy": "adjust", "legalReviewDays": 15, "minConsultationDays": 30,
-        "filingMonths": 1, "pilotFilingDays": 7, "filingSupplementDays": 3}
-    with pytest.raises(Invalid, match="mediumRiskPolicy"):
-        Plan(library, data={"mediumRiskPolicy": "proceed"})
-    with pytest.raises(Invalid):
-        plan.do("Task_RegisterPlan", legalReviewDays=7)  # not on the form
 
 
 def test_public_consultation_lasts_30_days_then_the_comments_are_recorded(library, at):
@@ -549,29 +545,18 @@ def test_pilot_plan_files_within_one_week(library, at):
     assert_filed(library, plan)
 
 
-def test_incomplete_filing_is_suspended_until_supplemented(library, at):
+def test_incomplete_filing_is_suspended_until_supplemented_within_its_deadline(library, at):
     plan = _issue(library, at)
     with at("2026-02-10T09:00:00"):
         plan.do("Task_FileDocument")
         plan.do("Task_CheckFiling", filingComplete=False)
         assert plan.active == ["Task_CheckFiling"]  # the missing materials must be listed
-        plan.do("Task_CheckFiling", filingComplete=False, filingMissing="缺少合法性审查意见")
+        plan.do("Task_CheckFiling", filingComplete=False, filingMissing="缺少起草说明")
         assert plan.active == ["Task_SupplementFiling"]
         supplement = plan.task("Task_SupplementFiling")
         assert supplement["assignee"] == "zhang"
-        # 3 working days after Tue 10 Feb 2026: 11, 12, 13 Feb
+        # 3 working days (filingSupplementDays) after Tue 10 Feb 2026: 11, 12, 13 Feb
         assert supplement["due_at"] == "2026-02-13T16:00:00+00:00"
-        plan.do("Task_SupplementFiling")
-        plan.do("Task_CheckFiling")
-    assert plan.created == ORDINARY_PLAN + ["Task_CheckFiling", "Task_SupplementFiling", "Task_CheckFiling"]
-    assert_filed(library, plan)
-
-
-def test_a_supplement_not_made_in_time_escalates_like_a_late_filing(library, at):
-    plan = _issue(library, at)
-    with at("2026-02-10T09:00:00"):
-        plan.do("Task_FileDocument")
-        plan.do("Task_CheckFiling", filingComplete=False, filingMissing="缺少起草说明")
     # reminded one working day before the supplement deadline (end of 12 Feb), overdue after 13 Feb
     assert plan.fire_timers_at(at, "2026-02-13T00:00:01") == ["Event_SupplementReminder"]
     assert [r["element_id"] for r in audit_payloads(library, plan.id, "task_reminded")] == ["Task_SupplementFiling"]
@@ -586,8 +571,9 @@ def test_a_supplement_not_made_in_time_escalates_like_a_late_filing(library, at)
         plan.do("Task_PublicNotice", noticeDecision="notice", noticeNote="同改办通报〔2026〕2号")
         plan.do("Task_SupplementFiling")
         plan.do("Task_CheckFiling")
-    assert plan.created == ORDINARY_PLAN + ["Task_SupplementFiling", "Task_EscalateOverdueFiling",
+    assert plan.created == ORDINARY_PLAN + ["Task_CheckFiling", "Task_SupplementFiling", "Task_EscalateOverdueFiling",
                                             "Task_PublicNotice", "Task_CheckFiling"]
+    assert plan.variables["supplementNote"] == "已补充起草说明"
     assert_filed(library, plan)
 
 
