@@ -32,7 +32,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import audit, clock, forms, joins, runtime  # noqa: E402
-from engine.commands import Engine  # noqa: E402
+from engine.commands import Engine, _setting  # noqa: E402
 from engine.demo import GROUPS, MEMBERS, PEOPLE, STANDARD_ANSWERS  # noqa: E402
 from engine.drive import answer_for, drive  # noqa: E402
 from engine.parser import parse_files  # noqa: E402
@@ -52,11 +52,12 @@ def files():
     return [(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))]
 
 
-def bare_lifecycle(spec, subprocess_specs) -> int:
-    """Run one plan in memory; returns the number of user tasks completed."""
+def bare_lifecycle(spec, subprocess_specs, settings: dict) -> int:
+    """Run one plan in memory; returns the number of user tasks completed. `settings`: the
+    process properties, which the engine's start puts in as variables."""
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine())
     workflow.get_next_task(state=TaskState.READY).data.update(
-        {**START, "initiator": "zhang", "title": "bench", "businessKey": None})
+        {**START, **settings, "initiator": "zhang", "title": "bench", "businessKey": None})
     workflow.do_engine_steps()
     done: dict[str, int] = {}
     while not workflow.completed:
@@ -175,7 +176,8 @@ def main() -> None:
         mark_timers([p.spec, *p.embedded.values()])
     spec = parsed["reform_plan"].spec
     subprocess_specs = {k: p.spec for k, p in parsed.items() if k != "reform_plan"}
-    steps = bare_lifecycle(spec, subprocess_specs)  # warm-up
+    settings = {name: _setting(value) for name, value in parsed["reform_plan"].properties.items()}
+    steps = bare_lifecycle(spec, subprocess_specs, settings)  # warm-up
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(args.db or f"sqlite:///{tmp}/bench.sqlite3")
@@ -187,7 +189,7 @@ def main() -> None:
             engine.add_user(username, display, groups=[group], unit=unit)
         engine.deploy(files())
         assert persisted_lifecycle(engine) == steps  # warm-up; same path both ways
-        bare, persisted = measure_alternately(lambda: bare_lifecycle(spec, subprocess_specs),
+        bare, persisted = measure_alternately(lambda: bare_lifecycle(spec, subprocess_specs, settings),
                                               lambda: persisted_lifecycle(engine), args.plans)
         if args.breakdown:
             breakdown = Breakdown(db)
