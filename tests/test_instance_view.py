@@ -2,12 +2,21 @@
 variables every branch entered so far, not just those of the branch that moved last."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+
+from engine import clock
 
 from .plan_helper import Plan, deploy_library
 
 ALL_BRANCHES = {"touchesPublicInterest": True, "technical": True}
 ARGUMENTATION = ["Task_DepartmentOpinions", "Task_ExpertArgumentation", "Task_PublicConsultation"]
+
+
+def days_ago(days: int) -> str:
+    """A consultation start far enough back that its period is over and the branch runs on."""
+    return (clock.today() - timedelta(days=days)).isoformat()
 
 
 @pytest.fixture
@@ -24,12 +33,14 @@ def test_each_finished_branch_keeps_its_variables_while_the_others_run(library):
     plan.do("Task_ExpertArgumentation", expertPanel="王教授（市社科院）等五人")
     assert plan.variables["expertPanel"] == "王教授（市社科院）等五人"
 
-    plan.do("Task_PublicConsultation", consultationMethods="座谈会、网上公示", consultationDays=35)
-    assert "Task_DepartmentOpinions" in plan.active  # still in parallel
+    plan.do("Task_PublicConsultation", consultationMethods="座谈会、网上公示", consultationDays=35,
+            consultationStart=days_ago(40))
+    plan.do("Task_RecordPublicComments", publicCommentsHandling="采纳9条")  # the period is over
+    assert plan.active == ["Task_DepartmentOpinions"]  # still in parallel
     shown = plan.variables
     assert shown["expertPanel"] == "王教授（市社科院）等五人"  # the expert branch's, still shown
     assert shown["consultationMethods"] == "座谈会、网上公示"
-    assert shown["consultationDays"] == 35
+    assert (shown["consultationDays"], shown["publicCommentsHandling"]) == (35, "采纳9条")
     assert shown["draftSummary"] == "方案初稿"  # entered before the split
 
     plan.do("Task_DepartmentOpinions", departmentsConsulted="市人社局、市教育局")
@@ -54,13 +65,13 @@ def test_a_branch_finishing_later_does_not_bring_back_an_old_value(library):
     """On the second pass the expert branch still carries the first consultation period from
     the split; finishing it after the new consultation must not show the old period again."""
     plan = Plan(library)
-    _return_after_first_pass(plan, ["Task_PublicConsultation", "Task_ExpertArgumentation",
-                                    "Task_DepartmentOpinions"])
+    _return_after_first_pass(plan, ["Task_PublicConsultation", "Task_RecordPublicComments",
+                                    "Task_ExpertArgumentation", "Task_DepartmentOpinions"])
     assert plan.variables["consultationDays"] == 30
 
-    plan.do("Task_PublicConsultation", consultationDays=45)
+    plan.do("Task_PublicConsultation", consultationDays=45, consultationStart=days_ago(50))
     plan.do("Task_ExpertArgumentation", expertPanel="第二轮专家组")
-    assert plan.active == ["Task_DepartmentOpinions"]
+    assert plan.active == ["Task_DepartmentOpinions", "Task_RecordPublicComments"]
     shown = plan.variables
     assert shown["consultationDays"] == 45
     assert shown["expertPanel"] == "第二轮专家组"
@@ -74,6 +85,7 @@ def test_second_pass_join_waits_for_every_branch(library):
     arriving first on the second, fires the join at once."""
     plan = Plan(library)
     _return_after_first_pass(plan, ["Task_DepartmentOpinions", "Task_ExpertArgumentation",
-                                    "Task_PublicConsultation"])
-    plan.do("Task_PublicConsultation", consultationDays=45)
+                                    "Task_PublicConsultation", "Task_RecordPublicComments"])
+    plan.do("Task_PublicConsultation", consultationDays=45, consultationStart=days_ago(50))
+    plan.do("Task_RecordPublicComments")
     assert plan.active == ["Task_DepartmentOpinions", "Task_ExpertArgumentation"]
