@@ -109,14 +109,19 @@ class Breakdown:
         self.totals: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
         self.on = False
+        # SQL statements per command, by their first word (SELECT, INSERT, ...; COMMIT too)
+        self.command: str | None = None
+        self.calls: dict[str, int] = defaultdict(int)
+        self.statements: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for name in self.COMMANDS:
-            self._wrap(Engine, name, f"Engine.{name}" + (" (read)" if name == "instance" else ""))
+            self._wrap(Engine, name, f"Engine.{name}" + (" (read)" if name == "instance" else ""), command=name)
         for label, (owner, name) in self.STEPS.items():
             self._wrap(owner, name, label)
         started: dict[int, float] = {}
         for sa_engine in {db.engine, db.read_engine}:
             @event.listens_for(sa_engine, "before_cursor_execute")
-            def _before(conn, *_):
+            def _before(conn, cursor, statement, *_):
+                self._count(statement.split(None, 1)[0].upper())
                 started[id(conn)] = time.perf_counter()
 
             @event.listens_for(sa_engine, "after_cursor_execute")
@@ -129,16 +134,26 @@ class Breakdown:
             self.totals[label] += seconds
             self.counts[label] += 1
 
-    def _wrap(self, owner, name: str, label: str) -> None:
+    def _count(self, verb: str) -> None:
+        if self.on and self.command:
+            self.statements[self.command][verb] += 1
+
+    def _wrap(self, owner, name: str, label: str, command: str | None = None) -> None:
         inner = getattr(owner, name)
 
         @functools.wraps(inner)
         def timed(*args, **kwargs):
+            outer = command and self.command is None  # start ends with a read: count it in start
+            if outer:
+                self.command = command
+                self.calls[command] += self.on
             t0 = time.perf_counter()
             try:
                 return inner(*args, **kwargs)
             finally:
                 self._add(label, time.perf_counter() - t0)
+                if outer:
+                    self.command = None
         setattr(owner, name, timed)
 
     def _wrap_commit(self) -> None:
@@ -147,6 +162,7 @@ class Breakdown:
 
         def do_commit(dialect, dbapi_connection):
             t0 = time.perf_counter()
+            self._count("COMMIT")
             try:
                 return inner(dialect, dbapi_connection)
             finally:
@@ -160,6 +176,12 @@ class Breakdown:
             total, count = self.totals.get(label, 0.0), self.counts.get(label, 0)
             per_call = f"{total / count * 1000:6.2f} ms x {count / plans:4.1f}" if count else ""
             print(f"  {label:44s} {total / plans * 1000:7.1f}   {per_call}")
+        print("SQL statements per command (COMMIT included; PostgreSQL's BEGIN is implicit):")
+        for command in self.COMMANDS:
+            calls, verbs = self.calls.get(command, 0), self.statements.get(command, {})
+            if calls:
+                kinds = ", ".join(f"{v} {n / calls:.1f}" for v, n in sorted(verbs.items()))
+                print(f"  {command:10s} x{calls / plans:4.1f}/plan  {sum(verbs.values()) / calls:5.1f} each  ({kinds})")
 
 
 def main() -> None:
