@@ -78,8 +78,6 @@ def test_a_branch_finishing_later_does_not_bring_back_an_old_value(library):
     assert shown["draftSummary"] == "调整后的方案"
 
 
-@pytest.mark.xfail(strict=True, reason="engine/joins.py: on a second pass the parallel join counts the "
-                   "first pass's cancelled arrivals and fires after one branch; remove this mark once joins.py is fixed")
 def test_second_pass_join_waits_for_every_branch(library):
     """Found while writing the tests above: the branch that arrived last on the first pass,
     arriving first on the second, fires the join at once."""
