@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Iterator
 from uuid import UUID
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import CalendarOverride, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
+from models.identity import memberships
 from models.db import Database
 
 from . import clock, forms, joins, runtime
@@ -36,12 +38,21 @@ ADMIN_GROUP = "reform_office"
 MAX_START_DATA_BYTES = 64 * 1024
 
 
+@dataclass(frozen=True)
+class Member:
+    """An active user as the permission checks see them."""
+    username: str
+    display_name: str
+    group_codes: list[str]
+
+
 class Engine:
     def __init__(self, db: Database):
         self.db = db
         # Caches keyed by row id: one engine serves one database, so ids are unique.
         self.workflows = runtime.WorkflowCache()
         self.specs: dict = {}
+        self.definition_versions: dict[int, int] = {}  # id -> version; definitions never change
         clock.patch_spiffworkflow_clock()
         joins.install()
 
@@ -63,8 +74,20 @@ class Engine:
     def _user(self, ctx: Context, username: str) -> User:
         user = ctx.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or not user.active:
-            raise Forbidden(f"用户 {username} 不存在或已停用 (unknown or inactive user)")
+            raise _unknown_user(username)
         return user
+
+    def _member(self, ctx: Context, username: str) -> "Member":
+        """An active user's name and group codes in one plain SELECT, no ORM objects: what
+        the permission checks of claim, unclaim, assign and start need."""
+        rows = ctx.session.execute(
+            select(User.display_name, User.active, Group.code).select_from(User)
+            .outerjoin(memberships, memberships.c.user_id == User.id)
+            .outerjoin(Group, Group.id == memberships.c.group_id)
+            .where(User.username == username).order_by(Group.code)).all()
+        if not rows or not rows[0].active:
+            raise _unknown_user(username)
+        return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None])
 
     def _lock_instance(self, ctx: Context, instance_id: int, *, skip_locked: bool = False) -> ProcessInstance | None:
         query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
@@ -84,7 +107,7 @@ class Engine:
         return task
 
     @staticmethod
-    def _may_claim(user: User, task: HumanTask) -> bool:
+    def _may_claim(user: "User | Member", task: HumanTask) -> bool:
         groups = set(json.loads(task.candidate_groups))
         users = set(json.loads(task.candidate_users))
         if not groups and not users:
@@ -127,7 +150,7 @@ class Engine:
         """Enter a statutory holiday or a swapped working day for a year the calendar package
         does not know yet (the State Council publishes each year's schedule in late autumn)."""
         with self.command(actor) as ctx:
-            user = self._user(ctx, actor)
+            user = self._member(ctx, actor)
             if ADMIN_GROUP not in user.group_codes:
                 raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
             row = ctx.session.get(CalendarOverride, day)
@@ -211,7 +234,7 @@ class Engine:
             raise Invalid("启动数据过大 (start data larger than 64 KB)")
         with self.command(actor) as ctx:
             s = ctx.session
-            user = self._user(ctx, actor)
+            user = self._member(ctx, actor)
             definition = self._latest(s, key)
             if definition is None:
                 raise NotFound(f"流程 {key} 尚未部署 (no process with key {key}); see `reformflow definitions`")
@@ -263,7 +286,7 @@ class Engine:
     # ----------------------------------------------------------------- tasks
     def claim(self, task_id: int, *, actor: str, expected_version: int | None = None) -> dict:
         with self.command(actor) as ctx:
-            user = self._user(ctx, actor)
+            user = self._member(ctx, actor)
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能认领 (task is {task.status})")
@@ -281,7 +304,7 @@ class Engine:
 
     def unclaim(self, task_id: int, *, actor: str, expected_version: int | None = None) -> dict:
         with self.command(actor) as ctx:
-            user = self._user(ctx, actor)
+            user = self._member(ctx, actor)
             task = self._task(ctx, task_id, expected_version)
             if task.status != "claimed":
                 raise Conflict(f"任务 {task_id} 当前未被认领 (task is {task.status})")
@@ -296,10 +319,10 @@ class Engine:
 
     def assign(self, task_id: int, *, to: str, actor: str, expected_version: int | None = None) -> dict:
         with self.command(actor) as ctx:
-            user = self._user(ctx, actor)
+            user = self._member(ctx, actor)
             if ADMIN_GROUP not in user.group_codes:
                 raise Forbidden("只有改革办可以指派任务 (only the reform office may assign tasks)")
-            target = self._user(ctx, to)
+            target = self._member(ctx, to)
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})")
@@ -317,14 +340,19 @@ class Engine:
                  expected_version: int | None = None) -> dict:
         data = dict(data or {})
         with self.command(actor) as ctx:
-            self._user(ctx, actor)
             # Plan first, then task: the timer worker locks in the same order, so the two never
-            # wait for each other in a cycle (PostgreSQL deadlock).
-            instance_id = ctx.session.execute(select(HumanTask.instance_id).where(
-                HumanTask.id == task_id)).scalar_one_or_none()
-            if instance_id is None:
+            # wait for each other in a cycle (PostgreSQL deadlock). One SELECT locks the task's
+            # plan and reads whether the actor is an active user, instead of three.
+            found = ctx.session.execute(
+                select(ProcessInstance, select(User.active).where(User.username == actor).scalar_subquery())
+                .where(ProcessInstance.id == select(HumanTask.instance_id)
+                       .where(HumanTask.id == task_id).scalar_subquery())
+                .with_for_update(of=ProcessInstance)).one_or_none()
+            if found is None:
                 raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-            instance = self._lock_instance(ctx, instance_id)
+            instance, active = found
+            if not active:
+                raise _unknown_user(actor)
             task = self._task(ctx, task_id, expected_version)
             if task.status == "open":
                 raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
@@ -394,12 +422,16 @@ class Engine:
     def instance(self, instance_id: int) -> dict:
         from .queries import instance_view
         with self.db.reader() as s:
-            return instance_view(s, instance_id)
+            return instance_view(s, instance_id, self.definition_versions)
 
     @staticmethod
     def _task_dict(task: HumanTask) -> dict:
         from .queries import task_dict
         return task_dict(task)
+
+
+def _unknown_user(username: str) -> Forbidden:
+    return Forbidden(f"用户 {username} 不存在或已停用 (unknown or inactive user)")
 
 
 def _setting(value: str):
