@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,13 @@ def event_hash(seq: int, occurred_at: datetime, actor: str, event_type: str,
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 
 
+_HEAD, _EVENTS = AuditHead.__table__, AuditEvent.__table__
+_LOCK_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENTS = insert(_EVENTS)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=bindparam("new_seq"),
+                                                         last_hash=bindparam("new_hash"))
+
+
 @dataclass
 class AuditLog:
     """Events recorded during one command, written in one go when the command commits."""
@@ -69,9 +76,11 @@ class AuditLog:
         statements rather than ORM objects: the unit of work cost more than the SQL."""
         if not self.pending:
             return []
+        # On the session's connection, in its transaction: Core statements, built once, skip the
+        # ORM's per-statement work. The plan's and tasks' ORM changes are flushed at commit.
+        conn = session.connection()
         # Locking the head row serialises writers, so two can never chain onto the same tip.
-        last_seq, last_hash = session.execute(
-            select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()).one()
+        last_seq, last_hash = conn.execute(_LOCK_HEAD).one()
         # The real time, read after taking the lock so it grows along the chain. Deliberately
         # not engine.clock: --now and frozen clocks set occurred_at, and recorded_at is what
         # shows an event written "in the past" (backdating).
@@ -86,9 +95,8 @@ class AuditLog:
                                 event_type=event_type, instance_id=instance_id, task_id=task_id,
                                 payload=body, prev_hash=last_hash, hash=digest, recorded_at=recorded_at))
             last_seq, last_hash = seq, digest
-        session.execute(insert(AuditEvent.__table__), written)  # Core: one executemany, NULLs or not
-        session.execute(update(AuditHead).where(AuditHead.id == 1)
-                        .values(last_seq=last_seq, last_hash=last_hash))
+        conn.execute(_INSERT_EVENTS, written)  # one executemany
+        conn.execute(_MOVE_HEAD, {"new_seq": last_seq, "new_hash": last_hash})
         self.pending.clear()
         return written
 
