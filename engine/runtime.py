@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, Th
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from models import (CalendarOverride, HumanTask, ProcessDefinition, ProcessInstance,
@@ -280,12 +280,23 @@ def _task_row(ctx: Context, instance: ProcessInstance, task) -> tuple[dict, list
     return row, candidates
 
 
+_TASKS = HumanTask.__table__
+_OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id).where(
+    _TASKS.c.instance_id == bindparam("instance_id"), _TASKS.c.status.in_(OPEN_STATUSES))
+_INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
+_INSERT_CANDIDATES = insert(TaskCandidate.__table__)
+
+
 def sync_tasks(ctx: Context, instance: ProcessInstance, ready_user_tasks: list) -> None:
     """Make the inbox rows match the workflow's ready user tasks."""
     ready = {str(t.id): t for t in ready_user_tasks}
+    # This command's own changes to the inbox (the task just completed) go out first, as the
+    # ORM's autoflush would; then prebuilt Core statements on the same connection, which skip
+    # the ORM's per-statement work.
+    ctx.session.flush()
+    conn = ctx.session.connection()
     # Two columns rather than whole rows: a row is loaded only in the rare case it is cancelled.
-    open_rows = ctx.session.execute(select(HumanTask.id, HumanTask.spiff_task_id).where(
-        HumanTask.instance_id == instance.id, HumanTask.status.in_(OPEN_STATUSES))).all()
+    open_rows = conn.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()
     known = {spiff_id for _, spiff_id in open_rows}
     for row_id, spiff_id in open_rows:
         if spiff_id not in ready:  # e.g. an interrupting timer took the path away
@@ -306,11 +317,10 @@ def sync_tasks(ctx: Context, instance: ProcessInstance, ready_user_tasks: list) 
         return
     # Bulk INSERT ... RETURNING id: the rows are not needed as objects in this session, and the
     # unit of work cost more than the statements themselves.
-    ids = ctx.session.scalars(insert(HumanTask).returning(HumanTask.id, sort_by_parameter_order=True),
-                              [row for row, _ in created]).all()
+    ids = conn.execute(_INSERT_TASKS, [row for row, _ in created]).scalars().all()
     candidates = [{"task_id": task_id, **c} for task_id, (_, cs) in zip(ids, created) for c in cs]
     if candidates:
-        ctx.session.execute(insert(TaskCandidate), candidates)
+        conn.execute(_INSERT_CANDIDATES, candidates)
     for task_id, (row, _) in zip(ids, created):
         ctx.log.record("task_created", instance_id=instance.id, task_id=task_id,
                        element_id=row["element_id"], name=row["name"], process=row["process_key"],
