@@ -491,10 +491,17 @@ def _check_form(doc: _Doc, task):
 
 
 def rule_start_forms(doc: _Doc):
+    """A start event's camunda:formData is the start form: `start --data` is validated against it."""
     for start in doc.iter("startEvent"):
-        if start.get(CAMUNDA + "formKey") or start.xpath("./bpmn:extensionElements/camunda:formData", namespaces=NS):
-            yield doc.problem(start, "form", "start forms are not shown: a plan starts with `reformflow start --data`. "
-                              "Put the fields on the first user task instead", "warning")
+        has_form = bool(start.xpath("./bpmn:extensionElements/camunda:formData", namespaces=NS))
+        if has_form and (not doc.top_level(start) or doc.definitions(start)):
+            yield doc.problem(start, "form", "只有流程的空白开始事件可以带启动表单 (a start form belongs on the "
+                              "process's none start event; move the fields to a user task)")
+        elif has_form:
+            yield from _check_form(doc, start)
+        if start.get(CAMUNDA + "formKey"):
+            yield doc.problem(start, "form", "camunda:formKey on a start event names a page reformflow does not have; "
+                              "describe the start form with Form fields (camunda:formData) instead", "warning")
 
 
 def rule_task_types(doc: _Doc):

@@ -189,7 +189,8 @@ class Engine:
                     spec_json=spec_to_json(p.spec, p.embedded), called_keys=json.dumps(p.called_keys),
                     initiator_variable=p.initiator_variable,
                     start_config=json.dumps({"properties": p.properties, "starter_groups": p.starter_groups,
-                                             "starter_users": p.starter_users}, ensure_ascii=False),
+                                             "starter_users": p.starter_users, "start_form": p.start_form},
+                                            ensure_ascii=False),
                     deployed_at=ctx.now, deployed_by=actor)
                 s.add(definition)
                 s.flush()
@@ -254,7 +255,11 @@ class Engine:
                 raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)")
             called = self._bind_called(s, definition)
             spec, subprocess_specs = runtime.specs_for(ctx, definition.id, called)
-            data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
+            if config.get("start_form"):  # the start event's form: exactly its fields, validated
+                data = {k: v for k, v in data.items() if k == "title"} | forms.validate(
+                    config["start_form"], {k: v for k, v in data.items() if k != "title"}, {})
+            else:
+                data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
             title = title or data.get("title") or definition.name
             # `initiator` always names the starter, so a called diagram (filing, legality review)

@@ -38,6 +38,22 @@ def describe(form) -> list[dict]:
     return fields
 
 
+def describe_xml(element, camunda_ns: str) -> list[dict]:
+    """The same description, read straight from an element's camunda:formData (a start
+    event's form, which SpiffWorkflow's parser does not keep)."""
+    c = f"{{{camunda_ns}}}"
+    fields = []
+    for f in element.iterfind(f"./{{*}}extensionElements/{c}formData/{c}formField"):
+        fields.append({
+            "id": f.get("id"), "label": f.get("label") or f.get("id"), "type": f.get("type"),
+            "default": f.get("defaultValue"),
+            "options": [{"id": v.get("id"), "name": v.get("name")} for v in f.iterfind(f"./{c}value")],
+            "constraints": {v.get("name"): v.get("config") for v in f.iterfind(f"./{c}validation/{c}constraint")},
+            "properties": {p.get("id"): p.get("value") for p in f.iterfind(f"./{c}properties/{c}property")},
+        })
+    return fields
+
+
 def _label(field: dict) -> str:
     return f"「{field['label']}」({field['id']})"
 

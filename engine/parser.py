@@ -18,6 +18,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskPar
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from .errors import Invalid
+from .forms import describe_xml
 from .xmlsafe import parse_bpmn_bytes
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -70,6 +71,8 @@ class ParsedProcess:
     # camunda:candidateStarterGroups / candidateStarterUsers: who may start it (empty = anyone).
     starter_groups: list = field(default_factory=list)
     starter_users: list = field(default_factory=list)
+    # The none start event's camunda:formData: what `start --data` may and must give.
+    start_form: list = field(default_factory=list)
 
 
 _TAG_IN_MESSAGE = re.compile(r"Element '\{[^}]*\}(\w+)'")
@@ -154,6 +157,8 @@ def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
                     "./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS)},
                 starter_groups=_comma_list(process.get(f"{{{CAMUNDA_MODEL_NS}}}candidateStarterGroups")),
                 starter_users=_comma_list(process.get(f"{{{CAMUNDA_MODEL_NS}}}candidateStarterUsers")),
+                start_form=[f for start in process.xpath("./bpmn:startEvent", namespaces=NS)
+                            for f in describe_xml(start, CAMUNDA_MODEL_NS)],
             ))
     if not processes:
         names = ", ".join(name for name, _ in files)

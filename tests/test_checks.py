@@ -258,11 +258,17 @@ def test_good_form_fields():
         '<camunda:formField id="b" type="boolean" defaultValue="false" />')) == []
 
 
-def test_start_form_is_a_warning():
-    xml = diagram('<bpmn:startEvent id="StartEvent_1"><bpmn:extensionElements><camunda:formData>'
-                  '<camunda:formField id="a" type="string" /></camunda:formData></bpmn:extensionElements></bpmn:startEvent>\n'
-                  '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Event_End")))
-    assert found(xml) == [("form", "StartEvent_1")] and severities(xml) == ["warning"]
+def _start_form(fields: str, start_attrs: str = "") -> bytes:
+    return diagram(f'<bpmn:startEvent id="StartEvent_1"{start_attrs}><bpmn:extensionElements><camunda:formData>'
+                   f'{fields}</camunda:formData></bpmn:extensionElements></bpmn:startEvent>\n'
+                   '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Event_End")))
+
+
+def test_a_start_form_is_checked_like_a_task_form():
+    assert found(_start_form('<camunda:formField id="a" type="string" />')) == []
+    assert found(_start_form('<camunda:formField id="a" type="money" />')) == [("form", "StartEvent_1")]
+    assert found(_start_form('<camunda:formField id="a" type="string" />', ' camunda:formKey="embedded:app:start.html"')) \
+        == [("form", "StartEvent_1")]
 
 
 @pytest.mark.parametrize("tag", ["task", "manualTask"])

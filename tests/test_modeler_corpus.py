@@ -132,6 +132,22 @@ def test_initiator_names_the_variable_that_holds_the_starter(engine, people):
     assert ended_at(engine, plan["id"]) == E["已确认"]
 
 
+def test_start_form_validates_the_start_data(engine, people):
+    E = Elements("start_form.bpmn")
+    deploy(engine, "start_form.bpmn")
+    with pytest.raises(Invalid) as err:
+        engine.start("corpus_start_form", actor="zhang", data={"category": "urgent", "budget": 5})
+    assert sorted((d["field"], d["code"]) for d in err.value.details) == [
+        ("budget", "unknown"), ("category", "constraint"), ("leadUnit", "required")]
+    major = engine.start("corpus_start_form", actor="zhang", data={"leadUnit": "市财政局", "category": "major"})
+    assert major["variables"] | {"leadUnit": "市财政局", "category": "major", "pilot": False} == major["variables"]
+    assert [t["element_id"] for t in major["tasks"]] == [E["领导小组审议"]]
+    ordinary = engine.start("corpus_start_form", actor="zhang", data={"leadUnit": "市发改委", "pilot": "true"})
+    assert (ordinary["variables"]["category"], ordinary["variables"]["pilot"]) == ("ordinary", True)  # defaults, typed
+    work(engine, ordinary["id"], E["会签"], "zhang")
+    assert ended_at(engine, ordinary["id"]) == E["会签完成"]
+
+
 def test_form_key_task_runs_without_form_fields(engine, people):
     E = Elements("form_key.bpmn")
     deploy(engine, "form_key.bpmn")
