@@ -1,0 +1,133 @@
+"""Deploy-time checks: find, before anything runs, every construct reformflow would fail on.
+
+SpiffWorkflow accepts a Modeler file at parse time and fails mid-process on what it cannot
+evaluate; a live plan would be stuck. Each rule here walks the XML (so it can name the element)
+and yields problems: file, element id, element name, rule, message, severity.
+
+* `check_processes(files)` — the Python rules on well-formed files; `Engine.deploy` refuses on
+  any error they report.
+* `check_files(files)` — what `reformflow check` prints: XML and BPMN schema errors as problems
+  (not exceptions), the Python rules, and Camunda Modeler's own lint (bpmnlint with the
+  camunda-compat rules, run once for all files through `engine.modeler`). Without Node.js the
+  lint is skipped and the report says why.
+
+Every rule and what to do about it is listed for analysts in docs/modeling.md.
+
+The package, one module per job (every rule is `rule_*(doc) -> problems`, listed in `RULES`):
+
+* `common` — namespaces, shared tables, the problem dict, element helpers, `Doc` (one parsed file
+  with its indexes, the variables the files set and the values form fields fix);
+* `variables` — variables read that nothing sets;
+* `expressions` — reserved ids, conditions, timer values, script tasks;
+* `forms` — user tasks, form fields, start forms, untyped and manual tasks;
+* `multi_instance` — multi-instance hosts, collections, cardinality;
+* `unsupported` — elements, Camunda attributes and extensions refused, ignored or unknown; start permission;
+* `events` — event triggers, messages and signals, event-based gateways;
+* `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
+* `calls` — call activities;
+* `files` — what `check_files` adds: schema and parse errors, the storage safety net, the Modeler lint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..errors import Invalid
+from ..xmlsafe import parse_bpmn_bytes
+from .calls import rule_call_activities
+from .common import NS, Doc, variables_set
+from .events import rule_event_gateways, rule_events
+from .expressions import rule_conditions, rule_reserved_ids, rule_scripts, rule_timers
+from .files import lint_problems, schema_problems, storage_problems
+from .forms import rule_start_forms, rule_task_types, rule_user_tasks
+from .gateways import rule_conditions_on_activities, rule_gateways, rule_implicit_splits, rule_unreachable
+from .multi_instance import rule_multi_instance
+from .unsupported import rule_start_permission, rule_unsupported
+from .variables import rule_undefined_variables
+
+__all__ = ["CheckReport", "RULES", "check_files", "check_processes"]
+
+
+@dataclass
+class CheckReport:
+    """What `reformflow check` found. `modeler_lint` is "ran" or "skipped: <reason>"."""
+    problems: list[dict] = field(default_factory=list)
+    modeler_lint: str = "skipped: not requested"
+
+    @property
+    def errors(self) -> list[dict]:
+        return [p for p in self.problems if p["severity"] == "error"]
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [p for p in self.problems if p["severity"] == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict:
+        return {"problems": self.problems, "errors": len(self.errors), "warnings": len(self.warnings),
+                "infos": len(self.problems) - len(self.errors) - len(self.warnings),
+                "modeler_lint": self.modeler_lint}
+
+
+RULES = [rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks, rule_start_forms,
+         rule_task_types, rule_multi_instance, rule_unsupported, rule_start_permission, rule_events,
+         rule_event_gateways, rule_gateways, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable,
+         rule_call_activities, rule_undefined_variables]
+
+
+def _executable_keys(roots: Iterable) -> set[str]:
+    keys = set()
+    for root in roots:
+        keys.update(root.xpath("./bpmn:process[@isExecutable='true']/@id", namespaces=NS))
+    return keys
+
+
+def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None,
+                    deployed_xml: Iterable[str] = ()) -> list[dict]:
+    """Every problem the Python rules find in these files (each must be well-formed XML).
+
+    `deployed_keys`: process keys already deployed; with it, call activities must name one of
+    them or a process in `files`. None skips that rule.
+    `deployed_xml`: the latest deployed diagrams; what they set counts as set, since a called
+    process and its caller share their variables.
+    """
+    trees = [(name, parse_bpmn_bytes(data, name).getroot()) for name, data in files]
+    keys = _executable_keys(root for _, root in trees)
+    context = [parse_bpmn_bytes(xml.encode(), "deployed").getroot() for xml in deployed_xml]
+    variables = variables_set([root for _, root in trees] + context)
+    deployed = None if deployed_keys is None else set(deployed_keys)
+    problems = []
+    for file_name, root in trees:
+        doc = Doc(file_name, root, keys, deployed, variables)
+        for rule in RULES:
+            problems.extend(rule(doc))
+    return problems
+
+
+def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None,
+                deployed_xml: Iterable[str] = (), use_modeler: bool = True) -> CheckReport:
+    """Everything `reformflow check` reports; XML and schema errors are problems, not exceptions."""
+    problems, readable = [], []
+    for file_name, data in files:
+        try:
+            parse_bpmn_bytes(data, file_name)
+            readable.append((file_name, data))
+        except Invalid as exc:
+            problems.append({"file": file_name, "element_id": None, "element_name": None,
+                             "rule": "xml", "message": exc.message, "severity": "error"})
+    if readable:
+        schema, parsed = schema_problems(readable)
+        problems.extend(schema)
+        problems.extend(check_processes(readable, deployed_keys=deployed_keys, deployed_xml=deployed_xml))
+        flagged = {p["file"] for p in problems if p["severity"] == "error"}
+        problems.extend(storage_problems(parsed, {name for name, _ in readable} - flagged))
+    lint_state = "skipped: not requested"
+    if use_modeler and readable:
+        lint_found, lint_state = lint_problems(readable)
+        problems.extend(lint_found)
+    elif use_modeler:
+        lint_state = "skipped: no readable file"
+    return CheckReport(problems, lint_state)

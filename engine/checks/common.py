@@ -1,0 +1,162 @@
+"""What every rule shares: the namespaces, the tables several rules read, the problem dict, the
+element helpers, the expression check, and `Doc` (one parsed file with its indexes), including
+the variables the files set and the values form fields fix (read by the variable and gateway rules).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator
+
+from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression
+from ..parser import NS
+from ..scripting import FUNCTION_NAMES
+
+__all__ = ["BPMN", "CAMUNDA", "CAMUNDA_BUILTINS", "ENGINE_VARIABLES", "EVENT_DEFINITIONS", "NS", "Doc",
+           "check_expression", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
+
+BPMN = "{" + NS["bpmn"] + "}"
+CAMUNDA = "{" + NS["camunda"] + "}"
+EVENT_DEFINITIONS = ("messageEventDefinition", "signalEventDefinition", "timerEventDefinition",
+                     "errorEventDefinition", "escalationEventDefinition", "terminateEventDefinition",
+                     "linkEventDefinition", "compensateEventDefinition", "conditionalEventDefinition",
+                     "cancelEventDefinition")
+# Camunda's built-in expression objects and multi-instance variables: they do not exist here.
+CAMUNDA_BUILTINS = {
+    "execution": "Camunda's `execution` object does not exist in reformflow; use process variables "
+                 "(businessKey, initiator, title or form fields)",
+    "task": "Camunda's `task` object does not exist in reformflow",
+    "authenticatedUserId": "authenticatedUserId is not provided; use the start event's camunda:initiator variable",
+    "nrOfInstances": "Camunda's multi-instance counters are not provided by reformflow",
+    "nrOfActiveInstances": "Camunda's multi-instance counters are not provided by reformflow",
+    "nrOfCompletedInstances": "Camunda's multi-instance counters are not provided by reformflow",
+    "loopCounter": "Camunda's loopCounter is not provided by reformflow",
+}
+# Variables the engine itself sets (engine/commands.py start(), engine/events.py).
+ENGINE_VARIABLES = {"title", "businessKey", "initiator", "lastMessage"}
+_ASSIGNMENT = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)(.*)\Z", re.DOTALL)  # a script line, as in engine/expressions.py
+
+
+def local_name(el) -> str:
+    return el.tag.split("}")[-1] if isinstance(el.tag, str) else ""
+
+
+def is_bpmn(el, *names) -> bool:
+    return isinstance(el.tag, str) and el.tag.startswith(BPMN) and (not names or local_name(el) in names)
+
+
+def problem(file, el, rule, message, severity="error") -> dict:
+    return {"file": file, "element_id": el.get("id") if el is not None else None,
+            "element_name": el.get("name") if el is not None else None,
+            "rule": rule, "message": message, "severity": severity}
+
+
+def owner_of(el):
+    """The nearest ancestor (or self) with an id: the element a person would look for."""
+    while el is not None and el.get("id") is None:
+        el = el.getparent()
+    return el
+
+
+def check_expression(file, el, text, rule, what) -> Iterator[dict]:
+    try:
+        expression = compile_expression(text.strip(), FUNCTION_NAMES)
+    except ExpressionError as exc:
+        yield problem(file, el, rule, f"{what} `{text.strip()}`: {exc}")
+        return
+    for name in sorted(expression.names & CAMUNDA_BUILTINS.keys()):
+        yield problem(file, el, rule, f"{what} `{text.strip()}`: {CAMUNDA_BUILTINS[name]}")
+
+
+class Doc:
+    """One parsed file plus the indexes the structural rules share."""
+
+    def __init__(self, file: str, root, process_keys: set[str], deployed_keys: set[str] | None,
+                 variables: set[str] | None = None):
+        self.file, self.root = file, root
+        self.process_keys = process_keys          # executable processes in this set of files
+        self.deployed_keys = deployed_keys        # None: no database to look in (a warning, not an error)
+        # every variable something in this set of files sets: one namespace, as call activities
+        # pass all variables both ways
+        self.variables = variables_set([root]) if variables is None else variables
+        self.domains = _domains(root)
+        self.by_id = {el.get("id"): el for el in root.iter() if is_bpmn(el) and el.get("id")}
+        self.flows = [el for el in root.iter(BPMN + "sequenceFlow")]
+        self.outgoing: dict[str, list] = {}
+        self.incoming: dict[str, list] = {}
+        for flow in self.flows:
+            self.outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
+            self.incoming.setdefault(flow.get("targetRef"), []).append(flow)
+
+    def problem(self, el, rule, message, severity="error") -> dict:
+        return problem(self.file, el, rule, message, severity)
+
+    def iter(self, *names):
+        for el in self.root.iter():
+            if is_bpmn(el, *names):
+                yield el
+
+    @staticmethod
+    def definitions(event) -> list:
+        return [c for c in event if is_bpmn(c, *EVENT_DEFINITIONS)]
+
+    def top_level(self, el) -> bool:
+        """True if el sits directly in a bpmn:process (not in a subprocess)."""
+        return is_bpmn(el.getparent(), "process")
+
+
+# What the files set: Doc.variables and Doc.domains (script_lines also serves the variable rule).
+
+def script_lines(text: str) -> Iterator[tuple[str, str]]:
+    """(target, expression source) per `name = expression` line of a script task."""
+    for line in (text or "").splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match and not line.strip().startswith("#"):
+            yield match.group(1), match.group(2).strip()
+
+
+def _plain_name(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return text if text.isidentifier() else None
+
+
+def variables_set(roots: Iterable) -> set[str]:
+    """Every variable name something in these files sets, plus the engine's own and the
+    expression language's function names."""
+    names = set(ENGINE_VARIABLES) | set(BUILTIN_FUNCTIONS) | set(FUNCTION_NAMES)
+    for root in roots:
+        names.update(root.xpath(".//camunda:formField/@id", namespaces=NS))
+        names.update(root.xpath("./bpmn:process/bpmn:extensionElements/camunda:properties/camunda:property/@name",
+                                namespaces=NS))
+        for attr in ("initiator", "elementVariable", "collection"):
+            names.update(filter(None, map(_plain_name, root.xpath(f".//@camunda:{attr}", namespaces=NS))))
+        # a data input association sets a variable named after the data object (value null)
+        names.update(root.xpath(".//bpmn:dataObject/@id | .//bpmn:dataObjectReference/@id", namespaces=NS))
+        for script in root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
+            names.update(target for target, _ in script_lines(script.text))
+    return names
+
+
+def _domains(root) -> dict[str, tuple]:
+    """The values a variable can hold, where the form fields of this file fix them: an enum's
+    value ids, true/false for a boolean; null too unless every field of that name is required or
+    has a default. A name that is also a string/long/date field or is set otherwise is left out."""
+    domains: dict[str, list] = {}
+    unknown = set(root.xpath(".//@camunda:elementVariable | .//@camunda:initiator | ./bpmn:process/bpmn:extensionElements"
+                             "/camunda:properties/camunda:property/@name", namespaces=NS))
+    for script in root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
+        unknown.update(target for target, _ in script_lines(script.text))
+    for field in root.xpath(".//camunda:formField", namespaces=NS):
+        fid, kind = field.get("id"), field.get("type")
+        if kind == "enum":
+            values = list(field.xpath("./camunda:value/@id", namespaces=NS))
+        elif kind == "boolean":
+            values = [True, False]
+        else:
+            unknown.add(fid)
+            continue
+        required = field.xpath("./camunda:validation/camunda:constraint[@name='required']", namespaces=NS)
+        if not required and field.get("defaultValue") in (None, ""):
+            values.append(None)  # left empty on the form: the variable is null
+        domain = domains.setdefault(fid, [])
+        domain.extend(v for v in values if v not in domain)
+    return {name: tuple(values) for name, values in domains.items() if name not in unknown}

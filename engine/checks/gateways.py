@@ -1,0 +1,166 @@
+"""Gateways and flows: default flows and conditions, gateway coverage (every case leaves the
+gateway), conditional flows, implicit splits, unreachable elements."""
+from __future__ import annotations
+
+import itertools
+from typing import Iterator
+
+from ..expressions import EvaluationError, ExpressionError, compile_expression
+from ..scripting import FUNCTION_NAMES
+from .common import CAMUNDA_BUILTINS, NS, Doc, is_bpmn, local_name
+
+FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+              "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+              "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
+              "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"}
+SCOPES = {"process", "subProcess", "transaction", "adHocSubProcess"}
+MAX_COMBINATIONS = 256  # gateway coverage: how many value combinations are tried at most
+
+
+def rule_gateways(doc: Doc):
+    for gateway in doc.iter("exclusiveGateway", "inclusiveGateway", "parallelGateway"):
+        gid, local = gateway.get("id"), local_name(gateway)
+        flows = doc.outgoing.get(gid, [])
+        default = gateway.get("default")
+        conditioned = {f.get("id") for f in flows if f.find("bpmn:conditionExpression", NS) is not None}
+        if local == "parallelGateway":
+            for flow in flows:
+                if flow.get("id") in conditioned:
+                    yield doc.problem(flow, "gateway", "a flow leaving a parallel gateway cannot have a condition: "
+                                      "every branch runs. Use an inclusive gateway to choose branches")
+            continue
+        if default and default not in {f.get("id") for f in flows}:
+            yield doc.problem(gateway, "gateway", f"the default flow '{default}' does not leave this gateway")
+        if default in conditioned:
+            yield doc.problem(doc.by_id.get(default), "gateway", "the default flow must not have a condition: it is "
+                              "taken when no other condition holds")
+        if len(flows) < 2:
+            if default is None and conditioned and local == "exclusiveGateway":
+                yield doc.problem(gateway, "gateway", "the only flow leaving this gateway has a condition: when it is "
+                                  "false the plan stops here. Add a default flow")
+            elif default is None and conditioned:
+                yield from _coverage(doc, gateway, flows)
+            continue
+        missing = [f.get("id") for f in flows if f.get("id") != default and f.get("id") not in conditioned]
+        if not missing:
+            if default is None:
+                yield from _coverage(doc, gateway, flows)
+            continue
+        names = ", ".join(missing)
+        if default is None:
+            yield doc.problem(gateway, "gateway", f"this gateway splits without a default flow and without a condition "
+                              f"on every outgoing flow (no condition: {names}). Give each flow a condition like "
+                              "${decision == 'approve'}, or mark the catch-all flow as default (wrench icon → Default flow)")
+        else:
+            yield doc.problem(gateway, "gateway", f"flows without a condition that are not the default: {names}. "
+                              "Only one flow (the default) may go without a condition")
+
+
+def _juel(value) -> str:
+    return {True: "true", False: "false", None: "null"}.get(value, repr(value)) if not isinstance(value, str) \
+        else repr(value)
+
+
+def _coverage(doc: Doc, gateway, flows) -> Iterator[dict]:
+    """A gateway without a default flow: every case must satisfy some condition, or the plan
+    stops there at run time ("No conditions satisfied"). Proven by trying every combination of
+    the values the conditions read, where form fields fix them (enum values, true/false)."""
+    expressions = []
+    for flow in flows:
+        text = (flow.find("bpmn:conditionExpression", NS).text or "").strip()
+        try:
+            expressions.append(compile_expression(text, FUNCTION_NAMES))
+        except ExpressionError:
+            return  # refused by rule_conditions already
+    names = sorted(set().union(*(e.names for e in expressions)))
+    if any(e.functions & FUNCTION_NAMES for e in expressions) or names and set(names) & CAMUNDA_BUILTINS.keys():
+        reason = "a condition depends on the date or on Camunda objects"
+    elif [n for n in names if n not in doc.domains]:
+        open_names = ", ".join(n for n in names if n not in doc.domains)
+        reason = (f"{open_names}: not an enum or boolean form field of this file, so its values are not known")
+    elif _combinations(names, doc.domains) > MAX_COMBINATIONS:
+        reason = f"more than {MAX_COMBINATIONS} combinations of values"
+    else:
+        reason = None
+    if reason:
+        yield doc.problem(gateway, "gateway", f"网关没有默认流，且无法证明各出口条件覆盖所有情况 (no default flow and the "
+                          f"conditions cannot be shown to cover every case: {reason}). 如有遗漏，流程会停在此处；"
+                          "请设置默认流 (mark a catch-all flow as default: wrench icon → Default flow)", "warning")
+        return
+    uncovered = []
+    for combination in itertools.product(*(doc.domains[n] for n in names)):
+        values = dict(zip(names, combination))
+        if not any(_holds(e, values) for e in expressions):
+            uncovered.append(", ".join(f"{n} = {_juel(v)}" for n, v in values.items()) or "always")
+    if uncovered:
+        shown = "; ".join(uncovered[:5]) + (f"; … ({len(uncovered)} cases)" if len(uncovered) > 5 else "")
+        yield doc.problem(gateway, "gateway", f"网关没有默认流，{shown} 时没有任何出口条件成立，流程会停在此处 ({shown} "
+                          "matches no outgoing flow: add a default flow or a condition)")
+
+
+def _combinations(names, domains) -> int:
+    count = 1
+    for name in names:
+        count *= len(domains[name])
+    return count
+
+
+def _holds(expression, values) -> bool:
+    try:
+        return bool(expression.evaluate(values))
+    except EvaluationError:
+        return False  # the engine would refuse the action there: not a way out either
+
+
+def rule_conditions_on_activities(doc: Doc):
+    """A condition on a flow that leaves no gateway: Camunda's conditional flow, not supported."""
+    for flow in doc.flows:
+        if flow.find("bpmn:conditionExpression", NS) is None:
+            continue
+        source = doc.by_id.get(flow.get("sourceRef"))
+        if source is not None and not is_bpmn(source, "exclusiveGateway", "inclusiveGateway", "parallelGateway",
+                                                "eventBasedGateway"):
+            yield doc.problem(flow, "gateway", "a condition on a flow that leaves an activity or event (conditional "
+                              "flow) is not supported; put an exclusive or inclusive gateway after it")
+
+
+def rule_implicit_splits(doc: Doc):
+    for node in doc.iter(*(FLOW_NODES - {"exclusiveGateway", "inclusiveGateway", "parallelGateway",
+                                         "eventBasedGateway", "complexGateway"})):
+        if len(doc.outgoing.get(node.get("id"), [])) > 1:
+            yield doc.problem(node, "gateway", "more than one flow leaves this element (implicit split), which the "
+                              "engine refuses; draw a parallel or exclusive gateway after it")
+
+
+def rule_unreachable(doc: Doc):
+    """Flow nodes no path from a start event reaches; a boundary event counts as reachable from its host."""
+    for scope in doc.root.iter():
+        if not is_bpmn(scope, *SCOPES) or (is_bpmn(scope, "process") and scope.get("isExecutable") != "true"):
+            continue
+        if scope.get("triggeredByEvent") == "true":
+            continue  # refused as unsupported; its start events are triggered, not reached
+        nodes = [c for c in scope if is_bpmn(c, *FLOW_NODES)]
+        if not nodes:
+            continue
+        ids = {n.get("id"): n for n in nodes}
+        starts = [n for n in nodes if is_bpmn(n, "startEvent")
+                  or (is_bpmn(n, "intermediateCatchEvent") and any(is_bpmn(d, "linkEventDefinition") for d in n))
+                  or n.get("isForCompensation") == "true" or n.get("triggeredByEvent") == "true"]
+        if not any(is_bpmn(n, "startEvent") for n in nodes):
+            what = "process" if is_bpmn(scope, "process") else "subprocess"
+            yield doc.problem(scope, "unreachable", f"this {what} has no start event, so nothing in it can run; "
+                              "add a (none) start event")
+            continue
+        reached, pending = set(), [n.get("id") for n in starts]
+        while pending:
+            nid = pending.pop()
+            if nid in reached or nid not in ids:
+                continue
+            reached.add(nid)
+            pending.extend(f.get("targetRef") for f in doc.outgoing.get(nid, []))
+            pending.extend(b.get("id") for b in nodes
+                           if is_bpmn(b, "boundaryEvent") and b.get("attachedToRef") == nid)
+        for node in nodes:
+            if node.get("id") not in reached:
+                yield doc.problem(node, "unreachable", "no path from a start event reaches this element: connect it "
+                                  "with a sequence flow or delete it")

@@ -1,0 +1,53 @@
+"""Variables: a variable read that nothing in the checked files sets (rule_undefined_variables)."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterator
+
+from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression, is_wrapped
+from ..scripting import FUNCTION_NAMES
+from .common import CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, local_name, owner_of, script_lines
+
+def _read_sites(doc: "Doc") -> Iterator[tuple[object, str, str]]:
+    """(element, what, expression text) for every expression in the file that reads variables."""
+    for cond in doc.root.xpath(".//bpmn:conditionExpression | .//bpmn:completionCondition", namespaces=NS):
+        if (cond.text or "").strip() and cond.get("language") in (None, "", "juel", "JUEL", "python"):
+            yield owner_of(cond), "condition", cond.text.strip()
+    for card in doc.root.xpath(".//bpmn:loopCardinality", namespaces=NS):
+        if (card.text or "").strip():
+            yield owner_of(card), "loopCardinality", card.text.strip()
+    for value in doc.root.xpath(".//bpmn:timerEventDefinition/*", namespaces=NS):
+        if is_wrapped(value.text or ""):
+            yield owner_of(value.getparent().getparent()), local_name(value), value.text.strip()
+    for task in doc.iter("userTask"):
+        for name in ("assignee", "candidateGroups", "candidateUsers", "priority", "dueDate", "followUpDate"):
+            value = (task.get(CAMUNDA + name) or "").strip()
+            if is_wrapped(value):
+                yield task, f"camunda:{name}", value
+    for task in doc.iter("scriptTask"):
+        script = task.find("bpmn:script", NS)
+        if script is not None:
+            for target, source in script_lines(script.text):
+                yield task, f"script line `{target} = …`", source
+
+
+def rule_undefined_variables(doc: Doc):
+    """A variable read that nothing in the files sets: a typo fails only when the plan gets there."""
+    reported = set()
+    for el, what, text in _read_sites(doc):
+        try:
+            names = compile_expression(text, FUNCTION_NAMES).names
+        except ExpressionError:
+            continue  # refused by the expression rules already
+        for name in sorted(names - doc.variables - CAMUNDA_BUILTINS.keys()):
+            if (el.get("id"), name) in reported:
+                continue
+            reported.add((el.get("id"), name))
+            pool = sorted(doc.variables - BUILTIN_FUNCTIONS.keys() - FUNCTION_NAMES)
+            close = difflib.get_close_matches(name, pool, n=1)
+            hint = f"；是否应为 {close[0]}？(did you mean {close[0]}?)" if close else ""
+            yield doc.problem(el, "variable", f"{what} `{text}` 读取的变量 {name} 在这些文件中无处设置 (reads the "
+                              f"variable '{name}', which nothing in these files sets: no form field, script, "
+                              "initiator, multi-instance element variable or process property; a variable from a "
+                              f"calling process is known when its file is checked too: reformflow check bpmn/*.bpmn)"
+                              f"{hint}", "warning")
