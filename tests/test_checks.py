@@ -1,4 +1,4 @@
-"""`reformflow check` rules (engine/checks.py): every rule fires on a minimal bad diagram and names
+"""`reformflow check` rules (engine/checks/): every rule fires on a minimal bad diagram and names
 the right element; clean diagrams give nothing; the Modeler lint is mapped in, or skipped with
 the reason when Node.js is missing; deploy refuses on the same rules."""
 from __future__ import annotations
