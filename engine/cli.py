@@ -259,8 +259,14 @@ def _deployed(state) -> dict | None:
 def deploy_cmd(state, as_json, files, actor):
     """Deploy BPMN files, all or nothing."""
     result = state.engine.deploy(_read_files(files), actor=actor)
-    _emit({"definitions": result}, as_json, lambda d: [
-        click.echo(f"{r['key']} v{r['version']} {r['status']}") for r in d["definitions"]])
+
+    def human(d):
+        for r in d["definitions"]:
+            click.echo(f"{r['key']} v{r['version']} {r['status']}")
+        lint = d["definitions"][0]["modeler_lint"] if d["definitions"] else "ran"
+        if lint != "ran":
+            click.echo(f"Camunda Modeler lint {lint}; the Python checks ran", err=True)
+    _emit({"definitions": result}, as_json, human)
 
 
 @command(main, "definitions")

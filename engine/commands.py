@@ -490,8 +490,10 @@ def _checked(files: list[tuple[str, bytes]], deployed: dict[str, tuple[str, str]
     """check_files, remembered by content: the Modeler lint starts Node.js (about a second),
     and the same library is often deployed again unchanged."""
     import hashlib
+
+    from . import modeler
     key = (tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files),
-           frozenset((k, sha) for k, (sha, _) in deployed.items()))
+           frozenset((k, sha) for k, (sha, _) in deployed.items()), modeler.toolchain_status())
     if key not in _CHECK_CACHE:
         if len(_CHECK_CACHE) > 64:
             _CHECK_CACHE.clear()

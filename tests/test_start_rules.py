@@ -12,6 +12,7 @@ from engine.queries import list_tasks
 from models import AuditEvent
 
 from .conftest import FIXTURES, read
+from .test_modeler_toolchain import requires_modeler
 
 MINI = FIXTURES / "diagrams" / "mini_approval.bpmn"
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
@@ -84,6 +85,7 @@ def test_assign_only_to_a_candidate(engine, people):
     assert engine.assign(task["id"], to=insider, actor="chen")["assignee"] == insider
 
 
+@requires_modeler
 def test_deploy_runs_the_modeler_lint_and_refuses_its_errors(engine, people):
     typo = MINI.read_text(encoding="utf-8").replace('camunda:dueDate="P7D"', 'camunda:dueDat="P7D"')
     assert typo != MINI.read_text(encoding="utf-8")
@@ -91,6 +93,17 @@ def test_deploy_runs_the_modeler_lint_and_refuses_its_errors(engine, people):
         engine.deploy([("mini_approval.bpmn", typo.encode())])
     assert any(d["rule"].startswith("modeler/") and d["element_id"] == "Task_Draft" for d in err.value.details)
     assert engine.deploy([read(MINI)])[0]["modeler_lint"] == "ran"
+
+
+def test_without_node_deploy_runs_the_python_checks_and_says_the_lint_was_skipped(engine, people, monkeypatch):
+    from engine import modeler
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "Node.js not found on PATH"))
+    [created] = engine.deploy([read(MINI)])
+    assert created["modeler_lint"] == "skipped: Node.js not found on PATH"
+    evil = MINI.read_text(encoding="utf-8").replace('camunda:dueDate="P7D"', 'camunda:dueDate="${__import__(1)}"')
+    with pytest.raises(Invalid) as err:
+        engine.deploy([("mini_approval.bpmn", evil.encode())])
+    assert [d["element_id"] for d in err.value.details] == ["Task_Draft"]
 
 
 def test_a_non_interrupting_timer_on_a_task_reminds_whoever_holds_it(engine, people, at):
