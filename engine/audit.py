@@ -131,13 +131,16 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = ()) -> Ver
         for e in rows:
             count += 1
             if e.seq != expected_seq:
-                problems.append(f"event {expected_seq}..{e.seq - 1} missing (sequence jumps to {e.seq})")
+                problems.append(f"事件 {expected_seq}..{e.seq - 1} 缺失 (event {expected_seq}..{e.seq - 1} missing: "
+                                f"sequence jumps to {e.seq})")
             if e.prev_hash != prev_hash:
-                problems.append(f"event {e.seq}: previous-hash link broken (an event before it was removed, inserted or changed)")
+                problems.append(f"事件 {e.seq} 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event {e.seq}: "
+                                "previous-hash link broken: an event before it was removed, inserted or changed)")
             recomputed = event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id,
                                     e.task_id, e.payload, e.prev_hash, e.recorded_at)
             if recomputed != e.hash:
-                problems.append(f"event {e.seq}: content does not match its hash (the event was changed)")
+                problems.append(f"事件 {e.seq} 的内容与其哈希不符，该事件被改动 (event {e.seq}: content does not "
+                                "match its hash: the event was changed)")
             if e.recorded_at is None:
                 if latest_at is not None:  # every event since migration 0003 has one
                     problems.append(f"事件 {e.seq} 缺少写入时间，而之前的事件 {latest_seq} 有 "
@@ -155,8 +158,9 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = ()) -> Ver
         session.expunge_all()
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_seq != last_seq or head.last_hash != prev_hash):
-        problems.append(f"chain ends at event {last_seq} but the recorded head is event "
-                        f"{head.last_seq}: events at the end were removed or added")
+        problems.append(f"哈希链止于事件 {last_seq}，而记录的链头是事件 {head.last_seq}，末尾的事件被删除或添加 "
+                        f"(chain ends at event {last_seq} but the recorded head is event {head.last_seq}: "
+                        "events at the end were removed or added)")
     checked = [_check_anchor(session, a, last_seq, problems) for a in anchors]
     notes = []
     if off_clock:

@@ -296,7 +296,8 @@ def test_audit_verify_detects_changed_removed_and_inserted_events(engine, deploy
     with engine.db.reader() as s:
         result = verify(s)
     assert not result.ok
-    assert result.problems == [f"event {done}: content does not match its hash (the event was changed)"]
+    assert result.problems == [f"事件 {done} 的内容与其哈希不符，该事件被改动 (event {done}: content does not "
+                               "match its hash: the event was changed)"]
     tamper("DELETE FROM audit_events WHERE seq = 6")
     with engine.db.reader() as s:
         assert any("event 6..6 missing" in p for p in verify(s).problems)
