@@ -32,8 +32,6 @@ from .runtime import Context
 from .state import spec_to_json
 
 SYSTEM_ACTOR = "system"
-# Variables the engine sets at every start, whatever the diagram declares.
-ENGINE_VARIABLES = ("title", "businessKey", "initiator")
 ADMIN_GROUP = "reform_office"
 MAX_START_DATA_BYTES = 64 * 1024
 
