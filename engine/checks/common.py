@@ -32,7 +32,6 @@ CAMUNDA_BUILTINS = {
     "loopCounter": "Camunda's loopCounter is not provided by reformflow",
 }
 # Variables the engine itself sets (engine/commands.py start(), engine/events.py).
-# set by the engine itself: engine.commands.Engine.start (title, businessKey, initiator), engine.events (lastMessage)
 ENGINE_VARIABLES = {"title", "businessKey", "initiator", "lastMessage"}
 _ASSIGNMENT = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)(.*)\Z", re.DOTALL)  # a script line, as in engine/expressions.py
 
