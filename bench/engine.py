@@ -208,11 +208,11 @@ def main() -> None:
         db.upgrade()
         engine = Engine(db)
         # a database given with --db may hold an earlier run's people: reuse them
-        with suppress(Conflict):
-            for code, name in GROUPS.items():
+        for code, name in GROUPS.items():
+            with suppress(Conflict):
                 engine.add_group(code, name)
-        with suppress(Conflict):
-            for username, display, group, unit in PEOPLE:
+        for username, display, group, unit in PEOPLE:
+            with suppress(Conflict):
                 engine.add_user(username, display, groups=[group], unit=unit)
         engine.deploy(files())
         assert persisted_lifecycle(engine) == steps  # warm-up; same path both ways

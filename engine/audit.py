@@ -76,8 +76,12 @@ class AuditLog:
         statements rather than ORM objects: the unit of work cost more than the SQL."""
         if not self.pending:
             return []
+        # The command's own ORM changes (task rows it cancels or stamps, the plan) go to the
+        # database first, so every row lock a command takes comes before the head lock: else a
+        # claim (task, then head) and the timer worker (head, then task at commit) deadlock.
+        session.flush()
         # On the session's connection, in its transaction: Core statements, built once, skip the
-        # ORM's per-statement work. The plan's and tasks' ORM changes are flushed at commit.
+        # ORM's per-statement work.
         conn = session.connection()
         # Locking the head row serialises writers, so two can never chain onto the same tip.
         last_seq, last_hash = conn.execute(_LOCK_HEAD).one()

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import CalendarOverride, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
@@ -68,12 +68,11 @@ class Engine:
         except StaleDataError:
             raise Conflict("这条记录刚被其他人修改过，请刷新后重试。"
                            " (changed by someone else; reload and try again)") from None
-
-    def _user(self, ctx: Context, username: str) -> User:
-        user = ctx.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None or not user.active:
-            raise _unknown_user(username)
-        return user
+        except OperationalError as exc:
+            if not _contended(exc):
+                raise
+            raise Conflict("系统繁忙，另一操作正在处理同一方案，请稍后重试。"
+                           " (another action on the same plan got there first; try again)") from None
 
     def _member(self, ctx: Context, username: str) -> "Member":
         """An active user's name and group codes in one plain SELECT, no ORM objects: what
@@ -166,10 +165,17 @@ class Engine:
         """Deploy files together, all or nothing. Identical content is a no-op; changed content
         becomes the next version; running plans stay on the version they started on."""
         results = []
+        # The same checks as `reformflow check`, Camunda Modeler's lint included: run before the
+        # write transaction (they take about a second), so other users' actions do not wait.
+        with self.db.reader() as s:
+            deployed = latest_diagrams(s)
+        report = _checked(files, deployed)
         with self.command(actor) as ctx:
             s = ctx.session
-            # The same checks as `reformflow check`, Camunda Modeler's lint included.
-            report = _checked(files, latest_diagrams(s))
+            now_deployed = latest_diagrams(s)
+            if now_deployed.keys() != deployed.keys() or any(
+                    now_deployed[k][0] != deployed[k][0] for k in deployed):
+                report = _checked(files, now_deployed)  # someone deployed meanwhile: check again
             problems = [p for p in report.problems if p["severity"] == "error"]
             if problems:
                 raise Invalid("部署被拒绝，图中有错误，请先用 `reformflow check` 查看并修改 (deploy refused): "
@@ -431,6 +437,13 @@ class Engine:
     def _task_dict(task: HumanTask) -> dict:
         from .queries import task_dict
         return task_dict(task)
+
+
+def _contended(exc: OperationalError) -> bool:
+    """A deadlock or serialization failure (PostgreSQL) or a database still locked by another
+    writer after the busy timeout (SQLite): nothing was written, the user may simply retry."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
 
 
 def _unknown_user(username: str) -> Forbidden:

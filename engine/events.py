@@ -104,7 +104,7 @@ def _element_ids(tasks, event) -> list[str]:
 def _check_actor(engine: Engine, ctx, actor: str, *, admin: bool = False) -> None:
     if actor == SYSTEM_ACTOR:
         return
-    user = engine._user(ctx, actor)
+    user = engine._member(ctx, actor)
     if admin and ADMIN_GROUP not in user.group_codes:
         raise Forbidden("只有改革办可以发送信号 (only the reform office may broadcast a signal)")
 

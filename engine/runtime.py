@@ -194,8 +194,7 @@ class Survey:
         """
         merged: dict = {}
         for task in sorted(self._with_data, key=lambda t: t.last_state_change):
-            parent = task.parent
-            base = parent.data if parent is not None else {}
+            base = _inherited(task)
             data = task.data
             if data == base:
                 continue  # inherited as it was: the common case, compared at C speed
@@ -206,6 +205,19 @@ class Survey:
                 if key not in data:
                     merged.pop(key, None)
         return merged
+
+
+def _inherited(task) -> dict:
+    """The data a task started from: its parent's, or for the first task of a subprocess or
+    called process, the data of the task that entered it (SpiffWorkflow copies it in)."""
+    if task.parent is not None:
+        return task.parent.data
+    workflow = task.workflow
+    if workflow.parent_task_id is not None:
+        owner = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if owner is not None:
+            return owner.data
+    return {}
 
 
 _LIVE_OR_DONE = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED

@@ -85,3 +85,55 @@ def test_a_stale_form_is_a_conflict(engine, plan):
     engine.unclaim(legal["id"], actor="li")
     with pytest.raises(Conflict):
         engine.claim(legal["id"], actor="legal0", expected_version=seen_version)
+
+
+def test_a_reminder_and_a_claim_on_one_task_never_deadlock(postgres_db, monkeypatch):
+    """The timer worker stamps a task row (reminder) while a user claims it. Every command takes
+    its row locks before the audit head lock, so one waits for the other instead of each holding
+    what the other needs (PostgreSQL would abort one with a deadlock)."""
+    from engine import audit
+    from models import HumanTask
+
+    from .conftest import add_people
+    engine = Engine(postgres_db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "diagrams" / "parallel_review.bpmn")])
+    task = next(t for t in engine.start("parallel_review", actor="zhang")["tasks"] if t["element_id"] == "Task_Legal")
+
+    claim_holds_task, worker_holds_head = threading.Event(), threading.Event()
+    original = audit.AuditLog.flush
+
+    def flush(self, session):  # hold the claim at its audit flush until the worker got the head
+        if threading.current_thread().name == "claim":
+            claim_holds_task.set()
+            worker_holds_head.wait(3)
+            return original(self, session)
+        written = original(self, session)
+        worker_holds_head.set()
+        return written
+    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    outcome = {}
+
+    def claim():
+        try:
+            outcome["claim"] = Engine(postgres_db).claim(task["id"], actor="li")
+        except Exception as exc:  # collected for the assertion
+            outcome["claim"] = exc
+
+    def remind():
+        claim_holds_task.wait(3)
+        try:
+            with Engine(postgres_db).command("system") as ctx:
+                row = ctx.session.get(HumanTask, task["id"])
+                row.reminded_at = ctx.now
+                ctx.log.record("task_reminded", instance_id=row.instance_id, task_id=row.id)
+            outcome["remind"] = "done"
+        except Exception as exc:
+            outcome["remind"] = exc
+    threads = [threading.Thread(target=claim, name="claim"), threading.Thread(target=remind, name="worker")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert isinstance(outcome["claim"], dict) and outcome["claim"]["assignee"] == "li", outcome
+    assert outcome["remind"] == "done" or isinstance(outcome["remind"], Conflict), outcome

@@ -87,3 +87,35 @@ def test_second_pass_join_waits_for_every_branch(library):
     plan.do("Task_PublicConsultation", consultationDays=45, consultationStart=days_ago(50))
     plan.do("Task_RecordPublicComments")
     assert plan.active == ["Task_DepartmentOpinions", "Task_ExpertArgumentation"]
+
+
+def test_entering_a_subprocess_does_not_bring_back_an_old_value():
+    """The first task of a subprocess starts from a copy of the data of the task that entered
+    it: that copy is inherited, not a change, so a value another branch changed meanwhile stays.
+    (Runtime level: a minimal diagram without layout, never deployed.)"""
+    import time
+
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine import joins
+    from engine.parser import parse_files
+    from engine.runtime import Survey, settle
+    from engine.scripting import script_engine
+
+    from .conftest import FIXTURES
+    joins.install()
+    [parsed] = parse_files([("p.bpmn", (FIXTURES / "runtime" / "parallel_into_subprocess.bpmn").read_bytes())])
+    workflow = BpmnWorkflow(parsed.spec, dict(parsed.embedded), script_engine=script_engine())
+    workflow.get_next_task(state=TaskState.READY).data.update({"x": "old"})
+    settle(workflow)
+
+    def do(element_id, **values):
+        task = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id == element_id)
+        time.sleep(0.002)  # distinct state-change times, as between two users' actions
+        task.data.update(values)
+        task.run()
+        settle(workflow)
+    do("A", x="new")
+    do("B")  # enters subprocess S, whose first task inherited x = "old" from B
+    assert Survey(workflow, set()).variables["x"] == "new"
