@@ -6,6 +6,7 @@ events, commit — all of it or nothing.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from models import CalendarOverride, Group, HumanTask, ProcessDefinition, Proces
 from models.identity import memberships
 from models.db import Database
 
-from . import clock, forms, joins, runtime
+from . import clock, forms, joins, modeler, runtime
 from .checks import check_files
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .parser import parse_files
@@ -104,7 +105,7 @@ class Engine:
         return task
 
     @staticmethod
-    def _may_claim(user: "User | Member", task: HumanTask) -> bool:
+    def _may_claim(user: Member, task: HumanTask) -> bool:
         groups = set(json.loads(task.candidate_groups))
         users = set(json.loads(task.candidate_users))
         if not groups and not users:
@@ -172,10 +173,8 @@ class Engine:
         report = _checked(files, deployed)
         with self.command(actor) as ctx:
             s = ctx.session
-            now_deployed = latest_diagrams(s)
-            if now_deployed.keys() != deployed.keys() or any(
-                    now_deployed[k][0] != deployed[k][0] for k in deployed):
-                report = _checked(files, now_deployed)  # someone deployed meanwhile: check again
+            # Remembered by content: the same answer at once, unless someone deployed meanwhile.
+            report = _checked(files, latest_diagrams(s))
             problems = [p for p in report.problems if p["severity"] == "error"]
             if problems:
                 raise Invalid("部署被拒绝，图中有错误，请先用 `reformflow check` 查看并修改 (deploy refused): "
@@ -500,9 +499,6 @@ def latest_diagrams(session) -> dict[str, tuple[str, str]]:
 def _checked(files: list[tuple[str, bytes]], deployed: dict[str, tuple[str, str]]):
     """check_files, remembered by content: the Modeler lint starts Node.js (about a second),
     and the same library is often deployed again unchanged."""
-    import hashlib
-
-    from . import modeler
     key = (tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files),
            frozenset((k, sha) for k, (sha, _) in deployed.items()), modeler.toolchain_status())
     if key not in _CHECK_CACHE:
