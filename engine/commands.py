@@ -11,13 +11,14 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 from typing import Iterator
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -76,28 +77,22 @@ class Engine:
                            " (another action on the same plan got there first; try again)") from None
 
     def _member(self, ctx: Context, username: str) -> "Member":
-        """An active user's name and group codes in one plain SELECT, no ORM objects: what
+        """An active user's name and group codes in one prebuilt SELECT, no ORM objects: what
         the permission checks of claim, unclaim, assign and start need."""
-        rows = ctx.session.execute(
-            select(User.display_name, User.active, Group.code).select_from(User)
-            .outerjoin(memberships, memberships.c.user_id == User.id)
-            .outerjoin(Group, Group.id == memberships.c.group_id)
-            .where(User.username == username).order_by(Group.code)).all()
+        rows = ctx.session.connection().execute(_MEMBER, {"username": username}).all()
         if not rows or not rows[0].active:
             raise _unknown_user(username)
         return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None])
 
-    def _lock_instance(self, ctx: Context, instance_id: int, *, skip_locked: bool = False) -> ProcessInstance | None:
-        query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
-        query = query.with_for_update(skip_locked=skip_locked)
-        instance = ctx.session.execute(query).scalar_one_or_none()
+    def _lock_instance(self, ctx: Context, instance_id: int, *, skip_locked: bool = False) -> runtime.Plan | None:
+        instance = runtime.lock_plan(ctx, instance_id, skip_locked=skip_locked)
         if instance is None and not skip_locked:
             raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
         return instance
 
-    def _task(self, ctx: Context, task_id: int, expected_version: int | None) -> HumanTask:
-        task = ctx.session.execute(select(HumanTask).where(HumanTask.id == task_id)
-                                   .with_for_update()).scalar_one_or_none()
+    def _task(self, ctx: Context, task_id: int, expected_version: int | None):
+        """The inbox row, locked: a Core row, read like a HumanTask (same names)."""
+        task = ctx.session.connection().execute(_LOCK_TASK, {"task_id": task_id}).one_or_none()
         if task is None:
             raise NotFound(f"任务 {task_id} 不存在 (no such task)")
         if expected_version is not None and task.version != expected_version:
@@ -105,7 +100,18 @@ class Engine:
         return task
 
     @staticmethod
-    def _may_claim(user: Member, task: HumanTask) -> bool:
+    def _update_task(ctx: Context, task, **changes) -> SimpleNamespace:
+        """Write `changes` to the inbox row read as `task`, checking its version; returns the
+        row as it now is."""
+        done = ctx.session.connection().execute(
+            update(_TASKS).where(_TASKS.c.id == task.id, _TASKS.c.version == task.version)
+            .values(**changes, version=task.version + 1))
+        if done.rowcount != 1:
+            raise StaleDataError(f"task {task.id} changed under its lock")
+        return SimpleNamespace(**{**task._mapping, **changes, "version": task.version + 1})
+
+    @staticmethod
+    def _may_claim(user: Member, task) -> bool:
         groups = set(json.loads(task.candidate_groups))
         users = set(json.loads(task.candidate_users))
         if not groups and not users:
@@ -286,8 +292,10 @@ class Engine:
 
             def begin(wf):
                 wf.get_next_task(state=TaskState.READY).data.update(variables)
-            runtime.run(ctx, instance, workflow, begin)
-            runtime.remember(ctx, instance, workflow)
+            plan = runtime.Plan(instance.id, instance.version, definition.id,
+                                instance.subprocess_definitions, instance.status)
+            runtime.run(ctx, plan, workflow, begin)
+            runtime.remember(ctx, plan, workflow)
             instance_id = instance.id
         return self.instance(instance_id)
 
@@ -304,10 +312,9 @@ class Engine:
                 raise Conflict(f"任务 {task_id} 已被 {task.assignee} 认领 (already claimed by {task.assignee})")
             if not self._may_claim(user, task):
                 raise Forbidden(f"您不是任务 {task_id}「{task.name}」的候选人 (not a candidate for this task)")
-            task.assignee, task.status, task.claimed_at = actor, "claimed", ctx.now
+            task = self._update_task(ctx, task, assignee=actor, status="claimed", claimed_at=ctx.now)
             ctx.log.record("task_claimed", instance_id=task.instance_id, task_id=task.id,
                            element_id=task.element_id, old={"assignee": None}, new={"assignee": actor})
-            ctx.session.flush()
             return self._task_dict(task)
 
     def unclaim(self, task_id: int, *, actor: str, expected_version: int | None = None) -> dict:
@@ -319,10 +326,9 @@ class Engine:
             if task.assignee != actor and ADMIN_GROUP not in user.group_codes:
                 raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以退回任务 {task_id} (only the assignee or the reform office)")
             old = task.assignee
-            task.assignee, task.status, task.claimed_at = None, "open", None
+            task = self._update_task(ctx, task, assignee=None, status="open", claimed_at=None)
             ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
                            element_id=task.element_id, old={"assignee": old}, new={"assignee": None})
-            ctx.session.flush()
             return self._task_dict(task)
 
     def assign(self, task_id: int, *, to: str, actor: str, expected_version: int | None = None) -> dict:
@@ -338,10 +344,9 @@ class Engine:
                 raise Forbidden(f"{target.display_name}（{to}）不是任务 {task_id}「{task.name}」的候选人；"
                                 f"请先把其加入候选用户组 (the user is not a candidate for this task)")
             old = task.assignee
-            task.assignee, task.status, task.claimed_at = target.username, "claimed", ctx.now
+            task = self._update_task(ctx, task, assignee=target.username, status="claimed", claimed_at=ctx.now)
             ctx.log.record("task_assigned", instance_id=task.instance_id, task_id=task.id,
                            element_id=task.element_id, old={"assignee": old}, new={"assignee": to})
-            ctx.session.flush()
             return self._task_dict(task)
 
     def complete(self, task_id: int, *, actor: str, data: dict | None = None,
@@ -351,16 +356,13 @@ class Engine:
             # Plan first, then task: the timer worker locks in the same order, so the two never
             # wait for each other in a cycle (PostgreSQL deadlock). One SELECT locks the task's
             # plan and reads whether the actor is an active user, instead of three.
-            found = ctx.session.execute(
-                select(ProcessInstance, select(User.active).where(User.username == actor).scalar_subquery())
-                .where(ProcessInstance.id == select(HumanTask.instance_id)
-                       .where(HumanTask.id == task_id).scalar_subquery())
-                .with_for_update(of=ProcessInstance)).one_or_none()
+            found = ctx.session.connection().execute(
+                _LOCK_TASK_PLAN, {"task_id": task_id, "actor": actor}).one_or_none()
             if found is None:
                 raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-            instance, active = found
-            if not active:
+            if not found.actor_active:
                 raise _unknown_user(actor)
+            instance = runtime.Plan.from_row(found)
             task = self._task(ctx, task_id, expected_version)
             if task.status == "open":
                 raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
@@ -378,7 +380,7 @@ class Engine:
             def finish(_wf):
                 spiff_task.data.update(values)
                 spiff_task.run()
-            task.status, task.completed_at, task.completed_by = "completed", ctx.now, actor
+            task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
                            element_id=task.element_id, name=task.name, old=old, new=values)
             runtime.run(ctx, instance, workflow, finish)
@@ -433,7 +435,7 @@ class Engine:
             return instance_view(s, instance_id, self.definition_versions)
 
     @staticmethod
-    def _task_dict(task: HumanTask) -> dict:
+    def _task_dict(task) -> dict:
         from .queries import task_dict
         return task_dict(task)
 
@@ -508,5 +510,21 @@ def _checked(files: list[tuple[str, bytes]], deployed: dict[str, tuple[str, str]
                                         deployed_xml=[xml for _, xml in deployed.values()])
     return _CHECK_CACHE[key]
 
+
+_TASKS, _PLANS, _USERS = HumanTask.__table__, ProcessInstance.__table__, User.__table__
+_GROUPS = Group.__table__
+# Prebuilt Core statements for the commands people use all day (claim, complete): the ORM's
+# per-statement and per-object work cost more than the SQL itself.
+_MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code).select_from(_USERS)
+           .outerjoin(memberships, memberships.c.user_id == _USERS.c.id)
+           .outerjoin(_GROUPS, _GROUPS.c.id == memberships.c.group_id)
+           .where(_USERS.c.username == bindparam("username")).order_by(_GROUPS.c.code))
+_LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_update()
+# The plan of a task, locked, with whether the actor is an active user: one SELECT for three.
+_LOCK_TASK_PLAN = select(
+    *runtime.Plan.COLUMNS,
+    select(_USERS.c.active).where(_USERS.c.username == bindparam("actor")).scalar_subquery().label("actor_active"),
+).where(_PLANS.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
+        ).with_for_update(of=_PLANS)
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}

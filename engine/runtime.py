@@ -20,8 +20,9 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, Th
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from models import (CalendarOverride, HumanTask, ProcessDefinition, ProcessInstance,
                     TaskCandidate)
@@ -66,6 +67,43 @@ class Context:
         return self.script_engine.environment
 
 
+_PLANS = ProcessInstance.__table__
+
+
+@dataclass
+class Plan:
+    """The columns of a plan's row a command works with, read by one Core SELECT that also
+    locks it. Not an ORM object: loading one (and flushing it back) cost more than the SQL."""
+    id: int
+    version: int
+    definition_id: int
+    subprocess_definitions: str
+    status: str
+    next_timer_at: datetime | None = None
+
+    COLUMNS = (_PLANS.c.id, _PLANS.c.version, _PLANS.c.definition_id,
+               _PLANS.c.subprocess_definitions, _PLANS.c.status, _PLANS.c.next_timer_at)
+
+    @classmethod
+    def from_row(cls, row) -> "Plan":
+        return cls(row.id, row.version, row.definition_id, row.subprocess_definitions,
+                   row.status, row.next_timer_at)
+
+
+_LOCK_PLAN = select(*Plan.COLUMNS).where(_PLANS.c.id == bindparam("instance_id")).with_for_update()
+_LOCK_PLAN_OR_SKIP = select(*Plan.COLUMNS).where(_PLANS.c.id == bindparam("instance_id")) \
+    .with_for_update(skip_locked=True)
+
+
+def lock_plan(ctx: "Context", instance_id: int, *, skip_locked: bool = False) -> Plan | None:
+    """The plan's row, locked for this transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE has
+    already serialised writers); None if there is no such plan, or it is locked and
+    `skip_locked` asked not to wait."""
+    row = ctx.session.connection().execute(_LOCK_PLAN_OR_SKIP if skip_locked else _LOCK_PLAN,
+                                           {"instance_id": instance_id}).one_or_none()
+    return None if row is None else Plan.from_row(row)
+
+
 def _spec_json(session: Session, definition_id: int):
     return lambda: session.execute(select(ProcessDefinition.spec_json)
                                    .where(ProcessDefinition.id == definition_id)).scalar_one()
@@ -106,19 +144,23 @@ class WorkflowCache:
                 self._entries.popitem(last=False)
 
 
-def load(ctx: Context, instance: ProcessInstance) -> BpmnWorkflow:
+_STATE = select(_PLANS.c.state_json).where(_PLANS.c.id == bindparam("instance_id"))
+
+
+def load(ctx: Context, instance: Plan) -> BpmnWorkflow:
     workflow = ctx.workflows.take(instance.id, instance.version) if ctx.workflows else None
     if workflow is not None:
         workflow.script_engine = ctx.script_engine
     else:
         spec, subprocess_specs = specs_for(ctx, instance.definition_id,
                                            json.loads(instance.subprocess_definitions))
-        workflow = load_state(instance.state_json, spec, subprocess_specs, ctx.script_engine)
+        state_json = ctx.session.connection().execute(_STATE, {"instance_id": instance.id}).scalar_one()
+        workflow = load_state(state_json, spec, subprocess_specs, ctx.script_engine)
     remember(ctx, instance, workflow)
     return workflow
 
 
-def remember(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+def remember(ctx: Context, instance: Plan, workflow: BpmnWorkflow) -> None:
     """Keep the workflow for the next command on this plan, once this one has committed."""
     if ctx.workflows is not None:
         ctx.after_commit.append(lambda: ctx.workflows.put(instance.id, instance.version, workflow))
@@ -151,7 +193,7 @@ def _snapshot(workflow: BpmnWorkflow) -> set[UUID]:
     return {t.id for t in _every_task(workflow) if t.state & finished}
 
 
-def run(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, action) -> None:
+def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
     """Do `action(workflow)`, run the engine on, then record and save the outcome."""
     before = _snapshot(workflow)
     try:
@@ -241,7 +283,7 @@ def settle(workflow: BpmnWorkflow) -> None:
                   "(a loop without a user task or a timer?)")
 
 
-def _record_events(ctx: Context, instance: ProcessInstance, completed: list) -> None:
+def _record_events(ctx: Context, instance: Plan, completed: list) -> None:
     for task in completed:
         spec = task.task_spec
         definition = getattr(spec, "event_definition", None)
@@ -264,7 +306,7 @@ def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:
     return [str(v).strip() for v in values if str(v).strip()]
 
 
-def _task_row(ctx: Context, instance: ProcessInstance, task) -> tuple[dict, list[dict]]:
+def _task_row(ctx: Context, instance: Plan, task) -> tuple[dict, list[dict]]:
     """The inbox row for a ready user task, and its candidate rows (without the task id yet)."""
     spec, data, env = task.task_spec, task.data, ctx.environment
     ext = spec.extensions or {}
@@ -293,13 +335,15 @@ def _task_row(ctx: Context, instance: ProcessInstance, task) -> tuple[dict, list
 
 
 _TASKS = HumanTask.__table__
-_OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id).where(
+_OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _TASKS.c.name).where(
     _TASKS.c.instance_id == bindparam("instance_id"), _TASKS.c.status.in_(OPEN_STATUSES))
+_CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
+    status="cancelled", completed_at=bindparam("now"), version=_TASKS.c.version + 1)
 _INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
 
-def sync_tasks(ctx: Context, instance: ProcessInstance, ready_user_tasks: list) -> None:
+def sync_tasks(ctx: Context, instance: Plan, ready_user_tasks: list) -> None:
     """Make the inbox rows match the workflow's ready user tasks."""
     ready = {str(t.id): t for t in ready_user_tasks}
     # This command's own changes to the inbox (the task just completed) go out first, as the
@@ -307,16 +351,13 @@ def sync_tasks(ctx: Context, instance: ProcessInstance, ready_user_tasks: list) 
     # the ORM's per-statement work.
     ctx.session.flush()
     conn = ctx.session.connection()
-    # Two columns rather than whole rows: a row is loaded only in the rare case it is cancelled.
     open_rows = conn.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()
-    known = {spiff_id for _, spiff_id in open_rows}
-    for row_id, spiff_id in open_rows:
+    known = {row.spiff_task_id for row in open_rows}
+    for row_id, spiff_id, element_id, name in open_rows:
         if spiff_id not in ready:  # e.g. an interrupting timer took the path away
-            row = ctx.session.get(HumanTask, row_id)
-            row.status = "cancelled"
-            row.completed_at = ctx.now
-            ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row.id,
-                           element_id=row.element_id, name=row.name)
+            conn.execute(_CANCEL_TASK, {"task_id": row_id, "now": ctx.now})
+            ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row_id,
+                           element_id=element_id, name=name)
     created = []
     for spiff_id, task in ready.items():
         if spiff_id in known:
@@ -366,13 +407,29 @@ def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
     return min(dues) if dues else None
 
 
-def save(ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, survey: Survey) -> None:
-    instance.state_json = dump_state(workflow)
-    instance.variables_json = json.dumps(survey.variables, ensure_ascii=False, default=str)
+_SAVE_PLAN = update(_PLANS).where(_PLANS.c.id == bindparam("plan_id"),
+                                   _PLANS.c.version == bindparam("old_version")).values(
+    state_json=bindparam("state"), variables_json=bindparam("variables"),
+    next_timer_at=bindparam("next_timer"), version=bindparam("new_version"))
+_END_PLAN = update(_PLANS).where(_PLANS.c.id == bindparam("plan_id")).values(
+    status="completed", ended_at=bindparam("now"))
+
+
+def save(ctx: Context, instance: Plan, workflow: BpmnWorkflow, survey: Survey) -> None:
+    """Write the workflow back, checking the row's version: the plan was locked, so a
+    mismatch means a writer that did not lock it, and nothing of this command is kept."""
     instance.next_timer_at = _next_timer(workflow)
+    conn = ctx.session.connection()
+    saved = conn.execute(_SAVE_PLAN, {
+        "plan_id": instance.id, "old_version": instance.version, "new_version": instance.version + 1,
+        "state": dump_state(workflow), "next_timer": instance.next_timer_at,
+        "variables": json.dumps(survey.variables, ensure_ascii=False, default=str)})
+    if saved.rowcount != 1:
+        raise StaleDataError(f"plan {instance.id} changed under its lock (version {instance.version})")
+    instance.version += 1
     if workflow.completed and instance.status == "running":
         instance.status = "completed"
-        instance.ended_at = ctx.now
+        conn.execute(_END_PLAN, {"plan_id": instance.id, "now": ctx.now})
         ends = survey.ends
         end = max(ends, key=lambda t: t.last_state_change).task_spec if ends else None
         ctx.log.record("instance_ended", instance_id=instance.id,
