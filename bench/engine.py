@@ -103,7 +103,7 @@ class Breakdown:
 
     COMMANDS = ("start", "claim", "complete", "instance")
     STEPS = {"settle (engine steps, same work as bare)": (runtime, "settle"),
-             "dump_state (serialize the workflow)": (runtime, "dump_state"),
+             "dump_changes (serialize what changed)": (runtime, "dump_changes"),
              "sync_tasks (inbox rows)": (runtime, "sync_tasks"),
              "audit flush (hash chain)": (audit.AuditLog, "flush")}
 

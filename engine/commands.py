@@ -103,9 +103,15 @@ class Engine:
     def _update_task(ctx: Context, task, **changes) -> SimpleNamespace:
         """Write `changes` to the inbox row read as `task`, checking its version; returns the
         row as it now is."""
+        columns = tuple(sorted(changes))
+        statement = _TASK_UPDATES.get(columns)
+        if statement is None:  # built once per set of columns: building it cost more than running it
+            statement = _TASK_UPDATES[columns] = update(_TASKS).where(
+                _TASKS.c.id == bindparam("task_id"), _TASKS.c.version == bindparam("old_version")
+            ).values({**{c: bindparam(f"new_{c}") for c in columns}, "version": _TASKS.c.version + 1})
         done = ctx.session.connection().execute(
-            update(_TASKS).where(_TASKS.c.id == task.id, _TASKS.c.version == task.version)
-            .values(**changes, version=task.version + 1))
+            statement, {"task_id": task.id, "old_version": task.version,
+                        **{f"new_{c}": v for c, v in changes.items()}})
         if done.rowcount != 1:
             raise StaleDataError(f"task {task.id} changed under its lock")
         return SimpleNamespace(**{**task._mapping, **changes, "version": task.version + 1})
@@ -519,6 +525,7 @@ _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code).select
            .outerjoin(memberships, memberships.c.user_id == _USERS.c.id)
            .outerjoin(_GROUPS, _GROUPS.c.id == memberships.c.group_id)
            .where(_USERS.c.username == bindparam("username")).order_by(_GROUPS.c.code))
+_TASK_UPDATES: dict[tuple, object] = {}  # columns -> UPDATE human_tasks ... (see _update_task)
 _LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_update()
 # The plan of a task, locked, with whether the actor is an active user: one SELECT for three.
 _LOCK_TASK_PLAN = select(

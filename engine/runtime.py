@@ -20,11 +20,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, Th
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import (CalendarOverride, HumanTask, ProcessDefinition, ProcessInstance,
+from models import (CalendarOverride, HumanTask, InstanceTask, ProcessDefinition, ProcessInstance,
                     TaskCandidate)
 
 from . import forms
@@ -33,7 +34,7 @@ from .deadlines import TimerValueError
 from .errors import Invalid
 from .expressions import ExpressionError, is_wrapped
 from .scripting import SafeEnvironment, script_engine
-from .state import dump_state, load_state, restore_specs
+from .state import dump_changes, load_state, restore_specs
 from .workdays import WorkCalendar
 
 OPEN_STATUSES = ("open", "claimed")
@@ -145,6 +146,10 @@ class WorkflowCache:
 
 
 _STATE = select(_PLANS.c.state_json).where(_PLANS.c.id == bindparam("instance_id"))
+_WORKFLOW_TASKS = InstanceTask.__table__
+_STATE_TASKS = select(_WORKFLOW_TASKS.c.task_id, _WORKFLOW_TASKS.c.workflow, _WORKFLOW_TASKS.c.position,
+                      _WORKFLOW_TASKS.c.body).where(
+    _WORKFLOW_TASKS.c.instance_id == bindparam("instance_id")).order_by(_WORKFLOW_TASKS.c.position)
 
 
 def load(ctx: Context, instance: Plan) -> BpmnWorkflow:
@@ -154,8 +159,10 @@ def load(ctx: Context, instance: Plan) -> BpmnWorkflow:
     else:
         spec, subprocess_specs = specs_for(ctx, instance.definition_id,
                                            json.loads(instance.subprocess_definitions))
-        state_json = ctx.session.connection().execute(_STATE, {"instance_id": instance.id}).scalar_one()
-        workflow = load_state(state_json, spec, subprocess_specs, ctx.script_engine)
+        conn = ctx.session.connection()
+        header = conn.execute(_STATE, {"instance_id": instance.id}).scalar_one()
+        rows = conn.execute(_STATE_TASKS, {"instance_id": instance.id}).all()
+        workflow = load_state(header, rows, spec, subprocess_specs, ctx.script_engine)
     remember(ctx, instance, workflow)
     return workflow
 
@@ -415,18 +422,41 @@ _END_PLAN = update(_PLANS).where(_PLANS.c.id == bindparam("plan_id")).values(
     status="completed", ended_at=bindparam("now"))
 
 
+def _upsert_tasks(dialect: str):
+    """INSERT ... ON CONFLICT (instance_id, task_id) DO UPDATE SET body: new and changed tasks
+    in one statement. A task keeps its first position."""
+    if dialect not in _UPSERTS:
+        statement = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](_WORKFLOW_TASKS)
+        _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[_WORKFLOW_TASKS.c.instance_id, _WORKFLOW_TASKS.c.task_id],
+            set_={"body": statement.excluded.body})
+    return _UPSERTS[dialect]
+
+
+_UPSERTS: dict = {}
+_DELETE_TASKS = delete(_WORKFLOW_TASKS).where(_WORKFLOW_TASKS.c.instance_id == bindparam("plan_id"),
+                                              _WORKFLOW_TASKS.c.task_id == bindparam("gone"))
+
+
 def save(ctx: Context, instance: Plan, workflow: BpmnWorkflow, survey: Survey) -> None:
-    """Write the workflow back, checking the row's version: the plan was locked, so a
-    mismatch means a writer that did not lock it, and nothing of this command is kept."""
+    """Write back what changed: the tasks this command changed (not the whole state), the
+    state's header and the plan's columns. The plan row's version is checked: it was locked,
+    so a mismatch means a writer that did not lock it, and nothing of this command is kept."""
     instance.next_timer_at = _next_timer(workflow)
+    changes = dump_changes(workflow)
     conn = ctx.session.connection()
     saved = conn.execute(_SAVE_PLAN, {
         "plan_id": instance.id, "old_version": instance.version, "new_version": instance.version + 1,
-        "state": dump_state(workflow), "next_timer": instance.next_timer_at,
+        "state": changes.header, "next_timer": instance.next_timer_at,
         "variables": json.dumps(survey.variables, ensure_ascii=False, default=str)})
     if saved.rowcount != 1:
         raise StaleDataError(f"plan {instance.id} changed under its lock (version {instance.version})")
     instance.version += 1
+    if changes.upserts:
+        conn.execute(_upsert_tasks(conn.dialect.name),
+                     [{"instance_id": instance.id, **row} for row in changes.upserts])
+    if changes.deletes:
+        conn.execute(_DELETE_TASKS, [{"plan_id": instance.id, "gone": task_id} for task_id in changes.deletes])
     if workflow.completed and instance.status == "running":
         instance.status = "completed"
         conn.execute(_END_PLAN, {"plan_id": instance.id, "now": ctx.now})

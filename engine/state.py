@@ -7,7 +7,9 @@ are never changed after deploy, so the cache can never go stale.
 """
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -119,20 +121,72 @@ def restore_specs(cache: dict, definition_id: int, load_json) -> tuple:
     return cached
 
 
-def dump_state(workflow: BpmnWorkflow) -> str:
+@dataclass
+class StateChanges:
+    """What one save writes: the state without its tasks (`header`), the tasks that are new or
+    changed since the last save of this in-memory workflow, and the tasks that are gone."""
+    header: str
+    upserts: list[dict]  # instance_tasks columns but instance_id: task_id, workflow, position, body
+    deletes: list[str]
+
+
+@dataclass
+class _Written:
+    """What the database holds for an in-memory workflow: each task's dict as last written
+    (or, right after a load, its stored JSON text), and the next free position."""
+    tasks: dict = field(default_factory=dict)
+    next_position: int = 0
+
+
+_encode = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False,
+                            cls=STATE_SERIALIZER._encoder_cls)
+
+
+def dump_changes(workflow: BpmnWorkflow) -> StateChanges:
+    """The workflow converted as in a full save, but only the tasks whose dict differs from
+    what was written last are encoded and returned. Between two commands a plan of ~170 tasks
+    changes a handful; _ReusingTaskConverter hands back the very same dict for the others."""
     registry = STATE_SERIALIZER.registry
     registry._encoder_mode = True  # as BpmnWorkflowSerializer.serialize_json does
     try:
         dct = STATE_SERIALIZER.to_dict(workflow)
-        return json.dumps(dct, separators=(",", ":"), ensure_ascii=False,
-                          cls=STATE_SERIALIZER._encoder_cls)
     finally:
         registry._encoder_mode = False
+    written = getattr(workflow, "_reformflow_written", None) or _Written()
+    current, upserts, position = {}, [], written.next_position
+    for key, header in [("", dct), *dct["subprocesses"].items()]:
+        tasks, header["tasks"] = header["tasks"], {}
+        for task_id, task in tasks.items():
+            current[task_id] = task
+            old = written.tasks.get(task_id)
+            if old is task:
+                continue
+            if isinstance(old, dict) and old == task:
+                continue
+            body = _encode(task)
+            if old == body:  # as loaded: unchanged
+                continue
+            upserts.append({"task_id": task_id, "workflow": key, "position": position, "body": body})
+            if old is None:
+                position += 1
+    deletes = [task_id for task_id in written.tasks if task_id not in current]
+    workflow._reformflow_written = _Written(current, position)
+    return StateChanges(_encode(dct), upserts, deletes)
 
 
-def load_state(state_json: str, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
-    dct = json.loads(state_json, cls=STATE_SERIALIZER.json_decoder_cls)
+def load_state(header_json: str, task_rows, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
+    """The workflow from its header and its instance_tasks rows (task_id, workflow, position,
+    body), in position order."""
+    decoder = STATE_SERIALIZER.json_decoder_cls
+    dct = json.loads(header_json, cls=decoder)
+    subprocesses = dct["subprocesses"]
+    written = _Written()
+    for task_id, key, position, body in task_rows:
+        (dct if key == "" else subprocesses[key])["tasks"][task_id] = json.loads(body, cls=decoder)
+        written.tasks[task_id] = body
+        written.next_position = max(written.next_position, position + 1)
     dct["spec"], dct["subprocess_specs"] = spec, subprocess_specs
     workflow = STATE_SERIALIZER.from_dict(dct)
     workflow.script_engine = script_engine  # a restored workflow comes back with plain eval
+    workflow._reformflow_written = written
     return workflow

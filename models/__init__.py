@@ -3,7 +3,7 @@ from .audit import AuditEvent, AuditHead
 from .base import Base
 from .calendar import CalendarOverride
 from .identity import Group, Unit, User, memberships
-from .process import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
+from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Group", "HumanTask",
+__all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Group", "HumanTask", "InstanceTask",
            "ProcessDefinition", "ProcessInstance", "TaskCandidate", "Unit", "User", "memberships"]

@@ -100,3 +100,20 @@ class TaskCandidate(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(5), primary_key=True)  # group / user
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class InstanceTask(Base):
+    """One SpiffWorkflow task of a plan (its subprocesses' included), serialized on its own, so
+    that a command writes only the tasks it changed instead of the plan's whole state. The
+    rest of the state (workflow attributes, subprocess headers) stays in
+    ProcessInstance.state_json."""
+
+    __tablename__ = "instance_tasks"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # The subprocess it belongs to (the id of the task that runs it); "" for the plan itself.
+    workflow: Mapped[str] = mapped_column(String(36))
+    # Order of first save: a restored workflow lists its tasks in the order it created them.
+    position: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
