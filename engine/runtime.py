@@ -40,6 +40,9 @@ from .workdays import WorkCalendar
 OPEN_STATUSES = ("open", "claimed")
 
 
+_CALENDAR = select(CalendarOverride.__table__.c.day, CalendarOverride.__table__.c.is_working_day)
+
+
 @dataclass
 class Context:
     """What one command carries around: its session, actor, clock reading and audit log."""
@@ -56,12 +59,11 @@ class Context:
 
     @cached_property
     def calendar(self) -> WorkCalendar:
-        overrides = self.session.execute(select(CalendarOverride.day, CalendarOverride.is_working_day))
-        return WorkCalendar(dict(overrides.all()))
+        return WorkCalendar(dict(self.session.connection().execute(_CALENDAR).all()))
 
     @cached_property
     def script_engine(self):
-        return script_engine(self.calendar)
+        return script_engine(lambda: self.calendar)  # read on first use only
 
     @property
     def environment(self) -> SafeEnvironment:

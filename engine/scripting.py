@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import ChainMap
+from typing import Callable
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
@@ -50,12 +51,25 @@ def unmark(expression: str) -> tuple[str | None, str]:
 class SafeEnvironment(BasePythonScriptEngineEnvironment):
     """Evaluates diagram expressions with reformflow's own interpreter."""
 
-    def __init__(self, calendar: WorkCalendar | None = None):
+    def __init__(self, calendar: WorkCalendar | Callable[[], WorkCalendar] | None = None):
+        """`calendar`: the working-day calendar, or a function that reads it; it is then read
+        only when an expression first counts working days (most actions never do, and each
+        read is a database query)."""
         super().__init__({})
-        self.calendar = calendar or WorkCalendar()
+        self._calendar = calendar or WorkCalendar()
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        if not isinstance(self._calendar, WorkCalendar):
+            self._calendar = self._calendar()
+        return self._calendar
+
+    def add_working_days(self, start, n):
+        return self.calendar.add_working_days(start, n)
 
     def functions(self) -> dict:
-        return deadline_functions(clock.now(), self.calendar)
+        # `self` stands in for the calendar, so that building the functions does not read it
+        return deadline_functions(clock.now(), self)
 
     def value(self, text: str, variables) -> object:
         return compile_expression(text, FUNCTION_NAMES).evaluate(variables, self.functions())
@@ -92,5 +106,5 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         raise NotImplementedError("service tasks are not supported by reformflow")
 
 
-def script_engine(calendar: WorkCalendar | None = None) -> PythonScriptEngine:
+def script_engine(calendar: WorkCalendar | Callable[[], WorkCalendar] | None = None) -> PythonScriptEngine:
     return PythonScriptEngine(environment=SafeEnvironment(calendar))
