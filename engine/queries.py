@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User
 
 from .errors import Forbidden, Invalid, NotFound
+from .runtime import is_open
 
 SCOPES = ("mine", "claimable", "all")
 ADMIN_GROUP = "reform_office"
@@ -76,7 +77,7 @@ _PLAN_VIEW = select(
 ).join_from(_PLANS, _DEFINITIONS, _PLANS.c.definition_id == _DEFINITIONS.c.id).where(
     _PLANS.c.id == bindparam("instance_id"))
 _OPEN_TASKS = select(_TASKS).where(_TASKS.c.instance_id == bindparam("instance_id"),
-                                   _TASKS.c.status.in_(("open", "claimed"))).order_by(_TASKS.c.id)
+                                   is_open(_TASKS.c.status)).order_by(_TASKS.c.id)
 
 
 def instance_view(session: Session, instance_id: int, versions: dict[int, int] | None = None) -> dict:
