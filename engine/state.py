@@ -14,18 +14,36 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (BpmnSubWorkflowConverter, BpmnWorkflowConverter,
+                                                             TaskConverter)
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.task import Task
 
 
+def _without_tasks(converter, workflow) -> dict:
+    """WorkflowConverter.to_dict of SpiffWorkflow 3.2.0 with an empty "tasks": the tasks are
+    saved one by one, each only when it changed (dump_changes). tests/test_state_rows.py checks
+    the result against SpiffWorkflow's own serializer after every action of a whole plan."""
+    registry = converter.registry
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": {},
+        "root": str(workflow.task_tree.id),
+    }
+
+
 class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
-    """Leaves specs out of the saved state and takes already-restored specs back in."""
+    """Leaves specs and tasks out of the saved header and takes already-restored specs back in."""
 
     def to_dict(self, workflow):
-        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct = _without_tasks(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -78,10 +96,21 @@ class _ReusingTaskConverter(TaskConverter):
                     and (parent_data is _NO_PARENT if parent is None else parent_data == parent.data)):
                 return dct
         dct = super().to_dict(task)
+        dct["typename"] = _TASK_TYPENAME  # as the registry adds it: restoring dispatches on it
         data, internal = _flat_copy(task.data), _flat_copy(task.internal_data)
         parent_data = _NO_PARENT if parent is None else _flat_copy(parent.data)
         if data is not None and internal is not None and parent_data is not None:
             task._reformflow_saved = (key, data, parent_data, internal, dct)
+        return dct
+
+
+class _TasklessSubWorkflowConverter(BpmnSubWorkflowConverter):
+    """A subprocess's header: as SpiffWorkflow writes it, without its tasks."""
+
+    def to_dict(self, workflow):
+        dct = _without_tasks(self, workflow)
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
         return dct
 
 
@@ -90,12 +119,17 @@ def _make_serializers():
     spec_registry = BpmnWorkflowSerializer.configure(spec_config)
     state_config = dict(CAMUNDA_CONFIG)
     state_config[BpmnWorkflow] = _SpecFreeWorkflowConverter
+    state_config[BpmnSubWorkflow] = _TasklessSubWorkflowConverter
     state_config[Task] = _ReusingTaskConverter
     state_registry = BpmnWorkflowSerializer.configure(state_config)
     return BpmnWorkflowSerializer(spec_registry), BpmnWorkflowSerializer(state_registry)
 
 
 SPEC_SERIALIZER, STATE_SERIALIZER = _make_serializers()
+# The task converter dump_changes calls directly, without the registry's dispatch per task.
+# (Constructing it registers it again in the same registry, in place of an identical one.)
+_TASK_TYPENAME = STATE_SERIALIZER.registry.typenames[Task]
+TASK_CONVERTER = _ReusingTaskConverter(Task, STATE_SERIALIZER.registry, _TASK_TYPENAME)
 
 
 def spec_to_json(spec, embedded: dict) -> str:
@@ -143,35 +177,36 @@ _encode = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=Fals
 
 
 def dump_changes(workflow: BpmnWorkflow) -> StateChanges:
-    """The workflow converted as in a full save, but only the tasks whose dict differs from
-    what was written last are encoded and returned. Between two commands a plan of ~170 tasks
-    changes a handful; _ReusingTaskConverter hands back the very same dict for the others."""
+    """The workflow's header, and those of its tasks (the plan's and its subprocesses') whose
+    dict differs from what was written last. Between two commands a plan of ~115 tasks changes
+    about 15; _ReusingTaskConverter hands back the very same dict for the others, so they are
+    neither converted nor encoded again."""
     registry = STATE_SERIALIZER.registry
     registry._encoder_mode = True  # as BpmnWorkflowSerializer.serialize_json does
-    try:
-        dct = STATE_SERIALIZER.to_dict(workflow)
-    finally:
-        registry._encoder_mode = False
     written = getattr(workflow, "_reformflow_written", None) or _Written()
     current, upserts, position = {}, [], written.next_position
-    for key, header in [("", dct), *dct["subprocesses"].items()]:
-        tasks, header["tasks"] = header["tasks"], {}
-        for task_id, task in tasks.items():
-            current[task_id] = task
-            old = written.tasks.get(task_id)
-            if old is task:
-                continue
-            if isinstance(old, dict) and old == task:
-                continue
-            body = _encode(task)
-            if old == body:  # as loaded: unchanged
-                continue
-            upserts.append({"task_id": task_id, "workflow": key, "position": position, "body": body})
-            if old is None:
-                position += 1
+    try:
+        header = STATE_SERIALIZER.to_dict(workflow)
+        workflows = [("", workflow), *((str(key), sub) for key, sub in workflow.subprocesses.items())]
+        for key, owner in workflows:
+            for task in owner.tasks.values():
+                task_dict = TASK_CONVERTER.to_dict(task)
+                task_id = task_dict["id"]
+                current[task_id] = task_dict
+                old = written.tasks.get(task_id)
+                if old is task_dict or (isinstance(old, dict) and old == task_dict):
+                    continue
+                body = _encode(task_dict)
+                if old == body:  # as loaded: unchanged
+                    continue
+                upserts.append({"task_id": task_id, "workflow": key, "position": position, "body": body})
+                if old is None:
+                    position += 1
+    finally:
+        registry._encoder_mode = False
     deletes = [task_id for task_id in written.tasks if task_id not in current]
     workflow._reformflow_written = _Written(current, position)
-    return StateChanges(_encode(dct), upserts, deletes)
+    return StateChanges(_encode(header), upserts, deletes)
 
 
 def load_state(header_json: str, task_rows, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
