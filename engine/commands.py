@@ -437,8 +437,8 @@ class Engine:
     # ----------------------------------------------------------------- reads
     def instance(self, instance_id: int) -> dict:
         from .queries import instance_view
-        with self.db.reader() as s:
-            return instance_view(s, instance_id, self.definition_versions)
+        with self.db.read_connection() as conn:
+            return instance_view(conn, instance_id, self.definition_versions)
 
     @staticmethod
     def _task_dict(task) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User
@@ -80,10 +80,10 @@ _OPEN_TASKS = select(_TASKS).where(_TASKS.c.instance_id == bindparam("instance_i
                                    is_open(_TASKS.c.status)).order_by(_TASKS.c.id)
 
 
-def instance_view(session: Session, instance_id: int, versions: dict[int, int] | None = None) -> dict:
-    """`versions`: a cache of definition id -> version kept by the caller for one database
-    (definition rows never change after deploy), so called versions are read once."""
-    conn = session.connection()
+def instance_view(conn: Connection, instance_id: int, versions: dict[int, int] | None = None) -> dict:
+    """A plan's page, read on a plain connection (`Database.read_connection`). `versions`: a
+    cache of definition id -> version kept by the caller for one database (definition rows
+    never change after deploy), so called versions are read once."""
     instance = conn.execute(_PLAN_VIEW, {"instance_id": instance_id}).one_or_none()
     if instance is None:
         raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
@@ -95,17 +95,17 @@ def instance_view(session: Session, instance_id: int, versions: dict[int, int] |
         "started_by": instance.started_by, "started_at": _iso(instance.started_at),
         "ended_at": _iso(instance.ended_at), "next_timer_at": _iso(instance.next_timer_at),
         "version": instance.version,
-        "called_versions": _called_versions(session, json.loads(instance.subprocess_definitions),
+        "called_versions": _called_versions(conn, json.loads(instance.subprocess_definitions),
                                             {} if versions is None else versions),
         "tasks": [task_dict(t) for t in tasks],  # a row reads like a HumanTask: same names
         "variables": json.loads(instance.variables_json),
     }
 
 
-def _called_versions(session: Session, ids: dict[str, int], versions: dict[int, int]) -> dict[str, int]:
+def _called_versions(conn: Connection, ids: dict[str, int], versions: dict[int, int]) -> dict[str, int]:
     missing = [i for i in ids.values() if i not in versions]
     if missing:
-        versions.update(session.execute(select(ProcessDefinition.id, ProcessDefinition.version)
+        versions.update(conn.execute(select(ProcessDefinition.id, ProcessDefinition.version)
                                         .where(ProcessDefinition.id.in_(missing))).all())
     return {key: versions[definition_id] for key, definition_id in ids.items()}
 

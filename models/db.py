@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -82,6 +82,13 @@ class Database:
     def reader(self) -> Iterator[Session]:
         with self._read() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A read transaction on a plain connection, for prebuilt Core queries: no ORM session
+        to set up and tear down for a page read many times a minute."""
+        with self.read_engine.connect() as connection, connection.begin():
+            yield connection
 
     def upgrade(self) -> None:
         """Create or upgrade the schema to the newest migration."""
