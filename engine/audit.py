@@ -58,6 +58,20 @@ _LOCK_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).
 _INSERT_EVENTS = insert(_EVENTS)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=bindparam("new_seq"),
                                                          last_hash=bindparam("new_hash"))
+_MOVE_HEAD_FROM = update(_HEAD).where(
+    _HEAD.c.id == 1, _HEAD.c.last_seq == bindparam("old_seq"), _HEAD.c.last_hash == bindparam("old_hash")
+).values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+
+
+class ChainTip:
+    """The (seq, hash) this process appended last, kept by the Engine. An append first tries to
+    move the head from it with one compare-and-set UPDATE, instead of reading and locking the
+    head and then updating it. It is never trusted: the UPDATE matches only while the head
+    still holds exactly that seq and hash (a hash cannot repeat); otherwise the append reads
+    and locks the head as before."""
+
+    def __init__(self):
+        self.value: tuple[int, str] | None = None
 
 
 @dataclass
@@ -66,6 +80,7 @@ class AuditLog:
     actor: str
     now: datetime
     pending: list = field(default_factory=list)
+    tip: ChainTip | None = None
 
     def record(self, event_type: str, *, instance_id: int | None = None,
                task_id: int | None = None, **payload) -> None:
@@ -83,12 +98,29 @@ class AuditLog:
         # On the session's connection, in its transaction: Core statements, built once, skip the
         # ORM's per-statement work.
         conn = session.connection()
+        tip = self.tip.value if self.tip else None
+        if tip is not None:
+            # The real time: read before the head is locked, but if the head still holds this
+            # process's last append, nobody appended since, so recorded_at still grows along
+            # the chain. If it moved, the UPDATE (after waiting for that writer) matches nothing.
+            written = self._chain(*tip, datetime.now(timezone.utc))
+            moved = conn.execute(_MOVE_HEAD_FROM, {"new_seq": written[-1]["seq"], "new_hash": written[-1]["hash"],
+                                                   "old_seq": tip[0], "old_hash": tip[1]})
+            if moved.rowcount == 1:
+                conn.execute(_INSERT_EVENTS, written)  # one executemany
+                return self._done(written)
         # Locking the head row serialises writers, so two can never chain onto the same tip.
         last_seq, last_hash = conn.execute(_LOCK_HEAD).one()
         # The real time, read after taking the lock so it grows along the chain. Deliberately
         # not engine.clock: --now and frozen clocks set occurred_at, and recorded_at is what
         # shows an event written "in the past" (backdating).
-        recorded_at = datetime.now(timezone.utc)
+        written = self._chain(last_seq, last_hash, datetime.now(timezone.utc))
+        conn.execute(_INSERT_EVENTS, written)  # one executemany
+        conn.execute(_MOVE_HEAD, {"new_seq": written[-1]["seq"], "new_hash": written[-1]["hash"]})
+        return self._done(written)
+
+    def _chain(self, last_seq: int, last_hash: str, recorded_at: datetime) -> list[dict]:
+        """The pending events as rows chained onto (last_seq, last_hash)."""
         written = []
         for event_type, instance_id, task_id, payload in self.pending:
             seq = last_seq + 1
@@ -99,8 +131,13 @@ class AuditLog:
                                 event_type=event_type, instance_id=instance_id, task_id=task_id,
                                 payload=body, prev_hash=last_hash, hash=digest, recorded_at=recorded_at))
             last_seq, last_hash = seq, digest
-        conn.execute(_INSERT_EVENTS, written)  # one executemany
-        conn.execute(_MOVE_HEAD, {"new_seq": last_seq, "new_hash": last_hash})
+        return written
+
+    def _done(self, written: list[dict]) -> list[dict]:
+        # Remembered at once, not after the commit: should the commit fail, the head does not
+        # hold this tip, and the next append simply takes the locking way.
+        if self.tip is not None:
+            self.tip.value = (written[-1]["seq"], written[-1]["hash"])
         self.pending.clear()
         return written
 

@@ -26,7 +26,7 @@ from models import CalendarOverride, Group, HumanTask, ProcessDefinition, Proces
 from models.identity import memberships
 from models.db import Database
 
-from . import clock, forms, joins, modeler, runtime
+from . import audit, clock, forms, joins, modeler, runtime
 from .checks import check_files
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .parser import parse_files
@@ -51,6 +51,7 @@ class Engine:
         self.db = db
         # Caches keyed by row id: one engine serves one database, so ids are unique.
         self.workflows = runtime.WorkflowCache()
+        self.audit_tip = audit.ChainTip()
         self.specs: dict = {}
         self.definition_versions: dict[int, int] = {}  # id -> version; definitions never change
         clock.patch_spiffworkflow_clock()
@@ -62,7 +63,8 @@ class Engine:
         """One command = one transaction; a concurrent change surfaces as Conflict."""
         try:
             with self.db.transaction() as session:
-                ctx = Context(session, actor, clock.now(), workflows=self.workflows, specs=self.specs)
+                ctx = Context(session, actor, clock.now(), workflows=self.workflows, specs=self.specs,
+                              audit_tip=self.audit_tip)
                 yield ctx
                 ctx.log.flush(session)
             for callback in ctx.after_commit:

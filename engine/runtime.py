@@ -28,7 +28,7 @@ from models import (CalendarOverride, HumanTask, InstanceTask, ProcessDefinition
                     TaskCandidate)
 
 from . import forms
-from .audit import AuditLog
+from .audit import AuditLog, ChainTip
 from .deadlines import TimerValueError
 from .errors import Invalid
 from .expressions import ExpressionError, is_wrapped
@@ -58,9 +58,10 @@ class Context:
     workflows: "WorkflowCache | None" = None  # the engine's cache of loaded workflows
     specs: dict = field(default_factory=dict)  # the engine's cache of restored specs
     after_commit: list = field(default_factory=list)  # callbacks run once the commit succeeded
+    audit_tip: ChainTip | None = None  # the engine's last append, tried first (audit.ChainTip)
 
     def __post_init__(self):
-        self.log = AuditLog(self.actor, self.now)
+        self.log = AuditLog(self.actor, self.now, tip=self.audit_tip)
 
     @cached_property
     def calendar(self) -> WorkCalendar:
@@ -360,9 +361,9 @@ _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 def sync_tasks(ctx: Context, instance: Plan, ready_user_tasks: list) -> None:
     """Make the inbox rows match the workflow's ready user tasks."""
     ready = {str(t.id): t for t in ready_user_tasks}
-    # This command's own changes to the inbox (the task just completed) go out first, as the
-    # ORM's autoflush would; then prebuilt Core statements on the same connection, which skip
-    # the ORM's per-statement work.
+    # Any ORM change of this command still pending goes out first, as the ORM's autoflush would
+    # (the hot paths write with Core and have none); then prebuilt Core statements on the same
+    # connection, which skip the ORM's per-statement work.
     ctx.session.flush()
     conn = ctx.session.connection()
     open_rows = conn.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()

@@ -13,11 +13,12 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from click.testing import CliRunner
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 import engine.audit as audit
 from engine.audit import public_url, verify
 from engine.cli import main
+from engine.commands import Engine
 from models import AuditEvent
 from models.db import MIGRATIONS, Database, normalise_url
 
@@ -256,3 +257,53 @@ def test_upgrade_from_0002_keeps_old_events_verifiable(blank_url):
     with db.reader() as s:
         assert any("event 3: content does not match" in p for p in verify(s).problems)
     db.dispose()
+
+
+def _head_reads(db: Database, statements: list[str]):
+    """Collect the statements that read (and lock) the audit head."""
+    def seen(_conn, _cursor, statement, *_):
+        if statement.startswith("SELECT audit_head.last_seq"):
+            statements.append(statement)
+    event.listen(db.engine, "before_cursor_execute", seen)
+    return lambda: event.remove(db.engine, "before_cursor_execute", seen)
+
+
+def test_web_workers_appending_in_turn_keep_one_unbroken_chain(db, engine, people):
+    """Each engine first tries to move the head on from its own last append; once another
+    worker has appended, that matches nothing and it reads and locks the head instead."""
+    other = Engine(db)
+    head_reads: list[str] = []
+    stop = _head_reads(db, head_reads)
+    try:
+        engine.add_group("g1", "第一组")  # the engine's own last append (people) is still the head
+        assert head_reads == []
+        other.add_group("g2", "第二组")  # knows no last append of its own yet
+        assert len(head_reads) == 1
+        engine.add_group("g3", "第三组")  # its last append is no longer the head
+        assert len(head_reads) == 2
+        engine.add_group("g4", "第四组")  # now it is
+        assert len(head_reads) == 2
+    finally:
+        stop()
+    with db.reader() as s:
+        result = verify(s)
+        events = s.execute(select(AuditEvent.seq, AuditEvent.payload).order_by(AuditEvent.seq)).all()
+    assert result.ok, result.problems
+    assert [seq for seq, _ in events] == list(range(1, len(events) + 1))
+    assert [json.loads(p).get("code") for _, p in events[-4:]] == ["g1", "g2", "g3", "g4"]
+
+
+def test_a_remembered_tip_the_head_does_not_hold_is_never_chained_onto(engine, people):
+    """As after a commit that failed once the events were chained: the engine remembers an
+    append the database never kept."""
+    with engine.db.reader() as s:
+        real = s.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc())).first()
+    engine.audit_tip.value = (real.seq + 1, "f" * 64)  # an append the head never reached
+    engine.add_group("g1", "第一组")
+    engine.audit_tip.value = (real.seq + 1, real.hash)  # the head's seq (g1's), another hash
+    engine.add_group("g2", "第二组")
+    with engine.db.reader() as s:
+        result = verify(s)
+        last = s.execute(select(AuditEvent).order_by(AuditEvent.seq.desc())).scalars().first()
+    assert result.ok, result.problems
+    assert last.seq == real.seq + 2 and json.loads(last.payload)["code"] == "g2"
