@@ -42,7 +42,8 @@ class ProcessInstance(Base):
     business_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     title: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), index=True)  # running / completed / error
-    state_json: Mapped[str] = mapped_column(Text, deferred=True)  # workflow state without its specs
+    # The workflow state's header (no specs, no tasks: those are rows of instance_tasks)
+    state_json: Mapped[str] = mapped_column(Text, deferred=True)
     variables_json: Mapped[str] = mapped_column(Text, default="{}")  # snapshot for reads
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     started_by: Mapped[str] = mapped_column(String(64))
