@@ -99,25 +99,29 @@ class AuditLog:
         # ORM's per-statement work.
         conn = session.connection()
         tip = self.tip.value if self.tip else None
+        moved = False
         if tip is not None:
             # The real time: read before the head is locked, but if the head still holds this
             # process's last append, nobody appended since, so recorded_at still grows along
             # the chain. If it moved, the UPDATE (after waiting for that writer) matches nothing.
             written = self._chain(*tip, datetime.now(timezone.utc))
             moved = conn.execute(_MOVE_HEAD_FROM, {"new_seq": written[-1]["seq"], "new_hash": written[-1]["hash"],
-                                                   "old_seq": tip[0], "old_hash": tip[1]})
-            if moved.rowcount == 1:
-                conn.execute(_INSERT_EVENTS, written)  # one executemany
-                return self._done(written)
-        # Locking the head row serialises writers, so two can never chain onto the same tip.
-        last_seq, last_hash = conn.execute(_LOCK_HEAD).one()
-        # The real time, read after taking the lock so it grows along the chain. Deliberately
-        # not engine.clock: --now and frozen clocks set occurred_at, and recorded_at is what
-        # shows an event written "in the past" (backdating).
-        written = self._chain(last_seq, last_hash, datetime.now(timezone.utc))
+                                                   "old_seq": tip[0], "old_hash": tip[1]}).rowcount == 1
+        if not moved:
+            # Locking the head row serialises writers, so two can never chain onto the same tip.
+            last_seq, last_hash = conn.execute(_LOCK_HEAD).one()
+            # The real time, read after taking the lock so it grows along the chain. Deliberately
+            # not engine.clock: --now and frozen clocks set occurred_at, and recorded_at is what
+            # shows an event written "in the past" (backdating).
+            written = self._chain(last_seq, last_hash, datetime.now(timezone.utc))
+            conn.execute(_MOVE_HEAD, {"new_seq": written[-1]["seq"], "new_hash": written[-1]["hash"]})
         conn.execute(_INSERT_EVENTS, written)  # one executemany
-        conn.execute(_MOVE_HEAD, {"new_seq": written[-1]["seq"], "new_hash": written[-1]["hash"]})
-        return self._done(written)
+        # Remembered at once, not after the commit: should the commit fail, the head does not
+        # hold this tip, and the next append simply takes the locking way.
+        if self.tip is not None:
+            self.tip.value = (written[-1]["seq"], written[-1]["hash"])
+        self.pending.clear()
+        return written
 
     def _chain(self, last_seq: int, last_hash: str, recorded_at: datetime) -> list[dict]:
         """The pending events as rows chained onto (last_seq, last_hash)."""
@@ -131,14 +135,6 @@ class AuditLog:
                                 event_type=event_type, instance_id=instance_id, task_id=task_id,
                                 payload=body, prev_hash=last_hash, hash=digest, recorded_at=recorded_at))
             last_seq, last_hash = seq, digest
-        return written
-
-    def _done(self, written: list[dict]) -> list[dict]:
-        # Remembered at once, not after the commit: should the commit fail, the head does not
-        # hold this tip, and the next append simply takes the locking way.
-        if self.tip is not None:
-            self.tip.value = (written[-1]["seq"], written[-1]["hash"])
-        self.pending.clear()
         return written
 
 

@@ -300,8 +300,7 @@ class Engine:
 
             def begin(wf):
                 wf.get_next_task(state=TaskState.READY).data.update(variables)
-            plan = runtime.Plan(instance.id, instance.version, definition.id,
-                                instance.subprocess_definitions, instance.status)
+            plan = runtime.Plan.from_row(instance)  # the new row, as the other commands read it
             runtime.run(ctx, plan, workflow, begin)
             runtime.remember(ctx, plan, workflow)
             instance_id = instance.id
@@ -426,7 +425,7 @@ class Engine:
                 continue
             rows = ctx.session.execute(select(HumanTask).where(
                 HumanTask.instance_id == instance.id, HumanTask.element_id == task_element,
-                HumanTask.status.in_(runtime.OPEN_STATUSES))).scalars().all()
+                runtime.is_open(HumanTask.status))).scalars().all()
             for row in rows:
                 row.reminded_at = ctx.now
                 to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \

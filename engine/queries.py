@@ -56,7 +56,7 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     elif scope == "claimable":
         condition = claimable
     elif ADMIN_GROUP in groups:
-        condition = HumanTask.status.in_(("open", "claimed"))
+        condition = is_open(HumanTask.status)
     else:
         condition = mine | claimable
     query = select(HumanTask).where(condition)

@@ -1,9 +1,11 @@
 """Workflow state in and out of the database.
 
-A deployed definition stores its parsed spec once; an instance stores only its task tree and
-data. Serializing the whole spec into every save (SpiffWorkflow's default) would multiply the
-bytes written per action many times over. Restored specs are cached per definition id: rows
-are never changed after deploy, so the cache can never go stale.
+A deployed definition stores its parsed spec once; an instance stores only its state: a small
+header (the workflow's and its subprocesses' own attributes) and one row per task, of which a
+save writes only those that changed (dump_changes). Serializing the whole spec into every save
+(SpiffWorkflow's default) would multiply the bytes written per action many times over. Restored
+specs are cached per definition id: rows are never changed after deploy, so the cache can never
+go stale.
 """
 from __future__ import annotations
 
@@ -50,9 +52,6 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
     def from_dict(self, dct):
         dct = dict(dct)
         spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
-        return self._restore(dct, spec, subprocess_specs)
-
-    def _restore(self, dct, spec, subprocess_specs):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
