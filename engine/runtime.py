@@ -99,9 +99,9 @@ class Plan:
                    row.status, row.next_timer_at)
 
 
-_LOCK_PLAN = select(*Plan.COLUMNS).where(_PLANS.c.id == bindparam("instance_id")).with_for_update()
-_LOCK_PLAN_OR_SKIP = select(*Plan.COLUMNS).where(_PLANS.c.id == bindparam("instance_id")) \
-    .with_for_update(skip_locked=True)
+_PLAN_ROW = select(*Plan.COLUMNS).where(_PLANS.c.id == bindparam("instance_id"))
+_LOCK_PLAN = _PLAN_ROW.with_for_update()
+_LOCK_PLAN_OR_SKIP = _PLAN_ROW.with_for_update(skip_locked=True)
 
 
 def lock_plan(ctx: "Context", instance_id: int, *, skip_locked: bool = False) -> Plan | None:
@@ -134,7 +134,7 @@ class WorkflowCache:
     """Workflows as the last committed command in this process left them, keyed by plan id and
     the plan row's version. A command takes its plan's entry out; only a successful commit puts
     it back, with the new version. Another worker's change bumps the version in the database,
-    so a stale entry is never used: the state is then read from the row."""
+    so a stale entry is never used: the state is then read from its rows."""
 
     def __init__(self, size: int = 256):
         self.size = size
