@@ -39,7 +39,7 @@ test: setup
 	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) $(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/engine.py --floor
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache tools/modeler/node_modules

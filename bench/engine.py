@@ -88,14 +88,14 @@ def measure(fn, runs: int) -> list[float]:
     return times
 
 
-def measure_alternately(first, second, runs: int) -> tuple[list[float], list[float]]:
-    """One plan each way in turn, so that both sides run under the same load on the machine
+def measure_alternately(sides: list, runs: int) -> list[list[float]]:
+    """One plan each way in turn, so that every side runs under the same load on the machine
     (measured one side after the other, the ratio swung between 8 and 17 on a busy 2-core box)."""
-    a, b = [], []
+    times: list[list[float]] = [[] for _ in sides]
     for _ in range(runs):
-        a += measure(first, 1)
-        b += measure(second, 1)
-    return a, b
+        for side, fn in zip(times, sides):
+            side += measure(fn, 1)
+    return times
 
 
 class Breakdown:
@@ -191,6 +191,9 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=20)
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--breakdown", action="store_true", help="also time each part of the persisted side")
+    parser.add_argument("--floor", action="store_true",
+                        help="also run the floor (bench/floor.py, SQLite only): the least any engine keeping the "
+                             "same promises must do, written with the bare sqlite3 module")
     args = parser.parse_args()
     clock.patch_spiffworkflow_clock()
     joins.install()
@@ -216,8 +219,13 @@ def main() -> None:
                 engine.add_user(username, display, groups=[group], unit=unit)
         engine.deploy(files())
         assert persisted_lifecycle(engine) == steps  # warm-up; same path both ways
-        bare, persisted = measure_alternately(lambda: bare_lifecycle(spec, subprocess_specs, settings),
-                                              lambda: persisted_lifecycle(engine), args.plans)
+        sides = [lambda: bare_lifecycle(spec, subprocess_specs, settings), lambda: persisted_lifecycle(engine)]
+        if args.floor:
+            from floor import Floor
+            floor = Floor(f"{tmp}/floor.sqlite3", spec, subprocess_specs, settings, START, ANSWERS)
+            assert floor.lifecycle() == steps  # warm-up; same path again
+            sides.append(floor.lifecycle)
+        bare, persisted, *floor_times = measure_alternately(sides, args.plans)
         if args.breakdown:
             breakdown = Breakdown(db)
             breakdown.on = True
@@ -232,8 +240,14 @@ def main() -> None:
     print(f"bare SpiffWorkflow (in memory): median {b:.1f} ms per plan, {b / steps:.2f} ms per task")
     print(f"persisted engine:               median {p:.1f} ms per plan, {p / steps:.2f} ms per task "
           f"(start, {steps} completes, a claim per task not pre-assigned, a read per step)")
+    if floor_times:
+        f = statistics.median(floor_times[0])
+        print(f"floor (bench/floor.py):         median {f:.1f} ms per plan, {f / steps:.2f} ms per task "
+              f"(the same actions, raw sqlite3)")
     if args.breakdown:
         breakdown.report(args.plans)
+    if floor_times:
+        print(f"floor/bare ratio: {f / b:.2f}")
     print(f"persisted/bare ratio: {p / b:.2f}")
 
 

@@ -1,0 +1,75 @@
+"""The benchmark is a tool people run to decide things: it must run, print its figures in the
+form docs/performance.md quotes, and the floor it compares against must really do the work it
+claims (a floor that skipped saving would make the engine look slow for nothing). Times are
+not asserted here; bench/ prints them."""
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from bench.floor import Floor
+from engine import clock, joins
+from engine.commands import _setting
+from engine.parser import parse_files
+from engine.scripting import mark_timers, script_engine
+from engine.state import load_state
+
+from .conftest import ROOT
+
+
+def test_the_benchmark_runs_and_ends_with_the_ratio_line(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "engine.py"), "--plans", "1", "--floor"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert re.fullmatch(r"persisted/bare ratio: \d+\.\d\d", lines[-1])
+    assert re.fullmatch(r"floor/bare ratio: \d+\.\d\d", lines[-2])
+    assert "lifecycle: 21 user tasks per plan" in done.stdout
+
+
+def _library():
+    clock.patch_spiffworkflow_clock()
+    joins.install()
+    files = [(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))]
+    parsed = {p.key: p for p in parse_files(files)}
+    for p in parsed.values():
+        mark_timers([p.spec, *p.embedded.values()])
+    settings = {name: _setting(value) for name, value in parsed["reform_plan"].properties.items()}
+    return parsed["reform_plan"].spec, {k: p.spec for k, p in parsed.items() if k != "reform_plan"}, settings
+
+
+def test_the_floor_saves_every_action_and_chains_every_event(tmp_path):
+    from bench.engine import ANSWERS, START
+
+    spec, subprocess_specs, settings = _library()
+    path = tmp_path / "floor.sqlite3"
+    floor = Floor(str(path), spec, subprocess_specs, settings, START, ANSWERS)
+    assert floor.lifecycle() == 21
+    assert floor.lifecycle() == 21
+
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT status, COUNT(*) FROM plans GROUP BY status").fetchall() == [("completed", 2)]
+    # every inbox row was completed, and each one's creation, claim (when not pre-assigned) and
+    # completion is in the chain
+    assert db.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall() == [("completed", 42)]
+    kinds = dict(db.execute("SELECT json_extract(body, '$.event'), COUNT(*) FROM audit GROUP BY 1").fetchall())
+    assert kinds["task_created"] == kinds["task_completed"] == 42
+    assert kinds["instance_started"] == kinds["instance_ended"] == 2
+    assert 0 < kinds["task_claimed"] < 42  # tasks with camunda:assignee start claimed
+    chain = db.execute("SELECT prev_hash, hash FROM audit ORDER BY id").fetchall()
+    assert all(prev == before[1] for before, (prev, _) in zip(chain, chain[1:]))
+    assert db.execute("SELECT hash FROM audit_head").fetchone()[0] == chain[-1][1]
+
+    # the saved rows alone give back the finished plan
+    header, = db.execute("SELECT header FROM plans WHERE id = 2").fetchone()
+    rows = db.execute("SELECT task_id, workflow, position, body FROM plan_tasks WHERE plan_id = 2 "
+                      "ORDER BY position").fetchall()
+    workflow = load_state(header, rows, spec, subprocess_specs, script_engine())
+    assert isinstance(workflow, BpmnWorkflow) and workflow.completed
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.manual]
+    assert len(done) == 21
