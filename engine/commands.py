@@ -30,11 +30,11 @@ from . import audit, clock, forms, joins, modeler, runtime
 from .checks import check_files
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .parser import parse_files
+from .queries import ADMIN_GROUP, instance_view, iso, task_dict
 from .runtime import Context
 from .state import spec_to_json
 
 SYSTEM_ACTOR = "system"
-ADMIN_GROUP = "reform_office"
 MAX_START_DATA_BYTES = 64 * 1024
 
 
@@ -433,17 +433,15 @@ class Engine:
                 ctx.log.record("task_reminded", instance_id=instance.id, task_id=row.id,
                                element_id=row.element_id, name=row.name, reminder=event["element_id"],
                                reminder_name=event.get("name"), to=to,
-                               due_at=row.due_at.isoformat() if row.due_at else None)
+                               due_at=iso(row.due_at))
 
     # ----------------------------------------------------------------- reads
     def instance(self, instance_id: int) -> dict:
-        from .queries import instance_view
         with self.db.read_connection() as conn:
             return instance_view(conn, instance_id, self.definition_versions)
 
     @staticmethod
     def _task_dict(task) -> dict:
-        from .queries import task_dict
         return task_dict(task)
 
 

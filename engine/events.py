@@ -29,8 +29,9 @@ from sqlalchemy import select
 from models import ProcessDefinition, ProcessInstance
 
 from . import runtime
-from .commands import ADMIN_GROUP, SYSTEM_ACTOR, Engine
+from .commands import SYSTEM_ACTOR, Engine
 from .errors import Conflict, Forbidden, Invalid
+from .queries import ADMIN_GROUP
 
 MAX_DATA_BYTES = 64 * 1024
 MESSAGE_VARIABLE = "lastMessage"

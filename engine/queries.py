@@ -12,10 +12,10 @@ from .errors import Forbidden, Invalid, NotFound
 from .runtime import is_open
 
 SCOPES = ("mine", "claimable", "all")
-ADMIN_GROUP = "reform_office"
+ADMIN_GROUP = "reform_office"  # the reform office: assigns tasks, sees every plan, deploys
 
 
-def _iso(value):
+def iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -27,10 +27,10 @@ def task_dict(task) -> dict:
         "status": task.status, "assignee": task.assignee,
         "candidate_groups": json.loads(task.candidate_groups),
         "candidate_users": json.loads(task.candidate_users),
-        "due_at": _iso(task.due_at), "follow_up_at": _iso(task.follow_up_at),
-        "priority": task.priority, "created_at": _iso(task.created_at),
-        "claimed_at": _iso(task.claimed_at), "completed_at": _iso(task.completed_at),
-        "completed_by": task.completed_by, "reminded_at": _iso(task.reminded_at),
+        "due_at": iso(task.due_at), "follow_up_at": iso(task.follow_up_at),
+        "priority": task.priority, "created_at": iso(task.created_at),
+        "claimed_at": iso(task.claimed_at), "completed_at": iso(task.completed_at),
+        "completed_by": task.completed_by, "reminded_at": iso(task.reminded_at),
         "documentation": task.documentation,
         "form": json.loads(task.form_json), "version": task.version,
     }
@@ -92,8 +92,8 @@ def instance_view(conn: Connection, instance_id: int, versions: dict[int, int] |
         "id": instance.id, "status": instance.status, "definition_key": instance.definition_key,
         "definition_version": instance.definition_version, "definition_name": instance.definition_name,
         "business_key": instance.business_key, "title": instance.title,
-        "started_by": instance.started_by, "started_at": _iso(instance.started_at),
-        "ended_at": _iso(instance.ended_at), "next_timer_at": _iso(instance.next_timer_at),
+        "started_by": instance.started_by, "started_at": iso(instance.started_at),
+        "ended_at": iso(instance.ended_at), "next_timer_at": iso(instance.next_timer_at),
         "version": instance.version,
         "called_versions": _called_versions(conn, json.loads(instance.subprocess_definitions),
                                             {} if versions is None else versions),
@@ -120,5 +120,5 @@ def definitions(session: Session, all_versions: bool = False) -> list[dict]:
         seen.add(d.key)
         out.append({"id": d.id, "key": d.key, "name": d.name, "version": d.version,
                     "file_name": d.file_name, "sha256": d.sha256,
-                    "deployed_at": _iso(d.deployed_at), "deployed_by": d.deployed_by})
+                    "deployed_at": iso(d.deployed_at), "deployed_by": d.deployed_by})
     return out
