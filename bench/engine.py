@@ -192,8 +192,8 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--breakdown", action="store_true", help="also time each part of the persisted side")
     parser.add_argument("--floor", action="store_true",
-                        help="also run the floor (bench/floor.py, SQLite only): the least any engine keeping the "
-                             "same promises must do, written with the bare sqlite3 module")
+                        help="also run the floor (bench/floor.py) on the same database: the least any engine "
+                             "keeping the same promises must do, written through the bare database driver")
     args = parser.parse_args()
     clock.patch_spiffworkflow_clock()
     joins.install()
@@ -222,7 +222,7 @@ def main() -> None:
         sides = [lambda: bare_lifecycle(spec, subprocess_specs, settings), lambda: persisted_lifecycle(engine)]
         if args.floor:
             from floor import Floor
-            floor = Floor(f"{tmp}/floor.sqlite3", spec, subprocess_specs, settings, START, ANSWERS)
+            floor = Floor(args.db or f"{tmp}/floor.sqlite3", spec, subprocess_specs, settings, START, ANSWERS)
             assert floor.lifecycle() == steps  # warm-up; same path again
             sides.append(floor.lifecycle)
         bare, persisted, *floor_times = measure_alternately(sides, args.plans)
@@ -233,6 +233,8 @@ def main() -> None:
             breakdown.on = False
         url = db.url
         db.dispose()
+        if args.floor:
+            floor.close()
 
     b, p = statistics.median(bare), statistics.median(persisted)
     print(f"database: {url.split('@')[-1]}")
@@ -243,7 +245,7 @@ def main() -> None:
     if floor_times:
         f = statistics.median(floor_times[0])
         print(f"floor (bench/floor.py):         median {f:.1f} ms per plan, {f / steps:.2f} ms per task "
-              f"(the same actions, raw sqlite3)")
+              f"(the same actions through the bare database driver)")
     if args.breakdown:
         breakdown.report(args.plans)
     if floor_times:

@@ -4,15 +4,19 @@ claims (a floor that skipped saving would make the engine look slow for nothing)
 not asserted here; bench/ prints them."""
 from __future__ import annotations
 
+import json
 import re
-import sqlite3
 import subprocess
 import sys
+from collections import Counter
+
+import psycopg
+import pytest
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from bench.floor import Floor
+from bench.floor import TABLES, Floor
 from engine import clock, joins
 from engine.commands import _setting
 from engine.parser import parse_files
@@ -43,33 +47,50 @@ def _library():
     return parsed["reform_plan"].spec, {k: p.spec for k, p in parsed.items() if k != "reform_plan"}, settings
 
 
-def test_the_floor_saves_every_action_and_chains_every_event(tmp_path):
+@pytest.fixture(params=["sqlite", "postgres"])
+def floor_database(request, tmp_path):
+    """Where the floor writes: a SQLite file, or the test PostgreSQL database (its floor_ tables
+    dropped afterwards, so that the schema tests see only the engine's tables)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "floor.sqlite3")
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {', '.join(TABLES)}")
+
+
+def test_the_floor_saves_every_action_and_chains_every_event(floor_database):
     from bench.engine import ANSWERS, START
 
     spec, subprocess_specs, settings = _library()
-    path = tmp_path / "floor.sqlite3"
-    floor = Floor(str(path), spec, subprocess_specs, settings, START, ANSWERS)
+    floor = Floor(floor_database, spec, subprocess_specs, settings, START, ANSWERS)
     assert floor.lifecycle() == 21
     assert floor.lifecycle() == 21
 
-    db = sqlite3.connect(path)
-    assert db.execute("SELECT status, COUNT(*) FROM plans GROUP BY status").fetchall() == [("completed", 2)]
+    cur = floor.database.cursor()
+
+    def rows(sql):
+        return cur.execute(sql).fetchall()
+
+    assert rows("SELECT status FROM floor_plans") == [("completed",), ("completed",)]
     # every inbox row was completed, and each one's creation, claim (when not pre-assigned) and
     # completion is in the chain
-    assert db.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall() == [("completed", 42)]
-    kinds = dict(db.execute("SELECT json_extract(body, '$.event'), COUNT(*) FROM audit GROUP BY 1").fetchall())
+    assert Counter(status for status, in rows("SELECT status FROM floor_inbox")) == {"completed": 42}
+    kinds = Counter(json.loads(body)["event"] for body, in rows("SELECT body FROM floor_audit"))
     assert kinds["task_created"] == kinds["task_completed"] == 42
     assert kinds["instance_started"] == kinds["instance_ended"] == 2
     assert 0 < kinds["task_claimed"] < 42  # tasks with camunda:assignee start claimed
-    chain = db.execute("SELECT prev_hash, hash FROM audit ORDER BY id").fetchall()
+    chain = rows("SELECT prev_hash, hash FROM floor_audit ORDER BY id")
     assert all(prev == before[1] for before, (prev, _) in zip(chain, chain[1:]))
-    assert db.execute("SELECT hash FROM audit_head").fetchone()[0] == chain[-1][1]
+    assert rows("SELECT hash FROM floor_audit_head") == [(chain[-1][1],)]
 
     # the saved rows alone give back the finished plan
-    header, = db.execute("SELECT header FROM plans WHERE id = 2").fetchone()
-    rows = db.execute("SELECT task_id, workflow, position, body FROM plan_tasks WHERE plan_id = 2 "
-                      "ORDER BY position").fetchall()
-    workflow = load_state(header, rows, spec, subprocess_specs, script_engine())
+    (plan_id, header), = rows("SELECT id, header FROM floor_plans ORDER BY id DESC LIMIT 1")
+    tasks = cur.execute("SELECT task_id, workflow, position, body FROM floor_tasks WHERE plan_id = ? "
+                        "ORDER BY position", (plan_id,)).fetchall()
+    workflow = load_state(header, tasks, spec, subprocess_specs, script_engine())
     assert isinstance(workflow, BpmnWorkflow) and workflow.completed
     done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.manual]
     assert len(done) == 21
+    floor.close()
