@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, time as day_start, timedelta
 from pathlib import Path
 
 import click
@@ -277,7 +277,7 @@ def definitions_cmd(state, as_json, all_versions):
     with state.db.reader() as s:
         result = definitions(s, all_versions)
     _emit({"definitions": result}, as_json, lambda d: [
-        click.echo(f"{r['key']:<20} v{r['version']:<3} {r['name']}  ({r['deployed_at']})") for r in d["definitions"]])
+        click.echo(f"{r['key']:<20} v{r['version']:<3} {r['name']}  ({_local(r['deployed_at'])})") for r in d["definitions"]])
 
 
 # ------------------------------------------------------------------------- plans and tasks
@@ -288,10 +288,26 @@ def _show_instance(d):
         _show_task(t)
 
 
+def _local(value: str) -> str:
+    """An instant as a person here reads it: Beijing time to the minute. (--json keeps the
+    exact instant, ISO 8601 in UTC, for scripts.)"""
+    return datetime.fromisoformat(value).astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _deadline(value: str, active: bool) -> str:
+    """A deadline written as a date runs to the end of that day (it is stored as the next
+    local midnight): shown as the date itself, as the analyst wrote it. An active task past
+    its deadline says so."""
+    at = datetime.fromisoformat(value).astimezone(clock.TZ)
+    shown = (at - timedelta(days=1)).strftime("%Y-%m-%d") if at.time() == day_start(0) else _local(value)
+    return shown + (" 已逾期 OVERDUE" if active and at <= clock.now() else "")
+
+
 def _show_task(t):
     who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"]) or "-"
-    due = f" due {t['due_at']}" if t["due_at"] else ""
-    reminded = f" reminded {t['reminded_at']}" if t.get("reminded_at") else ""
+    active = t["status"] in ("open", "claimed")
+    due = f" due {_deadline(t['due_at'], active)}" if t["due_at"] else ""
+    reminded = f" reminded {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
     click.echo(f"  task {t['id']}: {t['name']} ({t['element_id']}) [{t['status']}] {who}{due}{reminded}")
 
 

@@ -5,11 +5,13 @@ import csv
 import hashlib
 import io
 import json
+from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
+from engine import clock
+from engine.cli import _deadline, _local, main
 
 from .conftest import BPMN, FIXTURES
 
@@ -173,3 +175,26 @@ def test_each_library_file_checks_clean_on_its_own_once_the_library_is_deployed(
     for path in files:
         report = as_json(cli("check", str(path), "--json"))
         assert (report["errors"], report["warnings"]) == (0, 0), (path.name, report["problems"])
+
+
+def test_people_read_deadlines_and_times_in_beijing_time(cli):
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    plan = as_json(cli("--now", "2026-01-31T10:00:00", "start", "mini_approval", "--as", "zhang", "--json"))
+    assert plan["tasks"][0]["due_at"] == "2026-02-07T02:00:00+00:00"  # scripts get the exact instant
+    line = cli("--now", "2026-02-07T09:59:00", "tasks", "--as", "zhang").stdout
+    assert "due 2026-02-07 10:00" in line and "OVERDUE" not in line
+    late = cli("--now", "2026-02-07T10:00:00", "tasks", "--as", "zhang").stdout
+    assert "due 2026-02-07 10:00 已逾期 OVERDUE" in late
+    listed = cli("definitions").stdout
+    deployed = as_json(cli("definitions", "--json"))["definitions"][0]["deployed_at"]
+    assert _local(deployed) in listed and deployed not in listed
+
+
+def test_a_deadline_written_as_a_date_shows_as_that_date():
+    # a date deadline is stored as the next local midnight: 23 November runs to its end
+    assert _deadline("2026-11-23T16:00:00+00:00", active=False) == "2026-11-23"
+    with clock.frozen(datetime(2026, 11, 23, 23, 59)):  # Beijing time
+        assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23"
+    with clock.frozen(datetime(2026, 11, 24, 0, 0)):
+        assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23 已逾期 OVERDUE"
+    assert _deadline("2026-11-24T01:30:00+00:00", active=False) == "2026-11-24 09:30"
