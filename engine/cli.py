@@ -308,7 +308,9 @@ def _show_task(t):
     active = t["status"] in ("open", "claimed")
     due = f" due {_deadline(t['due_at'], active)}" if t["due_at"] else ""
     reminded = f" reminded {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
-    click.echo(f"  task {t['id']}: {t['name']} ({t['element_id']}) [{t['status']}] {who}{due}{reminded}")
+    plan = f" — {t['business_key'] or '#' + str(t['instance_id'])} {t['plan_title'] or ''}".rstrip() \
+        if "plan_title" in t else ""  # inbox lists name the plan; a plan's own page need not
+    click.echo(f"  task {t['id']}: {t['name']} ({t['element_id']}) [{t['status']}] {who}{due}{reminded}{plan}")
 
 
 @command(main, "start")

@@ -59,11 +59,14 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
         condition = is_open(HumanTask.status)
     else:
         condition = mine | claimable
-    query = select(HumanTask).where(condition)
+    # with the plan each task belongs to: an inbox row must say which plan it is about
+    query = select(HumanTask, ProcessInstance.title, ProcessInstance.business_key).join(
+        ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(condition)
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
     query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-    return [task_dict(t) for t in session.execute(query).scalars()]
+    return [task_dict(task) | {"plan_title": title, "business_key": business_key}
+            for task, title, business_key in session.execute(query)]
 
 
 _PLANS, _DEFINITIONS, _TASKS = ProcessInstance.__table__, ProcessDefinition.__table__, HumanTask.__table__

@@ -198,3 +198,15 @@ def test_a_deadline_written_as_a_date_shows_as_that_date():
     with clock.frozen(datetime(2026, 11, 24, 0, 0)):
         assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23 已逾期 OVERDUE"
     assert _deadline("2026-11-24T01:30:00+00:00", active=False) == "2026-11-24 09:30"
+
+
+def test_an_inbox_line_names_the_plan_it_belongs_to(cli):
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli("start", "mini_approval", "--as", "zhang", "--title", "深化国资国企改革方案", "--business-key", "DT-2015-07")
+    cli("start", "mini_approval", "--as", "zhang", "--title", "无编号方案")
+    [numbered, plain] = sorted(as_json(cli("tasks", "--as", "zhang", "--json"))["tasks"], key=lambda t: t["id"])
+    assert (numbered["plan_title"], numbered["business_key"]) == ("深化国资国企改革方案", "DT-2015-07")
+    assert (plain["plan_title"], plain["business_key"]) == ("无编号方案", None)
+    lines = cli("tasks", "--as", "zhang").stdout.splitlines()
+    assert any(line.endswith("— DT-2015-07 深化国资国企改革方案") for line in lines)
+    assert any(line.endswith(f"— #{plain['instance_id']} 无编号方案") for line in lines)
