@@ -740,6 +740,24 @@ def test_every_way_of_setting_a_variable_counts():
     assert "'reviewDays'" in check_processes([("t.bpmn", diagram(body))])[0]["message"]
 
 
+def test_a_misspelt_multi_instance_collection_is_a_warning_with_a_suggestion():
+    def plan(collection: str, script: str = "departments = ['legal', 'risk']") -> bytes:
+        return diagram('<bpmn:startEvent id="StartEvent_1" />\n'
+                       f'<bpmn:scriptTask id="Task_S" scriptFormat="python"><bpmn:script>{script}</bpmn:script>'
+                       '</bpmn:scriptTask>\n'
+                       f'<bpmn:userTask id="Task_A" {USER}><bpmn:multiInstanceLoopCharacteristics '
+                       f'camunda:collection="{collection}" camunda:elementVariable="department" /></bpmn:userTask>\n'
+                       '<bpmn:endEvent id="Event_End" />\n'
+                       + flows(("StartEvent_1", "Task_S"), ("Task_S", "Task_A"), ("Task_A", "Event_End")))
+    assert check_processes([("t.bpmn", plan("departments"))]) == []
+    [typo] = check_processes([("t.bpmn", plan("departmnets"))])
+    assert (typo["rule"], typo["element_id"], typo["severity"]) == ("variable", "Task_A", "warning")
+    assert "'departmnets'" in typo["message"] and "did you mean departments," in typo["message"]
+    # a list nothing in the files sets may come with the start data: not reported, even when a
+    # longer name that is set resembles it
+    assert check_processes([("t.bpmn", plan("departments", "departmentsConsulted = 2"))]) == []
+
+
 def test_variables_set_in_another_file_of_the_same_check_count():
     """A called process reads what its caller's forms set: the files checked together are one namespace."""
     child = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_C" {USER} '

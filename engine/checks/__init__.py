@@ -17,7 +17,7 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 
 * `common` — namespaces, shared tables, the problem dict, element helpers, `Doc` (one parsed file
   with its indexes, the variables the files set and the values form fields fix);
-* `variables` — variables read that nothing sets;
+* `variables` — variables read that nothing sets, misspelt multi-instance collections;
 * `expressions` — reserved ids, conditions, timer values, script tasks;
 * `forms` — user tasks, form fields, start forms, untyped and manual tasks;
 * `multi_instance` — multi-instance hosts, collections, cardinality;
@@ -43,7 +43,7 @@ from .forms import rule_start_forms, rule_task_types, rule_user_tasks
 from .gateways import rule_conditions_on_activities, rule_gateways, rule_implicit_splits, rule_unreachable
 from .multi_instance import rule_multi_instance
 from .unsupported import rule_start_permission, rule_unsupported
-from .variables import rule_undefined_variables
+from .variables import rule_misspelt_collections, rule_undefined_variables
 
 __all__ = ["CheckReport", "RULES", "check_files", "check_processes"]
 
@@ -75,7 +75,7 @@ class CheckReport:
 RULES = [rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks, rule_start_forms,
          rule_task_types, rule_multi_instance, rule_unsupported, rule_start_permission, rule_events,
          rule_event_gateways, rule_gateways, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable,
-         rule_call_activities, rule_undefined_variables]
+         rule_call_activities, rule_undefined_variables, rule_misspelt_collections]
 
 
 def _executable_keys(roots: Iterable) -> set[str]:

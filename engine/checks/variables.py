@@ -51,3 +51,23 @@ def rule_undefined_variables(doc: Doc):
                               "initiator, multi-instance element variable or process property; a variable from a "
                               f"calling process is known when its file is checked too: reformflow check bpmn/*.bpmn)"
                               f"{hint}", "warning")
+
+
+def rule_misspelt_collections(doc: Doc):
+    """A multi-instance collection that nothing sets but that is close to the name of a variable
+    something does set: most likely a typo, which would fail only when the plan reaches the
+    task. A collection nothing sets is not reported on its own: a list can come with the start
+    data or a message, and no form field can declare one."""
+    loops = doc.root.xpath(".//bpmn:multiInstanceLoopCharacteristics[@camunda:collection]", namespaces=NS)
+    named = {loop: loop.get(CAMUNDA + "collection").strip() for loop in loops}
+    set_otherwise = doc.variables - set(named.values()) - BUILTIN_FUNCTIONS.keys() - FUNCTION_NAMES
+    for loop, name in named.items():
+        if not name.isidentifier() or name in set_otherwise:
+            continue  # an expression is refused by the multi-instance rule
+        pool = sorted(set_otherwise - {loop.get(CAMUNDA + "elementVariable")})
+        # a close cutoff: a slip of the keyboard (departmnets), not another word (departmentsConsulted)
+        close = difflib.get_close_matches(name, pool, n=1, cutoff=0.85)
+        if close:
+            yield doc.problem(owner_of(loop), "variable", f"camunda:collection `{name}`：无处设置此变量，是否应为 "
+                              f"{close[0]}？(nothing in these files sets '{name}'; did you mean {close[0]}, which "
+                              f"is set? A plan reaching this task without it would stop there.)", "warning")
