@@ -249,6 +249,7 @@ def main() -> None:
     if args.breakdown:
         breakdown.report(args.plans)
     if floor_times:
+        print(f"persisted/floor ratio: {p / f:.2f}")
         print(f"floor/bare ratio: {f / b:.2f}")
     print(f"persisted/bare ratio: {p / b:.2f}")
 

@@ -33,6 +33,7 @@ def test_the_benchmark_runs_and_ends_with_the_ratio_line(tmp_path):
     lines = done.stdout.strip().splitlines()
     assert re.fullmatch(r"persisted/bare ratio: \d+\.\d\d", lines[-1])
     assert re.fullmatch(r"floor/bare ratio: \d+\.\d\d", lines[-2])
+    assert re.fullmatch(r"persisted/floor ratio: \d+\.\d\d", lines[-3])
     assert "lifecycle: 21 user tasks per plan" in done.stdout
 
 
