@@ -76,7 +76,8 @@ class HumanTask(Base):
     candidate_groups: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, for display
     candidate_users: Mapped[str] = mapped_column(Text, default="[]")
     assignee: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), index=True)  # open / claimed / completed / cancelled
+    # open / claimed / completed / cancelled; indexed as the first column of ix_human_tasks_status_assignee
+    status: Mapped[str] = mapped_column(String(20))
     priority: Mapped[int] = mapped_column(Integer, default=50)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
