@@ -117,6 +117,7 @@ def main(ctx, db_url, now):
 def init_cmd(state, as_json, demo):
     """Create or upgrade the database schema (and optionally load demo data)."""
     state.db.upgrade()
+    _warn_calendar_gaps(state)
     result = {"database": state.db.url, "schema": "up to date"}
     if demo:
         from .demo import load_demo
@@ -172,16 +173,8 @@ def calendar_set(state, as_json, day, working, note, actor):
 @click.argument("year", type=int)
 def calendar_show(state, as_json, year):
     """Which days of YEAR differ from Monday–Friday, and where the answer comes from."""
-    from datetime import date, timedelta
-
-    from sqlalchemy import select
-
-    from models import CalendarOverride
-
-    from .workdays import WorkCalendar
-    with state.db.reader() as s:
-        overrides = {o.day: o.is_working_day for o in s.execute(select(CalendarOverride)).scalars()}
-    cal = WorkCalendar(overrides)
+    from datetime import date
+    cal, overrides = _work_calendar(state)
     day, days = date(year, 1, 1), []
     while day.year == year:
         working = cal.is_working_day(day)
@@ -199,6 +192,37 @@ def calendar_show(state, as_json, year):
             click.echo(f"warning: {year} is not covered: deadlines use plain weekends until the reform "
                        f"office enters the year's holidays with `reformflow calendar set`")
     _emit(result, as_json, human)
+
+
+def _work_calendar(state):
+    """The working-day calendar as deadlines see it: chinesecalendar plus the override table."""
+    from sqlalchemy import select
+
+    from models import CalendarOverride
+
+    from .workdays import WorkCalendar
+    with state.db.reader() as s:
+        overrides = {o.day: o.is_working_day for o in s.execute(select(CalendarOverride)).scalars()}
+    return WorkCalendar(overrides), overrides
+
+
+# Deadlines set today can reach this far ahead (a month's filing, 30 days' consultation, 15
+# working days' review), so a year starting within it must already be known.
+CALENDAR_LOOKAHEAD = timedelta(days=90)
+
+
+def _warn_calendar_gaps(state) -> None:
+    """Say on standard error, at init and when a worker starts, which year deadlines will soon
+    reach that neither chinesecalendar nor the override table knows: working days there would
+    count plain weekends and miss the holidays (e.g. the package gets a new year each November)."""
+    today = clock.today()
+    calendar, _ = _work_calendar(state)
+    for year in sorted({today.year, (today + CALENDAR_LOOKAHEAD).year}):
+        if not calendar.covered(year):
+            click.echo(f"warning: 尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set "
+                       f"录入国务院公布的 {year} 年放假和调休安排 (no holiday calendar for {year}: working-day deadlines "
+                       f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
+                       f"`reformflow calendar set DAY --off|--working --as USER`)", err=True)
 
 
 # ------------------------------------------------------------------------- processes
@@ -424,6 +448,7 @@ def timers_run(state, as_json):
 @click.option("--rounds", type=int, help="Stop after this many rounds (default: run until stopped).")
 def worker_cmd(state, as_json, interval, rounds):
     """Keep firing due timers (run one or more next to the web workers)."""
+    _warn_calendar_gaps(state)
     done = 0
     while rounds is None or done < rounds:
         try:

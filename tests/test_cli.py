@@ -210,3 +210,15 @@ def test_an_inbox_line_names_the_plan_it_belongs_to(cli):
     lines = cli("tasks", "--as", "zhang").stdout.splitlines()
     assert any(line.endswith("— DT-2015-07 深化国资国企改革方案") for line in lines)
     assert any(line.endswith(f"— #{plain['instance_id']} 无编号方案") for line in lines)
+
+
+def test_init_and_the_worker_warn_of_a_coming_year_without_a_holiday_calendar(cli):
+    # chinesecalendar 1.11.0 knows 2004–2026: from October, deadlines can reach into 2027
+    december = cli("--now", "2026-12-01T09:00:00", "init")
+    assert "no holiday calendar for 2027" in december.stderr and "reformflow calendar set" in december.stderr
+    assert "no holiday calendar" not in cli("--now", "2026-06-01T09:00:00", "init").stderr
+    worker = cli("--now", "2026-12-01T09:00:00", "worker", "--rounds", "1", "--interval", "0")
+    assert "no holiday calendar for 2027" in worker.stderr
+    # once the reform office enters the year's schedule, the warning goes
+    cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    assert "no holiday calendar" not in cli("--now", "2026-12-01T09:00:00", "init").stderr
