@@ -536,6 +536,20 @@ def audit_anchor(state, as_json, output, actor):
         click.echo(text)  # the document itself, with or without --json
 
 
+class _VerifyProgress:
+    """Progress of a long verify on standard error (stdout stays the result): a line each
+    EVERY events, so a chain checked within a second or two prints none."""
+    EVERY = 20_000
+
+    def __init__(self):
+        self.shown = 0
+
+    def __call__(self, checked: int, expected: int) -> None:
+        if checked - self.shown >= self.EVERY:
+            self.shown = checked
+            click.echo(f"校验中 (verifying): {checked}/{expected} events, {checked * 100 // expected}%", err=True)
+
+
 @command(audit, "verify")
 @click.option("--anchor", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="An anchor written by `audit anchor` (repeatable).")
@@ -550,7 +564,7 @@ def audit_verify(state, as_json, anchor_files):
         except ValueError as exc:
             raise Invalid(f"{path}: {exc}") from None
     with state.db.reader() as s:
-        result = verify(s, anchors=anchors)
+        result = verify(s, anchors=anchors, progress=_VerifyProgress())
 
     def human(d):
         if d["ok"]:

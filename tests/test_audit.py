@@ -22,7 +22,7 @@ from engine.commands import Engine
 from models import AuditEvent
 from models.db import MIGRATIONS, Database, normalise_url
 
-from .conftest import PG_URL
+from .conftest import FIXTURES, PG_URL
 
 
 def cli(db: Database, *args, code: int = 0):
@@ -307,3 +307,23 @@ def test_a_remembered_tip_the_head_does_not_hold_is_never_chained_onto(engine, p
         last = s.execute(select(AuditEvent).order_by(AuditEvent.seq.desc())).scalars().first()
     assert result.ok, result.problems
     assert last.seq == real.seq + 2 and json.loads(last.payload)["code"] == "g2"
+
+
+def test_a_long_verify_reports_its_progress(db, engine, people, monkeypatch):
+    engine.start(_mini(engine), actor="zhang")
+    calls = []
+    with db.reader() as s:
+        result = verify(s, batch=3, progress=lambda checked, expected: calls.append((checked, expected)))
+    assert result.ok and result.events > 6
+    assert [checked for checked, _ in calls] == list(range(3, result.events, 3)) + [result.events]
+    assert {expected for _, expected in calls} == {result.events}  # the head says how many to expect
+    # the command line shows it on standard error, one line per step, the result unchanged on stdout
+    monkeypatch.setattr("engine.cli._VerifyProgress.EVERY", 1)
+    done = cli(db, "audit", "verify")
+    assert done.stdout.startswith("audit trail intact")
+    assert done.stderr.splitlines()[-1] == f"校验中 (verifying): {result.events}/{result.events} events, 100%"
+
+
+def _mini(engine) -> str:
+    engine.deploy([("mini_approval.bpmn", (FIXTURES / "diagrams" / "mini_approval.bpmn").read_bytes())])
+    return "mini_approval"
