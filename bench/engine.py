@@ -186,6 +186,20 @@ class Breakdown:
                 print(f"  {command:10s} x{calls / plans:4.1f}/plan  {sum(verbs.values()) / calls:5.1f} each  ({kinds})")
 
 
+def library() -> tuple:
+    """The parsed library as bare SpiffWorkflow runs it: (the reform_plan spec, the specs of the
+    processes it calls, its process properties as the engine's start sets them)."""
+    clock.patch_spiffworkflow_clock()
+    joins.install()
+    parsed = {p.key: p for p in parse_files(files())}
+    for p in parsed.values():
+        mark_timers([p.spec, *p.embedded.values()])
+    spec = parsed["reform_plan"].spec
+    subprocess_specs = {k: p.spec for k, p in parsed.items() if k != "reform_plan"}
+    settings = {name: _setting(value) for name, value in parsed["reform_plan"].properties.items()}
+    return spec, subprocess_specs, settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--plans", type=int, default=20)
@@ -195,15 +209,7 @@ def main() -> None:
                         help="also run the floor (bench/floor.py) on the same database: the least any engine "
                              "keeping the same promises must do, written through the bare database driver")
     args = parser.parse_args()
-    clock.patch_spiffworkflow_clock()
-    joins.install()
-
-    parsed = {p.key: p for p in parse_files(files())}
-    for p in parsed.values():
-        mark_timers([p.spec, *p.embedded.values()])
-    spec = parsed["reform_plan"].spec
-    subprocess_specs = {k: p.spec for k, p in parsed.items() if k != "reform_plan"}
-    settings = {name: _setting(value) for name, value in parsed["reform_plan"].properties.items()}
+    spec, subprocess_specs, settings = library()
     steps = bare_lifecycle(spec, subprocess_specs, settings)  # warm-up
 
     with tempfile.TemporaryDirectory() as tmp:

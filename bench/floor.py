@@ -29,6 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import forms
 from engine.drive import answer_for
+from engine.runtime import every_task
 from engine.scripting import script_engine
 from engine.state import dump_changes
 
@@ -193,27 +194,20 @@ class Floor:
         known = {row[0] for row in cur.execute(
             "SELECT spiff_task_id FROM floor_inbox WHERE plan_id = ? AND status IN ('open', 'claimed')",
             (plan_id,)).fetchall()}
-        for task in _ready_user_tasks(workflow):
-            if str(task.id) not in known:
-                # a task with camunda:assignee is claimed from the start, as in the engine
-                status = "claimed" if (task.task_spec.extensions or {}).get("camunda:assignee") else "open"
-                row_id = cur.execute("INSERT INTO floor_inbox (plan_id, spiff_task_id, element_id, status, version) "
-                                     "VALUES (?, ?, ?, ?, 1) RETURNING id",
-                                     (plan_id, str(task.id), task.task_spec.bpmn_id, status)).fetchone()[0]
-                events.append({"event": "task_created", "task": row_id, "element": task.task_spec.bpmn_id})
+        for task in every_task(workflow):
+            if task.state != TaskState.READY or not task.task_spec.manual or str(task.id) in known:
+                continue  # not a ready user task, or its inbox row exists
+            # a task with camunda:assignee is claimed from the start, as in the engine
+            status = "claimed" if (task.task_spec.extensions or {}).get("camunda:assignee") else "open"
+            row_id = cur.execute("INSERT INTO floor_inbox (plan_id, spiff_task_id, element_id, status, version) "
+                                 "VALUES (?, ?, ?, ?, 1) RETURNING id",
+                                 (plan_id, str(task.id), task.task_spec.bpmn_id, status)).fetchone()[0]
+            events.append({"event": "task_created", "task": row_id, "element": task.task_spec.bpmn_id})
         if workflow.completed:
             events.append({"event": "instance_ended", "instance": plan_id})
 
     def _transaction(self):
         return _Transaction(self)
-
-
-def _ready_user_tasks(workflow: BpmnWorkflow):
-    """A plain walk over the task dicts (the tree iterator costs ~80x more)."""
-    for owner in (workflow, *workflow.subprocesses.values()):
-        for task in owner.tasks.values():
-            if task.state == TaskState.READY and task.task_spec.manual:
-                yield task
 
 
 class _Transaction:

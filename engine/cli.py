@@ -174,7 +174,8 @@ def calendar_set(state, as_json, day, working, note, actor):
 def calendar_show(state, as_json, year):
     """Which days of YEAR differ from Monday–Friday, and where the answer comes from."""
     from datetime import date
-    cal, overrides = _work_calendar(state)
+    cal = _work_calendar(state)
+    overrides = cal.overrides
     day, days = date(year, 1, 1), []
     while day.year == year:
         working = cal.is_working_day(day)
@@ -202,8 +203,7 @@ def _work_calendar(state):
 
     from .workdays import WorkCalendar
     with state.db.reader() as s:
-        overrides = {o.day: o.is_working_day for o in s.execute(select(CalendarOverride)).scalars()}
-    return WorkCalendar(overrides), overrides
+        return WorkCalendar({o.day: o.is_working_day for o in s.execute(select(CalendarOverride)).scalars()})
 
 
 # Deadlines set today can reach this far ahead (a month's filing, 30 days' consultation, 15
@@ -216,7 +216,7 @@ def _warn_calendar_gaps(state) -> None:
     reach that neither chinesecalendar nor the override table knows: working days there would
     count plain weekends and miss the holidays (e.g. the package gets a new year each November)."""
     today = clock.today()
-    calendar, _ = _work_calendar(state)
+    calendar = _work_calendar(state)
     for year in sorted({today.year, (today + CALENDAR_LOOKAHEAD).year}):
         if not calendar.covered(year):
             click.echo(f"warning: 尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set "
@@ -328,8 +328,9 @@ def _deadline(value: str, active: bool) -> str:
 
 
 def _show_task(t):
+    from .runtime import OPEN_STATUSES
     who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"]) or "-"
-    active = t["status"] in ("open", "claimed")
+    active = t["status"] in OPEN_STATUSES
     due = f" due {_deadline(t['due_at'], active)}" if t["due_at"] else ""
     reminded = f" reminded {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
     plan = f" — {t['business_key'] or '#' + str(t['instance_id'])} {t['plan_title'] or ''}".rstrip() \

@@ -193,7 +193,7 @@ def engine_error(exc: Exception) -> Invalid:
     return Invalid(f"{where}{reason}. Nothing was changed; correct the data or the diagram and try again.")
 
 
-def _every_task(workflow: BpmnWorkflow):
+def every_task(workflow: BpmnWorkflow):
     """The tasks of the plan and of its subprocesses, in no particular order: a plain walk over
     the task dicts, ~80x cheaper than get_tasks()'s tree iterator (0.003 vs 0.25 ms for a plan
     of 120 tasks). For questions whose answer does not depend on the order."""
@@ -205,7 +205,7 @@ def _every_task(workflow: BpmnWorkflow):
 
 def _snapshot(workflow: BpmnWorkflow) -> set[UUID]:
     finished = TaskState.FINISHED_MASK
-    return {t.id for t in _every_task(workflow) if t.state & finished}
+    return {t.id for t in every_task(workflow) if t.state & finished}
 
 
 def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
@@ -292,7 +292,7 @@ def settle(workflow: BpmnWorkflow) -> None:
     """
     for _ in range(MAX_SETTLE_ROUNDS):
         workflow.do_engine_steps()
-        if not any(t.state == TaskState.READY and not t.task_spec.manual for t in _every_task(workflow)):
+        if not any(t.state == TaskState.READY and not t.task_spec.manual for t in every_task(workflow)):
             return
     raise Invalid(f"the process did not come to rest after {MAX_SETTLE_ROUNDS} rounds of engine steps "
                   "(a loop without a user task or a timer?)")

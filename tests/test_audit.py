@@ -22,7 +22,7 @@ from engine.commands import Engine
 from models import AuditEvent
 from models.db import MIGRATIONS, Database, normalise_url
 
-from .conftest import FIXTURES, PG_URL
+from .conftest import FIXTURES, PG_URL, read
 
 
 def cli(db: Database, *args, code: int = 0):
@@ -310,7 +310,8 @@ def test_a_remembered_tip_the_head_does_not_hold_is_never_chained_onto(engine, p
 
 
 def test_a_long_verify_reports_its_progress(db, engine, people, monkeypatch):
-    engine.start(_mini(engine), actor="zhang")
+    engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
+    engine.start("mini_approval", actor="zhang")
     calls = []
     with db.reader() as s:
         result = verify(s, batch=3, progress=lambda checked, expected: calls.append((checked, expected)))
@@ -322,8 +323,3 @@ def test_a_long_verify_reports_its_progress(db, engine, people, monkeypatch):
     done = cli(db, "audit", "verify")
     assert done.stdout.startswith("audit trail intact")
     assert done.stderr.splitlines()[-1] == f"校验中 (verifying): {result.events}/{result.events} events, 100%"
-
-
-def _mini(engine) -> str:
-    engine.deploy([("mini_approval.bpmn", (FIXTURES / "diagrams" / "mini_approval.bpmn").read_bytes())])
-    return "mini_approval"

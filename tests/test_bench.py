@@ -16,11 +16,9 @@ import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from bench.engine import ANSWERS, START, library
 from bench.floor import TABLES, Floor
-from engine import clock, joins
-from engine.commands import _setting
-from engine.parser import parse_files
-from engine.scripting import mark_timers, script_engine
+from engine.scripting import script_engine
 from engine.state import load_state
 
 from .conftest import ROOT
@@ -37,17 +35,6 @@ def test_the_benchmark_runs_and_ends_with_the_ratio_line(tmp_path):
     assert "lifecycle: 21 user tasks per plan" in done.stdout
 
 
-def _library():
-    clock.patch_spiffworkflow_clock()
-    joins.install()
-    files = [(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))]
-    parsed = {p.key: p for p in parse_files(files)}
-    for p in parsed.values():
-        mark_timers([p.spec, *p.embedded.values()])
-    settings = {name: _setting(value) for name, value in parsed["reform_plan"].properties.items()}
-    return parsed["reform_plan"].spec, {k: p.spec for k, p in parsed.items() if k != "reform_plan"}, settings
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def floor_database(request, tmp_path):
     """Where the floor writes: a SQLite file, or the test PostgreSQL database (its floor_ tables
@@ -62,9 +49,7 @@ def floor_database(request, tmp_path):
 
 
 def test_the_floor_saves_every_action_and_chains_every_event(floor_database):
-    from bench.engine import ANSWERS, START
-
-    spec, subprocess_specs, settings = _library()
+    spec, subprocess_specs, settings = library()
     floor = Floor(floor_database, spec, subprocess_specs, settings, START, ANSWERS)
     assert floor.lifecycle() == 21
     assert floor.lifecycle() == 21
