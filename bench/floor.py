@@ -29,9 +29,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import forms
 from engine.drive import answer_for
-from engine.runtime import every_task
 from engine.scripting import script_engine
 from engine.state import dump_changes
+from engine.walk import engine_steps, every_task
 
 # Tables of their own (floor_...), so that the floor can share a PostgreSQL database with the
 # engine's tables; {id} is each database's auto-numbered key.
@@ -143,7 +143,7 @@ class Floor:
                                   "VALUES (0, 'running', '') RETURNING id").fetchone()[0]
             workflow.get_next_task(state=TaskState.READY).data.update(
                 {**self.start_data, **self.settings, "initiator": "zhang", "title": "bench", "businessKey": None})
-            workflow.do_engine_steps()
+            engine_steps(workflow)
             events.append({"event": "instance_started", "instance": plan_id})
             self._save(cur, events, plan_id, 0, workflow)
         return plan_id, workflow
@@ -177,7 +177,7 @@ class Floor:
             events.append({"event": "task_completed", "task": row_id, "new": values})
             task.data.update(values)
             task.run()
-            workflow.do_engine_steps()
+            engine_steps(workflow)
             self._save(cur, events, plan_id, plan_version, workflow)
 
     # ---------------------------------------------------------------- shared

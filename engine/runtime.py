@@ -35,6 +35,7 @@ from .expressions import ExpressionError, is_wrapped
 from .scripting import SafeEnvironment, script_engine
 from .state import dump_changes, load_state, restore_specs
 from .workdays import WorkCalendar
+from .walk import engine_steps, every_task, tree_tasks
 
 OPEN_STATUSES = ("open", "claimed")
 
@@ -193,16 +194,6 @@ def engine_error(exc: Exception) -> Invalid:
     return Invalid(f"{where}{reason}. Nothing was changed; correct the data or the diagram and try again.")
 
 
-def every_task(workflow: BpmnWorkflow):
-    """The tasks of the plan and of its subprocesses, in no particular order: a plain walk over
-    the task dicts, ~80x cheaper than get_tasks()'s tree iterator (0.003 vs 0.25 ms for a plan
-    of 120 tasks). For questions whose answer does not depend on the order."""
-    for task in workflow.tasks.values():
-        yield task
-    for subprocess in workflow.subprocesses.values():
-        yield from subprocess.tasks.values()
-
-
 def _snapshot(workflow: BpmnWorkflow) -> set[UUID]:
     finished = TaskState.FINISHED_MASK
     return {t.id for t in every_task(workflow) if t.state & finished}
@@ -228,7 +219,7 @@ class Survey:
     def __init__(self, workflow: BpmnWorkflow, before: set):
         self.newly_completed, self.ready_user_tasks, self.ends = [], [], []
         self._with_data = []  # tasks whose data may hold a change, in tree order
-        for task in workflow.get_tasks():
+        for task in tree_tasks(workflow):
             state = task.state
             if state == TaskState.COMPLETED:
                 if task.id not in before:
@@ -287,11 +278,11 @@ MAX_SETTLE_ROUNDS = 100
 def settle(workflow: BpmnWorkflow) -> None:
     """Run engine steps until only user tasks and future events wait.
 
-    SpiffWorkflow's do_engine_steps refreshes timers only at its end, so a timer already due
+    Engine steps (as SpiffWorkflow's do_engine_steps) refresh timers only at their end, so a timer already due
     when it is first reached (a deadline in the past) becomes ready without being run.
     """
     for _ in range(MAX_SETTLE_ROUNDS):
-        workflow.do_engine_steps()
+        engine_steps(workflow)
         if not any(t.state == TaskState.READY and not t.task_spec.manual for t in every_task(workflow)):
             return
     raise Invalid(f"the process did not come to rest after {MAX_SETTLE_ROUNDS} rounds of engine steps "
