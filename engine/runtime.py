@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
+from collections import ChainMap, OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -31,8 +31,8 @@ from . import forms
 from .audit import AuditLog, ChainTip
 from .deadlines import TimerValueError
 from .errors import Invalid
-from .expressions import ExpressionError, is_wrapped
-from .scripting import SafeEnvironment, script_engine
+from .expressions import ExpressionError, compile_expression, is_wrapped
+from .scripting import FUNCTION_NAMES, SafeEnvironment, script_engine
 from .state import dump_changes, load_state, restore_specs
 from .workdays import WorkCalendar
 from .walk import engine_steps, every_task, tree_tasks
@@ -209,7 +209,7 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
         raise engine_error(exc) from None
     survey = Survey(workflow, before)
     _record_events(ctx, instance, survey.newly_completed)
-    sync_tasks(ctx, instance, survey.ready_user_tasks)
+    sync_tasks(ctx, instance, survey)
     save(ctx, instance, workflow, survey)
 
 
@@ -231,9 +231,9 @@ class Survey:
             if state & _LIVE_OR_DONE and task.data:
                 self._with_data.append(task)
 
-    @property
+    @cached_property
     def variables(self) -> dict:
-        """The plan's current variables.
+        """The plan's current variables (computed once per command).
 
         Parallel branches each carry their own copy of the data, so no single task holds them
         all (the last task to change knows nothing of what another branch entered). Replay what
@@ -333,6 +333,7 @@ def _task_row(ctx: Context, instance: Plan, task) -> tuple[dict, list[dict]]:
         status="claimed" if assignee else "open",
         priority=int(priority) if priority not in (None, "") else 50,
         due_at=env.due(due_text, data) if due_text else None,
+        due_inputs=_due_inputs(due_text, data),
         follow_up_at=env.due(follow_text, data) if follow_text else None,
         created_at=ctx.now, claimed_at=ctx.now if assignee else None, version=1,
     )
@@ -341,17 +342,20 @@ def _task_row(ctx: Context, instance: Plan, task) -> tuple[dict, list[dict]]:
 
 
 _TASKS = HumanTask.__table__
-_OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _TASKS.c.name).where(
+_OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _TASKS.c.name,
+                    _TASKS.c.due_at, _TASKS.c.due_inputs).where(
     _TASKS.c.instance_id == bindparam("instance_id"), is_open(_TASKS.c.status))
 _CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     status="cancelled", completed_at=bindparam("now"), version=_TASKS.c.version + 1)
+_MOVE_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
+    due_at=bindparam("due_at"), due_inputs=bindparam("due_inputs"))
 _INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
 
-def sync_tasks(ctx: Context, instance: Plan, ready_user_tasks: list) -> None:
+def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
     """Make the inbox rows match the workflow's ready user tasks."""
-    ready = {str(t.id): t for t in ready_user_tasks}
+    ready = {str(t.id): t for t in survey.ready_user_tasks}
     # Any ORM change of this command still pending goes out first, as the ORM's autoflush would
     # (the hot paths write with Core and have none); then prebuilt Core statements on the same
     # connection, which skip the ORM's per-statement work.
@@ -359,11 +363,13 @@ def sync_tasks(ctx: Context, instance: Plan, ready_user_tasks: list) -> None:
     conn = ctx.session.connection()
     open_rows = conn.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()
     known = {row.spiff_task_id for row in open_rows}
-    for row_id, spiff_id, element_id, name in open_rows:
+    for row_id, spiff_id, element_id, name, due, due_inputs in open_rows:
         if spiff_id not in ready:  # e.g. an interrupting timer took the path away
             conn.execute(_CANCEL_TASK, {"task_id": row_id, "now": ctx.now})
             ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row_id,
                            element_id=element_id, name=name)
+        elif due_inputs is not None:
+            _follow_due_date(ctx, instance, survey, ready[spiff_id], row_id, due, due_inputs)
     created = []
     for spiff_id, task in ready.items():
         if spiff_id in known:
@@ -386,6 +392,41 @@ def sync_tasks(ctx: Context, instance: Plan, ready_user_tasks: list) -> None:
                        assignee=row["assignee"], candidate_groups=json.loads(row["candidate_groups"]),
                        candidate_users=json.loads(row["candidate_users"]),
                        due_at=row["due_at"].isoformat() if row["due_at"] else None, priority=row["priority"],
+                       **_calendar_warnings(ctx))
+
+
+def _due_inputs(due_text: str | None, variables) -> str | None:
+    """The variables a due-date expression names, with their values, as JSON text (sorted, so
+    that equal inputs give equal text); None for a literal or an expression naming none."""
+    if not due_text or not is_wrapped(due_text.strip()):
+        return None
+    names = compile_expression(due_text.strip(), FUNCTION_NAMES).names
+    if not names:
+        return None
+    return json.dumps({name: variables.get(name) for name in names}, ensure_ascii=False,
+                      default=str, sort_keys=True)
+
+
+def _follow_due_date(ctx: Context, instance: Plan, survey: Survey, task, row_id: int,
+                     due: datetime | None, due_inputs: str) -> None:
+    """An open task's due date computed again when a variable its expression names has changed
+    since (the task's own data is what it started with; the plan's variables are current).
+    Computed once per change, so an expression counting from today moves only then."""
+    due_text = task.task_spec.extensions.get("camunda:dueDate")
+    variables = ChainMap(survey.variables, task.data)
+    inputs = _due_inputs(due_text, variables)
+    if inputs == due_inputs:
+        return
+    try:
+        new_due = ctx.environment.due(due_text, variables)
+    except (ExpressionError, TimerValueError) as exc:
+        raise engine_error(_with_task(exc, task)) from None
+    ctx.session.connection().execute(_MOVE_DUE, {"task_id": row_id, "due_at": new_due, "due_inputs": inputs})
+    if new_due != due:
+        ctx.log.record("task_due_changed", instance_id=instance.id, task_id=row_id,
+                       element_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,
+                       old={"due_at": due.isoformat() if due else None, "inputs": json.loads(due_inputs)},
+                       new={"due_at": new_due.isoformat() if new_due else None, "inputs": json.loads(inputs)},
                        **_calendar_warnings(ctx))
 
 

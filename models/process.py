@@ -80,6 +80,9 @@ class HumanTask(Base):
     status: Mapped[str] = mapped_column(String(20))
     priority: Mapped[int] = mapped_column(Integer, default=50)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # JSON {variable: value} the camunda:dueDate expression named, as due_at was computed from
+    # them; NULL when it names none. A change to one of them computes due_at again.
+    due_inputs: Mapped[str | None] = mapped_column(Text)
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

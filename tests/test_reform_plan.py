@@ -504,8 +504,16 @@ def _overdue(library, at):
     with at("2026-03-02T09:00:00"):
         plan.do("Task_EscalateOverdueFiling", newDeadline="2026-03-02")
         assert "Task_EscalateOverdueFiling" in plan.active  # the new deadline must be after today
+        assert plan.task("Task_FileDocument")["due_at"] == "2026-02-28T16:00:00+00:00"  # not moved to it
+        assert audit_payloads(library, plan.id, "task_due_changed") == []
         plan.do("Task_EscalateOverdueFiling", newDeadline="2026-03-06")
     assert plan.active == ["Task_FileDocument"]
+    # the lead unit's filing task now shows the new deadline, and the change is on record
+    assert plan.task("Task_FileDocument")["due_at"] == "2026-03-06T16:00:00+00:00"
+    [moved] = audit_payloads(library, plan.id, "task_due_changed")
+    assert moved["element_id"] == "Task_FileDocument"
+    assert (moved["old"]["due_at"], moved["new"]["due_at"]) == ("2026-02-28T16:00:00+00:00", "2026-03-06T16:00:00+00:00")
+    assert (moved["old"]["inputs"]["newDeadline"], moved["new"]["inputs"]["newDeadline"]) == ("2026-03-02", "2026-03-06")
     return plan
 
 
@@ -528,6 +536,9 @@ def test_late_filing_past_the_new_deadline_is_publicly_notified(library, at):
     with at("2026-03-09T09:00:00"):
         plan.do("Task_PublicNotice", noticeDecision="notice", noticeNote="同改办通报〔2026〕3号")
         assert plan.active == ["Task_FileDocument"]  # still to be filed
+        # computed again once, when the new deadline was set; not by each later action
+        assert len(audit_payloads(library, plan.id, "task_due_changed")) == 1
+        assert plan.task("Task_FileDocument")["due_at"] == "2026-03-06T16:00:00+00:00"
         plan.do("Task_FileDocument", filingDate="2026-03-09")
         plan.do("Task_CheckFiling")
     assert plan.variables["noticeNote"] == "同改办通报〔2026〕3号"
@@ -566,6 +577,7 @@ def test_incomplete_filing_is_suspended_until_supplemented_within_its_deadline(l
     assert plan.active == ["Task_EscalateOverdueFiling", "Task_SupplementFiling"]
     with at("2026-02-16T09:00:00"):
         plan.do("Task_EscalateOverdueFiling", newDeadline="2026-02-20")
+        assert plan.task("Task_SupplementFiling")["due_at"] == "2026-02-20T16:00:00+00:00"  # follows the new deadline
     assert plan.fire_timers_at(at, "2026-02-21T00:00:01") == ["Event_NewDeadlinePassed"]
     with at("2026-02-24T09:00:00"):
         plan.do("Task_PublicNotice", noticeDecision="notice", noticeNote="同改办通报〔2026〕2号")
