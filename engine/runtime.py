@@ -34,8 +34,8 @@ from .errors import Invalid
 from .expressions import ExpressionError, compile_expression, is_wrapped
 from .scripting import FUNCTION_NAMES, SafeEnvironment, script_engine
 from .state import dump_changes, load_state, restore_specs
-from .workdays import WorkCalendar
 from .walk import engine_steps, every_task, tree_tasks
+from .workdays import WorkCalendar
 
 OPEN_STATUSES = ("open", "claimed")
 
