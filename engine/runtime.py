@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import Escalati
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -312,7 +313,7 @@ def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:
     return [str(v).strip() for v in values if str(v).strip()]
 
 
-def _task_row(ctx: Context, instance: Plan, task) -> tuple[dict, list[dict]]:
+def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict, list[dict]]:
     """The inbox row for a ready user task, and its candidate rows (without the task id yet)."""
     spec, data, env = task.task_spec, task.data, ctx.environment
     ext = spec.extensions or {}
@@ -321,6 +322,7 @@ def _task_row(ctx: Context, instance: Plan, task) -> tuple[dict, list[dict]]:
     priority_text = ext.get("camunda:priority")
     priority = env.value(priority_text, data) if priority_text and is_wrapped(priority_text) else priority_text
     due_text, follow_text = ext.get("camunda:dueDate"), ext.get("camunda:followUpDate")
+    current = _deadline_variables(task, survey) if due_text or follow_text else data
     groups = _candidates(ctx, ext.get("camunda:candidateGroups"), data)
     users = _candidates(ctx, ext.get("camunda:candidateUsers"), data)
     row = dict(
@@ -332,9 +334,9 @@ def _task_row(ctx: Context, instance: Plan, task) -> tuple[dict, list[dict]]:
         assignee=str(assignee) if assignee else None,
         status="claimed" if assignee else "open",
         priority=int(priority) if priority not in (None, "") else 50,
-        due_at=env.due(due_text, data) if due_text else None,
-        due_inputs=_due_inputs(due_text, data),
-        follow_up_at=env.due(follow_text, data) if follow_text else None,
+        due_at=env.due(due_text, current) if due_text else None,
+        due_inputs=_due_inputs(due_text, current),
+        follow_up_at=env.due(follow_text, current) if follow_text else None,
         created_at=ctx.now, claimed_at=ctx.now if assignee else None, version=1,
     )
     candidates = [{"kind": "group", "value": g} for g in groups] + [{"kind": "user", "value": u} for u in users]
@@ -375,7 +377,7 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
         if spiff_id in known:
             continue
         try:
-            created.append(_task_row(ctx, instance, task))
+            created.append(_task_row(ctx, instance, task, survey))
         except (ExpressionError, TimerValueError) as exc:
             raise engine_error(_with_task(exc, task)) from None
     if not created:
@@ -407,13 +409,27 @@ def _due_inputs(due_text: str | None, variables) -> str | None:
                       default=str, sort_keys=True)
 
 
+def _deadline_variables(task, survey: Survey) -> ChainMap:
+    """What a task's dates are computed from: the plan's current variables first, since the
+    task's own data is a copy taken when its branch reached it and another branch may have
+    changed a value since (a new filing deadline); then the task's data for what the plan does
+    not hold. A multi-instance task's own item comes before all: each instance has its own."""
+    own = {}
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, MultiInstanceTask):
+        for item in (parent.task_spec.input_item, parent.task_spec.output_item):
+            if item is not None and item.bpmn_id in task.data:
+                own[item.bpmn_id] = task.data[item.bpmn_id]
+    return ChainMap(own, survey.variables, task.data)
+
+
 def _follow_due_date(ctx: Context, instance: Plan, survey: Survey, task, row_id: int,
                      due: datetime | None, due_inputs: str) -> None:
     """An open task's due date computed again when a variable its expression names has changed
-    since (the task's own data is what it started with; the plan's variables are current).
-    Computed once per change, so an expression counting from today moves only then."""
+    since it was last computed. Once per change, so an expression that also counts from today
+    moves only then."""
     due_text = task.task_spec.extensions.get("camunda:dueDate")
-    variables = ChainMap(survey.variables, task.data)
+    variables = _deadline_variables(task, survey)
     inputs = _due_inputs(due_text, variables)
     if inputs == due_inputs:
         return

@@ -527,6 +527,16 @@ def test_late_filing_gets_a_new_deadline_and_filing_within_it_ends_the_plan(libr
     assert plan.created == ORDINARY_PLAN[:-1] + ["Task_EscalateOverdueFiling"] * 2 + ["Task_CheckFiling"]
 
 
+def test_a_supplement_requested_before_the_ordered_deadline_is_due_by_it(library, at):
+    plan = _overdue(library, at)  # ordered to file by 6 March
+    with at("2026-03-05T09:00:00"):
+        plan.do("Task_FileDocument", filingDate="2026-03-05")
+        plan.do("Task_CheckFiling", filingComplete=False, filingMissing="缺少起草说明")
+        # by the order's end of Fri 6 March, not 3 working days later (end of Tue 10 March)
+        assert plan.task("Task_SupplementFiling")["due_at"] == "2026-03-06T16:00:00+00:00"
+    assert plan.active == ["Task_SupplementFiling"]
+
+
 def test_late_filing_past_the_new_deadline_is_publicly_notified(library, at):
     plan = _overdue(library, at)
     assert plan.fire_timers_at(at, "2026-03-06T23:59:00") == []
