@@ -132,9 +132,9 @@ def test_reserved_ids():
     ("", "empty condition"),
 ])
 def test_condition_outside_the_safe_language(condition, words):
-    xml = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n'
-                  f'<bpmn:exclusiveGateway id="Gateway_1" default="Flow_3" />\n'
-                  f'<bpmn:endEvent id="Event_A" />\n<bpmn:endEvent id="Event_B" />\n'
+    xml = diagram('<bpmn:startEvent id="StartEvent_1" />\n'
+                  '<bpmn:exclusiveGateway id="Gateway_1" default="Flow_3" />\n'
+                  '<bpmn:endEvent id="Event_A" />\n<bpmn:endEvent id="Event_B" />\n'
                   + flows(("StartEvent_1", "Gateway_1"), ("Gateway_1", "Event_A", condition), ("Gateway_1", "Event_B")))
     problems = check_processes([("t.bpmn", xml)])
     assert [(p["rule"], p["element_id"]) for p in problems] == [("expression", "Flow_2")]
@@ -725,7 +725,7 @@ def test_a_misspelt_variable_is_a_warning_with_a_suggestion():
 def test_every_way_of_setting_a_variable_counts():
     body = ('<bpmn:startEvent id="StartEvent_1" camunda:initiator="starter" />\n'
             '<bpmn:scriptTask id="Task_S" scriptFormat="python"><bpmn:script>total = 1</bpmn:script></bpmn:scriptTask>\n'
-            f'<bpmn:userTask id="Task_A" camunda:assignee="${{starter}}" camunda:candidateGroups="${{department}}" '
+            '<bpmn:userTask id="Task_A" camunda:assignee="${starter}" camunda:candidateGroups="${department}" '
             'camunda:priority="${total + len(title) + (businessKey == initiator ? 1 : 0)}" '
             'camunda:dueDate="${workingDays(reviewDays)}">'
             '<bpmn:multiInstanceLoopCharacteristics camunda:collection="departments" camunda:elementVariable="department">'

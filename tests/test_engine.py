@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from engine.audit import verify
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
@@ -276,7 +277,7 @@ def test_audit_verify_detects_changed_removed_and_inserted_events(engine, deploy
         assert result.ok and result.events >= 8
     is_pg = not engine.db.is_sqlite
     with engine.db.engine.begin() as conn:
-        with pytest.raises(Exception):  # the database itself refuses edits
+        with pytest.raises(DBAPIError, match="append-only"):  # the database itself refuses edits
             with conn.begin_nested():
                 conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"))
     def tamper(sql):
