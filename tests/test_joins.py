@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 
 from .conftest import FIXTURES
 from .plan_helper import Plan
+from .test_state_rows import in_memory
 
 DIAGRAM = FIXTURES / "diagrams" / "loop_parallel_join.bpmn"
 BRANCHES = ["Task_Expert", "Task_Legal", "Task_Risk"]
@@ -52,6 +54,10 @@ def test_join_in_a_loop_waits_for_every_branch_on_every_pass(engine, people, joi
                 assert plan.active == sorted(order[i + 1:]), f"pass {n}: the join fired after {order[:i + 1]}"
         assert plan.active == ["Task_Review"], f"pass {n}"
         assert {plan.variables[v] for v in OPINION.values()} == {f"第{n}轮意见"}  # this pass's opinions
+        # and what flows on past the join, as a gateway after it would read them
+        [review] = [t for t in in_memory(engine, plan.id).get_tasks(state=TaskState.READY)
+                    if t.task_spec.bpmn_id == "Task_Review"]
+        assert {review.data[v] for v in OPINION.values()} == {f"第{n}轮意见"}, f"pass {n}"
         plan.do("Task_Review", decision="return" if n < passes else "approve")
 
     assert plan.refresh()["status"] == "completed"
