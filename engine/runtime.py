@@ -279,8 +279,9 @@ MAX_SETTLE_ROUNDS = 100
 def settle(workflow: BpmnWorkflow) -> None:
     """Run engine steps until only user tasks and future events wait.
 
-    Engine steps (as SpiffWorkflow's do_engine_steps) refresh timers only at their end, so a timer already due
-    when it is first reached (a deadline in the past) becomes ready without being run.
+    Engine steps (as SpiffWorkflow's do_engine_steps) refresh timers only at their end, so a
+    timer already due when it is first reached (a deadline in the past) becomes ready without
+    being run.
     """
     for _ in range(MAX_SETTLE_ROUNDS):
         engine_steps(workflow)

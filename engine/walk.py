@@ -3,11 +3,11 @@ SpiffWorkflow's own iterator.
 
 SpiffWorkflow 3.2.0 finds tasks with a generic iterator that pays a Python generator step, a
 filter object and a list rebuild per task visited. `BpmnWorkflow.do_engine_steps` asks it for
-the ready tasks several times per step, over the whole tree (~115 tasks for a plan), and that
-walk was ~60% of the engine steps' time. `tree_tasks` gives the same tasks in the same order
-with a plain recursive walk (~4x faster); `engine_steps` is `do_engine_steps` written over it, so the engine runs the
-very same tasks in the very same order. tests/test_walk.py holds both to SpiffWorkflow's own
-answers after every step of whole plans.
+the ready tasks several times per step, over the whole tree (~115 tasks for a plan).
+`tree_tasks` gives the same tasks in the same order with a plain recursive walk (~4x faster);
+`engine_steps` is `do_engine_steps` written over it, so the engine runs the very same tasks in
+the very same order, in 17–20% less time (docs/performance.md, round 5). tests/test_walk.py
+holds both to SpiffWorkflow's own answers after every step of whole plans.
 """
 from __future__ import annotations
 
