@@ -437,10 +437,15 @@ def timers():
     """Timers and deadlines."""
 
 
+def _timer_progress(plans: int) -> None:
+    """A backlog bigger than one batch (after the worker was down): say how far it has got."""
+    click.echo(f"已处理一批到期定时器，{plans} 个方案已触发，继续… (timers fired in {plans} plan(s) so far)", err=True)
+
+
 @command(timers, "run")
 def timers_run(state, as_json):
     """Fire every timer that is due now, once."""
-    fired = state.engine.fire_due_timers()
+    fired = state.engine.fire_due_timers(progress=_timer_progress)
     _emit({"fired": fired}, as_json, lambda d: click.echo(f"fired timers in {len(d['fired'])} plan(s)"))
 
 
@@ -453,7 +458,7 @@ def worker_cmd(state, as_json, interval, rounds):
     done = 0
     while rounds is None or done < rounds:
         try:
-            fired = state.engine.fire_due_timers()
+            fired = state.engine.fire_due_timers(progress=_timer_progress)
         except ReformflowError as exc:  # one bad plan must not stop the worker
             click.echo(f"worker: {exc.kind}: {exc.message}", err=True)
             fired = []

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
-from typing import Iterator
+from typing import Callable, Iterator
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -395,27 +395,50 @@ class Engine:
         return result
 
     # ----------------------------------------------------------------- timers
-    def fire_due_timers(self, *, limit: int = 100) -> list[dict]:
-        """Fire what is due now, each plan in its own transaction. A plan locked by another
-        worker is skipped (PostgreSQL: SKIP LOCKED) and picked up on the next round."""
-        now = clock.now()
+    def fire_due_timers(self, *, batch: int = 100, progress: Callable[[int], None] | None = None) -> list[dict]:
+        """Fire every timer due now, each plan in its own transaction: `batch` plans at a time,
+        earliest due first, until none is left due (a backlog after the worker was down is
+        cleared in one call; `progress(plans so far)` is told after each full batch). A plan
+        locked by another worker is skipped (PostgreSQL: SKIP LOCKED) and picked up on the next
+        round; neither it nor a plan that fired nothing is tried again in this call."""
+        fired: dict[int, list[str]] = {}
+        passed: set[int] = set()
+        while True:
+            due = self._due_plans(batch, exclude=passed)
+            for instance_id in due:
+                timers = self._fire_plan(instance_id)
+                if timers:
+                    fired.setdefault(instance_id, []).extend(timers)
+                else:
+                    passed.add(instance_id)
+            if len(due) < batch:
+                break
+            if progress is not None:
+                progress(len(fired))
+        return [{"instance_id": plan, "timers": timers} for plan, timers in fired.items()]
+
+    def _due_plans(self, limit: int, *, exclude: set[int]) -> list[int]:
+        query = select(ProcessInstance.id).where(ProcessInstance.status == "running",
+                                                 ProcessInstance.next_timer_at <= clock.now())
+        if exclude:
+            query = query.where(ProcessInstance.id.not_in(exclude))
         with self.db.reader() as s:
-            due = s.execute(select(ProcessInstance.id).where(
-                ProcessInstance.status == "running", ProcessInstance.next_timer_at <= now)
-                .order_by(ProcessInstance.next_timer_at).limit(limit)).scalars().all()
-        fired = []
-        for instance_id in due:
-            with self.command(SYSTEM_ACTOR) as ctx:
-                instance = self._lock_instance(ctx, instance_id, skip_locked=True)
-                if instance is None or instance.status != "running" or instance.next_timer_at is None \
-                        or instance.next_timer_at > ctx.now:
-                    continue  # another worker got there first
-                workflow = runtime.load(ctx, instance)
-                runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
-                events = [e for e in ctx.log.pending if e[0] == "timer_fired"]
-                self._remind(ctx, instance, workflow, [e[3] for e in events])
-                fired.append({"instance_id": instance_id, "timers": [e[3]["element_id"] for e in events]})
-        return fired
+            return s.execute(query.order_by(ProcessInstance.next_timer_at, ProcessInstance.id)
+                             .limit(limit)).scalars().all()
+
+    def _fire_plan(self, instance_id: int) -> list[str] | None:
+        """The timers fired in one plan (empty: it had none due after all); None if another
+        worker holds the plan or got there first."""
+        with self.command(SYSTEM_ACTOR) as ctx:
+            instance = self._lock_instance(ctx, instance_id, skip_locked=True)
+            if instance is None or instance.status != "running" or instance.next_timer_at is None \
+                    or instance.next_timer_at > ctx.now:
+                return None
+            workflow = runtime.load(ctx, instance)
+            runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
+            events = [e for e in ctx.log.pending if e[0] == "timer_fired"]
+            self._remind(ctx, instance, workflow, [e[3] for e in events])
+            return [e[3]["element_id"] for e in events]
 
     def _remind(self, ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, fired: list[dict]) -> None:
         """A non-interrupting timer on a user task is a reminder to whoever holds the task."""

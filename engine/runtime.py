@@ -9,12 +9,12 @@ import json
 import threading
 from collections import ChainMap, OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import EscalationEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
@@ -195,9 +195,25 @@ def engine_error(exc: Exception) -> Invalid:
     return Invalid(f"{where}{reason}. Nothing was changed; correct the data or the diagram and try again.")
 
 
-def _snapshot(workflow: BpmnWorkflow) -> set[UUID]:
-    finished = TaskState.FINISHED_MASK
-    return {t.id for t in every_task(workflow) if t.state & finished}
+@dataclass
+class Snapshot:
+    """What a command needs to know of the workflow from before it ran: the finished tasks, and
+    each waiting cycle timer's count (SpiffWorkflow's event value: occurrences left, the next
+    one, the period)."""
+    finished: set[UUID]
+    cycles: dict[UUID, dict]
+
+
+def _snapshot(workflow: BpmnWorkflow) -> Snapshot:
+    finished, cycles = set(), {}
+    for task in every_task(workflow):
+        if task.state & TaskState.FINISHED_MASK:
+            finished.add(task.id)
+        elif isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition):
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):
+                cycles[task.id] = dict(value)
+    return Snapshot(finished, cycles)
 
 
 def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
@@ -208,7 +224,8 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
         settle(workflow)
     except (SpiffWorkflowException, ExpressionError, TimerValueError) as exc:
         raise engine_error(exc) from None
-    survey = Survey(workflow, before)
+    survey = Survey(workflow, before.finished)
+    _record_cycles(ctx, instance, workflow, before.cycles)
     _record_events(ctx, instance, survey.newly_completed)
     sync_tasks(ctx, instance, survey)
     save(ctx, instance, workflow, survey)
@@ -289,6 +306,22 @@ def settle(workflow: BpmnWorkflow) -> None:
             return
     raise Invalid(f"the process did not come to rest after {MAX_SETTLE_ROUNDS} rounds of engine steps "
                   "(a loop without a user task or a timer?)")
+
+
+def _record_cycles(ctx: Context, instance: Plan, workflow: BpmnWorkflow, cycles: dict) -> None:
+    """A cycle timer stays waiting while it fires, so it never shows as a completed timer: one
+    timer_fired per occurrence its count went down by, with the time that occurrence was due."""
+    for task_id, before in cycles.items():
+        task = workflow.get_task_from_id(task_id)
+        after = task._get_internal_data("event_value") if task is not None else None
+        if not isinstance(after, dict):
+            continue  # cancelled with its activity, or done with all its occurrences earlier
+        spec, first = task.task_spec, datetime.fromisoformat(before["next"])
+        for n in range(before["cycles"] - after["cycles"]):
+            due = first + timedelta(seconds=before["duration"] * n)
+            ctx.log.record("timer_fired", instance_id=instance.id, element_id=spec.bpmn_id,
+                           name=spec.bpmn_name, process=task.workflow.spec.name, due=due.isoformat(),
+                           cycle=True)
 
 
 def _record_events(ctx: Context, instance: Plan, completed: list) -> None:

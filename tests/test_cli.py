@@ -222,3 +222,16 @@ def test_init_and_the_worker_warn_of_a_coming_year_without_a_holiday_calendar(cl
     # once the reform office enters the year's schedule, the warning goes
     cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
     assert "no holiday calendar" not in cli("--now", "2026-12-01T09:00:00", "init").stderr
+
+
+def test_timers_run_clears_a_backlog_bigger_than_one_batch_and_says_how_far_it_got(cli, sqlite_db):
+    from engine.commands import Engine
+    cli("deploy", str(FIXTURES / "diagrams" / "deadline_months.bpmn"))
+    engine = Engine(sqlite_db)
+    with clock.frozen(datetime.fromisoformat("2026-01-31T10:00:00")):
+        for _ in range(101):  # one more than a batch
+            engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})
+    result = cli("--now", "2026-03-05T09:00:00", "timers", "run", "--json")
+    assert len(as_json(result)["fired"]) == 101
+    assert "timers fired in 100 plan(s) so far" in result.stderr
+    assert as_json(cli("--now", "2026-03-05T09:00:00", "timers", "run", "--json")) == {"fired": []}

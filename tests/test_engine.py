@@ -246,6 +246,21 @@ def test_month_deadline_fires_at_end_of_february_exactly_once(engine, people, at
     assert types.count("timer_fired") == 1 and "task_cancelled" in types
 
 
+def test_a_backlog_of_due_timers_is_fired_in_one_call_batch_by_batch(engine, people, at):
+    """After the worker was down: more plans are due than one batch holds."""
+    engine.deploy([read(FIXTURES / "diagrams" / "deadline_months.bpmn")])
+    with at("2026-01-31T10:00:00"):
+        plans = [engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})["id"] for _ in range(5)]
+    batches = []
+    with at("2026-03-05T09:00:00"):
+        fired = engine.fire_due_timers(batch=2, progress=batches.append)
+        assert engine.fire_due_timers(batch=2) == []
+    assert fired == [{"instance_id": plan, "timers": ["Event_Deadline"]} for plan in plans]
+    assert batches == [2, 4]  # told after each full batch; the last one held a single plan
+    for plan in plans:
+        assert audit_types(engine, plan).count("timer_fired") == 1
+
+
 def test_working_day_deadline_skips_national_day(engine, people, at):
     engine.deploy([read(FIXTURES / "diagrams" / "deadline_workdays.bpmn")])
     with at("2025-09-30T15:00:00"):

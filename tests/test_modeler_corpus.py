@@ -303,6 +303,11 @@ def test_non_interrupting_boundary_cycle_reminds_twice(engine, people, at):
         assert engine.fire_due_timers() == []
     tasks = sorted(t["element_id"] for t in open_tasks(engine, plan["id"]))
     assert tasks == sorted([E["审查方案"], E["提醒办理人"], E["提醒办理人"]])  # the review goes on
+    # each occurrence is on record, with the time it was due, and reminds the review's holder
+    fired = [(p["element_id"], p["due"], p.get("cycle")) for t, p in audit(engine, plan["id"]) if t == "timer_fired"]
+    assert fired == [(E["每日提醒"], "2026-03-03T02:00:00+00:00", True), (E["每日提醒"], "2026-03-04T02:00:00+00:00", True)]
+    reminded = [p["element_id"] for t, p in audit(engine, plan["id"]) if t == "task_reminded"]
+    assert reminded == [E["审查方案"], E["审查方案"]]
     for _ in range(2):
         work(engine, plan["id"], E["提醒办理人"], "chen")
     work(engine, plan["id"], E["审查方案"], "li")
