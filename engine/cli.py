@@ -442,11 +442,26 @@ def _timer_progress(plans: int) -> None:
     click.echo(f"已处理一批到期定时器，{plans} 个方案已触发，继续… (timers fired in {plans} plan(s) so far)", err=True)
 
 
+def _timer_failed(failures: list | None = None):
+    """Reports a plan whose timer could not run on, on standard error (and collects it)."""
+    def report(instance_id: int, exc: ReformflowError) -> None:
+        click.echo(f"reformflow: plan {instance_id}: timer not fired: {exc.kind}: {exc.message}".replace("\n", " "),
+                   err=True)
+        if failures is not None:
+            failures.append({"instance_id": instance_id, **exc.to_dict()})
+    return report
+
+
 @command(timers, "run")
 def timers_run(state, as_json):
     """Fire every timer that is due now, once."""
-    fired = state.engine.fire_due_timers(progress=_timer_progress)
-    _emit({"fired": fired}, as_json, lambda d: click.echo(f"fired timers in {len(d['fired'])} plan(s)"))
+    failed: list[dict] = []
+    fired = state.engine.fire_due_timers(progress=_timer_progress, on_error=_timer_failed(failed))
+    _emit({"fired": fired, "failed": failed}, as_json,
+          lambda d: click.echo(f"fired timers in {len(d['fired'])} plan(s)"
+                               + (f"; {len(failed)} plan(s) failed, see above" if failed else "")))
+    if failed:  # the others fired; the exit status says not everything did
+        sys.exit(EXIT_CODES[failed[0]["error"]])
 
 
 @command(main, "worker")
@@ -458,10 +473,8 @@ def worker_cmd(state, as_json, interval, rounds):
     done = 0
     while rounds is None or done < rounds:
         try:
-            fired = state.engine.fire_due_timers(progress=_timer_progress)
-        except ReformflowError as exc:  # one bad plan must not stop the worker
-            click.echo(f"worker: {exc.kind}: {exc.message}", err=True)
-            fired = []
+            # one bad plan must not stop the worker, nor the plans due after it
+            fired = state.engine.fire_due_timers(progress=_timer_progress, on_error=_timer_failed())
         except Exception as exc:  # noqa: BLE001 - a lost connection or a restart: try again next round
             click.echo(f"worker: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                        f" (retrying in {interval:g} s)", err=True)

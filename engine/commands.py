@@ -28,7 +28,7 @@ from models.db import Database
 
 from . import audit, clock, forms, joins, modeler, runtime
 from .checks import check_files
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
 from .parser import parse_files
 from .queries import ADMIN_GROUP, instance_view, iso, task_dict
 from .runtime import Context
@@ -395,18 +395,30 @@ class Engine:
         return result
 
     # ----------------------------------------------------------------- timers
-    def fire_due_timers(self, *, batch: int = 100, progress: Callable[[int], None] | None = None) -> list[dict]:
+    def fire_due_timers(self, *, batch: int = 100, progress: Callable[[int], None] | None = None,
+                        on_error: Callable[[int, ReformflowError], None] | None = None) -> list[dict]:
         """Fire every timer due now, each plan in its own transaction: `batch` plans at a time,
         earliest due first, until none is left due (a backlog after the worker was down is
         cleared in one call; `progress(plans so far)` is told after each full batch). A plan
         locked by another worker is skipped (PostgreSQL: SKIP LOCKED) and picked up on the next
-        round; neither it nor a plan that fired nothing is tried again in this call."""
+        round; neither it nor a plan that fired nothing is tried again in this call.
+
+        A plan whose timer cannot run on (say, an expression after it fails) keeps its state and
+        is tried again next round; with `on_error` it is reported there and the others go on,
+        without, the error is raised at once. Otherwise the earliest-due broken plan would stop
+        every round before the plans due after it."""
         fired: dict[int, list[str]] = {}
         passed: set[int] = set()
         while True:
             due = self._due_plans(batch, exclude=passed)
             for instance_id in due:
-                timers = self._fire_plan(instance_id)
+                try:
+                    timers = self._fire_plan(instance_id)
+                except ReformflowError as exc:
+                    if on_error is None:
+                        raise
+                    on_error(instance_id, exc)
+                    timers = None
                 if timers:
                     fired.setdefault(instance_id, []).extend(timers)
                 else:

@@ -234,4 +234,30 @@ def test_timers_run_clears_a_backlog_bigger_than_one_batch_and_says_how_far_it_g
     result = cli("--now", "2026-03-05T09:00:00", "timers", "run", "--json")
     assert len(as_json(result)["fired"]) == 101
     assert "timers fired in 100 plan(s) so far" in result.stderr
-    assert as_json(cli("--now", "2026-03-05T09:00:00", "timers", "run", "--json")) == {"fired": []}
+    assert as_json(cli("--now", "2026-03-05T09:00:00", "timers", "run", "--json")) == {"fired": [], "failed": []}
+
+
+def test_a_plan_whose_timer_cannot_run_on_does_not_hold_up_the_others(cli, sqlite_db):
+    from engine.commands import Engine
+    months = FIXTURES / "diagrams" / "deadline_months.bpmn"
+    xml = months.read_text(encoding="utf-8")
+    # version 1: the escalation's candidate group is an expression over a variable nobody sets
+    broken = xml.replace('camunda:candidateGroups="reform_office"', 'camunda:candidateGroups="${1 / zero}"')
+    assert broken != xml
+    engine = Engine(sqlite_db)
+    engine.deploy([(months.name, broken.encode("utf-8"))])
+    with clock.frozen(datetime.fromisoformat("2026-01-31T10:00:00")):
+        bad = engine.start("deadline_months", actor="zhang", data={"wait": "P1M", "zero": 0})["id"]
+    engine.deploy([(months.name, xml.encode("utf-8"))])  # version 2, fixed; the bad plan stays on 1
+    with clock.frozen(datetime.fromisoformat("2026-02-01T10:00:00")):  # due a day after the bad one
+        good = engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})["id"]
+    result = cli("--now", "2026-03-05T09:00:00", "timers", "run", "--json", ok=False)
+    assert result.exit_code == 3
+    out = as_json(result)
+    assert out["fired"] == [{"instance_id": good, "timers": ["Event_Deadline"]}]
+    assert [(f["instance_id"], f["error"]) for f in out["failed"]] == [(bad, "invalid")]
+    assert f"plan {bad}: timer not fired" in result.stderr
+    # the bad plan changed nothing and is still due: the next run tries it again
+    assert [t["element_id"] for t in engine.instance(bad)["tasks"]] == ["Task_Wait"]
+    worker = cli("--now", "2026-03-05T09:00:00", "worker", "--rounds", "1", "--interval", "0")
+    assert f"plan {bad}: timer not fired" in worker.stderr
