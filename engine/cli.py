@@ -165,8 +165,25 @@ def calendar():
 @click.option("--note", default="", help="e.g. 元旦 / 春节调休")
 @click.option("--as", "actor", required=True)
 def calendar_set(state, as_json, day, working, note, actor):
+    """Enter DAY as a day off or a working day; then the open tasks' working-day deadlines, and
+    the timers on them, that were counted across DAY are counted again."""
     result = state.engine.set_calendar_day(day.date(), working=working, note=note, actor=actor)
-    _emit(result, as_json, lambda d: click.echo(f"{d['day']}: {'working day' if d['working'] else 'day off'}"))
+    result["moved"] = state.engine.recount_working_days(
+        day.date(), actor=actor,
+        progress=lambda done, of: click.echo(f"重新计算期限：{done}/{of} 个方案 (deadlines counted again in "
+                                             f"{done} of {of} plans)", err=True))
+    _emit(result, as_json, _print_calendar_change)
+
+
+def _print_calendar_change(d: dict) -> None:
+    click.echo(f"{d['day']}: {'working day' if d['working'] else 'day off'}")
+    for plan in d["moved"]:
+        for t in plan["tasks"]:
+            click.echo(f"  plan {plan['instance_id']}: task {t['task_id']} {t['name']} due "
+                       f"{_deadline(t['old'], False) if t['old'] else '—'} → {_deadline(t['new'], False)}")
+        for t in plan["timers"]:
+            click.echo(f"  plan {plan['instance_id']}: timer {t['name'] or t['element_id']} "
+                       f"{_deadline(t['old'], False)} → {_deadline(t['new'], False)}")
 
 
 @command(calendar, "show")

@@ -10,7 +10,7 @@ import hashlib
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Callable, Iterator
 from uuid import UUID
@@ -26,9 +26,11 @@ from models import CalendarOverride, Group, HumanTask, ProcessDefinition, Proces
 from models.identity import memberships
 from models.db import Database
 
-from . import audit, clock, forms, joins, modeler, runtime
+from . import audit, clock, forms, joins, modeler, recount, runtime
 from .checks import check_files
+from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
+from .expressions import ExpressionError
 from .parser import parse_files
 from .queries import ADMIN_GROUP, instance_view, iso, task_dict
 from .runtime import Context
@@ -174,6 +176,68 @@ class Engine:
             ctx.log.record("calendar_changed", day=day.isoformat(), old={"working": old},
                            new={"working": working}, note=note)
         return {"day": day.isoformat(), "working": working, "note": note}
+
+    def recount_working_days(self, day: date, *, actor: str,
+                             progress: Callable[[int, int], None] | None = None) -> list[dict]:
+        """After `day` changed in the calendar: count again the due dates of open tasks, and the
+        timers on them, that count working days across it (engine/recount.py), each plan in its
+        own transaction. Returns, per plan where something moved, the tasks and timers with
+        their old and new times; `progress(done, of)` is told every 50 plans."""
+        day_ends = datetime.combine(day + timedelta(days=1), time(), clock.TZ)
+        with self.command(actor) as ctx:
+            if ADMIN_GROUP not in self._member(ctx, actor).group_codes:
+                raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
+            plans = ctx.session.execute(select(HumanTask.instance_id).distinct().join(ProcessInstance).where(
+                runtime.is_open(HumanTask.status), HumanTask.created_at < day_ends,
+                ProcessInstance.status == "running").order_by(HumanTask.instance_id)).scalars().all()
+        moved = []
+        for done, plan_id in enumerate(plans, start=1):
+            result = self._recount_plan(plan_id, day_ends, actor)
+            if result["tasks"] or result["timers"]:
+                moved.append(result)
+            if progress is not None and done % 50 == 0:
+                progress(done, len(plans))
+        return moved
+
+    def _recount_plan(self, plan_id: int, day_ends: datetime, actor: str) -> dict:
+        result = {"instance_id": plan_id, "tasks": [], "timers": []}
+        with self.command(actor) as ctx:
+            instance = self._lock_instance(ctx, plan_id)
+            if instance.status != "running":
+                return result
+            rows = ctx.session.connection().execute(_RECOUNT_ROWS, {"plan_id": plan_id, "day_ends": day_ends}).all()
+            workflow = runtime.load(ctx, instance)
+            env = ctx.environment
+            for row in rows:
+                task = workflow.get_task_from_id(UUID(row.spiff_task_id))
+                if task is None or task.state != TaskState.READY:
+                    continue
+                name = task.task_spec.bpmn_name
+                try:
+                    due = recount.recount_due(env, task, task.task_spec.extensions.get("camunda:dueDate"),
+                                              row.due_basis)
+                    timers = recount.recount_timers(env, task, row.created_at)
+                except (ExpressionError, TimerValueError) as exc:
+                    raise runtime.engine_error(exc) from None
+                if due is not None and due != row.due_at:
+                    ctx.session.connection().execute(_SET_DUE, {"task_id": row.id, "due_at": due})
+                    ctx.log.record("task_due_changed", instance_id=plan_id, task_id=row.id, element_id=row.element_id,
+                                   name=name, reason="calendar", old={"due_at": iso(row.due_at)},
+                                   new={"due_at": iso(due)})
+                    result["tasks"].append({"task_id": row.id, "element_id": row.element_id, "name": name,
+                                            "old": iso(row.due_at), "new": iso(due)})
+                for timer, old, new in timers:
+                    spec = timer.task_spec
+                    ctx.log.record("timer_moved", instance_id=plan_id, task_id=row.id, element_id=spec.bpmn_id,
+                                   name=spec.bpmn_name, reason="calendar", old={"due": old}, new={"due": new})
+                    result["timers"].append({"element_id": spec.bpmn_id, "name": spec.bpmn_name,
+                                             "old": old, "new": new})
+            if result["timers"]:
+                # saved like any action; a timer now already due fires here and reminds as the worker would
+                runtime.run(ctx, instance, workflow, lambda wf: None)
+                events = [e for e in ctx.log.pending if e[0] == "timer_fired"]
+                self._remind(ctx, instance, workflow, [e[3] for e in events])
+        return result
 
     # ----------------------------------------------------------------- deploy
     def deploy(self, files: list[tuple[str, bytes]], *, actor: str = SYSTEM_ACTOR) -> list[dict]:
@@ -560,6 +624,11 @@ _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code).select
            .outerjoin(_GROUPS, _GROUPS.c.id == memberships.c.group_id)
            .where(_USERS.c.username == bindparam("username")).order_by(_GROUPS.c.code))
 _TASK_UPDATES: dict[tuple, object] = {}  # columns -> UPDATE human_tasks ... (see _update_task)
+_RECOUNT_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _TASKS.c.created_at,
+                       _TASKS.c.due_at, _TASKS.c.due_basis).where(
+    _TASKS.c.instance_id == bindparam("plan_id"), runtime.is_open(_TASKS.c.status),
+    _TASKS.c.created_at < bindparam("day_ends")).order_by(_TASKS.c.id)
+_SET_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(due_at=bindparam("due_at"))
 _LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_update()
 # The plan of a task, locked, with whether the actor is an active user: one SELECT for three.
 _LOCK_TASK_PLAN = select(

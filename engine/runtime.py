@@ -369,7 +369,7 @@ def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict,
         status="claimed" if assignee else "open",
         priority=int(priority) if priority not in (None, "") else 50,
         due_at=env.due(due_text, current) if due_text else None,
-        due_inputs=_due_inputs(due_text, current),
+        due_basis=due_basis(due_text, current, ctx.now),
         follow_up_at=env.due(follow_text, current) if follow_text else None,
         created_at=ctx.now, claimed_at=ctx.now if assignee else None, version=1,
     )
@@ -379,12 +379,12 @@ def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict,
 
 _TASKS = HumanTask.__table__
 _OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _TASKS.c.name,
-                    _TASKS.c.due_at, _TASKS.c.due_inputs).where(
+                    _TASKS.c.due_at, _TASKS.c.due_basis).where(
     _TASKS.c.instance_id == bindparam("instance_id"), is_open(_TASKS.c.status))
 _CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     status="cancelled", completed_at=bindparam("now"), version=_TASKS.c.version + 1)
 _MOVE_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
-    due_at=bindparam("due_at"), due_inputs=bindparam("due_inputs"))
+    due_at=bindparam("due_at"), due_basis=bindparam("due_basis"))
 _INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
@@ -399,13 +399,13 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
     conn = ctx.session.connection()
     open_rows = conn.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()
     known = {row.spiff_task_id for row in open_rows}
-    for row_id, spiff_id, element_id, name, due, due_inputs in open_rows:
+    for row_id, spiff_id, element_id, name, due, basis in open_rows:
         if spiff_id not in ready:  # e.g. an interrupting timer took the path away
             conn.execute(_CANCEL_TASK, {"task_id": row_id, "now": ctx.now})
             ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row_id,
                            element_id=element_id, name=name)
-        elif due_inputs is not None:
-            _follow_due_date(ctx, instance, survey, ready[spiff_id], row_id, due, due_inputs)
+        elif basis is not None:
+            _follow_due_date(ctx, instance, survey, ready[spiff_id], row_id, due, basis)
     created = []
     for spiff_id, task in ready.items():
         if spiff_id in known:
@@ -431,16 +431,25 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
                        **_calendar_warnings(ctx))
 
 
-def _due_inputs(due_text: str | None, variables) -> str | None:
-    """The variables a due-date expression names, with their values, as JSON text (sorted, so
-    that equal inputs give equal text); None for a literal or an expression naming none."""
+WORKDAY_FUNCTIONS = frozenset({"workingDays", "addWorkingDays"})
+
+
+def due_basis(due_text: str | None, variables, at: datetime) -> str | None:
+    """What a due date is computed from, as JSON {"at", "values"}: the moment (working days
+    count from it) and the variables the expression names, with their values (sorted, so that
+    equal values give equal text). None for a literal or an expression that neither names a
+    variable nor counts working days: nothing can change it later."""
     if not due_text or not is_wrapped(due_text.strip()):
         return None
-    names = compile_expression(due_text.strip(), FUNCTION_NAMES).names
-    if not names:
+    expression = compile_expression(due_text.strip(), FUNCTION_NAMES)
+    if not expression.names and not expression.functions & WORKDAY_FUNCTIONS:
         return None
-    return json.dumps({name: variables.get(name) for name in names}, ensure_ascii=False,
-                      default=str, sort_keys=True)
+    values = {name: variables.get(name) for name in expression.names}
+    return json.dumps({"at": at.isoformat(), "values": values}, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _values(basis: str) -> str:
+    return json.dumps(json.loads(basis)["values"], ensure_ascii=False, sort_keys=True)
 
 
 def _deadline_variables(task, survey: Survey) -> ChainMap:
@@ -458,25 +467,26 @@ def _deadline_variables(task, survey: Survey) -> ChainMap:
 
 
 def _follow_due_date(ctx: Context, instance: Plan, survey: Survey, task, row_id: int,
-                     due: datetime | None, due_inputs: str) -> None:
+                     due: datetime | None, basis: str) -> None:
     """An open task's due date computed again when a variable its expression names has changed
     since it was last computed. Once per change, so an expression that also counts from today
     moves only then."""
     due_text = task.task_spec.extensions.get("camunda:dueDate")
     variables = _deadline_variables(task, survey)
-    inputs = _due_inputs(due_text, variables)
-    if inputs == due_inputs:
+    new_basis = due_basis(due_text, variables, ctx.now)
+    if new_basis is None or _values(new_basis) == _values(basis):
         return
     try:
         new_due = ctx.environment.due(due_text, variables)
     except (ExpressionError, TimerValueError) as exc:
         raise engine_error(_with_task(exc, task)) from None
-    ctx.session.connection().execute(_MOVE_DUE, {"task_id": row_id, "due_at": new_due, "due_inputs": inputs})
+    ctx.session.connection().execute(_MOVE_DUE, {"task_id": row_id, "due_at": new_due, "due_basis": new_basis})
     if new_due != due:
         ctx.log.record("task_due_changed", instance_id=instance.id, task_id=row_id,
                        element_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,
-                       old={"due_at": due.isoformat() if due else None, "inputs": json.loads(due_inputs)},
-                       new={"due_at": new_due.isoformat() if new_due else None, "inputs": json.loads(inputs)},
+                       old={"due_at": due.isoformat() if due else None, "inputs": json.loads(basis)["values"]},
+                       new={"due_at": new_due.isoformat() if new_due else None,
+                            "inputs": json.loads(new_basis)["values"]},
                        **_calendar_warnings(ctx))
 
 

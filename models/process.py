@@ -80,9 +80,10 @@ class HumanTask(Base):
     status: Mapped[str] = mapped_column(String(20))
     priority: Mapped[int] = mapped_column(Integer, default=50)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    # JSON {variable: value} the camunda:dueDate expression named, as due_at was computed from
-    # them; NULL when it names none. A change to one of them computes due_at again.
-    due_inputs: Mapped[str | None] = mapped_column(Text)
+    # JSON {"at", "values"}: when due_at was computed (working days count from then) and the
+    # variables the camunda:dueDate expression named, with their values; NULL for a due date that
+    # depends on neither. A change to one of them, or to the calendar, computes due_at again.
+    due_basis: Mapped[str | None] = mapped_column(Text)
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

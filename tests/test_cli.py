@@ -261,3 +261,21 @@ def test_a_plan_whose_timer_cannot_run_on_does_not_hold_up_the_others(cli, sqlit
     assert [t["element_id"] for t in engine.instance(bad)["tasks"]] == ["Task_Wait"]
     worker = cli("--now", "2026-03-05T09:00:00", "worker", "--rounds", "1", "--interval", "0")
     assert f"plan {bad}: timer not fired" in worker.stderr
+
+
+def test_calendar_set_counts_the_deadlines_across_the_day_again(cli):
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    at = ["--now", "2026-12-18T09:00:00"]
+    plan = as_json(cli(*at, "start", "mini_approval", "--as", "zhang", "--json"))
+    cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    assert review["due_at"] == "2027-01-08T16:00:00+00:00"  # 15 working days, 1 Jan counted as one
+    entered = as_json(cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen", "--json"))
+    assert entered["moved"] == [{"instance_id": plan["id"], "timers": [], "tasks": [
+        {"task_id": review["id"], "element_id": "Task_Review", "name": "审核",
+         "old": "2027-01-08T16:00:00+00:00", "new": "2027-01-11T16:00:00+00:00"}]}]
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    assert review["due_at"] == "2027-01-11T16:00:00+00:00"
+    # a swapped working Saturday (2 Jan) moves it back, and the plain output says so
+    shown = cli(*at, "calendar", "set", "2027-01-02", "--working", "--as", "chen").stdout
+    assert f"task {review['id']} 审核 due 2027-01-11 → 2027-01-08" in shown

@@ -3,8 +3,15 @@ item, and an open task's due date is not computed again unless a value it names 
 (A due date following a changed value is shown in the filing scenarios of test_reform_plan.)"""
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
+
+from engine.errors import Forbidden
+
 from .conftest import FIXTURES
-from .plan_helper import audit_payloads
+from .plan_helper import Plan, audit_payloads
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 PARALLEL = FIXTURES / "corpus" / "multi_instance_parallel.bpmn"
 # the legal department has 3 days, every other one 10
@@ -37,3 +44,43 @@ def test_each_instance_of_a_multi_instance_task_is_due_by_its_own_item(engine, p
     # the other departments' tasks keep their dates: another instance's item is not theirs
     assert _dues(engine, plan["id"]) == {"risk": "2026-03-12T01:00:00+00:00", "expert": "2026-03-12T01:00:00+00:00"}
     assert audit_payloads(engine, plan["id"], "task_due_changed") == []
+
+
+# ----------------------------------------------------------------- the calendar entered later
+
+def test_entering_a_holiday_later_counts_working_day_deadlines_across_it_again(library, at):  # noqa: F811
+    """chinesecalendar 1.11.0 knows no 2027: a legality review opened on Fri 18 Dec 2026 is
+    counted over plain weekends, with 1 Jan 2027 as a working day. Entered as a holiday, the
+    review's due date and its reminder move one working day on; what does not cross it stays."""
+    with at("2026-12-18T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LegalityReview")
+        review = plan.task("Task_LegalityReview")
+    # 15 working days: 21–25, 28–31 Dec (9), 1 Jan, 4–8 Jan: end of Fri 8 Jan
+    assert review["due_at"] == "2027-01-08T16:00:00+00:00"
+    assert plan.refresh()["next_timer_at"] == "2027-01-06T16:00:00+00:00"  # reminder: 2 working days before
+    with at("2026-12-21T09:00:00"):
+        library.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")
+        moved = library.recount_working_days(date(2027, 1, 1), actor="chen")
+    assert plan.task("Task_LegalityReview")["due_at"] == "2027-01-11T16:00:00+00:00"  # Mon 11 Jan
+    assert plan.refresh()["next_timer_at"] == "2027-01-07T16:00:00+00:00"
+    [mine] = [m for m in moved if m["instance_id"] == plan.id]
+    assert [(t["element_id"], t["old"], t["new"]) for t in mine["tasks"]] == [
+        ("Task_LegalityReview", "2027-01-08T16:00:00+00:00", "2027-01-11T16:00:00+00:00")]
+    assert [(t["element_id"], t["new"]) for t in mine["timers"]] == [("Event_ReviewReminder", "2027-01-07T16:00:00+00:00")]
+    [changed] = audit_payloads(library, plan.id, "task_due_changed")
+    assert changed["reason"] == "calendar"
+    [timer] = audit_payloads(library, plan.id, "timer_moved")
+    assert (timer["old"]["due"], timer["new"]["due"]) == ("2027-01-06T16:00:00+00:00", "2027-01-07T16:00:00+00:00")
+    # the reminder now fires on its new day, not the old one
+    assert plan.fire_timers_at(at, "2027-01-07T09:00:00") == []
+    assert plan.fire_timers_at(at, "2027-01-08T00:00:01") == ["Event_ReviewReminder"]
+    # counting again changes nothing more
+    with at("2026-12-21T09:00:00"):
+        assert library.recount_working_days(date(2027, 1, 1), actor="chen") == []
+    assert plan.audit_ok()
+
+
+def test_only_the_reform_office_counts_deadlines_again(library):  # noqa: F811
+    with pytest.raises(Forbidden):
+        library.recount_working_days(date(2027, 1, 1), actor="li")

@@ -1,0 +1,66 @@
+"""Deadlines counted in working days, counted again when the working-day calendar changes.
+
+`workingDays(15)` is counted when the task opens, with the calendar as it is then. For a year
+the calendar package does not know yet that calendar has plain weekends only (a warning says
+so); when the reform office then enters the year's holidays (`reformflow calendar set`), a
+deadline already counted across them would stay a day or more too early. Here an open task's
+due date, and the timers on it, are counted again from the same moment with the same values,
+so that they fall where the official calendar puts them.
+
+Timers that do not sit on an open user task (an intermediate "wait 5 working days") are not
+counted again: when they started waiting is not kept.
+"""
+from __future__ import annotations
+
+import json
+from collections import ChainMap
+from datetime import datetime, timedelta
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimeDateEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock
+from .expressions import compile_expression, is_wrapped
+from .runtime import WORKDAY_FUNCTIONS
+from .scripting import FUNCTION_NAMES, SafeEnvironment, unmark
+
+_TIMERS = (TimeDateEventDefinition, DurationTimerEventDefinition)  # a cycle is counted step by step
+
+
+def counts_working_days(text: str | None) -> bool:
+    """Whether an expression calls a working-day function (a literal never does)."""
+    text = (text or "").strip()
+    return is_wrapped(text) and bool(compile_expression(text, FUNCTION_NAMES).functions & WORKDAY_FUNCTIONS)
+
+
+def recount_due(env: SafeEnvironment, task, due_text: str | None, basis: str | None) -> datetime | None:
+    """The task's due date counted again with `env`'s calendar, from the moment and the values
+    it was last counted from; None if it does not count working days."""
+    if basis is None or not counts_working_days(due_text):
+        return None
+    basis = json.loads(basis)
+    with clock.frozen(datetime.fromisoformat(basis["at"])):
+        return env.due(due_text, ChainMap(basis["values"], task.data))
+
+
+def recount_timers(env: SafeEnvironment, task, since: datetime) -> list[tuple[object, str, str]]:
+    """The waiting timers on a user task that count working days, counted again from `since`
+    (when the task, and with it its timers, started). Each one that moves gets its new due time;
+    returns (timer task, old, new) for those."""
+    moved = []
+    parent = task.parent  # a user task with boundary events hangs below a split with them
+    for timer in (parent.children if parent is not None else []):
+        definition = getattr(timer.task_spec, "event_definition", None)
+        if timer is task or timer.state != TaskState.WAITING or type(definition) not in _TIMERS:
+            continue
+        kind, text = unmark(definition.expression)
+        old = timer._get_internal_data("event_value")
+        if kind not in ("date", "duration") or old is None or not counts_working_days(text):
+            continue
+        with clock.frozen(since):
+            value = env.timer_value(kind, text, timer.data)
+        new = value if kind == "date" else (since + timedelta(seconds=int(value[2:-1]))).isoformat()
+        if datetime.fromisoformat(new) != datetime.fromisoformat(old):
+            timer._set_internal_data(event_value=new)
+            moved.append((timer, old, new))
+    return moved
