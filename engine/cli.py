@@ -459,11 +459,15 @@ def _timer_progress(plans: int) -> None:
     click.echo(f"已处理一批到期定时器，{plans} 个方案已触发，继续… (timers fired in {plans} plan(s) so far)", err=True)
 
 
-def _timer_failed(failures: list | None = None):
-    """Reports a plan whose timer could not run on, on standard error (and collects it)."""
-    def report(instance_id: int, exc: ReformflowError) -> None:
-        click.echo(f"reformflow: plan {instance_id}: timer not fired: {exc.kind}: {exc.message}".replace("\n", " "),
-                   err=True)
+def _timer_failed(failures: list | None = None, *, retrying: bool = False):
+    """Reports a plan whose timer could not run on, on standard error (and collects it); the
+    worker (`retrying`) also says when it tries the plan again."""
+    def report(instance_id: int, exc: ReformflowError, retry) -> None:
+        line = f"reformflow: plan {instance_id}: timer not fired: {exc.kind}: {exc.message}".replace("\n", " ")
+        if retrying:
+            at = _local(retry.next_try.isoformat())
+            line += f" [第 {retry.attempts} 次失败，{at} 再试 (failed {retry.attempts} time(s); next try {at})]"
+        click.echo(line, err=True)
         if failures is not None:
             failures.append({"instance_id": instance_id, **exc.to_dict()})
     return report
@@ -491,7 +495,7 @@ def worker_cmd(state, as_json, interval, rounds):
     while rounds is None or done < rounds:
         try:
             # one bad plan must not stop the worker, nor the plans due after it
-            fired = state.engine.fire_due_timers(progress=_timer_progress, on_error=_timer_failed())
+            fired = state.engine.fire_due_timers(progress=_timer_progress, on_error=_timer_failed(retrying=True))
         except Exception as exc:  # noqa: BLE001 - a lost connection or a restart: try again next round
             click.echo(f"worker: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                        f" (retrying in {interval:g} s)", err=True)

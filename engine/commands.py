@@ -41,6 +41,24 @@ MAX_START_DATA_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
+class TimerRetry:
+    """A plan whose due timer could not run on: how often it has failed, and when it is tried
+    again (the delay doubles from RETRY_FIRST up to RETRY_MAX)."""
+    attempts: int
+    next_try: datetime
+
+    @classmethod
+    def after(cls, previous: "TimerRetry | None", now: datetime) -> "TimerRetry":
+        attempts = previous.attempts + 1 if previous else 1
+        return cls(attempts, now + min(RETRY_FIRST * 2 ** (attempts - 1), RETRY_MAX))
+
+
+# A broken plan stays broken until someone mends it; trying it every round (30 s) would print
+# the same error ~3,000 times a day and hide the others.
+RETRY_FIRST, RETRY_MAX = timedelta(minutes=1), timedelta(hours=1)
+
+
+@dataclass(frozen=True)
 class Member:
     """An active user as the permission checks see them."""
     username: str
@@ -56,6 +74,7 @@ class Engine:
         self.audit_tip = audit.ChainTip()
         self.specs: dict = {}
         self.definition_versions: dict[int, int] = {}  # id -> version; definitions never change
+        self.timer_retries: dict[int, TimerRetry] = {}  # plan id -> when its failing timer is tried next
         clock.patch_spiffworkflow_clock()
         joins.install()
 
@@ -460,19 +479,21 @@ class Engine:
 
     # ----------------------------------------------------------------- timers
     def fire_due_timers(self, *, batch: int = 100, progress: Callable[[int], None] | None = None,
-                        on_error: Callable[[int, ReformflowError], None] | None = None) -> list[dict]:
+                        on_error: Callable[[int, ReformflowError, TimerRetry], None] | None = None) -> list[dict]:
         """Fire every timer due now, each plan in its own transaction: `batch` plans at a time,
         earliest due first, until none is left due (a backlog after the worker was down is
         cleared in one call; `progress(plans so far)` is told after each full batch). A plan
         locked by another worker is skipped (PostgreSQL: SKIP LOCKED) and picked up on the next
         round; neither it nor a plan that fired nothing is tried again in this call.
 
-        A plan whose timer cannot run on (say, an expression after it fails) keeps its state and
-        is tried again next round; with `on_error` it is reported there and the others go on,
-        without, the error is raised at once. Otherwise the earliest-due broken plan would stop
-        every round before the plans due after it."""
+        A plan whose timer cannot run on (say, an expression after it fails) keeps its state;
+        with `on_error` it is reported there with when this engine tries it again (a minute
+        later, then twice as long each time, at most an hour: `timer_retries`), and the others
+        go on; without, the error is raised at once. Otherwise the earliest-due broken plan would
+        stop every round before the plans due after it."""
         fired: dict[int, list[str]] = {}
-        passed: set[int] = set()
+        now = clock.now()
+        passed = {plan for plan, retry in self.timer_retries.items() if retry.next_try > now}
         while True:
             due = self._due_plans(batch, exclude=passed)
             for instance_id in due:
@@ -481,8 +502,12 @@ class Engine:
                 except ReformflowError as exc:
                     if on_error is None:
                         raise
-                    on_error(instance_id, exc)
+                    retry = self.timer_retries[instance_id] = TimerRetry.after(
+                        self.timer_retries.get(instance_id), now)
+                    on_error(instance_id, exc, retry)
                     timers = None
+                else:
+                    self.timer_retries.pop(instance_id, None)
                 if timers:
                     fired.setdefault(instance_id, []).extend(timers)
                 else:

@@ -261,6 +261,43 @@ def test_a_backlog_of_due_timers_is_fired_in_one_call_batch_by_batch(engine, peo
         assert audit_types(engine, plan).count("timer_fired") == 1
 
 
+def test_a_plan_whose_timer_keeps_failing_is_tried_less_and_less_often(engine, people, at):
+    """A broken plan stays broken until someone mends it: the worker tries it a minute later,
+    then twice as long each time, at most hourly, and the plans due after it fire meanwhile."""
+    xml = (FIXTURES / "diagrams" / "deadline_months.bpmn").read_text(encoding="utf-8")
+    broken = xml.replace('camunda:candidateGroups="reform_office"', 'camunda:candidateGroups="${1 / zero}"')
+    engine.deploy([("deadline_months.bpmn", broken.encode("utf-8"))])
+    with at("2026-01-31T10:00:00"):
+        bad = engine.start("deadline_months", actor="zhang", data={"wait": "P1M", "zero": 0})["id"]
+    engine.deploy([("deadline_months.bpmn", xml.encode("utf-8"))])  # later plans run the fixed version
+    failures = []
+
+    def fire(when: str) -> list[dict]:
+        with at(when):
+            return engine.fire_due_timers(on_error=lambda plan, exc, retry: failures.append((plan, exc.kind, retry)))
+
+    assert fire("2026-03-05T09:00:00") == []
+    [(plan, kind, retry)] = failures
+    assert (plan, kind, retry.attempts) == (bad, "invalid", 1)
+    assert retry.next_try == datetime.fromisoformat("2026-03-05T09:01:00+08:00")
+    with at("2026-03-05T09:00:10"):
+        good = engine.start("deadline_months", actor="zhang", data={"wait": "PT10S"})["id"]
+    # before its next try the broken plan is left alone; the good one due meanwhile fires
+    assert fire("2026-03-05T09:00:30") == [{"instance_id": good, "timers": ["Event_Deadline"]}]
+    assert len(failures) == 1
+    delays, when = [], retry.next_try
+    for _ in range(8):
+        fire(when.isoformat())
+        retry = failures[-1][2]
+        delays.append(int((retry.next_try - when).total_seconds() // 60))
+        when = retry.next_try
+    assert delays == [2, 4, 8, 16, 32, 60, 60, 60]  # minutes, doubling up to an hour
+    assert failures[-1][2].attempts == 9
+    # it changed nothing: the plan still waits where it was, its timer still due
+    assert [t["element_id"] for t in engine.instance(bad)["tasks"]] == ["Task_Wait"]
+    assert "timer_fired" not in audit_types(engine, bad)
+
+
 def test_working_day_deadline_skips_national_day(engine, people, at):
     engine.deploy([read(FIXTURES / "diagrams" / "deadline_workdays.bpmn")])
     with at("2025-09-30T15:00:00"):
