@@ -44,7 +44,7 @@ from sqlalchemy import event  # noqa: E402
 
 # The longest ordinary path: every argumentation branch, risk assessment, a major plan with the
 # agenda, a party document with government duties, reporting up, issuance and filing.
-START = {"leadUnit": "市财政局", "category": "major", "touchesPublicInterest": True, "technical": True,
+START = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedCompletion": "2027-06-30", "category": "major", "touchesPublicInterest": True, "technical": True,
          "riskAssessmentRequired": True, "partyDocument": True, "governmentDuties": True,
          "reportUp": True}
 ANSWERS = {**STANDARD_ANSWERS, "Task_RegisterPlan": START}

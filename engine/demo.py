@@ -60,7 +60,8 @@ def _days_from_today(days: int) -> str:
 # depend on "now" are callables (engine.drive.answer_for calls them): a plan is issued today, its
 # public consultation ran for the last 30 days, a new filing deadline is a week away.
 STANDARD_ANSWERS = {
-    "Task_RegisterPlan": {"leadUnit": "市财政局"},
+    "Task_RegisterPlan": lambda _task: {"leadUnit": "市财政局", "responsiblePerson": "张伟",
+                                        "plannedCompletion": _days_from_today(180)},
     "Task_Research": {"researchSummary": "赴三个区县调研，形成调研报告"},
     "Task_DraftPlan": {"draftSummary": "方案初稿"},
     "Task_DepartmentOpinions": {"departmentsConsulted": "市发改委、市人社局",
@@ -71,6 +72,7 @@ STANDARD_ANSWERS = {
     "Task_RecordPublicComments": {"publicCommentsReceived": "收到意见37条", "publicCommentsHandling": "采纳12条，其余说明理由"},
     "Task_ExpertArgumentation": {"expertPanel": "五人专家组", "expertOpinions": "可行",
                                  "opinionsSigned": True, "conflictsExcluded": True},
+    "Task_RecordExpertOpinionsHandling": {"expertOpinionsHandling": "采纳专家关于分步实施的建议，已修改第三部分"},
     "Task_PrepareRiskReport": {"riskPoints": "征地补偿", "preventionMeasures": "提前公示",
                                "responsePlan": "应急预案", "riskLevel": "low"},
     "Task_RecordControls": {"riskControls": "专人跟踪"},
@@ -78,6 +80,7 @@ STANDARD_ANSWERS = {
     "Task_SpecialGroupReview": {"specialGroupOpinion": "内容可行", "specialGroupDecision": "approve"},
     "Task_CheckMaterials": {"materialsComplete": True},
     "Task_LegalityReview": {"legalityResult": "pass", "legalityOpinion": "符合法律法规"},
+    "Task_IncorporateLegalChanges": {"legalChangesMade": "已按审查意见逐项修改"},
     "Task_ReformOfficeReview": {"officeReviewDecision": "approve"},
     "Task_ApproveAgenda": {"agendaDecision": "approve"},
     "Task_ChooseOrdinaryRoute": {"ordinaryRoute": "countersign"},
@@ -137,10 +140,12 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
     for number, (key, title, drafter, data, stop_at) in enumerate(PLANS, start=1):
         unit = next(u for name, _, _, u in PEOPLE if name == drafter)
         members = {**MEMBERS, "drafter": drafter}
-        answers = {**STANDARD_ANSWERS, "Task_RegisterPlan": {"leadUnit": unit, **data},
+        register = {"leadUnit": unit, "responsiblePerson": next(d for name, d, _, _ in PEOPLE if name == drafter),
+                    "plannedCompletion": _days_from_today(180), **data}
+        answers = {**STANDARD_ANSWERS, "Task_RegisterPlan": register,
                    "Task_IssuePlan": {"documentNumber": f"同改发〔2026〕{number}号", "issueDate": issued}}
         plan = engine.start("reform_plan", actor=drafter, title=title, business_key=key,
-                            data={"leadUnit": unit, **data})
+                            data=register)
         drive(engine, plan["id"], answers, members, stop_at=stop_at)
         view = engine.instance(plan["id"])
         stage = ", ".join(t["name"] for t in view["tasks"]) or view["status"]

@@ -32,6 +32,7 @@ def test_each_finished_branch_keeps_its_variables_while_the_others_run(library):
 
     plan.do("Task_ExpertArgumentation", expertPanel="王教授（市社科院）等五人")
     assert plan.variables["expertPanel"] == "王教授（市社科院）等五人"
+    plan.do("Task_RecordExpertOpinionsHandling", expertOpinionsHandling="采纳分步实施的建议")
 
     plan.do("Task_PublicConsultation", consultationMethods="座谈会、网上公示", consultationDays=35,
             consultationStart=days_ago(40))
@@ -39,6 +40,7 @@ def test_each_finished_branch_keeps_its_variables_while_the_others_run(library):
     assert plan.active == ["Task_DepartmentOpinions"]  # still in parallel
     shown = plan.variables
     assert shown["expertPanel"] == "王教授（市社科院）等五人"  # the expert branch's, still shown
+    assert shown["expertOpinionsHandling"] == "采纳分步实施的建议"
     assert shown["consultationMethods"] == "座谈会、网上公示"
     assert (shown["consultationDays"], shown["publicCommentsHandling"]) == (35, "采纳9条")
     assert shown["draftSummary"] == "方案初稿"  # entered before the split
@@ -66,11 +68,13 @@ def test_a_branch_finishing_later_does_not_bring_back_an_old_value(library):
     the split; finishing it after the new consultation must not show the old period again."""
     plan = Plan(library)
     _return_after_first_pass(plan, ["Task_PublicConsultation", "Task_RecordPublicComments",
-                                    "Task_ExpertArgumentation", "Task_DepartmentOpinions"])
+                                    "Task_ExpertArgumentation", "Task_RecordExpertOpinionsHandling",
+                                    "Task_DepartmentOpinions"])
     assert plan.variables["consultationDays"] == 30
 
     plan.do("Task_PublicConsultation", consultationDays=45, consultationStart=days_ago(50))
     plan.do("Task_ExpertArgumentation", expertPanel="第二轮专家组")
+    plan.do("Task_RecordExpertOpinionsHandling")
     assert plan.active == ["Task_DepartmentOpinions", "Task_RecordPublicComments"]
     shown = plan.variables
     assert shown["consultationDays"] == 45
@@ -83,7 +87,8 @@ def test_second_pass_join_waits_for_every_branch(library):
     arriving first on the second, fires the join at once."""
     plan = Plan(library)
     _return_after_first_pass(plan, ["Task_DepartmentOpinions", "Task_ExpertArgumentation",
-                                    "Task_PublicConsultation", "Task_RecordPublicComments"])
+                                    "Task_RecordExpertOpinionsHandling", "Task_PublicConsultation",
+                                    "Task_RecordPublicComments"])
     plan.do("Task_PublicConsultation", consultationDays=45, consultationStart=days_ago(50))
     plan.do("Task_RecordPublicComments")
     assert plan.active == ["Task_DepartmentOpinions", "Task_ExpertArgumentation"]

@@ -152,13 +152,23 @@ def test_expert_argumentation_for_technical_plans(library):
     assert plan.active == ["Task_DepartmentOpinions", "Task_ExpertArgumentation"]
     plan.do("Task_ExpertArgumentation", opinionsSigned=False)
     assert "Task_ExpertArgumentation" in plan.active  # unsigned opinions do not count
-    plan.do("Task_ExpertArgumentation")
+    plan.do("Task_ExpertArgumentation", expertOpinions="建议分步实施")
+    # Decree 713 Art. 29: the meeting needs how expert opinions were handled; the drafter says,
+    # seeing the opinions read-only, and cannot leave it out
+    handling = plan.task("Task_RecordExpertOpinionsHandling")
+    assert handling["assignee"] == "zhang"
+    fields = {f["id"]: f["constraints"] for f in handling["form"]}
+    assert "readonly" in fields["expertOpinions"] and "required" in fields["expertOpinionsHandling"]
+    with pytest.raises(Invalid, match="expertOpinionsHandling"):
+        library.complete(handling["id"], actor="zhang", data={})
+    plan.do("Task_RecordExpertOpinionsHandling", expertOpinionsHandling="采纳，改为分两步实施")
     plan.do("Task_DepartmentOpinions")
     assert plan.active == ["Task_SpecialGroupReview"]
     plan.finish()
-    assert plan.created == (START + ["Task_DepartmentOpinions", "Task_ExpertArgumentation", "Task_ExpertArgumentation"]
-                            + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+    assert plan.created == (START + ["Task_DepartmentOpinions", "Task_ExpertArgumentation", "Task_ExpertArgumentation",
+                                     "Task_RecordExpertOpinionsHandling"] + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
     assert plan.variables["opinionsSigned"] is True
+    assert plan.variables["expertOpinionsHandling"] == "采纳，改为分两步实施"
     assert_filed(library, plan)
 
 
@@ -203,14 +213,28 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
     assert plan.active == ["Task_LegalityReview"]  # a fail needs reasons
     plan.do("Task_LegalityReview", legalityResult="fail", returnReason="与上位法相抵触")
     assert plan.active == ["Task_DraftPlan"]
-    plan.run_until("Task_LegalityReview")
+    plan.run_until("Task_CheckMaterials")
+    # second pass: "materials complete" from the first pass does not count again
+    check = plan.task("Task_CheckMaterials")["id"]
+    library.claim(check, actor="li")
+    library.complete(check, actor="li", data={})
+    assert plan.active == ["Task_CheckMaterials"]
+    plan.do("Task_CheckMaterials")
     plan.do("Task_LegalityReview", legalityResult="pass_with_changes", requiredChanges="删除第五条")
+    # Decree 713 Art. 28: the drafter makes the required changes before the plan goes to a meeting
+    changes = plan.task("Task_IncorporateLegalChanges")
+    assert changes["assignee"] == "zhang"
+    assert "readonly" in {f["id"]: f["constraints"] for f in changes["form"]}["requiredChanges"]
+    plan.do("Task_IncorporateLegalChanges", legalChangesMade="已删除第五条")
     assert plan.active == ["Task_ReformOfficeReview"]
     plan.finish()
     legal = ["Task_CheckMaterials", "Task_SupplementMaterials", "Task_CheckMaterials", "Task_LegalityReview",
              "Task_LegalityReview"]
     assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview"] + legal + ["Task_DraftPlan"]
-                            + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
+                            + DEPARTMENTS + ["Task_SpecialGroupReview"] + ["Task_CheckMaterials"] * 2
+                            + ["Task_LegalityReview", "Task_IncorporateLegalChanges", "Task_ReformOfficeReview"]
+                            + COUNTERSIGN + ISSUE_AND_FILE)
+    assert plan.variables["legalChangesMade"] == "已删除第五条"
     assert plan.variables["legalityResult"] == "pass_with_changes"
     assert plan.variables["requiredChanges"] == "删除第五条"
     assert_filed(library, plan)
@@ -314,15 +338,18 @@ def test_ordinary_plan_goes_to_the_executive_meeting_when_chosen(library):
     assert_filed(library, plan)
 
 
-def test_a_party_document_decided_by_the_executive_meeting_does_not_go_there_twice(library):
+def test_a_party_document_goes_through_the_leadership_group_whatever_its_category(library):
+    """Seed 004 §9: 改革方案以省委文件出台的，经领导小组会议审议后，需提交省委常委会议审定 — an
+    ordinary plan issued as a party document takes no ordinary route (executive meeting,
+    special group meeting or countersign) but the leadership group's, then the government
+    executive meeting (government duties) and the standing committee."""
     plan = Plan(library)
-    plan.run_until("Task_ChooseOrdinaryRoute", Task_RegisterPlan={"partyDocument": True, "governmentDuties": True})
-    plan.do("Task_ChooseOrdinaryRoute", ordinaryRoute="executive_meeting")
-    plan.do("Task_ExecutiveMeeting")
-    assert plan.active == ["Task_StandingCommittee"]
+    plan.run_until("Task_ApproveAgenda", Task_RegisterPlan={
+        "category": "ordinary", "partyDocument": True, "governmentDuties": True})
     plan.finish()
-    assert plan.created == (START + DEPARTMENTS + REVIEW + ["Task_ChooseOrdinaryRoute", "Task_ExecutiveMeeting",
-                                                            "Task_StandingCommittee"] + ISSUE_AND_FILE)
+    assert plan.created == (START + DEPARTMENTS + REVIEW + MAJOR + ["Task_GovExecutiveMeeting",
+                                                                   "Task_StandingCommittee"] + ISSUE_AND_FILE)
+    assert "Task_ChooseOrdinaryRoute" not in plan.created
     assert_filed(library, plan)
 
 
