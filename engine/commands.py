@@ -16,7 +16,6 @@ from typing import Callable, Iterator
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -254,8 +253,6 @@ class Engine:
             if result["timers"]:
                 # saved like any action; a timer now already due fires here and reminds as the worker would
                 runtime.run(ctx, instance, workflow, lambda wf: None)
-                events = [e for e in ctx.log.pending if e[0] == "timer_fired"]
-                self._remind(ctx, instance, workflow, [e[3] for e in events])
         return result
 
     # ----------------------------------------------------------------- deploy
@@ -537,27 +534,7 @@ class Engine:
                 return None
             workflow = runtime.load(ctx, instance)
             runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
-            events = [e for e in ctx.log.pending if e[0] == "timer_fired"]
-            self._remind(ctx, instance, workflow, [e[3] for e in events])
-            return [e[3]["element_id"] for e in events]
-
-    def _remind(self, ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, fired: list[dict]) -> None:
-        """A non-interrupting timer on a user task is a reminder to whoever holds the task."""
-        for event in fired:
-            task_element = _reminded_task(workflow, event.get("process"), event["element_id"])
-            if task_element is None:
-                continue
-            rows = ctx.session.execute(select(HumanTask).where(
-                HumanTask.instance_id == instance.id, HumanTask.element_id == task_element,
-                runtime.is_open(HumanTask.status))).scalars().all()
-            for row in rows:
-                row.reminded_at = ctx.now
-                to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \
-                    [f"group:{g}" for g in json.loads(row.candidate_groups)]
-                ctx.log.record("task_reminded", instance_id=instance.id, task_id=row.id,
-                               element_id=row.element_id, name=row.name, reminder=event["element_id"],
-                               reminder_name=event.get("name"), to=to,
-                               due_at=iso(row.due_at))
+            return [e[3]["element_id"] for e in ctx.log.pending if e[0] == "timer_fired"]
 
     # ----------------------------------------------------------------- reads
     def instance(self, instance_id: int) -> dict:
@@ -598,20 +575,6 @@ def _form_fields(spec, subprocess_specs: dict) -> dict[str, dict]:
             for field in forms.describe(getattr(task_spec, "form", None)):
                 fields.setdefault(field["id"], field)
     return fields
-
-
-def _reminded_task(workflow: BpmnWorkflow, process: str | None, element_id: str) -> str | None:
-    """The user task a non-interrupting boundary timer is attached to, if that is what fired."""
-    for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
-        if process and spec.name != process:
-            continue
-        event = spec.task_specs.get(element_id)
-        if event is None or getattr(event, "cancel_activity", True) or not event.inputs:
-            continue
-        for sibling in event.inputs[0].outputs:  # the boundary split: the task and its events
-            if isinstance(sibling, UserTask):
-                return sibling.bpmn_id
-    return None
 
 
 _CHECK_CACHE: dict = {}

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, or_, select, text, update
@@ -225,9 +226,12 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
     except (SpiffWorkflowException, ExpressionError, TimerValueError) as exc:
         raise engine_error(exc) from None
     survey = Survey(workflow, before.finished)
+    recorded = len(ctx.log.pending)
     _record_cycles(ctx, instance, workflow, before.cycles)
     _record_events(ctx, instance, survey.newly_completed)
     sync_tasks(ctx, instance, survey)
+    # after the inbox sync: a reminder already due when its task opens fires in this same action
+    _remind(ctx, instance, workflow, [e[3] for e in ctx.log.pending[recorded:] if e[0] == "timer_fired"])
     save(ctx, instance, workflow, survey)
 
 
@@ -335,6 +339,40 @@ def _record_events(ctx: Context, instance: Plan, completed: list) -> None:
         elif isinstance(spec, ThrowingEvent) and isinstance(definition, EscalationEventDefinition):
             ctx.log.record("escalation", instance_id=instance.id, element_id=spec.bpmn_id,
                            name=spec.bpmn_name, code=definition.code, process=task.workflow.spec.name)
+
+
+def _remind(ctx: Context, instance: Plan, workflow: BpmnWorkflow, fired: list[dict]) -> None:
+    """A non-interrupting timer on a user task is a reminder to whoever holds the task: the
+    inbox row is marked and the reminder recorded, whichever action the timer fired in."""
+    for event in fired:
+        task_element = _reminded_task(workflow, event.get("process"), event["element_id"])
+        if task_element is None:
+            continue
+        rows = ctx.session.execute(select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.element_id == task_element,
+            is_open(HumanTask.status))).scalars().all()
+        for row in rows:
+            row.reminded_at = ctx.now
+            to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \
+                [f"group:{g}" for g in json.loads(row.candidate_groups)]
+            ctx.log.record("task_reminded", instance_id=instance.id, task_id=row.id,
+                           element_id=row.element_id, name=row.name, reminder=event["element_id"],
+                           reminder_name=event.get("name"), to=to,
+                           due_at=row.due_at.isoformat() if row.due_at else None)
+
+
+def _reminded_task(workflow: BpmnWorkflow, process: str | None, element_id: str) -> str | None:
+    """The user task a non-interrupting boundary timer is attached to, if that is what fired."""
+    for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+        if process and spec.name != process:
+            continue
+        event = spec.task_specs.get(element_id)
+        if event is None or getattr(event, "cancel_activity", True) or not event.inputs:
+            continue
+        for sibling in event.inputs[0].outputs:  # the boundary split: the task and its events
+            if isinstance(sibling, UserTask):
+                return sibling.bpmn_id
+    return None
 
 
 def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:

@@ -10,6 +10,7 @@ number of seconds for duration timers, an absolute UTC instant for date timers.
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 from collections import ChainMap
 from typing import Callable
 
@@ -99,7 +100,12 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         return due_at(value, clock.now())
 
     def execute(self, script, context, external_context=None):
-        compile_script(script or "", FUNCTION_NAMES).execute(context, self.functions())
+        assigned = compile_script(script or "", FUNCTION_NAMES).execute(context, self.functions())
+        # A date is kept as ISO text, as a form's date field keeps it: a plan's saved state holds
+        # JSON values only, and a date object there would fail the save.
+        for name, value in assigned.items():
+            if isinstance(value, (date, datetime)):
+                context[name] = value.isoformat()
         return True
 
     def call_service(self, context, **kwargs):

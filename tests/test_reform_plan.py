@@ -264,13 +264,19 @@ def test_legality_review_period_is_the_local_rule_and_the_legal_body_may_shorten
         plan.do("Task_CheckMaterials", reviewDays=7)
         # 7 working days after Fri 26 Sep 2025: 28, 29, 30 Sep, 9, 10, 11 (Sat, worked), 13 Oct
         assert plan.task("Task_LegalityReview")["due_at"] == "2025-10-13T16:00:00+00:00"
+        assert plan.variables["reviewStart"] == "2025-09-26"  # the script's date, kept as ISO text
         plan.do("Task_LegalityReview", legalityResult="fail", returnReason="程序不完备")
         plan.run_until("Task_CheckMaterials")
         plan.do("Task_CheckMaterials", reviewDays=40)  # longer than the local rule: the rule's 15
         # 15 working days: ... 13, 14, 15, 16, 17, 20, 21, 22, 23 Oct
         assert plan.task("Task_LegalityReview")["due_at"] == "2025-10-23T16:00:00+00:00"
+    with at("2025-10-20T09:00:00"):
+        # an opinion sent back for its missing reasons does not start the period again
+        plan.do("Task_LegalityReview", legalityResult="fail")
+        again = plan.task("Task_LegalityReview")
+        assert again["due_at"] == "2025-10-23T16:00:00+00:00"
         plan.finish()
-    assert plan.created.count("Task_LegalityReview") == 2
+    assert plan.created.count("Task_LegalityReview") == 3
     assert_filed(library, plan)
 
 
@@ -351,6 +357,21 @@ def test_a_party_document_goes_through_the_leadership_group_whatever_its_categor
                                                                    "Task_StandingCommittee"] + ISSUE_AND_FILE)
     assert "Task_ChooseOrdinaryRoute" not in plan.created
     assert_filed(library, plan)
+
+
+def test_a_second_pass_is_decided_by_its_own_meetings(library):
+    """Pass 1 ends with the government executive meeting's revise; on pass 2 every meeting
+    approves, and the plan goes on to issuing (an earlier version let the first pass's revise,
+    left in the variables, send an approved plan back to drafting)."""
+    plan = Plan(library)
+    plan.run_until("Task_GovExecutiveMeeting", Task_RegisterPlan={"partyDocument": True, "governmentDuties": True})
+    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="revise", returnReason="须明确资金来源")
+    assert plan.active == ["Task_DraftPlan"]
+    plan.run_until("Task_GovExecutiveMeeting")
+    plan.do("Task_GovExecutiveMeeting")
+    plan.do("Task_StandingCommittee")
+    assert plan.active == ["Task_IssuePlan"]
+    assert plan.variables["govMeetingDecision"] == "approve"
 
 
 @pytest.mark.parametrize("government_duties", [True, False])
@@ -509,6 +530,22 @@ def test_filing_on_time(library, at):
         plan.do("Task_CheckFiling")
     assert plan.created == ORDINARY_PLAN
     assert_filed(library, plan)
+
+
+def test_a_reminder_already_due_when_its_task_opens_reminds_at_once(library, at):
+    """Issued 31 Jan but entered on 25 Feb: the filing reminder (5 days before 28 Feb) is past
+    when 报送备案 opens, so it fires in that same action, and reminds the holder as the worker would."""
+    with at("2026-01-31T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_IssuePlan")
+    with at("2026-02-25T09:00:00"):
+        plan.do("Task_IssuePlan", issueDate="2026-01-31")
+    assert plan.active == ["Task_FileDocument"]
+    [reminded] = audit_payloads(library, plan.id, "task_reminded")
+    assert (reminded["element_id"], reminded["reminder"], reminded["to"]) == (
+        "Task_FileDocument", "Event_FilingReminder", ["zhang"])
+    assert plan.task("Task_FileDocument")["reminded_at"] == "2026-02-25T01:00:00+00:00"
+    assert plan.fire_timers_at(at, "2026-02-25T09:00:01") == []  # and not again by the worker
 
 
 def _overdue(library, at):

@@ -25,7 +25,8 @@ from .test_audit import _migrate, blank_url  # noqa: F401 (fixture)
 # the government meeting, reporting up; its subprocesses (risk, legality, deliberation, filing)
 # are entered and left on the way.
 START = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedCompletion": "2027-06-30",
-         "touchesPublicInterest": True, "technical": True, "riskAssessmentRequired": True, "category": "major", "partyDocument": True, "governmentDuties": True, "reportUp": True}
+         "touchesPublicInterest": True, "technical": True, "riskAssessmentRequired": True,
+         "category": "major", "partyDocument": True, "governmentDuties": True, "reportUp": True}
 
 
 def full_state(workflow) -> dict:
