@@ -490,15 +490,21 @@ def _values(basis: str) -> str:
     return json.dumps(json.loads(basis)["values"], ensure_ascii=False, sort_keys=True)
 
 
+def is_multi_instance_item(task) -> bool:
+    """Whether a SpiffWorkflow task is one item of a multi-instance activity."""
+    parent = task.parent if task is not None else None
+    return parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
+
+
 def _deadline_variables(task, survey: Survey) -> ChainMap:
     """What a task's dates are computed from: the plan's current variables first, since the
     task's own data is a copy taken when its branch reached it and another branch may have
     changed a value since (a new filing deadline); then the task's data for what the plan does
     not hold. A multi-instance task's own item comes before all: each instance has its own."""
     own = {}
-    parent = task.parent
-    if parent is not None and isinstance(parent.task_spec, MultiInstanceTask):
-        for item in (parent.task_spec.input_item, parent.task_spec.output_item):
+    if is_multi_instance_item(task):
+        spec = task.parent.task_spec
+        for item in (spec.input_item, spec.output_item):
             if item is not None and item.bpmn_id in task.data:
                 own[item.bpmn_id] = task.data[item.bpmn_id]
     return ChainMap(own, survey.variables, task.data)

@@ -607,6 +607,21 @@ def test_sequential_multi_instance_one_department_after_another(engine, people):
     assert ended_at(engine, plan["id"]) == E["意见汇总完成"]
 
 
+def test_the_next_item_of_a_sequential_multi_instance_is_not_returned_to_the_last_one(engine, people):
+    """One person in every department group completes an item: the next item is a new step for
+    its own department, open to it, not a submission sent back to that person."""
+    E = Elements("multi_instance_sequential.bpmn")
+    deploy(engine, "multi_instance_sequential.bpmn")
+    engine.add_user("he", "何敏", groups=[code for code, _ in DEPARTMENTS])
+    plan = engine.start("corpus_multi_instance_sequential", actor="zhang",
+                        data={"departments": [code for code, _ in DEPARTMENTS]})
+    for _ in DEPARTMENTS[:-1]:
+        done = work(engine, plan["id"], E["各部门出具意见"], "he", {"opinion": "同意"})
+        assert "reopened" not in done
+        [task] = open_tasks(engine, plan["id"])
+        assert (task["status"], task["assignee"]) == ("open", None)
+
+
 # --------------------------------------------------------------------------- artifacts
 
 def test_annotations_groups_and_data_objects_are_kept_and_ignored(engine, people):

@@ -190,8 +190,14 @@ def test_departments_without_consensus_are_coordinated_first(library):
 def test_special_group_return_needs_a_reason_and_goes_back_to_drafting(library):
     plan = Plan(library)
     plan.run_until("Task_SpecialGroupReview")
-    plan.do("Task_SpecialGroupReview", specialGroupDecision="return")
+    done = plan.do("Task_SpecialGroupReview", specialGroupDecision="return")
     assert plan.active == ["Task_SpecialGroupReview"]  # no reason given: back to the reviewer
+    # ... to the same reviewer, claimed, not to the whole group; the answer says so
+    again = plan.task("Task_SpecialGroupReview")
+    assert (again["status"], again["assignee"]) == ("claimed", "sun")
+    assert [t["id"] for t in done["reopened"]] == [again["id"]]
+    [returned] = audit_payloads(library, plan.id, "task_assigned")
+    assert (returned["new"], returned["reason"]) == ({"assignee": "sun"}, "returned")
     plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="与中央政策衔接不够")
     assert plan.active == ["Task_DraftPlan"]
     assert plan.variables["returnReason"] == "与中央政策衔接不够"
