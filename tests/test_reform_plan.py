@@ -286,6 +286,23 @@ def test_legality_review_period_is_the_local_rule_and_the_legal_body_may_shorten
     assert_filed(library, plan)
 
 
+def test_a_local_rule_below_seven_working_days_still_gives_seven(library, at):
+    """Decree 713 Art. 26: at least 7 working days, whatever an analyst sets legalReviewDays to."""
+    files = []
+    for name in ("legality_review.bpmn", "reform_plan.bpmn"):
+        text = (BPMN / name).read_text(encoding="utf-8")
+        old = '<camunda:property name="legalReviewDays" value="15" />'
+        assert old in text
+        files.append((name, text.replace(old, '<camunda:property name="legalReviewDays" value="5" />').encode()))
+    library.deploy(files)
+    with at("2025-09-26T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LegalityReview")
+    assert plan.variables["legalReviewDays"] == 5
+    # 7 working days after Fri 26 Sep 2025, as in the test above: 13 Oct, not 5 working days (10 Oct)
+    assert plan.task("Task_LegalityReview")["due_at"] == "2025-10-13T16:00:00+00:00"
+
+
 def test_major_plan_goes_to_the_leadership_group_after_the_agenda_is_approved(library):
     plan = Plan(library)
     plan.run_until("Task_ReformOfficeReview", Task_RegisterPlan={"category": "major"})
