@@ -313,8 +313,8 @@ class Engine:
                 "file_name": d.file_name, "sha256": d.sha256, "deployed_at": d.deployed_at.isoformat(),
                 "deployed_by": d.deployed_by}
 
-    def _bind_called(self, session, definition: ProcessDefinition) -> dict[str, int]:
-        """key -> id of the latest version of every process this one calls, transitively."""
+    def _bind_called(self, session, definition: ProcessDefinition) -> dict[str, ProcessDefinition]:
+        """key -> the latest version of every process this one calls, transitively."""
         bound, pending = {}, list(json.loads(definition.called_keys))
         while pending:
             key = pending.pop()
@@ -323,7 +323,7 @@ class Engine:
             latest = self._latest(session, key)
             if latest is None:
                 raise Invalid(f"流程 {definition.key} 调用的子流程 {key} 尚未部署 (called process not deployed)")
-            bound[key] = latest.id
+            bound[key] = latest
             pending.extend(json.loads(latest.called_keys))
         return bound
 
@@ -353,7 +353,8 @@ class Engine:
             if business_key and s.execute(select(ProcessInstance.id).where(
                     ProcessInstance.business_key == business_key)).first():
                 raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)")
-            called = self._bind_called(s, definition)
+            bound = self._bind_called(s, definition)
+            called = {k: d.id for k, d in bound.items()}  # the plan row keeps ids; people read versions
             spec, subprocess_specs = runtime.specs_for(ctx, definition.id, called)
             if config.get("start_form"):  # the start event's form: exactly its fields, validated
                 data = {k: v for k, v in data.items() if k == "title"} | forms.validate(
@@ -379,7 +380,8 @@ class Engine:
                 raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)") from None
             ctx.log.record("instance_started", instance_id=instance.id, key=key,
                            version=definition.version, business_key=business_key, title=title,
-                           variables=variables, called_versions=called)
+                           variables=variables,
+                           called_versions={k: d.version for k, d in bound.items()})
 
             def begin(wf):
                 wf.get_next_task(state=TaskState.READY).data.update(variables)
