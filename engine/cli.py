@@ -296,7 +296,8 @@ def _deployed(state) -> dict | None:
 
 @command(main, "deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--as", "actor", default="system", help="Who deploys (recorded in the audit trail).")
+@click.option("--as", "actor", default="system", show_default=True,
+              help="Who deploys (recorded in the audit trail): an active user, or the default system.")
 def deploy_cmd(state, as_json, files, actor):
     """Deploy BPMN files, all or nothing."""
     result = state.engine.deploy(_read_files(files), actor=actor)

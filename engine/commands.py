@@ -270,6 +270,8 @@ class Engine:
         report = _checked(files, deployed)
         with self.command(actor) as ctx:
             s = ctx.session
+            if actor != SYSTEM_ACTOR:  # a person deploying is recorded: it must be someone we know
+                self._member(ctx, actor)
             # Remembered by content: the same answer at once, unless someone deployed meanwhile.
             report = _checked(files, latest_diagrams(s))
             problems = [p for p in report.problems if p["severity"] == "error"]

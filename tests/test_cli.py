@@ -281,3 +281,15 @@ def test_calendar_set_counts_the_deadlines_across_the_day_again(cli):
     # a swapped working Saturday (2 Jan) moves it back, and the plain output says so
     shown = cli(*at, "calendar", "set", "2027-01-02", "--working", "--as", "chen").stdout
     assert f"task {review['id']} 审核 due 2027-01-11 → 2027-01-08" in shown
+
+
+def test_deploy_as_an_unknown_user_is_refused(cli):
+    diagram = str(FIXTURES / "diagrams" / "mini_approval.bpmn")
+    refused = cli("deploy", diagram, "--as", "nobody", "--json", ok=False)
+    assert refused.exit_code == 4 and as_json(refused)["error"] == "forbidden"
+    assert refused.stderr == "reformflow: forbidden: 用户 nobody 不存在或已停用 (unknown or inactive user)\n"
+    assert as_json(cli("definitions", "--json"))["definitions"] == []
+    deployed = as_json(cli("deploy", diagram, "--as", "chen", "--json"))["definitions"]
+    assert [(d["version"], d["deployed_by"]) for d in deployed] == [(1, "chen")]
+    # without --as the deploy is the system's, as before (scripts, `make run`)
+    cli("deploy", str(FIXTURES / "diagrams" / "deadline_months.bpmn"))
