@@ -293,3 +293,60 @@ def test_deploy_as_an_unknown_user_is_refused(cli):
     assert [(d["version"], d["deployed_by"]) for d in deployed] == [(1, "chen")]
     # without --as the deploy is the system's, as before (scripts, `make run`)
     cli("deploy", str(FIXTURES / "diagrams" / "deadline_months.bpmn"))
+
+
+@pytest.fixture
+def script(cli, sqlite_db, monkeypatch, capsys):
+    """The console script as a user runs it (usage errors answered like refusals): exit status,
+    standard output, standard error."""
+    from engine.cli import run
+
+    def call(*args, db=sqlite_db.url):
+        monkeypatch.setattr("sys.argv", ["reformflow", "--db", db, *args])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            run()
+        out, err = capsys.readouterr()
+        return exited.value.code, out, err
+    return call
+
+
+@pytest.mark.parametrize("args, name", [
+    (["instance", "99999999999999999999"], "'INSTANCE_ID'"),
+    (["claim", "99999999999999999999", "--as", "li"], "'TASK_ID'"),
+    (["complete", "0", "--as", "li"], "'TASK_ID'"),
+    (["tasks", "--as", "li", "--instance", "99999999999999999999"], "'--instance'"),
+    (["audit", "export", "--instance", "-1"], "'--instance'"),
+    (["calendar", "show", "99999"], "'YEAR'"),
+    (["calendar", "show", "0"], "'YEAR'"),
+    (["calendar", "set", "9999-12-31", "--off", "--as", "chen"], "'DAY'"),
+    (["--now", "0001-01-01T00:00", "tasks", "--as", "li"], "'--now'"),
+    (["--now", "9999-12-31T23:59-08:00", "tasks", "--as", "li"], "'--now'"),
+    (["worker", "--interval", "-1", "--rounds", "1"], "'--interval'"),
+])
+def test_out_of_range_values_are_refused_in_one_line_not_a_traceback(script, args, name):
+    code, out, err = script(*args, "--json")
+    assert code == 2  # a usage error, as docs/cli.md says of a bad --now
+    assert err.count("\n") == 1 and err.startswith(f"reformflow: invalid: {name} 取值无效：")
+    assert "(invalid value for" in err and "Traceback" not in err
+    assert json.loads(out)["error"] == "invalid"
+
+
+@pytest.mark.parametrize("url", ["bogus://x", "not a url", "mysql://host/db"])
+def test_a_database_url_reformflow_cannot_use_is_an_invalid_refusal(script, url):
+    code, out, err = script("tasks", "--as", "li", "--json", db=url)
+    assert code == 3 and json.loads(out)["error"] == "invalid"
+    assert err.count("\n") == 1
+    assert err.startswith("reformflow: invalid: 数据库地址无法使用，请检查 --db") and "(not a database URL" in err
+
+
+def test_ids_up_to_the_largest_the_id_columns_hold_are_looked_up(db):
+    # ids are INTEGER columns: 2**31 - 1 on PostgreSQL (a bigger one would fail the query there)
+    runner, largest = CliRunner(), str(2**31 - 1)
+
+    def call(*args):
+        return runner.invoke(main, ["--db", db.url, *args, "--json"], catch_exceptions=False)
+    assert call("instance", largest).exit_code == 5
+    assert json.loads(call("audit", "export", "--instance", largest).stdout) == {"events": []}
+    assert call("instance", str(2**31)).exit_code == 2
+    assert json.loads(call("calendar", "show", "2100").stdout)["year"] == 2100
