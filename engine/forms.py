@@ -59,18 +59,21 @@ def _label(field: dict) -> str:
 
 
 def _coerce(field: dict, value):
-    """Turn a submitted value (JSON or a web form string) into the field's type."""
+    """Turn a submitted value (JSON or a web form string) into the field's type. Text is what a
+    web form posts, so a long, boolean or date may come as text; nothing else is converted (a
+    JSON object is not a string, 1.5 is not a long)."""
     kind = field["type"]
     if kind in ("string", "enum"):
-        return value if isinstance(value, str) else str(value)
+        if isinstance(value, str):
+            return value
+        raise ValueError("须为文本" if kind == "string" else _choices(field))
     if kind == "long":
-        if isinstance(value, bool):
-            raise ValueError("须为整数")
-        if isinstance(value, int):
+        # the limit of an expression's integers (and of the 18 digits a form may type)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18:
             return value
         if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
             return int(value.strip())
-        raise ValueError("须为整数")
+        raise ValueError("须为整数（不超过 18 位）")
     if kind == "boolean":
         if isinstance(value, bool):
             return value
@@ -78,13 +81,19 @@ def _coerce(field: dict, value):
             return value.strip().lower() in _TRUE
         raise ValueError("须为是/否（true/false）")
     if kind == "date":
-        if isinstance(value, str):
+        # exactly YYYY-MM-DD: fromisoformat alone also takes 20260101
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
             try:
-                return date.fromisoformat(value.strip()[:10]).isoformat()
+                return date.fromisoformat(value.strip()).isoformat()
             except ValueError:
                 pass
         raise ValueError("须为日期，格式 YYYY-MM-DD")
     raise ValueError(f"不支持的字段类型 {kind}")
+
+
+def _choices(field: dict) -> str:
+    allowed = "、".join(f"{o['id']}（{o['name']}）" for o in field["options"])
+    return f"取值须为以下之一：{allowed}"
 
 
 def _check_constraints(field: dict, value) -> str | None:
@@ -92,8 +101,7 @@ def _check_constraints(field: dict, value) -> str | None:
     if value is None:
         return None
     if field["type"] == "enum" and value not in {o["id"] for o in field["options"]}:
-        allowed = "、".join(f"{o['id']}（{o['name']}）" for o in field["options"])
-        return f"取值须为以下之一：{allowed}"
+        return _choices(field)
     if field["type"] == "string":
         if "minlength" in c and len(value) < int(c["minlength"]):
             return f"至少 {c['minlength']} 个字"

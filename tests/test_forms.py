@@ -44,3 +44,32 @@ def test_readonly_fields_cannot_be_changed():
     assert validate([ro], {}, {}) == {"mediumRiskPolicy": "adjust"}
     with pytest.raises(Invalid):
         validate([ro], {"mediumRiskPolicy": "proceed"}, {})
+
+
+@pytest.mark.parametrize("kind, value", [
+    ("date", "2026-01-01 garbage"), ("date", "20260101"), ("date", "2026-02-30"), ("date", "2026-1-1"),
+    ("date", 20260101), ("string", {"a": 1}), ("string", ["a"]), ("string", 12), ("string", True),
+    ("long", 1.5), ("long", 15.0), ("long", True), ("long", "1e3"), ("long", 10**18), ("long", -10**18),
+    ("boolean", 1), ("boolean", "maybe"), ("boolean", [True]),
+])
+def test_a_value_of_the_wrong_type_is_refused_naming_the_field(kind, value):
+    with pytest.raises(Invalid) as err:
+        validate([field("x", kind)], {"x": value}, {})
+    assert [(d["field"], d["code"]) for d in err.value.details] == [("x", "type")]
+    assert "「x」(x)" in err.value.message
+
+
+def test_an_enum_value_must_be_one_of_its_option_ids_as_text():
+    with pytest.raises(Invalid) as err:
+        validate([field("n", "enum", options=[{"id": "1", "name": "一"}])], {"n": 1}, {})
+    assert err.value.details[0]["field"] == "n"
+    assert validate([field("n", "enum", options=[{"id": "1", "name": "一"}])], {"n": "1"}, {}) == {"n": "1"}
+
+
+@pytest.mark.parametrize("kind, value, stored", [
+    ("date", "2026-01-01", "2026-01-01"), ("date", " 2026-01-01 ", "2026-01-01"),
+    ("string", "文本", "文本"), ("long", 999999999999999999, 999999999999999999), ("long", "-12", -12),
+    ("boolean", False, False), ("boolean", "false", False), ("boolean", "是", True),
+])
+def test_values_of_the_right_type_and_web_form_text_are_accepted(kind, value, stored):
+    assert validate([field("x", kind)], {"x": value}, {}) == {"x": stored}
