@@ -129,6 +129,19 @@ def _default(field: dict):
         return None
 
 
+def _unchanged(field: dict, submitted, current) -> bool:
+    """A read-only field sent back: a web form posts every value as text ("false", "15", ""), so
+    compare it as the field's type; only a real change counts."""
+    if submitted == current:
+        return True
+    if submitted is None or (isinstance(submitted, str) and submitted.strip() == ""):
+        return current in (None, "")
+    try:
+        return _coerce(field, submitted) == current
+    except ValueError:
+        return False
+
+
 def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
     """Return the values to write to the process, or raise Invalid listing every problem."""
     problems = []
@@ -140,7 +153,7 @@ def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
     for field in fields:
         fid, c = field["id"], field["constraints"]
         if "readonly" in c:
-            if fid in submitted and submitted[fid] != current.get(fid, _default(field)):
+            if fid in submitted and not _unchanged(field, submitted[fid], current.get(fid, _default(field))):
                 problems.append({"field": fid, "code": "readonly", "message": f"{_label(field)} 为只读字段，不能修改"})
             values[fid] = current.get(fid, _default(field))
             continue

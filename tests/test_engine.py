@@ -383,3 +383,20 @@ def test_calendar_overrides_for_a_year_the_package_does_not_know(engine, deploye
     review = [t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Review"][0]
     # 15 working days after 31 Dec 2026 with 1 Jan 2027 (a Friday) off: 4–8, 11–15, 18–22 Jan
     assert review["due_at"] == "2027-01-22T16:00:00+00:00"
+
+
+def test_read_only_values_a_web_form_posts_back_as_text_unchanged_are_accepted(engine, people, at):
+    from .plan_helper import deploy_library
+    deploy_library(engine)
+    with at("2026-11-03T09:00"):
+        plan = engine.start("filing", actor="zhang", data={
+            "pilot": False, "issueDate": "2026-11-02", "documentNumber": "同政发〔2026〕7号"})
+    [filing] = plan["tasks"]
+    assert (filing["element_id"], filing["assignee"]) == ("Task_FileDocument", "zhang")
+    posted = {"pilot": "false", "issueDate": "2026-11-02", "documentNumber": "同政发〔2026〕7号",
+              "filingDate": "2026-11-20", "filingMaterials": "方案文本、起草说明"}
+    with pytest.raises(Invalid) as err:  # a real change is still refused
+        engine.complete(filing["id"], actor="zhang", data=posted | {"pilot": "true"})
+    assert [(d["field"], d["code"]) for d in err.value.details] == [("pilot", "readonly")]
+    engine.complete(filing["id"], actor="zhang", data=posted)
+    assert engine.instance(plan["id"])["variables"]["pilot"] is False

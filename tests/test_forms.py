@@ -73,3 +73,23 @@ def test_an_enum_value_must_be_one_of_its_option_ids_as_text():
 ])
 def test_values_of_the_right_type_and_web_form_text_are_accepted(kind, value, stored):
     assert validate([field("x", kind)], {"x": value}, {}) == {"x": stored}
+
+
+@pytest.mark.parametrize("kind, current, posted", [
+    ("boolean", False, "false"), ("boolean", True, "true"), ("long", 15, "15"), ("date", "2026-01-01", "2026-01-01"),
+    ("string", None, ""), ("long", None, ""), ("string", "文号", "文号"),
+])
+def test_a_read_only_field_posted_back_unchanged_as_text_is_accepted(kind, current, posted):
+    ro = field("x", kind, constraints={"readonly": None})
+    assert validate([ro], {"x": posted}, {"x": current}) == {"x": current}
+
+
+@pytest.mark.parametrize("kind, current, posted", [
+    ("boolean", False, "true"), ("boolean", False, True), ("long", 15, "16"), ("long", 15, "abc"),
+    ("date", "2026-01-01", "2026-01-02"), ("string", "文号", "别的"), ("string", None, "新"),
+])
+def test_a_read_only_field_really_changed_is_refused(kind, current, posted):
+    ro = field("x", kind, constraints={"readonly": None})
+    with pytest.raises(Invalid) as err:
+        validate([ro], {"x": posted}, {"x": current})
+    assert [(d["field"], d["code"]) for d in err.value.details] == [("x", "readonly")]
