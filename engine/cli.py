@@ -24,8 +24,8 @@ EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6}
 class BadValue(click.BadParameter):
     """A bad option or argument value, said like every refusal: Chinese first, English in brackets."""
 
-    def __init__(self, zh: str, en: str, ctx=None, param=None):
-        super().__init__(en, ctx, param)
+    def __init__(self, zh: str, en: str, ctx=None, param=None, param_hint=None):
+        super().__init__(en, ctx, param, param_hint)
         self.zh = zh
 
     def format_message(self) -> str:
@@ -234,12 +234,17 @@ class Day(click.DateTime):
 
 @command(calendar, "set")
 @click.argument("day", type=Day(), metavar="DAY")
-@click.option("--working/--off", required=True, help="A working day (调休上班) or a day off (放假).")
+@click.option("--off", is_flag=True, help="A day off (放假), e.g. a holiday on a weekday. Give this or --working.")
+@click.option("--working", is_flag=True, help="A working day (调休上班), e.g. a swapped weekend. Give this or --off.")
 @click.option("--note", default="", help="e.g. 元旦 / 春节调休")
 @click.option("--as", "actor", required=True)
-def calendar_set(state, as_json, day, working, note, actor):
-    """Enter DAY as a day off or a working day; then the open tasks' working-day deadlines, and
-    the timers on them, that were counted across DAY are counted again."""
+def calendar_set(state, as_json, day, off, working, note, actor):
+    """Enter DAY as a day off (--off) or a working day (--working); then the open tasks'
+    working-day deadlines, and the timers on them, that were counted across DAY are counted again."""
+    if off == working:  # neither, or both: a --working/--off switch let the last one win unseen
+        raise BadValue("须指定 --off（放假）或 --working（调休上班），且只能指定其中一个",
+                       "give exactly one of --off (a day off) or --working (a working day)",
+                       click.get_current_context(), param_hint="'--off' / '--working'")
     result = state.engine.set_calendar_day(day.date(), working=working, note=note, actor=actor)
     result["moved"] = state.engine.recount_working_days(
         day.date(), actor=actor,

@@ -304,10 +304,13 @@ def script(cli, sqlite_db, monkeypatch, capsys):
     def call(*args, db=sqlite_db.url):
         monkeypatch.setattr("sys.argv", ["reformflow", "--db", db, *args])
         capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
+        code = 0
+        try:
             run()
+        except SystemExit as exited:
+            code = exited.code
         out, err = capsys.readouterr()
-        return exited.value.code, out, err
+        return code, out, err
     return call
 
 
@@ -350,3 +353,15 @@ def test_ids_up_to_the_largest_the_id_columns_hold_are_looked_up(db):
     assert json.loads(call("audit", "export", "--instance", largest).stdout) == {"events": []}
     assert call("instance", str(2**31)).exit_code == 2
     assert json.loads(call("calendar", "show", "2100").stdout)["year"] == 2100
+
+
+@pytest.mark.parametrize("flags", [[], ["--off", "--working"], ["--working", "--off"]])
+def test_calendar_set_takes_exactly_one_of_off_and_working(script, flags):
+    code, out, err = script("calendar", "set", "2027-12-24", *flags, "--as", "chen", "--json")
+    assert code == 2 and json.loads(out)["error"] == "invalid"
+    assert err == ("reformflow: invalid: '--off' / '--working' 取值无效：须指定 --off（放假）或 --working（调休上班），"
+                   "且只能指定其中一个 (invalid value for '--off' / '--working': give exactly one of --off (a day off) "
+                   "or --working (a working day))\n")
+    assert json.loads(script("calendar", "show", "2027", "--json")[1])["days"] == []  # nothing entered
+    code, out, _ = script("calendar", "set", "2027-12-25", "--working", "--as", "chen", "--json")
+    assert code == 0 and json.loads(out)["working"] is True
