@@ -149,6 +149,8 @@ class Engine:
 
     # ----------------------------------------------------------------- directory
     def add_group(self, code: str, display_name: str, *, actor: str = SYSTEM_ACTOR) -> dict:
+        _check_name("用户组代码", "group code", code, Group.__table__.c.code)
+        _check_name("名称", "display name", display_name, Group.__table__.c.display_name)
         with self.command(actor) as ctx:
             if ctx.session.execute(select(Group).where(Group.code == code)).scalar_one_or_none():
                 raise Conflict(f"用户组 {code} 已存在 (group exists)")
@@ -159,6 +161,10 @@ class Engine:
     def add_user(self, username: str, display_name: str, *, groups: list[str] = (),
                  unit: str | None = None, password: str | None = None, actor: str = SYSTEM_ACTOR) -> dict:
         from werkzeug.security import generate_password_hash
+        _check_name("用户名", "username", username, User.__table__.c.username)
+        _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
+        if unit is not None:
+            _check_name("单位", "unit", unit, Unit.__table__.c.name)
         with self.command(actor) as ctx:
             s = ctx.session
             if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
@@ -578,6 +584,17 @@ def _contended(exc: OperationalError) -> bool:
     writer after the busy timeout (SQLite): nothing was written, the user may simply retry."""
     code = getattr(exc.orig, "sqlstate", None)
     return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
+def _check_name(what: str, what_en: str, value: str, column) -> None:
+    """A name someone types for a user or group: not blank, no spaces around it (nobody could
+    type it back after --as), and it fits its column (SQLite would keep a longer one,
+    PostgreSQL would fail on it)."""
+    if not value or value != value.strip():
+        raise Invalid(f"{what}不能为空，首尾也不能有空格 ({what_en} must not be empty or begin or end with a space)")
+    if len(value) > column.type.length:
+        raise Invalid(f"{what}最多 {column.type.length} 个字符，现有 {len(value)} 个 "
+                      f"({what_en} longer than {column.type.length} characters)")
 
 
 def _unknown_user(username: str) -> Forbidden:
