@@ -365,3 +365,31 @@ def test_calendar_set_takes_exactly_one_of_off_and_working(script, flags):
     assert json.loads(script("calendar", "show", "2027", "--json")[1])["days"] == []  # nothing entered
     code, out, _ = script("calendar", "set", "2027-12-25", "--working", "--as", "chen", "--json")
     assert code == 0 and json.loads(out)["working"] is True
+
+
+@pytest.mark.parametrize("args, message", [
+    (["users", "add", "", "--display-name", "x"], "用户名不能为空，首尾也不能有空格 (username must not be empty"),
+    (["users", "add", " li2", "--display-name", "x"], "用户名不能为空，首尾也不能有空格"),
+    (["users", "add", "u" * 65, "--display-name", "x"], "用户名最多 64 个字符，现有 65 个 (username longer than 64"),
+    (["users", "add", "ok", "--display-name", ""], "姓名不能为空"),
+    (["groups", "add", "", "--display-name", "x"], "用户组代码不能为空"),
+    (["groups", "add", "g" * 65, "--display-name", "x"], "用户组代码最多 64 个字符"),
+])
+def test_a_user_or_group_name_that_is_blank_or_too_long_is_refused(cli, args, message):
+    refused = cli(*args, "--json", ok=False)
+    assert refused.exit_code == 3 and as_json(refused)["error"] == "invalid"
+    assert refused.stderr.startswith(f"reformflow: invalid: {message}") and refused.stderr.count("\n") == 1
+    assert cli("users", "add", "u" * 64, "--display-name", "六十四").exit_code == 0  # the column's length fits
+
+
+def test_two_files_defining_one_process_id_are_both_named(cli, tmp_path):
+    copy = tmp_path / "filing_copy.bpmn"
+    copy.write_bytes((BPMN / "filing.bpmn").read_bytes())
+    for command in ("check", "deploy"):
+        refused = cli(command, str(BPMN / "filing.bpmn"), str(copy), "--json", ok=False)
+        assert refused.exit_code == 3
+        [problem] = [p for p in as_json(refused).get("problems") or as_json(refused)["details"]
+                     if p["severity"] == "error"]
+        assert (problem["file"], problem["element_id"]) == (str(copy), "filing")
+        assert f"process id filing is also defined in {BPMN / 'filing.bpmn'}" in problem["message"]
+        assert "None" not in refused.stdout + refused.stderr
