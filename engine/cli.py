@@ -148,10 +148,10 @@ def _json_data(value: str | None) -> dict:
         data = json.loads(value)
     except json.JSONDecodeError as exc:
         from .errors import Invalid
-        raise Invalid(f"--data is not valid JSON: {exc}") from None
+        raise Invalid(f"--data 不是有效的 JSON (--data is not valid JSON: {exc})") from None
     if not isinstance(data, dict):
         from .errors import Invalid
-        raise Invalid("--data must be a JSON object, e.g. '{\"decision\": \"approve\"}'")
+        raise Invalid("--data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)")
     return data
 
 
@@ -700,7 +700,7 @@ def audit_verify(state, as_json, anchor_files):
             click.echo(f"注意 (note): {n}")
     _emit(result.to_dict(), as_json, human)
     if not result.ok:
-        click.echo(f"reformflow: audit trail broken: {len(result.problems)} problem(s)", err=True)
+        click.echo(f"reformflow: 审计记录已损坏 (audit trail broken: {len(result.problems)} problem(s))", err=True)
         sys.exit(1)
 
 

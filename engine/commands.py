@@ -172,7 +172,8 @@ class Engine:
             found = s.execute(select(Group).where(Group.code.in_(groups))).scalars().all()
             missing = set(groups) - {g.code for g in found}
             if missing:
-                raise Invalid(f"用户组不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建")
+                raise Invalid(f"用户组不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
+                              f"(no such group: {', '.join(sorted(missing))}; add it first)")
             unit_row = None
             if unit:
                 unit_row = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
@@ -346,7 +347,7 @@ class Engine:
             user = self._member(ctx, actor)
             definition = self._latest(s, key)
             if definition is None:
-                raise NotFound(f"流程 {key} 尚未部署 (no process with key {key}); see `reformflow definitions`")
+                raise NotFound(f"流程 {key} 尚未部署，见 `reformflow definitions` (no process with key {key})")
             config = json.loads(definition.start_config or "{}")
             starters = set(config.get("starter_groups", [])), set(config.get("starter_users", []))
             if (starters[0] or starters[1]) and actor not in starters[1] \
@@ -421,8 +422,10 @@ class Engine:
         with self.command(actor) as ctx:
             user = self._member(ctx, actor)
             task = self._task(ctx, task_id, expected_version)
+            if task.status == "open":
+                raise Conflict(f"任务 {task_id} 当前未被认领 (task is not claimed)")
             if task.status != "claimed":
-                raise Conflict(f"任务 {task_id} 当前未被认领 (task is {task.status})")
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能退回 (task is {task.status})")
             if task.assignee != actor and ADMIN_GROUP not in user.group_codes:
                 raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以退回任务 {task_id} (only the assignee or the reform office)")
             old = task.assignee

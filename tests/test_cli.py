@@ -393,3 +393,27 @@ def test_two_files_defining_one_process_id_are_both_named(cli, tmp_path):
         assert (problem["file"], problem["element_id"]) == (str(copy), "filing")
         assert f"process id filing is also defined in {BPMN / 'filing.bpmn'}" in problem["message"]
         assert "None" not in refused.stdout + refused.stderr
+
+
+def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
+    def line(*args):
+        refused = cli(*args, ok=False)
+        assert refused.exit_code != 0 and refused.stderr.count("\n") == 1
+        return refused.stderr.rstrip("\n")
+    assert line("start", "x", "--as", "zhang", "--data", "{oops") .startswith(
+        "reformflow: invalid: --data 不是有效的 JSON (--data is not valid JSON: Expecting property name")
+    assert line("start", "x", "--as", "zhang", "--data", "[1]") == \
+        "reformflow: invalid: --data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)"
+    assert line("users", "add", "wu", "--display-name", "吴磊", "--group", "nosuchgroup") == (
+        "reformflow: invalid: 用户组不存在：nosuchgroup；请先用 `reformflow groups add` 创建 (no such group: "
+        "nosuchgroup; add it first)")
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))
+    draft = plan["tasks"][0]["id"]
+    cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "s"}')
+    assert line("unclaim", str(draft), "--as", "zhang") == \
+        f"reformflow: conflict: 任务 {draft} 已办结，不能退回 (task is completed)"
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    assert line("unclaim", str(review["id"]), "--as", "chen") == \
+        f"reformflow: conflict: 任务 {review['id']} 当前未被认领 (task is not claimed)"
+    assert line("complete", str(draft), "--as", "zhang", "--data", '{"summary": ""}').endswith("(task is completed)")

@@ -93,3 +93,17 @@ def test_a_read_only_field_really_changed_is_refused(kind, current, posted):
     with pytest.raises(Invalid) as err:
         validate([ro], {"x": posted}, {"x": current})
     assert [(d["field"], d["code"]) for d in err.value.details] == [("x", "readonly")]
+
+
+def test_each_problem_is_said_in_chinese_with_a_short_english_gloss():
+    with pytest.raises(Invalid) as err:
+        validate([DECISION, DAYS, field("when", "date")],
+                 {"legalReviewDays": "40", "when": "2026-02-30", "colour": "red"}, {})
+    assert err.value.message == (
+        "表单有误 (form data refused)：字段 colour 不在本任务的表单上 (not on this form)；"
+        "「decision」(decision) 为必填项 (required)；「legalReviewDays」(legalReviewDays) 不得大于 30 (at most 30)；"
+        "「when」(when) 须为日期，格式 YYYY-MM-DD (must be a date, YYYY-MM-DD)")
+    with pytest.raises(Invalid) as err:
+        validate([DECISION], {"decision": "maybe"}, {})
+    assert err.value.details[0]["message"] == ("「decision」(decision) 取值须为以下之一：approve（通过）、return（退回） "
+                                               "(must be one of: approve, return)")
