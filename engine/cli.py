@@ -21,6 +21,46 @@ from .errors import ReformflowError
 EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6}
 
 
+class BadValue(click.BadParameter):
+    """A bad option or argument value, said like every refusal: Chinese first, English in brackets."""
+
+    def __init__(self, zh: str, en: str, ctx=None, param=None, param_hint=None):
+        super().__init__(en, ctx, param, param_hint)
+        self.zh = zh
+
+    def format_message(self) -> str:
+        hint = self.param.get_error_hint(self.ctx) if self.param is not None and self.ctx is not None \
+            else self.param_hint or "value"
+        return f"{hint} 取值无效：{self.zh} (invalid value for {hint}: {self.message})"
+
+
+class _SaysWhatIsAllowed:
+    """For click's range types: the refusal says in Chinese what is allowed."""
+
+    def __init__(self, low, high, zh: str):
+        super().__init__(low, high)
+        self.zh = zh
+
+    def fail(self, message, param=None, ctx=None):
+        raise BadValue(self.zh, message.rstrip("."), ctx, param)
+
+
+class IntRange(_SaysWhatIsAllowed, click.IntRange):
+    pass
+
+
+class FloatRange(_SaysWhatIsAllowed, click.FloatRange):
+    pass
+
+
+# Row ids are INTEGER columns: PostgreSQL's end at 2**31 - 1 (a bigger number fails the query
+# there, and beyond 2**63 - 1 SQLite cannot even bind it).
+ID = IntRange(1, 2**31 - 1, f"编号须为 1 至 {2**31 - 1} 之间的整数")
+# Calendar years and the engine clock: far beyond any plan, well inside what dates can hold.
+YEARS = (1900, 2100)
+YEAR = IntRange(*YEARS, f"年份须在 {YEARS[0]} 至 {YEARS[1]} 之间")
+
+
 class State:
     def __init__(self, db_url: str | None):
         self.db_url = db_url
@@ -29,9 +69,19 @@ class State:
     @property
     def engine(self):
         if self._engine is None:
+            from sqlalchemy.exc import ArgumentError
+
             from models.db import Database
+
             from .commands import Engine
-            self._engine = Engine(Database(self.db_url))
+            from .errors import Invalid
+            try:
+                database = Database(self.db_url)
+            except (ArgumentError, ImportError) as exc:  # not a URL, or a database kind we have no driver for
+                raise Invalid(f"数据库地址无法使用，请检查 --db / REFORMFLOW_DATABASE_URL，如 "
+                              f"sqlite:///instance/reformflow.sqlite3 或 postgresql://user@host/db "
+                              f"(not a database URL reformflow can use: {str(exc).splitlines()[0]})") from None
+            self._engine = Engine(database)
         return self._engine
 
     @property
@@ -75,14 +125,20 @@ def command(group, name=None, **kwargs):
     return decorate
 
 
-def _parse_now(_ctx, _param, value):
+def _parse_now(ctx, param, value):
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter("use ISO 8601, e.g. 2026-10-01T09:00:00+08:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=clock.TZ)
+        raise BadValue("须为 ISO 8601 时间，如 2026-10-01T09:00:00+08:00",
+                       "use ISO 8601, e.g. 2026-10-01T09:00:00+08:00", ctx, param) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=clock.TZ)
+    # a year 1 or 9999 moment overflows as soon as it is turned into UTC or a deadline is added
+    if not YEARS[0] <= moment.year <= YEARS[1] or not YEARS[0] <= moment.astimezone(clock.TZ).year <= YEARS[1]:
+        raise BadValue(f"须在 {YEARS[0]} 至 {YEARS[1]} 年之间", f"must be between the years {YEARS[0]} and "
+                       f"{YEARS[1]}", ctx, param)
+    return moment
 
 
 def _json_data(value: str | None) -> dict:
@@ -92,10 +148,10 @@ def _json_data(value: str | None) -> dict:
         data = json.loads(value)
     except json.JSONDecodeError as exc:
         from .errors import Invalid
-        raise Invalid(f"--data is not valid JSON: {exc}") from None
+        raise Invalid(f"--data 不是有效的 JSON (--data is not valid JSON: {exc})") from None
     if not isinstance(data, dict):
         from .errors import Invalid
-        raise Invalid("--data must be a JSON object, e.g. '{\"decision\": \"approve\"}'")
+        raise Invalid("--data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)")
     return data
 
 
@@ -159,14 +215,36 @@ def calendar():
     """Working-day calendar: holidays and swapped working days for years the package lacks."""
 
 
+class Day(click.DateTime):
+    """A calendar day, YYYY-MM-DD, in the years a calendar can be entered for."""
+
+    def __init__(self):
+        super().__init__(["%Y-%m-%d"])
+
+    def convert(self, value, param, ctx):
+        day = super().convert(value, param, ctx)
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            raise BadValue(f"须在 {YEARS[0]} 至 {YEARS[1]} 年之间",
+                           f"must be between the years {YEARS[0]} and {YEARS[1]}", ctx, param)
+        return day
+
+    def fail(self, message, param=None, ctx=None):
+        raise BadValue("须为日期，格式 YYYY-MM-DD", message.rstrip("."), ctx, param)
+
+
 @command(calendar, "set")
-@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--working/--off", required=True, help="A working day (调休上班) or a day off (放假).")
+@click.argument("day", type=Day(), metavar="DAY")
+@click.option("--off", is_flag=True, help="A day off (放假), e.g. a holiday on a weekday. Give this or --working.")
+@click.option("--working", is_flag=True, help="A working day (调休上班), e.g. a swapped weekend. Give this or --off.")
 @click.option("--note", default="", help="e.g. 元旦 / 春节调休")
 @click.option("--as", "actor", required=True)
-def calendar_set(state, as_json, day, working, note, actor):
-    """Enter DAY as a day off or a working day; then the open tasks' working-day deadlines, and
-    the timers on them, that were counted across DAY are counted again."""
+def calendar_set(state, as_json, day, off, working, note, actor):
+    """Enter DAY as a day off (--off) or a working day (--working); then the open tasks'
+    working-day deadlines, and the timers on them, that were counted across DAY are counted again."""
+    if off == working:  # neither, or both: a --working/--off switch let the last one win unseen
+        raise BadValue("须指定 --off（放假）或 --working（调休上班），且只能指定其中一个",
+                       "give exactly one of --off (a day off) or --working (a working day)",
+                       click.get_current_context(), param_hint="'--off' / '--working'")
     result = state.engine.set_calendar_day(day.date(), working=working, note=note, actor=actor)
     result["moved"] = state.engine.recount_working_days(
         day.date(), actor=actor,
@@ -187,7 +265,7 @@ def _print_calendar_change(d: dict) -> None:
 
 
 @command(calendar, "show")
-@click.argument("year", type=int)
+@click.argument("year", type=YEAR)
 def calendar_show(state, as_json, year):
     """Which days of YEAR differ from Monday–Friday, and where the answer comes from."""
     from datetime import date
@@ -296,7 +374,8 @@ def _deployed(state) -> dict | None:
 
 @command(main, "deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--as", "actor", default="system", help="Who deploys (recorded in the audit trail).")
+@click.option("--as", "actor", default="system", show_default=True,
+              help="Who deploys (recorded in the audit trail): an active user, or the default system.")
 def deploy_cmd(state, as_json, files, actor):
     """Deploy BPMN files, all or nothing."""
     result = state.engine.deploy(_read_files(files), actor=actor)
@@ -370,7 +449,7 @@ def start_cmd(state, as_json, key, actor, title, business_key, data):
 @command(main, "tasks")
 @click.option("--as", "actor", required=True)
 @click.option("--scope", type=click.Choice(["mine", "claimable", "all"]), default="all", show_default=True)
-@click.option("--instance", "instance_id", type=int)
+@click.option("--instance", "instance_id", type=ID)
 def tasks_cmd(state, as_json, actor, scope, instance_id):
     """List a user's inbox."""
     from .queries import list_tasks
@@ -381,7 +460,7 @@ def tasks_cmd(state, as_json, actor, scope, instance_id):
 
 def _task_command(name, method, help_text, extra=None):
     @command(main, name, help=help_text)
-    @click.argument("task_id", type=int)
+    @click.argument("task_id", type=ID)
     @click.option("--as", "actor", required=True)
     def cmd(state, as_json, task_id, actor, **kw):
         result = getattr(state.engine, method)(task_id, actor=actor, **kw)
@@ -394,7 +473,7 @@ _task_command("unclaim", "unclaim", "Give a claimed task back to its candidates.
 
 
 @command(main, "assign")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=ID)
 @click.option("--to", "to", required=True)
 @click.option("--as", "actor", required=True)
 def assign_cmd(state, as_json, task_id, to, actor):
@@ -403,7 +482,7 @@ def assign_cmd(state, as_json, task_id, to, actor):
 
 
 @command(main, "complete")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=ID)
 @click.option("--as", "actor", required=True)
 @click.option("--data", help="Form values as a JSON object.")
 def complete_cmd(state, as_json, task_id, actor, data):
@@ -412,7 +491,7 @@ def complete_cmd(state, as_json, task_id, actor, data):
 
 
 @command(main, "instance")
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ID)
 def instance_cmd(state, as_json, instance_id):
     """Show a plan: status, version, active tasks, variables."""
     def human(d):
@@ -424,7 +503,7 @@ def instance_cmd(state, as_json, instance_id):
 
 # ------------------------------------------------------------------------- events from outside
 @command(main, "message")
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ID)
 @click.argument("name")
 @click.option("--as", "actor", required=True)
 @click.option("--data", help="Variables sent with the message, as a JSON object.")
@@ -486,7 +565,8 @@ def timers_run(state, as_json):
 
 
 @command(main, "worker")
-@click.option("--interval", default=30.0, show_default=True, help="Seconds between rounds.")
+@click.option("--interval", default=30.0, show_default=True, type=FloatRange(0, 86400, "须为 0 至 86400 秒"),
+              help="Seconds between rounds.")
 @click.option("--rounds", type=int, help="Stop after this many rounds (default: run until stopped).")
 def worker_cmd(state, as_json, interval, rounds):
     """Keep firing due timers (run one or more next to the web workers)."""
@@ -516,7 +596,7 @@ def audit():
 
 @command(audit, "export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--instance", "instance_id", type=int)
+@click.option("--instance", "instance_id", type=ID)
 @click.option("--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
 def audit_export(state, as_json, fmt, instance_id, output):
     """Export audit events (every field, so each hash can be recomputed).
@@ -620,7 +700,7 @@ def audit_verify(state, as_json, anchor_files):
             click.echo(f"注意 (note): {n}")
     _emit(result.to_dict(), as_json, human)
     if not result.ok:
-        click.echo(f"reformflow: audit trail broken: {len(result.problems)} problem(s)", err=True)
+        click.echo(f"reformflow: 审计记录已损坏 (audit trail broken: {len(result.problems)} problem(s))", err=True)
         sys.exit(1)
 
 
@@ -635,7 +715,10 @@ def run() -> None:
     except click.ClickException as exc:
         if "--json" in sys.argv[1:]:
             click.echo(json.dumps({"error": "invalid", "message": exc.format_message()}, ensure_ascii=False))
-        exc.show()
+        if isinstance(exc, click.BadParameter):  # a bad value is a refusal like any other: one line
+            click.echo(f"reformflow: invalid: {exc.format_message()}", err=True)
+        else:
+            exc.show()
         sys.exit(exc.exit_code)
 
 

@@ -148,6 +148,8 @@ class Engine:
 
     # ----------------------------------------------------------------- directory
     def add_group(self, code: str, display_name: str, *, actor: str = SYSTEM_ACTOR) -> dict:
+        _check_name("用户组代码", "group code", code, Group.__table__.c.code)
+        _check_name("名称", "display name", display_name, Group.__table__.c.display_name)
         with self.command(actor) as ctx:
             if ctx.session.execute(select(Group).where(Group.code == code)).scalar_one_or_none():
                 raise Conflict(f"用户组 {code} 已存在 (group exists)")
@@ -158,6 +160,10 @@ class Engine:
     def add_user(self, username: str, display_name: str, *, groups: list[str] = (),
                  unit: str | None = None, password: str | None = None, actor: str = SYSTEM_ACTOR) -> dict:
         from werkzeug.security import generate_password_hash
+        _check_name("用户名", "username", username, User.__table__.c.username)
+        _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
+        if unit is not None:
+            _check_name("单位", "unit", unit, Unit.__table__.c.name)
         with self.command(actor) as ctx:
             s = ctx.session
             if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
@@ -165,7 +171,8 @@ class Engine:
             found = s.execute(select(Group).where(Group.code.in_(groups))).scalars().all()
             missing = set(groups) - {g.code for g in found}
             if missing:
-                raise Invalid(f"用户组不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建")
+                raise Invalid(f"用户组不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
+                              f"(no such group: {', '.join(sorted(missing))}; add it first)")
             unit_row = None
             if unit:
                 unit_row = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
@@ -267,6 +274,8 @@ class Engine:
         report = _checked(files, deployed)
         with self.command(actor) as ctx:
             s = ctx.session
+            if actor != SYSTEM_ACTOR:  # a person deploying is recorded: it must be someone we know
+                self._member(ctx, actor)
             # Remembered by content: the same answer at once, unless someone deployed meanwhile.
             report = _checked(files, latest_diagrams(s))
             problems = [p for p in report.problems if p["severity"] == "error"]
@@ -310,8 +319,8 @@ class Engine:
                 "file_name": d.file_name, "sha256": d.sha256, "deployed_at": d.deployed_at.isoformat(),
                 "deployed_by": d.deployed_by}
 
-    def _bind_called(self, session, definition: ProcessDefinition) -> dict[str, int]:
-        """key -> id of the latest version of every process this one calls, transitively."""
+    def _bind_called(self, session, definition: ProcessDefinition) -> dict[str, ProcessDefinition]:
+        """key -> the latest version of every process this one calls, transitively."""
         bound, pending = {}, list(json.loads(definition.called_keys))
         while pending:
             key = pending.pop()
@@ -320,7 +329,7 @@ class Engine:
             latest = self._latest(session, key)
             if latest is None:
                 raise Invalid(f"流程 {definition.key} 调用的子流程 {key} 尚未部署 (called process not deployed)")
-            bound[key] = latest.id
+            bound[key] = latest
             pending.extend(json.loads(latest.called_keys))
         return bound
 
@@ -335,7 +344,7 @@ class Engine:
             user = self._member(ctx, actor)
             definition = self._latest(s, key)
             if definition is None:
-                raise NotFound(f"流程 {key} 尚未部署 (no process with key {key}); see `reformflow definitions`")
+                raise NotFound(f"流程 {key} 尚未部署，见 `reformflow definitions` (no process with key {key})")
             config = json.loads(definition.start_config or "{}")
             starters = set(config.get("starter_groups", [])), set(config.get("starter_users", []))
             if (starters[0] or starters[1]) and actor not in starters[1] \
@@ -350,7 +359,8 @@ class Engine:
             if business_key and s.execute(select(ProcessInstance.id).where(
                     ProcessInstance.business_key == business_key)).first():
                 raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)")
-            called = self._bind_called(s, definition)
+            bound = self._bind_called(s, definition)
+            called = {k: d.id for k, d in bound.items()}  # the plan row keeps ids; people read versions
             spec, subprocess_specs = runtime.specs_for(ctx, definition.id, called)
             if config.get("start_form"):  # the start event's form: exactly its fields, validated
                 data = {k: v for k, v in data.items() if k == "title"} | forms.validate(
@@ -376,7 +386,8 @@ class Engine:
                 raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)") from None
             ctx.log.record("instance_started", instance_id=instance.id, key=key,
                            version=definition.version, business_key=business_key, title=title,
-                           variables=variables, called_versions=called)
+                           variables=variables,
+                           called_versions={k: d.version for k, d in bound.items()})
 
             def begin(wf):
                 wf.get_next_task(state=TaskState.READY).data.update(variables)
@@ -408,8 +419,10 @@ class Engine:
         with self.command(actor) as ctx:
             user = self._member(ctx, actor)
             task = self._task(ctx, task_id, expected_version)
+            if task.status == "open":
+                raise Conflict(f"任务 {task_id} 当前未被认领 (task is not claimed)")
             if task.status != "claimed":
-                raise Conflict(f"任务 {task_id} 当前未被认领 (task is {task.status})")
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能退回 (task is {task.status})")
             if task.assignee != actor and ADMIN_GROUP not in user.group_codes:
                 raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以退回任务 {task_id} (only the assignee or the reform office)")
             old = task.assignee
@@ -576,6 +589,17 @@ def _contended(exc: OperationalError) -> bool:
     writer after the busy timeout (SQLite): nothing was written, the user may simply retry."""
     code = getattr(exc.orig, "sqlstate", None)
     return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
+def _check_name(what: str, what_en: str, value: str, column) -> None:
+    """A name someone types for a user or group: not blank, no spaces around it (nobody could
+    type it back after --as), and it fits its column (SQLite would keep a longer one,
+    PostgreSQL would fail on it)."""
+    if not value or value != value.strip():
+        raise Invalid(f"{what}不能为空，首尾也不能有空格 ({what_en} must not be empty or begin or end with a space)")
+    if len(value) > column.type.length:
+        raise Invalid(f"{what}最多 {column.type.length} 个字符，现有 {len(value)} 个 "
+                      f"({what_en} longer than {column.type.length} characters)")
 
 
 def _unknown_user(username: str) -> Forbidden:

@@ -55,7 +55,7 @@ def _clean_data(data) -> dict:
     try:
         size = len(json.dumps(data, ensure_ascii=False).encode())
     except (TypeError, ValueError) as exc:
-        raise Invalid(f"事件数据无法保存为 JSON (event data is not JSON): {exc}") from None
+        raise Invalid(f"事件数据无法保存为 JSON (event data is not JSON: {exc})") from None
     if size > MAX_DATA_BYTES:
         raise Invalid("事件数据过大 (event data larger than 64 KB)")
     return dict(data)

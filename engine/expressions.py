@@ -76,6 +76,15 @@ class EvaluationError(ExpressionError):
     """A valid expression failed while it was being evaluated."""
 
 
+class UndefinedVariable(EvaluationError):
+    """The expression names a variable the plan does not have (yet): data, not the diagram, is
+    usually what is missing, so the refusal names it."""
+
+    def __init__(self, name: str):
+        super().__init__(f"variable '{name}' is not defined")
+        self.name = name
+
+
 # ---------------------------------------------------------------------------
 # Functions callable from expressions
 # ---------------------------------------------------------------------------
@@ -801,7 +810,7 @@ class _Interpreter:
     def _name(self, node: ast.Name) -> Any:
         value = self._variable(node.id)
         if value is _MISSING:
-            raise EvaluationError(f"variable '{node.id}' is not defined")
+            raise UndefinedVariable(node.id)
         return value
 
     def _variable(self, name: str) -> Any:

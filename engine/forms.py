@@ -8,8 +8,8 @@ default, else None — unless the field carries the property `keep` = `false`
 (`<camunda:property id="keep" value="false" />`), for reasons and remarks that belong to one
 decision only and must not carry over to the next pass. Fields that are not
 on the form are refused: a task may only change what its form shows.
-Messages are Chinese (the interface language); `details` carry a code per field for callers
-that translate.
+Messages are Chinese (the interface language) with a short English gloss in brackets; `details`
+carry a code per field for callers that translate.
 """
 from __future__ import annotations
 
@@ -59,32 +59,41 @@ def _label(field: dict) -> str:
 
 
 def _coerce(field: dict, value):
-    """Turn a submitted value (JSON or a web form string) into the field's type."""
+    """Turn a submitted value (JSON or a web form string) into the field's type. Text is what a
+    web form posts, so a long, boolean or date may come as text; nothing else is converted (a
+    JSON object is not a string, 1.5 is not a long)."""
     kind = field["type"]
     if kind in ("string", "enum"):
-        return value if isinstance(value, str) else str(value)
+        if isinstance(value, str):
+            return value
+        raise ValueError("须为文本 (must be text)" if kind == "string" else _choices(field))
     if kind == "long":
-        if isinstance(value, bool):
-            raise ValueError("须为整数")
-        if isinstance(value, int):
+        # the limit of an expression's integers (and of the 18 digits a form may type)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18:
             return value
         if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
             return int(value.strip())
-        raise ValueError("须为整数")
+        raise ValueError("须为整数（不超过 18 位） (must be a whole number below 10^18)")
     if kind == "boolean":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        raise ValueError("须为是/否（true/false）")
+        raise ValueError("须为是/否（true/false） (must be true or false)")
     if kind == "date":
-        if isinstance(value, str):
+        # exactly YYYY-MM-DD: fromisoformat alone also takes 20260101
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
             try:
-                return date.fromisoformat(value.strip()[:10]).isoformat()
+                return date.fromisoformat(value.strip()).isoformat()
             except ValueError:
                 pass
-        raise ValueError("须为日期，格式 YYYY-MM-DD")
-    raise ValueError(f"不支持的字段类型 {kind}")
+        raise ValueError("须为日期，格式 YYYY-MM-DD (must be a date, YYYY-MM-DD)")
+    raise ValueError(f"不支持的字段类型 {kind} (unsupported field type)")
+
+
+def _choices(field: dict) -> str:
+    allowed = "、".join(f"{o['id']}（{o['name']}）" for o in field["options"])
+    return f"取值须为以下之一：{allowed} (must be one of: {', '.join(o['id'] for o in field['options'])})"
 
 
 def _check_constraints(field: dict, value) -> str | None:
@@ -92,23 +101,22 @@ def _check_constraints(field: dict, value) -> str | None:
     if value is None:
         return None
     if field["type"] == "enum" and value not in {o["id"] for o in field["options"]}:
-        allowed = "、".join(f"{o['id']}（{o['name']}）" for o in field["options"])
-        return f"取值须为以下之一：{allowed}"
+        return _choices(field)
     if field["type"] == "string":
         if "minlength" in c and len(value) < int(c["minlength"]):
-            return f"至少 {c['minlength']} 个字"
+            return f"至少 {c['minlength']} 个字 (at least {c['minlength']} characters)"
         if "maxlength" in c and len(value) > int(c["maxlength"]):
-            return f"最多 {c['maxlength']} 个字"
+            return f"最多 {c['maxlength']} 个字 (at most {c['maxlength']} characters)"
     if field["type"] == "long":
         if "min" in c and value < int(c["min"]):
-            return f"不得小于 {c['min']}"
+            return f"不得小于 {c['min']} (at least {c['min']})"
         if "max" in c and value > int(c["max"]):
-            return f"不得大于 {c['max']}"
+            return f"不得大于 {c['max']} (at most {c['max']})"
     if field["type"] == "date":
         if "min" in c and c["min"] and value < c["min"]:
-            return f"不得早于 {c['min']}"
+            return f"不得早于 {c['min']} (not before {c['min']})"
         if "max" in c and c["max"] and value > c["max"]:
-            return f"不得晚于 {c['max']}"
+            return f"不得晚于 {c['max']} (not after {c['max']})"
     return None
 
 
@@ -121,24 +129,37 @@ def _default(field: dict):
         return None
 
 
+def _unchanged(field: dict, submitted, current) -> bool:
+    """A read-only field sent back: a web form posts every value as text ("false", "15", ""), so
+    compare it as the field's type; only a real change counts."""
+    if submitted == current:
+        return True
+    if submitted is None or (isinstance(submitted, str) and submitted.strip() == ""):
+        return current in (None, "")
+    try:
+        return _coerce(field, submitted) == current
+    except ValueError:
+        return False
+
+
 def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
     """Return the values to write to the process, or raise Invalid listing every problem."""
     problems = []
     known = {f["id"] for f in fields}
     for key in submitted:
         if key not in known:
-            problems.append({"field": key, "code": "unknown", "message": f"字段 {key} 不在本任务的表单上"})
+            problems.append({"field": key, "code": "unknown", "message": f"字段 {key} 不在本任务的表单上 (not on this form)"})
     values = {}
     for field in fields:
         fid, c = field["id"], field["constraints"]
         if "readonly" in c:
-            if fid in submitted and submitted[fid] != current.get(fid, _default(field)):
-                problems.append({"field": fid, "code": "readonly", "message": f"{_label(field)} 为只读字段，不能修改"})
+            if fid in submitted and not _unchanged(field, submitted[fid], current.get(fid, _default(field))):
+                problems.append({"field": fid, "code": "readonly", "message": f"{_label(field)} 为只读字段，不能修改 (read-only)"})
             values[fid] = current.get(fid, _default(field))
             continue
         raw = submitted.get(fid)
         if fid not in submitted and "required" in c:
-            problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项"})
+            problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项 (required)"})
             continue
         if raw is None or (isinstance(raw, str) and raw.strip() == "" and field["type"] != "string"):
             keeps = field["properties"].get("keep", "true").lower() != "false"
@@ -152,7 +173,7 @@ def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
         if isinstance(value, str) and field["type"] == "string" and value.strip() == "":
             value = None
         if "required" in c and value is None:
-            problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项"})
+            problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项 (required)"})
             continue
         error = _check_constraints(field, value)
         if error:
@@ -160,7 +181,7 @@ def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
             continue
         values[fid] = value
     if problems:
-        raise Invalid("表单有误：" + "；".join(p["message"] for p in problems), details=problems)
+        raise Invalid("表单有误 (form data refused)：" + "；".join(p["message"] for p in problems), details=problems)
     return values
 
 
@@ -181,5 +202,5 @@ def check_variables(fields_by_id: dict[str, dict], data: dict) -> dict:
         if error:
             problems.append({"field": key, "code": "constraint", "message": f"{_label(field)} {error}"})
     if problems:
-        raise Invalid("启动数据有误：" + "；".join(p["message"] for p in problems), details=problems)
+        raise Invalid("启动数据有误 (start data refused)：" + "；".join(p["message"] for p in problems), details=problems)
     return values

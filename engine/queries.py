@@ -41,7 +41,7 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
     reform office, which monitors every plan — every open task."""
     if scope not in SCOPES:
-        raise Invalid(f"scope must be one of {', '.join(SCOPES)}")
+        raise Invalid(f"范围须为 {'、'.join(SCOPES)} 之一 (scope must be one of {', '.join(SCOPES)})")
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise Forbidden(f"用户 {username} 不存在 (unknown user)")

@@ -33,7 +33,7 @@ from . import forms
 from .audit import AuditLog, ChainTip
 from .deadlines import TimerValueError
 from .errors import Invalid
-from .expressions import ExpressionError, compile_expression, is_wrapped
+from .expressions import ExpressionError, UndefinedVariable, compile_expression, is_wrapped
 from .scripting import FUNCTION_NAMES, SafeEnvironment, script_engine
 from .state import dump_changes, load_state, restore_specs
 from .walk import engine_steps, every_task, tree_tasks
@@ -191,9 +191,34 @@ def engine_error(exc: Exception) -> Invalid:
     if task is not None:
         spec = task.task_spec
         where = f"{task.workflow.spec.file or task.workflow.spec.name}: element {spec.bpmn_id} ({spec.bpmn_name or ''}): "
+    inner = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    if isinstance(exc, SpiffWorkflowException) and isinstance(inner, (ExpressionError, TimerValueError)):
+        # SpiffWorkflow wraps our error as "Error evaluating expression '…'" and keeps it only as
+        # the context: the reason, the expression and its values are there
+        exc = inner
+    if isinstance(exc, (ExpressionError, TimerValueError)):
+        return Invalid(f"{where}{_expression_reason(exc)}")
     cause = getattr(exc, "exception", None) or exc.__cause__ or exc
-    reason = str(cause).split("\n")[0] if cause is not exc else str(exc).split("\n")[0]
-    return Invalid(f"{where}{reason}. Nothing was changed; correct the data or the diagram and try again.")
+    reason = str(cause).split("\n")[0]
+    return Invalid(f"{where}流程运行出错，未做任何更改，请更正数据或流程图后重试 ({reason}. Nothing was changed; "
+                   f"correct the data or the diagram and try again.)")
+
+
+def _expression_reason(exc: Exception) -> str:
+    """What went wrong in an expression, for people: the variable that has no value, or the
+    values it was given when one of them was out of range (engine.scripting.explain)."""
+    missing = exc if isinstance(exc, UndefinedVariable) else exc.__cause__
+    values = "，".join(f"{k} = {_short(v)}" for k, v in getattr(exc, "values", {}).items())
+    shown = "；".join(part for part in (f"表达式 {exc.expression}" if getattr(exc, "expression", None) else "",
+                                       f"其中 {values}" if values else "") if part)
+    zh = f"变量 {missing.name} 没有值" if isinstance(missing, UndefinedVariable) else "值无效或超出范围"
+    return (f"{zh}{f'（{shown}）' if shown else ''}，未做任何更改，请更正数据或流程图后重试 "
+            f"({str(exc).splitlines()[0]}. Nothing was changed; correct the data or the diagram and try again.)")
+
+
+def _short(value) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 @dataclass

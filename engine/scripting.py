@@ -21,8 +21,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDef
                                                               TimeDateEventDefinition)
 
 from . import clock
-from .deadlines import DEADLINE_FUNCTION_NAMES, deadline_functions, due_at
-from .expressions import compile_expression, compile_script, is_wrapped
+from .deadlines import DEADLINE_FUNCTION_NAMES, TimerValueError, deadline_functions, due_at
+from .expressions import ExpressionError, compile_expression, compile_script, is_wrapped
 from .workdays import WorkCalendar
 
 FUNCTION_NAMES = frozenset(DEADLINE_FUNCTION_NAMES)
@@ -78,9 +78,13 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression, context, external_context=None):
         variables = ChainMap(context, external_context or {})
         kind, text = unmark(expression)
-        if kind is None:
-            return self.value(expression, variables)
-        return self.timer_value(kind, text, variables)
+        try:
+            if kind is None:
+                return self.value(expression, variables)
+            return self.timer_value(kind, text, variables)
+        except (ExpressionError, TimerValueError) as exc:
+            explain(exc, text, variables)
+            raise
 
     def timer_value(self, kind: str, text: str, variables) -> str:
         text = text.strip()
@@ -96,8 +100,12 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def due(self, text: str, variables):
         """A user task's camunda:dueDate / followUpDate as an aware UTC datetime."""
         text = text.strip()
-        value = self.value(text, variables) if is_wrapped(text) else text
-        return due_at(value, clock.now())
+        try:
+            value = self.value(text, variables) if is_wrapped(text) else text
+            return due_at(value, clock.now())
+        except (ExpressionError, TimerValueError) as exc:
+            explain(exc, text, variables)
+            raise
 
     def execute(self, script, context, external_context=None):
         assigned = compile_script(script or "", FUNCTION_NAMES).execute(context, self.functions())
@@ -110,6 +118,17 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
 
     def call_service(self, context, **kwargs):
         raise NotImplementedError("service tasks are not supported by reformflow")
+
+
+def explain(exc: Exception, text: str, variables) -> None:
+    """Keep with a failed expression's error the expression and the values it was given, for the
+    refusal to say which value is wrong (SpiffWorkflow's own message only quotes the text)."""
+    exc.expression = text.strip()
+    try:
+        names = compile_expression(exc.expression, FUNCTION_NAMES).names
+    except ExpressionError:  # a literal timer value, not an expression
+        names = ()
+    exc.values = {name: variables[name] for name in sorted(names) if name in variables}
 
 
 def script_engine(calendar: WorkCalendar | Callable[[], WorkCalendar] | None = None) -> PythonScriptEngine:

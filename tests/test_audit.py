@@ -323,3 +323,17 @@ def test_a_long_verify_reports_its_progress(db, engine, people, monkeypatch):
     done = cli(db, "audit", "verify")
     assert done.stdout.startswith("audit trail intact")
     assert done.stderr.splitlines()[-1] == f"校验中 (verifying): {result.events}/{result.events} events, 100%"
+
+
+def test_instance_started_records_the_version_numbers_of_the_called_processes(engine, people):
+    """called_versions in the audit trail is what `instance` shows: version numbers, not row ids."""
+    corpus = FIXTURES / "corpus"
+    engine.deploy([read(corpus / "call_activity.bpmn"), read(corpus / "call_activity_called.bpmn")])
+    changed = (corpus / "call_activity_called.bpmn").read_bytes().replace("评估风险".encode(), "复核风险".encode())
+    engine.deploy([("call_activity_called.bpmn", changed)])  # version 2, a later row id
+    plan = engine.start("corpus_call_activity", actor="zhang")
+    assert plan["called_versions"] == {"corpus_called_process": 2}
+    with engine.db.reader() as s:
+        payload = s.execute(select(AuditEvent.payload).where(
+            AuditEvent.event_type == "instance_started", AuditEvent.instance_id == plan["id"])).scalar_one()
+    assert json.loads(payload)["called_versions"] == {"corpus_called_process": 2}

@@ -882,3 +882,18 @@ def test_deploy_refuses_on_the_new_rules(sqlite_engine):
 def test_check_processes_keeps_its_old_signature():
     assert check_processes([("t.bpmn", CLEAN)]) == []
     assert checks.RULES and all(callable(rule) for rule in checks.RULES)
+
+
+@pytest.mark.parametrize("kind, value, reason", [
+    ("timeDate", "P3X", "not an ISO date (2026-12-01) or datetime"),
+    ("timeDate", "2026-02-30T00:00:00", "no such date/time"),
+    ("timeDate", "2026-02-30", "no such date/time"),
+    ("timeDuration", "P3X", "not an ISO 8601 duration"),
+    ("timeDuration", "P1.5M", "fractional months are not allowed"),
+    ("timeDuration", "2026-02-30", "no such date/time"),
+])
+def test_a_bad_timer_value_says_why_it_is_not_iso_8601(kind, value, reason):
+    [problem] = check_processes([("t.bpmn", _timer_catch(kind, value))])
+    assert f"{kind} `{value}` is not an ISO 8601 value reformflow understands" in problem["message"]
+    assert reason in problem["message"]
+    assert "NoneType" not in problem["message"] and "now must be" not in problem["message"]

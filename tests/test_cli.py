@@ -281,3 +281,139 @@ def test_calendar_set_counts_the_deadlines_across_the_day_again(cli):
     # a swapped working Saturday (2 Jan) moves it back, and the plain output says so
     shown = cli(*at, "calendar", "set", "2027-01-02", "--working", "--as", "chen").stdout
     assert f"task {review['id']} 审核 due 2027-01-11 → 2027-01-08" in shown
+
+
+def test_deploy_as_an_unknown_user_is_refused(cli):
+    diagram = str(FIXTURES / "diagrams" / "mini_approval.bpmn")
+    refused = cli("deploy", diagram, "--as", "nobody", "--json", ok=False)
+    assert refused.exit_code == 4 and as_json(refused)["error"] == "forbidden"
+    assert refused.stderr == "reformflow: forbidden: 用户 nobody 不存在或已停用 (unknown or inactive user)\n"
+    assert as_json(cli("definitions", "--json"))["definitions"] == []
+    deployed = as_json(cli("deploy", diagram, "--as", "chen", "--json"))["definitions"]
+    assert [(d["version"], d["deployed_by"]) for d in deployed] == [(1, "chen")]
+    # without --as the deploy is the system's, as before (scripts, `make run`)
+    cli("deploy", str(FIXTURES / "diagrams" / "deadline_months.bpmn"))
+
+
+@pytest.fixture
+def script(cli, sqlite_db, monkeypatch, capsys):
+    """The console script as a user runs it (usage errors answered like refusals): exit status,
+    standard output, standard error."""
+    from engine.cli import run
+
+    def call(*args, db=sqlite_db.url):
+        monkeypatch.setattr("sys.argv", ["reformflow", "--db", db, *args])
+        capsys.readouterr()
+        code = 0
+        try:
+            run()
+        except SystemExit as exited:
+            code = exited.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return call
+
+
+@pytest.mark.parametrize("args, name", [
+    (["instance", "99999999999999999999"], "'INSTANCE_ID'"),
+    (["claim", "99999999999999999999", "--as", "li"], "'TASK_ID'"),
+    (["complete", "0", "--as", "li"], "'TASK_ID'"),
+    (["tasks", "--as", "li", "--instance", "99999999999999999999"], "'--instance'"),
+    (["audit", "export", "--instance", "-1"], "'--instance'"),
+    (["calendar", "show", "99999"], "'YEAR'"),
+    (["calendar", "show", "0"], "'YEAR'"),
+    (["calendar", "set", "9999-12-31", "--off", "--as", "chen"], "'DAY'"),
+    (["--now", "0001-01-01T00:00", "tasks", "--as", "li"], "'--now'"),
+    (["--now", "9999-12-31T23:59-08:00", "tasks", "--as", "li"], "'--now'"),
+    (["worker", "--interval", "-1", "--rounds", "1"], "'--interval'"),
+])
+def test_out_of_range_values_are_refused_in_one_line_not_a_traceback(script, args, name):
+    code, out, err = script(*args, "--json")
+    assert code == 2  # a usage error, as docs/cli.md says of a bad --now
+    assert err.count("\n") == 1 and err.startswith(f"reformflow: invalid: {name} 取值无效：")
+    assert "(invalid value for" in err and "Traceback" not in err
+    assert json.loads(out)["error"] == "invalid"
+
+
+@pytest.mark.parametrize("url", ["bogus://x", "not a url", "mysql://host/db"])
+def test_a_database_url_reformflow_cannot_use_is_an_invalid_refusal(script, url):
+    code, out, err = script("tasks", "--as", "li", "--json", db=url)
+    assert code == 3 and json.loads(out)["error"] == "invalid"
+    assert err.count("\n") == 1
+    assert err.startswith("reformflow: invalid: 数据库地址无法使用，请检查 --db") and "(not a database URL" in err
+
+
+def test_ids_up_to_the_largest_the_id_columns_hold_are_looked_up(db):
+    # ids are INTEGER columns: 2**31 - 1 on PostgreSQL (a bigger one would fail the query there)
+    runner, largest = CliRunner(), str(2**31 - 1)
+
+    def call(*args):
+        return runner.invoke(main, ["--db", db.url, *args, "--json"], catch_exceptions=False)
+    assert call("instance", largest).exit_code == 5
+    assert json.loads(call("audit", "export", "--instance", largest).stdout) == {"events": []}
+    assert call("instance", str(2**31)).exit_code == 2
+    assert json.loads(call("calendar", "show", "2100").stdout)["year"] == 2100
+
+
+@pytest.mark.parametrize("flags", [[], ["--off", "--working"], ["--working", "--off"]])
+def test_calendar_set_takes_exactly_one_of_off_and_working(script, flags):
+    code, out, err = script("calendar", "set", "2027-12-24", *flags, "--as", "chen", "--json")
+    assert code == 2 and json.loads(out)["error"] == "invalid"
+    assert err == ("reformflow: invalid: '--off' / '--working' 取值无效：须指定 --off（放假）或 --working（调休上班），"
+                   "且只能指定其中一个 (invalid value for '--off' / '--working': give exactly one of --off (a day off) "
+                   "or --working (a working day))\n")
+    assert json.loads(script("calendar", "show", "2027", "--json")[1])["days"] == []  # nothing entered
+    code, out, _ = script("calendar", "set", "2027-12-25", "--working", "--as", "chen", "--json")
+    assert code == 0 and json.loads(out)["working"] is True
+
+
+@pytest.mark.parametrize("args, message", [
+    (["users", "add", "", "--display-name", "x"], "用户名不能为空，首尾也不能有空格 (username must not be empty"),
+    (["users", "add", " li2", "--display-name", "x"], "用户名不能为空，首尾也不能有空格"),
+    (["users", "add", "u" * 65, "--display-name", "x"], "用户名最多 64 个字符，现有 65 个 (username longer than 64"),
+    (["users", "add", "ok", "--display-name", ""], "姓名不能为空"),
+    (["groups", "add", "", "--display-name", "x"], "用户组代码不能为空"),
+    (["groups", "add", "g" * 65, "--display-name", "x"], "用户组代码最多 64 个字符"),
+])
+def test_a_user_or_group_name_that_is_blank_or_too_long_is_refused(cli, args, message):
+    refused = cli(*args, "--json", ok=False)
+    assert refused.exit_code == 3 and as_json(refused)["error"] == "invalid"
+    assert refused.stderr.startswith(f"reformflow: invalid: {message}") and refused.stderr.count("\n") == 1
+    assert cli("users", "add", "u" * 64, "--display-name", "六十四").exit_code == 0  # the column's length fits
+
+
+def test_two_files_defining_one_process_id_are_both_named(cli, tmp_path):
+    copy = tmp_path / "filing_copy.bpmn"
+    copy.write_bytes((BPMN / "filing.bpmn").read_bytes())
+    for command in ("check", "deploy"):
+        refused = cli(command, str(BPMN / "filing.bpmn"), str(copy), "--json", ok=False)
+        assert refused.exit_code == 3
+        [problem] = [p for p in as_json(refused).get("problems") or as_json(refused)["details"]
+                     if p["severity"] == "error"]
+        assert (problem["file"], problem["element_id"]) == (str(copy), "filing")
+        assert f"process id filing is also defined in {BPMN / 'filing.bpmn'}" in problem["message"]
+        assert "None" not in refused.stdout + refused.stderr
+
+
+def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
+    def line(*args):
+        refused = cli(*args, ok=False)
+        assert refused.exit_code != 0 and refused.stderr.count("\n") == 1
+        return refused.stderr.rstrip("\n")
+    assert line("start", "x", "--as", "zhang", "--data", "{oops") .startswith(
+        "reformflow: invalid: --data 不是有效的 JSON (--data is not valid JSON: Expecting property name")
+    assert line("start", "x", "--as", "zhang", "--data", "[1]") == \
+        "reformflow: invalid: --data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)"
+    assert line("users", "add", "wu", "--display-name", "吴磊", "--group", "nosuchgroup") == (
+        "reformflow: invalid: 用户组不存在：nosuchgroup；请先用 `reformflow groups add` 创建 (no such group: "
+        "nosuchgroup; add it first)")
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))
+    draft = plan["tasks"][0]["id"]
+    cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "s"}')
+    assert line("unclaim", str(draft), "--as", "zhang") == \
+        f"reformflow: conflict: 任务 {draft} 已办结，不能退回 (task is completed)"
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    assert line("unclaim", str(review["id"]), "--as", "chen") == \
+        f"reformflow: conflict: 任务 {review['id']} 当前未被认领 (task is not claimed)"
+    assert line("complete", str(draft), "--as", "zhang", "--data", '{"summary": ""}').endswith("(task is completed)")

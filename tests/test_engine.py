@@ -383,3 +383,48 @@ def test_calendar_overrides_for_a_year_the_package_does_not_know(engine, deploye
     review = [t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Review"][0]
     # 15 working days after 31 Dec 2026 with 1 Jan 2027 (a Friday) off: 4–8, 11–15, 18–22 Jan
     assert review["due_at"] == "2027-01-22T16:00:00+00:00"
+
+
+def test_read_only_values_a_web_form_posts_back_as_text_unchanged_are_accepted(engine, people, at):
+    from .plan_helper import deploy_library
+    deploy_library(engine)
+    with at("2026-11-03T09:00"):
+        plan = engine.start("filing", actor="zhang", data={
+            "pilot": False, "issueDate": "2026-11-02", "documentNumber": "同政发〔2026〕7号"})
+    [filing] = plan["tasks"]
+    assert (filing["element_id"], filing["assignee"]) == ("Task_FileDocument", "zhang")
+    posted = {"pilot": "false", "issueDate": "2026-11-02", "documentNumber": "同政发〔2026〕7号",
+              "filingDate": "2026-11-20", "filingMaterials": "方案文本、起草说明"}
+    with pytest.raises(Invalid) as err:  # a real change is still refused
+        engine.complete(filing["id"], actor="zhang", data=posted | {"pilot": "true"})
+    assert [(d["field"], d["code"]) for d in err.value.details] == [("pilot", "readonly")]
+    engine.complete(filing["id"], actor="zhang", data=posted)
+    assert engine.instance(plan["id"])["variables"]["pilot"] is False
+
+
+def test_a_missing_variable_at_run_time_is_named_in_chinese_and_english(engine, people, at):
+    from .plan_helper import deploy_library
+    deploy_library(engine)
+    with at("2026-11-03T09:00"), pytest.raises(Invalid) as err:
+        engine.start("filing", actor="zhang", data={"pilot": False})  # no issueDate
+    message = err.value.message
+    assert message.startswith("filing.bpmn: element Event_FilingOverdue (备案期限届满): 变量 issueDate 没有值")
+    assert "pilot = false" in message  # the values the expression was given
+    assert "(variable 'issueDate' is not defined" in message and "Nothing was changed" in message
+    assert ". ." not in message and "rf-timer" not in message
+
+
+def test_a_value_out_of_range_at_run_time_names_the_value(engine, people, at):
+    from .plan_helper import Plan, deploy_library
+    deploy_library(engine)
+    with at("2026-11-03T09:00"):
+        plan = Plan(engine)
+        plan.run_until("Task_PublicConsultation", Task_RegisterPlan={"touchesPublicInterest": True})
+        with pytest.raises(Invalid) as err:
+            plan.do("Task_PublicConsultation", consultationDays=999999999999999999)
+    message = err.value.message
+    assert message.startswith("reform_plan.bpmn: element Event_ConsultationPeriodEnds (征求意见期满): 值无效或超出范围")
+    assert "consultationDays = 999999999999999999" in message
+    assert "${addDays(consultationStart, consultationDays - 1)}" in message
+    assert "(addDays() failed: addDays(): n must be a whole number between -10000 and 10000" in message
+    assert engine.instance(plan.id)["tasks"] == plan.view["tasks"]  # nothing changed

@@ -44,3 +44,66 @@ def test_readonly_fields_cannot_be_changed():
     assert validate([ro], {}, {}) == {"mediumRiskPolicy": "adjust"}
     with pytest.raises(Invalid):
         validate([ro], {"mediumRiskPolicy": "proceed"}, {})
+
+
+@pytest.mark.parametrize("kind, value", [
+    ("date", "2026-01-01 garbage"), ("date", "20260101"), ("date", "2026-02-30"), ("date", "2026-1-1"),
+    ("date", 20260101), ("string", {"a": 1}), ("string", ["a"]), ("string", 12), ("string", True),
+    ("long", 1.5), ("long", 15.0), ("long", True), ("long", "1e3"), ("long", 10**18), ("long", -10**18),
+    ("boolean", 1), ("boolean", "maybe"), ("boolean", [True]),
+])
+def test_a_value_of_the_wrong_type_is_refused_naming_the_field(kind, value):
+    with pytest.raises(Invalid) as err:
+        validate([field("x", kind)], {"x": value}, {})
+    assert [(d["field"], d["code"]) for d in err.value.details] == [("x", "type")]
+    assert "「x」(x)" in err.value.message
+
+
+def test_an_enum_value_must_be_one_of_its_option_ids_as_text():
+    with pytest.raises(Invalid) as err:
+        validate([field("n", "enum", options=[{"id": "1", "name": "一"}])], {"n": 1}, {})
+    assert err.value.details[0]["field"] == "n"
+    assert validate([field("n", "enum", options=[{"id": "1", "name": "一"}])], {"n": "1"}, {}) == {"n": "1"}
+
+
+@pytest.mark.parametrize("kind, value, stored", [
+    ("date", "2026-01-01", "2026-01-01"), ("date", " 2026-01-01 ", "2026-01-01"),
+    ("string", "文本", "文本"), ("long", 999999999999999999, 999999999999999999), ("long", "-12", -12),
+    ("boolean", False, False), ("boolean", "false", False), ("boolean", "是", True),
+])
+def test_values_of_the_right_type_and_web_form_text_are_accepted(kind, value, stored):
+    assert validate([field("x", kind)], {"x": value}, {}) == {"x": stored}
+
+
+@pytest.mark.parametrize("kind, current, posted", [
+    ("boolean", False, "false"), ("boolean", True, "true"), ("long", 15, "15"), ("date", "2026-01-01", "2026-01-01"),
+    ("string", None, ""), ("long", None, ""), ("string", "文号", "文号"),
+])
+def test_a_read_only_field_posted_back_unchanged_as_text_is_accepted(kind, current, posted):
+    ro = field("x", kind, constraints={"readonly": None})
+    assert validate([ro], {"x": posted}, {"x": current}) == {"x": current}
+
+
+@pytest.mark.parametrize("kind, current, posted", [
+    ("boolean", False, "true"), ("boolean", False, True), ("long", 15, "16"), ("long", 15, "abc"),
+    ("date", "2026-01-01", "2026-01-02"), ("string", "文号", "别的"), ("string", None, "新"),
+])
+def test_a_read_only_field_really_changed_is_refused(kind, current, posted):
+    ro = field("x", kind, constraints={"readonly": None})
+    with pytest.raises(Invalid) as err:
+        validate([ro], {"x": posted}, {"x": current})
+    assert [(d["field"], d["code"]) for d in err.value.details] == [("x", "readonly")]
+
+
+def test_each_problem_is_said_in_chinese_with_a_short_english_gloss():
+    with pytest.raises(Invalid) as err:
+        validate([DECISION, DAYS, field("when", "date")],
+                 {"legalReviewDays": "40", "when": "2026-02-30", "colour": "red"}, {})
+    assert err.value.message == (
+        "表单有误 (form data refused)：字段 colour 不在本任务的表单上 (not on this form)；"
+        "「decision」(decision) 为必填项 (required)；「legalReviewDays」(legalReviewDays) 不得大于 30 (at most 30)；"
+        "「when」(when) 须为日期，格式 YYYY-MM-DD (must be a date, YYYY-MM-DD)")
+    with pytest.raises(Invalid) as err:
+        validate([DECISION], {"decision": "maybe"}, {})
+    assert err.value.details[0]["message"] == ("「decision」(decision) 取值须为以下之一：approve（通过）、return（退回） "
+                                               "(must be one of: approve, return)")

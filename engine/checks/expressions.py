@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..deadlines import (TimerValueError, due_at, is_iso_cycle, is_iso_date_or_datetime, is_iso_duration,
-                         parse_duration)
+from ..deadlines import (TimerValueError, is_iso_cycle, is_iso_date_or_datetime, is_iso_duration, parse_cycle,
+                         parse_date_or_datetime, parse_duration)
 from ..expressions import ExpressionError, compile_script, is_wrapped
 from ..scripting import FUNCTION_NAMES
 from .common import CAMUNDA, NS, Doc, check_expression, local_name, owner_of, problem
@@ -49,12 +49,14 @@ def check_timer_value(file, el, kind, text) -> Iterator[dict]:
     if ok:
         return
     reason = ""
-    try:
-        if kind == "timeDuration":
+    try:  # the parser of what the value was meant to be says why it is not
+        if kind == "timeCycle":
+            parse_cycle(text)
+        elif kind == "timeDuration" and not text[:1].isdigit():
             parse_duration(text)
-        else:
-            due_at(text, None)
-    except (TimerValueError, TypeError, ValueError) as exc:
+        else:  # a timeDate, or a date given as a duration's end
+            parse_date_or_datetime(text)
+    except TimerValueError as exc:
         reason = f": {exc}"
     yield problem(file, el, "timer", f"{kind} `{text}` is not an ISO 8601 value reformflow understands{reason}. "
                    "Examples: P7D, P1M, PT36H, 2026-12-01, R3/P1D, ${workingDays(15)}")

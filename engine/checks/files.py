@@ -34,11 +34,22 @@ def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:
             problems.append({"file": file_name, "element_id": None, "element_name": None, "rule": "bpmn",
                              "message": f"the engine cannot read this file: {type(exc).__name__}: {exc}",
                              "severity": "error"})
+    defined: dict[str, list[str]] = {}  # process id -> the files defining it
+    for file_name, processes in parsed.items():
+        for process in processes:
+            defined.setdefault(process.key, []).append(file_name)
+    for key, names in defined.items():
+        for file_name in names[1:]:  # SpiffWorkflow's own message names neither file
+            process = next(p for p in parsed[file_name] if p.key == key)
+            problems.append({"file": file_name, "element_id": key, "element_name": process.name, "rule": "bpmn",
+                             "message": f"process id {key} is also defined in {names[0]}: a process id is the "
+                                        f"process's key, so deploy one of the files, or give this process another id",
+                             "severity": "error"})
     if not problems and len(files) > 1:
         try:
             parse_files(files)
-        except Invalid as exc:
-            problems.append(as_problem(None, exc))
+        except Invalid as exc:  # the files together: name them all
+            problems.append(as_problem(", ".join(name for name, _ in files), exc))
     return problems, parsed
 
 
