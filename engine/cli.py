@@ -487,7 +487,12 @@ def assign_cmd(state, as_json, task_id, to, actor):
 @click.option("--data", help="Form values as a JSON object.")
 def complete_cmd(state, as_json, task_id, actor, data):
     """Complete a claimed task with its form data."""
-    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data)), as_json, _show_task)
+    def human(d):
+        _show_task(d)
+        for t in d.get("reopened", []):  # a check sent the submission back: say so, not just "completed"
+            click.echo(f"  退回本人补充或再次办理 (back to you): task {t['id']}: {t['name']} — 请查看要求后重新提交"
+                       " (see what is missing and submit again)")
+    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data)), as_json, human)
 
 
 @command(main, "instance")

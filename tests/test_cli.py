@@ -417,3 +417,24 @@ def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     assert line("unclaim", str(review["id"]), "--as", "chen") == \
         f"reformflow: conflict: 任务 {review['id']} 当前未被认领 (task is not claimed)"
     assert line("complete", str(draft), "--as", "zhang", "--data", '{"summary": ""}').endswith("(task is completed)")
+
+
+def test_a_submission_sent_back_says_so_and_comes_back_to_the_sender(cli, sqlite_db):
+    from engine.commands import Engine
+
+    from .plan_helper import Plan, deploy_library
+    cli("groups", "add", "special_group", "--display-name", "专项小组")
+    cli("users", "add", "sun", "--display-name", "孙强", "--group", "special_group")
+    engine = Engine(sqlite_db)
+    deploy_library(engine)
+    plan = Plan(engine)
+    plan.run_until("Task_SpecialGroupReview")
+    review = plan.task("Task_SpecialGroupReview")
+    cli("claim", str(review["id"]), "--as", "sun")
+    # a return without its reason: the diagram sends the review straight back
+    shown = cli("complete", str(review["id"]), "--as", "sun", "--data",
+                '{"specialGroupOpinion": "须修改", "specialGroupDecision": "return"}').stdout
+    again = plan.task("Task_SpecialGroupReview")
+    assert f"back to you): task {again['id']}: 专项小组审核把关" in shown
+    [mine] = as_json(cli("tasks", "--as", "sun", "--scope", "mine", "--json"))["tasks"]
+    assert (mine["id"], mine["status"]) == (again["id"], "claimed")
