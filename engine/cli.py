@@ -578,16 +578,20 @@ def worker_cmd(state, as_json, interval, rounds):
     _warn_calendar_gaps(state)
     done = 0
     while rounds is None or done < rounds:
+        failed: list[dict] = []
         try:
             # one bad plan must not stop the worker, nor the plans due after it
-            fired = state.engine.fire_due_timers(progress=_timer_progress, on_error=_timer_failed(retrying=True))
+            fired = state.engine.fire_due_timers(progress=_timer_progress,
+                                                 on_error=_timer_failed(failed, retrying=True))
         except Exception as exc:  # noqa: BLE001 - a lost connection or a restart: try again next round
             click.echo(f"worker: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                        f" (retrying in {interval:g} s)", err=True)
             fired = []
-        if fired:
-            click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired}, ensure_ascii=False)
-                       if as_json else f"{clock.now().isoformat()} fired timers in {len(fired)} plan(s)")
+        if as_json and (fired or failed):  # one line per round for a log collector, failures included
+            click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired, "failed": failed},
+                                  ensure_ascii=False))
+        elif fired:
+            click.echo(f"{clock.now().isoformat()} fired timers in {len(fired)} plan(s)")
         done += 1
         if rounds is None or done < rounds:
             time.sleep(interval)

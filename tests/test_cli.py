@@ -263,6 +263,10 @@ def test_a_plan_whose_timer_cannot_run_on_does_not_hold_up_the_others(cli, sqlit
     worker = cli("--now", "2026-03-05T09:00:00", "worker", "--rounds", "3", "--interval", "0")
     assert worker.stderr.count(f"plan {bad}: timer not fired") == 1
     assert "next try 2026-03-05 09:01" in worker.stderr  # --now is Beijing time, as shown
+    # with --json, a log collector gets the failure as data too, on the round it was tried
+    rounds = cli("--now", "2026-03-05T09:02:00", "worker", "--rounds", "1", "--interval", "0", "--json")
+    [line] = rounds.stdout.splitlines()
+    assert [(f["instance_id"], f["error"]) for f in json.loads(line)["failed"]] == [(bad, "invalid")]
 
 
 def test_calendar_set_counts_the_deadlines_across_the_day_again(cli):
