@@ -67,11 +67,15 @@ def test_entering_a_holiday_later_counts_working_day_deadlines_across_it_again(l
     [mine] = [m for m in moved if m["instance_id"] == plan.id]
     assert [(t["element_id"], t["old"], t["new"]) for t in mine["tasks"]] == [
         ("Task_LegalityReview", "2027-01-08T16:00:00+00:00", "2027-01-11T16:00:00+00:00")]
-    assert [(t["element_id"], t["new"]) for t in mine["timers"]] == [("Event_ReviewReminder", "2027-01-07T16:00:00+00:00")]
+    # the reminder and the overdue escalation on the review move with it
+    assert sorted((t["element_id"], t["new"]) for t in mine["timers"]) == [
+        ("Event_ReviewOverdue", "2027-01-11T16:00:00+00:00"), ("Event_ReviewReminder", "2027-01-07T16:00:00+00:00")]
     [changed] = audit_payloads(library, plan.id, "task_due_changed")
     assert changed["reason"] == "calendar"
-    [timer] = audit_payloads(library, plan.id, "timer_moved")
-    assert (timer["old"]["due"], timer["new"]["due"]) == ("2027-01-06T16:00:00+00:00", "2027-01-07T16:00:00+00:00")
+    assert sorted((t["element_id"], t["old"]["due"], t["new"]["due"]) for t in audit_payloads(
+        library, plan.id, "timer_moved")) == [
+        ("Event_ReviewOverdue", "2027-01-08T16:00:00+00:00", "2027-01-11T16:00:00+00:00"),
+        ("Event_ReviewReminder", "2027-01-06T16:00:00+00:00", "2027-01-07T16:00:00+00:00")]
     # the reminder now fires on its new day, not the old one
     assert plan.fire_timers_at(at, "2027-01-07T09:00:00") == []
     assert plan.fire_timers_at(at, "2027-01-08T00:00:01") == ["Event_ReviewReminder"]

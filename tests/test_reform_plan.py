@@ -286,6 +286,29 @@ def test_legality_review_period_is_the_local_rule_and_the_legal_body_may_shorten
     assert_filed(library, plan)
 
 
+def test_an_overdue_legality_review_goes_to_the_reform_office_and_is_withdrawn_with_the_review(library, at):
+    """Due at the end of 13 Oct 2025 (7 working days from 26 Sep): on 14 Oct the reform office
+    gets a task to urge the legal body; the review stays with the legal body, and its opinion
+    withdraws the office's task."""
+    with at("2025-09-26T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_CheckMaterials")
+        plan.do("Task_CheckMaterials", reviewDays=7)
+    assert plan.fire_timers_at(at, "2025-10-13T23:00:00") == ["Event_ReviewReminder"]  # due since the 10th
+    assert plan.fire_timers_at(at, "2025-10-14T00:00:01") == ["Event_ReviewOverdue"]
+    assert plan.fire_timers_at(at, "2025-10-14T00:00:02") == []  # exactly once
+    assert plan.active == ["Task_LegalityReview", "Task_UrgeLegalityReview"]
+    assert plan.task("Task_UrgeLegalityReview")["candidate_groups"] == ["reform_office"]
+    assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["legality_review_overdue"]
+    with at("2025-10-15T09:00:00"):
+        plan.do("Task_LegalityReview")
+    assert plan.active == ["Task_ReformOfficeReview"]  # the urging task went with the review
+    [cancelled] = audit_payloads(library, plan.id, "task_cancelled")
+    assert cancelled["element_id"] == "Task_UrgeLegalityReview"
+    plan.finish()
+    assert_filed(library, plan)
+
+
 def test_a_local_rule_below_seven_working_days_still_gives_seven(library, at):
     """Decree 713 Art. 26: at least 7 working days, whatever an analyst sets legalReviewDays to."""
     files = []
