@@ -97,6 +97,13 @@ class Engine:
                 raise
             raise Conflict("系统繁忙，另一操作正在处理同一方案，请稍后重试。"
                            " (another action on the same plan got there first; try again)") from None
+        except IntegrityError as exc:
+            # two people creating the same thing at once (a user, a calendar day, a definition
+            # version): each checked first, the database's unique key decides
+            if not _duplicate(exc):
+                raise
+            raise Conflict("刚有其他人创建了同一记录，请刷新后重试。"
+                           " (someone else created the same record just now; reload and try again)") from None
 
     def _member(self, ctx: Context, username: str) -> "Member":
         """An active user's name and group codes in one prebuilt SELECT, no ORM objects: what
@@ -534,6 +541,8 @@ class Engine:
             for instance_id in due:
                 try:
                     timers = self._fire_plan(instance_id)
+                except Conflict:
+                    timers = None  # someone acted on the plan at that moment: next round, not a failure
                 except ReformflowError as exc:
                     if on_error is None:
                         raise
@@ -582,6 +591,11 @@ class Engine:
     @staticmethod
     def _task_dict(task) -> dict:
         return task_dict(task)
+
+
+def _duplicate(exc: IntegrityError) -> bool:
+    """A unique key violated (PostgreSQL 23505, SQLite "UNIQUE constraint failed")."""
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
 def _contended(exc: OperationalError) -> bool:

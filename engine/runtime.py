@@ -373,11 +373,13 @@ def _remind(ctx: Context, instance: Plan, workflow: BpmnWorkflow, fired: list[di
         task_element = _reminded_task(workflow, event.get("process"), event["element_id"])
         if task_element is None:
             continue
-        rows = ctx.session.execute(select(HumanTask).where(
-            HumanTask.instance_id == instance.id, HumanTask.element_id == task_element,
-            is_open(HumanTask.status))).scalars().all()
+        conn = ctx.session.connection()
+        rows = conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance.id, "element_id": task_element}).all()
         for row in rows:
-            row.reminded_at = ctx.now
+            # only reminded_at, without the version check: a person claiming the task at this
+            # moment changes who holds it, not whether it was reminded, and must not make the
+            # timer fail (the claim's row lock makes this wait for it instead)
+            conn.execute(_MARK_REMINDED, {"task_id": row.id, "now": ctx.now})
             to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \
                 [f"group:{g}" for g in json.loads(row.candidate_groups)]
             ctx.log.record("task_reminded", instance_id=instance.id, task_id=row.id,
@@ -449,6 +451,9 @@ _CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
 _MOVE_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     due_at=bindparam("due_at"), due_basis=bindparam("due_basis"))
 _INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
+_OPEN_ROWS_OF_ELEMENT = select(_TASKS).where(_TASKS.c.instance_id == bindparam("instance_id"),
+                                             _TASKS.c.element_id == bindparam("element_id"), is_open(_TASKS.c.status))
+_MARK_REMINDED = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(reminded_at=bindparam("now"))
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
 

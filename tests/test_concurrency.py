@@ -137,3 +137,64 @@ def test_a_reminder_and_a_claim_on_one_task_never_deadlock(postgres_db, monkeypa
         t.join(30)
     assert isinstance(outcome["claim"], dict) and outcome["claim"]["assignee"] == "li", outcome
     assert outcome["remind"] == "done" or isinstance(outcome["remind"], Conflict), outcome
+
+
+def test_a_reminder_due_while_someone_acts_on_the_task_waits_and_fires(postgres_db, monkeypatch, at):
+    """The worker reminds the holder of a task at the moment they hand it back (unclaim): the
+    worker waits for the row and fires; it is neither a failure nor put off (PostgreSQL)."""
+    import time
+
+    from engine import audit
+
+    from .conftest import add_people
+    engine = Engine(postgres_db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "diagrams" / "deadline_workdays.bpmn")])
+    with at("2025-09-30T15:00:00"):
+        plan = engine.start("deadline_workdays", actor="zhang", data={"days": 3})
+    [task] = plan["tasks"]
+    holding = threading.Event()
+    original = audit.AuditLog.flush
+
+    def flush(self, session):  # the unclaim holds its row lock a moment before it commits
+        if threading.current_thread().name == "user":
+            holding.set()
+            time.sleep(0.5)
+        return original(self, session)
+    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    outcome, failures = {}, []
+
+    def unclaim():
+        outcome["unclaim"] = Engine(postgres_db).unclaim(task["id"], actor="zhang")
+
+    def fire():
+        holding.wait(3)
+        with at("2025-10-12T00:00:01"):
+            outcome["fired"] = Engine(postgres_db).fire_due_timers(on_error=lambda *a: failures.append(a))
+    threads = [threading.Thread(target=unclaim, name="user"), threading.Thread(target=fire, name="worker")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert failures == [] and outcome["fired"] == [{"instance_id": plan["id"], "timers": ["Event_Deadline"]}]
+    assert outcome["unclaim"]["assignee"] is None
+    [row] = [t for t in engine.instance(plan["id"])["tasks"] if t["id"] == task["id"]]
+    assert row["reminded_at"] is not None and row["assignee"] is None
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+def test_the_same_user_or_calendar_day_added_at_once_is_one_success_and_conflicts(request, database):
+    """Each add checks first; when two check at the same moment, the database's unique key
+    decides, and the loser gets a conflict, not "database not usable"."""
+    from datetime import date
+
+    from .conftest import add_people
+    db = request.getfixturevalue(database)
+    add_people(Engine(db))
+    for attempt in range(3):  # a race is not certain on every try: each try must come out right
+        users = run_together(*[lambda: Engine(db).add_user(f"dup{attempt}", "重复", groups=["legal"])] * 4)
+        days = run_together(*[lambda: Engine(db).set_calendar_day(date(2031, 3, 1 + attempt), working=False, actor="chen")] * 4)
+        assert sum(isinstance(r, dict) for r in users) == 1, users
+        # the same day set twice is the same entry: who comes after the first may update it
+        assert sum(isinstance(r, dict) for r in days) >= 1, days
+        assert all(isinstance(r, (dict, Conflict)) for r in users + days), users + days
