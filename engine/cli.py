@@ -476,9 +476,10 @@ _task_command("unclaim", "unclaim", "Give a claimed task back to its candidates.
 @click.argument("task_id", type=ID)
 @click.option("--to", "to", required=True)
 @click.option("--as", "actor", required=True)
-def assign_cmd(state, as_json, task_id, to, actor):
+@click.option("--reassign", is_flag=True, help="Take the task from the person who holds it.")
+def assign_cmd(state, as_json, task_id, to, actor, reassign):
     """Assign a task to a user (reform office only)."""
-    _emit(state.engine.assign(task_id, to=to, actor=actor), as_json, _show_task)
+    _emit(state.engine.assign(task_id, to=to, actor=actor, reassign=reassign), as_json, _show_task)
 
 
 @command(main, "complete")

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import CalendarOverride, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
+from models import AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
 from models.identity import memberships
 from models.db import Database
 
@@ -144,6 +144,17 @@ class Engine:
         if done.rowcount != 1:
             raise StaleDataError(f"task {task.id} changed under its lock")
         return SimpleNamespace(**{**task._mapping, **changes, "version": task.version + 1})
+
+    @staticmethod
+    def _held_by(ctx: Context, task, actor: str) -> bool:
+        """Whether `actor` ever held the task (created, claimed or assigned to them): only asked
+        when a complete is refused, to tell a lost race (it was theirs until someone else acted:
+        conflict) from an action never allowed (forbidden)."""
+        payloads = ctx.session.execute(select(AuditEvent.payload).where(
+            AuditEvent.instance_id == task.instance_id, AuditEvent.task_id == task.id,
+            AuditEvent.event_type.in_(("task_created", "task_claimed", "task_assigned")))).scalars()
+        return any((p.get("new") or {}).get("assignee", p.get("assignee")) == actor
+                   for p in map(json.loads, payloads))
 
     @staticmethod
     def _may_claim(user: Member, task) -> bool:
@@ -438,7 +449,11 @@ class Engine:
                            element_id=task.element_id, old={"assignee": old}, new={"assignee": None})
             return self._task_dict(task)
 
-    def assign(self, task_id: int, *, to: str, actor: str, expected_version: int | None = None) -> dict:
+    def assign(self, task_id: int, *, to: str, actor: str, expected_version: int | None = None,
+               reassign: bool = False) -> dict:
+        """Give a task to a candidate. A task someone else holds is taken from them only with
+        `reassign`: else an office assigning what it saw open would silently overwrite a claim
+        made a moment before."""
         with self.command(actor) as ctx:
             user = self._member(ctx, actor)
             if ADMIN_GROUP not in user.group_codes:
@@ -450,6 +465,9 @@ class Engine:
             if not self._may_claim(target, task):
                 raise Forbidden(f"{target.display_name}（{to}）不是任务 {task_id}「{task.name}」的候选人；"
                                 f"请先把其加入候选用户组 (the user is not a candidate for this task)")
+            if task.assignee not in (None, to) and not reassign:
+                raise Conflict(f"任务 {task_id} 已由 {task.assignee} 办理；如确需改派，请加 --reassign"
+                               f" (the task is held by {task.assignee}; use --reassign to take it from them)")
             old = task.assignee
             task = self._update_task(ctx, task, assignee=target.username, status="claimed", claimed_at=ctx.now)
             ctx.log.record("task_assigned", instance_id=task.instance_id, task_id=task.id,
@@ -471,11 +489,16 @@ class Engine:
                 raise _unknown_user(actor)
             instance = runtime.Plan.from_row(found)
             task = self._task(ctx, task_id, expected_version)
-            if task.status == "open":
-                raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
-            if task.status != "claimed":
+            if task.status == "claimed" and task.assignee == actor:
+                pass
+            elif task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
-            if task.assignee != actor:
+            elif self._held_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
+                raise Conflict(f"任务 {task_id} 刚被退回或改派（现由 {task.assignee or '候选人'} 办理），请刷新后重试"
+                               f" (the task was handed back or reassigned since you took it; reload)")
+            elif task.status == "open":
+                raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
+            else:
                 raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，您不能提交 (only the assignee may complete)")
             workflow = runtime.load(ctx, instance)
             spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))

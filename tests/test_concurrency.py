@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from engine.commands import Engine
-from engine.errors import Conflict
+from engine.errors import Conflict, Forbidden
 from engine.queries import list_tasks
 
 from .conftest import FIXTURES, read
@@ -198,3 +198,18 @@ def test_the_same_user_or_calendar_day_added_at_once_is_one_success_and_conflict
         # the same day set twice is the same entry: who comes after the first may update it
         assert sum(isinstance(r, dict) for r in days) >= 1, days
         assert all(isinstance(r, (dict, Conflict)) for r in users + days), users + days
+
+
+def test_completing_a_task_taken_away_meanwhile_is_a_conflict_not_a_refusal(engine, plan):
+    """li claimed the task and is filling in the form; meanwhile the office gives it to legal0.
+    li's submit lost a race (conflict: reload), which is not the same as never being allowed."""
+    legal = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
+    engine.claim(legal["id"], actor="li")
+    engine.assign(legal["id"], to="legal0", actor="chen", reassign=True)
+    with pytest.raises(Conflict, match="reassigned"):
+        engine.complete(legal["id"], actor="li", data={"legalOpinion": "合法"})
+    with pytest.raises(Forbidden):  # never held it: a plain refusal
+        engine.complete(legal["id"], actor="legal1", data={"legalOpinion": "合法"})
+    engine.unclaim(legal["id"], actor="chen")  # the office hands it back to the group
+    with pytest.raises(Conflict):
+        engine.complete(legal["id"], actor="legal0", data={"legalOpinion": "合法"})

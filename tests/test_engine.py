@@ -112,6 +112,11 @@ def test_claim_rules(engine, deployed):
         engine.assign(review["id"], to="li", actor="zhang")  # only the reform office assigns
     assigned = engine.assign(review["id"], to="li", actor="chen")
     assert (assigned["assignee"], assigned["status"]) == ("li", "claimed")
+    # taking a task from the one who holds it must be meant: the office may have seen it open
+    with pytest.raises(Conflict, match="--reassign"):
+        engine.assign(review["id"], to="chen", actor="chen")
+    assert engine.assign(review["id"], to="chen", actor="chen", reassign=True)["assignee"] == "chen"
+    engine.assign(review["id"], to="li", actor="chen", reassign=True)
     engine.complete(review["id"], actor="li", data={"decision": "approve"})
     with pytest.raises(Conflict):
         engine.complete(review["id"], actor="li", data={"decision": "approve"})
