@@ -210,6 +210,7 @@ class Engine:
             user = self._member(ctx, actor)
             if ADMIN_GROUP not in user.group_codes:
                 raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
+            runtime.lock_calendar(ctx.session.connection(), shared=False)
             row = ctx.session.get(CalendarOverride, day)
             old = None if row is None else row.is_working_day
             if row is None:

@@ -49,6 +49,18 @@ def is_open(status_column):
 
 
 _CALENDAR = select(CalendarOverride.__table__.c.day, CalendarOverride.__table__.c.is_working_day)
+_CALENDAR_LOCK = 0x7266_6361  # "rfca": PostgreSQL advisory lock key of the working-day calendar
+
+
+def lock_calendar(conn, *, shared: bool) -> None:
+    """PostgreSQL: a command that counts working days holds the calendar shared until it
+    commits, and `calendar set` holds it alone. So a day entered while a plan is counting its
+    deadline waits for that plan to be saved, and the recount that follows sees it; a plan
+    counting after the entry waits for it and reads the new day. (SQLite runs one writer at a
+    time already.)"""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)" if shared
+                          else "SELECT pg_advisory_xact_lock(:key)"), {"key": _CALENDAR_LOCK})
 
 
 @dataclass
@@ -68,7 +80,9 @@ class Context:
 
     @cached_property
     def calendar(self) -> WorkCalendar:
-        return WorkCalendar(dict(self.session.connection().execute(_CALENDAR).all()))
+        conn = self.session.connection()
+        lock_calendar(conn, shared=True)
+        return WorkCalendar(dict(conn.execute(_CALENDAR).all()))
 
     @cached_property
     def script_engine(self):

@@ -213,3 +213,43 @@ def test_completing_a_task_taken_away_meanwhile_is_a_conflict_not_a_refusal(engi
     engine.unclaim(legal["id"], actor="chen")  # the office hands it back to the group
     with pytest.raises(Conflict):
         engine.complete(legal["id"], actor="legal0", data={"legalOpinion": "合法"})
+
+
+def test_a_holiday_entered_while_a_deadline_is_being_counted_reaches_it(postgres_db, monkeypatch, at):
+    """A plan is being started (its first task's deadline, 3 working days, counted on a calendar
+    without 1 January 2027) when the reform office enters that holiday. The plan has no saved
+    task yet, so only waiting for it lets the recount after the entry see it (PostgreSQL;
+    SQLite runs one writer at a time)."""
+    import time
+    from datetime import date
+
+    from engine import audit
+
+    from .conftest import add_people
+    engine = Engine(postgres_db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "diagrams" / "deadline_workdays.bpmn")])
+    counted = threading.Event()
+    original = audit.AuditLog.flush
+
+    def flush(self, session):  # the start has counted its deadline; it commits a moment later
+        if threading.current_thread().name == "drafter":
+            counted.set()
+            time.sleep(0.5)
+        return original(self, session)
+    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    started = {}
+
+    def start():
+        with at("2026-12-30T09:00:00"):
+            started["plan"] = Engine(postgres_db).start("deadline_workdays", actor="zhang", data={"days": 3})
+    drafter = threading.Thread(target=start, name="drafter")
+    drafter.start()
+    assert counted.wait(5)
+    office = Engine(postgres_db)
+    with at("2026-12-30T09:05:00"):
+        office.set_calendar_day(date(2027, 1, 1), working=False, actor="chen")
+        office.recount_working_days(date(2027, 1, 1), actor="chen")
+    drafter.join(10)
+    # 31 Dec, 4 Jan, 5 Jan: the end of 5 January, not of 4 January (1 January counted as working)
+    assert engine.instance(started["plan"]["id"])["next_timer_at"] == "2027-01-05T16:00:00+00:00"
