@@ -403,17 +403,34 @@ def _remind(ctx: Context, instance: Plan, workflow: BpmnWorkflow, fired: list[di
 
 
 def _reminded_task(workflow: BpmnWorkflow, process: str | None, element_id: str) -> str | None:
-    """The user task a non-interrupting boundary timer is attached to, if that is what fired."""
+    """The user task a reminder is attached to, if a reminder is what fired: a non-interrupting
+    boundary timer on it. A path that throws an escalation is the task's overdue path, not a
+    reminder: it must not overwrite when the holder was reminded."""
     for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
         if process and spec.name != process:
             continue
         event = spec.task_specs.get(element_id)
-        if event is None or getattr(event, "cancel_activity", True) or not event.inputs:
+        if event is None or getattr(event, "cancel_activity", True) or not event.inputs or _escalates(event):
             continue
         for sibling in event.inputs[0].outputs:  # the boundary split: the task and its events
             if isinstance(sibling, UserTask):
                 return sibling.bpmn_id
     return None
+
+
+def _escalates(event) -> bool:
+    """Whether the path after a boundary event throws an escalation before any user task."""
+    seen, todo = set(), list(event.outputs)
+    while todo:
+        spec = todo.pop()
+        if spec.name in seen or isinstance(spec, UserTask):
+            continue
+        seen.add(spec.name)
+        if isinstance(spec, ThrowingEvent) and isinstance(getattr(spec, "event_definition", None),
+                                                          EscalationEventDefinition):
+            return True
+        todo.extend(spec.outputs)
+    return False
 
 
 def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:

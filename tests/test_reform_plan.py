@@ -605,6 +605,9 @@ def _overdue(library, at):
     assert plan.active == ["Task_FileDocument"]
     assert plan.fire_timers_at(at, "2026-03-01T00:00:01") == ["Event_FilingOverdue"]
     assert plan.fire_timers_at(at, "2026-03-01T00:00:02") == []  # fired exactly once
+    # the overdue path escalates; it is not a second reminder: the task keeps the reminder's time
+    assert len(audit_payloads(library, plan.id, "task_reminded")) == 1
+    assert plan.task("Task_FileDocument")["reminded_at"] == "2026-02-24T01:00:00+00:00"
     assert audit_payloads(library, plan.id, "escalation") == [
         {"element_id": "Event_EscalateToReformOffice", "name": "逾期上报改革办", "code": "filing_overdue",
          "process": "filing"}]
