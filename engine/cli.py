@@ -332,7 +332,8 @@ def check_cmd(state, as_json, files):
     from .checks import check_files
     deployed = _deployed(state)
     report = check_files(_read_files(files), deployed_keys=None if deployed is None else set(deployed),
-                         deployed_xml=[xml for _, xml in (deployed or {}).values()])
+                         deployed_xml=[xml for _, xml in (deployed or {}).values()],
+                         directory=None if deployed is None else _directory(state))
     errors = [p for p in report.problems if p["severity"] == "error"]
     warnings = [p for p in report.problems if p["severity"] == "warning"]
     result = {"files": list(files), "problems": report.problems, "errors": len(errors),
@@ -372,6 +373,12 @@ def _deployed(state) -> dict | None:
         return None
 
 
+def _directory(state) -> tuple[set[str], set[str]]:
+    from .commands import directory_of
+    with state.db.reader() as s:
+        return directory_of(s)
+
+
 @command(main, "deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--as", "actor", default="system", show_default=True,
@@ -383,6 +390,8 @@ def deploy_cmd(state, as_json, files, actor):
     def human(d):
         for r in d["definitions"]:
             click.echo(f"{r['key']} v{r['version']} {r['status']}")
+            for w in r["warnings"]:
+                click.echo(f"{w['file']}: warning: {w['element_id']}: [{w['rule']}] {w['message']}", err=True)
         lint = d["definitions"][0]["modeler_lint"] if d["definitions"] else "ran"
         if lint != "ran":
             click.echo(f"Camunda Modeler lint {lint}; the Python checks ran", err=True)

@@ -26,7 +26,7 @@ from models.identity import memberships
 from models.db import Database
 
 from . import audit, clock, forms, joins, modeler, recount, runtime
-from .checks import check_files
+from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
 from .expressions import ExpressionError
@@ -34,6 +34,7 @@ from .parser import parse_files
 from .queries import ADMIN_GROUP, instance_view, iso, task_dict
 from .runtime import Context
 from .state import spec_to_json
+from .xmlsafe import parse_bpmn_bytes
 
 SYSTEM_ACTOR = "system"
 MAX_START_DATA_BYTES = 64 * 1024
@@ -303,6 +304,11 @@ class Engine:
                               + "; ".join(f"{p['file']}: {p['element_id'] or '-'}: [{p['rule']}] {p['message']}"
                                           for p in problems), details=problems)
             parsed = parse_files(files)
+            # names of groups and users nobody created: deployed, but said (a task nobody can claim)
+            warnings: dict[str, list[dict]] = {}
+            for w in directory_problems([(name, parse_bpmn_bytes(data, name).getroot()) for name, data in files],
+                                        *directory_of(s)):
+                warnings.setdefault(w["file"], []).append(w)
             for p in parsed:
                 latest = self._latest(s, p.key)
                 if latest is not None and latest.sha256 == p.sha256:
@@ -323,8 +329,9 @@ class Engine:
                                file=p.file_name, sha256=p.sha256,
                                previous_version=latest.version if latest else None)
                 results.append(self._definition_dict(definition) | {"status": "created"})
-        for r in results:
+        for r, p in zip(results, parsed):
             r["modeler_lint"] = report.modeler_lint
+            r["warnings"] = warnings.get(p.file_name, [])
         return results
 
     @staticmethod
@@ -665,6 +672,12 @@ def _form_fields(spec, subprocess_specs: dict) -> dict[str, dict]:
 
 
 _CHECK_CACHE: dict = {}
+
+
+def directory_of(session) -> tuple[set[str], set[str]]:
+    """(group codes, active usernames): who a diagram may name."""
+    return (set(session.execute(select(Group.code)).scalars()),
+            set(session.execute(select(User.username).where(User.active.is_(True))).scalars()))
 
 
 def latest_diagrams(session) -> dict[str, tuple[str, str]]:

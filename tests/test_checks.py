@@ -129,6 +129,7 @@ def test_reserved_ids():
     ("${_secret == 1}", "names starting with '_'"),
     ("${decision = 'approve'}", "'=' is not allowed"),
     ("${execution.processBusinessKey == 'x'}", "execution"),
+    ("${execution.getVariable('result') == 'pass'}", "Camunda's `execution` object does not exist"),
     ("", "empty condition"),
 ])
 def test_condition_outside_the_safe_language(condition, words):

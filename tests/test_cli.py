@@ -89,10 +89,33 @@ def test_refusals_and_their_exit_codes(cli):
         path.unlink()
 
 
+def _the_library_groups(cli):
+    from .conftest import ROLES
+    for code, name in ROLES.items():
+        if code not in ("drafter", "legal", "reform_office"):  # the fixture has these
+            cli("groups", "add", code, "--display-name", name)
+
+
 def test_the_library_checks_clean(cli):
+    _the_library_groups(cli)
     result = cli("check", *[str(p) for p in sorted(BPMN.glob("*.bpmn"))], "--json")
     report = as_json(result)
     assert report["errors"] == 0 and report["warnings"] == 0, report["problems"]
+
+
+def test_a_group_the_database_does_not_have_is_a_warning_at_check_and_deploy(cli, tmp_path):
+    """A misspelt candidate group deploys fine and leaves a task nobody can claim: say so."""
+    typo = tmp_path / "mini_approval.bpmn"
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+    assert 'camunda:candidateGroups="legal, reform_office"' in xml
+    typo.write_text(xml.replace('camunda:candidateGroups="legal, ', 'camunda:candidateGroups="legals, '),
+                    encoding="utf-8")
+    report = as_json(cli("check", str(typo), "--json"))
+    [warning] = [p for p in report["problems"] if p["rule"] == "directory"]
+    assert (warning["severity"], warning["element_id"]) == ("warning", "Task_Review")
+    assert "'legals'" in warning["message"] and "did you mean legal?" in warning["message"]
+    deployed = cli("deploy", str(typo), "--as", "chen")  # deployed all the same, and said
+    assert "[directory]" in deployed.stderr and "legals" in deployed.stderr
 
 
 def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
@@ -171,6 +194,7 @@ def test_each_library_file_checks_clean_on_its_own_once_the_library_is_deployed(
     """Variables a called process shares with its caller count once the caller is deployed,
     so an analyst can check the one file they changed."""
     files = sorted(BPMN.glob("*.bpmn"))
+    _the_library_groups(cli)
     cli("deploy", *map(str, files))
     for path in files:
         report = as_json(cli("check", str(path), "--json"))

@@ -25,6 +25,7 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 * `events` — event triggers, messages and signals, event-based gateways;
 * `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
 * `calls` — call activities;
+* `directory` — groups and users a diagram names that the database does not have (warnings);
 * `files` — what `check_files` adds: schema and parse errors, the storage safety net, the Modeler lint.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ..errors import Invalid
 from ..xmlsafe import parse_bpmn_bytes
 from .calls import rule_call_activities
 from .common import NS, Doc, variables_set
+from .directory import directory_problems
 from .events import rule_event_gateways, rule_events
 from .expressions import rule_conditions, rule_reserved_ids, rule_scripts, rule_timers
 from .files import lint_problems, schema_problems, storage_problems
@@ -45,7 +47,7 @@ from .multi_instance import rule_multi_instance
 from .unsupported import rule_start_permission, rule_unsupported
 from .variables import rule_misspelt_collections, rule_undefined_variables
 
-__all__ = ["CheckReport", "RULES", "check_files", "check_processes"]
+__all__ = ["CheckReport", "RULES", "check_files", "check_processes", "directory_problems"]
 
 
 @dataclass
@@ -108,8 +110,10 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
 
 
 def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None,
-                deployed_xml: Iterable[str] = (), use_modeler: bool = True) -> CheckReport:
-    """Everything `reformflow check` reports; XML and schema errors are problems, not exceptions."""
+                deployed_xml: Iterable[str] = (), use_modeler: bool = True,
+                directory: tuple[set[str], set[str]] | None = None) -> CheckReport:
+    """Everything `reformflow check` reports; XML and schema errors are problems, not exceptions.
+    `directory`: the database's (group codes, usernames), to warn about names it does not have."""
     problems, readable = [], []
     for file_name, data in files:
         try:
@@ -122,6 +126,9 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
         schema, parsed = schema_problems(readable)
         problems.extend(schema)
         problems.extend(check_processes(readable, deployed_keys=deployed_keys, deployed_xml=deployed_xml))
+        if directory is not None:
+            problems.extend(directory_problems([(name, parse_bpmn_bytes(data, name).getroot())
+                                                for name, data in readable], *directory))
         flagged = {p["file"] for p in problems if p["severity"] == "error"}
         problems.extend(storage_problems(parsed, {name for name, _ in readable} - flagged))
     lint_state = "skipped: not requested"

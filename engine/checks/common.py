@@ -61,7 +61,10 @@ def check_expression(file, el, text, rule, what) -> Iterator[dict]:
     try:
         expression = compile_expression(text.strip(), FUNCTION_NAMES)
     except ExpressionError as exc:
-        yield problem(file, el, rule, f"{what} `{text.strip()}`: {exc}")
+        # `execution.getVariable(...)` fails as a method call; what the modeler needs to hear is
+        # that Camunda's objects do not exist here
+        builtin = next((name for name in CAMUNDA_BUILTINS if re.search(rf"\b{name}\b", text)), None)
+        yield problem(file, el, rule, f"{what} `{text.strip()}`: {CAMUNDA_BUILTINS[builtin] if builtin else exc}")
         return
     for name in sorted(expression.names & CAMUNDA_BUILTINS.keys()):
         yield problem(file, el, rule, f"{what} `{text.strip()}`: {CAMUNDA_BUILTINS[name]}")

@@ -1,0 +1,38 @@
+"""Who may act: the groups and users a diagram names literally (candidate groups and users,
+assignees, candidate starters) must exist in the database it is checked against. A misspelt
+group deploys fine and leaves a task nobody can claim (the reform office cannot assign it
+either: only to candidates), so `reformflow --db URL check` and deploy warn about it."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterator
+
+from .common import CAMUNDA, local_name, problem
+
+# attribute -> (what it names, kind) ; kind: "group" or "user"
+_ATTRIBUTES = {"candidateGroups": "group", "candidateUsers": "user", "assignee": "user",
+               "candidateStarterGroups": "group", "candidateStarterUsers": "user"}
+
+
+def directory_problems(trees, groups: set[str], users: set[str]) -> Iterator[dict]:
+    """Warnings for every literal group or user name in `trees` ((file, root) pairs) that the
+    database does not have; names written as ${...} expressions are decided when the task opens."""
+    known = {"group": groups, "user": users}
+    for file_name, root in trees:
+        for el in root.iter():
+            for attribute, kind in _ATTRIBUTES.items():
+                text = el.get(CAMUNDA + attribute)
+                if not text or "${" in text or "#{" in text:
+                    continue
+                for name in (n.strip() for n in text.split(",")):
+                    if name and name not in known[kind]:
+                        yield problem(file_name, el, "directory", _message(local_name(el), attribute, kind, name,
+                                                                            known[kind]), "warning")
+
+
+def _message(element: str, attribute: str, kind: str, name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    add = "reformflow groups add CODE" if kind == "group" else "reformflow users add NAME"
+    return (f"camunda:{attribute} names the {kind} '{name}', which this database does not have{hint} "
+            f"Nobody can act on this {element} as that {kind} until it exists ({add}).")
