@@ -172,13 +172,24 @@ def main(ctx, db_url, now):
 @click.option("--demo", is_flag=True, help="Add demo units, groups, users and plans.")
 def init_cmd(state, as_json, demo):
     """Create or upgrade the database schema (and optionally load demo data)."""
-    state.db.upgrade()
+    before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
-    result = {"database": state.db.url, "schema": "up to date"}
+    schema = "created" if before is None else "up to date" if before == after else "upgraded"
+    result = {"database": state.db.url, "schema": schema, "previous_revision": before, "revision": after}
     if demo:
         from .demo import load_demo
         result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
-    _emit(result, as_json, lambda d: click.echo(f"schema up to date in {d['database']}"))
+    _emit(result, as_json, lambda d: click.echo(_schema_line(d)))
+
+
+def _schema_line(d: dict) -> str:
+    """What init did to the schema: an operator upgrading wants to see the migrations ran."""
+    old, new, where = d["previous_revision"], d["revision"], d["database"]
+    if d["schema"] == "created":
+        return f"已创建数据库结构，版本 {new} (schema created at {new}) in {where}"
+    if d["schema"] == "upgraded":
+        return f"数据库结构已从 {old} 升级到 {new} (schema upgraded {old} → {new}) in {where}"
+    return f"数据库结构已是最新，版本 {new} (schema up to date at {new}) in {where}"
 
 
 @main.group()

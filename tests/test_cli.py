@@ -442,3 +442,55 @@ def test_a_submission_sent_back_says_so_and_comes_back_to_the_sender(cli, sqlite
     assert f"back to you): task {again['id']}: 专项小组审核把关" in shown
     [mine] = as_json(cli("tasks", "--as", "sun", "--scope", "mine", "--json"))["tasks"]
     assert (mine["id"], mine["status"]) == (again["id"], "claimed")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def blank_url(request, tmp_path):
+    """An empty database, on SQLite and on PostgreSQL, for `init` to create from nothing."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from models.db import normalise_url
+
+    from .conftest import PG_URL
+    server = request.getfixturevalue("postgres_url")  # fails, not skips, as the suite requires
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"reformflow_init_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
+    from alembic import command
+    from alembic.config import Config
+
+    from models.db import MIGRATIONS, Database
+    runner = CliRunner()
+
+    def init():
+        result = runner.invoke(main, ["--db", blank_url, "--now", "2026-06-01T09:00:00", "init"],
+                               catch_exceptions=False)
+        assert result.exit_code == 0, result.output + result.stderr
+        return result.stdout
+    assert init().startswith("已创建数据库结构，版本 0006 (schema created at 0006) in ")
+    # an installation one release behind: 0006 undone, as if the schema were still at 0005
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    db = Database(blank_url)
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+        connection.commit()
+    db.dispose()
+    assert init().startswith("数据库结构已从 0005 升级到 0006 (schema upgraded 0005 → 0006) in ")
+    assert init().startswith("数据库结构已是最新，版本 0006 (schema up to date at 0006) in ")
+    shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
+    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0006", "0006")
