@@ -116,13 +116,23 @@ def command(group, name=None, **kwargs):
                 return fn(state, as_json, **params)
             except ReformflowError as exc:
                 _refuse(exc, as_json)
-            except DBAPIError as exc:  # a database never initialised, or not reachable
+            except DBAPIError as exc:  # a database never initialised, not reachable, or not ours to use
                 from .errors import Invalid
-                reason = str(exc.orig).split("\n")[0]
-                _refuse(Invalid(f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
-                                f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)"), as_json)
+                _refuse(Invalid(_database_unusable(exc)), as_json)
         return wrapper
     return decorate
+
+
+def _database_unusable(exc) -> str:
+    reason = str(exc.orig).split("\n")[0]
+    if getattr(exc.orig, "sqlstate", None) == "42501" or "permission denied" in reason.lower():
+        # the role lacks rights: running init again as the same role cannot help
+        return (f"数据库无法使用：{reason}。当前角色权限不足：请以数据库属主角色运行 `reformflow init`，"
+                f"并由属主为应用角色运行 ops/grant_app_role.sql（见 docs/operations.md §1） (database not "
+                f"usable: this role lacks rights; run `reformflow init` as the database owner role, and "
+                f"ops/grant_app_role.sql for the app role, see docs/operations.md section 1)")
+    return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
+            f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)")
 
 
 def _parse_now(ctx, param, value):
