@@ -596,17 +596,23 @@ def timers_run(state, as_json):
 @click.option("--rounds", type=int, help="Stop after this many rounds (default: run until stopped).")
 def worker_cmd(state, as_json, interval, rounds):
     """Keep firing due timers (run one or more next to the web workers)."""
-    _warn_calendar_gaps(state)
+    _ = state.engine  # a --db URL reformflow cannot use is refused at once: waiting will not mend it
+    warned = False
     done = 0
     while rounds is None or done < rounds:
         failed: list[dict] = []
         try:
+            if not warned:
+                # Reads the database: one still down at boot is retried like a lost connection,
+                # instead of exiting until systemd's start limit gives up on the worker.
+                _warn_calendar_gaps(state)
+                warned = True
             # one bad plan must not stop the worker, nor the plans due after it
             fired = state.engine.fire_due_timers(progress=_timer_progress,
                                                  on_error=_timer_failed(failed, retrying=True))
         except Exception as exc:  # noqa: BLE001 - a lost connection or a restart: try again next round
-            click.echo(f"worker: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                       f" (retrying in {interval:g} s)", err=True)
+            click.echo(f"worker: 本轮未能运行，{interval:g} 秒后重试 ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else ''}; retrying in {interval:g} s)", err=True)
             fired = []
         if as_json and (fired or failed):  # one line per round for a log collector, failures included
             click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired, "failed": failed},

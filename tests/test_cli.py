@@ -494,3 +494,16 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
     assert init().startswith("数据库结构已是最新，版本 0006 (schema up to date at 0006) in ")
     shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
     assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0006", "0006")
+
+
+def test_a_worker_started_while_the_database_is_down_retries_each_round():
+    # at boot the database may come up after the worker: exiting at once made systemd give up
+    down = "postgresql://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
+    result = CliRunner().invoke(main, ["--db", down, "worker", "--rounds", "3", "--interval", "0"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3 and all(line.startswith("worker: 本轮未能运行，0 秒后重试 (OperationalError: ")
+                                   and line.endswith("; retrying in 0 s)") for line in lines), lines
+    # a URL reformflow cannot use is no outage: still refused at once
+    assert CliRunner().invoke(main, ["--db", "bogus://x", "worker", "--rounds", "3", "--interval", "0"]).exit_code == 3
