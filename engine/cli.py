@@ -749,13 +749,22 @@ def run() -> None:
         click.echo("Aborted!", err=True)
         sys.exit(1)
     except click.ClickException as exc:
+        message = exc.format_message()
+        misplaced = isinstance(exc, click.NoSuchOption) and exc.option_name in GLOBAL_OPTIONS
+        if misplaced:  # `reformflow check --db URL`: click only knows the command has no --db
+            message = (f"全局选项须写在命令之前：reformflow {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]} "
+                       f"<命令> … (global options go before the command: {message.rstrip('.')})")
         if "--json" in sys.argv[1:]:
-            click.echo(json.dumps({"error": "invalid", "message": exc.format_message()}, ensure_ascii=False))
-        if isinstance(exc, click.BadParameter):  # a bad value is a refusal like any other: one line
-            click.echo(f"reformflow: invalid: {exc.format_message()}", err=True)
+            click.echo(json.dumps({"error": "invalid", "message": message}, ensure_ascii=False))
+        if isinstance(exc, click.BadParameter) or misplaced:  # a refusal like any other: one line
+            click.echo(f"reformflow: invalid: {message}", err=True)
         else:
             exc.show()
         sys.exit(exc.exit_code)
+
+
+# The options of `main` itself, valid only before the command (with what follows each).
+GLOBAL_OPTIONS = {"--db": "URL", "--now": "ISO8601"}
 
 
 if __name__ == "__main__":

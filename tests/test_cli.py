@@ -507,3 +507,18 @@ def test_a_worker_started_while_the_database_is_down_retries_each_round():
                                    and line.endswith("; retrying in 0 s)") for line in lines), lines
     # a URL reformflow cannot use is no outage: still refused at once
     assert CliRunner().invoke(main, ["--db", "bogus://x", "worker", "--rounds", "3", "--interval", "0"]).exit_code == 3
+
+
+@pytest.mark.parametrize("args, option", [
+    (["check", "--db", "sqlite:///elsewhere.sqlite3", str(BPMN / "filing.bpmn")], "--db URL"),
+    (["tasks", "--as", "li", "--now", "2026-10-01T09:00"], "--now ISO8601"),
+    (["tasks", "--as", "li", "--now=2026-10-01T09:00"], "--now ISO8601"),
+])
+def test_a_global_option_after_the_command_is_refused_with_where_it_goes(script, args, option):
+    code, out, err = script(*args, "--json")
+    assert code == 2 and json.loads(out)["error"] == "invalid"
+    name = option.split()[0]
+    assert err == (f"reformflow: invalid: 全局选项须写在命令之前：reformflow {option} <命令> … (global options "
+                   f"go before the command: No such option '{name}')\n")
+    # any other unknown option is still click's usage message
+    assert "Usage: reformflow tasks" in script("tasks", "--as", "li", "--bogus")[2]
