@@ -289,25 +289,33 @@ def _print_calendar_change(d: dict) -> None:
 @click.argument("year", type=YEAR)
 def calendar_show(state, as_json, year):
     """Which days of YEAR differ from Monday–Friday, and where the answer comes from."""
+    import logging
     from datetime import date
     cal = _work_calendar(state)
     overrides = cal.overrides
     day, days = date(year, 1, 1), []
-    while day.year == year:
-        working = cal.is_working_day(day)
-        if working != (day.weekday() < 5):
-            days.append({"day": day.isoformat(), "working": working, "override": day in overrides})
-        day += timedelta(days=1)
-    result = {"year": year, "covered": cal.covered(year), "days": days,
-              "warnings": [w.message for w in cal.warnings]}
+    # The calendar logs an uncovered year in English for the engine's log; here the warning
+    # below says it once, in Chinese and English, with the command that mends it.
+    calendar_log = logging.getLogger("engine.workdays")
+    was_disabled, calendar_log.disabled = calendar_log.disabled, True
+    try:
+        while day.year == year:
+            working = cal.is_working_day(day)
+            if working != (day.weekday() < 5):
+                days.append({"day": day.isoformat(), "working": working, "override": day in overrides})
+            day += timedelta(days=1)
+    finally:
+        calendar_log.disabled = was_disabled
+    covered = cal.covered(year)
+    result = {"year": year, "covered": covered, "days": days,
+              "warnings": [] if covered else [_calendar_gap_warning(year)]}
 
     def human(d):
         for row in d["days"]:
             click.echo(f"{row['day']} {'working day' if row['working'] else 'day off'}"
                        f"{' (override)' if row['override'] else ''}")
-        if not d["covered"]:
-            click.echo(f"warning: {year} is not covered: deadlines use plain weekends until the reform "
-                       f"office enters the year's holidays with `reformflow calendar set`")
+        for warning in d["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
     _emit(result, as_json, human)
 
 
@@ -335,10 +343,14 @@ def _warn_calendar_gaps(state) -> None:
     calendar = _work_calendar(state)
     for year in sorted({today.year, (today + CALENDAR_LOOKAHEAD).year}):
         if not calendar.covered(year):
-            click.echo(f"warning: 尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set "
-                       f"录入国务院公布的 {year} 年放假和调休安排 (no holiday calendar for {year}: working-day deadlines "
-                       f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
-                       f"`reformflow calendar set DAY --off|--working --as USER`)", err=True)
+            click.echo(f"warning: {_calendar_gap_warning(year)}", err=True)
+
+
+def _calendar_gap_warning(year: int) -> str:
+    return (f"尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set "
+            f"录入国务院公布的 {year} 年放假和调休安排 (no holiday calendar for {year}: working-day deadlines "
+            f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
+            f"`reformflow calendar set DAY --off|--working --as USER`)")
 
 
 # ------------------------------------------------------------------------- processes

@@ -522,3 +522,18 @@ def test_a_global_option_after_the_command_is_refused_with_where_it_goes(script,
                    f"go before the command: No such option '{name}')\n")
     # any other unknown option is still click's usage message
     assert "Usage: reformflow tasks" in script("tasks", "--as", "li", "--bogus")[2]
+
+
+def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
+    shown = cli("calendar", "show", "2028")
+    said = (shown.stdout + shown.stderr).splitlines()
+    assert [line for line in said if "2028" in line] == [
+        "warning: 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set 录入国务院公布的 "
+        "2028 年放假和调休安排 (no holiday calendar for 2028: working-day deadlines reaching it count plain "
+        "weekends only; enter the State Council's 2028 schedule with `reformflow calendar set DAY --off|--working "
+        "--as USER`)"]
+    assert said == [line for line in said if "2028" in line]  # and nothing else
+    assert as_json(cli("calendar", "show", "2028", "--json"))["warnings"] == [said[0].removeprefix("warning: ")]
+    covered = cli("calendar", "show", "2026")
+    assert "warning" not in covered.stdout + covered.stderr
+    assert as_json(cli("calendar", "show", "2026", "--json"))["warnings"] == []
