@@ -676,7 +676,7 @@ class _Stdout:
 
 @command(audit, "anchor")
 @click.option("--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
-@click.option("--as", "actor", default="auditor", show_default=True, help="Who anchors (recorded in the trail).")
+@click.option("--as", "actor", required=True, help="Who anchors (recorded in the trail): an active user.")
 def audit_anchor(state, as_json, output, actor):
     """Record an anchor of the chain's tip for the auditor to keep outside the database.
 
@@ -691,8 +691,9 @@ def audit_anchor(state, as_json, output, actor):
         click.echo(f"reformflow: 审计记录已损坏，不能锚定 (audit trail broken, not anchored): "
                    f"{len(checked.problems)} problem(s)", err=True)
         sys.exit(1)
-    with state.db.transaction() as s:
-        document = anchor(s, actor, clock.now(), public_url(state.db.url))
+    with state.engine.command(actor) as ctx:
+        state.engine._member(ctx, actor)  # recorded as who anchored: a known, active user, as for every --as
+        document = anchor(ctx.session, actor, ctx.now, public_url(state.db.url))
     text = json.dumps(document, ensure_ascii=False, indent=2)
     if output:
         with open(output, "w", encoding="utf-8") as out:
