@@ -116,13 +116,23 @@ def command(group, name=None, **kwargs):
                 return fn(state, as_json, **params)
             except ReformflowError as exc:
                 _refuse(exc, as_json)
-            except DBAPIError as exc:  # a database never initialised, or not reachable
+            except DBAPIError as exc:  # a database never initialised, not reachable, or not ours to use
                 from .errors import Invalid
-                reason = str(exc.orig).split("\n")[0]
-                _refuse(Invalid(f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
-                                f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)"), as_json)
+                _refuse(Invalid(_database_unusable(exc)), as_json)
         return wrapper
     return decorate
+
+
+def _database_unusable(exc) -> str:
+    reason = str(exc.orig).split("\n")[0]
+    if getattr(exc.orig, "sqlstate", None) == "42501" or "permission denied" in reason.lower():
+        # the role lacks rights: running init again as the same role cannot help
+        return (f"数据库无法使用：{reason}。当前角色权限不足：请以数据库属主角色运行 `reformflow init`，"
+                f"并由属主为应用角色运行 ops/grant_app_role.sql（见 docs/operations.md §1） (database not "
+                f"usable: this role lacks rights; run `reformflow init` as the database owner role, and "
+                f"ops/grant_app_role.sql for the app role, see docs/operations.md section 1)")
+    return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
+            f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)")
 
 
 def _parse_now(ctx, param, value):
@@ -172,13 +182,24 @@ def main(ctx, db_url, now):
 @click.option("--demo", is_flag=True, help="Add demo units, groups, users and plans.")
 def init_cmd(state, as_json, demo):
     """Create or upgrade the database schema (and optionally load demo data)."""
-    state.db.upgrade()
+    before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
-    result = {"database": state.db.url, "schema": "up to date"}
+    schema = "created" if before is None else "up to date" if before == after else "upgraded"
+    result = {"database": state.db.url, "schema": schema, "previous_revision": before, "revision": after}
     if demo:
         from .demo import load_demo
         result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
-    _emit(result, as_json, lambda d: click.echo(f"schema up to date in {d['database']}"))
+    _emit(result, as_json, lambda d: click.echo(_schema_line(d)))
+
+
+def _schema_line(d: dict) -> str:
+    """What init did to the schema: an operator upgrading wants to see the migrations ran."""
+    old, new, where = d["previous_revision"], d["revision"], d["database"]
+    if d["schema"] == "created":
+        return f"已创建数据库结构，版本 {new} (schema created at {new}) in {where}"
+    if d["schema"] == "upgraded":
+        return f"数据库结构已从 {old} 升级到 {new} (schema upgraded {old} → {new}) in {where}"
+    return f"数据库结构已是最新，版本 {new} (schema up to date at {new}) in {where}"
 
 
 @main.group()
@@ -268,25 +289,33 @@ def _print_calendar_change(d: dict) -> None:
 @click.argument("year", type=YEAR)
 def calendar_show(state, as_json, year):
     """Which days of YEAR differ from Monday–Friday, and where the answer comes from."""
+    import logging
     from datetime import date
     cal = _work_calendar(state)
     overrides = cal.overrides
     day, days = date(year, 1, 1), []
-    while day.year == year:
-        working = cal.is_working_day(day)
-        if working != (day.weekday() < 5):
-            days.append({"day": day.isoformat(), "working": working, "override": day in overrides})
-        day += timedelta(days=1)
-    result = {"year": year, "covered": cal.covered(year), "days": days,
-              "warnings": [w.message for w in cal.warnings]}
+    # The calendar logs an uncovered year in English for the engine's log; here the warning
+    # below says it once, in Chinese and English, with the command that mends it.
+    calendar_log = logging.getLogger("engine.workdays")
+    was_disabled, calendar_log.disabled = calendar_log.disabled, True
+    try:
+        while day.year == year:
+            working = cal.is_working_day(day)
+            if working != (day.weekday() < 5):
+                days.append({"day": day.isoformat(), "working": working, "override": day in overrides})
+            day += timedelta(days=1)
+    finally:
+        calendar_log.disabled = was_disabled
+    covered = cal.covered(year)
+    result = {"year": year, "covered": covered, "days": days,
+              "warnings": [] if covered else [_calendar_gap_warning(year)]}
 
     def human(d):
         for row in d["days"]:
             click.echo(f"{row['day']} {'working day' if row['working'] else 'day off'}"
                        f"{' (override)' if row['override'] else ''}")
-        if not d["covered"]:
-            click.echo(f"warning: {year} is not covered: deadlines use plain weekends until the reform "
-                       f"office enters the year's holidays with `reformflow calendar set`")
+        for warning in d["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
     _emit(result, as_json, human)
 
 
@@ -314,10 +343,14 @@ def _warn_calendar_gaps(state) -> None:
     calendar = _work_calendar(state)
     for year in sorted({today.year, (today + CALENDAR_LOOKAHEAD).year}):
         if not calendar.covered(year):
-            click.echo(f"warning: 尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set "
-                       f"录入国务院公布的 {year} 年放假和调休安排 (no holiday calendar for {year}: working-day deadlines "
-                       f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
-                       f"`reformflow calendar set DAY --off|--working --as USER`)", err=True)
+            click.echo(f"warning: {_calendar_gap_warning(year)}", err=True)
+
+
+def _calendar_gap_warning(year: int) -> str:
+    return (f"尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set "
+            f"录入国务院公布的 {year} 年放假和调休安排 (no holiday calendar for {year}: working-day deadlines "
+            f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
+            f"`reformflow calendar set DAY --off|--working --as USER`)")
 
 
 # ------------------------------------------------------------------------- processes
@@ -585,17 +618,23 @@ def timers_run(state, as_json):
 @click.option("--rounds", type=int, help="Stop after this many rounds (default: run until stopped).")
 def worker_cmd(state, as_json, interval, rounds):
     """Keep firing due timers (run one or more next to the web workers)."""
-    _warn_calendar_gaps(state)
+    _ = state.engine  # a --db URL reformflow cannot use is refused at once: waiting will not mend it
+    warned = False
     done = 0
     while rounds is None or done < rounds:
         failed: list[dict] = []
         try:
+            if not warned:
+                # Reads the database: one still down at boot is retried like a lost connection,
+                # instead of exiting until systemd's start limit gives up on the worker.
+                _warn_calendar_gaps(state)
+                warned = True
             # one bad plan must not stop the worker, nor the plans due after it
             fired = state.engine.fire_due_timers(progress=_timer_progress,
                                                  on_error=_timer_failed(failed, retrying=True))
         except Exception as exc:  # noqa: BLE001 - a lost connection or a restart: try again next round
-            click.echo(f"worker: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                       f" (retrying in {interval:g} s)", err=True)
+            click.echo(f"worker: 本轮未能运行，{interval:g} 秒后重试 ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else ''}; retrying in {interval:g} s)", err=True)
             fired = []
         if as_json and (fired or failed):  # one line per round for a log collector, failures included
             click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired, "failed": failed},
@@ -647,7 +686,7 @@ class _Stdout:
 
 @command(audit, "anchor")
 @click.option("--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
-@click.option("--as", "actor", default="auditor", show_default=True, help="Who anchors (recorded in the trail).")
+@click.option("--as", "actor", required=True, help="Who anchors (recorded in the trail): an active user.")
 def audit_anchor(state, as_json, output, actor):
     """Record an anchor of the chain's tip for the auditor to keep outside the database.
 
@@ -662,8 +701,9 @@ def audit_anchor(state, as_json, output, actor):
         click.echo(f"reformflow: 审计记录已损坏，不能锚定 (audit trail broken, not anchored): "
                    f"{len(checked.problems)} problem(s)", err=True)
         sys.exit(1)
-    with state.db.transaction() as s:
-        document = anchor(s, actor, clock.now(), public_url(state.db.url))
+    with state.engine.command(actor) as ctx:
+        state.engine._member(ctx, actor)  # recorded as who anchored: a known, active user, as for every --as
+        document = anchor(ctx.session, actor, ctx.now, public_url(state.db.url))
     text = json.dumps(document, ensure_ascii=False, indent=2)
     if output:
         with open(output, "w", encoding="utf-8") as out:
@@ -732,13 +772,22 @@ def run() -> None:
         click.echo("Aborted!", err=True)
         sys.exit(1)
     except click.ClickException as exc:
+        message = exc.format_message()
+        misplaced = isinstance(exc, click.NoSuchOption) and exc.option_name in GLOBAL_OPTIONS
+        if misplaced:  # `reformflow check --db URL`: click only knows the command has no --db
+            message = (f"全局选项须写在命令之前：reformflow {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]} "
+                       f"<命令> … (global options go before the command: {message.rstrip('.')})")
         if "--json" in sys.argv[1:]:
-            click.echo(json.dumps({"error": "invalid", "message": exc.format_message()}, ensure_ascii=False))
-        if isinstance(exc, click.BadParameter):  # a bad value is a refusal like any other: one line
-            click.echo(f"reformflow: invalid: {exc.format_message()}", err=True)
+            click.echo(json.dumps({"error": "invalid", "message": message}, ensure_ascii=False))
+        if isinstance(exc, click.BadParameter) or misplaced:  # a refusal like any other: one line
+            click.echo(f"reformflow: invalid: {message}", err=True)
         else:
             exc.show()
         sys.exit(exc.exit_code)
+
+
+# The options of `main` itself, valid only before the command (with what follows each).
+GLOBAL_OPTIONS = {"--db": "URL", "--now": "ISO8601"}
 
 
 if __name__ == "__main__":

@@ -90,17 +90,23 @@ class Database:
         with self.read_engine.connect() as connection, connection.begin():
             yield connection
 
-    def upgrade(self) -> None:
-        """Create or upgrade the schema to the newest migration."""
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Create or upgrade the schema to the newest migration. Returns the revision before
+        (None: there was no schema) and after, so `init` can say what it did."""
         from alembic import command
         from alembic.config import Config
+        from alembic.migration import MigrationContext
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.connect() as connection:
+            before = MigrationContext.configure(connection).get_current_revision()
+            connection.commit()  # end the read: Alembic runs the migrations in its own transaction
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            after = MigrationContext.configure(connection).get_current_revision()
             connection.commit()
+        return before, after
 
     def dispose(self) -> None:
         self.engine.dispose()

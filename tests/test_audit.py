@@ -99,7 +99,7 @@ def test_an_anchor_catches_a_cut_off_end_the_chain_alone_cannot(engine, people, 
 
 def test_an_anchor_catches_an_event_rewritten_before_it_with_the_chain_rehashed(engine, people, tmp_path):
     anchor_file = tmp_path / "anchor.json"
-    cli(engine.db, "audit", "anchor", "--output", str(anchor_file))
+    cli(engine.db, "audit", "anchor", "--output", str(anchor_file), "--as", "chen")
     # Forge event 2's actor and recompute every later hash and the head: the chain is consistent.
     with engine.db.reader() as s:
         events = s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
@@ -135,9 +135,27 @@ def test_the_anchor_is_an_event_in_the_trail_and_names_the_database_without_pass
         "postgresql+psycopg://rf@db.example/reformflow"
 
 
+def test_only_a_known_active_user_anchors_as_for_every_other_as(engine, people):
+    def anchored() -> int:
+        with engine.db.reader() as s:
+            return s.execute(text("SELECT count(*) FROM audit_events WHERE event_type = 'audit_anchored'")).scalar()
+    refused = cli(engine.db, "audit", "anchor", "--as", "auditor", "--json", code=4)
+    assert json.loads(refused.stdout)["error"] == "forbidden"
+    assert refused.stderr == "reformflow: forbidden: 用户 auditor 不存在或已停用 (unknown or inactive user)\n"
+    with engine.db.transaction() as s:
+        s.execute(text("UPDATE users SET active = :no WHERE username = 'chen'"), {"no": False})
+    assert cli(engine.db, "audit", "anchor", "--as", "chen", code=4).stderr.startswith("reformflow: forbidden: 用户 chen")
+    assert anchored() == 0
+    # there is no default name to fall back on: who anchors is said
+    missing = cli(engine.db, "audit", "anchor", code=2)
+    assert "Missing option '--as'" in missing.stderr and anchored() == 0
+    assert json.loads(cli(engine.db, "audit", "anchor", "--as", "li").stdout)["seq"]
+    assert anchored() == 1
+
+
 def test_no_anchor_is_taken_of_a_broken_chain(engine, people):
     tamper(engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")
-    result = cli(engine.db, "audit", "anchor", code=1)
+    result = cli(engine.db, "audit", "anchor", "--as", "chen", code=1)
     assert result.stdout == "" and "不能锚定 (audit trail broken, not anchored)" in result.stderr
     with engine.db.reader() as s:
         assert s.execute(text("SELECT count(*) FROM audit_events WHERE event_type = 'audit_anchored'")).scalar() == 0
@@ -337,3 +355,33 @@ def test_instance_started_records_the_version_numbers_of_the_called_processes(en
         payload = s.execute(select(AuditEvent.payload).where(
             AuditEvent.event_type == "instance_started", AuditEvent.instance_id == plan["id"])).scalar_one()
     assert json.loads(payload)["called_versions"] == {"corpus_called_process": 2}
+
+
+def test_the_documented_script_recomputes_every_hash_of_a_real_export(engine, people, tmp_path):
+    """docs/cli.md shows ops/check_audit_export.py; run exactly that on an export with Chinese
+    text, which a reader's json.dumps escaping non-ASCII would get wrong."""
+    import re
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+    script = ROOT / "ops" / "check_audit_export.py"
+    shown = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "cli.md").read_text(encoding="utf-8"), re.S)
+    assert script.read_text(encoding="utf-8") in shown  # the doc shows the script as it is
+
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli(engine.db, "start", "mini_approval", "--as", "zhang", "--title", "深化财政预算管理制度改革方案")
+    trail = tmp_path / "trail.jsonl"
+    cli(engine.db, "audit", "export", "--output", str(trail))
+    events = [json.loads(line) for line in trail.read_text(encoding="utf-8").splitlines()]
+    assert any("深化" in e["payload"] for e in events)
+    checked = subprocess.run([sys.executable, str(script), str(trail)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout == f"{len(events)} events, every hash matches; last {events[-1]['hash']}\n"
+    # and it does catch a change: one actor rewritten in the export
+    forged = tmp_path / "forged.jsonl"
+    forged.write_text(trail.read_text(encoding="utf-8").replace('"actor": "zhang"', '"actor": "wang"', 1),
+                      encoding="utf-8")
+    assert forged.read_text(encoding="utf-8") != trail.read_text(encoding="utf-8")
+    refused = subprocess.run([sys.executable, str(script), str(forged)], capture_output=True, text=True)
+    assert refused.returncode == 1 and "hash or link does not match" in refused.stderr

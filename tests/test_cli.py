@@ -466,3 +466,98 @@ def test_a_submission_sent_back_says_so_and_comes_back_to_the_sender(cli, sqlite
     assert f"back to you): task {again['id']}: 专项小组审核把关" in shown
     [mine] = as_json(cli("tasks", "--as", "sun", "--scope", "mine", "--json"))["tasks"]
     assert (mine["id"], mine["status"]) == (again["id"], "claimed")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def blank_url(request, tmp_path):
+    """An empty database, on SQLite and on PostgreSQL, for `init` to create from nothing."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from models.db import normalise_url
+
+    from .conftest import PG_URL
+    server = request.getfixturevalue("postgres_url")  # fails, not skips, as the suite requires
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"reformflow_init_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
+    from alembic import command
+    from alembic.config import Config
+
+    from models.db import MIGRATIONS, Database
+    runner = CliRunner()
+
+    def init():
+        result = runner.invoke(main, ["--db", blank_url, "--now", "2026-06-01T09:00:00", "init"],
+                               catch_exceptions=False)
+        assert result.exit_code == 0, result.output + result.stderr
+        return result.stdout
+    assert init().startswith("已创建数据库结构，版本 0006 (schema created at 0006) in ")
+    # an installation one release behind: 0006 undone, as if the schema were still at 0005
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    db = Database(blank_url)
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+        connection.commit()
+    db.dispose()
+    assert init().startswith("数据库结构已从 0005 升级到 0006 (schema upgraded 0005 → 0006) in ")
+    assert init().startswith("数据库结构已是最新，版本 0006 (schema up to date at 0006) in ")
+    shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
+    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0006", "0006")
+
+
+def test_a_worker_started_while_the_database_is_down_retries_each_round():
+    # at boot the database may come up after the worker: exiting at once made systemd give up
+    down = "postgresql://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
+    result = CliRunner().invoke(main, ["--db", down, "worker", "--rounds", "3", "--interval", "0"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3 and all(line.startswith("worker: 本轮未能运行，0 秒后重试 (OperationalError: ")
+                                   and line.endswith("; retrying in 0 s)") for line in lines), lines
+    # a URL reformflow cannot use is no outage: still refused at once
+    assert CliRunner().invoke(main, ["--db", "bogus://x", "worker", "--rounds", "3", "--interval", "0"]).exit_code == 3
+
+
+@pytest.mark.parametrize("args, option", [
+    (["check", "--db", "sqlite:///elsewhere.sqlite3", str(BPMN / "filing.bpmn")], "--db URL"),
+    (["tasks", "--as", "li", "--now", "2026-10-01T09:00"], "--now ISO8601"),
+    (["tasks", "--as", "li", "--now=2026-10-01T09:00"], "--now ISO8601"),
+])
+def test_a_global_option_after_the_command_is_refused_with_where_it_goes(script, args, option):
+    code, out, err = script(*args, "--json")
+    assert code == 2 and json.loads(out)["error"] == "invalid"
+    name = option.split()[0]
+    assert err == (f"reformflow: invalid: 全局选项须写在命令之前：reformflow {option} <命令> … (global options "
+                   f"go before the command: No such option '{name}')\n")
+    # any other unknown option is still click's usage message
+    assert "Usage: reformflow tasks" in script("tasks", "--as", "li", "--bogus")[2]
+
+
+def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
+    shown = cli("calendar", "show", "2028")
+    said = (shown.stdout + shown.stderr).splitlines()
+    assert [line for line in said if "2028" in line] == [
+        "warning: 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set 录入国务院公布的 "
+        "2028 年放假和调休安排 (no holiday calendar for 2028: working-day deadlines reaching it count plain "
+        "weekends only; enter the State Council's 2028 schedule with `reformflow calendar set DAY --off|--working "
+        "--as USER`)"]
+    assert said == [line for line in said if "2028" in line]  # and nothing else
+    assert as_json(cli("calendar", "show", "2028", "--json"))["warnings"] == [said[0].removeprefix("warning: ")]
+    covered = cli("calendar", "show", "2026")
+    assert "warning" not in covered.stdout + covered.stderr
+    assert as_json(cli("calendar", "show", "2026", "--json"))["warnings"] == []

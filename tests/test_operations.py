@@ -78,3 +78,29 @@ def test_the_app_role_runs_everything_and_cannot_touch_the_audit_trail(owner_and
                 conn.execute(attack)
     assert "audit trail intact" in reformflow(app_url, "audit", "verify")
 
+
+
+@pytest.fixture
+def role_without_rights(postgres_url):
+    """The URL of the test database as a fresh login role that was granted nothing (an app role
+    before ops/grant_app_role.sql); the role is dropped afterwards."""
+    role = f"rf_norights_{uuid.uuid4().hex[:8]}"
+    server = make_url(postgres_url)
+    admin_url = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+    yield server.set(username=role).render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.mark.parametrize("args", [["tasks", "--as", "li"], ["init"]])
+def test_a_role_without_rights_is_told_to_run_init_as_the_owner_and_the_grant_script(role_without_rights, args):
+    result = CliRunner().invoke(main, ["--db", role_without_rights, *args], catch_exceptions=False)
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1 and "permission denied for" in result.stderr
+    # not "run reformflow init" to the role that cannot: the owner runs it, and grants the app role
+    assert "新数据库请先运行" not in result.stderr
+    assert "请以数据库属主角色运行 `reformflow init`" in result.stderr and "ops/grant_app_role.sql" in result.stderr
+    assert "(database not usable: this role lacks rights; run `reformflow init` as the database owner role" \
+        in result.stderr
