@@ -21,6 +21,7 @@ GROUPS = {
     "drafter": "牵头单位（起草人）", "participant": "参与单位", "special_group": "专项小组",
     "legal": "法制机构", "risk": "社会稳定风险评估", "expert": "专家", "reform_office": "改革办",
     "group_leader": "领导小组组长", "gov_office": "政府常务会议", "party_office": "常委会议",
+    "auditor": "审计",
 }
 
 # username, display name, group, unit
@@ -43,6 +44,7 @@ PEOPLE = [
     ("liu", "刘洋", "group_leader", "市委全面深化改革领导小组"),
     ("huang", "黄磊", "gov_office", "市政府办公厅"),
     ("lin", "林涛", "party_office", "市委办公厅"),
+    ("feng", "冯敏", "auditor", "市审计局"),  # exports and anchors the audit trail
 ]
 
 # Who acts for each candidate group when the demo moves plans forward.
