@@ -130,9 +130,10 @@ class WorkCalendar:
         if any(w.year == year for w in self.warnings):
             return
         message = (
-            f"no holiday calendar for {year}: working days assumed Monday-Friday "
-            f"(statutory holidays and swapped weekends ignored); "
-            f"an admin should enter {year}'s schedule in the override table"
+            f"尚无 {year} 年节假日安排，工作日暂按周一至周五计算；请改革办用 reformflow calendar set 录入"
+            f" (no holiday calendar for {year}: working days assumed Monday-Friday, statutory holidays "
+            f"and swapped weekends ignored; the reform office should enter {year}'s schedule with "
+            f"`reformflow calendar set DAY --off|--working --as USER`)"
         )
         self.warnings.append(CalendarWarning(year, message))
         log.warning(message)
