@@ -185,7 +185,8 @@ def init_cmd(state, as_json, demo):
     before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
     schema = "created" if before is None else "up to date" if before == after else "upgraded"
-    result = {"database": state.db.url, "schema": schema, "previous_revision": before, "revision": after}
+    from .audit import public_url  # init's output lands in logs: never the password
+    result = {"database": public_url(state.db.url), "schema": schema, "previous_revision": before, "revision": after}
     if demo:
         from .demo import load_demo
         result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)

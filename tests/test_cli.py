@@ -561,3 +561,13 @@ def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
     covered = cli("calendar", "show", "2026")
     assert "warning" not in covered.stdout + covered.stderr
     assert as_json(cli("calendar", "show", "2026", "--json"))["warnings"] == []
+
+
+def test_init_never_prints_the_database_password(postgres_url):
+    """init's line ends up in logs: the URL without its password (the test server trusts all)."""
+    url = postgres_url.replace("://postgres@", "://postgres:s3cret@")
+    assert "s3cret" in url
+    for args in (["init"], ["init", "--json"]):
+        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert "s3cret" not in result.output + result.stderr and "127.0.0.1" in result.stdout
