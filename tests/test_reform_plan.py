@@ -420,6 +420,24 @@ def test_a_second_pass_is_decided_by_its_own_meetings(library):
     assert plan.variables["govMeetingDecision"] == "approve"
 
 
+def test_each_meetings_required_changes_reach_the_issuing_drafter(library):
+    """The leadership group approves with changes, the government meeting approves, the standing
+    committee approves with changes of its own: 印发 shows both, each in its own field (one
+    shared field kept only the last meeting's, and lost the leadership group's)."""
+    plan = Plan(library)
+    plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"partyDocument": True, "governmentDuties": True})
+    plan.do("Task_LeadershipGroupMeeting", decision="approve_with_changes", decisionChanges="增加考核指标")
+    plan.do("Task_GovExecutiveMeeting")
+    plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes",
+            standingCommitteeChanges="明确牵头领导")
+    issue = plan.task("Task_IssuePlan")
+    shown = {f["id"] for f in issue["form"] if "readonly" in f["constraints"]}
+    assert {"decisionChanges", "govMeetingChanges", "standingCommitteeChanges"} <= shown
+    values = plan.variables
+    assert (values["decisionChanges"], values["standingCommitteeChanges"]) == ("增加考核指标", "明确牵头领导")
+    assert values.get("govMeetingChanges") is None
+
+
 @pytest.mark.parametrize("government_duties", [True, False])
 def test_party_document_goes_to_the_standing_committee(library, government_duties):
     plan = Plan(library)
@@ -474,7 +492,7 @@ def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_
         "category": "major", "partyDocument": True, "governmentDuties": True})
     form = {f["id"] for f in plan.task("Task_GovExecutiveMeeting")["form"]}
     assert {"meetingDate", "attendees", "absentees", "memberStances", "dissent", "chairOverridesMajority",
-            "overrideReason", "decisionChanges"} <= form
+            "overrideReason", "govMeetingChanges"} <= form
     plan.do("Task_GovExecutiveMeeting", govMeetingDecision="defer")
     assert plan.active == ["Task_GovMeetingRetable"]
     assert plan.task("Task_GovMeetingRetable")["candidate_groups"] == ["gov_office"]
@@ -491,9 +509,9 @@ def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_
     plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes")
     assert plan.active == ["Task_StandingCommittee"]  # the changes must be stated
     plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes",
-            decisionChanges="明确牵头单位")
+            standingCommitteeChanges="明确牵头单位")
     assert plan.active == ["Task_IssuePlan"]
-    assert plan.variables["decisionChanges"] == "明确牵头单位"
+    assert plan.variables["standingCommitteeChanges"] == "明确牵头单位"
     assert not plan.variables.get("absentees")  # each meeting's absentees are its own
     plan.finish()
     assert plan.created == (START + DEPARTMENTS + REVIEW + MAJOR
