@@ -40,6 +40,7 @@ import ast
 import functools
 import io
 import keyword
+import math
 import numbers
 import operator
 import re
@@ -651,6 +652,9 @@ def _is_number(value: Any) -> bool:
 def _check_integer(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
         raise EvaluationError("integer result is too large (limit 10**18)")
+    if isinstance(value, float) and not math.isfinite(value):
+        # inf and nan are not JSON: a variable holding one could not be saved or compared
+        raise EvaluationError("number result is out of range")
     return value
 
 

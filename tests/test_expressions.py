@@ -571,6 +571,13 @@ def test_big_integers_are_refused(text):
         evaluate(text, {"big": 10**18})
 
 
+@pytest.mark.parametrize("text", ["1e308 * 10", "1e308 + 1e308", "-1e308 * 10", "big * 1e300 * 1e300"])
+def test_numbers_beyond_float_range_are_refused(text):
+    """inf is not JSON: a variable holding it could not be saved (nor compared sensibly)."""
+    with pytest.raises(EvaluationError, match="out of range"):
+        evaluate(text, {"big": 10**18})
+
+
 def test_large_integer_literal_is_refused():
     with pytest.raises(ExpressionError, match="too large"):
         compile_expression("1" + "0" * 19)
