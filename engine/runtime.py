@@ -19,13 +19,13 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from models.process import OPEN_STATUSES, is_open  # noqa: F401 - used by commands, queries, cli
 from models import (CalendarOverride, HumanTask, InstanceTask, ProcessDefinition, ProcessInstance,
                     TaskCandidate)
 
@@ -36,16 +36,9 @@ from .errors import Invalid
 from .expressions import ExpressionError, UndefinedVariable, compile_expression, is_wrapped
 from .scripting import FUNCTION_NAMES, SafeEnvironment, script_engine
 from .state import dump_changes, load_state, restore_specs
+from .reminders import remind
 from .walk import engine_steps, every_task, tree_tasks
 from .workdays import WorkCalendar
-
-OPEN_STATUSES = ("open", "claimed")
-
-
-def is_open(status_column):
-    """status IN ('open', 'claimed'), written as two comparisons: SQLAlchemy renders an IN list
-    anew on every execution (~0.2 ms), a prebuilt statement with plain comparisons not at all."""
-    return or_(*(status_column == status for status in OPEN_STATUSES))
 
 
 _CALENDAR = select(CalendarOverride.__table__.c.day, CalendarOverride.__table__.c.is_working_day)
@@ -270,7 +263,7 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
     _record_events(ctx, instance, survey.newly_completed)
     sync_tasks(ctx, instance, survey)
     # after the inbox sync: a reminder already due when its task opens fires in this same action
-    _remind(ctx, instance, workflow, [e[3] for e in ctx.log.pending[recorded:] if e[0] == "timer_fired"])
+    remind(ctx, instance.id, workflow, [e[3] for e in ctx.log.pending[recorded:] if e[0] == "timer_fired"])
     save(ctx, instance, workflow, survey)
 
 
@@ -380,59 +373,6 @@ def _record_events(ctx: Context, instance: Plan, completed: list) -> None:
                            name=spec.bpmn_name, code=definition.code, process=task.workflow.spec.name)
 
 
-def _remind(ctx: Context, instance: Plan, workflow: BpmnWorkflow, fired: list[dict]) -> None:
-    """A non-interrupting timer on a user task is a reminder to whoever holds the task: the
-    inbox row is marked and the reminder recorded, whichever action the timer fired in."""
-    for event in fired:
-        task_element = _reminded_task(workflow, event.get("process"), event["element_id"])
-        if task_element is None:
-            continue
-        conn = ctx.session.connection()
-        rows = conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance.id, "element_id": task_element}).all()
-        for row in rows:
-            # only reminded_at, without the version check: a person claiming the task at this
-            # moment changes who holds it, not whether it was reminded, and must not make the
-            # timer fail (the claim's row lock makes this wait for it instead)
-            conn.execute(_MARK_REMINDED, {"task_id": row.id, "now": ctx.now})
-            to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \
-                [f"group:{g}" for g in json.loads(row.candidate_groups)]
-            ctx.log.record("task_reminded", instance_id=instance.id, task_id=row.id,
-                           element_id=row.element_id, name=row.name, reminder=event["element_id"],
-                           reminder_name=event.get("name"), to=to,
-                           due_at=row.due_at.isoformat() if row.due_at else None)
-
-
-def _reminded_task(workflow: BpmnWorkflow, process: str | None, element_id: str) -> str | None:
-    """The user task a reminder is attached to, if a reminder is what fired: a non-interrupting
-    boundary timer on it. A path that throws an escalation is the task's overdue path, not a
-    reminder: it must not overwrite when the holder was reminded."""
-    for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
-        if process and spec.name != process:
-            continue
-        event = spec.task_specs.get(element_id)
-        if event is None or getattr(event, "cancel_activity", True) or not event.inputs or _escalates(event):
-            continue
-        for sibling in event.inputs[0].outputs:  # the boundary split: the task and its events
-            if isinstance(sibling, UserTask):
-                return sibling.bpmn_id
-    return None
-
-
-def _escalates(event) -> bool:
-    """Whether the path after a boundary event throws an escalation before any user task."""
-    seen, todo = set(), list(event.outputs)
-    while todo:
-        spec = todo.pop()
-        if spec.name in seen or isinstance(spec, UserTask):
-            continue
-        seen.add(spec.name)
-        if isinstance(spec, ThrowingEvent) and isinstance(getattr(spec, "event_definition", None),
-                                                          EscalationEventDefinition):
-            return True
-        todo.extend(spec.outputs)
-    return False
-
-
 def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:
     """camunda:candidateGroups / candidateUsers: a comma list, items may be ${...}."""
     if not text:
@@ -482,9 +422,6 @@ _CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
 _MOVE_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     due_at=bindparam("due_at"), due_basis=bindparam("due_basis"))
 _INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
-_OPEN_ROWS_OF_ELEMENT = select(_TASKS).where(_TASKS.c.instance_id == bindparam("instance_id"),
-                                             _TASKS.c.element_id == bindparam("element_id"), is_open(_TASKS.c.status))
-_MARK_REMINDED = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(reminded_at=bindparam("now"))
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
 

@@ -1,0 +1,74 @@
+"""Reminders: a non-interrupting timer on a user task reminds whoever holds the task. The
+inbox row gets `reminded_at` and the audit trail `task_reminded` naming whom, in whatever action
+the timer fires (the worker, or the action that opened a task whose reminder was already due).
+A path that throws an escalation is the task's overdue path, not a reminder."""
+from __future__ import annotations
+
+import json
+
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import EscalationEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from sqlalchemy import bindparam, select, update
+
+from models import HumanTask
+from models.process import is_open
+
+_TASKS = HumanTask.__table__
+_OPEN_ROWS_OF_ELEMENT = select(_TASKS).where(_TASKS.c.instance_id == bindparam("instance_id"),
+                                             _TASKS.c.element_id == bindparam("element_id"), is_open(_TASKS.c.status))
+_MARK_REMINDED = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(reminded_at=bindparam("now"))
+
+
+def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[dict]) -> None:
+    """A non-interrupting timer on a user task is a reminder to whoever holds the task: the
+    inbox row is marked and the reminder recorded, whichever action the timer fired in."""
+    for event in fired:
+        task_element = _reminded_task(workflow, event.get("process"), event["element_id"])
+        if task_element is None:
+            continue
+        conn = ctx.session.connection()
+        rows = conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance_id, "element_id": task_element}).all()
+        for row in rows:
+            # only reminded_at, without the version check: a person claiming the task at this
+            # moment changes who holds it, not whether it was reminded, and must not make the
+            # timer fail (the claim's row lock makes this wait for it instead)
+            conn.execute(_MARK_REMINDED, {"task_id": row.id, "now": ctx.now})
+            to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \
+                [f"group:{g}" for g in json.loads(row.candidate_groups)]
+            ctx.log.record("task_reminded", instance_id=instance_id, task_id=row.id,
+                           element_id=row.element_id, name=row.name, reminder=event["element_id"],
+                           reminder_name=event.get("name"), to=to,
+                           due_at=row.due_at.isoformat() if row.due_at else None)
+
+
+def _reminded_task(workflow: BpmnWorkflow, process: str | None, element_id: str) -> str | None:
+    """The user task a reminder is attached to, if a reminder is what fired: a non-interrupting
+    boundary timer on it. A path that throws an escalation is the task's overdue path, not a
+    reminder: it must not overwrite when the holder was reminded."""
+    for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+        if process and spec.name != process:
+            continue
+        event = spec.task_specs.get(element_id)
+        if event is None or getattr(event, "cancel_activity", True) or not event.inputs or _escalates(event):
+            continue
+        for sibling in event.inputs[0].outputs:  # the boundary split: the task and its events
+            if isinstance(sibling, UserTask):
+                return sibling.bpmn_id
+    return None
+
+
+def _escalates(event) -> bool:
+    """Whether the path after a boundary event throws an escalation before any user task."""
+    seen, todo = set(), list(event.outputs)
+    while todo:
+        spec = todo.pop()
+        if spec.name in seen or isinstance(spec, UserTask):
+            continue
+        seen.add(spec.name)
+        if isinstance(spec, ThrowingEvent) and isinstance(getattr(spec, "event_definition", None),
+                                                          EscalationEventDefinition):
+            return True
+        todo.extend(spec.outputs)
+    return False
