@@ -195,7 +195,9 @@ def library() -> tuple:
     for p in parsed.values():
         mark_timers([p.spec, *p.embedded.values()])
     spec = parsed["reform_plan"].spec
+    # the called processes, and the embedded subprocesses of every process (legality_review's)
     subprocess_specs = {k: p.spec for k, p in parsed.items() if k != "reform_plan"}
+    subprocess_specs.update({name: sub for p in parsed.values() for name, sub in p.embedded.items()})
     settings = {name: _setting(value) for name, value in parsed["reform_plan"].properties.items()}
     return spec, subprocess_specs, settings
 

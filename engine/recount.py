@@ -44,14 +44,36 @@ def recount_due(env: SafeEnvironment, task, due_text: str | None, basis: str | N
 
 
 def recount_timers(env: SafeEnvironment, task, since: datetime) -> list[tuple[object, str, str]]:
-    """The waiting timers on a user task that count working days, counted again from `since`
-    (when the task, and with it its timers, started). Each one that moves gets its new due time;
-    returns (timer task, old, new) for those."""
+    """The waiting timers that count working days on a user task, counted again from `since`
+    (when the task, and with it its timers, started), and on the subprocesses around it (a
+    review and its completion loop with the timers on the subprocess), counted from when each
+    subprocess started. Each one that moves gets its new due time; returns (timer task, old,
+    new) for those."""
     moved = []
-    parent = task.parent  # a user task with boundary events hangs below a split with them
+    for holder, started in _holders(task, since):
+        moved.extend(_recount_boundary_timers(env, holder, started))
+    return moved
+
+
+def _holders(task, since: datetime):
+    """The task, then each activity that holds it (a subprocess, a call activity), with when
+    each started."""
+    yield task, since
+    workflow = task.workflow
+    while workflow.parent_task_id is not None:
+        owner = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if owner is None:
+            return
+        yield owner, datetime.fromtimestamp(owner.last_state_change, clock.TZ)
+        workflow = owner.workflow
+
+
+def _recount_boundary_timers(env: SafeEnvironment, holder, since: datetime) -> list[tuple[object, str, str]]:
+    moved = []
+    parent = holder.parent  # an activity with boundary events hangs below a split with them
     for timer in (parent.children if parent is not None else []):
         definition = getattr(timer.task_spec, "event_definition", None)
-        if timer is task or timer.state != TaskState.WAITING or type(definition) not in _TIMERS:
+        if timer is holder or timer.state != TaskState.WAITING or type(definition) not in _TIMERS:
             continue
         kind, text = unmark(definition.expression)
         old = timer._get_internal_data("event_value")

@@ -8,6 +8,7 @@ import json
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import EscalationEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from sqlalchemy import bindparam, select, update
@@ -25,11 +26,9 @@ def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[dict]) -> 
     """A non-interrupting timer on a user task is a reminder to whoever holds the task: the
     inbox row is marked and the reminder recorded, whichever action the timer fired in."""
     for event in fired:
-        task_element = _reminded_task(workflow, event.get("process"), event["element_id"])
-        if task_element is None:
-            continue
         conn = ctx.session.connection()
-        rows = conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance_id, "element_id": task_element}).all()
+        rows = [row for element in _reminded_tasks(workflow, event.get("process"), event["element_id"])
+                for row in conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance_id, "element_id": element})]
         for row in rows:
             # only reminded_at, without the version check: a person claiming the task at this
             # moment changes who holds it, not whether it was reminded, and must not make the
@@ -43,20 +42,25 @@ def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[dict]) -> 
                            due_at=row.due_at.isoformat() if row.due_at else None)
 
 
-def _reminded_task(workflow: BpmnWorkflow, process: str | None, element_id: str) -> str | None:
-    """The user task a reminder is attached to, if a reminder is what fired: a non-interrupting
-    boundary timer on it. A path that throws an escalation is the task's overdue path, not a
-    reminder: it must not overwrite when the holder was reminded."""
-    for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+def _reminded_tasks(workflow: BpmnWorkflow, process: str | None, element_id: str) -> list[str]:
+    """The user tasks a reminder is for, if a reminder is what fired: a non-interrupting boundary
+    timer on a user task, or on a subprocess (its user tasks: a review and its completion loop).
+    A path that throws an escalation is the overdue path, not a reminder: it must not overwrite
+    when the holder was reminded."""
+    specs = {spec.name: spec for spec in [workflow.spec, *workflow.subprocess_specs.values()]}
+    for spec in specs.values():
         if process and spec.name != process:
             continue
         event = spec.task_specs.get(element_id)
         if event is None or getattr(event, "cancel_activity", True) or not event.inputs or _escalates(event):
             continue
-        for sibling in event.inputs[0].outputs:  # the boundary split: the task and its events
+        for sibling in event.inputs[0].outputs:  # the boundary split: the activity and its events
             if isinstance(sibling, UserTask):
-                return sibling.bpmn_id
-    return None
+                return [sibling.bpmn_id]
+            inner = specs.get(getattr(sibling, "spec", None))
+            if isinstance(sibling, SubWorkflowTask) and inner is not None:
+                return [t.bpmn_id for t in inner.task_specs.values() if isinstance(t, UserTask)]
+    return []
 
 
 def _escalates(event) -> bool:

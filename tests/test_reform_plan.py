@@ -295,12 +295,20 @@ def test_an_overdue_legality_review_goes_to_the_reform_office_and_is_withdrawn_w
         plan.run_until("Task_CheckMaterials")
         plan.do("Task_CheckMaterials", reviewDays=7)
     assert plan.fire_timers_at(at, "2025-10-13T23:00:00") == ["Event_ReviewReminder"]  # due since the 10th
+    # the reminder on the review subprocess reminds the legal body's review task
+    assert [r["element_id"] for r in audit_payloads(library, plan.id, "task_reminded")] == ["Task_LegalityReview"]
     assert plan.fire_timers_at(at, "2025-10-14T00:00:01") == ["Event_ReviewOverdue"]
     assert plan.fire_timers_at(at, "2025-10-14T00:00:02") == []  # exactly once
     assert plan.active == ["Task_LegalityReview", "Task_UrgeLegalityReview"]
     assert plan.task("Task_UrgeLegalityReview")["candidate_groups"] == ["reform_office"]
     assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["legality_review_overdue"]
     with at("2025-10-15T09:00:00"):
+        # an incomplete opinion goes back to the legal body inside the review subprocess: its
+        # timers stay as they were, no second reminder, escalation or urging task
+        plan.do("Task_LegalityReview", legalityResult="fail")
+        assert plan.active == ["Task_LegalityReview", "Task_UrgeLegalityReview"]
+        assert len(audit_payloads(library, plan.id, "escalation")) == 1
+        assert len(audit_payloads(library, plan.id, "task_reminded")) == 1
         plan.do("Task_LegalityReview")
     assert plan.active == ["Task_ReformOfficeReview"]  # the urging task went with the review
     [cancelled] = audit_payloads(library, plan.id, "task_cancelled")
