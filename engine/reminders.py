@@ -1,4 +1,5 @@
-"""Reminders: a non-interrupting timer on a user task reminds whoever holds the task. The
+"""Reminders: a non-interrupting timer on a user task (or on a subprocess: its user tasks)
+reminds whoever holds the task. The
 inbox row gets `reminded_at` and the audit trail `task_reminded` naming whom, in whatever action
 the timer fires (the worker, or the action that opened a task whose reminder was already due).
 A path that throws an escalation is the task's overdue path, not a reminder."""

@@ -32,7 +32,7 @@ def directory_problems(trees, groups: set[str], users: set[str]) -> Iterator[dic
 
 def _message(element: str, attribute: str, kind: str, name: str, known: set[str]) -> str:
     close = difflib.get_close_matches(name, sorted(known), n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
+    hint = f" (did you mean {close[0]}?)" if close else ""
     add = "reformflow groups add CODE" if kind == "group" else "reformflow users add NAME"
-    return (f"camunda:{attribute} names the {kind} '{name}', which this database does not have{hint} "
+    return (f"camunda:{attribute} names the {kind} '{name}', which this database does not have{hint}. "
             f"Nobody can act on this {element} as that {kind} until it exists ({add}).")
