@@ -17,6 +17,7 @@ import click
 
 from . import clock
 from .errors import ReformflowError
+from .workdays import gap_warning
 
 EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6}
 
@@ -309,7 +310,7 @@ def calendar_show(state, as_json, year):
         calendar_log.disabled = was_disabled
     covered = cal.covered(year)
     result = {"year": year, "covered": covered, "days": days,
-              "warnings": [] if covered else [_calendar_gap_warning(year)]}
+              "warnings": [] if covered else [gap_warning(year)]}
 
     def human(d):
         for row in d["days"]:
@@ -344,14 +345,9 @@ def _warn_calendar_gaps(state) -> None:
     calendar = _work_calendar(state)
     for year in sorted({today.year, (today + CALENDAR_LOOKAHEAD).year}):
         if not calendar.covered(year):
-            click.echo(f"warning: {_calendar_gap_warning(year)}", err=True)
+            click.echo(f"warning: {gap_warning(year)}", err=True)
 
 
-def _calendar_gap_warning(year: int) -> str:
-    return (f"尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set "
-            f"录入国务院公布的 {year} 年放假和调休安排 (no holiday calendar for {year}: working-day deadlines "
-            f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
-            f"`reformflow calendar set DAY --off|--working --as USER`)")
 
 
 # ------------------------------------------------------------------------- processes

@@ -82,6 +82,15 @@ def add_months(d: D, n: int) -> D:
     return d + relativedelta(months=_check_int(n))
 
 
+def gap_warning(year: int) -> str:
+    """What people are told when a deadline reaches a year nobody has entered holidays for (the
+    audit trail, the log, and `init`, `worker` and `calendar show` say the same)."""
+    return (f"尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set "
+            f"录入国务院公布的 {year} 年放假和调休安排 (no holiday calendar for {year}: working-day deadlines "
+            f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
+            f"`reformflow calendar set DAY --off|--working --as USER`)")
+
+
 class WorkCalendar:
     """Decides working days; see the module docstring for the rules."""
 
@@ -129,12 +138,7 @@ class WorkCalendar:
         """Record (once per year) that working days are only a guess."""
         if any(w.year == year for w in self.warnings):
             return
-        message = (
-            f"尚无 {year} 年节假日安排，工作日暂按周一至周五计算；请改革办用 reformflow calendar set 录入"
-            f" (no holiday calendar for {year}: working days assumed Monday-Friday, statutory holidays "
-            f"and swapped weekends ignored; the reform office should enter {year}'s schedule with "
-            f"`reformflow calendar set DAY --off|--working --as USER`)"
-        )
+        message = gap_warning(year)
         self.warnings.append(CalendarWarning(year, message))
         log.warning(message)
 
