@@ -34,7 +34,6 @@ from .parser import parse_files
 from .queries import ADMIN_GROUP, instance_view, iso, task_dict
 from .runtime import Context
 from .state import spec_to_json
-from .xmlsafe import parse_bpmn_bytes
 
 SYSTEM_ACTOR = "system"
 MAX_START_DATA_BYTES = 64 * 1024
@@ -306,8 +305,7 @@ class Engine:
             parsed = parse_files(files)
             # names of groups and users nobody created: deployed, but said (a task nobody can claim)
             warnings: dict[str, list[dict]] = {}
-            for w in directory_problems([(name, parse_bpmn_bytes(data, name).getroot()) for name, data in files],
-                                        *directory_of(s)):
+            for w in directory_problems(files, *directory_of(s)):
                 warnings.setdefault(w["file"], []).append(w)
             for p in parsed:
                 latest = self._latest(s, p.key)

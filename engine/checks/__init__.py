@@ -127,8 +127,7 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
         problems.extend(schema)
         problems.extend(check_processes(readable, deployed_keys=deployed_keys, deployed_xml=deployed_xml))
         if directory is not None:
-            problems.extend(directory_problems([(name, parse_bpmn_bytes(data, name).getroot())
-                                                for name, data in readable], *directory))
+            problems.extend(directory_problems(readable, *directory))
         flagged = {p["file"] for p in problems if p["severity"] == "error"}
         problems.extend(storage_problems(parsed, {name for name, _ in readable} - flagged))
     lint_state = "skipped: not requested"

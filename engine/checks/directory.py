@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterator
 
+from ..xmlsafe import parse_bpmn_bytes
 from .common import CAMUNDA, local_name, problem
 
 # attribute -> (what it names, kind) ; kind: "group" or "user"
@@ -14,12 +15,12 @@ _ATTRIBUTES = {"candidateGroups": "group", "candidateUsers": "user", "assignee":
                "candidateStarterGroups": "group", "candidateStarterUsers": "user"}
 
 
-def directory_problems(trees, groups: set[str], users: set[str]) -> Iterator[dict]:
-    """Warnings for every literal group or user name in `trees` ((file, root) pairs) that the
-    database does not have; names written as ${...} expressions are decided when the task opens."""
+def directory_problems(files: list[tuple[str, bytes]], groups: set[str], users: set[str]) -> Iterator[dict]:
+    """Warnings for every literal group or user name in `files` ((name, BPMN bytes) pairs) that
+    the database does not have; names written as ${...} expressions are decided when the task opens."""
     known = {"group": groups, "user": users}
-    for file_name, root in trees:
-        for el in root.iter():
+    for file_name, data in files:
+        for el in parse_bpmn_bytes(data, file_name).getroot().iter():
             for attribute, kind in _ATTRIBUTES.items():
                 text = el.get(CAMUNDA + attribute)
                 if not text or "${" in text or "#{" in text:
