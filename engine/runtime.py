@@ -213,7 +213,7 @@ def engine_error(exc: Exception) -> Invalid:
 
 def _expression_reason(exc: Exception) -> str:
     """What went wrong in an expression, for people: the variable that has no value, or the
-    values it was given when one of them was out of range (engine.scripting.explain)."""
+    values it was given when one of them was out of range (engine.scripting._explained)."""
     missing = exc if isinstance(exc, UndefinedVariable) else exc.__cause__
     values = "，".join(f"{k} = {_short(v)}" for k, v in getattr(exc, "values", {}).items())
     shown = "；".join(part for part in (f"表达式 {exc.expression}" if getattr(exc, "expression", None) else "",

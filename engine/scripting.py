@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from collections import ChainMap
+from contextlib import contextmanager
 from typing import Callable
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -78,13 +79,10 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression, context, external_context=None):
         variables = ChainMap(context, external_context or {})
         kind, text = unmark(expression)
-        try:
+        with _explained(text, variables):
             if kind is None:
                 return self.value(expression, variables)
             return self.timer_value(kind, text, variables)
-        except (ExpressionError, TimerValueError) as exc:
-            explain(exc, text, variables)
-            raise
 
     def timer_value(self, kind: str, text: str, variables) -> str:
         text = text.strip()
@@ -100,12 +98,9 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def due(self, text: str, variables):
         """A user task's camunda:dueDate / followUpDate as an aware UTC datetime."""
         text = text.strip()
-        try:
+        with _explained(text, variables):
             value = self.value(text, variables) if is_wrapped(text) else text
             return due_at(value, clock.now())
-        except (ExpressionError, TimerValueError) as exc:
-            explain(exc, text, variables)
-            raise
 
     def execute(self, script, context, external_context=None):
         assigned = compile_script(script or "", FUNCTION_NAMES).execute(context, self.functions())
@@ -120,7 +115,17 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         raise NotImplementedError("service tasks are not supported by reformflow")
 
 
-def explain(exc: Exception, text: str, variables) -> None:
+@contextmanager
+def _explained(text: str, variables):
+    """An expression's or timer value's error leaves with the expression and its values."""
+    try:
+        yield
+    except (ExpressionError, TimerValueError) as exc:
+        _explain(exc, text, variables)
+        raise
+
+
+def _explain(exc: Exception, text: str, variables) -> None:
     """Keep with a failed expression's error the expression and the values it was given, for the
     refusal to say which value is wrong (SpiffWorkflow's own message only quotes the text)."""
     exc.expression = text.strip()
