@@ -16,8 +16,11 @@ from pathlib import Path
 import click
 
 from . import clock
+from .click_zh import use_chinese
 from .errors import ReformflowError
 from .workdays import gap_warning
+
+use_chinese()  # before the options below are built: a path option names its kind when declared
 
 EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6}
 
@@ -108,7 +111,7 @@ def command(group, name=None, **kwargs):
     """A CLI command with --json and uniform handling of refusals."""
     def decorate(fn):
         @group.command(name, **kwargs)
-        @click.option("--json", "as_json", is_flag=True, help="Print data as JSON on standard output.")
+        @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出到标准输出 (print data as JSON on standard output).")
         @click.pass_obj
         @functools.wraps(fn)
         def wrapper(state, as_json, **params):
@@ -166,13 +169,14 @@ def _json_data(value: str | None) -> dict:
     return data
 
 
-@click.group()
+# wide enough that the command list shows each bilingual summary whole, where the terminal allows
+@click.group(context_settings={"max_content_width": 140})
 @click.option("--db", "db_url", envvar="REFORMFLOW_DATABASE_URL",
-              help="Database URL (default: SQLite in ./instance/).")
-@click.option("--now", callback=_parse_now, help="Fix the engine clock for this command (ISO 8601).")
+              help="数据库地址，默认 ./instance/ 下的 SQLite (database URL; default: SQLite in ./instance/).")
+@click.option("--now", callback=_parse_now, help="本条命令使用的引擎时间，ISO 8601 (fix the engine clock for this command).")
 @click.pass_context
 def main(ctx, db_url, now):
-    """reformflow: approval workflows for reform plans (改革方案审批流程)."""
+    """reformflow：改革方案审批流程 (approval workflows for reform plans)."""
     if now is not None:
         clock.set_override(now)
     ctx.obj = State(db_url)
@@ -180,9 +184,9 @@ def main(ctx, db_url, now):
 
 # ------------------------------------------------------------------------- set-up
 @command(main, "init")
-@click.option("--demo", is_flag=True, help="Add demo units, groups, users and plans.")
+@click.option("--demo", is_flag=True, help="加入演示单位、角色、用户和方案 (add demo units, groups, users and plans).")
 def init_cmd(state, as_json, demo):
-    """Create or upgrade the database schema (and optionally load demo data)."""
+    """创建或升级数据库结构，可加载演示数据 (create or upgrade the database schema, optionally with demo data)."""
     before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
     schema = "created" if before is None else "up to date" if before == after else "upgraded"
@@ -206,36 +210,38 @@ def _schema_line(d: dict) -> str:
 
 @main.group()
 def users():
-    """Manage users."""
+    """管理用户 (manage users)."""
 
 
 @command(users, "add")
 @click.argument("username")
-@click.option("--display-name", required=True)
-@click.option("--group", "groups", multiple=True, help="Candidate group code (repeatable).")
-@click.option("--unit", help="Unit (department) name.")
-@click.option("--password", help="Password for the web inbox.")
+@click.option("--display-name", required=True, help="姓名 (display name).")
+@click.option("--group", "groups", multiple=True, help="所属角色代码，可重复 (candidate group code, repeatable).")
+@click.option("--unit", help="所在单位 (unit, department).")
+@click.option("--password", help="网页待办的登录密码 (password for the web inbox).")
 def users_add(state, as_json, username, display_name, groups, unit, password):
+    """添加用户 (add a user)."""
     result = state.engine.add_user(username, display_name, groups=list(groups), unit=unit, password=password)
-    _emit(result, as_json, lambda d: click.echo(f"user {d['username']} added"))
+    _emit(result, as_json, lambda d: click.echo(f"已添加用户 {d['username']} (user added)"))
 
 
 @main.group()
 def groups():
-    """Manage candidate groups (roles)."""
+    """管理角色 (manage candidate groups, i.e. roles)."""
 
 
 @command(groups, "add")
 @click.argument("code")
-@click.option("--display-name", required=True)
+@click.option("--display-name", required=True, help="角色名称 (display name).")
 def groups_add(state, as_json, code, display_name):
+    """添加角色 (add a candidate group)."""
     result = state.engine.add_group(code, display_name)
-    _emit(result, as_json, lambda d: click.echo(f"group {d['code']} added"))
+    _emit(result, as_json, lambda d: click.echo(f"已添加角色 {d['code']} (group added)"))
 
 
 @main.group()
 def calendar():
-    """Working-day calendar: holidays and swapped working days for years the package lacks."""
+    """工作日日历：录入日历包尚未收录年份的放假和调休 (working-day calendar: holidays and swapped working days for years the package lacks)."""
 
 
 class Day(click.DateTime):
@@ -257,13 +263,13 @@ class Day(click.DateTime):
 
 @command(calendar, "set")
 @click.argument("day", type=Day(), metavar="DAY")
-@click.option("--off", is_flag=True, help="A day off (放假), e.g. a holiday on a weekday. Give this or --working.")
-@click.option("--working", is_flag=True, help="A working day (调休上班), e.g. a swapped weekend. Give this or --off.")
-@click.option("--note", default="", help="e.g. 元旦 / 春节调休")
-@click.option("--as", "actor", required=True)
+@click.option("--off", is_flag=True, help="放假，如落在工作日的节日；与 --working 二选一 (a day off, e.g. a holiday on a weekday; this or --working).")
+@click.option("--working", is_flag=True, help="调休上班，如调换的周末；与 --off 二选一 (a working day, e.g. a swapped weekend; this or --off).")
+@click.option("--note", default="", help="说明，如 元旦 / 春节调休 (a note).")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who enters the day: reform office).")
 def calendar_set(state, as_json, day, off, working, note, actor):
-    """Enter DAY as a day off (--off) or a working day (--working); then the open tasks'
-    working-day deadlines, and the timers on them, that were counted across DAY are counted again."""
+    """把 DAY 录入为放假 (--off) 或调休上班 (--working)，并重新计算跨过该日的待办期限和定时器
+    (enter DAY as a day off or a working day; open deadlines and timers counted across it are counted again)."""
     if off == working:  # neither, or both: a --working/--off switch let the last one win unseen
         raise BadValue("须指定 --off（放假）或 --working（调休上班），且只能指定其中一个",
                        "give exactly one of --off (a day off) or --working (a working day)",
@@ -277,20 +283,24 @@ def calendar_set(state, as_json, day, off, working, note, actor):
 
 
 def _print_calendar_change(d: dict) -> None:
-    click.echo(f"{d['day']}: {'working day' if d['working'] else 'day off'}")
+    click.echo(f"{d['day']}：{_day_kind(d['working'])}")
     for plan in d["moved"]:
         for t in plan["tasks"]:
-            click.echo(f"  plan {plan['instance_id']}: task {t['task_id']} {t['name']} due "
+            click.echo(f"  方案 (plan) {plan['instance_id']}：待办 (task) {t['task_id']} {t['name']} 期限 (due) "
                        f"{_deadline(t['old'], False) if t['old'] else '—'} → {_deadline(t['new'], False)}")
         for t in plan["timers"]:
-            click.echo(f"  plan {plan['instance_id']}: timer {t['name'] or t['element_id']} "
+            click.echo(f"  方案 (plan) {plan['instance_id']}：定时器 (timer) {t['name'] or t['element_id']} "
                        f"{_deadline(t['old'], False)} → {_deadline(t['new'], False)}")
+
+
+def _day_kind(working: bool) -> str:
+    return "调休上班 (working day)" if working else "放假 (day off)"
 
 
 @command(calendar, "show")
 @click.argument("year", type=YEAR)
 def calendar_show(state, as_json, year):
-    """Which days of YEAR differ from Monday–Friday, and where the answer comes from."""
+    """列出 YEAR 年与周一至周五不同的日子及其来源 (which days of YEAR differ from Monday–Friday, and where from)."""
     import logging
     from datetime import date
     cal = _work_calendar(state)
@@ -314,8 +324,7 @@ def calendar_show(state, as_json, year):
 
     def human(d):
         for row in d["days"]:
-            click.echo(f"{row['day']} {'working day' if row['working'] else 'day off'}"
-                       f"{' (override)' if row['override'] else ''}")
+            click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}")
         for warning in d["warnings"]:
             click.echo(f"warning: {warning}", err=True)
     _emit(result, as_json, human)
@@ -358,7 +367,7 @@ def _read_files(paths) -> list[tuple[str, bytes]]:
 @command(main, "check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def check_cmd(state, as_json, files):
-    """Print every problem in BPMN files without deploying them."""
+    """检查 BPMN 文件并列出全部问题，不部署 (print every problem in BPMN files without deploying them)."""
     from .checks import check_files
     deployed = _deployed(state)
     report = check_files(_read_files(files), deployed_keys=None if deployed is None else set(deployed),
@@ -374,8 +383,8 @@ def check_cmd(state, as_json, files):
             click.echo(f"{p['file']}: {p['severity']}: {p['element_id'] or '-'}"
                        f"{' (' + p['element_name'] + ')' if p['element_name'] else ''}: [{p['rule']}] {p['message']}")
         if d["modeler_lint"] != "ran":
-            click.echo(f"Camunda Modeler lint {d['modeler_lint']}")
-        click.echo(f"{d['errors']} error(s), {d['warnings']} warning(s)")
+            click.echo(f"Camunda Modeler 检查 (lint)：{d['modeler_lint']}")
+        click.echo(f"{d['errors']} 个错误，{d['warnings']} 个警告 ({d['errors']} error(s), {d['warnings']} warning(s))")
     _emit(result, as_json, human)
     if errors:
         sys.exit(EXIT_CODES["invalid"])
@@ -412,26 +421,26 @@ def _directory(state) -> tuple[set[str], set[str]]:
 @command(main, "deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--as", "actor", default="system", show_default=True,
-              help="Who deploys (recorded in the audit trail): an active user, or the default system.")
+              help="部署人，记入审计记录：在职用户，默认 system (who deploys, recorded in the audit trail).")
 def deploy_cmd(state, as_json, files, actor):
-    """Deploy BPMN files, all or nothing."""
+    """部署 BPMN 文件，全部成功或全部不变 (deploy BPMN files, all or nothing)."""
     result = state.engine.deploy(_read_files(files), actor=actor)
 
     def human(d):
         for r in d["definitions"]:
-            click.echo(f"{r['key']} v{r['version']} {r['status']}")
+            click.echo(f"{r['key']} v{r['version']} {_DEPLOYED.get(r['status'], r['status'])}")
             for w in r["warnings"]:
                 click.echo(f"{w['file']}: warning: {w['element_id']}: [{w['rule']}] {w['message']}", err=True)
         lint = d["definitions"][0]["modeler_lint"] if d["definitions"] else "ran"
         if lint != "ran":
-            click.echo(f"Camunda Modeler lint {lint}; the Python checks ran", err=True)
+            click.echo(f"Camunda Modeler 检查 (lint)：{lint}；reformflow 自身的检查已运行 (the Python checks ran)", err=True)
     _emit({"definitions": result}, as_json, human)
 
 
 @command(main, "definitions")
-@click.option("--all-versions", is_flag=True)
+@click.option("--all-versions", is_flag=True, help="列出每个版本 (list every version).")
 def definitions_cmd(state, as_json, all_versions):
-    """List deployed process definitions (latest version of each by default)."""
+    """列出已部署的流程，默认每个只列最新版本 (list deployed process definitions, latest version of each by default)."""
     from .queries import definitions
     with state.db.reader() as s:
         result = definitions(s, all_versions)
@@ -441,8 +450,8 @@ def definitions_cmd(state, as_json, all_versions):
 
 # ------------------------------------------------------------------------- plans and tasks
 def _show_instance(d):
-    click.echo(f"#{d['id']} {d['title']} [{d['status']}] {d['definition_key']} v{d['definition_version']}"
-               f" business key {d['business_key'] or '-'}")
+    click.echo(f"#{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] {d['definition_key']} "
+               f"v{d['definition_version']} 业务编号 (business key) {d['business_key'] or '-'}")
     for t in d["tasks"]:
         _show_task(t)
 
@@ -462,75 +471,87 @@ def _deadline(value: str, active: bool) -> str:
     return shown + (" 已逾期 OVERDUE" if active and at <= clock.now() else "")
 
 
+_TASK_STATUS = {"open": "待认领 open", "claimed": "已认领 claimed", "completed": "已办结 completed",
+                "cancelled": "已取消 cancelled"}
+_PLAN_STATUS = {"running": "办理中 running", "completed": "已办结 completed", "error": "出错 error"}
+_DEPLOYED = {"created": "已部署新版本 (created)", "unchanged": "内容未变，未新增版本 (unchanged)"}
+
+
+def _label(labels: dict, status: str) -> str:
+    return labels.get(status, status)
+
+
 def _show_task(t):
     from .runtime import OPEN_STATUSES
     who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"]) or "-"
     active = t["status"] in OPEN_STATUSES
-    due = f" due {_deadline(t['due_at'], active)}" if t["due_at"] else ""
-    reminded = f" reminded {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
+    due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
+    reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
     plan = f" — {t['business_key'] or '#' + str(t['instance_id'])} {t['plan_title'] or ''}".rstrip() \
         if "plan_title" in t else ""  # inbox lists name the plan; a plan's own page need not
-    click.echo(f"  task {t['id']}: {t['name']} ({t['element_id']}) [{t['status']}] {who}{due}{reminded}{plan}")
+    click.echo(f"  待办 (task) {t['id']}：{t['name']} ({t['element_id']}) [{_label(_TASK_STATUS, t['status'])}] "
+               f"{who}{due}{reminded}{plan}")
 
 
 @command(main, "start")
 @click.argument("key")
-@click.option("--as", "actor", required=True)
-@click.option("--title")
-@click.option("--business-key")
-@click.option("--data", help="Start variables as a JSON object.")
+@click.option("--as", "actor", required=True, help="发起人用户名 (who starts the plan).")
+@click.option("--title", help="方案名称 (the plan's title).")
+@click.option("--business-key", help="业务编号 (business key).")
+@click.option("--data", help="启动变量，JSON 对象 (start variables as a JSON object).")
 def start_cmd(state, as_json, key, actor, title, business_key, data):
-    """Start a plan on the latest version of a process."""
+    """按流程最新版本发起方案 (start a plan on the latest version of a process)."""
     result = state.engine.start(key, actor=actor, title=title, business_key=business_key, data=_json_data(data))
     _emit(result, as_json, _show_instance)
 
 
 @command(main, "tasks")
-@click.option("--as", "actor", required=True)
-@click.option("--scope", type=click.Choice(["mine", "claimable", "all"]), default="all", show_default=True)
-@click.option("--instance", "instance_id", type=ID)
+@click.option("--as", "actor", required=True, help="谁的待办 (whose inbox).")
+@click.option("--scope", type=click.Choice(["mine", "claimable", "all"]), default="all", show_default=True,
+              help="mine 已认领的，claimable 可认领的，all 两者 (claimed, claimable or both).")
+@click.option("--instance", "instance_id", type=ID, help="只列此方案的 (only this plan's).")
 def tasks_cmd(state, as_json, actor, scope, instance_id):
-    """List a user's inbox."""
+    """列出用户的待办 (list a user's inbox)."""
     from .queries import list_tasks
     with state.db.reader() as s:
         result = list_tasks(s, actor, scope, instance_id)
-    _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo("(no tasks)"))
+    _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo("（没有待办）(no tasks)"))
 
 
 def _task_command(name, method, help_text, extra=None):
     @command(main, name, help=help_text)
     @click.argument("task_id", type=ID)
-    @click.option("--as", "actor", required=True)
+    @click.option("--as", "actor", required=True, help="办理人用户名 (who acts).")
     def cmd(state, as_json, task_id, actor, **kw):
         result = getattr(state.engine, method)(task_id, actor=actor, **kw)
         _emit(result, as_json, _show_task)
     return cmd
 
 
-_task_command("claim", "claim", "Claim a task you are a candidate for.")
-_task_command("unclaim", "unclaim", "Give a claimed task back to its candidates.")
+_task_command("claim", "claim", "认领一项你可办理的待办 (claim a task you are a candidate for).")
+_task_command("unclaim", "unclaim", "退还已认领的待办 (give a claimed task back to its candidates).")
 
 
 @command(main, "assign")
 @click.argument("task_id", type=ID)
-@click.option("--to", "to", required=True)
-@click.option("--as", "actor", required=True)
-@click.option("--reassign", is_flag=True, help="Take the task from the person who holds it.")
+@click.option("--to", "to", required=True, help="交给谁 (the user to assign to).")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who assigns: reform office).")
+@click.option("--reassign", is_flag=True, help="从当前办理人手中收回改派 (take the task from the person who holds it).")
 def assign_cmd(state, as_json, task_id, to, actor, reassign):
-    """Assign a task to a user (reform office only)."""
+    """把待办指派给用户，限改革办 (assign a task to a user; reform office only)."""
     _emit(state.engine.assign(task_id, to=to, actor=actor, reassign=reassign), as_json, _show_task)
 
 
 @command(main, "complete")
 @click.argument("task_id", type=ID)
-@click.option("--as", "actor", required=True)
-@click.option("--data", help="Form values as a JSON object.")
+@click.option("--as", "actor", required=True, help="办理人用户名 (who completes).")
+@click.option("--data", help="表单数据，JSON 对象 (form values as a JSON object).")
 def complete_cmd(state, as_json, task_id, actor, data):
-    """Complete a claimed task with its form data."""
+    """提交已认领的待办及其表单 (complete a claimed task with its form data)."""
     def human(d):
         _show_task(d)
         for t in d.get("reopened", []):  # a check sent the submission back: say so, not just "completed"
-            click.echo(f"  退回本人补充或再次办理 (back to you): task {t['id']}: {t['name']} — 请查看要求后重新提交"
+            click.echo(f"  退回本人补充或再次办理 (back to you): 待办 (task) {t['id']}：{t['name']} — 请查看要求后重新提交"
                        " (see what is missing and submit again)")
     _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data)), as_json, human)
 
@@ -538,7 +559,7 @@ def complete_cmd(state, as_json, task_id, actor, data):
 @command(main, "instance")
 @click.argument("instance_id", type=ID)
 def instance_cmd(state, as_json, instance_id):
-    """Show a plan: status, version, active tasks, variables."""
+    """查看方案：状态、流程版本、当前待办、变量 (show a plan: status, version, active tasks, variables)."""
     def human(d):
         _show_instance(d)
         for k, v in sorted(d["variables"].items()):
@@ -550,10 +571,10 @@ def instance_cmd(state, as_json, instance_id):
 @command(main, "message")
 @click.argument("instance_id", type=ID)
 @click.argument("name")
-@click.option("--as", "actor", required=True)
-@click.option("--data", help="Variables sent with the message, as a JSON object.")
+@click.option("--as", "actor", required=True, help="发送人用户名 (who sends).")
+@click.option("--data", help="随消息发送的变量，JSON 对象 (variables sent with the message).")
 def message_cmd(state, as_json, instance_id, name, actor, data):
-    """Send the message NAME to one plan that waits for it (e.g. 材料补正)."""
+    """向等待消息 NAME（如 材料补正）的方案发送该消息 (send the message NAME to one plan that waits for it)."""
     from .events import send_message
     _emit(send_message(state.engine, instance_id, name, actor=actor, data=_json_data(data)),
           as_json, _show_instance)
@@ -561,21 +582,21 @@ def message_cmd(state, as_json, instance_id, name, actor, data):
 
 @command(main, "signal")
 @click.argument("name")
-@click.option("--as", "actor", required=True)
-@click.option("--data", help="Variables sent with the signal, as a JSON object.")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who signals: reform office).")
+@click.option("--data", help="随信号发送的变量，JSON 对象 (variables sent with the signal).")
 def signal_cmd(state, as_json, name, actor, data):
-    """Broadcast the signal NAME to every running plan waiting for it (reform office only)."""
+    """向所有等待信号 NAME 的方案广播，限改革办 (broadcast the signal NAME to every waiting plan; reform office only)."""
     from .events import send_signal
     result = send_signal(state.engine, name, actor=actor, data=_json_data(data))
     _emit(result, as_json, lambda d: click.echo(
-        f"signal {d['signal']} delivered to {len(d['delivered'])} plan(s)"
-        + "".join(f"\n  plan {r['instance_id']}: {', '.join(r['elements'])}" for r in d["delivered"])))
+        f"信号 {d['signal']} 已送达 {len(d['delivered'])} 个方案 (signal delivered to {len(d['delivered'])} plan(s))"
+        + "".join(f"\n  方案 (plan) {r['instance_id']}：{', '.join(r['elements'])}" for r in d["delivered"])))
 
 
 # ------------------------------------------------------------------------- timers
 @main.group()
 def timers():
-    """Timers and deadlines."""
+    """定时器和期限 (timers and deadlines)."""
 
 
 def _timer_progress(plans: int) -> None:
@@ -587,7 +608,7 @@ def _timer_failed(failures: list | None = None, *, retrying: bool = False):
     """Reports a plan whose timer could not run on, on standard error (and collects it); the
     worker (`retrying`) also says when it tries the plan again."""
     def report(instance_id: int, exc: ReformflowError, retry) -> None:
-        line = f"reformflow: plan {instance_id}: timer not fired: {exc.kind}: {exc.message}".replace("\n", " ")
+        line = f"reformflow: 方案 {instance_id} 的定时器未能触发 (plan {instance_id}: timer not fired): {exc.kind}: {exc.message}".replace("\n", " ")
         if retrying:
             at = _local(retry.next_try.isoformat())
             line += f" [第 {retry.attempts} 次失败，{at} 再试 (failed {retry.attempts} time(s); next try {at})]"
@@ -599,22 +620,23 @@ def _timer_failed(failures: list | None = None, *, retrying: bool = False):
 
 @command(timers, "run")
 def timers_run(state, as_json):
-    """Fire every timer that is due now, once."""
+    """触发当前到期的定时器，一次 (fire every timer that is due now, once)."""
     failed: list[dict] = []
     fired = state.engine.fire_due_timers(progress=_timer_progress, on_error=_timer_failed(failed))
     _emit({"fired": fired, "failed": failed}, as_json,
-          lambda d: click.echo(f"fired timers in {len(d['fired'])} plan(s)"
-                               + (f"; {len(failed)} plan(s) failed, see above" if failed else "")))
+          lambda d: click.echo(f"已触发 {len(d['fired'])} 个方案的定时器 (fired timers in {len(d['fired'])} plan(s))"
+                               + (f"；{len(failed)} 个方案失败，见上文 ({len(failed)} plan(s) failed, see above)"
+                                  if failed else "")))
     if failed:  # the others fired; the exit status says not everything did
         sys.exit(EXIT_CODES[failed[0]["error"]])
 
 
 @command(main, "worker")
 @click.option("--interval", default=30.0, show_default=True, type=FloatRange(0, 86400, "须为 0 至 86400 秒"),
-              help="Seconds between rounds.")
-@click.option("--rounds", type=int, help="Stop after this many rounds (default: run until stopped).")
+              help="两轮之间的秒数 (seconds between rounds).")
+@click.option("--rounds", type=int, help="运行这么多轮后停止，默认一直运行 (stop after this many rounds; default: run until stopped).")
 def worker_cmd(state, as_json, interval, rounds):
-    """Keep firing due timers (run one or more next to the web workers)."""
+    """持续触发到期定时器，与网页进程并行运行一个或多个 (keep firing due timers, next to the web workers)."""
     _ = state.engine  # a --db URL reformflow cannot use is refused at once: waiting will not mend it
     warned = False
     done = 0
@@ -637,7 +659,7 @@ def worker_cmd(state, as_json, interval, rounds):
             click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired, "failed": failed},
                                   ensure_ascii=False))
         elif fired:
-            click.echo(f"{clock.now().isoformat()} fired timers in {len(fired)} plan(s)")
+            click.echo(f"{clock.now().isoformat()} 已触发 {len(fired)} 个方案的定时器 (fired timers in {len(fired)} plan(s))")
         done += 1
         if rounds is None or done < rounds:
             time.sleep(interval)
@@ -646,17 +668,18 @@ def worker_cmd(state, as_json, interval, rounds):
 # ------------------------------------------------------------------------- audit
 @main.group()
 def audit():
-    """The audit trail."""
+    """审计记录 (the audit trail)."""
 
 
 @command(audit, "export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--instance", "instance_id", type=ID)
-@click.option("--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="导出格式 (export format).")
+@click.option("--instance", "instance_id", type=ID, help="只导出此方案的事件 (only this plan's events).")
+@click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
 def audit_export(state, as_json, fmt, instance_id, output):
-    """Export audit events (every field, so each hash can be recomputed).
+    """导出审计事件，含全部字段，可重算每个哈希 (export audit events, every field, so each hash can be recomputed).
 
-    With --json and no --output: one JSON document {"events": [...]} on standard output."""
+    --json 且无 --output：标准输出一个 JSON 文档 {"events": [...]} (one JSON document on standard output)."""
     from .audit import export
     from .errors import Invalid
     if as_json and not output and fmt == "csv":
@@ -667,7 +690,7 @@ def audit_export(state, as_json, fmt, instance_id, output):
             with open(output, "w", encoding="utf-8", newline="") as out:
                 count = export(s, out, fmt, instance_id)
             _emit({"events": count, "output": output}, as_json,
-                  lambda d: click.echo(f"{d['events']} events written to {d['output']}", err=True))
+                  lambda d: click.echo(f"已写入 {d['events']} 个事件到 {d['output']} ({d['events']} events written)", err=True))
         else:
             export(s, _Stdout(), "json" if as_json else fmt, instance_id)
 
@@ -682,10 +705,10 @@ class _Stdout:
 
 
 @command(audit, "anchor")
-@click.option("--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
-@click.option("--as", "actor", required=True, help="Who anchors (recorded in the trail): an active user.")
+@click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
+@click.option("--as", "actor", required=True, help="锚定人，记入审计记录：在职用户 (who anchors, recorded in the trail: an active user).")
 def audit_anchor(state, as_json, output, actor):
-    """Record an anchor of the chain's tip for the auditor to keep outside the database.
+    """为哈希链末端记录锚点，由审计人员保存在数据库之外 (record an anchor of the chain's tip to keep outside the database).
 
     Prints {"seq", "hash", "recorded_at", "events", "database"}; `audit verify --anchor FILE`
     later proves nothing up to that event was cut or rewritten. Refused on a broken chain."""
@@ -706,8 +729,8 @@ def audit_anchor(state, as_json, output, actor):
         with open(output, "w", encoding="utf-8") as out:
             out.write(text + "\n")
         _emit(document | {"output": output}, as_json,
-              lambda d: click.echo(f"anchor of event {d['seq']} written to {d['output']}: keep it "
-                                   f"outside the database (锚点请保存在数据库之外)", err=True))
+              lambda d: click.echo(f"事件 {d['seq']} 的锚点已写入 {d['output']}，请保存在数据库之外 (anchor of event "
+                                   f"{d['seq']} written: keep it outside the database)", err=True))
     else:
         click.echo(text)  # the document itself, with or without --json
 
@@ -723,14 +746,14 @@ class _VerifyProgress:
     def __call__(self, checked: int, expected: int) -> None:
         if checked - self.shown >= self.EVERY:
             self.shown = checked
-            click.echo(f"校验中 (verifying): {checked}/{expected} events, {checked * 100 // expected}%", err=True)
+            click.echo(f"校验中 (verifying)：{checked}/{expected} 个事件 (events)，{checked * 100 // expected}%", err=True)
 
 
 @command(audit, "verify")
 @click.option("--anchor", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="An anchor written by `audit anchor` (repeatable).")
+              help="`audit anchor` 写出的锚点文件，可重复 (an anchor written by `audit anchor`, repeatable).")
 def audit_verify(state, as_json, anchor_files):
-    """Check the whole hash chain, and each anchor; exit 0 only if all is intact."""
+    """校验整条哈希链和每个锚点，全部完好才返回 0 (check the whole hash chain and each anchor; exit 0 only if all is intact)."""
     from .audit import read_anchor, verify
     from .errors import Invalid
     anchors = []
@@ -744,7 +767,7 @@ def audit_verify(state, as_json, anchor_files):
 
     def human(d):
         if d["ok"]:
-            click.echo(f"audit trail intact: {d['events']} events, head {d['head_hash']}")
+            click.echo(f"审计记录完好 (audit trail intact)：{d['events']} 个事件，末端哈希 (head) {d['head_hash']}")
         for p in d["problems"]:
             click.echo(p)
         for a in d["anchors"]:
@@ -766,14 +789,15 @@ def run() -> None:
     try:
         main(standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted!", err=True)
+        click.echo("已中止 (Aborted!)", err=True)
         sys.exit(1)
     except click.ClickException as exc:
         message = exc.format_message()
         misplaced = isinstance(exc, click.NoSuchOption) and exc.option_name in GLOBAL_OPTIONS
         if misplaced:  # `reformflow check --db URL`: click only knows the command has no --db
-            message = (f"全局选项须写在命令之前：reformflow {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]} "
-                       f"<命令> … (global options go before the command: {message.rstrip('.')})")
+            usage = f"reformflow {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]}"
+            message = (f"全局选项须写在命令之前：{usage} <命令> … (global options go before the command: "
+                       f"{usage} <command> …)")
         if "--json" in sys.argv[1:]:
             click.echo(json.dumps({"error": "invalid", "message": message}, ensure_ascii=False))
         if isinstance(exc, click.BadParameter) or misplaced:  # a refusal like any other: one line

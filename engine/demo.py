@@ -126,16 +126,16 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
     say = progress or (lambda _msg: None)
     with engine.db.reader() as s:
         if s.execute(select(User.id).where(User.username == "chen")).first():
-            say("demo data already loaded")
+            say("演示数据已加载过 (demo data already loaded)")
             return {"loaded": False}
     for code, name in GROUPS.items():
         engine.add_group(code, name)
     for username, display, group, unit in PEOPLE:
         engine.add_user(username, display, groups=[group], unit=unit, password=PASSWORD)
-    say(f"{len(PEOPLE)} users in {len(GROUPS)} groups (password: {PASSWORD})")
+    say(f"{len(PEOPLE)} 个用户，{len(GROUPS)} 个角色，密码 {PASSWORD} ({len(PEOPLE)} users in {len(GROUPS)} groups)")
     files = [(p.name, p.read_bytes()) for p in sorted(BPMN_DIR.glob("*.bpmn"))]
     deployed = engine.deploy(files, actor="chen")
-    say("deployed " + ", ".join(f"{d['key']} v{d['version']}" for d in deployed))
+    say("已部署 (deployed) " + ", ".join(f"{d['key']} v{d['version']}" for d in deployed))
     # The issued plan was issued 40 days ago, so its filing is overdue and the worker escalates it.
     issued = (clock.today() - timedelta(days=40)).isoformat()
     plans = []
@@ -150,10 +150,10 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
                             data=register)
         drive(engine, plan["id"], answers, members, stop_at=stop_at)
         view = engine.instance(plan["id"])
-        stage = ", ".join(t["name"] for t in view["tasks"]) or view["status"]
+        stage = ", ".join(t["name"] for t in view["tasks"]) or ("已办结 (completed)" if view["status"] == "completed" else view["status"])
         say(f"{key} {title}: {stage}")
         plans.append({"id": plan["id"], "business_key": key, "title": title, "stage": stage})
     fired = engine.fire_due_timers()
     if fired:
-        say(f"timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office")
+        say(f"已触发 {len(fired)} 个方案的定时器：逾期未备案已报改革办 (timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office)")
     return {"loaded": True, "users": len(PEOPLE), "plans": plans}

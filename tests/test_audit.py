@@ -148,7 +148,7 @@ def test_only_a_known_active_user_anchors_as_for_every_other_as(engine, people):
     assert anchored() == 0
     # there is no default name to fall back on: who anchors is said
     missing = cli(engine.db, "audit", "anchor", code=2)
-    assert "Missing option '--as'" in missing.stderr and anchored() == 0
+    assert "缺少选项 (Missing option) '--as'" in missing.stderr and anchored() == 0
     assert json.loads(cli(engine.db, "audit", "anchor", "--as", "li").stdout)["seq"]
     assert anchored() == 1
 
@@ -339,8 +339,8 @@ def test_a_long_verify_reports_its_progress(db, engine, people, monkeypatch):
     # the command line shows it on standard error, one line per step, the result unchanged on stdout
     monkeypatch.setattr("engine.cli._VerifyProgress.EVERY", 1)
     done = cli(db, "audit", "verify")
-    assert done.stdout.startswith("audit trail intact")
-    assert done.stderr.splitlines()[-1] == f"校验中 (verifying): {result.events}/{result.events} events, 100%"
+    assert done.stdout.startswith("审计记录完好 (audit trail intact)")
+    assert done.stderr.splitlines()[-1] == f"校验中 (verifying)：{result.events}/{result.events} 个事件 (events)，100%"
 
 
 def test_instance_started_records_the_version_numbers_of_the_called_processes(engine, people):
