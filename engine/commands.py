@@ -388,7 +388,8 @@ class Engine:
             spec, subprocess_specs = runtime.specs_for(ctx, definition.id, called)
             if config.get("start_form"):  # the start event's form: exactly its fields, validated
                 data = {k: v for k, v in data.items() if k == "title"} | forms.validate(
-                    config["start_form"], {k: v for k, v in data.items() if k != "title"}, {})
+                    config["start_form"], {k: v for k, v in data.items() if k != "title"}, {},
+                    runtime.form_limit(ctx, settings))
             else:
                 data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
@@ -510,7 +511,8 @@ class Engine:
             spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise Conflict(f"任务 {task_id} 已不在待办状态 (task is no longer ready)")
-            values = forms.validate(json.loads(task.form_json), data, spiff_task.data)
+            values = forms.validate(json.loads(task.form_json), data, spiff_task.data,
+                                    runtime.form_limit(ctx, spiff_task.data, spiff_task))
             old = {k: spiff_task.data.get(k) for k in values}
 
             def finish(_wf):

@@ -8,15 +8,23 @@ default, else None — unless the field carries the property `keep` = `false`
 (`<camunda:property id="keep" value="false" />`), for reasons and remarks that belong to one
 decision only and must not carry over to the next pass. Fields that are not
 on the form are refused: a task may only change what its form shows.
+A date or long field's `min` / `max` may be an expression (`${issueDate}`, `${today()}`): the
+caller evaluates it (`limit`) with this submission's values over the plan's, so a filing date
+cannot precede the issue date nor lie in the future.
 Messages are Chinese (the interface language) with a short English gloss in brackets; `details`
 carry a code per field for callers that translate.
 """
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
+from typing import Callable
 
 from .errors import Invalid
+from .expressions import is_wrapped
+
+# evaluates a constraint's ${...} config against the form's values over the plan's variables
+Limit = Callable[[str, dict], object]
 
 SUPPORTED_TYPES = ("string", "long", "boolean", "date", "enum")
 SUPPORTED_CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
@@ -96,8 +104,9 @@ def _choices(field: dict) -> str:
     return f"取值须为以下之一：{allowed} (must be one of: {', '.join(o['id'] for o in field['options'])})"
 
 
-def _check_constraints(field: dict, value) -> str | None:
-    c = field["constraints"]
+def _check_constraints(field: dict, value, c: dict | None = None) -> str | None:
+    """The first constraint `value` breaks (of `c`: the field's literal ones by default)."""
+    c = {k: v for k, v in field["constraints"].items() if not is_wrapped(v or "")} if c is None else c
     if value is None:
         return None
     if field["type"] == "enum" and value not in {o["id"] for o in field["options"]}:
@@ -118,6 +127,39 @@ def _check_constraints(field: dict, value) -> str | None:
         if "max" in c and c["max"] and value > c["max"]:
             return f"不得晚于 {c['max']} (not after {c['max']})"
     return None
+
+
+def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> str | None:
+    """The field's min / max written as expressions, evaluated now; a bound without a value
+    (an empty variable) does not apply. Said with the expression, which names what it is."""
+    if value is None or limit is None:
+        return None
+    for name in ("min", "max"):
+        text = (field["constraints"].get(name) or "").strip()
+        if not is_wrapped(text):
+            continue
+        bound = _as_bound(field, name, text, limit(text, values))
+        error = None if bound is None else _check_constraints(field, value, {name: bound})
+        if error:
+            zh, en = error[:-1].split(" (", 1)
+            return f"{zh}（{text}） ({en}: {text})"
+    return None
+
+
+def _as_bound(field: dict, name: str, text: str, value):
+    if value is None or value == "":
+        return None
+    if field["type"] == "date":
+        if isinstance(value, (date, datetime)):
+            return value.isoformat()[:10]
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", value.strip()):
+            return value.strip()[:10]
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return value
+    kind = ("日期", "date") if field["type"] == "date" else ("整数", "whole number")
+    raise Invalid(f"表单字段 {_label(field)} 的约束 {name} = {text} 的值 {value!r} 不是{kind[0]}，请流程分析人员更正"
+                  f"流程图 (the form's {name} constraint {text} gave {value!r}, not a {kind[1]}; the diagram must be "
+                  f"corrected)")
 
 
 def _default(field: dict):
@@ -142,8 +184,9 @@ def _unchanged(field: dict, submitted, current) -> bool:
         return False
 
 
-def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
-    """Return the values to write to the process, or raise Invalid listing every problem."""
+def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | None = None) -> dict:
+    """Return the values to write to the process, or raise Invalid listing every problem.
+    `limit` evaluates min / max written as expressions (without it they are not checked)."""
     problems = []
     known = {f["id"] for f in fields}
     for key in submitted:
@@ -180,6 +223,12 @@ def validate(fields: list[dict], submitted: dict, current: dict) -> dict:
             problems.append({"field": fid, "code": "constraint", "message": f"{_label(field)} {error}"})
             continue
         values[fid] = value
+    for field in fields:  # once every value is known: a bound may name another field of the form
+        fid = field["id"]
+        error = None if "readonly" in field["constraints"] or fid not in values else \
+            _check_computed(field, values[fid], values, limit)
+        if error:
+            problems.append({"field": fid, "code": "constraint", "message": f"{_label(field)} {error}"})
     if problems:
         raise Invalid("表单有误 (form data refused)：" + "；".join(p["message"] for p in problems), details=problems)
     return values

@@ -211,6 +211,17 @@ def engine_error(exc: Exception) -> Invalid:
                    f"correct the data or the diagram and try again.)")
 
 
+def form_limit(ctx: Context, variables, task=None):
+    """For forms.validate: a form constraint's ${...} evaluated over the submitted values and the
+    plan's `variables`; failing, it refuses the action naming the task's diagram and element."""
+    def limit(text: str, values: dict):
+        try:
+            return ctx.environment.evaluate(text, ChainMap(values, variables))
+        except (ExpressionError, TimerValueError) as exc:
+            raise engine_error(exc if task is None else _with_task(exc, task)) from None
+    return limit
+
+
 def _expression_reason(exc: Exception) -> str:
     """What went wrong in an expression, for people: the variable that has no value, or the
     values it was given when one of them was out of range (engine.scripting._explained)."""

@@ -243,6 +243,15 @@ def _form(fields: str) -> bytes:
     '</camunda:validation></camunda:formField>',
     '<camunda:formField id="d" type="date"><camunda:validation><camunda:constraint name="min" config="soon" />'
     '</camunda:validation></camunda:formField>',
+    # a bound written as an expression is held to the expression language
+    '<camunda:formField id="d" type="date"><camunda:validation><camunda:constraint name="min" '
+    'config="${d.__class__}" /></camunda:validation></camunda:formField>',
+    '<camunda:formField id="d" type="date"><camunda:validation><camunda:constraint name="max" '
+    'config="before ${d}" /></camunda:validation></camunda:formField>',
+    '<camunda:formField id="n" type="long"><camunda:validation><camunda:constraint name="min" '
+    'config="${execution.getVariable(\'n\')}" /></camunda:validation></camunda:formField>',
+    '<camunda:formField id="s" type="string"><camunda:validation><camunda:constraint name="maxlength" '
+    'config="${limit}" /></camunda:validation></camunda:formField>',
 ])
 def test_bad_form_fields(fields):
     assert found(_form(fields)) == [("form", "Task_A")]
@@ -257,6 +266,19 @@ def test_good_form_fields():
         '</camunda:validation></camunda:formField>'
         '<camunda:formField id="e" type="enum" defaultValue="a"><camunda:value id="a" name="甲" /></camunda:formField>'
         '<camunda:formField id="b" type="boolean" defaultValue="false" />')) == []
+
+
+def test_a_date_or_number_bound_may_be_an_expression_over_known_variables():
+    bounds = ('<camunda:formField id="issued" type="date" /><camunda:formField id="filed" type="date">'
+              '<camunda:validation><camunda:constraint name="min" config="${issued}" />'
+              '<camunda:constraint name="max" config="${today()}" /></camunda:validation></camunda:formField>'
+              '<camunda:formField id="least" type="long" /><camunda:formField id="days" type="long"><camunda:validation>'
+              '<camunda:constraint name="min" config="${max(7, least)}" /></camunda:validation></camunda:formField>')
+    assert found(_form(bounds)) == []
+    problems = check_processes([("t.bpmn", _form(bounds.replace("${issued}", "${isued}")))])
+    assert [(p["rule"], p["element_id"], p["severity"]) for p in problems] == [("variable", "Task_A", "warning")]
+    assert "form field 'filed' constraint 'min' `${isued}`" in problems[0]["message"]
+    assert "did you mean issued?" in problems[0]["message"]
 
 
 def _start_form(fields: str, start_attrs: str = "") -> bytes:

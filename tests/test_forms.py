@@ -107,3 +107,57 @@ def test_each_problem_is_said_in_chinese_with_a_short_english_gloss():
         validate([DECISION], {"decision": "maybe"}, {})
     assert err.value.details[0]["message"] == ("「decision」(decision) 取值须为以下之一：approve（通过）、return（退回） "
                                                "(must be one of: approve, return)")
+
+
+# ------------------------------------------------------------ min / max written as expressions
+
+def _limit(variables):
+    """What the engine passes: the constraint evaluated by the safe evaluator over the
+    submitted values, then the plan's variables (runtime.form_limit)."""
+    from collections import ChainMap
+
+    from engine.scripting import SafeEnvironment
+    env = SafeEnvironment()
+    return lambda text, values: env.evaluate(text, ChainMap(values, variables))
+
+
+FILED = field("filingDate", "date", constraints={"required": None, "min": "${issueDate}", "max": "${today()}"})
+
+
+def test_a_date_bound_written_as_an_expression_is_evaluated_on_submit(at):
+    with at("2026-03-10T09:00:00"):
+        limit = _limit({"issueDate": "2026-01-31"})
+        assert validate([FILED], {"filingDate": "2026-01-31"}, {}, limit) == {"filingDate": "2026-01-31"}
+        assert validate([FILED], {"filingDate": "2026-03-10"}, {}, limit) == {"filingDate": "2026-03-10"}
+        with pytest.raises(Invalid) as early:
+            validate([FILED], {"filingDate": "2026-01-30"}, {}, limit)
+        with pytest.raises(Invalid) as future:
+            validate([FILED], {"filingDate": "2026-03-11"}, {}, limit)
+    assert early.value.details == [{"field": "filingDate", "code": "constraint", "message":
+                                    "「filingDate」(filingDate) 不得早于 2026-01-31（${issueDate}） "
+                                    "(not before 2026-01-31: ${issueDate})"}]
+    assert future.value.details[0]["message"] == ("「filingDate」(filingDate) 不得晚于 2026-03-10（${today()}） "
+                                                  "(not after 2026-03-10: ${today()})")
+
+
+def test_a_bound_may_name_another_field_of_the_same_form_and_one_without_a_value_does_not_apply(at):
+    start, end = field("start", "date"), field("end", "date", constraints={"min": "${start}"})
+    with at("2026-03-10T09:00:00"):
+        with pytest.raises(Invalid) as err:
+            validate([start, end], {"start": "2026-03-05", "end": "2026-03-01"}, {}, _limit({}))
+        assert [d["field"] for d in err.value.details] == ["end"]
+        assert validate([start, end], {"end": "2026-03-01"}, {}, _limit({})) == {"start": None, "end": "2026-03-01"}
+
+
+def test_a_whole_number_bound_from_a_process_setting():
+    days = field("reviewDays", "long", constraints={"min": "${minReviewDays}", "max": "30"})
+    with pytest.raises(Invalid) as err:
+        validate([days], {"reviewDays": 5}, {}, _limit({"minReviewDays": 7}))
+    assert "不得小于 7（${minReviewDays}） (at least 7: ${minReviewDays})" in err.value.details[0]["message"]
+    assert validate([days], {"reviewDays": 7}, {}, _limit({"minReviewDays": 7})) == {"reviewDays": 7}
+
+
+def test_a_bound_of_the_wrong_kind_is_the_diagram_s_fault_and_says_so():
+    with pytest.raises(Invalid) as err:
+        validate([FILED], {"filingDate": "2026-03-01"}, {}, _limit({"issueDate": "soon"}))
+    assert "约束 min = ${issueDate} 的值 'soon' 不是日期，请流程分析人员更正流程图" in err.value.message

@@ -574,12 +574,15 @@ def test_issue_date_cannot_be_in_the_future(library, at):
     with at("2026-03-10T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_IssuePlan")
-        plan.do("Task_IssuePlan", issueDate="2026-04-30")  # would push the filing deadline back
+        with pytest.raises(Invalid) as post_dated:  # would push the filing deadline back
+            plan.do("Task_IssuePlan", issueDate="2026-04-30")
+        assert post_dated.value.details[0]["field"] == "issueDate"
+        assert "不得晚于 2026-03-10（${today()}）" in post_dated.value.message
         assert plan.active == ["Task_IssuePlan"]
         plan.do("Task_IssuePlan", issueDate="2026-03-10")
         assert plan.task("Task_FileDocument")["due_at"] == "2026-04-10T16:00:00+00:00"
         plan.finish()
-    assert plan.created == ORDINARY_PLAN[:-3] + ["Task_IssuePlan"] + ISSUE_AND_FILE
+    assert plan.created == ORDINARY_PLAN  # refused on submit: 印发 was not opened a second time
     assert_filed(library, plan)
 
 
@@ -599,6 +602,22 @@ def test_filing_on_time(library, at):
     with at("2026-02-20T09:00:00"):
         assert library.fire_due_timers() == []
         plan.do("Task_FileDocument", filingDate="2026-02-20")
+        plan.do("Task_CheckFiling")
+    assert plan.created == ORDINARY_PLAN
+    assert_filed(library, plan)
+
+
+def test_the_filing_date_lies_between_the_issue_date_and_today(library, at):
+    plan = _issue(library, at)
+    with at("2026-02-20T09:00:00"):
+        for wrong, said in (("2026-01-30", "不得早于 2026-01-31（${issueDate}）"),
+                            ("2026-02-21", "不得晚于 2026-02-20（${today()}）")):
+            with pytest.raises(Invalid) as refused:
+                plan.do("Task_FileDocument", filingDate=wrong)
+            assert [d["field"] for d in refused.value.details] == ["filingDate"] and said in refused.value.message
+        assert plan.active == ["Task_FileDocument"] and audit_payloads(library, plan.id, "task_completed")[-1][
+            "element_id"] == "Task_IssuePlan"  # nothing was recorded for the refused submissions
+        plan.do("Task_FileDocument", filingDate="2026-01-31")
         plan.do("Task_CheckFiling")
     assert plan.created == ORDINARY_PLAN
     assert_filed(library, plan)

@@ -62,11 +62,21 @@ def _check_form(doc: Doc, task):
                                   f"supported: {', '.join(SUPPORTED_CONSTRAINTS)}")
             elif name in ("min", "max", "minlength", "maxlength"):
                 config = (constraint.get("config") or "").strip()
-                if kind == "date":
+                computed = name in ("min", "max") and kind in ("date", "long")  # may be ${...}, checked on submit
+                if computed and ("${" in config or "#{" in config):
+                    if not is_wrapped(config):
+                        yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' `{config}`: write "
+                                          "either a plain value or one whole ${...} expression")
+                    else:
+                        yield from check_expression(doc.file, task, config, "form",
+                                                    f"form field '{fid}': constraint '{name}'")
+                elif kind == "date":
                     if not is_iso_date_or_datetime(config) or len(config) != 10:
-                        yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' needs a date like 2026-01-01")
+                        yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' needs a date like "
+                                          "2026-01-01, or an expression like ${issueDate} or ${today()}")
                 elif not config.lstrip("-").isdigit():
-                    yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' needs a whole-number config")
+                    yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' needs a whole-number config"
+                                      + (", or an expression like ${maxDays}" if computed else ""))
 
 
 def rule_start_forms(doc: Doc):

@@ -24,6 +24,12 @@ def _read_sites(doc: "Doc") -> Iterator[tuple[object, str, str]]:
             value = (task.get(CAMUNDA + name) or "").strip()
             if is_wrapped(value):
                 yield task, f"camunda:{name}", value
+    for constraint in doc.root.xpath(".//camunda:formField/camunda:validation/camunda:constraint"
+                                     "[@name='min' or @name='max']", namespaces=NS):
+        if is_wrapped(constraint.get("config") or ""):
+            field = constraint.getparent().getparent()
+            yield (owner_of(field.getparent()), f"form field '{field.get('id')}' constraint '{constraint.get('name')}'",
+                   constraint.get("config").strip())
     for task in doc.iter("scriptTask"):
         script = task.find("bpmn:script", NS)
         if script is not None:
