@@ -16,6 +16,7 @@ export REFORMFLOW_REQUIRE_POSTGRES ?= 1
 .PHONY: run test setup modeler bench clean
 
 $(STAMP): setup.cfg pyproject.toml
+	@echo "==> 安装 Python 依赖到 $(VENV)/，首次约需 1–2 分钟 (installing Python dependencies, 1–2 min the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
@@ -26,16 +27,18 @@ setup: $(STAMP) modeler
 # The Camunda Modeler toolchain (bpmn-moddle, bpmnlint) for `reformflow check`; skipped without Node.js.
 modeler:
 ifneq ($(NODE),)
-	@test -f $(MODELER_STAMP) || (npm ci --prefix tools/modeler --no-audit --no-fund --loglevel=error && touch $(MODELER_STAMP))
+	@test -f $(MODELER_STAMP) || (echo "==> 安装 Camunda Modeler 检查工具 (installing the Modeler lint toolchain: npm ci)" && npm ci --prefix tools/modeler --no-audit --no-fund --loglevel=error && touch $(MODELER_STAMP))
 else
 	@echo "Node.js not found: the Camunda Modeler lint will be skipped by reformflow check"
 endif
 
 run: setup
+	@echo "==> 创建数据库并加载演示数据 (creating the database with demo data)"
 	$(BIN)/reformflow init --demo
 	$(BIN)/reformflow tasks --as chen --scope all
 
 test: setup
+	@echo "==> 运行全部测试：SQLite、PostgreSQL 与 Modeler 工具链，约 2 分钟 (running every test, about 2 min)"
 	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) $(BIN)/pytest -q
 
 bench: setup
