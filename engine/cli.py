@@ -518,6 +518,54 @@ def tasks_cmd(state, as_json, actor, scope, instance_id):
     _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo("（没有待办）(no tasks)"))
 
 
+@command(main, "task")
+@click.argument("task_id", type=ID)
+def task_cmd(state, as_json, task_id):
+    """查看一项待办：办理要求、表单字段及当前值、提交示例 (show a task: what to do, its form, how to submit)."""
+    from .queries import task_view
+    from .scripting import SafeEnvironment
+    environment = SafeEnvironment(lambda: _work_calendar(state))  # the calendar only if a bound counts working days
+    with state.db.reader() as s:
+        view = task_view(s, task_id, lambda text, values: environment.evaluate(text, values))
+    _emit(view, as_json, _show_task_page)
+
+
+_FIELD_TYPES = {"string": "文本 string", "long": "整数 long", "boolean": "是/否 boolean", "date": "日期 date",
+                "enum": "选项 enum"}
+
+
+def _show_task_page(t: dict) -> None:
+    _show_task(t)
+    if t["documentation"]:
+        click.echo(f"  办理要求 (what to do)：{t['documentation']}")
+    if not t["form"]:
+        return
+    click.echo("  表单 (form)：")
+    editable = {}
+    for f in t["form"]:
+        c, value, bounds = f["constraints"], t["values"].get(f["id"]), t["bounds"].get(f["id"], {})
+        notes = [_FIELD_TYPES.get(f["type"], f["type"])]
+        notes += ["只读 read-only"] if "readonly" in c else ["必填 required"] if "required" in c else []
+        if bounds:
+            notes.append(f"{bounds.get('min', '…')} 至 (to) {bounds.get('max', '…')}")
+        for name, zh in (("minlength", "至少"), ("maxlength", "至多")):
+            if c.get(name):
+                notes.append(f"{zh} {c[name]} 字 ({name} {c[name]})")
+        shown = "" if value is None else f" = {json.dumps(value, ensure_ascii=False)}"
+        click.echo(f"    {f['label']} {f['id']}（{'，'.join(notes)}）{shown}")
+        if f["options"]:
+            options = " | ".join(f"{o['id']} {o['name']}" for o in f["options"])
+            click.echo(f"      取值 (one of)：{options}")
+        if "readonly" not in c:
+            editable[f["id"]] = "" if value is None else value
+    if t["status"] == "open":
+        click.echo(f"  先认领 (claim first)：reformflow claim {t['id']} --as <用户名 user>")
+    if t["status"] in ("open", "claimed"):
+        data = json.dumps(editable, ensure_ascii=False)
+        click.echo(f"  提交 (submit)：reformflow complete {t['id']} --as {t['assignee'] or '<用户名 user>'} "
+                   f"--data '{data}'")
+
+
 def _task_command(name, method, help_text, extra=None):
     @command(main, name, help=help_text)
     @click.argument("task_id", type=ID)

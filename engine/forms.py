@@ -20,7 +20,7 @@ import re
 from datetime import date, datetime
 from typing import Callable
 
-from .errors import Invalid
+from .errors import Invalid, ReformflowError
 from .expressions import is_wrapped
 
 # evaluates a constraint's ${...} config against the form's values over the plan's variables
@@ -162,7 +162,26 @@ def _as_bound(field: dict, name: str, text: str, value):
                   f"corrected)")
 
 
-def _default(field: dict):
+def bounds(field: dict, variables: dict, limit: Limit) -> dict:
+    """A date or long field's min / max as they stand now, expressions evaluated, for a form to
+    show (a date picker's range). A bound that cannot be evaluated yet is left out: submitting
+    says what is wrong."""
+    shown = {}
+    if field["type"] not in ("date", "long"):
+        return shown
+    for name in ("min", "max"):
+        text = (field["constraints"].get(name) or "").strip()
+        try:
+            value = _as_bound(field, name, text, limit(text, variables)) if is_wrapped(text) else \
+                _as_bound(field, name, text, int(text) if field["type"] == "long" else text) if text else None
+        except (ValueError, ReformflowError):
+            continue
+        if value is not None:
+            shown[name] = value
+    return shown
+
+
+def default_value(field: dict):
     if field["default"] in (None, ""):
         return None
     try:
@@ -196,9 +215,9 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
     for field in fields:
         fid, c = field["id"], field["constraints"]
         if "readonly" in c:
-            if fid in submitted and not _unchanged(field, submitted[fid], current.get(fid, _default(field))):
+            if fid in submitted and not _unchanged(field, submitted[fid], current.get(fid, default_value(field))):
                 problems.append({"field": fid, "code": "readonly", "message": f"{_label(field)} 为只读字段，不能修改 (read-only)"})
-            values[fid] = current.get(fid, _default(field))
+            values[fid] = current.get(fid, default_value(field))
             continue
         raw = submitted.get(fid)
         if fid not in submitted and "required" in c:
@@ -206,7 +225,7 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
             continue
         if raw is None or (isinstance(raw, str) and raw.strip() == "" and field["type"] != "string"):
             keeps = field["properties"].get("keep", "true").lower() != "false"
-            value = (current.get(fid, _default(field)) if keeps else _default(field)) if fid not in submitted else None
+            value = (current.get(fid, default_value(field)) if keeps else default_value(field)) if fid not in submitted else None
         else:
             try:
                 value = _coerce(field, raw)

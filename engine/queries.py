@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User
 
+from . import forms
 from .errors import Forbidden, Invalid, NotFound
+from .forms import Limit
 from .runtime import is_open
 
 SCOPES = ("mine", "claimable", "all")
@@ -67,6 +69,23 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     return [task_dict(task) | {"plan_title": title, "business_key": business_key}
             for task, title, business_key in session.execute(query)]
+
+
+def task_view(session: Session, task_id: int, limit: Limit) -> dict:
+    """One task as its page shows it: the inbox row and its plan, and for each form field the
+    value it starts from (the plan's variable, else the field's default) and its min / max as
+    they stand now (`limit` evaluates those written as expressions)."""
+    row = session.execute(
+        select(HumanTask, ProcessInstance.title, ProcessInstance.business_key, ProcessInstance.variables_json)
+        .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(HumanTask.id == task_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在 (no such task)")
+    task, title, business_key, variables_json = row
+    variables = json.loads(variables_json)
+    view = task_dict(task) | {"plan_title": title, "business_key": business_key}
+    view["values"] = {f["id"]: variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
+    view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))}
+    return view
 
 
 _PLANS, _DEFINITIONS, _TASKS = ProcessInstance.__table__, ProcessDefinition.__table__, HumanTask.__table__

@@ -14,6 +14,7 @@ from engine import clock
 from engine.cli import _deadline, _local, main
 
 from .conftest import BPMN, FIXTURES
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 
 @pytest.fixture
@@ -570,3 +571,49 @@ def test_init_never_prints_the_database_password(postgres_url):
         result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         assert "s3cret" not in result.output + result.stderr and "127.0.0.1" in result.stdout
+
+
+def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(library, at):  # noqa: F811
+    from .plan_helper import Plan
+    with at("2026-01-31T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_IssuePlan")
+        plan.do("Task_IssuePlan", issueDate="2026-01-31")
+    filing = plan.task("Task_FileDocument")
+
+    def page(*args):
+        result = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-02-20T09:00:00", "task",
+                                           str(filing["id"]), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+    shown = json.loads(page("--json"))
+    assert (shown["id"], shown["plan_title"], shown["status"]) == (filing["id"], "深化财政预算管理制度改革方案", "claimed")
+    assert shown["values"] == {"documentNumber": "同改发〔2026〕1号", "issueDate": "2026-01-31", "pilot": False,
+                               "filingDate": None, "filingMaterials": None}
+    # the filing date's range as it stands that day: from the issue date to today
+    assert shown["bounds"] == {"filingDate": {"min": "2026-01-31", "max": "2026-02-20"}}
+    lines = page().splitlines()
+    assert lines[1].startswith("  办理要求 (what to do)：自印发之日起一个月内")
+    assert lines[2:] == [
+        "  表单 (form)：",
+        '    文号 documentNumber（文本 string，只读 read-only） = "同改发〔2026〕1号"',
+        '    印发日期 issueDate（日期 date，只读 read-only） = "2026-01-31"',
+        "    试点方案 pilot（是/否 boolean，只读 read-only） = false",
+        "    报送备案日期 filingDate（日期 date，必填 required，2026-01-31 至 (to) 2026-02-20）",
+        "    报送的备案材料 filingMaterials（文本 string，必填 required）",
+        f"  提交 (submit)：reformflow complete {filing['id']} --as zhang --data "
+        """'{"filingDate": "", "filingMaterials": ""}'""",
+    ]
+
+
+def test_an_open_task_page_says_to_claim_it_first_and_lists_the_choices(library, at):  # noqa: F811
+    from .plan_helper import Plan
+    with at("2026-01-31T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LegalityReview")
+    review = plan.task("Task_LegalityReview")
+    shown = CliRunner().invoke(main, ["--db", library.db.url, "task", str(review["id"])]).stdout
+    assert "      取值 (one of)：pass 通过 | pass_with_changes 修改后通过 | fail 不通过" in shown
+    assert f"  先认领 (claim first)：reformflow claim {review['id']} --as <用户名 user>" in shown
+    missing = CliRunner().invoke(main, ["--db", library.db.url, "task", "999999"])
+    assert (missing.exit_code, missing.stderr) == (5, "reformflow: not_found: 任务 999999 不存在 (no such task)\n")
