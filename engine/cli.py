@@ -534,6 +534,15 @@ _FIELD_TYPES = {"string": "文本 string", "long": "整数 long", "boolean": "�
                 "enum": "选项 enum"}
 
 
+def _range(kind: str, bounds: dict) -> str:
+    low, high = bounds.get("min"), bounds.get("max")
+    if low is not None and high is not None:
+        return f"{low} 至 (to) {high}"
+    if kind == "date":
+        return f"不早于 {low} (not before)" if low is not None else f"不晚于 {high} (not after)"
+    return f"不小于 {low} (at least)" if low is not None else f"不大于 {high} (at most)"
+
+
 def _show_task_page(t: dict) -> None:
     _show_task(t)
     if t["documentation"]:
@@ -547,7 +556,7 @@ def _show_task_page(t: dict) -> None:
         notes = [_FIELD_TYPES.get(f["type"], f["type"])]
         notes += ["只读 read-only"] if "readonly" in c else ["必填 required"] if "required" in c else []
         if bounds:
-            notes.append(f"{bounds.get('min', '…')} 至 (to) {bounds.get('max', '…')}")
+            notes.append(_range(f["type"], bounds))
         for name, zh in (("minlength", "至少"), ("maxlength", "至多")):
             if c.get(name):
                 notes.append(f"{zh} {c[name]} 字 ({name} {c[name]})")

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine import clock
-from engine.cli import _deadline, _local, main
+from engine.cli import _deadline, _local, _range, main
 
 from .conftest import BPMN, FIXTURES
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
@@ -617,3 +617,11 @@ def test_an_open_task_page_says_to_claim_it_first_and_lists_the_choices(library,
     assert f"  先认领 (claim first)：reformflow claim {review['id']} --as <用户名 user>" in shown
     missing = CliRunner().invoke(main, ["--db", library.db.url, "task", "999999"])
     assert (missing.exit_code, missing.stderr) == (5, "reformflow: not_found: 任务 999999 不存在 (no such task)\n")
+
+
+def test_a_field_s_range_reads_as_a_person_says_it():
+    assert _range("date", {"min": "2026-01-31", "max": "2026-02-20"}) == "2026-01-31 至 (to) 2026-02-20"
+    assert _range("date", {"min": "2026-12-04"}) == "不早于 2026-12-04 (not before)"
+    assert _range("date", {"max": "2026-12-03"}) == "不晚于 2026-12-03 (not after)"
+    assert _range("long", {"min": 7}) == "不小于 7 (at least)"
+    assert _range("long", {"max": 0}) == "不大于 0 (at most)"
