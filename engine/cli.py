@@ -510,11 +510,12 @@ def start_cmd(state, as_json, key, actor, title, business_key, data):
 @click.option("--scope", type=click.Choice(["mine", "claimable", "all"]), default="all", show_default=True,
               help="mine 已认领的，claimable 可认领的，all 两者 (claimed, claimable or both).")
 @click.option("--instance", "instance_id", type=ID, help="只列此方案的 (only this plan's).")
-def tasks_cmd(state, as_json, actor, scope, instance_id):
+@click.option("--overdue", is_flag=True, help="只列已逾期的 (only those past their deadline).")
+def tasks_cmd(state, as_json, actor, scope, instance_id, overdue):
     """列出用户的待办 (list a user's inbox)."""
     from .queries import list_tasks
     with state.db.reader() as s:
-        result = list_tasks(s, actor, scope, instance_id)
+        result = list_tasks(s, actor, scope, instance_id, overdue_at=clock.now() if overdue else None)
     _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo("（没有待办）(no tasks)"))
 
 

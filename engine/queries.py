@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -39,9 +40,10 @@ def task_dict(task) -> dict:
 
 
 def list_tasks(session: Session, username: str, scope: str = "mine",
-               instance_id: int | None = None) -> list[dict]:
+               instance_id: int | None = None, overdue_at: datetime | None = None) -> list[dict]:
     """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
-    reform office, which monitors every plan — every open task."""
+    reform office, which monitors every plan — every open task. `overdue_at`: only the tasks
+    whose deadline had passed by then."""
     if scope not in SCOPES:
         raise Invalid(f"范围须为 {'、'.join(SCOPES)} 之一 (scope must be one of {', '.join(SCOPES)})")
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
@@ -66,6 +68,8 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
         ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(condition)
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
+    if overdue_at is not None:
+        query = query.where(HumanTask.due_at <= overdue_at)
     query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     return [task_dict(task) | {"plan_title": title, "business_key": business_key}
             for task, title, business_key in session.execute(query)]

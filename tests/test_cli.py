@@ -625,3 +625,20 @@ def test_a_field_s_range_reads_as_a_person_says_it():
     assert _range("date", {"max": "2026-12-03"}) == "不晚于 2026-12-03 (not after)"
     assert _range("long", {"min": 7}) == "不小于 7 (at least)"
     assert _range("long", {"max": 0}) == "不大于 0 (at most)"
+
+
+def test_the_reform_office_lists_what_is_late(library, at):  # noqa: F811
+    from .plan_helper import Plan
+    with at("2026-01-31T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_IssuePlan")
+        plan.do("Task_IssuePlan", issueDate="2026-01-31")  # filing due by the end of 28 February
+
+    def late(now, user="chen"):
+        result = CliRunner().invoke(main, ["--db", library.db.url, "--now", now, "tasks", "--as", user,
+                                           "--overdue", "--json"], catch_exceptions=False)
+        return [t["element_id"] for t in json.loads(result.stdout)["tasks"]]
+    assert late("2026-02-28T23:59:00") == []
+    assert late("2026-03-01T00:00:00") == ["Task_FileDocument"]
+    assert late("2026-03-01T00:00:00", user="zhang") == ["Task_FileDocument"]  # the holder sees it too
+    assert late("2026-03-01T00:00:00", user="li") == []  # not in the legal department's inbox
