@@ -130,6 +130,8 @@ class Breakdown:
             def _after(conn, *_):
                 self._add("database driver: SQL statements", time.perf_counter() - started.pop(id(conn)))
         self._wrap_commit()
+        for sa_engine in {db.engine, db.read_engine}:
+            self._wrap_begin(sa_engine.dialect)
 
     def _add(self, label: str, seconds: float) -> None:
         if self.on:
@@ -170,6 +172,21 @@ class Breakdown:
             finally:
                 self._add("database driver: COMMIT", time.perf_counter() - t0)
         default.DefaultDialect.do_commit = do_commit
+
+    def _wrap_begin(self, dialect) -> None:
+        """SQLite's BEGIN, which models/db.py sends on the driver's connection, not as a statement."""
+        inner = dialect.__dict__.get("do_begin")
+        if inner is None:  # PostgreSQL: psycopg begins implicitly with the first statement
+            return
+
+        def do_begin(dbapi_connection):
+            self._count("BEGIN")
+            t0 = time.perf_counter()
+            try:
+                return inner(dbapi_connection)
+            finally:
+                self._add("database driver: SQL statements", time.perf_counter() - t0)
+        dialect.do_begin = do_begin
 
     def report(self, plans: int) -> None:
         print(f"where the persisted time goes (ms per plan, {plans} plans, with timers on):")

@@ -54,10 +54,13 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
+    # BEGIN sent on the driver's connection whenever SQLAlchemy opens a transaction, by the
+    # dialect's do_begin (a no-op for pysqlite), rather than by a "begin" event listener as in
+    # SQLAlchemy's pysqlite recipe: any connection event on an engine makes every statement and
+    # transaction dispatch the execute events, ~5 µs a statement and ~15 µs a transaction
+    # (docs/performance.md, round 6). tests/test_concurrency.py checks the lock is taken.
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    engine.dialect.do_begin = lambda connection: connection.driver_connection.execute(begin)
     return engine
 
 

@@ -1,9 +1,11 @@
 """Concurrent users on one task or one plan: a clear conflict, never a lost update."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
+from sqlalchemy import text
 
 from engine.commands import Engine
 from engine.errors import Conflict, Forbidden
@@ -29,6 +31,24 @@ def run_together(*calls):
     for t in threads:
         t.join(60)
     return results
+
+
+def test_on_sqlite_a_write_transaction_holds_the_write_lock_from_its_start_and_a_read_does_not(sqlite_db):
+    """models/db.py begins every write transaction with BEGIN IMMEDIATE and every read with a
+    plain BEGIN, sent on the driver's connection: writers queue from the start of their
+    transaction (before their first statement), readers never queue behind them."""
+    other = sqlite3.connect(sqlite_db.url.split("///", 1)[1], isolation_level=None, timeout=0)
+    with sqlite_db.transaction() as session:
+        session.connection()  # the transaction has begun, no statement sent yet
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        with sqlite_db.read_connection() as conn:
+            assert conn.execute(text("SELECT last_seq FROM audit_head")).scalar() == 0
+    with sqlite_db.read_connection() as conn:
+        conn.execute(text("SELECT last_seq FROM audit_head")).scalar()
+        other.execute("BEGIN IMMEDIATE")  # a reader holds no write lock
+        other.execute("ROLLBACK")
+    other.close()
 
 
 @pytest.fixture
