@@ -625,6 +625,74 @@ def instance_cmd(state, as_json, instance_id):
     _emit(state.engine.instance(instance_id), as_json, human)
 
 
+@command(main, "history")
+@click.argument("instance_id", type=ID)
+def history_cmd(state, as_json, instance_id):
+    """方案的办理经过：谁在何时做了什么、填了什么 (a plan's trail: who did what, when, and what they entered)."""
+    from .history import plan_history
+    with state.db.reader() as s:
+        result = plan_history(s, instance_id)
+
+    def human(d):
+        click.echo(f"#{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "
+                   f"业务编号 (business key) {d['business_key'] or '-'}")
+        for e in d["events"]:
+            who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] else e["actor"]
+            click.echo(f"  {_local(e['occurred_at'])}  {who}  {_what(e)}")
+    _emit(result, as_json, human)
+
+
+def _what(e: dict) -> str:
+    """One event of a plan's trail, said in a line."""
+    p = e["payload"]
+    name = e["name"] or p.get("element_id") or "-"
+    kind = e["event_type"]
+    if kind == "instance_started":
+        return f"发起方案 (started) {p.get('key')} v{p.get('version')}"
+    if kind == "task_created":
+        who = p.get("assignee") or "、".join(p.get("candidate_groups", []) + p.get("candidate_users", []))
+        due = f"，期限 (due) {_deadline(p['due_at'], False)}" if p.get("due_at") else ""
+        return f"生成待办 (task created) {name}（{who}{due}）"
+    if kind == "task_claimed":
+        return f"认领 (claimed) {name}"
+    if kind == "task_unclaimed":
+        return f"退还 (unclaimed) {name}"
+    if kind == "task_assigned":
+        why = "，退回本人 (returned)" if p.get("reason") == "returned" else ""
+        return f"指派 (assigned) {name} → {p.get('new', {}).get('assignee')}{why}"
+    if kind == "task_completed":
+        entered = "；".join(f"{v['label']} = {_shown(v)}" for v in e.get("values", []))
+        return f"提交 (completed) {name}" + (f"：{entered}" if entered else "")
+    if kind == "task_cancelled":
+        return f"撤销待办 (cancelled) {name}"
+    if kind == "task_reminded":
+        return f"提醒 (reminded) {name}：{'、'.join(p.get('to') or []) or '-'}"
+    if kind == "task_due_changed":
+        old, new = p.get("old", {}).get("due_at"), p.get("new", {}).get("due_at")
+        return (f"期限变更 (due changed) {name}：{_deadline(old, False) if old else '—'} → "
+                f"{_deadline(new, False) if new else '—'}")
+    if kind == "timer_fired":
+        return f"定时到期 (timer fired) {name}"
+    if kind == "timer_moved":
+        return f"定时改期 (timer moved) {name}：{_deadline(p['old']['due'], False)} → {_deadline(p['new']['due'], False)}"
+    if kind == "escalation":
+        return f"上报 (escalation) {name}（{p.get('code')}）"
+    if kind in ("message_received", "signal_received"):
+        return f"{'收到消息 (message)' if kind == 'message_received' else '收到信号 (signal)'} {name}"
+    if kind == "instance_ended":
+        return f"方案结束 (ended)：{p.get('end_name') or p.get('end_event') or '-'}"
+    return kind
+
+
+def _shown(value: dict) -> str:
+    v = value["value"]
+    if value["option"]:
+        return f"{v}（{value['option']}）"
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    return str(v)
+
+
 # ------------------------------------------------------------------------- events from outside
 @command(main, "message")
 @click.argument("instance_id", type=ID)

@@ -1,0 +1,61 @@
+"""A plan's trail as people read it: `reformflow history PLAN` (engine/history.py)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.errors import NotFound
+from engine.history import plan_history
+
+from .plan_helper import Plan
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
+
+
+def _returned_plan(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_SpecialGroupReview")
+        plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="缺少成本测算")
+    return plan
+
+
+def test_the_trail_says_who_did_what_and_what_they_entered(library, at):  # noqa: F811
+    plan = _returned_plan(library, at)
+    with library.db.reader() as s:
+        trail = plan_history(s, plan.id)
+    assert (trail["title"], trail["status"]) == ("深化财政预算管理制度改革方案", "running")
+    events = trail["events"]
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    assert (events[0]["event_type"], events[0]["actor"], events[0]["actor_name"]) == ("instance_started", "zhang", "张伟")
+    review = [e for e in events if e["name"] == "专项小组审核把关"]
+    assert [(e["event_type"], e["actor"]) for e in review] == [
+        ("task_created", "zhang"), ("task_claimed", "sun"), ("task_completed", "sun")]
+    # what the reviewer entered, under the form's labels, a choice with its name
+    assert review[-1]["values"] == [
+        {"field": "specialGroupOpinion", "label": "审核意见", "value": "内容可行", "option": None},
+        {"field": "specialGroupDecision", "label": "审核结论", "value": "return", "option": "退回修改"},
+        {"field": "returnReason", "label": "退回理由（退回时必填）", "value": "缺少成本测算", "option": None}]
+    # the plan went back to drafting, and the drafter's task says so
+    assert events[-1]["event_type"] == "task_created" and events[-1]["name"] == "起草方案"
+
+
+def test_history_on_the_command_line(library, at):  # noqa: F811
+    plan = _returned_plan(library, at)
+    shown = CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id)])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0] == f"#{plan.id} 深化财政预算管理制度改革方案 [办理中 running] 业务编号 (business key) -"
+    assert lines[1] == "  2026-03-02 09:00  张伟 (zhang)  发起方案 (started) reform_plan v1"
+    assert ("  2026-03-02 09:00  孙强 (sun)  提交 (completed) 专项小组审核把关：审核意见 = 内容可行；"
+            "审核结论 = return（退回修改）；退回理由（退回时必填） = 缺少成本测算") in lines
+    assert lines[-1] == "  2026-03-02 09:00  孙强 (sun)  生成待办 (task created) 起草方案（zhang）"
+    as_json = json.loads(CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id), "--json"]).stdout)
+    assert len(as_json["events"]) == len(lines) - 1
+
+
+def test_a_plan_that_does_not_exist_has_no_history(library):  # noqa: F811
+    with library.db.reader() as s, pytest.raises(NotFound):
+        plan_history(s, 999999)
