@@ -20,8 +20,10 @@ import re
 from datetime import date, datetime
 from typing import Callable
 
+from .deadlines import TimerValueError, parse_date_or_datetime
 from .errors import Invalid, ReformflowError
 from .expressions import is_wrapped
+from .workdays import as_local_date
 
 # evaluates a constraint's ${...} config against the form's values over the plan's variables
 Limit = Callable[[str, dict], object]
@@ -150,10 +152,15 @@ def _as_bound(field: dict, name: str, text: str, value):
     if value is None or value == "":
         return None
     if field["type"] == "date":
+        # an instant counts by its business (Beijing) date, as date() and the deadlines count it:
+        # 2026-03-09T20:00Z is 10 March; text that is no date (2026-02-30) is no bound
+        if isinstance(value, str):
+            try:
+                value = parse_date_or_datetime(value)
+            except TimerValueError:
+                pass
         if isinstance(value, (date, datetime)):
-            return value.isoformat()[:10]
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", value.strip()):
-            return value.strip()[:10]
+            return as_local_date(value).isoformat()
     elif isinstance(value, int) and not isinstance(value, bool):
         return value
     kind = ("日期", "date") if field["type"] == "date" else ("整数", "whole number")

@@ -161,3 +161,24 @@ def test_a_bound_of_the_wrong_kind_is_the_diagram_s_fault_and_says_so():
     with pytest.raises(Invalid) as err:
         validate([FILED], {"filingDate": "2026-03-01"}, {}, _limit({"issueDate": "soon"}))
     assert "约束 min = ${issueDate} 的值 'soon' 不是日期，请流程分析人员更正流程图" in err.value.message
+
+
+def test_a_date_bound_from_an_instant_counts_by_its_beijing_date(at):
+    """9 March 20:00 UTC is already 10 March in Beijing: the bound is the 10th, as date() says."""
+    from datetime import datetime, timezone
+    after = field("replyDate", "date", constraints={"min": "${sentAt}"})
+    with at("2026-03-10T09:00:00"):
+        for sent in ("2026-03-09T20:00:00+00:00", datetime(2026, 3, 9, 20, tzinfo=timezone.utc)):
+            with pytest.raises(Invalid) as err:
+                validate([after], {"replyDate": "2026-03-09"}, {}, _limit({"sentAt": sent}))
+            assert "不得早于 2026-03-10（${sentAt}）" in err.value.message
+            assert validate([after], {"replyDate": "2026-03-10"}, {}, _limit({"sentAt": sent})) == {
+                "replyDate": "2026-03-10"}
+
+
+def test_a_date_bound_that_is_no_real_date_is_refused_not_compared_as_text():
+    after = field("replyDate", "date", constraints={"min": "${sentOn}"})
+    for bad in ("2026-02-30", "2026-13-01"):
+        with pytest.raises(Invalid) as err:
+            validate([after], {"replyDate": "2026-12-01"}, {}, _limit({"sentOn": bad}))
+        assert f"的值 '{bad}' 不是日期" in err.value.message
