@@ -523,12 +523,7 @@ def tasks_cmd(state, as_json, actor, scope, instance_id, overdue):
 @click.argument("task_id", type=ID)
 def task_cmd(state, as_json, task_id):
     """查看一项待办：办理要求、表单字段及当前值、提交示例 (show a task: what to do, its form, how to submit)."""
-    from .queries import task_view
-    from .scripting import SafeEnvironment
-    environment = SafeEnvironment(lambda: _work_calendar(state))  # the calendar only if a bound counts working days
-    with state.db.reader() as s:
-        view = task_view(s, task_id, lambda text, values: environment.evaluate(text, values))
-    _emit(view, as_json, _show_task_page)
+    _emit(state.engine.task_view(task_id), as_json, _show_task_page)
 
 
 _FIELD_TYPES = {"string": "文本 string", "long": "整数 long", "boolean": "是/否 boolean", "date": "日期 date",

@@ -31,7 +31,7 @@ from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
 from .expressions import ExpressionError
 from .parser import parse_files
-from .queries import ADMIN_GROUP, instance_view, iso, task_dict
+from .queries import ADMIN_GROUP, instance_view, iso, task_dict, task_view
 from .runtime import Context
 from .state import spec_to_json
 
@@ -618,6 +618,21 @@ class Engine:
     def instance(self, instance_id: int) -> dict:
         with self.db.read_connection() as conn:
             return instance_view(conn, instance_id, self.definition_versions)
+
+    def task_view(self, task_id: int) -> dict:
+        """A task's page (queries.task_view), its values and bounds from the task's own data in
+        the plan's workflow, bounds evaluated by the safe evaluator as on submit."""
+        with self.db.reader() as session:
+            # no workflow cache: taking a plan's workflow from it would evict it for the next action
+            ctx = Context(session, SYSTEM_ACTOR, clock.now(), specs=self.specs)
+
+            def task_data(task) -> dict | None:
+                plan = runtime.read_plan(ctx, task.instance_id)
+                if plan is None:
+                    return None
+                spiff_task = runtime.load(ctx, plan).get_task_from_id(UUID(task.spiff_task_id))
+                return None if spiff_task is None else spiff_task.data
+            return task_view(session, task_id, runtime.form_limit(ctx, {}), task_data)
 
     @staticmethod
     def _task_dict(task) -> dict:

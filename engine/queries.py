@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate,
 from . import forms
 from .errors import Forbidden, Invalid, NotFound
 from .forms import Limit
-from .runtime import is_open
+from .runtime import OPEN_STATUSES, is_open
 
 SCOPES = ("mine", "claimable", "all")
 ADMIN_GROUP = "reform_office"  # the reform office: assigns tasks, sees every plan, deploys
@@ -75,20 +76,27 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
             for task, title, business_key in session.execute(query)]
 
 
-def task_view(session: Session, task_id: int, limit: Limit) -> dict:
+def task_view(session: Session, task_id: int, limit: Limit,
+              task_data: Callable[[HumanTask], dict | None] | None = None) -> dict:
     """One task as its page shows it: the inbox row and its plan, and for each form field the
-    value it starts from (the plan's variable, else the field's default) and its min / max as
-    they stand now (`limit` evaluates those written as expressions)."""
+    value it starts from (the task's own data, else the plan's variable, else the field's
+    default) and, while it can still be submitted, its min / max as they stand now (`limit`
+    evaluates those written as expressions). `task_data(row)` gives the task's own data: a
+    multi-instance item's element variable, a parallel branch's values, what a completed task
+    held; the plan's variables are one merge of every task's and name one item only."""
     row = session.execute(
         select(HumanTask, ProcessInstance.title, ProcessInstance.business_key, ProcessInstance.variables_json)
         .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(HumanTask.id == task_id)).one_or_none()
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在 (no such task)")
     task, title, business_key, variables_json = row
-    variables = json.loads(variables_json)
+    own = task_data(task) if task_data is not None else None
+    variables = json.loads(variables_json) if own is None else own
     view = task_dict(task) | {"plan_title": title, "business_key": business_key}
     view["values"] = {f["id"]: variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
-    view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))}
+    # a closed task's range today says nothing about what was submitted then
+    view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))} \
+        if task.status in OPEN_STATUSES else {}
     return view
 
 

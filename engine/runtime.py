@@ -114,6 +114,12 @@ _LOCK_PLAN = _PLAN_ROW.with_for_update()
 _LOCK_PLAN_OR_SKIP = _PLAN_ROW.with_for_update(skip_locked=True)
 
 
+def read_plan(ctx: "Context", instance_id: int) -> Plan | None:
+    """The plan's row, not locked: for a read that loads its workflow (a task's page)."""
+    row = ctx.session.connection().execute(_PLAN_ROW, {"instance_id": instance_id}).one_or_none()
+    return None if row is None else Plan.from_row(row)
+
+
 def lock_plan(ctx: "Context", instance_id: int, *, skip_locked: bool = False) -> Plan | None:
     """The plan's row, locked for this transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE has
     already serialised writers); None if there is no such plan, or it is locked and

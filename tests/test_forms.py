@@ -1,8 +1,14 @@
 """camunda:formData validation rules that the engine tests do not reach directly."""
-import pytest
+import json
 
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
 from engine.errors import Invalid
 from engine.forms import validate
+
+from .conftest import FIXTURES
 
 
 def field(fid, kind="string", default=None, constraints=None, options=(), properties=None):
@@ -182,3 +188,43 @@ def test_a_date_bound_that_is_no_real_date_is_refused_not_compared_as_text():
         with pytest.raises(Invalid) as err:
             validate([after], {"replyDate": "2026-12-01"}, {}, _limit({"sentOn": bad}))
         assert f"的值 '{bad}' 不是日期" in err.value.message
+
+
+# ------------------------------------------------------------ a task's page (reformflow task)
+
+PARALLEL = FIXTURES / "corpus" / "multi_instance_parallel.bpmn"
+# each department may ask for its own number of extra days: legal 3, every other one 10
+EXTRA_DAYS = ('<camunda:formField id="extraDays" label="延期天数" type="long"><camunda:validation>'
+        '<camunda:constraint name="max" config="${department == \'legal\' ? 3 : 10}" />'
+        '</camunda:validation></camunda:formField>')
+
+
+def _deploy_days(engine):
+    xml = PARALLEL.read_text(encoding="utf-8")
+    assert xml.count("</camunda:formField>") == 1
+    engine.deploy([(PARALLEL.name, xml.replace("</camunda:formField>", "</camunda:formField>" + EXTRA_DAYS).encode())])
+
+
+def test_a_task_page_shows_the_range_of_its_own_item_and_a_closed_task_none(engine, people):
+    """The plan's variables name one department only (the last one merged); each department's
+    page shows its own range, the one its submission is checked against."""
+    def page(task_id):
+        result = CliRunner().invoke(main, ["--db", engine.db.url, "task", str(task_id), "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+    _deploy_days(engine)
+    plan = engine.start("corpus_multi_instance_parallel", actor="zhang", data={"departments": ["legal", "risk"]})
+    tasks = {t["candidate_groups"][0]: t for t in plan["tasks"]}
+    pages = {d: page(t["id"]) for d, t in tasks.items()}
+    assert {d: p["bounds"] for d, p in pages.items()} == {"legal": {"extraDays": {"max": 3}},
+                                                          "risk": {"extraDays": {"max": 10}}}
+    engine.claim(tasks["risk"]["id"], actor="zhou")
+    engine.complete(tasks["risk"]["id"], actor="zhou", data={"opinion": "同意", "extraDays": 8})
+    legal = page(tasks["legal"]["id"])
+    assert legal["bounds"] == {"extraDays": {"max": 3}} and legal["values"]["opinion"] is None
+    engine.claim(tasks["legal"]["id"], actor="li")
+    with pytest.raises(Invalid):  # what the page said is what submitting checks
+        engine.complete(tasks["legal"]["id"], actor="li", data={"opinion": "同意", "extraDays": 4})
+    # a completed task's page: what it was submitted with, not a range as of today
+    done = page(tasks["risk"]["id"])
+    assert (done["values"], done["bounds"]) == ({"opinion": "同意", "extraDays": 8}, {})
