@@ -389,7 +389,7 @@ class Engine:
             if config.get("start_form"):  # the start event's form: exactly its fields, validated
                 data = {k: v for k, v in data.items() if k == "title"} | forms.validate(
                     config["start_form"], {k: v for k, v in data.items() if k != "title"}, {},
-                    runtime.form_limit(ctx, settings))
+                    runtime.form_limit(ctx, settings, spec=spec, element=runtime.start_event(spec)))
             else:
                 data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)

@@ -25,7 +25,8 @@ from .errors import Invalid, ReformflowError
 from .expressions import is_wrapped
 from .workdays import as_local_date
 
-# evaluates a constraint's ${...} config against the form's values over the plan's variables
+# evaluates a constraint's ${...} config against the form's values over the plan's variables;
+# its `where`, if it has one, names the diagram and element in a refusal (runtime.form_limit)
 Limit = Callable[[str, dict], object]
 
 SUPPORTED_TYPES = ("string", "long", "boolean", "date", "enum")
@@ -140,7 +141,7 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> st
         text = (field["constraints"].get(name) or "").strip()
         if not is_wrapped(text):
             continue
-        bound = _as_bound(field, name, text, limit(text, values))
+        bound = _as_bound(field, name, text, limit(text, values), getattr(limit, "where", ""))
         error = None if bound is None else _check_constraints(field, value, {name: bound})
         if error:
             zh, en = error[:-1].split(" (", 1)
@@ -148,7 +149,7 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> st
     return None
 
 
-def _as_bound(field: dict, name: str, text: str, value):
+def _as_bound(field: dict, name: str, text: str, value, where: str = ""):
     if value is None or value == "":
         return None
     if field["type"] == "date":
@@ -164,7 +165,7 @@ def _as_bound(field: dict, name: str, text: str, value):
     elif isinstance(value, int) and not isinstance(value, bool):
         return value
     kind = ("日期", "date") if field["type"] == "date" else ("整数", "whole number")
-    raise Invalid(f"表单字段 {_label(field)} 的约束 {name} = {text} 的值 {value!r} 不是{kind[0]}，请流程分析人员更正"
+    raise Invalid(f"{where}表单字段 {_label(field)} 的约束 {name} = {text} 的值 {value!r} 不是{kind[0]}，请流程分析人员更正"
                   f"流程图 (the form's {name} constraint {text} gave {value!r}, not a {kind[1]}; the diagram must be "
                   f"corrected)")
 

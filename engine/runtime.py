@@ -14,6 +14,7 @@ from functools import cached_property
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import EscalationEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
@@ -200,10 +201,7 @@ def remember(ctx: Context, instance: Plan, workflow: BpmnWorkflow) -> None:
 def engine_error(exc: Exception) -> Invalid:
     """A diagram failed while running: refuse the action, say where and why."""
     task = getattr(exc, "task", None)
-    where = ""
-    if task is not None:
-        spec = task.task_spec
-        where = f"{task.workflow.spec.file or task.workflow.spec.name}: element {spec.bpmn_id} ({spec.bpmn_name or ''}): "
+    where = "" if task is None else element_where(task.workflow.spec, task.task_spec)
     inner = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
     if isinstance(exc, SpiffWorkflowException) and isinstance(inner, (ExpressionError, TimerValueError)):
         # SpiffWorkflow wraps our error as "Error evaluating expression '…'" and keeps it only as
@@ -217,14 +215,29 @@ def engine_error(exc: Exception) -> Invalid:
                    f"correct the data or the diagram and try again.)")
 
 
-def form_limit(ctx: Context, variables, task=None):
+def element_where(spec, task_spec) -> str:
+    """How a refusal names where in which diagram it failed."""
+    return f"{spec.file or spec.name}: element {task_spec.bpmn_id} ({task_spec.bpmn_name or ''}): "
+
+
+def start_event(spec):
+    """The process's none start event, which carries the start form."""
+    starts = spec.start.outputs
+    return next((t for t in starts if isinstance(getattr(t, "event_definition", None), NoneEventDefinition)),
+                starts[0])
+
+
+def form_limit(ctx: Context, variables, task=None, *, spec=None, element=None):
     """For forms.validate: a form constraint's ${...} evaluated over the submitted values and the
-    plan's `variables`; failing, it refuses the action naming the task's diagram and element."""
+    plan's `variables`; failing, or giving what is no bound, it refuses the action naming the
+    diagram and element: the user task `task`, or the start event `element` of `spec`."""
     def limit(text: str, values: dict):
         try:
             return ctx.environment.evaluate(text, ChainMap(values, variables))
         except (ExpressionError, TimerValueError) as exc:
-            raise engine_error(exc if task is None else _with_task(exc, task)) from None
+            raise Invalid(f"{limit.where}{_expression_reason(exc)}") from None
+    limit.where = element_where(task.workflow.spec, task.task_spec) if task is not None else \
+        element_where(spec, element) if element is not None else ""
     return limit
 
 

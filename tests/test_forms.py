@@ -228,3 +228,32 @@ def test_a_task_page_shows_the_range_of_its_own_item_and_a_closed_task_none(engi
     # a completed task's page: what it was submitted with, not a range as of today
     done = page(tasks["risk"]["id"])
     assert (done["values"], done["bounds"]) == ({"opinion": "同意", "extraDays": 8}, {})
+
+
+def test_a_bound_that_fails_on_submit_names_the_diagram_and_element_and_changes_nothing(engine, people):
+    """A start form's bound naming a variable nothing set, and a task's bound giving what is no
+    date: the diagram is at fault, and the refusal says which one and where, like any other."""
+    start_form = FIXTURES / "corpus" / "start_form.bpmn"
+    xml = start_form.read_text(encoding="utf-8").replace(
+        '<camunda:formField id="pilot" label="试点方案" type="boolean" defaultValue="false" />',
+        '<camunda:formField id="pilot" label="试点方案" type="boolean" defaultValue="false" />'
+        '<camunda:formField id="planDate" label="计划日期" type="date"><camunda:validation>'
+        '<camunda:constraint name="max" config="${addMonths(today(), maxMonths)}" />'
+        '</camunda:validation></camunda:formField>')
+    days = PARALLEL.read_text(encoding="utf-8").replace("</camunda:formField>", "</camunda:formField>" + (
+        '<camunda:formField id="replyDate" label="答复日期" type="date"><camunda:validation>'
+        '<camunda:constraint name="min" config="${department}" /></camunda:validation></camunda:formField>'), 1)
+    engine.deploy([(start_form.name, xml.encode()), (PARALLEL.name, days.encode())])
+    with pytest.raises(Invalid) as err:
+        engine.start("corpus_start_form", actor="zhang", data={"leadUnit": "市财政局", "planDate": "2026-12-10"})
+    assert err.value.message.startswith("start_form.bpmn: element StartEvent_1 (登记方案任务): 变量 maxMonths 没有值")
+    plan = engine.start("corpus_multi_instance_parallel", actor="zhang", data={"departments": ["legal"]})
+    [task] = plan["tasks"]
+    engine.claim(task["id"], actor="li")
+    with pytest.raises(Invalid) as err:
+        engine.complete(task["id"], actor="li", data={"opinion": "同意", "replyDate": "2026-12-10"})
+    assert err.value.message == (
+        "multi_instance_parallel.bpmn: element Activity_12kapjq (各部门出具意见): 表单字段 「答复日期」(replyDate) 的约束 "
+        "min = ${department} 的值 'legal' 不是日期，请流程分析人员更正流程图 (the form's min constraint ${department} "
+        "gave 'legal', not a date; the diagram must be corrected)")
+    assert [t["status"] for t in engine.instance(plan["id"])["tasks"]] == ["claimed"]  # nothing changed
