@@ -202,10 +202,10 @@ def _schema_line(d: dict) -> str:
     """What init did to the schema: an operator upgrading wants to see the migrations ran."""
     old, new, where = d["previous_revision"], d["revision"], d["database"]
     if d["schema"] == "created":
-        return f"已创建数据库结构，版本 {new} (schema created at {new}) in {where}"
+        return f"已创建数据库结构，版本 {new} (schema created at {new})，数据库 (database) {where}"
     if d["schema"] == "upgraded":
-        return f"数据库结构已从 {old} 升级到 {new} (schema upgraded {old} → {new}) in {where}"
-    return f"数据库结构已是最新，版本 {new} (schema up to date at {new}) in {where}"
+        return f"数据库结构已从 {old} 升级到 {new} (schema upgraded {old} → {new})，数据库 (database) {where}"
+    return f"数据库结构已是最新，版本 {new} (schema up to date at {new})，数据库 (database) {where}"
 
 
 @main.group()
@@ -326,7 +326,7 @@ def calendar_show(state, as_json, year):
         for row in d["days"]:
             click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}")
         for warning in d["warnings"]:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(f"警告 (warning): {warning}", err=True)
     _emit(result, as_json, human)
 
 
@@ -354,7 +354,7 @@ def _warn_calendar_gaps(state) -> None:
     calendar = _work_calendar(state)
     for year in sorted({today.year, (today + CALENDAR_LOOKAHEAD).year}):
         if not calendar.covered(year):
-            click.echo(f"warning: {gap_warning(year)}", err=True)
+            click.echo(f"警告 (warning): {gap_warning(year)}", err=True)
 
 
 
@@ -380,7 +380,7 @@ def check_cmd(state, as_json, files):
 
     def human(d):
         for p in d["problems"]:
-            click.echo(f"{p['file']}: {p['severity']}: {p['element_id'] or '-'}"
+            click.echo(f"{p['file']}: {_SEVERITY.get(p['severity'], p['severity'])}: {p['element_id'] or '-'}"
                        f"{' (' + p['element_name'] + ')' if p['element_name'] else ''}: [{p['rule']}] {p['message']}")
         if d["modeler_lint"] != "ran":
             click.echo(f"Camunda Modeler 检查 (lint)：{d['modeler_lint']}")
@@ -430,7 +430,7 @@ def deploy_cmd(state, as_json, files, actor):
         for r in d["definitions"]:
             click.echo(f"{r['key']} v{r['version']} {_DEPLOYED.get(r['status'], r['status'])}")
             for w in r["warnings"]:
-                click.echo(f"{w['file']}: warning: {w['element_id']}: [{w['rule']}] {w['message']}", err=True)
+                click.echo(f"{w['file']}: {_SEVERITY['warning']}: {w['element_id']}: [{w['rule']}] {w['message']}", err=True)
         lint = d["definitions"][0]["modeler_lint"] if d["definitions"] else "ran"
         if lint != "ran":
             click.echo(f"Camunda Modeler 检查 (lint)：{lint}；reformflow 自身的检查已运行 (the Python checks ran)", err=True)
@@ -535,8 +535,11 @@ def _range(kind: str, bounds: dict) -> str:
     if low is not None and high is not None:
         return f"{low} 至 (to) {high}"
     if kind == "date":
-        return f"不早于 {low} (not before)" if low is not None else f"不晚于 {high} (not after)"
-    return f"不小于 {low} (at least)" if low is not None else f"不大于 {high} (at most)"
+        return f"不早于 {low} (not before {low})" if low is not None else f"不晚于 {high} (not after {high})"
+    return f"不小于 {low} (at least {low})" if low is not None else f"不大于 {high} (at most {high})"
+
+
+_SEVERITY = {"error": "错误 error", "warning": "警告 warning"}
 
 
 def _show_task_page(t: dict) -> None:
@@ -661,7 +664,8 @@ def _what(e: dict) -> str:
     if kind == "task_cancelled":
         return f"撤销待办 (cancelled) {name}"
     if kind == "task_reminded":
-        return f"提醒 (reminded) {name}：{'、'.join(p.get('to') or []) or '-'}"
+        to = [f"角色 (group) {t.removeprefix('group:')}" if t.startswith("group:") else t for t in p.get("to") or []]
+        return f"提醒 (reminded) {name}：{'、'.join(to) or '-'}"
     if kind == "task_due_changed":
         old, new = p.get("old", {}).get("due_at"), p.get("new", {}).get("due_at")
         return (f"期限变更 (due changed) {name}：{_deadline(old, False) if old else '—'} → "

@@ -5,7 +5,8 @@ click looks each of them up through `gettext` (`_` and `ngettext`, bound in each
 modules at import). gettext picks a catalogue from the locale variables, and a server's are
 usually C or en_US, so setting a language there could not make Chinese the default; instead
 `use_chinese` hands click's modules this catalogue. A message click has that is not here stays
-in English. tests/test_cli_language.py checks that every entry still is a message of the click
+in English. The catalogue is handed over for the whole process once engine.cli is imported
+(another click program in the same process would speak it too). tests/test_cli_language.py checks that every entry still is a message of the click
 we pin, keeps its placeholders and its English.
 """
 from __future__ import annotations

@@ -505,7 +505,7 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output + result.stderr
         return result.stdout
-    assert init().startswith("已创建数据库结构，版本 0006 (schema created at 0006) in ")
+    assert init().startswith("已创建数据库结构，版本 0006 (schema created at 0006)，数据库 (database) ")
     # an installation one release behind: 0006 undone, as if the schema were still at 0005
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -515,8 +515,8 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
         command.downgrade(config, "0005")
         connection.commit()
     db.dispose()
-    assert init().startswith("数据库结构已从 0005 升级到 0006 (schema upgraded 0005 → 0006) in ")
-    assert init().startswith("数据库结构已是最新，版本 0006 (schema up to date at 0006) in ")
+    assert init().startswith("数据库结构已从 0005 升级到 0006 (schema upgraded 0005 → 0006)，数据库 (database) ")
+    assert init().startswith("数据库结构已是最新，版本 0006 (schema up to date at 0006)，数据库 (database) ")
     shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
     assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0006", "0006")
 
@@ -552,12 +552,12 @@ def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
     shown = cli("calendar", "show", "2028")
     said = (shown.stdout + shown.stderr).splitlines()
     assert [line for line in said if "2028" in line] == [
-        "warning: 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set 录入国务院公布的 "
+        "警告 (warning): 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set 录入国务院公布的 "
         "2028 年放假和调休安排 (no holiday calendar for 2028: working-day deadlines reaching it count plain "
         "weekends only; enter the State Council's 2028 schedule with `reformflow calendar set DAY --off|--working "
         "--as USER`)"]
     assert said == [line for line in said if "2028" in line]  # and nothing else
-    assert as_json(cli("calendar", "show", "2028", "--json"))["warnings"] == [said[0].removeprefix("warning: ")]
+    assert as_json(cli("calendar", "show", "2028", "--json"))["warnings"] == [said[0].removeprefix("警告 (warning): ")]
     covered = cli("calendar", "show", "2026")
     assert "warning" not in covered.stdout + covered.stderr
     assert as_json(cli("calendar", "show", "2026", "--json"))["warnings"] == []
@@ -621,10 +621,10 @@ def test_an_open_task_page_says_to_claim_it_first_and_lists_the_choices(library,
 
 def test_a_field_s_range_reads_as_a_person_says_it():
     assert _range("date", {"min": "2026-01-31", "max": "2026-02-20"}) == "2026-01-31 至 (to) 2026-02-20"
-    assert _range("date", {"min": "2026-12-04"}) == "不早于 2026-12-04 (not before)"
-    assert _range("date", {"max": "2026-12-03"}) == "不晚于 2026-12-03 (not after)"
-    assert _range("long", {"min": 7}) == "不小于 7 (at least)"
-    assert _range("long", {"max": 0}) == "不大于 0 (at most)"
+    assert _range("date", {"min": "2026-12-04"}) == "不早于 2026-12-04 (not before 2026-12-04)"
+    assert _range("date", {"max": "2026-12-03"}) == "不晚于 2026-12-03 (not after 2026-12-03)"
+    assert _range("long", {"min": 7}) == "不小于 7 (at least 7)"
+    assert _range("long", {"max": 0}) == "不大于 0 (at most 0)"
 
 
 def test_the_reform_office_lists_what_is_late(library, at):  # noqa: F811
