@@ -543,6 +543,7 @@ _SEVERITY = {"error": "错误 error", "warning": "警告 warning"}
 
 
 def _show_task_page(t: dict) -> None:
+    from .runtime import OPEN_STATUSES
     _show_task(t)
     if t["documentation"]:
         click.echo(f"  办理要求 (what to do)：{t['documentation']}")
@@ -568,7 +569,7 @@ def _show_task_page(t: dict) -> None:
             editable[f["id"]] = "" if value is None else value
     if t["status"] == "open":
         click.echo(f"  先认领 (claim first)：reformflow claim {t['id']} --as <用户名 user>")
-    if t["status"] in ("open", "claimed"):
+    if t["status"] in OPEN_STATUSES:
         data = json.dumps(editable, ensure_ascii=False)
         click.echo(f"  提交 (submit)：reformflow complete {t['id']} --as {t['assignee'] or '<用户名 user>'} "
                    f"--data '{data}'")

@@ -179,9 +179,11 @@ def bounds(field: dict, variables: dict, limit: Limit) -> dict:
         return shown
     for name in ("min", "max"):
         text = (field["constraints"].get(name) or "").strip()
+        if not text:
+            continue
         try:
-            value = _as_bound(field, name, text, limit(text, variables)) if is_wrapped(text) else \
-                _as_bound(field, name, text, int(text) if field["type"] == "long" else text) if text else None
+            raw = limit(text, variables) if is_wrapped(text) else int(text) if field["type"] == "long" else text
+            value = _as_bound(field, name, text, raw)
         except (ValueError, ReformflowError):
             continue
         if value is not None:
