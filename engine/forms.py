@@ -259,6 +259,9 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
         if error:
             problems.append({"field": fid, "code": "constraint", "message": f"{_label(field)} {error}"})
     if problems:
+        # in the order of the form, as a person reads it; fields not on the form first
+        order = {f["id"]: position for position, f in enumerate(fields)}
+        problems.sort(key=lambda p: order.get(p["field"], -1))
         raise Invalid("表单有误 (form data refused)：" + "；".join(p["message"] for p in problems), details=problems)
     return values
 

@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import clock
 from .expressions import compile_expression, is_wrapped
-from .runtime import WORKDAY_FUNCTIONS
+from .runtime import STARTED_AT, WORKDAY_FUNCTIONS
 from .scripting import FUNCTION_NAMES, SafeEnvironment, unmark
 
 _TIMERS = (TimeDateEventDefinition, DurationTimerEventDefinition)  # a cycle is counted step by step
@@ -64,8 +64,17 @@ def _holders(task, since: datetime):
         owner = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
         if owner is None:
             return
-        yield owner, datetime.fromtimestamp(owner.last_state_change, clock.TZ)
+        yield owner, _started(owner)
         workflow = owner.workflow
+
+
+def _started(owner) -> datetime:
+    """When a subprocess or call activity started, by the engine's clock; for one started before
+    reformflow kept that, SpiffWorkflow's own timestamp (the computer's clock)."""
+    started = owner.internal_data.get(STARTED_AT)
+    if started is not None:
+        return datetime.fromisoformat(started)
+    return datetime.fromtimestamp(owner.last_state_change, clock.TZ)
 
 
 def _recount_boundary_timers(env: SafeEnvironment, holder, since: datetime) -> list[tuple[object, str, str]]:

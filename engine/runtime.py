@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -288,6 +289,8 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
     except (SpiffWorkflowException, ExpressionError, TimerValueError) as exc:
         raise engine_error(exc) from None
     survey = Survey(workflow, before.finished)
+    for holder in survey.new_holders:
+        holder._set_internal_data(**{STARTED_AT: ctx.now.isoformat()})
     recorded = len(ctx.log.pending)
     _record_cycles(ctx, instance, workflow, before.cycles)
     _record_events(ctx, instance, survey.newly_completed)
@@ -297,11 +300,18 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
     save(ctx, instance, workflow, survey)
 
 
+# Where a subprocess or call activity keeps when it started by the engine's clock (SpiffWorkflow's
+# own last_state_change is the computer's clock, wrong under --now): the working-day timers on
+# it are counted again from then (engine/recount.py).
+STARTED_AT = "reformflow_started_at"
+
+
 class Survey:
     """One walk over the task tree after the engine ran, collecting what the command needs."""
 
     def __init__(self, workflow: BpmnWorkflow, before: set):
         self.newly_completed, self.ready_user_tasks, self.ends = [], [], []
+        self.new_holders = []  # subprocesses and call activities started by this command
         self._with_data = []  # tasks whose data may hold a change, in tree order
         for task in tree_tasks(workflow):
             state = task.state
@@ -312,6 +322,9 @@ class Survey:
                     self.ends.append(task)
             elif state == TaskState.READY and task.task_spec.manual:
                 self.ready_user_tasks.append(task)
+            elif (state == TaskState.STARTED and isinstance(task.task_spec, SubWorkflowTask)
+                  and STARTED_AT not in task.internal_data):
+                self.new_holders.append(task)
             if state & _LIVE_OR_DONE and task.data:
                 self._with_data.append(task)
 

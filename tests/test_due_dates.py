@@ -88,3 +88,41 @@ def test_entering_a_holiday_later_counts_working_day_deadlines_across_it_again(l
 def test_only_the_reform_office_counts_deadlines_again(library):  # noqa: F811
     with pytest.raises(Forbidden):
         library.recount_working_days(date(2027, 1, 1), actor="li")
+
+
+SUBPROCESS = FIXTURES / "corpus" / "embedded_subprocess.bpmn"
+# five working days for the whole check, on the subprocess that holds the check's task
+CHECK_OVERDUE = (
+    '<bpmn:boundaryEvent id="Event_CheckOverdue" name="核查期限届满" cancelActivity="false" '
+    'attachedToRef="Activity_17xlmt2"><bpmn:outgoing>Flow_CheckOverdue</bpmn:outgoing><bpmn:timerEventDefinition>'
+    '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">${workingDays(5)}</bpmn:timeDuration>'
+    '</bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+    '<bpmn:endEvent id="Event_CheckOverdueNoted" name="核查逾期"><bpmn:incoming>Flow_CheckOverdue</bpmn:incoming>'
+    '</bpmn:endEvent><bpmn:sequenceFlow id="Flow_CheckOverdue" sourceRef="Event_CheckOverdue" '
+    'targetRef="Event_CheckOverdueNoted" />')
+CHECK_OVERDUE_DI = (
+    '<bpmndi:BPMNShape id="Event_CheckOverdue_di" bpmnElement="Event_CheckOverdue">'
+    '<dc:Bounds x="600" y="262" width="36" height="36" /></bpmndi:BPMNShape>'
+    '<bpmndi:BPMNShape id="Event_CheckOverdueNoted_di" bpmnElement="Event_CheckOverdueNoted">'
+    '<dc:Bounds x="600" y="352" width="36" height="36" /></bpmndi:BPMNShape>'
+    '<bpmndi:BPMNEdge id="Flow_CheckOverdue_di" bpmnElement="Flow_CheckOverdue">'
+    '<di:waypoint x="618" y="298" /><di:waypoint x="618" y="352" /></bpmndi:BPMNEdge>')
+
+
+def test_a_subprocess_timer_is_counted_again_from_when_the_subprocess_started_by_the_engine_clock(engine, people, at):
+    """The check started on Mon 28 Dec 2026 by the engine's clock (the CLI's --now, or here the
+    test's), whatever the computer's clock said: five working days from then, counted again when
+    1 January becomes a holiday, end on Tue 5 Jan, not five working days from the real date."""
+    xml = SUBPROCESS.read_text(encoding="utf-8")
+    engine.deploy([(SUBPROCESS.name, xml.replace("</bpmn:process>", CHECK_OVERDUE + "</bpmn:process>").replace(
+        "</bpmndi:BPMNPlane>", CHECK_OVERDUE_DI + "</bpmndi:BPMNPlane>").encode())])
+    with at("2026-12-28T09:00:00"):
+        plan = engine.start("corpus_embedded_subprocess", actor="zhang")
+    # 29, 30, 31 Dec, 1 Jan (a working day to a calendar that knows no 2027), 4 Jan: end of Mon 4 Jan
+    assert engine.instance(plan["id"])["next_timer_at"] == "2027-01-04T16:00:00+00:00"
+    with at("2026-12-29T09:00:00"):
+        engine.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")
+        [moved] = engine.recount_working_days(date(2027, 1, 1), actor="chen")
+    assert [(t["element_id"], t["old"], t["new"]) for t in moved["timers"]] == [
+        ("Event_CheckOverdue", "2027-01-04T16:00:00+00:00", "2027-01-05T16:00:00+00:00")]
+    assert engine.instance(plan["id"])["next_timer_at"] == "2027-01-05T16:00:00+00:00"

@@ -155,6 +155,19 @@ def test_a_bound_may_name_another_field_of_the_same_form_and_one_without_a_value
         assert validate([start, end], {"end": "2026-03-01"}, {}, _limit({})) == {"start": None, "end": "2026-03-01"}
 
 
+def test_a_bound_s_problem_is_listed_in_form_order_with_the_others(at):
+    """The bound is checked once every value is known, but the person reads the problems in the
+    order of the form: the end date before the decision below it."""
+    start, end = field("start", "date"), field("end", "date", constraints={"min": "${start}"})
+    with at("2026-03-10T09:00:00"):
+        with pytest.raises(Invalid) as err:
+            validate([start, end, DECISION], {"start": "2026-03-05", "end": "2026-03-01", "colour": "red"},
+                     {}, _limit({}))
+    assert [(d["field"], d["code"]) for d in err.value.details] == [
+        ("colour", "unknown"), ("end", "constraint"), ("decision", "required")]
+    assert err.value.message.index("不得早于 2026-03-05") < err.value.message.index("为必填项")
+
+
 def test_a_whole_number_bound_from_a_process_setting():
     days = field("reviewDays", "long", constraints={"min": "${minReviewDays}", "max": "30"})
     with pytest.raises(Invalid) as err:
