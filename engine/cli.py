@@ -10,12 +10,12 @@ import functools
 import json
 import sys
 import time
-from datetime import datetime, time as day_start, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 
-from . import clock
+from . import clock, display
 from .click_zh import use_chinese
 from .errors import ReformflowError
 from .workdays import gap_warning
@@ -457,18 +457,14 @@ def _show_instance(d):
 
 
 def _local(value: str) -> str:
-    """An instant as a person here reads it: Beijing time to the minute. (--json keeps the
-    exact instant, ISO 8601 in UTC, for scripts.)"""
-    return datetime.fromisoformat(value).astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
+    """An instant as a person here reads it (--json keeps the exact instant, in UTC, for scripts)."""
+    return display.minute(value)
 
 
 def _deadline(value: str, active: bool) -> str:
-    """A deadline written as a date runs to the end of that day (it is stored as the next
-    local midnight): shown as the date itself, as the analyst wrote it. An active task past
-    its deadline says so."""
-    at = datetime.fromisoformat(value).astimezone(clock.TZ)
-    shown = (at - timedelta(days=1)).strftime("%Y-%m-%d") if at.time() == day_start(0) else _local(value)
-    return shown + (" 已逾期 OVERDUE" if active and at <= clock.now() else "")
+    """A deadline as the day it runs to; an active task past its deadline says so."""
+    overdue = active and datetime.fromisoformat(value) <= clock.now()
+    return display.deadline(value) + (" 已逾期 OVERDUE" if overdue else "")
 
 
 _TASK_STATUS = {"open": "待认领 open", "claimed": "已认领 claimed", "completed": "已办结 completed",
@@ -639,6 +635,42 @@ def history_cmd(state, as_json, instance_id):
             who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] else e["actor"]
             click.echo(f"  {_local(e['occurred_at'])}  {who}  {_what(e)}")
     _emit(result, as_json, human)
+
+
+@command(main, "ledger")
+@click.option("--status", type=click.Choice(["running", "completed", "all"]), default="all", show_default=True,
+              help="办理中、已办结或全部 (running, completed or all plans).")
+@click.option("--colour", type=click.Choice(["red", "yellow", "green"]),
+              help="只列此颜色的：red 红、yellow 黄、green 绿 (only plans with this warning).")
+@click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
+@click.option("--process", "process_key", help="只列此流程的方案，如 reform_plan (only plans of this process key).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the ledger to an .xlsx or .csv file).")
+def ledger_cmd(state, as_json, status, colour, unit, process_key, output):
+    """改革方案台账：牵头单位、当前环节、期限及三色预警 (the ledger: lead units, current steps, deadlines, warnings).
+
+    红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
+    (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
+    from .ledger_export import COLOUR_NAMES, missed_text, write
+    rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
+    if output:
+        write(rows, output)
+        click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {len(rows)} plans written)", err=True)
+
+    def human(d):
+        for r in d["plans"]:
+            who = "，".join(filter(None, [r["lead_unit"], r["responsible_person"]]))
+            click.echo(f"[{COLOUR_NAMES[r['colour']]} {r['colour']}] #{r['id']} {r['title']}"
+                       f"{f'（{who}）' if who else ''} [{_label(_PLAN_STATUS, r['status'])}]")
+            for t in r["current"]:
+                due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
+                click.echo(f"    当前 (now)：{t['name']}{due}")
+            for m in r["missed"]:
+                click.echo(f"    延误 (missed)：{missed_text(m, english=True)}")
+        counts = {c: sum(r["colour"] == c for r in d["plans"]) for c in COLOUR_NAMES}
+        click.echo(f"共 {len(d['plans'])} 个方案：红 {counts['red']}、黄 {counts['yellow']}、绿 {counts['green']} "
+                   f"({len(d['plans'])} plans: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
+    _emit({"plans": rows}, as_json, human)
 
 
 def _what(e: dict) -> str:

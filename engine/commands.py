@@ -619,6 +619,12 @@ class Engine:
         with self.db.read_connection() as conn:
             return instance_view(conn, instance_id, self.definition_versions)
 
+    def ledger(self, **filters) -> list[dict]:
+        """The ledger of plans with their three-colour warnings (engine/ledger.py), as of now."""
+        from .ledger import ledger
+        with self.db.read_connection() as conn:
+            return ledger(conn, clock.now(), **filters)
+
     def task_view(self, task_id: int) -> dict:
         """A task's page (queries.task_view), its values and bounds from the task's own data in
         the plan's workflow, bounds evaluated by the safe evaluator as on submit."""

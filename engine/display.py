@@ -1,0 +1,21 @@
+"""Instants as a person here reads them, for the command line and the files it writes: Beijing
+time to the minute, and a deadline as the day it runs to. (JSON keeps the exact instant.)"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from . import clock
+
+
+def minute(value: str) -> str:
+    """An ISO instant in Beijing time, to the minute."""
+    return datetime.fromisoformat(value).astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def deadline(value: str) -> str:
+    """A deadline written as a date runs to the end of that day (it is stored as the next local
+    midnight): shown as the date itself, as the analyst wrote it; any other time to the minute."""
+    at = datetime.fromisoformat(value).astimezone(clock.TZ)
+    if at.time() == time(0):
+        return (at - timedelta(days=1)).strftime("%Y-%m-%d")
+    return minute(value)

@@ -1,0 +1,121 @@
+"""The ledger (台账): every plan with its lead unit, where it stands, its deadlines, and a
+three-colour warning (三色预警) as reform offices keep it:
+
+- red (红): a milestone is missed now — an open task past its due date, or a plan not issued
+  by its planned completion date;
+- yellow (黄): a milestone was missed and has since been made up — a task completed after its
+  due date, or a plan issued after its planned completion date;
+- green (绿): every milestone met so far.
+
+Milestones are the due dates of the plan's tasks (camunda:dueDate) and, where the plan's
+variables hold them, `plannedCompletion` (计划完成（出台）时间, reform_plan.bpmn's start form)
+met by `issueDate` (印发日期). Read-only: one query for the plans, one for their tasks.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import Connection, select
+
+from models import HumanTask, ProcessDefinition, ProcessInstance
+
+from . import clock
+from .errors import Invalid
+from .queries import iso
+from .runtime import OPEN_STATUSES
+
+COLOURS = ("red", "yellow", "green")
+STATUSES = ("running", "completed", "all")
+# the variables of a plan the ledger shows (reform_plan.bpmn's start form and its issuance form)
+LEAD_UNIT, RESPONSIBLE, PLANNED, ISSUED = "leadUnit", "responsiblePerson", "plannedCompletion", "issueDate"
+
+
+def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str | None = None,
+           unit: str | None = None, process: str | None = None) -> list[dict]:
+    """The ledger's rows, red first, then yellow, then green, each by plan id. `unit`: only plans
+    whose lead unit contains this text; `process`: only plans of this process key."""
+    if status not in STATUSES:
+        raise Invalid(f"状态须为 {'、'.join(STATUSES)} 之一 (status must be one of {', '.join(STATUSES)})")
+    if colour is not None and colour not in COLOURS:
+        raise Invalid(f"颜色须为 {'、'.join(COLOURS)} 之一 (colour must be one of {', '.join(COLOURS)})")
+    query = select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title, ProcessInstance.status,
+                   ProcessInstance.variables_json, ProcessInstance.started_at, ProcessInstance.ended_at,
+                   ProcessDefinition.key, ProcessDefinition.name).join(
+        ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id).order_by(ProcessInstance.id)
+    if status != "all":
+        query = query.where(ProcessInstance.status == status)
+    if process is not None:
+        query = query.where(ProcessDefinition.key == process)
+    plans = conn.execute(query).all()
+    tasks: dict[int, list] = {}
+    task_rows = conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.status,
+                                    HumanTask.due_at, HumanTask.completed_at)
+                             .where(HumanTask.instance_id.in_([p.id for p in plans]))
+                             .order_by(HumanTask.id)) if plans else []
+    for row in task_rows:
+        tasks.setdefault(row.instance_id, []).append(row)
+    rows = []
+    for plan in plans:
+        variables = json.loads(plan.variables_json)
+        lead_unit = variables.get(LEAD_UNIT)
+        if unit is not None and unit not in str(lead_unit or ""):
+            continue
+        row = _row(plan, variables, tasks.get(plan.id, []), now)
+        if colour is None or row["colour"] == colour:
+            rows.append(row)
+    return sorted(rows, key=lambda r: COLOURS.index(r["colour"]))
+
+
+def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
+    current, missed = [], []
+    for task in tasks:
+        is_open = task.status in OPEN_STATUSES
+        if is_open:
+            current.append({"task_id": task.id, "name": task.name, "status": task.status, "due_at": iso(task.due_at)})
+        if task.due_at is None:
+            continue
+        if is_open and task.due_at <= now:
+            missed.append({"what": task.name, "task_id": task.id, "due_at": iso(task.due_at), "done_at": None,
+                           "days_late": _days_late(task.due_at, now)})
+        elif task.status == "completed" and task.completed_at is not None and task.completed_at > task.due_at:
+            missed.append({"what": task.name, "task_id": task.id, "due_at": iso(task.due_at),
+                           "done_at": iso(task.completed_at), "days_late": _days_late(task.due_at, task.completed_at)})
+    planned, issued = _date(variables.get(PLANNED)), _date(variables.get(ISSUED))
+    if planned is not None:
+        # by the end of that day, Beijing time; given in UTC like every instant the engine shows
+        due = datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
+        if issued is not None and issued > planned:
+            missed.append({"what": "方案出台 (issuance)", "task_id": None, "due_at": iso(due),
+                           "done_at": issued.isoformat(), "days_late": (issued - planned).days})
+        elif issued is None and due <= now:
+            missed.append({"what": "方案出台 (issuance)", "task_id": None, "due_at": iso(due), "done_at": None,
+                           "days_late": _days_late(due, now)})
+    if any(m["done_at"] is None for m in missed):
+        colour = "red"
+    else:
+        colour = "yellow" if missed else "green"
+    return {"id": plan.id, "business_key": plan.business_key, "title": plan.title, "process_key": plan.key,
+            "process_name": plan.name, "status": plan.status, "colour": colour,
+            "lead_unit": variables.get(LEAD_UNIT), "responsible_person": variables.get(RESPONSIBLE),
+            "planned_completion": planned.isoformat() if planned else None,
+            "issue_date": issued.isoformat() if issued else None,
+            "started_at": iso(plan.started_at), "ended_at": iso(plan.ended_at),
+            "current": current, "missed": missed}
+
+
+def _days_late(due: datetime, at: datetime) -> int:
+    """Whole days from the deadline to `at`, by Beijing dates: a task due by the end of 8 January
+    and still open on the 9th is one day late."""
+    last_day = (due.astimezone(clock.TZ) - timedelta(microseconds=1)).date()
+    return max((at.astimezone(clock.TZ).date() - last_day).days, 0)
+
+
+def _date(value) -> date | None:
+    """A date variable as the forms keep it (ISO text); anything else is no milestone."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,87 @@
+"""The ledger as a file a reform office opens in a spreadsheet: .xlsx (each plan's warning
+cell filled in its colour, the header row frozen) or .csv (UTF-8 with a byte-order mark, which
+Excel needs to read Chinese). The columns are the ledger's, said in Chinese."""
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+from .display import deadline, minute
+from .errors import Invalid
+
+COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
+STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
+HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "计划出台时间", "印发日期",
+           "当前环节", "当前期限", "延误事项", "发起时间", "办结时间")
+_FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours
+_WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 28, 12, 44, 17, 17)
+FORMATS = (".xlsx", ".csv")
+
+
+def write(rows: list[dict], path: str) -> None:
+    """Write the ledger to `path`, its format from the extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise Invalid(f"台账文件须以 .xlsx 或 .csv 结尾：{path} (the ledger is written as .xlsx or .csv)")
+    table = [_cells(row) for row in rows]
+    if suffix == ".csv":
+        with open(path, "w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(HEADERS)
+            writer.writerows(table)
+        return
+    _write_xlsx(rows, table, path)
+
+
+def _write_xlsx(rows: list[dict], table: list[list], path: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "改革方案台账"
+    sheet.append(HEADERS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    warning = HEADERS.index("预警") + 1
+    for row, cells in zip(rows, table):
+        sheet.append(cells)
+        fill = _FILLS[row["colour"]]
+        sheet.cell(sheet.max_row, warning).fill = PatternFill("solid", start_color=fill, end_color=fill)
+    for column, width in enumerate(_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    book.save(path)
+
+
+def _cells(row: dict) -> list:
+    current = row["current"]
+    return [row["id"], row["business_key"] or "", row["title"], row["process_name"],
+            STATUS_NAMES.get(row["status"], row["status"]), COLOUR_NAMES[row["colour"]],
+            row["lead_unit"] or "", row["responsible_person"] or "", row["planned_completion"] or "",
+            row["issue_date"] or "", "、".join(t["name"] for t in current),
+            _earliest([t["due_at"] for t in current if t["due_at"]]),
+            "；".join(missed_text(m) for m in row["missed"]),
+            _minute(row["started_at"]), _minute(row["ended_at"])]
+
+
+def missed_text(missed: dict, english: bool = False) -> str:
+    """One missed milestone said in a line: what, by when, and how late."""
+    due, days = deadline(missed["due_at"]), missed["days_late"]
+    if missed["done_at"] is None:
+        return f"{missed['what']}：期限 {due}，已逾期 {days} 天" + (f" (due {due}, {days} days overdue)" if english else "")
+    return f"{missed['what']}：期限 {due}，迟 {days} 天完成" + (f" (due {due}, done {days} days late)" if english else "")
+
+
+def _earliest(due_ats: list[str]) -> str:
+    return deadline(min(due_ats, key=datetime.fromisoformat)) if due_ats else ""
+
+
+def _minute(value: str | None) -> str:
+    return minute(value) if value else ""

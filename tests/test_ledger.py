@@ -1,0 +1,110 @@
+"""The ledger (台账) with its three-colour warnings, as the reform office reads it: on the command
+line, as JSON, and as the spreadsheet it opens (.xlsx, .csv), on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+
+from .plan_helper import Plan
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed
+
+REGISTER = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedCompletion": "2027-06-30"}
+
+
+def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(library, at):  # noqa: F811
+    with at("2026-12-18T09:00:00"):
+        late = Plan(library)
+        late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
+        on_time = Plan(library, title="推进用地管理改革方案")
+        on_time.run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "市国土局",
+                                                               "responsiblePerson": "郭鹏"})
+    with at("2027-01-08T17:00:00"):  # the review's last day: not late yet
+        assert {r["id"]: r["colour"] for r in library.ledger()} == {late.id: "green", on_time.id: "green"}
+    with at("2027-01-12T09:00:00"):
+        rows = library.ledger()
+        assert [(r["id"], r["colour"]) for r in rows] == [(late.id, "red"), (on_time.id, "green")]
+        red = rows[0]
+        assert (red["lead_unit"], red["responsible_person"], red["planned_completion"]) == ("市财政局", "张伟", "2027-06-30")
+        assert [t["name"] for t in red["current"]] == ["合法合规性审查"]
+        assert red["missed"] == [{"what": "合法合规性审查", "task_id": late.task("Task_LegalityReview")["id"],
+                                  "due_at": "2027-01-08T16:00:00+00:00", "done_at": None, "days_late": 4}]
+        late.do("Task_LegalityReview")
+    with at("2027-01-13T09:00:00"):
+        [row] = library.ledger(colour="yellow")
+        assert row["id"] == late.id and row["colour"] == "yellow"
+        assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [
+            ("合法合规性审查", "2027-01-12T01:00:00+00:00", 4)]
+        assert [r["id"] for r in library.ledger(unit="国土")] == [on_time.id]
+        assert library.ledger(colour="red") == []
+
+
+def test_a_plan_not_issued_by_its_planned_date_is_red_and_issued_late_yellow(library, at):  # noqa: F811
+    with at("2026-12-01T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_IssuePlan", Task_RegisterPlan={**REGISTER, "plannedCompletion": "2026-12-10"})
+    with at("2026-12-10T23:00:00"):
+        assert library.ledger(process="reform_plan")[0]["colour"] == "green"
+    with at("2026-12-14T09:00:00"):
+        [row] = library.ledger()
+        assert row["colour"] == "red"
+        assert [(m["what"], m["due_at"], m["days_late"]) for m in row["missed"]] == [
+            ("方案出台 (issuance)", "2026-12-10T16:00:00+00:00", 4)]
+        plan.do("Task_IssuePlan", issueDate="2026-12-14")
+        [row] = library.ledger()
+    assert (row["colour"], row["issue_date"]) == ("yellow", "2026-12-14")
+    assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("方案出台 (issuance)", "2026-12-14", 4)]
+    assert library.ledger(status="completed") == [] and library.ledger(process="filing") == []
+
+
+def _cli(engine, *args):
+    return CliRunner().invoke(main, ["--db", engine.db.url, "--now", "2027-01-12T09:00:00", "ledger", *args])
+
+
+def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, tmp_path):  # noqa: F811
+    with at("2026-12-18T09:00:00"):
+        late = Plan(library)
+        late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
+        green = Plan(library, title="推进用地管理改革方案")
+    result = _cli(library)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"[红 red] #{late.id} 深化财政预算管理制度改革方案（市财政局，张伟） [办理中 running]"
+    assert "    当前 (now)：合法合规性审查 期限 (due) 2027-01-08 已逾期 OVERDUE" in lines
+    assert ("    延误 (missed)：合法合规性审查：期限 2027-01-08，已逾期 4 天 (due 2027-01-08, 4 days overdue)"
+            in lines)
+    assert lines[-1] == "共 2 个方案：红 1、黄 0、绿 1 (2 plans: 1 red, 0 yellow, 1 green)"
+    as_json = json.loads(_cli(library, "--json", "--colour", "green").stdout)
+    assert [p["id"] for p in as_json["plans"]] == [green.id]
+
+    from openpyxl import load_workbook
+    xlsx = tmp_path / "台账.xlsx"
+    result = _cli(library, "--output", str(xlsx))
+    assert result.exit_code == 0 and "已写入台账 2 个方案" in result.stderr
+    sheet = load_workbook(xlsx).active
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0][:6] == ["编号", "业务编号", "方案名称", "流程", "状态", "预警"]
+    assert rows[1][0] == late.id and rows[1][5] == "红" and rows[1][6] == "市财政局"
+    assert rows[1][10:13] == ["合法合规性审查", "2027-01-08", "合法合规性审查：期限 2027-01-08，已逾期 4 天"]
+    assert sheet.cell(2, 6).fill.start_color.rgb.endswith("FFC7CE")  # red
+    assert sheet.cell(3, 6).fill.start_color.rgb.endswith("C6EFCE")  # green
+    assert sheet.freeze_panes == "A2"
+
+    csv_file = tmp_path / "台账.csv"
+    assert _cli(library, "--output", str(csv_file)).exit_code == 0
+    assert csv_file.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads Chinese only with the mark
+    with open(csv_file, encoding="utf-8-sig", newline="") as f:
+        table = list(csv.reader(f))
+    assert [r[5] for r in table] == ["预警", "红", "绿"]
+
+
+@pytest.mark.parametrize("name", ["ledger.txt", "ledger"])
+def test_a_file_that_is_neither_xlsx_nor_csv_is_refused_and_not_written(library, tmp_path, name):  # noqa: F811
+    result = _cli(library, "--output", str(tmp_path / name))
+    assert result.exit_code != 0
+    assert "台账文件须以 .xlsx 或 .csv 结尾" in result.stderr
+    assert not (tmp_path / name).exists()
