@@ -13,7 +13,7 @@ MODELER_STAMP := tools/modeler/node_modules/.installed-$(shell sha1sum tools/mod
 export REFORMFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REFORMFLOW_REQUIRE_POSTGRES ?= 1
 
-.PHONY: run test setup modeler bench clean
+.PHONY: run test setup modeler bench pictures clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@echo "==> 安装 Python 依赖到 $(VENV)/，首次约需 1–2 分钟 (installing Python dependencies, 1–2 min the first time)"
@@ -40,6 +40,12 @@ run: setup
 test: setup
 	@echo "==> 运行全部测试：SQLite、PostgreSQL 与 Modeler 工具链，约 2 分钟 (running every test, about 2 min)"
 	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) $(BIN)/pytest -q
+
+# Pictures of the diagrams for the docs (needs Debian's chromium and fonts-wqy-microhei; see tools/diagrams/README.md).
+pictures:
+	@echo "==> 绘制流程图 (rendering bpmn/*.bpmn to docs/images/ with bpmn-js in Chromium)"
+	npm ci --prefix tools/diagrams --no-audit --no-fund --loglevel=error
+	node tools/diagrams/render.mjs docs/images bpmn/*.bpmn
 
 bench: setup
 	$(BIN)/python bench/engine.py --floor
