@@ -36,6 +36,7 @@ run: setup
 	@echo "==> 创建数据库并加载演示数据 (creating the database with demo data)"
 	$(BIN)/reformflow init --demo
 	$(BIN)/reformflow tasks --as chen --scope all
+	$(BIN)/reformflow ledger
 
 test: setup
 	@echo "==> 运行全部测试：SQLite、PostgreSQL 与 Modeler 工具链，约 2 分钟 (running every test, about 2 min)"
