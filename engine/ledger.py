@@ -39,21 +39,22 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
         raise Invalid(f"状态须为 {'、'.join(STATUSES)} 之一 (status must be one of {', '.join(STATUSES)})")
     if colour is not None and colour not in COLOURS:
         raise Invalid(f"颜色须为 {'、'.join(COLOURS)} 之一 (colour must be one of {', '.join(COLOURS)})")
-    query = select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title, ProcessInstance.status,
-                   ProcessInstance.variables_json, ProcessInstance.started_at, ProcessInstance.ended_at,
-                   ProcessDefinition.key, ProcessDefinition.name).join(
-        ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id).order_by(ProcessInstance.id)
+    conditions = []
     if status != "all":
-        query = query.where(ProcessInstance.status == status)
+        conditions.append(ProcessInstance.status == status)
     if process is not None:
-        query = query.where(ProcessDefinition.key == process)
-    plans = conn.execute(query).all()
+        conditions.append(ProcessDefinition.key == process)
+    plans = conn.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
+                                ProcessInstance.status, ProcessInstance.variables_json, ProcessInstance.started_at,
+                                ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name)
+                         .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
+                         .where(*conditions).order_by(ProcessInstance.id)).all()
     tasks: dict[int, list] = {}
-    task_rows = conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.status,
-                                    HumanTask.due_at, HumanTask.completed_at)
-                             .where(HumanTask.instance_id.in_([p.id for p in plans]))
-                             .order_by(HumanTask.id)) if plans else []
-    for row in task_rows:
+    for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.status,
+                                   HumanTask.due_at, HumanTask.completed_at)
+                            .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+                            .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
+                            .where(*conditions).order_by(HumanTask.id)):
         tasks.setdefault(row.instance_id, []).append(row)
     rows = []
     for plan in plans:
