@@ -11,12 +11,12 @@ def rule_call_activities(doc: Doc):
                               "process: set Called element to the id of a process)")
             continue
         if "${" in key or "#{" in key:
-            yield doc.problem(call, "call-activity", f"calledElement `{key}` 是表达式，请直接写流程 id (calledElement "
+            yield doc.problem(call, "call-activity", f"calledElement 的值 `{key}` 是表达式，请直接写流程 id (calledElement "
                               f"`{key}` is an expression; name the process id directly)")
             continue
         binding = call.get(CAMUNDA + "calledElementBinding")
         if binding not in (None, "latest"):
-            yield doc.problem(call, "call-activity", f"camunda:calledElementBinding=\"{binding}\"：只支持 binding "
+            yield doc.problem(call, "call-activity", f"不支持 camunda:calledElementBinding=\"{binding}\"：只支持 binding "
                               "'latest'（方案启动时的最新版本，方案运行期间不变） (camunda:calledElementBinding="
                               f"\"{binding}\": only binding 'latest' is supported (the latest version when the plan "
                               "starts, kept for its lifetime))")
@@ -43,7 +43,7 @@ def rule_call_activities(doc: Doc):
                 extra = sorted(set(m.attrib) - {"variables"})
                 if extra or (m.get("variables") not in (None, "all")):
                     shown = " ".join(f'{a}="{m.get(a)}"' for a in sorted(m.attrib))
-                    yield doc.problem(call, "call-activity", f"camunda:{direction} {shown}：只支持 variables=\"all\""
+                    yield doc.problem(call, "call-activity", f"不支持 camunda:{direction} {shown}：只支持 variables=\"all\""
                                       "（不支持单个变量、业务编号或 local 映射） (camunda:"
                                       f"{direction} {shown}: only variables=\"all\" is supported (no single-variable, "
                                       "business-key or local mappings))")

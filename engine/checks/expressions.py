@@ -44,7 +44,7 @@ def rule_conditions(doc: Doc):
 def check_timer_value(file, el, kind, text, attribute: str | None = None) -> Iterator[dict]:
     """Problems of a timer's value of `kind` (timeDuration, timeDate, timeCycle); with `attribute`
     (camunda:dueDate, camunda:followUpDate) a user task's date, rule `due-date`."""
-    rule, zh, en = ("due-date", attribute, f"{attribute}: ") if attribute else ("timer", f"定时器 {kind}", "")
+    rule, zh, en = ("due-date", f"{attribute} 的值", f"{attribute}: ") if attribute else ("timer", f"定时器 {kind}", "")
     text = (text or "").strip()
     if not text:
         yield problem(file, el, rule, f"{zh} 为空：请填写 ISO 8601 值，如 P7D 或 2026-12-01 ({en}empty {kind}: "

@@ -20,15 +20,15 @@ def rule_user_tasks(doc: Doc):
             value = (attrs[name] or "").strip()
             if "${" in value or "#{" in value:
                 if not is_wrapped(value):
-                    yield doc.problem(task, "assignment", f"camunda:{name} `{value}`：请写普通值，或一个完整的 ${{...}} "
+                    yield doc.problem(task, "assignment", f"camunda:{name} 的值 `{value}`：请写普通值，或一个完整的 ${{...}} "
                                       f"表达式 (camunda:{name} `{value}`: write either a plain value or one whole "
                                       "${...} expression)")
                 else:
                     yield from check_expression(doc.file, task, value, "assignment",
-                                                (f"camunda:{name}", f"camunda:{name}"))
+                                                (f"camunda:{name} 的表达式", f"camunda:{name}"))
         priority = (attrs["priority"] or "").strip()
         if priority and not is_wrapped(priority) and not priority.lstrip("-").isdigit():
-            yield doc.problem(task, "assignment", f"camunda:priority `{priority}` 须为整数 (camunda:priority "
+            yield doc.problem(task, "assignment", f"camunda:priority 的值 `{priority}` 须为整数 (camunda:priority "
                               f"`{priority}` must be a whole number)")
         for name in ("dueDate", "followUpDate"):
             if attrs[name]:

@@ -24,7 +24,7 @@ def rule_multi_instance(doc: Doc):
                     if bare.isidentifier() else \
                     ("请先把列表存入一个变量（如表单字段），再写该变量名",
                      "store the list in a variable first (e.g. a form field) and name that variable")
-                yield doc.problem(owner, "multi-instance", f"camunda:collection `{collection}`：reformflow 按变量名读取"
+                yield doc.problem(owner, "multi-instance", f"camunda:collection 的值 `{collection}`：reformflow 按变量名读取"
                                   f"集合；{hint_zh} (camunda:collection `{collection}`: reformflow reads the "
                                   f"collection from a variable by name; {hint})")
             if not (loop.get(CAMUNDA + "elementVariable") or "").strip():

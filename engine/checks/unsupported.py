@@ -15,7 +15,7 @@ UNSUPPORTED_ATTRIBUTES = {
     "resultVariable": ("结果变量属于表达式任务或委托任务", "result variables belong to expression/delegate tasks"),
     "type": ("外部任务需要 Camunda 的 worker", "external tasks need a Camunda worker"),
     "topic": ("外部任务需要 Camunda 的 worker", "external tasks need a Camunda worker"),
-    "decisionRef": ("不支持 DMN 决策", "DMN decisions are not supported"),
+    "decisionRef": ("reformflow 不运行 DMN 决策", "DMN decisions are not supported"),
     "formRef": ("reformflow 不显示 Camunda Forms（camunda:formRef）；请改用生成的任务表单（Forms → Type: Generated "
                 "Task Forms，即 camunda:formData）",
                 "Camunda Forms (camunda:formRef) are not rendered by reformflow; use generated task forms "
@@ -25,7 +25,7 @@ UNSUPPORTED_ATTRIBUTES = {
     "errorMessageVariable": ("reformflow 不设置错误消息变量；请改为按表单字段分支",
                              "reformflow does not set error message variables; branch on a form field instead"),
     "escalationCodeVariable": ("reformflow 不设置升级代码变量", "reformflow does not set escalation code variables"),
-    "caseRef": ("不支持 CMMN 案例", "CMMN cases are not supported"),
+    "caseRef": ("reformflow 不运行 CMMN 案例", "CMMN cases are not supported"),
     "variableMappingClass": ("变量映射类要运行 Java", "variable mapping classes run Java"),
     "variableMappingDelegateExpression": ("变量映射委托要运行 Java", "variable mapping delegates run Java"),
     "formHandlerClass": ("表单处理类要运行 Java；请改用生成的任务表单（camunda:formData）",
@@ -142,7 +142,7 @@ def rule_unsupported(doc: Doc):
             name = attr[len(CAMUNDA):]
             if name in UNSUPPORTED_ATTRIBUTES:
                 zh, en = UNSUPPORTED_ATTRIBUTES[name]
-                yield doc.problem(el, "unsupported", f"camunda:{name}=\"{value}\"：{zh} (camunda:{name}=\"{value}\": {en})")
+                yield doc.problem(el, "unsupported", f"不支持 camunda:{name}=\"{value}\"：{zh} (camunda:{name}=\"{value}\": {en})")
             elif name in IGNORED_ATTRIBUTES:
                 zh, en = IGNORED_ATTRIBUTES[name]
                 yield doc.problem(el, "unsupported", f"camunda:{name} 被忽略：{zh} (camunda:{name} is ignored: {en})",
@@ -199,13 +199,13 @@ def rule_start_permission(doc: Doc):
             if value is None or not value.strip():
                 continue
             if "${" in value or "#{" in value:
-                yield doc.problem(process, "start-permission", f"camunda:{name} `{value}`：须为以逗号分隔的名称列表，"
+                yield doc.problem(process, "start-permission", f"camunda:{name} 的值 `{value}`：须为以逗号分隔的名称列表，"
                                   "如 `reform_office, legal`；表达式不会求值 (must be a comma list of names such as "
                                   "`reform_office, legal`; expressions are not evaluated)")
                 continue
             bad = [part.strip() for part in value.split(",") if not _STARTER_NAME.match(part.strip())]
             if bad:
                 shown = ", ".join(f"`{b}`" for b in bad)
-                yield doc.problem(process, "start-permission", f"camunda:{name} `{value}`：{shown} 不是名称；请写以逗号"
+                yield doc.problem(process, "start-permission", f"camunda:{name} 的值 `{value}`：{shown} 不是名称；请写以逗号"
                                   "分隔的名称，如 `reform_office, legal` (not a name; write names separated by "
                                   "commas, such as `reform_office, legal`)")

@@ -25,7 +25,7 @@ def _read_sites(doc: "Doc") -> Iterator[tuple[object, tuple[str, str], str]]:
         for name in ("assignee", "candidateGroups", "candidateUsers", "priority", "dueDate", "followUpDate"):
             value = (task.get(CAMUNDA + name) or "").strip()
             if is_wrapped(value):
-                yield task, (f"camunda:{name}", f"camunda:{name}"), value
+                yield task, (f"camunda:{name} 的表达式", f"camunda:{name}"), value
     for constraint in doc.root.xpath(".//camunda:formField/camunda:validation/camunda:constraint"
                                      "[@name='min' or @name='max']", namespaces=NS):
         if is_wrapped(constraint.get("config") or ""):
