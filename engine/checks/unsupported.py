@@ -34,7 +34,7 @@ UNSUPPORTED_ATTRIBUTES = {
 # Camunda attributes and extensions that change nothing here: reported as info, by name, so an
 # analyst knows they are read and ignored (reformflow has no job executor and no version tags).
 _NO_JOB_EXECUTOR = ("reformflow 没有作业执行器", "reformflow has no job executor")
-_STEP_BY_STEP = ("reformflow 没有作业执行器：每一步都在到达它的那次操作中运行",
+_STEP_BY_STEP = ("reformflow 没有作业执行器，每一步都在到达它的那次操作中运行",
                  "reformflow has no job executor: every step runs in the action that reaches it")
 _TEMPLATES = ("元素模板是 Modeler 的元数据", "element templates are Modeler metadata")
 IGNORED_ATTRIBUTES = {
