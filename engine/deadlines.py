@@ -24,6 +24,7 @@ from typing import Any, Callable, NamedTuple
 from dateutil.relativedelta import relativedelta
 
 from .clock import TZ
+from .errors import BilingualValueError
 from .workdays import WorkCalendar, add_months, as_local_date
 
 __all__ = [
@@ -44,8 +45,9 @@ __all__ = [
 ]
 
 
-class TimerValueError(ValueError):
-    """A timer or due-date value the engine cannot use; the message names it."""
+class TimerValueError(BilingualValueError):
+    """A timer or due-date value the engine cannot use; the message names it, Chinese first with
+    the English in brackets (`zh` and `en` hold the two parts)."""
 
 
 #: Bound on integer arguments of the expression functions (about 27 years
@@ -82,8 +84,13 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _bad(value: Any, reason: str) -> TimerValueError:
-    return TimerValueError(f"invalid timer/due-date value {_show(value)}: {reason}")
+def _bad(value: Any, reason_zh: str, reason: str) -> TimerValueError:
+    return TimerValueError(f"定时器或期限值 {_show(value)} 无效：{reason_zh}",
+                           f"invalid timer/due-date value {_show(value)}: {reason}")
+
+
+_UNITS_ZH = {"years": "年", "months": "月", "weeks": "周", "days": "天", "hours": "小时", "minutes": "分钟",
+             "seconds": "秒"}
 
 
 # -- durations ---------------------------------------------------------
@@ -97,23 +104,25 @@ def parse_duration(text: str) -> relativedelta:
     basic rule, and SpiffWorkflow rejects it too).
     """
     if not isinstance(text, str):
-        raise _bad(text, "a duration must be a string like 'P7D'")
+        raise _bad(text, "时长须为 'P7D' 这样的文本", "a duration must be a string like 'P7D'")
     match = _DURATION_RE.fullmatch(text.strip())
     if match is None:
-        raise _bad(text, "not an ISO 8601 duration (e.g. P7D, PT36H, P1M, P1Y2M, P2W)")
+        raise _bad(text, "不是 ISO 8601 时长（如 P7D、PT36H、P1M、P1Y2M、P2W）",
+                   "not an ISO 8601 duration (e.g. P7D, PT36H, P1M, P1Y2M, P2W)")
     parts = {unit: raw for unit, raw in zip(_UNITS, match.groups()) if unit and raw is not None}
     if not parts:
-        raise _bad(text, "a duration needs at least one number and unit")
+        raise _bad(text, "时长至少要有一个数字和单位", "a duration needs at least one number and unit")
     if match.group(5) and not any(u in parts for u in ("hours", "minutes", "seconds")):
-        raise _bad(text, "'T' must be followed by hours, minutes or seconds")
+        raise _bad(text, "'T' 后面须跟小时、分钟或秒", "'T' must be followed by hours, minutes or seconds")
     if "weeks" in parts and len(parts) > 1:
-        raise _bad(text, "weeks cannot be combined with other units; use days")
+        raise _bad(text, "周不能与其他单位同时使用，请改用天", "weeks cannot be combined with other units; use days")
     for unit, raw in parts.items():
         if not raw.isdigit():
-            raise _bad(text, f"fractional {unit} are not allowed; use whole numbers of a smaller unit")
+            raise _bad(text, f"{_UNITS_ZH[unit]}数不能是小数，请用更小单位的整数",
+                       f"fractional {unit} are not allowed; use whole numbers of a smaller unit")
     values = {unit: int(raw) for unit, raw in parts.items()}
     if sum(v * _DAYS_PER_UNIT[u] for u, v in values.items()) > _MAX_DURATION_DAYS:
-        raise _bad(text, "duration is too long")
+        raise _bad(text, "时长过长", "duration is too long")
     return relativedelta(**values)
 
 
@@ -145,7 +154,7 @@ def parse_date_or_datetime(text: str) -> date | datetime:
     ``datetime`` (naive = Asia/Shanghai).  Only the extended ISO form is
     accepted so that e.g. ``20261201`` is not mistaken for a number."""
     if not isinstance(text, str):
-        raise _bad(text, "expected an ISO date or datetime string")
+        raise _bad(text, "须为 ISO 日期或日期时间文本", "expected an ISO date or datetime string")
     stripped = text.strip()
     try:
         if _DATE_RE.fullmatch(stripped):
@@ -153,8 +162,9 @@ def parse_date_or_datetime(text: str) -> date | datetime:
         if _DATETIME_RE.fullmatch(stripped):
             return _localize(datetime.fromisoformat(stripped))
     except ValueError as exc:
-        raise _bad(text, f"no such date/time ({exc})") from None
-    raise _bad(text, "not an ISO date (2026-12-01) or datetime (2026-12-01T09:00:00+08:00)")
+        raise _bad(text, "没有这个日期或时间", f"no such date/time ({exc})") from None
+    raise _bad(text, "不是 ISO 日期（2026-12-01）或日期时间（2026-12-01T09:00:00+08:00）",
+               "not an ISO date (2026-12-01) or datetime (2026-12-01T09:00:00+08:00)")
 
 
 def is_iso_date_or_datetime(text: Any) -> bool:
@@ -172,7 +182,7 @@ def end_of_local_day(d: date) -> datetime:
     try:
         midnight = datetime.combine(d + timedelta(days=1), time(0), TZ)
     except OverflowError:
-        raise _bad(d, "date out of range") from None
+        raise _bad(d, "日期超出范围", "date out of range") from None
     return midnight.astimezone(timezone.utc)
 
 
@@ -199,10 +209,10 @@ def _instant(text: str) -> datetime:
 def parse_cycle(text: str) -> Cycle:
     """Parse ``R3/P1D``, ``R/P1W``, ``R3/<start>/P1D`` or ``R3/P1D/<end>``."""
     if not isinstance(text, str):
-        raise _bad(text, "a cycle must be a string like 'R3/P1D'")
+        raise _bad(text, "周期须为 'R3/P1D' 这样的文本", "a cycle must be a string like 'R3/P1D'")
     match = _CYCLE_RE.fullmatch(text.strip())
     if match is None:
-        raise _bad(text, "not an ISO 8601 cycle (e.g. R3/P1D)")
+        raise _bad(text, "不是 ISO 8601 周期（如 R3/P1D）", "not an ISO 8601 cycle (e.g. R3/P1D)")
     count, first, second = match.groups()
     repetitions = int(count) if count else None
     start = end = None
@@ -214,9 +224,9 @@ def parse_cycle(text: str) -> Cycle:
         else:
             start, duration = _instant(first), parse_duration(second)
     except TimerValueError as exc:
-        raise _bad(text, f"bad cycle part: {exc}") from None
+        raise _bad(text, f"周期中有一部分无效：{exc.zh}", f"bad cycle part: {exc.en}") from None
     if duration == relativedelta():
-        raise _bad(text, "a cycle interval must not be zero")
+        raise _bad(text, "周期间隔不能为零", "a cycle interval must not be zero")
     return Cycle(repetitions, start, duration, end)
 
 
@@ -239,12 +249,13 @@ def add_duration(start: datetime, duration: str | relativedelta) -> datetime:
     A naive ``start`` means Asia/Shanghai.
     """
     if not isinstance(start, datetime):
-        raise _bad(start, "start of a duration must be a datetime")
+        raise _bad(start, "时长的起点须为日期时间", "start of a duration must be a datetime")
     delta = duration if isinstance(duration, relativedelta) else parse_duration(duration)
     try:
         local = _localize(start).astimezone(TZ) + delta
     except (OverflowError, ValueError):
-        raise _bad(duration, f"adding it to {start.isoformat()} leaves the supported date range") from None
+        raise _bad(duration, f"加到 {start.isoformat()} 上会超出支持的日期范围",
+                   f"adding it to {start.isoformat()} leaves the supported date range") from None
     return local.astimezone(timezone.utc)
 
 
@@ -263,13 +274,14 @@ def due_at(value: Any, now: datetime) -> datetime:
     if isinstance(value, date):
         return end_of_local_day(value)
     if not isinstance(value, str):
-        raise _bad(value, "expected a duration, date or datetime")
+        raise _bad(value, "须为时长、日期或日期时间", "expected a duration, date or datetime")
     head = value.strip()[:1].upper()
     if head == "P":
         return add_duration(now, value)
     if head == "R":
         parse_cycle(value)  # a malformed cycle gets the cycle-specific message
-        raise _bad(value, "a repeating cycle (R...) is not a due date; use it only on a cycle timer")
+        raise _bad(value, "重复周期（R...）不能用作期限，只能用于周期定时器",
+                   "a repeating cycle (R...) is not a due date; use it only on a cycle timer")
     parsed = parse_date_or_datetime(value)
     if isinstance(parsed, datetime):
         return _to_utc(parsed)
@@ -283,6 +295,7 @@ def _int_arg(func: str, name: str, value: Any) -> int:
     """Integer within ±MAX_FUNCTION_INT; bools and floats are refused."""
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_FUNCTION_INT:
         raise TimerValueError(
+            f"{func}()：{name} 须为 -{MAX_FUNCTION_INT} 到 {MAX_FUNCTION_INT} 之间的整数，实为 {_show(value)}",
             f"{func}(): {name} must be a whole number between "
             f"-{MAX_FUNCTION_INT} and {MAX_FUNCTION_INT}, got {_show(value)}"
         )
@@ -297,8 +310,9 @@ def _date_or_datetime_arg(func: str, value: Any) -> date | datetime:
         try:
             return parse_date_or_datetime(value)
         except TimerValueError as exc:
-            raise TimerValueError(f"{func}(): {exc}") from None
-    raise TimerValueError(f"{func}(): expected a date, datetime or ISO date text, got {_show(value)}")
+            raise TimerValueError(f"{func}()：{exc.zh}", f"{func}(): {exc.en}") from None
+    raise TimerValueError(f"{func}()：须为日期、日期时间或 ISO 日期文本，实为 {_show(value)}",
+                          f"{func}(): expected a date, datetime or ISO date text, got {_show(value)}")
 
 
 def _date_arg(func: str, value: Any) -> date:
@@ -313,7 +327,11 @@ def _shift(func: str, value: date | datetime, delta: relativedelta | timedelta) 
             return (value.astimezone(TZ) + delta).astimezone(value.tzinfo)
         return value + delta
     except (OverflowError, ValueError):
-        raise TimerValueError(f"{func}(): result is outside the supported date range") from None
+        raise _out_of_range(func) from None
+
+
+def _out_of_range(func: str) -> TimerValueError:
+    return TimerValueError(f"{func}()：结果超出支持的日期范围", f"{func}(): result is outside the supported date range")
 
 
 def deadline_functions(now: datetime, calendar: WorkCalendar) -> dict[str, Callable[..., Any]]:
@@ -329,7 +347,7 @@ def deadline_functions(now: datetime, calendar: WorkCalendar) -> dict[str, Calla
         try:
             return calendar.add_working_days(start, n)
         except (OverflowError, ValueError):
-            raise TimerValueError(f"{func}(): result is outside the supported date range") from None
+            raise _out_of_range(func) from None
 
     def workingDays(n):  # noqa: N802 - name is part of the diagram language
         """The n-th working day after today: a deadline date."""
@@ -349,7 +367,7 @@ def deadline_functions(now: datetime, calendar: WorkCalendar) -> dict[str, Calla
         try:
             return add_months(value, n)
         except (OverflowError, ValueError):
-            raise TimerValueError("addMonths(): result is outside the supported date range") from None
+            raise _out_of_range("addMonths") from None
 
     def addDays(d, n):  # noqa: N802
         """d plus n calendar days (holidays included)."""

@@ -34,3 +34,13 @@ class NotFound(ReformflowError):
 class Conflict(ReformflowError):
     """Someone else changed the same task or plan first; reload and try again."""
     kind = "conflict"
+
+
+class BilingualValueError(ValueError):
+    """A value refused (an expression, a timer value): the message is Chinese first with the English
+    in brackets, `zh` and `en` keep the two parts for a message that wraps this one
+    (`第 2 行：… (line 2: …)`). Given one text only, it serves as both."""
+
+    def __init__(self, zh: str, en: str | None = None) -> None:
+        self.zh, self.en = zh, zh if en is None else en
+        super().__init__(zh if en is None else f"{zh} ({en})")

@@ -49,6 +49,8 @@ import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
+from .errors import BilingualValueError
+
 __all__ = [
     "BUILTIN_FUNCTIONS",
     "EvaluationError",
@@ -69,8 +71,9 @@ MAX_INTEGER = 10**18
 MAX_SCRIPT_LENGTH = 20_000
 
 
-class ExpressionError(ValueError):
-    """An expression was refused: bad syntax, a forbidden construct or a limit."""
+class ExpressionError(BilingualValueError):
+    """An expression was refused: bad syntax, a forbidden construct or a limit. The message is
+    Chinese first with the English in brackets; `zh` and `en` hold the two parts."""
 
 
 class EvaluationError(ExpressionError):
@@ -82,7 +85,7 @@ class UndefinedVariable(EvaluationError):
     usually what is missing, so the refusal names it."""
 
     def __init__(self, name: str):
-        super().__init__(f"variable '{name}' is not defined")
+        super().__init__(f"变量 {name} 没有值", f"variable '{name}' is not defined")
         self.name = name
 
 
@@ -99,20 +102,23 @@ def _type_name(value: Any) -> str:
 def _require_str(function: str, *values: Any) -> None:
     for value in values:
         if not isinstance(value, str):
-            raise EvaluationError(f"{function}() expects strings, not {_type_name(value)}")
+            raise EvaluationError(f"{function}() 的参数须为字符串，不能是 {_type_name(value)}",
+                                  f"{function}() expects strings, not {_type_name(value)}")
 
 
 def _str(value: Any = "") -> str:
     """str() of scalars only: str() of a container could expand shared items without bound."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return str(value)
-    raise EvaluationError(f"str() accepts a string, number, boolean or null, not {_type_name(value)}")
+    raise EvaluationError(f"str() 只接受字符串、数字、布尔值或 null，不能是 {_type_name(value)}",
+                          f"str() accepts a string, number, boolean or null, not {_type_name(value)}")
 
 
 def _round(number: Any, ndigits: Any = None) -> Any:
     """round() with a bounded ndigits: round(5, -10**18) would compute 10**(10**18)."""
     if ndigits is not None and (not isinstance(ndigits, int) or abs(ndigits) > 100):
-        raise EvaluationError("round() needs a whole number of digits between -100 and 100")
+        raise EvaluationError("round() 的位数须为 -100 到 100 之间的整数",
+                              "round() needs a whole number of digits between -100 and 100")
     return round(number, ndigits)
 
 
@@ -232,7 +238,7 @@ def _tokenize_juel(text: str) -> list[_Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None:
-            raise ExpressionError(_unexpected_character(text, position))
+            raise ExpressionError(*_unexpected_character(text, position))
         kind = match.lastgroup
         if kind != "space":
             tokens.append(_Token(kind, match.group()))
@@ -240,15 +246,18 @@ def _tokenize_juel(text: str) -> list[_Token]:
     return tokens
 
 
-def _unexpected_character(text: str, position: int) -> str:
+def _unexpected_character(text: str, position: int) -> tuple[str, str]:
+    """(Chinese, English): why the tokenizer stopped at text[position]."""
     char = text[position]
     if char in "'\"":
-        return f"unterminated string starting at position {position + 1}"
+        return (f"从第 {position + 1} 个字符开始的字符串缺少结束引号",
+                f"unterminated string starting at position {position + 1}")
     if char == "=":
-        return "'=' is not allowed in an expression (use '==' to compare)"
+        return ("表达式中不能用 '='（比较请用 '=='）", "'=' is not allowed in an expression (use '==' to compare)")
     if char in "{}":
-        return "'{' and '}' are not allowed inside ${...}"
-    return f"unexpected character {char!r} at position {position + 1}"
+        return "${...} 中不能出现 '{' 或 '}'", "'{' and '}' are not allowed inside ${...}"
+    return (f"第 {position + 1} 个字符 {char!r} 无法识别",
+            f"unexpected character {char!r} at position {position + 1}")
 
 
 def _group_tokens(tokens: list[_Token]) -> _Group:
@@ -261,16 +270,20 @@ def _group_tokens(tokens: list[_Token]) -> _Group:
             stack[-1].items.append(group)
             stack.append(group)
             if len(stack) > MAX_DEPTH:
-                raise ExpressionError(f"expression is nested too deeply (limit {MAX_DEPTH})")
+                raise ExpressionError(*_too_deep())
         elif token.is_op(")", "]"):
             if len(stack) == 1 or _CLOSING[stack[-1].open] != token.text:
-                raise ExpressionError(f"unbalanced {token.text!r}")
+                raise ExpressionError(f"括号 {token.text!r} 不配对", f"unbalanced {token.text!r}")
             stack.pop()
         else:
             stack[-1].items.append(token)
     if len(stack) > 1:
-        raise ExpressionError(f"missing {_CLOSING[stack[-1].open]!r}")
+        raise ExpressionError(f"缺少 {_CLOSING[stack[-1].open]!r}", f"missing {_CLOSING[stack[-1].open]!r}")
     return root
+
+
+def _too_deep() -> tuple[str, str]:
+    return f"表达式嵌套过深（上限 {MAX_DEPTH} 层）", f"expression is nested too deeply (limit {MAX_DEPTH})"
 
 
 def _juel_to_python(text: str) -> str:
@@ -281,7 +294,7 @@ def _juel_to_python(text: str) -> str:
 
 def _check_depth(depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise ExpressionError(f"expression is nested too deeply (limit {MAX_DEPTH})")
+        raise ExpressionError(*_too_deep())
 
 
 def _render_list(items: list, depth: int) -> str:
@@ -304,7 +317,7 @@ def _render_ternary(items: list, depth: int) -> str:
     colon = _matching_colon(items, question)
     condition, then, other = items[:question], items[question + 1:colon], items[colon + 1:]
     if not condition or not then or not other:
-        raise ExpressionError("incomplete conditional expression 'a ? b : c'")
+        raise ExpressionError("条件表达式 'a ? b : c' 不完整", "incomplete conditional expression 'a ? b : c'")
     return (
         f"({_render_ternary(then, depth + 1)} if {_render_operators(condition, depth + 1)}"
         f" else {_render_ternary(other, depth + 1)})"
@@ -320,7 +333,7 @@ def _matching_colon(items: list, question: int) -> int:
             if nested == 0:
                 return index
             nested -= 1
-    raise ExpressionError("'?' without a matching ':'")
+    raise ExpressionError("'?' 缺少对应的 ':'", "'?' without a matching ':'")
 
 
 def _is_op(item: Any, *texts: str) -> bool:
@@ -373,7 +386,7 @@ def _operand_end(items: list, start: int, operator_text: str) -> int:
     while index < len(items) and (_is_op(items[index], "!", "-", "+") or _is_word(items[index], "not", _EMPTY)):
         index += 1
     if index >= len(items) or not _is_value(items[index]):
-        raise ExpressionError(f"'{operator_text}' must be followed by a value")
+        raise ExpressionError(f"'{operator_text}' 后面须跟一个值", f"'{operator_text}' must be followed by a value")
     index += 1
     while index < len(items):
         item = items[index]
@@ -418,7 +431,7 @@ def _render_number(text: str) -> str:
         return str(int(text))
     value = float(text)
     if value != value or value in (float("inf"), float("-inf")):
-        raise ExpressionError(f"number {text} is out of range")
+        raise ExpressionError(f"数字 {text} 超出范围", f"number {text} is out of range")
     return repr(value)
 
 
@@ -437,7 +450,7 @@ def _check_bracket_depth(source: str) -> None:
             if token.string in ("(", "[", "{"):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise ExpressionError(f"expression is nested too deeply (limit {MAX_DEPTH})")
+                    raise ExpressionError(*_too_deep())
             elif token.string in (")", "]", "}"):
                 depth -= 1
     except (tokenize.TokenError, SyntaxError):
@@ -452,9 +465,9 @@ def _parse(source: str) -> ast.Expression:
             warnings.simplefilter("ignore")  # e.g. invalid escape sequences in user text
             return ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}") from None
+        raise ExpressionError("表达式有语法错误", f"syntax error: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        raise ExpressionError(f"expression could not be parsed: {exc}") from None
+        raise ExpressionError("表达式无法解析", f"expression could not be parsed: {exc}") from None
 
 
 _BINARY_SYMBOLS = {
@@ -467,20 +480,20 @@ _ALLOWED_UNARY = frozenset({ast.Not, ast.USub, ast.UAdd})
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
 _OPERATOR_NODES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 
-_REFUSED = {
-    ast.Lambda: "lambda expressions are not allowed",
-    ast.ListComp: "list comprehensions are not allowed",
-    ast.SetComp: "set comprehensions are not allowed",
-    ast.DictComp: "dict comprehensions are not allowed",
-    ast.GeneratorExp: "generator expressions are not allowed",
-    ast.NamedExpr: "assignment expressions (:=) are not allowed",
-    ast.JoinedStr: "f-strings are not allowed",
-    ast.FormattedValue: "f-strings are not allowed",
-    ast.Starred: "starred (*) expressions are not allowed",
-    ast.Set: "set literals are not allowed",
-    ast.Await: "'await' is not allowed",
-    ast.Yield: "'yield' is not allowed",
-    ast.YieldFrom: "'yield' is not allowed",
+_REFUSED = {  # (Chinese, English)
+    ast.Lambda: ("不允许使用 lambda 表达式", "lambda expressions are not allowed"),
+    ast.ListComp: ("不允许使用列表推导式", "list comprehensions are not allowed"),
+    ast.SetComp: ("不允许使用集合推导式", "set comprehensions are not allowed"),
+    ast.DictComp: ("不允许使用字典推导式", "dict comprehensions are not allowed"),
+    ast.GeneratorExp: ("不允许使用生成器表达式", "generator expressions are not allowed"),
+    ast.NamedExpr: ("不允许使用赋值表达式（:=）", "assignment expressions (:=) are not allowed"),
+    ast.JoinedStr: ("不允许使用 f-string", "f-strings are not allowed"),
+    ast.FormattedValue: ("不允许使用 f-string", "f-strings are not allowed"),
+    ast.Starred: ("不允许使用星号（*）表达式", "starred (*) expressions are not allowed"),
+    ast.Set: ("不允许使用集合字面量", "set literals are not allowed"),
+    ast.Await: ("不允许使用 'await'", "'await' is not allowed"),
+    ast.Yield: ("不允许使用 'yield'", "'yield' is not allowed"),
+    ast.YieldFrom: ("不允许使用 'yield'", "'yield' is not allowed"),
 }
 
 
@@ -492,7 +505,7 @@ def _is_none_literal(node: ast.AST) -> bool:
 
 def _refuse_private(name: str) -> None:
     if name.startswith("_"):
-        raise ExpressionError(f"names starting with '_' are not allowed: {name!r}")
+        raise ExpressionError(f"不允许使用以 '_' 开头的名称：{name!r}", f"names starting with '_' are not allowed: {name!r}")
 
 
 class _Validator:
@@ -514,12 +527,14 @@ class _Validator:
             node, depth, parent = stack.pop()
             count += 1
             if count > MAX_NODES:
-                raise ExpressionError(f"expression is too large (limit {MAX_NODES} elements)")
+                raise ExpressionError(f"表达式过大（上限 {MAX_NODES} 个元素）",
+                                      f"expression is too large (limit {MAX_NODES} elements)")
             if depth > MAX_DEPTH:
-                raise ExpressionError(f"expression is nested too deeply (limit {MAX_DEPTH})")
+                raise ExpressionError(*_too_deep())
             check = self._CHECKS.get(type(node))
             if check is None:
-                raise ExpressionError(_REFUSED.get(type(node), f"{type(node).__name__} is not allowed"))
+                name = type(node).__name__
+                raise ExpressionError(*_REFUSED.get(type(node), (f"不允许使用 {name}", f"{name} is not allowed")))
             check(self, node, parent)
             for child in ast.iter_child_nodes(node):
                 if not isinstance(child, _OPERATOR_NODES):
@@ -530,36 +545,38 @@ class _Validator:
 
     def _expression(self, node: ast.Expression, parent: ast.AST | None) -> None:
         if parent is not None:
-            raise ExpressionError("nested Expression nodes are not allowed")
+            raise ExpressionError("不允许嵌套的 Expression 节点", "nested Expression nodes are not allowed")
 
     def _bin_op(self, node: ast.BinOp, parent: ast.AST | None) -> None:
         if type(node.op) not in _ALLOWED_BINARY:
             symbol = _BINARY_SYMBOLS.get(type(node.op), type(node.op).__name__)
-            raise ExpressionError(f"operator '{symbol}' is not allowed")
+            raise ExpressionError(f"不允许使用运算符 '{symbol}'", f"operator '{symbol}' is not allowed")
 
     def _unary_op(self, node: ast.UnaryOp, parent: ast.AST | None) -> None:
         if type(node.op) not in _ALLOWED_UNARY:
-            raise ExpressionError("operator '~' is not allowed")
+            raise ExpressionError("不允许使用运算符 '~'", "operator '~' is not allowed")
 
     def _compare(self, node: ast.Compare, parent: ast.AST | None) -> None:
         left = node.left
         for op, right in zip(node.ops, node.comparators):
             if isinstance(op, (ast.Is, ast.IsNot)) and not (_is_none_literal(left) or _is_none_literal(right)):
-                raise ExpressionError("'is' / 'is not' may only be used to compare with None")
+                raise ExpressionError("'is' / 'is not' 只能用于与 None 比较",
+                                      "'is' / 'is not' may only be used to compare with None")
             left = right
 
     def _constant(self, node: ast.Constant, parent: ast.AST | None) -> None:
         value = node.value
         if not isinstance(value, _CONSTANT_TYPES):
-            raise ExpressionError(f"{_type_name(value)} literals are not allowed")
+            raise ExpressionError(f"不允许使用 {_type_name(value)} 类型的字面量", f"{_type_name(value)} literals are not allowed")
         if isinstance(value, int) and abs(value) > MAX_INTEGER:
-            raise ExpressionError("integer literal is too large (limit 10**18)")
+            raise ExpressionError("整数字面量过大（上限 10**18）", "integer literal is too large (limit 10**18)")
 
     def _name(self, node: ast.Name, parent: ast.AST | None) -> None:
         _refuse_private(node.id)
         is_callee = isinstance(parent, ast.Call) and parent.func is node
         if node.id == _EMPTY and not is_callee:
-            raise ExpressionError("'empty' is an operator: write 'empty(x)' or '${empty x}'")
+            raise ExpressionError("'empty' 是运算符：请写作 'empty(x)' 或 '${empty x}'",
+                                  "'empty' is an operator: write 'empty(x)' or '${empty x}'")
         if not is_callee and node.id not in _CONSTANT_NAMES:
             self.names.add(node.id)
 
@@ -568,27 +585,28 @@ class _Validator:
 
     def _slice(self, node: ast.Slice, parent: ast.AST | None) -> None:
         if not (isinstance(parent, ast.Subscript) and parent.slice is node):
-            raise ExpressionError("this kind of slice is not allowed")
+            raise ExpressionError("不允许这种切片", "this kind of slice is not allowed")
         if node.step is not None:
-            raise ExpressionError("slices with a step are not allowed")
+            raise ExpressionError("不允许带步长的切片", "slices with a step are not allowed")
 
     def _dict(self, node: ast.Dict, parent: ast.AST | None) -> None:
         if any(key is None for key in node.keys):
-            raise ExpressionError("dict unpacking (**) is not allowed")
+            raise ExpressionError("不允许字典解包（**）", "dict unpacking (**) is not allowed")
 
     def _call(self, node: ast.Call, parent: ast.AST | None) -> None:
         if not isinstance(node.func, ast.Name):
-            raise ExpressionError("only calls of named functions such as lower(x) are allowed")
+            raise ExpressionError("只能调用具名函数，如 lower(x)，不能调用方法",
+                                  "only calls of named functions such as lower(x) are allowed")
         if node.keywords:
-            raise ExpressionError("keyword arguments are not allowed in function calls")
+            raise ExpressionError("函数调用中不允许使用关键字参数", "keyword arguments are not allowed in function calls")
         name = node.func.id
         _refuse_private(name)
         if name == _EMPTY:
             if len(node.args) != 1:
-                raise ExpressionError("'empty' takes exactly one operand")
+                raise ExpressionError("'empty' 只能有一个操作数", "'empty' takes exactly one operand")
             return
         if name not in BUILTIN_FUNCTIONS and name not in self.function_names:
-            raise ExpressionError(f"function '{name}' is not allowed")
+            raise ExpressionError(f"不允许调用函数 '{name}'", f"function '{name}' is not allowed")
         self.functions.add(name)
 
     _CHECKS: dict[type, Callable[..., None]] = {
@@ -651,16 +669,17 @@ def _is_number(value: Any) -> bool:
 
 def _check_integer(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
-        raise EvaluationError("integer result is too large (limit 10**18)")
+        raise EvaluationError("整数结果过大（上限 10**18）", "integer result is too large (limit 10**18)")
     if isinstance(value, float) and not math.isfinite(value):
         # inf and nan are not JSON: a variable holding one could not be saved or compared
-        raise EvaluationError("number result is out of range")
+        raise EvaluationError("数值结果超出范围", "number result is out of range")
     return value
 
 
 def _check_concatenation(left: Any, right: Any) -> None:
     if not (_is_number(left) or _is_number(right)) and _size(left) + _size(right) > MAX_SEQUENCE_SIZE:
-        raise EvaluationError(f"'+' would build a value larger than {MAX_SEQUENCE_SIZE} items/characters")
+        raise EvaluationError(f"'+' 会生成超过 {MAX_SEQUENCE_SIZE} 个元素或字符的值",
+                              f"'+' would build a value larger than {MAX_SEQUENCE_SIZE} items/characters")
 
 
 def _check_repetition(left: Any, right: Any) -> None:
@@ -668,6 +687,7 @@ def _check_repetition(left: Any, right: Any) -> None:
         if isinstance(count, int) and not _is_number(sequence) and count > 0:
             if _size(sequence) * count > MAX_SEQUENCE_SIZE:
                 raise EvaluationError(
+                    f"'*' 会生成超过 {MAX_SEQUENCE_SIZE} 个元素或字符的值",
                     f"'*' would build a value larger than {MAX_SEQUENCE_SIZE} items/characters"
                 )
 
@@ -687,17 +707,18 @@ def _apply_binary(op: ast.operator, left: Any, right: Any) -> Any:
         _check_repetition(left, right)
     elif isinstance(op, ast.Mod) and not (_is_number(left) and _is_number(right)):
         # '%' on strings is printf formatting ('%*d' can build huge strings).
-        raise EvaluationError("'%' only works on numbers")
+        raise EvaluationError("'%' 只能用于数字", "'%' only works on numbers")
     try:
         result = _BINARY_FUNCTIONS[type(op)](left, right)
     except ZeroDivisionError:
-        raise EvaluationError("division by zero") from None
+        raise EvaluationError("除数为零", "division by zero") from None
     except TypeError:
         raise EvaluationError(
+            f"{_type_name(left)} 与 {_type_name(right)} 不能做 {symbol} 运算",
             f"unsupported operand types for {symbol}: {_type_name(left)} and {_type_name(right)}"
         ) from None
     except (OverflowError, ValueError) as exc:
-        raise EvaluationError(f"arithmetic error in '{symbol}': {exc}") from None
+        raise EvaluationError(f"'{symbol}' 运算出错", f"arithmetic error in '{symbol}': {exc}") from None
     return _check_integer(result)
 
 
@@ -722,9 +743,11 @@ def _apply_comparison(op: ast.cmpop, left: Any, right: Any) -> Any:
     except TypeError:
         if symbol in ("in", "not in"):
             raise EvaluationError(
+                f"{_type_name(left)} 和 {_type_name(right)} 之间不能用 '{symbol}'",
                 f"cannot use '{symbol}' with {_type_name(left)} and {_type_name(right)}"
             ) from None
         raise EvaluationError(
+            f"不能用 '{symbol}' 比较 {_type_name(left)} 和 {_type_name(right)}",
             f"cannot compare {_type_name(left)} and {_type_name(right)} with '{symbol}'"
         ) from None
 
@@ -737,16 +760,19 @@ def _item(container: Any, key: Any, where: str) -> Any:
         except KeyError:
             return _MISSING
         except TypeError:
-            raise EvaluationError(f"{_type_name(key)} cannot be used as a key of {where}") from None
+            raise EvaluationError(f"{_type_name(key)} 不能用作 {where} 的键",
+                                  f"{_type_name(key)} cannot be used as a key of {where}") from None
     if isinstance(container, (list, tuple, str)):
         if not isinstance(key, int):
-            raise EvaluationError(f"{where} is a {_type_name(container)}: its index must be an integer, "
+            raise EvaluationError(f"{where} 是 {_type_name(container)}，下标须为整数，不能是 {_type_name(key)}",
+                                  f"{where} is a {_type_name(container)}: its index must be an integer, "
                                   f"not {_type_name(key)}")
         try:
             return container[key]
         except IndexError:
             return _MISSING
-    raise EvaluationError(f"cannot look up {key!r} in {where}: it is {_type_name(container)}, "
+    raise EvaluationError(f"无法在 {where} 中查找 {key!r}：它是 {_type_name(container)}，不是映射或列表",
+                          f"cannot look up {key!r} in {where}: it is {_type_name(container)}, "
                           "not a mapping or list")
 
 
@@ -791,7 +817,8 @@ class _Interpreter:
         try:
             result = -value if isinstance(node.op, ast.USub) else +value
         except TypeError:
-            raise EvaluationError(f"bad operand type for unary minus/plus: {_type_name(value)}") from None
+            raise EvaluationError(f"正负号不能用于 {_type_name(value)}",
+                                  f"bad operand type for unary minus/plus: {_type_name(value)}") from None
         return _check_integer(result)
 
     def _compare(self, node: ast.Compare) -> Any:
@@ -828,13 +855,15 @@ class _Interpreter:
     def _attribute(self, node: ast.Attribute) -> Any:
         value = self._key_of(self.run(node.value), node)
         if value is _MISSING:
-            raise EvaluationError(f"{_describe(node.value)} has no key {node.attr!r}")
+            raise EvaluationError(f"{_describe(node.value)} 没有键 {node.attr!r}",
+                                  f"{_describe(node.value)} has no key {node.attr!r}")
         return value
 
     def _key_of(self, base: Any, node: ast.Attribute) -> Any:
         """a.b means a['b'] on a mapping; Python attributes are never read."""
         if not isinstance(base, Mapping):
-            raise EvaluationError(f"cannot read '{node.attr}' of {_describe(node.value)}: "
+            raise EvaluationError(f"无法读取 {_describe(node.value)} 的 '{node.attr}'：它是 {_type_name(base)}，不是映射",
+                                  f"cannot read '{node.attr}' of {_describe(node.value)}: "
                                   f"it is {_type_name(base)}, not a mapping")
         return _item(base, node.attr, _describe(node.value))
 
@@ -844,15 +873,17 @@ class _Interpreter:
             return self._slice(base, node)
         value = _item(base, self.run(node.slice), _describe(node.value))
         if value is _MISSING:
-            raise EvaluationError(f"{_describe(node.value)} has no key or index {_describe(node.slice)}")
+            raise EvaluationError(f"{_describe(node.value)} 没有键或下标 {_describe(node.slice)}",
+                                  f"{_describe(node.value)} has no key or index {_describe(node.slice)}")
         return value
 
     def _slice(self, base: Any, node: ast.Subscript) -> Any:
         bounds = [None if part is None else self.run(part) for part in (node.slice.lower, node.slice.upper)]
         if not isinstance(base, (list, tuple, str)):
-            raise EvaluationError(f"cannot slice {_describe(node.value)}: it is {_type_name(base)}")
+            raise EvaluationError(f"无法对 {_describe(node.value)} 切片：它是 {_type_name(base)}",
+                                  f"cannot slice {_describe(node.value)}: it is {_type_name(base)}")
         if not all(bound is None or isinstance(bound, int) for bound in bounds):
-            raise EvaluationError("slice bounds must be integers")
+            raise EvaluationError("切片的边界须为整数", "slice bounds must be integers")
         return base[bounds[0]:bounds[1]]
 
     def _list(self, node: ast.List) -> list:
@@ -868,7 +899,8 @@ class _Interpreter:
             try:
                 result[key] = self.run(value_node)
             except TypeError:
-                raise EvaluationError(f"{_type_name(key)} cannot be used as a dict key") from None
+                raise EvaluationError(f"{_type_name(key)} 不能用作字典的键",
+                                      f"{_type_name(key)} cannot be used as a dict key") from None
         return result
 
     def _call(self, node: ast.Call) -> Any:
@@ -882,7 +914,9 @@ class _Interpreter:
         except ExpressionError:
             raise
         except Exception as exc:  # a function failed on its arguments
-            raise EvaluationError(f"{name}() failed: {exc}") from exc
+            if isinstance(exc, BilingualValueError):  # a TimerValueError says why in both languages
+                raise EvaluationError(f"{name}() 执行失败：{exc.zh}", f"{name}() failed: {exc.en}") from exc
+            raise EvaluationError(f"{name}() 执行失败", f"{name}() failed: {exc}") from exc
         return _check_integer(result)
 
     def _function(self, name: str) -> Callable[..., Any]:
@@ -891,7 +925,7 @@ class _Interpreter:
             return self.functions[name]
         if name in BUILTIN_FUNCTIONS:
             return BUILTIN_FUNCTIONS[name]
-        raise EvaluationError(f"function '{name}' is not available")
+        raise EvaluationError(f"函数 '{name}' 不可用", f"function '{name}' is not available")
 
     def _lenient(self, node: ast.AST) -> Any:
         """Operand of 'empty': an undefined variable, key or index gives _MISSING, not an error."""
@@ -950,33 +984,34 @@ class Expression:
     ) -> Any:
         """Evaluate against variables; every failure surfaces as EvaluationError."""
         if not isinstance(variables, Mapping):
-            raise EvaluationError("variables must be a mapping")
+            raise EvaluationError("variables 须为映射", "variables must be a mapping")
         interpreter = _Interpreter(variables, functions or {})
         try:
             return interpreter.run(self._body)
         except ExpressionError:
             raise
         except RecursionError:
-            raise EvaluationError("data is nested too deeply") from None
+            raise EvaluationError("数据嵌套过深", "data is nested too deeply") from None
         except Exception as exc:  # e.g. a host object with a failing __eq__ or __getitem__
-            raise EvaluationError(f"evaluation failed: {type(exc).__name__}: {exc}") from exc
+            raise EvaluationError("求值失败", f"evaluation failed: {type(exc).__name__}: {exc}") from exc
 
 
 def compile_expression(text: str, function_names: frozenset[str] = frozenset()) -> Expression:
     """Parse and validate text (JUEL ${...} or Python style); raises ExpressionError if refused."""
     if not isinstance(text, str):
-        raise ExpressionError("an expression must be a string")
+        raise ExpressionError("表达式须为字符串", "an expression must be a string")
     return _compile_cached(text, frozenset(function_names or ()))
 
 
 @functools.lru_cache(maxsize=1024)
 def _compile_cached(text: str, function_names: frozenset[str]) -> Expression:
     if len(text) > MAX_SOURCE_LENGTH:
-        raise ExpressionError(f"expression is too long ({len(text)} characters, limit {MAX_SOURCE_LENGTH})")
+        raise ExpressionError(f"表达式过长（{len(text)} 个字符，上限 {MAX_SOURCE_LENGTH}）",
+                              f"expression is too long ({len(text)} characters, limit {MAX_SOURCE_LENGTH})")
     wrapped = _WRAPPED.match(text)
     source = wrapped.group(1) if wrapped else text
     if not source.strip():
-        raise ExpressionError("expression is empty")
+        raise ExpressionError("表达式为空", "expression is empty")
     if wrapped:
         source = _juel_to_python(source)
     tree = _parse(source.strip())
@@ -1026,13 +1061,13 @@ class Script:
     ) -> dict[str, Any]:
         """Assign each line's value into variables (later lines see earlier ones); return the assignments."""
         if not isinstance(variables, MutableMapping):
-            raise EvaluationError("variables must be a mutable mapping")
+            raise EvaluationError("variables 须为可修改的映射", "variables must be a mutable mapping")
         assigned: dict[str, Any] = {}
         for line_number, name, expression in self._steps:
             try:
                 value = expression.evaluate(variables, functions)
             except EvaluationError as exc:
-                raise EvaluationError(f"line {line_number}: {exc}") from exc
+                raise EvaluationError(f"第 {line_number} 行：{exc.zh}", f"line {line_number}: {exc.en}") from exc
             variables[name] = value
             assigned[name] = value
         return assigned
@@ -1040,15 +1075,16 @@ class Script:
 
 def _check_target(name: str, line_number: int) -> None:
     if name.startswith("_") or keyword.iskeyword(name) or name in _RESERVED_TARGETS or not name.isidentifier():
-        raise ExpressionError(f"line {line_number}: cannot assign to {name!r}")
+        raise ExpressionError(f"第 {line_number} 行：不能给 {name!r} 赋值", f"line {line_number}: cannot assign to {name!r}")
 
 
 def compile_script(text: str, function_names: frozenset[str] = frozenset()) -> Script:
     """Validate a script of 'name = expression' lines; anything else is refused with its line number."""
     if not isinstance(text, str):
-        raise ExpressionError("a script must be a string")
+        raise ExpressionError("脚本须为字符串", "a script must be a string")
     if len(text) > MAX_SCRIPT_LENGTH:
-        raise ExpressionError(f"script is too long ({len(text)} characters, limit {MAX_SCRIPT_LENGTH})")
+        raise ExpressionError(f"脚本过长（{len(text)} 个字符，上限 {MAX_SCRIPT_LENGTH}）",
+                              f"script is too long ({len(text)} characters, limit {MAX_SCRIPT_LENGTH})")
     steps = []
     for line_number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -1057,6 +1093,7 @@ def compile_script(text: str, function_names: frozenset[str] = frozenset()) -> S
         match = _ASSIGNMENT.match(line)
         if match is None:
             raise ExpressionError(
+                f"第 {line_number} 行：只能写 'name = expression' 形式的赋值",
                 f"line {line_number}: only assignments of the form 'name = expression' are allowed"
             )
         name, source = match.group(1), match.group(2).strip()
@@ -1064,6 +1101,6 @@ def compile_script(text: str, function_names: frozenset[str] = frozenset()) -> S
         try:
             expression = compile_expression(source, function_names)
         except ExpressionError as exc:
-            raise ExpressionError(f"line {line_number}: {exc}") from None
+            raise ExpressionError(f"第 {line_number} 行：{exc.zh}", f"line {line_number}: {exc.en}") from None
         steps.append((line_number, name, expression))
     return Script(text, tuple(steps))

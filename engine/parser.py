@@ -107,8 +107,13 @@ def _spiff_error(exc: ValidationException, default_file: str, tree=None) -> Inva
     where = f"element {element}" + (f" ({name})" if name else "")
     line = getattr(exc, "line_number", None)
     line_text = f", line {line}" if line else ""
-    message = str(exc).split("\n")[0]
-    return Invalid(f"{file_name}: {where}{line_text}: {message}")
+    parts = ([f"元素 {element}" + (f"（{name}）" if name else "")] if element != "?" else []) + \
+        ([f"第 {line} 行"] if line else [])
+    where_zh = "，".join(parts) + "：" if parts else ""
+    message = str(exc).split("\n")[0].strip()
+    # SpiffWorkflow's and the XML Schema's own reasons are English; the English part keeps the
+    # form `element ID (name), line N: ` that checks.files reads the element from
+    return Invalid(f"{file_name}: {where_zh}不符合 BPMN 规范，引擎无法读取 ({where}{line_text}: {message})")
 
 
 def _comma_list(text: str | None) -> list[str]:
@@ -126,7 +131,7 @@ def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
         except ValidationException as exc:
             raise _spiff_error(exc, file_name, tree) from None
         except etree.LxmlError as exc:
-            raise Invalid(f"{file_name}: {exc}") from None
+            raise Invalid(f"{file_name}: 引擎无法读取此文件 ({exc})") from None
         trees[file_name] = (tree, data)
 
     processes = []
@@ -162,5 +167,6 @@ def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
             ))
     if not processes:
         names = ", ".join(name for name, _ in files)
-        raise Invalid(f"{names}: no executable process (isExecutable=\"true\") found")
+        raise Invalid(f"{names}: 没有可执行的流程，请在 Modeler 的流程属性中勾选 Executable "
+                      f"(no executable process (isExecutable=\"true\") found)")
     return processes

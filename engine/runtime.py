@@ -34,7 +34,7 @@ from models import (CalendarOverride, HumanTask, InstanceTask, ProcessDefinition
 from . import forms
 from .audit import AuditLog, ChainTip
 from .deadlines import TimerValueError
-from .errors import Invalid
+from .errors import BilingualValueError, Invalid
 from .expressions import ExpressionError, UndefinedVariable, compile_expression, is_wrapped
 from .scripting import FUNCTION_NAMES, SafeEnvironment, script_engine
 from .state import dump_changes, load_state, restore_specs
@@ -249,9 +249,12 @@ def _expression_reason(exc: Exception) -> str:
     values = "，".join(f"{k} = {_short(v)}" for k, v in getattr(exc, "values", {}).items())
     shown = "；".join(part for part in (f"表达式 {exc.expression}" if getattr(exc, "expression", None) else "",
                                        f"其中 {values}" if values else "") if part)
-    zh = f"变量 {missing.name} 没有值" if isinstance(missing, UndefinedVariable) else "值无效或超出范围"
+    # ExpressionError and TimerValueError keep their Chinese and English parts apart
+    detail, en = (exc.zh, exc.en) if isinstance(exc, BilingualValueError) else (None, str(exc))
+    zh = f"变量 {missing.name} 没有值" if isinstance(missing, UndefinedVariable) else \
+        "值无效或超出范围" + (f"：{detail}" if detail and detail != en else "")
     return (f"{zh}{f'（{shown}）' if shown else ''}，未做任何更改，请更正数据或流程图后重试 "
-            f"({str(exc).splitlines()[0]}. Nothing was changed; correct the data or the diagram and try again.)")
+            f"({en.splitlines()[0]}. Nothing was changed; correct the data or the diagram and try again.)")
 
 
 def _short(value) -> str:

@@ -3,6 +3,8 @@ the right element; clean diagrams give nothing; the Modeler lint is mapped in, o
 the reason when Node.js is missing; deploy refuses on the same rules."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import checks, modeler
@@ -52,6 +54,27 @@ def severities(xml: bytes) -> list[str]:
 
 
 CLEAN = simple(f'<bpmn:userTask id="Task_A" name="审核" {USER} />')
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def chinese_first(message: str) -> bool:
+    """True if the message says it in Chinese before its first "(": the English comes in brackets."""
+    return bool(_CJK.search(message.split("(", 1)[0]))
+
+
+@pytest.fixture(autouse=True)
+def every_problem_is_chinese_first(monkeypatch):
+    """Every problem any test here makes a rule report is Chinese first: a new English-only message
+    fails the test that makes the rule fire."""
+    from engine.checks import common, directory, expressions
+
+    made = common.problem
+
+    def problem(file, el, rule, message, severity="error"):
+        assert chinese_first(message), f"English-only problem message: {message}"
+        return made(file, el, rule, message, severity)
+    for module in (common, directory, expressions):
+        monkeypatch.setattr(module, "problem", problem)
 
 
 # --------------------------------------------------------------------------- clean diagrams
@@ -614,7 +637,8 @@ CHILD = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task
 def test_call_activity_must_name_a_deployed_or_included_process():
     problems = check_processes([("t.bpmn", _call())])            # deployed_keys=None: no database to look in
     assert [(p["rule"], p["element_id"], p["severity"]) for p in problems] == [("call-activity", "Task_Call", "warning")]
-    assert "called process child is not in these files and no database was given" in problems[0]["message"]
+    assert problems[0]["message"].startswith("被调用的流程 child 不在这些文件中，又未指定数据库，无法查找；")
+    assert "(called process child is not in these files and no database was given" in problems[0]["message"]
     assert check_processes([("parent.bpmn", _call()), ("child.bpmn", CHILD)]) == []
     assert found(_call(), deployed_keys={"child"}) == []
     assert found(_call(), deployed_keys=set()) == [("call-activity", "Task_Call")]
@@ -802,9 +826,11 @@ def test_form_business_key_and_expression_defaults_are_refused():
                  '<camunda:formField id="caseNo" type="string" /></camunda:formData></bpmn:extensionElements></bpmn:userTask>')
     [problem] = check_processes([("t.bpmn", key)])
     assert (problem["rule"], problem["element_id"]) == ("form", "Task_A")
+    assert problem["message"].startswith('camunda:formData businessKey="caseNo"：不支持，业务编号在启动方案时给出')
     assert "the business key is given when starting the plan" in problem["message"]
     [problem] = check_processes([("t.bpmn", _form('<camunda:formField id="due" type="date" defaultValue="${today()}" />'))])
     assert (problem["rule"], problem["element_id"]) == ("form", "Task_A")
+    assert problem["message"].startswith("表单字段 'due' 的 defaultValue `${today()}` 中的表达式不会求值，请写字面值 (")
     assert "expressions in default values are not evaluated" in problem["message"]
 
 
@@ -920,3 +946,32 @@ def test_a_bad_timer_value_says_why_it_is_not_iso_8601(kind, value, reason):
     assert f"{kind} `{value}` is not an ISO 8601 value reformflow understands" in problem["message"]
     assert reason in problem["message"]
     assert "NoneType" not in problem["message"] and "now must be" not in problem["message"]
+
+
+# --------------------------------------------------------------------------- Chinese first
+
+CORPUS = FIXTURES / "corpus"
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("refused_*.bpmn")), ids=lambda p: p.name)
+def test_every_problem_of_a_refused_diagram_is_chinese_first(path):
+    """What check and deploy tell an analyst about a refused diagram says it in Chinese first, the
+    English after it in brackets (the Modeler lint included where Node.js is installed)."""
+    report = check_files([read(path)], deployed_keys=set())
+    assert report.errors
+    for problem in report.problems:
+        assert chinese_first(problem["message"]), problem["message"]
+
+
+def test_xml_schema_and_lint_problems_are_chinese_first():
+    files = [("bad.bpmn", b"<nope"), ("doctype.bpmn", b'<?xml version="1.0"?><!DOCTYPE x []><x/>'),
+             read(FIXTURES / "modeler" / "lint_problems.bpmn"), read(FIXTURES / "modeler" / "unknown_element.bpmn")]
+    report = check_files(files)
+    assert {p["rule"] for p in report.problems} >= {"xml", "bpmn"}
+    for problem in report.problems:
+        assert chinese_first(problem["message"]), problem["message"]
+    [bpmn] = [p for p in report.problems if p["rule"] == "bpmn" and p["element_id"] == "Flow_Reject"]
+    assert bpmn["message"].startswith("lint_problems.bpmn: 元素 Flow_Reject（退回）：不符合 BPMN 规范，引擎无法读取 "
+                                      "(element Flow_Reject (退回): Non-default exclusive outgoing sequence flow")
+    [xml] = [p for p in report.problems if p["file"] == "bad.bpmn"]
+    assert xml["message"].startswith("bad.bpmn: 不是格式正确的 XML，请在 Modeler 中重新保存 (not well-formed XML: ")

@@ -304,7 +304,8 @@ def test_compiled_expression_is_reusable():
 def test_undefined_variable_message():
     with pytest.raises(EvaluationError) as info:
         evaluate("${missing > 1}", {})
-    assert str(info.value) == "variable 'missing' is not defined"
+    assert str(info.value) == "变量 missing 没有值 (variable 'missing' is not defined)"
+    assert (info.value.zh, info.value.en) == ("变量 missing 没有值", "variable 'missing' is not defined")
 
 
 def test_missing_key_is_an_evaluation_error():
@@ -686,13 +687,15 @@ def test_script_reassignment_and_functions():
     ],
 )
 def test_script_refusals_name_the_line(text, line):
-    with pytest.raises(ExpressionError, match=f"^line {line}:"):
+    with pytest.raises(ExpressionError, match=f"^第 {line} 行：") as info:
         compile_script(text)
+    assert info.value.en.startswith(f"line {line}: ") and f"(line {line}: " in str(info.value)
 
 
 def test_script_runtime_error_names_the_line():
     script = compile_script("a = 1\nb = missing")
-    with pytest.raises(EvaluationError, match="^line 2: variable 'missing' is not defined"):
+    with pytest.raises(EvaluationError, match="^第 2 行：变量 missing 没有值 "
+                                              "\\(line 2: variable 'missing' is not defined\\)"):
         script.execute({})
 
 

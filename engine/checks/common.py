@@ -21,15 +21,19 @@ EVENT_DEFINITIONS = ("messageEventDefinition", "signalEventDefinition", "timerEv
                      "linkEventDefinition", "compensateEventDefinition", "conditionalEventDefinition",
                      "cancelEventDefinition")
 # Camunda's built-in expression objects and multi-instance variables: they do not exist here.
+# name -> (Chinese, English): every problem message is Chinese first, the English in brackets.
+_COUNTERS = ("reformflow 不提供 Camunda 的多实例计数变量", "Camunda's multi-instance counters are not provided by reformflow")
 CAMUNDA_BUILTINS = {
-    "execution": "Camunda's `execution` object does not exist in reformflow; use process variables "
-                 "(businessKey, initiator, title or form fields)",
-    "task": "Camunda's `task` object does not exist in reformflow",
-    "authenticatedUserId": "authenticatedUserId is not provided; use the start event's camunda:initiator variable",
-    "nrOfInstances": "Camunda's multi-instance counters are not provided by reformflow",
-    "nrOfActiveInstances": "Camunda's multi-instance counters are not provided by reformflow",
-    "nrOfCompletedInstances": "Camunda's multi-instance counters are not provided by reformflow",
-    "loopCounter": "Camunda's loopCounter is not provided by reformflow",
+    "execution": ("reformflow 中没有 Camunda 的 `execution` 对象，请改用流程变量（businessKey、initiator、title 或表单字段）",
+                  "Camunda's `execution` object does not exist in reformflow; use process variables "
+                  "(businessKey, initiator, title or form fields)"),
+    "task": ("reformflow 中没有 Camunda 的 `task` 对象", "Camunda's `task` object does not exist in reformflow"),
+    "authenticatedUserId": ("reformflow 不提供 authenticatedUserId，请改用开始事件的 camunda:initiator 变量",
+                            "authenticatedUserId is not provided; use the start event's camunda:initiator variable"),
+    "nrOfInstances": _COUNTERS,
+    "nrOfActiveInstances": _COUNTERS,
+    "nrOfCompletedInstances": _COUNTERS,
+    "loopCounter": ("reformflow 不提供 Camunda 的 loopCounter", "Camunda's loopCounter is not provided by reformflow"),
 }
 # Variables the engine itself sets (engine/commands.py start(), engine/events.py).
 ENGINE_VARIABLES = {"title", "businessKey", "initiator", "lastMessage"}
@@ -57,17 +61,23 @@ def owner_of(el):
     return el
 
 
-def check_expression(file, el, text, rule, what) -> Iterator[dict]:
+def check_expression(file, el, text, rule, what: tuple[str, str]) -> Iterator[dict]:
+    """Problems of one expression; `what` names it, (Chinese, English): ("条件", "condition")."""
+    text = text.strip()
+
+    def said(reason: tuple[str, str]) -> dict:
+        return problem(file, el, rule, f"{what[0]} `{text}`：{reason[0]} ({what[1]} `{text}`: {reason[1]})")
+
     try:
-        expression = compile_expression(text.strip(), FUNCTION_NAMES)
+        expression = compile_expression(text, FUNCTION_NAMES)
     except ExpressionError as exc:
         # `execution.getVariable(...)` fails as a method call; what the modeler needs to hear is
         # that Camunda's objects do not exist here
         builtin = next((name for name in CAMUNDA_BUILTINS if re.search(rf"\b{name}\b", text)), None)
-        yield problem(file, el, rule, f"{what} `{text.strip()}`: {CAMUNDA_BUILTINS[builtin] if builtin else exc}")
+        yield said(CAMUNDA_BUILTINS[builtin] if builtin else (exc.zh, exc.en))
         return
     for name in sorted(expression.names & CAMUNDA_BUILTINS.keys()):
-        yield problem(file, el, rule, f"{what} `{text.strip()}`: {CAMUNDA_BUILTINS[name]}")
+        yield said(CAMUNDA_BUILTINS[name])
 
 
 class Doc:

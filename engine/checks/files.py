@@ -9,6 +9,41 @@ from pathlib import Path
 from ..errors import Invalid
 
 SEVERITIES = ("error", "warning", "info")
+# What each Camunda Modeler lint rule (bpmnlint `recommended`, camunda-compat for Camunda 7, and
+# lint.mjs's own moddle-import / moddle-parse) finds, in Chinese: the lint's English message
+# follows in brackets. A rule not listed here gets a general Chinese lead.
+LINT_ZH = {
+    "ad-hoc-sub-process": "ad-hoc 子流程中不能有开始事件或结束事件",
+    "conditional-flows": "顺序流缺少条件：请给它设条件，或把它设为网关的默认流",
+    "end-event-required": "缺少结束事件：请添加结束事件",
+    "event-based-gateway": "基于事件的网关至少要有两条出口流，且出口流不能带条件",
+    "event-sub-process-typed-start-event": "事件子流程的开始事件缺少事件定义",
+    "fake-join": "多条流直接进入此元素，并不会汇合：请在它前面加一个网关来汇合",
+    "global": "全局元素（消息、信号、错误等）缺少名称、未被使用或名称重复",
+    "label-required": "元素缺少名称：请在 Modeler 中填写 Name",
+    "link-event": "链接事件缺少链接名称，或找不到与之对应的链接事件",
+    "no-bpmndi": "元素没有图形布局（bpmndi），在 Modeler 中看不到：请在 Modeler 中画出它并保存",
+    "no-complex-gateway": "不建议使用复杂网关",
+    "no-disconnected": "元素没有连接：请用顺序流连上它，或删除它",
+    "no-duplicate-sequence-flows": "顺序流重复：请删除多余的一条",
+    "no-gateway-join-fork": "网关既汇合又分支：请拆成两个网关",
+    "no-implicit-split": "流程在此隐式分支：请在此元素后加一个网关",
+    "no-implicit-end": "元素是隐式结束：请把它连到结束事件",
+    "no-implicit-start": "元素是隐式开始：请从开始事件连一条顺序流到它",
+    "no-inclusive-gateway": "Modeler 不建议使用包容网关（reformflow 可以运行包容网关）",
+    "no-overlapping-elements": "元素在图上与其他元素重叠，或超出所属范围",
+    "single-blank-start-event": "空白开始事件多于一个：请只保留一个",
+    "single-event-definition": "事件有多个事件定义",
+    "start-event-required": "缺少开始事件：请添加开始事件",
+    "sub-process-blank-start-event": "子流程的开始事件须为空白开始事件",
+    "superfluous-gateway": "网关多余：它只有一个入口和一个出口",
+    "superfluous-label": "顺序流的标签多余：只有带条件的流、默认流或网关分出的流需要标签",
+    "superfluous-termination": "终止结束事件多余",
+    "camunda-compat/history-time-to-live": "流程应设置 historyTimeToLive（History cleanup → Time to live），"
+                                           "Camunda 7.20 起要求；reformflow 忽略它",
+    "moddle-import": "Camunda Modeler 导入时不认识此内容（未知的属性或元素、无效的引用或重复的 id）",
+    "moddle-parse": "Camunda Modeler 无法把此文件读作 BPMN",
+}
 _ELEMENT_IN_MESSAGE = re.compile(r"element (\S+)(?: \((.*?)\))?(?:, line \d+)?: ")
 
 
@@ -32,7 +67,8 @@ def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:
             problems.append(as_problem(file_name, exc))
         except Exception as exc:  # noqa: BLE001 - a parser crash is a problem of the file, not of check
             problems.append({"file": file_name, "element_id": None, "element_name": None, "rule": "bpmn",
-                             "message": f"the engine cannot read this file: {type(exc).__name__}: {exc}",
+                             "message": f"引擎无法读取此文件 (the engine cannot read this file: "
+                                        f"{type(exc).__name__}: {exc})",
                              "severity": "error"})
     defined: dict[str, list[str]] = {}  # process id -> the files defining it
     for file_name, processes in parsed.items():
@@ -42,8 +78,10 @@ def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:
         for file_name in names[1:]:  # SpiffWorkflow's own message names neither file
             process = next(p for p in parsed[file_name] if p.key == key)
             problems.append({"file": file_name, "element_id": key, "element_name": process.name, "rule": "bpmn",
-                             "message": f"process id {key} is also defined in {names[0]}: a process id is the "
-                                        f"process's key, so deploy one of the files, or give this process another id",
+                             "message": f"流程 id {key} 也在 {names[0]} 中定义：流程 id 就是流程的 key，请只部署"
+                                        f"其中一个文件，或给此流程换一个 id (process id {key} is also defined in "
+                                        f"{names[0]}: a process id is the process's key, so deploy one of the files, "
+                                        "or give this process another id)",
                              "severity": "error"})
     if not problems and len(files) > 1:
         try:
@@ -67,7 +105,8 @@ def storage_problems(parsed: dict, clean_files: set[str]) -> list[dict]:
                 spec_to_json(process.spec, process.embedded)
             except Exception as exc:  # noqa: BLE001 - anything the engine could not store
                 problems.append({"file": file_name, "element_id": process.key, "element_name": process.name,
-                                 "rule": "bpmn", "message": f"the engine cannot store this process: {exc}",
+                                 "rule": "bpmn", "message": f"引擎无法保存此流程 (the engine cannot store this "
+                                                            f"process: {exc})",
                                  "severity": "error"})
     return problems
 
@@ -92,6 +131,8 @@ def lint_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], str]:
     for (file_name, _), path in zip(files, paths):
         for p in results.get(path, []):
             severity = p.get("severity") if p.get("severity") in SEVERITIES else "error"
+            zh = LINT_ZH.get(p.get("rule"), "Camunda Modeler 检查发现问题")
             problems.append({"file": file_name, "element_id": p.get("id"), "element_name": p.get("name"),
-                             "rule": f"modeler/{p.get('rule')}", "message": p.get("message"), "severity": severity})
+                             "rule": f"modeler/{p.get('rule')}", "message": f"{zh} ({p.get('message')})",
+                             "severity": severity})
     return problems, "ran"

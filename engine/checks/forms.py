@@ -13,70 +13,87 @@ def rule_user_tasks(doc: Doc):
         attrs = {a: task.get(CAMUNDA + a) for a in USER_TASK_ATTRIBUTES}
         if not ((attrs["assignee"] or "").strip() or (attrs["candidateGroups"] or "").strip()
                 or (attrs["candidateUsers"] or "").strip()):
-            yield doc.problem(task, "assignment", "user task without camunda:assignee, candidateGroups or "
-                              "candidateUsers: nobody would find it in an inbox")
+            yield doc.problem(task, "assignment", "用户任务没有设置 camunda:assignee、candidateGroups 或 candidateUsers，"
+                              "不会出现在任何人的待办中 (user task without camunda:assignee, candidateGroups or "
+                              "candidateUsers: nobody would find it in an inbox)")
         for name in ("assignee", "candidateGroups", "candidateUsers", "priority"):
             value = (attrs[name] or "").strip()
             if "${" in value or "#{" in value:
                 if not is_wrapped(value):
-                    yield doc.problem(task, "assignment", f"camunda:{name} `{value}`: write either a plain value or one whole ${{...}} expression")
+                    yield doc.problem(task, "assignment", f"camunda:{name} 的值 `{value}`：请写普通值，或一个完整的 ${{...}} "
+                                      f"表达式 (camunda:{name} `{value}`: write either a plain value or one whole "
+                                      "${...} expression)")
                 else:
-                    yield from check_expression(doc.file, task, value, "assignment", f"camunda:{name}")
+                    yield from check_expression(doc.file, task, value, "assignment",
+                                                (f"camunda:{name} 的表达式", f"camunda:{name}"))
         priority = (attrs["priority"] or "").strip()
         if priority and not is_wrapped(priority) and not priority.lstrip("-").isdigit():
-            yield doc.problem(task, "assignment", f"camunda:priority `{priority}` must be a whole number")
+            yield doc.problem(task, "assignment", f"camunda:priority 的值 `{priority}` 须为整数 (camunda:priority "
+                              f"`{priority}` must be a whole number)")
         for name in ("dueDate", "followUpDate"):
             if attrs[name]:
-                yield from (dict(p, rule="due-date", message=f"camunda:{name}: {p['message']}")
-                            for p in check_timer_value(doc.file, task, "timeDuration", attrs[name]))
+                yield from check_timer_value(doc.file, task, "timeDuration", attrs[name], f"camunda:{name}")
         yield from _check_form(doc, task)
 
 
 def _check_form(doc: Doc, task):
     seen = set()
     for form in task.xpath("./bpmn:extensionElements/camunda:formData[@businessKey]", namespaces=NS):
-        yield doc.problem(task, "form", f"camunda:formData businessKey=\"{form.get('businessKey')}\": 不支持 (not "
-                          "supported; the business key is given when starting the plan: reformflow start --business-key)")
+        yield doc.problem(task, "form", f"camunda:formData businessKey=\"{form.get('businessKey')}\"：不支持，业务编号在"
+                          "启动方案时给出：reformflow start --business-key (not supported; the business key is given "
+                          "when starting the plan: reformflow start --business-key)")
     for field in task.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NS):
         fid, kind = field.get("id"), field.get("type")
         default = field.get("defaultValue") or ""
         if "${" in default or "#{" in default:
-            yield doc.problem(task, "form", f"form field '{fid}': defaultValue `{default}` 中的表达式不会求值 (expressions "
-                              "in default values are not evaluated; write a literal value)")
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 的 defaultValue `{default}` 中的表达式不会求值，请写字面值 "
+                              f"(form field '{fid}': defaultValue `{default}`: expressions in default values are not "
+                              "evaluated; write a literal value)")
         if not fid or not fid.isidentifier() or fid.startswith("_"):
-            yield doc.problem(task, "form", f"form field id '{fid}' must be a plain variable name (letters, digits, _)")
+            yield doc.problem(task, "form", f"表单字段 id '{fid}' 须为普通变量名（字母、数字、_） (form field id "
+                              f"'{fid}' must be a plain variable name (letters, digits, _))")
         elif fid in seen:
-            yield doc.problem(task, "form", f"form field id '{fid}' appears twice on this form")
+            yield doc.problem(task, "form", f"表单字段 id '{fid}' 在此表单中出现了两次 (form field id '{fid}' appears "
+                              "twice on this form)")
         seen.add(fid)
         if kind not in SUPPORTED_TYPES:
-            yield doc.problem(task, "form", f"form field '{fid}' has type '{kind}'; supported: {', '.join(SUPPORTED_TYPES)}")
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 的类型 '{kind}' 不受支持，可用：{', '.join(SUPPORTED_TYPES)} "
+                              f"(form field '{fid}' has type '{kind}'; supported: {', '.join(SUPPORTED_TYPES)})")
         if kind == "enum" and not field.xpath("./camunda:value", namespaces=NS):
-            yield doc.problem(task, "form", f"enum form field '{fid}' has no values")
+            yield doc.problem(task, "form", f"枚举表单字段 '{fid}' 没有可选值 (enum form field '{fid}' has no values)")
         if kind == "enum" and field.get("defaultValue") and field.get("defaultValue") not in field.xpath(
                 "./camunda:value/@id", namespaces=NS):
-            yield doc.problem(task, "form", f"enum form field '{fid}': default '{field.get('defaultValue')}' is not one of its values")
+            yield doc.problem(task, "form", f"枚举表单字段 '{fid}' 的默认值 '{field.get('defaultValue')}' 不在其可选值中 "
+                              f"(enum form field '{fid}': default '{field.get('defaultValue')}' is not one of its values)")
         for constraint in field.xpath("./camunda:validation/camunda:constraint", namespaces=NS):
             name = constraint.get("name")
             if name not in SUPPORTED_CONSTRAINTS:
-                yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' is not supported; "
-                                  f"supported: {', '.join(SUPPORTED_CONSTRAINTS)}")
+                yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' 不受支持，可用："
+                                  f"{', '.join(SUPPORTED_CONSTRAINTS)} (form field '{fid}': constraint '{name}' is "
+                                  f"not supported; supported: {', '.join(SUPPORTED_CONSTRAINTS)})")
             elif name in ("min", "max", "minlength", "maxlength"):
                 config = (constraint.get("config") or "").strip()
                 computed = name in ("min", "max") and kind in ("date", "long")  # may be ${...}, checked on submit
                 if computed and ("${" in config or "#{" in config):
                     if not is_wrapped(config):
-                        yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' `{config}`: write "
-                                          "either a plain value or one whole ${...} expression")
+                        yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' `{config}`：请写普通值，"
+                                          f"或一个完整的 ${{...}} 表达式 (form field '{fid}': constraint '{name}' "
+                                          f"`{config}`: write either a plain value or one whole ${{...}} expression)")
                     else:
                         yield from check_expression(doc.file, task, config, "form",
-                                                    f"form field '{fid}': constraint '{name}'")
+                                                    (f"表单字段 '{fid}' 的约束 '{name}'",
+                                                     f"form field '{fid}': constraint '{name}'"))
                 elif kind == "date":
                     if not is_iso_date_or_datetime(config) or len(config) != 10:
-                        yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' needs a date like "
-                                          "2026-01-01, or an expression like ${issueDate} or ${today()}")
+                        yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' 须为日期，如 2026-01-01，"
+                                          "或表达式，如 ${issueDate}、${today()} "
+                                          f"(form field '{fid}': constraint '{name}' needs a date like "
+                                          "2026-01-01, or an expression like ${issueDate} or ${today()})")
                 elif not config.lstrip("-").isdigit():
-                    yield doc.problem(task, "form", f"form field '{fid}': constraint '{name}' needs a whole-number config"
-                                      + (", or an expression like ${maxDays}" if computed else ""))
+                    yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' 的配置值须为整数"
+                                      + ("，或表达式，如 ${maxDays}" if computed else "")
+                                      + f" (form field '{fid}': constraint '{name}' needs a whole-number config"
+                                      + (", or an expression like ${maxDays}" if computed else "") + ")")
 
 
 def rule_start_forms(doc: Doc):
@@ -84,18 +101,23 @@ def rule_start_forms(doc: Doc):
     for start in doc.iter("startEvent"):
         has_form = bool(start.xpath("./bpmn:extensionElements/camunda:formData", namespaces=NS))
         if has_form and (not doc.top_level(start) or doc.definitions(start)):
-            yield doc.problem(start, "form", "只有流程的空白开始事件可以带启动表单 (a start form belongs on the "
-                              "process's none start event; move the fields to a user task)")
+            yield doc.problem(start, "form", "只有流程的空白开始事件可以带启动表单，请把这些字段移到用户任务上 (a start "
+                              "form belongs on the process's none start event; move the fields to a user task)")
         elif has_form:
             yield from _check_form(doc, start)
         if start.get(CAMUNDA + "formKey"):
-            yield doc.problem(start, "form", "camunda:formKey on a start event names a page reformflow does not have; "
-                              "describe the start form with Form fields (camunda:formData) instead", "warning")
+            yield doc.problem(start, "form", "开始事件上的 camunda:formKey 指向 reformflow 没有的页面；请改用表单字段"
+                              "（camunda:formData）描述启动表单 (camunda:formKey on a start event names a page "
+                              "reformflow does not have; describe the start form with Form fields (camunda:formData) "
+                              "instead)", "warning")
 
 
 def rule_task_types(doc: Doc):
     for task in doc.iter("task", "manualTask"):
-        kind = "a task without a type" if local_name(task) == "task" else "a manual task"
-        yield doc.problem(task, "task-type", f"{kind}: Camunda passes through it at once, reformflow would wait for "
+        zh, en = ("未指定类型的任务", "a task without a type") if local_name(task) == "task" else \
+            ("手工任务", "a manual task")
+        yield doc.problem(task, "task-type", f"{zh}：Camunda 会直接通过，reformflow 却会等人办理。请改为用户任务"
+                          "（扳手图标 → User task）并设置办理人或候选组，或删除它 "
+                          f"({en}: Camunda passes through it at once, reformflow would wait for "
                           "someone to complete it. Make it a user task (wrench icon → User task) with an assignee or "
-                          "candidate groups, or remove it")
+                          "candidate groups, or remove it)")

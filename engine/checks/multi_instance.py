@@ -11,26 +11,33 @@ def rule_multi_instance(doc: Doc):
     for loop in doc.iter("multiInstanceLoopCharacteristics"):
         owner = owner_of(loop.getparent())
         if local_name(owner) not in MULTI_INSTANCE_HOSTS:
-            yield doc.problem(owner, "multi-instance", f"multi-instance {local_name(owner)}s are not supported; "
-                              "multi-instance works on user tasks and subprocesses")
+            yield doc.problem(owner, "multi-instance", f"不支持多实例的 {local_name(owner)}；多实例只能用于用户任务和"
+                              f"子流程 (multi-instance {local_name(owner)}s are not supported; "
+                              "multi-instance works on user tasks and subprocesses)")
         collection = (loop.get(CAMUNDA + "collection") or "").strip()
         cardinality = loop.find("bpmn:loopCardinality", NS)
         has_cardinality = cardinality is not None and (cardinality.text or "").strip()
         if collection:
             if is_wrapped(collection) or not collection.isidentifier() or collection.startswith("_"):
                 bare = collection[2:-1].strip() if is_wrapped(collection) else ""
-                hint = f"write camunda:collection=\"{bare}\"" if bare.isidentifier() else \
-                    "store the list in a variable first (e.g. a form field) and name that variable"
-                yield doc.problem(owner, "multi-instance", f"camunda:collection `{collection}`: reformflow reads the "
-                                  f"collection from a variable by name; {hint}")
+                hint_zh, hint = (f"请写 camunda:collection=\"{bare}\"", f"write camunda:collection=\"{bare}\"") \
+                    if bare.isidentifier() else \
+                    ("请先把列表存入一个变量（如表单字段），再写该变量名",
+                     "store the list in a variable first (e.g. a form field) and name that variable")
+                yield doc.problem(owner, "multi-instance", f"camunda:collection 的值 `{collection}`：reformflow 按变量名读取"
+                                  f"集合；{hint_zh} (camunda:collection `{collection}`: reformflow reads the "
+                                  f"collection from a variable by name; {hint})")
             if not (loop.get(CAMUNDA + "elementVariable") or "").strip():
-                yield doc.problem(owner, "multi-instance", "camunda:collection without camunda:elementVariable: "
-                                  "name the variable each instance gets (e.g. department)")
+                yield doc.problem(owner, "multi-instance", "有 camunda:collection 却没有 camunda:elementVariable：请为每个"
+                                  "实例得到的变量命名（如 department） (camunda:collection without "
+                                  "camunda:elementVariable: name the variable each instance gets (e.g. department))")
         elif not has_cardinality:
-            yield doc.problem(owner, "multi-instance", "multi-instance needs camunda:collection (a list variable) "
-                              "or a loop cardinality")
+            yield doc.problem(owner, "multi-instance", "多实例须设置 camunda:collection（列表变量）或循环基数 "
+                              "(multi-instance needs camunda:collection (a list variable) or a loop cardinality)")
         if has_cardinality:
-            yield from check_expression(doc.file, owner, cardinality.text, "multi-instance", "loopCardinality")
+            yield from check_expression(doc.file, owner, cardinality.text, "multi-instance",
+                                        ("循环基数 loopCardinality", "loopCardinality"))
         element_variable = loop.get(CAMUNDA + "elementVariable")
         if element_variable and (not element_variable.isidentifier() or element_variable.startswith("_")):
-            yield doc.problem(owner, "multi-instance", f"camunda:elementVariable '{element_variable}' must be a plain variable name")
+            yield doc.problem(owner, "multi-instance", f"camunda:elementVariable '{element_variable}' 须为普通变量名 "
+                              f"(camunda:elementVariable '{element_variable}' must be a plain variable name)")

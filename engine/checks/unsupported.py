@@ -7,38 +7,51 @@ import re
 
 from .common import BPMN, CAMUNDA, NS, Doc, is_bpmn, local_name, owner_of
 
+# Every reason is (Chinese, English): the messages are Chinese first, the English in brackets.
 UNSUPPORTED_ATTRIBUTES = {
-    "class": "Java delegate classes cannot run here",
-    "delegateExpression": "delegate expressions call Java beans",
-    "expression": "camunda:expression calls Java/JUEL methods",
-    "resultVariable": "result variables belong to expression/delegate tasks",
-    "type": "external tasks need a Camunda worker",
-    "topic": "external tasks need a Camunda worker",
-    "decisionRef": "DMN decisions are not supported",
-    "formRef": "Camunda Forms (camunda:formRef) are not rendered by reformflow; use generated task forms "
-               "(Forms → Type: Generated Task Forms, i.e. camunda:formData)",
-    "errorCodeVariable": "reformflow does not set error code variables; branch on a form field instead",
-    "errorMessageVariable": "reformflow does not set error message variables; branch on a form field instead",
-    "escalationCodeVariable": "reformflow does not set escalation code variables",
-    "caseRef": "CMMN cases are not supported",
-    "variableMappingClass": "variable mapping classes run Java",
-    "variableMappingDelegateExpression": "variable mapping delegates run Java",
-    "formHandlerClass": "form handler classes run Java; use generated task forms (camunda:formData)",
+    "class": ("Java 委托类无法在此运行", "Java delegate classes cannot run here"),
+    "delegateExpression": ("委托表达式会调用 Java bean", "delegate expressions call Java beans"),
+    "expression": ("camunda:expression 会调用 Java/JUEL 方法", "camunda:expression calls Java/JUEL methods"),
+    "resultVariable": ("结果变量属于表达式任务或委托任务", "result variables belong to expression/delegate tasks"),
+    "type": ("外部任务需要 Camunda 的 worker", "external tasks need a Camunda worker"),
+    "topic": ("外部任务需要 Camunda 的 worker", "external tasks need a Camunda worker"),
+    "decisionRef": ("reformflow 不运行 DMN 决策", "DMN decisions are not supported"),
+    "formRef": ("reformflow 不显示 Camunda Forms（camunda:formRef）；请改用生成的任务表单（Forms → Type: Generated "
+                "Task Forms，即 camunda:formData）",
+                "Camunda Forms (camunda:formRef) are not rendered by reformflow; use generated task forms "
+                "(Forms → Type: Generated Task Forms, i.e. camunda:formData)"),
+    "errorCodeVariable": ("reformflow 不设置错误代码变量；请改为按表单字段分支",
+                          "reformflow does not set error code variables; branch on a form field instead"),
+    "errorMessageVariable": ("reformflow 不设置错误消息变量；请改为按表单字段分支",
+                             "reformflow does not set error message variables; branch on a form field instead"),
+    "escalationCodeVariable": ("reformflow 不设置升级代码变量", "reformflow does not set escalation code variables"),
+    "caseRef": ("reformflow 不运行 CMMN 案例", "CMMN cases are not supported"),
+    "variableMappingClass": ("变量映射类要运行 Java", "variable mapping classes run Java"),
+    "variableMappingDelegateExpression": ("变量映射委托要运行 Java", "variable mapping delegates run Java"),
+    "formHandlerClass": ("表单处理类要运行 Java；请改用生成的任务表单（camunda:formData）",
+                         "form handler classes run Java; use generated task forms (camunda:formData)"),
 }
 # Camunda attributes and extensions that change nothing here: reported as info, by name, so an
 # analyst knows they are read and ignored (reformflow has no job executor and no version tags).
+_NO_JOB_EXECUTOR = ("reformflow 没有作业执行器", "reformflow has no job executor")
+_STEP_BY_STEP = ("reformflow 没有作业执行器，每一步都在到达它的那次操作中运行",
+                 "reformflow has no job executor: every step runs in the action that reaches it")
+_TEMPLATES = ("元素模板是 Modeler 的元数据", "element templates are Modeler metadata")
 IGNORED_ATTRIBUTES = {
-    "asyncBefore": "reformflow has no job executor: every step runs in the action that reaches it",
-    "asyncAfter": "reformflow has no job executor: every step runs in the action that reaches it",
-    "exclusive": "reformflow has no job executor",
-    "jobPriority": "reformflow has no job executor",
-    "taskPriority": "external task priorities belong to external tasks, which are not supported",
-    "versionTag": "reformflow numbers versions itself (version n+1 on each changed deploy)",
-    "isStartableInTasklist": "plans are started with `reformflow start`",
-    "async": "reformflow has no job executor (camunda:async is the old name of asyncBefore)",
-    "errorMessage": "errors are matched by their code; the message is not passed to the plan",
-    "modelerTemplate": "element templates are Modeler metadata",
-    "modelerTemplateVersion": "element templates are Modeler metadata",
+    "asyncBefore": _STEP_BY_STEP,
+    "asyncAfter": _STEP_BY_STEP,
+    "exclusive": _NO_JOB_EXECUTOR,
+    "jobPriority": _NO_JOB_EXECUTOR,
+    "taskPriority": ("外部任务优先级属于外部任务，而外部任务不受支持",
+                     "external task priorities belong to external tasks, which are not supported"),
+    "versionTag": ("reformflow 自行编排版本号（每次有改动的部署生成第 n+1 版）",
+                   "reformflow numbers versions itself (version n+1 on each changed deploy)"),
+    "isStartableInTasklist": ("方案用 `reformflow start` 启动", "plans are started with `reformflow start`"),
+    "async": ("reformflow 没有作业执行器（camunda:async 是 asyncBefore 的旧名）",
+              "reformflow has no job executor (camunda:async is the old name of asyncBefore)"),
+    "errorMessage": ("错误按代码匹配，消息不会传给方案", "errors are matched by their code; the message is not passed to the plan"),
+    "modelerTemplate": _TEMPLATES,
+    "modelerTemplateVersion": _TEMPLATES,
 }
 # Honoured, or checked by a rule of their own: no message from the attribute scan.
 KNOWN_ATTRIBUTES = {"assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority", "formKey",
@@ -52,38 +65,52 @@ KNOWN_ATTRIBUTES = {"assignee", "candidateGroups", "candidateUsers", "dueDate", 
                     # required by Camunda 7.20+, which the Modeler lint asks for; ignored here (docs §1)
                     "historyTimeToLive"}
 UNSUPPORTED_EXTENSIONS = {
-    "executionListener": "execution listeners run Java or scripts outside the safe language",
-    "taskListener": "task listeners run Java or scripts outside the safe language",
-    "connector": "connectors call external services",
-    "inputOutput": "input/output mappings are not supported; use forms and process variables",
-    "script": "external or inline camunda:script is not supported",
-    "field": "field injection configures Java delegates, which cannot run here",
-    "potentialStarter": "start permission is given with camunda:candidateStarterGroups / candidateStarterUsers "
-                        "on the process (Process → Candidate starter groups / users)",
-    "errorEventDefinition": "error event definitions on external tasks need a Camunda worker",
+    "executionListener": ("执行监听器会运行 Java 或安全语言之外的脚本",
+                          "execution listeners run Java or scripts outside the safe language"),
+    "taskListener": ("任务监听器会运行 Java 或安全语言之外的脚本",
+                     "task listeners run Java or scripts outside the safe language"),
+    "connector": ("连接器会调用外部服务", "connectors call external services"),
+    "inputOutput": ("不支持输入/输出映射；请改用表单和流程变量",
+                    "input/output mappings are not supported; use forms and process variables"),
+    "script": ("不支持外部或内嵌的 camunda:script", "external or inline camunda:script is not supported"),
+    "field": ("字段注入用于配置 Java 委托，而 Java 委托无法在此运行",
+              "field injection configures Java delegates, which cannot run here"),
+    "potentialStarter": ("发起权限用流程上的 camunda:candidateStarterGroups / candidateStarterUsers 设置"
+                         "（Process → Candidate starter groups / users）",
+                         "start permission is given with camunda:candidateStarterGroups / candidateStarterUsers "
+                         "on the process (Process → Candidate starter groups / users)"),
+    "errorEventDefinition": ("外部任务上的错误事件定义需要 Camunda 的 worker",
+                             "error event definitions on external tasks need a Camunda worker"),
 }
-IGNORED_EXTENSIONS = {"failedJobRetryTimeCycle": "reformflow has no job executor, so no job is retried"}
+IGNORED_EXTENSIONS = {"failedJobRetryTimeCycle": ("reformflow 没有作业执行器，不会重试任何作业",
+                                                  "reformflow has no job executor, so no job is retried")}
 # camunda: elements that are honoured (forms, properties, call-activity mappings) or nested inside
 # one that is refused by name.
 KNOWN_EXTENSIONS = {"formData", "formField", "validation", "constraint", "value", "properties", "property",
                     "in", "out", "inputParameter", "outputParameter", "list", "map", "entry", "string",
                     "expression", "connectorId"}
 UNSUPPORTED_ELEMENTS = {
-    "serviceTask": "service tasks need Java or external workers",
-    "sendTask": "send tasks need Java or external workers",
-    "businessRuleTask": "DMN business rule tasks are not supported",
-    "receiveTask": "receive tasks cannot be stored by the engine; use a message intermediate catch event "
-                   "(the round event with an envelope) instead",
-    "complexGateway": "complex gateways are not supported",
-    "adHocSubProcess": "ad-hoc subprocesses are not supported",
-    "transaction": "transaction subprocesses are not supported; use an ordinary subprocess",
-    "standardLoopCharacteristics": "loop activities are not supported; draw the loop back with an exclusive gateway",
-    "dataOutputAssociation": "writing to a data object is not supported (the task would fail when it completes); "
-                             "remove the arrow from the task to the data object — the data object itself may stay",
-    "linkEventDefinition": "link events do not run (the plan would stop at the link); connect the sequence flow directly",
-    "compensateEventDefinition": "compensation is not supported",
-    "conditionalEventDefinition": "conditional events are not supported; use a gateway condition or a message",
-    "cancelEventDefinition": "cancel events belong to transactions, which are not supported",
+    "serviceTask": ("服务任务需要 Java 或外部 worker", "service tasks need Java or external workers"),
+    "sendTask": ("发送任务需要 Java 或外部 worker", "send tasks need Java or external workers"),
+    "businessRuleTask": ("不支持 DMN 业务规则任务", "DMN business rule tasks are not supported"),
+    "receiveTask": ("引擎无法保存接收任务；请改用消息中间捕获事件（带信封图标的圆形事件）",
+                    "receive tasks cannot be stored by the engine; use a message intermediate catch event "
+                    "(the round event with an envelope) instead"),
+    "complexGateway": ("不支持复杂网关", "complex gateways are not supported"),
+    "adHocSubProcess": ("不支持 ad-hoc 子流程", "ad-hoc subprocesses are not supported"),
+    "transaction": ("不支持事务子流程；请改用普通子流程", "transaction subprocesses are not supported; use an ordinary subprocess"),
+    "standardLoopCharacteristics": ("不支持循环活动；请用排他网关画出回路",
+                                    "loop activities are not supported; draw the loop back with an exclusive gateway"),
+    "dataOutputAssociation": ("不支持写入数据对象（任务办结时会出错）；请删除从任务指向数据对象的箭头，数据对象本身可以保留",
+                              "writing to a data object is not supported (the task would fail when it completes); "
+                              "remove the arrow from the task to the data object — the data object itself may stay"),
+    "linkEventDefinition": ("链接事件不会运行（流程会停在链接处）；请直接用顺序流连接",
+                            "link events do not run (the plan would stop at the link); connect the sequence flow directly"),
+    "compensateEventDefinition": ("不支持补偿", "compensation is not supported"),
+    "conditionalEventDefinition": ("不支持条件事件；请改用网关条件或消息",
+                                   "conditional events are not supported; use a gateway condition or a message"),
+    "cancelEventDefinition": ("取消事件属于事务子流程，而事务子流程不受支持",
+                              "cancel events belong to transactions, which are not supported"),
 }
 _STARTER_NAME = re.compile(r"[\w.@-]+\Z")
 
@@ -95,40 +122,49 @@ def rule_unsupported(doc: Doc):
         local = local_name(el)
         if el.tag.startswith(BPMN) and local in UNSUPPORTED_ELEMENTS:
             target = owner_of(el.getparent()) if local.endswith(("EventDefinition", "Characteristics", "Association")) else el
-            yield doc.problem(target, "unsupported", f"{local}: {UNSUPPORTED_ELEMENTS[local]}")
+            zh, en = UNSUPPORTED_ELEMENTS[local]
+            yield doc.problem(target, "unsupported", f"{local}：{zh} ({local}: {en})")
         if el.tag.startswith(BPMN) and local == "subProcess" and el.get("triggeredByEvent") == "true":
-            yield doc.problem(el, "unsupported", "event subprocesses are not supported (messages do not reach them); "
-                              "use a boundary event on the activity instead")
+            yield doc.problem(el, "unsupported", "不支持事件子流程（消息不会到达它）；请改在活动上用边界事件 (event "
+                              "subprocesses are not supported (messages do not reach them); use a boundary event on "
+                              "the activity instead)")
         if el.tag.startswith(BPMN) and local == "dataInputAssociation":
             sources = [doc.by_id.get((ref.text or "").strip()) for ref in el.findall("bpmn:sourceRef", NS)]
             if any(src is not None and local_name(src) == "dataStoreReference" for src in sources):
-                yield doc.problem(owner_of(el.getparent()), "unsupported", "reading from a data store is not supported "
-                                  "(the engine cannot resolve it); remove the arrow — the data store itself may stay")
+                yield doc.problem(owner_of(el.getparent()), "unsupported", "不支持从数据存储读取（引擎无法解析它）；请删除"
+                                  "该箭头，数据存储本身可以保留 (reading from a data store is not supported "
+                                  "(the engine cannot resolve it); remove the arrow — the data store itself may stay)")
         if el.tag.startswith(BPMN) and el.get("isForCompensation") == "true":
-            yield doc.problem(el, "unsupported", "compensation handlers are not supported")
+            yield doc.problem(el, "unsupported", "不支持补偿处理程序 (compensation handlers are not supported)")
         for attr, value in el.attrib.items():
             if not attr.startswith(CAMUNDA):
                 continue
             name = attr[len(CAMUNDA):]
             if name in UNSUPPORTED_ATTRIBUTES:
-                yield doc.problem(el, "unsupported", f"camunda:{name}=\"{value}\": {UNSUPPORTED_ATTRIBUTES[name]}")
+                zh, en = UNSUPPORTED_ATTRIBUTES[name]
+                yield doc.problem(el, "unsupported", f"不支持 camunda:{name}=\"{value}\"：{zh} (camunda:{name}=\"{value}\": {en})")
             elif name in IGNORED_ATTRIBUTES:
-                yield doc.problem(el, "unsupported", f"camunda:{name} 被忽略 (camunda:{name} is ignored: "
-                                  f"{IGNORED_ATTRIBUTES[name]})", "info")
+                zh, en = IGNORED_ATTRIBUTES[name]
+                yield doc.problem(el, "unsupported", f"camunda:{name} 被忽略：{zh} (camunda:{name} is ignored: {en})",
+                                  "info")
             elif name not in KNOWN_ATTRIBUTES:
-                yield doc.problem(el, "unsupported", f"camunda:{name} 未知，被忽略 (camunda:{name} is not an attribute "
-                                  f"reformflow knows; it does nothing here){_did_you_mean(name, KNOWN_ATTRIBUTES)}",
-                                  "warning")
+                zh, en = _did_you_mean(name, KNOWN_ATTRIBUTES)
+                yield doc.problem(el, "unsupported", f"camunda:{name} 未知，被忽略：reformflow 不认识这个属性，它在此不起"
+                                  f"作用{zh} (camunda:{name} is not an attribute reformflow knows; it does nothing "
+                                  f"here{en})", "warning")
         if el.tag.startswith(CAMUNDA) and not _inside_refused_extension(el):
             if local in UNSUPPORTED_EXTENSIONS:
-                yield doc.problem(owner_of(el), "unsupported", f"camunda:{local}: {UNSUPPORTED_EXTENSIONS[local]}")
+                zh, en = UNSUPPORTED_EXTENSIONS[local]
+                yield doc.problem(owner_of(el), "unsupported", f"camunda:{local}：{zh} (camunda:{local}: {en})")
             elif local in IGNORED_EXTENSIONS:
-                yield doc.problem(owner_of(el), "unsupported", f"camunda:{local} 被忽略 (camunda:{local} is ignored: "
-                                  f"{IGNORED_EXTENSIONS[local]})", "info")
+                zh, en = IGNORED_EXTENSIONS[local]
+                yield doc.problem(owner_of(el), "unsupported", f"camunda:{local} 被忽略：{zh} (camunda:{local} is "
+                                  f"ignored: {en})", "info")
             elif local not in KNOWN_EXTENSIONS:
-                yield doc.problem(_bpmn_owner(el), "unsupported", f"camunda:{local} 未知，被忽略 (camunda:{local} is not an "
-                                  f"element reformflow knows; it does nothing here)"
-                                  f"{_did_you_mean(local, KNOWN_EXTENSIONS)}", "warning")
+                zh, en = _did_you_mean(local, KNOWN_EXTENSIONS)
+                yield doc.problem(_bpmn_owner(el), "unsupported", f"camunda:{local} 未知，被忽略：reformflow 不认识这个"
+                                  f"元素，它在此不起作用{zh} (camunda:{local} is not an element reformflow knows; it "
+                                  f"does nothing here{en})", "warning")
 
 
 def _bpmn_owner(el):
@@ -138,9 +174,10 @@ def _bpmn_owner(el):
     return el
 
 
-def _did_you_mean(name: str, known) -> str:
+def _did_you_mean(name: str, known) -> tuple[str, str]:
+    """(Chinese, English) to add to a message: the closest known name, if any."""
     close = difflib.get_close_matches(name, sorted(known), n=1)
-    return f"；是否应为 camunda:{close[0]}？(did you mean camunda:{close[0]}?)" if close else ""
+    return (f"；是否应为 camunda:{close[0]}？", f"; did you mean camunda:{close[0]}?") if close else ("", "")
 
 
 def _inside_refused_extension(el) -> bool:
@@ -162,12 +199,13 @@ def rule_start_permission(doc: Doc):
             if value is None or not value.strip():
                 continue
             if "${" in value or "#{" in value:
-                yield doc.problem(process, "start-permission", f"camunda:{name} `{value}`: 须为名称列表，不能用表达式 "
-                                  "(must be a comma list of names such as `reform_office, legal`; expressions are not "
-                                  "evaluated)")
+                yield doc.problem(process, "start-permission", f"camunda:{name} 的值 `{value}`：须为以逗号分隔的名称列表，"
+                                  "如 `reform_office, legal`；表达式不会求值 (must be a comma list of names such as "
+                                  "`reform_office, legal`; expressions are not evaluated)")
                 continue
             bad = [part.strip() for part in value.split(",") if not _STARTER_NAME.match(part.strip())]
             if bad:
                 shown = ", ".join(f"`{b}`" for b in bad)
-                yield doc.problem(process, "start-permission", f"camunda:{name} `{value}`: {shown} 不是名称 (not a "
-                                  "name; write names separated by commas, such as `reform_office, legal`)")
+                yield doc.problem(process, "start-permission", f"camunda:{name} 的值 `{value}`：{shown} 不是名称；请写以逗号"
+                                  "分隔的名称，如 `reform_office, legal` (not a name; write names separated by "
+                                  "commas, such as `reform_office, legal`)")

@@ -8,33 +8,36 @@ from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression
 from ..scripting import FUNCTION_NAMES
 from .common import CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, local_name, owner_of, script_lines
 
-def _read_sites(doc: "Doc") -> Iterator[tuple[object, str, str]]:
-    """(element, what, expression text) for every expression in the file that reads variables."""
+def _read_sites(doc: "Doc") -> Iterator[tuple[object, tuple[str, str], str]]:
+    """(element, what (Chinese, English), expression text) for every expression in the file that
+    reads variables."""
     for cond in doc.root.xpath(".//bpmn:conditionExpression | .//bpmn:completionCondition", namespaces=NS):
         if (cond.text or "").strip() and cond.get("language") in (None, "", "juel", "JUEL", "python"):
-            yield owner_of(cond), "condition", cond.text.strip()
+            yield owner_of(cond), ("条件", "condition"), cond.text.strip()
     for card in doc.root.xpath(".//bpmn:loopCardinality", namespaces=NS):
         if (card.text or "").strip():
-            yield owner_of(card), "loopCardinality", card.text.strip()
+            yield owner_of(card), ("循环基数 loopCardinality", "loopCardinality"), card.text.strip()
     for value in doc.root.xpath(".//bpmn:timerEventDefinition/*", namespaces=NS):
         if is_wrapped(value.text or ""):
-            yield owner_of(value.getparent().getparent()), local_name(value), value.text.strip()
+            kind = local_name(value)
+            yield owner_of(value.getparent().getparent()), (f"定时器 {kind}", kind), value.text.strip()
     for task in doc.iter("userTask"):
         for name in ("assignee", "candidateGroups", "candidateUsers", "priority", "dueDate", "followUpDate"):
             value = (task.get(CAMUNDA + name) or "").strip()
             if is_wrapped(value):
-                yield task, f"camunda:{name}", value
+                yield task, (f"camunda:{name} 的表达式", f"camunda:{name}"), value
     for constraint in doc.root.xpath(".//camunda:formField/camunda:validation/camunda:constraint"
                                      "[@name='min' or @name='max']", namespaces=NS):
         if is_wrapped(constraint.get("config") or ""):
             field = constraint.getparent().getparent()
-            yield (owner_of(field.getparent()), f"form field '{field.get('id')}' constraint '{constraint.get('name')}'",
+            fid, name = field.get("id"), constraint.get("name")
+            yield (owner_of(field.getparent()), (f"表单字段 '{fid}' 的约束 '{name}'", f"form field '{fid}' constraint '{name}'"),
                    constraint.get("config").strip())
     for task in doc.iter("scriptTask"):
         script = task.find("bpmn:script", NS)
         if script is not None:
             for target, source in script_lines(script.text):
-                yield task, f"script line `{target} = …`", source
+                yield task, (f"脚本行 `{target} = …`", f"script line `{target} = …`"), source
 
 
 def rule_undefined_variables(doc: Doc):
@@ -51,12 +54,14 @@ def rule_undefined_variables(doc: Doc):
             reported.add((el.get("id"), name))
             pool = sorted(doc.variables - BUILTIN_FUNCTIONS.keys() - FUNCTION_NAMES)
             close = difflib.get_close_matches(name, pool, n=1)
-            hint = f"；是否应为 {close[0]}？(did you mean {close[0]}?)" if close else ""
-            yield doc.problem(el, "variable", f"{what} `{text}` 读取的变量 {name} 在这些文件中无处设置 (reads the "
+            hint_zh, hint = (f"（是否应为 {close[0]}？）", f"; did you mean {close[0]}?") if close else ("", "")
+            yield doc.problem(el, "variable", f"{what[0]} `{text}` 读取的变量 {name} 在这些文件中无处设置{hint_zh}：没有"
+                              "表单字段、脚本、initiator、多实例元素变量或流程属性设置它；来自调用方流程的变量，须把调用方"
+                              f"的文件一起检查：reformflow check bpmn/*.bpmn ({what[1]} `{text}` reads the "
                               f"variable '{name}', which nothing in these files sets: no form field, script, "
                               "initiator, multi-instance element variable or process property; a variable from a "
-                              f"calling process is known when its file is checked too: reformflow check bpmn/*.bpmn)"
-                              f"{hint}", "warning")
+                              f"calling process is known when its file is checked too: reformflow check bpmn/*.bpmn"
+                              f"{hint})", "warning")
 
 
 def rule_misspelt_collections(doc: Doc):
@@ -74,6 +79,7 @@ def rule_misspelt_collections(doc: Doc):
         # a close cutoff: a slip of the keyboard (departmnets), not another word (departmentsConsulted)
         close = difflib.get_close_matches(name, pool, n=1, cutoff=0.85)
         if close:
-            yield doc.problem(owner_of(loop), "variable", f"camunda:collection `{name}`：无处设置此变量，是否应为 "
-                              f"{close[0]}？(nothing in these files sets '{name}'; did you mean {close[0]}, which "
+            yield doc.problem(owner_of(loop), "variable", f"camunda:collection `{name}`：这些文件中无处设置此变量，"
+                              f"是否应为已设置的 {close[0]}？方案到达此任务时若没有它，会停在这里 "
+                              f"(nothing in these files sets '{name}'; did you mean {close[0]}, which "
                               f"is set? A plan reaching this task without it would stop there.)", "warning")
