@@ -178,7 +178,32 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
         stage = ", ".join(t["name"] for t in view["tasks"]) or ("已办结 (completed)" if view["status"] == "completed" else view["status"])
         say(f"{key} {title}: {stage}")
         plans.append({"id": plan["id"], "business_key": key, "title": title, "stage": stage})
+    plans.append(_start_implementation(engine, say))
     fired = engine.fire_due_timers()
     if fired:
         say(f"已触发 {len(fired)} 个方案的定时器：逾期未备案已报改革办 (timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office)")
     return {"loaded": True, "users": len(PEOPLE), "plans": plans}
+
+
+# The filed plan DT-2015-08 goes into implementation (implementation.bpmn): started 40 days ago,
+# so a month has ended and its progress table is waiting for the lead unit (overdue when the 10th
+# has passed, and then the reform office is asked to chase it), and the reform office has the
+# plan's supervision in its inbox.
+IMPLEMENTATION = ("DT-2015-08-LS", "深化非公经济领域改革方案", "xie")
+
+
+def _start_implementation(engine: Engine, say: Callable[[str], None]) -> dict:
+    key, title, drafter = IMPLEMENTATION
+    unit, person = next((u, d) for name, d, _, u in PEOPLE if name == drafter)
+    data = {"documentNumber": "同改发〔2026〕8号", "leadUnit": unit, "measureCount": 5,
+            "implementationStart": _days_from_today(-40), "plannedCompletion": _days_from_today(180),
+            "thirdPartyEvaluation": True}
+    plan = engine.start("implementation", actor=drafter, title=title, business_key=key, data=data)
+    answers = {**STANDARD_ANSWERS, "Task_AssignResponsibility": {
+        **STANDARD_ANSWERS["Task_AssignResponsibility"], "responsiblePerson": person}}
+    drive(engine, plan["id"], answers, {**MEMBERS, "drafter": drafter},
+          stop_at={"Task_MonthlyReport", "Task_Supervise", "Task_UrgeMonthlyReport"})
+    view = engine.instance(plan["id"])
+    stage = ", ".join(t["name"] for t in view["tasks"])
+    say(f"{key} {title}（落实与督察）: {stage}")
+    return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}
