@@ -102,6 +102,31 @@ STANDARD_ANSWERS = {
     "Task_SupplementFiling": {"supplementNote": "已补充起草说明"},
     "Task_EscalateOverdueFiling": lambda _task: {"newDeadline": _days_from_today(7), "escalationNote": "责令限期报送"},
     "Task_PublicNotice": {"noticeDecision": "notice", "noticeNote": "同改办通报〔2026〕1号"},
+    # implementation.bpmn (the monthly report's counts fit a plan of 5 measures)
+    "Task_AssignResponsibility": {"responsibleLeader": "分管副市长", "responsibleUnit": "综合改革处",
+                                  "responsiblePerson": "张伟", "workTeam": "综合改革处、预算处、国库处"},
+    "Task_MonthlyReport": {"measuresDone": 1, "measuresStarted": 2, "measuresNotStarted": 2,
+                           "progressSummary": "完成预算公开平台建设，绩效评价办法已起草"},
+    "Task_UrgeMonthlyReport": {"urgeNote": "已电话催报"},
+    "Task_SetPilotEnd": lambda _task: {"pilotEnd": _days_from_today(365)},
+    "Task_PilotSummary": lambda _task: {"finalEvaluation": "试点目标基本实现", "summaryReport": "试点总结报告及推广建议",
+                                        "summaryDate": clock.today().isoformat()},
+    "Task_UrgePilotSummary": {"urgeNote": "已督办，责令一周内报送"},
+    "Task_EvaluateEffects": lambda _task: {"evaluationDate": clock.today().isoformat(), "effectsSummary": "预算透明度明显提高",
+                                           "evaluationRating": "effective"},
+    "Task_RecordThirdPartyEvaluation": {"thirdPartyEvaluator": "市社科院评估中心", "thirdPartyConclusion": "成效明显",
+                                        "satisfactionSurvey": "满意度86%"},
+    "Task_Supervise": lambda _task: {"supervisionDate": clock.today().isoformat(), "supervisionMethod": "实地督察",
+                                     "supervisionFindings": "按计划推进", "problemsFound": False},
+    "Task_IssueRectificationNotice": lambda _task: {"rectificationNoticeNumber": "同改督〔2026〕1号",
+                                                    "problemList": "1. 绩效评价办法未出台", "rectificationDeadline": _days_from_today(30)},
+    "Task_Rectify": {"rectificationReport": "绩效评价办法已印发"},
+    "Task_UrgeRectification": {"urgeNote": "已督办"},
+    "Task_ReInspect": {"reinspectionResult": "passed", "reinspectionOpinion": "问题已整改到位"},
+    "Task_OrderFurtherRectification": lambda _task: {"newRectificationDeadline": _days_from_today(14), "interviewLeader": False},
+    "Task_RecordInterview": lambda _task: {"interviewDate": clock.today().isoformat(), "interviewee": "分管副市长",
+                                           "interviewRecord": "指出整改不力，要求两周内整改到位"},
+    "Task_ClosePlan": lambda _task: {"closingDate": clock.today().isoformat(), "closingNote": "全部举措完成，评估已登记"},
 }
 
 # (business key, title, drafter, start data, stop when one of these tasks is ready)
@@ -153,7 +178,32 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
         stage = ", ".join(t["name"] for t in view["tasks"]) or ("已办结 (completed)" if view["status"] == "completed" else view["status"])
         say(f"{key} {title}: {stage}")
         plans.append({"id": plan["id"], "business_key": key, "title": title, "stage": stage})
+    plans.append(_start_implementation(engine, say))
     fired = engine.fire_due_timers()
     if fired:
         say(f"已触发 {len(fired)} 个方案的定时器：逾期未备案已报改革办 (timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office)")
     return {"loaded": True, "users": len(PEOPLE), "plans": plans}
+
+
+# The filed plan DT-2015-08 goes into implementation (implementation.bpmn): started 40 days ago,
+# so a month has ended and its progress table is waiting for the lead unit (overdue when the 10th
+# has passed, and then the reform office is asked to chase it), and the reform office has the
+# plan's supervision in its inbox.
+IMPLEMENTATION = ("DT-2015-08-LS", "深化非公经济领域改革方案", "xie")
+
+
+def _start_implementation(engine: Engine, say: Callable[[str], None]) -> dict:
+    key, title, drafter = IMPLEMENTATION
+    unit, person = next((u, d) for name, d, _, u in PEOPLE if name == drafter)
+    data = {"documentNumber": "同改发〔2026〕8号", "leadUnit": unit, "measureCount": 5,
+            "implementationStart": _days_from_today(-40), "plannedCompletion": _days_from_today(180),
+            "thirdPartyEvaluation": True}
+    plan = engine.start("implementation", actor=drafter, title=title, business_key=key, data=data)
+    answers = {**STANDARD_ANSWERS, "Task_AssignResponsibility": {
+        **STANDARD_ANSWERS["Task_AssignResponsibility"], "responsiblePerson": person}}
+    drive(engine, plan["id"], answers, {**MEMBERS, "drafter": drafter},
+          stop_at={"Task_MonthlyReport", "Task_Supervise", "Task_UrgeMonthlyReport"})
+    view = engine.instance(plan["id"])
+    stage = ", ".join(t["name"] for t in view["tasks"])
+    say(f"{key} {title}（落实与督察）: {stage}")
+    return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}

@@ -1,0 +1,367 @@
+"""After approval (DOMAIN.md "After approval: implementation and supervision"): implementation.bpmn
+driven through the engine on SQLite and PostgreSQL, as the lead unit, the reform office and the
+special group would. Each test checks whose inbox a task is in, its due date (Beijing time:
+a date is due at the end of that day, 16:00 UTC), the plan's status and end event, and the audit
+trail."""
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import Forbidden, Invalid
+
+from .plan_helper import Plan, audit_payloads, end_event
+from .test_reform_plan import library  # noqa: F401
+
+BASE = {"documentNumber": "同改发〔2026〕8号", "leadUnit": "市财政局", "measureCount": 3,
+        "implementationStart": "2026-01-15", "plannedCompletion": "2026-12-31"}
+REPORT = {"progressSummary": "按计划推进"}
+
+
+def end_of(day: str) -> str:
+    """The due time of a date: the end of that day in Beijing (midnight, 16:00 UTC)."""
+    return f"{day}T16:00:00+00:00"
+
+
+class Implementation(Plan):
+    """One filed plan being implemented, started by the lead unit (zhang) unless said otherwise."""
+
+    def __init__(self, engine, actor="zhang", key="DT-2026-08-SS", **data):
+        self.engine = engine
+        self.view = engine.start("implementation", actor=actor, title="深化财政预算管理制度改革方案",
+                                 business_key=key, data={**BASE, **data})
+        self.id = self.view["id"]
+        self.done: list[str] = []
+
+    def inbox(self) -> dict[str, tuple]:
+        """element id -> (assignee or candidate groups, due date) of every open task."""
+        return {t["element_id"]: (t["assignee"] or ",".join(t["candidate_groups"]), t["due_at"])
+                for t in self.refresh()["tasks"]}
+
+
+def assert_closed(engine, plan):
+    assert plan.refresh()["status"] == "completed"
+    assert plan.view["tasks"] == []
+    assert end_event(engine, plan.id) == "Event_PlanClosed"
+    assert plan.audit_ok()
+
+
+def _started(engine, at, **data) -> Implementation:
+    """Started on 15 Jan 2026 (a Thursday); responsibility named the same day."""
+    with at("2026-01-15T09:00:00"):
+        plan = Implementation(engine, **data)
+        plan.do("Task_AssignResponsibility")
+    return plan
+
+
+def _reported_all_done(plan, at):
+    """January's table (opened on 1 February) already reports every measure done."""
+    assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
+    _report(plan, at, "2026-02-02T10:00:00", 3, 0, 0)
+
+
+def _report(plan, at, moment, done, started, not_started, **extra):
+    with at(moment):
+        plan.do("Task_MonthlyReport", measuresDone=done, measuresStarted=started,
+                measuresNotStarted=not_started, **{**REPORT, **extra})
+
+
+def _no_findings(plan, at, moment="2026-06-10T10:00:00"):
+    with at(moment):
+        plan.do("Task_Supervise", supervisionDate=moment[:10], problemsFound=False)
+
+
+def _evaluate(plan, at):
+    assert "Event_EvaluationDue" in plan.fire_timers_at(at, "2027-01-16T00:00:01")
+    with at("2027-01-20T09:00:00"):
+        plan.do("Task_EvaluateEffects")
+
+
+def test_monthly_reports_run_month_by_month_until_every_measure_is_done(library, at):  # noqa: F811
+    with at("2026-01-15T09:00:00"):
+        plan = Implementation(library)
+        # 5 working days from Thu 15 Jan: 16, 19, 20, 21, 22 Jan
+        assert plan.inbox() == {"Task_AssignResponsibility": ("zhang", end_of("2026-01-22"))}
+        plan.do("Task_AssignResponsibility", responsibleLeader="分管副市长 李强")
+        # supervision is due within 12 months; nothing to report before January is over
+        assert plan.inbox() == {"Task_Supervise": ("reform_office", end_of("2027-01-15"))}
+    assert plan.variables["reportMonth"] == "2026-01-01"
+    assert plan.fire_timers_at(at, "2026-01-31T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
+    # January's table is due by the 10th of February (reportDueDay), in the lead unit's inbox
+    assert plan.inbox()["Task_MonthlyReport"] == ("zhang", end_of("2026-02-10"))
+    _report(plan, at, "2026-02-05T10:00:00", 0, 1, 2, problemsMet="资金未到位")
+    assert "Task_MonthlyReport" not in plan.active
+    # February has 28 days: its report opens on 1 March, due 10 March
+    assert plan.fire_timers_at(at, "2026-02-28T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-03-01T00:00:01") == ["Event_ReportMonthEnds"]
+    assert plan.variables["reportMonth"] == "2026-02-01"
+    assert plan.inbox()["Task_MonthlyReport"] == ("zhang", end_of("2026-03-10"))
+    _report(plan, at, "2026-03-09T10:00:00", 2, 1, 0)
+    assert plan.fire_timers_at(at, "2026-04-01T00:00:01") == ["Event_ReportMonthEnds"]
+    assert plan.inbox()["Task_MonthlyReport"] == ("zhang", end_of("2026-04-10"))
+    _report(plan, at, "2026-04-02T10:00:00", 3, 0, 0)
+    # every measure done: no more monthly reports
+    assert plan.fire_timers_at(at, "2026-05-01T00:00:01") == []
+    assert plan.variables["allMeasuresDone"] is True and plan.variables["reportsFiled"] == 3
+    # the plan stays open until supervision and the one-year evaluation are recorded
+    _no_findings(plan, at)
+    assert plan.active == []
+    _evaluate(plan, at)
+    assert plan.inbox() == {"Task_ClosePlan": ("reform_office", None)}
+    with at("2027-01-25T09:00:00"):
+        plan.do("Task_ClosePlan")
+    assert plan.created == ["Task_AssignResponsibility", "Task_Supervise"] + ["Task_MonthlyReport"] * 3 + [
+        "Task_EvaluateEffects", "Task_ClosePlan"]
+    assert plan.variables["responsibleLeader"] == "分管副市长 李强"
+    assert_closed(library, plan)
+
+
+def test_a_monthly_table_must_add_up_to_the_plans_measures(library, at):  # noqa: F811
+    plan = _started(library, at)
+    plan.fire_timers_at(at, "2026-02-01T00:00:01")
+    with at("2026-02-05T10:00:00"):
+        for wrong, field in (((1, 1, 0), "measuresNotStarted"), ((4, 0, 0), "measuresDone"),
+                             ((1, 3, 0), "measuresStarted"), ((0, 0, 4), "measuresNotStarted")):
+            with pytest.raises(Invalid) as refused:
+                plan.do("Task_MonthlyReport", measuresDone=wrong[0], measuresStarted=wrong[1],
+                        measuresNotStarted=wrong[2], **REPORT)
+            assert refused.value.details[0]["field"] == field  # the first count that does not fit
+        assert "Task_MonthlyReport" in plan.active
+        plan.do("Task_MonthlyReport", measuresDone=1, measuresStarted=1, measuresNotStarted=1, **REPORT)
+    assert plan.audit_ok()
+
+
+def test_a_missed_monthly_report_reminds_the_lead_unit_then_goes_to_the_reform_office(library, at):  # noqa: F811
+    plan = _started(library, at)
+    plan.fire_timers_at(at, "2026-02-01T00:00:01")
+    # reminded reminderDays (3) before the 10th: at the end of 7 February
+    assert plan.fire_timers_at(at, "2026-02-07T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-02-08T00:00:01") == ["Event_ReportReminder"]
+    assert plan.task("Task_MonthlyReport")["reminded_at"] is not None
+    assert plan.fire_timers_at(at, "2026-02-10T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-02-11T00:00:01") == ["Event_ReportOverdue"]
+    assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["report_overdue"]
+    # the reform office is asked to chase it; the report stays with the lead unit
+    assert plan.inbox() == {"Task_Supervise": ("reform_office", end_of("2027-01-15")),
+                            "Task_MonthlyReport": ("zhang", end_of("2026-02-10")),
+                            "Task_UrgeMonthlyReport": ("reform_office", None)}
+    with at("2026-02-11T09:00:00"):
+        plan.do("Task_UrgeMonthlyReport", urgeNote="已电话催报，承诺2月13日前报送")
+        assert plan.active == ["Task_MonthlyReport", "Task_Supervise"]
+    _report(plan, at, "2026-02-12T10:00:00", 0, 3, 0)
+    # the next month runs as usual, with its own deadline
+    assert plan.fire_timers_at(at, "2026-03-01T00:00:01") == ["Event_ReportMonthEnds"]
+    assert plan.inbox()["Task_MonthlyReport"] == ("zhang", end_of("2026-03-10"))
+    assert plan.audit_ok()
+
+
+def test_supervision_without_findings_closes_the_supervision(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _reported_all_done(plan, at)
+    with at("2026-03-20T10:00:00"):
+        with pytest.raises(Invalid, match="supervisionDate"):  # not in the future
+            plan.do("Task_Supervise", supervisionDate="2026-03-21")
+        with pytest.raises(Invalid, match="supervisionDate"):  # not before implementation
+            plan.do("Task_Supervise", supervisionDate="2026-01-14")
+    _no_findings(plan, at, "2026-03-20T10:00:00")
+    assert plan.active == []
+    assert plan.variables["supervisionFindings"] == "按计划推进"
+    assert "Task_IssueRectificationNotice" not in plan.created
+    assert plan.audit_ok()
+
+
+def _notice(plan, at, deadline="2026-04-30"):
+    _reported_all_done(plan, at)
+    with at("2026-04-01T10:00:00"):
+        plan.do("Task_Supervise", supervisionDate="2026-03-31", supervisionFindings="绩效评价办法未出台",
+                problemsFound=True)
+        assert plan.inbox()["Task_IssueRectificationNotice"] == ("reform_office", None)
+        plan.do("Task_IssueRectificationNotice", rectificationNoticeNumber="同改督〔2026〕3号",
+                problemList="1. 绩效评价办法未出台；2. 预算公开不完整", rectificationDeadline=deadline)
+
+
+def test_a_rectification_notice_is_rectified_and_passes_re_inspection(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    # the lead unit rectifies by the deadline set in the notice
+    assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30"))}
+    with at("2026-04-20T10:00:00"):
+        plan.do("Task_Rectify", rectificationReport="绩效评价办法已印发，预算已全部公开")
+        assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
+        plan.do("Task_ReInspect", reinspectionResult="passed", reinspectionOpinion="整改到位，销号")
+        assert plan.active == []
+    assert plan.fire_timers_at(at, "2026-05-01T00:00:01") == []  # no rectification timer left
+    assert plan.created == ["Task_AssignResponsibility", "Task_Supervise", "Task_MonthlyReport",
+                            "Task_IssueRectificationNotice", "Task_Rectify", "Task_ReInspect"]
+    assert plan.audit_ok()
+
+
+def test_a_failed_re_inspection_sends_it_back_with_its_reason_and_the_leader_is_interviewed(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    with at("2026-04-20T10:00:00"):
+        plan.do("Task_Rectify", rectificationReport="已起草绩效评价办法")
+        plan.do("Task_ReInspect", reinspectionResult="failed", reinspectionOpinion="办法仅起草未印发，预算公开仍不完整")
+        assert plan.inbox() == {"Task_OrderFurtherRectification": ("reform_office", None)}
+        with pytest.raises(Invalid, match="newRectificationDeadline"):  # a new deadline in the past
+            plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-04-19", interviewLeader=True)
+        plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-05-20", interviewLeader=True)
+        assert plan.inbox() == {"Task_RecordInterview": ("reform_office", None)}
+        plan.do("Task_RecordInterview", interviewDate="2026-04-20", interviewee="分管副市长",
+                interviewRecord="指出整改不力，要求5月20日前整改到位")
+        # back to the lead unit, due by the new deadline, with the reason on the form
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}
+        assert plan.variables["reinspectionOpinion"] == "办法仅起草未印发，预算公开仍不完整"
+        assert [f["id"] for f in plan.task("Task_Rectify")["form"]][:3] == [
+            "rectificationNoticeNumber", "problemList", "reinspectionOpinion"]
+    # the old deadline has no timer left: only the new one counts
+    assert plan.fire_timers_at(at, "2026-05-01T00:00:01") == []
+    with at("2026-05-15T10:00:00"):
+        plan.do("Task_Rectify", rectificationReport="办法已印发，预算全部公开")
+        plan.do("Task_ReInspect", reinspectionResult="passed", reinspectionOpinion="整改到位")
+        assert "Task_Rectify" not in plan.active
+    assert plan.created[3:] == ["Task_IssueRectificationNotice", "Task_Rectify", "Task_ReInspect",
+                                "Task_OrderFurtherRectification", "Task_RecordInterview",
+                                "Task_Rectify", "Task_ReInspect"]
+    assert plan.variables["interviewRecord"] == "指出整改不力，要求5月20日前整改到位"
+    assert plan.audit_ok()
+
+
+def test_a_failed_re_inspection_without_interview_goes_straight_back(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    with at("2026-04-20T10:00:00"):
+        plan.do("Task_Rectify")
+        plan.do("Task_ReInspect", reinspectionResult="failed", reinspectionOpinion="未整改到位")
+        plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-05-08")
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-08"))}
+    assert "Task_RecordInterview" not in plan.created
+    assert plan.audit_ok()
+
+
+def test_an_overdue_rectification_is_escalated_to_the_reform_office(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at, deadline="2026-04-30")
+    # reminded 3 days before the deadline (end of 27 April), overdue after 30 April
+    assert plan.fire_timers_at(at, "2026-04-27T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-04-28T00:00:01") == ["Event_RectifyReminder"]
+    assert plan.task("Task_Rectify")["reminded_at"] is not None
+    assert plan.fire_timers_at(at, "2026-05-01T00:00:01") == ["Event_RectifyOverdue"]
+    assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["rectification_overdue"]
+    inbox = plan.inbox()
+    assert inbox["Task_UrgeRectification"] == ("reform_office", None)
+    assert inbox["Task_Rectify"] == ("zhang", end_of("2026-04-30"))
+    with at("2026-05-02T09:00:00"):
+        plan.do("Task_UrgeRectification", urgeNote="挂账督办")
+        plan.do("Task_Rectify")
+        plan.do("Task_ReInspect")
+    assert "Task_Rectify" not in plan.active and "Task_UrgeRectification" not in plan.active
+    assert plan.audit_ok()
+
+
+def test_the_rectification_deadline_cannot_be_in_the_past(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _reported_all_done(plan, at)
+    with at("2026-04-01T10:00:00"):
+        plan.do("Task_Supervise", supervisionDate="2026-04-01", problemsFound=True)
+        with pytest.raises(Invalid) as refused:
+            plan.do("Task_IssueRectificationNotice", problemList="问题", rectificationNoticeNumber="X",
+                    rectificationDeadline="2026-03-31")
+        assert [d["field"] for d in refused.value.details] == ["rectificationDeadline"]
+        plan.do("Task_IssueRectificationNotice", problemList="问题", rectificationNoticeNumber="X",
+                rectificationDeadline="2026-04-01")  # today is allowed: due at its end
+        assert plan.inbox()["Task_Rectify"] == ("zhang", end_of("2026-04-01"))
+    assert plan.audit_ok()
+
+
+def test_one_year_on_the_effects_are_evaluated_and_a_third_party_evaluation_recorded(library, at):  # noqa: F811
+    plan = _started(library, at, thirdPartyEvaluation=True)
+    _reported_all_done(plan, at)
+    _no_findings(plan, at)
+    assert plan.fire_timers_at(at, "2027-01-15T23:59:00") == []
+    assert plan.fire_timers_at(at, "2027-01-16T00:00:01") == ["Event_EvaluationDue"]
+    # the special group (or the reform office) evaluates within a month
+    task = plan.task("Task_EvaluateEffects")
+    assert task["candidate_groups"] == ["special_group", "reform_office"] and task["lane"] == "专项小组"
+    assert task["due_at"] == end_of("2027-02-15")
+    with at("2027-01-20T09:00:00"):
+        plan.do("Task_EvaluateEffects", evaluationRating="partial", remainingProblems="基层执行不一")
+        assert plan.inbox() == {"Task_RecordThirdPartyEvaluation": ("reform_office", None)}
+        plan.do("Task_RecordThirdPartyEvaluation")
+        assert plan.inbox() == {"Task_ClosePlan": ("reform_office", None)}
+        plan.do("Task_ClosePlan")
+    assert plan.variables["thirdPartyEvaluator"] == "市社科院评估中心"
+    assert plan.variables["evaluationRating"] == "partial"
+    assert_closed(library, plan)
+
+
+def test_a_pilot_submits_its_summary_within_two_months_of_its_end_with_a_reminder(library, at):  # noqa: F811
+    plan = _started(library, at, pilot=True, pilotEnd="2026-06-30")
+    _reported_all_done(plan, at)
+    assert plan.fire_timers_at(at, "2026-06-30T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-07-01T00:00:01") == ["Event_PilotEnds"]
+    # two calendar months after 30 June: 30 August
+    assert plan.inbox()["Task_PilotSummary"] == ("zhang", end_of("2026-08-30"))
+    assert plan.fire_timers_at(at, "2026-08-27T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-08-28T00:00:01") == ["Event_PilotSummaryReminder"]
+    assert plan.task("Task_PilotSummary")["reminded_at"] is not None
+    assert plan.fire_timers_at(at, "2026-08-31T00:00:01") == ["Event_PilotSummaryOverdue"]
+    assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["pilot_summary_overdue"]
+    assert plan.inbox()["Task_UrgePilotSummary"] == ("reform_office", None)
+    with at("2026-09-02T09:00:00"):
+        with pytest.raises(Invalid, match="summaryDate"):  # not before the pilot's end
+            plan.do("Task_PilotSummary", summaryDate="2026-06-29")
+        plan.do("Task_PilotSummary")
+        # the reform office's chase is still open; closing the plan ends it
+        plan.do("Task_Supervise", supervisionDate="2026-09-01")
+    _evaluate(plan, at)
+    assert sorted(plan.active) == ["Task_ClosePlan", "Task_UrgePilotSummary"]
+    with at("2027-01-25T09:00:00"):
+        plan.do("Task_ClosePlan")
+    assert_closed(library, plan)
+    cancelled = audit_payloads(library, plan.id, "task_cancelled")
+    assert [e.get("element_id") for e in cancelled] == ["Task_UrgePilotSummary"]
+
+
+def test_a_pilot_started_without_its_end_date_asks_the_lead_unit_for_it(library, at):  # noqa: F811
+    plan = _started(library, at, pilot=True)
+    assert plan.inbox()["Task_SetPilotEnd"] == ("zhang", None)
+    with at("2026-01-16T09:00:00"):
+        with pytest.raises(Invalid, match="pilotEnd"):
+            plan.do("Task_SetPilotEnd", pilotEnd="2025-12-31")  # before implementation started
+        plan.do("Task_SetPilotEnd", pilotEnd="2026-12-31")
+    assert plan.fire_timers_at(at, "2027-01-01T00:00:01").count("Event_PilotEnds") == 1
+    assert plan.inbox()["Task_PilotSummary"] == ("zhang", end_of("2027-02-28"))  # clamped to February's end
+    assert plan.audit_ok()
+
+
+def test_the_start_form_is_checked_and_the_local_rules_are_not_the_starters(library, at):  # noqa: F811
+    with at("2026-01-15T09:00:00"):
+        with pytest.raises(Invalid, match="plannedCompletion"):
+            Implementation(library, plannedCompletion="2026-01-14")
+        with pytest.raises(Invalid, match="measureCount"):
+            Implementation(library, measureCount=0)
+        with pytest.raises(Invalid, match="documentNumber"):
+            Implementation(library, documentNumber=None)
+        with pytest.raises(Invalid, match="reportDueDay"):
+            Implementation(library, reportDueDay=25)
+        with pytest.raises(Forbidden):  # only lead units and the reform office start it
+            Implementation(library, actor="li")
+        plan = Implementation(library)
+    assert {k: plan.variables[k] for k in ("reportDueDay", "reminderDays", "responsibilityDays", "supervisionMonths",
+                                           "evaluationMonths", "evaluationDueMonths", "pilotSummaryMonths")} == {
+        "reportDueDay": 10, "reminderDays": 3, "responsibilityDays": 5, "supervisionMonths": 12,
+        "evaluationMonths": 12, "evaluationDueMonths": 1, "pilotSummaryMonths": 2}
+
+
+def test_the_reform_office_starts_it_for_a_lead_unit_and_working_days_follow_the_holidays(library, at):  # noqa: F811
+    # started on Tue 29 Sep 2026: National Day is off (1-7 Oct), Sat 10 Oct is a working day
+    with at("2026-09-29T09:00:00"):
+        plan = Implementation(library, actor="chen", leadUser="zhang", implementationStart="2026-09-29")
+    assert plan.inbox() == {"Task_AssignResponsibility": ("zhang", end_of("2026-10-12"))}
+    assert plan.variables["initiator"] == "chen"
+    with at("2026-09-30T09:00:00"):
+        plan.do("Task_AssignResponsibility")
+    assert plan.fire_timers_at(at, "2026-10-01T00:00:01") == ["Event_ReportMonthEnds"]
+    assert plan.inbox()["Task_MonthlyReport"] == ("zhang", end_of("2026-10-10"))
+    assert plan.audit_ok()
