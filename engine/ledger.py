@@ -1,15 +1,19 @@
 """The ledger (台账): every plan with its lead unit, where it stands, its deadlines, and a
 three-colour warning (三色预警) as reform offices keep it:
 
-- red (红): a milestone is missed now — an open task past its due date, or a plan not issued
-  by its planned completion date;
+- red (红): a milestone is missed now — an open task past its due date, or the process's own
+  milestone not reached by its planned date;
 - yellow (黄): a milestone was missed and has since been made up — a task completed after its
-  due date, or a plan issued after its planned completion date;
+  due date, or the milestone reached after its planned date;
 - green (绿): every milestone met so far.
 
-Milestones are the due dates of the plan's tasks (camunda:dueDate) and, where the plan's
-variables hold them, `plannedCompletion` (计划完成（出台）时间, reform_plan.bpmn's start form)
-met by `issueDate` (印发日期). Read-only: one query for the plans, one for their tasks.
+The milestones are the due dates of the plan's tasks (camunda:dueDate) and, where the diagram
+names one with process properties, its own milestone: `ledgerMilestone` (what it is called,
+e.g. 方案出台), `ledgerMilestoneDue` (the variable holding its planned date, e.g.
+plannedCompletion) and `ledgerMilestoneDone` (the variable holding the date it was reached,
+e.g. issueDate). Properties are variables of the plan, so each plan keeps the ones it started
+with. The lead unit and responsible person are the variables `leadUnit` and
+`responsiblePerson`. Read-only: one query for the plans, one for their tasks.
 """
 from __future__ import annotations
 
@@ -27,8 +31,9 @@ from .runtime import OPEN_STATUSES
 
 COLOURS = ("red", "yellow", "green")
 STATUSES = ("running", "completed", "all")
-# the variables of a plan the ledger shows (reform_plan.bpmn's start form and its issuance form)
-LEAD_UNIT, RESPONSIBLE, PLANNED, ISSUED = "leadUnit", "responsiblePerson", "plannedCompletion", "issueDate"
+LEAD_UNIT, RESPONSIBLE = "leadUnit", "responsiblePerson"
+# the process properties that name a process's own milestone (see above)
+MILESTONE, MILESTONE_DUE, MILESTONE_DONE = "ledgerMilestone", "ledgerMilestoneDue", "ledgerMilestoneDone"
 
 
 def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str | None = None,
@@ -82,15 +87,15 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
         elif task.status == "completed" and task.completed_at is not None and task.completed_at > task.due_at:
             missed.append({"what": task.name, "task_id": task.id, "due_at": iso(task.due_at),
                            "done_at": iso(task.completed_at), "days_late": _days_late(task.due_at, task.completed_at)})
-    planned, issued = _date(variables.get(PLANNED)), _date(variables.get(ISSUED))
+    milestone, planned, reached = _milestone(variables)
     if planned is not None:
         # by the end of that day, Beijing time; given in UTC like every instant the engine shows
         due = datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
-        if issued is not None and issued > planned:
-            missed.append({"what": "方案出台 (issuance)", "task_id": None, "due_at": iso(due),
-                           "done_at": issued.isoformat(), "days_late": (issued - planned).days})
-        elif issued is None and due <= now:
-            missed.append({"what": "方案出台 (issuance)", "task_id": None, "due_at": iso(due), "done_at": None,
+        if reached is not None and reached > planned:
+            missed.append({"what": milestone, "task_id": None, "due_at": iso(due),
+                           "done_at": reached.isoformat(), "days_late": (reached - planned).days})
+        elif reached is None and due <= now:
+            missed.append({"what": milestone, "task_id": None, "due_at": iso(due), "done_at": None,
                            "days_late": _days_late(due, now)})
     if any(m["done_at"] is None for m in missed):
         colour = "red"
@@ -99,10 +104,19 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
     return {"id": plan.id, "business_key": plan.business_key, "title": plan.title, "process_key": plan.key,
             "process_name": plan.name, "status": plan.status, "colour": colour,
             "lead_unit": variables.get(LEAD_UNIT), "responsible_person": variables.get(RESPONSIBLE),
-            "planned_completion": planned.isoformat() if planned else None,
-            "issue_date": issued.isoformat() if issued else None,
+            "milestone": milestone, "milestone_due": planned.isoformat() if planned else None,
+            "milestone_reached": reached.isoformat() if reached else None,
             "started_at": iso(plan.started_at), "ended_at": iso(plan.ended_at),
             "current": current, "missed": missed}
+
+
+def _milestone(variables: dict) -> tuple[str | None, date | None, date | None]:
+    """The process's own milestone: its name, planned date and the date it was reached."""
+    due_variable, done_variable = variables.get(MILESTONE_DUE), variables.get(MILESTONE_DONE)
+    if not isinstance(due_variable, str):
+        return None, None, None
+    reached = _date(variables.get(done_variable)) if isinstance(done_variable, str) else None
+    return str(variables.get(MILESTONE) or due_variable), _date(variables.get(due_variable)), reached
 
 
 def _days_late(due: datetime, at: datetime) -> int:

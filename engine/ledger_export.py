@@ -12,10 +12,10 @@ from .errors import Invalid
 
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
-HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "计划出台时间", "印发日期",
-           "当前环节", "当前期限", "延误事项", "发起时间", "办结时间")
+HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "节点", "节点计划日期",
+           "节点完成日期", "当前环节", "当前期限", "延误事项", "发起时间", "办结时间")
 _FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours
-_WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 28, 12, 44, 17, 17)
+_WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 12, 28, 12, 44, 17, 17)
 FORMATS = (".xlsx", ".csv")
 
 
@@ -64,8 +64,8 @@ def _cells(row: dict) -> list:
     current = row["current"]
     return [row["id"], row["business_key"] or "", row["title"], row["process_name"],
             STATUS_NAMES.get(row["status"], row["status"]), COLOUR_NAMES[row["colour"]],
-            row["lead_unit"] or "", row["responsible_person"] or "", row["planned_completion"] or "",
-            row["issue_date"] or "", "、".join(t["name"] for t in current),
+            row["lead_unit"] or "", row["responsible_person"] or "", row["milestone"] or "",
+            row["milestone_due"] or "", row["milestone_reached"] or "", "、".join(t["name"] for t in current),
             _earliest([t["due_at"] for t in current if t["due_at"]]),
             "；".join(missed_text(m) for m in row["missed"]),
             _minute(row["started_at"]), _minute(row["ended_at"])]

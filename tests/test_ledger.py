@@ -29,7 +29,8 @@ def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(libr
         rows = library.ledger()
         assert [(r["id"], r["colour"]) for r in rows] == [(late.id, "red"), (on_time.id, "green")]
         red = rows[0]
-        assert (red["lead_unit"], red["responsible_person"], red["planned_completion"]) == ("市财政局", "张伟", "2027-06-30")
+        assert (red["lead_unit"], red["responsible_person"], red["milestone"], red["milestone_due"]) == (
+            "市财政局", "张伟", "方案出台", "2027-06-30")
         assert [t["name"] for t in red["current"]] == ["合法合规性审查"]
         assert red["missed"] == [{"what": "合法合规性审查", "task_id": late.task("Task_LegalityReview")["id"],
                                   "due_at": "2027-01-08T16:00:00+00:00", "done_at": None, "days_late": 4}]
@@ -44,6 +45,8 @@ def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(libr
 
 
 def test_a_plan_not_issued_by_its_planned_date_is_red_and_issued_late_yellow(library, at):  # noqa: F811
+    """reform_plan.bpmn names its milestone with process properties: 方案出台, planned by
+    plannedCompletion, reached on issueDate."""
     with at("2026-12-01T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_IssuePlan", Task_RegisterPlan={**REGISTER, "plannedCompletion": "2026-12-10"})
@@ -53,11 +56,11 @@ def test_a_plan_not_issued_by_its_planned_date_is_red_and_issued_late_yellow(lib
         [row] = library.ledger()
         assert row["colour"] == "red"
         assert [(m["what"], m["due_at"], m["days_late"]) for m in row["missed"]] == [
-            ("方案出台 (issuance)", "2026-12-10T16:00:00+00:00", 4)]
+            ("方案出台", "2026-12-10T16:00:00+00:00", 4)]
         plan.do("Task_IssuePlan", issueDate="2026-12-14")
         [row] = library.ledger()
-    assert (row["colour"], row["issue_date"]) == ("yellow", "2026-12-14")
-    assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("方案出台 (issuance)", "2026-12-14", 4)]
+    assert (row["colour"], row["milestone_reached"]) == ("yellow", "2026-12-14")
+    assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("方案出台", "2026-12-14", 4)]
     assert library.ledger(status="completed") == [] and library.ledger(process="filing") == []
 
 
@@ -89,7 +92,8 @@ def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, 
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
     assert rows[0][:6] == ["编号", "业务编号", "方案名称", "流程", "状态", "预警"]
     assert rows[1][0] == late.id and rows[1][5] == "红" and rows[1][6] == "市财政局"
-    assert rows[1][10:13] == ["合法合规性审查", "2027-01-08", "合法合规性审查：期限 2027-01-08，已逾期 4 天"]
+    assert rows[1][8:14] == ["方案出台", "2027-06-30", None, "合法合规性审查", "2027-01-08",
+                             "合法合规性审查：期限 2027-01-08，已逾期 4 天"]
     assert sheet.cell(2, 6).fill.start_color.rgb.endswith("FFC7CE")  # red
     assert sheet.cell(3, 6).fill.start_color.rgb.endswith("C6EFCE")  # green
     assert sheet.freeze_panes == "A2"
@@ -108,3 +112,20 @@ def test_a_file_that_is_neither_xlsx_nor_csv_is_refused_and_not_written(library,
     assert result.exit_code != 0
     assert "台账文件须以 .xlsx 或 .csv 结尾" in result.stderr
     assert not (tmp_path / name).exists()
+
+
+def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):  # noqa: F811
+    """implementation.bpmn's milestone is 举措全部完成 by its planned completion date, reached on
+    the day a monthly report says every measure is done (here 2 Feb, for 30 Jan)."""
+    from .test_implementation import _report, _started
+    plan = _started(library, at, plannedCompletion="2026-01-30")
+    assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
+    with at("2026-02-02T09:00:00"):
+        [row] = library.ledger(process="implementation")
+    assert (row["lead_unit"], row["milestone"], row["milestone_due"]) == ("市财政局", "举措全部完成", "2026-01-30")
+    assert row["colour"] == "red" and [(m["what"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", 3)]
+    _report(plan, at, "2026-02-02T10:00:00", 3, 0, 0)
+    with at("2026-02-02T11:00:00"):
+        [row] = library.ledger(process="implementation")
+    assert (row["colour"], row["milestone_reached"]) == ("yellow", "2026-02-02")
+    assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", "2026-02-02", 3)]
