@@ -660,8 +660,10 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, output):
     def human(d):
         for r in d["plans"]:
             who = "，".join(filter(None, [r["lead_unit"], r["responsible_person"]]))
-            click.echo(f"[{COLOUR_NAMES[r['colour']]} {r['colour']}] #{r['id']} {r['title']}"
-                       f"{f'（{who}）' if who else ''} [{_label(_PLAN_STATUS, r['status'])}]")
+            # coloured on a terminal; click leaves the colour out when the output is a file or a pipe
+            tag = click.style(f"[{COLOUR_NAMES[r['colour']]} {r['colour']}]", fg=r["colour"], bold=True)
+            click.echo(f"{tag} #{r['id']} {r['title']}{f'（{who}）' if who else ''} "
+                       f"[{_label(_PLAN_STATUS, r['status'])}]")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
                 click.echo(f"    当前 (now)：{t['name']}{due}")

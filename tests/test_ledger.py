@@ -129,3 +129,12 @@ def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):
         [row] = library.ledger(process="implementation")
     assert (row["colour"], row["milestone_reached"]) == ("yellow", "2026-02-02")
     assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", "2026-02-02", 3)]
+
+
+def test_the_warning_is_coloured_on_a_terminal_and_plain_in_a_file(library, at):  # noqa: F811
+    with at("2026-12-18T09:00:00"):
+        Plan(library).run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
+    args = ["--db", library.db.url, "--now", "2027-01-12T09:00:00", "ledger"]
+    terminal = CliRunner().invoke(main, args, color=True).stdout.splitlines()[0]
+    assert terminal.startswith("\x1b[31m\x1b[1m[红 red]\x1b[0m #")  # red, bold
+    assert "\x1b[" not in CliRunner().invoke(main, args).stdout
