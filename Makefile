@@ -43,10 +43,9 @@ test: setup
 	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) $(BIN)/pytest -q
 
 # Pictures of the diagrams for the docs (needs Debian's chromium and fonts-wqy-microhei; see tools/diagrams/README.md).
-pictures:
-	@echo "==> 绘制流程图 (rendering bpmn/*.bpmn to docs/images/ with bpmn-js in Chromium)"
-	npm ci --prefix tools/diagrams --no-audit --no-fund --loglevel=error
-	node tools/diagrams/render.mjs docs/images bpmn/*.bpmn
+pictures: setup
+	@echo "==> 绘制流程图和台账截图 (drawing the diagrams and the ledger to docs/images/ in Chromium)"
+	tools/diagrams/pictures.sh
 
 bench: setup
 	$(BIN)/python bench/engine.py --floor
