@@ -129,3 +129,10 @@ def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):
         [row] = library.ledger(process="implementation")
     assert (row["colour"], row["milestone_reached"]) == ("yellow", "2026-02-02")
     assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", "2026-02-02", 3)]
+
+
+def test_a_file_that_cannot_be_written_is_refused_in_a_sentence_not_a_traceback(library, tmp_path):  # noqa: F811
+    for name in ("台账.xlsx", "台账.csv"):
+        result = _cli(library, "--output", str(tmp_path / "no-such-folder" / name))
+        assert result.exit_code != 0 and not isinstance(result.exception, OSError)
+        assert f"无法写入台账文件 {tmp_path / 'no-such-folder' / name}" in result.stderr
