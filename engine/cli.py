@@ -661,7 +661,8 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, output):
     def human(d):
         for r in d["plans"]:
             who = "，".join(filter(None, [r["lead_unit"], r["responsible_person"]]))
-            click.echo(f"[{COLOUR_NAMES[r['colour']]} {r['colour']}] #{r['id']} {r['title']}"
+            key = f"{r['business_key']} " if r["business_key"] else ""  # a plan and its implementation share a title
+            click.echo(f"[{COLOUR_NAMES[r['colour']]} {r['colour']}] #{r['id']} {key}{r['title']}"
                        f"{f'（{who}）' if who else ''} [{_label(_PLAN_STATUS, r['status'])}]")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""

@@ -156,3 +156,12 @@ def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_e
         late = rows[rejected["2026-12-14"]]
         assert late["colour"] == "red"
         assert [(m["what"], m["done_at"], m["days_late"]) for m in late["missed"]] == [("方案出台", None, 4)]
+
+
+def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(library, at):  # noqa: F811
+    with at("2026-12-18T09:00:00"):
+        ids = [library.start("reform_plan", actor="zhang", title="深化非公经济领域改革方案", business_key=key)["id"]
+               for key in ("DT-2015-08", "DT-2015-08-LS")]
+    plans = [line.split(" [办理中")[0] for line in _cli(library).stdout.splitlines() if line.startswith("[")]
+    assert plans == [f"[绿 green] #{ids[0]} DT-2015-08 深化非公经济领域改革方案",
+                     f"[绿 green] #{ids[1]} DT-2015-08-LS 深化非公经济领域改革方案"]
