@@ -383,7 +383,7 @@ def check_cmd(state, as_json, files):
             click.echo(f"{p['file']}: {_SEVERITY.get(p['severity'], p['severity'])}: {p['element_id'] or '-'}"
                        f"{' (' + p['element_name'] + ')' if p['element_name'] else ''}: [{p['rule']}] {p['message']}")
         if d["modeler_lint"] != "ran":
-            click.echo(f"Camunda Modeler 检查 (lint)：{d['modeler_lint']}")
+            click.echo(f"Camunda Modeler 检查 (lint)：{_lint_skipped(d['modeler_lint'])}")
         click.echo(f"{d['errors']} 个错误，{d['warnings']} 个警告 ({d['errors']} error(s), {d['warnings']} warning(s))")
     _emit(result, as_json, human)
     if errors:
@@ -433,7 +433,8 @@ def deploy_cmd(state, as_json, files, actor):
                 click.echo(f"{w['file']}: {_SEVERITY['warning']}: {w['element_id']}: [{w['rule']}] {w['message']}", err=True)
         lint = d["definitions"][0]["modeler_lint"] if d["definitions"] else "ran"
         if lint != "ran":
-            click.echo(f"Camunda Modeler 检查 (lint)：{lint}；reformflow 自身的检查已运行 (the Python checks ran)", err=True)
+            click.echo(f"Camunda Modeler 检查 (lint)：{_lint_skipped(lint)}；reformflow 自身的检查已运行 (the Python checks ran)",
+                       err=True)
     _emit({"definitions": result}, as_json, human)
 
 
@@ -660,9 +661,10 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, output):
     def human(d):
         for r in d["plans"]:
             who = "，".join(filter(None, [r["lead_unit"], r["responsible_person"]]))
+            key = f"{r['business_key']} " if r["business_key"] else ""  # a plan and its implementation share a title
             # coloured on a terminal; click leaves the colour out when the output is a file or a pipe
             tag = click.style(f"[{COLOUR_NAMES[r['colour']]} {r['colour']}]", fg=r["colour"], bold=True)
-            click.echo(f"{tag} #{r['id']} {r['title']}{f'（{who}）' if who else ''} "
+            click.echo(f"{tag} #{r['id']} {key}{r['title']}{f'（{who}）' if who else ''} "
                        f"[{_label(_PLAN_STATUS, r['status'])}]")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
@@ -673,6 +675,11 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, output):
         click.echo(f"共 {len(d['plans'])} 个方案：红 {counts['red']}、黄 {counts['yellow']}、绿 {counts['green']} "
                    f"({len(d['plans'])} plans: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
     _emit({"plans": rows}, as_json, human)
+
+
+def _lint_skipped(state: str) -> str:
+    """Why the Modeler lint did not run, Chinese first (the reason itself is the toolchain's English)."""
+    return f"未运行 ({state})" if state.startswith("skipped") else state
 
 
 def _what(e: dict) -> str:

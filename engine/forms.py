@@ -22,7 +22,7 @@ from typing import Callable
 
 from .deadlines import TimerValueError, parse_date_or_datetime
 from .errors import Invalid, ReformflowError
-from .expressions import is_wrapped
+from .expressions import ExpressionError, compile_expression, is_wrapped
 from .workdays import as_local_date
 
 # evaluates a constraint's ${...} config against the form's values over the plan's variables;
@@ -149,6 +149,22 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> st
     return None
 
 
+def _reads(field: dict, names: set[str]) -> bool:
+    """Whether the field's min / max expressions read any of these variables."""
+    if not names:
+        return False
+    from .scripting import FUNCTION_NAMES
+    for name in ("min", "max"):
+        text = (field["constraints"].get(name) or "").strip()
+        if is_wrapped(text):
+            try:
+                if compile_expression(text, FUNCTION_NAMES).names & names:
+                    return True
+            except ExpressionError:
+                pass  # said when it is evaluated
+    return False
+
+
 def _as_bound(field: dict, name: str, text: str, value, where: str = ""):
     if value is None or value == "":
         return None
@@ -252,9 +268,12 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
             problems.append({"field": fid, "code": "constraint", "message": f"{_label(field)} {error}"})
             continue
         values[fid] = value
+    refused = {p["field"] for p in problems}
     for field in fields:  # once every value is known: a bound may name another field of the form
         fid = field["id"]
-        error = None if "readonly" in field["constraints"] or fid not in values else \
+        # a bound over a field refused above waits until that field is right: without its value it
+        # cannot be computed, or would be computed from the plan's old one
+        error = None if "readonly" in field["constraints"] or fid not in values or _reads(field, refused) else \
             _check_computed(field, values[fid], values, limit)
         if error:
             problems.append({"field": fid, "code": "constraint", "message": f"{_label(field)} {error}"})

@@ -2,7 +2,8 @@
 three-colour warning (三色预警) as reform offices keep it:
 
 - red (红): a milestone is missed now — an open task past its due date, or the process's own
-  milestone not reached by its planned date;
+  milestone not reached by its planned date (a plan that ended without reaching it, as it stood
+  when it ended);
 - yellow (黄): a milestone was missed and has since been made up — a task completed after its
   due date, or the milestone reached after its planned date;
 - green (绿): every milestone met so far.
@@ -88,15 +89,18 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
             missed.append({"what": task.name, "task_id": task.id, "due_at": iso(task.due_at),
                            "done_at": iso(task.completed_at), "days_late": _days_late(task.due_at, task.completed_at)})
     milestone, planned, reached = _milestone(variables)
+    # a plan that ended without reaching it (rejected, say) is judged as it stood when it ended:
+    # not missed if it ended before the planned date, else missed by the days up to its end
+    until = min(plan.ended_at, now) if plan.ended_at is not None else now
     if planned is not None:
         # by the end of that day, Beijing time; given in UTC like every instant the engine shows
         due = datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
         if reached is not None and reached > planned:
             missed.append({"what": milestone, "task_id": None, "due_at": iso(due),
                            "done_at": reached.isoformat(), "days_late": (reached - planned).days})
-        elif reached is None and due <= now:
+        elif reached is None and due <= until:
             missed.append({"what": milestone, "task_id": None, "due_at": iso(due), "done_at": None,
-                           "days_late": _days_late(due, now)})
+                           "days_late": _days_late(due, until)})
     if any(m["done_at"] is None for m in missed):
         colour = "red"
     else:

@@ -25,13 +25,16 @@ def write(rows: list[dict], path: str) -> None:
     if suffix not in FORMATS:
         raise Invalid(f"台账文件须以 .xlsx 或 .csv 结尾：{path} (the ledger is written as .xlsx or .csv)")
     table = [_cells(row) for row in rows]
-    if suffix == ".csv":
-        with open(path, "w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(HEADERS)
-            writer.writerows(table)
-        return
-    _write_xlsx(rows, table, path)
+    try:
+        if suffix == ".csv":
+            with open(path, "w", encoding="utf-8-sig", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(HEADERS)
+                writer.writerows(table)
+            return
+        _write_xlsx(rows, table, path)
+    except OSError as exc:  # no such folder, no permission, the file open in Excel on Windows
+        raise Invalid(f"无法写入台账文件 {path}：{exc.strerror or exc} (cannot write the ledger file)") from None
 
 
 def _write_xlsx(rows: list[dict], table: list[list], path: str) -> None:

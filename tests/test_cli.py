@@ -642,3 +642,11 @@ def test_the_reform_office_lists_what_is_late(library, at):  # noqa: F811
     assert late("2026-03-01T00:00:00") == ["Task_FileDocument"]
     assert late("2026-03-01T00:00:00", user="zhang") == ["Task_FileDocument"]  # the holder sees it too
     assert late("2026-03-01T00:00:00", user="li") == []  # not in the legal department's inbox
+
+
+def test_check_says_in_chinese_why_the_modeler_lint_did_not_run(tmp_path):
+    broken = tmp_path / "broken.bpmn"
+    broken.write_text("<bpmn:definitions", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "check", str(broken)])
+    assert result.exit_code == 3
+    assert "Camunda Modeler 检查 (lint)：未运行 (skipped: no readable file)" in result.output

@@ -168,6 +168,26 @@ def test_a_bound_s_problem_is_listed_in_form_order_with_the_others(at):
     assert err.value.message.index("不得早于 2026-03-05") < err.value.message.index("为必填项")
 
 
+def test_a_bound_over_a_refused_field_waits_for_it_and_the_other_problems_are_still_listed():
+    """A count out of range leaves the bound that sums it up without a value (or with last
+    month's): that bound is not checked, and every other problem is still listed, not an
+    expression error about the diagram."""
+    total = 5
+    done = field("done", "long", constraints={"required": None, "min": "0", "max": "${total}"})
+    started = field("started", "long", constraints={"required": None, "min": "0", "max": "${total - done}"})
+    rest = field("rest", "long", constraints={"required": None, "min": "${total - done - started}",
+                                             "max": "${total - done - started}"})
+    summary = field("summary", constraints={"required": None})
+    for last_month in ({}, {"started": 1}):
+        with pytest.raises(Invalid) as err:
+            validate([done, started, rest, summary], {"done": 6, "started": -1, "rest": 3}, {},
+                     _limit({"total": total, **last_month}))
+        assert [(d["field"], d["code"]) for d in err.value.details] == [
+            ("done", "constraint"), ("started", "constraint"), ("summary", "required")]
+    assert validate([done, started, rest], {"done": 2, "started": 2, "rest": 1}, {}, _limit({"total": total})) == {
+        "done": 2, "started": 2, "rest": 1}
+
+
 def test_a_whole_number_bound_from_a_process_setting():
     days = field("reviewDays", "long", constraints={"min": "${minReviewDays}", "max": "30"})
     with pytest.raises(Invalid) as err:

@@ -121,7 +121,8 @@ def test_a_monthly_table_must_add_up_to_the_plans_measures(library, at):  # noqa
     plan.fire_timers_at(at, "2026-02-01T00:00:01")
     with at("2026-02-05T10:00:00"):
         for wrong, field in (((1, 1, 0), "measuresNotStarted"), ((4, 0, 0), "measuresDone"),
-                             ((1, 3, 0), "measuresStarted"), ((0, 0, 4), "measuresNotStarted")):
+                             ((1, 3, 0), "measuresStarted"), ((0, 0, 4), "measuresNotStarted"),
+                             ((4, -1, 0), "measuresDone")):  # the sum waits for the counts to be right
             with pytest.raises(Invalid) as refused:
                 plan.do("Task_MonthlyReport", measuresDone=wrong[0], measuresStarted=wrong[1],
                         measuresNotStarted=wrong[2], **REPORT)

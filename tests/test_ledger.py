@@ -138,3 +138,39 @@ def test_the_warning_is_coloured_on_a_terminal_and_plain_in_a_file(library, at):
     terminal = CliRunner().invoke(main, args, color=True).stdout.splitlines()[0]
     assert terminal.startswith("\x1b[31m\x1b[1m[红 red]\x1b[0m #")  # red, bold
     assert "\x1b[" not in CliRunner().invoke(main, args).stdout
+
+
+def test_a_file_that_cannot_be_written_is_refused_in_a_sentence_not_a_traceback(library, tmp_path):  # noqa: F811
+    for name in ("台账.xlsx", "台账.csv"):
+        result = _cli(library, "--output", str(tmp_path / "no-such-folder" / name))
+        assert result.exit_code != 0 and not isinstance(result.exception, OSError)
+        assert f"无法写入台账文件 {tmp_path / 'no-such-folder' / name}" in result.stderr
+
+
+def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_ended(library, at):  # noqa: F811
+    """A plan rejected before its planned issuance date is not counted overdue ever after; one
+    rejected after it stays red, late by the days up to its end, not by more each day."""
+    rejected = {}
+    for planned, ended in (("2026-12-10", "2026-12-01T09:00:00"), ("2026-12-10", "2026-12-14T09:00:00")):
+        with at("2026-12-01T08:00:00"):
+            plan = Plan(library)
+            plan.run_until("Task_Countersign", Task_RegisterPlan={**REGISTER, "plannedCompletion": planned})
+        with at(ended):
+            plan.do("Task_Countersign", decision="reject")
+        rejected[ended[:10]] = plan.id
+    for day in ("2026-12-20T09:00:00", "2027-06-20T09:00:00"):
+        with at(day):
+            rows = {r["id"]: r for r in library.ledger(status="completed")}
+        assert rows[rejected["2026-12-01"]]["colour"] == "green" and rows[rejected["2026-12-01"]]["missed"] == []
+        late = rows[rejected["2026-12-14"]]
+        assert late["colour"] == "red"
+        assert [(m["what"], m["done_at"], m["days_late"]) for m in late["missed"]] == [("方案出台", None, 4)]
+
+
+def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(library, at):  # noqa: F811
+    with at("2026-12-18T09:00:00"):
+        ids = [library.start("reform_plan", actor="zhang", title="深化非公经济领域改革方案", business_key=key)["id"]
+               for key in ("DT-2015-08", "DT-2015-08-LS")]
+    plans = [line.split(" [办理中")[0] for line in _cli(library).stdout.splitlines() if line.startswith("[")]
+    assert plans == [f"[绿 green] #{ids[0]} DT-2015-08 深化非公经济领域改革方案",
+                     f"[绿 green] #{ids[1]} DT-2015-08-LS 深化非公经济领域改革方案"]
