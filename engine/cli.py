@@ -639,8 +639,8 @@ def history_cmd(state, as_json, instance_id):
 
 
 @command(main, "ledger")
-@click.option("--status", type=click.Choice(["running", "completed", "all"]), default="all", show_default=True,
-              help="办理中、已办结或全部 (running, completed or all plans).")
+@click.option("--status", type=click.Choice(["running", "completed", "error", "all"]), default="all",
+              show_default=True, help="办理中、已办结、出错或全部 (running, completed, error or all plans).")
 @click.option("--colour", type=click.Choice(["red", "yellow", "green"]),
               help="只列此颜色的：red 红、yellow 黄、green 绿 (only plans with this warning).")
 @click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
@@ -669,6 +669,9 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, output):
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
                 click.echo(f"    当前 (now)：{t['name']}{due}")
+            if r["milestone_due"]:
+                reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else ""
+                click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
             for m in r["missed"]:
                 click.echo(f"    延误 (missed)：{missed_text(m, english=True)}")
         counts = {c: sum(r["colour"] == c for r in d["plans"]) for c in COLOUR_NAMES}

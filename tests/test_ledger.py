@@ -78,6 +78,7 @@ def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, 
     lines = result.stdout.splitlines()
     assert lines[0] == f"[红 red] #{late.id} 深化财政预算管理制度改革方案（市财政局，张伟） [办理中 running]"
     assert "    当前 (now)：合法合规性审查 期限 (due) 2027-01-08 已逾期 OVERDUE" in lines
+    assert "    节点 (milestone)：方案出台 计划 (planned) 2027-06-30" in lines
     assert ("    延误 (missed)：合法合规性审查：期限 2027-01-08，已逾期 4 天 (due 2027-01-08, 4 days overdue)"
             in lines)
     assert lines[-1] == "共 2 个方案：红 1、黄 0、绿 1 (2 plans: 1 red, 0 yellow, 1 green)"
@@ -115,8 +116,9 @@ def test_a_file_that_is_neither_xlsx_nor_csv_is_refused_and_not_written(library,
 
 
 def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):  # noqa: F811
-    """implementation.bpmn's milestone is 举措全部完成 by its planned completion date, reached on
-    the day a monthly report says every measure is done (here 2 Feb, for 30 Jan)."""
+    """implementation.bpmn's milestone is 举措全部完成 by its planned completion date, reached at
+    the end of the month whose table says every measure is done: January's table, filed on 2 Feb,
+    reaches it on 31 Jan, a day after the planned 30 Jan."""
     from .test_implementation import _report, _started
     plan = _started(library, at, plannedCompletion="2026-01-30")
     assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
@@ -127,8 +129,18 @@ def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):
     _report(plan, at, "2026-02-02T10:00:00", 3, 0, 0)
     with at("2026-02-02T11:00:00"):
         [row] = library.ledger(process="implementation")
-    assert (row["colour"], row["milestone_reached"]) == ("yellow", "2026-02-02")
-    assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", "2026-02-02", 3)]
+    assert (row["colour"], row["milestone_reached"]) == ("yellow", "2026-01-31")
+    assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", "2026-01-31", 1)]
+
+
+def test_an_implementation_done_by_its_planned_month_end_is_on_time_though_reported_later(library, at):  # noqa: F811
+    from .test_implementation import _report, _started
+    plan = _started(library, at, plannedCompletion="2026-01-31")
+    assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
+    _report(plan, at, "2026-02-06T10:00:00", 3, 0, 0)
+    with at("2026-02-06T11:00:00"):
+        [row] = library.ledger(process="implementation")
+    assert (row["colour"], row["milestone_reached"], row["missed"]) == ("green", "2026-01-31", [])
 
 
 def test_the_warning_is_coloured_on_a_terminal_and_plain_in_a_file(library, at):  # noqa: F811
