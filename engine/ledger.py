@@ -4,8 +4,8 @@ three-colour warning (三色预警) as reform offices keep it:
 - red (红): a milestone is missed now — an open task past its due date, or the process's own
   milestone not reached by its planned date (a plan that ended without reaching it, as it stood
   when it ended);
-- yellow (黄): a milestone was missed and has since been made up — a task completed after its
-  due date, or the milestone reached after its planned date;
+- yellow (黄): a milestone was missed and has since been made up — a task completed (or
+  withdrawn) after its due date, or the milestone reached after its planned date;
 - green (绿): every milestone met so far.
 
 The milestones are the due dates of the plan's tasks (camunda:dueDate) and, where the diagram
@@ -84,10 +84,13 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
             continue
         if is_open and task.due_at <= now:
             missed.append({"what": task.name, "task_id": task.id, "due_at": iso(task.due_at), "done_at": None,
-                           "days_late": _days_late(task.due_at, now)})
-        elif task.status == "completed" and task.completed_at is not None and task.completed_at > task.due_at:
+                           "days_late": _days_late(task.due_at, now), "cancelled": False})
+        elif task.completed_at is not None and task.completed_at > task.due_at:
+            # completed late, or withdrawn after its deadline had passed (an interrupting timer, the
+            # plan's end): missed either way, and closed since
             missed.append({"what": task.name, "task_id": task.id, "due_at": iso(task.due_at),
-                           "done_at": iso(task.completed_at), "days_late": _days_late(task.due_at, task.completed_at)})
+                           "done_at": iso(task.completed_at), "days_late": _days_late(task.due_at, task.completed_at),
+                           "cancelled": task.status == "cancelled"})
     milestone, planned, reached = _milestone(variables)
     # a plan that ended without reaching it (rejected, say) is judged as it stood when it ended:
     # not missed if it ended before the planned date, else missed by the days up to its end
@@ -97,10 +100,10 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
         due = datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
         if reached is not None and reached > planned:
             missed.append({"what": milestone, "task_id": None, "due_at": iso(due),
-                           "done_at": reached.isoformat(), "days_late": (reached - planned).days})
+                           "done_at": reached.isoformat(), "days_late": (reached - planned).days, "cancelled": False})
         elif reached is None and due <= until:
             missed.append({"what": milestone, "task_id": None, "due_at": iso(due), "done_at": None,
-                           "days_late": _days_late(due, until)})
+                           "days_late": _days_late(due, until), "cancelled": False})
     if any(m["done_at"] is None for m in missed):
         colour = "red"
     else:

@@ -79,6 +79,9 @@ def missed_text(missed: dict, english: bool = False) -> str:
     due, days = deadline(missed["due_at"]), missed["days_late"]
     if missed["done_at"] is None:
         return f"{missed['what']}：期限 {due}，已逾期 {days} 天" + (f" (due {due}, {days} days overdue)" if english else "")
+    if missed["cancelled"]:
+        return f"{missed['what']}：期限 {due}，逾期 {days} 天后撤销" + (
+            f" (due {due}, withdrawn {days} days late)" if english else "")
     return f"{missed['what']}：期限 {due}，迟 {days} 天完成" + (f" (due {due}, done {days} days late)" if english else "")
 
 

@@ -33,7 +33,8 @@ def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(libr
             "市财政局", "张伟", "方案出台", "2027-06-30")
         assert [t["name"] for t in red["current"]] == ["合法合规性审查"]
         assert red["missed"] == [{"what": "合法合规性审查", "task_id": late.task("Task_LegalityReview")["id"],
-                                  "due_at": "2027-01-08T16:00:00+00:00", "done_at": None, "days_late": 4}]
+                                  "due_at": "2027-01-08T16:00:00+00:00", "done_at": None, "days_late": 4,
+                                  "cancelled": False}]
         late.do("Task_LegalityReview")
     with at("2027-01-13T09:00:00"):
         [row] = library.ledger(colour="yellow")
@@ -186,3 +187,26 @@ def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(lib
     plans = [line.split(" [办理中")[0] for line in _cli(library).stdout.splitlines() if line.startswith("[")]
     assert plans == [f"[绿 green] #{ids[0]} DT-2015-08 深化非公经济领域改革方案",
                      f"[绿 green] #{ids[1]} DT-2015-08-LS 深化非公经济领域改革方案"]
+
+
+def test_a_task_withdrawn_after_its_deadline_counts_as_missed_and_closed(engine, people, at):
+    """一个月内反馈 is due in 7 days; a month on, the interrupting timer withdraws it and 督办 opens.
+    The deadline was missed and the task is closed: yellow, said as withdrawn, not as done."""
+    from .conftest import FIXTURES
+    xml = (FIXTURES / "corpus" / "timer_boundary_interrupting.bpmn").read_text(encoding="utf-8")
+    task = '<bpmn:userTask id="Activity_1wk27w5" name="一个月内反馈" camunda:candidateGroups="participant">'
+    assert task in xml
+    engine.deploy([("timer_boundary_interrupting.bpmn", xml.replace(
+        task, task.replace('camunda:candidateGroups', 'camunda:dueDate="P7D" camunda:candidateGroups')).encode())])
+    with at("2026-01-31T10:00:00"):
+        plan = engine.start("corpus_timer_boundary_interrupting", actor="zhang")
+    with at("2026-02-09T10:00:00"):
+        assert engine.ledger()[0]["colour"] == "red"
+    with at("2026-02-28T10:00:01"):
+        engine.fire_due_timers()
+        [row] = engine.ledger()
+    assert row["id"] == plan["id"] and row["colour"] == "yellow"
+    assert [(m["what"], m["cancelled"], m["days_late"]) for m in row["missed"]] == [("一个月内反馈", True, 21)]
+    result = CliRunner().invoke(main, ["--db", engine.db.url, "--now", "2026-02-28T11:00:00", "ledger"])
+    assert "    延误 (missed)：一个月内反馈：期限 2026-02-07 10:00，逾期 21 天后撤销 (due 2026-02-07 10:00, withdrawn 21 days late)" \
+        in result.stdout.splitlines()
