@@ -83,14 +83,12 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
         if task.due_at is None:
             continue
         if is_open and task.due_at <= now:
-            missed.append({"what": task.name, "task_id": task.id, "due_at": iso(task.due_at), "done_at": None,
-                           "days_late": _days_late(task.due_at, now), "cancelled": False})
+            missed.append(_missed(task.name, task.id, task.due_at, None, _days_late(task.due_at, now)))
         elif task.completed_at is not None and task.completed_at > task.due_at:
             # completed late, or withdrawn after its deadline had passed (an interrupting timer, the
             # plan's end): missed either way, and closed since
-            missed.append({"what": task.name, "task_id": task.id, "due_at": iso(task.due_at),
-                           "done_at": iso(task.completed_at), "days_late": _days_late(task.due_at, task.completed_at),
-                           "cancelled": task.status == "cancelled"})
+            missed.append(_missed(task.name, task.id, task.due_at, iso(task.completed_at),
+                                  _days_late(task.due_at, task.completed_at), task.status == "cancelled"))
     milestone, planned, reached = _milestone(variables)
     # a plan that ended without reaching it (rejected, say) is judged as it stood when it ended:
     # not missed if it ended before the planned date, else missed by the days up to its end
@@ -99,11 +97,9 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
         # by the end of that day, Beijing time; given in UTC like every instant the engine shows
         due = datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
         if reached is not None and reached > planned:
-            missed.append({"what": milestone, "task_id": None, "due_at": iso(due),
-                           "done_at": reached.isoformat(), "days_late": (reached - planned).days, "cancelled": False})
+            missed.append(_missed(milestone, None, due, reached.isoformat(), (reached - planned).days))
         elif reached is None and due <= until:
-            missed.append({"what": milestone, "task_id": None, "due_at": iso(due), "done_at": None,
-                           "days_late": _days_late(due, until), "cancelled": False})
+            missed.append(_missed(milestone, None, due, None, _days_late(due, until)))
     if any(m["done_at"] is None for m in missed):
         colour = "red"
     else:
@@ -115,6 +111,14 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
             "milestone_reached": reached.isoformat() if reached else None,
             "started_at": iso(plan.started_at), "ended_at": iso(plan.ended_at),
             "current": current, "missed": missed}
+
+
+def _missed(what: str, task_id: int | None, due: datetime, done_at: str | None, days_late: int,
+            cancelled: bool = False) -> dict:
+    """A missed milestone: `done_at` None while it still is, else when it was done (a date for the
+    process's milestone, an instant for a task) or, `cancelled`, withdrawn."""
+    return {"what": what, "task_id": task_id, "due_at": iso(due), "done_at": done_at, "days_late": days_late,
+            "cancelled": cancelled}
 
 
 def _milestone(variables: dict) -> tuple[str | None, date | None, date | None]:
