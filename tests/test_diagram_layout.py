@@ -1,6 +1,6 @@
 """The library's diagrams read cleanly in Camunda Modeler: no name is drawn over another name,
-over a shape, over a lane's title or border, or across a sequence flow, and no name is squeezed
-into a column one character wide. (Rendered with bpmn-js, Modeler's renderer, such overlaps
+over a shape, over a lane's title or border, or across a sequence flow, no name is squeezed
+into a column one character wide, and every name drawn outside its shape has its position. (Rendered with bpmn-js, Modeler's renderer, such overlaps
 were what made several names unreadable; docs/images holds the pictures.)"""
 from __future__ import annotations
 
@@ -61,6 +61,14 @@ def layout_problems(path: Path) -> list[str]:
         if bounds is not None:
             labels.append((item.get("bpmnElement"), _box(bounds)))
     problems = []
+    # Modeler writes a position for the name of every event, gateway and flow it draws outside the
+    # shape; one without it would be drawn where this test cannot see
+    placed = {owner for owner, _ in labels}
+    for item in (*root.iter(DI + "BPMNShape"), *root.iter(DI + "BPMNEdge")):
+        owner = item.get("bpmnElement")
+        outside = kind.get(owner, "").endswith(("Event", "Gateway")) or kind.get(owner) == "sequenceFlow"
+        if outside and (elements[owner].get("name") or "").strip() and owner not in placed:
+            problems.append(f"the name of {owner} has no position (BPMNLabel) in the diagram")
     name = lambda key: f"{key} ({elements[key].get('name')})" if key in elements else key  # noqa: E731
     for (a, box_a), (b, box_b) in combinations(labels, 2):
         if _overlap(box_a, box_b):
@@ -96,3 +104,12 @@ def test_the_check_sees_a_name_moved_onto_a_shape(tmp_path):
     (tmp_path / "moved.bpmn").write_text(moved, encoding="utf-8")
     assert layout_problems(tmp_path / "moved.bpmn") == [
         "the name of Flow_MaterialsComplete (材料齐全) is drawn over Task_StartReviewPeriod (审查期限起算)"]
+
+
+def test_the_check_sees_a_name_without_a_position(tmp_path):
+    xml = (BPMN / "legality_review.bpmn").read_text(encoding="utf-8")
+    label = '<bpmndi:BPMNLabel>\n          <dc:Bounds x="636" y="221" width="38" height="27" />\n        </bpmndi:BPMNLabel>'
+    assert label in xml
+    (tmp_path / "unplaced.bpmn").write_text(xml.replace(label, ""), encoding="utf-8")
+    assert layout_problems(tmp_path / "unplaced.bpmn") == [
+        "the name of Flow_MaterialsComplete has no position (BPMNLabel) in the diagram"]
