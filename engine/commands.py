@@ -146,15 +146,24 @@ class Engine:
         return SimpleNamespace(**{**task._mapping, **changes, "version": task.version + 1})
 
     @staticmethod
-    def _held_by(ctx: Context, task, actor: str) -> bool:
-        """Whether `actor` ever held the task (created, claimed or assigned to them): only asked
-        when a complete is refused, to tell a lost race (it was theirs until someone else acted:
-        conflict) from an action never allowed (forbidden)."""
-        payloads = ctx.session.execute(select(AuditEvent.payload).where(
+    def _lost_by(ctx: Context, task, actor: str) -> bool:
+        """Whether `actor` held the task (created for, claimed by or assigned to them) until someone
+        else took it away (handed it back, assigned it on): only asked when a complete is refused,
+        to tell a lost race (conflict: reload) from an action not allowed (forbidden) — their own
+        hand-back included: they know they gave it up."""
+        events = ctx.session.execute(select(AuditEvent.event_type, AuditEvent.actor, AuditEvent.payload).where(
             AuditEvent.instance_id == task.instance_id, AuditEvent.task_id == task.id,
-            AuditEvent.event_type.in_(("task_created", "task_claimed", "task_assigned")))).scalars()
-        return any((p.get("new") or {}).get("assignee", p.get("assignee")) == actor
-                   for p in map(json.loads, payloads))
+            AuditEvent.event_type.in_(("task_created", "task_claimed", "task_assigned", "task_unclaimed")))
+            .order_by(AuditEvent.seq)).all()
+        held = lost = False
+        for kind, by, payload in events:
+            holder = None if kind == "task_unclaimed" else (json.loads(payload).get("new") or {}).get(
+                "assignee", json.loads(payload).get("assignee"))
+            if holder == actor:
+                held, lost = True, False
+            elif held:
+                held, lost = False, by != actor
+        return lost
 
     @staticmethod
     def _may_claim(user: Member, task) -> bool:
@@ -500,7 +509,7 @@ class Engine:
                 pass
             elif task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
-            elif self._held_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
+            elif self._lost_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
                 raise Conflict(f"任务 {task_id} 刚被退回或改派（现由 {task.assignee or '候选人'} 办理），请刷新后重试"
                                f" (the task was handed back or reassigned since you took it; reload)")
             elif task.status == "open":

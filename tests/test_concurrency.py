@@ -235,6 +235,20 @@ def test_completing_a_task_taken_away_meanwhile_is_a_conflict_not_a_refusal(engi
         engine.complete(legal["id"], actor="legal0", data={"legalOpinion": "合法"})
 
 
+def test_completing_a_task_one_handed_back_oneself_says_claim_it_first(engine, plan):
+    """li handed the task back herself: no race was lost, so her submit is told to claim it
+    first, not to reload; taken from her by the office afterwards, it is a lost race again."""
+    legal = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
+    engine.claim(legal["id"], actor="li")
+    engine.unclaim(legal["id"], actor="li")
+    with pytest.raises(Forbidden, match="请先认领"):
+        engine.complete(legal["id"], actor="li", data={"legalOpinion": "合法"})
+    engine.claim(legal["id"], actor="li")
+    engine.assign(legal["id"], to="legal0", actor="chen", reassign=True)
+    with pytest.raises(Conflict, match="reassigned"):
+        engine.complete(legal["id"], actor="li", data={"legalOpinion": "合法"})
+
+
 def test_a_holiday_entered_while_a_deadline_is_being_counted_reaches_it(postgres_db, monkeypatch, at):
     """A plan is being started (its first task's deadline, 3 working days, counted on a calendar
     without 1 January 2027) when the reform office enters that holiday. The plan has no saved
