@@ -554,6 +554,8 @@ def _show_task_page(t: dict) -> None:
         notes += ["只读 read-only"] if "readonly" in c else ["必填 required"] if "required" in c else []
         if bounds:
             notes.append(_range(f["type"], bounds))
+        if (f.get("properties") or {}).get("rangeHint") and "readonly" not in c:
+            notes.append(f["properties"]["rangeHint"])  # the diagram's rule in words
         for name, zh in (("minlength", "至少"), ("maxlength", "至多")):
             if c.get(name):
                 notes.append(f"{zh} {c[name]} 字 ({name} {c[name]})")

@@ -134,7 +134,9 @@ def _check_constraints(field: dict, value, c: dict | None = None) -> str | None:
 
 def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> str | None:
     """The field's min / max written as expressions, evaluated now; a bound without a value
-    (an empty variable) does not apply. Said with the expression, which names what it is."""
+    (an empty variable) does not apply. Said with the field's `rangeHint` property where the
+    diagram gives one (the rule in words: 三项之和须等于举措总数), else with the expression,
+    which names what it is."""
     if value is None or limit is None:
         return None
     for name in ("min", "max"):
@@ -145,7 +147,7 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> st
         error = None if bound is None else _check_constraints(field, value, {name: bound})
         if error:
             zh, en = error[:-1].split(" (", 1)
-            return f"{zh}（{text}） ({en}: {text})"
+            return f"{zh}（{field['properties'].get('rangeHint') or text}） ({en}: {text})"
     return None
 
 

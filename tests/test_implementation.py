@@ -120,6 +120,7 @@ def test_a_monthly_table_must_add_up_to_the_plans_measures(library, at):  # noqa
     plan = _started(library, at)
     plan.fire_timers_at(at, "2026-02-01T00:00:01")
     with at("2026-02-05T10:00:00"):
+        said = {}
         for wrong, field in (((1, 1, 0), "measuresNotStarted"), ((4, 0, 0), "measuresDone"),
                              ((1, 3, 0), "measuresStarted"), ((0, 0, 4), "measuresNotStarted"),
                              ((4, -1, 0), "measuresDone")):  # the sum waits for the counts to be right
@@ -127,6 +128,18 @@ def test_a_monthly_table_must_add_up_to_the_plans_measures(library, at):  # noqa
                 plan.do("Task_MonthlyReport", measuresDone=wrong[0], measuresStarted=wrong[1],
                         measuresNotStarted=wrong[2], **REPORT)
             assert refused.value.details[0]["field"] == field  # the first count that does not fit
+            said[wrong] = refused.value.details[0]["message"]
+        # the lead unit reads the rule in words (the field's rangeHint), not the diagram's expression
+        assert said[(0, 0, 4)] == ("「未启动（项）」(measuresNotStarted) 不得大于 3（已完成、已启动未完成、未启动三项之和须等于"
+                                   "举措总数） (at most 3: ${measureCount - measuresDone - measuresStarted})")
+        assert said[(4, 0, 0)] == "「已完成（项）」(measuresDone) 不得大于 3（不能超过举措总数） (at most 3: ${measureCount})"
+        # and the task's page says the same before anything is submitted
+        from click.testing import CliRunner
+
+        from engine.cli import main
+        page = CliRunner().invoke(main, ["--db", library.db.url, "task", str(plan.task("Task_MonthlyReport")["id"])])
+        assert "    未启动（项） measuresNotStarted（整数 long，必填 required，已完成、已启动未完成、未启动三项之和须等于举措总数）" \
+            in page.stdout.splitlines()
         assert "Task_MonthlyReport" in plan.active
         plan.do("Task_MonthlyReport", measuresDone=1, measuresStarted=1, measuresNotStarted=1, **REPORT)
     assert plan.audit_ok()
