@@ -169,6 +169,24 @@ def test_a_missed_monthly_report_reminds_the_lead_unit_then_goes_to_the_reform_o
     assert plan.audit_ok()
 
 
+def test_a_late_report_filed_before_the_office_chases_it_takes_the_chase_out_of_its_inbox(library, at):  # noqa: F811
+    """The month's report, its reminder and its chase are one subprocess that ends when the report
+    is filed: a chase the reform office has not done yet is withdrawn, not left to pile up."""
+    plan = _started(library, at)
+    plan.fire_timers_at(at, "2026-02-01T00:00:01")
+    assert sorted(plan.fire_timers_at(at, "2026-02-11T00:00:01")) == ["Event_ReportOverdue", "Event_ReportReminder"]
+    assert "Task_UrgeMonthlyReport" in plan.inbox()
+    _report(plan, at, "2026-02-11T10:00:00", 1, 2, 0)
+    assert plan.inbox() == {"Task_Supervise": ("reform_office", end_of("2027-01-15"))}
+    cancelled = [e["element_id"] for e in audit_payloads(library, plan.id, "task_cancelled")]
+    assert cancelled == ["Task_UrgeMonthlyReport"]
+    # the report's values reach the plan as before: the ledger script counted them
+    assert (plan.variables["measuresDone"], plan.variables["reportsFiled"]) == (1, 1)
+    assert plan.fire_timers_at(at, "2026-03-01T00:00:01") == ["Event_ReportMonthEnds"]
+    assert plan.inbox()["Task_MonthlyReport"] == ("zhang", end_of("2026-03-10"))
+    assert plan.audit_ok()
+
+
 def test_supervision_without_findings_closes_the_supervision(library, at):  # noqa: F811
     plan = _started(library, at)
     _reported_all_done(plan, at)
