@@ -291,6 +291,20 @@ def test_an_overdue_rectification_is_escalated_to_the_reform_office(library, at)
     assert plan.audit_ok()
 
 
+def test_a_rectification_reported_before_the_office_follows_it_up_withdraws_the_follow_up(library, at):  # noqa: F811
+    """Rectifying, its reminder and its follow-up are one subprocess that ends with the report:
+    a 督办逾期整改 not yet done leaves the reform office's inbox with it."""
+    plan = _started(library, at)
+    _notice(plan, at, deadline="2026-04-30")
+    assert sorted(plan.fire_timers_at(at, "2026-05-01T00:00:01")) == ["Event_RectifyOverdue", "Event_RectifyReminder"]
+    assert "Task_UrgeRectification" in plan.inbox()
+    with at("2026-05-02T09:00:00"):
+        plan.do("Task_Rectify")
+    assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}  # the follow-up is gone
+    assert "Task_UrgeRectification" in [e["element_id"] for e in audit_payloads(library, plan.id, "task_cancelled")]
+    assert plan.audit_ok()
+
+
 def test_the_rectification_deadline_cannot_be_in_the_past(library, at):  # noqa: F811
     plan = _started(library, at)
     _reported_all_done(plan, at)
