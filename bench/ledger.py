@@ -1,0 +1,85 @@
+"""How long the reform office waits for the ledger (`reformflow ledger`) and its spreadsheet, for a
+year's worth of plans at different stages.
+
+    python bench/ledger.py [--plans 300] [--db URL]
+
+Starts the plans through the engine, drives each to one of several stages (early, the legality
+review, deliberation, filing), then times the ledger's query and the .xlsx and .csv files it
+writes, and prints the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import suppress
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from engine.commands import Engine  # noqa: E402
+from engine.demo import GROUPS, MEMBERS, PEOPLE, STANDARD_ANSWERS  # noqa: E402
+from engine.drive import drive  # noqa: E402
+from engine.errors import Conflict  # noqa: E402
+from engine.ledger_export import write  # noqa: E402
+from models import HumanTask  # noqa: E402
+from models.db import Database  # noqa: E402
+
+STAGES = [{"Task_DepartmentOpinions"}, {"Task_LegalityReview"}, {"Task_ReformOfficeReview"},
+          {"Task_FileDocument"}]
+
+
+def timed(fn, runs: int = 5) -> float:
+    """Median milliseconds of `runs` calls."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--plans", type=int, default=300)
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(args.db or f"sqlite:///{tmp}/ledger.sqlite3")
+        db.upgrade()
+        engine = Engine(db)
+        for code, name in GROUPS.items():
+            with suppress(Conflict):
+                engine.add_group(code, name)
+        for username, display, group, unit in PEOPLE:
+            with suppress(Conflict):
+                engine.add_user(username, display, groups=[group], unit=unit)
+        engine.deploy([(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))])
+        t0 = time.perf_counter()
+        for number in range(args.plans):
+            plan = engine.start("reform_plan", actor="zhang", title=f"改革方案 {number}")
+            drive(engine, plan["id"], STANDARD_ANSWERS, MEMBERS, stop_at=STAGES[number % len(STAGES)])
+            if (number + 1) % 100 == 0:
+                print(f"  {number + 1}/{args.plans} plans started", file=sys.stderr)
+        made = time.perf_counter() - t0
+        with db.reader() as s:
+            tasks = s.execute(select(func.count()).select_from(HumanTask)).scalar()
+        rows = engine.ledger()
+        ledger_ms = timed(engine.ledger)
+        xlsx_ms = timed(lambda: write(rows, f"{tmp}/ledger.xlsx"))
+        csv_ms = timed(lambda: write(rows, f"{tmp}/ledger.csv"))
+        url = db.url
+        db.dispose()
+    print(f"database: {url.split('@')[-1]}")
+    print(f"plans: {len(rows)} ({tasks} inbox rows), started and driven in {made:.1f} s")
+    print(f"ledger (query and colours): {ledger_ms:.0f} ms")
+    print(f"ledger as .xlsx: {xlsx_ms:.0f} ms; as .csv: {csv_ms:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
