@@ -35,6 +35,15 @@ def test_the_benchmark_runs_and_ends_with_the_ratio_line(tmp_path):
     assert "lifecycle: 22 user tasks per plan" in done.stdout
 
 
+def test_the_ledger_benchmark_runs_and_prints_its_figures(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ledger.py"), "--plans", "4"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^plans: 4 \(\d+ inbox rows\)", done.stdout, re.M)
+    assert re.search(r"^ledger \(query and colours\): \d+ ms$", done.stdout, re.M)
+    assert re.search(r"^ledger as \.xlsx: \d+ ms; as \.csv: \d+ ms$", done.stdout, re.M)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def floor_database(request, tmp_path):
     """Where the floor writes: a SQLite file, or the test PostgreSQL database (its floor_ tables
