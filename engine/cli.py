@@ -647,9 +647,11 @@ def history_cmd(state, as_json, instance_id):
               help="只列此颜色的：red 红、yellow 黄、green 绿 (only plans with this warning).")
 @click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
 @click.option("--process", "process_key", help="只列此流程的方案，如 reform_plan (only plans of this process key).")
+@click.option("--by-unit", is_flag=True,
+              help="按牵头单位汇总：方案数、红黄绿、延误 (per lead unit: plans, warnings, delays).")
 @click.option("--output", type=click.Path(dir_okay=False),
               help="另存为 .xlsx 或 .csv 文件 (also write the ledger to an .xlsx or .csv file).")
-def ledger_cmd(state, as_json, status, colour, unit, process_key, output):
+def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, output):
     """改革方案台账：牵头单位、当前环节、期限及三色预警 (the ledger: lead units, current steps, deadlines, warnings).
 
     红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
@@ -659,6 +661,14 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, output):
     if output:
         write(rows, output)
         click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {len(rows)} plans written)", err=True)
+
+    if by_unit:
+        from .ledger import by_unit as per_unit
+        _emit({"units": per_unit(rows)}, as_json, lambda d: [click.echo(
+            f"{u['lead_unit'] or '（未填）'}：{u['plans']} 个方案，红 {u['red']}、黄 {u['yellow']}、绿 {u['green']}；"
+            f"延误 {u['missed']} 项，共 {u['days_late']} 天 ({u['plans']} plans: {u['red']} red, {u['yellow']} "
+            f"yellow, {u['green']} green; {u['missed']} delays, {u['days_late']} days)") for u in d["units"]])
+        return
 
     def human(d):
         for r in d["plans"]:

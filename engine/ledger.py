@@ -145,3 +145,18 @@ def _date(value) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def by_unit(rows: list[dict]) -> list[dict]:
+    """The ledger per lead unit, for the annual assessment: how many plans each unit leads, how
+    many are red, yellow and green, how many milestones it missed and by how many days in all.
+    Most red first, then most yellow, then by name; plans without a lead unit last."""
+    units: dict[str, dict] = {}
+    for row in rows:
+        unit = units.setdefault(row["lead_unit"] or "", {"lead_unit": row["lead_unit"], "plans": 0, "red": 0,
+                                                         "yellow": 0, "green": 0, "missed": 0, "days_late": 0})
+        unit["plans"] += 1
+        unit[row["colour"]] += 1
+        unit["missed"] += len(row["missed"])
+        unit["days_late"] += sum(m["days_late"] for m in row["missed"])
+    return sorted(units.values(), key=lambda u: (u["lead_unit"] is None, -u["red"], -u["yellow"], u["lead_unit"] or ""))

@@ -1,5 +1,5 @@
 """The ledger as a file a reform office opens in a spreadsheet: .xlsx (each plan's warning
-cell filled in its colour, the header row frozen) or .csv (UTF-8 with a byte-order mark, which
+cell filled in its colour, the header row frozen, and a second sheet per lead unit) or .csv (UTF-8 with a byte-order mark, which
 Excel needs to read Chinese). The columns are the ledger's, said in Chinese."""
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 
 from .display import deadline, minute
 from .errors import Invalid
+from .ledger import by_unit
 
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
 HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "节点", "节点计划日期",
            "节点完成日期", "当前环节", "当前期限", "延误事项", "发起时间", "办结时间")
+UNIT_HEADERS = ("牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计")
 _FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours
 _WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 12, 28, 12, 44, 17, 17)
 FORMATS = (".xlsx", ".csv")
@@ -60,6 +62,15 @@ def _write_xlsx(rows: list[dict], table: list[list], path: str) -> None:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
+    units = book.create_sheet("按牵头单位")  # for the annual assessment
+    units.append(UNIT_HEADERS)
+    for cell in units[1]:
+        cell.font = Font(bold=True)
+    for unit in by_unit(rows):
+        units.append([unit["lead_unit"] or "（未填）", unit["plans"], unit["red"], unit["yellow"], unit["green"],
+                      unit["missed"], unit["days_late"]])
+    units.column_dimensions["A"].width = 24
+    units.freeze_panes = "A2"
     book.save(path)
 
 

@@ -210,3 +210,30 @@ def test_a_task_withdrawn_after_its_deadline_counts_as_missed_and_closed(engine,
     result = CliRunner().invoke(main, ["--db", engine.db.url, "--now", "2026-02-28T11:00:00", "ledger"])
     assert "    延误 (missed)：一个月内反馈：期限 2026-02-07 10:00，逾期 21 天后撤销 (due 2026-02-07 10:00, withdrawn 21 days late)" \
         in result.stdout.splitlines()
+
+
+def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_path):  # noqa: F811
+    """Two plans of 市财政局 whose legality reviews are both 4 days late, and one of 市国土局
+    reviewed on time: the unit with red plans comes first, its delays counted and added up."""
+    with at("2026-12-18T09:00:00"):
+        for register in (REGISTER, REGISTER, {**REGISTER, "leadUnit": "市国土局"}):
+            Plan(library).run_until("Task_LegalityReview", Task_RegisterPlan=register)
+    with at("2027-01-05T09:00:00"):
+        third = library.ledger(unit="国土")[0]
+        review = third["current"][0]["task_id"]
+        library.claim(review, actor="li")
+        library.complete(review, actor="li", data={"legalityResult": "pass", "legalityOpinion": "同意"})
+    args = ["--db", library.db.url, "--now", "2027-01-12T09:00:00", "ledger", "--by-unit"]
+    lines = CliRunner().invoke(main, args).stdout.splitlines()
+    assert lines == [
+        "市财政局：2 个方案，红 2、黄 0、绿 0；延误 2 项，共 8 天 (2 plans: 2 red, 0 yellow, 0 green; 2 delays, 8 days)",
+        "市国土局：1 个方案，红 0、黄 0、绿 1；延误 0 项，共 0 天 (1 plans: 0 red, 0 yellow, 1 green; 0 delays, 0 days)"]
+    units = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)["units"]
+    assert [(u["lead_unit"], u["plans"], u["red"], u["days_late"]) for u in units] == [
+        ("市财政局", 2, 2, 8), ("市国土局", 1, 0, 0)]
+    from openpyxl import load_workbook
+    assert CliRunner().invoke(main, [*args[:-1], "--output", str(tmp_path / "台账.xlsx")]).exit_code == 0
+    sheet = load_workbook(tmp_path / "台账.xlsx")["按牵头单位"]
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计"],
+        ["市财政局", 2, 2, 0, 0, 2, 8], ["市国土局", 1, 0, 0, 1, 0, 0]]
