@@ -1,6 +1,7 @@
 """The ledger as a file a reform office opens in a spreadsheet: .xlsx (each plan's warning
-cell filled in its colour, the header row frozen, and a second sheet per lead unit) or .csv (UTF-8 with a byte-order mark, which
-Excel needs to read Chinese). The columns are the ledger's, said in Chinese."""
+cell filled in its colour, the header row frozen, and a second sheet per lead unit) or .csv
+(UTF-8 with a byte-order mark, which Excel needs to read Chinese). The columns are the
+ledger's, said in Chinese."""
 from __future__ import annotations
 
 import csv
