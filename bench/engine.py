@@ -17,7 +17,6 @@ ratio is measured on a separate set of plans without them.
 from __future__ import annotations
 
 import argparse
-from contextlib import suppress
 import functools
 import statistics
 import sys
@@ -34,8 +33,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import audit, clock, forms, joins, runtime  # noqa: E402
 from engine.commands import Engine, _setting  # noqa: E402
-from engine.errors import Conflict  # noqa: E402
-from engine.demo import GROUPS, MEMBERS, PEOPLE, STANDARD_ANSWERS  # noqa: E402
+from engine.demo import MEMBERS, STANDARD_ANSWERS, add_people, library_files  # noqa: E402
 from engine.drive import answer_for, drive  # noqa: E402
 from engine.parser import parse_files  # noqa: E402
 from engine.scripting import mark_timers, script_engine  # noqa: E402
@@ -48,10 +46,6 @@ START = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedComp
          "riskAssessmentRequired": True, "partyDocument": True, "governmentDuties": True,
          "reportUp": True}
 ANSWERS = {**STANDARD_ANSWERS, "Task_RegisterPlan": START}
-
-
-def files():
-    return [(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))]
 
 
 def bare_lifecycle(spec, subprocess_specs, settings: dict) -> int:
@@ -208,7 +202,7 @@ def library() -> tuple:
     processes it calls, its process properties as the engine's start sets them)."""
     clock.patch_spiffworkflow_clock()
     joins.install()
-    parsed = {p.key: p for p in parse_files(files())}
+    parsed = {p.key: p for p in parse_files(library_files())}
     for p in parsed.values():
         mark_timers([p.spec, *p.embedded.values()])
     spec = parsed["reform_plan"].spec
@@ -235,14 +229,8 @@ def main() -> None:
         db = Database(args.db or f"sqlite:///{tmp}/bench.sqlite3")
         db.upgrade()
         engine = Engine(db)
-        # a database given with --db may hold an earlier run's people: reuse them
-        for code, name in GROUPS.items():
-            with suppress(Conflict):
-                engine.add_group(code, name)
-        for username, display, group, unit in PEOPLE:
-            with suppress(Conflict):
-                engine.add_user(username, display, groups=[group], unit=unit)
-        engine.deploy(files())
+        add_people(engine)  # a database given with --db may hold an earlier run's people: kept
+        engine.deploy(library_files())
         assert persisted_lifecycle(engine) == steps  # warm-up; same path both ways
         sides = [lambda: bare_lifecycle(spec, subprocess_specs, settings), lambda: persisted_lifecycle(engine)]
         if args.floor:

@@ -14,7 +14,6 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,9 +22,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from engine.commands import Engine  # noqa: E402
-from engine.demo import GROUPS, MEMBERS, PEOPLE, STANDARD_ANSWERS  # noqa: E402
+from engine.demo import MEMBERS, STANDARD_ANSWERS, add_people, library_files  # noqa: E402
 from engine.drive import drive  # noqa: E402
-from engine.errors import Conflict  # noqa: E402
 from engine.ledger_export import write  # noqa: E402
 from models import HumanTask  # noqa: E402
 from models.db import Database  # noqa: E402
@@ -53,13 +51,8 @@ def main() -> None:
         db = Database(args.db or f"sqlite:///{tmp}/ledger.sqlite3")
         db.upgrade()
         engine = Engine(db)
-        for code, name in GROUPS.items():
-            with suppress(Conflict):
-                engine.add_group(code, name)
-        for username, display, group, unit in PEOPLE:
-            with suppress(Conflict):
-                engine.add_user(username, display, groups=[group], unit=unit)
-        engine.deploy([(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))])
+        add_people(engine)
+        engine.deploy(library_files())
         t0 = time.perf_counter()
         for number in range(args.plans):
             plan = engine.start("reform_plan", actor="zhang", title=f"改革方案 {number}")

@@ -2,6 +2,7 @@
 list (seeds/002), stopped at different stages of the procedure."""
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable
@@ -13,6 +14,7 @@ from models import User
 from . import clock
 from .commands import Engine
 from .drive import drive
+from .errors import Conflict
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 PASSWORD = "demo"
@@ -146,6 +148,22 @@ PLANS = [
 ]
 
 
+def library_files() -> list[tuple[str, bytes]]:
+    """The process library in bpmn/, as deploy takes it."""
+    return [(p.name, p.read_bytes()) for p in sorted(BPMN_DIR.glob("*.bpmn"))]
+
+
+def add_people(engine: Engine, password: str | None = None) -> None:
+    """The demo's groups and users, one for every role; any already there is kept (a benchmark
+    given a database with --db may hold an earlier run's)."""
+    for code, name in GROUPS.items():
+        with suppress(Conflict):
+            engine.add_group(code, name)
+    for username, display, group, unit in PEOPLE:
+        with suppress(Conflict):
+            engine.add_user(username, display, groups=[group], unit=unit, password=password)
+
+
 def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> dict:
     """Add the demo organisation, deploy bpmn/ and start the demo plans (once)."""
     say = progress or (lambda _msg: None)
@@ -153,13 +171,9 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
         if s.execute(select(User.id).where(User.username == "chen")).first():
             say("演示数据已加载过 (demo data already loaded)")
             return {"loaded": False}
-    for code, name in GROUPS.items():
-        engine.add_group(code, name)
-    for username, display, group, unit in PEOPLE:
-        engine.add_user(username, display, groups=[group], unit=unit, password=PASSWORD)
+    add_people(engine, password=PASSWORD)
     say(f"{len(PEOPLE)} 个用户，{len(GROUPS)} 个角色，密码 {PASSWORD} ({len(PEOPLE)} users in {len(GROUPS)} groups)")
-    files = [(p.name, p.read_bytes()) for p in sorted(BPMN_DIR.glob("*.bpmn"))]
-    deployed = engine.deploy(files, actor="chen")
+    deployed = engine.deploy(library_files(), actor="chen")
     say("已部署 (deployed) " + ", ".join(f"{d['key']} v{d['version']}" for d in deployed))
     # The issued plan was issued 40 days ago, so its filing is overdue and the worker escalates it.
     issued = (clock.today() - timedelta(days=40)).isoformat()
