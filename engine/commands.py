@@ -157,8 +157,8 @@ class Engine:
             .order_by(AuditEvent.seq)).all()
         held = lost = False
         for kind, by, payload in events:
-            holder = None if kind == "task_unclaimed" else (json.loads(payload).get("new") or {}).get(
-                "assignee", json.loads(payload).get("assignee"))
+            data = json.loads(payload)
+            holder = None if kind == "task_unclaimed" else (data.get("new") or {}).get("assignee", data.get("assignee"))
             if holder == actor:
                 held, lost = True, False
             elif held:

@@ -139,10 +139,7 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> st
     which names what it is."""
     if value is None or limit is None:
         return None
-    for name in ("min", "max"):
-        text = (field["constraints"].get(name) or "").strip()
-        if not is_wrapped(text):
-            continue
+    for name, text in _expression_bounds(field):
         bound = _as_bound(field, name, text, limit(text, values), getattr(limit, "where", ""))
         error = None if bound is None else _check_constraints(field, value, {name: bound})
         if error:
@@ -156,15 +153,21 @@ def _reads(field: dict, names: set[str]) -> bool:
     if not names:
         return False
     from .scripting import FUNCTION_NAMES
+    for _name, text in _expression_bounds(field):
+        try:
+            if compile_expression(text, FUNCTION_NAMES).names & names:
+                return True
+        except ExpressionError:
+            pass  # said when it is evaluated
+    return False
+
+
+def _expression_bounds(field: dict):
+    """(min or max, its ${...} text) for each bound of the field written as an expression."""
     for name in ("min", "max"):
         text = (field["constraints"].get(name) or "").strip()
         if is_wrapped(text):
-            try:
-                if compile_expression(text, FUNCTION_NAMES).names & names:
-                    return True
-            except ExpressionError:
-                pass  # said when it is evaluated
-    return False
+            yield name, text
 
 
 def _as_bound(field: dict, name: str, text: str, value, where: str = ""):
