@@ -640,6 +640,41 @@ def history_cmd(state, as_json, instance_id):
     _emit(result, as_json, human)
 
 
+@command(main, "archive")
+@click.argument("instance_id", type=ID)
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the archive to an .xlsx or .csv file).")
+def archive_cmd(state, as_json, instance_id, output):
+    """方案的决策档案：五项法定程序（公众参与、专家论证、风险评估、合法性审查、集体讨论决定）的办理记录及其审计核验
+    (a plan's decision archive: the records of the five statutory procedures, checked against the audit trail)."""
+    from .archive import decision_archive
+    from .archive_export import values_text, verified_text, write
+    with state.db.reader() as s:
+        result = decision_archive(s, instance_id, clock.now())
+    if output:
+        write(result, output)
+        click.echo(f"已写入决策档案到 {output} (decision archive written)", err=True)
+
+    def human(d):
+        click.echo(f"决策档案 (decision archive) #{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "
+                   f"业务编号 (business key) {d['business_key'] or '-'}")
+        click.echo(f"  核验 (check)：{verified_text(d['verified'])}")
+        for number, section in enumerate(d["sections"], start=1):
+            count = len(section["records"])
+            if section["code"] == "other" and not count:
+                continue
+            click.echo(f"{number}. {section['name']} ({section['name_en']})："
+                       + (f"{count} 条记录 ({count} records)" if count else "无记录 (none)"))
+            for r in section["records"]:
+                who = r["actor_name"] or r["actor"]
+                unit = f"，{r['actor_unit']}" if r["actor_unit"] else ""
+                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  {r['name']}"
+                           f"  [审计事件 (event) {r['seq']}]")
+                if r["values"]:
+                    click.echo(f"      {values_text(r['values'])}")
+    _emit(result, as_json, human)
+
+
 @command(main, "ledger")
 @click.option("--status", type=click.Choice(["running", "completed", "error", "all"]), default="all",
               show_default=True, help="办理中、已办结、出错或全部 (running, completed, error or all plans).")
@@ -716,7 +751,7 @@ def _what(e: dict) -> str:
         why = "，退回本人 (returned)" if p.get("reason") == "returned" else ""
         return f"指派 (assigned) {name} → {p.get('new', {}).get('assignee')}{why}"
     if kind == "task_completed":
-        entered = "；".join(f"{v['label']} = {_shown(v)}" for v in e.get("values", []))
+        entered = "；".join(f"{v['label']} = {display.entered(v)}" for v in e.get("values", []))
         return f"提交 (completed) {name}" + (f"：{entered}" if entered else "")
     if kind == "task_cancelled":
         return f"撤销待办 (cancelled) {name}"
@@ -738,15 +773,6 @@ def _what(e: dict) -> str:
     if kind == "instance_ended":
         return f"方案结束 (ended)：{p.get('end_name') or p.get('end_event') or '-'}"
     return kind
-
-
-def _shown(value: dict) -> str:
-    v = value["value"]
-    if value["option"]:
-        return f"{v}（{value['option']}）"
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    return str(v)
 
 
 # ------------------------------------------------------------------------- events from outside

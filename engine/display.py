@@ -19,3 +19,14 @@ def deadline(value: str) -> str:
     if at.time() == time(0):
         return (at - timedelta(days=1)).strftime("%Y-%m-%d")
     return minute(value)
+
+
+def entered(value: dict) -> str:
+    """A value a person entered on a form (engine/history.py submitted_values): a choice with its
+    name, yes or no for a tick box."""
+    v = value["value"]
+    if value["option"]:
+        return f"{v}（{value['option']}）"
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    return str(v)

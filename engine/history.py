@@ -3,10 +3,12 @@ who acted by name, which task, and what a submitted form said under its labels.
 
 The audit export (engine/audit.py) is the auditor's exact record, hashes and all; this is the
 same events for the reform office and the drafters who ask "what happened to this plan?".
+The decision archive (engine/archive.py) reads the same trail.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +19,27 @@ from .errors import NotFound
 from .queries import iso
 
 
-def plan_history(session: Session, instance_id: int) -> dict:
+@dataclass
+class Trail:
+    """One plan's audit events with what is needed to say them: its inbox rows and who acted."""
+    plan: ProcessInstance
+    tasks: dict[int, HumanTask]
+    events: list[AuditEvent]
+    names: dict[str, str]
+
+    def describe(self, e: AuditEvent) -> dict:
+        """An event said for people: who by name, which task, and a completion's values."""
+        payload = json.loads(e.payload)
+        task = self.tasks.get(e.task_id)
+        item = {"seq": e.seq, "occurred_at": iso(e.occurred_at), "actor": e.actor,
+                "actor_name": self.names.get(e.actor), "event_type": e.event_type, "task_id": e.task_id,
+                "name": payload.get("name") or (task.name if task is not None else None), "payload": payload}
+        if e.event_type == "task_completed" and task is not None:
+            item["values"] = submitted_values(json.loads(task.form_json), payload.get("new") or {})
+        return item
+
+
+def load_trail(session: Session, instance_id: int) -> Trail:
     plan = session.get(ProcessInstance, instance_id)
     if plan is None:
         raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
@@ -26,21 +48,17 @@ def plan_history(session: Session, instance_id: int) -> dict:
                              .order_by(AuditEvent.seq)).scalars().all()
     actors = {e.actor for e in events}
     names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(actors))).all())
-    trail = []
-    for e in events:
-        payload = json.loads(e.payload)
-        task = tasks.get(e.task_id)
-        item = {"seq": e.seq, "occurred_at": iso(e.occurred_at), "actor": e.actor,
-                "actor_name": names.get(e.actor), "event_type": e.event_type, "task_id": e.task_id,
-                "name": payload.get("name") or (task.name if task is not None else None), "payload": payload}
-        if e.event_type == "task_completed" and task is not None:
-            item["values"] = _submitted(json.loads(task.form_json), payload.get("new") or {})
-        trail.append(item)
+    return Trail(plan, tasks, events, names)
+
+
+def plan_history(session: Session, instance_id: int) -> dict:
+    trail = load_trail(session, instance_id)
+    plan = trail.plan
     return {"id": plan.id, "title": plan.title, "business_key": plan.business_key, "status": plan.status,
-            "events": trail}
+            "events": [trail.describe(e) for e in trail.events]}
 
 
-def _submitted(form: list[dict], new: dict) -> list[dict]:
+def submitted_values(form: list[dict], new: dict) -> list[dict]:
     """What a person entered, field by field under the form's labels: read-only fields (shown to
     them, not entered) and fields left empty are left out."""
     values = []

@@ -4,13 +4,11 @@ cell filled in its colour, the header row frozen, and a second sheet per lead un
 ledger's, said in Chinese."""
 from __future__ import annotations
 
-import csv
 from datetime import datetime
-from pathlib import Path
 
 from .display import deadline, minute
-from .errors import Invalid
 from .ledger import by_unit
+from .tables import header_row, save, wrap
 
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
@@ -19,60 +17,32 @@ HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警
 UNIT_HEADERS = ("牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计")
 _FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours
 _WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 12, 28, 12, 44, 17, 17)
-FORMATS = (".xlsx", ".csv")
 
 
 def write(rows: list[dict], path: str) -> None:
     """Write the ledger to `path`, its format from the extension."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise Invalid(f"台账文件须以 .xlsx 或 .csv 结尾：{path} (the ledger is written as .xlsx or .csv)")
     table = [_cells(row) for row in rows]
-    try:
-        if suffix == ".csv":
-            with open(path, "w", encoding="utf-8-sig", newline="") as out:
-                writer = csv.writer(out)
-                writer.writerow(HEADERS)
-                writer.writerows(table)
-            return
-        _write_xlsx(rows, table, path)
-    except OSError as exc:  # no such folder, no permission, the file open in Excel on Windows
-        raise Invalid(f"无法写入台账文件 {path}：{exc.strerror or exc} (cannot write the ledger file)") from None
+    save(path, ("台账", "ledger"), HEADERS, table, lambda book: _fill(book, rows, table))
 
 
-def _write_xlsx(rows: list[dict], table: list[list], path: str) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+def _fill(book, rows: list[dict], table: list[list]) -> None:
+    from openpyxl.styles import PatternFill
 
-    book = Workbook()
     sheet = book.active
     sheet.title = "改革方案台账"
-    sheet.append(HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    header_row(sheet, HEADERS, _WIDTHS)
     warning = HEADERS.index("预警") + 1
     for row, cells in zip(rows, table):
         sheet.append(cells)
         fill = _FILLS[row["colour"]]
         sheet.cell(sheet.max_row, warning).fill = PatternFill("solid", start_color=fill, end_color=fill)
-    for column, width in enumerate(_WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    for line in sheet.iter_rows(min_row=2):
-        for cell in line:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = "A2"
+    wrap(sheet, 2)
     sheet.auto_filter.ref = sheet.dimensions
     units = book.create_sheet("按牵头单位")  # for the annual assessment
-    units.append(UNIT_HEADERS)
-    for cell in units[1]:
-        cell.font = Font(bold=True)
+    header_row(units, UNIT_HEADERS, (24,))
     for unit in by_unit(rows):
         units.append([unit["lead_unit"] or "（未填）", unit["plans"], unit["red"], unit["yellow"], unit["green"],
                       unit["missed"], unit["days_late"]])
-    units.column_dimensions["A"].width = 24
-    units.freeze_panes = "A2"
-    book.save(path)
 
 
 def _cells(row: dict) -> list:

@@ -1,0 +1,58 @@
+"""The decision archive as a file for the archive clerk: .xlsx (the plan and the check of its
+records above one table, a section per statutory procedure) or .csv (the table alone)."""
+from __future__ import annotations
+
+from .display import entered, minute
+from .tables import header_row, save, wrap
+
+HEADERS = ("决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "审计事件号", "事件哈希")
+_WIDTHS = (14, 17, 10, 18, 28, 70, 10, 20)
+STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
+
+
+def write(archive: dict, path: str) -> None:
+    table = rows(archive)
+    save(path, ("决策档案", "decision archive"), HEADERS, table, lambda book: _fill(book, archive, table))
+
+
+def rows(archive: dict) -> list[list]:
+    """One row per record, section by section; a procedure without records says so."""
+    table = []
+    for section in archive["sections"]:
+        if not section["records"]:
+            if section["code"] != "other":
+                table.append([section["name"], "", "", "", "无记录", "", "", ""])
+            continue
+        for r in section["records"]:
+            table.append([section["name"], minute(r["occurred_at"]), r["actor_name"] or r["actor"],
+                          r["actor_unit"] or "", r["name"], values_text(r["values"]), r["seq"], r["hash"]])
+    return table
+
+
+def values_text(values: list[dict]) -> str:
+    return "；".join(f"{v['label']}：{entered(v)}" for v in values)
+
+
+def verified_text(verified: dict) -> str:
+    if verified["ok"]:
+        return (f"{verified['events']} 条记录均与审计链相符 ({verified['events']} records match the audit "
+                "chain)")
+    return "发现问题 (problems)：" + "；".join(verified["problems"])
+
+
+def _fill(book, archive: dict, table: list[list]) -> None:
+    sheet = book.active
+    sheet.title = "决策档案"
+    about = [("方案名称", archive["title"]), ("业务编号", archive["business_key"] or ""),
+             ("牵头单位", archive["lead_unit"] or ""), ("状态", STATUS_NAMES.get(archive["status"], archive["status"])),
+             ("发起时间", minute(archive["started_at"])),
+             ("办结时间", minute(archive["ended_at"]) if archive["ended_at"] else ""),
+             ("导出时间", minute(archive["exported_at"])), ("核验", verified_text(archive["verified"]))]
+    for label, value in about:
+        sheet.append([label, value])
+    sheet.append([])
+    header_row(sheet, HEADERS, _WIDTHS)
+    first = sheet.max_row + 1
+    for cells in table:
+        sheet.append(cells)
+    wrap(sheet, first)

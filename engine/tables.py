@@ -1,0 +1,56 @@
+"""Tables saved for a spreadsheet: .xlsx (openpyxl) or .csv (UTF-8 with a byte-order mark, which
+Excel needs to read Chinese), the format chosen by the file's extension. Used by the ledger and
+the decision archive."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Callable
+
+from .errors import Invalid
+
+FORMATS = (".xlsx", ".csv")
+
+
+def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
+         fill_book: Callable[[object], None]) -> None:
+    """Write `table` under `headers` to `path`: as .csv directly, as .xlsx by `fill_book(book)`,
+    which lays out a new openpyxl Workbook. `what` names the file for errors (Chinese, English)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise Invalid(f"{what[0]}文件须以 .xlsx 或 .csv 结尾：{path} (the {what[1]} is written as .xlsx or .csv)")
+    try:
+        if suffix == ".csv":
+            with open(path, "w", encoding="utf-8-sig", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(headers)
+                writer.writerows(table)
+            return
+        from openpyxl import Workbook
+        book = Workbook()
+        fill_book(book)
+        book.save(path)
+    except OSError as exc:  # no such folder, no permission, the file open in Excel on Windows
+        raise Invalid(f"无法写入{what[0]}文件 {path}：{exc.strerror or exc} (cannot write the {what[1]} file)") from None
+
+
+def header_row(sheet, headers: tuple, widths: tuple) -> None:
+    """A bold header row with the columns' widths; frozen, so it stays in view."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.append(headers)
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = f"A{sheet.max_row + 1}"
+
+
+def wrap(sheet, min_row: int) -> None:
+    """Long text wraps within its column, top-aligned, from `min_row` on."""
+    from openpyxl.styles import Alignment
+
+    for line in sheet.iter_rows(min_row=min_row):
+        for cell in line:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -1,0 +1,147 @@
+"""The decision archive (决策档案): a plan's records filed under the five statutory procedures of a
+major decision (Decree 713 Art. 33), each proved by its audit event; on the command line, as
+JSON and as the files the archive clerk keeps (.xlsx, .csv), on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, text
+
+from engine.cli import main
+from engine.errors import Invalid
+from models import ProcessDefinition
+
+from .conftest import BPMN, read
+from .plan_helper import Plan
+from .test_audit import tamper
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed
+
+EVERY_PROCEDURE = {"category": "major", "touchesPublicInterest": True, "technical": True,
+                   "riskAssessmentRequired": True, "leadUnit": "市财政局"}
+
+
+def _archived_plan(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        # a consultation that began in January is over when its timer is reached
+        plan.finish(Task_RegisterPlan=EVERY_PROCEDURE,
+                    Task_PublicConsultation={"consultationStart": "2026-01-05", "consultationDays": 30},
+                    Task_PrepareRiskReport={"riskLevel": "low"})
+    return plan
+
+
+def _archive(library, plan_id, *args):  # noqa: F811
+    return CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-03-03T09:00:00", "archive",
+                                     str(plan_id), *args])
+
+
+def _names(archive: dict) -> dict[str, list[str]]:
+    return {s["name"]: [r["name"] for r in s["records"]] for s in archive["sections"]}
+
+
+def test_each_record_is_filed_under_its_procedure_with_who_and_what(library, at, tmp_path):  # noqa: F811
+    plan = _archived_plan(library, at)
+    result = _archive(library, plan.id, "--json")
+    assert result.exit_code == 0, result.output
+    archive = json.loads(result.stdout)
+    assert (archive["title"], archive["lead_unit"], archive["status"]) == ("深化财政预算管理制度改革方案", "市财政局",
+                                                                            "completed")
+    assert archive["verified"] == {"ok": True, "events": 19, "problems": []}
+    assert _names(archive) == {
+        "公众参与": ["发布公开征求意见", "登记公众意见采纳情况"],
+        "专家论证": ["专家论证", "登记专家意见采纳情况"],
+        "风险评估": ["编制社会稳定风险评估报告", "登记随决策附带的风险防控措施"],
+        "合法性审查": ["核对送审材料是否齐全", "合法合规性审查"],
+        "集体讨论决定": ["改革办审核拟上会方案", "组长审定议题", "记录领导小组会议审议"],
+        "其他办理记录": ["确认方案任务信息", "调查研究", "起草方案", "征求相关部门意见", "专项小组审核把关", "印发",
+                   "报送备案", "备案审查"],
+    }
+    risk = {s["code"]: s for s in archive["sections"]}["risk_assessment"]["records"][0]
+    assert (risk["actor"], risk["actor_name"]) == ("zhou", "周杰")
+    assert {"field": "riskLevel", "label": "风险等级", "value": "low", "option": "低风险"} in risk["values"]
+    # every record names the audit event that proves it
+    events = {e["seq"]: e for e in map(json.loads, CliRunner().invoke(
+        main, ["--db", library.db.url, "audit", "export", "--instance", str(plan.id)]).stdout.splitlines())}
+    for section in archive["sections"]:
+        for record in section["records"]:
+            event = events[record["seq"]]
+            assert (event["event_type"], event["task_id"], event["hash"]) == (
+                "task_completed", record["task_id"], record["hash"])
+
+    shown = _archive(library, plan.id)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[1] == "  核验 (check)：19 条记录均与审计链相符 (19 records match the audit chain)"
+    assert "3. 风险评估 (risk assessment)：2 条记录 (2 records)" in lines
+    risk_line = lines.index("3. 风险评估 (risk assessment)：2 条记录 (2 records)") + 1
+    assert lines[risk_line].startswith("    2026-03-02 09:00  周杰（zhou") and "编制社会稳定风险评估报告" in lines[risk_line]
+    assert "风险等级：low（低风险）" in lines[risk_line + 1]
+
+
+def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):  # noqa: F811
+    from openpyxl import load_workbook
+
+    plan = _archived_plan(library, at)
+    xlsx = tmp_path / "决策档案.xlsx"
+    result = _archive(library, plan.id, "--output", str(xlsx))
+    assert result.exit_code == 0 and "已写入决策档案" in result.stderr
+    rows = [[c.value for c in r] for r in load_workbook(xlsx).active.iter_rows()]
+    assert rows[0] == ["方案名称", "深化财政预算管理制度改革方案", None, None, None, None, None, None]
+    assert rows[7][:2] == ["核验", "19 条记录均与审计链相符 (19 records match the audit chain)"]
+    header = rows.index(["决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "审计事件号", "事件哈希"])
+    table = rows[header + 1:]
+    assert [r[0] for r in table].count("集体讨论决定") == 3
+    meeting = next(r for r in table if r[4] == "记录领导小组会议审议")
+    assert meeting[1] == "2026-03-02 09:00" and "会议日期" in meeting[5] and len(meeting[7]) == 64
+
+    csv_file = tmp_path / "决策档案.csv"
+    assert _archive(library, plan.id, "--output", str(csv_file)).exit_code == 0
+    with open(csv_file, encoding="utf-8-sig", newline="") as f:
+        assert list(csv.reader(f))[1:] == [["" if c is None else str(c) for c in r] for r in table]
+
+    refused = _archive(library, plan.id, "--output", str(tmp_path / "决策档案.docx"))
+    assert refused.exit_code != 0 and "决策档案文件须以 .xlsx 或 .csv 结尾" in refused.stderr
+
+
+def test_a_procedure_the_plan_did_not_go_through_says_so(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LegalityReview")
+    lines = _archive(library, plan.id).stdout.splitlines()
+    assert "1. 公众参与 (public participation)：无记录 (none)" in lines
+    assert "4. 合法性审查 (legality review)：1 条记录 (1 records)" in lines  # materials checked, review open
+
+
+def test_a_changed_record_is_reported(library, at):  # noqa: F811
+    plan = _archived_plan(library, at)
+    archive = json.loads(_archive(library, plan.id, "--json").stdout)
+    record = {s["code"]: s for s in archive["sections"]}["legality_review"]["records"][1]
+    with library.db.engine.connect() as conn:
+        payload = conn.execute(text("SELECT payload FROM audit_events WHERE seq = :seq"), {"seq": record["seq"]}).scalar()
+    # someone with database rights softens the legal opinion
+    tamper(library.db, "UPDATE audit_events SET payload = :p WHERE seq = :seq",
+           p=payload.replace("pass", "pass_with_changes"), seq=record["seq"])
+    shown = _archive(library, plan.id)
+    assert shown.exit_code == 0
+    assert shown.stdout.splitlines()[1] == (
+        f"  核验 (check)：发现问题 (problems)：事件 {record['seq']} 的内容与其哈希不符，该事件被改动 (event "
+        f"{record['seq']}: content does not match its hash: the event was changed)")
+
+
+@pytest.mark.parametrize("value", ["合法性审查", "legality_review"])
+def test_a_diagram_names_a_procedure_by_its_chinese_name_or_code(engine, value):
+    name, xml = read(BPMN / "risk_assessment.bpmn")
+    engine.deploy([(name, xml.replace("风险评估".encode(), value.encode()))])
+
+
+def test_a_procedure_that_is_none_of_the_five_is_refused_at_deploy(engine):
+    name, xml = read(BPMN / "risk_assessment.bpmn")
+    with pytest.raises(Invalid) as refused:
+        engine.deploy([(name, xml.replace('value="风险评估"'.encode(), 'value="风险评价"'.encode(), 1))])
+    assert "risk_assessment.bpmn" in str(refused.value) and "Task_PrepareRiskReport" in str(refused.value)
+    assert "属性 procedure 的值 '风险评价' 不是五项法定决策程序之一" in str(refused.value)
+    with engine.db.reader() as s:
+        assert s.execute(select(ProcessDefinition)).first() is None
