@@ -40,6 +40,13 @@ def _check_what_the_readme_shows(run) -> None:
     xie = json.loads(run("tasks", "--as", "xie", "--json").stdout)["tasks"]
     assert [(t["business_key"], t["name"]) for t in xie] == [("DT-2015-08-LS", "报送月度进展")]
     assert run("audit", "verify", "--json").exit_code == 0
+    # `reformflow archive 8`: the filed plan's decision archive, every record proved
+    assert ledger["DT-2015-08"]["id"] == 8
+    archive = json.loads(run("archive", "8", "--json").stdout)
+    assert archive["verified"]["ok"] and archive["business_key"] == "DT-2015-08"
+    records = {s["code"]: [r["name"] for r in s["records"]] for s in archive["sections"]}
+    assert records["legality_review"] == ["核对送审材料是否齐全", "合法合规性审查"]
+    assert "会签审定" in records["collective_decision"]
 
 
 @pytest.mark.parametrize("now", DAYS)
