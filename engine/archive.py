@@ -55,6 +55,9 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
         "lead_unit": variables.get(LEAD_UNIT), "started_at": iso(plan.started_at), "ended_at": iso(plan.ended_at),
         "exported_at": iso(now),
         "verified": {"ok": not problems, "events": len(proved), "problems": problems},
+        # False when no task of the plan's diagrams names a procedure (a process that is no
+        # decision, or a version deployed before the property): every record is then "other"
+        "classified": bool(procedures),
         "sections": [{"code": code, "name": _names(code)[0], "name_en": _names(code)[1], "records": records}
                      for code, records in sections.items()],
     }

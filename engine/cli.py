@@ -659,6 +659,9 @@ def archive_cmd(state, as_json, instance_id, output):
         click.echo(f"决策档案 (decision archive) #{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "
                    f"业务编号 (business key) {d['business_key'] or '-'}")
         click.echo(f"  核验 (check)：{verified_text(d['verified'])}")
+        if not d["classified"]:
+            click.echo("  此方案的流程图未标注法定决策程序（用户任务属性 procedure），全部记录列为其他办理记录 "
+                       "(the plan's diagrams name no statutory procedure: every record is under other records)")
         for number, section in enumerate(d["sections"], start=1):
             count = len(section["records"])
             if section["code"] == "other" and not count:

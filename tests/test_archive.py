@@ -17,6 +17,7 @@ from models import ProcessDefinition
 from .conftest import BPMN, read
 from .plan_helper import Plan
 from .test_audit import tamper
+from .test_implementation import Implementation
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 EVERY_PROCEDURE = {"category": "major", "touchesPublicInterest": True, "technical": True,
@@ -145,3 +146,13 @@ def test_a_procedure_that_is_none_of_the_five_is_refused_at_deploy(engine):
     assert "属性 procedure 的值 '风险评价' 不是五项法定决策程序之一" in str(refused.value)
     with engine.db.reader() as s:
         assert s.execute(select(ProcessDefinition)).first() is None
+
+
+def test_a_plan_whose_diagram_names_no_procedure_says_so(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Implementation(library)  # implementation.bpmn is no decision: its tasks name none
+        plan.do("Task_AssignResponsibility")
+    archive = json.loads(_archive(library, plan.id, "--json").stdout)
+    assert archive["classified"] is False and _names(archive)["其他办理记录"] == ["明确责任分工"]
+    assert "全部记录列为其他办理记录" in _archive(library, plan.id).stdout.splitlines()[2]
+    assert json.loads(_archive(library, _archived_plan(library, at).id, "--json").stdout)["classified"] is True
