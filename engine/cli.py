@@ -694,7 +694,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
 
     红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
     (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
-    from .ledger_export import COLOUR_NAMES, missed_text, write
+    from .ledger_export import COLOUR_NAMES, measures_text, missed_text, write
     rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
     if output:
         write(rows, output)
@@ -704,8 +704,9 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
         from .ledger import by_unit as per_unit
         _emit({"units": per_unit(rows)}, as_json, lambda d: [click.echo(
             f"{u['lead_unit'] or '（未填）'}：{u['plans']} 个方案，红 {u['red']}、黄 {u['yellow']}、绿 {u['green']}；"
-            f"延误 {u['missed']} 项，共 {u['days_late']} 天 ({u['plans']} plans: {u['red']} red, {u['yellow']} "
-            f"yellow, {u['green']} green; {u['missed']} delays, {u['days_late']} days)") for u in d["units"]])
+            f"延误 {u['missed']} 项，共 {u['days_late']} 天{_unit_measures(u, 'zh')} ({u['plans']} plans: {u['red']} red, "
+            f"{u['yellow']} yellow, {u['green']} green; {u['missed']} delays, {u['days_late']} days"
+            f"{_unit_measures(u, 'en')})") for u in d["units"]])
         return
 
     def human(d):
@@ -722,12 +723,23 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
             if r["milestone_due"]:
                 reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else ""
                 click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
+            if r["measures"]:
+                click.echo(f"    举措 (measures)：{measures_text(r['measures'])}")
             for m in r["missed"]:
                 click.echo(f"    延误 (missed)：{missed_text(m, english=True)}")
         counts = {c: sum(r["colour"] == c for r in d["plans"]) for c in COLOUR_NAMES}
         click.echo(f"共 {len(d['plans'])} 个方案：红 {counts['red']}、黄 {counts['yellow']}、绿 {counts['green']} "
                    f"({len(d['plans'])} plans: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
     _emit({"plans": rows}, as_json, human)
+
+
+def _unit_measures(unit: dict, language: str) -> str:
+    """A lead unit's measures in implementation, if it has any."""
+    if not unit["measures"]:
+        return ""
+    if language == "zh":
+        return f"；举措 {unit['measures']} 项，已完成 {unit['measures_done']} 项"
+    return f"; {unit['measures']} measures, {unit['measures_done']} done"
 
 
 def _lint_skipped(state: str) -> str:

@@ -12,8 +12,10 @@ The milestones are the due dates of the plan's tasks (camunda:dueDate) and, wher
 names one with process properties, its own milestone: `ledgerMilestone` (what it is called,
 e.g. 方案出台), `ledgerMilestoneDue` (the variable holding its planned date, e.g.
 plannedCompletion) and `ledgerMilestoneDone` (the variable holding the date it was reached,
-e.g. issueDate). Properties are variables of the plan, so each plan keeps the ones it started
-with. The lead unit and responsible person are the variables `leadUnit` and
+e.g. issueDate). A process that tracks its measures (DOMAIN.md: each rated 已完成 / 已启动未完成 /
+未启动) names the variables holding their counts: `ledgerMeasures` (how many), `ledgerMeasuresDone`
+and `ledgerMeasuresStarted`; the rest are not started. Properties are variables of the plan, so
+each plan keeps the ones it started with. The lead unit and responsible person are the variables `leadUnit` and
 `responsiblePerson`. Read-only: one query for the plans, one for their tasks.
 """
 from __future__ import annotations
@@ -35,6 +37,8 @@ STATUSES = ("running", "completed", "error", "all")
 LEAD_UNIT, RESPONSIBLE = "leadUnit", "responsiblePerson"
 # the process properties that name a process's own milestone (see above)
 MILESTONE, MILESTONE_DUE, MILESTONE_DONE = "ledgerMilestone", "ledgerMilestoneDue", "ledgerMilestoneDone"
+# ... and the variables holding the counts of its measures
+MEASURES, MEASURES_DONE, MEASURES_STARTED = "ledgerMeasures", "ledgerMeasuresDone", "ledgerMeasuresStarted"
 
 
 def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str | None = None,
@@ -108,7 +112,7 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
             "process_name": plan.name, "status": plan.status, "colour": colour,
             "lead_unit": variables.get(LEAD_UNIT), "responsible_person": variables.get(RESPONSIBLE),
             "milestone": milestone, "milestone_due": planned.isoformat() if planned else None,
-            "milestone_reached": reached.isoformat() if reached else None,
+            "milestone_reached": reached.isoformat() if reached else None, "measures": _measures(variables),
             "started_at": iso(plan.started_at), "ended_at": iso(plan.ended_at),
             "current": current, "missed": missed}
 
@@ -130,6 +134,25 @@ def _milestone(variables: dict) -> tuple[str | None, date | None, date | None]:
     return str(variables.get(MILESTONE) or due_variable), _date(variables.get(due_variable)), reached
 
 
+def _measures(variables: dict) -> dict | None:
+    """How many measures the plan has and how many are done, started or not started, as its last
+    report says; the three are None until a report has come. None for a process without measures."""
+    count = _count(variables, MEASURES)
+    if count is None:
+        return None
+    done, started = _count(variables, MEASURES_DONE), _count(variables, MEASURES_STARTED)
+    if done is None:
+        return {"count": count, "done": None, "started": None, "not_started": None}
+    started = started or 0
+    return {"count": count, "done": done, "started": started, "not_started": max(count - done - started, 0)}
+
+
+def _count(variables: dict, prop: str) -> int | None:
+    name = variables.get(prop)
+    value = variables.get(name) if isinstance(name, str) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _days_late(due: datetime, at: datetime) -> int:
     """Whole days from the deadline to `at`, by Beijing dates: a task due by the end of 8 January
     and still open on the 9th is one day late."""
@@ -149,13 +172,18 @@ def _date(value) -> date | None:
 
 def by_unit(rows: list[dict]) -> list[dict]:
     """The ledger per lead unit, for the annual assessment: how many plans each unit leads, how
-    many are red, yellow and green, how many milestones it missed and by how many days in all.
+    many are red, yellow and green, how many milestones it missed and by how many days in all,
+    and how many measures its plans in implementation have and have done.
     Most red first, then most yellow, then by name; plans without a lead unit last."""
     units: dict[str, dict] = {}
     for row in rows:
         unit = units.setdefault(row["lead_unit"] or "", {"lead_unit": row["lead_unit"], "plans": 0, "red": 0,
-                                                         "yellow": 0, "green": 0, "missed": 0, "days_late": 0})
+                                                         "yellow": 0, "green": 0, "missed": 0, "days_late": 0,
+                                                         "measures": 0, "measures_done": 0})
         unit["plans"] += 1
+        if row["measures"] is not None:
+            unit["measures"] += row["measures"]["count"]
+            unit["measures_done"] += row["measures"]["done"] or 0
         unit[row["colour"]] += 1
         unit["missed"] += len(row["missed"])
         unit["days_late"] += sum(m["days_late"] for m in row["missed"])

@@ -13,10 +13,11 @@ from .tables import header_row, save, wrap
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
 HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "节点", "节点计划日期",
-           "节点完成日期", "当前环节", "当前期限", "延误事项", "发起时间", "办结时间")
-UNIT_HEADERS = ("牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计")
+           "节点完成日期", "举措数", "已完成", "已启动未完成", "未启动", "当前环节", "当前期限", "延误事项", "发起时间",
+           "办结时间")
+UNIT_HEADERS = ("牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计", "举措数", "已完成举措")
 _FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours
-_WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 12, 28, 12, 44, 17, 17)
+_WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 12, 7, 7, 7, 7, 28, 12, 44, 17, 17)
 
 
 def write(rows: list[dict], path: str) -> None:
@@ -42,7 +43,7 @@ def _fill(book, rows: list[dict], table: list[list]) -> None:
     header_row(units, UNIT_HEADERS, (24,))
     for unit in by_unit(rows):
         units.append([unit["lead_unit"] or "（未填）", unit["plans"], unit["red"], unit["yellow"], unit["green"],
-                      unit["missed"], unit["days_late"]])
+                      unit["missed"], unit["days_late"], unit["measures"], unit["measures_done"]])
 
 
 def _cells(row: dict) -> list:
@@ -50,10 +51,26 @@ def _cells(row: dict) -> list:
     return [row["id"], row["business_key"] or "", row["title"], row["process_name"],
             STATUS_NAMES.get(row["status"], row["status"]), COLOUR_NAMES[row["colour"]],
             row["lead_unit"] or "", row["responsible_person"] or "", row["milestone"] or "",
-            row["milestone_due"] or "", row["milestone_reached"] or "", "、".join(t["name"] for t in current),
+            row["milestone_due"] or "", row["milestone_reached"] or "", *_measure_cells(row["measures"]),
+            "、".join(t["name"] for t in current),
             _earliest([t["due_at"] for t in current if t["due_at"]]),
             "；".join(missed_text(m) for m in row["missed"]),
             _minute(row["started_at"]), _minute(row["ended_at"])]
+
+
+def _measure_cells(measures: dict | None) -> list:
+    if measures is None:
+        return ["", "", "", ""]
+    return [measures["count"], *("" if measures[k] is None else measures[k] for k in ("done", "started", "not_started"))]
+
+
+def measures_text(measures: dict) -> str:
+    """A plan's measures said in a line, as its last monthly table rated them."""
+    if measures["done"] is None:
+        return f"共 {measures['count']} 项，尚未报送进展 ({measures['count']} measures, no progress reported yet)"
+    return (f"共 {measures['count']} 项，已完成 {measures['done']}、已启动未完成 {measures['started']}、未启动 "
+            f"{measures['not_started']} ({measures['count']} measures: {measures['done']} done, "
+            f"{measures['started']} started, {measures['not_started']} not started)")
 
 
 def missed_text(missed: dict, english: bool = False) -> str:

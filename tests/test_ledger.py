@@ -94,7 +94,7 @@ def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, 
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
     assert rows[0][:6] == ["编号", "业务编号", "方案名称", "流程", "状态", "预警"]
     assert rows[1][0] == late.id and rows[1][5] == "红" and rows[1][6] == "市财政局"
-    assert rows[1][8:14] == ["方案出台", "2027-06-30", None, "合法合规性审查", "2027-01-08",
+    assert rows[1][8:18] == ["方案出台", "2027-06-30", None, None, None, None, None, "合法合规性审查", "2027-01-08",
                              "合法合规性审查：期限 2027-01-08，已逾期 4 天"]
     assert sheet.cell(2, 6).fill.start_color.rgb.endswith("FFC7CE")  # red
     assert sheet.cell(3, 6).fill.start_color.rgb.endswith("C6EFCE")  # green
@@ -235,5 +235,35 @@ def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_pat
     assert CliRunner().invoke(main, [*args[:-1], "--output", str(tmp_path / "台账.xlsx")]).exit_code == 0
     sheet = load_workbook(tmp_path / "台账.xlsx")["按牵头单位"]
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [
-        ["牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计"],
-        ["市财政局", 2, 2, 0, 0, 2, 8], ["市国土局", 1, 0, 0, 1, 0, 0]]
+        ["牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计", "举措数", "已完成举措"],
+        ["市财政局", 2, 2, 0, 0, 2, 8, 0, 0], ["市国土局", 1, 0, 0, 1, 0, 0, 0, 0]]
+
+
+def test_a_plan_in_implementation_shows_its_measures_as_its_last_table_rated_them(library, at, tmp_path):  # noqa: F811
+    """DOMAIN.md: each measure is rated 已完成 / 已启动未完成 / 未启动; implementation.bpmn names the
+    counts with the process properties ledgerMeasures, ledgerMeasuresDone, ledgerMeasuresStarted."""
+    from openpyxl import load_workbook
+
+    from .test_implementation import _report, _started
+
+    plan = _started(library, at, measureCount=5)
+    with at("2026-01-20T09:00:00"):
+        [row] = library.ledger(process="implementation")
+    assert row["measures"] == {"count": 5, "done": None, "started": None, "not_started": None}
+    assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
+    _report(plan, at, "2026-02-02T10:00:00", 2, 1, 2)
+    with at("2026-02-03T09:00:00"):
+        [row] = library.ledger()
+        Plan(library).run_until("Task_Research", Task_RegisterPlan=REGISTER)  # no measures: none shown
+    assert row["measures"] == {"count": 5, "done": 2, "started": 1, "not_started": 2}
+    args = ["--db", library.db.url, "--now", "2026-02-03T09:00:00", "ledger"]
+    lines = CliRunner().invoke(main, args).stdout.splitlines()
+    assert "    举措 (measures)：共 5 项，已完成 2、已启动未完成 1、未启动 2 (5 measures: 2 done, 1 started, 2 not started)" in lines
+    assert sum(line.startswith("    举措 (measures)") for line in lines) == 1
+    by_unit = CliRunner().invoke(main, [*args, "--by-unit"]).stdout.splitlines()
+    assert by_unit == ["市财政局：2 个方案，红 0、黄 0、绿 2；延误 0 项，共 0 天；举措 5 项，已完成 2 项 (2 plans: 0 red, 0 yellow, "
+                       "2 green; 0 delays, 0 days; 5 measures, 2 done)"]
+    assert CliRunner().invoke(main, [*args, "--output", str(tmp_path / "台账.xlsx")]).exit_code == 0
+    rows = [[c.value for c in r] for r in load_workbook(tmp_path / "台账.xlsx").active.iter_rows()]
+    assert rows[0][11:15] == ["举措数", "已完成", "已启动未完成", "未启动"]
+    assert [r[11:15] for r in rows[1:]] == [[5, 2, 1, 2], [None, None, None, None]]
