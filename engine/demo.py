@@ -99,6 +99,9 @@ STANDARD_ANSWERS = {
     "Task_StandingCommitteeRetable": lambda _task: {"retableDate": _days_from_today(14)},
     "Task_ReportUp": {"reportedTo": "国家发改委", "centralApproval": "approve"},
     "Task_IssuePlan": lambda _task: {"documentNumber": "同改发〔2026〕1号", "issueDate": clock.today().isoformat()},
+    "Task_HandOverArchive": lambda _task: {"archiveHandedOverOn": clock.today().isoformat(), "archiveReceiver": "市档案馆",
+                                           "archiveContents": "决策草案及起草说明、征求意见及采纳情况、合法性审查意见、会议记录、"
+                                                              "决策档案（系统导出）"},
     "Task_FileDocument": lambda _task: {"filingDate": clock.today().isoformat(), "filingMaterials": "正式文本、起草说明"},
     "Task_CheckFiling": {"filingComplete": True},
     "Task_SupplementFiling": {"supplementNote": "已补充起草说明"},
@@ -143,7 +146,7 @@ PLANS = [
     ("DT-2015-06", "深化科技体制改革方案", "luo",
      {"category": "major", "partyDocument": True, "governmentDuties": True}, {"Task_StandingCommittee"}),
     ("DT-2015-07", "深化国资国企改革方案", "song", {"category": "major"},
-     {"Task_FileDocument", "Task_EscalateOverdueFiling"}),
+     {"Task_FileDocument", "Task_EscalateOverdueFiling", "Task_HandOverArchive"}),
     ("DT-2015-08", "深化非公经济领域改革方案", "xie", {}, set()),
 ]
 

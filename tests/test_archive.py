@@ -50,15 +50,15 @@ def test_each_record_is_filed_under_its_procedure_with_who_and_what(library, at,
     archive = json.loads(result.stdout)
     assert (archive["title"], archive["lead_unit"], archive["status"]) == ("深化财政预算管理制度改革方案", "市财政局",
                                                                             "completed")
-    assert archive["verified"] == {"ok": True, "events": 19, "problems": []}
+    assert archive["verified"] == {"ok": True, "events": 20, "problems": []}
     assert _names(archive) == {
         "公众参与": ["发布公开征求意见", "登记公众意见采纳情况"],
         "专家论证": ["专家论证", "登记专家意见采纳情况"],
         "风险评估": ["编制社会稳定风险评估报告", "登记随决策附带的风险防控措施"],
         "合法性审查": ["核对送审材料是否齐全", "合法合规性审查"],
         "集体讨论决定": ["改革办审核拟上会方案", "组长审定议题", "记录领导小组会议审议"],
-        "其他办理记录": ["确认方案任务信息", "调查研究", "起草方案", "征求相关部门意见", "专项小组审核把关", "印发",
-                   "报送备案", "备案审查"],
+        "其他办理记录": ["确认方案任务信息", "调查研究", "起草方案", "征求相关部门意见", "专项小组审核把关", "移交决策档案",
+                   "印发", "报送备案", "备案审查"],
     }
     risk = {s["code"]: s for s in archive["sections"]}["risk_assessment"]["records"][0]
     assert (risk["actor"], risk["actor_name"]) == ("zhou", "周杰")
@@ -75,7 +75,7 @@ def test_each_record_is_filed_under_its_procedure_with_who_and_what(library, at,
     shown = _archive(library, plan.id)
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
-    assert lines[1] == "  核验 (check)：19 条记录均与审计链相符 (19 records match the audit chain)"
+    assert lines[1] == "  核验 (check)：20 条记录均与审计链相符 (20 records match the audit chain)"
     assert "3. 风险评估 (risk assessment)：2 条记录 (2 records)" in lines
     risk_line = lines.index("3. 风险评估 (risk assessment)：2 条记录 (2 records)") + 1
     assert lines[risk_line].startswith("    2026-03-02 09:00  周杰（zhou") and "编制社会稳定风险评估报告" in lines[risk_line]
@@ -91,7 +91,7 @@ def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):  # n
     assert result.exit_code == 0 and "已写入决策档案" in result.stderr
     rows = [[c.value for c in r] for r in load_workbook(xlsx).active.iter_rows()]
     assert rows[0] == ["方案名称", "深化财政预算管理制度改革方案", None, None, None, None, None, None]
-    assert rows[7][:2] == ["核验", "19 条记录均与审计链相符 (19 records match the audit chain)"]
+    assert rows[7][:2] == ["核验", "20 条记录均与审计链相符 (20 records match the audit chain)"]
     header = rows.index(["决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "审计事件号", "事件哈希"])
     table = rows[header + 1:]
     assert [r[0] for r in table].count("集体讨论决定") == 3

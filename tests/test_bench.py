@@ -32,7 +32,7 @@ def test_the_benchmark_runs_and_ends_with_the_ratio_line(tmp_path):
     assert re.fullmatch(r"persisted/bare ratio: \d+\.\d\d", lines[-1])
     assert re.fullmatch(r"floor/bare ratio: \d+\.\d\d", lines[-2])
     assert re.fullmatch(r"persisted/floor ratio: \d+\.\d\d", lines[-3])
-    assert "lifecycle: 22 user tasks per plan" in done.stdout
+    assert "lifecycle: 23 user tasks per plan" in done.stdout
 
 
 def test_the_ledger_benchmark_runs_and_prints_its_figures(tmp_path):
@@ -60,8 +60,8 @@ def floor_database(request, tmp_path):
 def test_the_floor_saves_every_action_and_chains_every_event(floor_database):
     spec, subprocess_specs, settings = library()
     floor = Floor(floor_database, spec, subprocess_specs, settings, START, ANSWERS)
-    assert floor.lifecycle() == 22
-    assert floor.lifecycle() == 22
+    assert floor.lifecycle() == 23
+    assert floor.lifecycle() == 23
 
     cur = floor.database.cursor()
 
@@ -71,11 +71,11 @@ def test_the_floor_saves_every_action_and_chains_every_event(floor_database):
     assert rows("SELECT status FROM floor_plans") == [("completed",), ("completed",)]
     # every inbox row was completed, and each one's creation, claim (when not pre-assigned) and
     # completion is in the chain
-    assert Counter(status for status, in rows("SELECT status FROM floor_inbox")) == {"completed": 44}
+    assert Counter(status for status, in rows("SELECT status FROM floor_inbox")) == {"completed": 46}
     kinds = Counter(json.loads(body)["event"] for body, in rows("SELECT body FROM floor_audit"))
-    assert kinds["task_created"] == kinds["task_completed"] == 44
+    assert kinds["task_created"] == kinds["task_completed"] == 46
     assert kinds["instance_started"] == kinds["instance_ended"] == 2
-    assert 0 < kinds["task_claimed"] < 44  # tasks with camunda:assignee start claimed
+    assert 0 < kinds["task_claimed"] < 46  # tasks with camunda:assignee start claimed
     chain = rows("SELECT prev_hash, hash FROM floor_audit ORDER BY id")
     assert all(prev == before[1] for before, (prev, _) in zip(chain, chain[1:]))
     assert rows("SELECT hash FROM floor_audit_head") == [(chain[-1][1],)]
@@ -87,5 +87,5 @@ def test_the_floor_saves_every_action_and_chains_every_event(floor_database):
     workflow = load_state(header, tasks, spec, subprocess_specs, script_engine())
     assert isinstance(workflow, BpmnWorkflow) and workflow.completed
     done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.manual]
-    assert len(done) == 22
+    assert len(done) == 23
     floor.close()

@@ -28,7 +28,7 @@ def _check_what_the_readme_shows(run) -> None:
     assert len(ledger) == 9
     # the plan issued 40 days ago and not filed: red, its filing overdue and escalated
     late = ledger["DT-2015-07"]
-    assert late["colour"] == "red" and {t["name"] for t in late["current"]} == {"报送备案", "逾期未备案处理"}
+    assert late["colour"] == "red" and {t["name"] for t in late["current"]} == {"报送备案", "逾期未备案处理", "移交决策档案"}
     # the plan filed today, 40 days after it was issued: filed late
     assert ledger["DT-2015-08"]["status"] == "completed" and ledger["DT-2015-08"]["colour"] == "yellow"
     # its implementation has a monthly table with the lead unit and a supervision with the reform office

@@ -170,6 +170,7 @@ def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_e
             plan.run_until("Task_Countersign", Task_RegisterPlan={**REGISTER, "plannedCompletion": planned})
         with at(ended):
             plan.do("Task_Countersign", decision="reject")
+            plan.do("Task_HandOverArchive")  # the rejection's records archived: the plan ends
         rejected[ended[:10]] = plan.id
     for day in ("2026-12-20T09:00:00", "2027-06-20T09:00:00"):
         with at(day):

@@ -22,7 +22,9 @@ RISK_HIGH = ["Task_PrepareRiskReport", "Task_RequestAdjustment"]
 REVIEW = ["Task_SpecialGroupReview", "Task_CheckMaterials", "Task_LegalityReview", "Task_ReformOfficeReview"]
 MAJOR = ["Task_ApproveAgenda", "Task_LeadershipGroupMeeting"]
 COUNTERSIGN = ["Task_ChooseOrdinaryRoute", "Task_Countersign"]
-ISSUE_AND_FILE = ["Task_IssuePlan", "Task_FileDocument", "Task_CheckFiling"]
+# once the decision stands, the drafter hands its archive over (Decree 713 Art. 33) beside issuing and filing
+ISSUE_AND_FILE = ["Task_IssuePlan", "Task_HandOverArchive", "Task_FileDocument", "Task_CheckFiling"]
+DECIDED = ["Task_HandOverArchive", "Task_IssuePlan"]
 ORDINARY_PLAN = START + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE
 
 
@@ -355,7 +357,7 @@ def test_major_plan_goes_to_the_leadership_group_after_the_agenda_is_approved(li
     plan.do("Task_LeadershipGroupMeeting", decision="approve_with_changes", absentees="王某（出差）",
             dissent="一人建议缓行", decisionChanges="第三条增加过渡期", chairOverridesMajority=True,
             overrideReason="多数意见要求缓行，主持人认为改革窗口期不宜错过")
-    assert plan.active == ["Task_IssuePlan"]
+    assert plan.active == DECIDED
     assert plan.variables["dissent"] == "一人建议缓行"
     assert plan.variables["decisionChanges"] == "第三条增加过渡期"
     plan.finish()
@@ -390,7 +392,7 @@ def test_ordinary_plan_goes_to_the_executive_meeting_when_chosen(library):
     plan.do("Task_SpecialGroupMeeting", decision="discuss_again")
     assert plan.active == ["Task_SpecialGroupMeeting"]
     plan.do("Task_SpecialGroupMeeting")
-    assert plan.active == ["Task_IssuePlan"]
+    assert plan.active == DECIDED
     plan.finish()
     assert plan.created == (START + DEPARTMENTS + REVIEW + ["Task_ChooseOrdinaryRoute", "Task_ExecutiveMeeting",
                             "Task_DeferredRetable", "Task_ChooseOrdinaryRoute"] + ["Task_SpecialGroupMeeting"] * 2
@@ -424,7 +426,7 @@ def test_a_second_pass_is_decided_by_its_own_meetings(library):
     plan.run_until("Task_GovExecutiveMeeting")
     plan.do("Task_GovExecutiveMeeting")
     plan.do("Task_StandingCommittee")
-    assert plan.active == ["Task_IssuePlan"]
+    assert plan.active == DECIDED
     assert plan.variables["govMeetingDecision"] == "approve"
 
 
@@ -465,7 +467,7 @@ def test_party_document_goes_to_the_standing_committee(library, government_dutie
     if government_duties:
         plan.do("Task_GovExecutiveMeeting")
     plan.do("Task_StandingCommittee")
-    assert plan.active == ["Task_IssuePlan"]  # the stale "revise" of the first pass is not read
+    assert plan.active == DECIDED  # the stale "revise" of the first pass is not read
     plan.finish()
     meetings = MAJOR + (["Task_GovExecutiveMeeting"] if government_duties else [])
     assert plan.created == (START + DEPARTMENTS + REVIEW + meetings + ["Task_StandingCommittee"] * 2
@@ -482,9 +484,11 @@ def test_the_government_meeting_revises_or_rejects(library, outcome):
     plan.do("Task_GovExecutiveMeeting", govMeetingDecision=outcome, returnReason="政府职责分工需调整")
     front = START + DEPARTMENTS + REVIEW + MAJOR + ["Task_GovExecutiveMeeting"]
     if outcome == "reject":
+        assert plan.active == ["Task_HandOverArchive"]  # a rejection's records are archived too
+        plan.do("Task_HandOverArchive")
         assert plan.refresh()["status"] == "completed"
         assert end_event(library, plan.id) == "Event_PlanRejected"
-        assert plan.created == front
+        assert plan.created == front + ["Task_HandOverArchive"]
         return
     assert plan.active == ["Task_DraftPlan"]
     assert plan.variables["returnReason"] == "政府职责分工需调整"
@@ -518,7 +522,7 @@ def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_
     assert plan.active == ["Task_StandingCommittee"]  # the changes must be stated
     plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes",
             standingCommitteeChanges="明确牵头单位")
-    assert plan.active == ["Task_IssuePlan"]
+    assert plan.active == DECIDED
     assert plan.variables["standingCommitteeChanges"] == "明确牵头单位"
     assert not plan.variables.get("absentees")  # each meeting's absentees are its own
     plan.finish()
@@ -550,9 +554,38 @@ def test_rejected_plan_ends_without_issuance(library):
     plan = Plan(library)
     plan.run_until("Task_Countersign")
     plan.do("Task_Countersign", decision="reject")
+    # no issuance; the decision's records still go to the archive (Decree 713 Art. 33), then it ends
+    assert plan.active == ["Task_HandOverArchive"]
+    assert plan.task("Task_HandOverArchive")["assignee"] == "zhang"
+    plan.do("Task_HandOverArchive")
     assert plan.refresh()["status"] == "completed"
     assert end_event(library, plan.id) == "Event_PlanRejected"
-    assert plan.created == START + DEPARTMENTS + REVIEW + COUNTERSIGN
+    assert plan.created == START + DEPARTMENTS + REVIEW + COUNTERSIGN + ["Task_HandOverArchive"]
+
+
+def test_the_decision_archive_is_due_30_days_after_the_decision_and_the_plan_ends_with_both(library, at):
+    """Decree 713 Art. 33, with the local rule of 30 days (process property archiveDays): the
+    drafter hands the decision's records over beside issuing and filing; the plan is done when
+    both are."""
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_IssuePlan")
+        assert plan.active == DECIDED
+        archive = plan.task("Task_HandOverArchive")
+        assert archive["assignee"] == "zhang" and archive["candidate_groups"] == ["drafter"]
+        assert archive["due_at"] == "2026-04-01T16:00:00+00:00"  # to the end of 1 April, Beijing time
+        plan.do("Task_IssuePlan", issueDate="2026-03-02")
+        plan.do("Task_FileDocument")
+        plan.do("Task_CheckFiling")
+        assert plan.active == ["Task_HandOverArchive"] and plan.refresh()["status"] == "running"
+        with pytest.raises(Invalid) as post_dated:
+            plan.do("Task_HandOverArchive", archiveHandedOverOn="2026-03-03")
+        assert post_dated.value.details[0]["field"] == "archiveHandedOverOn"
+    with at("2026-03-20T09:00:00"):
+        plan.do("Task_HandOverArchive", archiveHandedOverOn="2026-03-20", archiveReceiver="市档案馆")
+    assert plan.variables["archiveReceiver"] == "市档案馆"
+    assert plan.created == ORDINARY_PLAN
+    assert_filed(library, plan)
 
 
 def test_report_up_to_the_central_departments(library):
@@ -562,7 +595,7 @@ def test_report_up_to_the_central_departments(library):
     assert plan.active == ["Task_DraftPlan"]
     plan.run_until("Task_ReportUp")
     plan.do("Task_ReportUp")
-    assert plan.active == ["Task_IssuePlan"]
+    assert plan.active == DECIDED
     plan.finish()
     assert plan.created == (START + DEPARTMENTS + REVIEW + COUNTERSIGN + ["Task_ReportUp", "Task_DraftPlan"]
                             + DEPARTMENTS + REVIEW + COUNTERSIGN + ["Task_ReportUp"] + ISSUE_AND_FILE)
@@ -578,7 +611,7 @@ def test_issue_date_cannot_be_in_the_future(library, at):
             plan.do("Task_IssuePlan", issueDate="2026-04-30")
         assert post_dated.value.details[0]["field"] == "issueDate"
         assert "不得晚于 2026-03-10（${today()}）" in post_dated.value.message
-        assert plan.active == ["Task_IssuePlan"]
+        assert plan.active == DECIDED
         plan.do("Task_IssuePlan", issueDate="2026-03-10")
         assert plan.task("Task_FileDocument")["due_at"] == "2026-04-10T16:00:00+00:00"
         plan.finish()
@@ -590,6 +623,7 @@ def _issue(library, at, *, pilot=False, issue_date="2026-01-31"):
     with at(f"{issue_date}T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_IssuePlan", Task_RegisterPlan={"pilot": pilot})
+        plan.do("Task_HandOverArchive")  # the decision's archive handed over at once: only filing is left
         plan.do("Task_IssuePlan", issueDate=issue_date)
     return plan
 
@@ -629,6 +663,7 @@ def test_a_reminder_already_due_when_its_task_opens_reminds_at_once(library, at)
     with at("2026-01-31T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_IssuePlan")
+        plan.do("Task_HandOverArchive")
     with at("2026-02-25T09:00:00"):
         plan.do("Task_IssuePlan", issueDate="2026-01-31")
     assert plan.active == ["Task_FileDocument"]
@@ -763,6 +798,7 @@ def test_a_deadline_already_past_when_reached_escalates_at_once(library, at):
     with at("2026-03-10T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_IssuePlan")
+        plan.do("Task_HandOverArchive")
         plan.do("Task_IssuePlan", issueDate="2026-01-05")  # recorded late: filing was due 5 Feb
         assert plan.active == ["Task_EscalateOverdueFiling", "Task_FileDocument"]
         plan.finish()
