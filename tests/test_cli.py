@@ -140,6 +140,35 @@ def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
     assert cli("audit", "verify").exit_code == 0
 
 
+
+def test_an_export_or_anchor_it_cannot_write_is_refused_in_a_sentence_and_leaves_no_file(cli, tmp_path):
+    missing = tmp_path / "no-such-folder"
+    for args in (["audit", "export", "--output", str(missing / "trail.jsonl")],
+                 ["audit", "anchor", "--as", "chen", "--output", str(missing / "anchor.json")]):
+        refused = cli(*args, ok=False)
+        assert refused.exit_code == 3, refused.output  # was a FileNotFoundError traceback, exit 1
+        assert refused.stderr.startswith("reformflow: invalid: 无法写入") and refused.stderr.count("\n") == 1
+    # the anchor that could not be kept was not recorded either
+    events = [json.loads(line)["event_type"] for line in cli("audit", "export").stdout.splitlines()]
+    assert "audit_anchored" not in events
+    assert cli("audit", "verify").exit_code == 0
+
+
+def test_a_refused_export_leaves_no_empty_file_and_an_older_one_as_it_was(tmp_path):
+    empty = tmp_path / "empty.sqlite3"  # a database file without reformflow's tables
+    empty.touch()
+    older = tmp_path / "trail.jsonl"
+    older.write_text("yesterday's export\n", encoding="utf-8")
+    runner = CliRunner()
+    for name in ("trail.jsonl", "new.csv"):
+        result = runner.invoke(main, ["--db", f"sqlite:///{empty}", "audit", "export", "--format",
+                                      "csv" if name.endswith("csv") else "jsonl", "--output", str(tmp_path / name)])
+        assert result.exit_code == 3 and "reformflow init" in result.stderr
+    assert older.read_text(encoding="utf-8") == "yesterday's export\n"
+    # no new.csv, no temporary file (SQLite's own -wal and -shm aside)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("empty.")) == ["trail.jsonl"]
+
+
 CORPUS = FIXTURES / "corpus"
 
 
