@@ -69,6 +69,7 @@ YEAR = IntRange(*YEARS, f"年份须在 {YEARS[0]} 至 {YEARS[1]} 之间")
 class State:
     def __init__(self, db_url: str | None):
         self.db_url = db_url
+        self.create = False  # only init creates a database (a SQLite file); the others refuse a missing one
         self._engine = None
 
     @property
@@ -81,7 +82,7 @@ class State:
             from .commands import Engine
             from .errors import Invalid
             try:
-                database = Database(self.db_url)
+                database = Database(self.db_url, create=self.create)
             except (ArgumentError, ImportError) as exc:  # not a URL, or a database kind we have no driver for
                 raise Invalid(f"数据库地址无法使用，请检查 --db / REFORMFLOW_DATABASE_URL，如 "
                               f"sqlite:///instance/reformflow.sqlite3 或 postgresql://user@host/db "
@@ -188,6 +189,7 @@ def main(ctx, db_url, now):
 @click.option("--demo", is_flag=True, help="加入演示单位、角色、用户和方案 (add demo units, groups, users and plans).")
 def init_cmd(state, as_json, demo):
     """创建或升级数据库结构，可加载演示数据 (create or upgrade the database schema, optionally with demo data)."""
+    state.create = True
     before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
     schema = "created" if before is None else "up to date" if before == after else "upgraded"

@@ -198,6 +198,19 @@ def test_a_database_never_initialised_gets_a_clear_json_refusal(tmp_path):
     assert refusal["error"] == "invalid" and "reformflow init" in refusal["message"]
 
 
+def test_a_command_run_where_there_is_no_database_creates_none_and_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # e.g. a terminal left in another folder than the one `make run` used
+    monkeypatch.delenv("REFORMFLOW_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    for args in (["tasks", "--as", "chen"], ["audit", "verify"], ["ledger"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 3, result.output
+        assert str(tmp_path / "instance" / "reformflow.sqlite3") in result.stderr and "reformflow init" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # was an empty instance/reformflow.sqlite3 and "no such table"
+    assert runner.invoke(main, ["init"]).exit_code == 0  # init still creates it
+    assert (tmp_path / "instance" / "reformflow.sqlite3").exists()
+    assert runner.invoke(main, ["tasks", "--as", "chen"]).exit_code == 4  # now: unknown user, as any database says
+
 def test_check_without_a_database_creates_none(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("REFORMFLOW_DATABASE_URL", raising=False)
