@@ -71,6 +71,21 @@ def test_a_plan_through_the_command_line(cli):
     assert view["variables"]["summary"] == "方案摘要"
 
 
+def test_someone_not_a_candidate_is_told_so_not_to_claim_first(cli):
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    [draft] = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))["tasks"]
+    cli("complete", str(draft["id"]), "--as", "zhang", "--data", '{"summary": "方案摘要"}')
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    # zhang cannot claim the legal review: "claim the task first" sent him to a refusal
+    refused = cli("complete", str(review["id"]), "--as", "zhang", "--data", "{}", ok=False)
+    assert refused.exit_code == 4
+    assert f"您不是任务 {review['id']}「{review['name']}」的候选人" in refused.stderr and "请改革办指派" in refused.stderr
+    # li can: she is told to claim it
+    assert "请先认领" in cli("complete", str(review["id"]), "--as", "li", "--data", "{}", ok=False).stderr
+    # the office assigning to someone outside the candidates is told whom it may assign to
+    wrong = cli("assign", str(review["id"]), "--to", "zhang", "--as", "chen", ok=False)
+    assert wrong.exit_code == 4 and "只能指派给角色 legal 的成员" in wrong.stderr and "请先把其" not in wrong.stderr
+
 def test_refusals_and_their_exit_codes(cli):
     assert cli("claim", "99", "--as", "li", "--json", ok=False).exit_code == 5
     assert as_json(cli("start", "nothing", "--as", "zhang", "--json", ok=False))["error"] == "not_found"
