@@ -47,7 +47,10 @@ class _SaysWhatIsAllowed:
         self.zh = zh
 
     def fail(self, message, param=None, ctx=None):
-        raise BadValue(self.zh, message.rstrip("."), ctx, param)
+        # click's message comes from the catalogue as "中文 (English)."; the gloss wants the English
+        zh, bracket, en = message.rstrip(".").partition(" (")
+        english = en[:-1] if bracket and en.endswith(")") and not zh.isascii() else message.rstrip(".")
+        raise BadValue(self.zh, english, ctx, param)
 
 
 class IntRange(_SaysWhatIsAllowed, click.IntRange):

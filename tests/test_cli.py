@@ -418,6 +418,8 @@ def test_out_of_range_values_are_refused_in_one_line_not_a_traceback(script, arg
     assert code == 2  # a usage error, as docs/cli.md says of a bad --now
     assert err.count("\n") == 1 and err.startswith(f"reformflow: invalid: {name} 取值无效：")
     assert "(invalid value for" in err and "Traceback" not in err
+    gloss = err[err.index("(invalid value for"):]
+    assert gloss.isascii(), gloss  # the English in brackets once, not click's "不在范围 … 内 (…)" inside it
     assert json.loads(out)["error"] == "invalid"
 
 
