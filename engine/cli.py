@@ -193,6 +193,7 @@ def main(ctx, db_url, now):
 def init_cmd(state, as_json, demo):
     """创建或升级数据库结构，可加载演示数据 (create or upgrade the database schema, optionally with demo data)."""
     state.create = True
+    _make_folder_for(state.db.url)
     before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
     schema = "created" if before is None else "up to date" if before == after else "upgraded"
@@ -202,6 +203,21 @@ def init_cmd(state, as_json, demo):
         from .demo import load_demo
         result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
     _emit(result, as_json, lambda d: click.echo(_schema_line(d)))
+
+
+def _make_folder_for(url: str) -> None:
+    """init creates a SQLite database where --db says, its folder too (as ./instance/ by
+    default): else SQLite's "unable to open database file" was answered with "run reformflow init"."""
+    from models.db import sqlite_file
+
+    from .errors import Invalid
+    path = sqlite_file(url)
+    if path is not None:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Invalid(f"无法创建数据库所在的文件夹 {Path(path).parent}：{exc.strerror or exc}"
+                          f" (cannot create the database's folder)") from None
 
 
 def _schema_line(d: dict) -> str:

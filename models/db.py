@@ -27,7 +27,7 @@ def default_url(create: bool = True) -> str:
     return f"sqlite:///{folder / 'reformflow.sqlite3'}"
 
 
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file(url: str) -> str | None:
     """The file a SQLite URL names, or None (in memory, or a URI reformflow leaves alone)."""
     from sqlalchemy.engine import make_url
     parsed = make_url(url)
@@ -98,7 +98,7 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = _make_engine(self.url, immediate=True)
         self.read_engine = _make_engine(self.url, immediate=False) if self.is_sqlite else self.engine
-        path = None if create or not self.is_sqlite else _sqlite_file(self.url)
+        path = None if create or not self.is_sqlite else sqlite_file(self.url)
         if path is not None:
             _refuse_a_missing_file(self.engine, path)
             _refuse_a_missing_file(self.read_engine, path)

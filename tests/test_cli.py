@@ -226,6 +226,13 @@ def test_a_command_run_where_there_is_no_database_creates_none_and_names_the_fil
     assert (tmp_path / "instance" / "reformflow.sqlite3").exists()
     assert runner.invoke(main, ["tasks", "--as", "chen"]).exit_code == 4  # now: unknown user, as any database says
 
+def test_init_creates_the_folder_its_db_names(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new' / 'folder' / 'reformflow.sqlite3'}"
+    result = CliRunner().invoke(main, ["--db", url, "init"])
+    # was: "unable to open database file … 新数据库请先运行 `reformflow init`", to someone who just had
+    assert result.exit_code == 0, result.output
+    assert "schema created" in result.stdout and (tmp_path / "new" / "folder" / "reformflow.sqlite3").exists()
+
 def test_check_without_a_database_creates_none(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("REFORMFLOW_DATABASE_URL", raising=False)
