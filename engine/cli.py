@@ -140,6 +140,11 @@ def _database_unusable(exc) -> str:
                 f"并由属主为应用角色运行 ops/grant_app_role.sql（见 docs/operations.md §1） (database not "
                 f"usable: this role lacks rights; run `reformflow init` as the database owner role, and "
                 f"ops/grant_app_role.sql for the app role, see docs/operations.md section 1)")
+    if getattr(exc.orig, "sqlstate", None) == "3D000" or ('database "' in reason and "does not exist" in reason):
+        # a PostgreSQL database is created by its administrator: init only fills it
+        return (f"数据库无法使用：{reason}。PostgreSQL 数据库须先由其管理员创建（createdb，见 docs/operations.md §1），"
+                f"再运行 `reformflow init`；否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable: the "
+                f"database does not exist; create it first with createdb, then run `reformflow init`)")
     return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
             f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)")
 

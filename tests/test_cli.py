@@ -233,6 +233,14 @@ def test_init_creates_the_folder_its_db_names(tmp_path):
     assert result.exit_code == 0, result.output
     assert "schema created" in result.stdout and (tmp_path / "new" / "folder" / "reformflow.sqlite3").exists()
 
+def test_a_postgresql_database_that_does_not_exist_is_said_to_need_createdb_not_init(postgres_url):
+    missing = postgres_url.rsplit("/", 1)[0] + "/reformflow_no_such_database"
+    for args in (["init"], ["tasks", "--as", "chen"]):
+        result = CliRunner().invoke(main, ["--db", missing, *args])
+        assert result.exit_code == 3, result.output
+        # was "新数据库请先运行 `reformflow init`", which cannot create a PostgreSQL database
+        assert "createdb" in result.stderr and "does not exist" in result.stderr
+
 def test_check_without_a_database_creates_none(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("REFORMFLOW_DATABASE_URL", raising=False)
