@@ -6,6 +6,7 @@ Refused actions exit non-zero with one line on stderr; with --json they also pri
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -46,7 +47,10 @@ class _SaysWhatIsAllowed:
         self.zh = zh
 
     def fail(self, message, param=None, ctx=None):
-        raise BadValue(self.zh, message.rstrip("."), ctx, param)
+        # click's message comes from the catalogue as "中文 (English)."; the gloss wants the English
+        zh, bracket, en = message.rstrip(".").partition(" (")
+        english = en[:-1] if bracket and en.endswith(")") and not zh.isascii() else message.rstrip(".")
+        raise BadValue(self.zh, english, ctx, param)
 
 
 class IntRange(_SaysWhatIsAllowed, click.IntRange):
@@ -68,6 +72,7 @@ YEAR = IntRange(*YEARS, f"年份须在 {YEARS[0]} 至 {YEARS[1]} 之间")
 class State:
     def __init__(self, db_url: str | None):
         self.db_url = db_url
+        self.create = False  # only init creates a database (a SQLite file); the others refuse a missing one
         self._engine = None
 
     @property
@@ -80,7 +85,7 @@ class State:
             from .commands import Engine
             from .errors import Invalid
             try:
-                database = Database(self.db_url)
+                database = Database(self.db_url, create=self.create)
             except (ArgumentError, ImportError) as exc:  # not a URL, or a database kind we have no driver for
                 raise Invalid(f"数据库地址无法使用，请检查 --db / REFORMFLOW_DATABASE_URL，如 "
                               f"sqlite:///instance/reformflow.sqlite3 或 postgresql://user@host/db "
@@ -135,6 +140,11 @@ def _database_unusable(exc) -> str:
                 f"并由属主为应用角色运行 ops/grant_app_role.sql（见 docs/operations.md §1） (database not "
                 f"usable: this role lacks rights; run `reformflow init` as the database owner role, and "
                 f"ops/grant_app_role.sql for the app role, see docs/operations.md section 1)")
+    if getattr(exc.orig, "sqlstate", None) == "3D000" or ('database "' in reason and "does not exist" in reason):
+        # a PostgreSQL database is created by its administrator: init only fills it
+        return (f"数据库无法使用：{reason}。PostgreSQL 数据库须先由其管理员创建（createdb，见 docs/operations.md §1），"
+                f"再运行 `reformflow init`；否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable: the "
+                f"database does not exist; create it first with createdb, then run `reformflow init`)")
     return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
             f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)")
 
@@ -187,6 +197,8 @@ def main(ctx, db_url, now):
 @click.option("--demo", is_flag=True, help="加入演示单位、角色、用户和方案 (add demo units, groups, users and plans).")
 def init_cmd(state, as_json, demo):
     """创建或升级数据库结构，可加载演示数据 (create or upgrade the database schema, optionally with demo data)."""
+    state.create = True
+    _make_folder_for(state.db.url)
     before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
     schema = "created" if before is None else "up to date" if before == after else "upgraded"
@@ -196,6 +208,21 @@ def init_cmd(state, as_json, demo):
         from .demo import load_demo
         result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
     _emit(result, as_json, lambda d: click.echo(_schema_line(d)))
+
+
+def _make_folder_for(url: str) -> None:
+    """init creates a SQLite database where --db says, its folder too (as ./instance/ by
+    default): else SQLite's "unable to open database file" was answered with "run reformflow init"."""
+    from models.db import sqlite_file
+
+    from .errors import Invalid
+    path = sqlite_file(url)
+    if path is not None:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Invalid(f"无法创建数据库所在的文件夹 {Path(path).parent}：{exc.strerror or exc}"
+                          f" (cannot create the database's folder)") from None
 
 
 def _schema_line(d: dict) -> str:
@@ -910,12 +937,45 @@ def audit_export(state, as_json, fmt, instance_id, output):
                       " (--json prints JSON: write CSV with --output FILE)")
     with state.db.reader() as s:
         if output:
-            with open(output, "w", encoding="utf-8", newline="") as out:
+            with _whole_file(output, "审计记录", "audit export") as out:
                 count = export(s, out, fmt, instance_id)
             _emit({"events": count, "output": output}, as_json,
                   lambda d: click.echo(f"已写入 {d['events']} 个事件到 {d['output']} ({d['events']} events written)", err=True))
         else:
             export(s, _Stdout(), "json" if as_json else fmt, instance_id)
+
+
+@contextlib.contextmanager
+def _whole_file(path: str, what_zh: str, what: str):
+    """A file written whole or not at all: written beside `path` under a temporary name, which
+    replaces it only when the command succeeded. A refused export leaves no empty or partial file
+    (and an older one stays as it was); a folder that cannot be written to is refused at once,
+    in a sentence."""
+    import os
+    import tempfile
+
+    from .errors import Invalid
+    target = Path(path)
+
+    def refuse(exc: OSError):
+        return Invalid(f"无法写入{what_zh}文件 {path}：{exc.strerror or exc} (cannot write the {what} file)")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:  # no such folder, no permission
+        raise refuse(exc) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+        os.replace(temporary, target)
+    except OSError as exc:  # the disk full, the name taken by a folder
+        Path(temporary).unlink(missing_ok=True)
+        raise refuse(exc) from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 class _Stdout:
@@ -944,18 +1004,21 @@ def audit_anchor(state, as_json, output, actor):
         click.echo(f"reformflow: 审计记录已损坏，不能锚定 (audit trail broken, not anchored): "
                    f"{len(checked.problems)} problem(s)", err=True)
         sys.exit(1)
-    with state.engine.command(actor) as ctx:
-        state.engine._member(ctx, actor)  # recorded as who anchored: a known, active user, as for every --as
-        document = anchor(ctx.session, actor, ctx.now, public_url(state.db.url))
-    text = json.dumps(document, ensure_ascii=False, indent=2)
+
+    def record() -> dict:
+        with state.engine.command(actor) as ctx:
+            state.engine._member(ctx, actor)  # recorded as who anchored: a known, active user, as for every --as
+            return anchor(ctx.session, actor, ctx.now, public_url(state.db.url))
     if output:
-        with open(output, "w", encoding="utf-8") as out:
-            out.write(text + "\n")
+        # the file is begun before the anchor is recorded: no anchor in the trail that could not be kept
+        with _whole_file(output, "锚点", "anchor") as out:
+            document = record()
+            out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         _emit(document | {"output": output}, as_json,
               lambda d: click.echo(f"事件 {d['seq']} 的锚点已写入 {d['output']}，请保存在数据库之外 (anchor of event "
                                    f"{d['seq']} written: keep it outside the database)", err=True))
     else:
-        click.echo(text)  # the document itself, with or without --json
+        click.echo(json.dumps(record(), ensure_ascii=False, indent=2))  # the document itself, with or without --json
 
 
 class _VerifyProgress:

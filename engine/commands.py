@@ -479,8 +479,9 @@ class Engine:
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})")
             if not self._may_claim(target, task):
-                raise Forbidden(f"{target.display_name}（{to}）不是任务 {task_id}「{task.name}」的候选人；"
-                                f"请先把其加入候选用户组 (the user is not a candidate for this task)")
+                raise Forbidden(f"{target.display_name}（{to}）不是任务 {task_id}「{task.name}」的候选人，"
+                                f"只能指派给{_candidates_zh(task)} (the user is not a candidate for this task: "
+                                f"assign it to {_candidates_en(task)})")
             if task.assignee not in (None, to) and not reassign:
                 raise Conflict(f"任务 {task_id} 已由 {task.assignee} 办理；如确需改派，请加 --reassign"
                                f" (the task is held by {task.assignee}; use --reassign to take it from them)")
@@ -512,6 +513,9 @@ class Engine:
             elif self._lost_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
                 raise Conflict(f"任务 {task_id} 刚被退回或改派（现由 {task.assignee or '候选人'} 办理），请刷新后重试"
                                f" (the task was handed back or reassigned since you took it; reload)")
+            elif task.status == "open" and not self._may_claim(self._member(ctx, actor), task):
+                raise Forbidden(f"您不是任务 {task_id}「{task.name}」的候选人，不能办理；如需由您办理，请改革办指派"
+                                f" (not a candidate for this task; the reform office may assign it)")
             elif task.status == "open":
                 raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
             else:
@@ -675,6 +679,22 @@ def _check_name(what: str, what_en: str, value: str, column) -> None:
     if len(value) > column.type.length:
         raise Invalid(f"{what}最多 {column.type.length} 个字符，现有 {len(value)} 个 "
                       f"({what_en} longer than {column.type.length} characters)")
+
+
+def _candidates(task) -> tuple[list[str], list[str]]:
+    groups, users = json.loads(task.candidate_groups), json.loads(task.candidate_users)
+    return (groups, users) if groups or users else ([ADMIN_GROUP], [])  # no candidates: the reform office
+
+
+def _candidates_zh(task) -> str:
+    """Whom a task may be assigned to, for the refusal: the office can pick one of them."""
+    groups, users = _candidates(task)
+    return "、".join([f"角色 {g} 的成员" for g in groups] + [f"用户 {u}" for u in users])
+
+
+def _candidates_en(task) -> str:
+    groups, users = _candidates(task)
+    return " or ".join([f"a member of {g}" for g in groups] + [f"the user {u}" for u in users])
 
 
 def _unknown_user(username: str) -> Forbidden:

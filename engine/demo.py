@@ -172,7 +172,10 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
     say = progress or (lambda _msg: None)
     with engine.db.reader() as s:
         if s.execute(select(User.id).where(User.username == "chen")).first():
-            say("演示数据已加载过 (demo data already loaded)")
+            # `make run` a second time: what the person did is kept; say how to start over
+            say("演示数据已加载过，现有数据保持不变；要从头再来，请删除数据库后重新运行"
+                "（默认的 SQLite：rm instance/reformflow.sqlite3） (demo data already loaded and kept as it is; "
+                "to start over, remove the database and run again)")
             return {"loaded": False}
     add_people(engine, password=PASSWORD)
     say(f"{len(PEOPLE)} 个用户，{len(GROUPS)} 个角色，密码 {PASSWORD} ({len(PEOPLE)} users in {len(GROUPS)} groups)")

@@ -17,13 +17,37 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def default_url() -> str:
+def default_url(create: bool = True) -> str:
     url = os.environ.get("REFORMFLOW_DATABASE_URL")
     if url:
         return url
     folder = Path.cwd() / "instance"
-    folder.mkdir(exist_ok=True)
+    if create:
+        folder.mkdir(exist_ok=True)
     return f"sqlite:///{folder / 'reformflow.sqlite3'}"
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names, or None (in memory, or a URI reformflow leaves alone)."""
+    from sqlalchemy.engine import make_url
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:") \
+            or "uri" in parsed.query:
+        return None
+    return parsed.database
+
+
+def _refuse_a_missing_file(engine: Engine, path: str) -> None:
+    """SQLite creates a file it is asked to open: a command run in the wrong folder would leave
+    an empty instance/reformflow.sqlite3 there and refuse with "no such table". Said instead as
+    the driver's own error, so every caller (the command line's refusal, the worker's retry)
+    treats it as a database it cannot use."""
+    import sqlite3
+
+    @event.listens_for(engine, "do_connect")
+    def _exists(_dialect, _record, _args, _params):
+        if not Path(path).exists():
+            raise sqlite3.OperationalError(f"数据库文件 {path} 不存在 (no database file at {path})")
 
 
 def normalise_url(url: str) -> str:
@@ -67,11 +91,17 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
 class Database:
     """The engines and session factories for one database URL."""
 
-    def __init__(self, url: str | None = None):
-        self.url = normalise_url(url or default_url())
+    def __init__(self, url: str | None = None, *, create: bool = True):
+        """`create=False`: a SQLite file that does not exist is not created but refused when
+        first used (only `reformflow init` creates a database)."""
+        self.url = normalise_url(url or default_url(create))
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = _make_engine(self.url, immediate=True)
         self.read_engine = _make_engine(self.url, immediate=False) if self.is_sqlite else self.engine
+        path = None if create or not self.is_sqlite else sqlite_file(self.url)
+        if path is not None:
+            _refuse_a_missing_file(self.engine, path)
+            _refuse_a_missing_file(self.read_engine, path)
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
 

@@ -71,6 +71,21 @@ def test_a_plan_through_the_command_line(cli):
     assert view["variables"]["summary"] == "方案摘要"
 
 
+def test_someone_not_a_candidate_is_told_so_not_to_claim_first(cli):
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    [draft] = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))["tasks"]
+    cli("complete", str(draft["id"]), "--as", "zhang", "--data", '{"summary": "方案摘要"}')
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    # zhang cannot claim the legal review: "claim the task first" sent him to a refusal
+    refused = cli("complete", str(review["id"]), "--as", "zhang", "--data", "{}", ok=False)
+    assert refused.exit_code == 4
+    assert f"您不是任务 {review['id']}「{review['name']}」的候选人" in refused.stderr and "请改革办指派" in refused.stderr
+    # li can: she is told to claim it
+    assert "请先认领" in cli("complete", str(review["id"]), "--as", "li", "--data", "{}", ok=False).stderr
+    # the office assigning to someone outside the candidates is told whom it may assign to
+    wrong = cli("assign", str(review["id"]), "--to", "zhang", "--as", "chen", ok=False)
+    assert wrong.exit_code == 4 and "只能指派给角色 legal 的成员" in wrong.stderr and "请先把其" not in wrong.stderr
+
 def test_refusals_and_their_exit_codes(cli):
     assert cli("claim", "99", "--as", "li", "--json", ok=False).exit_code == 5
     assert as_json(cli("start", "nothing", "--as", "zhang", "--json", ok=False))["error"] == "not_found"
@@ -140,6 +155,35 @@ def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
     assert cli("audit", "verify").exit_code == 0
 
 
+
+def test_an_export_or_anchor_it_cannot_write_is_refused_in_a_sentence_and_leaves_no_file(cli, tmp_path):
+    missing = tmp_path / "no-such-folder"
+    for args in (["audit", "export", "--output", str(missing / "trail.jsonl")],
+                 ["audit", "anchor", "--as", "chen", "--output", str(missing / "anchor.json")]):
+        refused = cli(*args, ok=False)
+        assert refused.exit_code == 3, refused.output  # was a FileNotFoundError traceback, exit 1
+        assert refused.stderr.startswith("reformflow: invalid: 无法写入") and refused.stderr.count("\n") == 1
+    # the anchor that could not be kept was not recorded either
+    events = [json.loads(line)["event_type"] for line in cli("audit", "export").stdout.splitlines()]
+    assert "audit_anchored" not in events
+    assert cli("audit", "verify").exit_code == 0
+
+
+def test_a_refused_export_leaves_no_empty_file_and_an_older_one_as_it_was(tmp_path):
+    empty = tmp_path / "empty.sqlite3"  # a database file without reformflow's tables
+    empty.touch()
+    older = tmp_path / "trail.jsonl"
+    older.write_text("yesterday's export\n", encoding="utf-8")
+    runner = CliRunner()
+    for name in ("trail.jsonl", "new.csv"):
+        result = runner.invoke(main, ["--db", f"sqlite:///{empty}", "audit", "export", "--format",
+                                      "csv" if name.endswith("csv") else "jsonl", "--output", str(tmp_path / name)])
+        assert result.exit_code == 3 and "reformflow init" in result.stderr
+    assert older.read_text(encoding="utf-8") == "yesterday's export\n"
+    # no new.csv, no temporary file (SQLite's own -wal and -shm aside)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("empty.")) == ["trail.jsonl"]
+
+
 CORPUS = FIXTURES / "corpus"
 
 
@@ -168,6 +212,34 @@ def test_a_database_never_initialised_gets_a_clear_json_refusal(tmp_path):
     refusal = json.loads(result.stdout)
     assert refusal["error"] == "invalid" and "reformflow init" in refusal["message"]
 
+
+def test_a_command_run_where_there_is_no_database_creates_none_and_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # e.g. a terminal left in another folder than the one `make run` used
+    monkeypatch.delenv("REFORMFLOW_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    for args in (["tasks", "--as", "chen"], ["audit", "verify"], ["ledger"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 3, result.output
+        assert str(tmp_path / "instance" / "reformflow.sqlite3") in result.stderr and "reformflow init" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # was an empty instance/reformflow.sqlite3 and "no such table"
+    assert runner.invoke(main, ["init"]).exit_code == 0  # init still creates it
+    assert (tmp_path / "instance" / "reformflow.sqlite3").exists()
+    assert runner.invoke(main, ["tasks", "--as", "chen"]).exit_code == 4  # now: unknown user, as any database says
+
+def test_init_creates_the_folder_its_db_names(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new' / 'folder' / 'reformflow.sqlite3'}"
+    result = CliRunner().invoke(main, ["--db", url, "init"])
+    # was: "unable to open database file … 新数据库请先运行 `reformflow init`", to someone who just had
+    assert result.exit_code == 0, result.output
+    assert "schema created" in result.stdout and (tmp_path / "new" / "folder" / "reformflow.sqlite3").exists()
+
+def test_a_postgresql_database_that_does_not_exist_is_said_to_need_createdb_not_init(postgres_url):
+    missing = postgres_url.rsplit("/", 1)[0] + "/reformflow_no_such_database"
+    for args in (["init"], ["tasks", "--as", "chen"]):
+        result = CliRunner().invoke(main, ["--db", missing, *args])
+        assert result.exit_code == 3, result.output
+        # was "新数据库请先运行 `reformflow init`", which cannot create a PostgreSQL database
+        assert "createdb" in result.stderr and "does not exist" in result.stderr
 
 def test_check_without_a_database_creates_none(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -361,6 +433,8 @@ def test_out_of_range_values_are_refused_in_one_line_not_a_traceback(script, arg
     assert code == 2  # a usage error, as docs/cli.md says of a bad --now
     assert err.count("\n") == 1 and err.startswith(f"reformflow: invalid: {name} 取值无效：")
     assert "(invalid value for" in err and "Traceback" not in err
+    gloss = err[err.index("(invalid value for"):]
+    assert gloss.isascii(), gloss  # the English in brackets once, not click's "不在范围 … 内 (…)" inside it
     assert json.loads(out)["error"] == "invalid"
 
 

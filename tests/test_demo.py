@@ -59,3 +59,10 @@ def test_the_demo_loads_on_any_day(sqlite_db, now):
 def test_the_demo_loads_on_postgresql(postgres_db):
     _, run = _load(postgres_db.url, DAYS[0])
     _check_what_the_readme_shows(run)
+
+
+def test_loading_the_demo_again_keeps_the_data_and_says_how_to_start_over(sqlite_db):
+    _, run = _load(sqlite_db.url, DAYS[0])
+    again = run("init", "--demo")  # `make run` a second time
+    assert "演示数据已加载过" in again.stdout and "rm instance/reformflow.sqlite3" in again.stdout
+    assert len(json.loads(run("ledger", "--json").stdout)["plans"]) == 9
