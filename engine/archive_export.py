@@ -2,7 +2,7 @@
 records above one table, a section per statutory procedure) or .csv (the table alone)."""
 from __future__ import annotations
 
-from .display import entered, minute
+from .display import counted, entered, minute
 from .tables import header_row, save, wrap
 
 HEADERS = ("决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "审计事件号", "事件哈希")
@@ -35,8 +35,8 @@ def values_text(values: list[dict]) -> str:
 
 def verified_text(verified: dict) -> str:
     if verified["ok"]:
-        return (f"{verified['events']} 条记录均与审计链相符 ({verified['events']} records match the audit "
-                "chain)")
+        return (f"{verified['events']} 条记录均与审计链相符 ({counted(verified['events'], 'record')} match the "
+                "audit chain)")
     return "发现问题 (problems)：" + "；".join(verified["problems"])
 
 

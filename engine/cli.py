@@ -694,7 +694,7 @@ def archive_cmd(state, as_json, instance_id, output):
             if section["code"] == "other" and not count:
                 continue
             click.echo(f"{number}. {section['name']} ({section['name_en']})："
-                       + (f"{count} 条记录 ({count} records)" if count else "无记录 (none)"))
+                       + (f"{count} 条记录 ({display.counted(count, 'record')})" if count else "无记录 (none)"))
             for r in section["records"]:
                 who = r["actor_name"] or r["actor"]
                 unit = f"，{r['actor_unit']}" if r["actor_unit"] else ""
@@ -725,14 +725,16 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
     rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
     if output:
         write(rows, output)
-        click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {len(rows)} plans written)", err=True)
+        click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {display.counted(len(rows), 'plan')} written)",
+                   err=True)
 
     if by_unit:
         from .ledger import by_unit as per_unit
         _emit({"units": per_unit(rows)}, as_json, lambda d: [click.echo(
             f"{u['lead_unit'] or '（未填）'}：{u['plans']} 个方案，红 {u['red']}、黄 {u['yellow']}、绿 {u['green']}；"
-            f"延误 {u['missed']} 项，共 {u['days_late']} 天{_unit_measures(u, 'zh')} ({u['plans']} plans: {u['red']} red, "
-            f"{u['yellow']} yellow, {u['green']} green; {u['missed']} delays, {u['days_late']} days"
+            f"延误 {u['missed']} 项，共 {u['days_late']} 天{_unit_measures(u, 'zh')} ({display.counted(u['plans'], 'plan')}: "
+            f"{u['red']} red, {u['yellow']} yellow, {u['green']} green; {display.counted(u['missed'], 'delay')}, "
+            f"{display.counted(u['days_late'], 'day')}"
             f"{_unit_measures(u, 'en')})") for u in d["units"]])
         return
 
@@ -756,7 +758,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
                 click.echo(f"    延误 (missed)：{missed_text(m, english=True)}")
         counts = {c: sum(r["colour"] == c for r in d["plans"]) for c in COLOUR_NAMES}
         click.echo(f"共 {len(d['plans'])} 个方案：红 {counts['red']}、黄 {counts['yellow']}、绿 {counts['green']} "
-                   f"({len(d['plans'])} plans: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
+                   f"({display.counted(len(d['plans']), 'plan')}: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
     _emit({"plans": rows}, as_json, human)
 
 
@@ -766,7 +768,7 @@ def _unit_measures(unit: dict, language: str) -> str:
         return ""
     if language == "zh":
         return f"；举措 {unit['measures']} 项，已完成 {unit['measures_done']} 项"
-    return f"; {unit['measures']} measures, {unit['measures_done']} done"
+    return f"; {display.counted(unit['measures'], 'measure')}, {unit['measures_done']} done"
 
 
 def _lint_skipped(state: str) -> str:
@@ -938,6 +940,8 @@ def audit_export(state, as_json, fmt, instance_id, output):
     with state.db.reader() as s:
         if output:
             with _whole_file(output, "审计记录", "audit export") as out:
+                if fmt == "csv":
+                    out.write("\ufeff")  # the byte-order mark Excel needs to read Chinese, as in the ledger's .csv
                 count = export(s, out, fmt, instance_id)
             _emit({"events": count, "output": output}, as_json,
                   lambda d: click.echo(f"已写入 {d['events']} 个事件到 {d['output']} ({d['events']} events written)", err=True))

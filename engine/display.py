@@ -30,3 +30,8 @@ def entered(value: dict) -> str:
     if isinstance(v, bool):
         return "是" if v else "否"
     return str(v)
+
+
+def counted(n: int, noun: str) -> str:
+    """An English count in the brackets: 1 plan, 2 plans."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .display import deadline, minute
+from .display import counted, deadline, minute
 from .ledger import by_unit
 from .tables import header_row, save, wrap
 
@@ -67,9 +67,9 @@ def _measure_cells(measures: dict | None) -> list:
 def measures_text(measures: dict) -> str:
     """A plan's measures said in a line, as its last monthly table rated them."""
     if measures["done"] is None:
-        return f"共 {measures['count']} 项，尚未报送进展 ({measures['count']} measures, no progress reported yet)"
+        return f"共 {measures['count']} 项，尚未报送进展 ({counted(measures['count'], 'measure')}, no progress reported yet)"
     return (f"共 {measures['count']} 项，已完成 {measures['done']}、已启动未完成 {measures['started']}、未启动 "
-            f"{measures['not_started']} ({measures['count']} measures: {measures['done']} done, "
+            f"{measures['not_started']} ({counted(measures['count'], 'measure')}: {measures['done']} done, "
             f"{measures['started']} started, {measures['not_started']} not started)")
 
 
@@ -77,11 +77,11 @@ def missed_text(missed: dict, english: bool = False) -> str:
     """One missed milestone said in a line: what, by when, and how late."""
     due, days = deadline(missed["due_at"]), missed["days_late"]
     if missed["done_at"] is None:
-        return f"{missed['what']}：期限 {due}，已逾期 {days} 天" + (f" (due {due}, {days} days overdue)" if english else "")
+        return f"{missed['what']}：期限 {due}，已逾期 {days} 天" + (f" (due {due}, {counted(days, 'day')} overdue)" if english else "")
     if missed["cancelled"]:
         return f"{missed['what']}：期限 {due}，逾期 {days} 天后撤销" + (
-            f" (due {due}, withdrawn {days} days late)" if english else "")
-    return f"{missed['what']}：期限 {due}，迟 {days} 天完成" + (f" (due {due}, done {days} days late)" if english else "")
+            f" (due {due}, withdrawn {counted(days, 'day')} late)" if english else "")
+    return f"{missed['what']}：期限 {due}，迟 {days} 天完成" + (f" (due {due}, done {counted(days, 'day')} late)" if english else "")
 
 
 def _earliest(due_ats: list[str]) -> str:

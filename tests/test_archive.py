@@ -113,7 +113,7 @@ def test_a_procedure_the_plan_did_not_go_through_says_so(library, at):  # noqa: 
         plan.run_until("Task_LegalityReview")
     lines = _archive(library, plan.id).stdout.splitlines()
     assert "1. 公众参与 (public participation)：无记录 (none)" in lines
-    assert "4. 合法性审查 (legality review)：1 条记录 (1 records)" in lines  # materials checked, review open
+    assert "4. 合法性审查 (legality review)：1 条记录 (1 record)" in lines  # materials checked, review open
 
 
 def test_a_changed_record_is_reported(library, at):  # noqa: F811

@@ -139,7 +139,8 @@ def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
     cli("start", "mini_approval", "--as", "zhang")
     out = tmp_path / "audit.csv"
     cli("audit", "export", "--format", "csv", "--output", str(out))
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads Chinese only with the mark
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert [r["event_type"] for r in rows][-3:] == ["deployed", "instance_started", "task_created"]
     previous = "0" * 64
     for r in rows:

@@ -228,7 +228,7 @@ def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_pat
     lines = CliRunner().invoke(main, args).stdout.splitlines()
     assert lines == [
         "市财政局：2 个方案，红 2、黄 0、绿 0；延误 2 项，共 8 天 (2 plans: 2 red, 0 yellow, 0 green; 2 delays, 8 days)",
-        "市国土局：1 个方案，红 0、黄 0、绿 1；延误 0 项，共 0 天 (1 plans: 0 red, 0 yellow, 1 green; 0 delays, 0 days)"]
+        "市国土局：1 个方案，红 0、黄 0、绿 1；延误 0 项，共 0 天 (1 plan: 0 red, 0 yellow, 1 green; 0 delays, 0 days)"]
     units = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)["units"]
     assert [(u["lead_unit"], u["plans"], u["red"], u["days_late"]) for u in units] == [
         ("市财政局", 2, 2, 8), ("市国土局", 1, 0, 0)]
