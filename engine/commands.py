@@ -175,11 +175,11 @@ class Engine:
 
     # ----------------------------------------------------------------- directory
     def add_group(self, code: str, display_name: str, *, actor: str = SYSTEM_ACTOR) -> dict:
-        _check_name("用户组代码", "group code", code, Group.__table__.c.code)
+        _check_name("角色代码", "group code", code, Group.__table__.c.code)
         _check_name("名称", "display name", display_name, Group.__table__.c.display_name)
         with self.command(actor) as ctx:
             if ctx.session.execute(select(Group).where(Group.code == code)).scalar_one_or_none():
-                raise Conflict(f"用户组 {code} 已存在 (group exists)")
+                raise Conflict(f"角色 {code} 已存在 (group exists)")
             ctx.session.add(Group(code=code, display_name=display_name))
             ctx.log.record("group_added", code=code, display_name=display_name)
         return {"code": code, "display_name": display_name}
@@ -198,7 +198,7 @@ class Engine:
             found = s.execute(select(Group).where(Group.code.in_(groups))).scalars().all()
             missing = set(groups) - {g.code for g in found}
             if missing:
-                raise Invalid(f"用户组不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
+                raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
                               f"(no such group: {', '.join(sorted(missing))}; add it first)")
             unit_row = None
             if unit:

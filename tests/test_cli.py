@@ -476,8 +476,8 @@ def test_calendar_set_takes_exactly_one_of_off_and_working(script, flags):
     (["users", "add", " li2", "--display-name", "x"], "用户名不能为空，首尾也不能有空格"),
     (["users", "add", "u" * 65, "--display-name", "x"], "用户名最多 64 个字符，现有 65 个 (username longer than 64"),
     (["users", "add", "ok", "--display-name", ""], "姓名不能为空"),
-    (["groups", "add", "", "--display-name", "x"], "用户组代码不能为空"),
-    (["groups", "add", "g" * 65, "--display-name", "x"], "用户组代码最多 64 个字符"),
+    (["groups", "add", "", "--display-name", "x"], "角色代码不能为空"),
+    (["groups", "add", "g" * 65, "--display-name", "x"], "角色代码最多 64 个字符"),
 ])
 def test_a_user_or_group_name_that_is_blank_or_too_long_is_refused(cli, args, message):
     refused = cli(*args, "--json", ok=False)
@@ -509,7 +509,7 @@ def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     assert line("start", "x", "--as", "zhang", "--data", "[1]") == \
         "reformflow: invalid: --data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)"
     assert line("users", "add", "wu", "--display-name", "吴磊", "--group", "nosuchgroup") == (
-        "reformflow: invalid: 用户组不存在：nosuchgroup；请先用 `reformflow groups add` 创建 (no such group: "
+        "reformflow: invalid: 角色不存在：nosuchgroup；请先用 `reformflow groups add` 创建 (no such group: "
         "nosuchgroup; add it first)")
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))
