@@ -27,6 +27,7 @@ What a security reviewer should check:
   passes in explicitly; the called name is fixed at compile time.
 * Source length, node count and nesting depth are bounded at compile time.
   At run time strings/lists built with ``+`` or ``*`` are bounded before they
+  are built, list/tuple/dict literals (which can repeat a value too) when they
   are built, and integer results are bounded in magnitude.
 
 Semantics follow Python, not Java EL: no implicit type coercion (``1 == '1'``
@@ -570,6 +571,8 @@ class _Validator:
             raise ExpressionError(f"不允许使用 {_type_name(value)} 类型的字面量", f"{_type_name(value)} literals are not allowed")
         if isinstance(value, int) and abs(value) > MAX_INTEGER:
             raise ExpressionError("整数字面量过大（上限 10**18）", "integer literal is too large (limit 10**18)")
+        if isinstance(value, float) and not math.isfinite(value):  # 1e400 is inf: not JSON
+            raise ExpressionError("数字字面量超出范围", "number literal is out of range")
 
     def _name(self, node: ast.Name, parent: ast.AST | None) -> None:
         _refuse_private(node.id)
@@ -680,6 +683,15 @@ def _check_concatenation(left: Any, right: Any) -> None:
     if not (_is_number(left) or _is_number(right)) and _size(left) + _size(right) > MAX_SEQUENCE_SIZE:
         raise EvaluationError(f"'+' 会生成超过 {MAX_SEQUENCE_SIZE} 个元素或字符的值",
                               f"'+' would build a value larger than {MAX_SEQUENCE_SIZE} items/characters")
+
+
+def _check_literal(value: Any) -> Any:
+    """[s, s, s] repeats s without '*': ten lines of such lists in a script would make a value
+    of 10**10 items, which saving the plan would try to write out."""
+    if _size(value) > MAX_SEQUENCE_SIZE:
+        raise EvaluationError(f"列表或字典会超过 {MAX_SEQUENCE_SIZE} 个元素或字符",
+                              f"a list or dict literal would be larger than {MAX_SEQUENCE_SIZE} items/characters")
+    return value
 
 
 def _check_repetition(left: Any, right: Any) -> None:
@@ -887,10 +899,10 @@ class _Interpreter:
         return base[bounds[0]:bounds[1]]
 
     def _list(self, node: ast.List) -> list:
-        return [self.run(element) for element in node.elts]
+        return _check_literal([self.run(element) for element in node.elts])
 
     def _tuple(self, node: ast.Tuple) -> tuple:
-        return tuple(self.run(element) for element in node.elts)
+        return _check_literal(tuple(self.run(element) for element in node.elts))
 
     def _dict(self, node: ast.Dict) -> dict:
         result = {}
@@ -901,7 +913,7 @@ class _Interpreter:
             except TypeError:
                 raise EvaluationError(f"{_type_name(key)} 不能用作字典的键",
                                       f"{_type_name(key)} cannot be used as a dict key") from None
-        return result
+        return _check_literal(result)
 
     def _call(self, node: ast.Call) -> Any:
         name = node.func.id

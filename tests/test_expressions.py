@@ -558,6 +558,18 @@ def test_built_values_are_bounded(text):
         evaluate(text, {"s": "x" * 60_000})
 
 
+def test_literals_that_repeat_a_value_are_bounded():
+    """[s, s, ...] repeats s without '*'; nested over a few script lines it made 10**10 items
+    (13 GB and a hang when the plan was saved)."""
+    script = compile_script("a = 'x' * 99999\nb = [a, a]\n")
+    with pytest.raises(EvaluationError, match="line 2: a list or dict literal would be larger"):
+        script.execute({})
+    for text in ("(s, s)", "{'a': s, 'b': s}", "[[s], [s]]"):
+        with pytest.raises(EvaluationError, match="larger than 100000"):
+            evaluate(text, {"s": "x" * 60_000})
+    assert evaluate("[s, s, 1]", {"s": "x" * 40_000})[2] == 1
+
+
 def test_values_at_the_bound_are_allowed():
     assert len(evaluate("'a' * 100000", {})) == 100_000
     assert len(evaluate("[0] * 100000", {})) == 100_000
@@ -577,6 +589,13 @@ def test_numbers_beyond_float_range_are_refused(text):
     """inf is not JSON: a variable holding it could not be saved (nor compared sensibly)."""
     with pytest.raises(EvaluationError, match="out of range"):
         evaluate(text, {"big": 10**18})
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "x == 1e999"])
+def test_float_literals_beyond_range_are_refused_at_compile_time(text):
+    """Python reads 1e400 as inf, which a plan's saved variables cannot hold."""
+    with pytest.raises(ExpressionError, match="number literal is out of range"):
+        compile_expression(text)
 
 
 def test_large_integer_literal_is_refused():
