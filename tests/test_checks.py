@@ -193,6 +193,19 @@ def test_good_timer_values(kind, value):
     assert found(_timer_catch(kind, value)) == []
 
 
+def test_numbers_of_thousands_of_digits_are_refused_not_a_crash():
+    """int() of more than 4300 digits raises ValueError: it was a traceback from `check`."""
+    many = "1" * 5000
+    assert found(_timer_catch("timeDuration", f"P{many}D")) == [("timer", "Event_Wait")]
+    problems = check_processes([("t.bpmn", _boundary_timer("false", value=f"R{many}/P1D"))])
+    [error] = [p for p in problems if p["severity"] == "error"]  # beside the warning every cycle has
+    assert (error["rule"], error["element_id"]) == ("timer", "Event_Remind")
+    assert "too many repetitions" in error["message"]
+    due = check_processes([("t.bpmn", simple(f'<bpmn:userTask id="Task_A" {USER} camunda:dueDate="P{many}D" />'))])
+    assert [(p["rule"], p["element_id"]) for p in due] == [("due-date", "Task_A")]
+    assert "duration is too long" in due[0]["message"]
+
+
 def test_timer_without_value():
     xml = simple('<bpmn:intermediateCatchEvent id="Event_Wait"><bpmn:timerEventDefinition id="Timer_1" />'
                  '</bpmn:intermediateCatchEvent>', "Event_Wait")
