@@ -250,6 +250,7 @@ def test_user_task_without_assignment():
 
 
 @pytest.mark.parametrize("attrs", [f'{USER} camunda:priority="urgent"', f'{USER} camunda:assignee="user-${{x}}"',
+                                   f'{USER} camunda:priority="²"', f'{USER} camunda:priority="{"9" * 5000}"',
                                    'camunda:candidateGroups="${groups.__class__}"'])
 def test_bad_assignment_values(attrs):
     assert found(simple(f'<bpmn:userTask id="Task_A" {attrs} />')) == [("assignment", "Task_A")]
@@ -288,6 +289,11 @@ def _form(fields: str) -> bytes:
     'config="${execution.getVariable(\'n\')}" /></camunda:validation></camunda:formField>',
     '<camunda:formField id="s" type="string"><camunda:validation><camunda:constraint name="maxlength" '
     'config="${limit}" /></camunda:validation></camunda:formField>',
+    # digits int() does not take: a traceback when the task was completed
+    '<camunda:formField id="s" type="string"><camunda:validation><camunda:constraint name="maxlength" '
+    f'config="{"1" * 5000}" /></camunda:validation></camunda:formField>',
+    '<camunda:formField id="n" type="long"><camunda:validation><camunda:constraint name="min" '
+    'config="²" /></camunda:validation></camunda:formField>',
 ])
 def test_bad_form_fields(fields):
     assert found(_form(fields)) == [("form", "Task_A")]
