@@ -111,6 +111,26 @@ def test_xml_not_well_formed_and_doctype():
     assert "DOCTYPE" in report.problems[1]["message"]
 
 
+def test_billion_laughs_and_other_encodings_are_named_for_what_they_are():
+    """Entity expansion stopped by libxml2 was "not well-formed XML"; a GBK or UTF-16 file was
+    "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xbc in position 675"."""
+    laughs = ('<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+              + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefg", "bcdefgh"))
+              + ']>\n').encode() + CLEAN.split(b"?>", 1)[1].replace(b'name="\xe5\xae\xa1\xe6\xa0\xb8"', b'name="&h;"')
+    text = CLEAN.decode()
+    report = check_files([("laughs.bpmn", laughs), ("gbk.bpmn", text.replace("UTF-8", "GBK").encode("gbk")),
+                          ("utf16.bpmn", text.replace("UTF-8", "UTF-16").encode("utf-16"))], use_modeler=False)
+    assert [(p["file"], p["rule"], p["message"]) for p in report.problems] == [
+        ("laughs.bpmn", "xml", "laughs.bpmn: 出于安全考虑，BPMN 文件中不允许 DOCTYPE 声明 "
+                               "(a DOCTYPE declaration is not allowed in a BPMN file)"),
+        ("gbk.bpmn", "xml", "gbk.bpmn: 文件须为 UTF-8 编码，此文件为 GBK，请在 Modeler 中重新保存 "
+                            "(the file must be UTF-8 encoded, not GBK; save it again in Camunda Modeler)"),
+        ("utf16.bpmn", "xml", "utf16.bpmn: 文件须为 UTF-8 编码，此文件为 UTF-16，请在 Modeler 中重新保存 "
+                              "(the file must be UTF-8 encoded, not UTF-16; save it again in Camunda Modeler)")]
+    ascii_only = text.replace("UTF-8", "ISO-8859-1").replace("审核", "review").replace("测试", "test").encode()
+    assert check_files([("ascii.bpmn", ascii_only)], use_modeler=False).problems == []
+
+
 def test_schema_error_names_the_element():
     bad = CLEAN.replace(b'<bpmn:userTask id="Task_A" name="\xe5\xae\xa1\xe6\xa0\xb8"',
                         b'<bpmn:userTask id="Task_A" name="\xe5\xae\xa1\xe6\xa0\xb8" isSequential="maybe"')
