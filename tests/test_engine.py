@@ -435,3 +435,23 @@ def test_a_value_out_of_range_at_run_time_names_the_value(engine, people, at):
         in message
     assert "(addDays() failed: addDays(): n must be a whole number between -10000 and 10000" in message
     assert engine.instance(plan.id)["tasks"] == plan.view["tasks"]  # nothing changed
+
+
+def test_a_loop_of_automatic_steps_is_refused_naming_the_element(sqlite_engine, monkeypatch):
+    """A script task looping through a gateway never waits for anyone: refused, in Chinese first."""
+    from engine import modeler
+    from .test_checks import diagram, flows
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "not in this test"))
+    sqlite_engine.add_user("li", "李娜")
+    sqlite_engine.deploy([("loop.bpmn", diagram(
+        '<bpmn:startEvent id="StartEvent_1" />\n<bpmn:scriptTask id="Task_S" scriptFormat="python"><bpmn:script>'
+        'n = 1</bpmn:script></bpmn:scriptTask>\n<bpmn:exclusiveGateway id="Gateway_1" default="Flow_3" />\n'
+        '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Task_S"), ("Task_S", "Gateway_1"),
+                                                     ("Gateway_1", "Task_S"), ("Gateway_1", "Event_End", "${n == 2}"))))])
+    with pytest.raises(Invalid) as refused:
+        sqlite_engine.start("p", actor="li")
+    assert refused.value.message.startswith("loop.bpmn: element ")
+    assert "流程经过 100 轮引擎步骤仍未停下" in refused.value.message
+    assert "(the process did not come to rest after 100 rounds" in refused.value.message
+    with sqlite_engine.db.reader() as s:
+        assert s.execute(text("SELECT count(*) FROM process_instances")).scalar() == 0
