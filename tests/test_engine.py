@@ -455,3 +455,20 @@ def test_a_loop_of_automatic_steps_is_refused_naming_the_element(sqlite_engine, 
     assert "(the process did not come to rest after 100 rounds" in refused.value.message
     with sqlite_engine.db.reader() as s:
         assert s.execute(text("SELECT count(*) FROM process_instances")).scalar() == 0
+
+
+def test_a_process_calling_itself_is_refused_at_start(sqlite_engine, monkeypatch):
+    """rself calls rself: `start` created subprocesses without end (killed after 60 s)."""
+    from engine import modeler
+    from .test_checks import simple
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "not in this test"))
+    sqlite_engine.add_user("li", "李娜")
+    call = ('<bpmn:callActivity id="Task_A" calledElement="p"><bpmn:extensionElements><camunda:in variables="all" />'
+            '<camunda:out variables="all" /></bpmn:extensionElements></bpmn:callActivity>')
+    sqlite_engine.deploy([("self.bpmn", simple(call))])
+    with pytest.raises(Invalid) as refused:
+        sqlite_engine.start("p", actor="li")
+    assert refused.value.message.startswith("self.bpmn: element Task_A: 子流程嵌套超过 30 层")
+    assert "(subprocesses are nested more than 30 deep: does the process call itself?" in refused.value.message
+    with sqlite_engine.db.reader() as s:
+        assert s.execute(text("SELECT count(*) FROM process_instances")).scalar() == 0
