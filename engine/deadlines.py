@@ -162,8 +162,10 @@ def parse_date_or_datetime(text: str) -> date | datetime:
         if _DATE_RE.fullmatch(stripped):
             return date.fromisoformat(stripped)
         if _DATETIME_RE.fullmatch(stripped):
-            return _localize(datetime.fromisoformat(stripped))
-    except ValueError as exc:
+            value = _localize(datetime.fromisoformat(stripped))
+            value.astimezone(timezone.utc)  # 0001-01-01T00:00 in China is before the year 1 in UTC
+            return value
+    except (ValueError, OverflowError) as exc:
         raise _bad(text, "没有这个日期或时间", f"no such date/time ({exc})") from None
     raise _bad(text, "不是 ISO 日期（2026-12-01）或日期时间（2026-12-01T09:00:00+08:00）",
                "not an ISO date (2026-12-01) or datetime (2026-12-01T09:00:00+08:00)")

@@ -209,7 +209,9 @@ def _timer_catch(kind: str, value: str) -> bytes:
 
 @pytest.mark.parametrize("kind, value", [("timeDuration", "7 days"), ("timeDuration", "P1.5M"),
                                          ("timeDate", "next monday"), ("timeDuration", ""),
-                                         ("timeDate", "${open('/etc/passwd')}")])
+                                         ("timeDate", "${open('/etc/passwd')}"),
+                                         # passed, then start said "Error evaluating expression 'rf-timer:…'"
+                                         ("timeDate", "0001-01-01T00:00:00")])
 def test_bad_timer_values(kind, value):
     assert found(_timer_catch(kind, value)) == [("timer", "Event_Wait")]
 
