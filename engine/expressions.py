@@ -1075,11 +1075,17 @@ class Script:
         if not isinstance(variables, MutableMapping):
             raise EvaluationError("variables 须为可修改的映射", "variables must be a mutable mapping")
         assigned: dict[str, Any] = {}
+        total = 0  # 1000 lines of v = 'x' * 99999 wrote 500 MB into the database for each plan
         for line_number, name, expression in self._steps:
             try:
                 value = expression.evaluate(variables, functions)
             except EvaluationError as exc:
                 raise EvaluationError(f"第 {line_number} 行：{exc.zh}", f"line {line_number}: {exc.en}") from exc
+            total += _size(value)
+            if total > MAX_SEQUENCE_SIZE:
+                raise EvaluationError(f"第 {line_number} 行：脚本所赋的值合计超过 {MAX_SEQUENCE_SIZE} 个元素或字符",
+                                      f"line {line_number}: the values the script sets would hold more than "
+                                      f"{MAX_SEQUENCE_SIZE} items/characters in all")
             variables[name] = value
             assigned[name] = value
         return assigned

@@ -570,6 +570,14 @@ def test_literals_that_repeat_a_value_are_bounded():
     assert evaluate("[s, s, 1]", {"s": "x" * 40_000})[2] == 1
 
 
+def test_what_a_script_sets_is_bounded_in_all():
+    """1000 lines of v = 'x' * 99999 (19 KB of script) put 500 MB in the database per plan."""
+    script = compile_script("".join(f"v{i} = 'x' * 40000\n" for i in range(3)))
+    with pytest.raises(EvaluationError, match="line 3: the values the script sets would hold more than 100000"):
+        script.execute({})
+    assert compile_script("a = 'x' * 50000\nb = 'y' * 50000").execute({})["b"] == "y" * 50000
+
+
 def test_values_at_the_bound_are_allowed():
     assert len(evaluate("'a' * 100000", {})) == 100_000
     assert len(evaluate("[0] * 100000", {})) == 100_000
