@@ -493,6 +493,8 @@ class Engine:
     def complete(self, task_id: int, *, actor: str, data: dict | None = None,
                  expected_version: int | None = None) -> dict:
         data = dict(data or {})
+        if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_START_DATA_BYTES:  # as start's
+            raise Invalid("表单数据过大 (form data larger than 64 KB)")
         with self.command(actor) as ctx:
             # Plan first, then task: the timer worker locks in the same order, so the two never
             # wait for each other in a cycle (PostgreSQL deadlock). One SELECT locks the task's

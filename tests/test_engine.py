@@ -80,6 +80,18 @@ def test_form_validation_lists_every_problem_and_changes_nothing(engine, deploye
     assert "task_completed" not in audit_types(engine, plan["id"])
 
 
+def test_form_data_is_at_most_64_kb_as_start_data_is(engine, deployed):
+    """A string field without maxlength (returnReason) took any size into the plan."""
+    plan = start(engine)
+    engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "初稿"})
+    review = tasks(engine, "li", "claimable")[0]
+    engine.claim(review["id"], actor="li")
+    with pytest.raises(Invalid, match=r"^表单数据过大 \(form data larger than 64 KB\)$"):
+        engine.complete(review["id"], actor="li", data={"decision": "return", "returnReason": "x" * 70_000})
+    assert "returnReason" not in engine.instance(plan["id"])["variables"]
+    engine.complete(review["id"], actor="li", data={"decision": "return", "returnReason": "x" * 20_000})
+
+
 def test_enum_value_must_be_one_of_the_options(engine, deployed):
     plan = start(engine)
     engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
