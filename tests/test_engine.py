@@ -92,6 +92,17 @@ def test_form_data_is_at_most_64_kb_as_start_data_is(engine, deployed):
     engine.complete(review["id"], actor="li", data={"decision": "return", "returnReason": "x" * 20_000})
 
 
+def test_data_nested_too_deeply_is_refused(engine, deployed):
+    """900 levels fit in 64 KB: the plan started, then every complete on it was a RecursionError."""
+    deep = {"xs": json.loads("[" * 900 + "]" * 900)}
+    with pytest.raises(Invalid, match=r"^启动数据嵌套超过 32 层 \(start data is nested more than 32 deep\)$"):
+        start(engine, data=deep)
+    plan = start(engine, data={"xs": json.loads("[" * 30 + "]" * 30)})
+    with pytest.raises(Invalid, match=r"\(form data is nested more than 32 deep\)$"):
+        engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": deep["xs"]})
+    engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "初稿"})
+
+
 def test_enum_value_must_be_one_of_the_options(engine, deployed):
     plan = start(engine)
     engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
