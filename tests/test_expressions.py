@@ -18,6 +18,7 @@ from engine.expressions import (
     evaluate,
     is_wrapped,
 )
+from engine.expressions import MAX_SCRIPT_LENGTH
 
 VARIABLES = {
     "a": 1,
@@ -576,6 +577,18 @@ def test_what_a_script_sets_is_bounded_in_all():
     with pytest.raises(EvaluationError, match="line 3: the values the script sets would hold more than 100000"):
         script.execute({})
     assert compile_script("a = 'x' * 50000\nb = 'y' * 50000").execute({})["b"] == "y" * 50000
+
+
+def test_the_work_of_one_script_is_bounded():
+    """Each + of two 100 000-item lists checks every item: 740 such lines (20 000 characters)
+    took 27 s. One budget of 2 000 000 steps counts for the whole script."""
+    line = "n = len([0] * 99999 + [0])\n"
+    script = compile_script(line * (MAX_SCRIPT_LENGTH // len(line)))
+    started = time.perf_counter()
+    with pytest.raises(EvaluationError, match=r"line \d+: too much work \(limit 2000000 steps\)"):
+        script.execute({})
+    assert time.perf_counter() - started < 5
+    assert compile_script(line * 5).execute({})["n"] == 100_000
 
 
 def test_values_at_the_bound_are_allowed():
