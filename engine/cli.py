@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import sys
 import time
 from datetime import datetime, timedelta
@@ -168,13 +169,18 @@ def _parse_now(ctx, param, value):
 def _json_data(value: str | None) -> dict:
     if not value:
         return {}
+    from .errors import Invalid
+
+    def finite(text):  # NaN, Infinity and 1e999 are not JSON numbers: a plan's variables could not hold them
+        if text in ("NaN", "Infinity", "-Infinity") or not math.isfinite(float(text)):
+            raise ValueError(f"{text} is not a finite number")
+        return float(text)
     try:
-        data = json.loads(value)
-    except json.JSONDecodeError as exc:
-        from .errors import Invalid
-        raise Invalid(f"--data 不是有效的 JSON (--data is not valid JSON: {exc})") from None
+        data = json.loads(value, parse_constant=finite, parse_float=finite)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise Invalid(f"--data 不是有效的 JSON (--data is not valid JSON: {reason})") from None
     if not isinstance(data, dict):
-        from .errors import Invalid
         raise Invalid("--data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)")
     return data
 
@@ -388,7 +394,14 @@ def _warn_calendar_gaps(state) -> None:
 
 # ------------------------------------------------------------------------- processes
 def _read_files(paths) -> list[tuple[str, bytes]]:
-    return [(str(p), Path(p).read_bytes()) for p in paths]
+    """Each file's bytes, read no further than one byte past the size limit: a path such as
+    /dev/zero never ends, and the limit refuses what is longer anyway."""
+    from .xmlsafe import MAX_BYTES
+    files = []
+    for p in paths:
+        with open(p, "rb") as f:
+            files.append((str(p), f.read(MAX_BYTES + 1)))
+    return files
 
 
 @command(main, "check")

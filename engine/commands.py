@@ -372,6 +372,7 @@ class Engine:
         data = dict(data or {})
         if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_START_DATA_BYTES:
             raise Invalid("启动数据过大 (start data larger than 64 KB)")
+        forms.check_depth(data, ("启动数据", "start data"))
         with self.command(actor) as ctx:
             s = ctx.session
             user = self._member(ctx, actor)
@@ -494,6 +495,9 @@ class Engine:
     def complete(self, task_id: int, *, actor: str, data: dict | None = None,
                  expected_version: int | None = None) -> dict:
         data = dict(data or {})
+        if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_START_DATA_BYTES:  # as start's
+            raise Invalid("表单数据过大 (form data larger than 64 KB)")
+        forms.check_depth(data, ("表单数据", "form data"))
         with self.command(actor) as ctx:
             # Plan first, then task: the timer worker locks in the same order, so the two never
             # wait for each other in a cycle (PostgreSQL deadlock). One SELECT locks the task's

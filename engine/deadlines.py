@@ -117,6 +117,8 @@ def parse_duration(text: str) -> relativedelta:
     if "weeks" in parts and len(parts) > 1:
         raise _bad(text, "周不能与其他单位同时使用，请改用天", "weeks cannot be combined with other units; use days")
     for unit, raw in parts.items():
+        if len(raw) > 15:  # int() of thousands of digits fails (and no duration needs 16)
+            raise _bad(text, "时长过长", "duration is too long")
         if not raw.isdigit():
             raise _bad(text, f"{_UNITS_ZH[unit]}数不能是小数，请用更小单位的整数",
                        f"fractional {unit} are not allowed; use whole numbers of a smaller unit")
@@ -160,8 +162,10 @@ def parse_date_or_datetime(text: str) -> date | datetime:
         if _DATE_RE.fullmatch(stripped):
             return date.fromisoformat(stripped)
         if _DATETIME_RE.fullmatch(stripped):
-            return _localize(datetime.fromisoformat(stripped))
-    except ValueError as exc:
+            value = _localize(datetime.fromisoformat(stripped))
+            value.astimezone(timezone.utc)  # 0001-01-01T00:00 in China is before the year 1 in UTC
+            return value
+    except (ValueError, OverflowError) as exc:
         raise _bad(text, "没有这个日期或时间", f"no such date/time ({exc})") from None
     raise _bad(text, "不是 ISO 日期（2026-12-01）或日期时间（2026-12-01T09:00:00+08:00）",
                "not an ISO date (2026-12-01) or datetime (2026-12-01T09:00:00+08:00)")
@@ -214,6 +218,8 @@ def parse_cycle(text: str) -> Cycle:
     if match is None:
         raise _bad(text, "不是 ISO 8601 周期（如 R3/P1D）", "not an ISO 8601 cycle (e.g. R3/P1D)")
     count, first, second = match.groups()
+    if len(count) > 9:
+        raise _bad(text, "重复次数过多（上限 999999999）", "too many repetitions (limit 999999999)")
     repetitions = int(count) if count else None
     start = end = None
     try:

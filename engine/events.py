@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from models import ProcessDefinition, ProcessInstance
 
-from . import runtime
+from . import forms, runtime
 from .commands import SYSTEM_ACTOR, Engine
 from .errors import Conflict, Forbidden, Invalid
 from .queries import ADMIN_GROUP
@@ -58,6 +58,7 @@ def _clean_data(data) -> dict:
         raise Invalid(f"事件数据无法保存为 JSON (event data is not JSON: {exc})") from None
     if size > MAX_DATA_BYTES:
         raise Invalid("事件数据过大 (event data larger than 64 KB)")
+    forms.check_depth(data, ("事件数据", "event data"))
     return dict(data)
 
 

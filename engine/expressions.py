@@ -27,6 +27,7 @@ What a security reviewer should check:
   passes in explicitly; the called name is fixed at compile time.
 * Source length, node count and nesting depth are bounded at compile time.
   At run time strings/lists built with ``+`` or ``*`` are bounded before they
+  are built, list/tuple/dict literals (which can repeat a value too) when they
   are built, and integer results are bounded in magnitude.
 
 Semantics follow Python, not Java EL: no implicit type coercion (``1 == '1'``
@@ -37,6 +38,7 @@ their operands, ``/`` is true division, ``%`` only works on numbers.
 from __future__ import annotations
 
 import ast
+import contextvars
 import functools
 import io
 import keyword
@@ -46,7 +48,8 @@ import operator
 import re
 import tokenize
 import warnings
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import BilingualValueError
@@ -69,6 +72,10 @@ MAX_DEPTH = 40
 MAX_SEQUENCE_SIZE = 100_000
 MAX_INTEGER = 10**18
 MAX_SCRIPT_LENGTH = 20_000
+# Items the size checks may visit in one expression or script: each + of two 100 000-item lists
+# visits them all, and 740 such lines in one script took 27 s.
+MAX_WORK = 2_000_000
+_work: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("reformflow_expression_work", default=None)
 
 
 class ExpressionError(BilingualValueError):
@@ -570,6 +577,8 @@ class _Validator:
             raise ExpressionError(f"不允许使用 {_type_name(value)} 类型的字面量", f"{_type_name(value)} literals are not allowed")
         if isinstance(value, int) and abs(value) > MAX_INTEGER:
             raise ExpressionError("整数字面量过大（上限 10**18）", "integer literal is too large (limit 10**18)")
+        if isinstance(value, float) and not math.isfinite(value):  # 1e400 is inf: not JSON
+            raise ExpressionError("数字字面量超出范围", "number literal is out of range")
 
     def _name(self, node: ast.Name, parent: ast.AST | None) -> None:
         _refuse_private(node.id)
@@ -641,11 +650,29 @@ def _describe(node: ast.AST) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+@contextmanager
+def _work_budget() -> Iterator[None]:
+    """MAX_WORK for what runs inside, unless an outer budget (a whole script) already counts."""
+    if _work.get() is not None:
+        yield
+        return
+    token = _work.set([MAX_WORK])
+    try:
+        yield
+    finally:
+        _work.reset(token)
+
+
 def _size(value: Any, limit: int = MAX_SEQUENCE_SIZE) -> int:
-    """Characters plus items, counting nested and shared items every time; stops past limit."""
+    """Characters plus items, counting nested and shared items every time; stops past limit.
+    Every item visited is spent from the work budget."""
     total = 0
     stack = [value]
+    budget = _work.get() or [MAX_WORK]
     while stack:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise EvaluationError(f"计算量过大（上限 {MAX_WORK} 步）", f"too much work (limit {MAX_WORK} steps)")
         item = stack.pop()
         if isinstance(item, (str, bytes, bytearray)):
             total += len(item)
@@ -680,6 +707,15 @@ def _check_concatenation(left: Any, right: Any) -> None:
     if not (_is_number(left) or _is_number(right)) and _size(left) + _size(right) > MAX_SEQUENCE_SIZE:
         raise EvaluationError(f"'+' 会生成超过 {MAX_SEQUENCE_SIZE} 个元素或字符的值",
                               f"'+' would build a value larger than {MAX_SEQUENCE_SIZE} items/characters")
+
+
+def _check_literal(value: Any) -> Any:
+    """[s, s, s] repeats s without '*': ten lines of such lists in a script would make a value
+    of 10**10 items, which saving the plan would try to write out."""
+    if _size(value) > MAX_SEQUENCE_SIZE:
+        raise EvaluationError(f"列表或字典会超过 {MAX_SEQUENCE_SIZE} 个元素或字符",
+                              f"a list or dict literal would be larger than {MAX_SEQUENCE_SIZE} items/characters")
+    return value
 
 
 def _check_repetition(left: Any, right: Any) -> None:
@@ -887,10 +923,10 @@ class _Interpreter:
         return base[bounds[0]:bounds[1]]
 
     def _list(self, node: ast.List) -> list:
-        return [self.run(element) for element in node.elts]
+        return _check_literal([self.run(element) for element in node.elts])
 
     def _tuple(self, node: ast.Tuple) -> tuple:
-        return tuple(self.run(element) for element in node.elts)
+        return _check_literal(tuple(self.run(element) for element in node.elts))
 
     def _dict(self, node: ast.Dict) -> dict:
         result = {}
@@ -901,7 +937,7 @@ class _Interpreter:
             except TypeError:
                 raise EvaluationError(f"{_type_name(key)} 不能用作字典的键",
                                       f"{_type_name(key)} cannot be used as a dict key") from None
-        return result
+        return _check_literal(result)
 
     def _call(self, node: ast.Call) -> Any:
         name = node.func.id
@@ -987,7 +1023,8 @@ class Expression:
             raise EvaluationError("variables 须为映射", "variables must be a mapping")
         interpreter = _Interpreter(variables, functions or {})
         try:
-            return interpreter.run(self._body)
+            with _work_budget():
+                return interpreter.run(self._body)
         except ExpressionError:
             raise
         except RecursionError:
@@ -1062,12 +1099,23 @@ class Script:
         """Assign each line's value into variables (later lines see earlier ones); return the assignments."""
         if not isinstance(variables, MutableMapping):
             raise EvaluationError("variables 须为可修改的映射", "variables must be a mutable mapping")
+        with _work_budget():  # one budget for the whole script
+            return self._execute(variables, functions)
+
+    def _execute(self, variables: MutableMapping[str, Any],
+                 functions: Mapping[str, Callable[..., Any]] | None) -> dict[str, Any]:
         assigned: dict[str, Any] = {}
+        total = 0  # 1000 lines of v = 'x' * 99999 wrote 500 MB into the database for each plan
         for line_number, name, expression in self._steps:
             try:
                 value = expression.evaluate(variables, functions)
             except EvaluationError as exc:
                 raise EvaluationError(f"第 {line_number} 行：{exc.zh}", f"line {line_number}: {exc.en}") from exc
+            total += _size(value)
+            if total > MAX_SEQUENCE_SIZE:
+                raise EvaluationError(f"第 {line_number} 行：脚本所赋的值合计超过 {MAX_SEQUENCE_SIZE} 个元素或字符",
+                                      f"line {line_number}: the values the script sets would hold more than "
+                                      f"{MAX_SEQUENCE_SIZE} items/characters in all")
             variables[name] = value
             assigned[name] = value
         return assigned

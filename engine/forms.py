@@ -65,6 +65,21 @@ def describe_xml(element, camunda_ns: str) -> list[dict]:
     return fields
 
 
+MAX_DATA_DEPTH = 32
+
+
+def check_depth(data, what: tuple[str, str]) -> None:
+    """Refuse lists and objects nested more than MAX_DATA_DEPTH deep in submitted data: 900 deep
+    fit in 64 KB, started a plan, and then every later action on it hit Python's recursion limit."""
+    level = [data]
+    for _ in range(MAX_DATA_DEPTH + 1):
+        level = [v for item in level if isinstance(item, (dict, list))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return
+    raise Invalid(f"{what[0]}嵌套超过 {MAX_DATA_DEPTH} 层 ({what[1]} is nested more than {MAX_DATA_DEPTH} deep)")
+
+
 def _label(field: dict) -> str:
     return f"「{field['label']}」({field['id']})"
 

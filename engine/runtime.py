@@ -384,10 +384,13 @@ def settle(workflow: BpmnWorkflow) -> None:
     """
     for _ in range(MAX_SETTLE_ROUNDS):
         engine_steps(workflow)
-        if not any(t.state == TaskState.READY and not t.task_spec.manual for t in every_task(workflow)):
+        ready = next((t for t in every_task(workflow) if t.state == TaskState.READY and not t.task_spec.manual), None)
+        if ready is None:
             return
-    raise Invalid(f"the process did not come to rest after {MAX_SETTLE_ROUNDS} rounds of engine steps "
-                  "(a loop without a user task or a timer?)")
+    raise Invalid(f"{element_where(ready.workflow.spec, ready.task_spec)}流程经过 {MAX_SETTLE_ROUNDS} 轮引擎步骤仍未停下，"
+                  "可能有一个不经过用户任务或定时器的循环，未做任何更改，请修改流程图 (the process did not come to rest "
+                  f"after {MAX_SETTLE_ROUNDS} rounds of engine steps (a loop without a user task or a timer?). Nothing "
+                  "was changed; correct the diagram.)")
 
 
 def _record_cycles(ctx: Context, instance: Plan, workflow: BpmnWorkflow, cycles: dict) -> None:

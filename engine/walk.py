@@ -17,6 +17,8 @@ from SpiffWorkflow.util.task import TaskState
 # SpiffWorkflow's iterator stops descending at this depth; kept so that a very long plan gives
 # the same answer both ways.
 _MAX_DEPTH = 1000
+# Call activities and subprocesses inside each other: the library nests three at most.
+MAX_SUBPROCESS_DEPTH = 30
 
 
 def every_task(workflow: BpmnWorkflow):
@@ -87,6 +89,8 @@ def _engine_pass(workflow: BpmnWorkflow) -> bool:
     # BpmnWorkflow._do_engine_steps, without its callbacks (the engine uses none).
     active = workflow.get_active_subprocesses()
     for subprocess in sorted(active, key=lambda sub: sub.depth, reverse=True):
+        if subprocess.depth > MAX_SUBPROCESS_DEPTH:
+            _too_deep(workflow, subprocess)
         while _run_ready(subprocess) > 0:
             pass
         if subprocess.parent_task_id is not None:
@@ -94,6 +98,16 @@ def _engine_pass(workflow: BpmnWorkflow) -> bool:
             task.task_spec._update(task)
     count = _run_ready(workflow)
     return count > 0 or len(workflow.get_active_subprocesses()) > len(active)
+
+
+def _too_deep(workflow: BpmnWorkflow, subprocess) -> None:
+    """A process that calls itself (or A calls B calls A) would start subprocesses without end."""
+    from .errors import Invalid
+    task = workflow.get_task_from_id(subprocess.parent_task_id)
+    where = f"{task.workflow.spec.file or task.workflow.spec.name}: element {task.task_spec.bpmn_id}: "
+    raise Invalid(f"{where}子流程嵌套超过 {MAX_SUBPROCESS_DEPTH} 层，流程可能在调用自己，未做任何更改，请修改流程图 "
+                  f"(subprocesses are nested more than {MAX_SUBPROCESS_DEPTH} deep: does the process call itself? "
+                  "Nothing was changed; correct the diagram.)")
 
 
 def _run_ready(workflow) -> int:

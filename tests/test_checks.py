@@ -111,6 +111,34 @@ def test_xml_not_well_formed_and_doctype():
     assert "DOCTYPE" in report.problems[1]["message"]
 
 
+def test_billion_laughs_and_other_encodings_are_named_for_what_they_are():
+    """Entity expansion stopped by libxml2 was "not well-formed XML"; a GBK or UTF-16 file was
+    "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xbc in position 675"."""
+    laughs = ('<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+              + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefg", "bcdefgh"))
+              + ']>\n').encode() + CLEAN.split(b"?>", 1)[1].replace(b'name="\xe5\xae\xa1\xe6\xa0\xb8"', b'name="&h;"')
+    text = CLEAN.decode()
+    report = check_files([("laughs.bpmn", laughs), ("gbk.bpmn", text.replace("UTF-8", "GBK").encode("gbk")),
+                          ("utf16.bpmn", text.replace("UTF-8", "UTF-16").encode("utf-16"))], use_modeler=False)
+    assert [(p["file"], p["rule"], p["message"]) for p in report.problems] == [
+        ("laughs.bpmn", "xml", "laughs.bpmn: 出于安全考虑，BPMN 文件中不允许 DOCTYPE 声明 "
+                               "(a DOCTYPE declaration is not allowed in a BPMN file)"),
+        ("gbk.bpmn", "xml", "gbk.bpmn: 文件须为 UTF-8 编码，此文件为 GBK，请在 Modeler 中重新保存 "
+                            "(the file must be UTF-8 encoded, not GBK; save it again in Camunda Modeler)"),
+        ("utf16.bpmn", "xml", "utf16.bpmn: 文件须为 UTF-8 编码，此文件为 UTF-16，请在 Modeler 中重新保存 "
+                              "(the file must be UTF-8 encoded, not UTF-16; save it again in Camunda Modeler)")]
+    ascii_only = text.replace("UTF-8", "ISO-8859-1").replace("审核", "review").replace("测试", "test").encode()
+    assert check_files([("ascii.bpmn", ascii_only)], use_modeler=False).problems == []
+
+
+def test_a_file_of_more_than_20000_elements_is_refused_at_once():
+    """A 4 MB file of 1 000 000 empty elements kept `check` busy past a minute (the Modeler lint)."""
+    many = CLEAN.replace(b"</bpmn:process>", b"<b/>" * 1_000_000 + b"</bpmn:process>", 1)
+    [problem] = check_files([("many.bpmn", many)]).problems
+    assert problem["message"] == ("many.bpmn: 文件有 1000007 个 XML 元素，上限 20000，请拆分流程或删除多余内容 "
+                                  "(the file has 1000007 XML elements; the limit is 20000)")
+
+
 def test_schema_error_names_the_element():
     bad = CLEAN.replace(b'<bpmn:userTask id="Task_A" name="\xe5\xae\xa1\xe6\xa0\xb8"',
                         b'<bpmn:userTask id="Task_A" name="\xe5\xae\xa1\xe6\xa0\xb8" isSequential="maybe"')
@@ -181,7 +209,9 @@ def _timer_catch(kind: str, value: str) -> bytes:
 
 @pytest.mark.parametrize("kind, value", [("timeDuration", "7 days"), ("timeDuration", "P1.5M"),
                                          ("timeDate", "next monday"), ("timeDuration", ""),
-                                         ("timeDate", "${open('/etc/passwd')}")])
+                                         ("timeDate", "${open('/etc/passwd')}"),
+                                         # passed, then start said "Error evaluating expression 'rf-timer:…'"
+                                         ("timeDate", "0001-01-01T00:00:00")])
 def test_bad_timer_values(kind, value):
     assert found(_timer_catch(kind, value)) == [("timer", "Event_Wait")]
 
@@ -191,6 +221,19 @@ def test_bad_timer_values(kind, value):
                                          ("timeDate", "${workingDays(15)}"), ("timeDate", "${addMonths(issueDate, 1)}")])
 def test_good_timer_values(kind, value):
     assert found(_timer_catch(kind, value)) == []
+
+
+def test_numbers_of_thousands_of_digits_are_refused_not_a_crash():
+    """int() of more than 4300 digits raises ValueError: it was a traceback from `check`."""
+    many = "1" * 5000
+    assert found(_timer_catch("timeDuration", f"P{many}D")) == [("timer", "Event_Wait")]
+    problems = check_processes([("t.bpmn", _boundary_timer("false", value=f"R{many}/P1D"))])
+    [error] = [p for p in problems if p["severity"] == "error"]  # beside the warning every cycle has
+    assert (error["rule"], error["element_id"]) == ("timer", "Event_Remind")
+    assert "too many repetitions" in error["message"]
+    due = check_processes([("t.bpmn", simple(f'<bpmn:userTask id="Task_A" {USER} camunda:dueDate="P{many}D" />'))])
+    assert [(p["rule"], p["element_id"]) for p in due] == [("due-date", "Task_A")]
+    assert "duration is too long" in due[0]["message"]
 
 
 def test_timer_without_value():
@@ -237,6 +280,7 @@ def test_user_task_without_assignment():
 
 
 @pytest.mark.parametrize("attrs", [f'{USER} camunda:priority="urgent"', f'{USER} camunda:assignee="user-${{x}}"',
+                                   f'{USER} camunda:priority="²"', f'{USER} camunda:priority="{"9" * 5000}"',
                                    'camunda:candidateGroups="${groups.__class__}"'])
 def test_bad_assignment_values(attrs):
     assert found(simple(f'<bpmn:userTask id="Task_A" {attrs} />')) == [("assignment", "Task_A")]
@@ -275,6 +319,11 @@ def _form(fields: str) -> bytes:
     'config="${execution.getVariable(\'n\')}" /></camunda:validation></camunda:formField>',
     '<camunda:formField id="s" type="string"><camunda:validation><camunda:constraint name="maxlength" '
     'config="${limit}" /></camunda:validation></camunda:formField>',
+    # digits int() does not take: a traceback when the task was completed
+    '<camunda:formField id="s" type="string"><camunda:validation><camunda:constraint name="maxlength" '
+    f'config="{"1" * 5000}" /></camunda:validation></camunda:formField>',
+    '<camunda:formField id="n" type="long"><camunda:validation><camunda:constraint name="min" '
+    'config="²" /></camunda:validation></camunda:formField>',
 ])
 def test_bad_form_fields(fields):
     assert found(_form(fields)) == [("form", "Task_A")]
@@ -344,6 +393,41 @@ def test_multi_instance():
                   '<bpmn:completionCondition xsi:type="bpmn:tFormalExpression">${nrOfCompletedInstances &gt;= 2}'
                   '</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics>')
     assert found(_mi(completion)) == [("expression", "Task_A")]
+
+
+def test_a_loop_cardinality_is_at_most_1000():
+    """100000 instances took 16 s and 576 MB at start; ${1000000000} did not end (3.5 GB in 60 s)."""
+    def card(n):
+        return _mi(f'<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{n}</bpmn:loopCardinality>'
+                   '</bpmn:multiInstanceLoopCharacteristics>')
+    assert found(card("1000")) == []
+    [problem] = check_processes([("t.bpmn", card("100000"))])
+    assert (problem["rule"], problem["element_id"]) == ("multi-instance", "Task_A")
+    assert "(loopCardinality 100000 is too large: at most 1000 instances)" in problem["message"]
+
+
+def test_a_loop_cardinality_or_collection_from_the_data_is_bounded_when_the_plan_starts(sqlite_engine, monkeypatch):
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "not in this test"))
+    engine = sqlite_engine
+    engine.add_group("legal", "法制机构")
+    engine.add_user("li", "李娜", groups=["legal"])
+    engine.deploy([("mi.bpmn", _mi('<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>${n}'
+                                   '</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>'))])
+    with pytest.raises(Invalid) as refused:
+        engine.start("p", actor="li", data={"n": 1_000_000_000})
+    assert "mi.bpmn: element Task_A" in refused.value.message
+    assert "loopCardinality must be a whole number from 0 to 1000, not 1000000000" in refused.value.message
+    assert engine.start("p", actor="li", data={"n": 3})["status"] == "running"
+    # a collection: 20 000 items (40 KB of start data) made 20 000 tasks in 19 s and 3.3 GB
+    for sequential in ("false", "true"):
+        engine.deploy([("c.bpmn", _mi(f'<bpmn:multiInstanceLoopCharacteristics isSequential="{sequential}" '
+                                      'camunda:collection="xs" camunda:elementVariable="x" />').replace(
+                                          b'id="p"', b'id="c"'))])
+        with pytest.raises(Invalid) as refused:
+            engine.start("c", actor="li", data={"xs": [0] * 20_000})
+        assert "c.bpmn: element Task_A" in refused.value.message
+        assert "the collection xs has 20000 items: a multi-instance activity has at most 1000" in refused.value.message
+        assert engine.start("c", actor="li", data={"xs": [1, 2]})["status"] == "running"
 
 
 def test_multi_instance_on_a_call_activity_is_refused():

@@ -499,6 +499,20 @@ def test_two_files_defining_one_process_id_are_both_named(cli, tmp_path):
         assert "None" not in refused.stdout + refused.stderr
 
 
+def test_hostile_files_and_data_are_refused_without_a_traceback(cli):
+    """/dev/zero never ends: it was read whole (19 GB before the machine gave out). --data nested
+    100000 deep was a RecursionError traceback; NaN and 1e999 were stored as NaN and Infinity."""
+    for command in ("check", "deploy"):
+        refused = cli(command, "/dev/zero", ok=False)
+        assert refused.exit_code == 3 and "/dev/zero: 文件超过 5 MB (file is larger than 5 MB)" in refused.output
+    for data, reason in (("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+                         ('{"a": NaN}', "NaN is not a finite number"),
+                         ('{"a": 1e999}', "1e999 is not a finite number")):
+        refused = cli("start", "x", "--as", "zhang", "--data", data, ok=False)
+        assert refused.exit_code == 3
+        assert refused.stderr == f"reformflow: invalid: --data 不是有效的 JSON (--data is not valid JSON: {reason})\n"
+
+
 def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     def line(*args):
         refused = cli(*args, ok=False)

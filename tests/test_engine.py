@@ -80,6 +80,29 @@ def test_form_validation_lists_every_problem_and_changes_nothing(engine, deploye
     assert "task_completed" not in audit_types(engine, plan["id"])
 
 
+def test_form_data_is_at_most_64_kb_as_start_data_is(engine, deployed):
+    """A string field without maxlength (returnReason) took any size into the plan."""
+    plan = start(engine)
+    engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "初稿"})
+    review = tasks(engine, "li", "claimable")[0]
+    engine.claim(review["id"], actor="li")
+    with pytest.raises(Invalid, match=r"^表单数据过大 \(form data larger than 64 KB\)$"):
+        engine.complete(review["id"], actor="li", data={"decision": "return", "returnReason": "x" * 70_000})
+    assert "returnReason" not in engine.instance(plan["id"])["variables"]
+    engine.complete(review["id"], actor="li", data={"decision": "return", "returnReason": "x" * 20_000})
+
+
+def test_data_nested_too_deeply_is_refused(engine, deployed):
+    """900 levels fit in 64 KB: the plan started, then every complete on it was a RecursionError."""
+    deep = {"xs": json.loads("[" * 900 + "]" * 900)}
+    with pytest.raises(Invalid, match=r"^启动数据嵌套超过 32 层 \(start data is nested more than 32 deep\)$"):
+        start(engine, data=deep)
+    plan = start(engine, data={"xs": json.loads("[" * 30 + "]" * 30)})
+    with pytest.raises(Invalid, match=r"\(form data is nested more than 32 deep\)$"):
+        engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": deep["xs"]})
+    engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "初稿"})
+
+
 def test_enum_value_must_be_one_of_the_options(engine, deployed):
     plan = start(engine)
     engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
@@ -435,3 +458,40 @@ def test_a_value_out_of_range_at_run_time_names_the_value(engine, people, at):
         in message
     assert "(addDays() failed: addDays(): n must be a whole number between -10000 and 10000" in message
     assert engine.instance(plan.id)["tasks"] == plan.view["tasks"]  # nothing changed
+
+
+def test_a_loop_of_automatic_steps_is_refused_naming_the_element(sqlite_engine, monkeypatch):
+    """A script task looping through a gateway never waits for anyone: refused, in Chinese first."""
+    from engine import modeler
+    from .test_checks import diagram, flows
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "not in this test"))
+    sqlite_engine.add_user("li", "李娜")
+    sqlite_engine.deploy([("loop.bpmn", diagram(
+        '<bpmn:startEvent id="StartEvent_1" />\n<bpmn:scriptTask id="Task_S" scriptFormat="python"><bpmn:script>'
+        'n = 1</bpmn:script></bpmn:scriptTask>\n<bpmn:exclusiveGateway id="Gateway_1" default="Flow_3" />\n'
+        '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Task_S"), ("Task_S", "Gateway_1"),
+                                                     ("Gateway_1", "Task_S"), ("Gateway_1", "Event_End", "${n == 2}"))))])
+    with pytest.raises(Invalid) as refused:
+        sqlite_engine.start("p", actor="li")
+    assert refused.value.message.startswith("loop.bpmn: element ")
+    assert "流程经过 100 轮引擎步骤仍未停下" in refused.value.message
+    assert "(the process did not come to rest after 100 rounds" in refused.value.message
+    with sqlite_engine.db.reader() as s:
+        assert s.execute(text("SELECT count(*) FROM process_instances")).scalar() == 0
+
+
+def test_a_process_calling_itself_is_refused_at_start(sqlite_engine, monkeypatch):
+    """rself calls rself: `start` created subprocesses without end (killed after 60 s)."""
+    from engine import modeler
+    from .test_checks import simple
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "not in this test"))
+    sqlite_engine.add_user("li", "李娜")
+    call = ('<bpmn:callActivity id="Task_A" calledElement="p"><bpmn:extensionElements><camunda:in variables="all" />'
+            '<camunda:out variables="all" /></bpmn:extensionElements></bpmn:callActivity>')
+    sqlite_engine.deploy([("self.bpmn", simple(call))])
+    with pytest.raises(Invalid) as refused:
+        sqlite_engine.start("p", actor="li")
+    assert refused.value.message.startswith("self.bpmn: element Task_A: 子流程嵌套超过 30 层")
+    assert "(subprocesses are nested more than 30 deep: does the process call itself?" in refused.value.message
+    with sqlite_engine.db.reader() as s:
+        assert s.execute(text("SELECT count(*) FROM process_instances")).scalar() == 0

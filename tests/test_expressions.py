@@ -18,6 +18,7 @@ from engine.expressions import (
     evaluate,
     is_wrapped,
 )
+from engine.expressions import MAX_SCRIPT_LENGTH
 
 VARIABLES = {
     "a": 1,
@@ -558,6 +559,38 @@ def test_built_values_are_bounded(text):
         evaluate(text, {"s": "x" * 60_000})
 
 
+def test_literals_that_repeat_a_value_are_bounded():
+    """[s, s, ...] repeats s without '*'; nested over a few script lines it made 10**10 items
+    (13 GB and a hang when the plan was saved)."""
+    script = compile_script("a = 'x' * 99999\nb = [a, a]\n")
+    with pytest.raises(EvaluationError, match="line 2: a list or dict literal would be larger"):
+        script.execute({})
+    for text in ("(s, s)", "{'a': s, 'b': s}", "[[s], [s]]"):
+        with pytest.raises(EvaluationError, match="larger than 100000"):
+            evaluate(text, {"s": "x" * 60_000})
+    assert evaluate("[s, s, 1]", {"s": "x" * 40_000})[2] == 1
+
+
+def test_what_a_script_sets_is_bounded_in_all():
+    """1000 lines of v = 'x' * 99999 (19 KB of script) put 500 MB in the database per plan."""
+    script = compile_script("".join(f"v{i} = 'x' * 40000\n" for i in range(3)))
+    with pytest.raises(EvaluationError, match="line 3: the values the script sets would hold more than 100000"):
+        script.execute({})
+    assert compile_script("a = 'x' * 50000\nb = 'y' * 50000").execute({})["b"] == "y" * 50000
+
+
+def test_the_work_of_one_script_is_bounded():
+    """Each + of two 100 000-item lists checks every item: 740 such lines (20 000 characters)
+    took 27 s. One budget of 2 000 000 steps counts for the whole script."""
+    line = "n = len([0] * 99999 + [0])\n"
+    script = compile_script(line * (MAX_SCRIPT_LENGTH // len(line)))
+    started = time.perf_counter()
+    with pytest.raises(EvaluationError, match=r"line \d+: too much work \(limit 2000000 steps\)"):
+        script.execute({})
+    assert time.perf_counter() - started < 5
+    assert compile_script(line * 5).execute({})["n"] == 100_000
+
+
 def test_values_at_the_bound_are_allowed():
     assert len(evaluate("'a' * 100000", {})) == 100_000
     assert len(evaluate("[0] * 100000", {})) == 100_000
@@ -577,6 +610,13 @@ def test_numbers_beyond_float_range_are_refused(text):
     """inf is not JSON: a variable holding it could not be saved (nor compared sensibly)."""
     with pytest.raises(EvaluationError, match="out of range"):
         evaluate(text, {"big": 10**18})
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "x == 1e999"])
+def test_float_literals_beyond_range_are_refused_at_compile_time(text):
+    """Python reads 1e400 as inf, which a plan's saved variables cannot hold."""
+    with pytest.raises(ExpressionError, match="number literal is out of range"):
+        compile_expression(text)
 
 
 def test_large_integer_literal_is_refused():

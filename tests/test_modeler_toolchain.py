@@ -217,6 +217,20 @@ def test_lint_not_bpmn_is_a_problem_not_a_crash(tmp_path):
 
 
 @requires_modeler
+def test_lint_lists_the_first_100_import_warnings_then_a_count(tmp_path):
+    """Placing a warning scans the text up to it: 20 000 unknown elements took 90 s, past the
+    60 s `check` waits for."""
+    many = tmp_path / "many.bpmn"
+    clean = CLEAN.read_bytes()
+    many.write_bytes(clean.replace(b"</bpmn:process>", b"<b/>" * 20_000 + b"</bpmn:process>", 1))
+    start = time.perf_counter()
+    imports = [p for p in lint([str(many)])[str(many)] if p["rule"] == "moddle-import"]
+    assert time.perf_counter() - start < 20
+    assert len(imports) == 101 and all("unrecognized element <b>" in p["message"] for p in imports[:100])
+    assert imports[100]["message"] == "19900 more import warnings like these are not listed"
+
+
+@requires_modeler
 def test_lint_missing_file():
     with pytest.raises(FileNotFoundError):
         lint([str(FIXTURES / "does_not_exist.bpmn")])

@@ -1,6 +1,8 @@
 """User tasks and forms: assignment, priority and due dates, form fields, start forms, untyped tasks."""
 from __future__ import annotations
 
+import re
+
 from ..deadlines import is_iso_date_or_datetime
 from ..expressions import is_wrapped
 from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES
@@ -8,6 +10,12 @@ from ..parser import USER_TASK_ATTRIBUTES
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from .common import CAMUNDA, NS, Doc, check_expression, local_name
 from .expressions import check_timer_value
+
+def _whole_number(text: str) -> bool:
+    """What int() takes and an expression's integers allow: ASCII digits, at most 18 ('²' is a
+    digit to str.isdigit but not to int(); thousands of digits are beyond int() too)."""
+    return re.fullmatch(r"-?[0-9]{1,18}", text) is not None
+
 
 def rule_user_tasks(doc: Doc):
     for task in doc.iter("userTask"):
@@ -28,9 +36,9 @@ def rule_user_tasks(doc: Doc):
                     yield from check_expression(doc.file, task, value, "assignment",
                                                 (f"camunda:{name} 的表达式", f"camunda:{name}"))
         priority = (attrs["priority"] or "").strip()
-        if priority and not is_wrapped(priority) and not priority.lstrip("-").isdigit():
-            yield doc.problem(task, "assignment", f"camunda:priority 的值 `{priority}` 须为整数 (camunda:priority "
-                              f"`{priority}` must be a whole number)")
+        if priority and not is_wrapped(priority) and not _whole_number(priority):
+            yield doc.problem(task, "assignment", f"camunda:priority 的值 `{priority}` 须为不超过 18 位的整数 "
+                              f"(camunda:priority `{priority}` must be a whole number of at most 18 digits)")
         for name in ("dueDate", "followUpDate"):
             if attrs[name]:
                 yield from check_timer_value(doc.file, task, "timeDuration", attrs[name], f"camunda:{name}")
@@ -102,10 +110,11 @@ def _check_form(doc: Doc, task):
                                           "或表达式，如 ${issueDate}、${today()} "
                                           f"(form field '{fid}': constraint '{name}' needs a date like "
                                           "2026-01-01, or an expression like ${issueDate} or ${today()})")
-                elif not config.lstrip("-").isdigit():
-                    yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' 的配置值须为整数"
+                elif not _whole_number(config):
+                    yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' 的配置值须为不超过 18 位的整数"
                                       + ("，或表达式，如 ${maxDays}" if computed else "")
-                                      + f" (form field '{fid}': constraint '{name}' needs a whole-number config"
+                                      + f" (form field '{fid}': constraint '{name}' needs a whole-number config "
+                                      "of at most 18 digits"
                                       + (", or an expression like ${maxDays}" if computed else "") + ")")
 
 

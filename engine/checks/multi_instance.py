@@ -1,7 +1,10 @@
 """Multi-instance: where it may be used and how its collection or cardinality is given."""
 from __future__ import annotations
 
+import re
+
 from ..expressions import is_wrapped
+from ..scripting import MAX_INSTANCES
 from .common import CAMUNDA, NS, Doc, check_expression, local_name, owner_of
 
 MULTI_INSTANCE_HOSTS = {"userTask", "subProcess"}
@@ -37,6 +40,11 @@ def rule_multi_instance(doc: Doc):
         if has_cardinality:
             yield from check_expression(doc.file, owner, cardinality.text, "multi-instance",
                                         ("循环基数 loopCardinality", "loopCardinality"))
+            literal = cardinality.text.strip()
+            digits = literal.lstrip("0")
+            if re.fullmatch(r"[0-9]+", literal) and (len(digits) > 4 or int(digits or "0") > MAX_INSTANCES):
+                yield doc.problem(owner, "multi-instance", f"循环基数 {literal[:20]} 过大：最多 {MAX_INSTANCES} 个实例 "
+                                  f"(loopCardinality {literal[:20]} is too large: at most {MAX_INSTANCES} instances)")
         element_variable = loop.get(CAMUNDA + "elementVariable")
         if element_variable and (not element_variable.isidentifier() or element_variable.startswith("_")):
             yield doc.problem(owner, "multi-instance", f"camunda:elementVariable '{element_variable}' 须为普通变量名 "
