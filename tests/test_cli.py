@@ -134,6 +134,17 @@ def test_a_group_the_database_does_not_have_is_a_warning_at_check_and_deploy(cli
     assert "[directory]" in deployed.stderr and "legals" in deployed.stderr
 
 
+def test_a_group_not_added_yet_is_not_taken_for_a_typo_of_another(cli, tmp_path):
+    """gov_office is a real group not created yet: the warning says so without suggesting reform_office."""
+    diagram = tmp_path / "mini_approval.bpmn"
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+    diagram.write_text(xml.replace('camunda:candidateGroups="legal, ', 'camunda:candidateGroups="gov_office, '),
+                       encoding="utf-8")
+    [warning] = [p for p in as_json(cli("check", str(diagram), "--json"))["problems"] if p["rule"] == "directory"]
+    assert "指定的角色 'gov_office' 在此数据库中不存在。" in warning["message"]
+    assert "did you mean" not in warning["message"] and "是否应为" not in warning["message"]
+
+
 def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     cli("start", "mini_approval", "--as", "zhang")

@@ -31,16 +31,17 @@ def directory_problems(files: list[tuple[str, bytes]], groups: set[str], users: 
                                                                             known[kind]), "warning")
 
 
-_KIND_ZH = {"group": "用户组", "user": "用户"}
+_KIND_ZH = {"group": "角色", "user": "用户"}
 _ELEMENT_ZH = {"userTask": "用户任务", "process": "流程"}
 
 
 def _message(element: str, attribute: str, kind: str, name: str, known: set[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    hint_zh, hint = (f"，是否应为 {close[0]}？", f" (did you mean {close[0]}?)") if close else ("", "")
+    # only a slip of the keyboard (legals → legal): gov_office is a group not added yet, not reform_office
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+    hint_zh, hint = (f"，是否应为 {close[0]}？", f" (did you mean {close[0]}?)") if close else ("。", "")
     add = "reformflow groups add CODE" if kind == "group" else "reformflow users add NAME"
     what, where = _KIND_ZH[kind], _ELEMENT_ZH.get(element, f" {element}")
-    return (f"camunda:{attribute} 指定的{what} '{name}' 在此数据库中不存在{hint_zh}。在该{what}创建之前（{add}），"
+    return (f"camunda:{attribute} 指定的{what} '{name}' 在此数据库中不存在{hint_zh}在该{what}创建之前（{add}），"
             f"无人能以此{what}身份办理此{where} "
             f"(camunda:{attribute} names the {kind} '{name}', which this database does not have{hint}. "
             f"Nobody can act on this {element} as that {kind} until it exists ({add}).)")
