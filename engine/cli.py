@@ -6,7 +6,6 @@ Refused actions exit non-zero with one line on stderr; with --json they also pri
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
@@ -20,6 +19,7 @@ import click
 from . import clock, display
 from .click_zh import use_chinese
 from .errors import ReformflowError
+from .output import whole_file
 from .workdays import gap_warning
 
 use_chinese()  # before the options below are built: a path option names its kind when declared
@@ -952,7 +952,7 @@ def audit_export(state, as_json, fmt, instance_id, output):
                       " (--json prints JSON: write CSV with --output FILE)")
     with state.db.reader() as s:
         if output:
-            with _whole_file(output, "审计记录", "audit export") as out:
+            with whole_file(output, "审计记录", "audit export") as out:
                 if fmt == "csv":
                     out.write("\ufeff")  # the byte-order mark Excel needs to read Chinese, as in the ledger's .csv
                 count = export(s, out, fmt, instance_id)
@@ -960,39 +960,6 @@ def audit_export(state, as_json, fmt, instance_id, output):
                   lambda d: click.echo(f"已写入 {d['events']} 个事件到 {d['output']} ({d['events']} events written)", err=True))
         else:
             export(s, _Stdout(), "json" if as_json else fmt, instance_id)
-
-
-@contextlib.contextmanager
-def _whole_file(path: str, what_zh: str, what: str):
-    """A file written whole or not at all: written beside `path` under a temporary name, which
-    replaces it only when the command succeeded. A refused export leaves no empty or partial file
-    (and an older one stays as it was); a folder that cannot be written to is refused at once,
-    in a sentence."""
-    import os
-    import tempfile
-
-    from .errors import Invalid
-    target = Path(path)
-
-    def refuse(exc: OSError):
-        return Invalid(f"无法写入{what_zh}文件 {path}：{exc.strerror or exc} (cannot write the {what} file)")
-    try:
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    except OSError as exc:  # no such folder, no permission
-        raise refuse(exc) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
-        os.replace(temporary, target)
-    except OSError as exc:  # the disk full, the name taken by a folder
-        Path(temporary).unlink(missing_ok=True)
-        raise refuse(exc) from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class _Stdout:
@@ -1028,7 +995,7 @@ def audit_anchor(state, as_json, output, actor):
             return anchor(ctx.session, actor, ctx.now, public_url(state.db.url))
     if output:
         # the file is begun before the anchor is recorded: no anchor in the trail that could not be kept
-        with _whole_file(output, "锚点", "anchor") as out:
+        with whole_file(output, "锚点", "anchor") as out:
             document = record()
             out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         _emit(document | {"output": output}, as_json,

@@ -8,30 +8,31 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import Invalid
+from .output import whole_file
 
 FORMATS = (".xlsx", ".csv")
 
 
 def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
          fill_book: Callable[[object], None]) -> None:
-    """Write `table` under `headers` to `path`: as .csv directly, as .xlsx by `fill_book(book)`,
-    which lays out a new openpyxl Workbook. `what` names the file for errors (Chinese, English)."""
+    """Write `table` under `headers` to `path`, whole or not at all (engine/output.py): as .csv
+    directly, as .xlsx by `fill_book(book)`, which lays out a new openpyxl Workbook. `what`
+    names the file for errors (Chinese, English)."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise Invalid(f"{what[0]}文件须以 .xlsx 或 .csv 结尾：{path} (the {what[1]} is written as .xlsx or .csv)")
-    try:
-        if suffix == ".csv":
-            with open(path, "w", encoding="utf-8-sig", newline="") as out:
-                writer = csv.writer(out)
-                writer.writerow(headers)
-                writer.writerows(table)
-            return
-        from openpyxl import Workbook
-        book = Workbook()
-        fill_book(book)
-        book.save(path)
-    except OSError as exc:  # no such folder, no permission, the file open in Excel on Windows
-        raise Invalid(f"无法写入{what[0]}文件 {path}：{exc.strerror or exc} (cannot write the {what[1]} file)") from None
+    if suffix == ".csv":
+        with whole_file(path, *what) as out:
+            out.write("\ufeff")
+            writer = csv.writer(out)
+            writer.writerow(headers)
+            writer.writerows(table)
+        return
+    from openpyxl import Workbook
+    book = Workbook()
+    fill_book(book)
+    with whole_file(path, *what, binary=True) as out:
+        book.save(out)
 
 
 def header_row(sheet, headers: tuple, widths: tuple) -> None:

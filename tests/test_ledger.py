@@ -160,6 +160,21 @@ def test_a_file_that_cannot_be_written_is_refused_in_a_sentence_not_a_traceback(
         assert f"无法写入台账文件 {tmp_path / 'no-such-folder' / name}" in result.stderr
 
 
+def test_a_file_is_written_whole_or_not_at_all(tmp_path):
+    """A write that fails half-way leaves the earlier file as it was and no part file beside it."""
+    from engine.tables import save
+
+    def rows_then_failure():
+        yield [1, "深化财政预算管理制度改革方案"]
+        raise RuntimeError("the disk filled up")
+    earlier = tmp_path / "台账.csv"
+    earlier.write_text("昨天的台账", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        save(str(earlier), ("台账", "ledger"), ("编号", "方案名称"), rows_then_failure(), lambda book: None)
+    assert earlier.read_text(encoding="utf-8") == "昨天的台账"
+    assert [p.name for p in tmp_path.iterdir()] == ["台账.csv"]
+
+
 def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_ended(library, at):  # noqa: F811
     """A plan rejected before its planned issuance date is not counted overdue ever after; one
     rejected after it stays red, late by the days up to its end, not by more each day."""
