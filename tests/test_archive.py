@@ -132,6 +132,30 @@ def test_a_changed_record_is_reported(library, at):  # noqa: F811
         f"{record['seq']}: content does not match its hash: the event was changed)")
 
 
+def test_a_removed_record_is_reported(library, at):  # noqa: F811
+    plan = _archived_plan(library, at)
+    archive = json.loads(_archive(library, plan.id, "--json").stdout)
+    record = {s["code"]: s for s in archive["sections"]}["legality_review"]["records"][1]
+    # someone with database rights deletes the failed review's record; the event after it is a
+    # task_created, which the archive does not check, so no link to it is seen broken
+    tamper(library.db, "DELETE FROM audit_events WHERE seq = :seq", seq=record["seq"])
+    shown = _archive(library, plan.id)
+    assert shown.exit_code == 0
+    assert shown.stdout.splitlines()[1] == (
+        f"  核验 (check)：发现问题 (problems)：待办 {record['task_id']}（合法合规性审查）已办结，但审计记录中没有它的"
+        f"提交事件，该事件被删除 (task {record['task_id']}: completed, but its task_completed event is missing: the "
+        "event was removed)")
+    assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is False
+
+
+def test_one_record_is_said_in_the_singular(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.do("Task_RegisterPlan")
+    assert _archive(library, plan.id).stdout.splitlines()[1] == (
+        "  核验 (check)：1 条记录均与审计链相符 (1 record matches the audit chain)")
+
+
 @pytest.mark.parametrize("value", ["合法性审查", "legality_review"])
 def test_a_diagram_names_a_procedure_by_its_chinese_name_or_code(engine, value):
     name, xml = read(BPMN / "risk_assessment.bpmn")
