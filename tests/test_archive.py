@@ -132,6 +132,39 @@ def test_a_changed_record_is_reported(library, at):  # noqa: F811
         f"{record['seq']}: content does not match its hash: the event was changed)")
 
 
+def test_a_record_rewritten_with_its_hash_recomputed_is_reported(library, at):  # noqa: F811
+    from engine.audit import event_hash
+    from models import AuditEvent
+
+    plan = _archived_plan(library, at)
+    archive = json.loads(_archive(library, plan.id, "--json").stdout)
+    record = {s["code"]: s for s in archive["sections"]}["legality_review"]["records"][1]
+    with library.db.reader() as s:
+        e = s.get(AuditEvent, record["seq"])
+        payload = e.payload.replace("pass", "pass_with_changes")
+        digest = event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id, e.task_id, payload,
+                            e.prev_hash, e.recorded_at)
+    # a careful attacker recomputes the event's own hash: only the next event's link shows it
+    tamper(library.db, "UPDATE audit_events SET payload = :p, hash = :h WHERE seq = :seq",
+           p=payload, h=digest, seq=record["seq"])
+    assert _archive(library, plan.id).stdout.splitlines()[1] == (
+        f"  核验 (check)：发现问题 (problems)：事件 {record['seq']} 与后一事件的哈希链接断开，该事件被改写或其后的事件被删除 "
+        f"(event {record['seq']}: the next event does not link to it: it was rewritten, or the event after it removed)")
+
+
+def test_the_chains_last_event_is_checked_against_the_head(library, at):  # noqa: F811
+    plan = _archived_plan(library, at)
+    assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is True
+    last = max(r["seq"] for s in json.loads(_archive(library, plan.id, "--json").stdout)["sections"]
+               for r in s["records"])
+    # the plan's last record made the chain's last event, the head moved back onto it
+    tamper(library.db, "DELETE FROM audit_events WHERE seq > :seq", seq=last)
+    with library.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_head SET last_seq = :seq, last_hash = (SELECT hash FROM audit_events "
+                          "WHERE seq = :seq)"), {"seq": last})
+    assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is True
+
+
 def test_a_removed_record_is_reported(library, at):  # noqa: F811
     plan = _archived_plan(library, at)
     archive = json.loads(_archive(library, plan.id, "--json").stdout)
