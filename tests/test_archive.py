@@ -107,6 +107,17 @@ def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):  # n
     assert refused.exit_code != 0 and "决策档案文件须以 .xlsx 或 .csv 结尾" in refused.stderr
 
 
+def test_a_title_like_a_formula_stays_text_in_the_archive_file(library, at, tmp_path):  # noqa: F811
+    from openpyxl import load_workbook
+
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library, title="=1+1")
+        plan.do("Task_RegisterPlan")
+    assert _archive(library, plan.id, "--output", str(tmp_path / "决策档案.xlsx")).exit_code == 0
+    cell = load_workbook(tmp_path / "决策档案.xlsx").active["B1"]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")
+
+
 def test_a_procedure_the_plan_did_not_go_through_says_so(library, at):  # noqa: F811
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)

@@ -206,6 +206,21 @@ def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archiv
     assert "方案出台：期限 2026-12-10，已逾期 4 天 (due 2026-12-10, 4 days overdue)" in shown  # the late one's, not 26
 
 
+def test_text_people_entered_is_never_a_formula_in_the_spreadsheet(library, at, tmp_path):  # noqa: F811
+    from openpyxl import load_workbook
+
+    title = '=HYPERLINK("http://example.com/","点此查看")'
+    with at("2026-12-18T09:00:00"):
+        Plan(library, title=title).run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "@市财政局"})
+    assert _cli(library, "--output", str(tmp_path / "台账.xlsx")).exit_code == 0
+    row = load_workbook(tmp_path / "台账.xlsx").active[2]
+    assert (row[2].value, row[2].data_type) == (title, "s") and row[6].value == "@市财政局"
+    assert _cli(library, "--output", str(tmp_path / "台账.csv")).exit_code == 0
+    with open(tmp_path / "台账.csv", encoding="utf-8-sig", newline="") as f:
+        cells = list(csv.reader(f))[1]
+    assert (cells[2], cells[6]) == ("'" + title, "'@市财政局")  # as Excel shows typed text
+
+
 def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(library, at):  # noqa: F811
     with at("2026-12-18T09:00:00"):
         ids = [library.start("reform_plan", actor="zhang", title="深化非公经济领域改革方案", business_key=key)["id"]
