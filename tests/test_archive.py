@@ -105,6 +105,9 @@ def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):  # n
 
     refused = _archive(library, plan.id, "--output", str(tmp_path / "决策档案.docx"))
     assert refused.exit_code != 0 and "决策档案文件须以 .xlsx 或 .csv 结尾" in refused.stderr
+    for empty in (_archive(library, plan.id, "--output", ""),  # "$FILE" unset in a script: refused, not ignored
+                  CliRunner().invoke(main, ["--db", library.db.url, "ledger", "--output", ""])):
+        assert empty.exit_code == 3 and "文件须以 .xlsx 或 .csv 结尾" in empty.stderr and empty.stdout == ""
 
 
 def test_a_title_like_a_formula_stays_text_in_the_archive_file(library, at, tmp_path):  # noqa: F811
