@@ -234,7 +234,10 @@ def check_events(session: Session, events: list[AuditEvent]) -> list[str]:
             problems.append(f"事件 {e.seq} 的内容与其哈希不符，该事件被改动 (event {e.seq}: content does not "
                             "match its hash: the event was changed)")
         if hashes.get(e.seq - 1) != e.prev_hash:
-            problems.append(f"事件 {e.seq} 与前一事件的哈希链接断开 (event {e.seq}: previous-hash link broken)")
+            # the event before may be another plan's: say so, this record itself is not in question
+            problems.append(f"事件 {e.seq} 与前一事件 {e.seq - 1} 的哈希链接断开：事件 {e.seq - 1}（可能属于其他方案）被改动或删除，"
+                            f"或其间插入了事件 (event {e.seq}: previous-hash link broken: event {e.seq - 1}, perhaps "
+                            "another plan's, was changed or removed, or an event was inserted)")
         # the chain's last event is linked from the head
         following = head.last_hash if head is not None and e.seq == head.last_seq else after.get(e.seq + 1)
         if following != e.hash:

@@ -179,6 +179,29 @@ def test_the_chains_last_event_is_checked_against_the_head(library, at):  # noqa
     assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is True
 
 
+def test_another_plans_event_rewritten_just_before_a_record_is_said_to_be_before_it(library, at):  # noqa: F811
+    from engine.audit import event_hash
+    from models import AuditEvent
+
+    with at("2026-03-02T09:00:00"):
+        plan, other = Plan(library), Plan(library, title="推进用地管理改革方案")
+        plan.do("Task_RegisterPlan")
+    record = json.loads(_archive(library, plan.id, "--json").stdout)["sections"][-1]["records"][0]
+    with library.db.reader() as s:
+        before = s.get(AuditEvent, record["seq"] - 1)
+        assert before.instance_id == other.id  # the other plan's task created just before
+        payload = before.payload.replace("drafter", "reform_office")
+        digest = event_hash(before.seq, before.occurred_at, before.actor, before.event_type, before.instance_id,
+                            before.task_id, payload, before.prev_hash, before.recorded_at)
+    tamper(library.db, "UPDATE audit_events SET payload = :p, hash = :h WHERE seq = :seq",
+           p=payload, h=digest, seq=before.seq)
+    seq = record["seq"]
+    assert _archive(library, plan.id).stdout.splitlines()[1] == (
+        f"  核验 (check)：发现问题 (problems)：事件 {seq} 与前一事件 {seq - 1} 的哈希链接断开：事件 {seq - 1}（可能属于其他方案）"
+        f"被改动或删除，或其间插入了事件 (event {seq}: previous-hash link broken: event {seq - 1}, perhaps another "
+        "plan's, was changed or removed, or an event was inserted)")
+
+
 def test_a_removed_record_is_reported(library, at):  # noqa: F811
     plan = _archived_plan(library, at)
     archive = json.loads(_archive(library, plan.id, "--json").stdout)
