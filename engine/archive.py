@@ -48,7 +48,7 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
                                "task_id": task.id, "element_id": task.element_id, "name": task.name,
                                "values": item["values"]})
         proved.append(e)
-    problems = check_events(session, proved)
+    problems = check_events(session, proved) + _unproved(trail, proved)
     variables = json.loads(plan.variables_json or "{}")
     return {
         "id": plan.id, "title": plan.title, "business_key": plan.business_key, "status": plan.status,
@@ -61,6 +61,23 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
         "sections": [{"code": code, "name": _names(code)[0], "name_en": _names(code)[1], "records": records}
                      for code, records in sections.items()],
     }
+
+
+def _unproved(trail, proved: list) -> list[str]:
+    """A completed task without its completion event: the event that proved it was removed (the
+    record would else drop out of the archive unremarked). Also a completion event whose task
+    row is gone."""
+    problems = []
+    done = {e.task_id for e in proved}
+    for task in sorted(trail.tasks.values(), key=lambda t: t.id):
+        if task.status == "completed" and task.id not in done:
+            problems.append(f"待办 {task.id}（{task.name}）已办结，但审计记录中没有它的提交事件，该事件被删除 "
+                            f"(task {task.id}: completed, but its task_completed event is missing: the event was removed)")
+    for e in trail.events:
+        if e.event_type == "task_completed" and e.task_id not in trail.tasks:
+            problems.append(f"事件 {e.seq} 记录的待办 {e.task_id} 已不存在，该记录未列入档案 "
+                            f"(event {e.seq}: its task {e.task_id} is missing, so the record is not listed)")
+    return problems
 
 
 def _names(code: str) -> tuple[str, str]:

@@ -35,8 +35,8 @@ def values_text(values: list[dict]) -> str:
 
 def verified_text(verified: dict) -> str:
     if verified["ok"]:
-        return (f"{verified['events']} 条记录均与审计链相符 ({counted(verified['events'], 'record')} match the "
-                "audit chain)")
+        return (f"{verified['events']} 条记录均与审计链相符 ({counted(verified['events'], 'record')} "
+                f"{'matches' if verified['events'] == 1 else 'match'} the audit chain)")
     return "发现问题 (problems)：" + "；".join(verified["problems"])
 
 

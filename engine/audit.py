@@ -216,12 +216,17 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
 
 
 def check_events(session: Session, events: list[AuditEvent]) -> list[str]:
-    """Problems with some events of the chain, each checked against its own hash and its link to
-    the event before it (whichever plan that one belongs to): what one plan's records can prove
-    without walking the whole chain, as `verify` does."""
+    """Problems with some events of the chain, each checked against its own hash and its links to
+    the events before and after it (whichever plan they belong to): what one plan's records can
+    prove without walking the whole chain, as `verify` does. The link from the event after it
+    shows an event rewritten with its hash recomputed; the chain's last is held by the head."""
     before = {e.seq - 1 for e in events} - {0}
     hashes = dict(session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(before))).all())
     hashes[0] = GENESIS_HASH
+    # the head first: an event appended meanwhile is then in `after` (read committed)
+    head = session.execute(select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)).first()
+    after = dict(session.execute(select(AuditEvent.seq, AuditEvent.prev_hash)
+                                 .where(AuditEvent.seq.in_({e.seq + 1 for e in events}))).all())
     problems = []
     for e in events:
         if event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id, e.task_id, e.payload,
@@ -229,7 +234,15 @@ def check_events(session: Session, events: list[AuditEvent]) -> list[str]:
             problems.append(f"事件 {e.seq} 的内容与其哈希不符，该事件被改动 (event {e.seq}: content does not "
                             "match its hash: the event was changed)")
         if hashes.get(e.seq - 1) != e.prev_hash:
-            problems.append(f"事件 {e.seq} 与前一事件的哈希链接断开 (event {e.seq}: previous-hash link broken)")
+            # the event before may be another plan's: say so, this record itself is not in question
+            problems.append(f"事件 {e.seq} 与前一事件 {e.seq - 1} 的哈希链接断开：事件 {e.seq - 1}（可能属于其他方案）被改动或删除，"
+                            f"或其间插入了事件 (event {e.seq}: previous-hash link broken: event {e.seq - 1}, perhaps "
+                            "another plan's, was changed or removed, or an event was inserted)")
+        # the chain's last event is linked from the head
+        following = head.last_hash if head is not None and e.seq == head.last_seq else after.get(e.seq + 1)
+        if following != e.hash:
+            problems.append(f"事件 {e.seq} 与后一事件的哈希链接断开，该事件被改写或其后的事件被删除 (event {e.seq}: "
+                            "the next event does not link to it: it was rewritten, or the event after it removed)")
     return problems
 
 

@@ -691,7 +691,7 @@ def archive_cmd(state, as_json, instance_id, output):
     from .archive_export import values_text, verified_text, write
     with state.db.reader() as s:
         result = decision_archive(s, instance_id, clock.now())
-    if output:
+    if output is not None:  # "" too: refused, not silently nothing written
         write(result, output)
         click.echo(f"已写入决策档案到 {output} (decision archive written)", err=True)
 
@@ -736,7 +736,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
     (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
     from .ledger_export import COLOUR_NAMES, measures_text, missed_text, write
     rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
-    if output:
+    if output is not None:  # "" too: refused, not silently nothing written
         write(rows, output)
         click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {display.counted(len(rows), 'plan')} written)",
                    err=True)

@@ -12,7 +12,9 @@ The milestones are the due dates of the plan's tasks (camunda:dueDate) and, wher
 names one with process properties, its own milestone: `ledgerMilestone` (what it is called,
 e.g. 方案出台), `ledgerMilestoneDue` (the variable holding its planned date, e.g.
 plannedCompletion) and `ledgerMilestoneDone` (the variable holding the date it was reached,
-e.g. issueDate). A process that tracks its measures (DOMAIN.md: each rated 已完成 / 已启动未完成 /
+e.g. issueDate); optionally `ledgerMilestoneDropped` (the variable holding the date the milestone
+was given up, e.g. rejectedOn: a rejected plan is judged as it stood on that day, not when it
+ends after handing its archive over). A process that tracks its measures (DOMAIN.md: each rated 已完成 / 已启动未完成 /
 未启动) names the variables holding their counts: `ledgerMeasures` (how many), `ledgerMeasuresDone`
 and `ledgerMeasuresStarted`; the rest are not started. Properties are variables of the plan, so
 each plan keeps the ones it started with. The lead unit and responsible person are the variables `leadUnit` and
@@ -37,6 +39,7 @@ STATUSES = ("running", "completed", "error", "all")
 LEAD_UNIT, RESPONSIBLE = "leadUnit", "responsiblePerson"
 # the process properties that name a process's own milestone (see above)
 MILESTONE, MILESTONE_DUE, MILESTONE_DONE = "ledgerMilestone", "ledgerMilestoneDue", "ledgerMilestoneDone"
+MILESTONE_DROPPED = "ledgerMilestoneDropped"
 # ... and the variables holding the counts of its measures
 MEASURES, MEASURES_DONE, MEASURES_STARTED = "ledgerMeasures", "ledgerMeasuresDone", "ledgerMeasuresStarted"
 
@@ -95,11 +98,16 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
                                   _days_late(task.due_at, task.completed_at), task.status == "cancelled"))
     milestone, planned, reached = _milestone(variables)
     # a plan that ended without reaching it (rejected, say) is judged as it stood when it ended:
-    # not missed if it ended before the planned date, else missed by the days up to its end
+    # not missed if it ended before the planned date, else missed by the days up to its end;
+    # one that gave it up (rejected, its archive still to hand over) as it stood on that day
     until = min(plan.ended_at, now) if plan.ended_at is not None else now
-    if planned is not None:
-        # by the end of that day, Beijing time; given in UTC like every instant the engine shows
-        due = datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
+    dropped = _date(variables.get(variables.get(MILESTONE_DROPPED))) \
+        if isinstance(variables.get(MILESTONE_DROPPED), str) else None
+    if planned is not None and reached is None and dropped is not None:
+        if dropped > planned:
+            missed.append(_missed(milestone, None, due_end(planned), None, (dropped - planned).days))
+    elif planned is not None:
+        due = due_end(planned)
         if reached is not None and reached > planned:
             missed.append(_missed(milestone, None, due, reached.isoformat(), (reached - planned).days))
         elif reached is None and due <= until:
@@ -115,6 +123,11 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
             "milestone_reached": reached.isoformat() if reached else None, "measures": _measures(variables),
             "started_at": iso(plan.started_at), "ended_at": iso(plan.ended_at),
             "current": current, "missed": missed}
+
+
+def due_end(planned: date) -> datetime:
+    """By the end of that day, Beijing time; given in UTC like every instant the engine shows."""
+    return datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
 
 
 def _missed(what: str, task_id: int | None, due: datetime, done_at: str | None, days_late: int,

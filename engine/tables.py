@@ -11,6 +11,9 @@ from .errors import Invalid
 from .output import whole_file
 
 FORMATS = (".xlsx", ".csv")
+# What a spreadsheet takes for the start of a formula: text people entered (a plan's title, a lead
+# unit, a form's answer) is kept as text, never run as one ("=HYPERLINK(...)", "=cmd|...")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
@@ -26,13 +29,24 @@ def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
             out.write("\ufeff")
             writer = csv.writer(out)
             writer.writerow(headers)
-            writer.writerows(table)
+            writer.writerows([as_text(cell) for cell in row] for row in table)
         return
     from openpyxl import Workbook
     book = Workbook()
     fill_book(book)
+    for sheet in book.worksheets:
+        for line in sheet.iter_rows():
+            for cell in line:
+                if cell.data_type == "f":  # openpyxl takes any text starting with "=" for a formula
+                    cell.data_type = "s"
     with whole_file(path, *what, binary=True) as out:
         book.save(out)
+
+
+def as_text(cell):
+    """A .csv cell that Excel would read as a formula, with a leading apostrophe as Excel itself
+    shows typed text; numbers and other text unchanged."""
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
 
 
 def header_row(sheet, headers: tuple, widths: tuple) -> None:

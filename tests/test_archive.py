@@ -105,6 +105,20 @@ def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):  # n
 
     refused = _archive(library, plan.id, "--output", str(tmp_path / "决策档案.docx"))
     assert refused.exit_code != 0 and "决策档案文件须以 .xlsx 或 .csv 结尾" in refused.stderr
+    for empty in (_archive(library, plan.id, "--output", ""),  # "$FILE" unset in a script: refused, not ignored
+                  CliRunner().invoke(main, ["--db", library.db.url, "ledger", "--output", ""])):
+        assert empty.exit_code == 3 and "文件须以 .xlsx 或 .csv 结尾" in empty.stderr and empty.stdout == ""
+
+
+def test_a_title_like_a_formula_stays_text_in_the_archive_file(library, at, tmp_path):  # noqa: F811
+    from openpyxl import load_workbook
+
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library, title="=1+1")
+        plan.do("Task_RegisterPlan")
+    assert _archive(library, plan.id, "--output", str(tmp_path / "决策档案.xlsx")).exit_code == 0
+    cell = load_workbook(tmp_path / "决策档案.xlsx").active["B1"]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")
 
 
 def test_a_procedure_the_plan_did_not_go_through_says_so(library, at):  # noqa: F811
@@ -130,6 +144,86 @@ def test_a_changed_record_is_reported(library, at):  # noqa: F811
     assert shown.stdout.splitlines()[1] == (
         f"  核验 (check)：发现问题 (problems)：事件 {record['seq']} 的内容与其哈希不符，该事件被改动 (event "
         f"{record['seq']}: content does not match its hash: the event was changed)")
+
+
+def test_a_record_rewritten_with_its_hash_recomputed_is_reported(library, at):  # noqa: F811
+    from engine.audit import event_hash
+    from models import AuditEvent
+
+    plan = _archived_plan(library, at)
+    archive = json.loads(_archive(library, plan.id, "--json").stdout)
+    record = {s["code"]: s for s in archive["sections"]}["legality_review"]["records"][1]
+    with library.db.reader() as s:
+        e = s.get(AuditEvent, record["seq"])
+        payload = e.payload.replace("pass", "pass_with_changes")
+        digest = event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id, e.task_id, payload,
+                            e.prev_hash, e.recorded_at)
+    # a careful attacker recomputes the event's own hash: only the next event's link shows it
+    tamper(library.db, "UPDATE audit_events SET payload = :p, hash = :h WHERE seq = :seq",
+           p=payload, h=digest, seq=record["seq"])
+    assert _archive(library, plan.id).stdout.splitlines()[1] == (
+        f"  核验 (check)：发现问题 (problems)：事件 {record['seq']} 与后一事件的哈希链接断开，该事件被改写或其后的事件被删除 "
+        f"(event {record['seq']}: the next event does not link to it: it was rewritten, or the event after it removed)")
+
+
+def test_the_chains_last_event_is_checked_against_the_head(library, at):  # noqa: F811
+    plan = _archived_plan(library, at)
+    assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is True
+    last = max(r["seq"] for s in json.loads(_archive(library, plan.id, "--json").stdout)["sections"]
+               for r in s["records"])
+    # the plan's last record made the chain's last event, the head moved back onto it
+    tamper(library.db, "DELETE FROM audit_events WHERE seq > :seq", seq=last)
+    with library.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_head SET last_seq = :seq, last_hash = (SELECT hash FROM audit_events "
+                          "WHERE seq = :seq)"), {"seq": last})
+    assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is True
+
+
+def test_another_plans_event_rewritten_just_before_a_record_is_said_to_be_before_it(library, at):  # noqa: F811
+    from engine.audit import event_hash
+    from models import AuditEvent
+
+    with at("2026-03-02T09:00:00"):
+        plan, other = Plan(library), Plan(library, title="推进用地管理改革方案")
+        plan.do("Task_RegisterPlan")
+    record = json.loads(_archive(library, plan.id, "--json").stdout)["sections"][-1]["records"][0]
+    with library.db.reader() as s:
+        before = s.get(AuditEvent, record["seq"] - 1)
+        assert before.instance_id == other.id  # the other plan's task created just before
+        payload = before.payload.replace("drafter", "reform_office")
+        digest = event_hash(before.seq, before.occurred_at, before.actor, before.event_type, before.instance_id,
+                            before.task_id, payload, before.prev_hash, before.recorded_at)
+    tamper(library.db, "UPDATE audit_events SET payload = :p, hash = :h WHERE seq = :seq",
+           p=payload, h=digest, seq=before.seq)
+    seq = record["seq"]
+    assert _archive(library, plan.id).stdout.splitlines()[1] == (
+        f"  核验 (check)：发现问题 (problems)：事件 {seq} 与前一事件 {seq - 1} 的哈希链接断开：事件 {seq - 1}（可能属于其他方案）"
+        f"被改动或删除，或其间插入了事件 (event {seq}: previous-hash link broken: event {seq - 1}, perhaps another "
+        "plan's, was changed or removed, or an event was inserted)")
+
+
+def test_a_removed_record_is_reported(library, at):  # noqa: F811
+    plan = _archived_plan(library, at)
+    archive = json.loads(_archive(library, plan.id, "--json").stdout)
+    record = {s["code"]: s for s in archive["sections"]}["legality_review"]["records"][1]
+    # someone with database rights deletes the failed review's record; the event after it is a
+    # task_created, which the archive does not check, so no link to it is seen broken
+    tamper(library.db, "DELETE FROM audit_events WHERE seq = :seq", seq=record["seq"])
+    shown = _archive(library, plan.id)
+    assert shown.exit_code == 0
+    assert shown.stdout.splitlines()[1] == (
+        f"  核验 (check)：发现问题 (problems)：待办 {record['task_id']}（合法合规性审查）已办结，但审计记录中没有它的"
+        f"提交事件，该事件被删除 (task {record['task_id']}: completed, but its task_completed event is missing: the "
+        "event was removed)")
+    assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is False
+
+
+def test_one_record_is_said_in_the_singular(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.do("Task_RegisterPlan")
+    assert _archive(library, plan.id).stdout.splitlines()[1] == (
+        "  核验 (check)：1 条记录均与审计链相符 (1 record matches the audit chain)")
 
 
 @pytest.mark.parametrize("value", ["合法性审查", "legality_review"])

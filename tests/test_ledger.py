@@ -196,6 +196,46 @@ def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_e
         assert [(m["what"], m["done_at"], m["days_late"]) for m in late["missed"]] == [("方案出台", None, 4)]
 
 
+def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archive_handover(library, at):  # noqa: F811
+    """After a rejection the plan stays open for the archive's handover (up to 30 days, or late):
+    方案出台 is judged as it stood when the plan was rejected, not missed meanwhile or thereafter."""
+    rejected = {}
+    for day in ("2026-12-01T09:00:00", "2026-12-14T09:00:00"):
+        with at(day):
+            plan = Plan(library)
+            plan.run_until("Task_Countersign", Task_RegisterPlan={**REGISTER, "plannedCompletion": "2026-12-10"})
+            plan.do("Task_Countersign", decision="reject")
+        rejected[day[:10]] = plan
+    early, late = rejected["2026-12-01"], rejected["2026-12-14"]
+    with at("2026-12-20T09:00:00"):  # the planned date passed, the handover of the early one still open
+        rows = {r["id"]: r for r in library.ledger()}
+    assert rows[early.id]["colour"] == "green" and rows[early.id]["missed"] == []
+    assert [(m["what"], m["days_late"]) for m in rows[late.id]["missed"]] == [("方案出台", 4)]
+    with at("2027-01-05T09:00:00"):  # the early one's handover, four days late
+        early.do("Task_HandOverArchive", archiveHandedOverOn="2027-01-05")
+        late.do("Task_HandOverArchive", archiveHandedOverOn="2027-01-05")
+    shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-06-20T09:00:00", "ledger"]).stdout
+    assert (f"[黄 yellow] #{early.id} 深化财政预算管理制度改革方案（市财政局，张伟） [已办结 completed]\n"
+            "    节点 (milestone)：方案出台 计划 (planned) 2026-12-10\n"
+            "    延误 (missed)：移交决策档案：期限 2026-12-31，迟 5 天完成 (due 2026-12-31, done 5 days late)\n") in shown
+    assert "方案出台：期限 2026-12-10，已逾期 4 天 (due 2026-12-10, 4 days overdue)" in shown  # the late one's, not 26
+
+
+def test_text_people_entered_is_never_a_formula_in_the_spreadsheet(library, at, tmp_path):  # noqa: F811
+    from openpyxl import load_workbook
+
+    title = '=HYPERLINK("http://example.com/","点此查看")'
+    with at("2026-12-18T09:00:00"):
+        Plan(library, title=title).run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "@市财政局"})
+    assert _cli(library, "--output", str(tmp_path / "台账.xlsx")).exit_code == 0
+    row = load_workbook(tmp_path / "台账.xlsx").active[2]
+    assert (row[2].value, row[2].data_type) == (title, "s") and row[6].value == "@市财政局"
+    assert _cli(library, "--output", str(tmp_path / "台账.csv")).exit_code == 0
+    with open(tmp_path / "台账.csv", encoding="utf-8-sig", newline="") as f:
+        cells = list(csv.reader(f))[1]
+    assert (cells[2], cells[6]) == ("'" + title, "'@市财政局")  # as Excel shows typed text
+
+
 def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(library, at):  # noqa: F811
     with at("2026-12-18T09:00:00"):
         ids = [library.start("reform_plan", actor="zhang", title="深化非公经济领域改革方案", business_key=key)["id"]
