@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import sys
 import time
 from datetime import datetime, timedelta
@@ -65,6 +66,39 @@ class FloatRange(_SaysWhatIsAllowed, click.FloatRange):
 # Row ids are INTEGER columns: PostgreSQL's end at 2**31 - 1 (a bigger number fails the query
 # there, and beyond 2**63 - 1 SQLite cannot even bind it).
 ID = IntRange(1, 2**31 - 1, f"编号须为 1 至 {2**31 - 1} 之间的整数")
+
+
+class BusinessKey(str):
+    """A plan named by its business key (DT-2015-04) on the command line, found when the command runs."""
+
+
+class PlanParam(click.ParamType):
+    """A plan: its id, or its business key (a key that is a whole number is read as an id)."""
+    name = "PLAN"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or re.fullmatch(r"\s*[+-]?\d+\s*", str(value)):
+            return ID.convert(value, param, ctx)
+        return BusinessKey(str(value).strip())
+
+
+PLAN = PlanParam()
+
+
+def _plan_id(state, value):
+    """A BusinessKey given for a plan, turned into the plan's id; anything else as it is."""
+    if not isinstance(value, BusinessKey):
+        return value
+    from sqlalchemy import select
+
+    from models import ProcessInstance
+
+    from .errors import NotFound
+    with state.db.reader() as s:
+        found = s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == value)).scalar()
+    if found is None:
+        raise NotFound(f"没有业务编号为 {value} 的方案 (no plan with business key {value})")
+    return found
 # Calendar years and the engine clock: far beyond any plan, well inside what dates can hold.
 YEARS = (1900, 2100)
 YEAR = IntRange(*YEARS, f"年份须在 {YEARS[0]} 至 {YEARS[1]} 之间")
@@ -123,6 +157,7 @@ def command(group, name=None, **kwargs):
         def wrapper(state, as_json, **params):
             from sqlalchemy.exc import DBAPIError
             try:
+                params = {name: _plan_id(state, value) for name, value in params.items()}
                 return fn(state, as_json, **params)
             except ReformflowError as exc:
                 _refuse(exc, as_json)
@@ -546,7 +581,7 @@ def start_cmd(state, as_json, key, actor, title, business_key, data):
 @click.option("--as", "actor", required=True, help="谁的待办 (whose inbox).")
 @click.option("--scope", type=click.Choice(["mine", "claimable", "all"]), default="all", show_default=True,
               help="mine 已认领的，claimable 可认领的，all 两者 (claimed, claimable or both).")
-@click.option("--instance", "instance_id", type=ID, help="只列此方案的 (only this plan's).")
+@click.option("--instance", "instance_id", type=PLAN, help="只列此方案的，编号或业务编号 (only this plan's: id or business key).")
 @click.option("--overdue", is_flag=True, help="只列已逾期的 (only those past their deadline).")
 def tasks_cmd(state, as_json, actor, scope, instance_id, overdue):
     """列出用户的待办 (list a user's inbox)."""
@@ -653,7 +688,7 @@ def complete_cmd(state, as_json, task_id, actor, data):
 
 
 @command(main, "instance")
-@click.argument("instance_id", type=ID)
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
 def instance_cmd(state, as_json, instance_id):
     """查看方案：状态、流程版本、当前待办、变量 (show a plan: status, version, active tasks, variables)."""
     def human(d):
@@ -664,7 +699,7 @@ def instance_cmd(state, as_json, instance_id):
 
 
 @command(main, "history")
-@click.argument("instance_id", type=ID)
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
 def history_cmd(state, as_json, instance_id):
     """方案的办理经过：谁在何时做了什么、填了什么 (a plan's trail: who did what, when, and what they entered)."""
     from .history import plan_history
@@ -681,7 +716,7 @@ def history_cmd(state, as_json, instance_id):
 
 
 @command(main, "archive")
-@click.argument("instance_id", type=ID)
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
 @click.option("--output", type=click.Path(dir_okay=False),
               help="另存为 .xlsx 或 .csv 文件 (also write the archive to an .xlsx or .csv file).")
 def archive_cmd(state, as_json, instance_id, output):
@@ -834,7 +869,7 @@ def _what(e: dict) -> str:
 
 # ------------------------------------------------------------------------- events from outside
 @command(main, "message")
-@click.argument("instance_id", type=ID)
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
 @click.argument("name")
 @click.option("--as", "actor", required=True, help="发送人用户名 (who sends).")
 @click.option("--data", help="随消息发送的变量，JSON 对象 (variables sent with the message).")
@@ -939,7 +974,7 @@ def audit():
 @command(audit, "export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
               help="导出格式 (export format).")
-@click.option("--instance", "instance_id", type=ID, help="只导出此方案的事件 (only this plan's events).")
+@click.option("--instance", "instance_id", type=PLAN, help="只导出此方案的事件，编号或业务编号 (only this plan's events: id or business key).")
 @click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
 def audit_export(state, as_json, fmt, instance_id, output):
     """导出审计事件，含全部字段，可重算每个哈希 (export audit events, every field, so each hash can be recomputed).

@@ -40,6 +40,25 @@ def as_json(result):
     return json.loads(result.stdout)
 
 
+def test_a_plan_is_named_by_its_id_or_its_business_key(cli):
+    """People say DT-2015-04, not #4: every command that names a plan takes either."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli("start", "mini_approval", "--as", "zhang", "--business-key", "DT-2015-04")
+    cli("start", "mini_approval", "--as", "zhang", "--business-key", "3")
+    assert as_json(cli("instance", "DT-2015-04", "--json"))["id"] == 1
+    # digits only are read as an id: plan 2 (whose key is 3), and no plan 3
+    assert as_json(cli("instance", "2", "--json"))["business_key"] == "3"
+    assert "方案实例 3 不存在" in cli("instance", "3", ok=False).stderr
+    assert as_json(cli("history", "DT-2015-04", "--json"))["id"] == 1
+    assert as_json(cli("archive", "DT-2015-04", "--json"))["id"] == 1
+    assert {t["instance_id"] for t in as_json(cli("tasks", "--as", "zhang", "--instance", "DT-2015-04", "--json"))[
+        "tasks"]} == {1}
+    exported = cli("audit", "export", "--instance", "DT-2015-04").stdout.splitlines()
+    assert exported and {json.loads(line)["instance_id"] for line in exported} == {1}
+    missing = cli("history", "DT-9999", ok=False)
+    assert missing.exit_code == 5 and "没有业务编号为 DT-9999 的方案 (no plan with business key DT-9999)" in missing.stderr
+
+
 def test_a_plan_through_the_command_line(cli):
     deployed = as_json(cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"), "--json"))
     assert deployed["definitions"][0] | {"deployed_at": None} == deployed["definitions"][0] | {
@@ -428,7 +447,7 @@ def script(cli, sqlite_db, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("args, name", [
-    (["instance", "99999999999999999999"], "'INSTANCE_ID'"),
+    (["instance", "99999999999999999999"], "'PLAN'"),
     (["claim", "99999999999999999999", "--as", "li"], "'TASK_ID'"),
     (["complete", "0", "--as", "li"], "'TASK_ID'"),
     (["tasks", "--as", "li", "--instance", "99999999999999999999"], "'--instance'"),
