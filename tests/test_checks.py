@@ -1059,3 +1059,26 @@ def test_xml_schema_and_lint_problems_are_chinese_first():
                                       "(element Flow_Reject (退回): Non-default exclusive outgoing sequence flow")
     [xml] = [p for p in report.problems if p["file"] == "bad.bpmn"]
     assert xml["message"].startswith("bad.bpmn: 不是格式正确的 XML，请在 Modeler 中重新保存 (not well-formed XML: ")
+
+
+def _on_the_ledger(**properties) -> bytes:
+    props = "".join(f'<camunda:property name="{k}" value="{v}" />' for k, v in properties.items())
+    task = (f'<bpmn:userTask id="Task_A" name="填报" {USER}><bpmn:extensionElements><camunda:formData>'
+            '<camunda:formField id="plannedCompletion" label="计划完成" type="date" />'
+            '<camunda:formField id="measureCount" label="举措数" type="long" />'
+            '<camunda:formField id="measuresDone" label="已完成" type="string" />'
+            '</camunda:formData></bpmn:extensionElements></bpmn:userTask>')
+    return simple(task).replace(b'isExecutable="true">\n', (
+        f'isExecutable="true">\n<bpmn:extensionElements><camunda:properties>{props}'
+        '</camunda:properties></bpmn:extensionElements>\n').encode(), 1)
+
+
+def test_the_ledgers_properties_name_variables_that_exist_with_the_right_type():
+    """Else the ledger silently shows no milestone or no measures (docs/modeling.md)."""
+    good = _on_the_ledger(ledgerMilestone="方案出台", ledgerMilestoneDue="plannedCompletion", ledgerMeasures="measureCount")
+    assert found(good) == []
+    bad = _on_the_ledger(ledgerMilestoneDue="plannedCompletoin", ledgerMeasuresDone="measuresDone")
+    problems = [p for p in check_processes([("t.bpmn", bad)]) if p["rule"] == "ledger"]
+    assert [(p["element_id"], p["severity"]) for p in problems] == [("p", "warning"), ("p", "warning")]
+    assert "流程属性 ledgerMilestoneDue 指定的变量 'plannedCompletoin' 在这些文件中无处设置" in problems[0]["message"]
+    assert "表单字段 'measuresDone' 类型为 string，须为整数 long" in problems[1]["message"]

@@ -25,6 +25,7 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 * `events` — event triggers, messages and signals, event-based gateways;
 * `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
 * `calls` — call activities;
+* `ledger` — the ledger's process properties name variables that exist, of the right type;
 * `directory` — groups and users a diagram names that the database does not have (warnings);
 * `files` — what `check_files` adds: schema and parse errors, the storage safety net, the Modeler lint.
 """
@@ -43,6 +44,7 @@ from .expressions import rule_conditions, rule_reserved_ids, rule_scripts, rule_
 from .files import lint_problems, schema_problems, storage_problems
 from .forms import rule_start_forms, rule_task_types, rule_user_tasks
 from .gateways import rule_conditions_on_activities, rule_gateways, rule_implicit_splits, rule_unreachable
+from .ledger import rule_ledger_properties
 from .multi_instance import rule_multi_instance
 from .unsupported import rule_start_permission, rule_unsupported
 from .variables import rule_misspelt_collections, rule_undefined_variables
@@ -77,7 +79,7 @@ class CheckReport:
 RULES = [rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks, rule_start_forms,
          rule_task_types, rule_multi_instance, rule_unsupported, rule_start_permission, rule_events,
          rule_event_gateways, rule_gateways, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable,
-         rule_call_activities, rule_undefined_variables, rule_misspelt_collections]
+         rule_call_activities, rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties]
 
 
 def _executable_keys(roots: Iterable) -> set[str]:
