@@ -44,7 +44,9 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
         item = trail.describe(e)
         code = procedures.get((task.process_key, task.element_id)) or OTHER[0]
         sections[code].append({"seq": e.seq, "hash": e.hash, "occurred_at": item["occurred_at"],
-                               "actor": e.actor, "actor_name": item["actor_name"], "actor_unit": units.get(e.actor),
+                               "actor": e.actor, "actor_name": item["actor_name"],
+                               # the unit they acted for, kept with the completion; today's for older events
+                               "actor_unit": item["payload"]["unit"] if "unit" in item["payload"] else units.get(e.actor),
                                "task_id": task.id, "element_id": task.element_id, "name": task.name,
                                "values": item["values"]})
         proved.append(e)

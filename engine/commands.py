@@ -537,7 +537,7 @@ class Engine:
                 spiff_task.run()
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
-                           element_id=task.element_id, name=task.name, old=old, new=values)
+                           element_id=task.element_id, name=task.name, old=old, new=values, unit=found.actor_unit)
             runtime.run(ctx, instance, workflow, finish)
             result = self._task_dict(task)
             reopened = self._return_to_sender(ctx, workflow, task, actor)
@@ -776,6 +776,9 @@ _LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_
 _LOCK_TASK_PLAN = select(
     *runtime.Plan.COLUMNS,
     select(_USERS.c.active).where(_USERS.c.username == bindparam("actor")).scalar_subquery().label("actor_active"),
+    # the unit they act for now, kept with the completion: people move between units
+    select(Unit.__table__.c.name).select_from(_USERS.join(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id))
+    .where(_USERS.c.username == bindparam("actor")).scalar_subquery().label("actor_unit"),
 ).where(_PLANS.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
         ).with_for_update(of=_PLANS)
 

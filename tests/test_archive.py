@@ -250,3 +250,15 @@ def test_a_plan_whose_diagram_names_no_procedure_says_so(library, at):  # noqa: 
     assert archive["classified"] is False and _names(archive)["其他办理记录"] == ["明确责任分工"]
     assert "全部记录列为其他办理记录" in _archive(library, plan.id).stdout.splitlines()[2]
     assert json.loads(_archive(library, _archived_plan(library, at).id, "--json").stdout)["classified"] is True
+
+
+def test_a_record_keeps_the_unit_its_author_acted_for(library, at):  # noqa: F811
+    """People move between units; the archive says whom they acted for then."""
+    plan = _archived_plan(library, at)
+    with library.db.engine.begin() as conn:  # 张伟 moves from 市发改委 to another unit afterwards
+        conn.execute(text("INSERT INTO units (name) VALUES ('市信访局')"))
+        conn.execute(text("UPDATE users SET unit_id = (SELECT id FROM units WHERE name = '市信访局') "
+                          "WHERE username = 'zhang'"))
+    archive = json.loads(_archive(library, plan.id, "--json").stdout)
+    public = {s["code"]: s for s in archive["sections"]}["public_participation"]["records"]
+    assert [(r["actor_name"], r["actor_unit"]) for r in public] == [("张伟", "市发改委")] * 2
