@@ -36,7 +36,6 @@ from .runtime import Context
 from .state import spec_to_json
 
 SYSTEM_ACTOR = "system"
-MAX_START_DATA_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -370,9 +369,7 @@ class Engine:
     def start(self, key: str, *, actor: str, title: str | None = None,
               business_key: str | None = None, data: dict | None = None) -> dict:
         data = dict(data or {})
-        if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_START_DATA_BYTES:
-            raise Invalid("启动数据过大 (start data larger than 64 KB)")
-        forms.check_depth(data, ("启动数据", "start data"))
+        forms.check_submitted(data, ("启动数据", "start data"))
         with self.command(actor) as ctx:
             s = ctx.session
             user = self._member(ctx, actor)
@@ -495,9 +492,7 @@ class Engine:
     def complete(self, task_id: int, *, actor: str, data: dict | None = None,
                  expected_version: int | None = None) -> dict:
         data = dict(data or {})
-        if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_START_DATA_BYTES:  # as start's
-            raise Invalid("表单数据过大 (form data larger than 64 KB)")
-        forms.check_depth(data, ("表单数据", "form data"))
+        forms.check_submitted(data, ("表单数据", "form data"))
         with self.command(actor) as ctx:
             # Plan first, then task: the timer worker locks in the same order, so the two never
             # wait for each other in a cycle (PostgreSQL deadlock). One SELECT locks the task's

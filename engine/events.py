@@ -33,7 +33,6 @@ from .commands import SYSTEM_ACTOR, Engine
 from .errors import Conflict, Forbidden, Invalid
 from .queries import ADMIN_GROUP
 
-MAX_DATA_BYTES = 64 * 1024
 MESSAGE_VARIABLE = "lastMessage"
 
 
@@ -52,13 +51,7 @@ def _clean_data(data) -> dict:
     bad = [k for k in data if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")]
     if bad:
         raise Invalid(f"变量名无效：{', '.join(map(str, bad))} (variable names must be plain identifiers)")
-    try:
-        size = len(json.dumps(data, ensure_ascii=False).encode())
-    except (TypeError, ValueError) as exc:
-        raise Invalid(f"事件数据无法保存为 JSON (event data is not JSON: {exc})") from None
-    if size > MAX_DATA_BYTES:
-        raise Invalid("事件数据过大 (event data larger than 64 KB)")
-    forms.check_depth(data, ("事件数据", "event data"))
+    forms.check_submitted(data, ("事件数据", "event data"))
     return dict(data)
 
 

@@ -16,6 +16,8 @@ carry a code per field for callers that translate.
 """
 from __future__ import annotations
 
+import json
+
 import re
 from datetime import date, datetime
 from typing import Callable
@@ -65,12 +67,20 @@ def describe_xml(element, camunda_ns: str) -> list[dict]:
     return fields
 
 
+MAX_DATA_BYTES = 64 * 1024
 MAX_DATA_DEPTH = 32
 
 
-def check_depth(data, what: tuple[str, str]) -> None:
-    """Refuse lists and objects nested more than MAX_DATA_DEPTH deep in submitted data: 900 deep
-    fit in 64 KB, started a plan, and then every later action on it hit Python's recursion limit."""
+def check_submitted(data: dict, what: tuple[str, str]) -> None:
+    """Refuse submitted data (start, form or event data) that could not be kept: not JSON, more
+    than 64 KB as JSON, or lists and objects nested more than MAX_DATA_DEPTH deep (900 deep fit
+    in 64 KB, started a plan, and then every later action on it hit Python's recursion limit)."""
+    try:
+        size = len(json.dumps(data, ensure_ascii=False).encode())
+    except (TypeError, ValueError) as exc:
+        raise Invalid(f"{what[0]}无法保存为 JSON ({what[1]} is not JSON: {exc})") from None
+    if size > MAX_DATA_BYTES:
+        raise Invalid(f"{what[0]}过大 ({what[1]} larger than 64 KB)")
     level = [data]
     for _ in range(MAX_DATA_DEPTH + 1):
         level = [v for item in level if isinstance(item, (dict, list))
