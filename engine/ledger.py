@@ -101,12 +101,10 @@ def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
     # not missed if it ended before the planned date, else missed by the days up to its end;
     # one that gave it up (rejected, its archive still to hand over) as it stood on that day
     until = min(plan.ended_at, now) if plan.ended_at is not None else now
-    dropped = _date(variables.get(variables.get(MILESTONE_DROPPED))) \
-        if isinstance(variables.get(MILESTONE_DROPPED), str) else None
-    if planned is not None and reached is None and dropped is not None:
-        if dropped > planned:
-            missed.append(_missed(milestone, None, due_end(planned), None, (dropped - planned).days))
-    elif planned is not None:
+    dropped = _date(_named(variables, MILESTONE_DROPPED))
+    if dropped is not None:
+        until = min(until, datetime.combine(dropped, time(), clock.TZ))
+    if planned is not None:
         due = due_end(planned)
         if reached is not None and reached > planned:
             missed.append(_missed(milestone, None, due, reached.isoformat(), (reached - planned).days))
@@ -140,11 +138,11 @@ def _missed(what: str, task_id: int | None, due: datetime, done_at: str | None, 
 
 def _milestone(variables: dict) -> tuple[str | None, date | None, date | None]:
     """The process's own milestone: its name, planned date and the date it was reached."""
-    due_variable, done_variable = variables.get(MILESTONE_DUE), variables.get(MILESTONE_DONE)
+    due_variable = variables.get(MILESTONE_DUE)
     if not isinstance(due_variable, str):
         return None, None, None
-    reached = _date(variables.get(done_variable)) if isinstance(done_variable, str) else None
-    return str(variables.get(MILESTONE) or due_variable), _date(variables.get(due_variable)), reached
+    return (str(variables.get(MILESTONE) or due_variable), _date(_named(variables, MILESTONE_DUE)),
+            _date(_named(variables, MILESTONE_DONE)))
 
 
 def _measures(variables: dict) -> dict | None:
@@ -161,9 +159,15 @@ def _measures(variables: dict) -> dict | None:
 
 
 def _count(variables: dict, prop: str) -> int | None:
-    name = variables.get(prop)
-    value = variables.get(name) if isinstance(name, str) else None
+    value = _named(variables, prop)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _named(variables: dict, prop: str):
+    """The value of the variable a process property names (ledgerMilestoneDue → plannedCompletion
+    → its date), None if the property or the variable is not there."""
+    name = variables.get(prop)
+    return variables.get(name) if isinstance(name, str) else None
 
 
 def _days_late(due: datetime, at: datetime) -> int:
