@@ -178,11 +178,8 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
             if e.prev_hash != prev_hash:
                 problems.append(f"事件 {e.seq} 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event {e.seq}: "
                                 "previous-hash link broken: an event before it was removed, inserted or changed)")
-            recomputed = event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id,
-                                    e.task_id, e.payload, e.prev_hash, e.recorded_at)
-            if recomputed != e.hash:
-                problems.append(f"事件 {e.seq} 的内容与其哈希不符，该事件被改动 (event {e.seq}: content does not "
-                                "match its hash: the event was changed)")
+            if changed := _changed(e):
+                problems.append(changed)
             if e.recorded_at is None:
                 if latest_at is not None:  # every event since migration 0003 has one
                     problems.append(f"事件 {e.seq} 缺少写入时间，而之前的事件 {latest_seq} 有 "
@@ -229,10 +226,8 @@ def check_events(session: Session, events: list[AuditEvent]) -> list[str]:
                                  .where(AuditEvent.seq.in_({e.seq + 1 for e in events}))).all())
     problems = []
     for e in events:
-        if event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id, e.task_id, e.payload,
-                      e.prev_hash, e.recorded_at) != e.hash:
-            problems.append(f"事件 {e.seq} 的内容与其哈希不符，该事件被改动 (event {e.seq}: content does not "
-                            "match its hash: the event was changed)")
+        if changed := _changed(e):
+            problems.append(changed)
         if hashes.get(e.seq - 1) != e.prev_hash:
             # the event before may be another plan's: say so, this record itself is not in question
             problems.append(f"事件 {e.seq} 与前一事件 {e.seq - 1} 的哈希链接断开：事件 {e.seq - 1}（可能属于其他方案）被改动或删除，"
@@ -244,6 +239,15 @@ def check_events(session: Session, events: list[AuditEvent]) -> list[str]:
             problems.append(f"事件 {e.seq} 与后一事件的哈希链接断开，该事件被改写或其后的事件被删除 (event {e.seq}: "
                             "the next event does not link to it: it was rewritten, or the event after it removed)")
     return problems
+
+
+def _changed(e: AuditEvent) -> str | None:
+    """The problem if an event's content no longer matches its hash, else None."""
+    if event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id, e.task_id, e.payload,
+                  e.prev_hash, e.recorded_at) == e.hash:
+        return None
+    return (f"事件 {e.seq} 的内容与其哈希不符，该事件被改动 (event {e.seq}: content does not match its hash: "
+            "the event was changed)")
 
 
 def _minutes(delta: timedelta) -> int:
