@@ -3,11 +3,10 @@ records above one table, a section per statutory procedure) or .csv (the table a
 from __future__ import annotations
 
 from .display import counted, entered, minute
-from .tables import header_row, save, wrap
+from .tables import STATUS_NAMES, header_row, save, wrap
 
 HEADERS = ("决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "审计事件号", "事件哈希")
 _WIDTHS = (14, 17, 10, 18, 28, 70, 10, 20)
-STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
 
 
 def write(archive: dict, path: str) -> None:

@@ -8,10 +8,9 @@ from datetime import datetime
 
 from .display import counted, deadline, minute
 from .ledger import by_unit
-from .tables import header_row, save, wrap
+from .tables import STATUS_NAMES, header_row, save, wrap
 
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
-STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
 HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "节点", "节点计划日期",
            "节点完成日期", "举措数", "已完成", "已启动未完成", "未启动", "当前环节", "当前期限", "延误事项", "发起时间",
            "办结时间")
