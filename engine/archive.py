@@ -23,7 +23,7 @@ from .audit import check_events
 from .history import load_trail
 from .ledger import LEAD_UNIT
 from .parser import NS
-from .procedures import PROCEDURES, PROPERTY, procedure_code
+from .procedures import PROCEDURES, declared, procedure_code
 from .queries import iso
 from .xmlsafe import parse_bpmn_bytes
 
@@ -94,9 +94,7 @@ def _task_procedures(session: Session, plan) -> dict[tuple[str, str], str]:
     for definition in session.execute(select(ProcessDefinition).where(ProcessDefinition.id.in_(ids))).scalars():
         tree = parse_bpmn_bytes(definition.bpmn_xml.encode("utf-8"), definition.file_name)
         for task in tree.getroot().iterfind(".//bpmn:userTask", NS):
-            code = procedure_code(next(iter(task.xpath(
-                f"./bpmn:extensionElements/camunda:properties/camunda:property[@name='{PROPERTY}']/@value",
-                namespaces=NS)), None))
+            code = procedure_code(next(iter(declared(task)), None))
             if code:
                 container = next(task.iterancestors(f"{{{NS['bpmn']}}}subProcess", f"{{{NS['bpmn']}}}process"))
                 found[(container.get("id"), task.get("id"))] = code

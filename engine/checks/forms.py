@@ -7,7 +7,7 @@ from ..deadlines import is_iso_date_or_datetime
 from ..expressions import is_wrapped
 from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES
 from ..parser import USER_TASK_ATTRIBUTES
-from ..procedures import PROCEDURES, PROPERTY, procedure_code
+from ..procedures import PROCEDURES, PROPERTY, declared, procedure_code
 from .common import CAMUNDA, NS, Doc, check_expression, local_name
 from .expressions import check_timer_value
 
@@ -49,8 +49,7 @@ def rule_user_tasks(doc: Doc):
 def _check_procedure(doc: Doc, task):
     """The decision archive files the task under the statutory procedure its `procedure` property names."""
     names = "、".join(zh for zh, _ in PROCEDURES.values())
-    for value in task.xpath(f"./bpmn:extensionElements/camunda:properties/camunda:property[@name='{PROPERTY}']/@value",
-                            namespaces=NS):
+    for value in declared(task):
         if procedure_code(value) is None:
             yield doc.problem(task, "procedure", f"属性 {PROPERTY} 的值 '{value}' 不是五项法定决策程序之一，可写：{names}，"
                               f"或其代码 {', '.join(PROCEDURES)} (property {PROPERTY} '{value}' names none of the "
