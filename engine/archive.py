@@ -5,9 +5,10 @@ audit trail, each record with the audit event that proves it.
 
 Which procedure a user task belongs to is the diagram's to say: the task's extension property
 `procedure` (Camunda Modeler: Extensions → Properties), a code or Chinese name of engine/procedures.py.
-Completed tasks without one are kept too, as the plan's other records. Each record's event is
-checked against its hash and its link to the event before it; `audit verify` walks the whole
-chain.
+Completed tasks without one are kept too, as the plan's other records, each with the files
+attached to its task. Each record's event is checked against its hash and its links to the
+events before and after it, and each file against the SHA-256 its upload recorded; `audit
+verify` walks the whole chain.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import ProcessDefinition, Unit, User
 
+from . import documents
 from .audit import check_events
 from .history import load_trail
 from .ledger import LEAD_UNIT
@@ -35,6 +37,9 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
     plan = trail.plan
     procedures = _task_procedures(session, plan)
     units = _units(session, set(trail.names))
+    files = {}
+    for d in documents.listed(session, instance_id):
+        files.setdefault(d["task_id"], []).append(d)
     sections = {code: [] for code in [*PROCEDURES, OTHER[0]]}
     proved = []
     for e in trail.events:
@@ -48,9 +53,9 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
                                # the unit they acted for, kept with the completion; today's for older events
                                "actor_unit": item["payload"]["unit"] if "unit" in item["payload"] else units.get(e.actor),
                                "task_id": task.id, "element_id": task.element_id, "name": task.name,
-                               "values": item["values"]})
+                               "values": item["values"], "documents": files.get(task.id, [])})
         proved.append(e)
-    problems = check_events(session, proved) + _unproved(trail, proved)
+    problems = check_events(session, proved) + _unproved(trail, proved) + documents.check(session, instance_id)[1]
     variables = json.loads(plan.variables_json or "{}")
     return {
         "id": plan.id, "title": plan.title, "business_key": plan.business_key, "status": plan.status,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from .display import counted, entered, minute
 from .tables import STATUS_NAMES, header_row, save, wrap
 
-HEADERS = ("决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "审计事件号", "事件哈希")
-_WIDTHS = (14, 17, 10, 18, 28, 70, 10, 20)
+HEADERS = ("决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "附件", "审计事件号", "事件哈希")
+_WIDTHS = (14, 17, 10, 18, 28, 70, 30, 10, 20)
 
 
 def write(archive: dict, path: str) -> None:
@@ -20,16 +20,22 @@ def rows(archive: dict) -> list[list]:
     for section in archive["sections"]:
         if not section["records"]:
             if section["code"] != "other":
-                table.append([section["name"], "", "", "", "无记录", "", "", ""])
+                table.append([section["name"], "", "", "", "无记录", "", "", "", ""])
             continue
         for r in section["records"]:
             table.append([section["name"], minute(r["occurred_at"]), r["actor_name"] or r["actor"],
-                          r["actor_unit"] or "", r["name"], values_text(r["values"]), r["seq"], r["hash"]])
+                          r["actor_unit"] or "", r["name"], values_text(r["values"]), files_text(r["documents"]),
+                          r["seq"], r["hash"]])
     return table
 
 
 def values_text(values: list[dict]) -> str:
     return "；".join(f"{v['label']}：{entered(v)}" for v in values)
+
+
+def files_text(files: list[dict]) -> str:
+    """The files attached to a record's task, each with its SHA-256 to compare a copy with."""
+    return "；".join(f"{d['file_name']}（附件 {d['id']}，SHA-256 {d['sha256']}）" for d in files)
 
 
 def verified_text(verified: dict) -> str:

@@ -146,16 +146,18 @@ class VerifyResult:
     problems: list[str]
     anchors: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth a look, but not a broken chain
+    files: int = 0  # attached files checked against their uploads' SHA-256
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "events": self.events, "head_hash": self.head_hash,
-                "problems": self.problems, "anchors": self.anchors, "notes": self.notes}
+                "problems": self.problems, "anchors": self.anchors, "notes": self.notes, "files": self.files}
 
 
 def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
            progress: Callable[[int, int], None] | None = None) -> VerifyResult:
     """Walk the whole chain; report every changed, removed or inserted event, a real-time
-    clock that went backwards, and any anchor whose event is gone or different.
+    clock that went backwards, any anchor whose event is gone or different, and any attached
+    file that no longer matches its upload's SHA-256.
     `progress(checked, expected)` is called after each batch: a trail of years runs to a
     million events and ~80 s (12,000 events/s measured)."""
     head_row = session.get(AuditHead, 1)
@@ -203,13 +205,16 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
                         f"(chain ends at event {last_seq} but the recorded head is event {head.last_seq}: "
                         "events at the end were removed or added)")
     checked = [_check_anchor(session, a, last_seq, problems) for a in anchors]
+    from .documents import check as check_documents  # files, against the SHA-256 their uploads recorded
+    files, file_problems = check_documents(session)
+    problems += file_problems
     notes = []
     if off_clock:
         notes.append(f"{len(off_clock)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，"
                      f"首个为事件 {off_clock[0]} ({len(off_clock)} event(s) have occurred_at more than "
                      f"{_minutes(CLOCK_TOLERANCE)} minutes from recorded_at, i.e. written with --now or a "
                      f"fixed clock; first: event {off_clock[0]})")
-    return VerifyResult(not problems, count, prev_hash, problems, checked, notes)
+    return VerifyResult(not problems, count, prev_hash, problems, checked, notes, files)
 
 
 def check_events(session: Session, events: list[AuditEvent]) -> list[str]:

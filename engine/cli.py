@@ -615,10 +615,18 @@ _SEVERITY = {"error": "错误 error", "warning": "警告 warning"}
 
 
 def _show_task_page(t: dict) -> None:
-    from .runtime import OPEN_STATUSES
     _show_task(t)
     if t["documentation"]:
         click.echo(f"  办理要求 (what to do)：{t['documentation']}")
+    for d in t.get("documents", []):
+        _show_document(d)
+    _show_form(t)
+    if t["status"] == "claimed":
+        click.echo(f"  上传附件 (attach a file)：reformflow attach {t['id']} <文件 FILE> --as {t['assignee']}")
+
+
+def _show_form(t: dict) -> None:
+    from .runtime import OPEN_STATUSES
     if not t["form"]:
         return
     click.echo("  表单 (form)：")
@@ -687,6 +695,56 @@ def complete_cmd(state, as_json, task_id, actor, data):
     _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data)), as_json, human)
 
 
+# ------------------------------------------------------------------------- attached files
+@command(main, "attach")
+@click.argument("task_id", type=ID)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False), metavar="FILE")
+@click.option("--as", "actor", required=True, help="办理人用户名 (who attaches: the task's assignee).")
+@click.option("--name", help="保存的文件名，默认为原文件名 (the name to keep; default: the file's own).")
+def attach_cmd(state, as_json, task_id, path, actor, name):
+    """为已认领的待办上传附件，如方案稿、评估报告 (attach a file to a task you hold, e.g. the draft or a report)."""
+    from .documents import MAX_BYTES
+    with open(path, "rb") as f:
+        content = f.read(MAX_BYTES + 1)  # no further: the limit refuses what is longer anyway
+    _emit(state.engine.attach(task_id, name or Path(path).name, content, actor=actor), as_json, _show_document)
+
+
+@command(main, "documents")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+def documents_cmd(state, as_json, instance_id):
+    """列出方案的附件 (list a plan's attached files)."""
+    def human(files):
+        if not files:
+            click.echo("此方案没有附件 (no files attached to this plan)")
+        for d in files:
+            _show_document(d)
+    _emit(state.engine.documents(instance_id), as_json, human)
+
+
+@command(main, "document")
+@click.argument("document_id", type=ID)
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="保存到此文件，默认以原文件名存入当前文件夹 (where to save it; default: its own name in this folder).")
+def document_cmd(state, as_json, document_id, output):
+    """下载一个附件，并核对其 SHA-256 与上传时的审计记录 (save an attached file, checked against its upload's audit record)."""
+    from .errors import Conflict
+    meta, content = state.engine.document(document_id)
+    target = output if output is not None else meta["file_name"]
+    if output is None and Path(target).exists():
+        raise Conflict(f"当前文件夹已有 {target}，未覆盖；请用 --output 指定保存位置 "
+                       f"({target} exists here and was not overwritten: name the file with --output)")
+    with whole_file(target, "附件", "attached", binary=True) as out:
+        out.write(content)
+    click.echo(f"已保存附件到 {target}，SHA-256 与上传记录相符 (saved; its SHA-256 matches the upload's record)", err=True)
+    _emit(meta, as_json, _show_document)
+
+
+def _show_document(d: dict) -> None:
+    click.echo(f"  附件 (file) {d['id']}：{d['file_name']}（{display.file_size(d['size'])}）"
+               f" 待办 (task) {d['task_id']} {d['task_name']}，{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
+               f"  SHA-256 {d['sha256'][:16]}…")
+
+
 @command(main, "instance")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 def instance_cmd(state, as_json, instance_id):
@@ -750,6 +808,8 @@ def archive_cmd(state, as_json, instance_id, output):
                            f"  [审计事件 (event) {r['seq']}]")
                 if r["values"]:
                     click.echo(f"      {values_text(r['values'])}")
+                for f in r["documents"]:
+                    click.echo(f"      附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
     _emit(result, as_json, human)
 
 
@@ -862,6 +922,9 @@ def _what(e: dict) -> str:
         return f"上报 (escalation) {name}（{p.get('code')}）"
     if kind in ("message_received", "signal_received"):
         return f"{'收到消息 (message)' if kind == 'message_received' else '收到信号 (signal)'} {name}"
+    if kind == "document_attached":
+        new = p.get("new") or {}
+        return f"上传附件 (file attached) {name}：{new.get('file_name')}（SHA-256 {str(new.get('sha256'))[:16]}…）"
     if kind == "instance_ended":
         return f"方案结束 (ended)：{p.get('end_name') or p.get('end_event') or '-'}"
     return kind
@@ -1072,7 +1135,8 @@ def audit_verify(state, as_json, anchor_files):
 
     def human(d):
         if d["ok"]:
-            click.echo(f"审计记录完好 (audit trail intact)：{d['events']} 个事件，末端哈希 (head) {d['head_hash']}")
+            files = f"，{d['files']} 个附件与上传记录相符 ({display.counted(d['files'], 'file')} checked)" if d["files"] else ""
+            click.echo(f"审计记录完好 (audit trail intact)：{d['events']} 个事件{files}，末端哈希 (head) {d['head_hash']}")
         for p in d["problems"]:
             click.echo(p)
         for a in d["anchors"]:

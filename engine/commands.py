@@ -25,7 +25,7 @@ from models import AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefini
 from models.identity import memberships
 from models.db import Database
 
-from . import audit, clock, forms, joins, modeler, recount, runtime
+from . import audit, clock, documents, forms, joins, modeler, recount, runtime
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
@@ -540,6 +540,28 @@ class Engine:
                 result["reopened"] = reopened
         return result
 
+    def attach(self, task_id: int, file_name: str, content: bytes, *, actor: str,
+               expected_version: int | None = None) -> dict:
+        """Attach a file to a task the actor holds (the draft, a report, a record), before completing
+        it. The task itself is not changed: its version stays, so a complete that follows with the
+        version the person loaded is not refused."""
+        name, media_type = documents.checked(file_name, content)
+        with self.command(actor) as ctx:
+            self._member(ctx, actor)
+            task = self._task(ctx, task_id, expected_version)  # locked: a complete under way finishes first
+            if task.status not in runtime.OPEN_STATUSES:
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再添加附件 "
+                               f"(task is {task.status}: files can no longer be attached)")
+            if task.status == "open":
+                raise Forbidden(f"请先认领任务 {task_id} 再上传附件 (claim the task first)")
+            if task.assignee != actor:
+                raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，只有办理人可以上传附件 "
+                                "(only the assignee may attach files)")
+            attached = documents.add(ctx.session, task, name, media_type, content, actor, ctx.now)
+            ctx.log.record(documents.EVENT, instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
+                           name=task.name, new={k: attached[k] for k in ("id", "file_name", "media_type", "size", "sha256")})
+            return attached
+
     def _return_to_sender(self, ctx: Context, workflow: BpmnWorkflow, done, actor: str) -> list[dict]:
         """A step that this action opened again (a check sent the submission back for a missing
         reason, or the meeting will discuss again) goes back to the person who submitted it,
@@ -631,6 +653,18 @@ class Engine:
         with self.db.read_connection() as conn:
             return instance_view(conn, instance_id, self.definition_versions)
 
+    def documents(self, instance_id: int) -> list[dict]:
+        """A plan's attached files, oldest first, without their content."""
+        with self.db.reader() as session:
+            if session.get(ProcessInstance, instance_id) is None:
+                raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+            return documents.listed(session, instance_id)
+
+    def document(self, document_id: int) -> tuple[dict, bytes]:
+        """One attached file and its content, checked against the SHA-256 its upload recorded."""
+        with self.db.reader() as session:
+            return documents.read(session, document_id)
+
     def ledger(self, **filters) -> list[dict]:
         """The ledger of plans with their three-colour warnings (engine/ledger.py), as of now."""
         from .ledger import ledger
@@ -650,7 +684,9 @@ class Engine:
                     return None
                 spiff_task = runtime.load(ctx, plan).get_task_from_id(UUID(task.spiff_task_id))
                 return None if spiff_task is None else spiff_task.data
-            return task_view(session, task_id, runtime.form_limit(ctx, {}), task_data)
+            view = task_view(session, task_id, runtime.form_limit(ctx, {}), task_data)
+            view["documents"] = documents.listed(session, view["instance_id"], task_id)
+            return view
 
     @staticmethod
     def _task_dict(task) -> dict:

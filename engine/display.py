@@ -35,3 +35,12 @@ def entered(value: dict) -> str:
 def counted(n: int, noun: str) -> str:
     """An English count in the brackets: 1 plan, 2 plans."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def file_size(size: int) -> str:
+    """An attached file's size: 812 B, 34.5 KB, 2.1 MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"

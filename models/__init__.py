@@ -2,8 +2,9 @@
 from .audit import AuditEvent, AuditHead
 from .base import Base
 from .calendar import CalendarOverride
+from .document import Document
 from .identity import Group, Unit, User, memberships
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Group", "HumanTask", "InstanceTask",
+__all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Document", "Group", "HumanTask", "InstanceTask",
            "ProcessDefinition", "ProcessInstance", "TaskCandidate", "Unit", "User", "memberships"]

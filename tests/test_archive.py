@@ -90,13 +90,13 @@ def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):  # n
     result = _archive(library, plan.id, "--output", str(xlsx))
     assert result.exit_code == 0 and "已写入决策档案" in result.stderr
     rows = [[c.value for c in r] for r in load_workbook(xlsx).active.iter_rows()]
-    assert rows[0] == ["方案名称", "深化财政预算管理制度改革方案", None, None, None, None, None, None]
+    assert rows[0] == ["方案名称", "深化财政预算管理制度改革方案", None, None, None, None, None, None, None]
     assert rows[7][:2] == ["核验", "20 条记录均与审计链相符 (20 records match the audit chain)"]
-    header = rows.index(["决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "审计事件号", "事件哈希"])
+    header = rows.index(["决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "附件", "审计事件号", "事件哈希"])
     table = rows[header + 1:]
     assert [r[0] for r in table].count("集体讨论决定") == 3
     meeting = next(r for r in table if r[4] == "记录领导小组会议审议")
-    assert meeting[1] == "2026-03-02 09:00" and "会议日期" in meeting[5] and len(meeting[7]) == 64
+    assert meeting[1] == "2026-03-02 09:00" and "会议日期" in meeting[5] and meeting[6] is None and len(meeting[8]) == 64
 
     csv_file = tmp_path / "决策档案.csv"
     assert _archive(library, plan.id, "--output", str(csv_file)).exit_code == 0

@@ -624,20 +624,20 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output + result.stderr
         return result.stdout
-    assert init().startswith("已创建数据库结构，版本 0006 (schema created at 0006)，数据库 (database) ")
-    # an installation one release behind: 0006 undone, as if the schema were still at 0005
+    assert init().startswith("已创建数据库结构，版本 0007 (schema created at 0007)，数据库 (database) ")
+    # an installation one release behind: 0007 undone, as if the schema were still at 0006
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     db = Database(blank_url)
     with db.engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0005")
+        command.downgrade(config, "0006")
         connection.commit()
     db.dispose()
-    assert init().startswith("数据库结构已从 0005 升级到 0006 (schema upgraded 0005 → 0006)，数据库 (database) ")
-    assert init().startswith("数据库结构已是最新，版本 0006 (schema up to date at 0006)，数据库 (database) ")
+    assert init().startswith("数据库结构已从 0006 升级到 0007 (schema upgraded 0006 → 0007)，数据库 (database) ")
+    assert init().startswith("数据库结构已是最新，版本 0007 (schema up to date at 0007)，数据库 (database) ")
     shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
-    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0006", "0006")
+    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0007", "0007")
 
 
 def test_a_worker_started_while_the_database_is_down_retries_each_round():
@@ -722,6 +722,7 @@ def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(libra
         "    报送的备案材料 filingMaterials（文本 string，必填 required）",
         f"  提交 (submit)：reformflow complete {filing['id']} --as zhang --data "
         """'{"filingDate": "", "filingMaterials": ""}'""",
+        f"  上传附件 (attach a file)：reformflow attach {filing['id']} <文件 FILE> --as zhang",
     ]
 
 

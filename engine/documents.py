@@ -1,0 +1,156 @@
+"""Files attached to a task (附件): the plan's draft, the risk report, a meeting's record.
+
+The person who holds a task attaches files to it before completing it (Engine.attach); a file
+sent again is a new row, the earlier one stays. Each upload's audit event holds the file's
+SHA-256, so a file changed in the database afterwards is caught on reading it, by the decision
+archive and by `audit verify` (`check`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import PurePosixPath, PureWindowsPath
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, Document, HumanTask
+
+from .errors import Invalid, NotFound
+from .queries import iso
+
+# 20 MB: a scanned signed plan of a hundred pages; larger material belongs in the records system.
+MAX_BYTES = 20 * 1024 * 1024
+MAX_NAME = 200
+# What government offices exchange: PDF and OFD (the national fixed-layout format), Word and
+# WPS, Excel and ET, plain text, scans as images, and a zip of several.
+MEDIA_TYPES = {
+    ".pdf": "application/pdf", ".ofd": "application/ofd",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".wps": "application/vnd.ms-works",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".et": "application/vnd.ms-excel",
+    ".txt": "text/plain", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+    ".zip": "application/zip",
+}
+EVENT = "document_attached"
+
+
+def checked(file_name: str, content: bytes) -> tuple[str, str]:
+    """(the name to keep, its media type), or Invalid saying what is wrong with the file."""
+    # the name alone, whichever system's folders it came with
+    name = PureWindowsPath(PurePosixPath(file_name or "").name).name.strip()
+    if not name:
+        raise Invalid("附件缺少文件名 (the file has no name)")
+    if len(name) > MAX_NAME or any(ord(c) < 32 or c in '<>:"|?*' for c in name):
+        raise Invalid(f"附件 {name[:60]}：文件名过长或含有控制字符、<>:\"|?* 等字符，请改名后重新上传 "
+                      f"(file name longer than {MAX_NAME} characters or with characters a file name cannot have: rename it)")
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in MEDIA_TYPES:
+        kinds = " ".join(sorted(MEDIA_TYPES))
+        raise Invalid(f"附件 {name}：不接受此类文件，请转为 PDF、OFD、Word、WPS 等格式后上传（可接受：{kinds}） "
+                      f"(this kind of file is not accepted; accepted: {kinds})")
+    if not content:
+        raise Invalid(f"附件 {name}：文件为空 (the file is empty)")
+    if len(content) > MAX_BYTES:
+        raise Invalid(f"附件 {name}：{_megabytes(len(content))} MB，超过 {_megabytes(MAX_BYTES)} MB 的上限，请压缩或拆分后上传 "
+                      f"(the file is larger than {_megabytes(MAX_BYTES)} MB: compress or split it)")
+    return name, MEDIA_TYPES[suffix]
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
+
+
+def add(session: Session, task, name: str, media_type: str, content: bytes, actor: str, now) -> dict:
+    """Store the file for the inbox row `task`; returns it as listed."""
+    document = Document(instance_id=task.instance_id, task_id=task.id, file_name=name, media_type=media_type,
+                        size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
+                        attached_by=actor, attached_at=now)
+    session.add(document)
+    session.flush()
+    return described(document, task.name, task.element_id)
+
+
+def described(d: Document, task_name: str | None, element_id: str | None) -> dict:
+    return {"id": d.id, "instance_id": d.instance_id, "task_id": d.task_id, "task_name": task_name,
+            "element_id": element_id, "file_name": d.file_name, "media_type": d.media_type, "size": d.size,
+            "sha256": d.sha256, "attached_by": d.attached_by, "attached_at": iso(d.attached_at)}
+
+
+def listed(session: Session, instance_id: int, task_id: int | None = None) -> list[dict]:
+    """A plan's files (or one task's), oldest first, without their content."""
+    query = (select(Document, HumanTask.name, HumanTask.element_id).join(HumanTask, HumanTask.id == Document.task_id)
+             .where(Document.instance_id == instance_id).order_by(Document.id))
+    if task_id is not None:
+        query = query.where(Document.task_id == task_id)
+    return [described(d, name, element) for d, name, element in session.execute(query).all()]
+
+
+def read(session: Session, document_id: int) -> tuple[dict, bytes]:
+    """A file and its content, refused when the content no longer matches the SHA-256 its upload
+    recorded in the audit trail."""
+    found = session.execute(select(Document, HumanTask.name, HumanTask.element_id)
+                            .join(HumanTask, HumanTask.id == Document.task_id)
+                            .where(Document.id == document_id)).one_or_none()
+    if found is None:
+        raise NotFound(f"附件 {document_id} 不存在 (no such file)")
+    document, name, element = found
+    problem = _problem(document, document.content, _recorded(session, [document.instance_id]).get(document.id))
+    if problem:
+        raise Invalid(problem + "；请勿使用此文件，并请系统管理员运行 reformflow audit verify 核查 "
+                      "(do not use this file; ask the administrator to run reformflow audit verify)")
+    return described(document, name, element), document.content
+
+
+def check(session: Session, instance_id: int | None = None, batch: int = 20) -> tuple[int, list[str]]:
+    """Every file (of one plan, or all) against the SHA-256 its upload recorded, and each upload
+    whose file is gone: (files checked, problems). Reads the content a few files at a time: they
+    run to megabytes each."""
+    recorded = _recorded(session, None if instance_id is None else [instance_id])
+    problems, seen, last_id = [], set(), 0
+    columns = (Document.id, Document.instance_id, Document.file_name, Document.sha256, Document.content)
+    while True:
+        query = select(*columns).where(Document.id > last_id).order_by(Document.id).limit(batch)
+        if instance_id is not None:
+            query = query.where(Document.instance_id == instance_id)
+        rows = session.execute(query).all()
+        if not rows:
+            break
+        for row in rows:
+            seen.add(row.id)
+            if problem := _problem(row, row.content, recorded.get(row.id)):
+                problems.append(problem)
+        last_id = rows[-1].id
+    for document_id, (seq, _sha, name) in sorted(recorded.items()):
+        if document_id not in seen:
+            problems.append(f"附件 {document_id}（{name}）已从数据库中删除，其上传记录见审计事件 {seq} "
+                            f"(file {document_id}: removed from the database; its upload is audit event {seq})")
+    return len(seen), problems
+
+
+def _recorded(session: Session, instance_ids: list[int] | None) -> dict[int, tuple[int, str, str]]:
+    """document id -> (audit event seq, SHA-256, file name) of its upload."""
+    query = select(AuditEvent.seq, AuditEvent.payload).where(AuditEvent.event_type == EVENT)
+    if instance_ids is not None:
+        query = query.where(AuditEvent.instance_id.in_(instance_ids))
+    found = {}
+    for seq, payload in session.execute(query).all():
+        new = json.loads(payload).get("new") or {}
+        if isinstance(new.get("id"), int):
+            found[new["id"]] = (seq, new.get("sha256"), new.get("file_name"))
+    return found
+
+
+def _problem(document, content: bytes, recorded: tuple[int, str, str] | None) -> str | None:
+    where = f"附件 {document.id}（{document.file_name}）"
+    if recorded is None:
+        return (f"{where}没有上传的审计记录，是绕过系统添加的 (file {document.id} has no upload event in the audit "
+                "trail: it was added behind the system's back)")
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != recorded[1] or document.sha256 != recorded[1]:
+        return (f"{where}的内容与审计事件 {recorded[0]} 登记的 SHA-256 不符，文件已被改动 (file {document.id}: its "
+                f"content does not match the SHA-256 recorded by audit event {recorded[0]}: the file was changed)")
+    return None

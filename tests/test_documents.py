@@ -1,0 +1,199 @@
+"""Files attached to a task (附件): who may attach them and when, what is refused, and that a file
+changed in the database afterwards is caught on download, by the decision archive and by
+`audit verify`; on SQLite and PostgreSQL, through the engine and on the command line."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from engine import documents
+from engine.cli import main
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+
+from .plan_helper import Plan, audit_payloads
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed
+
+DRAFT = "关于深化财政预算管理制度改革的实施方案（征求意见稿）\n".encode() * 50
+
+
+def _drafting(library, at):  # noqa: F811
+    """A plan whose 起草方案 task the drafter zhang holds."""
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_DraftPlan")
+    task = plan.task("Task_DraftPlan")
+    assert (task["status"], task["assignee"]) == ("claimed", "zhang")
+    return plan, task
+
+
+def _cli(library, *args):  # noqa: F811
+    return CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-03-02T10:00:00", *args])
+
+
+def test_the_assignee_attaches_the_draft_and_everyone_reads_it_back(library, at):  # noqa: F811
+    plan, task = _drafting(library, at)
+    with at("2026-03-02T10:00:00"):
+        attached = library.attach(task["id"], "C:\\Users\\张伟\\方案稿.docx", DRAFT, actor="zhang")
+    assert (attached["file_name"], attached["size"], attached["task_name"]) == ("方案稿.docx", len(DRAFT), "起草方案")
+    assert attached["sha256"] == hashlib.sha256(DRAFT).hexdigest()
+    assert attached["media_type"].endswith("wordprocessingml.document")
+    meta, content = library.document(attached["id"])
+    assert content == DRAFT and meta == attached
+    assert library.documents(plan.id) == [attached]
+    # the upload is in the plan's audit trail with the file's SHA-256, and the chain is intact
+    assert audit_payloads(library, plan.id, documents.EVENT)[-1]["new"] == {
+        "id": attached["id"], "file_name": "方案稿.docx", "media_type": attached["media_type"],
+        "size": len(DRAFT), "sha256": attached["sha256"]}
+    assert plan.audit_ok()
+    # a second version is a new file; the first stays
+    with at("2026-03-02T11:00:00"):
+        second = library.attach(task["id"], "方案稿.docx", DRAFT + b"v2", actor="zhang")
+    assert [d["id"] for d in library.documents(plan.id)] == [attached["id"], second["id"]]
+    # the task's version is untouched: the drafter completes with the version they loaded
+    with at("2026-03-02T12:00:00"):
+        library.complete(task["id"], actor="zhang", data={"draftSummary": "方案初稿"}, expected_version=task["version"])
+
+
+def test_only_the_assignee_attaches_and_only_while_the_task_is_open(library, at):  # noqa: F811
+    plan, task = _drafting(library, at)
+    with pytest.raises(Forbidden, match="只有办理人可以上传附件"):
+        library.attach(task["id"], "方案稿.pdf", DRAFT, actor="wang")  # another drafter
+    with at("2026-03-02T10:00:00"):
+        plan.do("Task_DraftPlan")
+    with pytest.raises(Conflict, match="已办结，不能再添加附件"):
+        library.attach(task["id"], "方案稿.pdf", DRAFT, actor="zhang")
+    with at("2026-03-02T10:00:00"):
+        plan.run_until("Task_SpecialGroupReview")
+    review = plan.task("Task_SpecialGroupReview")
+    assert review["status"] == "open"
+    with pytest.raises(Forbidden, match="请先认领任务"):
+        library.attach(review["id"], "审核意见.pdf", DRAFT, actor="sun")
+    with pytest.raises(NotFound):
+        library.attach(99999, "意见.pdf", DRAFT, actor="zhang")
+    assert library.documents(plan.id) == []
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("方案稿.exe", b"MZ", "不接受此类文件"),
+    ("方案稿", b"x", "不接受此类文件"),
+    ("方案稿.pdf", b"", "文件为空"),
+    ("", b"x", "缺少文件名"),
+    ("方案\x07稿.pdf", b"x", "控制字符"),
+    ("方案稿.pdf", b"x" * (documents.MAX_BYTES + 1), "超过 20 MB"),
+])
+def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at, name, content, says):  # noqa: F811
+    plan, task = _drafting(library, at)
+    with pytest.raises(Invalid, match=says):
+        library.attach(task["id"], name, content, actor="zhang")
+    assert library.documents(plan.id) == []
+    assert audit_payloads(library, plan.id, documents.EVENT) == []
+
+
+def _tamper(db, sql: str, **params) -> None:
+    """What someone with database rights does: switch the append-only triggers off, edit."""
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            conn.execute(text("DROP TRIGGER IF EXISTS documents_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS documents_no_delete"))
+        else:
+            conn.execute(text("ALTER TABLE documents DISABLE TRIGGER USER"))
+        conn.execute(text(sql), params)
+        if not db.is_sqlite:
+            conn.execute(text("ALTER TABLE documents ENABLE TRIGGER USER"))
+
+
+def test_files_cannot_be_changed_or_removed_through_the_database(library, at):  # noqa: F811
+    plan, task = _drafting(library, at)
+    attached = library.attach(task["id"], "方案稿.pdf", DRAFT, actor="zhang")
+    for sql in ("UPDATE documents SET content = :c WHERE id = :id", "DELETE FROM documents WHERE id = :id"):
+        with pytest.raises(DatabaseError, match="documents is append-only"):
+            with library.db.engine.begin() as conn:
+                conn.execute(text(sql), {"c": b"x", "id": attached["id"]})
+    assert library.document(attached["id"])[1] == DRAFT
+
+
+def _replace_content(library, document_id: int, content: bytes) -> None:  # noqa: F811
+    _tamper(library.db, "UPDATE documents SET content = :c WHERE id = :id", c=content, id=document_id)
+
+
+def test_a_file_changed_in_the_database_is_caught_everywhere(library, at):  # noqa: F811
+    plan, task = _drafting(library, at)
+    with at("2026-03-02T10:00:00"):
+        attached = library.attach(task["id"], "方案稿.pdf", DRAFT, actor="zhang")
+        plan.do("Task_DraftPlan")
+    _replace_content(library, attached["id"], DRAFT.replace("征求意见稿".encode(), "送审稿".encode()))
+
+    with pytest.raises(Invalid, match=f"附件 {attached['id']}（方案稿.pdf）的内容与审计事件 \\d+ 登记的 SHA-256 不符"):
+        library.document(attached["id"])
+    verify = _cli(library, "audit", "verify", "--json")
+    assert verify.exit_code == 1
+    assert any("方案稿.pdf" in p and "SHA-256 不符" in p for p in json.loads(verify.stdout)["problems"])
+    archive = json.loads(_cli(library, "archive", str(plan.id), "--json").stdout)
+    assert not archive["verified"]["ok"]
+    assert any("方案稿.pdf" in p for p in archive["verified"]["problems"])
+    # the sha256 column rewritten to match does not help: the upload's audit event holds the original
+    _tamper(library.db, "UPDATE documents SET sha256 = :s WHERE id = :id",
+            s=hashlib.sha256(DRAFT.replace("征求意见稿".encode(), "送审稿".encode())).hexdigest(), id=attached["id"])
+    with pytest.raises(Invalid, match="SHA-256 不符"):
+        library.document(attached["id"])
+
+
+def test_a_file_removed_from_the_database_is_reported(library, at):  # noqa: F811
+    plan, task = _drafting(library, at)
+    with at("2026-03-02T10:00:00"):
+        attached = library.attach(task["id"], "方案稿.pdf", DRAFT, actor="zhang")
+    _tamper(library.db, "DELETE FROM documents WHERE id = :id", id=attached["id"])
+    verify = json.loads(_cli(library, "audit", "verify", "--json").stdout)
+    assert not verify["ok"]
+    assert any(f"附件 {attached['id']}（方案稿.pdf）已从数据库中删除" in p for p in verify["problems"])
+
+
+def test_the_archive_lists_each_records_files(library, at, tmp_path):  # noqa: F811
+    plan, task = _drafting(library, at)
+    with at("2026-03-02T10:00:00"):
+        attached = library.attach(task["id"], "方案稿.ofd", DRAFT, actor="zhang")
+        plan.do("Task_DraftPlan")
+    archive = json.loads(_cli(library, "archive", str(plan.id), "--json").stdout)
+    assert archive["verified"]["ok"], archive["verified"]
+    draft = next(r for s in archive["sections"] for r in s["records"] if r["element_id"] == "Task_DraftPlan")
+    assert [d["id"] for d in draft["documents"]] == [attached["id"]]
+    shown = _cli(library, "archive", str(plan.id)).stdout
+    assert f"附件 (file) {attached['id']}：方案稿.ofd  SHA-256 {attached['sha256'][:16]}…" in shown
+    out = tmp_path / "决策档案.csv"
+    assert _cli(library, "archive", str(plan.id), "--output", str(out)).exit_code == 0
+    text_ = out.read_text(encoding="utf-8-sig")
+    assert f"方案稿.ofd（附件 {attached['id']}，SHA-256 {attached['sha256']}）" in text_
+
+
+def test_attach_list_and_download_on_the_command_line(library, at, tmp_path, monkeypatch):  # noqa: F811
+    plan, task = _drafting(library, at)
+    source = tmp_path / "方案稿.pdf"
+    source.write_bytes(DRAFT)
+    added = _cli(library, "attach", str(task["id"]), str(source), "--as", "zhang", "--json")
+    assert added.exit_code == 0, added.output
+    document_id = json.loads(added.stdout)["id"]
+    listed = _cli(library, "documents", plan.view["business_key"] or str(plan.id))
+    assert f"附件 (file) {document_id}：方案稿.pdf（{len(DRAFT) / 1024:.1f} KB） 待办 (task) {task['id']} 起草方案" in listed.stdout
+    assert "上传附件 (file attached) 起草方案：方案稿.pdf" in _cli(library, "history", str(plan.id)).stdout
+    page = _cli(library, "task", str(task["id"])).stdout
+    assert f"附件 (file) {document_id}：方案稿.pdf" in page and f"reformflow attach {task['id']} <文件 FILE> --as zhang" in page
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "方案稿.pdf").unlink()
+    saved = _cli(library, "document", str(document_id))
+    assert saved.exit_code == 0, saved.output
+    assert (tmp_path / "方案稿.pdf").read_bytes() == DRAFT and "SHA-256 与上传记录相符" in saved.stderr
+    again = _cli(library, "document", str(document_id))  # would overwrite: refused, the file kept
+    assert again.exit_code == 6 and "未覆盖" in again.stderr
+    assert _cli(library, "document", str(document_id), "--output", str(tmp_path / "副本.pdf")).exit_code == 0
+    assert (tmp_path / "副本.pdf").read_bytes() == DRAFT
+
+    refused = _cli(library, "attach", str(task["id"]), str(source), "--as", "wang")
+    assert refused.exit_code == 4 and "只有办理人可以上传附件" in refused.stderr
+    assert _cli(library, "documents", "99999").exit_code == 5
+    assert _cli(library, "document", "99999").exit_code == 5
