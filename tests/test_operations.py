@@ -39,7 +39,7 @@ def owner_and_app(postgres_url):
         conn.execute(f'DROP ROLE IF EXISTS "{owner}"')
 
 
-def test_the_app_role_runs_everything_and_cannot_touch_the_audit_trail(owner_and_app):
+def test_the_app_role_runs_everything_and_cannot_touch_the_audit_trail(owner_and_app, tmp_path):
     owner_url, app_url = owner_and_app
     runner = CliRunner()
 
@@ -63,6 +63,9 @@ def test_the_app_role_runs_everything_and_cannot_touch_the_audit_trail(owner_and
     reformflow(app_url, "start", "mini_approval", "--as", "zhang")
     reformflow(app_url, "complete", "1", "--as", "zhang", "--data", '{"summary": "方案摘要"}')
     reformflow(app_url, "claim", "2", "--as", "li")
+    opinion = tmp_path / "审查意见.pdf"
+    opinion.write_bytes(b"%PDF-1.7 opinion")
+    reformflow(app_url, "attach", "2", str(opinion), "--as", "li")
     reformflow(app_url, "complete", "2", "--as", "li", "--data", '{"decision": "approve"}')
     reformflow(app_url, "timers", "run")
     assert "completed" in reformflow(app_url, "instance", "1")
@@ -73,10 +76,15 @@ def test_the_app_role_runs_everything_and_cannot_touch_the_audit_trail(owner_and
                        "DELETE FROM audit_events",
                        "TRUNCATE audit_events",
                        "ALTER TABLE audit_events DISABLE TRIGGER ALL",
-                       "DROP TABLE audit_events"):
+                       "DROP TABLE audit_events",
+                       "UPDATE documents SET content = 'x'",
+                       "DELETE FROM documents",
+                       "TRUNCATE documents",
+                       "ALTER TABLE documents DISABLE TRIGGER ALL"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(attack)
     assert "audit trail intact" in reformflow(app_url, "audit", "verify")
+    assert "1 个附件与上传记录相符" in reformflow(app_url, "audit", "verify")
 
 
 
