@@ -198,11 +198,22 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
         stage = ", ".join(t["name"] for t in view["tasks"]) or ("已办结 (completed)" if view["status"] == "completed" else view["status"])
         say(f"{key} {title}: {stage}")
         plans.append({"id": plan["id"], "business_key": key, "title": title, "stage": stage})
+    _attach_draft(engine, plans[1]["id"], say)
     plans.append(_start_implementation(engine, say))
     fired = engine.fire_due_timers()
     if fired:
         say(f"已触发 {len(fired)} 个方案的定时器：逾期未备案已报改革办 (timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office)")
     return {"loaded": True, "users": len(PEOPLE), "plans": plans}
+
+
+def _attach_draft(engine: Engine, plan_id: int, say: Callable[[str], None]) -> None:
+    """DT-2015-02's drafter attaches the draft put out for public comment to the consultation task."""
+    task = next(t for t in engine.instance(plan_id)["tasks"] if t["element_id"] == "Task_PublicConsultation")
+    draft = ("关于深化财政预算管理制度改革的实施方案（征求意见稿）\n\n"
+             "一、总体要求\n二、主要任务：（一）完善政府预算体系；（二）推进预算公开；（三）实施中期财政规划管理\n"
+             "三、保障措施\n").encode("utf-8")
+    attached = engine.attach(task["id"], "深化财政预算管理制度改革方案（征求意见稿）.txt", draft, actor=task["assignee"])
+    say(f"DT-2015-02 附件 (file) {attached['id']}：{attached['file_name']}")
 
 
 # The filed plan DT-2015-08 goes into implementation (implementation.bpmn): started 40 days ago,

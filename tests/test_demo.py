@@ -39,7 +39,12 @@ def _check_what_the_readme_shows(run) -> None:
     assert [(t["business_key"], t["name"]) for t in li] == [("DT-2015-04", "合法合规性审查")]
     xie = json.loads(run("tasks", "--as", "xie", "--json").stdout)["tasks"]
     assert [(t["business_key"], t["name"]) for t in xie] == [("DT-2015-08-LS", "报送月度进展")]
-    assert run("audit", "verify", "--json").exit_code == 0
+    verified = run("audit", "verify", "--json")
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["files"] == 1
+    # DT-2015-02's draft put out for comment, attached to the consultation task
+    files = json.loads(run("documents", "DT-2015-02", "--json").stdout)
+    assert [(f["file_name"], f["task_name"]) for f in files] == [
+        ("深化财政预算管理制度改革方案（征求意见稿）.txt", "发布公开征求意见")]
     # `reformflow archive 8`: the filed plan's decision archive, every record proved
     assert ledger["DT-2015-08"]["id"] == 8
     archive = json.loads(run("archive", "8", "--json").stdout)
