@@ -31,18 +31,19 @@ def cli(db: Database, *args, code: int = 0):
     return result
 
 
-def tamper(db: Database, *statements, **params) -> None:
-    """What an attacker with database rights does: switch the append-only triggers off, edit."""
+def tamper(db: Database, *statements, table: str = "audit_events", **params) -> None:
+    """What an attacker with database rights does: switch an append-only table's triggers off
+    (audit_events, or documents), edit."""
     with db.engine.begin() as conn:
         if db.is_sqlite:
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
         else:
-            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         for sql in statements:
             conn.execute(text(sql), params)
         if not db.is_sqlite:
-            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
 
 
 def cut_back_to(db: Database, seq: int) -> None:

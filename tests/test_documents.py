@@ -16,6 +16,7 @@ from engine.cli import main
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .plan_helper import Plan, audit_payloads
+from .test_audit import tamper
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 DRAFT = "关于深化财政预算管理制度改革的实施方案（征求意见稿）\n".encode() * 50
@@ -95,16 +96,7 @@ def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at
 
 
 def _tamper(db, sql: str, **params) -> None:
-    """What someone with database rights does: switch the append-only triggers off, edit."""
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            conn.execute(text("DROP TRIGGER IF EXISTS documents_no_update"))
-            conn.execute(text("DROP TRIGGER IF EXISTS documents_no_delete"))
-        else:
-            conn.execute(text("ALTER TABLE documents DISABLE TRIGGER USER"))
-        conn.execute(text(sql), params)
-        if not db.is_sqlite:
-            conn.execute(text("ALTER TABLE documents ENABLE TRIGGER USER"))
+    tamper(db, sql, table="documents", **params)
 
 
 def test_files_cannot_be_changed_or_removed_through_the_database(library, at):  # noqa: F811
