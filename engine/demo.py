@@ -132,6 +132,11 @@ STANDARD_ANSWERS = {
     "Task_RecordInterview": lambda _task: {"interviewDate": clock.today().isoformat(), "interviewee": "分管副市长",
                                            "interviewRecord": "指出整改不力，要求两周内整改到位"},
     "Task_ClosePlan": lambda _task: {"closingDate": clock.today().isoformat(), "closingNote": "全部举措完成，评估已登记"},
+    # adjustment.bpmn's own tasks; its other steps are reform_plan's, answered above
+    "Task_ProposeAdjustment": {"adjustmentType": "supplement", "adjustmentContent": "补充民营企业应急转贷和融资担保措施",
+                               "adjustmentReasons": "实施中发现融资难问题突出，原方案缺少相应举措",
+                               "trackingFindings": "牵头单位自查：走访企业42家，31家反映融资难，见自查报告"},
+    "Task_ReviewProposal": {"adjustmentReviewOpinion": "调整理由充分，同意报原审定机关", "adjustmentReviewDecision": "submit"},
 }
 
 # (business key, title, drafter, start data, stop when one of these tasks is ready)
@@ -200,6 +205,7 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
         plans.append({"id": plan["id"], "business_key": key, "title": title, "stage": stage})
     _attach_draft(engine, plans[1]["id"], say)
     plans.append(_start_implementation(engine, say))
+    plans.append(_start_adjustment(engine, say))
     fired = engine.fire_due_timers()
     if fired:
         say(f"已触发 {len(fired)} 个方案的定时器：逾期未备案已报改革办 (timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office)")
@@ -237,4 +243,23 @@ def _start_implementation(engine: Engine, say: Callable[[str], None]) -> dict:
     view = engine.instance(plan["id"])
     stage = ", ".join(t["name"] for t in view["tasks"])
     say(f"{key} {title}（落实与督察）: {stage}")
+    return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}
+
+
+# The filed plan DT-2015-08 found lacking (adjustment.bpmn): its lead unit's self-check proposes to
+# supplement it, and the proposal waits for the reform office's review. Submitted, it would pass the
+# legality review and go to the body that approved the original: an ordinary plan, by the route the
+# reform office chooses (the original was countersigned).
+ADJUSTMENT = ("DT-2015-08-TZ1", "深化非公经济领域改革方案", "xie")
+
+
+def _start_adjustment(engine: Engine, say: Callable[[str], None]) -> dict:
+    key, title, drafter = ADJUSTMENT
+    unit, person = next((u, d) for name, d, _, u in PEOPLE if name == drafter)
+    data = {"originalDocumentNumber": "同改发〔2026〕8号", "leadUnit": unit, "responsiblePerson": person,
+            "plannedCompletion": _days_from_today(60), "proposalSource": "self_check"}
+    plan = engine.start("adjustment", actor=drafter, title=title, business_key=key, data=data)
+    drive(engine, plan["id"], STANDARD_ANSWERS, {**MEMBERS, "drafter": drafter}, stop_at={"Task_ReviewProposal"})
+    stage = ", ".join(t["name"] for t in engine.instance(plan["id"])["tasks"])
+    say(f"{key} {title}（动态调整）: {stage}")
     return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}

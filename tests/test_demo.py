@@ -25,7 +25,7 @@ def _load(url: str, now: str):
 
 def _check_what_the_readme_shows(run) -> None:
     ledger = {p["business_key"]: p for p in json.loads(run("ledger", "--json").stdout)["plans"]}
-    assert len(ledger) == 9
+    assert len(ledger) == 10
     # the plan issued 40 days ago and not filed: red, its filing overdue and escalated
     late = ledger["DT-2015-07"]
     assert late["colour"] == "red" and {t["name"] for t in late["current"]} == {"报送备案", "逾期未备案处理", "移交决策档案"}
@@ -34,6 +34,9 @@ def _check_what_the_readme_shows(run) -> None:
     # its implementation has a monthly table with the lead unit and a supervision with the reform office
     current = {t["name"] for t in ledger["DT-2015-08-LS"]["current"]}
     assert {"报送月度进展", "开展督察"} <= current
+    # a proposal to adjust the filed plan waits for the reform office's review, on the ledger by its own milestone
+    adjustment = ledger["DT-2015-08-TZ1"]
+    assert [t["name"] for t in adjustment["current"]] == ["审核调整意见"] and adjustment["milestone"] == "调整后方案印发"
     # the README's walkthrough: 李娜's legality review of DT-2015-04, 谢娟's monthly table
     li = json.loads(run("tasks", "--as", "li", "--json").stdout)["tasks"]
     assert [(t["business_key"], t["name"]) for t in li] == [("DT-2015-04", "合法合规性审查")]
@@ -70,4 +73,4 @@ def test_loading_the_demo_again_keeps_the_data_and_says_how_to_start_over(sqlite
     _, run = _load(sqlite_db.url, DAYS[0])
     again = run("init", "--demo")  # `make run` a second time
     assert "演示数据已加载过" in again.stdout and "rm instance/reformflow.sqlite3" in again.stdout
-    assert len(json.loads(run("ledger", "--json").stdout)["plans"]) == 9
+    assert len(json.loads(run("ledger", "--json").stdout)["plans"]) == 10
