@@ -685,14 +685,19 @@ def assign_cmd(state, as_json, task_id, to, actor, reassign):
 @click.argument("task_id", type=ID)
 @click.option("--as", "actor", required=True, help="办理人用户名 (who completes).")
 @click.option("--data", help="表单数据，JSON 对象 (form values as a JSON object).")
-def complete_cmd(state, as_json, task_id, actor, data):
+@click.option("--attach", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="随表单一并上传的附件，可重复 (a file to attach with the form, repeatable).")
+def complete_cmd(state, as_json, task_id, actor, data, paths):
     """提交已认领的待办及其表单 (complete a claimed task with its form data)."""
     def human(d):
         _show_task(d)
+        for f in d.get("documents", []):
+            _show_document(f)
         for t in d.get("reopened", []):  # a check sent the submission back: say so, not just "completed"
             click.echo(f"  退回本人补充或再次办理 (back to you): 待办 (task) {t['id']}：{t['name']} — 请查看要求后重新提交"
                        " (see what is missing and submit again)")
-    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data)), as_json, human)
+    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data), files=_read_attachments(paths)),
+          as_json, human)
 
 
 # ------------------------------------------------------------------------- attached files
@@ -703,10 +708,19 @@ def complete_cmd(state, as_json, task_id, actor, data):
 @click.option("--name", help="保存的文件名，默认为原文件名 (the name to keep; default: the file's own).")
 def attach_cmd(state, as_json, task_id, path, actor, name):
     """为已认领的待办上传附件，如方案稿、评估报告 (attach a file to a task you hold, e.g. the draft or a report)."""
+    [(file_name, content)] = _read_attachments([path])
+    _emit(state.engine.attach(task_id, name or file_name, content, actor=actor), as_json, _show_document)
+
+
+def _read_attachments(paths) -> list[tuple[str, bytes]]:
+    """Each file's name and bytes, read no further than one byte past the size limit (which
+    refuses what is longer anyway)."""
     from .documents import MAX_BYTES
-    with open(path, "rb") as f:
-        content = f.read(MAX_BYTES + 1)  # no further: the limit refuses what is longer anyway
-    _emit(state.engine.attach(task_id, name or Path(path).name, content, actor=actor), as_json, _show_document)
+    files = []
+    for path in paths:
+        with open(path, "rb") as f:
+            files.append((Path(path).name, f.read(MAX_BYTES + 1)))
+    return files
 
 
 @command(main, "documents")

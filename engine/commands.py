@@ -490,9 +490,12 @@ class Engine:
             return self._task_dict(task)
 
     def complete(self, task_id: int, *, actor: str, data: dict | None = None,
-                 expected_version: int | None = None) -> dict:
+                 expected_version: int | None = None, files: list[tuple[str, bytes]] = ()) -> dict:
+        """Complete a task with its form data and any files (name, content) sent with it, all in
+        one transaction: a refused form stores none of the files."""
         data = dict(data or {})
         forms.check_submitted(data, ("表单数据", "form data"))
+        files = [(*documents.checked(name, content), content) for name, content in files]
         with self.command(actor) as ctx:
             # Plan first, then task: the timer worker locks in the same order, so the two never
             # wait for each other in a cycle (PostgreSQL deadlock). One SELECT locks the task's
@@ -530,11 +533,14 @@ class Engine:
             def finish(_wf):
                 spiff_task.data.update(values)
                 spiff_task.run()
+            attached = [self._attach_file(ctx, task, *file, actor) for file in files]
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
                            element_id=task.element_id, name=task.name, old=old, new=values, unit=found.actor_unit)
             runtime.run(ctx, instance, workflow, finish)
             result = self._task_dict(task)
+            if attached:
+                result["documents"] = attached
             reopened = self._return_to_sender(ctx, workflow, task, actor)
             if reopened:
                 result["reopened"] = reopened
@@ -557,10 +563,14 @@ class Engine:
             if task.assignee != actor:
                 raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，只有办理人可以上传附件 "
                                 "(only the assignee may attach files)")
-            attached = documents.add(ctx.session, task, name, media_type, content, actor, ctx.now)
-            ctx.log.record(documents.EVENT, instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
-                           name=task.name, new={k: attached[k] for k in ("id", "file_name", "media_type", "size", "sha256")})
-            return attached
+            return self._attach_file(ctx, task, name, media_type, content, actor)
+
+    @staticmethod
+    def _attach_file(ctx: Context, task, name: str, media_type: str, content: bytes, actor: str) -> dict:
+        attached = documents.add(ctx.session, task, name, media_type, content, actor, ctx.now)
+        ctx.log.record(documents.EVENT, instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
+                       name=task.name, new={k: attached[k] for k in ("id", "file_name", "media_type", "size", "sha256")})
+        return attached
 
     def _return_to_sender(self, ctx: Context, workflow: BpmnWorkflow, done, actor: str) -> list[dict]:
         """A step that this action opened again (a check sent the submission back for a missing

@@ -189,3 +189,27 @@ def test_attach_list_and_download_on_the_command_line(library, at, tmp_path, mon
     assert refused.exit_code == 4 and "只有办理人可以上传附件" in refused.stderr
     assert _cli(library, "documents", "99999").exit_code == 5
     assert _cli(library, "document", "99999").exit_code == 5
+
+
+def test_files_sent_with_the_form_are_kept_only_if_the_form_is(library, at, tmp_path):  # noqa: F811
+    plan, task = _drafting(library, at)
+    with at("2026-03-02T10:00:00"):
+        with pytest.raises(Invalid, match="方案稿摘要"):  # a required field left out: nothing is kept
+            library.complete(task["id"], actor="zhang", data={}, files=[("方案稿.pdf", DRAFT)])
+        assert library.documents(plan.id) == [] and audit_payloads(library, plan.id, documents.EVENT) == []
+        with pytest.raises(Invalid, match="不接受此类文件"):  # a file refused: the form is not submitted either
+            library.complete(task["id"], actor="zhang", data={"draftSummary": "方案初稿"}, files=[("方案稿.exe", b"MZ")])
+        assert plan.task("Task_DraftPlan")["status"] == "claimed"
+    source = tmp_path / "方案稿.pdf"
+    source.write_bytes(DRAFT)
+    done = _cli(library, "complete", str(task["id"]), "--as", "zhang", "--data", '{"draftSummary": "方案初稿"}',
+                "--attach", str(source), "--json")
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    assert result["status"] == "completed" and [d["file_name"] for d in result["documents"]] == ["方案稿.pdf"]
+    assert [(d["task_id"], d["sha256"]) for d in library.documents(plan.id)] == [
+        (task["id"], hashlib.sha256(DRAFT).hexdigest())]
+    # in the trail the files come before the completion they were sent with
+    kinds = [e["event_type"] for e in json.loads(_cli(library, "history", str(plan.id), "--json").stdout)["events"]
+             if e["task_id"] == task["id"]]
+    assert kinds[-2:] == ["document_attached", "task_completed"]
