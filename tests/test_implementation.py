@@ -209,22 +209,32 @@ def _notice(plan, at, deadline="2026-04-30"):
                 problemsFound=True)
         assert plan.inbox()["Task_IssueRectificationNotice"] == ("reform_office", None)
         plan.do("Task_IssueRectificationNotice", rectificationNoticeNumber="同改督〔2026〕3号",
-                problemList="1. 绩效评价办法未出台；2. 预算公开不完整", rectificationDeadline=deadline)
+                problemList="1. 绩效评价办法未出台；2. 预算公开不完整", rectificationDeadline=deadline,
+                noticeDate="2026-04-01")
+
+
+def _window_passes(plan, at):
+    """The notice was served on 1 April: the 30 days for a re-review run to the end of 1 May."""
+    assert "Event_ReReviewWindowEnds" in plan.fire_timers_at(at, "2026-05-02T00:00:01")
 
 
 def test_a_rectification_notice_is_rectified_and_passes_re_inspection(library, at):  # noqa: F811
     plan = _started(library, at)
     _notice(plan, at)
-    # the lead unit rectifies by the deadline set in the notice
-    assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30"))}
+    # the lead unit rectifies by the deadline set in the notice, and may ask for a re-review
+    assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")), "Task_RequestReReview": ("zhang", None)}
     with at("2026-04-20T10:00:00"):
         plan.do("Task_Rectify", rectificationReport="绩效评价办法已印发，预算已全部公开")
-        assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
+        # re-inspection waits until the notice is final: the window for a re-review is still open
+        assert plan.inbox() == {"Task_RequestReReview": ("zhang", None)}
+    _window_passes(plan, at)
+    assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
+    with at("2026-05-02T10:00:00"):
         plan.do("Task_ReInspect", reinspectionResult="passed", reinspectionOpinion="整改到位，销号")
         assert plan.active == []
-    assert plan.fire_timers_at(at, "2026-05-01T00:00:01") == []  # no rectification timer left
+    assert plan.fire_timers_at(at, "2026-06-01T00:00:01") == []  # no rectification timer left
     assert plan.created == ["Task_AssignResponsibility", "Task_Supervise", "Task_MonthlyReport",
-                            "Task_IssueRectificationNotice", "Task_Rectify", "Task_ReInspect"]
+                            "Task_IssueRectificationNotice", "Task_Rectify", "Task_RequestReReview", "Task_ReInspect"]
     assert plan.audit_ok()
 
 
@@ -233,26 +243,28 @@ def test_a_failed_re_inspection_sends_it_back_with_its_reason_and_the_leader_is_
     _notice(plan, at)
     with at("2026-04-20T10:00:00"):
         plan.do("Task_Rectify", rectificationReport="已起草绩效评价办法")
+    _window_passes(plan, at)
+    with at("2026-05-02T10:00:00"):
         plan.do("Task_ReInspect", reinspectionResult="failed", reinspectionOpinion="办法仅起草未印发，预算公开仍不完整")
         assert plan.inbox() == {"Task_OrderFurtherRectification": ("reform_office", None)}
         with pytest.raises(Invalid, match="newRectificationDeadline"):  # a new deadline in the past
-            plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-04-19", interviewLeader=True)
+            plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-05-01", interviewLeader=True)
         plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-05-20", interviewLeader=True)
         assert plan.inbox() == {"Task_RecordInterview": ("reform_office", None)}
-        plan.do("Task_RecordInterview", interviewDate="2026-04-20", interviewee="分管副市长",
+        plan.do("Task_RecordInterview", interviewDate="2026-05-02", interviewee="分管副市长",
                 interviewRecord="指出整改不力，要求5月20日前整改到位")
         # back to the lead unit, due by the new deadline, with the reason on the form
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}
         assert plan.variables["reinspectionOpinion"] == "办法仅起草未印发，预算公开仍不完整"
         assert [f["id"] for f in plan.task("Task_Rectify")["form"]][:3] == [
             "rectificationNoticeNumber", "problemList", "reinspectionOpinion"]
-    # the old deadline has no timer left: only the new one counts
-    assert plan.fire_timers_at(at, "2026-05-01T00:00:01") == []
+    # the old deadline has no timer left, and no second re-review is offered: only the new deadline counts
+    assert plan.fire_timers_at(at, "2026-05-03T00:00:01") == []
     with at("2026-05-15T10:00:00"):
         plan.do("Task_Rectify", rectificationReport="办法已印发，预算全部公开")
         plan.do("Task_ReInspect", reinspectionResult="passed", reinspectionOpinion="整改到位")
         assert "Task_Rectify" not in plan.active
-    assert plan.created[3:] == ["Task_IssueRectificationNotice", "Task_Rectify", "Task_ReInspect",
+    assert plan.created[3:] == ["Task_IssueRectificationNotice", "Task_Rectify", "Task_RequestReReview", "Task_ReInspect",
                                 "Task_OrderFurtherRectification", "Task_RecordInterview",
                                 "Task_Rectify", "Task_ReInspect"]
     assert plan.variables["interviewRecord"] == "指出整改不力，要求5月20日前整改到位"
@@ -264,6 +276,8 @@ def test_a_failed_re_inspection_without_interview_goes_straight_back(library, at
     _notice(plan, at)
     with at("2026-04-20T10:00:00"):
         plan.do("Task_Rectify")
+    _window_passes(plan, at)
+    with at("2026-05-02T10:00:00"):
         plan.do("Task_ReInspect", reinspectionResult="failed", reinspectionOpinion="未整改到位")
         plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-05-08")
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-08"))}
@@ -283,6 +297,7 @@ def test_an_overdue_rectification_is_escalated_to_the_reform_office(library, at)
     inbox = plan.inbox()
     assert inbox["Task_UrgeRectification"] == ("reform_office", None)
     assert inbox["Task_Rectify"] == ("zhang", end_of("2026-04-30"))
+    _window_passes(plan, at)
     with at("2026-05-02T09:00:00"):
         plan.do("Task_UrgeRectification", urgeNote="挂账督办")
         plan.do("Task_Rectify")
@@ -298,6 +313,7 @@ def test_a_rectification_reported_before_the_office_follows_it_up_withdraws_the_
     _notice(plan, at, deadline="2026-04-30")
     assert sorted(plan.fire_timers_at(at, "2026-05-01T00:00:01")) == ["Event_RectifyOverdue", "Event_RectifyReminder"]
     assert "Task_UrgeRectification" in plan.inbox()
+    _window_passes(plan, at)
     with at("2026-05-02T09:00:00"):
         plan.do("Task_Rectify")
     assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}  # the follow-up is gone
@@ -312,10 +328,10 @@ def test_the_rectification_deadline_cannot_be_in_the_past(library, at):  # noqa:
         plan.do("Task_Supervise", supervisionDate="2026-04-01", problemsFound=True)
         with pytest.raises(Invalid) as refused:
             plan.do("Task_IssueRectificationNotice", problemList="问题", rectificationNoticeNumber="X",
-                    rectificationDeadline="2026-03-31")
+                    rectificationDeadline="2026-03-31", noticeDate="2026-04-01")
         assert [d["field"] for d in refused.value.details] == ["rectificationDeadline"]
         plan.do("Task_IssueRectificationNotice", problemList="问题", rectificationNoticeNumber="X",
-                rectificationDeadline="2026-04-01")  # today is allowed: due at its end
+                rectificationDeadline="2026-04-01", noticeDate="2026-04-01")  # today is allowed: due at its end
         assert plan.inbox()["Task_Rectify"] == ("zhang", end_of("2026-04-01"))
     assert plan.audit_ok()
 
@@ -395,9 +411,12 @@ def test_the_start_form_is_checked_and_the_local_rules_are_not_the_starters(libr
             Implementation(library, actor="li")
         plan = Implementation(library)
     assert {k: plan.variables[k] for k in ("reportDueDay", "reminderDays", "responsibilityDays", "supervisionMonths",
-                                           "evaluationMonths", "evaluationDueMonths", "pilotSummaryMonths")} == {
+                                           "evaluationMonths", "evaluationDueMonths", "pilotSummaryMonths",
+                                           "pilotPhaseMonths", "reReviewDays", "reReviewDecisionDays")} == {
         "reportDueDay": 10, "reminderDays": 3, "responsibilityDays": 5, "supervisionMonths": 12,
-        "evaluationMonths": 12, "evaluationDueMonths": 1, "pilotSummaryMonths": 2}
+        "evaluationMonths": 12, "evaluationDueMonths": 1, "pilotSummaryMonths": 2,
+        "pilotPhaseMonths": 36, "reReviewDays": 30, "reReviewDecisionDays": 30}
+    assert plan.variables["quarterlyReporting"] is False
 
 
 def test_the_reform_office_starts_it_for_a_lead_unit_and_working_days_follow_the_holidays(library, at):  # noqa: F811
@@ -410,4 +429,188 @@ def test_the_reform_office_starts_it_for_a_lead_unit_and_working_days_follow_the
         plan.do("Task_AssignResponsibility")
     assert plan.fire_timers_at(at, "2026-10-01T00:00:01") == ["Event_ReportMonthEnds"]
     assert plan.inbox()["Task_MonthlyReport"] == ("zhang", end_of("2026-10-10"))
+    assert plan.audit_ok()
+
+
+# --- re-review of a rectification notice (《政府督查工作条例》第十七条) ---
+
+def _request_re_review(plan, at, moment="2026-04-05T10:00:00"):
+    with at(moment):
+        with pytest.raises(Invalid, match="reReviewReasons"):  # the reasons are required
+            plan.do("Task_RequestReReview", reReviewReasons=None)
+        plan.do("Task_RequestReReview", reReviewReasons="第2项：预算已按规定公开，不属公开不完整")
+
+
+def _seen_by_the_lead_unit(engine, plan) -> dict:
+    """The rectification task as the lead unit opens it: its due date and what its form shows."""
+    view = engine.task_view(plan.task("Task_Rectify")["id"])
+    return {"due_at": view["due_at"], "problemList": view["values"]["problemList"],
+            "reReviewDecisionReasons": view["values"]["reReviewDecisionReasons"]}
+
+
+def test_a_re_review_upheld_within_its_period_leaves_the_rectification_running(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    rectify_id = plan.task("Task_Rectify")["id"]
+    assert plan.task("Task_RequestReReview")["follow_up_at"] == end_of("2026-05-01")  # 30 days after service
+    _request_re_review(plan, at)
+    # the reform office decides within 30 days of the request; the rectification does not stop meanwhile
+    assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
+                            "Task_DecideReReview": ("reform_office", end_of("2026-05-05"))}
+    with at("2026-04-10T10:00:00"):
+        with pytest.raises(Invalid, match="reReviewPanel"):  # who reviewed, the interested ones excluded
+            plan.do("Task_DecideReReview", reReviewPanel=None)
+        plan.do("Task_DecideReReview", reReviewPanel="杨帆（未参与督察）", reReviewDecision="upheld",
+                reReviewDecisionReasons="预算公开缺少三公经费明细，维持原意见")
+    # the same task goes on, with the same list and deadline (the decision is the plan's record)
+    assert plan.task("Task_Rectify")["id"] == rectify_id
+    assert _seen_by_the_lead_unit(library, plan) == {
+        "due_at": end_of("2026-04-30"), "problemList": "1. 绩效评价办法未出台；2. 预算公开不完整",
+        "reReviewDecisionReasons": None}
+    assert plan.variables["reReviewDecisionReasons"] == "预算公开缺少三公经费明细，维持原意见"
+    with at("2026-04-20T10:00:00"):
+        plan.do("Task_Rectify")
+        # decided: nothing waits for the rest of the request period
+        assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
+    assert plan.variables["reReviewDecision"] == "upheld"
+    assert audit_payloads(library, plan.id, "escalation") == []
+    assert plan.audit_ok()
+
+
+def test_a_re_review_that_changes_the_notice_restarts_the_rectification_on_the_new_list_and_deadline(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    _request_re_review(plan, at)
+    with at("2026-04-28T10:00:00"):
+        with pytest.raises(Invalid, match="revisedRectificationDeadline"):  # not in the past
+            plan.do("Task_DecideReReview", reReviewDecision="changed", revisedRectificationDeadline="2026-04-27")
+        plan.do("Task_DecideReReview", reReviewPanel="杨帆（未参与督察）", reReviewDecision="changed",
+                reReviewDecisionReasons="第2项不成立，予以删除；办法须经市政府审议，期限延长",
+                revisedProblemList="1. 绩效评价办法未出台", revisedRectificationDeadline="2026-06-15")
+    assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["notice_changed"]
+    # the rectification under the old notice is withdrawn, a new one opens on the changed notice
+    assert [e["element_id"] for e in audit_payloads(library, plan.id, "task_cancelled")] == ["Task_Rectify"]
+    assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-06-15"))}  # no second request offered
+    assert _seen_by_the_lead_unit(library, plan) == {
+        "due_at": end_of("2026-06-15"), "problemList": "1. 绩效评价办法未出台",
+        "reReviewDecisionReasons": "第2项不成立，予以删除；办法须经市政府审议，期限延长"}
+    # the old deadline no longer counts; the reminder and the follow-up run to the new one
+    assert plan.fire_timers_at(at, "2026-05-01T00:00:01") == []
+    assert plan.fire_timers_at(at, "2026-06-13T00:00:01") == ["Event_RectifyReminder"]
+    assert plan.fire_timers_at(at, "2026-06-16T00:00:01") == ["Event_RectifyOverdue"]
+    with at("2026-06-16T10:00:00"):
+        plan.do("Task_Rectify", rectificationReport="绩效评价办法已印发")
+        assert plan.active == ["Task_ReInspect"]  # the follow-up not yet done is withdrawn with the round
+        task = library.task_view(plan.task("Task_ReInspect")["id"])
+        assert task["values"]["problemList"] == "1. 绩效评价办法未出台"  # re-inspected against the changed list
+    assert plan.audit_ok()
+
+
+def test_a_re_review_that_withdraws_the_notice_ends_the_rectification_and_closes_the_supervision(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    _request_re_review(plan, at)
+    with at("2026-04-15T10:00:00"):
+        plan.do("Task_DecideReReview", reReviewPanel="杨帆（未参与督察）", reReviewDecision="withdrawn",
+                reReviewDecisionReasons="督察时办法已印发，问题不成立，撤销整改意见书")
+    assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["notice_withdrawn"]
+    assert plan.active == []  # no rectification, no re-inspection: the supervision is closed
+    assert "Task_Rectify" in [e["element_id"] for e in audit_payloads(library, plan.id, "task_cancelled")]
+    assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == []  # no rectification timer, no request period left
+    _evaluate(plan, at)
+    assert plan.inbox() == {"Task_ClosePlan": ("reform_office", None)}
+    with at("2027-01-25T09:00:00"):
+        plan.do("Task_ClosePlan")
+    assert "Task_ReInspect" not in plan.created
+    assert plan.variables["reReviewDecisionReasons"] == "督察时办法已印发，问题不成立，撤销整改意见书"
+    assert_closed(library, plan)
+
+
+def test_an_unused_request_period_ends_at_its_last_day_and_nothing_waits_for_it(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at, deadline="2026-05-20")
+    assert plan.fire_timers_at(at, "2026-05-01T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == ["Event_ReReviewWindowEnds"]
+    assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}  # the request left the inbox
+    assert [e["element_id"] for e in audit_payloads(library, plan.id, "task_cancelled")] == ["Task_RequestReReview"]
+    with at("2026-05-10T10:00:00"):
+        plan.do("Task_Rectify")
+        assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
+    assert "Task_DecideReReview" not in plan.created
+    assert plan.audit_ok()
+
+
+# --- pilot phase evaluation (试点期超过3年的阶段性评估) ---
+
+def test_a_pilot_longer_than_three_years_gets_its_phase_evaluation_three_years_in(library, at):  # noqa: F811
+    plan = _started(library, at, pilot=True, pilotEnd="2029-06-30")
+    _reported_all_done(plan, at)
+    _no_findings(plan, at)
+    _evaluate(plan, at)
+    assert plan.fire_timers_at(at, "2029-01-15T23:59:00") == []
+    assert plan.fire_timers_at(at, "2029-01-16T00:00:01") == ["Event_PilotPhaseDue"]
+    # the lead unit has the approving unit evaluate, and records it within a month
+    assert plan.inbox() == {"Task_PilotPhaseEvaluation": ("zhang", end_of("2029-02-15"))}
+    with at("2029-02-01T10:00:00"):
+        with pytest.raises(Invalid, match="phaseEvaluationDate"):  # not in the future
+            plan.do("Task_PilotPhaseEvaluation", phaseEvaluationDate="2029-02-02")
+        plan.do("Task_PilotPhaseEvaluation", phaseEvaluationDate="2029-01-28",
+                phaseEvaluationProposals="第二阶段扩大到两个县")
+    assert plan.active == []  # then the pilot runs to its end
+    assert plan.fire_timers_at(at, "2029-07-01T00:00:01") == ["Event_PilotEnds"]
+    assert plan.inbox() == {"Task_PilotSummary": ("zhang", end_of("2029-08-30"))}
+    assert plan.variables["phaseEvaluator"] == "省委改革办"
+    assert plan.created.count("Task_PilotPhaseEvaluation") == 1
+    assert plan.audit_ok()
+
+
+def test_a_pilot_of_three_years_or_less_has_no_phase_evaluation(library, at):  # noqa: F811
+    plan = _started(library, at, pilot=True, pilotEnd="2029-01-15")  # exactly 36 months after the start
+    _reported_all_done(plan, at)
+    assert sorted(plan.fire_timers_at(at, "2029-01-16T00:00:01")) == ["Event_EvaluationDue", "Event_PilotEnds"]
+    assert "Task_PilotSummary" in plan.active
+    assert "Task_PilotPhaseEvaluation" not in plan.created
+    assert plan.audit_ok()
+
+
+# --- quarterly report through the special group (季通报) ---
+
+def test_a_quarterly_plan_is_reviewed_by_its_special_group_on_the_quarters_last_month_only(library, at):  # noqa: F811
+    plan = _started(library, at, quarterlyReporting=True)
+    for month_ends, report_day in (("2026-02-01", "2026-02-05"), ("2026-03-01", "2026-03-05")):
+        assert plan.fire_timers_at(at, f"{month_ends}T00:00:01") == ["Event_ReportMonthEnds"]
+        _report(plan, at, f"{report_day}T10:00:00", 0, 2, 1)
+        assert "Task_ReviewQuarter" not in plan.active  # January and February: no quarter's end
+    # March's table (opened on 1 April) ends the first quarter: the special group reviews it
+    assert plan.fire_timers_at(at, "2026-04-01T00:00:01") == ["Event_ReportMonthEnds"]
+    _report(plan, at, "2026-04-03T10:00:00", 1, 2, 0)
+    task = plan.task("Task_ReviewQuarter")
+    assert (task["candidate_groups"], task["lane"]) == (["special_group"], "专项小组")
+    assert plan.variables["reportsFiled"] == 2  # the ledger counts March once it is reviewed
+    with at("2026-04-07T10:00:00"):
+        plan.do("Task_ReviewQuarter", quarterReviewDecision="return", quarterReviewOpinion="已完成项数与附件不符，请核实")
+        assert plan.inbox() == {"Task_Supervise": ("reform_office", end_of("2027-01-15")),
+                                "Task_ReviseQuarterReport": ("zhang", None)}
+        view = library.task_view(plan.task("Task_ReviseQuarterReport")["id"])
+        assert view["values"]["quarterReviewOpinion"] == "已完成项数与附件不符，请核实"
+        with pytest.raises(Invalid, match="measuresNotStarted"):  # the counts must still add up
+            plan.do("Task_ReviseQuarterReport", measuresDone=2, measuresStarted=1, measuresNotStarted=1)
+        plan.do("Task_ReviseQuarterReport", measuresDone=2, measuresStarted=1, measuresNotStarted=0)
+        plan.do("Task_ReviewQuarter", quarterReviewDecision="approve", quarterReviewOpinion="核实无误，报改革办")
+    # the ledger takes the reviewed figures, and April's month runs as usual
+    assert (plan.variables["measuresDone"], plan.variables["reportsFiled"]) == (2, 3)
+    assert plan.fire_timers_at(at, "2026-05-01T00:00:01") == ["Event_ReportMonthEnds"]
+    _report(plan, at, "2026-05-03T10:00:00", 2, 1, 0)
+    assert "Task_ReviewQuarter" not in plan.active
+    assert plan.created.count("Task_ReviewQuarter") == 2
+    assert plan.audit_ok()
+
+
+def test_a_plan_without_quarterly_reporting_files_march_without_a_review(library, at):  # noqa: F811
+    plan = _started(library, at)
+    for month_ends in ("2026-02-01", "2026-03-01", "2026-04-01"):
+        plan.fire_timers_at(at, f"{month_ends}T00:00:01")
+        _report(plan, at, f"{month_ends[:8]}05T10:00:00", 0, 2, 1)
+    assert plan.variables["reportsFiled"] == 3
+    assert "Task_ReviewQuarter" not in plan.created and "Task_ReviseQuarterReport" not in plan.created
     assert plan.audit_ok()
