@@ -553,7 +553,15 @@ class Engine:
         version the person loaded is not refused."""
         name, media_type = documents.checked(file_name, content)
         with self.command(actor) as ctx:
-            self._member(ctx, actor)
+            # Plan first, then task, as complete and the timer worker lock: the file's row refers
+            # to the plan, and on PostgreSQL inserting it waits for a complete that holds the plan
+            # (FOR KEY SHARE against FOR UPDATE) while that complete waits for this task: deadlock.
+            found = ctx.session.connection().execute(
+                _LOCK_TASK_PLAN, {"task_id": task_id, "actor": actor}).one_or_none()
+            if found is None:
+                raise NotFound(f"任务 {task_id} 不存在 (no such task)")
+            if not found.actor_active:
+                raise _unknown_user(actor)
             task = self._task(ctx, task_id, expected_version)  # locked: a complete under way finishes first
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再添加附件 "

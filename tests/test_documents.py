@@ -213,3 +213,39 @@ def test_files_sent_with_the_form_are_kept_only_if_the_form_is(library, at, tmp_
     kinds = [e["event_type"] for e in json.loads(_cli(library, "history", str(plan.id), "--json").stdout)["events"]
              if e["task_id"] == task["id"]]
     assert kinds[-2:] == ["document_attached", "task_completed"]
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_attach_waits_for_a_complete_holding_the_plan_before_it_holds_the_task(library, at, db):  # noqa: F811
+    """Plan first, then task, as complete locks them: a file's row refers to the plan, and on
+    PostgreSQL an attach that held the task while inserting it waited for a complete holding the
+    plan, which waited for the task: a deadlock, the complete refused after a second."""
+    import threading
+    import time
+    from sqlalchemy import create_engine
+    from engine.commands import Engine
+    plan, task = _drafting(library, at)
+    other = create_engine(library.db.engine.url)
+    completing = other.connect()  # holds the plan as a complete does
+    completing.execute(text("SELECT id FROM process_instances WHERE id = :id FOR UPDATE"), {"id": plan.id})
+    result = {}
+    attaching = threading.Thread(target=lambda: result.update(
+        done=Engine(library.db).attach(task["id"], "方案稿.pdf", DRAFT, actor="zhang")))
+    attaching.start()
+    for _ in range(200):  # until the attach waits for a lock
+        with other.connect() as watch:
+            if watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                  "AND datname = current_database()")).scalar():
+                break
+        time.sleep(0.05)
+    try:
+        # the complete's next step, locking the task, is not blocked by the waiting attach
+        with other.connect() as task_lock:
+            task_lock.execute(text("SELECT id FROM human_tasks WHERE id = :id FOR UPDATE NOWAIT"), {"id": task["id"]})
+            task_lock.rollback()
+    finally:
+        completing.rollback()
+    completing.close()
+    attaching.join(30)
+    other.dispose()
+    assert result["done"]["task_id"] == task["id"]
