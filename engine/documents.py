@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import unicodedata
 from pathlib import PurePosixPath, PureWindowsPath
 
 from sqlalchemy import select
@@ -22,6 +24,8 @@ from .queries import iso
 # 20 MB: a scanned signed plan of a hundred pages; larger material belongs in the records system.
 MAX_BYTES = 20 * 1024 * 1024
 MAX_NAME = 200
+MAX_NAME_BYTES = 255
+_HIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # Unicode categories no file name may hold
 # What government offices exchange: PDF and OFD (the national fixed-layout format), Word and
 # WPS, Excel and ET, plain text, scans as images, and a zip of several.
 MEDIA_TYPES = {
@@ -40,24 +44,49 @@ EVENT = "document_attached"
 
 def checked(file_name: str, content: bytes) -> tuple[str, str]:
     """(the name to keep, its media type), or Invalid saying what is wrong with the file."""
+    name, media_type = checked_name(file_name)
+    if not content:
+        raise Invalid(f"附件 {name}：文件为空 (the file is empty)")
+    if len(content) > MAX_BYTES:
+        raise too_large(name, len(content))
+    return name, media_type
+
+
+def checked_name(file_name: str) -> tuple[str, str]:
+    """The name to keep and its media type, checked before the content is read."""
     # the name alone, whichever system's folders it came with
     name = PureWindowsPath(PurePosixPath(file_name or "").name).name.strip()
     if not name:
         raise Invalid("附件缺少文件名 (the file has no name)")
-    if len(name) > MAX_NAME or any(ord(c) < 32 or c in '<>:"|?*' for c in name):
-        raise Invalid(f"附件 {name[:60]}：文件名过长或含有控制字符、<>:\"|?* 等字符，请改名后重新上传 "
-                      f"(file name longer than {MAX_NAME} characters or with characters a file name cannot have: rename it)")
+    # Control characters (C0, DEL, C1), format characters (a right-to-left override makes
+    # "报告\u202efdp.exe" read as "报告exe.pdf"; zero-width ones make two names look alike),
+    # line separators and the halves of bytes that are not UTF-8 (a name from another system's
+    # code page): shown to the next person as something they are not, or not shown at all.
+    hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN), None)
+    if hidden is not None:
+        shown = "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) in _HIDDEN else c for c in name)
+        raise Invalid(f"附件 {shown[:80]}：文件名含有控制字符或不可见字符（U+{ord(hidden):04X}，如从右至左覆盖符、零宽字符），"
+                      "或不是 UTF-8 编码，请改名后重新上传 (the file name has a control or invisible character, "
+                      f"U+{ord(hidden):04X}, or is not UTF-8: rename it)")
+    # 255 bytes: what a file system keeps as one name, so that `document` can save it as it is
+    if len(name) > MAX_NAME or len(name.encode()) > MAX_NAME_BYTES or any(c in '<>:"|?*' for c in name):
+        raise Invalid(f"附件 {name[:60]}：文件名过长（最多 {MAX_NAME} 个字符、{MAX_NAME_BYTES} 字节，约 85 个汉字）"
+                      "或含有 <>:\"|?* 等字符，请改名后重新上传 "
+                      f"(file name longer than {MAX_NAME} characters or {MAX_NAME_BYTES} bytes in UTF-8, or with "
+                      "characters a file name cannot have: rename it)")
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in MEDIA_TYPES:
         kinds = " ".join(sorted(MEDIA_TYPES))
         raise Invalid(f"附件 {name}：不接受此类文件，请转为 PDF、OFD、Word、WPS 等格式后上传（可接受：{kinds}） "
                       f"(this kind of file is not accepted; accepted: {kinds})")
-    if not content:
-        raise Invalid(f"附件 {name}：文件为空 (the file is empty)")
-    if len(content) > MAX_BYTES:
-        raise Invalid(f"附件 {name}：{_megabytes(len(content))} MB，超过 {_megabytes(MAX_BYTES)} MB 的上限，请压缩或拆分后上传 "
-                      f"(the file is larger than {_megabytes(MAX_BYTES)} MB: compress or split it)")
     return name, MEDIA_TYPES[suffix]
+
+
+def too_large(name: str, size: int) -> Invalid:
+    """The refusal of a file of `size` bytes, its size rounded up: 20 MB and 1 byte is 20.1 MB, not 20."""
+    rounded_up = math.ceil(size * 10 / 1024 / 1024) * 1024 * 1024 // 10
+    return Invalid(f"附件 {name}：{_megabytes(rounded_up)} MB，超过 {_megabytes(MAX_BYTES)} MB 的上限，请压缩或拆分后上传 "
+                   f"(the file is larger than {_megabytes(MAX_BYTES)} MB: compress or split it)")
 
 
 def _megabytes(size: int) -> str:

@@ -21,7 +21,9 @@ def whole_file(path: str, what_zh: str, what: str, *, binary: bool = False):
     def refuse(exc: OSError):
         return Invalid(f"无法写入{what_zh}文件 {path}：{exc.strerror or exc} (cannot write the {what} file)")
     try:
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        # the temporary name is the target's and 15 bytes more: cut to fit a file system's 255
+        prefix = f".{target.name.encode()[:200].decode(errors='ignore')}."
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".part")
     except OSError as exc:  # no such folder, no permission
         raise refuse(exc) from None
     try:

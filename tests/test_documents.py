@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -85,11 +86,21 @@ def test_only_the_assignee_attaches_and_only_while_the_task_is_open(library, at)
     ("方案稿.pdf", b"", "文件为空"),
     ("", b"x", "缺少文件名"),
     ("方案\x07稿.pdf", b"x", "控制字符"),
-    ("方案稿.pdf", b"x" * (documents.MAX_BYTES + 1), "超过 20 MB"),
+    ("方案稿.pdf", b"x" * (documents.MAX_BYTES + 1), "20.1 MB，超过 20 MB"),
+    # names shown to the next person as something they are not: a right-to-left override makes
+    # this one read 方案稿exe.pdf, a zero-width space makes two names look alike, DEL and the C1
+    # control CSI (U+009B) move a terminal's cursor; a file name in another code page is not UTF-8
+    ("方案稿\u202eexe.pdf", b"x", "不可见字符（U+202E"),
+    ("方\u200b案稿.pdf", b"x", "不可见字符（U+200B"),
+    ("方案\x7f稿.pdf", b"x", "控制字符"),
+    ("方案\x9b稿.pdf", b"x", "控制字符"),
+    ("\udcb7\udcbd.pdf", b"x", "不是 UTF-8 编码"),
+    # more than a file system keeps as one name, so `document` could not save it: 256 bytes in UTF-8
+    ("方" * 84 + ".pdf", b"x", "255 字节"),
 ])
 def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at, name, content, says):  # noqa: F811
     plan, task = _drafting(library, at)
-    with pytest.raises(Invalid, match=says):
+    with pytest.raises(Invalid, match=re.escape(says)):
         library.attach(task["id"], name, content, actor="zhang")
     assert library.documents(plan.id) == []
     assert audit_payloads(library, plan.id, documents.EVENT) == []
@@ -213,6 +224,16 @@ def test_files_sent_with_the_form_are_kept_only_if_the_form_is(library, at, tmp_
     kinds = [e["event_type"] for e in json.loads(_cli(library, "history", str(plan.id), "--json").stdout)["events"]
              if e["task_id"] == task["id"]]
     assert kinds[-2:] == ["document_attached", "task_completed"]
+
+
+def test_a_name_as_long_as_a_file_system_keeps_is_saved_under_it(library, at, tmp_path, monkeypatch):  # noqa: F811
+    plan, task = _drafting(library, at)
+    name = "方" * 81 + ".pdf"  # 247 bytes in UTF-8
+    attached = library.attach(task["id"], name, DRAFT, actor="zhang")
+    monkeypatch.chdir(tmp_path)
+    saved = _cli(library, "document", str(attached["id"]))
+    assert saved.exit_code == 0, saved.output
+    assert (tmp_path / name).read_bytes() == DRAFT
 
 
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
