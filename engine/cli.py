@@ -708,18 +708,34 @@ def complete_cmd(state, as_json, task_id, actor, data, paths):
 @click.option("--name", help="保存的文件名，默认为原文件名 (the name to keep; default: the file's own).")
 def attach_cmd(state, as_json, task_id, path, actor, name):
     """为已认领的待办上传附件，如方案稿、评估报告 (attach a file to a task you hold, e.g. the draft or a report)."""
-    [(file_name, content)] = _read_attachments([path])
-    _emit(state.engine.attach(task_id, name or file_name, content, actor=actor), as_json, _show_document)
+    [(file_name, content)] = _read_attachments([path], name)
+    _emit(state.engine.attach(task_id, file_name, content, actor=actor), as_json, _show_document)
 
 
-def _read_attachments(paths) -> list[tuple[str, bytes]]:
-    """Each file's name and bytes, read no further than one byte past the size limit (which
-    refuses what is longer anyway)."""
-    from .documents import MAX_BYTES
+def _read_attachments(paths, name: str | None = None) -> list[tuple[str, bytes]]:
+    """Each file's name (or `name`) and bytes. The name and kind are checked before anything is
+    read, and only a regular file is read, no further than one byte past the size limit: a pipe
+    would wait for a writer forever, a device such as /dev/zero never ends."""
+    import os
+    import stat
+    from . import documents
+    from .errors import Invalid
     files = []
     for path in paths:
-        with open(path, "rb") as f:
-            files.append((Path(path).name, f.read(MAX_BYTES + 1)))
+        file_name = name or Path(path).name
+        documents.checked_name(file_name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe without a writer does not block
+        except OSError as exc:
+            raise Invalid(f"无法读取附件 {path}：{exc.strerror or exc} (cannot read the file)") from None
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise Invalid(f"附件 {path} 不是普通文件（如管道、设备），不能上传；请先保存为文件 "
+                              "(not a regular file: a pipe or a device cannot be attached; save it to a file first)")
+            if info.st_size > documents.MAX_BYTES:
+                raise documents.too_large(documents.checked_name(file_name)[0], info.st_size)
+            files.append((file_name, f.read(documents.MAX_BYTES + 1)))
     return files
 
 

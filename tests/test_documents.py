@@ -236,6 +236,31 @@ def test_a_name_as_long_as_a_file_system_keeps_is_saved_under_it(library, at, tm
     assert (tmp_path / name).read_bytes() == DRAFT
 
 
+def test_attach_reads_only_a_regular_file_and_refuses_a_large_one_without_reading_it(library, at, tmp_path):  # noqa: F811
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    plan, task = _drafting(library, at)
+    script = Path(sys.executable).parent / "reformflow"
+
+    def attach(path, *more):
+        return subprocess.run([str(script), "--db", library.db.url, "attach", str(task["id"]), str(path), "--as", "zhang",
+                               *more], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    pipe = tmp_path / "方案稿.pdf"
+    os.mkfifo(pipe)  # nothing writes to it: reading it would wait forever
+    refused = attach(pipe)
+    assert refused.returncode == 3 and "不是普通文件" in refused.stderr, refused.stderr
+    refused = attach("/dev/zero", "--name", "方案稿.pdf")  # never ends
+    assert refused.returncode == 3 and "不是普通文件" in refused.stderr, refused.stderr
+    large = tmp_path / "扫描件.pdf"
+    with open(large, "wb") as f:
+        f.truncate(200 * 1024 * 1024)  # 200 MB, said as it is, not as the 20 MB read of it
+    refused = attach(large)
+    assert refused.returncode == 3 and "附件 扫描件.pdf：200 MB，超过 20 MB 的上限" in refused.stderr, refused.stderr
+    assert library.documents(plan.id) == []
+
+
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
 def test_attach_waits_for_a_complete_holding_the_plan_before_it_holds_the_task(library, at, db):  # noqa: F811
     """Plan first, then task, as complete locks them: a file's row refers to the plan, and on
