@@ -127,7 +127,7 @@ STANDARD_ANSWERS = {
                                                     "problemList": "1. 绩效评价办法未出台", "rectificationDeadline": _days_from_today(30),
                                                     "noticeDate": clock.today().isoformat()},
     "Task_Rectify": {"rectificationReport": "绩效评价办法已印发"},
-    "Task_RequestReReview": {"reReviewReasons": "问题清单第1项所列办法已于督察前报送市政府审议，不属未出台"},
+    "Task_RequestReReview": {"reReviewChoice": "request", "reReviewReasons": "问题清单第1项所列办法已于督察前报送市政府审议，不属未出台"},
     "Task_DecideReReview": {"reReviewPanel": "杨帆（未参与督察）", "reReviewDecision": "upheld",
                             "reReviewDecisionReasons": "办法尚未印发施行，维持原意见"},
     "Task_ReviewQuarter": {"quarterReviewDecision": "approve", "quarterReviewOpinion": "进展属实，同意报改革办"},

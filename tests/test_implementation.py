@@ -436,9 +436,9 @@ def test_the_reform_office_starts_it_for_a_lead_unit_and_working_days_follow_the
 
 def _request_re_review(plan, at, moment="2026-04-05T10:00:00"):
     with at(moment):
-        with pytest.raises(Invalid, match="reReviewReasons"):  # the reasons are required
-            plan.do("Task_RequestReReview", reReviewReasons=None)
-        plan.do("Task_RequestReReview", reReviewReasons="第2项：预算已按规定公开，不属公开不完整")
+        with pytest.raises(Invalid, match="reReviewChoice"):  # request or no objection: one must be chosen
+            plan.do("Task_RequestReReview", reReviewChoice=None)
+        plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons="第2项：预算已按规定公开，不属公开不完整")
 
 
 def _seen_by_the_lead_unit(engine, plan) -> dict:
@@ -536,6 +536,73 @@ def test_an_unused_request_period_ends_at_its_last_day_and_nothing_waits_for_it(
     with at("2026-05-10T10:00:00"):
         plan.do("Task_Rectify")
         assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
+    assert "Task_DecideReReview" not in plan.created
+    assert plan.audit_ok()
+
+
+def test_a_lead_unit_without_objection_waives_the_re_review_and_re_inspection_follows_its_report(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    with at("2026-04-03T10:00:00"):
+        plan.do("Task_RequestReReview", reReviewChoice="waive", reReviewReasons=None)
+        # settled at once: no decision for the reform office, only the rectification is left
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30"))}
+    with at("2026-04-20T10:00:00"):
+        plan.do("Task_Rectify", rectificationReport="绩效评价办法已印发，预算已全部公开")
+        # re-inspection opens on the report, eleven days before the request period would have ended
+        assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
+    assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == []  # no request period left to end
+    assert plan.variables["reReviewChoice"] == "waive"
+    assert "Task_DecideReReview" not in plan.created
+    assert audit_payloads(library, plan.id, "task_cancelled") == []
+    assert plan.audit_ok()
+
+
+def test_a_lead_unit_that_reported_early_and_then_waives_has_its_re_inspection_at_once(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    with at("2026-04-10T10:00:00"):
+        plan.do("Task_Rectify", rectificationReport="绩效评价办法已印发，预算已全部公开")
+        assert plan.inbox() == {"Task_RequestReReview": ("zhang", None)}  # the request period is still open
+    with at("2026-04-12T10:00:00"):
+        plan.do("Task_RequestReReview", reReviewChoice="waive", reReviewReasons=None)
+        assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
+        plan.do("Task_ReInspect", reinspectionResult="passed", reinspectionOpinion="整改到位，销号")
+        assert plan.active == []
+    assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == []
+    assert plan.audit_ok()
+
+
+def test_a_request_without_reasons_goes_back_to_the_lead_unit_and_nothing_is_decided(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)
+    first = plan.task("Task_RequestReReview")["id"]
+    with at("2026-04-05T10:00:00"):
+        plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
+        # the same request is back with the lead unit, with the same follow-up date; the reform office has nothing
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")), "Task_RequestReReview": ("zhang", None)}
+        again = plan.task("Task_RequestReReview")
+        assert again["id"] != first and again["follow_up_at"] == end_of("2026-05-01")
+        assert library.task_view(again["id"])["values"]["reReviewChoice"] == "request"
+    assert "Task_DecideReReview" not in plan.created and "reReviewDecision" not in plan.variables
+    # with the reasons written, the request reaches the reform office as before
+    with at("2026-04-06T10:00:00"):
+        plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons="第2项：预算已按规定公开，不属公开不完整")
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
+                                "Task_DecideReReview": ("reform_office", end_of("2026-05-06"))}
+    assert plan.created.count("Task_RequestReReview") == 2
+    assert plan.audit_ok()
+
+
+def test_a_request_sent_back_for_its_reasons_still_ends_with_the_request_period(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at, deadline="2026-05-20")
+    with at("2026-04-28T10:00:00"):
+        plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
+    # returned for its reasons, it does not get a new period: it leaves the inbox at the end of 1 May
+    assert plan.fire_timers_at(at, "2026-05-01T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == ["Event_ReReviewWindowEnds"]
+    assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}
     assert "Task_DecideReReview" not in plan.created
     assert plan.audit_ok()
 
