@@ -128,8 +128,14 @@ def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_
     plan.do("Task_ProposeAdjustment")
     review = plan.task("Task_ReviewProposal")
     assert review["candidate_groups"] == ["reform_office"] and review["assignee"] is None
-    shown = {f["id"] for f in review["form"] if "readonly" in f["constraints"]}
-    assert shown == {"adjustmentContent", "adjustmentReasons"}
+    # what the office is told to judge (跟踪调研是否充分) and where the amendment will go: read-only
+    values = plan.engine.task_view(review["id"])["values"]
+    shown = {f["id"]: values[f["id"]] for f in review["form"] if "readonly" in f["constraints"]}
+    assert set(shown) == {"originalDocumentNumber", "proposalSource", "adjustmentType", "adjustmentContent",
+                          "adjustmentReasons", "trackingFindings", "revisionNotes", "category", "partyDocument",
+                          "governmentDuties", "reportUp", "pilot"}
+    assert (shown["trackingFindings"], shown["category"], shown["reportUp"]) == (
+        plan.variables["trackingFindings"], "ordinary", False)
     plan.do("Task_ReviewProposal", adjustmentReviewDecision="return")
     assert plan.active == ["Task_ReviewProposal"]  # a return needs its reason
     plan.do("Task_ReviewProposal", adjustmentReviewDecision="return", returnReason="缺少第三方评估报告作为依据")
@@ -140,6 +146,8 @@ def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_
     assert "readonly" in reason["constraints"] and plan.variables["returnReason"] == "缺少第三方评估报告作为依据"
     plan.do("Task_ProposeAdjustment", trackingFindings="自查报告及第三方评估报告", revisionNotes="已补充第三方评估报告")
     assert plan.active == ["Task_ReviewProposal"]
+    shown = plan.engine.task_view(plan.task("Task_ReviewProposal")["id"])["values"]
+    assert (shown["trackingFindings"], shown["revisionNotes"]) == ("自查报告及第三方评估报告", "已补充第三方评估报告")
     plan.finish()
     assert plan.created == PROPOSE + ["Task_ReviewProposal"] + PROPOSE + LEGALITY + OFFICE + COUNTERSIGN + ISSUE_AND_FILE
     # the return's reason stays in the record of the office's review, and with the resubmission its answer
