@@ -56,6 +56,9 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
                                "values": item["values"], "documents": files.get(task.id, [])})
         proved.append(e)
     problems = check_events(session, proved) + _unproved(trail, proved) + documents.check(session, instance_id)[1]
+    # files on steps with no record (open still, or withdrawn): kept too, as everything attached is
+    on_records = {e.task_id for e in proved}
+    loose = [d for task_files in files.values() for d in task_files if d["task_id"] not in on_records]
     variables = json.loads(plan.variables_json or "{}")
     return {
         "id": plan.id, "title": plan.title, "business_key": plan.business_key, "status": plan.status,
@@ -67,6 +70,7 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
         "classified": bool(procedures),
         "sections": [{"code": code, "name": _names(code)[0], "name_en": _names(code)[1], "records": records}
                      for code, records in sections.items()],
+        "other_documents": sorted(loose, key=lambda d: d["id"]),
     }
 
 

@@ -2,6 +2,7 @@
 records above one table, a section per statutory procedure) or .csv (the table alone)."""
 from __future__ import annotations
 
+from .archive import OTHER
 from .display import counted, entered, minute
 from .tables import STATUS_NAMES, header_row, save, wrap
 
@@ -26,7 +27,15 @@ def rows(archive: dict) -> list[list]:
             table.append([section["name"], minute(r["occurred_at"]), r["actor_name"] or r["actor"],
                           r["actor_unit"] or "", r["name"], values_text(r["values"]), files_text(r["documents"]),
                           r["seq"], r["hash"]])
+    for d in archive["other_documents"]:  # on a step not completed: under the other records
+        table.append([OTHER[1], minute(d["attached_at"]), d["attached_by"], "", f"{d['task_name']}（{step_state(d)}）",
+                      "", files_text([d]), "", ""])
     return table
+
+
+def step_state(d: dict) -> str:
+    """Why a file is not under a record: its step is not completed."""
+    return "待办已撤销，附件" if d["task_status"] == "cancelled" else "尚未办结，附件"
 
 
 def values_text(values: list[dict]) -> str:

@@ -770,8 +770,9 @@ def document_cmd(state, as_json, document_id, output):
 
 
 def _show_document(d: dict) -> None:
+    cancelled = "（待办已撤销 task cancelled）" if d["task_status"] == "cancelled" else ""
     click.echo(f"  附件 (file) {d['id']}：{d['file_name']}（{display.file_size(d['size'])}）"
-               f" 待办 (task) {d['task_id']} {d['task_name']}，{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
+               f" 待办 (task) {d['task_id']} {d['task_name']}{cancelled}，{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
                f"  SHA-256 {d['sha256'][:16]}…")
 
 
@@ -811,7 +812,7 @@ def archive_cmd(state, as_json, instance_id, output):
     """方案的决策档案：五项法定程序（公众参与、专家论证、风险评估、合法性审查、集体讨论决定）的办理记录及其审计核验
     (a plan's decision archive: the records of the five statutory procedures, checked against the audit trail)."""
     from .archive import decision_archive
-    from .archive_export import values_text, verified_text, write
+    from .archive_export import step_state, values_text, verified_text, write
     with state.db.reader() as s:
         result = decision_archive(s, instance_id, clock.now())
     if output is not None:  # "" too: refused, not silently nothing written
@@ -840,6 +841,11 @@ def archive_cmd(state, as_json, instance_id, output):
                     click.echo(f"      {values_text(r['values'])}")
                 for f in r["documents"]:
                     click.echo(f"      附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
+        if d["other_documents"]:
+            click.echo("附件，其办理环节尚未办结或已撤销 (files on steps not completed)：")
+            for f in d["other_documents"]:
+                click.echo(f"    {_local(f['attached_at'])}  {f['attached_by']}  {f['task_name']}（{step_state(f)}）"
+                           f"  附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
     _emit(result, as_json, human)
 
 
@@ -1146,6 +1152,15 @@ class _VerifyProgress:
             self.shown = checked
             click.echo(f"校验中 (verifying)：{checked}/{expected} 个事件 (events)，{checked * 100 // expected}%", err=True)
 
+    FILE_BYTES = 256 * 1024 * 1024  # a line each 256 MB of files read: several seconds on PostgreSQL
+    files_shown = 0
+
+    def files(self, checked: int, expected: int, read: int, total: int) -> None:
+        if read - self.files_shown >= self.FILE_BYTES:
+            self.files_shown = read
+            click.echo(f"校验附件中 (checking files)：{checked}/{expected} 个 (files)，{read // 1024 // 1024}/"
+                       f"{total // 1024 // 1024} MB，{read * 100 // total}%", err=True)
+
 
 @command(audit, "verify")
 @click.option("--anchor", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -1161,7 +1176,8 @@ def audit_verify(state, as_json, anchor_files):
         except ValueError as exc:
             raise Invalid(f"{path}: {exc}") from None
     with state.db.reader() as s:
-        result = verify(s, anchors=anchors, progress=_VerifyProgress())
+        shown = _VerifyProgress()
+        result = verify(s, anchors=anchors, progress=shown, file_progress=shown.files)
 
     def human(d):
         if d["ok"]:

@@ -495,7 +495,7 @@ class Engine:
         one transaction: a refused form stores none of the files."""
         data = dict(data or {})
         forms.check_submitted(data, ("表单数据", "form data"))
-        files = [(*documents.checked(name, content), content) for name, content in files]
+        files = documents.checked_all(files)
         with self.command(actor) as ctx:
             # Plan first, then task: the timer worker locks in the same order, so the two never
             # wait for each other in a cycle (PostgreSQL deadlock). One SELECT locks the task's

@@ -12,6 +12,7 @@ import json
 import math
 import unicodedata
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +41,16 @@ MEDIA_TYPES = {
     ".zip": "application/zip",
 }
 EVENT = "document_attached"
+# Files sent with one form: what a person attaches to one step; more is a sign of a wrong folder.
+MAX_FILES = 10
+
+
+def checked_all(files: list[tuple[str, bytes]]) -> list[tuple[str, str, bytes]]:
+    """(name, media type, content) of each file sent with one action, or Invalid."""
+    if len(files) > MAX_FILES:
+        raise Invalid(f"一次最多上传 {MAX_FILES} 个附件，本次 {len(files)} 个；请合并为 ZIP 或分次上传 "
+                      f"(at most {MAX_FILES} files at a time, {len(files)} given: zip them or send them in turns)")
+    return [(*checked(name, content), content) for name, content in files]
 
 
 def checked(file_name: str, content: bytes) -> tuple[str, str]:
@@ -100,64 +111,87 @@ def add(session: Session, task, name: str, media_type: str, content: bytes, acto
                         attached_by=actor, attached_at=now)
     session.add(document)
     session.flush()
-    return described(document, task.name, task.element_id)
+    return described(document, task.name, task.element_id, task.status)
 
 
-def described(d: Document, task_name: str | None, element_id: str | None) -> dict:
+def described(d: Document, task_name: str | None, element_id: str | None, task_status: str | None) -> dict:
+    """A file as listed. `task_status` is its task's now: a file on a task later cancelled (a chase
+    withdrawn) says so, as it was never submitted with a completion."""
     return {"id": d.id, "instance_id": d.instance_id, "task_id": d.task_id, "task_name": task_name,
-            "element_id": element_id, "file_name": d.file_name, "media_type": d.media_type, "size": d.size,
-            "sha256": d.sha256, "attached_by": d.attached_by, "attached_at": iso(d.attached_at)}
+            "element_id": element_id, "task_status": task_status, "file_name": d.file_name,
+            "media_type": d.media_type, "size": d.size, "sha256": d.sha256, "attached_by": d.attached_by,
+            "attached_at": iso(d.attached_at)}
+
+
+_LISTED = select(Document, HumanTask.name, HumanTask.element_id, HumanTask.status).join(
+    HumanTask, HumanTask.id == Document.task_id)
 
 
 def listed(session: Session, instance_id: int, task_id: int | None = None) -> list[dict]:
     """A plan's files (or one task's), oldest first, without their content."""
-    query = (select(Document, HumanTask.name, HumanTask.element_id).join(HumanTask, HumanTask.id == Document.task_id)
-             .where(Document.instance_id == instance_id).order_by(Document.id))
+    query = _LISTED.where(Document.instance_id == instance_id).order_by(Document.id)
     if task_id is not None:
         query = query.where(Document.task_id == task_id)
-    return [described(d, name, element) for d, name, element in session.execute(query).all()]
+    return [described(*row) for row in session.execute(query).all()]
 
 
 def read(session: Session, document_id: int) -> tuple[dict, bytes]:
     """A file and its content, refused when the content no longer matches the SHA-256 its upload
     recorded in the audit trail."""
-    found = session.execute(select(Document, HumanTask.name, HumanTask.element_id)
-                            .join(HumanTask, HumanTask.id == Document.task_id)
-                            .where(Document.id == document_id)).one_or_none()
+    found = session.execute(_LISTED.where(Document.id == document_id)).one_or_none()
     if found is None:
         raise NotFound(f"附件 {document_id} 不存在 (no such file)")
-    document, name, element = found
+    document = found[0]
     problem = _problem(document, document.content, _recorded(session, [document.instance_id]).get(document.id))
     if problem:
         raise Invalid(problem + "；请勿使用此文件，并请系统管理员运行 reformflow audit verify 核查 "
                       "(do not use this file; ask the administrator to run reformflow audit verify)")
-    return described(document, name, element), document.content
+    return described(*found), document.content
 
 
-def check(session: Session, instance_id: int | None = None, batch: int = 20) -> tuple[int, list[str]]:
+def check(session: Session, instance_id: int | None = None,
+          progress: Callable[[int, int, int, int], None] | None = None) -> tuple[int, list[str]]:
     """Every file (of one plan, or all) against the SHA-256 its upload recorded, and each upload
-    whose file is gone: (files checked, problems). Reads the content a few files at a time: they
-    run to megabytes each."""
+    whose file is gone: (files checked, problems). The content is read a batch of at most
+    BATCH_BYTES at a time (one file if it is larger), not held all at once: files run to 20 MB.
+    `progress(files, of_files, bytes, of_bytes)` is called after each batch."""
     recorded = _recorded(session, None if instance_id is None else [instance_id])
-    problems, seen, last_id = [], set(), 0
+    query = select(Document.id, Document.size).order_by(Document.id)
+    if instance_id is not None:
+        query = query.where(Document.instance_id == instance_id)
+    sizes = session.execute(query).all()
+    total = sum(size for _, size in sizes)
+    problems, done, read = [], 0, 0
     columns = (Document.id, Document.instance_id, Document.file_name, Document.sha256, Document.content)
-    while True:
-        query = select(*columns).where(Document.id > last_id).order_by(Document.id).limit(batch)
-        if instance_id is not None:
-            query = query.where(Document.instance_id == instance_id)
-        rows = session.execute(query).all()
-        if not rows:
-            break
-        for row in rows:
-            seen.add(row.id)
+    for batch in _batches(sizes):
+        for row in session.execute(select(*columns).where(Document.id.in_(batch)).order_by(Document.id)):
             if problem := _problem(row, row.content, recorded.get(row.id)):
                 problems.append(problem)
-        last_id = rows[-1].id
+            done, read = done + 1, read + len(row.content)
+        if progress is not None:
+            progress(done, len(sizes), read, total)
+    present = {document_id for document_id, _ in sizes}
     for document_id, (seq, _sha, name) in sorted(recorded.items()):
-        if document_id not in seen:
+        if document_id not in present:
             problems.append(f"附件 {document_id}（{name}）已从数据库中删除，其上传记录见审计事件 {seq} "
                             f"(file {document_id}: removed from the database; its upload is audit event {seq})")
-    return len(seen), problems
+    return len(sizes), problems
+
+
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+def _batches(sizes: list) -> Iterator[list[int]]:
+    """File ids in order, grouped so that each group's sizes add up to at most BATCH_BYTES."""
+    batch, weight = [], 0
+    for document_id, size in sizes:
+        if batch and weight + size > BATCH_BYTES:
+            yield batch
+            batch, weight = [], 0
+        batch.append(document_id)
+        weight += size
+    if batch:
+        yield batch
 
 
 def _recorded(session: Session, instance_ids: list[int] | None) -> dict[int, tuple[int, str, str]]:

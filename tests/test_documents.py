@@ -295,3 +295,57 @@ def test_attach_waits_for_a_complete_holding_the_plan_before_it_holds_the_task(l
     attaching.join(30)
     other.dispose()
     assert result["done"]["task_id"] == task["id"]
+
+
+def test_a_file_on_a_step_later_withdrawn_is_kept_and_says_so(library, at):  # noqa: F811
+    """The reform office attaches its chase to 催报月度进展; the report comes in and the chase is
+    withdrawn before it is done. The file stays listed, marked, and in the archive."""
+    from .test_implementation import _report, _started
+    plan = _started(library, at)
+    plan.fire_timers_at(at, "2026-02-01T00:00:01")
+    plan.fire_timers_at(at, "2026-02-11T00:00:01")
+    chase = plan.task("Task_UrgeMonthlyReport")
+    with at("2026-02-11T09:00:00"):
+        library.claim(chase["id"], actor="chen")
+        attached = library.attach(chase["id"], "催报通知.pdf", DRAFT, actor="chen")
+    assert attached["task_status"] == "claimed"
+    _report(plan, at, "2026-02-11T10:00:00", 1, 2, 0)  # the report is in: the chase is withdrawn
+    [listed] = library.documents(plan.id)
+    assert (listed["id"], listed["task_status"]) == (attached["id"], "cancelled")
+    shown = _cli(library, "documents", str(plan.id)).stdout
+    assert "催报通知.pdf" in shown and "催报月度进展（待办已撤销 task cancelled）" in shown
+    archive = json.loads(_cli(library, "archive", str(plan.id), "--json").stdout)
+    assert archive["verified"]["ok"]
+    assert [d["id"] for d in archive["other_documents"]] == [attached["id"]]
+    assert all(d["id"] != attached["id"] for s in archive["sections"] for r in s["records"] for d in r["documents"])
+    assert "催报月度进展（待办已撤销，附件）  附件 (file)" in _cli(library, "archive", str(plan.id)).stdout
+
+
+def test_at_most_ten_files_go_with_one_form(library, at):  # noqa: F811
+    plan, task = _drafting(library, at)
+    eleven = [(f"附件{n}.pdf", DRAFT) for n in range(11)]
+    with at("2026-03-02T10:00:00"):
+        with pytest.raises(Invalid, match="一次最多上传 10 个附件，本次 11 个"):
+            library.complete(task["id"], actor="zhang", data={"draftSummary": "方案初稿"}, files=eleven)
+        assert library.documents(plan.id) == []
+        done = library.complete(task["id"], actor="zhang", data={"draftSummary": "方案初稿"}, files=eleven[:10])
+    assert len(done["documents"]) == 10 == len(library.documents(plan.id))
+
+
+def test_verify_reads_the_files_a_batch_at_a_time_and_says_how_far_it_got(library, at, monkeypatch):  # noqa: F811
+    from engine.cli import _VerifyProgress
+    plan, task = _drafting(library, at)
+    for n in range(5):
+        library.attach(task["id"], f"附件{n}.pdf", DRAFT + bytes([n]), actor="zhang")
+    # batches of two files' worth: five files are read in three batches, each reported
+    monkeypatch.setattr(documents, "BATCH_BYTES", 2 * (len(DRAFT) + 1))
+    monkeypatch.setattr(_VerifyProgress, "FILE_BYTES", 1)
+    calls = []
+    with library.db.reader() as s:
+        checked, problems = documents.check(s, progress=lambda *a: calls.append(a))
+    assert (checked, problems) == (5, [])
+    size = len(DRAFT) + 1
+    assert calls == [(2, 5, 2 * size, 5 * size), (4, 5, 4 * size, 5 * size), (5, 5, 5 * size, 5 * size)]
+    shown = _cli(library, "audit", "verify")
+    assert shown.exit_code == 0 and "5 个附件与上传记录相符" in shown.stdout
+    assert "校验附件中 (checking files)：5/5 个 (files)" in shown.stderr
