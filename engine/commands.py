@@ -118,6 +118,17 @@ class Engine:
             raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
         return instance
 
+    def _lock_plan_of_task(self, ctx: Context, task_id: int, actor: str):
+        """The task's plan, locked before the task itself: complete, attach and the timer worker
+        all lock in this order, so none waits for another in a cycle (a PostgreSQL deadlock). One
+        SELECT locks the plan and reads whether the actor is an active user and their unit."""
+        found = ctx.session.connection().execute(_LOCK_TASK_PLAN, {"task_id": task_id, "actor": actor}).one_or_none()
+        if found is None:
+            raise NotFound(f"任务 {task_id} 不存在 (no such task)")
+        if not found.actor_active:
+            raise _unknown_user(actor)
+        return found
+
     def _task(self, ctx: Context, task_id: int, expected_version: int | None):
         """The inbox row, locked: a Core row, read like a HumanTask (same names)."""
         task = ctx.session.connection().execute(_LOCK_TASK, {"task_id": task_id}).one_or_none()
@@ -497,15 +508,7 @@ class Engine:
         forms.check_submitted(data, ("表单数据", "form data"))
         files = documents.checked_all(files)
         with self.command(actor) as ctx:
-            # Plan first, then task: the timer worker locks in the same order, so the two never
-            # wait for each other in a cycle (PostgreSQL deadlock). One SELECT locks the task's
-            # plan and reads whether the actor is an active user, instead of three.
-            found = ctx.session.connection().execute(
-                _LOCK_TASK_PLAN, {"task_id": task_id, "actor": actor}).one_or_none()
-            if found is None:
-                raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-            if not found.actor_active:
-                raise _unknown_user(actor)
+            found = self._lock_plan_of_task(ctx, task_id, actor)
             instance = runtime.Plan.from_row(found)
             task = self._task(ctx, task_id, expected_version)
             if task.status == "claimed" and task.assignee == actor:
@@ -553,15 +556,9 @@ class Engine:
         version the person loaded is not refused."""
         name, media_type = documents.checked(file_name, content)
         with self.command(actor) as ctx:
-            # Plan first, then task, as complete and the timer worker lock: the file's row refers
-            # to the plan, and on PostgreSQL inserting it waits for a complete that holds the plan
-            # (FOR KEY SHARE against FOR UPDATE) while that complete waits for this task: deadlock.
-            found = ctx.session.connection().execute(
-                _LOCK_TASK_PLAN, {"task_id": task_id, "actor": actor}).one_or_none()
-            if found is None:
-                raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-            if not found.actor_active:
-                raise _unknown_user(actor)
+            # the plan first: the file's row refers to it, and on PostgreSQL inserting it waits for
+            # a complete that holds the plan (FOR KEY SHARE against FOR UPDATE)
+            self._lock_plan_of_task(ctx, task_id, actor)
             task = self._task(ctx, task_id, expected_version)  # locked: a complete under way finishes first
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再添加附件 "
