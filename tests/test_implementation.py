@@ -653,6 +653,11 @@ def test_a_quarterly_plan_is_reviewed_by_its_special_group_on_the_quarters_last_
     _report(plan, at, "2026-04-03T10:00:00", 1, 2, 0)
     task = plan.task("Task_ReviewQuarter")
     assert (task["candidate_groups"], task["lane"]) == (["special_group"], "专项小组")
+    # the special group sees the table as the lead unit filed it, all three counts, read-only
+    page = library.task_view(task["id"])
+    table = [(f["id"], page["values"][f["id"]]) for f in page["form"] if f["id"].startswith("measure")]
+    assert table == [("measureCount", 3), ("measuresDone", 1), ("measuresStarted", 2), ("measuresNotStarted", 0)]
+    assert all("readonly" in f["constraints"] for f in page["form"] if f["id"].startswith("measure"))
     assert plan.variables["reportsFiled"] == 2  # the ledger counts March once it is reviewed
     with at("2026-04-07T10:00:00"):
         plan.do("Task_ReviewQuarter", quarterReviewDecision="return", quarterReviewOpinion="已完成项数与附件不符，请核实")
