@@ -173,6 +173,28 @@ def test_no_adjustment_needed_keeps_the_original_plan_with_the_reason(library, a
     assert (row["status"], row["colour"], row["milestone_reached"], row["missed"]) == ("completed", "green", None, [])
 
 
+def test_no_adjustment_decided_after_the_planned_date_is_judged_as_it_stood_on_the_day_of_the_decision(
+        library, at):  # noqa: F811
+    """Found unnecessary ten days after its planned issuance date, the adjustment ends that day: the
+    ledger shows 调整后方案印发 missed by those ten days, then and months later, not by more each day
+    (as reform_plan judges a plan rejected after its planned date)."""
+    with at("2026-03-02T09:00:00"):
+        plan = Adjustment(library, plannedCompletion="2026-03-10")
+        plan.do("Task_ProposeAdjustment")
+    with at("2026-03-20T09:00:00"):
+        plan.do("Task_ReviewProposal", adjustmentReviewDecision="no_adjustment",
+                keepReason="所提问题可在现有举措中解决，无需修改方案")
+    assert_ended(library, plan, "Event_PlanKept")
+    for day in ("2026-03-20T10:00:00", "2026-09-01T09:00:00", "2027-06-30T09:00:00"):
+        result = CliRunner().invoke(main, ["--db", library.db.url, "--now", day, "ledger", "--json",
+                                           "--process", "adjustment"])
+        assert result.exit_code == 0, result.output
+        [row] = json.loads(result.stdout)["plans"]
+        assert (row["status"], row["colour"], row["milestone_reached"]) == ("completed", "red", None)
+        assert [(m["what"], m["due_at"], m["done_at"], m["days_late"]) for m in row["missed"]] == [
+            ("调整后方案印发", "2026-03-10T16:00:00+00:00", None, 10)]
+
+
 def test_a_failed_legality_review_goes_back_to_the_lead_unit_and_is_never_submitted(library):  # noqa: F811
     """Decree 713 Art. 25–28: an amended plan is a draft decision again: not reviewed or found
     unlawful, it does not go to the approving body."""

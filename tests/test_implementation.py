@@ -506,6 +506,63 @@ def test_a_re_review_that_changes_the_notice_restarts_the_rectification_on_the_n
     assert plan.audit_ok()
 
 
+def test_a_change_that_changes_nothing_goes_back_to_the_office_member_who_decided_it(library, at):  # noqa: F811
+    """变更 with neither list nor deadline written, or both as the notice already has them, would
+    restart the rectification for nothing: the decision goes back to whoever made it, with its
+    deadline counted from the request as before, and the rectification under the notice goes on."""
+    plan = _started(library, at)
+    _notice(plan, at)
+    rectify = plan.task("Task_Rectify")["id"]
+    _request_re_review(plan, at)
+    decide = {"reReviewPanel": "杨帆（未参与督察）", "reReviewDecision": "changed", "reReviewDecisionReasons": "问题清单表述不准确"}
+    with at("2026-04-10T10:00:00"):
+        plan.do("Task_DecideReReview", **decide)
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
+                                "Task_DecideReReview": ("chen", end_of("2026-05-05"))}
+        plan.do("Task_DecideReReview", **decide, revisedProblemList="1. 绩效评价办法未出台；2. 预算公开不完整",
+                revisedRectificationDeadline="2026-04-30")  # what the notice already says
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
+                                "Task_DecideReReview": ("chen", end_of("2026-05-05"))}
+    assert plan.task("Task_Rectify")["id"] == rectify  # nothing restarted, nothing escalated
+    assert audit_payloads(library, plan.id, "escalation") == []
+    assert plan.created.count("Task_DecideReReview") == 3
+    with at("2026-04-11T10:00:00"):
+        plan.do("Task_DecideReReview", **decide, revisedRectificationDeadline="2026-05-20")
+    assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["notice_changed"]
+    assert _seen_by_the_lead_unit(library, plan) == {
+        "due_at": end_of("2026-05-20"), "problemList": "1. 绩效评价办法未出台；2. 预算公开不完整",
+        "reReviewDecisionReasons": "问题清单表述不准确"}
+    assert plan.audit_ok()
+
+
+def test_a_change_decided_after_the_deadline_must_set_a_new_one_or_the_new_round_would_open_overdue(library, at):  # noqa: F811
+    """The notice's deadline (30 April) has passed when the reform office decides (4 May): a
+    change of the list alone would open a rectification already overdue and its follow-up at
+    once. It goes back to the member who decided until a deadline not before today is set."""
+    plan = _started(library, at)
+    _notice(plan, at, deadline="2026-04-30")
+    _request_re_review(plan, at)
+    assert sorted(plan.fire_timers_at(at, "2026-05-01T00:00:01")) == ["Event_RectifyOverdue", "Event_RectifyReminder"]
+    assert plan.inbox()["Task_UrgeRectification"] == ("reform_office", None)
+    decide = {"reReviewPanel": "杨帆（未参与督察）", "reReviewDecision": "changed",
+              "reReviewDecisionReasons": "第2项不成立，予以删除", "revisedProblemList": "1. 绩效评价办法未出台"}
+    with at("2026-05-04T10:00:00"):
+        plan.do("Task_DecideReReview", **decide)
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
+                                "Task_UrgeRectification": ("reform_office", None),
+                                "Task_DecideReReview": ("chen", end_of("2026-05-05"))}
+        assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["rectification_overdue"]
+        with pytest.raises(Invalid, match="revisedRectificationDeadline"):  # a new deadline in the past is refused
+            plan.do("Task_DecideReReview", **decide, revisedRectificationDeadline="2026-05-03")
+        plan.do("Task_DecideReReview", **decide, revisedRectificationDeadline="2026-06-15")
+    # the new round is on time: its follow-up comes only after the new deadline
+    assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-06-15"))}
+    assert _seen_by_the_lead_unit(library, plan)["problemList"] == "1. 绩效评价办法未出台"
+    assert plan.fire_timers_at(at, "2026-05-05T00:00:01") == []
+    assert sorted(plan.fire_timers_at(at, "2026-06-16T00:00:01")) == ["Event_RectifyOverdue", "Event_RectifyReminder"]
+    assert plan.audit_ok()
+
+
 def test_a_re_review_that_withdraws_the_notice_ends_the_rectification_and_closes_the_supervision(library, at):  # noqa: F811
     plan = _started(library, at)
     _notice(plan, at)
@@ -653,6 +710,11 @@ def test_a_quarterly_plan_is_reviewed_by_its_special_group_on_the_quarters_last_
     _report(plan, at, "2026-04-03T10:00:00", 1, 2, 0)
     task = plan.task("Task_ReviewQuarter")
     assert (task["candidate_groups"], task["lane"]) == (["special_group"], "专项小组")
+    # the special group sees the table as the lead unit filed it, all three counts, read-only
+    page = library.task_view(task["id"])
+    table = [(f["id"], page["values"][f["id"]]) for f in page["form"] if f["id"].startswith("measure")]
+    assert table == [("measureCount", 3), ("measuresDone", 1), ("measuresStarted", 2), ("measuresNotStarted", 0)]
+    assert all("readonly" in f["constraints"] for f in page["form"] if f["id"].startswith("measure"))
     assert plan.variables["reportsFiled"] == 2  # the ledger counts March once it is reviewed
     with at("2026-04-07T10:00:00"):
         plan.do("Task_ReviewQuarter", quarterReviewDecision="return", quarterReviewOpinion="已完成项数与附件不符，请核实")
