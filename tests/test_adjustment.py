@@ -157,6 +157,23 @@ def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_
     assert_ended(library, plan, "Event_AdjustmentFiled")
 
 
+def test_a_wrong_routing_switch_is_corrected_when_the_office_returns_the_proposal(library):  # noqa: F811
+    """Started as an ordinary plan, though the original was a major one: the office returns it and
+    the lead unit corrects the category on its proposal; it then goes to the leadership group."""
+    plan = Adjustment(library)
+    plan.do("Task_ProposeAdjustment")
+    plan.do("Task_ReviewProposal", adjustmentReviewDecision="return",
+            returnReason="原方案经领导小组会议审议，类别应为重大改革方案")
+    propose = plan.engine.task_view(plan.task("Task_ProposeAdjustment")["id"])
+    editable = {f["id"] for f in propose["form"] if "readonly" not in f["constraints"]}
+    assert {"category", "partyDocument", "governmentDuties", "reportUp", "pilot", "exploratory"} <= editable
+    assert propose["values"]["category"] == "ordinary"  # shown as started
+    plan.do("Task_ProposeAdjustment", category="major", revisionNotes="已改正原方案类别")
+    plan.finish()
+    assert plan.created == PROPOSE + PROPOSE + LEGALITY + OFFICE + MAJOR + ISSUE_AND_FILE
+    assert_ended(library, plan, "Event_AdjustmentFiled")
+
+
 def test_no_adjustment_needed_keeps_the_original_plan_with_the_reason(library, at):  # noqa: F811
     with at("2026-03-02T09:00:00"):
         plan = Adjustment(library, proposalSource="third_party")
