@@ -620,6 +620,8 @@ def _show_task_page(t: dict) -> None:
         click.echo(f"  办理要求 (what to do)：{t['documentation']}")
     for d in t.get("documents", []):
         _show_document(d)
+    if t.get("attachments_required") and not t.get("documents"):
+        click.echo("  须上传附件后提交 (a file must be attached before this step is completed)")
     _show_form(t)
     if t["status"] == "claimed":
         click.echo(f"  上传附件 (attach a file)：reformflow attach {t['id']} <文件 FILE> --as {t['assignee']}")

@@ -532,6 +532,8 @@ class Engine:
             values = forms.validate(json.loads(task.form_json), data, spiff_task.data,
                                     runtime.form_limit(ctx, spiff_task.data, spiff_task))
             old = {k: spiff_task.data.get(k) for k in values}
+            if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):
+                raise missing
 
             def finish(_wf):
                 spiff_task.data.update(values)
@@ -693,14 +695,20 @@ class Engine:
             # no workflow cache: taking a plan's workflow from it would evict it for the next action
             ctx = Context(session, SYSTEM_ACTOR, clock.now(), specs=self.specs)
 
+            specs = []
+
             def task_data(task) -> dict | None:
                 plan = runtime.read_plan(ctx, task.instance_id)
                 if plan is None:
                     return None
                 spiff_task = runtime.load(ctx, plan).get_task_from_id(UUID(task.spiff_task_id))
-                return None if spiff_task is None else spiff_task.data
+                if spiff_task is None:
+                    return None
+                specs.append(spiff_task.task_spec)
+                return spiff_task.data
             view = task_view(session, task_id, runtime.form_limit(ctx, {}), task_data)
             view["documents"] = documents.listed(session, view["instance_id"], task_id)
+            view["attachments_required"] = bool(specs) and documents.required(specs[0])
             return view
 
     @staticmethod

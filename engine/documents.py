@@ -41,6 +41,9 @@ MEDIA_TYPES = {
     ".zip": "application/zip",
 }
 EVENT = "document_attached"
+# A user task whose files are part of the record (the draft, the risk report, the legal opinion)
+# says so with the extension property attachments = required: it is not completed without one.
+PROPERTY, REQUIRED = "attachments", "required"
 # Files sent with one form: what a person attaches to one step; more is a sign of a wrong folder.
 MAX_FILES = 10
 
@@ -102,6 +105,21 @@ def too_large(name: str, size: int) -> Invalid:
 
 def _megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
+
+
+def required(task_spec) -> bool:
+    """Whether the diagram requires a file on this user task (its `attachments` property)."""
+    return (task_spec.extensions or {}).get(PROPERTY, "").strip() == REQUIRED
+
+
+def missing_on(session: Session, task) -> Invalid | None:
+    """The refusal of completing the inbox row `task` of a task that requires a file, when none
+    is attached to it."""
+    if session.execute(select(Document.id).where(Document.task_id == task.id).limit(1)).first() is not None:
+        return None
+    return Invalid(f"「{task.name}」须上传附件后才能提交，如方案稿、报告、意见书：reformflow attach {task.id} <文件 FILE> "
+                   f"--as {task.assignee}，或提交时加 --attach <文件> (this step needs a file attached before it is "
+                   "completed: attach one first, or send it with --attach)")
 
 
 def add(session: Session, task, name: str, media_type: str, content: bytes, actor: str, now) -> dict:

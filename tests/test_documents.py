@@ -349,3 +349,45 @@ def test_verify_reads_the_files_a_batch_at_a_time_and_says_how_far_it_got(librar
     shown = _cli(library, "audit", "verify")
     assert shown.exit_code == 0 and "5 个附件与上传记录相符" in shown.stdout
     assert "校验附件中 (checking files)：5/5 个 (files)" in shown.stderr
+
+
+def _requiring_a_file(value: str = "required") -> tuple[str, bytes]:
+    """mini_approval.bpmn with 起草 (Task_Draft) marked `attachments` = value."""
+    from .conftest import FIXTURES
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+    marked = xml.replace('''      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="summary"''', f'''      <bpmn:extensionElements>
+        <camunda:properties>
+          <camunda:property name="attachments" value="{value}" />
+        </camunda:properties>
+        <camunda:formData>
+          <camunda:formField id="summary"''', 1)
+    assert marked != xml
+    return "mini_approval.bpmn", marked.encode("utf-8")
+
+
+def test_a_step_the_diagram_marks_is_not_completed_without_a_file(engine, people, tmp_path):
+    engine.deploy([_requiring_a_file()])
+    plan = engine.start("mini_approval", actor="zhang")
+    [draft] = plan["tasks"]
+    page = engine.task_view(draft["id"])
+    assert page["attachments_required"] and page["documents"] == []
+    assert "须上传附件后提交" in CliRunner().invoke(main, ["--db", engine.db.url, "task", str(draft["id"])]).stdout
+    with pytest.raises(Invalid, match=f"「起草」须上传附件后才能提交.*reformflow attach {draft['id']}"):
+        engine.complete(draft["id"], actor="zhang", data={"summary": "方案摘要"})
+    assert engine.instance(plan["id"])["tasks"][0]["status"] == "claimed"  # nothing done
+    engine.attach(draft["id"], "方案稿.pdf", DRAFT, actor="zhang")
+    assert engine.complete(draft["id"], actor="zhang", data={"summary": "方案摘要"})["status"] == "completed"
+    # sent with the form, the file counts too
+    second = engine.start("mini_approval", actor="zhang")["tasks"][0]
+    done = engine.complete(second["id"], actor="zhang", data={"summary": "方案摘要"}, files=[("方案稿.pdf", DRAFT)])
+    assert done["status"] == "completed"
+    # a task without the property needs none
+    review = engine.instance(plan["id"])["tasks"][0]
+    assert not engine.task_view(review["id"])["attachments_required"]
+
+
+def test_deploy_refuses_an_attachments_property_it_would_ignore(engine, people):
+    with pytest.raises(Invalid, match="Task_Draft.*属性 attachments 的值 'yes' 无效"):
+        engine.deploy([_requiring_a_file("yes")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..deadlines import is_iso_date_or_datetime
+from ..documents import PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import is_wrapped
 from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES
 from ..parser import USER_TASK_ATTRIBUTES
@@ -43,6 +44,7 @@ def rule_user_tasks(doc: Doc):
             if attrs[name]:
                 yield from check_timer_value(doc.file, task, "timeDuration", attrs[name], f"camunda:{name}")
         yield from _check_procedure(doc, task)
+        yield from _check_attachments(doc, task)
         yield from _check_form(doc, task)
 
 
@@ -54,6 +56,18 @@ def _check_procedure(doc: Doc, task):
             yield doc.problem(task, "procedure", f"属性 {PROPERTY} 的值 '{value}' 不是五项法定决策程序之一，可写：{names}，"
                               f"或其代码 {', '.join(PROCEDURES)} (property {PROPERTY} '{value}' names none of the "
                               "five statutory procedures of a major decision; use one of these names or codes)")
+
+
+def _check_attachments(doc: Doc, task):
+    """`attachments` = required makes a file necessary before the task is completed; any other
+    value would be silently ignored."""
+    values = task.xpath(f"./bpmn:extensionElements/camunda:properties/camunda:property[@name='{ATTACHMENTS}']/@value",
+                        namespaces=NS)
+    for value in values:
+        if value.strip() != REQUIRED:
+            yield doc.problem(task, "form", f"属性 {ATTACHMENTS} 的值 '{value}' 无效：须上传附件的写 {REQUIRED}，否则删去此属性 "
+                              f"(property {ATTACHMENTS} '{value}': write {REQUIRED} to require a file, or leave the "
+                              "property out)")
 
 
 def _check_form(doc: Doc, task):
