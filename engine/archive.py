@@ -24,8 +24,8 @@ from . import documents
 from .audit import check_events
 from .history import load_trail
 from .ledger import LEAD_UNIT
-from .parser import NS
-from .procedures import PROCEDURES, declared, procedure_code
+from .parser import NS, property_values
+from .procedures import PROCEDURES, PROPERTY as PROCEDURE, procedure_code
 from .queries import iso
 from .xmlsafe import parse_bpmn_bytes
 
@@ -103,7 +103,7 @@ def _task_procedures(session: Session, plan) -> dict[tuple[str, str], str]:
     for definition in session.execute(select(ProcessDefinition).where(ProcessDefinition.id.in_(ids))).scalars():
         tree = parse_bpmn_bytes(definition.bpmn_xml.encode("utf-8"), definition.file_name)
         for task in tree.getroot().iterfind(".//bpmn:userTask", NS):
-            code = procedure_code(next(iter(declared(task)), None))
+            code = procedure_code(next(iter(property_values(task, PROCEDURE)), None))
             if code:
                 container = next(task.iterancestors(f"{{{NS['bpmn']}}}subProcess", f"{{{NS['bpmn']}}}process"))
                 found[(container.get("id"), task.get("id"))] = code

@@ -207,7 +207,8 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
                         f"(chain ends at event {last_seq} but the recorded head is event {head.last_seq}: "
                         "events at the end were removed or added)")
     checked = [_check_anchor(session, a, last_seq, problems) for a in anchors]
-    from .documents import check as check_documents  # files, against the SHA-256 their uploads recorded
+    # files, against the SHA-256 their uploads recorded (imported here: documents → queries → runtime → audit)
+    from .documents import check as check_documents
     files, file_problems = check_documents(session, progress=file_progress)
     problems += file_problems
     notes = []

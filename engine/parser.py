@@ -116,6 +116,13 @@ def _spiff_error(exc: ValidationException, default_file: str, tree=None) -> Inva
     return Invalid(f"{file_name}: {where_zh}不符合 BPMN 规范，引擎无法读取 ({where}{line_text}: {message})")
 
 
+def property_values(element, name: str) -> list[str]:
+    """The values of an element's extension property `name` (Modeler: Extensions → Properties),
+    as a user task names its statutory procedure or requires a file."""
+    return element.xpath("./bpmn:extensionElements/camunda:properties/camunda:property[@name=$name]/@value",
+                         namespaces=NS, name=name)
+
+
 def _comma_list(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 

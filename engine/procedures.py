@@ -4,8 +4,6 @@ Chinese name. The decision archive files each completed task under its procedure
 a name that is none of them."""
 from __future__ import annotations
 
-from .parser import NS
-
 PROPERTY = "procedure"
 # code -> (Chinese, English), in the order of the decree
 PROCEDURES = {
@@ -22,9 +20,3 @@ def procedure_code(value: str | None) -> str | None:
     """The procedure a `procedure` property names, by code or Chinese name; None if none."""
     value = (value or "").strip()
     return value if value in PROCEDURES else _BY_NAME.get(value)
-
-
-def declared(task) -> list[str]:
-    """The `procedure` values a BPMN user task element carries (Modeler: Extensions → Properties)."""
-    return task.xpath(f"./bpmn:extensionElements/camunda:properties/camunda:property[@name='{PROPERTY}']/@value",
-                      namespaces=NS)

@@ -7,8 +7,8 @@ from ..deadlines import is_iso_date_or_datetime
 from ..documents import PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import is_wrapped
 from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES
-from ..parser import USER_TASK_ATTRIBUTES
-from ..procedures import PROCEDURES, PROPERTY, declared, procedure_code
+from ..parser import USER_TASK_ATTRIBUTES, property_values
+from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from .common import CAMUNDA, NS, Doc, check_expression, local_name
 from .expressions import check_timer_value
 
@@ -51,7 +51,7 @@ def rule_user_tasks(doc: Doc):
 def _check_procedure(doc: Doc, task):
     """The decision archive files the task under the statutory procedure its `procedure` property names."""
     names = "、".join(zh for zh, _ in PROCEDURES.values())
-    for value in declared(task):
+    for value in property_values(task, PROPERTY):
         if procedure_code(value) is None:
             yield doc.problem(task, "procedure", f"属性 {PROPERTY} 的值 '{value}' 不是五项法定决策程序之一，可写：{names}，"
                               f"或其代码 {', '.join(PROCEDURES)} (property {PROPERTY} '{value}' names none of the "
@@ -61,9 +61,7 @@ def _check_procedure(doc: Doc, task):
 def _check_attachments(doc: Doc, task):
     """`attachments` = required makes a file necessary before the task is completed; any other
     value would be silently ignored."""
-    values = task.xpath(f"./bpmn:extensionElements/camunda:properties/camunda:property[@name='{ATTACHMENTS}']/@value",
-                        namespaces=NS)
-    for value in values:
+    for value in property_values(task, ATTACHMENTS):
         if value.strip() != REQUIRED:
             yield doc.problem(task, "form", f"属性 {ATTACHMENTS} 的值 '{value}' 无效：须上传附件的写 {REQUIRED}，否则删去此属性 "
                               f"(property {ATTACHMENTS} '{value}': write {REQUIRED} to require a file, or leave the "
