@@ -725,7 +725,7 @@ def _read_attachments(paths, name: str | None = None) -> list[tuple[str, bytes]]
     files = []
     for path in paths:
         file_name = name or Path(path).name
-        documents.checked_name(file_name)
+        kept, _ = documents.checked_name(file_name)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe without a writer does not block
         except OSError as exc:
@@ -736,7 +736,7 @@ def _read_attachments(paths, name: str | None = None) -> list[tuple[str, bytes]]
                 raise Invalid(f"附件 {path} 不是普通文件（如管道、设备），不能上传；请先保存为文件 "
                               "(not a regular file: a pipe or a device cannot be attached; save it to a file first)")
             if info.st_size > documents.MAX_BYTES:
-                raise documents.too_large(documents.checked_name(file_name)[0], info.st_size)
+                raise documents.too_large(kept, info.st_size)
             files.append((file_name, f.read(documents.MAX_BYTES + 1)))
     return files
 
