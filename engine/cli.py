@@ -12,7 +12,7 @@ import math
 import re
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -343,16 +343,58 @@ def calendar_set(state, as_json, day, off, working, note, actor):
                        "give exactly one of --off (a day off) or --working (a working day)",
                        click.get_current_context(), param_hint="'--off' / '--working'")
     result = state.engine.set_calendar_day(day.date(), working=working, note=note, actor=actor)
-    result["moved"] = state.engine.recount_working_days(
-        day.date(), actor=actor,
+    result["moved"] = _recount(state, day.date(), actor)
+    _emit(result, as_json, _print_calendar_change)
+
+
+def _recount(state, day, actor) -> list[dict]:
+    """Count again the open deadlines counted across `day` (or an earlier changed day)."""
+    return state.engine.recount_working_days(
+        day, actor=actor,
         progress=lambda done, of: click.echo(f"重新计算期限：{done}/{of} 个方案 (deadlines counted again in "
                                              f"{done} of {of} plans)", err=True))
-    _emit(result, as_json, _print_calendar_change)
+
+
+@command(calendar, "import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False), metavar="FILE")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who enters the schedule: reform office).")
+def calendar_import(state, as_json, path, actor):
+    """从 CSV 文件一次录入全年放假和调休安排，全部成功或全部不变 (enter a year's holidays and working
+    weekends from a CSV file, all or nothing).
+
+    \b
+    文件格式 (the file)，UTF-8 或 GB18030：
+      日期,安排,说明
+      2027-01-01,放假,元旦
+      2027-02-06..2027-02-14,放假,春节
+      2027-02-15,上班,春节调休
+    """
+    from . import calendar_file
+    with open(path, "rb") as f:
+        content = f.read(calendar_file.MAX_BYTES + 1)
+    entries = calendar_file.read(path, content, YEARS)
+    result = state.engine.set_calendar_days([(e.day, e.working, e.note) for e in entries], actor=actor)
+    changed = [date.fromisoformat(d["day"]) for d in result["entered"]]
+    # one recount for the whole file: a task counted before the last changed day may cross any of them
+    result["moved"] = _recount(state, max(changed), actor) if changed else []
+    _emit(result, as_json, _print_calendar_import)
+
+
+def _print_calendar_import(d: dict) -> None:
+    off = sum(not e["working"] for e in d["entered"])
+    click.echo(f"已录入 {len(d['entered'])} 天：放假 {off} 天，调休上班 {len(d['entered']) - off} 天；"
+               f"已有相同记录 {len(d['unchanged'])} 天 (entered {len(d['entered'])} day(s): {off} off, "
+               f"{len(d['entered']) - off} working; {len(d['unchanged'])} already entered the same way)")
+    _print_moved(d["moved"])
 
 
 def _print_calendar_change(d: dict) -> None:
     click.echo(f"{d['day']}：{_day_kind(d['working'])}")
-    for plan in d["moved"]:
+    _print_moved(d["moved"])
+
+
+def _print_moved(moved: list[dict]) -> None:
+    for plan in moved:
         for t in plan["tasks"]:
             click.echo(f"  方案 (plan) {plan['instance_id']}：待办 (task) {t['task_id']} {t['name']} 期限 (due) "
                        f"{_deadline(t['old'], False) if t['old'] else '—'} → {_deadline(t['new'], False)}")
@@ -370,7 +412,6 @@ def _day_kind(working: bool) -> str:
 def calendar_show(state, as_json, year):
     """列出 YEAR 年与周一至周五不同的日子及其来源 (which days of YEAR differ from Monday–Friday, and where from)."""
     import logging
-    from datetime import date
     cal = _work_calendar(state)
     overrides = cal.overrides
     day, days = date(year, 1, 1), []

@@ -225,20 +225,35 @@ class Engine:
     def set_calendar_day(self, day: date, *, working: bool, note: str = "", actor: str) -> dict:
         """Enter a statutory holiday or a swapped working day for a year the calendar package
         does not know yet (the State Council publishes each year's schedule in late autumn)."""
+        self.set_calendar_days([(day, working, note)], actor=actor, always=True)
+        return {"day": day.isoformat(), "working": working, "note": note}
+
+    def set_calendar_days(self, days: list[tuple[date, bool, str]], *, actor: str, always: bool = False) -> dict:
+        """Enter several days (day, working, note) in one transaction: a year's schedule. A day
+        already entered the same way is left as it is, and not recorded again, unless `always`;
+        so importing the same file twice changes nothing the second time. Returns the days
+        `entered` and those `unchanged`, each {"day", "working", "note"}."""
+        result = {"entered": [], "unchanged": []}
         with self.command(actor) as ctx:
             user = self._member(ctx, actor)
             if ADMIN_GROUP not in user.group_codes:
                 raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
             runtime.lock_calendar(ctx.session.connection(), shared=False)
-            row = ctx.session.get(CalendarOverride, day)
-            old = None if row is None else row.is_working_day
-            if row is None:
-                row = CalendarOverride(day=day, is_working_day=working, note=note)
-                ctx.session.add(row)
-            row.is_working_day, row.note = working, note
-            ctx.log.record("calendar_changed", day=day.isoformat(), old={"working": old},
-                           new={"working": working}, note=note)
-        return {"day": day.isoformat(), "working": working, "note": note}
+            for day, working, note in days:
+                row = ctx.session.get(CalendarOverride, day)
+                old = None if row is None else row.is_working_day
+                entry = {"day": day.isoformat(), "working": working, "note": note}
+                if not always and row is not None and (old, row.note) == (working, note):
+                    result["unchanged"].append(entry)
+                    continue
+                if row is None:
+                    row = CalendarOverride(day=day, is_working_day=working, note=note)
+                    ctx.session.add(row)
+                row.is_working_day, row.note = working, note
+                ctx.log.record("calendar_changed", day=day.isoformat(), old={"working": old},
+                               new={"working": working}, note=note)
+                result["entered"].append(entry)
+        return result
 
     def recount_working_days(self, day: date, *, actor: str,
                              progress: Callable[[int, int], None] | None = None) -> list[dict]:

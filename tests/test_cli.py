@@ -343,7 +343,7 @@ def test_an_inbox_line_names_the_plan_it_belongs_to(cli):
 def test_init_and_the_worker_warn_of_a_coming_year_without_a_holiday_calendar(cli):
     # chinesecalendar 1.11.0 knows 2004–2026: from October, deadlines can reach into 2027
     december = cli("--now", "2026-12-01T09:00:00", "init")
-    assert "no holiday calendar for 2027" in december.stderr and "reformflow calendar set" in december.stderr
+    assert "no holiday calendar for 2027" in december.stderr and "reformflow calendar import" in december.stderr
     assert "no holiday calendar" not in cli("--now", "2026-06-01T09:00:00", "init").stderr
     worker = cli("--now", "2026-12-01T09:00:00", "worker", "--rounds", "1", "--interval", "0")
     assert "no holiday calendar for 2027" in worker.stderr
@@ -671,10 +671,10 @@ def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
     shown = cli("calendar", "show", "2028")
     said = (shown.stdout + shown.stderr).splitlines()
     assert [line for line in said if "2028" in line] == [
-        "警告 (warning): 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar set 录入国务院公布的 "
+        "警告 (warning): 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar import 录入国务院公布的 "
         "2028 年放假和调休安排 (no holiday calendar for 2028: working-day deadlines reaching it count plain "
-        "weekends only; enter the State Council's 2028 schedule with `reformflow calendar set DAY --off|--working "
-        "--as USER`)"]
+        "weekends only; enter the State Council's 2028 schedule with `reformflow calendar import FILE --as USER`, "
+        "or day by day with `reformflow calendar set`)"]
     assert said == [line for line in said if "2028" in line]  # and nothing else
     assert as_json(cli("calendar", "show", "2028", "--json"))["warnings"] == [said[0].removeprefix("警告 (warning): ")]
     covered = cli("calendar", "show", "2026")

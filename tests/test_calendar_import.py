@@ -1,0 +1,140 @@
+"""A year's holiday schedule entered from one file (`reformflow calendar import`): read as a
+reform office would type it or save it from Excel, refused whole with every wrong line named,
+entered in one transaction, and the open deadlines counted across it moved once.
+
+The 2027 days below are test data, not the State Council's schedule."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from engine import calendar_file
+from engine.errors import Forbidden, Invalid
+
+from .conftest import FIXTURES
+from .plan_helper import Plan, audit_payloads
+from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed
+
+YEARS = (1900, 2100)
+SCHEDULE = "日期,安排,说明\n2027-01-01,放假,元旦\n2027-02-06..2027-02-12,放假,春节\n2027-02-13,上班,春节调休\n"
+
+
+def _read(text: str, encoding: str = "utf-8"):
+    return calendar_file.read("2027.csv", text.encode(encoding), YEARS)
+
+
+def _days(entries) -> list[tuple[str, bool, str]]:
+    return [(e.day.isoformat(), e.working, e.note) for e in entries]
+
+
+def test_a_range_gives_every_day_of_the_holiday():
+    entries = _read(SCHEDULE)
+    assert _days(entries) == [("2027-01-01", False, "元旦")] + [
+        (f"2027-02-{d:02d}", False, "春节") for d in range(6, 13)] + [("2027-02-13", True, "春节调休")]
+    assert [e.line for e in entries][:2] == [2, 3]
+
+
+@pytest.mark.parametrize("day", ["2027/2/6..2027/2/8", "2027年2月6日至2027年2月8日", "2027-02-06~2027-02-08"])
+def test_dates_as_excel_in_a_chinese_locale_saves_them(day):
+    assert [e.day for e in _read(f"日期,安排\n{day},放假\n")] == [date(2027, 2, 6), date(2027, 2, 7), date(2027, 2, 8)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_utf8_with_or_without_bom_and_gb18030_as_chinese_excel_writes_csv(encoding):
+    assert _days(_read(SCHEDULE, encoding))[0] == ("2027-01-01", False, "元旦")
+
+
+def test_english_headings_any_column_order_comments_and_blank_lines():
+    text = "note,kind,day\n# from the State Council's notice\n\n元旦,off,2027-01-01\n调休,working,2027-02-13\n"
+    assert _days(_read(text)) == [("2027-01-01", False, "元旦"), ("2027-02-13", True, "调休")]
+
+
+def test_every_wrong_line_is_named_and_nothing_is_read():
+    text = ("日期,安排,说明\n2027-02-30,放假,\n2027-03-01,调休,\n2027-01-01,放假,元旦\n"
+            "2027-05-05..2027-05-01,放假,\n2027-01-01,上班,\n2027-02-01..2027-12-14,放假,\n1899-12-31,放假,\n"
+            f"2027-03-02,放假,{'长' * 201}\n")
+    with pytest.raises(Invalid) as refused:
+        _read(text)
+    message = refused.value.message
+    assert message.startswith("日历文件 2027.csv 有 7 处错误，未录入任何日期：第 2 行：日期“2027-02-30”无效")
+    for said in ("第 3 行：安排“调休”无效，须为“放假”或“上班”", "第 5 行：日期范围 2027-05-05..2027-05-01 的结束早于开始",
+                 "第 6 行：2027-01-01 已在第 4 行列出", "第 7 行：日期范围 2027-02-01..2027-12-14 超过 31 天，请核对",
+                 "第 8 行：日期 1899-12-31 须在 1900 至 2100 年之间", "第 9 行：说明超过 200 字",
+                 "(the calendar file has 7 error(s); nothing was entered: line 2: '2027-02-30' is not a day"):
+        assert said in message
+
+
+@pytest.mark.parametrize("text, said", [
+    ("", "没有内容；第一行须为表头"),
+    ("2027-01-01,放假,元旦\n", "第一行须为表头，含“日期”和“安排”两列"),
+    ("日期,说明\n2027-01-01,元旦\n", "第一行须为表头"),
+    ("日期,安排,说明\n", "只有表头，没有日期"),
+])
+def test_a_file_without_its_heading_or_without_days_is_refused(text, said):
+    with pytest.raises(Invalid, match=said):
+        _read(text)
+
+
+def test_a_file_neither_utf8_nor_gb18030_or_too_big_is_refused():
+    with pytest.raises(Invalid, match="既不是 UTF-8 也不是 GB18030"):
+        calendar_file.read("x.csv", b"\xff\xfe\x00\xd8" * 3, YEARS)
+    with pytest.raises(Invalid, match="超过 1024 KB"):
+        calendar_file.read("x.csv", b"#" * (calendar_file.MAX_BYTES + 1), YEARS)
+
+
+# ----------------------------------------------------------------- entered through the engine
+
+def test_the_schedule_is_entered_at_once_and_again_changes_nothing(library, at):  # noqa: F811
+    """A legality review opened on Fri 18 Dec 2026 counts 15 working days with no 2027 holidays.
+    The imported schedule moves it once; importing the same file again records nothing."""
+    with at("2026-12-18T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LegalityReview")
+    assert plan.task("Task_LegalityReview")["due_at"] == "2027-01-08T16:00:00+00:00"
+    days = [(e.day, e.working, e.note) for e in _read("日期,安排,说明\n2027-01-01,放假,元旦\n2027-01-04..2027-01-05,放假,测试\n")]
+    with at("2026-12-21T09:00:00"):
+        entered = library.set_calendar_days(days, actor="chen")
+        library.recount_working_days(date(2027, 1, 5), actor="chen")
+    assert [d["day"] for d in entered["entered"]] == ["2027-01-01", "2027-01-04", "2027-01-05"]
+    # three working days later: Wed 13 Jan
+    assert plan.task("Task_LegalityReview")["due_at"] == "2027-01-13T16:00:00+00:00"
+    assert [p["day"] for p in audit_payloads(library, None, "calendar_changed")] == [
+        "2027-01-01", "2027-01-04", "2027-01-05"]
+    with at("2026-12-22T09:00:00"):
+        again = library.set_calendar_days(days, actor="chen")
+    assert (again["entered"], len(again["unchanged"])) == ([], 3)
+    assert len(audit_payloads(library, None, "calendar_changed")) == 3
+    with pytest.raises(Forbidden):
+        library.set_calendar_days(days, actor="zhang")
+    assert plan.audit_ok()
+
+
+def test_calendar_import_from_the_command_line(cli, tmp_path):  # noqa: F811
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    at = ["--now", "2026-12-18T09:00:00"]
+    plan = as_json(cli(*at, "start", "mini_approval", "--as", "zhang", "--json"))
+    cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    assert review["due_at"] == "2027-01-08T16:00:00+00:00"
+    schedule = tmp_path / "2027.csv"
+    schedule.write_bytes(SCHEDULE.encode("gb18030"))
+
+    shown = cli(*at, "calendar", "import", str(schedule), "--as", "chen").stdout
+    assert shown.startswith("已录入 9 天：放假 8 天，调休上班 1 天；已有相同记录 0 天 (entered 9 day(s): 8 off, 1 working; ")
+    assert f"待办 (task) {review['id']} 审核 期限 (due) 2027-01-08 → 2027-01-11" in shown
+    listed = as_json(cli("calendar", "show", "2027", "--json"))
+    # differ from Monday–Friday: 1 Jan and 8–12 Feb off (6-7 Feb is a weekend anyway), Sat 13 Feb working
+    assert (listed["covered"], len(listed["days"])) == (True, 7)
+    again = as_json(cli(*at, "calendar", "import", str(schedule), "--as", "chen", "--json"))
+    assert (again["entered"], len(again["unchanged"]), again["moved"]) == ([], 9, [])
+
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("日期,安排,说明\n2027-04-05,放假,清明节\n2027-04-31,放假,\n", encoding="utf-8")
+    refused = cli(*at, "calendar", "import", str(wrong), "--as", "chen", "--json", ok=False)
+    assert refused.exit_code == 3 and as_json(refused)["error"] == "invalid"
+    assert "第 3 行：日期“2027-04-31”无效" in refused.stderr
+    assert "2027-04-05" not in [d["day"] for d in as_json(cli("calendar", "show", "2027", "--json"))["days"]]
+    forbidden = cli(*at, "calendar", "import", str(schedule), "--as", "zhang", ok=False)
+    assert forbidden.exit_code == 4
