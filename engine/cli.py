@@ -293,9 +293,83 @@ def users_add(state, as_json, username, display_name, groups, unit, password):
     _emit(result, as_json, lambda d: click.echo(f"已添加用户 {d['username']} (user added)"))
 
 
+@command(users, "list")
+@click.option("--group", help="只列此角色的成员 (only members of this group).")
+@click.option("--all", "include_inactive", is_flag=True, help="包括已停用的用户 (include deactivated users).")
+def users_list(state, as_json, group, include_inactive):
+    """列出用户：单位、角色、手头待办数 (list users: unit, groups, open tasks they hold)."""
+    result = {"users": state.engine.users(group=group, include_inactive=include_inactive)}
+    _emit(result, as_json, lambda d: [click.echo(_user_line(u)) for u in d["users"]])
+
+
+def _user_line(u: dict) -> str:
+    state = "" if u["active"] else " [已停用 deactivated]"
+    return (f"{u['username']} {u['display_name']}（{u['unit'] or '未填单位'}）角色 (groups)："
+            f"{', '.join(u['groups']) or '—'}；手头待办 (holding) {u['holding']}{state}")
+
+
+@command(users, "update")
+@click.argument("username")
+@click.option("--display-name", help="新姓名 (new display name).")
+@click.option("--unit", help="新单位，如调动后 (new unit, e.g. after a transfer).")
+@click.option("--add-group", "add_groups", multiple=True, help="加入角色，可重复 (add to a group, repeatable).")
+@click.option("--remove-group", "remove_groups", multiple=True, help="移出角色，可重复 (remove from a group, repeatable).")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who changes the user: reform office).")
+def users_update(state, as_json, username, display_name, unit, add_groups, remove_groups, actor):
+    """修改用户的姓名、单位或角色，手头待办不变 (change a user's name, unit or groups; the tasks they hold stay theirs)."""
+    if display_name is None and unit is None and not add_groups and not remove_groups:
+        raise BadValue("至少指定一项修改：--display-name、--unit、--add-group 或 --remove-group",
+                       "give at least one change: --display-name, --unit, --add-group or --remove-group",
+                       click.get_current_context(), param_hint="'--display-name' / '--unit' / '--add-group' / '--remove-group'")
+    result = state.engine.update_user(username, actor=actor, display_name=display_name, unit=unit,
+                                      add_groups=list(add_groups), remove_groups=list(remove_groups))
+
+    def human(d):
+        click.echo(_user_line(d))
+        if not d["changed"]:
+            click.echo("没有变化 (nothing changed)")
+    _emit(result, as_json, human)
+
+
+@command(users, "deactivate")
+@click.argument("username")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who deactivates: reform office).")
+def users_deactivate(state, as_json, username, actor):
+    """停用离岗人员：不能再办理，手头待办退回其角色，无人可接的列出待改革办指派
+    (deactivate someone who left: their tasks go back to their group; those nobody else may take are listed for the office to assign)."""
+    result = state.engine.deactivate_user(username, actor=actor)
+
+    def human(d):
+        click.echo(f"已停用 {d['username']} {d['display_name']} (deactivated)")
+        for t in d["returned"]:
+            click.echo(f"  退回 (back to) {', '.join(t['candidate_groups'] + t['candidate_users'])}：方案 (plan) "
+                       f"{t['instance_id']} 待办 (task) {t['id']} {t['name']}")
+        for t in d["to_assign"]:
+            click.echo(f"  须指派 (assign it): 方案 (plan) {t['instance_id']} 待办 (task) {t['id']} {t['name']}："
+                       f"reformflow assign {t['id']} --to 用户 --as {actor} --reassign")
+    _emit(result, as_json, human)
+
+
+@command(users, "reactivate")
+@click.argument("username")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who reactivates: reform office).")
+def users_reactivate(state, as_json, username, actor):
+    """重新启用用户 (reactivate a user)."""
+    result = state.engine.reactivate_user(username, actor=actor)
+    _emit(result, as_json, lambda d: click.echo(f"已启用 {d['username']} {d['display_name']} (reactivated)"))
+
+
 @main.group()
 def groups():
     """管理角色 (manage candidate groups, i.e. roles)."""
+
+
+@command(groups, "list")
+def groups_list(state, as_json):
+    """列出角色及其在岗人数 (list groups and how many active users each has)."""
+    result = {"groups": state.engine.groups()}
+    _emit(result, as_json, lambda d: [click.echo(f"{g['code']} {g['display_name']}：{g['members']} 人 (members)")
+                                      for g in d["groups"]])
 
 
 @command(groups, "add")

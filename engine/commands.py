@@ -25,7 +25,7 @@ from models import AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefini
 from models.identity import memberships
 from models.db import Database
 
-from . import audit, clock, documents, forms, joins, modeler, recount, runtime
+from . import audit, clock, directory, documents, forms, joins, modeler, recount, runtime
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
@@ -220,6 +220,107 @@ class Engine:
             ctx.log.record("user_added", username=username, display_name=display_name,
                            groups=sorted(groups), unit=unit)
         return {"username": username, "display_name": display_name, "groups": sorted(groups), "unit": unit}
+
+    def users(self, *, group: str | None = None, include_inactive: bool = False) -> list[dict]:
+        """Users by username (active ones unless `include_inactive`), with how many open tasks
+        each holds."""
+        with self.db.reader() as session:
+            return directory.user_rows(session, group=group, include_inactive=include_inactive)
+
+    def groups(self) -> list[dict]:
+        with self.db.reader() as session:
+            return directory.group_rows(session)
+
+    def update_user(self, username: str, *, actor: str, display_name: str | None = None,
+                    unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = ()) -> dict:
+        """Change a user's name, unit or groups (reform office only): someone moved to another
+        unit or took on another role. The tasks they hold stay theirs. Returns the user, with
+        `changed`: the fields that changed (none, and no audit event, if nothing did)."""
+        if display_name is not None:
+            _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
+        if unit is not None:
+            _check_name("单位", "unit", unit, Unit.__table__.c.name)
+        if set(add_groups) & set(remove_groups):
+            raise Invalid(f"同一角色不能既加入又移除：{', '.join(sorted(set(add_groups) & set(remove_groups)))} "
+                          "(a group cannot be both added and removed)")
+        with self.command(actor) as ctx:
+            user = self._office_changes_user(ctx, actor, username)
+            s = ctx.session
+            found = {g.code: g for g in s.execute(select(Group).where(Group.code.in_([*add_groups, *remove_groups]))).scalars()}
+            missing = set(add_groups) - set(found)
+            if missing:
+                raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
+                              f"(no such group: {', '.join(sorted(missing))}; add it first)")
+            old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
+                   "groups": user.group_codes}
+            if display_name is not None:
+                user.display_name = display_name
+            if unit is not None and unit != old["unit"]:
+                user.unit = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
+                s.flush()  # a new unit gets its row now, so the user's unit reads back by name
+            user.groups = sorted({g for g in user.groups if g.code not in remove_groups}
+                                 | {found[code] for code in add_groups}, key=lambda g: g.code)
+            new = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
+                   "groups": [g.code for g in user.groups]}
+            changed = [field for field in old if old[field] != new[field]]
+            if changed:
+                ctx.log.record("user_changed", username=username, old={f: old[f] for f in changed},
+                               new={f: new[f] for f in changed})
+            ctx.session.flush()
+            result = {**directory.user_dict(user, directory.holding(ctx.session, username)), "changed": changed}
+        return result
+
+    def deactivate_user(self, username: str, *, actor: str) -> dict:
+        """Someone left (停用, reform office only): they can no longer sign in or act, and every
+        open task they hold goes back to its other candidates (their group), in one transaction.
+        A task nobody else may take is left with them and listed under `to_assign`, for the office
+        to assign to someone. Tasks the diagrams give them later go to the task's candidates
+        (runtime.sync_tasks)."""
+        with self.command(actor) as ctx:
+            if username == actor:
+                raise Forbidden("不能停用自己的账号；请由改革办另一位同事操作 (you cannot deactivate yourself)")
+            user = self._office_changes_user(ctx, actor, username)
+            if not user.active:
+                raise Conflict(f"用户 {username} 已停用 (already deactivated)")
+            # the plans first, then the tasks, in the order every other command locks them
+            for plan_id in directory.plans_held_in(ctx.session, username):
+                runtime.lock_plan(ctx, plan_id)
+            held = directory.held_tasks(ctx.session, username)
+            user.active = False
+            ctx.log.record("user_deactivated", username=username, old={"active": True}, new={"active": False})
+            returned, to_assign = [], []
+            for task in held:
+                if not directory.others_may_take(task, username):
+                    to_assign.append(task)
+                    continue
+                task.assignee, task.status, task.claimed_at = None, "open", None
+                ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
+                               element_id=task.element_id, old={"assignee": username}, new={"assignee": None},
+                               reason="user_deactivated")
+                returned.append(task)
+            ctx.session.flush()
+            result = {**directory.user_dict(user), "returned": directory.tasks_summary(returned),
+                      "to_assign": directory.tasks_summary(to_assign)}
+        return result
+
+    def reactivate_user(self, username: str, *, actor: str) -> dict:
+        """Someone back (启用, reform office only). Tasks handed on while they were away stay where they are."""
+        with self.command(actor) as ctx:
+            user = self._office_changes_user(ctx, actor, username)
+            if user.active:
+                raise Conflict(f"用户 {username} 未停用 (the user is active)")
+            user.active = True
+            ctx.log.record("user_reactivated", username=username, old={"active": False}, new={"active": True})
+            return directory.user_dict(user, directory.holding(ctx.session, username))
+
+    def _office_changes_user(self, ctx: Context, actor: str, username: str) -> User:
+        """The user `username`, locked, after checking that the actor is in the reform office."""
+        if ADMIN_GROUP not in self._member(ctx, actor).group_codes:
+            raise Forbidden("只有改革办可以修改用户 (only the reform office changes users)")
+        user = ctx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"用户 {username} 不存在 (no such user)")
+        return user
 
     # ----------------------------------------------------------------- calendar
     def set_calendar_day(self, day: date, *, working: bool, note: str = "", actor: str) -> dict:

@@ -29,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models.process import OPEN_STATUSES, is_open  # noqa: F401 - used by commands, queries, cli
 from models import (CalendarOverride, HumanTask, InstanceTask, ProcessDefinition, ProcessInstance,
-                    TaskCandidate)
+                    TaskCandidate, User)
 
 from . import forms
 from .audit import AuditLog, ChainTip
@@ -462,7 +462,7 @@ def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict,
     return row, candidates
 
 
-_TASKS = HumanTask.__table__
+_TASKS, _USERS = HumanTask.__table__, User.__table__
 _OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _TASKS.c.name,
                     _TASKS.c.due_at, _TASKS.c.due_basis).where(
     _TASKS.c.instance_id == bindparam("instance_id"), is_open(_TASKS.c.status))
@@ -501,6 +501,7 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
             raise engine_error(_with_task(exc, task)) from None
     if not created:
         return
+    handed_on = _hand_on_from_inactive(conn, created)
     # Bulk INSERT ... RETURNING id: the rows are not needed as objects in this session, and the
     # unit of work cost more than the statements themselves.
     ids = conn.execute(_INSERT_TASKS, [row for row, _ in created]).scalars().all()
@@ -513,7 +514,27 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
                        assignee=row["assignee"], candidate_groups=json.loads(row["candidate_groups"]),
                        candidate_users=json.loads(row["candidate_users"]),
                        due_at=row["due_at"].isoformat() if row["due_at"] else None, priority=row["priority"],
-                       **_calendar_warnings(ctx))
+                       **_calendar_warnings(ctx), **handed_on.get(id(row), {}))
+
+
+_INACTIVE = select(_USERS.c.username).where(_USERS.c.username.in_(bindparam("names", expanding=True)),
+                                            _USERS.c.active.is_(False))
+
+
+def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict[int, dict]:
+    """A new task whose assignee has left (users deactivate), e.g. `${initiator}` of a plan whose
+    drafter moved on, opens for its other candidates instead of waiting in an inbox nobody
+    opens. Returns, by id() of each row changed, what its task_created event adds. A task with
+    no other candidate stays with them, for the reform office to assign."""
+    assigned = {row["assignee"] for row, _ in created if row["assignee"]}
+    gone = set(conn.execute(_INACTIVE, {"names": sorted(assigned)}).scalars()) if assigned else set()
+    changed = {}
+    for row, candidates in created:
+        name = row["assignee"]
+        if name in gone and any(c["kind"] == "group" or c["value"] != name for c in candidates):
+            row.update(assignee=None, status="open", claimed_at=None)
+            changed[id(row)] = {"assignee_inactive": name}
+    return changed
 
 
 WORKDAY_FUNCTIONS = frozenset({"workingDays", "addWorkingDays"})

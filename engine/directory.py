@@ -1,0 +1,77 @@
+"""Who the people are: the users and groups lists, and what happens to a person's tasks when
+they leave (停用). People move between units and leave all the time; a task held by someone who
+has gone must not wait unseen in an inbox nobody opens."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Group, HumanTask, User
+from models.identity import memberships
+
+from .queries import task_dict
+from .runtime import is_open
+
+
+def holding(session: Session, username: str) -> int:
+    """How many open tasks someone holds."""
+    return session.execute(select(func.count()).where(
+        is_open(HumanTask.status), HumanTask.assignee == username)).scalar_one()
+
+
+def user_rows(session: Session, *, group: str | None = None, include_inactive: bool = False) -> list[dict]:
+    """Users by username, with their unit, groups and how many open tasks they hold."""
+    query = select(User).order_by(User.username)
+    if not include_inactive:
+        query = query.where(User.active.is_(True))
+    if group is not None:
+        query = query.where(User.groups.any(Group.code == group))
+    held = dict(session.execute(select(HumanTask.assignee, func.count()).where(
+        is_open(HumanTask.status), HumanTask.assignee.is_not(None)).group_by(HumanTask.assignee)).all())
+    return [user_dict(user, held.get(user.username, 0)) for user in session.execute(query).scalars()]
+
+
+def user_dict(user: User, holding: int = 0) -> dict:
+    return {"username": user.username, "display_name": user.display_name,
+            "unit": user.unit.name if user.unit else None, "groups": user.group_codes,
+            "active": user.active, "holding": holding}
+
+
+def group_rows(session: Session) -> list[dict]:
+    """Groups by code, with how many active users each has."""
+    members = dict(session.execute(
+        select(memberships.c.group_id, func.count()).join(User, User.id == memberships.c.user_id)
+        .where(User.active.is_(True)).group_by(memberships.c.group_id)).all())
+    return [{"code": g.code, "display_name": g.display_name, "members": members.get(g.id, 0)}
+            for g in session.execute(select(Group).order_by(Group.code)).scalars()]
+
+
+def plans_held_in(session: Session, username: str) -> list[int]:
+    """The plans where someone holds an open task, by id: locked before the tasks, as every
+    command locks a plan before its tasks."""
+    return list(session.execute(select(HumanTask.instance_id).distinct().where(
+        is_open(HumanTask.status), HumanTask.assignee == username).order_by(HumanTask.instance_id)).scalars())
+
+
+def held_tasks(session: Session, username: str) -> list[HumanTask]:
+    """The open tasks someone holds, oldest first, locked: their deactivation changes them."""
+    return list(session.execute(select(HumanTask).where(
+        is_open(HumanTask.status), HumanTask.assignee == username).order_by(HumanTask.id)
+        .with_for_update()).scalars())
+
+
+def others_may_take(task: HumanTask, username: str) -> bool:
+    """Whether a task held by `username` has other candidates to take it back: a group, or
+    another user. A task only they could do (no candidates) waits for the office to assign it."""
+    return bool(json.loads(task.candidate_groups)) or any(
+        u != username for u in json.loads(task.candidate_users))
+
+
+def tasks_summary(tasks: list[HumanTask]) -> list[dict]:
+    return [{key: value for key, value in task_dict(t).items() if key in _SUMMARY} for t in tasks]
+
+
+_SUMMARY = ("id", "instance_id", "element_id", "name", "status", "assignee", "candidate_groups",
+            "candidate_users", "due_at")

@@ -1,0 +1,122 @@
+"""People come, move and leave: the reform office lists users and groups, changes a user's unit
+or roles, and deactivates someone who left, whose tasks go back to their colleagues."""
+from __future__ import annotations
+
+import pytest
+
+from engine.demo import STANDARD_ANSWERS
+from engine.drive import answer_for
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+
+from .conftest import FIXTURES, read
+from .plan_helper import Plan, audit_payloads
+from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
+
+
+def _events(engine, kind: str) -> list[dict]:
+    return audit_payloads(engine, None, kind)
+
+
+def test_a_leavers_tasks_go_back_to_their_group_and_later_ones_open_for_it(library):  # noqa: F811
+    """zhang drafts the plan and leaves. The task he holds returns to the drafters; the next step
+    the diagram gives to `${initiator}` (zhang) opens for them too, instead of waiting for him."""
+    plan = Plan(library)
+    [register] = plan.refresh()["tasks"]
+    assert (register["element_id"], register["status"], register["assignee"]) == ("Task_RegisterPlan", "claimed", "zhang")
+    assert [u["holding"] for u in library.users() if u["username"] == "zhang"] == [1]
+
+    left = library.deactivate_user("zhang", actor="chen")
+    assert (left["active"], [t["id"] for t in left["returned"]], left["to_assign"]) == (False, [register["id"]], [])
+    register = plan.task("Task_RegisterPlan")
+    assert (register["status"], register["assignee"]) == ("open", None)
+    [unclaimed] = audit_payloads(library, plan.id, "task_unclaimed")
+    assert (unclaimed["old"], unclaimed["reason"]) == ({"assignee": "zhang"}, "user_deactivated")
+    with pytest.raises(Forbidden, match="不存在或已停用"):
+        library.claim(register["id"], actor="zhang")
+    assert "zhang" not in [u["username"] for u in library.users()]
+    assert [u["active"] for u in library.users(include_inactive=True) if u["username"] == "zhang"] == [False]
+
+    # wang, a fellow drafter, takes it over; the next step, for ${initiator}, is open to the drafters
+    library.claim(register["id"], actor="wang")
+    library.complete(register["id"], actor="wang", data=answer_for(STANDARD_ANSWERS, register, 0))
+    research = plan.task("Task_Research")
+    assert (research["status"], research["assignee"], research["candidate_groups"]) == ("open", None, ["drafter"])
+    created = [e for e in audit_payloads(library, plan.id, "task_created") if e["element_id"] == "Task_Research"]
+    assert [(e["assignee"], e["assignee_inactive"]) for e in created] == [(None, "zhang")]
+    library.claim(research["id"], actor="wang")
+
+    # back from leave: a new plan's tasks are his again; those handed on stay where they went
+    library.reactivate_user("zhang", actor="chen")
+    assert plan.task("Task_Research")["assignee"] == "wang"
+    assert Plan(library).refresh()["tasks"][0]["assignee"] == "zhang"
+    assert [e["username"] for e in _events(library, "user_deactivated")] == ["zhang"]
+    assert [e["username"] for e in _events(library, "user_reactivated")] == ["zhang"]
+    assert plan.audit_ok()
+
+
+def test_a_task_only_the_leaver_could_do_is_listed_for_the_office(library):  # noqa: F811
+    """A task with no candidates but its assignee cannot go back to anyone: it stays, and the
+    office is told to assign it (to itself, as a task without candidates allows)."""
+    library.deploy([read(FIXTURES / "corpus" / "initiator.bpmn")])  # 发起人确认: camunda:assignee="${starter}" alone
+    own = library.start("corpus_initiator", actor="wang")["tasks"][0]
+    left = library.deactivate_user("wang", actor="chen")
+    assert (left["returned"], [t["id"] for t in left["to_assign"]]) == ([], [own["id"]])
+    assert library.instance(own["instance_id"])["tasks"][0]["assignee"] == "wang"
+    library.assign(own["id"], to="chen", actor="chen", reassign=True)
+    library.complete(own["id"], actor="chen")
+    assert library.instance(own["instance_id"])["status"] == "completed"
+
+
+def test_only_the_office_changes_users_and_not_its_own_account(library):  # noqa: F811
+    with pytest.raises(Forbidden, match="只有改革办可以修改用户"):
+        library.deactivate_user("wang", actor="zhang")
+    with pytest.raises(Forbidden, match="只有改革办可以修改用户"):
+        library.update_user("wang", unit="市财政局", actor="zhang")
+    with pytest.raises(Forbidden, match="不能停用自己的账号"):
+        library.deactivate_user("chen", actor="chen")
+    with pytest.raises(NotFound):
+        library.deactivate_user("nobody", actor="chen")
+    library.deactivate_user("wang", actor="chen")
+    with pytest.raises(Conflict, match="已停用"):
+        library.deactivate_user("wang", actor="chen")
+    with pytest.raises(Conflict, match="未停用"):
+        library.reactivate_user("zhang", actor="chen")
+    assert _events(library, "user_changed") == [] and len(_events(library, "user_deactivated")) == 1
+
+
+def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library):  # noqa: F811
+    moved = library.update_user("wang", unit="市财政局", add_groups=["participant"], actor="chen")
+    assert (moved["unit"], moved["groups"], moved["changed"]) == ("市财政局", ["drafter", "participant"], ["unit", "groups"])
+    [event] = _events(library, "user_changed")
+    assert event["old"] == {"unit": "市发改委", "groups": ["drafter"]}
+    assert event["new"] == {"unit": "市财政局", "groups": ["drafter", "participant"]}
+    same = library.update_user("wang", unit="市财政局", actor="chen")
+    assert same["changed"] == [] and len(_events(library, "user_changed")) == 1
+    library.update_user("wang", remove_groups=["drafter"], display_name="王芳芳", actor="chen")
+    assert [(u["display_name"], u["groups"]) for u in library.users(group="participant") if u["username"] == "wang"] == [
+        ("王芳芳", ["participant"])]
+    assert "wang" not in [u["username"] for u in library.users(group="drafter")]
+    with pytest.raises(Invalid, match="角色不存在：nosuch"):
+        library.update_user("wang", add_groups=["nosuch"], actor="chen")
+    with pytest.raises(Invalid, match="既加入又移除"):
+        library.update_user("wang", add_groups=["legal"], remove_groups=["legal"], actor="chen")
+    assert {g["code"]: g["members"] for g in library.groups()}["drafter"] == 1
+
+
+def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
+    listed = as_json(cli("users", "list", "--json"))["users"]
+    assert [(u["username"], u["groups"], u["active"]) for u in listed] == [
+        ("chen", ["reform_office"], True), ("li", ["legal"], True), ("zhang", ["drafter"], True)]
+    assert cli("users", "list", "--group", "legal").stdout == "li 李娜（未填单位）角色 (groups)：legal；手头待办 (holding) 0\n"
+    moved = cli("users", "update", "li", "--unit", "市司法局", "--add-group", "drafter", "--as", "chen").stdout
+    assert moved == "li 李娜（市司法局）角色 (groups)：drafter, legal；手头待办 (holding) 0\n"
+    usage = cli("users", "update", "li", "--as", "chen", ok=False)
+    assert usage.exit_code == 2 and "至少指定一项修改" in usage.stderr
+    left = cli("users", "deactivate", "zhang", "--as", "chen").stdout
+    assert left == "已停用 zhang 张伟 (deactivated)\n"
+    assert "zhang" not in cli("users", "list").stdout
+    assert "zhang 张伟（市财政局）角色 (groups)：drafter；手头待办 (holding) 0 [已停用 deactivated]" in cli("users", "list", "--all").stdout
+    assert cli("users", "reactivate", "zhang", "--as", "chen").stdout == "已启用 zhang 张伟 (reactivated)\n"
+    groups = {g["code"]: g["members"] for g in as_json(cli("groups", "list", "--json"))["groups"]}
+    assert groups == {"drafter": 2, "legal": 1, "reform_office": 1}
