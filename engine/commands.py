@@ -299,7 +299,7 @@ class Engine:
                                reason="user_deactivated")
                 returned.append(task)
             ctx.session.flush()
-            result = {**directory.user_dict(user), "returned": directory.tasks_summary(returned),
+            result = {**directory.user_dict(user, len(to_assign)), "returned": directory.tasks_summary(returned),
                       "to_assign": directory.tasks_summary(to_assign)}
         return result
 

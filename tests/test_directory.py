@@ -61,7 +61,7 @@ def test_a_task_only_the_leaver_could_do_is_listed_for_the_office(library):  # n
     library.deploy([read(FIXTURES / "corpus" / "initiator.bpmn")])  # 发起人确认: camunda:assignee="${starter}" alone
     own = library.start("corpus_initiator", actor="wang")["tasks"][0]
     left = library.deactivate_user("wang", actor="chen")
-    assert (left["returned"], [t["id"] for t in left["to_assign"]]) == ([], [own["id"]])
+    assert (left["returned"], [t["id"] for t in left["to_assign"]], left["holding"]) == ([], [own["id"]], 1)
     assert library.instance(own["instance_id"])["tasks"][0]["assignee"] == "wang"
     library.assign(own["id"], to="chen", actor="chen", reassign=True)
     library.complete(own["id"], actor="chen")
