@@ -273,8 +273,8 @@ class Engine:
     def deactivate_user(self, username: str, *, actor: str) -> dict:
         """Someone left (停用, reform office only): they can no longer sign in or act, and every
         open task they hold goes back to its other candidates (their group), in one transaction.
-        A task nobody else may take is left with them and listed under `to_assign`, for the office
-        to assign to someone. Tasks the diagrams give them later go to the task's candidates
+        A task nobody else may take (held by them, or open with them as its only candidate) is
+        left as it is and listed under `to_assign`, for the office to assign to someone. Tasks the diagrams give them later go to the task's candidates
         (runtime.sync_tasks)."""
         with self.command(actor) as ctx:
             if username == actor:
@@ -299,7 +299,8 @@ class Engine:
                                reason="user_deactivated")
                 returned.append(task)
             ctx.session.flush()
-            result = {**directory.user_dict(user, len(to_assign)), "returned": directory.tasks_summary(returned),
+            to_assign += directory.only_candidate_of(ctx.session, username)
+            result = {**directory.user_dict(user, len(held) - len(returned)), "returned": directory.tasks_summary(returned),
                       "to_assign": directory.tasks_summary(to_assign)}
         return result
 

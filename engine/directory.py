@@ -8,7 +8,7 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Group, HumanTask, User
+from models import Group, HumanTask, TaskCandidate, User
 from models.identity import memberships
 
 from .queries import task_dict
@@ -60,6 +60,15 @@ def held_tasks(session: Session, username: str) -> list[HumanTask]:
     return list(session.execute(select(HumanTask).where(
         is_open(HumanTask.status), HumanTask.assignee == username).order_by(HumanTask.id)
         .with_for_update()).scalars())
+
+
+def only_candidate_of(session: Session, username: str) -> list[HumanTask]:
+    """Open tasks nobody holds whose only candidate is `username`: after they leave, nobody
+    could claim them."""
+    named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.value == username)
+    tasks = session.execute(select(HumanTask).where(
+        HumanTask.status == "open", HumanTask.id.in_(named)).order_by(HumanTask.id)).scalars()
+    return [t for t in tasks if not others_may_take(t, username)]
 
 
 def others_may_take(task: HumanTask, username: str) -> bool:

@@ -68,6 +68,16 @@ def test_a_task_only_the_leaver_could_do_is_listed_for_the_office(library):  # n
     assert library.instance(own["instance_id"])["status"] == "completed"
 
 
+def test_an_open_task_whose_only_candidate_leaves_is_listed_for_the_office(library):  # noqa: F811
+    name, xml = read(FIXTURES / "corpus" / "initiator.bpmn")
+    assert xml.count(b'camunda:assignee="${starter}"') == 1
+    library.deploy([(name, xml.replace(b'camunda:assignee="${starter}"', b'camunda:candidateUsers="${starter}"'))])
+    waiting = library.start("corpus_initiator", actor="wang")["tasks"][0]
+    assert (waiting["status"], waiting["candidate_users"]) == ("open", ["wang"])
+    left = library.deactivate_user("wang", actor="chen")
+    assert (left["returned"], [t["id"] for t in left["to_assign"]], left["holding"]) == ([], [waiting["id"]], 0)
+
+
 def test_only_the_office_changes_users_and_not_its_own_account(library):  # noqa: F811
     with pytest.raises(Forbidden, match="只有改革办可以修改用户"):
         library.deactivate_user("wang", actor="zhang")
