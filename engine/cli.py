@@ -345,8 +345,9 @@ def users_deactivate(state, as_json, username, actor):
             click.echo(f"  退回 (back to) {', '.join(t['candidate_groups'] + t['candidate_users'])}：方案 (plan) "
                        f"{t['instance_id']} 待办 (task) {t['id']} {t['name']}")
         for t in d["to_assign"]:
-            click.echo(f"  须指派 (assign it): 方案 (plan) {t['instance_id']} 待办 (task) {t['id']} {t['name']}："
-                       f"reformflow assign {t['id']} --to 用户 --as {actor} --reassign")
+            click.echo(f"  无人可接，须由改革办办理 (nobody else may take it: the reform office): 方案 (plan) "
+                       f"{t['instance_id']} 待办 (task) {t['id']} {t['name']}：reformflow assign {t['id']} "
+                       f"--to 改革办用户 --as {actor} --reassign")
     _emit(result, as_json, human)
 
 

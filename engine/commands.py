@@ -604,7 +604,8 @@ class Engine:
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})")
-            if not self._may_claim(target, task):
+            if not self._may_claim(target, task) and not (
+                    ADMIN_GROUP in target.group_codes and directory.candidates_all_left(ctx.session, task)):
                 raise Forbidden(f"{target.display_name}（{to}）不是任务 {task_id}「{task.name}」的候选人，"
                                 f"只能指派给{_candidates_zh(task)} (the user is not a candidate for this task: "
                                 f"assign it to {_candidates_en(task)})")

@@ -78,6 +78,15 @@ def others_may_take(task: HumanTask, username: str) -> bool:
         u != username for u in json.loads(task.candidate_users))
 
 
+def candidates_all_left(session: Session, task) -> bool:
+    """A task named only users, and every one of them has been deactivated: nobody may take it,
+    so the reform office may, as it may a task without candidates."""
+    users = json.loads(task.candidate_users)
+    if json.loads(task.candidate_groups) or not users:
+        return False
+    return not session.execute(select(User.id).where(User.username.in_(users), User.active.is_(True))).first()
+
+
 def tasks_summary(tasks: list[HumanTask]) -> list[dict]:
     return [{key: value for key, value in task_dict(t).items() if key in _SUMMARY} for t in tasks]
 

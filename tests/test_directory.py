@@ -76,6 +76,11 @@ def test_an_open_task_whose_only_candidate_leaves_is_listed_for_the_office(libra
     assert (waiting["status"], waiting["candidate_users"]) == ("open", ["wang"])
     left = library.deactivate_user("wang", actor="chen")
     assert (left["returned"], [t["id"] for t in left["to_assign"]], left["holding"]) == ([], [waiting["id"]], 0)
+    # nobody may take it now but the reform office, as a task without candidates
+    with pytest.raises(Forbidden, match="不是任务"):
+        library.assign(waiting["id"], to="zhang", actor="chen")
+    library.assign(waiting["id"], to="chen", actor="chen")
+    library.complete(waiting["id"], actor="chen")
 
 
 def test_only_the_office_changes_users_and_not_its_own_account(library):  # noqa: F811
