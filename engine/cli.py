@@ -75,13 +75,18 @@ class BusinessKey(str):
     """A plan named by its business key (DT-2015-04) on the command line, found when the command runs."""
 
 
+class PlanId(int):
+    """A plan named by its id on the command line, looked up when the command runs: a filter such
+    as `audit export --instance 99` would otherwise answer an unknown plan with nothing."""
+
+
 class PlanParam(click.ParamType):
     """A plan: its id, or its business key (a key that is a whole number is read as an id)."""
     name = "PLAN"
 
     def convert(self, value, param, ctx):
         if isinstance(value, int) or re.fullmatch(r"\s*[+-]?\d+\s*", str(value)):
-            return ID.convert(value, param, ctx)
+            return PlanId(ID.convert(value, param, ctx))
         return BusinessKey(str(value).strip())
 
 
@@ -89,14 +94,21 @@ PLAN = PlanParam()
 
 
 def _plan_id(state, value):
-    """A BusinessKey given for a plan, turned into the plan's id; anything else as it is."""
-    if not isinstance(value, BusinessKey):
+    """A plan given by its id or business key, turned into the id of a plan that exists; anything
+    else as it is."""
+    if not isinstance(value, (BusinessKey, PlanId)):
         return value
     from sqlalchemy import select
 
     from models import ProcessInstance
 
     from .errors import NotFound
+    if isinstance(value, PlanId):
+        with state.db.reader() as s:
+            found = s.execute(select(ProcessInstance.id).where(ProcessInstance.id == int(value))).scalar()
+        if found is None:
+            raise NotFound(f"方案实例 {value} 不存在 (no such instance)")
+        return found
     with state.db.reader() as s:
         found = s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == value)).scalar()
     if found is None:

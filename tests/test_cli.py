@@ -59,6 +59,18 @@ def test_a_plan_is_named_by_its_id_or_its_business_key(cli):
     assert missing.exit_code == 5 and "没有业务编号为 DT-9999 的方案 (no plan with business key DT-9999)" in missing.stderr
 
 
+def test_an_id_no_plan_has_is_refused_as_a_key_no_plan_has_is(cli):
+    """An auditor exporting plan 99's trail, or an office looking at its tasks, was given nothing
+    and exit 0, as if the plan had no events: a plan that does not exist is not_found."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli("start", "mini_approval", "--as", "zhang")
+    for args in (["audit", "export", "--instance", "99"], ["tasks", "--as", "chen", "--instance", "99"]):
+        refused = cli(*args, "--json", ok=False)
+        assert refused.exit_code == 5, refused.output
+        assert as_json(refused) == {"error": "not_found", "message": "方案实例 99 不存在 (no such instance)"}
+    assert {json.loads(line)["instance_id"] for line in cli("audit", "export", "--instance", "1").stdout.splitlines()} == {1}
+
+
 def test_a_plan_through_the_command_line(cli):
     deployed = as_json(cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"), "--json"))
     assert deployed["definitions"][0] | {"deployed_at": None} == deployed["definitions"][0] | {
@@ -484,7 +496,7 @@ def test_ids_up_to_the_largest_the_id_columns_hold_are_looked_up(db):
     def call(*args):
         return runner.invoke(main, ["--db", db.url, *args, "--json"], catch_exceptions=False)
     assert call("instance", largest).exit_code == 5
-    assert json.loads(call("audit", "export", "--instance", largest).stdout) == {"events": []}
+    assert json.loads(call("audit", "export", "--instance", largest).stdout)["error"] == "not_found"
     assert call("instance", str(2**31)).exit_code == 2
     assert json.loads(call("calendar", "show", "2100").stdout)["year"] == 2100
 
