@@ -1085,8 +1085,8 @@ def audit():
 
 
 @command(audit, "export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="导出格式 (export format).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
+              help="导出格式，默认 jsonl；--output 以 .csv 结尾时为 csv (export format; default jsonl, csv for an --output ending in .csv).")
 @click.option("--instance", "instance_id", type=PLAN, help="只导出此方案的事件，编号或业务编号 (only this plan's events: id or business key).")
 @click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
 def audit_export(state, as_json, fmt, instance_id, output):
@@ -1095,6 +1095,8 @@ def audit_export(state, as_json, fmt, instance_id, output):
     --json 且无 --output：标准输出一个 JSON 文档 {"events": [...]} (one JSON document on standard output)."""
     from .audit import export
     from .errors import Invalid
+    if fmt is None:  # a file named .csv is opened by Excel: JSON lines in it would be one column of braces
+        fmt = "csv" if output and output.lower().endswith(".csv") else "jsonl"
     if as_json and not output and fmt == "csv":
         raise Invalid("--json 输出 JSON，不能同时输出 CSV；CSV 请用 --output 写入文件"
                       " (--json prints JSON: write CSV with --output FILE)")

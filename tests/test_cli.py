@@ -199,6 +199,22 @@ def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
 
 
 
+def test_an_export_to_a_csv_file_is_csv_without_saying_format(cli, tmp_path):
+    """`audit export --output 审计.csv` wrote JSON lines into the .csv file, which Excel shows as
+    one column of braces; the file's extension names the format when --format does not."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    out = tmp_path / "审计.csv"
+    cli("audit", "export", "--output", str(out))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [r["event_type"] for r in rows][-1] == "deployed" and rows[0]["seq"] == "1"
+    # any other name, or --format given, is as before
+    cli("audit", "export", "--output", str(tmp_path / "trail.txt"))
+    assert json.loads((tmp_path / "trail.txt").read_text(encoding="utf-8").splitlines()[0])["seq"] == 1
+    cli("audit", "export", "--format", "jsonl", "--output", str(tmp_path / "lines.CSV"))
+    assert json.loads((tmp_path / "lines.CSV").read_text(encoding="utf-8").splitlines()[0])["seq"] == 1
+
+
 def test_an_export_or_anchor_it_cannot_write_is_refused_in_a_sentence_and_leaves_no_file(cli, tmp_path):
     missing = tmp_path / "no-such-folder"
     for args in (["audit", "export", "--output", str(missing / "trail.jsonl")],
