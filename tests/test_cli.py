@@ -165,6 +165,24 @@ def test_a_group_the_database_does_not_have_is_a_warning_at_check_and_deploy(cli
     assert "[directory]" in deployed.stderr and "legals" in deployed.stderr
 
 
+def test_deploy_says_every_warning_check_finds_not_only_the_directory_ones(cli, tmp_path):
+    """A misspelt variable in a condition deployed as a new version without a word, though `check`
+    warns of it; plans started on that version fail where they reach it."""
+    typo = tmp_path / "mini_approval.bpmn"
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+    assert "!empty returnReason}" in xml
+    typo.write_text(xml.replace("!empty returnReason}", "!empty returnReasons}"), encoding="utf-8")
+    [warning] = [p for p in as_json(cli("check", str(typo), "--json"))["problems"] if p["rule"] == "variable"]
+    assert warning["severity"] == "warning"
+    deployed = cli("deploy", str(typo), "--as", "chen", "--json")  # deployed all the same, and said
+    [definition] = as_json(deployed)["definitions"]
+    assert (definition["status"], definition["version"]) == ("created", 1)
+    assert warning in definition["warnings"]
+    assert {w["severity"] for w in definition["warnings"]} == {"warning"}  # not the lint's infos
+    again = cli("deploy", str(typo), "--as", "chen")  # unchanged, and said again on standard error
+    assert "[variable]" in again.stderr and "returnReasons" in again.stderr
+
+
 def test_a_group_not_added_yet_is_not_taken_for_a_typo_of_another(cli, tmp_path):
     """gov_office is a real group not created yet: the warning says so without suggesting reform_office."""
     diagram = tmp_path / "mini_approval.bpmn"
