@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -444,8 +445,11 @@ def _read_files(paths) -> list[tuple[str, bytes]]:
     """Each file's bytes, read no further than one byte past the size limit: a path such as
     /dev/zero never ends, and the limit refuses what is longer anyway."""
     from .xmlsafe import MAX_BYTES
-    files = []
+    files, seen = [], set()
     for p in paths:
+        if os.path.realpath(p) in seen:  # globs that overlap name a file twice: it is still one file
+            continue
+        seen.add(os.path.realpath(p))
         with open(p, "rb") as f:
             files.append((str(p), f.read(MAX_BYTES + 1)))
     return files

@@ -575,6 +575,17 @@ def test_two_files_defining_one_process_id_are_both_named(cli, tmp_path):
         assert "None" not in refused.stdout + refused.stderr
 
 
+def test_a_file_named_twice_is_read_once(cli, tmp_path, monkeypatch):
+    """`deploy bpmn/*.bpmn bpmn/filing.bpmn` (globs that overlap) was refused with SpiffWorkflow's
+    "Duplicate process ID", in English only, as if two files defined the process."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mini_approval.bpmn").write_bytes((FIXTURES / "diagrams" / "mini_approval.bpmn").read_bytes())
+    named = ["mini_approval.bpmn", "mini_approval.bpmn", str(tmp_path / "mini_approval.bpmn")]
+    assert as_json(cli("check", *named, "--json"))["errors"] == 0
+    [deployed] = as_json(cli("deploy", *named, "--json"))["definitions"]
+    assert (deployed["key"], deployed["version"], deployed["status"]) == ("mini_approval", 1, "created")
+
+
 def test_hostile_files_and_data_are_refused_without_a_traceback(cli):
     """/dev/zero never ends: it was read whole (19 GB before the machine gave out). --data nested
     100000 deep was a RecursionError traceback; NaN and 1e999 were stored as NaN and Infinity."""
