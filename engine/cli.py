@@ -1051,7 +1051,7 @@ def timers_run(state, as_json):
 @command(main, "worker")
 @click.option("--interval", default=30.0, show_default=True, type=FloatRange(0, 86400, "须为 0 至 86400 秒"),
               help="两轮之间的秒数 (seconds between rounds).")
-@click.option("--rounds", type=int, help="运行这么多轮后停止，默认一直运行 (stop after this many rounds; default: run until stopped).")
+@click.option("--rounds", type=IntRange(1, None, "须为 1 或更大的整数；一直运行请不写 --rounds"), help="运行这么多轮后停止，默认一直运行 (stop after this many rounds; default: run until stopped).")
 def worker_cmd(state, as_json, interval, rounds):
     """持续触发到期定时器，与网页进程并行运行一个或多个 (keep firing due timers, next to the web workers)."""
     _ = state.engine  # a --db URL reformflow cannot use is refused at once: waiting will not mend it

@@ -504,6 +504,9 @@ def script(cli, sqlite_db, monkeypatch, capsys):
     (["--now", "0001-01-01T00:00", "tasks", "--as", "li"], "'--now'"),
     (["--now", "9999-12-31T23:59-08:00", "tasks", "--as", "li"], "'--now'"),
     (["worker", "--interval", "-1", "--rounds", "1"], "'--interval'"),
+    # an operator's "-1 for ever" started a worker that stopped at once with exit status 0
+    (["worker", "--rounds", "-1"], "'--rounds'"),
+    (["worker", "--rounds", "0"], "'--rounds'"),
 ])
 def test_out_of_range_values_are_refused_in_one_line_not_a_traceback(script, args, name):
     code, out, err = script(*args, "--json")
