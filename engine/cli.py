@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -75,13 +76,18 @@ class BusinessKey(str):
     """A plan named by its business key (DT-2015-04) on the command line, found when the command runs."""
 
 
+class PlanId(int):
+    """A plan named by its id on the command line, looked up when the command runs: a filter such
+    as `audit export --instance 99` would otherwise answer an unknown plan with nothing."""
+
+
 class PlanParam(click.ParamType):
     """A plan: its id, or its business key (a key that is a whole number is read as an id)."""
     name = "PLAN"
 
     def convert(self, value, param, ctx):
         if isinstance(value, int) or re.fullmatch(r"\s*[+-]?\d+\s*", str(value)):
-            return ID.convert(value, param, ctx)
+            return PlanId(ID.convert(value, param, ctx))
         return BusinessKey(str(value).strip())
 
 
@@ -89,14 +95,21 @@ PLAN = PlanParam()
 
 
 def _plan_id(state, value):
-    """A BusinessKey given for a plan, turned into the plan's id; anything else as it is."""
-    if not isinstance(value, BusinessKey):
+    """A plan given by its id or business key, turned into the id of a plan that exists; anything
+    else as it is."""
+    if not isinstance(value, (BusinessKey, PlanId)):
         return value
     from sqlalchemy import select
 
     from models import ProcessInstance
 
     from .errors import NotFound
+    if isinstance(value, PlanId):
+        with state.db.reader() as s:
+            found = s.execute(select(ProcessInstance.id).where(ProcessInstance.id == int(value))).scalar()
+        if found is None:
+            raise NotFound(f"方案实例 {value} 不存在 (no such instance)")
+        return found
     with state.db.reader() as s:
         found = s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == value)).scalar()
     if found is None:
@@ -548,8 +561,11 @@ def _read_files(paths) -> list[tuple[str, bytes]]:
     """Each file's bytes, read no further than one byte past the size limit: a path such as
     /dev/zero never ends, and the limit refuses what is longer anyway."""
     from .xmlsafe import MAX_BYTES
-    files = []
+    files, seen = [], set()
     for p in paths:
+        if os.path.realpath(p) in seen:  # globs that overlap name a file twice: it is still one file
+            continue
+        seen.add(os.path.realpath(p))
         with open(p, "rb") as f:
             files.append((str(p), f.read(MAX_BYTES + 1)))
     return files
@@ -1151,7 +1167,7 @@ def timers_run(state, as_json):
 @command(main, "worker")
 @click.option("--interval", default=30.0, show_default=True, type=FloatRange(0, 86400, "须为 0 至 86400 秒"),
               help="两轮之间的秒数 (seconds between rounds).")
-@click.option("--rounds", type=int, help="运行这么多轮后停止，默认一直运行 (stop after this many rounds; default: run until stopped).")
+@click.option("--rounds", type=IntRange(1, None, "须为 1 或更大的整数；一直运行请不写 --rounds"), help="运行这么多轮后停止，默认一直运行 (stop after this many rounds; default: run until stopped).")
 def worker_cmd(state, as_json, interval, rounds):
     """持续触发到期定时器，与网页进程并行运行一个或多个 (keep firing due timers, next to the web workers)."""
     _ = state.engine  # a --db URL reformflow cannot use is refused at once: waiting will not mend it
@@ -1189,8 +1205,8 @@ def audit():
 
 
 @command(audit, "export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="导出格式 (export format).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
+              help="导出格式，默认 jsonl；--output 以 .csv 结尾时为 csv (export format; default jsonl, csv for an --output ending in .csv).")
 @click.option("--instance", "instance_id", type=PLAN, help="只导出此方案的事件，编号或业务编号 (only this plan's events: id or business key).")
 @click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
 def audit_export(state, as_json, fmt, instance_id, output):
@@ -1199,6 +1215,8 @@ def audit_export(state, as_json, fmt, instance_id, output):
     --json 且无 --output：标准输出一个 JSON 文档 {"events": [...]} (one JSON document on standard output)."""
     from .audit import export
     from .errors import Invalid
+    if fmt is None:  # a file named .csv is opened by Excel: JSON lines in it would be one column of braces
+        fmt = "csv" if output and output.lower().endswith(".csv") else "jsonl"
     if as_json and not output and fmt == "csv":
         raise Invalid("--json 输出 JSON，不能同时输出 CSV；CSV 请用 --output 写入文件"
                       " (--json prints JSON: write CSV with --output FILE)")

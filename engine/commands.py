@@ -439,9 +439,11 @@ class Engine:
                               + "; ".join(f"{p['file']}: {p['element_id'] or '-'}: [{p['rule']}] {p['message']}"
                                           for p in problems), details=problems)
             parsed = parse_files(files)
-            # names of groups and users nobody created: deployed, but said (a task nobody can claim)
+            # deployed, but said as `check` says it: a variable nothing sets (the plan fails where it
+            # reads it), names of groups and users nobody created (a task nobody can claim), …
             warnings: dict[str, list[dict]] = {}
-            for w in directory_problems(files, *directory_of(s)):
+            for w in [p for p in report.problems if p["severity"] == "warning"] \
+                    + list(directory_problems(files, *directory_of(s))):
                 warnings.setdefault(w["file"], []).append(w)
             for p in parsed:
                 latest = self._latest(s, p.key)

@@ -59,6 +59,18 @@ def test_a_plan_is_named_by_its_id_or_its_business_key(cli):
     assert missing.exit_code == 5 and "没有业务编号为 DT-9999 的方案 (no plan with business key DT-9999)" in missing.stderr
 
 
+def test_an_id_no_plan_has_is_refused_as_a_key_no_plan_has_is(cli):
+    """An auditor exporting plan 99's trail, or an office looking at its tasks, was given nothing
+    and exit 0, as if the plan had no events: a plan that does not exist is not_found."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli("start", "mini_approval", "--as", "zhang")
+    for args in (["audit", "export", "--instance", "99"], ["tasks", "--as", "chen", "--instance", "99"]):
+        refused = cli(*args, "--json", ok=False)
+        assert refused.exit_code == 5, refused.output
+        assert as_json(refused) == {"error": "not_found", "message": "方案实例 99 不存在 (no such instance)"}
+    assert {json.loads(line)["instance_id"] for line in cli("audit", "export", "--instance", "1").stdout.splitlines()} == {1}
+
+
 def test_a_plan_through_the_command_line(cli):
     deployed = as_json(cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"), "--json"))
     assert deployed["definitions"][0] | {"deployed_at": None} == deployed["definitions"][0] | {
@@ -153,6 +165,24 @@ def test_a_group_the_database_does_not_have_is_a_warning_at_check_and_deploy(cli
     assert "[directory]" in deployed.stderr and "legals" in deployed.stderr
 
 
+def test_deploy_says_every_warning_check_finds_not_only_the_directory_ones(cli, tmp_path):
+    """A misspelt variable in a condition deployed as a new version without a word, though `check`
+    warns of it; plans started on that version fail where they reach it."""
+    typo = tmp_path / "mini_approval.bpmn"
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+    assert "!empty returnReason}" in xml
+    typo.write_text(xml.replace("!empty returnReason}", "!empty returnReasons}"), encoding="utf-8")
+    [warning] = [p for p in as_json(cli("check", str(typo), "--json"))["problems"] if p["rule"] == "variable"]
+    assert warning["severity"] == "warning"
+    deployed = cli("deploy", str(typo), "--as", "chen", "--json")  # deployed all the same, and said
+    [definition] = as_json(deployed)["definitions"]
+    assert (definition["status"], definition["version"]) == ("created", 1)
+    assert warning in definition["warnings"]
+    assert {w["severity"] for w in definition["warnings"]} == {"warning"}  # not the lint's infos
+    again = cli("deploy", str(typo), "--as", "chen")  # unchanged, and said again on standard error
+    assert "[variable]" in again.stderr and "returnReasons" in again.stderr
+
+
 def test_a_group_not_added_yet_is_not_taken_for_a_typo_of_another(cli, tmp_path):
     """gov_office is a real group not created yet: the warning says so without suggesting reform_office."""
     diagram = tmp_path / "mini_approval.bpmn"
@@ -185,6 +215,22 @@ def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
     assert {json.loads(line)["instance_id"] for line in jsonl} == {1}
     assert cli("audit", "verify").exit_code == 0
 
+
+
+def test_an_export_to_a_csv_file_is_csv_without_saying_format(cli, tmp_path):
+    """`audit export --output 审计.csv` wrote JSON lines into the .csv file, which Excel shows as
+    one column of braces; the file's extension names the format when --format does not."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    out = tmp_path / "审计.csv"
+    cli("audit", "export", "--output", str(out))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [r["event_type"] for r in rows][-1] == "deployed" and rows[0]["seq"] == "1"
+    # any other name, or --format given, is as before
+    cli("audit", "export", "--output", str(tmp_path / "trail.txt"))
+    assert json.loads((tmp_path / "trail.txt").read_text(encoding="utf-8").splitlines()[0])["seq"] == 1
+    cli("audit", "export", "--format", "jsonl", "--output", str(tmp_path / "lines.CSV"))
+    assert json.loads((tmp_path / "lines.CSV").read_text(encoding="utf-8").splitlines()[0])["seq"] == 1
 
 
 def test_an_export_or_anchor_it_cannot_write_is_refused_in_a_sentence_and_leaves_no_file(cli, tmp_path):
@@ -458,6 +504,9 @@ def script(cli, sqlite_db, monkeypatch, capsys):
     (["--now", "0001-01-01T00:00", "tasks", "--as", "li"], "'--now'"),
     (["--now", "9999-12-31T23:59-08:00", "tasks", "--as", "li"], "'--now'"),
     (["worker", "--interval", "-1", "--rounds", "1"], "'--interval'"),
+    # an operator's "-1 for ever" started a worker that stopped at once with exit status 0
+    (["worker", "--rounds", "-1"], "'--rounds'"),
+    (["worker", "--rounds", "0"], "'--rounds'"),
 ])
 def test_out_of_range_values_are_refused_in_one_line_not_a_traceback(script, args, name):
     code, out, err = script(*args, "--json")
@@ -484,7 +533,7 @@ def test_ids_up_to_the_largest_the_id_columns_hold_are_looked_up(db):
     def call(*args):
         return runner.invoke(main, ["--db", db.url, *args, "--json"], catch_exceptions=False)
     assert call("instance", largest).exit_code == 5
-    assert json.loads(call("audit", "export", "--instance", largest).stdout) == {"events": []}
+    assert json.loads(call("audit", "export", "--instance", largest).stdout)["error"] == "not_found"
     assert call("instance", str(2**31)).exit_code == 2
     assert json.loads(call("calendar", "show", "2100").stdout)["year"] == 2100
 
@@ -527,6 +576,17 @@ def test_two_files_defining_one_process_id_are_both_named(cli, tmp_path):
         assert (problem["file"], problem["element_id"]) == (str(copy), "filing")
         assert f"process id filing is also defined in {BPMN / 'filing.bpmn'}" in problem["message"]
         assert "None" not in refused.stdout + refused.stderr
+
+
+def test_a_file_named_twice_is_read_once(cli, tmp_path, monkeypatch):
+    """`deploy bpmn/*.bpmn bpmn/filing.bpmn` (globs that overlap) was refused with SpiffWorkflow's
+    "Duplicate process ID", in English only, as if two files defined the process."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mini_approval.bpmn").write_bytes((FIXTURES / "diagrams" / "mini_approval.bpmn").read_bytes())
+    named = ["mini_approval.bpmn", "mini_approval.bpmn", str(tmp_path / "mini_approval.bpmn")]
+    assert as_json(cli("check", *named, "--json"))["errors"] == 0
+    [deployed] = as_json(cli("deploy", *named, "--json"))["definitions"]
+    assert (deployed["key"], deployed["version"], deployed["status"]) == ("mini_approval", 1, "created")
 
 
 def test_hostile_files_and_data_are_refused_without_a_traceback(cli):
