@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .errors import Invalid
+from .workdays import pointless_entry
 
 MAX_BYTES = 1024 * 1024  # a year's schedule is about 20 lines
 MAX_RANGE_DAYS = 31  # the longest holiday is 8-9 days; a longer range is a typing slip (02-06..12-14)
@@ -76,6 +77,10 @@ def read(name: str, content: bytes, years: tuple[int, int]) -> list[Entry]:
             working = _kind(cell("kind"))
             if len(cell("note")) > MAX_NOTE:
                 raise ValueError(f"说明超过 {MAX_NOTE} 字", f"the note is longer than {MAX_NOTE} characters")
+            # a holiday's range runs over its weekend; a single day, or a working day, must change something
+            for day in days if working or len(days) == 1 else ():
+                if (pointless := pointless_entry(day, working)) is not None:
+                    raise ValueError(*pointless)
         except ValueError as exc:
             zh, en = exc.args
             problems.append((f"第 {number} 行：{zh}", f"line {number}: {en}"))

@@ -443,6 +443,18 @@ def _recount(state, day, actor) -> list[dict]:
                                              f"{done} of {of} plans)", err=True))
 
 
+@command(calendar, "remove")
+@click.argument("day", type=Day(), metavar="DAY")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who removes the entry: reform office).")
+def calendar_remove(state, as_json, day, actor):
+    """撤销 DAY 的录入（录错时用），该日恢复为日历包或周一至周五的安排，并重新计算跨过该日的期限
+    (take back what was entered for DAY; deadlines counted across it are counted again)."""
+    result = state.engine.remove_calendar_day(day.date(), actor=actor)
+    result["moved"] = _recount(state, day.date(), actor)
+    _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{_day_kind(d['working'])} "
+                                                 f"(entry removed)"), _print_moved(d["moved"])))
+
+
 @command(calendar, "import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False), metavar="FILE")
 @click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who enters the schedule: reform office).")
@@ -510,7 +522,8 @@ def calendar_show(state, as_json, year):
     try:
         while day.year == year:
             working = cal.is_working_day(day)
-            if working != (day.weekday() < 5):
+            # every entry too, even one the same as Monday-Friday: it still makes the year count as entered
+            if working != (day.weekday() < 5) or day in overrides:
                 days.append({"day": day.isoformat(), "working": working, "override": day in overrides})
             day += timedelta(days=1)
     finally:
@@ -1054,6 +1067,23 @@ def _lint_skipped(state: str) -> str:
     return f"未运行 ({state})" if state.startswith("skipped") else state
 
 
+def _guessed(payload: dict) -> str:
+    """A deadline counted over plain weekends, for a year whose holidays nobody had entered."""
+    years = sorted({y for w in payload.get("calendar_warnings") or [] for y in re.findall(r"(\d{4}) 年", w)[:1]})
+    if not years:
+        return ""
+    return (f"；按周末推算，{'、'.join(years)} 年节假日当时未录入 (counted on plain weekends: "
+            f"no holiday calendar for {', '.join(years)} then)")
+
+
+def _moved_because(payload: dict) -> str:
+    if payload.get("reason") == "calendar":
+        return "（节假日安排录入或撤销后重算 (calendar changed)）"
+    if "inputs" in (payload.get("old") or {}):
+        return "（所依据的内容已修改 (the values it counts from changed)）"
+    return ""
+
+
 def _what(e: dict) -> str:
     """One event of a plan's trail, said in a line."""
     p = e["payload"]
@@ -1064,11 +1094,14 @@ def _what(e: dict) -> str:
     if kind == "task_created":
         who = p.get("assignee") or "、".join(p.get("candidate_groups", []) + p.get("candidate_users", []))
         due = f"，期限 (due) {_deadline(p['due_at'], False)}" if p.get("due_at") else ""
-        return f"生成待办 (task created) {name}（{who}{due}）"
+        gone = (f"；原办理人 {p['assignee_inactive']} 已停用 (assignee {p['assignee_inactive']} deactivated)"
+                if p.get("assignee_inactive") else "")
+        return f"生成待办 (task created) {name}（{who}{due}{_guessed(p)}）{gone}"
     if kind == "task_claimed":
         return f"认领 (claimed) {name}"
     if kind == "task_unclaimed":
-        return f"退还 (unclaimed) {name}"
+        why = "：办理人已停用，退回候选人 (holder deactivated)" if p.get("reason") == "user_deactivated" else ""
+        return f"退还 (unclaimed) {name}{why}"
     if kind == "task_assigned":
         why = "，退回本人 (returned)" if p.get("reason") == "returned" else ""
         return f"指派 (assigned) {name} → {p.get('new', {}).get('assignee')}{why}"
@@ -1083,11 +1116,12 @@ def _what(e: dict) -> str:
     if kind == "task_due_changed":
         old, new = p.get("old", {}).get("due_at"), p.get("new", {}).get("due_at")
         return (f"期限变更 (due changed) {name}：{_deadline(old, False) if old else '—'} → "
-                f"{_deadline(new, False) if new else '—'}")
+                f"{_deadline(new, False) if new else '—'}{_moved_because(p)}")
     if kind == "timer_fired":
         return f"定时到期 (timer fired) {name}"
     if kind == "timer_moved":
-        return f"定时改期 (timer moved) {name}：{_deadline(p['old']['due'], False)} → {_deadline(p['new']['due'], False)}"
+        return (f"定时改期 (timer moved) {name}：{_deadline(p['old']['due'], False)} → "
+                f"{_deadline(p['new']['due'], False)}{_moved_because(p)}")
     if kind == "escalation":
         return f"上报 (escalation) {name}（{p.get('code')}）"
     if kind in ("message_received", "signal_received"):

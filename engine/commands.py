@@ -34,6 +34,7 @@ from .parser import parse_files
 from .queries import ADMIN_GROUP, instance_view, iso, task_dict, task_view
 from .runtime import Context
 from .state import spec_to_json
+from .workdays import before_entries, pointless_entry
 
 SYSTEM_ACTOR = "system"
 
@@ -326,9 +327,30 @@ class Engine:
     # ----------------------------------------------------------------- calendar
     def set_calendar_day(self, day: date, *, working: bool, note: str = "", actor: str) -> dict:
         """Enter a statutory holiday or a swapped working day for a year the calendar package
-        does not know yet (the State Council publishes each year's schedule in late autumn)."""
+        does not know yet (the State Council publishes each year's schedule in late autumn).
+        An entry that would change nothing (上班 on a Monday) is refused: it is mostly a mistyped
+        date, and would make its year count as entered."""
+        if (pointless := pointless_entry(day, working)) is not None:
+            zh, en = pointless
+            raise Invalid(f"{zh}；要撤销已录入的日子，请用 reformflow calendar remove {day} "
+                          f"({en}; to undo an entry, use `reformflow calendar remove {day}`)")
         self.set_calendar_days([(day, working, note)], actor=actor, always=True)
         return {"day": day.isoformat(), "working": working, "note": note}
+
+    def remove_calendar_day(self, day: date, *, actor: str) -> dict:
+        """Take back an entry (entered by mistake): the day is again as the package, or
+        Monday-Friday, has it. A year left without entries counts as not entered again."""
+        with self.command(actor) as ctx:
+            if ADMIN_GROUP not in self._member(ctx, actor).group_codes:
+                raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
+            runtime.lock_calendar(ctx.session.connection(), shared=False)
+            row = ctx.session.get(CalendarOverride, day)
+            if row is None:
+                raise NotFound(f"{day} 没有录入过，无需撤销 (nothing was entered for {day})")
+            ctx.log.record("calendar_changed", day=day.isoformat(), old={"working": row.is_working_day},
+                           new={"working": None}, note=row.note)
+            ctx.session.delete(row)
+        return {"day": day.isoformat(), "working": before_entries(day), "removed": True}
 
     def set_calendar_days(self, days: list[tuple[date, bool, str]], *, actor: str, always: bool = False) -> dict:
         """Enter several days (day, working, note) in one transaction: a year's schedule. A day

@@ -91,6 +91,32 @@ def gap_warning(year: int) -> str:
             f"`reformflow calendar import FILE --as USER`, or day by day with `reformflow calendar set`)")
 
 
+WEEKDAYS_ZH = "一二三四五六日"
+
+
+def before_entries(d: date) -> bool:
+    """Whether ``d`` is a working day with nothing entered: the package's answer, else
+    Monday-Friday (no warning: this is what an entry is compared with, not a deadline)."""
+    try:
+        return chinese_calendar.is_workday(d)
+    except NotImplementedError:
+        return d.weekday() < 5
+
+
+def pointless_entry(d: date, working: bool) -> tuple[str, str] | None:
+    """Why entering ``d`` as working (or off) would change nothing, in Chinese and English, or
+    None. Such an entry is mostly a mistyped date (上班 on a Monday), and it would still make
+    its year count as entered."""
+    if before_entries(d) != working:
+        return None
+    weekday = f"星期{WEEKDAYS_ZH[d.weekday()]}"
+    if working:
+        return (f"{d}（{weekday}）本来就是工作日，无需录入为上班；请核对日期",
+                f"{d} ({d:%A}) is a working day already: check the date")
+    return (f"{d}（{weekday}）本来就是休息日，无需录入为放假；请核对日期",
+            f"{d} ({d:%A}) is a day off already: check the date")
+
+
 class WorkCalendar:
     """Decides working days; see the module docstring for the rules."""
 

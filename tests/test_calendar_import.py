@@ -5,6 +5,7 @@ entered in one transaction, and the open deadlines counted across it moved once.
 The 2027 days below are test data, not the State Council's schedule."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -53,7 +54,7 @@ def test_english_headings_any_column_order_comments_and_blank_lines():
 
 def test_every_wrong_line_is_named_and_nothing_is_read():
     text = ("日期,安排,说明\n2027-02-30,放假,\n2027-03-01,调休,\n2027-01-01,放假,元旦\n"
-            "2027-05-05..2027-05-01,放假,\n2027-01-01,上班,\n2027-02-01..2027-12-14,放假,\n1899-12-31,放假,\n"
+            "2027-05-05..2027-05-01,放假,\n2027-01-01,放假,\n2027-02-01..2027-12-14,放假,\n1899-12-31,放假,\n"
             f"2027-03-02,放假,{'长' * 201}\n")
     with pytest.raises(Invalid) as refused:
         _read(text)
@@ -125,8 +126,13 @@ def test_calendar_import_from_the_command_line(cli, tmp_path):  # noqa: F811
     assert shown.startswith("已录入 9 天：放假 8 天，调休上班 1 天；已有相同记录 0 天 (entered 9 day(s): 8 off, 1 working; ")
     assert f"待办 (task) {review['id']} 审核 期限 (due) 2027-01-08 → 2027-01-11" in shown
     listed = as_json(cli("calendar", "show", "2027", "--json"))
-    # differ from Monday–Friday: 1 Jan and 8–12 Feb off (6-7 Feb is a weekend anyway), Sat 13 Feb working
-    assert (listed["covered"], len(listed["days"])) == (True, 7)
+    # every day entered: 1 Jan, the whole of 6–12 Feb (its weekend too), Sat 13 Feb working
+    assert (listed["covered"], len(listed["days"])) == (True, 9)
+    # the plan's trail says the deadline was a guess, and why it moved
+    trail = cli("history", str(plan["id"])).stdout
+    assert "生成待办 (task created) 审核（legal、reform_office，期限 (due) 2027-01-08；按周末推算，2027 年节假日当时未录入 (counted on plain " \
+           "weekends: no holiday calendar for 2027 then)）" in trail
+    assert "期限变更 (due changed) 审核：2027-01-08 → 2027-01-11（节假日安排录入或撤销后重算 (calendar changed)）" in trail
     again = as_json(cli(*at, "calendar", "import", str(schedule), "--as", "chen", "--json"))
     assert (again["entered"], len(again["unchanged"]), again["moved"]) == ([], 9, [])
 
@@ -138,3 +144,42 @@ def test_calendar_import_from_the_command_line(cli, tmp_path):  # noqa: F811
     assert "2027-04-05" not in [d["day"] for d in as_json(cli("calendar", "show", "2027", "--json"))["days"]]
     forbidden = cli(*at, "calendar", "import", str(schedule), "--as", "zhang", ok=False)
     assert forbidden.exit_code == 4
+
+
+def test_a_day_entered_as_it_already_is_is_refused_as_a_mistyped_date():
+    """上班 on a Monday, or 放假 on a plain Saturday, changes nothing: mostly a wrong date. A
+    holiday's range may run over its weekend."""
+    with pytest.raises(Invalid) as refused:
+        _read("日期,安排\n2027-02-15,上班\n2027-02-20,放假\n2027-02-06..2027-02-12,放假\n2027-02-13..2027-02-15,上班\n")
+    message = refused.value.message
+    assert "有 3 处错误" in message
+    assert "第 2 行：2027-02-15（星期一）本来就是工作日，无需录入为上班；请核对日期" in message
+    assert "第 3 行：2027-02-20（星期六）本来就是休息日，无需录入为放假；请核对日期" in message
+    assert "第 5 行：2027-02-15（星期一）本来就是工作日" in message and "第 4 行" not in message
+    # a year the package knows: its own schedule changes nothing either (1 Oct 2026 is a holiday there)
+    with pytest.raises(Invalid, match="2026-10-01（星期四）本来就是休息日"):
+        _read("日期,安排\n2026-10-01,放假\n")
+
+
+def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    at = ["--now", "2026-12-18T09:00:00"]
+    plan = as_json(cli(*at, "start", "mini_approval", "--as", "zhang", "--json"))
+    cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
+    wrong = cli(*at, "calendar", "set", "2027-01-04", "--working", "--as", "chen", "--json", ok=False)
+    assert wrong.exit_code == 3
+    assert "2027-01-04（星期一）本来就是工作日" in wrong.stderr and "reformflow calendar remove 2027-01-04" in wrong.stderr
+    cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    assert review["due_at"] == "2027-01-11T16:00:00+00:00"
+    removed = as_json(cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen", "--json"))
+    assert (removed["working"], removed["removed"]) == (True, True)
+    assert [t["new"] for p in removed["moved"] for t in p["tasks"]] == ["2027-01-08T16:00:00+00:00"]
+    shown = as_json(cli("calendar", "show", "2027", "--json"))
+    assert (shown["covered"], shown["days"]) == (False, [])  # nothing entered for 2027 any more
+    again = cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen", ok=False)
+    assert again.exit_code == 5 and "2027-01-01 没有录入过" in again.stderr
+    events = [json.loads(line) for line in cli("audit", "export").stdout.splitlines()]
+    changes = [json.loads(e["payload"]) for e in events if e["event_type"] == "calendar_changed"]
+    assert [(c["old"], c["new"]) for c in changes] == [
+        ({"working": None}, {"working": False}), ({"working": False}, {"working": None})]
