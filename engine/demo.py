@@ -145,6 +145,22 @@ STANDARD_ANSWERS = {
                                "adjustmentReasons": "实施中发现融资难问题突出，原方案缺少相应举措",
                                "trackingFindings": "牵头单位自查：走访企业42家，31家反映融资难，见自查报告"},
     "Task_ReviewProposal": {"adjustmentReviewOpinion": "调整理由充分，同意报原审定机关", "adjustmentReviewDecision": "submit"},
+    # work_report.bpmn (each body's report, the compiled report and the leader's reading need their files attached)
+    "Task_ConfirmRound": lambda _task: {"reportPeriod": "year_end", "reportYear": clock.today().year,
+                                        "reportDeadline": _days_from_today(10), "submissionDue": _days_from_today(30)},
+    "Task_SubmitReport": {"progressMade": "年度改革要点本领域任务已完成七项，其余按计划推进",
+                          "resultsAchieved": "预算公开覆盖全部市级部门", "problemsFaced": "部门协同不够顺畅",
+                          "nextSteps": "明年一季度完成绩效评价办法"},
+    "Task_ReviseReport": {"progressMade": "年度改革要点本领域任务已完成七项，其余按计划推进",
+                          "resultsAchieved": "预算公开覆盖全部市级部门，公开率100%", "problemsFaced": "部门协同不够顺畅",
+                          "nextSteps": "明年一季度完成绩效评价办法", "revisionNotes": "已按编审意见补充量化成效"},
+    "Task_UrgeReport": {"urgeNote": "已电话催报，承诺三日内报送"},
+    "Task_ReviewReport": {"reviewDecision": "accept"},
+    "Task_CompileHalfYearReport": {"reportTitle": "上半年全面深化改革进展情况报告",
+                                   "reportSummary": "各专项小组、牵头单位和县（市、区）改革任务总体按计划推进"},
+    "Task_CompileAnnualReport": {"reportTitle": "年度全面深化改革情况总结报告",
+                                 "reportSummary": "年度改革要点任务总体完成，重点突破项目取得成效，问题和明年打算见报告"},
+    "Task_LeaderReview": {"leaderDecision": "approve"},
 }
 
 # (business key, title, drafter, start data, stop when one of these tasks is ready)
