@@ -145,6 +145,22 @@ STANDARD_ANSWERS = {
                                "adjustmentReasons": "实施中发现融资难问题突出，原方案缺少相应举措",
                                "trackingFindings": "牵头单位自查：走访企业42家，31家反映融资难，见自查报告"},
     "Task_ReviewProposal": {"adjustmentReviewOpinion": "调整理由充分，同意报原审定机关", "adjustmentReviewDecision": "submit"},
+    # work_report.bpmn (each body's report, the compiled report and the leader's reading need their files attached)
+    "Task_ConfirmRound": lambda _task: {"reportPeriod": "year_end", "reportYear": clock.today().year,
+                                        "reportDeadline": _days_from_today(10), "submissionDue": _days_from_today(30)},
+    "Task_SubmitReport": {"progressMade": "年度改革要点本领域任务已完成七项，其余按计划推进",
+                          "resultsAchieved": "预算公开覆盖全部市级部门", "problemsFaced": "部门协同不够顺畅",
+                          "nextSteps": "明年一季度完成绩效评价办法"},
+    "Task_ReviseReport": {"progressMade": "年度改革要点本领域任务已完成七项，其余按计划推进",
+                          "resultsAchieved": "预算公开覆盖全部市级部门，公开率100%", "problemsFaced": "部门协同不够顺畅",
+                          "nextSteps": "明年一季度完成绩效评价办法", "revisionNotes": "已按编审意见补充量化成效"},
+    "Task_UrgeReport": {"urgeNote": "已电话催报，承诺三日内报送"},
+    "Task_ReviewReport": {"reviewDecision": "accept"},
+    "Task_CompileHalfYearReport": {"reportTitle": "上半年全面深化改革进展情况报告",
+                                   "reportSummary": "各专项小组、牵头单位和县（市、区）改革任务总体按计划推进"},
+    "Task_CompileAnnualReport": {"reportTitle": "年度全面深化改革情况总结报告",
+                                 "reportSummary": "年度改革要点任务总体完成，重点突破项目取得成效，问题和明年打算见报告"},
+    "Task_LeaderReview": {"leaderDecision": "approve"},
 }
 
 # (business key, title, drafter, start data, stop when one of these tasks is ready)
@@ -214,6 +230,7 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
     _attach_draft(engine, plans[1]["id"], say)
     plans.append(_start_implementation(engine, say))
     plans.append(_start_adjustment(engine, say))
+    plans.append(_start_report_round(engine, say))
     fired = engine.fire_due_timers()
     if fired:
         say(f"已触发 {len(fired)} 个方案的定时器：逾期未备案已报改革办 (timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office)")
@@ -270,4 +287,36 @@ def _start_adjustment(engine: Engine, say: Callable[[str], None]) -> dict:
     drive(engine, plan["id"], STANDARD_ANSWERS, {**MEMBERS, "drafter": drafter}, stop_at={"Task_ReviewProposal"})
     stage = ", ".join(t["name"] for t in engine.instance(plan["id"])["tasks"])
     say(f"{key} {title}（动态调整）: {stage}")
+    return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}
+
+
+# This year's year-end reporting round (work_report.bpmn), due in ten days: the special group and the
+# finance bureau have reported (the first accepted, the second waiting for the reform office's
+# review), the state-owned assets commission has not. Each report goes in with its file attached.
+REPORT_ROUND = [{"unit": "经济体制改革专项小组", "group": "special_group"},
+                {"unit": "市财政局", "user": "zhang"},
+                {"unit": "市国资委", "user": "song"}]
+
+
+def _start_report_round(engine: Engine, say: Callable[[str], None]) -> dict:
+    year = clock.today().year
+    key, title = f"BG-{year}-NB", f"{year}年度全面深化改革情况报告"
+    plan = engine.start("work_report", actor="chen", title=title, business_key=key, data={"reporters": REPORT_ROUND})
+    drive(engine, plan["id"], STANDARD_ANSWERS, MEMBERS, stop_at={"Task_SubmitReport"})
+    for who in ("special_group", "zhang"):
+        task = next(t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_SubmitReport"
+                    and who in (t["assignee"], *t["candidate_groups"]))
+        user = task["assignee"] or MEMBERS[who]
+        if task["status"] == "open":
+            engine.claim(task["id"], actor=user)
+        unit = engine.task_view(task["id"])["values"]["reportingUnit"]
+        engine.attach(task["id"], f"{unit}{year}年度改革进展报告.txt",
+                      f"{unit}{year}年度改革进展报告\n\n一、主要进展\n二、取得成效\n三、存在问题\n四、下一步打算\n".encode("utf-8"),
+                      actor=user)
+        engine.complete(task["id"], actor=user, data=STANDARD_ANSWERS["Task_SubmitReport"])
+    first = next(t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_ReviewReport")
+    engine.claim(first["id"], actor=MEMBERS["reform_office"])
+    engine.complete(first["id"], actor=MEMBERS["reform_office"], data=STANDARD_ANSWERS["Task_ReviewReport"])
+    stage = ", ".join(t["name"] for t in engine.instance(plan["id"])["tasks"])
+    say(f"{key} {title}（年度总结）: {stage}")
     return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}

@@ -25,7 +25,7 @@ def _load(url: str, now: str):
 
 def _check_what_the_readme_shows(run) -> None:
     ledger = {p["business_key"]: p for p in json.loads(run("ledger", "--json").stdout)["plans"]}
-    assert len(ledger) == 10
+    assert len(ledger) == 11
     # the plan issued 40 days ago and not filed: red, its filing overdue and escalated
     late = ledger["DT-2015-07"]
     assert late["colour"] == "red" and {t["name"] for t in late["current"]} == {"报送备案", "逾期未备案处理", "移交决策档案"}
@@ -37,13 +37,20 @@ def _check_what_the_readme_shows(run) -> None:
     # a proposal to adjust the filed plan waits for the reform office's review, on the ledger by its own milestone
     adjustment = ledger["DT-2015-08-TZ1"]
     assert [t["name"] for t in adjustment["current"]] == ["审核调整意见"] and adjustment["milestone"] == "调整后方案印发"
+    # this year's year-end reporting round: one body has not reported, one report waits for review
+    [round_key] = [k for k in ledger if k.startswith("BG-")]
+    assert round_key.endswith("-NB") and ledger[round_key]["milestone"] == "汇总报告审定"
+    assert sorted(t["name"] for t in ledger[round_key]["current"]) == ["报送改革进展报告", "编审单位报告"]
+    song = json.loads(run("tasks", "--as", "song", "--json").stdout)["tasks"]
+    assert (round_key, "报送改革进展报告") in [(t["business_key"], t["name"]) for t in song]
+    assert [f["attached_by"] for f in json.loads(run("documents", round_key, "--json").stdout)] == ["sun", "zhang"]
     # the README's walkthrough: 李娜's legality review of DT-2015-04, 谢娟's monthly table
     li = json.loads(run("tasks", "--as", "li", "--json").stdout)["tasks"]
     assert [(t["business_key"], t["name"]) for t in li] == [("DT-2015-04", "合法合规性审查")]
     xie = json.loads(run("tasks", "--as", "xie", "--json").stdout)["tasks"]
     assert [(t["business_key"], t["name"]) for t in xie] == [("DT-2015-08-LS", "报送月度进展")]
     verified = run("audit", "verify", "--json")
-    assert verified.exit_code == 0 and json.loads(verified.stdout)["files"] == 1
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["files"] == 3  # the draft put out for comment, two progress reports
     # DT-2015-02's draft put out for comment, attached to the consultation task
     files = json.loads(run("documents", "DT-2015-02", "--json").stdout)
     assert [(f["file_name"], f["task_name"]) for f in files] == [
@@ -73,4 +80,4 @@ def test_loading_the_demo_again_keeps_the_data_and_says_how_to_start_over(sqlite
     _, run = _load(sqlite_db.url, DAYS[0])
     again = run("init", "--demo")  # `make run` a second time
     assert "演示数据已加载过" in again.stdout and "rm instance/reformflow.sqlite3" in again.stdout
-    assert len(json.loads(run("ledger", "--json").stdout)["plans"]) == 10
+    assert len(json.loads(run("ledger", "--json").stdout)["plans"]) == 11

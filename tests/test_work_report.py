@@ -1,0 +1,244 @@
+"""Half-year progress reports and the year-end summary (seed 001 二（二）"年报告、季通报、月联系";
+seed 004 §12; DOMAIN.md "Reporting cadence"): work_report.bpmn driven through the engine on SQLite
+and PostgreSQL. The reform office starts a round naming who reports; each body reports its progress
+with the report attached, reminded before the deadline and chased when late; the office reviews
+each report (accept, or return it with a reason); once all are in it compiles the round's report,
+at year end the annual summary, and the group leader reads it."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.drive import answer_for, pick_user
+from engine.errors import Forbidden, Invalid
+
+from .plan_helper import ANSWERS, MEMBERS, Plan, audit_payloads, end_event
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed
+
+REPORTERS = [{"unit": "经济体制改革专项小组", "group": "special_group"},
+             {"unit": "市财政局", "user": "zhang"},
+             {"unit": "市政府办公厅", "user": "wang"}]
+HALF_YEAR = {"reportPeriod": "half_year", "reportYear": 2026, "reportDeadline": "2026-07-10",
+             "submissionDue": "2026-07-31"}
+YEAR_END = {"reportPeriod": "year_end", "reportYear": 2026, "reportDeadline": "2026-12-20",
+            "submissionDue": "2027-01-15"}
+WITH_FILE = {"Task_SubmitReport", "Task_ReviseReport", "Task_CompileHalfYearReport", "Task_CompileAnnualReport"}
+BODIES = ["special_group", "wang", "zhang"]  # a group (孙强 acts for it) and two users
+
+
+class Round(Plan):
+    """One reporting round, started by the reform office (chen)."""
+
+    def __init__(self, engine, key="BG-2026-H1", reporters=REPORTERS):
+        self.engine = engine
+        self.view = engine.start("work_report", actor="chen", title="2026年改革进展报告", business_key=key,
+                                 data={"reporters": reporters})
+        self.id = self.view["id"]
+        self.done: list[str] = []
+
+    def tasks(self, element_id: str) -> list[dict]:
+        return [t for t in self.refresh()["tasks"] if t["element_id"] == element_id]
+
+    def body_task(self, element_id: str, who: str) -> dict:
+        """The body's task: held by the user, or offered to the group."""
+        [task] = [t for t in self.tasks(element_id) if who in (t["assignee"], *t["candidate_groups"])]
+        return task
+
+    def do(self, element_id: str, _task: dict | None = None, attach=True, **data) -> dict:
+        """As Plan.do, attaching the report first where the step needs a file."""
+        task = _task or self.task(element_id)
+        user = pick_user(task, MEMBERS)
+        if task["status"] == "open":
+            self.engine.claim(task["id"], actor=user)
+        if attach and element_id in WITH_FILE:
+            self.engine.attach(task["id"], f"{element_id}.txt", "改革进展报告全文".encode(), actor=user)
+        answer = {**answer_for(ANSWERS, task, self.done.count(element_id)), **data}
+        result = self.engine.complete(task["id"], actor=user, data=answer)
+        self.done.append(element_id)
+        return result
+
+    def report(self, who: str, **data) -> None:
+        self.do("Task_SubmitReport", self.body_task("Task_SubmitReport", who), **data)
+
+    def review_all(self, **data) -> None:
+        for task in self.tasks("Task_ReviewReport"):
+            self.do("Task_ReviewReport", task, **data)
+
+    def values(self, task: dict) -> dict:
+        return self.engine.task_view(task["id"])["values"]
+
+
+def _documents(library, key: str, now: str) -> list[tuple[str, str]]:  # noqa: F811
+    result = CliRunner().invoke(main, ["--db", library.db.url, "--now", now, "documents", key, "--json"])
+    assert result.exit_code == 0, result.output
+    return [(f["task_name"], f["attached_by"]) for f in json.loads(result.stdout)]
+
+
+def test_a_half_year_round_every_report_accepted_goes_to_the_leader_and_is_approved(library, at):  # noqa: F811
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library)
+        confirm = plan.task("Task_ConfirmRound")
+        assert (confirm["assignee"], plan.active) == ("chen", ["Task_ConfirmRound"])
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+        # one report per body, at once, each due by the end of the deadline's day
+        reports = plan.tasks("Task_SubmitReport")
+        assert sorted((t["assignee"] or "", tuple(t["candidate_groups"]), t["due_at"]) for t in reports) == [
+            ("", ("special_group",), "2026-07-10T16:00:00+00:00"),
+            ("wang", (), "2026-07-10T16:00:00+00:00"), ("zhang", (), "2026-07-10T16:00:00+00:00")]
+        zhang = plan.body_task("Task_SubmitReport", "zhang")
+        shown = plan.values(zhang)
+        assert (shown["reportingUnit"], shown["reportPeriod"], shown["reportYear"]) == ("市财政局", "half_year", 2026)
+        # a report without the report itself is refused
+        with pytest.raises(Invalid, match="须上传附件"):
+            plan.do("Task_SubmitReport", zhang, attach=False)
+        for who in BODIES:
+            plan.report(who)
+        # the office reviews each body's report, named on the form
+        reviews = plan.tasks("Task_ReviewReport")
+        assert sorted(plan.values(t)["reportingUnit"] for t in reviews) == ["市政府办公厅", "市财政局", "经济体制改革专项小组"]
+        assert all(t["candidate_groups"] == ["reform_office"] for t in reviews)
+        plan.review_all()
+        # a half-year round: the half-year report, not the annual summary
+        assert plan.active == ["Task_CompileHalfYearReport"]
+        assert plan.task("Task_CompileHalfYearReport")["due_at"] == "2026-07-31T16:00:00+00:00"
+        plan.do("Task_CompileHalfYearReport")
+        leader = plan.task("Task_LeaderReview")
+        assert leader["candidate_groups"] == ["group_leader"]
+        assert plan.values(leader)["reportTitle"] == "上半年全面深化改革进展情况报告"
+        plan.do("Task_LeaderReview")
+    assert plan.created == (["Task_ConfirmRound"] + ["Task_SubmitReport"] * 3 + ["Task_ReviewReport"] * 3
+                            + ["Task_CompileHalfYearReport", "Task_LeaderReview"])
+    assert plan.refresh()["status"] == "completed" and end_event(library, plan.id) == "Event_ReportApproved"
+    assert plan.variables["reportApprovedOn"] == "2026-06-15"
+    assert plan.audit_ok()
+    # every report and the compiled one are kept with the round, each with who uploaded it
+    assert sorted(_documents(library, "BG-2026-H1", "2026-06-16T09:00:00")) == [
+        ("报送改革进展报告", "sun"), ("报送改革进展报告", "wang"), ("报送改革进展报告", "zhang"),
+        ("编写半年改革进展汇总报告", "chen")]
+    with at("2026-08-01T09:00:00"):
+        [row] = library.ledger(process="work_report")
+    assert (row["business_key"], row["colour"], row["milestone"], row["milestone_due"], row["milestone_reached"]) == (
+        "BG-2026-H1", "green", "汇总报告审定", "2026-07-31", "2026-06-15")
+
+
+def test_the_office_returns_a_report_with_a_reason_and_the_body_resubmits(library, at):  # noqa: F811
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library)
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+        for who in BODIES:
+            plan.report(who)
+        review = next(t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局")
+        plan.do("Task_ReviewReport", review, reviewDecision="return")
+        # a return needs its reason and a date to report again by: the same review, back to its holder
+        [again] = [t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局"]
+        assert again["assignee"] == "chen" and plan.tasks("Task_ReviseReport") == []
+        plan.do("Task_ReviewReport", again, reviewDecision="return", returnReason="成效未量化")
+        [again] = [t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局"]
+        plan.do("Task_ReviewReport", again, reviewDecision="return", returnReason="成效未量化", resubmitBy="2026-06-20")
+        revise = plan.task("Task_ReviseReport")
+        assert (revise["assignee"], revise["due_at"]) == ("zhang", "2026-06-20T16:00:00+00:00")
+        shown = plan.engine.task_view(revise["id"])
+        readonly = {f["id"] for f in shown["form"] if "readonly" in f["constraints"]}
+        assert {"reportingUnit", "returnReason", "resubmitBy"} <= readonly
+        assert (shown["values"]["returnReason"], shown["values"]["progressMade"]) == (
+            "成效未量化", ANSWERS["Task_SubmitReport"]["progressMade"])  # prefilled with what was reported
+        with pytest.raises(Invalid, match="须上传附件"):
+            plan.do("Task_ReviseReport", revise, attach=False)
+        plan.do("Task_ReviseReport", revise)
+        # the other two reports wait for their review meanwhile; the revised one comes back to the office
+        [back] = [t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局"]
+        assert plan.values(back)["revisionNotes"] == "已按编审意见补充量化成效"
+        assert plan.tasks("Task_CompileHalfYearReport") == []
+        plan.review_all()
+        plan.finish()
+    assert plan.created.count("Task_ReviewReport") == 6 and plan.created.count("Task_ReviseReport") == 1
+    assert end_event(library, plan.id) == "Event_ReportApproved"
+    # the return's reason and date stay in the record of the office's review
+    returns = [e["new"] for e in audit_payloads(library, plan.id, "task_completed")
+               if e["element_id"] == "Task_ReviewReport" and e["new"].get("reviewDecision") == "return"]
+    assert [(r.get("returnReason"), r.get("resubmitBy")) for r in returns] == [
+        (None, None), ("成效未量化", None), ("成效未量化", "2026-06-20")]
+    assert plan.audit_ok()
+
+
+def test_an_overdue_report_is_reminded_then_chased_and_the_chase_withdrawn_when_it_comes_in(library, at):  # noqa: F811
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library)
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+        plan.report("special_group")
+        plan.report("wang")
+    # three days before the deadline: the report not yet in is reminded, nothing else
+    plan.fire_timers_at(at, "2026-07-08T09:00:00")
+    reminded = {t["assignee"] or t["candidate_groups"][0]: t["reminded_at"] for t in plan.refresh()["tasks"]}
+    assert reminded == {"zhang": "2026-07-08T01:00:00+00:00", "reform_office": None}
+    assert plan.tasks("Task_UrgeReport") == []
+    # past the deadline: the reform office is asked to chase it, and sees whose report is late
+    assert "Event_SubmitOverdue" in plan.fire_timers_at(at, "2026-07-11T09:00:00")
+    [chase] = plan.tasks("Task_UrgeReport")
+    assert chase["candidate_groups"] == ["reform_office"] and chase["priority"] == 80
+    assert (plan.values(chase)["reportingUnit"], plan.values(chase)["reportDeadline"]) == ("市财政局", "2026-07-10")
+    assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["progress_report_overdue"]
+    with at("2026-07-11T09:00:00"):
+        [row] = library.ledger(process="work_report")
+        assert row["colour"] == "red"
+        assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("报送改革进展报告", None, 1)]
+    # the report comes in before the chase is done: the chase is withdrawn
+    with at("2026-07-12T09:00:00"):
+        plan.report("zhang")
+        assert plan.tasks("Task_UrgeReport") == [] and len(plan.tasks("Task_ReviewReport")) == 3
+        cancelled = audit_payloads(library, plan.id, "task_cancelled")
+        assert [e["element_id"] for e in cancelled] == ["Task_UrgeReport"]
+        plan.review_all()
+        plan.finish()
+    assert end_event(library, plan.id) == "Event_ReportApproved"
+    with at("2026-07-13T09:00:00"):
+        [row] = library.ledger(process="work_report")
+    assert row["colour"] == "yellow"  # late, and since made up
+    assert plan.audit_ok()
+
+
+def test_at_year_end_the_office_compiles_the_annual_summary_and_the_leader_returns_it_with_comments(
+        library, at):  # noqa: F811
+    with at("2026-12-01T09:00:00"):
+        plan = Round(library, key="BG-2026-NB")
+        plan.do("Task_ConfirmRound", **YEAR_END)
+        for who in BODIES:
+            plan.report(who)
+        plan.review_all()
+        assert plan.active == ["Task_CompileAnnualReport"]
+        plan.do("Task_CompileAnnualReport")
+        plan.do("Task_LeaderReview", leaderDecision="return")
+        # a return needs the leader's comments: the same reading again
+        assert plan.active == ["Task_LeaderReview"]
+        plan.do("Task_LeaderReview", leaderDecision="return", leaderComments="补充重点突破改革项目的量化成效")
+        compile_again = plan.task("Task_CompileAnnualReport")
+        shown = plan.engine.task_view(compile_again["id"])
+        assert shown["values"]["leaderComments"] == "补充重点突破改革项目的量化成效"
+        assert "readonly" in next(f for f in shown["form"] if f["id"] == "leaderComments")["constraints"]
+        # the revised report is attached anew
+        with pytest.raises(Invalid, match="须上传附件"):
+            plan.do("Task_CompileAnnualReport", compile_again, attach=False)
+        plan.do("Task_CompileAnnualReport", compile_again, reportSummary="已补充重点突破项目量化成效")
+        plan.do("Task_LeaderReview")
+    assert plan.created[-5:] == ["Task_CompileAnnualReport", "Task_LeaderReview", "Task_LeaderReview",
+                                 "Task_CompileAnnualReport", "Task_LeaderReview"]
+    assert "Task_CompileHalfYearReport" not in plan.created
+    assert end_event(library, plan.id) == "Event_ReportApproved"
+    decisions = [e["new"].get("leaderDecision") for e in audit_payloads(library, plan.id, "task_completed")
+                 if e["element_id"] == "Task_LeaderReview"]
+    assert decisions == ["return", "return", "approve"]
+    assert plan.audit_ok()
+
+
+def test_a_round_without_reporters_ends_at_once_and_says_why(library):  # noqa: F811
+    plan = Round(library, reporters=[])
+    assert plan.refresh()["status"] == "completed" and plan.created == []
+    assert end_event(library, plan.id) == "Event_NoReporters"
+
+
+def test_only_the_reform_office_starts_a_round(library):  # noqa: F811
+    with pytest.raises(Forbidden):
+        library.start("work_report", actor="zhang", data={"reporters": REPORTERS})
