@@ -1039,7 +1039,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
                        f"[{_label(_PLAN_STATUS, r['status'])}]")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
-                click.echo(f"    当前 (now)：{t['name']}{due}")
+                click.echo(f"    当前 (now)：{t['name']}（{_holder(t)}）{due}")
             if r["milestone_due"]:
                 reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else ""
                 click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
@@ -1051,6 +1051,11 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
         click.echo(f"共 {len(d['plans'])} 个方案：红 {counts['red']}、黄 {counts['yellow']}、绿 {counts['green']} "
                    f"({display.counted(len(d['plans']), 'plan')}: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
     _emit({"plans": rows}, as_json, human)
+
+
+def _holder(step: dict) -> str:
+    """Who holds a current step, or who may take it."""
+    return step["holder"] if step["assignee"] else f"待认领 (open)：{step['holder'] or '改革办'}"
 
 
 def _unit_measures(unit: dict, language: str) -> str:

@@ -18,7 +18,9 @@ ends after handing its archive over). A process that tracks its measures (DOMAIN
 未启动) names the variables holding their counts: `ledgerMeasures` (how many), `ledgerMeasuresDone`
 and `ledgerMeasuresStarted`; the rest are not started. Properties are variables of the plan, so
 each plan keeps the ones it started with. The lead unit and responsible person are the variables `leadUnit` and
-`responsiblePerson`. Read-only: one query for the plans, one for their tasks.
+`responsiblePerson`. Each current step says who holds it (a name) or who may take it (groups):
+in a round of reports, several bodies have the same step open. Read-only: one query for the
+plans, one for their tasks, one each for the names of users and groups.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Connection, select
 
-from models import HumanTask, ProcessDefinition, ProcessInstance
+from models import Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
 from . import clock
 from .errors import Invalid
@@ -64,29 +66,47 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
                          .where(*conditions).order_by(ProcessInstance.id)).all()
     tasks: dict[int, list] = {}
     for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.status,
-                                   HumanTask.due_at, HumanTask.completed_at)
+                                   HumanTask.due_at, HumanTask.completed_at, HumanTask.assignee,
+                                   HumanTask.candidate_groups, HumanTask.candidate_users)
                             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                             .where(*conditions).order_by(HumanTask.id)):
         tasks.setdefault(row.instance_id, []).append(row)
+    names = _Names(dict(conn.execute(select(User.username, User.display_name)).all()),
+                   dict(conn.execute(select(Group.code, Group.display_name)).all()))
     rows = []
     for plan in plans:
         variables = json.loads(plan.variables_json)
         lead_unit = variables.get(LEAD_UNIT)
         if unit is not None and unit not in str(lead_unit or ""):
             continue
-        row = _row(plan, variables, tasks.get(plan.id, []), now)
+        row = _row(plan, variables, tasks.get(plan.id, []), now, names)
         if colour is None or row["colour"] == colour:
             rows.append(row)
     return sorted(rows, key=lambda r: COLOURS.index(r["colour"]))
 
 
-def _row(plan, variables: dict, tasks: list, now: datetime) -> dict:
+class _Names:
+    """Display names of users and groups, for who holds a step."""
+
+    def __init__(self, users: dict[str, str], groups: dict[str, str]):
+        self.users, self.groups = users, groups
+
+    def holder(self, task) -> str:
+        """The holder's name, or the candidates of an open step: 专项小组, or named users."""
+        if task.assignee:
+            return self.users.get(task.assignee, task.assignee)
+        return "、".join([self.groups.get(g, g) for g in json.loads(task.candidate_groups)]
+                        + [self.users.get(u, u) for u in json.loads(task.candidate_users)])
+
+
+def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> dict:
     current, missed = [], []
     for task in tasks:
         is_open = task.status in OPEN_STATUSES
         if is_open:
-            current.append({"task_id": task.id, "name": task.name, "status": task.status, "due_at": iso(task.due_at)})
+            current.append({"task_id": task.id, "name": task.name, "status": task.status, "due_at": iso(task.due_at),
+                            "assignee": task.assignee, "holder": names.holder(task)})
         if task.due_at is None:
             continue
         if is_open and task.due_at <= now:

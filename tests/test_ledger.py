@@ -31,7 +31,8 @@ def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(libr
         red = rows[0]
         assert (red["lead_unit"], red["responsible_person"], red["milestone"], red["milestone_due"]) == (
             "市财政局", "张伟", "方案出台", "2027-06-30")
-        assert [t["name"] for t in red["current"]] == ["合法合规性审查"]
+        # who may take it: the legal affairs body, by its name
+        assert [(t["name"], t["assignee"], t["holder"]) for t in red["current"]] == [("合法合规性审查", None, "法制机构")]
         assert red["missed"] == [{"what": "合法合规性审查", "task_id": late.task("Task_LegalityReview")["id"],
                                   "due_at": "2027-01-08T16:00:00+00:00", "done_at": None, "days_late": 4,
                                   "cancelled": False}]
@@ -78,7 +79,8 @@ def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"[红 red] #{late.id} 深化财政预算管理制度改革方案（市财政局，张伟） [办理中 running]"
-    assert "    当前 (now)：合法合规性审查 期限 (due) 2027-01-08 已逾期 OVERDUE" in lines
+    assert "    当前 (now)：合法合规性审查（待认领 (open)：法制机构） 期限 (due) 2027-01-08 已逾期 OVERDUE" in lines
+    assert "    当前 (now)：确认方案任务信息（张伟）" in lines  # held by the drafter who started it
     assert "    节点 (milestone)：方案出台 计划 (planned) 2027-06-30" in lines
     assert ("    延误 (missed)：合法合规性审查：期限 2027-01-08，已逾期 4 天 (due 2027-01-08, 4 days overdue)"
             in lines)
@@ -94,7 +96,7 @@ def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, 
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
     assert rows[0][:6] == ["编号", "业务编号", "方案名称", "流程", "状态", "预警"]
     assert rows[1][0] == late.id and rows[1][5] == "红" and rows[1][6] == "市财政局"
-    assert rows[1][8:18] == ["方案出台", "2027-06-30", None, None, None, None, None, "合法合规性审查", "2027-01-08",
+    assert rows[1][8:18] == ["方案出台", "2027-06-30", None, None, None, None, None, "合法合规性审查（法制机构）", "2027-01-08",
                              "合法合规性审查：期限 2027-01-08，已逾期 4 天"]
     assert sheet.cell(2, 6).fill.start_color.rgb.endswith("FFC7CE")  # red
     assert sheet.cell(3, 6).fill.start_color.rgb.endswith("C6EFCE")  # green
