@@ -77,8 +77,7 @@ def read(name: str, content: bytes, years: tuple[int, int]) -> list[Entry]:
             working = _kind(cell("kind"))
             if len(cell("note")) > MAX_NOTE:
                 raise ValueError(f"说明超过 {MAX_NOTE} 字", f"the note is longer than {MAX_NOTE} characters")
-            # a holiday's range runs over its weekend; a single day, or a working day, must change something
-            for day in days if working or len(days) == 1 else ():
+            for day in days:  # 上班 on a day that works anyway is a mistyped date
                 if (pointless := pointless_entry(day, working)) is not None:
                     raise ValueError(*pointless)
         except ValueError as exc:

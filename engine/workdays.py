@@ -104,17 +104,14 @@ def before_entries(d: date) -> bool:
 
 
 def pointless_entry(d: date, working: bool) -> tuple[str, str] | None:
-    """Why entering ``d`` as working (or off) would change nothing, in Chinese and English, or
-    None. Such an entry is mostly a mistyped date (上班 on a Monday), and it would still make
-    its year count as entered."""
-    if before_entries(d) != working:
+    """Why entering ``d`` as a working day would change nothing, in Chinese and English, or
+    None. 上班 on a Monday is a mistyped date (a notice only ever swaps weekends), and it would
+    still make its year count as entered. A day off on a weekend is what a notice says of a
+    holiday's weekend (1月1日至3日放假): harmless, and accepted."""
+    if not working or not before_entries(d):
         return None
-    weekday = f"星期{WEEKDAYS_ZH[d.weekday()]}"
-    if working:
-        return (f"{d}（{weekday}）本来就是工作日，无需录入为上班；请核对日期",
-                f"{d} ({d:%A}) is a working day already: check the date")
-    return (f"{d}（{weekday}）本来就是休息日，无需录入为放假；请核对日期",
-            f"{d} ({d:%A}) is a day off already: check the date")
+    return (f"{d}（星期{WEEKDAYS_ZH[d.weekday()]}）本来就是工作日，无需录入为上班；请核对日期",
+            f"{d} ({d:%A}) is a working day already: check the date")
 
 
 class WorkCalendar:

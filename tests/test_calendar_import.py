@@ -146,19 +146,20 @@ def test_calendar_import_from_the_command_line(cli, tmp_path):  # noqa: F811
     assert forbidden.exit_code == 4
 
 
-def test_a_day_entered_as_it_already_is_is_refused_as_a_mistyped_date():
-    """上班 on a Monday, or 放假 on a plain Saturday, changes nothing: mostly a wrong date. A
-    holiday's range may run over its weekend."""
+def test_a_working_day_entered_on_a_weekday_is_refused_as_a_mistyped_date():
+    """A notice only ever makes weekends working days: 上班 on a Monday is a wrong date. A day
+    off on a weekend is what a notice says of a holiday's weekend (1月1日至3日放假): accepted."""
     with pytest.raises(Invalid) as refused:
         _read("日期,安排\n2027-02-15,上班\n2027-02-20,放假\n2027-02-06..2027-02-12,放假\n2027-02-13..2027-02-15,上班\n")
     message = refused.value.message
-    assert "有 3 处错误" in message
+    assert "有 2 处错误" in message
     assert "第 2 行：2027-02-15（星期一）本来就是工作日，无需录入为上班；请核对日期" in message
-    assert "第 3 行：2027-02-20（星期六）本来就是休息日，无需录入为放假；请核对日期" in message
-    assert "第 5 行：2027-02-15（星期一）本来就是工作日" in message and "第 4 行" not in message
-    # a year the package knows: its own schedule changes nothing either (1 Oct 2026 is a holiday there)
-    with pytest.raises(Invalid, match="2026-10-01（星期四）本来就是休息日"):
-        _read("日期,安排\n2026-10-01,放假\n")
+    assert "第 5 行：2027-02-15（星期一）本来就是工作日" in message
+    assert [e.day.isoformat() for e in _read("日期,安排\n2027-01-01..2027-01-03,放假\n")] == [
+        "2027-01-01", "2027-01-02", "2027-01-03"]
+    # a year the package knows: a swapped working Sunday there (28 Sep 2025) is a working day already
+    with pytest.raises(Invalid, match="2025-09-28（星期日）本来就是工作日"):
+        _read("日期,安排\n2025-09-28,上班\n")
 
 
 def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
