@@ -872,10 +872,15 @@ def _contended(exc: OperationalError) -> bool:
 
 def _check_name(what: str, what_en: str, value: str, column) -> None:
     """A name someone types for a user or group: not blank, no spaces around it (nobody could
-    type it back after --as), and it fits its column (SQLite would keep a longer one,
+    type it back after --as), no control or invisible character, and it fits its column (SQLite would keep a longer one,
     PostgreSQL would fail on it)."""
     if not value or value != value.strip():
         raise Invalid(f"{what}不能为空，首尾也不能有空格 ({what_en} must not be empty or begin or end with a space)")
+    # a line break splits the users list's lines, an escape sequence runs in a terminal, a
+    # right-to-left mark reverses what follows: as in file names (documents.checked_name)
+    if (hidden := documents.first_hidden(value)) is not None:
+        raise Invalid(f"{what}含有控制字符或不可见字符（U+{ord(hidden):04X}，如换行、从右至左覆盖符、零宽字符），请重新输入 "
+                      f"({what_en} has a control or invisible character, U+{ord(hidden):04X}: type it again)")
     if len(value) > column.type.length:
         raise Invalid(f"{what}最多 {column.type.length} 个字符，现有 {len(value)} 个 "
                       f"({what_en} longer than {column.type.length} characters)")

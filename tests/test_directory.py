@@ -119,6 +119,19 @@ def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library): 
     assert {g["code"]: g["members"] for g in library.groups()}["drafter"] == 1
 
 
+@pytest.mark.parametrize("name", ["市\n财政局", "张\x1b[2J伟", "王\u202e芳"])
+def test_a_name_with_a_control_or_invisible_character_is_refused(library, name):  # noqa: F811
+    """A unit typed with a line break split its users-list and ledger lines; an escape sequence
+    in a display name ran in the office's terminal; a right-to-left mark reversed what follows."""
+    with pytest.raises(Invalid, match="控制字符或不可见字符"):
+        library.update_user("wang", unit=name, actor="chen")
+    with pytest.raises(Invalid, match="控制字符或不可见字符"):
+        library.update_user("wang", display_name=name, actor="chen")
+    with pytest.raises(Invalid, match="控制字符或不可见字符"):
+        library.add_user("newcomer", name, actor="chen")
+    assert _events(library, "user_changed") == []
+
+
 def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
     listed = as_json(cli("users", "list", "--json"))["users"]
     assert [(u["username"], u["groups"], u["active"]) for u in listed] == [
