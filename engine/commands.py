@@ -252,6 +252,9 @@ class Engine:
             if missing:
                 raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
                               f"(no such group: {', '.join(sorted(missing))}; add it first)")
+            if missing := set(remove_groups) - set(found):  # a typo is not "nothing changed"
+                raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；角色代码见 `reformflow groups list` "
+                              f"(no such group: {', '.join(sorted(missing))}; see `reformflow groups list`)")
             old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
                    "groups": user.group_codes}
             if display_name is not None:

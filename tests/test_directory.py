@@ -114,6 +114,8 @@ def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library): 
     assert "wang" not in [u["username"] for u in library.users(group="drafter")]
     with pytest.raises(Invalid, match="角色不存在：nosuch"):
         library.update_user("wang", add_groups=["nosuch"], actor="chen")
+    with pytest.raises(Invalid, match="角色不存在：reform_ofice"):  # a typo was "nothing changed"
+        library.update_user("wang", remove_groups=["reform_ofice"], actor="chen")
     with pytest.raises(Invalid, match="既加入又移除"):
         library.update_user("wang", add_groups=["legal"], remove_groups=["legal"], actor="chen")
     assert {g["code"]: g["members"] for g in library.groups()}["drafter"] == 1
