@@ -226,6 +226,10 @@ class Engine:
         """Users by username (active ones unless `include_inactive`), with how many open tasks
         each holds."""
         with self.db.reader() as session:
+            if group is not None and session.execute(select(Group.id).where(Group.code == group)).first() is None:
+                # a mistyped code is not an empty list, as if nobody were in the group
+                raise NotFound(f"角色 {group} 不存在；角色代码见 `reformflow groups list` "
+                               f"(no such group: {group}; see `reformflow groups list`)")
             return directory.user_rows(session, group=group, include_inactive=include_inactive)
 
     def groups(self) -> list[dict]:

@@ -139,6 +139,8 @@ def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
     assert [(u["username"], u["groups"], u["active"]) for u in listed] == [
         ("chen", ["reform_office"], True), ("li", ["legal"], True), ("zhang", ["drafter"], True)]
     assert cli("users", "list", "--group", "legal").stdout == "li 李娜（未填单位）角色 (groups)：legal；手头待办 (holding) 0\n"
+    typo = cli("users", "list", "--group", "legl", ok=False)  # not an empty list, as if nobody were in it
+    assert (typo.exit_code, typo.stdout) == (5, "") and "角色 legl 不存在" in typo.stderr
     moved = cli("users", "update", "li", "--unit", "市司法局", "--add-group", "drafter", "--as", "chen").stdout
     assert moved == "li 李娜（市司法局）角色 (groups)：drafter, legal；手头待办 (holding) 0\n"
     usage = cli("users", "update", "li", "--as", "chen", ok=False)
