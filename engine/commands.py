@@ -270,6 +270,8 @@ class Engine:
                                  | {found[code] for code in add_groups}, key=lambda g: g.code)
             new = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
                    "groups": [g.code for g in user.groups]}
+            if ADMIN_GROUP in old["groups"] and ADMIN_GROUP not in new["groups"] and user.active:
+                self._keep_an_office_member(ctx, user)
             changed = [field for field in old if old[field] != new[field]]
             if changed:
                 ctx.log.record("user_changed", username=username, old={f: old[f] for f in changed},
@@ -321,6 +323,19 @@ class Engine:
             user.active = True
             ctx.log.record("user_reactivated", username=username, old={"active": False}, new={"active": True})
             return directory.user_dict(user, directory.holding(ctx.session, username))
+
+    @staticmethod
+    def _keep_an_office_member(ctx: Context, leaving: User) -> None:
+        """Refuse to take the last active member out of the reform office: nobody could then
+        change users, enter the calendar or assign tasks. The office's group row is locked, so
+        that two members taking each other out at once are counted one after the other."""
+        ctx.session.execute(select(Group.id).where(Group.code == ADMIN_GROUP).with_for_update())
+        others = ctx.session.execute(select(func.count()).select_from(User).where(
+            User.active.is_(True), User.id != leaving.id, User.groups.any(Group.code == ADMIN_GROUP))).scalar_one()
+        if not others:
+            raise Conflict(f"改革办至少要有一位在岗成员：{leaving.username} 是改革办唯一的在岗成员，请先为接替的人加上 "
+                           f"{ADMIN_GROUP} 角色 (the reform office needs at least one active member: add "
+                           f"{ADMIN_GROUP} to whoever takes over first)")
 
     def _office_changes_user(self, ctx: Context, actor: str, username: str) -> User:
         """The user `username`, locked, after checking that the actor is in the reform office."""

@@ -100,6 +100,21 @@ def test_only_the_office_changes_users_and_not_its_own_account(library):  # noqa
     assert _events(library, "user_changed") == [] and len(_events(library, "user_deactivated")) == 1
 
 
+def test_the_reform_office_keeps_at_least_one_member(library):  # noqa: F811
+    """chen, the office's only member, took the role off himself: nobody could then change users,
+    enter the calendar or assign tasks. With a colleague in the office he may hand it over."""
+    with pytest.raises(Conflict, match="改革办至少要有一位在岗成员"):
+        library.update_user("chen", remove_groups=["reform_office"], actor="chen")
+    assert [u["username"] for u in library.users(group="reform_office")] == ["chen"]
+    library.update_user("wang", add_groups=["reform_office"], actor="chen")
+    library.deactivate_user("wang", actor="chen")  # a colleague who has left does not count
+    with pytest.raises(Conflict, match="改革办至少要有一位在岗成员"):
+        library.update_user("chen", remove_groups=["reform_office"], actor="chen")
+    library.reactivate_user("wang", actor="chen")
+    moved = library.update_user("chen", remove_groups=["reform_office"], unit="市财政局", actor="chen")
+    assert moved["groups"] == [] and [u["username"] for u in library.users(group="reform_office")] == ["wang"]
+
+
 def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library):  # noqa: F811
     moved = library.update_user("wang", unit="市财政局", add_groups=["participant"], actor="chen")
     assert (moved["unit"], moved["groups"], moved["changed"]) == ("市财政局", ["drafter", "participant"], ["unit", "groups"])
