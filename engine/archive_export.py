@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .archive import OTHER
 from .display import counted, entered, minute
-from .tables import STATUS_NAMES, header_row, save, wrap
+from .tables import STATUS_NAMES, header_row, save, wrap, xlsx_text
 
 HEADERS = ("决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "附件", "审计事件号", "事件哈希")
 _WIDTHS = (14, 17, 10, 18, 28, 70, 30, 10, 20)
@@ -63,7 +63,7 @@ def _fill(book, archive: dict, table: list[list]) -> None:
              ("办结时间", minute(archive["ended_at"]) if archive["ended_at"] else ""),
              ("导出时间", minute(archive["exported_at"])), ("核验", verified_text(archive["verified"]))]
     for label, value in about:
-        sheet.append([label, value])
+        sheet.append([label, xlsx_text(value)])
     sheet.append([])
     header_row(sheet, HEADERS, _WIDTHS)
     first = sheet.max_row + 1

@@ -451,8 +451,11 @@ def calendar_remove(state, as_json, day, actor):
     (take back what was entered for DAY; deadlines counted across it are counted again)."""
     result = state.engine.remove_calendar_day(day.date(), actor=actor)
     result["moved"] = _recount(state, day.date(), actor)
-    _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{_day_kind(d['working'])} "
-                                                 f"(entry removed)"), _print_moved(d["moved"])))
+    # the day is now as the package or Monday-Friday has it: a plain working day or day off, no
+    # longer 调休上班 or 放假
+    now = ("工作日", "a working day") if result["working"] else ("休息日", "a day off")
+    _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{now[0]} (entry removed: now {now[1]})"),
+                                      _print_moved(d["moved"])))
 
 
 @command(calendar, "import")

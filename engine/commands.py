@@ -226,6 +226,10 @@ class Engine:
         """Users by username (active ones unless `include_inactive`), with how many open tasks
         each holds."""
         with self.db.reader() as session:
+            if group is not None and session.execute(select(Group.id).where(Group.code == group)).first() is None:
+                # a mistyped code is not an empty list, as if nobody were in the group
+                raise NotFound(f"角色 {group} 不存在；角色代码见 `reformflow groups list` "
+                               f"(no such group: {group}; see `reformflow groups list`)")
             return directory.user_rows(session, group=group, include_inactive=include_inactive)
 
     def groups(self) -> list[dict]:
@@ -252,6 +256,9 @@ class Engine:
             if missing:
                 raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
                               f"(no such group: {', '.join(sorted(missing))}; add it first)")
+            if missing := set(remove_groups) - set(found):  # a typo is not "nothing changed"
+                raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；角色代码见 `reformflow groups list` "
+                              f"(no such group: {', '.join(sorted(missing))}; see `reformflow groups list`)")
             old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
                    "groups": user.group_codes}
             if display_name is not None:
@@ -263,6 +270,8 @@ class Engine:
                                  | {found[code] for code in add_groups}, key=lambda g: g.code)
             new = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
                    "groups": [g.code for g in user.groups]}
+            if ADMIN_GROUP in old["groups"] and ADMIN_GROUP not in new["groups"] and user.active:
+                self._keep_an_office_member(ctx, user)
             changed = [field for field in old if old[field] != new[field]]
             if changed:
                 ctx.log.record("user_changed", username=username, old={f: old[f] for f in changed},
@@ -314,6 +323,19 @@ class Engine:
             user.active = True
             ctx.log.record("user_reactivated", username=username, old={"active": False}, new={"active": True})
             return directory.user_dict(user, directory.holding(ctx.session, username))
+
+    @staticmethod
+    def _keep_an_office_member(ctx: Context, leaving: User) -> None:
+        """Refuse to take the last active member out of the reform office: nobody could then
+        change users, enter the calendar or assign tasks. The office's group row is locked, so
+        that two members taking each other out at once are counted one after the other."""
+        ctx.session.execute(select(Group.id).where(Group.code == ADMIN_GROUP).with_for_update())
+        others = ctx.session.execute(select(func.count()).select_from(User).where(
+            User.active.is_(True), User.id != leaving.id, User.groups.any(Group.code == ADMIN_GROUP))).scalar_one()
+        if not others:
+            raise Conflict(f"改革办至少要有一位在岗成员：{leaving.username} 是改革办唯一的在岗成员，请先为接替的人加上 "
+                           f"{ADMIN_GROUP} 角色 (the reform office needs at least one active member: add "
+                           f"{ADMIN_GROUP} to whoever takes over first)")
 
     def _office_changes_user(self, ctx: Context, actor: str, username: str) -> User:
         """The user `username`, locked, after checking that the actor is in the reform office."""
@@ -872,10 +894,15 @@ def _contended(exc: OperationalError) -> bool:
 
 def _check_name(what: str, what_en: str, value: str, column) -> None:
     """A name someone types for a user or group: not blank, no spaces around it (nobody could
-    type it back after --as), and it fits its column (SQLite would keep a longer one,
+    type it back after --as), no control or invisible character, and it fits its column (SQLite would keep a longer one,
     PostgreSQL would fail on it)."""
     if not value or value != value.strip():
         raise Invalid(f"{what}不能为空，首尾也不能有空格 ({what_en} must not be empty or begin or end with a space)")
+    # a line break splits the users list's lines, an escape sequence runs in a terminal, a
+    # right-to-left mark reverses what follows: as in file names (documents.checked_name)
+    if (hidden := documents.first_hidden(value)) is not None:
+        raise Invalid(f"{what}含有控制字符或不可见字符（U+{ord(hidden):04X}，如换行、从右至左覆盖符、零宽字符），请重新输入 "
+                      f"({what_en} has a control or invisible character, U+{ord(hidden):04X}: type it again)")
     if len(value) > column.type.length:
         raise Invalid(f"{what}最多 {column.type.length} 个字符，现有 {len(value)} 个 "
                       f"({what_en} longer than {column.type.length} characters)")

@@ -66,6 +66,11 @@ def checked(file_name: str, content: bytes) -> tuple[str, str]:
     return name, media_type
 
 
+def first_hidden(text: str) -> str | None:
+    """The first control or invisible character in `text` (see checked_name), or None."""
+    return next((c for c in text if unicodedata.category(c) in _HIDDEN), None)
+
+
 def checked_name(file_name: str) -> tuple[str, str]:
     """The name to keep and its media type, checked before the content is read."""
     # the name alone, whichever system's folders it came with
@@ -76,7 +81,7 @@ def checked_name(file_name: str) -> tuple[str, str]:
     # "报告\u202efdp.exe" read as "报告exe.pdf"; zero-width ones make two names look alike),
     # line separators and the halves of bytes that are not UTF-8 (a name from another system's
     # code page): shown to the next person as something they are not, or not shown at all.
-    hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN), None)
+    hidden = first_hidden(name)
     if hidden is not None:
         shown = "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) in _HIDDEN else c for c in name)
         raise Invalid(f"附件 {shown[:80]}：文件名含有控制字符或不可见字符（U+{ord(hidden):04X}，如从右至左覆盖符、零宽字符），"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from .display import counted, deadline, minute
 from .ledger import by_unit
-from .tables import STATUS_NAMES, header_row, save, wrap
+from .tables import STATUS_NAMES, header_row, save, wrap, xlsx_text
 
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "节点", "节点计划日期",
@@ -41,7 +41,7 @@ def _fill(book, rows: list[dict], table: list[list]) -> None:
     units = book.create_sheet("按牵头单位")  # for the annual assessment
     header_row(units, UNIT_HEADERS, (24,))
     for unit in by_unit(rows):
-        units.append([unit["lead_unit"] or "（未填）", unit["plans"], unit["red"], unit["yellow"], unit["green"],
+        units.append([xlsx_text(unit["lead_unit"]) or "（未填）", unit["plans"], unit["red"], unit["yellow"], unit["green"],
                       unit["missed"], unit["days_late"], unit["measures"], unit["measures_done"]])
 
 

@@ -4,6 +4,7 @@ the decision archive."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +17,9 @@ STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出�
 # What a spreadsheet takes for the start of a formula: text people entered (a plan's title, a lead
 # unit, a form's answer) is kept as text, never run as one ("=HYPERLINK(...)", "=cmd|...")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters a worksheet cannot hold (openpyxl refuses them, so the whole file failed);
+# text pasted from another program into a form may carry them
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
@@ -34,6 +38,8 @@ def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
             writer.writerows([as_text(cell) for cell in row] for row in table)
         return
     from openpyxl import Workbook
+    for line in table:
+        line[:] = [xlsx_text(cell) for cell in line]
     book = Workbook()
     fill_book(book)
     for sheet in book.worksheets:
@@ -43,6 +49,14 @@ def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
                     cell.data_type = "s"
     with whole_file(path, *what, binary=True) as out:
         book.save(out)
+
+
+def xlsx_text(cell):
+    """A cell for a worksheet: a control character it cannot hold shown as <U+0007>, so that the
+    reader sees something was there; anything else unchanged."""
+    if not isinstance(cell, str):
+        return cell
+    return _NOT_IN_XLSX.sub(lambda found: f"<U+{ord(found.group()):04X}>", cell)
 
 
 def as_text(cell):

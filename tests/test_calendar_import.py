@@ -178,9 +178,17 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     assert [t["new"] for p in removed["moved"] for t in p["tasks"]] == ["2027-01-08T16:00:00+00:00"]
     shown = as_json(cli("calendar", "show", "2027", "--json"))
     assert (shown["covered"], shown["days"]) == (False, [])  # nothing entered for 2027 any more
+    # as the day now is: a plain Friday, a plain Saturday; not 调休上班 / 放假, which it no longer is
+    cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    said = cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen").stdout.splitlines()[0]
+    assert said == "2027-01-01：已撤销录入，现为工作日 (entry removed: now a working day)"
+    cli(*at, "calendar", "set", "2027-01-09", "--working", "--as", "chen")
+    said = cli(*at, "calendar", "remove", "2027-01-09", "--as", "chen").stdout.splitlines()[0]
+    assert said == "2027-01-09：已撤销录入，现为休息日 (entry removed: now a day off)"
     again = cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen", ok=False)
     assert again.exit_code == 5 and "2027-01-01 没有录入过" in again.stderr
     events = [json.loads(line) for line in cli("audit", "export").stdout.splitlines()]
     changes = [json.loads(e["payload"]) for e in events if e["event_type"] == "calendar_changed"]
     assert [(c["old"], c["new"]) for c in changes] == [
-        ({"working": None}, {"working": False}), ({"working": False}, {"working": None})]
+        ({"working": None}, {"working": False}), ({"working": False}, {"working": None})] * 2 + [
+        ({"working": None}, {"working": True}), ({"working": True}, {"working": None})]

@@ -100,6 +100,21 @@ def test_only_the_office_changes_users_and_not_its_own_account(library):  # noqa
     assert _events(library, "user_changed") == [] and len(_events(library, "user_deactivated")) == 1
 
 
+def test_the_reform_office_keeps_at_least_one_member(library):  # noqa: F811
+    """chen, the office's only member, took the role off himself: nobody could then change users,
+    enter the calendar or assign tasks. With a colleague in the office he may hand it over."""
+    with pytest.raises(Conflict, match="改革办至少要有一位在岗成员"):
+        library.update_user("chen", remove_groups=["reform_office"], actor="chen")
+    assert [u["username"] for u in library.users(group="reform_office")] == ["chen"]
+    library.update_user("wang", add_groups=["reform_office"], actor="chen")
+    library.deactivate_user("wang", actor="chen")  # a colleague who has left does not count
+    with pytest.raises(Conflict, match="改革办至少要有一位在岗成员"):
+        library.update_user("chen", remove_groups=["reform_office"], actor="chen")
+    library.reactivate_user("wang", actor="chen")
+    moved = library.update_user("chen", remove_groups=["reform_office"], unit="市财政局", actor="chen")
+    assert moved["groups"] == [] and [u["username"] for u in library.users(group="reform_office")] == ["wang"]
+
+
 def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library):  # noqa: F811
     moved = library.update_user("wang", unit="市财政局", add_groups=["participant"], actor="chen")
     assert (moved["unit"], moved["groups"], moved["changed"]) == ("市财政局", ["drafter", "participant"], ["unit", "groups"])
@@ -114,9 +129,24 @@ def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library): 
     assert "wang" not in [u["username"] for u in library.users(group="drafter")]
     with pytest.raises(Invalid, match="角色不存在：nosuch"):
         library.update_user("wang", add_groups=["nosuch"], actor="chen")
+    with pytest.raises(Invalid, match="角色不存在：reform_ofice"):  # a typo was "nothing changed"
+        library.update_user("wang", remove_groups=["reform_ofice"], actor="chen")
     with pytest.raises(Invalid, match="既加入又移除"):
         library.update_user("wang", add_groups=["legal"], remove_groups=["legal"], actor="chen")
     assert {g["code"]: g["members"] for g in library.groups()}["drafter"] == 1
+
+
+@pytest.mark.parametrize("name", ["市\n财政局", "张\x1b[2J伟", "王\u202e芳"])
+def test_a_name_with_a_control_or_invisible_character_is_refused(library, name):  # noqa: F811
+    """A unit typed with a line break split its users-list and ledger lines; an escape sequence
+    in a display name ran in the office's terminal; a right-to-left mark reversed what follows."""
+    with pytest.raises(Invalid, match="控制字符或不可见字符"):
+        library.update_user("wang", unit=name, actor="chen")
+    with pytest.raises(Invalid, match="控制字符或不可见字符"):
+        library.update_user("wang", display_name=name, actor="chen")
+    with pytest.raises(Invalid, match="控制字符或不可见字符"):
+        library.add_user("newcomer", name, actor="chen")
+    assert _events(library, "user_changed") == []
 
 
 def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
@@ -124,6 +154,8 @@ def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
     assert [(u["username"], u["groups"], u["active"]) for u in listed] == [
         ("chen", ["reform_office"], True), ("li", ["legal"], True), ("zhang", ["drafter"], True)]
     assert cli("users", "list", "--group", "legal").stdout == "li 李娜（未填单位）角色 (groups)：legal；手头待办 (holding) 0\n"
+    typo = cli("users", "list", "--group", "legl", ok=False)  # not an empty list, as if nobody were in it
+    assert (typo.exit_code, typo.stdout) == (5, "") and "角色 legl 不存在" in typo.stderr
     moved = cli("users", "update", "li", "--unit", "市司法局", "--add-group", "drafter", "--as", "chen").stdout
     assert moved == "li 李娜（市司法局）角色 (groups)：drafter, legal；手头待办 (holding) 0\n"
     usage = cli("users", "update", "li", "--as", "chen", ok=False)

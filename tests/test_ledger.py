@@ -238,6 +238,26 @@ def test_text_people_entered_is_never_a_formula_in_the_spreadsheet(library, at, 
     assert (cells[2], cells[6]) == ("'" + title, "'@市财政局")  # as Excel shows typed text
 
 
+def test_a_control_character_pasted_into_a_form_does_not_stop_the_spreadsheets(library, at, tmp_path):  # noqa: F811
+    """A lead unit pasted from another program with a bell character (U+0007) in it: the ledger
+    and the decision archive are still saved as .xlsx, the character shown as <U+0007>, not a
+    traceback and no file."""
+    from openpyxl import load_workbook
+
+    with at("2026-12-18T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "市财政\a局"})
+    ledger = _cli(library, "--output", str(tmp_path / "台账.xlsx"))
+    assert ledger.exit_code == 0, ledger.output
+    assert load_workbook(tmp_path / "台账.xlsx").active[2][6].value == "市财政<U+0007>局"
+    assert load_workbook(tmp_path / "台账.xlsx")["按牵头单位"]["A2"].value == "市财政<U+0007>局"
+    archive = CliRunner().invoke(main, ["--db", library.db.url, "archive", str(plan.id),
+                                        "--output", str(tmp_path / "档案.xlsx")])
+    assert archive.exit_code == 0, archive.output
+    cells = [c.value for r in load_workbook(tmp_path / "档案.xlsx").active.iter_rows() for c in r]
+    assert "市财政<U+0007>局" in cells and any("市财政<U+0007>局" in str(c) for c in cells[10:])
+
+
 def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(library, at):  # noqa: F811
     with at("2026-12-18T09:00:00"):
         ids = [library.start("reform_plan", actor="zhang", title="深化非公经济领域改革方案", business_key=key)["id"]
