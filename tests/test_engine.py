@@ -403,8 +403,8 @@ def test_calendar_overrides_for_a_year_the_package_does_not_know(engine, deploye
             AuditEvent.event_type == "task_created", AuditEvent.task_id == 2)).scalars()]
     # 2027 is unknown to chinesecalendar 1.11: plain weekends, and the audit trail says so
     assert created["calendar_warnings"] and "2027" in created["calendar_warnings"][0]
-    # the holiday's weekend (2 and 3 January) is off already: `calendar set` refuses it as a mistyped date
-    engine.set_calendar_day(datetime(2027, 1, 1).date(), working=False, note="元旦", actor="chen")
+    for day in ("2027-01-01", "2027-01-02", "2027-01-03"):  # as the notice says: 1月1日至3日放假, its weekend too
+        engine.set_calendar_day(datetime.fromisoformat(day).date(), working=False, note="元旦", actor="chen")
     with at("2026-12-31T09:00:00"):
         plan = start(engine)
         engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
