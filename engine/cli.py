@@ -693,7 +693,8 @@ def _deadline(value: str, active: bool) -> str:
 
 _TASK_STATUS = {"open": "待认领 open", "claimed": "已认领 claimed", "completed": "已办结 completed",
                 "cancelled": "已取消 cancelled"}
-_PLAN_STATUS = {"running": "办理中 running", "completed": "已办结 completed", "error": "出错 error"}
+_PLAN_STATUS = {"running": "办理中 running", "completed": "已办结 completed", "cancelled": "已终止 cancelled",
+                "error": "出错 error"}
 _DEPLOYED = {"created": "已部署新版本 (created)", "unchanged": "内容未变，未新增版本 (unchanged)"}
 
 
@@ -926,6 +927,22 @@ def _show_document(d: dict) -> None:
                f"  SHA-256 {d['sha256'][:16]}…")
 
 
+@command(main, "cancel")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.option("--reason", required=True, help="终止理由，记入审计记录 (why the plan is stopped).")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who stops it: reform office).")
+def cancel_cmd(state, as_json, instance_id, reason, actor):
+    """终止方案：误发起、重复发起或情况变化不再办理的，撤销其全部待办，限改革办
+    (stop a plan for good: its open tasks are withdrawn; reform office only)."""
+    result = state.engine.cancel_plan(instance_id, reason=reason, actor=actor)
+
+    def human(d):
+        click.echo(f"已终止方案 (plan stopped) #{d['id']} {d['title']}")
+        for t in d["withdrawn"]:
+            click.echo(f"  撤销待办 (task withdrawn) {t['task_id']} {t['name']}")
+    _emit(result, as_json, human)
+
+
 @command(main, "instance")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 def instance_cmd(state, as_json, instance_id):
@@ -1000,8 +1017,8 @@ def archive_cmd(state, as_json, instance_id, output):
 
 
 @command(main, "ledger")
-@click.option("--status", type=click.Choice(["running", "completed", "error", "all"]), default="all",
-              show_default=True, help="办理中、已办结、出错或全部 (running, completed, error or all plans).")
+@click.option("--status", type=click.Choice(["running", "completed", "cancelled", "error", "all"]), default="all",
+              show_default=True, help="办理中、已办结、已终止、出错或全部 (running, completed, cancelled, error or all plans).")
 @click.option("--colour", type=click.Choice(["red", "yellow", "green"]),
               help="只列此颜色的：red 红、yellow 黄、green 绿 (only plans with this warning).")
 @click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
@@ -1117,7 +1134,9 @@ def _what(e: dict) -> str:
         entered = "；".join(f"{v['label']} = {display.entered(v)}" for v in e.get("values", []))
         return f"提交 (completed) {name}" + (f"：{entered}" if entered else "")
     if kind == "task_cancelled":
-        return f"撤销待办 (cancelled) {name}"
+        return f"撤销待办 (cancelled) {name}" + ("（方案终止 plan stopped）" if p.get("reason") == "plan_cancelled" else "")
+    if kind == "instance_cancelled":
+        return f"终止方案 (plan stopped)：{p.get('reason')}"
     if kind == "task_reminded":
         to = [f"角色 (group) {t.removeprefix('group:')}" if t.startswith("group:") else t for t in p.get("to") or []]
         return f"提醒 (reminded) {name}：{'、'.join(to) or '-'}"

@@ -829,6 +829,24 @@ class Engine:
             runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
             return [e[3]["element_id"] for e in ctx.log.pending if e[0] == "timer_fired"]
 
+    def cancel_plan(self, instance_id: int, *, reason: str, actor: str) -> dict:
+        """Stop a running plan for good (终止, reform office only): started by mistake, on bad
+        data, twice, or overtaken by events. Its open tasks are withdrawn, its timers no longer
+        fire, and it leaves the ledger's running plans; its state and trail are kept as they
+        were. The reason is required and recorded."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise Invalid("须写明终止理由 (give the reason for stopping the plan)")
+        with self.command(actor) as ctx:
+            if ADMIN_GROUP not in self._member(ctx, actor).group_codes:
+                raise Forbidden("只有改革办可以终止方案 (only the reform office stops a plan)")
+            instance = self._lock_instance(ctx, instance_id)
+            if instance.status != "running":
+                raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
+                               f"不能终止 (the plan is {instance.status})")
+            withdrawn = runtime.cancel_plan(ctx, instance, reason)
+        return {**self.instance(instance_id), "withdrawn": withdrawn}
+
     # ----------------------------------------------------------------- reads
     def instance(self, instance_id: int) -> dict:
         with self.db.read_connection() as conn:
@@ -1006,3 +1024,4 @@ _LOCK_TASK_PLAN = select(
         ).with_for_update(of=_PLANS)
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}
+_PLAN_STATUS_ZH = {"completed": "办结", "cancelled": "终止", "error": "出错"}

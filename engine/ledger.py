@@ -37,7 +37,7 @@ from .queries import iso
 from .runtime import OPEN_STATUSES
 
 COLOURS = ("red", "yellow", "green")
-STATUSES = ("running", "completed", "error", "all")
+STATUSES = ("running", "completed", "cancelled", "error", "all")
 LEAD_UNIT, RESPONSIBLE = "leadUnit", "responsiblePerson"
 # the process properties that name a process's own milestone (see above)
 MILESTONE, MILESTONE_DUE, MILESTONE_DONE = "ledgerMilestone", "ledgerMilestoneDue", "ledgerMilestoneDone"

@@ -632,6 +632,24 @@ _SAVE_PLAN = update(_PLANS).where(_PLANS.c.id == bindparam("plan_id"),
     next_timer_at=bindparam("next_timer"), version=bindparam("new_version"))
 _END_PLAN = update(_PLANS).where(_PLANS.c.id == bindparam("plan_id")).values(
     status="completed", ended_at=bindparam("now"))
+_STOP_PLAN = update(_PLANS).where(_PLANS.c.id == bindparam("plan_id")).values(
+    status="cancelled", ended_at=bindparam("now"), next_timer_at=None, version=_PLANS.c.version + 1)
+
+
+def cancel_plan(ctx: Context, instance: Plan, reason: str) -> list[dict]:
+    """A plan stopped by the reform office: its open inbox rows withdrawn, no timer to fire, the
+    workflow's state left as it stood. Returns the tasks withdrawn (task_id, element_id, name)."""
+    conn = ctx.session.connection()
+    withdrawn = []
+    for row_id, _spiff_id, element_id, name, _due, _basis in conn.execute(_OPEN_ROWS, {"instance_id": instance.id}):
+        conn.execute(_CANCEL_TASK, {"task_id": row_id, "now": ctx.now})
+        ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row_id, element_id=element_id,
+                       name=name, reason="plan_cancelled")
+        withdrawn.append({"task_id": row_id, "element_id": element_id, "name": name})
+    conn.execute(_STOP_PLAN, {"plan_id": instance.id, "now": ctx.now})
+    ctx.log.record("instance_cancelled", instance_id=instance.id, reason=reason,
+                   old={"status": "running"}, new={"status": "cancelled"})
+    return withdrawn  # the version moved on: a cached workflow of this plan is never used again
 
 
 # New and changed tasks in one statement; a task keeps its first position. The same text on

@@ -13,7 +13,7 @@ from .output import whole_file
 
 FORMATS = (".xlsx", ".csv")
 # a plan's status as the files say it
-STATUS_NAMES = {"running": "办理中", "completed": "已办结", "error": "出错"}
+STATUS_NAMES = {"running": "办理中", "completed": "已办结", "cancelled": "已终止", "error": "出错"}
 # What a spreadsheet takes for the start of a formula: text people entered (a plan's title, a lead
 # unit, a form's answer) is kept as text, never run as one ("=HYPERLINK(...)", "=cmd|...")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
