@@ -284,14 +284,16 @@ class Engine:
         """Someone left (停用, reform office only): they can no longer sign in or act, and every
         open task they hold goes back to its other candidates (their group), in one transaction.
         A task nobody else may take (held by them, or open with them as its only candidate) is
-        left as it is and listed under `to_assign`, for the office to assign to someone. Tasks the diagrams give them later go to the task's candidates
-        (runtime.sync_tasks)."""
+        left as it is and listed under `to_assign`, for the office to assign to someone. Tasks
+        the diagrams give them later go to the task's candidates (runtime.sync_tasks)."""
         with self.command(actor) as ctx:
             if username == actor:
                 raise Forbidden("不能停用自己的账号；请由改革办另一位同事操作 (you cannot deactivate yourself)")
             user = self._office_changes_user(ctx, actor, username)
             if not user.active:
                 raise Conflict(f"用户 {username} 已停用 (already deactivated)")
+            if ADMIN_GROUP in user.group_codes:  # two members deactivating each other at once
+                self._keep_an_office_member(ctx, user)
             # the plans first, then the tasks, in the order every other command locks them
             for plan_id in directory.plans_held_in(ctx.session, username):
                 runtime.lock_plan(ctx, plan_id)

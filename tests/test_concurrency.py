@@ -287,3 +287,25 @@ def test_a_holiday_entered_while_a_deadline_is_being_counted_reaches_it(postgres
     drafter.join(10)
     # 31 Dec, 4 Jan, 5 Jan: the end of 5 January, not of 4 January (1 January counted as working)
     assert engine.instance(started["plan"]["id"])["next_timer_at"] == "2027-01-05T16:00:00+00:00"
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+def test_two_office_members_deactivating_each_other_at_once_leave_one(request, database):
+    """Each may deactivate the other, but not both at once: the office would be left with nobody
+    to manage users, the calendar or assignments. The office's group row orders them."""
+    from .conftest import add_people
+    db = request.getfixturevalue(database)
+    add_people(Engine(db))
+    for attempt in range(3):  # a race is not certain on every try: each try must come out right
+        first, second = f"office{attempt}a", f"office{attempt}b"
+        for name in (first, second):
+            Engine(db).add_user(name, "改革办", groups=["reform_office"])
+        for other in [u["username"] for u in Engine(db).users(group="reform_office")]:
+            if other not in (first, second):  # chen, or the last try's survivor: these two are the office
+                Engine(db).deactivate_user(other, actor=first)
+        results = run_together(lambda: Engine(db).deactivate_user(second, actor=first),
+                               lambda: Engine(db).deactivate_user(first, actor=second))
+        assert sum(isinstance(r, dict) for r in results) == 1, results
+        assert all(isinstance(r, (dict, Conflict, Forbidden)) for r in results), results
+        active = [u["username"] for u in Engine(db).users(group="reform_office")]
+        assert len(active) == 1 and active[0] in (first, second), active
