@@ -804,8 +804,9 @@ def _show_form(t: dict) -> None:
         click.echo(f"  先认领 (claim first)：reformflow claim {t['id']} --as <用户名 user>")
     if t["status"] in OPEN_STATUSES:
         data = json.dumps(editable, ensure_ascii=False)
+        attach = " --attach <文件 FILE>" if t.get("attachments_required") and not t.get("documents") else ""
         click.echo(f"  提交 (submit)：reformflow complete {t['id']} --as {t['assignee'] or '<用户名 user>'} "
-                   f"--data '{data}'")
+                   f"--data '{data}'{attach}")
 
 
 def _task_command(name, method, help_text, extra=None):

@@ -72,7 +72,8 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                             .where(*conditions).order_by(HumanTask.id)):
         tasks.setdefault(row.instance_id, []).append(row)
-    names = _Names(dict(conn.execute(select(User.username, User.display_name)).all()),
+    names = _Names({u.username: u.display_name if u.active else f"{u.display_name}（已停用 deactivated）"
+                    for u in conn.execute(select(User.username, User.display_name, User.active))},
                    dict(conn.execute(select(Group.code, Group.display_name)).all()))
     rows = []
     for plan in plans:

@@ -171,3 +171,13 @@ def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
     assert cli("users", "reactivate", "zhang", "--as", "chen").stdout == "已启用 zhang 张伟 (reactivated)\n"
     groups = {g["code"]: g["members"] for g in as_json(cli("groups", "list", "--json"))["groups"]}
     assert groups == {"drafter": 2, "legal": 1, "reform_office": 1}
+
+
+def test_the_ledger_marks_a_holder_who_has_left(library):  # noqa: F811
+    """A task only the leaver could do stays with them: the office sees on the ledger that its
+    holder has gone."""
+    library.deploy([read(FIXTURES / "corpus" / "initiator.bpmn")])  # 发起人确认: camunda:assignee="${starter}" alone
+    own = library.start("corpus_initiator", actor="wang")["tasks"][0]
+    library.deactivate_user("wang", actor="chen")
+    [row] = [r for r in library.ledger() if r["id"] == own["instance_id"]]
+    assert [t["holder"] for t in row["current"]] == ["王芳（已停用 deactivated）"]

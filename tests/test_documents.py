@@ -373,7 +373,10 @@ def test_a_step_the_diagram_marks_is_not_completed_without_a_file(engine, people
     [draft] = plan["tasks"]
     page = engine.task_view(draft["id"])
     assert page["attachments_required"] and page["documents"] == []
-    assert "须上传附件后提交" in CliRunner().invoke(main, ["--db", engine.db.url, "task", str(draft["id"])]).stdout
+    shown = CliRunner().invoke(main, ["--db", engine.db.url, "task", str(draft["id"])]).stdout
+    assert "须上传附件后提交" in shown
+    # the submit line to copy sends the file with the form
+    assert f"提交 (submit)：reformflow complete {draft['id']} --as zhang --data '{{\"summary\": \"\", \"days\": 30}}' --attach <文件 FILE>" in shown
     with pytest.raises(Invalid, match=f"「起草」须上传附件后才能提交.*reformflow attach {draft['id']}"):
         engine.complete(draft["id"], actor="zhang", data={"summary": "方案摘要"})
     assert engine.instance(plan["id"])["tasks"][0]["status"] == "claimed"  # nothing done
