@@ -38,7 +38,7 @@ def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
             writer.writerows([as_text(cell) for cell in row] for row in table)
         return
     from openpyxl import Workbook
-    for line in table:
+    for line in table:  # in place: fill_book lays out these same rows, and openpyxl refuses the characters on assignment
         line[:] = [xlsx_text(cell) for cell in line]
     book = Workbook()
     fill_book(book)
