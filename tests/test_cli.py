@@ -274,6 +274,10 @@ def test_messages_and_signals_from_the_command_line(cli):
                         "--data", '{"approvalNumber": "晋政函〔2026〕12号"}', "--json"))
     assert [t["name"] for t in after["tasks"]] == ["落实批复"]
     assert after["variables"]["approvalNumber"] == "晋政函〔2026〕12号"
+    # waiting for nothing now: the refusal says what to do, not "waiting for: none"
+    again = cli("message", str(waiting["id"]), "上级批复", "--as", "zhang", ok=False)
+    assert again.exit_code == 6 and f"方案实例 {waiting['id']} 此时不等待任何消息；请核对方案编号，或在方案办到等待「上级批复」" \
+        "的环节后再发送" in again.stderr
 
     plans = [as_json(cli("start", "corpus_signal_intermediate", "--as", "zhang", "--json"))["id"] for _ in range(2)]
     refused = cli("signal", "年度改革计划发布", "--as", "zhang", "--json", ok=False)
