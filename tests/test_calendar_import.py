@@ -146,6 +146,20 @@ def test_calendar_import_from_the_command_line(cli, tmp_path):  # noqa: F811
     assert forbidden.exit_code == 4
 
 
+def test_the_file_the_help_shows_is_imported_as_it_stands(cli, tmp_path):  # noqa: F811
+    """An office copies the example from `calendar import --help` to try the format: it showed
+    2027-02-15 (a Monday) as 上班, which the import itself refuses as a mistyped date."""
+    shown = cli("calendar", "import", "--help").stdout
+    example = [line.strip() for line in shown.splitlines() if line.strip().startswith(("日期,", "2027-"))]
+    assert example[0] == "日期,安排,说明" and len(example) > 2
+    schedule = tmp_path / "2027.csv"
+    schedule.write_text("\n".join(example) + "\n", encoding="utf-8")
+    imported = as_json(cli("calendar", "import", str(schedule), "--as", "chen", "--json"))
+    assert {e["working"] for e in imported["entered"]} == {False, True}
+    # the module's own description of the file shows the same lines
+    assert "\n".join(f"    {line}" for line in example) in calendar_file.__doc__
+
+
 def test_a_working_day_entered_on_a_weekday_is_refused_as_a_mistyped_date():
     """A notice only ever makes weekends working days: 上班 on a Monday is a wrong date. A day
     off on a weekend is what a notice says of a holiday's weekend (1月1日至3日放假): accepted."""
