@@ -183,7 +183,10 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
     wrong = cli(*at, "calendar", "set", "2027-01-04", "--working", "--as", "chen", "--json", ok=False)
     assert wrong.exit_code == 3
-    assert "2027-01-04（星期一）本来就是工作日" in wrong.stderr and "reformflow calendar remove 2027-01-04" in wrong.stderr
+    # the command it points to runs as written: without --as it was a usage error
+    assert "2027-01-04（星期一）本来就是工作日" in wrong.stderr
+    assert "请用 reformflow calendar remove 2027-01-04 --as chen (" in wrong.stderr
+    assert "use `reformflow calendar remove 2027-01-04 --as chen`" in wrong.stderr
     cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
     assert review["due_at"] == "2027-01-11T16:00:00+00:00"
