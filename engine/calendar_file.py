@@ -7,8 +7,8 @@ does, one row per holiday (a range) or per working weekend:
 
     日期,安排,说明
     2027-01-01,放假,元旦
-    2027-02-06..2027-02-14,放假,春节
-    2027-02-15,上班,春节调休
+    2027-02-06..2027-02-13,放假,春节
+    2027-02-14,上班,春节调休
 
 Nothing is entered unless the whole file is right: every problem is reported with its line.
 """

@@ -469,8 +469,8 @@ def calendar_import(state, as_json, path, actor):
     文件格式 (the file)，UTF-8 或 GB18030：
       日期,安排,说明
       2027-01-01,放假,元旦
-      2027-02-06..2027-02-14,放假,春节
-      2027-02-15,上班,春节调休
+      2027-02-06..2027-02-13,放假,春节
+      2027-02-14,上班,春节调休
     """
     from . import calendar_file
     with open(path, "rb") as f:

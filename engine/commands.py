@@ -356,8 +356,8 @@ class Engine:
         date, and would make its year count as entered."""
         if (pointless := pointless_entry(day, working)) is not None:
             zh, en = pointless
-            raise Invalid(f"{zh}；要撤销已录入的日子，请用 reformflow calendar remove {day} "
-                          f"({en}; to undo an entry, use `reformflow calendar remove {day}`)")
+            raise Invalid(f"{zh}；要撤销已录入的日子，请用 reformflow calendar remove {day} --as {actor} "
+                          f"({en}; to undo an entry, use `reformflow calendar remove {day} --as {actor}`)")
         self.set_calendar_days([(day, working, note)], actor=actor, always=True)
         return {"day": day.isoformat(), "working": working, "note": note}
 

@@ -48,8 +48,8 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     if scope not in SCOPES:
         raise Invalid(f"范围须为 {'、'.join(SCOPES)} 之一 (scope must be one of {', '.join(SCOPES)})")
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None:
-        raise Forbidden(f"用户 {username} 不存在 (unknown user)")
+    if user is None or not user.active:  # a leaver may not take their group's tasks: no inbox
+        raise Forbidden(f"用户 {username} 不存在或已停用 (unknown or inactive user)")
     groups = user.group_codes
     candidate = select(TaskCandidate.task_id).where(or_(
         (TaskCandidate.kind == "user") & (TaskCandidate.value == username),

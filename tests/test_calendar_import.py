@@ -146,6 +146,20 @@ def test_calendar_import_from_the_command_line(cli, tmp_path):  # noqa: F811
     assert forbidden.exit_code == 4
 
 
+def test_the_file_the_help_shows_is_imported_as_it_stands(cli, tmp_path):  # noqa: F811
+    """An office copies the example from `calendar import --help` to try the format: it showed
+    2027-02-15 (a Monday) as 上班, which the import itself refuses as a mistyped date."""
+    shown = cli("calendar", "import", "--help").stdout
+    example = [line.strip() for line in shown.splitlines() if line.strip().startswith(("日期,", "2027-"))]
+    assert example[0] == "日期,安排,说明" and len(example) > 2
+    schedule = tmp_path / "2027.csv"
+    schedule.write_text("\n".join(example) + "\n", encoding="utf-8")
+    imported = as_json(cli("calendar", "import", str(schedule), "--as", "chen", "--json"))
+    assert {e["working"] for e in imported["entered"]} == {False, True}
+    # the module's own description of the file shows the same lines
+    assert "\n".join(f"    {line}" for line in example) in calendar_file.__doc__
+
+
 def test_a_working_day_entered_on_a_weekday_is_refused_as_a_mistyped_date():
     """A notice only ever makes weekends working days: 上班 on a Monday is a wrong date. A day
     off on a weekend is what a notice says of a holiday's weekend (1月1日至3日放假): accepted."""
@@ -169,7 +183,10 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
     wrong = cli(*at, "calendar", "set", "2027-01-04", "--working", "--as", "chen", "--json", ok=False)
     assert wrong.exit_code == 3
-    assert "2027-01-04（星期一）本来就是工作日" in wrong.stderr and "reformflow calendar remove 2027-01-04" in wrong.stderr
+    # the command it points to runs as written: without --as it was a usage error
+    assert "2027-01-04（星期一）本来就是工作日" in wrong.stderr
+    assert "请用 reformflow calendar remove 2027-01-04 --as chen (" in wrong.stderr
+    assert "use `reformflow calendar remove 2027-01-04 --as chen`" in wrong.stderr
     cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
     assert review["due_at"] == "2027-01-11T16:00:00+00:00"

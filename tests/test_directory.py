@@ -181,3 +181,19 @@ def test_the_ledger_marks_a_holder_who_has_left(library):  # noqa: F811
     library.deactivate_user("wang", actor="chen")
     [row] = [r for r in library.ledger() if r["id"] == own["instance_id"]]
     assert [t["holder"] for t in row["current"]] == ["王芳（已停用 deactivated）"]
+
+
+def test_a_leaver_has_no_inbox(cli):  # noqa: F811
+    """docs/cli.md: every command refuses a deactivated user. `tasks --as` still listed the open
+    tasks of the leaver's group as claimable by them, which they could not claim."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli("users", "add", "wang", "--display-name", "王芳", "--group", "drafter")
+    cli("start", "mini_approval", "--as", "zhang")
+    cli("users", "deactivate", "zhang", "--as", "chen")
+    assert len(as_json(cli("tasks", "--as", "wang", "--json"))["tasks"]) == 1  # back to the drafters
+    for scope in ("all", "mine", "claimable"):
+        refused = cli("tasks", "--as", "zhang", "--scope", scope, ok=False)
+        assert (refused.exit_code, refused.stdout) == (4, "")
+        assert "用户 zhang 不存在或已停用 (unknown or inactive user)" in refused.stderr
+    cli("users", "reactivate", "zhang", "--as", "chen")
+    assert len(as_json(cli("tasks", "--as", "zhang", "--json"))["tasks"]) == 1
