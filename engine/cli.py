@@ -1033,6 +1033,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
 
     红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
     (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
+    from .ledger import holder_text
     from .ledger_export import COLOUR_NAMES, measures_text, missed_text, write
     rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
     if output is not None:  # "" too: refused, not silently nothing written
@@ -1060,7 +1061,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
                        f"[{_label(_PLAN_STATUS, r['status'])}]")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
-                click.echo(f"    当前 (now)：{t['name']}（{_holder(t)}）{due}")
+                click.echo(f"    当前 (now)：{t['name']}（{holder_text(t, '待认领 (open)')}）{due}")
             if r["milestone_due"]:
                 reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else ""
                 click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
@@ -1072,11 +1073,6 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
         click.echo(f"共 {len(d['plans'])} 个方案：红 {counts['red']}、黄 {counts['yellow']}、绿 {counts['green']} "
                    f"({display.counted(len(d['plans']), 'plan')}: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
     _emit({"plans": rows}, as_json, human)
-
-
-def _holder(step: dict) -> str:
-    """Who holds a current step, or who may take it."""
-    return step["holder"] if step["assignee"] else f"待认领 (open)：{step['holder'] or '改革办'}"
 
 
 def _unit_measures(unit: dict, language: str) -> str:

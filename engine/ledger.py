@@ -101,6 +101,12 @@ class _Names:
                         + [self.users.get(u, u) for u in json.loads(task.candidate_users)])
 
 
+def holder_text(step: dict, open_label: str) -> str:
+    """Who holds a current step, or, after `open_label`, who may take it (a step without
+    candidates: the reform office)."""
+    return step["holder"] if step["assignee"] else f"{open_label}：{step['holder'] or '改革办'}"
+
+
 def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> dict:
     current, missed = [], []
     for task in tasks:

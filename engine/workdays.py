@@ -85,8 +85,8 @@ def add_months(d: D, n: int) -> D:
 def gap_warning(year: int) -> str:
     """What people are told when a deadline reaches a year nobody has entered holidays for (the
     audit trail, the log, and `init`, `worker` and `calendar show` say the same)."""
-    return (f"尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar import "
-            f"录入国务院公布的 {year} 年放假和调休安排 (no holiday calendar for {year}: working-day deadlines "
+    return (f"尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar import FILE "
+            f"--as USER 录入国务院公布的 {year} 年放假和调休安排，或用 reformflow calendar set 逐日录入 (no holiday calendar for {year}: working-day deadlines "
             f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
             f"`reformflow calendar import FILE --as USER`, or day by day with `reformflow calendar set`)")
 

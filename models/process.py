@@ -41,7 +41,7 @@ class ProcessInstance(Base):
     subprocess_definitions: Mapped[str] = mapped_column(Text, default="{}")
     business_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     title: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(20), index=True)  # running / completed / error
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running / completed / cancelled (reformflow cancel) / error
     # The workflow state's header (no specs, no tasks: those are rows of instance_tasks)
     state_json: Mapped[str] = mapped_column(Text, deferred=True)
     variables_json: Mapped[str] = mapped_column(Text, default="{}")  # snapshot for reads

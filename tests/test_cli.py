@@ -735,8 +735,8 @@ def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
     shown = cli("calendar", "show", "2028")
     said = (shown.stdout + shown.stderr).splitlines()
     assert [line for line in said if "2028" in line] == [
-        "警告 (warning): 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar import 录入国务院公布的 "
-        "2028 年放假和调休安排 (no holiday calendar for 2028: working-day deadlines reaching it count plain "
+        "警告 (warning): 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar import FILE --as USER "
+        "录入国务院公布的 2028 年放假和调休安排，或用 reformflow calendar set 逐日录入 (no holiday calendar for 2028: working-day deadlines reaching it count plain "
         "weekends only; enter the State Council's 2028 schedule with `reformflow calendar import FILE --as USER`, "
         "or day by day with `reformflow calendar set`)"]
     assert said == [line for line in said if "2028" in line]  # and nothing else
