@@ -122,6 +122,8 @@ def test_a_half_year_round_every_report_accepted_goes_to_the_leader_and_is_appro
         [row] = library.ledger(process="work_report")
     assert (row["business_key"], row["colour"], row["milestone"], row["milestone_due"], row["milestone_reached"]) == (
         "BG-2026-H1", "green", "汇总报告审定", "2026-07-31", "2026-06-15")
+    # led by the reform office (the process property leadUnit), and counted under it for the assessment
+    assert row["lead_unit"] == "市委改革办"
 
 
 def test_the_office_returns_a_report_with_a_reason_and_the_body_resubmits(library, at):  # noqa: F811
