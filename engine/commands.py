@@ -354,10 +354,6 @@ class Engine:
         does not know yet (the State Council publishes each year's schedule in late autumn).
         An entry that would change nothing (上班 on a Monday) is refused: it is mostly a mistyped
         date, and would make its year count as entered."""
-        if (pointless := pointless_entry(day, working)) is not None:
-            zh, en = pointless
-            raise Invalid(f"{zh}；要撤销已录入的日子，请用 reformflow calendar remove {day} --as {actor} "
-                          f"({en}; to undo an entry, use `reformflow calendar remove {day} --as {actor}`)")
         self.set_calendar_days([(day, working, note)], actor=actor, always=True)
         return {"day": day.isoformat(), "working": working, "note": note}
 
@@ -388,6 +384,11 @@ class Engine:
                 raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
             runtime.lock_calendar(ctx.session.connection(), shared=False)
             for day, working, note in days:
+                # (a file's lines were checked as it was read, each with its line number)
+                if always and (pointless := pointless_entry(day, working)) is not None:
+                    zh, en = pointless
+                    raise Invalid(f"{zh}；要撤销已录入的日子，请用 reformflow calendar remove {day} --as {actor} "
+                                  f"({en}; to undo an entry, use `reformflow calendar remove {day} --as {actor}`)")
                 row = ctx.session.get(CalendarOverride, day)
                 old = None if row is None else row.is_working_day
                 entry = {"day": day.isoformat(), "working": working, "note": note}

@@ -209,3 +209,8 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     assert [(c["old"], c["new"]) for c in changes] == [
         ({"working": None}, {"working": False}), ({"working": False}, {"working": None})] * 2 + [
         ({"working": None}, {"working": True}), ({"working": True}, {"working": None})]
+
+
+def test_someone_outside_the_office_is_refused_before_the_date_is_judged(library):  # noqa: F811
+    with pytest.raises(Forbidden, match="只有改革办可以维护节假日安排"):
+        library.set_calendar_day(date(2027, 1, 4), working=True, actor="zhang")  # a Monday: pointless, but not theirs to enter
