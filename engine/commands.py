@@ -113,6 +113,13 @@ class Engine:
             raise _unknown_user(username)
         return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None])
 
+    def _office_member(self, ctx: Context, actor: str, refusal: str) -> "Member":
+        """The actor, who must be in the reform office; else Forbidden, saying `refusal`."""
+        user = self._member(ctx, actor)
+        if ADMIN_GROUP not in user.group_codes:
+            raise Forbidden(refusal)
+        return user
+
     def _lock_instance(self, ctx: Context, instance_id: int, *, skip_locked: bool = False) -> runtime.Plan | None:
         instance = runtime.lock_plan(ctx, instance_id, skip_locked=skip_locked)
         if instance is None and not skip_locked:
@@ -341,8 +348,7 @@ class Engine:
 
     def _office_changes_user(self, ctx: Context, actor: str, username: str) -> User:
         """The user `username`, locked, after checking that the actor is in the reform office."""
-        if ADMIN_GROUP not in self._member(ctx, actor).group_codes:
-            raise Forbidden("只有改革办可以修改用户 (only the reform office changes users)")
+        self._office_member(ctx, actor, "只有改革办可以修改用户 (only the reform office changes users)")
         user = ctx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
         if user is None:
             raise NotFound(f"用户 {username} 不存在 (no such user)")
@@ -361,8 +367,7 @@ class Engine:
         """Take back an entry (entered by mistake): the day is again as the package, or
         Monday-Friday, has it. A year left without entries counts as not entered again."""
         with self.command(actor) as ctx:
-            if ADMIN_GROUP not in self._member(ctx, actor).group_codes:
-                raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
+            self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             runtime.lock_calendar(ctx.session.connection(), shared=False)
             row = ctx.session.get(CalendarOverride, day)
             if row is None:
@@ -379,9 +384,7 @@ class Engine:
         `entered` and those `unchanged`, each {"day", "working", "note"}."""
         result = {"entered": [], "unchanged": []}
         with self.command(actor) as ctx:
-            user = self._member(ctx, actor)
-            if ADMIN_GROUP not in user.group_codes:
-                raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
+            self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             runtime.lock_calendar(ctx.session.connection(), shared=False)
             for day, working, note in days:
                 # (a file's lines were checked as it was read, each with its line number)
@@ -412,8 +415,7 @@ class Engine:
         their old and new times; `progress(done, of)` is told every 50 plans."""
         day_ends = datetime.combine(day + timedelta(days=1), time(), clock.TZ)
         with self.command(actor) as ctx:
-            if ADMIN_GROUP not in self._member(ctx, actor).group_codes:
-                raise Forbidden("只有改革办可以维护节假日安排 (only the reform office maintains the calendar)")
+            self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             plans = ctx.session.execute(select(HumanTask.instance_id).distinct().join(ProcessInstance).where(
                 runtime.is_open(HumanTask.status), HumanTask.created_at < day_ends,
                 ProcessInstance.status == "running").order_by(HumanTask.instance_id)).scalars().all()
@@ -646,9 +648,7 @@ class Engine:
         `reassign`: else an office assigning what it saw open would silently overwrite a claim
         made a moment before."""
         with self.command(actor) as ctx:
-            user = self._member(ctx, actor)
-            if ADMIN_GROUP not in user.group_codes:
-                raise Forbidden("只有改革办可以指派任务 (only the reform office may assign tasks)")
+            self._office_member(ctx, actor, "只有改革办可以指派任务 (only the reform office may assign tasks)")
             target = self._member(ctx, to)
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
@@ -841,8 +841,7 @@ class Engine:
         if not reason:
             raise Invalid("须写明终止理由 (give the reason for stopping the plan)")
         with self.command(actor) as ctx:
-            if ADMIN_GROUP not in self._member(ctx, actor).group_codes:
-                raise Forbidden("只有改革办可以终止方案 (only the reform office stops a plan)")
+            self._office_member(ctx, actor, "只有改革办可以终止方案 (only the reform office stops a plan)")
             instance = self._lock_instance(ctx, instance_id)
             if instance.status != "running":
                 raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
@@ -1027,4 +1026,5 @@ _LOCK_TASK_PLAN = select(
         ).with_for_update(of=_PLANS)
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}
+_CALENDAR_KEEPERS = "只有改革办可以维护节假日安排 (only the reform office maintains the calendar)"
 _PLAN_STATUS_ZH = {"completed": "办结", "cancelled": "终止", "error": "出错"}

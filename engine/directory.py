@@ -12,7 +12,7 @@ from models import Group, HumanTask, TaskCandidate, User
 from models.identity import memberships
 
 from .queries import task_dict
-from .runtime import is_open
+from .runtime import has_other_candidates, is_open
 
 
 def holding(session: Session, username: str) -> int:
@@ -74,8 +74,7 @@ def only_candidate_of(session: Session, username: str) -> list[HumanTask]:
 def others_may_take(task: HumanTask, username: str) -> bool:
     """Whether a task held by `username` has other candidates to take it back: a group, or
     another user. A task only they could do (no candidates) waits for the office to assign it."""
-    return bool(json.loads(task.candidate_groups)) or any(
-        u != username for u in json.loads(task.candidate_users))
+    return has_other_candidates(json.loads(task.candidate_groups), json.loads(task.candidate_users), username)
 
 
 def candidates_all_left(session: Session, task) -> bool:

@@ -529,12 +529,19 @@ def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict
     assigned = {row["assignee"] for row, _ in created if row["assignee"]}
     gone = set(conn.execute(_INACTIVE, {"names": sorted(assigned)}).scalars()) if assigned else set()
     changed = {}
-    for row, candidates in created:
+    for row, _ in created:
         name = row["assignee"]
-        if name in gone and any(c["kind"] == "group" or c["value"] != name for c in candidates):
+        if name in gone and has_other_candidates(json.loads(row["candidate_groups"]),
+                                                 json.loads(row["candidate_users"]), name):
             row.update(assignee=None, status="open", claimed_at=None)
             changed[id(row)] = {"assignee_inactive": name}
     return changed
+
+
+def has_other_candidates(groups: list[str], users: list[str], username: str) -> bool:
+    """Whether a task for `username` has someone else to take it: a group, or another user (a
+    leaver's held tasks go back to them, directory.py; a new task for a leaver opens for them)."""
+    return bool(groups) or any(u != username for u in users)
 
 
 WORKDAY_FUNCTIONS = frozenset({"workingDays", "addWorkingDays"})
