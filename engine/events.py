@@ -30,8 +30,7 @@ from models import ProcessDefinition, ProcessInstance
 
 from . import forms, runtime
 from .commands import SYSTEM_ACTOR, Engine
-from .errors import Conflict, Forbidden, Invalid
-from .queries import ADMIN_GROUP
+from .errors import Conflict, Invalid
 
 MESSAGE_VARIABLE = "lastMessage"
 
@@ -99,9 +98,10 @@ def _element_ids(tasks, event) -> list[str]:
 def _check_actor(engine: Engine, ctx, actor: str, *, admin: bool = False) -> None:
     if actor == SYSTEM_ACTOR:
         return
-    user = engine._member(ctx, actor)
-    if admin and ADMIN_GROUP not in user.group_codes:
-        raise Forbidden("只有改革办可以发送信号 (only the reform office may broadcast a signal)")
+    if admin:
+        engine._office_member(ctx, actor, "只有改革办可以发送信号 (only the reform office may broadcast a signal)")
+    else:
+        engine._member(ctx, actor)
 
 
 def send_message(engine: Engine, instance_id: int, name: str, *, actor: str, data: dict | None = None) -> dict:
