@@ -25,7 +25,7 @@ from models import AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefini
 from models.identity import memberships
 from models.db import Database
 
-from . import audit, clock, directory, documents, forms, joins, modeler, recount, runtime
+from . import audit, clock, directory, documents, forms, joins, modeler, recount, reporting_bodies, runtime
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
@@ -585,6 +585,8 @@ class Engine:
                     runtime.form_limit(ctx, settings, spec=spec, element=runtime.start_event(spec)))
             else:
                 data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
+            if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
+                reporting_bodies.check(s, bodies, data.get(bodies))
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
             title = title or data.get("title") or definition.name
             # `initiator` always names the starter, so a called diagram (filing, legality review)
