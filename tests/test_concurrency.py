@@ -422,3 +422,18 @@ def test_a_claim_just_before_a_deactivation_is_handed_back_by_it(request, monkey
     assert claimed["task"]["assignee"] == "legal0"
     assert [t["id"] for t in left["returned"]] == [legal["id"]]
     assert "legal0" not in _holders(engine, plan["id"])
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+def test_a_leaver_cannot_start_a_plan_whose_first_step_is_theirs_while_being_deactivated(request, monkeypatch, database):
+    """wang starts a plan whose first step is his (`${starter}`) as he is being deactivated: the
+    start used to read him as active and leave the new plan's step with a deactivated user."""
+    from .conftest import add_people
+    db = request.getfixturevalue(database)
+    engine = Engine(db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "corpus" / "initiator.bpmn")])
+    acted, _ = _acting_while_deactivated(db, monkeypatch, "wang", lambda e: e.start("corpus_initiator", actor="wang"))
+    assert isinstance(acted, Forbidden) and "不存在或已停用" in str(acted), acted
+    with engine.db.reader() as s:
+        assert list_tasks(s, "chen", "all") == []
