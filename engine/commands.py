@@ -132,9 +132,11 @@ class Engine:
     def _lock_plan_of_task(self, ctx: Context, task_id: int, actor: str):
         """The task's plan, locked before the task itself: complete, attach and the timer worker
         all lock in this order, so none waits for another in a cycle (a PostgreSQL deadlock).
-        Before it the actor's row, share-locked (users before plans, as a deactivation locks
-        them): a deactivation committing meanwhile is waited for and seen, not read past as
-        the plan lock's earlier snapshot would. Returns the plan and the unit the actor acts for."""
+        Before it, in its own SELECT, the actor's row, share-locked (users before plans, as a
+        deactivation locks them): a deactivation under way is waited for and then seen. Read in
+        the plan's SELECT, as before, it came from that statement's snapshot, taken before the
+        wait for the plan lock, and a leaver could act once their deactivation had committed.
+        Returns the plan and the unit the actor acts for."""
         conn = ctx.session.connection()
         actor_row = conn.execute(_HOLD_ACTOR, {"actor": actor}).one_or_none()
         if actor_row is None or not actor_row.active:
@@ -1032,8 +1034,9 @@ _HOLD_ACTOR = (select(_USERS.c.active, Unit.__table__.c.name.label("unit"))
                .select_from(_USERS.outerjoin(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id))
                .where(_USERS.c.username == bindparam("actor")).with_for_update(read=True, of=_USERS))
 # The plan of a task, locked.
-_LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(_PLANS.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
-        ).with_for_update(of=_PLANS)
+_LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(
+    _PLANS.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
+).with_for_update(of=_PLANS)
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}
 _CALENDAR_KEEPERS = "只有改革办可以维护节假日安排 (only the reform office maintains the calendar)"
