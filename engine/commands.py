@@ -25,7 +25,7 @@ from models import AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefini
 from models.identity import memberships
 from models.db import Database
 
-from . import audit, clock, directory, documents, forms, joins, modeler, recount, runtime
+from . import audit, clock, directory, documents, forms, joins, modeler, recount, reporting_bodies, runtime
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
@@ -105,10 +105,13 @@ class Engine:
             raise Conflict("刚有其他人创建了同一记录，请刷新后重试。"
                            " (someone else created the same record just now; reload and try again)") from None
 
-    def _member(self, ctx: Context, username: str) -> "Member":
+    def _member(self, ctx: Context, username: str, *, hold: bool = False) -> "Member":
         """An active user's name and group codes in one prebuilt SELECT, no ORM objects: what
-        the permission checks of claim, unclaim, assign and start need."""
-        rows = ctx.session.connection().execute(_MEMBER, {"username": username}).all()
+        the permission checks of claim, unclaim, assign and start need. `hold` share-locks their
+        row until the commit, for a command that makes them a holder or acts as them: a
+        deactivation (which locks the row to update it) then waits for it, or it for the
+        deactivation and sees them as left. Users are locked before plans and tasks."""
+        rows = ctx.session.connection().execute(_MEMBER_HELD if hold else _MEMBER, {"username": username}).all()
         if not rows or not rows[0].active:
             raise _unknown_user(username)
         return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None])
@@ -128,14 +131,20 @@ class Engine:
 
     def _lock_plan_of_task(self, ctx: Context, task_id: int, actor: str):
         """The task's plan, locked before the task itself: complete, attach and the timer worker
-        all lock in this order, so none waits for another in a cycle (a PostgreSQL deadlock). One
-        SELECT locks the plan and reads whether the actor is an active user and their unit."""
-        found = ctx.session.connection().execute(_LOCK_TASK_PLAN, {"task_id": task_id, "actor": actor}).one_or_none()
+        all lock in this order, so none waits for another in a cycle (a PostgreSQL deadlock).
+        Before it, in its own SELECT, the actor's row, share-locked (users before plans, as a
+        deactivation locks them): a deactivation under way is waited for and then seen. Read in
+        the plan's SELECT, as before, it came from that statement's snapshot, taken before the
+        wait for the plan lock, and a leaver could act once their deactivation had committed.
+        Returns the plan and the unit the actor acts for."""
+        conn = ctx.session.connection()
+        actor_row = conn.execute(_HOLD_ACTOR, {"actor": actor}).one_or_none()
+        if actor_row is None or not actor_row.active:
+            raise _unknown_user(actor)
+        found = conn.execute(_LOCK_TASK_PLAN, {"task_id": task_id}).one_or_none()
         if found is None:
             raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-        if not found.actor_active:
-            raise _unknown_user(actor)
-        return found
+        return runtime.Plan.from_row(found), actor_row.unit
 
     def _task(self, ctx: Context, task_id: int, expected_version: int | None):
         """The inbox row, locked: a Core row, read like a HumanTask (same names)."""
@@ -551,7 +560,7 @@ class Engine:
         forms.check_submitted(data, ("启动数据", "start data"))
         with self.command(actor) as ctx:
             s = ctx.session
-            user = self._member(ctx, actor)
+            user = self._member(ctx, actor, hold=True)  # the first task may be theirs (${initiator})
             definition = self._latest(s, key)
             if definition is None:
                 raise NotFound(f"流程 {key} 尚未部署，见 `reformflow definitions` (no process with key {key})")
@@ -578,6 +587,8 @@ class Engine:
                     runtime.form_limit(ctx, settings, spec=spec, element=runtime.start_event(spec)))
             else:
                 data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
+            if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
+                reporting_bodies.check(s, bodies, data.get(bodies))
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
             title = title or data.get("title") or definition.name
             # `initiator` always names the starter, so a called diagram (filing, legality review)
@@ -611,7 +622,7 @@ class Engine:
     # ----------------------------------------------------------------- tasks
     def claim(self, task_id: int, *, actor: str, expected_version: int | None = None) -> dict:
         with self.command(actor) as ctx:
-            user = self._member(ctx, actor)
+            user = self._member(ctx, actor, hold=True)  # they become its holder
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能认领 (task is {task.status})")
@@ -649,7 +660,7 @@ class Engine:
         made a moment before."""
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, "只有改革办可以指派任务 (only the reform office may assign tasks)")
-            target = self._member(ctx, to)
+            target = self._member(ctx, to, hold=True)  # they become its holder
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})")
@@ -675,8 +686,7 @@ class Engine:
         forms.check_submitted(data, ("表单数据", "form data"))
         files = documents.checked_all(files)
         with self.command(actor) as ctx:
-            found = self._lock_plan_of_task(ctx, task_id, actor)
-            instance = runtime.Plan.from_row(found)
+            instance, actor_unit = self._lock_plan_of_task(ctx, task_id, actor)
             task = self._task(ctx, task_id, expected_version)
             if task.status == "claimed" and task.assignee == actor:
                 pass
@@ -708,7 +718,7 @@ class Engine:
             attached = [self._attach_file(ctx, task, *file, actor) for file in files]
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
-                           element_id=task.element_id, name=task.name, old=old, new=values, unit=found.actor_unit)
+                           element_id=task.element_id, name=task.name, old=old, new=values, unit=actor_unit)
             runtime.run(ctx, instance, workflow, finish)
             result = self._task_dict(task)
             if attached:
@@ -1008,6 +1018,9 @@ _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code).select
            .outerjoin(memberships, memberships.c.user_id == _USERS.c.id)
            .outerjoin(_GROUPS, _GROUPS.c.id == memberships.c.group_id)
            .where(_USERS.c.username == bindparam("username")).order_by(_GROUPS.c.code))
+# The same, the user's row share-locked (FOR SHARE OF users: PostgreSQL; SQLite's BEGIN
+# IMMEDIATE has already serialised writers): see Engine._member's `hold`.
+_MEMBER_HELD = _MEMBER.with_for_update(read=True, of=_USERS)
 _TASK_UPDATES: dict[tuple, object] = {}  # columns -> UPDATE human_tasks ... (see _update_task)
 _RECOUNT_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _TASKS.c.created_at,
                        _TASKS.c.due_at, _TASKS.c.due_basis).where(
@@ -1015,15 +1028,15 @@ _RECOUNT_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id,
     _TASKS.c.created_at < bindparam("day_ends")).order_by(_TASKS.c.id)
 _SET_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(due_at=bindparam("due_at"))
 _LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_update()
-# The plan of a task, locked, with whether the actor is an active user: one SELECT for three.
-_LOCK_TASK_PLAN = select(
-    *runtime.Plan.COLUMNS,
-    select(_USERS.c.active).where(_USERS.c.username == bindparam("actor")).scalar_subquery().label("actor_active"),
-    # the unit they act for now, kept with the completion: people move between units
-    select(Unit.__table__.c.name).select_from(_USERS.join(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id))
-    .where(_USERS.c.username == bindparam("actor")).scalar_subquery().label("actor_unit"),
-).where(_PLANS.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
-        ).with_for_update(of=_PLANS)
+# The actor of complete and attach, share-locked (see Engine._lock_plan_of_task), with the unit
+# they act for now, kept with the completion: people move between units.
+_HOLD_ACTOR = (select(_USERS.c.active, Unit.__table__.c.name.label("unit"))
+               .select_from(_USERS.outerjoin(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id))
+               .where(_USERS.c.username == bindparam("actor")).with_for_update(read=True, of=_USERS))
+# The plan of a task, locked.
+_LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(
+    _PLANS.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
+).with_for_update(of=_PLANS)
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}
 _CALENDAR_KEEPERS = "只有改革办可以维护节假日安排 (only the reform office maintains the calendar)"

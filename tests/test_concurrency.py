@@ -309,3 +309,131 @@ def test_two_office_members_deactivating_each_other_at_once_leave_one(request, d
         assert all(isinstance(r, (dict, Conflict, Forbidden)) for r in results), results
         active = [u["username"] for u in Engine(db).users(group="reform_office")]
         assert len(active) == 1 and active[0] in (first, second), active
+
+
+def _acting_while_deactivated(db, monkeypatch, leaver: str, act):
+    """chen deactivates `leaver`; while that transaction, its tasks already handed back, is about
+    to commit, `act` runs (a claim, an assignment or a completion that would make `leaver` a
+    holder or act as them). Returns what `act` returned or raised, and the deactivation's result."""
+    import time
+
+    from engine import audit
+    deciding = threading.Event()
+    original = audit.AuditLog.flush
+
+    def flush(self, session):  # the deactivation holds its locks a moment before it commits
+        if threading.current_thread().name == "office":
+            deciding.set()
+            time.sleep(0.7)
+        return original(self, session)
+    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    outcome = {}
+
+    def deactivate():
+        outcome["deactivated"] = Engine(db).deactivate_user(leaver, actor="chen")
+    office = threading.Thread(target=deactivate, name="office")
+    office.start()
+    assert deciding.wait(10)
+    try:
+        outcome["act"] = act(Engine(db))
+    except Exception as exc:  # collected for the assertions
+        outcome["act"] = exc
+    office.join(30)
+    return outcome["act"], outcome["deactivated"]
+
+
+def _holders(engine, instance_id: int) -> list:
+    return [t["assignee"] for t in engine.instance(instance_id)["tasks"]]
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+@pytest.mark.parametrize("action", ["claim", "assign"])
+def test_a_leaver_is_not_made_a_holder_while_being_deactivated(request, monkeypatch, database, action):
+    """legal0 leaves. A claim of theirs, or the office assigning them a task, that read them as
+    active just before the deactivation committed used to commit after it: a deactivated user
+    held a task nobody had handed back. Now the one waits for the other (users are locked
+    before tasks) and sees that they have left."""
+    from .conftest import add_people
+    db = request.getfixturevalue(database)
+    engine = Engine(db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "diagrams" / "parallel_review.bpmn")])
+    engine.add_user("legal0", "法制0", groups=["legal"])
+    plan = engine.start("parallel_review", actor="zhang")
+    legal = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
+    act = {"claim": lambda e: e.claim(legal["id"], actor="legal0"),
+           "assign": lambda e: e.assign(legal["id"], to="legal0", actor="chen")}[action]
+    acted, deactivated = _acting_while_deactivated(db, monkeypatch, "legal0", act)
+    assert isinstance(acted, Forbidden) and "不存在或已停用" in str(acted), acted
+    assert deactivated["active"] is False
+    assert "legal0" not in _holders(engine, plan["id"])
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+def test_a_leaver_cannot_complete_a_task_while_being_deactivated(request, monkeypatch, database):
+    """wang holds a task only he could do (`${starter}`, no candidates): his deactivation leaves
+    it with him, for the office to assign. His submit, begun before the deactivation committed,
+    used to go through afterwards, a deactivated user completing a step; now it is refused."""
+    from .conftest import add_people
+    db = request.getfixturevalue(database)
+    engine = Engine(db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "corpus" / "initiator.bpmn")])
+    own = engine.start("corpus_initiator", actor="wang")["tasks"][0]
+    acted, deactivated = _acting_while_deactivated(db, monkeypatch, "wang", lambda e: e.complete(own["id"], actor="wang"))
+    assert isinstance(acted, Forbidden) and "不存在或已停用" in str(acted), acted
+    assert [t["id"] for t in deactivated["to_assign"]] == [own["id"]]
+    [task] = engine.instance(own["instance_id"])["tasks"]
+    assert (task["id"], task["status"], task["assignee"]) == (own["id"], "claimed", "wang")
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+def test_a_claim_just_before_a_deactivation_is_handed_back_by_it(request, monkeypatch, database):
+    """The other order: legal0's claim is about to commit when the office deactivates legal0.
+    The deactivation waits for it and hands the task back with the others it finds."""
+    import time
+
+    from engine import audit
+
+    from .conftest import add_people
+    db = request.getfixturevalue(database)
+    engine = Engine(db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "diagrams" / "parallel_review.bpmn")])
+    engine.add_user("legal0", "法制0", groups=["legal"])
+    plan = engine.start("parallel_review", actor="zhang")
+    legal = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
+    claiming = threading.Event()
+    original = audit.AuditLog.flush
+
+    def flush(self, session):  # the claim holds its locks a moment before it commits
+        if threading.current_thread().name == "leaver":
+            claiming.set()
+            time.sleep(0.7)
+        return original(self, session)
+    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    claimed = {}
+    leaver = threading.Thread(target=lambda: claimed.update(task=Engine(db).claim(legal["id"], actor="legal0")),
+                              name="leaver")
+    leaver.start()
+    assert claiming.wait(10)
+    left = Engine(db).deactivate_user("legal0", actor="chen")
+    leaver.join(30)
+    assert claimed["task"]["assignee"] == "legal0"
+    assert [t["id"] for t in left["returned"]] == [legal["id"]]
+    assert "legal0" not in _holders(engine, plan["id"])
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+def test_a_leaver_cannot_start_a_plan_whose_first_step_is_theirs_while_being_deactivated(request, monkeypatch, database):
+    """wang starts a plan whose first step is his (`${starter}`) as he is being deactivated: the
+    start used to read him as active and leave the new plan's step with a deactivated user."""
+    from .conftest import add_people
+    db = request.getfixturevalue(database)
+    engine = Engine(db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "corpus" / "initiator.bpmn")])
+    acted, _ = _acting_while_deactivated(db, monkeypatch, "wang", lambda e: e.start("corpus_initiator", actor="wang"))
+    assert isinstance(acted, Forbidden) and "不存在或已停用" in str(acted), acted
+    with engine.db.reader() as s:
+        assert list_tasks(s, "chen", "all") == []

@@ -12,10 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
+from engine.commands import Engine
 from engine.drive import answer_for, pick_user
 from engine.errors import Forbidden, Invalid
 
-from .plan_helper import ANSWERS, MEMBERS, Plan, audit_payloads, end_event
+from .conftest import add_people
+from .plan_helper import ANSWERS, MEMBERS, Plan, audit_payloads, deploy_library, end_event
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 REPORTERS = [{"unit": "经济体制改革专项小组", "group": "special_group"},
@@ -235,10 +237,59 @@ def test_at_year_end_the_office_compiles_the_annual_summary_and_the_leader_retur
     assert plan.audit_ok()
 
 
-def test_a_round_without_reporters_ends_at_once_and_says_why(library):  # noqa: F811
-    plan = Round(library, reporters=[])
-    assert plan.refresh()["status"] == "completed" and plan.created == []
-    assert end_event(library, plan.id) == "Event_NoReporters"
+WELL_FORMED = '每项应为 {"unit": "单位名称", "user": "用户名"} 或 {"unit": "单位名称", "group": "用户组"}'
+
+
+@pytest.mark.parametrize("reporters, refusal", [
+    (None, "启动数据须列出报送单位 reporters（至少一项）"),
+    ([], "启动数据须列出报送单位 reporters（至少一项）"),
+    ("市财政局", "启动数据须列出报送单位 reporters（至少一项）"),
+    ([REPORTERS[0], "市财政局"], "reporters 第2项不是对象"),
+    ([{"group": "special_group"}], "reporters 第1项缺少单位名称 unit"),
+    ([REPORTERS[1], {"unit": " ", "user": "wang"}], "reporters 第2项缺少单位名称 unit"),
+    ([{"unit": "市财政局", "user": "zhang", "group": "drafter"}], "reporters 第1项同时有 user 和 group，只能有其一"),
+    ([{"unit": "市财政局", "user": ""}], "reporters 第1项缺少报送人 user 或报送用户组 group"),
+    ([{"unit": "市财政局", "user": 7}], "reporters 第1项的 user 应为文字"),
+    ([REPORTERS[0], {"unit": "市财政局", "user": "zhnag"}], "reporters 第2项的用户 zhnag 不存在或已停用"),
+    ([{"unit": "经济体制改革专项小组", "group": "special_grup"}], "reporters 第1项的用户组 special_grup 不存在"),
+    ([*REPORTERS, {"unit": "市财政局 ", "user": "wang"}], "reporters 第4项的单位「市财政局 」与第2项重复"),
+])
+def test_a_malformed_list_of_bodies_is_refused_at_start_and_nothing_is_saved(library, reporters, refusal):  # noqa: F811
+    """A body without user or group, or without unit, used to be found only later (a report nobody
+    of the body could claim; 确认报告轮次 refused), and the round had to be cancelled and started
+    again. The diagram's process property reportingBodies names `reporters` as a list of bodies:
+    start refuses a wrong one, naming the item and showing a right one."""
+    data = {} if reporters is None else {"reporters": reporters}
+    with pytest.raises(Invalid) as refused:
+        library.start("work_report", actor="chen", title="2026年改革进展报告", business_key="BG-2026-H1", data=data)
+    assert refusal in refused.value.message and WELL_FORMED in refused.value.message
+    assert library.ledger(process="work_report") == []
+    assert audit_payloads(library, None, "instance_started") == []
+
+
+def test_a_deactivated_reporter_is_refused_at_start(library):  # noqa: F811
+    library.deactivate_user("wang", actor="chen")
+    with pytest.raises(Invalid, match="reporters 第3项的用户 wang 不存在或已停用"):
+        Round(library)
+    library.reactivate_user("wang", actor="chen")
+    assert Round(library).refresh()["status"] == "running"
+
+
+def test_start_refuses_a_wrong_list_on_the_command_line(sqlite_db):
+    """`reformflow start … --data`: exit 1 (invalid), one line on stderr, and with --json the error
+    object; no plan saved."""
+    engine = Engine(sqlite_db)
+    add_people(engine)
+    deploy_library(engine)
+    runner = CliRunner()
+    data = json.dumps({"reporters": [{"unit": "市财政局", "user": "zhang"}, {"unit": "市国资委"}]}, ensure_ascii=False)
+    args = ["--db", sqlite_db.url, "start", "work_report", "--as", "chen", "--data", data]
+    plain = runner.invoke(main, args)
+    assert plain.exit_code == 3 and plain.stdout == ""
+    assert plain.stderr.count("\n") == 1 and "reporters 第2项缺少报送人 user 或报送用户组 group" in plain.stderr
+    as_json = runner.invoke(main, [*args, "--json"])
+    assert json.loads(as_json.stdout)["error"] == "invalid" and "第2项" in json.loads(as_json.stdout)["message"]
+    assert engine.ledger(process="work_report") == []
 
 
 def test_only_the_reform_office_starts_a_round(library):  # noqa: F811
