@@ -710,7 +710,8 @@ def _show_task(t):
     reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
     plan = f" — {t['business_key'] or '#' + str(t['instance_id'])} {t['plan_title'] or ''}".rstrip() \
         if "plan_title" in t else ""  # inbox lists name the plan; a plan's own page need not
-    click.echo(f"  待办 (task) {t['id']}：{t['name']} ({t['element_id']}) [{_label(_TASK_STATUS, t['status'])}] "
+    click.echo(f"  待办 (task) {t['id']}：{display.step(t['name'], t['subject'])} ({t['element_id']}) "
+               f"[{_label(_TASK_STATUS, t['status'])}] "
                f"{who}{due}{reminded}{plan}")
 
 
@@ -1003,7 +1004,7 @@ def archive_cmd(state, as_json, instance_id, output):
             for r in section["records"]:
                 who = r["actor_name"] or r["actor"]
                 unit = f"，{r['actor_unit']}" if r["actor_unit"] else ""
-                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  {r['name']}"
+                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  {display.step(r['name'], r['subject'])}"
                            f"  [审计事件 (event) {r['seq']}]")
                 if r["values"]:
                     click.echo(f"      {values_text(r['values'])}")
@@ -1061,7 +1062,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
                        f"[{_label(_PLAN_STATUS, r['status'])}]")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
-                click.echo(f"    当前 (now)：{t['name']}（{holder_text(t, '待认领 (open)')}）{due}")
+                click.echo(f"    当前 (now)：{display.step(t['name'], t['subject'])}（{holder_text(t, '待认领 (open)')}）{due}")
             if r["milestone_due"]:
                 reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else ""
                 click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
@@ -1109,7 +1110,7 @@ def _moved_because(payload: dict) -> str:
 def _what(e: dict) -> str:
     """One event of a plan's trail, said in a line."""
     p = e["payload"]
-    name = e["name"] or p.get("element_id") or "-"
+    name = display.step(e["name"] or p.get("element_id") or "-", e.get("subject"))
     kind = e["event_type"]
     if kind == "instance_started":
         return f"发起方案 (started) {p.get('key')} v{p.get('version')}"
