@@ -28,7 +28,7 @@ def rows(archive: dict) -> list[list]:
                           r["actor_unit"] or "", step(r["name"], r["subject"]), values_text(r["values"]), files_text(r["documents"]),
                           r["seq"], r["hash"]])
     for d in archive["other_documents"]:  # on a step not completed: under the other records
-        table.append([OTHER[1], minute(d["attached_at"]), d["attached_by"], "", f"{d['task_name']}（{step_state(d)}）",
+        table.append([OTHER[1], minute(d["attached_at"]), d["attached_by"], "", f"{step(d['task_name'], d['task_subject'])}（{step_state(d)}）",
                       "", files_text([d]), "", ""])
     return table
 

@@ -356,11 +356,11 @@ def users_deactivate(state, as_json, username, actor):
         click.echo(f"已停用 {d['username']} {d['display_name']} (deactivated)")
         for t in d["returned"]:
             click.echo(f"  退回 (back to) {', '.join(t['candidate_groups'] + t['candidate_users'])}：方案 (plan) "
-                       f"{t['instance_id']} 待办 (task) {t['id']} {t['name']}")
+                       f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}")
         for t in d["to_assign"]:
             click.echo(f"  无人可接，须由改革办办理 (nobody else may take it: the reform office): 方案 (plan) "
-                       f"{t['instance_id']} 待办 (task) {t['id']} {t['name']}：reformflow assign {t['id']} "
-                       f"--to 改革办用户 --as {actor} --reassign")
+                       f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}："
+                       f"reformflow assign {t['id']} --to 改革办用户 --as {actor} --reassign")
     _emit(result, as_json, human)
 
 
@@ -925,7 +925,8 @@ def document_cmd(state, as_json, document_id, output):
 def _show_document(d: dict) -> None:
     cancelled = "（待办已撤销 task cancelled）" if d["task_status"] == "cancelled" else ""
     click.echo(f"  附件 (file) {d['id']}：{d['file_name']}（{display.file_size(d['size'])}）"
-               f" 待办 (task) {d['task_id']} {d['task_name']}{cancelled}，{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
+               f" 待办 (task) {d['task_id']} {display.step(d['task_name'], d['task_subject'])}{cancelled}，"
+               f"{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
                f"  SHA-256 {d['sha256'][:16]}…")
 
 
@@ -1004,7 +1005,8 @@ def archive_cmd(state, as_json, instance_id, output):
             for r in section["records"]:
                 who = r["actor_name"] or r["actor"]
                 unit = f"，{r['actor_unit']}" if r["actor_unit"] else ""
-                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  {display.step(r['name'], r['subject'])}"
+                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  "
+                           f"{display.step(r['name'], r['subject'])}"
                            f"  [审计事件 (event) {r['seq']}]")
                 if r["values"]:
                     click.echo(f"      {values_text(r['values'])}")
@@ -1013,7 +1015,8 @@ def archive_cmd(state, as_json, instance_id, output):
         if d["other_documents"]:
             click.echo("附件，其办理环节尚未办结或已撤销 (files on steps not completed)：")
             for f in d["other_documents"]:
-                click.echo(f"    {_local(f['attached_at'])}  {f['attached_by']}  {f['task_name']}（{step_state(f)}）"
+                click.echo(f"    {_local(f['attached_at'])}  {f['attached_by']}  "
+                           f"{display.step(f['task_name'], f['task_subject'])}（{step_state(f)}）"
                            f"  附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
     _emit(result, as_json, human)
 

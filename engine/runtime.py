@@ -516,6 +516,7 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
                        assignee=row["assignee"], candidate_groups=json.loads(row["candidate_groups"]),
                        candidate_users=json.loads(row["candidate_users"]),
                        due_at=row["due_at"].isoformat() if row["due_at"] else None, priority=row["priority"],
+                       **({"subject": row["subject"]} if row["subject"] else {}),
                        **_calendar_warnings(ctx), **handed_on.get(id(row), {}))
 
 
