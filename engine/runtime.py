@@ -608,9 +608,8 @@ def _item_label(env: SafeEnvironment, item) -> str | None:
     element = item.data.get(reference.bpmn_id) if reference is not None else None
     label = (item.task_spec.extensions or {}).get(INSTANCE_LABEL)
     if label and is_wrapped(label.strip()):
-        variables = ChainMap({reference.bpmn_id: element}, item.data) if reference is not None else item.data
-        try:
-            element = env.value(label.strip(), variables)
+        try:  # over the instance's data, which holds its element variable
+            element = env.value(label.strip(), item.data)
         except EvaluationError:  # a record without the field: no label (the deploy check saw the syntax)
             return None
     if isinstance(element, bool) or not isinstance(element, (str, int, float)):
