@@ -53,6 +53,7 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
                                # the unit they acted for, kept with the completion; today's for older events
                                "actor_unit": item["payload"]["unit"] if "unit" in item["payload"] else units.get(e.actor),
                                "task_id": task.id, "element_id": task.element_id, "name": task.name,
+                               "subject": task.subject,
                                "values": item["values"], "documents": files.get(task.id, [])})
         proved.append(e)
     problems = check_events(session, proved) + _unproved(trail, proved) + documents.check(session, instance_id)[1]

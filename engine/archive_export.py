@@ -3,7 +3,7 @@ records above one table, a section per statutory procedure) or .csv (the table a
 from __future__ import annotations
 
 from .archive import OTHER
-from .display import counted, entered, minute
+from .display import counted, entered, minute, step
 from .tables import STATUS_NAMES, header_row, save, wrap, xlsx_text
 
 HEADERS = ("决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "附件", "审计事件号", "事件哈希")
@@ -25,10 +25,10 @@ def rows(archive: dict) -> list[list]:
             continue
         for r in section["records"]:
             table.append([section["name"], minute(r["occurred_at"]), r["actor_name"] or r["actor"],
-                          r["actor_unit"] or "", r["name"], values_text(r["values"]), files_text(r["documents"]),
+                          r["actor_unit"] or "", step(r["name"], r["subject"]), values_text(r["values"]), files_text(r["documents"]),
                           r["seq"], r["hash"]])
     for d in archive["other_documents"]:  # on a step not completed: under the other records
-        table.append([OTHER[1], minute(d["attached_at"]), d["attached_by"], "", f"{d['task_name']}（{step_state(d)}）",
+        table.append([OTHER[1], minute(d["attached_at"]), d["attached_by"], "", f"{step(d['task_name'], d['task_subject'])}（{step_state(d)}）",
                       "", files_text([d]), "", ""])
     return table
 

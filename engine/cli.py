@@ -356,11 +356,11 @@ def users_deactivate(state, as_json, username, actor):
         click.echo(f"已停用 {d['username']} {d['display_name']} (deactivated)")
         for t in d["returned"]:
             click.echo(f"  退回 (back to) {', '.join(t['candidate_groups'] + t['candidate_users'])}：方案 (plan) "
-                       f"{t['instance_id']} 待办 (task) {t['id']} {t['name']}")
+                       f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}")
         for t in d["to_assign"]:
             click.echo(f"  无人可接，须由改革办办理 (nobody else may take it: the reform office): 方案 (plan) "
-                       f"{t['instance_id']} 待办 (task) {t['id']} {t['name']}：reformflow assign {t['id']} "
-                       f"--to 改革办用户 --as {actor} --reassign")
+                       f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}："
+                       f"reformflow assign {t['id']} --to 改革办用户 --as {actor} --reassign")
     _emit(result, as_json, human)
 
 
@@ -710,7 +710,8 @@ def _show_task(t):
     reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
     plan = f" — {t['business_key'] or '#' + str(t['instance_id'])} {t['plan_title'] or ''}".rstrip() \
         if "plan_title" in t else ""  # inbox lists name the plan; a plan's own page need not
-    click.echo(f"  待办 (task) {t['id']}：{t['name']} ({t['element_id']}) [{_label(_TASK_STATUS, t['status'])}] "
+    click.echo(f"  待办 (task) {t['id']}：{display.step(t['name'], t['subject'])} ({t['element_id']}) "
+               f"[{_label(_TASK_STATUS, t['status'])}] "
                f"{who}{due}{reminded}{plan}")
 
 
@@ -924,7 +925,8 @@ def document_cmd(state, as_json, document_id, output):
 def _show_document(d: dict) -> None:
     cancelled = "（待办已撤销 task cancelled）" if d["task_status"] == "cancelled" else ""
     click.echo(f"  附件 (file) {d['id']}：{d['file_name']}（{display.file_size(d['size'])}）"
-               f" 待办 (task) {d['task_id']} {d['task_name']}{cancelled}，{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
+               f" 待办 (task) {d['task_id']} {display.step(d['task_name'], d['task_subject'])}{cancelled}，"
+               f"{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
                f"  SHA-256 {d['sha256'][:16]}…")
 
 
@@ -1003,7 +1005,8 @@ def archive_cmd(state, as_json, instance_id, output):
             for r in section["records"]:
                 who = r["actor_name"] or r["actor"]
                 unit = f"，{r['actor_unit']}" if r["actor_unit"] else ""
-                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  {r['name']}"
+                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  "
+                           f"{display.step(r['name'], r['subject'])}"
                            f"  [审计事件 (event) {r['seq']}]")
                 if r["values"]:
                     click.echo(f"      {values_text(r['values'])}")
@@ -1012,7 +1015,8 @@ def archive_cmd(state, as_json, instance_id, output):
         if d["other_documents"]:
             click.echo("附件，其办理环节尚未办结或已撤销 (files on steps not completed)：")
             for f in d["other_documents"]:
-                click.echo(f"    {_local(f['attached_at'])}  {f['attached_by']}  {f['task_name']}（{step_state(f)}）"
+                click.echo(f"    {_local(f['attached_at'])}  {f['attached_by']}  "
+                           f"{display.step(f['task_name'], f['task_subject'])}（{step_state(f)}）"
                            f"  附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
     _emit(result, as_json, human)
 
@@ -1061,7 +1065,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
                        f"[{_label(_PLAN_STATUS, r['status'])}]")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
-                click.echo(f"    当前 (now)：{t['name']}（{holder_text(t, '待认领 (open)')}）{due}")
+                click.echo(f"    当前 (now)：{display.step(t['name'], t['subject'])}（{holder_text(t, '待认领 (open)')}）{due}")
             if r["milestone_due"]:
                 reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else ""
                 click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
@@ -1109,7 +1113,7 @@ def _moved_because(payload: dict) -> str:
 def _what(e: dict) -> str:
     """One event of a plan's trail, said in a line."""
     p = e["payload"]
-    name = e["name"] or p.get("element_id") or "-"
+    name = display.step(e["name"] or p.get("element_id") or "-", e.get("subject"))
     kind = e["event_type"]
     if kind == "instance_started":
         return f"发起方案 (started) {p.get('key')} v{p.get('version')}"

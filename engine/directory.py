@@ -90,5 +90,5 @@ def tasks_summary(tasks: list[HumanTask]) -> list[dict]:
     return [{key: value for key, value in task_dict(t).items() if key in _SUMMARY} for t in tasks]
 
 
-_SUMMARY = ("id", "instance_id", "element_id", "name", "status", "assignee", "candidate_groups",
+_SUMMARY = ("id", "instance_id", "element_id", "name", "subject", "status", "assignee", "candidate_groups",
             "candidate_users", "due_at")

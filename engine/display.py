@@ -21,6 +21,12 @@ def deadline(value: str) -> str:
     return minute(value)
 
 
+def step(name: str, subject: str | None) -> str:
+    """A task's name with the instance it belongs to in a multi-instance activity, so that ten
+    bodies' identical steps tell apart: 编审单位报告（市财政局）."""
+    return f"{name}（{subject}）" if subject else name
+
+
 def entered(value: dict) -> str:
     """A value a person entered on a form (engine/history.py submitted_values): a choice with its
     name, yes or no for a tick box."""

@@ -134,19 +134,22 @@ def add(session: Session, task, name: str, media_type: str, content: bytes, acto
                         attached_by=actor, attached_at=now)
     session.add(document)
     session.flush()
-    return described(document, task.name, task.element_id, task.status)
+    return described(document, task.name, task.element_id, task.status, task.subject)
 
 
-def described(d: Document, task_name: str | None, element_id: str | None, task_status: str | None) -> dict:
+def described(d: Document, task_name: str | None, element_id: str | None, task_status: str | None,
+              task_subject: str | None = None) -> dict:
     """A file as listed. `task_status` is its task's now: a file on a task later cancelled (a chase
-    withdrawn) says so, as it was never submitted with a completion."""
+    withdrawn) says so, as it was never submitted with a completion. `task_subject`: which body's
+    step, in a round of reports."""
     return {"id": d.id, "instance_id": d.instance_id, "task_id": d.task_id, "task_name": task_name,
+            "task_subject": task_subject,
             "element_id": element_id, "task_status": task_status, "file_name": d.file_name,
             "media_type": d.media_type, "size": d.size, "sha256": d.sha256, "attached_by": d.attached_by,
             "attached_at": iso(d.attached_at)}
 
 
-_LISTED = select(Document, HumanTask.name, HumanTask.element_id, HumanTask.status).join(
+_LISTED = select(Document, HumanTask.name, HumanTask.element_id, HumanTask.status, HumanTask.subject).join(
     HumanTask, HumanTask.id == Document.task_id)
 
 

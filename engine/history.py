@@ -33,7 +33,9 @@ class Trail:
         task = self.tasks.get(e.task_id)
         item = {"seq": e.seq, "occurred_at": iso(e.occurred_at), "actor": e.actor,
                 "actor_name": self.names.get(e.actor), "event_type": e.event_type, "task_id": e.task_id,
-                "name": payload.get("name") or (task.name if task is not None else None), "payload": payload}
+                "name": payload.get("name") or (task.name if task is not None else None),
+                # which body's step, in a round of reports (engine.runtime.instance_subject)
+                "subject": task.subject if task is not None else None, "payload": payload}
         if e.event_type == "task_completed" and task is not None:
             item["values"] = submitted_values(json.loads(task.form_json), payload.get("new") or {})
         return item

@@ -19,7 +19,8 @@ ends after handing its archive over). A process that tracks its measures (DOMAIN
 and `ledgerMeasuresStarted`; the rest are not started. Properties are variables of the plan, so
 each plan keeps the ones it started with. The lead unit and responsible person are the variables `leadUnit` and
 `responsiblePerson`. Each current step says who holds it (a name) or who may take it (groups):
-in a round of reports, several bodies have the same step open. Read-only: one query for the
+in a round of reports, several bodies have the same step open, each named by its subject
+(engine.runtime.instance_subject: 编审单位报告（市财政局）). Read-only: one query for the
 plans, one for their tasks, one each for the names of users and groups.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import Connection, select
 from models import Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
 from . import clock
+from .display import step
 from .errors import Invalid
 from .queries import iso
 from .runtime import OPEN_STATUSES
@@ -65,8 +67,8 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
                          .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                          .where(*conditions).order_by(ProcessInstance.id)).all()
     tasks: dict[int, list] = {}
-    for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.status,
-                                   HumanTask.due_at, HumanTask.completed_at, HumanTask.assignee,
+    for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.subject,
+                                   HumanTask.status, HumanTask.due_at, HumanTask.completed_at, HumanTask.assignee,
                                    HumanTask.candidate_groups, HumanTask.candidate_users)
                             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
@@ -112,16 +114,17 @@ def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> di
     for task in tasks:
         is_open = task.status in OPEN_STATUSES
         if is_open:
-            current.append({"task_id": task.id, "name": task.name, "status": task.status, "due_at": iso(task.due_at),
-                            "assignee": task.assignee, "holder": names.holder(task)})
+            current.append({"task_id": task.id, "name": task.name, "subject": task.subject, "status": task.status,
+                            "due_at": iso(task.due_at), "assignee": task.assignee, "holder": names.holder(task)})
         if task.due_at is None:
             continue
         if is_open and task.due_at <= now:
-            missed.append(_missed(task.name, task.id, task.due_at, None, _days_late(task.due_at, now)))
+            missed.append(_missed(step(task.name, task.subject), task.id, task.due_at, None,
+                                  _days_late(task.due_at, now)))
         elif task.completed_at is not None and task.completed_at > task.due_at:
             # completed late, or withdrawn after its deadline had passed (an interrupting timer, the
             # plan's end): missed either way, and closed since
-            missed.append(_missed(task.name, task.id, task.due_at, iso(task.completed_at),
+            missed.append(_missed(step(task.name, task.subject), task.id, task.due_at, iso(task.completed_at),
                                   _days_late(task.due_at, task.completed_at), task.status == "cancelled"))
     milestone, planned, reached = _milestone(variables)
     # a plan that ended without reaching it (rejected, say) is judged as it stood when it ended:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .display import counted, deadline, minute
+from .display import counted, deadline, minute, step
 from .ledger import by_unit, holder_text
 from .tables import STATUS_NAMES, header_row, save, wrap, xlsx_text
 
@@ -51,7 +51,7 @@ def _cells(row: dict) -> list:
             STATUS_NAMES.get(row["status"], row["status"]), COLOUR_NAMES[row["colour"]],
             row["lead_unit"] or "", row["responsible_person"] or "", row["milestone"] or "",
             row["milestone_due"] or "", row["milestone_reached"] or "", *_measure_cells(row["measures"]),
-            "、".join(f"{t['name']}（{holder_text(t, '待认领')}）" for t in current),
+            "、".join(f"{step(t['name'], t['subject'])}（{holder_text(t, '待认领')}）" for t in current),
             _earliest([t["due_at"] for t in current if t["due_at"]]),
             "；".join(missed_text(m) for m in row["missed"]),
             _minute(row["started_at"]), _minute(row["ended_at"])]

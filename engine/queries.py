@@ -27,7 +27,7 @@ def task_dict(task) -> dict:
     """A HumanTask, or a row of human_tasks: the same names."""
     return {
         "id": task.id, "instance_id": task.instance_id, "process_key": task.process_key,
-        "element_id": task.element_id, "name": task.name, "lane": task.lane,
+        "element_id": task.element_id, "name": task.name, "subject": task.subject, "lane": task.lane,
         "status": task.status, "assignee": task.assignee,
         "candidate_groups": json.loads(task.candidate_groups),
         "candidate_users": json.loads(task.candidate_users),

@@ -35,7 +35,8 @@ from . import forms
 from .audit import AuditLog, ChainTip
 from .deadlines import TimerValueError
 from .errors import BilingualValueError, Invalid
-from .expressions import ExpressionError, UndefinedVariable, compile_expression, is_wrapped
+from .expressions import (EvaluationError, ExpressionError, UndefinedVariable, compile_expression,
+                          is_wrapped)
 from .scripting import FUNCTION_NAMES, SafeEnvironment, script_engine
 from .state import dump_changes, load_state, restore_specs
 from .reminders import remind
@@ -446,7 +447,8 @@ def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict,
     users = _candidates(ctx, ext.get("camunda:candidateUsers"), data)
     row = dict(
         instance_id=instance.id, spiff_task_id=str(task.id), process_key=task.workflow.spec.name,
-        element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+        element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, subject=instance_subject(env, task),
+        lane=spec.lane,
         documentation=spec.documentation, form_json=json.dumps(forms.describe(getattr(spec, "form", None)), ensure_ascii=False),
         candidate_groups=json.dumps(groups, ensure_ascii=False),
         candidate_users=json.dumps(users, ensure_ascii=False),
@@ -514,6 +516,7 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
                        assignee=row["assignee"], candidate_groups=json.loads(row["candidate_groups"]),
                        candidate_users=json.loads(row["candidate_users"]),
                        due_at=row["due_at"].isoformat() if row["due_at"] else None, priority=row["priority"],
+                       **({"subject": row["subject"]} if row["subject"] else {}),
                        **_calendar_warnings(ctx), **handed_on.get(id(row), {}))
 
 
@@ -569,6 +572,49 @@ def is_multi_instance_item(task) -> bool:
     """Whether a SpiffWorkflow task is one item of a multi-instance activity."""
     parent = task.parent if task is not None else None
     return parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
+
+
+# The extension property of a multi-instance user task or subprocess that says what names each
+# instance, e.g. ${reporter.unit} (docs/modeling.md).
+INSTANCE_LABEL = "instanceLabel"
+SUBJECT_LENGTH = 200  # human_tasks.subject
+
+
+def instance_subject(env: SafeEnvironment, task) -> str | None:
+    """Which instance of a multi-instance activity a task belongs to, as people name it: for a
+    task in a round of reports, the reporting body (市财政局). The nearest multi-instance
+    activity around the task that names its instances says: its `instanceLabel` property
+    evaluated over the instance's data, or else its element variable when that is plain text
+    or a number. None outside any, or when none names its instances (an item without the
+    field the label reads names nothing rather than stopping the round)."""
+    while task is not None:
+        if is_multi_instance_item(task):
+            subject = _item_label(env, task)
+            if subject:
+                return subject[:SUBJECT_LENGTH]
+        workflow = task.workflow
+        # up to the task that runs the subprocess this task is in; None at the plan itself
+        task = None if workflow.parent_task_id is None else \
+            workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+    return None
+
+
+def _item_label(env: SafeEnvironment, item) -> str | None:
+    """The label of one instance (`item`: the multi-instance activity's child for it)."""
+    spec = item.parent.task_spec
+    # Camunda's elementVariable: SpiffWorkflow keeps it as output_item and sets input_item only
+    # when the activity starts in this process
+    reference = spec.input_item or spec.output_item
+    element = item.data.get(reference.bpmn_id) if reference is not None else None
+    label = (item.task_spec.extensions or {}).get(INSTANCE_LABEL)
+    if label and is_wrapped(label.strip()):
+        try:  # over the instance's data, which holds its element variable
+            element = env.value(label.strip(), item.data)
+        except EvaluationError:  # a record without the field: no label (the deploy check saw the syntax)
+            return None
+    if isinstance(element, bool) or not isinstance(element, (str, int, float)):
+        return None
+    return str(element).strip() or None
 
 
 def _deadline_variables(task, survey: Survey) -> ChainMap:

@@ -80,6 +80,9 @@ class HumanTask(Base):
     process_key: Mapped[str] = mapped_column(String(200))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))
+    # Which instance of a multi-instance activity the task belongs to, as people name it (a
+    # round of reports: the reporting body); NULL outside one (engine.runtime.instance_subject).
+    subject: Mapped[str | None] = mapped_column(String(200))
     lane: Mapped[str | None] = mapped_column(String(200))
     documentation: Mapped[str | None] = mapped_column(Text)
     form_json: Mapped[str] = mapped_column(Text, default="[]")

@@ -688,20 +688,20 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output + result.stderr
         return result.stdout
-    assert init().startswith("已创建数据库结构，版本 0007 (schema created at 0007)，数据库 (database) ")
-    # an installation one release behind: 0007 undone, as if the schema were still at 0006
+    assert init().startswith("已创建数据库结构，版本 0008 (schema created at 0008)，数据库 (database) ")
+    # an installation one release behind: 0008 undone, as if the schema were still at 0007
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     db = Database(blank_url)
     with db.engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0006")
+        command.downgrade(config, "0007")
         connection.commit()
     db.dispose()
-    assert init().startswith("数据库结构已从 0006 升级到 0007 (schema upgraded 0006 → 0007)，数据库 (database) ")
-    assert init().startswith("数据库结构已是最新，版本 0007 (schema up to date at 0007)，数据库 (database) ")
+    assert init().startswith("数据库结构已从 0007 升级到 0008 (schema upgraded 0007 → 0008)，数据库 (database) ")
+    assert init().startswith("数据库结构已是最新，版本 0008 (schema up to date at 0008)，数据库 (database) ")
     shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
-    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0007", "0007")
+    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0008", "0008")
 
 
 def test_a_worker_started_while_the_database_is_down_retries_each_round():

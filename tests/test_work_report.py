@@ -188,7 +188,8 @@ def test_an_overdue_report_is_reminded_then_chased_and_the_chase_withdrawn_when_
     with at("2026-07-11T09:00:00"):
         [row] = library.ledger(process="work_report")
         assert row["colour"] == "red"
-        assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("报送改革进展报告", None, 1)]
+        assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [
+            ("报送改革进展报告（市财政局）", None, 1)]
     # the report comes in before the chase is done: the chase is withdrawn
     with at("2026-07-12T09:00:00"):
         plan.report("zhang")
@@ -202,6 +203,69 @@ def test_an_overdue_report_is_reminded_then_chased_and_the_chase_withdrawn_when_
         [row] = library.ledger(process="work_report")
     assert row["colour"] == "yellow"  # late, and since made up
     assert plan.audit_ok()
+
+
+def _office_reads(library, now: str, *args) -> str:  # noqa: F811
+    """What the reform office reads on the command line at `now`."""
+    result = CliRunner().invoke(main, ["--db", library.db.url, "--now", now, *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_it(
+        library, at, tmp_path):  # noqa: F811
+    """Ten bodies made ten identical lines 编审单位报告: the inbox, a task's page, the ledger (and
+    its file) and the trail say whose report each step is about."""
+    bodies = [{"unit": "市财政局", "user": "zhang"}, {"unit": "市政府办公厅", "user": "wang"}]
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library, reporters=bodies)
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+        plan.report("zhang")
+    plan.fire_timers_at(at, "2026-07-11T09:00:00")  # 市政府办公厅 has not reported: chased
+    [review] = plan.tasks("Task_ReviewReport")
+    [chase] = plan.tasks("Task_UrgeReport")
+    [late] = plan.tasks("Task_SubmitReport")
+    assert (review["subject"], chase["subject"], late["subject"]) == ("市财政局", "市政府办公厅", "市政府办公厅")
+    now = "2026-07-11T10:00:00"
+    inbox = _office_reads(library, now, "tasks", "--as", "chen", "--instance", "BG-2026-H1")
+    assert inbox.splitlines() == [
+        f"  待办 (task) {chase['id']}：催报改革进展报告（市政府办公厅） (Task_UrgeReport) [待认领 open] reform_office"
+        " — BG-2026-H1 2026年改革进展报告",
+        f"  待办 (task) {late['id']}：报送改革进展报告（市政府办公厅） (Task_SubmitReport) [已认领 claimed] wang 期限 (due) "
+        "2026-07-10 已逾期 OVERDUE 已提醒 (reminded) 2026-07-11 09:00 — BG-2026-H1 2026年改革进展报告",
+        f"  待办 (task) {review['id']}：编审单位报告（市财政局） (Task_ReviewReport) [待认领 open] reform_office"
+        " — BG-2026-H1 2026年改革进展报告"]
+    assert [t["subject"] for t in json.loads(_office_reads(library, now, "tasks", "--as", "chen", "--instance",
+                                                          "BG-2026-H1", "--json"))["tasks"]] == ["市政府办公厅"] * 2 + ["市财政局"]
+    page = _office_reads(library, now, "task", str(review["id"]))
+    assert page.startswith(f"  待办 (task) {review['id']}：编审单位报告（市财政局） (Task_ReviewReport)")
+    ledger = _office_reads(library, now, "ledger", "--process", "work_report", "--output", str(tmp_path / "台账.csv"))
+    assert ("    当前 (now)：报送改革进展报告（市政府办公厅）（王芳） 期限 (due) 2026-07-10 已逾期 OVERDUE\n"
+            "    当前 (now)：编审单位报告（市财政局）（待认领 (open)：改革办）\n"
+            "    当前 (now)：催报改革进展报告（市政府办公厅）（待认领 (open)：改革办）\n") in ledger
+    assert "    延误 (missed)：报送改革进展报告（市政府办公厅）：期限 2026-07-10，已逾期 1 天 (due 2026-07-10, 1 day overdue)" \
+        in ledger
+    [row] = json.loads(_office_reads(library, now, "ledger", "--process", "work_report", "--json"))["plans"]
+    assert [(t["name"], t["subject"]) for t in row["current"]] == [
+        ("报送改革进展报告", "市政府办公厅"), ("编审单位报告", "市财政局"), ("催报改革进展报告", "市政府办公厅")]
+    exported = (tmp_path / "台账.csv").read_text(encoding="utf-8-sig")
+    assert ("报送改革进展报告（市政府办公厅）（王芳）、编审单位报告（市财政局）（待认领：改革办）、"
+            "催报改革进展报告（市政府办公厅）（待认领：改革办）") in exported
+    with at("2026-07-12T09:00:00"):
+        plan.report("wang")
+    trail = _office_reads(library, "2026-07-12T10:00:00", "history", "BG-2026-H1")
+    for line in ("生成待办 (task created) 报送改革进展报告（市财政局）（zhang，期限 (due) 2026-07-10）",
+                 "生成待办 (task created) 报送改革进展报告（市政府办公厅）（wang，期限 (due) 2026-07-10）",
+                 "提交 (completed) 报送改革进展报告（市财政局）：",
+                 "生成待办 (task created) 编审单位报告（市财政局）（reform_office）",
+                 "生成待办 (task created) 催报改革进展报告（市政府办公厅）（reform_office）",
+                 "撤销待办 (cancelled) 催报改革进展报告（市政府办公厅）",
+                 "生成待办 (task created) 编审单位报告（市政府办公厅）（reform_office）"):
+        assert line in trail, line
+    events = json.loads(_office_reads(library, "2026-07-12T10:00:00", "history", "BG-2026-H1", "--json"))["events"]
+    assert {(e["name"], e["subject"]) for e in events if e["event_type"] == "task_created"} == {
+        ("确认报告轮次", None), ("报送改革进展报告", "市财政局"), ("报送改革进展报告", "市政府办公厅"),
+        ("编审单位报告", "市财政局"), ("编审单位报告", "市政府办公厅"), ("催报改革进展报告", "市政府办公厅")}
 
 
 def test_at_year_end_the_office_compiles_the_annual_summary_and_the_leader_returns_it_with_comments(

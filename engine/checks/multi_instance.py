@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 
 from ..expressions import is_wrapped
+from ..parser import property_values
+from ..runtime import INSTANCE_LABEL
 from ..scripting import MAX_INSTANCES
 from .common import CAMUNDA, NS, Doc, check_expression, local_name, owner_of
 
@@ -49,3 +51,27 @@ def rule_multi_instance(doc: Doc):
         if element_variable and (not element_variable.isidentifier() or element_variable.startswith("_")):
             yield doc.problem(owner, "multi-instance", f"camunda:elementVariable '{element_variable}' 须为普通变量名 "
                               f"(camunda:elementVariable '{element_variable}' must be a plain variable name)")
+    yield from _instance_labels(doc)
+
+
+def _instance_labels(doc: Doc):
+    """`instanceLabel` names each instance of a multi-instance activity in the inbox, the ledger
+    and the trail (engine.runtime.instance_subject): one ${...} expression over the instance's
+    data, on the activity itself."""
+    for owner in doc.root.xpath("//*[bpmn:extensionElements/camunda:properties/camunda:property[@name=$name]]",
+                                name=INSTANCE_LABEL, namespaces=NS):
+        if owner.find("bpmn:multiInstanceLoopCharacteristics", NS) is None:
+            yield doc.problem(owner, "multi-instance", f"属性 {INSTANCE_LABEL} 只用于多实例的用户任务或子流程，此处不起作用，"
+                              f"请删去或移到多实例活动上 (property {INSTANCE_LABEL} names the instances of a "
+                              "multi-instance activity; it does nothing here: remove it or move it there)",
+                              severity="warning")
+            continue
+        for value in property_values(owner, INSTANCE_LABEL):
+            if not is_wrapped(value.strip()):
+                yield doc.problem(owner, "multi-instance", f"属性 {INSTANCE_LABEL} 的值 '{value}' 须为一个完整的 ${{...}} "
+                                  "表达式，说明每个实例叫什么，如 ${reporter.unit} (property "
+                                  f"{INSTANCE_LABEL} '{value}' must be one whole ${{...}} expression naming each "
+                                  "instance, e.g. ${reporter.unit})")
+            else:
+                yield from check_expression(doc.file, owner, value, "multi-instance",
+                                            (f"属性 {INSTANCE_LABEL} 的表达式", f"property {INSTANCE_LABEL}"))
