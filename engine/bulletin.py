@@ -92,21 +92,21 @@ def bulletin(conn: Connection, now: datetime, quarter: Quarter, *, everything: b
     `everything`) `others` in implementation. `unit`: only plans whose lead unit contains it."""
     end = due_end(quarter.last_day)
     start = datetime.combine(quarter.first_day, time(), clock.TZ)
-    in_process = ProcessDefinition.key == PROCESS
+    # plans in implementation during the quarter: started before its end, not ended before its start
+    in_quarter = (ProcessDefinition.key == PROCESS, ProcessInstance.started_at < end,
+                  or_(ProcessInstance.ended_at.is_(None), ProcessInstance.ended_at >= start))
     plans = conn.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
                                 ProcessInstance.status, ProcessInstance.variables_json, ProcessInstance.started_at,
                                 ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name)
                          .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                         .where(in_process, ProcessInstance.started_at < end,
-                                or_(ProcessInstance.ended_at.is_(None), ProcessInstance.ended_at >= start))
-                         .order_by(ProcessInstance.id)).all()
+                         .where(*in_quarter).order_by(ProcessInstance.id)).all()
     tasks: dict[int, list] = {}
     for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.element_id, HumanTask.name,
                                    HumanTask.status, HumanTask.due_at, HumanTask.created_at, HumanTask.completed_at,
                                    HumanTask.assignee, HumanTask.candidate_groups, HumanTask.candidate_users)
                             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                            .where(in_process).order_by(HumanTask.id)):
+                            .where(*in_quarter).order_by(HumanTask.id)):
         tasks.setdefault(row.instance_id, []).append(row)
     done: dict[int, list] = {}
     for event in conn.execute(select(AuditEvent.seq, AuditEvent.instance_id, AuditEvent.task_id,
@@ -115,7 +115,7 @@ def bulletin(conn: Connection, now: datetime, quarter: Quarter, *, everything: b
                               .join(HumanTask, AuditEvent.task_id == HumanTask.id)
                               .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                               .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                              .where(in_process, AuditEvent.event_type == "task_completed",
+                              .where(*in_quarter, AuditEvent.event_type == "task_completed",
                                      HumanTask.element_id.in_((MONTHLY, REVIEW, REVISE)))
                               .order_by(AuditEvent.seq)):
         done.setdefault(event.instance_id, []).append(event)
