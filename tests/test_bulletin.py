@@ -173,3 +173,32 @@ def test_by_default_the_bulletin_is_of_the_latest_quarter_that_has_ended():
     assert last_ended(date(2026, 4, 15)) == Quarter(2026, 1)
     assert last_ended(date(2026, 1, 5)) == Quarter(2025, 4)
     assert (Quarter(2026, 4).last_day, Quarter(2026, 1).last_month) == (date(2026, 12, 31), date(2026, 3, 1))
+
+
+def test_a_returned_table_a_plan_done_early_and_a_cancelled_plan_each_say_so(library, at):  # noqa: F811
+    returned = _started(library, at, quarterlyReporting=True, key="Q-RETURNED")
+    done = _started(library, at, quarterlyReporting=True, key="Q-DONE")
+    stopped = _started(library, at, quarterlyReporting=True, key="Q-STOPPED")
+    returned.fire_timers_at(at, "2026-02-01T00:00:01")
+    _report(done, at, "2026-02-03T10:00:00", 3, 0, 0)  # every measure done in January: no more tables
+    for month_ends, day in (("2026-02-01", "02-05"), ("2026-03-01", "03-05")):
+        returned.fire_timers_at(at, f"{month_ends}T00:00:01")
+        _report(returned, at, f"2026-{day}T10:00:00", 0, 2, 1)
+    with at("2026-03-20T10:00:00"):
+        library.cancel_plan(stopped.id, reason="重复发起", actor="chen")
+    returned.fire_timers_at(at, "2026-04-01T00:00:01")
+    _report(returned, at, "2026-04-03T10:00:00", 1, 2, 0)
+    with at("2026-04-07T10:00:00"):
+        returned.do("Task_ReviewQuarter", quarterReviewDecision="return", quarterReviewOpinion="请补充附件")
+    with at(APRIL):
+        rows = {r["business_key"]: r for r in library.bulletin("2026Q1")["plans"]}
+    assert (rows["Q-RETURNED"]["standing"], rows["Q-RETURNED"]["attention"]) == ("unreviewed", True)
+    assert {k: rows["Q-RETURNED"]["review"][k] for k in ("state", "returns", "decision", "opinion")} == {
+        "state": "returned", "returns": 1, "decision": "return", "opinion": "请补充附件"}
+    assert rows["Q-RETURNED"]["table"]["revised"] is False  # the table as filed, until it is revised
+    assert (rows["Q-DONE"]["standing"], rows["Q-DONE"]["attention"], rows["Q-DONE"]["table"]) == (
+        "not_required", False, None)
+    assert (rows["Q-STOPPED"]["standing"], rows["Q-STOPPED"]["attention"], rows["Q-STOPPED"]["status"]) == (
+        "cancelled", False, "cancelled")
+    with at(APRIL):  # a plan that ended before the quarter began is not in it
+        assert "Q-STOPPED" not in [r["business_key"] for r in library.bulletin("2026Q2")["plans"]]
