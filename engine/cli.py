@@ -1079,6 +1079,30 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
     _emit({"plans": rows}, as_json, human)
 
 
+@command(main, "bulletin")
+@click.option("--quarter", help="季度，如 2026Q4 或 2026年第四季度；默认为最近结束的季度 "
+                                "(the quarter, e.g. 2026Q4; default: the latest quarter that has ended).")
+@click.option("--all", "everything", is_flag=True,
+              help="另列其他实施中的方案（月报，不经专项小组审核） (also the other plans in implementation).")
+@click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the bulletin to an .xlsx or .csv file).")
+def bulletin_cmd(state, as_json, quarter, everything, unit, output):
+    """季度通报：季末报专项小组审核的方案本季度进度表的报送、审核及季末预警
+    (the quarterly bulletin: each quarterly plan's table for the quarter, filed and reviewed or not).
+
+    逾期未报送、未审核通过、迟报的方案标【！】列在前面
+    (plans whose table is missing, not approved or late are marked and listed first)."""
+    from .bulletin_export import lines, write
+    result = state.engine.bulletin(quarter, everything=everything, unit=unit)
+    if output is not None:  # "" too: refused, not silently nothing written
+        write(result, output)
+        count = len(result["plans"]) + len(result.get("others", []))
+        click.echo(f"已写入{result['label']}通报 {count} 个方案到 {output} "
+                   f"(bulletin of {display.counted(count, 'plan')} written)", err=True)
+    _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
+
+
 def _unit_measures(unit: dict, language: str) -> str:
     """A lead unit's measures in implementation, if it has any."""
     if not unit["measures"]:

@@ -882,6 +882,15 @@ class Engine:
         with self.db.read_connection() as conn:
             return ledger(conn, clock.now(), **filters)
 
+    def bulletin(self, quarter: str | None = None, **filters) -> dict:
+        """The reform office's quarterly bulletin (engine/bulletin.py) for `quarter` (2026Q4,
+        2026年第四季度), by default the latest quarter that has ended, as of now."""
+        from .bulletin import bulletin, last_ended, parse_quarter
+        now = clock.now()
+        which = parse_quarter(quarter) if quarter is not None else last_ended(now.astimezone(clock.TZ).date())
+        with self.db.read_connection() as conn:
+            return bulletin(conn, now, which, **filters)
+
     def task_view(self, task_id: int) -> dict:
         """A task's page (queries.task_view), its values and bounds from the task's own data in
         the plan's workflow, bounds evaluated by the safe evaluator as on submit."""

@@ -3,7 +3,7 @@ list (seeds/002), stopped at different stages of the procedure."""
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -231,6 +231,7 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
     plans.append(_start_implementation(engine, say))
     plans.append(_start_adjustment(engine, say))
     plans.append(_start_report_round(engine, say))
+    plans.append(_start_quarterly_plan(engine, say))
     fired = engine.fire_due_timers()
     if fired:
         say(f"已触发 {len(fired)} 个方案的定时器：逾期未备案已报改革办 (timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office)")
@@ -320,3 +321,60 @@ def _start_report_round(engine: Engine, say: Callable[[str], None]) -> dict:
     stage = ", ".join(t["name"] for t in engine.instance(plan["id"])["tasks"])
     say(f"{key} {title}（年度总结）: {stage}")
     return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}
+
+
+# A key breakthrough project (重点突破改革项目) in implementation with quarterly reporting, for the
+# reform office's quarterly bulletin (`reformflow bulletin`): started at the beginning of the quarter
+# before the latest one whose tables are in (the quarter that ended at least two weeks ago). Each
+# month's table is filed on the 5th of the next month, on time; each quarter's last table goes to
+# the special group, which approves the first quarter's and returns the second's once, approving it
+# revised. The months since are filed the same way up to today; the latest month's table, if its
+# month has ended, opens today. It runs on its own dates, so the clock is set to each of them.
+QUARTERLY = ("DT-2015-09-LS", "推进国有资本投资运营公司改革方案", "song")
+RETURNED = {"quarterReviewDecision": "return", "quarterReviewOpinion": "已完成项数与督察掌握情况不符，请核实后重报"}
+
+
+def _start_quarterly_plan(engine: Engine, say: Callable[[str], None]) -> dict:
+    from .bulletin import last_ended
+    key, title, drafter = QUARTERLY
+    unit, person = next((u, d) for name, d, _, u in PEOPLE if name == drafter)
+    reviewed = last_ended(clock.today() - timedelta(days=14))
+    month = _months_before(reviewed.first_day, 3)
+    data = {"documentNumber": "同改发〔2026〕9号", "leadUnit": unit, "measureCount": 4,
+            "implementationStart": month.isoformat(), "plannedCompletion": _months_before(month, -18).isoformat(),
+            "quarterlyReporting": True}
+    members = {**MEMBERS, "drafter": drafter}
+    with clock.frozen(datetime.combine(month, datetime.min.time()).replace(hour=9)):
+        plan = engine.start("implementation", actor=drafter, title=title, business_key=key, data=data)
+        drive(engine, plan["id"], {**STANDARD_ANSWERS, "Task_AssignResponsibility": {
+            **STANDARD_ANSWERS["Task_AssignResponsibility"], "responsiblePerson": person}}, members,
+            stop_at={"Task_Supervise"})
+    filed = 0
+    while (next_month := _months_before(month, -1)).replace(day=5) < clock.today():
+        with clock.frozen(datetime.combine(next_month, datetime.min.time()).replace(second=1)):
+            engine._fire_plan(plan["id"])  # this plan's timers only: the others' fire on today's clock
+        done = min(filed // 2, 3)
+        table = {"measuresDone": done, "measuresStarted": min(2, 4 - done), "measuresNotStarted": 4 - done - min(2, 4 - done),
+                 "progressSummary": f"{month.month}月：完成{done}项，清产核资和章程修订按计划推进",
+                 "problemsMet": "部分企业清产核资进度滞后" if month.month % 3 == 0 else None}
+        answers = {**STANDARD_ANSWERS, "Task_MonthlyReport": table,
+                   "Task_ReviseQuarterReport": {**table, "progressSummary": table["progressSummary"] + "（已核实）"}}
+        # filed on the 5th; the quarter's last month reviewed on the 7th, the reviewed quarter's returned
+        # then and approved revised on the 9th
+        days = [(5, {"Task_ReviewQuarter"}), (7, {"Task_ReviseQuarterReport"}), (9, set())]
+        for day, steps in days:
+            review = RETURNED if (day, month) == (7, reviewed.last_month) else STANDARD_ANSWERS["Task_ReviewQuarter"]
+            with clock.frozen(datetime.combine(next_month.replace(day=day), datetime.min.time()).replace(hour=10)):
+                drive(engine, plan["id"], {**answers, "Task_ReviewQuarter": review}, members,
+                      stop_at={"Task_Supervise"} | steps)
+        month, filed = next_month, filed + 1
+    stage = ", ".join(t["name"] for t in engine.instance(plan["id"])["tasks"])
+    say(f"{key} {title}（落实与督察，季末报专项小组审核）: {filed} 个月的进度表已报送，{reviewed.label}已审核 "
+        f"({filed} monthly tables filed, {reviewed.code} reviewed); {stage}")
+    return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}
+
+
+def _months_before(first: date, months: int) -> date:
+    """The first day of the month `months` before `first`'s (after it, if negative)."""
+    index = first.year * 12 + first.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)

@@ -235,3 +235,12 @@ def by_unit(rows: list[dict]) -> list[dict]:
         unit["missed"] += len(row["missed"])
         unit["days_late"] += sum(m["days_late"] for m in row["missed"])
     return sorted(units.values(), key=lambda u: (u["lead_unit"] is None, -u["red"], -u["yellow"], u["lead_unit"] or ""))
+
+
+def plan_row(plan, variables: dict, tasks: list, now: datetime) -> dict:
+    """One plan's ledger row as of `now`, from rows shaped like the ledger's own queries: the
+    quarterly bulletin (engine/bulletin.py) gives a plan and its tasks as they stood at a quarter's end."""
+    return _row(plan, variables, tasks, now, _Names({}, {}))
+
+
+days_late = _days_late  # the bulletin says how late a table was filed, as the ledger counts it

@@ -4,10 +4,12 @@ holiday, a February), and what the README tells a newcomer to look at is there e
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 
+from engine.bulletin import last_ended
 from engine.cli import main
 
 DAYS = ["2026-12-03T09:00:00", "2026-01-31T23:30:00", "2026-10-01T09:00:00", "2027-02-10T09:00:00"]
@@ -23,9 +25,9 @@ def _load(url: str, now: str):
     return run("init", "--demo"), run
 
 
-def _check_what_the_readme_shows(run) -> None:
+def _check_what_the_readme_shows(run, now: str) -> None:
     ledger = {p["business_key"]: p for p in json.loads(run("ledger", "--json").stdout)["plans"]}
-    assert len(ledger) == 11
+    assert len(ledger) == 12
     # the plan issued 40 days ago and not filed: red, its filing overdue and escalated
     late = ledger["DT-2015-07"]
     assert late["colour"] == "red" and {t["name"] for t in late["current"]} == {"报送备案", "逾期未备案处理", "移交决策档案"}
@@ -44,6 +46,16 @@ def _check_what_the_readme_shows(run) -> None:
     song = json.loads(run("tasks", "--as", "song", "--json").stdout)["tasks"]
     assert (round_key, "报送改革进展报告") in [(t["business_key"], t["name"]) for t in song]
     assert [f["attached_by"] for f in json.loads(run("documents", round_key, "--json").stdout)] == ["sun", "zhang"]
+    # the quarterly bulletin: the key breakthrough project DT-2015-09-LS, on the ledger in green, its
+    # tables filed on time; the latest quarter whose tables are in was returned once and approved
+    assert ledger["DT-2015-09-LS"]["colour"] == "green"
+    [latest] = json.loads(run("bulletin", "--json").stdout)["plans"]
+    assert latest["business_key"] == "DT-2015-09-LS" and not latest["attention"]
+    reviewed = last_ended(datetime.fromisoformat(now).date() - timedelta(days=14))
+    [row] = json.loads(run("bulletin", "--quarter", reviewed.code, "--json").stdout)["plans"]
+    assert (row["lead_unit"], row["standing"], row["review"]["state"], row["review"]["returns"]) == (
+        "市国资委", "on_time", "approved", 1)
+    assert row["table"]["measures"] == 4 and row["table"]["revised"]
     # the README's walkthrough: 李娜's legality review of DT-2015-04, 谢娟's monthly table
     li = json.loads(run("tasks", "--as", "li", "--json").stdout)["tasks"]
     assert [(t["business_key"], t["name"]) for t in li] == [("DT-2015-04", "合法合规性审查")]
@@ -68,16 +80,16 @@ def _check_what_the_readme_shows(run) -> None:
 def test_the_demo_loads_on_any_day(sqlite_db, now):
     loaded, run = _load(sqlite_db.url, now)
     assert "DT-2015-08-LS" in loaded.stdout  # the loader says what it started
-    _check_what_the_readme_shows(run)
+    _check_what_the_readme_shows(run, now)
 
 
 def test_the_demo_loads_on_postgresql(postgres_db):
     _, run = _load(postgres_db.url, DAYS[0])
-    _check_what_the_readme_shows(run)
+    _check_what_the_readme_shows(run, DAYS[0])
 
 
 def test_loading_the_demo_again_keeps_the_data_and_says_how_to_start_over(sqlite_db):
     _, run = _load(sqlite_db.url, DAYS[0])
     again = run("init", "--demo")  # `make run` a second time
     assert "演示数据已加载过" in again.stdout and "rm instance/reformflow.sqlite3" in again.stdout
-    assert len(json.loads(run("ledger", "--json").stdout)["plans"]) == 11
+    assert len(json.loads(run("ledger", "--json").stdout)["plans"]) == 12
