@@ -30,7 +30,8 @@ from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Us
 
 from . import clock
 from .errors import Invalid
-from .ledger import LEAD_UNIT, MILESTONE_DONE, MILESTONE_DROPPED, RESPONSIBLE, days_late, due_end, plan_row
+from .ledger import (LEAD_UNIT, MILESTONE_DONE, MILESTONE_DROPPED, RESPONSIBLE, days_late, due_end, plan_row,
+                     plans_and_tasks)
 from .queries import iso
 from .runtime import OPEN_STATUSES
 
@@ -95,19 +96,7 @@ def bulletin(conn: Connection, now: datetime, quarter: Quarter, *, everything: b
     # plans in implementation during the quarter: started before its end, not ended before its start
     in_quarter = (ProcessDefinition.key == PROCESS, ProcessInstance.started_at < end,
                   or_(ProcessInstance.ended_at.is_(None), ProcessInstance.ended_at >= start))
-    plans = conn.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
-                                ProcessInstance.status, ProcessInstance.variables_json, ProcessInstance.started_at,
-                                ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name)
-                         .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                         .where(*in_quarter).order_by(ProcessInstance.id)).all()
-    tasks: dict[int, list] = {}
-    for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.element_id, HumanTask.name,
-                                   HumanTask.status, HumanTask.due_at, HumanTask.created_at, HumanTask.completed_at,
-                                   HumanTask.assignee, HumanTask.candidate_groups, HumanTask.candidate_users)
-                            .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-                            .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                            .where(*in_quarter).order_by(HumanTask.id)):
-        tasks.setdefault(row.instance_id, []).append(row)
+    plans, tasks = plans_and_tasks(conn, in_quarter)
     done: dict[int, list] = {}
     for event in conn.execute(select(AuditEvent.seq, AuditEvent.instance_id, AuditEvent.task_id,
                                      AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.payload,

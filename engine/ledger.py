@@ -61,19 +61,7 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
         conditions.append(ProcessInstance.status == status)
     if process is not None:
         conditions.append(ProcessDefinition.key == process)
-    plans = conn.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
-                                ProcessInstance.status, ProcessInstance.variables_json, ProcessInstance.started_at,
-                                ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name)
-                         .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                         .where(*conditions).order_by(ProcessInstance.id)).all()
-    tasks: dict[int, list] = {}
-    for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.name, HumanTask.subject,
-                                   HumanTask.status, HumanTask.due_at, HumanTask.completed_at, HumanTask.assignee,
-                                   HumanTask.candidate_groups, HumanTask.candidate_users)
-                            .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-                            .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                            .where(*conditions).order_by(HumanTask.id)):
-        tasks.setdefault(row.instance_id, []).append(row)
+    plans, tasks = plans_and_tasks(conn, conditions)
     names = _Names({u.username: u.display_name if u.active else f"{u.display_name}（已停用 deactivated）"
                     for u in conn.execute(select(User.username, User.display_name, User.active))},
                    dict(conn.execute(select(Group.code, Group.display_name)).all()))
@@ -235,6 +223,26 @@ def by_unit(rows: list[dict]) -> list[dict]:
         unit["missed"] += len(row["missed"])
         unit["days_late"] += sum(m["days_late"] for m in row["missed"])
     return sorted(units.values(), key=lambda u: (u["lead_unit"] is None, -u["red"], -u["yellow"], u["lead_unit"] or ""))
+
+
+def plans_and_tasks(conn: Connection, conditions) -> tuple[list, dict[int, list]]:
+    """The plans that meet `conditions` (on plans and their definitions), and each one's inbox
+    rows by plan id: the rows the ledger and the quarterly bulletin work from."""
+    plans = conn.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
+                                ProcessInstance.status, ProcessInstance.variables_json, ProcessInstance.started_at,
+                                ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name)
+                         .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
+                         .where(*conditions).order_by(ProcessInstance.id)).all()
+    tasks: dict[int, list] = {}
+    for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.element_id, HumanTask.name,
+                                   HumanTask.subject, HumanTask.status, HumanTask.due_at, HumanTask.created_at,
+                                   HumanTask.completed_at, HumanTask.assignee, HumanTask.candidate_groups,
+                                   HumanTask.candidate_users)
+                            .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+                            .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
+                            .where(*conditions).order_by(HumanTask.id)):
+        tasks.setdefault(row.instance_id, []).append(row)
+    return plans, tasks
 
 
 def plan_row(plan, variables: dict, tasks: list, now: datetime) -> dict:
