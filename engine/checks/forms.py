@@ -6,7 +6,7 @@ import re
 from ..deadlines import is_iso_date_or_datetime
 from ..documents import PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import is_wrapped
-from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES
+from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, default_error
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from .common import CAMUNDA, NS, Doc, check_expression, local_name
@@ -81,6 +81,11 @@ def _check_form(doc: Doc, task):
             yield doc.problem(task, "form", f"表单字段 '{fid}' 的 defaultValue `{default}` 中的表达式不会求值，请写字面值 "
                               f"(form field '{fid}': defaultValue `{default}`: expressions in default values are not "
                               "evaluated; write a literal value)")
+        elif default_error(kind, default):
+            zh, en = default_error(kind, default)[:-1].split(" (", 1)
+            yield doc.problem(task, "form", f"表单字段 '{fid}'（{kind}）的 defaultValue '{default}' 无效：{zh}；请改正或删去"
+                              f"，否则它会被忽略 (form field '{fid}' ({kind}): defaultValue '{default}' {en}; correct "
+                              "it or remove it, else it is ignored)")
         if not fid or not fid.isidentifier() or fid.startswith("_"):
             yield doc.problem(task, "form", f"表单字段 id '{fid}' 须为普通变量名（字母、数字、_） (form field id "
                               f"'{fid}' must be a plain variable name (letters, digits, _))")
@@ -127,6 +132,25 @@ def _check_form(doc: Doc, task):
                                       + f" (form field '{fid}': constraint '{name}' needs a whole-number config "
                                       "of at most 18 digits"
                                       + (", or an expression like ${maxDays}" if computed else "") + ")")
+        yield from _check_bounds_order(doc, task, field, fid, kind)
+
+
+def _check_bounds_order(doc: Doc, task, field, fid: str, kind: str):
+    """A literal min above its max (or minlength above maxlength): no value passes, so a
+    required field could never be submitted."""
+    config = {c.get("name"): (c.get("config") or "").strip()
+              for c in field.xpath("./camunda:validation/camunda:constraint", namespaces=NS)}
+    pairs = [("minlength", "maxlength")] + ([("min", "max")] if kind in ("long", "date") else [])
+    for low, high in pairs:
+        a, b = config.get(low, ""), config.get(high, "")
+        if kind == "date" and low == "min":
+            ordered = not (is_iso_date_or_datetime(a) and is_iso_date_or_datetime(b)) or a <= b
+        else:
+            ordered = not (_whole_number(a) and _whole_number(b)) or int(a) <= int(b)
+        if not ordered:
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 {low} {a} 大于 {high} {b}，任何值都无法满足；请改正 "
+                              f"(form field '{fid}': {low} {a} is above {high} {b}, so no value can pass; correct "
+                              "them)")
 
 
 def rule_start_forms(doc: Doc):
