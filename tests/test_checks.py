@@ -1181,3 +1181,20 @@ def test_deploy_refuses_a_default_value_it_would_drop_and_changes_nothing(engine
     with engine.db.reader() as s:
         assert s.execute(select(ProcessDefinition)).first() is None
         assert s.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == events
+
+
+def test_one_variable_with_two_form_field_types_is_a_warning():
+    """`missing` a string on one task and a long on the next: start data, later forms and
+    conditions would each expect another type."""
+    xml = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n'
+                  f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements><camunda:formData>'
+                  '<camunda:formField id="missing" type="string" /></camunda:formData></bpmn:extensionElements>'
+                  f'</bpmn:userTask>\n<bpmn:userTask id="Task_B" {USER}><bpmn:extensionElements><camunda:formData>'
+                  '<camunda:formField id="missing" type="long" /></camunda:formData></bpmn:extensionElements>'
+                  '</bpmn:userTask>\n<bpmn:endEvent id="Event_End" />\n'
+                  + flows(("StartEvent_1", "Task_A"), ("Task_A", "Task_B"), ("Task_B", "Event_End")))
+    [problem] = check_processes([("t.bpmn", xml)])
+    assert (problem["rule"], problem["element_id"], problem["severity"]) == ("form", "Task_B", "warning")
+    assert problem["message"].startswith("表单字段 'missing' 在此为 long，在 Task_A 为 string：")
+    same = xml.replace(b'type="long"', b'type="string"')
+    assert check_processes([("t.bpmn", same)]) == []

@@ -42,7 +42,7 @@ from .directory import directory_problems
 from .events import rule_event_gateways, rule_events
 from .expressions import rule_conditions, rule_reserved_ids, rule_scripts, rule_timers
 from .files import lint_problems, schema_problems, storage_problems
-from .forms import rule_start_forms, rule_task_types, rule_user_tasks
+from .forms import rule_form_field_types, rule_start_forms, rule_task_types, rule_user_tasks
 from .gateways import (rule_conditions_on_activities, rule_gateways, rule_implicit_splits, rule_never_true_conditions,
                        rule_unreachable)
 from .ledger import rule_ledger_properties
@@ -78,10 +78,10 @@ class CheckReport:
 
 
 RULES = [rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks, rule_start_forms,
-         rule_task_types, rule_multi_instance, rule_unsupported, rule_start_permission, rule_events,
-         rule_event_gateways, rule_gateways, rule_never_true_conditions, rule_conditions_on_activities,
-         rule_implicit_splits, rule_unreachable,
-         rule_call_activities, rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties]
+         rule_form_field_types, rule_task_types, rule_multi_instance, rule_unsupported, rule_start_permission,
+         rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions, rule_conditions_on_activities,
+         rule_implicit_splits, rule_unreachable, rule_call_activities, rule_undefined_variables,
+         rule_misspelt_collections, rule_ledger_properties]
 
 
 def _executable_keys(roots: Iterable) -> set[str]:

@@ -178,3 +178,21 @@ def rule_task_types(doc: Doc):
                           f"({en}: Camunda passes through it at once, reformflow would wait for "
                           "someone to complete it. Make it a user task (wrench icon → User task) with an assignee or "
                           "candidate groups, or remove it)")
+
+
+def rule_form_field_types(doc: Doc):
+    """One variable, one type: a form field of another type than an earlier field of the same id
+    (`reviewDays` long on one task, string on another) makes a later form or condition meet a
+    value of the wrong type, and start data is typed by only one of them."""
+    first: dict[str, tuple[str, str]] = {}  # field id -> (type, element id of its first form)
+    for field in doc.root.xpath(".//camunda:formField", namespaces=NS):
+        fid, kind = field.get("id"), field.get("type")
+        if not fid or kind not in SUPPORTED_TYPES:
+            continue  # said by _check_form
+        owner = field.getparent().getparent().getparent()  # formData → extensionElements → task
+        seen = first.setdefault(fid, (kind, owner.get("id")))
+        if seen[0] != kind and seen[1] != owner.get("id"):  # twice on one form is refused by _check_form
+            yield doc.problem(owner, "form", f"表单字段 '{fid}' 在此为 {kind}，在 {seen[1]} 为 {seen[0]}：同一个变量应只有一种"
+                              f"类型，请统一两处的类型，或给其中一个字段改名 (form field '{fid}' is a {kind} here and a "
+                              f"{seen[0]} on {seen[1]}: one variable, one type; give both the same type, or rename "
+                              "one of them)", "warning")
