@@ -1198,3 +1198,22 @@ def test_one_variable_with_two_form_field_types_is_a_warning():
     assert problem["message"].startswith("表单字段 'missing' 在此为 long，在 Task_A 为 string：")
     same = xml.replace(b'type="long"', b'type="string"')
     assert check_processes([("t.bpmn", same)]) == []
+
+
+def test_a_camunda_8_diagram_is_named_for_what_it_is():
+    """Made with File → New → BPMN diagram (Camunda 8): the zeebe: assignment and the FEEL
+    condition gave "no assignment" and "syntax error" only, never the reason."""
+    xml = _decide(['=decision = "approve"'], default="yes").replace(
+        b'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"',
+        b'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"').replace(
+        f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements>'.encode(),
+        b'<bpmn:userTask id="Task_A"><bpmn:extensionElements><zeebe:assignmentDefinition candidateGroups="legal" />')
+    problems = check_processes([("c8.bpmn", xml)])
+    assert (problems[0]["rule"], problems[0]["element_id"]) == ("unsupported", "p")
+    assert problems[0]["message"].startswith("这是为 Camunda 8 画的流程图")
+    assert "BPMN diagram (Camunda 7)" in problems[0]["message"]
+    platform = CLEAN.replace(b'exporterVersion="5.28.0"', b'exporterVersion="8.5.0" '
+                             b'xmlns:modeler="http://camunda.org/schema/modeler/1.0" '
+                             b'modeler:executionPlatform="Camunda Cloud"')
+    assert found(platform) == [("unsupported", "p")]
+    assert found(CLEAN.replace(b'exporterVersion="5.28.0"', b'exporterVersion="5.41.0"')) == []  # a newer Modeler 5

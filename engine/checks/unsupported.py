@@ -209,3 +209,26 @@ def rule_start_permission(doc: Doc):
                 yield doc.problem(process, "start-permission", f"camunda:{name} 的值 `{value}`：{shown} 不是名称；请写以逗号"
                                   "分隔的名称，如 `reform_office, legal` (not a name; write names separated by "
                                   "commas, such as `reform_office, legal`)")
+
+
+MODELER_NS = "http://camunda.org/schema/modeler/1.0"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+
+
+def rule_camunda_8(doc: Doc):
+    """A diagram made with File → New → BPMN diagram (Camunda 8): its assignments, forms and FEEL
+    conditions (`=x = 1`) are zeebe: extensions reformflow never reads, and the other rules' many
+    messages would not say so."""
+    platform = doc.root.get(f"{{{MODELER_NS}}}executionPlatform") or ""
+    zeebe = any(isinstance(el.tag, str) and el.tag.startswith(f"{{{ZEEBE_NS}}}") for el in doc.root.iter())
+    if platform != "Camunda Cloud" and not zeebe:
+        return
+    process = next(iter(doc.iter("process")), None)
+    yield doc.problem(process if process is not None else doc.root, "unsupported",
+                      "这是为 Camunda 8 画的流程图（执行平台 Camunda Cloud 或 zeebe: 扩展）：reformflow 只读 Camunda 7 的 "
+                      "camunda: 属性和 ${...} 表达式，不读 zeebe: 扩展和 FEEL 条件。请按 docs/modeling.md 第 1 节用 "
+                      "File → New File → BPMN diagram (Camunda 7) 新建，重新填写分配、表单和条件 (this diagram is drawn "
+                      "for Camunda 8 (platform Camunda Cloud or zeebe: extensions): reformflow reads Camunda 7's "
+                      "camunda: attributes and ${...} expressions, not zeebe: extensions or FEEL. Create it with "
+                      "File → New File → BPMN diagram (Camunda 7), docs/modeling.md section 1, and fill in the "
+                      "assignments, forms and conditions again)")
