@@ -630,7 +630,8 @@ def _deployed(state) -> dict | None:
     url = normalise_url(state.db_url) if state.db_url else None
     if url is None or url.startswith("sqlite"):
         # the default database (models.db.default_url) lives in ./instance/
-        path = url.split("///", 1)[1] if url else str(Path.cwd() / "instance" / "reformflow.sqlite3")
+        # `sqlite://` (in memory) has no path at all: nothing is deployed there
+        path = url.partition("///")[2] if url else str(Path.cwd() / "instance" / "reformflow.sqlite3")
         if path in ("", ":memory:") or not Path(path).exists():
             return None
     try:

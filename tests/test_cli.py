@@ -845,3 +845,11 @@ def test_deploy_says_its_warnings_as_check_does_with_the_element_name(cli, tmp_p
     assert ": Flow_Return (退回): [variable]" in line
     deployed = cli("deploy", str(typo), "--as", "chen")
     assert line in deployed.stderr.splitlines()
+
+
+def test_check_against_an_in_memory_database_checks_the_files_alone():
+    """`--db sqlite://` (no path: an empty database in memory) was an IndexError traceback."""
+    result = CliRunner().invoke(main, ["--db", "sqlite://", "check", str(FIXTURES / "diagrams" / "mini_approval.bpmn"),
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    assert as_json(result)["errors"] == 0
