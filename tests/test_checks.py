@@ -1217,3 +1217,19 @@ def test_a_camunda_8_diagram_is_named_for_what_it_is():
                              b'modeler:executionPlatform="Camunda Cloud"')
     assert found(platform) == [("unsupported", "p")]
     assert found(CLEAN.replace(b'exporterVersion="5.28.0"', b'exporterVersion="5.41.0"')) == []  # a newer Modeler 5
+
+
+@pytest.mark.parametrize("attrs, bad", [('camunda:candidateGroups="legal，reform_office"', "`legal，reform_office`"),
+                                        ('camunda:candidateGroups="legal;reform_office"', "`legal;reform_office`"),
+                                        ('camunda:candidateUsers="li, chen wang"', "`chen wang`")])
+def test_a_candidate_list_not_separated_by_commas_is_refused(attrs, bad):
+    """A Chinese comma made one group nobody is in: the task deployed and sat unclaimable (only
+    candidateStarterGroups was held to a comma list)."""
+    [problem] = check_processes([("t.bpmn", simple(f'<bpmn:userTask id="Task_A" {attrs} />'))])
+    assert (problem["rule"], problem["element_id"]) == ("assignment", "Task_A")
+    assert f"{bad} 不是名称；多个名称请用英文逗号分隔" in problem["message"]
+
+
+def test_candidate_lists_with_commas_and_spaces_pass():
+    assert found(simple('<bpmn:userTask id="Task_A" camunda:candidateGroups=" legal , reform_office," '
+                        'camunda:candidateUsers="li,chen" />')) == []

@@ -9,7 +9,7 @@ from ..expressions import is_wrapped
 from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, default_error
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
-from .common import CAMUNDA, NS, Doc, check_expression, local_name
+from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, local_name
 from .expressions import check_timer_value
 
 def _whole_number(text: str) -> bool:
@@ -36,6 +36,8 @@ def rule_user_tasks(doc: Doc):
                 else:
                     yield from check_expression(doc.file, task, value, "assignment",
                                                 (f"camunda:{name} 的表达式", f"camunda:{name}"))
+            elif name in ("candidateGroups", "candidateUsers"):
+                yield from _check_name_list(doc, task, name, value)
         priority = (attrs["priority"] or "").strip()
         if priority and not is_wrapped(priority) and not _whole_number(priority):
             yield doc.problem(task, "assignment", f"camunda:priority 的值 `{priority}` 须为不超过 18 位的整数 "
@@ -46,6 +48,17 @@ def rule_user_tasks(doc: Doc):
         yield from _check_procedure(doc, task)
         yield from _check_attachments(doc, task)
         yield from _check_form(doc, task)
+
+
+def _check_name_list(doc: Doc, task, name: str, value: str):
+    """`legal，reform_office` (a Chinese comma) or `legal;reform_office` is one group nobody is in:
+    the task would sit unclaimable."""
+    bad = [part.strip() for part in value.split(",") if part.strip() and not LIST_NAME.match(part.strip())]
+    if bad:
+        shown = ", ".join(f"`{b}`" for b in bad)
+        yield doc.problem(task, "assignment", f"camunda:{name} 的值 `{value}`：{shown} 不是名称；多个名称请用英文逗号分隔，"
+                          f"如 `legal, reform_office` (camunda:{name} `{value}`: {shown} is not a name; separate "
+                          "names with commas (,), such as `legal, reform_office`)")
 
 
 def _check_procedure(doc: Doc, task):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from .common import BPMN, CAMUNDA, NS, Doc, is_bpmn, local_name, owner_of
+from .common import BPMN, CAMUNDA, LIST_NAME, NS, Doc, is_bpmn, local_name, owner_of
 
 # Every reason is (Chinese, English): the messages are Chinese first, the English in brackets.
 UNSUPPORTED_ATTRIBUTES = {
@@ -112,7 +112,6 @@ UNSUPPORTED_ELEMENTS = {
     "cancelEventDefinition": ("取消事件属于事务子流程，而事务子流程不受支持",
                               "cancel events belong to transactions, which are not supported"),
 }
-_STARTER_NAME = re.compile(r"[\w.@-]+\Z")
 
 
 def rule_unsupported(doc: Doc):
@@ -203,7 +202,7 @@ def rule_start_permission(doc: Doc):
                                   "如 `reform_office, legal`；表达式不会求值 (must be a comma list of names such as "
                                   "`reform_office, legal`; expressions are not evaluated)")
                 continue
-            bad = [part.strip() for part in value.split(",") if not _STARTER_NAME.match(part.strip())]
+            bad = [part.strip() for part in value.split(",") if not LIST_NAME.match(part.strip())]
             if bad:
                 shown = ", ".join(f"`{b}`" for b in bad)
                 yield doc.problem(process, "start-permission", f"camunda:{name} 的值 `{value}`：{shown} 不是名称；请写以逗号"
