@@ -603,14 +603,19 @@ def check_cmd(state, as_json, files):
 
     def human(d):
         for p in d["problems"]:
-            click.echo(f"{p['file']}: {_SEVERITY.get(p['severity'], p['severity'])}: {p['element_id'] or '-'}"
-                       f"{' (' + p['element_name'] + ')' if p['element_name'] else ''}: [{p['rule']}] {p['message']}")
+            click.echo(_problem_line(p))
         if d["modeler_lint"] != "ran":
             click.echo(f"Camunda Modeler 检查 (lint)：{_lint_skipped(d['modeler_lint'])}")
         click.echo(f"{d['errors']} 个错误，{d['warnings']} 个警告 ({d['errors']} error(s), {d['warnings']} warning(s))")
     _emit(result, as_json, human)
     if errors:
         sys.exit(EXIT_CODES["invalid"])
+
+
+def _problem_line(p: dict) -> str:
+    """A problem as `check` prints it, and `deploy` its warnings: file, severity, element id (name), rule, message."""
+    return (f"{p['file']}: {_SEVERITY.get(p['severity'], p['severity'])}: {p['element_id'] or '-'}"
+            f"{' (' + p['element_name'] + ')' if p['element_name'] else ''}: [{p['rule']}] {p['message']}")
 
 
 def _deployed(state) -> dict | None:
@@ -625,7 +630,8 @@ def _deployed(state) -> dict | None:
     url = normalise_url(state.db_url) if state.db_url else None
     if url is None or url.startswith("sqlite"):
         # the default database (models.db.default_url) lives in ./instance/
-        path = url.split("///", 1)[1] if url else str(Path.cwd() / "instance" / "reformflow.sqlite3")
+        # `sqlite://` (in memory) has no path at all: nothing is deployed there
+        path = url.partition("///")[2] if url else str(Path.cwd() / "instance" / "reformflow.sqlite3")
         if path in ("", ":memory:") or not Path(path).exists():
             return None
     try:
@@ -653,7 +659,7 @@ def deploy_cmd(state, as_json, files, actor):
         for r in d["definitions"]:
             click.echo(f"{r['key']} v{r['version']} {_DEPLOYED.get(r['status'], r['status'])}")
             for w in r["warnings"]:
-                click.echo(f"{w['file']}: {_SEVERITY['warning']}: {w['element_id']}: [{w['rule']}] {w['message']}", err=True)
+                click.echo(_problem_line(w), err=True)
         lint = d["definitions"][0]["modeler_lint"] if d["definitions"] else "ran"
         if lint != "ran":
             click.echo(f"Camunda Modeler 检查 (lint)：{_lint_skipped(lint)}；reformflow 自身的检查已运行 (the Python checks ran)",

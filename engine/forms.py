@@ -237,6 +237,18 @@ def bounds(field: dict, variables: dict, limit: Limit) -> dict:
     return shown
 
 
+def default_error(kind: str, text: str) -> str | None:
+    """Why a diagram's literal defaultValue does not fit its long, boolean or date field (None
+    if it does): default_value() would drop it silently."""
+    if kind not in ("long", "boolean", "date") or not text.strip():
+        return None
+    try:
+        _coerce({"type": kind}, text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def default_value(field: dict):
     if field["default"] in (None, ""):
         return None

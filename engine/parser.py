@@ -113,7 +113,22 @@ def _spiff_error(exc: ValidationException, default_file: str, tree=None) -> Inva
     message = str(exc).split("\n")[0].strip()
     # SpiffWorkflow's and the XML Schema's own reasons are English; the English part keeps the
     # form `element ID (name), line N: ` that checks.files reads the element from
+    advice = _id_advice(element) if "xs:ID" in message else None
+    if advice:
+        return Invalid(f"{file_name}: {where_zh}{advice[0]} ({advice[1]}; {where}{line_text}: {message})")
     return Invalid(f"{file_name}: {where_zh}不符合 BPMN 规范，引擎无法读取 ({where}{line_text}: {message})")
+
+
+def _id_advice(element: str) -> tuple[str, str]:
+    """The schema's "not a valid value of the atomic type 'xs:ID'" in words an analyst acts on:
+    a well-formed id there is a duplicate; otherwise the id itself is not allowed."""
+    if re.fullmatch(r"[A-Za-z_][\w.-]*", element):
+        return (f"id {element} 在此文件中用了不止一次，请在 Modeler 中给其中一个元素改用别的 id",
+                f"the id {element} is used more than once in this file: give one of the elements another id "
+                "in the Modeler")
+    return (f"id「{element}」不是合法的 id：须以字母或 _ 开头，只含字母、数字、_、-、.，不含空格，请在 Modeler 中改正",
+            f"the id '{element}' is not allowed: start with a letter or _, use letters, digits, _, - and . only, "
+            "no spaces; correct it in the Modeler")
 
 
 def property_values(element, name: str) -> list[str]:

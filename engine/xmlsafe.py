@@ -38,5 +38,7 @@ def parse_bpmn_bytes(data: bytes, file_name: str) -> etree._ElementTree:
 
 
 def _doctype(file_name: str) -> Invalid:
-    return Invalid(f"{file_name}: 出于安全考虑，BPMN 文件中不允许 DOCTYPE 声明 "
-                   "(a DOCTYPE declaration is not allowed in a BPMN file)")
+    return Invalid(f"{file_name}: 出于安全考虑，BPMN 文件中不允许 DOCTYPE 声明：请删去 <!DOCTYPE …>，把其中声明的实体"
+                   "（&名称;）写成原文；Camunda Modeler 保存的文件不会有 DOCTYPE "
+                   "(a DOCTYPE declaration is not allowed in a BPMN file: remove the <!DOCTYPE …> and write out the "
+                   "entities (&name;) it declares; files saved by Camunda Modeler have none)")

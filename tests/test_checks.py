@@ -121,8 +121,11 @@ def test_billion_laughs_and_other_encodings_are_named_for_what_they_are():
     report = check_files([("laughs.bpmn", laughs), ("gbk.bpmn", text.replace("UTF-8", "GBK").encode("gbk")),
                           ("utf16.bpmn", text.replace("UTF-8", "UTF-16").encode("utf-16"))], use_modeler=False)
     assert [(p["file"], p["rule"], p["message"]) for p in report.problems] == [
-        ("laughs.bpmn", "xml", "laughs.bpmn: 出于安全考虑，BPMN 文件中不允许 DOCTYPE 声明 "
-                               "(a DOCTYPE declaration is not allowed in a BPMN file)"),
+        ("laughs.bpmn", "xml", "laughs.bpmn: 出于安全考虑，BPMN 文件中不允许 DOCTYPE 声明：请删去 <!DOCTYPE …>，"
+                               "把其中声明的实体（&名称;）写成原文；Camunda Modeler 保存的文件不会有 DOCTYPE "
+                               "(a DOCTYPE declaration is not allowed in a BPMN file: remove the <!DOCTYPE …> and "
+                               "write out the entities (&name;) it declares; files saved by Camunda Modeler have "
+                               "none)"),
         ("gbk.bpmn", "xml", "gbk.bpmn: 文件须为 UTF-8 编码，此文件为 GBK，请在 Modeler 中重新保存 "
                             "(the file must be UTF-8 encoded, not GBK; save it again in Camunda Modeler)"),
         ("utf16.bpmn", "xml", "utf16.bpmn: 文件须为 UTF-8 编码，此文件为 UTF-16，请在 Modeler 中重新保存 "
@@ -1082,3 +1085,151 @@ def test_the_ledgers_properties_name_variables_that_exist_with_the_right_type():
     assert [(p["element_id"], p["severity"]) for p in problems] == [("p", "warning"), ("p", "warning")]
     assert "流程属性 ledgerMilestoneDue 指定的变量 'plannedCompletoin' 在这些文件中无处设置" in problems[0]["message"]
     assert "表单字段 'measuresDone' 类型为 string，须为整数 long" in problems[1]["message"]
+
+
+# --------------------------------------------------------------------------- an analyst's slips
+
+@pytest.mark.parametrize("field, says", [
+    ('<camunda:formField id="n" type="long" defaultValue="abc" />', "defaultValue 'abc' 无效：须为整数"),
+    ('<camunda:formField id="n" type="long" defaultValue="1.5" />', "defaultValue '1.5' 无效：须为整数"),
+    ('<camunda:formField id="d" type="date" defaultValue="2026/01/01" />', "defaultValue '2026/01/01' 无效：须为日期"),
+    ('<camunda:formField id="d" type="date" defaultValue="2026-02-30" />', "defaultValue '2026-02-30' 无效：须为日期"),
+    ('<camunda:formField id="b" type="boolean" defaultValue="maybe" />', "defaultValue 'maybe' 无效：须为是/否"),
+])
+def test_a_default_value_that_does_not_fit_its_type_is_refused(field, says):
+    """It was dropped without a word: the field showed no default and the variable stayed null."""
+    [problem] = [p for p in check_processes([("t.bpmn", _form(field))]) if p["rule"] != "variable"]
+    assert (problem["rule"], problem["element_id"], problem["severity"]) == ("form", "Task_A", "error")
+    assert says in problem["message"] and "correct it or remove it" in problem["message"]
+
+
+def test_default_values_that_fit_their_type_pass():
+    assert found(_form('<camunda:formField id="n" type="long" defaultValue="15" />'
+                       '<camunda:formField id="d" type="date" defaultValue="2026-06-30" />'
+                       '<camunda:formField id="b" type="boolean" defaultValue="true" />'
+                       '<camunda:formField id="s" type="string" defaultValue="无" />')) == []
+
+
+def _bounds(kind: str, low: str, high: str, names=("min", "max")) -> bytes:
+    return _form(f'<camunda:formField id="f" type="{kind}"><camunda:validation>'
+                 f'<camunda:constraint name="{names[0]}" config="{low}" /><camunda:constraint name="{names[1]}" '
+                 f'config="{high}" /></camunda:validation></camunda:formField>')
+
+
+@pytest.mark.parametrize("xml", [_bounds("long", "600", "500"), _bounds("date", "2026-12-31", "2026-01-01"),
+                                 _bounds("string", "20", "10", ("minlength", "maxlength"))])
+def test_a_lower_bound_above_the_upper_one_is_refused(xml):
+    """No value could pass: a required field could never be submitted."""
+    [problem] = check_processes([("t.bpmn", xml)])
+    assert (problem["rule"], problem["element_id"]) == ("form", "Task_A")
+    assert "任何值都无法满足" in problem["message"] and "no value can pass" in problem["message"]
+
+
+def test_bounds_in_order_or_written_as_expressions_pass():
+    assert found(_bounds("long", "1", "500")) == found(_bounds("long", "7", "7")) == []
+    assert found(_bounds("date", "2026-01-01", "2026-12-31")) == []
+    assert found(_bounds("date", "${today()}", "2026-01-01")) == []  # checked when submitted
+
+
+@pytest.mark.parametrize("condition", ["${decision == 'aprove'}", "${decision == 1}",
+                                       "${decision == 'approve' and decision == 'reject'}"])
+def test_a_condition_no_value_of_its_fields_makes_true_is_a_warning(condition):
+    """A misspelt enum value id: with a default flow the gateway is covered, and the flow was
+    silently never taken."""
+    xml = _decide([condition, "${decision == 'reject'}"], default="yes")
+    [problem] = check_processes([("t.bpmn", xml)])
+    assert (problem["rule"], problem["element_id"], problem["severity"]) == ("gateway", "Flow_3", "warning")
+    assert problem["message"].startswith(f"条件 `{condition}` 在其表单字段的任何取值下都不成立（decision: 'approve', "
+                                         "'return', 'reject'）")
+    assert "this flow is never taken" in problem["message"]
+
+
+def test_conditions_that_can_hold_or_read_other_variables_are_not_judged():
+    assert check_processes([("t.bpmn", _decide(["${decision == 'approve'}", "${decision != 'reject'}"],
+                                               default="yes"))]) == []
+    # `other` is no enum or boolean form field: its values are unknown
+    assert found(_decide(["${other == 'x'}"], default="yes")) == []
+
+
+def test_a_duplicate_id_is_said_in_words_with_what_to_do():
+    """It was the XML Schema's "'Task_A' is not a valid value of the atomic type 'xs:ID'"."""
+    xml = simple(f'<bpmn:userTask id="Task_A" name="审核" {USER} />').replace(
+        b'<bpmn:endEvent id="Event_End" />', b'<bpmn:endEvent id="Task_A" />')
+    [problem] = [p for p in check_files([("dup.bpmn", xml)], use_modeler=False).problems if p["rule"] == "bpmn"]
+    assert problem["element_id"] == "Task_A"
+    assert "id Task_A 在此文件中用了不止一次，请在 Modeler 中给其中一个元素改用别的 id" in problem["message"]
+    assert "the id Task_A is used more than once in this file" in problem["message"]
+    spaced = CLEAN.replace(b'id="Task_A"', b'id="Task A"')
+    messages = [p["message"] for p in check_files([("space.bpmn", spaced)], use_modeler=False).problems
+                if p["rule"] == "bpmn"]
+    assert any("id「Task A」不是合法的 id" in m and "no spaces" in m for m in messages)
+
+
+def test_deploy_refuses_a_default_value_it_would_drop_and_changes_nothing(engine, people):
+    """One good file and one with a long field defaulting to 'abc': neither is deployed, and
+    nothing is written to the audit trail, on SQLite and PostgreSQL."""
+    from sqlalchemy import func, select
+
+    from models import AuditEvent, ProcessDefinition
+    with engine.db.reader() as s:
+        events = s.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    bad = _form('<camunda:formField id="pageCount" type="long" defaultValue="abc" />').replace(
+        b'id="p"', b'id="bad_default"')
+    with pytest.raises(Invalid) as err:
+        engine.deploy([("good.bpmn", CLEAN), ("bad.bpmn", bad)])
+    assert "bad.bpmn: Task_A: [form] 表单字段 'pageCount'（long）的 defaultValue 'abc' 无效" in err.value.message
+    with engine.db.reader() as s:
+        assert s.execute(select(ProcessDefinition)).first() is None
+        assert s.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == events
+
+
+def test_one_variable_with_two_form_field_types_is_a_warning():
+    """`missing` a string on one task and a long on the next: start data, later forms and
+    conditions would each expect another type."""
+    xml = diagram(f'<bpmn:startEvent id="StartEvent_1" />\n'
+                  f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements><camunda:formData>'
+                  '<camunda:formField id="missing" type="string" /></camunda:formData></bpmn:extensionElements>'
+                  f'</bpmn:userTask>\n<bpmn:userTask id="Task_B" {USER}><bpmn:extensionElements><camunda:formData>'
+                  '<camunda:formField id="missing" type="long" /></camunda:formData></bpmn:extensionElements>'
+                  '</bpmn:userTask>\n<bpmn:endEvent id="Event_End" />\n'
+                  + flows(("StartEvent_1", "Task_A"), ("Task_A", "Task_B"), ("Task_B", "Event_End")))
+    [problem] = check_processes([("t.bpmn", xml)])
+    assert (problem["rule"], problem["element_id"], problem["severity"]) == ("form", "Task_B", "warning")
+    assert problem["message"].startswith("表单字段 'missing' 在此为 long，在 Task_A 为 string：")
+    same = xml.replace(b'type="long"', b'type="string"')
+    assert check_processes([("t.bpmn", same)]) == []
+
+
+def test_a_camunda_8_diagram_is_named_for_what_it_is():
+    """Made with File → New → BPMN diagram (Camunda 8): the zeebe: assignment and the FEEL
+    condition gave "no assignment" and "syntax error" only, never the reason."""
+    xml = _decide(['=decision = "approve"'], default="yes").replace(
+        b'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"',
+        b'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"').replace(
+        f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements>'.encode(),
+        b'<bpmn:userTask id="Task_A"><bpmn:extensionElements><zeebe:assignmentDefinition candidateGroups="legal" />')
+    problems = check_processes([("c8.bpmn", xml)])
+    assert (problems[0]["rule"], problems[0]["element_id"]) == ("unsupported", "p")
+    assert problems[0]["message"].startswith("这是为 Camunda 8 画的流程图")
+    assert "BPMN diagram (Camunda 7)" in problems[0]["message"]
+    platform = CLEAN.replace(b'exporterVersion="5.28.0"', b'exporterVersion="8.5.0" '
+                             b'xmlns:modeler="http://camunda.org/schema/modeler/1.0" '
+                             b'modeler:executionPlatform="Camunda Cloud"')
+    assert found(platform) == [("unsupported", "p")]
+    assert found(CLEAN.replace(b'exporterVersion="5.28.0"', b'exporterVersion="5.41.0"')) == []  # a newer Modeler 5
+
+
+@pytest.mark.parametrize("attrs, bad", [('camunda:candidateGroups="legal，reform_office"', "`legal，reform_office`"),
+                                        ('camunda:candidateGroups="legal;reform_office"', "`legal;reform_office`"),
+                                        ('camunda:candidateUsers="li, chen wang"', "`chen wang`")])
+def test_a_candidate_list_not_separated_by_commas_is_refused(attrs, bad):
+    """A Chinese comma made one group nobody is in: the task deployed and sat unclaimable (only
+    candidateStarterGroups was held to a comma list)."""
+    [problem] = check_processes([("t.bpmn", simple(f'<bpmn:userTask id="Task_A" {attrs} />'))])
+    assert (problem["rule"], problem["element_id"]) == ("assignment", "Task_A")
+    assert f"{bad} 不是名称；多个名称请用英文逗号分隔" in problem["message"]
+
+
+def test_candidate_lists_with_commas_and_spaces_pass():
+    assert found(simple('<bpmn:userTask id="Task_A" camunda:candidateGroups=" legal , reform_office," '
+                        'camunda:candidateUsers="li,chen" />')) == []

@@ -834,3 +834,22 @@ def test_check_says_in_chinese_why_the_modeler_lint_did_not_run(tmp_path):
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "check", str(broken)])
     assert result.exit_code == 3
     assert "Camunda Modeler 检查 (lint)：未运行 (skipped: no readable file)" in result.output
+
+
+def test_deploy_says_its_warnings_as_check_does_with_the_element_name(cli, tmp_path):
+    """Deploy's warning lines lacked the element's name that `check` gives: `Task_Review: [...]`."""
+    typo = tmp_path / "mini_approval.bpmn"
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+    typo.write_text(xml.replace("!empty returnReason}", "!empty returnReasons}"), encoding="utf-8")
+    [line] = [line for line in cli("check", str(typo)).stdout.splitlines() if "[variable]" in line]
+    assert ": Flow_Return (退回): [variable]" in line
+    deployed = cli("deploy", str(typo), "--as", "chen")
+    assert line in deployed.stderr.splitlines()
+
+
+def test_check_against_an_in_memory_database_checks_the_files_alone():
+    """`--db sqlite://` (no path: an empty database in memory) was an IndexError traceback."""
+    result = CliRunner().invoke(main, ["--db", "sqlite://", "check", str(FIXTURES / "diagrams" / "mini_approval.bpmn"),
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    assert as_json(result)["errors"] == 0

@@ -42,11 +42,12 @@ from .directory import directory_problems
 from .events import rule_event_gateways, rule_events
 from .expressions import rule_conditions, rule_reserved_ids, rule_scripts, rule_timers
 from .files import lint_problems, schema_problems, storage_problems
-from .forms import rule_start_forms, rule_task_types, rule_user_tasks
-from .gateways import rule_conditions_on_activities, rule_gateways, rule_implicit_splits, rule_unreachable
+from .forms import rule_form_field_types, rule_start_forms, rule_task_types, rule_user_tasks
+from .gateways import (rule_conditions_on_activities, rule_gateways, rule_implicit_splits, rule_never_true_conditions,
+                       rule_unreachable)
 from .ledger import rule_ledger_properties
 from .multi_instance import rule_multi_instance
-from .unsupported import rule_start_permission, rule_unsupported
+from .unsupported import rule_camunda_8, rule_start_permission, rule_unsupported
 from .variables import rule_misspelt_collections, rule_undefined_variables
 
 __all__ = ["CheckReport", "RULES", "check_files", "check_processes", "directory_problems"]
@@ -76,10 +77,11 @@ class CheckReport:
                 "modeler_lint": self.modeler_lint}
 
 
-RULES = [rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks, rule_start_forms,
-         rule_task_types, rule_multi_instance, rule_unsupported, rule_start_permission, rule_events,
-         rule_event_gateways, rule_gateways, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable,
-         rule_call_activities, rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties]
+RULES = [rule_camunda_8, rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks,
+         rule_start_forms, rule_form_field_types, rule_task_types, rule_multi_instance, rule_unsupported,
+         rule_start_permission, rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions,
+         rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities,
+         rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties]
 
 
 def _executable_keys(roots: Iterable) -> set[str]:

@@ -37,6 +37,8 @@ CAMUNDA_BUILTINS = {
 }
 # Variables the engine itself sets (engine/commands.py start(), engine/events.py).
 ENGINE_VARIABLES = {"title", "businessKey", "initiator", "lastMessage"}
+# one item of a comma list of group or user names (candidateGroups, candidateStarterUsers, …)
+LIST_NAME = re.compile(r"[\w.@-]+\Z")
 _ASSIGNMENT = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)(.*)\Z", re.DOTALL)  # a script line, as in engine/expressions.py
 
 

@@ -6,10 +6,10 @@ import re
 from ..deadlines import is_iso_date_or_datetime
 from ..documents import PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import is_wrapped
-from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES
+from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, default_error
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
-from .common import CAMUNDA, NS, Doc, check_expression, local_name
+from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, local_name
 from .expressions import check_timer_value
 
 def _whole_number(text: str) -> bool:
@@ -36,6 +36,8 @@ def rule_user_tasks(doc: Doc):
                 else:
                     yield from check_expression(doc.file, task, value, "assignment",
                                                 (f"camunda:{name} 的表达式", f"camunda:{name}"))
+            elif name in ("candidateGroups", "candidateUsers"):
+                yield from _check_name_list(doc, task, name, value)
         priority = (attrs["priority"] or "").strip()
         if priority and not is_wrapped(priority) and not _whole_number(priority):
             yield doc.problem(task, "assignment", f"camunda:priority 的值 `{priority}` 须为不超过 18 位的整数 "
@@ -46,6 +48,17 @@ def rule_user_tasks(doc: Doc):
         yield from _check_procedure(doc, task)
         yield from _check_attachments(doc, task)
         yield from _check_form(doc, task)
+
+
+def _check_name_list(doc: Doc, task, name: str, value: str):
+    """`legal，reform_office` (a Chinese comma) or `legal;reform_office` is one group nobody is in:
+    the task would sit unclaimable."""
+    bad = [part.strip() for part in value.split(",") if part.strip() and not LIST_NAME.match(part.strip())]
+    if bad:
+        shown = ", ".join(f"`{b}`" for b in bad)
+        yield doc.problem(task, "assignment", f"camunda:{name} 的值 `{value}`：{shown} 不是名称；多个名称请用英文逗号分隔，"
+                          f"如 `legal, reform_office` (camunda:{name} `{value}`: {shown} is not a name; separate "
+                          "names with commas (,), such as `legal, reform_office`)")
 
 
 def _check_procedure(doc: Doc, task):
@@ -81,6 +94,11 @@ def _check_form(doc: Doc, task):
             yield doc.problem(task, "form", f"表单字段 '{fid}' 的 defaultValue `{default}` 中的表达式不会求值，请写字面值 "
                               f"(form field '{fid}': defaultValue `{default}`: expressions in default values are not "
                               "evaluated; write a literal value)")
+        elif default_error(kind, default):
+            zh, en = default_error(kind, default)[:-1].split(" (", 1)
+            yield doc.problem(task, "form", f"表单字段 '{fid}'（{kind}）的 defaultValue '{default}' 无效：{zh}；请改正或删去"
+                              f"，否则它会被忽略 (form field '{fid}' ({kind}): defaultValue '{default}' {en}; correct "
+                              "it or remove it, else it is ignored)")
         if not fid or not fid.isidentifier() or fid.startswith("_"):
             yield doc.problem(task, "form", f"表单字段 id '{fid}' 须为普通变量名（字母、数字、_） (form field id "
                               f"'{fid}' must be a plain variable name (letters, digits, _))")
@@ -127,6 +145,25 @@ def _check_form(doc: Doc, task):
                                       + f" (form field '{fid}': constraint '{name}' needs a whole-number config "
                                       "of at most 18 digits"
                                       + (", or an expression like ${maxDays}" if computed else "") + ")")
+        yield from _check_bounds_order(doc, task, field, fid, kind)
+
+
+def _check_bounds_order(doc: Doc, task, field, fid: str, kind: str):
+    """A literal min above its max (or minlength above maxlength): no value passes, so a
+    required field could never be submitted."""
+    config = {c.get("name"): (c.get("config") or "").strip()
+              for c in field.xpath("./camunda:validation/camunda:constraint", namespaces=NS)}
+    pairs = [("minlength", "maxlength")] + ([("min", "max")] if kind in ("long", "date") else [])
+    for low, high in pairs:
+        a, b = config.get(low, ""), config.get(high, "")
+        if kind == "date" and low == "min":
+            ordered = not (is_iso_date_or_datetime(a) and is_iso_date_or_datetime(b)) or a <= b
+        else:
+            ordered = not (_whole_number(a) and _whole_number(b)) or int(a) <= int(b)
+        if not ordered:
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 {low} {a} 大于 {high} {b}，任何值都无法满足；请改正 "
+                              f"(form field '{fid}': {low} {a} is above {high} {b}, so no value can pass; correct "
+                              "them)")
 
 
 def rule_start_forms(doc: Doc):
@@ -154,3 +191,21 @@ def rule_task_types(doc: Doc):
                           f"({en}: Camunda passes through it at once, reformflow would wait for "
                           "someone to complete it. Make it a user task (wrench icon → User task) with an assignee or "
                           "candidate groups, or remove it)")
+
+
+def rule_form_field_types(doc: Doc):
+    """One variable, one type: a form field of another type than an earlier field of the same id
+    (`reviewDays` long on one task, string on another) makes a later form or condition meet a
+    value of the wrong type, and start data is typed by only one of them."""
+    first: dict[str, tuple[str, str]] = {}  # field id -> (type, element id of its first form)
+    for field in doc.root.xpath(".//camunda:formField", namespaces=NS):
+        fid, kind = field.get("id"), field.get("type")
+        if not fid or kind not in SUPPORTED_TYPES:
+            continue  # said by _check_form
+        owner = field.getparent().getparent().getparent()  # formData → extensionElements → task
+        seen = first.setdefault(fid, (kind, owner.get("id")))
+        if seen[0] != kind and seen[1] != owner.get("id"):  # twice on one form is refused by _check_form
+            yield doc.problem(owner, "form", f"表单字段 '{fid}' 在此为 {kind}，在 {seen[1]} 为 {seen[0]}：同一个变量应只有一种"
+                              f"类型，请统一两处的类型，或给其中一个字段改名 (form field '{fid}' is a {kind} here and a "
+                              f"{seen[0]} on {seen[1]}: one variable, one type; give both the same type, or rename "
+                              "one of them)", "warning")

@@ -177,3 +177,31 @@ def rule_unreachable(doc: Doc):
                 yield doc.problem(node, "unreachable", "从开始事件出发没有路径能到达此元素：请用顺序流连上它，或删除它 "
                                   "(no path from a start event reaches this element: connect it "
                                   "with a sequence flow or delete it)")
+
+
+def rule_never_true_conditions(doc: Doc):
+    """A condition no value of its enum and boolean form fields makes true (`${decision ==
+    'aprove'}`, `${decision == 1}`): the flow is never taken, silently. Only conditions that read
+    nothing but such fields are judged, as in _coverage."""
+    for flow in doc.flows:
+        source = doc.by_id.get(flow.get("sourceRef"))
+        condition = flow.find("bpmn:conditionExpression", NS)
+        if condition is None or source is None or not is_bpmn(source, "exclusiveGateway", "inclusiveGateway"):
+            continue
+        text = (condition.text or "").strip()
+        try:
+            expression = compile_expression(text, FUNCTION_NAMES)
+        except ExpressionError:
+            continue  # refused by rule_conditions already
+        names = sorted(expression.names)
+        if (not names or expression.functions & FUNCTION_NAMES or any(n not in doc.domains for n in names)
+                or _combinations(names, doc.domains) > MAX_COMBINATIONS):
+            continue
+        if any(_holds(expression, dict(zip(names, values)))
+               for values in itertools.product(*(doc.domains[n] for n in names))):
+            continue
+        allowed = "; ".join(f"{n}: {', '.join(_juel(v) for v in doc.domains[n])}" for n in names)
+        yield doc.problem(flow, "gateway", f"条件 `{text}` 在其表单字段的任何取值下都不成立（{allowed}），此流永远不会被"
+                          "走到；请核对比较的值是否为枚举字段的值 id（或 true/false） (condition "
+                          f"`{text}` holds for none of the values its form fields allow ({allowed}): this flow is "
+                          "never taken; compare with the enum's value ids, or true/false)", "warning")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from .common import BPMN, CAMUNDA, NS, Doc, is_bpmn, local_name, owner_of
+from .common import BPMN, CAMUNDA, LIST_NAME, NS, Doc, is_bpmn, local_name, owner_of
 
 # Every reason is (Chinese, English): the messages are Chinese first, the English in brackets.
 UNSUPPORTED_ATTRIBUTES = {
@@ -112,7 +112,6 @@ UNSUPPORTED_ELEMENTS = {
     "cancelEventDefinition": ("取消事件属于事务子流程，而事务子流程不受支持",
                               "cancel events belong to transactions, which are not supported"),
 }
-_STARTER_NAME = re.compile(r"[\w.@-]+\Z")
 
 
 def rule_unsupported(doc: Doc):
@@ -203,9 +202,32 @@ def rule_start_permission(doc: Doc):
                                   "如 `reform_office, legal`；表达式不会求值 (must be a comma list of names such as "
                                   "`reform_office, legal`; expressions are not evaluated)")
                 continue
-            bad = [part.strip() for part in value.split(",") if not _STARTER_NAME.match(part.strip())]
+            bad = [part.strip() for part in value.split(",") if not LIST_NAME.match(part.strip())]
             if bad:
                 shown = ", ".join(f"`{b}`" for b in bad)
                 yield doc.problem(process, "start-permission", f"camunda:{name} 的值 `{value}`：{shown} 不是名称；请写以逗号"
                                   "分隔的名称，如 `reform_office, legal` (not a name; write names separated by "
                                   "commas, such as `reform_office, legal`)")
+
+
+MODELER_NS = "http://camunda.org/schema/modeler/1.0"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+
+
+def rule_camunda_8(doc: Doc):
+    """A diagram made with File → New → BPMN diagram (Camunda 8): its assignments, forms and FEEL
+    conditions (`=x = 1`) are zeebe: extensions reformflow never reads, and the other rules' many
+    messages would not say so."""
+    platform = doc.root.get(f"{{{MODELER_NS}}}executionPlatform") or ""
+    zeebe = any(isinstance(el.tag, str) and el.tag.startswith(f"{{{ZEEBE_NS}}}") for el in doc.root.iter())
+    if platform != "Camunda Cloud" and not zeebe:
+        return
+    process = next(iter(doc.iter("process")), None)
+    yield doc.problem(process if process is not None else doc.root, "unsupported",
+                      "这是为 Camunda 8 画的流程图（执行平台 Camunda Cloud 或 zeebe: 扩展）：reformflow 只读 Camunda 7 的 "
+                      "camunda: 属性和 ${...} 表达式，不读 zeebe: 扩展和 FEEL 条件。请按 docs/modeling.md 第 1 节用 "
+                      "File → New File → BPMN diagram (Camunda 7) 新建，重新填写分配、表单和条件 (this diagram is drawn "
+                      "for Camunda 8 (platform Camunda Cloud or zeebe: extensions): reformflow reads Camunda 7's "
+                      "camunda: attributes and ${...} expressions, not zeebe: extensions or FEEL. Create it with "
+                      "File → New File → BPMN diagram (Camunda 7), docs/modeling.md section 1, and fill in the "
+                      "assignments, forms and conditions again)")
