@@ -3,7 +3,6 @@ or does not know, and the process's candidate starter lists."""
 from __future__ import annotations
 
 import difflib
-import re
 
 from .common import BPMN, CAMUNDA, LIST_NAME, NS, Doc, is_bpmn, local_name, owner_of
 
