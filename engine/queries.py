@@ -93,7 +93,11 @@ def task_view(session: Session, task_id: int, limit: Limit,
     own = task_data(task) if task_data is not None else None
     variables = json.loads(variables_json) if own is None else own
     view = task_dict(task) | {"plan_title": title, "business_key": business_key}
-    view["values"] = {f["id"]: variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
+    # an open task starts a `keep` = `false` field afresh, as submitting it does: another
+    # reviewer's return reason must not show up, nor be copied back, as this one's
+    fresh = task.status in OPEN_STATUSES
+    view["values"] = {f["id"]: forms.default_value(f) if fresh and not forms.carries_over(f)
+                      else variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
     # a closed task's range today says nothing about what was submitted then
     view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))} \
         if task.status in OPEN_STATUSES else {}
