@@ -1407,6 +1407,11 @@ def run() -> None:
             usage = f"reformflow {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]}"
             message = (f"全局选项须写在命令之前：{usage} <命令> … (global options go before the command: "
                        f"{usage} <command> …)")
+        elif isinstance(exc, click.NoSuchOption) and exc.option_name == "--json" and exc.ctx \
+                and exc.ctx.command is main:  # `reformflow --json tasks`: --json belongs to each command
+            misplaced = True
+            message = ("--json 须写在命令之后：reformflow <命令> … --json "
+                       "(--json goes after the command: reformflow <command> … --json)")
         if "--json" in sys.argv[1:]:
             click.echo(json.dumps({"error": "invalid", "message": message}, ensure_ascii=False))
         if isinstance(exc, click.BadParameter) or misplaced:  # a refusal like any other: one line

@@ -731,6 +731,16 @@ def test_a_global_option_after_the_command_is_refused_with_where_it_goes(script,
     assert "用法 (Usage): reformflow tasks" in script("tasks", "--as", "li", "--bogus")[2]
 
 
+@pytest.mark.parametrize("args", [["--json", "tasks", "--as", "li"],
+                                  ["--now", "2026-10-01T09:00", "--json", "tasks", "--as", "li"]])
+def test_json_before_the_command_is_refused_with_where_it_goes(script, args):
+    # the mirror of a global option after the command: click only said "no such option '--json'"
+    code, out, err = script(*args)
+    assert code == 2 and json.loads(out)["error"] == "invalid"
+    assert err == ("reformflow: invalid: --json 须写在命令之后：reformflow <命令> … --json "
+                   "(--json goes after the command: reformflow <command> … --json)\n")
+
+
 def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
     shown = cli("calendar", "show", "2028")
     said = (shown.stdout + shown.stderr).splitlines()
