@@ -214,6 +214,23 @@ def _parse_now(ctx, param, value):
     return moment
 
 
+# what a Chinese input method or a word processor types instead of JSON's ASCII punctuation
+_JSON_SLIPS = {"“": "中文引号", "”": "中文引号", "‘": "中文引号", "’": "中文引号", "'": "单引号",
+               "：": "中文冒号", "，": "中文逗号", "｛": "全角括号", "｝": "全角括号"}
+
+
+def _json_slip(text: str, exc: Exception) -> str:
+    """Where JSON stopped on such a character, say so: the decoder's English alone does not."""
+    pos = getattr(exc, "pos", None)
+    if pos is None:
+        return ""
+    rest = text[pos:].lstrip()
+    if not rest or rest[0] not in _JSON_SLIPS:
+        return ""
+    return (f"：第 {len(text) - len(rest) + 1} 个字符是{_JSON_SLIPS[rest[0]]}「{rest[0]}」，"
+            '字段名和文本须用英文双引号 "，冒号、逗号须为英文半角 : ,')
+
+
 def _json_data(value: str | None) -> dict:
     if not value:
         return {}
@@ -227,7 +244,7 @@ def _json_data(value: str | None) -> dict:
         data = json.loads(value, parse_constant=finite, parse_float=finite)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-        raise Invalid(f"--data 不是有效的 JSON (--data is not valid JSON: {reason})") from None
+        raise Invalid(f"--data 不是有效的 JSON{_json_slip(value, exc)} (--data is not valid JSON: {reason})") from None
     if not isinstance(data, dict):
         raise Invalid("--data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)")
     return data

@@ -607,6 +607,20 @@ def test_hostile_files_and_data_are_refused_without_a_traceback(cli):
         assert refused.stderr == f"reformflow: invalid: --data 不是有效的 JSON (--data is not valid JSON: {reason})\n"
 
 
+@pytest.mark.parametrize("data, said", [
+    ('{“leadUnit”: "市财政局"}', "第 2 个字符是中文引号「“」"),
+    ("{'leadUnit': '市财政局'}", "第 2 个字符是单引号「'」"),
+    ('{"leadUnit"： "市财政局"}', "第 12 个字符是中文冒号「：」"),
+    ('{"leadUnit": "市财政局"， "pilot": true}', "第 20 个字符是中文逗号「，」"),
+])
+def test_data_typed_with_chinese_punctuation_says_which_character(cli, data, said):
+    # typed with a Chinese input method: the decoder's English alone did not say what was wrong
+    refused = cli("start", "x", "--as", "zhang", "--data", data, ok=False)
+    assert refused.exit_code == 3
+    assert refused.stderr.startswith(f"reformflow: invalid: --data 不是有效的 JSON：{said}，字段名和文本须用英文双引号 \"，"
+                                     "冒号、逗号须为英文半角 : , (--data is not valid JSON: ")
+
+
 def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     def line(*args):
         refused = cli(*args, ok=False)
