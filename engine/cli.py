@@ -812,6 +812,9 @@ def _show_form(t: dict) -> None:
                 notes.append(f"{zh} {c[name]} 字 ({name} {c[name]})")
         shown = "" if value is None else f" = {json.dumps(value, ensure_ascii=False)}"
         click.echo(f"    {f['label']} {f['id']}（{'，'.join(notes)}）{shown}")
+        if f["id"] in t.get("earlier", {}):  # not prefilled: this decision gives its own
+            earlier = json.dumps(t["earlier"][f["id"]], ensure_ascii=False)
+            click.echo(f"      此前填写 (given earlier)：{earlier}")
         if f["options"]:
             options = " | ".join(f"{o['id']} {o['name']}" for o in f["options"])
             click.echo(f"      取值 (one of)：{options}")

@@ -94,10 +94,12 @@ def task_view(session: Session, task_id: int, limit: Limit,
     variables = json.loads(variables_json) if own is None else own
     view = task_dict(task) | {"plan_title": title, "business_key": business_key}
     # an open task starts a `keep` = `false` field afresh, as submitting it does: another
-    # reviewer's return reason must not show up, nor be copied back, as this one's
-    fresh = task.status in OPEN_STATUSES
-    view["values"] = {f["id"]: forms.default_value(f) if fresh and not forms.carries_over(f)
+    # reviewer's return reason must not show up, nor be copied back, as this one's; what was
+    # given before is still said apart (`earlier`), for the one who must act on it
+    fresh = {f["id"] for f in view["form"] if task.status in OPEN_STATUSES and not forms.carries_over(f)}
+    view["values"] = {f["id"]: forms.default_value(f) if f["id"] in fresh
                       else variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
+    view["earlier"] = {fid: variables[fid] for fid in fresh if variables.get(fid) not in (None, "")}
     # a closed task's range today says nothing about what was submitted then
     view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))} \
         if task.status in OPEN_STATUSES else {}

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 
 from engine import clock
+from engine.cli import main
 from engine.errors import Invalid
 
 from .conftest import BPMN
@@ -220,6 +222,11 @@ def test_a_reviewers_page_does_not_offer_an_earlier_return_reason_as_its_own(lib
     plan.run_until("Task_SpecialGroupReview")
     again = library.task_view(plan.task("Task_SpecialGroupReview")["id"])
     assert again["values"]["returnReason"] is None
+    assert again["earlier"] == {"returnReason": "缺少成本测算"}  # said apart, not prefilled
+    page = CliRunner().invoke(main, ["--db", library.db.url, "task", str(again["id"])]).stdout
+    assert "      此前填写 (given earlier)：\"缺少成本测算\"\n" in page
+    [submit] = [line for line in page.splitlines() if line.startswith("  提交 (submit)：")]
+    assert '"returnReason": ""' in submit
     assert plan.variables["returnReason"] == "缺少成本测算"  # the drafter's 上次退回理由 still
     plan.do("Task_SpecialGroupReview", specialGroupDecision="approve", returnReason="缺少成本测算")
     plan.run_until("Task_LegalityReview")
