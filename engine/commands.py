@@ -945,7 +945,8 @@ def _candidates_en(task) -> str:
 
 
 def _unknown_user(username: str) -> Forbidden:
-    return Forbidden(f"用户 {username} 不存在或已停用 (unknown or inactive user)")
+    return Forbidden(f"用户 {username} 不存在或已停用；请核对用户名，在岗人员见 reformflow users list "
+                     "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
 
 
 def _setting(value: str):

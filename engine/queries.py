@@ -49,7 +49,8 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
         raise Invalid(f"范围须为 {'、'.join(SCOPES)} 之一 (scope must be one of {', '.join(SCOPES)})")
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:  # a leaver may not take their group's tasks: no inbox
-        raise Forbidden(f"用户 {username} 不存在或已停用 (unknown or inactive user)")
+        raise Forbidden(f"用户 {username} 不存在或已停用；请核对用户名，在岗人员见 reformflow users list "
+                         "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
     groups = user.group_codes
     candidate = select(TaskCandidate.task_id).where(or_(
         (TaskCandidate.kind == "user") & (TaskCandidate.value == username),

@@ -469,7 +469,7 @@ def test_deploy_as_an_unknown_user_is_refused(cli):
     diagram = str(FIXTURES / "diagrams" / "mini_approval.bpmn")
     refused = cli("deploy", diagram, "--as", "nobody", "--json", ok=False)
     assert refused.exit_code == 4 and as_json(refused)["error"] == "forbidden"
-    assert refused.stderr == "reformflow: forbidden: 用户 nobody 不存在或已停用 (unknown or inactive user)\n"
+    assert refused.stderr == "reformflow: forbidden: 用户 nobody 不存在或已停用；请核对用户名，在岗人员见 reformflow users list (unknown or inactive user: check the name; `reformflow users list` lists who is active)\n"
     assert as_json(cli("definitions", "--json"))["definitions"] == []
     deployed = as_json(cli("deploy", diagram, "--as", "chen", "--json"))["definitions"]
     assert [(d["version"], d["deployed_by"]) for d in deployed] == [(1, "chen")]
