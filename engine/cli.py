@@ -1054,9 +1054,12 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
     红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
     (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
     from .ledger import holder_text
-    from .ledger_export import COLOUR_NAMES, measures_text, missed_text, write
+    from .ledger_export import COLOUR_NAMES, measures_text, missed_text, write, write_units
     rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
-    if output is not None:  # "" too: refused, not silently nothing written
+    if output is not None and by_unit and output.lower().endswith(".csv"):  # one table: the sums asked for
+        write_units(rows, output)
+        click.echo(f"已写入按牵头单位汇总到 {output} (per-unit sums written)", err=True)
+    elif output is not None:  # "" too: refused, not silently nothing written
         write(rows, output)
         click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {display.counted(len(rows), 'plan')} written)",
                    err=True)
