@@ -214,6 +214,23 @@ def _parse_now(ctx, param, value):
     return moment
 
 
+# what a Chinese input method or a word processor types instead of JSON's ASCII punctuation
+_JSON_SLIPS = {"“": "中文引号", "”": "中文引号", "‘": "中文引号", "’": "中文引号", "'": "单引号",
+               "：": "中文冒号", "，": "中文逗号", "｛": "全角括号", "｝": "全角括号"}
+
+
+def _json_slip(text: str, exc: Exception) -> str:
+    """Where JSON stopped on such a character, say so: the decoder's English alone does not."""
+    pos = getattr(exc, "pos", None)
+    if pos is None:
+        return ""
+    rest = text[pos:].lstrip()
+    if not rest or rest[0] not in _JSON_SLIPS:
+        return ""
+    return (f"：第 {len(text) - len(rest) + 1} 个字符是{_JSON_SLIPS[rest[0]]}「{rest[0]}」，"
+            '字段名和文本须用英文双引号 "，冒号、逗号须为英文半角 : ,')
+
+
 def _json_data(value: str | None) -> dict:
     if not value:
         return {}
@@ -227,7 +244,7 @@ def _json_data(value: str | None) -> dict:
         data = json.loads(value, parse_constant=finite, parse_float=finite)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-        raise Invalid(f"--data 不是有效的 JSON (--data is not valid JSON: {reason})") from None
+        raise Invalid(f"--data 不是有效的 JSON{_json_slip(value, exc)} (--data is not valid JSON: {reason})") from None
     if not isinstance(data, dict):
         raise Invalid("--data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)")
     return data
@@ -802,6 +819,9 @@ def _show_form(t: dict) -> None:
                 notes.append(f"{zh} {c[name]} 字 ({name} {c[name]})")
         shown = "" if value is None else f" = {json.dumps(value, ensure_ascii=False)}"
         click.echo(f"    {f['label']} {f['id']}（{'，'.join(notes)}）{shown}")
+        if f["id"] in t.get("earlier", {}):  # not prefilled: this decision gives its own
+            earlier = json.dumps(t["earlier"][f["id"]], ensure_ascii=False)
+            click.echo(f"      此前填写 (given earlier)：{earlier}")
         if f["options"]:
             options = " | ".join(f"{o['id']} {o['name']}" for o in f["options"])
             click.echo(f"      取值 (one of)：{options}")
@@ -1044,9 +1064,12 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
     红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
     (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
     from .ledger import holder_text
-    from .ledger_export import COLOUR_NAMES, measures_text, missed_text, write
+    from .ledger_export import COLOUR_NAMES, measures_text, missed_text, write, write_units
     rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
-    if output is not None:  # "" too: refused, not silently nothing written
+    if output is not None and by_unit and output.lower().endswith(".csv"):  # one table: the sums asked for
+        write_units(rows, output)
+        click.echo(f"已写入按牵头单位汇总到 {output} (per-unit sums written)", err=True)
+    elif output is not None:  # "" too: refused, not silently nothing written
         write(rows, output)
         click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {display.counted(len(rows), 'plan')} written)",
                    err=True)
@@ -1441,6 +1464,11 @@ def run() -> None:
             usage = f"reformflow {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]}"
             message = (f"全局选项须写在命令之前：{usage} <命令> … (global options go before the command: "
                        f"{usage} <command> …)")
+        elif isinstance(exc, click.NoSuchOption) and exc.option_name == "--json" and exc.ctx \
+                and exc.ctx.command is main:  # `reformflow --json tasks`: --json belongs to each command
+            misplaced = True
+            message = ("--json 须写在命令之后：reformflow <命令> … --json "
+                       "(--json goes after the command: reformflow <command> … --json)")
         if "--json" in sys.argv[1:]:
             click.echo(json.dumps({"error": "invalid", "message": message}, ensure_ascii=False))
         if isinstance(exc, click.BadParameter) or misplaced:  # a refusal like any other: one line

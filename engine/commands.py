@@ -693,7 +693,8 @@ class Engine:
             elif task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
             elif self._lost_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
-                raise Conflict(f"任务 {task_id} 刚被退回或改派（现由 {task.assignee or '候选人'} 办理），请刷新后重试"
+                now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
+                raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
                                f" (the task was handed back or reassigned since you took it; reload)")
             elif task.status == "open" and not self._may_claim(self._member(ctx, actor), task):
                 raise Forbidden(f"您不是任务 {task_id}「{task.name}」的候选人，不能办理；如需由您办理，请改革办指派"
@@ -964,7 +965,8 @@ def _candidates_en(task) -> str:
 
 
 def _unknown_user(username: str) -> Forbidden:
-    return Forbidden(f"用户 {username} 不存在或已停用 (unknown or inactive user)")
+    return Forbidden(f"用户 {username} 不存在或已停用；请核对用户名，在岗人员见 reformflow users list "
+                     "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
 
 
 def _setting(value: str):

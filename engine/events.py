@@ -29,7 +29,7 @@ from sqlalchemy import select
 from models import ProcessDefinition, ProcessInstance
 
 from . import forms, runtime
-from .commands import SYSTEM_ACTOR, Engine
+from .commands import _PLAN_STATUS_ZH, SYSTEM_ACTOR, Engine
 from .errors import Conflict, Invalid
 
 MESSAGE_VARIABLE = "lastMessage"
@@ -112,7 +112,8 @@ def send_message(engine: Engine, instance_id: int, name: str, *, actor: str, dat
         _check_actor(engine, ctx, actor)
         instance = engine._lock_instance(ctx, instance_id)
         if instance.status != "running":
-            raise Conflict(f"方案实例 {instance_id} 已结束，不能接收消息 (plan is {instance.status})")
+            raise Conflict(f"方案实例 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
+                           f"不能接收消息 (plan is {instance.status})")
         workflow = runtime.load(ctx, instance)
         event = BpmnEvent(MessageEventDefinition(name), payload={"payload": name, "result_var": MESSAGE_VARIABLE})
         waiting = _waiting_tasks(workflow, event)

@@ -249,6 +249,11 @@ def default_error(kind: str, text: str) -> str | None:
     return None
 
 
+def carries_over(field: dict) -> bool:
+    """Whether a field left out keeps the variable's current value (not so with `keep` = `false`)."""
+    return field["properties"].get("keep", "true").lower() != "false"
+
+
 def default_value(field: dict):
     if field["default"] in (None, ""):
         return None
@@ -292,8 +297,8 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
             problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项 (required)"})
             continue
         if raw is None or (isinstance(raw, str) and raw.strip() == "" and field["type"] != "string"):
-            keeps = field["properties"].get("keep", "true").lower() != "false"
-            value = (current.get(fid, default_value(field)) if keeps else default_value(field)) if fid not in submitted else None
+            value = (current.get(fid, default_value(field)) if carries_over(field) else default_value(field)) \
+                if fid not in submitted else None
         else:
             try:
                 value = _coerce(field, raw)

@@ -25,6 +25,18 @@ def write(rows: list[dict], path: str) -> None:
     save(path, ("台账", "ledger"), HEADERS, table, lambda book: _fill(book, rows, table))
 
 
+def write_units(rows: list[dict], path: str) -> None:
+    """The per-unit sums alone, for `ledger --by-unit --output x.csv`: a .csv holds one table,
+    and the plans' would not be what was asked for (an .xlsx has both sheets, `write`)."""
+    table = [_unit_cells(unit) for unit in by_unit(rows)]
+    save(path, ("台账", "ledger"), UNIT_HEADERS, table, lambda book: None)
+
+
+def _unit_cells(unit: dict) -> list:
+    return [unit["lead_unit"] or "（未填）", unit["plans"], unit["red"], unit["yellow"], unit["green"],
+            unit["missed"], unit["days_late"], unit["measures"], unit["measures_done"]]
+
+
 def _fill(book, rows: list[dict], table: list[list]) -> None:
     from openpyxl.styles import PatternFill
 
@@ -41,8 +53,7 @@ def _fill(book, rows: list[dict], table: list[list]) -> None:
     units = book.create_sheet("按牵头单位")  # for the annual assessment
     header_row(units, UNIT_HEADERS, (24,))
     for unit in by_unit(rows):
-        units.append([xlsx_text(unit["lead_unit"]) or "（未填）", unit["plans"], unit["red"], unit["yellow"], unit["green"],
-                      unit["missed"], unit["days_late"], unit["measures"], unit["measures_done"]])
+        units.append([xlsx_text(cell) for cell in _unit_cells(unit)])
 
 
 def _cells(row: dict) -> list:

@@ -49,7 +49,8 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
         raise Invalid(f"范围须为 {'、'.join(SCOPES)} 之一 (scope must be one of {', '.join(SCOPES)})")
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:  # a leaver may not take their group's tasks: no inbox
-        raise Forbidden(f"用户 {username} 不存在或已停用 (unknown or inactive user)")
+        raise Forbidden(f"用户 {username} 不存在或已停用；请核对用户名，在岗人员见 reformflow users list "
+                         "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
     groups = user.group_codes
     candidate = select(TaskCandidate.task_id).where(or_(
         (TaskCandidate.kind == "user") & (TaskCandidate.value == username),
@@ -93,7 +94,13 @@ def task_view(session: Session, task_id: int, limit: Limit,
     own = task_data(task) if task_data is not None else None
     variables = json.loads(variables_json) if own is None else own
     view = task_dict(task) | {"plan_title": title, "business_key": business_key}
-    view["values"] = {f["id"]: variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
+    # an open task starts a `keep` = `false` field afresh, as submitting it does: another
+    # reviewer's return reason must not show up, nor be copied back, as this one's; what was
+    # given before is still said apart (`earlier`), for the one who must act on it
+    fresh = {f["id"] for f in view["form"] if task.status in OPEN_STATUSES and not forms.carries_over(f)}
+    view["values"] = {f["id"]: forms.default_value(f) if f["id"] in fresh
+                      else variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
+    view["earlier"] = {fid: variables[fid] for fid in fresh if variables.get(fid) not in (None, "")}
     # a closed task's range today says nothing about what was submitted then
     view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))} \
         if task.status in OPEN_STATUSES else {}

@@ -23,13 +23,16 @@ _OPEN_ROWS_OF_ELEMENT = select(_TASKS).where(_TASKS.c.instance_id == bindparam("
 _MARK_REMINDED = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(reminded_at=bindparam("now"))
 
 
-def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[dict]) -> None:
+def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[tuple[dict, object]]) -> None:
     """A non-interrupting timer on a user task is a reminder to whoever holds the task: the
-    inbox row is marked and the reminder recorded, whichever action the timer fired in."""
-    for event in fired:
+    inbox row is marked and the reminder recorded, whichever action the timer fired in.
+    `fired`: each timer_fired event with the timer task that fired."""
+    for event, timer in fired:
         conn = ctx.session.connection()
+        scope = _scope(workflow, timer)
         rows = [row for element in _reminded_tasks(workflow, event.get("process"), event["element_id"])
-                for row in conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance_id, "element_id": element})]
+                for row in conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance_id, "element_id": element})
+                if scope is None or row.spiff_task_id in scope]
         for row in rows:
             # only reminded_at, without the version check: a person claiming the task at this
             # moment changes who holds it, not whether it was reminded, and must not make the
@@ -41,6 +44,26 @@ def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[dict]) -> 
                            element_id=row.element_id, name=row.name, reminder=event["element_id"],
                            reminder_name=event.get("name"), to=to,
                            due_at=row.due_at.isoformat() if row.due_at else None)
+
+
+def _scope(workflow: BpmnWorkflow, timer) -> set[str] | None:
+    """The user tasks (spiff ids) the timer's own activity holds: the task it is attached to, or
+    the user tasks of that run of the subprocess. Each item of a multi-instance subprocess (a
+    round's reporters) has its own reminder, which must not remind the other items' tasks too.
+    None when the activity is neither (nothing narrowed)."""
+    split = getattr(timer, "parent", None)
+    if split is None:
+        return None
+    scope = set()
+    for sibling in split.children:
+        if isinstance(sibling.task_spec, UserTask):
+            scope.add(str(sibling.id))
+        elif isinstance(sibling.task_spec, SubWorkflowTask):
+            run = workflow.get_subprocess(sibling)
+            if run is None:
+                return None
+            scope.update(str(t.id) for t in run.get_tasks() if isinstance(t.task_spec, UserTask))
+    return scope or None
 
 
 def _reminded_tasks(workflow: BpmnWorkflow, process: str | None, element_id: str) -> list[str]:

@@ -295,12 +295,11 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
     survey = Survey(workflow, before.finished)
     for holder in survey.new_holders:
         holder._set_internal_data(**{STARTED_AT: ctx.now.isoformat()})
-    recorded = len(ctx.log.pending)
-    _record_cycles(ctx, instance, workflow, before.cycles)
-    _record_events(ctx, instance, survey.newly_completed)
+    fired = (_record_cycles(ctx, instance, workflow, before.cycles)
+             + _record_events(ctx, instance, survey.newly_completed))
     sync_tasks(ctx, instance, survey)
     # after the inbox sync: a reminder already due when its task opens fires in this same action
-    remind(ctx, instance.id, workflow, [e[3] for e in ctx.log.pending[recorded:] if e[0] == "timer_fired"])
+    remind(ctx, instance.id, workflow, fired)
     save(ctx, instance, workflow, survey)
 
 
@@ -394,9 +393,11 @@ def settle(workflow: BpmnWorkflow) -> None:
                   "was changed; correct the diagram.)")
 
 
-def _record_cycles(ctx: Context, instance: Plan, workflow: BpmnWorkflow, cycles: dict) -> None:
+def _record_cycles(ctx: Context, instance: Plan, workflow: BpmnWorkflow, cycles: dict) -> list[tuple[dict, object]]:
     """A cycle timer stays waiting while it fires, so it never shows as a completed timer: one
-    timer_fired per occurrence its count went down by, with the time that occurrence was due."""
+    timer_fired per occurrence its count went down by, with the time that occurrence was due.
+    Returns each occurrence's event with the timer task that fired (for `remind`)."""
+    fired = []
     for task_id, before in cycles.items():
         task = workflow.get_task_from_id(task_id)
         after = task._get_internal_data("event_value") if task is not None else None
@@ -408,9 +409,13 @@ def _record_cycles(ctx: Context, instance: Plan, workflow: BpmnWorkflow, cycles:
             ctx.log.record("timer_fired", instance_id=instance.id, element_id=spec.bpmn_id,
                            name=spec.bpmn_name, process=task.workflow.spec.name, due=due.isoformat(),
                            cycle=True)
+            fired.append((ctx.log.pending[-1][3], task))
+    return fired
 
 
-def _record_events(ctx: Context, instance: Plan, completed: list) -> None:
+def _record_events(ctx: Context, instance: Plan, completed: list) -> list[tuple[dict, object]]:
+    """Timers fired and escalations thrown; returns each timer's event with its task (for `remind`)."""
+    fired = []
     for task in completed:
         spec = task.task_spec
         definition = getattr(spec, "event_definition", None)
@@ -418,9 +423,11 @@ def _record_events(ctx: Context, instance: Plan, completed: list) -> None:
             ctx.log.record("timer_fired", instance_id=instance.id, element_id=spec.bpmn_id,
                            name=spec.bpmn_name, process=task.workflow.spec.name,
                            due=task._get_internal_data("event_value"))
+            fired.append((ctx.log.pending[-1][3], task))
         elif isinstance(spec, ThrowingEvent) and isinstance(definition, EscalationEventDefinition):
             ctx.log.record("escalation", instance_id=instance.id, element_id=spec.bpmn_id,
                            name=spec.bpmn_name, code=definition.code, process=task.workflow.spec.name)
+    return fired
 
 
 def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:

@@ -142,7 +142,7 @@ def test_only_a_known_active_user_anchors_as_for_every_other_as(engine, people):
             return s.execute(text("SELECT count(*) FROM audit_events WHERE event_type = 'audit_anchored'")).scalar()
     refused = cli(engine.db, "audit", "anchor", "--as", "auditor", "--json", code=4)
     assert json.loads(refused.stdout)["error"] == "forbidden"
-    assert refused.stderr == "reformflow: forbidden: 用户 auditor 不存在或已停用 (unknown or inactive user)\n"
+    assert refused.stderr == "reformflow: forbidden: 用户 auditor 不存在或已停用；请核对用户名，在岗人员见 reformflow users list (unknown or inactive user: check the name; `reformflow users list` lists who is active)\n"
     with engine.db.transaction() as s:
         s.execute(text("UPDATE users SET active = :no WHERE username = 'chen'"), {"no": False})
     assert cli(engine.db, "audit", "anchor", "--as", "chen", code=4).stderr.startswith("reformflow: forbidden: 用户 chen")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import Conflict, Forbidden, Invalid
+from engine.events import send_message
 from engine.queries import list_tasks
 
 from .conftest import FIXTURES
@@ -46,6 +47,8 @@ def test_a_stopped_plan_leaves_the_inboxes_and_its_timers_never_fire(library, at
         assert [f for f in library.fire_due_timers() if f["instance_id"] == plan.id] == []
     with pytest.raises(Conflict, match="已终止，不能终止"):
         library.cancel_plan(plan.id, reason="again", actor="chen")
+    with pytest.raises(Conflict, match="已终止，不能接收消息"):  # was 已结束: as if it had ended normally
+        send_message(library, plan.id, "材料补正", actor="chen")
     assert [r["id"] for r in library.ledger(status="cancelled")] == [plan.id]
     assert library.ledger(status="running") == []
     assert plan.audit_ok()

@@ -469,7 +469,7 @@ def test_deploy_as_an_unknown_user_is_refused(cli):
     diagram = str(FIXTURES / "diagrams" / "mini_approval.bpmn")
     refused = cli("deploy", diagram, "--as", "nobody", "--json", ok=False)
     assert refused.exit_code == 4 and as_json(refused)["error"] == "forbidden"
-    assert refused.stderr == "reformflow: forbidden: 用户 nobody 不存在或已停用 (unknown or inactive user)\n"
+    assert refused.stderr == "reformflow: forbidden: 用户 nobody 不存在或已停用；请核对用户名，在岗人员见 reformflow users list (unknown or inactive user: check the name; `reformflow users list` lists who is active)\n"
     assert as_json(cli("definitions", "--json"))["definitions"] == []
     deployed = as_json(cli("deploy", diagram, "--as", "chen", "--json"))["definitions"]
     assert [(d["version"], d["deployed_by"]) for d in deployed] == [(1, "chen")]
@@ -607,6 +607,20 @@ def test_hostile_files_and_data_are_refused_without_a_traceback(cli):
         assert refused.stderr == f"reformflow: invalid: --data 不是有效的 JSON (--data is not valid JSON: {reason})\n"
 
 
+@pytest.mark.parametrize("data, said", [
+    ('{“leadUnit”: "市财政局"}', "第 2 个字符是中文引号「“」"),
+    ("{'leadUnit': '市财政局'}", "第 2 个字符是单引号「'」"),
+    ('{"leadUnit"： "市财政局"}', "第 12 个字符是中文冒号「：」"),
+    ('{"leadUnit": "市财政局"， "pilot": true}', "第 20 个字符是中文逗号「，」"),
+])
+def test_data_typed_with_chinese_punctuation_says_which_character(cli, data, said):
+    # typed with a Chinese input method: the decoder's English alone did not say what was wrong
+    refused = cli("start", "x", "--as", "zhang", "--data", data, ok=False)
+    assert refused.exit_code == 3
+    assert refused.stderr.startswith(f"reformflow: invalid: --data 不是有效的 JSON：{said}，字段名和文本须用英文双引号 \"，"
+                                     "冒号、逗号须为英文半角 : , (--data is not valid JSON: ")
+
+
 def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     def line(*args):
         refused = cli(*args, ok=False)
@@ -729,6 +743,16 @@ def test_a_global_option_after_the_command_is_refused_with_where_it_goes(script,
                    f"go before the command: reformflow {option} <command> …)\n")
     # any other unknown option is still click's usage message
     assert "用法 (Usage): reformflow tasks" in script("tasks", "--as", "li", "--bogus")[2]
+
+
+@pytest.mark.parametrize("args", [["--json", "tasks", "--as", "li"],
+                                  ["--now", "2026-10-01T09:00", "--json", "tasks", "--as", "li"]])
+def test_json_before_the_command_is_refused_with_where_it_goes(script, args):
+    # the mirror of a global option after the command: click only said "no such option '--json'"
+    code, out, err = script(*args)
+    assert code == 2 and json.loads(out)["error"] == "invalid"
+    assert err == ("reformflow: invalid: --json 须写在命令之后：reformflow <命令> … --json "
+                   "(--json goes after the command: reformflow <command> … --json)\n")
 
 
 def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):

@@ -226,12 +226,12 @@ def test_completing_a_task_taken_away_meanwhile_is_a_conflict_not_a_refusal(engi
     legal = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
     engine.claim(legal["id"], actor="li")
     engine.assign(legal["id"], to="legal0", actor="chen", reassign=True)
-    with pytest.raises(Conflict, match="reassigned"):
+    with pytest.raises(Conflict, match="（现由 legal0 办理）.*reassigned"):
         engine.complete(legal["id"], actor="li", data={"legalOpinion": "合法"})
     with pytest.raises(Forbidden):  # never held it: a plain refusal
         engine.complete(legal["id"], actor="legal1", data={"legalOpinion": "合法"})
     engine.unclaim(legal["id"], actor="chen")  # the office hands it back to the group
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="（现待候选人认领）"):  # was 现由 候选人 办理
         engine.complete(legal["id"], actor="legal0", data={"legalOpinion": "合法"})
 
 

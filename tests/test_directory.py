@@ -194,6 +194,6 @@ def test_a_leaver_has_no_inbox(cli):  # noqa: F811
     for scope in ("all", "mine", "claimable"):
         refused = cli("tasks", "--as", "zhang", "--scope", scope, ok=False)
         assert (refused.exit_code, refused.stdout) == (4, "")
-        assert "用户 zhang 不存在或已停用 (unknown or inactive user)" in refused.stderr
+        assert "用户 zhang 不存在或已停用；请核对用户名，在岗人员见 reformflow users list (unknown or inactive user: check the name; `reformflow users list` lists who is active)" in refused.stderr
     cli("users", "reactivate", "zhang", "--as", "chen")
     assert len(as_json(cli("tasks", "--as", "zhang", "--json"))["tasks"]) == 1

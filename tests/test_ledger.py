@@ -315,6 +315,13 @@ def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_pat
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [
         ["牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计", "举措数", "已完成举措"],
         ["市财政局", 2, 2, 0, 0, 2, 8, 0, 0], ["市国土局", 1, 0, 0, 1, 0, 0, 0, 0]]
+    # a .csv holds one table: with --by-unit, the sums asked for, not the plans
+    written = CliRunner().invoke(main, [*args, "--output", str(tmp_path / "按单位.csv")])
+    assert written.exit_code == 0 and "已写入按牵头单位汇总到" in written.stderr
+    with open(tmp_path / "按单位.csv", encoding="utf-8-sig", newline="") as f:
+        assert list(csv.reader(f)) == [
+            ["牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计", "举措数", "已完成举措"],
+            ["市财政局", "2", "2", "0", "0", "2", "8", "0", "0"], ["市国土局", "1", "0", "0", "1", "0", "0", "0", "0"]]
 
 
 def test_a_plan_in_implementation_shows_its_measures_as_its_last_table_rated_them(library, at, tmp_path):  # noqa: F811

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 
 from engine import clock
+from engine.cli import main
 from engine.errors import Invalid
 
 from .conftest import BPMN
@@ -207,6 +209,30 @@ def test_special_group_return_needs_a_reason_and_goes_back_to_drafting(library):
     assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview"] * 2 + ["Task_DraftPlan"]
                             + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
     assert_filed(library, plan)
+
+
+def test_a_reviewers_page_does_not_offer_an_earlier_return_reason_as_its_own(library):
+    """returnReason is `keep` = `false`: each decision gives its own. The page (and the submit
+    command `task` prints from it) must not prefill the special group's old reason, else the
+    legal body copying it back sends the drafter someone else's reason."""
+    plan = Plan(library)
+    plan.run_until("Task_SpecialGroupReview")
+    first = plan.task("Task_SpecialGroupReview")["id"]
+    plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="缺少成本测算")
+    plan.run_until("Task_SpecialGroupReview")
+    again = library.task_view(plan.task("Task_SpecialGroupReview")["id"])
+    assert again["values"]["returnReason"] is None
+    assert again["earlier"] == {"returnReason": "缺少成本测算"}  # said apart, not prefilled
+    page = CliRunner().invoke(main, ["--db", library.db.url, "task", str(again["id"])]).stdout
+    assert "      此前填写 (given earlier)：\"缺少成本测算\"\n" in page
+    [submit] = [line for line in page.splitlines() if line.startswith("  提交 (submit)：")]
+    assert '"returnReason": ""' in submit
+    assert plan.variables["returnReason"] == "缺少成本测算"  # the drafter's 上次退回理由 still
+    plan.do("Task_SpecialGroupReview", specialGroupDecision="approve", returnReason="缺少成本测算")
+    plan.run_until("Task_LegalityReview")
+    review = library.task_view(plan.task("Task_LegalityReview")["id"])
+    assert review["values"]["returnReason"] is None
+    assert library.task_view(first)["values"]["returnReason"] == "缺少成本测算"  # a done task: what it held
 
 
 def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):

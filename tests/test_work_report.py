@@ -268,6 +268,19 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
         ("编审单位报告", "市财政局"), ("编审单位报告", "市政府办公厅"), ("催报改革进展报告", "市政府办公厅")}
 
 
+def test_each_body_is_reminded_once_not_once_per_body(library, at):  # noqa: F811
+    """Each body's report has its own reminder timer. Each one reminded every body's task, so with
+    three bodies the history showed nine reminders (with twenty, four hundred)."""
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library)
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+    assert plan.fire_timers_at(at, "2026-07-08T09:00:00").count("Event_SubmitReminder") == 3
+    reminded = [(e["element_id"], e["to"]) for e in audit_payloads(library, plan.id, "task_reminded")]
+    assert sorted(reminded) == [("Task_SubmitReport", ["group:special_group"]), ("Task_SubmitReport", ["wang"]),
+                                ("Task_SubmitReport", ["zhang"])]
+    assert all(t["reminded_at"] == "2026-07-08T01:00:00+00:00" for t in plan.tasks("Task_SubmitReport"))
+
+
 def test_at_year_end_the_office_compiles_the_annual_summary_and_the_leader_returns_it_with_comments(
         library, at):  # noqa: F811
     with at("2026-12-01T09:00:00"):
