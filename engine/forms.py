@@ -157,11 +157,11 @@ def _check_constraints(field: dict, value, c: dict | None = None) -> str | None:
     return None
 
 
-def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> str | None:
+def _check_computed(field: dict, value, values: dict, limit: Limit | None, labels: dict[str, str]) -> str | None:
     """The field's min / max written as expressions, evaluated now; a bound without a value
     (an empty variable) does not apply. Said with the field's `rangeHint` property where the
-    diagram gives one (the rule in words: 三项之和须等于举措总数), else with the expression,
-    which names what it is."""
+    diagram gives one (the rule in words: 三项之和须等于举措总数), else in words where the bound
+    is a common one, else with the expression, which names what it is."""
     if value is None or limit is None:
         return None
     for name, text in _expression_bounds(field):
@@ -169,8 +169,19 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None) -> st
         error = None if bound is None else _check_constraints(field, value, {name: bound})
         if error:
             zh, en = error[:-1].split(" (", 1)
-            return f"{zh}（{field['properties'].get('rangeHint') or text}） ({en}: {text})"
+            return f"{zh}（{field['properties'].get('rangeHint') or _bound_in_words(text, labels)}） ({en}: {text})"
     return None
+
+
+# the bounds diagrams write most, as a person would say them
+_BOUND_WORDS = {"today()": "今天", "addDays(today(),1)": "明天", "addDays(today(),-1)": "昨天"}
+
+
+def _bound_in_words(text: str, labels: dict[str, str]) -> str:
+    """`${today()}` is 今天 and `${issueDate}` the label of the form's field issueDate (印发日期):
+    a drafter told 不得晚于 2026-12-04（${today()}） reads code. Anything else stays as written."""
+    inner = "".join(text.strip()[2:-1].split())
+    return _BOUND_WORDS.get(inner) or labels.get(inner) or text
 
 
 def _reads(field: dict, names: set[str]) -> bool:
@@ -316,12 +327,13 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
             continue
         values[fid] = value
     refused = {p["field"] for p in problems}
+    labels = {f["id"]: f["label"] for f in fields if f.get("label")}
     for field in fields:  # once every value is known: a bound may name another field of the form
         fid = field["id"]
         # a bound over a field refused above waits until that field is right: without its value it
         # cannot be computed, or would be computed from the plan's old one
         error = None if "readonly" in field["constraints"] or fid not in values or _reads(field, refused) else \
-            _check_computed(field, values[fid], values, limit)
+            _check_computed(field, values[fid], values, limit, labels)
         if error:
             problems.append({"field": fid, "code": "constraint", "message": f"{_label(field)} {error}"})
     if problems:

@@ -11,8 +11,8 @@ from engine.forms import validate
 from .conftest import FIXTURES
 
 
-def field(fid, kind="string", default=None, constraints=None, options=(), properties=None):
-    return {"id": fid, "label": fid, "type": kind, "default": default, "options": list(options),
+def field(fid, kind="string", default=None, constraints=None, options=(), properties=None, label=None):
+    return {"id": fid, "label": label or fid, "type": kind, "default": default, "options": list(options),
             "constraints": constraints or {}, "properties": properties or {}}
 
 
@@ -142,8 +142,24 @@ def test_a_date_bound_written_as_an_expression_is_evaluated_on_submit(at):
     assert early.value.details == [{"field": "filingDate", "code": "constraint", "message":
                                     "「filingDate」(filingDate) 不得早于 2026-01-31（${issueDate}） "
                                     "(not before 2026-01-31: ${issueDate})"}]
-    assert future.value.details[0]["message"] == ("「filingDate」(filingDate) 不得晚于 2026-03-10（${today()}） "
+    assert future.value.details[0]["message"] == ("「filingDate」(filingDate) 不得晚于 2026-03-10（今天） "
                                                   "(not after 2026-03-10: ${today()})")
+
+
+def test_a_bound_is_said_in_words_where_it_is_a_common_one(at):
+    """A drafter told 不得早于 2026-01-31（${issueDate}） reads code: a bound that is today, tomorrow
+    or another field of the form is named as a person says it, with the expression in English."""
+    issued = field("issueDate", "date", label="印发日期", constraints={"readonly": None})
+    later = field("newDeadline", "date", constraints={"min": "${ addDays(today(), 1) }"})
+    with at("2026-03-10T09:00:00"):
+        with pytest.raises(Invalid) as early:
+            validate([issued, FILED], {"filingDate": "2026-01-30"}, {"issueDate": "2026-01-31"}, _limit({}))
+        with pytest.raises(Invalid) as today:
+            validate([later], {"newDeadline": "2026-03-10"}, {}, _limit({}))
+    assert early.value.details[0]["message"] == ("「filingDate」(filingDate) 不得早于 2026-01-31（印发日期） "
+                                                 "(not before 2026-01-31: ${issueDate})")
+    assert today.value.details[0]["message"] == ("「newDeadline」(newDeadline) 不得早于 2026-03-11（明天） "
+                                                 "(not before 2026-03-11: ${ addDays(today(), 1) })")
 
 
 def test_a_bound_may_name_another_field_of_the_same_form_and_one_without_a_value_does_not_apply(at):
