@@ -32,6 +32,7 @@ def check(session: Session, name: str, value) -> None:
             _refuse(f"启动数据 {name} 第{n}项{zh}", f"{name} item {n}: {en}")
         seen[item["unit"].strip()] = n
 
+
 def _problem(item, users: set[str], groups: set[str]) -> tuple[str | None, str | None]:
     """What is wrong with one item, in Chinese and English; (None, None) if nothing."""
     if not isinstance(item, dict):
@@ -59,12 +60,17 @@ def _given(item: dict, key: str):
 
 
 def _known(session: Session, items: list) -> tuple[set[str], set[str]]:
-    """Of the users and groups the items name, the active users and the existing groups."""
+    """Of the users and groups the items name, the active users and the existing groups. The
+    users' rows are share-locked until the commit, as a start locks its actor's (users before
+    plans): a deactivation under way is waited for and seen, and one that comes later finds
+    the round's tasks they hold and hands them back."""
     named = [i for i in items if isinstance(i, dict)]
     users = sorted({i["user"] for i in named if isinstance(i.get("user"), str)})
     groups = sorted({i["group"] for i in named if isinstance(i.get("group"), str)})
-    return (set(session.execute(select(User.username).where(User.username.in_(users), User.active.is_(True))).scalars())
-            if users else set(),
+    # the activity filtered here, not in SQL: a row a deactivation has just changed would be
+    # skipped by the WHERE of the statement's older snapshot rather than waited for and re-read
+    held = select(User.username, User.active).where(User.username.in_(users)).with_for_update(read=True)
+    return ({name for name, active in session.execute(held) if active} if users else set(),
             set(session.execute(select(Group.code).where(Group.code.in_(groups))).scalars()) if groups else set())
 
 
