@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
@@ -42,7 +43,8 @@ QUARTERLY = "quarterlyReporting"
 STANDINGS = ("missing", "unreviewed", "late", "on_time", "due", "not_required", "cancelled")
 ATTENTION = ("missing", "unreviewed", "late")
 _NUMERALS = "一二三四"
-_QUARTER = re.compile(r"^(\d{4})\s*(?:-?\s*[Qq]\s*([1-4])|年\s*第?\s*([1-4一二三四])\s*季度?)$")
+_QUARTER = re.compile(r"^([0-9]{4})\s*(?:-?\s*[Qq]\s*([1-4])|年\s*第?\s*([1-4一二三四])\s*季度?)$")
+YEARS = (1900, 2999)  # beyond them a quarter's dates fall outside what dates and the database hold
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,16 @@ class Quarter:
 
 
 def parse_quarter(text: str) -> Quarter:
-    """2026Q4, 2026-Q4, 2026q4, 2026年第四季度, 2026年第4季度, 2026年四季度."""
-    found = _QUARTER.match(text.strip())
+    """2026Q4, 2026-Q4, 2026q4, 2026年第四季度, 2026年第4季度, 2026年四季度; full-width digits and
+    letters as a Chinese input method types them (２０２６Ｑ４) too."""
+    found = _QUARTER.match(unicodedata.normalize("NFKC", text).strip())
     if found is None:
         raise Invalid(f"季度写作 2026Q4 或 2026年第四季度：{text} (a quarter is written 2026Q4)")
-    number = found.group(2) or found.group(3)
-    return Quarter(int(found.group(1)), int(number) if number.isdigit() else _NUMERALS.index(number) + 1)
+    year, number = int(found.group(1)), found.group(2) or found.group(3)
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise Invalid(f"季度的年份须在 {YEARS[0]} 至 {YEARS[1]} 之间：{text} "
+                      f"(the year must be from {YEARS[0]} to {YEARS[1]}, e.g. 2026Q4)")
+    return Quarter(year, int(number) if number.isdigit() else _NUMERALS.index(number) + 1)
 
 
 def last_ended(today: date) -> Quarter:

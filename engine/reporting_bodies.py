@@ -4,15 +4,20 @@ is saved, instead of the round stalling later on a task nobody of the body can c
 that finds no unit (docs/modeling.md, "A list of reporting bodies at start")."""
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Group, User
 
+from .documents import first_hidden
 from .errors import Invalid
 
 PROPERTY = "reportingBodies"
 SHAPE_ZH = '{"unit": "单位名称", "user": "用户名"} 或 {"unit": "单位名称", "group": "用户组"}'
+UNIT_LENGTH = 200  # the step's subject that names the body (human_tasks.subject), and a unit's name
 SHAPE_EN = '{"unit": "name of the unit", "user": "username"} or {"unit": "name of the unit", "group": "group code"}'
 
 
@@ -26,11 +31,17 @@ def check(session: Session, name: str, value) -> None:
     seen: dict[str, int] = {}  # unit -> the item that listed it first
     for n, item in enumerate(value, 1):
         zh, en = _problem(item, users, groups)
-        if zh is None and (first := seen.get(item["unit"].strip())):
+        if zh is None and (first := seen.get(_same(item["unit"]))):
             zh, en = f"的单位「{item['unit']}」与第{first}项重复", f"unit {item['unit']} is item {first} too"
         if zh is not None:
             _refuse(f"启动数据 {name} 第{n}项{zh}", f"{name} item {n}: {en}")
-        seen[item["unit"].strip()] = n
+        seen[_same(item["unit"])] = n
+
+
+def _same(unit: str) -> str:
+    """A unit's name as compared for duplicates: 市 财政局, 市财政局　and 第１中学 are 市财政局 and
+    第1中学 typed with a space or an input method's full-width digit."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", unit))
 
 def _problem(item, users: set[str], groups: set[str]) -> tuple[str | None, str | None]:
     """What is wrong with one item, in Chinese and English; (None, None) if nothing."""
@@ -38,6 +49,12 @@ def _problem(item, users: set[str], groups: set[str]) -> tuple[str | None, str |
         return "不是对象", "not an object"
     if not isinstance(item.get("unit"), str) or not item["unit"].strip():
         return "缺少单位名称 unit", "no unit name"
+    # the unit names the body's steps in every inbox line: a line break would forge another
+    if (hidden := first_hidden(item["unit"])) is not None:
+        return (f"的单位名称含有控制字符或不可见字符（U+{ord(hidden):04X}，如换行）",
+                f"the unit has a control or invisible character, U+{ord(hidden):04X}")
+    if len(item["unit"]) > UNIT_LENGTH:
+        return f"的单位名称超过 {UNIT_LENGTH} 个字符", f"the unit is longer than {UNIT_LENGTH} characters"
     user, group = _given(item, "user"), _given(item, "group")
     if user is not None and group is not None:
         return "同时有 user 和 group，只能有其一", "both user and group: give one"
@@ -59,12 +76,17 @@ def _given(item: dict, key: str):
 
 
 def _known(session: Session, items: list) -> tuple[set[str], set[str]]:
-    """Of the users and groups the items name, the active users and the existing groups."""
+    """Of the users and groups the items name, the active users and the existing groups. The
+    users' rows are share-locked until the commit, as a start locks its actor's (users before
+    plans): a deactivation under way is waited for and seen, and one that comes later finds
+    the round's tasks they hold and hands them back."""
     named = [i for i in items if isinstance(i, dict)]
     users = sorted({i["user"] for i in named if isinstance(i.get("user"), str)})
     groups = sorted({i["group"] for i in named if isinstance(i.get("group"), str)})
-    return (set(session.execute(select(User.username).where(User.username.in_(users), User.active.is_(True))).scalars())
-            if users else set(),
+    # the activity filtered here, not in SQL: a row a deactivation has just changed would be
+    # skipped by the WHERE of the statement's older snapshot rather than waited for and re-read
+    held = select(User.username, User.active).where(User.username.in_(users)).with_for_update(read=True)
+    return ({name for name, active in session.execute(held) if active} if users else set(),
             set(session.execute(select(Group.code).where(Group.code.in_(groups))).scalars()) if groups else set())
 
 

@@ -527,8 +527,12 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
                        **_calendar_warnings(ctx), **handed_on.get(id(row), {}))
 
 
-_INACTIVE = select(_USERS.c.username).where(_USERS.c.username.in_(bindparam("names", expanding=True)),
-                                            _USERS.c.active.is_(False))
+# The new tasks' assignees, share-locked until the commit (FOR SHARE; SQLite serialises writers
+# anyway): a deactivation under way is waited for and its result read, and one that comes later
+# finds the task they were given and hands it back. Their activity is filtered in Python: a WHERE
+# on it would judge a row a deactivation has just changed by the statement's older snapshot.
+_ASSIGNEES = select(_USERS.c.username, _USERS.c.active).where(
+    _USERS.c.username.in_(bindparam("names", expanding=True))).with_for_update(read=True)
 
 
 def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict[int, dict]:
@@ -537,7 +541,8 @@ def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict
     opens. Returns, by id() of each row changed, what its task_created event adds. A task with
     no other candidate stays with them, for the reform office to assign."""
     assigned = {row["assignee"] for row, _ in created if row["assignee"]}
-    gone = set(conn.execute(_INACTIVE, {"names": sorted(assigned)}).scalars()) if assigned else set()
+    gone = {name for name, active in conn.execute(_ASSIGNEES, {"names": sorted(assigned)}) if not active} \
+        if assigned else set()
     changed = {}
     for row, _ in created:
         name = row["assignee"]

@@ -158,15 +158,23 @@ def test_a_quarter_not_written_as_one_is_refused_with_what_to_write(library):  #
     assert "2026Q4" in _cli(library, "--quarter", "明年").stderr
 
 
-@pytest.mark.parametrize("text", ["2026Q4", "2026q4", "2026-Q4", "2026年第四季度", "2026年第4季度", "2026年四季度"])
+@pytest.mark.parametrize("text", ["2026Q4", "2026q4", "2026-Q4", "2026年第四季度", "2026年第4季度", "2026年四季度",
+                                  "２０２６Ｑ４", "２０２６Q４", "２０２６年第４季度", " 2026 Q 4 "])
 def test_a_quarter_is_read_as_people_write_it(text):
     assert parse_quarter(text) == Quarter(2026, 4)
 
 
-@pytest.mark.parametrize("text", ["2026Q0", "2026年第五季度", "Q4", "2026"])
+@pytest.mark.parametrize("text", ["2026Q0", "2026年第五季度", "Q4", "2026", "٢٠٢٦Q4"])
 def test_what_is_not_a_quarter_is_refused(text):
     with pytest.raises(Invalid, match="2026Q4"):
         parse_quarter(text)
+
+
+@pytest.mark.parametrize("quarter", ["0000Q1", "0001Q1", "9999Q4", "1899Q4", "3000Q1"])
+def test_a_year_no_bulletin_can_be_of_is_refused_not_a_traceback(library, quarter):  # noqa: F811
+    result = _cli(library, "--quarter", quarter, "--json")
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["error"] == "invalid" and "1900" in json.loads(result.stdout)["message"]
 
 
 def test_by_default_the_bulletin_is_of_the_latest_quarter_that_has_ended():

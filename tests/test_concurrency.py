@@ -437,3 +437,63 @@ def test_a_leaver_cannot_start_a_plan_whose_first_step_is_theirs_while_being_dea
     assert isinstance(acted, Forbidden) and "不存在或已停用" in str(acted), acted
     with engine.db.reader() as s:
         assert list_tasks(s, "chen", "all") == []
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+def test_a_round_of_reports_started_while_a_reporter_is_being_deactivated_is_refused(request, monkeypatch, database):
+    """The office starts a round of reports naming wang as a body's reporter while another
+    office member's deactivation of wang is about to commit. The start read wang as active
+    (reporting_bodies.check, runtime's check of new tasks' assignees), made his report task and
+    committed after the deactivation, which had not seen it: a leaver held a report nobody had
+    handed back or listed to assign. Now the start waits for the deactivation and refuses."""
+    from .conftest import BPMN, add_people
+    db = request.getfixturevalue(database)
+    engine = Engine(db)
+    add_people(engine)
+    engine.add_user("chen2", "改革办二", groups=["reform_office"])
+    engine.deploy([read(BPMN / "work_report.bpmn")])
+    bodies = [{"unit": "市财政局", "user": "zhang"}, {"unit": "市政府办公厅", "user": "wang"}]
+    acted, deactivated = _acting_while_deactivated(
+        db, monkeypatch, "wang", lambda e: e.start("work_report", actor="chen2", data={"reporters": bodies}))
+    assert deactivated["active"] is False
+    assert isinstance(acted, Exception) and "wang 不存在或已停用" in str(acted), acted
+    with engine.db.reader() as s:
+        assert [t for t in list_tasks(s, "chen", "all") if t["assignee"] == "wang"] == []
+
+
+_HANDED_TO_STARTER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="handed_to_starter" name="交回发起人" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1" camunda:initiator="starter"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Office" name="改革办审核" camunda:candidateGroups="reform_office">
+      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="Task_Starter" name="按意见修改" camunda:assignee="${starter}" camunda:candidateGroups="drafter">
+      <bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>F3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Task_Office" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Task_Office" targetRef="Task_Starter" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Task_Starter" targetRef="EndEvent_1" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+def test_a_step_a_completion_gives_to_someone_being_deactivated_opens_for_their_group(request, monkeypatch, database):
+    """The office sends a plan back to its drafter (`${starter}`, group drafter) while another
+    office member's deactivation of that drafter is about to commit. The completion read the
+    drafter as active, gave them the new step and committed after the deactivation, which had
+    not seen it: a leaver held a step nobody had handed back. Now it waits, sees they have left
+    and opens the step for their group, as it does for anyone deactivated earlier."""
+    from .conftest import add_people
+    db = request.getfixturevalue(database)
+    engine = Engine(db)
+    add_people(engine)
+    engine.add_user("chen2", "改革办二", groups=["reform_office"])
+    engine.deploy([("handed_to_starter.bpmn", _HANDED_TO_STARTER.encode())])
+    office = engine.start("handed_to_starter", actor="zhang")["tasks"][0]
+    engine.claim(office["id"], actor="chen2")
+    acted, deactivated = _acting_while_deactivated(db, monkeypatch, "zhang",
+                                                   lambda e: e.complete(office["id"], actor="chen2"))
+    assert deactivated["active"] is False and not isinstance(acted, Exception), acted
+    [step] = [t for t in engine.instance(office["instance_id"])["tasks"] if t["element_id"] == "Task_Starter"]
+    assert (step["status"], step["assignee"]) == ("open", None), step

@@ -330,6 +330,13 @@ WELL_FORMED = '每项应为 {"unit": "单位名称", "user": "用户名"} 或 {"
     ([REPORTERS[0], {"unit": "市财政局", "user": "zhnag"}], "reporters 第2项的用户 zhnag 不存在或已停用"),
     ([{"unit": "经济体制改革专项小组", "group": "special_grup"}], "reporters 第1项的用户组 special_grup 不存在"),
     ([*REPORTERS, {"unit": "市财政局 ", "user": "wang"}], "reporters 第4项的单位「市财政局 」与第2项重复"),
+    # a space inside, an input method's full-width digit: the same body twice, two report steps
+    ([*REPORTERS, {"unit": "市 财政局", "user": "wang"}], "reporters 第4项的单位「市 财政局」与第2项重复"),
+    ([{"unit": "第1中学", "user": "zhang"}, {"unit": "第１中学", "user": "wang"}], "reporters 第2项的单位「第１中学」与第1项重复"),
+    # the unit names the body's step in every inbox line: a line break forged a second line
+    ([{"unit": "市财政局\n  待办 (task) 99：伪造", "user": "zhang"}], "reporters 第1项的单位名称含有控制字符或不可见字符（U+000A"),
+    ([{"unit": "市财政局\u202e", "user": "zhang"}], "reporters 第1项的单位名称含有控制字符或不可见字符（U+202E"),
+    ([{"unit": "局" * 201, "user": "zhang"}], "reporters 第1项的单位名称超过 200 个字符"),
 ])
 def test_a_malformed_list_of_bodies_is_refused_at_start_and_nothing_is_saved(library, reporters, refusal):  # noqa: F811
     """A body without user or group, or without unit, used to be found only later (a report nobody
