@@ -204,3 +204,5 @@ def test_the_command_prints_the_ledger_and_writes_the_xlsx(library, at, tmp_path
         "S-LATE", "S-QUIET", "S-RECTIFYING", "S-WITHDRAWN"]
     refused = _cli(library, "--output", str(tmp_path / "台账.txt"), "--json")
     assert refused.exit_code != 0 and json.loads(refused.stdout)["error"] == "invalid"
+    refused = _cli(library, "--year", "27", "--json")
+    assert refused.exit_code != 0 and "2027" in json.loads(refused.stdout)["message"]
