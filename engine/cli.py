@@ -1132,6 +1132,28 @@ def bulletin_cmd(state, as_json, quarter, everything, unit, output):
     _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
 
 
+
+@command(main, "supervision")
+@click.option("--year", type=int, help="年度，如 2027：列当年实施中的方案；默认为现在实施中的方案 "
+                                       "(the plans in implementation during that year; default: those now).")
+@click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the ledger to an .xlsx or .csv file).")
+def supervision_cmd(state, as_json, year, unit, output):
+    """督察整改台账：实施中方案的督察、整改意见书及整改、复核、复查、约谈情况
+    (the supervision and rectification ledger of the plans in implementation).
+
+    逾期未督察、整改逾期未报告的方案标【！】列在前面
+    (plans not supervised by their due date and rectifications past their deadline are marked and listed first)."""
+    from .supervision_export import lines, write
+    result = state.engine.supervision(year=year, unit=unit)
+    if output is not None:  # "" too: refused, not silently nothing written
+        write(result, output)
+        count = len(result["plans"])
+        click.echo(f"已写入督察整改台账 {count} 个方案到 {output} "
+                   f"(supervision ledger of {display.counted(count, 'plan')} written)", err=True)
+    _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
+
 def _unit_measures(unit: dict, language: str) -> str:
     """A lead unit's measures in implementation, if it has any."""
     if not unit["measures"]:

@@ -892,6 +892,12 @@ class Engine:
         with self.db.read_connection() as conn:
             return bulletin(conn, now, which, **filters)
 
+    def supervision(self, **filters) -> dict:
+        """The reform office's supervision and rectification ledger (engine/supervision.py), as of now."""
+        from .supervision import supervision
+        with self.db.read_connection() as conn:
+            return supervision(conn, clock.now(), **filters)
+
     def task_view(self, task_id: int) -> dict:
         """A task's page (queries.task_view), its values and bounds from the task's own data in
         the plan's workflow, bounds evaluated by the safe evaluator as on submit."""

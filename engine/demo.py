@@ -368,10 +368,30 @@ def _start_quarterly_plan(engine: Engine, say: Callable[[str], None]) -> dict:
                 drive(engine, plan["id"], {**answers, "Task_ReviewQuarter": review}, members,
                       stop_at={"Task_Supervise"} | steps)
         month, filed = next_month, filed + 1
+    _supervise(engine, plan["id"])
     stage = ", ".join(t["name"] for t in engine.instance(plan["id"])["tasks"])
     say(f"{key} {title}（落实与督察，季末报专项小组审核）: {filed} 个月的进度表已报送，{reviewed.label}已审核 "
         f"({filed} monthly tables filed, {reviewed.code} reviewed); {stage}")
     return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}
+
+
+# The reform office supervised DT-2015-09-LS on site three days ago and found problems: today it
+# serves a rectification notice, due in a month, for the supervision ledger (`reformflow
+# supervision`); the lead unit rectifies it and may ask for a re-review.
+SUPERVISION = {"supervisionDate": -3, "supervisionMethod": "实地督察、查阅资料",
+               "supervisionFindings": "清产核资进度滞后，两户企业章程未按方案修订", "problemsFound": True}
+NOTICE = {"rectificationNoticeNumber": "同改督〔2026〕2号",
+          "problemList": "1. 清产核资进度滞后；2. 两户企业章程未按方案修订"}
+
+
+def _supervise(engine: Engine, plan_id: int) -> None:
+    office = MEMBERS["reform_office"]
+    for element, data in (("Task_Supervise", {**SUPERVISION, "supervisionDate": _days_from_today(-3)}),
+                          ("Task_IssueRectificationNotice", {**NOTICE, "rectificationDeadline": _days_from_today(30),
+                                                             "noticeDate": clock.today().isoformat()})):
+        task = next(t for t in engine.instance(plan_id)["tasks"] if t["element_id"] == element)
+        engine.claim(task["id"], actor=office)
+        engine.complete(task["id"], actor=office, data=data)
 
 
 def _months_before(first: date, months: int) -> date:

@@ -56,6 +56,14 @@ def _check_what_the_readme_shows(run, now: str) -> None:
     assert (row["lead_unit"], row["standing"], row["review"]["state"], row["review"]["returns"]) == (
         "市国资委", "on_time", "approved", 1)
     assert row["table"]["measures"] == 4 and row["table"]["revised"]
+    # the supervision ledger: DT-2015-09-LS supervised, its rectification notice being rectified
+    # by 宋涛; DT-2015-08-LS's supervision not due yet
+    watched = {p["business_key"]: p for p in json.loads(run("supervision", "--json").stdout)["plans"]}
+    assert set(watched) == {"DT-2015-08-LS", "DT-2015-09-LS"} and not any(p["attention"] for p in watched.values())
+    assert watched["DT-2015-08-LS"]["supervision"]["state"] == "due" and watched["DT-2015-08-LS"]["notice"] is None
+    notice = watched["DT-2015-09-LS"]["notice"]
+    assert (notice["number"], notice["state"]) == ("同改督〔2026〕2号", "rectifying")
+    assert ("DT-2015-09-LS", "整改并报告整改情况") in [(t["business_key"], t["name"]) for t in song]
     # the README's walkthrough: 李娜's legality review of DT-2015-04, 谢娟's monthly table
     li = json.loads(run("tasks", "--as", "li", "--json").stdout)["tasks"]
     assert [(t["business_key"], t["name"]) for t in li] == [("DT-2015-04", "合法合规性审查")]
