@@ -461,25 +461,9 @@ def test_a_round_of_reports_started_while_a_reporter_is_being_deactivated_is_ref
         assert [t for t in list_tasks(s, "chen", "all") if t["assignee"] == "wang"] == []
 
 
-_HANDED_TO_STARTER = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs" targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="handed_to_starter" name="交回发起人" isExecutable="true">
-    <bpmn:startEvent id="StartEvent_1" camunda:initiator="starter"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="Task_Office" name="改革办审核" camunda:candidateGroups="reform_office">
-      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:userTask id="Task_Starter" name="按意见修改" camunda:assignee="${starter}" camunda:candidateGroups="drafter">
-      <bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>F3</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Task_Office" />
-    <bpmn:sequenceFlow id="F2" sourceRef="Task_Office" targetRef="Task_Starter" />
-    <bpmn:sequenceFlow id="F3" sourceRef="Task_Starter" targetRef="EndEvent_1" />
-  </bpmn:process>
-</bpmn:definitions>"""
-
-
 @pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
 def test_a_step_a_completion_gives_to_someone_being_deactivated_opens_for_their_group(request, monkeypatch, database):
-    """The office sends a plan back to its drafter (`${starter}`, group drafter) while another
+    """The office sends a plan back to its drafter (`${initiator}`, group drafter) while another
     office member's deactivation of that drafter is about to commit. The completion read the
     drafter as active, gave them the new step and committed after the deactivation, which had
     not seen it: a leaver held a step nobody had handed back. Now it waits, sees they have left
@@ -489,11 +473,14 @@ def test_a_step_a_completion_gives_to_someone_being_deactivated_opens_for_their_
     engine = Engine(db)
     add_people(engine)
     engine.add_user("chen2", "改革办二", groups=["reform_office"])
-    engine.deploy([("handed_to_starter.bpmn", _HANDED_TO_STARTER.encode())])
-    office = engine.start("handed_to_starter", actor="zhang")["tasks"][0]
-    engine.claim(office["id"], actor="chen2")
+    engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
+    [draft] = engine.start("mini_approval", actor="zhang")["tasks"]  # ${initiator}, group drafter
+    engine.complete(draft["id"], actor="zhang", data={"summary": "方案"})
+    [review] = [t for t in engine.instance(draft["instance_id"])["tasks"] if t["element_id"] == "Task_Review"]
+    engine.claim(review["id"], actor="chen2")
+    back = {"decision": "return", "returnReason": "请补充测算"}
     acted, deactivated = _acting_while_deactivated(db, monkeypatch, "zhang",
-                                                   lambda e: e.complete(office["id"], actor="chen2"))
+                                                   lambda e: e.complete(review["id"], actor="chen2", data=back))
     assert deactivated["active"] is False and not isinstance(acted, Exception), acted
-    [step] = [t for t in engine.instance(office["instance_id"])["tasks"] if t["element_id"] == "Task_Starter"]
+    [step] = [t for t in engine.instance(review["instance_id"])["tasks"] if t["element_id"] == "Task_Draft"]
     assert (step["status"], step["assignee"]) == ("open", None), step
