@@ -1096,7 +1096,8 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
                 click.echo(f"    当前 (now)：{display.step(t['name'], t['subject'])}（{holder_text(t, '待认领 (open)')}）{due}")
             if r["milestone_due"]:
-                reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else ""
+                reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else \
+                    f"，{r['milestone_dropped']} 未获通过，不再办理 (dropped: not approved)" if r["milestone_dropped"] else ""
                 click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
             if r["measures"]:
                 click.echo(f"    举措 (measures)：{measures_text(r['measures'])}")

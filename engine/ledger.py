@@ -136,7 +136,8 @@ def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> di
             "process_name": plan.name, "status": plan.status, "colour": colour,
             "lead_unit": variables.get(LEAD_UNIT), "responsible_person": variables.get(RESPONSIBLE),
             "milestone": milestone, "milestone_due": planned.isoformat() if planned else None,
-            "milestone_reached": reached.isoformat() if reached else None, "measures": _measures(variables),
+            "milestone_reached": reached.isoformat() if reached else None,
+            "milestone_dropped": dropped.isoformat() if dropped else None, "measures": _measures(variables),
             "started_at": iso(plan.started_at), "ended_at": iso(plan.ended_at),
             "current": current, "missed": missed}
 

@@ -56,12 +56,19 @@ def _fill(book, rows: list[dict], table: list[list]) -> None:
         units.append([xlsx_text(cell) for cell in _unit_cells(unit)])
 
 
+def _reached_cell(row: dict) -> str:
+    """节点完成日期, or for a plan that gave the milestone up (not approved) that it did, and when."""
+    if row["milestone_dropped"] and not row["milestone_reached"]:
+        return f"未获通过（{row['milestone_dropped']}）"
+    return row["milestone_reached"] or ""
+
+
 def _cells(row: dict) -> list:
     current = row["current"]
     return [row["id"], row["business_key"] or "", row["title"], row["process_name"],
             STATUS_NAMES.get(row["status"], row["status"]), COLOUR_NAMES[row["colour"]],
             row["lead_unit"] or "", row["responsible_person"] or "", row["milestone"] or "",
-            row["milestone_due"] or "", row["milestone_reached"] or "", *_measure_cells(row["measures"]),
+            row["milestone_due"] or "", _reached_cell(row), *_measure_cells(row["measures"]),
             "、".join(f"{step(t['name'], t['subject'])}（{holder_text(t, '待认领')}）" for t in current),
             _earliest([t["due_at"] for t in current if t["due_at"]]),
             "；".join(missed_text(m) for m in row["missed"]),

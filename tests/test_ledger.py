@@ -198,7 +198,7 @@ def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_e
         assert [(m["what"], m["done_at"], m["days_late"]) for m in late["missed"]] == [("方案出台", None, 4)]
 
 
-def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archive_handover(library, at):  # noqa: F811
+def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archive_handover(library, at, tmp_path):  # noqa: F811
     """After a rejection the plan stays open for the archive's handover (up to 30 days, or late):
     方案出台 is judged as it stood when the plan was rejected, not missed meanwhile or thereafter."""
     rejected = {}
@@ -213,12 +213,23 @@ def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archiv
         rows = {r["id"]: r for r in library.ledger()}
     assert rows[early.id]["colour"] == "green" and rows[early.id]["missed"] == []
     assert [(m["what"], m["days_late"]) for m in rows[late.id]["missed"]] == [("方案出台", 4)]
+    # still running, green, and handing over its archive: the ledger says it was not approved
+    assert (rows[early.id]["status"], rows[early.id]["milestone_dropped"]) == ("running", "2026-12-01")
+    shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-12-20T09:00:00", "ledger"]).stdout
+    assert ("    节点 (milestone)：方案出台 计划 (planned) 2026-12-10，2026-12-01 未获通过，不再办理 "
+            "(dropped: not approved)\n") in shown
+    from openpyxl import load_workbook
+    CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-12-20T09:00:00", "ledger", "--output",
+                              str(tmp_path / "台账.xlsx")])
+    sheet = load_workbook(tmp_path / "台账.xlsx").active
+    reached = [r[10].value for r in sheet.iter_rows(min_row=2) if r[0].value == early.id]
+    assert [sheet.cell(1, 11).value, *reached] == ["节点完成日期", "未获通过（2026-12-01）"]
     with at("2027-01-05T09:00:00"):  # the early one's handover, four days late
         early.do("Task_HandOverArchive", archiveHandedOverOn="2027-01-05")
         late.do("Task_HandOverArchive", archiveHandedOverOn="2027-01-05")
     shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-06-20T09:00:00", "ledger"]).stdout
     assert (f"[黄 yellow] #{early.id} 深化财政预算管理制度改革方案（市财政局，张伟） [已办结 completed]\n"
-            "    节点 (milestone)：方案出台 计划 (planned) 2026-12-10\n"
+            "    节点 (milestone)：方案出台 计划 (planned) 2026-12-10，2026-12-01 未获通过，不再办理 (dropped: not approved)\n"
             "    延误 (missed)：移交决策档案：期限 2026-12-31，迟 5 天完成 (due 2026-12-31, done 5 days late)\n") in shown
     assert "方案出台：期限 2026-12-10，已逾期 4 天 (due 2026-12-10, 4 days overdue)" in shown  # the late one's, not 26
 
