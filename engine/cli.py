@@ -372,7 +372,7 @@ def users_deactivate(state, as_json, username, actor):
     def human(d):
         click.echo(f"已停用 {d['username']} {d['display_name']} (deactivated)")
         for t in d["returned"]:
-            click.echo(f"  退回 (back to) {', '.join(t['candidate_groups'] + t['candidate_users'])}：方案 (plan) "
+            click.echo(f"  退回 (back to) {_candidates_text(t)}：方案 (plan) "
                        f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}")
         for t in d["to_assign"]:
             click.echo(f"  无人可接，须由改革办办理 (nobody else may take it: the reform office): 方案 (plan) "
@@ -725,9 +725,15 @@ def _label(labels: dict, status: str) -> str:
     return labels.get(status, status)
 
 
+def _candidates_text(t) -> str:
+    """Who may take an open task: its groups and users, and the unit it is kept to."""
+    unit = f"（限 {t['candidate_unit']} only）" if t.get("candidate_unit") else ""
+    return ",".join(t["candidate_groups"] + t["candidate_users"]) + unit
+
+
 def _show_task(t):
     from .runtime import OPEN_STATUSES
-    who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"]) or "-"
+    who = t["assignee"] or _candidates_text(t) or "-"
     active = t["status"] in OPEN_STATUSES
     due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
     reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
@@ -1206,6 +1212,8 @@ def _what(e: dict) -> str:
         return f"退还 (unclaimed) {name}{why}"
     if kind == "task_assigned":
         why = "，退回本人 (returned)" if p.get("reason") == "returned" else ""
+        if p.get("candidate_unit"):  # the office gave a step kept to one unit to another unit's member
+            why += f"，本任务限{p['candidate_unit']}，指派给{p.get('unit') or '未设单位'}人员 (outside {p['candidate_unit']})"
         return f"指派 (assigned) {name} → {p.get('new', {}).get('assignee')}{why}"
     if kind == "task_completed":
         entered = "；".join(f"{v['label']} = {display.entered(v)}" for v in e.get("values", []))

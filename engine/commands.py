@@ -63,6 +63,7 @@ class Member:
     username: str
     display_name: str
     group_codes: list[str]
+    unit: str | None = None  # their unit's name, trimmed
 
 
 class Engine:
@@ -114,7 +115,8 @@ class Engine:
         rows = ctx.session.connection().execute(_MEMBER_HELD if hold else _MEMBER, {"username": username}).all()
         if not rows or not rows[0].active:
             raise _unknown_user(username)
-        return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None])
+        return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None],
+                      (rows[0].unit or "").strip() or None)
 
     def _office_member(self, ctx: Context, actor: str, refusal: str) -> "Member":
         """The actor, who must be in the reform office; else Forbidden, saying `refusal`."""
@@ -193,12 +195,28 @@ class Engine:
         return lost
 
     @staticmethod
-    def _may_claim(user: Member, task) -> bool:
+    def _may_claim(user: Member, task, *, any_unit: bool = False) -> bool:
+        """Whether `user` may take an open task: a named candidate user, or a member of a
+        candidate group who works in the unit the task is kept to, if any (`any_unit`: the
+        office assigning, which may give it to a group member of another unit)."""
         groups = set(json.loads(task.candidate_groups))
         users = set(json.loads(task.candidate_users))
         if not groups and not users:
             return ADMIN_GROUP in user.group_codes
-        return user.username in users or bool(groups & set(user.group_codes))
+        in_unit = any_unit or task.candidate_unit is None or user.unit == task.candidate_unit
+        return user.username in users or (bool(groups & set(user.group_codes)) and in_unit)
+
+    @staticmethod
+    def _not_candidate(user: Member, task, doing_zh: str, doing_en: str) -> Forbidden:
+        """Refusing to let `user` claim (or complete) an open task they may not take: naming the
+        unit when they are in its group but not in the unit the task is kept to."""
+        if task.candidate_unit and set(json.loads(task.candidate_groups)) & set(user.group_codes):
+            theirs = user.unit or "未设单位"
+            return Forbidden(f"任务 {task.id}「{task.name}」仅限{task.candidate_unit}的人员{doing_zh}，您属于{theirs}；"
+                             f"如需由您办理，请联系改革办指派 (the task is kept to {task.candidate_unit}; you are "
+                             f"in {user.unit or 'no unit'}: ask the reform office to assign it to you)")
+        return Forbidden(f"您不是任务 {task.id}「{task.name}」的候选人，不能{doing_zh}；如需由您办理，请改革办指派"
+                         f" (not a candidate for this task, you may not {doing_en} it; the reform office may assign it)")
 
     # ----------------------------------------------------------------- directory
     def add_group(self, code: str, display_name: str, *, actor: str = SYSTEM_ACTOR) -> dict:
@@ -318,7 +336,7 @@ class Engine:
             ctx.log.record("user_deactivated", username=username, old={"active": True}, new={"active": False})
             returned, to_assign = [], []
             for task in held:
-                if not directory.others_may_take(task, username):
+                if not directory.others_may_take(ctx.session, task, username):
                     to_assign.append(task)
                     continue
                 task.assignee, task.status, task.claimed_at = None, "open", None
@@ -631,7 +649,7 @@ class Engine:
                     return self._task_dict(task)
                 raise Conflict(f"任务 {task_id} 已被 {task.assignee} 认领 (already claimed by {task.assignee})")
             if not self._may_claim(user, task):
-                raise Forbidden(f"您不是任务 {task_id}「{task.name}」的候选人 (not a candidate for this task)")
+                raise self._not_candidate(user, task, "认领", "claim")
             task = self._update_task(ctx, task, assignee=actor, status="claimed", claimed_at=ctx.now)
             ctx.log.record("task_claimed", instance_id=task.instance_id, task_id=task.id,
                            element_id=task.element_id, old={"assignee": None}, new={"assignee": actor})
@@ -664,7 +682,7 @@ class Engine:
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})")
-            if not self._may_claim(target, task) and not (
+            if not self._may_claim(target, task, any_unit=True) and not (
                     ADMIN_GROUP in target.group_codes and directory.candidates_all_left(ctx.session, task)):
                 raise Forbidden(f"{target.display_name}（{to}）不是任务 {task_id}「{task.name}」的候选人，"
                                 f"只能指派给{_candidates_zh(task)} (the user is not a candidate for this task: "
@@ -673,9 +691,13 @@ class Engine:
                 raise Conflict(f"任务 {task_id} 已由 {task.assignee} 办理；如确需改派，请加 --reassign"
                                f" (the task is held by {task.assignee}; use --reassign to take it from them)")
             old = task.assignee
+            # the office may give a task kept to one unit to another unit's group member: its
+            # decision, kept on the trail with both units
+            outside = {"candidate_unit": task.candidate_unit, "unit": target.unit} \
+                if task.candidate_unit and not self._may_claim(target, task) else {}
             task = self._update_task(ctx, task, assignee=target.username, status="claimed", claimed_at=ctx.now)
             ctx.log.record("task_assigned", instance_id=task.instance_id, task_id=task.id,
-                           element_id=task.element_id, old={"assignee": old}, new={"assignee": to})
+                           element_id=task.element_id, old={"assignee": old}, new={"assignee": to}, **outside)
             return self._task_dict(task)
 
     def complete(self, task_id: int, *, actor: str, data: dict | None = None,
@@ -696,9 +718,8 @@ class Engine:
                 now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
                 raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
                                f" (the task was handed back or reassigned since you took it; reload)")
-            elif task.status == "open" and not self._may_claim(self._member(ctx, actor), task):
-                raise Forbidden(f"您不是任务 {task_id}「{task.name}」的候选人，不能办理；如需由您办理，请改革办指派"
-                                f" (not a candidate for this task; the reform office may assign it)")
+            elif task.status == "open" and not self._may_claim(member := self._member(ctx, actor), task):
+                raise self._not_candidate(member, task, "办理", "complete")
             elif task.status == "open":
                 raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
             else:
@@ -1031,7 +1052,9 @@ _TASKS, _PLANS, _USERS = HumanTask.__table__, ProcessInstance.__table__, User.__
 _GROUPS = Group.__table__
 # Prebuilt Core statements for the commands people use all day (claim, complete): the ORM's
 # per-statement and per-object work cost more than the SQL itself.
-_MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code).select_from(_USERS)
+_MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code, Unit.__table__.c.name.label("unit"))
+           .select_from(_USERS)
+           .outerjoin(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id)
            .outerjoin(memberships, memberships.c.user_id == _USERS.c.id)
            .outerjoin(_GROUPS, _GROUPS.c.id == memberships.c.group_id)
            .where(_USERS.c.username == bindparam("username")).order_by(_GROUPS.c.code))

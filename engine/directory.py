@@ -68,13 +68,15 @@ def only_candidate_of(session: Session, username: str) -> list[HumanTask]:
     named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.value == username)
     tasks = session.execute(select(HumanTask).where(
         HumanTask.status == "open", HumanTask.id.in_(named)).order_by(HumanTask.id)).scalars()
-    return [t for t in tasks if not others_may_take(t, username)]
+    return [t for t in tasks if not others_may_take(session, t, username)]
 
 
-def others_may_take(task: HumanTask, username: str) -> bool:
-    """Whether a task held by `username` has other candidates to take it back: a group, or
-    another user. A task only they could do (no candidates) waits for the office to assign it."""
-    return has_other_candidates(json.loads(task.candidate_groups), json.loads(task.candidate_users), username)
+def others_may_take(session: Session, task: HumanTask, username: str) -> bool:
+    """Whether a task held by `username` has other candidates to take it back: a group (for a
+    task kept to one unit, an active member of it in that unit), or another user. A task only
+    they could do waits for the office to assign it."""
+    return has_other_candidates(session.connection(), json.loads(task.candidate_groups),
+                                json.loads(task.candidate_users), username, task.candidate_unit)
 
 
 def candidates_all_left(session: Session, task) -> bool:
@@ -91,4 +93,4 @@ def tasks_summary(tasks: list[HumanTask]) -> list[dict]:
 
 
 _SUMMARY = ("id", "instance_id", "element_id", "name", "subject", "status", "assignee", "candidate_groups",
-            "candidate_users", "due_at")
+            "candidate_users", "candidate_unit", "due_at")

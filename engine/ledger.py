@@ -87,7 +87,9 @@ class _Names:
         """The holder's name, or the candidates of an open step: 专项小组, or named users."""
         if task.assignee:
             return self.users.get(task.assignee, task.assignee)
-        return "、".join([self.groups.get(g, g) for g in json.loads(task.candidate_groups)]
+        # a step kept to one unit names it: 市科技局的起草人, not every drafter in the city
+        unit = f"{task.candidate_unit}的" if task.candidate_unit else ""
+        return "、".join([unit + self.groups.get(g, g) for g in json.loads(task.candidate_groups)]
                         + [self.users.get(u, u) for u in json.loads(task.candidate_users)])
 
 
@@ -238,7 +240,7 @@ def plans_and_tasks(conn: Connection, conditions) -> tuple[list, dict[int, list]
     for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.element_id, HumanTask.name,
                                    HumanTask.subject, HumanTask.status, HumanTask.due_at, HumanTask.created_at,
                                    HumanTask.completed_at, HumanTask.assignee, HumanTask.candidate_groups,
-                                   HumanTask.candidate_users)
+                                   HumanTask.candidate_users, HumanTask.candidate_unit)
                             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                             .where(*conditions).order_by(HumanTask.id)):

@@ -5,10 +5,10 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User
+from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
 
 from . import forms
 from .errors import Forbidden, Invalid, NotFound
@@ -30,7 +30,7 @@ def task_dict(task) -> dict:
         "element_id": task.element_id, "name": task.name, "subject": task.subject, "lane": task.lane,
         "status": task.status, "assignee": task.assignee,
         "candidate_groups": json.loads(task.candidate_groups),
-        "candidate_users": json.loads(task.candidate_users),
+        "candidate_users": json.loads(task.candidate_users), "candidate_unit": task.candidate_unit,
         "due_at": iso(task.due_at), "follow_up_at": iso(task.follow_up_at),
         "priority": task.priority, "created_at": iso(task.created_at),
         "claimed_at": iso(task.claimed_at), "completed_at": iso(task.completed_at),
@@ -47,16 +47,19 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     whose deadline had passed by then."""
     if scope not in SCOPES:
         raise Invalid(f"范围须为 {'、'.join(SCOPES)} 之一 (scope must be one of {', '.join(SCOPES)})")
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    user, unit_name = session.execute(select(User, Unit.name).outerjoin(Unit, User.unit_id == Unit.id).where(
+        User.username == username)).one_or_none() or (None, None)
     if user is None or not user.active:  # a leaver may not take their group's tasks: no inbox
         raise Forbidden(f"用户 {username} 不存在或已停用；请核对用户名，在岗人员见 reformflow users list "
                          "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
     groups = user.group_codes
-    candidate = select(TaskCandidate.task_id).where(or_(
-        (TaskCandidate.kind == "user") & (TaskCandidate.value == username),
-        (TaskCandidate.kind == "group") & TaskCandidate.value.in_(groups)))
+    named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.value == username)
+    in_group = select(TaskCandidate.task_id).where(TaskCandidate.kind == "group", TaskCandidate.value.in_(groups))
+    # a task kept to one unit (a drafting step: the lead unit) is for that unit's group members only
+    unit = (unit_name or "").strip() or None
+    own_unit = HumanTask.candidate_unit.is_(None) | (HumanTask.candidate_unit == unit)
     mine = (HumanTask.status == "claimed") & (HumanTask.assignee == username)
-    claimable = (HumanTask.status == "open") & HumanTask.id.in_(candidate)
+    claimable = (HumanTask.status == "open") & (HumanTask.id.in_(named) | (HumanTask.id.in_(in_group) & own_unit))
     if scope == "mine":
         condition = mine
     elif scope == "claimable":

@@ -23,13 +23,14 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from models.process import OPEN_STATUSES, is_open  # noqa: F401 - used by commands, queries, cli
-from models import (CalendarOverride, HumanTask, InstanceTask, ProcessDefinition, ProcessInstance,
-                    TaskCandidate, User)
+from models import (CalendarOverride, Group, HumanTask, InstanceTask, ProcessDefinition, ProcessInstance,
+                    TaskCandidate, Unit, User)
+from models.identity import memberships
 
 from . import forms
 from .audit import AuditLog, ChainTip
@@ -455,7 +456,7 @@ def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict,
     row = dict(
         instance_id=instance.id, spiff_task_id=str(task.id), process_key=task.workflow.spec.name,
         element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, subject=instance_subject(env, task),
-        lane=spec.lane,
+        candidate_unit=candidate_unit(env, spec, data), lane=spec.lane,
         documentation=spec.documentation, form_json=json.dumps(forms.describe(getattr(spec, "form", None)), ensure_ascii=False),
         candidate_groups=json.dumps(groups, ensure_ascii=False),
         candidate_users=json.dumps(users, ensure_ascii=False),
@@ -524,6 +525,7 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
                        candidate_users=json.loads(row["candidate_users"]),
                        due_at=row["due_at"].isoformat() if row["due_at"] else None, priority=row["priority"],
                        **({"subject": row["subject"]} if row["subject"] else {}),
+                       **({"candidate_unit": row["candidate_unit"]} if row["candidate_unit"] else {}),
                        **_calendar_warnings(ctx), **handed_on.get(id(row), {}))
 
 
@@ -546,17 +548,41 @@ def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict
     changed = {}
     for row, _ in created:
         name = row["assignee"]
-        if name in gone and has_other_candidates(json.loads(row["candidate_groups"]),
-                                                 json.loads(row["candidate_users"]), name):
+        if name in gone and has_other_candidates(conn, json.loads(row["candidate_groups"]),
+                                                 json.loads(row["candidate_users"]), name, row["candidate_unit"]):
             row.update(assignee=None, status="open", claimed_at=None)
             changed[id(row)] = {"assignee_inactive": name}
     return changed
 
 
-def has_other_candidates(groups: list[str], users: list[str], username: str) -> bool:
-    """Whether a task for `username` has someone else to take it: a group, or another user (a
-    leaver's held tasks go back to them, directory.py; a new task for a leaver opens for them)."""
-    return bool(groups) or any(u != username for u in users)
+def has_other_candidates(conn, groups: list[str], users: list[str], username: str,
+                         unit: str | None = None) -> bool:
+    """Whether a task for `username` has someone else to take it: another user, or a group (a
+    leaver's held tasks go back to them, directory.py; a new task for a leaver opens for them).
+    A task kept to one unit (`candidate_unit`) counts only that unit's active group members: an
+    open task nobody there may claim would wait unseen, so it waits for the office instead."""
+    if any(u != username for u in users):
+        return True
+    if not groups or unit is None:
+        return bool(groups)
+    return unit_members(conn, groups, unit, besides=username)
+
+
+def unit_members(conn, groups: list[str], unit: str, *, besides: str | None = None) -> bool:
+    """Whether an active member of one of `groups` works in `unit` (names compared trimmed),
+    other than `besides`."""
+    return conn.execute(_UNIT_MEMBER, {"groups": list(groups), "unit": unit.strip(),
+                                       "besides": besides or ""}).first() is not None
+
+
+_UNIT_MEMBER = (select(_USERS.c.id).select_from(_USERS)
+                .join(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id)
+                .join(memberships, memberships.c.user_id == _USERS.c.id)
+                .join(Group.__table__, Group.__table__.c.id == memberships.c.group_id)
+                .where(Group.__table__.c.code.in_(bindparam("groups", expanding=True)),
+                       func.trim(Unit.__table__.c.name) == bindparam("unit"),
+                       _USERS.c.active.is_(True), _USERS.c.username != bindparam("besides"))
+                .limit(1))
 
 
 WORKDAY_FUNCTIONS = frozenset({"workingDays", "addWorkingDays"})
@@ -609,6 +635,25 @@ def instance_subject(env: SafeEnvironment, task) -> str | None:
         task = None if workflow.parent_task_id is None else \
             workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
     return None
+
+
+# The extension property of a user task that keeps it, while open for its candidate groups, to
+# the members of one unit, e.g. ${leadUnit}: a drafting step is for the lead unit's drafters, not
+# every drafter in the city (docs/modeling.md).
+CANDIDATE_UNIT = "candidateUnit"
+UNIT_LENGTH = 200  # units.name, human_tasks.candidate_unit
+
+
+def candidate_unit(env: SafeEnvironment, spec, data: dict) -> str | None:
+    """The unit a user task is kept to: its `candidateUnit` property evaluated over the task's
+    data, trimmed. None without the property, or when it gives nothing (a filing started on its
+    own, without a lead unit): the whole group, as before."""
+    text = ((spec.extensions or {}).get(CANDIDATE_UNIT) or "").strip()
+    if not is_wrapped(text):  # the deploy check refuses anything else
+        return None
+    value = env.value(text, data)
+    unit = "" if value is None else str(value).strip()
+    return unit[:UNIT_LENGTH] or None
 
 
 def _item_label(env: SafeEnvironment, item) -> str | None:

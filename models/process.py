@@ -83,6 +83,10 @@ class HumanTask(Base):
     # Which instance of a multi-instance activity the task belongs to, as people name it (a
     # round of reports: the reporting body); NULL outside one (engine.runtime.instance_subject).
     subject: Mapped[str | None] = mapped_column(String(200))
+    # The unit whose members of the candidate groups may take the task while it is open (the
+    # plan's lead unit, a user task's `candidateUnit` property, trimmed); NULL: any member
+    # (engine.runtime.candidate_unit).
+    candidate_unit: Mapped[str | None] = mapped_column(String(200))
     lane: Mapped[str | None] = mapped_column(String(200))
     documentation: Mapped[str | None] = mapped_column(Text)
     form_json: Mapped[str] = mapped_column(Text, default="[]")

@@ -64,6 +64,12 @@ def _check_what_the_readme_shows(run, now: str) -> None:
     notice = watched["DT-2015-09-LS"]["notice"]
     assert (notice["number"], notice["state"]) == ("同改督〔2026〕2号", "rectifying")
     assert ("DT-2015-09-LS", "整改并报告整改情况") in [(t["business_key"], t["name"]) for t in song]
+    # every drafting step is kept to its plan's lead unit, and its drafter works there
+    units = {u["username"]: u["unit"] for u in json.loads(run("users", "list", "--json").stdout)["users"]}
+    kept = [t for t in json.loads(run("tasks", "--as", "chen", "--json").stdout)["tasks"] if t["candidate_unit"]]
+    assert len(kept) >= 5
+    assert [(t["candidate_unit"], units[t["assignee"]]) for t in kept] == \
+        [(ledger[t["business_key"]]["lead_unit"],) * 2 for t in kept]
     # the README's walkthrough: 李娜's legality review of DT-2015-04, 谢娟's monthly table
     li = json.loads(run("tasks", "--as", "li", "--json").stdout)["tasks"]
     assert [(t["business_key"], t["name"]) for t in li] == [("DT-2015-04", "合法合规性审查")]

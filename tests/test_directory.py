@@ -37,11 +37,14 @@ def test_a_leavers_tasks_go_back_to_their_group_and_later_ones_open_for_it(libra
     assert "zhang" not in [u["username"] for u in library.users()]
     assert [u["active"] for u in library.users(include_inactive=True) if u["username"] == "zhang"] == [False]
 
-    # wang, a fellow drafter, takes it over; the next step, for ${initiator}, is open to the drafters
+    # wang, a fellow drafter of his unit, takes it over; the next step, for ${initiator}, is open
+    # to the drafters of the lead unit
     library.claim(register["id"], actor="wang")
-    library.complete(register["id"], actor="wang", data=answer_for(STANDARD_ANSWERS, register, 0))
+    library.complete(register["id"], actor="wang",
+                     data=answer_for(STANDARD_ANSWERS, register, 0) | {"leadUnit": "市发改委"})
     research = plan.task("Task_Research")
-    assert (research["status"], research["assignee"], research["candidate_groups"]) == ("open", None, ["drafter"])
+    assert (research["status"], research["assignee"], research["candidate_groups"], research["candidate_unit"]) == \
+        ("open", None, ["drafter"], "市发改委")
     created = [e for e in audit_payloads(library, plan.id, "task_created") if e["element_id"] == "Task_Research"]
     assert [(e["assignee"], e["assignee_inactive"]) for e in created] == [(None, "zhang")]
     library.claim(research["id"], actor="wang")

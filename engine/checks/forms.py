@@ -9,6 +9,7 @@ from ..expressions import is_wrapped
 from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, default_error
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
+from ..runtime import CANDIDATE_UNIT
 from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, local_name
 from .expressions import check_timer_value
 
@@ -46,6 +47,7 @@ def rule_user_tasks(doc: Doc):
             if attrs[name]:
                 yield from check_timer_value(doc.file, task, "timeDuration", attrs[name], f"camunda:{name}")
         yield from _check_procedure(doc, task)
+        yield from _check_candidate_unit(doc, task)
         yield from _check_attachments(doc, task)
         yield from _check_form(doc, task)
 
@@ -69,6 +71,21 @@ def _check_procedure(doc: Doc, task):
             yield doc.problem(task, "procedure", f"属性 {PROPERTY} 的值 '{value}' 不是五项法定决策程序之一，可写：{names}，"
                               f"或其代码 {', '.join(PROCEDURES)} (property {PROPERTY} '{value}' names none of the "
                               "five statutory procedures of a major decision; use one of these names or codes)")
+
+
+def _check_candidate_unit(doc: Doc, task):
+    """`candidateUnit` keeps an open task to one unit's members of its candidate groups
+    (engine.runtime.candidate_unit): one ${...} expression, such as ${leadUnit}. A plain name
+    would keep every plan's step to one unit."""
+    for value in property_values(task, CANDIDATE_UNIT):
+        if not is_wrapped(value.strip()):
+            yield doc.problem(task, "assignment", f"属性 {CANDIDATE_UNIT} 的值 '{value}' 须为一个完整的 ${{...}} 表达式，"
+                              f"给出可办理本任务的单位，如 ${{leadUnit}} (property {CANDIDATE_UNIT} '{value}' must be "
+                              "one whole ${...} expression giving the unit whose members may take the task, "
+                              "e.g. ${leadUnit})")
+        else:
+            yield from check_expression(doc.file, task, value, "assignment",
+                                        (f"属性 {CANDIDATE_UNIT} 的表达式", f"property {CANDIDATE_UNIT}"))
 
 
 def _check_attachments(doc: Doc, task):
