@@ -53,7 +53,8 @@ def supervision(conn: Connection, now: datetime, *, year: int | None = None, uni
         conditions.append(ProcessInstance.status == "running")
     else:
         if year not in YEARS:
-            raise Invalid(f"年份写作四位数字，如 2027：{year} (a year is written 2027)")
+            raise Invalid(f"年度须在 {YEARS[0]} 至 {YEARS[-1]} 之间：{year} "
+                          f"(the year must be from {YEARS[0]} to {YEARS[-1]}, e.g. 2027)")
         conditions += [ProcessInstance.started_at < due_end(date(year, 12, 31)),
                        or_(ProcessInstance.ended_at.is_(None),
                            ProcessInstance.ended_at >= datetime.combine(date(year, 1, 1), time(), clock.TZ))]

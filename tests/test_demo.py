@@ -107,3 +107,17 @@ def test_loading_the_demo_again_keeps_the_data_and_says_how_to_start_over(sqlite
     again = run("init", "--demo")  # `make run` a second time
     assert "演示数据已加载过" in again.stdout and "rm instance/reformflow.sqlite3" in again.stdout
     assert len(json.loads(run("ledger", "--json").stdout)["plans"]) == 12
+
+
+def test_the_ids_the_docs_name(sqlite_db):
+    """README.md, docs/users.md and docs/cli.md name demo tasks and plans by id: keep them true."""
+    _, run = _load(sqlite_db.url, DAYS[0])
+    inbox = json.loads(run("tasks", "--as", "chen", "--json").stdout)["tasks"]
+    tasks = {t["id"]: (t["business_key"], t["name"]) for t in inbox}
+    assert tasks[20] == ("DT-2015-04", "合法合规性审查")  # README: task 20, claim 20, complete 20
+    assert tasks[54] == ("DT-2015-07", "报送备案")  # cli.md: the sample of `task 54`
+    assert tasks[55] == ("DT-2015-07", "逾期未备案处理")  # users.md §6: assign 55
+    assert tasks[5] == ("DT-2015-02", "发布公开征求意见")  # cli.md: attach 5 … --as zhang
+    plans = {p["id"]: p["business_key"] for p in json.loads(run("ledger", "--json").stdout)["plans"]}
+    # README: instance 4, archive 8; users.md §7: 方案 #9
+    assert (plans[4], plans[8], plans[9]) == ("DT-2015-04", "DT-2015-08", "DT-2015-08-LS")

@@ -206,3 +206,6 @@ def test_the_command_prints_the_ledger_and_writes_the_xlsx(library, at, tmp_path
     assert refused.exit_code != 0 and json.loads(refused.stdout)["error"] == "invalid"
     refused = _cli(library, "--year", "27", "--json")
     assert refused.exit_code != 0 and "2027" in json.loads(refused.stdout)["message"]
+    # a four-digit year out of range is told the range, not to write four digits
+    refused = _cli(library, "--year", "3000", "--json")
+    assert refused.exit_code == 3 and "2000 至 2099" in json.loads(refused.stdout)["message"]
