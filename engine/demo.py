@@ -52,6 +52,7 @@ PEOPLE = [
 # Who acts for each candidate group when the demo moves plans forward.
 MEMBERS = {group: next(u for u, _, g, _ in PEOPLE if g == group) for group in GROUPS}
 
+
 def _today() -> str:
     return clock.today().isoformat()
 

@@ -159,9 +159,9 @@ def _check_constraints(field: dict, value, c: dict | None = None) -> str | None:
 
 def _check_computed(field: dict, value, values: dict, limit: Limit | None, labels: dict[str, str]) -> str | None:
     """The field's min / max written as expressions, evaluated now; a bound without a value
-    (an empty variable) does not apply. Said with the field's `rangeHint` property where the
-    diagram gives one (the rule in words: 三项之和须等于举措总数), else in words where the bound
-    is a common one, else with the expression, which names what it is."""
+    (an empty variable) does not apply. Said in words where the bound is a common one (今天),
+    else with the field's `rangeHint` property where the diagram gives one (the rule in words:
+    三项之和须等于举措总数), else with the expression, which names what it is."""
     if value is None or limit is None:
         return None
     for name, text in _expression_bounds(field):
