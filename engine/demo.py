@@ -52,7 +52,15 @@ PEOPLE = [
 # Who acts for each candidate group when the demo moves plans forward.
 MEMBERS = {group: next(u for u, _, g, _ in PEOPLE if g == group) for group in GROUPS}
 
-RECORD = {"meetingDate": "2026-03-10", "meetingPlace": "市委常委会议室", "meetingChair": "刘洋",
+
+def _today() -> str:
+    return clock.today().isoformat()
+
+
+# A meeting is recorded once it has been held (its date may not be after today): it was held on
+# the day the demo or a test records it, whatever the clock says (engine.drive.answer_for calls
+# the date when it answers).
+RECORD = {"meetingDate": _today, "meetingPlace": "市委常委会议室", "meetingChair": "刘洋",
           "attendees": "刘洋、陈静、孙强", "memberStances": "均同意"}
 MEETING = {**RECORD, "decision": "approve"}
 
@@ -218,7 +226,7 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
         members = {**MEMBERS, "drafter": drafter}
         register = {"leadUnit": unit, "responsiblePerson": next(d for name, d, _, _ in PEOPLE if name == drafter),
                     "plannedCompletion": _days_from_today(180), **data}
-        answers = {**STANDARD_ANSWERS, "Task_RegisterPlan": register,
+        answers = {**STANDARD_ANSWERS, **_meetings_held_on(issued), "Task_RegisterPlan": register,
                    "Task_IssuePlan": {"documentNumber": f"同改发〔2026〕{number}号", "issueDate": issued}}
         plan = engine.start("reform_plan", actor=drafter, title=title, business_key=key,
                             data=register)
@@ -236,6 +244,13 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
     if fired:
         say(f"已触发 {len(fired)} 个方案的定时器：逾期未备案已报改革办 (timers fired in {len(fired)} plan(s): overdue filings escalated to the reform office)")
     return {"loaded": True, "users": len(PEOPLE), "plans": plans}
+
+
+def _meetings_held_on(day: str) -> dict:
+    """The meeting records of STANDARD_ANSWERS dated `day`: a plan issued on a day was decided
+    on or before it (印发日期 may not be before 会议日期)."""
+    return {element: {**answer, "meetingDate": day} for element, answer in STANDARD_ANSWERS.items()
+            if isinstance(answer, dict) and "meetingDate" in answer}
 
 
 def _attach_draft(engine: Engine, plan_id: int, say: Callable[[str], None]) -> None:

@@ -22,11 +22,14 @@ def pick_user(task: dict, members: Mapping[str, str]) -> str:
 
 
 def answer_for(answers: Answers, task: dict, visits: int) -> dict:
-    """An element's answer; a list gives one answer per visit (for loops), the last repeating."""
+    """An element's answer; a list gives one answer per visit (for loops), the last repeating.
+    A callable answer, or a callable value in it, is called now: dates relative to the clock."""
     value = answers.get(task["element_id"], {})
     if isinstance(value, list):
         value = value[min(visits, len(value) - 1)] if value else {}
-    return value(task) if callable(value) else dict(value)
+    if callable(value):
+        return value(task)
+    return {name: given() if callable(given) else given for name, given in value.items()}
 
 
 def drive(engine: Engine, instance_id: int, answers: Answers, members: Mapping[str, str], *,

@@ -159,9 +159,9 @@ def _check_constraints(field: dict, value, c: dict | None = None) -> str | None:
 
 def _check_computed(field: dict, value, values: dict, limit: Limit | None, labels: dict[str, str]) -> str | None:
     """The field's min / max written as expressions, evaluated now; a bound without a value
-    (an empty variable) does not apply. Said with the field's `rangeHint` property where the
-    diagram gives one (the rule in words: 三项之和须等于举措总数), else in words where the bound
-    is a common one, else with the expression, which names what it is."""
+    (an empty variable) does not apply. Said in words where the bound is a common one (今天),
+    else with the field's `rangeHint` property where the diagram gives one (the rule in words:
+    三项之和须等于举措总数), else with the expression, which names what it is."""
     if value is None or limit is None:
         return None
     for name, text in _expression_bounds(field):
@@ -169,7 +169,7 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None, label
         error = None if bound is None else _check_constraints(field, value, {name: bound})
         if error:
             zh, en = error[:-1].split(" (", 1)
-            return f"{zh}（{field['properties'].get('rangeHint') or _bound_in_words(text, labels)}） ({en}: {text})"
+            return f"{zh}（{_bound_in_words(text, labels, field['properties'].get('rangeHint'))}） ({en}: {text})"
     return None
 
 
@@ -177,11 +177,13 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None, label
 _BOUND_WORDS = {"today()": "今天", "addDays(today(),1)": "明天", "addDays(today(),-1)": "昨天"}
 
 
-def _bound_in_words(text: str, labels: dict[str, str]) -> str:
-    """`${today()}` is 今天 and `${issueDate}` the label of the form's field issueDate (印发日期):
-    a drafter told 不得晚于 2026-12-04（${today()}） reads code. Anything else stays as written."""
+def _bound_in_words(text: str, labels: dict[str, str], hint: str | None = None) -> str:
+    """`${today()}` is 今天, else the field's rangeHint (the rule in words: a bound read from
+    another task's field has no label here), else `${issueDate}` is the label of the form's field
+    issueDate (印发日期): a drafter told 不得晚于 2026-12-04（${today()}） reads code. Anything else
+    stays as written."""
     inner = "".join(text.strip()[2:-1].split())
-    return _BOUND_WORDS.get(inner) or labels.get(inner) or text
+    return _BOUND_WORDS.get(inner) or hint or labels.get(inner) or text
 
 
 def _reads(field: dict, names: set[str]) -> bool:

@@ -105,22 +105,23 @@ def test_an_approved_adjustment_goes_to_the_body_that_approved_the_original_then
     assert not records["public_participation"] and not records["risk_assessment"]
 
 
-def test_a_deferred_adjustment_is_tabled_again_at_the_same_body(library):  # noqa: F811
-    plan = Adjustment(library, category="major")
-    plan.run_until("Task_LeadershipGroupMeeting")
-    plan.do("Task_LeadershipGroupMeeting", decision="defer")
-    plan.do("Task_DeferredRetable", retableDate="2026-04-01")
-    assert plan.active == ["Task_ApproveAgenda"]  # back on the leadership group's agenda
-    plan.do("Task_ApproveAgenda")
-    plan.do("Task_LeadershipGroupMeeting", decision="discuss_again")
-    plan.do("Task_LeadershipGroupMeeting", decision="approve_with_changes", decisionChanges="明确实施期限")
-    issue = plan.task("Task_IssuePlan")
-    shown = {f["id"]: f for f in issue["form"] if "readonly" in f["constraints"]}
-    assert {"originalDocumentNumber", "decisionChanges", "govMeetingChanges", "standingCommitteeChanges"} <= set(shown)
-    plan.finish()
-    assert plan.created == (PROPOSE + LEGALITY + OFFICE + MAJOR + ["Task_DeferredRetable"] + MAJOR
-                            + ["Task_LeadershipGroupMeeting"] + ISSUE_AND_FILE)
-    assert_ended(library, plan, "Event_AdjustmentFiled")
+def test_a_deferred_adjustment_is_tabled_again_at_the_same_body(library, at):  # noqa: F811
+    with at("2026-03-10T09:00:00"):  # the meetings are held today, before the dates set for tabling again
+        plan = Adjustment(library, category="major")
+        plan.run_until("Task_LeadershipGroupMeeting")
+        plan.do("Task_LeadershipGroupMeeting", decision="defer")
+        plan.do("Task_DeferredRetable", retableDate="2026-04-01")
+        assert plan.active == ["Task_ApproveAgenda"]  # back on the leadership group's agenda
+        plan.do("Task_ApproveAgenda")
+        plan.do("Task_LeadershipGroupMeeting", decision="discuss_again")
+        plan.do("Task_LeadershipGroupMeeting", decision="approve_with_changes", decisionChanges="明确实施期限")
+        issue = plan.task("Task_IssuePlan")
+        shown = {f["id"]: f for f in issue["form"] if "readonly" in f["constraints"]}
+        assert {"originalDocumentNumber", "decisionChanges", "govMeetingChanges", "standingCommitteeChanges"} <= set(shown)
+        plan.finish()
+        assert plan.created == (PROPOSE + LEGALITY + OFFICE + MAJOR + ["Task_DeferredRetable"] + MAJOR
+                                + ["Task_LeadershipGroupMeeting"] + ISSUE_AND_FILE)
+        assert_ended(library, plan, "Event_AdjustmentFiled")
 
 
 def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_resubmits(library):  # noqa: F811

@@ -271,6 +271,58 @@ def test_a_failed_re_inspection_sends_it_back_with_its_reason_and_the_leader_is_
     assert plan.audit_ok()
 
 
+def test_the_interview_is_held_after_the_notice_was_served(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _notice(plan, at)  # served on 1 April
+    with at("2026-04-20T10:00:00"):
+        plan.do("Task_Rectify")
+    _window_passes(plan, at)
+    with at("2026-05-02T10:00:00"):
+        plan.do("Task_ReInspect", reinspectionResult="failed", reinspectionOpinion="未整改到位")
+        plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-05-20", interviewLeader=True)
+        with pytest.raises(Invalid) as early:
+            plan.do("Task_RecordInterview", interviewDate="2026-03-31", interviewee="分管副市长", interviewRecord="约谈")
+        assert early.value.details[0]["message"] == (
+            "「约谈日期」(interviewDate) 不得早于 2026-04-01（整改意见书送达日期至今天之间） (not before 2026-04-01: "
+            "${noticeDate})")
+        plan.do("Task_RecordInterview", interviewDate="2026-04-01", interviewee="分管副市长", interviewRecord="约谈")
+        assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}
+
+
+def test_dates_bounded_by_another_tasks_date_say_the_rule_in_words(library, at):  # noqa: F811
+    """The implementation start is on the start form, the supervision date on 开展督察: on
+    the later forms the refusal names them in words, not as ${implementationStart}."""
+    plan = _started(library, at)
+    _reported_all_done(plan, at)
+    with at("2026-04-01T10:00:00"):
+        with pytest.raises(Invalid) as early:
+            plan.do("Task_Supervise", supervisionDate="2026-01-14", problemsFound=True)
+        assert early.value.details[0]["message"].startswith(
+            "「督察日期」(supervisionDate) 不得早于 2026-01-15（实施开始日期至今天之间）")
+        plan.do("Task_Supervise", supervisionDate="2026-03-31", problemsFound=True)
+        with pytest.raises(Invalid) as early:
+            plan.do("Task_IssueRectificationNotice", noticeDate="2026-03-30")
+        assert early.value.details[0]["message"].startswith(
+            "「送达日期」(noticeDate) 不得早于 2026-03-31（督察日期至今天之间）")
+
+
+def test_the_effects_are_evaluated_after_implementation_started(library, at):  # noqa: F811
+    plan = _started(library, at)
+    _reported_all_done(plan, at)
+    _no_findings(plan, at)
+    assert "Event_EvaluationDue" in plan.fire_timers_at(at, "2027-01-16T00:00:01")
+    with at("2027-01-20T09:00:00"):
+        with pytest.raises(Invalid) as early:
+            plan.do("Task_EvaluateEffects", evaluationDate="2026-01-14")
+        assert early.value.details[0]["message"] == (
+            "「评估日期」(evaluationDate) 不得早于 2026-01-15（实施开始日期至今天之间） (not before 2026-01-15: "
+            "${implementationStart})")
+        with pytest.raises(Invalid, match="不得晚于 2027-01-20（今天）"):
+            plan.do("Task_EvaluateEffects", evaluationDate="2027-01-21")
+        plan.do("Task_EvaluateEffects", evaluationDate="2026-01-15")
+    assert plan.variables["evaluationDate"] == "2026-01-15"
+
+
 def test_a_failed_re_inspection_without_interview_goes_straight_back(library, at):  # noqa: F811
     plan = _started(library, at)
     _notice(plan, at)

@@ -392,38 +392,40 @@ def test_major_plan_goes_to_the_leadership_group_after_the_agenda_is_approved(li
     assert_filed(library, plan)
 
 
-def test_a_deferred_major_plan_goes_back_on_the_agenda(library):
-    plan = Plan(library)
-    plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"category": "major"})
-    plan.do("Task_LeadershipGroupMeeting", decision="defer")
-    assert plan.active == ["Task_DeferredRetable"]
-    plan.do("Task_DeferredRetable", retableDate="2026-04-01")
-    assert plan.active == ["Task_ApproveAgenda"]  # a major plan needs the agenda approved again
-    plan.finish()
-    assert plan.created == (START + DEPARTMENTS + REVIEW + MAJOR + ["Task_DeferredRetable"] + MAJOR
-                            + ISSUE_AND_FILE)
-    assert plan.variables["retableDate"] == "2026-04-01"
-    assert_filed(library, plan)
+def test_a_deferred_major_plan_goes_back_on_the_agenda(library, at):
+    with at("2026-03-10T09:00:00"):  # the meetings are held today, before the dates set for tabling again
+        plan = Plan(library)
+        plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"category": "major"})
+        plan.do("Task_LeadershipGroupMeeting", decision="defer")
+        assert plan.active == ["Task_DeferredRetable"]
+        plan.do("Task_DeferredRetable", retableDate="2026-04-01")
+        assert plan.active == ["Task_ApproveAgenda"]  # a major plan needs the agenda approved again
+        plan.finish()
+        assert plan.created == (START + DEPARTMENTS + REVIEW + MAJOR + ["Task_DeferredRetable"] + MAJOR
+                                + ISSUE_AND_FILE)
+        assert plan.variables["retableDate"] == "2026-04-01"
+        assert_filed(library, plan)
 
 
-def test_ordinary_plan_goes_to_the_executive_meeting_when_chosen(library):
-    plan = Plan(library)
-    plan.run_until("Task_ChooseOrdinaryRoute")
-    plan.do("Task_ChooseOrdinaryRoute", ordinaryRoute="executive_meeting")
-    assert plan.active == ["Task_ExecutiveMeeting"]
-    plan.do("Task_ExecutiveMeeting", decision="defer")
-    plan.do("Task_DeferredRetable", retableDate="2026-04-01")
-    assert plan.active == ["Task_ChooseOrdinaryRoute"]  # back on the agenda
-    plan.do("Task_ChooseOrdinaryRoute", ordinaryRoute="special_group_meeting")
-    plan.do("Task_SpecialGroupMeeting", decision="discuss_again")
-    assert plan.active == ["Task_SpecialGroupMeeting"]
-    plan.do("Task_SpecialGroupMeeting")
-    assert plan.active == DECIDED
-    plan.finish()
-    assert plan.created == (START + DEPARTMENTS + REVIEW + ["Task_ChooseOrdinaryRoute", "Task_ExecutiveMeeting",
-                            "Task_DeferredRetable", "Task_ChooseOrdinaryRoute"] + ["Task_SpecialGroupMeeting"] * 2
-                            + ISSUE_AND_FILE)
-    assert_filed(library, plan)
+def test_ordinary_plan_goes_to_the_executive_meeting_when_chosen(library, at):
+    with at("2026-03-10T09:00:00"):  # the meetings are held today, before the dates set for tabling again
+        plan = Plan(library)
+        plan.run_until("Task_ChooseOrdinaryRoute")
+        plan.do("Task_ChooseOrdinaryRoute", ordinaryRoute="executive_meeting")
+        assert plan.active == ["Task_ExecutiveMeeting"]
+        plan.do("Task_ExecutiveMeeting", decision="defer")
+        plan.do("Task_DeferredRetable", retableDate="2026-04-01")
+        assert plan.active == ["Task_ChooseOrdinaryRoute"]  # back on the agenda
+        plan.do("Task_ChooseOrdinaryRoute", ordinaryRoute="special_group_meeting")
+        plan.do("Task_SpecialGroupMeeting", decision="discuss_again")
+        assert plan.active == ["Task_SpecialGroupMeeting"]
+        plan.do("Task_SpecialGroupMeeting")
+        assert plan.active == DECIDED
+        plan.finish()
+        assert plan.created == (START + DEPARTMENTS + REVIEW + ["Task_ChooseOrdinaryRoute", "Task_ExecutiveMeeting",
+                                "Task_DeferredRetable", "Task_ChooseOrdinaryRoute"] + ["Task_SpecialGroupMeeting"] * 2
+                                + ISSUE_AND_FILE)
+        assert_filed(library, plan)
 
 
 def test_a_party_document_goes_through_the_leadership_group_whatever_its_category(library):
@@ -524,42 +526,43 @@ def test_the_government_meeting_revises_or_rejects(library, outcome):
     assert_filed(library, plan)
 
 
-def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_a_record(library):
-    plan = Plan(library)
-    plan.run_until("Task_GovExecutiveMeeting", Task_RegisterPlan={
-        "category": "major", "partyDocument": True, "governmentDuties": True})
-    form = {f["id"] for f in plan.task("Task_GovExecutiveMeeting")["form"]}
-    assert {"meetingDate", "attendees", "absentees", "memberStances", "dissent", "chairOverridesMajority",
-            "overrideReason", "govMeetingChanges"} <= form
-    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="defer")
-    assert plan.active == ["Task_GovMeetingRetable"]
-    assert plan.task("Task_GovMeetingRetable")["candidate_groups"] == ["gov_office"]
-    plan.do("Task_GovMeetingRetable", retableDate="2026-05-06")
-    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="discuss_again")
-    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="approve", chairOverridesMajority=True)
-    assert plan.active == ["Task_GovExecutiveMeeting"]  # overriding the majority needs a reason
-    plan.do("Task_GovExecutiveMeeting", govMeetingDecision="approve", chairOverridesMajority=True,
-            overrideReason="时间紧迫", absentees="李某（病假）")
-    assert plan.active == ["Task_StandingCommittee"]
-    plan.do("Task_StandingCommittee", standingCommitteeDecision="defer")
-    plan.do("Task_StandingCommitteeRetable", retableDate="2026-05-20")
-    plan.do("Task_StandingCommittee", standingCommitteeDecision="discuss_again")
-    plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes")
-    assert plan.active == ["Task_StandingCommittee"]  # the changes must be stated
-    plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes",
-            standingCommitteeChanges="明确牵头单位")
-    assert plan.active == DECIDED
-    assert plan.variables["standingCommitteeChanges"] == "明确牵头单位"
-    assert not plan.variables.get("absentees")  # each meeting's absentees are its own
-    plan.finish()
-    assert plan.created == (START + DEPARTMENTS + REVIEW + MAJOR
-                            + ["Task_GovExecutiveMeeting", "Task_GovMeetingRetable"] + ["Task_GovExecutiveMeeting"] * 3
-                            + ["Task_StandingCommittee", "Task_StandingCommitteeRetable"]
-                            + ["Task_StandingCommittee"] * 3 + ISSUE_AND_FILE)
-    completed = [e["new"] for e in audit_payloads(library, plan.id, "task_completed")
-                 if e["element_id"] == "Task_GovExecutiveMeeting"]
-    assert completed[-1]["overrideReason"] == "时间紧迫"  # the record of each meeting is in the audit trail
-    assert_filed(library, plan)
+def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_a_record(library, at):
+    with at("2026-04-29T09:00:00"):  # the meetings are held today, before the dates set for tabling again
+        plan = Plan(library)
+        plan.run_until("Task_GovExecutiveMeeting", Task_RegisterPlan={
+            "category": "major", "partyDocument": True, "governmentDuties": True})
+        form = {f["id"] for f in plan.task("Task_GovExecutiveMeeting")["form"]}
+        assert {"meetingDate", "attendees", "absentees", "memberStances", "dissent", "chairOverridesMajority",
+                "overrideReason", "govMeetingChanges"} <= form
+        plan.do("Task_GovExecutiveMeeting", govMeetingDecision="defer")
+        assert plan.active == ["Task_GovMeetingRetable"]
+        assert plan.task("Task_GovMeetingRetable")["candidate_groups"] == ["gov_office"]
+        plan.do("Task_GovMeetingRetable", retableDate="2026-05-06")
+        plan.do("Task_GovExecutiveMeeting", govMeetingDecision="discuss_again")
+        plan.do("Task_GovExecutiveMeeting", govMeetingDecision="approve", chairOverridesMajority=True)
+        assert plan.active == ["Task_GovExecutiveMeeting"]  # overriding the majority needs a reason
+        plan.do("Task_GovExecutiveMeeting", govMeetingDecision="approve", chairOverridesMajority=True,
+                overrideReason="时间紧迫", absentees="李某（病假）")
+        assert plan.active == ["Task_StandingCommittee"]
+        plan.do("Task_StandingCommittee", standingCommitteeDecision="defer")
+        plan.do("Task_StandingCommitteeRetable", retableDate="2026-05-20")
+        plan.do("Task_StandingCommittee", standingCommitteeDecision="discuss_again")
+        plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes")
+        assert plan.active == ["Task_StandingCommittee"]  # the changes must be stated
+        plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes",
+                standingCommitteeChanges="明确牵头单位")
+        assert plan.active == DECIDED
+        assert plan.variables["standingCommitteeChanges"] == "明确牵头单位"
+        assert not plan.variables.get("absentees")  # each meeting's absentees are its own
+        plan.finish()
+        assert plan.created == (START + DEPARTMENTS + REVIEW + MAJOR
+                                + ["Task_GovExecutiveMeeting", "Task_GovMeetingRetable"] + ["Task_GovExecutiveMeeting"] * 3
+                                + ["Task_StandingCommittee", "Task_StandingCommitteeRetable"]
+                                + ["Task_StandingCommittee"] * 3 + ISSUE_AND_FILE)
+        completed = [e["new"] for e in audit_payloads(library, plan.id, "task_completed")
+                     if e["element_id"] == "Task_GovExecutiveMeeting"]
+        assert completed[-1]["overrideReason"] == "时间紧迫"  # the record of each meeting is in the audit trail
+        assert_filed(library, plan)
 
 
 def test_the_reform_office_returns_a_plan_with_a_reason(library):
@@ -643,6 +646,89 @@ def test_issue_date_cannot_be_in_the_future(library, at):
         plan.finish()
     assert plan.created == ORDINARY_PLAN  # refused on submit: 印发 was not opened a second time
     assert_filed(library, plan)
+
+
+# Each of the five meeting records, and how a plan gets there
+MEETINGS = {
+    "Task_LeadershipGroupMeeting": {"Task_RegisterPlan": {"category": "major"}},
+    "Task_SpecialGroupMeeting": {"Task_ChooseOrdinaryRoute": {"ordinaryRoute": "special_group_meeting"}},
+    "Task_ExecutiveMeeting": {"Task_ChooseOrdinaryRoute": {"ordinaryRoute": "executive_meeting"}},
+    "Task_GovExecutiveMeeting": {"Task_RegisterPlan": {"category": "major", "partyDocument": True,
+                                                       "governmentDuties": True}},
+    "Task_StandingCommittee": {"Task_RegisterPlan": {"category": "major", "partyDocument": True}},
+}
+
+
+@pytest.mark.parametrize("meeting", MEETINGS)
+def test_a_meeting_is_recorded_after_it_is_held(library, at, meeting):
+    """A meeting held on 1 May 2027 cannot be recorded on 4 December 2026: the record is of a
+    meeting that took place."""
+    with at("2026-12-04T10:00:00"):
+        plan = Plan(library)
+        plan.run_until(meeting, **MEETINGS[meeting])
+        with pytest.raises(Invalid) as future:
+            plan.do(meeting, meetingDate="2027-05-01")
+        assert [d["field"] for d in future.value.details] == ["meetingDate"]
+        assert future.value.details[0]["message"] == (
+            "「会议日期」(meetingDate) 不得晚于 2026-12-04（今天） (not after 2026-12-04: ${today()})")
+        assert plan.active == [meeting]  # nothing was recorded
+        plan.do(meeting, meetingDate="2026-12-04")
+        assert plan.variables["meetingDate"] == "2026-12-04"
+
+
+def _decided_at_a_meeting(library, at, held="2026-03-05") -> Plan:
+    """A major plan approved by the leadership group at its meeting of `held`, recorded on 10 March."""
+    with at("2026-03-10T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"category": "major"})
+        plan.do("Task_LeadershipGroupMeeting", meetingDate=held)
+        assert plan.active == DECIDED
+    return plan
+
+
+def test_a_plan_is_issued_and_its_archive_handed_over_after_the_meeting_that_decided_it(library, at):
+    plan = _decided_at_a_meeting(library, at)
+    with at("2026-03-10T09:00:00"):
+        for element, field, label in (("Task_IssuePlan", "issueDate", "印发日期"),
+                                      ("Task_HandOverArchive", "archiveHandedOverOn", "移交日期")):
+            with pytest.raises(Invalid) as early:
+                plan.do(element, **{field: "2026-03-04"})
+            # the meeting's date is on another task's form: the rule is said in words
+            assert early.value.details[0]["message"] == (
+                f"「{label}」({field}) 不得早于 2026-03-05（审议会议日期至今天之间） "
+                "(not before 2026-03-05: ${empty meetingDate ? null : meetingDate})")
+            with pytest.raises(Invalid, match="不得晚于 2026-03-10（今天）"):  # and still not in the future
+                plan.do(element, **{field: "2026-03-11"})
+        assert plan.active == DECIDED
+        plan.do("Task_IssuePlan", issueDate="2026-03-05")  # the day of the meeting will do
+        plan.do("Task_HandOverArchive", archiveHandedOverOn="2026-03-05")
+        plan.finish()
+    assert plan.variables["issueDate"] == "2026-03-05"
+    assert_filed(library, plan)
+
+
+def test_a_countersigned_plan_has_no_meeting_date_to_follow(library, at):
+    """Countersigned, no meeting was held: the issue date is bounded by today only."""
+    with at("2026-03-10T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_IssuePlan")
+        assert "meetingDate" not in plan.variables
+        plan.do("Task_IssuePlan", issueDate="2026-03-02")
+        plan.finish()
+    assert plan.created == ORDINARY_PLAN
+    assert_filed(library, plan)
+
+
+def test_a_deferred_plan_is_tabled_again_after_the_meeting_that_deferred_it(library, at):
+    with at("2026-03-10T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"category": "major"})
+        plan.do("Task_LeadershipGroupMeeting", meetingDate="2026-03-09", decision="defer")
+        with pytest.raises(Invalid) as early:
+            plan.do("Task_DeferredRetable", retableDate="2026-03-08")
+        assert "不得早于 2026-03-09（决定暂缓的会议日期当天或之后）" in early.value.details[0]["message"]
+        plan.do("Task_DeferredRetable", retableDate="2026-03-09")
+        assert plan.active == ["Task_ApproveAgenda"]
 
 
 def _issue(library, at, *, pilot=False, issue_date="2026-01-31"):
