@@ -31,8 +31,8 @@ from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Us
 
 from . import clock
 from .errors import Invalid
-from .ledger import (LEAD_UNIT, MILESTONE_DONE, MILESTONE_DROPPED, RESPONSIBLE, days_late, due_end, plan_row,
-                     plans_and_tasks)
+from .ledger import (LEAD_UNIT, MILESTONE_DONE, MILESTONE_DROPPED, RESPONSIBLE, date_variable, days_late, due_end,
+                     plan_row, plans_and_tasks)
 from .queries import iso
 from .runtime import OPEN_STATUSES
 
@@ -120,7 +120,7 @@ def bulletin(conn: Connection, now: datetime, quarter: Quarter, *, everything: b
         variables = json.loads(plan.variables_json)
         if unit is not None and unit not in str(variables.get(LEAD_UNIT) or ""):
             continue
-        begun = _date(variables.get("implementationStart"))
+        begun = date_variable(variables.get("implementationStart"))
         if begun is None or begun > quarter.last_day:  # nothing to report for this quarter yet
             continue
         quarterly = variables.get(QUARTERLY) is True
@@ -177,7 +177,7 @@ def _row(plan, variables: dict, tasks: list, events: list, quarter: Quarter, now
 def _standing(plan, variables: dict, filed, due: datetime | None, late: int, review: dict | None,
               quarter: Quarter, now: datetime) -> str:
     if filed is None:
-        finished = _date(variables.get("measuresDoneOn"))
+        finished = date_variable(variables.get("measuresDoneOn"))
         if variables.get("allMeasuresDone") is True and finished is not None and finished < quarter.last_month:
             return "not_required"  # every measure done in an earlier month: reporting has ended
         if plan.status == "cancelled":
@@ -225,7 +225,7 @@ def _warning(plan, variables: dict, tasks: list, at: datetime) -> dict:
     known = dict(variables)
     for prop in (MILESTONE_DONE, MILESTONE_DROPPED):
         name = variables.get(prop)
-        reached = _date(variables.get(name)) if isinstance(name, str) else None
+        reached = date_variable(variables.get(name)) if isinstance(name, str) else None
         if reached is not None and reached > at.astimezone(clock.TZ).date():
             known[name] = None
     ended = plan.ended_at if plan.ended_at is not None and plan.ended_at <= at else None
@@ -249,11 +249,3 @@ def _report_due_day(variables: dict) -> int:
 def _next_month(first: date) -> date:
     return date(first.year + first.month // 12, first.month % 12 + 1, 1)
 
-
-def _date(value) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None

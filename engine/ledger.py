@@ -255,3 +255,4 @@ def plan_row(plan, variables: dict, tasks: list, now: datetime) -> dict:
 
 
 days_late = _days_late  # the bulletin says how late a table was filed, as the ledger counts it
+date_variable = _date  # and both read the plan's date variables as the ledger does

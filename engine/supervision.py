@@ -27,7 +27,7 @@ from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Us
 
 from . import clock
 from .errors import Invalid
-from .ledger import LEAD_UNIT, RESPONSIBLE, days_late, due_end, plans_and_tasks
+from .ledger import LEAD_UNIT, RESPONSIBLE, date_variable, days_late, due_end, plans_and_tasks
 from .queries import iso
 from .runtime import OPEN_STATUSES
 from .workdays import add_months
@@ -75,7 +75,7 @@ def supervision(conn: Connection, now: datetime, *, year: int | None = None, uni
         variables = json.loads(plan.variables_json)
         if unit is not None and unit not in str(variables.get(LEAD_UNIT) or ""):
             continue
-        begun = _date(variables.get("implementationStart"))
+        begun = date_variable(variables.get("implementationStart"))
         if year is not None and (begun is None or begun.year > year):
             continue
         rows.append(_row(plan, variables, tasks.get(plan.id, []), done.get(plan.id, []), now, names))
@@ -208,7 +208,7 @@ def _state(notice: dict, open_steps: dict, running: bool, now: datetime) -> str:
 
 def _due(variables: dict) -> datetime | None:
     """`addMonths(implementationStart, supervisionMonths)`, the diagram's due date, before the task opens."""
-    begun, months = _date(variables.get("implementationStart")), variables.get("supervisionMonths")
+    begun, months = date_variable(variables.get("implementationStart")), variables.get("supervisionMonths")
     try:
         months = int(months)
     except (TypeError, ValueError):
@@ -233,11 +233,3 @@ def _last_day(due: datetime) -> str:
     """The date a deadline runs to: a date is due at the end of it (the next Beijing midnight)."""
     return (due.astimezone(clock.TZ) - timedelta(microseconds=1)).date().isoformat()
 
-
-def _date(value) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
