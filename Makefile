@@ -39,7 +39,7 @@ run: setup
 	$(BIN)/reformflow ledger
 
 test: setup
-	@echo "==> 运行全部测试：SQLite、PostgreSQL 与 Modeler 工具链，约 3–6 分钟 (running every test, 3–6 min)"
+	@echo "==> 运行全部测试：SQLite、PostgreSQL 与 Modeler 工具链，约 7–11 分钟 (running every test, 7–11 min)"
 	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) $(BIN)/pytest -q
 
 # Pictures of the diagrams for the docs (needs Debian's chromium and fonts-wqy-microhei; see tools/diagrams/README.md).
