@@ -67,8 +67,7 @@ class FloatRange(_SaysWhatIsAllowed, click.FloatRange):
 # Row ids are INTEGER columns: PostgreSQL's end at 2**31 - 1 (a bigger number fails the query
 # there, and beyond 2**63 - 1 SQLite cannot even bind it).
 ID = IntRange(1, 2**31 - 1, f"编号须为 1 至 {2**31 - 1} 之间的整数")
-# Calendar years and the engine clock: far beyond any plan, well inside what dates can hold.
-YEARS = (1900, 2100)
+YEARS = clock.YEARS  # calendar years and the engine clock, as every command takes them
 YEAR = IntRange(*YEARS, f"年份须在 {YEARS[0]} 至 {YEARS[1]} 之间")
 
 
