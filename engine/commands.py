@@ -712,6 +712,11 @@ class Engine:
             task = self._task(ctx, task_id, expected_version)
             if task.status == "claimed" and task.assignee == actor:
                 pass
+            elif task.status == "cancelled" and instance.status == "cancelled":
+                # withdrawn with its plan: "cannot submit again" would tell someone who never
+                # submitted it that they had
+                raise Conflict(f"方案 {instance.id} 已终止，任务 {task_id}「{task.name}」已撤销，无需再办理 "
+                               f"(the plan was stopped: nothing is left to do on this task)")
             elif task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
             elif self._lost_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
