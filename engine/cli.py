@@ -852,7 +852,19 @@ def _task_command(name, method, help_text, extra=None):
 
 
 _task_command("claim", "claim", "认领一项你可办理的待办 (claim a task you are a candidate for).")
-_task_command("unclaim", "unclaim", "退还已认领的待办 (give a claimed task back to its candidates).")
+
+
+@command(main, "unclaim")
+@click.argument("task_id", type=ID)
+@click.option("--as", "actor", required=True, help="办理人用户名 (who acts).")
+def unclaim_cmd(state, as_json, task_id, actor):
+    """退还已认领的待办 (give a claimed task back to its candidates)."""
+    def human(d):
+        _show_task(d)
+        if d.get("to_assign"):  # kept to a unit with nobody else to claim it: say who can act now
+            click.echo(f"  {d['candidate_unit']}无其他在岗人员可认领，须由改革办指派：reformflow assign {d['id']} --to 用户名 "
+                       f"(nobody else in {d['candidate_unit']} may claim it: the reform office must assign it)")
+    _emit(state.engine.unclaim(task_id, actor=actor), as_json, human)
 
 
 @command(main, "assign")

@@ -669,7 +669,12 @@ class Engine:
             task = self._update_task(ctx, task, assignee=None, status="open", claimed_at=None)
             ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
                            element_id=task.element_id, old={"assignee": old}, new={"assignee": None})
-            return self._task_dict(task)
+            result = self._task_dict(task)
+            # kept to a unit where nobody else active may claim it: it would wait unseen, unless
+            # they are told the office must assign it (as users deactivate lists it)
+            if task.candidate_unit and not directory.others_may_take(ctx.session, task, old):
+                result["to_assign"] = True
+            return result
 
     def assign(self, task_id: int, *, to: str, actor: str, expected_version: int | None = None,
                reassign: bool = False) -> dict:

@@ -4,9 +4,13 @@ of that unit — in claim, the claimable inbox, a leaver's hand-back — and the
 still assign it to anyone of the group, on the trail."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from click.testing import CliRunner
 
 from engine.checks import check_processes
+from engine.cli import main
 from engine.errors import Forbidden
 from engine.queries import list_tasks
 
@@ -95,3 +99,18 @@ def test_check_takes_candidate_unit_as_one_expression_only():
     assert literal.startswith("t.bpmn") or "candidateUnit" in literal
     assert "须为一个完整的 ${...} 表达式" in literal
     assert len(problems("${leadUnit")) == 1
+
+
+def test_giving_back_a_step_nobody_else_of_its_unit_may_claim_says_the_office_must_assign_it(city):
+    plan = Plan(city, data={"leadUnit": LEAD_UNIT})
+    [register] = plan.refresh()["tasks"]
+    city.deactivate_user("wang", actor="chen")  # zhang's only colleague in the unit
+    result = CliRunner().invoke(main, ["--db", city.db.url, "unclaim", str(register["id"]), "--as", "zhang"])
+    assert result.exit_code == 0, result.output
+    assert f"{LEAD_UNIT}无其他在岗人员可认领，须由改革办指派：reformflow assign {register['id']}" in result.stdout
+    assert register["id"] not in claimable(city, "luo")
+    # with a colleague to claim it, nothing more to say
+    city.reactivate_user("wang", actor="chen")
+    city.claim(register["id"], actor="zhang")
+    result = CliRunner().invoke(main, ["--db", city.db.url, "unclaim", str(register["id"]), "--as", "zhang", "--json"])
+    assert result.exit_code == 0 and "to_assign" not in json.loads(result.stdout)
