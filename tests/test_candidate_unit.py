@@ -126,6 +126,8 @@ def test_a_step_given_by_initiator_to_another_units_drafter_opens_for_the_lead_u
     research = plan.task("Task_Research")
     assert (research["status"], research["assignee"], research["candidate_unit"]) == ("open", None, "市科技局")
     assert research["id"] in claimable(city, "luo") and research["id"] not in claimable(city, "zhang")
+    with city.db.reader() as s:  # nor among all of zhang's tasks
+        assert research["id"] not in [t["id"] for t in list_tasks(s, "zhang", "all")]
     with pytest.raises(Forbidden, match="仅限市科技局的人员认领，您属于市发改委"):
         city.claim(research["id"], actor="zhang")
     event = [e for e in audit_payloads(city, plan.id, "task_created") if e["element_id"] == "Task_Research"][-1]
