@@ -44,7 +44,7 @@ STANDINGS = ("missing", "unreviewed", "late", "on_time", "due", "not_required", 
 ATTENTION = ("missing", "unreviewed", "late")
 _NUMERALS = "一二三四"
 _QUARTER = re.compile(r"^([0-9]{4})\s*(?:-?\s*[Qq]\s*([1-4])|年\s*第?\s*([1-4一二三四])\s*季度?)$")
-YEARS = (1900, 2999)  # beyond them a quarter's dates fall outside what dates and the database hold
+YEARS = clock.YEARS
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,7 @@ class FloatRange(_SaysWhatIsAllowed, click.FloatRange):
 # Row ids are INTEGER columns: PostgreSQL's end at 2**31 - 1 (a bigger number fails the query
 # there, and beyond 2**63 - 1 SQLite cannot even bind it).
 ID = IntRange(1, 2**31 - 1, f"编号须为 1 至 {2**31 - 1} 之间的整数")
-# Calendar years and the engine clock: far beyond any plan, well inside what dates can hold.
-YEARS = (1900, 2100)
+YEARS = clock.YEARS  # calendar years and the engine clock, as every command takes them
 YEAR = IntRange(*YEARS, f"年份须在 {YEARS[0]} 至 {YEARS[1]} 之间")
 
 
@@ -346,7 +345,8 @@ def _user_line(u: dict) -> str:
 @click.option("--remove-group", "remove_groups", multiple=True, help="移出角色，可重复 (remove from a group, repeatable).")
 @click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who changes the user: reform office).")
 def users_update(state, as_json, username, display_name, unit, add_groups, remove_groups, actor):
-    """修改用户的姓名、单位或角色，手头待办不变 (change a user's name, unit or groups; the tasks they hold stay theirs)."""
+    """修改用户的姓名、单位或角色，手头待办不变，但调离单位的限该单位待办退回该单位
+    (change a user's name, unit or groups; the tasks they hold stay theirs, but for the steps kept to the unit they left)."""
     if display_name is None and unit is None and not add_groups and not remove_groups:
         raise BadValue("至少指定一项修改：--display-name、--unit、--add-group 或 --remove-group",
                        "give at least one change: --display-name, --unit, --add-group or --remove-group",
@@ -358,7 +358,20 @@ def users_update(state, as_json, username, display_name, unit, add_groups, remov
         click.echo(_user_line(d))
         if not d["changed"]:
             click.echo("没有变化 (nothing changed)")
+        _show_returned(d)  # moved out of a unit: its steps they held went back to it
+        for t in d.get("to_assign", []):
+            click.echo(f"  {t['candidate_unit']}无其他在岗人员可接，仍由其办理，如需改派 (nobody else in "
+                       f"{t['candidate_unit']} may take it: still theirs; to give it to someone else): 方案 (plan) "
+                       f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}："
+                       f"reformflow assign {t['id']} --to 用户名 --as {actor} --reassign")
     _emit(result, as_json, human)
+
+
+def _show_returned(d):
+    """The tasks a user's deactivation or move to another unit gave back to their candidates."""
+    for t in d.get("returned", []):
+        click.echo(f"  退回 (back to) {_candidates_text(t)}：方案 (plan) "
+                   f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}")
 
 
 @command(users, "deactivate")
@@ -371,9 +384,7 @@ def users_deactivate(state, as_json, username, actor):
 
     def human(d):
         click.echo(f"已停用 {d['username']} {d['display_name']} (deactivated)")
-        for t in d["returned"]:
-            click.echo(f"  退回 (back to) {_candidates_text(t)}：方案 (plan) "
-                       f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}")
+        _show_returned(d)
         for t in d["to_assign"]:
             click.echo(f"  无人可接，须由改革办办理 (nobody else may take it: the reform office): 方案 (plan) "
                        f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}："
@@ -853,7 +864,19 @@ def _task_command(name, method, help_text, extra=None):
 
 
 _task_command("claim", "claim", "认领一项你可办理的待办 (claim a task you are a candidate for).")
-_task_command("unclaim", "unclaim", "退还已认领的待办 (give a claimed task back to its candidates).")
+
+
+@command(main, "unclaim")
+@click.argument("task_id", type=ID)
+@click.option("--as", "actor", required=True, help="办理人用户名 (who acts).")
+def unclaim_cmd(state, as_json, task_id, actor):
+    """退还已认领的待办 (give a claimed task back to its candidates)."""
+    def human(d):
+        _show_task(d)
+        if d.get("to_assign"):  # kept to a unit with nobody else to claim it: say who can act now
+            click.echo(f"  {d['candidate_unit']}无其他在岗人员可认领，须由改革办指派：reformflow assign {d['id']} --to 用户名 "
+                       f"(nobody else in {d['candidate_unit']} may claim it: the reform office must assign it)")
+    _emit(state.engine.unclaim(task_id, actor=actor), as_json, human)
 
 
 @command(main, "assign")
@@ -1204,11 +1227,16 @@ def _what(e: dict) -> str:
         due = f"，期限 (due) {_deadline(p['due_at'], False)}" if p.get("due_at") else ""
         gone = (f"；原办理人 {p['assignee_inactive']} 已停用 (assignee {p['assignee_inactive']} deactivated)"
                 if p.get("assignee_inactive") else "")
+        if p.get("assignee_outside_unit"):  # ${initiator} of another unit: the step is the unit's
+            gone = (f"；原办理人 {p['assignee_outside_unit']} 属{p.get('unit') or '未设单位'}，本任务限{p.get('candidate_unit')} "
+                    f"(assignee {p['assignee_outside_unit']} is outside {p.get('candidate_unit')})")
         return f"生成待办 (task created) {name}（{who}{due}{_guessed(p)}）{gone}"
     if kind == "task_claimed":
         return f"认领 (claimed) {name}"
     if kind == "task_unclaimed":
         why = "：办理人已停用，退回候选人 (holder deactivated)" if p.get("reason") == "user_deactivated" else ""
+        if p.get("reason") == "unit_changed":
+            why = "：办理人已调离本单位，退回候选人 (holder moved to another unit)"
         return f"退还 (unclaimed) {name}{why}"
     if kind == "task_assigned":
         why = "，退回本人 (returned)" if p.get("reason") == "returned" else ""

@@ -39,6 +39,11 @@ __all__ = [
     "patch_spiffworkflow_clock",
 ]
 
+# The years the engine deals in, one range for every command that takes a year or a date (the
+# calendar, --now, the supervision ledger's --year, the bulletin's --quarter): far beyond any
+# plan, well inside what dates and both databases hold.
+YEARS = (1900, 2100)
+
 #: The business time zone: every deadline date is a date in this zone.
 TZ = ZoneInfo("Asia/Shanghai")
 

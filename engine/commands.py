@@ -273,8 +273,10 @@ class Engine:
     def update_user(self, username: str, *, actor: str, display_name: str | None = None,
                     unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = ()) -> dict:
         """Change a user's name, unit or groups (reform office only): someone moved to another
-        unit or took on another role. The tasks they hold stay theirs. Returns the user, with
-        `changed`: the fields that changed (none, and no audit event, if nothing did)."""
+        unit or took on another role. The tasks they hold stay theirs, but for the steps kept to
+        the unit they left, which go back to its members (`returned`; `to_assign`: nobody there
+        may take them). Returns the user, with `changed`: the fields that changed (none, and no
+        audit event, if nothing did)."""
         if display_name is not None:
             _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
         if unit is not None:
@@ -311,8 +313,40 @@ class Engine:
                 ctx.log.record("user_changed", username=username, old={f: old[f] for f in changed},
                                new={f: new[f] for f in changed})
             ctx.session.flush()
-            result = {**directory.user_dict(user, directory.holding(ctx.session, username)), "changed": changed}
+            handed = self._hand_back_unit_steps(ctx, username, old["unit"]) if "unit" in changed else {}
+            result = {**directory.user_dict(user, directory.holding(ctx.session, username)), "changed": changed,
+                      **handed}
         return result
+
+    @staticmethod
+    def _hand_back(ctx: Context, held: list, username: str, reason: str) -> tuple[list, list]:
+        """Give the tasks `username` holds back to their other candidates (`reason` on each
+        task_unclaimed); those nobody else may take stay with them, listed second for the office."""
+        returned, to_assign = [], []
+        for task in held:
+            if not directory.others_may_take(ctx.session, task, username):
+                to_assign.append(task)
+                continue
+            task.assignee, task.status, task.claimed_at = None, "open", None
+            ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
+                           element_id=task.element_id, old={"assignee": username}, new={"assignee": None},
+                           reason=reason)
+            returned.append(task)
+        ctx.session.flush()
+        return returned, to_assign
+
+    def _hand_back_unit_steps(self, ctx: Context, username: str, unit: str | None) -> dict:
+        """Someone moved out of `unit` (their old one): the steps they hold kept to it are that
+        unit's, and go back to its members, as a leaver's do; those nobody there may take stay
+        with them, listed for the office. The plans first, then the tasks, as deactivation locks."""
+        unit = (unit or "").strip() or None
+        if unit is None:
+            return {"returned": [], "to_assign": []}
+        for plan_id in directory.plans_held_in(ctx.session, username):
+            runtime.lock_plan(ctx, plan_id)
+        kept = [t for t in directory.held_tasks(ctx.session, username) if t.candidate_unit == unit]
+        returned, to_assign = self._hand_back(ctx, kept, username, "unit_changed")
+        return {"returned": directory.tasks_summary(returned), "to_assign": directory.tasks_summary(to_assign)}
 
     def deactivate_user(self, username: str, *, actor: str) -> dict:
         """Someone left (停用, reform office only): they can no longer sign in or act, and every
@@ -334,17 +368,7 @@ class Engine:
             held = directory.held_tasks(ctx.session, username)
             user.active = False
             ctx.log.record("user_deactivated", username=username, old={"active": True}, new={"active": False})
-            returned, to_assign = [], []
-            for task in held:
-                if not directory.others_may_take(ctx.session, task, username):
-                    to_assign.append(task)
-                    continue
-                task.assignee, task.status, task.claimed_at = None, "open", None
-                ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
-                               element_id=task.element_id, old={"assignee": username}, new={"assignee": None},
-                               reason="user_deactivated")
-                returned.append(task)
-            ctx.session.flush()
+            returned, to_assign = self._hand_back(ctx, held, username, "user_deactivated")
             to_assign += directory.only_candidate_of(ctx.session, username)
             result = {**directory.user_dict(user, len(held) - len(returned)), "returned": directory.tasks_summary(returned),
                       "to_assign": directory.tasks_summary(to_assign)}
@@ -669,7 +693,12 @@ class Engine:
             task = self._update_task(ctx, task, assignee=None, status="open", claimed_at=None)
             ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
                            element_id=task.element_id, old={"assignee": old}, new={"assignee": None})
-            return self._task_dict(task)
+            result = self._task_dict(task)
+            # kept to a unit where nobody else active may claim it: it would wait unseen, unless
+            # they are told the office must assign it (as users deactivate lists it)
+            if task.candidate_unit and not directory.others_may_take(ctx.session, task, old):
+                result["to_assign"] = True
+            return result
 
     def assign(self, task_id: int, *, to: str, actor: str, expected_version: int | None = None,
                reassign: bool = False) -> dict:
@@ -712,6 +741,11 @@ class Engine:
             task = self._task(ctx, task_id, expected_version)
             if task.status == "claimed" and task.assignee == actor:
                 pass
+            elif task.status == "cancelled" and instance.status == "cancelled":
+                # withdrawn with its plan: "cannot submit again" would tell someone who never
+                # submitted it that they had
+                raise Conflict(f"方案 {instance.id} 已终止，任务 {task_id}「{task.name}」已撤销，无需再办理 "
+                               f"(the plan was stopped: nothing is left to do on this task)")
             elif task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
             elif self._lost_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost

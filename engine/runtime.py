@@ -540,7 +540,7 @@ _ASSIGNEES = select(_USERS.c.username, _USERS.c.active).where(
 def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict[int, dict]:
     """A new task whose assignee has left (users deactivate), e.g. `${initiator}` of a plan whose
     drafter moved on, opens for its other candidates instead of waiting in an inbox nobody
-    opens. Returns, by id() of each row changed, what its task_created event adds. A task with
+    opens; so does one kept to a unit its assignee does not work in (_outside_unit). Returns, by id() of each row changed, what its task_created event adds. A task with
     no other candidate stays with them, for the reform office to assign."""
     assigned = {row["assignee"] for row, _ in created if row["assignee"]}
     gone = {name for name, active in conn.execute(_ASSIGNEES, {"names": sorted(assigned)}) if not active} \
@@ -552,7 +552,29 @@ def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict
                                                  json.loads(row["candidate_users"]), name, row["candidate_unit"]):
             row.update(assignee=None, status="open", claimed_at=None)
             changed[id(row)] = {"assignee_inactive": name}
+        elif name and (outside := _outside_unit(conn, row)) is not None:
+            row.update(assignee=None, status="open", claimed_at=None)
+            changed[id(row)] = outside
     return changed
+
+
+def _outside_unit(conn, row: dict) -> dict | None:
+    """A new task kept to a unit but given to someone outside it (`${initiator}` of a plan whose
+    lead unit was changed at 确认方案任务信息, or whose drafter moved to another unit) is that
+    unit's step: when a member of its groups there may take it, what its task_created event adds
+    as it opens for them. None otherwise (not kept to a unit, they work there, they are named as
+    a candidate or are not a member of its groups — the reform office that started the plan on
+    the unit's behalf —, or nobody there could take it: it stays with them)."""
+    unit, name, groups = row["candidate_unit"], row["assignee"], json.loads(row["candidate_groups"])
+    if unit is None or not groups or name in json.loads(row["candidate_users"]):
+        return None
+    member = conn.execute(_GROUP_MEMBER_UNIT, {"username": name, "groups": groups}).first()
+    if member is None:
+        return None
+    theirs = (member.unit or "").strip() or None
+    if theirs == unit or not unit_members(conn, groups, unit, besides=name):
+        return None
+    return {"assignee_outside_unit": name, "unit": theirs}
 
 
 def has_other_candidates(conn, groups: list[str], users: list[str], username: str,
@@ -575,6 +597,14 @@ def unit_members(conn, groups: list[str], unit: str, *, besides: str | None = No
                                        "besides": besides or ""}).first() is not None
 
 
+# a user's unit, if they are a member of one of `groups`
+_GROUP_MEMBER_UNIT = (select(Unit.__table__.c.name.label("unit")).select_from(_USERS)
+                      .outerjoin(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id)
+                      .join(memberships, memberships.c.user_id == _USERS.c.id)
+                      .join(Group.__table__, Group.__table__.c.id == memberships.c.group_id)
+                      .where(_USERS.c.username == bindparam("username"),
+                             Group.__table__.c.code.in_(bindparam("groups", expanding=True)))
+                      .limit(1))
 _UNIT_MEMBER = (select(_USERS.c.id).select_from(_USERS)
                 .join(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id)
                 .join(memberships, memberships.c.user_id == _USERS.c.id)

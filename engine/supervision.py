@@ -41,7 +41,7 @@ STEPS = (SUPERVISE, NOTICE, RECTIFY, REQUEST, DECIDE, REINSPECT, FURTHER, INTERV
 SUPERVISIONS = ("overdue", "due", "done", "cancelled")
 NOTICES = ("overdue", "re_review", "further", "rectifying", "reported", "closed", "withdrawn", "cancelled")
 OPEN_NOTICES = ("overdue", "re_review", "further", "rectifying", "reported")
-YEARS = range(2000, 2100)
+YEARS = clock.YEARS
 
 
 def supervision(conn: Connection, now: datetime, *, year: int | None = None, unit: str | None = None) -> dict:
@@ -52,9 +52,9 @@ def supervision(conn: Connection, now: datetime, *, year: int | None = None, uni
     if year is None:
         conditions.append(ProcessInstance.status == "running")
     else:
-        if year not in YEARS:
-            raise Invalid(f"年度须在 {YEARS[0]} 至 {YEARS[-1]} 之间：{year} "
-                          f"(the year must be from {YEARS[0]} to {YEARS[-1]}, e.g. 2027)")
+        if not YEARS[0] <= year <= YEARS[1]:
+            raise Invalid(f"年度须在 {YEARS[0]} 至 {YEARS[1]} 之间：{year} "
+                          f"(the year must be from {YEARS[0]} to {YEARS[1]}, e.g. 2027)")
         conditions += [ProcessInstance.started_at < due_end(date(year, 12, 31)),
                        or_(ProcessInstance.ended_at.is_(None),
                            ProcessInstance.ended_at >= datetime.combine(date(year, 1, 1), time(), clock.TZ))]

@@ -170,11 +170,12 @@ def test_what_is_not_a_quarter_is_refused(text):
         parse_quarter(text)
 
 
-@pytest.mark.parametrize("quarter", ["0000Q1", "0001Q1", "9999Q4", "1899Q4", "3000Q1"])
+@pytest.mark.parametrize("quarter", ["0000Q1", "0001Q1", "9999Q4", "1899Q4", "3000Q1", "2101Q1"])
 def test_a_year_no_bulletin_can_be_of_is_refused_not_a_traceback(library, quarter):  # noqa: F811
     result = _cli(library, "--quarter", quarter, "--json")
     assert result.exit_code == 3, result.output
-    assert json.loads(result.stdout)["error"] == "invalid" and "1900" in json.loads(result.stdout)["message"]
+    # the years every command takes (calendar, --now, supervision --year): one range
+    assert json.loads(result.stdout)["error"] == "invalid" and "1900 至 2100" in json.loads(result.stdout)["message"]
 
 
 def test_by_default_the_bulletin_is_of_the_latest_quarter_that_has_ended():

@@ -41,8 +41,10 @@ def test_a_stopped_plan_leaves_the_inboxes_and_its_timers_never_fire(library, at
     assert [e["reason"] for e in audit_payloads(library, plan.id, "task_cancelled")] == ["plan_cancelled"]
 
     # nothing moves it any more: not its old task, not a timer, not a second stop
-    with pytest.raises(Conflict):
+    # li never submitted it: not "cannot submit again", but that the plan was stopped
+    with pytest.raises(Conflict, match=f"方案 {plan.id} 已终止，任务 {review['id']}「.*」已撤销，无需再办理") as refused:
         library.complete(review["id"], actor="li", data={"legalityResult": "pass", "legalityOpinion": "同意"})
+    assert "再次提交" not in str(refused.value)
     with at("2027-02-01T09:00:00"):
         assert [f for f in library.fire_due_timers() if f["instance_id"] == plan.id] == []
     with pytest.raises(Conflict, match="已终止，不能终止"):

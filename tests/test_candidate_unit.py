@@ -4,9 +4,15 @@ of that unit — in claim, the claimable inbox, a leaver's hand-back — and the
 still assign it to anyone of the group, on the trail."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from click.testing import CliRunner
 
 from engine.checks import check_processes
+from engine.demo import STANDARD_ANSWERS as ANSWERS
+from engine.drive import answer_for
+from engine.cli import main
 from engine.errors import Forbidden
 from engine.queries import list_tasks
 
@@ -95,3 +101,77 @@ def test_check_takes_candidate_unit_as_one_expression_only():
     assert literal.startswith("t.bpmn") or "candidateUnit" in literal
     assert "须为一个完整的 ${...} 表达式" in literal
     assert len(problems("${leadUnit")) == 1
+
+
+def test_giving_back_a_step_nobody_else_of_its_unit_may_claim_says_the_office_must_assign_it(city):
+    plan = Plan(city, data={"leadUnit": LEAD_UNIT})
+    [register] = plan.refresh()["tasks"]
+    city.deactivate_user("wang", actor="chen")  # zhang's only colleague in the unit
+    result = CliRunner().invoke(main, ["--db", city.db.url, "unclaim", str(register["id"]), "--as", "zhang"])
+    assert result.exit_code == 0, result.output
+    assert f"{LEAD_UNIT}无其他在岗人员可认领，须由改革办指派：reformflow assign {register['id']}" in result.stdout
+    assert register["id"] not in claimable(city, "luo")
+    # with a colleague to claim it, nothing more to say
+    city.reactivate_user("wang", actor="chen")
+    city.claim(register["id"], actor="zhang")
+    result = CliRunner().invoke(main, ["--db", city.db.url, "unclaim", str(register["id"]), "--as", "zhang", "--json"])
+    assert result.exit_code == 0 and "to_assign" not in json.loads(result.stdout)
+
+
+def test_a_step_given_by_initiator_to_another_units_drafter_opens_for_the_lead_unit(city):
+    """zhang (市发改委) corrects the lead unit to 市科技局 at 确认方案任务信息: the steps that
+    follow are 市科技局's, not zhang's through `${initiator}`, a trailing full-width space and all."""
+    plan = Plan(city, data={"leadUnit": LEAD_UNIT})
+    plan.do("Task_RegisterPlan", leadUnit="市科技局\u3000")
+    research = plan.task("Task_Research")
+    assert (research["status"], research["assignee"], research["candidate_unit"]) == ("open", None, "市科技局")
+    assert research["id"] in claimable(city, "luo") and research["id"] not in claimable(city, "zhang")
+    with city.db.reader() as s:  # nor among all of zhang's tasks
+        assert research["id"] not in [t["id"] for t in list_tasks(s, "zhang", "all")]
+    with pytest.raises(Forbidden, match="仅限市科技局的人员认领，您属于市发改委"):
+        city.claim(research["id"], actor="zhang")
+    event = [e for e in audit_payloads(city, plan.id, "task_created") if e["element_id"] == "Task_Research"][-1]
+    assert (event["assignee"], event["assignee_outside_unit"], event["unit"]) == (None, "zhang", LEAD_UNIT)
+    history = CliRunner().invoke(main, ["--db", city.db.url, "history", str(plan.id)])
+    assert "原办理人 zhang 属市发改委，本任务限市科技局" in history.stdout
+    # and so is every drafting step after it
+    city.claim(research["id"], actor="luo")
+    city.complete(research["id"], actor="luo", data=answer_for(ANSWERS, research, 0))
+    draft = plan.task("Task_DraftPlan")
+    assert (draft["status"], draft["candidate_unit"]) == ("open", "市科技局") and draft["id"] in claimable(city, "luo")
+
+
+def test_a_lead_unit_nobody_works_in_leaves_the_step_with_the_initiator(city):
+    plan = Plan(city, data={"leadUnit": LEAD_UNIT})
+    plan.do("Task_RegisterPlan", leadUnit="市外事办")
+    research = plan.task("Task_Research")
+    assert (research["status"], research["assignee"]) == ("claimed", "zhang")
+
+
+def test_a_drafter_moved_to_another_unit_gives_its_steps_back_to_the_unit_they_left(city):
+    plan = Plan(city, data={"leadUnit": LEAD_UNIT})
+    [register] = plan.refresh()["tasks"]
+    moved = city.update_user("zhang", unit="市科技局", actor="chen")
+    assert ([t["id"] for t in moved["returned"]], moved["to_assign"], moved["holding"]) == ([register["id"]], [], 0)
+    assert register["id"] in claimable(city, "wang") and register["id"] not in claimable(city, "zhang")
+    [event] = [e for e in audit_payloads(city, plan.id, "task_unclaimed")]
+    assert (event["old"], event["reason"]) == ({"assignee": "zhang"}, "unit_changed")
+    # the plan's next step, `${initiator}`, is the lead unit's too
+    city.claim(register["id"], actor="wang")
+    plan.do("Task_RegisterPlan", leadUnit=LEAD_UNIT)
+    research = plan.task("Task_Research")
+    assert (research["status"], research["assignee"]) == ("open", None)
+    assert research["id"] in claimable(city, "wang")
+
+
+def test_a_drafter_moved_out_of_a_unit_with_nobody_else_keeps_its_step_and_the_office_is_told(city):
+    plan = Plan(city, data={"leadUnit": LEAD_UNIT})
+    [register] = plan.refresh()["tasks"]
+    city.deactivate_user("wang", actor="chen")
+    result = CliRunner().invoke(main, ["--db", city.db.url, "users", "update", "zhang", "--unit", "市科技局", "--as", "chen"])
+    assert result.exit_code == 0, result.output
+    assert f"{LEAD_UNIT}无其他在岗人员可接，仍由其办理" in result.stdout
+    assert f"reformflow assign {register['id']} --to 用户名 --as chen --reassign" in result.stdout
+    assert plan.task("Task_RegisterPlan")["assignee"] == "zhang"
+    # a name or group change gives nothing back
+    assert "returned" not in city.update_user("zhang", display_name="张伟伟", actor="chen")

@@ -208,4 +208,8 @@ def test_the_command_prints_the_ledger_and_writes_the_xlsx(library, at, tmp_path
     assert refused.exit_code != 0 and "2027" in json.loads(refused.stdout)["message"]
     # a four-digit year out of range is told the range, not to write four digits
     refused = _cli(library, "--year", "3000", "--json")
-    assert refused.exit_code == 3 and "2000 至 2099" in json.loads(refused.stdout)["message"]
+    assert refused.exit_code == 3 and "1900 至 2100" in json.loads(refused.stdout)["message"]
+    # the one range every command takes a year in (calendar, --now, the bulletin's quarter)
+    assert _cli(library, "--year", "2101", "--json").exit_code == 3
+    assert _cli(library, "--year", "2100", "--json").exit_code == 0
+    assert _cli(library, "--year", "1900", "--json").exit_code == 0
