@@ -540,8 +540,9 @@ _ASSIGNEES = select(_USERS.c.username, _USERS.c.active).where(
 def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict[int, dict]:
     """A new task whose assignee has left (users deactivate), e.g. `${initiator}` of a plan whose
     drafter moved on, opens for its other candidates instead of waiting in an inbox nobody
-    opens; so does one kept to a unit its assignee does not work in (_outside_unit). Returns, by id() of each row changed, what its task_created event adds. A task with
-    no other candidate stays with them, for the reform office to assign."""
+    opens; so does one kept to a unit its assignee does not work in (_outside_unit). Returns, by
+    id() of each row changed, what its task_created event adds. A task with no other candidate
+    stays with them, for the reform office to assign."""
     assigned = {row["assignee"] for row, _ in created if row["assignee"]}
     gone = {name for name, active in conn.execute(_ASSIGNEES, {"names": sorted(assigned)}) if not active} \
         if assigned else set()
