@@ -175,3 +175,17 @@ def test_a_drafter_moved_out_of_a_unit_with_nobody_else_keeps_its_step_and_the_o
     assert plan.task("Task_RegisterPlan")["assignee"] == "zhang"
     # a name or group change gives nothing back
     assert "returned" not in city.update_user("zhang", display_name="张伟伟", actor="chen")
+
+
+def test_a_lead_user_the_office_names_keeps_the_steps_whatever_their_unit(city):
+    """The office starts an implementation for 市发改委 and names luo (市科技局) to act for it: a
+    deliberate choice, kept (luo is a candidate user of the lead unit's steps), where a plan's
+    own `${initiator}` working elsewhere would give the step back to the unit's drafters."""
+    from .test_implementation import BASE
+    plan = city.start("implementation", actor="chen", title="深化财政预算管理制度改革方案",
+                      data={**BASE, "leadUnit": LEAD_UNIT, "leadUser": "luo"})
+    [step] = plan["tasks"]
+    assert (step["element_id"], step["status"], step["assignee"], step["candidate_unit"]) == (
+        "Task_AssignResponsibility", "claimed", "luo", LEAD_UNIT)
+    city.unclaim(step["id"], actor="luo")  # and given back, luo may still take it, as may 市发改委's drafters
+    assert step["id"] in claimable(city, "luo") and step["id"] in claimable(city, "wang")
