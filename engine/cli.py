@@ -1223,7 +1223,7 @@ def _what(e: dict) -> str:
     if kind == "instance_started":
         return f"发起方案 (started) {p.get('key')} v{p.get('version')}"
     if kind == "task_created":
-        who = p.get("assignee") or "、".join(p.get("candidate_groups", []) + p.get("candidate_users", []))
+        who = e.get("to_names") or p.get("assignee") or "、".join(p.get("candidate_groups", []) + p.get("candidate_users", []))
         due = f"，期限 (due) {_deadline(p['due_at'], False)}" if p.get("due_at") else ""
         gone = (f"；原办理人 {p['assignee_inactive']} 已停用 (assignee {p['assignee_inactive']} deactivated)"
                 if p.get("assignee_inactive") else "")
@@ -1242,7 +1242,7 @@ def _what(e: dict) -> str:
         why = "，退回本人 (returned)" if p.get("reason") == "returned" else ""
         if p.get("candidate_unit"):  # the office gave a step kept to one unit to another unit's member
             why += f"，本任务限{p['candidate_unit']}，指派给{p.get('unit') or '未设单位'}人员 (outside {p['candidate_unit']})"
-        return f"指派 (assigned) {name} → {p.get('new', {}).get('assignee')}{why}"
+        return f"指派 (assigned) {name} → {e.get('to_names') or p.get('new', {}).get('assignee')}{why}"
     if kind == "task_completed":
         entered = "；".join(f"{v['label']} = {display.entered(v)}" for v in e.get("values", []))
         return f"提交 (completed) {name}" + (f"：{entered}" if entered else "")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, HumanTask, ProcessInstance, User
+from models import AuditEvent, Group, HumanTask, ProcessInstance, User
 
 from .errors import NotFound
 from .queries import iso
@@ -26,6 +26,7 @@ class Trail:
     tasks: dict[int, HumanTask]
     events: list[AuditEvent]
     names: dict[str, str]
+    group_names: dict[str, str]
 
     def describe(self, e: AuditEvent) -> dict:
         """An event said for people: who by name, which task, and a completion's values."""
@@ -38,7 +39,18 @@ class Trail:
                 "subject": task.subject if task is not None else None, "payload": payload}
         if e.event_type == "task_completed" and task is not None:
             item["values"] = submitted_values(json.loads(task.form_json), payload.get("new") or {})
+        if e.event_type == "task_created":  # whom it went to, by name: 张伟, or 法制机构、改革办
+            item["to_names"] = self._people(payload)
+        elif e.event_type == "task_assigned":
+            assignee = (payload.get("new") or {}).get("assignee")
+            item["to_names"] = self.names.get(assignee, assignee)
         return item
+
+    def _people(self, payload: dict) -> str:
+        if payload.get("assignee"):
+            return self.names.get(payload["assignee"], payload["assignee"])
+        return "、".join([self.group_names.get(g, g) for g in payload.get("candidate_groups", [])]
+                        + [self.names.get(u, u) for u in payload.get("candidate_users", [])])
 
 
 def load_trail(session: Session, instance_id: int) -> Trail:
@@ -48,9 +60,10 @@ def load_trail(session: Session, instance_id: int) -> Trail:
     tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars()}
     events = session.execute(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                              .order_by(AuditEvent.seq)).scalars().all()
-    actors = {e.actor for e in events}
-    names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(actors))).all())
-    return Trail(plan, tasks, events, names)
+    # everyone the trail may name: who acted, and whom tasks went to (small tables, read whole)
+    names = dict(session.execute(select(User.username, User.display_name)).all())
+    groups = dict(session.execute(select(Group.code, Group.display_name)).all())
+    return Trail(plan, tasks, events, names, groups)
 
 
 def plan_history(session: Session, instance_id: int) -> dict:

@@ -130,7 +130,7 @@ def test_calendar_import_from_the_command_line(cli, tmp_path):  # noqa: F811
     assert (listed["covered"], len(listed["days"])) == (True, 9)
     # the plan's trail says the deadline was a guess, and why it moved
     trail = cli("history", str(plan["id"])).stdout
-    assert "生成待办 (task created) 审核（legal、reform_office，期限 (due) 2027-01-08；按周末推算，2027 年节假日当时未录入 (counted on plain " \
+    assert "生成待办 (task created) 审核（法制机构、改革办，期限 (due) 2027-01-08；按周末推算，2027 年节假日当时未录入 (counted on plain " \
            "weekends: no holiday calendar for 2027 then)）" in trail
     assert "期限变更 (due changed) 审核：2027-01-08 → 2027-01-11（节假日安排录入或撤销后重算 (calendar changed)）" in trail
     again = as_json(cli(*at, "calendar", "import", str(schedule), "--as", "chen", "--json"))

@@ -51,7 +51,7 @@ def test_history_on_the_command_line(library, at):  # noqa: F811
     assert lines[1] == "  2026-03-02 09:00  张伟 (zhang)  发起方案 (started) reform_plan v1"
     assert ("  2026-03-02 09:00  孙强 (sun)  提交 (completed) 专项小组审核把关：审核意见 = 内容可行；"
             "审核结论 = return（退回修改）；退回理由（退回时必填） = 缺少成本测算") in lines
-    assert lines[-1] == "  2026-03-02 09:00  孙强 (sun)  生成待办 (task created) 起草方案（zhang）"
+    assert lines[-1] == "  2026-03-02 09:00  孙强 (sun)  生成待办 (task created) 起草方案（张伟）"
     as_json = json.loads(CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id), "--json"]).stdout)
     assert len(as_json["events"]) == len(lines) - 1
 
@@ -66,3 +66,19 @@ def test_a_reminder_to_a_group_names_the_group_as_people_read_it():
     event = {"event_type": "task_reminded", "name": "报送备案",
              "payload": {"element_id": "Task_FileDocument", "to": ["wang", "group:drafter"]}}
     assert _what(event) == "提醒 (reminded) 报送备案：wang、角色 (group) drafter"
+
+
+def test_history_names_whom_a_task_went_to(library, at):  # noqa: F811
+    """People, not codes: a step open for the special group is 专项小组's, one the office assigns
+    goes to 孙强, as the ledger names them."""
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_SpecialGroupReview")
+        review = plan.task("Task_SpecialGroupReview")
+        library.assign(review["id"], to="sun", actor="chen")
+    lines = CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id)]).stdout.splitlines()
+    assert "  2026-03-02 09:00  张伟 (zhang)  生成待办 (task created) 专项小组审核把关（专项小组）" in lines
+    assert "  2026-03-02 09:00  陈静 (chen)  指派 (assigned) 专项小组审核把关 → 孙强" in lines
+    events = json.loads(CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id),
+                                                  "--json"]).stdout)["events"]
+    assert [e["to_names"] for e in events if e["task_id"] == review["id"] and "to_names" in e] == ["专项小组", "孙强"]

@@ -254,13 +254,13 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
     with at("2026-07-12T09:00:00"):
         plan.report("wang")
     trail = _office_reads(library, "2026-07-12T10:00:00", "history", "BG-2026-H1")
-    for line in ("生成待办 (task created) 报送改革进展报告（市财政局）（zhang，期限 (due) 2026-07-10）",
-                 "生成待办 (task created) 报送改革进展报告（市政府办公厅）（wang，期限 (due) 2026-07-10）",
+    for line in ("生成待办 (task created) 报送改革进展报告（市财政局）（张伟，期限 (due) 2026-07-10）",
+                 "生成待办 (task created) 报送改革进展报告（市政府办公厅）（王芳，期限 (due) 2026-07-10）",
                  "提交 (completed) 报送改革进展报告（市财政局）：",
-                 "生成待办 (task created) 编审单位报告（市财政局）（reform_office）",
-                 "生成待办 (task created) 催报改革进展报告（市政府办公厅）（reform_office）",
+                 "生成待办 (task created) 编审单位报告（市财政局）（改革办）",
+                 "生成待办 (task created) 催报改革进展报告（市政府办公厅）（改革办）",
                  "撤销待办 (cancelled) 催报改革进展报告（市政府办公厅）",
-                 "生成待办 (task created) 编审单位报告（市政府办公厅）（reform_office）"):
+                 "生成待办 (task created) 编审单位报告（市政府办公厅）（改革办）"):
         assert line in trail, line
     events = json.loads(_office_reads(library, "2026-07-12T10:00:00", "history", "BG-2026-H1", "--json"))["events"]
     assert {(e["name"], e["subject"]) for e in events if e["event_type"] == "task_created"} == {
