@@ -16,8 +16,8 @@ from .documents import first_hidden
 from .errors import Invalid
 
 PROPERTY = "reportingBodies"
-SHAPE_ZH = '{"unit": "单位名称", "user": "用户名"} 或 {"unit": "单位名称", "group": "用户组"}'
 UNIT_LENGTH = 200  # the step's subject that names the body (human_tasks.subject), and a unit's name
+SHAPE_ZH = '{"unit": "单位名称", "user": "用户名"} 或 {"unit": "单位名称", "group": "用户组"}'
 SHAPE_EN = '{"unit": "name of the unit", "user": "username"} or {"unit": "name of the unit", "group": "group code"}'
 
 
@@ -42,6 +42,7 @@ def _same(unit: str) -> str:
     """A unit's name as compared for duplicates: 市 财政局, 市财政局　and 第１中学 are 市财政局 and
     第1中学 typed with a space or an input method's full-width digit."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", unit))
+
 
 def _problem(item, users: set[str], groups: set[str]) -> tuple[str | None, str | None]:
     """What is wrong with one item, in Chinese and English; (None, None) if nothing."""
