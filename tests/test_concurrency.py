@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +13,23 @@ from engine.errors import Conflict, Forbidden
 from engine.queries import list_tasks
 
 from .conftest import FIXTURES, read
+
+
+def pause_before_commit(monkeypatch, thread: str, seconds: float) -> threading.Event:
+    """Makes a command run in the thread named `thread` hold its locks for `seconds` at its audit
+    flush, just before it commits, so that another transaction meets them; the event is set when
+    it gets there."""
+    from engine import audit
+    reached = threading.Event()
+    original = audit.AuditLog.flush
+
+    def flush(self, session):
+        if threading.current_thread().name == thread:
+            reached.set()
+            time.sleep(seconds)
+        return original(self, session)
+    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    return reached
 
 
 def run_together(*calls):
@@ -162,10 +180,6 @@ def test_a_reminder_and_a_claim_on_one_task_never_deadlock(postgres_db, monkeypa
 def test_a_reminder_due_while_someone_acts_on_the_task_waits_and_fires(postgres_db, monkeypatch, at):
     """The worker reminds the holder of a task at the moment they hand it back (unclaim): the
     worker waits for the row and fires; it is neither a failure nor put off (PostgreSQL)."""
-    import time
-
-    from engine import audit
-
     from .conftest import add_people
     engine = Engine(postgres_db)
     add_people(engine)
@@ -173,15 +187,7 @@ def test_a_reminder_due_while_someone_acts_on_the_task_waits_and_fires(postgres_
     with at("2025-09-30T15:00:00"):
         plan = engine.start("deadline_workdays", actor="zhang", data={"days": 3})
     [task] = plan["tasks"]
-    holding = threading.Event()
-    original = audit.AuditLog.flush
-
-    def flush(self, session):  # the unclaim holds its row lock a moment before it commits
-        if threading.current_thread().name == "user":
-            holding.set()
-            time.sleep(0.5)
-        return original(self, session)
-    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    holding = pause_before_commit(monkeypatch, "user", 0.5)  # the unclaim holds its row lock
     outcome, failures = {}, []
 
     def unclaim():
@@ -254,24 +260,13 @@ def test_a_holiday_entered_while_a_deadline_is_being_counted_reaches_it(postgres
     without 1 January 2027) when the reform office enters that holiday. The plan has no saved
     task yet, so only waiting for it lets the recount after the entry see it (PostgreSQL;
     SQLite runs one writer at a time)."""
-    import time
     from datetime import date
-
-    from engine import audit
 
     from .conftest import add_people
     engine = Engine(postgres_db)
     add_people(engine)
     engine.deploy([read(FIXTURES / "diagrams" / "deadline_workdays.bpmn")])
-    counted = threading.Event()
-    original = audit.AuditLog.flush
-
-    def flush(self, session):  # the start has counted its deadline; it commits a moment later
-        if threading.current_thread().name == "drafter":
-            counted.set()
-            time.sleep(0.5)
-        return original(self, session)
-    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    counted = pause_before_commit(monkeypatch, "drafter", 0.5)  # the start has counted its deadline
     started = {}
 
     def start():
@@ -315,18 +310,8 @@ def _acting_while_deactivated(db, monkeypatch, leaver: str, act):
     """chen deactivates `leaver`; while that transaction, its tasks already handed back, is about
     to commit, `act` runs (a claim, an assignment or a completion that would make `leaver` a
     holder or act as them). Returns what `act` returned or raised, and the deactivation's result."""
-    import time
 
-    from engine import audit
-    deciding = threading.Event()
-    original = audit.AuditLog.flush
-
-    def flush(self, session):  # the deactivation holds its locks a moment before it commits
-        if threading.current_thread().name == "office":
-            deciding.set()
-            time.sleep(0.7)
-        return original(self, session)
-    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    deciding = pause_before_commit(monkeypatch, "office", 0.7)  # the deactivation holds its locks
     outcome = {}
 
     def deactivate():
@@ -391,10 +376,6 @@ def test_a_leaver_cannot_complete_a_task_while_being_deactivated(request, monkey
 def test_a_claim_just_before_a_deactivation_is_handed_back_by_it(request, monkeypatch, database):
     """The other order: legal0's claim is about to commit when the office deactivates legal0.
     The deactivation waits for it and hands the task back with the others it finds."""
-    import time
-
-    from engine import audit
-
     from .conftest import add_people
     db = request.getfixturevalue(database)
     engine = Engine(db)
@@ -403,15 +384,7 @@ def test_a_claim_just_before_a_deactivation_is_handed_back_by_it(request, monkey
     engine.add_user("legal0", "法制0", groups=["legal"])
     plan = engine.start("parallel_review", actor="zhang")
     legal = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
-    claiming = threading.Event()
-    original = audit.AuditLog.flush
-
-    def flush(self, session):  # the claim holds its locks a moment before it commits
-        if threading.current_thread().name == "leaver":
-            claiming.set()
-            time.sleep(0.7)
-        return original(self, session)
-    monkeypatch.setattr(audit.AuditLog, "flush", flush)
+    claiming = pause_before_commit(monkeypatch, "leaver", 0.7)  # the claim holds its locks
     claimed = {}
     leaver = threading.Thread(target=lambda: claimed.update(task=Engine(db).claim(legal["id"], actor="legal0")),
                               name="leaver")
