@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .display import counted, deadline, minute
 from .ledger_export import COLOUR_NAMES
-from .tables import STATUS_NAMES, header_row, save, wrap
+from .tables import STATUS_NAMES, colour_cell, header_row, save, title_row, wrap
 
 STANDING_NAMES = {"missing": ("逾期未报送", "not filed, overdue"),
                   "unreviewed": ("未审核通过", "not approved by the special group yet"),
@@ -19,7 +19,6 @@ HEADERS = ("类别", "编号", "业务编号", "方案名称", "牵头单位", "
            "报送时间", "迟报天数", "审核情况", "退回次数", "审核时间", "审核意见", "举措数", "已完成", "已启动未完成",
            "未启动", "本季度进展", "存在的问题和困难", "季末预警", "方案状态")
 KINDS = ("季末报专项小组审核", "其他实施中方案")
-_FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours
 _STANDING_FILLS = {"missing": "red", "unreviewed": "yellow", "late": "yellow", "on_time": "green"}
 _WIDTHS = (10, 6, 14, 30, 16, 10, 14, 9, 12, 17, 8, 14, 8, 17, 28, 7, 7, 7, 7, 36, 30, 8, 8)
 
@@ -36,20 +35,15 @@ def _rows(result: dict) -> list[tuple[dict, str]]:
 
 
 def _fill(book, result: dict, rows: list, table: list[list]) -> None:
-    from openpyxl.styles import Font, PatternFill
-
     sheet = book.active
     sheet.title = "季度通报"
-    sheet.append([f"{result['label']}改革项目进展通报（截至 {minute(result['as_of'])}）"])
-    sheet["A1"].font = Font(bold=True, size=14)
+    title_row(sheet, f"{result['label']}改革项目进展通报（截至 {minute(result['as_of'])}）")
     header_row(sheet, HEADERS, _WIDTHS)
     standing, warning = HEADERS.index("报送情况") + 1, HEADERS.index("季末预警") + 1
     for (row, _kind), cells in zip(rows, table):
         sheet.append(cells)
-        for column, colour in ((standing, _STANDING_FILLS.get(row["standing"])), (warning, row["colour"])):
-            if colour:
-                fill = _FILLS[colour]
-                sheet.cell(sheet.max_row, column).fill = PatternFill("solid", start_color=fill, end_color=fill)
+        colour_cell(sheet, standing, _STANDING_FILLS.get(row["standing"]))
+        colour_cell(sheet, warning, row["colour"])
     wrap(sheet, 3)
     sheet.auto_filter.ref = f"A2:{sheet.cell(sheet.max_row, len(HEADERS)).coordinate}"
 

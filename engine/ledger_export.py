@@ -8,14 +8,13 @@ from datetime import datetime
 
 from .display import counted, deadline, minute, step
 from .ledger import by_unit, holder_text
-from .tables import STATUS_NAMES, header_row, save, wrap, xlsx_text
+from .tables import STATUS_NAMES, colour_cell, header_row, save, wrap, xlsx_text
 
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "节点", "节点计划日期",
            "节点完成日期", "举措数", "已完成", "已启动未完成", "未启动", "当前环节", "当前期限", "延误事项", "发起时间",
            "办结时间")
 UNIT_HEADERS = ("牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计", "举措数", "已完成举措")
-_FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours
 _WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 12, 7, 7, 7, 7, 28, 12, 44, 17, 17)
 
 
@@ -38,16 +37,13 @@ def _unit_cells(unit: dict) -> list:
 
 
 def _fill(book, rows: list[dict], table: list[list]) -> None:
-    from openpyxl.styles import PatternFill
-
     sheet = book.active
     sheet.title = "改革方案台账"
     header_row(sheet, HEADERS, _WIDTHS)
     warning = HEADERS.index("预警") + 1
     for row, cells in zip(rows, table):
         sheet.append(cells)
-        fill = _FILLS[row["colour"]]
-        sheet.cell(sheet.max_row, warning).fill = PatternFill("solid", start_color=fill, end_color=fill)
+        colour_cell(sheet, warning, row["colour"])
     wrap(sheet, 2)
     sheet.auto_filter.ref = sheet.dimensions
     units = book.create_sheet("按牵头单位")  # for the annual assessment

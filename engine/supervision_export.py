@@ -4,7 +4,7 @@ engine/tables.py). One row per plan, those needing attention first."""
 from __future__ import annotations
 
 from .display import counted, deadline, minute
-from .tables import STATUS_NAMES, header_row, save, wrap
+from .tables import STATUS_NAMES, colour_cell, header_row, save, title_row, wrap
 
 SUPERVISION_NAMES = {"overdue": ("逾期未督察", "not supervised, overdue"), "due": ("未到督察期限", "not due yet"),
                      "done": ("已督察", "supervised"), "cancelled": ("方案已终止，未督察", "plan cancelled, not supervised")}
@@ -17,7 +17,6 @@ DECISION_NAMES = {"upheld": "维持", "changed": "变更", "withdrawn": "撤销"
 HEADERS = ("编号", "业务编号", "方案名称", "牵头单位", "责任人", "实施开始日期", "督察情况", "督察期限", "督察日期",
            "督察方式", "督察发现", "整改意见书文号", "送达日期", "问题清单", "整改期限", "整改情况", "逾期天数",
            "整改报告时间", "复核", "复查意见", "责令继续整改次数", "销号日期", "约谈情况", "方案状态")
-_FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours, as the ledger's
 _SUPERVISION_FILLS = {"overdue": "red", "done": "green"}
 _NOTICE_FILLS = {"overdue": "red", "further": "yellow", "re_review": "yellow", "closed": "green", "withdrawn": "green"}
 _WIDTHS = (6, 14, 30, 16, 10, 12, 16, 12, 12, 12, 30, 18, 12, 36, 12, 22, 8, 17, 24, 28, 8, 12, 30, 8)
@@ -30,22 +29,16 @@ def write(result: dict, path: str) -> None:
 
 
 def _fill(book, result: dict, table: list[list]) -> None:
-    from openpyxl.styles import Font, PatternFill
-
     sheet = book.active
     sheet.title = "督察整改台账"
-    sheet.append([f"{_title(result)}（截至 {minute(result['as_of'])}）"])
-    sheet["A1"].font = Font(bold=True, size=14)
+    title_row(sheet, f"{_title(result)}（截至 {minute(result['as_of'])}）")
     header_row(sheet, HEADERS, _WIDTHS)
     watched, rectified = HEADERS.index("督察情况") + 1, HEADERS.index("整改情况") + 1
     for row, cells in zip(result["plans"], table):
         sheet.append(cells)
         notice = row["notice"]
-        for column, colour in ((watched, _SUPERVISION_FILLS.get(row["supervision"]["state"])),
-                               (rectified, _NOTICE_FILLS.get(notice["state"]) if notice else None)):
-            if colour:
-                fill = _FILLS[colour]
-                sheet.cell(sheet.max_row, column).fill = PatternFill("solid", start_color=fill, end_color=fill)
+        colour_cell(sheet, watched, _SUPERVISION_FILLS.get(row["supervision"]["state"]))
+        colour_cell(sheet, rectified, _NOTICE_FILLS.get(notice["state"]) if notice else None)
     wrap(sheet, 3)
     sheet.auto_filter.ref = f"A2:{sheet.cell(sheet.max_row, len(HEADERS)).coordinate}"
 

@@ -1,6 +1,6 @@
 """Tables saved for a spreadsheet: .xlsx (openpyxl) or .csv (UTF-8 with a byte-order mark, which
-Excel needs to read Chinese), the format chosen by the file's extension. Used by the ledger and
-the decision archive."""
+Excel needs to read Chinese), the format chosen by the file's extension. Used by the ledger,
+the decision archive, the quarterly bulletin and the supervision ledger."""
 from __future__ import annotations
 
 import csv
@@ -76,6 +76,26 @@ def header_row(sheet, headers: tuple, widths: tuple) -> None:
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = f"A{sheet.max_row + 1}"
+
+
+def title_row(sheet, text: str) -> None:
+    """A report's title above its header row (the bulletin, the supervision ledger)."""
+    from openpyxl.styles import Font
+
+    sheet.append([text])
+    sheet.cell(sheet.max_row, 1).font = Font(bold=True, size=14)
+
+
+_WARNING_FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}  # Excel's own warning colours
+
+
+def colour_cell(sheet, column: int, colour: str | None) -> None:
+    """Fill the last row's cell in `column` red, yellow or green; None leaves it as it is."""
+    if colour:
+        from openpyxl.styles import PatternFill
+
+        fill = _WARNING_FILLS[colour]
+        sheet.cell(sheet.max_row, column).fill = PatternFill("solid", start_color=fill, end_color=fill)
 
 
 def wrap(sheet, min_row: int) -> None:
