@@ -327,6 +327,18 @@ def _acting_while_deactivated(db, monkeypatch, leaver: str, act):
     return outcome["act"], outcome["deactivated"]
 
 
+def _legal_review_for_legal0(db):
+    """The people, a parallel_review plan started by zhang, and its open legal review, which
+    legal0 (法制0, group legal) may take: the engine, the plan and the task."""
+    from .conftest import add_people
+    engine = Engine(db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "diagrams" / "parallel_review.bpmn")])
+    engine.add_user("legal0", "法制0", groups=["legal"])
+    plan = engine.start("parallel_review", actor="zhang")
+    return engine, plan, next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
+
+
 def _holders(engine, instance_id: int) -> list:
     return [t["assignee"] for t in engine.instance(instance_id)["tasks"]]
 
@@ -338,14 +350,8 @@ def test_a_leaver_is_not_made_a_holder_while_being_deactivated(request, monkeypa
     active just before the deactivation committed used to commit after it: a deactivated user
     held a task nobody had handed back. Now the one waits for the other (users are locked
     before tasks) and sees that they have left."""
-    from .conftest import add_people
     db = request.getfixturevalue(database)
-    engine = Engine(db)
-    add_people(engine)
-    engine.deploy([read(FIXTURES / "diagrams" / "parallel_review.bpmn")])
-    engine.add_user("legal0", "法制0", groups=["legal"])
-    plan = engine.start("parallel_review", actor="zhang")
-    legal = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
+    engine, plan, legal = _legal_review_for_legal0(db)
     act = {"claim": lambda e: e.claim(legal["id"], actor="legal0"),
            "assign": lambda e: e.assign(legal["id"], to="legal0", actor="chen")}[action]
     acted, deactivated = _acting_while_deactivated(db, monkeypatch, "legal0", act)
@@ -376,14 +382,8 @@ def test_a_leaver_cannot_complete_a_task_while_being_deactivated(request, monkey
 def test_a_claim_just_before_a_deactivation_is_handed_back_by_it(request, monkeypatch, database):
     """The other order: legal0's claim is about to commit when the office deactivates legal0.
     The deactivation waits for it and hands the task back with the others it finds."""
-    from .conftest import add_people
     db = request.getfixturevalue(database)
-    engine = Engine(db)
-    add_people(engine)
-    engine.deploy([read(FIXTURES / "diagrams" / "parallel_review.bpmn")])
-    engine.add_user("legal0", "法制0", groups=["legal"])
-    plan = engine.start("parallel_review", actor="zhang")
-    legal = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
+    engine, plan, legal = _legal_review_for_legal0(db)
     claiming = pause_before_commit(monkeypatch, "leaver", 0.7)  # the claim holds its locks
     claimed = {}
     leaver = threading.Thread(target=lambda: claimed.update(task=Engine(db).claim(legal["id"], actor="legal0")),
