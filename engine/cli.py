@@ -1162,7 +1162,6 @@ def bulletin_cmd(state, as_json, quarter, everything, unit, output):
     _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
 
 
-
 @command(main, "supervision")
 @click.option("--year", type=int, help="年度，如 2027：列当年实施中的方案；默认为现在实施中的方案 "
                                        "(the plans in implementation during that year; default: those now).")
@@ -1183,6 +1182,7 @@ def supervision_cmd(state, as_json, year, unit, output):
         click.echo(f"已写入督察整改台账 {count} 个方案到 {output} "
                    f"(supervision ledger of {display.counted(count, 'plan')} written)", err=True)
     _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
+
 
 def _unit_measures(unit: dict, language: str) -> str:
     """A lead unit's measures in implementation, if it has any."""

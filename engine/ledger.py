@@ -191,11 +191,15 @@ def _named(variables: dict, prop: str):
     return variables.get(name) if isinstance(name, str) else None
 
 
+def last_day(due: datetime) -> date:
+    """The Beijing date a deadline runs to: a date is due at the end of it (the next midnight)."""
+    return (due.astimezone(clock.TZ) - timedelta(microseconds=1)).date()
+
+
 def _days_late(due: datetime, at: datetime) -> int:
     """Whole days from the deadline to `at`, by Beijing dates: a task due by the end of 8 January
     and still open on the 9th is one day late."""
-    last_day = (due.astimezone(clock.TZ) - timedelta(microseconds=1)).date()
-    return max((at.astimezone(clock.TZ).date() - last_day).days, 0)
+    return max((at.astimezone(clock.TZ).date() - last_day(due)).days, 0)
 
 
 def _date(value) -> date | None:

@@ -19,7 +19,7 @@ the plans, their tasks, those events and the names of users.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from sqlalchemy import Connection, or_, select
 
@@ -27,7 +27,7 @@ from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Us
 
 from . import clock
 from .errors import Invalid
-from .ledger import LEAD_UNIT, RESPONSIBLE, date_variable, days_late, due_end, plans_and_tasks
+from .ledger import LEAD_UNIT, RESPONSIBLE, date_variable, days_late, due_end, last_day, plans_and_tasks
 from .queries import iso
 from .runtime import OPEN_STATUSES
 from .workdays import add_months
@@ -147,7 +147,7 @@ def _notice(events: list, open_steps: dict, running: bool, now: datetime, names:
         _follow(notice, event, _values(event), names)
     rectifying = open_steps.get(RECTIFY)
     if rectifying is not None and rectifying.due_at is not None:  # the open round's deadline as the engine keeps it
-        notice["deadline"] = _last_day(rectifying.due_at)
+        notice["deadline"] = last_day(rectifying.due_at).isoformat()
     if INTERVIEW in open_steps and notice["interview"] is None:
         notice["interview"] = {"recorded": False, "date": None, "interviewee": None, "record": None}
     state = _state(notice, open_steps, running, now)
@@ -227,9 +227,4 @@ def _who(event, names: dict) -> str | None:
 def _day_of(at: datetime) -> str:
     """The Beijing date of an instant."""
     return at.astimezone(clock.TZ).date().isoformat()
-
-
-def _last_day(due: datetime) -> str:
-    """The date a deadline runs to: a date is due at the end of it (the next Beijing midnight)."""
-    return (due.astimezone(clock.TZ) - timedelta(microseconds=1)).date().isoformat()
 
