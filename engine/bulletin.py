@@ -27,12 +27,12 @@ from types import SimpleNamespace
 
 from sqlalchemy import Connection, or_, select
 
-from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, User
+from models import ProcessDefinition, ProcessInstance, User
 
 from . import clock
 from .errors import Invalid
-from .ledger import (LEAD_UNIT, MILESTONE_DONE, MILESTONE_DROPPED, RESPONSIBLE, date_variable, days_late, due_end,
-                     plan_row, plans_and_tasks)
+from .ledger import (LEAD_UNIT, MILESTONE_DONE, MILESTONE_DROPPED, RESPONSIBLE, completions, date_variable, days_late,
+                     due_end, plan_row, plans_and_tasks)
 from .queries import iso
 from .runtime import OPEN_STATUSES
 
@@ -103,17 +103,7 @@ def bulletin(conn: Connection, now: datetime, quarter: Quarter, *, everything: b
     in_quarter = (ProcessDefinition.key == PROCESS, ProcessInstance.started_at < end,
                   or_(ProcessInstance.ended_at.is_(None), ProcessInstance.ended_at >= start))
     plans, tasks = plans_and_tasks(conn, in_quarter)
-    done: dict[int, list] = {}
-    for event in conn.execute(select(AuditEvent.seq, AuditEvent.instance_id, AuditEvent.task_id,
-                                     AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.payload,
-                                     HumanTask.element_id)
-                              .join(HumanTask, AuditEvent.task_id == HumanTask.id)
-                              .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-                              .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                              .where(*in_quarter, AuditEvent.event_type == "task_completed",
-                                     HumanTask.element_id.in_((MONTHLY, REVIEW, REVISE)))
-                              .order_by(AuditEvent.seq)):
-        done.setdefault(event.instance_id, []).append(event)
+    done = completions(conn, in_quarter, (MONTHLY, REVIEW, REVISE))
     names = dict(conn.execute(select(User.username, User.display_name)).all())
     parts: dict[str, list] = {"plans": [], "others": []}
     for plan in plans:

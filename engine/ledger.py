@@ -30,7 +30,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Connection, select
 
-from models import Group, HumanTask, ProcessDefinition, ProcessInstance, User
+from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
 from . import clock
 from .display import step
@@ -250,6 +250,24 @@ def plans_and_tasks(conn: Connection, conditions) -> tuple[list, dict[int, list]
                             .where(*conditions).order_by(HumanTask.id)):
         tasks.setdefault(row.instance_id, []).append(row)
     return plans, tasks
+
+
+def completions(conn: Connection, conditions, elements: tuple[str, ...]) -> dict[int, list]:
+    """The `task_completed` audit events of these steps (element ids) in the plans that meet
+    `conditions`, oldest first, by plan id: what was submitted, which the plan's variables keep
+    only the latest of (the quarterly bulletin, the supervision ledger)."""
+    done: dict[int, list] = {}
+    for event in conn.execute(select(AuditEvent.seq, AuditEvent.instance_id, AuditEvent.task_id,
+                                     AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.payload,
+                                     HumanTask.element_id)
+                              .join(HumanTask, AuditEvent.task_id == HumanTask.id)
+                              .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+                              .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
+                              .where(*conditions, AuditEvent.event_type == "task_completed",
+                                     HumanTask.element_id.in_(elements))
+                              .order_by(AuditEvent.seq)):
+        done.setdefault(event.instance_id, []).append(event)
+    return done
 
 
 def plan_row(plan, variables: dict, tasks: list, now: datetime) -> dict:

@@ -23,11 +23,12 @@ from datetime import date, datetime, time
 
 from sqlalchemy import Connection, or_, select
 
-from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, User
+from models import ProcessDefinition, ProcessInstance, User
 
 from . import clock
 from .errors import Invalid
-from .ledger import LEAD_UNIT, RESPONSIBLE, date_variable, days_late, due_end, last_day, plans_and_tasks
+from .ledger import (LEAD_UNIT, RESPONSIBLE, completions, date_variable, days_late, due_end, last_day,
+                     plans_and_tasks)
 from .queries import iso
 from .runtime import OPEN_STATUSES
 from .workdays import add_months
@@ -59,16 +60,7 @@ def supervision(conn: Connection, now: datetime, *, year: int | None = None, uni
                        or_(ProcessInstance.ended_at.is_(None),
                            ProcessInstance.ended_at >= datetime.combine(date(year, 1, 1), time(), clock.TZ))]
     plans, tasks = plans_and_tasks(conn, conditions)
-    done: dict[int, list] = {}
-    for event in conn.execute(select(AuditEvent.seq, AuditEvent.instance_id, AuditEvent.occurred_at, AuditEvent.actor,
-                                     AuditEvent.payload, HumanTask.element_id)
-                              .join(HumanTask, AuditEvent.task_id == HumanTask.id)
-                              .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-                              .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                              .where(*conditions, AuditEvent.event_type == "task_completed",
-                                     HumanTask.element_id.in_(STEPS))
-                              .order_by(AuditEvent.seq)):
-        done.setdefault(event.instance_id, []).append(event)
+    done = completions(conn, conditions, STEPS)
     names = dict(conn.execute(select(User.username, User.display_name)).all())
     rows = []
     for plan in plans:
