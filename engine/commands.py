@@ -31,7 +31,7 @@ from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
 from .expressions import ExpressionError
 from .parser import parse_files
-from .queries import ADMIN_GROUP, instance_view, iso, task_dict, task_view
+from .queries import ADMIN_GROUP, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
 from .state import spec_to_json
 from .workdays import before_entries, pointless_entry
@@ -114,7 +114,7 @@ class Engine:
         deactivation and sees them as left. Users are locked before plans and tasks."""
         rows = ctx.session.connection().execute(_MEMBER_HELD if hold else _MEMBER, {"username": username}).all()
         if not rows or not rows[0].active:
-            raise _unknown_user(username)
+            raise unknown_user(username)
         return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None],
                       (rows[0].unit or "").strip() or None)
 
@@ -142,7 +142,7 @@ class Engine:
         conn = ctx.session.connection()
         actor_row = conn.execute(_HOLD_ACTOR, {"actor": actor}).one_or_none()
         if actor_row is None or not actor_row.active:
-            raise _unknown_user(actor)
+            raise unknown_user(actor)
         found = conn.execute(_LOCK_TASK_PLAN, {"task_id": task_id}).one_or_none()
         if found is None:
             raise NotFound(f"任务 {task_id} 不存在 (no such task)")
@@ -1023,11 +1023,6 @@ def _candidates_zh(task) -> str:
 def _candidates_en(task) -> str:
     groups, users = _candidates(task)
     return " or ".join([f"a member of {g}" for g in groups] + [f"the user {u}" for u in users])
-
-
-def _unknown_user(username: str) -> Forbidden:
-    return Forbidden(f"用户 {username} 不存在或已停用；请核对用户名，在岗人员见 reformflow users list "
-                     "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
 
 
 def _setting(value: str):

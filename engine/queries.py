@@ -40,6 +40,12 @@ def task_dict(task) -> dict:
     }
 
 
+def unknown_user(username: str) -> Forbidden:
+    """The refusal of a name that is no active user's, saying where to find the right one."""
+    return Forbidden(f"用户 {username} 不存在或已停用；请核对用户名，在岗人员见 reformflow users list "
+                     "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
+
+
 def list_tasks(session: Session, username: str, scope: str = "mine",
                instance_id: int | None = None, overdue_at: datetime | None = None) -> list[dict]:
     """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
@@ -50,8 +56,7 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     user, unit_name = session.execute(select(User, Unit.name).outerjoin(Unit, User.unit_id == Unit.id).where(
         User.username == username)).one_or_none() or (None, None)
     if user is None or not user.active:  # a leaver may not take their group's tasks: no inbox
-        raise Forbidden(f"用户 {username} 不存在或已停用；请核对用户名，在岗人员见 reformflow users list "
-                         "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
+        raise unknown_user(username)
     groups = user.group_codes
     named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.value == username)
     in_group = select(TaskCandidate.task_id).where(TaskCandidate.kind == "group", TaskCandidate.value.in_(groups))
