@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator
 
-from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression
-from ..parser import NS
+from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression, is_wrapped
+from ..parser import NS, property_values
 from ..scripting import FUNCTION_NAMES
 
 __all__ = ["BPMN", "CAMUNDA", "CAMUNDA_BUILTINS", "ENGINE_VARIABLES", "EVENT_DEFINITIONS", "NS", "Doc",
@@ -61,6 +61,19 @@ def owner_of(el):
     while el is not None and el.get("id") is None:
         el = el.getparent()
     return el
+
+
+def check_expression_property(doc: "Doc", owner, name: str, rule: str, purpose: tuple[str, str],
+                              example: str) -> Iterator[dict]:
+    """An extension property whose value must be one whole ${...} expression (candidateUnit,
+    instanceLabel), checked like any other; `purpose` says what it gives, (Chinese, English)."""
+    for value in property_values(owner, name):
+        if not is_wrapped(value.strip()):
+            yield doc.problem(owner, rule, f"属性 {name} 的值 '{value}' 须为一个完整的 ${{...}} 表达式，{purpose[0]}，"
+                              f"如 {example} (property {name} '{value}' must be one whole ${{...}} expression "
+                              f"{purpose[1]}, e.g. {example})")
+        else:
+            yield from check_expression(doc.file, owner, value, rule, (f"属性 {name} 的表达式", f"property {name}"))
 
 
 def check_expression(file, el, text, rule, what: tuple[str, str]) -> Iterator[dict]:

@@ -10,7 +10,7 @@ from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, default_error
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from ..runtime import CANDIDATE_UNIT
-from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, local_name
+from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, check_expression_property, local_name
 from .expressions import check_timer_value
 
 def _whole_number(text: str) -> bool:
@@ -77,15 +77,9 @@ def _check_candidate_unit(doc: Doc, task):
     """`candidateUnit` keeps an open task to one unit's members of its candidate groups
     (engine.runtime.candidate_unit): one ${...} expression, such as ${leadUnit}. A plain name
     would keep every plan's step to one unit."""
-    for value in property_values(task, CANDIDATE_UNIT):
-        if not is_wrapped(value.strip()):
-            yield doc.problem(task, "assignment", f"属性 {CANDIDATE_UNIT} 的值 '{value}' 须为一个完整的 ${{...}} 表达式，"
-                              f"给出可办理本任务的单位，如 ${{leadUnit}} (property {CANDIDATE_UNIT} '{value}' must be "
-                              "one whole ${...} expression giving the unit whose members may take the task, "
-                              "e.g. ${leadUnit})")
-        else:
-            yield from check_expression(doc.file, task, value, "assignment",
-                                        (f"属性 {CANDIDATE_UNIT} 的表达式", f"property {CANDIDATE_UNIT}"))
+    yield from check_expression_property(doc, task, CANDIDATE_UNIT, "assignment",
+                                         ("给出可办理本任务的单位", "giving the unit whose members may take the task"),
+                                         "${leadUnit}")
 
 
 def _check_attachments(doc: Doc, task):
@@ -111,8 +105,8 @@ def _check_form(doc: Doc, task):
             yield doc.problem(task, "form", f"表单字段 '{fid}' 的 defaultValue `{default}` 中的表达式不会求值，请写字面值 "
                               f"(form field '{fid}': defaultValue `{default}`: expressions in default values are not "
                               "evaluated; write a literal value)")
-        elif default_error(kind, default):
-            zh, en = default_error(kind, default)[:-1].split(" (", 1)
+        elif wrong := default_error(kind, default):
+            zh, en = wrong[:-1].split(" (", 1)
             yield doc.problem(task, "form", f"表单字段 '{fid}'（{kind}）的 defaultValue '{default}' 无效：{zh}；请改正或删去"
                               f"，否则它会被忽略 (form field '{fid}' ({kind}): defaultValue '{default}' {en}; correct "
                               "it or remove it, else it is ignored)")

@@ -4,10 +4,9 @@ from __future__ import annotations
 import re
 
 from ..expressions import is_wrapped
-from ..parser import property_values
 from ..runtime import INSTANCE_LABEL
 from ..scripting import MAX_INSTANCES
-from .common import CAMUNDA, NS, Doc, check_expression, local_name, owner_of
+from .common import CAMUNDA, NS, Doc, check_expression, check_expression_property, local_name, owner_of
 
 MULTI_INSTANCE_HOSTS = {"userTask", "subProcess"}
 
@@ -66,12 +65,5 @@ def _instance_labels(doc: Doc):
                               "multi-instance activity; it does nothing here: remove it or move it there)",
                               severity="warning")
             continue
-        for value in property_values(owner, INSTANCE_LABEL):
-            if not is_wrapped(value.strip()):
-                yield doc.problem(owner, "multi-instance", f"属性 {INSTANCE_LABEL} 的值 '{value}' 须为一个完整的 ${{...}} "
-                                  "表达式，说明每个实例叫什么，如 ${reporter.unit} (property "
-                                  f"{INSTANCE_LABEL} '{value}' must be one whole ${{...}} expression naming each "
-                                  "instance, e.g. ${reporter.unit})")
-            else:
-                yield from check_expression(doc.file, owner, value, "multi-instance",
-                                            (f"属性 {INSTANCE_LABEL} 的表达式", f"property {INSTANCE_LABEL}"))
+        yield from check_expression_property(doc, owner, INSTANCE_LABEL, "multi-instance",
+                                             ("说明每个实例叫什么", "naming each instance"), "${reporter.unit}")
