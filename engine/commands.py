@@ -138,15 +138,12 @@ class Engine:
         deactivation locks them): a deactivation under way is waited for and then seen. Read in
         the plan's SELECT, as before, it came from that statement's snapshot, taken before the
         wait for the plan lock, and a leaver could act once their deactivation had committed.
-        Returns the plan and the unit the actor acts for."""
-        conn = ctx.session.connection()
-        actor_row = conn.execute(_HOLD_ACTOR, {"actor": actor}).one_or_none()
-        if actor_row is None or not actor_row.active:
-            raise unknown_user(actor)
-        found = conn.execute(_LOCK_TASK_PLAN, {"task_id": task_id}).one_or_none()
+        Returns the plan and the actor (with the unit they act for now)."""
+        member = self._member(ctx, actor, hold=True)
+        found = ctx.session.connection().execute(_LOCK_TASK_PLAN, {"task_id": task_id}).one_or_none()
         if found is None:
             raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-        return runtime.Plan.from_row(found), actor_row.unit
+        return runtime.Plan.from_row(found), member
 
     def _task(self, ctx: Context, task_id: int, expected_version: int | None):
         """The inbox row, locked: a Core row, read like a HumanTask (same names)."""
@@ -737,7 +734,7 @@ class Engine:
         forms.check_submitted(data, ("表单数据", "form data"))
         files = documents.checked_all(files)
         with self.command(actor) as ctx:
-            instance, actor_unit = self._lock_plan_of_task(ctx, task_id, actor)
+            instance, member = self._lock_plan_of_task(ctx, task_id, actor)
             task = self._task(ctx, task_id, expected_version)
             if task.status == "claimed" and task.assignee == actor:
                 pass
@@ -752,7 +749,7 @@ class Engine:
                 now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
                 raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
                                f" (the task was handed back or reassigned since you took it; reload)")
-            elif task.status == "open" and not self._may_claim(member := self._member(ctx, actor), task):
+            elif task.status == "open" and not self._may_claim(member, task):
                 raise self._not_candidate(member, task, "办理", "complete")
             elif task.status == "open":
                 raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
@@ -774,7 +771,7 @@ class Engine:
             attached = [self._attach_file(ctx, task, *file, actor) for file in files]
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
-                           element_id=task.element_id, name=task.name, old=old, new=values, unit=actor_unit)
+                           element_id=task.element_id, name=task.name, old=old, new=values, unit=member.unit)
             runtime.run(ctx, instance, workflow, finish)
             result = self._task_dict(task)
             if attached:
@@ -1097,11 +1094,6 @@ _RECOUNT_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id,
     _TASKS.c.created_at < bindparam("day_ends")).order_by(_TASKS.c.id)
 _SET_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(due_at=bindparam("due_at"))
 _LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_update()
-# The actor of complete and attach, share-locked (see Engine._lock_plan_of_task), with the unit
-# they act for now, kept with the completion: people move between units.
-_HOLD_ACTOR = (select(_USERS.c.active, Unit.__table__.c.name.label("unit"))
-               .select_from(_USERS.outerjoin(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id))
-               .where(_USERS.c.username == bindparam("actor")).with_for_update(read=True, of=_USERS))
 # The plan of a task, locked.
 _LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(
     _PLANS.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
