@@ -35,6 +35,7 @@ from .ledger import (LEAD_UNIT, MILESTONE_DONE, MILESTONE_DROPPED, RESPONSIBLE, 
                      due_end, plan_row, plans_and_tasks)
 from .queries import iso
 from .runtime import OPEN_STATUSES
+from .workdays import add_months
 
 PROCESS = "implementation"
 MONTHLY, REVIEW, REVISE = "Task_MonthlyReport", "Task_ReviewQuarter", "Task_ReviseQuarterReport"
@@ -71,7 +72,7 @@ class Quarter:
 
     @property
     def last_day(self) -> date:
-        return _next_month(self.last_month) - timedelta(days=1)
+        return add_months(self.last_month, 1) - timedelta(days=1)
 
 
 def parse_quarter(text: str) -> Quarter:
@@ -150,7 +151,7 @@ def _row(plan, variables: dict, tasks: list, events: list, quarter: Quarter, now
     elif MONTHLY in open_steps:
         due = open_steps[MONTHLY].due_at
     else:  # not opened yet (an earlier month still outstanding): its deadline as the diagram sets it
-        due = due_end(_next_month(quarter.last_month) + timedelta(days=_report_due_day(variables) - 1))
+        due = due_end(add_months(quarter.last_month, 1) + timedelta(days=_report_due_day(variables) - 1))
     late = days_late(due, filed.occurred_at) if filed is not None and due is not None and filed.occurred_at > due else 0
     review = _review(reviews, open_steps, names) if quarterly else None
     standing = _standing(plan, variables, filed, due, late, review, quarter, now)
@@ -234,8 +235,4 @@ def _who(event, names: dict) -> str:
 def _report_due_day(variables: dict) -> int:
     day = variables.get("reportDueDay")
     return day if isinstance(day, int) and not isinstance(day, bool) else 10
-
-
-def _next_month(first: date) -> date:
-    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
 

@@ -3,7 +3,7 @@ list (seeds/002), stopped at different stages of the procedure."""
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +15,7 @@ from . import clock
 from .commands import Engine
 from .drive import drive
 from .errors import Conflict
+from .workdays import add_months
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 PASSWORD = "demo"
@@ -354,9 +355,9 @@ def _start_quarterly_plan(engine: Engine, say: Callable[[str], None]) -> dict:
     key, title, drafter = QUARTERLY
     unit, person = next((u, d) for name, d, _, u in PEOPLE if name == drafter)
     reviewed = last_ended(clock.today() - timedelta(days=14))
-    month = _months_before(reviewed.first_day, 3)
+    month = add_months(reviewed.first_day, -3)
     data = {"documentNumber": "同改发〔2026〕9号", "leadUnit": unit, "measureCount": 4,
-            "implementationStart": month.isoformat(), "plannedCompletion": _months_before(month, -18).isoformat(),
+            "implementationStart": month.isoformat(), "plannedCompletion": add_months(month, 18).isoformat(),
             "quarterlyReporting": True}
     members = {**MEMBERS, "drafter": drafter}
     with clock.frozen(datetime.combine(month, datetime.min.time()).replace(hour=9)):
@@ -365,7 +366,7 @@ def _start_quarterly_plan(engine: Engine, say: Callable[[str], None]) -> dict:
             **STANDARD_ANSWERS["Task_AssignResponsibility"], "responsiblePerson": person}}, members,
             stop_at={"Task_Supervise"})
     filed = 0
-    while (next_month := _months_before(month, -1)).replace(day=5) < clock.today():
+    while (next_month := add_months(month, 1)).replace(day=5) < clock.today():
         with clock.frozen(datetime.combine(next_month, datetime.min.time()).replace(second=1)):
             engine._fire_plan(plan["id"])  # this plan's timers only: the others' fire on today's clock
         done = min(filed // 2, 3)
@@ -407,9 +408,3 @@ def _supervise(engine: Engine, plan_id: int) -> None:
         task = next(t for t in engine.instance(plan_id)["tasks"] if t["element_id"] == element)
         engine.claim(task["id"], actor=office)
         engine.complete(task["id"], actor=office, data=data)
-
-
-def _months_before(first: date, months: int) -> date:
-    """The first day of the month `months` before `first`'s (after it, if negative)."""
-    index = first.year * 12 + first.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
