@@ -13,7 +13,7 @@ MODELER_STAMP := tools/modeler/node_modules/.installed-$(shell sha1sum tools/mod
 export REFORMFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REFORMFLOW_REQUIRE_POSTGRES ?= 1
 
-.PHONY: run test setup modeler bench pictures clean
+.PHONY: run test setup modeler browser bench pictures clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@echo "==> 安装 Python 依赖到 $(VENV)/，首次约需 1–2 分钟 (installing Python dependencies, 1–2 min the first time)"
@@ -22,7 +22,16 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-setup: $(STAMP) modeler
+setup: $(STAMP) modeler browser
+
+# Debian's chromium for the web inbox's browser tests (Playwright drives it; never `playwright install`).
+CHROMIUM := $(shell command -v chromium)
+SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+ifeq ($(CHROMIUM),)
+	@echo "==> 安装 Debian 的 chromium，供网页测试使用 (installing Debian's chromium for the browser tests)"
+	$(SUDO) apt-get install -y --no-install-recommends chromium fonts-wqy-microhei || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-wqy-microhei)
+endif
 
 # The Camunda Modeler toolchain (bpmn-moddle, bpmnlint) for `reformflow check`; skipped without Node.js.
 modeler:
@@ -32,15 +41,16 @@ else
 	@echo "Node.js not found: the Camunda Modeler lint will be skipped by reformflow check"
 endif
 
-run: setup
+run: $(STAMP) modeler
 	@echo "==> 创建数据库并加载演示数据 (creating the database with demo data)"
 	$(BIN)/reformflow init --demo
-	$(BIN)/reformflow tasks --as chen --scope all
 	$(BIN)/reformflow ledger
+	@echo "==> 网页待办 (web inbox): http://127.0.0.1:5000/ — 用户 chen（改革办）、li（法制机构）、zhang（起草人）…，密码 demo"
+	$(BIN)/reformflow web
 
 test: setup
 	@echo "==> 运行全部测试：SQLite、PostgreSQL 与 Modeler 工具链，约 7–11 分钟 (running every test, 7–11 min)"
-	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) $(BIN)/pytest -q
+	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) REFORMFLOW_REQUIRE_BROWSER=1 $(BIN)/pytest -q
 
 # Pictures of the diagrams for the docs (needs Debian's chromium and fonts-wqy-microhei; see tools/diagrams/README.md).
 pictures: setup

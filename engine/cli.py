@@ -1345,6 +1345,13 @@ def timers_run(state, as_json):
 def worker_cmd(state, as_json, interval, rounds):
     """持续触发到期定时器，与网页进程并行运行一个或多个 (keep firing due timers, next to the web workers)."""
     _ = state.engine  # a --db URL reformflow cannot use is refused at once: waiting will not mend it
+    run_worker(state, as_json, interval, rounds)
+
+
+def run_worker(state, as_json: bool, interval: float, rounds: int | None = None, stop=None) -> None:
+    """Fire due timers every `interval` seconds, `rounds` times or until `stop` (a
+    threading.Event) is set: `reformflow worker`, and the worker `reformflow web` runs beside
+    the web inbox."""
     warned = False
     done = 0
     while rounds is None or done < rounds:
@@ -1369,7 +1376,37 @@ def worker_cmd(state, as_json, interval, rounds):
             click.echo(f"{clock.now().isoformat()} 已触发 {len(fired)} 个方案的定时器 (fired timers in {len(fired)} plan(s))")
         done += 1
         if rounds is None or done < rounds:
-            time.sleep(interval)
+            if stop is None:
+                time.sleep(interval)
+            elif stop.wait(interval):
+                return
+
+
+@command(main, "web")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址 (address to listen on).")
+@click.option("--port", default=5000, show_default=True, type=IntRange(1, 65535, "须为 1 至 65535"), help="端口 (port).")
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="在同一进程中运行定时器工作进程；多个网页进程时只在一处运行 (run the timer worker in this process; with several web processes, run it in one place only).")
+@click.option("--interval", default=30.0, show_default=True, type=FloatRange(0.1, 86400, "须为 0.1 至 86400 秒"),
+              help="定时器两轮之间的秒数 (seconds between timer rounds).")
+def web_cmd(state, as_json, host, port, worker, interval):
+    """运行网页待办 http://127.0.0.1:5000 及定时器 (serve the web inbox, with the timer worker)."""
+    import threading
+
+    from werkzeug.serving import run_simple
+
+    from web import create_app
+    app = create_app(engine=state.engine)
+    stop = threading.Event()
+    if worker:
+        threading.Thread(target=run_worker, args=(state, as_json, interval, None, stop),
+                         name="reformflow-timers", daemon=True).start()
+    click.echo(f"网页待办 (web inbox): http://{host}:{port}/  Ctrl+C 停止 (to stop)"
+               + ("；定时器每 %g 秒运行一轮 (timers every %g s)" % (interval, interval) if worker else ""))
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        stop.set()
 
 
 # ------------------------------------------------------------------------- audit

@@ -1,0 +1,75 @@
+"""The web inbox in a real browser: a legal reviewer signs in, claims the legality review of
+DT-2015-04 from the inbox, submits it with a required field missing (refused at the field,
+what was entered kept), then as it should be, and sees the plan move on."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+
+
+def _legality_review(engine) -> dict:
+    with engine.db.reader() as s:
+        from engine.queries import list_tasks
+        return next(t for t in list_tasks(s, "li", "claimable") if t["element_id"] == "Task_LegalityReview")
+
+
+def test_sign_in_is_required_and_a_wrong_password_is_refused(live, page):
+    page.goto(f"{live.url}/tasks")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Ftasks$"))
+    page.get_by_label("用户名").fill("li")
+    page.get_by_label("密码").fill("wrong")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
+    expect(page.get_by_label("用户名")).to_have_value("li")
+
+
+def test_a_reviewer_claims_and_completes_the_legality_review(live, page):
+    review = _legality_review(live.app.extensions["reformflow"])
+    sign_in(page, live, "li")
+    row = page.locator(f"tr[data-task='{review['id']}']")
+    expect(row).to_contain_text("DT-2015-04")
+    expect(row).to_contain_text("合法合规性审查")
+    row.get_by_role("button", name="认领").click()
+
+    expect(page.get_by_role("status")).to_contain_text(f"已认领任务 {review['id']}")
+    expect(page.locator("h1")).to_contain_text("办理中")
+    page.get_by_label("审查结论").select_option("pass")
+    page.get_by_role("button", name="提交").click()  # the opinion is required: refused at its field
+    field = page.locator("[data-field='legalityOpinion']")
+    expect(field.locator(".problem")).to_contain_text("为必填项")
+    expect(page.get_by_label("审查结论")).to_have_value("pass")  # what was entered is kept
+
+    page.get_by_label("合法性审查意见").fill("符合法律法规，同意提交审议")
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_role("status")).to_contain_text("已提交「合法合规性审查」")
+    expect(page.locator("ul.steps")).to_contain_text("改革办审核拟上会方案")
+    expect(page.locator("ol.trail")).to_contain_text("合法性审查意见 = 符合法律法规，同意提交审议")
+
+    engine = live.app.extensions["reformflow"]
+    done = engine.task_view(review["id"])
+    assert done["status"] == "completed" and done["completed_by"] == "li"
+
+
+def test_a_claim_someone_made_first_is_a_conflict_not_an_overwrite(live, page):
+    review = _legality_review(live.app.extensions["reformflow"])
+    sign_in(page, live, "li")
+    # another legal reviewer takes it while li's inbox is on the screen
+    engine = live.app.extensions["reformflow"]
+    engine.add_user("li2", "李二", groups=["legal"], unit="市司法局", password="demo")
+    engine.claim(review["id"], actor="li2")
+    page.locator(f"tr[data-task='{review['id']}']").get_by_role("button", name="认领").click()
+    expect(page.get_by_role("alert")).to_contain_text("已被其他人处理或修改")
+    assert engine.task_view(review["id"])["assignee"] == "li2"
+
+
+def test_english_is_one_click_away_and_stays_chosen(live, page):
+    sign_in(page, live, "li")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("h1")).to_contain_text("All tasks")
+    page.get_by_role("link", name="My tasks").click()
+    expect(page.locator("h1")).to_contain_text("My tasks")
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("h1")).to_contain_text("我的待办")

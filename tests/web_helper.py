@@ -1,0 +1,98 @@
+"""The web inbox in a real browser: Debian's chromium driven by Playwright (never `playwright
+install`), against the Flask app served on a free port in this process, over a demo database.
+
+REFORMFLOW_REQUIRE_BROWSER=1 (the README's test command sets it where it installed chromium)
+makes a missing browser a failure, not a skip."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import clock
+from engine.commands import Engine
+from engine.demo import PASSWORD, load_demo
+from models.db import Database
+
+CHROMIUM = os.environ.get("REFORMFLOW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo loaded once (users, library, twelve plans), copied for every test."""
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    load_demo(Engine(db))
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_engine(demo_template, tmp_path) -> Engine:
+    path = tmp_path / "demo.sqlite3"
+    shutil.copy(demo_template, path)
+    db = Database(f"sqlite:///{path}")
+    yield Engine(db)
+    db.dispose()
+
+
+class LiveServer:
+    """The web app served by Werkzeug in a thread of this process, on a free port."""
+
+    def __init__(self, engine: Engine):
+        from web import create_app
+        self.app = create_app(engine=engine, secret_key="test-secret")
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join()
+
+
+@pytest.fixture
+def live(demo_engine):
+    server = LiveServer(demo_engine)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REFORMFLOW_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REFORMFLOW_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def sign_in(page, live: LiveServer, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{live.url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live.url}/tasks")
+
+
+__all__ = ["browser", "clock", "demo_engine", "demo_template", "live", "page", "sign_in", "LiveServer"]

@@ -1,0 +1,72 @@
+"""Which language a page speaks, and the engine's messages in it.
+
+Chinese is the default, whatever the browser asks for: the people using reformflow work in it.
+English is a choice a person makes (the link in the page's header), kept in their session.
+Page texts are written in Chinese in the templates and translated to English by the catalogue
+in web/translations/en (Flask-Babel). The engine's refusals and notices carry both languages
+already, Chinese first with the English in brackets (`任务 3 已被 li 认领 (already claimed by li)`);
+`say` shows the half the page speaks.
+"""
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import get_locale, lazy_gettext as _l
+
+from engine import display
+
+DEFAULT = "zh"
+LANGUAGES = {"zh": "中文", "en": "English"}
+
+
+def locale() -> str:
+    chosen = request.args.get("lang") or session.get("lang")
+    return chosen if chosen in LANGUAGES else DEFAULT
+
+
+def current() -> str:
+    return str(get_locale() or DEFAULT)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in text)
+
+
+def split(message: str) -> tuple[str, str | None]:
+    """(Chinese, English) of an engine message `中文 (english)`; English None when the message is
+    not written that way (it is then shown whole in both languages)."""
+    text = message.strip()
+    if not text.endswith(")"):
+        return text, None
+    depth = 0
+    for at in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[at], 0)
+        if depth == 0:
+            zh, en = text[:at].rstrip(), text[at + 1:-1].strip()
+            if zh and en and _has_cjk(zh) and not _has_cjk(en):
+                return zh, en
+            return text, None
+    return text, None
+
+
+def say(message: str | None) -> str:
+    """An engine message in the page's language."""
+    if not message:
+        return ""
+    zh, en = split(str(message))
+    return en if en is not None and current() == "en" else zh
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.filters["say"] = say
+    app.jinja_env.filters["minute"] = lambda v: display.minute(v) if v else ""
+    app.jinja_env.filters["deadline"] = lambda v: display.deadline(v) if v else ""
+    app.jinja_env.filters["step"] = lambda task: display.step(task["name"], task.get("subject"))
+
+    @app.context_processor
+    def _languages():
+        return {"languages": LANGUAGES, "language": current(), "status_names": STATUS_NAMES,
+                "plan_status_names": PLAN_STATUS_NAMES}
+
+
+STATUS_NAMES = {"open": _l("待认领"), "claimed": _l("办理中"), "completed": _l("已办结"), "cancelled": _l("已撤销")}
+PLAN_STATUS_NAMES = {"running": _l("办理中"), "completed": _l("已办结"), "cancelled": _l("已终止"), "error": _l("出错")}

@@ -1,0 +1,25 @@
+"""An engine refusal as a person sees it in the browser: the message, in the page's language,
+flashed above the page they are sent back to, with the HTTP status that says what went wrong
+(a conflict is 409: reload and try again)."""
+from __future__ import annotations
+
+from flask import flash, make_response
+
+from engine.errors import ReformflowError
+
+from .i18n import say
+
+STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
+
+
+def status_of(exc: ReformflowError) -> int:
+    return STATUS.get(exc.kind, 400)
+
+
+def refused(exc: ReformflowError, page):
+    """Flash the refusal and show `page()` (a redirect or a rendered page)."""
+    flash(say(exc.message), "conflict" if exc.kind == "conflict" else "error")
+    response = make_response(page())
+    if response.status_code == 200:  # a page shown again: its status says it was refused
+        response.status_code = status_of(exc)
+    return response
