@@ -83,11 +83,14 @@ def audit():
     return render_template("auditor_audit.html", result=None)
 
 
-@bp.route("/audit/verify", methods=["POST"])
+@bp.route("/audit/verify", methods=["GET", "POST"])
 @login_required
 def audit_verify():
-    """The whole chain and every attached file, as `audit verify` (a million events take ~80 s)."""
+    """The whole chain and every attached file, as `audit verify` (a million events take ~80 s).
+    Only on the button (POST): a GET, as the language switch sends back here, shows the page."""
     _auditors_only()
+    if request.method == "GET":
+        return redirect(url_for("auditor.audit"))
     with _engine().db.reader() as s:
         result = verify(s)
     return render_template("auditor_audit.html", result=result.to_dict())
@@ -128,7 +131,9 @@ def _plan_id(engine, given: str) -> int | None:
 
 def _export_chunks(engine, fmt: str, instance_id: int | None):
     """The export as `audit export` writes it — every field, the payload the exact hashed text —
-    in chunks, read in one transaction so the file is one consistent state of the trail."""
+    in chunks, while people keep working. Events are never changed and are read in order of seq,
+    so what is sent is always the chain from its start, on PostgreSQL (read committed) with the
+    events added while it streams."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS) if fmt == "csv" else None
     if writer is not None:
