@@ -50,6 +50,8 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(plans.bp)
+    from . import analyst; app.register_blueprint(analyst.bp)  # noqa: E702
+    from . import auditor; app.register_blueprint(auditor.bp)  # noqa: E702
     i18n.install(app)
     return app
 

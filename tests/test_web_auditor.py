@@ -1,0 +1,194 @@
+"""The audit page and a plan's files in a real browser: the auditor verifies the hash chain
+(intact, or the broken event named) and downloads the export, whole or one plan's; a plan's
+files and decision archive are downloaded by who may see the plan, each file checked against
+its upload's SHA-256 and never shown inline; everyone else is refused by the server.
+The export streams while people keep working, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from engine import clock
+from models import AuditEvent, Document
+
+from .conftest import FIXTURES, ROOT
+from .test_audit import tamper
+from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+
+DRAFT = "深化财政预算管理制度改革方案（征求意见稿）.txt"  # attached to DT-2015-02 (plan 2) by zhang in the demo
+
+
+def _events(engine, instance_id: int | None = None) -> int:
+    with engine.db.reader() as s:
+        query = select(func.count()).select_from(AuditEvent)
+        if instance_id is not None:
+            query = query.where(AuditEvent.instance_id == instance_id)
+        return s.execute(query).scalar()
+
+
+def _draft(engine) -> tuple[int, bytes]:
+    with engine.db.reader() as s:
+        d = s.execute(select(Document).where(Document.file_name == DRAFT)).scalar_one()
+        return d.id, d.content
+
+
+def test_the_auditor_verifies_an_intact_chain(live, page):
+    engine = live.app.extensions["reformflow"]
+    sign_in(page, live, "feng")
+    page.locator("header nav").get_by_role("link", name="审计").click()
+    page.get_by_role("button", name="校验哈希链").click()
+    expect(page.get_by_role("status")).to_contain_text(f"审计记录完好：{_events(engine)} 个事件，3 个附件与上传记录相符。")
+
+
+def test_a_changed_event_is_named_when_the_chain_is_verified(live, page):
+    engine = live.app.extensions["reformflow"]
+    tamper(engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 5")
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/audit")
+    page.get_by_role("button", name="校验哈希链").click()
+    expect(page.get_by_role("alert")).to_contain_text("审计记录已损坏")
+    expect(page.locator("ul.problems")).to_contain_text("事件 5")
+    page.get_by_role("button", name="English").click()  # the page again, in English: a new GET, verify again
+    page.get_by_role("button", name="Verify the chain").click()
+    expect(page.locator("ul.problems")).to_contain_text("event 5")
+
+
+def test_the_export_downloads_whole_or_one_plan_with_a_dated_name(live, page):
+    engine = live.app.extensions["reformflow"]
+    today = clock.today().isoformat()
+    sign_in(page, live, "feng")
+    page.goto(f"{live.url}/audit")
+    with page.expect_download() as got:
+        page.get_by_role("button", name="下载 JSONL").click()
+    download = got.value
+    assert download.suggested_filename == f"reformflow-audit-{today}.jsonl"
+    lines = [json.loads(line) for line in open(download.path(), encoding="utf-8")]
+    assert [e["seq"] for e in lines] == list(range(1, _events(engine) + 1))
+    # every field is there: the auditor's own script recomputes each hash from the file alone
+    checked = subprocess.run([sys.executable, str(ROOT / "ops" / "check_audit_export.py"), str(download.path())],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0 and f"{len(lines)} events, every hash matches" in checked.stdout
+
+    page.get_by_label("方案（编号或业务编号，可留空）").fill("DT-2015-02")
+    with page.expect_download() as got:
+        page.get_by_role("button", name="下载 CSV").click()
+    download = got.value
+    assert download.suggested_filename == f"reformflow-audit-plan-2-{today}.csv"
+    text = open(download.path(), encoding="utf-8").read()
+    assert text.startswith("\ufeff")  # Excel reads the Chinese
+    rows = list(csv.DictReader(io.StringIO(text[1:])))
+    assert len(rows) == _events(engine, 2) and {r["instance_id"] for r in rows} == {"2"}
+
+    page.get_by_label("方案（编号或业务编号，可留空）").fill("DT-1999-99")
+    page.get_by_role("button", name="下载 CSV").click()
+    expect(page.get_by_role("alert")).to_contain_text("没有编号或业务编号为 DT-1999-99 的方案")
+
+
+def test_who_is_not_an_auditor_nor_the_office_may_not_audit(live, page):
+    sign_in(page, live, "zhang")
+    expect(page.locator("header nav").get_by_role("link", name="审计")).to_have_count(0)
+    assert page.goto(f"{live.url}/audit").status == 403
+    assert page.request.get(f"{live.url}/audit/export.jsonl").status == 403
+    page.goto(f"{live.url}/tasks")
+    token = page.locator("input[name='csrf_token']").first.get_attribute("value")
+    assert page.request.post(f"{live.url}/audit/verify", form={"csrf_token": token}).status == 403
+
+
+def test_a_plans_files_and_archive_download_for_who_worked_on_it(live, page):
+    engine = live.app.extensions["reformflow"]
+    document_id, content = _draft(engine)
+    sign_in(page, live, "zhang")  # the drafter of DT-2015-02: holds and held its tasks
+    page.goto(f"{live.url}/plans/2")
+    page.get_by_role("link", name="附件与决策档案").click()
+    row = page.locator(f"tr[data-document='{document_id}']")
+    expect(row).to_contain_text("zhang")
+    expect(row).to_contain_text("245 B")
+    with page.expect_download() as got:
+        row.get_by_role("link", name=DRAFT).click()
+    download = got.value
+    assert download.suggested_filename == DRAFT
+    assert open(download.path(), "rb").read() == content
+
+    headers = page.request.get(f"{live.url}/documents/{document_id}").headers
+    assert headers["content-disposition"].startswith(f'attachment; filename="document-{document_id}.txt"; filename*=UTF-8')
+    assert headers["x-content-type-options"] == "nosniff" and "sandbox" in headers["content-security-policy"]
+
+    with page.expect_download() as got:
+        page.get_by_role("link", name="下载决策档案（Excel）").click()
+    download = got.value
+    assert download.suggested_filename == f"reformflow-archive-DT-2015-02-{clock.today().isoformat()}.xlsx"
+    from openpyxl import load_workbook
+    sheet = load_workbook(io.BytesIO(open(download.path(), "rb").read())).active
+    about = {r[0]: r[1] for r in sheet.iter_rows(max_row=8, values_only=True)}
+    assert about["方案名称"] == "深化财政预算管理制度改革方案" and about["业务编号"] == "DT-2015-02"
+
+
+def test_the_office_and_auditors_see_every_plans_files_others_are_refused(live, page):
+    engine = live.app.extensions["reformflow"]
+    document_id, _ = _draft(engine)
+    sign_in(page, live, "ma")  # a drafter of another unit, with no part in DT-2015-02
+    page.goto(f"{live.url}/plans/2")
+    expect(page.get_by_role("link", name="附件与决策档案")).to_have_count(0)
+    for path in ("/plans/2/documents", f"/documents/{document_id}", "/plans/2/archive.xlsx", "/plans/2/archive.csv"):
+        assert page.request.get(f"{live.url}{path}").status == 403, path
+    page.get_by_role("button", name="退出").click()
+
+    sign_in(page, live, "feng")
+    assert page.request.get(f"{live.url}/plans/2/documents").status == 200
+    assert page.request.get(f"{live.url}/documents/{document_id}").status == 200
+    assert page.request.get(f"{live.url}/plans/2/archive.csv").status == 200
+
+
+def test_a_file_changed_in_the_database_is_refused_not_downloaded(live, page):
+    engine = live.app.extensions["reformflow"]
+    document_id, _ = _draft(engine)
+    tamper(engine.db, "UPDATE documents SET content = :c WHERE id = :i", table="documents",
+           c=b"<html><script>alert(1)</script></html>", i=document_id)
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/plans/2/documents")
+    page.get_by_role("link", name=DRAFT).click()
+    expect(page.get_by_role("alert")).to_contain_text("请勿使用此文件")
+    expect(page).to_have_url(f"{live.url}/plans/2/documents")
+
+
+# ----------------------------------------------------------------- the export while people work
+@pytest.fixture
+def small_library(db):
+    """A database (SQLite, then PostgreSQL) with a few plans and an auditor who can sign in."""
+    from engine.commands import Engine
+    engine = Engine(db)
+    engine.add_group("reform_office", "改革办")
+    engine.add_group("auditor", "审计")
+    engine.add_user("chen", "陈静", groups=["reform_office"], password="demo")
+    engine.add_user("feng", "冯敏", groups=["auditor"], password="demo")
+    engine.deploy([("mini_approval.bpmn", (FIXTURES / "diagrams" / "mini_approval.bpmn").read_bytes())], actor="chen")
+    for n in range(30):
+        engine.start("mini_approval", actor="chen", title=f"方案 {n}")
+    return engine
+
+
+def test_the_export_streams_while_people_work_and_is_the_chain_from_its_start(small_library, monkeypatch):
+    from web import auditor, create_app
+    engine = small_library
+    monkeypatch.setattr(auditor, "_CHUNK", 512)  # many chunks from a small trail
+    app = create_app(engine=engine, secret_key="test")
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.post("/login", data={"username": "feng", "password": "demo"}).status_code == 302
+    before = _events(engine)
+    response = client.get("/audit/export.jsonl", buffered=False)
+    chunks = iter(response.response)
+    first = next(chunks)
+    engine.start("mini_approval", actor="chen", title="导出期间发起")  # not held up by the export
+    text = b"".join([first, *chunks]).decode("utf-8")
+    events = [json.loads(line) for line in text.splitlines()]
+    assert len(events) >= before
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert all(e["prev_hash"] == p["hash"] for p, e in zip(events, events[1:]))
