@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine.commands import Engine
 from models.db import Database
 
-from . import i18n
+from . import error_pages, i18n
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,6 +53,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import analyst; app.register_blueprint(analyst.bp)  # noqa: E702
     from . import auditor; app.register_blueprint(auditor.bp)  # noqa: E702
     i18n.install(app)
+    error_pages.install(app)
     return app
 
 

@@ -1,0 +1,44 @@
+"""Error pages say, in the page's language, what happened and what to do: a form sent after the
+session expired changes nothing, a page that does not exist, a file too big."""
+from __future__ import annotations
+
+import io
+
+from playwright.sync_api import expect
+
+from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+
+
+def test_a_missing_page_says_so_in_chinese_and_english(live, page):
+    sign_in(page, live, "li")
+    response = page.goto(f"{live.url}/tasks/99999")
+    expect(page.get_by_role("alert")).to_contain_text("任务 99999 不存在")  # the engine's refusal
+    response = page.goto(f"{live.url}/no-such-page")
+    assert response.status == 404
+    expect(page.locator("h1")).to_have_text("找不到这个页面")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("h1")).to_have_text("Page not found")
+
+
+def test_a_form_sent_without_its_token_changes_nothing(live, page):
+    sign_in(page, live, "li")
+    engine = live.app.extensions["reformflow"]
+    with engine.db.reader() as s:
+        from engine.queries import list_tasks
+        task = list_tasks(s, "li", "claimable")[0]
+    page.evaluate("id => { const f = document.querySelector(`tr[data-task='${id}'] form`);"
+                  " f.querySelector('[name=csrf_token]').value = 'stale'; f.submit(); }", task["id"])
+    expect(page.locator("h1")).to_have_text("页面已过期，未做任何更改")
+    assert engine.task_view(task["id"])["status"] == "open"
+
+
+def test_an_upload_over_the_limit_is_refused_with_advice(demo_engine):
+    from web import create_app
+    app = create_app(engine=demo_engine, secret_key="test", testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.post("/login", data={"username": "li", "password": "demo"}).status_code == 302
+    response = client.post("/tasks/1/complete", data={"files": (io.BytesIO(b"x" * (26 * 1024 * 1024)), "big.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "上传的文件太大" in response.get_data(as_text=True)

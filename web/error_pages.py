@@ -1,0 +1,41 @@
+"""Error pages in the page's language that say what to do, instead of Werkzeug's English
+one-liners: a form sent after the session expired, a page that does not exist or may not be
+seen, a file too big, a failure of ours."""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def _page(status: int, title: str, advice: str):
+    return render_template("error.html", status=status, title=title, advice=advice,
+                           back=request.referrer if _local(request.referrer) else None), status
+
+
+def _local(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _expired(_exc):
+        # the form's token is missing or older than the session: nothing was done
+        return _page(400, _("页面已过期，未做任何更改"), _("请返回上一页，刷新后再提交一次。"))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if exc.code == 404:
+            return _page(404, _("找不到这个页面"), _("它可能已被移除，或者您没有查看的权限。请从待办列表重新进入。"))
+        if exc.code == 403:
+            return _page(403, _("您没有权限做这件事"), _("如需办理，请联系改革办为您开通相应角色。"))
+        if exc.code == 413:
+            return _page(413, _("上传的文件太大"), _("每个附件不超过 20 MB；请压缩或拆分后再上传。"))
+        if exc.code == 405:
+            return _page(405, _("不能这样打开这个地址"), _("请从页面上的按钮或链接进入。"))
+        return exc  # the rest as Werkzeug renders them
+
+    @app.errorhandler(500)
+    def _ours(_exc):
+        return _page(500, _("系统出错，未做任何更改"), _("请稍后重试；如仍出错，请把出错的时间告诉系统管理员。"))
