@@ -50,6 +50,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(plans.bp)
+    from . import office; app.register_blueprint(office.bp)
     i18n.install(app)
     return app
 
