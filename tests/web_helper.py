@@ -65,17 +65,30 @@ def live(demo_engine):
     server.stop()
 
 
+_DRIVER: list = []  # Playwright's driver, started once per test process
+
+
+def _playwright():
+    """One driver for the whole run: each test module that imports these fixtures gets its own
+    session-scoped `browser` (pytest keys fixtures by the module that defines them), and a second
+    `sync_playwright()` while the first runs is refused ("Sync API inside the asyncio loop")."""
+    if not _DRIVER:
+        import atexit
+        from playwright.sync_api import sync_playwright
+        _DRIVER.append(sync_playwright().start())
+        atexit.register(_DRIVER[0].stop)
+    return _DRIVER[0]
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("REFORMFLOW_REQUIRE_BROWSER") == "1":
             pytest.fail(f"REFORMFLOW_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = _playwright().chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
