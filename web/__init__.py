@@ -52,6 +52,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     app.register_blueprint(plans.bp)
     from . import analyst; app.register_blueprint(analyst.bp)  # noqa: E702
     from . import auditor; app.register_blueprint(auditor.bp)  # noqa: E702
+    from . import office; app.register_blueprint(office.bp)
     i18n.install(app)
     error_pages.install(app)
     return app

@@ -1,0 +1,286 @@
+"""The reform office's pages: every plan (others: the plans that concern them), the ledger (台账)
+with its downloads, assigning a task, stopping a plan, and starting one (for whoever the
+process lets start it).
+
+Permissions are the engine's: assign and stop are refused by the engine to anyone outside the
+office, whatever the page showed them; the ledger, a read, is refused here (403). A step that
+takes something from someone (a task another person holds, a plan still running) asks once more
+before it is done, and carries the version the person saw, so a change made meanwhile is a
+conflict (409), not overwritten.
+"""
+from __future__ import annotations
+
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import and_, func, or_, select, true
+
+from engine import clock, forms, ledger_export
+from engine.errors import Invalid, ReformflowError
+from engine.ledger import COLOURS, STATUSES, holder_text
+from engine.queries import task_dict
+from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
+from models.process import is_open
+
+from . import inbox, plans as plan_pages, start_forms
+from .assignees import assignees
+from .refusals import refused
+from .sql_json import json_text
+
+bp = Blueprint("office", __name__)
+
+PAGE_SIZE = 50
+PLAN_STATUSES = ("running", "completed", "cancelled", "error")
+
+
+def engine():
+    return current_app.extensions["reformflow"]
+
+
+# ------------------------------------------------------------------ who sees which plan
+def visible_plans_filter(person):
+    """The plans `person` (username, group_codes, unit, office) may see, as one SQL condition on
+    process_instances: the reform office every plan; anyone else a plan they started, one whose
+    lead unit (the variable `leadUnit`) is their unit, one where they hold or held a task (it was
+    created for them, they claimed it or were assigned it, or completed it) and one where they
+    are a candidate of a task (named, or in a candidate group and in the unit the task is kept to).
+    web/access.py's may_see_plan says the same for one plan; keep the two in step."""
+    if person.office:
+        return true()
+    me, unit = person.username, (person.unit or "").strip() or None
+    held = select(HumanTask.instance_id).where(or_(HumanTask.assignee == me, HumanTask.completed_by == me))
+    # held and then handed back or reassigned: only the trail remembers
+    held_before = select(AuditEvent.instance_id).where(AuditEvent.instance_id.is_not(None), or_(
+        and_(AuditEvent.event_type == "task_created", json_text(AuditEvent.payload, "assignee") == me),
+        and_(AuditEvent.event_type.in_(("task_claimed", "task_assigned")),
+             json_text(AuditEvent.payload, "new", "assignee") == me)))
+    in_unit = HumanTask.candidate_unit.is_(None) if unit is None else \
+        or_(HumanTask.candidate_unit.is_(None), HumanTask.candidate_unit == unit)
+    candidate = select(HumanTask.instance_id).join(TaskCandidate, TaskCandidate.task_id == HumanTask.id).where(or_(
+        and_(TaskCandidate.kind == "user", TaskCandidate.value == me),
+        and_(TaskCandidate.kind == "group", TaskCandidate.value.in_(list(person.group_codes)), in_unit)))
+    conditions = [ProcessInstance.started_by == me, ProcessInstance.id.in_(held),
+                  ProcessInstance.id.in_(held_before), ProcessInstance.id.in_(candidate)]
+    if unit is not None:
+        conditions.append(func.trim(json_text(ProcessInstance.variables_json, "leadUnit")) == unit)
+    return or_(*conditions)
+
+
+def plan_rows(person, *, status: str | None, text: str, page: int) -> tuple[list[dict], bool]:
+    """One page of the plans `person` may see, newest first, each with its open steps; and
+    whether there is a next page."""
+    query = select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
+                   ProcessInstance.status, ProcessInstance.started_by, ProcessInstance.started_at,
+                   ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name) \
+        .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id) \
+        .where(visible_plans_filter(person))
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if text:
+        query = query.where(or_(ProcessInstance.title.icontains(text, autoescape=True),
+                                ProcessInstance.business_key.icontains(text, autoescape=True)))
+    query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()) \
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    with engine().db.reader() as s:
+        found = s.execute(query).all()
+        ids = [r.id for r in found[:PAGE_SIZE]]
+        steps: dict[int, list[dict]] = {}
+        if ids:
+            for task in s.execute(select(HumanTask.__table__).where(
+                    HumanTask.instance_id.in_(ids), is_open(HumanTask.status)).order_by(HumanTask.id)):
+                steps.setdefault(task.instance_id, []).append(task_dict(task))
+    rows = [{"id": r.id, "business_key": r.business_key, "title": r.title, "status": r.status,
+             "started_by": r.started_by, "started_at": r.started_at.isoformat(), "process_key": r.key,
+             "process_name": r.name, "tasks": steps.get(r.id, [])} for r in found[:PAGE_SIZE]]
+    return rows, len(found) > PAGE_SIZE
+
+
+@bp.route("/plans")
+@login_required
+def plans():
+    status = request.args.get("status", "")
+    status = status if status in PLAN_STATUSES else ""
+    text = request.args.get("q", "").strip()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, more = plan_rows(current_user, status=status or None, text=text, page=page)
+    return render_template("office_plans.html", plans=rows, status=status, text=text, page=page, more=more,
+                           statuses=PLAN_STATUSES)
+
+
+# ------------------------------------------------------------------ office only
+def _office_only():
+    """A page only the reform office may see: None for them, else the refusal (403)."""
+    if current_user.office:
+        return None
+    return render_template("office_refused.html", message=_("只有改革办可以查看此页面。")), 403
+
+
+# ------------------------------------------------------------------ the ledger
+def _ledger_filters() -> dict:
+    args = request.args
+    return {"status": args.get("status") or "all", "colour": args.get("colour") or None,
+            "unit": args.get("unit", "").strip() or None, "process": args.get("process") or None}
+
+
+@bp.route("/ledger")
+@login_required
+def ledger():
+    if (refusal := _office_only()) is not None:
+        return refusal
+    filters = _ledger_filters()
+
+    def page(rows=()):
+        counts = {c: sum(r["colour"] == c for r in rows) for c in COLOURS}
+        query = {k: v for k, v in filters.items() if v and not (k == "status" and v == "all")}
+        return render_template("office_ledger.html", rows=rows, filters=filters, counts=counts, query=query,
+                               statuses=STATUSES, colours=COLOURS, processes=start_forms.processes(engine()),
+                               holder_text=holder_text, missed_text=ledger_export.missed_text,
+                               measures_text=ledger_export.measures_text)
+    try:
+        rows = engine().ledger(**filters)
+    except ReformflowError as exc:
+        return refused(exc, page)
+    return page(rows)
+
+
+_MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
+
+
+@bp.route("/ledger.<fmt>")
+@login_required
+def ledger_file(fmt: str):
+    """The same table as the page, as the command line's --output writes it (engine/ledger_export.py)."""
+    if (refusal := _office_only()) is not None:
+        return refusal
+    if fmt not in _MEDIA:
+        return render_template("office_refused.html", message=_("台账只能下载为 .xlsx 或 .csv。")), 404
+    try:
+        rows = engine().ledger(**_ledger_filters())
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("office.ledger")))
+    with tempfile.TemporaryDirectory() as folder:  # our own name: nothing the user sent names a path
+        path = Path(folder) / f"ledger.{fmt}"
+        ledger_export.write(rows, str(path))
+        content = path.read_bytes()
+    return send_file(BytesIO(content), mimetype=_MEDIA[fmt], as_attachment=True,
+                     download_name=f"改革方案台账-{clock.today():%Y%m%d}.{fmt}")
+
+
+# ------------------------------------------------------------------ assigning a task
+@bp.app_template_global()
+def office_assignees(task: dict) -> list[dict]:
+    """For office_assign.html on a task's page."""
+    return assignees(engine(), task)
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.route("/tasks/<int:task_id>/assign", methods=["POST"])
+@login_required
+def assign(task_id: int):
+    to = request.form.get("to", "").strip()
+    seen, confirmed = _version(), request.form.get("reassign") == "1"
+    if current_user.office and not confirmed:
+        try:
+            view = engine().task_view(task_id)
+        except ReformflowError as exc:
+            return refused(exc, lambda: redirect(url_for("inbox.tasks")))
+        # someone holds it, as the office saw it: ask before taking it from them (a change since
+        # then is the engine's conflict, below)
+        if view["status"] == "claimed" and view["assignee"] not in (None, to) and view["version"] == seen:
+            target = next((p for p in assignees(engine(), view) if p["username"] == to), None)
+            return render_template("office_reassign.html", task=view, to=to, target=target, version=seen)
+    try:
+        done = engine().assign(task_id, to=to, actor=current_user.username, expected_version=seen,
+                               reassign=confirmed)
+    except ReformflowError as exc:
+        return refused(exc, lambda: inbox.task(task_id))
+    flash(_("已将任务 %(id)s「%(name)s」指派给 %(who)s。", id=task_id, name=done["name"], who=to), "ok")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+# ------------------------------------------------------------------ stopping a plan
+@bp.route("/plans/<int:instance_id>/stop", methods=["GET", "POST"])
+@login_required
+def stop(instance_id: int):
+    """Two steps for the office: the reason, then a confirmation naming what will be withdrawn.
+    Anyone else's POST goes straight to the engine, which refuses it."""
+    reason = request.form.get("reason", "").strip()
+    if request.method == "GET" and (refusal := _office_only()) is not None:
+        return refusal
+    if request.method == "GET" or (current_user.office and request.form.get("confirm") != "1"):
+        try:
+            view = engine().instance(instance_id)
+        except ReformflowError as exc:
+            return refused(exc, lambda: redirect(url_for("office.plans")))
+        if request.method == "POST" and not reason:  # the engine would refuse it too, at the last step
+            flash(_("须写明终止理由。"), "error")
+            return render_template("office_stop.html", plan=view, reason="", confirming=False), 400
+        return render_template("office_stop.html", plan=view, reason=reason, confirming=request.method == "POST")
+    try:
+        done = engine().cancel_plan(instance_id, reason=reason, actor=current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: plan_pages.plan(instance_id))
+    flash(_("已终止方案「%(title)s」，撤销待办 %(n)s 项。", title=done["title"], n=len(done["withdrawn"])), "ok")
+    return redirect(url_for("plans.plan", instance_id=instance_id))
+
+
+# ------------------------------------------------------------------ starting a plan
+@bp.app_template_global()
+def may_start_a_plan() -> bool:
+    """For the header's link: whether some process lets the signed-in person start it."""
+    return any(start_forms.may_start(p, current_user) for p in start_forms.processes(engine()))
+
+
+@bp.route("/plans/new", methods=["GET", "POST"])
+@login_required
+def start():
+    key = request.values.get("key", "")
+    if not key:
+        choices = [p for p in start_forms.processes(engine()) if start_forms.may_start(p, current_user)]
+        return render_template("office_processes.html", processes=choices)
+    process = start_forms.process(engine(), key)
+    if process is None:
+        flash(_("流程 %(key)s 尚未部署。", key=key), "error")
+        return redirect(url_for("office.start"))
+
+    def page(problems: dict | None = None, status: int = 200):
+        entered = dict(request.form) if request.method == "POST" else {}
+        if entered:  # what the person entered, kept; an unticked box posts nothing
+            values = {f["id"]: entered.get(f["id"]) == "true" if f["type"] == "boolean" else entered.get(f["id"])
+                      for f in process["form"]}
+        else:
+            values = {f["id"]: forms.default_value(f) for f in process["form"]}
+        problems = problems or {}
+        unplaced = [m for field, ms in problems.items() if field not in values for m in ms]
+        return render_template("office_start.html", process=process, values=values, entered=entered,
+                               problems=problems, unplaced=unplaced,
+                               allowed=start_forms.may_start(process, current_user),
+                               starters=start_forms.starter_names(engine(), process)), status
+    if request.method == "GET":
+        return page()
+    data = inbox.submitted_form(process["form"], request.form)
+    try:
+        plan = engine().start(key, actor=current_user.username, data=data,
+                              title=request.form.get("plan_title", "").strip() or None,
+                              business_key=request.form.get("plan_business_key", "").strip() or None)
+    except Invalid as exc:
+        if exc.details:  # the form's problems, shown at their fields
+            by_field: dict = {}
+            for p in exc.details:
+                by_field.setdefault(p.get("field"), []).append(p["message"])
+            flash(_("表单有 %(n)s 处需要修改，方案未发起。", n=len(exc.details)), "error")
+            return page(by_field, 400)
+        return refused(exc, page)
+    except ReformflowError as exc:
+        return refused(exc, page)
+    flash(_("已发起方案「%(title)s」。", title=plan["title"]), "ok")
+    return redirect(url_for("plans.plan", instance_id=plan["id"]))

@@ -1,0 +1,47 @@
+"""What the "start a plan" page needs to know of a process: its latest version's name, the start
+event's form (the fields `Engine.start` validates the start data against) and who may start it
+(camunda:candidateStarterGroups / Users). The page shows these; the engine decides."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from engine.commands import Engine
+from models import ProcessDefinition
+
+
+def processes(engine: Engine) -> list[dict]:
+    """The latest version of every deployed process, by key, with its start rules."""
+    with engine.db.reader() as s:
+        rows = s.execute(select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
+                                ProcessDefinition.start_config)
+                         .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())).all()
+    latest = {}
+    for key, version, name, config in rows:
+        if key not in latest:
+            latest[key] = _described(key, version, name, config)
+    return list(latest.values())
+
+
+def process(engine: Engine, key: str) -> dict | None:
+    return next((p for p in processes(engine) if p["key"] == key), None)
+
+
+def may_start(process: dict, person) -> bool:
+    """Whether the engine's start would let `person` start it (as Engine.start checks): no
+    starters named, or they are one, or in one of the starter groups. For showing only."""
+    groups, users = process["starter_groups"], process["starter_users"]
+    return not (groups or users) or person.username in users or bool(set(groups) & set(person.group_codes))
+
+
+def starter_names(engine: Engine, process: dict) -> list[str]:
+    """Who may start it, as people read it: groups by their names, then users."""
+    groups = {g["code"]: g["display_name"] for g in engine.groups()}
+    return [groups.get(code, code) for code in process["starter_groups"]] + process["starter_users"]
+
+
+def _described(key: str, version: int, name: str, config_json: str | None) -> dict:
+    config = json.loads(config_json or "{}")
+    return {"key": key, "version": version, "name": name, "form": config.get("start_form", []),
+            "starter_groups": config.get("starter_groups", []), "starter_users": config.get("starter_users", [])}
