@@ -5,6 +5,7 @@ REFORMFLOW_REQUIRE_BROWSER=1 (the README's test command sets it where it install
 makes a missing browser a failure, not a skip."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import threading
@@ -65,17 +66,31 @@ def live(demo_engine):
     server.stop()
 
 
+_RUNNING: dict = {}
+
+
+def _stop_browser() -> None:
+    if _RUNNING:
+        _RUNNING.pop("browser").close()
+        _RUNNING.pop("playwright").stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
+    """One chromium for the whole run. Each test module imports this fixture, which makes it a
+    fixture of that module: without the one shared instance, a second module's would start a
+    second Playwright in the same thread, which the sync API refuses."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("REFORMFLOW_REQUIRE_BROWSER") == "1":
             pytest.fail(f"REFORMFLOW_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    if not _RUNNING:
+        from playwright.sync_api import sync_playwright
+        _RUNNING["playwright"] = sync_playwright().start()
+        _RUNNING["browser"] = _RUNNING["playwright"].chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        atexit.register(_stop_browser)
+    yield _RUNNING["browser"]
 
 
 @pytest.fixture
