@@ -1198,80 +1198,11 @@ def _lint_skipped(state: str) -> str:
     return f"未运行 ({state})" if state.startswith("skipped") else state
 
 
-def _guessed(payload: dict) -> str:
-    """A deadline counted over plain weekends, for a year whose holidays nobody had entered."""
-    years = sorted({y for w in payload.get("calendar_warnings") or [] for y in re.findall(r"(\d{4}) 年", w)[:1]})
-    if not years:
-        return ""
-    return (f"；按周末推算，{'、'.join(years)} 年节假日当时未录入 (counted on plain weekends: "
-            f"no holiday calendar for {', '.join(years)} then)")
-
-
-def _moved_because(payload: dict) -> str:
-    if payload.get("reason") == "calendar":
-        return "（节假日安排录入或撤销后重算 (calendar changed)）"
-    if "inputs" in (payload.get("old") or {}):
-        return "（所依据的内容已修改 (the values it counts from changed)）"
-    return ""
-
-
 def _what(e: dict) -> str:
-    """One event of a plan's trail, said in a line."""
-    p = e["payload"]
-    name = display.step(e["name"] or p.get("element_id") or "-", e.get("subject"))
-    kind = e["event_type"]
-    if kind == "instance_started":
-        return f"发起方案 (started) {p.get('key')} v{p.get('version')}"
-    if kind == "task_created":
-        who = e.get("to_names") or p.get("assignee") or "、".join(p.get("candidate_groups", []) + p.get("candidate_users", []))
-        due = f"，期限 (due) {_deadline(p['due_at'], False)}" if p.get("due_at") else ""
-        gone = (f"；原办理人 {p['assignee_inactive']} 已停用 (assignee {p['assignee_inactive']} deactivated)"
-                if p.get("assignee_inactive") else "")
-        if p.get("assignee_outside_unit"):  # ${initiator} of another unit: the step is the unit's
-            gone = (f"；原办理人 {p['assignee_outside_unit']} 属{p.get('unit') or '未设单位'}，本任务限{p.get('candidate_unit')} "
-                    f"(assignee {p['assignee_outside_unit']} is outside {p.get('candidate_unit')})")
-        return f"生成待办 (task created) {name}（{who}{due}{_guessed(p)}）{gone}"
-    if kind == "task_claimed":
-        return f"认领 (claimed) {name}"
-    if kind == "task_unclaimed":
-        why = "：办理人已停用，退回候选人 (holder deactivated)" if p.get("reason") == "user_deactivated" else ""
-        if p.get("reason") == "unit_changed":
-            why = "：办理人已调离本单位，退回候选人 (holder moved to another unit)"
-        return f"退还 (unclaimed) {name}{why}"
-    if kind == "task_assigned":
-        why = "，退回本人 (returned)" if p.get("reason") == "returned" else ""
-        if p.get("candidate_unit"):  # the office gave a step kept to one unit to another unit's member
-            why += f"，本任务限{p['candidate_unit']}，指派给{p.get('unit') or '未设单位'}人员 (outside {p['candidate_unit']})"
-        return f"指派 (assigned) {name} → {e.get('to_names') or p.get('new', {}).get('assignee')}{why}"
-    if kind == "task_completed":
-        entered = "；".join(f"{v['label']} = {display.entered(v)}" for v in e.get("values", []))
-        return f"提交 (completed) {name}" + (f"：{entered}" if entered else "")
-    if kind == "task_cancelled":
-        return f"撤销待办 (cancelled) {name}" + ("（方案终止 plan stopped）" if p.get("reason") == "plan_cancelled" else "")
-    if kind == "instance_cancelled":
-        return f"终止方案 (plan stopped)：{p.get('reason')}"
-    if kind == "task_reminded":
-        to = [f"角色 (group) {t.removeprefix('group:')}" if t.startswith("group:") else t for t in p.get("to") or []]
-        return f"提醒 (reminded) {name}：{'、'.join(to) or '-'}"
-    if kind == "task_due_changed":
-        old, new = p.get("old", {}).get("due_at"), p.get("new", {}).get("due_at")
-        return (f"期限变更 (due changed) {name}：{_deadline(old, False) if old else '—'} → "
-                f"{_deadline(new, False) if new else '—'}{_moved_because(p)}")
-    if kind == "timer_fired":
-        return f"定时到期 (timer fired) {name}"
-    if kind == "timer_moved":
-        return (f"定时改期 (timer moved) {name}：{_deadline(p['old']['due'], False)} → "
-                f"{_deadline(p['new']['due'], False)}{_moved_because(p)}")
-    if kind == "escalation":
-        return f"上报 (escalation) {name}（{p.get('code')}）"
-    if kind in ("message_received", "signal_received"):
-        return f"{'收到消息 (message)' if kind == 'message_received' else '收到信号 (signal)'} {name}"
-    if kind == "document_attached":
-        new = p.get("new") or {}
-        return f"上传附件 (file attached) {name}：{new.get('file_name')}（SHA-256 {str(new.get('sha256'))[:16]}…）"
-    if kind == "instance_ended":
-        return f"方案结束 (ended)：{p.get('end_name') or p.get('end_event') or '-'}"
-    return kind
+    """One event of a plan's trail, said in a line: Chinese with the English in brackets
+    (engine/trail_text.py says it in one language for the web page)."""
+    from .trail_text import said
+    return said(e)
 
 
 # ------------------------------------------------------------------------- events from outside

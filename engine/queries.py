@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
@@ -53,6 +53,21 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     whose deadline had passed by then."""
     if scope not in SCOPES:
         raise Invalid(f"范围须为 {'、'.join(SCOPES)} 之一 (scope must be one of {', '.join(SCOPES)})")
+    condition = _scopes(session, username)[scope]
+    # with the plan each task belongs to: an inbox row must say which plan it is about
+    query = select(HumanTask, ProcessInstance.title, ProcessInstance.business_key).join(
+        ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(condition)
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    if overdue_at is not None:
+        query = query.where(HumanTask.due_at <= overdue_at)
+    query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+    return [task_dict(task) | {"plan_title": title, "business_key": business_key}
+            for task, title, business_key in session.execute(query)]
+
+
+def _scopes(session: Session, username: str) -> dict:
+    """The SQL condition of each inbox scope for `username` (see list_tasks)."""
     user, unit_name = session.execute(select(User, Unit.name).outerjoin(Unit, User.unit_id == Unit.id).where(
         User.username == username)).one_or_none() or (None, None)
     if user is None or not user.active:  # a leaver may not take their group's tasks: no inbox
@@ -65,24 +80,17 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     own_unit = HumanTask.candidate_unit.is_(None) | (HumanTask.candidate_unit == unit)
     mine = (HumanTask.status == "claimed") & (HumanTask.assignee == username)
     claimable = (HumanTask.status == "open") & (HumanTask.id.in_(named) | (HumanTask.id.in_(in_group) & own_unit))
-    if scope == "mine":
-        condition = mine
-    elif scope == "claimable":
-        condition = claimable
-    elif ADMIN_GROUP in groups:
-        condition = is_open(HumanTask.status)
-    else:
-        condition = mine | claimable
-    # with the plan each task belongs to: an inbox row must say which plan it is about
-    query = select(HumanTask, ProcessInstance.title, ProcessInstance.business_key).join(
-        ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(condition)
-    if instance_id is not None:
-        query = query.where(HumanTask.instance_id == instance_id)
-    if overdue_at is not None:
-        query = query.where(HumanTask.due_at <= overdue_at)
-    query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-    return [task_dict(task) | {"plan_title": title, "business_key": business_key}
-            for task, title, business_key in session.execute(query)]
+    everything = is_open(HumanTask.status) if ADMIN_GROUP in groups else mine | claimable
+    return {"mine": mine, "claimable": claimable, "all": everything}
+
+
+def count_tasks(session: Session, username: str) -> dict[str, int]:
+    """How many tasks each scope of list_tasks holds, in one SELECT of counts (a page header
+    shows them on every page: the rows themselves are not read)."""
+    scopes = _scopes(session, username)
+    row = session.execute(select(*[func.count(case((c, 1))) for c in scopes.values()])
+                          .select_from(HumanTask).where(is_open(HumanTask.status))).one()
+    return dict(zip(scopes, row))
 
 
 def task_view(session: Session, task_id: int, limit: Limit,

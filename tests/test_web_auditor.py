@@ -116,7 +116,7 @@ def test_a_plans_files_and_archive_download_for_who_worked_on_it(live, page):
     assert download.suggested_filename == DRAFT
     assert open(download.path(), "rb").read() == content
 
-    headers = page.request.get(f"{live.url}/documents/{document_id}").headers
+    headers = page.request.get(f"{live.url}/plans/2/files/{document_id}").headers
     assert headers["content-disposition"].startswith(f'attachment; filename="document-{document_id}.txt"; filename*=UTF-8')
     assert headers["x-content-type-options"] == "nosniff" and "sandbox" in headers["content-security-policy"]
 
@@ -136,13 +136,13 @@ def test_the_office_and_auditors_see_every_plans_files_others_are_refused(live, 
     sign_in(page, live, "ma")  # a drafter of another unit, with no part in DT-2015-02
     page.goto(f"{live.url}/plans/2")
     expect(page.get_by_role("link", name="附件与决策档案")).to_have_count(0)
-    for path in ("/plans/2/documents", f"/documents/{document_id}", "/plans/2/archive.xlsx", "/plans/2/archive.csv"):
-        assert page.request.get(f"{live.url}{path}").status == 403, path
+    for path in ("/plans/2/documents", f"/plans/2/files/{document_id}", "/plans/2/archive.xlsx", "/plans/2/archive.csv"):
+        assert page.request.get(f"{live.url}{path}").status == 404, path  # as if it did not exist
     page.get_by_role("button", name="退出").click()
 
     sign_in(page, live, "feng")
     assert page.request.get(f"{live.url}/plans/2/documents").status == 200
-    assert page.request.get(f"{live.url}/documents/{document_id}").status == 200
+    assert page.request.get(f"{live.url}/plans/2/files/{document_id}").status == 200
     assert page.request.get(f"{live.url}/plans/2/archive.csv").status == 200
 
 

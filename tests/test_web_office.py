@@ -11,7 +11,6 @@ import io
 import json
 import re
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 

@@ -73,6 +73,9 @@ _SHARED: dict = {"users": 0}
 
 @pytest.fixture(scope="session")
 def browser():
+    """One chromium for the whole run. Each test module imports this fixture, which makes it a
+    fixture of that module: without the one shared instance, a second module's would start a
+    second Playwright in the same thread, which the sync API refuses."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("REFORMFLOW_REQUIRE_BROWSER") == "1":
             pytest.fail(f"REFORMFLOW_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")

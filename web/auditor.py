@@ -12,13 +12,11 @@ import io
 import json
 import re
 import tempfile
-from pathlib import Path, PurePosixPath
-from urllib.parse import quote
+from pathlib import Path
 
-from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, send_file,
-                   url_for)
+from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, url_for)
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from engine import clock, display
 from engine.archive import decision_archive
@@ -26,13 +24,14 @@ from engine.archive_export import write as write_archive
 from engine.audit import EXPORT_FIELDS, iter_events, verify
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
-from models import Document, HumanTask, ProcessInstance
+from models import ProcessInstance
 
+from .access import AUDITOR_GROUP, may_see_plan, not_yours
+from .downloads import attachment
 from .refusals import refused
 
 bp = Blueprint("auditor", __name__)
 
-AUDITOR_GROUP = "auditor"
 EXPORTS = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 ARCHIVES = ("xlsx", "csv")
 _CHUNK = 64 * 1024  # bytes of export text sent at a time: a long trail is never all in memory
@@ -42,23 +41,11 @@ def may_audit(person) -> bool:
     return bool(person and person.is_authenticated and (person.office or AUDITOR_GROUP in person.group_codes))
 
 
-def _may_see_plan(engine, person, instance_id: int) -> bool:
-    # Stand-in until web/access.py's may_see_plan lands: the office, auditors, and whoever holds or held one of its tasks.
-    return may_audit(person) or _held_a_task(engine, person.username, instance_id)
-
-
-def _held_a_task(engine, username: str, instance_id: int) -> bool:
-    with engine.db.reader() as s:
-        return s.execute(select(HumanTask.id).where(
-            HumanTask.instance_id == instance_id,
-            or_(HumanTask.assignee == username, HumanTask.completed_by == username)).limit(1)).first() is not None
-
-
 @bp.app_context_processor
 def _rights():
     return {"may_audit": may_audit(current_user),
             "may_see_plan_files": lambda instance_id: current_user.is_authenticated
-            and _may_see_plan(_engine(), current_user, instance_id)}
+            and may_see_plan(_engine(), current_user, instance_id)}
 
 
 @bp.app_template_filter("file_size")
@@ -153,42 +140,20 @@ def _export_chunks(engine, fmt: str, instance_id: int | None):
 
 
 # ----------------------------------------------------------------- a plan's files and archive
-def _plan_or_refuse(instance_id: int) -> dict:
+def _visible_plan(instance_id: int) -> dict | None:
+    """The plan, if the signed-in person may see it; None (answered as not found) otherwise."""
     engine = _engine()
-    plan = engine.instance(instance_id)  # NotFound for a plan that does not exist
-    if not _may_see_plan(engine, current_user, instance_id):
-        abort(403)
-    return plan
+    return engine.instance(instance_id) if may_see_plan(engine, current_user, instance_id) else None
 
 
 @bp.route("/plans/<int:instance_id>/documents")
 @login_required
 def documents(instance_id: int):
-    try:
-        plan = _plan_or_refuse(instance_id)
-        files = _engine().documents(instance_id)
-    except ReformflowError as exc:
-        return refused(exc, lambda: redirect(url_for("inbox.tasks")))
+    plan = _visible_plan(instance_id)
+    if plan is None:
+        return not_yours()
+    files = _engine().documents(instance_id)
     return render_template("auditor_documents.html", plan=plan, files=files)
-
-
-@bp.route("/documents/<int:document_id>")
-@login_required
-def document(document_id: int):
-    engine = _engine()
-    with engine.db.reader() as s:
-        instance_id = s.execute(select(Document.instance_id).where(Document.id == document_id)).scalar()
-    if instance_id is None:
-        return refused(NotFound(f"附件 {document_id} 不存在 (no such file)"), lambda: redirect(url_for("inbox.tasks")))
-    if not _may_see_plan(engine, current_user, instance_id):
-        abort(403)
-    try:
-        meta, content = engine.document(document_id)  # refused if it no longer matches its upload's SHA-256
-    except ReformflowError as exc:
-        return refused(exc, lambda: redirect(url_for("auditor.documents", instance_id=instance_id)))
-    media_type = meta["media_type"] if meta["media_type"] in MEDIA_TYPES.values() else "application/octet-stream"
-    suffix = PurePosixPath(meta["file_name"]).suffix.lower()  # one of MEDIA_TYPES': plain ASCII
-    return _attachment(content, media_type, meta["file_name"], fallback=f"document-{document_id}{suffix}")
 
 
 @bp.route("/plans/<int:instance_id>/archive.<fmt>")
@@ -197,28 +162,15 @@ def archive(instance_id: int, fmt: str):
     """The decision archive as `reformflow archive PLAN --output FILE.xlsx|.csv` writes it."""
     if fmt not in ARCHIVES:
         abort(404)
-    try:
-        plan = _plan_or_refuse(instance_id)
-        with _engine().db.reader() as s:
-            result = decision_archive(s, instance_id, clock.now())
-    except ReformflowError as exc:
-        return refused(exc, lambda: redirect(url_for("inbox.tasks")))
+    plan = _visible_plan(instance_id)
+    if plan is None:
+        return not_yours()
+    with _engine().db.reader() as s:
+        result = decision_archive(s, instance_id, clock.now())
     with tempfile.TemporaryDirectory(prefix="reformflow-archive-") as folder:  # tables.save writes a file
         path = Path(folder) / f"archive.{fmt}"
         write_archive(result, str(path))
         content = path.read_bytes()
     key = plan["business_key"] if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", plan["business_key"] or "") else instance_id
     media_type = MEDIA_TYPES[".xlsx"] if fmt == "xlsx" else "text/csv; charset=utf-8"
-    return _attachment(content, media_type, f"reformflow-archive-{key}-{clock.today().isoformat()}.{fmt}")
-
-
-def _attachment(content: bytes, media_type: str, file_name: str, fallback: str | None = None):
-    """A download, never shown in the page: even a file that is HTML inside is saved, not run.
-    `fallback`: the plain-ASCII name for a browser that cannot read the UTF-8 one (RFC 6266)."""
-    response = send_file(io.BytesIO(content), mimetype=media_type, as_attachment=True, download_name=file_name)
-    if fallback is not None and not file_name.isascii():
-        response.headers["Content-Disposition"] = (f'attachment; filename="{fallback}"; '
-                                                   f"filename*=UTF-8''{quote(file_name, safe='')}")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment(content, media_type, f"reformflow-archive-{key}-{clock.today().isoformat()}.{fmt}")

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from models import Group, User
+from models import User
 
 from . import i18n
 

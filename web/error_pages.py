@@ -3,19 +3,17 @@ one-liners: a form sent after the session expired, a page that does not exist or
 seen, a file too big, a failure of ours."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .refusals import back_or
+
 
 def _page(status: int, title: str, advice: str):
-    return render_template("error.html", status=status, title=title, advice=advice,
-                           back=request.referrer if _local(request.referrer) else None), status
-
-
-def _local(url: str | None) -> bool:
-    return bool(url) and url.startswith(request.host_url)
+    back = back_or(None)
+    return render_template("error.html", status=status, title=title, advice=advice, back=back), status
 
 
 def install(app: Flask) -> None:
@@ -26,8 +24,9 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        if exc.code == 404:
-            return _page(404, _("找不到这个页面"), _("它可能已被移除，或者您没有查看的权限。请从待办列表重新进入。"))
+        if exc.code == 404:  # the same page as a plan or task one may not see (web/access.py)
+            from .access import not_yours
+            return not_yours()
         if exc.code == 403:
             return _page(403, _("您没有权限做这件事"), _("如需办理，请联系改革办为您开通相应角色。"))
         if exc.code == 413:

@@ -1,8 +1,9 @@
-"""The inbox and a task's page: list, claim, hand back, complete (with files).
+"""The inbox and a task's page: list, claim, hand back, attach a file, complete (with files).
 
 Each POST is one engine command, so one transaction; it carries the task's version as the
 person saw it (`expected_version`), and a task changed since then is refused as a conflict
-("reload and try again") instead of being overwritten.
+("reload and try again") instead of being overwritten. What the person typed is shown again
+with the refusal, for them to copy. Who may see a task's page: web/access.py.
 """
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ from datetime import datetime
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from engine import clock
-from engine.errors import Invalid, ReformflowError
-from engine.queries import SCOPES, list_tasks
+from engine import clock, display
+from engine.errors import Invalid, NotFound, ReformflowError
+from engine.queries import SCOPES, count_tasks, list_tasks
+from models import User
 
+from . import field_hints
+from .access import may_see_task, may_see_task_id, not_yours
 from .refusals import refused, status_of
 
 bp = Blueprint("inbox", __name__)
+SORTS = ("due", "new")  # the engine's order (priority, then deadline), or the newest first
 
 
 def engine():
@@ -35,14 +41,43 @@ def home():
 @login_required
 def tasks():
     scope = request.args.get("scope", "all")
-    if scope not in SCOPES:
+    sort = request.args.get("sort", "due")
+    overdue_only = request.args.get("overdue") == "1"
+    if scope not in SCOPES or sort not in SORTS:
         abort(404)
-    with engine().db.reader() as s:
-        rows = list_tasks(s, current_user.username, scope)
     now = clock.now()
+    with engine().db.reader() as s:
+        rows = list_tasks(s, current_user.username, scope, overdue_at=now if overdue_only else None)
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
-    return render_template("tasks.html", tasks=rows, scope=scope)
+    if sort == "new":
+        rows.sort(key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
+    return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
+                           overdue_count=sum(r["overdue"] for r in rows))
+
+
+@bp.app_context_processor
+def _scope_counts():
+    """How many tasks each scope of the header holds, for the signed-in person."""
+    if not current_user.is_authenticated or request.endpoint == "static":
+        return {}
+
+    def counts() -> dict[str, int]:
+        with engine().db.reader() as s:
+            return count_tasks(s, current_user.username)
+    return {"scope_counts": _Once(counts)}
+
+
+class _Once:
+    """Counted when the page first asks, once: a page that shows no header counts nothing."""
+
+    def __init__(self, count):
+        self._count, self._counts = count, None
+
+    def __getitem__(self, scope: str) -> int:
+        if self._counts is None:
+            self._counts = self._count()
+        return self._counts[scope]
 
 
 def _version() -> int | None:
@@ -60,9 +95,13 @@ def _back(task_id: int):
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id: int):
+    if not may_see_task_id(engine(), current_user, task_id):
+        return not_yours()
     try:
         engine().claim(task_id, actor=current_user.username, expected_version=_version())
         flash(_("已认领任务 %(id)s，现在可以办理。", id=task_id), "ok")
+    except NotFound:
+        return not_yours()
     except ReformflowError as exc:
         return refused(exc, lambda: _back(task_id))
     return redirect(url_for("inbox.task", task_id=task_id))
@@ -71,28 +110,72 @@ def claim(task_id: int):
 @bp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
 @login_required
 def unclaim(task_id: int):
+    if not may_see_task_id(engine(), current_user, task_id):
+        return not_yours()
     try:
         result = engine().unclaim(task_id, actor=current_user.username, expected_version=_version())
         flash(_("已退回任务 %(id)s，同组的其他人可以认领。", id=task_id) if not result.get("to_assign")
               else _("已退回任务 %(id)s。本单位没有其他人可以认领，须由改革办指派。", id=task_id), "ok")
+    except NotFound:
+        return not_yours()
     except ReformflowError as exc:
         return refused(exc, lambda: _back(task_id))
     return redirect(url_for("inbox.tasks"))
 
 
-@bp.route("/tasks/<int:task_id>")
-@login_required
-def task(task_id: int, problems: list | None = None, entered: dict | None = None, status: int = 200):
+def _visible_task(task_id: int) -> dict | None:
+    """The task's view if the signed-in person may see it; None for one they may not see or
+    that does not exist (the same 404 for both)."""
     try:
         view = engine().task_view(task_id)
-    except ReformflowError as exc:
-        return refused(exc, lambda: redirect(url_for("inbox.tasks")))
-    values = dict(view["values"], **(entered or {}))
+    except NotFound:
+        return None
+    return view if may_see_task(engine(), current_user, view) else None
+
+
+@bp.route("/tasks/<int:task_id>")
+@login_required
+def task(task_id: int, problems: list | None = None, entered: dict | None = None, kept: dict | None = None,
+         status: int = 200):
+    """The task's page. `entered`: what the person typed, put back in the form (a refused form);
+    `kept`: what they typed on a page that has since gone stale, shown apart for them to copy."""
+    view = _visible_task(task_id)
+    if view is None:
+        return not_yours()
+    return _page(view, problems, entered, kept), status
+
+
+def _page(view: dict, problems, entered, kept):
+    form = view["form"]
+    values = dict(view["values"])
+    if entered is not None:
+        for f in form:
+            if f["type"] == "boolean":  # an unticked box is not sent at all
+                values[f["id"]] = entered.get(f["id"]) == "true"
+            elif f["id"] in entered:
+                values[f["id"]] = entered[f["id"]]
     by_field = {}
     for p in problems or []:
         by_field.setdefault(p.get("field"), []).append(p["message"])
+    labels = {f["id"]: f["label"] for f in form}
+    hints = {f["id"]: field_hints.hints(f, view["bounds"].get(f["id"], {}), labels) for f in form} \
+        if view["status"] in ("open", "claimed") else {}
+    others = [d for d in engine().documents(view["instance_id"]) if d["task_id"] != view["id"]]
+    typed = [(f, kept[f["id"]]) for f in form if kept and kept.get(f["id"]) not in (None, "")
+             and "readonly" not in f["constraints"]]
     return render_template("task.html", task=view, values=values, problems=by_field,
-                           unplaced=[m for f, ms in by_field.items() if f not in values for m in ms]), status
+                           unplaced=[m for f, ms in by_field.items() if f not in values for m in ms],
+                           hints=hints, shown=field_hints.shown, file_size=display.file_size, other_documents=others, typed=typed,
+                           names=_names([view["assignee"], view["completed_by"]]))
+
+
+def _names(usernames) -> dict[str, str]:
+    """People's display names, for 李明（li）."""
+    wanted = [u for u in usernames if u]
+    if not wanted:
+        return {}
+    with engine().db.reader() as s:
+        return dict(s.execute(select(User.username, User.display_name).where(User.username.in_(wanted))).all())
 
 
 def submitted_form(fields: list[dict], form) -> dict:
@@ -113,10 +196,9 @@ def submitted_form(fields: list[dict], form) -> dict:
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @login_required
 def complete(task_id: int):
-    try:
-        view = engine().task_view(task_id)
-    except ReformflowError as exc:
-        return refused(exc, lambda: redirect(url_for("inbox.tasks")))
+    view = _visible_task(task_id)
+    if view is None:
+        return not_yours()
     data = submitted_form(view["form"], request.form)
     files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
     try:
@@ -128,11 +210,35 @@ def complete(task_id: int):
             return task(task_id, problems=exc.details, entered=dict(request.form), status=400)
         return refused(exc, lambda: task(task_id, entered=dict(request.form), status=400))
     except ReformflowError as exc:
-        return refused(exc, lambda: redirect(url_for("inbox.task", task_id=task_id)))
+        # the page was stale (handed back, reassigned, done by someone else): the task as it is
+        # now, and what they typed beside it, not lost
+        return refused(exc, lambda exc=exc: task(task_id, kept=dict(request.form), status=status_of(exc)))
     flash(_("已提交「%(name)s」。", name=view["name"]), "ok")
     for reopened in result.get("reopened", []):
         flash(_("任务 %(id)s「%(name)s」已回到您的待办。", id=reopened.get("id"), name=reopened.get("name")), "ok")
     return redirect(url_for("plans.plan", instance_id=view["instance_id"]))
+
+
+@bp.route("/tasks/<int:task_id>/attach", methods=["POST"])
+@login_required
+def attach(task_id: int):
+    """Attach files to a task one holds without completing it: each file one engine command; the
+    form's other fields, sent along, are shown again as they were typed."""
+    view = _visible_task(task_id)
+    if view is None:
+        return not_yours()
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        flash(_("请先选择要上传的文件。"), "error")
+        return task(task_id, entered=dict(request.form), status=400)
+    for f in files:
+        try:
+            done = engine().attach(task_id, f.filename, f.read(), actor=current_user.username,
+                                   expected_version=_version())
+        except ReformflowError as exc:
+            return refused(exc, lambda exc=exc: task(task_id, entered=dict(request.form), status=status_of(exc)))
+        flash(_("已上传附件「%(name)s」，尚未提交。", name=done["file_name"]), "ok")
+    return task(task_id, entered=dict(request.form))
 
 
 __all__ = ["bp", "status_of"]

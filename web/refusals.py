@@ -3,7 +3,7 @@ flashed above the page they are sent back to, with the HTTP status that says wha
 (a conflict is 409: reload and try again)."""
 from __future__ import annotations
 
-from flask import flash, make_response
+from flask import flash, make_response, request
 
 from engine.errors import ReformflowError
 
@@ -23,3 +23,9 @@ def refused(exc: ReformflowError, page):
     if response.status_code == 200:  # a page shown again: its status says it was refused
         response.status_code = status_of(exc)
     return response
+
+
+def back_or(default: str) -> str:
+    """The page the person came from, if it is one of this site's, else `default`."""
+    referrer = request.referrer
+    return referrer if referrer and referrer.startswith(request.host_url) else default

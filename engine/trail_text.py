@@ -1,0 +1,186 @@
+"""One event of a plan's trail said in a line, in Chinese, in English, or in both as the command
+line prints it (Chinese with the English words in brackets: `认领 (claimed) 合法合规性审查`).
+
+The web page speaks one language at a time; the terminal keeps its bilingual lines, which
+tests and people's scripts read. Names from the diagram (steps, form labels, option names) and
+from the directory (people, groups, units) are shown as they were written, in every language.
+
+    said(event)          # the command line's line
+    said(event, "zh")    # 认领 合法合规性审查
+    said(event, "en")    # claimed 合法合规性审查
+"""
+from __future__ import annotations
+
+import re
+
+from . import display
+
+LANGUAGES = ("zh", "en", "both")
+# Chinese punctuation and its English counterpart, for the joins between the parts of a line
+_PUNCTUATION = {"：": ": ", "，": ", ", "；": "; ", "、": ", "}
+
+
+class _Wording:
+    """The words of one language: `w(zh, en)` is the Chinese, the English, or `zh (en)`."""
+
+    def __init__(self, language: str):
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}")
+        self.language = language
+
+    def __call__(self, zh: str, en: str, both: str | None = None) -> str:
+        if self.language == "zh":
+            return zh
+        if self.language == "en":
+            return en
+        return f"{zh} ({en})" if both is None else both
+
+    def mark(self, zh: str) -> str:
+        """Punctuation between parts: Chinese (the command line's too) or English."""
+        return _PUNCTUATION.get(zh, zh) if self.language == "en" else zh
+
+    def aside(self, text: str) -> str:
+        """Words in brackets after what they qualify: （…） in Chinese, (…) in English."""
+        return f" ({text})" if self.language == "en" else f"（{text}）"
+
+
+def said(e: dict, language: str = "both") -> str:
+    """One event of a plan's trail (engine/history.py plan_history), said in a line."""
+    w = _Wording(language)
+    p = e["payload"]
+    name = display.step(e["name"] or p.get("element_id") or "-", e.get("subject"))
+    kind = e["event_type"]
+    wording = _SAYINGS.get(kind)
+    return wording(w, e, p, name) if wording else kind
+
+
+def _started(w, e, p, name):
+    return f"{w('发起方案', 'started')} {p.get('key')} v{p.get('version')}"
+
+
+def _created(w, e, p, name):
+    who = e.get("to_names") or p.get("assignee") or w.mark("、").join(p.get("candidate_groups", []) + p.get("candidate_users", []))
+    due = f"{w.mark('，')}{w('期限', 'due')} {_deadline(p['due_at'])}" if p.get("due_at") else ""
+    gone = ""
+    if p.get("assignee_inactive"):
+        gone = w.mark("；") + w(f"原办理人 {p['assignee_inactive']} 已停用", f"assignee {p['assignee_inactive']} deactivated")
+    if p.get("assignee_outside_unit"):  # ${initiator} of another unit: the step is the unit's
+        who_was, kept_to = p["assignee_outside_unit"], p.get("candidate_unit")
+        gone = w.mark("；") + w(f"原办理人 {who_was} 属{p.get('unit') or '未设单位'}，本任务限{kept_to}",
+                                f"assignee {who_was} is outside {kept_to}")
+    return f"{w('生成待办', 'task created')} {name}{w.aside(who + due + _guessed(w, p))}{gone}"
+
+
+def _claimed(w, e, p, name):
+    return f"{w('认领', 'claimed')} {name}"
+
+
+_UNCLAIMED_WHY = {"user_deactivated": ("办理人已停用，退回候选人", "holder deactivated"),
+                  "unit_changed": ("办理人已调离本单位，退回候选人", "holder moved to another unit")}
+
+
+def _unclaimed(w, e, p, name):
+    why = _UNCLAIMED_WHY.get(p.get("reason"))
+    return f"{w('退还', 'unclaimed')} {name}" + (w.mark("：") + w(*why) if why else "")
+
+
+def _assigned(w, e, p, name):
+    why = w.mark("，") + w("退回本人", "returned") if p.get("reason") == "returned" else ""
+    if p.get("candidate_unit"):  # the office gave a step kept to one unit to another unit's member
+        kept_to = p["candidate_unit"]
+        why += w.mark("，") + w(f"本任务限{kept_to}，指派给{p.get('unit') or '未设单位'}人员", f"outside {kept_to}")
+    return f"{w('指派', 'assigned')} {name} → {e.get('to_names') or p.get('new', {}).get('assignee')}{why}"
+
+
+def _completed(w, e, p, name):
+    entered = w.mark("；").join(f"{v['label']} = {_entered(w, v)}" for v in e.get("values", []))
+    return f"{w('提交', 'completed')} {name}" + (w.mark("：") + entered if entered else "")
+
+
+def _cancelled(w, e, p, name):
+    stopped = w.aside(w("方案终止", "plan stopped", "方案终止 plan stopped")) if p.get("reason") == "plan_cancelled" else ""
+    return f"{w('撤销待办', 'cancelled')} {name}{stopped}"
+
+
+def _plan_cancelled(w, e, p, name):
+    return f"{w('终止方案', 'plan stopped')}{w.mark('：')}{p.get('reason')}"
+
+
+def _reminded(w, e, p, name):
+    to = [f"{w('角色', 'group')} {t.removeprefix('group:')}" if t.startswith("group:") else t for t in p.get("to") or []]
+    return f"{w('提醒', 'reminded')} {name}{w.mark('：')}{w.mark('、').join(to) or '-'}"
+
+
+def _due_changed(w, e, p, name):
+    old, new = p.get("old", {}).get("due_at"), p.get("new", {}).get("due_at")
+    return (f"{w('期限变更', 'due changed')} {name}{w.mark('：')}{_deadline(old) if old else '—'} → "
+            f"{_deadline(new) if new else '—'}{_moved_because(w, p)}")
+
+
+def _timer_fired(w, e, p, name):
+    return f"{w('定时到期', 'timer fired')} {name}"
+
+
+def _timer_moved(w, e, p, name):
+    return (f"{w('定时改期', 'timer moved')} {name}{w.mark('：')}{_deadline(p['old']['due'])} → "
+            f"{_deadline(p['new']['due'])}{_moved_because(w, p)}")
+
+
+def _escalation(w, e, p, name):
+    return f"{w('上报', 'escalation')} {name}{w.aside(str(p.get('code')))}"
+
+
+def _message(w, e, p, name):
+    return f"{w('收到消息', 'message')} {name}"
+
+
+def _signal(w, e, p, name):
+    return f"{w('收到信号', 'signal')} {name}"
+
+
+def _attached(w, e, p, name):
+    new = p.get("new") or {}
+    return (f"{w('上传附件', 'file attached')} {name}{w.mark('：')}{new.get('file_name')}"
+            f"{w.aside('SHA-256 ' + str(new.get('sha256'))[:16] + '…')}")
+
+
+def _ended(w, e, p, name):
+    return f"{w('方案结束', 'ended')}{w.mark('：')}{p.get('end_name') or p.get('end_event') or '-'}"
+
+
+_SAYINGS = {
+    "instance_started": _started, "task_created": _created, "task_claimed": _claimed,
+    "task_unclaimed": _unclaimed, "task_assigned": _assigned, "task_completed": _completed,
+    "task_cancelled": _cancelled, "instance_cancelled": _plan_cancelled, "task_reminded": _reminded,
+    "task_due_changed": _due_changed, "timer_fired": _timer_fired, "timer_moved": _timer_moved,
+    "escalation": _escalation, "message_received": _message, "signal_received": _signal,
+    "document_attached": _attached, "instance_ended": _ended,
+}
+
+
+def _deadline(value: str) -> str:
+    return display.deadline(value)
+
+
+def _entered(w, value: dict) -> str:
+    """A value a person entered: a choice with its name, yes or no for a tick box."""
+    if isinstance(value["value"], bool) and not value["option"]:
+        return w("是", "yes", "是") if value["value"] else w("否", "no", "否")
+    return display.entered(value)
+
+
+def _guessed(w, p: dict) -> str:
+    """A deadline counted over plain weekends, for a year whose holidays nobody had entered."""
+    years = sorted({y for x in p.get("calendar_warnings") or [] for y in re.findall(r"(\d{4}) 年", x)[:1]})
+    if not years:
+        return ""
+    return w.mark("；") + w(f"按周末推算，{'、'.join(years)} 年节假日当时未录入",
+                            f"counted on plain weekends: no holiday calendar for {', '.join(years)} then")
+
+
+def _moved_because(w, p: dict) -> str:
+    if p.get("reason") == "calendar":
+        return w.aside(w("节假日安排录入或撤销后重算", "calendar changed"))
+    if "inputs" in (p.get("old") or {}):
+        return w.aside(w("所依据的内容已修改", "the values it counts from changed"))
+    return ""

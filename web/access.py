@@ -1,0 +1,110 @@
+"""Who may see a plan or a task in the browser. One rule, used by every page that shows either:
+
+- the reform office sees everything (it monitors every plan), and so do auditors (group
+  `auditor`: they read every plan's records for the annual assessment);
+- anyone else sees a task they are, or were, concerned with: its assignee, a candidate (a named
+  candidate user, or a member of a candidate group who works in the unit the task is kept to, if
+  any), or someone who held it (claimed it, was assigned it) or completed it;
+- and a plan when they may see one of its tasks, started it, or work in its lead unit
+  (the variable `leadUnit`).
+
+A page refused by this rule answers 404 with the words a plan or task that does not exist gets
+(`not_yours`): whether plan 7 exists is not for everyone to learn. Acting on a task (claim,
+complete, attach) is checked again by the engine itself.
+
+    may_see_plan(engine, person, instance_id) -> bool
+    may_see_task(engine, person, task) -> bool    # task: a dict with the inbox row's names
+    may_see_task_id(engine, person, task_id) -> bool
+"""
+from __future__ import annotations
+
+import json
+
+from flask import render_template
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine.queries import task_dict
+from models import AuditEvent, HumanTask, ProcessInstance
+
+# the events that make someone a task's holder, and where each names them
+_HOLDING = ("task_created", "task_claimed", "task_assigned", "task_completed")
+
+
+def may_see_task(engine, person, task: dict) -> bool:
+    """Whether `person` (web.auth.Person) may see `task` (Engine.task_view, a list_tasks row)."""
+    if _sees_everything(person):
+        return True
+    if _candidate_or_holder(person, task["candidate_groups"], task["candidate_users"], task.get("candidate_unit"),
+                            task.get("assignee"), task.get("completed_by")):
+        return True
+    with engine.db.reader() as session:
+        return person.username in _holders(session, task["instance_id"]).get(task["id"], set())
+
+
+def may_see_task_id(engine, person, task_id: int) -> bool:
+    """`may_see_task` for a task known by its id only; False for one that does not exist."""
+    with engine.db.reader() as session:
+        row = session.get(HumanTask, task_id)
+        task = None if row is None else task_dict(row)
+    return task is not None and may_see_task(engine, person, task)
+
+
+def may_see_plan(engine, person, instance_id: int) -> bool:
+    """Whether `person` may see plan `instance_id`; False for a plan that does not exist."""
+    with engine.db.reader() as session:
+        found = session.execute(select(ProcessInstance.started_by, ProcessInstance.variables_json)
+                                .where(ProcessInstance.id == instance_id)).one_or_none()
+        if found is None:
+            return False
+        if _sees_everything(person) or found.started_by == person.username:
+            return True
+        lead_unit = json.loads(found.variables_json or "{}").get("leadUnit")
+        if _unit(person.unit) and isinstance(lead_unit, str) and lead_unit.strip() == _unit(person.unit):
+            return True
+        tasks = session.execute(select(HumanTask.candidate_groups, HumanTask.candidate_users, HumanTask.candidate_unit,
+                                       HumanTask.assignee, HumanTask.completed_by)
+                                .where(HumanTask.instance_id == instance_id)).all()
+        if any(_candidate_or_holder(person, json.loads(t.candidate_groups), json.loads(t.candidate_users),
+                                    t.candidate_unit, t.assignee, t.completed_by) for t in tasks):
+            return True
+        return any(person.username in held for held in _holders(session, instance_id).values())
+
+
+AUDITOR_GROUP = "auditor"
+
+
+def _sees_everything(person) -> bool:
+    return person.office or AUDITOR_GROUP in person.group_codes
+
+
+def not_yours():
+    """The page for a plan or task someone may not see, or that does not exist: the same 404."""
+    return render_template("not_found.html", message=_("找不到该页面：它不存在，或您无权查看。")), 404
+
+
+def _unit(name: str | None) -> str | None:
+    return (name or "").strip() or None  # as the engine compares units (Engine._member)
+
+
+def _candidate_or_holder(person, groups: list, users: list, unit: str | None, assignee, completed_by) -> bool:
+    if person.username in (assignee, completed_by) or person.username in users:
+        return True
+    in_unit = unit is None or _unit(person.unit) == unit
+    return bool(set(groups) & set(person.group_codes)) and in_unit
+
+
+def _holders(session, instance_id: int) -> dict[int, set[str]]:
+    """Everyone who held each task of the plan at some time, from its trail: a task handed back
+    or reassigned since is still theirs to look at."""
+    held: dict[int, set[str]] = {}
+    rows = session.execute(select(AuditEvent.task_id, AuditEvent.event_type, AuditEvent.actor, AuditEvent.payload)
+                           .where(AuditEvent.instance_id == instance_id, AuditEvent.task_id.is_not(None),
+                                  AuditEvent.event_type.in_(_HOLDING))).all()
+    for task_id, kind, actor, payload in rows:
+        data = json.loads(payload)
+        who = actor if kind in ("task_claimed", "task_completed") else \
+            (data.get("new") or {}).get("assignee") or data.get("assignee")
+        if who:
+            held.setdefault(task_id, set()).add(who)
+    return held

@@ -1,0 +1,21 @@
+"""A file sent as a download, never shown in the page: whatever someone uploaded (even an HTML
+page) is saved by the browser, not run on this site."""
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+from flask import send_file
+
+
+def attachment(content: bytes, media_type: str, file_name: str, fallback: str | None = None):
+    """`fallback`: the plain-ASCII name for a browser that cannot read the UTF-8 one (RFC 6266)."""
+    response = send_file(io.BytesIO(content), mimetype=media_type, as_attachment=True, download_name=file_name,
+                         max_age=0)
+    if fallback is not None and not file_name.isascii():
+        response.headers["Content-Disposition"] = (f'attachment; filename="{fallback}"; '
+                                                   f"filename*=UTF-8''{quote(file_name, safe='')}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
