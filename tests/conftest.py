@@ -21,6 +21,9 @@ BPMN = ROOT / "bpmn"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_URL = os.environ.get("REFORMFLOW_TEST_POSTGRES_URL")
 
+# the web inbox's fixtures (a live server over the demo, one chromium for the whole run)
+pytest_plugins = ("tests.web_helper",)
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:

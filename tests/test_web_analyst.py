@@ -13,7 +13,7 @@ from engine.queries import definitions
 
 from .conftest import BPMN
 from .test_checks import diagram, flows
-from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+from .web_helper import sign_in
 
 FILING = (BPMN / "filing.bpmn").read_bytes()
 HOSTILE_CONDITION = diagram('<bpmn:startEvent id="StartEvent_1" />\n'

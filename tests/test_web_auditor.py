@@ -20,7 +20,7 @@ from models import AuditEvent, Document
 
 from .conftest import FIXTURES, ROOT
 from .test_audit import tamper
-from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+from .web_helper import sign_in
 
 DRAFT = "深化财政预算管理制度改革方案（征求意见稿）.txt"  # attached to DT-2015-02 (plan 2) by zhang in the demo
 

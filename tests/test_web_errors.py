@@ -6,7 +6,7 @@ import io
 
 from playwright.sync_api import expect
 
-from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+from .web_helper import sign_in
 
 
 def test_a_missing_page_says_so_in_chinese_and_english(live, page):

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+from .web_helper import sign_in
 
 
 def _legality_review(engine) -> dict:

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from engine.queries import list_tasks
 from models import AuditEvent, ProcessInstance
 from web.auth import Person
-from web.office import visible_plans_filter
+from web.access import visible_plans
 
 from .conftest import add_people
 from .plan_helper import deploy_library
-from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+from .web_helper import sign_in
 
 
 def _engine(live):
@@ -344,7 +344,7 @@ def test_the_office_pages_speak_english_when_asked(live, page):
 # ------------------------------------------------------------------ the filter, on both databases
 def _visible(engine, person: Person) -> list[str]:
     with engine.db.reader() as s:
-        return s.execute(select(ProcessInstance.business_key).where(visible_plans_filter(person))
+        return s.execute(select(ProcessInstance.business_key).where(visible_plans(person))
                          .order_by(ProcessInstance.business_key)).scalars().all()
 
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from engine import clock
 from web.access import may_see_plan, may_see_task_id
 
-from .web_helper import browser, demo_engine, demo_template, live, page, sign_in  # noqa: F401
+from .web_helper import sign_in
 
 
 def _engine(live):

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine import clock
 from engine.commands import Engine
 from engine.demo import PASSWORD, load_demo
 from models.db import Database
@@ -65,34 +64,19 @@ def live(demo_engine):
     server.stop()
 
 
-# One chromium for the whole run. Each test module imports this fixture, so pytest makes one
-# session fixture per module; a second sync_playwright() while the first runs is refused
-# ("Sync API inside the asyncio loop"): the modules share one, closed when the last is done.
-_SHARED: dict = {"users": 0}
-
-
 @pytest.fixture(scope="session")
 def browser():
-    """One chromium for the whole run. Each test module imports this fixture, which makes it a
-    fixture of that module: without the one shared instance, a second module's would start a
-    second Playwright in the same thread, which the sync API refuses."""
+    """One chromium for the whole run (tests/conftest.py loads this module as a plugin, so the
+    session fixture is the run's, not each test module's)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("REFORMFLOW_REQUIRE_BROWSER") == "1":
             pytest.fail(f"REFORMFLOW_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
-    if not _SHARED["users"]:
-        _SHARED["playwright"] = sync_playwright().start()
-        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                                   args=CHROMIUM_ARGS)
-    _SHARED["users"] += 1
-    try:
-        yield _SHARED["browser"]
-    finally:
-        _SHARED["users"] -= 1
-        if not _SHARED["users"]:
-            _SHARED["browser"].close()
-            _SHARED["playwright"].stop()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture
@@ -112,4 +96,3 @@ def sign_in(page, live: LiveServer, username: str, password: str = PASSWORD) -> 
     page.wait_for_url(f"{live.url}/tasks")
 
 
-__all__ = ["browser", "clock", "demo_engine", "demo_template", "live", "page", "sign_in", "LiveServer"]

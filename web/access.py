@@ -22,10 +22,12 @@ import json
 
 from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, true
 
 from engine.queries import task_dict
-from models import AuditEvent, HumanTask, ProcessInstance
+from models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
+
+from .sql_json import json_text
 
 # the events that make someone a task's holder, and where each names them
 _HOLDING = ("task_created", "task_claimed", "task_assigned", "task_completed")
@@ -51,24 +53,39 @@ def may_see_task_id(engine, person, task_id: int) -> bool:
 
 
 def may_see_plan(engine, person, instance_id: int) -> bool:
-    """Whether `person` may see plan `instance_id`; False for a plan that does not exist."""
+    """Whether `person` may see plan `instance_id`; False for a plan that does not exist. The
+    same SQL condition as the plans list (`visible_plans`), for one plan."""
     with engine.db.reader() as session:
-        found = session.execute(select(ProcessInstance.started_by, ProcessInstance.variables_json)
-                                .where(ProcessInstance.id == instance_id)).one_or_none()
-        if found is None:
-            return False
-        if _sees_everything(person) or found.started_by == person.username:
-            return True
-        lead_unit = json.loads(found.variables_json or "{}").get("leadUnit")
-        if _unit(person.unit) and isinstance(lead_unit, str) and lead_unit.strip() == _unit(person.unit):
-            return True
-        tasks = session.execute(select(HumanTask.candidate_groups, HumanTask.candidate_users, HumanTask.candidate_unit,
-                                       HumanTask.assignee, HumanTask.completed_by)
-                                .where(HumanTask.instance_id == instance_id)).all()
-        if any(_candidate_or_holder(person, json.loads(t.candidate_groups), json.loads(t.candidate_users),
-                                    t.candidate_unit, t.assignee, t.completed_by) for t in tasks):
-            return True
-        return any(person.username in held for held in _holders(session, instance_id).values())
+        return session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.id == instance_id, visible_plans(person))).first() is not None
+
+
+def visible_plans(person):
+    """The plans `person` (username, group_codes, unit, office) may see, as one SQL condition on
+    process_instances: the reform office every plan; anyone else a plan they started, one whose
+    lead unit (the variable `leadUnit`) is their unit, one where they hold or held a task (it was
+    created for them, they claimed it or were assigned it, or completed it) and one where they
+    are a candidate of a task (named, or in a candidate group and in the unit the task is kept to).
+    Auditors see every plan, as the office does."""
+    if _sees_everything(person):
+        return true()
+    me, unit = person.username, (person.unit or "").strip() or None
+    held = select(HumanTask.instance_id).where(or_(HumanTask.assignee == me, HumanTask.completed_by == me))
+    # held and then handed back or reassigned: only the trail remembers
+    held_before = select(AuditEvent.instance_id).where(AuditEvent.instance_id.is_not(None), or_(
+        and_(AuditEvent.event_type == "task_created", json_text(AuditEvent.payload, "assignee") == me),
+        and_(AuditEvent.event_type.in_(("task_claimed", "task_assigned")),
+             json_text(AuditEvent.payload, "new", "assignee") == me)))
+    in_unit = HumanTask.candidate_unit.is_(None) if unit is None else \
+        or_(HumanTask.candidate_unit.is_(None), HumanTask.candidate_unit == unit)
+    candidate = select(HumanTask.instance_id).join(TaskCandidate, TaskCandidate.task_id == HumanTask.id).where(or_(
+        and_(TaskCandidate.kind == "user", TaskCandidate.value == me),
+        and_(TaskCandidate.kind == "group", TaskCandidate.value.in_(list(person.group_codes)), in_unit)))
+    conditions = [ProcessInstance.started_by == me, ProcessInstance.id.in_(held),
+                  ProcessInstance.id.in_(held_before), ProcessInstance.id.in_(candidate)]
+    if unit is not None:
+        conditions.append(func.trim(json_text(ProcessInstance.variables_json, "leadUnit")) == unit)
+    return or_(*conditions)
 
 
 AUDITOR_GROUP = "auditor"

@@ -18,19 +18,19 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import or_, select
 
 from engine import clock, forms, ledger_export
 from engine.errors import Invalid, ReformflowError
 from engine.ledger import COLOURS, STATUSES, holder_text
 from engine.queries import task_dict
-from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
+from models import HumanTask, ProcessDefinition, ProcessInstance
 from models.process import is_open
 
 from . import inbox, plans as plan_pages, start_forms
+from .access import visible_plans
 from .assignees import assignees
 from .refusals import refused
-from .sql_json import json_text
 
 bp = Blueprint("office", __name__)
 
@@ -43,34 +43,6 @@ def engine():
 
 
 # ------------------------------------------------------------------ who sees which plan
-def visible_plans_filter(person):
-    """The plans `person` (username, group_codes, unit, office) may see, as one SQL condition on
-    process_instances: the reform office every plan; anyone else a plan they started, one whose
-    lead unit (the variable `leadUnit`) is their unit, one where they hold or held a task (it was
-    created for them, they claimed it or were assigned it, or completed it) and one where they
-    are a candidate of a task (named, or in a candidate group and in the unit the task is kept to).
-    web/access.py's may_see_plan says the same for one plan; keep the two in step."""
-    if person.office:
-        return true()
-    me, unit = person.username, (person.unit or "").strip() or None
-    held = select(HumanTask.instance_id).where(or_(HumanTask.assignee == me, HumanTask.completed_by == me))
-    # held and then handed back or reassigned: only the trail remembers
-    held_before = select(AuditEvent.instance_id).where(AuditEvent.instance_id.is_not(None), or_(
-        and_(AuditEvent.event_type == "task_created", json_text(AuditEvent.payload, "assignee") == me),
-        and_(AuditEvent.event_type.in_(("task_claimed", "task_assigned")),
-             json_text(AuditEvent.payload, "new", "assignee") == me)))
-    in_unit = HumanTask.candidate_unit.is_(None) if unit is None else \
-        or_(HumanTask.candidate_unit.is_(None), HumanTask.candidate_unit == unit)
-    candidate = select(HumanTask.instance_id).join(TaskCandidate, TaskCandidate.task_id == HumanTask.id).where(or_(
-        and_(TaskCandidate.kind == "user", TaskCandidate.value == me),
-        and_(TaskCandidate.kind == "group", TaskCandidate.value.in_(list(person.group_codes)), in_unit)))
-    conditions = [ProcessInstance.started_by == me, ProcessInstance.id.in_(held),
-                  ProcessInstance.id.in_(held_before), ProcessInstance.id.in_(candidate)]
-    if unit is not None:
-        conditions.append(func.trim(json_text(ProcessInstance.variables_json, "leadUnit")) == unit)
-    return or_(*conditions)
-
-
 def plan_rows(person, *, status: str | None, text: str, page: int) -> tuple[list[dict], bool]:
     """One page of the plans `person` may see, newest first, each with its open steps; and
     whether there is a next page."""
@@ -78,7 +50,7 @@ def plan_rows(person, *, status: str | None, text: str, page: int) -> tuple[list
                    ProcessInstance.status, ProcessInstance.started_by, ProcessInstance.started_at,
                    ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name) \
         .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id) \
-        .where(visible_plans_filter(person))
+        .where(visible_plans(person))
     if status:
         query = query.where(ProcessInstance.status == status)
     if text:
