@@ -42,6 +42,17 @@ def timed(fn, runs: int = 5) -> float:
     return statistics.median(times)
 
 
+def make_plans(engine: Engine, plans: int) -> float:
+    """Start `plans` reform plans and drive each to one of STAGES; returns the seconds it took."""
+    t0 = time.perf_counter()
+    for number in range(plans):
+        plan = engine.start("reform_plan", actor="zhang", title=f"改革方案 {number}")
+        drive(engine, plan["id"], STANDARD_ANSWERS, MEMBERS, stop_at=STAGES[number % len(STAGES)])
+        if (number + 1) % 100 == 0:
+            print(f"  {number + 1}/{plans} plans started", file=sys.stderr)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--plans", type=int, default=300)
@@ -53,13 +64,7 @@ def main() -> None:
         engine = Engine(db)
         add_people(engine)
         engine.deploy(library_files())
-        t0 = time.perf_counter()
-        for number in range(args.plans):
-            plan = engine.start("reform_plan", actor="zhang", title=f"改革方案 {number}")
-            drive(engine, plan["id"], STANDARD_ANSWERS, MEMBERS, stop_at=STAGES[number % len(STAGES)])
-            if (number + 1) % 100 == 0:
-                print(f"  {number + 1}/{args.plans} plans started", file=sys.stderr)
-        made = time.perf_counter() - t0
+        made = make_plans(engine, args.plans)
         with db.reader() as s:
             tasks = s.execute(select(func.count()).select_from(HumanTask)).scalar()
         rows = engine.ledger()

@@ -44,6 +44,15 @@ def test_the_ledger_benchmark_runs_and_prints_its_figures(tmp_path):
     assert re.search(r"^ledger as \.xlsx: \d+ ms; as \.csv: \d+ ms$", done.stdout, re.M)
 
 
+def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "web.py"), "--plans", "12"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for page in ("inbox, reform office (every open task)", "a task's page", "a plan's page with its trail",
+                 "ledger page", "claim (button on the inbox)", "submit a legality review (form)"):
+        assert re.search(rf"^{re.escape(page)}: \d+ ms$", done.stdout, re.M), page
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def floor_database(request, tmp_path):
     """Where the floor writes: a SQLite file, or the test PostgreSQL database (its floor_ tables

@@ -1,0 +1,94 @@
+"""How long a person waits for the web inbox's pages, with a year's worth of plans.
+
+    python bench/web.py [--plans 300] [--db URL]
+
+Starts the plans as bench/ledger.py does (each driven to one of four stages), then asks the
+Flask application (in this process, through its test client: no network, no browser) for each
+page as the people who use it would, and times a claim and a submit through the forms. Prints
+the median milliseconds of each.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.commands import Engine  # noqa: E402
+from engine.demo import PASSWORD, add_people, library_files  # noqa: E402
+from engine.queries import list_tasks  # noqa: E402
+from bench.ledger import make_plans  # noqa: E402
+from models.db import Database  # noqa: E402
+from web import create_app  # noqa: E402
+
+
+def timed(fn, runs: int = 9) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        response = fn()
+        times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code in (200, 302), (response.status_code, response.get_data(as_text=True)[:300])
+    return statistics.median(times)
+
+
+def signed_in(app, username: str):
+    client = app.test_client()
+    client.post("/login", data={"username": username, "password": PASSWORD})
+    return client
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--plans", type=int, default=300)
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(args.db or f"sqlite:///{tmp}/web.sqlite3")
+        db.upgrade()
+        engine = Engine(db)
+        add_people(engine, password=PASSWORD)
+        engine.deploy(library_files())
+        made = make_plans(engine, args.plans)
+        app = create_app(engine=engine, secret_key="bench")
+        app.config["WTF_CSRF_ENABLED"] = False  # the forms' tokens are not what is measured
+        office, legal = signed_in(app, "chen"), signed_in(app, "li")
+        with db.reader() as s:
+            reviews = [t for t in list_tasks(s, "li", "claimable") if t["element_id"] == "Task_LegalityReview"]
+        review = reviews[0]
+        figures = {
+            "inbox, reform office (every open task)": timed(lambda: office.get("/tasks?scope=all")),
+            "inbox, a legal reviewer": timed(lambda: legal.get("/tasks")),
+            "a task's page": timed(lambda: legal.get(f"/tasks/{review['id']}")),
+            "a plan's page with its trail": timed(lambda: legal.get(f"/plans/{review['instance_id']}")),
+            "plans list, reform office (first 50)": timed(lambda: office.get("/plans")),
+            "ledger page": timed(lambda: office.get("/ledger")),
+        }
+        claims, completes = [], []
+        for task in reviews[1:8]:
+            t0 = time.perf_counter()
+            legal.post(f"/tasks/{task['id']}/claim", data={"version": task["version"]})
+            claims.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            answer = legal.post(f"/tasks/{task['id']}/complete", data={
+                "version": task["version"] + 1, "legalityResult": "pass", "legalityOpinion": "同意"})
+            completes.append((time.perf_counter() - t0) * 1000)
+            assert answer.status_code == 302 and re.search(r"/plans/\d+$", answer.location), answer.status_code
+        figures["claim (button on the inbox)"] = statistics.median(claims)
+        figures["submit a legality review (form)"] = statistics.median(completes)
+        url = db.url
+        db.dispose()
+    print(f"database: {url.split('@')[-1]}")
+    print(f"plans: {args.plans}, started and driven in {made:.1f} s")
+    for name, ms in figures.items():
+        print(f"{name}: {ms:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
