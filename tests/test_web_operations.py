@@ -198,17 +198,35 @@ def test_the_session_cookie_is_secure_only_when_the_operator_turns_it_on(demo_te
         create_app(url, secret_key="k")
 
 
-def test_web_workers_started_together_without_a_key_share_the_one_they_keep(tmp_path, monkeypatch):
-    """Without REFORMFLOW_SECRET_KEY each worker reads instance/web_secret_key: the first writes it
-    whole, the others read that one, never a half-written or a second key."""
+def _key_at_the_barrier(instance: str, barrier, keys) -> None:
+    import secrets
+
     from flask import Flask
 
+    import web
     from web import _local_secret
-    monkeypatch.chdir(tmp_path)
-    app = Flask("x", instance_path=str(tmp_path / "instance"))
-    first = _local_secret(app)
-    assert len(first) == 64 and _local_secret(app) == first
-    assert sorted(p.name for p in (tmp_path / "instance").iterdir()) == ["web_secret_key"]
+    made = secrets.token_hex
+    # (in this forked worker only) a key slow to make: every worker finds no file, makes its own
+    web.secrets = type("SlowSecrets", (), {"token_hex": staticmethod(lambda n: time.sleep(0.3) or made(n))})
+    barrier.wait()
+    keys.put(_local_secret(Flask("worker", instance_path=instance)))
+
+
+def test_web_workers_started_together_without_a_key_share_the_one_they_keep(tmp_path):
+    """Without REFORMFLOW_SECRET_KEY each of gunicorn's workers reads instance/web_secret_key as it
+    boots: eight at once all read the one the first wrote whole, and no draft is left behind."""
+    import multiprocessing
+    fork = multiprocessing.get_context("fork")
+    barrier, keys = fork.Barrier(8), fork.Queue()
+    workers = [fork.Process(target=_key_at_the_barrier, args=(str(tmp_path / "instance"), barrier, keys))
+               for _ in range(8)]
+    for w in workers:
+        w.start()
+    found = [keys.get(timeout=30) for _ in workers]
+    for w in workers:
+        w.join(timeout=30)
+    assert len(set(found)) == 1 and len(found[0]) == 64
+    assert [p.name for p in (tmp_path / "instance").iterdir()] == ["web_secret_key"]
 
 
 # ------------------------------------------------------------------ two reviewers at once, PostgreSQL

@@ -6,7 +6,7 @@ translates.
     create_app("postgresql://...")   # or a URL
 
 `reformflow web` serves it with the timer worker beside it; in production gunicorn serves
-`web:create_app()` in several processes behind a reverse proxy (docs/operations.md, section 2).
+`web:create_app()` in several processes behind a reverse proxy (docs/operations.md, section 2a).
 Settings from the environment: REFORMFLOW_DATABASE_URL, REFORMFLOW_SECRET_KEY,
 REFORMFLOW_PROXIES (how many proxies stand in front) and REFORMFLOW_SECURE_COOKIES (HTTPS).
 """
