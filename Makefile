@@ -45,7 +45,8 @@ run: $(STAMP) modeler
 	@echo "==> 创建数据库并加载演示数据 (creating the database with demo data)"
 	$(BIN)/reformflow init --demo
 	$(BIN)/reformflow ledger
-	@echo "==> 网页待办 (web inbox): http://127.0.0.1:5000/ — 用户 chen（改革办）、li（法制机构）、zhang（起草人）…，密码 demo"
+	@echo "==> 网页待办 (web inbox): http://127.0.0.1:5000/ — 以 chen（改革办）、li（法制机构）或 zhang（起草人）登录，密码 demo (sign in as chen, li or zhang, password demo)"
+	@echo "    定时器随之运行；Ctrl+C 停止 (the timer worker runs beside it; Ctrl+C stops both)"
 	$(BIN)/reformflow web
 
 test: setup

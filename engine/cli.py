@@ -1321,7 +1321,11 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
 @click.option("--interval", default=30.0, show_default=True, type=FloatRange(0.1, 86400, "须为 0.1 至 86400 秒"),
               help="定时器两轮之间的秒数 (seconds between timer rounds).")
 def web_cmd(state, as_json, host, port, worker, interval):
-    """运行网页待办 http://127.0.0.1:5000 及定时器 (serve the web inbox, with the timer worker)."""
+    """运行网页待办 http://127.0.0.1:5000 及定时器 (serve the web inbox, with the timer worker).
+
+    一个进程，供本机试用和 make run；正式运行用 gunicorn 多进程，另起一个 reformflow worker，见
+    docs/operations.md (one process for trying it out; in production gunicorn's web workers and
+    one `reformflow worker`, docs/operations.md section 2)."""
     import threading
 
     from werkzeug.serving import run_simple

@@ -5,7 +5,10 @@ translates.
     create_app()                     # REFORMFLOW_DATABASE_URL, else instance/reformflow.sqlite3
     create_app("postgresql://...")   # or a URL
 
-`reformflow web` serves it with the timer worker beside it (docs/operations.md).
+`reformflow web` serves it with the timer worker beside it; in production gunicorn serves
+`web:create_app()` in several processes behind a reverse proxy (docs/operations.md, section 2a).
+Settings from the environment: REFORMFLOW_DATABASE_URL, REFORMFLOW_SECRET_KEY,
+REFORMFLOW_PROXIES (how many proxies stand in front) and REFORMFLOW_SECURE_COOKIES (HTTPS).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from flask import Flask
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.commands import Engine
 from models.db import Database
@@ -38,6 +42,8 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,  # engine/documents.py refuses files over 20 MB with its own message
     )
+    _serve_over_https(app)
+    _behind_proxies(app)
     app.extensions["reformflow"] = engine or Engine(Database(database_url, create=False))
     Babel(app, locale_selector=i18n.locale)
     CSRFProtect(app)
@@ -63,7 +69,46 @@ def _local_secret(app: Flask) -> str:
     workers behind a load balancer must share one: set REFORMFLOW_SECRET_KEY (docs/operations.md)."""
     path = Path(app.instance_path) / "web_secret_key"
     if not path.exists():
+        # gunicorn's workers start together: the key is written whole under another name, then
+        # linked in place, which fails for all but the first, so every worker reads one key.
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
+
+
+def _flag(name: str) -> bool:
+    """An on/off setting from the environment; a misspelt value stops the start-up instead of
+    quietly meaning "off" (for REFORMFLOW_SECURE_COOKIES that would be cookies sent over HTTP)."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name}={value!r}: 须为 1 或 0 (must be 1 or 0)")
+
+
+def _serve_over_https(app: Flask) -> None:
+    """REFORMFLOW_SECURE_COOKIES=1 where people reach the site over HTTPS: the browser then never
+    sends the session cookie over plain HTTP. Off by default, or `make run` on http:// could not
+    sign anyone in."""
+    if _flag("REFORMFLOW_SECURE_COOKIES"):
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+
+
+def _behind_proxies(app: Flask) -> None:
+    """REFORMFLOW_PROXIES=N: N reverse proxies stand in front, so take the client's address, the
+    scheme (https), the host and a path prefix from the last N X-Forwarded-* values. Without it
+    the headers are ignored: a client talking to the app directly could forge them."""
+    raw = os.environ.get("REFORMFLOW_PROXIES", "").strip() or "0"
+    if not raw.isdigit():
+        raise ValueError(f"REFORMFLOW_PROXIES={raw!r}: 须为代理的层数，如 1 (must be the number of proxies, e.g. 1)")
+    if n := int(raw):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
