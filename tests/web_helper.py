@@ -64,14 +64,6 @@ def live(demo_engine):
     server.stop()
 
 
-class _Chromium:
-    """One browser for the whole run. Each test module that imports `browser` gets its own
-    session fixture, and Playwright's sync API allows one instance at a time (a second one fails:
-    "using Playwright Sync API inside the asyncio loop"): they share this one, closed by the last."""
-    playwright = browser = None
-    users = 0
-
-
 @pytest.fixture(scope="session")
 def browser():
     """One chromium for the whole run (tests/conftest.py loads this module as a plugin, so the
@@ -80,19 +72,11 @@ def browser():
         if os.environ.get("REFORMFLOW_REQUIRE_BROWSER") == "1":
             pytest.fail(f"REFORMFLOW_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    if not _Chromium.users:
-        from playwright.sync_api import sync_playwright
-        _Chromium.playwright = sync_playwright().start()
-        _Chromium.browser = _Chromium.playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-    _Chromium.users += 1
-    try:
-        yield _Chromium.browser
-    finally:
-        _Chromium.users -= 1
-        if not _Chromium.users:
-            _Chromium.browser.close()
-            _Chromium.playwright.stop()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

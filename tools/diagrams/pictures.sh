@@ -17,3 +17,5 @@ print("$ reformflow ledger")
 print(CliRunner().invoke(main, ["--db", f"sqlite:///{sys.argv[1]}", "ledger"], color=True).stdout, end="")
 PY
 node tools/diagrams/terminal.mjs docs/images/ledger.png < "$demo/ledger.txt"
+# the web inbox's pages, as README.md shows them
+.venv/bin/python tools/web_screenshots.py
