@@ -364,6 +364,7 @@ class Engine:
                 runtime.lock_plan(ctx, plan_id)
             held = directory.held_tasks(ctx.session, username)
             user.active = False
+            user.session_generation += 1  # their web sessions stay over if they are reactivated
             ctx.log.record("user_deactivated", username=username, old={"active": True}, new={"active": False})
             returned, to_assign = self._hand_back(ctx, held, username, "user_deactivated")
             to_assign += directory.only_candidate_of(ctx.session, username)

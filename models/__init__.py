@@ -3,8 +3,8 @@ from .audit import AuditEvent, AuditHead
 from .base import Base
 from .calendar import CalendarOverride
 from .document import Document
-from .identity import Group, Unit, User, memberships
+from .identity import Group, SignInFailure, Unit, User, memberships
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 
 __all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Document", "Group", "HumanTask", "InstanceTask",
-           "ProcessDefinition", "ProcessInstance", "TaskCandidate", "Unit", "User", "memberships"]
+           "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "Unit", "User", "memberships"]

@@ -1,7 +1,7 @@
 """People and organisation: users, candidate groups (roles) and units (departments)."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime
@@ -40,6 +40,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Counted up when the person signs out of the web inbox (or is deactivated): a browser
+    # session remembers the count it signed in with and is over once they differ, so a copy
+    # of the session cookie taken before is worth nothing afterwards (web/auth.py).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     unit: Mapped[Unit | None] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary=memberships, order_by=Group.code)
@@ -47,3 +51,15 @@ class User(Base):
     @property
     def group_codes(self) -> list[str]:
         return [g.code for g in self.groups]
+
+
+class SignInFailure(Base):
+    """A wrong user name or password typed on the web inbox's sign-in page, kept for a quarter of
+    an hour so that repeated guesses are refused (web/sign_in_throttle.py). In the database,
+    not in a worker's memory: every web worker must count the same failures."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)  # as typed, cut to 64
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

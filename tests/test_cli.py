@@ -702,20 +702,20 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output + result.stderr
         return result.stdout
-    assert init().startswith("已创建数据库结构，版本 0009 (schema created at 0009)，数据库 (database) ")
-    # an installation one release behind: 0009 undone, as if the schema were still at 0008
+    assert init().startswith("已创建数据库结构，版本 0010 (schema created at 0010)，数据库 (database) ")
+    # an installation one release behind: 0010 undone, as if the schema were still at 0009
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     db = Database(blank_url)
     with db.engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0008")
+        command.downgrade(config, "0009")
         connection.commit()
     db.dispose()
-    assert init().startswith("数据库结构已从 0008 升级到 0009 (schema upgraded 0008 → 0009)，数据库 (database) ")
-    assert init().startswith("数据库结构已是最新，版本 0009 (schema up to date at 0009)，数据库 (database) ")
+    assert init().startswith("数据库结构已从 0009 升级到 0010 (schema upgraded 0009 → 0010)，数据库 (database) ")
+    assert init().startswith("数据库结构已是最新，版本 0010 (schema up to date at 0010)，数据库 (database) ")
     shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
-    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0009", "0009")
+    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0010", "0010")
 
 
 def test_a_worker_started_while_the_database_is_down_retries_each_round():

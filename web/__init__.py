@@ -25,7 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.commands import Engine
 from models.db import Database
 
-from . import error_pages, i18n
+from . import error_pages, i18n, security_headers
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,6 +61,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import office; app.register_blueprint(office.bp)
     i18n.install(app)
     error_pages.install(app)
+    security_headers.install(app)
     return app
 
 

@@ -2,8 +2,18 @@
 
 A person signs in with the user name and password the reform office gave them (`reformflow
 users add NAME --password P`); a user without a password, or one deactivated, cannot. The
-session holds only the user name: who they are and what they may do is read from the database
+session holds only the user name (and the count below): who they are and what they may do is read from the database
 on every request, so a deactivation or a change of groups takes effect on their next click.
+
+Signing out ends the session for good: the session also holds the user's session_generation
+as it was at sign-in, and signing out (or being deactivated) counts it up, so a copy of the
+cookie kept from before is refused, on every web worker. Signing out thus ends the person's
+sessions in every browser. Signing in starts a new session (nothing from before it is kept but
+the language), so a session planted before sign-in, and its form token, are worth nothing.
+
+A wrong password and an unknown user name get the same answer in about the same time (a
+password hash is checked either way), and repeated failures are refused for a while
+(web/sign_in_throttle.py).
 """
 from __future__ import annotations
 
@@ -12,12 +22,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash
+from sqlalchemy import select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine import clock, display
 from models import User
 
-from . import i18n
+from . import i18n, sign_in_throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -41,6 +52,7 @@ class Person:
 
 
 def _user_row(username: str):
+    """(active, (Person, password hash, session generation)), or (None, None) for no such user."""
     engine = current_app.extensions["reformflow"]
     with engine.db.reader() as s:
         user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
@@ -48,12 +60,37 @@ def _user_row(username: str):
             return None, None
         person = Person(user.username, user.display_name, list(user.group_codes),
                         user.unit.name if getattr(user, "unit", None) is not None else None)
-        return user.active, (person, user.password_hash)
+        return user.active, (person, user.password_hash, user.session_generation)
 
 
 def load_user(username: str) -> Person | None:
+    """The signed-in person, or None (signed out) for a deactivated user or a session they
+    have since signed out of."""
     active, found = _user_row(username)
-    return found[0] if active else None
+    if not active or session.get(GENERATION) != found[2]:
+        return None
+    return found[0]
+
+
+GENERATION = "generation"  # the session's key for users.session_generation at sign-in
+_DUMMY: list[str] = []
+
+
+def _password_matches(password_hash: str | None, password: str) -> bool:
+    """Checked against a stand-in hash for an unknown user or one without a password, so that
+    the answer takes as long as for a real one: how long it takes says nothing."""
+    if not _DUMMY:
+        _DUMMY.append(generate_password_hash("not a password of anyone"))
+    matches = check_password_hash(password_hash or _DUMMY[0], password)
+    return matches and password_hash is not None
+
+
+def _fresh_session() -> None:
+    """Nothing from before sign-in (or after sign-out) carries over but the language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 def _safe_next(target: str | None) -> str:
@@ -66,23 +103,39 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
+        engine = current_app.extensions["reformflow"]
         username = request.form.get("username", "").strip()
+        address = request.remote_addr or "-"
+        until = sign_in_throttle.wait_until(engine, username, address)
+        if until is not None:  # the password is not even checked: guessing goes no faster
+            flash(_("登录失败次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat())), "error")
+            wait = max(int((until - clock.now()).total_seconds()) + 1, 1)
+            return render_template("login.html", username=username), 429, {"Retry-After": str(wait)}
         active, found = _user_row(username) if username else (None, None)
-        if found and active and found[1] and check_password_hash(found[1], request.form.get("password", "")):
-            login_user(found[0])
-            return redirect(_safe_next(request.args.get("next")))
-        if found and not active:
-            flash(_("该用户已停用，请联系改革办。"), "error")
-        else:
+        if not _password_matches(found[1] if found else None, request.form.get("password", "")):
+            sign_in_throttle.failed(engine, username, address)
             flash(_("用户名或密码不正确。没有密码的用户请向改革办申领。"), "error")
-        return render_template("login.html", username=username), 401
+            return render_template("login.html", username=username), 401
+        if not active:  # said only to whoever knows the password: it is theirs
+            flash(_("该用户已停用，请联系改革办。"), "error")
+            return render_template("login.html", username=username), 401
+        sign_in_throttle.succeeded(engine, username)
+        _fresh_session()
+        login_user(found[0])
+        session[GENERATION] = found[2]
+        return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", username="")
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    engine = current_app.extensions["reformflow"]
+    with engine.db.transaction() as s:  # every copy of this session, anywhere, is over
+        s.execute(update(User).where(User.username == current_user.username)
+                  .values(session_generation=User.session_generation + 1))
     logout_user()
+    _fresh_session()
     return redirect(url_for("auth.login"))
 
 

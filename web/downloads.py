@@ -16,6 +16,6 @@ def attachment(content: bytes, media_type: str, file_name: str, fallback: str | 
         response.headers["Content-Disposition"] = (f'attachment; filename="{fallback}"; '
                                                    f"filename*=UTF-8''{quote(file_name, safe='')}")
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     return response

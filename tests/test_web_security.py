@@ -1,0 +1,376 @@
+"""The web inbox as an attacker tries it: every route against someone who may not use it (with
+crafted addresses and POSTs), every POST without its form token, no change on a GET; text from
+people and diagrams shown as text, never run; the security headers on every page; sessions that
+end when they should; sign-in that tells nothing about who exists and slows guessing down;
+redirects that stay on this site."""
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.queries import list_tasks
+from models import AuditHead, ProcessInstance, SignInFailure, User
+from web import create_app, sign_in_throttle
+
+from .web_helper import sign_in
+
+FIXTURE = "tests/fixtures/diagrams/mini_approval.bpmn"
+HOSTILE = '<img src=x onerror="document.title=1">'  # what a page would run if it were not escaped
+
+
+def _app(engine, *, csrf: bool = True):
+    app = create_app(engine=engine, secret_key="test-secret", testing=True)
+    app.config["WTF_CSRF_ENABLED"] = csrf
+    return app
+
+
+def _token(client, path: str = "/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def _sign_in(client, username: str, password: str = "demo"):
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": _token(client)})
+
+
+def _client_at(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _flash(response) -> str:
+    found = re.search(r'<p class="flash[^"]*"[^>]*>([^<]*)</p>', response.get_data(as_text=True))
+    return found.group(1) if found else ""
+
+
+def _state(engine) -> tuple:
+    """What any change would move: the audit chain's head, the plans, the users' sessions."""
+    with engine.db.reader() as s:
+        return (s.execute(select(AuditHead.last_seq)).scalar(), s.execute(select(func.count(ProcessInstance.id))).scalar(),
+                tuple(s.execute(select(User.username, User.session_generation, User.active).order_by(User.id)).all()))
+
+
+def _task(engine, business_key: str, element_id: str) -> dict:
+    with engine.db.reader() as s:
+        return next(t for t in list_tasks(s, "chen", "all")
+                    if t["business_key"] == business_key and t["element_id"] == element_id)
+
+
+# ---------------------------------------------------------------- authorization, route by route
+def _foreign(engine) -> dict:
+    """A plan of zhang's (DT-2015-02, its public consultation held by him, with a file) that li,
+    the legal reviewer, has nothing to do with; and li's own plan and task for crossing ids."""
+    held = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    [document] = engine.task_view(held["id"])["documents"]
+    mine = _task(engine, "DT-2015-04", "Task_LegalityReview")
+    return {"plan": held["instance_id"], "task": held["id"], "document": document["id"], "version": held["version"],
+            "my_plan": mine["instance_id"], "my_task": mine["id"]}
+
+
+# endpoint -> (method, path, form, the statuses that refuse it): each crafted by li, who may
+# not see plan `plan` nor task `task`, is no reform office member nor auditor.
+def _attempts(f: dict) -> dict:
+    p, t, d = f["plan"], f["task"], f["document"]
+    seen = {"version": str(f["version"])}
+    return {
+        "inbox.task": ("GET", f"/tasks/{t}", {}, {404}),
+        "inbox.claim": ("POST", f"/tasks/{t}/claim", seen, {404}),
+        "inbox.unclaim": ("POST", f"/tasks/{t}/unclaim", seen, {404}),
+        "inbox.complete": ("POST", f"/tasks/{t}/complete", seen, {404}),
+        "inbox.attach": ("POST", f"/tasks/{t}/attach", seen, {404}),
+        "office.assign": ("POST", f"/tasks/{t}/assign", {**seen, "to": "li", "reassign": "1"}, {403, 404}),
+        "plans.plan": ("GET", f"/plans/{p}", {}, {404}),
+        "plans.document": ("GET", f"/plans/{p}/files/{d}", {}, {404}),
+        "auditor.documents": ("GET", f"/plans/{p}/documents", {}, {404}),
+        "auditor.archive": ("GET", f"/plans/{p}/archive.csv", {}, {404}),
+        "office.stop": ("POST", f"/plans/{p}/stop", {"reason": "x", "confirm": "1"}, {403, 404}),
+        "office.ledger": ("GET", "/ledger", {}, {403}),
+        "office.ledger_file": ("GET", "/ledger.csv", {}, {403}),
+        "office.start": ("POST", "/plans/new?key=work_report", {"plan_title": "x"}, {403}),
+        "auditor.audit": ("GET", "/audit", {}, {403}),
+        "auditor.audit_verify": ("POST", "/audit/verify", {}, {403}),
+        "auditor.audit_export": ("GET", "/audit/export.csv", {}, {403}),
+        "analyst.deploy": ("POST", "/definitions/deploy", {"action": "deploy"}, {403}),
+    }
+
+
+# who may call the rest: anyone signed in (their own inbox, the list of plans that concern them,
+# the process library, the home page), anyone at all (sign in and out, the language, static)
+OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions"}
+PUBLIC = {"auth.login", "auth.logout", "auth.language", "static"}
+
+
+def test_every_route_refuses_a_crafted_request_of_someone_who_may_not(demo_engine):
+    app = _app(demo_engine, csrf=False)
+    f = _foreign(demo_engine)
+    attempts = _attempts(f)
+    # a new route must say here who may call it
+    assert {r.endpoint for r in app.url_map.iter_rules()} == set(attempts) | OPEN_TO_ALL_SIGNED_IN | PUBLIC
+    client = app.test_client()
+    assert _sign_in(client, "li").status_code == 302
+    before = _state(demo_engine)
+    for endpoint, (method, path, form, refusals) in attempts.items():
+        answer = client.open(path, method=method, data=form)
+        assert answer.status_code in refusals, (endpoint, answer.status_code)
+        assert "DT-2015-02" not in answer.get_data(as_text=True), endpoint
+    assert _state(demo_engine) == before
+    # a file of a plan li may see is not reached through it: the file's own plan decides
+    assert client.get(f"/plans/{f['my_plan']}/files/{f['document']}").status_code == 404
+    # signed out, every route but the public ones sends to the sign-in page
+    anonymous = app.test_client()
+    for endpoint, (method, path, form, _) in attempts.items():
+        answer = anonymous.open(path, method=method, data=form)
+        assert answer.status_code == 302 and answer.location.startswith("/login"), endpoint
+
+
+def test_the_lists_show_each_person_only_their_own(demo_engine):
+    app = _app(demo_engine, csrf=False)
+    client = app.test_client()
+    f = _foreign(demo_engine)
+    _sign_in(client, "li")
+    for path in ("/tasks?scope=all", "/plans", "/plans?q=DT-2015-02"):
+        shown = client.get(path).get_data(as_text=True)
+        assert f'data-plan="{f["plan"]}"' not in shown and f'data-task="{f["task"]}"' not in shown, path
+    assert f'data-task="{f["my_task"]}"' in client.get("/tasks?scope=all").get_data(as_text=True)
+    assert f'data-plan="{f["my_plan"]}"' in client.get("/plans").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- CSRF and GET
+def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine):
+    app = _app(demo_engine)
+    f = _foreign(demo_engine)
+    client = app.test_client()
+    assert _sign_in(client, "chen").status_code == 302  # the office: every POST would otherwise act
+    before = _state(demo_engine)
+    posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
+    assert {r.endpoint for r in posts} >= {"auth.logout", "auth.language", "auth.login"}
+    values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en"}
+    for rule in posts:
+        path = rule.build(values, append_unknown=False)[1]
+        answer = client.post(path, data={"version": "1", "to": "li", "reason": "x", "confirm": "1", "action": "deploy"})
+        assert answer.status_code == 400 and "页面已过期" in answer.get_data(as_text=True), rule.endpoint
+    assert _state(demo_engine) == before
+    assert client.get("/tasks").status_code == 200  # still signed in: the logout without a token did nothing
+    # every GET, as a link or an image on another site would send it, changes nothing
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and rule.endpoint != "static":
+            path = rule.build({**values, "fmt": "csv", "document_id": f["document"]}, append_unknown=False)[1]
+            client.get(path)
+    client.get("/plans/new?key=reform_plan&plan_title=x&plan_business_key=DT-X")
+    client.get(f"/plans/{f['my_plan']}/stop?reason=x&confirm=1")
+    assert _state(demo_engine) == before
+
+
+# ---------------------------------------------------------------- text shown as text
+def test_text_from_people_and_diagrams_is_shown_never_run(live, page):
+    engine = live.app.extensions["reformflow"]
+    diagram = open(FIXTURE, encoding="utf-8").read()
+    escaped = HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    diagram = (diagram.replace("起草方案。", f"起草{escaped}")
+                      .replace('label="方案摘要"', f'label="摘要{escaped}"')
+                      .replace('name="简易审批"', f'name="审批{escaped}"'))
+    engine.deploy([("hostile.bpmn", diagram.encode())], actor="chen")
+    plan = engine.start("mini_approval", actor="zhang", title=f"方案{HOSTILE}", data={})
+    [draft] = plan["tasks"]
+    quoted = "a' onclick='document.title=1' &amp; b.pdf"  # a name may not hold <>" but may hold these
+    engine.attach(draft["id"], quoted, b"%PDF-1.4", actor="zhang", expected_version=None)
+    sign_in(page, live, "zhang")
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def nothing_ran():
+        assert page.locator("main img, main script, main [onerror]").count() == 0
+        assert page.title() != "1"
+
+    page.goto(f"{live.url}/tasks/{draft['id']}")
+    expect(page.locator("section.doc")).to_contain_text(f"起草{HOSTILE}")
+    expect(page.locator("label[for=f-summary]")).to_contain_text(f"摘要{HOSTILE}")
+    expect(page.locator("p.crumbs")).to_contain_text(f"方案{HOSTILE}")
+    expect(page.locator("section.documents")).to_contain_text(quoted)
+    assert page.locator("[onclick]").count() == 0
+    nothing_ran()
+    # what someone typed, shown again with a refusal (days below its minimum), stays text
+    typed = f"</textarea>{HOSTILE}"
+    page.locator("#f-summary").fill(typed)
+    page.locator("#f-days").fill("1")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("p.flash.error")).to_contain_text("表单有")
+    expect(page.locator("#f-summary")).to_have_value(typed)
+    nothing_ran()
+    # a file's name in the message after uploading it, and in the refusal of a name with <>
+    page.locator("#files").set_input_files([{"name": f"{quoted}.txt", "mimeType": "text/plain", "buffer": b"x"}])
+    page.get_by_role("button", name="仅上传所选附件").click()
+    expect(page.locator("p.flash.ok")).to_contain_text(f"已上传附件「{quoted}.txt」")
+    page.locator("#files").set_input_files([{"name": f"{HOSTILE}.txt", "mimeType": "text/plain", "buffer": b"x"}])
+    page.get_by_role("button", name="仅上传所选附件").click()
+    expect(page.locator("p.flash.error")).to_contain_text(f"附件 {HOSTILE}.txt：")
+    nothing_ran()
+    for path in ("/tasks", f"/plans/{plan['id']}", f"/plans/{plan['id']}/documents", "/plans", "/definitions"):
+        page.goto(f"{live.url}{path}")
+        expect(page.locator("main")).to_contain_text(HOSTILE)
+        nothing_ran()
+    assert dialogs == []
+    # the file itself is a download, never a page of this site
+    [uploaded] = [d for d in engine.documents(plan["id"]) if d["file_name"].endswith(".txt")]
+    answer = page.request.get(f"{live.url}/plans/{plan['id']}/files/{uploaded['id']}")
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    assert "sandbox" in answer.headers["content-security-policy"]
+
+
+# ---------------------------------------------------------------- headers
+def test_every_page_says_no_framing_no_sniffing_no_script_and_no_referrer_abroad(demo_engine):
+    app = _app(demo_engine, csrf=False)
+    f = _foreign(demo_engine)
+    client = app.test_client()
+    answers = {"/login": client.get("/login"), "/login (refused)": client.post("/login", data={"username": "x"})}
+    _sign_in(client, "chen")
+    for path in ("/tasks", f"/tasks/{f['task']}", f"/plans/{f['plan']}", "/plans", "/ledger", "/audit",
+                 "/definitions", "/definitions/deploy", "/plans/new", "/no-such-page", f"/plans/{f['plan']}/stop",
+                 "/ledger.csv", f"/plans/{f['plan']}/archive.csv", "/audit/export.csv"):
+        answers[path] = client.get(path)
+    for path, answer in answers.items():
+        headers = answer.headers
+        assert "frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), path
+        assert headers.get("X-Frame-Options") == "DENY", path
+        assert headers.get("X-Content-Type-Options") == "nosniff", path
+        assert headers.get("Referrer-Policy") == "same-origin", path
+        assert headers.get("Cache-Control") == "private, no-store", path
+        if answer.mimetype == "text/html":
+            assert "script-src 'none'" in headers["Content-Security-Policy"], path
+    download = client.get(f"/plans/{f['plan']}/files/{f['document']}")
+    assert download.headers["Content-Security-Policy"].startswith("default-src 'none'; sandbox")  # its own, stricter
+
+
+def test_the_pages_work_under_their_content_security_policy(live, page):
+    """No page needs what the policy forbids: the style sheet applies, nothing is reported."""
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    sign_in(page, live, "chen")
+    task = _task(live.app.extensions["reformflow"], "DT-2015-04", "Task_LegalityReview")
+    for path in ("/tasks", f"/tasks/{task['id']}", f"/plans/{task['instance_id']}", "/ledger", "/plans/new"):
+        page.goto(f"{live.url}{path}")
+        assert page.locator("header.top").evaluate("e => getComputedStyle(e).display") != "inline", path
+    page.get_by_role("button", name="English").click()  # a form still posts
+    expect(page.get_by_role("button", name="中文")).to_be_visible()
+    assert violations == []
+
+
+# ---------------------------------------------------------------- sessions
+def test_signing_out_ends_every_copy_of_the_session(demo_engine):
+    app = _app(demo_engine)
+    client = app.test_client()
+    _sign_in(client, "li")
+    copy = app.test_client()  # the cookie as someone copied it (a shared computer, a stolen cookie)
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/tasks").status_code == 200
+    assert client.post("/logout", data={"csrf_token": _token(client, "/tasks")}).status_code == 302
+    assert client.get("/tasks").status_code == 302
+    answer = copy.get("/tasks")
+    assert answer.status_code == 302 and answer.location.startswith("/login")
+    assert _sign_in(client, "li").status_code == 302 and client.get("/tasks").status_code == 200  # anew: fine
+
+
+def test_signing_in_starts_a_new_session_and_keeps_only_the_language(demo_engine):
+    """A session cookie planted before sign-in (and the form token it holds, known to whoever
+    planted it) is worth nothing afterwards."""
+    app = _app(demo_engine)
+    client = app.test_client()
+    before = _token(client)
+    client.post("/language/en", data={"csrf_token": before, "next": "/login"})
+    answer = client.post("/login", data={"username": "li", "password": "demo", "csrf_token": before})
+    assert answer.status_code == 302
+    assert client.post("/logout", data={"csrf_token": before}).status_code == 400  # the old token: refused
+    page = client.get("/tasks").get_data(as_text=True)
+    assert 'lang="en"' in page and "中文" in page  # still signed in, still in English
+
+
+def test_a_deactivated_person_is_signed_out_at_the_next_click_and_stays_out(live, page):
+    engine = live.app.extensions["reformflow"]
+    sign_in(page, live, "li")
+    engine.deactivate_user("li", actor="chen")
+    page.goto(f"{live.url}/tasks")
+    expect(page).to_have_url(re.compile(r"/login"))
+    engine.reactivate_user("li", actor="chen")  # back again: the session from before stays over
+    page.goto(f"{live.url}/tasks")
+    expect(page).to_have_url(re.compile(r"/login"))
+    sign_in(page, live, "li")
+    expect(page.locator("span.me")).to_contain_text("李娜")
+
+
+def test_the_session_cookie_is_not_for_scripts_nor_other_sites(demo_engine):
+    client = _app(demo_engine).test_client()
+    answer = _sign_in(client, "li")
+    cookie = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# ---------------------------------------------------------------- signing in
+def test_a_wrong_password_an_unknown_name_and_a_deactivated_user_get_the_same_answer(demo_engine):
+    demo_engine.deactivate_user("zhou", actor="chen")
+    client = _app(demo_engine, csrf=False).test_client()
+    client.post("/login", data={"username": "li", "password": "warm-up"})
+    answers, times = {}, {}
+    for name in ("li", "nobody-here", "zhou"):
+        took = []
+        for _ in range(3):
+            started = time.perf_counter()
+            answer = client.post("/login", data={"username": name, "password": "wrong"})
+            took.append(time.perf_counter() - started)
+        answers[name], times[name] = (answer.status_code, _flash(answer)), min(took)
+    assert len(set(answers.values())) == 1, answers
+    assert answers["li"] == (401, "用户名或密码不正确。没有密码的用户请向改革办申领。")
+    assert max(times.values()) < 4 * min(times.values()), times  # a password hash checked for each
+    # who knows the password is told why they cannot sign in
+    assert _flash(client.post("/login", data={"username": "zhou", "password": "demo"})) == "该用户已停用，请联系改革办。"
+
+
+def test_repeated_failures_for_one_name_are_refused_for_a_while_saying_until_when(demo_engine):
+    app = _app(demo_engine, csrf=False)
+    client = app.test_client()
+    with clock.frozen(datetime(2026, 3, 2, 9, 0)):
+        for _ in range(sign_in_throttle.PER_NAME):
+            assert client.post("/login", data={"username": "li", "password": "guess"}).status_code == 401
+        answer = client.post("/login", data={"username": "li", "password": "demo"})  # right, but too late
+        assert answer.status_code == 429 and answer.headers["Retry-After"] == "901"
+        assert _flash(answer) == "登录失败次数过多，请于 2026-03-02 09:15 后再试。"
+        elsewhere = _client_at(app, "10.1.2.3")
+        assert elsewhere.post("/login", data={"username": "li", "password": "demo"}).status_code == 429
+        assert elsewhere.post("/login", data={"username": "zhang", "password": "demo"}).status_code == 302
+        # an unknown name is counted the same: its answer tells nothing
+        for _ in range(sign_in_throttle.PER_NAME):
+            client.post("/login", data={"username": "nobody-here", "password": "guess"})
+        assert client.post("/login", data={"username": "nobody-here", "password": "guess"}).status_code == 429
+    with clock.frozen(datetime(2026, 3, 2, 9, 15, 1)):
+        assert client.post("/login", data={"username": "li", "password": "demo"}).status_code == 302
+    with demo_engine.db.reader() as s:  # li's failures are forgotten once she is in; the others pass
+        assert s.execute(select(SignInFailure.username)).scalars().all() == ["nobody-here"] * 5
+
+
+def test_many_names_tried_from_one_address_are_refused_too(demo_engine, monkeypatch):
+    monkeypatch.setattr(sign_in_throttle, "PER_ADDRESS", 3)
+    app = _app(demo_engine, csrf=False)
+    guesser = _client_at(app, "10.9.9.9")
+    for name in ("li", "zhang", "ma"):
+        assert guesser.post("/login", data={"username": name, "password": "guess"}).status_code == 401
+    assert guesser.post("/login", data={"username": "xie", "password": "demo"}).status_code == 429
+    assert app.test_client().post("/login", data={"username": "xie", "password": "demo"}).status_code == 302
+
+
+# ---------------------------------------------------------------- redirects
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/",
+                                    "/\t/evil.example/", "javascript:alert(1)", "http:/evil.example"])
+def test_redirects_stay_on_this_site(demo_engine, target):
+    client = _app(demo_engine, csrf=False).test_client()
+    for answer in (client.post("/language/en", data={"next": target}),
+                   client.post("/login", query_string={"next": target}, data={"username": "li", "password": "demo"})):
+        assert answer.status_code == 302
+        location = answer.location  # as a browser reads it: backslashes and tabs would count
+        assert urlsplit(urljoin("http://reformflow.test/x", location)).netloc == "reformflow.test", location
+        assert not re.search(r"[\\\t\n]", location), location
