@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine.commands import Engine
 from models.db import Database
 
-from . import error_pages, i18n
+from . import error_pages, i18n, names
 
 HERE = Path(__file__).resolve().parent
 
@@ -54,6 +54,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import auditor; app.register_blueprint(auditor.bp)  # noqa: E702
     from . import office; app.register_blueprint(office.bp)
     i18n.install(app)
+    names.install(app)
     error_pages.install(app)
     return app
 
