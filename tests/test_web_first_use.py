@@ -76,3 +76,20 @@ def test_steps_and_plans_name_groups_and_people_not_their_codes(live, page):
     page.get_by_role("button", name="English").click()
     page.goto(f"{live.url}/tasks/{coordinate['id']}")
     expect(page.locator("dl.facts dd").nth(2)).to_have_text("法制机构")
+
+
+# ------------------------------------------------------------ what a drafter may start
+def test_the_start_list_offers_plans_not_the_steps_other_processes_call(live, page):
+    """Deliberation, filing, legality review and risk assessment run inside a reform plan (its call
+    activities): offered beside it, a drafter would start a legality review of nothing."""
+    sign_in(page, live, "zhang")
+    page.get_by_role("link", name="发起方案").click()
+    offered = page.locator("ul.processes")
+    expect(offered).to_contain_text("改革方案全流程")
+    expect(offered).to_contain_text("改革方案动态调整")
+    for called in ("集体审议决策", "备案", "合法合规性审查", "社会稳定风险评估"):
+        expect(offered.get_by_role("link", name=called, exact=True)).to_have_count(0)
+
+    # typed in by hand, the page says where the process belongs
+    page.goto(f"{live.url}/plans/new?key=legality_review")
+    expect(page.locator("main")).to_contain_text("此流程由「改革方案动态调整」、「改革方案全流程」在办理中调用")
