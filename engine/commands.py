@@ -813,8 +813,10 @@ class Engine:
     def _return_to_sender(self, ctx: Context, workflow: BpmnWorkflow, done, actor: str) -> list[dict]:
         """A step that this action opened again (a check sent the submission back for a missing
         reason, or the meeting will discuss again) goes back to the person who submitted it,
-        claimed, instead of to the whole group. Not a task with its own assignee, not one the
-        person may not claim, not the next item of a sequential multi-instance task."""
+        claimed, instead of to the whole group. Not a task with another assignee of its own, not
+        one the person may not claim, not the next item of a sequential multi-instance task. A
+        step whose own assignee is the sender (the drafter's ${initiator}) is theirs already, and
+        is said as returned too: else the same step reappears with nothing to say why."""
         created = [e for e in ctx.log.pending if e[0] == "task_created" and e[1] == done.instance_id
                    and e[3]["element_id"] == done.element_id and e[3]["process"] == done.process_key]
         if not created:
@@ -824,7 +826,12 @@ class Engine:
         for _, instance_id, task_id, _ in created:
             row = self._task(ctx, task_id, None)
             spiff = workflow.get_task_from_id(UUID(row.spiff_task_id))
-            if row.assignee or not self._may_claim(member, row) or runtime.is_multi_instance_item(spiff):
+            if runtime.is_multi_instance_item(spiff):
+                continue
+            if row.assignee == actor and row.status == "claimed":
+                reopened.append(self._task_dict(row))
+                continue
+            if row.assignee or not self._may_claim(member, row):
                 continue
             row = self._update_task(ctx, row, assignee=actor, status="claimed", claimed_at=ctx.now)
             ctx.log.record("task_assigned", instance_id=instance_id, task_id=row.id, element_id=row.element_id,

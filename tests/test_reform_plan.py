@@ -130,8 +130,13 @@ def test_public_consultation_lasts_30_days_then_the_comments_are_recorded(librar
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_PublicConsultation", Task_RegisterPlan={"touchesPublicInterest": True})
-        plan.do("Task_PublicConsultation", consultationStart="2026-03-02", consultationDays=15)
+        done = plan.do("Task_PublicConsultation", consultationStart="2026-03-02", consultationDays=15)
         assert "Task_PublicConsultation" in plan.active  # back to the drafter: too short, no reason
+        # the step is the drafter's own (assignee ${initiator}): the answer still says it came back,
+        # or the web page says only "submitted" and the same step silently reappears
+        again = plan.task("Task_PublicConsultation")
+        assert (again["status"], again["assignee"]) == ("claimed", "zhang")
+        assert [t["id"] for t in done.get("reopened", [])] == [again["id"]]
         plan.do("Task_PublicConsultation", consultationStart="2026-03-02", consultationDays=15,
                 shortenReason="防汛工作紧急")
         plan.do("Task_DepartmentOpinions")

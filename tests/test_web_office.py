@@ -162,14 +162,14 @@ def test_reassigning_a_task_someone_holds_asks_first(live, page):
     assert drafting["assignee"] == "zhang"
     sign_in(page, live, "chen")
     page.goto(f"{live.url}/tasks/{drafting['id']}")
-    expect(page.locator("section.assign")).to_contain_text("现由 zhang 办理")
+    expect(page.locator("section.assign")).to_contain_text("现由 张伟（zhang） 办理")
     expect(page.locator("#assign-to option[value='zhang']")).to_have_count(0)  # not to its holder
     expect(page.locator("#assign-to option[value='wang']")).to_contain_text("非本单位")
     page.get_by_label("交给").select_option("wang")
     page.get_by_role("button", name="改派").click()
 
     expect(page.locator("h1")).to_contain_text("确认改派")
-    expect(page.get_by_role("alert")).to_contain_text("现由 zhang 办理")
+    expect(page.get_by_role("alert")).to_contain_text("现由 张伟（zhang） 办理")
     assert engine.task_view(drafting["id"])["assignee"] == "zhang"  # nothing done yet
     page.get_by_role("button", name="确认改派").click()
     expect(page.get_by_role("status")).to_contain_text("指派给 wang")

@@ -25,7 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.commands import Engine
 from models.db import Database
 
-from . import error_pages, i18n, security_headers
+from . import error_pages, i18n, names, security_headers
 
 HERE = Path(__file__).resolve().parent
 
@@ -60,6 +60,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import auditor; app.register_blueprint(auditor.bp)  # noqa: E702
     from . import office; app.register_blueprint(office.bp)
     i18n.install(app)
+    names.install(app)
     error_pages.install(app)
     security_headers.install(app)
     return app

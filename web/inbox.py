@@ -213,10 +213,16 @@ def complete(task_id: int):
         # the page was stale (handed back, reassigned, done by someone else): the task as it is
         # now, and what they typed beside it, not lost
         return refused(exc, lambda exc=exc: task(task_id, kept=dict(request.form), status=status_of(exc)))
-    flash(_("已提交「%(name)s」。", name=view["name"]), "ok")
-    for reopened in result.get("reopened", []):
-        flash(_("任务 %(id)s「%(name)s」已回到您的待办。", id=reopened.get("id"), name=reopened.get("name")), "ok")
-    return redirect(url_for("plans.plan", instance_id=view["instance_id"]))
+    reopened = result.get("reopened", [])
+    if not reopened:
+        flash(_("已提交「%(name)s」。", name=view["name"]), "ok")
+        return redirect(url_for("plans.plan", instance_id=view["instance_id"]))
+    # a check of the diagram sent it straight back (a period too short without a reason, a return
+    # without one): say so and show the step again, not "submitted" and the plan's page
+    for again in reopened:
+        flash(_("已提交，但按流程规定「%(name)s」又回到您这里（任务 %(id)s），须再次办理：请对照办理要求"
+                "（例如须写明的理由）补充后重新提交。", id=again.get("id"), name=again.get("name")), "conflict")
+    return redirect(url_for("inbox.task", task_id=reopened[0]["id"]))
 
 
 @bp.route("/tasks/<int:task_id>/attach", methods=["POST"])

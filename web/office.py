@@ -217,7 +217,8 @@ def may_start_a_plan() -> bool:
 def start():
     key = request.values.get("key", "")
     if not key:
-        choices = [p for p in start_forms.processes(engine()) if start_forms.may_start(p, current_user)]
+        choices = [p for p in start_forms.processes(engine())
+                   if start_forms.may_start(p, current_user) and start_forms.offered(p)]
         return render_template("office_processes.html", processes=choices)
     process = start_forms.process(engine(), key)
     if process is None:

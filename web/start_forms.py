@@ -1,6 +1,7 @@
 """What the "start a plan" page needs to know of a process: its latest version's name, the start
-event's form (the fields `Engine.start` validates the start data against) and who may start it
-(camunda:candidateStarterGroups / Users). The page shows these; the engine decides."""
+event's form (the fields `Engine.start` validates the start data against), who may start it
+(camunda:candidateStarterGroups / Users) and which processes call it (their call activities: a
+legality review runs inside a reform plan, not on its own). The page shows these; the engine decides."""
 from __future__ import annotations
 
 import json
@@ -15,13 +16,23 @@ def processes(engine: Engine) -> list[dict]:
     """The latest version of every deployed process, by key, with its start rules."""
     with engine.db.reader() as s:
         rows = s.execute(select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
-                                ProcessDefinition.start_config)
+                                ProcessDefinition.start_config, ProcessDefinition.called_keys)
                          .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())).all()
-    latest = {}
-    for key, version, name, config in rows:
+    latest, calls = {}, {}
+    for key, version, name, config, called in rows:
         if key not in latest:
             latest[key] = _described(key, version, name, config)
+            calls[key] = json.loads(called or "[]")
+    for key, called in calls.items():
+        for callee in called:
+            if callee in latest and callee != key:
+                latest[callee]["called_by"].append(latest[key]["name"])
     return list(latest.values())
+
+
+def offered(process: dict) -> bool:
+    """Whether the start list offers it: a process another one calls is started by that one."""
+    return not process["called_by"]
 
 
 def process(engine: Engine, key: str) -> dict | None:
@@ -44,4 +55,5 @@ def starter_names(engine: Engine, process: dict) -> list[str]:
 def _described(key: str, version: int, name: str, config_json: str | None) -> dict:
     config = json.loads(config_json or "{}")
     return {"key": key, "version": version, "name": name, "form": config.get("start_form", []),
-            "starter_groups": config.get("starter_groups", []), "starter_users": config.get("starter_users", [])}
+            "starter_groups": config.get("starter_groups", []), "starter_users": config.get("starter_users", []),
+            "called_by": []}

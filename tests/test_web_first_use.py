@@ -1,0 +1,95 @@
+"""What the first real use of the web inbox (tests/test_web_lifecycle.py) found wrong or confusing,
+each pinned by a test in a real browser over the demo: a step the diagram sends straight back is
+said as such; people and groups are shown by their names, not by usernames and group codes."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from .test_web_task_page import _engine, _task
+from .web_helper import sign_in
+
+
+# ------------------------------------------------------------ a step sent straight back is said so
+def test_a_consultation_too_short_without_a_reason_comes_back_and_the_page_says_why(live, page):
+    """The drafter's own step (assignee ${initiator}) sent back by the 30-day rule: before, the page
+    said only "submitted" and showed the plan, and the same step reappeared in the inbox unexplained."""
+    engine = _engine(live)
+    consultation = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    sign_in(page, live, "zhang")
+    page.goto(f"{live.url}/tasks/{consultation['id']}")
+    page.get_by_label("征求意见方式").fill("网上公示")
+    page.get_by_label("征求意见起始日期").fill("2026-01-05")
+    page.get_by_label("征求意见期限（日）").fill("15")
+    page.get_by_role("button", name="提交").click()
+
+    again = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    assert again["id"] != consultation["id"] and (again["status"], again["assignee"]) == ("claimed", "zhang")
+    expect(page).to_have_url(f"{live.url}/tasks/{again['id']}")
+    notice = page.locator(".flash.conflict")
+    expect(notice).to_contain_text("「发布公开征求意见」又回到您这里")
+    expect(notice).to_contain_text("须写明的理由")
+    expect(page.get_by_label("征求意见期限（日）")).to_have_value("15")  # what was typed, kept
+
+    # with the reason the same step goes on: submitted, the plan's page
+    page.get_by_label("征求意见方式").fill("网上公示")
+    page.get_by_label("征求意见起始日期").fill("2026-01-05")
+    page.get_by_label("征求意见期限（日）").fill("15")
+    page.get_by_label("期限少于规定期限").fill("防汛工作紧急")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".flash.ok")).to_contain_text("已提交「发布公开征求意见」")
+    expect(page).to_have_url(re.compile(r"/plans/\d+$"))
+
+
+# ------------------------------------------------------------ names, not codes
+def test_steps_and_plans_name_groups_and_people_not_their_codes(live, page):
+    engine = _engine(live)
+    review = _task(engine, "DT-2015-04", "Task_LegalityReview")  # open to the legal office
+    sign_in(page, live, "chen")
+
+    page.goto(f"{live.url}/tasks/{review['id']}")
+    candidates = page.locator("dl.facts dd").nth(2)
+    expect(candidates).to_have_text("法制机构")
+
+    page.goto(f"{live.url}/plans/{review['instance_id']}")
+    expect(page.locator("dl.facts")).to_contain_text("马丽（ma）")
+    expect(page.locator("ul.steps")).to_contain_text("合法合规性审查 · 待认领 · 法制机构")
+    assert "legal" not in page.locator("ul.steps").inner_text()
+
+    page.goto(f"{live.url}/tasks?scope=all")
+    row = page.locator("table.inbox tbody tr", has_text="DT-2015-02")
+    expect(row.locator("td").nth(4)).to_have_text("张伟（zhang）")
+
+    page.goto(f"{live.url}/plans?q=DT-2015-02")
+    row = page.locator("tr", has_text="DT-2015-02")
+    expect(row).to_contain_text("发布公开征求意见 · 张伟（zhang）")
+    expect(row).to_contain_text("张伟（zhang） ·")
+
+    # a task someone holds: the office's reassign hint names them
+    held = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    page.goto(f"{live.url}/tasks/{held['id']}")
+    expect(page.locator("section.assign")).to_contain_text("现由 张伟（zhang） 办理")
+
+    # English: the list of groups is joined as English writes it
+    coordinate = _task(engine, "DT-2015-04", "Task_LegalityReview")
+    page.get_by_role("button", name="English").click()
+    page.goto(f"{live.url}/tasks/{coordinate['id']}")
+    expect(page.locator("dl.facts dd").nth(2)).to_have_text("法制机构")
+
+
+# ------------------------------------------------------------ what a drafter may start
+def test_the_start_list_offers_plans_not_the_steps_other_processes_call(live, page):
+    """Deliberation, filing, legality review and risk assessment run inside a reform plan (its call
+    activities): offered beside it, a drafter would start a legality review of nothing."""
+    sign_in(page, live, "zhang")
+    page.get_by_role("link", name="发起方案").click()
+    offered = page.locator("ul.processes")
+    expect(offered).to_contain_text("改革方案全流程")
+    expect(offered).to_contain_text("改革方案动态调整")
+    for called in ("集体审议决策", "备案", "合法合规性审查", "社会稳定风险评估"):
+        expect(offered.get_by_role("link", name=called, exact=True)).to_have_count(0)
+
+    # typed in by hand, the page says where the process belongs
+    page.goto(f"{live.url}/plans/new?key=legality_review")
+    expect(page.locator("main")).to_contain_text("此流程由「改革方案动态调整」、「改革方案全流程」在办理中调用")

@@ -1,0 +1,44 @@
+"""People and groups as the pages name them: 张伟（zhang）, 法制机构; never a bare username or a
+group code (`drafter`), which a person would have to ask about. Read once per request, when a
+page first asks (flask.g), in one query each: the directory is small."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import select
+
+from models import Group, User
+
+from . import i18n
+
+
+def _directory() -> tuple[dict[str, str], dict[str, str]]:
+    if "names" not in g:
+        engine = current_app.extensions["reformflow"]
+        with engine.db.reader() as s:
+            people = dict(s.execute(select(User.username, User.display_name)).all())
+            groups = dict(s.execute(select(Group.code, Group.display_name)).all())
+        g.names = (people, groups)
+    return g.names
+
+
+def person(username: str | None) -> str:
+    """张伟（zhang）; a username nobody has (a removed user) as it is."""
+    if not username:
+        return "—"
+    display = _directory()[0].get(username)
+    return f"{display}（{username}）" if display and display != username else username
+
+
+def group(code: str) -> str:
+    return _directory()[1].get(code) or code
+
+
+def candidates(task: dict) -> str:
+    """Who may take a step: its groups by name, then its people; `—` if nobody is named."""
+    said = [group(c) for c in task.get("candidate_groups") or []]
+    said += [person(u) for u in task.get("candidate_users") or []]
+    return ("、" if i18n.current() == "zh" else ", ").join(said) or "—"
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals.update(person_name=person, group_name=group, candidates=candidates)
