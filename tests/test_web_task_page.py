@@ -292,3 +292,13 @@ def test_a_refused_page_reveals_nothing_in_either_language(live, page, lang):
     expect(page.get_by_role("alert")).to_have_text(
         "找不到该页面：它不存在，或您无权查看。" if lang == "zh"
         else "Not found: this page does not exist, or you may not see it.")
+
+
+def test_the_consultation_period_says_the_30_day_rule_by_its_field(live, page):
+    """The form allows 1 day and up (a shorter period with a reason is lawful); the rule itself,
+    30 days unless a reason is given, must be read before submitting, not learnt from a return."""
+    consultation = _task(_engine(live), "DT-2015-02", "Task_PublicConsultation")
+    sign_in(page, live, "zhang")
+    page.goto(f"{live.url}/tasks/{consultation['id']}")
+    field = page.locator("[data-field='consultationDays']")
+    expect(field).to_contain_text("一般不少于30日；少于30日的须在下栏填写理由，否则退回重填")
