@@ -20,11 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.commands import Engine  # noqa: E402
-from engine.demo import PASSWORD, add_people, library_files  # noqa: E402
+from engine.demo import PASSWORD  # noqa: E402
 from engine.queries import list_tasks  # noqa: E402
-from bench.ledger import make_plans  # noqa: E402
-from models.db import Database  # noqa: E402
+from bench.ledger import library_engine, make_plans  # noqa: E402
 from web import create_app  # noqa: E402
 
 
@@ -50,11 +48,8 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(args.db or f"sqlite:///{tmp}/web.sqlite3")
-        db.upgrade()
-        engine = Engine(db)
-        add_people(engine, password=PASSWORD)
-        engine.deploy(library_files())
+        engine = library_engine(args.db or f"sqlite:///{tmp}/web.sqlite3", password=PASSWORD)
+        db = engine.db
         made = make_plans(engine, args.plans)
         app = create_app(engine=engine, secret_key="bench")
         app.config["WTF_CSRF_ENABLED"] = False  # the forms' tokens are not what is measured
