@@ -116,7 +116,7 @@ def test_the_office_reads_the_supervision_ledger_as_the_command_line_prints_it(l
     assert expected == [r["id"] for r in result["plans"]] and expected
 
     sign_in(page, live, "chen")
-    page.get_by_role("navigation").get_by_role("link", name="督察整改台账").click()
+    page.get_by_role("navigation").get_by_role("link", name="督察整改", exact=True).click()
     page.get_by_label("年度").select_option(str(year))
     page.get_by_role("button", name="筛选").click()
     expect(page).to_have_url(re.compile(f"year={year}"))
@@ -290,7 +290,7 @@ def test_a_wrong_file_is_refused_naming_its_lines(live, page):
 def test_a_drafter_sees_no_reports_nor_calendar_and_may_change_nothing(live, page):
     sign_in(page, live, "zhang")
     nav = page.get_by_role("navigation")
-    for link in ("季度通报", "督察整改台账", "工作日日历"):
+    for link in ("季度通报", "督察整改", "工作日日历"):
         expect(nav.get_by_role("link", name=link)).to_have_count(0)
     for path in ("/bulletin", "/bulletin.xlsx", "/supervision?year=2027", "/supervision.csv", "/calendar",
                  "/calendar/2027"):
