@@ -19,7 +19,8 @@ HEADERS = ("类别", "编号", "业务编号", "方案名称", "牵头单位", "
            "报送时间", "迟报天数", "审核情况", "退回次数", "审核时间", "审核意见", "举措数", "已完成", "已启动未完成",
            "未启动", "本季度进展", "存在的问题和困难", "季末预警", "方案状态")
 KINDS = ("季末报专项小组审核", "其他实施中方案")
-_STANDING_FILLS = {"missing": "red", "unreviewed": "yellow", "late": "yellow", "on_time": "green"}
+# the cells filled in colour, in the file and on the web page (web/reports.py)
+STANDING_FILLS = {"missing": "red", "unreviewed": "yellow", "late": "yellow", "on_time": "green"}
 _WIDTHS = (10, 6, 14, 30, 16, 10, 14, 9, 12, 17, 8, 14, 8, 17, 28, 7, 7, 7, 7, 36, 30, 8, 8)
 
 
@@ -42,7 +43,7 @@ def _fill(book, result: dict, rows: list, table: list[list]) -> None:
     standing, warning = HEADERS.index("报送情况") + 1, HEADERS.index("季末预警") + 1
     for (row, _kind), cells in zip(rows, table):
         sheet.append(cells)
-        colour_cell(sheet, standing, _STANDING_FILLS.get(row["standing"]))
+        colour_cell(sheet, standing, STANDING_FILLS.get(row["standing"]))
         colour_cell(sheet, warning, row["colour"])
     wrap(sheet, 3)
     sheet.auto_filter.ref = f"A2:{sheet.cell(sheet.max_row, len(HEADERS)).coordinate}"

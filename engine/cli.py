@@ -542,26 +542,9 @@ def _day_kind(working: bool) -> str:
 @click.argument("year", type=YEAR)
 def calendar_show(state, as_json, year):
     """列出 YEAR 年与周一至周五不同的日子及其来源 (which days of YEAR differ from Monday–Friday, and where from)."""
-    import logging
-    cal = _work_calendar(state)
-    overrides = cal.overrides
-    day, days = date(year, 1, 1), []
-    # The calendar logs an uncovered year in English for the engine's log; here the warning
-    # below says it once, in Chinese and English, with the command that mends it.
-    calendar_log = logging.getLogger("engine.workdays")
-    was_disabled, calendar_log.disabled = calendar_log.disabled, True
-    try:
-        while day.year == year:
-            working = cal.is_working_day(day)
-            # every entry too, even one the same as Monday-Friday: it still makes the year count as entered
-            if working != (day.weekday() < 5) or day in overrides:
-                days.append({"day": day.isoformat(), "working": working, "override": day in overrides})
-            day += timedelta(days=1)
-    finally:
-        calendar_log.disabled = was_disabled
-    covered = cal.covered(year)
-    result = {"year": year, "covered": covered, "days": days,
-              "warnings": [] if covered else [gap_warning(year)]}
+    from .calendar_year import entries, year_days
+    with state.db.reader() as s:
+        result = year_days(entries(s), year)
 
     def human(d):
         for row in d["days"]:

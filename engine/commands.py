@@ -404,21 +404,24 @@ class Engine:
         return user
 
     # ----------------------------------------------------------------- calendar
-    def set_calendar_day(self, day: date, *, working: bool, note: str = "", actor: str) -> dict:
+    def set_calendar_day(self, day: date, *, working: bool, note: str = "", actor: str,
+                         seen: dict | None = None) -> dict:
         """Enter a statutory holiday or a swapped working day for a year the calendar package
         does not know yet (the State Council publishes each year's schedule in late autumn).
         An entry that would change nothing (上班 on a Monday) is refused: it is mostly a mistyped
-        date, and would make its year count as entered."""
-        self.set_calendar_days([(day, working, note)], actor=actor, always=True)
+        date, and would make its year count as entered. `seen`: see set_calendar_days."""
+        self.set_calendar_days([(day, working, note)], actor=actor, always=True, seen=seen)
         return {"day": day.isoformat(), "working": working, "note": note}
 
-    def remove_calendar_day(self, day: date, *, actor: str) -> dict:
+    def remove_calendar_day(self, day: date, *, actor: str, seen: dict | None = None) -> dict:
         """Take back an entry (entered by mistake): the day is again as the package, or
-        Monday-Friday, has it. A year left without entries counts as not entered again."""
+        Monday-Friday, has it. A year left without entries counts as not entered again.
+        `seen`: see set_calendar_days."""
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             runtime.lock_calendar(ctx.session.connection(), shared=False)
             row = ctx.session.get(CalendarOverride, day)
+            _calendar_as_seen(day, row, seen)
             if row is None:
                 raise NotFound(f"{day} 没有录入过，无需撤销 (nothing was entered for {day})")
             ctx.log.record("calendar_changed", day=day.isoformat(), old={"working": row.is_working_day},
@@ -426,16 +429,23 @@ class Engine:
             ctx.session.delete(row)
         return {"day": day.isoformat(), "working": before_entries(day), "removed": True}
 
-    def set_calendar_days(self, days: list[tuple[date, bool, str]], *, actor: str, always: bool = False) -> dict:
+    def set_calendar_days(self, days: list[tuple[date, bool, str]], *, actor: str, always: bool = False,
+                          seen: dict | None = None) -> dict:
         """Enter several days (day, working, note) in one transaction: a year's schedule. A day
         already entered the same way is left as it is, and not recorded again, unless `always`;
         so importing the same file twice changes nothing the second time. Returns the days
-        `entered` and those `unchanged`, each {"day", "working", "note"}."""
+        `entered` and those `unchanged`, each {"day", "working", "note"}.
+
+        `seen` {day: (working, note) or None for nothing entered}: the entries as the person saw
+        them (the web page). A day among them entered or changed by someone else since is a
+        conflict, and nothing is entered: two offices entering the same day never overwrite
+        each other unseen."""
         result = {"entered": [], "unchanged": []}
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             runtime.lock_calendar(ctx.session.connection(), shared=False)
             for day, working, note in days:
+                _calendar_as_seen(day, ctx.session.get(CalendarOverride, day), seen)
                 # (a file's lines were checked as it was read, each with its line number)
                 if always and (pointless := pointless_entry(day, working)) is not None:
                     zh, en = pointless
@@ -1109,4 +1119,18 @@ _LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}
 _CALENDAR_KEEPERS = "只有改革办可以维护节假日安排 (only the reform office maintains the calendar)"
+
+
+def _calendar_as_seen(day: date, row: CalendarOverride | None, seen: dict | None) -> None:
+    """Refuse (Conflict) when `day`'s entry is no longer what the person saw (`seen`, see
+    Engine.set_calendar_days); a day they were not shown is not checked."""
+    if seen is None or day not in seen:
+        return
+    now = None if row is None else (row.is_working_day, row.note or "")
+    was = None if seen[day] is None else (bool(seen[day][0]), seen[day][1] or "")
+    if now != was:
+        said = ("未录入", "nothing entered") if now is None else \
+            (f"{'调休上班' if now[0] else '放假'}“{now[1]}”", f"{'working' if now[0] else 'off'} '{now[1]}'")
+        raise Conflict(f"{day} 刚被其他人修改过，现为{said[0]}，未作更改；请刷新后重试 "
+                       f"({day} was changed by someone else meanwhile, now {said[1]}: nothing changed, reload and try again)")
 _PLAN_STATUS_ZH = {"completed": "办结", "cancelled": "终止", "error": "出错"}

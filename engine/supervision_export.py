@@ -17,8 +17,9 @@ DECISION_NAMES = {"upheld": "维持", "changed": "变更", "withdrawn": "撤销"
 HEADERS = ("编号", "业务编号", "方案名称", "牵头单位", "责任人", "实施开始日期", "督察情况", "督察期限", "督察日期",
            "督察方式", "督察发现", "整改意见书文号", "送达日期", "问题清单", "整改期限", "整改情况", "逾期天数",
            "整改报告时间", "复核", "复查意见", "责令继续整改次数", "销号日期", "约谈情况", "方案状态")
-_SUPERVISION_FILLS = {"overdue": "red", "done": "green"}
-_NOTICE_FILLS = {"overdue": "red", "further": "yellow", "re_review": "yellow", "closed": "green", "withdrawn": "green"}
+# the cells filled in colour, in the file and on the web page (web/reports.py)
+SUPERVISION_FILLS = {"overdue": "red", "done": "green"}
+NOTICE_FILLS = {"overdue": "red", "further": "yellow", "re_review": "yellow", "closed": "green", "withdrawn": "green"}
 _WIDTHS = (6, 14, 30, 16, 10, 12, 16, 12, 12, 12, 30, 18, 12, 36, 12, 22, 8, 17, 24, 28, 8, 12, 30, 8)
 
 
@@ -37,8 +38,8 @@ def _fill(book, result: dict, table: list[list]) -> None:
     for row, cells in zip(result["plans"], table):
         sheet.append(cells)
         notice = row["notice"]
-        colour_cell(sheet, watched, _SUPERVISION_FILLS.get(row["supervision"]["state"]))
-        colour_cell(sheet, rectified, _NOTICE_FILLS.get(notice["state"]) if notice else None)
+        colour_cell(sheet, watched, SUPERVISION_FILLS.get(row["supervision"]["state"]))
+        colour_cell(sheet, rectified, NOTICE_FILLS.get(notice["state"]) if notice else None)
     wrap(sheet, 3)
     sheet.auto_filter.ref = f"A2:{sheet.cell(sheet.max_row, len(HEADERS)).coordinate}"
 

@@ -93,6 +93,14 @@ def _attempts(f: dict) -> dict:
         "office.stop": ("POST", f"/plans/{p}/stop", {"reason": "x", "confirm": "1"}, {403, 404}),
         "office.ledger": ("GET", "/ledger", {}, {403}),
         "office.ledger_file": ("GET", "/ledger.csv", {}, {403}),
+        "reports.bulletin": ("GET", "/bulletin", {}, {403}),
+        "reports.bulletin_file": ("GET", "/bulletin.xlsx", {}, {403}),
+        "reports.supervision": ("GET", "/supervision", {}, {403}),
+        "reports.supervision_file": ("GET", "/supervision.csv", {}, {403}),
+        "reports.calendar": ("GET", "/calendar/2027", {}, {403}),
+        "reports.calendar_day": ("POST", "/calendar/2027/day",
+                                 {"day": "2027-10-08", "action": "off", "note": "x", "seen": "{}"}, {403}),
+        "reports.calendar_import": ("POST", "/calendar/2027/import", {"confirm": "1", "seen": "{}"}, {403}),
         "office.start": ("POST", "/plans/new?key=work_report", {"plan_title": "x"}, {403}),
         "auditor.audit": ("GET", "/audit", {}, {403}),
         "auditor.audit_verify": ("POST", "/audit/verify", {}, {403}),
@@ -151,7 +159,7 @@ def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine
     before = _state(demo_engine)
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
     assert {r.endpoint for r in posts} >= {"auth.logout", "auth.language", "auth.login"}
-    values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en"}
+    values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en", "year": 2027}
     for rule in posts:
         path = rule.build(values, append_unknown=False)[1]
         answer = client.post(path, data={"version": "1", "to": "li", "reason": "x", "confirm": "1", "action": "deploy"})

@@ -1,0 +1,57 @@
+"""A year of the working-day calendar as people read it (`reformflow calendar show YEAR` and the
+web page /calendar/YEAR): the days that differ from Monday-Friday, or that the reform office
+entered, each with where it comes from — the chinesecalendar package (with the holiday's name)
+or the office's entry (with its note) — and whether the year is known at all."""
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import chinese_calendar
+from sqlalchemy import select
+
+from models import CalendarOverride
+
+from .workdays import WorkCalendar, gap_warning
+
+
+def entries(session) -> dict[date, tuple[bool, str]]:
+    """Every day the office entered: {day: (working, note)}."""
+    return {o.day: (o.is_working_day, o.note or "")
+            for o in session.execute(select(CalendarOverride)).scalars()}
+
+
+def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
+    """{"year", "covered", "days": [{"day", "working", "override", "note", "holiday"}], "warnings"}:
+    `note` is the office's, `holiday` the package's name of the holiday (Chinese, English) or None."""
+    cal = WorkCalendar({day: working for day, (working, _note) in entered.items()})
+    # The calendar logs an uncovered year in English for the engine's log; the warning here
+    # says it once, in Chinese and English, with the command that mends it.
+    calendar_log = logging.getLogger("engine.workdays")
+    was_disabled, calendar_log.disabled = calendar_log.disabled, True
+    day, days = date(year, 1, 1), []
+    try:
+        while day.year == year:
+            working = cal.is_working_day(day)
+            # every entry too, even one the same as Monday-Friday: it still makes the year count as entered
+            if working != (day.weekday() < 5) or day in entered:
+                days.append({"day": day.isoformat(), "working": working, "override": day in entered,
+                             "note": entered[day][1] if day in entered else None, "holiday": _holiday(day)})
+            day += timedelta(days=1)
+    finally:
+        calendar_log.disabled = was_disabled
+    covered = cal.covered(year)
+    return {"year": year, "covered": covered, "days": days, "warnings": [] if covered else [gap_warning(year)]}
+
+
+def _holiday(day: date) -> list[str] | None:
+    """The package's holiday (or the holiday a swapped working day makes up for), if it knows the day."""
+    try:
+        _on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:  # a year the package does not know
+        return None
+    try:
+        holiday = chinese_calendar.Holiday(name) if name else None
+    except ValueError:
+        return None
+    return [holiday.chinese, holiday.value] if holiday is not None else None
