@@ -163,9 +163,13 @@ def _deadline(value: str) -> str:
 
 
 def _entered(w, value: dict) -> str:
-    """A value a person entered: a choice with its name, yes or no for a tick box."""
+    """A value a person entered: a choice with its name, yes or no for a tick box. The terminal
+    shows a choice's code before its name (`major（重大改革方案）`: the code is what `--data`
+    takes); a page, which people fill in by the names, shows the name only."""
     if isinstance(value["value"], bool) and not value["option"]:
         return w("是", "yes", "是") if value["value"] else w("否", "no", "否")
+    if value["option"] and w.language != "both":
+        return value["option"]
     return display.entered(value)
 
 

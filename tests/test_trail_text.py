@@ -122,8 +122,11 @@ def test_each_language_reads_as_a_sentence():
                                    "按周末推算，2027 年节假日当时未录入）")
     assert said(created, "en") == ("task created 审核（市财政局） (法制机构、改革办, due 2027-01-08; "
                                    "counted on plain weekends: no holiday calendar for 2027 then)")
-    assert said(completed, "en") == ("completed 审核: 审核意见 = 内容可行; 审核结论 = return（退回修改）; "
+    # a page shows a choice by the name people chose it by; the terminal also gives its code
+    assert said(completed, "en") == ("completed 审核: 审核意见 = 内容可行; 审核结论 = 退回修改; "
                                      "试点 = yes; 已公开 = no; 举措数 = 7")
+    assert said(completed, "zh").startswith("提交 审核：审核意见 = 内容可行；审核结论 = 退回修改；")
+    assert "审核结论 = return（退回修改）" in said(completed)
     assert said(EVENTS[17], "zh") == "撤销待办 起草（方案终止）"
     assert said(EVENTS[17], "en") == "cancelled 起草 (plan stopped)"
 
