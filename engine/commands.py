@@ -271,12 +271,15 @@ class Engine:
             return directory.group_rows(session)
 
     def update_user(self, username: str, *, actor: str, display_name: str | None = None,
-                    unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = ()) -> dict:
+                    unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = (),
+                    expected: dict | None = None) -> dict:
         """Change a user's name, unit or groups (reform office only): someone moved to another
         unit or took on another role. The tasks they hold stay theirs, but for the steps kept to
         the unit they left, which go back to its members (`returned`; `to_assign`: nobody there
         may take them). Returns the user, with `changed`: the fields that changed (none, and no
-        audit event, if nothing did)."""
+        audit event, if nothing did). `expected`: the user's display_name, unit and groups as
+        the person saw them (a web form); if another office member changed one of them since,
+        Conflict rather than one change silently undoing the other."""
         if display_name is not None:
             _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
         if unit is not None:
@@ -297,6 +300,9 @@ class Engine:
                               f"(no such group: {', '.join(sorted(missing))}; see `reformflow groups list`)")
             old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
                    "groups": user.group_codes}
+            if expected is not None and any(old[f] != expected[f] for f in old if f in expected):
+                raise Conflict(f"用户 {username} 刚被其他人修改过，请刷新后重试 "
+                               "(the user was changed by someone else just now; reload and try again)")
             if display_name is not None:
                 user.display_name = display_name
             if unit is not None and unit != old["unit"]:
