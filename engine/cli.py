@@ -315,11 +315,66 @@ def users():
 @click.option("--display-name", required=True, help="姓名 (display name).")
 @click.option("--group", "groups", multiple=True, help="所属角色代码，可重复 (candidate group code, repeatable).")
 @click.option("--unit", help="所在单位 (unit, department).")
-@click.option("--password", help="网页待办的登录密码 (password for the web inbox).")
+@click.option("--password", help="网页待办的登录密码；会留在命令历史和进程列表中，建议添加后改用 "
+                                "`reformflow users password` 设置 (password for the web inbox; it stays in the "
+                                "shell history and shows in `ps`: better set it with `reformflow users password`).")
 def users_add(state, as_json, username, display_name, groups, unit, password):
     """添加用户 (add a user)."""
     result = state.engine.add_user(username, display_name, groups=list(groups), unit=unit, password=password)
     _emit(result, as_json, lambda d: click.echo(f"已添加用户 {d['username']} (user added)"))
+
+
+@command(users, "password")
+@click.argument("username")
+@click.option("--as", "actor", required=True,
+              help="谁来设置：本人（须输入当前密码），或为他人重设的改革办用户，记入审计记录 "
+                   "(who sets it: the user themselves, giving the current one, or the reform office resetting it).")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="从标准输入读取新密码一行，供脚本使用；本人修改时先读当前密码一行 (read the new password as one "
+                   "line of standard input, for scripts; changing one's own, the current password's line comes first).")
+def users_password(state, as_json, username, actor, from_stdin):
+    """设置网页待办的登录密码：本人修改，或改革办重设，不回显、不留在命令历史中；其网页登录随之失效
+    (set a web inbox password: one's own, or reset by the reform office; never echoed nor kept in the
+    shell history; the user's web sessions end)."""
+    own = username == actor
+    if from_stdin:
+        lines = [line.rstrip("\r\n") for line in sys.stdin.readlines()]
+        needed = 2 if own else 1
+        if len(lines) != needed or not all(lines):
+            raise BadValue(f"标准输入须为{'当前密码、新密码各一行' if own else '新密码一行'}",
+                           "standard input must hold " + ("the current password, then the new one, one line each"
+                                                          if own else "the new password on one line"),
+                           click.get_current_context(), param_hint="'--stdin'")
+        current, new = (lines[0], lines[1]) if own else (None, lines[0])
+    else:
+        current = click.prompt("当前密码 (current password)", hide_input=True, err=True) if own else None
+        new = click.prompt("新密码 (new password)", hide_input=True, err=True, value_proc=_new_password(username),
+                           confirmation_prompt="再次输入新密码 (the new password again)")
+    result = state.engine.set_password(username, new, actor=actor, current_password=current)
+    result = {k: v for k, v in result.items() if k != "session_generation"}  # the web's business
+
+    def human(d):
+        if d["reset"]:
+            click.echo(f"已重设 {d['username']} {d['display_name']} 的密码，其网页登录已失效，请将新密码当面或经安全渠道告知本人 "
+                       f"(password reset; their web sessions have ended: tell them the new one in person)")
+        else:
+            click.echo(f"已修改 {d['username']} {d['display_name']} 的密码，网页上已登录的会话均已失效，请用新密码登录 "
+                       f"(password changed; signed-in web sessions have ended: sign in with the new one)")
+    _emit(result, as_json, human)
+
+
+def _new_password(username: str):
+    """Checks a password typed at the prompt before asking for it again: a short one is asked
+    for anew, not refused after both."""
+    from .errors import Invalid
+    from .passwords import checked
+
+    def check(value: str) -> str:
+        try:
+            return checked(username, value)
+        except Invalid as exc:
+            raise click.UsageError(exc.message) from None
+    return check
 
 
 @command(users, "list")

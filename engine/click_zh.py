@@ -24,6 +24,8 @@ MESSAGES = {
     "default: {default}": "默认 (default): {default}",
     "env var: {var}": "环境变量 (env var): {var}",
     "Aborted!": "已中止 (Aborted!)",
+    "Repeat for confirmation": "再输入一次以确认 (Repeat for confirmation)",
+    "Error: The two entered values do not match.": "错误 (Error)：两次输入不一致 (The two entered values do not match).",
     "Error: {message}": "错误 (Error)：{message}",
     "Try '{command} {option}' for help.": "运行 '{command} {option}' 查看帮助 (Try '{command} {option}' for help).",
     "Missing command.": "缺少命令 (Missing command).",

@@ -25,7 +25,7 @@ from models import AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefini
 from models.identity import memberships
 from models.db import Database
 
-from . import audit, clock, directory, documents, forms, joins, modeler, recount, reporting_bodies, runtime
+from . import audit, clock, directory, documents, forms, joins, modeler, passwords, recount, reporting_bodies, runtime
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
@@ -228,12 +228,15 @@ class Engine:
 
     def add_user(self, username: str, display_name: str, *, groups: list[str] = (),
                  unit: str | None = None, password: str | None = None, actor: str = SYSTEM_ACTOR) -> dict:
-        from werkzeug.security import generate_password_hash
+        """Add a user. From the command line (`actor` system) as it always was; a person adding
+        one (the web's people page) must be in the reform office."""
         _check_name("用户名", "username", username, User.__table__.c.username)
         _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
         if unit is not None:
             _check_name("单位", "unit", unit, Unit.__table__.c.name)
         with self.command(actor) as ctx:
+            if actor != SYSTEM_ACTOR:
+                self._office_member(ctx, actor, "只有改革办可以添加用户 (only the reform office adds users)")
             s = ctx.session
             if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
                 raise Conflict(f"用户 {username} 已存在 (user exists)")
@@ -246,7 +249,7 @@ class Engine:
             if unit:
                 unit_row = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
             user = User(username=username, display_name=display_name, unit=unit_row, groups=list(found),
-                        password_hash=generate_password_hash(password) if password else None,
+                        password_hash=passwords.hashed(password) if password else None,
                         active=True, created_at=ctx.now)
             s.add(user)
             ctx.log.record("user_added", username=username, display_name=display_name,
@@ -268,12 +271,15 @@ class Engine:
             return directory.group_rows(session)
 
     def update_user(self, username: str, *, actor: str, display_name: str | None = None,
-                    unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = ()) -> dict:
+                    unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = (),
+                    expected: dict | None = None) -> dict:
         """Change a user's name, unit or groups (reform office only): someone moved to another
         unit or took on another role. The tasks they hold stay theirs, but for the steps kept to
         the unit they left, which go back to its members (`returned`; `to_assign`: nobody there
         may take them). Returns the user, with `changed`: the fields that changed (none, and no
-        audit event, if nothing did)."""
+        audit event, if nothing did). `expected`: the user's display_name, unit and groups as
+        the person saw them (a web form); if another office member changed one of them since,
+        Conflict rather than one change silently undoing the other."""
         if display_name is not None:
             _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
         if unit is not None:
@@ -294,6 +300,9 @@ class Engine:
                               f"(no such group: {', '.join(sorted(missing))}; see `reformflow groups list`)")
             old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
                    "groups": user.group_codes}
+            if expected is not None and any(old[f] != expected[f] for f in old if f in expected):
+                raise Conflict(f"用户 {username} 刚被其他人修改过，请刷新后重试 "
+                               "(the user was changed by someone else just now; reload and try again)")
             if display_name is not None:
                 user.display_name = display_name
             if unit is not None and unit != old["unit"]:
@@ -381,6 +390,38 @@ class Engine:
             user.active = True
             ctx.log.record("user_reactivated", username=username, old={"active": False}, new={"active": True})
             return directory.user_dict(user, directory.holding(ctx.session, username))
+
+    def set_password(self, username: str, new_password: str, *, actor: str,
+                     current_password: str | None = None) -> dict:
+        """A new web inbox password: a person changes their own, giving the current one (even a
+        reform office member: a browser left signed in must not be enough to take the account);
+        the reform office resets anyone else's, e.g. one forgotten (`password_reset`, else
+        `password_set` in the trail, which never holds the password nor its hash). Every web
+        session of the user ends at its next request (users.session_generation, web/auth.py):
+        after a reset the person signs in with the new password; the web page that changed one's
+        own keeps its session going with the returned `session_generation`."""
+        passwords.checked(username, new_password)
+        with self.command(actor) as ctx:
+            if username == actor:
+                self._member(ctx, actor)  # active, as for every --as
+                user = ctx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one()
+                if not passwords.matches(user.password_hash, current_password or ""):
+                    raise Forbidden("当前密码不正确，密码未修改 (the current password is wrong; the password is unchanged)")
+                if passwords.matches(user.password_hash, new_password):
+                    raise Invalid("新密码与当前密码相同 (the new password is the current one)")
+                event = "password_set"
+            else:
+                self._office_member(ctx, actor, "只有改革办可以重设他人的密码 "
+                                                "(only the reform office resets another person's password)")
+                user = ctx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
+                if user is None:
+                    raise NotFound(f"用户 {username} 不存在 (no such user)")
+                event = "password_reset"
+            user.password_hash = passwords.hashed(new_password)
+            user.session_generation += 1
+            ctx.log.record(event, username=username)
+            return {"username": username, "display_name": user.display_name, "reset": event == "password_reset",
+                    "active": user.active, "session_generation": user.session_generation}
 
     @staticmethod
     def _keep_an_office_member(ctx: Context, leaving: User) -> None:

@@ -139,6 +139,18 @@ def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library): 
     assert {g["code"]: g["members"] for g in library.groups()}["drafter"] == 1
 
 
+def test_a_change_made_since_the_office_member_read_the_user_is_a_conflict(library):  # noqa: F811
+    """The web's user page sends what it showed (`expected`): another office member's change in
+    between is refused, not silently undone by the older page."""
+    seen = {"display_name": "王芳", "unit": "市发改委", "groups": ["drafter"]}
+    library.update_user("wang", add_groups=["participant"], actor="chen")  # meanwhile
+    with pytest.raises(Conflict, match=r"用户 wang 刚被其他人修改过，请刷新后重试 \(the user was changed"):
+        library.update_user("wang", unit="市财政局", actor="chen", expected=seen)
+    assert [u["unit"] for u in library.users() if u["username"] == "wang"] == ["市发改委"]
+    moved = library.update_user("wang", unit="市财政局", actor="chen", expected={**seen, "groups": ["drafter", "participant"]})
+    assert moved["changed"] == ["unit"]
+
+
 @pytest.mark.parametrize("name", ["市\n财政局", "张\x1b[2J伟", "王\u202e芳"])
 def test_a_name_with_a_control_or_invisible_character_is_refused(library, name):  # noqa: F811
     """A unit typed with a line break split its users-list and ledger lines; an escape sequence

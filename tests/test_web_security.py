@@ -106,12 +106,24 @@ def _attempts(f: dict) -> dict:
         "auditor.audit_verify": ("POST", "/audit/verify", {}, {403}),
         "auditor.audit_export": ("GET", "/audit/export.csv", {}, {403}),
         "analyst.deploy": ("POST", "/definitions/deploy", {"action": "deploy"}, {403}),
+        "people.people": ("GET", "/people", {}, {403}),
+        "people.add": ("POST", "/people/new", {"username": "mole", "display_name": "x", "groups": "reform_office",
+                                               "password": "mole-pass-1", "password_again": "mole-pass-1"}, {403}),
+        "people.person": ("GET", "/people/zhang", {}, {403}),
+        "people.update": ("POST", "/people/li/update", {"seen_display_name": "李娜", "seen_unit": "市司法局",
+                                                        "seen_groups": "legal", "display_name": "李娜",
+                                                        "unit": "市司法局", "groups": ["legal", "reform_office"]}, {403}),
+        "people.reset_password": ("POST", "/people/zhang/password",
+                                  {"new_password": "taken-over-1", "new_password_again": "taken-over-1"}, {403}),
+        "people.deactivate": ("POST", "/people/zhang/deactivate", {}, {403}),
+        "people.reactivate": ("POST", "/people/zhang/reactivate", {}, {403}),
     }
 
 
 # who may call the rest: anyone signed in (their own inbox, the list of plans that concern them,
-# the process library, the home page), anyone at all (sign in and out, the language, static)
-OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions"}
+# the process library, the home page, their own password), anyone at all (sign in and out, the language, static)
+OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions",
+                         "people.account_password"}  # one's own password, with the current one
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static"}
 
 
@@ -159,7 +171,7 @@ def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine
     before = _state(demo_engine)
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
     assert {r.endpoint for r in posts} >= {"auth.logout", "auth.language", "auth.login"}
-    values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en", "year": 2027}
+    values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en", "year": 2027, "username": "li"}
     for rule in posts:
         path = rule.build(values, append_unknown=False)[1]
         answer = client.post(path, data={"version": "1", "to": "li", "reason": "x", "confirm": "1", "action": "deploy"})

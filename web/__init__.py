@@ -60,6 +60,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import auditor; app.register_blueprint(auditor.bp)  # noqa: E702
     from . import office; app.register_blueprint(office.bp)
     from . import reports; app.register_blueprint(reports.bp)  # noqa: E702
+    from . import people; app.register_blueprint(people.bp)  # noqa: E702
     i18n.install(app)
     names.install(app)
     error_pages.install(app)

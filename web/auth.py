@@ -1,12 +1,13 @@
 """Signing in and out, and the language switch.
 
 A person signs in with the user name and password the reform office gave them (`reformflow
-users add NAME --password P`); a user without a password, or one deactivated, cannot. The
+users password NAME`, or the people page), and may change it (/account/password,
+web/people.py); a user without a password, or one deactivated, cannot. The
 session holds only the user name (and the count below): who they are and what they may do is read from the database
 on every request, so a deactivation or a change of groups takes effect on their next click.
 
 Signing out ends the session for good: the session also holds the user's session_generation
-as it was at sign-in, and signing out (or being deactivated) counts it up, so a copy of the
+as it was at sign-in, and signing out (or being deactivated, or a new password) counts it up, so a copy of the
 cookie kept from before is refused, on every web worker. Signing out thus ends the person's
 sessions in every browser. Signing in starts a new session (nothing from before it is kept but
 the language), so a session planted before sign-in, and its form token, are worth nothing.
@@ -23,9 +24,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, update
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import clock, display
+from engine import clock, display, passwords
 from models import User
 
 from . import i18n, sign_in_throttle
@@ -73,16 +73,6 @@ def load_user(username: str) -> Person | None:
 
 
 GENERATION = "generation"  # the session's key for users.session_generation at sign-in
-_DUMMY: list[str] = []
-
-
-def _password_matches(password_hash: str | None, password: str) -> bool:
-    """Checked against a stand-in hash for an unknown user or one without a password, so that
-    the answer takes as long as for a real one: how long it takes says nothing."""
-    if not _DUMMY:
-        _DUMMY.append(generate_password_hash("not a password of anyone"))
-    matches = check_password_hash(password_hash or _DUMMY[0], password)
-    return matches and password_hash is not None
 
 
 def _fresh_session() -> None:
@@ -112,7 +102,7 @@ def login():
             wait = max(int((until - clock.now()).total_seconds()) + 1, 1)
             return render_template("login.html", username=username), 429, {"Retry-After": str(wait)}
         active, found = _user_row(username) if username else (None, None)
-        if not _password_matches(found[1] if found else None, request.form.get("password", "")):
+        if not passwords.matches(found[1] if found else None, request.form.get("password", "")):
             sign_in_throttle.failed(engine, username, address)
             flash(_("用户名或密码不正确。没有密码的用户请向改革办申领。"), "error")
             return render_template("login.html", username=username), 401

@@ -1,0 +1,193 @@
+"""Passwords for the web inbox: a person changes their own (giving the current one), the reform
+office resets anyone else's; a weak one is refused; the trail says who did which, never the
+password nor its hash. On SQLite and PostgreSQL, and from the command line, which prompts
+without echo or reads standard input, so the password stays out of `ps` and the shell history."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine.audit import verify
+from engine.cli import main
+from engine.errors import Forbidden, Invalid, NotFound
+from engine.passwords import matches
+from models import AuditEvent, User
+
+from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
+
+OLD, NEW = "old-password-1", "new-password-2"
+
+
+@pytest.fixture
+def office(engine):
+    """chen of the reform office and li, the legal reviewer, each with a password."""
+    engine.add_group("reform_office", "改革办")
+    engine.add_group("legal", "法制机构")
+    engine.add_user("chen", "陈静", groups=["reform_office"], password="office-pass-1")
+    engine.add_user("li", "李娜", groups=["legal"], unit="市司法局", password=OLD)
+    return engine
+
+
+def _user(engine, username: str) -> User:
+    with engine.db.reader() as s:
+        user = s.execute(select(User).where(User.username == username)).scalar_one()
+        s.expunge(user)
+        return user
+
+
+def _trail(engine) -> list[tuple[str, str, str]]:
+    """(event type, actor, payload as written) of every password event."""
+    with engine.db.reader() as s:
+        return [tuple(r) for r in s.execute(select(AuditEvent.event_type, AuditEvent.actor, AuditEvent.payload).where(
+            AuditEvent.event_type.in_(("password_set", "password_reset"))).order_by(AuditEvent.seq))]
+
+
+def test_a_person_changes_their_own_password_giving_the_current_one(office):
+    before = _user(office, "li")
+    with pytest.raises(Forbidden, match=r"当前密码不正确.*\(the current password is wrong"):
+        office.set_password("li", NEW, actor="li", current_password="not-it-at-all")
+    with pytest.raises(Forbidden, match="当前密码不正确"):
+        office.set_password("li", NEW, actor="li")  # none given: the same
+    with pytest.raises(Invalid, match=r"新密码与当前密码相同 \(the new password is the current one\)"):
+        office.set_password("li", OLD, actor="li", current_password=OLD)
+    assert _user(office, "li").password_hash == before.password_hash and _trail(office) == []
+
+    done = office.set_password("li", NEW, actor="li", current_password=OLD)
+    assert (done["username"], done["reset"]) == ("li", False)
+    after = _user(office, "li")
+    assert matches(after.password_hash, NEW) and not matches(after.password_hash, OLD)
+    # every web session of li's, in any browser, ends at its next request (web/auth.py)
+    assert after.session_generation == before.session_generation + 1 == done["session_generation"]
+    assert _trail(office) == [("password_set", "li", '{"username":"li"}')]
+
+
+def test_the_office_resets_anyones_password_and_nobody_else_may(office):
+    with pytest.raises(Forbidden, match=r"只有改革办可以重设他人的密码 \(only the reform office"):
+        office.set_password("chen", NEW, actor="li")
+    with pytest.raises(NotFound, match=r"用户 nobody 不存在 \(no such user\)"):
+        office.set_password("nobody", NEW, actor="chen")
+    before = _user(office, "li")
+    done = office.set_password("li", NEW, actor="chen")  # forgotten: no current password needed
+    assert (done["reset"], done["session_generation"]) == (True, before.session_generation + 1)
+    assert matches(_user(office, "li").password_hash, NEW)
+    # the office's own is changed as anyone's: with the current one (an unattended browser is not enough)
+    with pytest.raises(Forbidden, match="当前密码不正确"):
+        office.set_password("chen", NEW, actor="chen")
+    # someone deactivated cannot change theirs; the office may still reset it, for their return
+    office.add_user("yang", "杨帆", groups=["reform_office"])
+    office.deactivate_user("li", actor="chen")
+    with pytest.raises(Forbidden, match="不存在或已停用"):
+        office.set_password("li", "another-one-3", actor="li", current_password=NEW)
+    office.set_password("li", "another-one-3", actor="yang")
+    assert _trail(office) == [("password_reset", "chen", '{"username":"li"}'),
+                              ("password_reset", "yang", '{"username":"li"}')]
+
+
+@pytest.mark.parametrize("password, refusal", [
+    ("short12", r"密码至少 8 个字符，现有 7 个 \(a password needs at least 8 characters"),
+    ("li", r"密码至少 8 个字符"),
+    ("x" * 129, r"密码最多 128 个字符，现有 129 个 \(a password may have at most 128"),
+    ("pass\nword12", r"控制字符或不可见字符（U\+000A.*\(the password has a control"),
+    ("pass\u200bword12", r"U\+200B"),
+])
+def test_a_password_too_short_too_long_or_with_a_hidden_character_is_refused(office, password, refusal):
+    with pytest.raises(Invalid, match=refusal):
+        office.set_password("li", password, actor="chen")
+    assert matches(_user(office, "li").password_hash, OLD) and _trail(office) == []
+
+
+def test_a_password_that_is_the_user_name_is_refused(office):
+    office.add_user("zhangwei01", "张伟")
+    for same in ("zhangwei01", "ZhangWei01", " zhangwei01 "):
+        with pytest.raises(Invalid, match=r"密码不能与用户名相同 \(the password must not be the user name\)"):
+            office.set_password("zhangwei01", same, actor="chen")
+
+
+def test_the_trail_holds_who_set_whose_password_never_the_password_nor_its_hash(office):
+    office.set_password("li", NEW, actor="li", current_password=OLD)
+    office.set_password("li", "reset-by-office", actor="chen")
+    kept = _user(office, "li").password_hash
+    with office.db.reader() as s:
+        written = " ".join(p for (p,) in s.execute(select(AuditEvent.payload)))
+        assert verify(s).ok
+    for secret in (OLD, NEW, "reset-by-office", kept, kept.split("$")[-1]):
+        assert secret not in written
+
+
+def test_only_the_reform_office_adds_a_user_when_a_person_does_it(office):
+    """The web's people page adds users as the office member signed in; the command line as
+    `system`, as it always has."""
+    with pytest.raises(Forbidden, match=r"只有改革办可以添加用户 \(only the reform office adds users\)"):
+        office.add_user("wang", "王芳", actor="li")
+    office.add_user("wang", "王芳", groups=["legal"], actor="chen")
+    with office.db.reader() as s:
+        assert s.execute(select(AuditEvent.actor).where(AuditEvent.event_type == "user_added")
+                         .order_by(AuditEvent.seq.desc())).scalars().first() == "chen"
+
+
+# ---------------------------------------------------------------- the command line
+def _run(db_url: str, *args: str, input: str | None = None):
+    return CliRunner().invoke(main, ["--db", db_url, *args], input=input, catch_exceptions=False)
+
+
+def _cli_user(sqlite_db, username: str) -> User:
+    with sqlite_db.reader() as s:
+        user = s.execute(select(User).where(User.username == username)).scalar_one()
+        s.expunge(user)
+        return user
+
+
+def test_the_office_resets_a_password_at_a_prompt_typed_twice_and_never_shown(cli, sqlite_db):  # noqa: F811
+    # too short is asked for again at once; two that differ are asked for again; then it is set
+    typed = "short\n" + "first-try-1\nfirst-try-2\n" + f"{NEW}\n{NEW}\n"
+    done = _run(sqlite_db.url, "users", "password", "li", "--as", "chen", input=typed)
+    assert done.exit_code == 0, done.output
+    assert "密码至少 8 个字符" in done.stderr and "两次输入不一致 (The two entered values do not match)" in done.stderr
+    assert "新密码 (new password)" in done.stderr and "再次输入新密码" in done.stderr
+    assert done.stdout.startswith("已重设 li 李娜 的密码，其网页登录已失效")
+    for secret in ("short", "first-try", NEW):
+        assert secret not in done.output  # stdout and stderr: nothing typed is echoed
+    assert matches(_cli_user(sqlite_db, "li").password_hash, NEW)
+
+
+def test_a_person_changes_their_own_at_the_prompt_giving_the_current_one(cli, sqlite_db):  # noqa: F811
+    _run(sqlite_db.url, "users", "password", "li", "--as", "chen", "--stdin", input=f"{OLD}\n")
+    wrong = _run(sqlite_db.url, "users", "password", "li", "--as", "li", input=f"not-it-at-all\n{NEW}\n{NEW}\n")
+    assert wrong.exit_code == 4 and "当前密码不正确，密码未修改" in wrong.stderr
+    done = _run(sqlite_db.url, "users", "password", "li", "--as", "li", input=f"{OLD}\n{NEW}\n{NEW}\n")
+    assert done.exit_code == 0 and "当前密码 (current password)" in done.stderr
+    assert done.stdout.startswith("已修改 li 李娜 的密码")
+    assert OLD not in done.output and NEW not in done.output
+    assert matches(_cli_user(sqlite_db, "li").password_hash, NEW)
+
+
+def test_a_script_gives_the_password_on_standard_input(cli, sqlite_db):  # noqa: F811
+    done = _run(sqlite_db.url, "users", "password", "li", "--as", "chen", "--stdin", "--json", input=f"{NEW}\r\n")
+    assert done.exit_code == 0
+    assert as_json(done) == {"username": "li", "display_name": "李娜", "reset": True, "active": True}
+    assert matches(_cli_user(sqlite_db, "li").password_hash, NEW)  # the line's end is not part of it
+    # one's own: the current password's line first
+    own = _run(sqlite_db.url, "users", "password", "li", "--as", "li", "--stdin", input=f"{NEW}\nthird-one-33\n")
+    assert own.exit_code == 0 and matches(_cli_user(sqlite_db, "li").password_hash, "third-one-33")
+    for lines, kind in ((f"{NEW}\n", "current password, then the new one"), ("", "current password, then")):
+        missing = _run(sqlite_db.url, "users", "password", "li", "--as", "li", "--stdin", input=lines)
+        assert missing.exit_code == 2 and "标准输入须为当前密码、新密码各一行" in missing.stderr and kind in missing.stderr
+    extra = _run(sqlite_db.url, "users", "password", "li", "--as", "chen", "--stdin", input="one-password\nanother-one\n")
+    assert extra.exit_code == 2 and "标准输入须为新密码一行" in extra.stderr
+    weak = _run(sqlite_db.url, "users", "password", "li", "--as", "chen", "--stdin", "--json", input="li\n")
+    assert weak.exit_code == 3 and json.loads(weak.stdout)["error"] == "invalid"
+    assert "密码至少 8 个字符" in weak.stderr
+    refused = _run(sqlite_db.url, "users", "password", "chen", "--as", "zhang", "--stdin", input=f"{NEW}\n")
+    assert refused.exit_code == 4 and "只有改革办可以重设他人的密码" in refused.stderr
+    assert matches(_cli_user(sqlite_db, "li").password_hash, "third-one-33")
+
+
+def test_users_add_password_still_works_and_its_help_points_to_users_password(cli, sqlite_db):  # noqa: F811
+    cli("users", "add", "wang", "--display-name", "王芳", "--group", "legal", "--password", "demo")
+    assert matches(_cli_user(sqlite_db, "wang").password_hash, "demo")  # an old script's short one: as before
+    shown = cli("users", "add", "--help").stdout
+    assert "reformflow users password" in shown
+    assert "不回显" in cli("users", "password", "--help").stdout

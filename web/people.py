@@ -1,0 +1,206 @@
+"""People and passwords in the browser: anyone changes their own password (/account/password);
+the reform office keeps the list of users (/people): adds one with an initial password, changes
+a user's name, unit or groups, resets a forgotten password, deactivates someone who left and
+reactivates them on their return.
+
+The /people pages are the office's only: anyone else gets 403, as for the ledger (the engine
+refuses their POSTs too). Each button is one engine command. The edit form carries what the
+person saw, so another office member's change meanwhile is a conflict (409), not undone; a
+deactivation asks once more, naming how many tasks the user holds, and then lists where each
+went, as `reformflow users deactivate` prints it. A password reset or a deactivation ends the
+user's web sessions at their next click (users.session_generation, web/auth.py).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from engine import display, passwords
+from engine.errors import Invalid, ReformflowError
+from models import Unit
+
+from . import names, sign_in_throttle
+from .auth import GENERATION
+from .office import _office_only
+from .refusals import refused
+
+bp = Blueprint("people", __name__)
+
+
+@bp.context_processor
+def _password_rules():
+    return {"min_length": passwords.MIN_LENGTH}
+
+
+def engine():
+    return current_app.extensions["reformflow"]
+
+
+def _new_password(username: str, first: str, again: str, *, check: bool = False) -> None:
+    """The two entries of a new password agree (Invalid, in the page's words, if not); `check`:
+    it is also one the engine takes (Engine.set_password checks it itself)."""
+    if first != again:
+        raise Invalid(_("两次输入的新密码不一致，请重新输入。"))
+    if check:
+        passwords.checked(username, first)
+
+
+# ------------------------------------------------------------------ one's own password
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def account_password():
+    """A person's own password, with the current one: a browser left signed in is not enough to
+    take the account. Wrong current passwords count as failed sign-ins (web/sign_in_throttle.py):
+    this form is no faster way to guess. The other sessions of the person end; this one goes on."""
+    def page():
+        return render_template("people_password.html")
+    if request.method == "GET":
+        return page()
+    me, address = current_user.username, request.remote_addr or "-"
+    until = sign_in_throttle.wait_until(engine(), me, address)
+    if until is not None:
+        flash(_("密码输错次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat())), "error")
+        return page(), 429
+    form = request.form
+    try:
+        _new_password(me, form.get("new_password", ""), form.get("new_password_again", ""))
+        done = engine().set_password(me, form["new_password"], actor=me,
+                                     current_password=form.get("current_password", ""))
+    except ReformflowError as exc:
+        if exc.kind == "forbidden":  # the current password was wrong
+            sign_in_throttle.failed(engine(), me, address)
+        return refused(exc, page)
+    session[GENERATION] = done["session_generation"]  # this browser stays signed in
+    flash(_("密码已修改。您在其他浏览器的登录已失效，需用新密码重新登录。"), "ok")
+    return redirect(url_for("inbox.tasks"))
+
+
+# ------------------------------------------------------------------ the office's list of users
+def _units() -> list[str]:
+    with engine().db.reader() as s:
+        return list(s.execute(select(Unit.name).order_by(Unit.name)).scalars())
+
+
+def _user(username: str) -> dict | None:
+    return next((u for u in engine().users(include_inactive=True) if u["username"] == username), None)
+
+
+@bp.route("/people")
+@login_required
+def people():
+    if (refusal := _office_only()) is not None:
+        return refusal
+    return render_template("people_list.html", users=engine().users(include_inactive=True))
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@login_required
+def add():
+    if (refusal := _office_only()) is not None:
+        return refusal
+    form = request.form
+
+    def page():
+        return render_template("people_new.html", groups=engine().groups(), units=_units(),
+                               entered=form, chosen=form.getlist("groups"))
+    if request.method == "GET":
+        return page()
+    username = form.get("username", "").strip()
+    try:
+        _new_password(username, form.get("password", ""), form.get("password_again", ""), check=True)
+        engine().add_user(username, form.get("display_name", "").strip(), groups=form.getlist("groups"),
+                          unit=form.get("unit", "").strip() or None, password=form["password"],
+                          actor=current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, page)
+    flash(_("已添加用户 %(who)s，请将初始密码当面或经安全渠道告知本人，并请其登录后修改。",
+            who=names.person(username)), "ok")
+    return redirect(url_for("people.person", username=username))
+
+
+@bp.route("/people/<username>")
+@login_required
+def person(username: str, handed: dict | None = None):
+    """A user's page: their unit and groups to change, a new password, deactivate or reactivate;
+    `handed`, after a deactivation or a move, where their tasks went."""
+    if (refusal := _office_only()) is not None:
+        return refusal
+    user = _user(username)
+    if user is None:
+        return render_template("office_refused.html", message=_("用户 %(who)s 不存在。", who=username)), 404
+    return render_template("people_user.html", user=user, groups=engine().groups(), units=_units(), handed=handed)
+
+
+@bp.route("/people/<username>/update", methods=["POST"])
+@login_required
+def update(username: str):
+    if (refusal := _office_only()) is not None:
+        return refusal
+    form = request.form
+    seen = {"display_name": form.get("seen_display_name", ""), "unit": form.get("seen_unit") or None,
+            "groups": sorted(form.getlist("seen_groups"))}
+    name, unit, chosen = form.get("display_name", "").strip(), form.get("unit", "").strip(), set(form.getlist("groups"))
+    changes = {"display_name": name if name != seen["display_name"] else None,
+               "unit": unit if unit != (seen["unit"] or "") else None,
+               "add_groups": sorted(chosen - set(seen["groups"])), "remove_groups": sorted(set(seen["groups"]) - chosen)}
+    if not any(changes.values()):
+        flash(_("没有变化。"), "ok")
+        return redirect(url_for("people.person", username=username))
+    try:
+        done = engine().update_user(username, actor=current_user.username, expected=seen, **changes)
+    except ReformflowError as exc:
+        return refused(exc, lambda: person(username))
+    flash(_("已修改用户 %(who)s。", who=names.person(username)), "ok")
+    if done.get("returned") or done.get("to_assign"):  # moved out of a unit: its steps went back to it
+        return person(username, handed=done)
+    return redirect(url_for("people.person", username=username))
+
+
+@bp.route("/people/<username>/password", methods=["POST"])
+@login_required
+def reset_password(username: str):
+    if (refusal := _office_only()) is not None:
+        return refusal
+    form = request.form
+    try:
+        _new_password(username, form.get("new_password", ""), form.get("new_password_again", ""))
+        engine().set_password(username, form["new_password"], actor=current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: person(username))
+    flash(_("已重设 %(who)s 的密码，其网页登录已失效。请将新密码当面或经安全渠道告知本人，并请其登录后修改。",
+            who=names.person(username)), "ok")
+    return redirect(url_for("people.person", username=username))
+
+
+@bp.route("/people/<username>/deactivate", methods=["GET", "POST"])
+@login_required
+def deactivate(username: str):
+    """Asked first (GET: how many tasks they hold, what will become of them), then done."""
+    if (refusal := _office_only()) is not None:
+        return refusal
+    if request.method == "GET":
+        user = _user(username)
+        if user is None:
+            return person(username)
+        return render_template("people_deactivate.html", user=user)
+    try:
+        done = engine().deactivate_user(username, actor=current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: person(username))
+    flash(_("已停用 %(who)s：其网页登录已失效，手头待办已按下列情况处理。", who=names.person(username)), "ok")
+    return person(username, handed=done)
+
+
+@bp.route("/people/<username>/reactivate", methods=["POST"])
+@login_required
+def reactivate(username: str):
+    if (refusal := _office_only()) is not None:
+        return refusal
+    try:
+        engine().reactivate_user(username, actor=current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: person(username))
+    flash(_("已启用 %(who)s。停用期间转交他人的待办不会退回。", who=names.person(username)), "ok")
+    return redirect(url_for("people.person", username=username))
