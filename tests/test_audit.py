@@ -387,3 +387,18 @@ def test_the_documented_script_recomputes_every_hash_of_a_real_export(engine, pe
     assert forged.read_text(encoding="utf-8") != trail.read_text(encoding="utf-8")
     refused = subprocess.run([sys.executable, str(script), str(forged)], capture_output=True, text=True)
     assert refused.returncode == 1 and "hash or link does not match" in refused.stderr
+
+
+def test_going_back_to_0009_and_up_again_keeps_every_user_and_group_membership(blank_url):
+    """0010's downgrade drops a column of `users`: done as a table copy on SQLite, dropping the
+    old table would cascade to the memberships and leave every user without a group."""
+    _migrate(blank_url, "head")
+    engine = Engine(Database(blank_url))
+    engine.add_group("legal", "法制机构")
+    engine.add_user("li", "李娜", groups=["legal"], unit="市司法局")
+    engine.db.dispose()
+    _migrate(blank_url, "0009", command.downgrade)
+    _migrate(blank_url, "head")
+    engine = Engine(Database(blank_url))
+    assert [(u["username"], u["groups"]) for u in engine.users()] == [("li", ["legal"])]
+    engine.db.dispose()

@@ -33,5 +33,6 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_sign_in_failures_address'), table_name='sign_in_failures')
     op.drop_index(op.f('ix_sign_in_failures_username'), table_name='sign_in_failures')
     op.drop_table('sign_in_failures')
-    with op.batch_alter_table('users') as batch:
-        batch.drop_column('session_generation')
+    # SQLite drops the column in place (3.35+); a batch copy would drop and recreate `users`,
+    # and with foreign keys on, that deletes every group membership (ON DELETE CASCADE)
+    op.drop_column('users', 'session_generation')
