@@ -1363,7 +1363,7 @@ def web_cmd(state, as_json, host, port, worker, interval):
 
     一个进程，供本机试用和 make run；正式运行用 gunicorn 多进程，另起一个 reformflow worker，见
     docs/operations.md (one process for trying it out; in production gunicorn's web workers and
-    one `reformflow worker`, docs/operations.md section 2)."""
+    one `reformflow worker`, docs/operations.md section 2a)."""
     import threading
 
     from werkzeug.serving import run_simple

@@ -73,3 +73,11 @@ def test_english_is_one_click_away_and_stays_chosen(live, page):
     expect(page.locator("h1")).to_contain_text("My tasks")
     page.get_by_role("button", name="中文").click()
     expect(page.locator("h1")).to_contain_text("我的待办")
+
+
+def test_the_inbox_counts_its_tasks_in_the_page_s_language(live, page):
+    sign_in(page, live, "chen")  # the reform office: every open task of the demo
+    count = page.locator("h1 small").inner_text()
+    assert re.fullmatch(r"\d+ 项", count), count  # not "18 items" on a Chinese page
+    page.get_by_role("button", name="English").click()
+    assert re.fullmatch(r"\d+ items?", page.locator("h1 small").inner_text())
