@@ -50,7 +50,7 @@ run: $(STAMP) modeler
 	$(BIN)/reformflow web
 
 test: setup
-	@echo "==> 运行全部测试：SQLite、PostgreSQL 与 Modeler 工具链，约 7–11 分钟 (running every test, 7–11 min)"
+	@echo "==> 运行全部测试：SQLite、PostgreSQL、Modeler 工具链与浏览器中的网页，约 11–14 分钟 (running every test, web pages in chromium included, 11–14 min)"
 	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) REFORMFLOW_REQUIRE_BROWSER=1 $(BIN)/pytest -q
 
 # Pictures of the diagrams for the docs (needs Debian's chromium and fonts-wqy-microhei; see tools/diagrams/README.md).
