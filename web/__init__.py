@@ -25,7 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.commands import Engine
 from models.db import Database
 
-from . import error_pages, i18n, names, security_headers
+from . import current, error_pages, i18n, names, security_headers
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,7 +44,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     )
     _serve_over_https(app)
     _behind_proxies(app)
-    app.extensions["reformflow"] = engine or Engine(Database(database_url, create=False))
+    app.extensions[current.KEY] = engine or Engine(Database(database_url, create=False))
     Babel(app, locale_selector=i18n.locale)
     CSRFProtect(app)
     login = LoginManager(app)

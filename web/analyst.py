@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath, PureWindowsPath
 
-from flask import Blueprint, abort, current_app, flash, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -21,6 +21,7 @@ from engine.errors import Invalid, ReformflowError
 from engine.queries import definitions as definition_rows
 from engine.xmlsafe import MAX_BYTES
 
+from . import current
 from .i18n import say
 from .refusals import status_of
 
@@ -39,15 +40,12 @@ def _rights():
     return {"may_deploy": may_deploy(current_user)}
 
 
-def _engine():
-    return current_app.extensions["reformflow"]
-
 
 @bp.route("/definitions")
 @login_required
 def definitions():
     everything = request.args.get("all") == "1"
-    with _engine().db.reader() as s:
+    with current.engine().db.reader() as s:
         rows = definition_rows(s, all_versions=everything)
     return render_template("analyst_definitions.html", definitions=rows, everything=everything)
 
@@ -74,7 +72,7 @@ def deploy():
 
 def _check(files):
     """What `reformflow check` reports for these files, against the database's library and directory."""
-    engine = _engine()
+    engine = current.engine()
     with engine.db.reader() as s:
         deployed, directory = latest_diagrams(s), directory_of(s)
     return check_files(files, deployed_keys=set(deployed), deployed_xml=[xml for _, xml in deployed.values()],
@@ -84,7 +82,7 @@ def _check(files):
 def _deploy(files):
     names = [n for n, _ in files]
     try:
-        result = _engine().deploy(files, actor=current_user.username)
+        result = current.engine().deploy(files, actor=current_user.username)
     except Invalid as exc:
         if exc.details:  # the diagrams' errors: listed as check lists them, nothing deployed
             flash(_("部署被拒绝：图中有 %(n)s 个错误，均未部署。", n=len(exc.details)), "error")

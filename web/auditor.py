@@ -14,7 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, url_for)
+from flask import (Blueprint, Response, abort, redirect, render_template, request, url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -26,6 +26,7 @@ from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from models import ProcessInstance
 
+from . import current
 from .access import AUDITOR_GROUP, may_see_plan, not_yours
 from .downloads import attachment
 from .refusals import refused
@@ -45,16 +46,13 @@ def may_audit(person) -> bool:
 def _rights():
     return {"may_audit": may_audit(current_user),
             "may_see_plan_files": lambda instance_id: current_user.is_authenticated
-            and may_see_plan(_engine(), current_user, instance_id)}
+            and may_see_plan(current.engine(), current_user, instance_id)}
 
 
 @bp.app_template_filter("file_size")
 def _file_size(size: int) -> str:
     return display.file_size(size)
 
-
-def _engine():
-    return current_app.extensions["reformflow"]
 
 
 def _auditors_only() -> None:
@@ -78,7 +76,7 @@ def audit_verify():
     _auditors_only()
     if request.method == "GET":
         return redirect(url_for("auditor.audit"))
-    with _engine().db.reader() as s:
+    with current.engine().db.reader() as s:
         result = verify(s)
     return render_template("auditor_audit.html", result=result.to_dict())
 
@@ -89,7 +87,7 @@ def audit_export(fmt: str):
     _auditors_only()
     if fmt not in EXPORTS:
         abort(404)
-    engine = _engine()
+    engine = current.engine()
     try:
         instance_id = _plan_id(engine, request.args.get("plan", "").strip())
     except ReformflowError as exc:
@@ -142,7 +140,7 @@ def _export_chunks(engine, fmt: str, instance_id: int | None):
 # ----------------------------------------------------------------- a plan's files and archive
 def _visible_plan(instance_id: int) -> dict | None:
     """The plan, if the signed-in person may see it; None (answered as not found) otherwise."""
-    engine = _engine()
+    engine = current.engine()
     return engine.instance(instance_id) if may_see_plan(engine, current_user, instance_id) else None
 
 
@@ -152,7 +150,7 @@ def documents(instance_id: int):
     plan = _visible_plan(instance_id)
     if plan is None:
         return not_yours()
-    files = _engine().documents(instance_id)
+    files = current.engine().documents(instance_id)
     return render_template("auditor_documents.html", plan=plan, files=files)
 
 
@@ -165,7 +163,7 @@ def archive(instance_id: int, fmt: str):
     plan = _visible_plan(instance_id)
     if plan is None:
         return not_yours()
-    with _engine().db.reader() as s:
+    with current.engine().db.reader() as s:
         result = decision_archive(s, instance_id, clock.now())
     with tempfile.TemporaryDirectory(prefix="reformflow-archive-") as folder:  # tables.save writes a file
         path = Path(folder) / f"archive.{fmt}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, update
@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from engine import clock, display, passwords
 from models import User
 
-from . import i18n, sign_in_throttle
+from . import current, i18n, sign_in_throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -53,7 +53,7 @@ class Person:
 
 def _user_row(username: str):
     """(active, (Person, password hash, session generation)), or (None, None) for no such user."""
-    engine = current_app.extensions["reformflow"]
+    engine = current.engine()
     with engine.db.reader() as s:
         user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
@@ -93,7 +93,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
-        engine = current_app.extensions["reformflow"]
+        engine = current.engine()
         username = request.form.get("username", "").strip()
         address = request.remote_addr or "-"
         until = sign_in_throttle.wait_until(engine, username, address)
@@ -120,7 +120,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    engine = current_app.extensions["reformflow"]
+    engine = current.engine()
     with engine.db.transaction() as s:  # every copy of this session, anywhere, is over
         s.execute(update(User).where(User.username == current_user.username)
                   .values(session_generation=User.session_generation + 1))

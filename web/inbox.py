@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -20,15 +20,13 @@ from engine.queries import SCOPES, count_tasks, list_tasks
 from models import User
 
 from . import field_hints
+from .current import engine
 from .access import may_see_task, may_see_task_id, not_yours
 from .refusals import refused, status_of
 
 bp = Blueprint("inbox", __name__)
 SORTS = ("due", "new")  # the engine's order (priority, then deadline), or the newest first
 
-
-def engine():
-    return current_app.extensions["reformflow"]
 
 
 @bp.route("/")

@@ -3,17 +3,17 @@ group code (`drafter`), which a person would have to ask about. Read once per re
 page first asks (flask.g), in one query each: the directory is small."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, g
 from sqlalchemy import select
 
 from models import Group, User
 
-from . import i18n
+from . import current, i18n
 
 
 def _directory() -> tuple[dict[str, str], dict[str, str]]:
     if "names" not in g:
-        engine = current_app.extensions["reformflow"]
+        engine = current.engine()
         with engine.db.reader() as s:
             people = dict(s.execute(select(User.username, User.display_name)).all())
             groups = dict(s.execute(select(Group.code, Group.display_name)).all())

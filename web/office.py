@@ -14,7 +14,7 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, flash, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -28,6 +28,7 @@ from models import HumanTask, ProcessDefinition, ProcessInstance
 from models.process import is_open
 
 from . import inbox, plans as plan_pages, start_forms
+from .current import engine
 from .access import visible_plans
 from .assignees import assignees
 from .refusals import refused
@@ -37,9 +38,6 @@ bp = Blueprint("office", __name__)
 PAGE_SIZE = 50
 PLAN_STATUSES = ("running", "completed", "cancelled", "error")
 
-
-def engine():
-    return current_app.extensions["reformflow"]
 
 
 # ------------------------------------------------------------------ who sees which plan

@@ -12,7 +12,7 @@ user's web sessions at their next click (users.session_generation, web/auth.py).
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from engine.errors import Invalid, ReformflowError
 from models import Unit
 
 from . import names, sign_in_throttle
+from .current import engine
 from .auth import GENERATION
 from .office import _office_only
 from .refusals import refused
@@ -33,9 +34,6 @@ bp = Blueprint("people", __name__)
 def _password_rules():
     return {"min_length": passwords.MIN_LENGTH}
 
-
-def engine():
-    return current_app.extensions["reformflow"]
 
 
 def _new_password(username: str, first: str, again: str, *, check: bool = False) -> None:

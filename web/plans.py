@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from engine.documents import MEDIA_TYPES
@@ -12,7 +12,7 @@ from engine.errors import NotFound, ReformflowError
 from engine.history import plan_history
 from engine.trail_text import said
 
-from . import i18n
+from . import current, i18n
 from .access import may_see_plan, not_yours
 from .downloads import attachment
 from .refusals import back_or, refused
@@ -23,7 +23,7 @@ bp = Blueprint("plans", __name__)
 @bp.route("/plans/<int:instance_id>")
 @login_required
 def plan(instance_id: int):
-    engine = current_app.extensions["reformflow"]
+    engine = current.engine()
     if not may_see_plan(engine, current_user, instance_id):
         return not_yours()
     try:
@@ -41,7 +41,7 @@ def plan(instance_id: int):
 def document(instance_id: int, document_id: int):
     """An attached file, always as a download (never shown inline: a file is what someone uploaded,
     not a page of this site), to those who may see its plan."""
-    engine = current_app.extensions["reformflow"]
+    engine = current.engine()
     if not may_see_plan(engine, current_user, instance_id):
         return not_yours()
     try:

@@ -17,7 +17,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -26,6 +26,7 @@ from engine.bulletin import Quarter, last_ended
 from engine.calendar_year import entries, year_days
 from engine.errors import Invalid, ReformflowError
 
+from .current import engine
 from .downloads import attachment
 from .i18n import current
 from .office import _office_only
@@ -39,9 +40,6 @@ QUARTERS_LISTED = 8  # two years of bulletins in the picker; any other is reache
 # holiday and its swapped weekend go straight in, a year's schedule (some thirty days) is checked.
 CONFIRM_ABOVE = 5
 
-
-def engine():
-    return current_app.extensions["reformflow"]
 
 
 def said(pair) -> str:
