@@ -83,7 +83,7 @@ def plans():
 
 
 # ------------------------------------------------------------------ office only
-def _office_only():
+def office_only():
     """A page only the reform office may see: None for them, else the refusal (403)."""
     if current_user.office:
         return None
@@ -100,7 +100,7 @@ def _ledger_filters() -> dict:
 @bp.route("/ledger")
 @login_required
 def ledger():
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     filters = _ledger_filters()
 
@@ -125,7 +125,7 @@ _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 @login_required
 def ledger_file(fmt: str):
     """The same table as the page, as the command line's --output writes it (engine/ledger_export.py)."""
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     if fmt not in _MEDIA:
         return render_template("office_refused.html", message=_("台账只能下载为 .xlsx 或 .csv。")), 404
@@ -184,7 +184,7 @@ def stop(instance_id: int):
     """Two steps for the office: the reason, then a confirmation naming what will be withdrawn.
     Anyone else's POST goes straight to the engine, which refuses it."""
     reason = request.form.get("reason", "").strip()
-    if request.method == "GET" and (refusal := _office_only()) is not None:
+    if request.method == "GET" and (refusal := office_only()) is not None:
         return refusal
     if request.method == "GET" or (current_user.office and request.form.get("confirm") != "1"):
         try:

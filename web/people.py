@@ -24,7 +24,7 @@ from models import Unit
 from . import names, sign_in_throttle
 from .current import engine
 from .auth import GENERATION
-from .office import _office_only
+from .office import office_only
 from .refusals import refused
 
 bp = Blueprint("people", __name__)
@@ -88,7 +88,7 @@ def _user(username: str) -> dict | None:
 @bp.route("/people")
 @login_required
 def people():
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     return render_template("people_list.html", users=engine().users(include_inactive=True))
 
@@ -96,7 +96,7 @@ def people():
 @bp.route("/people/new", methods=["GET", "POST"])
 @login_required
 def add():
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     form = request.form
 
@@ -123,7 +123,7 @@ def add():
 def person(username: str, handed: dict | None = None):
     """A user's page: their unit and groups to change, a new password, deactivate or reactivate;
     `handed`, after a deactivation or a move, where their tasks went."""
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     user = _user(username)
     if user is None:
@@ -134,7 +134,7 @@ def person(username: str, handed: dict | None = None):
 @bp.route("/people/<username>/update", methods=["POST"])
 @login_required
 def update(username: str):
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     form = request.form
     seen = {"display_name": form.get("seen_display_name", ""), "unit": form.get("seen_unit") or None,
@@ -159,7 +159,7 @@ def update(username: str):
 @bp.route("/people/<username>/password", methods=["POST"])
 @login_required
 def reset_password(username: str):
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     form = request.form
     try:
@@ -176,7 +176,7 @@ def reset_password(username: str):
 @login_required
 def deactivate(username: str):
     """Asked first (GET: how many tasks they hold, what will become of them), then done."""
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     if request.method == "GET":
         user = _user(username)
@@ -194,7 +194,7 @@ def deactivate(username: str):
 @bp.route("/people/<username>/reactivate", methods=["POST"])
 @login_required
 def reactivate(username: str):
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     try:
         engine().reactivate_user(username, actor=current_user.username)

@@ -29,7 +29,7 @@ from engine.errors import Invalid, ReformflowError
 from .current import engine
 from .downloads import attachment
 from .i18n import current
-from .office import _office_only
+from .office import office_only
 from .refusals import refused
 
 bp = Blueprint("reports", __name__)
@@ -92,7 +92,7 @@ def _quarters(chosen: str | None) -> list[str]:
 @bp.route("/bulletin")
 @login_required
 def bulletin():
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     filters = _bulletin_filters()
 
@@ -111,7 +111,7 @@ def bulletin():
 @bp.route("/bulletin.<fmt>")
 @login_required
 def bulletin_file(fmt: str):
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     if fmt not in FORMATS:
         return _wrong_format()
@@ -134,7 +134,7 @@ def _supervision_filters() -> dict:
 @bp.route("/supervision")
 @login_required
 def supervision():
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     filters = _supervision_filters()
     if filters["typed"] and filters["year"] is None:
@@ -156,7 +156,7 @@ def supervision():
 @bp.route("/supervision.<fmt>")
 @login_required
 def supervision_file(fmt: str):
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     if fmt not in FORMATS:
         return _wrong_format()
@@ -213,7 +213,7 @@ def _calendar_page(year: int, *, changed: dict | None = None, preview: dict | No
 @bp.route("/calendar/<int:year>")
 @login_required
 def calendar(year: int | None):
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     if (year := _year_or_404(year)) is None:
         return render_template("not_found.html", message=_("年份须在 %(a)s 至 %(b)s 之间。", a=clock.YEARS[0],
@@ -230,7 +230,7 @@ def _recount(day: date) -> list[dict]:
 @login_required
 def calendar_day(year: int):
     """Enter one day as a day off or a working day (a note is required), or take an entry back."""
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     if _year_or_404(year) is None:
         return render_template("not_found.html", message=_("找不到该页面。")), 404
@@ -270,7 +270,7 @@ def calendar_import(year: int):
     """A year's schedule from a CSV file, as `reformflow calendar import` reads it. One that
     changes many days is shown first: the file travels back with the confirmation (in the form,
     never saved on the server), with the entries as that page showed them."""
-    if (refusal := _office_only()) is not None:
+    if (refusal := office_only()) is not None:
         return refusal
     if _year_or_404(year) is None:
         return render_template("not_found.html", message=_("找不到该页面。")), 404
