@@ -786,36 +786,9 @@ class Engine:
         forms.check_submitted(data, ("表单数据", "form data"))
         files = documents.checked_all(files)
         with self.command(actor) as ctx:
-            instance, member = self._lock_plan_of_task(ctx, task_id, actor)
-            task = self._task(ctx, task_id, expected_version)
-            if task.status == "claimed" and task.assignee == actor:
-                pass
-            elif task.status == "cancelled" and instance.status == "cancelled":
-                # withdrawn with its plan: "cannot submit again" would tell someone who never
-                # submitted it that they had
-                raise Conflict(f"方案 {instance.id} 已终止，任务 {task_id}「{task.name}」已撤销，无需再办理 "
-                               f"(the plan was stopped: nothing is left to do on this task)")
-            elif task.status not in runtime.OPEN_STATUSES:
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
-            elif self._lost_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
-                now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
-                raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
-                               f" (the task was handed back or reassigned since you took it; reload)")
-            elif task.status == "open" and not self._may_claim(member, task):
-                raise self._not_candidate(member, task, "办理", "complete")
-            elif task.status == "open":
-                raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
-            else:
-                raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，您不能提交 (only the assignee may complete)")
-            workflow = runtime.load(ctx, instance)
-            spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
-            if spiff_task is None or spiff_task.state != TaskState.READY:
-                raise Conflict(f"任务 {task_id} 已不在待办状态 (task is no longer ready)")
-            values = forms.validate(json.loads(task.form_json), data, spiff_task.data,
-                                    runtime.form_limit(ctx, spiff_task.data, spiff_task))
+            instance, member, task, workflow, spiff_task, values = self._completion(
+                ctx, task_id, actor, data, expected_version, files)
             old = {k: spiff_task.data.get(k) for k in values}
-            if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):
-                raise missing
 
             def finish(_wf):
                 spiff_task.data.update(values)
@@ -832,6 +805,54 @@ class Engine:
             if reopened:
                 result["reopened"] = reopened
         return result
+
+    def check_complete(self, task_id: int, *, actor: str, data: dict | None = None,
+                       expected_version: int | None = None, files: list[tuple[str, bytes]] = ()) -> dict:
+        """Everything `complete` would check of this submission, nothing changed: the values the
+        form would write (for a page that asks before a decision that cannot be undone), or the
+        refusal `complete` would give."""
+        data = dict(data or {})
+        forms.check_submitted(data, ("表单数据", "form data"))
+        files = documents.checked_all(files)
+        with self.command(actor) as ctx:
+            *_, values = self._completion(ctx, task_id, actor, data, expected_version, files)
+        return values
+
+    def _completion(self, ctx: Context, task_id: int, actor: str, data: dict, expected_version: int | None,
+                    files: list) -> tuple:
+        """The checks of a completion, in the command's transaction: the plan and the task locked,
+        the actor its holder, the task ready, the form's values valid, a required file given.
+        Returns (plan, actor, task row, workflow, SpiffWorkflow task, values to write)."""
+        instance, member = self._lock_plan_of_task(ctx, task_id, actor)
+        task = self._task(ctx, task_id, expected_version)
+        if task.status == "claimed" and task.assignee == actor:
+            pass
+        elif task.status == "cancelled" and instance.status == "cancelled":
+            # withdrawn with its plan: "cannot submit again" would tell someone who never
+            # submitted it that they had
+            raise Conflict(f"方案 {instance.id} 已终止，任务 {task_id}「{task.name}」已撤销，无需再办理 "
+                           f"(the plan was stopped: nothing is left to do on this task)")
+        elif task.status not in runtime.OPEN_STATUSES:
+            raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
+        elif self._lost_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
+            now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
+            raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
+                           f" (the task was handed back or reassigned since you took it; reload)")
+        elif task.status == "open" and not self._may_claim(member, task):
+            raise self._not_candidate(member, task, "办理", "complete")
+        elif task.status == "open":
+            raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
+        else:
+            raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，您不能提交 (only the assignee may complete)")
+        workflow = runtime.load(ctx, instance)
+        spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise Conflict(f"任务 {task_id} 已不在待办状态 (task is no longer ready)")
+        values = forms.validate(json.loads(task.form_json), data, spiff_task.data,
+                                runtime.form_limit(ctx, spiff_task.data, spiff_task))
+        if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):
+            raise missing
+        return instance, member, task, workflow, spiff_task, values
 
     def attach(self, task_id: int, file_name: str, content: bytes, *, actor: str,
                expected_version: int | None = None) -> dict:

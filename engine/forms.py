@@ -262,6 +262,30 @@ def default_error(kind: str, text: str) -> str | None:
     return None
 
 
+# an enum field's choices a person is asked to confirm before the form is submitted (the web's
+# task page): a return, a rejection, a deferral cannot be undone. `confirm` lists value ids,
+# comma-separated; `confirmText` is the sentence the question shows (engine/checks/forms.py)
+CONFIRM, CONFIRM_TEXT = "confirm", "confirmText"
+
+
+def confirm_ids(properties: dict) -> list[str]:
+    """The value ids a field's `confirm` property lists."""
+    return [part.strip() for part in (properties.get(CONFIRM) or "").split(",") if part.strip()]
+
+
+def to_confirm(fields: list[dict], values: dict) -> list[dict]:
+    """The choices among `values` (as validate returns them) that the form's diagram asks to be
+    confirmed: each with its field, the choice's id and name, and the diagram's sentence."""
+    asked = []
+    for field in fields:
+        value = values.get(field["id"])
+        if field["type"] == "enum" and value is not None and value in confirm_ids(field["properties"]):
+            name = next((o["name"] for o in field["options"] if o["id"] == value), value)
+            asked.append({"field": field["id"], "label": field["label"], "value": value, "name": name,
+                          "text": (field["properties"].get(CONFIRM_TEXT) or "").strip()})
+    return asked
+
+
 def carries_over(field: dict) -> bool:
     """Whether a field left out keeps the variable's current value (not so with `keep` = `false`)."""
     return field["properties"].get("keep", "true").lower() != "false"

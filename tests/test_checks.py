@@ -356,6 +356,33 @@ def test_a_date_or_number_bound_may_be_an_expression_over_known_variables():
     assert "did you mean issued?" in problems[0]["message"]
 
 
+def _decision(properties: str, kind: str = "enum") -> bytes:
+    return _form(f'<camunda:formField id="result" label="审查结论" type="{kind}"><camunda:properties>{properties}'
+                 '</camunda:properties><camunda:value id="pass" name="通过" /><camunda:value id="fail" name="不通过" />'
+                 '</camunda:formField>')
+
+
+def test_confirm_names_values_of_its_enum_field():
+    """The choices to confirm before submitting (the web asks): each must be one of the field's
+    values, else that choice would go through unasked."""
+    assert found(_decision('<camunda:property id="confirm" value="fail" />'
+                           '<camunda:property id="confirmText" value="方案将退回修改。" />')) == []
+    assert found(_decision('<camunda:property id="confirm" value="pass, fail" />')) == []
+    [problem] = check_processes([("t.bpmn", _decision('<camunda:property id="confirm" value="fail,reject" />'))])
+    assert (problem["rule"], problem["element_id"], problem["file"]) == ("form", "Task_A", "t.bpmn")
+    assert problem["message"].startswith("表单字段 'result' 的属性 confirm 列出的 'reject' 不是它的可选值，可写：pass, fail (")
+    assert "names 'reject', which is not one of its values" in problem["message"]
+
+
+@pytest.mark.parametrize("properties, kind", [
+    ('<camunda:property id="confirm" value="" />', "enum"),
+    ('<camunda:property id="confirm" value="fail" />', "string"),
+    ('<camunda:property id="confirmText" value="方案将退回修改。" />', "enum"),
+])
+def test_confirm_without_choices_or_on_another_type_is_refused(properties, kind):
+    assert found(_decision(properties, kind)) == [("form", "Task_A")]
+
+
 def _start_form(fields: str, start_attrs: str = "") -> bytes:
     return diagram(f'<bpmn:startEvent id="StartEvent_1"{start_attrs}><bpmn:extensionElements><camunda:formData>'
                    f'{fields}</camunda:formData></bpmn:extensionElements></bpmn:startEvent>\n'

@@ -78,13 +78,16 @@ def fill(page, values: dict) -> None:
             box.fill(str(value))
 
 
-def do(desks, live, who: str, step: str, values: dict, *, see: tuple[str, ...] = ()):
-    """`who` opens `step` from their inbox, sees `see` on its page, fills it in and submits it."""
+def do(desks, live, who: str, step: str, values: dict, *, see: tuple[str, ...] = (), confirm: bool = False):
+    """`who` opens `step` from their inbox, sees `see` on its page, fills it in and submits it
+    (`confirm`: a decision that sends the plan back, asked about first, and confirmed)."""
     page = open_step(desks.of(who), live, step)
     for text in see:
         expect(page.locator("main")).to_contain_text(text)
     fill(page, values)
     page.get_by_role("button", name="提交").click()
+    if confirm:
+        page.get_by_role("button", name="确认提交").click()
     expect(page.locator(".flash.ok").first).to_contain_text(f"已提交「{step}")
     return page
 
@@ -119,7 +122,7 @@ def _lifecycle(desks, live, engine):
     # ---- the legal office returns it with a reason; the drafter sees it and redrafts
     do(desks, live, "li", "合法合规性审查", {
         "legalityResult": "不通过", "legalityOpinion": "第三部分缺少上位法依据",
-        "returnReason": "缺少上位法依据，请补充后重新送审"})
+        "returnReason": "缺少上位法依据，请补充后重新送审"}, confirm=True)
     page = open_step(desks.of("zhang"), live, "起草方案")
     expect(page.locator('[data-field="returnReason"]')).to_contain_text("缺少上位法依据，请补充后重新送审")
     fill(page, {"draftSummary": "方案修改稿", "revisionNotes": "已补充上位法依据"})

@@ -1,4 +1,6 @@
 """The inbox and a task's page: list, claim, hand back, attach a file, complete (with files).
+A choice the diagram marks for confirming (a return, a rejection: a field's `confirm` property)
+is asked about first, on a page that posts the same data again (`_question`).
 
 Each POST is one engine command, so one transaction; it carries the task's version as the
 person saw it (`expected_version`), and a task changed since then is refused as a conflict
@@ -14,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import clock, display
+from engine import clock, display, forms
 from engine.errors import Invalid, NotFound, ReformflowError
 from engine.queries import SCOPES, count_tasks, list_tasks
 from models import User
@@ -134,16 +136,18 @@ def _visible_task(task_id: int) -> dict | None:
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int, problems: list | None = None, entered: dict | None = None, kept: dict | None = None,
-         status: int = 200):
+         status: int = 200, seen_version: int | None = None):
     """The task's page. `entered`: what the person typed, put back in the form (a refused form);
-    `kept`: what they typed on a page that has since gone stale, shown apart for them to copy."""
+    `kept`: what they typed on a page that has since gone stale, shown apart for them to copy;
+    `seen_version`: the version the form carries, when it is the one of an earlier page (back
+    from the question), so that a change made since is still refused."""
     view = _visible_task(task_id)
     if view is None:
         return not_yours()
-    return _page(view, problems, entered, kept), status
+    return _page(view, problems, entered, kept, seen_version), status
 
 
-def _page(view: dict, problems, entered, kept):
+def _page(view: dict, problems, entered, kept, seen_version=None):
     form = view["form"]
     values = dict(view["values"])
     if entered is not None:
@@ -164,7 +168,8 @@ def _page(view: dict, problems, entered, kept):
     return render_template("task.html", task=view, values=values, problems=by_field,
                            unplaced=[m for f, ms in by_field.items() if f not in values for m in ms],
                            hints=hints, shown=field_hints.shown, file_size=display.file_size, other_documents=others, typed=typed,
-                           names=_names([view["assignee"], view["completed_by"]]))
+                           names=_names([view["assignee"], view["completed_by"]]),
+                           form_version=view["version"] if seen_version is None else seen_version)
 
 
 def _names(usernames) -> dict[str, str]:
@@ -197,9 +202,17 @@ def complete(task_id: int):
     view = _visible_task(task_id)
     if view is None:
         return not_yours()
+    if request.form.get("edit") == "1":  # 返回修改 on the question: the form again, as typed
+        return task(task_id, entered=dict(request.form), seen_version=_version())
     data = submitted_form(view["form"], request.form)
     files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
     try:
+        if request.form.get("confirmed") != "1" and _may_ask(view["form"], data):
+            # checked as the submit would check it, so the form's problems come before the question
+            values = engine().check_complete(task_id, actor=current_user.username, data=data,
+                                             expected_version=_version(), files=files)
+            if asked := forms.to_confirm(view["form"], values):
+                return _question(view, asked, values, files)
         result = engine().complete(task_id, actor=current_user.username, data=data,
                                    expected_version=_version(), files=files)
     except Invalid as exc:
@@ -221,6 +234,31 @@ def complete(task_id: int):
         flash(_("已提交，但按流程规定「%(name)s」又回到您这里（任务 %(id)s），须再次办理：请对照办理要求"
                 "（例如须写明的理由）补充后重新提交。", id=again.get("id"), name=again.get("name")), "conflict")
     return redirect(url_for("inbox.task", task_id=reopened[0]["id"]))
+
+
+def _may_ask(fields: list[dict], data: dict) -> bool:
+    """Whether a submitted choice is one the diagram asks to confirm: only then is the form
+    checked first (a submission that asks nothing is one transaction, as before)."""
+    return any(data.get(f["id"]) in forms.confirm_ids(f["properties"]) for f in fields if f["type"] == "enum")
+
+
+def _question(view: dict, asked: list[dict], values: dict, files: list[tuple[str, bytes]]):
+    """The question before a choice that cannot be undone: what was chosen and entered, and the
+    same data to post again (confirmed, or back to the form). A page cannot carry the chosen files
+    back (a browser never refills a file input), so they are attached to the step now, as
+    仅上传所选附件 does: kept with the step whichever button is pressed."""
+    attached = []
+    for name, content in files:
+        try:
+            attached.append(engine().attach(view["id"], name, content, actor=current_user.username,
+                                            expected_version=_version()))
+        except ReformflowError as exc:
+            return refused(exc, lambda exc=exc: task(view["id"], entered=dict(request.form), status=status_of(exc)))
+    fields = [f for f in view["form"] if "readonly" not in f["constraints"]]
+    summary = [(f, values.get(f["id"])) for f in fields]
+    posted = [(f["id"], request.form[f["id"]]) for f in fields if f["id"] in request.form]
+    return render_template("task_confirm.html", task=view, asked=asked, summary=summary, posted=posted,
+                           attached=attached, version=request.form.get("version", ""), shown=field_hints.shown)
 
 
 @bp.route("/tasks/<int:task_id>/attach", methods=["POST"])

@@ -6,7 +6,7 @@ import re
 from ..deadlines import is_iso_date_or_datetime
 from ..documents import PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import is_wrapped
-from ..forms import SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, default_error
+from ..forms import CONFIRM, CONFIRM_TEXT, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids, default_error
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from ..runtime import CANDIDATE_UNIT
@@ -157,6 +157,33 @@ def _check_form(doc: Doc, task):
                                       "of at most 18 digits"
                                       + (", or an expression like ${maxDays}" if computed else "") + ")")
         yield from _check_bounds_order(doc, task, field, fid, kind)
+        yield from _check_confirm(doc, task, field, fid, kind)
+
+
+def _check_confirm(doc: Doc, task, field, fid: str, kind: str):
+    """`confirm` names the choices of an enum field the web asks about before submitting (a
+    return, a rejection): a value id the field does not have would never be asked about."""
+    properties = {p.get("id"): p.get("value") or ""
+                  for p in field.xpath("./camunda:properties/camunda:property", namespaces=NS)}
+    if CONFIRM not in properties:
+        if properties.get(CONFIRM_TEXT, "").strip():
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 有属性 {CONFIRM_TEXT} 却没有 {CONFIRM}，这句话不会显示；请用 "
+                              f"{CONFIRM} 列出须确认的选项 (form field '{fid}' has {CONFIRM_TEXT} but no {CONFIRM}: the "
+                              f"sentence is never shown; list the choices to confirm in {CONFIRM})")
+        return
+    listed, values = confirm_ids(properties), field.xpath("./camunda:value/@id", namespaces=NS)
+    if kind != "enum":
+        yield doc.problem(task, "form", f"表单字段 '{fid}'（{kind}）的属性 {CONFIRM} 只能用于枚举字段，请删去 "
+                          f"(form field '{fid}' ({kind}): property {CONFIRM} is for enum fields only; remove it)")
+    elif not listed:
+        yield doc.problem(task, "form", f"表单字段 '{fid}' 的属性 {CONFIRM} 是空的：请写须确认的选项 id，多个用英文逗号分隔，"
+                          f"如 {','.join(values[:2]) or 'return'}；不需要确认的请删去此属性 (form field '{fid}': property "
+                          f"{CONFIRM} is empty; write the value ids to confirm, separated by commas, or remove it)")
+    else:
+        for unknown in [v for v in listed if v not in values]:
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 的属性 {CONFIRM} 列出的 '{unknown}' 不是它的可选值，可写："
+                              f"{', '.join(values)} (form field '{fid}': property {CONFIRM} names '{unknown}', which "
+                              f"is not one of its values: {', '.join(values)})")
 
 
 def _check_bounds_order(doc: Doc, task, field, fid: str, kind: str):

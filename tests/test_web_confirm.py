@@ -1,0 +1,135 @@
+"""A decision the diagram marks for confirming (a field's `confirm` property: the legality
+review's 不通过) is asked about before it is submitted, on a page of its own (no script): the
+form's problems come first, 返回修改 keeps what was typed, 确认提交 completes the task, and a
+change made meanwhile is still the conflict the task page gives. 通过 is submitted at once."""
+from __future__ import annotations
+
+import io
+import re
+
+from playwright.sync_api import expect
+
+from engine import forms
+
+from .web_helper import sign_in
+
+OPINION = "第三部分缺少上位法依据。\n共审查条款 42 条。"
+REASON = "缺少上位法依据，请补充后重新送审"
+
+
+def _review(engine) -> dict:
+    from engine.queries import list_tasks
+    with engine.db.reader() as s:
+        found = next(t for t in list_tasks(s, "li", "all") if t["element_id"] == "Task_LegalityReview")
+    return engine.task_view(found["id"])
+
+
+def test_failing_the_legality_review_is_asked_first_and_back_keeps_what_was_typed(live, page):
+    engine = live.app.extensions["reformflow"]
+    review = _review(engine)
+    sign_in(page, live, "li")
+    page.goto(f"{live.url}/tasks/{review['id']}")
+    page.get_by_role("button", name="认领").click()
+
+    # a form with a problem is refused at its field, before any question
+    page.get_by_label("审查结论").select_option("fail")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("[data-field='legalityOpinion'] .problem")).to_contain_text("为必填项")
+    assert page.get_by_role("button", name="确认提交").count() == 0
+
+    page.get_by_label("合法性审查意见").fill(OPINION)
+    page.get_by_label("退回理由（不通过时必填）").fill(REASON)
+    page.get_by_role("button", name="提交").click()
+    question = page.locator("section.confirm")
+    expect(question.locator("[data-asked='legalityResult']")).to_contain_text("您选择了审查结论「不通过」")
+    expect(question).to_contain_text("审查不通过，方案将退回修改，不能提请审议；退回理由将记入留痕。")
+    expect(question.locator("[data-plan]")).to_contain_text(f"{review['business_key']} {review['plan_title']}")
+    expect(question).to_contain_text("合法合规性审查")
+    expect(question.locator("[data-field='returnReason']")).to_have_text(REASON)
+    assert engine.task_view(review["id"])["status"] == "claimed"  # nothing submitted yet
+
+    # 返回修改: the form again, everything typed kept
+    page.get_by_role("button", name="返回修改").click()
+    expect(page.get_by_label("审查结论")).to_have_value("fail")
+    expect(page.get_by_label("合法性审查意见")).to_have_value(OPINION)
+    expect(page.get_by_label("退回理由（不通过时必填）")).to_have_value(REASON)
+    assert engine.task_view(review["id"])["status"] == "claimed"
+
+    # asked again, and confirmed: the plan goes back to drafting
+    page.get_by_role("button", name="提交").click()
+    page.get_by_role("button", name="确认提交").click()
+    expect(page.get_by_role("status")).to_contain_text("已提交「合法合规性审查」")
+    expect(page.locator("ul.steps")).to_contain_text("起草方案")
+    done = engine.task_view(review["id"])
+    assert (done["status"], done["completed_by"]) == ("completed", "li")
+    assert done["values"]["legalityResult"] == "fail"
+    assert done["values"]["legalityOpinion"].replace("\r\n", "\n") == OPINION
+
+
+def test_passing_the_legality_review_is_submitted_at_once(live, page):
+    engine = live.app.extensions["reformflow"]
+    review = _review(engine)
+    # the diagram marks 不通过 only: 通过 and 修改后通过 go through unasked
+    [result] = [f for f in review["form"] if f["id"] == "legalityResult"]
+    assert forms.confirm_ids(result["properties"]) == ["fail"]
+    sign_in(page, live, "li")
+    page.goto(f"{live.url}/tasks/{review['id']}")
+    page.get_by_role("button", name="认领").click()
+    page.get_by_label("审查结论").select_option("pass")
+    page.get_by_label("合法性审查意见").fill("符合法律法规，同意提交审议")
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_role("status")).to_contain_text("已提交「合法合规性审查」")
+    assert engine.task_view(review["id"])["status"] == "completed"
+
+
+def _client(engine):
+    from web import create_app
+    app = create_app(engine=engine, secret_key="test", testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.post("/login", data={"username": "li", "password": "demo"}).status_code == 302
+    return client
+
+
+def _hidden(html: str) -> dict:
+    """The question page's hidden fields: what 确认提交 posts again."""
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html))
+
+
+def test_a_change_made_while_the_question_is_on_the_screen_is_a_conflict(demo_engine):
+    review = _review(demo_engine)
+    seen = demo_engine.claim(review["id"], actor="li")["version"]
+    client = _client(demo_engine)
+    answer = client.post(f"/tasks/{review['id']}/complete", data={
+        "version": seen, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": REASON})
+    assert answer.status_code == 200 and "确认提交" in answer.get_data(as_text=True)
+    posted = _hidden(answer.get_data(as_text=True))
+    assert posted["version"] == str(seen) and posted["legalityResult"] == "fail"
+
+    # meanwhile the office takes it back and li claims it again: the same holder, a newer task
+    demo_engine.unclaim(review["id"], actor="chen")
+    demo_engine.claim(review["id"], actor="li")
+    answer = client.post(f"/tasks/{review['id']}/complete", data=posted | {"confirmed": "1"})
+    assert answer.status_code == 409
+    assert "已被其他人处理或修改" in answer.get_data(as_text=True)
+    assert demo_engine.task_view(review["id"])["status"] == "claimed"
+
+
+def test_files_chosen_with_a_decision_to_confirm_are_kept_by_the_question(demo_engine):
+    """A page cannot carry a chosen file back: the question attaches it to the step, listed there,
+    and 确认提交 completes the step with it, once."""
+    review = _review(demo_engine)
+    version = demo_engine.claim(review["id"], actor="li")["version"]
+    client = _client(demo_engine)
+    answer = client.post(f"/tasks/{review['id']}/complete", content_type="multipart/form-data", data={
+        "version": str(version), "legalityResult": "fail", "legalityOpinion": "缺少上位法依据",
+        "returnReason": REASON, "files": (io.BytesIO("审查意见书".encode()), "审查意见书.txt")})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "审查意见书.txt" in html and "返回修改也会保留" in html
+    assert [d["file_name"] for d in demo_engine.task_view(review["id"])["documents"]] == ["审查意见书.txt"]
+
+    answer = client.post(f"/tasks/{review['id']}/complete", data=_hidden(html) | {"confirmed": "1"})
+    assert answer.status_code == 302
+    done = demo_engine.task_view(review["id"])
+    assert done["status"] == "completed"
+    assert [d["file_name"] for d in done["documents"]] == ["审查意见书.txt"]
