@@ -91,6 +91,14 @@ def _client(engine):
     return client
 
 
+def _events(engine) -> int:
+    from sqlalchemy import func, select
+
+    from models import AuditEvent
+    with engine.db.reader() as s:
+        return s.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+
+
 def _hidden(html: str) -> dict:
     """The question page's hidden fields: what 确认提交 posts again."""
     return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html))
@@ -99,12 +107,15 @@ def _hidden(html: str) -> dict:
 def test_a_change_made_while_the_question_is_on_the_screen_is_a_conflict(demo_engine):
     review = _review(demo_engine)
     seen = demo_engine.claim(review["id"], actor="li")["version"]
+    trail = _events(demo_engine)
     client = _client(demo_engine)
     answer = client.post(f"/tasks/{review['id']}/complete", data={
         "version": seen, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": REASON})
     assert answer.status_code == 200 and "确认提交" in answer.get_data(as_text=True)
     posted = _hidden(answer.get_data(as_text=True))
     assert posted["version"] == str(seen) and posted["legalityResult"] == "fail"
+    # asking changed nothing: the task as it was, nothing on the trail
+    assert demo_engine.task_view(review["id"])["version"] == seen and _events(demo_engine) == trail
 
     # meanwhile the office takes it back and li claims it again: the same holder, a newer task
     demo_engine.unclaim(review["id"], actor="chen")
