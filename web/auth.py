@@ -3,7 +3,8 @@
 A person signs in with the user name and password the reform office gave them (`reformflow
 users password NAME`, or the people page), and may change it (/account/password,
 web/people.py); a user without a password, or one deactivated, cannot. The
-session holds only the user name (and the count below): who they are and what they may do is read from the database
+session holds only the user name (and the count below, and when it began and was last used,
+web/session_timeout.py): who they are and what they may do is read from the database
 on every request, so a deactivation or a change of groups takes effect on their next click.
 
 Signing out ends the session for good: the session also holds the user's session_generation
