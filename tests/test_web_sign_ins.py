@@ -168,6 +168,19 @@ def test_a_form_posted_after_the_session_ended_is_not_saved_and_the_page_says_so
         assert s.execute(select(User.password_hash).where(User.username == "li")).scalar() == before
 
 
+def test_signing_out_after_a_long_lunch_still_signs_out_everywhere(demo_engine, at):
+    app = _app(demo_engine)
+    here, elsewhere = _client(app), _client(app, "10.0.0.8")
+    with at("2026-03-02T09:00"):
+        _sign_in(here, "li")
+        _sign_in(elsewhere, "li")
+    with at("2026-03-02T13:00"):
+        assert here.post("/logout").location == "/login"
+    with at("2026-03-02T13:01"):
+        assert elsewhere.get("/tasks").location == "/login?next=%2Ftasks"  # the other browser too (Flask-Login)
+    assert [e["type"] for e in _events(demo_engine, *SIGN_INS)] == ["signed_in", "signed_in", "signed_out"]
+
+
 # ---------------------------------------------------------------- where the office sees it
 def test_the_office_sees_a_users_last_sign_in_and_refused_ones(demo_engine, at):
     app = _app(demo_engine)

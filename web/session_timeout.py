@@ -29,6 +29,8 @@ SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
 IDLE, LONGEST = "REFORMFLOW_IDLE", "REFORMFLOW_SESSION_LONGEST"  # app.config keys: timedeltas
 # Pages that go on as they are for someone whose session just ended: signing in, the language.
 _WITHOUT_SESSION = {"auth.login", "auth.language"}
+# Signing out is never refused: it also ends the person's sessions in their other browsers.
+_NOT_CHECKED = {None, "static", "auth.logout"}
 
 
 def started() -> None:
@@ -47,7 +49,7 @@ def _instant(value) -> datetime | None:
 
 
 def _check():
-    if request.endpoint in (None, "static") or not current_user.is_authenticated:
+    if request.endpoint in _NOT_CHECKED or not current_user.is_authenticated:
         return None
     now = clock.now()
     seen, began = _instant(session.get(SEEN_AT)), _instant(session.get(SIGNED_IN_AT))
