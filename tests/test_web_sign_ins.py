@@ -8,7 +8,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,6 +22,8 @@ from models import AuditEvent, User
 from web import create_app
 
 from .web_helper import sign_in
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SECRET = "not-this-one-9"  # a wrong password typed: it must appear nowhere in the trail
 
@@ -55,7 +60,7 @@ SIGN_INS = ("signed_in", "sign_in_refused", "signed_out", "session_expired")
 
 
 # ---------------------------------------------------------------- the trail
-def test_sign_ins_refusals_and_sign_outs_are_in_the_trail_never_the_password(demo_engine, monkeypatch):
+def test_sign_ins_refusals_and_sign_outs_are_in_the_trail_never_the_password(demo_engine, monkeypatch, tmp_path):
     from web import sign_in_throttle
     monkeypatch.setattr(sign_in_throttle, "PER_NAME", 2)
     demo_engine.deactivate_user("zhou", actor="chen")
@@ -83,6 +88,10 @@ def test_sign_ins_refusals_and_sign_outs_are_in_the_trail_never_the_password(dem
         out = io.StringIO()
         audit.export(s, out, "jsonl")
     assert SECRET not in out.getvalue()
+    (tmp_path / "trail.jsonl").write_text(out.getvalue(), encoding="utf-8")  # an auditor's own check, outside
+    checked = subprocess.run([sys.executable, str(ROOT / "ops" / "check_audit_export.py"), str(tmp_path / "trail.jsonl")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
     office = _client(app)
     _sign_in(office, "chen")
     exported = office.get("/audit/export.csv").get_data(as_text=True)
