@@ -423,6 +423,47 @@ class Engine:
             return {"username": username, "display_name": user.display_name, "reset": event == "password_reset",
                     "active": user.active, "session_generation": user.session_generation}
 
+    # ----------------------------------------------------------------- web sign-ins
+    # Every sign-in leaves a trace (MLPS 2.0): the web inbox (web/auth.py) records each one here,
+    # one event in one transaction. None of them holds a password. Their actor is the name the
+    # person gave, cut to 64 like every actor: for a refused sign-in that names the account tried.
+    SIGN_IN_REFUSALS = ("wrong_password", "unknown_user", "deactivated", "throttled")
+    SESSION_ENDINGS = ("idle", "too_long")
+
+    def signed_in(self, username: str, *, address: str) -> None:
+        with self.command(username) as ctx:
+            ctx.log.record("signed_in", username=username, address=address[:64])
+
+    def sign_in_refused(self, name: str, *, address: str, reason: str) -> None:
+        """`name` as typed, whether a user has it or not: wrong passwords and unknown names take
+        this same way, so neither answers faster (tests/test_web_security.py)."""
+        if reason not in self.SIGN_IN_REFUSALS:
+            raise ValueError(f"unknown sign-in refusal {reason!r}")
+        with self.command(name[:64]) as ctx:
+            ctx.log.record("sign_in_refused", username=name[:64], address=address[:64], reason=reason)
+
+    def signed_out(self, username: str, *, address: str) -> None:
+        """Signing out ends every copy of the session, in every browser: the generation counts up."""
+        with self.command(username) as ctx:
+            ctx.session.execute(update(User).where(User.username == username)
+                                .values(session_generation=User.session_generation + 1))
+            ctx.log.record("signed_out", username=username, address=address[:64])
+
+    def session_expired(self, username: str, *, address: str, reason: str, last_seen: datetime,
+                        signed_in_at: datetime) -> None:
+        """A web session ended by itself: `idle` (no request for too long) or `too_long` (the most
+        hours a session may last)."""
+        if reason not in self.SESSION_ENDINGS:
+            raise ValueError(f"unknown session ending {reason!r}")
+        with self.command(username) as ctx:
+            ctx.log.record("session_expired", username=username, address=address[:64], reason=reason,
+                           last_seen=iso(last_seen), signed_in_at=iso(signed_in_at))
+
+    def sign_ins(self, username: str, *, refused: int = 10) -> dict:
+        """For the office's page of a user: their last sign-in and latest refused ones, from the trail."""
+        with self.db.reader() as session:
+            return directory.sign_ins(session, username, refused=refused)
+
     @staticmethod
     def _keep_an_office_member(ctx: Context, leaving: User) -> None:
         """Refuse to take the last active member out of the reform office: nobody could then

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
-from models import Group, HumanTask, TaskCandidate, User
+from models import AuditEvent, Group, HumanTask, TaskCandidate, User
 from models.identity import memberships
 
 from .queries import task_dict
@@ -37,6 +37,26 @@ def user_dict(user: User, holding: int = 0) -> dict:
     return {"username": user.username, "display_name": user.display_name,
             "unit": user.unit.name if user.unit else None, "groups": user.group_codes,
             "active": user.active, "holding": holding}
+
+
+def sign_ins(session: Session, username: str, *, refused: int = 10) -> dict:
+    """Someone's last sign-in and their `refused` latest refused ones, newest first, from the audit
+    trail (engine/commands.py records them), in one query. The name is the actor of both events;
+    the index on event_type narrows them to sign-ins."""
+    def latest(event_type: str, limit: int):
+        return select(AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.event_type, AuditEvent.payload).where(
+            AuditEvent.event_type == event_type, AuditEvent.actor == username
+        ).order_by(AuditEvent.seq.desc()).limit(limit).subquery().select()
+    rows = session.execute(union_all(latest("signed_in", 1), latest("sign_in_refused", refused))).all()
+    found = {"last": None, "refused": []}
+    for row in sorted(rows, key=lambda r: -r.seq):
+        payload = json.loads(row.payload)
+        event = {"at": row.occurred_at.isoformat(), "address": payload.get("address"), "reason": payload.get("reason")}
+        if row.event_type == "signed_in":
+            found["last"] = event
+        else:
+            found["refused"].append(event)
+    return found
 
 
 def group_rows(session: Session) -> list[dict]:

@@ -47,6 +47,7 @@ class Desks:
     def close(self):
         for page in self.pages.values():
             page.context.close()
+        self.pages.clear()
 
 
 def open_step(page, live, step: str):
@@ -194,6 +195,7 @@ def _consult_and_argue(desks, live, engine, plan_id: int, *, first: bool):
     # the consultation period runs its 30 days; the timer worker moves the plan on
     clock.set_override(clock.now() + timedelta(days=31))
     engine.fire_due_timers()
+    desks.close()  # a month without a click: everyone's session has ended (web/session_timeout.py)
     do(desks, live, "zhang", "登记公众意见采纳情况", {
         "publicCommentsReceived": "收到意见37条", "publicCommentsHandling": "采纳12条，其余说明理由"})
     do(desks, live, "zhang", "登记专家意见采纳情况", {"expertOpinionsHandling": "采纳分步实施的建议"})

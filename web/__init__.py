@@ -8,12 +8,14 @@ translates.
 `reformflow web` serves it with the timer worker beside it; in production gunicorn serves
 `web:create_app()` in several processes behind a reverse proxy (docs/operations.md, section 2a).
 Settings from the environment: REFORMFLOW_DATABASE_URL, REFORMFLOW_SECRET_KEY,
-REFORMFLOW_PROXIES (how many proxies stand in front) and REFORMFLOW_SECURE_COOKIES (HTTPS).
+REFORMFLOW_PROXIES (how many proxies stand in front), REFORMFLOW_SECURE_COOKIES (HTTPS),
+REFORMFLOW_IDLE_MINUTES and REFORMFLOW_SESSION_HOURS (when a session ends by itself).
 """
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -25,7 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.commands import Engine
 from models.db import Database
 
-from . import current, error_pages, i18n, names, security_headers
+from . import current, error_pages, i18n, names, security_headers, session_timeout
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,6 +45,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,  # engine/documents.py refuses files over 20 MB with its own message
     )
     _serve_over_https(app)
+    _session_limits(app)
     _behind_proxies(app)
     app.extensions[current.KEY] = engine or Engine(Database(database_url, create=False))
     Babel(app, locale_selector=i18n.locale)
@@ -65,6 +68,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     names.install(app)
     error_pages.install(app)
     security_headers.install(app)
+    session_timeout.install(app)
     return app
 
 
@@ -105,6 +109,24 @@ def _serve_over_https(app: Flask) -> None:
     sign anyone in."""
     if _flag("REFORMFLOW_SECURE_COOKIES"):
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+
+
+def _count(name: str, default: int, zh: str, en: str) -> int:
+    """A whole number of at least 1 from the environment, else `default`; anything else stops the start-up."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r}: 须为{zh}数（正整数），如 {default} (must be a whole number of {en}, e.g. {default})")
+    return int(raw)
+
+
+def _session_limits(app: Flask) -> None:
+    """A session ends after REFORMFLOW_IDLE_MINUTES (30) without a request and at the latest
+    REFORMFLOW_SESSION_HOURS (12) after sign-in (web/session_timeout.py). The cookie's signature
+    stops being accepted after those hours too, instead of Flask's 31 days."""
+    idle = timedelta(minutes=_count("REFORMFLOW_IDLE_MINUTES", 30, "分钟", "minutes"))
+    longest = timedelta(hours=_count("REFORMFLOW_SESSION_HOURS", 12, "小时", "hours"))
+    app.config.update({session_timeout.IDLE: idle, session_timeout.LONGEST: longest,
+                       "PERMANENT_SESSION_LIFETIME": longest})
 
 
 def _behind_proxies(app: Flask) -> None:

@@ -3,7 +3,8 @@
 A person signs in with the user name and password the reform office gave them (`reformflow
 users password NAME`, or the people page), and may change it (/account/password,
 web/people.py); a user without a password, or one deactivated, cannot. The
-session holds only the user name (and the count below): who they are and what they may do is read from the database
+session holds only the user name (and the count below, and when it began and was last used,
+web/session_timeout.py): who they are and what they may do is read from the database
 on every request, so a deactivation or a change of groups takes effect on their next click.
 
 Signing out ends the session for good: the session also holds the user's session_generation
@@ -13,8 +14,13 @@ sessions in every browser. Signing in starts a new session (nothing from before 
 the language), so a session planted before sign-in, and its form token, are worth nothing.
 
 A wrong password and an unknown user name get the same answer in about the same time (a
-password hash is checked either way), and repeated failures are refused for a while
-(web/sign_in_throttle.py).
+password hash is checked either way, and either is recorded the same way), and repeated
+failures are refused for a while (web/sign_in_throttle.py).
+
+Every sign-in, refused sign-in (with why: wrong_password, unknown_user, deactivated,
+throttled) and sign-out is an event of the audit trail (Engine.signed_in, sign_in_refused,
+signed_out), with the client's address, never the password; a session left idle ends by
+itself (web/session_timeout.py).
 """
 from __future__ import annotations
 
@@ -23,12 +29,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from engine import clock, display, passwords
 from models import User
 
-from . import current, i18n, sign_in_throttle
+from . import current, i18n, session_timeout, sign_in_throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -75,7 +81,7 @@ def load_user(username: str) -> Person | None:
 GENERATION = "generation"  # the session's key for users.session_generation at sign-in
 
 
-def _fresh_session() -> None:
+def fresh_session() -> None:
     """Nothing from before sign-in (or after sign-out) carries over but the language."""
     lang = session.get("lang")
     session.clear()
@@ -98,21 +104,27 @@ def login():
         address = request.remote_addr or "-"
         until = sign_in_throttle.wait_until(engine, username, address)
         if until is not None:  # the password is not even checked: guessing goes no faster
+            engine.sign_in_refused(username, address=address, reason="throttled")
             flash(_("登录失败次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat())), "error")
             wait = max(int((until - clock.now()).total_seconds()) + 1, 1)
             return render_template("login.html", username=username), 429, {"Retry-After": str(wait)}
         active, found = _user_row(username) if username else (None, None)
         if not passwords.matches(found[1] if found else None, request.form.get("password", "")):
             sign_in_throttle.failed(engine, username, address)
+            # the same work either way; only the trail tells the two apart
+            engine.sign_in_refused(username, address=address, reason="wrong_password" if found else "unknown_user")
             flash(_("用户名或密码不正确。没有密码的用户请向改革办申领。"), "error")
             return render_template("login.html", username=username), 401
         if not active:  # said only to whoever knows the password: it is theirs
+            engine.sign_in_refused(username, address=address, reason="deactivated")
             flash(_("该用户已停用，请联系改革办。"), "error")
             return render_template("login.html", username=username), 401
         sign_in_throttle.succeeded(engine, username)
-        _fresh_session()
+        engine.signed_in(found[0].username, address=address)
+        fresh_session()
         login_user(found[0])
         session[GENERATION] = found[2]
+        session_timeout.started()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", username="")
 
@@ -120,12 +132,10 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    engine = current.engine()
-    with engine.db.transaction() as s:  # every copy of this session, anywhere, is over
-        s.execute(update(User).where(User.username == current_user.username)
-                  .values(session_generation=User.session_generation + 1))
+    # every copy of this session, anywhere, is over (the generation counts up)
+    current.engine().signed_out(current_user.username, address=request.remote_addr or "-")
     logout_user()
-    _fresh_session()
+    fresh_session()
     return redirect(url_for("auth.login"))
 
 

@@ -122,13 +122,15 @@ def add():
 @login_required
 def person(username: str, handed: dict | None = None):
     """A user's page: their unit and groups to change, a new password, deactivate or reactivate;
+    their last sign-in and latest refused ones (from the audit trail);
     `handed`, after a deactivation or a move, where their tasks went."""
     if (refusal := office_only()) is not None:
         return refusal
     user = _user(username)
     if user is None:
         return render_template("office_refused.html", message=_("用户 %(who)s 不存在。", who=username)), 404
-    return render_template("people_user.html", user=user, groups=engine().groups(), units=_units(), handed=handed)
+    return render_template("people_user.html", user=user, groups=engine().groups(), units=_units(), handed=handed,
+                           sign_ins=engine().sign_ins(username))
 
 
 @bp.route("/people/<username>/update", methods=["POST"])
