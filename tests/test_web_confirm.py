@@ -107,8 +107,8 @@ def _hidden(html: str) -> dict:
 def test_a_change_made_while_the_question_is_on_the_screen_is_a_conflict(demo_engine):
     review = _review(demo_engine)
     seen = demo_engine.claim(review["id"], actor="li")["version"]
-    trail = _events(demo_engine)
     client = _client(demo_engine)
+    trail = _events(demo_engine)  # after signing in, which is on the trail too
     answer = client.post(f"/tasks/{review['id']}/complete", data={
         "version": seen, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": REASON})
     assert answer.status_code == 200 and "确认提交" in answer.get_data(as_text=True)
@@ -144,3 +144,20 @@ def test_files_chosen_with_a_decision_to_confirm_are_kept_by_the_question(demo_e
     done = demo_engine.task_view(review["id"])
     assert done["status"] == "completed"
     assert [d["file_name"] for d in done["documents"]] == ["审查意见书.txt"]
+
+
+def test_switching_the_language_on_the_question_comes_back_to_the_task_not_to_a_refusal(demo_engine):
+    # the question answers a POST: its own address cannot be opened again, the task's page can
+    review = _review(demo_engine)
+    seen = demo_engine.claim(review["id"], actor="li")["version"]
+    client = _client(demo_engine)
+    page = f"http://localhost/tasks/{review['id']}"
+    question = client.post(f"/tasks/{review['id']}/complete", headers={"Referer": page}, data={
+        "version": seen, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": REASON})
+    language_form = re.search(r'action="/language/en".*?name="next" value="([^"]*)"',
+                              question.get_data(as_text=True), re.S)
+    assert language_form.group(1) == f"/tasks/{review['id']}"
+    answer = client.post("/language/en", data={"next": language_form.group(1)}, follow_redirects=True)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and '<html lang="en">' in html
+    assert f'action="/tasks/{review["id"]}/complete"' in html  # the task's page, its form to fill in again

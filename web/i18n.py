@@ -14,6 +14,8 @@ from flask_babel import get_locale, lazy_gettext as _l
 
 from engine import display
 
+from . import back
+
 DEFAULT = "zh"
 LANGUAGES = {"zh": "中文", "en": "English"}
 
@@ -64,7 +66,7 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def _languages():
-        return {"languages": LANGUAGES, "language": current(), "status_names": STATUS_NAMES,
+        return {"languages": LANGUAGES, "language": current(), "back_page": back.page, "status_names": STATUS_NAMES,
                 "plan_status_names": PLAN_STATUS_NAMES}
 
 

@@ -15,8 +15,6 @@ on that browser.
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
@@ -24,6 +22,7 @@ from flask_login import current_user, logout_user
 from engine import clock
 
 from . import current
+from .back import page as back_page
 
 SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
 IDLE, LONGEST = "REFORMFLOW_IDLE", "REFORMFLOW_SESSION_LONGEST"  # app.config keys: timedeltas
@@ -73,19 +72,8 @@ def _check():
                 hours=int(current_app.config[LONGEST].total_seconds() // 3600)), "error")
     if request.endpoint in _WITHOUT_SESSION:
         return None
-    if request.method == "GET":
-        back = request.full_path.rstrip("?")
-    else:  # the form's page: the person comes back to it, and is told that nothing was saved
+    if request.method != "GET":  # the form's page: the person comes back to it, and is told that nothing was saved
         flash(_("刚才提交的内容未保存，请重新登录后再填写提交。"), "error")
-        back = _this_site(request.referrer)
+    back = back_page()
     return redirect(url_for("auth.login", next=back) if back else url_for("auth.login"))
 
-
-def _this_site(url: str | None) -> str | None:
-    """The path of a page of this site, or None (auth.py checks `next` again at sign-in)."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
