@@ -1023,6 +1023,39 @@ def _show_document(d: dict) -> None:
                f"  SHA-256 {d['sha256'][:16]}…")
 
 
+# ------------------------------------------------------------------------- comments
+@command(main, "comment")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.argument("text")
+@click.option("--as", "actor", required=True, help="留言人用户名，记入审计记录 (who comments, recorded in the trail).")
+@click.option("--task", "task_id", type=ID, help="所关于的本方案任务编号 (the plan's task the comment is about).")
+def comment_cmd(state, as_json, instance_id, text, actor, task_id):
+    """在方案上留言（批注），如请起草人补充材料；不办结任何步骤，记入办理经过，不能修改或删除
+    (comment on a plan, e.g. ask the drafter for a document; completes no step, kept in the trail for good)."""
+    _emit(state.engine.comment(instance_id, text, actor=actor, task_id=task_id), as_json, _show_comment)
+
+
+@command(main, "comments")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+def comments_cmd(state, as_json, instance_id):
+    """列出方案的留言，按时间先后 (list a plan's comments, oldest first)."""
+    def human(found):
+        if not found:
+            click.echo("此方案没有留言 (no comments on this plan)")
+        for c in found:
+            _show_comment(c)
+    _emit(state.engine.comments(instance_id), as_json, human)
+
+
+def _show_comment(c: dict) -> None:
+    who = f"{c['author_name']} ({c['author']})" if c.get("author_name") else c["author"]
+    unit = f"，{c['unit']}" if c.get("unit") else ""
+    about = f" 关于待办 (on task) {c['task_id']} {display.step(c['task_name'], c['task_subject'])}" if c["task_id"] else ""
+    click.echo(f"  留言 (comment) {c['id']}：{who}{unit} 于 {_local(c['created_at'])}{about}")
+    for line in c["text"].splitlines():
+        click.echo(f"    {line}")
+
+
 @command(main, "cancel")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 @click.option("--reason", required=True, help="终止理由，记入审计记录 (why the plan is stopped).")
