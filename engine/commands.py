@@ -780,12 +780,14 @@ class Engine:
             return self._task_dict(task)
 
     def complete(self, task_id: int, *, actor: str, data: dict | None = None,
-                 expected_version: int | None = None, files: list[tuple[str, bytes]] = ()) -> dict:
-        """Complete a task with its form data and any files (name, content) sent with it, all in
-        one transaction: a refused form stores none of the files."""
+                 expected_version: int | None = None, files: list[tuple[str, bytes]] = (),
+                 comment: str | None = None) -> dict:
+        """Complete a task with its form data, any files (name, content) and a comment about it
+        (批注) sent with it, all in one transaction: a refused form stores none of them."""
         data = dict(data or {})
         forms.check_submitted(data, ("表单数据", "form data"))
         files = documents.checked_all(files)
+        comment = comments.checked_text(comment) if (comment or "").strip() else None
         with self.command(actor) as ctx:
             instance, member = self._lock_plan_of_task(ctx, task_id, actor)
             task = self._task(ctx, task_id, expected_version)
@@ -822,6 +824,7 @@ class Engine:
                 spiff_task.data.update(values)
                 spiff_task.run()
             attached = [self._attach_file(ctx, task, *file, actor) for file in files]
+            noted = self._add_comment(ctx, member, instance.id, task, comment) if comment else None
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
                            element_id=task.element_id, name=task.name, old=old, new=values, unit=member.unit)
@@ -829,6 +832,8 @@ class Engine:
             result = self._task_dict(task)
             if attached:
                 result["documents"] = attached
+            if noted:
+                result["comment"] = noted
             reopened = self._return_to_sender(ctx, workflow, task, actor)
             if reopened:
                 result["reopened"] = reopened
@@ -994,12 +999,16 @@ class Engine:
                 task = ctx.session.get(HumanTask, task_id)
                 if task is None or task.instance_id != instance_id:
                     raise NotFound(f"方案 {instance_id} 没有任务 {task_id} (plan {instance_id} has no task {task_id})")
-            added = comments.add(ctx.session, instance_id, task, text, actor, member.unit, ctx.now)
-            ctx.log.record(comments.EVENT, instance_id=instance_id, task_id=added["task_id"],
-                           element_id=task.element_id if task is not None else None,
-                           name=task.name if task is not None else None,
-                           new={"id": added["id"], "text": text}, unit=member.unit)
-            return {**added, "author_name": member.display_name}
+            return self._add_comment(ctx, member, instance_id, task, text)
+
+    @staticmethod
+    def _add_comment(ctx: Context, member: "Member", instance_id: int, task, text: str) -> dict:
+        added = comments.add(ctx.session, instance_id, task, text, member.username, member.unit, ctx.now)
+        ctx.log.record(comments.EVENT, instance_id=instance_id, task_id=added["task_id"],
+                       element_id=task.element_id if task is not None else None,
+                       name=task.name if task is not None else None,
+                       new={"id": added["id"], "text": text}, unit=member.unit)
+        return {**added, "author_name": member.display_name}
 
     # ----------------------------------------------------------------- reads
     def instance(self, instance_id: int) -> dict:
