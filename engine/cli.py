@@ -933,17 +933,20 @@ def assign_cmd(state, as_json, task_id, to, actor, reassign):
 @click.option("--data", help="表单数据，JSON 对象 (form values as a JSON object).")
 @click.option("--attach", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="随表单一并上传的附件，可重复 (a file to attach with the form, repeatable).")
-def complete_cmd(state, as_json, task_id, actor, data, paths):
+@click.option("--comment", help="随提交一并留言，关于本步骤 (a comment on this step, recorded with the submission).")
+def complete_cmd(state, as_json, task_id, actor, data, paths, comment):
     """提交已认领的待办及其表单 (complete a claimed task with its form data)."""
     def human(d):
         _show_task(d)
         for f in d.get("documents", []):
             _show_document(f)
+        if d.get("comment"):
+            _show_comment(d["comment"])
         for t in d.get("reopened", []):  # a check sent the submission back: say so, not just "completed"
             click.echo(f"  退回本人补充或再次办理 (back to you): 待办 (task) {t['id']}：{t['name']} — 请查看要求后重新提交"
                        " (see what is missing and submit again)")
-    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data), files=_read_attachments(paths)),
-          as_json, human)
+    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data), files=_read_attachments(paths),
+                                comment=comment), as_json, human)
 
 
 # ------------------------------------------------------------------------- attached files
