@@ -7,6 +7,7 @@ Each one's audit event (`comment_added`) holds its text, so the hash chain cover
 """
 from __future__ import annotations
 
+import json
 import unicodedata
 
 from sqlalchemy import select
@@ -65,3 +66,29 @@ def listed(session: Session, instance_id: int, task_id: int | None = None) -> li
              "task_subject": subject, "author": c.author, "author_name": display_name, "unit": c.unit,
              "text": c.text, "created_at": iso(c.created_at)}
             for c, name, subject, display_name in session.execute(query).all()]
+
+
+def check(session: Session) -> list[str]:
+    """Every comment against its `comment_added` event (`audit verify`): the table refuses UPDATE
+    and DELETE, but someone who gets past its triggers could change, remove or add a row; the
+    hash-chained event still holds what was written, by whom, on which plan and task."""
+    from models import AuditEvent
+    recorded = {}
+    for seq, actor, instance_id, task_id, payload in session.execute(
+            select(AuditEvent.seq, AuditEvent.actor, AuditEvent.instance_id, AuditEvent.task_id, AuditEvent.payload)
+            .where(AuditEvent.event_type == EVENT)).all():
+        new = json.loads(payload).get("new") or {}
+        recorded[new.get("id")] = (seq, actor, instance_id, task_id, new.get("text"))
+    problems = []
+    for c in session.execute(select(Comment).order_by(Comment.id)).scalars():
+        event = recorded.pop(c.id, None)
+        if event is None:
+            problems.append(f"留言 {c.id} 没有审计记录，是绕过系统添加的 (comment {c.id} has no event in the audit "
+                            "trail: it was added behind the system's back)")
+        elif event[1:] != (c.author, c.instance_id, c.task_id, c.text):
+            problems.append(f"留言 {c.id} 与审计事件 {event[0]} 登记的内容不符，已被改动 (comment {c.id} does not "
+                            f"match audit event {event[0]}: it was changed)")
+    for comment_id, event in sorted(recorded.items(), key=lambda item: item[1][0]):
+        problems.append(f"审计事件 {event[0]} 登记的留言 {comment_id} 已不存在，被删除 (comment {comment_id} of audit "
+                        f"event {event[0]} is gone: it was deleted)")
+    return problems

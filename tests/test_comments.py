@@ -13,12 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from engine import comments
+from engine.audit import verify
 from engine.cli import main
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.history import plan_history
 from engine.trail_text import said
 
 from .plan_helper import Plan, audit_payloads
+from .test_audit import tamper
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 ASK = "请补充社会稳定风险评估材料。"
@@ -113,6 +115,33 @@ def test_comments_cannot_be_changed_or_removed_through_the_database(library, at)
             with library.db.engine.begin() as conn:
                 conn.execute(text(sql), {"id": noted["id"]})
     assert [c["text"] for c in library.comments(plan.id)] == [ASK]
+
+
+def test_audit_verify_catches_a_comment_changed_removed_or_added_behind_the_trigger(library, at):  # noqa: F811
+    plan, _ = _drafting(library, at)
+    first = library.comment(plan.id, ASK, actor="chen")
+    second = library.comment(plan.id, "同意。", actor="wang")
+    assert plan.audit_ok()
+    tamper(library.db, "UPDATE comments SET text = '无需补充。' WHERE id = :id",
+           "DELETE FROM comments WHERE id = :other", table="comments", id=first["id"], other=second["id"])
+    tamper(library.db, "INSERT INTO comments (id, instance_id, author, text, created_at) "
+           "VALUES (99, :plan, 'chen', '已同意。', '2026-03-02 02:00:00')", table="comments", plan=plan.id)
+    with library.db.reader() as s:
+        problems = verify(s).problems
+    assert [p.split(" (")[0] for p in problems] == [
+        f"留言 {first['id']} 与审计事件 {audit_seq(library, first['id'])} 登记的内容不符，已被改动",
+        "留言 99 没有审计记录，是绕过系统添加的",
+        f"审计事件 {audit_seq(library, second['id'])} 登记的留言 {second['id']} 已不存在，被删除"]
+
+
+def audit_seq(library, comment_id: int) -> int:  # noqa: F811
+    """The seq of the comment's `comment_added` event."""
+    from sqlalchemy import select
+
+    from models import AuditEvent
+    with library.db.reader() as s:
+        rows = s.execute(select(AuditEvent.seq, AuditEvent.payload).where(AuditEvent.event_type == comments.EVENT)).all()
+    return next(seq for seq, payload in rows if json.loads(payload)["new"]["id"] == comment_id)
 
 
 def test_a_comment_sent_with_a_submission_is_kept_only_if_the_submission_is(library, at):  # noqa: F811
