@@ -26,7 +26,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine.queries import task_dict
-from engine.visibility import AUDITOR_GROUP, may_see_plan as may_see, sees_everything, visible_plans
+# AUDITOR_GROUP and visible_plans are this module's for the other pages (auditor.py, office.py)
+from engine.visibility import AUDITOR_GROUP, may_see_plan as may_see, sees_everything, visible_plans  # noqa: F401
 from models import AuditEvent, HumanTask
 
 # the events that make someone a task's holder, and where each names them
