@@ -157,8 +157,9 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
            progress: Callable[[int, int], None] | None = None,
            file_progress: Callable[[int, int, int, int], None] | None = None) -> VerifyResult:
     """Walk the whole chain; report every changed, removed or inserted event, a real-time
-    clock that went backwards, any anchor whose event is gone or different, and any attached
-    file that no longer matches its upload's SHA-256.
+    clock that went backwards, any anchor whose event is gone or different, any attached
+    file that no longer matches its upload's SHA-256, and any comment that no longer matches
+    its event.
     `progress(checked, expected)` is called after each batch: a trail of years runs to a
     million events and ~80 s (12,000 events/s measured); `file_progress` likewise for the files
     (documents.check), which are read at 56–546 MB/s."""
@@ -211,6 +212,8 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     from .documents import check as check_documents
     files, file_problems = check_documents(session, progress=file_progress)
     problems += file_problems
+    from .comments import check as check_comments  # each comment against the text its event holds
+    problems += check_comments(session)
     notes = []
     if off_clock:
         notes.append(f"{len(off_clock)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，"

@@ -933,17 +933,20 @@ def assign_cmd(state, as_json, task_id, to, actor, reassign):
 @click.option("--data", help="表单数据，JSON 对象 (form values as a JSON object).")
 @click.option("--attach", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="随表单一并上传的附件，可重复 (a file to attach with the form, repeatable).")
-def complete_cmd(state, as_json, task_id, actor, data, paths):
+@click.option("--comment", help="随提交一并留言，关于本步骤 (a comment on this step, recorded with the submission).")
+def complete_cmd(state, as_json, task_id, actor, data, paths, comment):
     """提交已认领的待办及其表单 (complete a claimed task with its form data)."""
     def human(d):
         _show_task(d)
         for f in d.get("documents", []):
             _show_document(f)
+        if d.get("comment"):
+            _show_comment(d["comment"])
         for t in d.get("reopened", []):  # a check sent the submission back: say so, not just "completed"
             click.echo(f"  退回本人补充或再次办理 (back to you): 待办 (task) {t['id']}：{t['name']} — 请查看要求后重新提交"
                        " (see what is missing and submit again)")
-    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data), files=_read_attachments(paths)),
-          as_json, human)
+    _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data), files=_read_attachments(paths),
+                                comment=comment), as_json, human)
 
 
 # ------------------------------------------------------------------------- attached files
@@ -1021,6 +1024,39 @@ def _show_document(d: dict) -> None:
                f" 待办 (task) {d['task_id']} {display.step(d['task_name'], d['task_subject'])}{cancelled}，"
                f"{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
                f"  SHA-256 {d['sha256'][:16]}…")
+
+
+# ------------------------------------------------------------------------- comments
+@command(main, "comment")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.argument("text")
+@click.option("--as", "actor", required=True, help="留言人用户名，记入审计记录 (who comments, recorded in the trail).")
+@click.option("--task", "task_id", type=ID, help="所关于的本方案任务编号 (the plan's task the comment is about).")
+def comment_cmd(state, as_json, instance_id, text, actor, task_id):
+    """在方案上留言（批注），如请起草人补充材料；不办结任何步骤，记入办理经过，不能修改或删除
+    (comment on a plan, e.g. ask the drafter for a document; completes no step, kept in the trail for good)."""
+    _emit(state.engine.comment(instance_id, text, actor=actor, task_id=task_id), as_json, _show_comment)
+
+
+@command(main, "comments")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+def comments_cmd(state, as_json, instance_id):
+    """列出方案的留言，按时间先后 (list a plan's comments, oldest first)."""
+    def human(found):
+        if not found:
+            click.echo("此方案没有留言 (no comments on this plan)")
+        for c in found:
+            _show_comment(c)
+    _emit(state.engine.comments(instance_id), as_json, human)
+
+
+def _show_comment(c: dict) -> None:
+    who = f"{c['author_name']} ({c['author']})" if c.get("author_name") else c["author"]
+    unit = f"，{c['unit']}" if c.get("unit") else ""
+    about = f" 关于待办 (on task) {c['task_id']} {display.step(c['task_name'], c['task_subject'])}" if c["task_id"] else ""
+    click.echo(f"  留言 (comment) {c['id']}：{who}{unit} 于 {_local(c['created_at'])}{about}")
+    for line in c["text"].splitlines():
+        click.echo(f"    {line}")
 
 
 @command(main, "cancel")

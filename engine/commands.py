@@ -25,7 +25,7 @@ from models import AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefini
 from models.identity import memberships
 from models.db import Database
 
-from . import audit, clock, directory, documents, forms, joins, modeler, passwords, recount, reporting_bodies, runtime
+from . import audit, clock, comments, directory, documents, forms, joins, modeler, passwords, recount, reporting_bodies, runtime
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
@@ -34,6 +34,7 @@ from .parser import parse_files
 from .queries import ADMIN_GROUP, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
 from .state import spec_to_json
+from .visibility import may_see_plan
 from .workdays import before_entries, pointless_entry
 
 SYSTEM_ACTOR = "system"
@@ -820,12 +821,14 @@ class Engine:
             return self._task_dict(task)
 
     def complete(self, task_id: int, *, actor: str, data: dict | None = None,
-                 expected_version: int | None = None, files: list[tuple[str, bytes]] = ()) -> dict:
-        """Complete a task with its form data and any files (name, content) sent with it, all in
-        one transaction: a refused form stores none of the files."""
+                 expected_version: int | None = None, files: list[tuple[str, bytes]] = (),
+                 comment: str | None = None) -> dict:
+        """Complete a task with its form data, any files (name, content) and a comment about it
+        (批注) sent with it, all in one transaction: a refused form stores none of them."""
         data = dict(data or {})
         forms.check_submitted(data, ("表单数据", "form data"))
         files = documents.checked_all(files)
+        comment = comments.checked_text(comment) if (comment or "").strip() else None
         with self.command(actor) as ctx:
             instance, member, task, workflow, spiff_task, values = self._completion(
                 ctx, task_id, actor, data, expected_version, files)
@@ -835,6 +838,7 @@ class Engine:
                 spiff_task.data.update(values)
                 spiff_task.run()
             attached = [self._attach_file(ctx, task, *file, actor) for file in files]
+            noted = self._add_comment(ctx, member, instance.id, task, comment) if comment else None
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
                            element_id=task.element_id, name=task.name, old=old, new=values, unit=member.unit)
@@ -842,6 +846,8 @@ class Engine:
             result = self._task_dict(task)
             if attached:
                 result["documents"] = attached
+            if noted:
+                result["comment"] = noted
             reopened = self._return_to_sender(ctx, workflow, task, actor)
             if reopened:
                 result["reopened"] = reopened
@@ -1033,6 +1039,39 @@ class Engine:
             withdrawn = runtime.cancel_plan(ctx, instance, reason)
         return {**self.instance(instance_id), "withdrawn": withdrawn}
 
+    def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None) -> dict:
+        """A comment on a plan (批注/留言), optionally about one of its tasks: a question to the
+        drafter, a note for the next reviewer, without completing a step. Whoever may see the
+        plan (engine/visibility.py) may comment while it runs; on a plan that has ended or was
+        stopped only the reform office may (a note for the record), the others are told to ask
+        it. Comments are never changed or deleted: a correction is a new comment."""
+        text = comments.checked_text(text)
+        with self.command(actor) as ctx:
+            member = self._member(ctx, actor, hold=True)  # acts as them: a deactivation is waited for
+            instance = self._lock_instance(ctx, instance_id)  # its status holds until the commit
+            if not may_see_plan(ctx.session, member, instance_id):
+                raise Forbidden(f"您无权查看方案 {instance_id}，不能留言 (you may not see plan {instance_id}, "
+                                f"so you may not comment on it)")
+            if instance.status in ("completed", "cancelled") and ADMIN_GROUP not in member.group_codes:
+                raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH[instance.status]}，不能再留言；"
+                               f"如需补充说明，请联系改革办 (the plan is {instance.status}: ask the reform office "
+                               f"to add a note)")
+            task = None
+            if task_id is not None:
+                task = ctx.session.get(HumanTask, task_id)
+                if task is None or task.instance_id != instance_id:
+                    raise NotFound(f"方案 {instance_id} 没有任务 {task_id} (plan {instance_id} has no task {task_id})")
+            return self._add_comment(ctx, member, instance_id, task, text)
+
+    @staticmethod
+    def _add_comment(ctx: Context, member: "Member", instance_id: int, task, text: str) -> dict:
+        added = comments.add(ctx.session, instance_id, task, text, member.username, member.unit, ctx.now)
+        ctx.log.record(comments.EVENT, instance_id=instance_id, task_id=added["task_id"],
+                       element_id=task.element_id if task is not None else None,
+                       name=task.name if task is not None else None,
+                       new={"id": added["id"], "text": text}, unit=member.unit)
+        return {**added, "author_name": member.display_name}
+
     # ----------------------------------------------------------------- reads
     def instance(self, instance_id: int) -> dict:
         with self.db.read_connection() as conn:
@@ -1044,6 +1083,13 @@ class Engine:
             if session.get(ProcessInstance, instance_id) is None:
                 raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
             return documents.listed(session, instance_id)
+
+    def comments(self, instance_id: int) -> list[dict]:
+        """A plan's comments, oldest first, with who wrote each (name and unit) and when."""
+        with self.db.reader() as session:
+            if session.get(ProcessInstance, instance_id) is None:
+                raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+            return comments.listed(session, instance_id)
 
     def document(self, document_id: int) -> tuple[dict, bytes]:
         """One attached file and its content, checked against the SHA-256 its upload recorded."""

@@ -102,14 +102,15 @@ def task_view(session: Session, task_id: int, limit: Limit,
     multi-instance item's element variable, a parallel branch's values, what a completed task
     held; the plan's variables are one merge of every task's and name one item only."""
     row = session.execute(
-        select(HumanTask, ProcessInstance.title, ProcessInstance.business_key, ProcessInstance.variables_json)
+        select(HumanTask, ProcessInstance.title, ProcessInstance.business_key, ProcessInstance.variables_json,
+               ProcessInstance.status)
         .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(HumanTask.id == task_id)).one_or_none()
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-    task, title, business_key, variables_json = row
+    task, title, business_key, variables_json, plan_status = row
     own = task_data(task) if task_data is not None else None
     variables = json.loads(variables_json) if own is None else own
-    view = task_dict(task) | {"plan_title": title, "business_key": business_key}
+    view = task_dict(task) | {"plan_title": title, "business_key": business_key, "plan_status": plan_status}
     # an open task starts a `keep` = `false` field afresh, as submitting it does: another
     # reviewer's return reason must not show up, nor be copied back, as this one's; what was
     # given before is still said apart (`earlier`), for the one who must act on it

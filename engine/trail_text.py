@@ -144,6 +144,12 @@ def _attached(w, e, p, name):
             f"{w.aside('SHA-256 ' + str(new.get('sha256'))[:16] + '…')}")
 
 
+def _commented(w, e, p, name):
+    about = w.aside(w(f"关于 {name}", f"on {name}")) if e.get("task_id") else ""
+    unit = w.aside(p["unit"]) if p.get("unit") else ""
+    return f"{w('留言', 'comment')}{unit}{about}{w.mark('：')}{(p.get('new') or {}).get('text')}"
+
+
 def _ended(w, e, p, name):
     return f"{w('方案结束', 'ended')}{w.mark('：')}{p.get('end_name') or p.get('end_event') or '-'}"
 
@@ -154,7 +160,7 @@ _SAYINGS = {
     "task_cancelled": _cancelled, "instance_cancelled": _plan_cancelled, "task_reminded": _reminded,
     "task_due_changed": _due_changed, "timer_fired": _timer_fired, "timer_moved": _timer_moved,
     "escalation": _escalation, "message_received": _message, "signal_received": _signal,
-    "document_attached": _attached, "instance_ended": _ended,
+    "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended,
 }
 
 

@@ -2,9 +2,10 @@
 from .audit import AuditEvent, AuditHead
 from .base import Base
 from .calendar import CalendarOverride
+from .comment import Comment
 from .document import Document
 from .identity import Group, SignInFailure, Unit, User, memberships
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Document", "Group", "HumanTask", "InstanceTask",
+__all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Document", "Group", "HumanTask", "InstanceTask",
            "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "Unit", "User", "memberships"]

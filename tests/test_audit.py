@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from click.testing import CliRunner
 from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.exc import DatabaseError
 
 import engine.audit as audit
 from engine.audit import public_url, verify
@@ -401,4 +402,33 @@ def test_going_back_to_0009_and_up_again_keeps_every_user_and_group_membership(b
     _migrate(blank_url, "head")
     engine = Engine(Database(blank_url))
     assert [(u["username"], u["groups"]) for u in engine.users()] == [("li", ["legal"])]
+    engine.db.dispose()
+
+
+def test_going_back_to_0010_drops_the_comments_and_up_again_keeps_them_append_only(blank_url):
+    """0011's downgrade drops the comments table with its triggers (and on PostgreSQL their
+    function), so that going up again creates them afresh, on SQLite and PostgreSQL alike."""
+    _migrate(blank_url, "head")
+    engine = Engine(Database(blank_url))
+    engine.add_group("reform_office", "改革办")
+    engine.add_user("chen", "陈静", groups=["reform_office"])
+    engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
+    plan = engine.start("mini_approval", actor="chen", data={})
+    engine.comment(plan["id"], "请补充材料。", actor="chen")
+    engine.db.dispose()
+    _migrate(blank_url, "0010", command.downgrade)
+    db = Database(blank_url)
+    with db.engine.connect() as conn:
+        assert "comments" not in db.engine.dialect.get_table_names(conn)
+    db.dispose()
+    _migrate(blank_url, "head")
+    engine = Engine(Database(blank_url))
+    assert engine.comments(plan["id"]) == []
+    again = engine.comment(plan["id"], "再次提醒：请补充材料。", actor="chen")
+    with pytest.raises(DatabaseError, match="comments is append-only"):
+        with engine.db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM comments WHERE id = :id"), {"id": again["id"]})
+    assert [c["text"] for c in engine.comments(plan["id"])] == ["再次提醒：请补充材料。"]
+    with engine.db.reader() as s:
+        assert verify(s).ok
     engine.db.dispose()

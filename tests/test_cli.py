@@ -702,20 +702,20 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output + result.stderr
         return result.stdout
-    assert init().startswith("已创建数据库结构，版本 0010 (schema created at 0010)，数据库 (database) ")
-    # an installation one release behind: 0010 undone, as if the schema were still at 0009
+    assert init().startswith("已创建数据库结构，版本 0011 (schema created at 0011)，数据库 (database) ")
+    # an installation one release behind: 0011 undone, as if the schema were still at 0010
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     db = Database(blank_url)
     with db.engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0009")
+        command.downgrade(config, "0010")
         connection.commit()
     db.dispose()
-    assert init().startswith("数据库结构已从 0009 升级到 0010 (schema upgraded 0009 → 0010)，数据库 (database) ")
-    assert init().startswith("数据库结构已是最新，版本 0010 (schema up to date at 0010)，数据库 (database) ")
+    assert init().startswith("数据库结构已从 0010 升级到 0011 (schema upgraded 0010 → 0011)，数据库 (database) ")
+    assert init().startswith("数据库结构已是最新，版本 0011 (schema up to date at 0011)，数据库 (database) ")
     shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
-    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0010", "0010")
+    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0011", "0011")
 
 
 def test_a_worker_started_while_the_database_is_down_retries_each_round():

@@ -66,6 +66,7 @@ def test_the_app_role_runs_everything_and_cannot_touch_the_audit_trail(owner_and
     opinion = tmp_path / "审查意见.pdf"
     opinion.write_bytes(b"%PDF-1.7 opinion")
     reformflow(app_url, "attach", "2", str(opinion), "--as", "li")
+    reformflow(app_url, "comment", "1", "--as", "li", "请补充材料。")
     reformflow(app_url, "complete", "2", "--as", "li", "--data", '{"decision": "approve"}')
     reformflow(app_url, "timers", "run")
     assert "completed" in reformflow(app_url, "instance", "1")
@@ -80,7 +81,10 @@ def test_the_app_role_runs_everything_and_cannot_touch_the_audit_trail(owner_and
                        "UPDATE documents SET content = 'x'",
                        "DELETE FROM documents",
                        "TRUNCATE documents",
-                       "ALTER TABLE documents DISABLE TRIGGER ALL"):
+                       "ALTER TABLE documents DISABLE TRIGGER ALL",
+                       "UPDATE comments SET text = 'x'",
+                       "DELETE FROM comments",
+                       "TRUNCATE comments"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(attack)
     assert "audit trail intact" in reformflow(app_url, "audit", "verify")

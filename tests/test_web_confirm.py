@@ -161,3 +161,21 @@ def test_switching_the_language_on_the_question_comes_back_to_the_task_not_to_a_
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200 and '<html lang="en">' in html
     assert f'action="/tasks/{review["id"]}/complete"' in html  # the task's page, its form to fill in again
+
+
+def test_a_comment_typed_with_a_decision_to_confirm_goes_with_it_and_only_if_confirmed(demo_engine):
+    review = _review(demo_engine)
+    seen = demo_engine.claim(review["id"], actor="li")["version"]
+    client = _client(demo_engine)
+    question = client.post(f"/tasks/{review['id']}/complete", data={
+        "version": seen, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": REASON,
+        "plan-comment": "请补充上位法依据后再报"})
+    html = question.get_data(as_text=True)
+    assert "请补充上位法依据后再报" in html and demo_engine.comments(review["instance_id"]) == []
+    posted = dict(re.findall(r'<input type="hidden" name="([\w-]+)" value="([^"]*)">', html))
+    back = client.post(f"/tasks/{review['id']}/complete", data=posted | {"edit": "1"})
+    assert "请补充上位法依据后再报" in back.get_data(as_text=True)  # 返回修改 keeps it in its box
+    assert demo_engine.comments(review["instance_id"]) == []
+    done = client.post(f"/tasks/{review['id']}/complete", data=posted | {"confirmed": "1"})
+    assert done.status_code == 302
+    assert [c["text"] for c in demo_engine.comments(review["instance_id"])] == ["请补充上位法依据后再报"]

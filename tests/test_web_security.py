@@ -85,9 +85,11 @@ def _attempts(f: dict) -> dict:
         "inbox.unclaim": ("POST", f"/tasks/{t}/unclaim", seen, {404}),
         "inbox.complete": ("POST", f"/tasks/{t}/complete", seen, {404}),
         "inbox.attach": ("POST", f"/tasks/{t}/attach", seen, {404}),
+        "inbox.comment": ("POST", f"/tasks/{t}/comment", {"plan-comment": "请补充材料"}, {404}),
         "office.assign": ("POST", f"/tasks/{t}/assign", {**seen, "to": "li", "reassign": "1"}, {403, 404}),
         "plans.plan": ("GET", f"/plans/{p}", {}, {404}),
         "plans.document": ("GET", f"/plans/{p}/files/{d}", {}, {404}),
+        "plans.comment": ("POST", f"/plans/{p}/comments", {"plan-comment": "请补充材料"}, {404}),
         "auditor.documents": ("GET", f"/plans/{p}/documents", {}, {404}),
         "auditor.archive": ("GET", f"/plans/{p}/archive.csv", {}, {404}),
         "office.stop": ("POST", f"/plans/{p}/stop", {"reason": "x", "confirm": "1"}, {403, 404}),
@@ -231,6 +233,11 @@ def test_text_from_people_and_diagrams_is_shown_never_run(live, page):
     page.locator("#files").set_input_files([{"name": f"{HOSTILE}.txt", "mimeType": "text/plain", "buffer": b"x"}])
     page.get_by_role("button", name="仅上传所选附件").click()
     expect(page.locator("p.flash.error")).to_contain_text(f"附件 {HOSTILE}.txt：")
+    nothing_ran()
+    # a comment, on the task's page and in the plan's comments and trail
+    page.locator("#plan-comment").fill(HOSTILE)
+    page.get_by_role("button", name="仅留言").click()
+    expect(page.locator("ol.comments")).to_contain_text(HOSTILE)
     nothing_ran()
     for path in ("/tasks", f"/plans/{plan['id']}", f"/plans/{plan['id']}/documents", "/plans", "/definitions"):
         page.goto(f"{live.url}{path}")

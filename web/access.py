@@ -6,7 +6,8 @@
   candidate user, or a member of a candidate group who works in the unit the task is kept to, if
   any), or someone who held it (claimed it, was assigned it) or completed it;
 - and a plan when they may see one of its tasks, started it, or work in its lead unit
-  (the variable `leadUnit`).
+  (the variable `leadUnit`): `visible_plans`, the SQL condition engine/visibility.py keeps for
+  the web and for the engine's own check of who may comment on a plan.
 
 A page refused by this rule answers 404 with the words a plan or task that does not exist gets
 (`not_yours`): whether plan 7 exists is not for everyone to learn. Acting on a task (claim,
@@ -22,12 +23,12 @@ import json
 
 from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import select
 
 from engine.queries import task_dict
-from models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
-
-from .sql_json import json_text
+# AUDITOR_GROUP and visible_plans are this module's for the other pages (auditor.py, office.py)
+from engine.visibility import AUDITOR_GROUP, may_see_plan as may_see, sees_everything, visible_plans  # noqa: F401
+from models import AuditEvent, HumanTask
 
 # the events that make someone a task's holder, and where each names them
 _HOLDING = ("task_created", "task_claimed", "task_assigned", "task_completed")
@@ -35,7 +36,7 @@ _HOLDING = ("task_created", "task_claimed", "task_assigned", "task_completed")
 
 def may_see_task(engine, person, task: dict) -> bool:
     """Whether `person` (web.auth.Person) may see `task` (Engine.task_view, a list_tasks row)."""
-    if _sees_everything(person):
+    if sees_everything(person):
         return True
     if _candidate_or_holder(person, task["candidate_groups"], task["candidate_users"], task.get("candidate_unit"),
                             task.get("assignee"), task.get("completed_by")):
@@ -56,43 +57,7 @@ def may_see_plan(engine, person, instance_id: int) -> bool:
     """Whether `person` may see plan `instance_id`; False for a plan that does not exist. The
     same SQL condition as the plans list (`visible_plans`), for one plan."""
     with engine.db.reader() as session:
-        return session.execute(select(ProcessInstance.id).where(
-            ProcessInstance.id == instance_id, visible_plans(person))).first() is not None
-
-
-def visible_plans(person):
-    """The plans `person` (username, group_codes, unit, office) may see, as one SQL condition on
-    process_instances: the reform office every plan; anyone else a plan they started, one whose
-    lead unit (the variable `leadUnit`) is their unit, one where they hold or held a task (it was
-    created for them, they claimed it or were assigned it, or completed it) and one where they
-    are a candidate of a task (named, or in a candidate group and in the unit the task is kept to).
-    Auditors see every plan, as the office does."""
-    if _sees_everything(person):
-        return true()
-    me, unit = person.username, (person.unit or "").strip() or None
-    held = select(HumanTask.instance_id).where(or_(HumanTask.assignee == me, HumanTask.completed_by == me))
-    # held and then handed back or reassigned: only the trail remembers
-    held_before = select(AuditEvent.instance_id).where(AuditEvent.instance_id.is_not(None), or_(
-        and_(AuditEvent.event_type == "task_created", json_text(AuditEvent.payload, "assignee") == me),
-        and_(AuditEvent.event_type.in_(("task_claimed", "task_assigned")),
-             json_text(AuditEvent.payload, "new", "assignee") == me)))
-    in_unit = HumanTask.candidate_unit.is_(None) if unit is None else \
-        or_(HumanTask.candidate_unit.is_(None), HumanTask.candidate_unit == unit)
-    candidate = select(HumanTask.instance_id).join(TaskCandidate, TaskCandidate.task_id == HumanTask.id).where(or_(
-        and_(TaskCandidate.kind == "user", TaskCandidate.value == me),
-        and_(TaskCandidate.kind == "group", TaskCandidate.value.in_(list(person.group_codes)), in_unit)))
-    conditions = [ProcessInstance.started_by == me, ProcessInstance.id.in_(held),
-                  ProcessInstance.id.in_(held_before), ProcessInstance.id.in_(candidate)]
-    if unit is not None:
-        conditions.append(func.trim(json_text(ProcessInstance.variables_json, "leadUnit")) == unit)
-    return or_(*conditions)
-
-
-AUDITOR_GROUP = "auditor"
-
-
-def _sees_everything(person) -> bool:
-    return person.office or AUDITOR_GROUP in person.group_codes
+        return may_see(session, person, instance_id)
 
 
 def not_yours():

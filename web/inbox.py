@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import clock, display, forms
+from engine import clock, comments, display, forms
 from engine.errors import Invalid, NotFound, ReformflowError
 from engine.queries import SCOPES, count_tasks, list_tasks
 from models import User
@@ -24,6 +24,7 @@ from models import User
 from . import field_hints
 from .current import engine
 from .access import may_see_task, may_see_task_id, not_yours
+from .plans import COMMENT_FIELD
 from .refusals import refused, status_of
 
 bp = Blueprint("inbox", __name__)
@@ -136,18 +137,19 @@ def _visible_task(task_id: int) -> dict | None:
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int, problems: list | None = None, entered: dict | None = None, kept: dict | None = None,
-         status: int = 200, seen_version: int | None = None):
+         status: int = 200, seen_version: int | None = None, comment_typed: str = ""):
     """The task's page. `entered`: what the person typed, put back in the form (a refused form);
     `kept`: what they typed on a page that has since gone stale, shown apart for them to copy;
     `seen_version`: the version the form carries, when it is the one of an earlier page (back
-    from the question), so that a change made since is still refused."""
+    from the question), so that a change made since is still refused;
+    `comment_typed`: a refused comment's text, put back in its box."""
     view = _visible_task(task_id)
     if view is None:
         return not_yours()
-    return _page(view, problems, entered, kept, seen_version), status
+    return _page(view, problems, entered, kept, seen_version, comment_typed), status
 
 
-def _page(view: dict, problems, entered, kept, seen_version=None):
+def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed: str = ""):
     form = view["form"]
     values = dict(view["values"])
     if entered is not None:
@@ -169,7 +171,10 @@ def _page(view: dict, problems, entered, kept, seen_version=None):
                            unplaced=[m for f, ms in by_field.items() if f not in values for m in ms],
                            hints=hints, shown=field_hints.shown, file_size=display.file_size, other_documents=others, typed=typed,
                            names=_names([view["assignee"], view["completed_by"]]),
-                           form_version=view["version"] if seen_version is None else seen_version)
+                           form_version=view["version"] if seen_version is None else seen_version,
+                           comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
+                           comment_max=comments.MAX_CHARS,
+                           may_comment=view["plan_status"] not in ("completed", "cancelled") or current_user.office)
 
 
 def _names(usernames) -> dict[str, str]:
@@ -202,8 +207,9 @@ def complete(task_id: int):
     view = _visible_task(task_id)
     if view is None:
         return not_yours()
+    comment = request.form.get(COMMENT_FIELD, "")  # a comment typed and sent with the submission
     if request.form.get("edit") == "1":  # 返回修改 on the question: the form again, as typed
-        return task(task_id, entered=dict(request.form), seen_version=_version())
+        return task(task_id, entered=dict(request.form), seen_version=_version(), comment_typed=comment)
     data = submitted_form(view["form"], request.form)
     files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
     try:
@@ -212,18 +218,19 @@ def complete(task_id: int):
             values = engine().check_complete(task_id, actor=current_user.username, data=data,
                                              expected_version=_version(), files=files)
             if asked := forms.to_confirm(view["form"], values):
-                return _question(view, asked, values, files)
+                return _question(view, asked, values, files, comment)
         result = engine().complete(task_id, actor=current_user.username, data=data,
-                                   expected_version=_version(), files=files)
+                                   expected_version=_version(), files=files, comment=comment)
     except Invalid as exc:
         if exc.details:  # the form's problems, shown at their fields, with what the person entered
             flash(_("表单有 %(n)s 处需要修改，未提交。", n=len(exc.details)), "error")
-            return task(task_id, problems=exc.details, entered=dict(request.form), status=400)
-        return refused(exc, lambda: task(task_id, entered=dict(request.form), status=400))
+            return task(task_id, problems=exc.details, entered=dict(request.form), status=400, comment_typed=comment)
+        return refused(exc, lambda: task(task_id, entered=dict(request.form), status=400, comment_typed=comment))
     except ReformflowError as exc:
         # the page was stale (handed back, reassigned, done by someone else): the task as it is
         # now, and what they typed beside it, not lost
-        return refused(exc, lambda exc=exc: task(task_id, kept=dict(request.form), status=status_of(exc)))
+        return refused(exc, lambda exc=exc: task(task_id, kept=dict(request.form), status=status_of(exc),
+                                                 comment_typed=comment))
     reopened = result.get("reopened", [])
     if not reopened:
         flash(_("已提交「%(name)s」。", name=view["name"]), "ok")
@@ -242,23 +249,28 @@ def _may_ask(fields: list[dict], data: dict) -> bool:
     return any(data.get(f["id"]) in forms.confirm_ids(f["properties"]) for f in fields if f["type"] == "enum")
 
 
-def _question(view: dict, asked: list[dict], values: dict, files: list[tuple[str, bytes]]):
+def _question(view: dict, asked: list[dict], values: dict, files: list[tuple[str, bytes]], comment: str):
     """The question before a choice that cannot be undone: what was chosen and entered, and the
     same data to post again (confirmed, or back to the form). A page cannot carry the chosen files
     back (a browser never refills a file input), so they are attached to the step now, as
-    仅上传所选附件 does: kept with the step whichever button is pressed."""
+    仅上传所选附件 does: kept with the step whichever button is pressed. A comment typed with the
+    submission goes with it again, recorded only if the submission is."""
     attached = []
     for name, content in files:
         try:
             attached.append(engine().attach(view["id"], name, content, actor=current_user.username,
                                             expected_version=_version()))
         except ReformflowError as exc:
-            return refused(exc, lambda exc=exc: task(view["id"], entered=dict(request.form), status=status_of(exc)))
+            return refused(exc, lambda exc=exc: task(view["id"], entered=dict(request.form), status=status_of(exc),
+                                                     comment_typed=comment))
     fields = [f for f in view["form"] if "readonly" not in f["constraints"]]
     summary = [(f, values.get(f["id"])) for f in fields]
     posted = [(f["id"], request.form[f["id"]]) for f in fields if f["id"] in request.form]
+    if comment.strip():
+        posted.append((COMMENT_FIELD, comment))
     return render_template("task_confirm.html", task=view, asked=asked, summary=summary, posted=posted,
-                           attached=attached, version=request.form.get("version", ""), shown=field_hints.shown)
+                           attached=attached, comment=comment.strip(), version=request.form.get("version", ""),
+                           shown=field_hints.shown)
 
 
 @bp.route("/tasks/<int:task_id>/attach", methods=["POST"])
@@ -270,17 +282,38 @@ def attach(task_id: int):
     if view is None:
         return not_yours()
     files = [f for f in request.files.getlist("files") if f and f.filename]
+    comment = request.form.get(COMMENT_FIELD, "")  # typed, not sent: kept in its box
     if not files:
         flash(_("请先选择要上传的文件。"), "error")
-        return task(task_id, entered=dict(request.form), status=400)
+        return task(task_id, entered=dict(request.form), status=400, comment_typed=comment)
     for f in files:
         try:
             done = engine().attach(task_id, f.filename, f.read(), actor=current_user.username,
                                    expected_version=_version())
         except ReformflowError as exc:
-            return refused(exc, lambda exc=exc: task(task_id, entered=dict(request.form), status=status_of(exc)))
+            return refused(exc, lambda exc=exc: task(task_id, entered=dict(request.form), status=status_of(exc),
+                                                     comment_typed=comment))
         flash(_("已上传附件「%(name)s」，尚未提交。", name=done["file_name"]), "ok")
-    return task(task_id, entered=dict(request.form))
+    return task(task_id, entered=dict(request.form), comment_typed=comment)
+
+
+@bp.route("/tasks/<int:task_id>/comment", methods=["POST"])
+@login_required
+def comment(task_id: int):
+    """A comment on the task's plan about this task, without completing it: one engine command.
+    The form's other fields, sent along by the assignee's 仅留言 button, are shown again as they
+    were typed; a refused comment is put back in its box."""
+    view = _visible_task(task_id)
+    if view is None:
+        return not_yours()
+    text = request.form.get(COMMENT_FIELD, "")
+    entered = dict(request.form) if view["status"] == "claimed" and view["assignee"] == current_user.username else None
+    try:
+        engine().comment(view["instance_id"], text, actor=current_user.username, task_id=task_id)
+    except ReformflowError as exc:
+        return refused(exc, lambda exc=exc: task(task_id, entered=entered, status=status_of(exc), comment_typed=text))
+    flash(_("已留言，此步骤尚未提交。") if entered is not None else _("已留言。"), "ok")
+    return task(task_id, entered=entered)
 
 
 __all__ = ["bp", "status_of"]

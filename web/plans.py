@@ -1,12 +1,15 @@
-"""A plan's page: where it stands, its open steps, and its trail (who did what, when), said in the
-page's language; and its attached files, downloaded by those who may see the plan."""
+"""A plan's page: where it stands, its open steps, its comments (批注/留言, with a box to add one)
+and its trail (who did what, when), said in the page's language; and its attached files,
+downloaded by those who may see the plan."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine.comments import MAX_CHARS
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from engine.history import plan_history
@@ -18,22 +21,46 @@ from .downloads import attachment
 from .refusals import back_or, refused
 
 bp = Blueprint("plans", __name__)
+# the comment box's name (web/templates/_comments.html): with a hyphen, so that no form field of a
+# diagram (a variable name) can be called so, as the task's form sends both
+COMMENT_FIELD = "plan-comment"
 
 
 @bp.route("/plans/<int:instance_id>")
 @login_required
-def plan(instance_id: int):
+def plan(instance_id: int, typed: str = ""):
+    """The plan's page; `typed`: a refused comment's text, put back in its box."""
     engine = current.engine()
     if not may_see_plan(engine, current_user, instance_id):
         return not_yours()
     try:
         view = engine.instance(instance_id)
+        comments = engine.comments(instance_id)
         with engine.db.reader() as s:
             trail = plan_history(s, instance_id)
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
     events = [dict(e, said=said(e, i18n.current())) for e in trail["events"]]
-    return render_template("plan.html", plan=view, events=events)
+    return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
+                           comment_max=MAX_CHARS)
+
+
+@bp.route("/plans/<int:instance_id>/comments", methods=["POST"])
+@login_required
+def comment(instance_id: int):
+    """Add a comment to the plan: one engine command. A refused one is shown again in its box."""
+    engine = current.engine()
+    if not may_see_plan(engine, current_user, instance_id):
+        return not_yours()
+    text = request.form.get(COMMENT_FIELD, "")
+    try:
+        engine.comment(instance_id, text, actor=current_user.username)
+    except NotFound:
+        return not_yours()
+    except ReformflowError as exc:
+        return refused(exc, lambda: plan(instance_id, typed=text))
+    flash(_("已留言。"), "ok")
+    return redirect(url_for("plans.plan", instance_id=instance_id, _anchor="comments"))
 
 
 @bp.route("/plans/<int:instance_id>/files/<int:document_id>")
