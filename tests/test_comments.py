@@ -171,7 +171,7 @@ def test_comment_and_list_comments_on_the_command_line(library, at):  # noqa: F8
     plan, task = _drafting(library, at)
     added = _cli(library, "comment", str(plan.id), "--as", "chen", ASK)
     assert added.exit_code == 0, added.output
-    assert f"留言 (comment) 1：陈静 (chen) 于 2026-03-02 10:00" in added.stdout and ASK in added.stdout
+    assert "留言 (comment) 1：陈静 (chen) 于 2026-03-02 10:00" in added.stdout and ASK in added.stdout
     as_json = _cli(library, "comment", str(plan.id), "--as", "zhang", "--task", str(task["id"]), "已补充。", "--json")
     assert as_json.exit_code == 0, as_json.output
     assert {k: json.loads(as_json.stdout)[k] for k in ("id", "author", "unit", "task_id", "text")} == {

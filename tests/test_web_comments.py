@@ -7,29 +7,13 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-from sqlalchemy import select
-
-from models import HumanTask, ProcessInstance
-from web import create_app
-
-from .web_helper import sign_in
 
 
-def _client(engine, username: str):
-    app = create_app(engine=engine, secret_key="test-secret", testing=True)
-    app.config["WTF_CSRF_ENABLED"] = False  # the form token: tests/test_web_security.py
-    client = app.test_client()
-    answer = client.post("/login", data={"username": username, "password": "demo"})
-    assert answer.status_code == 302
-    return client
+from .web_helper import open_task, sign_in, signed_in_client
 
 
-def _task(engine, plan_key: str, element_id: str) -> dict:
-    with engine.db.reader() as s:
-        task_id = s.execute(select(HumanTask.id).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-                            .where(ProcessInstance.business_key == plan_key, HumanTask.element_id == element_id,
-                                   HumanTask.status.in_(("open", "claimed")))).scalar_one()
-    return engine.task_view(task_id)
+
+
 
 
 def _comments(html: str) -> list[str]:
@@ -40,9 +24,9 @@ def _comments(html: str) -> list[str]:
 
 
 def test_a_reviewer_comments_on_a_plan_and_everyone_who_sees_it_reads_it(demo_engine):
-    review = _task(demo_engine, "DT-2015-04", "Task_LegalityReview")
+    review = open_task(demo_engine, "DT-2015-04", "Task_LegalityReview")
     plan = f"/plans/{review['instance_id']}"
-    li = _client(demo_engine, "li")
+    li = signed_in_client(demo_engine, "li")
     assert "还没有留言。" in li.get(plan).get_data(as_text=True)
     answer = li.post(f"{plan}/comments", data={"plan-comment": "  请补充社会稳定风险评估材料。\r\n谢谢。 "})
     assert answer.status_code == 302 and answer.location.endswith(f"{plan}#comments")
@@ -52,7 +36,7 @@ def test_a_reviewer_comments_on_a_plan_and_everyone_who_sees_it_reads_it(demo_en
     assert re.fullmatch(r"李娜（市司法局） · \d{4}-\d\d-\d\d \d\d:\d\d 请补充社会稳定风险评估材料。 谢谢。", line), line
     assert "留言（市司法局）：请补充社会稳定风险评估材料。" in shown  # the trail, in Chinese
 
-    chen = _client(demo_engine, "chen")  # the office sees it too, and answers below it
+    chen = signed_in_client(demo_engine, "chen")  # the office sees it too, and answers below it
     chen.post(f"{plan}/comments", data={"plan-comment": "已转告牵头单位。"})
     chen.post("/language/en")
     shown = chen.get(plan).get_data(as_text=True)
@@ -61,8 +45,8 @@ def test_a_reviewer_comments_on_a_plan_and_everyone_who_sees_it_reads_it(demo_en
 
 
 def test_a_refused_comment_is_said_and_kept_in_its_box(demo_engine):
-    review = _task(demo_engine, "DT-2015-04", "Task_LegalityReview")
-    li = _client(demo_engine, "li")
+    review = open_task(demo_engine, "DT-2015-04", "Task_LegalityReview")
+    li = signed_in_client(demo_engine, "li")
     too_long = "请补充" * 700
     answer = li.post(f"/plans/{review['instance_id']}/comments", data={"plan-comment": too_long})
     shown = answer.get_data(as_text=True)
@@ -74,15 +58,15 @@ def test_a_refused_comment_is_said_and_kept_in_its_box(demo_engine):
 
 
 def test_a_stopped_plan_takes_comments_from_the_reform_office_only(demo_engine):
-    review = _task(demo_engine, "DT-2015-04", "Task_LegalityReview")
+    review = open_task(demo_engine, "DT-2015-04", "Task_LegalityReview")
     plan = f"/plans/{review['instance_id']}"
     demo_engine.cancel_plan(review["instance_id"], reason="与其他方案合并办理", actor="chen")
-    li = _client(demo_engine, "li")
+    li = signed_in_client(demo_engine, "li")
     shown = li.get(plan).get_data(as_text=True)
     assert "方案已结束，如需补充说明，请联系改革办。" in shown and 'name="plan-comment"' not in shown
     answer = li.post(f"{plan}/comments", data={"plan-comment": "请补充材料。"})
     assert answer.status_code == 409 and "不能再留言" in answer.get_data(as_text=True)
-    chen = _client(demo_engine, "chen")
+    chen = signed_in_client(demo_engine, "chen")
     assert 'name="plan-comment"' in chen.get(plan).get_data(as_text=True)
     assert chen.post(f"{plan}/comments", data={"plan-comment": "已并入 DT-2015-02。"}).status_code == 302
     assert [c["author"] for c in demo_engine.comments(review["instance_id"])] == ["chen"]
@@ -90,7 +74,7 @@ def test_a_stopped_plan_takes_comments_from_the_reform_office_only(demo_engine):
 
 def test_the_assignee_comments_on_the_step_without_submitting_it_and_keeps_what_they_typed(live, page):
     engine = live.app.extensions["reformflow"]
-    consultation = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    consultation = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
     sign_in(page, live, "zhang")
     page.goto(f"{live.url}/tasks/{consultation['id']}")
     page.get_by_label("征求意见方式").fill("座谈会、网上公示")

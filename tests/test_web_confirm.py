@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from engine import forms
 
-from .web_helper import sign_in
+from .web_helper import sign_in, signed_in_client
 
 OPINION = "第三部分缺少上位法依据。\n共审查条款 42 条。"
 REASON = "缺少上位法依据，请补充后重新送审"
@@ -82,13 +82,6 @@ def test_passing_the_legality_review_is_submitted_at_once(live, page):
     assert engine.task_view(review["id"])["status"] == "completed"
 
 
-def _client(engine):
-    from web import create_app
-    app = create_app(engine=engine, secret_key="test", testing=True)
-    app.config["WTF_CSRF_ENABLED"] = False
-    client = app.test_client()
-    assert client.post("/login", data={"username": "li", "password": "demo"}).status_code == 302
-    return client
 
 
 def _events(engine) -> int:
@@ -107,7 +100,7 @@ def _hidden(html: str) -> dict:
 def test_a_change_made_while_the_question_is_on_the_screen_is_a_conflict(demo_engine):
     review = _review(demo_engine)
     seen = demo_engine.claim(review["id"], actor="li")["version"]
-    client = _client(demo_engine)
+    client = signed_in_client(demo_engine, "li")
     trail = _events(demo_engine)  # after signing in, which is on the trail too
     answer = client.post(f"/tasks/{review['id']}/complete", data={
         "version": seen, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": REASON})
@@ -131,7 +124,7 @@ def test_files_chosen_with_a_decision_to_confirm_are_kept_by_the_question(demo_e
     and 确认提交 completes the step with it, once."""
     review = _review(demo_engine)
     version = demo_engine.claim(review["id"], actor="li")["version"]
-    client = _client(demo_engine)
+    client = signed_in_client(demo_engine, "li")
     answer = client.post(f"/tasks/{review['id']}/complete", content_type="multipart/form-data", data={
         "version": str(version), "legalityResult": "fail", "legalityOpinion": "缺少上位法依据",
         "returnReason": REASON, "files": (io.BytesIO("审查意见书".encode()), "审查意见书.txt")})
@@ -150,7 +143,7 @@ def test_switching_the_language_on_the_question_comes_back_to_the_task_not_to_a_
     # the question answers a POST: its own address cannot be opened again, the task's page can
     review = _review(demo_engine)
     seen = demo_engine.claim(review["id"], actor="li")["version"]
-    client = _client(demo_engine)
+    client = signed_in_client(demo_engine, "li")
     page = f"http://localhost/tasks/{review['id']}"
     question = client.post(f"/tasks/{review['id']}/complete", headers={"Referer": page}, data={
         "version": seen, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": REASON})
@@ -166,7 +159,7 @@ def test_switching_the_language_on_the_question_comes_back_to_the_task_not_to_a_
 def test_a_comment_typed_with_a_decision_to_confirm_goes_with_it_and_only_if_confirmed(demo_engine):
     review = _review(demo_engine)
     seen = demo_engine.claim(review["id"], actor="li")["version"]
-    client = _client(demo_engine)
+    client = signed_in_client(demo_engine, "li")
     question = client.post(f"/tasks/{review['id']}/complete", data={
         "version": seen, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": REASON,
         "plan-comment": "请补充上位法依据后再报"})

@@ -6,7 +6,7 @@ import io
 
 from playwright.sync_api import expect
 
-from .web_helper import sign_in
+from .web_helper import sign_in, signed_in_client
 
 
 def test_a_missing_page_says_so_in_chinese_and_english(live, page):
@@ -32,11 +32,7 @@ def test_a_form_sent_without_its_token_changes_nothing(live, page):
 
 
 def test_an_upload_over_the_limit_is_refused_with_advice(demo_engine):
-    from web import create_app
-    app = create_app(engine=demo_engine, secret_key="test", testing=True)
-    app.config["WTF_CSRF_ENABLED"] = False
-    client = app.test_client()
-    assert client.post("/login", data={"username": "li", "password": "demo"}).status_code == 302
+    client = signed_in_client(demo_engine, "li")
     with demo_engine.db.reader() as s:
         from engine.queries import list_tasks
         task = list_tasks(s, "li", "claimable")[0]  # one li may see: the size is what is refused

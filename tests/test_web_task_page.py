@@ -13,22 +13,13 @@ from playwright.sync_api import expect
 from engine import clock
 from web.access import may_see_plan, may_see_task_id
 
-from .web_helper import sign_in
+from .web_helper import open_task, sign_in
 
 
 def _engine(live):
     return live.app.extensions["reformflow"]
 
 
-def _task(engine, plan_key: str, element_id: str) -> dict:
-    from sqlalchemy import select
-
-    from models import HumanTask, ProcessInstance
-    with engine.db.reader() as s:
-        task_id = s.execute(select(HumanTask.id).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-                            .where(ProcessInstance.business_key == plan_key, HumanTask.element_id == element_id,
-                                   HumanTask.status.in_(("open", "claimed")))).scalar_one()
-    return engine.task_view(task_id)
 
 
 def _new_page(browser, live, username: str):  # noqa: F811
@@ -41,7 +32,7 @@ def _new_page(browser, live, username: str):  # noqa: F811
 
 # ---------------------------------------------------------------- the trail in the page's language
 def test_the_trail_speaks_the_page_s_language_only(live, page):
-    review = _task(_engine(live), "DT-2015-04", "Task_LegalityReview")
+    review = open_task(_engine(live), "DT-2015-04", "Task_LegalityReview")
     sign_in(page, live, "li")
     page.goto(f"{live.url}/plans/{review['instance_id']}")
     trail = page.locator("ol.trail")
@@ -59,7 +50,7 @@ def test_the_trail_speaks_the_page_s_language_only(live, page):
 # ---------------------------------------------------------------- files
 def test_a_task_s_files_download_and_a_file_is_attached_without_completing(live, page, tmp_path):
     engine = _engine(live)
-    consultation = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    consultation = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
     [draft] = consultation["documents"]
     _, content = engine.document(draft["id"])
     sign_in(page, live, "zhang")
@@ -92,13 +83,13 @@ def test_a_task_s_files_download_and_a_file_is_attached_without_completing(live,
 
 def test_a_file_of_another_plan_or_of_a_plan_one_may_not_see_is_not_found(live, page):
     engine = _engine(live)
-    consultation = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    consultation = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
     [draft] = consultation["documents"]
     sign_in(page, live, "li")  # legal: nothing to do with DT-2015-02 yet
     answer = page.request.get(f"{live.url}/plans/{consultation['instance_id']}/files/{draft['id']}")
     assert answer.status == 404 and draft["file_name"] not in answer.text()
     sign_in(page, live, "zhang")
-    review = _task(engine, "DT-2015-04", "Task_LegalityReview")
+    review = open_task(engine, "DT-2015-04", "Task_LegalityReview")
     # zhang's own plan in the address, another plan's file id: no
     assert page.request.get(f"{live.url}/plans/{consultation['instance_id']}/files/999").status == 404
     assert page.request.get(f"{live.url}/plans/{review['instance_id']}/files/{draft['id']}").status == 404
@@ -107,7 +98,7 @@ def test_a_file_of_another_plan_or_of_a_plan_one_may_not_see_is_not_found(live, 
 # ---------------------------------------------------------------- what a field asks for
 def test_fields_say_their_range_read_only_fields_are_text_and_earlier_entries_show(live, page):
     engine = _engine(live)
-    filing = _task(engine, "DT-2015-07", "Task_FileDocument")
+    filing = open_task(engine, "DT-2015-07", "Task_FileDocument")
     bounds = filing["bounds"]["filingDate"]
     sign_in(page, live, "song")
     page.goto(f"{live.url}/tasks/{filing['id']}")
@@ -119,7 +110,7 @@ def test_fields_say_their_range_read_only_fields_are_text_and_earlier_entries_sh
         f"{bounds['min']}（印发日期） 至 {bounds['max']}（今天）")
     expect(page.get_by_label("报送备案日期")).to_have_attribute("max", bounds["max"])
 
-    monthly = _task(engine, "DT-2015-09-LS", "Task_MonthlyReport")
+    monthly = open_task(engine, "DT-2015-09-LS", "Task_MonthlyReport")
     page.goto(f"{live.url}/tasks/{monthly['id']}")
     expect(page.locator("[data-field='measuresDone'] .field-hint")).to_have_text("0 至 4（不能超过举措总数）")
     expect(page.locator("[data-field='progressSummary'] .earlier")).to_have_text(
@@ -132,7 +123,7 @@ def test_fields_say_their_range_read_only_fields_are_text_and_earlier_entries_sh
 
 def test_a_task_someone_else_holds_says_who_and_since_when(live, page):
     engine = _engine(live)
-    filing = _task(engine, "DT-2015-07", "Task_FileDocument")
+    filing = open_task(engine, "DT-2015-07", "Task_FileDocument")
     sign_in(page, live, "chen")  # the reform office sees it, may take it back
     page.goto(f"{live.url}/tasks/{filing['id']}")
     from engine import display
@@ -147,7 +138,7 @@ def test_a_task_someone_else_holds_says_who_and_since_when(live, page):
 # ---------------------------------------------------------------- a stale page
 def test_submitting_a_page_gone_stale_is_a_conflict_that_keeps_what_was_typed(live, page, browser):  # noqa: F811
     engine = _engine(live)
-    review = _task(engine, "DT-2015-04", "Task_LegalityReview")
+    review = open_task(engine, "DT-2015-04", "Task_LegalityReview")
     engine.add_user("li2", "李二", groups=["legal"], unit="市司法局", password="demo")
     sign_in(page, live, "li")
     page.goto(f"{live.url}/tasks/{review['id']}")
@@ -182,8 +173,8 @@ def test_submitting_a_page_gone_stale_is_a_conflict_that_keeps_what_was_typed(li
 # ---------------------------------------------------------------- who may see what
 def test_a_task_or_plan_one_may_not_see_is_not_found_like_one_that_does_not_exist(live, page):
     engine = _engine(live)
-    review = _task(engine, "DT-2015-04", "Task_LegalityReview")
-    consultation = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    review = open_task(engine, "DT-2015-04", "Task_LegalityReview")
+    consultation = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
     sign_in(page, live, "zhang")  # a drafter of 市财政局
     hidden = page.goto(f"{live.url}/tasks/{review['id']}")
     assert hidden.status == 404
@@ -231,7 +222,7 @@ def test_who_may_see_a_task_and_its_plan_and_how_many_tasks_each_scope_holds(dem
     for who in ("chen", "song", "li", "zhang", "wu"):
         with engine.db.reader() as s:
             assert count_tasks(s, who) == {scope: len(list_tasks(s, who, scope)) for scope in ("mine", "claimable", "all")}
-    archive = _task(engine, "DT-2015-07", "Task_HandOverArchive")  # kept to 市国资委's drafters, song's
+    archive = open_task(engine, "DT-2015-07", "Task_HandOverArchive")  # kept to 市国资委's drafters, song's
     plan = archive["instance_id"]
     zhang = _Person("zhang", ["drafter"], "市财政局")
     xie = _Person("xie", ["drafter"], "市经信委")
@@ -258,7 +249,7 @@ def test_who_may_see_a_task_and_its_plan_and_how_many_tasks_each_scope_holds(dem
 # ---------------------------------------------------------------- the inbox
 def test_the_inbox_counts_each_scope_filters_overdue_and_says_reminded(live, page):
     engine = _engine(live)
-    filing = _task(engine, "DT-2015-07", "Task_FileDocument")  # overdue, reminded
+    filing = open_task(engine, "DT-2015-07", "Task_FileDocument")  # overdue, reminded
     sign_in(page, live, "song")
     from engine.queries import list_tasks
     with engine.db.reader() as s:
@@ -297,7 +288,7 @@ def test_a_refused_page_reveals_nothing_in_either_language(live, page, lang):
 def test_the_consultation_period_says_the_30_day_rule_by_its_field(live, page):
     """The form allows 1 day and up (a shorter period with a reason is lawful); the rule itself,
     30 days unless a reason is given, must be read before submitting, not learnt from a return."""
-    consultation = _task(_engine(live), "DT-2015-02", "Task_PublicConsultation")
+    consultation = open_task(_engine(live), "DT-2015-02", "Task_PublicConsultation")
     sign_in(page, live, "zhang")
     page.goto(f"{live.url}/tasks/{consultation['id']}")
     field = page.locator("[data-field='consultationDays']")

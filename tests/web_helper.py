@@ -96,3 +96,26 @@ def sign_in(page, live: LiveServer, username: str, password: str = PASSWORD) -> 
     page.wait_for_url(f"{live.url}/tasks")
 
 
+
+
+def signed_in_client(engine: Engine, username: str, password: str = PASSWORD):
+    """A Flask test client signed in as `username`, without the form token (which
+    tests/test_web_security.py tests): for pages where no browser is needed."""
+    from web import create_app
+    app = create_app(engine=engine, secret_key="test", testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": password}).status_code == 302
+    return client
+
+
+def open_task(engine: Engine, plan_key: str, element_id: str) -> dict:
+    """The open or claimed task of a step of a plan (by business key), as its page shows it."""
+    from sqlalchemy import select
+
+    from models import HumanTask, ProcessInstance
+    with engine.db.reader() as s:
+        task_id = s.execute(select(HumanTask.id).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+                            .where(ProcessInstance.business_key == plan_key, HumanTask.element_id == element_id,
+                                   HumanTask.status.in_(("open", "claimed")))).scalar_one()
+    return engine.task_view(task_id)
