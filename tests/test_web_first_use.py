@@ -7,8 +7,8 @@ import re
 
 from playwright.sync_api import expect
 
-from .test_web_task_page import _engine, _task
-from .web_helper import sign_in
+from .test_web_task_page import _engine
+from .web_helper import open_task, sign_in
 
 
 # ------------------------------------------------------------ a step sent straight back is said so
@@ -16,7 +16,7 @@ def test_a_consultation_too_short_without_a_reason_comes_back_and_the_page_says_
     """The drafter's own step (assignee ${initiator}) sent back by the 30-day rule: before, the page
     said only "submitted" and showed the plan, and the same step reappeared in the inbox unexplained."""
     engine = _engine(live)
-    consultation = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    consultation = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
     sign_in(page, live, "zhang")
     page.goto(f"{live.url}/tasks/{consultation['id']}")
     page.get_by_label("征求意见方式").fill("网上公示")
@@ -24,7 +24,7 @@ def test_a_consultation_too_short_without_a_reason_comes_back_and_the_page_says_
     page.get_by_label("征求意见期限（日）").fill("15")
     page.get_by_role("button", name="提交").click()
 
-    again = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    again = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
     assert again["id"] != consultation["id"] and (again["status"], again["assignee"]) == ("claimed", "zhang")
     expect(page).to_have_url(f"{live.url}/tasks/{again['id']}")
     notice = page.locator(".flash.conflict")
@@ -45,7 +45,7 @@ def test_a_consultation_too_short_without_a_reason_comes_back_and_the_page_says_
 # ------------------------------------------------------------ names, not codes
 def test_steps_and_plans_name_groups_and_people_not_their_codes(live, page):
     engine = _engine(live)
-    review = _task(engine, "DT-2015-04", "Task_LegalityReview")  # open to the legal office
+    review = open_task(engine, "DT-2015-04", "Task_LegalityReview")  # open to the legal office
     sign_in(page, live, "chen")
 
     page.goto(f"{live.url}/tasks/{review['id']}")
@@ -67,12 +67,12 @@ def test_steps_and_plans_name_groups_and_people_not_their_codes(live, page):
     expect(row).to_contain_text("张伟（zhang） ·")
 
     # a task someone holds: the office's reassign hint names them
-    held = _task(engine, "DT-2015-02", "Task_PublicConsultation")
+    held = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
     page.goto(f"{live.url}/tasks/{held['id']}")
     expect(page.locator("section.assign")).to_contain_text("现由 张伟（zhang） 办理")
 
     # English: the list of groups is joined as English writes it
-    coordinate = _task(engine, "DT-2015-04", "Task_LegalityReview")
+    coordinate = open_task(engine, "DT-2015-04", "Task_LegalityReview")
     page.get_by_role("button", name="English").click()
     page.goto(f"{live.url}/tasks/{coordinate['id']}")
     expect(page.locator("dl.facts dd").nth(2)).to_have_text("法制机构")
