@@ -47,6 +47,16 @@ def test_the_trail_speaks_the_page_s_language_only(live, page):
     assert "发起方案" not in text and "生成待办" not in text and "：" not in text
 
 
+def test_each_trail_entry_reads_as_one_line_time_person_and_what_they_did(live, page):
+    review = open_task(_engine(live), "DT-2015-04", "Task_LegalityReview")
+    sign_in(page, live, "li")
+    page.goto(f"{live.url}/plans/{review['instance_id']}")
+    entry = page.locator("ol.trail li").first
+    time_box, who_box = entry.locator("time").bounding_box(), entry.locator(".who").bounding_box()
+    assert abs(time_box["y"] - who_box["y"]) < 2, (time_box, who_box)  # not pushed to a line of its own
+    assert who_box["x"] > time_box["x"] + time_box["width"]
+
+
 # ---------------------------------------------------------------- files
 def test_a_task_s_files_download_and_a_file_is_attached_without_completing(live, page, tmp_path):
     engine = _engine(live)
