@@ -443,6 +443,16 @@ class Engine:
         with self.command(name[:64]) as ctx:
             ctx.log.record("sign_in_refused", username=name[:64], address=address[:64], reason=reason)
 
+    PASSWORD_CHANGE_REFUSALS = ("wrong_current_password", "throttled")
+
+    def password_change_refused(self, username: str, *, address: str, reason: str) -> None:
+        """Someone signed in tried to change their password with a wrong current one (or too often):
+        a browser left open being used to take the account leaves a trace, as a refused sign-in does."""
+        if reason not in self.PASSWORD_CHANGE_REFUSALS:
+            raise ValueError(f"unknown password change refusal {reason!r}")
+        with self.command(username) as ctx:
+            ctx.log.record("password_change_refused", username=username, address=address[:64], reason=reason)
+
     def signed_out(self, username: str, *, address: str) -> None:
         """Signing out ends every copy of the session, in every browser: the generation counts up."""
         with self.command(username) as ctx:

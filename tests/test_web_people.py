@@ -131,6 +131,13 @@ def test_wrong_current_passwords_are_throttled_as_sign_ins_are(live, page):
     assert answer.value.status == 429
     expect(page.get_by_role("alert")).to_contain_text("密码输错次数过多")
     assert matches(_user(_engine(live), "li").password_hash, "demo")
+    # each refusal is on the audit trail, with why, never with what was typed
+    with _engine(live).db.reader() as s:
+        refusals = s.execute(select(AuditEvent.actor, AuditEvent.payload)
+                             .where(AuditEvent.event_type == "password_change_refused")).all()
+    assert [(actor, json.loads(payload)["reason"]) for actor, payload in refusals] == \
+        [("li", "wrong_current_password")] * 5 + [("li", "throttled")]
+    assert not any("guess-guess" in payload or NEW in payload or "demo" in payload for _, payload in refusals)
 
 
 # ------------------------------------------------------------------ the office's users list

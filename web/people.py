@@ -51,7 +51,8 @@ def _new_password(username: str, first: str, again: str, *, check: bool = False)
 def account_password():
     """A person's own password, with the current one: a browser left signed in is not enough to
     take the account. Wrong current passwords count as failed sign-ins (web/sign_in_throttle.py):
-    this form is no faster way to guess. The other sessions of the person end; this one goes on."""
+    this form is no faster way to guess, and each is on the audit trail (`password_change_refused`).
+    The other sessions of the person end; this one goes on."""
     def page():
         return render_template("people_password.html")
     if request.method == "GET":
@@ -59,6 +60,7 @@ def account_password():
     me, address = current_user.username, request.remote_addr or "-"
     until = sign_in_throttle.wait_until(engine(), me, address)
     if until is not None:
+        engine().password_change_refused(me, address=address, reason="throttled")
         flash(_("密码输错次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat())), "error")
         return page(), 429
     form = request.form
@@ -69,6 +71,7 @@ def account_password():
     except ReformflowError as exc:
         if exc.kind == "forbidden":  # the current password was wrong
             sign_in_throttle.failed(engine(), me, address)
+            engine().password_change_refused(me, address=address, reason="wrong_current_password")
         return refused(exc, page)
     session[GENERATION] = done["session_generation"]  # this browser stays signed in
     flash(_("密码已修改。您在其他浏览器的登录已失效，需用新密码重新登录。"), "ok")
