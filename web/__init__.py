@@ -111,11 +111,12 @@ def _serve_over_https(app: Flask) -> None:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
 
 
-def _count(name: str, default: int, zh: str, en: str) -> int:
-    """A whole number of at least 1 from the environment, else `default`; anything else stops the start-up."""
+def _whole_number(name: str, default: int, *, least: int, zh: str, en: str, example: int) -> int:
+    """A whole number of at least `least` from the environment, else `default`; anything else
+    stops the start-up, saying what the setting must be (`zh`, `en`) with an example."""
     raw = os.environ.get(name, "").strip() or str(default)
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name}={raw!r}: 须为{zh}数（正整数），如 {default} (must be a whole number of {en}, e.g. {default})")
+    if not raw.isdigit() or int(raw) < least:
+        raise ValueError(f"{name}={raw!r}: 须为{zh}，如 {example} (must be {en}, e.g. {example})")
     return int(raw)
 
 
@@ -123,8 +124,10 @@ def _session_limits(app: Flask) -> None:
     """A session ends after REFORMFLOW_IDLE_MINUTES (30) without a request and at the latest
     REFORMFLOW_SESSION_HOURS (12) after sign-in (web/session_timeout.py). The cookie's signature
     stops being accepted after those hours too, instead of Flask's 31 days."""
-    idle = timedelta(minutes=_count("REFORMFLOW_IDLE_MINUTES", 30, "分钟", "minutes"))
-    longest = timedelta(hours=_count("REFORMFLOW_SESSION_HOURS", 12, "小时", "hours"))
+    idle = timedelta(minutes=_whole_number("REFORMFLOW_IDLE_MINUTES", 30, least=1, zh="分钟数（正整数）",
+                                           en="a whole number of minutes", example=30))
+    longest = timedelta(hours=_whole_number("REFORMFLOW_SESSION_HOURS", 12, least=1, zh="小时数（正整数）",
+                                            en="a whole number of hours", example=12))
     app.config.update({session_timeout.IDLE: idle, session_timeout.LONGEST: longest,
                        "PERMANENT_SESSION_LIFETIME": longest})
 
@@ -133,8 +136,5 @@ def _behind_proxies(app: Flask) -> None:
     """REFORMFLOW_PROXIES=N: N reverse proxies stand in front, so take the client's address, the
     scheme (https), the host and a path prefix from the last N X-Forwarded-* values. Without it
     the headers are ignored: a client talking to the app directly could forge them."""
-    raw = os.environ.get("REFORMFLOW_PROXIES", "").strip() or "0"
-    if not raw.isdigit():
-        raise ValueError(f"REFORMFLOW_PROXIES={raw!r}: 须为代理的层数，如 1 (must be the number of proxies, e.g. 1)")
-    if n := int(raw):
+    if n := _whole_number("REFORMFLOW_PROXIES", 0, least=0, zh="代理的层数", en="the number of proxies", example=1):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
