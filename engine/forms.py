@@ -274,7 +274,7 @@ def confirm_ids(properties: dict) -> list[str]:
 
 
 def to_confirm(fields: list[dict], values: dict) -> list[dict]:
-    """The choices among `values` (as validate returns them) that the form's diagram asks to be
+    """The choices among `values` (as submitted, or as validate returns them) that the form's diagram asks to be
     confirmed: each with its field, the choice's id and name, and the diagram's sentence."""
     asked = []
     for field in fields:

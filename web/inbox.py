@@ -213,8 +213,9 @@ def complete(task_id: int):
     data = submitted_form(view["form"], request.form)
     files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
     try:
-        if request.form.get("confirmed") != "1" and _may_ask(view["form"], data):
-            # checked as the submit would check it, so the form's problems come before the question
+        if request.form.get("confirmed") != "1" and forms.to_confirm(view["form"], data):
+            # a choice to confirm, as submitted: checked as the submit would check it, so the form's
+            # problems come before the question (a submission that asks nothing is one transaction)
             values = engine().check_complete(task_id, actor=current_user.username, data=data,
                                              expected_version=_version(), files=files)
             if asked := forms.to_confirm(view["form"], values):
@@ -241,12 +242,6 @@ def complete(task_id: int):
         flash(_("已提交，但按流程规定「%(name)s」又回到您这里（任务 %(id)s），须再次办理：请对照办理要求"
                 "（例如须写明的理由）补充后重新提交。", id=again.get("id"), name=again.get("name")), "conflict")
     return redirect(url_for("inbox.task", task_id=reopened[0]["id"]))
-
-
-def _may_ask(fields: list[dict], data: dict) -> bool:
-    """Whether a submitted choice is one the diagram asks to confirm: only then is the form
-    checked first (a submission that asks nothing is one transaction, as before)."""
-    return any(data.get(f["id"]) in forms.confirm_ids(f["properties"]) for f in fields if f["type"] == "enum")
 
 
 def _question(view: dict, asked: list[dict], values: dict, files: list[tuple[str, bytes]], comment: str):
