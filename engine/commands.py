@@ -1062,7 +1062,7 @@ class Engine:
             if not may_see_plan(ctx.session, member, instance_id):
                 raise Forbidden(f"您无权查看方案 {instance_id}，不能留言 (you may not see plan {instance_id}, "
                                 f"so you may not comment on it)")
-            if instance.status in ("completed", "cancelled") and ADMIN_GROUP not in member.group_codes:
+            if not comments.open_to(instance.status, ADMIN_GROUP in member.group_codes):
                 raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH[instance.status]}，不能再留言；"
                                f"如需补充说明，请联系改革办 (the plan is {instance.status}: ask the reform office "
                                f"to add a note)")

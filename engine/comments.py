@@ -26,6 +26,13 @@ _ALLOWED = {"\n", "\t"}
 _HIDDEN = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
 
 
+def open_to(plan_status: str, office: bool) -> bool:
+    """Whether someone who may see a plan may comment on it: anyone while it runs; once it has
+    ended or was stopped, the reform office only (a note for the record). The engine refuses by
+    this rule, and the web offers the comment box by it."""
+    return office or plan_status not in ("completed", "cancelled")
+
+
 def checked_text(text: str | None) -> str:
     """The comment's text as kept: line breaks made plain, spaces around it trimmed; or Invalid."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()

@@ -174,7 +174,7 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            form_version=view["version"] if seen_version is None else seen_version,
                            comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
                            comment_max=comments.MAX_CHARS,
-                           may_comment=view["plan_status"] not in ("completed", "cancelled") or current_user.office)
+                           may_comment=comments.open_to(view["plan_status"], current_user.office))
 
 
 def _names(usernames) -> dict[str, str]:

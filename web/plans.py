@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine.comments import MAX_CHARS
+from engine.comments import MAX_CHARS, open_to
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from engine.history import plan_history
@@ -42,7 +42,7 @@ def plan(instance_id: int, typed: str = ""):
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
     events = [dict(e, said=said(e, i18n.current())) for e in trail["events"]]
     return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
-                           comment_max=MAX_CHARS)
+                           comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office))
 
 
 @bp.route("/plans/<int:instance_id>/comments", methods=["POST"])
