@@ -309,3 +309,18 @@ def test_the_users_pages_speak_english(live, page):
     expect(page.locator("main")).to_contain_text("The 1 tasks they hold go back to the others in their group")
     page.get_by_role("link", name="Change password").click()
     expect(page.get_by_label("Current password")).to_be_visible()
+
+
+def test_a_user_whose_name_has_a_slash_has_a_page_the_office_can_use(demo_engine):
+    """Sign-in names may hold "/" (an OA system's "dept/name"): the page and its buttons must reach
+    that user, not a 404 for a path that was never a user."""
+    from .web_helper import signed_in_client
+    demo_engine.add_user("fgw/wang", "王芳", unit=None, password="pass-word-1")
+    chen = signed_in_client(demo_engine, "chen")
+    page = chen.get("/people/fgw/wang")
+    assert page.status_code == 200 and "王芳" in page.get_data(as_text=True)
+    assert 'action="/people/fgw/wang/update"' in page.get_data(as_text=True)
+    changed = chen.post("/people/fgw/wang/update", data={"seen_display_name": "王芳", "display_name": "王芳芳"})
+    assert changed.status_code == 302 and changed.headers["Location"].endswith("/people/fgw/wang")
+    assert _user(demo_engine, "fgw/wang").display_name == "王芳芳"
+    assert chen.get("/people/fgw/nobody").status_code == 404

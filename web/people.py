@@ -121,7 +121,7 @@ def add():
     return redirect(url_for("people.person", username=username))
 
 
-@bp.route("/people/<username>")
+@bp.route("/people/<path:username>")
 @login_required
 def person(username: str, handed: dict | None = None):
     """A user's page: their unit and groups to change, a new password, deactivate or reactivate;
@@ -136,7 +136,7 @@ def person(username: str, handed: dict | None = None):
                            sign_ins=engine().sign_ins(username))
 
 
-@bp.route("/people/<username>/update", methods=["POST"])
+@bp.route("/people/<path:username>/update", methods=["POST"])
 @login_required
 def update(username: str):
     if (refusal := office_only()) is not None:
@@ -161,7 +161,7 @@ def update(username: str):
     return redirect(url_for("people.person", username=username))
 
 
-@bp.route("/people/<username>/password", methods=["POST"])
+@bp.route("/people/<path:username>/password", methods=["POST"])
 @login_required
 def reset_password(username: str):
     if (refusal := office_only()) is not None:
@@ -177,7 +177,7 @@ def reset_password(username: str):
     return redirect(url_for("people.person", username=username))
 
 
-@bp.route("/people/<username>/deactivate", methods=["GET", "POST"])
+@bp.route("/people/<path:username>/deactivate", methods=["GET", "POST"])
 @login_required
 def deactivate(username: str):
     """Asked first (GET: how many tasks they hold, what will become of them), then done."""
@@ -196,7 +196,7 @@ def deactivate(username: str):
     return person(username, handed=done)
 
 
-@bp.route("/people/<username>/reactivate", methods=["POST"])
+@bp.route("/people/<path:username>/reactivate", methods=["POST"])
 @login_required
 def reactivate(username: str):
     if (refusal := office_only()) is not None:
