@@ -912,10 +912,11 @@ class Engine:
         return instance, member, task, workflow, spiff_task, values
 
     def attach(self, task_id: int, file_name: str, content: bytes, *, actor: str,
-               expected_version: int | None = None) -> dict:
+               expected_version: int | None = None, after: int | None = None) -> dict:
         """Attach a file to a task the actor holds (the draft, a report, a record), before completing
         it. The task itself is not changed: its version stays, so a complete that follows with the
-        version the person loaded is not refused."""
+        version the person loaded is not refused. `after`: the newest file the sender's page
+        showed; the same file sent again since (a reload) returns the first, marked `repeated`."""
         name, media_type = documents.checked(file_name, content)
         with self.command(actor) as ctx:
             # the plan first: the file's row refers to it, and on PostgreSQL inserting it waits for
@@ -930,6 +931,9 @@ class Engine:
             if task.assignee != actor:
                 raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，只有办理人可以上传附件 "
                                 "(only the assignee may attach files)")
+            if after is not None and (first := documents.sent_again(ctx.session, task_id, actor, name, content,
+                                                                     after)) is not None:
+                return {**first, "repeated": True}
             return self._attach_file(ctx, task, name, media_type, content, actor)
 
     @staticmethod
@@ -1049,12 +1053,15 @@ class Engine:
             withdrawn = runtime.cancel_plan(ctx, instance, reason)
         return {**self.instance(instance_id), "withdrawn": withdrawn}
 
-    def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None) -> dict:
+    def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None,
+                after: int | None = None) -> dict:
         """A comment on a plan (批注/留言), optionally about one of its tasks: a question to the
         drafter, a note for the next reviewer, without completing a step. Whoever may see the
         plan (engine/visibility.py) may comment while it runs; on a plan that has ended or was
         stopped only the reform office may (a note for the record), the others are told to ask
-        it. Comments are never changed or deleted: a correction is a new comment."""
+        it. Comments are never changed or deleted: a correction is a new comment. `after`: the
+        newest comment the sender's page showed; the same text sent again since (a reload, a
+        double click) returns the first, marked `repeated`, and adds nothing."""
         text = comments.checked_text(text)
         with self.command(actor) as ctx:
             member = self._member(ctx, actor, hold=True)  # acts as them: a deactivation is waited for
@@ -1071,6 +1078,9 @@ class Engine:
                 task = ctx.session.get(HumanTask, task_id)
                 if task is None or task.instance_id != instance_id:
                     raise NotFound(f"方案 {instance_id} 没有任务 {task_id} (plan {instance_id} has no task {task_id})")
+            if after is not None and (first := comments.sent_again(ctx.session, instance_id, task_id, actor, text,
+                                                                    after)) is not None:
+                return {**first, "repeated": True}
             return self._add_comment(ctx, member, instance_id, task, text)
 
     @staticmethod

@@ -59,6 +59,19 @@ def add(session: Session, instance_id: int, task, text: str, author: str, unit: 
             "author": author, "unit": unit, "text": text, "created_at": iso(now)}
 
 
+def sent_again(session: Session, instance_id: int, task_id: int | None, author: str, text: str,
+               after: int) -> dict | None:
+    """The comment this one repeats, if the same person already wrote the same text on the same
+    plan and step after comment `after` (the newest the page they sent it from showed): a reload
+    of that page or a double click sent it again. Comments are never deleted, so a copy would stay
+    on the record for good; the command returns the first instead of adding it twice."""
+    row = session.execute(_LISTED.where(Comment.instance_id == instance_id, Comment.author == author,
+                                        Comment.task_id.is_(None) if task_id is None else Comment.task_id == task_id,
+                                        Comment.text == text, Comment.id > after)
+                          .order_by(Comment.id).limit(1)).first()
+    return None if row is None else _described(*row)
+
+
 _LISTED = (select(Comment, HumanTask.name, HumanTask.subject, User.display_name)
            .outerjoin(HumanTask, HumanTask.id == Comment.task_id)
            .outerjoin(User, User.username == Comment.author))
@@ -69,10 +82,13 @@ def listed(session: Session, instance_id: int, task_id: int | None = None) -> li
     query = _LISTED.where(Comment.instance_id == instance_id).order_by(Comment.id)
     if task_id is not None:
         query = query.where(Comment.task_id == task_id)
-    return [{"id": c.id, "instance_id": c.instance_id, "task_id": c.task_id, "task_name": name,
-             "task_subject": subject, "author": c.author, "author_name": display_name, "unit": c.unit,
-             "text": c.text, "created_at": iso(c.created_at)}
-            for c, name, subject, display_name in session.execute(query).all()]
+    return [_described(*row) for row in session.execute(query).all()]
+
+
+def _described(c: Comment, name: str | None, subject: str | None, display_name: str | None) -> dict:
+    return {"id": c.id, "instance_id": c.instance_id, "task_id": c.task_id, "task_name": name,
+            "task_subject": subject, "author": c.author, "author_name": display_name, "unit": c.unit,
+            "text": c.text, "created_at": iso(c.created_at)}
 
 
 def check(session: Session) -> list[str]:

@@ -137,6 +137,18 @@ def add(session: Session, task, name: str, media_type: str, content: bytes, acto
     return described(document, task.name, task.element_id, task.status, task.subject)
 
 
+def sent_again(session: Session, task_id: int, actor: str, name: str, content: bytes, after: int) -> dict | None:
+    """The file this upload repeats, if the same person already attached the same content under
+    the same name to the same task after file `after` (the newest the page they sent it from
+    showed): a reload of that page sent it again. Files are never deleted, so the command returns
+    the first instead of keeping a copy."""
+    row = session.execute(_LISTED.where(Document.task_id == task_id, Document.attached_by == actor,
+                                        Document.file_name == name, Document.size == len(content),
+                                        Document.sha256 == hashlib.sha256(content).hexdigest(), Document.id > after)
+                          .order_by(Document.id).limit(1)).first()
+    return None if row is None else described(*row)
+
+
 def described(d: Document, task_name: str | None, element_id: str | None, task_status: str | None,
               task_subject: str | None = None) -> dict:
     """A file as listed. `task_status` is its task's now: a file on a task later cancelled (a chase

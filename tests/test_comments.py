@@ -192,3 +192,25 @@ def test_comment_and_list_comments_on_the_command_line(library, at):  # noqa: F8
     assert empty.exit_code == 3 and json.loads(empty.stdout)["error"] == "invalid"
     assert _cli(library, "comments", "99999").exit_code == 5
     assert "此方案没有留言" in _cli(library, "comments", str(_drafting(library, at)[0].id)).stdout
+
+
+def test_the_same_comment_sent_again_from_the_same_page_is_kept_once(library, at):  # noqa: F811
+    """A reload of the page's POST or a double click sends the comment again with the newest comment
+    id the page showed (`after`): comments can never be deleted, so the copy must not be added."""
+    plan, task = _drafting(library, at)
+    with at("2026-03-02T10:00:00"):
+        earlier = library.comment(plan.id, "先看一下。", actor="chen")
+        first = library.comment(plan.id, ASK, actor="zhang", task_id=task["id"], after=earlier["id"])
+        again = library.comment(plan.id, ASK, actor="zhang", task_id=task["id"], after=earlier["id"])
+    assert again == {**first, "repeated": True} and "repeated" not in first
+    assert [c["id"] for c in library.comments(plan.id)] == [earlier["id"], first["id"]]
+    assert len(audit_payloads(library, plan.id, comments.EVENT)) == 2
+    # what a page that already showed the first comment sends is a new comment, meant twice;
+    # so is another person's same text, and the same text about the plan rather than the step
+    with at("2026-03-02T10:05:00"):
+        meant = library.comment(plan.id, ASK, actor="zhang", task_id=task["id"], after=first["id"])
+        others = library.comment(plan.id, ASK, actor="chen", after=earlier["id"])
+        plan_wide = library.comment(plan.id, ASK, actor="zhang", after=earlier["id"])
+    assert not any(c.get("repeated") for c in (meant, others, plan_wide))
+    assert len(library.comments(plan.id)) == 5
+    assert plan.audit_ok()

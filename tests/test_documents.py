@@ -394,3 +394,22 @@ def test_a_step_the_diagram_marks_is_not_completed_without_a_file(engine, people
 def test_deploy_refuses_an_attachments_property_it_would_ignore(engine, people):
     with pytest.raises(Invalid, match="Task_Draft.*属性 attachments 的值 'yes' 无效"):
         engine.deploy([_requiring_a_file("yes")])
+
+
+def test_the_same_file_sent_again_from_the_same_page_is_kept_once(library, at):  # noqa: F811
+    """A reload of 仅上传's POST sends the files again with the newest file id the page showed
+    (`after`): files can never be deleted, so the copy must not be kept."""
+    plan, task = _drafting(library, at)
+    with at("2026-03-02T10:00:00"):
+        first = library.attach(task["id"], "方案稿.docx", DRAFT, actor="zhang", after=0)
+        again = library.attach(task["id"], "方案稿.docx", DRAFT, actor="zhang", after=0)
+    assert again == {**first, "repeated": True}
+    assert [d["id"] for d in library.documents(plan.id)] == [first["id"]]
+    assert len(audit_payloads(library, plan.id, documents.EVENT)) == 1
+    # a new version under the same name, or the same file from a page that showed the first, is kept
+    with at("2026-03-02T10:05:00"):
+        changed = library.attach(task["id"], "方案稿.docx", DRAFT + b"v2", actor="zhang", after=0)
+        meant = library.attach(task["id"], "方案稿.docx", DRAFT, actor="zhang", after=first["id"])
+    assert not changed.get("repeated") and not meant.get("repeated")
+    assert len(library.documents(plan.id)) == 3
+    assert plan.audit_ok()

@@ -4,16 +4,12 @@ the step open and keeps what they typed), a refused comment put back in its box,
 that has ended taking comments from the reform office only."""
 from __future__ import annotations
 
+import io
 import re
 
 from playwright.sync_api import expect
 
-
 from .web_helper import open_task, sign_in, signed_in_client
-
-
-
-
 
 
 def _comments(html: str) -> list[str]:
@@ -93,3 +89,43 @@ def test_the_assignee_comments_on_the_step_without_submitting_it_and_keeps_what_
     page.get_by_role("link", name=re.compile("DT-2015-02")).first.click()
     expect(page.locator("ol.comments")).to_contain_text("座谈会定于下周三，纪要随后上传。")
     expect(page.locator("ol.trail")).to_contain_text("留言（市财政局）（关于 发布公开征求意见")
+
+
+def _hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="(\d+)"', html).group(1)
+
+
+def test_a_reload_after_a_comment_or_an_upload_adds_nothing_twice(demo_engine):
+    """The browser's reload (or a double click) sends the same POST again: the comment or file
+    that went through is kept once, the person is told so, and what they typed is still there."""
+    consultation = open_task(demo_engine, "DT-2015-02", "Task_PublicConsultation")
+    zhang = signed_in_client(demo_engine, "zhang")
+    shown = zhang.get(f"/tasks/{consultation['id']}").get_data(as_text=True)
+    sent = {"version": str(consultation["version"]), "consultationMethods": "座谈会",
+            "plan-comment": "纪要随后上传。", "comments-seen": _hidden(shown, "comments-seen")}
+    before = len(demo_engine.comments(consultation["instance_id"]))
+    first = zhang.post(f"/tasks/{consultation['id']}/comment", data=sent).get_data(as_text=True)
+    again = zhang.post(f"/tasks/{consultation['id']}/comment", data=sent).get_data(as_text=True)
+    assert "已留言，此步骤尚未提交" in first
+    assert "这条留言已经发表，没有重复添加。" in again and ">座谈会</textarea>" in again
+    assert len(demo_engine.comments(consultation["instance_id"])) == before + 1
+    # the page after the first carries its comment: the same words sent from there are meant twice
+    sent["comments-seen"] = _hidden(first, "comments-seen")
+    zhang.post(f"/tasks/{consultation['id']}/comment", data=sent)
+    assert len(demo_engine.comments(consultation["instance_id"])) == before + 2
+
+    upload = {"version": str(consultation["version"]), "files-seen": _hidden(shown, "files-seen")}
+    files = len(demo_engine.documents(consultation["instance_id"]))
+    for _ in range(2):
+        answer = zhang.post(f"/tasks/{consultation['id']}/attach", content_type="multipart/form-data",
+                            data={**upload, "files": (io.BytesIO("座谈会纪要".encode()), "纪要.txt")})
+    assert "附件「纪要.txt」已经上传，没有重复添加。" in answer.get_data(as_text=True)
+    assert len(demo_engine.documents(consultation["instance_id"])) == files + 1
+
+    # the plan page's box, posted twice from one page (a double click)
+    plan = f"/plans/{consultation['instance_id']}"
+    seen = _hidden(zhang.get(plan).get_data(as_text=True), "comments-seen")
+    for _ in range(2):
+        zhang.post(f"{plan}/comments", data={"plan-comment": "请改革办协调。", "comments-seen": seen})
+    assert "这条留言已经发表，没有重复添加。" in zhang.get(plan).get_data(as_text=True)
+    assert [c["text"] for c in demo_engine.comments(consultation["instance_id"])].count("请改革办协调。") == 1

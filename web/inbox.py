@@ -24,7 +24,7 @@ from models import User
 from . import field_hints
 from .current import engine
 from .access import may_see_task, may_see_task_id, not_yours
-from .plans import COMMENT_FIELD
+from .plans import COMMENT_FIELD, seen_id
 from .refusals import refused, status_of
 
 bp = Blueprint("inbox", __name__)
@@ -165,6 +165,7 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
     hints = {f["id"]: field_hints.hints(f, view["bounds"].get(f["id"], {}), labels) for f in form} \
         if view["status"] in ("open", "claimed") else {}
     others = [d for d in engine().documents(view["instance_id"]) if d["task_id"] != view["id"]]
+    files_seen = max((d["id"] for d in view["documents"] + others), default=0)
     typed = [(f, kept[f["id"]]) for f in form if kept and kept.get(f["id"]) not in (None, "")
              and "readonly" not in f["constraints"]]
     return render_template("task.html", task=view, values=values, problems=by_field,
@@ -173,6 +174,7 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            names=_names([view["assignee"], view["completed_by"]]),
                            form_version=view["version"] if seen_version is None else seen_version,
                            comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
+                           files_seen=files_seen,
                            comment_max=comments.MAX_CHARS,
                            may_comment=comments.open_to(view["plan_status"], current_user.office))
 
@@ -284,11 +286,12 @@ def attach(task_id: int):
     for f in files:
         try:
             done = engine().attach(task_id, f.filename, f.read(), actor=current_user.username,
-                                   expected_version=_version())
+                                   expected_version=_version(), after=seen_id("files-seen"))
         except ReformflowError as exc:
             return refused(exc, lambda exc=exc: task(task_id, entered=dict(request.form), status=status_of(exc),
                                                      comment_typed=comment))
-        flash(_("已上传附件「%(name)s」，尚未提交。", name=done["file_name"]), "ok")
+        flash(_("附件「%(name)s」已经上传，没有重复添加。", name=done["file_name"]) if done.get("repeated")
+              else _("已上传附件「%(name)s」，尚未提交。", name=done["file_name"]), "ok")
     return task(task_id, entered=dict(request.form), comment_typed=comment)
 
 
@@ -304,10 +307,14 @@ def comment(task_id: int):
     text = request.form.get(COMMENT_FIELD, "")
     entered = dict(request.form) if view["status"] == "claimed" and view["assignee"] == current_user.username else None
     try:
-        engine().comment(view["instance_id"], text, actor=current_user.username, task_id=task_id)
+        done = engine().comment(view["instance_id"], text, actor=current_user.username, task_id=task_id,
+                                after=seen_id("comments-seen"))
     except ReformflowError as exc:
         return refused(exc, lambda exc=exc: task(task_id, entered=entered, status=status_of(exc), comment_typed=text))
-    flash(_("已留言，此步骤尚未提交。") if entered is not None else _("已留言。"), "ok")
+    if done.get("repeated"):
+        flash(_("这条留言已经发表，没有重复添加。"), "ok")
+    else:
+        flash(_("已留言，此步骤尚未提交。") if entered is not None else _("已留言。"), "ok")
     return task(task_id, entered=entered)
 
 

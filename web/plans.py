@@ -26,6 +26,13 @@ bp = Blueprint("plans", __name__)
 COMMENT_FIELD = "plan-comment"
 
 
+def seen_id(field: str) -> int | None:
+    """The newest comment or file id the sending page showed (`comments-seen`, `files-seen`): what
+    the same text or file sent again after it repeats (engine `after`)."""
+    raw = request.form.get(field, "")
+    return int(raw) if raw.isdigit() else None
+
+
 @bp.route("/plans/<int:instance_id>")
 @login_required
 def plan(instance_id: int, typed: str = ""):
@@ -54,12 +61,12 @@ def comment(instance_id: int):
         return not_yours()
     text = request.form.get(COMMENT_FIELD, "")
     try:
-        engine.comment(instance_id, text, actor=current_user.username)
+        done = engine.comment(instance_id, text, actor=current_user.username, after=seen_id("comments-seen"))
     except NotFound:
         return not_yours()
     except ReformflowError as exc:
         return refused(exc, lambda: plan(instance_id, typed=text))
-    flash(_("已留言。"), "ok")
+    flash(_("这条留言已经发表，没有重复添加。") if done.get("repeated") else _("已留言。"), "ok")
     return redirect(url_for("plans.plan", instance_id=instance_id, _anchor="comments"))
 
 
