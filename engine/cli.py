@@ -786,6 +786,8 @@ def _show_task(t):
     active = t["status"] in OPEN_STATUSES
     due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
     reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
+    if t["status"] == "completed" and t.get("completed_at"):
+        reminded += f" 办结 (completed) {_local(t['completed_at'])}"
     plan = f" — {t['business_key'] or '#' + str(t['instance_id'])} {t['plan_title'] or ''}".rstrip() \
         if "plan_title" in t else ""  # inbox lists name the plan; a plan's own page need not
     click.echo(f"  待办 (task) {t['id']}：{display.step(t['name'], t['subject'])} ({t['element_id']}) "
@@ -807,16 +809,20 @@ def start_cmd(state, as_json, key, actor, title, business_key, data):
 
 @command(main, "tasks")
 @click.option("--as", "actor", required=True, help="谁的待办 (whose inbox).")
-@click.option("--scope", type=click.Choice(["mine", "claimable", "all"]), default="all", show_default=True,
-              help="mine 已认领的，claimable 可认领的，all 两者 (claimed, claimable or both).")
+# the choices are engine.queries.LISTS, written out: importing it here would load SpiffWorkflow
+@click.option("--scope", type=click.Choice(["mine", "claimable", "all", "done"]), default="all", show_default=True,
+              help="mine 已认领的，claimable 可认领的，all 两者，done 已办（本人办结的，最近的在前） "
+                   "(claimed, claimable, both, or done: the steps they completed, latest first).")
 @click.option("--instance", "instance_id", type=PLAN, help="只列此方案的，编号或业务编号 (only this plan's: id or business key).")
-@click.option("--overdue", is_flag=True, help="只列已逾期的 (only those past their deadline).")
+@click.option("--overdue", is_flag=True, help="只列已逾期的；done 时只列逾期办结的 (only those past their deadline; "
+                                                "with done, those completed after it).")
 def tasks_cmd(state, as_json, actor, scope, instance_id, overdue):
-    """列出用户的待办 (list a user's inbox)."""
+    """列出用户的待办或已办 (list a user's inbox, or the steps they completed)."""
     from .queries import list_tasks
     with state.db.reader() as s:
         result = list_tasks(s, actor, scope, instance_id, overdue_at=clock.now() if overdue else None)
-    _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo("（没有待办）(no tasks)"))
+    empty = "（没有已办）(nothing completed)" if scope == "done" else "（没有待办）(no tasks)"
+    _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo(empty))
 
 
 @command(main, "task")

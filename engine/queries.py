@@ -15,7 +15,9 @@ from .errors import Forbidden, Invalid, NotFound
 from .forms import Limit
 from .runtime import OPEN_STATUSES, is_open
 
-SCOPES = ("mine", "claimable", "all")
+SCOPES = ("mine", "claimable", "all")  # open tasks: the inbox, counted on every page
+DONE = "done"  # the steps someone completed (已办), newest first
+LISTS = SCOPES + (DONE,)
 ADMIN_GROUP = "reform_office"  # the reform office: assigns tasks, sees every plan, deploys
 
 
@@ -47,23 +49,47 @@ def unknown_user(username: str) -> Forbidden:
 
 
 def list_tasks(session: Session, username: str, scope: str = "mine",
-               instance_id: int | None = None, overdue_at: datetime | None = None) -> list[dict]:
+               instance_id: int | None = None, overdue_at: datetime | None = None, *,
+               limit: int | None = None, offset: int = 0) -> list[dict]:
     """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
-    reform office, which monitors every plan — every open task. `overdue_at`: only the tasks
-    whose deadline had passed by then."""
-    if scope not in SCOPES:
-        raise Invalid(f"范围须为 {'、'.join(SCOPES)} 之一 (scope must be one of {', '.join(SCOPES)})")
-    condition = _scopes(session, username)[scope]
+    reform office, which monitors every plan — every open task; done: the steps I completed,
+    the latest first. `overdue_at`: only the open tasks whose deadline had passed by then, or the
+    done ones completed after their deadline. `limit`/`offset`: a page of them."""
+    query = _listed(session, username, scope, instance_id, overdue_at)
+    query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()) if scope == DONE else \
+        query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return [task_dict(task) | {"plan_title": title, "business_key": business_key}
+            for task, title, business_key in session.execute(query)]
+
+
+def count_listed(session: Session, username: str, scope: str, instance_id: int | None = None,
+                 overdue_at: datetime | None = None) -> int:
+    """How many tasks `list_tasks` gives without a limit (a page of done steps says of how many)."""
+    return session.execute(select(func.count()).select_from(
+        _listed(session, username, scope, instance_id, overdue_at).subquery())).scalar_one()
+
+
+def _listed(session: Session, username: str, scope: str, instance_id: int | None, overdue_at: datetime | None):
+    if scope not in LISTS:
+        raise Invalid(f"范围须为 {'、'.join(LISTS)} 之一 (scope must be one of {', '.join(LISTS)})")
+    condition = _done_by(session, username) if scope == DONE else _scopes(session, username)[scope]
     # with the plan each task belongs to: an inbox row must say which plan it is about
     query = select(HumanTask, ProcessInstance.title, ProcessInstance.business_key).join(
         ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(condition)
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
     if overdue_at is not None:
-        query = query.where(HumanTask.due_at <= overdue_at)
-    query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-    return [task_dict(task) | {"plan_title": title, "business_key": business_key}
-            for task, title, business_key in session.execute(query)]
+        query = query.where(HumanTask.due_at <= (HumanTask.completed_at if scope == DONE else overdue_at))
+    return query
+
+
+def _done_by(session: Session, username: str):
+    """The steps `username` completed (a leaver's stay theirs on the record)."""
+    if session.execute(select(User.id).where(User.username == username)).first() is None:
+        raise unknown_user(username)
+    return (HumanTask.status == "completed") & (HumanTask.completed_by == username)
 
 
 def _scopes(session: Session, username: str) -> dict:

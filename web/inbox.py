@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine import clock, comments, display, forms
 from engine.errors import Invalid, NotFound, ReformflowError
-from engine.queries import SCOPES, count_tasks, list_tasks
+from engine.queries import DONE, LISTS, count_listed, count_tasks, list_tasks
 from models import User
 
 from . import field_hints
@@ -44,8 +44,10 @@ def tasks():
     scope = request.args.get("scope", "all")
     sort = request.args.get("sort", "due")
     overdue_only = request.args.get("overdue") == "1"
-    if scope not in SCOPES or sort not in SORTS:
+    if scope not in LISTS or sort not in SORTS:
         abort(404)
+    if scope == DONE:
+        return _done(overdue_only)
     now = clock.now()
     with engine().db.reader() as s:
         rows = list_tasks(s, current_user.username, scope, overdue_at=now if overdue_only else None)
@@ -55,6 +57,25 @@ def tasks():
         rows.sort(key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
                            overdue_count=sum(r["overdue"] for r in rows))
+
+
+DONE_PAGE = 50  # done steps pile up over the years: a page of them at a time
+
+
+def _done(late_only: bool):
+    """已办: the steps the person completed, the latest first, a page at a time; `late_only`: those
+    completed after their deadline."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    late = clock.now() if late_only else None
+    with engine().db.reader() as s:
+        rows = list_tasks(s, current_user.username, DONE, overdue_at=late, limit=DONE_PAGE,
+                          offset=(page - 1) * DONE_PAGE)
+        total = count_listed(s, current_user.username, DONE, overdue_at=late)
+    for row in rows:  # late: completed after the deadline
+        row["overdue"] = bool(row["due_at"]) and \
+            datetime.fromisoformat(row["due_at"]) <= datetime.fromisoformat(row["completed_at"])
+    return render_template("tasks.html", tasks=rows, scope=DONE, sort="new", overdue_only=late_only,
+                           total=total, page=page, more=page * DONE_PAGE < total)
 
 
 @bp.app_context_processor

@@ -1,0 +1,115 @@
+"""已办: the steps someone completed, the latest first, on SQLite and PostgreSQL: through the
+engine's list (with the late ones apart and a page at a time), on the command line, and on the
+web inbox's 已办 page in a real browser."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+from playwright.sync_api import expect
+
+from engine.cli import main
+from engine.errors import Forbidden
+from engine.queries import DONE, count_listed, list_tasks
+
+from .plan_helper import Plan
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed
+from .web_helper import open_task, sign_in, signed_in_client
+
+
+def _done(engine, who: str, **options) -> list[tuple[str, str]]:
+    with engine.db.reader() as s:
+        return [(t["element_id"], t["completed_at"][:16]) for t in list_tasks(s, who, DONE, **options)]
+
+
+def test_someone_s_done_steps_are_listed_latest_first_with_the_late_ones_apart(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LegalityReview")
+    review = plan.task("Task_LegalityReview")
+    assert review["due_at"] < "2026-04-30"
+    with at("2026-03-03T09:00:00"):  # zhang drafts a second plan a day later
+        second = Plan(library, title="第二个方案")
+        second.run_until("Task_Research")
+    with at("2026-04-30T10:00:00"):  # the review, long after its deadline
+        plan.do("Task_LegalityReview")
+
+    zhang = _done(library, "zhang")  # the latest first; steps done at one moment, the later step first
+    assert zhang == [("Task_RegisterPlan", "2026-03-03T01:00"), ("Task_DepartmentOpinions", "2026-03-02T01:00"),
+                     ("Task_DraftPlan", "2026-03-02T01:00"), ("Task_Research", "2026-03-02T01:00"),
+                     ("Task_RegisterPlan", "2026-03-02T01:00")]
+    assert _done(library, "li") == [("Task_LegalityReview", "2026-04-30T02:00"), ("Task_CheckMaterials", "2026-03-02T01:00")]
+    # late: completed after the deadline (the review); zhang's drafting had none to miss
+    now = datetime(2026, 5, 1, tzinfo=timezone.utc)  # --overdue / 只看逾期办结的: late by the time it was done
+    assert _done(library, "li", overdue_at=now) == [("Task_LegalityReview", "2026-04-30T02:00")]
+    assert _done(library, "zhang", overdue_at=now) == []
+    # a page at a time, and how many in all
+    with library.db.reader() as s:
+        total = count_listed(s, "zhang", DONE)
+        pages = [list_tasks(s, "zhang", DONE, limit=1, offset=n) for n in range(total)]
+    assert total == len(zhang) and [p[0]["element_id"] for p in pages] == [e for e, _ in zhang]
+    # only completed steps: the second plan's research, which zhang holds, is not done
+    assert second.task("Task_Research")["assignee"] == "zhang"
+    with library.db.reader() as s, pytest.raises(Forbidden, match="不存在"):
+        list_tasks(s, "nobody", DONE)
+
+
+def test_done_steps_on_the_command_line(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        Plan(library).run_until("Task_Research")
+    runner = CliRunner()
+    answer = runner.invoke(main, ["--db", library.db.url, "tasks", "--as", "zhang", "--scope", "done", "--json"])
+    assert answer.exit_code == 0, answer.output
+    [registered] = json.loads(answer.output)["tasks"]
+    assert (registered["element_id"], registered["status"], registered["completed_by"]) == (
+        "Task_RegisterPlan", "completed", "zhang")
+    lines = runner.invoke(main, ["--db", library.db.url, "tasks", "--as", "zhang", "--scope", "done"]).output
+    assert "确认方案任务信息" in lines and "办结 (completed) 2026-03-02 09:00" in lines
+    nothing = runner.invoke(main, ["--db", library.db.url, "tasks", "--as", "li", "--scope", "done"]).output
+    assert "（没有已办）(nothing completed)" in nothing
+
+
+def _done_rows(html: str) -> list[str]:
+    import re
+    return re.findall(r"<tr class=\"[^\"]*\" data-task=\"(\d+)\">", html)
+
+
+def test_the_done_page_lists_what_the_reviewer_completed_and_opens_it(live, page):
+    engine = live.app.extensions["reformflow"]
+    review = open_task(engine, "DT-2015-04", "Task_LegalityReview")
+    engine.claim(review["id"], actor="li")
+    engine.complete(review["id"], actor="li", data={"legalityResult": "pass", "legalityOpinion": "符合法律法规"})
+    sign_in(page, live, "li")
+    page.get_by_role("link", name="已办").click()
+    expect(page.locator("h1")).to_contain_text("已办")
+    row = page.locator("table.inbox tbody tr").first  # the latest first
+    expect(row).to_contain_text("DT-2015-04")
+    expect(row).to_contain_text("合法合规性审查")
+    row.get_by_role("link", name="合法合规性审查").click()
+    expect(page.locator("h1")).to_contain_text("已办结")
+    page.get_by_role("button", name="English").click()
+    page.goto(f"{live.url}/tasks?scope=done")
+    expect(page.locator("h1")).to_contain_text("Done")
+    expect(page.locator("table.inbox thead")).to_contain_text("Completed")
+
+
+def test_the_done_page_goes_a_page_at_a_time_and_keeps_the_late_ones_apart(demo_engine, monkeypatch, at):
+    from web import inbox
+    monkeypatch.setattr(inbox, "DONE_PAGE", 1)
+    review = open_task(demo_engine, "DT-2015-04", "Task_LegalityReview")  # li's, done a day after its deadline
+    with at((datetime.fromisoformat(review["due_at"]) + timedelta(days=1)).isoformat()):
+        demo_engine.claim(review["id"], actor="li")
+        demo_engine.complete(review["id"], actor="li", data={"legalityResult": "pass", "legalityOpinion": "同意"})
+    li = signed_in_client(demo_engine, "li")
+    with demo_engine.db.reader() as s:
+        everything = [str(t["id"]) for t in list_tasks(s, "li", DONE)]
+    assert len(everything) >= 2 and everything[0] == str(review["id"])
+    first, second = (li.get(f"/tasks?scope=done&page={n}").get_data(as_text=True) for n in (1, 2))
+    assert _done_rows(first) == everything[:1] and _done_rows(second) == everything[1:2]
+    assert f"{len(everything)} 项" in first and "下一页" in first and "上一页" in second
+    assert "逾期办结</strong>" in first and "逾期办结</strong>" not in second  # the late one, marked
+    late = li.get("/tasks?scope=done&overdue=1").get_data(as_text=True)
+    assert _done_rows(late) == [str(review["id"])] and "1 项" in late
+    assert "逾期办结的：没有。" in signed_in_client(demo_engine, "zhang").get("/tasks?scope=done&overdue=1").get_data(as_text=True)
