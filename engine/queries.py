@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Connection, bindparam, case, func, select
+from sqlalchemy import Connection, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
@@ -50,12 +50,13 @@ def unknown_user(username: str) -> Forbidden:
 
 def list_tasks(session: Session, username: str, scope: str = "mine",
                instance_id: int | None = None, overdue_at: datetime | None = None, *,
-               limit: int | None = None, offset: int = 0) -> list[dict]:
+               text: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
     """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
     reform office, which monitors every plan — every open task; done: the steps I completed,
     the latest first. `overdue_at`: only the open tasks whose deadline had passed by then, or the
-    done ones completed after their deadline. `limit`/`offset`: a page of them."""
-    query = _listed(session, username, scope, instance_id, overdue_at)
+    done ones completed after their deadline. `text`: only those whose plan (title, business key)
+    or step (name, subject) contains it. `limit`/`offset`: a page of them."""
+    query = _listed(session, username, scope, instance_id, overdue_at, text)
     query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()) if scope == DONE else \
         query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     if limit is not None:
@@ -65,13 +66,14 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
 
 
 def count_listed(session: Session, username: str, scope: str, instance_id: int | None = None,
-                 overdue_at: datetime | None = None) -> int:
+                 overdue_at: datetime | None = None, text: str | None = None) -> int:
     """How many tasks `list_tasks` gives without a limit (a page of done steps says of how many)."""
     return session.execute(select(func.count()).select_from(
-        _listed(session, username, scope, instance_id, overdue_at).subquery())).scalar_one()
+        _listed(session, username, scope, instance_id, overdue_at, text).subquery())).scalar_one()
 
 
-def _listed(session: Session, username: str, scope: str, instance_id: int | None, overdue_at: datetime | None):
+def _listed(session: Session, username: str, scope: str, instance_id: int | None, overdue_at: datetime | None,
+            text: str | None):
     if scope not in LISTS:
         raise Invalid(f"范围须为 {'、'.join(LISTS)} 之一 (scope must be one of {', '.join(LISTS)})")
     condition = _done_by(session, username) if scope == DONE else _scopes(session, username)[scope]
@@ -82,6 +84,9 @@ def _listed(session: Session, username: str, scope: str, instance_id: int | None
         query = query.where(HumanTask.instance_id == instance_id)
     if overdue_at is not None:
         query = query.where(HumanTask.due_at <= (HumanTask.completed_at if scope == DONE else overdue_at))
+    if text:
+        query = query.where(or_(*(column.icontains(text, autoescape=True) for column in (
+            ProcessInstance.title, ProcessInstance.business_key, HumanTask.name, HumanTask.subject))))
     return query
 
 

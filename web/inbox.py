@@ -46,36 +46,37 @@ def tasks():
     overdue_only = request.args.get("overdue") == "1"
     if scope not in LISTS or sort not in SORTS:
         abort(404)
+    text = request.args.get("q", "").strip()
     if scope == DONE:
-        return _done(overdue_only)
+        return _done(overdue_only, text)
     now = clock.now()
     with engine().db.reader() as s:
-        rows = list_tasks(s, current_user.username, scope, overdue_at=now if overdue_only else None)
+        rows = list_tasks(s, current_user.username, scope, overdue_at=now if overdue_only else None, text=text)
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
     if sort == "new":
         rows.sort(key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
-                           overdue_count=sum(r["overdue"] for r in rows))
+                           overdue_count=sum(r["overdue"] for r in rows), text=text)
 
 
 DONE_PAGE = 50  # done steps pile up over the years: a page of them at a time
 
 
-def _done(late_only: bool):
+def _done(late_only: bool, text: str):
     """已办: the steps the person completed, the latest first, a page at a time; `late_only`: those
-    completed after their deadline."""
+    completed after their deadline; `text`: those of plans or steps containing it."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     late = clock.now() if late_only else None
     with engine().db.reader() as s:
-        rows = list_tasks(s, current_user.username, DONE, overdue_at=late, limit=DONE_PAGE,
+        rows = list_tasks(s, current_user.username, DONE, overdue_at=late, text=text, limit=DONE_PAGE,
                           offset=(page - 1) * DONE_PAGE)
-        total = count_listed(s, current_user.username, DONE, overdue_at=late)
+        total = count_listed(s, current_user.username, DONE, overdue_at=late, text=text)
     for row in rows:  # late: completed after the deadline
         row["overdue"] = bool(row["due_at"]) and \
             datetime.fromisoformat(row["due_at"]) <= datetime.fromisoformat(row["completed_at"])
     return render_template("tasks.html", tasks=rows, scope=DONE, sort="new", overdue_only=late_only,
-                           total=total, page=page, more=page * DONE_PAGE < total)
+                           total=total, page=page, more=page * DONE_PAGE < total, text=text)
 
 
 @bp.app_context_processor

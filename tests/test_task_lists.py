@@ -1,6 +1,7 @@
-"""已办: the steps someone completed, the latest first, on SQLite and PostgreSQL: through the
-engine's list (with the late ones apart and a page at a time), on the command line, and on the
-web inbox's 已办 page in a real browser."""
+"""The inbox's lists beyond the open tasks, on SQLite and PostgreSQL: 已办 (the steps someone
+completed, the latest first, the late ones apart, a page at a time) through the engine, on the
+command line and on the web inbox's 已办 page in a real browser; and finding a plan or step in
+any list by a part of its name or business key."""
 from __future__ import annotations
 
 import json
@@ -113,3 +114,41 @@ def test_the_done_page_goes_a_page_at_a_time_and_keeps_the_late_ones_apart(demo_
     late = li.get("/tasks?scope=done&overdue=1").get_data(as_text=True)
     assert _done_rows(late) == [str(review["id"])] and "1 项" in late
     assert "逾期办结的：没有。" in signed_in_client(demo_engine, "zhang").get("/tasks?scope=done&overdue=1").get_data(as_text=True)
+
+
+def test_a_list_is_searched_by_plan_title_business_key_or_step(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        budget = Plan(library, title="深化财政预算管理制度改革方案")
+        budget.run_until("Task_LegalityReview")
+        water = Plan(library, title="水价改革方案（100%_试点）")
+        water.run_until("Task_LegalityReview")
+
+    def found(who, scope, text):
+        with library.db.reader() as s:
+            return sorted((t["instance_id"], t["element_id"]) for t in list_tasks(s, who, scope, text=text))
+    assert found("li", "claimable", "财政") == [(budget.id, "Task_LegalityReview")]
+    assert found("li", "claimable", "合法合规") == sorted([(budget.id, "Task_LegalityReview"),
+                                                          (water.id, "Task_LegalityReview")])
+    # % and _ are letters to look for, not wildcards
+    assert found("li", "claimable", "100%_") == [(water.id, "Task_LegalityReview")]
+    assert found("li", "claimable", "1%试") == []  # as a wildcard it would match "100%_试"
+    assert found("zhang", DONE, "水价") == sorted((water.id, e) for e in (
+        "Task_DepartmentOpinions", "Task_DraftPlan", "Task_RegisterPlan", "Task_Research"))
+    with library.db.reader() as s:
+        assert count_listed(s, "zhang", DONE, text="水价") == 4
+
+
+def test_the_office_finds_a_plan_s_tasks_in_its_inbox(live, page):
+    sign_in(page, live, "chen")
+    page.get_by_label("查找方案或步骤").fill("DT-2015-04")
+    page.get_by_role("button", name="查找").click()
+    rows = page.locator("table.inbox tbody tr")
+    expect(rows.first).to_contain_text("DT-2015-04")
+    for text in rows.all_inner_texts():
+        assert "DT-2015-04" in text
+    page.get_by_role("link", name="最新生成在前").click()  # the search stays with the other options
+    expect(page.get_by_label("查找方案或步骤")).to_have_value("DT-2015-04")
+    assert all("DT-2015-04" in text for text in rows.all_inner_texts())
+    page.get_by_label("查找方案或步骤").fill("没有这个方案")
+    page.get_by_role("button", name="查找").click()
+    expect(page.locator("p.empty")).to_have_text("没有找到含「没有这个方案」的方案或步骤。")
