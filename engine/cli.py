@@ -816,11 +816,14 @@ def start_cmd(state, as_json, key, actor, title, business_key, data):
 @click.option("--instance", "instance_id", type=PLAN, help="只列此方案的，编号或业务编号 (only this plan's: id or business key).")
 @click.option("--overdue", is_flag=True, help="只列已逾期的；done 时只列逾期办结的 (only those past their deadline; "
                                                 "with done, those completed after it).")
-def tasks_cmd(state, as_json, actor, scope, instance_id, overdue):
+@click.option("--find", "text", help="只列方案名称、业务编号或步骤名称含此文字的 (only those whose plan title, "
+                                     "business key or step name contains this).")
+def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, text):
     """列出用户的待办或已办 (list a user's inbox, or the steps they completed)."""
     from .queries import list_tasks
     with state.db.reader() as s:
-        result = list_tasks(s, actor, scope, instance_id, overdue_at=clock.now() if overdue else None)
+        result = list_tasks(s, actor, scope, instance_id, overdue_at=clock.now() if overdue else None,
+                            text=(text or "").strip() or None)
     empty = "（没有已办）(nothing completed)" if scope == "done" else "（没有待办）(no tasks)"
     _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo(empty))
 

@@ -70,6 +70,8 @@ def test_done_steps_on_the_command_line(library, at):  # noqa: F811
     assert "确认方案任务信息" in lines and "办结 (completed) 2026-03-02 09:00" in lines
     nothing = runner.invoke(main, ["--db", library.db.url, "tasks", "--as", "li", "--scope", "done"]).output
     assert "（没有已办）(nothing completed)" in nothing
+    found = runner.invoke(main, ["--db", library.db.url, "tasks", "--as", "zhang", "--find", "调查", "--json"])
+    assert [t["element_id"] for t in json.loads(found.output)["tasks"]] == ["Task_Research"]
 
 
 def _done_rows(html: str) -> list[str]:
