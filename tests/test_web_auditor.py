@@ -136,7 +136,8 @@ def test_the_office_and_auditors_see_every_plans_files_others_are_refused(live, 
     sign_in(page, live, "ma")  # a drafter of another unit, with no part in DT-2015-02
     page.goto(f"{live.url}/plans/2")
     expect(page.get_by_role("link", name="附件与决策档案")).to_have_count(0)
-    for path in ("/plans/2/documents", f"/plans/2/files/{document_id}", "/plans/2/archive.xlsx", "/plans/2/archive.csv"):
+    for path in ("/plans/2/documents", f"/plans/2/files/{document_id}", "/plans/2/archive", "/plans/2/archive.xlsx",
+                 "/plans/2/archive.csv"):
         assert page.request.get(f"{live.url}{path}").status == 404, path  # as if it did not exist
     page.get_by_role("button", name="退出").click()
 
@@ -144,6 +145,56 @@ def test_the_office_and_auditors_see_every_plans_files_others_are_refused(live, 
     assert page.request.get(f"{live.url}/plans/2/documents").status == 200
     assert page.request.get(f"{live.url}/plans/2/files/{document_id}").status == 200
     assert page.request.get(f"{live.url}/plans/2/archive.csv").status == 200
+
+
+def _completed_event(engine, instance_id: int, step: str) -> int:
+    """The seq of the audit event that recorded a step's completion."""
+    from models import HumanTask
+    with engine.db.reader() as s:
+        return s.execute(select(AuditEvent.seq).join(HumanTask, HumanTask.id == AuditEvent.task_id)
+                         .where(AuditEvent.instance_id == instance_id, AuditEvent.event_type == "task_completed",
+                                HumanTask.name == step)).scalar_one()
+
+
+def test_the_decision_archive_reads_and_prints_as_one_page(live, page):
+    engine = live.app.extensions["reformflow"]
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/plans/8")  # DT-2015-08, issued and filed in the demo
+    page.get_by_role("link", name="查看和打印决策档案").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("决策档案")
+    expect(page.get_by_role("status")).to_contain_text("条记录及其附件均与审计记录相符")
+    legality = page.locator("section[data-procedure='legality_review']")
+    expect(legality.get_by_role("heading")).to_have_text("合法性审查")
+    seq = _completed_event(engine, 8, "合法合规性审查")
+    row = legality.locator(f"tr[data-seq='{seq}']")
+    for text in ("李娜", "市司法局", "合法合规性审查", "审查结论", "通过", "符合法律法规", f"第 {seq} 号"):
+        expect(row).to_contain_text(text)
+    expect(legality.locator("tr[data-seq]").first).to_contain_text("送审材料齐全是")  # a tick box as 是
+    # a statutory procedure the plan did not go through says so, rather than being left out
+    expect(page.locator("section[data-procedure='risk_assessment']")).to_contain_text("无记录")
+
+    page.emulate_media(media="print")  # on paper: the plan and its records, not the menu and the hints
+    expect(page.locator("header.top")).to_be_hidden()
+    expect(page.get_by_text("用浏览器的打印功能")).to_be_hidden()
+    expect(row).to_be_visible()
+    assert page.pdf(format="A4").startswith(b"%PDF")
+    page.emulate_media(media="screen")
+
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("section[data-procedure='legality_review'] h2")).to_have_text("legality review")
+    expect(page.get_by_role("status")).to_contain_text("records and their files match the audit trail")
+    expect(page.locator(f"tr[data-seq='{seq}']")).to_contain_text(f"No. {seq}")
+
+
+def test_the_decision_archive_page_says_when_a_record_was_changed(live, page):
+    engine = live.app.extensions["reformflow"]
+    seq = _completed_event(engine, 8, "合法合规性审查")
+    tamper(engine.db, f"UPDATE audit_events SET actor = 'mallory' WHERE seq = {seq}")
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/plans/8/archive")
+    expect(page.get_by_role("alert")).to_contain_text("发现问题，本档案不可作为凭证")
+    expect(page.locator("ul.problems")).to_contain_text(f"事件 {seq}")
+    expect(page.get_by_role("status")).to_have_count(0)
 
 
 def test_a_file_changed_in_the_database_is_refused_not_downloaded(live, page):

@@ -92,6 +92,7 @@ def _attempts(f: dict) -> dict:
         "plans.comment": ("POST", f"/plans/{p}/comments", {"plan-comment": "请补充材料"}, {404}),
         "auditor.documents": ("GET", f"/plans/{p}/documents", {}, {404}),
         "auditor.archive": ("GET", f"/plans/{p}/archive.csv", {}, {404}),
+        "auditor.archive_page": ("GET", f"/plans/{p}/archive", {}, {404}),
         "office.stop": ("POST", f"/plans/{p}/stop", {"reason": "x", "confirm": "1"}, {403, 404}),
         "office.ledger": ("GET", "/ledger", {}, {403}),
         "office.ledger_file": ("GET", "/ledger.csv", {}, {403}),

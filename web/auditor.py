@@ -26,7 +26,7 @@ from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from models import ProcessInstance
 
-from . import current
+from . import current, field_hints
 from .access import AUDITOR_GROUP, may_see_plan, not_yours
 from .downloads import attachment
 from .refusals import refused
@@ -152,6 +152,19 @@ def documents(instance_id: int):
         return not_yours()
     files = current.engine().documents(instance_id)
     return render_template("auditor_documents.html", plan=plan, files=files)
+
+
+@bp.route("/plans/<int:instance_id>/archive")
+@login_required
+def archive_page(instance_id: int):
+    """The decision archive on one page, to read and to print (or save as PDF) for the paper
+    file: the same records, files and check as the downloads."""
+    plan = _visible_plan(instance_id)
+    if plan is None:
+        return not_yours()
+    with current.engine().db.reader() as s:
+        result = decision_archive(s, instance_id, clock.now())
+    return render_template("plan_archive.html", plan=plan, archive=result, answer=field_hints.recorded)
 
 
 @bp.route("/plans/<int:instance_id>/archive.<fmt>")

@@ -65,3 +65,11 @@ def shown(field: dict, value) -> str:
     if field["type"] == "boolean" or isinstance(value, bool):
         return _("是") if value in (True, "true") else _("否")
     return str(value)
+
+
+def recorded(value: dict) -> str:
+    """A value from the trail (engine/history.py submitted_values), said as `shown` says it: a
+    choice by its name, a tick box as yes or no."""
+    if value["option"]:
+        return value["option"]
+    return shown({"type": "boolean" if isinstance(value["value"], bool) else "string"}, value["value"])
