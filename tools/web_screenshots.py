@@ -1,7 +1,7 @@
 """Pictures of the web inbox for the README and docs/users.md: the demo loaded into a temporary
 database, served on a free port, photographed by Debian's chromium through Playwright.
 
-    .venv/bin/python tools/web_screenshots.py          # writes docs/images/web_inbox.png, web_task.png
+    .venv/bin/python tools/web_screenshots.py          # writes docs/images/web_inbox.png, web_task.png, web_archive.png
 
 Needs /usr/bin/chromium (REFORMFLOW_CHROMIUM names another) and fonts-wqy-microhei for the
 Chinese text, as `make pictures` does.
@@ -40,7 +40,7 @@ def demo(folder: Path) -> Engine:
 
 def photograph(url: str) -> None:
     """li's inbox with the legality review of DT-2015-04 to claim; then its page, claimed, the
-    form being filled in."""
+    form being filled in; then the decision archive of DT-2015-08 as it prints."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -55,6 +55,9 @@ def photograph(url: str) -> None:
         page.get_by_label("审查结论").select_option("pass")
         page.get_by_label("合法性审查意见").fill("符合法律法规，同意提交审议")
         page.screenshot(path=IMAGES / "web_task.png")
+        page.goto(f"{url}/plans/8/archive")  # DT-2015-08, decided and filed: li did its legality review
+        page.emulate_media(media="print")  # as it prints
+        page.screenshot(path=IMAGES / "web_archive.png", full_page=True)
         browser.close()
 
 
@@ -70,7 +73,7 @@ def main() -> None:
         finally:
             server.shutdown()
             engine.db.dispose()
-    for name in ("web_inbox.png", "web_task.png"):
+    for name in ("web_inbox.png", "web_task.png", "web_archive.png"):
         print(IMAGES / name)
 
 
