@@ -1,5 +1,5 @@
 """SQLAlchemy models of reformflow. No business logic beyond what a row must keep."""
-from .audit import AuditEvent, AuditHead
+from .audit import AuditCheck, AuditEvent, AuditHead
 from .base import Base
 from .calendar import CalendarOverride
 from .comment import Comment
@@ -7,5 +7,5 @@ from .document import Document
 from .identity import Group, SignInFailure, Unit, User, memberships
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Document", "Group", "HumanTask", "InstanceTask",
+__all__ = ["AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Document", "Group", "HumanTask", "InstanceTask",
            "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "Unit", "User", "memberships"]

@@ -1,7 +1,7 @@
 """The append-only, hash-chained audit trail (全程留痕)."""
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime
@@ -32,3 +32,25 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheck(Base):
+    """One verification of the whole trail started on the web (engine/audit_checks.py): its
+    progress, written as it goes so that any web worker can show it, and its result. The
+    verification itself is on the trail as an `audit_verified` event; this row is its working
+    copy and may be updated."""
+
+    __tablename__ = "audit_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the last sign of life: a stale one was cut off
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    events_checked: Mapped[int] = mapped_column(Integer, default=0)
+    events_expected: Mapped[int] = mapped_column(Integer, default=0)
+    files_checked: Mapped[int] = mapped_column(Integer, default=0)
+    files_expected: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_expected: Mapped[int] = mapped_column(BigInteger, default=0)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)  # VerifyResult.to_dict() as JSON
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)  # what stopped it, if it did not finish

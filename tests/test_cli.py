@@ -702,20 +702,23 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output + result.stderr
         return result.stdout
-    assert init().startswith("已创建数据库结构，版本 0011 (schema created at 0011)，数据库 (database) ")
-    # an installation one release behind: 0011 undone, as if the schema were still at 0010
+    # the newest migration and the one before it, as an installation one release behind has it
+    from alembic.script import ScriptDirectory
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    before = ScriptDirectory.from_config(config).get_revision(head).down_revision
+    assert init().startswith(f"已创建数据库结构，版本 {head} (schema created at {head})，数据库 (database) ")
     db = Database(blank_url)
     with db.engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0010")
+        command.downgrade(config, before)
         connection.commit()
     db.dispose()
-    assert init().startswith("数据库结构已从 0010 升级到 0011 (schema upgraded 0010 → 0011)，数据库 (database) ")
-    assert init().startswith("数据库结构已是最新，版本 0011 (schema up to date at 0011)，数据库 (database) ")
+    assert init().startswith(f"数据库结构已从 {before} 升级到 {head} (schema upgraded {before} → {head})，数据库 (database) ")
+    assert init().startswith(f"数据库结构已是最新，版本 {head} (schema up to date at {head})，数据库 (database) ")
     shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
-    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0011", "0011")
+    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", head, head)
 
 
 def test_a_worker_started_while_the_database_is_down_retries_each_round():

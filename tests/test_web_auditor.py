@@ -43,8 +43,46 @@ def test_the_auditor_verifies_an_intact_chain(live, page):
     engine = live.app.extensions["reformflow"]
     sign_in(page, live, "feng")
     page.locator("header nav").get_by_role("link", name="审计").click()
+    expect(page.get_by_text("上次校验")).to_have_count(0)  # never checked yet
+    events = _events(engine)
     page.get_by_role("button", name="校验哈希链").click()
-    expect(page.get_by_role("status")).to_contain_text(f"审计记录完好：{_events(engine)} 个事件，3 个附件与上传记录相符。")
+    expect(page.get_by_role("status")).to_contain_text(f"审计记录完好：{events} 个事件，3 个附件与上传记录相符。")
+    # the check itself is on the trail, after the events it checked, and the audit page remembers it
+    with engine.db.reader() as s:
+        last = s.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+    assert (last.seq, last.event_type, last.actor) == (events + 1, "audit_verified", "feng")
+    assert json.loads(last.payload) | {"check_id": None} == {"ok": True, "events": events, "files": 3, "problems": 0,
+                                                             "head_hash": json.loads(last.payload)["head_hash"],
+                                                             "check_id": None}
+    assert last.prev_hash == json.loads(last.payload)["head_hash"]  # checked up to the event before it
+    page.locator("header nav").get_by_role("link", name="审计").click()
+    expect(page.get_by_role("heading", name="上次校验")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text(f"审计记录完好：{events} 个事件")
+    expect(page.locator("section.verify")).to_contain_text("由 冯敏（feng） 于")
+
+
+def test_a_long_check_shows_its_progress_until_its_result(live, page):
+    """A check the button did not see finish: its page reloads itself, showing how far it got
+    (written by the check as it goes), until the result is there."""
+    from engine import audit_checks
+    engine = live.app.extensions["reformflow"]
+    check = audit_checks.start(engine, "feng")  # as the button does, before its thread runs it
+    audit_checks.Progress(engine.db, check["id"]).events(1500, 3000)
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/audit")
+    page.get_by_role("button", name="校验哈希链").click()  # a second check is not started: the first is shown
+    expect(page).to_have_url(f"{live.url}/audit/checks/{check['id']}")
+    expect(page.get_by_role("status").filter(has_text="已有一次校验正在进行")).to_be_visible()
+    running = page.locator(".check-running")
+    expect(running).to_contain_text("正在校验（冯敏（feng）")
+    expect(running).to_contain_text("已核对 1,500 / 3,000 个事件（50%）")
+    expect(running.locator("progress")).to_have_attribute("value", "1500")
+    expect(page.get_by_role("button", name="校验哈希链")).to_have_count(0)  # one check at a time
+    events = _events(engine)
+    audit_checks.run(engine, check["id"])
+    expect(page.locator(".verdict.intact")).to_contain_text(f"审计记录完好：{events} 个事件", timeout=10_000)  # reloaded
+    expect(page.locator(".check-running")).to_have_count(0)
+    expect(page.get_by_role("button", name="校验哈希链")).to_be_visible()
 
 
 def test_a_changed_event_is_named_when_the_chain_is_verified(live, page):

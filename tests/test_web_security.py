@@ -107,6 +107,7 @@ def _attempts(f: dict) -> dict:
         "office.start": ("POST", "/plans/new?key=work_report", {"plan_title": "x"}, {403}),
         "auditor.audit": ("GET", "/audit", {}, {403}),
         "auditor.audit_verify": ("POST", "/audit/verify", {}, {403}),
+        "auditor.audit_check": ("GET", "/audit/checks/1", {}, {403}),
         "auditor.audit_export": ("GET", "/audit/export.csv", {}, {403}),
         "analyst.deploy": ("POST", "/definitions/deploy", {"action": "deploy"}, {403}),
         "people.people": ("GET", "/people", {}, {403}),
@@ -184,7 +185,7 @@ def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine
     # every GET, as a link or an image on another site would send it, changes nothing
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and rule.endpoint != "static":
-            path = rule.build({**values, "fmt": "csv", "document_id": f["document"]}, append_unknown=False)[1]
+            path = rule.build({**values, "fmt": "csv", "document_id": f["document"], "check_id": 1}, append_unknown=False)[1]
             client.get(path)
     client.get("/plans/new?key=reform_plan&plan_title=x&plan_business_key=DT-X")
     client.get(f"/plans/{f['my_plan']}/stop?reason=x&confirm=1")

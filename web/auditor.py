@@ -10,18 +10,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import tempfile
+import threading
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, redirect, render_template, request, url_for)
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, url_for)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import clock, display
+from engine import audit_checks, clock, display
 from engine.archive import decision_archive
 from engine.archive_export import write as write_archive
-from engine.audit import EXPORT_FIELDS, iter_events, verify
+from engine.audit import EXPORT_FIELDS, iter_events
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from models import ProcessInstance
@@ -35,6 +38,7 @@ bp = Blueprint("auditor", __name__)
 
 EXPORTS = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 ARCHIVES = ("xlsx", "csv")
+WAIT_SECONDS = 3  # how long the button waits for a check before showing its progress instead
 _CHUNK = 64 * 1024  # bytes of export text sent at a time: a long trail is never all in memory
 
 
@@ -65,20 +69,50 @@ def _auditors_only() -> None:
 @login_required
 def audit():
     _auditors_only()
-    return render_template("auditor_audit.html", result=None)
+    return render_template("auditor_audit.html", check=None, latest=audit_checks.latest(current.engine()))
 
 
 @bp.route("/audit/verify", methods=["GET", "POST"])
 @login_required
 def audit_verify():
-    """The whole chain and every attached file, as `audit verify` (a million events take ~80 s).
-    Only on the button (POST): a GET, as the language switch sends back here, shows the page."""
+    """Start verifying the whole chain and every attached file, as `audit verify` does, in a thread
+    of this worker (a million events take ~80 s: longer than a request may last), and show its
+    progress. Only on the button (POST): a GET, as the language switch sends back here, shows the page."""
     _auditors_only()
     if request.method == "GET":
         return redirect(url_for("auditor.audit"))
-    with current.engine().db.reader() as s:
-        result = verify(s)
-    return render_template("auditor_audit.html", result=result.to_dict())
+    engine = current.engine()
+    try:
+        check = audit_checks.start(engine, current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("auditor.audit")))
+    if check["started"]:
+        worker = threading.Thread(target=_run_check, args=(engine, check["id"]), name=f"audit-check-{check['id']}",
+                                  daemon=True)
+        worker.start()
+        worker.join(WAIT_SECONDS)  # most trails are checked by then: the result at once, no progress page
+    else:
+        flash(_("已有一次校验正在进行，下面是它的进度。"), "ok")
+    return redirect(url_for("auditor.audit_check", check_id=check["id"]))
+
+
+def _run_check(engine, check_id: int) -> None:
+    try:
+        audit_checks.run(engine, check_id)
+    except Exception:  # written on the check's row for the page; the details for the operator
+        logging.getLogger("reformflow.web").exception("audit check %s failed", check_id)
+
+
+@bp.route("/audit/checks/<int:check_id>")
+@login_required
+def audit_check(check_id: int):
+    """A check's progress (the page reloads itself while it runs) or its result."""
+    _auditors_only()
+    try:
+        check = audit_checks.status(current.engine(), check_id)
+    except NotFound:
+        abort(404)
+    return render_template("auditor_audit.html", check=check, latest=None)
 
 
 @bp.route("/audit/export.<fmt>")
