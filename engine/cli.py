@@ -2,7 +2,7 @@
 
 Refused actions exit non-zero with one line on stderr; with --json they also print
 {"error": kind, "message": ...} on stdout. Exit codes: 3 invalid, 4 forbidden, 5 not found,
-6 conflict (2 stays click's usage error).
+6 conflict, 7 unauthorized (an API token refused; 2 stays click's usage error).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from .workdays import gap_warning
 
 use_chinese()  # before the options below are built: a path option names its kind when declared
 
-EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6}
+EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6, "unauthorized": 7}
 
 
 class BadValue(click.BadParameter):

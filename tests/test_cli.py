@@ -702,20 +702,20 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output + result.stderr
         return result.stdout
-    assert init().startswith("已创建数据库结构，版本 0011 (schema created at 0011)，数据库 (database) ")
-    # an installation one release behind: 0011 undone, as if the schema were still at 0010
+    assert init().startswith("已创建数据库结构，版本 0012 (schema created at 0012)，数据库 (database) ")
+    # an installation one release behind: 0012 undone, as if the schema were still at 0011
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     db = Database(blank_url)
     with db.engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0010")
+        command.downgrade(config, "0011")
         connection.commit()
     db.dispose()
-    assert init().startswith("数据库结构已从 0010 升级到 0011 (schema upgraded 0010 → 0011)，数据库 (database) ")
-    assert init().startswith("数据库结构已是最新，版本 0011 (schema up to date at 0011)，数据库 (database) ")
+    assert init().startswith("数据库结构已从 0011 升级到 0012 (schema upgraded 0011 → 0012)，数据库 (database) ")
+    assert init().startswith("数据库结构已是最新，版本 0012 (schema up to date at 0012)，数据库 (database) ")
     shown = json.loads(runner.invoke(main, ["--db", blank_url, "init", "--json"]).stdout)
-    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0011", "0011")
+    assert (shown["schema"], shown["previous_revision"], shown["revision"]) == ("up to date", "0012", "0012")
 
 
 def test_a_worker_started_while_the_database_is_down_retries_each_round():
