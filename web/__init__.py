@@ -49,7 +49,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     _behind_proxies(app)
     app.extensions[current.KEY] = engine or Engine(Database(database_url, create=False))
     Babel(app, locale_selector=i18n.locale)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     login = LoginManager(app)
     login.login_view = "auth.login"
     login.login_message = None  # the login page says what to do itself
@@ -64,6 +64,8 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import office; app.register_blueprint(office.bp)
     from . import reports; app.register_blueprint(reports.bp)  # noqa: E702
     from . import people; app.register_blueprint(people.bp)  # noqa: E702
+    from . import api; app.register_blueprint(api.bp)  # noqa: E702
+    csrf.exempt(api.bp)  # a bearer token, never the session cookie: nothing for another site to forge
     i18n.install(app)
     names.install(app)
     error_pages.install(app)
