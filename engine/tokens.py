@@ -106,15 +106,16 @@ _BY_DIGEST = select(_TOKENS).where(_TOKENS.c.secret_sha256 == bindparam("digest"
 
 def owner(conn: Connection, secret: str, now: datetime):
     """The token row a secret opens, if it is valid now; else Unauthorized, saying why (only
-    someone holding the secret learns it)."""
+    someone holding the secret learns it). The English half names no token: a name in Chinese
+    there would keep the API from telling the two halves apart (web/i18n.py split)."""
     row = conn.execute(_BY_DIGEST, {"digest": digest(secret)}).one_or_none() if secret else None
     if row is None:
         raise Unauthorized("访问令牌无效：请检查 Authorization: Bearer 后的密钥 "
                            "(invalid access token: check the secret after Authorization: Bearer)")
     if row.revoked_at is not None:
-        raise Unauthorized(f"访问令牌「{row.name}」已撤销 (the access token \"{row.name}\" was revoked)")
+        raise Unauthorized(f"访问令牌「{row.name}」已撤销 (the access token was revoked)")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized(f"访问令牌「{row.name}」已于 {display.deadline(iso(row.expires_at))} 到期 "
-                           f"(the access token \"{row.name}\" expired: its last day was "
+                           f"(the access token expired: its last day was "
                            f"{display.deadline(iso(row.expires_at))})")
     return row
