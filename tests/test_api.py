@@ -282,6 +282,9 @@ def test_the_trail_keeps_who_made_and_revoked_which_token_never_its_secret(engin
     payloads = [json.loads(e["payload"]) for e in events]
     assert [(e["event_type"], e["actor"], p["username"], p["new"]["name"]) for e, p in zip(events, payloads)] == \
         [("token_created", "zhang", "zhang", "OA 系统"), ("token_revoked", "chen", "zhang", "OA 系统")]
+    from engine.trail_text import said
+    assert [said({**e, "name": None, "payload": p}, "zh") for e, p in zip(events, payloads)] == \
+        ["创建访问令牌 OA 系统（zhang）", "撤销访问令牌 OA 系统（zhang）"]
     with engine.db.reader() as s:
         digest = s.execute(select(ApiToken.secret_sha256)).scalar_one()
     text = json.dumps(events, ensure_ascii=False)
