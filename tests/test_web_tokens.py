@@ -1,4 +1,4 @@
-"""Access tokens in a real browser (docs/users.md section 9, docs/api.md): a person makes one on
+"""Access tokens in a real browser (docs/users.md section 11, docs/api.md): a person makes one on
 /account/tokens, sees its secret once, another system uses it against the live server's
 /api/v1, and once it is revoked on the page the API refuses it (401)."""
 from __future__ import annotations
