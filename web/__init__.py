@@ -5,6 +5,7 @@ translates.
     create_app()                     # REFORMFLOW_DATABASE_URL, else instance/reformflow.sqlite3
     create_app("postgresql://...")   # or a URL
 
+The JSON API for other systems (/api/v1, personal access tokens) is one blueprint of it, web/api.py.
 `reformflow web` serves it with the timer worker beside it; in production gunicorn serves
 `web:create_app()` in several processes behind a reverse proxy (docs/operations.md, section 2a).
 Settings from the environment: REFORMFLOW_DATABASE_URL, REFORMFLOW_SECRET_KEY,
