@@ -6,14 +6,13 @@ matching the routes, and the trail keeping the tokens' events with its chain int
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import clock
 from engine.audit import iter_events, verify
 from engine.cli import main
 from engine.errors import Conflict, Forbidden, Invalid, Unauthorized
