@@ -21,14 +21,15 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
+from models import ApiToken, AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
 from models.identity import memberships
 from models.db import Database
 
-from . import audit, clock, comments, directory, documents, forms, joins, modeler, passwords, recount, reporting_bodies, runtime
+from . import (audit, clock, comments, directory, documents, forms, joins, modeler, passwords, recount, reporting_bodies,
+               runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
-from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError
+from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from .expressions import ExpressionError
 from .parser import parse_files
 from .queries import ADMIN_GROUP, instance_view, iso, task_dict, task_view, unknown_user
@@ -65,6 +66,15 @@ class Member:
     display_name: str
     group_codes: list[str]
     unit: str | None = None  # their unit's name, trimmed
+
+
+@dataclass(frozen=True)
+class TokenUser(Member):
+    """The owner of an API token, as the API acts for them (`Engine.token_user`): who they are
+    now, and which of their tokens the request came with."""
+    token_id: int = 0
+    token_name: str = ""
+    token_expires_at: str | None = None
 
 
 class Engine:
@@ -423,6 +433,68 @@ class Engine:
             ctx.log.record(event, username=username)
             return {"username": username, "display_name": user.display_name, "reset": event == "password_reset",
                     "active": user.active, "session_generation": user.session_generation}
+
+    # ----------------------------------------------------------------- API tokens
+    # Personal access tokens of the JSON API (engine/tokens.py, web/api.py): a person's key for
+    # their office's other systems, acting as them. Made and revoked one command each, with its
+    # event in the trail; the secret is returned once, by create_token, and never kept.
+    def create_token(self, actor: str, name: str, expires_at: datetime | date | None = None) -> dict:
+        """A new token of `actor`, valid until `expires_at` (an instant, or a date: to the end of
+        that day, Beijing time) or until revoked. Returns it with its `secret`, this once."""
+        name = tokens.checked_name(name)
+        with self.command(actor) as ctx:
+            self._member(ctx, actor)  # active, as for every --as
+            if isinstance(expires_at, datetime):
+                if expires_at.tzinfo is None or expires_at <= ctx.now:
+                    raise Invalid("有效期须为将来的时刻 (the token must expire in the future)")
+            else:
+                expires_at = tokens.expiry(expires_at, ctx.now)
+            created = tokens.add(ctx.session, actor, name, expires_at, ctx.now)
+            ctx.log.record(tokens.CREATED, username=actor,
+                           new={"id": created["id"], "name": name, "expires_at": created["expires_at"]})
+        return created
+
+    def tokens(self, actor: str, *, owner: str | None = None) -> list[dict]:
+        """`actor`'s tokens (the reform office: `owner`'s), newest first, never their secrets."""
+        owner = owner or actor
+        with self.db.reader() as session:  # a read, but --as is checked like every command's
+            ctx = Context(session, actor, clock.now(), specs=self.specs)
+            if owner != actor:
+                self._office_member(ctx, actor, "只有改革办可以查看他人的访问令牌 "
+                                                "(only the reform office lists another person's tokens)")
+            else:
+                self._member(ctx, actor)
+            return tokens.listed(ctx.session, owner, ctx.now)
+
+    def revoke_token(self, actor: str, token_id: int) -> dict:
+        """Revoke a token for good: by its owner, or by the reform office (a token leaked, a
+        system retired). Its next request is refused (401)."""
+        with self.command(actor) as ctx:
+            member = self._member(ctx, actor)
+            token = ctx.session.execute(select(ApiToken).where(ApiToken.id == token_id).with_for_update()) \
+                .scalar_one_or_none()
+            if token is None:
+                raise NotFound(f"访问令牌 {token_id} 不存在 (no such token)")
+            if token.username != actor and ADMIN_GROUP not in member.group_codes:
+                raise Forbidden("只有令牌的所有者或改革办可以撤销令牌 (only its owner or the reform office revokes a token)")
+            if token.revoked_at is not None:
+                raise Conflict(f"访问令牌 {token_id}「{token.name}」已撤销 (the token was revoked already)")
+            token.revoked_at = ctx.now
+            ctx.log.record(tokens.REVOKED, username=token.username, old={"revoked_at": None},
+                           new={"id": token.id, "name": token.name, "revoked_at": iso(ctx.now)})
+            return tokens.token_dict(token, ctx.now)
+
+    def token_user(self, secret: str) -> TokenUser:
+        """The person an API request's secret acts for, as they are now; Unauthorized for a secret
+        no token has, a token revoked or expired, or a deactivated owner. A read, no event: the
+        API's requests are not each written to the trail, the actions they take are."""
+        with self.db.read_connection() as conn:
+            token = tokens.owner(conn, secret, clock.now())
+            rows = conn.execute(_MEMBER, {"username": token.username}).all()
+        if not rows or not rows[0].active:
+            raise Unauthorized(f"访问令牌的所有者 {token.username} 已停用 (the token's owner is deactivated)")
+        return TokenUser(token.username, rows[0].display_name, [r.code for r in rows if r.code is not None],
+                         (rows[0].unit or "").strip() or None, token.id, token.name, iso(token.expires_at))
 
     # ----------------------------------------------------------------- web sign-ins
     # Every sign-in leaves a trace (MLPS 2.0): the web inbox (web/auth.py) records each one here,

@@ -31,6 +31,12 @@ class NotFound(ReformflowError):
     kind = "not_found"
 
 
+class Unauthorized(ReformflowError):
+    """No valid credentials: an API token unknown, revoked or expired, or its owner deactivated
+    (the JSON API answers 401)."""
+    kind = "unauthorized"
+
+
 class Conflict(ReformflowError):
     """Someone else changed the same task or plan first; reload and try again."""
     kind = "conflict"

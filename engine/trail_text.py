@@ -150,6 +150,14 @@ def _commented(w, e, p, name):
     return f"{w('留言', 'comment')}{unit}{about}{w.mark('：')}{(p.get('new') or {}).get('text')}"
 
 
+def _token(zh: str, en: str):
+    """An API token made or revoked (engine/tokens.py): its name and whose it is; never in a
+    plan's trail (no plan), said for the audit trail's readers."""
+    def saying(w, e, p, name):
+        return f"{w(zh, en)} {(p.get('new') or {}).get('name')}{w.aside(str(p.get('username')))}"
+    return saying
+
+
 def _ended(w, e, p, name):
     return f"{w('方案结束', 'ended')}{w.mark('：')}{p.get('end_name') or p.get('end_event') or '-'}"
 
@@ -161,6 +169,8 @@ _SAYINGS = {
     "task_due_changed": _due_changed, "timer_fired": _timer_fired, "timer_moved": _timer_moved,
     "escalation": _escalation, "message_received": _message, "signal_received": _signal,
     "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended,
+    "token_created": _token("创建访问令牌", "access token created"),
+    "token_revoked": _token("撤销访问令牌", "access token revoked"),
 }
 
 

@@ -6,6 +6,7 @@ from .comment import Comment
 from .document import Document
 from .identity import Group, SignInFailure, Unit, User, memberships
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
+from .token import ApiToken
 
-__all__ = ["AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Document", "Group", "HumanTask", "InstanceTask",
+__all__ = ["ApiToken", "AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Document", "Group", "HumanTask", "InstanceTask",
            "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "Unit", "User", "memberships"]

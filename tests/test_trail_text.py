@@ -58,6 +58,8 @@ EVENTS = [
     {"event_type": "instance_ended", "name": None, "payload": {"end_event": "End_1"}},
     {"event_type": "instance_ended", "name": None, "payload": {}},
     {"event_type": "audit_anchor", "name": None, "payload": {}},
+    {"event_type": "token_created", "name": None, "payload": {"username": "zhang", "new": {"id": 1, "name": "OA 系统"}}},
+    {"event_type": "token_revoked", "name": None, "payload": {"username": "zhang", "new": {"id": 1, "name": "OA 系统"}}},
 ]
 
 # what `reformflow history` printed for each before the wording moved out of engine/cli.py
@@ -96,6 +98,8 @@ BOTH = [
     "方案结束 (ended)：End_1",
     "方案结束 (ended)：-",
     "audit_anchor",
+    "创建访问令牌 (access token created) OA 系统（zhang）",
+    "撤销访问令牌 (access token revoked) OA 系统（zhang）",
 ]
 
 

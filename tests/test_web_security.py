@@ -127,8 +127,29 @@ def _attempts(f: dict) -> dict:
 # who may call the rest: anyone signed in (their own inbox, the list of plans that concern them,
 # the process library, the home page, their own password), anyone at all (sign in and out, the language, static)
 OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions",
-                         "people.account_password"}  # one's own password, with the current one
-PUBLIC = {"auth.login", "auth.logout", "auth.language", "static"}
+                         "people.account_password",  # one's own password, with the current one
+                         "people.account_tokens"}  # one's own API tokens (revoke_token: below)
+PUBLIC = {"auth.login", "auth.logout", "auth.language", "static",
+          "api.openapi"}  # the JSON API's description: nothing of anyone's in it
+
+
+# the JSON API (web/api.py): endpoint -> (method, path, body, the statuses that refuse it), each
+# sent with li's own token about zhang's plan and task (f: _foreign); without a token, 401
+def _api_attempts(f: dict) -> dict:
+    p, t = f["plan"], f["task"]
+    seen = {"version": f["version"]}
+    return {
+        "api.task": ("GET", f"/api/v1/tasks/{t}", None, {404}),
+        "api.claim": ("POST", f"/api/v1/tasks/{t}/claim", seen, {404}),
+        "api.unclaim": ("POST", f"/api/v1/tasks/{t}/unclaim", seen, {404}),
+        "api.complete": ("POST", f"/api/v1/tasks/{t}/complete", {**seen, "data": {}}, {404}),
+        "api.plan": ("GET", f"/api/v1/plans/{p}", None, {404}),
+        "api.start": ("POST", "/api/v1/plans", {"key": "work_report", "title": "x"}, {403}),
+    }
+
+
+# the API's own lists and who-am-I: each person's own (test_the_api_lists_show_each_person_only_their_own)
+API_OWN = {"api.whoami", "api.tasks", "api.plans"}
 
 
 def test_every_route_refuses_a_crafted_request_of_someone_who_may_not(demo_engine):
@@ -136,7 +157,8 @@ def test_every_route_refuses_a_crafted_request_of_someone_who_may_not(demo_engin
     f = _foreign(demo_engine)
     attempts = _attempts(f)
     # a new route must say here who may call it
-    assert {r.endpoint for r in app.url_map.iter_rules()} == set(attempts) | OPEN_TO_ALL_SIGNED_IN | PUBLIC
+    assert {r.endpoint for r in app.url_map.iter_rules()} == \
+        set(attempts) | OPEN_TO_ALL_SIGNED_IN | PUBLIC | set(_api_attempts(f)) | API_OWN | {"people.revoke_token"}
     client = app.test_client()
     assert _sign_in(client, "li").status_code == 302
     before = _state(demo_engine)
@@ -166,6 +188,44 @@ def test_the_lists_show_each_person_only_their_own(demo_engine):
     assert f'data-plan="{f["my_plan"]}"' in client.get("/plans").get_data(as_text=True)
 
 
+def test_the_api_refuses_with_a_token_what_the_pages_refuse(demo_engine):
+    app = _app(demo_engine)  # CSRF on: the API needs no form token, and its token is all it takes
+    f = _foreign(demo_engine)
+    client = app.test_client()
+    li = {"Authorization": f"Bearer {demo_engine.create_token('li', 'OA')['secret']}"}
+    zhang_token = demo_engine.create_token("zhang", "OA")
+    before = _state(demo_engine)
+    for endpoint, (method, path, body, refusals) in _api_attempts(f).items():
+        answer = client.open(path, method=method, json=body, headers=li)
+        assert answer.status_code in refusals, (endpoint, answer.status_code)
+        assert "DT-2015-02" not in answer.get_data(as_text=True), endpoint
+        anonymous = client.open(path, method=method, json=body)
+        assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer"), endpoint
+    assert _state(demo_engine) == before
+    # someone else's token is not revoked from one's page (the engine refuses: 403), nor listed on it
+    assert _sign_in(client, "li").status_code == 302
+    page = client.get("/account/tokens").get_data(as_text=True)
+    assert f'data-token="{zhang_token["id"]}"' not in page
+    answer = client.post(f"/account/tokens/{zhang_token['id']}/revoke", data={"csrf_token": _token(client, "/account/tokens")})
+    assert answer.status_code == 302  # back to the page, the refusal flashed
+    assert demo_engine.tokens("zhang")[0]["state"] == "active"
+    assert client.get("/api/v1/me").status_code == 401  # li's signed-in cookie opens no API
+
+
+def test_the_api_lists_show_each_person_only_their_own(demo_engine):
+    client = _app(demo_engine).test_client()
+    f = _foreign(demo_engine)
+    li = {"Authorization": f"Bearer {demo_engine.create_token('li', 'OA')['secret']}"}
+    assert client.get("/api/v1/me", headers=li).get_json()["username"] == "li"
+    for scope in ("mine", "claimable", "all", "done"):
+        shown = client.get(f"/api/v1/tasks?scope={scope}&limit=200", headers=li).get_json()["tasks"]
+        assert f["task"] not in {t["id"] for t in shown} and f["plan"] not in {t["instance_id"] for t in shown}, scope
+    assert f["my_task"] in {t["id"] for t in client.get("/api/v1/tasks", headers=li).get_json()["tasks"]}
+    plans = client.get("/api/v1/plans", headers=li).get_json()["plans"]
+    assert f["plan"] not in {p["id"] for p in plans} and f["my_plan"] in {p["id"] for p in plans}
+    assert client.get("/api/v1/plans?q=DT-2015-02", headers=li).get_json()["plans"] == []
+
+
 # ---------------------------------------------------------------- CSRF and GET
 def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine):
     app = _app(demo_engine)
@@ -173,9 +233,12 @@ def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine
     client = app.test_client()
     assert _sign_in(client, "chen").status_code == 302  # the office: every POST would otherwise act
     before = _state(demo_engine)
-    posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
+    # the JSON API's POSTs take no form token and no cookie: without a bearer token they are 401
+    # (test_the_api_refuses_with_a_token_what_the_pages_refuse)
+    posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.endpoint.startswith("api.")]
     assert {r.endpoint for r in posts} >= {"auth.logout", "auth.language", "auth.login"}
-    values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en", "year": 2027, "username": "li"}
+    values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en", "year": 2027, "username": "li",
+              "token_id": 1}
     for rule in posts:
         path = rule.build(values, append_unknown=False)[1]
         answer = client.post(path, data={"version": "1", "to": "li", "reason": "x", "confirm": "1", "action": "deploy"})

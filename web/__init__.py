@@ -5,6 +5,7 @@ translates.
     create_app()                     # REFORMFLOW_DATABASE_URL, else instance/reformflow.sqlite3
     create_app("postgresql://...")   # or a URL
 
+The JSON API for other systems (/api/v1, personal access tokens) is one blueprint of it, web/api.py.
 `reformflow web` serves it with the timer worker beside it; in production gunicorn serves
 `web:create_app()` in several processes behind a reverse proxy (docs/operations.md, section 2a).
 Settings from the environment: REFORMFLOW_DATABASE_URL, REFORMFLOW_SECRET_KEY,
@@ -49,7 +50,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     _behind_proxies(app)
     app.extensions[current.KEY] = engine or Engine(Database(database_url, create=False))
     Babel(app, locale_selector=i18n.locale)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     login = LoginManager(app)
     login.login_view = "auth.login"
     login.login_message = None  # the login page says what to do itself
@@ -64,6 +65,8 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import office; app.register_blueprint(office.bp)
     from . import reports; app.register_blueprint(reports.bp)  # noqa: E702
     from . import people; app.register_blueprint(people.bp)  # noqa: E702
+    from . import api; app.register_blueprint(api.bp)  # noqa: E702
+    csrf.exempt(api.bp)  # a bearer token, never the session cookie: nothing for another site to forge
     i18n.install(app)
     names.install(app)
     error_pages.install(app)

@@ -1,5 +1,5 @@
 """Error pages in the page's language that say what to do, instead of Werkzeug's English
-one-liners: a form sent after the session expired, a page that does not exist or may not be
+one-liners (the JSON API's answers in JSON, web/api.py): a form sent after the session expired, a page that does not exist or may not be
 seen, a file too big, a failure of ours."""
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import api
 from .refusals import back_or
 
 
@@ -24,6 +25,8 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        if api.wants_json():
+            return api.http_error(exc)
         if exc.code == 404:  # the same page as a plan or task one may not see (web/access.py)
             from .access import not_yours
             return not_yours()
@@ -37,4 +40,6 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _ours(_exc):
+        if api.wants_json():
+            return api.server_error()
         return _page(500, _("系统出错，未做任何更改"), _("请稍后重试；如仍出错，请把出错的时间告诉系统管理员。"))

@@ -1,4 +1,6 @@
-"""People and passwords in the browser: anyone changes their own password (/account/password);
+"""People and passwords in the browser: anyone changes their own password (/account/password)
+and keeps their access tokens of the JSON API (/account/tokens: make one, its secret shown once;
+revoke one);
 the reform office keeps the list of users (/people): adds one with an initial password, changes
 a user's name, unit or groups, resets a forgotten password, deactivates someone who left and
 reactivates them on their return.
@@ -12,12 +14,14 @@ user's web sessions at their next click (users.session_generation, web/auth.py).
 """
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import display, passwords
+from engine import clock, display, passwords
 from engine.errors import Invalid, ReformflowError
 from models import Unit
 
@@ -76,6 +80,44 @@ def account_password():
     session[GENERATION] = done["session_generation"]  # this browser stays signed in
     flash(_("密码已修改。您在其他浏览器的登录已失效，需用新密码重新登录。"), "ok")
     return redirect(url_for("inbox.tasks"))
+
+
+# ------------------------------------------------------------------ one's own API tokens
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def account_tokens():
+    """A person's access tokens of the JSON API (web/api.py, docs/api.md): the list, never a
+    secret; a new one, its secret shown on the answer to the POST only, this once (not flashed:
+    the session cookie would carry it); revoking one is the button on its row."""
+    me = current_user.username
+
+    def page(created: dict | None = None, name: str = "", expires: str = ""):
+        return render_template("people_tokens.html", tokens=engine().tokens(me), created=created, name=name,
+                               expires=expires, today=clock.today().isoformat())
+    if request.method == "GET":
+        return page()
+    name, expires = request.form.get("name", ""), request.form.get("expires", "").strip()
+    try:
+        try:
+            last_day = date.fromisoformat(expires) if expires else None
+        except ValueError:
+            raise Invalid(_("有效期须为日期，如 2027-12-31。")) from None
+        created = engine().create_token(me, name, last_day)
+    except ReformflowError as exc:
+        return refused(exc, lambda: page(name=name, expires=expires))
+    flash(_("已创建访问令牌「%(name)s」。", name=created["name"]), "ok")
+    return page(created=created)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    try:
+        done = engine().revoke_token(current_user.username, token_id)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("people.account_tokens")))
+    flash(_("已撤销访问令牌「%(name)s」，使用它的请求将被拒绝。", name=done["name"]), "ok")
+    return redirect(url_for("people.account_tokens"))
 
 
 # ------------------------------------------------------------------ the office's list of users

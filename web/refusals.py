@@ -9,7 +9,7 @@ from engine.errors import ReformflowError
 
 from .i18n import say
 
-STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
+STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "unauthorized": 401}
 
 
 def status_of(exc: ReformflowError) -> int:

@@ -48,7 +48,8 @@ def _instant(value) -> datetime | None:
 
 
 def _check():
-    if request.endpoint in _NOT_CHECKED or not current_user.is_authenticated:
+    # the JSON API (web/api.py) never looks at the session: its token is checked on every request
+    if request.endpoint in _NOT_CHECKED or request.blueprint == "api" or not current_user.is_authenticated:
         return None
     now = clock.now()
     seen, began = _instant(session.get(SEEN_AT)), _instant(session.get(SIGNED_IN_AT))

@@ -1,0 +1,121 @@
+"""Personal access tokens of the JSON API (web/api.py): what a token's name accepts, making one,
+listing a person's, revoking one, and finding whose a secret is.
+
+A token acts as its owner, with their rights as they are at each request: a token of someone
+deactivated, or moved out of a group, opens only what they may do now. The secret (`rf_` and 43
+random URL-safe characters, 256 bits) is returned once, when the token is made; the table keeps
+its SHA-256 only, so neither a copy of the database nor its backups open anything. A token
+expires at the end of the day it is given (Beijing time), or never; revoking is for good.
+`token_created` and `token_revoked` are events of the audit trail, with the token's id and
+name, never its secret nor its hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import unicodedata
+from datetime import date, datetime
+
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.orm import Session
+
+from models import ApiToken
+
+from . import display
+from .deadlines import end_of_local_day
+from .errors import Invalid, Unauthorized
+from .queries import iso
+
+CREATED, REVOKED = "token_created", "token_revoked"  # the audit trail's events
+PREFIX = "rf_"  # says what a leaked string is (secret scanners, logs), and that it is ours
+MAX_NAME = 100  # models.ApiToken.name
+_HIDDEN = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+
+
+def new_secret() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 (hex) the table keeps of a secret. A plain hash suffices: the secret is 256
+    random bits, not a password someone chose, so there is nothing to guess from it."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def checked_name(name: str | None) -> str:
+    """The token's name as kept (trimmed), or Invalid."""
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("请为令牌起一个名称，如「OA 系统」 (give the token a name, e.g. \"OA system\")")
+    if len(name) > MAX_NAME:
+        raise Invalid(f"令牌名称最多 {MAX_NAME} 个字，现有 {len(name)} 个 "
+                      f"(a token's name is at most {MAX_NAME} characters, this one has {len(name)})")
+    if any(unicodedata.category(c) in _HIDDEN for c in name):
+        raise Invalid("令牌名称含有控制字符或不可见字符，请删去后重新输入 "
+                      "(the name has a control or invisible character: remove it and try again)")
+    return name
+
+
+def expiry(day: date | None, now: datetime) -> datetime | None:
+    """The instant a token given `day` as its last day expires: the end of that day, Beijing time
+    (the next local midnight, as a deadline written as a date). Not a day already over."""
+    if day is None:
+        return None
+    ends = end_of_local_day(day)
+    if ends <= now:
+        raise Invalid(f"有效期的最后一天不能早于今天，{day:%Y-%m-%d} 已过 "
+                      f"(the last day must be today or later: {day:%Y-%m-%d} is over)")
+    return ends
+
+
+def state(token, now: datetime) -> str:
+    """active, revoked or expired."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def token_dict(token, now: datetime) -> dict:
+    """A token as its owner and the office see it: never its secret, nor its hash."""
+    return {"id": token.id, "username": token.username, "name": token.name, "created_at": iso(token.created_at),
+            "expires_at": iso(token.expires_at), "revoked_at": iso(token.revoked_at), "state": state(token, now)}
+
+
+def add(session: Session, username: str, name: str, expires_at: datetime | None, now: datetime) -> dict:
+    """A new token of `username`: its dict and, this once, its `secret`."""
+    secret = new_secret()
+    token = ApiToken(username=username, name=name, secret_sha256=digest(secret), created_at=now,
+                     expires_at=expires_at)
+    session.add(token)
+    session.flush()
+    return token_dict(token, now) | {"secret": secret}
+
+
+def listed(session: Session, username: str, now: datetime) -> list[dict]:
+    """`username`'s tokens, the newest first, revoked and expired ones too (they say what was)."""
+    rows = session.execute(select(ApiToken).where(ApiToken.username == username)
+                           .order_by(ApiToken.id.desc())).scalars()
+    return [token_dict(t, now) for t in rows]
+
+
+_TOKENS = ApiToken.__table__
+_BY_DIGEST = select(_TOKENS).where(_TOKENS.c.secret_sha256 == bindparam("digest"))
+
+
+def owner(conn: Connection, secret: str, now: datetime):
+    """The token row a secret opens, if it is valid now; else Unauthorized, saying why (only
+    someone holding the secret learns it). The English half names no token: a name in Chinese
+    there would keep the API from telling the two halves apart (web/i18n.py split)."""
+    row = conn.execute(_BY_DIGEST, {"digest": digest(secret)}).one_or_none() if secret else None
+    if row is None:
+        raise Unauthorized("访问令牌无效：请检查 Authorization: Bearer 后的密钥 "
+                           "(invalid access token: check the secret after Authorization: Bearer)")
+    if row.revoked_at is not None:
+        raise Unauthorized(f"访问令牌「{row.name}」已撤销 (the access token was revoked)")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthorized(f"访问令牌「{row.name}」已于 {display.deadline(iso(row.expires_at))} 到期 "
+                           f"(the access token expired: its last day was "
+                           f"{display.deadline(iso(row.expires_at))})")
+    return row

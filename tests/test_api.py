@@ -1,0 +1,290 @@
+"""The JSON API (/api/v1) as another system uses it: personal access tokens made, listed and
+revoked (engine, command line), every refused token answered 401 with a Bearer challenge, the
+inbox, a task's form, claim, complete (refused fields 422, a stale version 409), the plans one may
+see and no others, starting a plan, messages in the request's language, the OpenAPI document
+matching the routes, and the trail keeping the tokens' events with its chain intact."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine.audit import iter_events, verify
+from engine.cli import main
+from engine.errors import Conflict, Forbidden, Invalid, Unauthorized
+from models import ApiToken
+from web import create_app
+
+from .conftest import FIXTURES, read
+
+OPENAPI = Path(__file__).resolve().parents[1] / "web" / "openapi.json"
+
+
+def _client(engine):
+    app = create_app(engine=engine, secret_key="test", testing=True)  # CSRF on: the API must not need it
+    return app.test_client()
+
+
+def _auth(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def mini(engine, people):
+    engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
+    return engine
+
+
+# ---------------------------------------------------------------- tokens in the engine
+def test_a_token_is_made_shown_once_listed_without_its_secret_and_revoked(engine, people):
+    made = engine.create_token("zhang", "  OA 系统 ", date(2099, 12, 31))
+    assert made["secret"].startswith("rf_") and len(made["secret"]) == 46
+    assert (made["name"], made["state"], made["expires_at"]) == ("OA 系统", "active", "2099-12-31T16:00:00+00:00")
+    with engine.db.reader() as s:
+        kept = s.execute(select(ApiToken)).scalar_one()
+    assert made["secret"] not in repr(vars(kept)) and len(kept.secret_sha256) == 64
+    listed = engine.tokens("zhang")
+    assert [t["name"] for t in listed] == ["OA 系统"] and "secret" not in listed[0]
+    assert engine.token_user(made["secret"]).username == "zhang"
+    with pytest.raises(Forbidden):
+        engine.tokens("wang", owner="zhang")  # another drafter may not list them
+    assert engine.tokens("chen", owner="zhang") == listed  # the reform office may
+    with pytest.raises(Forbidden):
+        engine.revoke_token("wang", made["id"])
+    assert engine.revoke_token("chen", made["id"])["state"] == "revoked"  # the office revokes a leaked one
+    with pytest.raises(Conflict):
+        engine.revoke_token("zhang", made["id"])
+    with pytest.raises(Unauthorized, match="已撤销"):
+        engine.token_user(made["secret"])
+    for name in ("", "   ", "x" * 101, "a\u202eb"):
+        with pytest.raises(Invalid):
+            engine.create_token("zhang", name)
+    with pytest.raises(Invalid, match="已过"):
+        engine.create_token("zhang", "old", date(2020, 1, 1))
+
+
+def test_an_expired_token_and_a_deactivated_owner_are_refused(engine, people, at):
+    with at("2026-03-10T09:00"):
+        short = engine.create_token("zhang", "script", date(2026, 3, 10))
+        assert engine.token_user(short["secret"]).username == "zhang"  # all of its last day, Beijing time
+    with at("2026-03-11T00:00"), pytest.raises(Unauthorized, match="到期"):
+        engine.token_user(short["secret"])
+    kept = engine.create_token("wang", "dashboard")
+    engine.deactivate_user("wang", actor="chen")
+    with pytest.raises(Unauthorized, match="已停用"):
+        engine.token_user(kept["secret"])
+    engine.reactivate_user("wang", actor="chen")
+    assert engine.token_user(kept["secret"]).username == "wang"
+
+
+def test_the_command_line_adds_lists_and_revokes_tokens(sqlite_engine):
+    from tests.conftest import add_people
+    add_people(sqlite_engine)
+    url = sqlite_engine.db.url
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(main, ["--db", url, "tokens", *args], catch_exceptions=False)
+    added = run("add", "OA 系统", "--as", "zhang", "--expires", "2099-01-31")
+    assert added.exit_code == 0, added.output
+    assert "已创建访问令牌 1「OA 系统」，有效至 2099-01-31" in added.stdout
+    secret = next(line.split("：", 1)[1] for line in added.stdout.splitlines() if line.startswith("密钥 (secret)"))
+    assert sqlite_engine.token_user(secret).username == "zhang"
+    shown = json.loads(run("list", "--as", "zhang", "--json").stdout)
+    assert [(t["id"], t["state"]) for t in shown["tokens"]] == [(1, "active")] and secret not in json.dumps(shown)
+    assert run("list", "--as", "wang", "--user", "zhang").exit_code == 4
+    assert run("revoke", "1", "--as", "wang").exit_code == 4
+    revoked = run("revoke", "1", "--as", "zhang", "--json")
+    assert revoked.exit_code == 0 and json.loads(revoked.stdout)["state"] == "revoked"
+    again = run("revoke", "1", "--as", "zhang", "--json")
+    assert again.exit_code == 6 and json.loads(again.stdout)["error"] == "conflict"
+
+
+# ---------------------------------------------------------------- who is asking
+def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challenge(sqlite_engine, at):
+    from tests.conftest import add_people
+    add_people(sqlite_engine)
+    client = _client(sqlite_engine)
+    with at("2026-03-10T09:00"):
+        revoked = sqlite_engine.create_token("zhang", "old")
+        sqlite_engine.revoke_token("zhang", revoked["id"])
+        expiring = sqlite_engine.create_token("zhang", "short", date(2026, 3, 10))
+        leaver = sqlite_engine.create_token("wang", "leaver")
+    sqlite_engine.deactivate_user("wang", actor="chen")
+    app = client.application
+    routes = [(r, sorted(r.methods - {"HEAD", "OPTIONS"})[0]) for r in app.url_map.iter_rules()
+              if r.endpoint.startswith("api.") and r.endpoint != "api.openapi"]
+    assert len(routes) == 9
+    bad = {"none": {}, "not bearer": {"Authorization": "Basic emhhbmc6ZGVtbw=="}, "empty": {"Authorization": "Bearer "},
+           "unknown": _auth("rf_" + "x" * 43), "revoked": _auth(revoked["secret"]),
+           "expired": _auth(expiring["secret"]), "deactivated": _auth(leaver["secret"])}
+    with at("2026-03-11T10:00"):
+        for rule, method in routes:
+            path = rule.build({"task_id": 1, "instance_id": 1}, append_unknown=False)[1]
+            for why, headers in bad.items():
+                answer = client.open(path, method=method, headers=headers, json={})
+                assert answer.status_code == 401, (path, why)
+                assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="reformflow"'), (path, why)
+                assert answer.get_json()["error"] == "unauthorized", (path, why)
+        said = {why: client.get("/api/v1/me", headers=h).get_json()["message"] for why, h in bad.items()}
+    assert "Authorization: Bearer" in said["none"] and "已撤销" in said["revoked"]
+    assert "2026-03-10 到期" in said["expired"] and "已停用" in said["deactivated"]
+    english = client.get("/api/v1/me", headers={**_auth(revoked["secret"]), "Accept-Language": "en-GB,en;q=0.8"})
+    assert english.get_json()["message"] == "the access token was revoked"
+
+
+def test_the_session_cookie_of_a_signed_in_browser_opens_nothing(sqlite_engine):
+    from tests.conftest import add_people
+    add_people(sqlite_engine)
+    sqlite_engine.set_password("zhang", "zhang-pass-1", actor="chen")
+    app = create_app(engine=sqlite_engine, secret_key="test", testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.post("/login", data={"username": "zhang", "password": "zhang-pass-1"}).status_code == 302
+    assert client.get("/tasks").status_code == 200  # signed in
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.post("/api/v1/plans", json={"key": "mini_approval"}).status_code == 401
+
+
+# ---------------------------------------------------------------- the work, on SQLite and PostgreSQL
+def test_a_drafter_and_a_reviewer_work_through_the_api(mini):
+    engine = mini
+    client = _client(engine)
+    zhang = _auth(engine.create_token("zhang", "OA")["secret"])
+    li = _auth(engine.create_token("li", "legal OA")["secret"])
+    me = client.get("/api/v1/me", headers=zhang).get_json()
+    assert (me["username"], me["display_name"], me["unit"], me["groups"], me["office"]) == \
+        ("zhang", "张伟", "市发改委", ["drafter"], False)
+    assert me["token"]["name"] == "OA"
+
+    started = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "API 方案",
+                                                                  "business_key": "API-1"})
+    assert started.status_code == 201, started.get_json()
+    plan = started.get_json()
+    assert started.headers["Location"] == f"/api/v1/plans/{plan['id']}"
+    again = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "business_key": "API-1"})
+    assert (again.status_code, again.get_json()["error"]) == (409, "conflict")
+
+    mine = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()
+    assert mine["total"] == 1 and [t["element_id"] for t in mine["tasks"]] == ["Task_Draft"]
+    draft_id = mine["tasks"][0]["id"]
+    assert client.get("/api/v1/tasks?scope=mine&q=没有这个", headers=zhang).get_json()["tasks"] == []
+    draft = client.get(f"/api/v1/tasks/{draft_id}", headers=zhang).get_json()
+    assert [f["id"] for f in draft["form"]] == ["summary", "days"] and draft["values"]["days"] == 30
+    # refused fields: 422, each problem at its field, nothing done
+    refused = client.post(f"/api/v1/tasks/{draft_id}/complete", headers=zhang,
+                          json={"data": {"days": 3}, "version": draft["version"]})
+    assert refused.status_code == 422
+    body = refused.get_json()
+    assert body["error"] == "invalid" and {d["field"] for d in body["details"]} == {"summary", "days"}
+    said = {d["field"]: d["message"] for d in body["details"]}  # in one language: Chinese by default
+    assert said == {"summary": "「方案摘要」(summary) 为必填项", "days": "「征求意见天数」(days) 不得小于 7"}
+    done = client.post(f"/api/v1/tasks/{draft_id}/complete", headers=zhang,
+                       json={"data": {"summary": "以 API 提交", "days": 10}, "comment": "请审核", "version": draft["version"]})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["status"] == "completed"
+
+    # the reviewer: claimable, a stale version refused (409), claimed, completed
+    claimable = client.get("/api/v1/tasks?scope=claimable", headers=li).get_json()["tasks"]
+    [review] = [t for t in claimable if t["instance_id"] == plan["id"]]
+    stale = client.post(f"/api/v1/tasks/{review['id']}/claim", headers=li, json={"version": review["version"] - 1})
+    assert (stale.status_code, stale.get_json()["error"]) == (409, "conflict")
+    assert "刷新" in stale.get_json()["message"]
+    claimed = client.post(f"/api/v1/tasks/{review['id']}/claim", headers=li, json={"version": review["version"]})
+    assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "li"
+    seen = client.get(f"/api/v1/tasks/{review['id']}", headers=li).get_json()
+    no_version = client.post(f"/api/v1/tasks/{review['id']}/complete", headers=li, json={"data": {"decision": "approve"}})
+    assert no_version.status_code == 422 and "version" in no_version.get_json()["message"]
+    old = client.post(f"/api/v1/tasks/{review['id']}/complete", headers=li,
+                      json={"data": {"decision": "approve"}, "version": review["version"]})
+    assert old.status_code == 409  # the version before the claim
+    finished = client.post(f"/api/v1/tasks/{review['id']}/complete", headers=li,
+                           json={"data": {"decision": "approve"}, "version": seen["version"]})
+    assert finished.status_code == 200, finished.get_json()
+
+    shown = client.get(f"/api/v1/plans/{plan['id']}", headers=li).get_json()
+    assert shown["status"] == "completed" and [c["text"] for c in shown["comments"]] == ["请审核"]
+    done_list = client.get("/api/v1/tasks?scope=done", headers=li).get_json()
+    assert [t["id"] for t in done_list["tasks"]] == [review["id"]]
+    assert [p["id"] for p in client.get("/api/v1/plans", headers=zhang).get_json()["plans"]] == [plan["id"]]
+
+    # someone with nothing to do with the plan: not found, as a plan that does not exist
+    zhao = _auth(engine.create_token("zhao", "other unit")["secret"])
+    assert client.get(f"/api/v1/plans/{plan['id']}", headers=zhao).status_code == 404
+    assert client.get(f"/api/v1/tasks/{draft_id}", headers=zhao).status_code == 404
+    assert client.get("/api/v1/plans", headers=zhao).get_json()["plans"] == []
+    assert client.get("/api/v1/plans/999999", headers=zhao).get_json()["error"] == "not_found"
+
+    with engine.db.reader() as s:
+        assert verify(s).ok
+
+
+def test_refusals_in_the_request_s_language_and_bad_requests(mini):
+    client = _client(mini)
+    zhang = _auth(mini.create_token("zhang", "OA")["secret"])
+    zhao = _auth(mini.create_token("zhao", "OA")["secret"])
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval"}).get_json()
+    review_less = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"][0]
+    # zhao may not see the draft: 404; the reform office may, but may not complete zhang's step: 403
+    chen = _auth(mini.create_token("chen", "OA")["secret"])
+    forbidden = client.post(f"/api/v1/tasks/{review_less['id']}/complete?lang=en", headers=chen,
+                            json={"data": {"summary": "x"}, "version": review_less["version"]})
+    assert forbidden.status_code == 403 and forbidden.get_json()["error"] == "forbidden"
+    assert not any("\u4e00" <= c <= "\u9fff" for c in forbidden.get_json()["message"].replace("起草", ""))
+    assert client.post(f"/api/v1/tasks/{review_less['id']}/claim", headers=zhao, json={}).status_code == 404
+    assert client.get("/api/v1/tasks?scope=everything", headers=zhang).status_code == 422
+    assert client.get("/api/v1/tasks?limit=0", headers=zhang).status_code == 422
+    assert client.get("/api/v1/tasks?limit=201", headers=zhang).status_code == 422
+    not_json = client.post("/api/v1/plans", headers={**zhang, "Content-Type": "application/json"}, data="[1,")
+    assert not_json.status_code == 422 and not_json.get_json()["error"] == "invalid"
+    unknown = client.post("/api/v1/plans", headers=zhang, json={"key": "no_such_process"})
+    assert unknown.status_code == 404
+    assert client.get("/api/v1/nothing-here", headers=zhang).get_json()["error"] == "not_found"
+    wrong_method = client.delete(f"/api/v1/plans/{plan['id']}", headers=zhang)
+    assert wrong_method.status_code == 405 and wrong_method.is_json
+    page = client.get("/api/v1/tasks?limit=1&offset=0&scope=all", headers=chen).get_json()
+    assert page["limit"] == 1 and len(page["tasks"]) == 1 and page["total"] >= 1
+
+
+# ---------------------------------------------------------------- the document and the trail
+def test_the_openapi_document_names_every_route_of_the_api_and_no_other(sqlite_engine):
+    app = create_app(engine=sqlite_engine, secret_key="test", testing=True)
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    assert document["openapi"].startswith("3.1")
+    served = app.test_client().get("/api/v1/openapi.json")  # no token needed: it holds nothing of anyone's
+    assert served.status_code == 200 and served.get_json() == document
+    prefix = document["servers"][0]["url"]
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            path = rule.rule.removeprefix(prefix)
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                routes.add((path.replace("<int:", "{").replace(">", "}"), method.lower()))
+    documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
+    assert routes == documented
+    for path, operations in document["paths"].items():  # each path parameter declared
+        for method, operation in operations.items():
+            names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert names == set(part[1:-1] for part in path.split("/") if part.startswith("{")), (path, method)
+
+
+def test_the_trail_keeps_who_made_and_revoked_which_token_never_its_secret(engine, people):
+    made = engine.create_token("zhang", "OA 系统")
+    engine.revoke_token("chen", made["id"])
+    with engine.db.reader() as s:
+        events = [e for e in iter_events(s) if e["event_type"].startswith("token_")]
+        assert verify(s).ok
+    payloads = [json.loads(e["payload"]) for e in events]
+    assert [(e["event_type"], e["actor"], p["username"], p["new"]["name"]) for e, p in zip(events, payloads)] == \
+        [("token_created", "zhang", "zhang", "OA 系统"), ("token_revoked", "chen", "zhang", "OA 系统")]
+    from engine.trail_text import said
+    assert [said({**e, "name": None, "payload": p}, "zh") for e, p in zip(events, payloads)] == \
+        ["创建访问令牌 OA 系统（zhang）", "撤销访问令牌 OA 系统（zhang）"]
+    with engine.db.reader() as s:
+        digest = s.execute(select(ApiToken.secret_sha256)).scalar_one()
+    text = json.dumps(events, ensure_ascii=False)
+    assert made["secret"] not in text and digest not in text

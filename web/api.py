@@ -1,0 +1,286 @@
+"""The JSON API at /api/v1, for an office's other systems (its OA, a dashboard, a script): the
+inbox and a task's form, claim, hand back and complete, the plans one may see, starting one.
+
+Authenticated by a personal access token only (`Authorization: Bearer rf_…`, made on
+/account/tokens or by `reformflow tokens add`; engine/tokens.py), never by the browser's session
+cookie: a request carrying only the cookie is refused like one carrying nothing, so no other site
+can make a signed-in browser call the API, and the API needs no form token (CSRF-exempt). The
+token acts as its owner with their rights as they are now (`Engine.token_user`).
+
+Each endpoint is one call into the Engine, as the web page it mirrors makes it, with the same
+rules of who may see what (web/access.py: a plan or task one may not see answers 404, as one
+that does not exist); a change carries the version its client read, and one changed since is
+409, never overwritten. Refusals are JSON, `{"error": kind, "message": ...}`, the message in the
+request's language (`?lang=en`, else Accept-Language; Chinese by default). docs/api.md;
+the OpenAPI document web/openapi.json is served at /api/v1/openapi.json.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from flask import Blueprint, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from engine import clock
+from engine.errors import Invalid, NotFound, ReformflowError, Unauthorized
+from engine.queries import DONE, LISTS, count_listed, list_tasks
+
+from . import i18n
+from .access import may_see_plan, may_see_task, may_see_task_id
+from .current import engine
+
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+OPENAPI = Path(__file__).resolve().parent / "openapi.json"
+# 401 invalid token, 403 not allowed, 404 not found or not to be seen, 409 changed meanwhile,
+# 422 the request's values (a form's fields, a start's data) refused: say what to change
+STATUS = {"unauthorized": 401, "invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409}
+LANGUAGES = tuple(i18n.LANGUAGES)
+LIMIT, MAX_LIMIT = 50, 200  # tasks a page, by default and at most
+_PUBLIC = {"api.openapi"}  # the description of the API needs no token: it holds nothing of anyone's
+_CHALLENGE = 'Bearer realm="reformflow"'
+
+
+# ------------------------------------------------------------------ answers
+def language() -> str:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default=i18n.DEFAULT) or i18n.DEFAULT
+
+
+def say(message: str | None) -> str:
+    """An engine message (`中文 (english)`) in the request's language."""
+    zh, en = i18n.split(str(message or ""))
+    return en if en is not None and language() == "en" else zh
+
+
+def answer(data, status: int = 200, headers: dict | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, default=_plain)
+    return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def refusal(exc: ReformflowError) -> Response:
+    out = {"error": exc.kind, "message": say(exc.message)}
+    if exc.details:  # a form's problems, each at its field
+        out["details"] = [dict(d, message=say(d.get("message"))) if isinstance(d, dict) else d for d in exc.details]
+    headers = {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'} if exc.kind == "unauthorized" else None
+    return answer(out, STATUS.get(exc.kind, 422), headers)
+
+
+def _not_found() -> Response:
+    """A plan or task one may not see, or that does not exist: the same answer (web/access.py)."""
+    return refusal(NotFound("找不到：它不存在，或您无权查看 (not found: it does not exist, or you may not see it)"))
+
+
+def wants_json() -> bool:
+    """Whether an error is the API's (web/error_pages.py asks): JSON, not the web's pages, for an
+    address under /api/ that has no route, a wrong method, or a failure of ours."""
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+def http_error(exc: HTTPException) -> Response:
+    kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.code, "invalid")
+    messages = {404: "没有这个接口，见 /api/v1/openapi.json (no such endpoint: see /api/v1/openapi.json)",
+                405: "此接口不接受该请求方法，见 /api/v1/openapi.json (method not allowed: see /api/v1/openapi.json)",
+                413: "请求过大 (request too large)"}
+    return answer({"error": kind, "message": say(messages.get(exc.code, f"{exc.code} {exc.name}"))}, exc.code)
+
+
+def server_error() -> Response:
+    return answer({"error": "server_error", "message": say("系统出错，未做任何更改；请稍后重试 "
+                                                           "(something went wrong on our side; nothing was changed)")}, 500)
+
+
+# ------------------------------------------------------------------ who is asking
+@bp.before_request
+def _authenticate():
+    """The token's owner in `g.api_user`, or 401. The session cookie is never looked at."""
+    if request.endpoint in _PUBLIC:
+        return None
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return answer({"error": "unauthorized", "message": say(
+            "需要访问令牌：请在请求头中加入 Authorization: Bearer <密钥>，令牌在网页「访问令牌」中创建 "
+            "(an access token is needed: send Authorization: Bearer <secret>; create one on the web page "
+            "\"Access tokens\")")}, 401, {"WWW-Authenticate": _CHALLENGE})
+    try:
+        g.api_user = engine().token_user(secret.strip())
+    except Unauthorized as exc:
+        return refusal(exc)
+    return None
+
+
+@bp.errorhandler(ReformflowError)
+def _refused(exc: ReformflowError):
+    return refusal(exc)
+
+
+def me():
+    return g.api_user
+
+
+def _body() -> dict:
+    """The request's JSON object (an empty body is an empty object), or Invalid."""
+    if not request.get_data():
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("请求正文须为 JSON 对象，Content-Type: application/json "
+                      "(the request body must be a JSON object, Content-Type: application/json)")
+    return data
+
+
+def _version(body: dict, *, required: bool = False) -> int | None:
+    version = body.get("version")
+    if version is None and not required:
+        return None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise Invalid("须提供 version：读取任务时得到的版本号（整数） "
+                      "(give version: the whole number the task had when you read it)")
+    return version
+
+
+# ------------------------------------------------------------------ endpoints
+@bp.get("/openapi.json")
+def openapi():
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")
+
+
+@bp.get("/me")
+def whoami():
+    user = me()
+    return answer({"username": user.username, "display_name": user.display_name, "unit": user.unit,
+                   "groups": list(user.group_codes), "office": "reform_office" in user.group_codes,
+                   "token": {"id": user.token_id, "name": user.token_name, "expires_at": user.token_expires_at}})
+
+
+@bp.get("/tasks")
+def tasks():
+    """The inbox, as /tasks lists it (engine/queries.py list_tasks): mine, claimable, all (the
+    default) or done, a page at a time, optionally only those whose plan or step contains `q`."""
+    scope = request.args.get("scope", "all")
+    if scope not in LISTS:
+        raise Invalid(f"scope 须为 {'、'.join(LISTS)} 之一 (scope must be one of {', '.join(LISTS)})")
+    limit = _whole("limit", LIMIT, least=1, most=MAX_LIMIT)
+    offset = _whole("offset", 0, least=0)
+    text = request.args.get("q", "").strip() or None
+    now = clock.now()
+    with engine().db.reader() as s:
+        rows = list_tasks(s, me().username, scope, text=text, limit=limit, offset=offset)
+        total = count_listed(s, me().username, scope, text=text)
+    for row in rows:
+        ends = datetime.fromisoformat(row["completed_at"]) if scope == DONE else now
+        row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
+    return answer({"scope": scope, "q": text, "limit": limit, "offset": offset, "total": total, "tasks": rows})
+
+
+def _whole(name: str, default: int, *, least: int, most: int | None = None) -> int:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < least or (most is not None and int(raw) > most):
+        top = f"至 {most} " if most is not None else "以上"
+        raise Invalid(f"{name} 须为 {least} {top}的整数 (must be a whole number from {least}"
+                      f"{f' to {most}' if most is not None else ''})")
+    return int(raw)
+
+
+def _visible_task(task_id: int) -> dict | None:
+    try:
+        view = engine().task_view(task_id)
+    except NotFound:
+        return None
+    return view if may_see_task(engine(), me(), view) else None
+
+
+@bp.get("/tasks/<int:task_id>")
+def task(task_id: int):
+    """A task as its page shows it: its form's fields (`form`, as the diagram declares them), the
+    values they start from, today's bounds, its files, and the `version` to send back."""
+    view = _visible_task(task_id)
+    if view is None:
+        return _not_found()
+    return answer(view)
+
+
+def _act(task_id: int, action) -> Response:
+    if not may_see_task_id(engine(), me(), task_id):
+        return _not_found()
+    try:
+        return answer(action())
+    except NotFound:
+        return _not_found()
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def claim(task_id: int):
+    body = _body()
+    return _act(task_id, lambda: engine().claim(task_id, actor=me().username, expected_version=_version(body)))
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+def unclaim(task_id: int):
+    body = _body()
+    return _act(task_id, lambda: engine().unclaim(task_id, actor=me().username, expected_version=_version(body)))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete(task_id: int):
+    """Submit the task's form: `{"data": {...}, "comment": "...", "version": n}`. The version is
+    required: a task changed since it was read (handed back, reassigned, done) is 409."""
+    body = _body()
+    data = body.get("data") or {}
+    if not isinstance(data, dict):
+        raise Invalid("data 须为 JSON 对象：字段编号 → 值 (data must be a JSON object: field id → value)")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise Invalid("comment 须为文字 (comment must be a string)")
+    version = _version(body, required=True)
+    return _act(task_id, lambda: engine().complete(task_id, actor=me().username, data=data,
+                                                   expected_version=version, comment=comment))
+
+
+@bp.get("/plans")
+def plans():
+    """The plans one may see (as /plans lists them), newest first, 50 a page."""
+    from .office import PLAN_STATUSES, plan_rows
+    status = request.args.get("status", "") or None
+    if status is not None and status not in PLAN_STATUSES:
+        raise Invalid(f"status 须为 {'、'.join(PLAN_STATUSES)} 之一 (status must be one of {', '.join(PLAN_STATUSES)})")
+    page = _whole("page", 1, least=1)
+    rows, more = plan_rows(me(), status=status, text=request.args.get("q", "").strip(), page=page)
+    return answer({"page": page, "more": more, "plans": rows})
+
+
+@bp.get("/plans/<int:instance_id>")
+def plan(instance_id: int):
+    """A plan one may see: where it stands, its open tasks, its variables and its comments."""
+    if not may_see_plan(engine(), me(), instance_id):
+        return _not_found()
+    return answer({**engine().instance(instance_id), "comments": engine().comments(instance_id)})
+
+
+@bp.post("/plans")
+def start():
+    """Start a plan: `{"key": ..., "title": ..., "business_key": ..., "data": {...}}`, as the
+    start page does (the process's starters, its start form)."""
+    body = _body()
+    key, data = body.get("key"), body.get("data") or {}
+    if not isinstance(key, str) or not key.strip():
+        raise Invalid("须提供 key：流程的编号，如 reform_plan (give key: the process's key, e.g. reform_plan)")
+    if not isinstance(data, dict):
+        raise Invalid("data 须为 JSON 对象 (data must be a JSON object)")
+    texts = {name: body.get(name) for name in ("title", "business_key")}
+    if any(v is not None and not isinstance(v, str) for v in texts.values()):
+        raise Invalid("title 和 business_key 须为文字 (title and business_key must be strings)")
+    created = engine().start(key.strip(), actor=me().username, data=data,
+                             title=(texts["title"] or "").strip() or None,
+                             business_key=(texts["business_key"] or "").strip() or None)
+    return answer(created, 201, {"Location": f"{PREFIX}/plans/{created['id']}"})
