@@ -798,6 +798,48 @@ def definitions_cmd(state, as_json, all_versions):
         click.echo(f"{r['key']:<20} v{r['version']:<3} {r['name']}  ({_local(r['deployed_at'])})") for r in d["definitions"]])
 
 
+@command(main, "changes")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--process", "key", help="已部署流程的标识，与 --version 同用 (a deployed process's key, with --version).")
+@click.option("--version", type=click.IntRange(min=1), help="与上一版比较的版本 (the version to compare with the one before it).")
+def changes_cmd(state, as_json, files, key, version):
+    """流程改了什么：BPMN 文件与已部署的最新版本比较，或已部署的某版与上一版比较 (what changed in a process:
+    files against the latest deployed versions, or a deployed version against the one before).
+
+    Each step, flow, gateway, event or lane added, removed or changed, and in what: name,
+    instructions, who does it, deadline, form fields, conditions, timers, properties. Layout
+    alone is no change of how plans run, and is said so."""
+    from .diagram_changes import against_deployed, between_versions
+    if bool(files) == bool(key or version) or bool(key) != bool(version):
+        raise click.UsageError("请给出 BPMN 文件，或 --process 与 --version (give BPMN files, or --process with --version)")
+    with state.db.reader() as s:
+        result = {"processes": [between_versions(s, key, version)] if key else against_deployed(s, _read_files(files))}
+    _emit(result, as_json, lambda d: [_show_changes(p) for p in d["processes"]])
+
+
+_CHANGE_WORDS = {"added": "新增 (added)", "removed": "删除 (removed)", "changed": "修改 (changed)"}
+
+
+def _show_changes(p: dict) -> None:
+    against = p.get("new_file") and f"v{p['new_version']}" or p.get("file_name")
+    title = f"{p['key']}（v{p['old_version']} → {against}）" if p.get("old_version") else f"{p['key']}（{against}）"
+    if p.get("new_process"):
+        click.echo(f"{title}：尚未部署，部署后为第 1 版 (not deployed yet: it becomes version 1)")
+    elif p.get("unchanged"):
+        click.echo(f"{title}：与已部署的版本相同 (the same as deployed)")
+    elif p["layout_only"]:
+        click.echo(f"{title}：只改了图形布局，办理方式没有变化 (layout only: plans run as before)")
+    else:
+        click.echo(f"{title}：{len(p['changes'])} 处变化 ({len(p['changes'])} change(s))")
+    for c in p["changes"]:
+        click.echo(f"  {_CHANGE_WORDS[c['change']]} {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name']}".rstrip())
+        for d in c["details"]:
+            if d["old"] is not None and d["new"] is not None:
+                click.echo(f"    {d['label']} ({d['label_en']})：{d['old']} → {d['new']}")
+            else:
+                click.echo(f"    {d['label']} ({d['label_en']})：{d['new'] if d['old'] is None else '（删除 removed）' + d['old']}")
+
+
 # ------------------------------------------------------------------------- plans and tasks
 def _show_instance(d):
     click.echo(f"#{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] {d['definition_key']} "

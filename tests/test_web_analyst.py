@@ -80,6 +80,39 @@ def test_the_office_checks_then_deploys_a_new_version_and_the_same_content_again
     assert _versions(engine, "filing") == [(2, "chen"), (1, "chen")]
 
 
+def test_what_a_new_version_changes_is_shown_before_and_after_deploying_it(live, page):
+    renamed = FILING.replace('name="报送备案" camunda:assignee'.encode(), 'name="报送备案材料" camunda:assignee'.encode(), 1)
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/definitions/deploy")
+    page.get_by_label("BPMN 文件").set_input_files([_file("filing.bpmn", renamed)])
+    page.get_by_role("button", name="检查").click()
+    section = page.locator("section.process-changes[data-process='filing']")
+    expect(section.get_by_role("heading")).to_contain_text("第 1 版 → filing.bpmn")
+    expect(section.get_by_role("heading")).to_contain_text("1 处变化")
+    row = section.locator("tr[data-element='Task_FileDocument']")
+    expect(row).to_have_attribute("data-change", "changed")
+    expect(row).to_contain_text("人工任务 报送备案材料")
+    expect(row.locator("del")).to_have_text("报送备案")
+    expect(row.locator("ins")).to_have_text("报送备案材料")
+
+    page.get_by_label("BPMN 文件").set_input_files([_file("filing.bpmn", renamed)])
+    page.get_by_role("button", name="部署", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("filing 已部署为第 2 版")
+    expect(page.locator("section.process-changes[data-process='filing'] tr[data-element='Task_FileDocument']")).to_be_visible()
+
+    sign_in(page, live, "li")  # anyone may read what a version changed
+    page.goto(f"{live.url}/definitions?all=1")
+    expect(page.locator("tr[data-definition='filing'][data-version='1']").get_by_role("link")).to_have_count(0)
+    page.locator("tr[data-definition='filing'][data-version='2']").get_by_role("link", name="与上一版比较").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("第 2 版与第 1 版比较")
+    expect(page.locator("tr[data-element='Task_FileDocument'] ins")).to_have_text("报送备案材料")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("tr[data-element='Task_FileDocument']")).to_contain_text("changed")
+    expect(page.locator("tr[data-element='Task_FileDocument'] dt")).to_have_text("name")
+    assert page.request.get(f"{live.url}/definitions/filing/v1/changes").status == 404  # nothing before version 1
+    assert page.request.get(f"{live.url}/definitions/filing/v9/changes").status == 404
+
+
 def test_hostile_files_are_refused_naming_the_file_and_the_element(live, page):
     engine = live.app.extensions["reformflow"]
     sign_in(page, live, "chen")

@@ -126,7 +126,7 @@ def _attempts(f: dict) -> dict:
 
 # who may call the rest: anyone signed in (their own inbox, the list of plans that concern them,
 # the process library, the home page, their own password), anyone at all (sign in and out, the language, static)
-OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions",
+OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions", "analyst.changes",
                          "people.account_password",  # one's own password, with the current one
                          "people.account_tokens"}  # one's own API tokens (revoke_token: below)
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static",
@@ -248,7 +248,7 @@ def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine
     # every GET, as a link or an image on another site would send it, changes nothing
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and rule.endpoint != "static":
-            path = rule.build({**values, "fmt": "csv", "document_id": f["document"], "check_id": 1}, append_unknown=False)[1]
+            path = rule.build({**values, "fmt": "csv", "document_id": f["document"], "check_id": 1, "key": "filing", "version": 2}, append_unknown=False)[1]
             client.get(path)
     client.get("/plans/new?key=reform_plan&plan_title=x&plan_business_key=DT-X")
     client.get(f"/plans/{f['my_plan']}/stop?reason=x&confirm=1")

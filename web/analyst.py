@@ -15,9 +15,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.checks import check_files
+from engine.diagram_changes import against_deployed, between_versions
 from engine.commands import directory_of, latest_diagrams
 from engine.documents import first_hidden
-from engine.errors import Invalid, ReformflowError
+from engine.errors import Invalid, NotFound, ReformflowError
 from engine.queries import definitions as definition_rows
 from engine.xmlsafe import MAX_BYTES
 
@@ -50,6 +51,18 @@ def definitions():
     return render_template("analyst_definitions.html", definitions=rows, everything=everything)
 
 
+@bp.route("/definitions/<key>/v<int:version>/changes")
+@login_required
+def changes(key: str, version: int):
+    """What version `version` of a process changed from the version before it."""
+    try:
+        with current.engine().db.reader() as s:
+            result = between_versions(s, key, version)
+    except (NotFound, Invalid):
+        abort(404)
+    return render_template("analyst_changes.html", process=result)
+
+
 @bp.route("/definitions/deploy", methods=["GET", "POST"])
 @login_required
 def deploy():
@@ -62,12 +75,14 @@ def deploy():
     except Invalid as exc:
         flash(say(exc.message), "error")
         return render_template("analyst_deploy.html"), 400
+    with current.engine().db.reader() as s:  # against what is deployed before this deploy
+        changed = against_deployed(s, files)
     if request.form.get("action") == "deploy":
-        return _deploy(files)
+        return _deploy(files, changed)
     report = _check(files)
     return render_template("analyst_deploy.html", checked=[n for n, _ in files], problems=report.problems,
                            errors=len(report.errors), warnings=len(report.warnings),
-                           lint=report.modeler_lint), 200
+                           lint=report.modeler_lint, changed=changed), 200
 
 
 def _check(files):
@@ -79,7 +94,7 @@ def _check(files):
                        directory=directory)
 
 
-def _deploy(files):
+def _deploy(files, changed: list[dict]):
     names = [n for n, _ in files]
     try:
         result = current.engine().deploy(files, actor=current_user.username)
@@ -87,7 +102,7 @@ def _deploy(files):
         if exc.details:  # the diagrams' errors: listed as check lists them, nothing deployed
             flash(_("部署被拒绝：图中有 %(n)s 个错误，均未部署。", n=len(exc.details)), "error")
             return render_template("analyst_deploy.html", checked=names, problems=exc.details,
-                                   errors=len(exc.details), warnings=0, lint=None), 400
+                                   errors=len(exc.details), warnings=0, lint=None, changed=changed), 400
         flash(say(exc.message), "error")
         return render_template("analyst_deploy.html"), 400
     except ReformflowError as exc:
@@ -102,7 +117,8 @@ def _deploy(files):
             flash(_("%(key)s 已部署为第 %(version)s 版；进行中的方案仍按原版本办理。", key=d["key"], version=d["version"]), "ok")
     warnings = [w for d in result for w in d["warnings"]]
     return render_template("analyst_deploy.html", deployed=result, checked=names, problems=warnings,
-                           errors=0, warnings=len(warnings), lint=result[0]["modeler_lint"] if result else None)
+                           errors=0, warnings=len(warnings), lint=result[0]["modeler_lint"] if result else None,
+                           changed=changed)
 
 
 def uploaded(storages) -> list[tuple[str, bytes]]:
