@@ -169,6 +169,21 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(gunicorn_s
 
 
 # ------------------------------------------------------------------ settings from the environment
+def test_the_audit_check_runs_beside_gunicorns_workers_and_any_of_them_shows_it(gunicorn_server, page):
+    """The check runs in a thread of the worker that took the click (engine/audit_checks.py) and its
+    page is read from the database, so whichever of the two workers serves the reloads shows it."""
+    sign_in(page, gunicorn_server, "feng")
+    page.goto(f"{gunicorn_server.url}/audit")
+    page.get_by_role("button", name="校验哈希链").click()
+    expect(page.locator(".verdict.intact")).to_contain_text("审计记录完好", timeout=15_000)
+    check_page = page.url
+    for _ in range(4):  # either worker: the same result
+        page.goto(check_page)
+        expect(page.locator(".verdict.intact")).to_contain_text("审计记录完好")
+    with gunicorn_server.engine.db.reader() as s:
+        assert s.execute(select(AuditEvent.event_type).order_by(AuditEvent.seq.desc()).limit(1)).scalar() == "audit_verified"
+
+
 def test_forwarded_headers_count_only_when_the_operator_says_a_proxy_is_in_front(demo_template, tmp_path,
                                                                                 monkeypatch):
     from web import create_app
