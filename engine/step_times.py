@@ -1,0 +1,153 @@
+"""How long each step takes (办理时效统计): where plans stall, from the inbox rows.
+
+For each step of each procedure (a process key and a user task's element id, with its name as
+the latest row of it says it), over the steps completed in a period (by the Beijing date they
+were completed on; by default the current calendar year):
+
+- how many were completed, and the median, 90th percentile and longest time each took, from
+  the step's opening (its inbox row made) to its completion, in Chinese **working days**
+  (engine/workdays.py, the calendar's entered days included) and in calendar days. Both count
+  Beijing dates as a deadline does: a step opened on Tuesday and completed on Thursday took two
+  days, one completed on the day it opened none; working days are those in (opened, completed],
+  so a step opened before National Day and completed after it counts only the working days
+  between (`WorkCalendar.working_days_between`);
+- how many of them were completed after their due date (as the ledger counts a late step:
+  completed after the instant it was due);
+- how many of the step are open now, in any plan, and how many of those are past their due date.
+
+The 90th percentile is the nearest-rank one: the smallest time that nine in ten of the steps
+took no longer than (one the office can find among the steps), the median the middle one (or
+the mean of the two middle ones). Withdrawn steps (cancelled: a plan stopped, an interrupting
+timer) are left out: they were not done. A step opened again (a plan sent back) counts each
+time it was done. The slowest step comes first: by median working days, then calendar days,
+then the 90th percentile; steps open now with none completed in the period last.
+
+Read-only: one query of the inbox rows (completed in the period or open now), one of the
+processes' names and one of the calendar's entered days; the statistics are plain Python.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time, timedelta
+from statistics import median
+
+from sqlalchemy import Connection, and_, or_, select
+
+from models import HumanTask, ProcessDefinition
+
+from . import clock
+from .errors import Invalid
+from .runtime import OPEN_STATUSES, is_open
+from .workdays import WorkCalendar, as_local_date
+
+
+def period(today: date, since: date | str | None = None, until: date | str | None = None) -> tuple[date, date]:
+    """The period asked for, both days included: by default the calendar year of `today`; one
+    end given, the other the end of its year. Text is ISO (2026-10-01)."""
+    since, until = _day(since, "since"), _day(until, "until")
+    if since is None:
+        since = date((until or today).year, 1, 1)
+    if until is None:
+        until = date(since.year, 12, 31)
+    if until < since:
+        raise Invalid(f"统计期间的结束日期 {until} 早于开始日期 {since} (the period ends on {until}, before it starts on {since})")
+    return since, until
+
+
+def _day(value, what: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise Invalid(f"日期须为 YYYY-MM-DD 格式：{value} ({what} must be a date, YYYY-MM-DD)") from None
+
+
+def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: date, until: date,
+               process: str | None = None) -> dict:
+    """The statistics of the steps completed from `since` to `until` (Beijing dates, both
+    included), and of the steps open at `now`; `process`: only the steps of this process key
+    (the diagram the step is drawn in: legality_review's own steps, not reform_plan's)."""
+    start = datetime.combine(since, time(), clock.TZ)
+    end = datetime.combine(until + timedelta(days=1), time(), clock.TZ)
+    done_in_period = and_(HumanTask.status == "completed", HumanTask.completed_at >= start,
+                          HumanTask.completed_at < end)
+    query = (select(HumanTask.process_key, HumanTask.element_id, HumanTask.name, HumanTask.status,
+                    HumanTask.created_at, HumanTask.completed_at, HumanTask.due_at)
+             .where(or_(done_in_period, is_open(HumanTask.status))).order_by(HumanTask.id))
+    if process is not None:
+        query = query.where(HumanTask.process_key == process)
+    steps: dict[tuple[str, str], dict] = {}
+    for task in conn.execute(query):
+        entry = steps.setdefault((task.process_key, task.element_id),
+                                 {"process_key": task.process_key, "element_id": task.element_id,
+                                  "tasks": [], "open": 0, "open_overdue": 0})
+        entry["name"] = task.name  # the latest row's: a diagram deployed again may rename its step
+        if task.status in OPEN_STATUSES:
+            entry["open"] += 1
+            entry["open_overdue"] += task.due_at is not None and task.due_at <= now
+        else:
+            entry["tasks"].append(task)
+    names = dict(conn.execute(select(ProcessDefinition.key, ProcessDefinition.name)
+                              .order_by(ProcessDefinition.version)).all())  # the latest version's name
+    days = _WorkingDays(calendar, [t.created_at for e in steps.values() for t in e["tasks"]],
+                        [t.completed_at for e in steps.values() for t in e["tasks"]])
+    rows = [_row(entry, names, days) for entry in steps.values()]
+    rows.sort(key=lambda r: (r["completed"] == 0, -(r["median_working_days"] or 0), -(r["median_days"] or 0),
+                             -(r["p90_working_days"] or 0), r["process_key"], r["element_id"]))
+    slowest = max((r["median_working_days"] or 0 for r in rows), default=0)
+    for r in rows:  # the page's bar: the step's median against the slowest one's
+        r["share"] = round(100 * (r["median_working_days"] or 0) / slowest) if slowest else 0
+    return {"since": since.isoformat(), "until": until.isoformat(), "process": process,
+            "at": now.isoformat(), "steps": rows,
+            "completed": sum(r["completed"] for r in rows), "late": sum(r["late"] for r in rows),
+            "open": sum(r["open"] for r in rows), "open_overdue": sum(r["open_overdue"] for r in rows)}
+
+
+def _row(entry: dict, names: dict[str, str], days: "_WorkingDays") -> dict:
+    tasks = entry["tasks"]
+    working = sorted(days.between(t.created_at, t.completed_at) for t in tasks)
+    calendar = sorted((as_local_date(t.completed_at) - as_local_date(t.created_at)).days for t in tasks)
+    return {"process_key": entry["process_key"], "process_name": names.get(entry["process_key"], entry["process_key"]),
+            "element_id": entry["element_id"], "name": entry["name"], "completed": len(tasks),
+            "median_working_days": _median(working), "p90_working_days": percentile(working, 90),
+            "max_working_days": working[-1] if working else None,
+            "median_days": _median(calendar), "p90_days": percentile(calendar, 90),
+            "max_days": calendar[-1] if calendar else None,
+            "late": sum(t.due_at is not None and t.completed_at > t.due_at for t in tasks),
+            "open": entry["open"], "open_overdue": entry["open_overdue"]}
+
+
+def _median(values: list[int]) -> float | int | None:
+    if not values:
+        return None
+    middle = median(values)
+    return int(middle) if middle == int(middle) else middle
+
+
+def percentile(ordered: list[int], p: int) -> int | None:
+    """The nearest-rank percentile of sorted values: the smallest value that p in a hundred of
+    them do not exceed. None for no values."""
+    if not ordered:
+        return None
+    return ordered[max(math.ceil(p * len(ordered) / 100), 1) - 1]
+
+
+class _WorkingDays:
+    """Working days between two instants, by Beijing dates, from one running count over the
+    days the steps span: each day is asked of the calendar once, not once per step."""
+
+    def __init__(self, calendar: WorkCalendar, starts: list[datetime], ends: list[datetime]):
+        self.first = min((as_local_date(s) for s in starts), default=None)
+        self.count: list[int] = []  # working days in (first, first + i]
+        if self.first is None:
+            return
+        last = max(as_local_date(e) for e in ends)
+        total = 0
+        for i in range((last - self.first).days + 1):
+            total += i > 0 and calendar.is_working_day(self.first + timedelta(days=i))
+            self.count.append(total)
+
+    def between(self, start: datetime, end: datetime) -> int:
+        a, b = (as_local_date(start) - self.first).days, (as_local_date(end) - self.first).days
+        return self.count[b] - self.count[a] if b >= a else 0

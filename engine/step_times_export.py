@@ -1,0 +1,65 @@
+"""How long each step takes (engine/step_times.py) as a file a reform office opens in a
+spreadsheet: .xlsx (the period above the header row, the header frozen) or .csv (UTF-8 with a
+byte-order mark, which Excel needs to read Chinese). The columns are the statistics', said in
+Chinese; the lines the command line prints."""
+from __future__ import annotations
+
+from .display import counted
+from .tables import header_row, save, title_row
+
+HEADERS = ("流程", "流程标识", "环节", "环节标识", "办结数", "中位工作日", "90%分位工作日", "最长工作日",
+           "中位自然日", "90%分位自然日", "最长自然日", "逾期办结", "在办", "在办逾期")
+_WIDTHS = (18, 16, 24, 18, 8, 10, 12, 10, 10, 12, 10, 9, 7, 9)
+
+
+def title(result: dict) -> str:
+    scope = f"，流程 {result['process']}" if result["process"] else ""
+    return f"办理时效统计（{result['since']} 至 {result['until']} 办结{scope}）"
+
+
+def write(result: dict, path: str) -> None:
+    """Write the statistics to `path`, its format from the extension."""
+    table = [cells(row) for row in result["steps"]]
+
+    def fill(book):
+        sheet = book.active
+        sheet.title = "办理时效统计"
+        title_row(sheet, title(result))
+        header_row(sheet, HEADERS, _WIDTHS)
+        for line in table:
+            sheet.append(line)
+        sheet.auto_filter.ref = f"A2:{sheet.cell(sheet.max_row, len(HEADERS)).coordinate}"
+    save(path, ("办理时效统计", "step-time statistics"), HEADERS, table, fill)
+
+
+def cells(row: dict) -> list:
+    def blank(value):
+        return "" if value is None else value
+    return [row["process_name"], row["process_key"], row["name"], row["element_id"], row["completed"],
+            blank(row["median_working_days"]), blank(row["p90_working_days"]), blank(row["max_working_days"]),
+            blank(row["median_days"]), blank(row["p90_days"]), blank(row["max_days"]),
+            row["late"], row["open"], row["open_overdue"]]
+
+
+def lines(result: dict) -> list[str]:
+    """The statistics for a terminal, a step a line, the slowest first."""
+    out = [f"{title(result)} (how long each step took, completed {result['since']} to {result['until']}"
+           + (f", process {result['process']}" if result["process"] else "") + ")"]
+    for r in result["steps"]:
+        head = f"{r['process_name']} · {r['name']} ({r['process_key']}/{r['element_id']})："
+        if r["completed"]:
+            took = (f"办结 {r['completed']} 件，工作日 中位 {r['median_working_days']}、90% {r['p90_working_days']}、"
+                    f"最长 {r['max_working_days']}；自然日 中位 {r['median_days']}、90% {r['p90_days']}、最长 {r['max_days']}；"
+                    f"逾期办结 {r['late']} ({counted(r['completed'], 'step')} completed, working days median "
+                    f"{r['median_working_days']}, 90% {r['p90_working_days']}, longest {r['max_working_days']}; "
+                    f"calendar days median {r['median_days']}, 90% {r['p90_days']}, longest {r['max_days']}; "
+                    f"{r['late']} late)")
+        else:
+            took = "期间内无办结 (none completed in the period)"
+        out.append(f"  {head}{took}；在办 {r['open']}，其中逾期 {r['open_overdue']} "
+                   f"({r['open']} open, {r['open_overdue']} overdue)")
+    out.append(f"共 {len(result['steps'])} 个环节：办结 {result['completed']} 件，逾期办结 {result['late']}；"
+               f"在办 {result['open']}，其中逾期 {result['open_overdue']} ({counted(len(result['steps']), 'step')}: "
+               f"{result['completed']} completed, {result['late']} late; {result['open']} open, "
+               f"{result['open_overdue']} overdue)")
+    return out
