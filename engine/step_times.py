@@ -1,8 +1,10 @@
 """How long each step takes (办理时效统计): where plans stall, from the inbox rows.
 
-For each step of each procedure (a process key and a user task's element id, with its name as
-the latest row of it says it), over the steps completed in a period (by the Beijing date they
-were completed on; by default the current calendar year):
+For each step of each procedure (the plan's process key, and a user task's element id in the
+plan's diagram or in one it calls or embeds — `part`, the called process's key or the embedded
+subprocess's id, None in the plan's own — with the names the latest row of it says), over the
+steps completed in a period (by the Beijing date they were completed on; by default the current
+calendar year):
 
 - how many were completed, and the median, 90th percentile and longest time each took, from
   the step's opening (its inbox row made) to its completion, in Chinese **working days**
@@ -22,8 +24,8 @@ timer) are left out: they were not done. A step opened again (a plan sent back) 
 time it was done. The slowest step comes first: by median working days, then calendar days,
 then the 90th percentile; steps open now with none completed in the period last.
 
-Read-only: one query of the inbox rows (completed in the period or open now), one of the
-processes' names and one of the calendar's entered days; the statistics are plain Python.
+Read-only: one query of the inbox rows (completed in the period or open now) with their plans'
+processes, and one of the calendar's entered days; the statistics are plain Python.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from statistics import median
 
 from sqlalchemy import Connection, and_, or_, select
 
-from models import HumanTask, ProcessDefinition
+from models import HumanTask, ProcessDefinition, ProcessInstance
 
 from . import clock
 from .errors import Invalid
@@ -66,35 +68,39 @@ def _day(value, what: str) -> date | None:
 def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: date, until: date,
                process: str | None = None) -> dict:
     """The statistics of the steps completed from `since` to `until` (Beijing dates, both
-    included), and of the steps open at `now`; `process`: only the steps of this process key
-    (the diagram the step is drawn in: legality_review's own steps, not reform_plan's)."""
+    included), and of the steps open at `now`; `process`: only the steps of the plans of this process key
+    (as the ledger filters: reform_plan's plans, with the legality review they call)."""
     start = datetime.combine(since, time(), clock.TZ)
     end = datetime.combine(until + timedelta(days=1), time(), clock.TZ)
     done_in_period = and_(HumanTask.status == "completed", HumanTask.completed_at >= start,
                           HumanTask.completed_at < end)
-    query = (select(HumanTask.process_key, HumanTask.element_id, HumanTask.name, HumanTask.status,
-                    HumanTask.created_at, HumanTask.completed_at, HumanTask.due_at)
+    query = (select(ProcessDefinition.key, ProcessDefinition.name.label("process_name"), HumanTask.process_key,
+                    HumanTask.element_id, HumanTask.name, HumanTask.status, HumanTask.created_at,
+                    HumanTask.completed_at, HumanTask.due_at)
+             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
              .where(or_(done_in_period, is_open(HumanTask.status))).order_by(HumanTask.id))
     if process is not None:
-        query = query.where(HumanTask.process_key == process)
-    steps: dict[tuple[str, str], dict] = {}
+        query = query.where(ProcessDefinition.key == process)
+    steps: dict[tuple[str, str, str], dict] = {}
     for task in conn.execute(query):
-        entry = steps.setdefault((task.process_key, task.element_id),
-                                 {"process_key": task.process_key, "element_id": task.element_id,
+        # the step as drawn: in the plan's diagram, or in one it calls or embeds (task.process_key)
+        part = task.process_key if task.process_key != task.key else None
+        entry = steps.setdefault((task.key, part or "", task.element_id),
+                                 {"process_key": task.key, "part": part, "element_id": task.element_id,
                                   "tasks": [], "open": 0, "open_overdue": 0})
-        entry["name"] = task.name  # the latest row's: a diagram deployed again may rename its step
+        # the latest row's names: a diagram deployed again may rename its process or step
+        entry["process_name"], entry["name"] = task.process_name, task.name
         if task.status in OPEN_STATUSES:
             entry["open"] += 1
             entry["open_overdue"] += task.due_at is not None and task.due_at <= now
         else:
             entry["tasks"].append(task)
-    names = dict(conn.execute(select(ProcessDefinition.key, ProcessDefinition.name)
-                              .order_by(ProcessDefinition.version)).all())  # the latest version's name
     days = _WorkingDays(calendar, [t.created_at for e in steps.values() for t in e["tasks"]],
                         [t.completed_at for e in steps.values() for t in e["tasks"]])
-    rows = [_row(entry, names, days) for entry in steps.values()]
+    rows = [_row(entry, days) for entry in steps.values()]
     rows.sort(key=lambda r: (r["completed"] == 0, -(r["median_working_days"] or 0), -(r["median_days"] or 0),
-                             -(r["p90_working_days"] or 0), r["process_key"], r["element_id"]))
+                             -(r["p90_working_days"] or 0), r["process_key"], r["part"] or "", r["element_id"]))
     slowest = max((r["median_working_days"] or 0 for r in rows), default=0)
     for r in rows:  # the page's bar: the step's median against the slowest one's
         r["share"] = round(100 * (r["median_working_days"] or 0) / slowest) if slowest else 0
@@ -104,11 +110,11 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
             "open": sum(r["open"] for r in rows), "open_overdue": sum(r["open_overdue"] for r in rows)}
 
 
-def _row(entry: dict, names: dict[str, str], days: "_WorkingDays") -> dict:
+def _row(entry: dict, days: "_WorkingDays") -> dict:
     tasks = entry["tasks"]
     working = sorted(days.between(t.created_at, t.completed_at) for t in tasks)
     calendar = sorted((as_local_date(t.completed_at) - as_local_date(t.created_at)).days for t in tasks)
-    return {"process_key": entry["process_key"], "process_name": names.get(entry["process_key"], entry["process_key"]),
+    return {"process_key": entry["process_key"], "process_name": entry["process_name"], "part": entry["part"],
             "element_id": entry["element_id"], "name": entry["name"], "completed": len(tasks),
             "median_working_days": _median(working), "p90_working_days": percentile(working, 90),
             "max_working_days": working[-1] if working else None,
@@ -116,6 +122,12 @@ def _row(entry: dict, names: dict[str, str], days: "_WorkingDays") -> dict:
             "max_days": calendar[-1] if calendar else None,
             "late": sum(t.due_at is not None and t.completed_at > t.due_at for t in tasks),
             "open": entry["open"], "open_overdue": entry["open_overdue"]}
+
+
+def step_id(row: dict) -> str:
+    """Where a step is drawn, as an analyst finds it in Camunda Modeler: legality_review/Task_CheckMaterials
+    for a step of a called process or an embedded subprocess, Task_DraftPlan for one of the plan's own."""
+    return f"{row['part']}/{row['element_id']}" if row["part"] else row["element_id"]
 
 
 def _median(values: list[int]) -> float | int | None:

@@ -5,6 +5,7 @@ Chinese; the lines the command line prints."""
 from __future__ import annotations
 
 from .display import counted
+from .step_times import step_id
 from .tables import header_row, save, title_row
 
 HEADERS = ("流程", "流程标识", "环节", "环节标识", "办结数", "中位工作日", "90%分位工作日", "最长工作日",
@@ -35,7 +36,7 @@ def write(result: dict, path: str) -> None:
 def cells(row: dict) -> list:
     def blank(value):
         return "" if value is None else value
-    return [row["process_name"], row["process_key"], row["name"], row["element_id"], row["completed"],
+    return [row["process_name"], row["process_key"], row["name"], step_id(row), row["completed"],
             blank(row["median_working_days"]), blank(row["p90_working_days"]), blank(row["max_working_days"]),
             blank(row["median_days"]), blank(row["p90_days"]), blank(row["max_days"]),
             row["late"], row["open"], row["open_overdue"]]
@@ -46,7 +47,7 @@ def lines(result: dict) -> list[str]:
     out = [f"{title(result)} (how long each step took, completed {result['since']} to {result['until']}"
            + (f", process {result['process']}" if result["process"] else "") + ")"]
     for r in result["steps"]:
-        head = f"{r['process_name']} · {r['name']} ({r['process_key']}/{r['element_id']})："
+        head = f"{r['process_name']} · {r['name']} ({r['process_key']}: {step_id(r)})："
         if r["completed"]:
             took = (f"办结 {r['completed']} 件，工作日 中位 {r['median_working_days']}、90% {r['p90_working_days']}、"
                     f"最长 {r['max_working_days']}；自然日 中位 {r['median_days']}、90% {r['p90_days']}、最长 {r['max_days']}；"
