@@ -94,10 +94,10 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
         if task.status in OPEN_STATUSES:
             entry["open"] += 1
             entry["open_overdue"] += task.due_at is not None and task.due_at <= now
-        else:
-            entry["tasks"].append(task)
-    days = _WorkingDays(calendar, [t.created_at for e in steps.values() for t in e["tasks"]],
-                        [t.completed_at for e in steps.values() for t in e["tasks"]])
+        else:  # its Beijing dates, once, and whether it was late
+            entry["tasks"].append((as_local_date(task.created_at), as_local_date(task.completed_at),
+                                   task.due_at is not None and task.completed_at > task.due_at))
+    days = _WorkingDays(calendar, [t for e in steps.values() for t in e["tasks"]])
     rows = [_row(entry, days) for entry in steps.values()]
     rows.sort(key=lambda r: (r["completed"] == 0, -(r["median_working_days"] or 0), -(r["median_days"] or 0),
                              -(r["p90_working_days"] or 0), r["process_key"], r["part"] or "", r["element_id"]))
@@ -112,15 +112,15 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
 
 def _row(entry: dict, days: "_WorkingDays") -> dict:
     tasks = entry["tasks"]
-    working = sorted(days.between(t.created_at, t.completed_at) for t in tasks)
-    calendar = sorted((as_local_date(t.completed_at) - as_local_date(t.created_at)).days for t in tasks)
+    working = sorted(days.between(opened, done) for opened, done, _late in tasks)
+    calendar = sorted((done - opened).days for opened, done, _late in tasks)
     return {"process_key": entry["process_key"], "process_name": entry["process_name"], "part": entry["part"],
             "element_id": entry["element_id"], "name": entry["name"], "completed": len(tasks),
             "median_working_days": _median(working), "p90_working_days": percentile(working, 90),
             "max_working_days": working[-1] if working else None,
             "median_days": _median(calendar), "p90_days": percentile(calendar, 90),
             "max_days": calendar[-1] if calendar else None,
-            "late": sum(t.due_at is not None and t.completed_at > t.due_at for t in tasks),
+            "late": sum(late for _opened, _done, late in tasks),
             "open": entry["open"], "open_overdue": entry["open_overdue"]}
 
 
@@ -146,20 +146,20 @@ def percentile(ordered: list[int], p: int) -> int | None:
 
 
 class _WorkingDays:
-    """Working days between two instants, by Beijing dates, from one running count over the
-    days the steps span: each day is asked of the calendar once, not once per step."""
+    """Working days between two Beijing dates, from one running count over the days the steps
+    span: each day is asked of the calendar once, not once per step."""
 
-    def __init__(self, calendar: WorkCalendar, starts: list[datetime], ends: list[datetime]):
-        self.first = min((as_local_date(s) for s in starts), default=None)
+    def __init__(self, calendar: WorkCalendar, tasks: list[tuple[date, date, bool]]):
+        self.first = min((opened for opened, _done, _late in tasks), default=None)
         self.count: list[int] = []  # working days in (first, first + i]
         if self.first is None:
             return
-        last = max(as_local_date(e) for e in ends)
+        last = max(done for _opened, done, _late in tasks)
         total = 0
         for i in range((last - self.first).days + 1):
             total += i > 0 and calendar.is_working_day(self.first + timedelta(days=i))
             self.count.append(total)
 
-    def between(self, start: datetime, end: datetime) -> int:
-        a, b = (as_local_date(start) - self.first).days, (as_local_date(end) - self.first).days
+    def between(self, start: date, end: date) -> int:
+        a, b = (start - self.first).days, (end - self.first).days
         return self.count[b] - self.count[a] if b >= a else 0
