@@ -51,7 +51,8 @@ def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     for page in ("inbox, reform office (every open task)", "a task's page", "a plan's page with its trail",
-                 "ledger page", "claim (button on the inbox)", "submit a legality review (form)"):
+                 "ledger page", "step times page (办理时效)", "claim (button on the inbox)",
+                 "submit a legality review (form)"):
         assert re.search(rf"^{re.escape(page)}: \d+ ms$", done.stdout, re.M), page
 
 
