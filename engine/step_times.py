@@ -17,6 +17,8 @@ calendar year):
   completed after the instant it was due);
 - how many of the step are open now, in any plan, and how many of those are past their due date.
 
+The same per lead unit (the plan's `leadUnit` variable, as the ledger names it): who is late.
+
 The 90th percentile is the nearest-rank one: the smallest time that nine in ten of the steps
 took no longer than (one the office can find among the steps), the median the middle one (or
 the mean of the two middle ones). Withdrawn steps (cancelled: a plan stopped, an interrupting
@@ -39,7 +41,9 @@ from models import HumanTask, ProcessDefinition, ProcessInstance
 
 from . import clock
 from .errors import Invalid
+from .ledger import LEAD_UNIT
 from .runtime import OPEN_STATUSES, is_open
+from .sql_json import json_text
 from .workdays import WorkCalendar, as_local_date
 
 
@@ -76,14 +80,18 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
                           HumanTask.completed_at < end)
     query = (select(ProcessDefinition.key, ProcessDefinition.name.label("process_name"), HumanTask.process_key,
                     HumanTask.element_id, HumanTask.name, HumanTask.status, HumanTask.created_at,
-                    HumanTask.completed_at, HumanTask.due_at)
+                    HumanTask.completed_at, HumanTask.due_at,
+                    json_text(ProcessInstance.variables_json, LEAD_UNIT).label("lead_unit"))
              .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
              .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
              .where(or_(done_in_period, is_open(HumanTask.status))).order_by(HumanTask.id))
     if process is not None:
         query = query.where(ProcessDefinition.key == process)
     steps: dict[tuple[str, str, str], dict] = {}
+    units: dict[str, dict] = {}
     for task in conn.execute(query):
+        unit = units.setdefault(task.lead_unit or "", {"lead_unit": task.lead_unit, "tasks": [], "open": 0,
+                                                       "open_overdue": 0})
         # the step as drawn: in the plan's diagram, or in one it calls or embeds (task.process_key)
         part = task.process_key if task.process_key != task.key else None
         entry = steps.setdefault((task.key, part or "", task.element_id),
@@ -92,11 +100,16 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
         # the latest row's names: a diagram deployed again may rename its process or step
         entry["process_name"], entry["name"] = task.process_name, task.name
         if task.status in OPEN_STATUSES:
+            overdue = task.due_at is not None and task.due_at <= now
             entry["open"] += 1
-            entry["open_overdue"] += task.due_at is not None and task.due_at <= now
+            entry["open_overdue"] += overdue
+            unit["open"] += 1
+            unit["open_overdue"] += overdue
         else:  # its Beijing dates, once, and whether it was late
-            entry["tasks"].append((as_local_date(task.created_at), as_local_date(task.completed_at),
-                                   task.due_at is not None and task.completed_at > task.due_at))
+            done = (as_local_date(task.created_at), as_local_date(task.completed_at),
+                    task.due_at is not None and task.completed_at > task.due_at)
+            entry["tasks"].append(done)
+            unit["tasks"].append(done)
     days = _WorkingDays(calendar, [t for e in steps.values() for t in e["tasks"]])
     rows = [_row(entry, days) for entry in steps.values()]
     rows.sort(key=lambda r: (r["completed"] == 0, -(r["median_working_days"] or 0), -(r["median_days"] or 0),
@@ -105,7 +118,7 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
     for r in rows:  # the page's bar: the step's median against the slowest one's
         r["share"] = round(100 * (r["median_working_days"] or 0) / slowest) if slowest else 0
     return {"since": since.isoformat(), "until": until.isoformat(), "process": process,
-            "at": now.isoformat(), "steps": rows,
+            "at": now.isoformat(), "steps": rows, "units": _units(units, days),
             "completed": sum(r["completed"] for r in rows), "late": sum(r["late"] for r in rows),
             "open": sum(r["open"] for r in rows), "open_overdue": sum(r["open_overdue"] for r in rows)}
 
@@ -122,6 +135,20 @@ def _row(entry: dict, days: "_WorkingDays") -> dict:
             "max_days": calendar[-1] if calendar else None,
             "late": sum(late for _opened, _done, late in tasks),
             "open": entry["open"], "open_overdue": entry["open_overdue"]}
+
+
+def _units(units: dict[str, dict], days: "_WorkingDays") -> list[dict]:
+    """Per lead unit (the plan's `leadUnit`, as the ledger's): the steps of its plans completed in
+    the period, their median working days and how many were late, and its open and overdue ones.
+    Most overdue now first, then most late, then by name; plans without a lead unit last."""
+    out = []
+    for unit in units.values():
+        tasks = unit["tasks"]
+        working = sorted(days.between(opened, done) for opened, done, _late in tasks)
+        out.append({"lead_unit": unit["lead_unit"], "completed": len(tasks), "median_working_days": _median(working),
+                    "late": sum(late for _opened, _done, late in tasks), "open": unit["open"],
+                    "open_overdue": unit["open_overdue"]})
+    return sorted(out, key=lambda u: (u["lead_unit"] is None, -u["open_overdue"], -u["late"], u["lead_unit"] or ""))
 
 
 def step_id(row: dict) -> str:

@@ -1,16 +1,17 @@
 """How long each step takes (engine/step_times.py) as a file a reform office opens in a
 spreadsheet: .xlsx (the period above the header row, the header frozen) or .csv (UTF-8 with a
 byte-order mark, which Excel needs to read Chinese). The columns are the statistics', said in
-Chinese; the lines the command line prints."""
+Chinese, with a second sheet per lead unit; the lines the command line prints."""
 from __future__ import annotations
 
 from .display import counted
 from .step_times import step_id
-from .tables import header_row, save, title_row
+from .tables import header_row, save, title_row, xlsx_text
 
 HEADERS = ("流程", "流程标识", "环节", "环节标识", "办结数", "中位工作日", "90%分位工作日", "最长工作日",
            "中位自然日", "90%分位自然日", "最长自然日", "逾期办结", "在办", "在办逾期")
 _WIDTHS = (18, 16, 24, 18, 8, 10, 12, 10, 10, 12, 10, 9, 7, 9)
+UNIT_HEADERS = ("牵头单位", "办结数", "中位工作日", "逾期办结", "在办", "在办逾期")
 
 
 def title(result: dict) -> str:
@@ -30,7 +31,34 @@ def write(result: dict, path: str) -> None:
         for line in table:
             sheet.append(line)
         sheet.auto_filter.ref = f"A2:{sheet.cell(sheet.max_row, len(HEADERS)).coordinate}"
+        units = book.create_sheet("按牵头单位")  # who is late
+        header_row(units, UNIT_HEADERS, (24,))
+        for unit in result["units"]:
+            units.append([xlsx_text(cell) for cell in unit_cells(unit)])
     save(path, ("办理时效统计", "step-time statistics"), HEADERS, table, fill)
+
+
+def write_units(result: dict, path: str) -> None:
+    """The per-unit figures alone, for `stats --by-unit --output x.csv`: a .csv holds one table
+    (an .xlsx has both sheets, `write`)."""
+    save(path, ("办理时效统计", "step-time statistics"), UNIT_HEADERS,
+         [unit_cells(unit) for unit in result["units"]], lambda book: None)
+
+
+def unit_cells(unit: dict) -> list:
+    return [unit["lead_unit"] or "（未填）", unit["completed"],
+            "" if unit["median_working_days"] is None else unit["median_working_days"],
+            unit["late"], unit["open"], unit["open_overdue"]]
+
+
+def unit_lines(result: dict) -> list[str]:
+    """The per-unit figures for a terminal: who is late."""
+    return [f"{title(result)} 按牵头单位 (per lead unit)"] + [
+        f"  {u['lead_unit'] or '（未填）'}：办结 {u['completed']} 件，工作日中位 "
+        f"{'-' if u['median_working_days'] is None else u['median_working_days']}，逾期办结 {u['late']}；"
+        f"在办 {u['open']}，其中逾期 {u['open_overdue']} ({counted(u['completed'], 'step')} completed, median "
+        f"{'-' if u['median_working_days'] is None else u['median_working_days']} working days, {u['late']} late; "
+        f"{u['open']} open, {u['open_overdue']} overdue)" for u in result["units"]]
 
 
 def cells(row: dict) -> list:

@@ -25,7 +25,8 @@ def drive(engine, people, at) -> None:
     so late), reviewed 9 → 12 Oct (3 days, 2 working: Sat 10 and Mon 12 Oct).
     Plan 2: drafted 12 → 13 Oct (1, 1), reviewed 13 → 14 Oct and sent back (1, 1), drafted again
     14 → 20 Oct (6, 4), its review open since 20 Oct, due in 15 working days: overdue by 20 Nov.
-    Plan 3: started 2 Nov, its draft (due 9 Nov) still open on 20 Nov: overdue."""
+    Plan 3: started 2 Nov, its draft (due 9 Nov) still open on 20 Nov: overdue.
+    Plans 1 and 3 are led by 市财政局, plan 2 by 市发改委."""
     engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
     drafter, legal = people["drafter"], people["legal"]
 
@@ -38,16 +39,16 @@ def drive(engine, people, at) -> None:
             engine.complete(task["id"], actor=task["assignee"] or legal, data=data)
 
     with at("2026-09-29T09:00"):
-        one = engine.start("mini_approval", actor=drafter)["id"]
+        one = engine.start("mini_approval", actor=drafter, data={"leadUnit": "市财政局"})["id"]
     step("2026-10-09T10:00", one, "Task_Draft", {"summary": "初稿"})
     step("2026-10-12T09:00", one, "Task_Review", {"decision": "approve"})
     with at("2026-10-12T09:00"):
-        two = engine.start("mini_approval", actor=drafter)["id"]
+        two = engine.start("mini_approval", actor=drafter, data={"leadUnit": "市发改委"})["id"]
     step("2026-10-13T09:00", two, "Task_Draft", {"summary": "初稿"})
     step("2026-10-14T09:00", two, "Task_Review", {"decision": "return", "returnReason": "补充依据"})
     step("2026-10-20T16:00", two, "Task_Draft", {"summary": "修改稿"})
     with at("2026-11-02T09:00"):
-        engine.start("mini_approval", actor=drafter)
+        engine.start("mini_approval", actor=drafter, data={"leadUnit": "市财政局"})
 
 
 @pytest.fixture
@@ -79,6 +80,15 @@ def test_the_slowest_step_comes_first_with_its_working_and_calendar_days(driven,
     assert (review["late"], review["open"], review["open_overdue"]) == (0, 1, 1)
     assert (draft["share"], review["share"]) == (100, 50)  # the page's bars
     assert (result["completed"], result["late"], result["open"], result["open_overdue"]) == (5, 1, 2, 2)
+
+
+def test_per_lead_unit_who_is_late(driven, people, at):
+    with at(NOW):
+        units = driven.step_times(people["reform_office"])["units"]
+    # 市财政局: plan 1's draft (3 working days, late) and review (2), plan 3's draft overdue;
+    # 市发改委: plan 2's three steps (1, 1, 4), its review overdue. As many overdue: the one late first
+    assert [(u["lead_unit"], u["completed"], u["median_working_days"], u["late"], u["open"], u["open_overdue"])
+            for u in units] == [("市财政局", 2, 2.5, 1, 1, 1), ("市发改委", 3, 1, 0, 1, 1)]
 
 
 def test_the_period_counts_the_steps_completed_in_it_and_the_process_filter(driven, people, at):
@@ -136,7 +146,11 @@ def test_the_csv_and_xlsx_files(driven, people, at, tmp_path):
     assert rows[1] == ["简易审批", "mini_approval", "起草", "Task_Draft", "3", "3", "4", "4", "6", "10", "10", "1", "1", "1"]
     assert rows[2][2:8] == ["审核", "Task_Review", "2", "1.5", "2", "2"]
     write(result, str(tmp_path / "stats.xlsx"))
-    sheet = load_workbook(tmp_path / "stats.xlsx").active
+    book = load_workbook(tmp_path / "stats.xlsx")
+    assert [list(r) for r in book["按牵头单位"].iter_rows(values_only=True)] == [
+        ["牵头单位", "办结数", "中位工作日", "逾期办结", "在办", "在办逾期"], ["市财政局", 2, 2.5, 1, 1, 1],
+        ["市发改委", 3, 1, 0, 1, 1]]
+    sheet = book.active
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert values[0][0] == "办理时效统计（2026-01-01 至 2026-12-31 办结）"
     assert values[1] == list(HEADERS)
@@ -160,6 +174,10 @@ def test_the_command_line(driven, people):
     assert data["since"] == "2026-10-10" and by_step(data)["Task_Draft"]["median_working_days"] == 2.5
     lines = list(csv.reader(io.StringIO(cli("--as", office, "--format", "csv").stdout)))
     assert lines[0][0] == "流程" and lines[1][3] == "Task_Draft" and len(lines) == 3
+    by_unit = cli("--as", office, "--by-unit").stdout.splitlines()
+    assert by_unit[1].startswith("  市财政局：办结 2 件，工作日中位 2.5，逾期办结 1；在办 1，其中逾期 1")
+    assert list(csv.reader(io.StringIO(cli("--as", office, "--by-unit", "--format", "csv").stdout)))[2] == \
+        ["市发改委", "3", "1", "0", "1", "1"]
     refused = cli("--as", people["drafter"], code=4)
     assert "只有改革办可以查看办理时效统计" in refused.stderr
     assert "--output" in cli("--as", office, "--format", "xlsx", code=2).stderr

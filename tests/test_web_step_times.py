@@ -1,6 +1,6 @@
 """办理时效统计 in a real browser, over the demo: the reform office finds the page in its header,
 reads the steps the slowest first as `Engine.step_times` counts them, with a bar as long as
-the median against the slowest's, follows an overdue count to the inbox's overdue list,
+the median against the slowest's, and the lead units, follows an overdue count to the inbox's overdue list,
 narrows to one process, downloads the same table as .csv and reads it in English. A drafter
 has no link and gets 403."""
 from __future__ import annotations
@@ -41,6 +41,11 @@ def test_the_office_sees_the_slowest_step_first_and_downloads_the_table(live, pa
     # the bar is drawn by the stylesheet (no inline style: the CSP), as wide as the cell
     cell, bar = first.locator("td.bar").bounding_box(), first.locator("td.bar span").bounding_box()
     assert bar["width"] > 0.8 * cell["width"] - 20
+
+    # per lead unit, the most overdue first, as the engine counts
+    units = page.locator("table.stats-units tr[data-unit]")
+    assert [u.get_attribute("data-unit") for u in units.all()] == [u["lead_unit"] or "" for u in expected["units"]]
+    assert len(expected["units"]) > 1
 
     # an overdue count opens the inbox's overdue list, found by the step's name
     overdue = next(s for s in expected["steps"] if s["open_overdue"])
