@@ -56,8 +56,8 @@ def unit_lines(result: dict) -> list[str]:
     return [f"{title(result)} 按牵头单位 (per lead unit)"] + [
         f"  {u['lead_unit'] or '（未填）'}：办结 {u['completed']} 件，工作日中位 "
         f"{'-' if u['median_working_days'] is None else u['median_working_days']}，逾期办结 {u['late']}；"
-        f"在办 {u['open']}，其中逾期 {u['open_overdue']} ({counted(u['completed'], 'step')} completed, median "
-        f"{'-' if u['median_working_days'] is None else u['median_working_days']} working days, {u['late']} late; "
+        f"在办 {u['open']}，其中逾期 {u['open_overdue']} ({counted(u['completed'], 'step')} completed, working days "
+        f"median {'-' if u['median_working_days'] is None else u['median_working_days']}, {u['late']} late; "
         f"{u['open']} open, {u['open_overdue']} overdue)" for u in result["units"]]
 
 
