@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
@@ -111,6 +112,21 @@ def test_the_period_counts_the_steps_completed_in_it_and_the_process_filter(driv
             driven.step_times(office, since="2026-10-10", until="2026-10-01")
         with pytest.raises(Invalid, match="YYYY-MM-DD"):
             driven.step_times(office, since="10/10/2026")
+
+
+def test_a_day_the_office_enters_off_counts_for_nothing_and_a_stopped_plan_s_steps_are_left_out(driven, people, at):
+    office = people["reform_office"]
+    with at(NOW):
+        # 9 October, a working day, entered as a local day off: plan 1's draft took 2 working days, not 3
+        driven.set_calendar_day(date(2026, 10, 9), working=False, note="地方调休", actor=office)
+        draft = by_step(driven.step_times(office))["Task_Draft"]
+        assert (draft["median_working_days"], draft["max_working_days"], draft["median_days"]) == (2, 4, 6)
+        # plan 3 stopped: its open draft withdrawn, neither open nor overdue any more
+        plans = driven.step_times(office)
+        driven.cancel_plan(3, reason="重复发起", actor=office)
+        after = by_step(driven.step_times(office))["Task_Draft"]
+    assert by_step(plans)["Task_Draft"]["open"] == 1
+    assert (after["open"], after["open_overdue"], after["completed"]) == (0, 0, 3)
 
 
 def test_only_the_reform_office_sees_the_statistics(driven, people, at):
