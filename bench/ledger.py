@@ -1,11 +1,12 @@
-"""How long the reform office waits for the ledger (`reformflow ledger`) and its spreadsheet, for a
-year's worth of plans at different stages.
+"""How long the reform office waits for the ledger (`reformflow ledger`) and its spreadsheet, and
+for the step-time statistics (`reformflow stats`), for a year's worth of plans at different stages.
 
     python bench/ledger.py [--plans 300] [--db URL]
 
 Starts the plans through the engine, drives each to one of several stages (early, the legality
 review, deliberation, filing), then times the ledger's query and the .xlsx and .csv files it
-writes, and prints the figures.
+writes, and the statistics of how long each step took (engine/step_times.py: one query of the
+inbox rows, the working days counted in Python), and prints the figures.
 """
 from __future__ import annotations
 
@@ -78,12 +79,16 @@ def main() -> None:
         ledger_ms = timed(engine.ledger)
         xlsx_ms = timed(lambda: write(rows, f"{tmp}/ledger.xlsx"))
         csv_ms = timed(lambda: write(rows, f"{tmp}/ledger.csv"))
+        stats = engine.step_times("chen")
+        stats_ms = timed(lambda: engine.step_times("chen"))
         url = db.url
         db.dispose()
     print(f"database: {url.split('@')[-1]}")
     print(f"plans: {len(rows)} ({tasks} inbox rows), started and driven in {made:.1f} s")
     print(f"ledger (query and colours): {ledger_ms:.0f} ms")
     print(f"ledger as .xlsx: {xlsx_ms:.0f} ms; as .csv: {csv_ms:.0f} ms")
+    print(f"step times (query and statistics): {stats_ms:.0f} ms for {len(stats['steps'])} steps, "
+          f"{stats['completed']} completed and {stats['open']} open")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ def main() -> None:
             "a plan's page with its trail": timed(lambda: legal.get(f"/plans/{review['instance_id']}")),
             "plans list, reform office (first 50)": timed(lambda: office.get("/plans")),
             "ledger page": timed(lambda: office.get("/ledger")),
+            "step times page (办理时效)": timed(lambda: office.get("/stats")),
         }
         claims, completes = [], []
         for task in reviews[1:8]:

@@ -1363,6 +1363,49 @@ def supervision_cmd(state, as_json, year, unit, output):
     _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
 
 
+
+@command(main, "stats")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who asks: reform office).")
+@click.option("--since", help="统计办结日期自此日起，如 2026-01-01；默认为今年 1 月 1 日 "
+                              "(count the steps completed from this date; default: 1 January this year).")
+@click.option("--until", help="至此日止（含），如 2026-12-31；默认为该年 12 月 31 日 "
+                              "(up to and including this date; default: 31 December of that year).")
+@click.option("--process", "process_key", help="只统计此流程的环节，如 legality_review (only the steps of this process key).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table", show_default=True,
+              help="table 逐行列出；csv 输出到标准输出或 --output；xlsx 须给 --output "
+                   "(table: a line a step; csv: to standard output or --output; xlsx: needs --output).")
+@click.option("--by-unit", is_flag=True,
+              help="按牵头单位汇总：办结数、工作日中位数、逾期办结、在办逾期 (per lead unit: completed, median, late, overdue).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the statistics to an .xlsx or .csv file).")
+def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, output):
+    """办理时效统计：各流程各环节办结数、办理用时（工作日、自然日的中位数、90% 分位数、最长）、逾期办结及在办逾期，最慢的环节在前
+    (how long each step takes: steps completed, median, 90th percentile and longest time in working and
+    calendar days, late completions, open and overdue steps; the slowest step first)."""
+    from . import step_times_export as export
+    if fmt == "xlsx" and output is None:
+        raise BadValue("--format xlsx 须与 --output FILE.xlsx 同用", "--format xlsx needs --output FILE.xlsx")
+    if fmt != "table" and output is not None and not output.lower().endswith(f".{fmt}"):
+        raise BadValue(f"--format {fmt} 的文件须以 .{fmt} 结尾：{output}", f"--format {fmt} writes a .{fmt} file")
+    result = state.engine.step_times(actor, since=since, until=until, process=process_key)
+    # --by-unit: a .csv holds one table, the per-unit figures asked for (an .xlsx has both sheets)
+    write = export.write_units if by_unit and (output is None or output.lower().endswith(".csv")) else export.write
+    if output is not None:  # "" too: refused, not silently nothing written
+        write(result, output)
+        count = len(result["steps"])
+        click.echo(f"已写入办理时效统计 {count} 个环节到 {output} "
+                   f"(statistics of {display.counted(count, 'step')} written)", err=True)
+    elif fmt == "csv" and not as_json:
+        import tempfile
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "stats.csv"
+            write(result, str(path))
+            click.echo(path.read_text(encoding="utf-8-sig"), nl=False)
+        return
+    lines = export.unit_lines if by_unit else export.lines
+    _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
+
+
 def _unit_measures(unit: dict, language: str) -> str:
     """A lead unit's measures in implementation, if it has any."""
     if not unit["measures"]:

@@ -1209,6 +1209,22 @@ class Engine:
         with self.db.read_connection() as conn:
             return supervision(conn, clock.now(), **filters)
 
+    def step_times(self, actor: str, since: date | str | None = None, until: date | str | None = None,
+                   process: str | None = None) -> dict:
+        """How long each step takes (engine/step_times.py, 办理时效统计), for the reform office only:
+        the steps completed from `since` to `until` (Beijing dates, both included; by default this
+        calendar year) and those open now, of one process key or all. Read-only."""
+        from .step_times import period, step_times
+        now = clock.now()
+        since, until = period(now.astimezone(clock.TZ).date(), since, until)
+        with self.db.read_connection() as conn:
+            rows = conn.execute(_MEMBER, {"username": actor}).all()
+            if not rows or not rows[0].active:
+                raise unknown_user(actor)
+            if ADMIN_GROUP not in [r.code for r in rows]:
+                raise Forbidden("只有改革办可以查看办理时效统计 (only the reform office sees how long steps take)")
+            return step_times(conn, now, runtime.calendar_of(conn), since, until, process)
+
     def task_view(self, task_id: int) -> dict:
         """A task's page (queries.task_view), its values and bounds from the task's own data in
         the plan's workflow, bounds evaluated by the safe evaluator as on submit."""

@@ -79,7 +79,7 @@ class Context:
     def calendar(self) -> WorkCalendar:
         conn = self.session.connection()
         lock_calendar(conn, shared=True)
-        return WorkCalendar(dict(conn.execute(_CALENDAR).all()))
+        return calendar_of(conn)
 
     @cached_property
     def script_engine(self):
@@ -88,6 +88,12 @@ class Context:
     @property
     def environment(self) -> SafeEnvironment:
         return self.script_engine.environment
+
+
+def calendar_of(conn) -> WorkCalendar:
+    """The working-day calendar with the days entered in it (a read needs no lock: it sees one
+    snapshot of the entered days)."""
+    return WorkCalendar(dict(conn.execute(_CALENDAR).all()))
 
 
 _PLANS = ProcessInstance.__table__

@@ -42,6 +42,8 @@ def test_the_ledger_benchmark_runs_and_prints_its_figures(tmp_path):
     assert re.search(r"^plans: 4 \(\d+ inbox rows\)", done.stdout, re.M)
     assert re.search(r"^ledger \(query and colours\): \d+ ms$", done.stdout, re.M)
     assert re.search(r"^ledger as \.xlsx: \d+ ms; as \.csv: \d+ ms$", done.stdout, re.M)
+    assert re.search(r"^step times \(query and statistics\): \d+ ms for \d+ steps, \d+ completed and [1-9]\d* open$",
+                     done.stdout, re.M)
 
 
 def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
@@ -49,7 +51,8 @@ def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     for page in ("inbox, reform office (every open task)", "a task's page", "a plan's page with its trail",
-                 "ledger page", "claim (button on the inbox)", "submit a legality review (form)"):
+                 "ledger page", "step times page (办理时效)", "claim (button on the inbox)",
+                 "submit a legality review (form)"):
         assert re.search(rf"^{re.escape(page)}: \d+ ms$", done.stdout, re.M), page
 
 

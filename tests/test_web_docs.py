@@ -37,7 +37,7 @@ def test_the_header_links_users_md_names_are_the_office_s_and_only_some_are_ever
     sign_in(other, live, "li")
     everyone = _header_links(other)
     assert {"流程定义", "方案列表"} <= set(everyone)
-    assert not {"台账", "季度通报", "督察整改", "工作日日历", "用户", "审计"} & set(everyone)
+    assert not {"台账", "季度通报", "督察整改", "办理时效", "工作日日历", "用户", "审计"} & set(everyone)
     context.close()
 
 

@@ -100,6 +100,8 @@ def _attempts(f: dict) -> dict:
         "reports.bulletin_file": ("GET", "/bulletin.xlsx", {}, {403}),
         "reports.supervision": ("GET", "/supervision", {}, {403}),
         "reports.supervision_file": ("GET", "/supervision.csv", {}, {403}),
+        "reports.stats": ("GET", "/stats", {}, {403}),
+        "reports.stats_file": ("GET", "/stats.csv", {}, {403}),
         "reports.calendar": ("GET", "/calendar/2027", {}, {403}),
         "reports.calendar_day": ("POST", "/calendar/2027/day",
                                  {"day": "2027-10-08", "action": "off", "note": "x", "seen": "{}"}, {403}),

@@ -1,7 +1,7 @@
 """The reform office's reports and calendar in the browser: the quarterly bulletin (季通报), the
-supervision and rectification ledger (督察整改台账), each with the command line's .xlsx and .csv
-files, and the working-day calendar (放假和调休), where a day is entered or taken back and a
-year's schedule file imported.
+supervision and rectification ledger (督察整改台账), how long each step takes (办理时效统计), each
+with the command line's .xlsx and .csv files, and the working-day calendar (放假和调休), where a
+day is entered or taken back and a year's schedule file imported.
 
 Office only: the reports are reads, refused here (403) like the ledger; a calendar change is
 refused by the engine too. A calendar form carries the entries as the page showed them, so a
@@ -21,11 +21,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import bulletin_export, calendar_file, clock, supervision_export
+from engine import bulletin_export, calendar_file, clock, step_times_export, supervision_export
 from engine.bulletin import Quarter, last_ended
 from engine.calendar_year import entries, year_days
 from engine.errors import Invalid, ReformflowError
+from engine.step_times import step_id
 
+from . import start_forms
 from .current import engine
 from .downloads import attachment
 from .i18n import current
@@ -169,6 +171,48 @@ def supervision_file(fmt: str):
     return _download(supervision_export.write, result, fmt, name,
                      f"supervision-{result['year'] or format(clock.today(), '%Y%m%d')}")
 
+
+
+# ------------------------------------------------------------------ how long each step takes
+def _stats_filters() -> dict:
+    args = request.args
+    return {"since": args.get("since", "").strip() or None, "until": args.get("until", "").strip() or None,
+            "process": args.get("process", "").strip() or None}
+
+
+@bp.route("/stats")
+@login_required
+def stats():
+    """办理时效统计 (engine/step_times.py): per process and step, how long the steps completed in
+    the period took and how many are open and overdue, the slowest first."""
+    if (refusal := office_only()) is not None:
+        return refusal
+    filters = _stats_filters()
+
+    def page(result=None):
+        query = {k: v for k, v in filters.items() if v}
+        return render_template("reports_stats.html", result=result, filters=filters, query=query,
+                               processes=start_forms.processes(engine()), step_id=step_id)
+    try:
+        result = engine().step_times(current_user.username, **filters)
+    except ReformflowError as exc:
+        return refused(exc, page)
+    return page(result)
+
+
+@bp.route("/stats.<fmt>")
+@login_required
+def stats_file(fmt: str):
+    if (refusal := office_only()) is not None:
+        return refusal
+    if fmt not in FORMATS:
+        return _wrong_format()
+    try:
+        result = engine().step_times(current_user.username, **_stats_filters())
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("reports.stats")))
+    return _download(step_times_export.write, result, fmt, f"办理时效统计-{result['since']}至{result['until']}",
+                     f"step-times-{result['since']}-{result['until']}")
 
 # ------------------------------------------------------------------ the working-day calendar
 def _year_or_404(year: int | None) -> int | None:
