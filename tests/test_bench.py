@@ -52,8 +52,10 @@ def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
     assert done.returncode == 0, done.stderr
     for page in ("inbox, reform office (every open task)", "a task's page", "a plan's page with its trail",
                  "ledger page", "step times page (办理时效)", "claim (button on the inbox)",
-                 "submit a legality review (form)"):
+                 "submit a legality review (form)", "decision archive page of a reviewed plan",
+                 "what a changed filing.bpmn changes (检查)"):
         assert re.search(rf"^{re.escape(page)}: \d+ ms$", done.stdout, re.M), page
+    assert re.search(r"^audit check of the whole trail \(\d+ events, progress written\): \d+ ms$", done.stdout, re.M)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
