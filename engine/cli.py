@@ -1131,6 +1131,19 @@ def _show_document(d: dict) -> None:
                f"  SHA-256 {d['sha256'][:16]}…")
 
 
+@command(main, "urge")
+@click.argument("task_id", type=ID, metavar="TASK")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (a reform office user, recorded in the trail).")
+@click.option("--note", help="催办说明，默认「请抓紧办理。」(what you expect; default 请抓紧办理。).")
+def urge_cmd(state, as_json, task_id, actor, note):
+    """催办：督促任务的办理人尽快办理，记入办理经过，办理人的待办中标出 (urge a step's holder: on the trail and marked in their inbox)."""
+    from .urging import urge
+    done = urge(state.engine, task_id, actor=actor, note=note)
+    _emit(done, as_json, lambda d: click.echo(
+        f"任务 {d['task_id']} 已催办过，未重复记录 (already urged just now: not recorded again)" if d["repeated"]
+        else f"已催办任务 {d['task_id']} (urged)：{d['note']}"))
+
+
 # ------------------------------------------------------------------------- comments
 @command(main, "comment")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")

@@ -150,6 +150,11 @@ def _commented(w, e, p, name):
     return f"{w('留言', 'comment')}{unit}{about}{w.mark('：')}{(p.get('new') or {}).get('text')}"
 
 
+def _urged(w, e, p, name):
+    held = w.aside(w(f"办理人 {p['assignee']}", f"held by {p['assignee']}")) if p.get("assignee") else ""
+    return f"{w('催办', 'urged')} {name}{held}{w.mark('：')}{p.get('note')}"
+
+
 def _token(zh: str, en: str):
     """An API token made or revoked (engine/tokens.py): its name and whose it is; never in a
     plan's trail (no plan), said for the audit trail's readers."""
@@ -168,7 +173,7 @@ _SAYINGS = {
     "task_cancelled": _cancelled, "instance_cancelled": _plan_cancelled, "task_reminded": _reminded,
     "task_due_changed": _due_changed, "timer_fired": _timer_fired, "timer_moved": _timer_moved,
     "escalation": _escalation, "message_received": _message, "signal_received": _signal,
-    "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended,
+    "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended, "task_urged": _urged,
     "token_created": _token("创建访问令牌", "access token created"),
     "token_revoked": _token("撤销访问令牌", "access token revoked"),
 }

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import clock, comments, display, forms
+from engine import clock, comments, display, forms, urging
 from engine.errors import Invalid, NotFound, ReformflowError
 from engine.queries import DONE, LISTS, count_listed, count_tasks, list_tasks
 from models import User
@@ -52,8 +52,10 @@ def tasks():
     now = clock.now()
     with engine().db.reader() as s:
         rows = list_tasks(s, current_user.username, scope, overdue_at=now if overdue_only else None, text=text)
+        marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
+        row["urged"] = marks.get(row["id"])
     if sort == "new":
         rows.sort(key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
@@ -159,19 +161,19 @@ def _visible_task(task_id: int) -> dict | None:
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int, problems: list | None = None, entered: dict | None = None, kept: dict | None = None,
-         status: int = 200, seen_version: int | None = None, comment_typed: str = ""):
+         status: int = 200, seen_version: int | None = None, comment_typed: str = "", urge_typed: str = ""):
     """The task's page. `entered`: what the person typed, put back in the form (a refused form);
     `kept`: what they typed on a page that has since gone stale, shown apart for them to copy;
     `seen_version`: the version the form carries, when it is the one of an earlier page (back
     from the question), so that a change made since is still refused;
-    `comment_typed`: a refused comment's text, put back in its box."""
+    `comment_typed`, `urge_typed`: a refused comment's or urge's text, put back in its box."""
     view = _visible_task(task_id)
     if view is None:
         return not_yours()
-    return _page(view, problems, entered, kept, seen_version, comment_typed), status
+    return _page(view, problems, entered, kept, seen_version, comment_typed, urge_typed), status
 
 
-def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed: str = ""):
+def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed: str = "", urge_typed: str = ""):
     form = view["form"]
     values = dict(view["values"])
     if entered is not None:
@@ -198,7 +200,13 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
                            files_seen=files_seen,
                            comment_max=comments.MAX_CHARS,
-                           may_comment=comments.open_to(view["plan_status"], current_user.office))
+                           may_comment=comments.open_to(view["plan_status"], current_user.office),
+                           urges=_urges(view["id"]), urge_typed=urge_typed, urge_max=urging.MAX_CHARS)
+
+
+def _urges(task_id: int) -> list[dict]:
+    with engine().db.reader() as s:
+        return urging.urges(s, task_id)
 
 
 def _names(usernames) -> dict[str, str]:

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
-from engine import clock, forms, ledger_export
+from engine import clock, forms, ledger_export, urging
 from engine.errors import Invalid, ReformflowError
 from engine.ledger import COLOURS, STATUSES, holder_text
 from engine.queries import task_dict
@@ -174,6 +174,19 @@ def assign(task_id: int):
     except ReformflowError as exc:
         return refused(exc, lambda: inbox.task(task_id))
     flash(_("已将任务 %(id)s「%(name)s」指派给 %(who)s。", id=task_id, name=done["name"], who=to), "ok")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/urge", methods=["POST"])
+@login_required
+def urge(task_id: int):
+    """催办: the office presses the step's holder (engine/urging.py); the engine refuses anyone else."""
+    note = request.form.get("note", "")
+    try:
+        done = urging.urge(engine(), task_id, actor=current_user.username, note=note)
+    except ReformflowError as exc:
+        return refused(exc, lambda: inbox.task(task_id, urge_typed=note))
+    flash(_("这次催办已经发出，没有重复添加。") if done["repeated"] else _("已催办。"), "ok")
     return redirect(url_for("inbox.task", task_id=task_id))
 
 
