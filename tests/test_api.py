@@ -118,7 +118,7 @@ def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challeng
     app = client.application
     routes = [(r, sorted(r.methods - {"HEAD", "OPTIONS"})[0]) for r in app.url_map.iter_rules()
               if r.endpoint.startswith("api.") and r.endpoint != "api.openapi"]
-    assert len(routes) == 9
+    assert len(routes) == 11  # every endpoint but the document
     bad = {"none": {}, "not bearer": {"Authorization": "Basic emhhbmc6ZGVtbw=="}, "empty": {"Authorization": "Bearer "},
            "unknown": _auth("rf_" + "x" * 43), "revoked": _auth(revoked["secret"]),
            "expired": _auth(expiring["secret"]), "deactivated": _auth(leaver["secret"])}
@@ -248,6 +248,31 @@ def test_refusals_in_the_request_s_language_and_bad_requests(mini):
     assert wrong_method.status_code == 405 and wrong_method.is_json
     page = client.get("/api/v1/tasks?limit=1&offset=0&scope=all", headers=chen).get_json()
     assert page["limit"] == 1 and len(page["tasks"]) == 1 and page["total"] >= 1
+
+
+def test_the_office_urges_and_reads_step_times_through_the_api_others_may_not(mini):
+    client = _client(mini)
+    zhang = _auth(mini.create_token("zhang", "OA")["secret"])
+    chen = _auth(mini.create_token("chen", "督办系统")["secret"])
+    client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval"})
+    draft = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"][0]
+    assert draft["urged"] is None
+    urged = client.post(f"/api/v1/tasks/{draft['id']}/urge", headers=chen, json={"note": "请今天提交"})
+    assert urged.status_code == 200 and (urged.get_json()["note"], urged.get_json()["repeated"]) == ("请今天提交", False)
+    again = client.post(f"/api/v1/tasks/{draft['id']}/urge", headers=chen, json={"note": "请今天提交"})
+    assert again.get_json()["repeated"] is True
+    row = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"][0]
+    assert row["urged"] == {"count": 1, "last_at": urged.get_json()["occurred_at"]}
+    refused = client.post(f"/api/v1/tasks/{draft['id']}/urge", headers=zhang, json={})
+    assert (refused.status_code, refused.get_json()["error"]) == (403, "forbidden")
+    assert client.post(f"/api/v1/tasks/{draft['id']}/urge", headers=chen, json={"note": 5}).status_code == 422
+
+    stats = client.get("/api/v1/stats?process=mini_approval", headers=chen)
+    assert stats.status_code == 200
+    [step] = [r for r in stats.get_json()["steps"] if r["element_id"] == "Task_Draft"]
+    assert (step["completed"], step["open"]) == (0, 1)
+    assert client.get("/api/v1/stats", headers=zhang).status_code == 403
+    assert client.get("/api/v1/stats?since=2026-13-01", headers=chen).status_code == 422
 
 
 # ---------------------------------------------------------------- the document and the trail

@@ -23,7 +23,7 @@ from pathlib import Path
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from engine import clock
+from engine import clock, urging
 from engine.errors import Invalid, NotFound, ReformflowError, Unauthorized
 from engine.queries import DONE, LISTS, count_listed, list_tasks
 
@@ -175,7 +175,9 @@ def tasks():
     with engine().db.reader() as s:
         rows = list_tasks(s, me().username, scope, text=text, limit=limit, offset=offset)
         total = count_listed(s, me().username, scope, text=text)
+        marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
+        row["urged"] = marks.get(row["id"])  # 催办: how often and when last, or null
         ends = datetime.fromisoformat(row["completed_at"]) if scope == DONE else now
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
     return answer({"scope": scope, "q": text, "limit": limit, "offset": offset, "total": total, "tasks": rows})
@@ -245,6 +247,25 @@ def complete(task_id: int):
     version = _version(body, required=True)
     return _act(task_id, lambda: engine().complete(task_id, actor=me().username, data=data,
                                                    expected_version=version, comment=comment))
+
+
+@bp.post("/tasks/<int:task_id>/urge")
+def urge(task_id: int):
+    """催办 (engine/urging.py): `{"note": "..."}`, the reform office only; the same note again within
+    a minute is the urge already sent (`"repeated": true`)."""
+    note = _body().get("note")
+    if note is not None and not isinstance(note, str):
+        raise Invalid("note 须为文字 (note must be a string)")
+    return _act(task_id, lambda: urging.urge(engine(), task_id, actor=me().username, note=note))
+
+
+@bp.get("/stats")
+def stats():
+    """How long each step takes (办理时效统计, engine/step_times.py), the reform office only:
+    `since`, `until` (dates, both included; by default this calendar year), `process` (a key)."""
+    return answer(engine().step_times(me().username, since=request.args.get("since") or None,
+                                      until=request.args.get("until") or None,
+                                      process=request.args.get("process") or None))
 
 
 @bp.get("/plans")
