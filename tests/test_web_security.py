@@ -148,6 +148,8 @@ def _api_attempts(f: dict) -> dict:
         "api.complete": ("POST", f"/api/v1/tasks/{t}/complete", {**seen, "data": {}}, {404}),
         "api.plan": ("GET", f"/api/v1/plans/{p}", None, {404}),
         "api.start": ("POST", "/api/v1/plans", {"key": "work_report", "title": "x"}, {403}),
+        "api.urge": ("POST", f"/api/v1/tasks/{t}/urge", {"note": "x"}, {403, 404}),
+        "api.stats": ("GET", "/api/v1/stats", None, {403}),
     }
 
 

@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine import clock, urging
 from engine.errors import Invalid, NotFound, ReformflowError, Unauthorized
+from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import DONE, LISTS, count_listed, list_tasks
 
 from . import i18n
@@ -271,12 +272,12 @@ def stats():
 @bp.get("/plans")
 def plans():
     """The plans one may see (as /plans lists them), newest first, 50 a page."""
-    from .office import PLAN_STATUSES, plan_rows
     status = request.args.get("status", "") or None
     if status is not None and status not in PLAN_STATUSES:
         raise Invalid(f"status 须为 {'、'.join(PLAN_STATUSES)} 之一 (status must be one of {', '.join(PLAN_STATUSES)})")
     page = _whole("page", 1, least=1)
-    rows, more = plan_rows(me(), status=status, text=request.args.get("q", "").strip(), page=page)
+    with engine().db.reader() as s:
+        rows, more = plan_rows(s, me(), status=status, text=request.args.get("q", "").strip(), page=page)
     return answer({"page": page, "more": more, "plans": rows})
 
 

@@ -18,56 +18,19 @@ from flask import (Blueprint, flash, redirect, render_template, request, send_fi
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
 
 from engine import clock, forms, ledger_export, urging
 from engine.errors import Invalid, ReformflowError
 from engine.ledger import COLOURS, STATUSES, holder_text
-from engine.queries import task_dict
-from models import HumanTask, ProcessDefinition, ProcessInstance
-from models.process import is_open
+from engine.plan_list import PLAN_STATUSES, plan_rows
 
 from . import inbox, plans as plan_pages, start_forms
 from .current import engine
-from .access import visible_plans
 from .assignees import assignees
 from .refusals import refused
 
 bp = Blueprint("office", __name__)
 
-PAGE_SIZE = 50
-PLAN_STATUSES = ("running", "completed", "cancelled", "error")
-
-
-
-# ------------------------------------------------------------------ who sees which plan
-def plan_rows(person, *, status: str | None, text: str, page: int) -> tuple[list[dict], bool]:
-    """One page of the plans `person` may see, newest first, each with its open steps; and
-    whether there is a next page."""
-    query = select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
-                   ProcessInstance.status, ProcessInstance.started_by, ProcessInstance.started_at,
-                   ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name) \
-        .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id) \
-        .where(visible_plans(person))
-    if status:
-        query = query.where(ProcessInstance.status == status)
-    if text:
-        query = query.where(or_(ProcessInstance.title.icontains(text, autoescape=True),
-                                ProcessInstance.business_key.icontains(text, autoescape=True)))
-    query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()) \
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    with engine().db.reader() as s:
-        found = s.execute(query).all()
-        ids = [r.id for r in found[:PAGE_SIZE]]
-        steps: dict[int, list[dict]] = {}
-        if ids:
-            for task in s.execute(select(HumanTask.__table__).where(
-                    HumanTask.instance_id.in_(ids), is_open(HumanTask.status)).order_by(HumanTask.id)):
-                steps.setdefault(task.instance_id, []).append(task_dict(task))
-    rows = [{"id": r.id, "business_key": r.business_key, "title": r.title, "status": r.status,
-             "started_by": r.started_by, "started_at": r.started_at.isoformat(), "process_key": r.key,
-             "process_name": r.name, "tasks": steps.get(r.id, [])} for r in found[:PAGE_SIZE]]
-    return rows, len(found) > PAGE_SIZE
 
 
 @bp.route("/plans")
@@ -77,7 +40,8 @@ def plans():
     status = status if status in PLAN_STATUSES else ""
     text = request.args.get("q", "").strip()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, more = plan_rows(current_user, status=status or None, text=text, page=page)
+    with engine().db.reader() as s:
+        rows, more = plan_rows(s, current_user, status=status or None, text=text, page=page)
     return render_template("office_plans.html", plans=rows, status=status, text=text, page=page, more=more,
                            statuses=PLAN_STATUSES)
 
