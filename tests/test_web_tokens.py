@@ -74,3 +74,20 @@ def test_the_page_in_english_and_a_name_refused(live, page):
     expect(page.get_by_role("status")).to_contain_text('Access token "dashboard" created.')
     expect(page.locator("table.tokens tbody tr")).to_contain_text("2099-12-31")
     expect(page.locator("main")).to_contain_text("It is shown this once only")
+
+
+def test_the_office_sees_a_users_tokens_on_their_page_and_revokes_one(live, page):
+    engine = live.app.extensions["reformflow"]
+    secret = engine.create_token("zhang", "旧 OA")["secret"]
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/people/li")
+    expect(page.locator("section.person-tokens")).to_contain_text("此人没有访问令牌。")
+    page.goto(f"{live.url}/people/zhang")
+    tokens = page.locator("section.person-tokens")
+    expect(tokens.locator("tbody tr")).to_contain_text("旧 OA")
+    assert secret not in page.content()  # the office sees the token, never its secret
+    tokens.get_by_role("button", name="撤销令牌「旧 OA」").click()
+    expect(page).to_have_url(f"{live.url}/people/zhang")  # back on the person's page
+    expect(page.get_by_role("status")).to_contain_text("已撤销访问令牌「旧 OA」")
+    expect(page.locator("section.person-tokens tbody tr")).to_contain_text("已作废")
+    assert _me(live, secret)[0] == 401

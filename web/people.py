@@ -112,12 +112,14 @@ def account_tokens():
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
+    owner = request.form.get("owner")  # revoked by the office on the owner's page: back there
+    back = url_for("people.person", username=owner) if owner else url_for("people.account_tokens")
     try:
         done = engine().revoke_token(current_user.username, token_id)
     except ReformflowError as exc:
-        return refused(exc, lambda: redirect(url_for("people.account_tokens")))
+        return refused(exc, lambda: redirect(back))
     flash(_("已撤销访问令牌「%(name)s」，使用它的请求将被拒绝。", name=done["name"]), "ok")
-    return redirect(url_for("people.account_tokens"))
+    return redirect(back)
 
 
 # ------------------------------------------------------------------ the office's list of users
@@ -175,7 +177,8 @@ def person(username: str, handed: dict | None = None):
     if user is None:
         return render_template("office_refused.html", message=_("用户 %(who)s 不存在。", who=username)), 404
     return render_template("people_user.html", user=user, groups=engine().groups(), units=_units(), handed=handed,
-                           sign_ins=engine().sign_ins(username))
+                           sign_ins=engine().sign_ins(username),
+                           tokens=engine().tokens(current_user.username, owner=username))
 
 
 @bp.route("/people/<path:username>/update", methods=["POST"])
