@@ -439,6 +439,9 @@ def users_deactivate(state, as_json, username, actor):
 
     def human(d):
         click.echo(f"已停用 {d['username']} {d['display_name']} (deactivated)")
+        if d["tokens_revoked"]:
+            click.echo(f"  其 {d['tokens_revoked']} 个访问令牌已撤销，重新启用后也不恢复 "
+                       f"({d['tokens_revoked']} API token(s) revoked for good)")
         _show_returned(d)
         for t in d["to_assign"]:
             click.echo(f"  无人可接，须由改革办办理 (nobody else may take it: the reform office): 方案 (plan) "

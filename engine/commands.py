@@ -386,10 +386,11 @@ class Engine:
             user.active = False
             user.session_generation += 1  # their web sessions stay over if they are reactivated
             ctx.log.record("user_deactivated", username=username, old={"active": True}, new={"active": False})
+            revoked = tokens.revoke_all(ctx.session, ctx.log, username, ctx.now, "user_deactivated")  # and their API tokens
             returned, to_assign = self._hand_back(ctx, held, username, "user_deactivated")
             to_assign += directory.only_candidate_of(ctx.session, username)
             result = {**directory.user_dict(user, len(held) - len(returned)), "returned": directory.tasks_summary(returned),
-                      "to_assign": directory.tasks_summary(to_assign)}
+                      "to_assign": directory.tasks_summary(to_assign), "tokens_revoked": revoked}
         return result
 
     def reactivate_user(self, username: str, *, actor: str) -> dict:

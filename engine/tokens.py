@@ -100,6 +100,19 @@ def listed(session: Session, username: str, now: datetime) -> list[dict]:
     return [token_dict(t, now) for t in rows]
 
 
+def revoke_all(session: Session, log, username: str, now: datetime, reason: str) -> int:
+    """Revoke every token of `username` still valid, each with its `token_revoked` event saying
+    `reason`: when someone leaves, as their web sessions end, their tokens end for good (a
+    reactivation gives back the person, not the systems that acted as them)."""
+    rows = session.execute(select(ApiToken).where(ApiToken.username == username, ApiToken.revoked_at.is_(None))
+                           .order_by(ApiToken.id).with_for_update()).scalars().all()
+    for token in rows:
+        token.revoked_at = now
+        log.record(REVOKED, username=username, reason=reason, old={"revoked_at": None},
+                   new={"id": token.id, "name": token.name, "revoked_at": iso(now)})
+    return len(rows)
+
+
 _TOKENS = ApiToken.__table__
 _BY_DIGEST = select(_TOKENS).where(_TOKENS.c.secret_sha256 == bindparam("digest"))
 

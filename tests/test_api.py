@@ -74,11 +74,15 @@ def test_an_expired_token_and_a_deactivated_owner_are_refused(engine, people, at
     with at("2026-03-11T00:00"), pytest.raises(Unauthorized, match="到期"):
         engine.token_user(short["secret"])
     kept = engine.create_token("wang", "dashboard")
-    engine.deactivate_user("wang", actor="chen")
-    with pytest.raises(Unauthorized, match="已停用"):
+    assert engine.deactivate_user("wang", actor="chen")["tokens_revoked"] == 1
+    with pytest.raises(Unauthorized, match="已撤销"):
         engine.token_user(kept["secret"])
-    engine.reactivate_user("wang", actor="chen")
-    assert engine.token_user(kept["secret"]).username == "wang"
+    engine.reactivate_user("wang", actor="chen")  # the person is back; the systems acting as them are not
+    with pytest.raises(Unauthorized, match="已撤销"):
+        engine.token_user(kept["secret"])
+    assert [t["state"] for t in engine.tokens("wang")] == ["revoked"]
+    fresh = engine.create_token("wang", "new dashboard")
+    assert engine.token_user(fresh["secret"]).username == "wang"
 
 
 def test_the_command_line_adds_lists_and_revokes_tokens(sqlite_engine):
@@ -132,7 +136,8 @@ def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challeng
                 assert answer.get_json()["error"] == "unauthorized", (path, why)
         said = {why: client.get("/api/v1/me", headers=h).get_json()["message"] for why, h in bad.items()}
     assert "Authorization: Bearer" in said["none"] and "已撤销" in said["revoked"]
-    assert "2026-03-10 到期" in said["expired"] and "已停用" in said["deactivated"]
+    assert "2026-03-10 到期" in said["expired"]
+    assert "已撤销" in said["deactivated"]  # deactivating its owner revoked it
     english = client.get("/api/v1/me", headers={**_auth(revoked["secret"]), "Accept-Language": "en-GB,en;q=0.8"})
     assert english.get_json()["message"] == "the access token was revoked"
 
