@@ -58,6 +58,14 @@ def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
     assert re.search(r"^audit check of the whole trail \(\d+ events, progress written\): \d+ ms$", done.stdout, re.M)
 
 
+def test_the_sign_in_benchmark_times_the_query_with_and_without_its_index(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "sign_ins.py"), "--events", "5000"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"SQLite: 5000 events, a user's sign-ins [\d.]+ ms \(without schema 0014's index: [\d.]+ ms\)\n",
+                        done.stdout), done.stdout
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def floor_database(request, tmp_path):
     """Where the floor writes: a SQLite file, or the test PostgreSQL database (its floor_ tables
