@@ -14,16 +14,9 @@ from engine.errors import Conflict, Forbidden, Invalid
 from engine.history import plan_history
 from engine.trail_text import said
 
-from .plan_helper import Plan, audit_payloads
+from .plan_helper import audit_payloads
+from .test_comments import _drafting  # a plan whose 起草方案 the drafter zhang holds
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
-
-
-def _drafting(library, at):  # noqa: F811
-    """A plan whose 起草方案 task the drafter zhang holds, due in the diagram's days."""
-    with at("2026-03-02T09:00:00"):
-        plan = Plan(library)
-        plan.run_until("Task_DraftPlan")
-    return plan, plan.task("Task_DraftPlan")
 
 
 def _urged_lines(library, plan_id: int, language: str) -> list[str]:  # noqa: F811
