@@ -161,7 +161,7 @@ def test_return_loops_back_to_drafting_with_the_reason_kept(engine, deployed):
     assert view["variables"]["returnReason"] == "缺少资金测算"
     with engine.db.reader() as s:
         completed = [json.loads(e.payload) for e in s.execute(select(AuditEvent).where(
-            AuditEvent.event_type == "task_completed")).scalars()]
+            AuditEvent.event_type == "task_completed").order_by(AuditEvent.seq)).scalars()]
     assert completed[-1]["new"]["returnReason"] == "缺少资金测算"
 
 
