@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Callable, Iterator
@@ -123,11 +123,10 @@ class Engine:
         row until the commit, for a command that makes them a holder or acts as them: a
         deactivation (which locks the row to update it) then waits for it, or it for the
         deactivation and sees them as left. Users are locked before plans and tasks."""
-        rows = ctx.session.connection().execute(_MEMBER_HELD if hold else _MEMBER, {"username": username}).all()
-        if not rows or not rows[0].active:
+        member = _active_member(ctx.session.connection(), username, _MEMBER_HELD if hold else _MEMBER)
+        if member is None:
             raise unknown_user(username)
-        return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None],
-                      (rows[0].unit or "").strip() or None)
+        return member
 
     def _office_member(self, ctx: Context, actor: str, refusal: str) -> "Member":
         """The actor, who must be in the reform office; else Forbidden, saying `refusal`."""
@@ -480,9 +479,7 @@ class Engine:
                 raise Forbidden("只有令牌的所有者或改革办可以撤销令牌 (only its owner or the reform office revokes a token)")
             if token.revoked_at is not None:
                 raise Conflict(f"访问令牌 {token_id}「{token.name}」已撤销 (the token was revoked already)")
-            token.revoked_at = ctx.now
-            ctx.log.record(tokens.REVOKED, username=token.username, old={"revoked_at": None},
-                           new={"id": token.id, "name": token.name, "revoked_at": iso(ctx.now)})
+            tokens.revoke(ctx.log, token, ctx.now)
             return tokens.token_dict(token, ctx.now)
 
     def token_user(self, secret: str) -> TokenUser:
@@ -491,11 +488,10 @@ class Engine:
         API's requests are not each written to the trail, the actions they take are."""
         with self.db.read_connection() as conn:
             token = tokens.owner(conn, secret, clock.now())
-            rows = conn.execute(_MEMBER, {"username": token.username}).all()
-        if not rows or not rows[0].active:
+            member = _active_member(conn, token.username)
+        if member is None:
             raise Unauthorized(f"访问令牌的所有者 {token.username} 已停用 (the token's owner is deactivated)")
-        return TokenUser(token.username, rows[0].display_name, [r.code for r in rows if r.code is not None],
-                         (rows[0].unit or "").strip() or None, token.id, token.name, iso(token.expires_at))
+        return TokenUser(*astuple(member), token.id, token.name, iso(token.expires_at))
 
     # ----------------------------------------------------------------- web sign-ins
     # Every sign-in leaves a trace (MLPS 2.0): the web inbox (web/auth.py) records each one here,
@@ -1219,10 +1215,10 @@ class Engine:
         now = clock.now()
         since, until = period(now.astimezone(clock.TZ).date(), since, until)
         with self.db.read_connection() as conn:
-            rows = conn.execute(_MEMBER, {"username": actor}).all()
-            if not rows or not rows[0].active:
+            member = _active_member(conn, actor)
+            if member is None:
                 raise unknown_user(actor)
-            if ADMIN_GROUP not in [r.code for r in rows]:
+            if ADMIN_GROUP not in member.group_codes:
                 raise Forbidden("只有改革办可以查看办理时效统计 (only the reform office sees how long steps take)")
             return step_times(conn, now, runtime.calendar_of(conn), since, until, process)
 
@@ -1363,6 +1359,18 @@ _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code, Unit._
 # The same, the user's row share-locked (FOR SHARE OF users: PostgreSQL; SQLite's BEGIN
 # IMMEDIATE has already serialised writers): see Engine._member's `hold`.
 _MEMBER_HELD = _MEMBER.with_for_update(read=True, of=_USERS)
+
+
+def _active_member(conn, username: str, statement=_MEMBER) -> Member | None:
+    """`username` as the permission checks see them (one prebuilt SELECT), or None if no active
+    user has that name."""
+    rows = conn.execute(statement, {"username": username}).all()
+    if not rows or not rows[0].active:
+        return None
+    return Member(username, rows[0].display_name, [r.code for r in rows if r.code is not None],
+                  (rows[0].unit or "").strip() or None)
+
+
 _TASK_UPDATES: dict[tuple, object] = {}  # columns -> UPDATE human_tasks ... (see _update_task)
 _RECOUNT_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _TASKS.c.created_at,
                        _TASKS.c.due_at, _TASKS.c.due_basis).where(

@@ -107,10 +107,15 @@ def revoke_all(session: Session, log, username: str, now: datetime, reason: str)
     rows = session.execute(select(ApiToken).where(ApiToken.username == username, ApiToken.revoked_at.is_(None))
                            .order_by(ApiToken.id).with_for_update()).scalars().all()
     for token in rows:
-        token.revoked_at = now
-        log.record(REVOKED, username=username, reason=reason, old={"revoked_at": None},
-                   new={"id": token.id, "name": token.name, "revoked_at": iso(now)})
+        revoke(log, token, now, reason=reason)
     return len(rows)
+
+
+def revoke(log, token, now: datetime, **why) -> None:
+    """Revoke one token (a locked row) for good, with its `token_revoked` event."""
+    token.revoked_at = now
+    log.record(REVOKED, username=token.username, **why, old={"revoked_at": None},
+               new={"id": token.id, "name": token.name, "revoked_at": iso(now)})
 
 
 _TOKENS = ApiToken.__table__
