@@ -131,7 +131,7 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
 
 def _row(entry: dict, days: "_WorkingDays") -> dict:
     tasks = entry["tasks"]
-    working = sorted(days.between(opened, done) for opened, done, _late in tasks)
+    working, late = _done_figures(tasks, days)
     calendar = sorted((done - opened).days for opened, done, _late in tasks)
     return {"process_key": entry["process_key"], "process_name": entry["process_name"], "part": entry["part"],
             "element_id": entry["element_id"], "name": entry["name"], "completed": len(tasks),
@@ -139,8 +139,7 @@ def _row(entry: dict, days: "_WorkingDays") -> dict:
             "max_working_days": working[-1] if working else None,
             "median_days": _median(calendar), "p90_days": percentile(calendar, 90),
             "max_days": calendar[-1] if calendar else None,
-            "late": sum(late for _opened, _done, late in tasks),
-            "open": entry["open"], "open_overdue": entry["open_overdue"]}
+            "late": late, "open": entry["open"], "open_overdue": entry["open_overdue"]}
 
 
 def _units(units: dict[str, dict], days: "_WorkingDays") -> list[dict]:
@@ -149,12 +148,17 @@ def _units(units: dict[str, dict], days: "_WorkingDays") -> list[dict]:
     Most overdue now first, then most late, then by name; plans without a lead unit last."""
     out = []
     for unit in units.values():
-        tasks = unit["tasks"]
-        working = sorted(days.between(opened, done) for opened, done, _late in tasks)
-        out.append({"lead_unit": unit["lead_unit"], "completed": len(tasks), "median_working_days": _median(working),
-                    "late": sum(late for _opened, _done, late in tasks), "open": unit["open"],
-                    "open_overdue": unit["open_overdue"]})
+        working, late = _done_figures(unit["tasks"], days)
+        out.append({"lead_unit": unit["lead_unit"], "completed": len(working), "median_working_days": _median(working),
+                    "late": late, "open": unit["open"], "open_overdue": unit["open_overdue"]})
     return sorted(out, key=lambda u: (u["lead_unit"] is None, -u["open_overdue"], -u["late"], u["lead_unit"] or ""))
+
+
+def _done_figures(tasks: list[tuple[date, date, bool]], days: "_WorkingDays") -> tuple[list[int], int]:
+    """Of completed steps (opened, completed, late): the working days each took, sorted, and how
+    many were late."""
+    return (sorted(days.between(opened, done) for opened, done, _late in tasks),
+            sum(late for _opened, _done, late in tasks))
 
 
 def step_id(row: dict) -> str:

@@ -32,7 +32,6 @@ from .refusals import refused
 bp = Blueprint("office", __name__)
 
 
-
 @bp.route("/plans")
 @login_required
 def plans():
