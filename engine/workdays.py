@@ -24,6 +24,7 @@ weekday as ``False`` and every swapped working weekend day as ``True``.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Mapping, NamedTuple, TypeVar
@@ -94,13 +95,22 @@ def gap_warning(year: int) -> str:
 WEEKDAYS_ZH = "一二三四五六日"
 
 
-def before_entries(d: date) -> bool:
-    """Whether ``d`` is a working day with nothing entered: the package's answer, else
-    Monday-Friday (no warning: this is what an entry is compared with, not a deadline)."""
+@lru_cache(maxsize=8192)
+def _package_says(d: date) -> bool | None:
+    """The package's answer for ``d``, None for a year it does not know. Cached for the process:
+    the package's tables never change while it runs, and one lookup costs ~20 µs, which a
+    statistics page counting working days over hundreds of steps paid thousands of times."""
     try:
         return chinese_calendar.is_workday(d)
     except NotImplementedError:
-        return d.weekday() < 5
+        return None
+
+
+def before_entries(d: date) -> bool:
+    """Whether ``d`` is a working day with nothing entered: the package's answer, else
+    Monday-Friday (no warning: this is what an entry is compared with, not a deadline)."""
+    known = _package_says(d)
+    return d.weekday() < 5 if known is None else known
 
 
 def pointless_entry(d: date, working: bool) -> tuple[str, str] | None:
@@ -120,7 +130,6 @@ class WorkCalendar:
     def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
         self._overrides: dict[date, bool] = self._validated(overrides or {})
         self._override_years = frozenset(d.year for d in self._overrides)
-        self._unknown_years: set[int] = set()
         self.warnings: list[CalendarWarning] = []
 
     @staticmethod
@@ -148,11 +157,9 @@ class WorkCalendar:
         d = as_local_date(d)
         if d in self._overrides:
             return self._overrides[d]
-        if d.year not in self._unknown_years:
-            try:
-                return chinese_calendar.is_workday(d)
-            except NotImplementedError:
-                self._unknown_years.add(d.year)
+        known = _package_says(d)
+        if known is not None:
+            return known
         if d.year not in self._override_years:
             self._warn(d.year)
         return d.weekday() < 5
