@@ -1722,7 +1722,9 @@ def run() -> None:
     """The console script: like `main`, but a usage error (a bad option, a missing file) is
     answered in JSON too when --json was asked for, as every other refusal is."""
     try:
-        main(standalone_mode=False)
+        # the name in usage lines is the command people type, however Python was started
+        # (click would say "python -m pytest" under `python -m pytest`)
+        main(prog_name="reformflow", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("已中止 (Aborted!)", err=True)
         sys.exit(1)
