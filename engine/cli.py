@@ -696,8 +696,10 @@ def tokens_list(state, as_json, actor, owner):
             click.echo("没有访问令牌 (no tokens)")
         for t in d["tokens"]:
             until = display.deadline(t["expires_at"]) if t["expires_at"] else "—"
+            used = display.minute(t["last_used_at"]) if t["last_used_at"] else "从未使用 (never)"
             click.echo(f"{t['id']}「{t['name']}」{t['username']} [{_TOKEN_STATES[t['state']]}] "
-                       f"创建于 (created) {display.minute(t['created_at'])}，有效至 (expires) {until}")
+                       f"创建于 (created) {display.minute(t['created_at'])}，有效至 (expires) {until}，"
+                       f"最近使用 (last used) {used}")
     _emit(result, as_json, human)
 
 

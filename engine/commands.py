@@ -486,12 +486,27 @@ class Engine:
         """The person an API request's secret acts for, as they are now; Unauthorized for a secret
         no token has, a token revoked or expired, or a deactivated owner. A read, no event: the
         API's requests are not each written to the trail, the actions they take are."""
+        now = clock.now()
         with self.db.read_connection() as conn:
-            token = tokens.owner(conn, secret, clock.now())
+            token = tokens.owner(conn, secret, now)
             member = _active_member(conn, token.username)
         if member is None:
             raise Unauthorized(f"访问令牌的所有者 {token.username} 已停用 (the token's owner is deactivated)")
+        if tokens.use_to_record(token, now):
+            self._record_token_use(token.id, now)
         return TokenUser(*astuple(member), token.id, token.name, iso(token.expires_at))
+
+    def _record_token_use(self, token_id: int, now) -> None:
+        """When the token was last used, in a short transaction of its own. Not an action of
+        anyone's, so no event; and only a help to whoever decides whether a token can go: when
+        the write has to wait (SQLite busy with an action), the request goes on without it and a
+        later one writes it."""
+        try:
+            with self.db.transaction() as session:
+                tokens.record_use(session.connection(), token_id, now)
+        except OperationalError as exc:
+            if not _contended(exc):
+                raise
 
     # ----------------------------------------------------------------- web sign-ins
     # Every sign-in leaves a trace (MLPS 2.0): the web inbox (web/auth.py) records each one here,

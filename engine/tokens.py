@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import ApiToken
@@ -29,6 +29,9 @@ from .queries import iso
 CREATED, REVOKED = "token_created", "token_revoked"  # the audit trail's events
 PREFIX = "rf_"  # says what a leaked string is (secret scanners, logs), and that it is ours
 MAX_NAME = 100  # models.ApiToken.name
+# How stale a token's last use may be shown: a client polling every second would otherwise write
+# the token's row as often, and every such write waits its turn with the real actions (SQLite).
+USE_RECORDED_EVERY = timedelta(minutes=5)
 _HIDDEN = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
 
 
@@ -80,7 +83,8 @@ def state(token, now: datetime) -> str:
 def token_dict(token, now: datetime) -> dict:
     """A token as its owner and the office see it: never its secret, nor its hash."""
     return {"id": token.id, "username": token.username, "name": token.name, "created_at": iso(token.created_at),
-            "expires_at": iso(token.expires_at), "revoked_at": iso(token.revoked_at), "state": state(token, now)}
+            "expires_at": iso(token.expires_at), "revoked_at": iso(token.revoked_at),
+            "last_used_at": iso(token.last_used_at), "state": state(token, now)}
 
 
 def add(session: Session, username: str, name: str, expires_at: datetime | None, now: datetime) -> dict:
@@ -137,3 +141,19 @@ def owner(conn: Connection, secret: str, now: datetime):
                            f"(the access token expired: its last day was "
                            f"{display.deadline(iso(row.expires_at))})")
     return row
+
+
+_RECORD_USE = update(_TOKENS).where(
+    _TOKENS.c.id == bindparam("token_id"),
+    or_(_TOKENS.c.last_used_at.is_(None), _TOKENS.c.last_used_at <= bindparam("stale"))
+).values(last_used_at=bindparam("now"))
+
+
+def use_to_record(token, now: datetime) -> bool:
+    """Whether a request made with `token` (its row as read) should write its last use now."""
+    return token.last_used_at is None or token.last_used_at <= now - USE_RECORDED_EVERY
+
+
+def record_use(conn: Connection, token_id: int, now: datetime) -> None:
+    """Write the token's last use, unless another request wrote it within USE_RECORDED_EVERY."""
+    conn.execute(_RECORD_USE, {"token_id": token_id, "now": now, "stale": now - USE_RECORDED_EVERY})

@@ -18,3 +18,5 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # to within tokens.USE_RECORDED_EVERY: written at most that often, not on every request
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -52,7 +52,7 @@ def test_a_token_is_made_shown_once_listed_without_its_secret_and_revoked(engine
     assert engine.token_user(made["secret"]).username == "zhang"
     with pytest.raises(Forbidden):
         engine.tokens("wang", owner="zhang")  # another drafter may not list them
-    assert engine.tokens("chen", owner="zhang") == listed  # the reform office may
+    assert engine.tokens("chen", owner="zhang") == engine.tokens("zhang")  # the reform office may
     with pytest.raises(Forbidden):
         engine.revoke_token("wang", made["id"])
     assert engine.revoke_token("chen", made["id"])["state"] == "revoked"  # the office revokes a leaked one
@@ -83,6 +83,29 @@ def test_an_expired_token_and_a_deactivated_owner_are_refused(engine, people, at
     assert [t["state"] for t in engine.tokens("wang")] == ["revoked"]
     fresh = engine.create_token("wang", "new dashboard")
     assert engine.token_user(fresh["secret"]).username == "wang"
+
+
+def test_a_token_s_last_use_is_kept_to_within_five_minutes(engine, people, at):
+    def trail_length():
+        with engine.db.reader() as s:
+            return sum(1 for _ in iter_events(s))
+
+    with at("2026-03-10T09:00"):
+        made = engine.create_token("zhang", "OA 系统")
+        before = trail_length()
+        assert engine.tokens("zhang")[0]["last_used_at"] is None  # the page says 从未使用
+        engine.token_user(made["secret"])
+        assert engine.tokens("zhang")[0]["last_used_at"] == "2026-03-10T01:00:00+00:00"
+    with at("2026-03-10T09:04"):  # a client polling: not a write per request
+        engine.token_user(made["secret"])
+        assert engine.tokens("zhang")[0]["last_used_at"] == "2026-03-10T01:00:00+00:00"
+    with at("2026-03-10T09:06"):
+        engine.token_user(made["secret"])
+        assert engine.tokens("zhang")[0]["last_used_at"] == "2026-03-10T01:06:00+00:00"
+        with pytest.raises(Unauthorized):
+            engine.token_user(made["secret"] + "x")  # a wrong secret uses no token
+        assert engine.tokens("chen", owner="zhang")[0]["last_used_at"] == "2026-03-10T01:06:00+00:00"
+    assert trail_length() == before  # a use is not an action of anyone's: nothing on the trail
 
 
 def test_the_command_line_adds_lists_and_revokes_tokens(sqlite_engine):

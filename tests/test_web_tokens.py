@@ -40,6 +40,7 @@ def test_a_token_made_on_the_page_opens_the_api_until_it_is_revoked(live, page):
     expect(row).to_contain_text("OA 系统")
     expect(row).to_contain_text("有效")
     expect(row).to_contain_text("长期有效")
+    expect(row.locator("td.last-used")).to_have_text("从未使用")
 
     status, me, _ = _me(live, secret)
     assert (status, me["username"], me["display_name"], me["token"]["name"]) == (200, "zhang", "张伟", "OA 系统")
@@ -48,6 +49,8 @@ def test_a_token_made_on_the_page_opens_the_api_until_it_is_revoked(live, page):
     expect(page.get_by_role("textbox", name="密钥")).to_have_count(0)
     expect(page.locator("table.tokens tbody tr")).to_have_count(1)
     assert secret not in page.content()
+    # the call above is its last use, as a date and minute (Beijing time)
+    expect(page.locator("table.tokens td.last-used")).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
 
     page.get_by_role("button", name="撤销令牌「OA 系统」").click()
     expect(page.get_by_role("status")).to_contain_text("已撤销访问令牌「OA 系统」")
