@@ -5,6 +5,8 @@ see and no others, starting a plan, messages in the request's language, the Open
 matching the routes, and the trail keeping the tokens' events with its chain intact."""
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -145,13 +147,13 @@ def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challeng
     app = client.application
     routes = [(r, sorted(r.methods - {"HEAD", "OPTIONS"})[0]) for r in app.url_map.iter_rules()
               if r.endpoint.startswith("api.") and r.endpoint != "api.openapi"]
-    assert len(routes) == 11  # every endpoint but the document
+    assert len(routes) == 14  # every endpoint but the document
     bad = {"none": {}, "not bearer": {"Authorization": "Basic emhhbmc6ZGVtbw=="}, "empty": {"Authorization": "Bearer "},
            "unknown": _auth("rf_" + "x" * 43), "revoked": _auth(revoked["secret"]),
            "expired": _auth(expiring["secret"]), "deactivated": _auth(leaver["secret"])}
     with at("2026-03-11T10:00"):
         for rule, method in routes:
-            path = rule.build({"task_id": 1, "instance_id": 1}, append_unknown=False)[1]
+            path = rule.build({"task_id": 1, "instance_id": 1, "document_id": 1}, append_unknown=False)[1]
             for why, headers in bad.items():
                 answer = client.open(path, method=method, headers=headers, json={})
                 assert answer.status_code == 401, (path, why)
@@ -247,6 +249,58 @@ def test_a_drafter_and_a_reviewer_work_through_the_api(mini):
     assert client.get("/api/v1/plans", headers=zhao).get_json()["plans"] == []
     assert client.get("/api/v1/plans/999999", headers=zhao).get_json()["error"] == "not_found"
 
+    with engine.db.reader() as s:
+        assert verify(s).ok
+
+
+def test_files_are_attached_listed_and_downloaded_through_the_api(mini):
+    engine = mini
+    client = _client(engine)
+    zhang = _auth(engine.create_token("zhang", "OA")["secret"])
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "附件方案"}).get_json()
+    draft = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"][0]
+    content = "方案稿（第一稿）".encode("utf-8") * 100
+
+    no_part = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang, data={"note": "x"})
+    assert (no_part.status_code, no_part.get_json()["error"]) == (422, "invalid")
+    assert "file" in no_part.get_json()["message"]
+    attached = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
+                           data={"file": (io.BytesIO(content), "方案稿.pdf")})
+    assert attached.status_code == 201, attached.get_json()
+    made = attached.get_json()
+    assert (made["file_name"], made["size"], made["attached_by"], made["task_id"]) == \
+        ("方案稿.pdf", len(content), "zhang", draft["id"])
+    assert made["sha256"] == hashlib.sha256(content).hexdigest()
+
+    listed = client.get(f"/api/v1/plans/{plan['id']}/files", headers=zhang).get_json()["files"]
+    assert [f["id"] for f in listed] == [made["id"]]
+    got = client.get(f"/api/v1/plans/{plan['id']}/files/{made['id']}", headers=zhang)
+    assert got.status_code == 200 and got.data == content
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert "%E6%96%B9%E6%A1%88%E7%A8%BF.pdf" in got.headers["Content-Disposition"]  # 方案稿.pdf, UTF-8
+
+    # not the holder of the step: refused; not one who may see the plan: as if it did not exist
+    zhao = _auth(engine.create_token("zhao", "OA")["secret"])
+    chen = _auth(engine.create_token("chen", "OA")["secret"])
+    other = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=chen, data={"file": (io.BytesIO(b"x"), "x.pdf")})
+    assert (other.status_code, other.get_json()["error"]) == (403, "forbidden")
+    for who in (zhao,):  # another drafter (wang) may see a plan in drafting, as on the web
+        assert client.get(f"/api/v1/plans/{plan['id']}/files", headers=who).status_code == 404
+        assert client.get(f"/api/v1/plans/{plan['id']}/files/{made['id']}", headers=who).status_code == 404
+        assert client.post(f"/api/v1/tasks/{draft['id']}/files", headers=who,
+                           data={"file": (io.BytesIO(b"x"), "x.pdf")}).status_code == 404
+    assert client.get(f"/api/v1/plans/{plan['id']}/files/{made['id'] + 1}", headers=zhang).status_code == 404
+    refused_kind = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
+                               data={"file": (io.BytesIO(b"MZ"), "tool.exe")})
+    assert refused_kind.status_code == 422
+    assert [f["id"] for f in engine.documents(plan["id"])] == [made["id"]]  # a refused file kept nothing
+
+    # attaching did not change the task: the version read before the file still completes it
+    done = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=zhang,
+                       json={"data": {"summary": "附件已上传", "days": 10}, "version": draft["version"]})
+    assert done.status_code == 200, done.get_json()
+    late = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang, data={"file": (io.BytesIO(b"x"), "x.pdf")})
+    assert late.status_code == 409  # completed: nothing more can be attached to it
     with engine.db.reader() as s:
         assert verify(s).ok
 

@@ -150,6 +150,9 @@ def _api_attempts(f: dict) -> dict:
         "api.start": ("POST", "/api/v1/plans", {"key": "work_report", "title": "x"}, {403}),
         "api.urge": ("POST", f"/api/v1/tasks/{t}/urge", {"note": "x"}, {403, 404}),
         "api.stats": ("GET", "/api/v1/stats", None, {403}),
+        "api.attach": ("POST", f"/api/v1/tasks/{t}/files", None, {404}),
+        "api.files": ("GET", f"/api/v1/plans/{p}/files", None, {404}),
+        "api.file": ("GET", f"/api/v1/plans/{p}/files/{f['document']}", None, {404}),
     }
 
 
@@ -207,6 +210,8 @@ def test_the_api_refuses_with_a_token_what_the_pages_refuse(demo_engine):
         anonymous = client.open(path, method=method, json=body)
         assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer"), endpoint
     assert _state(demo_engine) == before
+    # a file of another plan is not reached through a plan li may see: the file's own plan decides
+    assert client.get(f"/api/v1/plans/{f['my_plan']}/files/{f['document']}", headers=li).status_code == 404
     # someone else's token is not revoked from one's page (the engine refuses: 403), nor listed on it
     assert _sign_in(client, "li").status_code == 302
     page = client.get("/account/tokens").get_data(as_text=True)

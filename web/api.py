@@ -1,5 +1,6 @@
 """The JSON API at /api/v1, for an office's other systems (its OA, a dashboard, a script): the
-inbox and a task's form, claim, hand back and complete, the plans one may see, starting one.
+inbox and a task's form, claim, hand back and complete, a task's files (attach, list, download),
+the plans one may see, starting one.
 
 Authenticated by a personal access token only (`Authorization: Bearer rf_…`, made on
 /account/tokens or by `reformflow tokens add`; engine/tokens.py), never by the browser's session
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from engine import clock, urging
+from engine.documents import MEDIA_TYPES
 from engine.errors import Invalid, NotFound, ReformflowError, Unauthorized
 from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import DONE, LISTS, count_listed, list_tasks
@@ -31,6 +33,7 @@ from engine.queries import DONE, LISTS, count_listed, list_tasks
 from . import i18n
 from .access import may_see_plan, may_see_task, may_see_task_id
 from .current import engine
+from .downloads import attachment
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -213,11 +216,11 @@ def task(task_id: int):
     return answer(view)
 
 
-def _act(task_id: int, action) -> Response:
+def _act(task_id: int, action, status: int = 200) -> Response:
     if not may_see_task_id(engine(), me(), task_id):
         return _not_found()
     try:
-        return answer(action())
+        return answer(action(), status)
     except NotFound:
         return _not_found()
 
@@ -248,6 +251,44 @@ def complete(task_id: int):
     version = _version(body, required=True)
     return _act(task_id, lambda: engine().complete(task_id, actor=me().username, data=data,
                                                    expected_version=version, comment=comment))
+
+
+@bp.post("/tasks/<int:task_id>/files")
+def attach(task_id: int):
+    """Attach a file to a task one holds, before completing it, as 仅上传所选附件 does: the body is
+    multipart/form-data with the file in the part named `file`. The task's version is unchanged,
+    so a complete that follows with the version read before is not refused."""
+    def action():
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise Invalid("请以 multipart/form-data 上传，文件放在名为 file 的部分 "
+                          "(send multipart/form-data with the file in the part named file)")
+        return engine().attach(task_id, upload.filename, upload.read(), actor=me().username)
+    return _act(task_id, action, 201)  # a task one may not see is 404 before the body is looked at
+
+
+@bp.get("/plans/<int:instance_id>/files")
+def files(instance_id: int):
+    """A plan's files, oldest first, without their content (each with its SHA-256)."""
+    if not may_see_plan(engine(), me(), instance_id):
+        return _not_found()
+    return answer({"files": engine().documents(instance_id)})
+
+
+@bp.get("/plans/<int:instance_id>/files/<int:document_id>")
+def file(instance_id: int, document_id: int):
+    """A file's content, as uploaded (checked against its SHA-256 first), as a download."""
+    if not may_see_plan(engine(), me(), instance_id):
+        return _not_found()
+    try:
+        meta, content = engine().document(document_id)
+    except NotFound:
+        return _not_found()
+    if meta["instance_id"] != instance_id:  # another plan's file: as if it did not exist
+        return _not_found()
+    media_type = meta["media_type"] if meta["media_type"] in MEDIA_TYPES.values() else "application/octet-stream"
+    suffix = PurePosixPath(meta["file_name"]).suffix.lower()
+    return attachment(content, media_type, meta["file_name"], fallback=f"document-{document_id}{suffix}")
 
 
 @bp.post("/tasks/<int:task_id>/urge")
