@@ -50,15 +50,21 @@ def unknown_user(username: str) -> Forbidden:
 
 def list_tasks(session: Session, username: str, scope: str = "mine",
                instance_id: int | None = None, overdue_at: datetime | None = None, *,
-               text: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+               text: str | None = None, limit: int | None = None, offset: int = 0,
+               newest_first: bool = False) -> list[dict]:
     """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
     reform office, which monitors every plan — every open task; done: the steps I completed,
     the latest first. `overdue_at`: only the open tasks whose deadline had passed by then, or the
     done ones completed after their deadline. `text`: only those whose plan (title, business key)
-    or step (name, subject) contains it. `limit`/`offset`: a page of them."""
+    or step (name, subject) contains it. `limit`/`offset`: a page of them. Open tasks come by
+    priority and deadline, or with `newest_first` the latest opened first."""
     query = _listed(session, username, scope, instance_id, overdue_at, text)
-    query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()) if scope == DONE else \
-        query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+    if scope == DONE:
+        query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+    elif newest_first:
+        query = query.order_by(HumanTask.created_at.is_(None), HumanTask.created_at.desc(), HumanTask.id.desc())
+    else:
+        query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return [task_dict(task) | {"plan_title": title, "business_key": business_key}

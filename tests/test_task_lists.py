@@ -100,7 +100,7 @@ def test_the_done_page_lists_what_the_reviewer_completed_and_opens_it(live, page
 
 def test_the_done_page_goes_a_page_at_a_time_and_keeps_the_late_ones_apart(demo_engine, monkeypatch, at):
     from web import inbox
-    monkeypatch.setattr(inbox, "DONE_PAGE", 1)
+    monkeypatch.setattr(inbox, "PAGE", 1)
     review = open_task(demo_engine, "DT-2015-04", "Task_LegalityReview")  # li's, done a day after its deadline
     with at((datetime.fromisoformat(review["due_at"]) + timedelta(days=1)).isoformat()):
         demo_engine.claim(review["id"], actor="li")

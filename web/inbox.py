@@ -47,38 +47,43 @@ def tasks():
     if scope not in LISTS or sort not in SORTS:
         abort(404)
     text = request.args.get("q", "").strip()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
     if scope == DONE:
-        return _done(overdue_only, text)
+        return _done(overdue_only, text, page)
     now = clock.now()
+    overdue_at = now if overdue_only else None
     with engine().db.reader() as s:
-        rows = list_tasks(s, current_user.username, scope, overdue_at=now if overdue_only else None, text=text)
+        rows = list_tasks(s, current_user.username, scope, overdue_at=overdue_at, text=text, limit=PAGE,
+                          offset=(page - 1) * PAGE, newest_first=sort == "new")
+        total = count_listed(s, current_user.username, scope, overdue_at=overdue_at, text=text)
+        overdue = total if overdue_only else count_listed(s, current_user.username, scope, overdue_at=now, text=text)
         marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
         row["urged"] = marks.get(row["id"])
-    if sort == "new":
-        rows.sort(key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
-                           overdue_count=sum(r["overdue"] for r in rows), text=text)
+                           overdue_count=overdue, text=text, total=total, page=page, more=page * PAGE < total)
 
 
-DONE_PAGE = 50  # done steps pile up over the years: a page of them at a time
+# A page of tasks at a time: the reform office sees every open task of every plan (1,500 rows for
+# 1,500 plans took 0.45 s to send and made a 700 KB page nobody reads down), and done steps pile
+# up over the years.
+PAGE = 50
 
 
-def _done(late_only: bool, text: str):
+def _done(late_only: bool, text: str, page: int):
     """已办: the steps the person completed, the latest first, a page at a time; `late_only`: those
     completed after their deadline; `text`: those of plans or steps containing it."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     late = clock.now() if late_only else None
     with engine().db.reader() as s:
-        rows = list_tasks(s, current_user.username, DONE, overdue_at=late, text=text, limit=DONE_PAGE,
-                          offset=(page - 1) * DONE_PAGE)
+        rows = list_tasks(s, current_user.username, DONE, overdue_at=late, text=text, limit=PAGE,
+                          offset=(page - 1) * PAGE)
         total = count_listed(s, current_user.username, DONE, overdue_at=late, text=text)
     for row in rows:  # late: completed after the deadline
         row["overdue"] = bool(row["due_at"]) and \
             datetime.fromisoformat(row["due_at"]) <= datetime.fromisoformat(row["completed_at"])
     return render_template("tasks.html", tasks=rows, scope=DONE, sort="new", overdue_only=late_only,
-                           total=total, page=page, more=page * DONE_PAGE < total, text=text)
+                           total=total, page=page, more=page * PAGE < total, text=text)
 
 
 @bp.app_context_processor
