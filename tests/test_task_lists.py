@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from playwright.sync_api import expect
 
+from engine import clock
 from engine.cli import main
 from engine.errors import Forbidden
 from engine.queries import DONE, count_listed, list_tasks
@@ -116,6 +117,26 @@ def test_the_done_page_goes_a_page_at_a_time_and_keeps_the_late_ones_apart(demo_
     late = li.get("/tasks?scope=done&overdue=1").get_data(as_text=True)
     assert _done_rows(late) == [str(review["id"])] and "1 项" in late
     assert "逾期办结的：没有。" in signed_in_client(demo_engine, "zhang").get("/tasks?scope=done&overdue=1").get_data(as_text=True)
+
+
+def test_the_open_inbox_goes_a_page_at_a_time_in_either_order(demo_engine, monkeypatch):
+    from web import inbox
+    monkeypatch.setattr(inbox, "PAGE", 2)
+    chen = signed_in_client(demo_engine, "chen")  # the reform office: every open task of the demo
+    with demo_engine.db.reader() as s:
+        by_deadline = [str(t["id"]) for t in list_tasks(s, "chen", "all")]
+        newest = [str(t["id"]) for t in list_tasks(s, "chen", "all", newest_first=True)]
+        overdue = count_listed(s, "chen", "all", overdue_at=clock.now())
+    assert len(by_deadline) >= 5 and sorted(newest) == sorted(by_deadline) and newest != by_deadline
+    pages = [chen.get(f"/tasks?scope=all&page={n}").get_data(as_text=True) for n in range(1, (len(by_deadline) + 1) // 2 + 1)]
+    assert [row for page in pages for row in _done_rows(page)] == by_deadline  # each page goes on from the last
+    assert f"{len(by_deadline)} 项" in pages[0] and "下一页" in pages[0] and "上一页" not in pages[0]
+    assert "上一页" in pages[-1] and "下一页" not in pages[-1]
+    if overdue:
+        assert f"只看已逾期</a>（{overdue}）" in pages[-1]  # counted over every page, not this one's rows
+    second_new = chen.get("/tasks?scope=all&sort=new&page=2").get_data(as_text=True)
+    assert _done_rows(second_new) == newest[2:4]
+    assert "sort=new" in second_new.split('class="pages"')[1]  # the next page keeps the order
 
 
 def test_a_list_is_searched_by_plan_title_business_key_or_step(library, at):  # noqa: F811
