@@ -260,3 +260,36 @@ def test_only_the_office_lists_other_peoples_delegations(office, at):
         with pytest.raises(Forbidden, match="只有改革办"):
             engine.delegations("zhang", everyone=True)
         assert len(engine.delegations("chen", user="li")) == 1
+
+
+# ------------------------------------------------------------------ the command line
+def test_reformflow_delegate_add_list_end_and_the_inbox_says_for_whom(office, at):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    engine, plan = office
+    draft = plan["tasks"][0]
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(main, ["--db", str(engine.db.url), "--now", "2026-12-07T09:00", *args])
+    added = run("delegate", "add", "zhang", "--to", "zhao", "--from", "2026-12-07", "--until", "2026-12-11",
+                "--reason", "出差", "--as", "zhang", "--json")
+    assert added.exit_code == 0, added.output
+    made = json.loads(added.stdout)
+    assert (made["principal"], made["delegate"], made["state"]) == ("zhang", "zhao", "in_force")
+    listed = run("delegate", "list", "--as", "zhao")
+    assert listed.exit_code == 0
+    assert listed.stdout == f"{made['id']} zhang → zhao 2026-12-07 至 (to) 2026-12-11「出差」[生效中 in force]\n"
+    inbox = run("tasks", "--as", "zhao", "--scope", "mine")
+    assert f"待办 (task) {draft['id']}：起草" in inbox.stdout and "zhang 代 zhang (on behalf of)" in inbox.stdout
+    assert json.loads(run("tasks", "--as", "zhao", "--json").stdout)["tasks"][0]["on_behalf_of"] == "zhang"
+    refused = run("delegate", "add", "zhang", "--to", "sun", "--from", "2026-12-08", "--until", "2026-12-09",
+                  "--reason", "休假", "--as", "zhang")
+    assert refused.exit_code != 0 and "已委托 zhao 办理" in refused.stderr
+    not_theirs = run("delegate", "end", str(made["id"]), "--as", "sun")
+    assert not_theirs.exit_code != 0 and "只有委托人、受托人或改革办" in not_theirs.stderr
+    ended = run("delegate", "end", str(made["id"]), "--as", "chen")
+    assert ended.exit_code == 0 and ended.stdout.startswith(f"已结束委托 {made['id']} (delegation ended)：zhang → zhao")
+    assert "[已结束 ended]" in ended.stdout
+    assert run("tasks", "--as", "zhao", "--scope", "mine").stdout == "（没有待办）(no tasks)\n"
