@@ -1279,6 +1279,8 @@ def history_cmd(state, as_json, instance_id):
                    f"业务编号 (business key) {d['business_key'] or '-'}")
         for e in d["events"]:
             who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] else e["actor"]
+            if e.get("on_behalf_of"):
+                who += f"（代 {e['on_behalf_name'] or e['on_behalf_of']} on behalf of {e['on_behalf_of']}）"
             click.echo(f"  {_local(e['occurred_at'])}  {who}  {_what(e)}")
     _emit(result, as_json, human)
 
