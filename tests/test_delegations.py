@@ -293,3 +293,25 @@ def test_reformflow_delegate_add_list_end_and_the_inbox_says_for_whom(office, at
     assert ended.exit_code == 0 and ended.stdout.startswith(f"已结束委托 {made['id']} (delegation ended)：zhang → zhao")
     assert "[已结束 ended]" in ended.stdout
     assert run("tasks", "--as", "zhao", "--scope", "mine").stdout == "（没有待办）(no tasks)\n"
+
+
+# ------------------------------------------------------------------ the JSON API
+def test_the_api_lists_the_principals_rows_with_on_behalf_of_and_ones_delegations(office, at):
+    from web import create_app
+    engine, plan = office
+    with at(MONDAY):
+        made = _away(engine, principal="zhang", to="zhao")
+        client = create_app(engine=engine, secret_key="test", testing=True).test_client()
+        zhao = {"Authorization": f"Bearer {engine.create_token('zhao', 'OA')['secret']}"}
+        sun = {"Authorization": f"Bearer {engine.create_token('sun', 'OA')['secret']}"}
+        rows = client.get("/api/v1/tasks?scope=mine", headers=zhao).get_json()["tasks"]
+        assert [(t["id"], t["assignee"], t["on_behalf_of"]) for t in rows] == [(plan["tasks"][0]["id"], "zhang", "zhang")]
+        assert [d["id"] for d in client.get("/api/v1/delegations", headers=zhao).get_json()["delegations"]] == [made["id"]]
+        assert client.get("/api/v1/delegations", headers=sun).get_json()["delegations"] == []
+        # the task's page is open to the delegate, and the complete is theirs to send
+        draft = client.get(f"/api/v1/tasks/{plan['tasks'][0]['id']}", headers=zhao).get_json()
+        done = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=zhao,
+                           json={"data": {"summary": "方案"}, "version": draft["version"]})
+        assert done.status_code == 200, done.get_json()
+        assert client.get(f"/api/v1/tasks/{draft['id']}", headers=sun).status_code == 404
+    assert audit_payloads(engine, plan["id"], "task_completed")[0]["on_behalf_of"] == "zhang"

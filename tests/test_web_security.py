@@ -163,7 +163,7 @@ def _api_attempts(f: dict) -> dict:
 
 
 # the API's own lists and who-am-I: each person's own (test_the_api_lists_show_each_person_only_their_own)
-API_OWN = {"api.whoami", "api.tasks", "api.plans"}
+API_OWN = {"api.whoami", "api.tasks", "api.plans", "api.delegations"}
 
 
 def test_every_route_refuses_a_crafted_request_of_someone_who_may_not(demo_engine):
