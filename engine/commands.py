@@ -150,12 +150,14 @@ class Engine:
         deactivation locks them): a deactivation under way is waited for and then seen. Read in
         the plan's SELECT, as before, it came from that statement's snapshot, taken before the
         wait for the plan lock, and a leaver could act once their deactivation had committed.
-        Returns the plan and the actor (with the unit they act for now)."""
+        Returns the plan, the actor (with the unit they act for now) and whom they act for today
+        (委托办理), those people's rows share-locked too, before the plan."""
         member = self._member(ctx, actor, hold=True)
+        principals = self._acting_for(ctx)
         found = ctx.session.connection().execute(_LOCK_TASK_PLAN, {"task_id": task_id}).one_or_none()
         if found is None:
             raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-        return runtime.Plan.from_row(found), member
+        return runtime.Plan.from_row(found), member, principals
 
     def _task(self, ctx: Context, task_id: int, expected_version: int | None):
         """The inbox row, locked: a Core row, read like a HumanTask (same names)."""
@@ -1043,8 +1045,7 @@ class Engine:
         """The checks of a completion, in the command's transaction: the plan and the task locked,
         the actor its holder, the task ready, the form's values valid, a required file given.
         Returns (plan, actor, task row, workflow, SpiffWorkflow task, values to write)."""
-        instance, member = self._lock_plan_of_task(ctx, task_id, actor)
-        principals = self._acting_for(ctx)  # users before the plan is used on, as the actor
+        instance, member, principals = self._lock_plan_of_task(ctx, task_id, actor)
         task = self._task(ctx, task_id, expected_version)
         if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
             pass
@@ -1086,8 +1087,8 @@ class Engine:
         with self.command(actor) as ctx:
             # the plan first: the file's row refers to it, and on PostgreSQL inserting it waits for
             # a complete that holds the plan (FOR KEY SHARE against FOR UPDATE)
-            self._lock_plan_of_task(ctx, task_id, actor)
-            principals = {p.username for p in self._acting_for(ctx)}
+            _, _, acting = self._lock_plan_of_task(ctx, task_id, actor)
+            principals = {p.username for p in acting}
             task = self._task(ctx, task_id, expected_version)  # locked: a complete under way finishes first
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再添加附件 "

@@ -315,3 +315,28 @@ def test_the_api_lists_the_principals_rows_with_on_behalf_of_and_ones_delegation
         assert done.status_code == 200, done.get_json()
         assert client.get(f"/api/v1/tasks/{draft['id']}", headers=sun).status_code == 404
     assert audit_payloads(engine, plan["id"], "task_completed")[0]["on_behalf_of"] == "zhang"
+
+
+# ------------------------------------------------------------------ with a deactivation under way
+@pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])
+@pytest.mark.parametrize("action", ["claim", "complete"])
+def test_acting_for_someone_being_deactivated_waits_for_it_and_is_refused(request, monkeypatch, database, action):
+    """legal0 is away, zhao acts for them; the office deactivates legal0 (which ends the delegation
+    and hands legal0's review back to the legal group). zhao's claim or submit for legal0, begun
+    while that transaction is about to commit, waits for it (the principal's row is share-locked
+    before the task, as the actor's is) and then finds no delegation: refused, nothing done."""
+    from engine import clock
+
+    from .test_concurrency import _acting_while_deactivated, _legal_review_for_legal0
+    db = request.getfixturevalue(database)
+    engine, plan, legal = _legal_review_for_legal0(db)
+    if action == "complete":
+        engine.claim(legal["id"], actor="legal0")
+    engine.delegate("legal0", to="zhao", starts_on=clock.today(), ends_on=clock.today(), reason="出差", actor="legal0")
+    act = {"claim": lambda e: e.claim(legal["id"], actor="zhao"),
+           "complete": lambda e: e.complete(legal["id"], actor="zhao", data={})}[action]
+    acted, deactivated = _acting_while_deactivated(db, monkeypatch, "legal0", act)
+    assert isinstance(acted, Forbidden) and "候选人" in str(acted), acted
+    assert deactivated["delegations_ended"] == 1
+    [task] = [t for t in engine.instance(plan["id"])["tasks"] if t["id"] == legal["id"]]
+    assert (task["status"], task["assignee"]) == ("open", None)
