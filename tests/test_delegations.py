@@ -340,3 +340,25 @@ def test_acting_for_someone_being_deactivated_waits_for_it_and_is_refused(reques
     assert deactivated["delegations_ended"] == 1
     [task] = [t for t in engine.instance(plan["id"])["tasks"] if t["id"] == legal["id"]]
     assert (task["status"], task["assignee"]) == ("open", None)
+
+
+def test_the_decision_archive_and_the_history_say_for_whom_a_step_was_completed(office, at):
+    from engine import clock
+    from engine.archive import decision_archive
+    from engine.archive_export import rows
+    from engine.history import plan_history
+    from engine.trail_text import said
+    engine, plan = office
+    draft = plan["tasks"][0]
+    with at(MONDAY):
+        _away(engine, principal="zhang", to="zhao")
+        engine.complete(draft["id"], actor="zhao", data={"summary": "方案"})
+        with engine.db.reader() as s:
+            archive = decision_archive(s, plan["id"], clock.now())
+            history = plan_history(s, plan["id"])
+    [record] = [r for section in archive["sections"] for r in section["records"]]
+    assert (record["actor_name"], record["on_behalf_name"]) == ("赵敏", "张伟")
+    assert [row[2] for row in rows(archive) if row[2]] == ["赵敏（代 张伟）"]
+    [done] = [e for e in history["events"] if e["event_type"] == "task_completed"]
+    assert (done["actor"], done["on_behalf_of"], done["on_behalf_name"]) == ("zhao", "zhang", "张伟")
+    assert said(done, "zh").startswith("提交 起草")

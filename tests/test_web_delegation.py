@@ -67,3 +67,29 @@ def test_a_delegation_set_on_the_page_lets_the_colleague_complete_the_step_on_he
     assert engine.acting_for("zhou") == []
     li.context.close()
     zhou.context.close()
+
+
+def test_the_office_sets_and_ends_a_persons_delegation_on_their_page(demo_engine):
+    from .web_helper import signed_in_client
+    client = signed_in_client(demo_engine, "chen")
+    today = clock.today().isoformat()
+    page = client.get("/people/li").get_data(as_text=True)
+    assert "此人没有委托他人，也没有受人委托。" in page
+    # a refusal keeps what was typed and says what to do
+    refused = client.post("/people/li/delegation", data={"delegate": "li", "starts_on": today, "ends_on": today,
+                                                          "reason": "出差"})
+    assert refused.status_code == 400 and "不能委托给自己" in refused.get_data(as_text=True)
+    done = client.post("/people/li/delegation", data={"delegate": "zhou", "starts_on": today, "ends_on": today,
+                                                       "reason": "学习"}, follow_redirects=True)
+    shown = done.get_data(as_text=True)
+    assert "已委托 周杰（zhou） 自" in shown and "代 李娜（li） 办理" in shown
+    [made] = demo_engine.delegations("li")
+    assert (made["delegate"], made["created_by"], made["reason"]) == ("zhou", "chen", "学习")
+    assert f'data-delegation="{made["id"]}"' in shown
+    ended = client.post(f"/account/delegation/{made['id']}/end", data={"owner": "li"}, follow_redirects=True)
+    assert ended.request.path == "/people/li"
+    assert demo_engine.delegations("li")[0]["state"] == "ended"
+    # someone who is not the office may not set one for another person
+    assert signed_in_client(demo_engine, "zhou").post(
+        "/people/li/delegation", data={"delegate": "zhou", "starts_on": today, "ends_on": today,
+                                       "reason": "x"}).status_code == 403
