@@ -59,8 +59,8 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     the latest first. `overdue_at`: only the open tasks whose deadline had passed by then, or the
     done ones completed after their deadline. `text`: only those whose plan (title, business key)
     or step (name, subject) contains it. `limit`/`offset`: a page of them."""
-    query = _listed(session, username, scope, instance_id, overdue_at, text)
-    query = query.add_columns(_scopes(session, username)["on_behalf_of"] if scope != DONE else _NOBODY)
+    query, behalf = _listed(session, username, scope, instance_id, overdue_at, text)
+    query = query.add_columns(behalf)
     query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()) if scope == DONE else \
         query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     if limit is not None:
@@ -73,14 +73,16 @@ def count_listed(session: Session, username: str, scope: str, instance_id: int |
                  overdue_at: datetime | None = None, text: str | None = None) -> int:
     """How many tasks `list_tasks` gives without a limit (a page of done steps says of how many)."""
     return session.execute(select(func.count()).select_from(
-        _listed(session, username, scope, instance_id, overdue_at, text).subquery())).scalar_one()
+        _listed(session, username, scope, instance_id, overdue_at, text)[0].subquery())).scalar_one()
 
 
 def _listed(session: Session, username: str, scope: str, instance_id: int | None, overdue_at: datetime | None,
             text: str | None):
+    """The SELECT of a list, and the column saying for whom each row is there (委托办理)."""
     if scope not in LISTS:
         raise Invalid(f"范围须为 {'、'.join(LISTS)} 之一 (scope must be one of {', '.join(LISTS)})")
-    condition = _done_by(session, username) if scope == DONE else _scopes(session, username)[scope]
+    scopes = None if scope == DONE else _scopes(session, username)
+    condition = _done_by(session, username) if scopes is None else scopes[scope]
     # with the plan each task belongs to: an inbox row must say which plan it is about
     query = select(HumanTask, ProcessInstance.title, ProcessInstance.business_key).join(
         ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(condition)
@@ -91,7 +93,7 @@ def _listed(session: Session, username: str, scope: str, instance_id: int | None
     if text:
         query = query.where(or_(*(column.icontains(text, autoescape=True) for column in (
             ProcessInstance.title, ProcessInstance.business_key, HumanTask.name, HumanTask.subject))))
-    return query
+    return query, _NOBODY if scopes is None else scopes["on_behalf_of"]
 
 
 def _done_by(session: Session, username: str):
