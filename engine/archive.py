@@ -50,6 +50,8 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
         code = procedures.get((task.process_key, task.element_id)) or OTHER[0]
         sections[code].append({"seq": e.seq, "hash": e.hash, "occurred_at": item["occurred_at"],
                                "actor": e.actor, "actor_name": item["actor_name"],
+                               # 委托办理: the colleague away they completed it for, if any
+                               "on_behalf_of": item.get("on_behalf_of"), "on_behalf_name": item.get("on_behalf_name"),
                                # the unit they acted for, kept with the completion; today's for older events
                                "actor_unit": item["payload"]["unit"] if "unit" in item["payload"] else units.get(e.actor),
                                "task_id": task.id, "element_id": task.element_id, "name": task.name,

@@ -24,7 +24,9 @@ def rows(archive: dict) -> list[list]:
                 table.append([section["name"], "", "", "", "无记录", "", "", "", ""])
             continue
         for r in section["records"]:
-            table.append([section["name"], minute(r["occurred_at"]), r["actor_name"] or r["actor"],
+            who = (r["actor_name"] or r["actor"]) + (f"（代 {r['on_behalf_name'] or r['on_behalf_of']}）"
+                                                     if r.get("on_behalf_of") else "")  # 委托办理
+            table.append([section["name"], minute(r["occurred_at"]), who,
                           r["actor_unit"] or "", step(r["name"], r["subject"]), values_text(r["values"]), files_text(r["documents"]),
                           r["seq"], r["hash"]])
     for d in archive["other_documents"]:  # on a step not completed: under the other records

@@ -21,11 +21,11 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import ApiToken, AuditEvent, CalendarOverride, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
+from models import ApiToken, AuditEvent, CalendarOverride, Delegation, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
 from models.identity import memberships
 from models.db import Database
 
-from . import (audit, clock, comments, directory, documents, forms, joins, modeler, passwords, recount, reporting_bodies,
+from . import (audit, clock, comments, delegations, directory, documents, forms, joins, modeler, passwords, recount, reporting_bodies,
                runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
@@ -117,13 +117,15 @@ class Engine:
             raise Conflict("刚有其他人创建了同一记录，请刷新后重试。"
                            " (someone else created the same record just now; reload and try again)") from None
 
-    def _member(self, ctx: Context, username: str, *, hold: bool = False) -> "Member":
+    def _member(self, ctx: Context, username: str, *, hold: bool = False, lock: bool = False) -> "Member":
         """An active user's name and group codes in one prebuilt SELECT, no ORM objects: what
         the permission checks of claim, unclaim, assign and start need. `hold` share-locks their
         row until the commit, for a command that makes them a holder or acts as them: a
         deactivation (which locks the row to update it) then waits for it, or it for the
-        deactivation and sees them as left. Users are locked before plans and tasks."""
-        member = _active_member(ctx.session.connection(), username, _MEMBER_HELD if hold else _MEMBER)
+        deactivation and sees them as left. `lock` locks it for update (setting a delegation: two
+        sharing a person queue). Users are locked before plans and tasks."""
+        statement = _MEMBER_LOCKED if lock else _MEMBER_HELD if hold else _MEMBER
+        member = _active_member(ctx.session.connection(), username, statement)
         if member is None:
             raise unknown_user(username)
         return member
@@ -148,12 +150,14 @@ class Engine:
         deactivation locks them): a deactivation under way is waited for and then seen. Read in
         the plan's SELECT, as before, it came from that statement's snapshot, taken before the
         wait for the plan lock, and a leaver could act once their deactivation had committed.
-        Returns the plan and the actor (with the unit they act for now)."""
+        Returns the plan, the actor (with the unit they act for now) and whom they act for today
+        (委托办理), those people's rows share-locked too, before the plan."""
         member = self._member(ctx, actor, hold=True)
+        principals = self._acting_for(ctx)
         found = ctx.session.connection().execute(_LOCK_TASK_PLAN, {"task_id": task_id}).one_or_none()
         if found is None:
             raise NotFound(f"任务 {task_id} 不存在 (no such task)")
-        return runtime.Plan.from_row(found), member
+        return runtime.Plan.from_row(found), member, principals
 
     def _task(self, ctx: Context, task_id: int, expected_version: int | None):
         """The inbox row, locked: a Core row, read like a HumanTask (same names)."""
@@ -378,6 +382,9 @@ class Engine:
                 raise Conflict(f"用户 {username} 已停用 (already deactivated)")
             if ADMIN_GROUP in user.group_codes:  # two members deactivating each other at once
                 self._keep_an_office_member(ctx, user)
+            # their delegations, given and received, end with them: right after their row, before
+            # any plan, as a claim for them share-locks the user before anything else
+            ended = delegations.end_all_of(ctx.session, ctx.log, username, actor, ctx.now, "user_deactivated")
             # the plans first, then the tasks, in the order every other command locks them
             for plan_id in directory.plans_held_in(ctx.session, username):
                 runtime.lock_plan(ctx, plan_id)
@@ -389,7 +396,8 @@ class Engine:
             returned, to_assign = self._hand_back(ctx, held, username, "user_deactivated")
             to_assign += directory.only_candidate_of(ctx.session, username)
             result = {**directory.user_dict(user, len(held) - len(returned)), "returned": directory.tasks_summary(returned),
-                      "to_assign": directory.tasks_summary(to_assign), "tokens_revoked": revoked}
+                      "to_assign": directory.tasks_summary(to_assign), "tokens_revoked": revoked,
+                      "delegations_ended": ended}
         return result
 
     def reactivate_user(self, username: str, *, actor: str) -> dict:
@@ -507,6 +515,80 @@ class Engine:
         except OperationalError as exc:
             if not _contended(exc):
                 raise
+
+    # ----------------------------------------------------------------- delegations (委托办理)
+    # Someone away names a colleague to act for them for a period (engine/delegations.py has the
+    # rules); each permission check below asks `_acting_for` whom the actor stands in for today.
+    def delegate(self, principal: str, *, to: str, starts_on: date, ends_on: date, reason: str,
+                 actor: str) -> dict:
+        """`to` acts for `principal` from `starts_on` to `ends_on` (Beijing dates, both included).
+        Set by the principal themself, or by the reform office for anyone."""
+        reason = delegations.checked_reason(reason)
+        if principal == to:
+            raise Invalid("不能委托给自己，请选择另一位同事 (you cannot delegate to yourself: choose a colleague)")
+        with self.command(actor) as ctx:
+            member = self._member(ctx, actor)
+            if actor != principal and ADMIN_GROUP not in member.group_codes:
+                raise Forbidden("只有本人或改革办可以为其设置委托 (only the person themself or the reform office "
+                                "sets who acts for them)")
+            delegations.checked_period(starts_on, ends_on, ctx.now)
+            # both rows locked, in name order (users first): two delegations sharing a person queue,
+            # so neither an overlap nor a chain slips between their checks; a deactivation too
+            for name in sorted({principal, to}):
+                self._member(ctx, name, lock=True)
+            delegations.check_no_clash(ctx.session, principal, to, starts_on, ends_on)
+            row = delegations.add(ctx.session, principal, to, starts_on, ends_on, reason, actor, ctx.now)
+            ctx.log.record(delegations.CREATED, username=principal, new=delegations.event_fields(row))
+            return delegations.delegation_dict(row, delegations.today(ctx.now))
+
+    def end_delegation(self, delegation_id: int, *, actor: str) -> dict:
+        """End a delegation now (back early, or set by mistake): its principal, its delegate or the
+        reform office. Its rights end with this command."""
+        with self.command(actor) as ctx:
+            member = self._member(ctx, actor)
+            row = ctx.session.get(Delegation, delegation_id)
+            if row is None:
+                raise NotFound(f"委托 {delegation_id} 不存在 (no such delegation)")
+            # the two people first (users before anything), then the row: a claim under way for
+            # the principal finishes first, and the next one sees the delegation ended
+            for name in sorted({row.principal, row.delegate}):
+                ctx.session.connection().execute(_LOCK_USER, {"username": name})
+            row = ctx.session.execute(select(Delegation).where(Delegation.id == delegation_id)
+                                      .with_for_update().execution_options(populate_existing=True)).scalar_one()
+            delegations.may_end(row, actor, ADMIN_GROUP in member.group_codes)
+            delegations.end(ctx.log, row, actor, ctx.now)
+            return delegations.delegation_dict(row, delegations.today(ctx.now))
+
+    def delegations(self, actor: str, *, user: str | None = None, everyone: bool = False) -> list[dict]:
+        """`actor`'s delegations, given and received; the reform office's: `user`'s, or with
+        `everyone` all current and upcoming ones."""
+        with self.db.reader() as session:  # a read, but --as is checked like every command's
+            ctx = Context(session, actor, clock.now(), specs=self.specs)
+            if everyone or (user is not None and user != actor):
+                self._office_member(ctx, actor, "只有改革办可以查看他人的委托 "
+                                                "(only the reform office lists other people's delegations)")
+            else:
+                self._member(ctx, actor)
+            return delegations.listed(session, ctx.now, None if everyone else (user or actor))
+
+    def acting_for(self, username: str) -> list[Member]:
+        """The active people `username` acts for today (a read: the web's check of which
+        tasks and plans a delegate may see)."""
+        with self.db.read_connection() as conn:
+            names = delegations.principals_of(conn, username, clock.today())
+            return [m for name in names if (m := _active_member(conn, name)) is not None]
+
+    def _acting_for(self, ctx: Context) -> list[Member]:
+        """Whom the command's actor acts for today, each share-locked as `_member(hold=True)`
+        locks the actor, and read again after: a deactivation (which ends their delegations in
+        its transaction) is waited for, then seen. Users before plans and tasks."""
+        conn = ctx.session.connection()
+        on = delegations.today(ctx.now)
+        names = delegations.principals_of(conn, ctx.actor, on)
+        if not names:
+            return []
+        held = {name: m for name in names if (m := _active_member(conn, name, _MEMBER_HELD)) is not None}
+        return [held[name] for name in delegations.principals_of(conn, ctx.actor, on) if name in held]
 
     # ----------------------------------------------------------------- web sign-ins
     # Every sign-in leaves a trace (MLPS 2.0): the web inbox (web/auth.py) records each one here,
@@ -850,6 +932,7 @@ class Engine:
     def claim(self, task_id: int, *, actor: str, expected_version: int | None = None) -> dict:
         with self.command(actor) as ctx:
             user = self._member(ctx, actor, hold=True)  # they become its holder
+            principals = self._acting_for(ctx)
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能认领 (task is {task.status})")
@@ -857,27 +940,36 @@ class Engine:
                 if task.assignee == actor:
                     return self._task_dict(task)
                 raise Conflict(f"任务 {task_id} 已被 {task.assignee} 认领 (already claimed by {task.assignee})")
+            # their own right first; else a right of someone they act for today: the task becomes
+            # theirs (they do the work), the trail says for whom
+            for_whom = None
             if not self._may_claim(user, task):
-                raise self._not_candidate(user, task, "认领", "claim")
+                for_whom = next((p.username for p in principals if self._may_claim(p, task)), None)
+                if for_whom is None:
+                    raise self._not_candidate(user, task, "认领", "claim")
             task = self._update_task(ctx, task, assignee=actor, status="claimed", claimed_at=ctx.now)
             ctx.log.record("task_claimed", instance_id=task.instance_id, task_id=task.id,
-                           element_id=task.element_id, old={"assignee": None}, new={"assignee": actor})
-            return self._task_dict(task)
+                           element_id=task.element_id, old={"assignee": None}, new={"assignee": actor},
+                           **_behalf(for_whom))
+            return self._task_dict(task) | _behalf(for_whom)
 
     def unclaim(self, task_id: int, *, actor: str, expected_version: int | None = None) -> dict:
         with self.command(actor) as ctx:
             user = self._member(ctx, actor)
+            principals = {p.username for p in self._acting_for(ctx)}
             task = self._task(ctx, task_id, expected_version)
             if task.status == "open":
                 raise Conflict(f"任务 {task_id} 当前未被认领 (task is not claimed)")
             if task.status != "claimed":
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能退回 (task is {task.status})")
-            if task.assignee != actor and ADMIN_GROUP not in user.group_codes:
+            for_whom = task.assignee if task.assignee in principals else None
+            if task.assignee != actor and for_whom is None and ADMIN_GROUP not in user.group_codes:
                 raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以退回任务 {task_id} (only the assignee or the reform office)")
             old = task.assignee
             task = self._update_task(ctx, task, assignee=None, status="open", claimed_at=None)
             ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
-                           element_id=task.element_id, old={"assignee": old}, new={"assignee": None})
+                           element_id=task.element_id, old={"assignee": old}, new={"assignee": None},
+                           **_behalf(for_whom))
             result = self._task_dict(task)
             # kept to a unit where nobody else active may claim it: it would wait unseen, unless
             # they are told the office must assign it (as users deactivate lists it)
@@ -926,23 +1018,27 @@ class Engine:
         with self.command(actor) as ctx:
             instance, member, task, workflow, spiff_task, values = self._completion(
                 ctx, task_id, actor, data, expected_version, files)
+            # the holder when the actor stands in for them: the task stays theirs on the record
+            for_whom = task.assignee if task.assignee != actor else None
             old = {k: spiff_task.data.get(k) for k in values}
 
             def finish(_wf):
                 spiff_task.data.update(values)
                 spiff_task.run()
-            attached = [self._attach_file(ctx, task, *file, actor) for file in files]
-            noted = self._add_comment(ctx, member, instance.id, task, comment) if comment else None
+            attached = [self._attach_file(ctx, task, *file, actor, for_whom) for file in files]
+            noted = self._add_comment(ctx, member, instance.id, task, comment, for_whom) if comment else None
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
-                           element_id=task.element_id, name=task.name, old=old, new=values, unit=member.unit)
+                           element_id=task.element_id, name=task.name, old=old, new=values, unit=member.unit,
+                           **_behalf(for_whom))
             runtime.run(ctx, instance, workflow, finish)
-            result = self._task_dict(task)
+            result = self._task_dict(task) | _behalf(for_whom)
             if attached:
                 result["documents"] = attached
             if noted:
                 result["comment"] = noted
-            reopened = self._return_to_sender(ctx, workflow, task, actor)
+            # a step sent back goes to whom it was sent for: the principal, whose task it was
+            reopened = self._return_to_sender(ctx, workflow, task, for_whom or actor)
             if reopened:
                 result["reopened"] = reopened
         return result
@@ -964,9 +1060,9 @@ class Engine:
         """The checks of a completion, in the command's transaction: the plan and the task locked,
         the actor its holder, the task ready, the form's values valid, a required file given.
         Returns (plan, actor, task row, workflow, SpiffWorkflow task, values to write)."""
-        instance, member = self._lock_plan_of_task(ctx, task_id, actor)
+        instance, member, principals = self._lock_plan_of_task(ctx, task_id, actor)
         task = self._task(ctx, task_id, expected_version)
-        if task.status == "claimed" and task.assignee == actor:
+        if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
             pass
         elif task.status == "cancelled" and instance.status == "cancelled":
             # withdrawn with its plan: "cannot submit again" would tell someone who never
@@ -975,11 +1071,12 @@ class Engine:
                            f"(the plan was stopped: nothing is left to do on this task)")
         elif task.status not in runtime.OPEN_STATUSES:
             raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
-        elif self._lost_by(ctx, task, actor):  # it was theirs until someone else acted: a race lost
+        elif any(self._lost_by(ctx, task, who) for who in [actor, *(p.username for p in principals)]):
+            # it was theirs (or their principal's) until someone else acted: a race lost
             now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
             raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
                            f" (the task was handed back or reassigned since you took it; reload)")
-        elif task.status == "open" and not self._may_claim(member, task):
+        elif task.status == "open" and not any(self._may_claim(m, task) for m in [member, *principals]):
             raise self._not_candidate(member, task, "办理", "complete")
         elif task.status == "open":
             raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
@@ -1005,26 +1102,30 @@ class Engine:
         with self.command(actor) as ctx:
             # the plan first: the file's row refers to it, and on PostgreSQL inserting it waits for
             # a complete that holds the plan (FOR KEY SHARE against FOR UPDATE)
-            self._lock_plan_of_task(ctx, task_id, actor)
+            _, _, acting = self._lock_plan_of_task(ctx, task_id, actor)
+            principals = {p.username for p in acting}
             task = self._task(ctx, task_id, expected_version)  # locked: a complete under way finishes first
             if task.status not in runtime.OPEN_STATUSES:
                 raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再添加附件 "
                                f"(task is {task.status}: files can no longer be attached)")
             if task.status == "open":
                 raise Forbidden(f"请先认领任务 {task_id} 再上传附件 (claim the task first)")
-            if task.assignee != actor:
+            for_whom = task.assignee if task.assignee in principals else None
+            if task.assignee != actor and for_whom is None:
                 raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，只有办理人可以上传附件 "
                                 "(only the assignee may attach files)")
             if after is not None and (first := documents.sent_again(ctx.session, task_id, actor, name, content,
                                                                      after)) is not None:
                 return {**first, "repeated": True}
-            return self._attach_file(ctx, task, name, media_type, content, actor)
+            return self._attach_file(ctx, task, name, media_type, content, actor, for_whom)
 
     @staticmethod
-    def _attach_file(ctx: Context, task, name: str, media_type: str, content: bytes, actor: str) -> dict:
+    def _attach_file(ctx: Context, task, name: str, media_type: str, content: bytes, actor: str,
+                     for_whom: str | None = None) -> dict:
         attached = documents.add(ctx.session, task, name, media_type, content, actor, ctx.now)
         ctx.log.record(documents.EVENT, instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
-                       name=task.name, new={k: attached[k] for k in ("id", "file_name", "media_type", "size", "sha256")})
+                       name=task.name, new={k: attached[k] for k in ("id", "file_name", "media_type", "size", "sha256")},
+                       **_behalf(for_whom))
         return attached
 
     def _return_to_sender(self, ctx: Context, workflow: BpmnWorkflow, done, actor: str) -> list[dict]:
@@ -1149,8 +1250,14 @@ class Engine:
         text = comments.checked_text(text)
         with self.command(actor) as ctx:
             member = self._member(ctx, actor, hold=True)  # acts as them: a deactivation is waited for
+            principals = self._acting_for(ctx)
             instance = self._lock_instance(ctx, instance_id)  # its status holds until the commit
-            if not may_see_plan(ctx.session, member, instance_id):
+            # about a task held by someone they act for: said for them, and seen as they see it
+            held = ctx.session.get(HumanTask, task_id) if task_id is not None else None
+            for_whom = next((p for p in principals if held is not None and held.status == "claimed"
+                             and held.assignee == p.username), None)
+            if not may_see_plan(ctx.session, member, instance_id) and not (
+                    for_whom is not None and may_see_plan(ctx.session, for_whom, instance_id)):
                 raise Forbidden(f"您无权查看方案 {instance_id}，不能留言 (you may not see plan {instance_id}, "
                                 f"so you may not comment on it)")
             if not comments.open_to(instance.status, ADMIN_GROUP in member.group_codes):
@@ -1165,16 +1272,17 @@ class Engine:
             if after is not None and (first := comments.sent_again(ctx.session, instance_id, task_id, actor, text,
                                                                     after)) is not None:
                 return {**first, "repeated": True}
-            return self._add_comment(ctx, member, instance_id, task, text)
+            return self._add_comment(ctx, member, instance_id, task, text, for_whom and for_whom.username)
 
     @staticmethod
-    def _add_comment(ctx: Context, member: "Member", instance_id: int, task, text: str) -> dict:
+    def _add_comment(ctx: Context, member: "Member", instance_id: int, task, text: str,
+                     for_whom: str | None = None) -> dict:
         added = comments.add(ctx.session, instance_id, task, text, member.username, member.unit, ctx.now)
         ctx.log.record(comments.EVENT, instance_id=instance_id, task_id=added["task_id"],
                        element_id=task.element_id if task is not None else None,
                        name=task.name if task is not None else None,
-                       new={"id": added["id"], "text": text}, unit=member.unit)
-        return {**added, "author_name": member.display_name}
+                       new={"id": added["id"], "text": text}, unit=member.unit, **_behalf(for_whom))
+        return {**added, "author_name": member.display_name, **_behalf(for_whom)}
 
     # ----------------------------------------------------------------- reads
     def instance(self, instance_id: int) -> dict:
@@ -1263,6 +1371,11 @@ class Engine:
     @staticmethod
     def _task_dict(task) -> dict:
         return task_dict(task)
+
+
+def _behalf(principal: str | None) -> dict:
+    """`on_behalf_of` for an event or a result when the actor stands in for someone, else nothing."""
+    return {"on_behalf_of": principal} if principal else {}
 
 
 def _duplicate(exc: IntegrityError) -> bool:
@@ -1374,6 +1487,8 @@ _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code, Unit._
 # The same, the user's row share-locked (FOR SHARE OF users: PostgreSQL; SQLite's BEGIN
 # IMMEDIATE has already serialised writers): see Engine._member's `hold`.
 _MEMBER_HELD = _MEMBER.with_for_update(read=True, of=_USERS)
+_MEMBER_LOCKED = _MEMBER.with_for_update(of=_USERS)
+_LOCK_USER = select(_USERS.c.id).where(_USERS.c.username == bindparam("username")).with_for_update()
 
 
 def _active_member(conn, username: str, statement=_MEMBER) -> Member | None:

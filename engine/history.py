@@ -37,6 +37,8 @@ class Trail:
                 "name": payload.get("name") or (task.name if task is not None else None),
                 # which body's step, in a round of reports (engine.runtime.instance_subject)
                 "subject": task.subject if task is not None else None, "payload": payload}
+        if behalf := payload.get("on_behalf_of"):  # 委托办理: the actor stood in for them
+            item["on_behalf_of"], item["on_behalf_name"] = behalf, self.names.get(behalf)
         if e.event_type == "task_completed" and task is not None:
             item["values"] = submitted_values(json.loads(task.form_json), payload.get("new") or {})
         if e.event_type == "task_created":  # whom it went to, by name: 张伟, or 法制机构、改革办

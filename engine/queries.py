@@ -5,12 +5,12 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Connection, bindparam, case, func, or_, select
+from sqlalchemy import Connection, bindparam, case, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
 
-from . import forms
+from . import clock, forms
 from .errors import Forbidden, Invalid, NotFound
 from .forms import Limit
 from .runtime import OPEN_STATUSES, is_open
@@ -19,6 +19,9 @@ SCOPES = ("mine", "claimable", "all")  # open tasks: the inbox, counted on every
 DONE = "done"  # the steps someone completed (已办), newest first
 LISTS = SCOPES + (DONE,)
 ADMIN_GROUP = "reform_office"  # the reform office: assigns tasks, sees every plan, deploys
+
+
+_NOBODY = null().label("on_behalf_of")  # rows in a list by one's own rights
 
 
 def iso(value) -> str | None:
@@ -58,7 +61,8 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     done ones completed after their deadline. `text`: only those whose plan (title, business key)
     or step (name, subject) contains it. `limit`/`offset`: a page of them. Open tasks come by
     priority and deadline, or with `newest_first` the latest opened first."""
-    query = _listed(session, username, scope, instance_id, overdue_at, text)
+    query, behalf = _listed(session, username, scope, instance_id, overdue_at, text)
+    query = query.add_columns(behalf)
     if scope == DONE:
         query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
     elif newest_first:
@@ -67,22 +71,24 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
         query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     if limit is not None:
         query = query.limit(limit).offset(offset)
-    return [task_dict(task) | {"plan_title": title, "business_key": business_key}
-            for task, title, business_key in session.execute(query)]
+    return [task_dict(task) | {"plan_title": title, "business_key": business_key, "on_behalf_of": behalf}
+            for task, title, business_key, behalf in session.execute(query)]
 
 
 def count_listed(session: Session, username: str, scope: str, instance_id: int | None = None,
                  overdue_at: datetime | None = None, text: str | None = None) -> int:
     """How many tasks `list_tasks` gives without a limit (a page of done steps says of how many)."""
     return session.execute(select(func.count()).select_from(
-        _listed(session, username, scope, instance_id, overdue_at, text).subquery())).scalar_one()
+        _listed(session, username, scope, instance_id, overdue_at, text)[0].subquery())).scalar_one()
 
 
 def _listed(session: Session, username: str, scope: str, instance_id: int | None, overdue_at: datetime | None,
             text: str | None):
+    """The SELECT of a list, and the column saying for whom each row is there (委托办理)."""
     if scope not in LISTS:
         raise Invalid(f"范围须为 {'、'.join(LISTS)} 之一 (scope must be one of {', '.join(LISTS)})")
-    condition = _done_by(session, username) if scope == DONE else _scopes(session, username)[scope]
+    scopes = None if scope == DONE else _scopes(session, username)
+    condition = _done_by(session, username) if scopes is None else scopes[scope]
     # with the plan each task belongs to: an inbox row must say which plan it is about
     query = select(HumanTask, ProcessInstance.title, ProcessInstance.business_key).join(
         ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(condition)
@@ -93,7 +99,7 @@ def _listed(session: Session, username: str, scope: str, instance_id: int | None
     if text:
         query = query.where(or_(*(column.icontains(text, autoescape=True) for column in (
             ProcessInstance.title, ProcessInstance.business_key, HumanTask.name, HumanTask.subject))))
-    return query
+    return query, _NOBODY if scopes is None else scopes["on_behalf_of"]
 
 
 def _done_by(session: Session, username: str):
@@ -103,28 +109,53 @@ def _done_by(session: Session, username: str):
     return (HumanTask.status == "completed") & (HumanTask.completed_by == username)
 
 
-def _scopes(session: Session, username: str) -> dict:
-    """The SQL condition of each inbox scope for `username` (see list_tasks)."""
+def _person(session: Session, username: str):
+    """(user row, unit name) of an active user, or None."""
     user, unit_name = session.execute(select(User, Unit.name).outerjoin(Unit, User.unit_id == Unit.id).where(
         User.username == username)).one_or_none() or (None, None)
-    if user is None or not user.active:  # a leaver may not take their group's tasks: no inbox
-        raise unknown_user(username)
-    groups = user.group_codes
+    return None if user is None or not user.active else (user, (unit_name or "").strip() or None)
+
+
+def _own_scopes(username: str, groups: list[str], unit: str | None):
+    """(mine, claimable) of one person by their own rights."""
     named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.value == username)
     in_group = select(TaskCandidate.task_id).where(TaskCandidate.kind == "group", TaskCandidate.value.in_(groups))
     # a task kept to one unit (a drafting step: the lead unit) is for that unit's group members only
-    unit = (unit_name or "").strip() or None
     own_unit = HumanTask.candidate_unit.is_(None) | (HumanTask.candidate_unit == unit)
     mine = (HumanTask.status == "claimed") & (HumanTask.assignee == username)
     claimable = (HumanTask.status == "open") & (HumanTask.id.in_(named) | (HumanTask.id.in_(in_group) & own_unit))
+    return mine, claimable
+
+
+def _scopes(session: Session, username: str) -> dict:
+    """The SQL condition of each inbox scope for `username` (see list_tasks), and `on_behalf_of`:
+    for a row there only through someone they act for today (委托办理), that person's name."""
+    from .delegations import principals_of  # here: engine/delegations.py imports this module
+    found = _person(session, username)
+    if found is None:  # a leaver may not take their group's tasks: no inbox
+        raise unknown_user(username)
+    user, unit = found
+    groups = user.group_codes
+    mine, claimable = _own_scopes(username, groups, unit)
+    behalf = []
+    # what those they stand in for hold and could claim (an open task with no candidates is the
+    # office's: not passed on, as the office is never away as a whole)
+    for principal in principals_of(session.connection(), username, clock.today()):
+        if (theirs := _person(session, principal)) is None:
+            continue
+        their_mine, their_claimable = _own_scopes(principal, theirs[0].group_codes, theirs[1])
+        behalf += [(their_mine, principal), (their_claimable & ~claimable, principal)]
+    on_behalf_of = case(*behalf, else_=None).label("on_behalf_of") if behalf else _NOBODY
+    mine = or_(mine, *(c for c, _ in behalf[0::2]))
+    claimable = or_(claimable, *(c for c, _ in behalf[1::2]))
     everything = is_open(HumanTask.status) if ADMIN_GROUP in groups else mine | claimable
-    return {"mine": mine, "claimable": claimable, "all": everything}
+    return {"mine": mine, "claimable": claimable, "all": everything, "on_behalf_of": on_behalf_of}
 
 
 def count_tasks(session: Session, username: str) -> dict[str, int]:
     """How many tasks each scope of list_tasks holds, in one SELECT of counts (a page header
     shows them on every page: the rows themselves are not read)."""
-    scopes = _scopes(session, username)
+    scopes = {k: v for k, v in _scopes(session, username).items() if k in SCOPES}
     row = session.execute(select(*[func.count(case((c, 1))) for c in scopes.values()])
                           .select_from(HumanTask).where(is_open(HumanTask.status))).one()
     return dict(zip(scopes, row))

@@ -3,10 +3,11 @@ from .audit import AuditCheck, AuditEvent, AuditHead
 from .base import Base
 from .calendar import CalendarOverride
 from .comment import Comment
+from .delegation import Delegation
 from .document import Document
 from .identity import Group, SignInFailure, Unit, User, memberships
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from .token import ApiToken
 
-__all__ = ["ApiToken", "AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Document", "Group", "HumanTask", "InstanceTask",
+__all__ = ["ApiToken", "AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Delegation", "Document", "Group", "HumanTask", "InstanceTask",
            "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "Unit", "User", "memberships"]

@@ -72,7 +72,7 @@ class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_status_assignee", "status", "assignee"),
-        # 已办: a person's completed steps, the latest first, a page at a time (schema 0015i)
+        # 已办: a person's completed steps, the latest first, a page at a time (schema 0017)
         Index("ix_human_tasks_completed_by_at", "completed_by", "completed_at"),
         UniqueConstraint("spiff_task_id", name="uq_human_tasks_spiff_task_id"),
     )

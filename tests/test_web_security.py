@@ -124,14 +124,23 @@ def _attempts(f: dict) -> dict:
                                   {"new_password": "taken-over-1", "new_password_again": "taken-over-1"}, {403}),
         "people.deactivate": ("POST", "/people/zhang/deactivate", {}, {403}),
         "people.reactivate": ("POST", "/people/zhang/reactivate", {}, {403}),
+        # li naming herself to act for zhang (委托办理): the office's, or zhang's own page
+        "people.delegate_for": ("POST", "/people/zhang/delegation", {"delegate": "li", "starts_on": _today(),
+                                                                      "ends_on": _today(), "reason": "x"}, {403}),
     }
+
+
+def _today() -> str:
+    from engine import clock
+    return clock.today().isoformat()
 
 
 # who may call the rest: anyone signed in (their own inbox, the list of plans that concern them,
 # the process library, the home page, their own password), anyone at all (sign in and out, the language, static)
 OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions", "analyst.changes",
                          "people.account_password",  # one's own password, with the current one
-                         "people.account_tokens"}  # one's own API tokens (revoke_token: below)
+                         "people.account_tokens",  # one's own API tokens (revoke_token: below)
+                         "people.account_delegation"}  # one's own delegations (end_delegation: below)
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static",
           "api.openapi"}  # the JSON API's description: nothing of anyone's in it
 
@@ -157,7 +166,7 @@ def _api_attempts(f: dict) -> dict:
 
 
 # the API's own lists and who-am-I: each person's own (test_the_api_lists_show_each_person_only_their_own)
-API_OWN = {"api.whoami", "api.tasks", "api.plans"}
+API_OWN = {"api.whoami", "api.tasks", "api.plans", "api.delegations"}
 
 
 def test_every_route_refuses_a_crafted_request_of_someone_who_may_not(demo_engine):
@@ -166,7 +175,8 @@ def test_every_route_refuses_a_crafted_request_of_someone_who_may_not(demo_engin
     attempts = _attempts(f)
     # a new route must say here who may call it
     assert {r.endpoint for r in app.url_map.iter_rules()} == \
-        set(attempts) | OPEN_TO_ALL_SIGNED_IN | PUBLIC | set(_api_attempts(f)) | API_OWN | {"people.revoke_token"}
+        set(attempts) | OPEN_TO_ALL_SIGNED_IN | PUBLIC | set(_api_attempts(f)) | API_OWN | {"people.revoke_token",
+                                                                                   "people.end_delegation"}
     client = app.test_client()
     assert _sign_in(client, "li").status_code == 302
     before = _state(demo_engine)
@@ -222,6 +232,21 @@ def test_the_api_refuses_with_a_token_what_the_pages_refuse(demo_engine):
     assert client.get("/api/v1/me").status_code == 401  # li's signed-in cookie opens no API
 
 
+def test_someone_elses_delegation_is_neither_listed_nor_ended_from_ones_page(demo_engine):
+    from engine import clock
+    client = _app(demo_engine).test_client()
+    made = demo_engine.delegate("zhang", to="wang", starts_on=clock.today(), ends_on=clock.today(), reason="出差",
+                                actor="zhang")
+    assert _sign_in(client, "li").status_code == 302
+    page = client.get("/account/delegation").get_data(as_text=True)
+    assert f'data-delegation="{made["id"]}"' not in page
+    answer = client.post(f"/account/delegation/{made['id']}/end",
+                         data={"csrf_token": _token(client, "/account/delegation")})
+    assert answer.status_code == 302  # back to the page, the refusal flashed
+    assert [d["state"] for d in demo_engine.delegations("zhang")] == ["in_force"]
+    assert "只有委托人、受托人或改革办可以结束委托" in client.get("/account/delegation").get_data(as_text=True)
+
+
 def test_the_api_lists_show_each_person_only_their_own(demo_engine):
     client = _app(demo_engine).test_client()
     f = _foreign(demo_engine)
@@ -248,7 +273,7 @@ def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.endpoint.startswith("api.")]
     assert {r.endpoint for r in posts} >= {"auth.logout", "auth.language", "auth.login"}
     values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en", "year": 2027, "username": "li",
-              "token_id": 1}
+              "token_id": 1, "delegation_id": 1}
     for rule in posts:
         path = rule.build(values, append_unknown=False)[1]
         answer = client.post(path, data={"version": "1", "to": "li", "reason": "x", "confirm": "1", "action": "deploy"})

@@ -5,6 +5,8 @@
 - anyone else sees a task they are, or were, concerned with: its assignee, a candidate (a named
   candidate user, or a member of a candidate group who works in the unit the task is kept to, if
   any), or someone who held it (claimed it, was assigned it) or completed it;
+- someone standing in for a colleague away (委托办理, engine/delegations.py) sees, while the
+  delegation is in force, what that colleague sees;
 - and a plan when they may see one of its tasks, started it, or work in its lead unit
   (the variable `leadUnit`): `visible_plans`, the SQL condition engine/visibility.py keeps for
   the web and for the engine's own check of who may comment on a plan.
@@ -38,11 +40,29 @@ def may_see_task(engine, person, task: dict) -> bool:
     """Whether `person` (web.auth.Person) may see `task` (Engine.task_view, a list_tasks row)."""
     if sees_everything(person):
         return True
-    if _candidate_or_holder(person, task["candidate_groups"], task["candidate_users"], task.get("candidate_unit"),
-                            task.get("assignee"), task.get("completed_by")):
+    acting = engine.acting_for(person.username)  # 委托办理: and what those they stand in for may see
+    if any(_candidate_or_holder(who, task["candidate_groups"], task["candidate_users"], task.get("candidate_unit"),
+                                task.get("assignee"), task.get("completed_by")) for who in [person, *acting]):
         return True
     with engine.db.reader() as session:
-        return person.username in _holders(session, task["instance_id"]).get(task["id"], set())
+        held = _holders(session, task["instance_id"]).get(task["id"], set())
+    return any(who.username in held for who in [person, *acting])
+
+
+def delegated_view(person, task: dict, acting: list) -> dict:
+    """For a task's page: `behalf`, whom `person` acts for on a task that person holds; or
+    `on_behalf_claim`, whom they could claim an open task for (they may not by their own right)."""
+    behalf = task["assignee"] if task["status"] == "claimed" and task["assignee"] != person.username \
+        and task["assignee"] in {p.username for p in acting} else None
+    claim_for = None
+    if task["status"] == "open" and not _may_take(person, task):
+        claim_for = next((p.username for p in acting if _may_take(p, task)), None)
+    return {"behalf": behalf, "on_behalf_claim": claim_for}
+
+
+def _may_take(person, task: dict) -> bool:
+    return _candidate_or_holder(person, task["candidate_groups"], task["candidate_users"], task.get("candidate_unit"),
+                                None, None)
 
 
 def may_see_task_id(engine, person, task_id: int) -> bool:
@@ -56,8 +76,9 @@ def may_see_task_id(engine, person, task_id: int) -> bool:
 def may_see_plan(engine, person, instance_id: int) -> bool:
     """Whether `person` may see plan `instance_id`; False for a plan that does not exist. The
     same SQL condition as the plans list (`visible_plans`), for one plan."""
+    acting = engine.acting_for(person.username)  # 委托办理: the plans of those they stand in for too
     with engine.db.reader() as session:
-        return may_see(session, person, instance_id)
+        return any(may_see(session, who, instance_id) for who in [person, *acting])
 
 
 def not_yours():

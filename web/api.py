@@ -165,6 +165,12 @@ def whoami():
                    "token": {"id": user.token_id, "name": user.token_name, "expires_at": user.token_expires_at}})
 
 
+@bp.get("/delegations")
+def delegations():
+    """委托办理: the owner's delegations, given and received (Engine.delegations)."""
+    return answer({"delegations": engine().delegations(me().username)})
+
+
 @bp.get("/tasks")
 def tasks():
     """The inbox, as /tasks lists it (engine/queries.py list_tasks): mine, claimable, all (the

@@ -23,7 +23,7 @@ from models import User
 
 from . import field_hints
 from .current import engine
-from .access import may_see_task, may_see_task_id, not_yours
+from .access import delegated_view, may_see_task, may_see_task_id, not_yours
 from .plans import COMMENT_FIELD, seen_id
 from .refusals import refused, status_of
 
@@ -194,13 +194,15 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
     hints = {f["id"]: field_hints.hints(f, view["bounds"].get(f["id"], {}), labels) for f in form} \
         if view["status"] in ("open", "claimed") else {}
     others = [d for d in engine().documents(view["instance_id"]) if d["task_id"] != view["id"]]
+    acting = engine().acting_for(current_user.username)  # 委托办理: whom they stand in for today
     files_seen = max((d["id"] for d in view["documents"] + others), default=0)
     typed = [(f, kept[f["id"]]) for f in form if kept and kept.get(f["id"]) not in (None, "")
              and "readonly" not in f["constraints"]]
     return render_template("task.html", task=view, values=values, problems=by_field,
                            unplaced=[m for f, ms in by_field.items() if f not in values for m in ms],
                            hints=hints, shown=field_hints.shown, file_size=display.file_size, other_documents=others, typed=typed,
-                           names=_names([view["assignee"], view["completed_by"]]),
+                           names=_names([view["assignee"], view["completed_by"], *(p.username for p in acting)]),
+                           **delegated_view(current_user, view, acting),
                            form_version=view["version"] if seen_version is None else seen_version,
                            comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
                            files_seen=files_seen,

@@ -1,6 +1,7 @@
 """People and passwords in the browser: anyone changes their own password (/account/password)
 and keeps their access tokens of the JSON API (/account/tokens: make one, its secret shown once;
-revoke one);
+revoke one) and their delegations while away (/account/delegation, 委托办理: name a colleague for a
+period, end one);
 the reform office keeps the list of users (/people): adds one with an initial password, changes
 a user's name, unit or groups, resets a forgotten password, deactivates someone who left and
 reactivates them on their return.
@@ -21,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import clock, display, passwords
+from engine import clock, delegations, display, passwords
 from engine.errors import Invalid, ReformflowError
 from models import Unit
 
@@ -122,6 +123,56 @@ def revoke_token(token_id: int):
     return redirect(back)
 
 
+# ------------------------------------------------------------------ delegation while away (委托办理)
+def _colleagues(excluding: str) -> list[dict]:
+    return [u for u in engine().users() if u["username"] != excluding]
+
+
+def _delegated(principal: str, form) -> dict:
+    """Set the delegation the form describes for `principal`: one engine command."""
+    try:
+        first, last = (date.fromisoformat(form.get(f, "").strip()) for f in ("starts_on", "ends_on"))
+    except ValueError:
+        raise Invalid(_("请填写委托的第一天和最后一天，如 2027-01-04。")) from None
+    return engine().delegate(principal, to=form.get("delegate", "").strip(), starts_on=first, ends_on=last,
+                             reason=form.get("reason", ""), actor=current_user.username)
+
+
+@bp.route("/account/delegation", methods=["GET", "POST"])
+@login_required
+def account_delegation():
+    """One's delegations, given and received, and the form to name a colleague while away."""
+    me = current_user.username
+
+    def page(entered=None):
+        return render_template("people_delegation.html", delegations=engine().delegations(me),
+                               colleagues=_colleagues(me), entered=entered or {}, today=clock.today().isoformat(),
+                               max_days=delegations.MAX_DAYS)
+    if request.method == "GET":
+        return page()
+    try:
+        done = _delegated(me, request.form)
+    except ReformflowError as exc:
+        return refused(exc, lambda: page(entered=request.form))
+    flash(_("已委托 %(who)s 自 %(first)s 至 %(last)s 代为办理。", who=names.person(done["delegate"]),
+            first=done["starts_on"], last=done["ends_on"]), "ok")
+    return redirect(url_for("people.account_delegation"))
+
+
+@bp.route("/account/delegation/<int:delegation_id>/end", methods=["POST"])
+@login_required
+def end_delegation(delegation_id: int):
+    owner = request.form.get("owner")  # ended by the office on the person's page: back there
+    back = url_for("people.person", username=owner) if owner else url_for("people.account_delegation")
+    try:
+        done = engine().end_delegation(delegation_id, actor=current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(back))
+    flash(_("已结束委托：%(who)s 不再代 %(principal)s 办理。", who=names.person(done["delegate"]),
+            principal=names.person(done["principal"])), "ok")
+    return redirect(back)
+
+
 # ------------------------------------------------------------------ the office's list of users
 def _units() -> list[str]:
     with engine().db.reader() as s:
@@ -167,7 +218,7 @@ def add():
 
 @bp.route("/people/<path:username>")
 @login_required
-def person(username: str, handed: dict | None = None):
+def person(username: str, handed: dict | None = None, entered=None):
     """A user's page: their unit and groups to change, a new password, deactivate or reactivate;
     their last sign-in and latest refused ones (from the audit trail);
     `handed`, after a deactivation or a move, where their tasks went."""
@@ -178,7 +229,9 @@ def person(username: str, handed: dict | None = None):
         return render_template("office_refused.html", message=_("用户 %(who)s 不存在。", who=username)), 404
     return render_template("people_user.html", user=user, groups=engine().groups(), units=_units(), handed=handed,
                            sign_ins=engine().sign_ins(username),
-                           tokens=engine().tokens(current_user.username, owner=username))
+                           tokens=engine().tokens(current_user.username, owner=username),
+                           delegations=engine().delegations(current_user.username, user=username),
+                           colleagues=_colleagues(username), entered=entered or {}, today=clock.today().isoformat())
 
 
 @bp.route("/people/<path:username>/update", methods=["POST"])
@@ -203,6 +256,21 @@ def update(username: str):
     flash(_("已修改用户 %(who)s。", who=names.person(username)), "ok")
     if done.get("returned") or done.get("to_assign"):  # moved out of a unit: its steps went back to it
         return person(username, handed=done)
+    return redirect(url_for("people.person", username=username))
+
+
+@bp.route("/people/<path:username>/delegation", methods=["POST"])
+@login_required
+def delegate_for(username: str):
+    """The office names who acts for someone away (a leader who could not set it themself)."""
+    if (refusal := office_only()) is not None:
+        return refusal
+    try:
+        done = _delegated(username, request.form)
+    except ReformflowError as exc:
+        return refused(exc, lambda: person(username, entered=request.form))
+    flash(_("已委托 %(who)s 自 %(first)s 至 %(last)s 代 %(principal)s 办理。", who=names.person(done["delegate"]),
+            first=done["starts_on"], last=done["ends_on"], principal=names.person(username)), "ok")
     return redirect(url_for("people.person", username=username))
 
 

@@ -4,13 +4,13 @@
 index that is a walk of every inbox row ever made: with 1,500 plans (12,000 rows) a reviewer's
 page took 145 ms on SQLite, with it 61 ms (docs/performance.md), and the gap grows with the years.
 
-Revision ID: 0015i
-Revises: 0015t
+Revision ID: 0017
+Revises: 0016
 """
 from alembic import op
 
-revision = '0015i'
-down_revision = '0015t'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

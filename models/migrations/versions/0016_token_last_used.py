@@ -3,16 +3,16 @@
 A person or the office deciding whether a token can go (the OA system replaced, a script
 retired) needs to see whether anything still uses it.
 
-Revision ID: 0015t
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 from models.base import UTCDateTime
 
-revision = '0015t'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
