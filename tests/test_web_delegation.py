@@ -58,6 +58,8 @@ def test_a_delegation_set_on_the_page_lets_the_colleague_complete_the_step_on_he
     assert (done["status"], done["assignee"], done["completed_by"]) == ("completed", "li", "zhou")
     # the plan's trail: who acted, for whom (全程留痕)
     expect(zhou.locator("li", has_text="提交 合法合规性审查").locator(".who")).to_have_text("周杰（代 李娜）")
+    zhou.goto(f"{live.url}/tasks/{review}")  # the step's own page says so too
+    expect(zhou.locator("p.held")).to_contain_text("已由周杰（zhou）代李娜（li）于")
 
     # ended on li's page: zhou no longer sees her steps
     li.goto(f"{live.url}/account/delegation")
@@ -93,3 +95,21 @@ def test_the_office_sets_and_ends_a_persons_delegation_on_their_page(demo_engine
     assert signed_in_client(demo_engine, "zhou").post(
         "/people/li/delegation", data={"delegate": "zhou", "starts_on": today, "ends_on": today,
                                        "reason": "x"}).status_code == 403
+
+
+def test_the_delegate_s_comment_on_the_principal_s_step_keeps_what_they_typed_in_its_form(demo_engine):
+    """仅留言 sends the form along; on the step of whom they stand in for, as on their own, what the
+    delegate typed comes back in its fields, not lost."""
+    from .web_helper import signed_in_client
+    review = _review_id(demo_engine)
+    demo_engine.claim(review, actor="li")
+    today = clock.today()
+    demo_engine.delegate("li", to="zhou", starts_on=today, ends_on=today, reason="出差", actor="li")
+    zhou = signed_in_client(demo_engine, "zhou")
+    answer = zhou.post(f"/tasks/{review}/comment", data={
+        "legalityOpinion": "初步意见：第三条须补充上位法依据", "plan-comment": "待李娜回来后确认"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "已留言，此步骤尚未提交。" in page
+    assert "初步意见：第三条须补充上位法依据</textarea>" in page
+    [said] = [c for c in demo_engine.comments(demo_engine.task_view(review)["instance_id"]) if c["text"] == "待李娜回来后确认"]
+    assert said["author"] == "zhou"

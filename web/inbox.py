@@ -342,7 +342,9 @@ def comment(task_id: int):
     if view is None:
         return not_yours()
     text = request.form.get(COMMENT_FIELD, "")
-    entered = dict(request.form) if view["status"] == "claimed" and view["assignee"] == current_user.username else None
+    # the holder's 仅留言 (or their delegate's, on the task of whom they stand in for) sends the form too
+    holders = {current_user.username, *(p.username for p in engine().acting_for(current_user.username))}
+    entered = dict(request.form) if view["status"] == "claimed" and view["assignee"] in holders else None
     try:
         done = engine().comment(view["instance_id"], text, actor=current_user.username, task_id=task_id,
                                 after=seen_id("comments-seen"))
