@@ -5,8 +5,9 @@ from .calendar import CalendarOverride
 from .comment import Comment
 from .document import Document
 from .identity import Group, SignInFailure, Unit, User, memberships
+from .mail import MailMessage
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from .token import ApiToken
 
 __all__ = ["ApiToken", "AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Document", "Group", "HumanTask", "InstanceTask",
-           "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "Unit", "User", "memberships"]
+           "MailMessage", "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "Unit", "User", "memberships"]
