@@ -39,7 +39,8 @@ def checked_address(value: str | None) -> str | None:
     value = (value or "").strip()
     if not value:
         return None
-    if len(value) > MAX_ADDRESS or not _ADDRESS.fullmatch(value):
+    # ASCII only: a mailbox name in Chinese needs SMTPUTF8, which many office mail servers lack
+    if len(value) > MAX_ADDRESS or not value.isascii() or not _ADDRESS.fullmatch(value):
         raise Invalid(f"邮箱地址“{value[:60]}”格式不正确，应如 name@example.gov.cn "
                       f"(not an email address: write it as name@example.gov.cn)")
     return value

@@ -50,6 +50,8 @@ def retry(engine, mail_id: int, *, actor: str) -> dict:
             raise NotFound(f"邮件 {mail_id} 不存在 (no such mail)")
         if m.sent_at is not None:
             raise Conflict(f"邮件 {mail_id} 已发送，无需重试 (the mail was sent already)")
+        if m.attempts == 0:  # queued, or being sent right now: a retry could send it twice
+            raise Conflict(f"邮件 {mail_id} 尚未发送失败，正在排队 (the mail has not failed: it is queued)")
         ctx.session.execute(update(MailMessage).where(MailMessage.id == mail_id).values(next_try_at=ctx.now))
         ctx.log.record(EVENT, mail_id=mail_id, username=m.username, attempts=m.attempts)
         return {"id": mail_id, "username": m.username, "next_try_at": iso(ctx.now)}

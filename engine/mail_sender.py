@@ -134,12 +134,12 @@ def send_due(db, settings: SmtpSettings | None, *, limit: int = 200) -> dict:
                 break
             try:
                 connection.send(_email(settings, taken))
-            except (smtplib.SMTPException, OSError, UnicodeError) as exc:
+            except (smtplib.SMTPException, OSError, ValueError) as exc:  # ValueError: a header it cannot write
                 gave_up = _failed(db, taken, exc)
                 result["gave_up" if gave_up else "failed"] += 1
                 result["errors"].append({"id": taken.id, "error": _said(exc)})
                 if not isinstance(exc, (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-                                        smtplib.SMTPDataError)):
+                                        smtplib.SMTPDataError, ValueError)):
                     connection.close()
                     break  # the server is down or refuses us: the rest waits for the next round
                 continue

@@ -48,7 +48,9 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
         where_en = "Open your inbox in the reform plan system to see it."
     lines += ["", f"({english}: \"{step}\" of \"{title}\"{due_en}. {where_en})", "",
               "此邮件由系统自动发送，请勿回复。"]
-    return f"【{tag}】{title}：{step}"[:300], "\n".join(lines) + "\n"
+    # a title or step name is people's text: a line break in it must not end the Subject header
+    subject = " ".join(f"【{tag}】{title}：{step}".split())
+    return subject[:300], "\n".join(lines) + "\n"
 
 
 def _deadline(due_at: datetime, calendar, now: datetime) -> tuple:

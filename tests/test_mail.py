@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from engine import audit, clock, mail_outbox, mail_sender, urging
 from engine.cli import main
-from engine.errors import Forbidden, Invalid
+from engine.errors import Conflict, Forbidden, Invalid
 from engine.mail_sender import SmtpSettings
 from models import AuditEvent, MailMessage, User
 
@@ -310,6 +310,8 @@ def test_without_smtp_settings_nothing_is_sent_and_the_status_says_so(mini, monk
                                                     "errors": []}
     [m] = outbox(mini)
     assert (m.attempts, m.sent_at) == (0, None)
+    with pytest.raises(Conflict, match="尚未发送失败"):  # only a failed mail is tried again
+        mail_outbox.retry(mini, m.id, actor="chen")
     runner = CliRunner()
     url = str(mini.db.url)
     out = runner.invoke(main, ["--db", url, "mail", "status"])
@@ -386,3 +388,16 @@ def cli_status(engine) -> dict:
     out = CliRunner().invoke(main, ["--db", str(engine.db.url), "mail", "status", "--json"])
     assert out.exit_code == 0, out.output
     return json.loads(out.output)
+
+
+def test_a_title_with_a_line_break_stays_one_subject_line_and_a_chinese_mailbox_is_refused(mini, smtp):
+    inbox, settings = smtp
+    with pytest.raises(Invalid, match="格式不正确"):
+        mini.set_email("li", "李娜@legal.example.gov.cn", actor="li")
+    plan = mini.start("mini_approval", actor="zhang", title="第一行\r\nBcc: everyone@example.gov.cn")
+    draft = next(t for t in mini.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Draft")
+    mini.complete(draft["id"], actor="zhang", data={"summary": "概要"})
+    assert mail_sender.send_due(mini.db, settings)["sent"] == 1
+    [(rcpt, message)] = inbox.received
+    assert rcpt == ["li@legal.example.gov.cn"] and message["Bcc"] is None
+    assert message["Subject"] == "【待办】第一行 Bcc: everyone@example.gov.cn：审核"
