@@ -7,9 +7,10 @@ and queues nothing; a committed one has its mails in `mail_outbox`, for the work
 (engine/mail_sender.py). Only people with an email address get mail, and never the person who
 did the action themselves (they are looking at the page).
 
-Cost: an action that opens no step and urges nobody costs a scan of its pending events; one
-that opens steps costs one query for the people with an address among their holders and
-candidates (nothing more when nobody has one)."""
+Cost: an action that opens no step and urges nobody costs a scan of its pending events. One
+that opens steps learns from the inbox rows' INSERT whether anyone has an address at all
+(runtime.sync_tasks); if nobody has, nothing more; else one query for the people with an address
+among the new steps' holders and candidates."""
 from __future__ import annotations
 
 import json
@@ -53,7 +54,8 @@ def base_url() -> str | None:
 
 def queue(ctx) -> int:
     """Queue the mails the command's pending audit events call for; returns how many."""
-    wanted = [e for e in ctx.log.pending if e[0] in _KINDS and e[2] is not None and _mailed(e)]
+    wanted = [e for e in ctx.log.pending if e[0] in _KINDS and e[2] is not None and _mailed(e)
+              and not (e[0] == "task_created" and ctx.anyone_mailed is False)]
     if not wanted:
         return 0
     conn = ctx.session.connection()

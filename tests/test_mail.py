@@ -401,3 +401,18 @@ def test_a_title_with_a_line_break_stays_one_subject_line_and_a_chinese_mailbox_
     [(rcpt, message)] = inbox.received
     assert rcpt == ["li@legal.example.gov.cn"] and message["Bcc"] is None
     assert message["Subject"] == "【待办】第一行 Bcc: everyone@example.gov.cn：审核"
+
+
+def test_without_addresses_a_new_step_costs_no_statement_for_mail_and_with_one_a_single_query(engine, people):
+    from .test_statement_counts import counted
+    engine.deploy([(MINI.name, MINI.read_bytes())])
+    engine.start("mini_approval", actor="zhang", title=TITLE)  # warm the caches
+    with counted(engine.db) as statements:
+        engine.start("mini_approval", actor="zhang", title=TITLE)
+    without = len(statements)
+    assert not [s for s in statements if "email" in s.split("RETURNING")[0]]
+    engine.set_email("li", "li@legal.example.gov.cn", actor="li")
+    with counted(engine.db) as statements:
+        engine.start("mini_approval", actor="zhang", title=TITLE)
+    assert len(statements) == without + 1  # the people with an address among 起草's (zhang: none)
+    assert outbox(engine) == []
