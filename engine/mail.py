@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, insert, or_, select
 
 from models import Group, HumanTask, MailMessage, ProcessInstance, Unit, User
 from models.identity import memberships
+from models.process import OPEN_STATUSES
 
 from . import mail_text
 from .errors import Invalid
@@ -81,20 +82,24 @@ def queue(ctx) -> int:
     people = _people_with_address(conn, asked)
     if not people:
         return 0
+    # whom, from each step's row as the action leaves it: a step opened for candidates that went
+    # back to the person who just sent it (_return_to_sender) is theirs now, not the group's
+    rows.update(_task_rows(conn, {e[2] for e, _, _ in asked} - set(rows)))
     to_send = []
-    for event, kind, who in asked:
-        for name in _recipients(who, people):
-            if name != ctx.actor:
-                to_send.append((event, kind, name))
+    for event, kind, _ in asked:
+        row = rows.get(event[2])
+        if row is None or row.status not in OPEN_STATUSES:
+            continue
+        who = (row.assignee, json.loads(row.candidate_groups), json.loads(row.candidate_users), row.candidate_unit)
+        to_send += [(event, kind, name) for name in _recipients(who, people) if name != ctx.actor]
     if not to_send:
         return 0
-    rows.update(_task_rows(conn, {e[2] for e, _, _ in to_send} - set(rows)))
     link = base_url()
     actor = conn.execute(_ACTOR, {"name": ctx.actor}).scalar() or ctx.actor
     messages, seen = [], set()
     for (event_type, instance_id, task_id, payload), kind, name in to_send:
-        row = rows.get(task_id)
-        if row is None or (kind, task_id, name) in seen:
+        row = rows[task_id]
+        if (kind, task_id, name) in seen:
             continue
         seen.add((kind, task_id, name))
         subject, body = mail_text.message(kind, row, payload, to=people[name][1], actor=actor, link=link,
