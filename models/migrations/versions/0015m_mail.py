@@ -14,8 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('users') as batch:
-        batch.add_column(sa.Column('email', sa.String(length=254), nullable=True))
+    op.add_column('users', sa.Column('email', sa.String(length=254), nullable=True))
     op.create_table(
         'mail_outbox',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -39,5 +38,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_mail_outbox_due', table_name='mail_outbox')
     op.drop_table('mail_outbox')
-    with op.batch_alter_table('users') as batch:
-        batch.drop_column('email')
+    # SQLite drops the column in place (3.35+); a batch copy would drop and recreate `users`,
+    # and with foreign keys on, that deletes every group membership (ON DELETE CASCADE)
+    op.drop_column('users', 'email')
