@@ -287,12 +287,12 @@ class Engine:
     def update_user(self, username: str, *, actor: str, display_name: str | None = None,
                     unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = (),
                     expected: dict | None = None, email: str | None = None) -> dict:
-        """Change a user's name, unit, groups or email address (`email`: "" clears it) (reform office only): someone moved to another
-        unit or took on another role. The tasks they hold stay theirs, but for the steps kept to
-        the unit they left, which go back to its members (`returned`; `to_assign`: nobody there
-        may take them). Returns the user, with `changed`: the fields that changed (none, and no
-        audit event, if nothing did). `expected`: the user's display_name, unit and groups as
-        the person saw them (a web form); if another office member changed one of them since,
+        """Change a user's name, unit, groups or email address (`email`: "" clears it; reform
+        office only): someone moved to another unit or took on another role. The tasks they hold
+        stay theirs, but for the steps kept to the unit they left, which go back to its members
+        (`returned`; `to_assign`: nobody there may take them). Returns the user, with `changed`:
+        the fields that changed (none, and no audit event, if nothing did). `expected`: the
+        user's display_name, unit, groups and email as the person saw them (a web form); if another office member changed one of them since,
         Conflict rather than one change silently undoing the other."""
         if display_name is not None:
             _check_name("姓名", "display name", display_name, User.__table__.c.display_name)

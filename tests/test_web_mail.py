@@ -73,3 +73,29 @@ def test_the_office_sees_a_failing_mail_and_tries_it_again(live, page, monkeypat
         assert s.execute(select(MailMessage.next_try_at).where(MailMessage.username == "li")).scalar() is not None
     page.get_by_role("button", name="English").click()
     expect(page.locator("h1")).to_have_text("Mail")
+
+
+def test_the_office_sets_and_clears_an_address_on_a_users_page(demo_engine):
+    from web import create_app
+    from .test_web_security import _sign_in, _token
+    app = create_app(engine=demo_engine, secret_key="test-secret", testing=True)
+    client = app.test_client()
+    assert _sign_in(client, "chen").status_code == 302
+    seen = {"seen_display_name": "李娜", "seen_unit": "市司法局", "seen_groups": "legal", "display_name": "李娜",
+            "unit": "市司法局", "groups": ["legal"]}
+    page = client.get("/people/li").get_data(as_text=True)
+    assert 'name="seen_email" value=""' in page and "未填写，不发邮件提醒" in page
+    bad = client.post("/people/li/update", data={**seen, "email": "li at legal", "seen_email": "",
+                                                 "csrf_token": _token(client, "/people/li")})
+    assert bad.status_code == 400 and "格式不正确" in bad.get_data(as_text=True)
+    assert _email(demo_engine, "li") is None
+    done = client.post("/people/li/update", data={**seen, "email": "li@legal.example.gov.cn", "seen_email": "",
+                                                  "csrf_token": _token(client, "/people/li")})
+    assert done.status_code == 302 and _email(demo_engine, "li") == "li@legal.example.gov.cn"
+    # another office member's change since the page was loaded is a conflict, not overwritten
+    stale = client.post("/people/li/update", data={**seen, "email": "li2@legal.example.gov.cn", "seen_email": "",
+                                                   "csrf_token": _token(client, "/people/li")})
+    assert stale.status_code == 409 and _email(demo_engine, "li") == "li@legal.example.gov.cn"
+    cleared = client.post("/people/li/update", data={**seen, "email": "", "seen_email": "li@legal.example.gov.cn",
+                                                     "csrf_token": _token(client, "/people/li")})
+    assert cleared.status_code == 302 and _email(demo_engine, "li") is None
