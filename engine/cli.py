@@ -318,9 +318,11 @@ def users():
 @click.option("--password", help="网页待办的登录密码；会留在命令历史和进程列表中，建议添加后改用 "
                                 "`reformflow users password` 设置 (password for the web inbox; it stays in the "
                                 "shell history and shows in `ps`: better set it with `reformflow users password`).")
-def users_add(state, as_json, username, display_name, groups, unit, password):
+@click.option("--email", help="邮箱地址，用于邮件提醒 (email address for mail notifications).")
+def users_add(state, as_json, username, display_name, groups, unit, password, email):
     """添加用户 (add a user)."""
-    result = state.engine.add_user(username, display_name, groups=list(groups), unit=unit, password=password)
+    result = state.engine.add_user(username, display_name, groups=list(groups), unit=unit, password=password,
+                                   email=email)
     _emit(result, as_json, lambda d: click.echo(f"已添加用户 {d['username']} (user added)"))
 
 
@@ -398,16 +400,18 @@ def _user_line(u: dict) -> str:
 @click.option("--unit", help="新单位，如调动后 (new unit, e.g. after a transfer).")
 @click.option("--add-group", "add_groups", multiple=True, help="加入角色，可重复 (add to a group, repeatable).")
 @click.option("--remove-group", "remove_groups", multiple=True, help="移出角色，可重复 (remove from a group, repeatable).")
+@click.option("--email", help="邮箱地址，用于邮件提醒；空字符串 \"\" 清除 (email address for mail notifications; \"\" clears it).")
 @click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who changes the user: reform office).")
-def users_update(state, as_json, username, display_name, unit, add_groups, remove_groups, actor):
+def users_update(state, as_json, username, display_name, unit, add_groups, remove_groups, actor, email):
     """修改用户的姓名、单位或角色，手头待办不变，但调离单位的限该单位待办退回该单位
     (change a user's name, unit or groups; the tasks they hold stay theirs, but for the steps kept to the unit they left)."""
-    if display_name is None and unit is None and not add_groups and not remove_groups:
-        raise BadValue("至少指定一项修改：--display-name、--unit、--add-group 或 --remove-group",
-                       "give at least one change: --display-name, --unit, --add-group or --remove-group",
-                       click.get_current_context(), param_hint="'--display-name' / '--unit' / '--add-group' / '--remove-group'")
+    if display_name is None and unit is None and not add_groups and not remove_groups and email is None:
+        raise BadValue("至少指定一项修改：--display-name、--unit、--add-group、--remove-group 或 --email",
+                       "give at least one change: --display-name, --unit, --add-group, --remove-group or --email",
+                       click.get_current_context(),
+                       param_hint="'--display-name' / '--unit' / '--add-group' / '--remove-group' / '--email'")
     result = state.engine.update_user(username, actor=actor, display_name=display_name, unit=unit,
-                                      add_groups=list(add_groups), remove_groups=list(remove_groups))
+                                      add_groups=list(add_groups), remove_groups=list(remove_groups), email=email)
 
     def human(d):
         click.echo(_user_line(d))
@@ -1601,6 +1605,7 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
             click.echo(f"worker: 本轮未能运行，{interval:g} 秒后重试 ({type(exc).__name__}: "
                        f"{str(exc).splitlines()[0] if str(exc) else ''}; retrying in {interval:g} s)", err=True)
             fired = []
+        _worker_mail(state, as_json)  # after the timers, whatever became of them
         if as_json and (fired or failed):  # one line per round for a log collector, failures included
             click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired, "failed": failed},
                                   ensure_ascii=False))
@@ -1612,6 +1617,78 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
                 time.sleep(interval)
             elif stop.wait(interval):
                 return
+
+
+def _worker_mail(state, as_json: bool) -> None:
+    """The worker's round of mail: a mail server down or misconfigured is said on standard error
+    and must never stop the timers."""
+    from . import mail_sender
+    try:
+        settings = mail_sender.SmtpSettings.from_env()
+        if settings is None:
+            return  # nothing to send with: the mails stay queued (`reformflow mail status`)
+        done = mail_sender.send_due(state.engine.db, settings)
+    except Exception as exc:  # noqa: BLE001 - the timers' worker goes on; the next round tries again
+        click.echo(f"worker: 本轮邮件未能发送 (mail not sent this round: {type(exc).__name__}: "
+                   f"{str(exc).splitlines()[0] if str(exc) else ''})", err=True)
+        return
+    for e in done["errors"]:
+        click.echo(f"worker: 邮件 {e['id']} 发送失败，稍后重试 (mail {e['id']} not sent, will retry): {e['error']}",
+                   err=True)
+    if done["sent"]:
+        if as_json:
+            click.echo(json.dumps({"at": clock.now().isoformat(), "mail_sent": done["sent"]}))
+        else:
+            click.echo(f"{clock.now().isoformat()} 已发送 {done['sent']} 封邮件 (mails sent: {done['sent']})")
+
+
+@main.group()
+def mail():
+    """邮件提醒的发件箱 (the outbox of mail notifications)."""
+
+
+@command(mail, "send")
+def mail_send(state, as_json):
+    """立即发送到期的邮件一次（worker 每轮也会发送） (send the mails due now, once; the worker does this each round)."""
+    from . import mail_sender
+    settings = mail_sender.SmtpSettings.from_env()
+    result = mail_sender.send_due(state.engine.db, settings)
+
+    def human(d):
+        if not d["configured"]:
+            click.echo("未配置 SMTP（REFORMFLOW_SMTP_HOST），未发送任何邮件，邮件留在队列中 "
+                       "(no SMTP configured: nothing sent, the mails stay queued)")
+            return
+        click.echo(f"已发送 {d['sent']} 封，失败待重试 {d['failed']} 封，放弃 {d['gave_up']} 封 "
+                   f"(sent {d['sent']}, failed {d['failed']}, given up {d['gave_up']})")
+        for e in d["errors"]:
+            click.echo(f"  邮件 (mail) {e['id']}：{e['error']}")
+    _emit(result, as_json, human)
+    if result["configured"] and (result["failed"] or result["gave_up"]):
+        sys.exit(1)
+
+
+@command(mail, "status")
+def mail_status(state, as_json):
+    """发件箱状态：排队、已发送、失败的数量，最早排队的时间 (the outbox: queued, sent and failing counts, the oldest queued)."""
+    from . import mail_outbox, mail_sender
+    configured = mail_sender.SmtpSettings.from_env() is not None
+    with state.engine.db.reader() as session:
+        result = mail_outbox.status(session, configured=configured)
+
+    def human(d):
+        if not d["configured"]:
+            click.echo("未配置 SMTP（REFORMFLOW_SMTP_HOST）：邮件不会发出，留在队列中 "
+                       "(no SMTP configured: mails are not sent, they stay queued)")
+        oldest = f"，最早排队于 {display.minute(d['oldest_queued_at'])} (oldest queued)" if d["oldest_queued_at"] else ""
+        click.echo(f"排队 {d['queued']} 封（其中失败待重试 {d['failing']} 封），已发送 {d['sent']} 封，已放弃 "
+                   f"{d['gave_up']} 封{oldest} (queued {d['queued']}, of them failing {d['failing']}; sent "
+                   f"{d['sent']}; given up {d['gave_up']})")
+        for m in d["failures"]:
+            state_text = "已放弃 given up" if m["gave_up"] else f"下次重试 (next try) {display.minute(m['next_try_at'])}"
+            click.echo(f"  {m['id']} {m['username']} <{m['address']}> 尝试 (attempts) {m['attempts']}，{state_text}："
+                       f"{m['last_error']}")
+    _emit(result, as_json, human)
 
 
 @command(main, "web")

@@ -25,8 +25,8 @@ from models import ApiToken, AuditEvent, CalendarOverride, Delegation, Group, Hu
 from models.identity import memberships
 from models.db import Database
 
-from . import (audit, clock, comments, delegations, directory, documents, forms, joins, modeler, passwords, recount, reporting_bodies,
-               runtime, tokens)
+from . import (audit, clock, comments, delegations, directory, documents, forms, joins, mail, modeler, passwords,
+               recount, reporting_bodies, runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
@@ -98,6 +98,7 @@ class Engine:
                 ctx = Context(session, actor, clock.now(), workflows=self.workflows, specs=self.specs,
                               audit_tip=self.audit_tip)
                 yield ctx
+                mail.queue(ctx)  # the mails this action calls for, in its transaction
                 ctx.log.flush(session)
             for callback in ctx.after_commit:
                 callback()
@@ -241,13 +242,15 @@ class Engine:
         return {"code": code, "display_name": display_name}
 
     def add_user(self, username: str, display_name: str, *, groups: list[str] = (),
-                 unit: str | None = None, password: str | None = None, actor: str = SYSTEM_ACTOR) -> dict:
+                 unit: str | None = None, password: str | None = None, actor: str = SYSTEM_ACTOR,
+                 email: str | None = None) -> dict:
         """Add a user. From the command line (`actor` system) as it always was; a person adding
         one (the web's people page) must be in the reform office."""
         _check_name("用户名", "username", username, User.__table__.c.username)
         _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
         if unit is not None:
             _check_name("单位", "unit", unit, Unit.__table__.c.name)
+        email = mail.checked_address(email)
         with self.command(actor) as ctx:
             if actor != SYSTEM_ACTOR:
                 self._office_member(ctx, actor, "只有改革办可以添加用户 (only the reform office adds users)")
@@ -264,11 +267,12 @@ class Engine:
                 unit_row = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
             user = User(username=username, display_name=display_name, unit=unit_row, groups=list(found),
                         password_hash=passwords.hashed(password) if password else None,
-                        active=True, created_at=ctx.now)
+                        active=True, created_at=ctx.now, email=email)
             s.add(user)
             ctx.log.record("user_added", username=username, display_name=display_name,
-                           groups=sorted(groups), unit=unit)
-        return {"username": username, "display_name": display_name, "groups": sorted(groups), "unit": unit}
+                           groups=sorted(groups), unit=unit, **({"email": email} if email else {}))
+        return {"username": username, "display_name": display_name, "groups": sorted(groups), "unit": unit,
+                **({"email": email} if email else {})}
 
     def users(self, *, group: str | None = None, include_inactive: bool = False) -> list[dict]:
         """Users by username (active ones unless `include_inactive`), with how many open tasks
@@ -286,13 +290,13 @@ class Engine:
 
     def update_user(self, username: str, *, actor: str, display_name: str | None = None,
                     unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = (),
-                    expected: dict | None = None) -> dict:
-        """Change a user's name, unit or groups (reform office only): someone moved to another
-        unit or took on another role. The tasks they hold stay theirs, but for the steps kept to
-        the unit they left, which go back to its members (`returned`; `to_assign`: nobody there
-        may take them). Returns the user, with `changed`: the fields that changed (none, and no
-        audit event, if nothing did). `expected`: the user's display_name, unit and groups as
-        the person saw them (a web form); if another office member changed one of them since,
+                    expected: dict | None = None, email: str | None = None) -> dict:
+        """Change a user's name, unit, groups or email address (`email`: "" clears it; reform
+        office only): someone moved to another unit or took on another role. The tasks they hold
+        stay theirs, but for the steps kept to the unit they left, which go back to its members
+        (`returned`; `to_assign`: nobody there may take them). Returns the user, with `changed`:
+        the fields that changed (none, and no audit event, if nothing did). `expected`: the
+        user's display_name, unit, groups and email as the person saw them (a web form); if another office member changed one of them since,
         Conflict rather than one change silently undoing the other."""
         if display_name is not None:
             _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
@@ -301,6 +305,7 @@ class Engine:
         if set(add_groups) & set(remove_groups):
             raise Invalid(f"同一角色不能既加入又移除：{', '.join(sorted(set(add_groups) & set(remove_groups)))} "
                           "(a group cannot be both added and removed)")
+        new_email = mail.checked_address(email) if email is not None else None
         with self.command(actor) as ctx:
             user = self._office_changes_user(ctx, actor, username)
             s = ctx.session
@@ -313,19 +318,21 @@ class Engine:
                 raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；角色代码见 `reformflow groups list` "
                               f"(no such group: {', '.join(sorted(missing))}; see `reformflow groups list`)")
             old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
-                   "groups": user.group_codes}
+                   "groups": user.group_codes, "email": user.email}
             if expected is not None and any(old[f] != expected[f] for f in old if f in expected):
                 raise Conflict(f"用户 {username} 刚被其他人修改过，请刷新后重试 "
                                "(the user was changed by someone else just now; reload and try again)")
             if display_name is not None:
                 user.display_name = display_name
+            if email is not None:
+                user.email = new_email
             if unit is not None and unit != old["unit"]:
                 user.unit = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
                 s.flush()  # a new unit gets its row now, so the user's unit reads back by name
             user.groups = sorted({g for g in user.groups if g.code not in remove_groups}
                                  | {found[code] for code in add_groups}, key=lambda g: g.code)
             new = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
-                   "groups": [g.code for g in user.groups]}
+                   "groups": [g.code for g in user.groups], "email": user.email}
             if ADMIN_GROUP in old["groups"] and ADMIN_GROUP not in new["groups"] and user.active:
                 self._keep_an_office_member(ctx, user)
             changed = [field for field in old if old[field] != new[field]]
@@ -337,6 +344,25 @@ class Engine:
             result = {**directory.user_dict(user, directory.holding(ctx.session, username)), "changed": changed,
                       **handed}
         return result
+
+    def set_email(self, username: str, email: str | None, *, actor: str) -> dict:
+        """A person's own address for mail notifications (or the reform office setting someone's);
+        empty clears it. On the trail as a `user_changed` of the email, like the office's changes."""
+        email = mail.checked_address(email)
+        with self.command(actor) as ctx:
+            if actor == username:
+                self._member(ctx, actor)
+            else:
+                self._office_member(ctx, actor, "只有本人或改革办可以修改邮箱地址 "
+                                                "(only the person or the reform office may change an email address)")
+            user = ctx.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+            if user is None:
+                raise unknown_user(username)
+            old = user.email
+            if old != email:
+                user.email = email
+                ctx.log.record("user_changed", username=username, old={"email": old}, new={"email": email})
+            return {"username": username, "email": email, "changed": ["email"] if old != email else []}
 
     @staticmethod
     def _hand_back(ctx: Context, held: list, username: str, reason: str) -> tuple[list, list]:

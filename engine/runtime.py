@@ -71,6 +71,9 @@ class Context:
     specs: dict = field(default_factory=dict)  # the engine's cache of restored specs
     after_commit: list = field(default_factory=list)  # callbacks run once the commit succeeded
     audit_tip: ChainTip | None = None  # the engine's last append, tried first (audit.ChainTip)
+    # whether anyone has an email address, as the inbox rows' INSERT found (None: not asked): when
+    # nobody has, engine/mail.py need not look for whom to mail about the new steps
+    anyone_mailed: bool | None = None
 
     def __post_init__(self):
         self.log = AuditLog(self.actor, self.now, tip=self.audit_tip)
@@ -486,7 +489,11 @@ _CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     status="cancelled", completed_at=bindparam("now"), version=_TASKS.c.version + 1)
 _MOVE_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     due_at=bindparam("due_at"), due_basis=bindparam("due_basis"))
-_INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
+# with each new row's id, whether anyone has an email address (engine/mail.py): answered by the
+# same statement, so that without addresses the mail notifications cost no query of their own
+_INSERT_TASKS = insert(_TASKS).returning(
+    _TASKS.c.id, select(_USERS.c.id).where(_USERS.c.email.is_not(None)).exists().label("anyone_mailed"),
+    sort_by_parameter_order=True)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
 
@@ -520,7 +527,9 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
     handed_on = _hand_on_from_inactive(conn, created)
     # Bulk INSERT ... RETURNING id: the rows are not needed as objects in this session, and the
     # unit of work cost more than the statements themselves.
-    ids = conn.execute(_INSERT_TASKS, [row for row, _ in created]).scalars().all()
+    inserted = conn.execute(_INSERT_TASKS, [row for row, _ in created]).all()
+    ids = [row.id for row in inserted]
+    ctx.anyone_mailed = bool(inserted[0].anyone_mailed)
     candidates = [{"task_id": task_id, **c} for task_id, (_, cs) in zip(ids, created) for c in cs]
     if candidates:
         conn.execute(_INSERT_CANDIDATES, candidates)

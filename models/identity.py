@@ -44,6 +44,8 @@ class User(Base):
     # session remembers the count it signed in with and is over once they differ, so a copy
     # of the session cookie taken before is worth nothing afterwards (web/auth.py).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # where mail notifications go (engine/mail.py); none: the person reads the inbox only
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
     unit: Mapped[Unit | None] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary=memberships, order_by=Group.code)

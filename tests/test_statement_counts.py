@@ -18,6 +18,8 @@ from .conftest import FIXTURES, read
 # a deactivation committing meanwhile is seen (docs/performance.md says why not folded in).
 # +1 each for claim and complete: whom the actor stands in for today (委托办理), one indexed SELECT
 # on delegations, read with the actor's row before the plan and the task (users first).
+# Mail notifications (engine/mail.py) add no statement while nobody has an email address: the
+# inbox rows' INSERT answers whether anyone has (test_mail.py: one more when someone has).
 BUDGET = {"start": 13, "read": 2, "claim": 6, "complete": 10}
 
 

@@ -127,6 +127,8 @@ def _attempts(f: dict) -> dict:
         # li naming herself to act for zhang (委托办理): the office's, or zhang's own page
         "people.delegate_for": ("POST", "/people/zhang/delegation", {"delegate": "li", "starts_on": _today(),
                                                                       "ends_on": _today(), "reason": "x"}, {403}),
+        "mail.outbox": ("GET", "/mail", {}, {403}),
+        "mail.retry": ("POST", "/mail/1/retry", {}, {403}),
     }
 
 
@@ -140,7 +142,8 @@ def _today() -> str:
 OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions", "analyst.changes",
                          "people.account_password",  # one's own password, with the current one
                          "people.account_tokens",  # one's own API tokens (revoke_token: below)
-                         "people.account_delegation"}  # one's own delegations (end_delegation: below)
+                         "people.account_delegation",  # one's own delegations (end_delegation: below)
+                         "mail.account_email"}  # one's own address for mail notifications
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static",
           "api.openapi"}  # the JSON API's description: nothing of anyone's in it
 
@@ -273,7 +276,7 @@ def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.endpoint.startswith("api.")]
     assert {r.endpoint for r in posts} >= {"auth.logout", "auth.language", "auth.login"}
     values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en", "year": 2027, "username": "li",
-              "token_id": 1, "delegation_id": 1}
+              "token_id": 1, "delegation_id": 1, "mail_id": 1}
     for rule in posts:
         path = rule.build(values, append_unknown=False)[1]
         answer = client.post(path, data={"version": "1", "to": "li", "reason": "x", "confirm": "1", "action": "deploy"})

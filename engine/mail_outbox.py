@@ -1,0 +1,58 @@
+"""The mail outbox as the operator and the reform office see it (`reformflow mail status`, the
+web's /mail page): how many are queued, sent, failing and given up, the oldest still queued, the
+failing ones with their errors; and trying a failing or given-up one again (reform office)."""
+from __future__ import annotations
+
+from sqlalchemy import case, func, select, update
+
+from models import MailMessage
+
+from .errors import Conflict, NotFound
+from .queries import iso
+
+_OUTBOX = MailMessage.__table__
+EVENT = "mail_retried"
+
+
+def status(session, *, configured: bool, failing: int = 50) -> dict:
+    """Counts in one query, then the `failing` latest messages that failed (given up first)."""
+    queued = _OUTBOX.c.sent_at.is_(None) & _OUTBOX.c.next_try_at.is_not(None)
+    counts = session.execute(select(
+        func.count(case((queued, 1))),
+        func.count(case((queued & (_OUTBOX.c.attempts > 0), 1))),
+        func.count(case((_OUTBOX.c.sent_at.is_(None) & _OUTBOX.c.next_try_at.is_(None), 1))),
+        func.count(_OUTBOX.c.sent_at),
+        func.min(case((queued, _OUTBOX.c.created_at))),
+    )).one()
+    oldest = counts[4]
+    rows = session.execute(select(MailMessage).where(MailMessage.sent_at.is_(None), MailMessage.attempts > 0)
+                           .order_by(MailMessage.next_try_at.is_not(None), MailMessage.id.desc())
+                           .limit(failing)).scalars()
+    return {"configured": configured, "queued": counts[0], "failing": counts[1], "gave_up": counts[2],
+            "sent": counts[3], "oldest_queued_at": iso(oldest) if oldest is not None else None,
+            "failures": [_row(m) for m in rows]}
+
+
+def _row(m: MailMessage) -> dict:
+    return {"id": m.id, "username": m.username, "address": m.address, "subject": m.subject, "kind": m.kind,
+            "task_id": m.task_id, "created_at": iso(m.created_at), "attempts": m.attempts,
+            "next_try_at": iso(m.next_try_at) if m.next_try_at else None, "last_error": m.last_error,
+            "gave_up": m.next_try_at is None}
+
+
+def retry(engine, mail_id: int, *, actor: str) -> dict:
+    """Try a message that failed again at the sender's next round (reform office only); on the
+    trail as `mail_retried`."""
+    with engine.command(actor) as ctx:
+        engine._office_member(ctx, actor, "只有改革办可以重发邮件 (only the reform office may retry a mail)")
+        m = ctx.session.get(MailMessage, mail_id, with_for_update=True)
+        if m is None:
+            raise NotFound(f"邮件 {mail_id} 不存在 (no such mail)")
+        if m.sent_at is not None:
+            raise Conflict(f"邮件 {mail_id} 已发送，无需重试 (the mail was sent already)")
+        if m.attempts == 0:  # queued, or being sent right now: a retry could send it twice
+            raise Conflict(f"邮件 {mail_id} 尚未发送失败，正在排队 (the mail has not failed: it is queued)")
+        ctx.session.execute(update(MailMessage).where(MailMessage.id == mail_id).values(next_try_at=ctx.now))
+        ctx.log.record(EVENT, mail_id=mail_id, username=m.username, attempts=m.attempts)
+        return {"id": mail_id, "username": m.username, "next_try_at": iso(ctx.now)}
+

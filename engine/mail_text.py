@@ -1,0 +1,67 @@
+"""The words of a notification mail: plain text, Chinese, with a short English paragraph. Which
+plan, which step, its deadline in China time with the working days left, who urged and what
+they said, and a link to the step (or, without REFORMFLOW_BASE_URL, where to find it). Never a
+form's values or a file: a mail leaves the office's systems."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from . import clock, display
+
+# kind -> (subject tag, the opening sentence, English)
+_SAYS = {
+    "task_new": ("待办", "您有一项新的待办事项。", "You have a new step to do"),
+    "task_assigned": ("指派", "改革办已将以下待办指派给您办理。", "The reform office assigned you a step"),
+    "task_urged": ("催办", "以下待办被催办，请抓紧办理。", "A step you hold (or may take) was urged"),
+    "task_reminded": ("提醒", "以下待办即将到期或已到提醒时间，请及时办理。", "Reminder of a step"),
+    "task_overdue": ("逾期", "以下方案的办理已逾期，已上报至您处处理。", "An overdue step was escalated to you"),
+}
+
+
+def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | None, calendar,
+            now: datetime) -> tuple[str, str]:
+    """(subject, body) of a mail about the step `row` (its plan's title joined in). `calendar`:
+    a callable giving the working-day calendar, only called for a step with a deadline."""
+    tag, opening, english = _SAYS[kind]
+    step = display.step(row.name, row.subject)
+    title = row.title or row.business_key or f"#{row.instance_id}"
+    lines = [f"{to}：您好！", "", opening, "", f"方案：{title}" + (f"（{row.business_key}）" if row.business_key
+                                                                 and row.business_key != title else ""),
+             f"步骤：{step}"]
+    due_en = ""
+    if row.due_at is not None:
+        day, left = _deadline(row.due_at, calendar(), now)
+        lines.append(f"办理期限：{display.deadline(row.due_at.isoformat())}（{left}）")
+        due_en = f", due {display.deadline(row.due_at.isoformat())} (China time)"
+    if kind == "task_urged":
+        lines.append(f"催办人：{actor}")
+        lines.append(f"催办说明：{payload.get('note') or ''}")
+    elif kind == "task_assigned":
+        lines.append(f"指派人：{actor}")
+    lines.append("")
+    if link:
+        url = f"{link}/tasks/{row.id}"
+        lines.append(f"办理：{url}")
+        where_en = f"Open it: {url}"
+    else:
+        lines.append("请登录改革方案审批系统，在“我的待办”中查看并办理。")
+        where_en = "Open your inbox in the reform plan system to see it."
+    lines += ["", f"({english}: \"{step}\" of \"{title}\"{due_en}. {where_en})", "",
+              "此邮件由系统自动发送，请勿回复。"]
+    # a title or step name is people's text: a line break in it must not end the Subject header
+    subject = " ".join(f"【{tag}】{title}：{step}".split())
+    return subject[:300], "\n".join(lines) + "\n"
+
+
+def _deadline(due_at: datetime, calendar, now: datetime) -> tuple:
+    """The day a deadline runs to (a date deadline is stored as the next local midnight) and how
+    many working days are left, said in Chinese."""
+    at = due_at.astimezone(clock.TZ)
+    day = (at - timedelta(days=1)).date() if at.time() == time(0) else at.date()
+    today = now.astimezone(clock.TZ).date()
+    if day == today:
+        return day, "今天到期"
+    n = calendar.working_days_between(today, day)
+    if day < today:
+        return day, f"已逾期 {-n} 个工作日" if n else "已逾期"
+    return day, f"距期限还有 {n} 个工作日"

@@ -1,0 +1,101 @@
+"""邮件提醒 in a real browser: a person sets, corrects and clears their own address on
+/account/email; the reform office sees the outbox (/mail) with a failing mail and its error, and
+tries it again. What is queued and sent: tests/test_mail.py."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from engine import clock
+from models import AuditEvent, MailMessage, User
+
+from .web_helper import sign_in
+
+
+def _email(engine, username: str) -> str | None:
+    with engine.db.reader() as s:
+        return s.execute(select(User.email).where(User.username == username)).scalar()
+
+
+def test_a_person_sets_and_clears_their_own_address(live, page):
+    engine = live.app.extensions["reformflow"]
+    sign_in(page, live, "zhang")
+    page.get_by_role("link", name="邮件提醒").click()
+    expect(page.locator("h1")).to_have_text("邮件提醒")
+    page.get_by_label("邮箱地址").fill("zhang@fgw")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("alert")).to_contain_text("邮箱地址“zhang@fgw”格式不正确")
+    expect(page.get_by_label("邮箱地址")).to_have_value("zhang@fgw")  # what was typed, kept to correct
+    assert _email(engine, "zhang") is None
+    page.get_by_label("邮箱地址").fill("zhang@fgw.example.gov.cn")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_contain_text("已保存邮箱地址 zhang@fgw.example.gov.cn")
+    assert _email(engine, "zhang") == "zhang@fgw.example.gov.cn"
+    page.get_by_label("邮箱地址").fill("")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_contain_text("已清除邮箱地址")
+    assert _email(engine, "zhang") is None
+    with engine.db.reader() as s:
+        changed = s.execute(select(AuditEvent.actor).where(AuditEvent.event_type == "user_changed")).scalars().all()
+    assert changed == ["zhang", "zhang"]
+
+
+def test_the_office_sees_a_failing_mail_and_tries_it_again(live, page, monkeypatch):
+    monkeypatch.delenv("REFORMFLOW_SMTP_HOST", raising=False)
+    engine = live.app.extensions["reformflow"]
+    now = clock.now()
+    with engine.db.transaction() as s:
+        s.add(MailMessage(username="li", address="li@legal.example.gov.cn", subject="【催办】某方案：合法性审查",
+                          body="正文", kind="task_urged", created_at=now - timedelta(hours=1), attempts=8,
+                          next_try_at=None, last_error="SMTPRecipientsRefused: 550 no such user"))
+        s.add(MailMessage(username="zhang", address="zhang@fgw.example.gov.cn", subject="【待办】某方案：起草",
+                          body="正文", kind="task_new", created_at=now, attempts=0, next_try_at=now))
+    sign_in(page, live, "li")
+    page.goto(f"{live.url}/mail")
+    expect(page.locator("main")).to_contain_text("只有改革办可以查看此页面")
+    sign_in(page, live, "chen")
+    page.get_by_role("link", name="邮件发送").click()
+    expect(page.locator("main")).to_contain_text("尚未配置发信服务器")
+    expect(page.locator("dd.queued")).to_have_text("1")
+    expect(page.locator("dd.gave-up")).to_have_text("1")
+    row = page.locator("table.mail-failures tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("li@legal.example.gov.cn")
+    expect(row).to_contain_text("550 no such user")
+    expect(row).to_contain_text("已放弃")
+    row.get_by_role("button", name="重试").click()
+    expect(page.get_by_role("status")).to_contain_text("将在下一轮发送时重试")
+    expect(page.locator("dd.queued")).to_have_text("2")
+    expect(page.locator("dd.gave-up")).to_have_text("0")
+    with engine.db.reader() as s:
+        assert s.execute(select(MailMessage.next_try_at).where(MailMessage.username == "li")).scalar() is not None
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("h1")).to_have_text("Mail")
+
+
+def test_the_office_sets_and_clears_an_address_on_a_users_page(demo_engine):
+    from web import create_app
+    from .test_web_security import _sign_in, _token
+    app = create_app(engine=demo_engine, secret_key="test-secret", testing=True)
+    client = app.test_client()
+    assert _sign_in(client, "chen").status_code == 302
+    seen = {"seen_display_name": "李娜", "seen_unit": "市司法局", "seen_groups": "legal", "display_name": "李娜",
+            "unit": "市司法局", "groups": ["legal"]}
+    page = client.get("/people/li").get_data(as_text=True)
+    assert 'name="seen_email" value=""' in page and "未填写，不发邮件提醒" in page
+    bad = client.post("/people/li/update", data={**seen, "email": "li at legal", "seen_email": "",
+                                                 "csrf_token": _token(client, "/people/li")})
+    assert bad.status_code == 400 and "格式不正确" in bad.get_data(as_text=True)
+    assert _email(demo_engine, "li") is None
+    done = client.post("/people/li/update", data={**seen, "email": "li@legal.example.gov.cn", "seen_email": "",
+                                                  "csrf_token": _token(client, "/people/li")})
+    assert done.status_code == 302 and _email(demo_engine, "li") == "li@legal.example.gov.cn"
+    # another office member's change since the page was loaded is a conflict, not overwritten
+    stale = client.post("/people/li/update", data={**seen, "email": "li2@legal.example.gov.cn", "seen_email": "",
+                                                   "csrf_token": _token(client, "/people/li")})
+    assert stale.status_code == 409 and _email(demo_engine, "li") == "li@legal.example.gov.cn"
+    cleared = client.post("/people/li/update", data={**seen, "email": "", "seen_email": "li@legal.example.gov.cn",
+                                                     "csrf_token": _token(client, "/people/li")})
+    assert cleared.status_code == 302 and _email(demo_engine, "li") is None
