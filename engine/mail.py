@@ -5,7 +5,9 @@ recorded say what happened (a step opened, the office assigned it, an urge, a re
 mails follow from them and from nothing else. A refused or rolled-back action records nothing
 and queues nothing; a committed one has its mails in `mail_outbox`, for the worker to send
 (engine/mail_sender.py). Only people with an email address get mail, and never the person who
-did the action themselves (they are looking at the page).
+did the action themselves (they are looking at the page). Someone away who named a colleague to
+act for them (委托办理, in force today) has the colleague mailed as well, the mail saying for whom:
+the colleague is the one who will act.
 
 Cost: an action that opens no step and urges nobody costs a scan of its pending events. One
 that opens steps learns from the inbox rows' INSERT whether anyone has an address at all
@@ -16,14 +18,15 @@ from __future__ import annotations
 import json
 import os
 import re
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, or_, select
 
-from models import Group, HumanTask, MailMessage, ProcessInstance, Unit, User
+from models import Delegation, Group, HumanTask, MailMessage, ProcessInstance, Unit, User
 from models.identity import memberships
 from models.process import OPEN_STATUSES
 
-from . import mail_text
+from . import delegations, mail_text
 from .errors import Invalid
 
 MAX_ADDRESS = 254
@@ -79,7 +82,7 @@ def queue(ctx) -> int:
             who = (row.assignee, json.loads(row.candidate_groups), json.loads(row.candidate_users),
                    row.candidate_unit)
         asked.append(((event_type, instance_id, task_id, payload), kind, who))
-    people = _people_with_address(conn, asked)
+    people = _people_with_address(conn, asked, delegations.today(ctx.now))
     if not people:
         return 0
     # whom, from each step's row as the action leaves it: a step opened for candidates that went
@@ -91,20 +94,26 @@ def queue(ctx) -> int:
         if row is None or row.status not in OPEN_STATUSES:
             continue
         who = (row.assignee, json.loads(row.candidate_groups), json.loads(row.candidate_users), row.candidate_unit)
-        to_send += [(event, kind, name) for name in _recipients(who, people) if name != ctx.actor]
+        for name in _recipients(who, people):
+            person = people[name]
+            if person.address and name != ctx.actor:
+                to_send.append((event, kind, name, person.address, person.display_name, None))
+            if person.stand_in and person.stand_in != ctx.actor:  # 委托办理: the colleague acting for them
+                to_send.append((event, kind, person.stand_in, person.stand_in_address, person.stand_in_name,
+                                person.display_name))
     if not to_send:
         return 0
     link = base_url()
     actor = conn.execute(_ACTOR, {"name": ctx.actor}).scalar() or ctx.actor
     messages, seen = [], set()
-    for (event_type, instance_id, task_id, payload), kind, name in to_send:
+    for (event_type, instance_id, task_id, payload), kind, name, address, display_name, for_whom in to_send:
         row = rows[task_id]
-        if (kind, task_id, name) in seen:
+        if (kind, task_id, name) in seen:  # a colleague standing in for two candidates: one mail
             continue
         seen.add((kind, task_id, name))
-        subject, body = mail_text.message(kind, row, payload, to=people[name][1], actor=actor, link=link,
-                                          calendar=lambda: ctx.calendar, now=ctx.now)
-        messages.append({"username": name, "address": people[name][0], "subject": subject, "body": body,
+        subject, body = mail_text.message(kind, row, payload, to=display_name, actor=actor, link=link,
+                                          calendar=lambda: ctx.calendar, now=ctx.now, for_whom=for_whom)
+        messages.append({"username": name, "address": address, "subject": subject, "body": body,
                          "kind": kind, "instance_id": instance_id, "task_id": task_id, "created_at": ctx.now,
                          "attempts": 0, "next_try_at": ctx.now})
     if messages:
@@ -118,15 +127,24 @@ def _mailed(event) -> bool:
 
 
 _USERS, _TASKS, _PLANS, _GROUPS = User.__table__, HumanTask.__table__, ProcessInstance.__table__, Group.__table__
-# the active people with an address among those named or in the groups named: (name, address,
-# display name, unit, group) a row per group
+_DELEGATIONS, _STAND_INS = Delegation.__table__, User.__table__.alias("stand_in")
+# the active people named or in the groups named who have an address, or who are away with a
+# colleague acting for them today who has one (one delegation in force at a time: no overlaps):
+# (name, address, display name, unit, group, the colleague's name, address, display name), a row
+# per group
 _PEOPLE = (select(_USERS.c.username, _USERS.c.email, _USERS.c.display_name, Unit.__table__.c.name.label("unit"),
-                  _GROUPS.c.code)
+                  _GROUPS.c.code, _STAND_INS.c.username.label("stand_in"),
+                  _STAND_INS.c.email.label("stand_in_address"), _STAND_INS.c.display_name.label("stand_in_name"))
            .select_from(_USERS)
            .outerjoin(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id)
            .outerjoin(memberships, memberships.c.user_id == _USERS.c.id)
            .outerjoin(_GROUPS, _GROUPS.c.id == memberships.c.group_id)
-           .where(_USERS.c.email.is_not(None), _USERS.c.active.is_(True),
+           .outerjoin(_DELEGATIONS, (_DELEGATIONS.c.principal == _USERS.c.username)
+                      & _DELEGATIONS.c.ended_at.is_(None) & (_DELEGATIONS.c.starts_on <= bindparam("on"))
+                      & (_DELEGATIONS.c.ends_on >= bindparam("on")))
+           .outerjoin(_STAND_INS, (_STAND_INS.c.username == _DELEGATIONS.c.delegate) & _STAND_INS.c.active.is_(True)
+                      & _STAND_INS.c.email.is_not(None))
+           .where(_USERS.c.active.is_(True), _USERS.c.email.is_not(None) | _STAND_INS.c.id.is_not(None),
                   or_(_USERS.c.username.in_(bindparam("names", expanding=True)),
                       _GROUPS.c.code.in_(bindparam("groups", expanding=True)))))
 _ACTOR = select(_USERS.c.display_name).where(_USERS.c.username == bindparam("name"))
@@ -143,18 +161,30 @@ def _task_rows(conn, ids: set[int]) -> dict:
     return {row.id: row for row in conn.execute(_TASK_ROWS, {"ids": sorted(ids)})}
 
 
-def _people_with_address(conn, asked: list) -> dict[str, tuple]:
-    """name -> (address, display name, unit trimmed, set of group codes), for the people the
-    asked-for mails could go to who have an address (one query)."""
+class _Person(NamedTuple):
+    address: str | None  # None: only their stand-in is mailed
+    display_name: str
+    unit: str | None  # trimmed
+    groups: set
+    stand_in: str | None  # the colleague acting for them today, with an address (委托办理)
+    stand_in_address: str | None
+    stand_in_name: str | None
+
+
+def _people_with_address(conn, asked: list, on) -> dict[str, _Person]:
+    """The people the asked-for mails could go to who have an address, or a colleague with one
+    acting for them on day `on` (one query)."""
     names = sorted({n for _, _, (assignee, _, users, _) in asked for n in [assignee, *users] if n})
     groups = sorted({g for _, _, (assignee, gs, _, _) in asked if not assignee for g in gs})
     if not names and not groups:
         return {}
-    people: dict[str, tuple] = {}
-    for name, address, display_name, unit, code in conn.execute(_PEOPLE, {"names": names, "groups": groups}):
-        found = people.setdefault(name, (address, display_name, (unit or "").strip() or None, set()))
-        if code:
-            found[3].add(code)
+    people: dict[str, _Person] = {}
+    for row in conn.execute(_PEOPLE, {"names": names, "groups": groups, "on": on}):
+        found = people.setdefault(row.username, _Person(
+            row.email, row.display_name, (row.unit or "").strip() or None, set(), row.stand_in,
+            row.stand_in_address, row.stand_in_name))
+        if row.code:
+            found.groups.add(row.code)
     return people
 
 
@@ -165,7 +195,7 @@ def _recipients(who: tuple, people: dict) -> list[str]:
     if assignee:
         return [assignee] if assignee in people else []
     found = [u for u in users if u in people]
-    for name, (_, _, their_unit, codes) in sorted(people.items()):
-        if name not in found and codes & set(groups) and (unit is None or their_unit == unit.strip()):
+    for name, person in sorted(people.items()):
+        if name not in found and person.groups & set(groups) and (unit is None or person.unit == unit.strip()):
             found.append(name)
     return found

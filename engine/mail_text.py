@@ -19,12 +19,17 @@ _SAYS = {
 
 
 def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | None, calendar,
-            now: datetime) -> tuple[str, str]:
+            now: datetime, for_whom: str | None = None) -> tuple[str, str]:
     """(subject, body) of a mail about the step `row` (its plan's title joined in). `calendar`:
-    a callable giving the working-day calendar, only called for a step with a deadline."""
+    a callable giving the working-day calendar, only called for a step with a deadline.
+    `for_whom`: the display name of the person away whom `to` acts for (委托办理)."""
     tag, opening, english = _SAYS[kind]
     step = display.step(row.name, row.subject)
     title = row.title or row.business_key or f"#{row.instance_id}"
+    if for_whom:
+        tag = f"{tag}·代{for_whom}"
+        opening = f"{for_whom}委托您在其离岗期间代为办理。{opening.replace('您', for_whom)}"
+        english = f"{english} (to {for_whom}, whom you act for while they are away)"
     lines = [f"{to}：您好！", "", opening, "", f"方案：{title}" + (f"（{row.business_key}）" if row.business_key
                                                                  and row.business_key != title else ""),
              f"步骤：{step}"]

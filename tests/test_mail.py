@@ -131,7 +131,8 @@ def test_a_group_member_outside_the_unit_a_step_is_kept_to_gets_no_mail(engine, 
     engine.update_user("wang", actor="chen", email="wang@example.gov.cn", unit="市财政局")
     engine.update_user("zhang", actor="chen", email="zhang@example.gov.cn")
     with engine.db.reader() as s:
-        people_found = mail._people_with_address(s.connection(), [(None, "task_new", (None, ["drafter"], [], "市发改委"))])
+        people_found = mail._people_with_address(s.connection(), [(None, "task_new", (None, ["drafter"], [], "市发改委"))],
+                                                 clock.today())
     assert mail._recipients((None, ["drafter"], [], "市发改委"), people_found) == ["zhang"]
     assert mail._recipients((None, ["drafter"], [], None), people_found) == ["wang", "zhang"]
     assert mail._recipients((None, [], ["wang"], "市发改委"), people_found) == ["wang"]  # named: wherever they work
@@ -434,3 +435,32 @@ def test_a_step_sent_back_to_the_reviewer_who_just_sent_it_mails_nobody_else(lib
     assert [(m.username, m.task_id) for m in outbox(library) if m.task_id == first["id"]] == [("qian", first["id"])]
     # the second is li's own again: qian, a candidate of the step as the diagram has it, gets nothing
     assert [(m.username, m.kind) for m in outbox(library) if m.task_id == again["id"]] == []
+
+
+def test_the_colleague_acting_for_someone_away_is_mailed_too_saying_for_whom(mini, smtp, at):
+    """委托办理: li is away and zhou acts for her; li's new step reaches zhou (who has an address)
+    as well as li, and zhou's mail says whom it is for. When the delegation ends, only li's."""
+    inbox, settings = smtp
+    mini.set_email("zhou", "zhou@legal.example.gov.cn", actor="zhou")
+    with at("2026-03-02T09:00:00"):
+        made = mini.delegate("li", to="zhou", starts_on=clock.today(), ends_on=clock.today(), reason="出差",
+                             actor="li")
+        _, review = start(mini)
+    assert sorted((m.username, m.kind, m.task_id) for m in outbox(mini)) == [
+        ("li", "task_new", review["id"]), ("zhou", "task_new", review["id"])]
+    with at("2026-03-02T09:01:00"):
+        mail_sender.send_due(mini.db, settings)
+    [to_zhou] = inbox.to("zhou@legal.example.gov.cn")
+    assert to_zhou["Subject"] == f"【待办·代李娜】{TITLE}：审核"
+    body = to_zhou.get_content()
+    assert body.startswith("周杰：您好！") and "李娜委托您在其离岗期间代为办理。李娜有一项新的待办事项。" in body
+    assert f"/tasks/{review['id']}" in body
+    assert "代" not in inbox.to("li@legal.example.gov.cn")[0]["Subject"]  # li's own mail is as ever
+    # urged while she is away: both again; the colleague never mails himself for his own action
+    with at("2026-03-02T10:00:00"):
+        urging.urge(mini, review["id"], actor="chen")
+    assert sorted(m.username for m in outbox(mini) if m.kind == "task_urged") == ["li", "zhou"]
+    with at("2026-03-02T10:05:00"):
+        mini.end_delegation(made["id"], actor="li")
+        urging.urge(mini, review["id"], actor="chen", note="请今天办结。")
+    assert [m.username for m in outbox(mini) if m.kind == "task_urged"][2:] == ["li"]
