@@ -66,7 +66,7 @@ def main() -> None:
             reviews = [t for t in list_tasks(s, "li", "claimable") if t["element_id"] == "Task_LegalityReview"]
         review = reviews[0]
         figures = {
-            "inbox, reform office (every open task)": timed(lambda: office.get("/tasks?scope=all")),
+            "inbox, reform office (every open task, first page of 50)": timed(lambda: office.get("/tasks?scope=all")),
             "inbox, a legal reviewer": timed(lambda: legal.get("/tasks")),
             "a task's page": timed(lambda: legal.get(f"/tasks/{review['id']}")),
             "a plan's page with its trail": timed(lambda: legal.get(f"/plans/{review['instance_id']}")),

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import Delegation
 
-from . import clock, display, documents
+from . import clock, display, short_text
 from .errors import Conflict, Forbidden, Invalid
 from .queries import iso
 
@@ -35,16 +35,8 @@ def today(now: datetime) -> date:
 
 
 def checked_reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("请写明委托事由，如「出差」「休假」「学习」 (give the reason, e.g. business trip, leave, training)")
-    if len(reason) > MAX_REASON:
-        raise Invalid(f"委托事由最多 {MAX_REASON} 个字，现有 {len(reason)} 个 "
-                      f"(the reason is at most {MAX_REASON} characters, this one has {len(reason)})")
-    if (hidden := documents.first_hidden(reason)) is not None:
-        raise Invalid(f"委托事由含有控制字符或不可见字符（U+{ord(hidden):04X}），请重新输入 "
-                      f"(the reason has a control or invisible character, U+{ord(hidden):04X}: type it again)")
-    return reason
+    return short_text.checked(reason, what="委托事由", what_en="reason", most=MAX_REASON,
+                              example="「出差」「休假」「学习」", example_en="business trip, leave, training")
 
 
 def checked_period(starts_on: date, ends_on: date, now: datetime) -> None:

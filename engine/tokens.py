@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import unicodedata
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, or_, select, update
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import ApiToken
 
-from . import display
+from . import display, short_text
 from .deadlines import end_of_local_day
 from .errors import Invalid, Unauthorized
 from .queries import iso
@@ -32,7 +31,6 @@ MAX_NAME = 100  # models.ApiToken.name
 # How stale a token's last use may be shown: a client polling every second would otherwise write
 # the token's row as often, and every such write waits its turn with the real actions (SQLite).
 USE_RECORDED_EVERY = timedelta(minutes=5)
-_HIDDEN = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
 
 
 def new_secret() -> str:
@@ -47,16 +45,8 @@ def digest(secret: str) -> str:
 
 def checked_name(name: str | None) -> str:
     """The token's name as kept (trimmed), or Invalid."""
-    name = (name or "").strip()
-    if not name:
-        raise Invalid("请为令牌起一个名称，如「OA 系统」 (give the token a name, e.g. \"OA system\")")
-    if len(name) > MAX_NAME:
-        raise Invalid(f"令牌名称最多 {MAX_NAME} 个字，现有 {len(name)} 个 "
-                      f"(a token's name is at most {MAX_NAME} characters, this one has {len(name)})")
-    if any(unicodedata.category(c) in _HIDDEN for c in name):
-        raise Invalid("令牌名称含有控制字符或不可见字符，请删去后重新输入 "
-                      "(the name has a control or invisible character: remove it and try again)")
-    return name
+    return short_text.checked(name, what="令牌名称", what_en="token's name", most=MAX_NAME,
+                              example="「OA 系统」", example_en="\"OA system\"")
 
 
 def expiry(day: date | None, now: datetime) -> datetime | None:

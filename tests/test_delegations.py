@@ -75,7 +75,7 @@ def test_a_person_sets_a_delegation_and_the_trail_says_who_for_whom_when_and_why
     ({"ends": "2026-12-06"}, Invalid, "早于第一天"),
     ({"starts": "2026-12-01", "ends": "2026-12-06"}, Invalid, "已过"),
     ({"ends": "2027-03-07"}, Invalid, "最长 90 天"),
-    ({"reason": "  "}, Invalid, "请写明委托事由"),
+    ({"reason": "  "}, Invalid, "请填写委托事由"),
     ({"reason": "出差\u202e"}, Invalid, "不可见字符"),
     ({"actor": "zhang"}, Forbidden, "只有本人或改革办"),
 ])
