@@ -1,7 +1,7 @@
 """Pictures of the web inbox for the README and docs/users.md: the demo loaded into a temporary
 database, served on a free port, photographed by Debian's chromium through Playwright.
 
-    .venv/bin/python tools/web_screenshots.py          # writes docs/images/web_inbox.png, web_task.png, web_archive.png
+    .venv/bin/python tools/web_screenshots.py          # writes docs/images/web_inbox.png, web_task.png, web_delegation.png, web_archive.png
 
 Needs /usr/bin/chromium (REFORMFLOW_CHROMIUM names another) and fonts-wqy-microhei for the
 Chinese text, as `make pictures` does.
@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -20,7 +21,8 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.commands import Engine  # noqa: E402 - after the path, for a checkout run without install
+from engine import clock  # noqa: E402 - after the path, for a checkout run without install
+from engine.commands import Engine  # noqa: E402
 from engine.demo import PASSWORD, load_demo  # noqa: E402
 from models.db import Database  # noqa: E402
 from web import create_app  # noqa: E402
@@ -40,7 +42,8 @@ def demo(folder: Path) -> Engine:
 
 def photograph(url: str) -> None:
     """li's inbox with the legality review of DT-2015-04 to claim; then its page, claimed, the
-    form being filled in; then the decision archive of DT-2015-08 as it prints."""
+    form being filled in; zhou's inbox once li names him to act for her (委托办理); then the
+    decision archive of DT-2015-08 as it prints."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -55,6 +58,21 @@ def photograph(url: str) -> None:
         page.get_by_label("审查结论").select_option("pass")
         page.get_by_label("合法性审查意见").fill("符合法律法规，同意提交审议")
         page.screenshot(path=IMAGES / "web_task.png")
+        # 委托办理: li, away next week, names zhou; his inbox then shows her claimed review 「代 李娜」
+        today = clock.today()
+        page.goto(f"{url}/account/delegation")
+        page.get_by_label("受托人（代为办理的同事）").select_option("zhou")
+        page.get_by_label("第一天").fill(today.isoformat())
+        page.get_by_label("最后一天（含当日）").fill((today + timedelta(days=4)).isoformat())
+        page.get_by_label("事由").fill("出差")
+        page.get_by_role("button", name="设置委托").click()
+        zhou = browser.new_context(viewport=SIZE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+        zhou.goto(f"{url}/login")
+        zhou.get_by_label("用户名").fill("zhou")
+        zhou.get_by_label("密码").fill(PASSWORD)
+        zhou.get_by_role("button", name="登录").click()
+        zhou.goto(f"{url}/tasks?scope=mine")
+        zhou.screenshot(path=IMAGES / "web_delegation.png")
         page.goto(f"{url}/plans/8/archive")  # DT-2015-08, decided and filed: li did its legality review
         page.emulate_media(media="print")  # as it prints
         page.screenshot(path=IMAGES / "web_archive.png", full_page=True)
@@ -73,7 +91,7 @@ def main() -> None:
         finally:
             server.shutdown()
             engine.db.dispose()
-    for name in ("web_inbox.png", "web_task.png", "web_archive.png"):
+    for name in ("web_inbox.png", "web_task.png", "web_delegation.png", "web_archive.png"):
         print(IMAGES / name)
 
 
