@@ -36,7 +36,7 @@ _ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\]
 
 # the events that call for mail, and the kind of mail each becomes
 _KINDS = {"task_created": "task_new", "task_assigned": "task_assigned", "task_urged": "task_urged",
-          "task_reminded": "task_reminded"}
+          "task_reminded": "task_reminded", "task_unclaimed": "task_returned"}
 
 
 def checked_address(value: str | None) -> str | None:
@@ -75,7 +75,7 @@ def queue(ctx) -> int:
                    payload.get("candidate_users") or [], payload.get("candidate_unit"))
         elif event_type == "task_assigned":
             who = ((payload.get("new") or {}).get("assignee"), [], [], None)
-        else:  # urged or reminded: whoever holds it now, else its candidates
+        else:  # urged, reminded or handed back: whoever holds it now, else its candidates
             row = rows.get(task_id)
             if row is None:
                 continue

@@ -464,3 +464,24 @@ def test_the_colleague_acting_for_someone_away_is_mailed_too_saying_for_whom(min
         mini.end_delegation(made["id"], actor="li")
         urging.urge(mini, review["id"], actor="chen", note="请今天办结。")
     assert [m.username for m in outbox(mini) if m.kind == "task_urged"][2:] == ["li"]
+
+
+def test_a_step_handed_back_when_its_holder_leaves_is_mailed_to_its_candidates(mini, smtp):
+    """A leaver's step goes back to its group: the others who may take it hear of it, told why."""
+    inbox, settings = smtp
+    mini.add_user("qian", "钱芳", groups=["legal"])
+    _, review = start(mini)
+    mini.claim(review["id"], actor="qian")
+    before = len(outbox(mini))
+    assert mini.deactivate_user("qian", actor="chen")["returned"]
+    [returned] = outbox(mini)[before:]
+    assert (returned.username, returned.kind, returned.task_id) == ("li", "task_returned", review["id"])
+    mail_sender.send_due(mini.db, settings)
+    [mail] = [m for m in inbox.to("li@legal.example.gov.cn") if m["Subject"].startswith("【待认领】")]
+    assert mail["Subject"] == f"【待认领】{TITLE}：审核"
+    body = mail.get_content()
+    assert "以下待办已退回待认领，您可以认领办理。" in body and "退回原因：原办理人已停用（qian）" in body
+    # li claims it and hands it back herself: she did it, nobody else with an address to tell
+    mini.claim(review["id"], actor="li")
+    mini.unclaim(review["id"], actor="li")
+    assert len(outbox(mini)) == before + 1
