@@ -134,6 +134,8 @@ def test_the_open_inbox_goes_a_page_at_a_time_in_either_order(demo_engine, monke
     assert "上一页" in pages[-1] and "下一页" not in pages[-1]
     if overdue:
         assert f"只看已逾期</a>（{overdue}）" in pages[-1]  # counted over every page, not this one's rows
+    past = chen.get(f"/tasks?scope=all&page={len(pages) + 1}").get_data(as_text=True)  # the list shrank since
+    assert _done_rows(past) == [] and f"已没有内容（共 {len(by_deadline)} 项）" in past and "回到第 1 页" in past
     second_new = chen.get("/tasks?scope=all&sort=new&page=2").get_data(as_text=True)
     assert _done_rows(second_new) == newest[2:4]
     assert "sort=new" in second_new.split('class="pages"')[1]  # the next page keeps the order
