@@ -27,6 +27,7 @@ def test_a_delegation_set_on_the_page_lets_the_colleague_complete_the_step_on_he
     sign_in(li, live, "li")
     li.goto(f"{live.url}/tasks/{review}")
     li.get_by_role("button", name="认领").click()
+    li.get_by_role("link", name="账户设置").click()  # the header's one link to what is one's own
     li.get_by_role("link", name="委托办理").click()
     expect(li.locator("h1")).to_have_text("委托办理")
     expect(li.locator("main")).to_contain_text("您没有委托他人，也没有受人委托。")
@@ -106,6 +107,9 @@ def test_the_delegate_s_comment_on_the_principal_s_step_keeps_what_they_typed_in
     today = clock.today()
     demo_engine.delegate("li", to="zhou", starts_on=today, ends_on=today, reason="出差", actor="li")
     zhou = signed_in_client(demo_engine, "zhou")
+    account = zhou.get("/account").get_data(as_text=True)  # what is his own, as it stands
+    assert f"您受 李娜（li） 委托，于 {today} 至 {today} 代为办理（生效中）。" in account
+    assert "您委托" in signed_in_client(demo_engine, "li").get("/account").get_data(as_text=True)
     answer = zhou.post(f"/tasks/{review}/comment", data={
         "legalityOpinion": "初步意见：第三条须补充上位法依据", "plan-comment": "待李娜回来后确认"})
     page = answer.get_data(as_text=True)

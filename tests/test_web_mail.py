@@ -22,6 +22,8 @@ def _email(engine, username: str) -> str | None:
 def test_a_person_sets_and_clears_their_own_address(live, page):
     engine = live.app.extensions["reformflow"]
     sign_in(page, live, "zhang")
+    page.get_by_role("link", name="账户设置").click()
+    expect(page.locator("dl.account")).to_contain_text("未填写邮箱地址：不发邮件。")
     page.get_by_role("link", name="邮件提醒").click()
     expect(page.locator("h1")).to_have_text("邮件提醒")
     page.get_by_label("邮箱地址").fill("zhang@fgw")

@@ -79,6 +79,7 @@ def test_a_person_changes_their_own_password_and_their_other_browsers_are_signed
     engine = _engine(live)
     elsewhere = browsers("li")  # li is signed in at another computer too
     sign_in(page, live, "li")
+    page.get_by_role("link", name="账户设置").click()
     page.get_by_role("link", name="修改密码").click()
     expect(page.locator("h1")).to_have_text("修改密码")
 
@@ -144,7 +145,7 @@ def test_wrong_current_passwords_are_throttled_as_sign_ins_are(live, page):
 def test_only_the_office_sees_the_users_pages(live, page):
     sign_in(page, live, "li")
     expect(page.get_by_role("navigation").get_by_role("link", name="用户")).to_have_count(0)
-    expect(page.get_by_role("link", name="修改密码")).to_be_visible()  # everyone's
+    expect(page.get_by_role("link", name="账户设置")).to_be_visible()  # everyone's
     for path in ("/people", "/people/zhang", "/people/new", "/people/zhang/deactivate"):
         assert page.goto(f"{live.url}{path}").status == 403, path
         expect(page.get_by_role("alert")).to_contain_text("只有改革办可以查看此页面")
@@ -307,6 +308,7 @@ def test_the_users_pages_speak_english(live, page):
     expect(page.locator("h1")).to_contain_text("Users")
     page.goto(f"{live.url}/people/zhang/deactivate")
     expect(page.locator("main")).to_contain_text("The 1 tasks they hold go back to the others in their group")
+    page.get_by_role("link", name="Account").click()
     page.get_by_role("link", name="Change password").click()
     expect(page.get_by_label("Current password")).to_be_visible()
 

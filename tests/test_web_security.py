@@ -143,7 +143,8 @@ OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.d
                          "people.account_password",  # one's own password, with the current one
                          "people.account_tokens",  # one's own API tokens (revoke_token: below)
                          "people.account_delegation",  # one's own delegations (end_delegation: below)
-                         "mail.account_email"}  # one's own address for mail notifications
+                         "mail.account_email",  # one's own address for mail notifications
+                         "people.account"}  # the list of those four, as they stand
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static",
           "api.openapi"}  # the JSON API's description: nothing of anyone's in it
 

@@ -25,6 +25,8 @@ def _me(live, secret: str) -> tuple[int, dict, str]:
 
 def test_a_token_made_on_the_page_opens_the_api_until_it_is_revoked(live, page):
     sign_in(page, live, "zhang")
+    page.get_by_role("link", name="账户设置").click()
+    expect(page.locator("dl.account")).to_contain_text("有效的令牌：0 个。")
     page.get_by_role("link", name="访问令牌").click()
     expect(page.locator("h1")).to_have_text("访问令牌")
     expect(page.locator("main")).to_contain_text("您还没有访问令牌。")

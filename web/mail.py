@@ -18,7 +18,8 @@ from .refusals import refused
 bp = Blueprint("mail", __name__)
 
 
-def _address(username: str) -> str | None:
+def address_of(username: str) -> str | None:
+    """The address `username`'s notifications go to, if they gave one."""
     return next((u["email"] for u in engine().users(include_inactive=True) if u["username"] == username), None)
 
 
@@ -27,7 +28,7 @@ def _address(username: str) -> str | None:
 def account_email():
     me = current_user.username
     if request.method == "GET":
-        return render_template("account_email.html", email=_address(me) or "")
+        return render_template("account_email.html", email=address_of(me) or "")
     entered = request.form.get("email", "")
     try:
         done = engine().set_email(me, entered, actor=me)

@@ -50,6 +50,19 @@ def _new_password(username: str, first: str, again: str, *, check: bool = False)
         passwords.checked(username, first)
 
 
+# ------------------------------------------------------------------ one's own account
+@bp.route("/account")
+@login_required
+def account():
+    """One link in the header for what is one's own (password, access tokens, delegations, mail
+    address), each with how it stands now: four links there crowded the header onto two lines."""
+    from .mail import address_of  # web/mail.py's blueprint imports nothing of this one
+    me = current_user.username
+    return render_template("account.html", email=address_of(me),
+                           tokens=sum(t["state"] == "active" for t in engine().tokens(me)),
+                           delegations=[d for d in engine().delegations(me) if d["state"] in ("in_force", "upcoming")])
+
+
 # ------------------------------------------------------------------ one's own password
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
