@@ -50,7 +50,7 @@ def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "web.py"), "--plans", "12"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
-    for page in ("inbox, reform office (every open task)", "a task's page", "a plan's page with its trail",
+    for page in ("inbox, reform office (every open task, first page of 50)", "a task's page", "a plan's page with its trail",
                  "ledger page", "step times page (办理时效)", "claim (button on the inbox)",
                  "submit a legality review (form)", "decision archive page of a reviewed plan",
                  "what a changed filing.bpmn changes (检查)"):
