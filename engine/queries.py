@@ -82,6 +82,15 @@ def count_listed(session: Session, username: str, scope: str, instance_id: int |
         _listed(session, username, scope, instance_id, overdue_at, text)[0].subquery())).scalar_one()
 
 
+def count_open_listed(session: Session, username: str, scope: str, now: datetime, *, overdue_only: bool = False,
+                      text: str | None = None) -> tuple[int, int]:
+    """For a page of an open list: how many tasks it holds in all, and how many of them are
+    overdue at `now`, in one SELECT (`overdue_only`: the list of the overdue ones)."""
+    listed = _listed(session, username, scope, None, now if overdue_only else None, text)[0].subquery()
+    return tuple(session.execute(select(func.count(), func.count(case((listed.c.due_at <= now, 1))))
+                                 .select_from(listed)).one())
+
+
 def _listed(session: Session, username: str, scope: str, instance_id: int | None, overdue_at: datetime | None,
             text: str | None):
     """The SELECT of a list, and the column saying for whom each row is there (委托办理)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 
-from flask import render_template
+from flask import g, has_app_context, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -31,6 +31,18 @@ from engine.queries import task_dict
 # AUDITOR_GROUP and visible_plans are this module's for the other pages (auditor.py, office.py)
 from engine.visibility import AUDITOR_GROUP, may_see_plan as may_see, sees_everything, visible_plans  # noqa: F401
 from models import AuditEvent, HumanTask
+
+def acting_for(engine, username: str) -> list:
+    """Whom `username` stands in for today (委托办理, Engine.acting_for), read once per request:
+    a task's page asks it to decide who may see it, then again to draw it, and a comment once more.
+    (Outside a request, as a script or test calls these checks: asked each time.)"""
+    if not has_app_context():
+        return engine.acting_for(username)
+    cache = g.setdefault("acting_for", {})
+    if username not in cache:
+        cache[username] = engine.acting_for(username)
+    return cache[username]
+
 
 # the events that make someone a task's holder, and where each names them
 _HOLDING = ("task_created", "task_claimed", "task_assigned", "task_completed")
@@ -40,7 +52,7 @@ def may_see_task(engine, person, task: dict) -> bool:
     """Whether `person` (web.auth.Person) may see `task` (Engine.task_view, a list_tasks row)."""
     if sees_everything(person):
         return True
-    acting = engine.acting_for(person.username)  # 委托办理: and what those they stand in for may see
+    acting = acting_for(engine, person.username)  # 委托办理: and what those they stand in for may see
     if any(_candidate_or_holder(who, task["candidate_groups"], task["candidate_users"], task.get("candidate_unit"),
                                 task.get("assignee"), task.get("completed_by")) for who in [person, *acting]):
         return True
@@ -76,7 +88,7 @@ def may_see_task_id(engine, person, task_id: int) -> bool:
 def may_see_plan(engine, person, instance_id: int) -> bool:
     """Whether `person` may see plan `instance_id`; False for a plan that does not exist. The
     same SQL condition as the plans list (`visible_plans`), for one plan."""
-    acting = engine.acting_for(person.username)  # 委托办理: the plans of those they stand in for too
+    acting = acting_for(engine, person.username)  # 委托办理: the plans of those they stand in for too
     with engine.db.reader() as session:
         return any(may_see(session, who, instance_id) for who in [person, *acting])
 

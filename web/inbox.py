@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from engine import clock, comments, display, forms, urging
 from engine.errors import Invalid, NotFound, ReformflowError
-from engine.queries import DONE, LISTS, count_listed, count_tasks, list_tasks
+from engine.queries import DONE, LISTS, count_listed, count_open_listed, count_tasks, list_tasks
 from models import User
 
 from . import field_hints
 from .current import engine
-from .access import delegated_view, may_see_task, may_see_task_id, not_yours
+from .access import acting_for, delegated_view, may_see_task, may_see_task_id, not_yours
 from .plans import COMMENT_FIELD, seen_id
 from .refusals import refused, status_of
 
@@ -55,8 +55,7 @@ def tasks():
     with engine().db.reader() as s:
         rows = list_tasks(s, current_user.username, scope, overdue_at=overdue_at, text=text, limit=PAGE,
                           offset=(page - 1) * PAGE, newest_first=sort == "new")
-        total = count_listed(s, current_user.username, scope, overdue_at=overdue_at, text=text)
-        overdue = total if overdue_only else count_listed(s, current_user.username, scope, overdue_at=now, text=text)
+        total, overdue = count_open_listed(s, current_user.username, scope, now, overdue_only=overdue_only, text=text)
         marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
@@ -194,7 +193,7 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
     hints = {f["id"]: field_hints.hints(f, view["bounds"].get(f["id"], {}), labels) for f in form} \
         if view["status"] in ("open", "claimed") else {}
     others = [d for d in engine().documents(view["instance_id"]) if d["task_id"] != view["id"]]
-    acting = engine().acting_for(current_user.username)  # 委托办理: whom they stand in for today
+    acting = acting_for(engine(), current_user.username)  # 委托办理: whom they stand in for today
     files_seen = max((d["id"] for d in view["documents"] + others), default=0)
     typed = [(f, kept[f["id"]]) for f in form if kept and kept.get(f["id"]) not in (None, "")
              and "readonly" not in f["constraints"]]
@@ -343,7 +342,7 @@ def comment(task_id: int):
         return not_yours()
     text = request.form.get(COMMENT_FIELD, "")
     # the holder's 仅留言 (or their delegate's, on the task of whom they stand in for) sends the form too
-    holders = {current_user.username, *(p.username for p in engine().acting_for(current_user.username))}
+    holders = {current_user.username, *(p.username for p in acting_for(engine(), current_user.username))}
     entered = dict(request.form) if view["status"] == "claimed" and view["assignee"] in holders else None
     try:
         done = engine().comment(view["instance_id"], text, actor=current_user.username, task_id=task_id,
