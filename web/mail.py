@@ -8,8 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from sqlalchemy import select
+
 from engine import mail_outbox, mail_sender
 from engine.errors import ReformflowError
+from models import User
 
 from .current import engine
 from .office import office_only
@@ -19,8 +22,10 @@ bp = Blueprint("mail", __name__)
 
 
 def address_of(username: str) -> str | None:
-    """The address `username`'s notifications go to, if they gave one."""
-    return next((u["email"] for u in engine().users(include_inactive=True) if u["username"] == username), None)
+    """The address `username`'s notifications go to, if they gave one: their row alone (the users
+    list counts every user's open tasks)."""
+    with engine().db.reader() as s:
+        return s.execute(select(User.email).where(User.username == username)).scalar()
 
 
 @bp.route("/account/email", methods=["GET", "POST"])
