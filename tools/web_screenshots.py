@@ -40,6 +40,17 @@ def demo(folder: Path) -> Engine:
     return engine
 
 
+def signed_in(browser, url: str, username: str):
+    """A new browser window of `username`, signed in, on their inbox."""
+    page = browser.new_context(viewport=SIZE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+    page.goto(f"{url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{url}/tasks")
+    return page
+
+
 def photograph(url: str) -> None:
     """li's inbox with the legality review of DT-2015-04 to claim; then its page, claimed, the
     form being filled in; zhou's inbox once li names him to act for her (委托办理); then the
@@ -47,12 +58,7 @@ def photograph(url: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_context(viewport=SIZE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-        page.goto(f"{url}/login")
-        page.get_by_label("用户名").fill("li")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{url}/tasks")
+        page = signed_in(browser, url, "li")
         page.screenshot(path=IMAGES / "web_inbox.png")
         page.get_by_role("button", name="认领").first.click()
         page.get_by_label("审查结论").select_option("pass")
@@ -66,11 +72,7 @@ def photograph(url: str) -> None:
         page.get_by_label("最后一天（含当日）").fill((today + timedelta(days=4)).isoformat())
         page.get_by_label("事由").fill("出差")
         page.get_by_role("button", name="设置委托").click()
-        zhou = browser.new_context(viewport=SIZE, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-        zhou.goto(f"{url}/login")
-        zhou.get_by_label("用户名").fill("zhou")
-        zhou.get_by_label("密码").fill(PASSWORD)
-        zhou.get_by_role("button", name="登录").click()
+        zhou = signed_in(browser, url, "zhou")
         zhou.goto(f"{url}/tasks?scope=mine")
         zhou.screenshot(path=IMAGES / "web_delegation.png")
         page.goto(f"{url}/plans/8/archive")  # DT-2015-08, decided and filed: li did its legality review
