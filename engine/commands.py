@@ -516,19 +516,35 @@ class Engine:
             tokens.revoke(ctx.log, token, ctx.now)
             return tokens.token_dict(token, ctx.now)
 
-    def token_user(self, secret: str) -> TokenUser:
+    def token_user(self, secret: str, *, address: str | None = None) -> TokenUser:
         """The person an API request's secret acts for, as they are now; Unauthorized for a secret
         no token has, a token revoked or expired, or a deactivated owner. A read, no event: the
-        API's requests are not each written to the trail, the actions they take are."""
+        API's requests are not each written to the trail, the actions they take are. A revoked or
+        expired token sent from `address` is (`token_refused`, tokens.record_refusal)."""
         now = clock.now()
-        with self.db.read_connection() as conn:
-            token = tokens.owner(conn, secret, now)
-            member = _active_member(conn, token.username)
+        try:
+            with self.db.read_connection() as conn:
+                token = tokens.owner(conn, secret, now)
+                member = _active_member(conn, token.username)
+        except tokens.TokenRefused as refused:
+            if tokens.refusal_to_record(refused.token, now):
+                self._record_token_refusal(refused, now, address)
+            raise
         if member is None:
             raise Unauthorized(f"访问令牌的所有者 {token.username} 已停用 (the token's owner is deactivated)")
         if tokens.use_to_record(token, now):
             self._record_token_use(token.id, now)
         return TokenUser(*astuple(member), token.id, token.name, iso(token.expires_at))
+
+    def _record_token_refusal(self, refused, now, address: str | None) -> None:
+        """`token_refused`, in a command of its own in the owner's name (the token acts as them;
+        who sent it is not known, only from where). Like a last use, it gives way to actions: a
+        busy database leaves it to the next refused request."""
+        try:
+            with self.command(refused.token.username) as ctx:
+                tokens.record_refusal(ctx.session.connection(), ctx.log, refused, now, address)
+        except Conflict:
+            pass
 
     def _record_token_use(self, token_id: int, now) -> None:
         """When the token was last used, in a short transaction of its own. Not an action of

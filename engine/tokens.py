@@ -7,7 +7,10 @@ random URL-safe characters, 256 bits) is returned once, when the token is made; 
 its SHA-256 only, so neither a copy of the database nor its backups open anything. A token
 expires at the end of the day it is given (Beijing time), or never; revoking is for good.
 `token_created` and `token_revoked` are events of the audit trail, with the token's id and
-name, never its secret nor its hash.
+name, never its secret nor its hash; so is `token_refused`, a revoked or expired token still
+sent (a script nobody updated, or the secret in other hands), at most once per token every
+USE_RECORDED_EVERY. A secret no token has is refused without a trace: it names nobody, and
+writing each one down would let anyone fill the trail.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from .deadlines import end_of_local_day
 from .errors import Invalid, Unauthorized
 from .queries import iso
 
-CREATED, REVOKED = "token_created", "token_revoked"  # the audit trail's events
+CREATED, REVOKED, REFUSED = "token_created", "token_revoked", "token_refused"  # the audit trail's events
 PREFIX = "rf_"  # says what a leaked string is (secret scanners, logs), and that it is ours
 MAX_NAME = 100  # models.ApiToken.name
 # How stale a token's last use may be shown: a client polling every second would otherwise write
@@ -74,7 +77,8 @@ def token_dict(token, now: datetime) -> dict:
     """A token as its owner and the office see it: never its secret, nor its hash."""
     return {"id": token.id, "username": token.username, "name": token.name, "created_at": iso(token.created_at),
             "expires_at": iso(token.expires_at), "revoked_at": iso(token.revoked_at),
-            "last_used_at": iso(token.last_used_at), "state": state(token, now)}
+            "last_used_at": iso(token.last_used_at), "refused_at": iso(token.refused_at),
+            "state": state(token, now)}
 
 
 def add(session: Session, username: str, name: str, expires_at: datetime | None, now: datetime) -> dict:
@@ -116,20 +120,29 @@ _TOKENS = ApiToken.__table__
 _BY_DIGEST = select(_TOKENS).where(_TOKENS.c.secret_sha256 == bindparam("digest"))
 
 
+class TokenRefused(Unauthorized):
+    """A token that exists but is revoked or expired: `token` is its row, `reason` which."""
+
+    def __init__(self, message: str, token, reason: str):
+        super().__init__(message)
+        self.token, self.reason = token, reason
+
+
 def owner(conn: Connection, secret: str, now: datetime):
     """The token row a secret opens, if it is valid now; else Unauthorized, saying why (only
-    someone holding the secret learns it). The English half names no token: a name in Chinese
-    there would keep the API from telling the two halves apart (web/i18n.py split)."""
+    someone holding the secret learns it), a TokenRefused if the token exists. The English half
+    names no token: a name in Chinese there would keep the API from telling the two halves apart
+    (web/i18n.py split)."""
     row = conn.execute(_BY_DIGEST, {"digest": digest(secret)}).one_or_none() if secret else None
     if row is None:
         raise Unauthorized("访问令牌无效：请检查 Authorization: Bearer 后的密钥 "
                            "(invalid access token: check the secret after Authorization: Bearer)")
     if row.revoked_at is not None:
-        raise Unauthorized(f"访问令牌「{row.name}」已撤销 (the access token was revoked)")
+        raise TokenRefused(f"访问令牌「{row.name}」已撤销 (the access token was revoked)", row, "revoked")
     if row.expires_at is not None and row.expires_at <= now:
-        raise Unauthorized(f"访问令牌「{row.name}」已于 {display.deadline(iso(row.expires_at))} 到期 "
+        raise TokenRefused(f"访问令牌「{row.name}」已于 {display.deadline(iso(row.expires_at))} 到期 "
                            f"(the access token expired: its last day was "
-                           f"{display.deadline(iso(row.expires_at))})")
+                           f"{display.deadline(iso(row.expires_at))})", row, "expired")
     return row
 
 
@@ -147,3 +160,24 @@ def use_to_record(token, now: datetime) -> bool:
 def record_use(conn: Connection, token_id: int, now: datetime) -> None:
     """Write the token's last use, unless another request wrote it within USE_RECORDED_EVERY."""
     conn.execute(_RECORD_USE, {"token_id": token_id, "now": now, "stale": now - USE_RECORDED_EVERY})
+
+
+_RECORD_REFUSAL = update(_TOKENS).where(
+    _TOKENS.c.id == bindparam("token_id"),
+    or_(_TOKENS.c.refused_at.is_(None), _TOKENS.c.refused_at <= bindparam("stale"))
+).values(refused_at=bindparam("now"))
+
+
+def refusal_to_record(token, now: datetime) -> bool:
+    """Whether a refused request with `token` (its row as read) should go on the trail now."""
+    return token.refused_at is None or token.refused_at <= now - USE_RECORDED_EVERY
+
+
+def record_refusal(conn: Connection, log, refused: TokenRefused, now: datetime, address: str | None) -> None:
+    """`token_refused` on the trail, unless another request recorded this token's within
+    USE_RECORDED_EVERY (the conditional UPDATE decides between web workers)."""
+    token = refused.token
+    done = conn.execute(_RECORD_REFUSAL, {"token_id": token.id, "now": now, "stale": now - USE_RECORDED_EVERY})
+    if done.rowcount:
+        log.record(REFUSED, username=token.username, id=token.id, name=token.name, reason=refused.reason,
+                   **({"address": address[:64]} if address else {}))

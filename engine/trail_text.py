@@ -155,6 +155,13 @@ def _urged(w, e, p, name):
     return f"{w('催办', 'urged')} {name}{held}{w.mark('：')}{p.get('note')}"
 
 
+def _token_refused(w, e, p, name):
+    """A revoked or expired token still sent (engine/tokens.py record_refusal)."""
+    why = {"revoked": w("已撤销", "revoked"), "expired": w("已过期", "expired")}.get(p.get("reason"), p.get("reason"))
+    return (f"{w('拒绝已失效的访问令牌', 'refused an access token no longer valid')} {p.get('name')}"
+            f"{w.aside(str(p.get('username')))}{w.aside(why)}")
+
+
 def _token(zh: str, en: str):
     """An API token made or revoked (engine/tokens.py): its name and whose it is; never in a
     plan's trail (no plan), said for the audit trail's readers."""
@@ -176,6 +183,7 @@ _SAYINGS = {
     "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended, "task_urged": _urged,
     "token_created": _token("创建访问令牌", "access token created"),
     "token_revoked": _token("撤销访问令牌", "access token revoked"),
+    "token_refused": _token_refused,
 }
 
 

@@ -20,3 +20,6 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # to within tokens.USE_RECORDED_EVERY: written at most that often, not on every request
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # the last refused use put on the trail (`token_refused`, revoked or expired), likewise at most
+    # every tokens.USE_RECORDED_EVERY
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

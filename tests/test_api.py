@@ -395,3 +395,59 @@ def test_the_trail_keeps_who_made_and_revoked_which_token_never_its_secret(engin
         digest = s.execute(select(ApiToken.secret_sha256)).scalar_one()
     text = json.dumps(events, ensure_ascii=False)
     assert made["secret"] not in text and digest not in text
+
+
+def _refusals(engine) -> list[dict]:
+    with engine.db.reader() as s:
+        return [{**e, "payload": json.loads(e["payload"])} for e in iter_events(s) if e["event_type"] == "token_refused"]
+
+
+def test_a_revoked_or_expired_token_still_sent_goes_on_the_trail_once_per_five_minutes(engine, people, at):
+    with at("2026-03-10T09:00"):
+        old = engine.create_token("zhang", "OA 系统")
+        engine.revoke_token("zhang", old["id"])
+        short = engine.create_token("wang", "script", date(2026, 3, 10))
+    with at("2026-03-11T09:00"):
+        for secret in (old["secret"], old["secret"], short["secret"]):  # a client retrying at once
+            with pytest.raises(Unauthorized):
+                engine.token_user(secret, address="10.1.2.3")
+        with pytest.raises(Unauthorized):
+            engine.token_user("rf_" + "x" * 43, address="10.9.9.9")  # names no token: no trace
+    with at("2026-03-11T09:04"), pytest.raises(Unauthorized):
+        engine.token_user(old["secret"], address="10.1.2.3")
+    with at("2026-03-11T09:06"), pytest.raises(Unauthorized):
+        engine.token_user(old["secret"], address="10.4.5.6")
+    seen = [(e["actor"], e["occurred_at"][:16], e["payload"]["name"], e["payload"]["reason"], e["payload"]["address"])
+            for e in _refusals(engine)]
+    assert seen == [("zhang", "2026-03-11T01:00", "OA 系统", "revoked", "10.1.2.3"),
+                    ("wang", "2026-03-11T01:00", "script", "expired", "10.1.2.3"),
+                    ("zhang", "2026-03-11T01:06", "OA 系统", "revoked", "10.4.5.6")]
+    assert [t["refused_at"] for t in engine.tokens("zhang")] == ["2026-03-11T01:06:00+00:00"]
+    assert engine.tokens("chen", owner="wang")[0]["refused_at"] == "2026-03-11T01:00:00+00:00"
+    from engine.trail_text import said
+    first = _refusals(engine)[0]
+    assert said({**first, "name": None}, "zh") == \
+        "拒绝已失效的访问令牌 OA 系统（zhang）（已撤销）"
+    assert said({**first, "name": None}, "en") == \
+        "refused an access token no longer valid OA 系统 (zhang) (revoked)"
+    with engine.db.reader() as s:
+        assert verify(s).ok
+    assert old["secret"] not in json.dumps(_refusals(engine), ensure_ascii=False)
+
+
+def test_a_refused_token_s_address_is_the_caller_s_and_its_owner_sees_it_on_the_tokens_page(sqlite_engine, at):
+    from tests.conftest import add_people
+    add_people(sqlite_engine)
+    client = _client(sqlite_engine)
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    with at("2026-03-10T09:00"):
+        old = sqlite_engine.create_token("zhang", "OA 系统")
+        sqlite_engine.revoke_token("zhang", old["id"])
+    with at("2026-03-10T10:30"):
+        assert client.get("/api/v1/me", headers=_auth(old["secret"])).status_code == 401
+    assert _refusals(sqlite_engine)[0]["payload"]["address"] == "192.0.2.7"
+    sqlite_engine.set_password("zhang", "zhang-pass-1", actor="chen")
+    client.application.config["WTF_CSRF_ENABLED"] = False
+    assert client.post("/login", data={"username": "zhang", "password": "zhang-pass-1"}).status_code == 302
+    shown = client.get("/account/tokens").get_data(as_text=True)
+    assert "失效后仍有人使用：2026-03-10 10:30" in shown

@@ -115,7 +115,7 @@ def _authenticate():
             "(an access token is needed: send Authorization: Bearer <secret>; create one on the web page "
             "\"Access tokens\")")}, 401, {"WWW-Authenticate": _CHALLENGE})
     try:
-        g.api_user = engine().token_user(secret.strip())
+        g.api_user = engine().token_user(secret.strip(), address=request.remote_addr)
     except Unauthorized as exc:
         return refusal(exc)
     return None
