@@ -146,15 +146,24 @@ def owner(conn: Connection, secret: str, now: datetime):
     return row
 
 
-_RECORD_USE = update(_TOKENS).where(
-    _TOKENS.c.id == bindparam("token_id"),
-    or_(_TOKENS.c.last_used_at.is_(None), _TOKENS.c.last_used_at <= bindparam("stale"))
-).values(last_used_at=bindparam("now"))
+def _stamp_when_stale(column):
+    """UPDATE of one token's `column` to :now, unless another request wrote it within
+    USE_RECORDED_EVERY (it is newer than :stale): between web workers, the database decides."""
+    return update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id"),
+                                 or_(column.is_(None), column <= bindparam("stale"))).values({column: bindparam("now")})
+
+
+_RECORD_USE = _stamp_when_stale(_TOKENS.c.last_used_at)
+_RECORD_REFUSAL = _stamp_when_stale(_TOKENS.c.refused_at)
+
+
+def _stale(written: datetime | None, now: datetime) -> bool:
+    return written is None or written <= now - USE_RECORDED_EVERY
 
 
 def use_to_record(token, now: datetime) -> bool:
     """Whether a request made with `token` (its row as read) should write its last use now."""
-    return token.last_used_at is None or token.last_used_at <= now - USE_RECORDED_EVERY
+    return _stale(token.last_used_at, now)
 
 
 def record_use(conn: Connection, token_id: int, now: datetime) -> None:
@@ -162,15 +171,9 @@ def record_use(conn: Connection, token_id: int, now: datetime) -> None:
     conn.execute(_RECORD_USE, {"token_id": token_id, "now": now, "stale": now - USE_RECORDED_EVERY})
 
 
-_RECORD_REFUSAL = update(_TOKENS).where(
-    _TOKENS.c.id == bindparam("token_id"),
-    or_(_TOKENS.c.refused_at.is_(None), _TOKENS.c.refused_at <= bindparam("stale"))
-).values(refused_at=bindparam("now"))
-
-
 def refusal_to_record(token, now: datetime) -> bool:
     """Whether a refused request with `token` (its row as read) should go on the trail now."""
-    return token.refused_at is None or token.refused_at <= now - USE_RECORDED_EVERY
+    return _stale(token.refused_at, now)
 
 
 def record_refusal(conn: Connection, log, refused: TokenRefused, now: datetime, address: str | None) -> None:
