@@ -58,3 +58,22 @@ def test_signing_out_ends_the_sign_in_in_other_browsers(live, page, browser):
     elsewhere.goto(f"{live.url}/tasks")
     expect(elsewhere).to_have_url(re.compile(r"/login\?next=%2Ftasks$"))
     context.close()
+
+
+def test_the_office_s_header_is_two_rows_at_1280_px_grouped_and_marks_the_page_one_is_on(live, browser):
+    """Section 0.2 and 6.1: the inbox and the account on the first row, the other pages on the
+    second in three groups; in one row they wrapped onto three lines for the reform office."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, live, "chen")
+    bar, pages = page.locator("header .bar"), page.locator("header nav.pages")
+    line = bar.get_by_role("link", name="账户设置").bounding_box()["height"]
+    assert bar.bounding_box()["height"] < 3 * line and pages.bounding_box()["height"] < 3 * line  # one line each
+    groups = [[re.sub(r"\s+", "", t) for t in g.locator("a").all_inner_texts()] for g in pages.locator(".group").all()]
+    assert groups == [["方案列表", "发起方案", "台账"], ["季度通报", "督察整改", "办理时效"],
+                      ["用户", "工作日日历", "邮件发送", "流程定义", "审计"]]
+    expect(bar.locator("[data-scope='all']")).to_have_attribute("aria-current", "page")  # where signing in lands
+    pages.get_by_role("link", name="台账").click()
+    expect(pages.get_by_role("link", name="台账")).to_have_attribute("aria-current", "page")
+    expect(page.locator("header [aria-current='page']")).to_have_count(1)
+    context.close()
