@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Connection, bindparam, case, func, null, or_, select
+from sqlalchemy import Connection, bindparam, case, false, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
@@ -61,8 +61,8 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     done ones completed after their deadline. `text`: only those whose plan (title, business key)
     or step (name, subject) contains it. `limit`/`offset`: a page of them. Open tasks come by
     priority and deadline, or with `newest_first` the latest opened first."""
-    query, behalf = _listed(session, username, scope, instance_id, overdue_at, text)
-    query = query.add_columns(behalf)
+    query, behalf, may_claim = _listed(session, username, scope, instance_id, overdue_at, text)
+    query = query.add_columns(behalf, may_claim)
     if scope == DONE:
         query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
     elif newest_first:
@@ -71,8 +71,9 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
         query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     if limit is not None:
         query = query.limit(limit).offset(offset)
-    return [task_dict(task) | {"plan_title": title, "business_key": business_key, "on_behalf_of": behalf}
-            for task, title, business_key, behalf in session.execute(query)]
+    return [task_dict(task) | {"plan_title": title, "business_key": business_key, "on_behalf_of": behalf,
+                               "may_claim": bool(claim)}
+            for task, title, business_key, behalf, claim in session.execute(query)]
 
 
 def count_listed(session: Session, username: str, scope: str, instance_id: int | None = None,
@@ -93,7 +94,8 @@ def count_open_listed(session: Session, username: str, scope: str, now: datetime
 
 def _listed(session: Session, username: str, scope: str, instance_id: int | None, overdue_at: datetime | None,
             text: str | None):
-    """The SELECT of a list, and the column saying for whom each row is there (委托办理)."""
+    """The SELECT of a list, the column saying for whom each row is there (委托办理), and the one
+    saying whether the person may claim it (the office's 全部 lists tasks it may only assign)."""
     if scope not in LISTS:
         raise Invalid(f"范围须为 {'、'.join(LISTS)} 之一 (scope must be one of {', '.join(LISTS)})")
     scopes = None if scope == DONE else _scopes(session, username)
@@ -108,7 +110,9 @@ def _listed(session: Session, username: str, scope: str, instance_id: int | None
     if text:
         query = query.where(or_(*(column.icontains(text, autoescape=True) for column in (
             ProcessInstance.title, ProcessInstance.business_key, HumanTask.name, HumanTask.subject))))
-    return query, _NOBODY if scopes is None else scopes["on_behalf_of"]
+    if scopes is None:
+        return query, _NOBODY, false().label("may_claim")
+    return query, scopes["on_behalf_of"], scopes["claimable"].label("may_claim")
 
 
 def _done_by(session: Session, username: str):

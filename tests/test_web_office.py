@@ -156,6 +156,33 @@ def test_the_office_assigns_an_open_task_to_one_of_its_candidates(live, page):
     assert event["actor"] == "chen" and event["new"] == {"assignee": "li"} and event["old"] == {"assignee": None}
 
 
+def test_the_office_s_full_inbox_offers_to_claim_only_its_own_tasks(live, page):
+    """全部 lists every open task to the office; a claim button on the legal review would only
+    bring the engine's refusal: the row and the task's page say who takes it instead."""
+    engine = _engine(live)
+    review = _task(engine, "DT-2015-04", "Task_LegalityReview")  # open, for the legal group
+    with engine.db.reader() as s:
+        rows = list_tasks(s, "chen", "all")
+        own = {t["id"] for t in list_tasks(s, "chen", "claimable")}
+    assert own and {t["id"] for t in rows if t["may_claim"]} == own
+    sign_in(page, live, "chen")
+    row = page.locator("table.inbox tbody tr", has=page.get_by_role("link", name="合法合规性审查"))
+    expect(row.get_by_role("button", name="认领")).to_have_count(0)
+    for task_id in own:
+        claimable = page.locator("table.inbox tbody tr", has=page.get_by_text(str(task_id), exact=True))
+        expect(claimable.get_by_role("button", name="认领")).to_have_count(1)
+    page.goto(f"{live.url}/tasks/{review['id']}")
+    expect(page.get_by_role("button", name="认领")).to_have_count(0)
+    expect(page.locator("p.not-claimable")).to_have_text(
+        "尚无人认领：由候选人认领办理，您不在其中。 改革办可在下方指派给其中一人。")
+    expect(page.get_by_role("button", name="指派")).to_have_count(1)
+    page.get_by_role("button", name="退出").click()
+    sign_in(page, live, "li")  # a candidate
+    page.goto(f"{live.url}/tasks/{review['id']}")
+    expect(page.get_by_role("button", name="认领")).to_have_count(1)
+    expect(page.locator("p.not-claimable")).to_have_count(0)
+
+
 def test_reassigning_a_task_someone_holds_asks_first(live, page):
     engine = _engine(live)
     drafting = _task(engine, "DT-2015-02", "Task_PublicConsultation")  # zhang of 市财政局 holds it

@@ -63,13 +63,14 @@ def may_see_task(engine, person, task: dict) -> bool:
 
 def delegated_view(person, task: dict, acting: list) -> dict:
     """For a task's page: `behalf`, whom `person` acts for on a task that person holds; or
-    `on_behalf_claim`, whom they could claim an open task for (they may not by their own right)."""
+    `on_behalf_claim`, whom they could claim an open task for (they may not by their own right);
+    and `may_claim`, whether they may claim it at all (the office sees tasks it may only assign)."""
     behalf = task["assignee"] if task["status"] == "claimed" and task["assignee"] != person.username \
         and task["assignee"] in {p.username for p in acting} else None
-    claim_for = None
-    if task["status"] == "open" and not _may_take(person, task):
+    claim_for, own_right = None, task["status"] == "open" and _may_take(person, task)
+    if task["status"] == "open" and not own_right:
         claim_for = next((p.username for p in acting if _may_take(p, task)), None)
-    return {"behalf": behalf, "on_behalf_claim": claim_for}
+    return {"behalf": behalf, "on_behalf_claim": claim_for, "may_claim": own_right or claim_for is not None}
 
 
 def _may_take(person, task: dict) -> bool:
