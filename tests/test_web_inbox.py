@@ -81,3 +81,18 @@ def test_the_inbox_counts_its_tasks_in_the_page_s_language(live, page):
     assert re.fullmatch(r"\d+ 项", count), count  # not "18 items" on a Chinese page
     page.get_by_role("button", name="English").click()
     assert re.fullmatch(r"\d+ items?", page.locator("h1 small").inner_text())
+
+
+def test_on_a_phone_each_task_is_a_card_with_its_values_named(live, browser):
+    """At 390 px seven columns set a step's name one character a line; each row is a card."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    sign_in(page, live, "song")
+    expect(page.locator("table.inbox thead")).to_be_hidden()
+    card = page.locator("table.inbox tbody tr").first
+    step = card.locator("td[data-label='步骤']")
+    assert step.evaluate("td => getComputedStyle(td, '::before').content") == '"步骤："'  # named before the value
+    one_line = card.locator("td[data-label='编号']").bounding_box()["height"]
+    assert step.get_by_role("link").bounding_box()["height"] < 1.5 * one_line  # not a character a line
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing to scroll sideways
+    context.close()
