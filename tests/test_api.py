@@ -147,7 +147,7 @@ def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challeng
     app = client.application
     routes = [(r, sorted(r.methods - {"HEAD", "OPTIONS"})[0]) for r in app.url_map.iter_rules()
               if r.endpoint.startswith("api.") and r.endpoint != "api.openapi"]
-    assert len(routes) == 15  # every endpoint but the document
+    assert len(routes) == 17  # every endpoint but the document
     bad = {"none": {}, "not bearer": {"Authorization": "Basic emhhbmc6ZGVtbw=="}, "empty": {"Authorization": "Bearer "},
            "unknown": _auth("rf_" + "x" * 43), "revoked": _auth(revoked["secret"]),
            "expired": _auth(expiring["secret"]), "deactivated": _auth(leaver["secret"])}
@@ -451,3 +451,40 @@ def test_a_refused_token_s_address_is_the_caller_s_and_its_owner_sees_it_on_the_
     assert client.post("/login", data={"username": "zhang", "password": "zhang-pass-1"}).status_code == 302
     shown = client.get("/account/tokens").get_data(as_text=True)
     assert "失效后仍有人使用：2026-03-10 10:30" in shown
+
+
+def test_comments_are_added_and_the_trail_is_read_through_the_api(mini):
+    engine = mini
+    client = _client(engine)
+    zhang = _auth(engine.create_token("zhang", "OA")["secret"])
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "留言方案"}).get_json()
+    [draft] = plan["tasks"]
+    added = client.post(f"/api/v1/plans/{plan['id']}/comments", headers=zhang,
+                        json={"text": "初稿周五前完成", "task_id": draft["id"], "after": 0})
+    assert added.status_code == 201, added.get_json()
+    comment = added.get_json()
+    assert (comment["text"], comment["author"], comment["task_id"], comment["task_name"]) == \
+        ("初稿周五前完成", "zhang", draft["id"], draft["name"])
+    retried = client.post(f"/api/v1/plans/{plan['id']}/comments", headers=zhang,
+                          json={"text": "初稿周五前完成", "task_id": draft["id"], "after": 0})  # the answer was lost
+    assert retried.status_code == 200 and retried.get_json() == {**comment, "author_name": "张伟", "repeated": True}
+    for bad in ({}, {"text": 5}, {"text": "x", "task_id": "1"}, {"text": "x", "after": True}, {"text": "  "}):
+        answer = client.post(f"/api/v1/plans/{plan['id']}/comments", headers=zhang, json=bad)
+        assert (answer.status_code, answer.get_json()["error"]) == (422, "invalid"), bad
+    shown = client.get(f"/api/v1/plans/{plan['id']}", headers=zhang).get_json()
+    assert [c["text"] for c in shown["comments"]] == ["初稿周五前完成"]  # once
+
+    trail = client.get(f"/api/v1/plans/{plan['id']}/history", headers=zhang).get_json()
+    assert (trail["id"], trail["title"]) == (plan["id"], "留言方案")
+    kinds = [e["event_type"] for e in trail["events"]]
+    assert kinds[:2] == ["instance_started", "task_created"] and kinds[-1] == "comment_added"
+    assert trail["events"][-1]["said"].startswith("留言") and "初稿周五前完成" in trail["events"][-1]["said"]
+    assert [e["seq"] for e in trail["events"]] == sorted(e["seq"] for e in trail["events"])
+    english = client.get(f"/api/v1/plans/{plan['id']}/history?lang=en", headers=zhang).get_json()
+    assert english["events"][-1]["said"].startswith("comment")
+
+    zhao = _auth(engine.create_token("zhao", "other unit")["secret"])  # may not see the plan: as if none
+    assert client.get(f"/api/v1/plans/{plan['id']}/history", headers=zhao).status_code == 404
+    assert client.post(f"/api/v1/plans/{plan['id']}/comments", headers=zhao, json={"text": "x"}).status_code == 404
+    with engine.db.reader() as s:
+        assert verify(s).ok

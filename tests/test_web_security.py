@@ -166,6 +166,8 @@ def _api_attempts(f: dict) -> dict:
         "api.attach": ("POST", f"/api/v1/tasks/{t}/files", None, {404}),
         "api.files": ("GET", f"/api/v1/plans/{p}/files", None, {404}),
         "api.file": ("GET", f"/api/v1/plans/{p}/files/{f['document']}", None, {404}),
+        "api.history": ("GET", f"/api/v1/plans/{p}/history", None, {404}),
+        "api.add_comment": ("POST", f"/api/v1/plans/{p}/comments", {"text": "x"}, {404}),
     }
 
 

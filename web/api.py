@@ -27,8 +27,10 @@ from werkzeug.exceptions import HTTPException
 from engine import clock, urging
 from engine.documents import MEDIA_TYPES
 from engine.errors import Invalid, NotFound, ReformflowError, Unauthorized
+from engine.history import plan_history
 from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import DONE, LISTS, count_listed, list_tasks
+from engine.trail_text import said
 
 from . import i18n
 from .access import may_see_plan, may_see_task, may_see_task_id
@@ -334,6 +336,42 @@ def plan(instance_id: int):
     if not may_see_plan(engine(), me(), instance_id):
         return _not_found()
     return answer({**engine().instance(instance_id), "comments": engine().comments(instance_id)})
+
+
+@bp.get("/plans/<int:instance_id>/history")
+def history(instance_id: int):
+    """A plan's trail (办理经过), oldest first, as its page shows it: each audit event with who
+    acted by name, the task, what a form said under its labels, and `said`, the line the page
+    writes, in the request's language."""
+    if not may_see_plan(engine(), me(), instance_id):
+        return _not_found()
+    with engine().db.reader() as s:
+        trail = plan_history(s, instance_id)
+    trail["events"] = [e | {"said": said(e, language())} for e in trail["events"]]
+    return answer(trail)
+
+
+@bp.post("/plans/<int:instance_id>/comments")
+def add_comment(instance_id: int):
+    """留言: `{"text": "...", "task_id": n, "after": n}`, as the plan's and the task's pages add
+    one; `task_id` (optional) says which of its tasks it is about; `after` (optional), the
+    newest comment id the client has seen: the same text sent again since returns the first,
+    `"repeated": true`, and adds nothing (a retry after a lost answer)."""
+    if not may_see_plan(engine(), me(), instance_id):
+        return _not_found()
+    body = _body()
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise Invalid("须提供 text：留言的文字 (give text: the comment)")
+    task_id, after = body.get("task_id"), body.get("after")
+    for name, value in (("task_id", task_id), ("after", after)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise Invalid(f"{name} 须为整数 ({name} must be a whole number)")
+    try:
+        added = engine().comment(instance_id, text, actor=me().username, task_id=task_id, after=after)
+    except NotFound:
+        return _not_found()
+    return answer(added, 200 if added.get("repeated") else 201)
 
 
 @bp.post("/plans")
