@@ -111,7 +111,7 @@ def test_user_task_attributes(engine, people, at):
     with engine.db.reader() as s:
         [row] = list_tasks(s, "li", "claimable", plan["id"])  # what the legal office's inbox shows
     # the inbox row carries the due date and the follow-up date asserted below, and its plan
-    assert row == review | {"plan_title": "用户任务属性", "business_key": None, "on_behalf_of": None}
+    assert row == review | {"plan_title": "用户任务属性", "business_key": None, "on_behalf_of": None, "may_claim": True}
     assert review["candidate_groups"] == ["legal", "reform_office"]  # "legal, reform_office"
     assert review["candidate_users"] == ["wu", "lin"]                # "wu, lin"
     assert review["priority"] == 90                                  # ${urgent ? 90 : 50}
