@@ -18,11 +18,11 @@ from pathlib import Path
 
 import click
 
-from . import clock, display
-from .click_zh import use_chinese
-from .errors import ReformflowError
-from .output import whole_file
-from .workdays import gap_warning
+from .. import clock, display
+from ..click_zh import use_chinese
+from ..errors import ReformflowError
+from ..output import whole_file
+from ..workdays import gap_warning
 
 use_chinese()  # before the options below are built: a path option names its kind when declared
 
@@ -102,7 +102,7 @@ def _plan_id(state, value):
 
     from models import ProcessInstance
 
-    from .errors import NotFound
+    from ..errors import NotFound
     if isinstance(value, PlanId):
         with state.db.reader() as s:
             found = s.execute(select(ProcessInstance.id).where(ProcessInstance.id == int(value))).scalar()
@@ -129,8 +129,8 @@ class State:
 
             from models.db import Database
 
-            from .commands import Engine
-            from .errors import Invalid
+            from ..commands import Engine
+            from ..errors import Invalid
             try:
                 database = Database(self.db_url, create=self.create)
             except (ArgumentError, ImportError) as exc:  # not a URL, or a database kind we have no driver for
@@ -174,7 +174,7 @@ def command(group, name=None, **kwargs):
             except ReformflowError as exc:
                 _refuse(exc, as_json)
             except DBAPIError as exc:  # a database never initialised, not reachable, or not ours to use
-                from .errors import Invalid
+                from ..errors import Invalid
                 _refuse(Invalid(_database_unusable(exc)), as_json)
         return wrapper
     return decorate
@@ -233,7 +233,7 @@ def _json_slip(text: str, exc: Exception) -> str:
 def _json_data(value: str | None) -> dict:
     if not value:
         return {}
-    from .errors import Invalid
+    from ..errors import Invalid
 
     def finite(text):  # NaN, Infinity and 1e999 are not JSON numbers: a plan's variables could not hold them
         if text in ("NaN", "Infinity", "-Infinity") or not math.isfinite(float(text)):
@@ -272,10 +272,10 @@ def init_cmd(state, as_json, demo):
     before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
     schema = "created" if before is None else "up to date" if before == after else "upgraded"
-    from .audit import public_url  # init's output lands in logs: never the password
+    from ..audit import public_url  # init's output lands in logs: never the password
     result = {"database": public_url(state.db.url), "schema": schema, "previous_revision": before, "revision": after}
     if demo:
-        from .demo import load_demo
+        from ..demo import load_demo
         result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
     _emit(result, as_json, lambda d: click.echo(_schema_line(d)))
 
@@ -285,7 +285,7 @@ def _make_folder_for(url: str) -> None:
     default): else SQLite's "unable to open database file" was answered with "run reformflow init"."""
     from models.db import sqlite_file
 
-    from .errors import Invalid
+    from ..errors import Invalid
     path = sqlite_file(url)
     if path is not None:
         try:
@@ -368,8 +368,8 @@ def users_password(state, as_json, username, actor, from_stdin):
 def _new_password(username: str):
     """Checks a password typed at the prompt before asking for it again: a short one is asked
     for anew, not refused after both."""
-    from .errors import Invalid
-    from .passwords import checked
+    from ..errors import Invalid
+    from ..passwords import checked
 
     def check(value: str) -> str:
         try:
@@ -562,7 +562,7 @@ def calendar_import(state, as_json, path, actor):
       2027-02-06..2027-02-13,放假,春节
       2027-02-14,上班,春节调休
     """
-    from . import calendar_file
+    from .. import calendar_file
     with open(path, "rb") as f:
         content = f.read(calendar_file.MAX_BYTES + 1)
     entries = calendar_file.read(path, content, YEARS)
@@ -604,7 +604,7 @@ def _day_kind(working: bool) -> str:
 @click.argument("year", type=YEAR)
 def calendar_show(state, as_json, year):
     """列出 YEAR 年与周一至周五不同的日子及其来源 (which days of YEAR differ from Monday–Friday, and where from)."""
-    from .calendar_year import entries, year_days
+    from ..calendar_year import entries, year_days
     with state.db.reader() as s:
         result = year_days(entries(s), year)
 
@@ -622,7 +622,7 @@ def _work_calendar(state):
 
     from models import CalendarOverride
 
-    from .workdays import WorkCalendar
+    from ..workdays import WorkCalendar
     with state.db.reader() as s:
         return WorkCalendar({o.day: o.is_working_day for o in s.execute(select(CalendarOverride)).scalars()})
 
@@ -649,7 +649,7 @@ def _warn_calendar_gaps(state) -> None:
 def _read_files(paths) -> list[tuple[str, bytes]]:
     """Each file's bytes, read no further than one byte past the size limit: a path such as
     /dev/zero never ends, and the limit refuses what is longer anyway."""
-    from .xmlsafe import MAX_BYTES
+    from ..xmlsafe import MAX_BYTES
     files, seen = [], set()
     for p in paths:
         if os.path.realpath(p) in seen:  # globs that overlap name a file twice: it is still one file
@@ -778,7 +778,7 @@ def delegate_end(state, as_json, delegation_id, actor):
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def check_cmd(state, as_json, files):
     """检查 BPMN 文件并列出全部问题，不部署 (print every problem in BPMN files without deploying them)."""
-    from .checks import check_files
+    from ..checks import check_files
     deployed = _deployed(state)
     report = check_files(_read_files(files), deployed_keys=None if deployed is None else set(deployed),
                          deployed_xml=[xml for _, xml in (deployed or {}).values()],
@@ -813,7 +813,7 @@ def _deployed(state) -> dict | None:
 
     from models.db import normalise_url
 
-    from .commands import latest_diagrams
+    from ..commands import latest_diagrams
     url = normalise_url(state.db_url) if state.db_url else None
     if url is None or url.startswith("sqlite"):
         # the default database (models.db.default_url) lives in ./instance/
@@ -829,7 +829,7 @@ def _deployed(state) -> dict | None:
 
 
 def _directory(state) -> tuple[set[str], set[str]]:
-    from .commands import directory_of
+    from ..commands import directory_of
     with state.db.reader() as s:
         return directory_of(s)
 
@@ -858,7 +858,7 @@ def deploy_cmd(state, as_json, files, actor):
 @click.option("--all-versions", is_flag=True, help="列出每个版本 (list every version).")
 def definitions_cmd(state, as_json, all_versions):
     """列出已部署的流程，默认每个只列最新版本 (list deployed process definitions, latest version of each by default)."""
-    from .queries import definitions
+    from ..queries import definitions
     with state.db.reader() as s:
         result = definitions(s, all_versions)
     _emit({"definitions": result}, as_json, lambda d: [
@@ -876,7 +876,7 @@ def changes_cmd(state, as_json, files, key, version):
     Each step, flow, gateway, event or lane added, removed or changed, and in what: name,
     instructions, who does it, deadline, form fields, conditions, timers, properties. Layout
     alone is no change of how plans run, and is said so."""
-    from .diagram_changes import against_deployed, between_versions
+    from ..diagram_changes import against_deployed, between_versions
     if bool(files) == bool(key or version) or bool(key) != bool(version):
         raise click.UsageError("请给出 BPMN 文件，或 --process 与 --version (give BPMN files, or --process with --version)")
     with state.db.reader() as s:
@@ -944,7 +944,7 @@ def _candidates_text(t) -> str:
 
 
 def _show_task(t):
-    from .runtime import OPEN_STATUSES
+    from ..runtime import OPEN_STATUSES
     who = t["assignee"] or _candidates_text(t) or "-"
     active = t["status"] in OPEN_STATUSES
     due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
@@ -984,7 +984,7 @@ def start_cmd(state, as_json, key, actor, title, business_key, data):
                                      "business key or step name contains this).")
 def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, text):
     """列出用户的待办或已办 (list a user's inbox, or the steps they completed)."""
-    from .queries import list_tasks
+    from ..queries import list_tasks
     with state.db.reader() as s:
         result = list_tasks(s, actor, scope, instance_id, overdue_at=clock.now() if overdue else None,
                             text=(text or "").strip() or None)
@@ -1029,7 +1029,7 @@ def _show_task_page(t: dict) -> None:
 
 
 def _show_form(t: dict) -> None:
-    from .runtime import OPEN_STATUSES
+    from ..runtime import OPEN_STATUSES
     if not t["form"]:
         return
     click.echo("  表单 (form)：")
@@ -1140,8 +1140,8 @@ def _read_attachments(paths, name: str | None = None) -> list[tuple[str, bytes]]
     would wait for a writer forever, a device such as /dev/zero never ends."""
     import os
     import stat
-    from . import documents
-    from .errors import Invalid
+    from .. import documents
+    from ..errors import Invalid
     files = []
     for path in paths:
         file_name = name or Path(path).name
@@ -1179,7 +1179,7 @@ def documents_cmd(state, as_json, instance_id):
               help="保存到此文件，默认以原文件名存入当前文件夹 (where to save it; default: its own name in this folder).")
 def document_cmd(state, as_json, document_id, output):
     """下载一个附件，并核对其 SHA-256 与上传时的审计记录 (save an attached file, checked against its upload's audit record)."""
-    from .errors import Conflict
+    from ..errors import Conflict
     meta, content = state.engine.document(document_id)
     target = output if output is not None else meta["file_name"]
     if output is None and Path(target).exists():
@@ -1205,7 +1205,7 @@ def _show_document(d: dict) -> None:
 @click.option("--note", help="催办说明，默认「请抓紧办理。」(what you expect; default 请抓紧办理。).")
 def urge_cmd(state, as_json, task_id, actor, note):
     """催办：督促任务的办理人尽快办理，记入办理经过，办理人的待办中标出 (urge a step's holder: on the trail and marked in their inbox)."""
-    from .urging import urge
+    from ..urging import urge
     done = urge(state.engine, task_id, actor=actor, note=note)
     _emit(done, as_json, lambda d: click.echo(
         f"任务 {d['task_id']} 已催办过，未重复记录 (already urged just now: not recorded again)" if d["repeated"]
@@ -1276,7 +1276,7 @@ def instance_cmd(state, as_json, instance_id):
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 def history_cmd(state, as_json, instance_id):
     """方案的办理经过：谁在何时做了什么、填了什么 (a plan's trail: who did what, when, and what they entered)."""
-    from .history import plan_history
+    from ..history import plan_history
     with state.db.reader() as s:
         result = plan_history(s, instance_id)
 
@@ -1298,8 +1298,8 @@ def history_cmd(state, as_json, instance_id):
 def archive_cmd(state, as_json, instance_id, output):
     """方案的决策档案：五项法定程序（公众参与、专家论证、风险评估、合法性审查、集体讨论决定）的办理记录及其审计核验
     (a plan's decision archive: the records of the five statutory procedures, checked against the audit trail)."""
-    from .archive import decision_archive
-    from .archive_export import step_state, values_text, verified_text, write
+    from ..archive import decision_archive
+    from ..archive_export import step_state, values_text, verified_text, write
     with state.db.reader() as s:
         result = decision_archive(s, instance_id, clock.now())
     if output is not None:  # "" too: refused, not silently nothing written
@@ -1354,8 +1354,8 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
 
     红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
     (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
-    from .ledger import holder_text
-    from .ledger_export import COLOUR_NAMES, measures_text, missed_text, write, write_units
+    from ..ledger import holder_text
+    from ..ledger_export import COLOUR_NAMES, measures_text, missed_text, write, write_units
     rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
     if output is not None and by_unit and output.lower().endswith(".csv"):  # one table: the sums asked for
         write_units(rows, output)
@@ -1366,7 +1366,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
                    err=True)
 
     if by_unit:
-        from .ledger import by_unit as per_unit
+        from ..ledger import by_unit as per_unit
         _emit({"units": per_unit(rows)}, as_json, lambda d: [click.echo(
             f"{u['lead_unit'] or '（未填）'}：{u['plans']} 个方案，红 {u['red']}、黄 {u['yellow']}、绿 {u['green']}；"
             f"延误 {u['missed']} 项，共 {u['days_late']} 天{_unit_measures(u, 'zh')} ({display.counted(u['plans'], 'plan')}: "
@@ -1414,7 +1414,7 @@ def bulletin_cmd(state, as_json, quarter, everything, unit, output):
 
     逾期未报送、未审核通过、迟报的方案标【！】列在前面
     (plans whose table is missing, not approved or late are marked and listed first)."""
-    from .bulletin_export import lines, write
+    from ..bulletin_export import lines, write
     result = state.engine.bulletin(quarter, everything=everything, unit=unit)
     if output is not None:  # "" too: refused, not silently nothing written
         write(result, output)
@@ -1436,7 +1436,7 @@ def supervision_cmd(state, as_json, year, unit, output):
 
     逾期未督察、整改逾期未报告的方案标【！】列在前面
     (plans not supervised by their due date and rectifications past their deadline are marked and listed first)."""
-    from .supervision_export import lines, write
+    from ..supervision_export import lines, write
     result = state.engine.supervision(year=year, unit=unit)
     if output is not None:  # "" too: refused, not silently nothing written
         write(result, output)
@@ -1465,7 +1465,7 @@ def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, ou
     """办理时效统计：各流程各环节办结数、办理用时（工作日、自然日的中位数、90% 分位数、最长）、逾期办结及在办逾期，最慢的环节在前
     (how long each step takes: steps completed, median, 90th percentile and longest time in working and
     calendar days, late completions, open and overdue steps; the slowest step first)."""
-    from . import step_times_export as export
+    from .. import step_times_export as export
     if fmt == "xlsx" and output is None:
         raise BadValue("--format xlsx 须与 --output FILE.xlsx 同用", "--format xlsx needs --output FILE.xlsx")
     if fmt != "table" and output is not None and not output.lower().endswith(f".{fmt}"):
@@ -1506,7 +1506,7 @@ def _lint_skipped(state: str) -> str:
 def _what(e: dict) -> str:
     """One event of a plan's trail, said in a line: Chinese with the English in brackets
     (engine/trail_text.py says it in one language for the web page)."""
-    from .trail_text import said
+    from ..trail_text import said
     return said(e)
 
 
@@ -1518,7 +1518,7 @@ def _what(e: dict) -> str:
 @click.option("--data", help="随消息发送的变量，JSON 对象 (variables sent with the message).")
 def message_cmd(state, as_json, instance_id, name, actor, data):
     """向等待消息 NAME（如 材料补正）的方案发送该消息 (send the message NAME to one plan that waits for it)."""
-    from .events import send_message
+    from ..events import send_message
     _emit(send_message(state.engine, instance_id, name, actor=actor, data=_json_data(data)),
           as_json, _show_instance)
 
@@ -1529,7 +1529,7 @@ def message_cmd(state, as_json, instance_id, name, actor, data):
 @click.option("--data", help="随信号发送的变量，JSON 对象 (variables sent with the signal).")
 def signal_cmd(state, as_json, name, actor, data):
     """向所有等待信号 NAME 的方案广播，限改革办 (broadcast the signal NAME to every waiting plan; reform office only)."""
-    from .events import send_signal
+    from ..events import send_signal
     result = send_signal(state.engine, name, actor=actor, data=_json_data(data))
     _emit(result, as_json, lambda d: click.echo(
         f"信号 {d['signal']} 已送达 {len(d['delivered'])} 个方案 (signal delivered to {len(d['delivered'])} plan(s))"
@@ -1622,7 +1622,7 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
 def _worker_mail(state, as_json: bool) -> None:
     """The worker's round of mail: a mail server down or misconfigured is said on standard error
     and must never stop the timers."""
-    from . import mail_sender
+    from .. import mail_sender
     try:
         settings = mail_sender.SmtpSettings.from_env()
         if settings is None:
@@ -1650,7 +1650,7 @@ def mail():
 @command(mail, "send")
 def mail_send(state, as_json):
     """立即发送到期的邮件一次（worker 每轮也会发送） (send the mails due now, once; the worker does this each round)."""
-    from . import mail_sender
+    from .. import mail_sender
     settings = mail_sender.SmtpSettings.from_env()
     result = mail_sender.send_due(state.engine.db, settings)
 
@@ -1671,7 +1671,7 @@ def mail_send(state, as_json):
 @command(mail, "status")
 def mail_status(state, as_json):
     """发件箱状态：排队、已发送、失败的数量，最早排队的时间 (the outbox: queued, sent and failing counts, the oldest queued)."""
-    from . import mail_outbox, mail_sender
+    from .. import mail_outbox, mail_sender
     configured = mail_sender.SmtpSettings.from_env() is not None
     with state.engine.db.reader() as session:
         result = mail_outbox.status(session, configured=configured)
@@ -1737,8 +1737,8 @@ def audit_export(state, as_json, fmt, instance_id, output):
     """导出审计事件，含全部字段，可重算每个哈希 (export audit events, every field, so each hash can be recomputed).
 
     --json 且无 --output：标准输出一个 JSON 文档 {"events": [...]} (one JSON document on standard output)."""
-    from .audit import export
-    from .errors import Invalid
+    from ..audit import export
+    from ..errors import Invalid
     if fmt is None:  # a file named .csv is opened by Excel: JSON lines in it would be one column of braces
         fmt = "csv" if output and output.lower().endswith(".csv") else "jsonl"
     if as_json and not output and fmt == "csv":
@@ -1773,7 +1773,7 @@ def audit_anchor(state, as_json, output, actor):
 
     Prints {"seq", "hash", "recorded_at", "events", "database"}; `audit verify --anchor FILE`
     later proves nothing up to that event was cut or rewritten. Refused on a broken chain."""
-    from .audit import anchor, public_url, verify
+    from ..audit import anchor, public_url, verify
     with state.db.reader() as s:
         checked = verify(s)
     if not checked.ok:
@@ -1827,8 +1827,8 @@ class _VerifyProgress:
               help="`audit anchor` 写出的锚点文件，可重复 (an anchor written by `audit anchor`, repeatable).")
 def audit_verify(state, as_json, anchor_files):
     """校验整条哈希链和每个锚点，全部完好才返回 0 (check the whole hash chain and each anchor; exit 0 only if all is intact)."""
-    from .audit import read_anchor, verify
-    from .errors import Invalid
+    from ..audit import read_anchor, verify
+    from ..errors import Invalid
     anchors = []
     for path in anchor_files:
         try:
