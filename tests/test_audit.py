@@ -340,7 +340,7 @@ def test_a_long_verify_reports_its_progress(db, engine, people, monkeypatch):
     assert [checked for checked, _ in calls] == list(range(3, result.events, 3)) + [result.events]
     assert {expected for _, expected in calls} == {result.events}  # the head says how many to expect
     # the command line shows it on standard error, one line per step, the result unchanged on stdout
-    monkeypatch.setattr("engine.cli._VerifyProgress.EVERY", 1)
+    monkeypatch.setattr("engine.cli.audit._VerifyProgress.EVERY", 1)
     done = cli(db, "audit", "verify")
     assert done.stdout.startswith("审计记录完好 (audit trail intact)")
     assert done.stderr.splitlines()[-1] == f"校验中 (verifying)：{result.events}/{result.events} 个事件 (events)，100%"

@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from engine import clock
-from engine.cli import _deadline, _local, _range, main
+from engine.cli import main
+from engine.cli.show import _deadline, _local
+from engine.cli.tasks import _range
 
 from .conftest import BPMN, FIXTURES
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people

@@ -333,7 +333,7 @@ def test_at_most_ten_files_go_with_one_form(library, at):  # noqa: F811
 
 
 def test_verify_reads_the_files_a_batch_at_a_time_and_says_how_far_it_got(library, at, monkeypatch):  # noqa: F811
-    from engine.cli import _VerifyProgress
+    from engine.cli.audit import _VerifyProgress
     plan, task = _drafting(library, at)
     for n in range(5):
         library.attach(task["id"], f"附件{n}.pdf", DRAFT + bytes([n]), actor="zhang")

@@ -62,7 +62,7 @@ def test_a_plan_that_does_not_exist_has_no_history(library):  # noqa: F811
 
 
 def test_a_reminder_to_a_group_names_the_group_as_people_read_it():
-    from engine.cli import _what
+    from engine.cli.plans import _what
     event = {"event_type": "task_reminded", "name": "报送备案",
              "payload": {"element_id": "Task_FileDocument", "to": ["wang", "group:drafter"]}}
     assert _what(event) == "提醒 (reminded) 报送备案：wang、角色 (group) drafter"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cli import _what
+from engine.cli.plans import _what
 from engine.trail_text import said
 
 # one or more events per way an event is said

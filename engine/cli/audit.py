@@ -1,0 +1,148 @@
+"""The audit trail: exporting it, anchoring its hash chain's tip, and verifying the chain."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .. import display
+from ..output import whole_file
+from .params import PLAN
+from .shared import _emit, command, main
+
+
+@main.group()
+def audit():
+    """审计记录 (the audit trail)."""
+
+
+@command(audit, "export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
+              help="导出格式，默认 jsonl；--output 以 .csv 结尾时为 csv (export format; default jsonl, csv for an --output ending in .csv).")
+@click.option("--instance", "instance_id", type=PLAN, help="只导出此方案的事件，编号或业务编号 (only this plan's events: id or business key).")
+@click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
+def audit_export(state, as_json, fmt, instance_id, output):
+    """导出审计事件，含全部字段，可重算每个哈希 (export audit events, every field, so each hash can be recomputed).
+
+    --json 且无 --output：标准输出一个 JSON 文档 {"events": [...]} (one JSON document on standard output)."""
+    from ..audit import export
+    from ..errors import Invalid
+    if fmt is None:  # a file named .csv is opened by Excel: JSON lines in it would be one column of braces
+        fmt = "csv" if output and output.lower().endswith(".csv") else "jsonl"
+    if as_json and not output and fmt == "csv":
+        raise Invalid("--json 输出 JSON，不能同时输出 CSV；CSV 请用 --output 写入文件"
+                      " (--json prints JSON: write CSV with --output FILE)")
+    with state.db.reader() as s:
+        if output:
+            with whole_file(output, "审计记录", "audit export") as out:
+                if fmt == "csv":
+                    out.write("\ufeff")  # the byte-order mark Excel needs to read Chinese, as in the ledger's .csv
+                count = export(s, out, fmt, instance_id)
+            _emit({"events": count, "output": output}, as_json,
+                  lambda d: click.echo(f"已写入 {d['events']} 个事件到 {d['output']} ({d['events']} events written)", err=True))
+        else:
+            export(s, _Stdout(), "json" if as_json else fmt, instance_id)
+
+
+class _Stdout:
+    """Standard output as a file for csv/json writers, through click.echo (which handles the
+    encoding and the test runner) instead of the deprecated click.get_text_stream."""
+
+    @staticmethod
+    def write(text: str) -> None:
+        click.echo(text, nl=False)
+
+
+@command(audit, "anchor")
+@click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
+@click.option("--as", "actor", required=True, help="锚定人，记入审计记录：在职用户 (who anchors, recorded in the trail: an active user).")
+def audit_anchor(state, as_json, output, actor):
+    """为哈希链末端记录锚点，由审计人员保存在数据库之外 (record an anchor of the chain's tip to keep outside the database).
+
+    Prints {"seq", "hash", "recorded_at", "events", "database"}; `audit verify --anchor FILE`
+    later proves nothing up to that event was cut or rewritten. Refused on a broken chain."""
+    from ..audit import anchor, public_url, verify
+    with state.db.reader() as s:
+        checked = verify(s)
+    if not checked.ok:
+        for p in checked.problems:
+            click.echo(p, err=True)
+        click.echo(f"reformflow: 审计记录已损坏，不能锚定 (audit trail broken, not anchored): "
+                   f"{len(checked.problems)} problem(s)", err=True)
+        sys.exit(1)
+
+    def record() -> dict:
+        with state.engine.command(actor) as ctx:
+            state.engine._member(ctx, actor)  # recorded as who anchored: a known, active user, as for every --as
+            return anchor(ctx.session, actor, ctx.now, public_url(state.db.url))
+    if output:
+        # the file is begun before the anchor is recorded: no anchor in the trail that could not be kept
+        with whole_file(output, "锚点", "anchor") as out:
+            document = record()
+            out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        _emit(document | {"output": output}, as_json,
+              lambda d: click.echo(f"事件 {d['seq']} 的锚点已写入 {d['output']}，请保存在数据库之外 (anchor of event "
+                                   f"{d['seq']} written: keep it outside the database)", err=True))
+    else:
+        click.echo(json.dumps(record(), ensure_ascii=False, indent=2))  # the document itself, with or without --json
+
+
+class _VerifyProgress:
+    """Progress of a long verify on standard error (stdout stays the result): a line each
+    EVERY events, so a chain checked within a second or two prints none."""
+    EVERY = 20_000
+
+    def __init__(self):
+        self.shown = 0
+
+    def __call__(self, checked: int, expected: int) -> None:
+        if checked - self.shown >= self.EVERY:
+            self.shown = checked
+            click.echo(f"校验中 (verifying)：{checked}/{expected} 个事件 (events)，{checked * 100 // expected}%", err=True)
+
+    FILE_BYTES = 256 * 1024 * 1024  # a line each 256 MB of files read: several seconds on PostgreSQL
+    files_shown = 0
+
+    def files(self, checked: int, expected: int, read: int, total: int) -> None:
+        if read - self.files_shown >= self.FILE_BYTES:
+            self.files_shown = read
+            click.echo(f"校验附件中 (checking files)：{checked}/{expected} 个 (files)，{read // 1024 // 1024}/"
+                       f"{total // 1024 // 1024} MB，{read * 100 // total}%", err=True)
+
+
+@command(audit, "verify")
+@click.option("--anchor", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="`audit anchor` 写出的锚点文件，可重复 (an anchor written by `audit anchor`, repeatable).")
+def audit_verify(state, as_json, anchor_files):
+    """校验整条哈希链和每个锚点，全部完好才返回 0 (check the whole hash chain and each anchor; exit 0 only if all is intact)."""
+    from ..audit import read_anchor, verify
+    from ..errors import Invalid
+    anchors = []
+    for path in anchor_files:
+        try:
+            anchors.append(read_anchor(Path(path).read_text(encoding="utf-8"), source=path))
+        except ValueError as exc:
+            raise Invalid(f"{path}: {exc}") from None
+    with state.db.reader() as s:
+        shown = _VerifyProgress()
+        result = verify(s, anchors=anchors, progress=shown, file_progress=shown.files)
+
+    def human(d):
+        if d["ok"]:
+            files = f"，{d['files']} 个附件与上传记录相符 ({display.counted(d['files'], 'file')} checked)" if d["files"] else ""
+            click.echo(f"审计记录完好 (audit trail intact)：{d['events']} 个事件{files}，末端哈希 (head) {d['head_hash']}")
+        for p in d["problems"]:
+            click.echo(p)
+        for a in d["anchors"]:
+            if a["status"] == "ok":
+                click.echo(f"锚点 {a['source']} 相符：事件 {a['seq']} 未被改动，其后追加了 "
+                           f"{a['appended_after']} 个事件 (anchor matches event {a['seq']}; "
+                           f"{a['appended_after']} event(s) appended since)")
+        for n in d["notes"]:
+            click.echo(f"注意 (note): {n}")
+    _emit(result.to_dict(), as_json, human)
+    if not result.ok:
+        click.echo(f"reformflow: 审计记录已损坏 (audit trail broken: {len(result.problems)} problem(s))", err=True)
+        sys.exit(1)

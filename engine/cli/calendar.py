@@ -1,0 +1,156 @@
+"""The working-day calendar: days off and swapped working days entered for the years the
+chinesecalendar package lacks, the deadlines counted across them counted again; and the
+warning `init` and the worker give when deadlines will soon reach a year nobody entered.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import click
+
+from .. import clock
+from ..workdays import gap_warning
+from .params import YEAR, YEARS, BadValue, Day
+from .shared import _emit, command, main
+from .show import _deadline
+
+
+@main.group()
+def calendar():
+    """工作日日历：录入日历包尚未收录年份的放假和调休 (working-day calendar: holidays and swapped working days for years the package lacks)."""
+
+
+@command(calendar, "set")
+@click.argument("day", type=Day(), metavar="DAY")
+@click.option("--off", is_flag=True, help="放假，如落在工作日的节日；与 --working 二选一 (a day off, e.g. a holiday on a weekday; this or --working).")
+@click.option("--working", is_flag=True, help="调休上班，如调换的周末；与 --off 二选一 (a working day, e.g. a swapped weekend; this or --off).")
+@click.option("--note", default="", help="说明，如 元旦 / 春节调休 (a note).")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who enters the day: reform office).")
+def calendar_set(state, as_json, day, off, working, note, actor):
+    """把 DAY 录入为放假 (--off) 或调休上班 (--working)，并重新计算跨过该日的待办期限和定时器
+    (enter DAY as a day off or a working day; open deadlines and timers counted across it are counted again)."""
+    if off == working:  # neither, or both: a --working/--off switch let the last one win unseen
+        raise BadValue("须指定 --off（放假）或 --working（调休上班），且只能指定其中一个",
+                       "give exactly one of --off (a day off) or --working (a working day)",
+                       click.get_current_context(), param_hint="'--off' / '--working'")
+    result = state.engine.set_calendar_day(day.date(), working=working, note=note, actor=actor)
+    result["moved"] = _recount(state, day.date(), actor)
+    _emit(result, as_json, _print_calendar_change)
+
+
+def _recount(state, day, actor) -> list[dict]:
+    """Count again the open deadlines counted across `day` (or an earlier changed day)."""
+    return state.engine.recount_working_days(
+        day, actor=actor,
+        progress=lambda done, of: click.echo(f"重新计算期限：{done}/{of} 个方案 (deadlines counted again in "
+                                             f"{done} of {of} plans)", err=True))
+
+
+@command(calendar, "remove")
+@click.argument("day", type=Day(), metavar="DAY")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who removes the entry: reform office).")
+def calendar_remove(state, as_json, day, actor):
+    """撤销 DAY 的录入（录错时用），该日恢复为日历包或周一至周五的安排，并重新计算跨过该日的期限
+    (take back what was entered for DAY; deadlines counted across it are counted again)."""
+    result = state.engine.remove_calendar_day(day.date(), actor=actor)
+    result["moved"] = _recount(state, day.date(), actor)
+    # the day is now as the package or Monday-Friday has it: a plain working day or day off, no
+    # longer 调休上班 or 放假
+    now = ("工作日", "a working day") if result["working"] else ("休息日", "a day off")
+    _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{now[0]} (entry removed: now {now[1]})"),
+                                      _print_moved(d["moved"])))
+
+
+@command(calendar, "import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False), metavar="FILE")
+@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who enters the schedule: reform office).")
+def calendar_import(state, as_json, path, actor):
+    """从 CSV 文件一次录入全年放假和调休安排，全部成功或全部不变 (enter a year's holidays and working
+    weekends from a CSV file, all or nothing).
+
+    \b
+    文件格式 (the file)，UTF-8 或 GB18030：
+      日期,安排,说明
+      2027-01-01,放假,元旦
+      2027-02-06..2027-02-13,放假,春节
+      2027-02-14,上班,春节调休
+    """
+    from .. import calendar_file
+    with open(path, "rb") as f:
+        content = f.read(calendar_file.MAX_BYTES + 1)
+    entries = calendar_file.read(path, content, YEARS)
+    result = state.engine.set_calendar_days([(e.day, e.working, e.note) for e in entries], actor=actor)
+    changed = [date.fromisoformat(d["day"]) for d in result["entered"]]
+    # one recount for the whole file: a task counted before the last changed day may cross any of them
+    result["moved"] = _recount(state, max(changed), actor) if changed else []
+    _emit(result, as_json, _print_calendar_import)
+
+
+def _print_calendar_import(d: dict) -> None:
+    off = sum(not e["working"] for e in d["entered"])
+    click.echo(f"已录入 {len(d['entered'])} 天：放假 {off} 天，调休上班 {len(d['entered']) - off} 天；"
+               f"已有相同记录 {len(d['unchanged'])} 天 (entered {len(d['entered'])} day(s): {off} off, "
+               f"{len(d['entered']) - off} working; {len(d['unchanged'])} already entered the same way)")
+    _print_moved(d["moved"])
+
+
+def _print_calendar_change(d: dict) -> None:
+    click.echo(f"{d['day']}：{_day_kind(d['working'])}")
+    _print_moved(d["moved"])
+
+
+def _print_moved(moved: list[dict]) -> None:
+    for plan in moved:
+        for t in plan["tasks"]:
+            click.echo(f"  方案 (plan) {plan['instance_id']}：待办 (task) {t['task_id']} {t['name']} 期限 (due) "
+                       f"{_deadline(t['old'], False) if t['old'] else '—'} → {_deadline(t['new'], False)}")
+        for t in plan["timers"]:
+            click.echo(f"  方案 (plan) {plan['instance_id']}：定时器 (timer) {t['name'] or t['element_id']} "
+                       f"{_deadline(t['old'], False)} → {_deadline(t['new'], False)}")
+
+
+def _day_kind(working: bool) -> str:
+    return "调休上班 (working day)" if working else "放假 (day off)"
+
+
+@command(calendar, "show")
+@click.argument("year", type=YEAR)
+def calendar_show(state, as_json, year):
+    """列出 YEAR 年与周一至周五不同的日子及其来源 (which days of YEAR differ from Monday–Friday, and where from)."""
+    from ..calendar_year import entries, year_days
+    with state.db.reader() as s:
+        result = year_days(entries(s), year)
+
+    def human(d):
+        for row in d["days"]:
+            click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}")
+        for warning in d["warnings"]:
+            click.echo(f"警告 (warning): {warning}", err=True)
+    _emit(result, as_json, human)
+
+
+def _work_calendar(state):
+    """The working-day calendar as deadlines see it: chinesecalendar plus the override table."""
+    from sqlalchemy import select
+
+    from models import CalendarOverride
+
+    from ..workdays import WorkCalendar
+    with state.db.reader() as s:
+        return WorkCalendar({o.day: o.is_working_day for o in s.execute(select(CalendarOverride)).scalars()})
+
+
+# Deadlines set today can reach this far ahead (a month's filing, 30 days' consultation, 15
+# working days' review), so a year starting within it must already be known.
+CALENDAR_LOOKAHEAD = timedelta(days=90)
+
+
+def _warn_calendar_gaps(state) -> None:
+    """Say on standard error, at init and when a worker starts, which year deadlines will soon
+    reach that neither chinesecalendar nor the override table knows: working days there would
+    count plain weekends and miss the holidays (e.g. the package gets a new year each November)."""
+    today = clock.today()
+    calendar = _work_calendar(state)
+    for year in sorted({today.year, (today + CALENDAR_LOOKAHEAD).year}):
+        if not calendar.covered(year):
+            click.echo(f"警告 (warning): {gap_warning(year)}", err=True)

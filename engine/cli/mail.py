@@ -1,0 +1,58 @@
+"""The outbox of mail notifications: sending what is due now, and how it stands."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import display
+from .shared import _emit, command, main
+
+
+@main.group()
+def mail():
+    """邮件提醒的发件箱 (the outbox of mail notifications)."""
+
+
+@command(mail, "send")
+def mail_send(state, as_json):
+    """立即发送到期的邮件一次（worker 每轮也会发送） (send the mails due now, once; the worker does this each round)."""
+    from .. import mail_sender
+    settings = mail_sender.SmtpSettings.from_env()
+    result = mail_sender.send_due(state.engine.db, settings)
+
+    def human(d):
+        if not d["configured"]:
+            click.echo("未配置 SMTP（REFORMFLOW_SMTP_HOST），未发送任何邮件，邮件留在队列中 "
+                       "(no SMTP configured: nothing sent, the mails stay queued)")
+            return
+        click.echo(f"已发送 {d['sent']} 封，失败待重试 {d['failed']} 封，放弃 {d['gave_up']} 封 "
+                   f"(sent {d['sent']}, failed {d['failed']}, given up {d['gave_up']})")
+        for e in d["errors"]:
+            click.echo(f"  邮件 (mail) {e['id']}：{e['error']}")
+    _emit(result, as_json, human)
+    if result["configured"] and (result["failed"] or result["gave_up"]):
+        sys.exit(1)
+
+
+@command(mail, "status")
+def mail_status(state, as_json):
+    """发件箱状态：排队、已发送、失败的数量，最早排队的时间 (the outbox: queued, sent and failing counts, the oldest queued)."""
+    from .. import mail_outbox, mail_sender
+    configured = mail_sender.SmtpSettings.from_env() is not None
+    with state.engine.db.reader() as session:
+        result = mail_outbox.status(session, configured=configured)
+
+    def human(d):
+        if not d["configured"]:
+            click.echo("未配置 SMTP（REFORMFLOW_SMTP_HOST）：邮件不会发出，留在队列中 "
+                       "(no SMTP configured: mails are not sent, they stay queued)")
+        oldest = f"，最早排队于 {display.minute(d['oldest_queued_at'])} (oldest queued)" if d["oldest_queued_at"] else ""
+        click.echo(f"排队 {d['queued']} 封（其中失败待重试 {d['failing']} 封），已发送 {d['sent']} 封，已放弃 "
+                   f"{d['gave_up']} 封{oldest} (queued {d['queued']}, of them failing {d['failing']}; sent "
+                   f"{d['sent']}; given up {d['gave_up']})")
+        for m in d["failures"]:
+            state_text = "已放弃 given up" if m["gave_up"] else f"下次重试 (next try) {display.minute(m['next_try_at'])}"
+            click.echo(f"  {m['id']} {m['username']} <{m['address']}> 尝试 (attempts) {m['attempts']}，{state_text}："
+                       f"{m['last_error']}")
+    _emit(result, as_json, human)

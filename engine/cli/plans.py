@@ -1,0 +1,173 @@
+"""Plans as a whole: starting one, comments on it, stopping it, its state, trail and decision
+archive, and the messages and signals that reach it from outside.
+"""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .. import clock, display
+from .params import ID, PLAN
+from .shared import _emit, _json_data, command, main
+from .show import _PLAN_STATUS, _label, _local, _show_comment, _show_instance
+
+
+@command(main, "start")
+@click.argument("key")
+@click.option("--as", "actor", required=True, help="发起人用户名 (who starts the plan).")
+@click.option("--title", help="方案名称 (the plan's title).")
+@click.option("--business-key", help="业务编号 (business key).")
+@click.option("--data", help="启动变量，JSON 对象 (start variables as a JSON object).")
+def start_cmd(state, as_json, key, actor, title, business_key, data):
+    """按流程最新版本发起方案 (start a plan on the latest version of a process)."""
+    result = state.engine.start(key, actor=actor, title=title, business_key=business_key, data=_json_data(data))
+    _emit(result, as_json, _show_instance)
+
+
+@command(main, "comment")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.argument("text")
+@click.option("--as", "actor", required=True, help="留言人用户名，记入审计记录 (who comments, recorded in the trail).")
+@click.option("--task", "task_id", type=ID, help="所关于的本方案任务编号 (the plan's task the comment is about).")
+def comment_cmd(state, as_json, instance_id, text, actor, task_id):
+    """在方案上留言（批注），如请起草人补充材料；不办结任何步骤，记入办理经过，不能修改或删除
+    (comment on a plan, e.g. ask the drafter for a document; completes no step, kept in the trail for good)."""
+    _emit(state.engine.comment(instance_id, text, actor=actor, task_id=task_id), as_json, _show_comment)
+
+
+@command(main, "comments")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+def comments_cmd(state, as_json, instance_id):
+    """列出方案的留言，按时间先后 (list a plan's comments, oldest first)."""
+    def human(found):
+        if not found:
+            click.echo("此方案没有留言 (no comments on this plan)")
+        for c in found:
+            _show_comment(c)
+    _emit(state.engine.comments(instance_id), as_json, human)
+
+
+@command(main, "cancel")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.option("--reason", required=True, help="终止理由，记入审计记录 (why the plan is stopped).")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who stops it: reform office).")
+def cancel_cmd(state, as_json, instance_id, reason, actor):
+    """终止方案：误发起、重复发起或情况变化不再办理的，撤销其全部待办，限改革办
+    (stop a plan for good: its open tasks are withdrawn; reform office only)."""
+    result = state.engine.cancel_plan(instance_id, reason=reason, actor=actor)
+
+    def human(d):
+        click.echo(f"已终止方案 (plan stopped) #{d['id']} {d['title']}")
+        for t in d["withdrawn"]:
+            click.echo(f"  撤销待办 (task withdrawn) {t['task_id']} {t['name']}")
+    _emit(result, as_json, human)
+
+
+@command(main, "instance")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+def instance_cmd(state, as_json, instance_id):
+    """查看方案：状态、流程版本、当前待办、变量 (show a plan: status, version, active tasks, variables)."""
+    def human(d):
+        _show_instance(d)
+        for k, v in sorted(d["variables"].items()):
+            click.echo(f"    {k} = {json.dumps(v, ensure_ascii=False)}")
+    _emit(state.engine.instance(instance_id), as_json, human)
+
+
+@command(main, "history")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+def history_cmd(state, as_json, instance_id):
+    """方案的办理经过：谁在何时做了什么、填了什么 (a plan's trail: who did what, when, and what they entered)."""
+    from ..history import plan_history
+    with state.db.reader() as s:
+        result = plan_history(s, instance_id)
+
+    def human(d):
+        click.echo(f"#{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "
+                   f"业务编号 (business key) {d['business_key'] or '-'}")
+        for e in d["events"]:
+            who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] else e["actor"]
+            if e.get("on_behalf_of"):
+                who += f"（代 {e['on_behalf_name'] or e['on_behalf_of']} on behalf of {e['on_behalf_of']}）"
+            click.echo(f"  {_local(e['occurred_at'])}  {who}  {_what(e)}")
+    _emit(result, as_json, human)
+
+
+def _what(e: dict) -> str:
+    """One event of a plan's trail, said in a line: Chinese with the English in brackets
+    (engine/trail_text.py says it in one language for the web page)."""
+    from ..trail_text import said
+    return said(e)
+
+
+@command(main, "archive")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the archive to an .xlsx or .csv file).")
+def archive_cmd(state, as_json, instance_id, output):
+    """方案的决策档案：五项法定程序（公众参与、专家论证、风险评估、合法性审查、集体讨论决定）的办理记录及其审计核验
+    (a plan's decision archive: the records of the five statutory procedures, checked against the audit trail)."""
+    from ..archive import decision_archive
+    from ..archive_export import step_state, values_text, verified_text, write
+    with state.db.reader() as s:
+        result = decision_archive(s, instance_id, clock.now())
+    if output is not None:  # "" too: refused, not silently nothing written
+        write(result, output)
+        click.echo(f"已写入决策档案到 {output} (decision archive written)", err=True)
+
+    def human(d):
+        click.echo(f"决策档案 (decision archive) #{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "
+                   f"业务编号 (business key) {d['business_key'] or '-'}")
+        click.echo(f"  核验 (check)：{verified_text(d['verified'])}")
+        if not d["classified"]:
+            click.echo("  此方案的流程图未标注法定决策程序（用户任务属性 procedure），全部记录列为其他办理记录 "
+                       "(the plan's diagrams name no statutory procedure: every record is under other records)")
+        for number, section in enumerate(d["sections"], start=1):
+            count = len(section["records"])
+            if section["code"] == "other" and not count:
+                continue
+            click.echo(f"{number}. {section['name']} ({section['name_en']})："
+                       + (f"{count} 条记录 ({display.counted(count, 'record')})" if count else "无记录 (none)"))
+            for r in section["records"]:
+                who = r["actor_name"] or r["actor"]
+                unit = f"，{r['actor_unit']}" if r["actor_unit"] else ""
+                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  "
+                           f"{display.step(r['name'], r['subject'])}"
+                           f"  [审计事件 (event) {r['seq']}]")
+                if r["values"]:
+                    click.echo(f"      {values_text(r['values'])}")
+                for f in r["documents"]:
+                    click.echo(f"      附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
+        if d["other_documents"]:
+            click.echo("附件，其办理环节尚未办结或已撤销 (files on steps not completed)：")
+            for f in d["other_documents"]:
+                click.echo(f"    {_local(f['attached_at'])}  {f['attached_by']}  "
+                           f"{display.step(f['task_name'], f['task_subject'])}（{step_state(f)}）"
+                           f"  附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
+    _emit(result, as_json, human)
+
+
+@command(main, "message")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.argument("name")
+@click.option("--as", "actor", required=True, help="发送人用户名 (who sends).")
+@click.option("--data", help="随消息发送的变量，JSON 对象 (variables sent with the message).")
+def message_cmd(state, as_json, instance_id, name, actor, data):
+    """向等待消息 NAME（如 材料补正）的方案发送该消息 (send the message NAME to one plan that waits for it)."""
+    from ..events import send_message
+    _emit(send_message(state.engine, instance_id, name, actor=actor, data=_json_data(data)),
+          as_json, _show_instance)
+
+
+@command(main, "signal")
+@click.argument("name")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who signals: reform office).")
+@click.option("--data", help="随信号发送的变量，JSON 对象 (variables sent with the signal).")
+def signal_cmd(state, as_json, name, actor, data):
+    """向所有等待信号 NAME 的方案广播，限改革办 (broadcast the signal NAME to every waiting plan; reform office only)."""
+    from ..events import send_signal
+    result = send_signal(state.engine, name, actor=actor, data=_json_data(data))
+    _emit(result, as_json, lambda d: click.echo(
+        f"信号 {d['signal']} 已送达 {len(d['delivered'])} 个方案 (signal delivered to {len(d['delivered'])} plan(s))"
+        + "".join(f"\n  方案 (plan) {r['instance_id']}：{', '.join(r['elements'])}" for r in d["delivered"])))

@@ -1,0 +1,172 @@
+"""The reform office's reports: the ledger, the quarterly bulletin, the supervision ledger and
+the step-time statistics, each printed or written to an .xlsx or .csv file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import display
+from .params import BadValue
+from .shared import _emit, command, main
+from .show import _PLAN_STATUS, _deadline, _label
+
+
+@command(main, "ledger")
+@click.option("--status", type=click.Choice(["running", "completed", "cancelled", "error", "all"]), default="all",
+              show_default=True, help="办理中、已办结、已终止、出错或全部 (running, completed, cancelled, error or all plans).")
+@click.option("--colour", type=click.Choice(["red", "yellow", "green"]),
+              help="只列此颜色的：red 红、yellow 黄、green 绿 (only plans with this warning).")
+@click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
+@click.option("--process", "process_key", help="只列此流程的方案，如 reform_plan (only plans of this process key).")
+@click.option("--by-unit", is_flag=True,
+              help="按牵头单位汇总：方案数、红黄绿、延误 (per lead unit: plans, warnings, delays).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the ledger to an .xlsx or .csv file).")
+def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, output):
+    """改革方案台账：牵头单位、当前环节、期限及三色预警 (the ledger: lead units, current steps, deadlines, warnings).
+
+    红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
+    (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
+    from ..ledger import holder_text
+    from ..ledger_export import COLOUR_NAMES, measures_text, missed_text, write, write_units
+    rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
+    if output is not None and by_unit and output.lower().endswith(".csv"):  # one table: the sums asked for
+        write_units(rows, output)
+        click.echo(f"已写入按牵头单位汇总到 {output} (per-unit sums written)", err=True)
+    elif output is not None:  # "" too: refused, not silently nothing written
+        write(rows, output)
+        click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {display.counted(len(rows), 'plan')} written)",
+                   err=True)
+
+    if by_unit:
+        from ..ledger import by_unit as per_unit
+        _emit({"units": per_unit(rows)}, as_json, lambda d: [click.echo(
+            f"{u['lead_unit'] or '（未填）'}：{u['plans']} 个方案，红 {u['red']}、黄 {u['yellow']}、绿 {u['green']}；"
+            f"延误 {u['missed']} 项，共 {u['days_late']} 天{_unit_measures(u, 'zh')} ({display.counted(u['plans'], 'plan')}: "
+            f"{u['red']} red, {u['yellow']} yellow, {u['green']} green; {display.counted(u['missed'], 'delay')}, "
+            f"{display.counted(u['days_late'], 'day')}"
+            f"{_unit_measures(u, 'en')})") for u in d["units"]])
+        return
+
+    def human(d):
+        for r in d["plans"]:
+            who = "，".join(filter(None, [r["lead_unit"], r["responsible_person"]]))
+            key = f"{r['business_key']} " if r["business_key"] else ""  # a plan and its implementation share a title
+            # coloured on a terminal; click leaves the colour out when the output is a file or a pipe
+            tag = click.style(f"[{COLOUR_NAMES[r['colour']]} {r['colour']}]", fg=r["colour"], bold=True)
+            click.echo(f"{tag} #{r['id']} {key}{r['title']}{f'（{who}）' if who else ''} "
+                       f"[{_label(_PLAN_STATUS, r['status'])}]")
+            for t in r["current"]:
+                due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
+                click.echo(f"    当前 (now)：{display.step(t['name'], t['subject'])}（{holder_text(t, '待认领 (open)')}）{due}")
+            if r["milestone_due"]:
+                reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else \
+                    f"，{r['milestone_dropped']} 未获通过，不再办理 (dropped: not approved)" if r["milestone_dropped"] else ""
+                click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
+            if r["measures"]:
+                click.echo(f"    举措 (measures)：{measures_text(r['measures'])}")
+            for m in r["missed"]:
+                click.echo(f"    延误 (missed)：{missed_text(m, english=True)}")
+        counts = {c: sum(r["colour"] == c for r in d["plans"]) for c in COLOUR_NAMES}
+        click.echo(f"共 {len(d['plans'])} 个方案：红 {counts['red']}、黄 {counts['yellow']}、绿 {counts['green']} "
+                   f"({display.counted(len(d['plans']), 'plan')}: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
+    _emit({"plans": rows}, as_json, human)
+
+
+@command(main, "bulletin")
+@click.option("--quarter", help="季度，如 2026Q4 或 2026年第四季度；默认为最近结束的季度 "
+                                "(the quarter, e.g. 2026Q4; default: the latest quarter that has ended).")
+@click.option("--all", "everything", is_flag=True,
+              help="另列其他实施中的方案（月报，不经专项小组审核） (also the other plans in implementation).")
+@click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the bulletin to an .xlsx or .csv file).")
+def bulletin_cmd(state, as_json, quarter, everything, unit, output):
+    """季度通报：季末报专项小组审核的方案本季度进度表的报送、审核及季末预警
+    (the quarterly bulletin: each quarterly plan's table for the quarter, filed and reviewed or not).
+
+    逾期未报送、未审核通过、迟报的方案标【！】列在前面
+    (plans whose table is missing, not approved or late are marked and listed first)."""
+    from ..bulletin_export import lines, write
+    result = state.engine.bulletin(quarter, everything=everything, unit=unit)
+    if output is not None:  # "" too: refused, not silently nothing written
+        write(result, output)
+        count = len(result["plans"]) + len(result.get("others", []))
+        click.echo(f"已写入{result['label']}通报 {count} 个方案到 {output} "
+                   f"(bulletin of {display.counted(count, 'plan')} written)", err=True)
+    _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
+
+
+@command(main, "supervision")
+@click.option("--year", type=int, help="年度，如 2027：列当年实施中的方案；默认为现在实施中的方案 "
+                                       "(the plans in implementation during that year; default: those now).")
+@click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the ledger to an .xlsx or .csv file).")
+def supervision_cmd(state, as_json, year, unit, output):
+    """督察整改台账：实施中方案的督察、整改意见书及整改、复核、复查、约谈情况
+    (the supervision and rectification ledger of the plans in implementation).
+
+    逾期未督察、整改逾期未报告的方案标【！】列在前面
+    (plans not supervised by their due date and rectifications past their deadline are marked and listed first)."""
+    from ..supervision_export import lines, write
+    result = state.engine.supervision(year=year, unit=unit)
+    if output is not None:  # "" too: refused, not silently nothing written
+        write(result, output)
+        count = len(result["plans"])
+        click.echo(f"已写入督察整改台账 {count} 个方案到 {output} "
+                   f"(supervision ledger of {display.counted(count, 'plan')} written)", err=True)
+    _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
+
+
+@command(main, "stats")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who asks: reform office).")
+@click.option("--since", help="统计办结日期自此日起，如 2026-01-01；默认为今年 1 月 1 日 "
+                              "(count the steps completed from this date; default: 1 January this year).")
+@click.option("--until", help="至此日止（含），如 2026-12-31；默认为该年 12 月 31 日 "
+                              "(up to and including this date; default: 31 December of that year).")
+@click.option("--process", "process_key", help="只统计此流程的环节，如 legality_review (only the steps of this process key).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table", show_default=True,
+              help="table 逐行列出；csv 输出到标准输出或 --output；xlsx 须给 --output "
+                   "(table: a line a step; csv: to standard output or --output; xlsx: needs --output).")
+@click.option("--by-unit", is_flag=True,
+              help="按牵头单位汇总：办结数、工作日中位数、逾期办结、在办逾期 (per lead unit: completed, median, late, overdue).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="另存为 .xlsx 或 .csv 文件 (also write the statistics to an .xlsx or .csv file).")
+def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, output):
+    """办理时效统计：各流程各环节办结数、办理用时（工作日、自然日的中位数、90% 分位数、最长）、逾期办结及在办逾期，最慢的环节在前
+    (how long each step takes: steps completed, median, 90th percentile and longest time in working and
+    calendar days, late completions, open and overdue steps; the slowest step first)."""
+    from .. import step_times_export as export
+    if fmt == "xlsx" and output is None:
+        raise BadValue("--format xlsx 须与 --output FILE.xlsx 同用", "--format xlsx needs --output FILE.xlsx")
+    if fmt != "table" and output is not None and not output.lower().endswith(f".{fmt}"):
+        raise BadValue(f"--format {fmt} 的文件须以 .{fmt} 结尾：{output}", f"--format {fmt} writes a .{fmt} file")
+    result = state.engine.step_times(actor, since=since, until=until, process=process_key)
+    # --by-unit: a .csv holds one table, the per-unit figures asked for (an .xlsx has both sheets)
+    write = export.write_units if by_unit and (output is None or output.lower().endswith(".csv")) else export.write
+    if output is not None:  # "" too: refused, not silently nothing written
+        write(result, output)
+        count = len(result["steps"])
+        click.echo(f"已写入办理时效统计 {count} 个环节到 {output} "
+                   f"(statistics of {display.counted(count, 'step')} written)", err=True)
+    elif fmt == "csv" and not as_json:
+        import tempfile
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "stats.csv"
+            write(result, str(path))
+            click.echo(path.read_text(encoding="utf-8-sig"), nl=False)
+        return
+    lines = export.unit_lines if by_unit else export.lines
+    _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
+
+
+def _unit_measures(unit: dict, language: str) -> str:
+    """A lead unit's measures in implementation, if it has any."""
+    if not unit["measures"]:
+        return ""
+    if language == "zh":
+        return f"；举措 {unit['measures']} 项，已完成 {unit['measures_done']} 项"
+    return f"; {display.counted(unit['measures'], 'measure')}, {unit['measures_done']} done"

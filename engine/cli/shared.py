@@ -1,0 +1,197 @@
+"""What every command runs through: the `reformflow` group with its global options (--db, --now)
+and the State they set up, the `command` decorator that adds --json and turns a refusal into
+its exit code, and reading what a command is given (--data, files to attach).
+
+A module of its own, not the package's __init__, so the command modules can hang their
+commands on `main` without importing the package that imports them.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from .. import clock
+from ..errors import ReformflowError
+from .params import YEARS, BadValue, _plan_id
+
+
+EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6, "unauthorized": 7}
+
+
+class State:
+    def __init__(self, db_url: str | None):
+        self.db_url = db_url
+        self.create = False  # only init creates a database (a SQLite file); the others refuse a missing one
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from sqlalchemy.exc import ArgumentError
+
+            from models.db import Database
+
+            from ..commands import Engine
+            from ..errors import Invalid
+            try:
+                database = Database(self.db_url, create=self.create)
+            except (ArgumentError, ImportError) as exc:  # not a URL, or a database kind we have no driver for
+                raise Invalid(f"数据库地址无法使用，请检查 --db / REFORMFLOW_DATABASE_URL，如 "
+                              f"sqlite:///instance/reformflow.sqlite3 或 postgresql://user@host/db "
+                              f"(not a database URL reformflow can use: {str(exc).splitlines()[0]})") from None
+            self._engine = Engine(database)
+        return self._engine
+
+    @property
+    def db(self):
+        return self.engine.db
+
+
+def _emit(data, as_json: bool, human) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        human(data)
+
+
+def _refuse(exc: ReformflowError, as_json: bool):
+    if as_json:
+        click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
+    click.echo(f"reformflow: {exc.kind}: {exc.message}".replace("\n", " "), err=True)
+    sys.exit(EXIT_CODES[exc.kind])
+
+
+def command(group, name=None, **kwargs):
+    """A CLI command with --json and uniform handling of refusals."""
+    def decorate(fn):
+        @group.command(name, **kwargs)
+        @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出到标准输出 (print data as JSON on standard output).")
+        @click.pass_obj
+        @functools.wraps(fn)
+        def wrapper(state, as_json, **params):
+            from sqlalchemy.exc import DBAPIError
+            try:
+                params = {name: _plan_id(state, value) for name, value in params.items()}
+                return fn(state, as_json, **params)
+            except ReformflowError as exc:
+                _refuse(exc, as_json)
+            except DBAPIError as exc:  # a database never initialised, not reachable, or not ours to use
+                from ..errors import Invalid
+                _refuse(Invalid(_database_unusable(exc)), as_json)
+        return wrapper
+    return decorate
+
+
+def _database_unusable(exc) -> str:
+    reason = str(exc.orig).split("\n")[0]
+    if getattr(exc.orig, "sqlstate", None) == "42501" or "permission denied" in reason.lower():
+        # the role lacks rights: running init again as the same role cannot help
+        return (f"数据库无法使用：{reason}。当前角色权限不足：请以数据库属主角色运行 `reformflow init`，"
+                f"并由属主为应用角色运行 ops/grant_app_role.sql（见 docs/operations.md §1） (database not "
+                f"usable: this role lacks rights; run `reformflow init` as the database owner role, and "
+                f"ops/grant_app_role.sql for the app role, see docs/operations.md section 1)")
+    if getattr(exc.orig, "sqlstate", None) == "3D000" or ('database "' in reason and "does not exist" in reason):
+        # a PostgreSQL database is created by its administrator: init only fills it
+        return (f"数据库无法使用：{reason}。PostgreSQL 数据库须先由其管理员创建（createdb，见 docs/operations.md §1），"
+                f"再运行 `reformflow init`；否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable: the "
+                f"database does not exist; create it first with createdb, then run `reformflow init`)")
+    return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
+            f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)")
+
+
+def _parse_now(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadValue("须为 ISO 8601 时间，如 2026-10-01T09:00:00+08:00",
+                       "use ISO 8601, e.g. 2026-10-01T09:00:00+08:00", ctx, param) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=clock.TZ)
+    # a year 1 or 9999 moment overflows as soon as it is turned into UTC or a deadline is added
+    if not YEARS[0] <= moment.year <= YEARS[1] or not YEARS[0] <= moment.astimezone(clock.TZ).year <= YEARS[1]:
+        raise BadValue(f"须在 {YEARS[0]} 至 {YEARS[1]} 年之间", f"must be between the years {YEARS[0]} and "
+                       f"{YEARS[1]}", ctx, param)
+    return moment
+
+
+# what a Chinese input method or a word processor types instead of JSON's ASCII punctuation
+_JSON_SLIPS = {"“": "中文引号", "”": "中文引号", "‘": "中文引号", "’": "中文引号", "'": "单引号",
+               "：": "中文冒号", "，": "中文逗号", "｛": "全角括号", "｝": "全角括号"}
+
+
+def _json_slip(text: str, exc: Exception) -> str:
+    """Where JSON stopped on such a character, say so: the decoder's English alone does not."""
+    pos = getattr(exc, "pos", None)
+    if pos is None:
+        return ""
+    rest = text[pos:].lstrip()
+    if not rest or rest[0] not in _JSON_SLIPS:
+        return ""
+    return (f"：第 {len(text) - len(rest) + 1} 个字符是{_JSON_SLIPS[rest[0]]}「{rest[0]}」，"
+            '字段名和文本须用英文双引号 "，冒号、逗号须为英文半角 : ,')
+
+
+def _json_data(value: str | None) -> dict:
+    if not value:
+        return {}
+    from ..errors import Invalid
+
+    def finite(text):  # NaN, Infinity and 1e999 are not JSON numbers: a plan's variables could not hold them
+        if text in ("NaN", "Infinity", "-Infinity") or not math.isfinite(float(text)):
+            raise ValueError(f"{text} is not a finite number")
+        return float(text)
+    try:
+        data = json.loads(value, parse_constant=finite, parse_float=finite)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise Invalid(f"--data 不是有效的 JSON{_json_slip(value, exc)} (--data is not valid JSON: {reason})") from None
+    if not isinstance(data, dict):
+        raise Invalid("--data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)")
+    return data
+
+
+def _read_attachments(paths, name: str | None = None) -> list[tuple[str, bytes]]:
+    """Each file's name (or `name`) and bytes. The name and kind are checked before anything is
+    read, and only a regular file is read, no further than one byte past the size limit: a pipe
+    would wait for a writer forever, a device such as /dev/zero never ends."""
+    import os
+    import stat
+    from .. import documents
+    from ..errors import Invalid
+    files = []
+    for path in paths:
+        file_name = name or Path(path).name
+        kept, _ = documents.checked_name(file_name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe without a writer does not block
+        except OSError as exc:
+            raise Invalid(f"无法读取附件 {path}：{exc.strerror or exc} (cannot read the file)") from None
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise Invalid(f"附件 {path} 不是普通文件（如管道、设备），不能上传；请先保存为文件 "
+                              "(not a regular file: a pipe or a device cannot be attached; save it to a file first)")
+            if info.st_size > documents.MAX_BYTES:
+                raise documents.too_large(kept, info.st_size)
+            files.append((file_name, f.read(documents.MAX_BYTES + 1)))
+    return files
+
+
+# wide enough that the command list shows each bilingual summary whole, where the terminal allows
+@click.group(context_settings={"max_content_width": 140})
+@click.option("--db", "db_url", envvar="REFORMFLOW_DATABASE_URL",
+              help="数据库地址，默认 ./instance/ 下的 SQLite (database URL; default: SQLite in ./instance/).")
+@click.option("--now", callback=_parse_now, help="本条命令使用的引擎时间，ISO 8601 (fix the engine clock for this command).")
+@click.pass_context
+def main(ctx, db_url, now):
+    """reformflow：改革方案审批流程 (approval workflows for reform plans)."""
+    if now is not None:
+        clock.set_override(now)
+    ctx.obj = State(db_url)

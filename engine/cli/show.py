@@ -1,0 +1,77 @@
+"""How tasks, plans, attached files, comments and instants are printed for a person: the lines
+several families of commands share (a task reads the same in `tasks`, `claim` and `instance`).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from .. import clock, display
+
+
+def _local(value: str) -> str:
+    """An instant as a person here reads it (--json keeps the exact instant, in UTC, for scripts)."""
+    return display.minute(value)
+
+
+def _deadline(value: str, active: bool) -> str:
+    """A deadline as the day it runs to; an active task past its deadline says so."""
+    overdue = active and datetime.fromisoformat(value) <= clock.now()
+    return display.deadline(value) + (" 已逾期 OVERDUE" if overdue else "")
+
+
+_TASK_STATUS = {"open": "待认领 open", "claimed": "已认领 claimed", "completed": "已办结 completed",
+                "cancelled": "已取消 cancelled"}
+_PLAN_STATUS = {"running": "办理中 running", "completed": "已办结 completed", "cancelled": "已终止 cancelled",
+                "error": "出错 error"}
+
+
+def _label(labels: dict, status: str) -> str:
+    return labels.get(status, status)
+
+
+def _candidates_text(t) -> str:
+    """Who may take an open task: its groups and users, and the unit it is kept to."""
+    unit = f"（限 {t['candidate_unit']} only）" if t.get("candidate_unit") else ""
+    return ",".join(t["candidate_groups"] + t["candidate_users"]) + unit
+
+
+def _show_task(t):
+    from ..runtime import OPEN_STATUSES
+    who = t["assignee"] or _candidates_text(t) or "-"
+    active = t["status"] in OPEN_STATUSES
+    due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
+    reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
+    if t["status"] == "completed" and t.get("completed_at"):
+        reminded += f" 办结 (completed) {_local(t['completed_at'])}"
+    plan = f" — {t['business_key'] or '#' + str(t['instance_id'])} {t['plan_title'] or ''}".rstrip() \
+        if "plan_title" in t else ""  # inbox lists name the plan; a plan's own page need not
+    behalf = f" 代 {t['on_behalf_of']} (on behalf of)" if t.get("on_behalf_of") else ""  # 委托办理
+    click.echo(f"  待办 (task) {t['id']}：{display.step(t['name'], t['subject'])} ({t['element_id']}) "
+               f"[{_label(_TASK_STATUS, t['status'])}] "
+               f"{who}{behalf}{due}{reminded}{plan}")
+
+
+def _show_instance(d):
+    click.echo(f"#{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] {d['definition_key']} "
+               f"v{d['definition_version']} 业务编号 (business key) {d['business_key'] or '-'}")
+    for t in d["tasks"]:
+        _show_task(t)
+
+
+def _show_document(d: dict) -> None:
+    cancelled = "（待办已撤销 task cancelled）" if d["task_status"] == "cancelled" else ""
+    click.echo(f"  附件 (file) {d['id']}：{d['file_name']}（{display.file_size(d['size'])}）"
+               f" 待办 (task) {d['task_id']} {display.step(d['task_name'], d['task_subject'])}{cancelled}，"
+               f"{d['attached_by']} 于 {_local(d['attached_at'])} 上传"
+               f"  SHA-256 {d['sha256'][:16]}…")
+
+
+def _show_comment(c: dict) -> None:
+    who = f"{c['author_name']} ({c['author']})" if c.get("author_name") else c["author"]
+    unit = f"，{c['unit']}" if c.get("unit") else ""
+    about = f" 关于待办 (on task) {c['task_id']} {display.step(c['task_name'], c['task_subject'])}" if c["task_id"] else ""
+    click.echo(f"  留言 (comment) {c['id']}：{who}{unit} 于 {_local(c['created_at'])}{about}")
+    for line in c["text"].splitlines():
+        click.echo(f"    {line}")
