@@ -86,7 +86,7 @@ def ledger():
     def page(rows=()):
         counts = {c: sum(r["colour"] == c for r in rows) for c in COLOURS}
         query = {k: v for k, v in filters.items() if v and not (k == "status" and v == "all")}
-        query["year"] = filters["year"] or ALL_YEARS  # the download is this page's year, said outright
+        query["year"] = ALL_YEARS if filters["year"] is None else filters["year"]  # this page's year, said outright
         years = engine().ledger_years()
         if filters["year"] is not None and filters["year"] not in years:  # one typed into the address
             years = sorted({*years, filters["year"]}, reverse=True)
@@ -126,7 +126,7 @@ def ledger_file(fmt: str):
         content = path.read_bytes()
     today = f"{clock.today():%Y%m%d}"  # 2026年度改革方案台账-20261204.xlsx; ledger-2026-20261204.xlsx for an old browser
     return attachment(content, _MEDIA[fmt], f"{ledger_export.title(year)}-{today}.{fmt}",
-                      f"ledger-{year or ALL_YEARS}-{today}.{fmt}")
+                      f"ledger-{ALL_YEARS if year is None else year}-{today}.{fmt}")
 
 
 # ------------------------------------------------------------------ assigning a task
