@@ -367,7 +367,7 @@ def test_a_plan_in_implementation_shows_its_measures_as_its_last_table_rated_the
 
 
 # ------------------------------------------------------------------ a year's ledger (年度台账)
-def _years_plans(library, at) -> dict:
+def _years_plans(library, at) -> dict:  # noqa: F811
     """2026's plans, one still open, one filed and one stopped that year, one stopped only after
     New Year; 2027's, one started ten minutes into it (Beijing time: still 2026 in UTC)."""
     with at("2026-03-02T09:00:00"):
