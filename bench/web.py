@@ -2,7 +2,8 @@
 
     python bench/web.py [--plans 300] [--db URL]
 
-Starts the plans as bench/ledger.py does (each driven to one of four stages), then asks the
+Starts the plans as bench/ledger.py does (each driven to one of four stages; with --years 5, over
+five years, most of the older ones driven to their end), then asks the
 Flask application (in this process, through its test client: no network, no browser) for each
 page as the people who use it would, and times a claim and a submit through the forms. Prints
 the median milliseconds of each.
@@ -21,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import audit_checks  # noqa: E402
+from engine import audit_checks, clock  # noqa: E402
 from engine.demo import PASSWORD  # noqa: E402
 from engine.queries import list_tasks  # noqa: E402
 from bench.ledger import library_engine, make_plans  # noqa: E402
@@ -54,11 +55,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--plans", type=int, default=300)
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--years", type=int, default=1,
+                        help="start the plans over this many years, the older ones mostly finished (default 1: all now)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = library_engine(args.db or f"sqlite:///{tmp}/web.sqlite3", password=PASSWORD)
         db = engine.db
-        made = make_plans(engine, args.plans)
+        made = make_plans(engine, args.plans, args.years)
         app = create_app(engine=engine, secret_key="bench")
         app.config["WTF_CSRF_ENABLED"] = False  # the forms' tokens are not what is measured
         office, legal = signed_in(app, "chen"), signed_in(app, "li")
@@ -71,7 +74,8 @@ def main() -> None:
             "a task's page": timed(lambda: legal.get(f"/tasks/{review['id']}")),
             "a plan's page with its trail": timed(lambda: legal.get(f"/plans/{review['instance_id']}")),
             "plans list, reform office (first 50)": timed(lambda: office.get("/plans")),
-            "ledger page": timed(lambda: office.get("/ledger")),
+            "ledger page": timed(lambda: office.get("/ledger")),  # this year's, plans carried over included
+            "ledger page, all years (全部年度)": timed(lambda: office.get("/ledger?year=all")),
             "step times page (办理时效)": timed(lambda: office.get("/stats")),
         }
         claims, completes = [], []
@@ -102,10 +106,12 @@ def main() -> None:
             assert audit_checks.run(engine, audit_checks.start(engine, "chen")["id"])["result"]["ok"]
             checks.append((time.perf_counter() - t0) * 1000)
         figures[f"audit check of the whole trail ({events} events, progress written)"] = statistics.median(checks)
+        this_year = len(engine.ledger(year=clock.today().year))
         url = db.url
         db.dispose()
     print(f"database: {url.split('@')[-1]}")
-    print(f"plans: {args.plans}, started and driven in {made:.1f} s")
+    print(f"plans: {args.plans} over {args.years} year(s), started and driven in {made:.1f} s"
+          f" ({this_year} on this year's ledger)")
     for name, ms in figures.items():
         print(f"{name}: {ms:.0f} ms")
 

@@ -1356,6 +1356,12 @@ class Engine:
         with self.db.read_connection() as conn:
             return ledger(conn, clock.now(), **filters)
 
+    def ledger_years(self) -> list[int]:
+        """The years the ledger can be asked for (engine/ledger.py `years`), newest first."""
+        from .ledger import years
+        with self.db.read_connection() as conn:
+            return years(conn, clock.today())
+
     def bulletin(self, quarter: str | None = None, **filters) -> dict:
         """The reform office's quarterly bulletin (engine/bulletin.py) for `quarter` (2026Q4,
         2026年第四季度), by default the latest quarter that has ended, as of now."""

@@ -22,13 +22,19 @@ each plan keeps the ones it started with. The lead unit and responsible person a
 in a round of reports, several bodies have the same step open, each named by its subject
 (engine.runtime.instance_subject: 编审单位报告（市财政局）). Read-only: one query for the
 plans, one for their tasks, one each for the names of users and groups.
+
+A year's ledger (年度台账, `year`): the plans started in that year, Beijing time, and those
+carried over (上年结转): started in an earlier year and not yet closed when it began — still
+running (or stopped on an error: nobody has closed it), or completed or stopped (终止) on or after
+1 January 00:00 Beijing time (`ended_at`, set when a plan ends). A plan started and closed before
+the year is not on it; nor is one started after it. A carried-over row says so (`carried_over`).
 """
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, or_, select
 
 from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
@@ -49,9 +55,11 @@ MEASURES, MEASURES_DONE, MEASURES_STARTED = "ledgerMeasures", "ledgerMeasuresDon
 
 
 def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str | None = None,
-           unit: str | None = None, process: str | None = None) -> list[dict]:
+           unit: str | None = None, process: str | None = None, year: int | None = None) -> list[dict]:
     """The ledger's rows, red first, then yellow, then green, each by plan id. `unit`: only plans
-    whose lead unit contains this text; `process`: only plans of this process key."""
+    whose lead unit contains this text; `process`: only plans of this process key; `year`: that
+    year's ledger, the plans started in it and those carried over into it (see above); None:
+    every plan ever started."""
     if status not in STATUSES:
         raise Invalid(f"状态须为 {'、'.join(STATUSES)} 之一 (status must be one of {', '.join(STATUSES)})")
     if colour is not None and colour not in COLOURS:
@@ -61,6 +69,14 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
         conditions.append(ProcessInstance.status == status)
     if process is not None:
         conditions.append(ProcessDefinition.key == process)
+    begins = None
+    if year is not None:
+        if not clock.YEARS[0] <= year <= clock.YEARS[1]:
+            raise Invalid(f"年度须在 {clock.YEARS[0]} 至 {clock.YEARS[1]} 之间：{year} "
+                          f"(the year must be from {clock.YEARS[0]} to {clock.YEARS[1]}, e.g. 2027)")
+        begins = year_begins(year)
+        conditions += [ProcessInstance.started_at < year_begins(year + 1),
+                       or_(ProcessInstance.ended_at.is_(None), ProcessInstance.ended_at >= begins)]
     plans, tasks = plans_and_tasks(conn, conditions)
     names = _Names({u.username: u.display_name if u.active else f"{u.display_name}（已停用 deactivated）"
                     for u in conn.execute(select(User.username, User.display_name, User.active))},
@@ -72,9 +88,26 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
         if unit is not None and unit not in str(lead_unit or ""):
             continue
         row = _row(plan, variables, tasks.get(plan.id, []), now, names)
+        row["carried_over"] = begins is not None and plan.started_at < begins
         if colour is None or row["colour"] == colour:
             rows.append(row)
     return sorted(rows, key=lambda r: COLOURS.index(r["colour"]))
+
+
+def year_begins(year: int) -> datetime:
+    """1 January 00:00 of `year`, Beijing time, in UTC like every instant the engine keeps."""
+    return datetime(year, 1, 1, tzinfo=clock.TZ).astimezone(timezone.utc)
+
+
+def years(conn: Connection, today: date) -> list[int]:
+    """The years a ledger can be asked for, newest first: from the year the first plan was
+    started to this year (or the latest plan's, if the clock was set back), Beijing time; a year
+    between with no plan started may still carry plans over. This year alone without plans."""
+    first, last = conn.execute(select(func.min(ProcessInstance.started_at), func.max(ProcessInstance.started_at))).one()
+    if first is None:
+        return [today.year]
+    newest = max(today.year, last.astimezone(clock.TZ).year)
+    return list(range(newest, first.astimezone(clock.TZ).year - 1, -1))
 
 
 class _Names:

@@ -14,14 +14,22 @@ COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 HEADERS = ("编号", "业务编号", "方案名称", "流程", "状态", "预警", "牵头单位", "责任人", "节点", "节点计划日期",
            "节点完成日期", "举措数", "已完成", "已启动未完成", "未启动", "当前环节", "当前期限", "延误事项", "发起时间",
            "办结时间")
+CARRIED_OVER, YES = "结转", "是"  # a year's ledger: started in an earlier year, still open when this one began
 UNIT_HEADERS = ("牵头单位", "方案数", "红", "黄", "绿", "延误事项", "延误天数合计", "举措数", "已完成举措")
 _WIDTHS = (6, 14, 36, 16, 8, 6, 16, 10, 12, 12, 12, 7, 7, 7, 7, 28, 12, 44, 17, 17)
 
 
-def write(rows: list[dict], path: str) -> None:
-    """Write the ledger to `path`, its format from the extension."""
-    table = [_cells(row) for row in rows]
-    save(path, ("台账", "ledger"), HEADERS, table, lambda book: _fill(book, rows, table))
+def title(year: int | None) -> str:
+    """What the ledger is called: a year's (2026年度改革方案台账) or every plan's."""
+    return f"{year}年度改革方案台账" if year is not None else "改革方案台账"
+
+
+def write(rows: list[dict], path: str, year: int | None = None) -> None:
+    """Write the ledger to `path`, its format from the extension. A year's ledger (`year`) names
+    the year on its sheet and has a last column, 结转, saying which plans were carried over."""
+    headers = HEADERS if year is None else (*HEADERS, CARRIED_OVER)
+    table = [_cells(row) + ([YES if row["carried_over"] else ""] if year is not None else []) for row in rows]
+    save(path, ("台账", "ledger"), headers, table, lambda book: _fill(book, rows, table, headers, year))
 
 
 def write_units(rows: list[dict], path: str) -> None:
@@ -36,10 +44,10 @@ def _unit_cells(unit: dict) -> list:
             unit["missed"], unit["days_late"], unit["measures"], unit["measures_done"]]
 
 
-def _fill(book, rows: list[dict], table: list[list]) -> None:
+def _fill(book, rows: list[dict], table: list[list], headers: tuple, year: int | None) -> None:
     sheet = book.active
-    sheet.title = "改革方案台账"
-    header_row(sheet, HEADERS, _WIDTHS)
+    sheet.title = title(year)
+    header_row(sheet, headers, (*_WIDTHS, 6))
     warning = HEADERS.index("预警") + 1
     for row, cells in zip(rows, table):
         sheet.append(cells)

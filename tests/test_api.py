@@ -131,6 +131,11 @@ def test_the_command_line_adds_lists_and_revokes_tokens(sqlite_engine):
     assert revoked.exit_code == 0 and json.loads(revoked.stdout)["state"] == "revoked"
     again = run("revoke", "1", "--as", "zhang", "--json")
     assert again.exit_code == 6 and json.loads(again.stdout)["error"] == "conflict"
+    with pytest.raises(Unauthorized):
+        sqlite_engine.token_user(secret, address="10.1.2.3")  # a script nobody updated
+    listed = run("list", "--as", "zhang").stdout
+    assert "失效后仍有人使用 (still sent after it ended) " in listed
+    assert json.loads(run("list", "--as", "zhang", "--json").stdout)["tokens"][0]["refused_at"] is not None
 
 
 # ---------------------------------------------------------------- who is asking

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
+from engine.errors import Invalid
 
 from .plan_helper import Plan
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
@@ -363,3 +364,105 @@ def test_a_plan_in_implementation_shows_its_measures_as_its_last_table_rated_the
     rows = [[c.value for c in r] for r in load_workbook(tmp_path / "台账.xlsx").active.iter_rows()]
     assert rows[0][11:15] == ["举措数", "已完成", "已启动未完成", "未启动"]
     assert [r[11:15] for r in rows[1:]] == [[5, 2, 1, 2], [None, None, None, None]]
+
+
+# ------------------------------------------------------------------ a year's ledger (年度台账)
+def _years_plans(library, at) -> dict:  # noqa: F811
+    """2026's plans, one still open, one filed and one stopped that year, one stopped only after
+    New Year; 2027's, one started ten minutes into it (Beijing time: still 2026 in UTC)."""
+    with at("2026-03-02T09:00:00"):
+        open_ = Plan(library, title="深化财政预算管理制度改革方案")
+        open_.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
+        filed = Plan(library, title="推进用地管理改革方案")
+        filed.finish()
+        assert filed.refresh()["status"] == "completed"
+        stopped = Plan(library, title="深化科技体制改革方案")
+        late_stop = Plan(library, title="深化金融领域改革方案")
+    with at("2026-12-31T23:50:00"):  # 15:50 UTC: closed before 2027 began in Beijing
+        library.cancel_plan(stopped.id, reason="与其他方案合并", actor="chen")
+    with at("2027-01-01T00:10:00"):  # 2026-12-31 16:10 UTC, but 2027 in Beijing
+        new = Plan(library, title="深化国资国企改革方案")
+    with at("2027-01-05T09:00:00"):
+        library.cancel_plan(late_stop.id, reason="与其他方案合并", actor="chen")
+    return {"open": open_.id, "filed": filed.id, "stopped": stopped.id, "late_stop": late_stop.id, "new": new.id}
+
+
+def test_a_years_ledger_has_its_plans_and_those_carried_over_not_those_closed_before_it(library, at):  # noqa: F811
+    plans = _years_plans(library, at)
+    with at("2027-01-12T09:00:00"):
+        rows = {r["id"]: r["carried_over"] for r in library.ledger(year=2027)}
+        # open on 1 January: carried over, the one stopped on 5 January too; filed or stopped in 2026: not there
+        assert rows == {plans["open"]: True, plans["late_stop"]: True, plans["new"]: False}
+        assert {r["id"]: r["carried_over"] for r in library.ledger(year=2026)} == {
+            plans["open"]: False, plans["filed"]: False, plans["stopped"]: False, plans["late_stop"]: False}
+        assert library.ledger(year=2025) == []
+        # a year not yet begun: what is open now would be carried over into it
+        assert {r["id"]: r["carried_over"] for r in library.ledger(year=2028)} == {
+            plans["open"]: True, plans["new"]: True}
+        # every plan ever started, as before, none of them carried over
+        assert {r["id"]: r["carried_over"] for r in library.ledger()} == {i: False for i in plans.values()}
+        # the year filter with the others
+        assert [r["id"] for r in library.ledger(year=2027, status="running")] == [plans["open"], plans["new"]]
+        assert [r["id"] for r in library.ledger(year=2027, colour="red")] == [plans["open"]]
+        assert library.ledger_years() == [2027, 2026]
+    with at("2029-06-01T09:00:00"):  # years with no plan started still carry the open one
+        assert library.ledger_years() == [2029, 2028, 2027, 2026]
+        assert {r["id"]: r["carried_over"] for r in library.ledger(year=2029)} == {
+            plans["open"]: True, plans["new"]: True}
+    with pytest.raises(Invalid, match="年度须在 1900 至 2100 之间"):
+        library.ledger(year=1899)
+
+
+def test_no_plan_yet_offers_this_year_alone(library, at):  # noqa: F811
+    with at("2027-01-12T09:00:00"):
+        assert library.ledger_years() == [2027] and library.ledger(year=2027) == []
+
+
+def test_the_command_reads_a_years_ledger_marking_the_plans_carried_over(library, at, tmp_path):  # noqa: F811
+    plans = _years_plans(library, at)
+    result = _cli(library, "--year", "2027")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("2027年度改革方案台账：2027 年发起及以前年度结转（1 月 1 日尚未办结）的方案 "
+                        "(the 2027 ledger: plans started in 2027 and those carried over, still open on 1 January)")
+    assert (f"[红 red] #{plans['open']} 深化财政预算管理制度改革方案（市财政局，张伟） [办理中 running] "
+            "[结转 carried over]") in lines
+    assert f"[绿 green] #{plans['new']} 深化国资国企改革方案 [办理中 running]" in lines
+    assert not any(f"#{plans['filed']} " in line or f"#{plans['stopped']} " in line for line in lines)
+    assert lines[-2:] == ["共 3 个方案：红 1、黄 0、绿 2 (3 plans: 1 red, 0 yellow, 2 green)",
+                          "其中以前年度结转 2 个 (2 carried over from earlier years)"]
+
+    as_json = json.loads(_cli(library, "--year", "2027", "--json").stdout)
+    assert as_json["year"] == 2027
+    assert {p["id"]: p["carried_over"] for p in as_json["plans"]} == {
+        plans["open"]: True, plans["late_stop"]: True, plans["new"]: False}
+    # without --year: every plan, the JSON as it was (the same fields, carried_over added, always false)
+    everything = json.loads(_cli(library, "--json").stdout)
+    assert set(everything) == {"plans"} and len(everything["plans"]) == 5
+    assert {"id", "colour", "status", "current", "missed", "started_at", "ended_at"} < set(everything["plans"][0])
+    assert not any(p["carried_over"] for p in everything["plans"])
+    units = json.loads(_cli(library, "--year", "2026", "--by-unit", "--json").stdout)
+    assert units["year"] == 2026 and sum(u["plans"] for u in units["units"]) == 4
+
+    refused = _cli(library, "--year", "1899")
+    assert refused.exit_code != 0 and "年度须在 1900 至 2100 之间：1899" in refused.stderr
+
+    from openpyxl import load_workbook
+    xlsx = tmp_path / "台账.xlsx"
+    result = _cli(library, "--year", "2027", "--output", str(xlsx))
+    assert result.exit_code == 0 and "已写入2027年度台账 3 个方案" in result.stderr
+    book = load_workbook(xlsx)
+    sheet = book.worksheets[0]
+    assert sheet.title == "2027年度改革方案台账"
+    table = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert table[0][-3:] == ["发起时间", "办结时间", "结转"]
+    assert {r[0]: r[-1] for r in table[1:]} == {plans["open"]: "是", plans["late_stop"]: "是", plans["new"]: None}
+    csv_file = tmp_path / "台账.csv"
+    assert _cli(library, "--year", "2027", "--output", str(csv_file)).exit_code == 0
+    with open(csv_file, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][-1] == "结转" and sorted(r[-1] for r in rows[1:]) == ["", "是", "是"]
+    # every plan's file has no such column, as before
+    assert _cli(library, "--output", str(csv_file)).exit_code == 0
+    with open(csv_file, encoding="utf-8-sig", newline="") as f:
+        assert next(csv.reader(f))[-1] == "办结时间"

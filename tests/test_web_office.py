@@ -14,6 +14,7 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from engine import clock
 from engine.queries import list_tasks
 from models import AuditEvent, ProcessInstance
 from web.auth import Person
@@ -105,10 +106,11 @@ def test_a_drafter_sees_only_the_plans_that_concern_them_and_no_ledger(live, pag
 def test_the_office_reads_the_ledger_in_colour_and_downloads_the_same_table(live, page):
     from openpyxl import load_workbook
     engine = _engine(live)
-    expected = engine.ledger()
+    year = clock.today().year  # the page's, by default
+    expected = engine.ledger(year=year)
     sign_in(page, live, "chen")
     page.get_by_role("navigation").get_by_role("link", name="台账").click()
-    expect(page.locator("h1")).to_contain_text("改革方案台账")
+    expect(page.locator("h1")).to_contain_text(f"{year} 年度改革方案台账")
     cells = page.locator("td.warning")
     expect(cells).to_have_count(len(expected))
     assert cells.evaluate_all("cs => cs.map(c => c.dataset.colour)") == [r["colour"] for r in expected]
@@ -120,7 +122,7 @@ def test_the_office_reads_the_ledger_in_colour_and_downloads_the_same_table(live
 
     page.get_by_label("预警").select_option("red")
     page.get_by_role("button", name="筛选").click()
-    reds = engine.ledger(colour="red")
+    reds = engine.ledger(colour="red", year=year)
     expect(cells).to_have_count(len(reds))
     assert 0 < len(reds) < len(expected)
 
@@ -138,6 +140,84 @@ def test_the_office_reads_the_ledger_in_colour_and_downloads_the_same_table(live
     assert text.startswith("\ufeff")  # Excel reads the Chinese
     table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert [int(line[0]) for line in table[1:]] == [r["id"] for r in reds]
+
+
+def test_the_ledger_is_this_years_with_the_plans_carried_over_and_any_year_chosen(live, page, at):
+    """A plan started last year and still open is on this year's ledger, marked 结转; one started
+    and stopped last year is not; the year chosen is the heading's, the download's and its file's."""
+    from openpyxl import load_workbook
+    engine = _engine(live)
+    year, today = clock.today().year, clock.today()
+    with at(f"{year - 1}-03-02T09:00:00"):
+        carried = engine.start("reform_plan", actor="zhang", title="推进户籍制度改革方案", business_key="HJ-01")
+        closed = engine.start("reform_plan", actor="zhang", title="推进医药卫生体制改革方案", business_key="YY-01")
+    with at(f"{year - 1}-11-20T09:00:00"):
+        engine.cancel_plan(closed["id"], reason="与其他方案合并", actor="chen")
+    this_year = engine.ledger(year=year)
+    sign_in(page, live, "chen")
+    page.get_by_role("navigation").get_by_role("link", name="台账").click()
+    heading = page.locator("h1")
+    expect(heading).to_contain_text(f"{year} 年度改革方案台账")
+    expect(heading).to_contain_text(f"共 {len(this_year)} 个方案")
+    expect(heading).to_contain_text(f"其中以前年度结转 {sum(r['carried_over'] for r in this_year)} 个")
+    expect(page.locator("td.warning")).to_have_count(len(this_year))
+    row = page.locator(f"tr[data-plan='{carried['id']}']")
+    expect(row.locator(".carried")).to_have_text("结转")
+    expect(row.locator(".carried")).to_have_attribute("title", f"{year} 年以前发起，年初尚未办结")
+    expect(page.locator(f"tr[data-plan='{closed['id']}']")).to_have_count(0)  # closed before the year began
+    expect(page.locator("tr[data-plan] .carried")).to_have_count(sum(r["carried_over"] for r in this_year))
+
+    # the years with plans, newest first, then all years; this year chosen
+    years = page.locator("select[name=year]")  # labelled 年度
+    assert years.locator("option").all_inner_texts() == [f"{y} 年" for y in engine.ledger_years()] + ["全部年度"]
+    assert engine.ledger_years()[:2] == [year, year - 1]
+    expect(years).to_have_value(str(year))
+    xlsx = page.get_by_role("link", name="Excel (.xlsx)")
+    expect(xlsx).to_have_attribute("href", f"/ledger.xlsx?year={year}")
+    with page.expect_download() as download:
+        xlsx.click()
+    assert download.value.suggested_filename == f"{year}年度改革方案台账-{today:%Y%m%d}.xlsx"
+    sheet = load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).worksheets[0]
+    assert sheet.title == f"{year}年度改革方案台账"
+    assert sheet.cell(1, sheet.max_column).value == "结转"
+    marked = {sheet.cell(r, 1).value: sheet.cell(r, sheet.max_column).value for r in range(2, sheet.max_row + 1)}
+    assert marked[carried["id"]] == "是" and closed["id"] not in marked and len(marked) == len(this_year)
+
+    # last year: both plans, neither carried over; the filter kept with the others
+    years.select_option(str(year - 1))
+    page.get_by_label("预警").select_option("green")
+    page.get_by_role("button", name="筛选").click()
+    expect(heading).to_contain_text(f"{year - 1} 年度改革方案台账")
+    expect(years).to_have_value(str(year - 1))
+    expect(page.locator(f"tr[data-plan='{closed['id']}']")).to_contain_text("已终止")
+    expect(row).to_be_visible()
+    expect(row.locator(".carried")).to_have_count(0)
+    expect(xlsx).to_have_attribute("href", f"/ledger.xlsx?colour=green&year={year - 1}")
+
+    # all years: every plan ever started, as the ledger was, none marked
+    years.select_option(label="全部年度")
+    page.get_by_label("预警").select_option("")
+    page.get_by_role("button", name="筛选").click()
+    expect(heading).to_contain_text("改革方案台账（全部年度）")
+    expect(page.locator("td.warning")).to_have_count(len(engine.ledger()))
+    expect(page.locator(".carried")).to_have_count(0)
+    expect(xlsx).to_have_attribute("href", "/ledger.xlsx?year=all")
+    with page.expect_download() as download:
+        xlsx.click()
+    assert download.value.suggested_filename == f"改革方案台账-{today:%Y%m%d}.xlsx"
+
+    # in English, the same
+    page.goto(f"{live.url}/ledger")
+    page.get_by_role("button", name="English").click()
+    expect(heading).to_contain_text(f"Reform plan ledger {year}")
+    expect(row.locator(".carried")).to_have_text("carried over")
+    expect(years.locator("option").last).to_have_text("All years")
+
+    # a year that is not one is refused in a sentence, and this year's ledger shown
+    page.goto(f"{live.url}/ledger?year=abc")
+    expect(page.get_by_role("alert")).to_contain_text("the year is a number")
+    assert page.goto(f"{live.url}/ledger?year=1899").status == 400
+    expect(page.get_by_role("alert")).to_contain_text("the year must be from 1900 to 2100")
 
 
 # ------------------------------------------------------------------ assigning

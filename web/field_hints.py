@@ -1,6 +1,6 @@
 """What a form field asks for, said under it in the page's language: its range as it stands now
 (`不晚于 2026-02-20（今天）`), its length limits, and the rule in words the diagram gives
-(`rangeHint`). The command line's `reformflow task` says the same (engine/cli.py _show_form);
+(`rangeHint`). The command line's `reformflow task` says the same (engine/cli/tasks.py _show_form);
 the engine refuses a value outside them on submit with its own message (engine/forms.py)."""
 from __future__ import annotations
 

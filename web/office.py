@@ -11,11 +11,9 @@ conflict (409), not overwritten.
 from __future__ import annotations
 
 import tempfile
-from io import BytesIO
 from pathlib import Path
 
-from flask import (Blueprint, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -27,6 +25,7 @@ from engine.plan_list import PLAN_STATUSES, plan_rows
 from . import inbox, plans as plan_pages, start_forms
 from .current import engine
 from .assignees import assignees
+from .downloads import attachment
 from .refusals import refused
 
 bp = Blueprint("office", __name__)
@@ -54,10 +53,24 @@ def office_only():
 
 
 # ------------------------------------------------------------------ the ledger
+ALL_YEARS = "all"  # ?year=all: every plan ever started; no year: this year's ledger
+
+
 def _ledger_filters() -> dict:
+    """The page's filters, its year this year's (engine clock, Beijing) unless it names one or
+    all; a year that is not a number is refused (Invalid) as the engine refuses one out of range."""
     args = request.args
+    typed = args.get("year", "").strip()
+    if not typed:
+        year = clock.today().year
+    elif typed == ALL_YEARS:
+        year = None
+    elif typed.isascii() and typed.isdigit():
+        year = int(typed)
+    else:
+        raise Invalid(f"年度须为数字，如 2027：{typed} (the year is a number, e.g. 2027)")
     return {"status": args.get("status") or "all", "colour": args.get("colour") or None,
-            "unit": args.get("unit", "").strip() or None, "process": args.get("process") or None}
+            "unit": args.get("unit", "").strip() or None, "process": args.get("process") or None, "year": year}
 
 
 @bp.route("/ledger")
@@ -65,13 +78,22 @@ def _ledger_filters() -> dict:
 def ledger():
     if (refusal := office_only()) is not None:
         return refusal
-    filters = _ledger_filters()
+    try:
+        filters = _ledger_filters()
+    except Invalid as exc:
+        return refused(exc, lambda: redirect(url_for("office.ledger")))
 
     def page(rows=()):
         counts = {c: sum(r["colour"] == c for r in rows) for c in COLOURS}
         query = {k: v for k, v in filters.items() if v and not (k == "status" and v == "all")}
+        query["year"] = ALL_YEARS if filters["year"] is None else filters["year"]  # this page's year, said outright
+        years = engine().ledger_years()
+        if filters["year"] is not None and filters["year"] not in years:  # one typed into the address
+            years = sorted({*years, filters["year"]}, reverse=True)
         return render_template("office_ledger.html", rows=rows, filters=filters, counts=counts, query=query,
-                               statuses=STATUSES, colours=COLOURS, processes=start_forms.processes(engine()),
+                               carried_over=sum(r["carried_over"] for r in rows), years=years,
+                               all_years=ALL_YEARS, statuses=STATUSES, colours=COLOURS,
+                               processes=start_forms.processes(engine()),
                                holder_text=holder_text, missed_text=ledger_export.missed_text,
                                measures_text=ledger_export.measures_text)
     try:
@@ -93,15 +115,18 @@ def ledger_file(fmt: str):
     if fmt not in _MEDIA:
         return render_template("office_refused.html", message=_("台账只能下载为 .xlsx 或 .csv。")), 404
     try:
-        rows = engine().ledger(**_ledger_filters())
+        filters = _ledger_filters()
+        rows = engine().ledger(**filters)
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("office.ledger")))
+    year = filters["year"]
     with tempfile.TemporaryDirectory() as folder:  # our own name: nothing the user sent names a path
         path = Path(folder) / f"ledger.{fmt}"
-        ledger_export.write(rows, str(path))
+        ledger_export.write(rows, str(path), year=year)
         content = path.read_bytes()
-    return send_file(BytesIO(content), mimetype=_MEDIA[fmt], as_attachment=True,
-                     download_name=f"改革方案台账-{clock.today():%Y%m%d}.{fmt}")
+    today = f"{clock.today():%Y%m%d}"  # 2026年度改革方案台账-20261204.xlsx; ledger-2026-20261204.xlsx for an old browser
+    return attachment(content, _MEDIA[fmt], f"{ledger_export.title(year)}-{today}.{fmt}",
+                      f"ledger-{ALL_YEARS if year is None else year}-{today}.{fmt}")
 
 
 # ------------------------------------------------------------------ assigning a task

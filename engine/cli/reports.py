@@ -20,29 +20,34 @@ from .show import _PLAN_STATUS, _deadline, _label
               help="只列此颜色的：red 红、yellow 黄、green 绿 (only plans with this warning).")
 @click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
 @click.option("--process", "process_key", help="只列此流程的方案，如 reform_plan (only plans of this process key).")
+@click.option("--year", type=int, help="年度台账，如 2027：当年发起的方案及以前年度结转、1 月 1 日尚未办结的方案；"
+                                       "默认为全部方案 (that year's ledger: the plans started in it and those carried "
+                                       "over, still open on 1 January; default: every plan).")
 @click.option("--by-unit", is_flag=True,
               help="按牵头单位汇总：方案数、红黄绿、延误 (per lead unit: plans, warnings, delays).")
 @click.option("--output", type=click.Path(dir_okay=False),
               help="另存为 .xlsx 或 .csv 文件 (also write the ledger to an .xlsx or .csv file).")
-def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, output):
+def ledger_cmd(state, as_json, status, colour, unit, process_key, year, by_unit, output):
     """改革方案台账：牵头单位、当前环节、期限及三色预警 (the ledger: lead units, current steps, deadlines, warnings).
 
     红 red：有期限已过而未完成；黄 yellow：曾逾期，已补上；绿 green：均按期
     (red: a deadline missed and still open; yellow: one missed and since made up; green: all on time)."""
     from ..ledger import holder_text
-    from ..ledger_export import COLOUR_NAMES, measures_text, missed_text, write, write_units
-    rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key)
+    from ..ledger_export import COLOUR_NAMES, measures_text, missed_text, title, write, write_units
+    rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key, year=year)
     if output is not None and by_unit and output.lower().endswith(".csv"):  # one table: the sums asked for
         write_units(rows, output)
         click.echo(f"已写入按牵头单位汇总到 {output} (per-unit sums written)", err=True)
     elif output is not None:  # "" too: refused, not silently nothing written
-        write(rows, output)
-        click.echo(f"已写入台账 {len(rows)} 个方案到 {output} (ledger of {display.counted(len(rows), 'plan')} written)",
-                   err=True)
+        write(rows, output, year=year)
+        click.echo(f"已写入{'' if year is None else f'{year}年度'}台账 {len(rows)} 个方案到 {output} "
+                   f"(ledger of {display.counted(len(rows), 'plan')} written)", err=True)
+    # a year's ledger names its year; without --year the output is as it always was
+    shown = {} if year is None else {"year": year}
 
     if by_unit:
         from ..ledger import by_unit as per_unit
-        _emit({"units": per_unit(rows)}, as_json, lambda d: [click.echo(
+        _emit({**shown, "units": per_unit(rows)}, as_json, lambda d: [click.echo(
             f"{u['lead_unit'] or '（未填）'}：{u['plans']} 个方案，红 {u['red']}、黄 {u['yellow']}、绿 {u['green']}；"
             f"延误 {u['missed']} 项，共 {u['days_late']} 天{_unit_measures(u, 'zh')} ({display.counted(u['plans'], 'plan')}: "
             f"{u['red']} red, {u['yellow']} yellow, {u['green']} green; {display.counted(u['missed'], 'delay')}, "
@@ -51,13 +56,17 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
         return
 
     def human(d):
+        if year is not None:
+            click.echo(f"{title(year)}：{year} 年发起及以前年度结转（1 月 1 日尚未办结）的方案 "
+                       f"(the {year} ledger: plans started in {year} and those carried over, still open on 1 January)")
         for r in d["plans"]:
             who = "，".join(filter(None, [r["lead_unit"], r["responsible_person"]]))
             key = f"{r['business_key']} " if r["business_key"] else ""  # a plan and its implementation share a title
             # coloured on a terminal; click leaves the colour out when the output is a file or a pipe
             tag = click.style(f"[{COLOUR_NAMES[r['colour']]} {r['colour']}]", fg=r["colour"], bold=True)
+            carried = " [结转 carried over]" if r["carried_over"] else ""
             click.echo(f"{tag} #{r['id']} {key}{r['title']}{f'（{who}）' if who else ''} "
-                       f"[{_label(_PLAN_STATUS, r['status'])}]")
+                       f"[{_label(_PLAN_STATUS, r['status'])}]{carried}")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
                 click.echo(f"    当前 (now)：{display.step(t['name'], t['subject'])}（{holder_text(t, '待认领 (open)')}）{due}")
@@ -72,7 +81,9 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, by_unit, outpu
         counts = {c: sum(r["colour"] == c for r in d["plans"]) for c in COLOUR_NAMES}
         click.echo(f"共 {len(d['plans'])} 个方案：红 {counts['red']}、黄 {counts['yellow']}、绿 {counts['green']} "
                    f"({display.counted(len(d['plans']), 'plan')}: {counts['red']} red, {counts['yellow']} yellow, {counts['green']} green)")
-    _emit({"plans": rows}, as_json, human)
+        if carried := sum(r["carried_over"] for r in d["plans"]):
+            click.echo(f"其中以前年度结转 {carried} 个 ({carried} carried over from earlier years)")
+    _emit({**shown, "plans": rows}, as_json, human)
 
 
 @command(main, "bulletin")

@@ -49,9 +49,12 @@ def tokens_list(state, as_json, actor, owner):
         for t in d["tokens"]:
             until = display.deadline(t["expires_at"]) if t["expires_at"] else "—"
             used = display.minute(t["last_used_at"]) if t["last_used_at"] else "从未使用 (never)"
+            # a revoked or expired token something still sends (token_refused): its owner should look
+            refused = f"，失效后仍有人使用 (still sent after it ended) {display.minute(t['refused_at'])}" \
+                if t["refused_at"] else ""
             click.echo(f"{t['id']}「{t['name']}」{t['username']} [{_TOKEN_STATES[t['state']]}] "
                        f"创建于 (created) {display.minute(t['created_at'])}，有效至 (expires) {until}，"
-                       f"最近使用 (last used) {used}")
+                       f"最近使用 (last used) {used}{refused}")
     _emit(result, as_json, human)
 
 
