@@ -152,7 +152,7 @@ def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challeng
     app = client.application
     routes = [(r, sorted(r.methods - {"HEAD", "OPTIONS"})[0]) for r in app.url_map.iter_rules()
               if r.endpoint.startswith("api.") and r.endpoint != "api.openapi"]
-    assert len(routes) == 17  # every endpoint but the document
+    assert len(routes) == 18  # every endpoint but the document
     bad = {"none": {}, "not bearer": {"Authorization": "Basic emhhbmc6ZGVtbw=="}, "empty": {"Authorization": "Bearer "},
            "unknown": _auth("rf_" + "x" * 43), "revoked": _auth(revoked["secret"]),
            "expired": _auth(expiring["secret"]), "deactivated": _auth(leaver["secret"])}
@@ -493,3 +493,25 @@ def test_comments_are_added_and_the_trail_is_read_through_the_api(mini):
     assert client.post(f"/api/v1/plans/{plan['id']}/comments", headers=zhao, json={"text": "x"}).status_code == 404
     with engine.db.reader() as s:
         assert verify(s).ok
+
+
+def test_the_office_reads_the_ledger_by_year_through_the_api_others_may_not(mini, at):
+    engine = mini
+    client = _client(engine)
+    chen = _auth(engine.create_token("chen", "dashboard")["secret"])
+    zhang = _auth(engine.create_token("zhang", "OA")["secret"])
+    with at("2026-12-30T09:00"):
+        old = engine.start("mini_approval", actor="zhang", title="去年的方案")
+    with at("2027-01-05T09:00"):
+        new = engine.start("mini_approval", actor="zhang", title="今年的方案")
+        ledger = client.get("/api/v1/ledger", headers=chen).get_json()
+        assert ledger["year"] == 2027  # this year, Beijing time
+        assert {(p["id"], p["carried_over"]) for p in ledger["plans"]} == {(old["id"], True), (new["id"], False)}
+        last_year = client.get("/api/v1/ledger?year=2026", headers=chen).get_json()
+        assert [p["title"] for p in last_year["plans"]] == ["去年的方案"]
+        every = client.get("/api/v1/ledger?year=all&colour=green", headers=chen).get_json()
+        assert every["year"] is None and {p["colour"] for p in every["plans"]} <= {"green"}
+        bad = client.get("/api/v1/ledger?year=last", headers=chen)
+        assert (bad.status_code, bad.get_json()["error"]) == (422, "invalid")
+        refused = client.get("/api/v1/ledger", headers=zhang)
+        assert (refused.status_code, refused.get_json()["error"]) == (403, "forbidden")

@@ -163,6 +163,7 @@ def _api_attempts(f: dict) -> dict:
         "api.start": ("POST", "/api/v1/plans", {"key": "work_report", "title": "x"}, {403}),
         "api.urge": ("POST", f"/api/v1/tasks/{t}/urge", {"note": "x"}, {403, 404}),
         "api.stats": ("GET", "/api/v1/stats", None, {403}),
+        "api.ledger": ("GET", "/api/v1/ledger", None, {403}),
         "api.attach": ("POST", f"/api/v1/tasks/{t}/files", None, {404}),
         "api.files": ("GET", f"/api/v1/plans/{p}/files", None, {404}),
         "api.file": ("GET", f"/api/v1/plans/{p}/files/{f['document']}", None, {404}),

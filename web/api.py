@@ -26,16 +26,17 @@ from werkzeug.exceptions import HTTPException
 
 from engine import clock, urging
 from engine.documents import MEDIA_TYPES
-from engine.errors import Invalid, NotFound, ReformflowError, Unauthorized
+from engine.errors import Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import plan_history
 from engine.plan_list import PLAN_STATUSES, plan_rows
-from engine.queries import DONE, LISTS, count_listed, list_tasks
+from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
 
 from . import i18n
 from .access import may_see_plan, may_see_task, may_see_task_id
 from .current import engine
 from .downloads import attachment
+from .office import ledger_filters
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -316,6 +317,18 @@ def stats():
     return answer(engine().step_times(me().username, since=request.args.get("since") or None,
                                       until=request.args.get("until") or None,
                                       process=request.args.get("process") or None))
+
+
+@bp.get("/ledger")
+def ledger():
+    """台账, the reform office only, as its page filters it: `year` (a year, or `all`; by default
+    this year, Beijing), `status`, `colour`, `unit`, `process`. Each plan with its lead unit,
+    milestone, current steps, missed deadlines, colour and `carried_over` (结转)."""
+    if ADMIN_GROUP not in me().group_codes:
+        raise Forbidden("只有改革办可以查看台账 (only the reform office may read the ledger)")
+    filters = ledger_filters()
+    rows = engine().ledger(**filters)
+    return answer({"year": filters["year"], "plans": rows})
 
 
 @bp.get("/plans")

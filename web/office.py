@@ -56,9 +56,10 @@ def office_only():
 ALL_YEARS = "all"  # ?year=all: every plan ever started; no year: this year's ledger
 
 
-def _ledger_filters() -> dict:
-    """The page's filters, its year this year's (engine clock, Beijing) unless it names one or
-    all; a year that is not a number is refused (Invalid) as the engine refuses one out of range."""
+def ledger_filters() -> dict:
+    """The request's ledger filters (the page's and the JSON API's), its year this year's (engine
+    clock, Beijing) unless it names one or all; a year that is not a number is refused (Invalid)
+    as the engine refuses one out of range."""
     args = request.args
     typed = args.get("year", "").strip()
     if not typed:
@@ -79,7 +80,7 @@ def ledger():
     if (refusal := office_only()) is not None:
         return refusal
     try:
-        filters = _ledger_filters()
+        filters = ledger_filters()
     except Invalid as exc:
         return refused(exc, lambda: redirect(url_for("office.ledger")))
 
@@ -115,7 +116,7 @@ def ledger_file(fmt: str):
     if fmt not in _MEDIA:
         return render_template("office_refused.html", message=_("台账只能下载为 .xlsx 或 .csv。")), 404
     try:
-        filters = _ledger_filters()
+        filters = ledger_filters()
         rows = engine().ledger(**filters)
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("office.ledger")))
