@@ -10,7 +10,7 @@ import click
 from ..output import whole_file
 from .params import ID, PLAN
 from .shared import _emit, _read_attachments, command, main
-from .show import _show_document
+from .show import _each, _show_document
 
 
 @command(main, "attach")
@@ -28,12 +28,8 @@ def attach_cmd(state, as_json, task_id, path, actor, name):
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 def documents_cmd(state, as_json, instance_id):
     """列出方案的附件 (list a plan's attached files)."""
-    def human(files):
-        if not files:
-            click.echo("此方案没有附件 (no files attached to this plan)")
-        for d in files:
-            _show_document(d)
-    _emit(state.engine.documents(instance_id), as_json, human)
+    _emit(state.engine.documents(instance_id), as_json,
+          _each("此方案没有附件 (no files attached to this plan)", _show_document))
 
 
 @command(main, "document")

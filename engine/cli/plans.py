@@ -10,7 +10,7 @@ import click
 from .. import clock, display
 from .params import ID, PLAN
 from .shared import _emit, _json_data, command, main
-from .show import _PLAN_STATUS, _label, _local, _show_comment, _show_instance
+from .show import _PLAN_STATUS, _each, _label, _local, _show_comment, _show_instance
 
 
 @command(main, "start")
@@ -40,12 +40,7 @@ def comment_cmd(state, as_json, instance_id, text, actor, task_id):
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 def comments_cmd(state, as_json, instance_id):
     """列出方案的留言，按时间先后 (list a plan's comments, oldest first)."""
-    def human(found):
-        if not found:
-            click.echo("此方案没有留言 (no comments on this plan)")
-        for c in found:
-            _show_comment(c)
-    _emit(state.engine.comments(instance_id), as_json, human)
+    _emit(state.engine.comments(instance_id), as_json, _each("此方案没有留言 (no comments on this plan)", _show_comment))
 
 
 @command(main, "cancel")

@@ -10,6 +10,16 @@ import click
 from .. import clock, display
 
 
+def _each(nothing: str, show):
+    """A list printed for a person: each item by `show`, or the line `nothing` when it is empty."""
+    def human(items):
+        if not items:
+            click.echo(nothing)
+        for item in items:
+            show(item)
+    return human
+
+
 def _local(value: str) -> str:
     """An instant as a person here reads it (--json keeps the exact instant, in UTC, for scripts)."""
     return display.minute(value)
