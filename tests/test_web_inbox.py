@@ -95,4 +95,8 @@ def test_on_a_phone_each_task_is_a_card_with_its_values_named(live, browser):
     one_line = card.locator("td[data-label='编号']").bounding_box()["height"]
     assert step.get_by_role("link").bounding_box()["height"] < 1.5 * one_line  # not a character a line
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing to scroll sideways
+    page.goto(f"{live.url}/tasks?scope=done")  # steps without a deadline: no empty 期限 line
+    undated = page.locator("table.inbox tbody td[data-label='期限']:empty")
+    assert undated.count() > 0
+    expect(undated.first).to_be_hidden()
     context.close()
