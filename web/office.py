@@ -104,6 +104,21 @@ def ledger():
     return page(rows)
 
 
+# ------------------------------------------------------------------ 工作台
+@bp.route("/overview")
+@login_required
+def overview():
+    """工作台: how this year stands at a glance (engine/overview.py), each figure a link to the
+    page that lists it."""
+    if (refusal := office_only()) is not None:
+        return refusal
+    try:
+        result = engine().overview(current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("inbox.tasks")))
+    return render_template("office_overview.html", o=result, colours=COLOURS)
+
+
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 
 
