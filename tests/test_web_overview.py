@@ -35,6 +35,9 @@ def test_the_office_clicks_the_red_count_and_lands_on_the_ledger_filtered_red(li
     expect(page.locator("[data-figure='due-soon']")).to_have_text(str(view["due_soon"]["count"]))
     expect(page.locator("[data-figure='claimable']")).to_have_attribute("href", "/tasks?scope=claimable")
     expect(page.locator("[data-figure='claimable']")).to_have_text(str(view["claimable"]))
+    expect(page.locator("[data-figure='filings-overdue']")).to_have_text(str(view["filings"]["overdue"]))
+    expect(page.locator("[data-figure='filings-overdue']")).to_have_attribute(
+        "href", "/tasks?scope=all&overdue=1&q=%E6%8A%A5%E9%80%81%E5%A4%87%E6%A1%88")  # 报送备案
     # the lead units most behind, each a link to its year's ledger
     units = page.locator("tr[data-unit]")
     expect(units).to_have_count(len(view["units"]["top"]))

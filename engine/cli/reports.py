@@ -150,7 +150,7 @@ def _overview_lines(d: dict) -> None:
         f"{led['carried_over']} ({display.counted(led['plans'], 'plan')}: {led['red']} red, {led['yellow']} yellow, "
         f"{led['green']} green; {led['carried_over']} carried over)",
         f"已逾期 (overdue)：{d['overdue']['count']} 个环节 ({display.counted(d['overdue']['count'], 'step')})",
-        f"即将到期 (due soon)：{soon['count']} 个环节在 {soon['working_days']} 个工作日内（{soon['until']} 前）到期 "
+        f"即将到期 (due soon)：{soon['count']} 个环节在 {soon['working_days']} 个工作日内（至 {soon['until']}）到期 "
         f"({display.counted(soon['count'], 'step')} due by {soon['until']})",
         f"待认领 (to claim)：{d['claimable']} 个任务 ({display.counted(d['claimable'], 'task')})",
         f"备案 (filings)：已逾期 {files['overdue']}，{files['days']} 天内到期 {files['due_soon']} "
@@ -163,7 +163,7 @@ def _overview_lines(d: dict) -> None:
         lines.append(f"    逾期 (overdue)：{u['lead_unit'] or '（未填）'} {u['overdue']} 个环节，涉及 {u['plans']} 个方案 "
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
     for t in d["overdue"]["tasks"]:
-        lines.append(f"    逾期 {t['days_late']} 天 ({t['days_late']} days late)：#{t['task_id']} "
+        lines.append(f"    逾期 {t['days_late']} 天 ({display.counted(t['days_late'], 'day')} late)：#{t['task_id']} "
                      f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}")
     for t in soon["tasks"]:
         lines.append(f"    将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
