@@ -5,6 +5,7 @@ and nobody but the office may see it; on SQLite and PostgreSQL, and on the comma
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
@@ -65,6 +66,10 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
     assert [t["task_id"] for t in view["due_soon"]["tasks"]] == [filed] and view["due_soon"]["count"] == 1
     assert view["filings"]["due_soon"] == 1 and view["filings"]["overdue"] == 0
     assert [(t["task_id"], t["overdue"]) for t in view["filings"]["tasks"]] == [(filed, False)]
+    library.set_calendar_day(date(2027, 1, 15), working=False, note="调休", actor="chen")  # a Friday off
+    with at("2027-01-13T09:00:00"):  # the calendar's working days: five of them now run to Thursday the 21st
+        assert library.overview("chen")["due_soon"]["until"] == "2027-01-21"
+    library.remove_calendar_day(date(2027, 1, 15), actor="chen")
     with at("2027-01-06T09:00:00"):  # Wednesday a week before: 8 working days to the 18th
         view = library.overview("chen")
     assert view["due_soon"]["until"] == "2027-01-13"

@@ -1,9 +1,9 @@
-"""The reform office's pages: every plan (others: the plans that concern them), the ledger (台账)
-with its downloads, assigning a task, stopping a plan, and starting one (for whoever the
+"""The reform office's pages: every plan (others: the plans that concern them), the overview
+(工作台), the ledger (台账) with its downloads, assigning a task, stopping a plan, and starting one (for whoever the
 process lets start it).
 
 Permissions are the engine's: assign and stop are refused by the engine to anyone outside the
-office, whatever the page showed them; the ledger, a read, is refused here (403). A step that
+office, whatever the page showed them; the overview and the ledger, reads, are refused here (403). A step that
 takes something from someone (a task another person holds, a plan still running) asks once more
 before it is done, and carries the version the person saw, so a change made meanwhile is a
 conflict (409), not overwritten.
