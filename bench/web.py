@@ -77,6 +77,7 @@ def main() -> None:
             "ledger page": timed(lambda: office.get("/ledger")),  # this year's, plans carried over included
             "ledger page, all years (全部年度)": timed(lambda: office.get("/ledger?year=all")),
             "step times page (办理时效)": timed(lambda: office.get("/stats")),
+            "overview page (工作台)": timed(lambda: office.get("/overview")),  # the year's ledger, supervision, counts
         }
         claims, completes = [], []
         for task in reviews[1:8]:

@@ -1393,6 +1393,20 @@ class Engine:
                 raise Forbidden("只有改革办可以查看办理时效统计 (only the reform office sees how long steps take)")
             return step_times(conn, now, runtime.calendar_of(conn), since, until, process)
 
+    def overview(self, actor: str) -> dict:
+        """工作台 (engine/overview.py), for the reform office only: this year's ledger in colours, the
+        open steps overdue and due soon, the lead units most behind, filings, what the office may
+        claim and the rectifications open, as of now. Read-only."""
+        from .overview import overview
+        now = clock.now()
+        with self.db.reader() as session:
+            member = _active_member(session.connection(), actor)
+            if member is None:
+                raise unknown_user(actor)
+            if ADMIN_GROUP not in member.group_codes:
+                raise Forbidden("只有改革办可以查看工作台 (only the reform office sees the overview)")
+            return overview(session, now, runtime.calendar_of(session.connection()), actor)
+
     def task_view(self, task_id: int) -> dict:
         """A task's page (queries.task_view), its values and bounds from the task's own data in
         the plan's workflow, bounds evaluated by the safe evaluator as on submit."""

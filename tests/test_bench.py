@@ -51,7 +51,7 @@ def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     for page in ("inbox, reform office (every open task, first page of 50)", "a task's page", "a plan's page with its trail",
-                 "ledger page", "step times page (办理时效)", "claim (button on the inbox)",
+                 "ledger page", "step times page (办理时效)", "overview page (工作台)", "claim (button on the inbox)",
                  "submit a legality review (form)", "decision archive page of a reviewed plan",
                  "what a changed filing.bpmn changes (检查)"):
         assert re.search(rf"^{re.escape(page)}: \d+ ms$", done.stdout, re.M), page

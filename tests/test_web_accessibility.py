@@ -28,7 +28,7 @@ def _engine(live):
     return live.app.extensions["reformflow"]
 
 
-OFFICE_PAGES = ["/tasks", "/tasks?scope=done", "/plans", "/plans/new", "/ledger", "/bulletin", "/supervision",
+OFFICE_PAGES = ["/tasks", "/tasks?scope=done", "/plans", "/plans/new", "/ledger", "/overview", "/bulletin", "/supervision",
                 "/stats", "/calendar", "/people", "/people/new", "/people/li", "/mail", "/definitions", "/audit",
                 "/account", "/account/password", "/account/email", "/account/tokens", "/account/delegation"]
 

@@ -70,7 +70,7 @@ def test_the_office_s_header_is_two_rows_at_1280_px_grouped_and_marks_the_page_o
     line = bar.get_by_role("link", name="账户设置").bounding_box()["height"]
     assert bar.bounding_box()["height"] < 3 * line and pages.bounding_box()["height"] < 3 * line  # one line each
     groups = [[re.sub(r"\s+", "", t) for t in g.locator("a").all_inner_texts()] for g in pages.locator(".group").all()]
-    assert groups == [["方案列表", "发起方案", "台账"], ["季度通报", "督察整改", "办理时效"],
+    assert groups == [["方案列表", "发起方案", "台账"], ["工作台", "季度通报", "督察整改", "办理时效"],
                       ["用户", "工作日日历", "邮件发送", "流程定义", "审计"]]
     expect(bar.locator("[data-scope='all']")).to_have_attribute("aria-current", "page")  # where signing in lands
     pages.get_by_role("link", name="台账").click()

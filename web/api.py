@@ -319,6 +319,14 @@ def stats():
                                       process=request.args.get("process") or None))
 
 
+@bp.get("/overview")
+def overview():
+    """工作台 (engine/overview.py), the reform office only: this year's ledger in colours, the open
+    steps overdue and due within 5 working days, the lead units with the most overdue steps, open
+    filings, the tasks the caller may claim and the rectifications open, as of now."""
+    return answer(engine().overview(me().username))
+
+
 @bp.get("/ledger")
 def ledger():
     """台账, the reform office only, as its page filters it: `year` (a year, or `all`; by default

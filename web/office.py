@@ -1,9 +1,9 @@
-"""The reform office's pages: every plan (others: the plans that concern them), the ledger (台账)
-with its downloads, assigning a task, stopping a plan, and starting one (for whoever the
+"""The reform office's pages: every plan (others: the plans that concern them), the overview
+(工作台), the ledger (台账) with its downloads, assigning a task, stopping a plan, and starting one (for whoever the
 process lets start it).
 
 Permissions are the engine's: assign and stop are refused by the engine to anyone outside the
-office, whatever the page showed them; the ledger, a read, is refused here (403). A step that
+office, whatever the page showed them; the overview and the ledger, reads, are refused here (403). A step that
 takes something from someone (a task another person holds, a plan still running) asks once more
 before it is done, and carries the version the person saw, so a change made meanwhile is a
 conflict (409), not overwritten.
@@ -102,6 +102,25 @@ def ledger():
     except ReformflowError as exc:
         return refused(exc, page)
     return page(rows)
+
+
+# ------------------------------------------------------------------ 工作台
+FILING_STEP_NAME = "报送备案"  # Task_FileDocument's name in bpmn/filing.bpmn
+
+
+@bp.route("/overview")
+@login_required
+def overview():
+    """工作台: how this year stands at a glance (engine/overview.py), each figure a link to the
+    page that lists it."""
+    if (refusal := office_only()) is not None:
+        return refusal
+    try:
+        result = engine().overview(current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("inbox.tasks")))
+    # the filing step by its name: the inbox finds it by text (报送备案), overdue or all of them
+    return render_template("office_overview.html", o=result, colours=COLOURS, filing_step=FILING_STEP_NAME)
 
 
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}

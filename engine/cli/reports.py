@@ -132,6 +132,46 @@ def supervision_cmd(state, as_json, year, unit, output):
     _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
 
 
+@command(main, "overview")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who asks: reform office).")
+def overview_cmd(state, as_json, actor):
+    """工作台：本年度台账红黄绿、已逾期和 5 个工作日内到期的环节、逾期最多的牵头单位、备案、待认领、督察整改
+    (the overview: this year's ledger by colour, steps overdue and due within 5 working days, the lead
+    units most behind, filings, tasks to claim, rectifications)."""
+    result = state.engine.overview(actor)
+    _emit(result, as_json, _overview_lines)
+
+
+def _overview_lines(d: dict) -> None:
+    led, soon, files, sup = d["ledger"], d["due_soon"], d["filings"], d["supervision"]
+    lines = [
+        f"{d['year']} 年度工作台，截至 {d['as_of']} (the {d['year']} overview as of {d['as_of']})",
+        f"台账 (ledger)：{led['plans']} 个方案，红 {led['red']}、黄 {led['yellow']}、绿 {led['green']}，其中结转 "
+        f"{led['carried_over']} ({display.counted(led['plans'], 'plan')}: {led['red']} red, {led['yellow']} yellow, "
+        f"{led['green']} green; {led['carried_over']} carried over)",
+        f"已逾期 (overdue)：{d['overdue']['count']} 个环节 ({display.counted(d['overdue']['count'], 'step')})",
+        f"即将到期 (due soon)：{soon['count']} 个环节在 {soon['working_days']} 个工作日内（至 {soon['until']}）到期 "
+        f"({display.counted(soon['count'], 'step')} due by {soon['until']})",
+        f"待认领 (to claim)：{d['claimable']} 个任务 ({display.counted(d['claimable'], 'task')})",
+        f"备案 (filings)：已逾期 {files['overdue']}，{files['days']} 天内到期 {files['due_soon']} "
+        f"({files['overdue']} overdue, {files['due_soon']} due within {files['days']} days)",
+        f"督察整改 (supervision)：整改未销号 {sup['rectifications_open']}，整改逾期 {sup['rectifications_overdue']}，"
+        f"逾期未督察 {sup['supervisions_overdue']} ({sup['rectifications_open']} rectifications open, "
+        f"{sup['rectifications_overdue']} overdue; {sup['supervisions_overdue']} supervisions overdue)",
+    ]
+    for u in d["units"]["top"]:
+        lines.append(f"    逾期 (overdue)：{u['lead_unit'] or '（未填）'} {u['overdue']} 个环节，涉及 {u['plans']} 个方案 "
+                     f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
+    for t in d["overdue"]["tasks"]:
+        lines.append(f"    逾期 {t['days_late']} 天 ({display.counted(t['days_late'], 'day')} late)：#{t['task_id']} "
+                     f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}")
+    for t in soon["tasks"]:
+        lines.append(f"    将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
+                     f"期限 (due) {t['due_on']}")
+    for line in lines:
+        click.echo(line)
+
+
 @command(main, "stats")
 @click.option("--as", "actor", required=True, help="改革办用户名 (who asks: reform office).")
 @click.option("--since", help="统计办结日期自此日起，如 2026-01-01；默认为今年 1 月 1 日 "

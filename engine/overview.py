@@ -1,0 +1,103 @@
+"""工作台, the reform office's overview: how this year stands, on one page, as of `now`.
+
+Everything comes from what the other reports already compute, not counted again here:
+
+- the year's ledger (engine/ledger.py, this year Beijing time): how many plans are red, yellow
+  and green, and how many were carried over; its rows' current steps are every open task of
+  every plan that has one (a plan still open is on this year's ledger);
+- from those current steps: the ones overdue now (their deadline passed, as the inbox's 只看已逾期
+  says) and the ones due within the next `SOON` working days (engine/workdays.py
+  `add_working_days`: the deadline's Beijing date no later than that many working days after
+  today); the filing steps (备案, `Task_FileDocument` of bpmn/filing.bpmn) among them, overdue or
+  due within `FILING_DAYS` calendar days;
+- the lead units with the most overdue steps (an open task past its deadline), top `TOP_UNITS`;
+- how many open tasks the asking office member may claim (engine/queries.py `count_tasks`, the
+  inbox's 可认领 list);
+- the supervision ledger's summary (engine/supervision.py) of the plans in implementation now:
+  rectifications open and overdue, supervisions overdue.
+
+Read-only: the ledger's and the supervision ledger's queries, one SELECT of the filing steps'
+ids, and the inbox's one SELECT of counts.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import HumanTask
+
+from . import clock
+from .ledger import COLOURS, last_day, ledger
+from .queries import count_tasks, iso
+from .runtime import OPEN_STATUSES
+from .supervision import supervision
+from .workdays import WorkCalendar
+
+SOON = 5  # working days: a deadline within them is due soon
+FILING_DAYS = 7  # calendar days: a filing due within them is due soon
+FILING_STEP = "Task_FileDocument"
+TOP_UNITS = 10
+LISTED = 20  # overdue and due-soon steps listed by name (the counts are of all)
+
+
+def overview(session: Session, now: datetime, calendar: WorkCalendar, username: str) -> dict:
+    """The overview for `username` (an office member: the caller checks) as of `now`."""
+    today = now.astimezone(clock.TZ).date()
+    year = today.year
+    rows = ledger(session.connection(), now, year=year)
+    soon_until = calendar.add_working_days(today, SOON)
+    filing_until = today + timedelta(days=FILING_DAYS)
+    filing_ids = set(session.execute(select(HumanTask.id).where(
+        HumanTask.element_id == FILING_STEP, HumanTask.status.in_(OPEN_STATUSES))).scalars())
+
+    overdue, soon, filings_overdue, filings_soon = [], [], [], []
+    units: dict[str, dict] = {}
+    for row in rows:
+        for step in row["current"]:
+            if step["due_at"] is None:
+                continue
+            due = datetime.fromisoformat(step["due_at"])
+            item = {"task_id": step["task_id"], "name": step["name"], "subject": step["subject"],
+                    "due_at": step["due_at"], "due_on": last_day(due).isoformat(), "assignee": step["assignee"],
+                    "holder": step["holder"], "plan_id": row["id"], "business_key": row["business_key"],
+                    "title": row["title"], "lead_unit": row["lead_unit"]}
+            filing = step["task_id"] in filing_ids
+            item["overdue"] = due <= now
+            if item["overdue"]:
+                item["days_late"] = max((today - last_day(due)).days, 0)
+                overdue.append(item)
+                if filing:
+                    filings_overdue.append(item)
+                unit = units.setdefault(row["lead_unit"] or "", {"lead_unit": row["lead_unit"], "overdue": 0,
+                                                                 "plans": set()})
+                unit["overdue"] += 1
+                unit["plans"].add(row["id"])
+                continue
+            if last_day(due) <= soon_until:
+                soon.append(item)
+            if filing and last_day(due) <= filing_until:
+                filings_soon.append(item)
+
+    overdue.sort(key=lambda t: (t["due_at"], t["task_id"]))
+    for listed in (soon, filings_overdue, filings_soon):
+        listed.sort(key=lambda t: (t["due_at"], t["task_id"]))
+    ranked = sorted(({"lead_unit": u["lead_unit"], "overdue": u["overdue"], "plans": len(u["plans"])}
+                     for u in units.values()),
+                    key=lambda u: (-u["overdue"], u["lead_unit"] is None, u["lead_unit"] or ""))
+    watched = supervision(session.connection(), now)["summary"]
+    return {
+        "year": year, "as_of": iso(now), "today": today.isoformat(),
+        "ledger": {"plans": len(rows), **{c: sum(r["colour"] == c for r in rows) for c in COLOURS},
+                   "carried_over": sum(r["carried_over"] for r in rows)},
+        "overdue": {"count": len(overdue), "tasks": overdue[:LISTED]},
+        "due_soon": {"working_days": SOON, "until": soon_until.isoformat(), "count": len(soon), "tasks": soon[:LISTED]},
+        "units": {"count": len(ranked), "top": ranked[:TOP_UNITS]},
+        "filings": {"days": FILING_DAYS, "overdue": len(filings_overdue), "due_soon": len(filings_soon),
+                    "tasks": filings_overdue + filings_soon},
+        "claimable": count_tasks(session, username)["claimable"],
+        "supervision": {"plans": watched["plans"], "rectifications_open": watched["notices_open"],
+                        "rectifications_overdue": watched["rectification_overdue"],
+                        "supervisions_overdue": watched["supervision_overdue"]},
+    }

@@ -1,0 +1,102 @@
+"""工作台, the reform office's overview (engine/overview.py), as its head reads it every morning:
+the year's ledger counted by colour as the ledger itself counts it, what is late and what is due
+within 5 working days (a weekend is not a working day), the lead units most behind, filings,
+and nobody but the office may see it; on SQLite and PostgreSQL, and on the command line."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.errors import Forbidden
+
+from .plan_helper import Plan
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed
+
+REGISTER = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedCompletion": "2027-06-30"}
+
+
+@pytest.fixture
+def plans(library, at):  # noqa: F811
+    """Started on Friday 18 December 2026: one waiting at its legality review (due Friday 8 January
+    2027), one on time at research, and one at its filing (报送备案, due Monday 18 January 2027)."""
+    with at("2026-12-18T09:00:00"):
+        late = Plan(library)
+        late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
+        on_time = Plan(library, title="推进用地管理改革方案")
+        on_time.run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "市国土局"})
+        filing = Plan(library, title="深化科技体制改革方案")
+        filing.run_until("Task_FileDocument", Task_RegisterPlan={**REGISTER, "leadUnit": "市科技局"})
+    assert late.task("Task_LegalityReview")["due_at"] == "2027-01-08T16:00:00+00:00"
+    assert filing.task("Task_FileDocument")["due_at"] == "2027-01-18T16:00:00+00:00"
+    return late, on_time, filing
+
+
+def test_the_counts_are_the_years_ledger_and_an_overdue_step_ranks_its_lead_unit(library, plans, at):  # noqa: F811
+    late, on_time, filing = plans
+    with at("2027-01-12T09:00:00"):  # the review four days late
+        view = library.overview("chen")
+        ledger = library.ledger(year=2027)
+    assert view["year"] == 2027 and view["today"] == "2027-01-12"
+    assert view["ledger"] == {"plans": len(ledger), **{c: sum(r["colour"] == c for r in ledger)
+                                                       for c in ("red", "yellow", "green")},
+                              "carried_over": sum(r["carried_over"] for r in ledger)}
+    assert view["ledger"] == {"plans": 3, "red": 1, "yellow": 0, "green": 2, "carried_over": 3}
+    assert view["overdue"]["count"] == 1
+    [step] = view["overdue"]["tasks"]
+    assert (step["name"], step["plan_id"], step["lead_unit"], step["days_late"], step["holder"]) == (
+        "合法合规性审查", late.id, "市财政局", 4, "法制机构")
+    assert view["units"] == {"count": 1, "top": [{"lead_unit": "市财政局", "overdue": 1, "plans": 1}]}
+    # the inbox's 只看已逾期 lists the same
+    from engine.queries import count_open_listed
+    from engine import clock
+    with library.db.reader() as s, at("2027-01-12T09:00:00"):
+        assert count_open_listed(s, "chen", "all", clock.now(), overdue_only=True)[0] == 1
+
+
+def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(library, plans, at):  # noqa: F811
+    _, _, filing = plans
+    filed = filing.task("Task_FileDocument")["id"]
+    with at("2027-01-13T09:00:00"):  # Wednesday: Thursday, Friday, (weekend,) Monday the 18th = 3 working days
+        view = library.overview("chen")
+    assert view["due_soon"]["until"] == "2027-01-20"  # 5 working days on
+    assert [t["task_id"] for t in view["due_soon"]["tasks"]] == [filed] and view["due_soon"]["count"] == 1
+    assert view["filings"]["due_soon"] == 1 and view["filings"]["overdue"] == 0
+    assert [(t["task_id"], t["overdue"]) for t in view["filings"]["tasks"]] == [(filed, False)]
+    library.set_calendar_day(date(2027, 1, 15), working=False, note="调休", actor="chen")  # a Friday off
+    with at("2027-01-13T09:00:00"):  # the calendar's working days: five of them now run to Thursday the 21st
+        assert library.overview("chen")["due_soon"]["until"] == "2027-01-21"
+    library.remove_calendar_day(date(2027, 1, 15), actor="chen")
+    with at("2027-01-06T09:00:00"):  # Wednesday a week before: 8 working days to the 18th
+        view = library.overview("chen")
+    assert view["due_soon"]["until"] == "2027-01-13"
+    assert filed not in [t["task_id"] for t in view["due_soon"]["tasks"]]
+    assert view["filings"]["due_soon"] == 0  # 12 days: not within 7 either
+    with at("2027-01-19T09:00:00"):  # the filing's day has passed: overdue, no longer due soon
+        view = library.overview("chen")
+    assert view["filings"]["overdue"] == 1 and view["filings"]["due_soon"] == 0
+    assert filed in [t["task_id"] for t in view["overdue"]["tasks"]]
+    assert filed not in [t["task_id"] for t in view["due_soon"]["tasks"]]
+    # one overdue step each: in the order of their names
+    assert [(u["lead_unit"], u["overdue"]) for u in view["units"]["top"]] == sorted([("市财政局", 1), ("市科技局", 1)])
+
+
+def test_only_the_reform_office_sees_the_overview(library, plans):  # noqa: F811
+    with pytest.raises(Forbidden) as refused:
+        library.overview("zhang")
+    assert "只有改革办" in refused.value.message
+    with pytest.raises(Forbidden):
+        library.overview("nobody")
+
+
+def test_the_command_line_prints_the_overview_and_its_json(library, plans):  # noqa: F811
+    def run(*args):
+        return CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-01-12T09:00:00", "overview", *args])
+    shown, data, refused = run("--as", "chen"), run("--as", "chen", "--json"), run("--as", "zhang")
+    assert shown.exit_code == 0, shown.output
+    assert "红 1、黄 0、绿 2" in shown.stdout and "市财政局 1 个环节" in shown.stdout
+    assert json.loads(data.stdout)["overdue"]["count"] == 1
+    assert refused.exit_code != 0 and "只有改革办" in refused.output

@@ -1,0 +1,93 @@
+"""工作台 (/overview) in a real browser over the demo, as the reform office's head opens it in the
+morning: the year's ledger counted by colour, each count a link to the ledger filtered so; what is
+late and due soon, the lead units most behind; and nobody else may open it, on the page or in the
+JSON API (GET /api/v1/overview)."""
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from engine import clock
+
+from .web_helper import sign_in, signed_in_client
+
+
+def _engine(live):
+    return live.app.extensions["reformflow"]
+
+
+def test_the_office_clicks_the_red_count_and_lands_on_the_ledger_filtered_red(live, page):
+    engine = _engine(live)
+    year = clock.today().year
+    ledger = engine.ledger(year=year)
+    reds = [r for r in ledger if r["colour"] == "red"]
+    assert reds, "the demo has a red plan"
+    sign_in(page, live, "chen")
+    link = page.get_by_role("navigation").get_by_role("link", name="工作台")
+    link.click()
+    expect(page.locator("h1")).to_contain_text("工作台")
+    expect(link).to_have_attribute("aria-current", "page")
+    for colour in ("red", "yellow", "green"):
+        expect(page.locator(f"td[data-colour='{colour}'] a")).to_have_text(
+            str(sum(r["colour"] == colour for r in ledger)))
+    view = engine.overview("chen")
+    expect(page.locator("[data-figure='overdue']")).to_have_text(str(view["overdue"]["count"]))
+    expect(page.locator("[data-figure='overdue']")).to_have_attribute("href", "/tasks?scope=all&overdue=1")
+    expect(page.locator("[data-figure='due-soon']")).to_have_text(str(view["due_soon"]["count"]))
+    expect(page.locator("[data-figure='claimable']")).to_have_attribute("href", "/tasks?scope=claimable")
+    expect(page.locator("[data-figure='claimable']")).to_have_text(str(view["claimable"]))
+    expect(page.locator("[data-figure='filings-overdue']")).to_have_text(str(view["filings"]["overdue"]))
+    expect(page.locator("[data-figure='filings-overdue']")).to_have_attribute(
+        "href", "/tasks?scope=all&overdue=1&q=%E6%8A%A5%E9%80%81%E5%A4%87%E6%A1%88")  # 报送备案
+    # the lead units most behind, each a link to its year's ledger
+    units = page.locator("tr[data-unit]")
+    expect(units).to_have_count(len(view["units"]["top"]))
+    if view["units"]["top"] and view["units"]["top"][0]["lead_unit"]:
+        first = view["units"]["top"][0]["lead_unit"]
+        expect(units.first.get_by_role("link")).to_have_text(first)
+
+    page.locator("td[data-colour='red'] a").click()
+    page.wait_for_url(f"{live.url}/ledger?year={year}&colour=red")
+    expect(page.locator("h1")).to_contain_text(f"{year} 年度改革方案台账")
+    cells = page.locator("td.warning")
+    expect(cells).to_have_count(len(reds))
+    assert set(cells.evaluate_all("cs => cs.map(c => c.dataset.colour)")) == {"red"}
+
+
+def test_the_overview_counts_what_the_inbox_lists_as_overdue(live):
+    engine = _engine(live)
+    client = signed_in_client(engine, "chen")
+    view = engine.overview("chen")
+    overdue = client.get("/tasks?scope=all&overdue=1")
+    assert overdue.status_code == 200
+    from web.inbox import PAGE
+    assert overdue.get_data(as_text=True).count('class="overdue"') == min(view["overdue"]["count"], PAGE)
+
+
+def test_a_drafter_has_no_overview_on_the_page_or_in_the_api(live, page):
+    engine = _engine(live)
+    sign_in(page, live, "zhang")
+    expect(page.get_by_role("navigation").get_by_role("link", name="工作台")).to_have_count(0)
+    response = page.goto(f"{live.url}/overview")
+    assert response.status == 403
+    expect(page.locator("main")).to_contain_text("只有改革办可以查看此页面")
+
+    from web import create_app
+    client = create_app(engine=engine, secret_key="test", testing=True).test_client()
+    theirs = engine.create_token("zhang", "看板")["secret"]
+    ours = engine.create_token("chen", "看板")["secret"]
+    refused = client.get("/api/v1/overview", headers={"Authorization": f"Bearer {theirs}"})
+    assert refused.status_code == 403 and refused.get_json()["error"] == "forbidden"
+    answered = client.get("/api/v1/overview", headers={"Authorization": f"Bearer {ours}"})
+    assert answered.status_code == 200
+    body = answered.get_json()
+    assert body["year"] == clock.today().year
+    assert body["ledger"] == engine.overview("chen")["ledger"]
+
+
+def test_the_overview_in_english(live, page):
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/overview")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("h1")).to_contain_text("Overview")
+    expect(page.locator("#ov-ledger")).to_have_text("This year's ledger")
+    expect(page.get_by_role("navigation").get_by_role("link", name="Overview")).to_have_attribute("aria-current", "page")
