@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from models import HumanTask
 
 from . import clock
+from .deadlines import end_of_local_day
 from .ledger import COLOURS, last_day, ledger
 from .queries import count_tasks, iso
 from .runtime import OPEN_STATUSES
@@ -40,6 +41,12 @@ FILING_DAYS = 7  # calendar days: a filing due within them is due soon
 FILING_STEP = "Task_FileDocument"
 TOP_UNITS = 10
 LISTED = 20  # overdue and due-soon steps listed by name (the counts are of all)
+
+
+def soon_by(calendar: WorkCalendar, now: datetime) -> datetime:
+    """The instant by which a deadline is due soon: the end of the `SOON`th working day after
+    today, Beijing time (the inbox's 只看即将到期 lists the open tasks due after now and by then)."""
+    return end_of_local_day(calendar.add_working_days(now.astimezone(clock.TZ).date(), SOON))
 
 
 def overview(session: Session, now: datetime, calendar: WorkCalendar, username: str) -> dict:

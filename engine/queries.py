@@ -54,14 +54,17 @@ def unknown_user(username: str) -> Forbidden:
 def list_tasks(session: Session, username: str, scope: str = "mine",
                instance_id: int | None = None, overdue_at: datetime | None = None, *,
                text: str | None = None, limit: int | None = None, offset: int = 0,
-               newest_first: bool = False) -> list[dict]:
+               newest_first: bool = False, due_between: tuple[datetime, datetime] | None = None) -> list[dict]:
     """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
     reform office, which monitors every plan — every open task; done: the steps I completed,
     the latest first. `overdue_at`: only the open tasks whose deadline had passed by then, or the
-    done ones completed after their deadline. `text`: only those whose plan (title, business key)
+    done ones completed after their deadline. `due_between` (after, until): only the open tasks
+    due after the one instant and by the other (due soon). `text`: only those whose plan (title, business key)
     or step (name, subject) contains it. `limit`/`offset`: a page of them. Open tasks come by
     priority and deadline, or with `newest_first` the latest opened first."""
     query, behalf, may_claim = _listed(session, username, scope, instance_id, overdue_at, text)
+    if due_between is not None:
+        query = query.where(HumanTask.due_at > due_between[0], HumanTask.due_at <= due_between[1])
     query = query.add_columns(behalf, may_claim)
     if scope == DONE:
         query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
@@ -83,12 +86,14 @@ def count_listed(session: Session, username: str, scope: str, instance_id: int |
         _listed(session, username, scope, instance_id, overdue_at, text)[0].subquery())).scalar_one()
 
 
-def count_open_listed(session: Session, username: str, scope: str, now: datetime, *, overdue_only: bool = False,
-                      text: str | None = None) -> tuple[int, int]:
-    """For a page of an open list: how many tasks it holds in all, and how many of them are
-    overdue at `now`, in one SELECT (`overdue_only`: the list of the overdue ones)."""
-    listed = _listed(session, username, scope, None, now if overdue_only else None, text)[0].subquery()
-    return tuple(session.execute(select(func.count(), func.count(case((listed.c.due_at <= now, 1))))
+def count_open_listed(session: Session, username: str, scope: str, now: datetime, *, soon_by: datetime,
+                      text: str | None = None) -> tuple[int, int, int]:
+    """For a page of an open list, in one SELECT: how many tasks it holds, how many of them are
+    overdue at `now`, and how many are due soon (after `now`, by `soon_by`)."""
+    listed = _listed(session, username, scope, None, None, text)[0].subquery()
+    due = listed.c.due_at
+    return tuple(session.execute(select(func.count(), func.count(case((due <= now, 1))),
+                                        func.count(case(((due > now) & (due <= soon_by), 1))))
                                  .select_from(listed)).one())
 
 

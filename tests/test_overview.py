@@ -54,7 +54,7 @@ def test_the_counts_are_the_years_ledger_and_an_overdue_step_ranks_its_lead_unit
     from engine.queries import count_open_listed
     from engine import clock
     with library.db.reader() as s, at("2027-01-12T09:00:00"):
-        assert count_open_listed(s, "chen", "all", clock.now(), overdue_only=True)[0] == 1
+        assert count_open_listed(s, "chen", "all", clock.now(), soon_by=clock.now())[1] == 1
 
 
 def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(library, plans, at):  # noqa: F811
@@ -64,6 +64,16 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
         view = library.overview("chen")
     assert view["due_soon"]["until"] == "2027-01-20"  # 5 working days on
     assert [t["task_id"] for t in view["due_soon"]["tasks"]] == [filed] and view["due_soon"]["count"] == 1
+    # the inbox's 只看即将到期 lists the same, and counts it beside 只看已逾期
+    from engine import clock
+    from engine.overview import soon_by
+    from engine.queries import count_open_listed, list_tasks
+    from engine.runtime import calendar_of
+    with library.db.reader() as s, at("2027-01-13T09:00:00"):
+        soon = soon_by(calendar_of(s.connection()), clock.now())
+        listed = list_tasks(s, "chen", "all", due_between=(clock.now(), soon))
+        assert [t["id"] for t in listed] == [filed]
+        assert count_open_listed(s, "chen", "all", clock.now(), soon_by=soon)[2] == 1
     assert view["filings"]["due_soon"] == 1 and view["filings"]["overdue"] == 0
     assert [(t["task_id"], t["overdue"]) for t in view["filings"]["tasks"]] == [(filed, False)]
     library.set_calendar_day(date(2027, 1, 15), working=False, note="调休", actor="chen")  # a Friday off

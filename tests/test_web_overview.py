@@ -33,6 +33,7 @@ def test_the_office_clicks_the_red_count_and_lands_on_the_ledger_filtered_red(li
     expect(page.locator("[data-figure='overdue']")).to_have_text(str(view["overdue"]["count"]))
     expect(page.locator("[data-figure='overdue']")).to_have_attribute("href", "/tasks?scope=all&overdue=1")
     expect(page.locator("[data-figure='due-soon']")).to_have_text(str(view["due_soon"]["count"]))
+    expect(page.locator("[data-figure='due-soon']")).to_have_attribute("href", "/tasks?scope=all&due=soon")
     expect(page.locator("[data-figure='claimable']")).to_have_attribute("href", "/tasks?scope=claimable")
     expect(page.locator("[data-figure='claimable']")).to_have_text(str(view["claimable"]))
     expect(page.locator("[data-figure='filings-overdue']")).to_have_text(str(view["filings"]["overdue"]))
@@ -91,3 +92,21 @@ def test_the_overview_in_english(live, page):
     expect(page.locator("h1")).to_contain_text("Overview")
     expect(page.locator("#ov-ledger")).to_have_text("This year's ledger")
     expect(page.get_by_role("navigation").get_by_role("link", name="Overview")).to_have_attribute("aria-current", "page")
+
+
+def test_the_due_soon_count_opens_the_inbox_s_due_soon_list(live, page):
+    """The inbox's 只看即将到期: the open steps due within 5 working days, not yet overdue, as the
+    overview counts them; beside 只看已逾期, each with its count, for everyone's inbox."""
+    engine = _engine(live)
+    view = engine.overview("chen")
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/overview")
+    page.locator("[data-figure='due-soon']").click()
+    expect(page.get_by_text("只看即将到期", exact=True)).to_have_attribute("aria-current", "true")
+    rows = page.locator("table.inbox tbody tr")
+    expect(rows).to_have_count(min(view["due_soon"]["count"], 50))
+    assert {int(r) for r in rows.evaluate_all("rs => rs.map(r => r.dataset.task)")} == \
+        {t["task_id"] for t in view["due_soon"]["tasks"]}
+    expect(page.locator("p.hint")).to_contain_text(f"至 {view['due_soon']['until']}")
+    page.get_by_role("link", name="显示全部").click()
+    expect(page.get_by_role("link", name="只看即将到期")).to_be_visible()

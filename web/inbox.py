@@ -18,7 +18,9 @@ from sqlalchemy import select
 
 from engine import clock, comments, display, forms, urging
 from engine.errors import Invalid, NotFound, ReformflowError
+from engine.overview import soon_by
 from engine.queries import DONE, LISTS, count_listed, count_open_listed, count_tasks, list_tasks
+from engine.runtime import calendar_of
 from models import User
 
 from . import field_hints
@@ -44,6 +46,7 @@ def tasks():
     scope = request.args.get("scope", "all")
     sort = request.args.get("sort", "due")
     overdue_only = request.args.get("overdue") == "1"
+    soon_only = request.args.get("due") == "soon" and not overdue_only
     if scope not in LISTS or sort not in SORTS:
         abort(404)
     text = request.args.get("q", "").strip()
@@ -53,15 +56,19 @@ def tasks():
     now = clock.now()
     overdue_at = now if overdue_only else None
     with engine().db.reader() as s:
+        soon = soon_by(calendar_of(s.connection()), now)  # 5 working days on (the overview's due soon)
         rows = list_tasks(s, current_user.username, scope, overdue_at=overdue_at, text=text, limit=PAGE,
-                          offset=(page - 1) * PAGE, newest_first=sort == "new")
-        total, overdue = count_open_listed(s, current_user.username, scope, now, overdue_only=overdue_only, text=text)
+                          offset=(page - 1) * PAGE, newest_first=sort == "new",
+                          due_between=(now, soon) if soon_only else None)
+        listed, overdue, due_soon = count_open_listed(s, current_user.username, scope, now, soon_by=soon, text=text)
         marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
         row["urged"] = marks.get(row["id"])
+    total = overdue if overdue_only else due_soon if soon_only else listed
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
-                           overdue_count=overdue, text=text, total=total, page=page, more=page * PAGE < total)
+                           soon_only=soon_only, overdue_count=overdue, soon_count=due_soon, soon_until=soon.isoformat(),
+                           text=text, total=total, page=page, more=page * PAGE < total)
 
 
 # A page of tasks at a time: the reform office sees every open task of every plan (1,500 rows for
