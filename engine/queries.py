@@ -63,9 +63,7 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     or step (name, subject) contains it. `limit`/`offset`: a page of them. Open tasks come by
     priority and deadline, or with `newest_first` the latest opened first."""
     query, behalf, may_claim = _listed(session, username, scope, instance_id, overdue_at, text)
-    if due_between is not None:
-        query = query.where(HumanTask.due_at > due_between[0], HumanTask.due_at <= due_between[1])
-    query = query.add_columns(behalf, may_claim)
+    query = _due_between(query, due_between).add_columns(behalf, may_claim)
     if scope == DONE:
         query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
     elif newest_first:
@@ -80,10 +78,16 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
 
 
 def count_listed(session: Session, username: str, scope: str, instance_id: int | None = None,
-                 overdue_at: datetime | None = None, text: str | None = None) -> int:
+                 overdue_at: datetime | None = None, text: str | None = None,
+                 due_between: tuple[datetime, datetime] | None = None) -> int:
     """How many tasks `list_tasks` gives without a limit (a page of done steps says of how many)."""
-    return session.execute(select(func.count()).select_from(
-        _listed(session, username, scope, instance_id, overdue_at, text)[0].subquery())).scalar_one()
+    query = _listed(session, username, scope, instance_id, overdue_at, text)[0]
+    return session.execute(select(func.count()).select_from(_due_between(query, due_between).subquery())).scalar_one()
+
+
+def _due_between(query, window: tuple[datetime, datetime] | None):
+    """Only the tasks due after the window's first instant and by its second (due soon)."""
+    return query if window is None else query.where(HumanTask.due_at > window[0], HumanTask.due_at <= window[1])
 
 
 def count_open_listed(session: Session, username: str, scope: str, now: datetime, *, soon_by: datetime,

@@ -515,3 +515,25 @@ def test_the_office_reads_the_ledger_by_year_through_the_api_others_may_not(mini
         assert (bad.status_code, bad.get_json()["error"]) == (422, "invalid")
         refused = client.get("/api/v1/ledger", headers=zhang)
         assert (refused.status_code, refused.get_json()["error"]) == (403, "forbidden")
+
+
+def test_the_inbox_s_due_filters_through_the_api(mini, at):
+    engine = mini
+    client = _client(engine)
+    zhang = _auth(engine.create_token("zhang", "OA")["secret"])
+    with at("2027-03-01T09:00"):  # a Monday; the draft is due in 7 days
+        plan = engine.start("mini_approval", actor="zhang", title="期限方案")
+    [draft] = plan["tasks"]
+
+    def listed(when: str, due: str) -> tuple[int, list[int]]:
+        with at(when):
+            body = client.get(f"/api/v1/tasks?scope=mine&due={due}", headers=zhang).get_json()
+        assert body["due"] == due
+        return body["total"], [t["id"] for t in body["tasks"]]
+    assert listed("2027-03-03T09:00", "soon") == (1, [draft["id"]])  # within 5 working days
+    assert listed("2027-03-03T09:00", "overdue") == (0, [])
+    assert listed("2027-03-10T09:00", "soon") == (0, [])  # past its deadline: overdue, not due soon
+    assert listed("2027-03-10T09:00", "overdue") == (1, [draft["id"]])
+    for bad in ("due=later", "due=soon&scope=done"):
+        answer = client.get(f"/api/v1/tasks?{bad}", headers=zhang)
+        assert (answer.status_code, answer.get_json()["error"]) == (422, "invalid"), bad

@@ -28,8 +28,10 @@ from engine import clock, urging
 from engine.documents import MEDIA_TYPES
 from engine.errors import Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import plan_history
+from engine.overview import soon_by
 from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
+from engine.runtime import calendar_of
 from engine.trail_text import said
 
 from . import i18n
@@ -46,6 +48,7 @@ OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 STATUS = {"unauthorized": 401, "invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409}
 LANGUAGES = tuple(i18n.LANGUAGES)
 LIMIT, MAX_LIMIT = 50, 200  # tasks a page, by default and at most
+DUE_FILTERS = ("overdue", "soon")
 _PUBLIC = {"api.openapi"}  # the description of the API needs no token: it holds nothing of anyone's
 _CHALLENGE = 'Bearer realm="reformflow"'
 
@@ -181,19 +184,28 @@ def tasks():
     scope = request.args.get("scope", "all")
     if scope not in LISTS:
         raise Invalid(f"scope 须为 {'、'.join(LISTS)} 之一 (scope must be one of {', '.join(LISTS)})")
+    due = request.args.get("due") or None
+    if due not in (None, *DUE_FILTERS) or (due == "soon" and scope == DONE):
+        raise Invalid("due 须为 overdue（已逾期）或 soon（5 个工作日内到期，不用于 done） "
+                      "(due must be overdue, or soon: due within 5 working days, not with done)")
     limit = _whole("limit", LIMIT, least=1, most=MAX_LIMIT)
     offset = _whole("offset", 0, least=0)
     text = request.args.get("q", "").strip() or None
     now = clock.now()
     with engine().db.reader() as s:
-        rows = list_tasks(s, me().username, scope, text=text, limit=limit, offset=offset)
-        total = count_listed(s, me().username, scope, text=text)
+        # as the inbox's 只看已逾期 (done: completed after their deadline) and 只看即将到期
+        overdue_at = now if due == "overdue" else None
+        window = (now, soon_by(calendar_of(s.connection()), now)) if due == "soon" else None
+        rows = list_tasks(s, me().username, scope, overdue_at=overdue_at, text=text, limit=limit, offset=offset,
+                          due_between=window)
+        total = count_listed(s, me().username, scope, overdue_at=overdue_at, text=text, due_between=window)
         marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
         row["urged"] = marks.get(row["id"])  # 催办: how often and when last, or null
         ends = datetime.fromisoformat(row["completed_at"]) if scope == DONE else now
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
-    return answer({"scope": scope, "q": text, "limit": limit, "offset": offset, "total": total, "tasks": rows})
+    return answer({"scope": scope, "q": text, "due": due, "limit": limit, "offset": offset, "total": total,
+                   "tasks": rows})
 
 
 def _whole(name: str, default: int, *, least: int, most: int | None = None) -> int:
