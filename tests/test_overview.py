@@ -110,3 +110,18 @@ def test_the_command_line_prints_the_overview_and_its_json(library, plans):  # n
     assert "红 1、黄 0、绿 2" in shown.stdout and "市财政局 1 个环节" in shown.stdout
     assert json.loads(data.stdout)["overdue"]["count"] == 1
     assert refused.exit_code != 0 and "只有改革办" in refused.output
+
+
+def test_the_command_line_lists_the_steps_due_soon(library, plans):  # noqa: F811
+    filed = plans[2].task("Task_FileDocument")["id"]
+
+    def run(now, *args):
+        return CliRunner().invoke(main, ["--db", library.db.url, "--now", now, "tasks", "--as", "chen", *args])
+    soon = run("2027-01-13T09:00:00", "--due-soon", "--json")  # Wednesday; the filing is due Monday
+    assert soon.exit_code == 0, soon.output
+    assert [t["id"] for t in json.loads(soon.stdout)["tasks"]] == [filed]
+    earlier = json.loads(run("2027-01-06T09:00:00", "--due-soon", "--json").stdout)["tasks"]
+    assert filed not in [t["id"] for t in earlier]  # 8 working days away
+    assert all("2027-01-06" < t["due_at"] <= "2027-01-14" for t in earlier)  # by the end of the 13th, Beijing
+    both = run("2027-01-13T09:00:00", "--due-soon", "--overdue")
+    assert both.exit_code == 2 and "--due-soon" in both.output

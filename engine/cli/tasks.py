@@ -22,14 +22,23 @@ from .show import _show_comment, _show_document, _show_task
 @click.option("--instance", "instance_id", type=PLAN, help="只列此方案的，编号或业务编号 (only this plan's: id or business key).")
 @click.option("--overdue", is_flag=True, help="只列已逾期的；done 时只列逾期办结的 (only those past their deadline; "
                                                 "with done, those completed after it).")
+@click.option("--due-soon", is_flag=True, help="只列 5 个工作日内到期、尚未逾期的，按工作日日历 (only those due within "
+                                                 "the next 5 working days, by the working-day calendar, not yet overdue).")
 @click.option("--find", "text", help="只列方案名称、业务编号或步骤名称含此文字的 (only those whose plan title, "
                                      "business key or step name contains this).")
-def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, text):
+def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, due_soon, text):
     """列出用户的待办或已办 (list a user's inbox, or the steps they completed)."""
+    from ..overview import soon_by
     from ..queries import list_tasks
+    from ..runtime import calendar_of
+    if due_soon and (overdue or scope == "done"):
+        raise click.UsageError("--due-soon 不能与 --overdue 或 --scope done 同用 "
+                               "(--due-soon goes with neither --overdue nor --scope done)")
+    now = clock.now()
     with state.db.reader() as s:
-        result = list_tasks(s, actor, scope, instance_id, overdue_at=clock.now() if overdue else None,
-                            text=(text or "").strip() or None)
+        window = (now, soon_by(calendar_of(s.connection()), now)) if due_soon else None
+        result = list_tasks(s, actor, scope, instance_id, overdue_at=now if overdue else None,
+                            text=(text or "").strip() or None, due_between=window)
     empty = "（没有已办）(nothing completed)" if scope == "done" else "（没有待办）(no tasks)"
     _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo(empty))
 
