@@ -54,16 +54,18 @@ def unknown_user(username: str) -> Forbidden:
 def list_tasks(session: Session, username: str, scope: str = "mine",
                instance_id: int | None = None, overdue_at: datetime | None = None, *,
                text: str | None = None, limit: int | None = None, offset: int = 0,
-               newest_first: bool = False, due_between: tuple[datetime, datetime] | None = None) -> list[dict]:
+               newest_first: bool = False, due_between: tuple[datetime, datetime] | None = None,
+               step: str | None = None) -> list[dict]:
     """mine: claimed by me; claimable: open and I am a candidate; all: both, or — for the
     reform office, which monitors every plan — every open task; done: the steps I completed,
     the latest first. `overdue_at`: only the open tasks whose deadline had passed by then, or the
     done ones completed after their deadline. `due_between` (after, until): only the open tasks
-    due after the one instant and by the other (due soon). `text`: only those whose plan (title, business key)
+    due after the one instant and by the other (due soon). `step`: only the tasks of that diagram
+    element (Task_FileDocument: every filing). `text`: only those whose plan (title, business key)
     or step (name, subject) contains it. `limit`/`offset`: a page of them. Open tasks come by
     priority and deadline, or with `newest_first` the latest opened first."""
     query, behalf, may_claim = _listed(session, username, scope, instance_id, overdue_at, text)
-    query = _due_between(query, due_between).add_columns(behalf, may_claim)
+    query = _narrowed(query, due_between, step).add_columns(behalf, may_claim)
     if scope == DONE:
         query = query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
     elif newest_first:
@@ -79,22 +81,25 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
 
 def count_listed(session: Session, username: str, scope: str, instance_id: int | None = None,
                  overdue_at: datetime | None = None, text: str | None = None,
-                 due_between: tuple[datetime, datetime] | None = None) -> int:
+                 due_between: tuple[datetime, datetime] | None = None, step: str | None = None) -> int:
     """How many tasks `list_tasks` gives without a limit (a page of done steps says of how many)."""
     query = _listed(session, username, scope, instance_id, overdue_at, text)[0]
-    return session.execute(select(func.count()).select_from(_due_between(query, due_between).subquery())).scalar_one()
+    return session.execute(select(func.count()).select_from(_narrowed(query, due_between, step).subquery())).scalar_one()
 
 
-def _due_between(query, window: tuple[datetime, datetime] | None):
-    """Only the tasks due after the window's first instant and by its second (due soon)."""
-    return query if window is None else query.where(HumanTask.due_at > window[0], HumanTask.due_at <= window[1])
+def _narrowed(query, window: tuple[datetime, datetime] | None, step: str | None):
+    """Only the tasks due after the window's first instant and by its second (due soon), and
+    only those of the diagram element `step`."""
+    if window is not None:
+        query = query.where(HumanTask.due_at > window[0], HumanTask.due_at <= window[1])
+    return query if step is None else query.where(HumanTask.element_id == step)
 
 
 def count_open_listed(session: Session, username: str, scope: str, now: datetime, *, soon_by: datetime,
-                      text: str | None = None) -> tuple[int, int, int]:
+                      text: str | None = None, step: str | None = None) -> tuple[int, int, int]:
     """For a page of an open list, in one SELECT: how many tasks it holds, how many of them are
     overdue at `now`, and how many are due soon (after `now`, by `soon_by`)."""
-    listed = _listed(session, username, scope, None, None, text)[0].subquery()
+    listed = _narrowed(_listed(session, username, scope, None, None, text)[0], None, step).subquery()
     due = listed.c.due_at
     return tuple(session.execute(select(func.count(), func.count(case((due <= now, 1))),
                                         func.count(case(((due > now) & (due <= soon_by), 1))))

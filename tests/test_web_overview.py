@@ -38,7 +38,7 @@ def test_the_office_clicks_the_red_count_and_lands_on_the_ledger_filtered_red(li
     expect(page.locator("[data-figure='claimable']")).to_have_text(str(view["claimable"]))
     expect(page.locator("[data-figure='filings-overdue']")).to_have_text(str(view["filings"]["overdue"]))
     expect(page.locator("[data-figure='filings-overdue']")).to_have_attribute(
-        "href", "/tasks?scope=all&overdue=1&q=%E6%8A%A5%E9%80%81%E5%A4%87%E6%A1%88")  # 报送备案
+        "href", "/tasks?scope=all&overdue=1&step=Task_FileDocument")  # by the diagram's element, not its name
     # the lead units most behind, each a link to its year's ledger
     units = page.locator("tr[data-unit]")
     expect(units).to_have_count(len(view["units"]["top"]))
@@ -110,3 +110,20 @@ def test_the_due_soon_count_opens_the_inbox_s_due_soon_list(live, page):
     expect(page.locator("p.hint")).to_contain_text(f"至 {view['due_soon']['until']}")
     page.get_by_role("link", name="显示全部").click()
     expect(page.get_by_role("link", name="只看即将到期")).to_be_visible()
+
+
+def test_the_filings_figure_lists_the_filing_steps_by_their_element(live, page):
+    """报送备案 found by its element id (Task_FileDocument), so that a plan titled with the same words,
+    or the step renamed in the diagram, changes nothing."""
+    engine = _engine(live)
+    view = engine.overview("chen")
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/overview")
+    page.locator("[data-figure='filings-overdue']").click()
+    expect(page.locator("p.step-filter")).to_contain_text("只看步骤「报送备案」")
+    rows = page.locator("table.inbox tbody tr")
+    expect(rows).to_have_count(view["filings"]["overdue"])
+    assert {int(r) for r in rows.evaluate_all("rs => rs.map(r => r.dataset.task)")} == \
+        {t["task_id"] for t in view["filings"]["tasks"] if t["overdue"]}
+    page.locator("p.step-filter").get_by_role("link", name="所有步骤").click()
+    expect(page.locator("p.step-filter")).to_have_count(0)

@@ -191,20 +191,22 @@ def tasks():
     limit = _whole("limit", LIMIT, least=1, most=MAX_LIMIT)
     offset = _whole("offset", 0, least=0)
     text = request.args.get("q", "").strip() or None
+    step = request.args.get("step", "").strip() or None  # one diagram element's tasks: Task_FileDocument
     now = clock.now()
     with engine().db.reader() as s:
         # as the inbox's 只看已逾期 (done: completed after their deadline) and 只看即将到期
         overdue_at = now if due == "overdue" else None
         window = (now, soon_by(calendar_of(s.connection()), now)) if due == "soon" else None
         rows = list_tasks(s, me().username, scope, overdue_at=overdue_at, text=text, limit=limit, offset=offset,
-                          due_between=window)
-        total = count_listed(s, me().username, scope, overdue_at=overdue_at, text=text, due_between=window)
+                          due_between=window, step=step)
+        total = count_listed(s, me().username, scope, overdue_at=overdue_at, text=text, due_between=window,
+                             step=step)
         marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
         row["urged"] = marks.get(row["id"])  # 催办: how often and when last, or null
         ends = datetime.fromisoformat(row["completed_at"]) if scope == DONE else now
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
-    return answer({"scope": scope, "q": text, "due": due, "limit": limit, "offset": offset, "total": total,
+    return answer({"scope": scope, "q": text, "due": due, "step": step, "limit": limit, "offset": offset, "total": total,
                    "tasks": rows})
 
 

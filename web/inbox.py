@@ -47,6 +47,7 @@ def tasks():
     sort = request.args.get("sort", "due")
     overdue_only = request.args.get("overdue") == "1"
     soon_only = request.args.get("due") == "soon" and not overdue_only
+    step = request.args.get("step", "").strip() or None  # one diagram element's tasks (the overview's filings)
     if scope not in LISTS or sort not in SORTS:
         abort(404)
     text = request.args.get("q", "").strip()
@@ -59,8 +60,9 @@ def tasks():
         soon = soon_by(calendar_of(s.connection()), now)  # 5 working days on (the overview's due soon)
         rows = list_tasks(s, current_user.username, scope, overdue_at=overdue_at, text=text, limit=PAGE,
                           offset=(page - 1) * PAGE, newest_first=sort == "new",
-                          due_between=(now, soon) if soon_only else None)
-        listed, overdue, due_soon = count_open_listed(s, current_user.username, scope, now, soon_by=soon, text=text)
+                          due_between=(now, soon) if soon_only else None, step=step)
+        listed, overdue, due_soon = count_open_listed(s, current_user.username, scope, now, soon_by=soon, text=text,
+                                                      step=step)
         marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
@@ -68,6 +70,7 @@ def tasks():
     total = overdue if overdue_only else due_soon if soon_only else listed
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
                            soon_only=soon_only, overdue_count=overdue, soon_count=due_soon, soon_until=soon.isoformat(),
+                           step=step, step_name=rows[0]["name"] if step and rows else step,
                            text=text, total=total, page=page, more=page * PAGE < total)
 
 

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from engine import clock, forms, ledger_export, urging
 from engine.errors import Invalid, ReformflowError
 from engine.ledger import COLOURS, STATUSES, holder_text
+from engine.overview import FILING_STEP
 from engine.plan_list import PLAN_STATUSES, plan_rows
 
 from . import inbox, plans as plan_pages, start_forms
@@ -105,7 +106,6 @@ def ledger():
 
 
 # ------------------------------------------------------------------ 工作台
-FILING_STEP_NAME = "报送备案"  # Task_FileDocument's name in bpmn/filing.bpmn
 
 
 @bp.route("/overview")
@@ -120,7 +120,7 @@ def overview():
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
     # the filing step by its name: the inbox finds it by text (报送备案), overdue or all of them
-    return render_template("office_overview.html", o=result, colours=COLOURS, filing_step=FILING_STEP_NAME)
+    return render_template("office_overview.html", o=result, colours=COLOURS, filing_step=FILING_STEP)
 
 
 _MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
