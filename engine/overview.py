@@ -54,12 +54,12 @@ def overview(session: Session, now: datetime, calendar: WorkCalendar, username: 
     today = now.astimezone(clock.TZ).date()
     year = today.year
     rows = ledger(session.connection(), now, year=year)
-    soon_until = calendar.add_working_days(today, SOON)
+    soon = soon_by(calendar, now)  # the inbox's 只看即将到期 uses the same instant
     filing_until = today + timedelta(days=FILING_DAYS)
     filing_ids = set(session.execute(select(HumanTask.id).where(
         HumanTask.element_id == FILING_STEP, HumanTask.status.in_(OPEN_STATUSES))).scalars())
 
-    overdue, soon, filings_overdue, filings_soon = [], [], [], []
+    overdue, due_soon, filings_overdue, filings_soon = [], [], [], []
     units: dict[str, dict] = {}
     for row in rows:
         for step in row["current"]:
@@ -82,13 +82,13 @@ def overview(session: Session, now: datetime, calendar: WorkCalendar, username: 
                 unit["overdue"] += 1
                 unit["plans"].add(row["id"])
                 continue
-            if last_day(due) <= soon_until:
-                soon.append(item)
+            if due <= soon:
+                due_soon.append(item)
             if filing and last_day(due) <= filing_until:
                 filings_soon.append(item)
 
     overdue.sort(key=lambda t: (t["due_at"], t["task_id"]))
-    for listed in (soon, filings_overdue, filings_soon):
+    for listed in (due_soon, filings_overdue, filings_soon):
         listed.sort(key=lambda t: (t["due_at"], t["task_id"]))
     ranked = sorted(({"lead_unit": u["lead_unit"], "overdue": u["overdue"], "plans": len(u["plans"])}
                      for u in units.values()),
@@ -99,7 +99,8 @@ def overview(session: Session, now: datetime, calendar: WorkCalendar, username: 
         "ledger": {"plans": len(rows), **{c: sum(r["colour"] == c for r in rows) for c in COLOURS},
                    "carried_over": sum(r["carried_over"] for r in rows)},
         "overdue": {"count": len(overdue), "tasks": overdue[:LISTED]},
-        "due_soon": {"working_days": SOON, "until": soon_until.isoformat(), "count": len(soon), "tasks": soon[:LISTED]},
+        "due_soon": {"working_days": SOON, "until": last_day(soon).isoformat(), "count": len(due_soon),
+                     "tasks": due_soon[:LISTED]},
         "units": {"count": len(ranked), "top": ranked[:TOP_UNITS]},
         "filings": {"days": FILING_DAYS, "overdue": len(filings_overdue), "due_soon": len(filings_soon),
                     "tasks": filings_overdue + filings_soon},
