@@ -1386,11 +1386,7 @@ class Engine:
         now = clock.now()
         since, until = period(now.astimezone(clock.TZ).date(), since, until)
         with self.db.read_connection() as conn:
-            member = _active_member(conn, actor)
-            if member is None:
-                raise unknown_user(actor)
-            if ADMIN_GROUP not in member.group_codes:
-                raise Forbidden("只有改革办可以查看办理时效统计 (only the reform office sees how long steps take)")
+            _office_reader(conn, actor, "只有改革办可以查看办理时效统计 (only the reform office sees how long steps take)")
             return step_times(conn, now, runtime.calendar_of(conn), since, until, process)
 
     def overview(self, actor: str) -> dict:
@@ -1400,11 +1396,7 @@ class Engine:
         from .overview import overview
         now = clock.now()
         with self.db.reader() as session:
-            member = _active_member(session.connection(), actor)
-            if member is None:
-                raise unknown_user(actor)
-            if ADMIN_GROUP not in member.group_codes:
-                raise Forbidden("只有改革办可以查看工作台 (only the reform office sees the overview)")
+            _office_reader(session.connection(), actor, "只有改革办可以查看工作台 (only the reform office sees the overview)")
             return overview(session, now, runtime.calendar_of(session.connection()), actor)
 
     def task_view(self, task_id: int) -> dict:
@@ -1555,6 +1547,17 @@ _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code, Unit._
 _MEMBER_HELD = _MEMBER.with_for_update(read=True, of=_USERS)
 _MEMBER_LOCKED = _MEMBER.with_for_update(of=_USERS)
 _LOCK_USER = select(_USERS.c.id).where(_USERS.c.username == bindparam("username")).with_for_update()
+
+
+def _office_reader(conn, actor: str, refusal: str) -> Member:
+    """The actor of a read only the reform office may make (step times, the overview), as
+    `Engine._office_member` is for its commands; else unknown_user, or Forbidden saying `refusal`."""
+    member = _active_member(conn, actor)
+    if member is None:
+        raise unknown_user(actor)
+    if ADMIN_GROUP not in member.group_codes:
+        raise Forbidden(refusal)
+    return member
 
 
 def _active_member(conn, username: str, statement=_MEMBER) -> Member | None:
