@@ -1397,7 +1397,7 @@ class Engine:
         now = clock.now()
         with self.db.reader() as session:
             _office_reader(session.connection(), actor, "只有改革办可以查看工作台 (only the reform office sees the overview)")
-            return overview(session, now, runtime.calendar_of(session.connection()), actor)
+            return overview(session, now, actor)
 
     def task_view(self, task_id: int) -> dict:
         """A task's page (queries.task_view), its values and bounds from the task's own data in

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from models import HumanTask
@@ -32,9 +32,8 @@ from . import clock
 from .deadlines import end_of_local_day
 from .ledger import COLOURS, last_day, ledger
 from .queries import count_tasks, iso
-from .runtime import OPEN_STATUSES
+from .runtime import OPEN_STATUSES, calendar_of
 from .supervision import supervision
-from .workdays import WorkCalendar
 
 SOON = 5  # working days: a deadline within them is due soon
 FILING_DAYS = 7  # calendar days: a filing due within them is due soon
@@ -43,18 +42,19 @@ TOP_UNITS = 10
 LISTED = 20  # overdue and due-soon steps listed by name (the counts are of all)
 
 
-def soon_by(calendar: WorkCalendar, now: datetime) -> datetime:
+def soon_by(conn: Connection, now: datetime) -> datetime:
     """The instant by which a deadline is due soon: the end of the `SOON`th working day after
-    today, Beijing time (the inbox's 只看即将到期 lists the open tasks due after now and by then)."""
-    return end_of_local_day(calendar.add_working_days(now.astimezone(clock.TZ).date(), SOON))
+    today, Beijing time, by the working-day calendar with the days entered in it (the overview,
+    and the inbox's 只看即将到期 on the page, in the API and on the command line)."""
+    return end_of_local_day(calendar_of(conn).add_working_days(now.astimezone(clock.TZ).date(), SOON))
 
 
-def overview(session: Session, now: datetime, calendar: WorkCalendar, username: str) -> dict:
+def overview(session: Session, now: datetime, username: str) -> dict:
     """The overview for `username` (an office member: the caller checks) as of `now`."""
     today = now.astimezone(clock.TZ).date()
     year = today.year
     rows = ledger(session.connection(), now, year=year)
-    soon = soon_by(calendar, now)  # the inbox's 只看即将到期 uses the same instant
+    soon = soon_by(session.connection(), now)  # the inbox's 只看即将到期 uses the same instant
     filing_until = today + timedelta(days=FILING_DAYS)
     filing_ids = set(session.execute(select(HumanTask.id).where(
         HumanTask.element_id == FILING_STEP, HumanTask.status.in_(OPEN_STATUSES))).scalars())

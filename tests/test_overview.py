@@ -68,9 +68,8 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
     from engine import clock
     from engine.overview import soon_by
     from engine.queries import count_open_listed, list_tasks
-    from engine.runtime import calendar_of
     with library.db.reader() as s, at("2027-01-13T09:00:00"):
-        soon = soon_by(calendar_of(s.connection()), clock.now())
+        soon = soon_by(s.connection(), clock.now())
         listed = list_tasks(s, "chen", "all", due_between=(clock.now(), soon))
         assert [t["id"] for t in listed] == [filed]
         assert count_open_listed(s, "chen", "all", clock.now(), soon_by=soon)[2] == 1

@@ -31,7 +31,6 @@ from engine.history import plan_history
 from engine.overview import soon_by
 from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
-from engine.runtime import calendar_of
 from engine.trail_text import said
 
 from . import i18n
@@ -196,7 +195,7 @@ def tasks():
     with engine().db.reader() as s:
         # as the inbox's 只看已逾期 (done: completed after their deadline) and 只看即将到期
         overdue_at = now if due == "overdue" else None
-        window = (now, soon_by(calendar_of(s.connection()), now)) if due == "soon" else None
+        window = (now, soon_by(s.connection(), now)) if due == "soon" else None
         rows = list_tasks(s, me().username, scope, overdue_at=overdue_at, text=text, limit=limit, offset=offset,
                           due_between=window, step=step)
         total = count_listed(s, me().username, scope, overdue_at=overdue_at, text=text, due_between=window,

@@ -20,7 +20,6 @@ from engine import clock, comments, display, forms, urging
 from engine.errors import Invalid, NotFound, ReformflowError
 from engine.overview import soon_by
 from engine.queries import DONE, LISTS, count_listed, count_open_listed, count_tasks, list_tasks
-from engine.runtime import calendar_of
 from models import User
 
 from . import field_hints
@@ -57,7 +56,7 @@ def tasks():
     now = clock.now()
     overdue_at = now if overdue_only else None
     with engine().db.reader() as s:
-        soon = soon_by(calendar_of(s.connection()), now)  # 5 working days on (the overview's due soon)
+        soon = soon_by(s.connection(), now)  # 5 working days on (the overview's due soon)
         rows = list_tasks(s, current_user.username, scope, overdue_at=overdue_at, text=text, limit=PAGE,
                           offset=(page - 1) * PAGE, newest_first=sort == "new",
                           due_between=(now, soon) if soon_only else None, step=step)

@@ -30,13 +30,12 @@ def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, due_soon, text
     """列出用户的待办或已办 (list a user's inbox, or the steps they completed)."""
     from ..overview import soon_by
     from ..queries import list_tasks
-    from ..runtime import calendar_of
     if due_soon and (overdue or scope == "done"):
         raise click.UsageError("--due-soon 不能与 --overdue 或 --scope done 同用 "
                                "(--due-soon goes with neither --overdue nor --scope done)")
     now = clock.now()
     with state.db.reader() as s:
-        window = (now, soon_by(calendar_of(s.connection()), now)) if due_soon else None
+        window = (now, soon_by(s.connection(), now)) if due_soon else None
         result = list_tasks(s, actor, scope, instance_id, overdue_at=now if overdue else None,
                             text=(text or "").strip() or None, due_between=window)
     empty = "（没有已办）(nothing completed)" if scope == "done" else "（没有待办）(no tasks)"
