@@ -9,19 +9,23 @@ Everything comes from what the other reports already compute, not counted again 
   says) and the ones due within the next `SOON` working days (engine/workdays.py
   `add_working_days`: the deadline's Beijing date no later than that many working days after
   today); the filing steps (备案, `Task_FileDocument` of bpmn/filing.bpmn) among them, overdue or
-  due within `FILING_DAYS` calendar days;
+  due soon by the same measure, so that the figure and the inbox's list it opens agree;
 - the lead units with the most overdue steps (an open task past its deadline), top `TOP_UNITS`;
 - how many open tasks the asking office member may claim (engine/queries.py `count_tasks`, the
   inbox's 可认领 list);
 - the supervision ledger's summary (engine/supervision.py) of the plans in implementation now:
-  rectifications open and overdue, supervisions overdue.
+  rectifications open and overdue, supervisions overdue;
+- the years deadlines reach that the working-day calendar does not know (no holidays entered):
+  this year, the year `CALENDAR_LOOKAHEAD` days on, and the year of every open step's deadline,
+  each with how many open steps are due in it. Working days there count plain weekends, so the
+  office is told before a deadline computed across the Spring Festival comes out a week short.
 
 Read-only: the ledger's and the supervision ledger's queries, one SELECT of the filing steps'
 ids, and the inbox's one SELECT of counts.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -33,10 +37,10 @@ from .deadlines import end_of_local_day
 from .ledger import COLOURS, last_day, ledger
 from .queries import count_tasks, iso
 from .runtime import OPEN_STATUSES, calendar_of
+from .workdays import CALENDAR_LOOKAHEAD, WorkCalendar
 from .supervision import supervision
 
 SOON = 5  # working days: a deadline within them is due soon
-FILING_DAYS = 7  # calendar days: a filing due within them is due soon
 FILING_STEP = "Task_FileDocument"
 TOP_UNITS = 10
 LISTED = 20  # overdue and due-soon steps listed by name (the counts are of all)
@@ -54,8 +58,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
     today = now.astimezone(clock.TZ).date()
     year = today.year
     rows = ledger(session.connection(), now, year=year)
+    calendar = calendar_of(session.connection())
     soon = soon_by(session.connection(), now)  # the inbox's 只看即将到期 uses the same instant
-    filing_until = today + timedelta(days=FILING_DAYS)
     filing_ids = set(session.execute(select(HumanTask.id).where(
         HumanTask.element_id == FILING_STEP, HumanTask.status.in_(OPEN_STATUSES))).scalars())
 
@@ -84,8 +88,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
                 continue
             if due <= soon:
                 due_soon.append(item)
-            if filing and last_day(due) <= filing_until:
-                filings_soon.append(item)
+                if filing:
+                    filings_soon.append(item)
 
     overdue.sort(key=lambda t: (t["due_at"], t["task_id"]))
     for listed in (due_soon, filings_overdue, filings_soon):
@@ -102,10 +106,24 @@ def overview(session: Session, now: datetime, username: str) -> dict:
         "due_soon": {"working_days": SOON, "until": last_day(soon).isoformat(), "count": len(due_soon),
                      "tasks": due_soon[:LISTED]},
         "units": {"count": len(ranked), "top": ranked[:TOP_UNITS]},
-        "filings": {"days": FILING_DAYS, "overdue": len(filings_overdue), "due_soon": len(filings_soon),
+        "filings": {"overdue": len(filings_overdue), "due_soon": len(filings_soon),
                     "tasks": filings_overdue + filings_soon},
+        "calendar_gaps": calendar_gaps(calendar, today, [step["due_at"] for row in rows for step in row["current"]]),
         "claimable": count_tasks(session, username)["claimable"],
         "supervision": {"plans": watched["plans"], "rectifications_open": watched["notices_open"],
                         "rectifications_overdue": watched["rectification_overdue"],
                         "supervisions_overdue": watched["supervision_overdue"]},
     }
+
+
+def calendar_gaps(calendar: WorkCalendar, today, deadlines: list[str | None]) -> list[dict]:
+    """[{"year", "steps"}]: each year that this year, the year `CALENDAR_LOOKAHEAD` on, or an open
+    step's deadline (ISO instants) falls in, and that the calendar does not cover; `steps` counts
+    the deadlines in it."""
+    due_in: dict[int, int] = {}
+    for due_at in deadlines:
+        if due_at is not None:
+            year = last_day(datetime.fromisoformat(due_at)).year
+            due_in[year] = due_in.get(year, 0) + 1
+    years = {today.year, (today + CALENDAR_LOOKAHEAD).year, *due_in}
+    return [{"year": year, "steps": due_in.get(year, 0)} for year in sorted(years) if not calendar.covered(year)]

@@ -83,6 +83,11 @@ def add_months(d: D, n: int) -> D:
     return d + relativedelta(months=_check_int(n))
 
 
+# How far ahead people are warned of a year with no holidays entered (`init`, `worker`, 工作台):
+# the package gets a new year each November, and deadlines reach months ahead.
+CALENDAR_LOOKAHEAD = timedelta(days=90)
+
+
 def gap_warning(year: int) -> str:
     """What people are told when a deadline reaches a year nobody has entered holidays for (the
     audit trail, the log, and `init`, `worker` and `calendar show` say the same)."""

@@ -73,6 +73,9 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
         listed = list_tasks(s, "chen", "all", due_between=(clock.now(), soon))
         assert [t["id"] for t in listed] == [filed]
         assert count_open_listed(s, "chen", "all", clock.now(), soon_by=soon)[2] == 1
+        # the filings figure is the inbox's due-soon list of that one step: ?due=soon&step=Task_FileDocument
+        filings = list_tasks(s, "chen", "all", due_between=(clock.now(), soon), step="Task_FileDocument")
+        assert [t["id"] for t in filings] == [filed]
     assert view["filings"]["due_soon"] == 1 and view["filings"]["overdue"] == 0
     assert [(t["task_id"], t["overdue"]) for t in view["filings"]["tasks"]] == [(filed, False)]
     library.set_calendar_day(date(2027, 1, 15), working=False, note="调休", actor="chen")  # a Friday off
@@ -83,7 +86,7 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
         view = library.overview("chen")
     assert view["due_soon"]["until"] == "2027-01-13"
     assert filed not in [t["task_id"] for t in view["due_soon"]["tasks"]]
-    assert view["filings"]["due_soon"] == 0  # 12 days: not within 7 either
+    assert view["filings"]["due_soon"] == 0  # 8 working days: the filing is not due soon either
     with at("2027-01-19T09:00:00"):  # the filing's day has passed: overdue, no longer due soon
         view = library.overview("chen")
     assert view["filings"]["overdue"] == 1 and view["filings"]["due_soon"] == 0
@@ -91,6 +94,36 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
     assert filed not in [t["task_id"] for t in view["due_soon"]["tasks"]]
     # one overdue step each: in the order of their names
     assert [(u["lead_unit"], u["overdue"]) for u in view["units"]["top"]] == sorted([("市财政局", 1), ("市科技局", 1)])
+
+
+def test_a_year_with_no_holidays_entered_is_named_with_the_open_steps_due_in_it(library, plans, at):  # noqa: F811
+    """In December, deadlines reach into a year the calendar package does not know yet (1.11.0 knows
+    none after 2026): the office is told which year, and how many open steps are due in it, until
+    it enters that year's schedule."""
+    from engine.queries import list_tasks
+    with at("2026-12-18T09:00:00"):
+        view = library.overview("chen")
+    with library.db.reader() as s:
+        listed = list_tasks(s, "chen", "all")
+    due_2027 = sum(t["due_at"] is not None and t["due_at"] >= "2026-12-31T16:00:00+00:00" for t in listed)
+    assert due_2027 >= 2  # the legality review and the filing at least
+    assert view["calendar_gaps"] == [{"year": 2027, "steps": due_2027}]
+    library.set_calendar_day(date(2027, 2, 11), working=False, note="春节", actor="chen")
+    with at("2026-12-18T09:00:00"):
+        assert library.overview("chen")["calendar_gaps"] == []
+
+
+def test_calendar_gaps_look_90_days_ahead_and_at_every_deadline():
+    from engine.overview import calendar_gaps
+    from engine.workdays import WorkCalendar
+    nothing = WorkCalendar({})
+    assert calendar_gaps(nothing, date(2026, 6, 1), []) == []  # 2026 is known, 30 August too
+    assert calendar_gaps(nothing, date(2026, 11, 15), []) == [{"year": 2027, "steps": 0}]
+    # a deadline at midnight Beijing time on 1 January runs to the end of 31 December: still 2026
+    assert calendar_gaps(nothing, date(2026, 6, 1), ["2026-12-31T16:00:00+00:00", "2028-03-01T16:00:00+00:00",
+                                                      None]) == [{"year": 2028, "steps": 1}]
+    entered = WorkCalendar({date(2027, 2, 11): False})
+    assert calendar_gaps(entered, date(2026, 11, 15), ["2027-01-08T16:00:00+00:00"]) == []
 
 
 def test_only_the_reform_office_sees_the_overview(library, plans):  # noqa: F811
@@ -108,6 +141,9 @@ def test_the_command_line_prints_the_overview_and_its_json(library, plans):  # n
     assert shown.exit_code == 0, shown.output
     assert "红 1、黄 0、绿 2" in shown.stdout and "市财政局 1 个环节" in shown.stdout
     assert json.loads(data.stdout)["overdue"]["count"] == 1
+    # 2027 has no holidays entered: said second, before the figures
+    assert shown.stdout.splitlines()[1].startswith("警告 (warning)：")
+    assert "期限在 2027 年" in shown.stdout.splitlines()[1] and "reformflow calendar import" in shown.stdout
     assert refused.exit_code != 0 and "只有改革办" in refused.output
 
 

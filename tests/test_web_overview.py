@@ -127,3 +127,34 @@ def test_the_filings_figure_lists_the_filing_steps_by_their_element(live, page):
         {t["task_id"] for t in view["filings"]["tasks"] if t["overdue"]}
     page.locator("p.step-filter").get_by_role("link", name="所有步骤").click()
     expect(page.locator("p.step-filter")).to_have_count(0)
+
+
+def test_the_office_is_told_of_a_year_with_no_holidays_entered_and_goes_to_enter_it(live, page):
+    """The demo's deadlines reach a year that the calendar package (1.11.0: none after 2026) does
+    not know: the overview names it, with the open steps due in it, and links to that year's
+    calendar, where the schedule is entered."""
+    engine = _engine(live)
+    gaps = engine.overview("chen")["calendar_gaps"]
+    assert gaps, "the pinned chinesecalendar knows no year after 2026, and 90 days on is one"
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/overview")
+    banners = page.locator("section.calendar-gap")
+    expect(banners).to_have_count(len(gaps))
+    first = banners.first
+    expect(first.get_by_role("heading")).to_have_text(f"尚未录入 {gaps[0]['year']} 年的节假日安排")
+    if gaps[0]["steps"]:
+        expect(first).to_contain_text(f"{gaps[0]['steps']} 个未办结环节的期限在 {gaps[0]['year']} 年")
+    first.get_by_role("link").click()
+    page.wait_for_url(f"{live.url}/calendar/{gaps[0]['year']}")
+    expect(page.locator("h1")).to_contain_text(f"{gaps[0]['year']} 年工作日日历")
+
+
+def test_the_filings_due_soon_figure_opens_exactly_those_filings(live):
+    engine = _engine(live)
+    view = engine.overview("chen")
+    client = signed_in_client(engine, "chen")
+    page = client.get("/overview").get_data(as_text=True)
+    assert 'data-figure="filings-soon" href="/tasks?scope=all&amp;due=soon&amp;step=Task_FileDocument"' in page
+    listed = client.get("/tasks?scope=all&due=soon&step=Task_FileDocument").get_data(as_text=True)
+    from web.inbox import PAGE
+    assert listed.count("data-task=") == min(view["filings"]["due_soon"], PAGE)

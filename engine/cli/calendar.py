@@ -4,12 +4,12 @@ warning `init` and the worker give when deadlines will soon reach a year nobody 
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import click
 
 from .. import clock
-from ..workdays import gap_warning
+from ..workdays import CALENDAR_LOOKAHEAD, gap_warning
 from .params import YEAR, YEARS, BadValue, Day
 from .shared import _emit, command, main
 from .show import _deadline
@@ -142,9 +142,6 @@ def _work_calendar(state):
 
 # Deadlines set today can reach this far ahead (a month's filing, 30 days' consultation, 15
 # working days' review), so a year starting within it must already be known.
-CALENDAR_LOOKAHEAD = timedelta(days=90)
-
-
 def _warn_calendar_gaps(state) -> None:
     """Say on standard error, at init and when a worker starts, which year deadlines will soon
     reach that neither chinesecalendar nor the override table knows: working days there would

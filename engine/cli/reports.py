@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .. import display
+from ..workdays import gap_warning
 from .params import BadValue
 from .shared import _emit, command, main
 from .show import _PLAN_STATUS, _deadline, _label
@@ -153,12 +154,15 @@ def _overview_lines(d: dict) -> None:
         f"即将到期 (due soon)：{soon['count']} 个环节在 {soon['working_days']} 个工作日内（至 {soon['until']}）到期 "
         f"({display.counted(soon['count'], 'step')} due by {soon['until']})",
         f"待认领 (to claim)：{d['claimable']} 个任务 ({display.counted(d['claimable'], 'task')})",
-        f"备案 (filings)：已逾期 {files['overdue']}，{files['days']} 天内到期 {files['due_soon']} "
-        f"({files['overdue']} overdue, {files['due_soon']} due within {files['days']} days)",
+        f"备案 (filings)：已逾期 {files['overdue']}，即将到期 {files['due_soon']} "
+        f"({files['overdue']} overdue, {files['due_soon']} due soon)",
         f"督察整改 (supervision)：整改未销号 {sup['rectifications_open']}，整改逾期 {sup['rectifications_overdue']}，"
         f"逾期未督察 {sup['supervisions_overdue']} ({sup['rectifications_open']} rectifications open, "
         f"{sup['rectifications_overdue']} overdue; {sup['supervisions_overdue']} supervisions overdue)",
     ]
+    for i, gap in enumerate(d["calendar_gaps"], 1):  # at the top, where it cannot be missed
+        lines.insert(i, f"警告 (warning)：{gap['steps']} 个未办结环节的期限在 {gap['year']} 年 "
+                        f"({display.counted(gap['steps'], 'open step')} due in {gap['year']})；{gap_warning(gap['year'])}")
     for u in d["units"]["top"]:
         lines.append(f"    逾期 (overdue)：{u['lead_unit'] or '（未填）'} {u['overdue']} 个环节，涉及 {u['plans']} 个方案 "
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
