@@ -25,8 +25,8 @@ from models import ApiToken, AuditEvent, CalendarOverride, Delegation, Group, Hu
 from models.identity import memberships
 from models.db import Database
 
-from . import (audit, clock, comments, delegations, directory, documents, forms, joins, mail, modeler, passwords,
-               recount, reporting_bodies, runtime, tokens)
+from . import (audit, clock, comments, delegations, directory, documents, drafts, forms, joins, mail, modeler,
+               passwords, recount, reporting_bodies, runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
@@ -1070,6 +1070,7 @@ class Engine:
             attached = [self._attach_file(ctx, task, *file, actor, for_whom) for file in files]
             noted = self._add_comment(ctx, member, instance.id, task, comment, for_whom) if comment else None
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
+            drafts.discard(ctx.session, [task.id])
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
                            element_id=task.element_id, name=task.name, old=old, new=values, unit=member.unit,
                            **_behalf(for_whom))
@@ -1142,24 +1143,55 @@ class Engine:
         showed; the same file sent again since (a reload) returns the first, marked `repeated`."""
         name, media_type = documents.checked(file_name, content)
         with self.command(actor) as ctx:
-            # the plan first: the file's row refers to it, and on PostgreSQL inserting it waits for
-            # a complete that holds the plan (FOR KEY SHARE against FOR UPDATE)
-            _, _, acting = self._lock_plan_of_task(ctx, task_id, actor)
-            principals = {p.username for p in acting}
-            task = self._task(ctx, task_id, expected_version)  # locked: a complete under way finishes first
-            if task.status not in runtime.OPEN_STATUSES:
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再添加附件 "
-                               f"(task is {task.status}: files can no longer be attached)")
-            if task.status == "open":
-                raise Forbidden(f"请先认领任务 {task_id} 再上传附件 (claim the task first)")
-            for_whom = task.assignee if task.assignee in principals else None
-            if task.assignee != actor and for_whom is None:
-                raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，只有办理人可以上传附件 "
-                                "(only the assignee may attach files)")
+            task, for_whom = self._holding(ctx, task_id, actor, expected_version,
+                                           ("添加附件", "上传附件", "files can no longer be attached", "attach files"))
             if after is not None and (first := documents.sent_again(ctx.session, task_id, actor, name, content,
                                                                      after)) is not None:
                 return {**first, "repeated": True}
             return self._attach_file(ctx, task, name, media_type, content, actor, for_whom)
+
+    def _holding(self, ctx: Context, task_id: int, actor: str, expected_version: int | None,
+                 doing: tuple[str, str, str, str]) -> tuple:
+        """For what only a step's holder does to it before submitting (attach a file, save a draft):
+        the plan locked, then the task (a complete under way finishes first). Returns the task row
+        and whom the actor stands in for (委托办理), or None if it is their own. `doing`: the action
+        said as no longer possible and as refused, in Chinese, then in English the same two."""
+        # the plan first: a file's row refers to it, and on PostgreSQL inserting it waits for
+        # a complete that holds the plan (FOR KEY SHARE against FOR UPDATE)
+        _, _, acting = self._lock_plan_of_task(ctx, task_id, actor)
+        principals = {p.username for p in acting}
+        task = self._task(ctx, task_id, expected_version)
+        no_more_zh, refused_zh, no_more_en, refused_en = doing
+        if task.status not in runtime.OPEN_STATUSES:
+            raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再{no_more_zh} "
+                           f"(task is {task.status}: {no_more_en})")
+        if task.status == "open":
+            raise Forbidden(f"请先认领任务 {task_id} 再{refused_zh} (claim the task first)")
+        for_whom = task.assignee if task.assignee in principals else None
+        if task.assignee != actor and for_whom is None:
+            raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，只有办理人可以{refused_zh} "
+                            f"(only the assignee may {refused_en})")
+        return task, for_whom
+
+    def save_draft(self, task_id: int, values: dict, *, actor: str, comment: str = "") -> dict:
+        """暂存: keep what the holder typed into the step's form (and a comment beside it) without
+        submitting it, replacing their earlier draft; the step and its version are unchanged, so
+        the page's submission afterwards is not refused. Only the form's editable fields are kept
+        (engine/drafts.py); the trail records the save and which fields held something."""
+        with self.command(actor) as ctx:
+            task, for_whom = self._holding(ctx, task_id, actor, None,
+                                           ("暂存", "暂存", "nothing can be saved", "save a draft"))
+            kept = drafts.cleaned(json.loads(task.form_json), values)
+            draft = drafts.save(ctx.session, task, actor, kept, comment, ctx.now)
+            ctx.log.record(drafts.EVENT, instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
+                           name=task.name, new={"fields": sorted(k for k, v in kept.items() if v not in ("", False)),
+                                                "comment": bool(draft.comment)}, **_behalf(for_whom))
+            return drafts.shown(draft)
+
+    def draft(self, task_id: int, *, actor: str) -> dict | None:
+        """The actor's draft of a step still open ({"values", "comment", "saved_at"}), or None."""
+        with self.db.reader() as session:
+            return drafts.of(session, task_id, actor)
 
     @staticmethod
     def _attach_file(ctx: Context, task, name: str, media_type: str, content: bytes, actor: str,
@@ -1278,6 +1310,7 @@ class Engine:
                 raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
                                f"不能终止 (the plan is {instance.status})")
             withdrawn = runtime.cancel_plan(ctx, instance, reason)
+            drafts.discard(ctx.session, [t["task_id"] for t in withdrawn])
         return {**self.instance(instance_id), "withdrawn": withdrawn}
 
     def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None,

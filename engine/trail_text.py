@@ -150,6 +150,13 @@ def _commented(w, e, p, name):
     return f"{w('留言', 'comment')}{unit}{about}{w.mark('：')}{(p.get('new') or {}).get('text')}"
 
 
+def _draft_saved(w, e, p, name):
+    new = p.get("new") or {}
+    n = len(new.get("fields") or [])
+    filled = w(f"已填 {n} 项", f"{n} field(s) filled") + (w("，附留言", ", with a comment") if new.get("comment") else "")
+    return f"{w('暂存', 'draft saved')} {name}{w.aside(filled)}"
+
+
 def _urged(w, e, p, name):
     held = w.aside(w(f"办理人 {p['assignee']}", f"held by {p['assignee']}")) if p.get("assignee") else ""
     return f"{w('催办', 'urged')} {name}{held}{w.mark('：')}{p.get('note')}"
@@ -181,6 +188,7 @@ _SAYINGS = {
     "task_due_changed": _due_changed, "timer_fired": _timer_fired, "timer_moved": _timer_moved,
     "escalation": _escalation, "message_received": _message, "signal_received": _signal,
     "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended, "task_urged": _urged,
+    "task_draft_saved": _draft_saved,
     "token_created": _token("创建访问令牌", "access token created"),
     "token_revoked": _token("撤销访问令牌", "access token revoked"),
     "token_refused": _token_refused,

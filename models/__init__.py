@@ -4,6 +4,7 @@ from .base import Base
 from .calendar import CalendarOverride
 from .comment import Comment
 from .delegation import Delegation
+from .draft import TaskDraft
 from .document import Document
 from .identity import Group, SignInFailure, Unit, User, memberships
 from .mail import MailMessage
@@ -11,5 +12,5 @@ from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance
 from .token import ApiToken
 
 __all__ = ["ApiToken", "AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Delegation", "Document", "Group",
-           "HumanTask", "InstanceTask", "MailMessage", "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate",
+           "HumanTask", "InstanceTask", "MailMessage", "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "TaskDraft",
            "Unit", "User", "memberships"]

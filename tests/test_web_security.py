@@ -85,6 +85,7 @@ def _attempts(f: dict) -> dict:
         "inbox.unclaim": ("POST", f"/tasks/{t}/unclaim", seen, {404}),
         "inbox.complete": ("POST", f"/tasks/{t}/complete", seen, {404}),
         "inbox.attach": ("POST", f"/tasks/{t}/attach", seen, {404}),
+        "inbox.save_draft": ("POST", f"/tasks/{t}/draft", {**seen, "consultationMethods": "x"}, {404}),
         "inbox.comment": ("POST", f"/tasks/{t}/comment", {"plan-comment": "请补充材料"}, {404}),
         "office.assign": ("POST", f"/tasks/{t}/assign", {**seen, "to": "li", "reassign": "1"}, {403, 404}),
         "office.urge": ("POST", f"/tasks/{t}/urge", {"note": "请抓紧"}, {403, 404}),

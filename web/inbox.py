@@ -189,6 +189,14 @@ def task(task_id: int, problems: list | None = None, entered: dict | None = None
 def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed: str = "", urge_typed: str = ""):
     form = view["form"]
     values = dict(view["values"])
+    acting = acting_for(engine(), current_user.username)  # 委托办理: whom they stand in for today
+    draft = None  # 暂存: what they saved last time, when the page is opened afresh
+    if entered is None and view["status"] == "claimed" and \
+            view["assignee"] in {current_user.username, *(p.username for p in acting)}:
+        draft = engine().draft(view["id"], actor=current_user.username)
+        if draft is not None:
+            entered = {k: "true" if v is True else v for k, v in draft["values"].items() if v is not False}
+            comment_typed = comment_typed or draft["comment"]
     if entered is not None:
         for f in form:
             if f["type"] == "boolean":  # an unticked box is not sent at all
@@ -202,7 +210,6 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
     hints = {f["id"]: field_hints.hints(f, view["bounds"].get(f["id"], {}), labels) for f in form} \
         if view["status"] in ("open", "claimed") else {}
     others = [d for d in engine().documents(view["instance_id"]) if d["task_id"] != view["id"]]
-    acting = acting_for(engine(), current_user.username)  # 委托办理: whom they stand in for today
     files_seen = max((d["id"] for d in view["documents"] + others), default=0)
     typed = [(f, kept[f["id"]]) for f in form if kept and kept.get(f["id"]) not in (None, "")
              and "readonly" not in f["constraints"]]
@@ -216,7 +223,8 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            files_seen=files_seen,
                            comment_max=comments.MAX_CHARS,
                            may_comment=comments.open_to(view["plan_status"], current_user.office),
-                           urges=_urges(view["id"]), urge_typed=urge_typed, urge_max=urging.MAX_CHARS)
+                           urges=_urges(view["id"]), urge_typed=urge_typed, urge_max=urging.MAX_CHARS,
+                           draft=draft)
 
 
 def _urges(task_id: int) -> list[dict]:
@@ -328,6 +336,36 @@ def attach(task_id: int):
     if not files:
         flash(_("请先选择要上传的文件。"), "error")
         return task(task_id, entered=dict(request.form), status=400, comment_typed=comment)
+    return _upload(task_id, files, comment) or task(task_id, entered=dict(request.form), comment_typed=comment)
+
+
+@bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
+@login_required
+def save_draft(task_id: int):
+    """暂存: the form as typed, and the comment beside it, kept for the holder without submitting;
+    files chosen are uploaded first, as 仅上传所选附件 does (a browser cannot keep them). Then the
+    page afresh, which fills the form from the draft: what the person sees is what was saved."""
+    view = _visible_task(task_id)
+    if view is None:
+        return not_yours()
+    comment = request.form.get(COMMENT_FIELD, "")
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if files and (refusal := _upload(task_id, files, comment)) is not None:
+        return refusal
+    typed = {f["id"]: (request.form.get(f["id"]) == "true") if f["type"] == "boolean" else request.form.get(f["id"], "")
+             for f in view["form"] if "readonly" not in f["constraints"]}
+    try:
+        engine().save_draft(task_id, typed, actor=current_user.username, comment=comment)
+    except ReformflowError as exc:
+        return refused(exc, lambda: task(task_id, entered=dict(request.form), status=status_of(exc),
+                                         comment_typed=comment))
+    flash(_("已暂存，尚未提交：下次打开此页时自动填入；提交后暂存内容即删除。"), "ok")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+def _upload(task_id: int, files: list, comment: str):
+    """Each chosen file attached to the step, one engine command each, said in a line each; the
+    refusal's page if one is refused, else None."""
     for f in files:
         try:
             done = engine().attach(task_id, f.filename, f.read(), actor=current_user.username,
@@ -337,7 +375,7 @@ def attach(task_id: int):
                                                      comment_typed=comment))
         flash(_("附件「%(name)s」已经上传，没有重复添加。", name=done["file_name"]) if done.get("repeated")
               else _("已上传附件「%(name)s」，尚未提交。", name=done["file_name"]), "ok")
-    return task(task_id, entered=dict(request.form), comment_typed=comment)
+    return None
 
 
 @bp.route("/tasks/<int:task_id>/comment", methods=["POST"])

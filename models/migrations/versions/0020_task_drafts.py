@@ -1,0 +1,35 @@
+"""task_drafts: 暂存, a step's form as its holder typed it, saved without submitting.
+
+A reviewer writing a long legality opinion over two days, or a drafter filling in a meeting
+record, keeps what they typed across a closed browser: one row per person and step, replaced at
+each save, deleted when the step is submitted.
+
+Revision ID: 0020
+Revises: 0019
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from models.base import UTCDateTime
+
+revision = '0020'
+down_revision = '0019'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'task_drafts',
+        sa.Column('task_id', sa.Integer(), sa.ForeignKey('human_tasks.id', name='fk_task_drafts_task_id_human_tasks'),
+                  nullable=False),
+        sa.Column('username', sa.String(length=64), nullable=False),
+        sa.Column('values_json', sa.Text(), nullable=False),
+        sa.Column('comment', sa.Text(), nullable=False),
+        sa.Column('saved_at', UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('task_id', 'username', name='pk_task_drafts'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('task_drafts')
