@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from .current import engine
 from .access import acting_for, delegated_view, may_see_task, may_see_task_id, not_yours
 from .plans import COMMENT_FIELD, seen_id
 from .refusals import refused, status_of
+from .session_timeout import IDLE
 
 bp = Blueprint("inbox", __name__)
 SORTS = ("due", "new")  # the engine's order (priority, then deadline), or the newest first
@@ -224,7 +225,7 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            comment_max=comments.MAX_CHARS,
                            may_comment=comments.open_to(view["plan_status"], current_user.office),
                            urges=_urges(view["id"]), urge_typed=urge_typed, urge_max=urging.MAX_CHARS,
-                           draft=draft)
+                           draft=draft, idle_minutes=int(current_app.config[IDLE].total_seconds() // 60))
 
 
 def _urges(task_id: int) -> list[dict]:
