@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from models import AuditEvent
 
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, NotFound
 from .queries import iso
 from .runtime import OPEN_STATUSES
 
@@ -27,26 +27,70 @@ REPEAT = timedelta(minutes=1)
 DEFAULT_NOTE = "请抓紧办理。"
 
 
+MAX_AT_ONCE = 200  # steps urged in one go: a page of the office's overdue list is 50
+
+
 def urge(engine, task_id: int, *, actor: str, note: str | None = None) -> dict:
     """Urge the holder (or the candidates) of an open step. Reform office only."""
     note = checked_note(note)
     with engine.command(actor) as ctx:
-        engine._office_member(ctx, actor, "只有改革办可以催办 (only the reform office may urge a step)")
+        engine._office_member(ctx, actor, _OFFICE_ONLY)
         task = engine._task(ctx, task_id, None)
         if task.status not in OPEN_STATUSES:
-            raise Conflict(f"任务 {task_id}「{task.name}」已办结或已撤销，无需催办 (the task is {task.status}: "
-                           "nothing to urge)")
-        earlier = ctx.session.execute(
-            select(AuditEvent).where(AuditEvent.event_type == EVENT, AuditEvent.task_id == task_id,
-                                     AuditEvent.actor == actor, AuditEvent.occurred_at > ctx.now - REPEAT)
-            .order_by(AuditEvent.seq.desc()).limit(1)).scalar()
-        if earlier is not None and json.loads(earlier.payload).get("note") == note:
-            return {**_said(earlier), "repeated": True}
-        ctx.log.record(EVENT, instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
-                       name=task.name, note=note, assignee=task.assignee,
-                       due_at=iso(task.due_at) if task.due_at else None)
-        return {"task_id": task.id, "instance_id": task.instance_id, "actor": actor, "occurred_at": iso(ctx.now),
-                "note": note, "assignee": task.assignee, "repeated": False}
+            raise _closed(task)
+        return _urge(ctx, task, actor, note)
+
+
+def urge_many(engine, task_ids: list[int], *, actor: str, note: str | None = None) -> dict:
+    """催办所选: the same note to the holders of several steps, in one transaction (the office's
+    month-end round of overdue reports). A step finished, withdrawn or gone since the list was
+    shown is left out and said, not a reason to urge none of the others. Returns
+    {"urged": [as `urge` gives], "skipped": [{"task_id", "name", "reason"}]}."""
+    note = checked_note(note)
+    wanted = list(dict.fromkeys(task_ids))  # in the list's order, each once
+    if not wanted:
+        raise Invalid("请先选择要催办的待办 (choose the steps to urge)")
+    if len(wanted) > MAX_AT_ONCE:
+        raise Invalid(f"一次最多催办 {MAX_AT_ONCE} 项，现选了 {len(wanted)} 项 (at most {MAX_AT_ONCE} steps at once)")
+    urged, skipped = [], []
+    with engine.command(actor) as ctx:
+        engine._office_member(ctx, actor, _OFFICE_ONLY)
+        for task_id in sorted(wanted):  # locked in id order, as any other batch: no deadlock between two
+            try:
+                task = engine._task(ctx, task_id, None)
+            except NotFound:
+                skipped.append({"task_id": task_id, "name": None, "reason": "not_found"})
+                continue
+            if task.status not in OPEN_STATUSES:
+                skipped.append({"task_id": task_id, "name": task.name, "reason": task.status})
+                continue
+            urged.append(_urge(ctx, task, actor, note))
+    order = {task_id: i for i, task_id in enumerate(wanted)}
+    return {"urged": sorted(urged, key=lambda u: order[u["task_id"]]),
+            "skipped": sorted(skipped, key=lambda s: order[s["task_id"]])}
+
+
+_OFFICE_ONLY = "只有改革办可以催办 (only the reform office may urge a step)"
+
+
+def _closed(task) -> Conflict:
+    return Conflict(f"任务 {task.id}「{task.name}」已办结或已撤销，无需催办 (the task is {task.status}: nothing to urge)")
+
+
+def _urge(ctx, task, actor: str, note: str) -> dict:
+    """One urge of an open step, in the command's transaction; the same note again within REPEAT
+    is the one already sent."""
+    earlier = ctx.session.execute(
+        select(AuditEvent).where(AuditEvent.event_type == EVENT, AuditEvent.task_id == task.id,
+                                 AuditEvent.actor == actor, AuditEvent.occurred_at > ctx.now - REPEAT)
+        .order_by(AuditEvent.seq.desc()).limit(1)).scalar()
+    if earlier is not None and json.loads(earlier.payload).get("note") == note:
+        return {**_said(earlier), "repeated": True}
+    ctx.log.record(EVENT, instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
+                   name=task.name, note=note, assignee=task.assignee,
+                   due_at=iso(task.due_at) if task.due_at else None)
+    return {"task_id": task.id, "instance_id": task.instance_id, "actor": actor, "occurred_at": iso(ctx.now),
+            "note": note, "assignee": task.assignee, "repeated": False}
 
 
 def checked_note(note: str | None) -> str:

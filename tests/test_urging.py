@@ -97,3 +97,44 @@ def test_reformflow_urge_on_the_command_line(library, at):  # noqa: F811
     assert json.loads(again.stdout)["repeated"] is True
     refused = runner.invoke(main, ["--db", url, "urge", str(task["id"]), "--as", "zhang"])
     assert refused.exit_code != 0 and "只有改革办可以催办" in refused.stderr
+
+
+def test_the_office_urges_the_picked_steps_at_once_and_a_step_done_meanwhile_is_said(library, at):  # noqa: F811
+    """催办所选: the office's month-end round: three plans' drafting steps ticked on its list; one
+    was submitted after the list was shown. The other two are urged, in one transaction, and the
+    third is named as done, not a reason to urge none."""
+    first, one = _drafting(library, at)
+    second, two = _drafting(library, at)
+    third, three = _drafting(library, at)
+    with at("2026-03-10T08:00:00"):
+        third.do("Task_DraftPlan")  # submitted after the office's list was shown
+    with at("2026-03-10T09:00:00"):
+        done = urging.urge_many(library, [two["id"], one["id"], three["id"], one["id"]], actor="chen",
+                                note="月底前请报送初稿。")
+    assert [u["task_id"] for u in done["urged"]] == [two["id"], one["id"]]  # as picked, each once
+    assert done["skipped"] == [{"task_id": three["id"], "name": "起草方案", "reason": "completed"}]
+    for plan in (first, second):
+        assert [p["note"] for p in audit_payloads(library, plan.id, urging.EVENT)] == ["月底前请报送初稿。"]
+        assert plan.audit_ok()
+    assert audit_payloads(library, third.id, urging.EVENT) == []
+    # the same round sent again (a reload): nothing twice
+    with at("2026-03-10T09:00:30"):
+        again = urging.urge_many(library, [one["id"], two["id"]], actor="chen", note="月底前请报送初稿。")
+    assert [u["repeated"] for u in again["urged"]] == [True, True]
+    assert len(audit_payloads(library, first.id, urging.EVENT)) == 1
+
+
+def test_only_the_office_urges_many_and_a_choice_is_needed_within_bounds(library, at):  # noqa: F811
+    plan, task = _drafting(library, at)
+    with pytest.raises(Forbidden, match="只有改革办可以催办"):
+        urging.urge_many(library, [task["id"]], actor="zhang", note="x")
+    with pytest.raises(Invalid, match="请先选择要催办的待办"):
+        urging.urge_many(library, [], actor="chen")
+    with pytest.raises(Invalid, match="一次最多催办 200 项"):
+        urging.urge_many(library, list(range(1, 202)), actor="chen")
+    with pytest.raises(Invalid, match="最多 200 个字"):  # the note's own limit, as for one step
+        urging.urge_many(library, [task["id"]], actor="chen", note="催" * 201)
+    gone = urging.urge_many(library, [task["id"], 999_999], actor="chen")
+    assert gone["skipped"] == [{"task_id": 999_999, "name": None, "reason": "not_found"}]
+    assert [u["note"] for u in gone["urged"]] == ["请抓紧办理。"]
+    assert len(audit_payloads(library, plan.id, urging.EVENT)) == 1

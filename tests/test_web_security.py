@@ -89,6 +89,7 @@ def _attempts(f: dict) -> dict:
         "inbox.comment": ("POST", f"/tasks/{t}/comment", {"plan-comment": "请补充材料"}, {404}),
         "office.assign": ("POST", f"/tasks/{t}/assign", {**seen, "to": "li", "reassign": "1"}, {403, 404}),
         "office.urge": ("POST", f"/tasks/{t}/urge", {"note": "请抓紧"}, {403, 404}),
+        "office.urge_picked": ("POST", "/tasks/urge", {"task": str(t), "note": "请抓紧"}, {403}),
         "plans.plan": ("GET", f"/plans/{p}", {}, {404}),
         "plans.document": ("GET", f"/plans/{p}/files/{d}", {}, {404}),
         "plans.comment": ("POST", f"/plans/{p}/comments", {"plan-comment": "请补充材料"}, {404}),

@@ -60,3 +60,33 @@ def test_only_the_office_may_urge(live, page):
     answer = page.request.post(f"{live.url}/tasks/{task['id']}/urge", form={"csrf_token": token, "note": "x"})
     assert answer.status == 403 and "只有改革办可以催办" in answer.text()
     expect(page.locator("section.urged")).to_have_count(0)
+
+
+def test_the_office_ticks_the_overdue_steps_and_urges_them_at_once(live, page):
+    """催办所选 on 只看已逾期: every overdue step ticked, one note, one click; each row then says it
+    was urged, the holders see it, and a drafter's inbox has no boxes to tick."""
+    engine = live.app.extensions["reformflow"]
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/tasks?scope=all&overdue=1")
+    rows = page.locator("table.inbox tbody tr")
+    overdue = rows.evaluate_all("rs => rs.map(r => Number(r.dataset.task))")
+    assert len(overdue) >= 2, "the demo has overdue steps"
+    for task_id in overdue:
+        page.get_by_role("checkbox", name=f"选择任务 {task_id}「", exact=False).check()
+    page.locator("form.urge-picked").get_by_label("催办说明").fill("请于月底前办结")
+    page.get_by_role("button", name="催办所选").click()
+    expect(page.locator(".flash.ok")).to_have_text(f"已催办 {len(overdue)} 项待办。")
+    assert page.url.endswith("/tasks?scope=all&overdue=1")  # back on the same list
+    for task_id in overdue:
+        expect(page.locator(f"tr[data-task='{task_id}'] .urged")).to_have_text("催办 1 次")
+    with engine.db.reader() as s:
+        from engine import urging
+        assert [u["note"] for t in overdue for u in urging.urges(s, t)] == ["请于月底前办结"] * len(overdue)
+    # nothing ticked: said, nothing sent
+    page.get_by_role("button", name="催办所选").click()
+    expect(page.locator(".flash.error")).to_contain_text("请先选择要催办的待办")
+
+    sign_in(page, live, "zhang")
+    page.goto(f"{live.url}/tasks")
+    expect(page.get_by_role("checkbox")).to_have_count(0)
+    expect(page.get_by_role("button", name="催办所选")).to_have_count(0)

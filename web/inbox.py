@@ -71,7 +71,7 @@ def tasks():
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
                            soon_only=soon_only, overdue_count=overdue, soon_count=due_soon, soon_until=soon.isoformat(),
                            step=step, step_name=rows[0]["name"] if step and rows else step,
-                           text=text, total=total, page=page, more=page * PAGE < total)
+                           text=text, total=total, page=page, more=page * PAGE < total, urge_max=urging.MAX_CHARS)
 
 
 # A page of tasks at a time: the reform office sees every open task of every plan (1,500 rows for
@@ -358,7 +358,7 @@ def save_draft(task_id: int):
     try:
         engine().save_draft(task_id, typed, actor=current_user.username, comment=comment)
     except ReformflowError as exc:
-        return refused(exc, lambda: task(task_id, entered=dict(request.form), status=status_of(exc),
+        return refused(exc, lambda exc=exc: task(task_id, entered=dict(request.form), status=status_of(exc),
                                          comment_typed=comment))
     flash(_("已暂存，尚未提交：下次打开此页时自动填入；提交后暂存内容即删除。"), "ok")
     return redirect(url_for("inbox.task", task_id=task_id))
