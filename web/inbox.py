@@ -359,7 +359,7 @@ def save_draft(task_id: int):
         engine().save_draft(task_id, typed, actor=current_user.username, comment=comment)
     except ReformflowError as exc:
         return refused(exc, lambda exc=exc: task(task_id, entered=dict(request.form), status=status_of(exc),
-                                         comment_typed=comment))
+                                                 comment_typed=comment))
     flash(_("已暂存，尚未提交：下次打开此页时自动填入；提交后暂存内容即删除。"), "ok")
     return redirect(url_for("inbox.task", task_id=task_id))
 
