@@ -152,7 +152,7 @@ def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challeng
     app = client.application
     routes = [(r, sorted(r.methods - {"HEAD", "OPTIONS"})[0]) for r in app.url_map.iter_rules()
               if r.endpoint.startswith("api.") and r.endpoint != "api.openapi"]
-    assert len(routes) == 19  # every endpoint but the document
+    assert len(routes) == 22  # every endpoint but the document
     bad = {"none": {}, "not bearer": {"Authorization": "Basic emhhbmc6ZGVtbw=="}, "empty": {"Authorization": "Bearer "},
            "unknown": _auth("rf_" + "x" * 43), "revoked": _auth(revoked["secret"]),
            "expired": _auth(expiring["secret"]), "deactivated": _auth(leaver["secret"])}
@@ -539,3 +539,40 @@ def test_the_inbox_s_due_filters_through_the_api(mini, at):
     for bad in ("due=later", "due=soon&scope=done"):
         answer = client.get(f"/api/v1/tasks?{bad}", headers=zhang)
         assert (answer.status_code, answer.get_json()["error"]) == (422, "invalid"), bad
+
+
+def test_a_draft_through_the_api_and_the_office_urging_several_tasks(sqlite_engine, at):
+    """暂存 and 催办所选 as the pages do them: PUT keeps the holder's draft (nobody else's), GET gives
+    it back, the submission removes it; the office urges two tasks and is told of a third done."""
+    from tests.conftest import add_people
+    from tests.test_reform_plan import deploy_library
+    from tests.plan_helper import Plan
+    add_people(sqlite_engine)
+    deploy_library(sqlite_engine)
+    with at("2026-03-02T09:00:00"):
+        plans = [Plan(sqlite_engine) for _ in range(3)]
+        for plan in plans:
+            plan.run_until("Task_DraftPlan")
+    tasks = [plan.task("Task_DraftPlan")["id"] for plan in plans]
+    client = _client(sqlite_engine)
+    zhang = _auth(sqlite_engine.create_token("zhang", "本地")["secret"])
+    chen = _auth(sqlite_engine.create_token("chen", "看板")["secret"])
+    saved = client.put(f"/api/v1/tasks/{tasks[0]}/draft", json={"values": {"draftSummary": "方案初稿，待补充"},
+                                                                "comment": "明天补第三部分"}, headers=zhang)
+    assert saved.status_code == 200 and saved.get_json()["values"] == {"draftSummary": "方案初稿，待补充"}
+    assert client.get(f"/api/v1/tasks/{tasks[0]}/draft", headers=zhang).get_json()["draft"]["comment"] == "明天补第三部分"
+    assert client.get(f"/api/v1/tasks/{tasks[0]}/draft", headers=chen).get_json() == {"draft": None}
+    refused = client.put(f"/api/v1/tasks/{tasks[0]}/draft", json={"values": {"draftSummary": "x"}}, headers=chen)
+    assert refused.status_code == 403 and refused.get_json()["error"] == "forbidden"
+    with at("2026-03-02T10:00:00"):
+        plans[2].do("Task_DraftPlan")
+    urged = client.post("/api/v1/tasks/urge", json={"task_ids": tasks, "note": "请于本周内报送"}, headers=chen)
+    assert urged.status_code == 200
+    body = urged.get_json()
+    assert [u["task_id"] for u in body["urged"]] == tasks[:2]
+    assert body["skipped"] == [{"task_id": tasks[2], "name": "起草方案", "reason": "completed"}]
+    assert client.post("/api/v1/tasks/urge", json={"task_ids": tasks}, headers=zhang).status_code == 403
+    assert client.post("/api/v1/tasks/urge", json={"task_ids": "1,2"}, headers=chen).status_code == 422
+    with at("2026-03-02T11:00:00"):
+        plans[0].do("Task_DraftPlan")
+    assert client.get(f"/api/v1/tasks/{tasks[0]}/draft", headers=zhang).get_json() == {"draft": None}

@@ -289,6 +289,25 @@ def attach(task_id: int):
     return _act(task_id, action, 201)  # a task one may not see is 404 before the body is looked at
 
 
+@bp.get("/tasks/<int:task_id>/draft")
+def draft(task_id: int):
+    """暂存: the caller's draft of a task still open, `{"draft": {"values", "comment", "saved_at"}}`,
+    or `{"draft": null}`."""
+    return _act(task_id, lambda: {"draft": engine().draft(task_id, actor=me().username)})
+
+
+@bp.put("/tasks/<int:task_id>/draft")
+def save_draft(task_id: int):
+    """暂存: `{"values": {field id: text or true/false}, "comment": "..."}` kept as the caller's
+    draft of a task they hold, replacing the earlier one, as the page's 暂存 does; not checked
+    against the form's rules (the submission is). The task's version is unchanged."""
+    body = _body()
+    values, comment = body.get("values") or {}, body.get("comment") or ""
+    if not isinstance(comment, str):
+        raise Invalid("comment 须为文字 (comment must be a string)")
+    return _act(task_id, lambda: engine().save_draft(task_id, values, actor=me().username, comment=comment))
+
+
 @bp.get("/plans/<int:instance_id>/files")
 def files(instance_id: int):
     """A plan's files, oldest first, without their content (each with its SHA-256)."""
@@ -321,6 +340,20 @@ def urge(task_id: int):
     if note is not None and not isinstance(note, str):
         raise Invalid("note 须为文字 (note must be a string)")
     return _act(task_id, lambda: urging.urge(engine(), task_id, actor=me().username, note=note))
+
+
+@bp.post("/tasks/urge")
+def urge_many():
+    """催办所选: `{"task_ids": [n, ...], "note": "..."}`, the reform office only, in one transaction:
+    `{"urged": [...], "skipped": [{"task_id", "name", "reason"}]}`, a task done meanwhile
+    skipped (`reason`: its status, or `not_found`), at most 200."""
+    body = _body()
+    task_ids, note = body.get("task_ids"), body.get("note")
+    if not isinstance(task_ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in task_ids):
+        raise Invalid("task_ids 须为整数列表 (task_ids must be a list of whole numbers)")
+    if note is not None and not isinstance(note, str):
+        raise Invalid("note 须为文字 (note must be a string)")
+    return answer(urging.urge_many(engine(), task_ids, actor=me().username, note=note))
 
 
 @bp.get("/stats")
