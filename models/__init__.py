@@ -6,10 +6,10 @@ from .comment import Comment
 from .delegation import Delegation
 from .document import Document
 from .identity import Group, SignInFailure, Unit, User, memberships
-from .mail import MailMessage
+from .mail import MailDigestRound, MailMessage
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from .token import ApiToken
 
 __all__ = ["ApiToken", "AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Delegation", "Document", "Group",
-           "HumanTask", "InstanceTask", "MailMessage", "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate",
+           "HumanTask", "InstanceTask", "MailDigestRound", "MailMessage", "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate",
            "Unit", "User", "memberships"]
