@@ -14,8 +14,8 @@ of the day fails on the key and rolls back all its mails. The unique index on (u
 digest_on) of mail_outbox refuses a second digest for a person and day besides. Only today's
 digest is ever queued: a worker down all day never sends yesterday's the next morning.
 
-Cost: on a day already done, or before the time, or on a day off, one SELECT (or none); the
-day's round two list queries per person who asked for a digest."""
+Cost: before the time, nothing; after it, on a day off or a day already done, the calendar's
+entries and one primary-key read; the day's round, two list queries per person who asked."""
 from __future__ import annotations
 
 import os
@@ -62,6 +62,8 @@ def queue_due(db, env=None) -> dict | None:
     {"day", "queued"} when this round queued them, else None (not due, or done already)."""
     at = digest_time(env)
     now = clock.now()
+    if now.astimezone(clock.TZ).time() < at:  # most rounds of the day: no read at all
+        return None
     with db.reader() as session:
         conn = session.connection()
         calendar = calendar_of(conn)
