@@ -292,11 +292,12 @@ class Engine:
                     unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = (),
                     expected: dict | None = None, email: str | None = None, digest: bool | None = None) -> dict:
         """Change a user's name, unit, groups, email address (`email`: "" clears it) or daily
-        digest (`digest`: 每日待办摘要 on or off; reform office only): someone moved to another unit or took on another role. The tasks they hold
-        stay theirs, but for the steps kept to the unit they left, which go back to its members
-        (`returned`; `to_assign`: nobody there may take them). Returns the user, with `changed`:
-        the fields that changed (none, and no audit event, if nothing did). `expected`: the
-        user's display_name, unit, groups and email as the person saw them (a web form); if another office member changed one of them since,
+        digest (`digest`: 每日待办摘要 on or off; reform office only): someone moved to another unit
+        or took on another role. The tasks they hold stay theirs, but for the steps kept to the
+        unit they left, which go back to its members (`returned`; `to_assign`: nobody there may
+        take them). Returns the user, with `changed`: the fields that changed (none, and no audit
+        event, if nothing did). `expected`: the user's display_name, unit, groups, email and
+        digest as the person saw them (a web form); if another office member changed one of them since,
         Conflict rather than one change silently undoing the other."""
         if display_name is not None:
             _check_name("姓名", "display name", display_name, User.__table__.c.display_name)

@@ -61,7 +61,6 @@ def retry(engine, mail_id: int, *, actor: str) -> dict:
         return {"id": mail_id, "username": m.username, "next_try_at": iso(ctx.now)}
 
 
-
 PRUNE_DAYS = 90
 
 

@@ -138,6 +138,21 @@ def test_a_person_turns_the_daily_digest_on_and_off_with_the_address(demo_engine
     assert "每个工作日早上发一封待办摘要" not in english and "digest" in english.lower()
 
 
+def test_in_the_browser_the_digest_is_a_labelled_checkbox_kept_after_saving(live, page):
+    engine = live.app.extensions["reformflow"]
+    sign_in(page, live, "li")
+    page.get_by_role("link", name="账户设置").click()
+    page.get_by_role("link", name="邮件提醒").click()
+    box = page.get_by_label("每个工作日早上发一封待办摘要")
+    expect(box).not_to_be_checked()
+    page.get_by_label("邮箱地址").fill("li@legal.example.gov.cn")
+    box.check()
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status").filter(has_text="已开启每日待办摘要")).to_have_count(1)
+    expect(page.get_by_label("每个工作日早上发一封待办摘要")).to_be_checked()
+    assert _digest(engine, "li") is True
+
+
 def test_the_office_turns_someones_digest_on_on_their_page(demo_engine):
     from web import create_app
     from .test_web_security import _sign_in, _token

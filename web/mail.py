@@ -1,6 +1,7 @@
 """邮件提醒 in the browser: anyone sets or clears the address their notifications go to, and
-turns their daily digest (每日待办摘要) on or off (/account/email); the reform office sees the outbox (/mail: queued, sent, failing and given-up
-counts, the failing mails with their errors) and tries a failed one again. What is mailed and
+turns their daily digest (每日待办摘要) on or off (/account/email); the reform office sees the
+outbox (/mail: queued, sent, failing and given-up counts, the failing mails with their kind and
+errors) and tries a failed one again. What is mailed and
 when is the engine's (engine/mail.py); sending is the worker's (engine/mail_sender.py)."""
 from __future__ import annotations
 
