@@ -290,13 +290,14 @@ class Engine:
 
     def update_user(self, username: str, *, actor: str, display_name: str | None = None,
                     unit: str | None = None, add_groups: list[str] = (), remove_groups: list[str] = (),
-                    expected: dict | None = None, email: str | None = None) -> dict:
-        """Change a user's name, unit, groups or email address (`email`: "" clears it; reform
-        office only): someone moved to another unit or took on another role. The tasks they hold
-        stay theirs, but for the steps kept to the unit they left, which go back to its members
-        (`returned`; `to_assign`: nobody there may take them). Returns the user, with `changed`:
-        the fields that changed (none, and no audit event, if nothing did). `expected`: the
-        user's display_name, unit, groups and email as the person saw them (a web form); if another office member changed one of them since,
+                    expected: dict | None = None, email: str | None = None, digest: bool | None = None) -> dict:
+        """Change a user's name, unit, groups, email address (`email`: "" clears it) or daily
+        digest (`digest`: 每日待办摘要 on or off; reform office only): someone moved to another unit
+        or took on another role. The tasks they hold stay theirs, but for the steps kept to the
+        unit they left, which go back to its members (`returned`; `to_assign`: nobody there may
+        take them). Returns the user, with `changed`: the fields that changed (none, and no audit
+        event, if nothing did). `expected`: the user's display_name, unit, groups, email and
+        digest as the person saw them (a web form); if another office member changed one of them since,
         Conflict rather than one change silently undoing the other."""
         if display_name is not None:
             _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
@@ -318,7 +319,7 @@ class Engine:
                 raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；角色代码见 `reformflow groups list` "
                               f"(no such group: {', '.join(sorted(missing))}; see `reformflow groups list`)")
             old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
-                   "groups": user.group_codes, "email": user.email}
+                   "groups": user.group_codes, "email": user.email, "digest": user.mail_digest}
             if expected is not None and any(old[f] != expected[f] for f in old if f in expected):
                 raise Conflict(f"用户 {username} 刚被其他人修改过，请刷新后重试 "
                                "(the user was changed by someone else just now; reload and try again)")
@@ -326,13 +327,15 @@ class Engine:
                 user.display_name = display_name
             if email is not None:
                 user.email = new_email
+            if digest is not None:
+                user.mail_digest = digest
             if unit is not None and unit != old["unit"]:
                 user.unit = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
                 s.flush()  # a new unit gets its row now, so the user's unit reads back by name
             user.groups = sorted({g for g in user.groups if g.code not in remove_groups}
                                  | {found[code] for code in add_groups}, key=lambda g: g.code)
             new = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
-                   "groups": [g.code for g in user.groups], "email": user.email}
+                   "groups": [g.code for g in user.groups], "email": user.email, "digest": user.mail_digest}
             if ADMIN_GROUP in old["groups"] and ADMIN_GROUP not in new["groups"] and user.active:
                 self._keep_an_office_member(ctx, user)
             changed = [field for field in old if old[field] != new[field]]
@@ -345,9 +348,10 @@ class Engine:
                       **handed}
         return result
 
-    def set_email(self, username: str, email: str | None, *, actor: str) -> dict:
+    def set_email(self, username: str, email: str | None, *, actor: str, digest: bool | None = None) -> dict:
         """A person's own address for mail notifications (or the reform office setting someone's);
-        empty clears it. On the trail as a `user_changed` of the email, like the office's changes."""
+        empty clears it; `digest`, if given, turns their daily digest (每日待办摘要) on or off. On the
+        trail as one `user_changed` of what changed, like the office's changes."""
         email = mail.checked_address(email)
         with self.command(actor) as ctx:
             if actor == username:
@@ -358,11 +362,16 @@ class Engine:
             user = ctx.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
             if user is None:
                 raise unknown_user(username)
-            old = user.email
-            if old != email:
-                user.email = email
-                ctx.log.record("user_changed", username=username, old={"email": old}, new={"email": email})
-            return {"username": username, "email": email, "changed": ["email"] if old != email else []}
+            old = {"email": user.email, "digest": user.mail_digest}
+            user.email = email
+            if digest is not None:
+                user.mail_digest = digest
+            new = {"email": user.email, "digest": user.mail_digest}
+            changed = [field for field in old if old[field] != new[field]]
+            if changed:
+                ctx.log.record("user_changed", username=username, old={f: old[f] for f in changed},
+                               new={f: new[f] for f in changed})
+            return {"username": username, "email": email, "digest": user.mail_digest, "changed": changed}
 
     @staticmethod
     def _hand_back(ctx: Context, held: list, username: str, reason: str) -> tuple[list, list]:

@@ -36,7 +36,8 @@ def user_rows(session: Session, *, group: str | None = None, include_inactive: b
 def user_dict(user: User, holding: int = 0) -> dict:
     return {"username": user.username, "display_name": user.display_name,
             "unit": user.unit.name if user.unit else None, "groups": user.group_codes,
-            "active": user.active, "holding": holding, "email": user.email}
+            "active": user.active, "holding": holding, "email": user.email,
+            "digest": user.mail_digest}
 
 
 def sign_ins(session: Session, username: str, *, refused: int = 10) -> dict:

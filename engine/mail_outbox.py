@@ -1,13 +1,17 @@
 """The mail outbox as the operator and the reform office see it (`reformflow mail status`, the
 web's /mail page): how many are queued, sent, failing and given up, the oldest still queued, the
-failing ones with their errors; and trying a failing or given-up one again (reform office)."""
+failing ones with their errors; trying a failing or given-up one again (reform office); and
+pruning old sent and given-up mails (`reformflow mail prune`)."""
 from __future__ import annotations
 
-from sqlalchemy import case, func, select, update
+from datetime import timedelta
 
-from models import MailMessage
+from sqlalchemy import case, delete, func, select, update
 
-from .errors import Conflict, NotFound
+from models import MailDigestRound, MailMessage
+
+from . import clock
+from .errors import Conflict, Invalid, NotFound
 from .queries import iso
 
 _OUTBOX = MailMessage.__table__
@@ -56,3 +60,25 @@ def retry(engine, mail_id: int, *, actor: str) -> dict:
         ctx.log.record(EVENT, mail_id=mail_id, username=m.username, attempts=m.attempts)
         return {"id": mail_id, "username": m.username, "next_try_at": iso(ctx.now)}
 
+
+PRUNE_DAYS = 90
+
+
+def prune(db, older_than_days: int = PRUNE_DAYS) -> dict:
+    """Delete the mails sent, or given up, more than `older_than_days` days ago (a given-up one by
+    when it was queued), and the digest rounds of days as old; never one still queued or failing
+    and to be tried again. The outbox is not the audit trail: nothing refers to its rows (the
+    trail's `mail_retried` keeps the mail's number, not a link). One transaction."""
+    if older_than_days < 1:  # today's digest round must stay, or today's digests would go again
+        raise Invalid("--older-than 须为 1 或更大的天数 (must be at least 1 day)")
+    now = clock.now()
+    before = now - timedelta(days=older_than_days)
+    given_up = _OUTBOX.c.sent_at.is_(None) & _OUTBOX.c.next_try_at.is_(None) & (_OUTBOX.c.created_at < before)
+    with db.transaction() as session:
+        conn = session.connection()
+        sent = conn.execute(delete(_OUTBOX).where(_OUTBOX.c.sent_at < before)).rowcount
+        gave_up = conn.execute(delete(_OUTBOX).where(given_up)).rowcount
+        rounds = conn.execute(delete(MailDigestRound.__table__).where(
+            MailDigestRound.__table__.c.day < before.astimezone(clock.TZ).date())).rowcount
+    return {"before": iso(before), "deleted": sent + gave_up, "sent": sent, "gave_up": gave_up,
+            "digest_rounds": rounds}

@@ -38,7 +38,7 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
              f"步骤：{step}"]
     due_en = ""
     if row.due_at is not None:
-        day, left = _deadline(row.due_at, calendar(), now)
+        day, left = deadline_words(row.due_at, calendar(), now)
         lines.append(f"办理期限：{display.deadline(row.due_at.isoformat())}（{left}）")
         due_en = f", due {display.deadline(row.due_at.isoformat())} (China time)"
     if kind == "task_urged":
@@ -65,7 +65,7 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
     return subject[:300], "\n".join(lines) + "\n"
 
 
-def _deadline(due_at: datetime, calendar, now: datetime) -> tuple:
+def deadline_words(due_at: datetime, calendar, now: datetime) -> tuple:
     """The day a deadline runs to (a date deadline is stored as the next local midnight) and how
     many working days are left, said in Chinese."""
     at = due_at.astimezone(clock.TZ)

@@ -7,10 +7,11 @@ from .delegation import Delegation
 from .draft import TaskDraft
 from .document import Document
 from .identity import Group, SignInFailure, Unit, User, memberships
-from .mail import MailMessage
+from .mail import MailDigestRound, MailMessage
 from .process import HumanTask, InstanceTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from .token import ApiToken
 
 __all__ = ["ApiToken", "AuditCheck", "AuditEvent", "AuditHead", "Base", "CalendarOverride", "Comment", "Delegation", "Document", "Group",
-           "HumanTask", "InstanceTask", "MailMessage", "ProcessDefinition", "ProcessInstance", "SignInFailure", "TaskCandidate", "TaskDraft",
+           "HumanTask", "InstanceTask", "MailDigestRound", "MailMessage", "ProcessDefinition", "ProcessInstance", "SignInFailure",
+           "TaskCandidate", "TaskDraft",
            "Unit", "User", "memberships"]

@@ -1,7 +1,7 @@
 """People and organisation: users, candidate groups (roles) and units (departments)."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime
@@ -46,6 +46,8 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # where mail notifications go (engine/mail.py); none: the person reads the inbox only
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # 每日待办摘要: one mail each working morning listing their open steps (engine/mail_digest.py)
+    mail_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit: Mapped[Unit | None] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary=memberships, order_by=Group.code)

@@ -3,6 +3,7 @@
 tries it again. What is queued and sent: tests/test_mail.py."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from playwright.sync_api import expect
@@ -101,3 +102,90 @@ def test_the_office_sets_and_clears_an_address_on_a_users_page(demo_engine):
     cleared = client.post("/people/li/update", data={**seen, "email": "", "seen_email": "li@legal.example.gov.cn",
                                                      "csrf_token": _token(client, "/people/li")})
     assert cleared.status_code == 302 and _email(demo_engine, "li") is None
+
+
+def _digest(engine, username: str) -> bool:
+    with engine.db.reader() as s:
+        return s.execute(select(User.mail_digest).where(User.username == username)).scalar()
+
+
+def test_a_person_turns_the_daily_digest_on_and_off_with_the_address(demo_engine):
+    """账户设置 → 邮件提醒: the checkbox (off by default) is saved with the address, in one change on
+    the trail; the page says so in English too."""
+    from web import create_app
+    from .test_web_security import _sign_in, _token
+    app = create_app(engine=demo_engine, secret_key="test-secret", testing=True)
+    client = app.test_client()
+    assert _sign_in(client, "zhang").status_code == 302
+    page = client.get("/account/email").get_data(as_text=True)
+    assert "每个工作日早上发一封待办摘要" in page and 'name="digest" type="checkbox" >' in page  # not checked
+    assert "每个工作日 08:30（北京时间）后发一封" in page
+    done = client.post("/account/email", data={"email": "zhang@fgw.example.gov.cn", "digest": "on",
+                                               "csrf_token": _token(client, "/account/email")}, follow_redirects=True)
+    page = done.get_data(as_text=True)
+    assert "已保存邮箱地址 zhang@fgw.example.gov.cn" in page and "已开启每日待办摘要：每个工作日 08:30 后发一封" in page
+    assert 'name="digest" type="checkbox" checked>' in page and _digest(demo_engine, "zhang") is True
+    off = client.post("/account/email", data={"email": "zhang@fgw.example.gov.cn",
+                                              "csrf_token": _token(client, "/account/email")}, follow_redirects=True)
+    assert "已取消每日待办摘要。" in off.get_data(as_text=True) and _digest(demo_engine, "zhang") is False
+    with demo_engine.db.reader() as s:
+        changed = s.execute(select(AuditEvent.actor, AuditEvent.payload).where(
+            AuditEvent.event_type == "user_changed").order_by(AuditEvent.seq)).all()
+    assert [(actor, json.loads(p)["new"]) for actor, p in changed] == [
+        ("zhang", {"email": "zhang@fgw.example.gov.cn", "digest": True}), ("zhang", {"digest": False})]
+    client.post("/language/en", data={"csrf_token": _token(client, "/account/email")})
+    english = client.get("/account/email").get_data(as_text=True)
+    assert "每个工作日早上发一封待办摘要" not in english and "digest" in english.lower()
+
+
+def test_in_the_browser_the_digest_is_a_labelled_checkbox_kept_after_saving(live, page):
+    engine = live.app.extensions["reformflow"]
+    sign_in(page, live, "li")
+    page.get_by_role("link", name="账户设置").click()
+    page.get_by_role("link", name="邮件提醒").click()
+    box = page.get_by_label("每个工作日早上发一封待办摘要")
+    expect(box).not_to_be_checked()
+    page.get_by_label("邮箱地址").fill("li@legal.example.gov.cn")
+    box.check()
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status").filter(has_text="已开启每日待办摘要")).to_have_count(1)
+    expect(page.get_by_label("每个工作日早上发一封待办摘要")).to_be_checked()
+    assert _digest(engine, "li") is True
+
+
+def test_the_office_turns_someones_digest_on_on_their_page(demo_engine):
+    from web import create_app
+    from .test_web_security import _sign_in, _token
+    app = create_app(engine=demo_engine, secret_key="test-secret", testing=True)
+    client = app.test_client()
+    assert _sign_in(client, "chen").status_code == 302
+    seen = {"seen_display_name": "李娜", "seen_unit": "市司法局", "seen_groups": "legal", "display_name": "李娜",
+            "unit": "市司法局", "groups": ["legal"], "seen_email": "", "email": ""}
+    page = client.get("/people/li").get_data(as_text=True)
+    assert 'name="seen_digest" value=""' in page and '<dd class="digest">未开启</dd>' in page
+    done = client.post("/people/li/update", data={**seen, "digest": "on", "seen_digest": "",
+                                                  "csrf_token": _token(client, "/people/li")})
+    assert done.status_code == 302 and _digest(demo_engine, "li") is True
+    assert '<dd class="digest">开启</dd>' in client.get("/people/li").get_data(as_text=True)
+    # unticked on a page that showed it on: off, on the trail by the office
+    client.post("/people/li/update", data={**seen, "seen_digest": "on", "csrf_token": _token(client, "/people/li")})
+    assert _digest(demo_engine, "li") is False
+    with demo_engine.db.reader() as s:
+        changed = s.execute(select(AuditEvent.actor, AuditEvent.payload).where(
+            AuditEvent.event_type == "user_changed").order_by(AuditEvent.seq)).all()
+    assert [(actor, json.loads(p)["new"]) for actor, p in changed][-2:] == [
+        ("chen", {"digest": True}), ("chen", {"digest": False})]
+
+
+def test_the_outbox_page_shows_a_digests_kind(demo_engine):
+    from web import create_app
+    from .test_web_security import _sign_in
+    now = clock.now()
+    with demo_engine.db.transaction() as s:
+        s.add(MailMessage(username="li", address="li@legal.example.gov.cn", subject="【待办摘要】12月7日：…",
+                          body="正文", kind="digest", created_at=now, attempts=2, next_try_at=now,
+                          last_error="SMTPServerDisconnected", digest_on=now.date()))
+    app = create_app(engine=demo_engine, secret_key="test-secret", testing=True)
+    client = app.test_client()
+    assert _sign_in(client, "chen").status_code == 302
+    assert '<td class="kind">待办摘要</td>' in client.get("/mail").get_data(as_text=True)

@@ -1,6 +1,7 @@
-"""邮件提醒 in the browser: anyone sets or clears the address their notifications go to
-(/account/email); the reform office sees the outbox (/mail: queued, sent, failing and given-up
-counts, the failing mails with their errors) and tries a failed one again. What is mailed and
+"""邮件提醒 in the browser: anyone sets or clears the address their notifications go to, and
+turns their daily digest (每日待办摘要) on or off (/account/email); the reform office sees the
+outbox (/mail: queued, sent, failing and given-up counts, the failing mails with their kind and
+errors) and tries a failed one again. What is mailed and
 when is the engine's (engine/mail.py); sending is the worker's (engine/mail_sender.py)."""
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_login import current_user, login_required
 
 from sqlalchemy import select
 
-from engine import mail_outbox, mail_sender
+from engine import mail_digest, mail_outbox, mail_sender
 from engine.errors import ReformflowError
 from models import User
 
@@ -28,23 +29,45 @@ def address_of(username: str) -> str | None:
         return s.execute(select(User.email).where(User.username == username)).scalar()
 
 
+def _page(email: str, digest: bool):
+    return render_template("account_email.html", email=email, digest=digest,
+                           digest_time=_digest_time())
+
+
+def _digest_time() -> str:
+    try:
+        return mail_digest.digest_time().strftime("%H:%M")
+    except ReformflowError:  # set wrongly: the worker's log says so; the page still opens
+        return mail_digest.DEFAULT_TIME.strftime("%H:%M")
+
+
 @bp.route("/account/email", methods=["GET", "POST"])
 @login_required
 def account_email():
     me = current_user.username
     if request.method == "GET":
-        return render_template("account_email.html", email=address_of(me) or "")
-    entered = request.form.get("email", "")
-    try:
-        done = engine().set_email(me, entered, actor=me)
+        with engine().db.reader() as s:
+            email, digest = s.execute(select(User.email, User.mail_digest).where(User.username == me)).one()
+        return _page(email or "", digest)
+    entered, digest = request.form.get("email", ""), request.form.get("digest") == "on"
+    try:  # the address and the digest: one change, one transaction, one audit event
+        done = engine().set_email(me, entered, actor=me, digest=digest)
     except ReformflowError as exc:
-        return refused(exc, lambda: render_template("account_email.html", email=entered))
+        return refused(exc, lambda: _page(entered, digest))
     if not done["changed"]:
         flash(_("没有变化。"), "ok")
-    elif done["email"]:
-        flash(_("已保存邮箱地址 %(email)s：有新的待办、指派、催办和提醒时将发邮件给您。", email=done["email"]), "ok")
-    else:
-        flash(_("已清除邮箱地址，今后不再发邮件给您。"), "ok")
+    if "email" in done["changed"]:
+        if done["email"]:
+            flash(_("已保存邮箱地址 %(email)s：有新的待办、指派、催办和提醒时将发邮件给您。", email=done["email"]), "ok")
+        else:
+            flash(_("已清除邮箱地址，今后不再发邮件给您。"), "ok")
+    if "digest" in done["changed"]:
+        if not done["digest"]:
+            flash(_("已取消每日待办摘要。"), "ok")
+        elif done["email"]:
+            flash(_("已开启每日待办摘要：每个工作日 %(time)s 后发一封，列出您的待办。", time=_digest_time()), "ok")
+        else:
+            flash(_("已开启每日待办摘要，但尚未填写邮箱地址，填写后才会发送。"), "ok")
     return redirect(url_for("mail.account_email"))
 
 

@@ -254,14 +254,17 @@ def update(username: str):
         return refusal
     form = request.form
     seen = {"display_name": form.get("seen_display_name", ""), "unit": form.get("seen_unit") or None,
-            "groups": sorted(form.getlist("seen_groups")), "email": form.get("seen_email") or None}
+            "groups": sorted(form.getlist("seen_groups")), "email": form.get("seen_email") or None,
+            "digest": form.get("seen_digest") == "on"}
     name, unit, chosen = form.get("display_name", "").strip(), form.get("unit", "").strip(), set(form.getlist("groups"))
     changes = {"display_name": name if name != seen["display_name"] else None,
                "unit": unit if unit != (seen["unit"] or "") else None,
                "add_groups": sorted(chosen - set(seen["groups"])), "remove_groups": sorted(set(seen["groups"]) - chosen)}
     email = form.get("email", "").strip()
     changes["email"] = email if email != (seen["email"] or "") else None  # "" clears it
-    if not any(changes.values()) and changes["email"] is None:
+    digest = form.get("digest") == "on"
+    changes["digest"] = digest if digest != seen["digest"] else None
+    if not any(changes.values()) and changes["email"] is None and changes["digest"] is None:
         flash(_("没有变化。"), "ok")
         return redirect(url_for("people.person", username=username))
     try:

@@ -6,6 +6,7 @@ import sys
 import click
 
 from .. import display
+from .params import IntRange
 from .shared import _emit, command, main
 
 
@@ -56,3 +57,15 @@ def mail_status(state, as_json):
             click.echo(f"  {m['id']} {m['username']} <{m['address']}> 尝试 (attempts) {m['attempts']}，{state_text}："
                        f"{m['last_error']}")
     _emit(result, as_json, human)
+
+
+@command(mail, "prune")
+@click.option("--older-than", "days", default=90, show_default=True, type=IntRange(1, 36500, "须为 1 或更大的天数"),
+              help="删除多少天以前已发送或已放弃的邮件 (delete mails sent or given up more than this many days ago).")
+def mail_prune(state, as_json, days):
+    """删除发件箱中较早的已发送和已放弃邮件，排队和待重试的不删 (delete old sent and given-up mails from the outbox; never queued or failing ones)."""
+    from .. import mail_outbox
+    result = mail_outbox.prune(state.engine.db, days)
+    _emit(result, as_json, lambda d: click.echo(
+        f"已删除 {d['deleted']} 封 {days} 天以前的邮件（已发送 {d['sent']} 封，已放弃 {d['gave_up']} 封） "
+        f"(deleted {d['deleted']} mails older than {days} days: sent {d['sent']}, given up {d['gave_up']})"))

@@ -109,17 +109,22 @@ def _user_line(u: dict) -> str:
 @click.option("--add-group", "add_groups", multiple=True, help="加入角色，可重复 (add to a group, repeatable).")
 @click.option("--remove-group", "remove_groups", multiple=True, help="移出角色，可重复 (remove from a group, repeatable).")
 @click.option("--email", help="邮箱地址，用于邮件提醒；空字符串 \"\" 清除 (email address for mail notifications; \"\" clears it).")
+@click.option("--digest/--no-digest", default=None,
+              help="每个工作日早上发一封待办摘要，或不再发 (a mail each working morning listing their open steps, or no more).")
 @click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who changes the user: reform office).")
-def users_update(state, as_json, username, display_name, unit, add_groups, remove_groups, actor, email):
+def users_update(state, as_json, username, display_name, unit, add_groups, remove_groups, actor, email, digest):
     """修改用户的姓名、单位或角色，手头待办不变，但调离单位的限该单位待办退回该单位
     (change a user's name, unit or groups; the tasks they hold stay theirs, but for the steps kept to the unit they left)."""
-    if display_name is None and unit is None and not add_groups and not remove_groups and email is None:
-        raise BadValue("至少指定一项修改：--display-name、--unit、--add-group、--remove-group 或 --email",
-                       "give at least one change: --display-name, --unit, --add-group, --remove-group or --email",
-                       click.get_current_context(),
-                       param_hint="'--display-name' / '--unit' / '--add-group' / '--remove-group' / '--email'")
+    if (display_name is None and unit is None and not add_groups and not remove_groups and email is None
+            and digest is None):
+        raise BadValue("至少指定一项修改：--display-name、--unit、--add-group、--remove-group、--email 或 --digest",
+                       "give at least one change: --display-name, --unit, --add-group, --remove-group, --email "
+                       "or --digest", click.get_current_context(),
+                       param_hint="'--display-name' / '--unit' / '--add-group' / '--remove-group' / '--email' / "
+                                  "'--digest'")
     result = state.engine.update_user(username, actor=actor, display_name=display_name, unit=unit,
-                                      add_groups=list(add_groups), remove_groups=list(remove_groups), email=email)
+                                      add_groups=list(add_groups), remove_groups=list(remove_groups), email=email,
+                                      digest=digest)
 
     def human(d):
         click.echo(_user_line(d))

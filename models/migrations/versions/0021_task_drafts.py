@@ -4,16 +4,16 @@ A reviewer writing a long legality opinion over two days, or a drafter filling i
 record, keeps what they typed across a closed browser: one row per person and step, replaced at
 each save, deleted when the step is submitted.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 import sqlalchemy as sa
 from alembic import op
 
 from models.base import UTCDateTime
 
-revision = '0020'
-down_revision = '0019'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
