@@ -28,7 +28,7 @@ def test_a_reviewer_saves_her_opinion_closes_the_browser_and_finds_it_the_next_t
     page.get_by_label("审查结论").select_option("pass_with_changes")
     page.get_by_label("合法性审查意见").fill(OPINION)
     page.get_by_label("留言").fill("请起草人补充收费依据")
-    page.get_by_role("button", name="暂存").click()
+    page.get_by_role("button", name="暂存", exact=True).click()
     expect(page.locator(".flash.ok")).to_contain_text("已暂存，尚未提交")
     expect(page.locator(".draft-note")).to_contain_text("暂存的内容，尚未提交")
     context.close()  # the browser closed: nothing kept on her side
@@ -61,3 +61,19 @@ def test_the_office_sees_neither_the_draft_nor_a_button_to_save_one(live):
     assert refused.status_code == 403 and "只有办理人可以暂存" in refused.get_data(as_text=True)
     assert engine.draft(review["id"], actor="li")["values"] == {"legalityOpinion": OPINION}
     assert engine.draft(review["id"], actor="chen") is None
+
+
+def test_enter_in_a_field_saves_a_draft_not_submits_nor_asks_for_a_file(live, page):
+    """Enter in a one-line field presses the form's first button. Before, that was 仅上传所选附件,
+    and a drafter who typed a number and pressed Enter read 「请先选择要上传的文件」."""
+    engine = _engine(live)
+    held = open_task(engine, "DT-2015-02", "Task_PublicConsultation")  # zhang's, in the demo
+    sign_in(page, live, "zhang")
+    page.goto(f"{live.url}/tasks/{held['id']}")
+    page.get_by_label("征求意见期限（日）").fill("45")
+    page.get_by_label("征求意见期限（日）").press("Enter")
+    expect(page.locator(".flash.ok")).to_contain_text("已暂存，尚未提交")
+    assert page.url == f"{live.url}/tasks/{held['id']}"
+    expect(page.get_by_label("征求意见期限（日）")).to_have_value("45")
+    assert engine.task_view(held["id"])["status"] == "claimed"  # not submitted
+    assert engine.draft(held["id"], actor="zhang")["values"]["consultationDays"] == "45"
