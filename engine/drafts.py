@@ -72,6 +72,16 @@ def of(session: Session, task_id: int, username: str) -> dict | None:
         HumanTask.status.in_(OPEN_STATUSES))).scalar_one_or_none())
 
 
+def saved(session: Session, username: str, task_ids: list[int]) -> dict[int, str]:
+    """When `username` last saved a draft of each of `task_ids` that has one (the inbox marks them;
+    one query by the drafts' key)."""
+    if not task_ids:
+        return {}
+    rows = session.execute(select(TaskDraft.task_id, TaskDraft.saved_at).where(
+        TaskDraft.task_id.in_(task_ids), TaskDraft.username == username)).all()
+    return {task_id: at.isoformat() for task_id, at in rows}
+
+
 def discard(session: Session, task_ids: list[int]) -> None:
     """The drafts of steps that were submitted or withdrawn: nobody will finish them."""
     if task_ids:

@@ -31,6 +31,8 @@ def test_a_reviewer_saves_her_opinion_closes_the_browser_and_finds_it_the_next_t
     page.get_by_role("button", name="暂存", exact=True).click()
     expect(page.locator(".flash.ok")).to_contain_text("已暂存，尚未提交")
     expect(page.locator(".draft-note")).to_contain_text("暂存的内容，尚未提交")
+    page.goto(f"{live.url}/tasks?scope=mine")  # her inbox says which steps she has begun
+    expect(page.locator(f"tr[data-task='{review['id']}'] .drafted")).to_contain_text("已暂存")
     context.close()  # the browser closed: nothing kept on her side
 
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import clock, comments, display, forms, urging
+from engine import clock, comments, display, drafts, forms, urging
 from engine.errors import Invalid, NotFound, ReformflowError
 from engine.overview import soon_by
 from engine.queries import DONE, LISTS, count_listed, count_open_listed, count_tasks, list_tasks
@@ -64,9 +64,11 @@ def tasks():
         listed, overdue, due_soon = count_open_listed(s, current_user.username, scope, now, soon_by=soon, text=text,
                                                       step=step)
         marks = urging.urged(s, [r["id"] for r in rows])
+        drafted = drafts.saved(s, current_user.username, [r["id"] for r in rows if r["status"] == "claimed"])
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
         row["urged"] = marks.get(row["id"])
+        row["drafted_at"] = drafted.get(row["id"])  # 暂存: begun, not yet submitted
     total = overdue if overdue_only else due_soon if soon_only else listed
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
                            soon_only=soon_only, overdue_count=overdue, soon_count=due_soon, soon_until=soon.isoformat(),
