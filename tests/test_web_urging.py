@@ -85,6 +85,12 @@ def test_the_office_ticks_the_overdue_steps_and_urges_them_at_once(live, page):
     # nothing ticked: said, nothing sent
     page.get_by_role("button", name="催办所选").click()
     expect(page.locator(".flash.error")).to_contain_text("请先选择要催办的待办")
+    # 催办本页全部: every row of the page, nothing ticked, with a new note
+    page.locator("form.urge-picked").get_by_label("催办说明").fill("请本周内办结")
+    page.get_by_role("button", name=f"催办本页全部（{len(overdue)} 项）").click()
+    expect(page.locator(".flash.ok")).to_have_text(f"已催办 {len(overdue)} 项待办。")
+    for task_id in overdue:
+        expect(page.locator(f"tr[data-task='{task_id}'] .urged")).to_have_text("催办 2 次")
 
     sign_in(page, live, "zhang")
     page.goto(f"{live.url}/tasks")

@@ -201,14 +201,16 @@ def urge(task_id: int):
 @bp.route("/tasks/urge", methods=["POST"])
 @login_required
 def urge_picked():
-    """催办所选 on a list of tasks: the ticked steps urged with one note, in one engine command;
-    then the list again, saying how many were urged and which were done meanwhile."""
+    """催办所选 on a list of tasks: the ticked steps (or, 催办本页全部, every one the page listed) urged
+    with one note, in one engine command; then the list again, saying how many were urged and
+    which were done meanwhile."""
     if (refusal := office_only()) is not None:  # the engine refuses too; this says it as a page
         return refusal
     note = request.form.get("note", "")
     back = back_or(url_for("inbox.tasks", scope="all"))
     try:
-        picked = [int(t) for t in request.form.getlist("task")]
+        # 催办本页全部: every step the list showed, ticked or not
+        picked = [int(t) for t in request.form.getlist("listed" if request.form.get("all") == "1" else "task")]
         done = urging.urge_many(engine(), picked, actor=current_user.username, note=note)
     except ValueError:
         abort(400)
