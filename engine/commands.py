@@ -1078,8 +1078,9 @@ class Engine:
                 spiff_task.run()
             attached = [self._attach_file(ctx, task, *file, actor, for_whom) for file in files]
             noted = self._add_comment(ctx, member, instance.id, task, comment, for_whom) if comment else None
+            if task.drafted:  # 暂存: nobody will finish the drafts of a step submitted
+                drafts.discard(ctx.session, [task.id])
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
-            drafts.discard(ctx.session, [task.id])
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
                            element_id=task.element_id, name=task.name, old=old, new=values, unit=member.unit,
                            **_behalf(for_whom))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from models import HumanTask, TaskDraft
@@ -47,6 +47,8 @@ def save(session: Session, task, username: str, values: dict, comment: str, now:
     comment = (comment or "").strip()
     if len(comment) > comments.MAX_CHARS:
         raise Invalid(f"留言超过 {comments.MAX_CHARS} 字，无法暂存 (the comment is longer than {comments.MAX_CHARS} characters)")
+    if not task.drafted:  # the step's completion will delete its drafts (the version is not moved)
+        session.execute(update(HumanTask.__table__).where(HumanTask.id == task.id).values(drafted=True))
     draft = session.get(TaskDraft, (task.id, username))
     if draft is None:
         draft = TaskDraft(task_id=task.id, username=username)

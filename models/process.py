@@ -1,8 +1,8 @@
 """Deployed process versions, running plans and their inbox rows."""
 from datetime import datetime
 
-from sqlalchemy import (or_, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (or_, Boolean, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime
@@ -110,6 +110,9 @@ class HumanTask(Base):
     completed_by: Mapped[str | None] = mapped_column(String(64))
     # Set when a non-interrupting timer on this task fires: the holder has been reminded.
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Someone saved a draft of it (暂存, models/draft.py): its completion deletes the drafts; without
+    # one, a completion sends no DELETE at all (tests/test_statement_counts.py).
+    drafted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     instance: Mapped[ProcessInstance] = relationship()
