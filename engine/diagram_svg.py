@@ -142,6 +142,13 @@ def render(xml: str, key: str, states: dict[str, ElementState] | None = None, *,
     """The SVG of process `key` of the file `xml`, each element in its state; Invalid (NO_DI) if
     the file has no diagram interchange for it."""
     root, process = diagram_process(xml, key, file_name)
+    return draw(root, process, states, title=title, standalone=standalone, file_name=file_name)
+
+
+def draw(root, process, states: dict[str, ElementState] | None = None, *, title: str | None = None,
+         standalone: bool = False, file_name: str = "diagram.bpmn") -> str:
+    """render() of a file already parsed (diagram_process), for a caller that reads it too."""
+    key = process.get("id")
     plane = _plane(root, key)
     shapes = plane.findall("bpmndi:BPMNShape", NS) if plane is not None else []
     edges = plane.findall("bpmndi:BPMNEdge", NS) if plane is not None else []
