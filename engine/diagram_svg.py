@@ -195,8 +195,11 @@ class _Drawing:
         if not math.isfinite(x0):
             x0 = y0 = 0
             x1 = y1 = 100
-        svg.set("viewBox", " ".join(_number(v) for v in (x0 - MARGIN, y0 - MARGIN, x1 - x0 + 2 * MARGIN,
-                                                        y1 - y0 + 2 * MARGIN)))
+        width = x1 - x0 + 2 * MARGIN
+        svg.set("viewBox", " ".join(_number(v) for v in (x0 - MARGIN, y0 - MARGIN, width, y1 - y0 + 2 * MARGIN)))
+        # how wide it is drawn, in thousands of units: the page keeps a wide diagram legible
+        # (a minimum width per class, scrolled sideways) where width="100%" would shrink it
+        svg.set("class", f"bpmn-diagram bpmn-w{min(6, int(width // 1000))}")
 
     def _grow(self, box: _Box) -> None:
         e = self.extent
