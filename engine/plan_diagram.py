@@ -97,7 +97,7 @@ def steps(root, process, states: dict[str, ElementState]) -> list[dict]:
     return found
 
 
-def diagram(definition, states: dict[str, ElementState] | None) -> dict:
+def diagram(definition, states: dict[str, ElementState] | None, *, standalone: bool = False) -> dict:
     """One process's picture and steps; `problem` instead of `svg` when it cannot be drawn."""
     states = states or {}
     title = f"{definition.name or definition.key} v{definition.version}"
@@ -105,7 +105,7 @@ def diagram(definition, states: dict[str, ElementState] | None) -> dict:
             "svg": None, "problem": None, "states": states}
     root, process = diagram_process(definition.bpmn_xml, definition.key, definition.file_name)
     try:
-        view["svg"] = draw(root, process, states, title=title, file_name=definition.file_name)
+        view["svg"] = draw(root, process, states, title=title, standalone=standalone, file_name=definition.file_name)
     except Invalid as exc:  # no diagram interchange: said on the page, the steps listed still
         view["problem"] = exc.message
     view["steps"] = steps(root, process, states)
@@ -125,7 +125,7 @@ def definition_diagram(session, key: str, version: int) -> dict:
     return diagram(row, None)
 
 
-def plan_diagrams(ctx: runtime.Context, instance_id: int) -> list[dict]:
+def plan_diagrams(ctx: runtime.Context, instance_id: int, *, standalone: bool = False) -> list[dict]:
     """The plan's process first, then each process it called, in the order it entered them."""
     plan = runtime.read_plan(ctx, instance_id)
     if plan is None:
@@ -136,4 +136,4 @@ def plan_diagrams(ctx: runtime.Context, instance_id: int) -> list[dict]:
     entered = list(dict.fromkeys(s.spec.name for s in workflow.subprocesses.values() if s.spec.name in bound))
     ids = [plan.definition_id, *(bound[key] for key in entered)]
     rows = {row.id: row for row in ctx.session.execute(_DEFINITION.where(ProcessDefinition.id.in_(ids)))}
-    return [diagram(rows[i], states.get(rows[i].key)) for i in ids]
+    return [diagram(rows[i], states.get(rows[i].key), standalone=standalone) for i in ids]

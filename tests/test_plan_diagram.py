@@ -114,3 +114,23 @@ def test_a_version_deployed_without_di_is_said_in_words_with_its_steps_still_lis
     assert drawn["svg"] is None
     assert drawn["problem"].startswith("no_picture.bpmn: 此流程图没有图形信息")
     assert [(s["id"], s["state"]) for s in drawn["steps"]][:2] == [("StartEvent_1", "completed"), ("Task_Draft", "active")]
+
+
+def test_the_command_line_writes_a_plan_s_diagram_as_an_svg_file(library, tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    plan = Plan(library)
+    plan.run_until("Task_LegalityReview")
+    target = tmp_path / "plan.svg"
+    run = CliRunner().invoke(main, ["--db", library.db.url, "diagram", str(plan.id), "--process", "legality_review",
+                                    "--output", str(target)])
+    assert run.exit_code == 0, run.output
+    assert "正在办理 (in progress)  合法合规性审查 [Task_LegalityReview]" in run.output
+    svg = target.read_text(encoding="utf-8")
+    assert "active" in _classes(svg.split("\n", 1)[1])["Task_LegalityReview"]
+    assert "<style>" in svg  # a file carries its own colours
+    refused = CliRunner().invoke(main, ["--db", library.db.url, "diagram", str(plan.id), "--process", "filing",
+                                        "--output", str(tmp_path / "filing.svg")])
+    assert refused.exit_code != 0 and "没有进入流程 filing" in refused.output
+    assert not (tmp_path / "filing.svg").exists()
