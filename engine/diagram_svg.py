@@ -104,6 +104,11 @@ def _number(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _path(*parts) -> str:
+    """An SVG path's `d` from commands and numbers: _path("M", 1, 2.5, "h", 3) = "M 1 2.5 h 3"."""
+    return " ".join(part if isinstance(part, str) else _number(part) for part in parts)
+
+
 def _plane(root, key: str):
     """The plane that draws process `key`: its own, or its pool's collaboration; else the first."""
     planes = root.findall("bpmndi:BPMNDiagram/bpmndi:BPMNPlane", NS)
@@ -332,60 +337,52 @@ class _Drawing:
                 break
 
     def _event_marker(self, group, what: str, box: _Box, r: float, filled: bool) -> None:
+        """The event definition's sign inside the circle; filled when the event throws."""
         cx, cy, s = box.cx, box.cy, r * 0.5
-        fill = "#222" if filled else "none"
-        attrs = {"stroke": "#222", "fill": fill, "class": "marker"}
-        if what == "timer":
+        attrs = {"stroke": "#222", "fill": "#222" if filled else "none", "class": "marker"}
+        if what == "timer":  # a clock face with two hands
             etree.SubElement(group, f"{{{SVG}}}circle", {**attrs, "fill": "#fff", "cx": _number(cx),
                                                         "cy": _number(cy), "r": _number(r * 0.6)})
-            etree.SubElement(group, f"{{{SVG}}}path", {**attrs, "d": f"M {_number(cx)} {_number(cy - r * 0.45)} "
-                                                      f"V {_number(cy)} L {_number(cx + r * 0.3)} {_number(cy + r * 0.15)}"})
-        elif what == "message":
-            d = (f"M {_number(cx - s)} {_number(cy - s * 0.7)} h {_number(2 * s)} v {_number(1.4 * s)} "
-                 f"h {_number(-2 * s)} z M {_number(cx - s)} {_number(cy - s * 0.7)} l {_number(s)} {_number(s * 0.8)} "
-                 f"l {_number(s)} {_number(-s * 0.8)}")
-            etree.SubElement(group, f"{{{SVG}}}path", {**attrs, "d": d, "fill": "none"})
-        elif what == "escalation":
-            etree.SubElement(group, f"{{{SVG}}}path", {**attrs, "d": f"M {_number(cx)} {_number(cy - s)} "
-                                                      f"L {_number(cx + s * 0.7)} {_number(cy + s)} L {_number(cx)} "
-                                                      f"{_number(cy + s * 0.3)} L {_number(cx - s * 0.7)} {_number(cy + s)} z"})
-        elif what == "signal":
-            etree.SubElement(group, f"{{{SVG}}}path", {**attrs, "d": f"M {_number(cx)} {_number(cy - s)} "
-                                                      f"L {_number(cx + s)} {_number(cy + s * 0.7)} "
-                                                      f"L {_number(cx - s)} {_number(cy + s * 0.7)} z"})
-        elif what == "error":
-            etree.SubElement(group, f"{{{SVG}}}path", {**attrs, "d": f"M {_number(cx - s)} {_number(cy + s)} "
-                                                      f"L {_number(cx - s * 0.4)} {_number(cy - s)} L {_number(cx + s * 0.2)} "
-                                                      f"{_number(cy + s * 0.2)} L {_number(cx + s)} {_number(cy - s)}",
-                                                      "fill": "none"})
-        elif what == "terminate":
+            d = _path("M", cx, cy - r * 0.45, "V", cy, "L", cx + r * 0.3, cy + r * 0.15)
+        elif what == "message":  # an envelope
+            d = _path("M", cx - s, cy - s * 0.7, "h", 2 * s, "v", 1.4 * s, "h", -2 * s, "z",
+                      "M", cx - s, cy - s * 0.7, "l", s, s * 0.8, "l", s, -s * 0.8)
+            attrs["fill"] = "none"
+        elif what == "escalation":  # an arrowhead pointing up
+            d = _path("M", cx, cy - s, "L", cx + s * 0.7, cy + s, "L", cx, cy + s * 0.3, "L", cx - s * 0.7, cy + s, "z")
+        elif what == "signal":  # a triangle
+            d = _path("M", cx, cy - s, "L", cx + s, cy + s * 0.7, "L", cx - s, cy + s * 0.7, "z")
+        elif what == "error":  # a lightning bolt
+            d = _path("M", cx - s, cy + s, "L", cx - s * 0.4, cy - s, "L", cx + s * 0.2, cy + s * 0.2, "L", cx + s, cy - s)
+            attrs["fill"] = "none"
+        elif what == "terminate":  # a filled disc
             etree.SubElement(group, f"{{{SVG}}}circle", {**attrs, "fill": "#222", "cx": _number(cx),
                                                         "cy": _number(cy), "r": _number(r * 0.6)})
+            return
+        else:
+            return
+        etree.SubElement(group, f"{{{SVG}}}path", {**attrs, "d": d})
 
     def _gateway(self, group, kind: str, box: _Box) -> None:
-        cx, cy = box.cx, box.cy
-        points = f"{_number(cx)},{_number(box.y)} {_number(box.x + box.w)},{_number(cy)} " \
-                 f"{_number(cx)},{_number(box.y + box.h)} {_number(box.x)},{_number(cy)}"
+        cx, cy, s = box.cx, box.cy, box.w * 0.2
+        points = " ".join(f"{_number(x)},{_number(y)}" for x, y in (
+            (cx, box.y), (box.x + box.w, cy), (cx, box.y + box.h), (box.x, cy)))
         etree.SubElement(group, f"{{{SVG}}}polygon", {"points": points, "class": "outline", "fill": "#fff",
                                                      "stroke": "#222", "stroke-width": "1.5"})
-        s = box.w * 0.2
         mark = {"stroke": "#222", "stroke-width": "3", "fill": "none", "class": "marker"}
-        if kind == "exclusiveGateway":
-            d = f"M {_number(cx - s)} {_number(cy - s)} L {_number(cx + s)} {_number(cy + s)} " \
-                f"M {_number(cx + s)} {_number(cy - s)} L {_number(cx - s)} {_number(cy + s)}"
-            etree.SubElement(group, f"{{{SVG}}}path", {**mark, "d": d})
-        elif kind == "parallelGateway":
-            d = f"M {_number(cx - s * 1.2)} {_number(cy)} h {_number(s * 2.4)} M {_number(cx)} " \
-                f"{_number(cy - s * 1.2)} v {_number(s * 2.4)}"
-            etree.SubElement(group, f"{{{SVG}}}path", {**mark, "d": d})
-        elif kind == "complexGateway":
-            d = " ".join(f"M {_number(cx - dx)} {_number(cy - dy)} L {_number(cx + dx)} {_number(cy + dy)}"
-                         for dx, dy in ((s, 0), (0, s), (s * 0.7, s * 0.7), (s * 0.7, -s * 0.7)))
-            etree.SubElement(group, f"{{{SVG}}}path", {**mark, "d": d})
-        else:  # inclusive: a ring; event-based: a thin one
+        if kind == "exclusiveGateway":  # X
+            d = _path("M", cx - s, cy - s, "L", cx + s, cy + s, "M", cx + s, cy - s, "L", cx - s, cy + s)
+        elif kind == "parallelGateway":  # +
+            d = _path("M", cx - s * 1.2, cy, "h", s * 2.4, "M", cx, cy - s * 1.2, "v", s * 2.4)
+        elif kind == "complexGateway":  # *
+            d = _path(*(part for dx, dy in ((s, 0), (0, s), (s * 0.7, s * 0.7), (s * 0.7, -s * 0.7))
+                        for part in ("M", cx - dx, cy - dy, "L", cx + dx, cy + dy)))
+        else:  # inclusive: a thick ring (O); event-based: a thin one
             etree.SubElement(group, f"{{{SVG}}}circle", {
                 **mark, "cx": _number(cx), "cy": _number(cy), "r": _number(s * 1.2),
                 "stroke-width": "3" if kind == "inclusiveGateway" else "1"})
+            return
+        etree.SubElement(group, f"{{{SVG}}}path", {**mark, "d": d})
 
     def _annotation(self, group, element, box: _Box) -> None:
         d = f"M {_number(box.x + 15)} {_number(box.y)} H {_number(box.x)} V {_number(box.y + box.h)} " \
