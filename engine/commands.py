@@ -1469,6 +1469,22 @@ class Engine:
                 view["completed_on_behalf_of"] = json.loads(payload).get("on_behalf_of") if payload else None
             return view
 
+    def plan_diagram(self, instance_id: int, *, standalone: bool = False) -> list[dict]:
+        """流程图 (engine/plan_diagram.py): the plan's process, then each called process it entered,
+        each with name, key, version, `svg` (or the `problem` that keeps it from being drawn),
+        each element's state and the steps listed. `standalone`: each SVG carries its colours,
+        for a file (a page has them in its style sheet). Read-only, no lock, no workflow cache."""
+        from .plan_diagram import plan_diagrams
+        with self.db.reader() as session:
+            return plan_diagrams(Context(session, SYSTEM_ACTOR, clock.now(), specs=self.specs), instance_id,
+                                 standalone=standalone)
+
+    def definition_diagram(self, key: str, version: int) -> dict:
+        """A deployed version's 流程图 with no plan's states: as plan_diagram gives one process."""
+        from .plan_diagram import definition_diagram
+        with self.db.reader() as session:
+            return definition_diagram(session, key, version)
+
     @staticmethod
     def _task_dict(task) -> dict:
         return task_dict(task)

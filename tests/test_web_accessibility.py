@@ -30,7 +30,8 @@ def _engine(live):
 
 OFFICE_PAGES = ["/tasks", "/tasks?scope=done", "/plans", "/plans/new", "/ledger", "/overview", "/bulletin", "/supervision",
                 "/stats", "/calendar", "/people", "/people/new", "/people/li", "/mail", "/definitions", "/audit",
-                "/account", "/account/password", "/account/email", "/account/tokens", "/account/delegation"]
+                "/account", "/account/password", "/account/email", "/account/tokens", "/account/delegation",
+                "/definitions/reform_plan/v1/diagram"]
 
 
 def test_the_office_s_pages_have_no_wcag_violation_axe_finds(live, page):
@@ -38,7 +39,7 @@ def test_the_office_s_pages_have_no_wcag_violation_axe_finds(live, page):
     review = open_task(_engine(live), "DT-2015-04", "Task_LegalityReview")
     problems = []
     for path in [*OFFICE_PAGES, f"/tasks/{review['id']}", f"/plans/{review['instance_id']}",
-                 f"/plans/{review['instance_id']}/archive"]:
+                 f"/plans/{review['instance_id']}/archive", f"/plans/{review['instance_id']}/diagram"]:
         assert page.goto(live.url + path).status == 200, path  # the page itself, not an error page
         problems += _violations(page)
     assert problems == []

@@ -102,7 +102,9 @@ def test_what_a_new_version_changes_is_shown_before_and_after_deploying_it(live,
 
     sign_in(page, live, "li")  # anyone may read what a version changed
     page.goto(f"{live.url}/definitions?all=1")
-    expect(page.locator("tr[data-definition='filing'][data-version='1']").get_by_role("link")).to_have_count(0)
+    first = page.locator("tr[data-definition='filing'][data-version='1']")
+    expect(first.get_by_role("link", name="与上一版比较")).to_have_count(0)  # nothing before version 1
+    expect(first.get_by_role("link", name="备案 v1 的流程图")).to_have_attribute("href", "/definitions/filing/v1/diagram")
     page.locator("tr[data-definition='filing'][data-version='2']").get_by_role("link", name="与上一版比较").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("第 2 版与第 1 版比较")
     expect(page.locator("tr[data-element='Task_FileDocument'] ins")).to_have_text("报送备案材料")

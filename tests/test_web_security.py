@@ -91,6 +91,7 @@ def _attempts(f: dict) -> dict:
         "office.urge": ("POST", f"/tasks/{t}/urge", {"note": "请抓紧"}, {403, 404}),
         "office.urge_picked": ("POST", "/tasks/urge", {"task": str(t), "note": "请抓紧"}, {403}),
         "plans.plan": ("GET", f"/plans/{p}", {}, {404}),
+        "plans.diagram": ("GET", f"/plans/{p}/diagram", {}, {404}),
         "plans.document": ("GET", f"/plans/{p}/files/{d}", {}, {404}),
         "plans.comment": ("POST", f"/plans/{p}/comments", {"plan-comment": "请补充材料"}, {404}),
         "auditor.documents": ("GET", f"/plans/{p}/documents", {}, {404}),
@@ -143,6 +144,7 @@ def _today() -> str:
 # who may call the rest: anyone signed in (their own inbox, the list of plans that concern them,
 # the process library, the home page, their own password), anyone at all (sign in and out, the language, static)
 OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.definitions", "analyst.changes",
+                         "analyst.diagram",  # a deployed version's 流程图, as the list of definitions
                          "people.account_password",  # one's own password, with the current one
                          "people.account_tokens",  # one's own API tokens (revoke_token: below)
                          "people.account_delegation",  # one's own delegations (end_delegation: below)
@@ -353,7 +355,8 @@ def test_text_from_people_and_diagrams_is_shown_never_run(live, page):
     page.get_by_role("button", name="仅留言").click()
     expect(page.locator("ol.comments")).to_contain_text(HOSTILE)
     nothing_ran()
-    for path in ("/tasks", f"/plans/{plan['id']}", f"/plans/{plan['id']}/documents", "/plans", "/definitions"):
+    for path in ("/tasks", f"/plans/{plan['id']}", f"/plans/{plan['id']}/documents", "/plans", "/definitions",
+                 f"/plans/{plan['id']}/diagram"):
         page.goto(f"{live.url}{path}")
         expect(page.locator("main")).to_contain_text(HOSTILE)
         nothing_ran()

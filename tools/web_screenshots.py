@@ -1,7 +1,7 @@
 """Pictures of the web inbox for the README and docs/users.md: the demo loaded into a temporary
 database, served on a free port, photographed by Debian's chromium through Playwright.
 
-    .venv/bin/python tools/web_screenshots.py          # writes docs/images/web_inbox.png, web_task.png, web_delegation.png, web_overview.png, web_archive.png
+    .venv/bin/python tools/web_screenshots.py          # writes docs/images/web_inbox.png, web_task.png, web_delegation.png, web_overview.png, web_diagram.png, web_archive.png
 
 Needs /usr/bin/chromium (REFORMFLOW_CHROMIUM names another) and fonts-wqy-microhei for the
 Chinese text, as `make pictures` does.
@@ -54,7 +54,7 @@ def signed_in(browser, url: str, username: str):
 def photograph(url: str) -> None:
     """li's inbox with the legality review of DT-2015-04 to claim; then its page, claimed, the
     form being filled in; zhou's inbox once li names him to act for her (委托办理); the reform
-    office's 工作台; then the decision archive of DT-2015-08 as it prints."""
+    office's 工作台 and the 流程图 of DT-2015-04; then the decision archive of DT-2015-08 as it prints."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -78,6 +78,9 @@ def photograph(url: str) -> None:
         chen = signed_in(browser, url, "chen")  # the reform office's head, in the morning: 工作台
         chen.goto(f"{url}/overview")
         chen.screenshot(path=IMAGES / "web_overview.png")
+        # 流程图 of DT-2015-04: the legality review it is in, the step li holds highlighted
+        chen.goto(f"{url}/plans/4/diagram")
+        chen.locator("section[data-process=legality_review]").screenshot(path=IMAGES / "web_diagram.png")
         page.goto(f"{url}/plans/8/archive")  # DT-2015-08, decided and filed: li did its legality review
         page.emulate_media(media="print")  # as it prints
         page.screenshot(path=IMAGES / "web_archive.png", full_page=True)
@@ -96,7 +99,8 @@ def main() -> None:
         finally:
             server.shutdown()
             engine.db.dispose()
-    for name in ("web_inbox.png", "web_task.png", "web_delegation.png", "web_overview.png", "web_archive.png"):
+    for name in ("web_inbox.png", "web_task.png", "web_delegation.png", "web_overview.png", "web_diagram.png",
+                 "web_archive.png"):
         print(IMAGES / name)
 
 

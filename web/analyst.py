@@ -63,6 +63,17 @@ def changes(key: str, version: int):
     return render_template("analyst_changes.html", process=result)
 
 
+@bp.route("/definitions/<key>/v<int:version>/diagram")
+@login_required
+def diagram(key: str, version: int):
+    """A deployed version's 流程图, no plan's states on it: to everyone signed in, as the list."""
+    try:
+        drawn = current.engine().definition_diagram(key, version)
+    except (NotFound, Invalid):
+        abort(404)
+    return render_template("analyst_diagram.html", diagram=drawn)
+
+
 @bp.route("/definitions/deploy", methods=["GET", "POST"])
 @login_required
 def deploy():

@@ -1,4 +1,4 @@
-"""A plan's page: where it stands, its open steps, its comments (批注/留言, with a box to add one)
+"""A plan's page: where it stands (and its 流程图), its open steps, its comments (批注/留言, with a box to add one)
 and its trail (who did what, when), said in the page's language; and its attached files,
 downloaded by those who may see the plan."""
 from __future__ import annotations
@@ -50,6 +50,21 @@ def plan(instance_id: int, typed: str = ""):
     events = [dict(e, said=said(e, i18n.current())) for e in trail["events"]]
     return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
                            comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office))
+
+
+@bp.route("/plans/<int:instance_id>/diagram")
+@login_required
+def diagram(instance_id: int):
+    """流程图: the plan's diagrams, each element in its state, to whoever may see the plan."""
+    engine = current.engine()
+    if not may_see_plan(engine, current_user, instance_id):
+        return not_yours()
+    try:
+        view = engine.instance(instance_id)
+        diagrams = engine.plan_diagram(instance_id)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("plans.plan", instance_id=instance_id)))
+    return render_template("plan_diagram.html", plan=view, diagrams=diagrams)
 
 
 @bp.route("/plans/<int:instance_id>/comments", methods=["POST"])

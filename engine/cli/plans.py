@@ -1,4 +1,4 @@
-"""Plans as a whole: starting one, comments on it, stopping it, its state, trail and decision
+"""Plans as a whole: starting one, comments on it, stopping it, its state, 流程图, trail and decision
 archive, and the messages and signals that reach it from outside.
 """
 from __future__ import annotations
@@ -94,6 +94,43 @@ def _what(e: dict) -> str:
     (engine/trail_text.py says it in one language for the web page)."""
     from ..trail_text import said
     return said(e)
+
+
+@command(main, "diagram")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.option("--output", type=click.Path(dir_okay=False), required=True,
+              help="写入的 .svg 文件 (the .svg file to write).")
+@click.option("--process", "key", help="方案已进入的调用流程的标识，默认为方案本身的流程 "
+                                       "(a called process the plan entered, by key; by default the plan's own).")
+def diagram_cmd(state, as_json, instance_id, output, key):
+    """方案的流程图：已办、正在办理的步骤标上颜色，存为 SVG 文件
+    (a plan's diagram with its steps done and in progress marked, as an SVG file)."""
+    from ..errors import Invalid, NotFound
+    from ..output import whole_file
+    diagrams = state.engine.plan_diagram(instance_id, standalone=True)
+    chosen = next((d for d in diagrams if key is None or d["key"] == key), None)
+    if chosen is None:
+        entered = ", ".join(d["key"] for d in diagrams)
+        raise NotFound(f"方案 {instance_id} 没有进入流程 {key}，已进入：{entered} "
+                       f"(the plan has not entered process {key}; it entered: {entered})")
+    if chosen["svg"] is None:
+        raise Invalid(chosen["problem"])
+    with whole_file(output, "流程图", "diagram") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n' + chosen["svg"] + "\n")
+    result = {"key": chosen["key"], "name": chosen["name"], "version": chosen["version"], "output": output,
+              "steps": [{k: s[k] for k in ("id", "name", "state", "times")} for s in chosen["steps"] if s["state"]],
+              "entered": [d["key"] for d in diagrams]}
+
+    def human(r):
+        click.echo(f"已写入 {r['name']}（{r['key']} v{r['version']}）的流程图到 {r['output']} (diagram written)")
+        for step in r["steps"]:
+            said = "正在办理 (in progress)" if step["state"] == "active" else "已办 (done)"
+            times = f" ×{step['times']}" if step["times"] > 1 else ""
+            click.echo(f"  {said}{times}  {step['name']} [{step['id']}]")
+        others = [k for k in r["entered"] if k != r["key"]]
+        if others:
+            click.echo(f"方案还进入了 (also entered, --process)：{', '.join(others)}")
+    _emit(result, as_json, human)
 
 
 @command(main, "archive")

@@ -1,0 +1,139 @@
+"""The 流程图 of a plan: the diagram it runs on, then each called process it has entered, each
+drawn (engine/diagram_svg.py) with where the plan stands on it, and its steps listed in words
+for those who do not see the picture.
+
+The states come from the plan's persisted workflow, not from the audit trail. The trail says
+when user tasks opened and closed, but not which gateways, script tasks, events and call
+activities a plan passed; SpiffWorkflow's task tree keeps every one of them, one task per run
+(a loop back to drafting adds new tasks, it does not reuse the old ones), each in its state.
+Reading it is the task page's read: the plan's row without a lock, its rows restored, nothing
+written, and not through the engine's cache of workflows (taking a plan's workflow from it
+would evict it for the next action).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from sqlalchemy import select
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent
+from SpiffWorkflow.util.task import TaskState
+
+from models import ProcessDefinition
+
+from . import runtime
+from .diagram_changes import KINDS
+from .diagram_svg import EVENTS, TASKS, ElementState, diagram_process, draw, positions
+from .errors import Invalid, NotFound
+from .walk import every_task
+
+# A user task waits READY for its person; a call activity, subprocess or multi-instance runs
+# STARTED while its inside does. WAITING is active only for an intermediate catch event (a timer
+# or message the plan waits at): a boundary event waits as long as its task is open, armed but
+# not where the plan is (Camunda Cockpit marks it only once it fired), and a join WAITING for
+# its other branches is no step anyone does.
+_RUNNING = TaskState.READY | TaskState.STARTED
+
+
+def element_states(workflow, called_keys: set[str]) -> dict[str, dict[str, ElementState]]:
+    """process key -> element id -> its state, for the plan's process and each called process it
+    entered. An embedded subprocess's elements belong to the diagram that draws it; a process
+    called twice (a second legality review after a redraft) counts both runs."""
+    owners: dict[int, str] = {}
+
+    def owner(flow) -> str:
+        found = owners.get(id(flow))
+        if found is None:
+            if flow is workflow:
+                found = workflow.spec.name
+            elif flow.spec.name in called_keys:
+                found = flow.spec.name
+            else:  # embedded: the diagram of the task that runs it
+                found = owner(workflow.get_task_from_id(flow.parent_task_id).workflow)
+            owners[id(flow)] = found
+        return found
+
+    completed: Counter = Counter()
+    active: set = set()
+    for task in every_task(workflow):
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        # skips the engine's own tasks (no bpmn_id) and the instances of a multi-instance
+        # activity ("<id> [child]"): the activity itself counts once per run
+        if bpmn_id is None or spec.name != bpmn_id:
+            continue
+        where = (owner(task.workflow), bpmn_id)
+        if task.state == TaskState.COMPLETED:
+            completed[where] += 1
+        elif task.state & _RUNNING or (task.state == TaskState.WAITING and isinstance(spec, IntermediateCatchEvent)):
+            active.add(where)
+    states: dict[str, dict[str, ElementState]] = {}
+    for where in set(completed) | active:
+        key, bpmn_id = where
+        states.setdefault(key, {})[bpmn_id] = ElementState("active" if where in active else "completed",
+                                                           completed[where])
+    return states
+
+
+def steps(root, process, states: dict[str, ElementState]) -> list[dict]:
+    """The activities and events of the diagram (those named, and any the plan reached), in the
+    order the diagram reads (left to right, then top to bottom), each with its state."""
+    at = positions(root, process.get("id"))
+    found = []
+    for element in process.iter():
+        if not isinstance(element.tag, str):
+            continue
+        kind = element.tag.rsplit("}", 1)[-1]
+        element_id = element.get("id")
+        state = states.get(element_id)
+        if kind not in TASKS | EVENTS or not (element.get("name") or state):
+            continue
+        zh, en = KINDS.get(kind, (kind, kind))
+        found.append({"id": element_id, "name": element.get("name") or element_id, "kind": kind,
+                      "kind_zh": zh, "kind_en": en, "state": state.state if state else None,
+                      "times": state.times if state else 0})
+    order = {element_id: i for i, element_id in enumerate(s["id"] for s in found)}
+    found.sort(key=lambda s: (*at.get(s["id"], (float("inf"), float("inf"))), order[s["id"]]))
+    return found
+
+
+def diagram(definition, states: dict[str, ElementState] | None, *, standalone: bool = False) -> dict:
+    """One process's picture and steps; `problem` instead of `svg` when it cannot be drawn."""
+    states = states or {}
+    title = f"{definition.name or definition.key} v{definition.version}"
+    view = {"key": definition.key, "name": definition.name or definition.key, "version": definition.version,
+            "svg": None, "problem": None, "states": states}
+    root, process = diagram_process(definition.bpmn_xml, definition.key, definition.file_name)
+    try:
+        view["svg"] = draw(root, process, states, title=title, standalone=standalone, file_name=definition.file_name)
+    except Invalid as exc:  # no diagram interchange: said on the page, the steps listed still
+        view["problem"] = exc.message
+    view["steps"] = steps(root, process, states)
+    return view
+
+
+_DEFINITION = select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.name,
+                     ProcessDefinition.version, ProcessDefinition.file_name, ProcessDefinition.bpmn_xml)
+
+
+def definition_diagram(session, key: str, version: int) -> dict:
+    """A deployed version's picture and steps, no plan's states on it."""
+    row = session.execute(_DEFINITION.where(ProcessDefinition.key == key,
+                                            ProcessDefinition.version == version)).one_or_none()
+    if row is None:
+        raise NotFound(f"流程 {key} 没有版本 {version} (no version {version} of process {key})")
+    return diagram(row, None)
+
+
+def plan_diagrams(ctx: runtime.Context, instance_id: int, *, standalone: bool = False) -> list[dict]:
+    """The plan's process first, then each process it called, in the order it entered them."""
+    plan = runtime.read_plan(ctx, instance_id)
+    if plan is None:
+        raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+    workflow = runtime.load(ctx, plan)
+    bound = json.loads(plan.subprocess_definitions)  # called key -> the version bound at start
+    states = element_states(workflow, set(bound))
+    entered = list(dict.fromkeys(s.spec.name for s in workflow.subprocesses.values() if s.spec.name in bound))
+    ids = [plan.definition_id, *(bound[key] for key in entered)]
+    rows = {row.id: row for row in ctx.session.execute(_DEFINITION.where(ProcessDefinition.id.in_(ids)))}
+    return [diagram(rows[i], states.get(rows[i].key), standalone=standalone) for i in ids]

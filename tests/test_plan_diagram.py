@@ -1,0 +1,136 @@
+"""A plan's 流程图 (Engine.plan_diagram): its own process and each called process it entered,
+each element in the state the plan's workflow holds — done (how often), in progress, or not
+reached — on SQLite and PostgreSQL; a deployed version's without states; a version stored
+without DI said in words."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from lxml import etree
+
+from engine import modeler
+from engine.errors import NotFound
+
+from .conftest import FIXTURES
+from .plan_helper import Plan, deploy_library
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture
+def library(engine, people):
+    deploy_library(engine)
+    return engine
+
+
+def _classes(svg: str) -> dict[str, set[str]]:
+    root = etree.fromstring(svg.encode())
+    return {g.get("data-element-id"): set(g.get("class").split()) for g in root.iter(f"{SVG}g")
+            if "bpmn-element" in g.get("class", "").split()}
+
+
+def _state(diagram: dict, element_id: str) -> tuple[str, int] | None:
+    found = diagram["states"].get(element_id)
+    return (found.state, found.times) if found else None
+
+
+def test_a_plan_sent_back_and_now_in_its_legality_review(library):
+    plan = Plan(library)
+    plan.run_until("Task_SpecialGroupReview")
+    plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="与中央政策衔接不够")
+    plan.run_until("Task_LegalityReview")
+
+    main, legal = library.plan_diagram(plan.id)  # no risk assessment: the plan did not need one
+    assert (main["key"], main["name"], main["version"]) == ("reform_plan", "改革方案全流程", 1)
+    assert (legal["key"], legal["name"], legal["version"]) == ("legality_review", "合法合规性审查", 1)
+
+    # the main diagram: earlier steps done, the return redone twice, the call activity in progress
+    assert _state(main, "Task_RegisterPlan") == ("completed", 1)
+    assert _state(main, "Task_DraftPlan") == ("completed", 2)
+    assert _state(main, "Task_SpecialGroupReview") == ("completed", 2)
+    assert _state(main, "CallActivity_LegalityReview") == ("active", 0)
+    assert _state(main, "CallActivity_Deliberation") is None and _state(main, "CallActivity_RiskAssessment") is None
+    classes = _classes(main["svg"])
+    assert "active" in classes["CallActivity_LegalityReview"]
+    assert "completed" in classes["Task_DraftPlan"]
+    assert not {"active", "completed"} & classes["CallActivity_Deliberation"]
+    # the called process: the review inside its embedded subprocess is where the plan is
+    assert _state(legal, "Task_CheckMaterials") == ("completed", 1)
+    assert _state(legal, "SubProcess_Review") == ("active", 0)
+    assert _state(legal, "Task_LegalityReview") == ("active", 0)
+    assert _state(legal, "Event_ReviewOverdue") is None  # armed, not fired: not where the plan is
+    assert "active" in _classes(legal["svg"])["Task_LegalityReview"]
+
+    # the steps said in words, in the order the diagram reads
+    steps = {s["id"]: s for s in main["steps"]}
+    assert (steps["Task_DraftPlan"]["state"], steps["Task_DraftPlan"]["times"]) == ("completed", 2)
+    assert steps["CallActivity_LegalityReview"]["state"] == "active"
+    assert steps["CallActivity_Deliberation"]["state"] is None
+    order = [s["id"] for s in main["steps"]]
+    assert order.index("Task_RegisterPlan") < order.index("Task_DraftPlan") < order.index("CallActivity_Filing")
+
+
+def test_a_legality_review_failed_and_done_again_counts_both_runs_of_the_called_process(library):
+    plan = Plan(library)
+    plan.run_until("Task_LegalityReview")
+    plan.do("Task_LegalityReview", legalityResult="fail", returnReason="与上位法相抵触")
+    plan.run_until("Task_LegalityReview")
+    main, legal = library.plan_diagram(plan.id)
+    assert _state(main, "CallActivity_LegalityReview") == ("active", 1)  # in its second run
+    assert _state(legal, "Task_LegalityReview") == ("active", 1)
+    assert _state(legal, "Event_LegalityFailed") == ("completed", 1)
+    assert _state(legal, "Task_CheckMaterials") == ("completed", 2)
+
+
+def test_a_finished_plan_has_every_step_it_took_done_and_nothing_in_progress(library):
+    plan = Plan(library)
+    plan.finish()
+    diagrams = library.plan_diagram(plan.id)
+    assert [d["key"] for d in diagrams] == ["reform_plan", "legality_review", "deliberation", "filing"]
+    assert all(s.state == "completed" for d in diagrams for s in d["states"].values())
+    assert _state(diagrams[0], "Event_PlanFiled") == ("completed", 1)
+
+
+def test_a_deployed_version_is_drawn_without_states(library):
+    drawn = library.definition_diagram("legality_review", 1)
+    assert drawn["states"] == {} and drawn["problem"] is None
+    assert all(s["state"] is None for s in drawn["steps"])
+    assert not any({"active", "completed"} & c for c in _classes(drawn["svg"]).values())
+    with pytest.raises(NotFound):
+        library.definition_diagram("legality_review", 99)
+    with pytest.raises(NotFound):
+        library.plan_diagram(12345)
+
+
+def test_a_version_deployed_without_di_is_said_in_words_with_its_steps_still_listed(library, monkeypatch):
+    # deployed where Node.js (the Modeler lint that refuses a file without DI) is missing
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "no Node.js"))
+    xml = re.sub(r"<bpmndi:BPMNDiagram.*</bpmndi:BPMNDiagram>", "",
+                 (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8"), flags=re.S)
+    library.deploy([("no_picture.bpmn", xml.encode())], actor="chen")
+    plan = library.start("mini_approval", actor="zhang", title="无图方案", data={})
+    [drawn] = library.plan_diagram(plan["id"])
+    assert drawn["svg"] is None
+    assert drawn["problem"].startswith("no_picture.bpmn: 此流程图没有图形信息")
+    assert [(s["id"], s["state"]) for s in drawn["steps"]][:2] == [("StartEvent_1", "completed"), ("Task_Draft", "active")]
+
+
+def test_the_command_line_writes_a_plan_s_diagram_as_an_svg_file(library, tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    plan = Plan(library)
+    plan.run_until("Task_LegalityReview")
+    target = tmp_path / "plan.svg"
+    run = CliRunner().invoke(main, ["--db", library.db.url, "diagram", str(plan.id), "--process", "legality_review",
+                                    "--output", str(target)])
+    assert run.exit_code == 0, run.output
+    assert "正在办理 (in progress)  合法合规性审查 [Task_LegalityReview]" in run.output
+    svg = target.read_text(encoding="utf-8")
+    assert "active" in _classes(svg.split("\n", 1)[1])["Task_LegalityReview"]
+    assert "<style>" in svg  # a file carries its own colours
+    refused = CliRunner().invoke(main, ["--db", library.db.url, "diagram", str(plan.id), "--process", "filing",
+                                        "--output", str(tmp_path / "filing.svg")])
+    assert refused.exit_code != 0 and "没有进入流程 filing" in refused.output
+    assert not (tmp_path / "filing.svg").exists()
