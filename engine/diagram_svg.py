@@ -45,21 +45,23 @@ TASKS = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTa
          "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"}
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
-STATES = ("completed", "active")
+STATES = ("completed", "active", "withdrawn")
 
 # The colours a standalone file (the command line's) carries; the web page's are in
 # web/static/style.css under the same classes.
 STANDALONE_STYLE = """
 .bpmn-element.completed .outline { fill: #e3f1e6; stroke: #1e6b34; }
 .bpmn-element.active .outline { fill: #fff3cd; stroke: #b35900; stroke-width: 4px; }
+.bpmn-element.withdrawn .outline { fill: #eeeeee; stroke: #5f6b7a; stroke-dasharray: 6 3; }
 .bpmn-times circle { fill: #1e6b34; } .bpmn-times text { fill: #fff; }
 """
 
 
 @dataclass(frozen=True)
 class ElementState:
-    """Where a plan stands at one element: `completed` (ran `times` times) or `active`; `times`
-    counts the completed runs of an active element too (a step redone after a return)."""
+    """Where a plan stands at one element: `completed` (ran `times` times), `active`, or
+    `withdrawn` (open once, withdrawn before it was done); `times` counts the completed runs of an
+    active element too (a step redone after a return)."""
     state: str
     times: int = 0
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent
 from SpiffWorkflow.util.task import TaskState
 
-from models import ProcessDefinition
+from models import HumanTask, ProcessDefinition
 
 from . import runtime
 from .diagram_changes import KINDS
@@ -35,10 +35,17 @@ from .walk import every_task
 _RUNNING = TaskState.READY | TaskState.STARTED
 
 
-def element_states(workflow, called_keys: set[str]) -> dict[str, dict[str, ElementState]]:
+def element_states(workflow, called_keys: set[str], *, withdrawn: frozenset = frozenset(),
+                   stopped: bool = False) -> dict[str, dict[str, ElementState]]:
     """process key -> element id -> its state, for the plan's process and each called process it
     entered. An embedded subprocess's elements belong to the diagram that draws it; a process
-    called twice (a second legality review after a redraft) counts both runs."""
+    called twice (a second legality review after a redraft) counts both runs.
+
+    `withdrawn`: the SpiffWorkflow ids of steps whose inbox rows were withdrawn (cancelled) while
+    open: a review interrupted by its overdue timer, whose task the workflow keeps only as
+    cancelled, like a branch never taken; those the inbox says were open are 已撤销, not 未到达.
+    `stopped`: the plan was stopped (终止), its workflow kept as it stood: what was in progress
+    then is withdrawn, not in progress now."""
     owners: dict[int, str] = {}
 
     def owner(flow) -> str:
@@ -55,6 +62,7 @@ def element_states(workflow, called_keys: set[str]) -> dict[str, dict[str, Eleme
 
     completed: Counter = Counter()
     active: set = set()
+    cancelled: set = set()
     for task in every_task(workflow):
         spec = task.task_spec
         bpmn_id = getattr(spec, "bpmn_id", None)
@@ -65,13 +73,15 @@ def element_states(workflow, called_keys: set[str]) -> dict[str, dict[str, Eleme
         where = (owner(task.workflow), bpmn_id)
         if task.state == TaskState.COMPLETED:
             completed[where] += 1
+        elif str(task.id) in withdrawn:
+            cancelled.add(where)
         elif task.state & _RUNNING or (task.state == TaskState.WAITING and isinstance(spec, IntermediateCatchEvent)):
-            active.add(where)
+            (cancelled if stopped else active).add(where)
     states: dict[str, dict[str, ElementState]] = {}
-    for where in set(completed) | active:
+    for where in set(completed) | active | cancelled:
         key, bpmn_id = where
-        states.setdefault(key, {})[bpmn_id] = ElementState("active" if where in active else "completed",
-                                                           completed[where])
+        state = "active" if where in active else "completed" if completed[where] else "withdrawn"
+        states.setdefault(key, {})[bpmn_id] = ElementState(state, completed[where])
     return states
 
 
@@ -132,7 +142,9 @@ def plan_diagrams(ctx: runtime.Context, instance_id: int, *, standalone: bool = 
         raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
     workflow = runtime.load(ctx, plan)
     bound = json.loads(plan.subprocess_definitions)  # called key -> the version bound at start
-    states = element_states(workflow, set(bound))
+    withdrawn = frozenset(ctx.session.execute(select(HumanTask.spiff_task_id).where(
+        HumanTask.instance_id == instance_id, HumanTask.status == "cancelled")).scalars())
+    states = element_states(workflow, set(bound), withdrawn=withdrawn, stopped=plan.status == "cancelled")
     entered = list(dict.fromkeys(s.spec.name for s in workflow.subprocesses.values() if s.spec.name in bound))
     ids = [plan.definition_id, *(bound[key] for key in entered)]
     rows = {row.id: row for row in ctx.session.execute(_DEFINITION.where(ProcessDefinition.id.in_(ids)))}

@@ -134,3 +134,44 @@ def test_the_command_line_writes_a_plan_s_diagram_as_an_svg_file(library, tmp_pa
                                         "--output", str(tmp_path / "filing.svg")])
     assert refused.exit_code != 0 and "没有进入流程 filing" in refused.output
     assert not (tmp_path / "filing.svg").exists()
+
+
+def test_a_stopped_plan_shows_what_was_open_as_withdrawn_not_in_progress(library):
+    """终止: the workflow is kept as it stood, its review still ready inside; the diagram must not
+    say 正在办理 of a plan nobody will carry on, nor 未到达 of the step that was open."""
+    plan = Plan(library)
+    plan.run_until("Task_LegalityReview")
+    library.cancel_plan(plan.id, reason="重复发起", actor="chen")
+    main, legal = library.plan_diagram(plan.id)
+    assert _state(main, "Task_DraftPlan") == ("completed", 1)
+    assert _state(main, "CallActivity_LegalityReview") == ("withdrawn", 0)
+    assert _state(legal, "Task_LegalityReview") == ("withdrawn", 0)
+    assert _state(legal, "Task_CheckMaterials") == ("completed", 1)
+    assert not [e for d in (main, legal) for e, s in d["states"].items() if s.state == "active"]
+    assert "withdrawn" in _classes(legal["svg"])["Task_LegalityReview"]
+    step = next(s for s in legal["steps"] if s["id"] == "Task_LegalityReview")
+    assert step["state"] == "withdrawn"
+
+
+def test_the_office_s_urging_step_withdrawn_with_the_review_is_withdrawn_not_unreached(library, at):
+    """The review overdue (审查期限届满): the office gets 督办逾期合法性审查 beside the review; when the
+    legal body then finishes, that step is withdrawn with the review's subprocess. It was open:
+    已撤销, not 未到达, which the workflow alone (one cancelled task, as of a branch never taken)
+    would have said."""
+    with at("2025-09-26T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_CheckMaterials")
+        plan.do("Task_CheckMaterials", reviewDays=7)
+    plan.fire_timers_at(at, "2025-10-13T23:00:00")
+    assert plan.fire_timers_at(at, "2025-10-14T00:00:01") == ["Event_ReviewOverdue"]
+    assert plan.active == ["Task_LegalityReview", "Task_UrgeLegalityReview"]
+    legal = next(d for d in library.plan_diagram(plan.id) if d["key"] == "legality_review")
+    assert _state(legal, "Task_UrgeLegalityReview") == ("active", 0)
+    with at("2025-10-15T09:00:00"):
+        plan.do("Task_LegalityReview")
+    assert plan.active == ["Task_ReformOfficeReview"]
+    main, *called = library.plan_diagram(plan.id)
+    legal = next(d for d in called if d["key"] == "legality_review")
+    assert _state(legal, "Task_UrgeLegalityReview") == ("withdrawn", 0)
+    assert _state(legal, "Task_LegalityReview") == ("completed", 1)
+    assert _state(main, "CallActivity_LegalityReview") == ("completed", 1)

@@ -103,8 +103,8 @@ def _what(e: dict) -> str:
 @click.option("--process", "key", help="方案已进入的调用流程的标识，默认为方案本身的流程 "
                                        "(a called process the plan entered, by key; by default the plan's own).")
 def diagram_cmd(state, as_json, instance_id, output, key):
-    """方案的流程图：已办、正在办理的步骤标上颜色，存为 SVG 文件
-    (a plan's diagram with its steps done and in progress marked, as an SVG file)."""
+    """方案的流程图：已办、正在办理、已撤销的步骤标上颜色，存为 SVG 文件
+    (a plan's diagram with its steps done, in progress and withdrawn marked, as an SVG file)."""
     from ..errors import Invalid, NotFound
     from ..output import whole_file
     diagrams = state.engine.plan_diagram(instance_id, standalone=True)
@@ -124,7 +124,7 @@ def diagram_cmd(state, as_json, instance_id, output, key):
     def human(r):
         click.echo(f"已写入 {r['name']}（{r['key']} v{r['version']}）的流程图到 {r['output']} (diagram written)")
         for step in r["steps"]:
-            said = "正在办理 (in progress)" if step["state"] == "active" else "已办 (done)"
+            said = {"active": "正在办理 (in progress)", "withdrawn": "已撤销 (withdrawn)"}.get(step["state"], "已办 (done)")
             times = f" ×{step['times']}" if step["times"] > 1 else ""
             click.echo(f"  {said}{times}  {step['name']} [{step['id']}]")
         others = [k for k in r["entered"] if k != r["key"]]
