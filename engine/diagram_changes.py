@@ -67,7 +67,8 @@ _SKIPPED_CHILDREN = {"documentation", "incoming", "outgoing", "flowNodeRef", "co
                      "script", "childLaneSet"}
 
 
-def _local(element) -> str:
+def local_name(element) -> str:
+    """An element's tag without its namespace (userTask, BPMNShape)."""
     return etree.QName(element).localname
 
 
@@ -80,11 +81,13 @@ def _attribute_name(name: str) -> str:
     return f"camunda:{qname.localname}" if qname.namespace == NS["camunda"] else qname.localname
 
 
-def _process(tree, key: str, file_name: str):
-    found = tree.getroot().find(f"bpmn:process[@id='{key}']", NS) if "'" not in key else None
-    if found is None:
-        raise Invalid(f"{file_name}: 没有标识为 {key} 的流程 (no process with id {key})")
-    return found
+def find_process(root, key: str, file_name: str):
+    """The process `key` of a parsed file (its root element); Invalid naming the file if it has none
+    (here, and for the 流程图, engine/diagram_svg.py)."""
+    for process in root.iterfind("bpmn:process", NS):
+        if process.get("id") == key:
+            return process
+    raise Invalid(f"{file_name}: 没有标识为 {key} 的流程 (no process with id {key})")
 
 
 def _names_of(tree, tag: str) -> dict[str, str]:
@@ -98,7 +101,7 @@ def _elements(process, tree) -> dict[str, dict]:
     refs = {tag: _names_of(tree, tag) for tag in ("message", "signal", "error", "escalation")}
     found = {}
     for element in process.iter(f"{BPMN}*"):
-        kind = _local(element)
+        kind = local_name(element)
         if kind in KINDS and element.get("id"):
             found[element.get("id")] = _aspects(element, kind, refs)
     return found
@@ -118,7 +121,7 @@ def _aspects(element, kind: str, refs: dict) -> dict:
         aspects["condition"] = _text(condition)
     events = []
     for definition in element:
-        local = _local(definition) if isinstance(definition.tag, str) else ""
+        local = local_name(definition) if isinstance(definition.tag, str) else ""
         if local.endswith("EventDefinition"):
             events.append(_event_definition(definition, local, refs))
     if events:
@@ -126,7 +129,7 @@ def _aspects(element, kind: str, refs: dict) -> dict:
     loop = element.find("bpmn:multiInstanceLoopCharacteristics", NS)
     if loop is not None:
         parts = [f"{_attribute_name(k)}={v}" for k, v in sorted(loop.attrib.items()) if k != "id"]
-        parts += [f"{_local(c)}={_text(c)}" for c in loop if isinstance(c.tag, str)]
+        parts += [f"{local_name(c)}={_text(c)}" for c in loop if isinstance(c.tag, str)]
         aspects["loop"] = ", ".join(parts)
     script = element.find("bpmn:script", NS)
     if script is not None:
@@ -140,7 +143,7 @@ def _aspects(element, kind: str, refs: dict) -> dict:
 def _event_definition(definition, local: str, refs: dict) -> str:
     kind = local[: -len("EventDefinition")]
     if kind == "timer":
-        return "timer " + ", ".join(f"{_local(c)}={_text(c)}" for c in definition if isinstance(c.tag, str))
+        return "timer " + ", ".join(f"{local_name(c)}={_text(c)}" for c in definition if isinstance(c.tag, str))
     for attribute, table in (("messageRef", "message"), ("signalRef", "signal"), ("errorRef", "error"),
                              ("escalationRef", "escalation")):
         if definition.get(attribute):
@@ -155,7 +158,7 @@ def _extensions(extensions, aspects: dict) -> None:
     for child in extensions:
         if not isinstance(child.tag, str):
             continue
-        local = _local(child)
+        local = local_name(child)
         if local == "properties":
             values: dict[str, list[str]] = {}
             for p in child.iterfind("camunda:property", NS):
@@ -246,8 +249,8 @@ def compare(old_xml: str | bytes, new_xml: str | bytes, key: str, *, old_file: s
     for xml, file_name in ((old_xml, old_file), (new_xml, new_file)):
         data = xml.encode("utf-8") if isinstance(xml, str) else xml
         trees.append(parse_bpmn_bytes(data, file_name))
-    old = _elements(_process(trees[0], key, old_file), trees[0])
-    new = _elements(_process(trees[1], key, new_file), trees[1])
+    old = _elements(find_process(trees[0].getroot(), key, old_file), trees[0])
+    new = _elements(find_process(trees[1].getroot(), key, new_file), trees[1])
     changes = []
     for element_id, aspects in new.items():
         if element_id not in old:

@@ -23,15 +23,16 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .diagram_changes import find_process, local_name
 from .errors import Invalid
+from .parser import BPMN_NS
 from .xmlsafe import parse_bpmn_bytes
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
 SVG = "http://www.w3.org/2000/svg"
-NS = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI}
+NS = {"bpmn": BPMN_NS, "bpmndi": BPMNDI, "dc": DC, "di": DI}
 
 FONT_SIZE = 12
 LINE_HEIGHT = 14
@@ -82,10 +83,6 @@ class _Box:
         return self.y + self.h / 2
 
 
-def _local(element) -> str:
-    return etree.QName(element).localname
-
-
 def _bounds(element) -> _Box | None:
     found = element.find("dc:Bounds", NS)
     if found is None:
@@ -127,10 +124,7 @@ def _plane(root, key: str):
 def diagram_process(xml: str, key: str, file_name: str = "diagram.bpmn"):
     """The parsed file's root and process `key` in it (Invalid if the file has no such process)."""
     root = parse_bpmn_bytes(xml.encode("utf-8"), file_name).getroot()
-    for process in root.iterfind("bpmn:process", NS):
-        if process.get("id") == key:
-            return root, process
-    raise Invalid(f"{file_name}: 没有标识为 {key} 的流程 (no process with id {key})")
+    return root, find_process(root, key, file_name)
 
 
 def positions(root, key: str) -> dict[str, tuple[float, float]]:
@@ -221,7 +215,7 @@ class _Drawing:
         if box is None:
             return
         self._grow(box)
-        kind = _local(element) if element is not None else "unknown"
+        kind = local_name(element) if element is not None else "unknown"
         name = element.get("name") if element is not None else None
         classes = ["bpmn-element", kind]
         state = self.states.get(element_id)
@@ -334,8 +328,8 @@ class _Drawing:
                 inner.set("stroke-dasharray", "5 3")
         filled = kind in ("endEvent", "intermediateThrowEvent")  # a throwing event's marker is filled
         for definition in element:
-            if isinstance(definition.tag, str) and _local(definition).endswith("EventDefinition"):
-                self._event_marker(group, _local(definition)[: -len("EventDefinition")], box, r, filled)
+            if isinstance(definition.tag, str) and local_name(definition).endswith("EventDefinition"):
+                self._event_marker(group, local_name(definition)[: -len("EventDefinition")], box, r, filled)
                 break
 
     def _event_marker(self, group, what: str, box: _Box, r: float, filled: bool) -> None:
@@ -435,7 +429,7 @@ class _Drawing:
     def edge(self, edge, layer) -> None:
         element_id = edge.get("bpmnElement") or ""
         element = self.elements.get(element_id)
-        kind = _local(element) if element is not None else "unknown"
+        kind = local_name(element) if element is not None else "unknown"
         points = []
         for waypoint in edge.iterfind("di:waypoint", NS):
             try:
