@@ -92,7 +92,7 @@ def _digests(session, day: date, now: datetime, calendar) -> list[dict]:
     people = session.execute(_WANTING).all()
     if not people:
         return []
-    soon = soon_by(session.connection(), now)
+    soon = soon_by(session.connection(), now, calendar)
     names = dict(session.execute(select(User.username, User.display_name)).all())
     link = mail.base_url()
     messages = []

@@ -46,11 +46,13 @@ TOP_UNITS = 10
 LISTED = 20  # overdue and due-soon steps listed by name (the counts are of all)
 
 
-def soon_by(conn: Connection, now: datetime) -> datetime:
+def soon_by(conn: Connection, now: datetime, calendar: WorkCalendar | None = None) -> datetime:
     """The instant by which a deadline is due soon: the end of the `SOON`th working day after
     today, Beijing time, by the working-day calendar with the days entered in it (the overview,
-    and the inbox's 只看即将到期 on the page, in the API and on the command line)."""
-    return end_of_local_day(calendar_of(conn).add_working_days(now.astimezone(clock.TZ).date(), SOON))
+    the daily digest, and the inbox's 只看即将到期 on the page, in the API and on the command
+    line). `calendar`: that calendar, if the caller has read it already."""
+    calendar = calendar or calendar_of(conn)
+    return end_of_local_day(calendar.add_working_days(now.astimezone(clock.TZ).date(), SOON))
 
 
 def overview(session: Session, now: datetime, username: str) -> dict:
@@ -59,7 +61,7 @@ def overview(session: Session, now: datetime, username: str) -> dict:
     year = today.year
     rows = ledger(session.connection(), now, year=year)
     calendar = calendar_of(session.connection())
-    soon = soon_by(session.connection(), now)  # the inbox's 只看即将到期 uses the same instant
+    soon = soon_by(session.connection(), now, calendar)  # the inbox's 只看即将到期 uses the same instant
     filing_ids = set(session.execute(select(HumanTask.id).where(
         HumanTask.element_id == FILING_STEP, HumanTask.status.in_(OPEN_STATUSES))).scalars())
 
