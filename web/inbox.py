@@ -193,9 +193,10 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
     form = view["form"]
     values = dict(view["values"])
     acting = acting_for(engine(), current_user.username)  # 委托办理: whom they stand in for today
-    draft = None  # 暂存: what they saved last time, when the page is opened afresh
+    delegated = delegated_view(current_user, view, acting)
+    draft = None  # 暂存: what they saved last time, when the page is opened afresh by its holder
     if entered is None and view["status"] == "claimed" and \
-            view["assignee"] in {current_user.username, *(p.username for p in acting)}:
+            (view["assignee"] == current_user.username or delegated["behalf"]):
         draft = engine().draft(view["id"], actor=current_user.username)
         if draft is not None:
             entered = {k: "true" if v is True else v for k, v in draft["values"].items() if v is not False}
@@ -220,7 +221,7 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            unplaced=[m for f, ms in by_field.items() if f not in values for m in ms],
                            hints=hints, shown=field_hints.shown, file_size=display.file_size, other_documents=others, typed=typed,
                            names=_names([view["assignee"], view["completed_by"], *(p.username for p in acting)]),
-                           **delegated_view(current_user, view, acting),
+                           **delegated,
                            form_version=view["version"] if seen_version is None else seen_version,
                            comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
                            files_seen=files_seen,
@@ -355,6 +356,8 @@ def save_draft(task_id: int):
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if files and (refusal := _upload(task_id, files, comment)) is not None:
         return refusal
+    # every editable field as typed, an emptied one too: not submitted_form, which leaves an empty
+    # optional field out so that its default applies (a draft would then bring the default back)
     typed = {f["id"]: (request.form.get(f["id"]) == "true") if f["type"] == "boolean" else request.form.get(f["id"], "")
              for f in view["form"] if "readonly" not in f["constraints"]}
     try:
