@@ -119,7 +119,7 @@ def overview():
         result = engine().overview(current_user.username)
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
-    # the filing step by its element id: the inbox lists its tasks, overdue or all of them (?step=)
+    # the filing step by its element id: the inbox lists its tasks overdue or due soon (?step=)
     return render_template("office_overview.html", o=result, colours=COLOURS, filing_step=FILING_STEP)
 
 
