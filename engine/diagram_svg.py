@@ -12,7 +12,9 @@ gateways where their BPMNLabel bounds put them, text annotations and their assoc
 A diagram is untrusted input: it is parsed by engine/xmlsafe.py like every diagram, and the
 SVG is built element by element with lxml, so a name is always text, never markup. Colours of
 the states come from CSS classes (the web's style sheet; a standalone file gets its own <style>),
-the drawing itself from plain presentation attributes, so the picture reads without the sheet.
+the drawing itself from plain presentation attributes, so the picture reads without the sheet;
+the flows a plan passed along (`taken`) are part of the drawing: thick and green, with their own
+arrowhead.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ TASKS = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTa
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
 STATES = ("completed", "active", "withdrawn")
+TAKEN_COLOUR = "#1e6b34"  # a flow the plan passed along: the colour of a step done, and thicker
 
 # The colours a standalone file (the command line's) carries; the web page's are in
 # web/static/style.css under the same classes.
@@ -146,9 +149,10 @@ def render(xml: str, key: str, states: dict[str, ElementState] | None = None, *,
     return draw(root, process, states, title=title, standalone=standalone, file_name=file_name)
 
 
-def draw(root, process, states: dict[str, ElementState] | None = None, *, title: str | None = None,
-         standalone: bool = False, file_name: str = "diagram.bpmn") -> str:
-    """render() of a file already parsed (diagram_process), for a caller that reads it too."""
+def draw(root, process, states: dict[str, ElementState] | None = None, *, taken: frozenset = frozenset(),
+         title: str | None = None, standalone: bool = False, file_name: str = "diagram.bpmn") -> str:
+    """render() of a file already parsed (diagram_process), for a caller that reads it too;
+    `taken`: the ids of the sequence flows a plan passed along, drawn as such."""
     key = process.get("id")
     plane = _plane(root, key)
     shapes = plane.findall("bpmndi:BPMNShape", NS) if plane is not None else []
@@ -156,7 +160,7 @@ def draw(root, process, states: dict[str, ElementState] | None = None, *, title:
     if not shapes:
         raise Invalid(f"{file_name}: {NO_DI}")
     elements = {e.get("id"): e for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
-    drawing = _Drawing(elements, states or {}, key)
+    drawing = _Drawing(elements, states or {}, taken, key)
     svg = drawing.start(title or process.get("name") or key, standalone)
     layers = {name: etree.SubElement(svg, f"{{{SVG}}}g", {"class": f"bpmn-{name}"})
               for name in ("pools", "containers", "flows", "nodes")}
@@ -169,9 +173,10 @@ def draw(root, process, states: dict[str, ElementState] | None = None, *, title:
 
 
 class _Drawing:
-    def __init__(self, elements: dict, states: dict, key: str):
+    def __init__(self, elements: dict, states: dict, taken: frozenset, key: str):
         self.elements = elements
         self.states = states
+        self.taken = taken
         # one arrowhead per diagram; several diagrams share a page, so its id is the key's
         self.arrow = "rf-arrow-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
         self.extent = [math.inf, math.inf, -math.inf, -math.inf]
@@ -189,6 +194,10 @@ class _Drawing:
             "markerHeight": "8", "orient": "auto-start-reverse", "markerUnits": "userSpaceOnUse"})
         etree.SubElement(marker, f"{{{SVG}}}path", {"d": "M 0 0 L 10 5 L 0 10 z", "class": "bpmn-arrowhead",
                                                      "fill": "#222"})
+        if self.taken:  # a taken flow's arrowhead in the flow's colour
+            taken = etree.SubElement(defs, f"{{{SVG}}}marker", {**marker.attrib, "id": self.arrow + "-taken"})
+            etree.SubElement(taken, f"{{{SVG}}}path", {"d": "M 0 0 L 10 5 L 0 10 z", "class": "bpmn-arrowhead taken",
+                                                        "fill": TAKEN_COLOUR})
         return svg
 
     def finish(self, svg) -> None:
@@ -442,12 +451,14 @@ class _Drawing:
             return
         for x, y in points:
             self._grow(_Box(x, y, 0, 0))
-        group = etree.SubElement(layer, f"{{{SVG}}}g", {"class": f"bpmn-flow {kind}", "data-element-id": element_id})
+        taken = element_id in self.taken
+        group = etree.SubElement(layer, f"{{{SVG}}}g", {"class": f"bpmn-flow {kind}" + (" taken" if taken else ""),
+                                                        "data-element-id": element_id})
         line = etree.SubElement(group, f"{{{SVG}}}polyline", {
             "points": " ".join(f"{_number(x)},{_number(y)}" for x, y in points), "fill": "none",
-            "stroke": "#222", "stroke-width": "1.5", "class": "line"})
+            "stroke": TAKEN_COLOUR if taken else "#222", "stroke-width": "3" if taken else "1.5", "class": "line"})
         if kind in ("sequenceFlow", "messageFlow"):
-            line.set("marker-end", f"url(#{self.arrow})")
+            line.set("marker-end", f"url(#{self.arrow}{'-taken' if taken else ''})")
         if kind in ("association", "messageFlow", "dataInputAssociation", "dataOutputAssociation"):
             line.set("stroke-dasharray", "4 4")
         name = element.get("name") if element is not None else None

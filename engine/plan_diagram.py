@@ -25,6 +25,7 @@ from . import runtime
 from .diagram_changes import KINDS
 from .diagram_svg import EVENTS, TASKS, ElementState, diagram_process, draw, positions
 from .errors import Invalid, NotFound
+from .parser import BPMN_NS
 from .walk import every_task
 
 # A user task waits READY for its person; a call activity, subprocess or multi-instance runs
@@ -35,17 +36,9 @@ from .walk import every_task
 _RUNNING = TaskState.READY | TaskState.STARTED
 
 
-def element_states(workflow, called_keys: set[str], *, withdrawn: frozenset = frozenset(),
-                   stopped: bool = False) -> dict[str, dict[str, ElementState]]:
-    """process key -> element id -> its state, for the plan's process and each called process it
-    entered. An embedded subprocess's elements belong to the diagram that draws it; a process
-    called twice (a second legality review after a redraft) counts both runs.
-
-    `withdrawn`: the SpiffWorkflow ids of steps whose inbox rows were withdrawn (cancelled) while
-    open: a review interrupted by its overdue timer, whose task the workflow keeps only as
-    cancelled, like a branch never taken; those the inbox says were open are 已撤销, not 未到达.
-    `stopped`: the plan was stopped (终止), its workflow kept as it stood: what was in progress
-    then is withdrawn, not in progress now."""
+def _owner_finder(workflow, called_keys: set[str]):
+    """A function giving the key of the diagram that draws a (sub)workflow's elements: the plan's
+    own, a called process's, or for an embedded subprocess the diagram of the task running it."""
     owners: dict[int, str] = {}
 
     def owner(flow) -> str:
@@ -59,23 +52,42 @@ def element_states(workflow, called_keys: set[str], *, withdrawn: frozenset = fr
                 found = owner(workflow.get_task_from_id(flow.parent_task_id).workflow)
             owners[id(flow)] = found
         return found
+    return owner
 
+
+def _drawn(task) -> bool:
+    """Whether the task is a run of a diagram element: not one of the engine's own tasks (no
+    bpmn_id), nor an instance of a multi-instance activity ("<id> [child]"), which counts once."""
+    spec = task.task_spec
+    bpmn_id = getattr(spec, "bpmn_id", None)
+    return bpmn_id is not None and spec.name == bpmn_id
+
+
+def element_states(workflow, called_keys: set[str], *, withdrawn: frozenset = frozenset(),
+                   stopped: bool = False) -> dict[str, dict[str, ElementState]]:
+    """process key -> element id -> its state, for the plan's process and each called process it
+    entered. An embedded subprocess's elements belong to the diagram that draws it; a process
+    called twice (a second legality review after a redraft) counts both runs.
+
+    `withdrawn`: the SpiffWorkflow ids of steps whose inbox rows were withdrawn (cancelled) while
+    open: a review interrupted by its overdue timer, whose task the workflow keeps only as
+    cancelled, like a branch never taken; those the inbox says were open are 已撤销, not 未到达.
+    `stopped`: the plan was stopped (终止), its workflow kept as it stood: what was in progress
+    then is withdrawn, not in progress now."""
+    owner = _owner_finder(workflow, called_keys)
     completed: Counter = Counter()
     active: set = set()
     cancelled: set = set()
     for task in every_task(workflow):
-        spec = task.task_spec
-        bpmn_id = getattr(spec, "bpmn_id", None)
-        # skips the engine's own tasks (no bpmn_id) and the instances of a multi-instance
-        # activity ("<id> [child]"): the activity itself counts once per run
-        if bpmn_id is None or spec.name != bpmn_id:
+        if not _drawn(task):
             continue
-        where = (owner(task.workflow), bpmn_id)
+        where = (owner(task.workflow), task.task_spec.bpmn_id)
         if task.state == TaskState.COMPLETED:
             completed[where] += 1
         elif str(task.id) in withdrawn:
             cancelled.add(where)
-        elif task.state & _RUNNING or (task.state == TaskState.WAITING and isinstance(spec, IntermediateCatchEvent)):
+        elif task.state & _RUNNING or (task.state == TaskState.WAITING
+                                         and isinstance(task.task_spec, IntermediateCatchEvent)):
             (cancelled if stopped else active).add(where)
     states: dict[str, dict[str, ElementState]] = {}
     for where in set(completed) | active | cancelled:
@@ -83,6 +95,31 @@ def element_states(workflow, called_keys: set[str], *, withdrawn: frozenset = fr
         state = "active" if where in active else "completed" if completed[where] else "withdrawn"
         states.setdefault(key, {})[bpmn_id] = ElementState(state, completed[where])
     return states
+
+
+# A task in one of these states was never reached: SpiffWorkflow's prediction of what may come.
+_NOT_REACHED = TaskState.PREDICTED_MASK | TaskState.FUTURE
+
+
+def flows_taken(workflow, called_keys: set[str]) -> dict[str, set[tuple[str, str]]]:
+    """process key -> the (source, target) element pairs of the sequence flows the plan has
+    passed along, in any run. SpiffWorkflow's tree records them: a task that was reached hangs
+    under the task it came from (past the engine's own tasks in between, such as a boundary
+    event's split), and that task was completed. A branch that arrived at a join first keeps its
+    join task, cancelled when the join fired, under its last step: it is counted too. Pairs that
+    are no flow (an activity and its boundary event, which share a parent) match no flow."""
+    owner = _owner_finder(workflow, called_keys)
+    taken: dict[str, set[tuple[str, str]]] = {}
+    for task in every_task(workflow):
+        if not _drawn(task) or task.state & _NOT_REACHED:
+            continue
+        source = task.parent
+        while source is not None and not _drawn(source):
+            source = source.parent
+        if source is None or source.state != TaskState.COMPLETED or source.workflow is not task.workflow:
+            continue
+        taken.setdefault(owner(task.workflow), set()).add((source.task_spec.bpmn_id, task.task_spec.bpmn_id))
+    return taken
 
 
 def steps(root, process, states: dict[str, ElementState]) -> list[dict]:
@@ -107,15 +144,26 @@ def steps(root, process, states: dict[str, ElementState]) -> list[dict]:
     return found
 
 
-def diagram(definition, states: dict[str, ElementState] | None, *, standalone: bool = False) -> dict:
-    """One process's picture and steps; `problem` instead of `svg` when it cannot be drawn."""
+def flow_ids(process, pairs: set[tuple[str, str]]) -> list[str]:
+    """The ids of the process's sequence flows (its embedded subprocesses' too) that join one of
+    the (source, target) `pairs`, in the order the file has them."""
+    return [flow.get("id") for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow")
+            if (flow.get("sourceRef"), flow.get("targetRef")) in pairs]
+
+
+def diagram(definition, states: dict[str, ElementState] | None, taken: set[tuple[str, str]] | None = None, *,
+            standalone: bool = False) -> dict:
+    """One process's picture and steps; `problem` instead of `svg` when it cannot be drawn.
+    `taken`: the (source, target) pairs of the flows the plan passed along (flows_taken)."""
     states = states or {}
     title = f"{definition.name or definition.key} v{definition.version}"
     view = {"key": definition.key, "name": definition.name or definition.key, "version": definition.version,
-            "svg": None, "problem": None, "states": states}
+            "svg": None, "problem": None, "states": states, "flows_taken": []}
     root, process = diagram_process(definition.bpmn_xml, definition.key, definition.file_name)
+    view["flows_taken"] = flow_ids(process, taken or set())
     try:
-        view["svg"] = draw(root, process, states, title=title, standalone=standalone, file_name=definition.file_name)
+        view["svg"] = draw(root, process, states, taken=frozenset(view["flows_taken"]), title=title,
+                           standalone=standalone, file_name=definition.file_name)
     except Invalid as exc:  # no diagram interchange: said on the page, the steps listed still
         view["problem"] = exc.message
     view["steps"] = steps(root, process, states)
@@ -145,7 +193,8 @@ def plan_diagrams(ctx: runtime.Context, instance_id: int, *, standalone: bool = 
     withdrawn = frozenset(ctx.session.execute(select(HumanTask.spiff_task_id).where(
         HumanTask.instance_id == instance_id, HumanTask.status == "cancelled")).scalars())
     states = element_states(workflow, set(bound), withdrawn=withdrawn, stopped=plan.status == "cancelled")
+    taken = flows_taken(workflow, set(bound))
     entered = list(dict.fromkeys(s.spec.name for s in workflow.subprocesses.values() if s.spec.name in bound))
     ids = [plan.definition_id, *(bound[key] for key in entered)]
     rows = {row.id: row for row in ctx.session.execute(_DEFINITION.where(ProcessDefinition.id.in_(ids)))}
-    return [diagram(rows[i], states.get(rows[i].key), standalone=standalone) for i in ids]
+    return [diagram(rows[i], states.get(rows[i].key), taken.get(rows[i].key), standalone=standalone) for i in ids]

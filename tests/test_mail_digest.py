@@ -250,10 +250,38 @@ def test_the_worker_queues_and_sends_the_digest_in_its_mail_round(engine, steps,
     assert digests(engine)[0].sent_at is not None
 
 
+def test_mail_send_queues_the_day_s_digest_first_as_the_worker_does(engine, steps, monkeypatch):
+    """An operator who sends by hand (a cron job, or the worker stopped) gets the morning's digests
+    out too, once: a later `mail send` or worker round that day queues none again."""
+    from aiosmtpd.controller import Controller
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    for name, value in (("HOST", "127.0.0.1"), ("PORT", str(controller.port)), ("FROM", "reformflow@example.gov.cn")):
+        monkeypatch.setenv(f"REFORMFLOW_SMTP_{name}", value)
+    runner, url = CliRunner(), str(engine.db.url)
+    try:
+        early = runner.invoke(main, ["--db", url, "--now", "2026-12-07T08:00", "mail", "send", "--json"])
+        first = runner.invoke(main, ["--db", url, "--now", "2026-12-07T08:45", "mail", "send"])
+        again = runner.invoke(main, ["--db", url, "--now", "2026-12-07T10:00", "mail", "send", "--json"])
+        worker = runner.invoke(main, ["--db", url, "--now", "2026-12-07T10:05", "worker", "--rounds", "1",
+                                      "--interval", "0"])
+    finally:
+        controller.stop()
+    assert all(out.exit_code == 0 for out in (early, first, again, worker)), first.output
+    assert json.loads(early.output)["digests_queued"] == 0  # before 08:30: not yet
+    assert "已生成 2026-12-07 的待办摘要 1 封" in first.output and "已发送 1 封" in first.output
+    assert json.loads(again.output)["digest_day"] is None and "待办摘要" not in worker.output
+    [(rcpt, message)] = inbox.received
+    assert rcpt == ["li@legal.example.gov.cn"] and message["Subject"].startswith("【待办摘要】12月7日")
+
+
 def test_without_a_mail_server_no_digest_is_queued(engine, steps, monkeypatch):
     monkeypatch.delenv("REFORMFLOW_SMTP_HOST", raising=False)
     out = CliRunner().invoke(main, ["--db", str(engine.db.url), "--now", "2026-12-07T09:00", "worker", "--rounds",
                                     "1", "--interval", "0"])
+    assert out.exit_code == 0, out.output
+    out = CliRunner().invoke(main, ["--db", str(engine.db.url), "--now", "2026-12-07T09:00", "mail", "send"])
     assert out.exit_code == 0, out.output
     assert digests(engine) == []  # not to go out days late once the server is set
 

@@ -1,7 +1,7 @@
 """A plan's 流程图 (Engine.plan_diagram): its own process and each called process it entered,
 each element in the state the plan's workflow holds — done (how often), in progress, or not
-reached — on SQLite and PostgreSQL; a deployed version's without states; a version stored
-without DI said in words."""
+reached — and the flows it passed along, on SQLite and PostgreSQL; a deployed version's without
+states; a version stored without DI said in words."""
 from __future__ import annotations
 
 import re
@@ -28,6 +28,13 @@ def _classes(svg: str) -> dict[str, set[str]]:
     root = etree.fromstring(svg.encode())
     return {g.get("data-element-id"): set(g.get("class").split()) for g in root.iter(f"{SVG}g")
             if "bpmn-element" in g.get("class", "").split()}
+
+
+def _flows(svg: str) -> dict[str, tuple[set[str], str]]:
+    """flow id -> (its classes, its line's arrowhead reference)."""
+    root = etree.fromstring(svg.encode())
+    return {g.get("data-element-id"): (set(g.get("class").split()), g.find(f"{SVG}polyline").get("marker-end") or "")
+            for g in root.iter(f"{SVG}g") if "sequenceFlow" in g.get("class", "").split()}
 
 
 def _state(diagram: dict, element_id: str) -> tuple[str, int] | None:
@@ -70,6 +77,19 @@ def test_a_plan_sent_back_and_now_in_its_legality_review(library):
     order = [s["id"] for s in main["steps"]]
     assert order.index("Task_RegisterPlan") < order.index("Task_DraftPlan") < order.index("CallActivity_Filing")
 
+    # the flows it passed along: both ways out of the special group's decision (returned, then
+    # approved), past the risk assessment it did not need; none into what it has not reached
+    taken = set(main["flows_taken"])
+    assert {"Flow_SpecialGroupReturn", "Flow_SpecialGroupApprove", "Flow_RiskNotRequired"} <= taken
+    assert not {"Flow_RiskRequired", "Flow_SpecialGroupReasonMissing"} & taken
+    assert "Flow_ToDeliberation" not in taken and not any("Deliberat" in f for f in taken)
+    assert {"Flow_ToCheckMaterials", "Flow_MaterialsComplete", "Flow_ToLegalityReview"} <= set(legal["flows_taken"])
+    assert not {"Flow_MaterialsIncomplete", "Flow_ToOpinionComplete"} & set(legal["flows_taken"])
+    flows = _flows(main["svg"])
+    assert "taken" in flows["Flow_RiskNotRequired"][0] and flows["Flow_RiskNotRequired"][1].endswith("-taken)")
+    assert "taken" not in flows["Flow_RiskRequired"][0] and not flows["Flow_RiskRequired"][1].endswith("-taken)")
+    assert {f for f, (classes, _) in flows.items() if "taken" in classes} == taken
+
 
 def test_a_legality_review_failed_and_done_again_counts_both_runs_of_the_called_process(library):
     plan = Plan(library)
@@ -90,11 +110,16 @@ def test_a_finished_plan_has_every_step_it_took_done_and_nothing_in_progress(lib
     assert [d["key"] for d in diagrams] == ["reform_plan", "legality_review", "deliberation", "filing"]
     assert all(s.state == "completed" for d in diagrams for s in d["states"].values())
     assert _state(diagrams[0], "Event_PlanFiled") == ("completed", 1)
+    # every branch of the parallel argumentation arrived at its join, the two that arrived before
+    # the last as well (SpiffWorkflow keeps their arrivals only as cancelled tasks)
+    assert {"Flow_PublicBranchDone", "Flow_ConsensusReached", "Flow_ExpertBranchDone",
+            "Flow_ArgumentationDone"} <= set(diagrams[0]["flows_taken"])
 
 
 def test_a_deployed_version_is_drawn_without_states(library):
     drawn = library.definition_diagram("legality_review", 1)
-    assert drawn["states"] == {} and drawn["problem"] is None
+    assert drawn["states"] == {} and drawn["flows_taken"] == [] and drawn["problem"] is None
+    assert not any("taken" in classes for classes, _ in _flows(drawn["svg"]).values())
     assert all(s["state"] is None for s in drawn["steps"])
     assert not any({"active", "completed"} & c for c in _classes(drawn["svg"]).values())
     with pytest.raises(NotFound):
@@ -127,6 +152,7 @@ def test_the_command_line_writes_a_plan_s_diagram_as_an_svg_file(library, tmp_pa
                                     "--output", str(target)])
     assert run.exit_code == 0, run.output
     assert "正在办理 (in progress)  合法合规性审查 [Task_LegalityReview]" in run.output
+    assert "走过的连线 (flows taken)：7 条" in run.output
     svg = target.read_text(encoding="utf-8")
     assert "active" in _classes(svg.split("\n", 1)[1])["Task_LegalityReview"]
     assert "<style>" in svg  # a file carries its own colours

@@ -17,16 +17,24 @@ def mail():
 
 @command(mail, "send")
 def mail_send(state, as_json):
-    """立即发送到期的邮件一次（worker 每轮也会发送） (send the mails due now, once; the worker does this each round)."""
-    from .. import mail_sender
+    """立即发送到期的邮件一次，到时间而当天尚未生成的待办摘要先生成（与 worker 每轮所做相同）
+    (send the mails due now, once, after queueing the day's digests if their time has come and no
+    round queued them yet: what the worker does each round)."""
+    from .. import mail_digest, mail_sender
     settings = mail_sender.SmtpSettings.from_env()
-    result = mail_sender.send_due(state.engine.db, settings)
+    # as the worker: no digest without a mail server, to go out days late once one is set
+    digests = mail_digest.queue_due(state.engine.db) if settings is not None else None
+    result = {**mail_sender.send_due(state.engine.db, settings),
+              "digests_queued": digests["queued"] if digests else 0, "digest_day": digests and digests["day"]}
 
     def human(d):
         if not d["configured"]:
             click.echo("未配置 SMTP（REFORMFLOW_SMTP_HOST），未发送任何邮件，邮件留在队列中 "
                        "(no SMTP configured: nothing sent, the mails stay queued)")
             return
+        if d["digest_day"]:
+            click.echo(f"已生成 {d['digest_day']} 的待办摘要 {d['digests_queued']} 封 "
+                       f"(daily digests queued: {d['digests_queued']})")
         click.echo(f"已发送 {d['sent']} 封，失败待重试 {d['failed']} 封，放弃 {d['gave_up']} 封 "
                    f"(sent {d['sent']}, failed {d['failed']}, given up {d['gave_up']})")
         for e in d["errors"]:

@@ -103,8 +103,9 @@ def _what(e: dict) -> str:
 @click.option("--process", "key", help="方案已进入的调用流程的标识，默认为方案本身的流程 "
                                        "(a called process the plan entered, by key; by default the plan's own).")
 def diagram_cmd(state, as_json, instance_id, output, key):
-    """方案的流程图：已办、正在办理、已撤销的步骤标上颜色，存为 SVG 文件
-    (a plan's diagram with its steps done, in progress and withdrawn marked, as an SVG file)."""
+    """方案的流程图：已办、正在办理、已撤销的步骤和走过的连线标上颜色，存为 SVG 文件
+    (a plan's diagram with its steps done, in progress and withdrawn and the flows it took marked,
+    as an SVG file)."""
     from ..errors import Invalid, NotFound
     from ..output import whole_file
     diagrams = state.engine.plan_diagram(instance_id, standalone=True)
@@ -119,7 +120,7 @@ def diagram_cmd(state, as_json, instance_id, output, key):
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n' + chosen["svg"] + "\n")
     result = {"key": chosen["key"], "name": chosen["name"], "version": chosen["version"], "output": output,
               "steps": [{k: s[k] for k in ("id", "name", "state", "times")} for s in chosen["steps"] if s["state"]],
-              "entered": [d["key"] for d in diagrams]}
+              "flows_taken": chosen["flows_taken"], "entered": [d["key"] for d in diagrams]}
 
     def human(r):
         click.echo(f"已写入 {r['name']}（{r['key']} v{r['version']}）的流程图到 {r['output']} (diagram written)")
@@ -127,6 +128,7 @@ def diagram_cmd(state, as_json, instance_id, output, key):
             said = {"active": "正在办理 (in progress)", "withdrawn": "已撤销 (withdrawn)"}.get(step["state"], "已办 (done)")
             times = f" ×{step['times']}" if step["times"] > 1 else ""
             click.echo(f"  {said}{times}  {step['name']} [{step['id']}]")
+        click.echo(f"走过的连线 (flows taken)：{len(r['flows_taken'])} 条")
         others = [k for k in r["entered"] if k != r["key"]]
         if others:
             click.echo(f"方案还进入了 (also entered, --process)：{', '.join(others)}")
