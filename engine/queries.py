@@ -51,6 +51,14 @@ def unknown_user(username: str) -> Forbidden:
                      "(unknown or inactive user: check the name; `reformflow users list` lists who is active)")
 
 
+def urgent_first(now: datetime) -> tuple:
+    """The inbox's order: the steps past their deadline first, then the diagram's priority (an
+    escalation or an urging step above an ordinary one), then the deadline (soonest first, none
+    last). By priority alone a step overdue for weeks came below one due next month."""
+    return (case((HumanTask.due_at < now, 0), else_=1), HumanTask.priority.desc(), HumanTask.due_at.is_(None),
+            HumanTask.due_at, HumanTask.id)
+
+
 def list_tasks(session: Session, username: str, scope: str = "mine",
                instance_id: int | None = None, overdue_at: datetime | None = None, *,
                text: str | None = None, limit: int | None = None, offset: int = 0,
@@ -62,8 +70,9 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     done ones completed after their deadline. `due_between` (after, until): only the open tasks
     due after the one instant and by the other (due soon). `step`: only the tasks of that diagram
     element (Task_FileDocument: every filing). `text`: only those whose plan (title, business key)
-    or step (name, subject) contains it. `limit`/`offset`: a page of them. Open tasks come by
-    priority and deadline, or with `newest_first` the latest opened first."""
+    or step (name, subject) contains it. `limit`/`offset`: a page of them. Open tasks come
+    overdue first, then by priority and deadline (urgent_first), or with `newest_first` the latest
+    opened first."""
     query, behalf, may_claim = _listed(session, username, scope, instance_id, overdue_at, text)
     query = _narrowed(query, due_between, step).add_columns(behalf, may_claim)
     if scope == DONE:
@@ -71,7 +80,7 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
     elif newest_first:
         query = query.order_by(HumanTask.created_at.is_(None), HumanTask.created_at.desc(), HumanTask.id.desc())
     else:
-        query = query.order_by(HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+        query = query.order_by(*urgent_first(clock.now()))
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return [task_dict(task) | {"plan_title": title, "business_key": business_key, "on_behalf_of": behalf,

@@ -177,3 +177,28 @@ def test_the_office_finds_a_plan_s_tasks_in_its_inbox(live, page):
     page.get_by_label("查找方案或步骤").fill("没有这个方案")
     page.get_by_role("button", name="查找").click()
     expect(page.locator("p.empty")).to_have_text("没有找到含「没有这个方案」的方案或步骤。")
+
+
+def test_the_inbox_lists_the_overdue_steps_first_then_by_priority_and_deadline(demo_engine):
+    """按期限, the inbox's default order: what is past its deadline on top, however low its
+    priority; then the diagram's priority (the office's escalation steps), then the deadline.
+    By priority alone the demo's monthly report, overdue for weeks, came below a rectification
+    due next month."""
+    now = clock.now().isoformat()
+    with demo_engine.db.reader() as s:
+        rows = list_tasks(s, "chen", "all")
+    overdue = [r["due_at"] is not None and r["due_at"] < now for r in rows]
+    assert any(overdue) and not all(overdue)
+    # the case the old order got wrong is in the demo: an overdue step of lower priority than one not overdue
+    assert min(r["priority"] for r, late in zip(rows, overdue) if late) < \
+        max(r["priority"] for r, late in zip(rows, overdue) if not late)
+    assert overdue == sorted(overdue, reverse=True)  # every overdue step above every other
+    for group in (True, False):
+        listed = [(-r["priority"], r["due_at"] is None, r["due_at"] or "") for r, late in zip(rows, overdue)
+                  if late is group]
+        assert listed == sorted(listed)
+    # the page shows the same order: its first rows are the overdue ones
+    html = signed_in_client(demo_engine, "chen").get("/", follow_redirects=True).get_data(as_text=True)
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    first = body.split("</tr>")[:sum(overdue)]
+    assert all("已逾期" in row for row in first)

@@ -30,7 +30,7 @@ from .refusals import refused, status_of
 from .session_timeout import IDLE
 
 bp = Blueprint("inbox", __name__)
-SORTS = ("due", "new")  # the engine's order (priority, then deadline), or the newest first
+SORTS = ("due", "new")  # the engine's order (overdue first, then priority, then deadline), or the newest first
 
 
 
