@@ -55,11 +55,12 @@ MEASURES, MEASURES_DONE, MEASURES_STARTED = "ledgerMeasures", "ledgerMeasuresDon
 
 
 def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str | None = None,
-           unit: str | None = None, process: str | None = None, year: int | None = None) -> list[dict]:
+           unit: str | None = None, process: str | None = None, year: int | None = None,
+           plan: int | None = None) -> list[dict]:
     """The ledger's rows, red first, then yellow, then green, each by plan id. `unit`: only plans
     whose lead unit contains this text; `process`: only plans of this process key; `year`: that
     year's ledger, the plans started in it and those carried over into it (see above); None:
-    every plan ever started."""
+    every plan ever started; `plan`: only that plan's row (the plan's page)."""
     if status not in STATUSES:
         raise Invalid(f"状态须为 {'、'.join(STATUSES)} 之一 (status must be one of {', '.join(STATUSES)})")
     if colour is not None and colour not in COLOURS:
@@ -69,6 +70,8 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
         conditions.append(ProcessInstance.status == status)
     if process is not None:
         conditions.append(ProcessDefinition.key == process)
+    if plan is not None:
+        conditions.append(ProcessInstance.id == plan)
     begins = None
     if year is not None:
         if not clock.YEARS[0] <= year <= clock.YEARS[1]:

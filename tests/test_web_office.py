@@ -22,7 +22,7 @@ from web.access import visible_plans
 
 from .conftest import add_people
 from .plan_helper import deploy_library
-from .web_helper import sign_in
+from .web_helper import sign_in, signed_in_client
 
 
 def _engine(live):
@@ -140,6 +140,34 @@ def test_the_office_reads_the_ledger_in_colour_and_downloads_the_same_table(live
     assert text.startswith("\ufeff")  # Excel reads the Chinese
     table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert [int(line[0]) for line in table[1:]] == [r["id"] for r in reds]
+
+
+def test_a_plan_s_page_shows_its_line_of_the_ledger(demo_engine):
+    """What the ledger says of a plan is on the plan's own page, for whoever may see the plan:
+    lead unit, responsible person, milestone, measures, the warning colour and each missed
+    deadline; the drafter of a red plan sees why it is red without the ledger, which is the office's."""
+    rows = {r["business_key"]: r for r in demo_engine.ledger()}
+    red, yellow = rows["DT-2015-08-LS"], rows["DT-2015-08"]
+    assert (red["colour"], yellow["colour"]) == ("red", "yellow") and red["measures"]
+
+    def facts(client, plan_id):
+        html = client.get(f"/plans/{plan_id}").get_data(as_text=True)
+        dl = html.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+        return {m.group(1): re.sub(r"<[^>]+>|\s+", " ", m.group(2)).split() for m in
+                re.finditer(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", dl, re.S)}
+
+    xie = signed_in_client(demo_engine, "xie")  # the lead unit's drafter
+    shown = facts(xie, red["id"])
+    assert shown["牵头单位"] == ["市经信委"] and shown["责任人"] == [red["responsible_person"]]
+    assert shown["节点"][:3] == ["举措全部完成", "·", "计划"] and red["milestone_due"] in shown["节点"]
+    assert "".join(shown["举措"]).startswith("共5项")
+    assert shown["预警"][:2] == ["红", "有期限已过而未完成"]
+    assert any("报送月度进展" in word for word in shown["预警"]) and "已逾期" in "".join(shown["预警"])
+    assert xie.get("/ledger").status_code == 403  # the ledger itself stays the office's
+    chen = signed_in_client(demo_engine, "chen")
+    shown = facts(chen, yellow["id"])
+    assert shown["预警"][:2] == ["黄", "曾逾期，已补上"] and "迟" in "".join(shown["预警"])
+    assert "已于" in shown["节点"]  # issued: the milestone reached
 
 
 def test_the_ledger_is_this_years_with_the_plans_carried_over_and_any_year_chosen(live, page, at):

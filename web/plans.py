@@ -1,4 +1,4 @@
-"""A plan's page: where it stands (and its 流程图), its open steps, its comments (批注/留言, with a box to add one)
+"""A plan's page: where it stands (its line of the ledger, its 流程图), its open steps, its comments (批注/留言, with a box to add one)
 and its trail (who did what, when), said in the page's language; and its attached files,
 downloaded by those who may see the plan."""
 from __future__ import annotations
@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine import ledger_export
 from engine.comments import MAX_CHARS, open_to
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
@@ -43,13 +44,17 @@ def plan(instance_id: int, typed: str = ""):
     try:
         view = engine.instance(instance_id)
         comments = engine.comments(instance_id)
+        # its line of the ledger: lead unit, responsible person, milestone, warning colour
+        [ledger_row] = engine.ledger(plan=instance_id)
         with engine.db.reader() as s:
             trail = plan_history(s, instance_id)
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
     events = [dict(e, said=said(e, i18n.current())) for e in trail["events"]]
     return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
-                           comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office))
+                           comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office),
+                           ledger=ledger_row, missed_text=ledger_export.missed_text,
+                           measures_text=ledger_export.measures_text)
 
 
 @bp.route("/plans/<int:instance_id>/diagram")
