@@ -29,6 +29,7 @@ from engine.commands import Engine
 from models.db import Database
 
 from . import current, error_pages, i18n, names, security_headers, session_timeout
+from .row_ids import RowId
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 def create_app(database_url: str | None = None, *, engine: Engine | None = None,
                secret_key: str | None = None, testing: bool = False) -> Flask:
     app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    app.url_map.converters["int"] = RowId  # before any route is added
     app.config.update(
         SECRET_KEY=secret_key or os.environ.get("REFORMFLOW_SECRET_KEY") or _local_secret(app),
         TESTING=testing,

@@ -34,6 +34,8 @@ from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
 
 from . import i18n
+from .inbox import MAX_PAGE
+from .row_ids import MAX_ID
 from .access import may_see_plan, may_see_task, may_see_task_id
 from .current import engine
 from .downloads import attachment
@@ -188,7 +190,7 @@ def tasks():
         raise Invalid("due 须为 overdue（已逾期）或 soon（5 个工作日内到期，不用于 done） "
                       "(due must be overdue, or soon: due within 5 working days, not with done)")
     limit = _whole("limit", LIMIT, least=1, most=MAX_LIMIT)
-    offset = _whole("offset", 0, least=0)
+    offset = _whole("offset", 0, least=0, most=MAX_ID)
     text = request.args.get("q", "").strip() or None
     step = request.args.get("step", "").strip() or None  # one diagram element's tasks: Task_FileDocument
     now = clock.now()
@@ -392,7 +394,7 @@ def plans():
     status = request.args.get("status", "") or None
     if status is not None and status not in PLAN_STATUSES:
         raise Invalid(f"status 须为 {'、'.join(PLAN_STATUSES)} 之一 (status must be one of {', '.join(PLAN_STATUSES)})")
-    page = _whole("page", 1, least=1)
+    page = _whole("page", 1, least=1, most=MAX_PAGE)
     with engine().db.reader() as s:
         rows, more = plan_rows(s, me(), status=status, text=request.args.get("q", "").strip(), page=page)
     return answer({"page": page, "more": more, "plans": rows})

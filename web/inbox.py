@@ -51,7 +51,7 @@ def tasks():
     if scope not in LISTS or sort not in SORTS:
         abort(404)
     text = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = requested_page()
     if scope == DONE:
         return _done(overdue_only, text, page)
     now = clock.now()
@@ -76,6 +76,13 @@ def tasks():
                            text=text, total=total, page=page, more=page * PAGE < total, urge_max=urging.MAX_CHARS)
 
 
+def requested_page() -> int:
+    """?page=N of a list, 1 when missing or not a whole number, and at most MAX_PAGE: a page
+    number past any list (a typo, a probe) must give an empty page, not a database error."""
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+MAX_PAGE = 100_000
 # A page of tasks at a time: the reform office sees every open task of every plan (1,500 rows for
 # 1,500 plans took 0.45 s to send and made a 700 KB page nobody reads down), and done steps pile
 # up over the years.

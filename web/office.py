@@ -38,7 +38,7 @@ def plans():
     status = request.args.get("status", "")
     status = status if status in PLAN_STATUSES else ""
     text = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = inbox.requested_page()
     with engine().db.reader() as s:
         rows, more = plan_rows(s, current_user, status=status or None, text=text, page=page)
     return render_template("office_plans.html", plans=rows, status=status, text=text, page=page, more=more,
