@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, AuditHead
 
+from .tables import FORMULA_STARTS
+
 GENESIS_HASH = "0" * 64
 EXPORT_FIELDS = ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id",
                  "payload", "prev_hash", "hash", "recorded_at")
@@ -337,15 +339,28 @@ def iter_events(session: Session, instance_id: int | None = None, batch: int = 2
         session.expunge_all()
 
 
+def csv_row(row: dict) -> dict:
+    """An event as a row of the CSV export: a cell Excel or WPS would run as a formula (a refused
+    sign-in records the name as typed, "=HYPERLINK(...)" included) gets a leading apostrophe, as
+    the other downloads' cells do (engine/tables.py). A cell that already began with an apostrophe
+    gets one too, so that the rule reverses exactly: remove one leading apostrophe from any cell
+    that has one, and the text is the hashed one again. The JSON lines export is never changed."""
+    return {k: "'" + v if isinstance(v, str) and v.startswith(_QUOTED) else v for k, v in row.items()}
+
+
+_QUOTED = (*FORMULA_STARTS, "'")
+
+
 def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None) -> int:
     """Write events as JSON lines, CSV or one JSON document {"events": [...]}; the payload
-    stays the exact hashed string so an auditor can recompute every hash from the export alone."""
+    stays the exact hashed string so an auditor can recompute every hash from the export alone
+    (in CSV after taking off the apostrophe csv_row puts before a formula-like cell)."""
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for row in iter_events(session, instance_id):
-            writer.writerow(row)
+            writer.writerow(csv_row(row))
             count += 1
     elif fmt == "jsonl":
         for row in iter_events(session, instance_id):

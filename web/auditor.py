@@ -24,7 +24,7 @@ from sqlalchemy import select
 from engine import audit_checks, clock, display
 from engine.archive import decision_archive
 from engine.archive_export import write as write_archive
-from engine.audit import EXPORT_FIELDS, iter_events
+from engine.audit import EXPORT_FIELDS, csv_row, iter_events
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from models import ProcessInstance
@@ -161,7 +161,7 @@ def _export_chunks(engine, fmt: str, instance_id: int | None):
     with engine.db.reader() as s:
         for row in iter_events(s, instance_id):
             if writer is not None:
-                writer.writerow(row)
+                writer.writerow(csv_row(row))
             else:
                 buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
             if buffer.tell() >= _CHUNK:
