@@ -947,6 +947,7 @@ class Engine:
                     runtime.form_limit(ctx, settings, spec=spec, element=runtime.start_event(spec)))
             else:
                 data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
+            _check_starter_unit(user, definition.name, config, data)
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
@@ -1595,6 +1596,25 @@ _TASKS, _PLANS, _USERS = HumanTask.__table__, ProcessInstance.__table__, User.__
 _GROUPS = Group.__table__
 # Prebuilt Core statements for the commands people use all day (claim, complete): the ORM's
 # per-statement and per-object work cost more than the SQL itself.
+# The process property naming the start variable that holds the unit a plan is started for
+STARTER_UNIT = "starterUnit"
+
+
+def _check_starter_unit(user: Member, process_name: str, config: dict, data: dict) -> None:
+    """A process whose property `starterUnit` names a start variable (leadUnit) is started by a
+    member of the unit it names, or by the reform office for any unit: a drafter cannot open an
+    adjustment, with its steps for that unit and its line on the ledger, in another unit's name."""
+    variable = config.get("properties", {}).get(STARTER_UNIT)
+    if not variable or ADMIN_GROUP in user.group_codes:
+        return
+    unit = str(data.get(variable) or "").strip()
+    if unit != (user.unit or ""):
+        own = user.unit or "未设单位 no unit"
+        raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，启动表单的 {variable} 填的是「{unit}」，"
+                        f"请由该单位的人员发起 (you may start this process only for your own unit, {own}; "
+                        f"{variable} names {unit!r}: a member of that unit starts it)")
+
+
 _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code, Unit.__table__.c.name.label("unit"))
            .select_from(_USERS)
            .outerjoin(Unit.__table__, Unit.__table__.c.id == _USERS.c.unit_id)

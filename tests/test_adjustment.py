@@ -10,9 +10,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from engine.cli import main
 from engine.errors import Conflict, Forbidden, Invalid
+from models import ProcessInstance
 
 from .plan_helper import Plan, audit_payloads, end_event
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
@@ -347,3 +349,15 @@ def test_each_task_goes_to_its_role_and_the_lead_units_to_the_starter(library): 
     assert plan.inbox_row("Task_CheckFiling") == (None, ["reform_office"])
     plan.finish()
     assert_ended(library, plan, "Event_AdjustmentFiled")
+
+
+def test_a_drafter_proposes_an_adjustment_only_for_their_own_unit(library):  # noqa: F811
+    """starterUnit: the lead unit proposes adjusting its own plan. A drafter of 市发改委 naming
+    市国资委 would open a step for 市国资委's drafters and a line on the ledger in its name."""
+    with library.db.reader() as s:
+        before = s.execute(select(func.count(ProcessInstance.id))).scalar()
+    with pytest.raises(Forbidden, match="您只能为本单位（市发改委）发起「改革方案动态调整」.*leadUnit 填的是「市国资委」"):
+        Adjustment(library, key="DT-2015-07-TZ9", leadUnit="市国资委")
+    with library.db.reader() as s:
+        assert s.execute(select(func.count(ProcessInstance.id))).scalar() == before  # nothing started
+    assert Adjustment(library, key="DT-2015-02-TZ9").task("Task_ProposeAdjustment")  # its own unit: started
