@@ -172,3 +172,30 @@ def test_a_comment_typed_with_a_decision_to_confirm_goes_with_it_and_only_if_con
     done = client.post(f"/tasks/{review['id']}/complete", data=posted | {"confirmed": "1"})
     assert done.status_code == 302
     assert [c["text"] for c in demo_engine.comments(review["instance_id"])] == ["请补充上位法依据后再报"]
+
+
+def _choice(html: str, field: str) -> tuple[list[str], list[str]]:
+    """The options of a form's select (their values, in order) and those marked selected."""
+    select = re.search(rf'<select id="f-{field}" name="{field}">(.*?)</select>', html, re.S).group(1)
+    return re.findall(r'<option value="([^"]*)"', select), re.findall(r'<option value="([^"]*)"\s*selected', select)
+
+
+def test_a_decision_left_blank_stays_blank_on_the_refused_form_and_in_a_draft(demo_engine):
+    """A required choice not made must not come back made: without its blank option the browser
+    shows the first choice (通过) as chosen, and the next 提交 sends it as li's decision."""
+    review = _review(demo_engine)
+    version = demo_engine.claim(review["id"], actor="li")["version"]
+    client = signed_in_client(demo_engine, "li")
+    fresh = client.get(f"/tasks/{review['id']}").get_data(as_text=True)
+    assert _choice(fresh, "legalityResult") == (["", "pass", "pass_with_changes", "fail"], [])
+    refused = client.post(f"/tasks/{review['id']}/complete", data={"version": version, "legalityResult": "",
+                                                                   "legalityOpinion": "尚在审查"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "为必填项" in html
+    options, selected = _choice(html, "legalityResult")
+    assert options[0] == "" and selected == []  # the blank one shown: nothing chosen
+    client.post(f"/tasks/{review['id']}/draft", data={"version": version, "legalityResult": "",
+                                                      "legalityOpinion": "尚在审查"})
+    reopened = client.get(f"/tasks/{review['id']}").get_data(as_text=True)
+    assert "尚在审查" in reopened and _choice(reopened, "legalityResult")[0][0] == ""
+    assert _choice(reopened, "legalityResult")[1] == []
