@@ -559,8 +559,14 @@ def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict
     id() of each row changed, what its task_created event adds. A task with no other candidate
     stays with them, for the reform office to assign."""
     assigned = {row["assignee"] for row, _ in created if row["assignee"]}
-    gone = {name for name, active in conn.execute(_ASSIGNEES, {"names": sorted(assigned)}) if not active} \
-        if assigned else set()
+    known = dict(conn.execute(_ASSIGNEES, {"names": sorted(assigned)}).all()) if assigned else {}
+    gone = {name for name, active in known.items() if not active}
+    for row, _ in created:  # a name nobody has (a typo in a form's user field): refused, not a lost step
+        if row["assignee"] and row["assignee"] not in known:
+            raise Invalid(f"步骤「{row['name']}」({row['element_id']}) 的办理人「{row['assignee']}」不是本系统的用户，"
+                          f"未做任何更改：请核对所填的用户名（在岗人员见「用户」页面或 reformflow users list） "
+                          f"(the step's assignee {row['assignee']!r} is no user: nothing was changed; check the "
+                          f"user name entered)")
     changed = {}
     for row, _ in created:
         name = row["assignee"]

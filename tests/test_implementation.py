@@ -6,8 +6,10 @@ trail."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from engine.errors import Forbidden, Invalid
+from models import ProcessInstance
 
 from .plan_helper import Plan, audit_payloads, end_event
 from .test_reform_plan import library  # noqa: F401
@@ -795,3 +797,13 @@ def test_a_plan_without_quarterly_reporting_files_march_without_a_review(library
     assert plan.variables["reportsFiled"] == 3
     assert "Task_ReviewQuarter" not in plan.created and "Task_ReviseQuarterReport" not in plan.created
     assert plan.audit_ok()
+
+
+def test_a_lead_unit_contact_who_is_no_user_is_refused_at_start_not_given_the_step(library):  # noqa: F811
+    """牵头单位经办人 is typed: a name nobody has would have opened 明确责任分工 for nobody to see
+    (the office could even urge 'nosuchuser'). The start is refused, naming the step and the name."""
+    with pytest.raises(Invalid, match="步骤「明确责任分工」.*办理人「nosuchuser」不是本系统的用户"):
+        Implementation(library, leadUser="nosuchuser")
+    with library.db.reader() as s:
+        assert s.execute(select(func.count(ProcessInstance.id))).scalar() == 0  # nothing started
+    assert Implementation(library, leadUser="wang").inbox()["Task_AssignResponsibility"][0] == "wang"

@@ -228,11 +228,11 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
     assert (review["subject"], chase["subject"], late["subject"]) == ("市财政局", "市政府办公厅", "市政府办公厅")
     now = "2026-07-11T10:00:00"
     inbox = _office_reads(library, now, "tasks", "--as", "chen", "--instance", "BG-2026-H1")
-    assert inbox.splitlines() == [
-        f"  待办 (task) {chase['id']}：催报改革进展报告（市政府办公厅） (Task_UrgeReport) [待认领 open] reform_office"
-        " — BG-2026-H1 2026年改革进展报告",
+    assert inbox.splitlines() == [  # the overdue report first, then the chase (priority 80)
         f"  待办 (task) {late['id']}：报送改革进展报告（市政府办公厅） (Task_SubmitReport) [已认领 claimed] wang 期限 (due) "
         "2026-07-10 已逾期 OVERDUE 已提醒 (reminded) 2026-07-11 09:00 — BG-2026-H1 2026年改革进展报告",
+        f"  待办 (task) {chase['id']}：催报改革进展报告（市政府办公厅） (Task_UrgeReport) [待认领 open] reform_office"
+        " — BG-2026-H1 2026年改革进展报告",
         f"  待办 (task) {review['id']}：编审单位报告（市财政局） (Task_ReviewReport) [待认领 open] reform_office"
         " — BG-2026-H1 2026年改革进展报告"]
     assert [t["subject"] for t in json.loads(_office_reads(library, now, "tasks", "--as", "chen", "--instance",
