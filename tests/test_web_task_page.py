@@ -10,10 +10,10 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
-from engine import clock
+from engine import clock, display
 from web.access import may_see_plan, may_see_task_id
 
-from .web_helper import open_task, sign_in
+from .web_helper import open_task, sign_in, signed_in_client
 
 
 def _engine(live):
@@ -303,3 +303,16 @@ def test_the_consultation_period_says_the_30_day_rule_by_its_field(live, page):
     page.goto(f"{live.url}/tasks/{consultation['id']}")
     field = page.locator("[data-field='consultationDays']")
     expect(field).to_contain_text("一般不少于30日；少于30日的须在下栏填写理由，否则退回重填")
+
+
+def test_a_step_with_a_follow_up_date_shows_it_as_such_not_as_a_deadline(demo_engine):
+    """申请复核 is a right, not a duty: the diagram gives it a follow-up date (the request window
+    ends then), no deadline. The lead unit sees that date on the step and in its inbox."""
+    step = open_task(demo_engine, "DT-2015-09-LS", "Task_RequestReReview")
+    assert step["due_at"] is None and step["follow_up_at"]
+    day = display.deadline(step["follow_up_at"])
+    song = signed_in_client(demo_engine, step["assignee"])
+    page = song.get(f"/tasks/{step['id']}").get_data(as_text=True)
+    assert re.search(rf"<dt>跟进日期</dt><dd>{day} <span class=\"hint\">[^<]*不是办理期限", page)
+    assert "<dt>期限</dt>" not in page
+    assert f"跟进 {day}" in song.get("/tasks").get_data(as_text=True)
