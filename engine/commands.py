@@ -952,6 +952,7 @@ class Engine:
                 reporting_bodies.check(s, bodies, data.get(bodies))
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
             title = title or data.get("title") or definition.name
+            _check_plan_names(title, business_key)
             # `initiator` always names the starter, so a called diagram (filing, legality review)
             # started on its own finds it too; camunda:initiator may add another name.
             variables = {**data, **settings, "title": title, "businessKey": business_key, "initiator": actor}
@@ -1596,6 +1597,22 @@ _TASKS, _PLANS, _USERS = HumanTask.__table__, ProcessInstance.__table__, User.__
 _GROUPS = Group.__table__
 # Prebuilt Core statements for the commands people use all day (claim, complete): the ORM's
 # per-statement and per-object work cost more than the SQL itself.
+TITLE_MAX, BUSINESS_KEY_MAX = 200, 100  # characters: what a list can show (the columns hold more)
+
+
+def _check_plan_names(title: str, business_key: str | None) -> None:
+    """A plan's name and business key within what every list shows: a 5,000-character title was
+    taken and squeezed every other column of the inbox to one character a line (and PostgreSQL's
+    column would have refused it with a database error)."""
+    if not str(title).strip():
+        raise Invalid("方案名称不能为空 (the plan needs a title)")
+    if len(str(title)) > TITLE_MAX:
+        raise Invalid(f"方案名称最多 {TITLE_MAX} 个字，现有 {len(str(title))} 个 "
+                      f"(a title has at most {TITLE_MAX} characters; this one has {len(str(title))})")
+    if business_key is not None and len(business_key) > BUSINESS_KEY_MAX:
+        raise Invalid(f"业务编号最多 {BUSINESS_KEY_MAX} 个字符 (a business key has at most {BUSINESS_KEY_MAX} characters)")
+
+
 # The process property naming the start variable that holds the unit a plan is started for
 STARTER_UNIT = "starterUnit"
 

@@ -55,6 +55,19 @@ def test_only_candidate_starters_may_start(engine, people):
     assert "drafter" in err.value.message
 
 
+def test_a_title_or_business_key_longer_than_a_list_can_show_is_refused_and_nothing_starts(engine, people):
+    engine.deploy([read(MINI)])
+    with pytest.raises(Invalid, match="方案名称最多 200 个字，现有 201 个"):
+        engine.start("mini_approval", actor="zhang", title="改" * 201)
+    with pytest.raises(Invalid, match="业务编号最多 100 个字符"):
+        engine.start("mini_approval", actor="zhang", title="方案", business_key="K" * 101)
+    with pytest.raises(Invalid, match="方案名称不能为空"):
+        engine.start("mini_approval", actor="zhang", title="   ")
+    with engine.db.reader() as s:
+        assert not s.execute(select(AuditEvent.seq).where(AuditEvent.event_type == "instance_started")).first()
+    assert engine.start("mini_approval", actor="zhang", title="改" * 200, business_key="K" * 100)["title"] == "改" * 200
+
+
 def test_start_data_is_typed_like_the_form_fields_of_the_same_name(engine, people):
     engine.deploy([read(MINI)])
     with pytest.raises(Invalid) as err:
