@@ -126,6 +126,17 @@ def test_medium_risk_follows_the_rule_configured_in_the_diagram_not_by_the_draft
     assert_filed(library, plan)
 
 
+def test_a_consultation_period_past_a_year_is_a_field_error_not_an_engine_failure(library):  # noqa: F811
+    """20,000 days once reached the timer and came back as addDays()'s own range error."""
+    plan = Plan(library)
+    plan.run_until("Task_PublicConsultation", Task_RegisterPlan={"touchesPublicInterest": True})
+    with pytest.raises(Invalid) as err:
+        plan.do("Task_PublicConsultation", consultationDays=20000)
+    assert "consultationDays" in err.value.message and "365" in err.value.message
+    assert "addDays" not in err.value.message
+    assert plan.do("Task_PublicConsultation", consultationDays=365) is not None  # a year is still allowed
+
+
 def test_public_consultation_lasts_30_days_then_the_comments_are_recorded(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
