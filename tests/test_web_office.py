@@ -512,3 +512,24 @@ def test_who_sees_which_plan_in_the_list(engine):
     assert _visible(engine, qian) == ["A", "B", "C"]
     assert _visible(engine, xu) == ["A", "C"]  # the same unit as qian, never held B
     assert engine.instance(finance["id"])["tasks"][0]["candidate_unit"] == "市财政局"
+
+
+def test_the_office_starts_a_round_of_reports_listing_its_bodies_one_a_line(demo_engine):
+    """改革进展报告 lists its reporting bodies at start (reporters); the start page had no way to enter
+    them and every attempt was refused. They are typed one a line: 「单位名称 用户名」 or 「单位 @组」."""
+    chen = signed_in_client(demo_engine, "chen")
+    page = chen.get("/plans/new?key=work_report").get_data(as_text=True)
+    assert 'name="reporting-bodies"' in page and "此流程发起时不填表单" not in page
+    bad = chen.post("/plans/new?key=work_report", data={
+        "plan_title": "2027年上半年改革进展报告", "plan_business_key": "BG-2027-H1",
+        "reporting-bodies": "市财政局 zhang\n市国资委"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "报送单位第 2 行「市国资委」应为「单位名称 用户名」" in html
+    assert "市财政局 zhang\n市国资委</textarea>" in html  # kept to correct
+    done = chen.post("/plans/new?key=work_report", data={
+        "plan_title": "2027年上半年改革进展报告", "plan_business_key": "BG-2027-H1",
+        "reporting-bodies": "市财政局 zhang\n市国资委，song\n\n市经信委 @drafter\n"})
+    assert done.status_code == 302
+    plan = demo_engine.instance(int(done.headers["Location"].rsplit("/", 1)[1]))
+    assert plan["variables"]["reporters"] == [{"unit": "市财政局", "user": "zhang"}, {"unit": "市国资委", "user": "song"},
+                                              {"unit": "市经信委", "group": "drafter"}]

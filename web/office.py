@@ -287,6 +287,9 @@ def start():
         return page()
     data = inbox.submitted_form(process["form"], request.form)
     try:
+        if process["reporting_bodies"]:
+            data[process["reporting_bodies"]] = start_forms.bodies_from_lines(
+                request.form.get(start_forms.BODIES_FIELD, ""))
         plan = engine().start(key, actor=current_user.username, data=data,
                               title=request.form.get("plan_title", "").strip() or None,
                               business_key=request.form.get("plan_business_key", "").strip() or None)

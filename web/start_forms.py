@@ -8,7 +8,9 @@ import json
 
 from sqlalchemy import select
 
+from engine import reporting_bodies
 from engine.commands import Engine
+from engine.errors import Invalid
 from models import ProcessDefinition
 
 
@@ -56,4 +58,26 @@ def _described(key: str, version: int, name: str, config_json: str | None) -> di
     config = json.loads(config_json or "{}")
     return {"key": key, "version": version, "name": name, "form": config.get("start_form", []),
             "starter_groups": config.get("starter_groups", []), "starter_users": config.get("starter_users", []),
+            # the start variable listing the reporting bodies of a round (work_report's reporters)
+            "reporting_bodies": config.get("properties", {}).get(reporting_bodies.PROPERTY),
             "called_by": []}
+
+
+BODIES_FIELD = "reporting-bodies"  # with a hyphen: no diagram's variable can be called so
+
+
+def bodies_from_lines(text: str) -> list[dict]:
+    """The reporting bodies typed one a line, 「单位名称 用户名」 or 「单位名称 @用户组」 (a comma or
+    a Chinese comma may stand for the space), as Engine.start takes them: [{"unit", "user"|"group"}].
+    A line that is not so is refused here, by its number, in the words of the page."""
+    bodies = []
+    for number, line in enumerate(text.splitlines(), 1):
+        parts = line.replace("，", " ").replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) < 2:
+            raise Invalid(f"报送单位第 {number} 行「{line.strip()}」应为「单位名称 用户名」或「单位名称 @用户组」 "
+                          f"(line {number} of the reporting bodies must be 'unit username' or 'unit @group')")
+        unit, who = " ".join(parts[:-1]), parts[-1]
+        bodies.append({"unit": unit, "group": who[1:]} if who.startswith("@") else {"unit": unit, "user": who})
+    return bodies
