@@ -257,7 +257,7 @@ def test_the_office_assigns_an_open_task_to_one_of_its_candidates(live, page):
     options = page.locator("#assign-to option")
     assert options.evaluate_all("os => os.map(o => o.value)") == ["li"]  # the engine's rule: legal members only
     page.get_by_role("button", name="指派").click()
-    expect(page.get_by_role("status")).to_contain_text(f"已将任务 {review['id']}「合法合规性审查」指派给 li")
+    expect(page.get_by_role("status")).to_contain_text(f"已将任务 {review['id']}「合法合规性审查」指派给 李娜（li）")
     expect(page.locator("h1")).to_contain_text("办理中")
     assert engine.task_view(review["id"])["assignee"] == "li"
     [event] = _events(engine, review["instance_id"], "task_assigned")
@@ -307,7 +307,7 @@ def test_reassigning_a_task_someone_holds_asks_first(live, page):
     expect(page.get_by_role("alert")).to_contain_text("现由 张伟（zhang） 办理")
     assert engine.task_view(drafting["id"])["assignee"] == "zhang"  # nothing done yet
     page.get_by_role("button", name="确认改派").click()
-    expect(page.get_by_role("status")).to_contain_text("指派给 wang")
+    expect(page.get_by_role("status")).to_contain_text("指派给 王芳（wang）")
     assert engine.task_view(drafting["id"])["assignee"] == "wang"
     [event] = _events(engine, drafting["instance_id"], "task_assigned")
     assert event["old"] == {"assignee": "zhang"} and event["unit"] == "市政府办公厅"  # outside the lead unit, on the trail
@@ -327,7 +327,7 @@ def test_two_office_members_assigning_the_same_task_is_a_conflict_not_an_overwri
     chen, yang = pages
     chen.get_by_label("交给").select_option("li")
     chen.get_by_role("button", name="指派").click()
-    expect(chen.get_by_role("status")).to_contain_text("指派给 li")
+    expect(chen.get_by_role("status")).to_contain_text("指派给 李娜（li）")
 
     yang.get_by_label("交给").select_option("li2")  # the page yang loaded still shows it open
     with yang.expect_response(re.compile(rf"/tasks/{review['id']}/assign$")) as answer:

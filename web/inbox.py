@@ -20,7 +20,7 @@ from engine import clock, comments, display, drafts, forms, urging
 from engine.errors import Invalid, NotFound, ReformflowError
 from engine.overview import soon_by
 from engine.queries import DONE, LISTS, count_listed, count_open_listed, count_tasks, list_tasks
-from models import User
+from models import HumanTask, User
 
 from . import field_hints
 from .current import engine
@@ -65,6 +65,9 @@ def tasks():
                                                       step=step)
         marks = urging.urged(s, [r["id"] for r in rows])
         drafted = drafts.saved(s, current_user.username, [r["id"] for r in rows if r["status"] == "claimed"])
+        # the filtered step by its name, from a listed row or, on an empty list, any step of that id
+        step_name = (rows[0]["name"] if rows else s.execute(select(HumanTask.name).where(
+            HumanTask.element_id == step).order_by(HumanTask.id.desc()).limit(1)).scalar() or step) if step else None
     for row in rows:
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
         row["urged"] = marks.get(row["id"])
@@ -72,7 +75,7 @@ def tasks():
     total = overdue if overdue_only else due_soon if soon_only else listed
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
                            soon_only=soon_only, overdue_count=overdue, soon_count=due_soon, soon_until=soon.isoformat(),
-                           step=step, step_name=rows[0]["name"] if step and rows else step,
+                           step=step, step_name=step_name,
                            text=text, total=total, page=page, more=page * PAGE < total, urge_max=urging.MAX_CHARS)
 
 

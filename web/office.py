@@ -23,7 +23,7 @@ from engine.ledger import COLOURS, STATUSES, holder_text
 from engine.overview import FILING_STEP
 from engine.plan_list import PLAN_STATUSES, plan_rows
 
-from . import inbox, plans as plan_pages, start_forms
+from . import inbox, names, plans as plan_pages, start_forms
 from .current import engine
 from .assignees import assignees
 from .downloads import attachment
@@ -181,7 +181,7 @@ def assign(task_id: int):
                                reassign=confirmed)
     except ReformflowError as exc:
         return refused(exc, lambda: inbox.task(task_id))
-    flash(_("已将任务 %(id)s「%(name)s」指派给 %(who)s。", id=task_id, name=done["name"], who=to), "ok")
+    flash(_("已将任务 %(id)s「%(name)s」指派给 %(who)s。", id=task_id, name=done["name"], who=names.person(to)), "ok")
     return redirect(url_for("inbox.task", task_id=task_id))
 
 
