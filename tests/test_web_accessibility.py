@@ -70,3 +70,25 @@ def test_a_drafter_s_inbox_in_english_and_on_a_phone_has_none(live, browser, vie
         problems += _violations(page)
     context.close()
     assert problems == []
+
+
+def test_on_a_phone_no_page_of_the_office_scrolls_sideways_only_its_wide_tables_do(live, browser):
+    """办理时效 scrolled the whole page to 967 px on a 390 px phone, its figures off the screen; a
+    wide table now scrolls inside its own box and the page keeps the phone's width."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        sign_in(page, live, "chen")
+        plan = live.app.extensions["reformflow"].ledger()[0]["id"]
+        wide = []
+        for path in ("/stats", "/plans", "/ledger", f"/plans/{plan}/archive", "/overview", "/supervision",
+                     "/bulletin", "/people", "/definitions"):
+            page.goto(live.url + path)
+            if page.evaluate("document.documentElement.scrollWidth") > 390:
+                wide.append(path)
+            boxes = page.locator(".table-scroll")
+            if path == "/stats":
+                assert boxes.first.evaluate("b => b.scrollWidth > b.clientWidth")  # its table scrolls within
+        assert wide == []
+    finally:
+        context.close()
