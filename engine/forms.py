@@ -356,6 +356,9 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
     labels = {f["id"]: f["label"] for f in fields if f.get("label")}
     for field in fields:  # once every value is known: a bound may name another field of the form
         fid = field["id"]
+        if _required_now(field, values, refused, limit):
+            problems.append({"field": fid, "code": "required", "message": _required_because(field, fields, values)})
+            continue
         # a bound over a field refused above waits until that field is right: without its value it
         # cannot be computed, or would be computed from the plan's old one
         error = None if "readonly" in field["constraints"] or fid not in values or _reads(field, refused) else \
@@ -368,6 +371,49 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
         problems.sort(key=lambda p: order.get(p["field"], -1))
         raise Invalid("表单有误 (form data refused)：" + "；".join(p["message"] for p in problems), details=problems)
     return values
+
+
+# A field's property making it required when its expression holds over the form and the plan
+# (退回理由 when 不通过 is chosen): said under the field at 提交, where the diagram's gateway would
+# only send the step back to the person after it was submitted.
+REQUIRED_WHEN = "requiredWhen"
+
+
+def _required_now(field: dict, values: dict, refused: set[str], limit: Limit | None) -> bool:
+    """Whether the field is empty though its `requiredWhen` holds. Not asked without an evaluator,
+    of a read-only field, or while a field it reads was refused (it cannot be judged yet)."""
+    when = field.get("properties", {}).get(REQUIRED_WHEN)
+    if not when or limit is None or "readonly" in field["constraints"] or values.get(field["id"]) is not None:
+        return False
+    from .scripting import FUNCTION_NAMES
+    try:
+        if compile_expression(when, FUNCTION_NAMES).names & refused:
+            return False
+    except ExpressionError:
+        pass  # said by the evaluation, naming the diagram and element
+    return bool(limit(when, values))
+
+
+def _required_because(field: dict, fields: list[dict], values: dict) -> str:
+    """「退回理由（不通过时必填）」(returnReason) 为必填项：审查结论为「不通过」 — the form's fields
+    the rule reads, with what was chosen, rather than the expression."""
+    from .scripting import FUNCTION_NAMES
+    when = field["properties"][REQUIRED_WHEN]
+    try:
+        names = compile_expression(when, FUNCTION_NAMES).names
+    except ExpressionError:
+        names = set()
+    read = [f for f in fields if f["id"] in names]
+    chosen = "，".join(f"{f.get('label') or f['id']}为「{_shown(f, values.get(f['id']))}」" for f in read)
+    given = ", ".join(f"{f['id']} = {values.get(f['id'])!r}" for f in read) or when
+    return f"{_label(field)} 为必填项：{chosen or '按流程规定'} (required given {given})"
+
+
+def _shown(field: dict, value) -> str:
+    """A value as the form shows it: an option by its name, yes / no for a box."""
+    if value is True or value is False:
+        return "是" if value else "否"
+    return next((o["name"] for o in field.get("options", []) if o["id"] == value), str(value))
 
 
 def check_variables(fields_by_id: dict[str, dict], data: dict) -> dict:

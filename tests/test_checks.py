@@ -383,6 +383,27 @@ def test_confirm_without_choices_or_on_another_type_is_refused(properties, kind)
     assert found(_decision(properties, kind)) == [("form", "Task_A")]
 
 
+def _reason(properties: str, validation: str = "") -> bytes:
+    return _form('<camunda:formField id="result" label="审查结论" type="enum"><camunda:value id="pass" name="通过" />'
+                 '<camunda:value id="fail" name="不通过" /></camunda:formField>'
+                 f'<camunda:formField id="reason" label="退回理由" type="string"><camunda:properties>{properties}'
+                 f'</camunda:properties>{validation}</camunda:formField>')
+
+
+def test_required_when_is_one_safe_expression_on_an_optional_field():
+    assert found(_reason('<camunda:property id="requiredWhen" value="${result == \'fail\'}" />')) == []
+    [problem] = check_processes([("t.bpmn", _reason('<camunda:property id="requiredWhen" value="result == fail" />'))])
+    assert (problem["rule"], problem["element_id"]) == ("form", "Task_A")
+    assert "属性 requiredWhen 'result == fail' 须为一个完整的 ${...} 表达式" in problem["message"]
+    [problem] = check_processes([("t.bpmn", _reason(
+        '<camunda:property id="requiredWhen" value="${result.__class__}" />'))])  # no private names: refused
+    assert problem["rule"] == "form" and "requiredWhen" in problem["message"]
+    [problem] = check_processes([("t.bpmn", _reason(
+        '<camunda:property id="requiredWhen" value="${result == \'fail\'}" />',
+        '<camunda:validation><camunda:constraint name="required" /></camunda:validation>'))])
+    assert "已是必填项，属性 requiredWhen 不起作用" in problem["message"]
+
+
 def _start_form(fields: str, start_attrs: str = "") -> bytes:
     return diagram(f'<bpmn:startEvent id="StartEvent_1"{start_attrs}><bpmn:extensionElements><camunda:formData>'
                    f'{fields}</camunda:formData></bpmn:extensionElements></bpmn:startEvent>\n'

@@ -656,15 +656,16 @@ def test_a_submission_sent_back_says_so_and_comes_back_to_the_sender(cli, sqlite
     engine = Engine(sqlite_db)
     deploy_library(engine)
     plan = Plan(engine)
-    plan.run_until("Task_SpecialGroupReview")
-    review = plan.task("Task_SpecialGroupReview")
-    cli("claim", str(review["id"]), "--as", "sun")
-    # a return without its reason: the diagram sends the review straight back
-    shown = cli("complete", str(review["id"]), "--as", "sun", "--data",
-                '{"specialGroupOpinion": "须修改", "specialGroupDecision": "return"}').stdout
-    again = plan.task("Task_SpecialGroupReview")
-    assert f"back to you): 待办 (task) {again['id']}：专项小组审核把关" in shown
-    [mine] = as_json(cli("tasks", "--as", "sun", "--scope", "mine", "--json"))["tasks"]
+    plan.run_until("Task_ReformOfficeReview")
+    review = plan.task("Task_ReformOfficeReview")
+    cli("claim", str(review["id"]), "--as", "chen")
+    # a return without its reason: the diagram (deliberation's 退回理由已写明？) sends the review straight back
+    shown = cli("complete", str(review["id"]), "--as", "chen", "--data",
+                '{"officeReviewDecision": "return"}').stdout
+    again = plan.task("Task_ReformOfficeReview")
+    assert f"back to you): 待办 (task) {again['id']}：{review['name']}" in shown
+    [mine] = [t for t in as_json(cli("tasks", "--as", "chen", "--scope", "mine", "--json"))["tasks"]
+              if t["element_id"] == "Task_ReformOfficeReview"]
     assert (mine["id"], mine["status"]) == (again["id"], "claimed")
 
 

@@ -420,20 +420,20 @@ def test_without_addresses_a_new_step_costs_no_statement_for_mail_and_with_one_a
 
 
 def test_a_step_sent_back_to_the_reviewer_who_just_sent_it_mails_nobody_else(library, at):  # noqa: F811
-    """An opinion without its reasons goes back to the legal body's review, claimed by the
-    reviewer who sent it (Engine._return_to_sender): not a new step for the group's others."""
-    library.add_user("qian", "钱程", groups=["legal"], email="qian@legal.example.gov.cn")
+    """A return without its reason goes back to the reform office's review (deliberation's
+    退回理由已写明？), claimed by the reviewer who sent it (Engine._return_to_sender): not a new step
+    for the group's others."""
+    library.add_user("qian", "钱程", groups=["reform_office"], email="qian@office.example.gov.cn")
     with at("2025-09-26T09:00:00"):
         plan = Plan(library, title=TITLE)
-        plan.run_until("Task_CheckMaterials")
-        plan.do("Task_CheckMaterials", reviewDays=7)
-        first = plan.task("Task_LegalityReview")
-        plan.do("Task_LegalityReview", legalityResult="fail")  # no reasons: back to the reviewer
-        again = plan.task("Task_LegalityReview")
-    assert again["id"] != first["id"] and again["assignee"] == "li"
-    # the first review opened for legal: mailed to qian (li checked the materials: no mail to them)
+        plan.run_until("Task_ReformOfficeReview")
+        first = plan.task("Task_ReformOfficeReview")
+        plan.do("Task_ReformOfficeReview", officeReviewDecision="return")  # no reason: back to the reviewer
+        again = plan.task("Task_ReformOfficeReview")
+    assert again["id"] != first["id"] and again["assignee"] == "chen"
+    # the first review opened for the office: mailed to qian, who has an address
     assert [(m.username, m.task_id) for m in outbox(library) if m.task_id == first["id"]] == [("qian", first["id"])]
-    # the second is li's own again: qian, a candidate of the step as the diagram has it, gets nothing
+    # the second is chen's own again: qian, a candidate of the step as the diagram has it, gets nothing
     assert [(m.username, m.kind) for m in outbox(library) if m.task_id == again["id"]] == []
 
 

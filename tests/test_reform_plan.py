@@ -141,13 +141,10 @@ def test_public_consultation_lasts_30_days_then_the_comments_are_recorded(librar
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_PublicConsultation", Task_RegisterPlan={"touchesPublicInterest": True})
-        done = plan.do("Task_PublicConsultation", consultationStart="2026-03-02", consultationDays=15)
-        assert "Task_PublicConsultation" in plan.active  # back to the drafter: too short, no reason
-        # the step is the drafter's own (assignee ${initiator}): the answer still says it came back,
-        # or the web page says only "submitted" and the same step silently reappears
-        again = plan.task("Task_PublicConsultation")
-        assert (again["status"], again["assignee"]) == ("claimed", "zhang")
-        assert [t["id"] for t in done.get("reopened", [])] == [again["id"]]
+        step = plan.task("Task_PublicConsultation")
+        with pytest.raises(Invalid, match="期限少于规定期限.*的理由」\\(shortenReason\\) 为必填项：征求意见期限（日）为「15」"):
+            plan.do("Task_PublicConsultation", consultationStart="2026-03-02", consultationDays=15)  # no reason
+        assert plan.task("Task_PublicConsultation")["id"] == step["id"]  # refused: the same step, still open
         plan.do("Task_PublicConsultation", consultationStart="2026-03-02", consultationDays=15,
                 shortenReason="防汛工作紧急")
         plan.do("Task_DepartmentOpinions")
@@ -161,7 +158,7 @@ def test_public_consultation_lasts_30_days_then_the_comments_are_recorded(librar
         plan.finish()
     assert plan.variables["shortenReason"] == "防汛工作紧急"
     assert plan.variables["publicCommentsHandling"] == "采纳8条，未采纳3条并说明理由"
-    assert plan.created == (START + ["Task_PublicConsultation", "Task_DepartmentOpinions", "Task_PublicConsultation",
+    assert plan.created == (START + ["Task_PublicConsultation", "Task_DepartmentOpinions",
                                      "Task_RecordPublicComments"] + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
     assert_filed(library, plan)
 
@@ -210,19 +207,15 @@ def test_departments_without_consensus_are_coordinated_first(library):
 def test_special_group_return_needs_a_reason_and_goes_back_to_drafting(library):
     plan = Plan(library)
     plan.run_until("Task_SpecialGroupReview")
-    done = plan.do("Task_SpecialGroupReview", specialGroupDecision="return")
-    assert plan.active == ["Task_SpecialGroupReview"]  # no reason given: back to the reviewer
-    # ... to the same reviewer, claimed, not to the whole group; the answer says so
-    again = plan.task("Task_SpecialGroupReview")
-    assert (again["status"], again["assignee"]) == ("claimed", "sun")
-    assert [t["id"] for t in done["reopened"]] == [again["id"]]
-    [returned] = audit_payloads(library, plan.id, "task_assigned")
-    assert (returned["new"], returned["reason"]) == ({"assignee": "sun"}, "returned")
+    review = plan.task("Task_SpecialGroupReview")
+    with pytest.raises(Invalid, match="退回理由（退回时必填）」\\(returnReason\\) 为必填项：审核结论为「退回修改」"):
+        plan.do("Task_SpecialGroupReview", specialGroupDecision="return")  # no reason given: said at 提交
+    assert plan.active == ["Task_SpecialGroupReview"] and plan.task("Task_SpecialGroupReview")["id"] == review["id"]
     plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="与中央政策衔接不够")
     assert plan.active == ["Task_DraftPlan"]
     assert plan.variables["returnReason"] == "与中央政策衔接不够"
     plan.finish()
-    assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview"] * 2 + ["Task_DraftPlan"]
+    assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview"] + ["Task_DraftPlan"]
                             + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE)
     assert_filed(library, plan)
 
@@ -259,8 +252,9 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
     plan.do("Task_CheckMaterials")
     review = plan.task("Task_LegalityReview")
     assert review["due_at"] is not None  # 15 working days by default
-    plan.do("Task_LegalityReview", legalityResult="fail")
-    assert plan.active == ["Task_LegalityReview"]  # a fail needs reasons
+    with pytest.raises(Invalid, match="「退回理由（不通过时必填）」\\(returnReason\\) 为必填项：审查结论为「不通过」"):
+        plan.do("Task_LegalityReview", legalityResult="fail")  # a fail needs reasons: said at 提交
+    assert plan.active == ["Task_LegalityReview"] and plan.task("Task_LegalityReview")["id"] == review["id"]
     plan.do("Task_LegalityReview", legalityResult="fail", returnReason="与上位法相抵触")
     assert plan.active == ["Task_DraftPlan"]
     plan.run_until("Task_CheckMaterials")
@@ -278,8 +272,7 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
     plan.do("Task_IncorporateLegalChanges", legalChangesMade="已删除第五条")
     assert plan.active == ["Task_ReformOfficeReview"]
     plan.finish()
-    legal = ["Task_CheckMaterials", "Task_SupplementMaterials", "Task_CheckMaterials", "Task_LegalityReview",
-             "Task_LegalityReview"]
+    legal = ["Task_CheckMaterials", "Task_SupplementMaterials", "Task_CheckMaterials", "Task_LegalityReview"]
     assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview"] + legal + ["Task_DraftPlan"]
                             + DEPARTMENTS + ["Task_SpecialGroupReview"] + ["Task_CheckMaterials"] * 2
                             + ["Task_LegalityReview", "Task_IncorporateLegalChanges", "Task_ReformOfficeReview"]
@@ -293,14 +286,15 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
 def test_exploratory_reform_passes_only_with_a_legal_risk_statement(library):
     plan = Plan(library)
     plan.run_until("Task_LegalityReview", Task_RegisterPlan={"exploratory": True})
-    plan.do("Task_LegalityReview", legalityResult="pass")
+    with pytest.raises(Invalid, match="法律风险说明.*为必填项：审查结论为「通过」"):
+        plan.do("Task_LegalityReview", legalityResult="pass")
     assert plan.active == ["Task_LegalityReview"]
     statement = "国家层面尚无明确规定，存在被上位法调整的风险"
     plan.do("Task_LegalityReview", legalityResult="pass", legalRiskStatement=statement)
     assert plan.active == ["Task_ReformOfficeReview"]
     plan.finish()
     assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview", "Task_CheckMaterials"]
-                            + ["Task_LegalityReview"] * 2 + ["Task_ReformOfficeReview"] + COUNTERSIGN + ISSUE_AND_FILE)
+                            + ["Task_LegalityReview"] + ["Task_ReformOfficeReview"] + COUNTERSIGN + ISSUE_AND_FILE)
     assert plan.variables["legalRiskStatement"] == statement
     assert_filed(library, plan)
 
@@ -321,12 +315,13 @@ def test_legality_review_period_is_the_local_rule_and_the_legal_body_may_shorten
         # 15 working days: ... 13, 14, 15, 16, 17, 20, 21, 22, 23 Oct
         assert plan.task("Task_LegalityReview")["due_at"] == "2025-10-23T16:00:00+00:00"
     with at("2025-10-20T09:00:00"):
-        # an opinion sent back for its missing reasons does not start the period again
-        plan.do("Task_LegalityReview", legalityResult="fail")
+        # an opinion refused for its missing reasons leaves the review and its period as they were
+        with pytest.raises(Invalid, match="退回理由"):
+            plan.do("Task_LegalityReview", legalityResult="fail")
         again = plan.task("Task_LegalityReview")
         assert again["due_at"] == "2025-10-23T16:00:00+00:00"
         plan.finish()
-    assert plan.created.count("Task_LegalityReview") == 3
+    assert plan.created.count("Task_LegalityReview") == 2
     assert_filed(library, plan)
 
 
@@ -347,9 +342,10 @@ def test_an_overdue_legality_review_goes_to_the_reform_office_and_is_withdrawn_w
     assert plan.task("Task_UrgeLegalityReview")["candidate_groups"] == ["reform_office"]
     assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["legality_review_overdue"]
     with at("2025-10-15T09:00:00"):
-        # an incomplete opinion goes back to the legal body inside the review subprocess: its
-        # timers stay as they were, no second reminder, escalation or urging task
-        plan.do("Task_LegalityReview", legalityResult="fail")
+        # an incomplete opinion is refused at 提交: the review and its timers stay as they were,
+        # no second reminder, escalation or urging task
+        with pytest.raises(Invalid, match="退回理由"):
+            plan.do("Task_LegalityReview", legalityResult="fail")
         assert plan.active == ["Task_LegalityReview", "Task_UrgeLegalityReview"]
         assert len(audit_payloads(library, plan.id, "escalation")) == 1
         assert len(audit_payloads(library, plan.id, "task_reminded")) == 1

@@ -12,9 +12,10 @@ from .web_helper import open_task, sign_in
 
 
 # ------------------------------------------------------------ a step sent straight back is said so
-def test_a_consultation_too_short_without_a_reason_comes_back_and_the_page_says_why(live, page):
-    """The drafter's own step (assignee ${initiator}) sent back by the 30-day rule: before, the page
-    said only "submitted" and showed the plan, and the same step reappeared in the inbox unexplained."""
+def test_a_consultation_too_short_without_a_reason_is_refused_under_the_reason_s_field(live, page):
+    """The 30-day rule (requiredWhen on the reason): a shorter period without its reason is refused
+    at 提交, said under the reason's field, the same step open with what was typed. Before, the step
+    was submitted and came straight back, the rule learnt from a return."""
     engine = _engine(live)
     consultation = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
     sign_in(page, live, "zhang")
@@ -24,18 +25,12 @@ def test_a_consultation_too_short_without_a_reason_comes_back_and_the_page_says_
     page.get_by_label("征求意见期限（日）").fill("15")
     page.get_by_role("button", name="提交").click()
 
-    again = open_task(engine, "DT-2015-02", "Task_PublicConsultation")
-    assert again["id"] != consultation["id"] and (again["status"], again["assignee"]) == ("claimed", "zhang")
-    expect(page).to_have_url(f"{live.url}/tasks/{again['id']}")
-    notice = page.locator(".flash.conflict")
-    expect(notice).to_contain_text("「发布公开征求意见」又回到您这里")
-    expect(notice).to_contain_text("须写明的理由")
+    expect(page.locator("[data-field='shortenReason'] .problem")).to_contain_text(
+        "为必填项：征求意见期限（日）为「15」")
+    assert open_task(engine, "DT-2015-02", "Task_PublicConsultation")["id"] == consultation["id"]  # nothing submitted
     expect(page.get_by_label("征求意见期限（日）")).to_have_value("15")  # what was typed, kept
 
     # with the reason the same step goes on: submitted, the plan's page
-    page.get_by_label("征求意见方式").fill("网上公示")
-    page.get_by_label("征求意见起始日期").fill("2026-01-05")
-    page.get_by_label("征求意见期限（日）").fill("15")
     page.get_by_label("期限少于规定期限").fill("防汛工作紧急")
     page.get_by_role("button", name="提交").click()
     expect(page.locator(".flash.ok")).to_contain_text("已提交「发布公开征求意见」")

@@ -170,11 +170,12 @@ def _consult_and_argue(desks, live, engine, plan_id: int, *, first: bool):
     assigns it on the first pass), the public's and experts' opinions recorded, the risk
     assessment, the special group's review and the legal office's check of the materials."""
     consultation = {"consultationMethods": "网上公示、座谈会", "consultationStart": _today(), "consultationDays": 30}
-    if first:  # 20 days and no reason: the 30-day rule sends the step straight back, and says so
+    if first:  # 20 days and no reason: the 30-day rule refuses it at 提交, under the reason's field
         page = open_step(desks.of("zhang"), live, "发布公开征求意见")
         fill(page, {**consultation, "consultationDays": 20})
         page.get_by_role("button", name="提交").click()
-        expect(page.locator(".flash.conflict")).to_contain_text("「发布公开征求意见」又回到您这里")
+        expect(page.locator("[data-field='shortenReason'] .problem")).to_contain_text(
+            "为必填项：征求意见期限（日）为「20」")
     do(desks, live, "zhang", "发布公开征求意见", consultation)
     do(desks, live, "zhang", "征求相关部门意见", {
         "departmentsConsulted": "市发改委、市人社局", "departmentOpinionsHandling": "市发改委：同意；\n市人社局：建议分步实施，已采纳",

@@ -302,7 +302,7 @@ def test_the_consultation_period_says_the_30_day_rule_by_its_field(live, page):
     sign_in(page, live, "zhang")
     page.goto(f"{live.url}/tasks/{consultation['id']}")
     field = page.locator("[data-field='consultationDays']")
-    expect(field).to_contain_text("一般不少于30日；少于30日的须在下栏填写理由，否则退回重填")
+    expect(field).to_contain_text("一般不少于30日，最长365日；少于30日的须在下栏填写理由")
 
 
 def test_a_step_with_a_follow_up_date_shows_it_as_such_not_as_a_deadline(demo_engine):

@@ -6,7 +6,8 @@ import re
 from ..deadlines import is_iso_date_or_datetime
 from ..documents import PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import is_wrapped
-from ..forms import CONFIRM, CONFIRM_TEXT, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids, default_error
+from ..forms import (CONFIRM, CONFIRM_TEXT, REQUIRED_WHEN, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids,
+                     default_error)
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from ..runtime import CANDIDATE_UNIT
@@ -158,6 +159,26 @@ def _check_form(doc: Doc, task):
                                       + (", or an expression like ${maxDays}" if computed else "") + ")")
         yield from _check_bounds_order(doc, task, field, fid, kind)
         yield from _check_confirm(doc, task, field, fid, kind)
+        yield from _check_required_when(doc, task, field, fid)
+
+
+def _check_required_when(doc: Doc, task, field, fid: str):
+    """`requiredWhen` makes an optional field required when its ${...} holds (退回理由 when 不通过):
+    one whole expression over the form's fields and the plan's variables, checked like a condition."""
+    when = next((p.get("value") or "" for p in field.xpath("./camunda:properties/camunda:property", namespaces=NS)
+                 if p.get("id") == REQUIRED_WHEN), None)
+    if when is None:
+        return
+    if field.xpath("./camunda:validation/camunda:constraint[@name='required']", namespaces=NS):
+        yield doc.problem(task, "form", f"表单字段 '{fid}' 已是必填项，属性 {REQUIRED_WHEN} 不起作用，请删去其一 "
+                          f"(form field '{fid}' is required already: property {REQUIRED_WHEN} changes nothing; remove one)")
+    elif not is_wrapped(when.strip()):
+        yield doc.problem(task, "form", f"表单字段 '{fid}' 的属性 {REQUIRED_WHEN} '{when}' 须为一个完整的 ${{...}} 表达式，"
+                          f"如 ${{legalityResult == 'fail'}} (form field '{fid}': property {REQUIRED_WHEN} '{when}' must "
+                          f"be one whole ${{...}} expression, e.g. ${{legalityResult == 'fail'}})")
+    else:
+        yield from check_expression(doc.file, task, when, "form", (f"表单字段 '{fid}' 的属性 {REQUIRED_WHEN}",
+                                                                 f"form field '{fid}': property {REQUIRED_WHEN}"))
 
 
 def _check_confirm(doc: Doc, task, field, fid: str, kind: str):
