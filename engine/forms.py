@@ -383,7 +383,8 @@ def _required_now(field: dict, values: dict, refused: set[str], limit: Limit | N
     """Whether the field is empty though its `requiredWhen` holds. Not asked without an evaluator,
     of a read-only field, or while a field it reads was refused (it cannot be judged yet)."""
     when = field.get("properties", {}).get(REQUIRED_WHEN)
-    if not when or limit is None or "readonly" in field["constraints"] or values.get(field["id"]) is not None:
+    filled = field["id"] not in values or values[field["id"]] is not None  # (refused fields are not in values)
+    if not when or limit is None or "readonly" in field["constraints"] or filled:
         return False
     from .scripting import FUNCTION_NAMES
     try:
