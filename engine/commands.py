@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from datetime import date, datetime, time, timedelta
@@ -247,6 +248,7 @@ class Engine:
         """Add a user. From the command line (`actor` system) as it always was; a person adding
         one (the web's people page) must be in the reform office."""
         _check_name("用户名", "username", username, User.__table__.c.username)
+        _check_username(username)
         _check_name("姓名", "display name", display_name, User.__table__.c.display_name)
         if unit is not None:
             _check_name("单位", "unit", unit, Unit.__table__.c.name)
@@ -257,6 +259,11 @@ class Engine:
             s = ctx.session
             if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
                 raise Conflict(f"用户 {username} 已存在 (user exists)")
+            # qa1 and QA1 would stand side by side in every list of people to pick from
+            twin = s.execute(select(User.username).where(func.lower(User.username) == username.lower())).scalar()
+            if twin is not None:
+                raise Conflict(f"用户名 {username} 与已有的 {twin} 只差大小写，请另取一个 "
+                               f"(username {username} differs from the existing {twin} only in case: choose another)")
             found = s.execute(select(Group).where(Group.code.in_(groups))).scalars().all()
             missing = set(groups) - {g.code for g in found}
             if missing:
@@ -1507,6 +1514,19 @@ def _contended(exc: OperationalError) -> bool:
     writer after the busy timeout (SQLite): nothing was written, the user may simply retry."""
     code = getattr(exc.orig, "sqlstate", None)
     return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
+# in a username: what would split it where people type it (a space, a comma in the reporting
+# bodies' lines, where a leading @ names a group) or make its page's address another (a slash)
+_USERNAME_REFUSED = re.compile(r"[\s,，/\\]|^@")
+
+
+def _check_username(username: str) -> None:
+    if found := _USERNAME_REFUSED.search(username):
+        shown = found.group(0) if found.group(0).strip() else "空格"
+        raise Invalid(f"用户名不能含有空格、逗号、斜杠，也不能以 @ 开头（含有「{shown}」），请用字母、数字、点、下划线或连字符 "
+                      f"(a username may not hold a space, comma or slash, nor begin with @: use letters, digits, "
+                      f"dots, underscores or hyphens)")
 
 
 def _check_name(what: str, what_en: str, value: str, column) -> None:

@@ -561,6 +561,9 @@ def test_calendar_set_takes_exactly_one_of_off_and_working(script, flags):
     (["users", "add", " li2", "--display-name", "x"], "用户名不能为空，首尾也不能有空格"),
     (["users", "add", "u" * 65, "--display-name", "x"], "用户名最多 64 个字符，现有 65 个 (username longer than 64"),
     (["users", "add", "ok", "--display-name", ""], "姓名不能为空"),
+    (["users", "add", "a b/c", "--display-name", "x"], "用户名不能含有空格、逗号、斜杠，也不能以 @ 开头（含有「空格」）"),
+    (["users", "add", "a/c", "--display-name", "x"], "用户名不能含有空格、逗号、斜杠，也不能以 @ 开头（含有「/」）"),
+    (["users", "add", "@drafter", "--display-name", "x"], "用户名不能含有空格、逗号、斜杠，也不能以 @ 开头（含有「@」）"),
     (["groups", "add", "", "--display-name", "x"], "角色代码不能为空"),
     (["groups", "add", "g" * 65, "--display-name", "x"], "角色代码最多 64 个字符"),
 ])
@@ -569,6 +572,14 @@ def test_a_user_or_group_name_that_is_blank_or_too_long_is_refused(cli, args, me
     assert refused.exit_code == 3 and as_json(refused)["error"] == "invalid"
     assert refused.stderr.startswith(f"reformflow: invalid: {message}") and refused.stderr.count("\n") == 1
     assert cli("users", "add", "u" * 64, "--display-name", "六十四").exit_code == 0  # the column's length fits
+
+
+def test_a_username_differing_from_another_only_in_case_is_a_conflict(cli):
+    """qa1 and QA1 would stand side by side in every list of people to pick from."""
+    refused = cli("users", "add", "ZHANG", "--display-name", "另一个张伟", "--json", ok=False)
+    assert as_json(refused)["error"] == "conflict"
+    assert "用户名 ZHANG 与已有的 zhang 只差大小写" in refused.stderr
+    assert cli("users", "add", "li.na-2", "--display-name", "李娜").exit_code == 0  # dots, hyphens, digits: fine
 
 
 def test_two_files_defining_one_process_id_are_both_named(cli, tmp_path):
