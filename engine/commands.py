@@ -167,7 +167,8 @@ class Engine:
         if task is None:
             raise NotFound(f"任务 {task_id} 不存在 (no such task)")
         if expected_version is not None and task.version != expected_version:
-            raise Conflict(f"任务 {task_id} 已被其他人处理或修改，请刷新后重试。 (task changed since you loaded it)")
+            raise Conflict(f"任务 {task_id} 已在别处处理或修改（其他人，或您在另一个页面），请刷新后重试。 "
+                           "(task changed since you loaded it, by someone else or in another page)")
         return task
 
     @staticmethod

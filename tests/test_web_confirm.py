@@ -115,7 +115,7 @@ def test_a_change_made_while_the_question_is_on_the_screen_is_a_conflict(demo_en
     demo_engine.claim(review["id"], actor="li")
     answer = client.post(f"/tasks/{review['id']}/complete", data=posted | {"confirmed": "1"})
     assert answer.status_code == 409
-    assert "已被其他人处理或修改" in answer.get_data(as_text=True)
+    assert "已在别处处理或修改" in answer.get_data(as_text=True)
     assert demo_engine.task_view(review["id"])["status"] == "claimed"
 
 

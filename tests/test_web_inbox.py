@@ -61,7 +61,7 @@ def test_a_claim_someone_made_first_is_a_conflict_not_an_overwrite(live, page):
     engine.add_user("li2", "李二", groups=["legal"], unit="市司法局", password="demo")
     engine.claim(review["id"], actor="li2")
     page.locator(f"tr[data-task='{review['id']}']").get_by_role("button", name="认领").click()
-    expect(page.get_by_role("alert")).to_contain_text("已被其他人处理或修改")
+    expect(page.get_by_role("alert")).to_contain_text("已在别处处理或修改")
     assert engine.task_view(review["id"])["assignee"] == "li2"
 
 

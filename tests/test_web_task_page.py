@@ -171,7 +171,7 @@ def test_submitting_a_page_gone_stale_is_a_conflict_that_keeps_what_was_typed(li
     with page.expect_response(re.compile(rf"/tasks/{review['id']}/complete$")) as answer:
         page.get_by_role("button", name="提交").click()
     assert answer.value.status == 409
-    expect(page.get_by_role("alert")).to_contain_text("已被其他人处理或修改")
+    expect(page.get_by_role("alert")).to_contain_text("已在别处处理或修改")
     expect(page.locator(".held")).to_contain_text("李二（li2）")
     expect(page.locator("[data-kept-field='legalityOpinion']")).to_have_value("符合法律法规，同意提交审议。共审查条款 42 条。")
     expect(page.locator("[data-kept-field='legalityResult']")).to_have_value("pass")

@@ -239,7 +239,7 @@ def person(username: str, handed: dict | None = None, entered=None):
         return refusal
     user = _user(username)
     if user is None:
-        return render_template("office_refused.html", message=_("用户 %(who)s 不存在。", who=username)), 404
+        return render_template("not_found.html", message=_("用户 %(who)s 不存在。", who=username)), 404
     return render_template("people_user.html", user=user, groups=engine().groups(), units=_units(), handed=handed,
                            sign_ins=engine().sign_ins(username),
                            tokens=engine().tokens(current_user.username, owner=username),
