@@ -1517,17 +1517,18 @@ def _contended(exc: OperationalError) -> bool:
     return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
 
 
-# in a username: what would split it where people type it (a space, a comma in the reporting
-# bodies' lines, where a leading @ names a group) or make its page's address another (a slash)
-_USERNAME_REFUSED = re.compile(r"[\s,，/\\]|^@")
+# in a username: what would split it where people type it (a space; a comma in the reporting
+# bodies' lines, where a leading @ names a group). A slash stays allowed: an OA system's
+# "dept/name" sign-in names have their pages (tests/test_web_people.py).
+_USERNAME_REFUSED = re.compile(r"[\s,，]|^@")
 
 
 def _check_username(username: str) -> None:
     if found := _USERNAME_REFUSED.search(username):
         shown = found.group(0) if found.group(0).strip() else "空格"
-        raise Invalid(f"用户名不能含有空格、逗号、斜杠，也不能以 @ 开头（含有「{shown}」），请用字母、数字、点、下划线或连字符 "
-                      f"(a username may not hold a space, comma or slash, nor begin with @: use letters, digits, "
-                      f"dots, underscores or hyphens)")
+        raise Invalid(f"用户名不能含有空格或逗号，也不能以 @ 开头（含有「{shown}」），请用字母、数字、点、下划线、连字符或斜杠 "
+                      f"(a username may not hold a space or comma, nor begin with @: use letters, digits, dots, "
+                      f"underscores, hyphens or slashes)")
 
 
 def _check_name(what: str, what_en: str, value: str, column) -> None:

@@ -333,7 +333,7 @@ def test_two_office_members_assigning_the_same_task_is_a_conflict_not_an_overwri
     with yang.expect_response(re.compile(rf"/tasks/{review['id']}/assign$")) as answer:
         yang.get_by_role("button", name="指派").click()
     assert answer.value.status == 409
-    expect(yang.get_by_role("alert")).to_contain_text("已在别处处理或修改，请刷新后重试")
+    expect(yang.get_by_role("alert")).to_contain_text("已在别处处理或修改（其他人，或您在另一个页面），请刷新后重试")
     assert engine.task_view(review["id"])["assignee"] == "li"
     assert len(_events(engine, review["instance_id"], "task_assigned")) == 1
     for p in pages:

@@ -313,7 +313,7 @@ def test_two_reviewers_claim_the_same_task_at_once_one_wins_the_other_sees_a_con
     assert len(winners) == 1, flashes
     loser = "li2" if winners == ["li"] else "li"
     kind, said = flashes[loser]
-    assert "conflict" in kind.split() and "已在别处处理或修改，请刷新后重试" in said
+    assert "conflict" in kind.split() and "已在别处处理或修改（其他人，或您在另一个页面），请刷新后重试" in said
     assert f"已认领任务 {review['id']}" in flashes[winners[0]][1]
 
     after = engine.task_view(review["id"])
