@@ -88,11 +88,13 @@ def checked_name(file_name: str) -> tuple[str, str]:
                       "或不是 UTF-8 编码，请改名后重新上传 (the file name has a control or invisible character, "
                       f"U+{ord(hidden):04X}, or is not UTF-8: rename it)")
     # 255 bytes: what a file system keeps as one name, so that `document` can save it as it is
-    if len(name) > MAX_NAME or len(name.encode()) > MAX_NAME_BYTES or any(c in '<>:"|?*' for c in name):
-        raise Invalid(f"附件 {name[:60]}：文件名过长（最多 {MAX_NAME} 个字符、{MAX_NAME_BYTES} 字节，约 85 个汉字）"
-                      "或含有 <>:\"|?* 等字符，请改名后重新上传 "
-                      f"(file name longer than {MAX_NAME} characters or {MAX_NAME_BYTES} bytes in UTF-8, or with "
-                      "characters a file name cannot have: rename it)")
+    if len(name) > MAX_NAME or len(name.encode()) > MAX_NAME_BYTES:
+        raise Invalid(f"附件 {name[:60]}：文件名过长（最多 {MAX_NAME} 个字符、{MAX_NAME_BYTES} 字节，约 85 个汉字），"
+                      "请改名后重新上传 "
+                      f"(file name longer than {MAX_NAME} characters or {MAX_NAME_BYTES} bytes in UTF-8: rename it)")
+    if found := next((c for c in name if c in '<>:"|?*'), None):
+        raise Invalid(f"附件 {name[:60]}：文件名含有「{found}」，文件名中不能有 <>:\"|?* 这些字符，请改名后重新上传 "
+                      f"(the file name has {found!r}, which a file name cannot have: rename it)")
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in MEDIA_TYPES:
         kinds = " ".join(sorted(MEDIA_TYPES))

@@ -97,6 +97,8 @@ def test_only_the_assignee_attaches_and_only_while_the_task_is_open(library, at)
     ("\udcb7\udcbd.pdf", b"x", "不是 UTF-8 编码"),
     # more than a file system keeps as one name, so `document` could not save it: 256 bytes in UTF-8
     ("方" * 84 + ".pdf", b"x", "255 字节"),
+    # a short name with a character a file name cannot have is told so, not that it is too long
+    ("x<img>.txt", b"x", "文件名含有「<」，文件名中不能有"),
 ])
 def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at, name, content, says):  # noqa: F811
     plan, task = _drafting(library, at)
