@@ -186,12 +186,12 @@ def _bound_in_words(text: str, labels: dict[str, str], hint: str | None = None) 
     return _BOUND_WORDS.get(inner) or hint or labels.get(inner) or text
 
 
-def _reads(field: dict, names: set[str]) -> bool:
-    """Whether the field's min / max expressions read any of these variables."""
+def _reads(field: dict, names: set[str], texts=None) -> bool:
+    """Whether the field's min / max expressions (or the given `texts`) read any of these variables."""
     if not names:
         return False
     from .scripting import FUNCTION_NAMES
-    for _name, text in _expression_bounds(field):
+    for text in texts if texts is not None else (text for _name, text in _expression_bounds(field)):
         try:
             if compile_expression(text, FUNCTION_NAMES).names & names:
                 return True
@@ -384,14 +384,8 @@ def _required_now(field: dict, values: dict, refused: set[str], limit: Limit | N
     of a read-only field, or while a field it reads was refused (it cannot be judged yet)."""
     when = field.get("properties", {}).get(REQUIRED_WHEN)
     filled = field["id"] not in values or values[field["id"]] is not None  # (refused fields are not in values)
-    if not when or limit is None or "readonly" in field["constraints"] or filled:
+    if not when or limit is None or "readonly" in field["constraints"] or filled or _reads(field, refused, [when]):
         return False
-    from .scripting import FUNCTION_NAMES
-    try:
-        if compile_expression(when, FUNCTION_NAMES).names & refused:
-            return False
-    except ExpressionError:
-        pass  # said by the evaluation, naming the diagram and element
     return bool(limit(when, values))
 
 
