@@ -1409,6 +1409,12 @@ class Engine:
         with self.db.read_connection() as conn:
             return ledger(conn, clock.now(), **filters)
 
+    def ledger_line(self, instance_id: int) -> dict | None:
+        """One plan's row of the ledger (engine/ledger.py `plan_line`), as of now; None: no such plan."""
+        from .ledger import plan_line
+        with self.db.read_connection() as conn:
+            return plan_line(conn, clock.now(), instance_id)
+
     def ledger_years(self) -> list[int]:
         """The years the ledger can be asked for (engine/ledger.py `years`), newest first."""
         from .ledger import years

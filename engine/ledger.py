@@ -55,12 +55,11 @@ MEASURES, MEASURES_DONE, MEASURES_STARTED = "ledgerMeasures", "ledgerMeasuresDon
 
 
 def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str | None = None,
-           unit: str | None = None, process: str | None = None, year: int | None = None,
-           plan: int | None = None) -> list[dict]:
+           unit: str | None = None, process: str | None = None, year: int | None = None) -> list[dict]:
     """The ledger's rows, red first, then yellow, then green, each by plan id. `unit`: only plans
     whose lead unit contains this text; `process`: only plans of this process key; `year`: that
     year's ledger, the plans started in it and those carried over into it (see above); None:
-    every plan ever started; `plan`: only that plan's row (the plan's page)."""
+    every plan ever started."""
     if status not in STATUSES:
         raise Invalid(f"状态须为 {'、'.join(STATUSES)} 之一 (status must be one of {', '.join(STATUSES)})")
     if colour is not None and colour not in COLOURS:
@@ -70,8 +69,6 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
         conditions.append(ProcessInstance.status == status)
     if process is not None:
         conditions.append(ProcessDefinition.key == process)
-    if plan is not None:
-        conditions.append(ProcessInstance.id == plan)
     begins = None
     if year is not None:
         if not clock.YEARS[0] <= year <= clock.YEARS[1]:
@@ -304,6 +301,13 @@ def completions(conn: Connection, conditions, elements: tuple[str, ...]) -> dict
                               .order_by(AuditEvent.seq)):
         done.setdefault(event.instance_id, []).append(event)
     return done
+
+
+def plan_line(conn: Connection, now: datetime, instance_id: int) -> dict | None:
+    """One plan's row for its own page, which lists the plan's steps itself: without the holders'
+    names, so the users' and groups' directory is not read for it."""
+    plans, tasks = plans_and_tasks(conn, [ProcessInstance.id == instance_id])
+    return plan_row(plans[0], json.loads(plans[0].variables_json), tasks.get(instance_id, []), now) if plans else None
 
 
 def plan_row(plan, variables: dict, tasks: list, now: datetime) -> dict:

@@ -45,7 +45,7 @@ def plan(instance_id: int, typed: str = ""):
         view = engine.instance(instance_id)
         comments = engine.comments(instance_id)
         # its line of the ledger: lead unit, responsible person, milestone, warning colour
-        [ledger_row] = engine.ledger(plan=instance_id)
+        ledger_row = engine.ledger_line(instance_id)
         with engine.db.reader() as s:
             trail = plan_history(s, instance_id)
     except ReformflowError as exc:
