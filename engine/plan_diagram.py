@@ -157,10 +157,9 @@ def diagram(definition, states: dict[str, ElementState] | None, taken: set[tuple
     `taken`: the (source, target) pairs of the flows the plan passed along (flows_taken)."""
     states = states or {}
     title = f"{definition.name or definition.key} v{definition.version}"
-    view = {"key": definition.key, "name": definition.name or definition.key, "version": definition.version,
-            "svg": None, "problem": None, "states": states, "flows_taken": []}
     root, process = diagram_process(definition.bpmn_xml, definition.key, definition.file_name)
-    view["flows_taken"] = flow_ids(process, taken or set())
+    view = {"key": definition.key, "name": definition.name or definition.key, "version": definition.version,
+            "svg": None, "problem": None, "states": states, "flows_taken": flow_ids(process, taken or set())}
     try:
         view["svg"] = draw(root, process, states, taken=frozenset(view["flows_taken"]), title=title,
                            standalone=standalone, file_name=definition.file_name)

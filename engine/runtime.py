@@ -557,7 +557,8 @@ def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict
     drafter moved on, opens for its other candidates instead of waiting in an inbox nobody
     opens; so does one kept to a unit its assignee does not work in (_outside_unit). Returns, by
     id() of each row changed, what its task_created event adds. A task with no other candidate
-    stays with them, for the reform office to assign."""
+    stays with them, for the reform office to assign. An assignee no user has at all (a typo in a
+    form's user field) is refused: Invalid, the whole action undone."""
     assigned = {row["assignee"] for row, _ in created if row["assignee"]}
     known = dict(conn.execute(_ASSIGNEES, {"names": sorted(assigned)}).all()) if assigned else {}
     gone = {name for name, active in known.items() if not active}
