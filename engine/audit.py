@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, AuditHead
 
-from .tables import FORMULA_STARTS
+from .tables import as_text
 
 GENESIS_HASH = "0" * 64
 EXPORT_FIELDS = ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id",
@@ -345,10 +345,7 @@ def csv_row(row: dict) -> dict:
     the other downloads' cells do (engine/tables.py). A cell that already began with an apostrophe
     gets one too, so that the rule reverses exactly: remove one leading apostrophe from any cell
     that has one, and the text is the hashed one again. The JSON lines export is never changed."""
-    return {k: "'" + v if isinstance(v, str) and v.startswith(_QUOTED) else v for k, v in row.items()}
-
-
-_QUOTED = (*FORMULA_STARTS, "'")
+    return {k: "'" + v if isinstance(v, str) and v.startswith("'") else as_text(v) for k, v in row.items()}
 
 
 def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None) -> int:
