@@ -158,15 +158,16 @@ def _check_form(doc: Doc, task):
                                       "of at most 18 digits"
                                       + (", or an expression like ${maxDays}" if computed else "") + ")")
         yield from _check_bounds_order(doc, task, field, fid, kind)
-        yield from _check_confirm(doc, task, field, fid, kind)
-        yield from _check_required_when(doc, task, field, fid)
+        properties = {p.get("id"): p.get("value") or ""
+                      for p in field.xpath("./camunda:properties/camunda:property", namespaces=NS)}
+        yield from _check_confirm(doc, task, field, fid, kind, properties)
+        yield from _check_required_when(doc, task, field, fid, properties)
 
 
-def _check_required_when(doc: Doc, task, field, fid: str):
+def _check_required_when(doc: Doc, task, field, fid: str, properties: dict[str, str]):
     """`requiredWhen` makes an optional field required when its ${...} holds (退回理由 when 不通过):
     one whole expression over the form's fields and the plan's variables, checked like a condition."""
-    when = next((p.get("value") or "" for p in field.xpath("./camunda:properties/camunda:property", namespaces=NS)
-                 if p.get("id") == REQUIRED_WHEN), None)
+    when = properties.get(REQUIRED_WHEN)
     if when is None:
         return
     if field.xpath("./camunda:validation/camunda:constraint[@name='required']", namespaces=NS):
@@ -181,11 +182,9 @@ def _check_required_when(doc: Doc, task, field, fid: str):
                                                                  f"form field '{fid}': property {REQUIRED_WHEN}"))
 
 
-def _check_confirm(doc: Doc, task, field, fid: str, kind: str):
+def _check_confirm(doc: Doc, task, field, fid: str, kind: str, properties: dict[str, str]):
     """`confirm` names the choices of an enum field the web asks about before submitting (a
     return, a rejection): a value id the field does not have would never be asked about."""
-    properties = {p.get("id"): p.get("value") or ""
-                  for p in field.xpath("./camunda:properties/camunda:property", namespaces=NS)}
     if CONFIRM not in properties:
         if properties.get(CONFIRM_TEXT, "").strip():
             yield doc.problem(task, "form", f"表单字段 '{fid}' 有属性 {CONFIRM_TEXT} 却没有 {CONFIRM}，这句话不会显示；请用 "
