@@ -177,6 +177,77 @@ def _token(zh: str, en: str):
     return saying
 
 
+def _about_user(zh: str, en: str):
+    """Something that happened to a user's account or sign-in (no plan): who, and from where
+    or why when the trail says it; said for the audit trail's readers."""
+    def saying(w, e, p, name):
+        extra = [str(p[k]) for k in ("address", "reason") if p.get(k)]
+        return f"{w(zh, en)} {p.get('username')}" + (w.aside(w.mark("，").join(extra)) if extra else "")
+    return saying
+
+
+def _user_added(w, e, p, name):
+    groups = w.mark("、").join(p.get("groups") or []) or "-"
+    return (f"{w('新增用户', 'user added')} {p.get('display_name')}{w.aside(str(p.get('username')))}"
+            f"{w.mark('：')}{w('角色', 'groups')} {groups}" + (f"{w.mark('，')}{w('单位', 'unit')} {p['unit']}" if p.get("unit") else ""))
+
+
+def _user_changed(w, e, p, name):
+    old, new = p.get("old") or {}, p.get("new") or {}
+    changes = w.mark("；").join(f"{field} {_value(old.get(field))} → {_value(new.get(field))}" for field in new)
+    return f"{w('修改用户', 'user changed')} {p.get('username')}{w.mark('：')}{changes or '-'}"
+
+
+def _value(v) -> str:
+    if isinstance(v, list):
+        return ", ".join(map(str, v)) or "—"
+    return "—" if v is None else str(v)
+
+
+def _group_added(w, e, p, name):
+    return f"{w('新增角色', 'group added')} {p.get('display_name')}{w.aside(str(p.get('code')))}"
+
+
+def _deployed(w, e, p, name):
+    return (f"{w('部署流程', 'deployed')} {p.get('name') or p.get('key')} {p.get('key')} v{p.get('version')}"
+            f"{w.aside(str(p.get('file')) + ' SHA-256 ' + str(p.get('sha256'))[:16] + '…')}")
+
+
+def _calendar_changed(w, e, p, name):
+    def kind(working):
+        if working is None:
+            return w("未录入", "not entered")
+        return w("工作日", "working day") if working else w("休息日", "day off")
+    note = w.aside(p["note"]) if p.get("note") else ""
+    return (f"{w('节假日安排', 'calendar')} {p.get('day')}{w.mark('：')}{kind((p.get('old') or {}).get('working'))} → "
+            f"{kind((p.get('new') or {}).get('working'))}{note}")
+
+
+def _delegation(zh: str, en: str):
+    def saying(w, e, p, name):
+        d = p.get("new") or {}
+        return (f"{w(zh, en)}{w.mark('：')}{d.get('principal')} → {d.get('delegate')}"
+                f"{w.aside(str(d.get('starts_on')) + ' – ' + str(d.get('ends_on')))}"
+                + (f"{w.mark('，')}{d['reason']}" if d.get("reason") else ""))
+    return saying
+
+
+def _mail_retried(w, e, p, name):
+    return (f"{w('重发邮件', 'mail sent again')} {p.get('mail_id')}{w.aside(str(p.get('username')))}"
+            f"{w.mark('，')}{w('已试', 'attempts')} {p.get('attempts')}")
+
+
+def _audit_anchored(w, e, p, name):
+    return f"{w('审计记录起点', 'audit trail anchored')} {p.get('database')}"
+
+
+def _audit_verified(w, e, p, name):
+    verdict = w("完好", "intact") if p.get("ok") else w(f"发现 {p.get('problems')} 处问题", f"{p.get('problems')} problem(s) found")
+    return (f"{w('校验审计记录', 'audit trail verified')}{w.mark('：')}{verdict}{w.mark('，')}"
+            f"{w('事件', 'events')} {p.get('events')}{w.mark('，')}{w('附件', 'files')} {p.get('files')}"
+            f"{w.mark('，')}head {str(p.get('head_hash'))[:16]}…")
+
+
 def _ended(w, e, p, name):
     return f"{w('方案结束', 'ended')}{w.mark('：')}{p.get('end_name') or p.get('end_event') or '-'}"
 
@@ -192,6 +263,19 @@ _SAYINGS = {
     "token_created": _token("创建访问令牌", "access token created"),
     "token_revoked": _token("撤销访问令牌", "access token revoked"),
     "token_refused": _token_refused,
+    "user_added": _user_added, "user_changed": _user_changed, "group_added": _group_added,
+    "user_deactivated": _about_user("停用用户", "user deactivated"),
+    "user_reactivated": _about_user("重新启用用户", "user reactivated"),
+    "password_set": _about_user("修改密码", "password changed"),
+    "password_reset": _about_user("重设密码", "password reset"),
+    "password_change_refused": _about_user("拒绝修改密码", "password change refused"),
+    "signed_in": _about_user("登录", "signed in"), "signed_out": _about_user("退出登录", "signed out"),
+    "sign_in_refused": _about_user("拒绝登录", "sign-in refused"),
+    "session_expired": _about_user("登录过期", "session expired"),
+    "deployed": _deployed, "calendar_changed": _calendar_changed,
+    "delegation_created": _delegation("委托办理", "delegation set"),
+    "delegation_ended": _delegation("结束委托", "delegation ended"),
+    "mail_retried": _mail_retried, "audit_anchored": _audit_anchored, "audit_verified": _audit_verified,
 }
 
 
