@@ -282,6 +282,13 @@ class Engine:
         return {"username": username, "display_name": display_name, "groups": sorted(groups), "unit": unit,
                 **({"email": email} if email else {})}
 
+    def has_password(self, username: str) -> bool | None:
+        """Whether the user has a web inbox password (None: no such user). The command line asks
+        before it prompts: a user without one is not asked for a current password."""
+        with self.db.reader() as session:
+            found = session.execute(select(User.password_hash).where(User.username == username)).first()
+        return None if found is None else found[0] is not None
+
     def users(self, *, group: str | None = None, include_inactive: bool = False) -> list[dict]:
         """Users by username (active ones unless `include_inactive`), with how many open tasks
         each holds."""
@@ -454,20 +461,27 @@ class Engine:
             return directory.user_dict(user, directory.holding(ctx.session, username))
 
     def set_password(self, username: str, new_password: str, *, actor: str,
-                     current_password: str | None = None) -> dict:
+                     current_password: str | None = None, first: bool = False) -> dict:
         """A new web inbox password: a person changes their own, giving the current one (even a
         reform office member: a browser left signed in must not be enough to take the account);
         the reform office resets anyone else's, e.g. one forgotten (`password_reset`, else
         `password_set` in the trail, which never holds the password nor its hash). Every web
         session of the user ends at its next request (users.session_generation, web/auth.py):
         after a reset the person signs in with the new password; the web page that changed one's
-        own keeps its session going with the returned `session_generation`."""
+        own keeps its session going with the returned `session_generation`.
+
+        `first`: a user who has no password yet (added without one, as the first reform office
+        user is) sets their first without a current one. Only the command line passes it: it
+        holds the database's credentials anyway, while a web session or an API token must never
+        be enough to give a passwordless account a password. A user who has one needs it still."""
         passwords.checked(username, new_password)
         with self.command(actor) as ctx:
             if username == actor:
                 self._member(ctx, actor)  # active, as for every --as
                 user = ctx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one()
-                if not passwords.matches(user.password_hash, current_password or ""):
+                if first and user.password_hash is None:
+                    pass  # the first password: there is no current one to give
+                elif not passwords.matches(user.password_hash, current_password or ""):
                     raise Forbidden("当前密码不正确，密码未修改 (the current password is wrong; the password is unchanged)")
                 if passwords.matches(user.password_hash, new_password):
                     raise Invalid("新密码与当前密码相同 (the new password is the current one)")

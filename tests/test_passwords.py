@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from engine.audit import verify
 from engine.cli import main
+from engine.commands import Engine
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.passwords import matches
 from models import AuditEvent, User
@@ -185,9 +186,69 @@ def test_a_script_gives_the_password_on_standard_input(cli, sqlite_db):  # noqa:
     assert matches(_cli_user(sqlite_db, "li").password_hash, "third-one-33")
 
 
-def test_users_add_password_still_works_and_its_help_points_to_users_password(cli, sqlite_db):  # noqa: F811
-    cli("users", "add", "wang", "--display-name", "王芳", "--group", "legal", "--password", "demo")
-    assert matches(_cli_user(sqlite_db, "wang").password_hash, "demo")  # an old script's short one: as before
+def test_users_add_password_follows_the_rules_of_users_password_and_its_help_points_there(cli, sqlite_db):  # noqa: F811
+    """`users add --password x` took a 1-character password that `users password` refuses: the same
+    rules now, and nothing added when it is refused."""
+    short = cli("users", "add", "wang", "--display-name", "王芳", "--group", "legal", "--password", "x", ok=False)
+    assert short.exit_code == 3 and "密码至少 8 个字符，现有 1 个" in short.stderr
+    same = cli("users", "add", "wangfang01", "--display-name", "王芳", "--password", "WANGFANG01", ok=False)
+    assert same.exit_code == 3 and "密码不能与用户名相同" in same.stderr
+    assert "wang" not in cli("users", "list").stdout  # neither was added
+    cli("users", "add", "wang", "--display-name", "王芳", "--group", "legal", "--password", "wang-pass-1")
+    assert matches(_cli_user(sqlite_db, "wang").password_hash, "wang-pass-1")
     shown = cli("users", "add", "--help").stdout
-    assert "reformflow users password" in shown
+    assert "reformflow users password" in shown and "system" in shown
     assert "不回显" in cli("users", "password", "--help").stdout
+
+
+# ---------------------------------------------------------------- the first password
+def test_the_first_office_user_sets_their_own_first_password_on_the_command_line(cli, sqlite_db):  # noqa: F811
+    """docs/operations.md §1 adds chen without a password; `users password chen --as chen` asked
+    for a current password chen never had, and refused whatever was typed."""
+    assert _cli_user(sqlite_db, "chen").password_hash is None
+    done = _run(sqlite_db.url, "users", "password", "chen", "--as", "chen", input=f"{NEW}\n{NEW}\n")
+    assert done.exit_code == 0, done.output
+    assert "当前密码" not in done.stderr and "chen 尚无密码，请设置首个密码" in done.stderr
+    assert done.stdout.startswith("已设置 chen 陈静 的首个密码")
+    assert NEW not in done.output and matches(_cli_user(sqlite_db, "chen").password_hash, NEW)
+    # from then on the current one is asked for, as for anyone
+    again = _run(sqlite_db.url, "users", "password", "chen", "--as", "chen", "--stdin", input="another-one-3\n")
+    assert again.exit_code == 2 and "标准输入须为当前密码、新密码各一行" in again.stderr
+    assert _trail(Engine(sqlite_db)) == [("password_set", "chen", '{"username":"chen"}')]
+
+
+def test_a_script_sets_a_first_password_with_one_line_or_an_empty_current_line(cli, sqlite_db):  # noqa: F811
+    one = _run(sqlite_db.url, "users", "password", "zhang", "--as", "zhang", "--stdin", "--json", input=f"{NEW}\n")
+    assert one.exit_code == 0 and as_json(one)["reset"] is False
+    # what the operator typed: an empty current password's line, then the new one
+    empty = _run(sqlite_db.url, "users", "password", "li", "--as", "li", "--stdin", input=f"\n{NEW}\n")
+    assert empty.exit_code == 0, empty.output
+    assert matches(_cli_user(sqlite_db, "zhang").password_hash, NEW) and matches(_cli_user(sqlite_db, "li").password_hash, NEW)
+    weak = _run(sqlite_db.url, "users", "password", "chen", "--as", "chen", "--stdin", input="short\n")
+    assert weak.exit_code == 3 and "密码至少 8 个字符" in weak.stderr
+    assert _cli_user(sqlite_db, "chen").password_hash is None
+
+
+def test_only_the_command_line_sets_a_first_password_without_a_current_one(engine):
+    """The web's own-password page and anything else that calls the engine without `first` (a web
+    session, an API token) still need a current password, which a passwordless user has not."""
+    engine.add_group("reform_office", "改革办")
+    engine.add_user("chen", "陈静", groups=["reform_office"])
+    for current in (None, ""):
+        with pytest.raises(Forbidden, match="当前密码不正确"):
+            engine.set_password("chen", NEW, actor="chen", current_password=current)
+    assert _user(engine, "chen").password_hash is None and _trail(engine) == []
+    engine.set_password("chen", NEW, actor="chen", first=True)
+    with pytest.raises(Forbidden, match="当前密码不正确"):  # `first` is no way around a password one has
+        engine.set_password("chen", "another-one-3", actor="chen", first=True)
+    assert matches(_user(engine, "chen").password_hash, NEW)
+    assert _trail(engine) == [("password_set", "chen", '{"username":"chen"}')]
+
+
+def test_no_api_route_sets_a_password(engine):
+    """A token holder acts as the token's owner: the JSON API has no password route at all, so a
+    token never gives a passwordless account its first password."""
+    from web import create_app
+    app = create_app(engine=engine, secret_key="x", testing=True)
+    api_routes = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/")]
+    assert api_routes and not [r for r in api_routes if "password" in r]

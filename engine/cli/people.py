@@ -28,7 +28,10 @@ def users():
                                 "shell history and shows in `ps`: better set it with `reformflow users password`).")
 @click.option("--email", help="邮箱地址，用于邮件提醒 (email address for mail notifications).")
 def users_add(state, as_json, username, display_name, groups, unit, password, email):
-    """添加用户 (add a user)."""
+    """添加用户 (add a user)；由运维人员添加，审计记录中记为 system (an operator's act, recorded as system)."""
+    if password is not None:  # the same rules as `users password` and the web's pages
+        from ..passwords import checked
+        checked(username, password)
     result = state.engine.add_user(username, display_name, groups=list(groups), unit=unit, password=password,
                                    email=email)
     _emit(result, as_json, lambda d: click.echo(f"已添加用户 {d['username']} (user added)"))
@@ -37,36 +40,48 @@ def users_add(state, as_json, username, display_name, groups, unit, password, em
 @command(users, "password")
 @click.argument("username")
 @click.option("--as", "actor", required=True,
-              help="谁来设置：本人（须输入当前密码），或为他人重设的改革办用户，记入审计记录 "
-                   "(who sets it: the user themselves, giving the current one, or the reform office resetting it).")
+              help="谁来设置：本人（须输入当前密码；尚无密码的首次设置不需要），或为他人重设的改革办用户，记入审计记录 "
+                   "(who sets it: the user themselves, giving the current one unless they have none yet, or the "
+                   "reform office resetting it).")
 @click.option("--stdin", "from_stdin", is_flag=True,
-              help="从标准输入读取新密码一行，供脚本使用；本人修改时先读当前密码一行 (read the new password as one "
-                   "line of standard input, for scripts; changing one's own, the current password's line comes first).")
+              help="从标准输入读取新密码一行，供脚本使用；本人修改已有密码时先读当前密码一行 (read the new password as one "
+                   "line of standard input, for scripts; changing one's own existing password, the current "
+                   "password's line comes first).")
 def users_password(state, as_json, username, actor, from_stdin):
-    """设置网页待办的登录密码：本人修改，或改革办重设，不回显、不留在命令历史中；其网页登录随之失效
-    (set a web inbox password: one's own, or reset by the reform office; never echoed nor kept in the
-    shell history; the user's web sessions end)."""
+    """设置网页待办的登录密码：本人修改（尚无密码的首次设置），或改革办重设，不回显、不留在命令历史中；其网页登录随之失效
+    (set a web inbox password: one's own, the first one too, or reset by the reform office; never echoed
+    nor kept in the shell history; the user's web sessions end)."""
     own = username == actor
+    # a user added without a password (the first reform office user) has no current one to give
+    first = own and state.engine.has_password(username) is False
     if from_stdin:
         lines = [line.rstrip("\r\n") for line in sys.stdin.readlines()]
-        needed = 2 if own else 1
+        if first and len(lines) == 2 and not lines[0]:
+            lines = lines[1:]  # an empty current password's line, as for a change: there is none
+        needed = 2 if own and not first else 1
         if len(lines) != needed or not all(lines):
-            raise BadValue(f"标准输入须为{'当前密码、新密码各一行' if own else '新密码一行'}",
+            raise BadValue(f"标准输入须为{'当前密码、新密码各一行' if needed == 2 else '新密码一行'}",
                            "standard input must hold " + ("the current password, then the new one, one line each"
-                                                          if own else "the new password on one line"),
+                                                          if needed == 2 else "the new password on one line"),
                            click.get_current_context(), param_hint="'--stdin'")
-        current, new = (lines[0], lines[1]) if own else (None, lines[0])
+        current, new = (lines[0], lines[1]) if needed == 2 else (None, lines[0])
     else:
-        current = click.prompt("当前密码 (current password)", hide_input=True, err=True) if own else None
+        if first:
+            click.echo(f"{username} 尚无密码，请设置首个密码 ({username} has no password yet: set the first one)",
+                       err=True)
+        current = click.prompt("当前密码 (current password)", hide_input=True, err=True) if own and not first else None
         new = click.prompt("新密码 (new password)", hide_input=True, err=True, value_proc=_new_password(username),
                            confirmation_prompt="再次输入新密码 (the new password again)")
-    result = state.engine.set_password(username, new, actor=actor, current_password=current)
+    result = state.engine.set_password(username, new, actor=actor, current_password=current, first=first)
     result = {k: v for k, v in result.items() if k != "session_generation"}  # the web's business
 
     def human(d):
         if d["reset"]:
             click.echo(f"已重设 {d['username']} {d['display_name']} 的密码，其网页登录已失效，请将新密码当面或经安全渠道告知本人 "
                        f"(password reset; their web sessions have ended: tell them the new one in person)")
+        elif first:
+            click.echo(f"已设置 {d['username']} {d['display_name']} 的首个密码，可用它登录网页待办 "
+                       f"(first password set: sign in to the web inbox with it)")
         else:
             click.echo(f"已修改 {d['username']} {d['display_name']} 的密码，网页上已登录的会话均已失效，请用新密码登录 "
                        f"(password changed; signed-in web sessions have ended: sign in with the new one)")
