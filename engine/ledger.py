@@ -41,6 +41,7 @@ from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInsta
 from . import clock
 from .display import step
 from .errors import Invalid
+from .provisional import counts_working_days
 from .queries import iso
 from .runtime import OPEN_STATUSES
 
@@ -138,7 +139,8 @@ def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> di
         is_open = task.status in OPEN_STATUSES
         if is_open:
             current.append({"task_id": task.id, "name": task.name, "subject": task.subject, "status": task.status,
-                            "due_at": iso(task.due_at), "assignee": task.assignee, "holder": names.holder(task)})
+                            "due_at": iso(task.due_at), "due_in_working_days": counts_working_days(task.due_basis),
+                            "assignee": task.assignee, "holder": names.holder(task)})
         if task.due_at is None:
             continue
         if is_open and task.due_at <= now:
@@ -277,7 +279,7 @@ def plans_and_tasks(conn: Connection, conditions) -> tuple[list, dict[int, list]
     for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.element_id, HumanTask.name,
                                    HumanTask.subject, HumanTask.status, HumanTask.due_at, HumanTask.created_at,
                                    HumanTask.completed_at, HumanTask.assignee, HumanTask.candidate_groups,
-                                   HumanTask.candidate_users, HumanTask.candidate_unit)
+                                   HumanTask.candidate_users, HumanTask.candidate_unit, HumanTask.due_basis)
                             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                             .where(*conditions).order_by(HumanTask.id)):

@@ -16,9 +16,10 @@ Everything comes from what the other reports already compute, not counted again 
 - the supervision ledger's summary (engine/supervision.py) of the plans in implementation now:
   rectifications open and overdue, supervisions overdue;
 - the years deadlines reach that the working-day calendar does not know (no holidays entered):
-  this year, the year `CALENDAR_LOOKAHEAD` days on, and the year of every open step's deadline,
-  each with how many open steps are due in it. Working days there count plain weekends, so the
-  office is told before a deadline computed across the Spring Festival comes out a week short.
+  this year, the year `CALENDAR_LOOKAHEAD` days on, and the year of every open step's deadline
+  counted in working days, each with how many such steps are due in it. Working days there count
+  plain weekends, so the office is told before a deadline computed across the Spring Festival
+  comes out a week short.
 
 Read-only: the ledger's and the supervision ledger's queries, one SELECT of the filing steps'
 ids, and the inbox's one SELECT of counts.
@@ -110,7 +111,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
         "units": {"count": len(ranked), "top": ranked[:TOP_UNITS]},
         "filings": {"overdue": len(filings_overdue), "due_soon": len(filings_soon),
                     "tasks": filings_overdue + filings_soon},
-        "calendar_gaps": calendar_gaps(calendar, today, [step["due_at"] for row in rows for step in row["current"]]),
+        "calendar_gaps": calendar_gaps(calendar, today, [step["due_at"] for row in rows for step in row["current"]
+                                                         if step["due_in_working_days"]]),
         "claimable": count_tasks(session, username)["claimable"],
         "supervision": {"plans": watched["plans"], "rectifications_open": watched["notices_open"],
                         "rectifications_overdue": watched["rectification_overdue"],
@@ -121,7 +123,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
 def calendar_gaps(calendar: WorkCalendar, today, deadlines: list[str | None]) -> list[dict]:
     """[{"year", "steps"}]: each year that this year, the year `CALENDAR_LOOKAHEAD` on, or an open
     step's deadline (ISO instants) falls in, and that the calendar does not cover; `steps` counts
-    the deadlines in it."""
+    the deadlines in it. `deadlines`: those counted in working days (a deadline of 30 calendar
+    days, or a date someone typed, does not depend on the holidays)."""
     due_in: dict[int, int] = {}
     for due_at in deadlines:
         if due_at is not None:

@@ -13,6 +13,7 @@ from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate,
 from . import clock, forms
 from .errors import Forbidden, Invalid, NotFound
 from .forms import Limit
+from .provisional import counts_working_days, mark
 from .runtime import OPEN_STATUSES, is_open
 
 SCOPES = ("mine", "claimable", "all")  # open tasks: the inbox, counted on every page
@@ -36,7 +37,8 @@ def task_dict(task) -> dict:
         "status": task.status, "assignee": task.assignee,
         "candidate_groups": json.loads(task.candidate_groups),
         "candidate_users": json.loads(task.candidate_users), "candidate_unit": task.candidate_unit,
-        "due_at": iso(task.due_at), "follow_up_at": iso(task.follow_up_at),
+        "due_at": iso(task.due_at), "due_in_working_days": counts_working_days(getattr(task, "due_basis", None)),
+        "follow_up_at": iso(task.follow_up_at),
         "priority": task.priority, "created_at": iso(task.created_at),
         "claimed_at": iso(task.claimed_at), "completed_at": iso(task.completed_at),
         "completed_by": task.completed_by, "reminded_at": iso(task.reminded_at),
@@ -83,9 +85,10 @@ def list_tasks(session: Session, username: str, scope: str = "mine",
         query = query.order_by(*urgent_first(clock.now()))
     if limit is not None:
         query = query.limit(limit).offset(offset)
-    return [task_dict(task) | {"plan_title": title, "business_key": business_key, "on_behalf_of": behalf,
-                               "may_claim": bool(claim)}
-            for task, title, business_key, behalf, claim in session.execute(query)]
+    return mark(session.connection(), [
+        task_dict(task) | {"plan_title": title, "business_key": business_key, "on_behalf_of": behalf,
+                           "may_claim": bool(claim)}
+        for task, title, business_key, behalf, claim in session.execute(query)])
 
 
 def count_listed(session: Session, username: str, scope: str, instance_id: int | None = None,
@@ -215,6 +218,7 @@ def task_view(session: Session, task_id: int, limit: Limit,
     own = task_data(task) if task_data is not None else None
     variables = json.loads(variables_json) if own is None else own
     view = task_dict(task) | {"plan_title": title, "business_key": business_key, "plan_status": plan_status}
+    mark(session.connection(), [view])
     # an open task starts a `keep` = `false` field afresh, as submitting it does: another
     # reviewer's return reason must not show up, nor be copied back, as this one's; what was
     # given before is still said apart (`earlier`), for the one who must act on it
@@ -259,7 +263,7 @@ def instance_view(conn: Connection, instance_id: int, versions: dict[int, int] |
         "version": instance.version,
         "called_versions": _called_versions(conn, json.loads(instance.subprocess_definitions),
                                             {} if versions is None else versions),
-        "tasks": [task_dict(t) for t in tasks],  # a row reads like a HumanTask: same names
+        "tasks": mark(conn, [task_dict(t) for t in tasks]),  # a row reads like a HumanTask: same names
         "variables": json.loads(instance.variables_json),
     }
 

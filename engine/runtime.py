@@ -642,17 +642,20 @@ WORKDAY_FUNCTIONS = frozenset({"workingDays", "addWorkingDays"})
 
 
 def due_basis(due_text: str | None, variables, at: datetime) -> str | None:
-    """What a due date is computed from, as JSON {"at", "values"}: the moment (working days
-    count from it) and the variables the expression names, with their values (sorted, so that
-    equal values give equal text). None for a literal or an expression that neither names a
-    variable nor counts working days: nothing can change it later."""
+    """What a due date is computed from, as JSON {"at", "values", "working_days"}: the moment
+    (working days count from it), the variables the expression names, with their values (sorted,
+    so that equal values give equal text), and whether it counts working days (then a year the
+    calendar does not know makes it provisional, engine/provisional.py). None for a literal or an
+    expression that neither names a variable nor counts working days: nothing can change it later."""
     if not due_text or not is_wrapped(due_text.strip()):
         return None
     expression = compile_expression(due_text.strip(), FUNCTION_NAMES)
-    if not expression.names and not expression.functions & WORKDAY_FUNCTIONS:
+    working_days = bool(expression.functions & WORKDAY_FUNCTIONS)
+    if not expression.names and not working_days:
         return None
     values = {name: variables.get(name) for name in expression.names}
-    return json.dumps({"at": at.isoformat(), "values": values}, ensure_ascii=False, default=str, sort_keys=True)
+    return json.dumps({"at": at.isoformat(), "values": values, "working_days": working_days},
+                      ensure_ascii=False, default=str, sort_keys=True)
 
 
 def _values(basis: str) -> str:

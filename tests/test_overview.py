@@ -98,19 +98,28 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
 
 def test_a_year_with_no_holidays_entered_is_named_with_the_open_steps_due_in_it(library, plans, at):  # noqa: F811
     """In December, deadlines reach into a year the calendar package does not know yet (1.11.0 knows
-    none after 2026): the office is told which year, and how many open steps are due in it, until
-    it enters that year's schedule."""
+    none after 2026): the office is told which year, and how many open steps counted in working
+    days are due in it, until it enters that year's schedule. A deadline of calendar months (the
+    filing) does not depend on the holidays and is not counted; the inbox marks the others
+    provisional."""
     from engine.queries import list_tasks
     with at("2026-12-18T09:00:00"):
         view = library.overview("chen")
-    with library.db.reader() as s:
-        listed = list_tasks(s, "chen", "all")
-    due_2027 = sum(t["due_at"] is not None and t["due_at"] >= "2026-12-31T16:00:00+00:00" for t in listed)
-    assert due_2027 >= 2  # the legality review and the filing at least
-    assert view["calendar_gaps"] == [{"year": 2027, "steps": due_2027}]
+        with library.db.reader() as s:
+            listed = list_tasks(s, "chen", "all")
+    in_2027 = [t for t in listed if t["due_at"] is not None and t["due_at"] >= "2026-12-31T16:00:00+00:00"]
+    by_step = {t["element_id"]: t for t in in_2027}
+    assert by_step["Task_LegalityReview"]["due_in_working_days"] and by_step["Task_LegalityReview"]["due_provisional"]
+    assert not by_step["Task_FileDocument"]["due_in_working_days"]  # one calendar month after issuance
+    assert not by_step["Task_FileDocument"]["due_provisional"]
+    working = [t for t in in_2027 if t["due_in_working_days"]]
+    assert all(t["due_provisional"] for t in working)
+    assert view["calendar_gaps"] == [{"year": 2027, "steps": len(working)}]
     library.set_calendar_day(date(2027, 2, 11), working=False, note="春节", actor="chen")
     with at("2026-12-18T09:00:00"):
         assert library.overview("chen")["calendar_gaps"] == []
+        with library.db.reader() as s:
+            assert not any(t["due_provisional"] for t in list_tasks(s, "chen", "all"))
 
 
 def test_calendar_gaps_look_90_days_ahead_and_at_every_deadline():
