@@ -1281,3 +1281,32 @@ def test_a_candidate_list_not_separated_by_commas_is_refused(attrs, bad):
 def test_candidate_lists_with_commas_and_spaces_pass():
     assert found(simple('<bpmn:userTask id="Task_A" camunda:candidateGroups=" legal , reform_office," '
                         'camunda:candidateUsers="li,chen" />')) == []
+
+
+def _process_property_warnings(files, deployed=()):
+    return [p for p in check_processes(files, deployed_xml=deployed) if p["rule"] == "process-property"]
+
+
+def test_a_property_changed_in_a_called_process_alone_is_said_to_change_nothing_for_its_callers():
+    """An analyst sets legality_review's legalReviewDays to 10 and deploys it alone: plans started
+    from reform_plan and adjustment still get 15, which their own properties pass in. Checked
+    against the deployed library, the change is told so, naming each caller; changed together
+    with the callers, nothing is said."""
+    library = {p.name: p.read_text(encoding="utf-8") for p in BPMN.glob("*.bpmn")}
+    changed = library["legality_review.bpmn"].replace('name="legalReviewDays" value="15"', 'name="legalReviewDays" value="10"')
+    assert changed != library["legality_review.bpmn"]
+    warnings = _process_property_warnings([("legality_review.bpmn", changed.encode())], library.values())
+    assert [(w["file"], w["element_id"], w["severity"]) for w in warnings] == [("legality_review.bpmn", "legality_review", "warning")] * 2
+    assert "reform_plan" in warnings[0]["message"] + warnings[1]["message"]
+    assert "adjustment" in warnings[0]["message"] + warnings[1]["message"]
+    assert all("legalReviewDays = 10" in w["message"] and "15" in w["message"] for w in warnings)
+    callers = {name: library[name].replace('name="legalReviewDays" value="15"', 'name="legalReviewDays" value="10"')
+               for name in ("reform_plan.bpmn", "adjustment.bpmn")}
+    together = [("legality_review.bpmn", changed.encode())] + [(n, x.encode()) for n, x in callers.items()]
+    assert _process_property_warnings(together, library.values()) == []
+    # a caller changed alone: told on the caller that the called process says otherwise
+    caller_only = _process_property_warnings([("reform_plan.bpmn", callers["reform_plan.bpmn"].encode())], library.values())
+    assert [(w["file"], w["element_id"]) for w in caller_only] == [("reform_plan.bpmn", "reform_plan")]
+    assert "legality_review" in caller_only[0]["message"]
+    # the library as it is deployed agrees with itself
+    assert _process_property_warnings([(n, x.encode()) for n, x in library.items()]) == []

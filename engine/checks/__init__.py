@@ -26,6 +26,7 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 * `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
 * `calls` — call activities;
 * `ledger` — the ledger's process properties name variables that exist, of the right type;
+* `properties` — a process property a caller and the process it calls set differently (across files);
 * `directory` — groups and users a diagram names that the database does not have (warnings);
 * `files` — what `check_files` adds: schema and parse errors, the storage safety net, the Modeler lint.
 """
@@ -47,6 +48,7 @@ from .gateways import (rule_conditions_on_activities, rule_gateways, rule_implic
                        rule_unreachable)
 from .ledger import rule_ledger_properties
 from .multi_instance import rule_multi_instance
+from .properties import property_mismatches
 from .unsupported import rule_camunda_8, rule_start_permission, rule_unsupported
 from .variables import rule_misspelt_collections, rule_undefined_variables
 
@@ -110,6 +112,7 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
         doc = Doc(file_name, root, keys, deployed, variables)
         for rule in RULES:
             problems.extend(rule(doc))
+    problems.extend(property_mismatches(trees, context))
     return problems
 
 
