@@ -239,7 +239,7 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
                                                           "BG-2026-H1", "--json"))["tasks"]] == ["市政府办公厅"] * 2 + ["市财政局"]
     page = _office_reads(library, now, "task", str(review["id"]))
     assert page.startswith(f"  待办 (task) {review['id']}：编审单位报告（市财政局） (Task_ReviewReport)")
-    ledger = _office_reads(library, now, "ledger", "--process", "work_report", "--output", str(tmp_path / "台账.csv"))
+    ledger = _office_reads(library, now, "ledger", "--process", "work_report")
     assert ("    当前 (now)：报送改革进展报告（市政府办公厅）（王芳） 期限 (due) 2026-07-10 已逾期 OVERDUE\n"
             "    当前 (now)：编审单位报告（市财政局）（待认领 (open)：改革办）\n"
             "    当前 (now)：催报改革进展报告（市政府办公厅）（待认领 (open)：改革办）\n") in ledger
@@ -248,6 +248,7 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
     [row] = json.loads(_office_reads(library, now, "ledger", "--process", "work_report", "--json"))["plans"]
     assert [(t["name"], t["subject"]) for t in row["current"]] == [
         ("报送改革进展报告", "市政府办公厅"), ("编审单位报告", "市财政局"), ("催报改革进展报告", "市政府办公厅")]
+    _office_reads(library, now, "ledger", "--process", "work_report", "--output", str(tmp_path / "台账.csv"))
     exported = (tmp_path / "台账.csv").read_text(encoding="utf-8-sig")
     assert ("报送改革进展报告（市政府办公厅）（王芳）、编审单位报告（市财政局）（待认领：改革办）、"
             "催报改革进展报告（市政府办公厅）（待认领：改革办）") in exported

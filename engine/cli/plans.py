@@ -9,7 +9,7 @@ import click
 
 from .. import clock, display
 from .params import ID, PLAN
-from .shared import _emit, _json_data, command, main
+from .shared import _emit, _json_data, _written, command, main
 from .show import _PLAN_STATUS, _each, _label, _local, _show_comment, _show_instance
 
 
@@ -138,7 +138,7 @@ def diagram_cmd(state, as_json, instance_id, output, key):
 @command(main, "archive")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 @click.option("--output", type=click.Path(dir_okay=False),
-              help="另存为 .xlsx 或 .csv 文件 (also write the archive to an .xlsx or .csv file).")
+              help="写入 .xlsx 或 .csv 文件，只输出一行摘要 (write the archive to an .xlsx or .csv file; only a one-line summary is printed).")
 def archive_cmd(state, as_json, instance_id, output):
     """方案的决策档案：五项法定程序（公众参与、专家论证、风险评估、合法性审查、集体讨论决定）的办理记录及其审计核验
     (a plan's decision archive: the records of the five statutory procedures, checked against the audit trail)."""
@@ -148,7 +148,11 @@ def archive_cmd(state, as_json, instance_id, output):
         result = decision_archive(s, instance_id, clock.now())
     if output is not None:  # "" too: refused, not silently nothing written
         write(result, output)
-        click.echo(f"已写入决策档案到 {output} (decision archive written)", err=True)
+        records = sum(len(section["records"]) for section in result["sections"])
+        _written({"output": output, "id": result["id"], "records": records}, as_json,
+                 f"已写入决策档案到 {output}：方案 {result['id']}，{records} 条记录 "
+                 f"(decision archive written: {records} record(s))")
+        return  # the file holds it: the archive is not printed as well
 
     def human(d):
         click.echo(f"决策档案 (decision archive) #{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "

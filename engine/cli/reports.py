@@ -10,7 +10,7 @@ import click
 from .. import display
 from ..workdays import gap_warning
 from .params import BadValue
-from .shared import _emit, command, main
+from .shared import _emit, _written, command, main
 from .show import _PLAN_STATUS, _deadline, _label
 
 
@@ -27,7 +27,7 @@ from .show import _PLAN_STATUS, _deadline, _label
 @click.option("--by-unit", is_flag=True,
               help="按牵头单位汇总：方案数、红黄绿、延误 (per lead unit: plans, warnings, delays).")
 @click.option("--output", type=click.Path(dir_okay=False),
-              help="另存为 .xlsx 或 .csv 文件 (also write the ledger to an .xlsx or .csv file).")
+              help="写入 .xlsx 或 .csv 文件，只输出一行摘要 (write the ledger to an .xlsx or .csv file; only a one-line summary is printed).")
 def ledger_cmd(state, as_json, status, colour, unit, process_key, year, by_unit, output):
     """改革方案台账：牵头单位、当前环节、期限及三色预警 (the ledger: lead units, current steps, deadlines, warnings).
 
@@ -38,11 +38,18 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, year, by_unit,
     rows = state.engine.ledger(status=status, colour=colour, unit=unit, process=process_key, year=year)
     if output is not None and by_unit and output.lower().endswith(".csv"):  # one table: the sums asked for
         write_units(rows, output)
-        click.echo(f"已写入按牵头单位汇总到 {output} (per-unit sums written)", err=True)
-    elif output is not None:  # "" too: refused, not silently nothing written
+        from ..ledger import by_unit as per_unit
+        units = len(per_unit(rows))
+        _written({"output": output, "plans": len(rows), "units": units}, as_json,
+                 f"已写入按牵头单位汇总到 {output}：{units} 个单位，{len(rows)} 个方案 "
+                 f"(per-unit sums of {display.counted(len(rows), 'plan')} written)")
+        return
+    if output is not None:  # "" too: refused, not silently nothing written
         write(rows, output, year=year)
-        click.echo(f"已写入{'' if year is None else f'{year}年度'}台账 {len(rows)} 个方案到 {output} "
-                   f"(ledger of {display.counted(len(rows), 'plan')} written)", err=True)
+        _written({"output": output, "plans": len(rows), **({} if year is None else {"year": year})}, as_json,
+                 f"已写入{'' if year is None else f'{year}年度'}台账 {len(rows)} 个方案到 {output} "
+                 f"(ledger of {display.counted(len(rows), 'plan')} written)")
+        return  # the file holds it: the ledger is not printed as well
     # a year's ledger names its year; without --year the output is as it always was
     shown = {} if year is None else {"year": year}
 
@@ -94,7 +101,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, year, by_unit,
               help="另列其他实施中的方案（月报，不经专项小组审核） (also the other plans in implementation).")
 @click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
 @click.option("--output", type=click.Path(dir_okay=False),
-              help="另存为 .xlsx 或 .csv 文件 (also write the bulletin to an .xlsx or .csv file).")
+              help="写入 .xlsx 或 .csv 文件，只输出一行摘要 (write the bulletin to an .xlsx or .csv file; only a one-line summary is printed).")
 def bulletin_cmd(state, as_json, quarter, everything, unit, output):
     """季度通报：季末报专项小组审核的方案本季度进度表的报送、审核及季末预警
     (the quarterly bulletin: each quarterly plan's table for the quarter, filed and reviewed or not).
@@ -106,8 +113,10 @@ def bulletin_cmd(state, as_json, quarter, everything, unit, output):
     if output is not None:  # "" too: refused, not silently nothing written
         write(result, output)
         count = len(result["plans"]) + len(result.get("others", []))
-        click.echo(f"已写入{result['label']}通报 {count} 个方案到 {output} "
-                   f"(bulletin of {display.counted(count, 'plan')} written)", err=True)
+        _written({"output": output, "plans": count, "quarter": result["label"]}, as_json,
+                 f"已写入{result['label']}通报 {count} 个方案到 {output} "
+                 f"(bulletin of {display.counted(count, 'plan')} written)")
+        return  # the file holds it: the bulletin is not printed as well
     _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
 
 
@@ -116,7 +125,7 @@ def bulletin_cmd(state, as_json, quarter, everything, unit, output):
                                        "(the plans in implementation during that year; default: those now).")
 @click.option("--unit", help="只列牵头单位名称含此文字的 (only plans whose lead unit contains this text).")
 @click.option("--output", type=click.Path(dir_okay=False),
-              help="另存为 .xlsx 或 .csv 文件 (also write the ledger to an .xlsx or .csv file).")
+              help="写入 .xlsx 或 .csv 文件，只输出一行摘要 (write the ledger to an .xlsx or .csv file; only a one-line summary is printed).")
 def supervision_cmd(state, as_json, year, unit, output):
     """督察整改台账：实施中方案的督察、整改意见书及整改、复核、复查、约谈情况
     (the supervision and rectification ledger of the plans in implementation).
@@ -128,8 +137,10 @@ def supervision_cmd(state, as_json, year, unit, output):
     if output is not None:  # "" too: refused, not silently nothing written
         write(result, output)
         count = len(result["plans"])
-        click.echo(f"已写入督察整改台账 {count} 个方案到 {output} "
-                   f"(supervision ledger of {display.counted(count, 'plan')} written)", err=True)
+        _written({"output": output, "plans": count}, as_json,
+                 f"已写入督察整改台账 {count} 个方案到 {output} "
+                 f"(supervision ledger of {display.counted(count, 'plan')} written)")
+        return  # the file holds it: the ledger is not printed as well
     _emit(result, as_json, lambda d: [click.echo(line) for line in lines(d)])
 
 
@@ -146,7 +157,8 @@ def overview_cmd(state, as_json, actor):
 def _overview_lines(d: dict) -> None:
     led, soon, files, sup = d["ledger"], d["due_soon"], d["filings"], d["supervision"]
     lines = [
-        f"{d['year']} 年度工作台，截至 {d['as_of']} (the {d['year']} overview as of {d['as_of']})",
+        f"{d['year']} 年度工作台，截至 {display.minute(d['as_of'])} (the {d['year']} overview as of "
+        f"{display.minute(d['as_of'])})",
         f"台账 (ledger)：{led['plans']} 个方案，红 {led['red']}、黄 {led['yellow']}、绿 {led['green']}，其中结转 "
         f"{led['carried_over']} ({display.counted(led['plans'], 'plan')}: {led['red']} red, {led['yellow']} yellow, "
         f"{led['green']} green; {led['carried_over']} carried over)",
@@ -161,8 +173,9 @@ def _overview_lines(d: dict) -> None:
         f"{sup['rectifications_overdue']} overdue; {sup['supervisions_overdue']} supervisions overdue)",
     ]
     for i, gap in enumerate(d["calendar_gaps"], 1):  # at the top, where it cannot be missed
-        lines.insert(i, f"警告 (warning)：{gap['steps']} 个未办结环节的期限在 {gap['year']} 年 "
-                        f"({display.counted(gap['steps'], 'open step')} due in {gap['year']})；{gap_warning(gap['year'])}")
+        lines.insert(i, f"警告 (warning)：{gap['steps']} 个未办结环节以工作日计的期限在 {gap['year']} 年 "
+                        f"({display.counted(gap['steps'], 'open step')} counted in working days due in {gap['year']})；"
+                        f"{gap_warning(gap['year'])}")
     for u in d["units"]["top"]:
         lines.append(f"    逾期 (overdue)：{u['lead_unit'] or '（未填）'} {u['overdue']} 个环节，涉及 {u['plans']} 个方案 "
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
@@ -189,7 +202,7 @@ def _overview_lines(d: dict) -> None:
 @click.option("--by-unit", is_flag=True,
               help="按牵头单位汇总：办结数、工作日中位数、逾期办结、在办逾期 (per lead unit: completed, median, late, overdue).")
 @click.option("--output", type=click.Path(dir_okay=False),
-              help="另存为 .xlsx 或 .csv 文件 (also write the statistics to an .xlsx or .csv file).")
+              help="写入 .xlsx 或 .csv 文件，只输出一行摘要 (write the statistics to an .xlsx or .csv file; only a one-line summary is printed).")
 def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, output):
     """办理时效统计：各流程各环节办结数、办理用时（工作日、自然日的中位数、90% 分位数、最长）、逾期办结及在办逾期，最慢的环节在前
     (how long each step takes: steps completed, median, 90th percentile and longest time in working and
@@ -205,9 +218,11 @@ def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, ou
     if output is not None:  # "" too: refused, not silently nothing written
         write(result, output)
         count = len(result["steps"])
-        click.echo(f"已写入办理时效统计 {count} 个环节到 {output} "
-                   f"(statistics of {display.counted(count, 'step')} written)", err=True)
-    elif fmt == "csv" and not as_json:
+        _written({"output": output, "steps": count}, as_json,
+                 f"已写入办理时效统计 {count} 个环节到 {output} "
+                 f"(statistics of {display.counted(count, 'step')} written)")
+        return  # the file holds them: the table is not printed as well
+    if fmt == "csv" and not as_json:
         import tempfile
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "stats.csv"

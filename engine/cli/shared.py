@@ -60,6 +60,16 @@ def _emit(data, as_json: bool, human) -> None:
         human(data)
 
 
+def _written(summary: dict, as_json: bool, line: str) -> None:
+    """What a command with --output says once the file is written, instead of also printing what
+    it wrote: one line on standard error (standard output stays empty, as for `audit export
+    --output`), or with --json the summary as JSON on standard output."""
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, default=str))
+    else:
+        click.echo(line, err=True)
+
+
 def _refuse(exc: ReformflowError, as_json: bool):
     if as_json:
         click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
