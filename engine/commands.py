@@ -37,7 +37,7 @@ from .queries import ADMIN_GROUP, instance_view, iso, task_dict, task_view, unkn
 from .runtime import Context
 from .state import spec_to_json
 from .visibility import may_see_plan
-from .workdays import before_entries, pointless_entry
+from .workdays import WorkCalendar, before_entries, pointless_entry
 
 SYSTEM_ACTOR = "system"
 
@@ -741,9 +741,11 @@ class Engine:
         """Enter a statutory holiday or a swapped working day for a year the calendar package
         does not know yet (the State Council publishes each year's schedule in late autumn).
         An entry that would change nothing (上班 on a Monday) is refused: it is mostly a mistyped
-        date, and would make its year count as entered. `seen`: see set_calendar_days."""
-        self.set_calendar_days([(day, working, note)], actor=actor, always=True, seen=seen)
-        return {"day": day.isoformat(), "working": working, "note": note}
+        date, and would make its year count as entered. `years_begun`: [the day's year] when this
+        is the first entry of a year nobody had entered: it now counts as entered, its deadlines no
+        longer provisional, though one day is not its schedule. `seen`: see set_calendar_days."""
+        done = self.set_calendar_days([(day, working, note)], actor=actor, always=True, seen=seen)
+        return {"day": day.isoformat(), "working": working, "note": note, "years_begun": done["years_begun"]}
 
     def remove_calendar_day(self, day: date, *, actor: str, seen: dict | None = None) -> dict:
         """Take back an entry (entered by mistake): the day is again as the package, or
@@ -772,18 +774,23 @@ class Engine:
         them (the web page). A day among them entered or changed by someone else since is a
         conflict, and nothing is entered: two offices entering the same day never overwrite
         each other unseen."""
-        result = {"entered": [], "unchanged": []}
+        result = {"entered": [], "unchanged": [], "years_begun": []}
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             runtime.lock_calendar(ctx.session.connection(), shared=False)
+            unknown = _unknown_years(ctx.session, {day.year for day, _working, _note in days})
             for day, working, note in days:
                 _calendar_as_seen(day, ctx.session.get(CalendarOverride, day), seen)
+                row = ctx.session.get(CalendarOverride, day)
                 # (a file's lines were checked as it was read, each with its line number)
                 if always and (pointless := pointless_entry(day, working)) is not None:
                     zh, en = pointless
-                    raise Invalid(f"{zh}；要撤销已录入的日子，请用 reformflow calendar remove {day} --as {actor} "
-                                  f"({en}; to undo an entry, use `reformflow calendar remove {day} --as {actor}`)")
-                row = ctx.session.get(CalendarOverride, day)
+                    if row is None:
+                        raise Invalid(f"{zh} ({en})")
+                    raise Invalid(f"{zh}；要恢复为工作日，请撤销该日已录入的{'调休上班' if row.is_working_day else '放假'}"
+                                  f"（网页的「撤销」，或 reformflow calendar remove {day} --as {actor}） ({en}; to make it "
+                                  f"a plain working day again, remove its entry: 撤销 on the web page, or `reformflow "
+                                  f"calendar remove {day} --as {actor}`)")
                 old = None if row is None else row.is_working_day
                 entry = {"day": day.isoformat(), "working": working, "note": note}
                 if not always and row is not None and (old, row.note) == (working, note):
@@ -796,6 +803,7 @@ class Engine:
                 ctx.log.record("calendar_changed", day=day.isoformat(), old={"working": old},
                                new={"working": working}, note=note)
                 result["entered"].append(entry)
+            result["years_begun"] = sorted({int(e["day"][:4]) for e in result["entered"]} & unknown)
         return result
 
     def recount_working_days(self, day: date, *, actor: str,
@@ -1722,6 +1730,15 @@ _LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}
 _CALENDAR_KEEPERS = "只有改革办可以维护节假日安排 (only the reform office maintains the calendar)"
+
+
+def _unknown_years(session, years: set[int]) -> set[int]:
+    """Those of `years` that neither the calendar package nor any entry knows: the first entry
+    makes such a year count as entered (WorkCalendar.covered), and its deadlines no longer
+    provisional, so the command says so (`years_begun`)."""
+    unknown = {y for y in years if not WorkCalendar().covered(y)}
+    return {y for y in unknown if session.execute(select(CalendarOverride.day).where(
+        CalendarOverride.day.between(date(y, 1, 1), date(y, 12, 31))).limit(1)).first() is None}
 
 
 def _calendar_as_seen(day: date, row: CalendarOverride | None, seen: dict | None) -> None:

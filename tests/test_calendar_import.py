@@ -183,11 +183,19 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
     wrong = cli(*at, "calendar", "set", "2027-01-04", "--working", "--as", "chen", "--json", ok=False)
     assert wrong.exit_code == 3
+    assert "2027-01-04（星期一）本来就是工作日，无需录入为上班；请核对日期 (" in wrong.stderr
+    assert "remove" not in wrong.stderr  # nothing was entered for that day: nothing to take back
+    first = cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    # one day makes 2027 count as entered: said, since the rest of its schedule is still missing
+    assert "这是 2027 年录入的第一天，该年从此算作已录入" in first.stderr
+    assert "reformflow calendar import" in first.stderr
+    back = cli(*at, "calendar", "set", "2027-01-01", "--working", "--as", "chen", ok=False)
     # the command it points to runs as written: without --as it was a usage error
-    assert "2027-01-04（星期一）本来就是工作日" in wrong.stderr
-    assert "请用 reformflow calendar remove 2027-01-04 --as chen (" in wrong.stderr
-    assert "use `reformflow calendar remove 2027-01-04 --as chen`" in wrong.stderr
-    cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    assert "要恢复为工作日，请撤销该日已录入的放假（网页的「撤销」，或 reformflow calendar remove 2027-01-01 --as chen）" in back.stderr
+    assert "or `reformflow calendar remove 2027-01-01 --as chen`)" in back.stderr
+    second = cli(*at, "calendar", "set", "2027-02-11", "--off", "--note", "春节", "--as", "chen", "--json")
+    assert as_json(second)["years_begun"] == [] and "第一天" not in second.stderr
+    cli(*at, "calendar", "remove", "2027-02-11", "--as", "chen")
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
     assert review["due_at"] == "2027-01-11T16:00:00+00:00"
     removed = as_json(cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen", "--json"))
@@ -206,9 +214,11 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     assert again.exit_code == 5 and "2027-01-01 没有录入过" in again.stderr
     events = [json.loads(line) for line in cli("audit", "export").stdout.splitlines()]
     changes = [json.loads(e["payload"]) for e in events if e["event_type"] == "calendar_changed"]
-    assert [(c["old"], c["new"]) for c in changes] == [
-        ({"working": None}, {"working": False}), ({"working": False}, {"working": None})] * 2 + [
-        ({"working": None}, {"working": True}), ({"working": True}, {"working": None})]
+    entered, removed = ({"working": None}, {"working": False}), ({"working": False}, {"working": None})
+    assert [(c["day"], c["old"], c["new"]) for c in changes] == [
+        ("2027-01-01", *entered), ("2027-02-11", *entered), ("2027-02-11", *removed), ("2027-01-01", *removed),
+        ("2027-01-01", *entered), ("2027-01-01", *removed),
+        ("2027-01-09", {"working": None}, {"working": True}), ("2027-01-09", {"working": True}, {"working": None})]
 
 
 def test_someone_outside_the_office_is_refused_before_the_date_is_judged(library):  # noqa: F811

@@ -151,6 +151,7 @@ def test_the_command_line_prints_the_overview_and_its_json(library, plans):  # n
     assert "红 1、黄 0、绿 2" in shown.stdout and "市财政局 1 个环节" in shown.stdout
     assert json.loads(data.stdout)["overdue"]["count"] == 1
     # 2027 has no holidays entered: said second, before the figures
+    assert "截至 2027-01-12 09:00 (the 2027 overview as of 2027-01-12 09:00)" in shown.stdout.splitlines()[0]  # Beijing
     assert shown.stdout.splitlines()[1].startswith("警告 (warning)：")
     assert "期限在 2027 年" in shown.stdout.splitlines()[1] and "reformflow calendar import" in shown.stdout
     assert refused.exit_code != 0 and "只有改革办" in refused.output

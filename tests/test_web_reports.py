@@ -216,6 +216,8 @@ def test_two_office_members_entering_the_same_day_get_a_conflict_not_an_overwrit
         form.get_by_label("说明").fill(note)
         with pages[who].expect_response(re.compile("/calendar/2027/day")) as answer:
             form.get_by_role("button", name="录入").click()
+        if who == "chen":  # the year's first entry: 2027 counts as entered from now on, and is said to
+            expect(pages[who].locator(".flash.warning")).to_contain_text("这是 2027 年录入的第一天：该年从此算作已录入")
         if who == "yang":  # entered on a page that showed the day free: chen's entry stands
             assert answer.value.status == 409
             expect(pages[who].locator(".flash.conflict")).to_contain_text("2027-10-08 刚被其他人修改过，现为放假“国庆节”")

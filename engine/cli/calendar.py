@@ -97,6 +97,12 @@ def _print_calendar_import(d: dict) -> None:
 def _print_calendar_change(d: dict) -> None:
     click.echo(f"{d['day']}：{_day_kind(d['working'])}")
     _print_moved(d["moved"])
+    for year in d.get("years_begun", []):
+        click.echo(f"警告 (warning)：这是 {year} 年录入的第一天，该年从此算作已录入，工作日期限不再标为暂定、不再提醒；"
+                   f"请录入该年全部放假和调休安排，最好用 reformflow calendar import 一次录入 (the first day entered "
+                   f"for {year}: the year now counts as entered, and its working-day deadlines are no longer marked "
+                   f"provisional nor warned of; enter all its holidays and working weekends, best at once with "
+                   f"`reformflow calendar import`)", err=True)
 
 
 def _print_moved(moved: list[dict]) -> None:
