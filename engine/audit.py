@@ -155,6 +155,57 @@ class VerifyResult:
                 "problems": self.problems, "anchors": self.anchors, "notes": self.notes, "files": self.files}
 
 
+class _Problems:
+    """The chain's problems in the order of their events, the same problem on consecutive events
+    said once with its range: one event inserted or removed (the events after it renumbered)
+    makes every later event's content disagree with its hash, which was one line per event
+    (817 lines for 817 events) and is now one line for the run."""
+
+    def __init__(self):
+        self.found: list[tuple[int, int, str]] = []  # (first event, order, line)
+        self.open: dict[str, list] = {}  # kind -> [first, last, extra]
+
+    def add(self, seq: int, line: str) -> None:
+        self.found.append((seq, len(self.found), line))
+
+    def run(self, kind: str, seq: int, extra=None) -> None:
+        current = self.open.get(kind)
+        if current is not None and current[1] == seq - 1 and current[2] == extra:
+            current[1] = seq
+            return
+        if current is not None:
+            self._close(kind)
+        self.open[kind] = [seq, seq, extra, len(self.found)]
+        self.found.append(None)  # its place, filled when the run ends
+
+    def _close(self, kind: str) -> None:
+        first, last, extra, at = self.open.pop(kind)
+        self.found[at] = (first, at, _run_line(kind, first, last, extra))
+
+    def lines(self) -> list[str]:
+        for kind in list(self.open):
+            self._close(kind)
+        return [line for _, _, line in sorted(self.found)]
+
+
+def _run_line(kind: str, first: int, last: int, extra) -> str:
+    """One problem of the events first..last (one event when first == last, worded as before)."""
+    n = last - first + 1
+    if kind == "changed":
+        if n == 1:
+            return (f"事件 {first} 的内容与其哈希不符，该事件被改动 (event {first}: content does not match its hash: "
+                    "the event was changed)")
+        return (f"事件 {first}–{last}（共 {n} 个）的内容与其哈希不符，这些事件被改动；从某一事件起连续不符，"
+                f"正是在其前插入或删除了一个事件、其后的事件都被重新编号的样子 (events {first}–{last}, {n} events: "
+                "content does not match their hashes: they were changed; a run starting at one event is what an "
+                "event inserted or removed before it looks like, the events after it renumbered)")
+    if n == 1:  # no_recorded_at
+        return (f"事件 {first} 缺少写入时间，而之前的事件 {extra} 有 "
+                f"(event {first} has no recorded_at although event {extra} before it has)")
+    return (f"事件 {first}–{last}（共 {n} 个）缺少写入时间，而之前的事件 {extra} 有 "
+            f"(events {first}–{last}, {n} events, have no recorded_at although event {extra} before them has)")
+
+
 def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
            progress: Callable[[int, int], None] | None = None,
            file_progress: Callable[[int, int, int, int], None] | None = None) -> VerifyResult:
@@ -167,7 +218,7 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     (documents.check), which are read at 56–546 MB/s."""
     head_row = session.get(AuditHead, 1)
     expected = head_row.last_seq if head_row is not None else 0
-    problems: list[str] = []
+    found = _Problems()
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     last_seq = 0
     latest_at, latest_seq = None, 0  # the latest recorded_at so far, and its event
@@ -180,22 +231,21 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
         for e in rows:
             count += 1
             if e.seq != expected_seq:
-                problems.append(f"事件 {expected_seq}..{e.seq - 1} 缺失 (event {expected_seq}..{e.seq - 1} missing: "
-                                f"sequence jumps to {e.seq})")
-            if e.prev_hash != prev_hash:
-                problems.append(f"事件 {e.seq} 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event {e.seq}: "
-                                "previous-hash link broken: an event before it was removed, inserted or changed)")
-            if changed := _changed(e):
-                problems.append(changed)
+                found.add(expected_seq, f"事件 {expected_seq}..{e.seq - 1} 缺失 (event {expected_seq}..{e.seq - 1} "
+                                        f"missing: sequence jumps to {e.seq})")
+            if e.prev_hash != prev_hash:  # each on its own: an insertion or a removal breaks one link
+                found.add(e.seq, f"事件 {e.seq} 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event {e.seq}: "
+                                 "previous-hash link broken: an event before it was removed, inserted or changed)")
+            if _changed(e):
+                found.run("changed", e.seq)
             if e.recorded_at is None:
                 if latest_at is not None:  # every event since migration 0003 has one
-                    problems.append(f"事件 {e.seq} 缺少写入时间，而之前的事件 {latest_seq} 有 "
-                                    f"(event {e.seq} has no recorded_at although event {latest_seq} before it has)")
+                    found.run("no_recorded_at", e.seq, latest_seq)
             else:
                 if latest_at is not None and e.recorded_at < latest_at - CLOCK_TOLERANCE:
-                    problems.append(f"事件 {e.seq} 的写入时间 {_stamp(e.recorded_at)} 早于之前事件 {latest_seq} 的 "
-                                    f"{_stamp(latest_at)} 超过 {_minutes(CLOCK_TOLERANCE)} 分钟 (event {e.seq}: "
-                                    f"recorded_at goes back in time along the chain: clock set back or events reordered)")
+                    found.add(e.seq, f"事件 {e.seq} 的写入时间 {_stamp(e.recorded_at)} 早于之前事件 {latest_seq} 的 "
+                                     f"{_stamp(latest_at)} 超过 {_minutes(CLOCK_TOLERANCE)} 分钟 (event {e.seq}: "
+                                     f"recorded_at goes back in time along the chain: clock set back or events reordered)")
                 if latest_at is None or e.recorded_at > latest_at:
                     latest_at, latest_seq = e.recorded_at, e.seq
                 if abs(e.occurred_at - e.recorded_at) > CLOCK_TOLERANCE:
@@ -204,6 +254,7 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
         session.expunge_all()
         if progress is not None:
             progress(count, max(expected, count))
+    problems = found.lines()
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_seq != last_seq or head.last_hash != prev_hash):
         problems.append(f"哈希链止于事件 {last_seq}，而记录的链头是事件 {head.last_seq}，末尾的事件被删除或添加 "

@@ -453,3 +453,35 @@ def test_a_name_typed_as_a_formula_is_text_in_the_csv_export_and_the_hash_still_
         assert outsider_hash(row) == row["hash"], row["seq"]
     exact = [json.loads(line) for line in cli(engine.db, "audit", "export").stdout.splitlines()]
     assert typed in [e["actor"] for e in exact]
+
+
+def test_an_event_removed_and_the_rest_renumbered_is_one_line_not_one_per_event(engine, people):
+    """An operator's test inserted one event and renumbered the rest: `audit verify` printed 817
+    lines, one per later event. The same problem on consecutive events is one line with its range,
+    and says what a run starting at one event looks like; --json lists the same runs."""
+    for n in range(30):
+        engine.add_group(f"g{n}", f"小组{n}")
+    with engine.db.reader() as s:
+        last = s.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc())).scalars().first()
+    tamper(engine.db, "DELETE FROM audit_events WHERE seq = 10",
+           "UPDATE audit_events SET seq = seq + 100000 WHERE seq > 10",
+           "UPDATE audit_events SET seq = seq - 100001 WHERE seq > 100000")
+    renumbered = last - 10  # events 11..last are now 10..last-1
+    result = cli(engine.db, "audit", "verify", code=1)
+    lines = result.stdout.splitlines()
+    assert lines == [
+        f"事件 10 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event 10: previous-hash link broken: an event "
+        "before it was removed, inserted or changed)",
+        f"事件 10–{last - 1}（共 {renumbered} 个）的内容与其哈希不符，这些事件被改动；从某一事件起连续不符，正是在其前插入或删除了"
+        f"一个事件、其后的事件都被重新编号的样子 (events 10–{last - 1}, {renumbered} events: content does not match "
+        "their hashes: they were changed; a run starting at one event is what an event inserted or removed before it "
+        "looks like, the events after it renumbered)",
+        f"哈希链止于事件 {last - 1}，而记录的链头是事件 {last}，末尾的事件被删除或添加 (chain ends at event {last - 1} "
+        f"but the recorded head is event {last}: events at the end were removed or added)"]
+    assert "audit trail broken: 3 problem(s)" in result.stderr
+    assert verify_json(engine.db, code=1)["problems"] == lines
+    # one changed event in the middle of the run's kind is still said on its own, as before
+    tamper(engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")
+    problems = verify_json(engine.db, code=1)["problems"]
+    assert problems[0] == ("事件 3 的内容与其哈希不符，该事件被改动 (event 3: content does not match its hash: "
+                           "the event was changed)") and len(problems) == 4
