@@ -1545,6 +1545,33 @@ def _contended(exc: OperationalError) -> bool:
     return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
 
 
+_SERVER_GONE = ("57P01", "57P02", "57P03", "53300")  # shut down, crashed, starting up, too many connections
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """The reason, one line, when `exc` says the database server cannot be reached or will not
+    let this role in (down, unknown host, refused, role or password refused, a connection lost
+    mid-request, SQLite's file missing or unopenable); None for anything else, which is a refusal
+    or a bug. The web answers the first with 503 (web/health.py), the command line with advice
+    about the URL and the server instead of `reformflow init`."""
+    from sqlalchemy.exc import DBAPIError
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    if exc.connection_invalidated:
+        return reason
+    if type(orig).__module__.startswith("sqlite3"):
+        opened = ("unable to open database file", "disk I/O error", "no database file")
+        return reason if isinstance(exc, OperationalError) and any(o in reason for o in opened) else None
+    code = getattr(orig, "sqlstate", None)
+    # psycopg: what the server says inside a session has its SQLSTATE; a connection that failed
+    # or broke (libpq's own message) has none
+    if isinstance(exc, OperationalError) and (code is None or code.startswith("08") or code in _SERVER_GONE):
+        return reason
+    return None
+
+
 # in a username: what would split it where people type it (a space; a comma in the reporting
 # bodies' lines, where a leading @ names a group). A slash stays allowed: an OA system's
 # "dept/name" sign-in names have their pages (tests/test_web_people.py).

@@ -324,6 +324,37 @@ def test_a_postgresql_database_that_does_not_exist_is_said_to_need_createdb_not_
         # was "新数据库请先运行 `reformflow init`", which cannot create a PostgreSQL database
         assert "createdb" in result.stderr and "does not exist" in result.stderr
 
+def test_a_server_or_role_that_cannot_be_reached_is_said_to_need_checking_not_init(postgres_url):
+    """`--db postgresql://nobody_qa@…` said 'role "nobody_qa" does not exist。新数据库请先运行 reformflow init':
+    init connects the same way and cannot help. The URL, the role, the password and the server can."""
+    base = postgres_url.split("://", 1)[1].split("@", 1)[1]  # host:port/db of the test server
+    for url in (f"postgresql://nobody_qa@{base}",  # no such role
+                "postgresql://postgres@127.0.0.1:5509/test"):  # nothing listens there
+        for args in (["tasks", "--as", "chen"], ["init"], ["tasks", "--as", "chen", "--json"]):
+            result = CliRunner().invoke(main, ["--db", url, *args])
+            assert result.exit_code == 3, result.output
+            assert "reformflow init" not in result.stderr, result.stderr
+            assert "无法连接数据库" in result.stderr and "请检查 --db / REFORMFLOW_DATABASE_URL 中的主机、端口、数据库名和角色" \
+                in result.stderr and "and that the server is running" in result.stderr
+
+
+def test_a_database_with_no_tables_yet_is_still_told_to_run_init(postgres_url):
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    name = f"ops_fix_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        result = CliRunner().invoke(main, ["--db", postgres_url.rsplit("/", 1)[0] + "/" + name, "tasks", "--as", "chen"])
+        assert result.exit_code == 3 and "新数据库请先运行 `reformflow init`" in result.stderr, result.output
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+
+
 def test_check_without_a_database_creates_none(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("REFORMFLOW_DATABASE_URL", raising=False)

@@ -111,8 +111,21 @@ def _database_unusable(exc) -> str:
         return (f"数据库无法使用：{reason}。PostgreSQL 数据库须先由其管理员创建（createdb，见 docs/operations.md §1），"
                 f"再运行 `reformflow init`；否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable: the "
                 f"database does not exist; create it first with createdb, then run `reformflow init`)")
-    return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
-            f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable)")
+    from ..commands import unreachable
+    if unreachable(exc) is not None and "no database file" not in reason:
+        # the server, the address or the role: init cannot help (it would connect the same way)
+        return (f"无法连接数据库：{reason}。请检查 --db / REFORMFLOW_DATABASE_URL 中的主机、端口、数据库名和角色，"
+                f"该角色的密码（~/.pgpass 或 PGPASSWORD，见 docs/operations.md §1），以及数据库服务器是否在运行 "
+                f"(cannot connect to the database: check the URL's host, port, database name and role, the "
+                f"role's password in ~/.pgpass or PGPASSWORD, and that the server is running)")
+    if getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in reason or "no database file" in reason:
+        # no tables yet (or no SQLite file where the command ran): a new database
+        return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
+                f"否则检查 --db / REFORMFLOW_DATABASE_URL (database not usable: a new database needs "
+                f"`reformflow init` first)")
+    return (f"数据库无法使用：{reason}。请检查 --db / REFORMFLOW_DATABASE_URL；升级 reformflow 后须以属主角色运行 "
+            f"`reformflow init` (database not usable: check the URL; after an upgrade, run `reformflow init` as "
+            f"the owner role)")
 
 
 def _parse_now(ctx, param, value):
