@@ -21,9 +21,45 @@ def init_cmd(state, as_json, demo):
     from ..audit import public_url  # init's output lands in logs: never the password
     result = {"database": public_url(state.db.url), "schema": schema, "previous_revision": before, "revision": after}
     if demo:
-        from ..demo import load_demo
-        result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
+        held = _held(state)
+        if held is not None:
+            # `deploy` or `users add` ran first: the demo's people and plans would mix with the
+            # office's own (and its users clash), so none goes in; said as it is, not "already loaded"
+            result["demo"] = {"loaded": False, "reason": "database_not_empty", **held}
+            if not as_json:
+                click.echo(_not_empty_line(held))
+        else:
+            from ..demo import load_demo
+            result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
     _emit(result, as_json, lambda d: click.echo(_schema_line(d)))
+
+
+def _held(state) -> dict | None:
+    """What the database holds that is not the demo's: None when it is empty (the demo goes in)
+    or holds the demo already (load_demo says so and keeps it)."""
+    from sqlalchemy import func, select
+
+    from models import Group, ProcessDefinition, ProcessInstance, User
+
+    from ..demo import PLANS
+    with state.db.reader() as s:
+        held = {"users": s.scalar(select(func.count()).select_from(User)),
+                "groups": s.scalar(select(func.count()).select_from(Group)),
+                "definitions": s.scalar(select(func.count()).select_from(ProcessDefinition)),
+                "plans": s.scalar(select(func.count()).select_from(ProcessInstance))}
+        demo_there = s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == PLANS[0][0])
+                               .limit(1)).first() is not None \
+            and s.execute(select(User.id).where(User.username == "chen")).first() is not None
+    return None if demo_there or not any(held.values()) else held
+
+
+def _not_empty_line(held: dict) -> str:
+    return (f"未加载演示数据：数据库中已有数据（用户 {held['users']} 个、角色 {held['groups']} 个、流程定义 "
+            f"{held['definitions']} 个、方案 {held['plans']} 个），演示数据只加载到空数据库；要试用演示，请另用一个新数据库"
+            f"运行 reformflow --db sqlite:///demo.sqlite3 init --demo (demo data not loaded: the database already "
+            f"holds data ({held['users']} users, {held['groups']} groups, {held['definitions']} definitions, "
+            f"{held['plans']} plans), and demo data only goes into an empty database; to try the demo, use a new "
+            f"one)")
 
 
 def _make_folder_for(url: str) -> None:
