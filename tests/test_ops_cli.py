@@ -41,3 +41,48 @@ def test_init_demo_loads_into_an_empty_database_and_says_already_loaded_the_seco
     assert "DT-2015-01" in first.stdout
     again = _run(url, "--now", "2026-12-03T09:00:00", "init", "--demo")
     assert "演示数据已加载过" in again.stdout and "未加载演示数据" not in again.stdout
+
+
+def test_a_worker_round_cut_short_says_how_many_plans_fired_before_the_error(sqlite_db, monkeypatch):
+    """With 200 plans due and the connection terminated mid-round, the worker logged 「本轮未能运行」
+    though 82 plans had fired and committed: it says how many now."""
+    from datetime import datetime
+
+    from sqlalchemy.exc import OperationalError
+
+    from engine import clock
+    from engine.commands import Engine
+
+    from .conftest import FIXTURES
+    engine = Engine(sqlite_db)
+    engine.add_group("drafter", "牵头单位")
+    engine.add_group("reform_office", "改革办")
+    engine.add_user("zhang", "张伟", groups=["drafter"])
+    engine.deploy([("deadline_months.bpmn", (FIXTURES / "diagrams" / "deadline_months.bpmn").read_bytes())])
+    with clock.frozen(datetime.fromisoformat("2026-01-31T10:00:00")):
+        for _ in range(5):
+            engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})
+    real, calls = Engine._fire_plan, []
+
+    def dropped_after_three(self, instance_id):
+        calls.append(instance_id)
+        if len(calls) == 4:
+            raise OperationalError("SELECT …", {}, Exception("terminating connection due to administrator command"))
+        return real(self, instance_id)
+    monkeypatch.setattr(Engine, "_fire_plan", dropped_after_three)
+    result = _run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "worker", "--rounds", "2", "--interval", "0")
+    lines = result.stderr.splitlines()
+    assert lines[0] == ("worker: 本轮已触发 3 个方案的定时器并已提交，其后出错中断，0 秒后重试 (fired timers in 3 plan(s), "
+                        "committed, before the round was cut short: OperationalError: (builtins.Exception) terminating "
+                        "connection due to administrator command; retrying in 0 s)")
+    assert "已触发 2 个方案的定时器 (fired timers in 2 plan(s))" in result.stdout  # the next round, the rest
+    monkeypatch.setattr(Engine, "_fire_plan", real)
+    calls.clear()
+    assert json.loads(_run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "timers", "run", "--json").stdout)["fired"] == []
+
+
+def test_a_worker_round_that_fired_nothing_before_the_error_says_so_as_before():
+    down = "postgresql://postgres@127.0.0.1:5509/nothing"  # nothing listens there
+    result = _run(down, "worker", "--rounds", "2", "--interval", "0", "--json")
+    assert all(line.startswith("worker: 本轮未能运行，0 秒后重试 (OperationalError: ") for line in result.stderr.splitlines())
+    assert [json.loads(line)["fired_before_error"] for line in result.stdout.splitlines()] == [0, 0]
