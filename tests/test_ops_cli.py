@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from engine.cli import main
 
 from .conftest import BPMN
+from .test_mail import mini  # noqa: F401 - mini_approval deployed, li and zhang with addresses
 
 
 def _run(url: str, *args, code: int = 0, env: dict | None = None):
@@ -86,3 +87,24 @@ def test_a_worker_round_that_fired_nothing_before_the_error_says_so_as_before():
     result = _run(down, "worker", "--rounds", "2", "--interval", "0", "--json")
     assert all(line.startswith("worker: 本轮未能运行，0 秒后重试 (OperationalError: ") for line in result.stderr.splitlines())
     assert [json.loads(line)["fired_before_error"] for line in result.stdout.splitlines()] == [0, 0]
+
+
+def test_mail_status_reports_the_queue_and_a_missing_sender_exit_0(mini, monkeypatch):  # noqa: F811
+    """SMTP_HOST set, neither SMTP_USER nor SMTP_FROM: `mail status` exited 3 with 「请设置发件地址」 and no
+    queue, breaking a monitoring check on `mail status --json`. The queue and the problem now."""
+    from .test_mail import start
+    start(mini)
+    monkeypatch.setenv("REFORMFLOW_SMTP_HOST", "mail.example.gov.cn")
+    for name in ("REFORMFLOW_SMTP_USER", "REFORMFLOW_SMTP_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    shown = _run(str(mini.db.url), "mail", "status")
+    assert shown.stdout.splitlines()[0] == (
+        "SMTP 设置有误，邮件不会发出，留在队列中：请设置发件地址 REFORMFLOW_SMTP_FROM (set the sender's address, "
+        "REFORMFLOW_SMTP_FROM) (the SMTP settings are wrong: mails are not sent, they stay queued)")
+    assert "排队 1 封" in shown.stdout
+    status = json.loads(_run(str(mini.db.url), "mail", "status", "--json").stdout)
+    assert (status["configured"], status["queued"], status["config_error"]) == (
+        False, 1, "请设置发件地址 REFORMFLOW_SMTP_FROM (set the sender's address, REFORMFLOW_SMTP_FROM)")
+    monkeypatch.setenv("REFORMFLOW_SMTP_USER", "notify@example.gov.cn")  # the sender defaults to the user name
+    status = json.loads(_run(str(mini.db.url), "mail", "status", "--json").stdout)
+    assert (status["configured"], status["config_error"]) == (True, None)

@@ -46,14 +46,23 @@ def mail_send(state, as_json):
 
 @command(mail, "status")
 def mail_status(state, as_json):
-    """发件箱状态：排队、已发送、失败的数量，最早排队的时间 (the outbox: queued, sent and failing counts, the oldest queued)."""
+    """发件箱状态：排队、已发送、失败的数量，最早排队的时间，SMTP 设置的问题；能读出队列即返回 0
+    (the outbox: queued, sent and failing counts, the oldest queued, a problem with the SMTP settings;
+    exit 0 whenever the queue could be read)."""
     from .. import mail_outbox, mail_sender
-    configured = mail_sender.SmtpSettings.from_env() is not None
+    from ..errors import Invalid
+    try:
+        configured, problem = mail_sender.SmtpSettings.from_env() is not None, None
+    except Invalid as exc:  # REFORMFLOW_SMTP_HOST set, the rest wrong: the queue is worth reporting all the same
+        configured, problem = False, exc.message
     with state.engine.db.reader() as session:
-        result = mail_outbox.status(session, configured=configured)
+        result = mail_outbox.status(session, configured=configured) | {"config_error": problem}
 
     def human(d):
-        if not d["configured"]:
+        if d["config_error"]:
+            click.echo(f"SMTP 设置有误，邮件不会发出，留在队列中：{d['config_error']} "
+                       f"(the SMTP settings are wrong: mails are not sent, they stay queued)")
+        elif not d["configured"]:
             click.echo("未配置 SMTP（REFORMFLOW_SMTP_HOST）：邮件不会发出，留在队列中 "
                        "(no SMTP configured: mails are not sent, they stay queued)")
         oldest = f"，最早排队于 {display.minute(d['oldest_queued_at'])} (oldest queued)" if d["oldest_queued_at"] else ""
