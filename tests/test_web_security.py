@@ -151,7 +151,8 @@ OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.d
                          "mail.account_email",  # one's own address for mail notifications
                          "people.account"}  # the list of those four, as they stand
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static",
-          "api.openapi"}  # the JSON API's description: nothing of anyone's in it
+          "api.openapi",  # the JSON API's description: nothing of anyone's in it
+          "health.healthz"}  # for the proxy and monitoring: ok or unavailable, nothing of the configuration
 
 
 # the JSON API (web/api.py): endpoint -> (method, path, body, the statuses that refuse it), each

@@ -70,9 +70,11 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import mail; app.register_blueprint(mail.bp)  # noqa: E702
     from . import api; app.register_blueprint(api.bp)  # noqa: E702
     csrf.exempt(api.bp)  # a bearer token, never the session cookie: nothing for another site to forge
+    from . import health; app.register_blueprint(health.bp)  # noqa: E702 - GET /healthz, no sign-in
     i18n.install(app)
     names.install(app)
     error_pages.install(app)
+    health.install(app)  # the database unreachable: 503 and one log line, not a 500 with a traceback
     security_headers.install(app)
     session_timeout.install(app)
     return app
