@@ -65,3 +65,69 @@ def test_a_database_error_that_is_a_bug_is_still_a_500_with_its_traceback(engine
     answer = app.test_client().get("/broken")
     assert answer.status_code == 500 and "系统出错，未做任何更改" in answer.get_data(as_text=True)
     assert any(r.exc_info for r in caplog.records)
+
+
+# ------------------------------------------------------------------ settings
+def test_an_unknown_reformflow_variable_is_warned_of_once_with_the_closest_known_one(monkeypatch, caplog, engine):
+    import web
+    from web import settings
+    monkeypatch.setenv("REFORMFLOW_SECURE_COOKIE", "1")  # the S missing: silently ignored before
+    monkeypatch.setenv("REFORMFLOW_WHATEVER", "x")
+    assert settings.warning_lines() == [
+        "reformflow: 未知的环境变量 REFORMFLOW_SECURE_COOKIE，已忽略，是否应为 REFORMFLOW_SECURE_COOKIES？ "
+        "(unknown environment variable REFORMFLOW_SECURE_COOKIE, ignored: did you mean REFORMFLOW_SECURE_COOKIES?)",
+        "reformflow: 未知的环境变量 REFORMFLOW_WHATEVER，已忽略 (unknown environment variable REFORMFLOW_WHATEVER, "
+        "ignored)"]
+    monkeypatch.setattr(web, "_warned", [])
+    caplog.set_level(logging.WARNING)
+    _app(engine=engine)
+    _app(engine=engine)  # a second app in the same process: not again
+    said = [r.getMessage() for r in caplog.records if "REFORMFLOW_SECURE_COOKIE," in r.getMessage()]
+    assert len(said) == 1
+    # the settings the docs and the test suite name are known
+    assert settings.unknown({"REFORMFLOW_SMTP_FROM": "x", "REFORMFLOW_TEST_POSTGRES_URL": "x"}) == []
+
+
+def test_the_worker_warns_of_an_unknown_reformflow_variable(sqlite_db):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    result = CliRunner().invoke(main, ["--db", sqlite_db.url, "worker", "--rounds", "1", "--interval", "0"],
+                                env={"REFORMFLOW_SMTP_HOTS": "mail.example.gov.cn"})
+    assert result.exit_code == 0
+    assert "未知的环境变量 REFORMFLOW_SMTP_HOTS，已忽略，是否应为 REFORMFLOW_SMTP_HOST？" in result.stderr
+
+
+def test_a_bad_setting_stops_gunicorn_with_one_line_and_no_traceback(tmp_path):
+    """REFORMFLOW_PROXIES=yes stopped gunicorn (exit 3) with the one useful line inside 38-99 lines of
+    traceback per worker."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFORMFLOW_")}
+    env.update(REFORMFLOW_PROXIES="yes", REFORMFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'none.sqlite3'}",
+               REFORMFLOW_SECRET_KEY="k", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([str(Path(sys.executable).parent / "gunicorn"), "--workers", "4", "--bind",
+                           "127.0.0.1:5503", "--no-control-socket", "web:create_app()"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if "REFORMFLOW_PROXIES" in line]
+    assert said == ["reformflow: 设置有误，网页进程未启动 (a setting is wrong, the web workers do not start): "
+                    "REFORMFLOW_PROXIES='yes': 须为代理的层数，如 1 (must be the number of proxies, e.g. 1)"]
+    assert "Reason: Worker failed to boot." in done.stderr
+    import re
+    import tempfile
+    master = re.search(r"\[(\d+)\] \[INFO\] Starting gunicorn", done.stderr).group(1)
+    (Path(tempfile.gettempdir()) / f"reformflow-bad-setting-{master}").unlink()  # the first worker's mark
+
+
+def test_reformflow_web_refuses_a_bad_setting_in_one_line(sqlite_db, monkeypatch):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    monkeypatch.setenv("REFORMFLOW_SESSION_HOURS", "zero")
+    result = CliRunner().invoke(main, ["--db", sqlite_db.url, "web", "--no-worker"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("reformflow: invalid: REFORMFLOW_SESSION_HOURS='zero': 须为小时数")

@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 def create_app(database_url: str | None = None, *, engine: Engine | None = None,
                secret_key: str | None = None, testing: bool = False) -> Flask:
     app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    _warn_of_unknown_settings(app)
     app.url_map.converters["int"] = RowId  # before any route is added
     app.config.update(
         SECRET_KEY=secret_key or os.environ.get("REFORMFLOW_SECRET_KEY") or _local_secret(app),
@@ -47,9 +48,13 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,  # engine/documents.py refuses files over 20 MB with its own message
     )
-    _serve_over_https(app)
-    _session_limits(app)
-    _behind_proxies(app)
+    try:
+        _serve_over_https(app)
+        _session_limits(app)
+        _behind_proxies(app)
+    except SettingError as exc:
+        _stop_gunicorn_worker(exc)
+        raise
     app.extensions[current.KEY] = engine or Engine(Database(database_url, create=False))
     Babel(app, locale_selector=i18n.locale)
     csrf = CSRFProtect(app)
@@ -80,6 +85,47 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     return app
 
 
+class SettingError(ValueError):
+    """A REFORMFLOW_* setting with a value it cannot have: the web workers do not start."""
+
+
+_warned: list[bool] = []
+
+
+def _warn_of_unknown_settings(app: Flask) -> None:
+    """Once per process, in the log: each REFORMFLOW_* variable reformflow does not read, with the
+    known name closest to it (REFORMFLOW_SECURE_COOKIE was silently ignored)."""
+    from . import settings
+    if _warned:
+        return
+    _warned.append(True)
+    for line in settings.warning_lines():
+        app.logger.warning(line)
+
+
+def _stop_gunicorn_worker(exc: SettingError) -> None:
+    """Under gunicorn, say the setting on one line and end the worker with gunicorn's "worker failed
+    to boot" status (3), which stops gunicorn: the exception would be a traceback of 38-99 lines
+    per worker around that one line. Elsewhere (`reformflow web`, tests) the exception is raised."""
+    import sys
+    import tempfile
+    if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        return
+    # Only the first worker of this gunicorn says so and exits 3: gunicorn halts on it, and a second
+    # worker exiting 3 while it halts makes gunicorn itself fail with a traceback and exit 1. The
+    # others exit 1, which gunicorn only logs, until it halts.
+    mark = Path(tempfile.gettempdir()) / f"reformflow-bad-setting-{os.getppid()}"
+    try:
+        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        sys.exit(1)
+    except OSError:
+        pass  # no temporary folder to write in: every worker says it
+    print(f"reformflow: 设置有误，网页进程未启动 (a setting is wrong, the web workers do not start): {exc}",
+          file=sys.stderr, flush=True)
+    sys.exit(3)
+
+
 def _local_secret(app: Flask) -> str:
     """A development key kept in instance/: sessions survive a restart of `make run`. Several web
     workers behind a load balancer must share one: set REFORMFLOW_SECRET_KEY (docs/operations.md)."""
@@ -108,7 +154,7 @@ def _flag(name: str) -> bool:
         return False
     if value in ("1", "true", "yes", "on"):
         return True
-    raise ValueError(f"{name}={value!r}: 须为 1 或 0 (must be 1 or 0)")
+    raise SettingError(f"{name}={value!r}: 须为 1 或 0 (must be 1 or 0)")
 
 
 def _serve_over_https(app: Flask) -> None:
@@ -124,7 +170,7 @@ def _whole_number(name: str, default: int, *, least: int, zh: str, en: str, exam
     stops the start-up, saying what the setting must be (`zh`, `en`) with an example."""
     raw = os.environ.get(name, "").strip() or str(default)
     if not raw.isdigit() or int(raw) < least:
-        raise ValueError(f"{name}={raw!r}: 须为{zh}，如 {example} (must be {en}, e.g. {example})")
+        raise SettingError(f"{name}={raw!r}: 须为{zh}，如 {example} (must be {en}, e.g. {example})")
     return int(raw)
 
 

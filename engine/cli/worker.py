@@ -61,6 +61,9 @@ def timers_run(state, as_json):
 def worker_cmd(state, as_json, interval, rounds):
     """持续触发到期定时器，与网页进程并行运行一个或多个 (keep firing due timers, next to the web workers)."""
     _ = state.engine  # a --db URL reformflow cannot use is refused at once: waiting will not mend it
+    from web.settings import warning_lines
+    for line in warning_lines():  # a misspelt REFORMFLOW_SMTP_* would otherwise be silently ignored
+        click.echo(line, err=True)
     run_worker(state, as_json, interval, rounds)
 
 
@@ -189,8 +192,12 @@ def web_cmd(state, as_json, host, port, worker, interval):
 
     from werkzeug.serving import run_simple
 
-    from web import create_app
-    app = create_app(engine=state.engine)
+    from web import SettingError, create_app
+    from ..errors import Invalid
+    try:
+        app = create_app(engine=state.engine)
+    except SettingError as exc:  # one line, as any refusal, not a traceback
+        raise Invalid(str(exc)) from None
     stop = threading.Event()
     if worker:
         threading.Thread(target=run_worker, args=(state, as_json, interval, None, stop),
