@@ -106,7 +106,7 @@ def test_a_bad_setting_stops_gunicorn_with_one_line_and_no_traceback(tmp_path):
     import sys
     from pathlib import Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFORMFLOW_")}
-    env.update(REFORMFLOW_PROXIES="yes", REFORMFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'none.sqlite3'}",
+    env.update(REFORMFLOW_PROXIES="yes", REFORMFLOW_SECURE_COOKIE="1", REFORMFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'none.sqlite3'}",
                REFORMFLOW_SECRET_KEY="k", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     done = subprocess.run([str(Path(sys.executable).parent / "gunicorn"), "--workers", "4", "--bind",
                            "127.0.0.1:5503", "--no-control-socket", "web:create_app()"],
@@ -120,7 +120,10 @@ def test_a_bad_setting_stops_gunicorn_with_one_line_and_no_traceback(tmp_path):
     import re
     import tempfile
     master = re.search(r"\[(\d+)\] \[INFO\] Starting gunicorn", done.stderr).group(1)
-    (Path(tempfile.gettempdir()) / f"reformflow-bad-setting-{master}").unlink()  # the first worker's mark
+    for what in ("bad-setting", "unknown-settings"):  # the first worker's marks
+        (Path(tempfile.gettempdir()) / f"reformflow-{what}-{master}").unlink()
+    # the misspelt name beside it: said once by the first worker, not once per worker
+    assert done.stderr.count("未知的环境变量 REFORMFLOW_SECURE_COOKIE，已忽略") == 1
 
 
 def test_reformflow_web_refuses_a_bad_setting_in_one_line(sqlite_db, monkeypatch):

@@ -99,8 +99,26 @@ def _warn_of_unknown_settings(app: Flask) -> None:
     if _warned:
         return
     _warned.append(True)
-    for line in settings.warning_lines():
-        app.logger.warning(line)
+    lines = settings.warning_lines()
+    if lines and _first_gunicorn_worker("unknown-settings"):  # not once per worker
+        for line in lines:
+            app.logger.warning(line)
+
+
+def _first_gunicorn_worker(what: str) -> bool:
+    """Whether this process is the first of its gunicorn's workers to get here (True outside
+    gunicorn): a mark named after the gunicorn master in the temporary folder, made by one alone."""
+    import tempfile
+    if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        return True
+    mark = Path(tempfile.gettempdir()) / f"reformflow-{what}-{os.getppid()}"
+    try:
+        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True  # no temporary folder to write in: every worker says it
+    return True
 
 
 def _stop_gunicorn_worker(exc: SettingError) -> None:
@@ -108,19 +126,13 @@ def _stop_gunicorn_worker(exc: SettingError) -> None:
     to boot" status (3), which stops gunicorn: the exception would be a traceback of 38-99 lines
     per worker around that one line. Elsewhere (`reformflow web`, tests) the exception is raised."""
     import sys
-    import tempfile
     if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
         return
     # Only the first worker of this gunicorn says so and exits 3: gunicorn halts on it, and a second
     # worker exiting 3 while it halts makes gunicorn itself fail with a traceback and exit 1. The
     # others exit 1, which gunicorn only logs, until it halts.
-    mark = Path(tempfile.gettempdir()) / f"reformflow-bad-setting-{os.getppid()}"
-    try:
-        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
+    if not _first_gunicorn_worker("bad-setting"):
         sys.exit(1)
-    except OSError:
-        pass  # no temporary folder to write in: every worker says it
     print(f"reformflow: 设置有误，网页进程未启动 (a setting is wrong, the web workers do not start): {exc}",
           file=sys.stderr, flush=True)
     sys.exit(3)
