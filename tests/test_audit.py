@@ -485,3 +485,25 @@ def test_an_event_removed_and_the_rest_renumbered_is_one_line_not_one_per_event(
     problems = verify_json(engine.db, code=1)["problems"]
     assert problems[0] == ("事件 3 的内容与其哈希不符，该事件被改动 (event 3: content does not match its hash: "
                            "the event was changed)") and len(problems) == 4
+
+
+def test_the_app_roles_rights_let_it_append_a_forged_event_that_verifies_as_documented(engine, people, tmp_path):
+    """docs/architecture.md, "What it does not protect against": the chain has no secret key, and the
+    process role must append, so whoever holds its credentials can append a correctly hashed event
+    and move the head. Neither verify nor an anchor taken before notices; the anchor still proves
+    everything up to it."""
+    anchor_file = tmp_path / "anchor.json"
+    cli(engine.db, "audit", "anchor", "--output", str(anchor_file), "--as", "chen")
+    with engine.db.reader() as s:
+        head = s.execute(text("SELECT last_seq, last_hash FROM audit_head")).one()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    payload = '{"username":"mallory"}'
+    digest = audit.event_hash(head.last_seq + 1, now, "chen", "user_added", None, None, payload, head.last_hash, now)
+    with engine.db.engine.begin() as conn:  # INSERT and UPDATE only: what the app role may do
+        conn.execute(text("INSERT INTO audit_events (seq, occurred_at, recorded_at, actor, event_type, payload, "
+                          "prev_hash, hash) VALUES (:seq, :at, :at, 'chen', 'user_added', :payload, :prev, :hash)"),
+                     {"seq": head.last_seq + 1, "at": now, "payload": payload, "prev": head.last_hash, "hash": digest})
+        conn.execute(text("UPDATE audit_head SET last_seq = :seq, last_hash = :hash"),
+                     {"seq": head.last_seq + 1, "hash": digest})
+    checked = verify_json(engine.db, anchor_file)
+    assert checked["ok"] and checked["anchors"][0]["status"] == "ok" and checked["anchors"][0]["appended_after"] == 1
