@@ -391,7 +391,9 @@ def _required_now(field: dict, values: dict, refused: set[str], limit: Limit | N
 
 def _required_because(field: dict, fields: list[dict], values: dict) -> str:
     """「退回理由（不通过时必填）」(returnReason) 为必填项：审查结论为「不通过」 — the form's fields
-    the rule reads, with what was chosen, rather than the expression."""
+    the rule reads, with what was chosen, rather than the expression. The English half names them
+    as the form does, in quotes (a page in English shows it whole): “退回理由（不通过时必填）” is
+    required: “审查结论” is “不通过”."""
     from .scripting import FUNCTION_NAMES
     when = field["properties"][REQUIRED_WHEN]
     try:
@@ -400,8 +402,11 @@ def _required_because(field: dict, fields: list[dict], values: dict) -> str:
         names = set()
     read = [f for f in fields if f["id"] in names]
     chosen = "，".join(f"{f.get('label') or f['id']}为「{_shown(f, values.get(f['id']))}」" for f in read)
-    given = ", ".join(f"{f['id']} = {values.get(f['id'])!r}" for f in read) or when
-    return f"{_label(field)} 为必填项：{chosen or '按流程规定'} (required given {given})"
+    def shown_en(f: dict) -> str:
+        value = values.get(f["id"])
+        return ("yes" if value else "no") if isinstance(value, bool) else _shown(f, value)
+    given = "; ".join(f"“{f.get('label') or f['id']}” is “{shown_en(f)}”" for f in read) or "the process requires it"
+    return f"{_label(field)} 为必填项：{chosen or '按流程规定'} (“{field.get('label') or field['id']}” is required: {given})"
 
 
 def _shown(field: dict, value) -> str:

@@ -219,7 +219,7 @@ def test_the_decision_archive_reads_and_prints_as_one_page(live, page):
     page.emulate_media(media="screen")
 
     page.get_by_role("button", name="English").click()
-    expect(page.locator("section[data-procedure='legality_review'] h2")).to_have_text("legality review")
+    expect(page.locator("section[data-procedure='legality_review'] h2")).to_have_text("Legality review")
     expect(page.get_by_role("status")).to_contain_text("records and their files match the audit trail")
     expect(page.locator(f"tr[data-seq='{seq}']")).to_contain_text(f"No. {seq}")
 

@@ -36,7 +36,7 @@ def test_a_reviewer_comments_on_a_plan_and_everyone_who_sees_it_reads_it(demo_en
     chen.post(f"{plan}/comments", data={"plan-comment": "已转告牵头单位。"})
     chen.post("/language/en")
     shown = chen.get(plan).get_data(as_text=True)
-    assert [c.split(" · ")[0] for c in _comments(shown)] == ["李娜（市司法局）", "陈静（市委改革办）"]
+    assert [c.split(" · ")[0] for c in _comments(shown)] == ["李娜 (市司法局)", "陈静 (市委改革办)"]
     assert "comment (市司法局): 请补充社会稳定风险评估材料。" in shown and "留言（" not in shown
 
 

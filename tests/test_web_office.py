@@ -243,9 +243,9 @@ def test_the_ledger_is_this_years_with_the_plans_carried_over_and_any_year_chose
 
     # a year that is not one is refused in a sentence, and this year's ledger shown
     page.goto(f"{live.url}/ledger?year=abc")
-    expect(page.get_by_role("alert")).to_contain_text("the year is a number")
+    expect(page.get_by_role("alert")).to_contain_text("The year is a number")
     assert page.goto(f"{live.url}/ledger?year=1899").status == 400
-    expect(page.get_by_role("alert")).to_contain_text("the year must be from 1900 to 2100")
+    expect(page.get_by_role("alert")).to_contain_text("The year must be from 1900 to 2100")
 
 
 # ------------------------------------------------------------------ assigning

@@ -307,7 +307,7 @@ def test_the_users_pages_speak_english(live, page):
     page.get_by_role("navigation").get_by_role("link", name="Users").click()
     expect(page.locator("h1")).to_contain_text("Users")
     page.goto(f"{live.url}/people/zhang/deactivate")
-    expect(page.locator("main")).to_contain_text("The 1 tasks they hold go back to the others in their group")
+    expect(page.locator("main")).to_contain_text("The 1 task they hold goes back to the others in their group")
     page.get_by_role("link", name="Account").click()
     page.get_by_role("link", name="Change password").click()
     expect(page.get_by_label("Current password")).to_be_visible()

@@ -72,7 +72,7 @@ def test_the_page_in_english_and_a_name_refused(live, page):
     page.get_by_label("Name").fill("   ")  # blanks only: the browser sends it, the engine refuses it
     page.get_by_label("Valid through (that day included; optional)").fill("2099-12-31")
     page.get_by_role("button", name="Create token").click()
-    expect(page.get_by_role("alert")).to_contain_text("give the token's name")
+    expect(page.get_by_role("alert")).to_contain_text("Give the token's name")
     expect(page.get_by_label("Valid through (that day included; optional)")).to_have_value("2099-12-31")
     page.get_by_label("Name").fill("dashboard")
     page.get_by_role("button", name="Create token").click()

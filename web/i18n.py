@@ -9,6 +9,8 @@ already, Chinese first with the English in brackets (`任务 3 已被 li 认领 
 """
 from __future__ import annotations
 
+import re
+
 from flask import Flask, request, session
 from flask_babel import get_locale, lazy_gettext as _l
 
@@ -44,7 +46,8 @@ def split(message: str) -> tuple[str, str | None]:
         depth += {")": 1, "(": -1}.get(text[at], 0)
         if depth == 0:
             zh, en = text[:at].rstrip(), text[at + 1:-1].strip()
-            if zh and en and _has_cjk(zh) and not _has_cjk(en):
+            # the English may quote names given in Chinese (a form's labels): “退回理由” is required
+            if zh and en and _has_cjk(zh) and not _has_cjk(re.sub(r"“[^”]*”", "", en)):
                 return zh, en
             return text, None
     return text, None
@@ -56,6 +59,12 @@ def say(message: str | None) -> str:
         return ""
     zh, en = split(str(message))
     return en if en is not None and current() == "en" else zh
+
+
+def sentence(text: str) -> str:
+    """A message shown as a sentence of its own (a refusal at the top of the page): on an English
+    page its first letter a capital, as the engine's English half starts in lower case."""
+    return text[:1].upper() + text[1:] if current() == "en" else text
 
 
 def install(app: Flask) -> None:

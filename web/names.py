@@ -22,11 +22,13 @@ def _directory() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def person(username: str | None) -> str:
-    """张伟（zhang）; a username nobody has (a removed user) as it is."""
+    """张伟（zhang）, on an English page 张伟 (zhang); a username nobody has (a removed user) as it is."""
     if not username:
         return "—"
     display = _directory()[0].get(username)
-    return f"{display}（{username}）" if display and display != username else username
+    if not display or display == username:
+        return username
+    return f"{display} ({username})" if i18n.current() == "en" else f"{display}（{username}）"
 
 
 def group(code: str) -> str:

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
 from engine import clock, forms, ledger_export, urging
@@ -217,7 +217,13 @@ def urge_picked():
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(back))
     fresh = [u for u in done["urged"] if not u["repeated"]]
-    flash(_("已催办 %(n)s 项待办。", n=len(fresh)) if fresh else _("所选待办刚才已催办过，没有重复添加。"), "ok")
+    again = len(done["urged"]) - len(fresh)  # the same note by the same person within a minute: not sent twice
+    if fresh:
+        flash(ngettext("已催办 %(num)s 项待办。", "已催办 %(num)s 项待办。", len(fresh)), "ok")
+    if again:
+        flash(ngettext("另有 %(num)s 项不久前已用同样的说明催办过，没有重复催办。",
+                       "另有 %(num)s 项不久前已用同样的说明催办过，没有重复催办。", again) if fresh
+              else _("所选待办刚才已催办过，没有重复添加。"), "conflict" if fresh else "ok")
     for s in done["skipped"]:
         flash(_("任务 %(id)s 已不存在，未催办。", id=s["task_id"]) if s["reason"] == "not_found"
               else _("任务 %(id)s「%(name)s」已办结或已撤销，无需催办。", id=s["task_id"], name=s["name"]), "conflict")
@@ -246,7 +252,8 @@ def stop(instance_id: int):
         done = engine().cancel_plan(instance_id, reason=reason, actor=current_user.username)
     except ReformflowError as exc:
         return refused(exc, lambda: plan_pages.plan(instance_id))
-    flash(_("已终止方案「%(title)s」，撤销待办 %(n)s 项。", title=done["title"], n=len(done["withdrawn"])), "ok")
+    flash(ngettext("已终止方案「%(title)s」，撤销待办 %(num)s 项。", "已终止方案「%(title)s」，撤销待办 %(num)s 项。",
+                   len(done["withdrawn"]), title=done["title"]), "ok")
     return redirect(url_for("plans.plan", instance_id=instance_id))
 
 

@@ -7,7 +7,7 @@ from flask import flash, make_response, request
 
 from engine.errors import ReformflowError
 
-from .i18n import say
+from .i18n import say, sentence
 
 STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "unauthorized": 401}
 
@@ -18,7 +18,7 @@ def status_of(exc: ReformflowError) -> int:
 
 def refused(exc: ReformflowError, page):
     """Flash the refusal and show `page()` (a redirect or a rendered page)."""
-    flash(say(exc.message), "conflict" if exc.kind == "conflict" else "error")
+    flash(sentence(say(exc.message)), "conflict" if exc.kind == "conflict" else "error")
     response = make_response(page())
     if response.status_code == 200:  # a page shown again: its status says it was refused
         response.status_code = status_of(exc)

@@ -1,0 +1,178 @@
+"""The English pages say things in English: the right word for a button, ASCII punctuation and
+brackets around the page's own words (the Chinese pages keep theirs), plurals that agree with
+their count, sentences that start with a capital, wording for whoever's page it is, and a form's
+required field named by its label, not its internal id."""
+from __future__ import annotations
+
+import html as markup
+import re
+
+from sqlalchemy import select
+
+from engine.queries import list_tasks
+from models import ProcessInstance
+
+from .web_helper import signed_in_client
+
+
+def _client(engine, username: str, language: str = "en"):
+    client = signed_in_client(engine, username)
+    client.post(f"/language/{language}")
+    return client
+
+
+def _text(answer) -> str:
+    """The page's words as a reader sees them: tags out, entities read, spaces collapsed."""
+    page = answer.get_data(as_text=True)
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", markup.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
+
+
+def _plan(engine, key: str) -> int:
+    with engine.db.reader() as s:
+        return s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == key)).scalar_one()
+
+
+def test_the_start_button_says_start(demo_engine):
+    page = _client(demo_engine, "chen").get("/plans/new?key=reform_plan").get_data(as_text=True)
+    assert re.search(r'<button class="primary">\s*Start\s*</button>', page)
+    assert "Started</button>" not in page
+    # the plan's page keeps "Started" for who started it and when
+    assert "<dt>Started</dt>" in _client(demo_engine, "chen").get(f"/plans/{_plan(demo_engine, 'DT-2015-02')}").get_data(as_text=True)
+    chinese = _client(demo_engine, "chen", "zh").get("/plans/new?key=reform_plan").get_data(as_text=True)
+    assert re.search(r'<button class="primary">\s*发起\s*</button>', chinese)
+
+
+def _legality_review_failed_without_a_reason(engine, language: str) -> str:
+    with engine.db.reader() as s:
+        task = next(t for t in list_tasks(s, "li", "all") if t["element_id"] == "Task_LegalityReview")
+    version = engine.claim(task["id"], actor="li")["version"]
+    client = _client(engine, "li", language)
+    answer = client.post(f"/tasks/{task['id']}/complete", data={
+        "version": version, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": ""})
+    assert answer.status_code == 400
+    html = answer.get_data(as_text=True)
+    field = re.search(r'data-field="returnReason">(.*?)</div>', html, re.S).group(1)
+    return " ".join(markup.unescape(p) for p in re.findall(r'<p class="problem">(.*?)</p>', field, re.S))
+
+
+def test_a_field_required_by_a_choice_is_named_by_its_label_in_english(demo_engine):
+    said = _legality_review_failed_without_a_reason(demo_engine, "en")
+    assert said == "“退回理由（不通过时必填）” is required: “审查结论” is “不通过”"
+    assert "returnReason" not in said and "legalityResult" not in said and "'fail'" not in said
+
+
+def test_a_field_required_by_a_choice_is_named_without_its_id_in_chinese(demo_engine):
+    said = _legality_review_failed_without_a_reason(demo_engine, "zh")
+    assert said == "「退回理由（不通过时必填）」为必填项：审查结论为「不通过」"
+
+
+def test_english_pages_use_ascii_punctuation_around_their_own_words(demo_engine):
+    client = _client(demo_engine, "chen")
+    ledger, bulletin, supervision = (_text(client.get(p)) for p in ("/ledger", "/bulletin", "/supervision"))
+    for page in (ledger, bulletin, supervision):
+        assert "Download this table: " in page and "Download this table：" not in page
+    assert re.search(r"\d{4}-\d\d table: Due ", bulletin)
+    assert "Progress: " in bulletin and "Progress：" not in bulletin
+    assert "【！】" not in bulletin and "[!]" in bulletin
+    assert re.search(r"1 plan, 0 needing attention: ", bulletin)
+    assert re.search(r"\(Open: 改革办\)", ledger) and "（" + "Open" not in ledger
+    assert "Problems: " in supervision and "Problems：" not in supervision
+    # the header names the one signed in with ASCII brackets; Chinese keeps its own
+    assert "陈静 (chen)" in ledger
+    assert "陈静（chen）" in _text(_client(demo_engine, "chen", "zh").get("/ledger"))
+
+
+def test_the_last_sign_in_and_a_stop_reason_are_punctuated_in_english(demo_engine):
+    client = _client(demo_engine, "chen")
+    song = signed_in_client(demo_engine, "song")  # a sign-in for song's page to show
+    assert song.get("/tasks").status_code == 200
+    page = _text(client.get("/people/song"))
+    assert re.search(r"Last sign-in \d{4}-\d\d-\d\d \d\d:\d\d \(127\.0\.0\.1\)", page), page
+    stop = _text(client.post(f"/plans/{_plan(demo_engine, 'DT-2015-02')}/stop", data={"reason": "情况变化"}))
+    assert "Reason for stopping: 情况变化" in stop
+    chinese = _text(_client(demo_engine, "chen", "zh").post(f"/plans/{_plan(demo_engine, 'DT-2015-02')}/stop",
+                                                            data={"reason": "情况变化"}))
+    assert re.search(r"终止理由：\s*情况变化", chinese)
+
+
+def test_counts_agree_with_their_nouns(demo_engine):
+    client = _client(demo_engine, "chen")
+    bulletin, supervision = _text(client.get("/bulletin")), _text(client.get("/supervision"))
+    assert "1 plan," in bulletin and "1 plans" not in bulletin
+    assert "1 plans" not in supervision
+    assert re.search(r"\b1 rectification notice:", supervision) or not re.search(r"\b1 rectification notices", supervision)
+    stopped = client.post(f"/plans/{_plan(demo_engine, 'DT-2015-02')}/stop", data={"reason": "情况变化", "confirm": "1"},
+                          follow_redirects=True)
+    assert re.search(r"stopped; 1 open task withdrawn\.", _text(stopped))
+    # someone holding nothing: no "The 0 tasks they hold"
+    deactivate = _text(client.get("/people/feng/deactivate"))
+    assert "They hold no tasks." in deactivate and "The 0 tasks" not in deactivate
+    # the overview and the ledger say a step's lateness the same way
+    overview, ledger = _text(client.get("/overview")), _text(client.get("/ledger"))
+    assert "day(s)" not in overview
+    late = re.findall(r"\b\d+ days? overdue\b", overview)
+    assert late and all(re.search(rf"\b{re.escape(x)}\b", ledger) for x in late)
+    assert re.search(r"\d+ overdue · \d+ due soon", overview)
+    assert not re.search(r"\b1 (plans|rectifications|steps)\b", overview)
+
+
+def test_sentences_and_labels_start_with_a_capital(demo_engine):
+    client = _client(demo_engine, "chen")
+    with demo_engine.db.reader() as s:
+        filing = next(t for t in list_tasks(s, "chen", "all") if t["element_id"] == "Task_FileDocument")
+    task = client.get(f"/tasks/{filing['id']}").get_data(as_text=True)
+    assert "<dt>Reminded</dt>" in task
+    archive = client.get(f"/plans/{_plan(demo_engine, 'DT-2015-08')}/archive").get_data(as_text=True)
+    headings = re.findall(r"<h2>(.*?)</h2>", archive)
+    assert "Public participation" in headings and "Other records" in headings
+    assert all(not h[:1].islower() for h in headings), headings
+    # an engine refusal shown as a sentence at the top of the page
+    refused = client.post("/people/song/delegation", data={"delegate": "wang", "starts_on": "2027-01-08",
+                                                          "ends_on": "2027-01-04", "reason": "出差"},
+                          follow_redirects=True)
+    flashes = re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', refused.get_data(as_text=True), re.S)
+    assert flashes and all(not f.strip()[:1].islower() for f in flashes), flashes
+
+
+def test_another_persons_page_is_not_worded_for_me(demo_engine):
+    client = _client(demo_engine, "chen")
+    song = _text(client.get("/people/song"))
+    assert "digest of my open steps" not in song and "acts for you" not in song
+    assert "Mail them a digest of their open steps each working morning" in song
+    assert "Delegate (the colleague who acts for them)" in song
+    own = _text(client.get("/account/delegation"))
+    assert "Delegate (the colleague who acts for you)" in own
+
+
+def test_the_plan_page_heads_its_comments_comments(demo_engine):
+    page = _client(demo_engine, "chen").get(f"/plans/{_plan(demo_engine, 'DT-2015-02')}").get_data(as_text=True)
+    assert re.search(r'<section class="comments" id="comments"><h2>Comments</h2>', page)
+    assert re.search(r"<button>\s*Comment\s*</button>", page)
+
+
+def test_the_urge_box_in_english_says_what_an_empty_note_sends(demo_engine):
+    client = _client(demo_engine, "chen")
+    with demo_engine.db.reader() as s:
+        held = next(t for t in list_tasks(s, "zhang", "mine") if t["element_id"] == "Task_PublicConsultation")
+    page = client.get(f"/tasks/{held['id']}").get_data(as_text=True)
+    box = re.search(r'<section class="urge">.*?</section>', page, re.S).group(0)
+    assert "Note to the holder" in box and "What you expect" not in box
+    assert re.search(r'placeholder="If left empty: 请抓紧办理。', box)
+    listing = client.get("/tasks?scope=all").get_data(as_text=True)
+    assert re.search(r'id="urge-picked-note"[^>]*placeholder="If left empty: 请抓紧办理。', listing)
+
+
+def test_a_bulk_urge_says_how_many_it_left_out_as_urged_just_now(demo_engine):
+    for language, urged, again in (("en", "Urged 1 task.", "1 more task was not urged again: it was urged with the "
+                                                             "same note less than a minute ago."),
+                                   ("zh", "已催办 1 项待办。", "另有 1 项不久前已用同样的说明催办过，没有重复催办。")):
+        client = _client(demo_engine, "chen", language)
+        with demo_engine.db.reader() as s:
+            open_ids = [t["id"] for t in list_tasks(s, "chen", "all") if t["status"] in ("open", "claimed")]
+        first, second = open_ids[0], open_ids[1] if language == "en" else open_ids[2]
+        note = f"note {language}"
+        client.post("/tasks/urge", data={"task": [first], "note": note})
+        answer = client.post("/tasks/urge", data={"task": [first, second], "note": note}, follow_redirects=True)
+        page = _text(answer)
+        assert urged in page and again in page, page[:600]
