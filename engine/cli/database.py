@@ -54,12 +54,13 @@ def _held(state) -> dict | None:
 
 
 def _not_empty_line(held: dict) -> str:
+    from ..display import counted
     return (f"未加载演示数据：数据库中已有数据（用户 {held['users']} 个、角色 {held['groups']} 个、流程定义 "
             f"{held['definitions']} 个、方案 {held['plans']} 个），演示数据只加载到空数据库；要试用演示，请另用一个新数据库"
             f"运行 reformflow --db sqlite:///demo.sqlite3 init --demo (demo data not loaded: the database already "
-            f"holds data ({held['users']} users, {held['groups']} groups, {held['definitions']} definitions, "
-            f"{held['plans']} plans), and demo data only goes into an empty database; to try the demo, use a new "
-            f"one)")
+            f"holds data ({counted(held['users'], 'user')}, {counted(held['groups'], 'group')}, "
+            f"{counted(held['definitions'], 'definition')}, {counted(held['plans'], 'plan')}), and demo data only "
+            f"goes into an empty database; to try the demo, use a new one)")
 
 
 def _make_folder_for(url: str) -> None:
