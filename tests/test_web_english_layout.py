@@ -53,3 +53,12 @@ def test_the_head_hash_wraps_on_a_phone(live, page):
                                    document.documentElement.scrollWidth, window.innerWidth]""")
     code, whole, screen = sizes
     assert code <= screen and whole <= screen, sizes
+
+
+def test_the_bulk_urge_box_shows_its_whole_placeholder(live, page):
+    _english(page, live, "chen", 1280)
+    page.goto(f"{live.url}/tasks?scope=all")
+    box = page.locator("#urge-picked-note")
+    expect(box).to_have_attribute("placeholder", "If left empty: 请抓紧办理。 (“please deal with it promptly”)")
+    assert box.evaluate("e => { const c = document.createElement('canvas').getContext('2d');"
+                        " c.font = getComputedStyle(e).font; return c.measureText(e.placeholder).width + 8 < e.clientWidth; }")
