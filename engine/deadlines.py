@@ -233,7 +233,45 @@ def parse_cycle(text: str) -> Cycle:
         raise _bad(text, f"周期中有一部分无效：{exc.zh}", f"bad cycle part: {exc.en}") from None
     if duration == relativedelta():
         raise _bad(text, "周期间隔不能为零", "a cycle interval must not be zero")
+    _check_interval(text, duration)
     return Cycle(repetitions, start, duration, end)
+
+
+# A cycle repeats a reminder: one more often than hourly fills the plan's trail and task tree
+# with firings (R/PT1S fired 600 times in ten minutes), and one longer than a year made
+# SpiffWorkflow count its months one by one (R1/P99999999Y never returned).
+MIN_CYCLE_INTERVAL = timedelta(hours=1)
+MAX_CYCLE_INTERVAL = timedelta(days=366)
+_CYCLE_REFERENCE = datetime(2026, 1, 1)
+
+
+def _check_interval(text: str, duration: relativedelta) -> None:
+    try:
+        interval = _CYCLE_REFERENCE + duration - _CYCLE_REFERENCE
+    except (OverflowError, ValueError):
+        interval = MAX_CYCLE_INTERVAL + timedelta(days=1)
+    if interval < MIN_CYCLE_INTERVAL:
+        raise _bad(text, "周期间隔至少 1 小时（催办每天或每周一次即可，如 R3/P1D）",
+                   "a cycle interval must be at least 1 hour (a reminder daily or weekly will do, e.g. R3/P1D)")
+    if interval > MAX_CYCLE_INTERVAL:
+        raise _bad(text, "周期间隔至多 1 年", "a cycle interval must be at most 1 year")
+
+
+def cycle_value(text: Any, now: datetime) -> str:
+    """A cycle a timer runs on, as SpiffWorkflow reads it, checked: what parse_cycle accepts, and
+    whose first occurrence is not before `now` (a start in the past would fire every occurrence
+    since, one engine round each). For the value of a ${...} expression, which the deploy check
+    cannot see."""
+    cycle = parse_cycle(text)
+    first = cycle.start
+    if first is None and cycle.end is not None:
+        first = cycle.end - (_CYCLE_REFERENCE + cycle.duration - _CYCLE_REFERENCE)
+    if first is not None and first < now:
+        raise _bad(text, f"周期从 {first.astimezone(TZ):%Y-%m-%d %H:%M} 开始，已经过去；请写不带起止时间的周期"
+                   "（如 R3/P1D，从步骤开始时起算）",
+                   f"the cycle starts at {first.astimezone(TZ):%Y-%m-%d %H:%M}, which has passed; write a cycle "
+                   "without a start or end (e.g. R3/P1D, counted from when the step opens)")
+    return text.strip()
 
 
 def is_iso_cycle(text: Any) -> bool:

@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDef
                                                               TimeDateEventDefinition)
 
 from . import clock
-from .deadlines import DEADLINE_FUNCTION_NAMES, TimerValueError, deadline_functions, due_at
+from .deadlines import DEADLINE_FUNCTION_NAMES, TimerValueError, cycle_value, deadline_functions, due_at
 from .expressions import EvaluationError, ExpressionError, compile_expression, compile_script, is_wrapped
 from .workdays import WorkCalendar
 
@@ -135,9 +135,9 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def timer_value(self, kind: str, text: str, variables) -> str:
         text = text.strip()
         value = self.value(text, variables) if is_wrapped(text) else text
-        if kind == "cycle":
-            return str(value)
         now = clock.now()
+        if kind == "cycle":
+            return cycle_value(value, now)
         due = due_at(value, now)
         if kind == "date":
             return due.isoformat()

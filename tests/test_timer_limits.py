@@ -1,0 +1,62 @@
+"""Repeating timers (cycles) a diagram can make run away: more often than hourly, longer than a
+year, starting in the past, or from a ${...} expression the deploy check cannot see. Each is
+refused, naming the file and element, and nothing changes; before, `R/PT1S` fired 600 times in
+ten minutes, `${'R/PT0S'}` and `R/2001-01-01T00:00:00/PT1M` never let `start` return, and
+`${'garbage'}` ended in a traceback."""
+from __future__ import annotations
+
+import pytest
+
+from engine.checks import check_files
+from engine.deadlines import TimerValueError, parse_cycle
+from engine.errors import Invalid
+
+from .conftest import FIXTURES
+
+CORPUS_FILE = FIXTURES / "corpus" / "timer_boundary_non_interrupting.bpmn"
+KEY = "corpus_timer_boundary_non_interrupting"
+
+
+def _with_cycle(value: str) -> tuple[str, bytes]:
+    text = CORPUS_FILE.read_text(encoding="utf-8")
+    assert ">R2/P1D<" in text
+    return ("reminder.bpmn", text.replace(">R2/P1D<", f">{value}<").encode())
+
+
+@pytest.mark.parametrize("value, said", [
+    ("R/PT1S", "周期间隔至少 1 小时"), ("R3/PT59M", "周期间隔至少 1 小时"), ("R/P9000Y", "周期间隔至多 1 年"),
+    ("R/P2Y", "周期间隔至多 1 年"), ("R/2001-01-01T00:00:00/PT1M", "周期间隔至少 1 小时")])
+def test_a_cycle_more_often_than_hourly_or_longer_than_a_year_is_refused_at_check(value, said):
+    with pytest.raises(TimerValueError, match=said):
+        parse_cycle(value)
+    [problem] = [p for p in check_files([_with_cycle(value)], use_modeler=False).errors if p["rule"] == "timer"]
+    assert said in problem["message"] and problem["file"] == "reminder.bpmn"
+
+
+@pytest.mark.parametrize("value", ["R3/PT1H", "R/P1W", "R12/P1M", "R2/P1Y"])
+def test_hourly_to_yearly_cycles_are_accepted(value):
+    assert parse_cycle(value).duration
+
+
+@pytest.mark.parametrize("expression, said", [
+    ("${'R/PT0S'}", "周期间隔不能为零"), ("${'R/PT1S'}", "周期间隔至少 1 小时"),
+    ("${'R1/P99999999Y'}", "时长过长"), ("${'garbage'}", "不是 ISO 8601 周期"), ("${42}", "周期须为 'R3/P1D' 这样的文本"),
+    ("${'R/2001-01-01T00:00:00/PT1H'}", "周期从 2001-01-01 00:00 开始，已经过去"),
+    ("R/2026-03-01T09:00:00/PT1H", "周期从 2026-03-01 09:00 开始，已经过去")])
+def test_a_cycle_that_would_run_away_is_refused_when_the_step_opens_and_nothing_changes(engine, people, at, expression, said):
+    engine.deploy([_with_cycle(expression)])
+    with at("2026-03-02T10:00:00"):
+        with pytest.raises(Invalid) as refused:
+            engine.start(KEY, actor="zhang")
+    assert said in refused.value.message
+    assert "reminder.bpmn" in refused.value.message and "未做任何更改" in refused.value.message
+    with engine.db.reader() as s:
+        from models import ProcessInstance
+        assert s.query(ProcessInstance).count() == 0
+
+
+def test_a_cycle_starting_later_runs(engine, people, at):
+    engine.deploy([_with_cycle("R2/2026-03-05T09:00:00/P1D")])
+    with at("2026-03-02T10:00:00"):
+        plan = engine.start(KEY, actor="zhang")
+    assert plan["next_timer_at"] == "2026-03-05T01:00:00+00:00"
