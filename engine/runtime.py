@@ -302,6 +302,13 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
         settle(workflow)
     except (SpiffWorkflowException, ExpressionError, TimerValueError) as exc:
         raise engine_error(exc) from None
+    except RecursionError:
+        # a path that forks again and again without a user task (a parallel split whose branches
+        # lead back before it) grows the task tree until SpiffWorkflow's recursion gives out
+        raise Invalid(f"{workflow.spec.file or workflow.spec.name}: 流程不断分出新的路径而不停在用户任务上"
+                      "（并行网关的分支是否又回到它之前？），未做任何更改，请修改流程图 (the process keeps forking "
+                      "new paths without stopping at a user task (does a parallel split's branch lead back before "
+                      "it?). Nothing was changed; correct the diagram.)") from None
     survey = Survey(workflow, before.finished)
     for holder in survey.new_holders:
         holder._set_internal_data(**{STARTED_AT: ctx.now.isoformat()})
@@ -450,6 +457,29 @@ def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:
     return [str(v).strip() for v in values if str(v).strip()]
 
 
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)  # what the column holds on every database
+
+
+def task_priority(value) -> int:
+    """A user task's camunda:priority as the inbox keeps it: 50 when none is given; a whole
+    number (or text of one, as written in the diagram) in PRIORITY_RANGE, else refused. A
+    ${...} value is not seen by the deploy check: 'abc', a list or 10**20 ended in a traceback."""
+    if value is None or value == "":
+        return 50
+    number = value
+    if isinstance(value, str) and len(value.strip()) <= 12:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            pass
+    if isinstance(number, bool) or not isinstance(number, int) or not PRIORITY_RANGE[0] <= number <= PRIORITY_RANGE[1]:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+        raise EvaluationError(f"优先级须为 {PRIORITY_RANGE[0]} 到 {PRIORITY_RANGE[1]} 之间的整数，实为 {shown}",
+                              f"the priority must be a whole number from {PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]}, "
+                              f"not {shown}")
+    return number
+
+
 def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict, list[dict]]:
     """The inbox row for a ready user task, and its candidate rows (without the task id yet)."""
     spec, data, env = task.task_spec, task.data, ctx.environment
@@ -458,6 +488,10 @@ def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict,
     assignee = env.value(assignee_text, data) if assignee_text and is_wrapped(assignee_text) else assignee_text
     priority_text = ext.get("camunda:priority")
     priority = env.value(priority_text, data) if priority_text and is_wrapped(priority_text) else priority_text
+    try:
+        priority = task_priority(priority)
+    except EvaluationError as exc:
+        raise engine_error(_with_task(exc, task)) from None
     due_text, follow_text = ext.get("camunda:dueDate"), ext.get("camunda:followUpDate")
     current = _deadline_variables(task, survey) if due_text or follow_text else data
     groups = _candidates(ctx, ext.get("camunda:candidateGroups"), data)
@@ -471,7 +505,7 @@ def _task_row(ctx: Context, instance: Plan, task, survey: Survey) -> tuple[dict,
         candidate_users=json.dumps(users, ensure_ascii=False),
         assignee=str(assignee) if assignee else None,
         status="claimed" if assignee else "open",
-        priority=int(priority) if priority not in (None, "") else 50,
+        priority=priority,
         due_at=env.due(due_text, current) if due_text else None,
         due_basis=due_basis(due_text, current, ctx.now),
         follow_up_at=env.due(follow_text, current) if follow_text else None,

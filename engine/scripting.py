@@ -56,8 +56,9 @@ def mark_timers(specs) -> None:
 
 
 class _BoundedCollection:
-    """A multi-instance task whose camunda:collection has at most MAX_INSTANCES items, checked
-    before SpiffWorkflow makes one instance of each (20 000 items took 19 s and 3.3 GB)."""
+    """A multi-instance task whose camunda:collection is a list of at most MAX_INSTANCES items,
+    checked before SpiffWorkflow makes one instance of each (20 000 items took 19 s and 3.3 GB; no
+    list at all ended in a TypeError), and whose instances keep the plan within MAX_PLAN_TASKS."""
 
     def create_children(self, my_task):  # parallel
         self._check_size(my_task)
@@ -68,13 +69,46 @@ class _BoundedCollection:
         return super().init_remaining_items(my_task)
 
     def _check_size(self, my_task):
-        value = None if self.data_input is None else self.data_input.get(my_task)
-        if isinstance(value, (list, tuple, dict)) and len(value) > MAX_INSTANCES:
-            name = self.data_input.bpmn_id
+        if self.data_input is None:  # a loop cardinality: bounded by SafeEnvironment.instances
+            count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality) if self.cardinality else 0
+            error = _plan_too_big(my_task, count if isinstance(count, int) else 0)
+            if error is not None:
+                raise WorkflowTaskException(str(error), task=my_task, exception=error) from error
+            return
+        name, value = self.data_input.bpmn_id, self.data_input.get(my_task)
+        error = None
+        if value is None:
+            error = EvaluationError(f"集合 {name} 没有值：多实例须有一个列表", f"the collection {name} has no value: a "
+                                    "multi-instance activity needs a list")
+        elif not isinstance(value, (list, tuple, dict)):
+            error = EvaluationError(f"集合 {name} 须为列表，实为 {type(value).__name__} {str(value)[:40]!r}",
+                                    f"the collection {name} must be a list, not {type(value).__name__} "
+                                    f"{str(value)[:40]!r}")
+        elif len(value) > MAX_INSTANCES:
             error = EvaluationError(f"集合 {name} 有 {len(value)} 项：多实例最多 {MAX_INSTANCES} 个实例",
                                     f"the collection {name} has {len(value)} items: a multi-instance "
                                     f"activity has at most {MAX_INSTANCES} instances")
+        else:
+            error = _plan_too_big(my_task, len(value))
+        if error is not None:
             raise WorkflowTaskException(str(error), task=my_task, exception=error) from error  # names the element
+
+
+# A plan's task tree, all subprocesses included: the library's longest plan has ~120 tasks, a
+# 1000-reporter round a few thousand. Multi-instance inside multi-instance multiplies (1000 x 1000
+# ran out of memory after 217 s, holding the database's write lock).
+MAX_PLAN_TASKS = 25_000
+
+
+def _plan_too_big(my_task, adding: int) -> EvaluationError | None:
+    top = my_task.workflow.top_workflow
+    size = len(top.tasks) + sum(len(sub.tasks) for sub in top.subprocesses.values())
+    if size + adding <= MAX_PLAN_TASKS:
+        return None
+    return EvaluationError(f"方案已有 {size} 个任务，再建 {adding} 个实例将超过每个方案 {MAX_PLAN_TASKS} 个任务的上限"
+                           "（多实例是否套在多实例里？）",
+                           f"the plan has {size} tasks already: {adding} more instances would pass the limit of "
+                           f"{MAX_PLAN_TASKS} tasks a plan (a multi-instance inside another?)")
 
 
 _BOUNDED = {cls: type(cls.__name__, (_BoundedCollection, cls), {})
