@@ -4,6 +4,8 @@ late and due soon, the lead units most behind; and nobody else may open it, on t
 JSON API (GET /api/v1/overview)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from playwright.sync_api import expect
 
 from engine import clock
@@ -147,10 +149,46 @@ def test_the_office_is_told_of_a_year_with_no_holidays_entered_and_goes_to_enter
     first = banners.first
     expect(first.get_by_role("heading")).to_have_text(f"尚未录入 {gaps[0]['year']} 年的节假日安排")
     if gaps[0]["steps"]:
-        expect(first).to_contain_text(f"{gaps[0]['steps']} 个未办结环节的期限在 {gaps[0]['year']} 年")
+        expect(first).to_contain_text(f"{gaps[0]['steps']} 个未办结环节以工作日计的期限在 {gaps[0]['year']} 年，标为“暂定”")
     first.get_by_role("link").click()
     page.wait_for_url(f"{live.url}/calendar/{gaps[0]['year']}")
     expect(page.locator("h1")).to_contain_text(f"{gaps[0]['year']} 年工作日日历")
+
+
+def test_a_deadline_counted_over_a_year_with_no_holidays_is_marked_provisional_where_people_see_it(live, page):
+    """A drafter saw only "期限 2027-01-04" for five working days counted across New Year's Day:
+    the inbox row, the step's page and the plan's page mark such a deadline 暂定, with why in its
+    title; a deadline of calendar months, or one within 2026, is not marked."""
+    from engine.queries import list_tasks
+
+    from .conftest import FIXTURES
+    engine = _engine(live)
+    engine.deploy([("mini_approval.bpmn", (FIXTURES / "diagrams" / "mini_approval.bpmn").read_bytes())])
+    with clock.frozen(datetime.fromisoformat("2026-12-18T09:00:00")):  # its review: 15 working days, into 2027
+        plan = engine.start("mini_approval", actor="zhang")
+        engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
+    with engine.db.reader() as s:
+        listed = list_tasks(s, "chen", "all")
+    provisional = [t for t in listed if t["due_provisional"]]
+    plain = [t for t in listed if t["due_at"] and not t["due_provisional"]]
+    assert provisional and plain
+    assert plan["id"] in [t["instance_id"] for t in provisional]
+    assert all(t["due_in_working_days"] and t["due_at"] >= "2026-12-31" for t in provisional)
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/tasks?scope=all")
+    for t in provisional + plain:
+        row = page.locator(f"tr[data-task='{t['id']}']")
+        if row.count():
+            expect(row.locator(".provisional")).to_have_count(1 if t["due_provisional"] else 0)
+    marked = provisional[0]
+    page.goto(f"{live.url}/tasks/{marked['id']}")
+    mark = page.locator("dd .provisional")
+    expect(mark).to_have_text("暂定")
+    assert mark.get_attribute("title").startswith(f"{marked['due_at'][:4]} 年节假日安排尚未录入")
+    page.goto(f"{live.url}/plans/{marked['instance_id']}")
+    expect(page.locator(".provisional").first).to_have_text("暂定")
+    page.goto(f"{live.url}/tasks/{plain[0]['id']}")
+    expect(page.locator(".provisional")).to_have_count(0)
 
 
 def test_the_filings_due_soon_figure_opens_exactly_those_filings(live):

@@ -69,7 +69,8 @@ def calendar_import(state, as_json, path, actor):
     weekends from a CSV file, all or nothing).
 
     \b
-    文件格式 (the file)，UTF-8 或 GB18030：
+    文件格式 (the file)，UTF-8 或 GB18030；日期仅为格式示例，不是真实安排 (the dates only show
+    the form; they are not the real schedule)：
       日期,安排,说明
       2027-01-01,放假,元旦
       2027-02-06..2027-02-13,放假,春节
