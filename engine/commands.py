@@ -1275,7 +1275,8 @@ class Engine:
 
     # ----------------------------------------------------------------- timers
     def fire_due_timers(self, *, batch: int = 100, progress: Callable[[int], None] | None = None,
-                        on_error: Callable[[int, ReformflowError, TimerRetry], None] | None = None) -> list[dict]:
+                        on_error: Callable[[int, ReformflowError, TimerRetry], None] | None = None,
+                        on_fired: Callable[[int], None] | None = None) -> list[dict]:
         """Fire every timer due now, each plan in its own transaction: `batch` plans at a time,
         earliest due first, until none is left due (a backlog after the worker was down is
         cleared in one call; `progress(plans so far)` is told after each full batch). A plan
@@ -1286,7 +1287,9 @@ class Engine:
         with `on_error` it is reported there with when this engine tries it again (a minute
         later, then twice as long each time, at most an hour: `timer_retries`), and the others
         go on; without, the error is raised at once. Otherwise the earliest-due broken plan would
-        stop every round before the plans due after it."""
+        stop every round before the plans due after it. `on_fired(plan id)` is told as each plan's
+        transaction commits with timers fired: a round cut short by a lost connection returns
+        nothing, though the plans before it are done."""
         fired: dict[int, list[str]] = {}
         now = clock.now()
         passed = {plan for plan, retry in self.timer_retries.items() if retry.next_try > now}
@@ -1308,6 +1311,8 @@ class Engine:
                     self.timer_retries.pop(instance_id, None)
                 if timers:
                     fired.setdefault(instance_id, []).extend(timers)
+                    if on_fired is not None:
+                        on_fired(instance_id)
                 else:
                     passed.add(instance_id)
             if len(due) < batch:

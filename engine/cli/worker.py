@@ -73,31 +73,29 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
     the web inbox."""
     warned = False
     done = 0
-    committed = _FiredCount(state)
     while rounds is None or done < rounds:
         failed: list[dict] = []
-        committed.count = 0
+        committed: list[int] = []  # plans fired and committed this round, told as each commits
         try:
-            committed.install()
             if not warned:
                 # Reads the database: one still down at boot is retried like a lost connection,
                 # instead of exiting until systemd's start limit gives up on the worker.
                 _warn_calendar_gaps(state)
                 warned = True
             # one bad plan must not stop the worker, nor the plans due after it
-            fired = state.engine.fire_due_timers(progress=_timer_progress,
+            fired = state.engine.fire_due_timers(progress=_timer_progress, on_fired=committed.append,
                                                  on_error=_timer_failed(failed, retrying=True))
         except Exception as exc:  # noqa: BLE001 - a lost connection or a restart: try again next round
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            if committed.count:
+            if committed:
                 # the plans fired before the error are committed: the log must not read as if none were
-                click.echo(f"worker: 本轮已触发 {committed.count} 个方案的定时器并已提交，其后出错中断，{interval:g} 秒后重试 "
-                           f"(fired timers in {committed.count} plan(s), committed, before the round was cut short: "
+                click.echo(f"worker: 本轮已触发 {len(committed)} 个方案的定时器并已提交，其后出错中断，{interval:g} 秒后重试 "
+                           f"(fired timers in {len(committed)} plan(s), committed, before the round was cut short: "
                            f"{reason}; retrying in {interval:g} s)", err=True)
             else:
                 click.echo(f"worker: 本轮未能运行，{interval:g} 秒后重试 ({reason}; retrying in {interval:g} s)", err=True)
             if as_json:
-                click.echo(json.dumps({"at": clock.now().isoformat(), "fired_before_error": committed.count,
+                click.echo(json.dumps({"at": clock.now().isoformat(), "fired_before_error": len(committed),
                                        "error": reason}, ensure_ascii=False))
             fired = []
         _worker_mail(state, as_json)  # after the timers, whatever became of them
@@ -112,30 +110,6 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
                 time.sleep(interval)
             elif stop.wait(interval):
                 return
-
-
-class _FiredCount:
-    """How many plans this worker's round has fired and committed so far: Engine.fire_due_timers
-    returns its list only at the end of the round, so a round cut short (the connection dropped
-    after 82 plans) would otherwise be logged as if nothing had fired. Counts each plan whose
-    transaction (Engine._fire_plan, one per plan) returned timers, i.e. committed."""
-
-    def __init__(self, state):
-        self.count = 0
-        self.state = state
-        self.wrapped = None
-
-    def __call__(self, instance_id: int):
-        timers = self.wrapped(instance_id)
-        if timers:
-            self.count += 1
-        return timers
-
-    def install(self) -> None:
-        engine = self.state.engine
-        if self.wrapped is None:
-            self.wrapped = engine._fire_plan
-            engine._fire_plan = self
 
 
 def _worker_mail(state, as_json: bool) -> None:
