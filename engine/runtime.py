@@ -212,8 +212,13 @@ def remember(ctx: Context, instance: Plan, workflow: BpmnWorkflow) -> None:
 
 def engine_error(exc: Exception) -> Invalid:
     """A diagram failed while running: refuse the action, say where and why."""
-    task = getattr(exc, "task", None)
-    where = "" if task is None else element_where(task.workflow.spec, task.task_spec)
+    task, task_spec = getattr(exc, "task", None), getattr(exc, "task_spec", None)
+    if task is not None:
+        where = element_where(task.workflow.spec, task.task_spec)
+    elif getattr(task_spec, "_wf_spec", None) is not None:  # e.g. a gateway none of whose conditions held
+        where = element_where(task_spec._wf_spec, task_spec)
+    else:
+        where = ""
     inner = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
     if isinstance(exc, SpiffWorkflowException) and isinstance(inner, (ExpressionError, TimerValueError)):
         # SpiffWorkflow wraps our error as "Error evaluating expression '…'" and keeps it only as
@@ -222,14 +227,19 @@ def engine_error(exc: Exception) -> Invalid:
     if isinstance(exc, (ExpressionError, TimerValueError)):
         return Invalid(f"{where}{_expression_reason(exc)}")
     cause = getattr(exc, "exception", None) or exc.__cause__ or exc
-    reason = str(cause).split("\n")[0]
+    reason = str(cause).split("\n")[0].rstrip(". ")
     return Invalid(f"{where}流程运行出错，未做任何更改，请更正数据或流程图后重试 ({reason}. Nothing was changed; "
                    f"correct the data or the diagram and try again.)")
 
 
 def element_where(spec, task_spec) -> str:
-    """How a refusal names where in which diagram it failed."""
-    return f"{spec.file or spec.name}: element {task_spec.bpmn_id} ({task_spec.bpmn_name or ''}): "
+    """How a refusal names where in which diagram it failed. A multi-instance activity's own spec
+    has no name: its instances' spec (`task_spec`, by name) has the diagram's."""
+    name = task_spec.bpmn_name
+    if not name and isinstance(task_spec, MultiInstanceTask):
+        inner = spec.task_specs.get(task_spec.task_spec)
+        name = getattr(inner, "bpmn_name", None)
+    return f"{spec.file or spec.name}: element {task_spec.bpmn_id} ({name or ''}): "
 
 
 def start_event(spec):
