@@ -464,7 +464,8 @@ def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:
     values = ctx.environment.value(text, data) if is_wrapped(text.strip()) else text
     if isinstance(values, str):
         values = values.split(",")
-    return [str(v).strip() for v in values if str(v).strip()]
+    # once each: a name twice (`${'g,' * 3}`) broke the candidate rows' unique key, told as a conflict
+    return list(dict.fromkeys(str(v).strip() for v in values if str(v).strip()))
 
 
 PRIORITY_RANGE = (-(2**31), 2**31 - 1)  # what the column holds on every database

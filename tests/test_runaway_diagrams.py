@@ -63,3 +63,15 @@ def test_a_priority_is_a_whole_number(value, priority):
 def test_anything_else_is_not_a_priority(value):
     with pytest.raises(Exception, match="优先级须为"):
         task_priority(value)
+
+
+def test_a_group_named_twice_by_an_expression_is_a_candidate_once(engine, people):
+    """`${'reform_office,reform_office'}` broke the candidate rows' unique key, and the start was
+    refused as if someone else had acted at that moment."""
+    text = (RUNAWAY / "t_prio_str.bpmn").read_text(encoding="utf-8")
+    text = text.replace('camunda:candidateGroups="reform_office" camunda:priority="${&apos;abc&apos;}"',
+                        'camunda:candidateGroups="${&apos;reform_office,reform_office&apos;}"')
+    assert "reform_office,reform_office" in text
+    engine.deploy([("twice.bpmn", text.encode())])
+    plan = engine.start("qa_t_prio_str", actor="chen")
+    assert [t["candidate_groups"] for t in plan["tasks"]] == [["reform_office"]]
