@@ -1076,6 +1076,11 @@ def evaluate(
 
 _ASSIGNMENT = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)(.*)\Z", re.DOTALL)
 _RESERVED_TARGETS = frozenset({"true", "false", "null", _EMPTY})
+# The engine's own variables (engine/commands.py `start`): who started the plan decides whose
+# steps are whose, so a script may not change it, nor the plan's title and business key.
+ENGINE_VARIABLES = frozenset({"initiator", "title", "businessKey"})
+# What a condition can read: a script may set only such a name (a Chinese one could be set, never read).
+_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Script:
@@ -1122,8 +1127,15 @@ class Script:
 
 
 def _check_target(name: str, line_number: int) -> None:
-    if name.startswith("_") or keyword.iskeyword(name) or name in _RESERVED_TARGETS or not name.isidentifier():
-        raise ExpressionError(f"第 {line_number} 行：不能给 {name!r} 赋值", f"line {line_number}: cannot assign to {name!r}")
+    if name in ENGINE_VARIABLES:
+        raise ExpressionError(f"第 {line_number} 行：{name} 是引擎自己的变量（发起人、标题、业务编号），脚本不能修改",
+                              f"line {line_number}: {name} is the engine's own variable (the starter, title, business "
+                              "key); a script cannot change it")
+    if (name.startswith("_") or keyword.iskeyword(name) or name in _RESERVED_TARGETS
+            or not _ASCII_NAME.fullmatch(name)):
+        raise ExpressionError(f"第 {line_number} 行：不能给 {name!r} 赋值（变量名须为英文字母、数字和下划线，以字母开头）",
+                              f"line {line_number}: cannot assign to {name!r} (a variable name is ASCII letters, "
+                              "digits and underscores, starting with a letter)")
 
 
 def compile_script(text: str, function_names: frozenset[str] = frozenset()) -> Script:

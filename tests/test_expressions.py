@@ -755,3 +755,14 @@ def test_module_never_calls_eval_exec_or_compile():
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in forbidden
     ]
     assert calls == []
+
+
+@pytest.mark.parametrize("line, said", [
+    ("initiator = 'li'", "initiator 是引擎自己的变量"), ("title = 'x'", "title 是引擎自己的变量"),
+    ("businessKey = 'x'", "businessKey 是引擎自己的变量"),
+    ("变量 = '值'", "变量名须为英文字母、数字和下划线"),  # a condition could never read it
+])
+def test_a_script_cannot_set_the_engines_own_variables_nor_a_name_no_condition_can_read(line, said):
+    with pytest.raises(ExpressionError, match=said):
+        compile_script(line)
+    assert compile_script("reviewer = 'li'").execute({}) == {"reviewer": "li"}
