@@ -29,12 +29,32 @@ def parse_bpmn_bytes(data: bytes, file_name: str) -> etree._ElementTree:
     if count > MAX_ELEMENTS:
         raise Invalid(f"{file_name}: 文件有 {count} 个 XML 元素，上限 {MAX_ELEMENTS}，请拆分流程或删除多余内容 "
                       f"(the file has {count} XML elements; the limit is {MAX_ELEMENTS})")
-    # The engine keeps and re-reads the file as UTF-8 text, as the Modeler writes it.
+    # The engine keeps and re-reads the file as UTF-8 text, as the Modeler writes it. Without an
+    # XML declaration lxml reports UTF-8 even where a byte order mark made it read UTF-16.
     encoding = tree.docinfo.encoding or "UTF-8"
-    if encoding.upper().replace("-", "") != "UTF8" and not data.isascii():
+    if encoding.upper().replace("-", "") == "UTF8":
+        encoding = _bom_encoding(data) or encoding
+    if encoding.upper().replace("-", "") != "UTF8" and not data.isascii() or not _is_utf8(data):
         raise Invalid(f"{file_name}: 文件须为 UTF-8 编码，此文件为 {encoding}，请在 Modeler 中重新保存 "
                       f"(the file must be UTF-8 encoded, not {encoding}; save it again in Camunda Modeler)")
     return tree
+
+
+_BOMS = ((b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\xfe\xff", "UTF-16"),
+         (b"\xff\xfe", "UTF-16"))
+
+
+def _bom_encoding(data: bytes) -> str | None:
+    """The encoding a UTF-16 or UTF-32 byte order mark announces, if the file starts with one."""
+    return next((name for bom, name in _BOMS if data.startswith(bom)), None)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _doctype(file_name: str) -> Invalid:

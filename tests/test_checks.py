@@ -1310,3 +1310,58 @@ def test_a_property_changed_in_a_called_process_alone_is_said_to_change_nothing_
     assert "legality_review" in caller_only[0]["message"]
     # the library as it is deployed agrees with itself
     assert _process_property_warnings([(n, x.encode()) for n, x in library.items()]) == []
+
+
+def test_utf16_with_a_byte_order_mark_and_no_declaration_is_named_as_not_utf8():
+    """Without an XML declaration lxml said UTF-8 of a UTF-16 file it read by its byte order mark;
+    the engine's reader then failed with "[bpmn] 引擎无法读取此文件 (…UnicodeDecodeError: 'utf-8'
+    codec can't decode byte 0xff…)"."""
+    utf16 = CLEAN.decode().split("?>", 1)[1].lstrip().encode("utf-16")  # a BOM, no declaration
+    assert utf16.startswith(b"\xff\xfe")
+    report = check_files([("utf16.bpmn", utf16)], use_modeler=False)
+    assert [(p["file"], p["rule"], p["message"]) for p in report.problems] == [
+        ("utf16.bpmn", "xml", "utf16.bpmn: 文件须为 UTF-8 编码，此文件为 UTF-16，请在 Modeler 中重新保存 "
+                              "(the file must be UTF-8 encoded, not UTF-16; save it again in Camunda Modeler)")]
+    # a UTF-8 byte order mark is UTF-8
+    assert check_files([("bom.bpmn", b"\xef\xbb\xbf" + CLEAN)], use_modeler=False).problems == []
+
+
+@pytest.mark.parametrize("fields, says", [
+    # accepted by a form post, which would have made it true without a word
+    ('<camunda:formField id="b" type="boolean" defaultValue="yes" />',
+     "表单字段 'b'（boolean）的 defaultValue 'yes' 无效：请写 true 或 false"),
+    ('<camunda:formField id="b" type="boolean" defaultValue="是" />', "defaultValue '是' 无效：请写 true 或 false"),
+    ('<camunda:formField id="s" type="string"><camunda:validation><camunda:constraint name="maxlength" config="-5" />'
+     '</camunda:validation></camunda:formField>', "表单字段 's' 的约束 'maxlength' 为 -5，须不小于 1"),
+    ('<camunda:formField id="s" type="string"><camunda:validation><camunda:constraint name="maxlength" config="0" />'
+     '</camunda:validation></camunda:formField>', "约束 'maxlength' 为 0，须不小于 1"),
+    ('<camunda:formField id="s" type="string"><camunda:validation><camunda:constraint name="minlength" config="-1" />'
+     '</camunda:validation></camunda:formField>', "约束 'minlength' 为 -1，须不小于 0"),
+    ('<camunda:formField id="e" type="enum"><camunda:value id="x" name="甲" /><camunda:value id="x" name="乙" />'
+     '</camunda:formField>', "枚举表单字段 'e' 的可选值 id 'x' 出现了不止一次"),
+    ('<camunda:formField id="initiator" type="string" />', "表单字段 id 'initiator' 是引擎自己设置的变量"),
+    ('<camunda:formField id="title" type="string" />', "表单字段 id 'title' 是引擎自己设置的变量"),
+    ('<camunda:formField id="businessKey" type="string" />', "表单字段 id 'businessKey' 是引擎自己设置的变量"),
+])
+def test_form_fields_the_documentation_refuses_are_refused(fields, says):
+    """docs/modeling.md said check refuses them; they were accepted."""
+    [problem] = [p for p in check_processes([("t.bpmn", _form(fields))]) if p["rule"] != "variable"]
+    assert (problem["file"], problem["rule"], problem["element_id"], problem["severity"]) == \
+        ("t.bpmn", "form", "Task_A", "error")
+    assert says in problem["message"]
+
+
+def test_a_form_field_may_not_overwrite_a_process_property_or_the_initiator_variable():
+    """A field `filingMonths` on a process whose property filingMonths is the rule: whoever
+    submitted the form could change the read-only rule. So, too, the variable the start event's
+    camunda:initiator names."""
+    xml = _form('<camunda:formField id="filingMonths" type="long" /><camunda:formField id="starter" type="string" />'
+                '<camunda:formField id="months" type="long" />')
+    xml = xml.replace(b'isExecutable="true">', b'isExecutable="true"><bpmn:extensionElements><camunda:properties>'
+                      b'<camunda:property name="filingMonths" value="3" /></camunda:properties></bpmn:extensionElements>')
+    xml = xml.replace(b'<bpmn:startEvent id="StartEvent_1"', b'<bpmn:startEvent id="StartEvent_1" camunda:initiator="starter"')
+    problems = [p for p in check_processes([("t.bpmn", xml)]) if p["rule"] == "form"]
+    assert [(p["element_id"], p["severity"]) for p in problems] == [("Task_A", "error")] * 2
+    assert "表单字段 id 'filingMonths' 与流程属性 filingMonths 同名" in problems[0]["message"]
+    assert "a property is a read-only rule" in problems[0]["message"]
+    assert "表单字段 id 'starter' 是引擎自己设置的变量" in problems[1]["message"]

@@ -111,18 +111,37 @@ def _check_form(doc: Doc, task):
             yield doc.problem(task, "form", f"表单字段 '{fid}'（{kind}）的 defaultValue '{default}' 无效：{zh}；请改正或删去"
                               f"，否则它会被忽略 (form field '{fid}' ({kind}): defaultValue '{default}' {en}; correct "
                               "it or remove it, else it is ignored)")
+        elif kind == "boolean" and default.strip() and default.strip().lower() not in ("true", "false"):
+            # what a form may post (yes, 1, 是) would have made it true or false without a word
+            yield doc.problem(task, "form", f"表单字段 '{fid}'（boolean）的 defaultValue '{default}' 无效：请写 true 或 false "
+                              f"(form field '{fid}' (boolean): defaultValue '{default}': write true or false)")
         if not fid or not fid.isidentifier() or fid.startswith("_"):
             yield doc.problem(task, "form", f"表单字段 id '{fid}' 须为普通变量名（字母、数字、_） (form field id "
                               f"'{fid}' must be a plain variable name (letters, digits, _))")
         elif fid in seen:
             yield doc.problem(task, "form", f"表单字段 id '{fid}' 在此表单中出现了两次 (form field id '{fid}' appears "
                               "twice on this form)")
+        elif fid in _properties(doc):
+            yield doc.problem(task, "form", f"表单字段 id '{fid}' 与流程属性 {fid} 同名：流程属性是只读的规则，表单却会让提交人改写它；"
+                              f"请给字段换一个 id (form field id '{fid}' is the name of the process property {fid}: a "
+                              "property is a read-only rule, and the form would let whoever submits it change it; give "
+                              "the field another id)")
+        elif fid in _engine_variables(doc):
+            yield doc.problem(task, "form", f"表单字段 id '{fid}' 是引擎自己设置的变量（{', '.join(sorted(_engine_variables(doc)))}），"
+                              f"表单不能改写它；请给字段换一个 id (form field id '{fid}' is a variable the engine sets "
+                              f"itself ({', '.join(sorted(_engine_variables(doc)))}): a form must not change it; give the "
+                              "field another id)")
         seen.add(fid)
         if kind not in SUPPORTED_TYPES:
             yield doc.problem(task, "form", f"表单字段 '{fid}' 的类型 '{kind}' 不受支持，可用：{', '.join(SUPPORTED_TYPES)} "
                               f"(form field '{fid}' has type '{kind}'; supported: {', '.join(SUPPORTED_TYPES)})")
         if kind == "enum" and not field.xpath("./camunda:value", namespaces=NS):
             yield doc.problem(task, "form", f"枚举表单字段 '{fid}' 没有可选值 (enum form field '{fid}' has no values)")
+        enum_ids = field.xpath("./camunda:value/@id", namespaces=NS) if kind == "enum" else []
+        for twice in sorted({v for v in enum_ids if enum_ids.count(v) > 1}):
+            yield doc.problem(task, "form", f"枚举表单字段 '{fid}' 的可选值 id '{twice}' 出现了不止一次，请给其中一个换 id 或删去"
+                              f" (enum form field '{fid}': the value id '{twice}' appears more than once; give one "
+                              "another id or remove it)")
         if kind == "enum" and field.get("defaultValue") and field.get("defaultValue") not in field.xpath(
                 "./camunda:value/@id", namespaces=NS):
             yield doc.problem(task, "form", f"枚举表单字段 '{fid}' 的默认值 '{field.get('defaultValue')}' 不在其可选值中 "
@@ -157,11 +176,29 @@ def _check_form(doc: Doc, task):
                                       + f" (form field '{fid}': constraint '{name}' needs a whole-number config "
                                       "of at most 18 digits"
                                       + (", or an expression like ${maxDays}" if computed else "") + ")")
+                elif name.endswith("length") and int(config) < (1 if name == "maxlength" else 0):
+                    least = 1 if name == "maxlength" else 0
+                    yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' 为 {config}，须不小于 {least}，"
+                                      f"否则没有文字能通过；请改正 (form field '{fid}': constraint '{name}' is {config}; it "
+                                      f"must be at least {least}, else no text passes; correct it)")
         yield from _check_bounds_order(doc, task, field, fid, kind)
         properties = {p.get("id"): p.get("value") or ""
                       for p in field.xpath("./camunda:properties/camunda:property", namespaces=NS)}
         yield from _check_confirm(doc, task, field, fid, kind, properties)
         yield from _check_required_when(doc, task, field, fid, properties)
+
+
+def _properties(doc: Doc) -> set[str]:
+    """The file's process properties (section 5: the read-only rules a plan starts with)."""
+    return set(doc.root.xpath("./bpmn:process/bpmn:extensionElements/camunda:properties/camunda:property/@name",
+                              namespaces=NS))
+
+
+def _engine_variables(doc: Doc) -> set[str]:
+    """The variables the engine sets itself when a plan starts: its title, business key and
+    initiator, and the variable a start event's camunda:initiator names."""
+    return {"title", "businessKey", "initiator"} | {
+        name.strip() for name in doc.root.xpath(".//bpmn:startEvent/@camunda:initiator", namespaces=NS) if name.strip()}
 
 
 def _check_required_when(doc: Doc, task, field, fid: str, properties: dict[str, str]):
