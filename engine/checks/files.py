@@ -51,7 +51,8 @@ def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:
     """BPMN schema and SpiffWorkflow parse errors, per file, then for the files together.
 
     Also returns the parsed processes per file, for `storage_problems`."""
-    from ..parser import parse_files
+    from ..parser import limit_problems, parse_files
+    from ..xmlsafe import parse_bpmn_bytes
 
     def as_problem(file_name, exc: Invalid) -> dict:
         match = _ELEMENT_IN_MESSAGE.search(exc.message)
@@ -61,6 +62,13 @@ def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:
 
     problems, parsed = [], {}
     for file_name, data in files:
+        limits = limit_problems(parse_bpmn_bytes(data, file_name), file_name)
+        for limit in limits:  # all of them, where parse_files would stop at the first
+            problems.append({"file": file_name, "element_id": limit.element_id,
+                             "element_name": limit.element_name, "rule": limit.rule,
+                             "message": limit.message(), "severity": "error"})
+        if limits:
+            continue
         try:
             parsed[file_name] = parse_files([(file_name, data)])
         except Invalid as exc:
@@ -83,12 +91,45 @@ def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:
                                         f"{names[0]}: a process id is the process's key, so deploy one of the files, "
                                         "or give this process another id)",
                              "severity": "error"})
+    problems.extend(_shared_subprocess_ids(files))
     if not problems and len(files) > 1:
         try:
             parse_files(files)
         except Invalid as exc:  # the files together: name them all
             problems.append(as_problem(", ".join(name for name, _ in files), exc))
     return problems, parsed
+
+
+_SUBPROCESSES = "//bpmn:subProcess | //bpmn:transaction | //bpmn:adHocSubProcess"
+
+
+def _shared_subprocess_ids(files: list[tuple[str, bytes]]) -> list[dict]:
+    """A subprocess id another file of the set uses for a subprocess or a process: the engine
+    reads each subprocess as a process of its own, and its reader's "Duplicate process ID" named
+    neither file (a copy of legality_review.bpmn with only the process id changed)."""
+    from ..parser import NS
+    from ..xmlsafe import parse_bpmn_bytes
+    if len(files) < 2:
+        return []
+    owners: dict[str, str] = {}  # process or subprocess id -> the first file using it
+    for file_name, data in files:
+        for process_id in parse_bpmn_bytes(data, file_name).getroot().xpath("./bpmn:process/@id", namespaces=NS):
+            owners.setdefault(process_id, file_name)
+    problems = []
+    for file_name, data in files:
+        for sub in parse_bpmn_bytes(data, file_name).getroot().xpath(_SUBPROCESSES, namespaces=NS):
+            sub_id = sub.get("id")
+            other = owners.setdefault(sub_id, file_name)
+            if other != file_name:
+                problems.append({"file": file_name, "element_id": sub_id, "element_name": sub.get("name"),
+                                 "rule": "bpmn", "severity": "error",
+                                 "message": f"子流程 id {sub_id} 在一起部署的 {other} 中也有：引擎把每个子流程当作一个流程来读，"
+                                            f"一起部署的文件不能用相同的 id；请在此文件中给子流程换一个 id（如 {sub_id}_2），"
+                                            f"或分开部署 (the subprocess id {sub_id} is also used in {other}, deployed "
+                                            "with it: the engine reads each subprocess as a process of its own, so files "
+                                            f"deployed together cannot share the id; give the subprocess in this file "
+                                            f"another id (e.g. {sub_id}_2))"})
+    return problems
 
 
 def storage_problems(parsed: dict, clean_files: set[str]) -> list[dict]:
@@ -120,7 +161,9 @@ def lint_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], str]:
     with tempfile.TemporaryDirectory(prefix="reformflow-check-") as folder:
         paths = []
         for index, (file_name, data) in enumerate(files):
-            path = Path(folder) / f"{index:03d}-{Path(file_name).name or 'diagram.bpmn'}"
+            # a numbered name of our own: the user's (up to 600 bytes on the web) may not fit the
+            # file system's 255; the results come back by position to the user's file name
+            path = Path(folder) / f"{index:03d}.bpmn"
             path.write_bytes(data)
             paths.append(str(path))
         try:
