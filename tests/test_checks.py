@@ -1365,3 +1365,33 @@ def test_a_form_field_may_not_overwrite_a_process_property_or_the_initiator_vari
     assert "表单字段 id 'filingMonths' 与流程属性 filingMonths 同名" in problems[0]["message"]
     assert "a property is a read-only rule" in problems[0]["message"]
     assert "表单字段 id 'starter' 是引擎自己设置的变量" in problems[1]["message"]
+
+
+def _with_property(name: str, value: str, loop: str = "") -> bytes:
+    return simple(f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements><camunda:properties>'
+                  f'<camunda:property name="{name}" value="{value}" /></camunda:properties></bpmn:extensionElements>'
+                  f'{loop}</bpmn:userTask>')
+
+
+@pytest.mark.parametrize("name, value, rule, says", [
+    ("candidateUnit", "${[1,2]}", "assignment", "属性 candidateUnit 的表达式 `${[1,2]}` 在每个方案中都给出 [1, 2]，须为文本"),
+    ("candidateUnit", "${3}", "assignment", "在每个方案中都给出 3，须为文本"),
+    ("instanceLabel", "${'x' * 99999}", "multi-instance", "给出 99999 个字符，上限 200 个"),
+    ("instanceLabel", "${[1]}", "multi-instance", "在每个方案中都给出 [1]，须为文本或数字"),
+])
+def test_a_constant_unit_or_instance_label_that_gives_no_name_is_refused(name, value, rule, says):
+    """${[1,2]} as candidateUnit showed the task as `reform_office（限 [1, 2] only）`; a 99,999-
+    character instanceLabel became the task's subject. An expression that reads no variable gives
+    the same value in every plan: check evaluates it."""
+    loop = '<bpmn:multiInstanceLoopCharacteristics camunda:collection="units" camunda:elementVariable="unit" />'
+    problems = [p for p in check_processes([("t.bpmn", _with_property(name, value, loop))]) if p["rule"] != "variable"]
+    assert [(p["file"], p["rule"], p["element_id"]) for p in problems] == [("t.bpmn", rule, "Task_A")]
+    assert says in problems[0]["message"]
+
+
+def test_expressions_that_read_variables_or_give_text_pass_as_unit_and_label():
+    loop = '<bpmn:multiInstanceLoopCharacteristics camunda:collection="units" camunda:elementVariable="unit" />'
+    for name, value in (("candidateUnit", "${leadUnit}"), ("candidateUnit", "${'市发改委'}"),
+                        ("instanceLabel", "${unit.name}"), ("instanceLabel", "${'第一轮'}")):
+        assert [p for p in check_processes([("t.bpmn", _with_property(name, value, loop))])
+                if p["rule"] not in ("variable",)] == [], (name, value)

@@ -73,7 +73,40 @@ def check_expression_property(doc: "Doc", owner, name: str, rule: str, purpose: 
                               f"如 {example} (property {name} '{value}' must be one whole ${{...}} expression "
                               f"{purpose[1]}, e.g. {example})")
         else:
-            yield from check_expression(doc.file, owner, value, rule, (f"属性 {name} 的表达式", f"property {name}"))
+            said = list(check_expression(doc.file, owner, value, rule, (f"属性 {name} 的表达式", f"property {name}")))
+            yield from said
+            if not said:
+                yield from _constant_value(doc, owner, name, rule, value.strip())
+
+
+# What a constant ${...} of these properties must give, known before any plan runs: a unit's name
+# (candidateUnit: ${[1,2]} kept a task to "[1, 2]") or an instance's label (instanceLabel:
+# ${'x' * 99999}), text within the column that keeps it (units.name, human_tasks.subject).
+CONSTANT_VALUES = {"candidateUnit": ((str,), "文本", "text", 200), "instanceLabel": ((str, int, float), "文本或数字", "text or a number", 200)}
+
+
+def _constant_value(doc: "Doc", owner, name: str, rule: str, text: str) -> Iterator[dict]:
+    """An expression that reads no variable and calls no function gives the same value in every
+    plan: evaluated here, it is refused when it is not what the property needs."""
+    if name not in CONSTANT_VALUES:
+        return
+    kinds, zh, en, limit = CONSTANT_VALUES[name]
+    expression = compile_expression(text, FUNCTION_NAMES)
+    if expression.names or expression.functions:
+        return
+    try:
+        value = expression.evaluate({})
+    except ExpressionError as exc:
+        yield doc.problem(owner, rule, f"属性 {name} 的表达式 `{text}` 无法求值：{exc.zh} (property {name} `{text}` "
+                          f"cannot be evaluated: {exc.en})")
+        return
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+    if isinstance(value, bool) or not isinstance(value, kinds) or not str(value).strip():
+        yield doc.problem(owner, rule, f"属性 {name} 的表达式 `{text}` 在每个方案中都给出 {shown}，须为{zh} (property {name} "
+                          f"`{text}` gives {shown} in every plan; it must give {en})")
+    elif len(str(value).strip()) > limit:
+        yield doc.problem(owner, rule, f"属性 {name} 的表达式 `{text[:40]}` 给出 {len(str(value).strip())} 个字符，上限 {limit} 个 "
+                          f"(property {name} `{text[:40]}` gives {len(str(value).strip())} characters; the limit is {limit})")
 
 
 def check_expression(file, el, text, rule, what: tuple[str, str]) -> Iterator[dict]:
