@@ -284,6 +284,7 @@ def test_user_task_without_assignment():
 
 @pytest.mark.parametrize("attrs", [f'{USER} camunda:priority="urgent"', f'{USER} camunda:assignee="user-${{x}}"',
                                    f'{USER} camunda:priority="²"', f'{USER} camunda:priority="{"9" * 5000}"',
+                                   f'{USER} camunda:priority="2147483648"',  # beyond the column on PostgreSQL
                                    'camunda:candidateGroups="${groups.__class__}"'])
 def test_bad_assignment_values(attrs):
     assert found(simple(f'<bpmn:userTask id="Task_A" {attrs} />')) == [("assignment", "Task_A")]

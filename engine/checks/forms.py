@@ -10,7 +10,7 @@ from ..forms import (CONFIRM, CONFIRM_TEXT, REQUIRED_WHEN, SUPPORTED_CONSTRAINTS
                      default_error)
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
-from ..runtime import CANDIDATE_UNIT
+from ..runtime import CANDIDATE_UNIT, PRIORITY_RANGE
 from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, check_expression_property, local_name
 from .expressions import check_timer_value
 
@@ -41,9 +41,11 @@ def rule_user_tasks(doc: Doc):
             elif name in ("candidateGroups", "candidateUsers"):
                 yield from _check_name_list(doc, task, name, value)
         priority = (attrs["priority"] or "").strip()
-        if priority and not is_wrapped(priority) and not _whole_number(priority):
-            yield doc.problem(task, "assignment", f"camunda:priority 的值 `{priority}` 须为不超过 18 位的整数 "
-                              f"(camunda:priority `{priority}` must be a whole number of at most 18 digits)")
+        if priority and not is_wrapped(priority) and not (
+                _whole_number(priority) and PRIORITY_RANGE[0] <= int(priority) <= PRIORITY_RANGE[1]):
+            low, high = PRIORITY_RANGE
+            yield doc.problem(task, "assignment", f"camunda:priority 的值 `{priority}` 须为 {low} 到 {high} 之间的整数 "
+                              f"(camunda:priority `{priority}` must be a whole number from {low} to {high})")
         for name in ("dueDate", "followUpDate"):
             if attrs[name]:
                 yield from check_timer_value(doc.file, task, "timeDuration", attrs[name], f"camunda:{name}")
