@@ -470,7 +470,7 @@ def test_an_event_removed_and_the_rest_renumbered_is_one_line_not_one_per_event(
     result = cli(engine.db, "audit", "verify", code=1)
     lines = result.stdout.splitlines()
     assert lines == [
-        f"事件 10 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event 10: previous-hash link broken: an event "
+        "事件 10 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event 10: previous-hash link broken: an event "
         "before it was removed, inserted or changed)",
         f"事件 10–{last - 1}（共 {renumbered} 个）的内容与其哈希不符，这些事件被改动；从某一事件起连续不符，正是在其前插入或删除了"
         f"一个事件、其后的事件都被重新编号的样子 (events 10–{last - 1}, {renumbered} events: content does not match "
