@@ -69,7 +69,6 @@ def test_a_database_error_that_is_a_bug_is_still_a_500_with_its_traceback(engine
 
 # ------------------------------------------------------------------ settings
 def test_an_unknown_reformflow_variable_is_warned_of_once_with_the_closest_known_one(monkeypatch, caplog, engine):
-    import web
     from web import settings
     monkeypatch.setenv("REFORMFLOW_SECURE_COOKIE", "1")  # the S missing: silently ignored before
     monkeypatch.setenv("REFORMFLOW_WHATEVER", "x")
@@ -78,7 +77,7 @@ def test_an_unknown_reformflow_variable_is_warned_of_once_with_the_closest_known
         "(unknown environment variable REFORMFLOW_SECURE_COOKIE, ignored: did you mean REFORMFLOW_SECURE_COOKIES?)",
         "reformflow: 未知的环境变量 REFORMFLOW_WHATEVER，已忽略 (unknown environment variable REFORMFLOW_WHATEVER, "
         "ignored)"]
-    monkeypatch.setattr(web, "_warned", [])
+    monkeypatch.setattr(settings, "_warned", [])
     caplog.set_level(logging.WARNING)
     _app(engine=engine)
     _app(engine=engine)  # a second app in the same process: not again

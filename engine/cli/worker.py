@@ -166,7 +166,8 @@ def web_cmd(state, as_json, host, port, worker, interval):
 
     from werkzeug.serving import run_simple
 
-    from web import SettingError, create_app
+    from web import create_app
+    from web.settings import SettingError
     from ..errors import Invalid
     try:
         app = create_app(engine=state.engine)
