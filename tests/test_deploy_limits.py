@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from engine import modeler
 from engine.checks import check_files
 from engine.errors import Invalid
-from engine.parser import MAX_CHAIN
+from engine.diagram_limits import MAX_CHAIN
 from models import HumanTask, ProcessDefinition
 
 from .conftest import BPMN, FIXTURES

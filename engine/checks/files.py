@@ -51,7 +51,8 @@ def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:
     """BPMN schema and SpiffWorkflow parse errors, per file, then for the files together.
 
     Also returns the parsed processes per file, for `storage_problems`."""
-    from ..parser import limit_problems, parse_files
+    from ..diagram_limits import limit_problems
+    from ..parser import parse_files
     from ..xmlsafe import parse_bpmn_bytes
 
     def as_problem(file_name, exc: Invalid) -> dict:
