@@ -960,6 +960,12 @@ class Engine:
                     and not starters[0] & set(user.group_codes):
                 raise Forbidden(f"您无权发起「{definition.name}」：仅限 "
                                 f"{'、'.join(sorted(starters[0] | starters[1]))} (not a candidate starter)")
+            if not (starters[0] or starters[1]) and ADMIN_GROUP not in user.group_codes \
+                    and (caller := _caller_of(s, key)) is not None:
+                # it runs inside its caller; on its own it would open steps in other offices' inboxes
+                raise Forbidden(f"「{definition.name}」由「{caller}」调用，不单独发起；单独发起限改革办，或由流程图的"
+                                f"发起人（candidateStarterGroups）指定 (it runs inside {caller}: on its own only the "
+                                "reform office, or the starters its diagram names, may start it)")
             settings = {name: _setting(value) for name, value in config.get("properties", {}).items()}
             clash = sorted(set(settings) & set(data))
             if clash:
@@ -977,6 +983,7 @@ class Engine:
                     runtime.form_limit(ctx, settings, spec=spec, element=runtime.start_event(spec)))
             else:
                 data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
+                _check_not_scripted(data, spec, subprocess_specs)
             _check_starter_unit(user, definition.name, config, data)
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
@@ -1641,6 +1648,36 @@ def _form_fields(spec, subprocess_specs: dict) -> dict[str, dict]:
             for field in forms.describe(getattr(task_spec, "form", None)):
                 fields.setdefault(field["id"], field)
     return fields
+
+
+def _check_not_scripted(data: dict, spec, subprocess_specs: dict) -> None:
+    """Start data may not name what a script task of the process sets (reform_plan's `rejectedOn`,
+    which the ledger reads as the day a plan was dropped): the diagram decides it, not the starter."""
+    from .expressions import compile_script
+    from .scripting import FUNCTION_NAMES
+    set_by_scripts = set()
+    for process in [spec, *subprocess_specs.values()]:
+        for task_spec in process.task_specs.values():
+            if isinstance(getattr(task_spec, "script", None), str):
+                set_by_scripts.update(compile_script(task_spec.script, FUNCTION_NAMES).assigned)
+    named = sorted(set(data) & set_by_scripts)
+    if named:
+        raise Invalid(f"{'、'.join(named)} 由流程中的脚本设定，启动时不能指定 (set by a script of the process; "
+                      "start data cannot give it)")
+
+
+def _caller_of(session, key: str) -> str | None:
+    """The name of a deployed process (latest version) that calls `key`, if any."""
+    rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.called_keys)
+                           .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())).all()
+    seen = set()
+    for caller, name, called in rows:
+        if caller in seen:
+            continue
+        seen.add(caller)
+        if caller != key and key in json.loads(called or "[]"):
+            return name
+    return None
 
 
 _CHECK_CACHE: dict = {}

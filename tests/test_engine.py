@@ -417,16 +417,16 @@ def test_read_only_values_a_web_form_posts_back_as_text_unchanged_are_accepted(e
     from .plan_helper import deploy_library
     deploy_library(engine)
     with at("2026-11-03T09:00"):
-        plan = engine.start("filing", actor="zhang", data={
+        plan = engine.start("filing", actor="chen", data={
             "pilot": False, "issueDate": "2026-11-02", "documentNumber": "同政发〔2026〕7号"})
     [filing] = plan["tasks"]
-    assert (filing["element_id"], filing["assignee"]) == ("Task_FileDocument", "zhang")
+    assert (filing["element_id"], filing["assignee"]) == ("Task_FileDocument", "chen")  # the starter: the office
     posted = {"pilot": "false", "issueDate": "2026-11-02", "documentNumber": "同政发〔2026〕7号",
               "filingDate": "2026-11-20", "filingMaterials": "方案文本、起草说明"}
     with pytest.raises(Invalid) as err:  # a real change is still refused
-        engine.complete(filing["id"], actor="zhang", data=posted | {"pilot": "true"})
+        engine.complete(filing["id"], actor="chen", data=posted | {"pilot": "true"})
     assert [(d["field"], d["code"]) for d in err.value.details] == [("pilot", "readonly")]
-    engine.complete(filing["id"], actor="zhang", data=posted)
+    engine.complete(filing["id"], actor="chen", data=posted)
     assert engine.instance(plan["id"])["variables"]["pilot"] is False
 
 
@@ -434,7 +434,7 @@ def test_a_missing_variable_at_run_time_is_named_in_chinese_and_english(engine, 
     from .plan_helper import deploy_library
     deploy_library(engine)
     with at("2026-11-03T09:00"), pytest.raises(Invalid) as err:
-        engine.start("filing", actor="zhang", data={"pilot": False})  # no issueDate
+        engine.start("filing", actor="chen", data={"pilot": False})  # no issueDate
     message = err.value.message
     assert message.startswith("filing.bpmn: element Event_FilingOverdue (备案期限届满): 变量 issueDate 没有值")
     assert "pilot = false" in message  # the values the expression was given

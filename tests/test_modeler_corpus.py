@@ -714,7 +714,7 @@ def test_analyst_round_trip_on_a_library_diagram(engine, people):
     as version 2, start a plan on it while a version-1 plan keeps running to its end on version 1."""
     deploy_library(engine)
     start = {"exploratory": False}  # set by reform_plan's form when legality_review is called from there
-    plan_a = engine.start("legality_review", actor="zhang", data=start)
+    plan_a = engine.start("legality_review", actor="chen", data=start)  # on its own: the office
     work(engine, plan_a["id"], "Task_CheckMaterials", "li", {"materialsComplete": True})
     assert [t["element_id"] for t in open_tasks(engine, plan_a["id"])] == ["Task_LegalityReview"]
 
@@ -724,7 +724,7 @@ def test_analyst_round_trip_on_a_library_diagram(engine, people):
     [v2] = engine.deploy([("legality_review.bpmn", edited)])
     assert (v2["key"], v2["version"], v2["status"]) == ("legality_review", 2, "created")
 
-    plan_b = engine.start("legality_review", actor="zhang", data=start)
+    plan_b = engine.start("legality_review", actor="chen", data=start)
     assert engine.instance(plan_b["id"])["definition_version"] == 2
     work(engine, plan_b["id"], "Task_CheckMaterials", "li", {"materialsComplete": True})
     # the inbox rows: version 2's form on plan B, version 1's form kept on plan A

@@ -132,3 +132,30 @@ def test_a_non_interrupting_timer_on_a_task_reminds_whoever_holds_it(engine, peo
         [event] = s.execute(select(AuditEvent).where(AuditEvent.event_type == "task_reminded")).scalars().all()
     assert row["reminded_at"] == "2025-10-11T16:00:01+00:00"
     assert event.task_id == task["id"] and json.loads(event.payload)["to"] == ["zhang"]
+
+
+def test_a_called_process_is_started_on_its_own_only_by_the_office_or_its_named_starters(engine, people):
+    """A drafter starting legality_review (or risk_assessment, deliberation, filing) through the
+    API opened steps in the legal office's inbox for a plan that was no reform plan."""
+    from .plan_helper import deploy_library
+    deploy_library(engine)
+    for key, caller in (("legality_review", "改革方案"), ("risk_assessment", "改革方案"), ("filing", "改革方案")):
+        with pytest.raises(Forbidden) as refused:
+            engine.start(key, actor="zhang", data={"exploratory": False, "pilot": False, "issueDate": "2026-11-02"})
+        assert "不单独发起；单独发起限改革办" in refused.value.message and caller in refused.value.message
+    with engine.db.reader() as s:
+        assert s.execute(select(AuditEvent).where(AuditEvent.event_type == "instance_started")).first() is None
+    plan = engine.start("legality_review", actor="chen", data={"exploratory": False})  # the office may
+    assert plan["tasks"][0]["element_id"] == "Task_CheckMaterials"
+    assert engine.start("reform_plan", actor="zhang", title="起草", data={})["id"]  # called by nobody
+
+
+def test_start_data_may_not_give_what_a_script_of_the_process_sets(engine, people):
+    """reform_plan's script sets `rejectedOn` when a plan is dropped, and the ledger reads it as
+    the day it was: a starter giving it had a running plan shown as dropped."""
+    from .plan_helper import deploy_library
+    deploy_library(engine)
+    with pytest.raises(Invalid, match="rejectedOn 由流程中的脚本设定，启动时不能指定"):
+        engine.start("reform_plan", actor="zhang", title="预置", data={"rejectedOn": "2026-01-01"})
+    with engine.db.reader() as s:
+        assert s.execute(select(AuditEvent).where(AuditEvent.event_type == "instance_started")).first() is None
