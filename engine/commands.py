@@ -1725,6 +1725,7 @@ def _check_plan_names(title: str, business_key: str | None) -> None:
     column would have refused it with a database error)."""
     if not str(title).strip():
         raise Invalid("方案名称不能为空 (the plan needs a title)")
+    forms.refuse_nul([title, business_key], ("方案名称或业务编号", "the title or business key"))
     if len(str(title)) > TITLE_MAX:
         raise Invalid(f"方案名称最多 {TITLE_MAX} 个字，现有 {len(str(title))} 个 "
                       f"(a title has at most {TITLE_MAX} characters; this one has {len(str(title))})")

@@ -83,11 +83,23 @@ def check_submitted(data: dict, what: tuple[str, str]) -> None:
         raise Invalid(f"{what[0]}过大 ({what[1]} larger than 64 KB)")
     level = [data]
     for _ in range(MAX_DATA_DEPTH + 1):
+        refuse_nul([*level, *(k for item in level if isinstance(item, dict) for k in item)], what)
         level = [v for item in level if isinstance(item, (dict, list))
                  for v in (item.values() if isinstance(item, dict) else item)]
         if not level:
             return
     raise Invalid(f"{what[0]}嵌套超过 {MAX_DATA_DEPTH} 层 ({what[1]} is nested more than {MAX_DATA_DEPTH} deep)")
+
+
+NUL = "\x00"
+
+
+def refuse_nul(values, what: tuple[str, str]) -> None:
+    """Refuse text holding a NUL character (U+0000): PostgreSQL's text columns cannot keep one, so
+    a title, a subject or a note with it failed there with a database error (SQLite kept it)."""
+    if any(isinstance(v, str) and NUL in v for v in values):
+        raise Invalid(f"{what[0]}含有空字符（U+0000），无法保存；请删去 ({what[1]} holds a NUL character (U+0000), "
+                      "which cannot be kept: remove it)")
 
 
 def _label(field: dict) -> str:

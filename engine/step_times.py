@@ -65,9 +65,13 @@ def _day(value, what: str) -> date | None:
     if value is None or isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value).strip())
+        day = date.fromisoformat(str(value).strip())
     except ValueError:
         raise Invalid(f"日期须为 YYYY-MM-DD 格式：{value} ({what} must be a date, YYYY-MM-DD)") from None
+    low, high = clock.YEARS  # 0001-01-01 or 9999-12-31 overflowed when made an instant: a 500
+    if not low <= day.year <= high:
+        raise Invalid(f"日期须在 {low} 至 {high} 年之间：{value} ({what} must be a date from {low} to {high})")
+    return day
 
 
 def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: date, until: date,

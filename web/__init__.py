@@ -27,7 +27,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine.commands import Engine
 from models.db import Database
 
-from . import current, error_pages, i18n, names, security_headers, session_timeout, settings
+from . import current, error_pages, i18n, input_guard, names, security_headers, session_timeout, settings
 from .row_ids import RowId
 
 HERE = Path(__file__).resolve().parent
@@ -74,6 +74,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     error_pages.install(app)
     health.install(app)  # the database unreachable: 503 and one log line, not a 500 with a traceback
     security_headers.install(app)
+    input_guard.install(app)  # no NUL character in a form field or the query: PostgreSQL keeps none
     session_timeout.install(app)
     return app
 

@@ -33,7 +33,7 @@ from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
 
-from . import i18n
+from . import i18n, input_guard
 from .inbox import MAX_PAGE
 from .row_ids import MAX_ID
 from .access import may_see_plan, may_see_task, may_see_task_id
@@ -141,10 +141,14 @@ def _body() -> dict:
     """The request's JSON object (an empty body is an empty object), or Invalid."""
     if not request.get_data():
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested a thousand deep: Python's JSON reader gives out, not a 500
+        data = None
     if not isinstance(data, dict):
         raise Invalid("请求正文须为 JSON 对象，Content-Type: application/json "
                       "(the request body must be a JSON object, Content-Type: application/json)")
+    input_guard.check_json(data)
     return data
 
 
@@ -153,8 +157,10 @@ def _version(body: dict, *, required: bool = False) -> int | None:
     if version is None and not required:
         return None
     if isinstance(version, bool) or not isinstance(version, int):
-        raise Invalid("须提供 version：读取任务时得到的版本号（整数） "
-                      "(give version: the whole number the task had when you read it)")
+        given = "" if version is None else f"，而不是 {json.dumps(version, ensure_ascii=False)[:20]}"
+        given_en = "" if version is None else f", not {json.dumps(version)[:20]}"
+        raise Invalid(f"须提供 version：读取任务时得到的版本号（整数）{given} "
+                      f"(give version: the whole number the task had when you read it{given_en})")
     return version
 
 
