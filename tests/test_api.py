@@ -218,6 +218,11 @@ def test_a_drafter_and_a_reviewer_work_through_the_api(mini):
     assert body["error"] == "invalid" and {d["field"] for d in body["details"]} == {"summary", "days"}
     said = {d["field"]: d["message"] for d in body["details"]}  # in one language: Chinese by default
     assert said == {"summary": "「方案摘要」(summary) 为必填项", "days": "「征求意见天数」(days) 不得小于 7"}
+    # the message, whole, in that one language too (it was both, and in English only "required")
+    assert body["message"] == "表单有误：「方案摘要」(summary) 为必填项；「征求意见天数」(days) 不得小于 7"
+    english = client.post(f"/api/v1/tasks/{draft_id}/complete?lang=en", headers=zhang,
+                          json={"data": {"days": 3}, "version": draft["version"]}).get_json()
+    assert english["message"] == "form data refused: summary: required; days: at least 7"
     done = client.post(f"/api/v1/tasks/{draft_id}/complete", headers=zhang,
                        json={"data": {"summary": "以 API 提交", "days": 10}, "comment": "请审核", "version": draft["version"]})
     assert done.status_code == 200, done.get_json()

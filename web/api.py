@@ -81,8 +81,18 @@ def refusal(exc: ReformflowError) -> Response:
     out = {"error": exc.kind, "message": say(exc.message)}
     if exc.details:  # a form's problems, each at its field
         out["details"] = [dict(d, message=say(d.get("message"))) if isinstance(d, dict) else d for d in exc.details]
+        if "：" in exc.message and all(isinstance(d, dict) and "field" in d for d in exc.details):
+            out["message"] = _form_refusal(exc.message.split("：", 1)[0], out["details"])
     headers = {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'} if exc.kind == "unauthorized" else None
     return answer(out, STATUS.get(exc.kind, 422), headers)
+
+
+def _form_refusal(head: str, details: list[dict]) -> str:
+    """A refused form's message in one language: "表单有误 (form data refused)：「…」…；「…」…" said
+    whole is two languages in one, and its last bracket alone read "required" for every problem."""
+    if i18n.current() == "en":
+        return f"{say(head)}: " + "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return f"{say(head)}：" + "；".join(d["message"] for d in details)
 
 
 def _not_found() -> Response:
