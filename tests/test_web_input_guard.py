@@ -76,3 +76,6 @@ def test_json_nested_too_deep_an_extreme_period_and_a_version_as_text_are_422(mi
     answer = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=zhang,
                          data=json.dumps({"version": "1", "data": {"summary": "s"}}), content_type="application/json")
     assert answer.status_code == 422 and '而不是 "1"' in answer.get_json()["message"]
+    answer = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=zhang,
+                         data=json.dumps({"version": task["version"], "data": []}), content_type="application/json")
+    assert answer.status_code == 422 and "data 须为 JSON 对象" in answer.get_json()["message"]

@@ -282,7 +282,8 @@ def complete(task_id: int):
     """Submit the task's form: `{"data": {...}, "comment": "...", "version": n}`. The version is
     required: a task changed since it was read (handed back, reassigned, done) is 409."""
     body = _body()
-    data = body.get("data") or {}
+    data = body.get("data")
+    data = {} if data is None else data  # [] is no form ([] or {} both read as empty before)
     if not isinstance(data, dict):
         raise Invalid("data 须为 JSON 对象：字段编号 → 值 (data must be a JSON object: field id → value)")
     comment = body.get("comment")
@@ -465,7 +466,8 @@ def start():
     """Start a plan: `{"key": ..., "title": ..., "business_key": ..., "data": {...}}`, as the
     start page does (the process's starters, its start form)."""
     body = _body()
-    key, data = body.get("key"), body.get("data") or {}
+    key, data = body.get("key"), body.get("data")
+    data = {} if data is None else data
     if not isinstance(key, str) or not key.strip():
         raise Invalid("须提供 key：流程的编号，如 reform_plan (give key: the process's key, e.g. reform_plan)")
     if not isinstance(data, dict):
