@@ -338,6 +338,7 @@ def test_refusals_in_the_request_s_language_and_bad_requests(mini):
     assert client.get("/api/v1/nothing-here", headers=zhang).get_json()["error"] == "not_found"
     wrong_method = client.delete(f"/api/v1/plans/{plan['id']}", headers=zhang)
     assert wrong_method.status_code == 405 and wrong_method.is_json
+    assert "GET" in wrong_method.headers["Allow"]  # what the address does take
     page = client.get("/api/v1/tasks?limit=1&offset=0&scope=all", headers=chen).get_json()
     assert page["limit"] == 1 and len(page["tasks"]) == 1 and page["total"] >= 1
 

@@ -110,8 +110,10 @@ def http_error(exc: HTTPException) -> Response:
     kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.code, "invalid")
     messages = {404: "没有这个接口，见 /api/v1/openapi.json (no such endpoint: see /api/v1/openapi.json)",
                 405: "此接口不接受该请求方法，见 /api/v1/openapi.json (method not allowed: see /api/v1/openapi.json)",
-                413: "请求过大 (request too large)"}
-    return answer({"error": kind, "message": say(messages.get(exc.code, f"{exc.code} {exc.name}"))}, exc.code)
+                413: "请求过大：正文至多 25 MB，附件至多 20 MB (request too large: a body has at most 25 MB, a file 20 MB)"}
+    allowed = getattr(exc, "valid_methods", None)  # 405: what the address takes, as HTTP asks
+    return answer({"error": kind, "message": say(messages.get(exc.code, f"{exc.code} {exc.name}"))}, exc.code,
+                  {"Allow": ", ".join(sorted(allowed))} if allowed else None)
 
 
 def server_error() -> Response:
