@@ -18,6 +18,7 @@ from typing import Callable
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.camunda.specs.multiinstance_task import (ParallelMultiInstanceTask,
                                                             SequentialMultiInstanceTask)
@@ -50,9 +51,22 @@ def mark_timers(specs) -> None:
                 definition.expression = f"{TIMER_MARK}{kind}:{definition.expression}"
             if not isinstance(task_spec, MultiInstanceTask):
                 continue
+            _collection_as_input(task_spec)
             if task_spec.cardinality and not task_spec.cardinality.startswith(TIMER_MARK):
                 task_spec.cardinality = f"{TIMER_MARK}instances:{task_spec.cardinality}"
             task_spec.__class__ = _BOUNDED.get(type(task_spec), type(task_spec))  # specs are never saved again
+
+
+def _collection_as_input(task_spec) -> None:
+    """A camunda:collection is the activity's input and its output, one list: SpiffWorkflow's Camunda
+    task sets the input on the (shared) spec only when the activity updates, in the process that
+    runs it. A spec restored in another process (the next command, a restarted web worker) met
+    the instances' completion with no input set, and appended every item to the list again:
+    departments ['a', 'b'] became ['a', 'b', 'a', 'b'], and a loop back made twice the tasks."""
+    if task_spec.cardinality is None and task_spec.data_output is not None and task_spec.data_input is None:
+        task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
+        if task_spec.output_item is not None:
+            task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
 
 
 class _BoundedCollection:
