@@ -94,7 +94,7 @@ class _BoundedCollection:
         if value is None:
             error = EvaluationError(f"集合 {name} 没有值：多实例须有一个列表", f"the collection {name} has no value: a "
                                     "multi-instance activity needs a list")
-        elif not isinstance(value, (list, tuple, dict)):
+        elif not isinstance(value, (list, tuple)):  # a dict too: Camunda takes a collection, not a map
             error = EvaluationError(f"集合 {name} 须为列表，实为 {type(value).__name__} {str(value)[:40]!r}",
                                     f"the collection {name} must be a list, not {type(value).__name__} "
                                     f"{str(value)[:40]!r}")

@@ -453,6 +453,12 @@ def test_a_loop_cardinality_is_at_most_1000():
         return _mi(f'<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{n}</bpmn:loopCardinality>'
                    '</bpmn:multiInstanceLoopCharacteristics>')
     assert found(card("1000")) == []
+    for bad in ("-1", "2.5", "three"):  # passed check; every plan's start then refused it
+        assert found(card(bad)) == [("multi-instance", "Task_A")], bad
+    # the element variable may not be the engine's own: "initiator already exists" at every start
+    own = '<bpmn:multiInstanceLoopCharacteristics camunda:collection="departments" camunda:elementVariable="initiator" />'
+    [problem] = check_processes([("t.bpmn", _mi(own))])
+    assert "'initiator' 是引擎自己的变量" in problem["message"]
     [problem] = check_processes([("t.bpmn", card("100000"))])
     assert (problem["rule"], problem["element_id"]) == ("multi-instance", "Task_A")
     assert "(loopCardinality 100000 is too large: at most 1000 instances)" in problem["message"]

@@ -33,6 +33,7 @@ def _refused_start(engine, file_name: str) -> str:
 @pytest.mark.parametrize("file_name, said", [
     ("mi_coll_undefined.bpmn", "element Task_A (办理): 值无效或超出范围：集合 nothing 没有值：多实例须有一个列表"),
     ("mi_coll_int.bpmn", "集合 items 须为列表，实为 int '5000'"),
+    ("mi_coll_dict.bpmn", "集合 items 须为列表，实为 dict"),  # Camunda takes a collection, not a map
     ("t_prio_str.bpmn", "element Task_A (办理): 值无效或超出范围：优先级须为 -2147483648 到 2147483647 之间的整数，实为 'abc'"),
     ("st_forkbomb2.bpmn", "流程不断分出新的路径而不停在用户任务上"),
     # no condition holds and no default flow: the gateway is named (it was not), the sentence once

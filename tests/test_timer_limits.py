@@ -42,10 +42,11 @@ def test_hourly_to_yearly_cycles_are_accepted(value):
     ("${'R/PT0S'}", "周期间隔不能为零"), ("${'R/PT1S'}", "周期间隔至少 1 小时"),
     ("${'R1/P99999999Y'}", "时长过长"), ("${'garbage'}", "不是 ISO 8601 周期"), ("${42}", "周期须为 'R3/P1D' 这样的文本"),
     ("${'R/2001-01-01T00:00:00/PT1H'}", "周期从 2001-01-01 00:00 开始，已经过去"),
-    ("R/2026-03-01T09:00:00/PT1H", "周期从 2026-03-01 09:00 开始，已经过去")])
+    ("R/2026-03-03T09:00:00/PT1H", "周期从 2026-03-03 09:00 开始，已经过去")])
 def test_a_cycle_that_would_run_away_is_refused_when_the_step_opens_and_nothing_changes(engine, people, at, expression, said):
-    engine.deploy([_with_cycle(expression)])
-    with at("2026-03-02T10:00:00"):
+    with at("2026-03-02T10:00:00"):  # deployed the day before its start; the step opens after it
+        engine.deploy([_with_cycle(expression)])
+    with at("2026-03-04T10:00:00"):
         with pytest.raises(Invalid) as refused:
             engine.start(KEY, actor="zhang")
     assert said in refused.value.message
@@ -56,7 +57,18 @@ def test_a_cycle_that_would_run_away_is_refused_when_the_step_opens_and_nothing_
 
 
 def test_a_cycle_starting_later_runs(engine, people, at):
-    engine.deploy([_with_cycle("R2/2026-03-05T09:00:00/P1D")])
     with at("2026-03-02T10:00:00"):
+        engine.deploy([_with_cycle("R2/2026-03-05T09:00:00/P1D")])
         plan = engine.start(KEY, actor="zhang")
     assert plan["next_timer_at"] == "2026-03-05T01:00:00+00:00"
+
+
+@pytest.mark.parametrize("value, kind, said", [
+    ("R/2001-01-01T00:00:00/PT1H", "timeCycle", "已经过去"),
+    ("9999-12-31", "timeDate", "无法使用"), ("P9000Y", "timeDuration", "无法使用")])
+def test_a_value_written_out_that_no_plan_could_use_is_refused_at_check(value, kind, said):
+    """check passed these, and every plan's step then refused them."""
+    text = CORPUS_FILE.read_text(encoding="utf-8").replace("<bpmn:timeCycle", f"<bpmn:{kind}").replace(
+        "</bpmn:timeCycle>", f"</bpmn:{kind}>").replace(">R2/P1D<", f">{value}<")
+    problems = [p for p in check_files([("reminder.bpmn", text.encode())], use_modeler=False).errors if p["rule"] == "timer"]
+    assert problems and said in problems[0]["message"], problems

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..deadlines import (TimerValueError, is_iso_cycle, is_iso_date_or_datetime, is_iso_duration, parse_cycle,
-                         parse_date_or_datetime, parse_duration)
+from .. import clock
+from ..deadlines import (TimerValueError, cycle_value, due_at, is_iso_cycle, is_iso_date_or_datetime, is_iso_duration,
+                         parse_cycle, parse_date_or_datetime, parse_duration)
 from ..expressions import ExpressionError, compile_script, is_wrapped
 from ..scripting import FUNCTION_NAMES
 from .common import CAMUNDA, NS, Doc, check_expression, local_name, owner_of, problem
@@ -56,6 +57,7 @@ def check_timer_value(file, el, kind, text, attribute: str | None = None) -> Ite
     ok = {"timeCycle": is_iso_cycle, "timeDate": is_iso_date_or_datetime}.get(
         kind, lambda t: is_iso_duration(t) or is_iso_date_or_datetime(t))(text)
     if ok:
+        yield from _resolves(file, el, rule, zh, en, kind, text)
         return
     reason_zh = reason = ""
     try:  # the parser of what the value was meant to be says why it is not
@@ -70,6 +72,20 @@ def check_timer_value(file, el, kind, text, attribute: str | None = None) -> Ite
     yield problem(file, el, rule, f"{zh} `{text}` 不是 reformflow 能识别的 ISO 8601 值{reason_zh}。示例：P7D、P1M、"
                   f"PT36H、2026-12-01、R3/P1D、${{workingDays(15)}} ({en}{kind} `{text}` is not an ISO 8601 value "
                   f"reformflow understands{reason}. Examples: P7D, P1M, PT36H, 2026-12-01, R3/P1D, ${{workingDays(15)}})")
+
+
+def _resolves(file, el, rule, zh, en, kind, text) -> Iterator[dict]:
+    """A value written out that parses must also give a time, as it will when the step opens:
+    9999-12-31 or P9000Y leave the dates reformflow can count, and a cycle may not start in the
+    past (cycle_value); else `check` passed what every plan then refused."""
+    now = clock.now()
+    try:
+        if kind == "timeCycle":
+            cycle_value(text, now)
+        else:
+            due_at(text, now)
+    except TimerValueError as exc:
+        yield problem(file, el, rule, f"{zh} `{text}` 无法使用：{exc.zh} ({en}{kind} `{text}` cannot be used: {exc.en})")
 
 
 def rule_timers(doc: Doc):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ..expressions import is_wrapped
+from ..expressions import ENGINE_VARIABLES, is_wrapped
 from ..runtime import INSTANCE_LABEL
 from ..scripting import MAX_INSTANCES
 from .common import CAMUNDA, NS, Doc, check_expression, check_expression_property, local_name, owner_of
@@ -43,13 +43,20 @@ def rule_multi_instance(doc: Doc):
                                         ("循环基数 loopCardinality", "loopCardinality"))
             literal = cardinality.text.strip()
             digits = literal.lstrip("0")
-            if re.fullmatch(r"[0-9]+", literal) and (len(digits) > 4 or int(digits or "0") > MAX_INSTANCES):
+            if not is_wrapped(literal) and not re.fullmatch(r"[0-9]+", literal):
+                yield doc.problem(owner, "multi-instance", f"循环基数 {literal[:20]} 须为 0 到 {MAX_INSTANCES} 的整数或 ${{...}} "
+                                  f"(loopCardinality {literal[:20]} must be a whole number from 0 to {MAX_INSTANCES}, or ${{...}})")
+            elif re.fullmatch(r"[0-9]+", literal) and (len(digits) > 4 or int(digits or "0") > MAX_INSTANCES):
                 yield doc.problem(owner, "multi-instance", f"循环基数 {literal[:20]} 过大：最多 {MAX_INSTANCES} 个实例 "
                                   f"(loopCardinality {literal[:20]} is too large: at most {MAX_INSTANCES} instances)")
         element_variable = loop.get(CAMUNDA + "elementVariable")
         if element_variable and (not element_variable.isidentifier() or element_variable.startswith("_")):
             yield doc.problem(owner, "multi-instance", f"camunda:elementVariable '{element_variable}' 须为普通变量名 "
                               f"(camunda:elementVariable '{element_variable}' must be a plain variable name)")
+        elif element_variable in ENGINE_VARIABLES:
+            yield doc.problem(owner, "multi-instance", f"camunda:elementVariable '{element_variable}' 是引擎自己的变量，"
+                              f"请换一个名称 (camunda:elementVariable '{element_variable}' is the engine's own variable: "
+                              "choose another name)")
     yield from _instance_labels(doc)
 
 
