@@ -26,7 +26,7 @@ from models import ApiToken, AuditEvent, CalendarOverride, Delegation, Group, Hu
 from models.identity import memberships
 from models.db import Database
 
-from . import (audit, clock, comments, delegations, directory, documents, drafts, forms, joins, mail, modeler,
+from . import (audit, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail, modeler,
                passwords, recount, reporting_bodies, runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
@@ -89,6 +89,7 @@ class Engine:
         self.timer_retries: dict[int, TimerRetry] = {}  # plan id -> when its failing timer is tried next
         clock.patch_spiffworkflow_clock()
         joins.install()
+        cycles.install()
 
     # ----------------------------------------------------------------- plumbing
     @contextmanager

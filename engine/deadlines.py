@@ -263,15 +263,21 @@ def cycle_value(text: Any, now: datetime) -> str:
     since, one engine round each). For the value of a ${...} expression, which the deploy check
     cannot see."""
     cycle = parse_cycle(text)
-    first = cycle.start
-    if first is None and cycle.end is not None:
-        first = cycle.end - (_CYCLE_REFERENCE + cycle.duration - _CYCLE_REFERENCE)
+    first, value = cycle.start, text.strip()
+    if cycle.end is not None:
+        # R5/P1D/2026-12-31: five repetitions ending then. SpiffWorkflow starts such a cycle one
+        # interval before the end and fires on past it: given a start instead, it fires as written.
+        if cycle.repetitions is None:
+            raise _bad(text, "无限重复的周期不能写终点，请写重复次数，如 R5/P1D/2026-12-31",
+                       "a cycle without a count cannot have an end: give the count, e.g. R5/P1D/2026-12-31")
+        first = cycle.end - (_CYCLE_REFERENCE + cycle.duration * cycle.repetitions - _CYCLE_REFERENCE)
+        value = f"R{cycle.repetitions}/{first.isoformat()}/{value.split('/')[1].strip()}"
     if first is not None and first < now:
         raise _bad(text, f"周期从 {first.astimezone(TZ):%Y-%m-%d %H:%M} 开始，已经过去；请写不带起止时间的周期"
                    "（如 R3/P1D，从步骤开始时起算）",
                    f"the cycle starts at {first.astimezone(TZ):%Y-%m-%d %H:%M}, which has passed; write a cycle "
                    "without a start or end (e.g. R3/P1D, counted from when the step opens)")
-    return text.strip()
+    return value
 
 
 def is_iso_cycle(text: Any) -> bool:

@@ -72,3 +72,36 @@ def test_a_value_written_out_that_no_plan_could_use_is_refused_at_check(value, k
         "</bpmn:timeCycle>", f"</bpmn:{kind}>").replace(">R2/P1D<", f">{value}<")
     problems = [p for p in check_files([("reminder.bpmn", text.encode())], use_modeler=False).errors if p["rule"] == "timer"]
     assert problems and said in problems[0]["message"], problems
+
+
+def test_a_repeating_reminder_fires_as_many_times_as_it_says_and_no_more(engine, people, at):
+    """R2/P1D whose path ends at once: SpiffWorkflow ran it a third time right after the second,
+    completing the spent timer, and the trail recorded that firing with the timer's internal
+    state as its due time."""
+    from .test_modeler_corpus import audit
+    with at("2026-12-10T09:00:00"):
+        engine.deploy([("cycle_to_end.bpmn", (FIXTURES / "runaway" / "cycle_to_end.bpmn").read_bytes())])
+        plan = engine.start("qa_cyc_R2_P1D", actor="chen")
+    for day in ("11", "12", "13", "20"):
+        with at(f"2026-12-{day}T10:00:00"):
+            engine.fire_due_timers()
+    fired = [p["due"] for kind, p in audit(engine, plan["id"]) if kind == "timer_fired"]
+    assert fired == ["2026-12-11T01:00:00+00:00", "2026-12-12T01:00:00+00:00"]
+    view = engine.instance(plan["id"])
+    assert view["next_timer_at"] is None and [t["name"] for t in view["tasks"]] == ["办理"]
+
+
+def test_a_cycle_with_an_end_fires_its_count_before_the_end(engine, people, at):
+    """R3/P1D/2026-12-14: three reminders, the last before the 14th. SpiffWorkflow started it one
+    interval before the end and went on firing past it."""
+    from .test_modeler_corpus import audit
+    text = (FIXTURES / "runaway" / "cycle_to_end.bpmn").read_text(encoding="utf-8")
+    assert ">R2/P1D<" in text
+    with at("2026-12-10T09:00:00"):
+        engine.deploy([("cycle_to_end.bpmn", text.replace(">R2/P1D<", ">R3/P1D/2026-12-14<").encode())])
+        plan = engine.start("qa_cyc_R2_P1D", actor="chen")
+    for day in ("11", "12", "13", "14", "15", "20"):
+        with at(f"2026-12-{day}T10:00:00"):
+            engine.fire_due_timers()
+    fired = [p["due"] for kind, p in audit(engine, plan["id"]) if kind == "timer_fired"]
+    assert fired == ["2026-12-10T16:00:00+00:00", "2026-12-11T16:00:00+00:00", "2026-12-12T16:00:00+00:00"]
