@@ -228,8 +228,10 @@ def engine_error(exc: Exception) -> Invalid:
         return Invalid(f"{where}{_expression_reason(exc)}")
     cause = getattr(exc, "exception", None) or exc.__cause__ or exc
     reason = str(cause).split("\n")[0].rstrip(". ")
-    return Invalid(f"{where}流程运行出错，未做任何更改，请更正数据或流程图后重试 ({reason}. Nothing was changed; "
-                   f"correct the data or the diagram and try again.)")
+    # the reason is SpiffWorkflow's, in English only: the Chinese half carries it too, or a page
+    # in Chinese said only that something went wrong
+    return Invalid(f"{where}流程运行出错（{reason}），未做任何更改，请更正数据或流程图后重试 ({reason}. Nothing was "
+                   f"changed; correct the data or the diagram and try again.)")
 
 
 def element_where(spec, task_spec) -> str:

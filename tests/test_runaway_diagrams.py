@@ -37,8 +37,9 @@ def _refused_start(engine, file_name: str) -> str:
     ("t_prio_str.bpmn", "element Task_A (办理): 值无效或超出范围：优先级须为 -2147483648 到 2147483647 之间的整数，实为 'abc'"),
     ("st_forkbomb2.bpmn", "流程不断分出新的路径而不停在用户任务上"),
     # no condition holds and no default flow: the gateway is named (it was not), the sentence once
-    ("st_gw_nomatch.bpmn", "element Gw_1 (判断): 流程运行出错，未做任何更改，请更正数据或流程图后重试 (No conditions "
-                           "satisfied for Gw_1. Nothing was changed"),
+    # and the reason in the Chinese half too, which is all a page in Chinese shows
+    ("st_gw_nomatch.bpmn", "element Gw_1 (判断): 流程运行出错（No conditions satisfied for Gw_1），未做任何更改，请更正数据或"
+                           "流程图后重试 (No conditions satisfied for Gw_1. Nothing was changed"),
 ])
 def test_a_diagram_that_runs_away_is_refused_by_name(engine, people, file_name, said):
     assert said in _refused_start(engine, file_name)
