@@ -328,6 +328,9 @@ def _form(fields: str) -> bytes:
     f'config="{"1" * 5000}" /></camunda:validation></camunda:formField>',
     '<camunda:formField id="n" type="long"><camunda:validation><camunda:constraint name="min" '
     'config="²" /></camunda:validation></camunda:formField>',
+    # ids no condition can read: every ${...} naming them was a syntax error
+    '<camunda:formField id="字段" type="string" />', '<camunda:formField id="class" type="string" />',
+    '<camunda:formField id="empty" type="string" />', f'<camunda:formField id="{"a" * 65}" type="string" />',
 ])
 def test_bad_form_fields(fields):
     assert found(_form(fields)) == [("form", "Task_A")]

@@ -1,6 +1,7 @@
 """User tasks and forms: assignment, priority and due dates, form fields, start forms, untyped tasks."""
 from __future__ import annotations
 
+import keyword
 import re
 
 from ..deadlines import is_iso_date_or_datetime
@@ -18,6 +19,13 @@ def _whole_number(text: str) -> bool:
     """What int() takes and an expression's integers allow: ASCII digits, at most 18 ('²' is a
     digit to str.isdigit but not to int(); thousands of digits are beyond int() too)."""
     return re.fullmatch(r"-?[0-9]{1,18}", text) is not None
+
+
+def _readable_name(name: str | None) -> bool:
+    """A variable name a condition can read: `字段` and `class` were accepted as field ids, and
+    every condition reading them was then a syntax error."""
+    return (bool(name) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name) is not None
+            and not keyword.iskeyword(name) and name not in ("true", "false", "null", "empty"))
 
 
 def rule_user_tasks(doc: Doc):
@@ -117,9 +125,11 @@ def _check_form(doc: Doc, task):
             # what a form may post (yes, 1, 是) would have made it true or false without a word
             yield doc.problem(task, "form", f"表单字段 '{fid}'（boolean）的 defaultValue '{default}' 无效：请写 true 或 false "
                               f"(form field '{fid}' (boolean): defaultValue '{default}': write true or false)")
-        if not fid or not fid.isidentifier() or fid.startswith("_"):
-            yield doc.problem(task, "form", f"表单字段 id '{fid}' 须为普通变量名（字母、数字、_） (form field id "
-                              f"'{fid}' must be a plain variable name (letters, digits, _))")
+        if not _readable_name(fid):
+            yield doc.problem(task, "form", f"表单字段 id '{fid[:40]}' 须为普通变量名：英文字母开头，字母、数字、_，至多 64 个"
+                              f"字符，且不是 class、true 这样的关键字，条件才能读到它 (form field id '{fid[:40]}' must be a "
+                              "plain variable name: a letter, then letters, digits or _, at most 64 characters, not a "
+                              "keyword such as class or true, so that a condition can read it)")
         elif fid in seen:
             yield doc.problem(task, "form", f"表单字段 id '{fid}' 在此表单中出现了两次 (form field id '{fid}' appears "
                               "twice on this form)")
