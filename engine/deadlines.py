@@ -245,9 +245,14 @@ MAX_CYCLE_INTERVAL = timedelta(days=366)
 _CYCLE_REFERENCE = datetime(2026, 1, 1)
 
 
+def _length(duration: relativedelta) -> timedelta:
+    """A cycle's interval as a fixed length, as SpiffWorkflow repeats it (months of a set length)."""
+    return _CYCLE_REFERENCE + duration - _CYCLE_REFERENCE
+
+
 def _check_interval(text: str, duration: relativedelta) -> None:
     try:
-        interval = _CYCLE_REFERENCE + duration - _CYCLE_REFERENCE
+        interval = _length(duration)
     except (OverflowError, ValueError):
         interval = MAX_CYCLE_INTERVAL + timedelta(days=1)
     if interval < MIN_CYCLE_INTERVAL:
@@ -270,7 +275,7 @@ def cycle_value(text: Any, now: datetime) -> str:
         if cycle.repetitions is None:
             raise _bad(text, "无限重复的周期不能写终点，请写重复次数，如 R5/P1D/2026-12-31",
                        "a cycle without a count cannot have an end: give the count, e.g. R5/P1D/2026-12-31")
-        first = cycle.end - (_CYCLE_REFERENCE + cycle.duration * cycle.repetitions - _CYCLE_REFERENCE)
+        first = cycle.end - _length(cycle.duration * cycle.repetitions)
         value = f"R{cycle.repetitions}/{first.isoformat()}/{value.split('/')[1].strip()}"
     if first is not None and first < now:
         raise _bad(text, f"周期从 {first.astimezone(TZ):%Y-%m-%d %H:%M} 开始，已经过去；请写不带起止时间的周期"
