@@ -83,29 +83,27 @@ class _BoundedCollection:
         return super().init_remaining_items(my_task)
 
     def _check_size(self, my_task):
-        if self.data_input is None:  # a loop cardinality: bounded by SafeEnvironment.instances
-            count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality) if self.cardinality else 0
-            error = _plan_too_big(my_task, count if isinstance(count, int) else 0)
-            if error is not None:
-                raise WorkflowTaskException(str(error), task=my_task, exception=error) from error
-            return
-        name, value = self.data_input.bpmn_id, self.data_input.get(my_task)
-        error = None
-        if value is None:
-            error = EvaluationError(f"集合 {name} 没有值：多实例须有一个列表", f"the collection {name} has no value: a "
-                                    "multi-instance activity needs a list")
-        elif not isinstance(value, (list, tuple)):  # a dict too: Camunda takes a collection, not a map
-            error = EvaluationError(f"集合 {name} 须为列表，实为 {type(value).__name__} {str(value)[:40]!r}",
-                                    f"the collection {name} must be a list, not {type(value).__name__} "
-                                    f"{str(value)[:40]!r}")
-        elif len(value) > MAX_INSTANCES:
-            error = EvaluationError(f"集合 {name} 有 {len(value)} 项：多实例最多 {MAX_INSTANCES} 个实例",
-                                    f"the collection {name} has {len(value)} items: a multi-instance "
-                                    f"activity has at most {MAX_INSTANCES} instances")
-        else:
-            error = _plan_too_big(my_task, len(value))
+        error = self._size_error(my_task)
         if error is not None:
             raise WorkflowTaskException(str(error), task=my_task, exception=error) from error  # names the element
+
+    def _size_error(self, my_task) -> EvaluationError | None:
+        if self.data_input is None:  # a loop cardinality: bounded by SafeEnvironment.instances
+            count = my_task.workflow.script_engine.evaluate(my_task, self.cardinality) if self.cardinality else 0
+            return _plan_too_big(my_task, count if isinstance(count, int) else 0)
+        name, value = self.data_input.bpmn_id, self.data_input.get(my_task)
+        if value is None:
+            return EvaluationError(f"集合 {name} 没有值：多实例须有一个列表", f"the collection {name} has no value: a "
+                                   "multi-instance activity needs a list")
+        if not isinstance(value, (list, tuple)):  # a dict too: Camunda takes a collection, not a map
+            return EvaluationError(f"集合 {name} 须为列表，实为 {type(value).__name__} {str(value)[:40]!r}",
+                                   f"the collection {name} must be a list, not {type(value).__name__} "
+                                   f"{str(value)[:40]!r}")
+        if len(value) > MAX_INSTANCES:
+            return EvaluationError(f"集合 {name} 有 {len(value)} 项：多实例最多 {MAX_INSTANCES} 个实例",
+                                   f"the collection {name} has {len(value)} items: a multi-instance "
+                                   f"activity has at most {MAX_INSTANCES} instances")
+        return _plan_too_big(my_task, len(value))
 
 
 # A plan's task tree, all subprocesses included: the library's longest plan has ~120 tasks, a
