@@ -112,13 +112,14 @@ def _shared_subprocess_ids(files: list[tuple[str, bytes]]) -> list[dict]:
     from ..xmlsafe import parse_bpmn_bytes
     if len(files) < 2:
         return []
+    roots = [(file_name, parse_bpmn_bytes(data, file_name).getroot()) for file_name, data in files]
     owners: dict[str, str] = {}  # process or subprocess id -> the first file using it
-    for file_name, data in files:
-        for process_id in parse_bpmn_bytes(data, file_name).getroot().xpath("./bpmn:process/@id", namespaces=NS):
+    for file_name, root in roots:
+        for process_id in root.xpath("./bpmn:process/@id", namespaces=NS):
             owners.setdefault(process_id, file_name)
     problems = []
-    for file_name, data in files:
-        for sub in parse_bpmn_bytes(data, file_name).getroot().xpath(_SUBPROCESSES, namespaces=NS):
+    for file_name, root in roots:
+        for sub in root.xpath(_SUBPROCESSES, namespaces=NS):
             sub_id = sub.get("id")
             other = owners.setdefault(sub_id, file_name)
             if other != file_name:
