@@ -81,14 +81,30 @@ def check_submitted(data: dict, what: tuple[str, str]) -> None:
         raise Invalid(f"{what[0]}无法保存为 JSON ({what[1]} is not JSON: {exc})") from None
     if size > MAX_DATA_BYTES:
         raise Invalid(f"{what[0]}过大 ({what[1]} larger than 64 KB)")
+    for depth, level in enumerate(_levels(data)):
+        if depth > MAX_DATA_DEPTH:
+            raise Invalid(f"{what[0]}嵌套超过 {MAX_DATA_DEPTH} 层 ({what[1]} is nested more than {MAX_DATA_DEPTH} deep)")
+        refuse_nul(_texts(level), what)
+
+
+def _levels(data):
+    """The values of `data` level by level: [data], then what its lists and objects hold, …"""
     level = [data]
-    for _ in range(MAX_DATA_DEPTH + 1):
-        refuse_nul([*level, *(k for item in level if isinstance(item, dict) for k in item)], what)
+    while level:
+        yield level
         level = [v for item in level if isinstance(item, (dict, list))
                  for v in (item.values() if isinstance(item, dict) else item)]
-        if not level:
-            return
-    raise Invalid(f"{what[0]}嵌套超过 {MAX_DATA_DEPTH} 层 ({what[1]} is nested more than {MAX_DATA_DEPTH} deep)")
+
+
+def _texts(level: list) -> list:
+    """A level's values and the keys of its objects: where text can be."""
+    return [*level, *(k for item in level if isinstance(item, dict) for k in item)]
+
+
+def refuse_nul_within(data, what: tuple[str, str]) -> None:
+    """refuse_nul at every depth of JSON data (a request body, already bounded in size)."""
+    for level in _levels(data):
+        refuse_nul(_texts(level), what)
 
 
 NUL = "\x00"

@@ -8,7 +8,7 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 
 from engine.errors import Invalid
-from engine.forms import refuse_nul
+from engine.forms import refuse_nul, refuse_nul_within
 
 from .i18n import say
 from .refusals import back_or
@@ -36,9 +36,5 @@ def _refused(exc: Invalid):
 
 
 def check_json(body) -> None:
-    """The same for a JSON body, at every depth (it is bounded by then: web/api.py)."""
-    level = [body]
-    while level:
-        refuse_nul([*level, *(k for item in level if isinstance(item, dict) for k in item)], WHAT)
-        level = [v for item in level if isinstance(item, (dict, list))
-                 for v in (item.values() if isinstance(item, dict) else item)]
+    """The same for a JSON body, at every depth."""
+    refuse_nul_within(body, WHAT)
