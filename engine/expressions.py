@@ -1079,8 +1079,14 @@ _RESERVED_TARGETS = frozenset({"true", "false", "null", _EMPTY})
 # The engine's own variables (engine/commands.py `start`): who started the plan decides whose
 # steps are whose, so a script may not change it, nor the plan's title and business key.
 ENGINE_VARIABLES = frozenset({"initiator", "title", "businessKey"})
-# What a condition can read: a script may set only such a name (a Chinese one could be set, never read).
-_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASCII_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def readable_name(name: str | None) -> bool:
+    """Whether a condition can read a variable of this name: a script sets, and a form field is,
+    only such a name (`变量` or `class` could be set, and every condition naming it was a syntax error)."""
+    return (bool(name) and _ASCII_NAME.fullmatch(name) is not None and not keyword.iskeyword(name)
+            and name not in _RESERVED_TARGETS)
 
 
 class Script:
@@ -1131,8 +1137,7 @@ def _check_target(name: str, line_number: int) -> None:
         raise ExpressionError(f"第 {line_number} 行：{name} 是引擎自己的变量（发起人、标题、业务编号），脚本不能修改",
                               f"line {line_number}: {name} is the engine's own variable (the starter, title, business "
                               "key); a script cannot change it")
-    if (name.startswith("_") or keyword.iskeyword(name) or name in _RESERVED_TARGETS
-            or not _ASCII_NAME.fullmatch(name)):
+    if not readable_name(name):
         raise ExpressionError(f"第 {line_number} 行：不能给 {name!r} 赋值（变量名须为英文字母、数字和下划线，以字母开头）",
                               f"line {line_number}: cannot assign to {name!r} (a variable name is ASCII letters, "
                               "digits and underscores, starting with a letter)")

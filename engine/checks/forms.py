@@ -1,12 +1,11 @@
 """User tasks and forms: assignment, priority and due dates, form fields, start forms, untyped tasks."""
 from __future__ import annotations
 
-import keyword
 import re
 
 from ..deadlines import is_iso_date_or_datetime
 from ..documents import PROPERTY as ATTACHMENTS, REQUIRED
-from ..expressions import is_wrapped
+from ..expressions import ENGINE_VARIABLES, is_wrapped, readable_name
 from ..forms import (CONFIRM, CONFIRM_TEXT, REQUIRED_WHEN, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids,
                      default_error)
 from ..parser import USER_TASK_ATTRIBUTES, property_values
@@ -19,13 +18,6 @@ def _whole_number(text: str) -> bool:
     """What int() takes and an expression's integers allow: ASCII digits, at most 18 ('²' is a
     digit to str.isdigit but not to int(); thousands of digits are beyond int() too)."""
     return re.fullmatch(r"-?[0-9]{1,18}", text) is not None
-
-
-def _readable_name(name: str | None) -> bool:
-    """A variable name a condition can read: `字段` and `class` were accepted as field ids, and
-    every condition reading them was then a syntax error."""
-    return (bool(name) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name) is not None
-            and not keyword.iskeyword(name) and name not in ("true", "false", "null", "empty"))
 
 
 def rule_user_tasks(doc: Doc):
@@ -125,7 +117,7 @@ def _check_form(doc: Doc, task):
             # what a form may post (yes, 1, 是) would have made it true or false without a word
             yield doc.problem(task, "form", f"表单字段 '{fid}'（boolean）的 defaultValue '{default}' 无效：请写 true 或 false "
                               f"(form field '{fid}' (boolean): defaultValue '{default}': write true or false)")
-        if not _readable_name(fid):
+        if not readable_name(fid) or len(fid) > 64:  # 64: what a variable's name may be in a form
             yield doc.problem(task, "form", f"表单字段 id '{fid[:40]}' 须为普通变量名：英文字母开头，字母、数字、_，至多 64 个"
                               f"字符，且不是 class、true 这样的关键字，条件才能读到它 (form field id '{fid[:40]}' must be a "
                               "plain variable name: a letter, then letters, digits or _, at most 64 characters, not a "
@@ -209,7 +201,7 @@ def _properties(doc: Doc) -> set[str]:
 def _engine_variables(doc: Doc) -> set[str]:
     """The variables the engine sets itself when a plan starts: its title, business key and
     initiator, and the variable a start event's camunda:initiator names."""
-    return {"title", "businessKey", "initiator"} | {
+    return set(ENGINE_VARIABLES) | {
         name.strip() for name in doc.root.xpath(".//bpmn:startEvent/@camunda:initiator", namespaces=NS) if name.strip()}
 
 
