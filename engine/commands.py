@@ -27,17 +27,17 @@ from models.identity import memberships
 from models.db import Database
 
 from . import (audit, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail, modeler,
-               passwords, recount, reporting_bodies, runtime, tokens)
+               passwords, provisional, recount, reporting_bodies, runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from .expressions import ExpressionError
 from .parser import parse_files
-from .queries import ADMIN_GROUP, instance_view, iso, task_dict, task_view, unknown_user
+from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
 from .state import spec_to_json
 from .visibility import may_see_plan
-from .workdays import WorkCalendar, before_entries, pointless_entry
+from .workdays import before_entries, pointless_entry
 
 SYSTEM_ACTOR = "system"
 
@@ -779,10 +779,12 @@ class Engine:
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             runtime.lock_calendar(ctx.session.connection(), shared=False)
-            unknown = _unknown_years(ctx.session, {day.year for day, _working, _note in days})
+            # the first entry makes a year count as entered (WorkCalendar.covered) and its deadlines
+            # no longer provisional, though one day is not its schedule: said as `years_begun`
+            unknown = provisional.unknown_years(ctx.session.connection(), {day.year for day, _working, _note in days})
             for day, working, note in days:
-                _calendar_as_seen(day, ctx.session.get(CalendarOverride, day), seen)
                 row = ctx.session.get(CalendarOverride, day)
+                _calendar_as_seen(day, row, seen)
                 # (a file's lines were checked as it was read, each with its line number)
                 if always and (pointless := pointless_entry(day, working)) is not None:
                     zh, en = pointless
@@ -1671,14 +1673,7 @@ def _caller_of(session, key: str) -> str | None:
     """The name of a deployed process (latest version) that calls `key`, if any."""
     rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.called_keys)
                            .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())).all()
-    seen = set()
-    for caller, name, called in rows:
-        if caller in seen:
-            continue
-        seen.add(caller)
-        if caller != key and key in json.loads(called or "[]"):
-            return name
-    return None
+    return next(iter(callers(rows).get(key, [])), None)
 
 
 _CHECK_CACHE: dict = {}
@@ -1801,15 +1796,6 @@ _LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}
 _CALENDAR_KEEPERS = "只有改革办可以维护节假日安排 (only the reform office maintains the calendar)"
-
-
-def _unknown_years(session, years: set[int]) -> set[int]:
-    """Those of `years` that neither the calendar package nor any entry knows: the first entry
-    makes such a year count as entered (WorkCalendar.covered), and its deadlines no longer
-    provisional, so the command says so (`years_begun`)."""
-    unknown = {y for y in years if not WorkCalendar().covered(y)}
-    return {y for y in unknown if session.execute(select(CalendarOverride.day).where(
-        CalendarOverride.day.between(date(y, 1, 1), date(y, 12, 31))).limit(1)).first() is None}
 
 
 def _calendar_as_seen(day: date, row: CalendarOverride | None, seen: dict | None) -> None:

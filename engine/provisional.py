@@ -12,16 +12,25 @@ entered days are read once per call, and only when a deadline reaches past the p
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
 from models import CalendarOverride
 
 from . import clock
-from .workdays import _package_says
+from .workdays import package_knows
 
 _ENTERED_DAYS = select(CalendarOverride.day)
+
+
+def unknown_years(conn, years) -> set[int]:
+    """Those of `years` the working-day calendar does not know: neither the package nor any
+    entered day has them. The entered days are read only when a year is past the package."""
+    beyond = {year for year in years if not package_knows(year)}
+    if not beyond:
+        return set()
+    return beyond - {day.year for day in conn.execute(_ENTERED_DAYS).scalars()}
 
 
 def counts_working_days(due_basis: str | None) -> bool:
@@ -45,22 +54,10 @@ def _years(task: dict) -> range:
 def mark(conn, tasks: list[dict]) -> list[dict]:
     """Set `due_provisional` on each task dict (engine/queries.py task_dict): True when its
     deadline counts working days over a year the calendar does not know. Returns `tasks`."""
-    unknown: dict[int, bool] = {}
-    entered: set[int] | None = None
+    counted = [task for task in tasks if task.get("due_at") and task.get("due_in_working_days")]
+    unknown = unknown_years(conn, {year for task in counted for year in _years(task)})
     for task in tasks:
-        provisional = False
-        if task.get("due_at") and task.get("due_in_working_days"):
-            for year in _years(task):
-                if year not in unknown:
-                    if _package_says(date(year, 1, 1)) is not None:
-                        unknown[year] = False
-                    else:
-                        if entered is None:
-                            entered = {day.year for day in conn.execute(_ENTERED_DAYS).scalars()}
-                        unknown[year] = year not in entered
-                if unknown[year]:
-                    provisional = True
-                    break
-        task["due_provisional"] = provisional
+        task["due_provisional"] = False
+    for task in counted:
+        task["due_provisional"] = not unknown.isdisjoint(_years(task))
     return tasks
-

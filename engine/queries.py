@@ -276,6 +276,21 @@ def _called_versions(conn: Connection, ids: dict[str, int], versions: dict[int, 
     return {key: versions[definition_id] for key, definition_id in ids.items()}
 
 
+def callers(rows) -> dict[str, list[str]]:
+    """{process key: the names of the processes that call it}, from (key, name, called_keys) rows
+    of every deployed version, each key's latest version first: a process calls what its latest
+    version calls. (The start list says who calls a process; `start` refuses one that others call.)"""
+    seen, calling = set(), {}
+    for key, name, called in rows:
+        if key in seen:
+            continue
+        seen.add(key)
+        for callee in json.loads(called or "[]"):
+            if callee != key:
+                calling.setdefault(callee, []).append(name)
+    return calling
+
+
 def definitions(session: Session, all_versions: bool = False) -> list[dict]:
     rows = session.execute(select(ProcessDefinition).order_by(
         ProcessDefinition.key, ProcessDefinition.version.desc())).scalars().all()

@@ -111,6 +111,17 @@ def _package_says(d: date) -> bool | None:
         return None
 
 
+@lru_cache(maxsize=256)
+def package_knows(year: int) -> bool:
+    """Whether the chinesecalendar package has ``year``'s holidays (its tables never change while
+    the process runs)."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except (NotImplementedError, ValueError):
+        return False
+    return True
+
+
 def before_entries(d: date) -> bool:
     """Whether ``d`` is a working day with nothing entered: the package's answer, else
     Monday-Friday (no warning: this is what an entry is compared with, not a deadline)."""
@@ -183,13 +194,7 @@ class WorkCalendar:
         Overrides count as soon as one entry falls in ``year`` -- an admin
         must enter the year's full holiday and swapped-day schedule.
         """
-        if year in self._override_years:
-            return True
-        try:
-            chinese_calendar.is_workday(date(year, 1, 1))
-        except (NotImplementedError, ValueError):
-            return False
-        return True
+        return year in self._override_years or package_knows(year)
 
     # -- counting ------------------------------------------------------
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from engine import reporting_bodies
 from engine.commands import Engine
 from engine.errors import Invalid
+from engine.queries import callers
 from models import ProcessDefinition
 
 
@@ -20,15 +21,13 @@ def processes(engine: Engine) -> list[dict]:
         rows = s.execute(select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
                                 ProcessDefinition.start_config, ProcessDefinition.called_keys)
                          .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())).all()
-    latest, calls = {}, {}
-    for key, version, name, config, called in rows:
+    latest = {}
+    for key, version, name, config, _called in rows:
         if key not in latest:
             latest[key] = _described(key, version, name, config)
-            calls[key] = json.loads(called or "[]")
-    for key, called in calls.items():
-        for callee in called:
-            if callee in latest and callee != key:
-                latest[callee]["called_by"].append(latest[key]["name"])
+    for callee, names in callers((key, name, called) for key, _version, name, _config, called in rows).items():
+        if callee in latest:
+            latest[callee]["called_by"] = names
     return list(latest.values())
 
 
