@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models.process import OPEN_STATUSES, is_open  # noqa: F401 - used by commands, queries, cli
 from models import (CalendarOverride, Group, HumanTask, InstanceTask, ProcessDefinition, ProcessInstance,
                     TaskCandidate, Unit, User)
+from models.base import INTEGER_MAX
 from models.identity import memberships
 
 from . import forms
@@ -470,7 +471,7 @@ def _candidates(ctx: Context, text: str | None, data: dict) -> list[str]:
     return list(dict.fromkeys(str(v).strip() for v in values if str(v).strip()))
 
 
-PRIORITY_RANGE = (-(2**31), 2**31 - 1)  # what the column holds on every database
+PRIORITY_RANGE = (-INTEGER_MAX - 1, INTEGER_MAX)  # what the column holds on every database
 
 
 def task_priority(value) -> int:

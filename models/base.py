@@ -5,6 +5,10 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+# The largest value an INTEGER column holds on PostgreSQL (row ids, a task's priority): the web's
+# routes and the engine's checks bound what they take by it, on every database.
+INTEGER_MAX = 2**31 - 1
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter
 
-# INTEGER columns end at 2**31 - 1 on PostgreSQL (SQLite cannot even bind a number past 2**63 - 1)
-MAX_ID = 2**31 - 1
+from models.base import INTEGER_MAX
+
+# INTEGER columns end there on PostgreSQL (SQLite cannot even bind a number past 2**63 - 1)
+MAX_ID = INTEGER_MAX
 
 
 class RowId(IntegerConverter):
