@@ -49,6 +49,7 @@ def test_the_head_hash_wraps_on_a_phone(live, page):
     page.goto(f"{live.url}/audit")
     page.get_by_role("button", name="Verify").click()
     expect(page.locator(".verdict code")).to_be_visible()
+    page.wait_for_load_state("load")  # the element shows before the stylesheet applies; measure after it
     sizes = page.evaluate("""() => [document.querySelector('.verdict code').getBoundingClientRect().width,
                                    document.documentElement.scrollWidth, window.innerWidth]""")
     code, whole, screen = sizes
