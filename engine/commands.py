@@ -986,7 +986,7 @@ class Engine:
                     runtime.form_limit(ctx, settings, spec=spec, element=runtime.start_event(spec)))
             else:
                 data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
-                _check_not_scripted(data, spec, subprocess_specs)
+                _check_not_engine_set(data, spec, subprocess_specs)
             _check_starter_unit(user, definition.name, config, data)
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
@@ -1653,20 +1653,26 @@ def _form_fields(spec, subprocess_specs: dict) -> dict[str, dict]:
     return fields
 
 
-def _check_not_scripted(data: dict, spec, subprocess_specs: dict) -> None:
-    """Start data may not name what a script task of the process sets (reform_plan's `rejectedOn`,
-    which the ledger reads as the day a plan was dropped): the diagram decides it, not the starter."""
+def _check_not_engine_set(data: dict, spec, subprocess_specs: dict) -> None:
+    """Start data may not name what the process itself sets: what a script task sets
+    (reform_plan's `rejectedOn`, which the ledger reads as the day a plan was dropped: the
+    diagram decides it, not the starter), or a multi-instance activity's element variable,
+    which the engine gives each instance (given at start, the plan stopped at the activity)."""
     from .expressions import compile_script
     from .scripting import FUNCTION_NAMES
-    set_by_scripts = set()
+    set_by_scripts, per_instance = set(), set()
     for process in [spec, *subprocess_specs.values()]:
         for task_spec in process.task_specs.values():
             if isinstance(getattr(task_spec, "script", None), str):
                 set_by_scripts.update(compile_script(task_spec.script, FUNCTION_NAMES).assigned)
-    named = sorted(set(data) & set_by_scripts)
-    if named:
+            if getattr(task_spec, "input_item", None) is not None:
+                per_instance.add(task_spec.input_item.bpmn_id)
+    if named := sorted(set(data) & set_by_scripts):
         raise Invalid(f"{'、'.join(named)} 由流程中的脚本设定，启动时不能指定 (set by a script of the process; "
                       "start data cannot give it)")
+    if named := sorted(set(data) & per_instance):
+        raise Invalid(f"{'、'.join(named)} 是多实例活动给每个实例的变量，启动时不能指定 (the variable a "
+                      "multi-instance activity gives each instance; start data cannot give it)")
 
 
 def _caller_of(session, key: str) -> str | None:

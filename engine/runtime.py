@@ -6,6 +6,7 @@ Nothing here commits: the command that calls it owns the one transaction.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import ChainMap, OrderedDict
 from dataclasses import dataclass, field
@@ -229,10 +230,19 @@ def engine_error(exc: Exception) -> Invalid:
         return Invalid(f"{where}{_expression_reason(exc)}")
     cause = getattr(exc, "exception", None) or exc.__cause__ or exc
     reason = str(cause).split("\n")[0].rstrip(". ")
+    if held := _ELEMENT_VARIABLE_HELD.fullmatch(reason):
+        # a calling process (checked in another file) or a message set the instances' variable
+        return Invalid(f"{where}多实例活动给每个实例的变量 {held[1]} 在进入此活动前已有值（由调用方流程或消息设置），"
+                       f"未做任何更改，请在流程图中为 camunda:elementVariable 另取一个名字 (the variable {held[1]} that "
+                       "the multi-instance activity gives each instance already has a value (set by a calling "
+                       "process or a message). Nothing was changed; give camunda:elementVariable another name.)")
     # the reason is SpiffWorkflow's, in English only: the Chinese half carries it too, or a page
     # in Chinese said only that something went wrong
     return Invalid(f"{where}流程运行出错（{reason}），未做任何更改，请更正数据或流程图后重试 ({reason}. Nothing was "
                    f"changed; correct the data or the diagram and try again.)")
+
+
+_ELEMENT_VARIABLE_HELD = re.compile(r"Multiinstance input item (\w+) already exists")
 
 
 def element_where(spec, task_spec) -> str:

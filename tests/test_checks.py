@@ -467,6 +467,24 @@ def test_a_loop_cardinality_is_at_most_1000():
     assert "(loopCardinality 100000 is too large: at most 1000 instances)" in problem["message"]
 
 
+def test_an_element_variable_is_set_by_nothing_else_in_the_file():
+    """Set by a script first, every plan stopped at the activity ("input item already exists");
+    set by the activity's own form, each answer overwrote its item of the collection."""
+    loop = '<bpmn:multiInstanceLoopCharacteristics camunda:collection="departments" camunda:elementVariable="d" />'
+    own_form = ('<bpmn:extensionElements><camunda:formData><camunda:formField id="d" label="意见" type="string" />'
+                '</camunda:formData></bpmn:extensionElements>')
+    assert found(_mi(own_form + loop)) == [("multi-instance", "Task_A")]
+    script_first = diagram('<bpmn:startEvent id="StartEvent_1" />\n'
+                           '<bpmn:scriptTask id="Task_S" scriptFormat="python"><bpmn:script>d = "legal"</bpmn:script>'
+                           '</bpmn:scriptTask>\n'
+                           f'<bpmn:userTask id="Task_A" {USER}>{loop}</bpmn:userTask>\n<bpmn:endEvent id="Event_End" />\n'
+                           + flows(("StartEvent_1", "Task_S"), ("Task_S", "Task_A"), ("Task_A", "Event_End")))
+    [problem] = [p for p in check_processes([("t.bpmn", script_first)]) if p["rule"] == "multi-instance"]
+    assert problem["element_id"] == "Task_A"
+    assert "camunda:elementVariable 'd' is also set by the script of Task_S" in problem["message"]
+    assert found(_mi(loop.replace('"d"', '"department"') )) == []  # nothing else sets it
+
+
 def test_a_loop_cardinality_or_collection_from_the_data_is_bounded_when_the_plan_starts(sqlite_engine, monkeypatch):
     monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "not in this test"))
     engine = sqlite_engine

@@ -6,7 +6,7 @@ import re
 from ..expressions import ENGINE_VARIABLES, is_wrapped
 from ..runtime import INSTANCE_LABEL
 from ..scripting import MAX_INSTANCES
-from .common import CAMUNDA, NS, Doc, check_expression, check_expression_property, local_name, owner_of
+from .common import CAMUNDA, NS, Doc, check_expression, check_expression_property, local_name, owner_of, script_lines
 
 MULTI_INSTANCE_HOSTS = {"userTask", "subProcess"}
 
@@ -58,6 +58,29 @@ def rule_multi_instance(doc: Doc):
                               f"请换一个名称 (camunda:elementVariable '{element_variable}' is the engine's own variable: "
                               "choose another name)")
     yield from _instance_labels(doc)
+    yield from _element_variables_set_elsewhere(doc)
+
+
+def _element_variables_set_elsewhere(doc: Doc):
+    """Each instance's element variable is the engine's to give. Set by a script or by a form
+    field before the activity, every plan reaching it stopped there ("input item already exists");
+    set by the activity's own form, each instance's answer was written over its item of the
+    collection (['legal', 'reform_office'] became ['同意', '同意'])."""
+    setters: dict[str, list] = {}
+    for field in doc.root.xpath(".//camunda:formField[@id]", namespaces=NS):
+        setters.setdefault(field.get("id"), []).append((owner_of(field.getparent()), "表单字段", "form field"))
+    for script in doc.root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
+        for target, _ in script_lines(script.text):
+            setters.setdefault(target, []).append((owner_of(script), "脚本", "script"))
+    for loop in doc.iter("multiInstanceLoopCharacteristics"):
+        name = (loop.get(CAMUNDA + "elementVariable") or "").strip()
+        for setter, what_zh, what in setters.get(name, [])[:1]:
+            yield doc.problem(owner_of(loop), "multi-instance",
+                              f"camunda:elementVariable '{name}' 也由 {setter.get('id')} 的{what_zh}设置：它是引擎给每个"
+                              f"实例的值，被设置后方案到这里会停下或改写集合，请换一个变量名 (camunda:elementVariable "
+                              f"'{name}' is also set by the {what} of {setter.get('id')}: the engine gives it to each "
+                              "instance, and set elsewhere it stops the plan here or overwrites the collection; "
+                              "choose another name)")
 
 
 def _instance_labels(doc: Doc):
