@@ -287,6 +287,12 @@ def _expression_reason(exc: Exception) -> str:
     detail, en = (exc.zh, exc.en) if isinstance(exc, BilingualValueError) else (None, str(exc))
     zh = f"变量 {missing.name} 没有值" if isinstance(missing, UndefinedVariable) else \
         "值无效或超出范围" + (f"：{detail}" if detail and detail != en else "")
+    if isinstance(missing, UndefinedVariable):
+        # whoever meets it is rarely who can mend it: a value no form of theirs sets is the
+        # diagram's fault, and a plan on that version stays stuck until the office acts
+        return (f"{zh}{f'（{shown}）' if shown else ''}，未做任何更改：若此值应由您填写，请补上后重试；否则是流程图的问题，"
+                f"请告知改革办 ({en.splitlines()[0]}. Nothing was changed: if the value is yours to enter, enter it "
+                "and try again; otherwise the diagram is at fault: tell the reform office.)")
     return (f"{zh}{f'（{shown}）' if shown else ''}，未做任何更改，请更正数据或流程图后重试 "
             f"({en.splitlines()[0]}. Nothing was changed; correct the data or the diagram and try again.)")
 
