@@ -27,7 +27,8 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 # the elements a change is said of, with what a person calls them
 KINDS = {
-    "process": ("流程", "process"), "userTask": ("人工任务", "user task"), "task": ("任务", "task"),
+    # a user task is 用户任务 in Chinese BPMN usage: 人工任务/手工任务 is a manual task, which check refuses
+    "process": ("流程", "process"), "userTask": ("用户任务", "user task"), "task": ("任务", "task"),
     "manualTask": ("手工任务", "manual task"), "serviceTask": ("服务任务", "service task"),
     "sendTask": ("发送任务", "send task"), "receiveTask": ("接收任务", "receive task"),
     "scriptTask": ("脚本任务", "script task"), "businessRuleTask": ("业务规则任务", "business rule task"),

@@ -46,7 +46,7 @@ def test_a_step_changed_in_what_a_person_does_and_sees():
     )
     changes = _by_id(compare(FILING, new, "filing"))
     task = changes["Task_FileDocument"]
-    assert (task["change"], task["type_name"], task["name"]) == ("changed", "人工任务", "报送备案材料")
+    assert (task["change"], task["type_name"], task["name"]) == ("changed", "用户任务", "报送备案材料")
     details = _details(task)
     assert details["name"] == ("报送备案", "报送备案材料")
     assert details["camunda:candidateGroups"] == ("drafter", "drafter,reform_office")
@@ -148,7 +148,7 @@ def test_reformflow_changes_on_the_command_line(tmp_path, sqlite_engine):
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
     assert lines[0] == f"filing（v1 → {changed}）：1 处变化 (1 change(s))"
-    assert lines[1] == "  修改 (changed) 人工任务 (user task) Task_FileDocument 报送备案材料"
+    assert lines[1] == "  修改 (changed) 用户任务 (user task) Task_FileDocument 报送备案材料"
     assert lines[2] == "    名称 (name)：报送备案 → 报送备案材料"
 
     assert runner.invoke(main, ["--db", url, "deploy", str(changed)]).exit_code == 0
