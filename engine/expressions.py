@@ -694,6 +694,22 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Number)
 
 
+def _text_among_numbers(values: Any) -> str | None:
+    """The text among values that hold a number too: a property written '15天' where a number
+    belongs (max(7, '15天')) is text, and Python's TypeError said so only in its own words."""
+    if any(_is_number(value) and not isinstance(value, bool) for value in values):
+        return next((value for value in values if isinstance(value, str)), None)
+    return None
+
+
+def _number_expected(*values: Any) -> tuple[str, str]:
+    """('：须为数字，…是文本', ': a number was expected, …'), or ('', '') when no text met a number."""
+    text = _text_among_numbers(values)
+    if text is None:
+        return "", ""
+    return f"：须为数字，{text!r} 是文本", f": a number was expected, not the text {text!r}"
+
+
 def _check_integer(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
         raise EvaluationError("整数结果过大（上限 10**18）", "integer result is too large (limit 10**18)")
@@ -749,9 +765,10 @@ def _apply_binary(op: ast.operator, left: Any, right: Any) -> Any:
     except ZeroDivisionError:
         raise EvaluationError("除数为零", "division by zero") from None
     except TypeError:
+        zh, en = _number_expected(left, right)
         raise EvaluationError(
-            f"{_type_name(left)} 与 {_type_name(right)} 不能做 {symbol} 运算",
-            f"unsupported operand types for {symbol}: {_type_name(left)} and {_type_name(right)}"
+            f"{_type_name(left)} 与 {_type_name(right)} 不能做 {symbol} 运算{zh}",
+            f"unsupported operand types for {symbol}: {_type_name(left)} and {_type_name(right)}{en}"
         ) from None
     except (OverflowError, ValueError) as exc:
         raise EvaluationError(f"'{symbol}' 运算出错", f"arithmetic error in '{symbol}': {exc}") from None
@@ -782,9 +799,10 @@ def _apply_comparison(op: ast.cmpop, left: Any, right: Any) -> Any:
                 f"{_type_name(left)} 和 {_type_name(right)} 之间不能用 '{symbol}'",
                 f"cannot use '{symbol}' with {_type_name(left)} and {_type_name(right)}"
             ) from None
+        zh, en = _number_expected(left, right)
         raise EvaluationError(
-            f"不能用 '{symbol}' 比较 {_type_name(left)} 和 {_type_name(right)}",
-            f"cannot compare {_type_name(left)} and {_type_name(right)} with '{symbol}'"
+            f"不能用 '{symbol}' 比较 {_type_name(left)} 和 {_type_name(right)}{zh}",
+            f"cannot compare {_type_name(left)} and {_type_name(right)} with '{symbol}'{en}"
         ) from None
 
 
@@ -952,6 +970,10 @@ class _Interpreter:
         except Exception as exc:  # a function failed on its arguments
             if isinstance(exc, BilingualValueError):  # a TimerValueError says why in both languages
                 raise EvaluationError(f"{name}() 执行失败：{exc.zh}", f"{name}() failed: {exc.en}") from exc
+            text = _text_among_numbers(arguments) if isinstance(exc, TypeError) else None
+            if text is not None:
+                raise EvaluationError(f"{name}() 执行失败：须为数字，{text!r} 是文本",
+                                      f"{name}() failed: a number was expected, not the text {text!r}") from exc
             raise EvaluationError(f"{name}() 执行失败", f"{name}() failed: {exc}") from exc
         return _check_integer(result)
 

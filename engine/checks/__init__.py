@@ -26,7 +26,8 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 * `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
 * `calls` — call activities;
 * `ledger` — the ledger's process properties name variables that exist, of the right type;
-* `properties` — a process property a caller and the process it calls set differently (across files);
+* `properties` — a property the law bounds (legalReviewDays) out of bounds; one an expression counts
+  with that is not a whole number; one a caller and the process it calls set differently (across files);
 * `directory` — groups and users a diagram names that the database does not have (warnings);
 * `files` — what `check_files` adds: schema and parse errors, the storage safety net, the Modeler lint.
 """
@@ -48,7 +49,7 @@ from .gateways import (rule_conditions_on_activities, rule_gateways, rule_implic
                        rule_unreachable)
 from .ledger import rule_ledger_properties
 from .multi_instance import rule_multi_instance
-from .properties import property_mismatches
+from .properties import properties_counted_as_text, property_mismatches, rule_local_rules
 from .unsupported import rule_camunda_8, rule_start_permission, rule_unsupported
 from .variables import rule_misspelt_collections, rule_undefined_variables
 
@@ -83,7 +84,7 @@ RULES = [rule_camunda_8, rule_reserved_ids, rule_conditions, rule_timers, rule_s
          rule_start_forms, rule_form_field_types, rule_task_types, rule_multi_instance, rule_unsupported,
          rule_start_permission, rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions,
          rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities,
-         rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties]
+         rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties, rule_local_rules]
 
 
 def _executable_keys(roots: Iterable) -> set[str]:
@@ -112,6 +113,7 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
         doc = Doc(file_name, root, keys, deployed, variables)
         for rule in RULES:
             problems.extend(rule(doc))
+    problems.extend(properties_counted_as_text(trees, context))
     problems.extend(property_mismatches(trees, context))
     return problems
 

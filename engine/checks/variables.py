@@ -6,34 +6,34 @@ from typing import Iterator
 
 from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression, is_wrapped
 from ..scripting import FUNCTION_NAMES
-from .common import CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, local_name, owner_of, script_lines
+from .common import BPMN, CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, local_name, owner_of, script_lines
 
-def _read_sites(doc: "Doc") -> Iterator[tuple[object, tuple[str, str], str]]:
-    """(element, what (Chinese, English), expression text) for every expression in the file that
-    reads variables."""
-    for cond in doc.root.xpath(".//bpmn:conditionExpression | .//bpmn:completionCondition", namespaces=NS):
+def read_sites(root) -> Iterator[tuple[object, tuple[str, str], str]]:
+    """(element, what (Chinese, English), expression text) for every expression under `root` (a
+    file's root or one process) that reads variables."""
+    for cond in root.xpath(".//bpmn:conditionExpression | .//bpmn:completionCondition", namespaces=NS):
         if (cond.text or "").strip() and cond.get("language") in (None, "", "juel", "JUEL", "python"):
             yield owner_of(cond), ("条件", "condition"), cond.text.strip()
-    for card in doc.root.xpath(".//bpmn:loopCardinality", namespaces=NS):
+    for card in root.xpath(".//bpmn:loopCardinality", namespaces=NS):
         if (card.text or "").strip():
             yield owner_of(card), ("循环基数 loopCardinality", "loopCardinality"), card.text.strip()
-    for value in doc.root.xpath(".//bpmn:timerEventDefinition/*", namespaces=NS):
+    for value in root.xpath(".//bpmn:timerEventDefinition/*", namespaces=NS):
         if is_wrapped(value.text or ""):
             kind = local_name(value)
             yield owner_of(value.getparent().getparent()), (f"定时器 {kind}", kind), value.text.strip()
-    for task in doc.iter("userTask"):
+    for task in root.iter(BPMN + "userTask"):
         for name in ("assignee", "candidateGroups", "candidateUsers", "priority", "dueDate", "followUpDate"):
             value = (task.get(CAMUNDA + name) or "").strip()
             if is_wrapped(value):
                 yield task, (f"camunda:{name} 的表达式", f"camunda:{name}"), value
-    for constraint in doc.root.xpath(".//camunda:formField/camunda:validation/camunda:constraint"
+    for constraint in root.xpath(".//camunda:formField/camunda:validation/camunda:constraint"
                                      "[@name='min' or @name='max']", namespaces=NS):
         if is_wrapped(constraint.get("config") or ""):
             field = constraint.getparent().getparent()
             fid, name = field.get("id"), constraint.get("name")
             yield (owner_of(field.getparent()), (f"表单字段 '{fid}' 的约束 '{name}'", f"form field '{fid}' constraint '{name}'"),
                    constraint.get("config").strip())
-    for task in doc.iter("scriptTask"):
+    for task in root.iter(BPMN + "scriptTask"):
         script = task.find("bpmn:script", NS)
         if script is not None:
             for target, source in script_lines(script.text):
@@ -43,7 +43,7 @@ def _read_sites(doc: "Doc") -> Iterator[tuple[object, tuple[str, str], str]]:
 def rule_undefined_variables(doc: Doc):
     """A variable read that nothing in the files sets: a typo fails only when the plan gets there."""
     reported = set()
-    for el, what, text in _read_sites(doc):
+    for el, what, text in read_sites(doc.root):
         try:
             names = compile_expression(text, FUNCTION_NAMES).names
         except ExpressionError:
