@@ -872,6 +872,7 @@ class Engine:
     def deploy(self, files: list[tuple[str, bytes]], *, actor: str = SYSTEM_ACTOR) -> list[dict]:
         """Deploy files together, all or nothing. Identical content is a no-op; changed content
         becomes the next version; running plans stay on the version they started on."""
+        from .diagram_changes import same_content
         results = []
         # The same checks as `reformflow check`, Camunda Modeler's lint included: run before the
         # write transaction (they take about a second), so other users' actions do not wait.
@@ -898,7 +899,8 @@ class Engine:
                 warnings.setdefault(w["file"], []).append(w)
             for p in parsed:
                 latest = self._latest(s, p.key)
-                if latest is not None and latest.sha256 == p.sha256:
+                # the same bytes, or the same XML once canonicalised (a Modeler re-save with no change)
+                if latest is not None and (latest.sha256 == p.sha256 or same_content(latest.bpmn_xml, p.xml)):
                     results.append(self._definition_dict(latest) | {"status": "unchanged"})
                     continue
                 definition = ProcessDefinition(

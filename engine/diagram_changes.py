@@ -2,12 +2,15 @@
 office read a change: which steps, flows, gateways, events and lanes were added, removed or
 changed, and in what — name, instructions, who does it, deadline, form fields, conditions, timers,
 called process, properties. The drawing's layout (positions, waypoints) is not a change of how a
-plan runs; a new file that changes only the layout says so.
+plan runs; a new file that changes only the layout says so. A file that is the same XML once
+canonicalised (a Modeler re-save: attribute order, `&#38;` for `&amp;`, namespace declarations,
+indentation) is the same content: Engine.deploy keeps its version, and nothing is said to change.
 
 Elements are matched by id, as Camunda Modeler keeps ids stable: an element given a new id shows
 as one removed and one added. Both diagrams are read with engine/xmlsafe.py, like every diagram.
 
     compare(old_xml, new_xml, key)            # two diagrams of process `key`
+    same_content(old_xml, new_xml)            # the same XML once canonicalised (deploy: no new version)
     against_deployed(session, files)          # uploaded files against the latest deployed versions
     between_versions(session, key, version)   # a deployed version against the one before it
 """
@@ -24,6 +27,7 @@ from .xmlsafe import parse_bpmn_bytes
 
 BPMN = "{%s}" % NS["bpmn"]
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+DIAGRAM = "{http://www.omg.org/spec/BPMN/20100524/DI}BPMNDiagram"
 
 # the elements a change is said of, with what a person calls them
 KINDS = {
@@ -63,6 +67,11 @@ ASPECTS = {
 FIELD_ASPECTS = {"label": ("标签", "label"), "type": ("类型", "type"), "defaultValue": ("默认值", "default"),
                  "validation": ("校验", "validation"), "values": ("选项", "options"),
                  "properties": ("属性", "properties")}
+# camunda elements whose children the Modeler writes kind by kind, in its schema's order
+# (camunda-bpmn-moddle's camunda.json): a form field's properties, validation, values. Which kind
+# comes first means nothing; the order within a kind (an enum's values) is kept.
+_SCHEMA_ORDERED = frozenset(f"{{{NS['camunda']}}}{name}" for name in
+                            ("formField", "inputOutput", "connector", "executionListener", "taskListener"))
 _SKIPPED_CHILDREN = {"documentation", "incoming", "outgoing", "flowNodeRef", "conditionExpression",
                      "extensionElements", "multiInstanceLoopCharacteristics", "standardLoopCharacteristics",
                      "script", "childLaneSet"}
@@ -200,6 +209,38 @@ def _aspect_name(aspect: str) -> tuple[str, str]:
     return ASPECTS.get(aspect) or (aspect, aspect)
 
 
+def _canonical(root) -> bytes:
+    """The tree as exclusive C14N, after dropping whitespace-only text (indentation, `<a>\n</a>`
+    for `<a/>`) and putting schema-ordered children in one order. Changes `root`."""
+    for element in root.iter():
+        if element.text is not None and not element.text.strip():
+            element.text = None
+        if element.tail is not None and not element.tail.strip():
+            element.tail = None
+    for element in root.iter(*_SCHEMA_ORDERED):
+        element[:] = sorted(element, key=lambda child: child.tag if isinstance(child.tag, str) else "")
+    return etree.tostring(root, method="c14n", exclusive=True, with_comments=True)
+
+
+def _bytes(xml: str | bytes) -> bytes:
+    return xml.encode("utf-8") if isinstance(xml, str) else xml
+
+
+def same_content(old_xml: str | bytes, new_xml: str | bytes) -> bool:
+    """Whether two files are the same XML once canonicalised: identical bytes at once, else C14N
+    (Engine.deploy: a Modeler re-save with no change is no new version)."""
+    old, new = _bytes(old_xml), _bytes(new_xml)
+    if old == new:
+        return True
+    return _canonical(parse_bpmn_bytes(old, "deployed").getroot()) \
+        == _canonical(parse_bpmn_bytes(new, "new").getroot())
+
+
+def _layout(root) -> list:
+    """The drawing's layout (the bpmndi:BPMNDiagram elements), to compare canonically."""
+    return list(root.iterfind(DIAGRAM))
+
+
 def _differences(old: dict, new: dict) -> list[dict]:
     details = []
     for aspect in [*ASPECTS, *sorted({*old, *new} - set(ASPECTS) - {"form"})]:
@@ -246,10 +287,7 @@ def _summary(aspects: dict) -> list[dict]:
 def compare(old_xml: str | bytes, new_xml: str | bytes, key: str, *, old_file: str = "deployed",
             new_file: str = "new") -> dict:
     """The changes to process `key` from the old diagram to the new one."""
-    trees = []
-    for xml, file_name in ((old_xml, old_file), (new_xml, new_file)):
-        data = xml.encode("utf-8") if isinstance(xml, str) else xml
-        trees.append(parse_bpmn_bytes(data, file_name))
+    trees = [parse_bpmn_bytes(_bytes(xml), file_name) for xml, file_name in ((old_xml, old_file), (new_xml, new_file))]
     old = _elements(find_process(trees[0].getroot(), key, old_file), trees[0])
     new = _elements(find_process(trees[1].getroot(), key, new_file), trees[1])
     changes = []
@@ -261,9 +299,15 @@ def compare(old_xml: str | bytes, new_xml: str | bytes, key: str, *, old_file: s
     for element_id, aspects in old.items():
         if element_id not in new:
             changes.append(_change(element_id, aspects, "removed", []))
-    return {"key": key, "changes": changes,
-            # the file differs (else no new version) yet nothing a plan follows does
-            "layout_only": not changes}
+    if changes:
+        return {"key": key, "changes": changes, "unchanged": False, "layout_only": False, "file_only": False}
+    old_root, new_root = trees[0].getroot(), trees[1].getroot()
+    if _canonical(old_root) == _canonical(new_root):
+        return {"key": key, "changes": [], "unchanged": True, "layout_only": False, "file_only": False}
+    # nothing a plan follows changed: the drawing did, or only something else in the file (a comment,
+    # a text annotation, the Modeler's version)
+    moved = [_canonical(d) for d in _layout(old_root)] != [_canonical(d) for d in _layout(new_root)]
+    return {"key": key, "changes": [], "unchanged": False, "layout_only": moved, "file_only": not moved}
 
 
 def _change(element_id: str, aspects: dict, kind: str, details: list[dict]) -> dict:
@@ -278,8 +322,8 @@ def process_keys(tree) -> list[str]:
 
 def against_deployed(session, files: list[tuple[str, bytes]]) -> list[dict]:
     """For each process in the uploaded files: its changes against its latest deployed version,
-    `new_process` for one not deployed yet, `unchanged` for the same file again. A file that
-    cannot be read is left out (the check names its problem)."""
+    `new_process` for one not deployed yet, `unchanged` for the same content again (as deploy
+    says it). A file that cannot be read is left out (the check names its problem)."""
     results = []
     for file_name, data in files:
         try:
@@ -292,7 +336,7 @@ def against_deployed(session, files: list[tuple[str, bytes]]) -> list[dict]:
             if latest is None:
                 results.append({**item, "new_process": True, "changes": [], "layout_only": False})
             elif latest.bpmn_xml.encode("utf-8") == data:
-                results.append({**item, "unchanged": True, "changes": [], "layout_only": False})
+                results.append({**item, "unchanged": True, "changes": [], "layout_only": False, "file_only": False})
             else:
                 results.append({**item, **compare(latest.bpmn_xml, data, key, old_file=f"{key} v{latest.version}",
                                                   new_file=file_name)})

@@ -156,10 +156,17 @@ def _show_changes(p: dict) -> None:
     title = f"{p['key']}（v{p['old_version']} → {against}）" if p.get("old_version") else f"{p['key']}（{against}）"
     if p.get("new_process"):
         click.echo(f"{title}：尚未部署，部署后为第 1 版 (not deployed yet: it becomes version 1)")
+    elif p.get("unchanged") and p.get("new_version"):
+        click.echo(f"{title}：内容与第 {p['old_version']} 版相同，只是文件的写法不同 "
+                   f"(the same content as version {p['old_version']}, written differently)")
     elif p.get("unchanged"):
-        click.echo(f"{title}：与已部署的版本相同 (the same as deployed)")
+        click.echo(f"{title}：内容与已部署的版本相同，部署时不新增版本 (the same content as deployed: deploying it adds no version)")
     elif p["layout_only"]:
         click.echo(f"{title}：只改了图形布局，办理方式没有变化 (layout only: plans run as before)")
+    elif p.get("file_only"):
+        click.echo(f"{title}：文件有改动，但步骤、连线和图形布局都没有变化，如注释、文字注解或 Modeler 版本号；"
+                   "部署会新增一个版本 (the file changed, but not its steps, flows or layout: a comment, a text "
+                   "annotation or the Modeler's version; deploying it adds a version)")
     else:
         click.echo(f"{title}：{len(p['changes'])} 处变化 ({len(p['changes'])} change(s))")
     for c in p["changes"]:
