@@ -30,7 +30,7 @@ from . import (audit, clock, comments, cycles, delegations, directory, documents
                passwords, provisional, recount, reporting_bodies, runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
-from .errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
+from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from .expressions import ExpressionError
 from .parser import parse_files
 from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
@@ -94,7 +94,8 @@ class Engine:
     # ----------------------------------------------------------------- plumbing
     @contextmanager
     def command(self, actor: str) -> Iterator[Context]:
-        """One command = one transaction; a concurrent change surfaces as Conflict."""
+        """One command = one transaction; a concurrent change surfaces as Conflict, a database held
+        by other work past the wait as Busy."""
         try:
             with self.db.transaction() as session:
                 ctx = Context(session, actor, clock.now(), workflows=self.workflows, specs=self.specs,
@@ -110,8 +111,9 @@ class Engine:
         except OperationalError as exc:
             if not _contended(exc):
                 raise
-            raise Conflict("系统繁忙，另一操作正在处理同一方案，请稍后重试。"
-                           " (another action on the same plan got there first; try again)") from None
+            raise Busy("系统繁忙：数据库正被其他操作占用，未做任何更改，请稍候再试一次。"
+                       " (the system is busy: the database is held by other work. Nothing was changed; "
+                       "try again in a moment)") from None
         except IntegrityError as exc:
             # two people creating the same thing at once (a user, a calendar day, a definition
             # version): each checked first, the database's unique key decides
@@ -575,7 +577,7 @@ class Engine:
         try:
             with self.command(refused.token.username) as ctx:
                 tokens.record_refusal(ctx.session.connection(), ctx.log, refused, now, address)
-        except Conflict:
+        except (Conflict, Busy):
             pass
 
     def _record_token_use(self, token_id: int, now) -> None:
@@ -1310,7 +1312,7 @@ class Engine:
             for instance_id in due:
                 try:
                     timers = self._fire_plan(instance_id)
-                except Conflict:
+                except (Conflict, Busy):
                     timers = None  # someone acted on the plan at that moment: next round, not a failure
                 except ReformflowError as exc:
                     if on_error is None:

@@ -42,6 +42,13 @@ class Conflict(ReformflowError):
     kind = "conflict"
 
 
+class Busy(ReformflowError):
+    """The database was held by other work past the wait (SQLite's lock, a PostgreSQL deadlock or
+    serialization failure): nothing was changed, and the same action again will most likely do.
+    Not a conflict: nothing the person saw is out of date."""
+    kind = "unavailable"
+
+
 class BilingualValueError(ValueError):
     """A value refused (an expression, a timer value): the message is Chinese first with the English
     in brackets, `zh` and `en` keep the two parts for a message that wraps this one

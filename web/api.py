@@ -33,7 +33,7 @@ from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
 
-from . import i18n, input_guard
+from . import i18n, input_guard, refusals
 from .inbox import MAX_PAGE
 from .row_ids import MAX_ID
 from .access import may_see_plan, may_see_task, may_see_task_id
@@ -46,7 +46,8 @@ bp = Blueprint("api", __name__, url_prefix=PREFIX)
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 # 401 invalid token, 403 not allowed, 404 not found or not to be seen, 409 changed meanwhile,
 # 422 the request's values (a form's fields, a start's data) refused: say what to change
-STATUS = {"unauthorized": 401, "invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409}
+STATUS = {"unauthorized": 401, "invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409,
+          "unavailable": 503}
 LANGUAGES = tuple(i18n.LANGUAGES)
 LIMIT, MAX_LIMIT = 50, 200  # tasks a page, by default and at most
 DUE_FILTERS = ("overdue", "soon")
@@ -83,7 +84,8 @@ def refusal(exc: ReformflowError) -> Response:
         out["details"] = [dict(d, message=say(d.get("message"))) if isinstance(d, dict) else d for d in exc.details]
         if "：" in exc.message and all(isinstance(d, dict) and "field" in d for d in exc.details):
             out["message"] = _form_refusal(exc.message.split("：", 1)[0], out["details"])
-    headers = {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'} if exc.kind == "unauthorized" else None
+    headers = {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'} if exc.kind == "unauthorized" else \
+        {"Retry-After": refusals.RETRY_AFTER} if exc.kind == "unavailable" else None
     return answer(out, STATUS.get(exc.kind, 422), headers)
 
 

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from engine import clock, comments, display, drafts, forms, urging
-from engine.errors import Invalid, NotFound, ReformflowError
+from engine.errors import Busy, Invalid, NotFound, ReformflowError
 from engine.overview import soon_by
 from engine.queries import DONE, LISTS, count_listed, count_open_listed, count_tasks, list_tasks
 from models import HumanTask, User
@@ -296,6 +296,8 @@ def complete(task_id: int):
             flash(_("表单有 %(n)s 处需要修改，未提交。", n=len(exc.details)), "error")
             return task(task_id, problems=exc.details, entered=dict(request.form), status=400, comment_typed=comment)
         return refused(exc, lambda: task(task_id, entered=dict(request.form), status=400, comment_typed=comment))
+    except Busy as exc:  # nothing on the page is out of date: the form as typed, to send again
+        return refused(exc, lambda: task(task_id, entered=dict(request.form), status=503, comment_typed=comment))
     except ReformflowError as exc:
         # the page was stale (handed back, reassigned, done by someone else): the task as it is
         # now, and what they typed beside it, not lost

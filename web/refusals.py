@@ -9,7 +9,9 @@ from engine.errors import ReformflowError
 
 from .i18n import say, sentence
 
-STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "unauthorized": 401}
+STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "unauthorized": 401,
+          "unavailable": 503}
+RETRY_AFTER = "5"  # seconds: a busy database (engine.errors.Busy) is usually free again at once
 
 
 def status_of(exc: ReformflowError) -> int:
@@ -18,10 +20,12 @@ def status_of(exc: ReformflowError) -> int:
 
 def refused(exc: ReformflowError, page):
     """Flash the refusal and show `page()` (a redirect or a rendered page)."""
-    flash(sentence(say(exc.message)), "conflict" if exc.kind == "conflict" else "error")
+    flash(sentence(say(exc.message)), "conflict" if exc.kind in ("conflict", "unavailable") else "error")
     response = make_response(page())
     if response.status_code == 200:  # a page shown again: its status says it was refused
         response.status_code = status_of(exc)
+    if exc.kind == "unavailable":
+        response.headers["Retry-After"] = RETRY_AFTER
     return response
 
 

@@ -21,7 +21,7 @@ from ..errors import ReformflowError
 from .params import YEARS, BadValue, _plan_id
 
 
-EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6, "unauthorized": 7}
+EXIT_CODES = {"invalid": 3, "forbidden": 4, "not_found": 5, "conflict": 6, "unauthorized": 7, "unavailable": 8}
 
 
 class State:
