@@ -241,15 +241,28 @@ def _layout(root) -> list:
     return list(root.iterfind(DIAGRAM))
 
 
+# aspects that are a set of ids: a change is said as what was added and what removed
+_SETS = {"members"}
+
+
 def _differences(old: dict, new: dict) -> list[dict]:
     details = []
     for aspect in [*ASPECTS, *sorted({*old, *new} - set(ASPECTS) - {"form"})]:
         before, after = old.get(aspect, ""), new.get(aspect, "")
         if before != after:
             zh, en = _aspect_name(aspect)
-            details.append({"aspect": aspect, "label": zh, "label_en": en, "old": before or None, "new": after or None})
+            detail = {"aspect": aspect, "label": zh, "label_en": en, "old": before or None, "new": after or None}
+            if aspect in _SETS and before and after:
+                detail |= _added_and_removed(before, after)
+            details.append(detail)
     details += _form_differences(old.get("form") or {}, new.get("form") or {})
     return details
+
+
+def _added_and_removed(before: str, after: str) -> dict:
+    """What a list of ids gained and lost (old and new stay whole, for --json)."""
+    old, new = before.split(", "), after.split(", ")
+    return {"added": [i for i in new if i not in old], "removed": [i for i in old if i not in new]}
 
 
 def _form_differences(old: dict, new: dict) -> list[dict]:

@@ -172,7 +172,14 @@ def _show_changes(p: dict) -> None:
     for c in p["changes"]:
         click.echo(f"  {_CHANGE_WORDS[c['change']]} {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name']}".rstrip())
         for d in c["details"]:
-            if d["old"] is not None and d["new"] is not None:
+            if "added" in d:  # a lane's members: what joined and what left, not both whole lists
+                click.echo(f"    {d['label']} ({d['label_en']})：{_added_and_removed(d)}")
+            elif d["old"] is not None and d["new"] is not None:
                 click.echo(f"    {d['label']} ({d['label_en']})：{d['old']} → {d['new']}")
             else:
                 click.echo(f"    {d['label']} ({d['label_en']})：{d['new'] if d['old'] is None else '（删除 removed）' + d['old']}")
+
+
+def _added_and_removed(detail: dict) -> str:
+    said = [f"+ {', '.join(detail['added'])}"] if detail["added"] else []
+    return "；".join(said + ([f"− {', '.join(detail['removed'])}"] if detail["removed"] else []))
