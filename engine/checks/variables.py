@@ -41,7 +41,10 @@ def read_sites(root) -> Iterator[tuple[object, tuple[str, str], str]]:
 
 
 def rule_undefined_variables(doc: Doc):
-    """A variable read that nothing in the files sets: a typo fails only when the plan gets there."""
+    """A variable read that nothing in the files sets: a typo fails only when the plan gets there.
+    One keystroke from a variable that is set, it is a typo for sure: an error (plans on the
+    version would stop there for good); otherwise a warning, since a calling process checked on
+    its own may set it."""
     reported = set()
     for el, what, text in read_sites(doc.root):
         try:
@@ -53,15 +56,41 @@ def rule_undefined_variables(doc: Doc):
                 continue
             reported.add((el.get("id"), name))
             pool = sorted(doc.variables - BUILTIN_FUNCTIONS.keys() - FUNCTION_NAMES)
+            typo = next((known for known in pool if one_keystroke_apart(name, known)), None)
+            if typo:
+                yield doc.problem(el, "variable", f"{what[0]} `{text}` 读取的变量 {name} 无处设置，与已设置的 {typo} 只差"
+                                  f"一个字符，应是笔误：方案到达此处时会停住，改图也救不了已在此版本上的方案。请改为 {typo} "
+                                  f"({what[1]} `{text}` reads '{name}', which nothing sets, one keystroke from {typo}, "
+                                  "which is set: a typo. A plan reaching it would stop there, and no later version "
+                                  f"helps the plans on this one. Write {typo})")
+                continue
             close = difflib.get_close_matches(name, pool, n=1)
             hint_zh, hint = (f"（是否应为 {close[0]}？）", f"; did you mean {close[0]}?") if close else ("", "")
             yield doc.problem(el, "variable", f"{what[0]} `{text}` 读取的变量 {name} 在这些文件中无处设置{hint_zh}：没有"
-                              "表单字段、脚本、initiator、多实例元素变量或流程属性设置它；来自调用方流程的变量，须把调用方"
-                              f"的文件一起检查：reformflow check bpmn/*.bpmn ({what[1]} `{text}` reads the "
-                              f"variable '{name}', which nothing in these files sets: no form field, script, "
-                              "initiator, multi-instance element variable or process property; a variable from a "
-                              f"calling process is known when its file is checked too: reformflow check bpmn/*.bpmn"
-                              f"{hint})", "warning")
+                              "表单字段、脚本、initiator、多实例元素变量或流程属性设置它。若它来自调用本流程的流程，"
+                              "请把调用方的文件一起检查，或先部署调用方 "
+                              f"({what[1]} `{text}` reads the variable '{name}', which nothing in these files sets: "
+                              "no form field, script, initiator, multi-instance element variable or process "
+                              "property. If it comes from a process that calls this one, check the caller's file "
+                              f"with it, or deploy the caller first{hint})", "warning")
+
+
+# names this short are often different words (x, y; days, date): no letter count makes them a slip
+_SHORTEST_TYPO = 4
+
+
+def one_keystroke_apart(a: str, b: str) -> bool:
+    """A slip of one key between two names: a letter left out, added or changed, or two letters
+    next to each other swapped (materialsTyp / materialsType, decison / decision)."""
+    if a == b or min(len(a), len(b)) < _SHORTEST_TYPO or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        differ = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        return len(differ) == 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                    and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
+    short, long = sorted((a, b), key=len)
+    at = next((i for i, (x, y) in enumerate(zip(short, long)) if x != y), len(short))
+    return short[at:] == long[at + 1:]
 
 
 def rule_misspelt_collections(doc: Doc):
