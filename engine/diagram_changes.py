@@ -163,7 +163,8 @@ def _event_definition(definition, local: str, refs: dict) -> str:
 
 def _extensions(extensions, aspects: dict) -> None:
     """camunda:properties one aspect each (`property:NAME`), the form a dict of fields, call
-    mappings, and anything else (listeners, input/output) said as it is written."""
+    mappings, and anything else (listeners, input/output, another platform's settings) by its
+    elements' names and attributes."""
     others = []
     for child in extensions:
         if not isinstance(child.tag, str):
@@ -181,11 +182,30 @@ def _extensions(extensions, aspects: dict) -> None:
             aspects.setdefault("mappings", []).append(
                 f"{local}: " + ", ".join(f"{k}={v}" for k, v in sorted(child.attrib.items())))
         else:
-            others.append(etree.tostring(child, encoding="unicode", with_tail=False))
+            others.append(_readable(child))
     if "mappings" in aspects:
         aspects["mappings"] = "; ".join(sorted(aspects["mappings"]))
     if others:
-        aspects["other"] = " ".join(" ".join(others).split())
+        aspects["other"] = "; ".join(others)
+
+
+def _readable(element) -> str:
+    """An extension element as a person reads it, not as XML: its name as the file writes it,
+    its attributes, its text, its elements in brackets; no namespace declarations
+    (`zeebe:assignmentDefinition candidateGroups="legal_experts"`)."""
+    said = " ".join([_prefixed(element.tag, element),
+                     *(f'{_prefixed(name, element)}="{value}"' for name, value in element.attrib.items())])
+    if text := _text(element):
+        said += f"：{text}"
+    inner = [_readable(child) for child in element if isinstance(child.tag, str)]
+    return f"{said} ({'; '.join(inner)})" if inner else said
+
+
+def _prefixed(name: str, element) -> str:
+    """A tag or attribute name with the prefix the file gives its namespace (zeebe:formDefinition)."""
+    qname = etree.QName(name)
+    prefix = next((p for p, uri in element.nsmap.items() if p and uri == qname.namespace), None)
+    return f"{prefix}:{qname.localname}" if prefix else qname.localname
 
 
 def _field(field) -> dict:
