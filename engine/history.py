@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Group, HumanTask, ProcessInstance, User
 
+from .audit import intact
 from .errors import NotFound
 from .queries import iso
 
@@ -29,14 +30,17 @@ class Trail:
     group_names: dict[str, str]
 
     def describe(self, e: AuditEvent) -> dict:
-        """An event said for people: who by name, which task, and a completion's values."""
+        """An event said for people: who by name, which task, a completion's values, and whether
+        its content still matches its hash (`intact`)."""
         payload = json.loads(e.payload)
         task = self.tasks.get(e.task_id)
         item = {"seq": e.seq, "occurred_at": iso(e.occurred_at), "actor": e.actor,
                 "actor_name": self.names.get(e.actor), "event_type": e.event_type, "task_id": e.task_id,
                 "name": payload.get("name") or (task.name if task is not None else None),
                 # which body's step, in a round of reports (engine.runtime.instance_subject)
-                "subject": task.subject if task is not None else None, "payload": payload}
+                "subject": task.subject if task is not None else None, "payload": payload,
+                # its content against its own hash: a line changed in the database is not shown as fact
+                "intact": intact(e)}
         if behalf := payload.get("on_behalf_of"):  # 委托办理: the actor stood in for them
             item["on_behalf_of"], item["on_behalf_name"] = behalf, self.names.get(behalf)
         if e.event_type == "task_completed" and task is not None:

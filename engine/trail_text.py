@@ -54,6 +54,14 @@ def said(e: dict, language: str = "both") -> str:
     return wording(w, e, p, name) if wording else kind
 
 
+def not_intact(language: str = "both") -> str:
+    """What a line of the trail whose event no longer matches its hash (engine/history.py `intact`)
+    says under it: its content may have been changed in the database, so it is not shown as fact."""
+    zh = "此记录与其哈希不符，可能被改动，请勿采信，并请审计人员核查"
+    en = "this record does not match its hash: it may have been changed; do not rely on it, and have an auditor check it"
+    return "⚠ " + _Wording(language)(zh, en[:1].upper() + en[1:], f"{zh} ({en})")
+
+
 def _started(w, e, p, name):
     return f"{w('发起方案', 'started')} {p.get('key')} v{p.get('version')}"
 

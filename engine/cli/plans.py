@@ -75,6 +75,7 @@ def instance_cmd(state, as_json, instance_id):
 def history_cmd(state, as_json, instance_id):
     """方案的办理经过：谁在何时做了什么、填了什么 (a plan's trail: who did what, when, and what they entered)."""
     from ..history import plan_history
+    from ..trail_text import not_intact
     with state.db.reader() as s:
         result = plan_history(s, instance_id)
 
@@ -86,7 +87,13 @@ def history_cmd(state, as_json, instance_id):
             if e.get("on_behalf_of"):
                 who += f"（代 {e['on_behalf_name'] or e['on_behalf_of']} on behalf of {e['on_behalf_of']}）"
             click.echo(f"  {_local(e['occurred_at'])}  {who}  {_what(e)}")
+            if not e["intact"]:
+                click.echo(f"    {not_intact()}")
     _emit(result, as_json, human)
+    if changed := [e["seq"] for e in result["events"] if not e["intact"]]:
+        click.echo(f"reformflow: 事件 {'、'.join(map(str, changed))} 与其哈希不符，所示内容可能被改动；请审计人员运行 "
+                   f"reformflow audit verify 核查 (event(s) {', '.join(map(str, changed))} do not match their hashes: "
+                   "what is shown may have been changed; have an auditor run reformflow audit verify)", err=True)
 
 
 def _what(e: dict) -> str:
