@@ -254,17 +254,60 @@ def _tokenize_juel(text: str) -> list[_Token]:
 
 
 def _unexpected_character(text: str, position: int) -> tuple[str, str]:
-    """(Chinese, English): why the tokenizer stopped at text[position]."""
+    """(Chinese, English): why the tokenizer stopped at text[position]; where, by the text before
+    it (a position counted inside ${...} was read as counted from the start of the condition)."""
     char = text[position]
+    where = _text_before(text, position)
+    at_zh, at_en = (f"「{where}」之后", f"after `{where}`") if where else ("开头", "at the start")
     if char in "'\"":
-        return (f"从第 {position + 1} 个字符开始的字符串缺少结束引号",
-                f"unterminated string starting at position {position + 1}")
+        return f"{at_zh}的字符串缺少结束引号 {char}", f"the string {at_en} has no closing {char}"
     if char == "=":
         return ("表达式中不能用 '='（比较请用 '=='）", "'=' is not allowed in an expression (use '==' to compare)")
     if char in "{}":
         return "${...} 中不能出现 '{' 或 '}'", "'{' and '}' are not allowed inside ${...}"
-    return (f"第 {position + 1} 个字符 {char!r} 无法识别",
-            f"unexpected character {char!r} at position {position + 1}")
+    return _full_width(char, where) or (f"{at_zh}的字符 {char!r} 无法识别", f"unexpected character {char!r} {at_en}")
+
+
+def _text_before(text: str, position: int, length: int = 20) -> str:
+    """Up to `length` characters before text[position], to show where it is (`${` at the start)."""
+    start = max(0, position - length)
+    before = text[start:position].strip()
+    return ("…" if start else "") + before if before else ""
+
+
+# Punctuation a Chinese input method types instead of ASCII's, outside the full-width block
+# U+FF01–U+FF5E (which is ASCII + 0xFEE0).
+_FULL_WIDTH_OTHERS = {"‘": "'", "’": "'", "“": '"', "”": '"', "\u3000": " ", "、": ",", "。": "."}
+
+
+def half_width(char: str) -> str | None:
+    """The ASCII character a full-width one stands for (＝ → =, ‘ → '), or None."""
+    if "\uff01" <= char <= "\uff5e":
+        return chr(ord(char) - 0xFEE0)
+    return _FULL_WIDTH_OTHERS.get(char)
+
+
+def _full_width(char: str, where: str | None = None) -> tuple[str, str] | None:
+    """(Chinese, English) for a full-width character where an expression needs ASCII."""
+    ascii_char = half_width(char)
+    if ascii_char is None:
+        return None
+    at_zh, at_en = ("", "") if where is None else ("（在开头）", " (at the start)") if not where else \
+        (f"（在「{where}」之后）", f" (after `{where}`)")
+    quote = '"' if ascii_char == "'" else "'"
+    return (f"全角字符「{char}」{at_zh}，请改为半角「{ascii_char}」（切换到英文输入法输入）",
+            f"full-width {quote}{char}{quote}{at_en}: write {quote}{ascii_char}{quote} (type it with the English "
+            "input method)")
+
+
+def _feel(source: str) -> tuple[str, str] | None:
+    """A Camunda 8 condition (FEEL: `=decision = "approve"`), with what to write instead."""
+    body = source.strip()
+    if not body.startswith("=") or body.startswith("=="):
+        return None
+    juel = re.sub(r"(?<![=!<>])=(?!=)", "==", body[1:].strip()).replace('"', "'")
+    return (f"这是 Camunda 8 的 FEEL 写法（以 = 开头），reformflow 读 Camunda 7 的 JUEL：请写成 ${{{juel}}}",
+            f"this is Camunda 8's FEEL (it starts with =); reformflow reads Camunda 7's JUEL: write ${{{juel}}}")
 
 
 def _group_tokens(tokens: list[_Token]) -> _Group:
@@ -472,6 +515,10 @@ def _parse(source: str) -> ast.Expression:
             warnings.simplefilter("ignore")  # e.g. invalid escape sequences in user text
             return ast.parse(source, mode="eval")
     except SyntaxError as exc:
+        invalid = re.match(r"invalid character '(.)'", exc.msg or "")
+        if invalid and half_width(invalid.group(1)):  # said as the ${...} tokenizer says it
+            where = _text_before(source, exc.offset - 1) if exc.offset else None
+            raise ExpressionError(*_full_width(invalid.group(1), where)) from None
         raise ExpressionError("表达式有语法错误", f"syntax error: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError("表达式无法解析", f"expression could not be parsed: {exc}") from None
@@ -1071,6 +1118,9 @@ def _compile_cached(text: str, function_names: frozenset[str]) -> Expression:
     source = wrapped.group(1) if wrapped else text
     if not source.strip():
         raise ExpressionError("表达式为空", "expression is empty")
+    feel = None if wrapped else _feel(source)
+    if feel:
+        raise ExpressionError(*feel)
     if wrapped:
         source = _juel_to_python(source)
     tree = _parse(source.strip())

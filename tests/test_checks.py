@@ -1443,3 +1443,13 @@ def test_expressions_that_read_variables_or_give_text_pass_as_unit_and_label():
                         ("instanceLabel", "${unit.name}"), ("instanceLabel", "${'第一轮'}")):
         assert [p for p in check_processes([("t.bpmn", _with_property(name, value, loop))])
                 if p["rule"] not in ("variable",)] == [], (name, value)
+
+
+def test_a_full_width_or_feel_condition_is_refused_saying_what_to_write():
+    """QA analyst finding 4: ＝ and a Camunda 8 condition gave "unexpected character" and "syntax error"."""
+    for condition, said in (("${decision＝＝'approve'}", "全角字符「＝」（在「decision」之后），请改为半角「=」"),
+                            ('=decision = "approve"', "这是 Camunda 8 的 FEEL 写法（以 = 开头），reformflow 读 Camunda 7 "
+                                                      "的 JUEL：请写成 ${decision == 'approve'}")):
+        xml = _decide([condition.replace('"', "&quot;"), "${decision != 'approve'}"], default="y")
+        [problem] = [p for p in check_processes([("t.bpmn", xml)]) if p["rule"] == "expression"]
+        assert problem["element_id"] == "Flow_3" and said in problem["message"], problem["message"]

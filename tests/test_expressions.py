@@ -249,6 +249,62 @@ def test_juel_bad_syntax_is_refused(text):
         compile_expression(text)
 
 
+@pytest.mark.parametrize("text, said", [
+    # the ${...} tokenizer's path
+    ("${materialsType＝＝'complex'}", ("全角字符「＝」（在「materialsType」之后），请改为半角「=」（切换到英文输入法输入）",
+                                      "full-width '＝' (after `materialsType`): write '=' (type it with the English "
+                                      "input method)")),
+    ("${materialsType == ‘complex’}", ("全角字符「‘」（在「materialsType ==」之后），请改为半角「'」（切换到英文输入法输入）",
+                                       "full-width \"‘\" (after `materialsType ==`): write \"'\" (type it with the "
+                                       "English input method)")),
+    ("${a ＞ 3}", ("全角字符「＞」（在「a」之后），请改为半角「>」（切换到英文输入法输入）",
+                  "full-width '＞' (after `a`): write '>' (type it with the English input method)")),
+    ("${contains(list，x)}", ("全角字符「，」（在「contains(list」之后），请改为半角「,」（切换到英文输入法输入）",
+                             "full-width '，' (after `contains(list`): write ',' (type it with the English input method)")),
+    # the parser's path (not ${...}: no closing brace, or a full-width $)
+    ("${materialsType == 'complex'）", ("全角字符「）」（在「…alsType == 'complex'」之后），请改为半角「)」（切换到英文输入法输入）",
+                                        "full-width '）' (after `…alsType == 'complex'`): write ')' (type it with the "
+                                        "English input method)")),
+    ("＄{materialsType == 'complex'}", ("全角字符「＄」（在开头），请改为半角「$」（切换到英文输入法输入）",
+                                       "full-width '＄' (at the start): write '$' (type it with the English input method)")),
+    ("a ！= 1", ("全角字符「！」（在「a」之后），请改为半角「!」（切换到英文输入法输入）",
+                "full-width '！' (after `a`): write '!' (type it with the English input method)")),
+])
+def test_a_full_width_character_is_named_with_its_ascii_and_where_it_is(text, said):
+    """A Chinese input method types ＝ ‘ ） ＄ ，: "unexpected character '＝' at position 14" (counted
+    inside the braces) and "syntax error: invalid character" said neither what to write nor where."""
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression(text)
+    assert (refused.value.zh, refused.value.en) == said
+
+
+def test_full_width_text_inside_a_string_is_data():
+    assert evaluate("${reason == '同意，但须修改（见附件）'}", {"reason": "同意，但须修改（见附件）"}) is True
+
+
+@pytest.mark.parametrize("text, said", [
+    ("${a ~ b}", ("「a」之后的字符 '~' 无法识别", "unexpected character '~' after `a`")),
+    ("${decision == 'approve}", ("「decision ==」之后的字符串缺少结束引号 '", "the string after `decision ==` has no closing '")),
+    ("${'x}", ("开头的字符串缺少结束引号 '", "the string at the start has no closing '")),
+])
+def test_where_the_tokenizer_stopped_is_shown_by_the_text_before_it(text, said):
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression(text)
+    assert (refused.value.zh, refused.value.en) == said
+
+
+@pytest.mark.parametrize("text, juel", [
+    ('=materialsType = "complex"', "${materialsType == 'complex'}"),
+    ('= days >= 30 and decision != "reject"', "${days >= 30 and decision != 'reject'}"),
+])
+def test_a_camunda_8_feel_condition_is_named_and_rewritten(text, juel):
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression(text)
+    assert refused.value.zh == f"这是 Camunda 8 的 FEEL 写法（以 = 开头），reformflow 读 Camunda 7 的 JUEL：请写成 {juel}"
+    assert refused.value.en == f"this is Camunda 8's FEEL (it starts with =); reformflow reads Camunda 7's JUEL: write {juel}"
+    assert evaluate(juel, {"materialsType": "complex", "days": 30, "decision": "approve"}) is True
+
+
 # --- Python-style -----------------------------------------------------------
 
 
