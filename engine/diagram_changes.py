@@ -317,12 +317,7 @@ def _summary(aspects: dict) -> list[dict]:
     return [d for d in _differences({}, aspects) if d["aspect"] not in ("type", "name")]
 
 
-def compare(old_xml: str | bytes, new_xml: str | bytes, key: str, *, old_file: str = "deployed",
-            new_file: str = "new") -> dict:
-    """The changes to process `key` from the old diagram to the new one."""
-    trees = [parse_bpmn_bytes(_bytes(xml), file_name) for xml, file_name in ((old_xml, old_file), (new_xml, new_file))]
-    old = _elements(find_process(trees[0].getroot(), key, old_file), trees[0])
-    new = _elements(find_process(trees[1].getroot(), key, new_file), trees[1])
+def _element_changes(old: dict, new: dict) -> list[dict]:
     changes = []
     for element_id, aspects in new.items():
         if element_id not in old:
@@ -332,6 +327,21 @@ def compare(old_xml: str | bytes, new_xml: str | bytes, key: str, *, old_file: s
     for element_id, aspects in old.items():
         if element_id not in new:
             changes.append(_change(element_id, aspects, "removed", []))
+    return changes
+
+
+def first_version(tree, key: str) -> list[dict]:
+    """A process not deployed yet: each of its elements, as added (what version 1 will be)."""
+    return _element_changes({}, _elements(find_process(tree.getroot(), key, "new"), tree))
+
+
+def compare(old_xml: str | bytes, new_xml: str | bytes, key: str, *, old_file: str = "deployed",
+            new_file: str = "new") -> dict:
+    """The changes to process `key` from the old diagram to the new one."""
+    trees = [parse_bpmn_bytes(_bytes(xml), file_name) for xml, file_name in ((old_xml, old_file), (new_xml, new_file))]
+    old = _elements(find_process(trees[0].getroot(), key, old_file), trees[0])
+    new = _elements(find_process(trees[1].getroot(), key, new_file), trees[1])
+    changes = _element_changes(old, new)
     if changes:
         return {"key": key, "changes": changes, "unchanged": False, "layout_only": False, "file_only": False}
     old_root, new_root = trees[0].getroot(), trees[1].getroot()
@@ -355,19 +365,19 @@ def process_keys(tree) -> list[str]:
 
 def against_deployed(session, files: list[tuple[str, bytes]]) -> list[dict]:
     """For each process in the uploaded files: its changes against its latest deployed version,
-    `new_process` for one not deployed yet, `unchanged` for the same content again (as deploy
+    `new_process` with all its elements for one not deployed yet, `unchanged` for the same content again (as deploy
     says it). A file that cannot be read is left out (the check names its problem)."""
     results = []
     for file_name, data in files:
         try:
-            keys = process_keys(parse_bpmn_bytes(data, file_name))
+            tree = parse_bpmn_bytes(data, file_name)
         except Invalid:
             continue
-        for key in keys:
+        for key in process_keys(tree):
             latest = _definition(session, key)
             item = {"key": key, "file_name": file_name, "old_version": latest.version if latest else None}
-            if latest is None:
-                results.append({**item, "new_process": True, "changes": [], "layout_only": False})
+            if latest is None:  # listed whole: the reader sees what version 1 will be
+                results.append({**item, "new_process": True, "changes": first_version(tree, key), "layout_only": False})
             elif latest.bpmn_xml.encode("utf-8") == data:
                 results.append({**item, "unchanged": True, "changes": [], "layout_only": False, "file_only": False})
             else:

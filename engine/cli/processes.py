@@ -155,7 +155,9 @@ def _show_changes(p: dict) -> None:
     against = p.get("new_file") and f"v{p['new_version']}" or p.get("file_name")
     title = f"{p['key']}（v{p['old_version']} → {against}）" if p.get("old_version") else f"{p['key']}（{against}）"
     if p.get("new_process"):
-        click.echo(f"{title}：尚未部署，部署后为第 1 版 (not deployed yet: it becomes version 1)")
+        count = len(p["changes"])
+        click.echo(f"{title}：尚未部署，部署后为第 1 版，有以下 {count} 个元素 "
+                   f"(not deployed yet: it becomes version 1, with these {count} elements)")
     elif p.get("unchanged") and p.get("new_version"):
         click.echo(f"{title}：内容与第 {p['old_version']} 版相同，只是文件的写法不同 "
                    f"(the same content as version {p['old_version']}, written differently)")
