@@ -1113,10 +1113,9 @@ class Engine:
         files = documents.checked_all(files)
         comment = comments.checked_text(comment) if (comment or "").strip() else None
         with self.command(actor) as ctx:
-            instance, member, task, workflow, spiff_task, values = self._completion(
+            instance, member, principal, task, workflow, spiff_task, values = self._completion(
                 ctx, task_id, actor, data, expected_version, files)
-            # the holder when the actor stands in for them: the task stays theirs on the record
-            for_whom = task.assignee if task.assignee != actor else None
+            for_whom, holder = principal and principal.username, task.assignee
             old = {k: spiff_task.data.get(k) for k in values}
 
             def finish(_wf):
@@ -1127,17 +1126,19 @@ class Engine:
             if task.drafted:  # 暂存: nobody will finish the drafts of a step submitted
                 drafts.discard(ctx.session, [task.id])
             task = self._update_task(ctx, task, status="completed", completed_at=ctx.now, completed_by=actor)
+            # for a principal, their unit too: a legality review done for 市司法局 by a delegate of
+            # the reform office is the 法制机构's record (the decision archive files it so)
             ctx.log.record("task_completed", instance_id=instance.id, task_id=task.id,
                            element_id=task.element_id, name=task.name, old=old, new=values, unit=member.unit,
-                           **_behalf(for_whom))
+                           **_behalf(for_whom), **({"on_behalf_of_unit": principal.unit} if principal else {}))
             runtime.run(ctx, instance, workflow, finish)
             result = self._task_dict(task) | _behalf(for_whom)
             if attached:
                 result["documents"] = attached
             if noted:
                 result["comment"] = noted
-            # a step sent back goes to whom it was sent for: the principal, whose task it was
-            reopened = self._return_to_sender(ctx, workflow, task, for_whom or actor)
+            # a step sent back goes to whom it was sent by: its holder
+            reopened = self._return_to_sender(ctx, workflow, task, holder)
             if reopened:
                 result["reopened"] = reopened
         return result
@@ -1158,7 +1159,8 @@ class Engine:
                     files: list) -> tuple:
         """The checks of a completion, in the command's transaction: the plan and the task locked,
         the actor its holder, the task ready, the form's values valid, a required file given.
-        Returns (plan, actor, task row, workflow, SpiffWorkflow task, values to write)."""
+        Returns (plan, actor, whom the actor stands in for or None, task row, workflow,
+        SpiffWorkflow task, values to write)."""
         instance, member, principals = self._lock_plan_of_task(ctx, task_id, actor)
         task = self._task(ctx, task_id, expected_version)
         if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
@@ -1189,7 +1191,17 @@ class Engine:
                                 runtime.form_limit(ctx, spiff_task.data, spiff_task))
         if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):
             raise missing
-        return instance, member, task, workflow, spiff_task, values
+        return instance, member, self._stands_in_for(member, principals, task), task, workflow, spiff_task, values
+
+    def _stands_in_for(self, member: "Member", principals: list["Member"], task) -> "Member | None":
+        """Whom the actor completes `task` for (委托办理): its holder, when the actor acts on a task
+        their principal holds; or, when they hold it themselves by a right that is not their own
+        (they claimed it as a delegate), the principal whose right it is. Else None."""
+        if task.assignee != member.username:
+            return next(p for p in principals if p.username == task.assignee)
+        if self._may_claim(member, task):
+            return None
+        return next((p for p in principals if self._may_claim(p, task)), None)
 
     def attach(self, task_id: int, file_name: str, content: bytes, *, actor: str,
                expected_version: int | None = None, after: int | None = None) -> dict:

@@ -151,6 +151,22 @@ def test_the_delegate_sees_and_claims_what_the_principal_could_claim(office, at)
         assert [t["on_behalf_of"] for t in list_tasks(s, "zhao", "mine")] == [None]  # now his own
 
 
+def test_a_step_the_delegate_claimed_for_the_principal_is_completed_for_them_on_the_record(office, at):
+    """The step is zhao's to do, but by li's right: the completion says so, with li's unit, as
+    the claim did (it had said zhao did it in his own right: a legality review filed as the work
+    of the delegate's office)."""
+    engine, plan = office
+    review = _to_review(engine, plan, at)
+    with at(MONDAY):
+        _away(engine)
+        engine.claim(review["id"], actor="zhao")
+        done = engine.complete(review["id"], actor="zhao", data={"decision": "approve"})
+    assert (done["completed_by"], done["on_behalf_of"]) == ("zhao", "li")
+    [completed] = audit_payloads(engine, plan["id"], "task_completed")[-1:]
+    li_unit = next(u["unit"] for u in engine.users() if u["username"] == "li")
+    assert (completed["on_behalf_of"], completed["on_behalf_of_unit"]) == ("li", li_unit)
+
+
 def test_the_delegate_completes_a_task_the_principal_holds_which_stays_theirs(office, at):
     engine, plan = office
     draft = plan["tasks"][0]
@@ -165,6 +181,7 @@ def test_the_delegate_completes_a_task_the_principal_holds_which_stays_theirs(of
     assert (done["completed_by"], done["assignee"], done["on_behalf_of"]) == ("zhao", "zhang", "zhang")
     [completed] = audit_payloads(engine, plan["id"], "task_completed")
     assert completed["on_behalf_of"] == "zhang"
+    assert completed["on_behalf_of_unit"] == next(u["unit"] for u in engine.users() if u["username"] == "zhang")
     assert [p.get("on_behalf_of") for p in audit_payloads(engine, plan["id"], "document_attached")] == ["zhang"]
     assert [p.get("on_behalf_of") for p in audit_payloads(engine, plan["id"], "comment_added")] == ["zhang", "zhang"]
     with engine.db.reader() as s:
@@ -282,8 +299,11 @@ def test_reformflow_delegate_add_list_end_and_the_inbox_says_for_whom(office, at
     assert listed.exit_code == 0
     assert listed.stdout == f"{made['id']} zhang → zhao 2026-12-07 至 (to) 2026-12-11「出差」[生效中 in force]\n"
     inbox = run("tasks", "--as", "zhao", "--scope", "mine")
-    assert f"待办 (task) {draft['id']}：起草" in inbox.stdout and "zhang 代 zhang (on behalf of)" in inbox.stdout
+    assert f"待办 (task) {draft['id']}：起草" in inbox.stdout and "zhang（委托您代办 delegated to you）" in inbox.stdout
     assert json.loads(run("tasks", "--as", "zhao", "--json").stdout)["tasks"][0]["on_behalf_of"] == "zhang"
+    done = run("complete", str(draft["id"]), "--as", "zhao", "--data", '{"summary": "方案"}')
+    assert done.exit_code == 0, done.output
+    assert "zhao 代 zhang (on behalf of)" in done.stdout  # who did it, for whom (it said "zhang 代 zhang")
     refused = run("delegate", "add", "zhang", "--to", "sun", "--from", "2026-12-08", "--until", "2026-12-09",
                   "--reason", "休假", "--as", "zhang")
     assert refused.exit_code != 0 and "已委托 zhao 办理" in refused.stderr

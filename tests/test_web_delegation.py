@@ -117,3 +117,24 @@ def test_the_delegate_s_comment_on_the_principal_s_step_keeps_what_they_typed_in
     assert "初步意见：第三条须补充上位法依据</textarea>" in page
     [said] = [c for c in demo_engine.comments(demo_engine.task_view(review)["instance_id"]) if c["text"] == "待李娜回来后确认"]
     assert said["author"] == "zhou"
+
+
+def test_a_delegation_ended_while_the_delegate_fills_the_form_keeps_what_they_typed(live, browser):
+    """The page said 「找不到该页面」 and what the delegate had typed was gone."""
+    engine = live.app.extensions["reformflow"]
+    review = _review_id(engine)
+    engine.claim(review, actor="li")
+    today = clock.today()
+    made = engine.delegate("li", to="zhou", starts_on=today, ends_on=today + timedelta(days=3), reason="出差",
+                           actor="li")
+    zhou = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+    sign_in(zhou, live, "zhou")
+    zhou.goto(f"{live.url}/tasks/{review}")
+    zhou.get_by_label("审查结论").select_option("pass")
+    zhou.get_by_label("合法性审查意见").fill("符合法律法规，同意提交审议")
+    engine.end_delegation(made["id"], actor="li")  # li is back early
+    zhou.get_by_role("button", name="提交").click()
+    expect(zhou.get_by_role("alert")).to_contain_text("您已不能办理它（例如委托已结束，或已改派他人）。您填写的内容没有提交。")
+    expect(zhou.locator("[data-kept-field='legalityOpinion']")).to_have_value("符合法律法规，同意提交审议")
+    expect(zhou.locator("[data-kept-field='csrf_token']")).to_have_count(0)
+    assert engine.task_view(review)["status"] == "claimed"

@@ -274,8 +274,8 @@ def submitted_form(fields: list[dict], form) -> dict:
 @login_required
 def complete(task_id: int):
     view = _visible_task(task_id)
-    if view is None:
-        return not_yours()
+    if view is None:  # e.g. a delegation ended while the delegate had the page open
+        return _gone_with_typed()
     comment = request.form.get(COMMENT_FIELD, "")  # a comment typed and sent with the submission
     if request.form.get("edit") == "1":  # 返回修改 on the question: the form again, as typed
         return task(task_id, entered=dict(request.form), seen_version=_version(), comment_typed=comment)
@@ -313,6 +313,20 @@ def complete(task_id: int):
         flash(_("已提交，但按流程规定「%(name)s」又回到您这里（任务 %(id)s），须再次办理：请对照办理要求"
                 "（例如须写明的理由）补充后重新提交。", id=again.get("id"), name=again.get("name")), "conflict")
     return redirect(url_for("inbox.task", task_id=reopened[0]["id"]))
+
+
+# what a task page's form sends that nobody typed
+_FORM_PLUMBING = {"csrf_token", "version", "confirmed", "edit", "back"}
+
+
+def _gone_with_typed():
+    """The answer to a submission of a step the person may no longer see: not found, as for one
+    that never existed (nothing is revealed), but what they typed shown to copy, under the names
+    the form sent it with (the step's labels would tell of a step they may not see)."""
+    typed = [(_("留言") if name == COMMENT_FIELD else name, value) for name, value in request.form.items(multi=True)
+             if name not in _FORM_PLUMBING and value.strip()]
+    return render_template("not_found.html", typed=typed, message=_(
+        "找不到该待办，或您已不能办理它（例如委托已结束，或已改派他人）。您填写的内容没有提交。")), 404
 
 
 def _question(view: dict, asked: list[dict], values: dict, files: list[tuple[str, bytes]], comment: str):

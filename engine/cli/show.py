@@ -49,7 +49,8 @@ def _candidates_text(t) -> str:
 
 def _show_task(t):
     from ..runtime import OPEN_STATUSES
-    who = t["assignee"] or _candidates_text(t) or "-"
+    # a step done: who did it (a delegate's completion is theirs, 代 the holder), not who held it
+    who = (t["status"] == "completed" and t.get("completed_by")) or t["assignee"] or _candidates_text(t) or "-"
     active = t["status"] in OPEN_STATUSES
     due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
     reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
@@ -57,7 +58,9 @@ def _show_task(t):
         reminded += f" 办结 (completed) {_local(t['completed_at'])}"
     plan = f" — {t['business_key'] or '#' + str(t['instance_id'])} {t['plan_title'] or ''}".rstrip() \
         if "plan_title" in t else ""  # inbox lists name the plan; a plan's own page need not
-    behalf = f" 代 {t['on_behalf_of']} (on behalf of)" if t.get("on_behalf_of") else ""  # 委托办理
+    principal = t.get("on_behalf_of")  # 委托办理: a delegate's row or action
+    behalf = "" if not principal else f" 代 {principal} (on behalf of)" if principal != who else \
+        "（委托您代办 delegated to you）"  # the principal holds it: not "zhang 代 zhang"
     click.echo(f"  待办 (task) {t['id']}：{display.step(t['name'], t['subject'])} ({t['element_id']}) "
                f"[{_label(_TASK_STATUS, t['status'])}] "
                f"{who}{behalf}{due}{reminded}{plan}")
