@@ -16,10 +16,13 @@ as one removed and one added. Both diagrams are read with engine/xmlsafe.py, lik
 """
 from __future__ import annotations
 
+import json
+
 from lxml import etree
 from sqlalchemy import select
 
-from models import ProcessDefinition
+from models import HumanTask, ProcessDefinition, ProcessInstance
+from models.process import is_open
 
 from .errors import Invalid, NotFound
 from .parser import NS
@@ -365,8 +368,9 @@ def process_keys(tree) -> list[str]:
 
 def against_deployed(session, files: list[tuple[str, bytes]]) -> list[dict]:
     """For each process in the uploaded files: its changes against its latest deployed version,
-    `new_process` with all its elements for one not deployed yet, `unchanged` for the same content again (as deploy
-    says it). A file that cannot be read is left out (the check names its problem)."""
+    `new_process` with all its elements for one not deployed yet, `unchanged` for the same
+    content again (as deploy says it). A file that cannot be read is left out (the check names
+    its problem)."""
     results = []
     for file_name, data in files:
         try:
@@ -381,8 +385,9 @@ def against_deployed(session, files: list[tuple[str, bytes]]) -> list[dict]:
             elif latest.bpmn_xml.encode("utf-8") == data:
                 results.append({**item, "unchanged": True, "changes": [], "layout_only": False, "file_only": False})
             else:
-                results.append({**item, **compare(latest.bpmn_xml, data, key, old_file=f"{key} v{latest.version}",
-                                                  new_file=file_name)})
+                result = compare(latest.bpmn_xml, data, key, old_file=f"{key} v{latest.version}", new_file=file_name)
+                _note_waiting_plans(session, key, latest.bpmn_xml, result["changes"])
+                results.append({**item, **result})
     return results
 
 
@@ -394,9 +399,50 @@ def between_versions(session, key: str, version: int) -> dict:
     if version == 1:
         raise Invalid(f"{key} 第 1 版是它的第一个版本，没有可比较的上一版 (version 1 is the first: nothing to compare with)")
     old = _definition(session, key, version - 1)
+    result = compare(old.bpmn_xml, new.bpmn_xml, key, old_file=f"{key} v{version - 1}", new_file=f"{key} v{version}")
+    _note_waiting_plans(session, key, old.bpmn_xml, result["changes"], before=version)
     return {"key": key, "name": new.name, "old_version": version - 1, "new_version": version,
-            "old_file": old.file_name, "new_file": new.file_name,
-            **compare(old.bpmn_xml, new.bpmn_xml, key, old_file=f"{key} v{version - 1}", new_file=f"{key} v{version}")}
+            "old_file": old.file_name, "new_file": new.file_name, **result}
+
+
+def _note_waiting_plans(session, key: str, old_xml: str, changes: list[dict], *, before: int | None = None) -> None:
+    """A removed step (or one whose id changed) that running plans wait in: its change gets
+    `waiting` {plans, versions}, so the reader knows they finish there on the version they
+    started on. Read from the open inbox rows; with `before`, only plans on an earlier version."""
+    removed = [c for c in changes if c["change"] == "removed"]
+    if not removed:
+        return
+    found = waiting_plans(session, key, _scopes(old_xml, key), [c["element_id"] for c in removed])
+    for change in removed:
+        plans = {plan: v for plan, v in found.get(change["element_id"], {}).items() if before is None or v < before}
+        if plans:
+            change["waiting"] = {"plans": len(plans), "versions": sorted(set(plans.values()))}
+
+
+def _scopes(xml: str, key: str) -> set[str]:
+    """The names an inbox row of process `key` carries as its process_key: the process's own, or
+    that of the embedded subprocess the step is in (SpiffWorkflow runs each as a workflow)."""
+    process = find_process(parse_bpmn_bytes(_bytes(xml), key).getroot(), key, key)
+    return {key, *(e.get("id") for e in process.iter(f"{BPMN}subProcess", f"{BPMN}transaction") if e.get("id"))}
+
+
+def waiting_plans(session, key: str, scopes: set[str], element_ids: list[str]) -> dict[str, dict[int, int]]:
+    """element id -> {plan id: the version of `key` it runs} for the running plans with an open
+    inbox row at one of `element_ids` of process `key` (the plan's own process or one it calls)."""
+    versions = dict(session.execute(select(ProcessDefinition.id, ProcessDefinition.version)
+                                    .where(ProcessDefinition.key == key)).all())
+    rows = session.execute(
+        select(HumanTask.element_id, HumanTask.instance_id, ProcessInstance.definition_id,
+               ProcessInstance.subprocess_definitions)
+        .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.element_id.in_(element_ids), HumanTask.process_key.in_(scopes), is_open(HumanTask.status),
+               ProcessInstance.status == "running"))
+    found: dict[str, dict[int, int]] = {}
+    for element_id, plan, definition_id, called in rows:
+        bound = definition_id if definition_id in versions else json.loads(called or "{}").get(key)
+        if bound in versions:
+            found.setdefault(element_id, {})[plan] = versions[bound]
+    return found
 
 
 def _definition(session, key: str, version: int | None = None):

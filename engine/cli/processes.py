@@ -173,6 +173,8 @@ def _show_changes(p: dict) -> None:
         click.echo(f"{title}：{len(p['changes'])} 处变化 ({len(p['changes'])} change(s))")
     for c in p["changes"]:
         click.echo(f"  {_CHANGE_WORDS[c['change']]} {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name']}".rstrip())
+        if c.get("waiting"):
+            click.echo(f"    {_waiting_note(c['waiting'])}")
         for d in c["details"]:
             if "added" in d:  # a lane's members: what joined and what left, not both whole lists
                 click.echo(f"    {d['label']} ({d['label_en']})：{_added_and_removed(d)}")
@@ -185,3 +187,11 @@ def _show_changes(p: dict) -> None:
 def _added_and_removed(detail: dict) -> str:
     said = [f"+ {', '.join(detail['added'])}"] if detail["added"] else []
     return "；".join(said + ([f"− {', '.join(detail['removed'])}"] if detail["removed"] else []))
+
+
+def _waiting_note(waiting: dict) -> str:
+    """Running plans wait in a removed step: they finish it on their own version."""
+    versions = waiting["versions"]
+    return (f"注意：{waiting['plans']} 个进行中的方案正停在这一步，仍按第 {'、'.join(map(str, versions))} 版办完，"
+            f"不受新版本影响 (note: {waiting['plans']} running plan(s) are at this step; they finish on version "
+            f"{', '.join(map(str, versions))}, which the new version does not change)")
