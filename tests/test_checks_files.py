@@ -40,3 +40,34 @@ def test_one_shape_missing_is_still_named_by_its_element():
     assert xml != _library("filing")
     missing = [p for p in check_files([("filing.bpmn", xml.encode())]).problems if p["rule"] == "modeler/no-bpmndi"]
     assert [p["element_id"] for p in missing] == ["Task_CheckFiling"]
+
+
+BPMN_IO = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+           'id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn" exporter="bpmn-js (https://demo.bpmn.io)" '
+           'exporterVersion="17.11.1">\n<bpmn:process id="consult" name="咨询" isExecutable="true">\n'
+           '<bpmn:startEvent id="StartEvent_1" />\n<bpmn:userTask id="Task_A" name="出具意见"{attributes} />\n'
+           '<bpmn:endEvent id="Event_End" />\n<bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Task_A" />\n'
+           '<bpmn:sequenceFlow id="Flow_2" sourceRef="Task_A" targetRef="Event_End" />\n</bpmn:process>\n</bpmn:definitions>\n')
+
+
+def test_a_file_saved_by_bpmn_io_is_named_so_with_what_to_do():
+    report = check_files([("consult.bpmn", BPMN_IO.format(attributes="").encode())], use_modeler=False)
+    [said] = [p for p in report.problems if p["rule"] == "unsupported"]
+    assert (said["element_id"], said["severity"]) == ("consult", "warning")
+    assert said["message"].startswith("此文件不是用 Camunda Modeler（Camunda 7）保存的（由 bpmn-js (https://demo.bpmn.io) "
+                                      "17.11.1 保存），没有 camunda 命名空间")
+    assert "请在 Camunda Modeler 中按 Camunda 7 打开它" in said["message"]
+    assert report.problems[0] is said  # before what follows from it (the user task nobody is assigned)
+    # a Camunda 7 file, and a Camunda 8 one (its own rule), are not told so
+    library = check_files([("filing.bpmn", _library("filing").encode())], use_modeler=False)
+    assert [p for p in library.problems if "不是用 Camunda Modeler" in p["message"]] == []
+
+
+def test_camunda_attributes_without_the_namespace_say_to_save_in_camunda_modeler():
+    xml = BPMN_IO.format(attributes=' camunda:candidateGroups="legal"').encode()
+    [problem] = check_files([("consult.bpmn", xml)], use_modeler=False).problems
+    assert (problem["rule"], problem["element_id"]) == ("xml", None)
+    assert problem["message"].startswith("文件用了 camunda: 属性，却没有声明 camunda 命名空间（Namespace prefix camunda for "
+                                         "candidateGroups on userTask is not defined）")
+    assert "请在 Camunda Modeler 中打开它并保存，保存时会加上命名空间" in problem["message"]
+    assert "重新保存" not in problem["message"] and "consult.bpmn" not in problem["message"]

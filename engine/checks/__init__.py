@@ -33,6 +33,7 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -50,7 +51,7 @@ from .gateways import (rule_conditions_on_activities, rule_gateways, rule_implic
 from .ledger import rule_ledger_properties
 from .multi_instance import rule_multi_instance
 from .properties import properties_counted_as_text, property_mismatches, rule_local_rules
-from .unsupported import rule_camunda_8, rule_start_permission, rule_unsupported
+from .unsupported import rule_camunda_8, rule_not_camunda_7, rule_start_permission, rule_unsupported
 from .variables import rule_misspelt_collections, rule_undefined_variables
 
 __all__ = ["CheckReport", "RULES", "check_files", "check_processes", "directory_problems"]
@@ -80,7 +81,7 @@ class CheckReport:
                 "modeler_lint": self.modeler_lint}
 
 
-RULES = [rule_camunda_8, rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks,
+RULES = [rule_camunda_8, rule_not_camunda_7, rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks,
          rule_start_forms, rule_form_field_types, rule_task_types, rule_multi_instance, rule_unsupported,
          rule_start_permission, rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions,
          rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities,
@@ -92,6 +93,23 @@ def _executable_keys(roots: Iterable) -> set[str]:
     for root in roots:
         keys.update(root.xpath("./bpmn:process[@isExecutable='true']/@id", namespaces=NS))
     return keys
+
+
+_UNBOUND = re.compile(r"Namespace prefix camunda for \S+ on \S+ is not defined")
+
+
+def _unbound_prefix(message: str) -> str | None:
+    """`camunda:` pasted into a file saved without that namespace (bpmn.io): "save it again" does
+    not apply; Camunda Modeler reads such a file and writes the namespace when it saves it."""
+    unbound = _UNBOUND.search(message)
+    if unbound is None:
+        return None
+    return (f"文件用了 camunda: 属性，却没有声明 camunda 命名空间（{unbound.group(0)}）：此文件不是用 Camunda Modeler"
+            f"（Camunda 7）保存的。请在 Camunda Modeler 中打开它并保存，保存时会加上命名空间；或在 bpmn:definitions 上"
+            f"加上 xmlns:camunda=\"http://camunda.org/schema/1.0/bpmn\" (the file uses camunda: attributes without "
+            f"declaring the namespace ({unbound.group(0)}): it was not saved by Camunda Modeler (Camunda 7). Open it "
+            f"in Camunda Modeler and save it, which adds the namespace, or add xmlns:camunda=\"http://camunda.org/"
+            "schema/1.0/bpmn\" to bpmn:definitions)")
 
 
 def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None,
@@ -130,7 +148,8 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
             readable.append((file_name, data))
         except Invalid as exc:
             problems.append({"file": file_name, "element_id": None, "element_name": None,
-                             "rule": "xml", "message": exc.message, "severity": "error"})
+                             "rule": "xml", "message": _unbound_prefix(exc.message) or exc.message,
+                             "severity": "error"})
     if readable:
         schema, parsed = schema_problems(readable)
         problems.extend(schema)

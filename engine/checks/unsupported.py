@@ -230,3 +230,25 @@ def rule_camunda_8(doc: Doc):
                       "camunda: attributes and ${...} expressions, not zeebe: extensions or FEEL. Create it with "
                       "File → New File → BPMN diagram (Camunda 7), docs/modeling.md section 1, and fill in the "
                       "assignments, forms and conditions again)")
+
+
+def rule_not_camunda_7(doc: Doc):
+    """A file from bpmn.io (or another tool) has no camunda namespace: no assignment, form or due
+    date can be written in it, and the other rules' messages (no executable process, a user task
+    nobody is assigned) did not say where the file came from. Camunda 8 has its own rule."""
+    if any(CAMUNDA[1:-1] in el.nsmap.values() for el in doc.root.iter() if isinstance(el.tag, str)):
+        return
+    if doc.root.get(f"{{{MODELER_NS}}}executionPlatform") == "Camunda Cloud" or \
+            any(isinstance(el.tag, str) and el.tag.startswith(f"{{{ZEEBE_NS}}}") for el in doc.root.iter()):
+        return  # rule_camunda_8
+    exporter = " ".join(filter(None, (doc.root.get("exporter"), doc.root.get("exporterVersion"))))
+    made_zh, made_en = (f"（由 {exporter} 保存）", f" (saved by {exporter})") if exporter else ("", "")
+    process = next(iter(doc.iter("process")), None)
+    yield doc.problem(process if process is not None else doc.root, "unsupported",
+                      f"此文件不是用 Camunda Modeler（Camunda 7）保存的{made_zh}，没有 camunda 命名空间：无法填写分配"
+                      "（candidateGroups）、表单和期限。请在 Camunda Modeler 中按 Camunda 7 打开它，按 docs/modeling.md "
+                      "第 1 节设置执行平台（Camunda Platform 7.22）、勾选 Executable，填写分配和表单后保存 (this file was "
+                      f"not saved by Camunda Modeler (Camunda 7){made_en} and has no camunda namespace: assignments "
+                      "(candidateGroups), forms and due dates cannot be written in it. Open it in Camunda Modeler as "
+                      "a Camunda 7 diagram, set the execution platform (Camunda Platform 7.22) as docs/modeling.md "
+                      "section 1 says, switch on Executable, fill in the assignments and forms and save)", "warning")
