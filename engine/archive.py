@@ -8,7 +8,9 @@ Which procedure a user task belongs to is the diagram's to say: the task's exten
 Completed tasks without one are kept too, as the plan's other records, each with the files
 attached to its task. Each record's event is checked against its hash and its links to the
 events before and after it, and each file against the SHA-256 its upload recorded; `audit
-verify` walks the whole chain.
+verify` walks the whole chain. A plan the reform office stopped carries its stop (who, when,
+why), checked the same way; a stop, an end or a withdrawn step the trail does not hold is named.
+A record whose stated time is far from when it was written (`--now`, a fixed clock) says both.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 from models import ProcessDefinition, Unit, User
 
 from . import documents
-from .audit import check_events
+from .audit import CLOCK_TOLERANCE, check_events
 from .history import load_trail
 from .ledger import LEAD_UNIT
 from .parser import NS, property_values
@@ -30,6 +32,11 @@ from .queries import iso
 from .xmlsafe import parse_bpmn_bytes
 
 OTHER = ("other", "其他办理记录", "other records")
+# the event that must account for a plan's or a step's status (engine/runtime.py records them)
+STATUS_EVENTS = {"cancelled": "instance_cancelled", "completed": "instance_ended"}
+# how far a record's stated time may be from when it was written before the archive shows both:
+# the tolerance `audit verify` notes such events with
+TOLERANCE_MINUTES = int(CLOCK_TOLERANCE.total_seconds() // 60)
 
 
 def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
@@ -48,17 +55,14 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
             continue
         item = trail.describe(e)
         code = procedures.get((task.process_key, task.element_id)) or OTHER[0]
-        sections[code].append({"seq": e.seq, "hash": e.hash, "occurred_at": item["occurred_at"],
-                               "actor": e.actor, "actor_name": item["actor_name"],
-                               # 委托办理: the colleague away they completed it for, if any
-                               "on_behalf_of": item.get("on_behalf_of"), "on_behalf_name": item.get("on_behalf_name"),
-                               # the unit they acted for, kept with the completion; today's for older events
-                               "actor_unit": item["payload"]["unit"] if "unit" in item["payload"] else units.get(e.actor),
+        sections[code].append({**_who_and_when(e, item, units),
                                "task_id": task.id, "element_id": task.element_id, "name": task.name,
                                "subject": task.subject,
                                "values": item["values"], "documents": files.get(task.id, [])})
         proved.append(e)
-    problems = check_events(session, proved) + _unproved(trail, proved) + documents.check(session, instance_id)[1]
+    stop_event = _stop_event(trail)
+    checked = proved + ([stop_event] if stop_event is not None else [])
+    problems = check_events(session, checked) + _unproved(trail, proved) + documents.check(session, instance_id)[1]
     # files on steps with no record (open still, or withdrawn): kept too, as everything attached is
     on_records = {e.task_id for e in proved}
     loose = [d for task_files in files.values() for d in task_files if d["task_id"] not in on_records]
@@ -67,14 +71,55 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
         "id": plan.id, "title": plan.title, "business_key": plan.business_key, "status": plan.status,
         "lead_unit": variables.get(LEAD_UNIT), "started_at": iso(plan.started_at), "ended_at": iso(plan.ended_at),
         "exported_at": iso(now),
-        "verified": {"ok": not problems, "events": len(proved), "problems": problems},
+        "verified": {"ok": not problems, "events": len(proved), "stop_checked": stop_event is not None,
+                     "problems": problems},
         # False when no task of the plan's diagrams names a procedure (a process that is no
         # decision, or a version deployed before the property): every record is then "other"
         "classified": bool(procedures),
         "sections": [{"code": code, "name": _names(code)[0], "name_en": _names(code)[1], "records": records}
                      for code, records in sections.items()],
         "other_documents": sorted(loose, key=lambda d: d["id"]),
+        # the reform office's stop of the plan (reformflow cancel): the decision this file ends with
+        "stop": _stop(trail, stop_event, units),
+        "tolerance_minutes": TOLERANCE_MINUTES,
     }
+
+
+def _who_and_when(e, item: dict, units: dict[str, str]) -> dict:
+    """Who acted, for whom and for which unit, when they said and when it was written, and the
+    event that proves it."""
+    behalf = item.get("on_behalf_of")
+    return {"seq": e.seq, "hash": e.hash, "occurred_at": item["occurred_at"],
+            # when it was written, and whether that is far from the time stated (--now, a fixed clock)
+            "recorded_at": iso(e.recorded_at), "off_clock": _off_clock(e),
+            "actor": e.actor, "actor_name": item["actor_name"],
+            # the unit they acted for, kept with the event; today's for older events
+            "actor_unit": item["payload"]["unit"] if "unit" in item["payload"] else units.get(e.actor),
+            # 委托办理: the colleague away they acted for, and that colleague's unit, kept with the
+            # event (today's for older events): the step is that unit's (a legality review is the
+            # 法制机构's, whoever stood in)
+            "on_behalf_of": behalf, "on_behalf_name": item.get("on_behalf_name"),
+            "on_behalf_unit": item["payload"].get("on_behalf_of_unit") or units.get(behalf) if behalf else None}
+
+
+def _off_clock(e) -> bool:
+    return e.recorded_at is not None and abs(e.occurred_at - e.recorded_at) > CLOCK_TOLERANCE
+
+
+def _stop_event(trail):
+    """The event that stopped a cancelled plan (its last, should it have several)."""
+    if trail.plan.status != "cancelled":
+        return None
+    return next((e for e in reversed(trail.events) if e.event_type == "instance_cancelled"), None)
+
+
+def _stop(trail, e, units: dict[str, str]) -> dict | None:
+    if e is None:
+        return None
+    item = trail.describe(e)
+    withdrawn = [trail.describe(c)["name"] for c in trail.events
+                 if c.event_type == "task_cancelled" and json.loads(c.payload).get("reason") == "plan_cancelled"]
+    return {**_who_and_when(e, item, units), "reason": item["payload"].get("reason"), "withdrawn": withdrawn}
 
 
 def _unproved(trail, proved: list) -> list[str]:
@@ -87,10 +132,32 @@ def _unproved(trail, proved: list) -> list[str]:
         if task.status == "completed" and task.id not in done:
             problems.append(f"待办 {task.id}（{task.name}）已办结，但审计记录中没有它的提交事件，该事件被删除 "
                             f"(task {task.id}: completed, but its task_completed event is missing: the event was removed)")
+    problems += _unaccounted(trail)
     for e in trail.events:
         if e.event_type == "task_completed" and e.task_id not in trail.tasks:
             problems.append(f"事件 {e.seq} 记录的待办 {e.task_id} 已不存在，该记录未列入档案 "
                             f"(event {e.seq}: its task {e.task_id} is missing, so the record is not listed)")
+    return problems
+
+
+def _unaccounted(trail) -> list[str]:
+    """A plan stopped or ended, or a step withdrawn, with no event saying so: the event was
+    removed (a cut-back tail takes the stop with it, and the status alone cannot say who or why)."""
+    problems = []
+    kinds = {e.event_type for e in trail.events}
+    plan = trail.plan
+    if plan.status == "cancelled" and STATUS_EVENTS["cancelled"] not in kinds:
+        problems.append(f"方案 {plan.id} 已终止，但审计记录中没有终止事件（instance_cancelled），谁在何时、为何终止无据可查，"
+                        f"该事件被删除 (plan {plan.id}: cancelled, but its instance_cancelled event is missing: who "
+                        "stopped it, when and why is not on record; the event was removed)")
+    if plan.status == "completed" and STATUS_EVENTS["completed"] not in kinds:
+        problems.append(f"方案 {plan.id} 已办结，但审计记录中没有办结事件（instance_ended），该事件被删除 "
+                        f"(plan {plan.id}: completed, but its instance_ended event is missing: the event was removed)")
+    withdrawn = {e.task_id for e in trail.events if e.event_type == "task_cancelled"}
+    for task in sorted(trail.tasks.values(), key=lambda t: t.id):
+        if task.status == "cancelled" and task.id not in withdrawn:
+            problems.append(f"待办 {task.id}（{task.name}）已撤销，但审计记录中没有它的撤销事件，该事件被删除 "
+                            f"(task {task.id}: cancelled, but its task_cancelled event is missing: the event was removed)")
     return problems
 
 

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from .. import clock, display
+from .. import clock
 from .params import ID, PLAN
 from .shared import _emit, _json_data, _written, command, main
 from .show import _PLAN_STATUS, _each, _label, _local, _show_comment, _show_instance
@@ -150,7 +150,7 @@ def archive_cmd(state, as_json, instance_id, output):
     """方案的决策档案：五项法定程序（公众参与、专家论证、风险评估、合法性审查、集体讨论决定）的办理记录及其审计核验
     (a plan's decision archive: the records of the five statutory procedures, checked against the audit trail)."""
     from ..archive import decision_archive
-    from ..archive_export import step_state, values_text, verified_text, write
+    from ..archive_export import text_lines, write
     with state.db.reader() as s:
         result = decision_archive(s, instance_id, clock.now())
     if output is not None:  # "" too: refused, not silently nothing written
@@ -164,32 +164,8 @@ def archive_cmd(state, as_json, instance_id, output):
     def human(d):
         click.echo(f"决策档案 (decision archive) #{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "
                    f"业务编号 (business key) {d['business_key'] or '-'}")
-        click.echo(f"  核验 (check)：{verified_text(d['verified'])}")
-        if not d["classified"]:
-            click.echo("  此方案的流程图未标注法定决策程序（用户任务属性 procedure），全部记录列为其他办理记录 "
-                       "(the plan's diagrams name no statutory procedure: every record is under other records)")
-        for number, section in enumerate(d["sections"], start=1):
-            count = len(section["records"])
-            if section["code"] == "other" and not count:
-                continue
-            click.echo(f"{number}. {section['name']} ({section['name_en']})："
-                       + (f"{count} 条记录 ({display.counted(count, 'record')})" if count else "无记录 (none)"))
-            for r in section["records"]:
-                who = r["actor_name"] or r["actor"]
-                unit = f"，{r['actor_unit']}" if r["actor_unit"] else ""
-                click.echo(f"    {_local(r['occurred_at'])}  {who}（{r['actor']}{unit}）  "
-                           f"{display.step(r['name'], r['subject'])}"
-                           f"  [审计事件 (event) {r['seq']}]")
-                if r["values"]:
-                    click.echo(f"      {values_text(r['values'])}")
-                for f in r["documents"]:
-                    click.echo(f"      附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
-        if d["other_documents"]:
-            click.echo("附件，其办理环节尚未办结或已撤销 (files on steps not completed)：")
-            for f in d["other_documents"]:
-                click.echo(f"    {_local(f['attached_at'])}  {f['attached_by']}  "
-                           f"{display.step(f['task_name'], f['task_subject'])}（{step_state(f)}）"
-                           f"  附件 (file) {f['id']}：{f['file_name']}  SHA-256 {f['sha256'][:16]}…")
+        for line in text_lines(d):
+            click.echo(line)
     _emit(result, as_json, human)
 
 
