@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, AuditHead
 
+from . import display
 from .tables import as_text
 
 GENESIS_HASH = "0" * 64
@@ -149,10 +151,12 @@ class VerifyResult:
     anchors: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth a look, but not a broken chain
     files: int = 0  # attached files checked against their uploads' SHA-256
+    earlier: dict | None = None  # the latest earlier check that found the trail intact, compared with
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "events": self.events, "head_hash": self.head_hash,
-                "problems": self.problems, "anchors": self.anchors, "notes": self.notes, "files": self.files}
+                "problems": self.problems, "anchors": self.anchors, "notes": self.notes, "files": self.files,
+                "earlier": self.earlier}
 
 
 class _Problems:
@@ -208,11 +212,13 @@ def _run_line(kind: str, first: int, last: int, extra) -> str:
 
 def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
            progress: Callable[[int, int], None] | None = None,
-           file_progress: Callable[[int, int, int, int], None] | None = None) -> VerifyResult:
+           file_progress: Callable[[int, int, int, int], None] | None = None,
+           earlier: dict | None = None) -> VerifyResult:
     """Walk the whole chain; report every changed, removed or inserted event, a real-time
-    clock that went backwards, any anchor whose event is gone or different, any attached
-    file that no longer matches its upload's SHA-256, and any comment that no longer matches
-    its event.
+    clock that went backwards, any anchor whose event is gone or different, a trail that now
+    ends before, or differs at, the end an `earlier` check found intact (engine/audit_checks.py
+    `latest_intact`: an anchor the database itself kept), any attached file that no longer
+    matches its upload's SHA-256, and any comment that no longer matches its event.
     `progress(checked, expected)` is called after each batch: a trail of years runs to a
     million events and ~80 s (12,000 events/s measured); `file_progress` likewise for the files
     (documents.check), which are read at 56–546 MB/s."""
@@ -223,6 +229,7 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     last_seq = 0
     latest_at, latest_seq = None, 0  # the latest recorded_at so far, and its event
     off_clock: list[int] = []
+    forged_comments: set[int] = set()  # comment events that fail their own hash
     while True:
         rows = session.execute(select(AuditEvent).where(AuditEvent.seq > last_seq)
                                .order_by(AuditEvent.seq).limit(batch)).scalars().all()
@@ -231,13 +238,14 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
         for e in rows:
             count += 1
             if e.seq != expected_seq:
-                found.add(expected_seq, f"事件 {expected_seq}..{e.seq - 1} 缺失 (event {expected_seq}..{e.seq - 1} "
-                                        f"missing: sequence jumps to {e.seq})")
+                found.add(expected_seq, _missing_line(expected_seq, e.seq - 1))
             if e.prev_hash != prev_hash:  # each on its own: an insertion or a removal breaks one link
                 found.add(e.seq, f"事件 {e.seq} 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event {e.seq}: "
                                  "previous-hash link broken: an event before it was removed, inserted or changed)")
             if _changed(e):
                 found.run("changed", e.seq)
+                if e.event_type == COMMENT_EVENT:
+                    forged_comments.add(e.seq)
             if e.recorded_at is None:
                 if latest_at is not None:  # every event since migration 0003 has one
                     found.run("no_recorded_at", e.seq, latest_seq)
@@ -261,19 +269,48 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
                         f"(chain ends at event {last_seq} but the recorded head is event {head.last_seq}: "
                         "events at the end were removed or added)")
     checked = [_check_anchor(session, a, last_seq, problems) for a in anchors]
+    compared = _compare_with_earlier(session, earlier, count, last_seq, problems) if earlier else None
     # files, against the SHA-256 their uploads recorded (imported here: documents → queries → runtime → audit)
     from .documents import check as check_documents
     files, file_problems = check_documents(session, progress=file_progress)
     problems += file_problems
     from .comments import check as check_comments  # each comment against the text its event holds
-    problems += check_comments(session)
+    problems += [_comment_line(p, forged_comments) for p in check_comments(session)]
     notes = []
     if off_clock:
-        notes.append(f"{len(off_clock)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，"
-                     f"首个为事件 {off_clock[0]} ({len(off_clock)} event(s) have occurred_at more than "
-                     f"{_minutes(CLOCK_TOLERANCE)} minutes from recorded_at, i.e. written with --now or a "
-                     f"fixed clock; first: event {off_clock[0]})")
-    return VerifyResult(not problems, count, prev_hash, problems, checked, notes, files)
+        notes.append(f"{len(off_clock)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，即以"
+                     f"实际以外的日期录入（人工指定日期，或演示数据），首个为事件 {off_clock[0]} "
+                     f"({len(off_clock)} event(s) have a business time more than "
+                     f"{_minutes(CLOCK_TOLERANCE)} minutes from the time they were written: entered with a date "
+                     f"other than the real one (a date set by hand, or the demo data); first: event {off_clock[0]})")
+    return VerifyResult(not problems, count, prev_hash, problems, checked, notes, files, compared)
+
+
+def _missing_line(first: int, last: int) -> str:
+    if first == last:
+        return f"事件 {first} 缺失 (event {first} missing: sequence jumps to {last + 1})"
+    return f"事件 {first}–{last}（共 {last - first + 1} 个）缺失 (events {first}–{last} missing: sequence jumps to {last + 1})"
+
+
+COMMENT_EVENT = "comment_added"  # engine/comments.py EVENT (imported there from runtime → audit: not here)
+
+
+def _comment_line(problem: str, forged: set[int]) -> str:
+    """A comment problem (engine/comments.py `check`) said again when its event itself fails its hash:
+    then the event is what was forged or changed, and no comment need have been deleted or changed."""
+    if gone := re.match(r"审计事件 (\d+) 登记的留言 (\d+) 已不存在", problem):
+        seq, comment = int(gone[1]), gone[2]
+        if seq in forged:
+            return (f"审计事件 {seq} 登记的留言 {comment} 不存在，而该事件本身与其哈希不符：该事件可能是伪造或插入的，"
+                    f"而非留言被删除 (comment {comment} of audit event {seq} does not exist, and the event itself does "
+                    "not match its hash: the event may have been forged or inserted, rather than the comment deleted)")
+    if differs := re.match(r"留言 (\d+) 与审计事件 (\d+) 登记的内容不符", problem):
+        comment, seq = differs[1], int(differs[2])
+        if seq in forged:
+            return (f"留言 {comment} 与审计事件 {seq} 登记的内容不符，而该事件本身与其哈希不符：被改动的可能是该事件，"
+                    f"而非留言 (comment {comment} does not match audit event {seq}, and the event itself does not "
+                    "match its hash: the event may be what was changed, rather than the comment)")
+    return problem
 
 
 def check_events(session: Session, events: list[AuditEvent]) -> list[str]:
@@ -340,6 +377,32 @@ def _check_anchor(session: Session, anchor: dict, last_seq: int, problems: list[
                         f"not match the anchor: it or events before it were rewritten)")
         return result | {"status": "mismatch", "appended_after": None}
     return result | {"status": "ok", "appended_after": last_seq - seq}
+
+
+def _compare_with_earlier(session: Session, earlier: dict, count: int, last_seq: int, problems: list[str]) -> dict:
+    """The trail against the latest earlier check that found it intact, {"events", "head_hash",
+    "finished_at", "requested_by", ...}: its last event must still be there with that hash. Without
+    an anchor kept outside, a cut-off end (newest events deleted, head set back) otherwise verifies
+    as intact; this catches it unless the checks' table was cut back too."""
+    seq, expected = earlier["events"], earlier["head_hash"]
+    found = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar_one_or_none()
+    when = f"{display.minute(earlier['finished_at'])}，{earlier.get('requested_by_name') or earlier['requested_by']}"
+    when_en = f"{display.minute(earlier['finished_at'])}, by {earlier['requested_by']}"
+    if found is None and last_seq < seq:
+        problems.append(f"上次校验（{when}）时审计记录有 {seq} 个事件，末端哈希 {expected[:16]}…；现只有 {count} 个："
+                        f"审计记录可能被截断 (the last check, {when_en}, found {seq} events ending in hash "
+                        f"{expected[:16]}…; now there are only {count}: the trail may have been cut)")
+        return earlier | {"status": "missing", "appended_after": None}
+    if found is None:
+        problems.append(f"上次校验（{when}）时的末端事件 {seq} 已不存在 (event {seq}, the end of the last check "
+                        f"{when_en}, is missing)")
+        return earlier | {"status": "missing", "appended_after": None}
+    if found != expected:
+        problems.append(f"上次校验（{when}）时事件 {seq} 的哈希为 {expected[:16]}…，现为 {found[:16]}…：该事件或之前的"
+                        f"事件被改写 (the last check, {when_en}, found event {seq} with hash {expected[:16]}…, now "
+                        f"{found[:16]}…: it or events before it were rewritten)")
+        return earlier | {"status": "mismatch", "appended_after": None}
+    return earlier | {"status": "ok", "appended_after": last_seq - seq}
 
 
 def read_anchor(text: str, source: str | None = None) -> dict:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from models import AuditCheck, AuditHead
+from models import AuditCheck, AuditHead, User
 
 from .audit import verify
 from .errors import Forbidden, NotFound
@@ -97,7 +97,8 @@ def run(engine, check_id: int, every: float = EVERY_SECONDS) -> dict:
     progress = Progress(engine.db, check_id, every)
     try:
         with engine.db.reader() as s:
-            result = verify(s, progress=progress.events, file_progress=progress.files).to_dict()
+            result = verify(s, progress=progress.events, file_progress=progress.files,
+                            earlier=latest_intact(s)).to_dict()
         with engine.command(_requested_by(engine, check_id)) as ctx:
             check = ctx.session.get(AuditCheck, check_id)
             for name, value in progress.values.items():
@@ -132,6 +133,26 @@ def latest(engine) -> dict | None:
         check = s.execute(select(AuditCheck).where(AuditCheck.result.is_not(None))
                           .order_by(AuditCheck.finished_at.desc(), AuditCheck.id.desc()).limit(1)).scalar()
         return _status(check, _real_now()) if check is not None else None
+
+
+def latest_intact(session) -> dict | None:
+    """What the latest check that found the trail intact saw: {"check_id", "finished_at",
+    "requested_by", "requested_by_name", "events", "head_hash"}, or None. `verify` compares the
+    trail with it, as with an anchor: the web page takes no anchor file, and a trail cut back
+    (newest events deleted, head set back) was reported intact with fewer events than it saw."""
+    checks = session.execute(select(AuditCheck).where(AuditCheck.result.is_not(None))
+                             .order_by(AuditCheck.finished_at.desc(), AuditCheck.id.desc()).limit(_LOOK_BACK)).scalars()
+    for check in checks:
+        result = json.loads(check.result)
+        if result["ok"]:
+            name = session.execute(select(User.display_name).where(User.username == check.requested_by)).scalar()
+            return {"check_id": check.id, "finished_at": iso(check.finished_at), "requested_by": check.requested_by,
+                    "requested_by_name": f"{name}（{check.requested_by}）" if name else None,
+                    "events": result["events"], "head_hash": result["head_hash"]}
+    return None
+
+
+_LOOK_BACK = 50  # checks looked through for the latest intact one: broken ones in a row are few
 
 
 def _status(check: AuditCheck, now: datetime) -> dict:

@@ -182,9 +182,9 @@ def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine,
     report = verify_json(engine.db)
     assert report["ok"]  # --now is allowed, but the auditor is told
     assert report["notes"] == [
-        f"1 个事件的业务时间与实际写入时间相差超过 5 分钟，首个为事件 {row['seq']} (1 event(s) have "
-        f"occurred_at more than 5 minutes from recorded_at, i.e. written with --now or a fixed "
-        f"clock; first: event {row['seq']})"]
+        f"1 个事件的业务时间与实际写入时间相差超过 5 分钟，即以实际以外的日期录入（人工指定日期，或演示数据），首个为事件 "
+        f"{row['seq']} (1 event(s) have a business time more than 5 minutes from the time they were written: entered "
+        f"with a date other than the real one (a date set by hand, or the demo data); first: event {row['seq']})"]
     csv_header = cli(engine.db, "audit", "export", "--format", "csv").stdout.splitlines()[0]
     assert csv_header.split(",")[-1] == "recorded_at"
     refused = cli(engine.db, "audit", "export", "--format", "csv", "--json", code=3)

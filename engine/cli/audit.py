@@ -118,6 +118,7 @@ class _VerifyProgress:
 def audit_verify(state, as_json, anchor_files):
     """校验整条哈希链和每个锚点，全部完好才返回 0 (check the whole hash chain and each anchor; exit 0 only if all is intact)."""
     from ..audit import read_anchor, verify
+    from ..audit_checks import latest_intact
     from ..errors import Invalid
     anchors = []
     for path in anchor_files:
@@ -127,7 +128,9 @@ def audit_verify(state, as_json, anchor_files):
             raise Invalid(f"{path}: {exc}") from None
     with state.db.reader() as s:
         shown = _VerifyProgress()
-        result = verify(s, anchors=anchors, progress=shown, file_progress=shown.files)
+        # the web's checks (audit_checks) are an anchor the database kept: compared with always,
+        # as an anchor older than the last check does not cover what it saw
+        result = verify(s, anchors=anchors, progress=shown, file_progress=shown.files, earlier=latest_intact(s))
 
     def human(d):
         if d["ok"]:
@@ -140,9 +143,27 @@ def audit_verify(state, as_json, anchor_files):
                 click.echo(f"锚点 {a['source']} 相符：事件 {a['seq']} 未被改动，其后追加了 "
                            f"{a['appended_after']} 个事件 (anchor matches event {a['seq']}; "
                            f"{a['appended_after']} event(s) appended since)")
+        if (earlier := d["earlier"]) and d["ok"]:  # a broken trail: that event alone proves little
+            click.echo(f"与上次校验（{display.minute(earlier['finished_at'])}，{earlier['requested_by_name'] or earlier['requested_by']}）相符：事件 {earlier['events']} "
+                       f"未被改动，其后追加了 {earlier['appended_after']} 个事件 (matches the last check, "
+                       f"{display.minute(earlier['finished_at'])}, by {earlier['requested_by']}: event {earlier['events']} "
+                       f"unchanged; {earlier['appended_after']} event(s) appended since)")
         for n in d["notes"]:
             click.echo(f"注意 (note): {n}")
     _emit(result.to_dict(), as_json, human)
     if not result.ok:
         click.echo(f"reformflow: 审计记录已损坏 (audit trail broken: {len(result.problems)} problem(s))", err=True)
+        click.echo(BROKEN_ADVICE, err=True)
         sys.exit(1)
+
+
+# What follows a broken trail, for whoever runs the check: the evidence first, then the repair.
+BROKEN_ADVICE = (
+    "请保持数据库原样：不要修复、删改任何记录，以免毁掉证据，并请系统管理员先复制保存一份数据库（SQLite 连同其 -wal 文件，"
+    "PostgreSQL 用 pg_dump）。将上面列出的事件与此前导出保存的审计记录（audit export 的文件）和锚点（audit verify "
+    "--anchor）核对，查明改动了什么、从何时起。立即报告系统管理员和改革办负责同志。证据保全之后，才可从备份恢复。"
+    "(Keep the database as it is: do not repair, edit or delete any record, which would destroy the evidence, and have "
+    "the system administrator take a copy of it first (SQLite with its -wal file; PostgreSQL with pg_dump). Compare the "
+    "events named above with the audit exports kept earlier (audit export files) and your anchors (audit verify "
+    "--anchor) to find what was changed and since when. Report it at once to the system administrator and the reform "
+    "office's leadership. Restore from a backup only after the evidence is secured.)")
