@@ -990,7 +990,7 @@ class Engine:
                     runtime.form_limit(ctx, settings, spec=spec, element=runtime.start_event(spec)))
             else:
                 data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
-                _check_not_engine_set(data, spec, subprocess_specs)
+                _check_not_engine_set(data, spec, subprocess_specs, definition.initiator_variable)
             _check_starter_unit(user, definition.name, config, data)
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
@@ -1669,26 +1669,55 @@ def _form_fields(spec, subprocess_specs: dict) -> dict[str, dict]:
     return fields
 
 
-def _check_not_engine_set(data: dict, spec, subprocess_specs: dict) -> None:
+def _check_not_engine_set(data: dict, spec, subprocess_specs: dict, initiator_variable: str | None) -> None:
     """Start data may not name what the process itself sets: what a script task sets
     (reform_plan's `rejectedOn`, which the ledger reads as the day a plan was dropped: the
-    diagram decides it, not the starter), or a multi-instance activity's element variable,
-    which the engine gives each instance (given at start, the plan stopped at the activity)."""
+    diagram decides it, not the starter); a multi-instance activity's element variable, which
+    the engine gives each instance (given at start, the plan stopped at the activity); or a field
+    of a later step that is not the starter's own (assignee `${initiator}`): the office's new
+    filing deadline or a committee's decision is for them to enter (given at start, an overdue
+    filing showed green, an approved plan ended as rejected by a meeting that never sat)."""
     from .expressions import compile_script
     from .scripting import FUNCTION_NAMES
-    set_by_scripts, per_instance = set(), set()
+    set_by_scripts, per_instance, starters, others = set(), set(), set(), {}
     for process in [spec, *subprocess_specs.values()]:
         for task_spec in process.task_specs.values():
             if isinstance(getattr(task_spec, "script", None), str):
                 set_by_scripts.update(compile_script(task_spec.script, FUNCTION_NAMES).assigned)
             if getattr(task_spec, "input_item", None) is not None:
                 per_instance.add(task_spec.input_item.bpmn_id)
+            editable = [f["id"] for f in forms.describe(getattr(task_spec, "form", None))
+                        if "readonly" not in f["constraints"]]
+            if not editable:
+                continue
+            if _starters_step(task_spec, initiator_variable):
+                starters.update(editable)
+            else:
+                for fid in editable:
+                    others.setdefault(fid, task_spec.bpmn_name or task_spec.bpmn_id)
     if named := sorted(set(data) & set_by_scripts):
         raise Invalid(f"{'、'.join(named)} 由流程中的脚本设定，启动时不能指定 (set by a script of the process; "
                       "start data cannot give it)")
     if named := sorted(set(data) & per_instance):
         raise Invalid(f"{'、'.join(named)} 是多实例活动给每个实例的变量，启动时不能指定 (the variable a "
                       "multi-instance activity gives each instance; start data cannot give it)")
+    if named := sorted(set(data) & (others.keys() - starters)):
+        steps = "、".join(f"{name}（「{others[name]}」）" for name in named)
+        raise Invalid(f"{steps} 由后面步骤的办理人填写，启动时不能指定 ({', '.join(named)}: entered at a later step "
+                      "by whoever does it; start data cannot give it)")
+
+
+def _starters_step(task_spec, initiator_variable: str | None) -> bool:
+    """Whether a user task is done by whoever started the plan: its assignee reads `initiator`
+    (or the process's camunda:initiator variable), as `${initiator}` or
+    `${empty leadUser ? initiator : leadUser}` do."""
+    from .expressions import compile_expression, is_wrapped
+    from .scripting import FUNCTION_NAMES
+    assignee = ((getattr(task_spec, "extensions", None) or {}).get("camunda:assignee") or "").strip()
+    if not is_wrapped(assignee):
+        return False
+    names = compile_expression(assignee, FUNCTION_NAMES).names
+    return "initiator" in names or (initiator_variable is not None and initiator_variable in names)
 
 
 def _caller_of(session, key: str) -> str | None:
