@@ -117,7 +117,8 @@ def _spiff_error(exc: ValidationException, default_file: str, tree=None) -> Inva
     advice = _id_advice(element) if "xs:ID" in message else None
     if advice:
         return Invalid(f"{file_name}: {where_zh}{advice[0]} ({advice[1]}; {where}{line_text}: {message})")
-    return Invalid(f"{file_name}: {where_zh}不符合 BPMN 规范，引擎无法读取 ({where}{line_text}: {message})")
+    return Invalid(f"{file_name}: {where_zh}不符合 BPMN 规范，引擎无法读取：请按括号中的原因在 Modeler 中改正此元素 "
+                   f"({where}{line_text}: {message})")
 
 
 def _id_advice(element: str) -> tuple[str, str]:

@@ -71,3 +71,56 @@ def test_camunda_attributes_without_the_namespace_say_to_save_in_camunda_modeler
                                          "candidateGroups on userTask is not defined）")
     assert "请在 Camunda Modeler 中打开它并保存，保存时会加上命名空间" in problem["message"]
     assert "重新保存" not in problem["message"] and "consult.bpmn" not in problem["message"]
+
+
+def _without_default() -> bytes:
+    """The library's legality_review with the materials gateway's default flow unmarked (QA's m2)."""
+    xml = _library("legality_review")
+    gateway = re.search(r'<bpmn:exclusiveGateway id="(\w+)"[^>]* default="(\w+)"', xml)
+    assert gateway, "legality_review has a gateway with a default flow"
+    return xml.replace(f' default="{gateway.group(2)}"', "", 1).encode(), gateway.group(1), gateway.group(2)
+
+
+def test_a_parse_error_names_the_file_once_and_says_what_to_do():
+    from engine.checks.files import schema_problems
+    xml, _, flow = _without_default()
+    [problem] = schema_problems([("legality_review.bpmn", xml)])[0]
+    assert (problem["rule"], problem["element_id"]) == ("bpmn", flow)
+    assert "legality_review.bpmn" not in problem["message"]
+    assert problem["message"].startswith(f"元素 {flow}")
+    assert "不符合 BPMN 规范，引擎无法读取：请按括号中的原因在 Modeler 中改正此元素 (" in problem["message"]
+
+
+@requires_modeler
+def test_a_gateway_without_a_default_flow_is_said_once_by_the_rule_that_says_what_to_do():
+    """It was three errors: the engine's parse error and the lint's conditional-flows on the flow,
+    and the gateway rule's on the gateway."""
+    xml, gateway, flow = _without_default()
+    report = check_files([(f"{key}.bpmn", _library(key).encode()) for key in ("adjustment", "reform_plan")]
+                         + [("legality_review.bpmn", xml)])
+    assert [(p["rule"], p["element_id"]) for p in report.errors] == [("gateway", gateway)]
+    assert f"无条件的流：{flow}" in report.errors[0]["message"]
+
+
+def test_deploy_prints_each_error_on_a_line_of_its_own(tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", url, "init"]).exit_code == 0
+    bad = tmp_path / "filing.bpmn"
+    bad.write_text(_library("filing").replace("${", "${＝", 1).replace('isExecutable="true"', 'isExecutable="true" '
+                                              'camunda:candidateStarterGroups="a b"', 1), encoding="utf-8")
+    checked = runner.invoke(main, ["--db", url, "check", str(bad)])
+    lines = [line for line in checked.stdout.splitlines() if ": 错误 error: " in line]
+    assert len(lines) >= 2
+    deployed = runner.invoke(main, ["--db", url, "deploy", str(bad)])
+    assert deployed.exit_code == 3
+    said = deployed.stderr.splitlines()
+    assert said[0] == (f"reformflow: invalid: 部署被拒绝：图中有 {len(lines)} 个错误，均未部署；改正后可先用 reformflow check "
+                       f"检查 (deploy refused: {len(lines)} error(s), nothing was deployed; run reformflow check after "
+                       "correcting them):")
+    assert said[1:] == lines
+    refused = runner.invoke(main, ["--db", url, "deploy", str(bad), "--json"])  # JSON as before
+    assert refused.exit_code == 3 and '"details"' in refused.stdout

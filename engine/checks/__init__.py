@@ -164,4 +164,23 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
         problems.extend(lint_found)
     elif use_modeler:
         lint_state = "skipped: no readable file"
-    return CheckReport(problems, lint_state)
+    return CheckReport(_said_by_the_gateway(problems, readable), lint_state)
+
+
+def _said_by_the_gateway(problems: list[dict], files: list[tuple[str, bytes]]) -> list[dict]:
+    """One gateway flow without a condition, where the gateway has no default, was three errors:
+    the engine's parse error and the Modeler lint's conditional-flows on the flow, and the gateway
+    rule's on the gateway, the one that says what to do. Only that one is kept."""
+    gateways = {(p["file"], p["element_id"]) for p in problems if p["rule"] == "gateway" and p["severity"] == "error"}
+    if not gateways:
+        return problems
+    flows = set()
+    for file_name, data in files:
+        ours = {gid for name, gid in gateways if name == file_name}
+        if ours:
+            root = parse_bpmn_bytes(data, file_name).getroot()
+            flows.update((file_name, flow.get("id")) for flow in root.xpath(
+                "//bpmn:sequenceFlow[not(bpmn:conditionExpression)]", namespaces=NS)
+                if flow.get("sourceRef") in ours)
+    return [p for p in problems
+            if not (p["rule"] in ("bpmn", "modeler/conditional-flows") and (p["file"], p["element_id"]) in flows)]

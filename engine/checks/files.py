@@ -58,8 +58,10 @@ def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:
     def as_problem(file_name, exc: Invalid) -> dict:
         match = _ELEMENT_IN_MESSAGE.search(exc.message)
         element_id = match.group(1) if match and match.group(1) != "?" else None
+        # the parser's message starts with the file, which the problem names already
+        message = exc.message.removeprefix(f"{file_name}: ")
         return {"file": file_name, "element_id": element_id, "element_name": match.group(2) if match else None,
-                "rule": "bpmn", "message": exc.message, "severity": "error"}
+                "rule": "bpmn", "message": message, "severity": "error"}
 
     problems, parsed = [], {}
     for file_name, data in files:

@@ -104,7 +104,13 @@ _DEPLOYED = {"created": "已部署新版本 (created)", "unchanged": "内容未�
               help="部署人，记入审计记录：在职用户，默认 system (who deploys, recorded in the audit trail).")
 def deploy_cmd(state, as_json, files, actor):
     """部署 BPMN 文件，全部成功或全部不变 (deploy BPMN files, all or nothing)."""
-    result = state.engine.deploy(_read_files(files), actor=actor)
+    from ..errors import Invalid
+    try:
+        result = state.engine.deploy(_read_files(files), actor=actor)
+    except Invalid as exc:
+        if as_json or not exc.details:
+            raise
+        _refuse_problems(exc.details)
 
     def human(d):
         for r in d["definitions"]:
@@ -116,6 +122,17 @@ def deploy_cmd(state, as_json, files, actor):
             click.echo(f"Camunda Modeler 检查 (lint)：{_lint_skipped(lint)}；reformflow 自身的检查已运行 (the Python checks ran)",
                        err=True)
     _emit({"definitions": result}, as_json, human)
+
+
+def _refuse_problems(problems: list[dict]) -> None:
+    """A refused deploy's errors one a line, as `check` prints them: joined with '; ' they made one
+    line of 1,100 characters."""
+    click.echo(f"reformflow: invalid: 部署被拒绝：图中有 {len(problems)} 个错误，均未部署；改正后可先用 reformflow check "
+               f"检查 (deploy refused: {len(problems)} error(s), nothing was deployed; run reformflow check after "
+               "correcting them):", err=True)
+    for p in problems:
+        click.echo(_problem_line(p), err=True)
+    sys.exit(EXIT_CODES["invalid"])
 
 
 @command(main, "definitions")
