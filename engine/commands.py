@@ -170,8 +170,7 @@ class Engine:
         if task is None:
             raise NotFound(f"任务 {task_id} 不存在 (no such task)")
         if expected_version is not None and task.version != expected_version:
-            raise Conflict(f"任务 {task_id} 已在别处处理或修改（其他人，或您在另一个页面），请刷新后重试。 "
-                           "(task changed since you loaded it, by someone else or in another page)")
+            raise _stale(task_id)
         return task
 
     @staticmethod
@@ -1036,7 +1035,9 @@ class Engine:
             if task.status == "claimed":
                 if task.assignee == actor:
                     return self._task_dict(task)
-                raise Conflict(f"任务 {task_id} 已被 {task.assignee} 认领 (already claimed by {task.assignee})")
+                raise Conflict(f"任务 {task_id} 已被 {task.assignee} 认领：请刷新待办；如需由您办理，请联系 {task.assignee} "
+                               f"或请改革办改派 (task {task_id} is already claimed by {task.assignee}: reload your inbox; "
+                               f"to take it over, ask {task.assignee} or the reform office to reassign it)")
             # their own right first; else a right of someone they act for today: the task becomes
             # theirs (they do the work), the trail says for whom
             for_whom = None
@@ -1162,14 +1163,21 @@ class Engine:
         Returns (plan, actor, whom the actor stands in for or None, task row, workflow,
         SpiffWorkflow task, values to write)."""
         instance, member, principals = self._lock_plan_of_task(ctx, task_id, actor)
-        task = self._task(ctx, task_id, expected_version)
-        if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
-            pass
-        elif task.status == "cancelled" and instance.status == "cancelled":
+        # what became of the step is said before that the page was out of date: "changed
+        # elsewhere, reload" helps nobody whose plan was stopped or whose own first click went in
+        task = self._task(ctx, task_id, None)
+        if task.status == "cancelled" and instance.status == "cancelled":
             # withdrawn with its plan: "cannot submit again" would tell someone who never
             # submitted it that they had
             raise Conflict(f"方案 {instance.id} 已终止，任务 {task_id}「{task.name}」已撤销，无需再办理 "
                            f"(the plan was stopped: nothing is left to do on this task)")
+        if task.status == "completed" and task.completed_by == actor:
+            raise Conflict(f"您已于 {_beijing_minute(task.completed_at)} 提交「{task.name}」（任务 {task_id}），无需再次提交 "
+                           f"(you already submitted this step at {_beijing_minute(task.completed_at)}: nothing more to do)")
+        if expected_version is not None and task.version != expected_version:
+            raise _stale(task_id)
+        if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
+            pass
         elif task.status not in runtime.OPEN_STATUSES:
             raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
         elif any(self._lost_by(ctx, task, who) for who in [actor, *(p.username for p in principals)]):
@@ -1557,6 +1565,19 @@ class Engine:
     @staticmethod
     def _task_dict(task) -> dict:
         return task_dict(task)
+
+
+def _stale(task_id: int) -> Conflict:
+    """The refusal of an action on a task that changed since the person's page showed it."""
+    return Conflict(f"任务 {task_id} 已在别处处理或修改（其他人，或您在另一个页面），请刷新后重试。 "
+                    f"(task {task_id} changed since you loaded it, by someone else or in another page: "
+                    "reload and try again)")
+
+
+def _beijing_minute(moment) -> str:
+    """An instant as a person reads it in a message: Beijing time, to the minute."""
+    from .display import minute
+    return minute(iso(moment)) if moment is not None else ""
 
 
 def _behalf(principal: str | None) -> dict:

@@ -27,6 +27,7 @@ from .current import engine
 from .access import acting_for, delegated_view, may_see_task, may_see_task_id, not_yours
 from .plans import COMMENT_FIELD, seen_id
 from .refusals import refused, status_of
+from .i18n import say, sentence
 from .session_timeout import IDLE
 
 bp = Blueprint("inbox", __name__)
@@ -299,6 +300,9 @@ def complete(task_id: int):
     except Busy as exc:  # nothing on the page is out of date: the form as typed, to send again
         return refused(exc, lambda: task(task_id, entered=dict(request.form), status=503, comment_typed=comment))
     except ReformflowError as exc:
+        if _done_by_me(task_id):  # their own first click went in (a second click, another tab)
+            flash(sentence(say(exc.message)), "ok")
+            return redirect(url_for("plans.plan", instance_id=view["instance_id"]))
         # the page was stale (handed back, reassigned, done by someone else): the task as it is
         # now, and what they typed beside it, not lost
         return refused(exc, lambda exc=exc: task(task_id, kept=dict(request.form), status=status_of(exc),
@@ -313,6 +317,11 @@ def complete(task_id: int):
         flash(_("已提交，但按流程规定「%(name)s」又回到您这里（任务 %(id)s），须再次办理：请对照办理要求"
                 "（例如须写明的理由）补充后重新提交。", id=again.get("id"), name=again.get("name")), "conflict")
     return redirect(url_for("inbox.task", task_id=reopened[0]["id"]))
+
+
+def _done_by_me(task_id: int) -> bool:
+    now = _visible_task(task_id)
+    return now is not None and now["status"] == "completed" and now.get("completed_by") == current_user.username
 
 
 # what a task page's form sends that nobody typed
