@@ -295,6 +295,21 @@ def test_bad_due_dates(attr):
     problems = check_processes([("t.bpmn", simple(f'<bpmn:userTask id="Task_A" {USER} camunda:{attr}="in a week" />'))])
     assert [(p["rule"], p["element_id"]) for p in problems] == [("due-date", "Task_A")]
     assert f"camunda:{attr}" in problems[0]["message"]
+    # named by its attribute, not as a timer's timeDuration (QA analyst finding 12)
+    assert f"(camunda:{attr} `in a week` is not an ISO 8601 value" in problems[0]["message"]
+    assert "timeDuration" not in problems[0]["message"]
+
+
+def test_a_chinese_comma_in_candidate_groups_is_one_error_not_also_a_group_to_create():
+    """`legal_experts，legal` was refused (assignment) and also warned of as a group the database lacks."""
+    xml = simple('<bpmn:userTask id="Task_A" camunda:candidateGroups="legal_experts，legal" />')
+    report = check_files([("t.bpmn", xml)], use_modeler=False, directory=({"legal"}, set()))
+    assert [(p["rule"], p["severity"]) for p in report.problems] == [("assignment", "error")]
+    assert "多个名称请用英文逗号分隔" in report.problems[0]["message"]
+    # a name that is a name but not in the database is still a warning
+    xml = simple('<bpmn:userTask id="Task_A" camunda:candidateGroups="legal_experts, legal" />')
+    report = check_files([("t.bpmn", xml)], use_modeler=False, directory=({"legal"}, set()))
+    assert [(p["rule"], p["severity"]) for p in report.problems] == [("directory", "warning")]
 
 
 def _form(fields: str) -> bytes:

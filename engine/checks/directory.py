@@ -8,7 +8,7 @@ import difflib
 from typing import Iterator
 
 from ..xmlsafe import parse_bpmn_bytes
-from .common import CAMUNDA, local_name, problem
+from .common import CAMUNDA, LIST_NAME, local_name, problem
 
 # attribute -> (what it names, kind) ; kind: "group" or "user"
 _ATTRIBUTES = {"candidateGroups": "group", "candidateUsers": "user", "assignee": "user",
@@ -26,7 +26,9 @@ def directory_problems(files: list[tuple[str, bytes]], groups: set[str], users: 
                 if not text or "${" in text or "#{" in text:
                     continue
                 for name in (n.strip() for n in text.split(",")):
-                    if name and name not in known[kind]:
+                    # a name that is no name (`legal_experts，legal`, a Chinese comma) is refused by
+                    # the assignment and start-permission rules already: not a group to create
+                    if name and name not in known[kind] and LIST_NAME.match(name):
                         yield problem(file_name, el, "directory", _message(local_name(el), attribute, kind, name,
                                                                             known[kind]), "warning")
 

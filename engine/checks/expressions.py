@@ -45,14 +45,15 @@ def rule_conditions(doc: Doc):
 def check_timer_value(file, el, kind, text, attribute: str | None = None) -> Iterator[dict]:
     """Problems of a timer's value of `kind` (timeDuration, timeDate, timeCycle); with `attribute`
     (camunda:dueDate, camunda:followUpDate) a user task's date, rule `due-date`."""
-    rule, zh, en = ("due-date", f"{attribute} 的值", f"{attribute}: ") if attribute else ("timer", f"定时器 {kind}", "")
+    # a due date is named by its attribute: "camunda:dueDate: timeDuration P10WD" named a timer's field
+    rule, zh, en = ("due-date", f"{attribute} 的值", attribute) if attribute else ("timer", f"定时器 {kind}", kind)
     text = (text or "").strip()
     if not text:
-        yield problem(file, el, rule, f"{zh} 为空：请填写 ISO 8601 值，如 P7D 或 2026-12-01 ({en}empty {kind}: "
+        yield problem(file, el, rule, f"{zh} 为空：请填写 ISO 8601 值，如 P7D 或 2026-12-01 (empty {en}: "
                       "give an ISO 8601 value such as P7D or 2026-12-01)")
         return
     if is_wrapped(text):
-        yield from check_expression(file, el, text, rule, (zh, f"{en}{kind}"))
+        yield from check_expression(file, el, text, rule, (zh, en))
         return
     ok = {"timeCycle": is_iso_cycle, "timeDate": is_iso_date_or_datetime}.get(
         kind, lambda t: is_iso_duration(t) or is_iso_date_or_datetime(t))(text)
@@ -70,7 +71,7 @@ def check_timer_value(file, el, kind, text, attribute: str | None = None) -> Ite
     except TimerValueError as exc:
         reason_zh, reason = f"：{exc.zh}", f": {exc.en}"
     yield problem(file, el, rule, f"{zh} `{text}` 不是 reformflow 能识别的 ISO 8601 值{reason_zh}。示例：P7D、P1M、"
-                  f"PT36H、2026-12-01、R3/P1D、${{workingDays(15)}} ({en}{kind} `{text}` is not an ISO 8601 value "
+                  f"PT36H、2026-12-01、R3/P1D、${{workingDays(15)}} ({en} `{text}` is not an ISO 8601 value "
                   f"reformflow understands{reason}. Examples: P7D, P1M, PT36H, 2026-12-01, R3/P1D, ${{workingDays(15)}})")
 
 
@@ -85,7 +86,7 @@ def _resolves(file, el, rule, zh, en, kind, text) -> Iterator[dict]:
         else:
             due_at(text, now)
     except TimerValueError as exc:
-        yield problem(file, el, rule, f"{zh} `{text}` 无法使用：{exc.zh} ({en}{kind} `{text}` cannot be used: {exc.en})")
+        yield problem(file, el, rule, f"{zh} `{text}` 无法使用：{exc.zh} ({en} `{text}` cannot be used: {exc.en})")
 
 
 def rule_timers(doc: Doc):
