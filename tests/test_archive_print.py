@@ -4,10 +4,13 @@ event column) and the 填报内容 column is wide enough to read; a stopped plan
 stop under 终止时间."""
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import pytest
 from playwright.sync_api import expect
 
-from .web_helper import open_task, sign_in
+from .web_helper import open_task, sign_in, signed_in_client
 
 A4_PORTRAIT = {"width": 718, "height": 1000}  # 210 mm less the page's 12 mm margins, at 96 px per inch
 OPINION = "经审查，方案符合《重大行政决策程序暂行条例》的规定，建议补充社会稳定风险评估中关于征地补偿和提前公示的应急预案"
@@ -81,3 +84,20 @@ def test_a_stopped_plans_archive_says_who_stopped_it_and_when(live, page):
     expect(stop.get_by_role("heading")).to_have_text("方案终止")
     for text in ("陈静", "重复发起，终止", "确认方案任务信息", "第 "):
         expect(stop).to_contain_text(text)
+
+
+def test_the_page_says_for_whom_for_which_unit_and_when_a_record_was_written(demo_engine, at):
+    """李娜 (市司法局) away, 陈静 (市委改革办) completes her legality review, dated years after it is
+    written: the row names both people and both units, and both times."""
+    review = open_task(demo_engine, "DT-2015-04", "Task_LegalityReview")
+    with at("2030-03-04T09:00:00"):
+        demo_engine.claim(review["id"], actor="li")
+        demo_engine.delegate("li", to="chen", starts_on=date(2030, 3, 4), ends_on=date(2030, 3, 8), reason="出差",
+                             actor="li")
+        demo_engine.complete(review["id"], actor="chen", data={"legalityResult": "pass", "legalityOpinion": "符合法律法规"})
+    html = signed_in_client(demo_engine, "feng").get("/plans/4/archive").get_data(as_text=True)
+    row = re.sub(r"<[^>]+>", " ", next(tr for tr in html.split("<tr ") if "合法合规性审查" in tr and "陈静" in tr))
+    assert "陈静（代 李娜）" in row and "市司法局" in row and "代办人单位：市委改革办" in row
+    assert "2030-03-04 09:00" in row and "实际写入 " in row
+    written_now = next(tr for tr in html.split("<tr ") if "核对送审材料是否齐全" in tr)
+    assert "实际写入" not in written_now  # the demo wrote it as it happened
