@@ -141,16 +141,17 @@ def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> di
             current.append({"task_id": task.id, "name": task.name, "subject": task.subject, "status": task.status,
                             "due_at": iso(task.due_at), "due_in_working_days": counts_working_days(task.due_basis),
                             "assignee": task.assignee, "holder": names.holder(task)})
-        if task.due_at is None:
+        due, ordered = judged_due(task)
+        if due is None:
             continue
-        if is_open and task.due_at <= now:
-            missed.append(_missed(step(task.name, task.subject), task.id, task.due_at, None,
-                                  _days_late(task.due_at, now)))
-        elif task.completed_at is not None and task.completed_at > task.due_at:
+        if is_open and due <= now:
+            missed.append(_missed(step(task.name, task.subject), task.id, due, None, _days_late(due, now),
+                                  ordered=ordered))
+        elif task.completed_at is not None and task.completed_at > due:
             # completed late, or withdrawn after its deadline had passed (an interrupting timer, the
             # plan's end): missed either way, and closed since
-            missed.append(_missed(step(task.name, task.subject), task.id, task.due_at, iso(task.completed_at),
-                                  _days_late(task.due_at, task.completed_at), task.status == "cancelled"))
+            missed.append(_missed(step(task.name, task.subject), task.id, due, iso(task.completed_at),
+                                  _days_late(due, task.completed_at), task.status == "cancelled", ordered))
     milestone, planned, reached = _milestone(variables)
     # a plan that ended without reaching it (rejected, say) is judged as it stood when it ended:
     # not missed if it ended before the planned date, else missed by the days up to its end;
@@ -184,12 +185,34 @@ def due_end(planned: date) -> datetime:
     return datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
 
 
+def judged_due(task) -> tuple[datetime | None, datetime | None]:
+    """The deadline a step is judged by, and the one set for it later (None if none was): a
+    deadline missed stays missed when another is ordered afterwards (限期报送 after a filing
+    missed its one month), so a step is judged by its first deadline, or by its current one
+    if that is earlier. `first_due_change` is the payload of the step's first due-date change
+    made by a variable (plans_and_tasks); a row without it (none, or the bulletin's copies) is
+    judged by its current deadline."""
+    first = _first_due(getattr(task, "first_due_change", None))
+    if first is None or (task.due_at is not None and task.due_at <= first):
+        return task.due_at, None
+    return first, task.due_at
+
+
+def _first_due(payload: str | None) -> datetime | None:
+    """The deadline before the change in a `task_due_changed` payload."""
+    if payload is None:
+        return None
+    old = (json.loads(payload).get("old") or {}).get("due_at")
+    return datetime.fromisoformat(old) if isinstance(old, str) else None
+
+
 def _missed(what: str, task_id: int | None, due: datetime, done_at: str | None, days_late: int,
-            cancelled: bool = False) -> dict:
+            cancelled: bool = False, ordered: datetime | None = None) -> dict:
     """A missed milestone: `done_at` None while it still is, else when it was done (a date for the
-    process's milestone, an instant for a task) or, `cancelled`, withdrawn."""
+    process's milestone, an instant for a task) or, `cancelled`, withdrawn. `ordered_due_at`: the
+    deadline set later (限期), shown beside the missed one."""
     return {"what": what, "task_id": task_id, "due_at": iso(due), "done_at": done_at, "days_late": days_late,
-            "cancelled": cancelled}
+            "cancelled": cancelled, "ordered_due_at": iso(ordered) if ordered else None}
 
 
 def _milestone(variables: dict) -> tuple[str | None, date | None, date | None]:
@@ -276,15 +299,31 @@ def plans_and_tasks(conn: Connection, conditions) -> tuple[list, dict[int, list]
                          .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                          .where(*conditions).order_by(ProcessInstance.id)).all()
     tasks: dict[int, list] = {}
+    first_change = _first_due_changes()
     for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.element_id, HumanTask.name,
                                    HumanTask.subject, HumanTask.status, HumanTask.due_at, HumanTask.created_at,
                                    HumanTask.completed_at, HumanTask.assignee, HumanTask.candidate_groups,
-                                   HumanTask.candidate_users, HumanTask.candidate_unit, HumanTask.due_basis)
+                                   HumanTask.candidate_users, HumanTask.candidate_unit, HumanTask.due_basis,
+                                   first_change.c.payload.label("first_due_change"))
+                            .outerjoin(first_change, first_change.c.task_id == HumanTask.id)
                             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                             .where(*conditions).order_by(HumanTask.id)):
         tasks.setdefault(row.instance_id, []).append(row)
     return plans, tasks
+
+
+def _first_due_changes():
+    """Each step's first due-date change made by a variable (a new filing deadline), as a
+    subquery of task_id and payload: the trail keeps the deadline it had before. A calendar
+    recount (holidays entered later) corrects a deadline rather than setting another, so it is
+    not one. Few steps have any; the events are found by their type's index."""
+    due_changed = (AuditEvent.event_type == "task_due_changed", AuditEvent.task_id.is_not(None),
+                   AuditEvent.payload.not_like('%"reason":"calendar"%'))
+    first = (select(AuditEvent.task_id, func.min(AuditEvent.seq).label("seq")).where(*due_changed)
+             .group_by(AuditEvent.task_id).subquery())
+    return (select(first.c.task_id, AuditEvent.payload).join(AuditEvent, AuditEvent.seq == first.c.seq)
+            .subquery("first_due_change"))
 
 
 def completions(conn: Connection, conditions, elements: tuple[str, ...]) -> dict[int, list]:

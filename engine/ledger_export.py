@@ -97,12 +97,16 @@ def measures_text(measures: dict) -> str:
 def missed_text(missed: dict, english: bool = False) -> str:
     """One missed milestone said in a line: what, by when, and how late."""
     due, days = deadline(missed["due_at"]), missed["days_late"]
+    # a deadline ordered after the first was missed (限期报送) is shown beside it, not instead
+    ordered = deadline(missed["ordered_due_at"]) if missed.get("ordered_due_at") else None
+    zh_due = f"期限 {due}" + (f"（另定期限 {ordered}）" if ordered else "")
+    en_due = f"due {due}" + (f", new deadline {ordered}" if ordered else "")
     if missed["done_at"] is None:
-        return f"{missed['what']}：期限 {due}，已逾期 {days} 天" + (f" (due {due}, {counted(days, 'day')} overdue)" if english else "")
+        return f"{missed['what']}：{zh_due}，已逾期 {days} 天" + (f" ({en_due}, {counted(days, 'day')} overdue)" if english else "")
     if missed["cancelled"]:
-        return f"{missed['what']}：期限 {due}，逾期 {days} 天后撤销" + (
-            f" (due {due}, withdrawn {counted(days, 'day')} late)" if english else "")
-    return f"{missed['what']}：期限 {due}，迟 {days} 天完成" + (f" (due {due}, done {counted(days, 'day')} late)" if english else "")
+        return f"{missed['what']}：{zh_due}，逾期 {days} 天后撤销" + (
+            f" ({en_due}, withdrawn {counted(days, 'day')} late)" if english else "")
+    return f"{missed['what']}：{zh_due}，迟 {days} 天完成" + (f" ({en_due}, done {counted(days, 'day')} late)" if english else "")
 
 
 def _earliest(due_ats: list[str]) -> str:

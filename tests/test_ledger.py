@@ -36,7 +36,7 @@ def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(libr
         assert [(t["name"], t["assignee"], t["holder"]) for t in red["current"]] == [("合法合规性审查", None, "法制机构")]
         assert red["missed"] == [{"what": "合法合规性审查", "task_id": late.task("Task_LegalityReview")["id"],
                                   "due_at": "2027-01-08T16:00:00+00:00", "done_at": None, "days_late": 4,
-                                  "cancelled": False}]
+                                  "cancelled": False, "ordered_due_at": None}]
         late.do("Task_LegalityReview")
     with at("2027-01-13T09:00:00"):
         [row] = library.ledger(colour="yellow")
