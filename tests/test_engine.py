@@ -381,7 +381,7 @@ def test_audit_verify_detects_changed_removed_and_inserted_events(engine, deploy
                                "match its hash: the event was changed)"]
     tamper("DELETE FROM audit_events WHERE seq = 6")
     with engine.db.reader() as s:
-        assert any("event 6..6 missing" in p for p in verify(s).problems)
+        assert any("event 6 missing: sequence jumps to 7" in p for p in verify(s).problems)
     tamper("INSERT INTO audit_events (seq, occurred_at, actor, event_type, payload, prev_hash, hash) "
            "VALUES (6, '2026-01-01 00:00:00', 'mallory', 'task_completed', '{}', 'x', 'y')")
     with engine.db.reader() as s:

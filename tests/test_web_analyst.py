@@ -91,7 +91,7 @@ def test_what_a_new_version_changes_is_shown_before_and_after_deploying_it(live,
     expect(section.get_by_role("heading")).to_contain_text("1 处变化")
     row = section.locator("tr[data-element='Task_FileDocument']")
     expect(row).to_have_attribute("data-change", "changed")
-    expect(row).to_contain_text("人工任务 报送备案材料")
+    expect(row).to_contain_text("用户任务 报送备案材料")
     expect(row.locator("del")).to_have_text("报送备案")
     expect(row.locator("ins")).to_have_text("报送备案材料")
 
