@@ -6,6 +6,7 @@ A path that throws an escalation is the task's overdue path, not a reminder."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import EscalationEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
@@ -34,6 +35,8 @@ def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[tuple[dict
                 for row in conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance_id, "element_id": element})
                 if scope is None or row.spiff_task_id in scope]
         for row in rows:
+            if _deadline_passed_first(event, row, ctx.now):
+                continue
             # only reminded_at, without the version check: a person claiming the task at this
             # moment changes who holds it, not whether it was reminded, and must not make the
             # timer fail (the claim's row lock makes this wait for it instead)
@@ -44,6 +47,22 @@ def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[tuple[dict
                            element_id=row.element_id, name=row.name, reminder=event["element_id"],
                            reminder_name=event.get("name"), to=to,
                            due_at=row.due_at.isoformat() if row.due_at else None)
+
+
+def _deadline_passed_first(event: dict, row, now: datetime) -> bool:
+    """A reminder due before the step's deadline that fires only after it (the timer worker was
+    stopped and catches up, or the step opened already late): the step is overdue, as its
+    escalation says; a "deadline approaching" after it would mislead the trail's reader and its
+    holder's mail. A reminder meant for after the deadline (a nag) still reminds."""
+    if row.due_at is None or not isinstance(event.get("due"), str):
+        return False
+    try:
+        reminder_due = datetime.fromisoformat(event["due"])
+    except ValueError:
+        return False
+    if reminder_due.tzinfo is None:
+        return False
+    return reminder_due < row.due_at <= now
 
 
 def _scope(workflow: BpmnWorkflow, timer) -> set[str] | None:

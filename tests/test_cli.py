@@ -173,7 +173,7 @@ def test_deploy_says_every_warning_check_finds_not_only_the_directory_ones(cli, 
     typo = tmp_path / "mini_approval.bpmn"
     xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
     assert "!empty returnReason}" in xml
-    typo.write_text(xml.replace("!empty returnReason}", "!empty returnReasons}"), encoding="utf-8")
+    typo.write_text(xml.replace("!empty returnReason}", "!empty returnRemark}"), encoding="utf-8")
     [warning] = [p for p in as_json(cli("check", str(typo), "--json"))["problems"] if p["rule"] == "variable"]
     assert warning["severity"] == "warning"
     deployed = cli("deploy", str(typo), "--as", "chen", "--json")  # deployed all the same, and said
@@ -182,7 +182,7 @@ def test_deploy_says_every_warning_check_finds_not_only_the_directory_ones(cli, 
     assert warning in definition["warnings"]
     assert {w["severity"] for w in definition["warnings"]} == {"warning"}  # not the lint's infos
     again = cli("deploy", str(typo), "--as", "chen")  # unchanged, and said again on standard error
-    assert "[variable]" in again.stderr and "returnReasons" in again.stderr
+    assert "[variable]" in again.stderr and "returnRemark" in again.stderr
 
 
 def test_a_group_not_added_yet_is_not_taken_for_a_typo_of_another(cli, tmp_path):
@@ -686,7 +686,8 @@ def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
     assert line("unclaim", str(review["id"]), "--as", "chen") == \
         f"reformflow: conflict: 任务 {review['id']} 当前未被认领 (task is not claimed)"
-    assert line("complete", str(draft), "--as", "zhang", "--data", '{"summary": ""}').endswith("(task is completed)")
+    assert line("complete", str(draft), "--as", "zhang", "--data", '{"summary": ""}').endswith(
+        ": nothing more to do)")  # their own submission: said so, with when
 
 
 def test_a_submission_sent_back_says_so_and_comes_back_to_the_sender(cli, sqlite_db):
@@ -912,7 +913,7 @@ def test_deploy_says_its_warnings_as_check_does_with_the_element_name(cli, tmp_p
     """Deploy's warning lines lacked the element's name that `check` gives: `Task_Review: [...]`."""
     typo = tmp_path / "mini_approval.bpmn"
     xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
-    typo.write_text(xml.replace("!empty returnReason}", "!empty returnReasons}"), encoding="utf-8")
+    typo.write_text(xml.replace("!empty returnReason}", "!empty returnRemark}"), encoding="utf-8")
     [line] = [line for line in cli("check", str(typo)).stdout.splitlines() if "[variable]" in line]
     assert ": Flow_Return (退回): [variable]" in line
     deployed = cli("deploy", str(typo), "--as", "chen")

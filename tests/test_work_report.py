@@ -221,6 +221,7 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
         plan = Round(library, reporters=bodies)
         plan.do("Task_ConfirmRound", **HALF_YEAR)
         plan.report("zhang")
+    plan.fire_timers_at(at, "2026-07-08T09:00:00")  # reminded before the deadline, as a running worker does
     plan.fire_timers_at(at, "2026-07-11T09:00:00")  # 市政府办公厅 has not reported: chased
     [review] = plan.tasks("Task_ReviewReport")
     [chase] = plan.tasks("Task_UrgeReport")
@@ -230,7 +231,7 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
     inbox = _office_reads(library, now, "tasks", "--as", "chen", "--instance", "BG-2026-H1")
     assert inbox.splitlines() == [  # the overdue report first, then the chase (priority 80)
         f"  待办 (task) {late['id']}：报送改革进展报告（市政府办公厅） (Task_SubmitReport) [已认领 claimed] wang 期限 (due) "
-        "2026-07-10 已逾期 OVERDUE 已提醒 (reminded) 2026-07-11 09:00 — BG-2026-H1 2026年改革进展报告",
+        "2026-07-10 已逾期 OVERDUE 已提醒 (reminded) 2026-07-08 09:00 — BG-2026-H1 2026年改革进展报告",
         f"  待办 (task) {chase['id']}：催报改革进展报告（市政府办公厅） (Task_UrgeReport) [待认领 open] reform_office"
         " — BG-2026-H1 2026年改革进展报告",
         f"  待办 (task) {review['id']}：编审单位报告（市财政局） (Task_ReviewReport) [待认领 open] reform_office"
@@ -380,3 +381,17 @@ def test_start_refuses_a_wrong_list_on_the_command_line(sqlite_db):
 def test_only_the_reform_office_starts_a_round(library):  # noqa: F811
     with pytest.raises(Forbidden):
         library.start("work_report", actor="zhang", data={"reporters": REPORTERS})
+
+
+def test_a_reminder_that_fires_only_after_its_deadline_is_not_sent(library, at):  # noqa: F811
+    """The worker stopped and caught up after the deadline: the overdue chase, not a
+    "deadline approaching" reminder recorded (and mailed) after it, as the trail had it."""
+    bodies = [{"unit": "市财政局", "user": "zhang"}, {"unit": "市政府办公厅", "user": "wang"}]
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library, reporters=bodies)
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+    fired = plan.fire_timers_at(at, "2026-07-11T09:00:00")  # the reminders were due on 07-07
+    assert "Event_SubmitReminder" in fired  # the timer is the engine's fact: it fired, late
+    assert audit_payloads(library, plan.id, "task_reminded") == []
+    assert all(t["reminded_at"] is None for t in plan.tasks("Task_SubmitReport"))
+    assert len(plan.tasks("Task_UrgeReport")) == 2  # the overdue path did its work
