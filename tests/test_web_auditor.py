@@ -230,9 +230,13 @@ def test_the_decision_archive_page_says_when_a_record_was_changed(live, page):
     tamper(engine.db, f"UPDATE audit_events SET actor = 'mallory' WHERE seq = {seq}")
     sign_in(page, live, "chen")
     page.goto(f"{live.url}/plans/8/archive")
-    expect(page.get_by_role("alert")).to_contain_text("发现问题，本档案不可作为凭证")
+    expect(page.get_by_role("alert")).to_contain_text("发现问题，本档案不可作为凭证，请联系审计人员")
     expect(page.locator("ul.problems")).to_contain_text(f"事件 {seq}")
     expect(page.get_by_role("status")).to_have_count(0)
+    # the auditor is not told to contact the auditors: what to do is on the audit page
+    sign_in(page, live, "feng")
+    page.goto(f"{live.url}/plans/8/archive")
+    expect(page.get_by_role("alert")).to_contain_text("请按审计页面校验结果下的说明保全证据并核查")
 
 
 def test_a_file_changed_in_the_database_is_refused_not_downloaded(live, page):
