@@ -73,9 +73,11 @@ def _no_findings(plan, at, moment="2026-06-10T10:00:00"):
 
 
 def _evaluate(plan, at):
+    """The look back (回头看), recorded by the lead unit and passed by the special group."""
     assert "Event_EvaluationDue" in plan.fire_timers_at(at, "2027-01-16T00:00:01")
     with at("2027-01-20T09:00:00"):
         plan.do("Task_EvaluateEffects")
+        plan.do("Task_ReviewEvaluation")
 
 
 def test_monthly_reports_run_month_by_month_until_every_measure_is_done(library, at):  # noqa: F811
@@ -113,7 +115,7 @@ def test_monthly_reports_run_month_by_month_until_every_measure_is_done(library,
     with at("2027-01-25T09:00:00"):
         plan.do("Task_ClosePlan")
     assert plan.created == ["Task_AssignResponsibility", "Task_Supervise"] + ["Task_MonthlyReport"] * 3 + [
-        "Task_EvaluateEffects", "Task_ClosePlan"]
+        "Task_EvaluateEffects", "Task_ReviewEvaluation", "Task_ClosePlan"]
     assert plan.variables["responsibleLeader"] == "分管副市长 李强"
     assert_closed(library, plan)
 
@@ -396,12 +398,14 @@ def test_one_year_on_the_effects_are_evaluated_and_a_third_party_evaluation_reco
     _no_findings(plan, at)
     assert plan.fire_timers_at(at, "2027-01-15T23:59:00") == []
     assert plan.fire_timers_at(at, "2027-01-16T00:00:01") == ["Event_EvaluationDue"]
-    # the special group (or the reform office) evaluates within a month
+    # the lead unit organises the look back within a month (seed 004 §16); the special group reviews it
     task = plan.task("Task_EvaluateEffects")
-    assert task["candidate_groups"] == ["special_group", "reform_office"] and task["lane"] == "专项小组"
+    assert (task["assignee"], task["lane"]) == ("zhang", "牵头单位（起草人）")
     assert task["due_at"] == end_of("2027-02-15")
     with at("2027-01-20T09:00:00"):
         plan.do("Task_EvaluateEffects", evaluationRating="partial", remainingProblems="基层执行不一")
+        assert plan.inbox() == {"Task_ReviewEvaluation": ("special_group", None)}
+        plan.do("Task_ReviewEvaluation")
         assert plan.inbox() == {"Task_RecordThirdPartyEvaluation": ("reform_office", None)}
         plan.do("Task_RecordThirdPartyEvaluation")
         assert plan.inbox() == {"Task_ClosePlan": ("reform_office", None)}
