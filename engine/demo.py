@@ -81,7 +81,7 @@ STANDARD_ANSWERS = {
                                 "departmentOpinionsHandling": "均已采纳", "consensusReached": True},
     "Task_CoordinateDepartments": {"coordinationSummary": "已协调一致"},
     "Task_PublicConsultation": lambda _task: {"consultationMethods": "网上公示", "consultationDays": 30,
-                                              "consultationStart": _days_from_today(-30)},
+                                              "consultationStart": _days_from_today(-31)},
     "Task_RecordPublicComments": {"publicCommentsReceived": "收到意见37条", "publicCommentsHandling": "采纳12条，其余说明理由"},
     "Task_ExpertArgumentation": {"expertPanel": "五人专家组", "expertOpinions": "可行",
                                  "opinionsSigned": True, "conflictsExcluded": True},

@@ -72,8 +72,8 @@ def test_high_risk_sends_the_plan_back_and_it_is_reassessed(library):
     assert plan.variables["returnReason"] == "补偿标准须调整后重新评估"
     plan.do("Task_DraftPlan", draftSummary="调整后的方案")
     # the argumentation runs again; the second consultation's values survive the parallel join
-    # (a 45-day consultation that began 45 days ago: its period is over when the timer is reached)
-    started = (clock.today() - timedelta(days=45)).isoformat()
+    # (a 45-day consultation that began 46 days ago: its period is over when the timer is reached)
+    started = (clock.today() - timedelta(days=46)).isoformat()
     plan.run_until("Task_PrepareRiskReport", Task_PublicConsultation={"consultationDays": 45, "consultationStart": started})
     assert plan.variables["consultationDays"] == 45
     assert plan.variables["draftSummary"] == "调整后的方案"
@@ -149,11 +149,12 @@ def test_public_consultation_lasts_30_days_then_the_comments_are_recorded(librar
                 shortenReason="防汛工作紧急")
         plan.do("Task_DepartmentOpinions")
         assert plan.active == []  # the consultation is open: nothing to do until it ends
-    # 15 days from 2 March: the last day is 16 March; the period ends at its midnight
-    assert plan.fire_timers_at(at, "2026-03-16T23:59:00") == []
-    assert plan.fire_timers_at(at, "2026-03-17T00:00:01") == ["Event_ConsultationPeriodEnds"]
+    # 15 days from 2 March, the day it starts not counted (Civil Code Art. 201): the last day is
+    # 17 March; the period ends at its midnight
+    assert plan.fire_timers_at(at, "2026-03-17T23:59:00") == []
+    assert plan.fire_timers_at(at, "2026-03-18T00:00:01") == ["Event_ConsultationPeriodEnds"]
     assert plan.active == ["Task_RecordPublicComments"]
-    with at("2026-03-17T09:00:00"):
+    with at("2026-03-18T09:00:00"):
         plan.do("Task_RecordPublicComments", publicCommentsHandling="采纳8条，未采纳3条并说明理由")
         plan.finish()
     assert plan.variables["shortenReason"] == "防汛工作紧急"
@@ -357,21 +358,27 @@ def test_an_overdue_legality_review_goes_to_the_reform_office_and_is_withdrawn_w
     assert_filed(library, plan)
 
 
-def test_a_local_rule_below_seven_working_days_still_gives_seven(library, at):
-    """Decree 713 Art. 26: at least 7 working days, whatever an analyst sets legalReviewDays to."""
+def test_a_local_rule_below_seven_working_days_is_refused_at_deploy(library):
+    """Decree 713 Art. 26: at least 7 working days. legalReviewDays = 5 had deployed and then
+    silently became 7 through the diagram's max(7, …), while the list of changes said 10 → 5."""
     files = []
     for name in ("legality_review.bpmn", "reform_plan.bpmn"):
         text = (BPMN / name).read_text(encoding="utf-8")
         old = '<camunda:property name="legalReviewDays" value="15" />'
         assert old in text
         files.append((name, text.replace(old, '<camunda:property name="legalReviewDays" value="5" />').encode()))
-    library.deploy(files)
-    with at("2025-09-26T09:00:00"):
-        plan = Plan(library)
-        plan.run_until("Task_LegalityReview")
-    assert plan.variables["legalReviewDays"] == 5
-    # 7 working days after Fri 26 Sep 2025, as in the test above: 13 Oct, not 5 working days (10 Oct)
-    assert plan.task("Task_LegalityReview")["due_at"] == "2025-10-13T16:00:00+00:00"
+    before = _versions(library)
+    with pytest.raises(Invalid) as refused:
+        library.deploy(files)
+    assert "流程属性 legalReviewDays 的值为 5，少于 7 个工作日" in str(refused.value)
+    assert "《重大行政决策程序暂行条例》第二十六条" in str(refused.value)
+    assert _versions(library) == before  # nothing deployed
+
+
+def _versions(engine) -> list[dict]:
+    from engine.queries import definitions
+    with engine.db.reader() as s:
+        return definitions(s, all_versions=True)
 
 
 def test_major_plan_goes_to_the_leadership_group_after_the_agenda_is_approved(library):

@@ -5,7 +5,7 @@ task; a page gone stale is a conflict that keeps what was typed; and who may see
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -259,7 +259,12 @@ def test_who_may_see_a_task_and_its_plan_and_how_many_tasks_each_scope_holds(dem
 # ---------------------------------------------------------------- the inbox
 def test_the_inbox_counts_each_scope_filters_overdue_and_says_reminded(live, page):
     engine = _engine(live)
-    filing = open_task(engine, "DT-2015-07", "Task_FileDocument")  # overdue, reminded
+    filing = open_task(engine, "DT-2015-07", "Task_FileDocument")  # overdue; opened late, so never reminded
+    # the year-end round's reminder to song, fired when it falls due
+    rounds = next(p for p in engine.ledger(process="work_report") if p["business_key"].endswith("-NB"))
+    with clock.frozen(datetime.fromisoformat(engine.instance(rounds["id"])["next_timer_at"]) + timedelta(hours=1)):
+        engine.fire_due_timers()
+    report = open_task(engine, rounds["business_key"], "Task_SubmitReport")
     sign_in(page, live, "song")
     from engine.queries import list_tasks
     with engine.db.reader() as s:
@@ -274,10 +279,11 @@ def test_the_inbox_counts_each_scope_filters_overdue_and_says_reminded(live, pag
     overdue = [t for t in mine if t["due_at"] and datetime.fromisoformat(t["due_at"]) <= now]
     assert filing["id"] in [t["id"] for t in overdue]
     expect(rows).to_have_count(len(overdue))
-    expect(page.locator(f"tr[data-task='{filing['id']}']")).to_contain_text("已提醒")
     expect(page.locator(f"tr[data-task='{filing['id']}']")).to_contain_text("已逾期")
+    expect(page.locator(f"tr[data-task='{filing['id']}']")).not_to_contain_text("已提醒")
     page.get_by_role("link", name="显示全部").click()
     expect(rows).to_have_count(len(mine))
+    expect(page.locator(f"tr[data-task='{report['id']}']")).to_contain_text("已提醒")
     page.get_by_role("link", name="最新生成在前").click()
     shown = [int(r.get_attribute("data-task")) for r in rows.all()]
     assert shown == [t["id"] for t in sorted(mine, key=lambda t: (t["created_at"], t["id"]), reverse=True)]
