@@ -362,11 +362,16 @@ def _minutes(delta: timedelta) -> int:
     return int(delta.total_seconds() // 60)
 
 
+def _hash_at(session: Session, seq: int) -> str | None:
+    """The stored hash of event `seq`, None if there is no such event."""
+    return session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar_one_or_none()
+
+
 def _check_anchor(session: Session, anchor: dict, last_seq: int, problems: list[str]) -> dict:
     """Does the anchored event still exist with the anchored hash? Then nothing up to it was
     cut or rewritten (the chain links every earlier event to it)."""
     seq, expected = anchor["seq"], anchor["hash"]
-    found = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar_one_or_none()
+    found = _hash_at(session, seq)
     result = {"seq": seq, "hash": expected, "source": anchor.get("source")}
     if found is None:
         problems.append(f"锚定的事件 {seq} 已不存在，审计记录被截断 (anchored event {seq} is "
@@ -385,7 +390,7 @@ def _compare_with_earlier(session: Session, earlier: dict, count: int, last_seq:
     an anchor kept outside, a cut-off end (newest events deleted, head set back) otherwise verifies
     as intact; this catches it unless the checks' table was cut back too."""
     seq, expected = earlier["events"], earlier["head_hash"]
-    found = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar_one_or_none()
+    found = _hash_at(session, seq)
     when = f"{display.minute(earlier['finished_at'])}，{earlier.get('requested_by_name') or earlier['requested_by']}"
     when_en = f"{display.minute(earlier['finished_at'])}, by {earlier['requested_by']}"
     if found is None and last_seq < seq:

@@ -1082,6 +1082,12 @@ class Expression:
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
 
+    @property
+    def tree(self) -> ast.AST:
+        """The validated syntax tree, for checks that read what an expression does with a
+        variable (engine/checks/properties.py); it is shared: read it, never change it."""
+        return self._body
+
     def evaluate(
         self,
         variables: Mapping[str, Any],

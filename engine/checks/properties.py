@@ -119,7 +119,7 @@ def _counting_site(process, name: str):
     """(element, expression text) of the first expression in `process` that counts with `name`."""
     for el, _, text in read_sites(process):
         try:
-            tree = compile_expression(text, FUNCTION_NAMES)._body  # the validated syntax tree
+            tree = compile_expression(text, FUNCTION_NAMES).tree
         except ExpressionError:
             continue  # refused by the expression rules already
         if _counts_with(tree, name):
