@@ -988,8 +988,9 @@ class Engine:
                     config["start_form"], {k: v for k, v in data.items() if k != "title"}, {},
                     runtime.form_limit(ctx, settings, spec=spec, element=runtime.start_event(spec)))
             else:
-                data = forms.check_variables(_form_fields(spec, subprocess_specs), data)
-                _check_not_engine_set(data, spec, subprocess_specs, definition.initiator_variable)
+                names = _start_data_names(spec, subprocess_specs, definition.initiator_variable)
+                data = forms.check_variables(names.fields, data)
+                _check_not_engine_set(data, names)
             _check_starter_unit(user, definition.name, config, data)
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
@@ -1680,17 +1681,51 @@ def _setting(value: str):
     return value
 
 
-def _form_fields(spec, subprocess_specs: dict) -> dict[str, dict]:
-    """Every form field of the process and the processes it calls, by variable name."""
-    fields = {}
+@dataclass(frozen=True)
+class StartDataNames:
+    """What the process says of the names start data may give (derived from its specs alone)."""
+    fields: dict            # every form field of the process and the processes it calls, by id
+    set_by_scripts: frozenset
+    per_instance: frozenset  # multi-instance element variables
+    later_steps: dict       # a field only a later step's handler enters -> that step's name
+
+
+def _start_data_names(spec, subprocess_specs: dict, initiator_variable: str | None) -> StartDataNames:
+    """StartDataNames of `spec` with these called and embedded specs, worked out once per set of
+    specs (the engine keeps them while their versions are deployed) rather than at every start:
+    it compiles every script and assignee of the process."""
+    key = (initiator_variable, *sorted((name, id(sub)) for name, sub in subprocess_specs.items()))
+    known = spec.__dict__.setdefault("_reformflow_start_data_names", {})
+    if key not in known:  # the value keeps the specs it was made from, so no id is reused meanwhile
+        known[key] = (_work_out_start_data_names(spec, subprocess_specs, initiator_variable),
+                      tuple(subprocess_specs.values()))
+    return known[key][0]
+
+
+def _work_out_start_data_names(spec, subprocess_specs: dict, initiator_variable: str | None) -> StartDataNames:
+    from .expressions import compile_script
+    from .scripting import FUNCTION_NAMES
+    fields, set_by_scripts, per_instance, starters, others = {}, set(), set(), set(), {}
     for process in [spec, *subprocess_specs.values()]:
         for task_spec in process.task_specs.values():
-            for field in forms.describe(getattr(task_spec, "form", None)):
+            if isinstance(getattr(task_spec, "script", None), str):
+                set_by_scripts.update(compile_script(task_spec.script, FUNCTION_NAMES).assigned)
+            if getattr(task_spec, "input_item", None) is not None:
+                per_instance.add(task_spec.input_item.bpmn_id)
+            form = forms.describe(getattr(task_spec, "form", None))
+            for field in form:
                 fields.setdefault(field["id"], field)
-    return fields
+            editable = [f["id"] for f in form if "readonly" not in f["constraints"]]
+            if editable and _starters_step(task_spec, initiator_variable):
+                starters.update(editable)
+            else:
+                for fid in editable:
+                    others.setdefault(fid, task_spec.bpmn_name or task_spec.bpmn_id)
+    return StartDataNames(fields, frozenset(set_by_scripts), frozenset(per_instance),
+                          {name: step for name, step in others.items() if name not in starters})
 
 
-def _check_not_engine_set(data: dict, spec, subprocess_specs: dict, initiator_variable: str | None) -> None:
+def _check_not_engine_set(data: dict, names: StartDataNames) -> None:
     """Start data may not name what the process itself sets: what a script task sets
     (reform_plan's `rejectedOn`, which the ledger reads as the day a plan was dropped: the
     diagram decides it, not the starter); a multi-instance activity's element variable, which
@@ -1698,32 +1733,14 @@ def _check_not_engine_set(data: dict, spec, subprocess_specs: dict, initiator_va
     of a later step that is not the starter's own (assignee `${initiator}`): the office's new
     filing deadline or a committee's decision is for them to enter (given at start, an overdue
     filing showed green, an approved plan ended as rejected by a meeting that never sat)."""
-    from .expressions import compile_script
-    from .scripting import FUNCTION_NAMES
-    set_by_scripts, per_instance, starters, others = set(), set(), set(), {}
-    for process in [spec, *subprocess_specs.values()]:
-        for task_spec in process.task_specs.values():
-            if isinstance(getattr(task_spec, "script", None), str):
-                set_by_scripts.update(compile_script(task_spec.script, FUNCTION_NAMES).assigned)
-            if getattr(task_spec, "input_item", None) is not None:
-                per_instance.add(task_spec.input_item.bpmn_id)
-            editable = [f["id"] for f in forms.describe(getattr(task_spec, "form", None))
-                        if "readonly" not in f["constraints"]]
-            if not editable:
-                continue
-            if _starters_step(task_spec, initiator_variable):
-                starters.update(editable)
-            else:
-                for fid in editable:
-                    others.setdefault(fid, task_spec.bpmn_name or task_spec.bpmn_id)
-    if named := sorted(set(data) & set_by_scripts):
+    if named := sorted(set(data) & names.set_by_scripts):
         raise Invalid(f"{'、'.join(named)} 由流程中的脚本设定，启动时不能指定 (set by a script of the process; "
                       "start data cannot give it)")
-    if named := sorted(set(data) & per_instance):
+    if named := sorted(set(data) & names.per_instance):
         raise Invalid(f"{'、'.join(named)} 是多实例活动给每个实例的变量，启动时不能指定 (the variable a "
                       "multi-instance activity gives each instance; start data cannot give it)")
-    if named := sorted(set(data) & (others.keys() - starters)):
-        steps = "、".join(f"{name}（「{others[name]}」）" for name in named)
+    if named := sorted(set(data) & names.later_steps.keys()):
+        steps = "、".join(f"{name}（「{names.later_steps[name]}」）" for name in named)
         raise Invalid(f"{steps} 由后面步骤的办理人填写，启动时不能指定 ({', '.join(named)}: entered at a later step "
                       "by whoever does it; start data cannot give it)")
 
