@@ -95,6 +95,15 @@ class Plan:
             return verify(s).ok
 
 
+def complete_step(engine: Engine, plan_id: int, element_id: str, actor: str, data: dict) -> None:
+    """Claim (if open) and complete a plan's one open step `element_id`, for a process started on
+    its own (Plan drives reform_plan)."""
+    [task] = [t for t in engine.instance(plan_id)["tasks"] if t["element_id"] == element_id]
+    if task["status"] == "open":
+        engine.claim(task["id"], actor=actor)
+    engine.complete(task["id"], actor=actor, data=data)
+
+
 def audit_payloads(engine: Engine, instance_id: int, event_type: str) -> list[dict]:
     import json
 

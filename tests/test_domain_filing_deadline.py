@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 
+from .plan_helper import complete_step
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 ISSUED = {"issueDate": "2026-01-31", "pilot": False, "documentNumber": "X发〔2026〕9号"}
@@ -17,20 +18,13 @@ def _task(engine, plan_id: int, element_id: str) -> dict:
     return task
 
 
-def _do(engine, plan_id: int, element_id: str, actor: str, data: dict) -> None:
-    task = _task(engine, plan_id, element_id)
-    if task["status"] == "open":
-        engine.claim(task["id"], actor=actor)
-    engine.complete(task["id"], actor=actor, data=data)
-
-
 def _late_filing_with_new_deadline(engine, at) -> int:
     """Issued 31 January: due by the end of 28 February; on 2 March the office orders 10 March."""
     with at("2026-03-02T09:00:00"):
         plan = engine.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         assert _task(engine, plan, "Task_FileDocument")["due_at"] == "2026-02-28T16:00:00+00:00"
         engine.fire_due_timers()
-        _do(engine, plan, "Task_EscalateOverdueFiling", "chen", {"newDeadline": "2026-03-10", "escalationNote": "限期"})
+        complete_step(engine, plan, "Task_EscalateOverdueFiling", "chen", {"newDeadline": "2026-03-10", "escalationNote": "限期"})
         assert _task(engine, plan, "Task_FileDocument")["due_at"] == "2026-03-10T16:00:00+00:00"
     return plan
 
@@ -48,8 +42,8 @@ def test_a_filing_still_missing_after_a_new_deadline_is_ordered_stays_red_agains
 def test_a_filing_made_five_days_after_its_month_is_yellow_with_the_ordered_deadline_beside(library, at):  # noqa: F811
     plan = _late_filing_with_new_deadline(library, at)
     with at("2026-03-05T09:00:00"):
-        _do(library, plan, "Task_FileDocument", "chen", {"filingDate": "2026-03-05", "filingMaterials": "正式文本"})
-        _do(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
+        complete_step(library, plan, "Task_FileDocument", "chen", {"filingDate": "2026-03-05", "filingMaterials": "正式文本"})
+        complete_step(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
         [row] = library.ledger(process="filing", status="all")
     assert row["colour"] == "yellow"  # it had shown green: the missed month was forgotten
     [missed] = [m for m in row["missed"] if m["what"] == "报送备案"]
@@ -65,7 +59,7 @@ def test_a_filing_made_five_days_after_its_month_is_yellow_with_the_ordered_dead
 def test_a_filing_made_by_its_month_is_green_and_shows_no_ordered_deadline(library, at):  # noqa: F811
     with at("2026-02-20T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
-        _do(library, plan, "Task_FileDocument", "chen", {"filingDate": "2026-02-20", "filingMaterials": "正式文本"})
-        _do(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
+        complete_step(library, plan, "Task_FileDocument", "chen", {"filingDate": "2026-02-20", "filingMaterials": "正式文本"})
+        complete_step(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
         [row] = library.ledger(process="filing", status="all")
     assert (row["colour"], row["missed"]) == ("green", [])

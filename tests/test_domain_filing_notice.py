@@ -5,7 +5,7 @@ open 通报逾期未备案; now it ends only the subprocess 报送和审查备�
 of it when the deadline passed, waits for the office."""
 from __future__ import annotations
 
-from .plan_helper import audit_payloads, end_event
+from .plan_helper import audit_payloads, complete_step, end_event
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 ISSUED = {"issueDate": "2026-01-31", "pilot": False, "documentNumber": "X发〔2026〕9号"}
@@ -16,19 +16,12 @@ def _open(engine, plan_id: int) -> list[str]:
     return sorted(t["element_id"] for t in engine.instance(plan_id)["tasks"])
 
 
-def _do(engine, plan_id: int, element_id: str, actor: str, data: dict) -> None:
-    [task] = [t for t in engine.instance(plan_id)["tasks"] if t["element_id"] == element_id]
-    if task["status"] == "open":
-        engine.claim(task["id"], actor=actor)
-    engine.complete(task["id"], actor=actor, data=data)
-
-
 def _ordered_until_10_march(engine, at) -> int:
     """Due by the end of 28 February; on 2 March the office orders filing by 10 March."""
     with at("2026-03-02T09:00:00"):
         plan = engine.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         engine.fire_due_timers()
-        _do(engine, plan, "Task_EscalateOverdueFiling", "chen", {"newDeadline": "2026-03-10", "escalationNote": "限期"})
+        complete_step(engine, plan, "Task_EscalateOverdueFiling", "chen", {"newDeadline": "2026-03-10", "escalationNote": "限期"})
     return plan
 
 
@@ -41,13 +34,13 @@ def test_a_filing_registered_after_the_ordered_deadline_waits_for_the_notice_dec
     with at("2026-03-11T09:00:00"):
         library.fire_due_timers()  # 限期届满: the notice is to be decided
         assert _open(library, plan) == ["Task_FileDocument", "Task_PublicNotice"]
-        _do(library, plan, "Task_FileDocument", "chen", FILED)
-        _do(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
+        complete_step(library, plan, "Task_FileDocument", "chen", FILED)
+        complete_step(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
         # registered, and the notice still to decide: not withdrawn as it was
         assert _open(library, plan) == ["Task_PublicNotice"]
         assert library.instance(plan)["status"] == "running"
         assert "Task_PublicNotice" not in _cancelled(library, plan)
-        _do(library, plan, "Task_PublicNotice", "chen", {"noticeDecision": "notice", "noticeNote": "X改办〔2026〕3号通报"})
+        complete_step(library, plan, "Task_PublicNotice", "chen", {"noticeDecision": "notice", "noticeNote": "X改办〔2026〕3号通报"})
     assert library.instance(plan)["status"] == "completed"
     assert end_event(library, plan) == "Event_EscalationHandled"  # the notice came last
     assert library.instance(plan)["variables"]["noticeDecision"] == "notice"
@@ -57,10 +50,10 @@ def test_a_notice_decided_before_the_filing_ends_the_process_at_registration(lib
     plan = _ordered_until_10_march(library, at)
     with at("2026-03-11T09:00:00"):
         library.fire_due_timers()
-        _do(library, plan, "Task_PublicNotice", "chen", {"noticeDecision": "notice", "noticeNote": "已通报"})
+        complete_step(library, plan, "Task_PublicNotice", "chen", {"noticeDecision": "notice", "noticeNote": "已通报"})
         assert _open(library, plan) == ["Task_FileDocument"]
-        _do(library, plan, "Task_FileDocument", "chen", FILED)
-        _do(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
+        complete_step(library, plan, "Task_FileDocument", "chen", FILED)
+        complete_step(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
     assert library.instance(plan)["status"] == "completed"
     assert end_event(library, plan) == "Event_Filed"
 
@@ -70,11 +63,11 @@ def test_a_filing_made_after_the_deadline_before_the_timer_ran_still_gets_the_no
     action on the plan, and any action fires what is due first: the notice opens with it."""
     plan = _ordered_until_10_march(library, at)
     with at("2026-03-11T09:00:00"):
-        _do(library, plan, "Task_FileDocument", "chen", FILED)
+        complete_step(library, plan, "Task_FileDocument", "chen", FILED)
         assert _open(library, plan) == ["Task_CheckFiling", "Task_PublicNotice"]
-        _do(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
+        complete_step(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
         assert _open(library, plan) == ["Task_PublicNotice"]
-        _do(library, plan, "Task_PublicNotice", "chen", {"noticeDecision": "filed_in_time",
+        complete_step(library, plan, "Task_PublicNotice", "chen", {"noticeDecision": "filed_in_time",
                                                           "noticeNote": "限期内已电话报送，正式材料次日送达"})
     assert end_event(library, plan) == "Event_EscalationHandled"
 
@@ -82,8 +75,8 @@ def test_a_filing_made_after_the_deadline_before_the_timer_ran_still_gets_the_no
 def test_a_filing_registered_within_the_ordered_deadline_ends_without_a_notice(library, at):  # noqa: F811
     plan = _ordered_until_10_march(library, at)
     with at("2026-03-10T09:00:00"):  # the ordered deadline's last day
-        _do(library, plan, "Task_FileDocument", "chen", {**FILED, "filingDate": "2026-03-10"})
-        _do(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
+        complete_step(library, plan, "Task_FileDocument", "chen", {**FILED, "filingDate": "2026-03-10"})
+        complete_step(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
     assert library.instance(plan)["status"] == "completed"
     assert end_event(library, plan) == "Event_Filed"
     assert "Task_PublicNotice" not in [e["element_id"] for e in audit_payloads(library, plan, "task_created")]
@@ -93,8 +86,8 @@ def test_a_filing_registered_before_the_office_ordered_a_deadline_withdraws_the_
     with at("2026-03-02T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         library.fire_due_timers()
-        _do(library, plan, "Task_FileDocument", "chen", {**FILED, "filingDate": "2026-03-02"})
-        _do(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
+        complete_step(library, plan, "Task_FileDocument", "chen", {**FILED, "filingDate": "2026-03-02"})
+        complete_step(library, plan, "Task_CheckFiling", "chen", {"filingComplete": True})
     assert library.instance(plan)["status"] == "completed"
     assert _cancelled(library, plan) == ["Task_EscalateOverdueFiling"]
 
@@ -103,6 +96,6 @@ def test_an_incomplete_late_filing_is_not_registered_and_waits_for_its_supplemen
     plan = _ordered_until_10_march(library, at)
     with at("2026-03-11T09:00:00"):
         library.fire_due_timers()
-        _do(library, plan, "Task_FileDocument", "chen", FILED)
-        _do(library, plan, "Task_CheckFiling", "chen", {"filingComplete": False, "filingMissing": "起草说明"})
+        complete_step(library, plan, "Task_FileDocument", "chen", FILED)
+        complete_step(library, plan, "Task_CheckFiling", "chen", {"filingComplete": False, "filingMissing": "起草说明"})
         assert _open(library, plan) == ["Task_PublicNotice", "Task_SupplementFiling"]
