@@ -32,7 +32,7 @@ from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from .expressions import ExpressionError
-from .parser import parse_files
+from .parser import parse_files, setting as _setting  # a process property as a plan's variable
 from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
 from .state import spec_to_json
@@ -1669,16 +1669,6 @@ def _candidates_zh(task) -> str:
 def _candidates_en(task) -> str:
     groups, users = _candidates(task)
     return " or ".join([f"a member of {g}" for g in groups] + [f"the user {u}" for u in users])
-
-
-def _setting(value: str):
-    """A process property as a variable: "true"/"false" are booleans, whole numbers are ints."""
-    text = (value or "").strip()
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    if text.lstrip("+-").isdigit():
-        return int(text)
-    return value
 
 
 @dataclass(frozen=True)

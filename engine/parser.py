@@ -140,6 +140,24 @@ def property_values(element, name: str) -> list[str]:
                          namespaces=NS, name=name)
 
 
+def whole_number(value: str | None) -> int | None:
+    """A process property written as a whole number (`15`, `+3`, `-2`, spaces around it), as the
+    number a plan gets; None for any other text. The one rule `start` (a property as a variable)
+    and `check` (a property an expression counts with) both follow."""
+    text = (value or "").strip()
+    return int(text) if text.lstrip("+-").isdigit() else None
+
+
+def setting(value: str):
+    """A process property as a plan's variable: "true"/"false" are booleans, whole numbers are ints,
+    anything else stays the text it is."""
+    text = (value or "").strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    number = whole_number(text)
+    return value if number is None else number
+
+
 def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
     """Parse a set of BPMN files deployed together; raise Invalid on the first bad one."""
     parser = ReformflowParser(validator=_validator())

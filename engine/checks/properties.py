@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..expressions import ExpressionError, compile_expression
+from ..parser import whole_number
 from ..scripting import FUNCTION_NAMES
 from .common import NS, Doc, problem
 from .variables import read_sites
@@ -43,12 +44,6 @@ LOCAL_RULES = {
 }
 
 
-def _whole_number(value: str) -> int | None:
-    """The property as a plan gets it (engine/commands.py `_setting`): whole numbers become numbers."""
-    text = (value or "").strip()
-    return int(text) if text.lstrip("+-").isdigit() else None
-
-
 def _process_properties(process) -> dict[str, str]:
     return {p.get("name"): p.get("value") or "" for p in process.xpath(
         "./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS) if p.get("name")}
@@ -62,7 +57,7 @@ def rule_local_rules(doc: Doc):
             rule = LOCAL_RULES.get(name)
             if rule is None:
                 continue
-            days = _whole_number(value)
+            days = whole_number(value)
             if days is None or days < rule.least:
                 zh, en = ((f"'{value}' 不是整数", f"'{value}', not a whole number") if days is None else
                           (f"{days}，少于 {rule.least} 个工作日", f"{days}, less than {rule.least} working days"))
@@ -136,7 +131,7 @@ def properties_counted_as_text(files: list[tuple[str, object]], deployed: list) 
         if process.file is None:
             continue
         for name, value in sorted(process.properties.items()):
-            if name in LOCAL_RULES or not value or _whole_number(value) is not None or value.lower() in ("true", "false"):
+            if name in LOCAL_RULES or not value or whole_number(value) is not None or value.lower() in ("true", "false"):
                 continue
             for reached in _reached(processes, key):
                 site = _counting_site(processes[reached].element, name)
