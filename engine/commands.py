@@ -32,7 +32,7 @@ from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from .expressions import ExpressionError
-from .parser import parse_files, setting as _setting  # a process property as a plan's variable
+from .parser import own_name, parse_files, setting as _setting  # a process property as a plan's variable
 from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
 from .state import spec_to_json
@@ -906,7 +906,7 @@ class Engine:
                     continue
                 definition = ProcessDefinition(
                     key=p.key, version=(latest.version + 1) if latest else 1, name=p.name,
-                    file_name=p.file_name, bpmn_xml=p.xml, sha256=p.sha256,
+                    file_name=own_name(p.file_name), bpmn_xml=p.xml, sha256=p.sha256,
                     spec_json=spec_to_json(p.spec, p.embedded), called_keys=json.dumps(p.called_keys),
                     initiator_variable=p.initiator_variable,
                     start_config=json.dumps({"properties": p.properties, "starter_groups": p.starter_groups,
@@ -916,7 +916,7 @@ class Engine:
                 s.add(definition)
                 s.flush()
                 ctx.log.record("deployed", key=p.key, version=definition.version, name=p.name,
-                               file=p.file_name, sha256=p.sha256,
+                               file=definition.file_name, sha256=p.sha256,
                                previous_version=latest.version if latest else None)
                 results.append(self._definition_dict(definition) | {"status": "created"})
         for r, p in zip(results, parsed):

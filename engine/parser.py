@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath, PureWindowsPath
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
@@ -138,6 +139,13 @@ def property_values(element, name: str) -> list[str]:
     as a user task names its statutory procedure or requires a file."""
     return element.xpath("./bpmn:extensionElements/camunda:properties/camunda:property[@name=$name]/@value",
                          namespaces=NS, name=name)
+
+
+def own_name(label: str) -> str:
+    """A file's own name, without the folders it was given with (`m1/legality_review.bpmn`, or
+    `C:\\流程\\x.bpmn` from a browser on Windows): what a definition keeps as its file name, so it
+    neither shows the analyst's folders nor differs by where the file was deployed from."""
+    return PureWindowsPath(PurePosixPath(label).name).name.strip()
 
 
 def whole_number(value: str | None) -> int | None:

@@ -510,6 +510,29 @@ def test_deploy_as_an_unknown_user_is_refused(cli):
     cli("deploy", str(FIXTURES / "diagrams" / "deadline_months.bpmn"))
 
 
+def test_deploy_keeps_the_file_name_without_the_folders_it_was_given_with(cli, tmp_path, monkeypatch):
+    """`deploy m1/mini_approval.bpmn` kept `m1/mini_approval.bpmn` as the file name (an absolute path
+    too): the 流程定义 list, the JSON and the audit trail showed the analyst's folders, and the same
+    file looked different by where it was deployed from. The web's upload keeps the name alone."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m1").mkdir()
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+    (tmp_path / "m1" / "mini_approval.bpmn").write_text(xml, encoding="utf-8")
+    [deployed] = as_json(cli("deploy", "m1/mini_approval.bpmn", "--json"))["definitions"]
+    assert deployed["file_name"] == "mini_approval.bpmn"
+    changed = tmp_path / "elsewhere" / "mini_approval.bpmn"  # version 2 from another folder, by its full path
+    changed.parent.mkdir()
+    changed.write_text(xml.replace('name="审核"', 'name="审核（改）"', 1), encoding="utf-8")
+    assert 'name="审核（改）"' in changed.read_text(encoding="utf-8")
+    cli("deploy", str(changed))
+    listed = as_json(cli("definitions", "--all-versions", "--json"))["definitions"]
+    assert [(d["version"], d["file_name"]) for d in listed] == [(2, "mini_approval.bpmn"), (1, "mini_approval.bpmn")]
+    trail = [json.loads(line) for line in cli("audit", "export").stdout.splitlines()]
+    assert [json.loads(e["payload"])["file"] for e in trail if e["event_type"] == "deployed"] == ["mini_approval.bpmn"] * 2
+    # what is said about the files still names them as given, so the analyst finds the one meant
+    assert "m1/mini_approval.bpmn" in cli("changes", "m1/mini_approval.bpmn").stdout
+
+
 @pytest.fixture
 def script(cli, sqlite_db, monkeypatch, capsys):
     """The console script as a user runs it (usage errors answered like refusals): exit status,

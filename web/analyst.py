@@ -8,7 +8,7 @@ no role check of its own — operations.md deploys as the office — so the web 
 """
 from __future__ import annotations
 
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath
 
 from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
@@ -19,6 +19,7 @@ from engine.diagram_changes import against_deployed, between_versions
 from engine.commands import directory_of, latest_diagrams
 from engine.documents import first_hidden
 from engine.errors import Invalid, NotFound, ReformflowError
+from engine.parser import own_name
 from engine.queries import definitions as definition_rows
 from engine.xmlsafe import MAX_BYTES
 
@@ -153,7 +154,7 @@ def uploaded(storages) -> list[tuple[str, bytes]]:
 
 def safe_name(raw: str) -> str:
     """The file's own name, without any folder, as a label: never used as a path."""
-    name = PureWindowsPath(PurePosixPath(raw).name).name.strip()
+    name = own_name(raw)
     if not name or first_hidden(name) is not None or len(name) > MAX_NAME:
         raise Invalid("文件名为空、过长或含有不可见字符，请改名后重新上传 "
                       "(the file name is empty, too long or has an invisible character: rename it)")
