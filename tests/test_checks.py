@@ -985,7 +985,9 @@ def test_every_way_of_setting_a_variable_counts():
     assert "'reviewDays'" in check_processes([("t.bpmn", diagram(body))])[0]["message"]
 
 
-def test_a_misspelt_multi_instance_collection_is_a_warning_with_a_suggestion():
+def test_a_misspelt_multi_instance_collection_is_an_error_with_the_name_to_write():
+    """`departmnets` deployed with a warning only, and every plan reaching the activity stopped
+    there for good: no list, no instances, and no later version helps the plans on this one."""
     def plan(collection: str, script: str = "departments = ['legal', 'risk']") -> bytes:
         return diagram('<bpmn:startEvent id="StartEvent_1" />\n'
                        f'<bpmn:scriptTask id="Task_S" scriptFormat="python"><bpmn:script>{script}</bpmn:script>'
@@ -995,12 +997,35 @@ def test_a_misspelt_multi_instance_collection_is_a_warning_with_a_suggestion():
                        '<bpmn:endEvent id="Event_End" />\n'
                        + flows(("StartEvent_1", "Task_S"), ("Task_S", "Task_A"), ("Task_A", "Event_End")))
     assert check_processes([("t.bpmn", plan("departments"))]) == []
-    [typo] = check_processes([("t.bpmn", plan("departmnets"))])
-    assert (typo["rule"], typo["element_id"], typo["severity"]) == ("variable", "Task_A", "warning")
-    assert "'departmnets'" in typo["message"] and "did you mean departments," in typo["message"]
+    for slip in ("departmnets", "departmens", "departmemts"):  # two letters swapped, one left out, one changed
+        [typo] = check_processes([("t.bpmn", plan(slip))])
+        assert (typo["rule"], typo["element_id"], typo["severity"]) == ("variable", "Task_A", "error")
+        assert f"'{slip}'" in typo["message"] and "Write departments)" in typo["message"]
+        assert "请改为 departments" in typo["message"]
     # a list nothing in the files sets may come with the start data: not reported, even when a
-    # longer name that is set resembles it
+    # longer name that is set resembles it, nor when it is the plural of a set name
     assert check_processes([("t.bpmn", plan("departments", "departmentsConsulted = 2"))]) == []
+    assert check_processes([("t.bpmn", plan("units", "unit = 'legal'"))]) == []
+
+
+def test_a_misspelt_loop_cardinality_is_an_error_and_one_nothing_resembles_a_warning():
+    def plan(cardinality: str) -> bytes:
+        return diagram('<bpmn:startEvent id="StartEvent_1" />\n'
+                       '<bpmn:scriptTask id="Task_S" scriptFormat="python"><bpmn:script>reviewerCount = 3</bpmn:script>'
+                       '</bpmn:scriptTask>\n'
+                       f'<bpmn:userTask id="Task_A" {USER}><bpmn:multiInstanceLoopCharacteristics>'
+                       f'<bpmn:loopCardinality>${{{cardinality}}}</bpmn:loopCardinality>'
+                       '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>\n'
+                       '<bpmn:endEvent id="Event_End" />\n'
+                       + flows(("StartEvent_1", "Task_S"), ("Task_S", "Task_A"), ("Task_A", "Event_End")))
+    assert check_processes([("t.bpmn", plan("reviewerCount"))]) == []
+    # one keystroke, and two letters apart but as close (reviewerCuont: swapped; reviewrCont: two left out)
+    for slip in ("reviewerCout", "reviewrCont"):
+        [typo] = check_processes([("t.bpmn", plan(slip))])
+        assert (typo["rule"], typo["severity"]) == ("variable", "error"), slip
+        assert "Write reviewerCount)" in typo["message"]
+    [unknown] = check_processes([("t.bpmn", plan("panelSize"))])  # may come from a caller checked on its own
+    assert (unknown["rule"], unknown["severity"]) == ("variable", "warning")
 
 
 def test_variables_set_in_another_file_of_the_same_check_count():

@@ -56,7 +56,10 @@ def rule_undefined_variables(doc: Doc):
                 continue
             reported.add((el.get("id"), name))
             pool = sorted(doc.variables - BUILTIN_FUNCTIONS.keys() - FUNCTION_NAMES)
-            typo = next((known for known in pool if one_keystroke_apart(name, known)), None)
+            # a loop cardinality nothing sets stops every plan at its activity, as a collection does:
+            # a close name is a slip there too (named, e.g. approverCount for aproverCount)
+            typo = misspelt(name, pool) if what[1] == "loopCardinality" else \
+                next((known for known in pool if one_keystroke_apart(name, known)), None)
             if typo:
                 yield doc.problem(el, "variable", f"{what[0]} `{text}` 读取的变量 {name} 无处设置，与已设置的 {typo} 只差"
                                   f"一个字符，应是笔误：方案到达此处时会停住，改图也救不了已在此版本上的方案。请改为 {typo} "
@@ -94,21 +97,31 @@ def one_keystroke_apart(a: str, b: str) -> bool:
 
 
 def rule_misspelt_collections(doc: Doc):
-    """A multi-instance collection that nothing sets but that is close to the name of a variable
-    something does set: most likely a typo, which would fail only when the plan reaches the
-    task. A collection nothing sets is not reported on its own: a list can come with the start
-    data or a message, and no form field can declare one."""
+    """A multi-instance collection that nothing sets but that is a slip of the keyboard from a
+    variable something does set: every plan reaching the activity stops there (no list to make
+    instances of), and no later version helps the plans on this one. An error, as a misspelt
+    variable one keystroke from a set one is. A collection nothing sets and nothing resembles is
+    not reported: a list can come with the start data, and no form field can declare one. Nor is
+    the plural of a set name (`units` beside a field `unit`): a list of what that name holds."""
     loops = doc.root.xpath(".//bpmn:multiInstanceLoopCharacteristics[@camunda:collection]", namespaces=NS)
     named = {loop: loop.get(CAMUNDA + "collection").strip() for loop in loops}
     set_otherwise = doc.variables - set(named.values()) - BUILTIN_FUNCTIONS.keys() - FUNCTION_NAMES
     for loop, name in named.items():
         if not name.isidentifier() or name in set_otherwise:
             continue  # an expression is refused by the multi-instance rule
-        pool = sorted(set_otherwise - {loop.get(CAMUNDA + "elementVariable")})
-        # a close cutoff: a slip of the keyboard (departmnets), not another word (departmentsConsulted)
-        close = difflib.get_close_matches(name, pool, n=1, cutoff=0.85)
-        if close:
-            yield doc.problem(owner_of(loop), "variable", f"camunda:collection `{name}`：这些文件中无处设置此变量，"
-                              f"是否应为已设置的 {close[0]}？方案到达此任务时若没有它，会停在这里 "
-                              f"(nothing in these files sets '{name}'; did you mean {close[0]}, which "
-                              f"is set? A plan reaching this task without it would stop there.)", "warning")
+        pool = sorted(known for known in set_otherwise - {loop.get(CAMUNDA + "elementVariable")}
+                      if name not in (known + "s", known + "es"))
+        typo = misspelt(name, pool)
+        if typo:
+            yield doc.problem(owner_of(loop), "variable", f"camunda:collection `{name}`：这些文件中无处设置此变量，与已设置的 "
+                              f"{typo} 拼写几乎相同，应是笔误：方案到达此任务时没有列表，会停在这里，改图也救不了已在此版本上的方案。"
+                              f"请改为 {typo} (nothing in these files sets the collection '{name}', a slip of the "
+                              f"keyboard from {typo}, which is set: a typo. Every plan reaching this task would stop "
+                              f"there, and no later version helps the plans on this one. Write {typo})")
+
+
+def misspelt(name: str, pool: list[str]) -> str | None:
+    """The set name `name` is a slip of the keyboard from: one keystroke apart, or as close as
+    `departmnets` is to `departments` (a close cutoff: not another word, departmentsConsulted)."""
+    return (next((known for known in pool if one_keystroke_apart(name, known)), None)
+            or next(iter(difflib.get_close_matches(name, pool, n=1, cutoff=0.85)), None))
