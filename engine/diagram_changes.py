@@ -391,6 +391,14 @@ def against_deployed(session, files: list[tuple[str, bytes]]) -> list[dict]:
     return results
 
 
+def looks_changed_only(changed: list[dict]) -> list[dict]:
+    """The processes of against_deployed's list that deploy would make a new version of though
+    plans would run exactly as before: only the layout moved, or only a comment or a text
+    annotation changed. Deploy asks before adding such a version (a stray save, not a change)."""
+    return [p for p in changed if not p.get("unchanged") and not p.get("new_process")
+            and (p.get("layout_only") or p.get("file_only"))]
+
+
 def between_versions(session, key: str, version: int) -> dict:
     """Version `version` of process `key` against the version before it."""
     new = _definition(session, key, version)

@@ -182,3 +182,34 @@ def test_the_nav_offers_the_audit_page_only_to_who_may_use_it(live, page):
     page.get_by_role("button", name="退出").click()
     sign_in(page, live, "chen")
     expect(page.locator("header nav").get_by_role("link", name=re.compile("^审计$"))).to_have_count(1)
+
+
+def _moved(xml: bytes) -> bytes:
+    """The filing process with one shape moved 20 px: layout only, plans run as before."""
+    moved = re.sub(rb'<dc:Bounds x="(\d+)"', lambda m: b'<dc:Bounds x="%d"' % (int(m.group(1)) + 20), xml, count=1)
+    assert moved != xml
+    return moved
+
+
+def test_a_layout_only_file_is_deployed_only_once_that_is_confirmed(live, page):
+    """检查 said 只改了图形布局, and 部署 then made version 2 without a word."""
+    engine = live.app.extensions["reformflow"]
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/definitions/deploy")
+    page.get_by_label("BPMN 文件").set_input_files([_file("filing.bpmn", _moved(FILING))])
+    page.get_by_role("button", name="部署", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("filing 只改了图形布局或注释，办理方式没有变化，部署会新增一个版本。均未部署")
+    stray = page.locator("fieldset.stray")
+    expect(stray).to_contain_text("filing")
+    expect(stray).to_contain_text("只改了图形布局")
+    assert _versions(engine, "filing") == [(1, "chen")]
+
+    page.get_by_label("BPMN 文件").set_input_files([_file("filing.bpmn", _moved(FILING))])
+    page.get_by_label("仍部署为新版本").check()
+    page.get_by_role("button", name="部署", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("filing 已部署为第 2 版")
+    assert _versions(engine, "filing") == [(2, "chen"), (1, "chen")]
+    # a real change is never asked about
+    page.get_by_label("BPMN 文件").set_input_files([_file("filing.bpmn", _changed(FILING))])
+    page.get_by_role("button", name="部署", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("filing 已部署为第 3 版")

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.checks import check_files
-from engine.diagram_changes import against_deployed, between_versions
+from engine.diagram_changes import against_deployed, between_versions, looks_changed_only
 from engine.commands import directory_of, latest_diagrams
 from engine.documents import first_hidden
 from engine.errors import Invalid, NotFound, ReformflowError
@@ -89,12 +89,25 @@ def deploy():
         return render_template("analyst_deploy.html"), 400
     with current.engine().db.reader() as s:  # against what is deployed before this deploy
         changed = against_deployed(s, files)
+    stray = looks_changed_only(changed)
     if request.form.get("action") == "deploy":
+        if stray and not request.form.get("stray_confirmed"):
+            return _ask_first(files, changed, stray)
         return _deploy(files, changed)
     report = _check(files)
     return render_template("analyst_deploy.html", checked=[n for n, _ in files], problems=report.problems,
                            errors=len(report.errors), warnings=len(report.warnings),
-                           lint=report.modeler_lint, changed=changed), 200
+                           lint=report.modeler_lint, changed=changed, stray=stray), 200
+
+
+def _ask_first(files, changed: list[dict], stray: list[dict]):
+    """Files that moved shapes only, or changed only a comment, would each become a new version
+    though plans run as before: nothing is deployed until 仍部署为新版本 is ticked (the files are
+    chosen again: an upload is never kept)."""
+    flash(_("%(keys)s 只改了图形布局或注释，办理方式没有变化，部署会新增一个版本。均未部署：确要部署，请勾选“仍部署为新版本”，"
+            "重新选择文件后再点“部署”。", keys=_("、").join(p["key"] for p in stray)), "error")
+    return render_template("analyst_deploy.html", checked=[n for n, _ in files], problems=[], errors=0,
+                           warnings=0, lint=None, changed=changed, stray=stray, asked=True), 200
 
 
 def _check(files):

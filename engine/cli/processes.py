@@ -102,11 +102,17 @@ _DEPLOYED = {"created": "已部署新版本 (created)", "unchanged": "内容未�
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--as", "actor", default="system", show_default=True,
               help="部署人，记入审计记录：在职用户，默认 system (who deploys, recorded in the audit trail).")
-def deploy_cmd(state, as_json, files, actor):
+@click.option("--yes", is_flag=True,
+              help="只改了图形布局或注释的文件也部署为新版本，不再询问 (deploy a file that changed only in layout or "
+                   "a comment as a new version without asking).")
+def deploy_cmd(state, as_json, files, actor, yes):
     """部署 BPMN 文件，全部成功或全部不变 (deploy BPMN files, all or nothing)."""
     from ..errors import Invalid
+    read = _read_files(files)
+    if not yes:
+        _confirm_looks_changed_only(state, read)
     try:
-        result = state.engine.deploy(_read_files(files), actor=actor)
+        result = state.engine.deploy(read, actor=actor)
     except Invalid as exc:
         if as_json or not exc.details:
             raise
@@ -122,6 +128,35 @@ def deploy_cmd(state, as_json, files, actor):
             click.echo(f"Camunda Modeler 检查 (lint)：{_lint_skipped(lint)}；reformflow 自身的检查已运行 (the Python checks ran)",
                        err=True)
     _emit({"definitions": result}, as_json, human)
+
+
+def _on_a_terminal() -> bool:
+    """Whether someone can answer a question: standard input is a terminal, not a script's pipe."""
+    return sys.stdin.isatty()
+
+
+def _confirm_looks_changed_only(state, files) -> None:
+    """A file that moved shapes only, or changed only a comment, would become version n+1 though
+    plans run as before (a stray save in the Modeler): ask first on a terminal (default no);
+    refuse the set in a script, saying to add --yes. A real change or an unchanged file never asks."""
+    from ..diagram_changes import against_deployed, looks_changed_only
+    from ..errors import Invalid
+    with state.db.reader() as s:
+        stray = looks_changed_only(against_deployed(s, files))
+    if not stray:
+        return
+    names = "、".join(p["key"] for p in stray)
+    if not _on_a_terminal():
+        raise Invalid(f"{names} 只改了图形布局或注释，办理方式没有变化，部署会新增一个版本；均未部署。确要部署为新版本请加 --yes "
+                      f"({', '.join(p['key'] for p in stray)} changed only in layout or a comment: plans would run as "
+                      "before, yet deploying adds a version; nothing was deployed. Add --yes to deploy it anyway)")
+    for p in stray:
+        said = "只改了图形布局 (layout only)" if p["layout_only"] else "只改了注释或文字注解 (only a comment or a text annotation)"
+        click.echo(f"{p['key']}（v{p['old_version']} → {p['file_name']}）：{said}", err=True)
+    if not click.confirm("办理方式没有变化，仍要部署为新版本吗？(plans would run as before: deploy as a new version anyway?)",
+                         default=False, err=True):
+        click.echo("未部署 (nothing deployed)", err=True)
+        sys.exit(1)
 
 
 def _refuse_problems(problems: list[dict]) -> None:
