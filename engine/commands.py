@@ -239,6 +239,8 @@ class Engine:
         _check_name("角色代码", "group code", code, Group.__table__.c.code)
         _check_name("名称", "display name", display_name, Group.__table__.c.display_name)
         with self.command(actor) as ctx:
+            if actor != SYSTEM_ACTOR:  # the operator's act; a person doing it must be in the office, as for users
+                self._office_member(ctx, actor, "只有改革办可以添加角色 (only the reform office adds groups)")
             if ctx.session.execute(select(Group).where(Group.code == code)).scalar_one_or_none():
                 raise Conflict(f"角色 {code} 已存在 (group exists)")
             ctx.session.add(Group(code=code, display_name=display_name))

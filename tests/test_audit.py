@@ -152,7 +152,7 @@ def test_only_a_known_active_user_anchors_as_for_every_other_as(engine, people):
     assert anchored() == 0
     # there is no default name to fall back on: who anchors is said
     missing = cli(engine.db, "audit", "anchor", code=2)
-    assert "缺少选项 (Missing option) '--as'" in missing.stderr and anchored() == 0
+    assert "缺少 --as：请用 --as 用户名 写明以谁的身份办理" in missing.stderr and anchored() == 0
     assert json.loads(cli(engine.db, "audit", "anchor", "--as", "li").stdout)["seq"]
     assert anchored() == 1
 

@@ -87,4 +87,4 @@ def test_help_and_usage_errors_are_in_chinese_with_the_english():
             "'--as', '--json', '--scope'?)") in wrong.stderr
     assert "运行 'main tasks --help' 查看帮助 (Try 'main tasks --help' for help)." in wrong.stderr
     missing = runner.invoke(main, ["claim", "7"])
-    assert "缺少选项 (Missing option) '--as'." in missing.stderr
+    assert "缺少 --as：请用 --as 用户名 写明以谁的身份办理，如 --as chen" in missing.stderr

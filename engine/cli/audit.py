@@ -9,7 +9,7 @@ import click
 
 from .. import display
 from ..output import whole_file
-from .params import PLAN
+from .params import PLAN, acting_user
 from .shared import _emit, command, main
 
 
@@ -57,7 +57,7 @@ class _Stdout:
 
 @command(audit, "anchor")
 @click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
-@click.option("--as", "actor", required=True, help="锚定人，记入审计记录：在职用户 (who anchors, recorded in the trail: an active user).")
+@acting_user()
 def audit_anchor(state, as_json, output, actor):
     """为哈希链末端记录锚点，由审计人员保存在数据库之外 (record an anchor of the chain's tip to keep outside the database).
 

@@ -10,7 +10,7 @@ import click
 
 from .. import clock
 from ..workdays import CALENDAR_LOOKAHEAD, gap_warning
-from .params import YEAR, YEARS, BadValue, Day
+from .params import YEAR, YEARS, BadValue, Day, acting_user
 from .shared import _emit, command, main
 from .show import _deadline
 
@@ -25,10 +25,11 @@ def calendar():
 @click.option("--off", is_flag=True, help="放假，如落在工作日的节日；与 --working 二选一 (a day off, e.g. a holiday on a weekday; this or --working).")
 @click.option("--working", is_flag=True, help="调休上班，如调换的周末；与 --off 二选一 (a working day, e.g. a swapped weekend; this or --off).")
 @click.option("--note", default="", help="说明，如 元旦 / 春节调休 (a note).")
-@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who enters the day: reform office).")
+@acting_user()
 def calendar_set(state, as_json, day, off, working, note, actor):
-    """把 DAY 录入为放假 (--off) 或调休上班 (--working)，并重新计算跨过该日的待办期限和定时器
-    (enter DAY as a day off or a working day; open deadlines and timers counted across it are counted again)."""
+    """把 DAY 录入为放假 (--off) 或调休上班 (--working)，并重新计算跨过该日的待办期限和定时器；限改革办
+    (enter DAY as a day off or a working day; open deadlines and timers counted across it are counted again;
+    reform office only)."""
     if off == working:  # neither, or both: a --working/--off switch let the last one win unseen
         raise BadValue("须指定 --off（放假）或 --working（调休上班），且只能指定其中一个",
                        "give exactly one of --off (a day off) or --working (a working day)",
@@ -48,10 +49,10 @@ def _recount(state, day, actor) -> list[dict]:
 
 @command(calendar, "remove")
 @click.argument("day", type=Day(), metavar="DAY")
-@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who removes the entry: reform office).")
+@acting_user()
 def calendar_remove(state, as_json, day, actor):
-    """撤销 DAY 的录入（录错时用），该日恢复为日历包或周一至周五的安排，并重新计算跨过该日的期限
-    (take back what was entered for DAY; deadlines counted across it are counted again)."""
+    """撤销 DAY 的录入（录错时用），该日恢复为日历包或周一至周五的安排，并重新计算跨过该日的期限；限改革办
+    (take back what was entered for DAY; deadlines counted across it are counted again; reform office only)."""
     result = state.engine.remove_calendar_day(day.date(), actor=actor)
     result["moved"] = _recount(state, day.date(), actor)
     # the day is now as the package or Monday-Friday has it: a plain working day or day off, no
@@ -63,10 +64,10 @@ def calendar_remove(state, as_json, day, actor):
 
 @command(calendar, "import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False), metavar="FILE")
-@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who enters the schedule: reform office).")
+@acting_user()
 def calendar_import(state, as_json, path, actor):
-    """从 CSV 文件一次录入全年放假和调休安排，全部成功或全部不变 (enter a year's holidays and working
-    weekends from a CSV file, all or nothing).
+    """从 CSV 文件一次录入全年放假和调休安排，全部成功或全部不变；限改革办 (enter a year's holidays and
+    working weekends from a CSV file, all or nothing; reform office only).
 
     \b
     文件格式 (the file)，UTF-8 或 GB18030；日期仅为格式示例，不是真实安排 (the dates only show

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .params import ID, Day
+from .params import ID, Day, acting_user
 from .shared import _emit, command, main
 from .show import _local
 
@@ -21,10 +21,11 @@ def delegate():
 @click.option("--until", "ends", type=Day(), required=True, metavar="DATE",
               help="最后一天 YYYY-MM-DD，含当日 (the last day, included).")
 @click.option("--reason", required=True, help="事由，如 出差、休假、学习 (the reason, e.g. a business trip).")
-@click.option("--as", "actor", required=True, help="委托人本人或改革办用户，记入审计记录 (the principal or the reform office).")
+@acting_user()
 def delegate_add(state, as_json, principal, to, starts, ends, reason, actor):
-    """设置委托：期间受托人可认领、办理委托人的待办，留痕注明「代」谁 (set a delegation: meanwhile the delegate
-    claims and completes the principal's tasks, each recorded as on their behalf)."""
+    """设置委托：期间受托人可认领、办理委托人的待办，留痕注明「代」谁；由委托人本人或改革办设置 (set a delegation:
+    meanwhile the delegate claims and completes the principal's tasks, each recorded as on their behalf; set by the
+    principal or the reform office)."""
     result = state.engine.delegate(principal, to=to, starts_on=starts.date(), ends_on=ends.date(), reason=reason,
                                    actor=actor)
     _emit(result, as_json, lambda d: click.echo(f"已设置委托 {d['id']} (delegation set)：{_delegation_line(d)}"))
@@ -41,12 +42,12 @@ def _delegation_line(d: dict) -> str:
 
 
 @command(delegate, "list")
-@click.option("--as", "actor", required=True, help="谁的委托（委托他人的和受托的） (whose delegations, given and received).")
+@acting_user()
 @click.option("--user", help="改革办查看某人的委托 (the reform office: another person's).")
 @click.option("--all", "everyone", is_flag=True, help="改革办查看全部生效中和未开始的委托 (the reform office: all "
                                                        "delegations in force or upcoming).")
 def delegate_list(state, as_json, actor, user, everyone):
-    """列出委托 (list delegations)."""
+    """列出 --as 本人委托他人的和受托的委托 (list the delegations --as gave and received)."""
     result = {"delegations": state.engine.delegations(actor, user=user, everyone=everyone)}
 
     def human(d):
@@ -59,8 +60,9 @@ def delegate_list(state, as_json, actor, user, everyone):
 
 @command(delegate, "end")
 @click.argument("delegation_id", type=ID)
-@click.option("--as", "actor", required=True, help="委托人、受托人或改革办用户 (the principal, the delegate or the reform office).")
+@acting_user()
 def delegate_end(state, as_json, delegation_id, actor):
-    """提前结束委托，即时生效 (end a delegation now)."""
+    """提前结束委托，即时生效；由委托人、受托人或改革办结束 (end a delegation now: its principal, its delegate or the
+    reform office)."""
     result = state.engine.end_delegation(delegation_id, actor=actor)
     _emit(result, as_json, lambda d: click.echo(f"已结束委托 {d['id']} (delegation ended)：{_delegation_line(d)}"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..output import whole_file
-from .params import ID, PLAN
+from .params import ID, PLAN, acting_user
 from .shared import _emit, _read_attachments, command, main
 from .show import _each, _show_document
 
@@ -16,10 +16,11 @@ from .show import _each, _show_document
 @command(main, "attach")
 @click.argument("task_id", type=ID)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False), metavar="FILE")
-@click.option("--as", "actor", required=True, help="办理人用户名 (who attaches: the task's assignee).")
+@acting_user()
 @click.option("--name", help="保存的文件名，默认为原文件名 (the name to keep; default: the file's own).")
 def attach_cmd(state, as_json, task_id, path, actor, name):
-    """为已认领的待办上传附件，如方案稿、评估报告 (attach a file to a task you hold, e.g. the draft or a report)."""
+    """为 --as 本人已认领的待办上传附件，如方案稿、评估报告 (attach a file to a task --as holds, e.g. the draft or a
+    report)."""
     [(file_name, content)] = _read_attachments([path], name)
     _emit(state.engine.attach(task_id, file_name, content, actor=actor), as_json, _show_document)
 

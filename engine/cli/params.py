@@ -113,3 +113,44 @@ def _plan_id(state, value):
     if found is None:
         raise NotFound(f"没有业务编号为 {value} 的方案 (no plan with business key {value})")
     return found
+
+
+# --------------------------------------------------------------------------- who acts
+SYSTEM = "system"  # engine.commands.SYSTEM_ACTOR: the operator, with the database's credentials
+
+
+class MissingActor(click.BadParameter):
+    """`--as` left out where a person must act: said the same by every command, on one line, with
+    what to write (click's own said only "Missing option '--as'")."""
+
+    def __init__(self, ctx):
+        super().__init__("缺少 --as：请用 --as 用户名 写明以谁的身份办理，如 --as chen；在岗人员见 reformflow users list "
+                         "(missing --as: say as whom with --as USERNAME, e.g. --as chen; `reformflow users list` "
+                         "lists who is active)", ctx)
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class _ActingUserOption(click.Option):
+    """A required --as whose absence is said by MissingActor rather than click's bare "Missing option"."""
+
+    def process_value(self, ctx, value):
+        if self.required and self.value_is_missing(value) and not ctx.resilient_parsing:
+            raise MissingActor(ctx)
+        return super().process_value(ctx, value)
+
+
+def acting_user(*, operator: bool = False):
+    """The one `--as USER` of every command that acts for someone or answers as someone: the same
+    name, help and refusal everywhere. `operator`: an act the operator does with the database's
+    credentials before anyone exists (`groups add`, `users add`, `deploy`): left out, it is the
+    system's; given, it is that person's and checked like any other."""
+    if operator:
+        return click.option("--as", "actor", metavar="USER", default=SYSTEM, show_default=True,
+                            help="以谁的身份：在职用户的用户名，办理的事以其名记入审计记录；不写则记为 system，即运维人员 "
+                                 "(as whom: an active user's name; what is done is recorded in their name; left out, system: "
+                                 "the operator).")
+    return click.option("--as", "actor", metavar="USER", required=True, cls=_ActingUserOption,
+                        help="以谁的身份：在职用户的用户名，办理的事以其名记入审计记录 "
+                             "(as whom: an active user's name; what is done is recorded in their name).")

@@ -8,7 +8,7 @@ import sys
 import click
 
 from .. import display
-from .params import BadValue
+from .params import BadValue, acting_user
 from .shared import _emit, command, main
 from .show import _candidates_text
 
@@ -27,22 +27,21 @@ def users():
                                 "`reformflow users password` 设置 (password for the web inbox; it stays in the "
                                 "shell history and shows in `ps`: better set it with `reformflow users password`).")
 @click.option("--email", help="邮箱地址，用于邮件提醒 (email address for mail notifications).")
-def users_add(state, as_json, username, display_name, groups, unit, password, email):
-    """添加用户 (add a user)；由运维人员添加，审计记录中记为 system (an operator's act, recorded as system)."""
+@acting_user(operator=True)
+def users_add(state, as_json, username, display_name, groups, unit, password, email, actor):
+    """添加用户：由运维人员添加时记为 system，--as 则须为改革办用户 (add a user: by the operator, recorded as
+    system; with --as, a reform office user)."""
     if password is not None:  # the same rules as `users password` and the web's pages
         from ..passwords import checked
         checked(username, password)
     result = state.engine.add_user(username, display_name, groups=list(groups), unit=unit, password=password,
-                                   email=email)
+                                   email=email, actor=actor)
     _emit(result, as_json, lambda d: click.echo(f"已添加用户 {d['username']} (user added)"))
 
 
 @command(users, "password")
 @click.argument("username")
-@click.option("--as", "actor", required=True,
-              help="谁来设置：本人（须输入当前密码；尚无密码的首次设置不需要），或为他人重设的改革办用户，记入审计记录 "
-                   "(who sets it: the user themselves, giving the current one unless they have none yet, or the "
-                   "reform office resetting it).")
+@acting_user()
 @click.option("--stdin", "from_stdin", is_flag=True,
               help="从标准输入读取新密码一行，供脚本使用；本人修改已有密码时先读当前密码一行 (read the new password as one "
                    "line of standard input, for scripts; changing one's own existing password, the current "
@@ -126,10 +125,11 @@ def _user_line(u: dict) -> str:
 @click.option("--email", help="邮箱地址，用于邮件提醒；空字符串 \"\" 清除 (email address for mail notifications; \"\" clears it).")
 @click.option("--digest/--no-digest", default=None,
               help="每个工作日早上发一封待办摘要，或不再发 (a mail each working morning listing their open steps, or no more).")
-@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who changes the user: reform office).")
+@acting_user()
 def users_update(state, as_json, username, display_name, unit, add_groups, remove_groups, actor, email, digest):
-    """修改用户的姓名、单位或角色，手头待办不变，但调离单位的限该单位待办退回该单位
-    (change a user's name, unit or groups; the tasks they hold stay theirs, but for the steps kept to the unit they left)."""
+    """修改用户的姓名、单位或角色，手头待办不变，但调离单位的限该单位待办退回该单位；限改革办
+    (change a user's name, unit or groups; the tasks they hold stay theirs, but for the steps kept to the unit they left;
+    reform office only)."""
     if (display_name is None and unit is None and not add_groups and not remove_groups and email is None
             and digest is None):
         raise BadValue("至少指定一项修改：--display-name、--unit、--add-group、--remove-group、--email 或 --digest",
@@ -163,10 +163,11 @@ def _show_returned(d):
 
 @command(users, "deactivate")
 @click.argument("username")
-@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who deactivates: reform office).")
+@acting_user()
 def users_deactivate(state, as_json, username, actor):
-    """停用离岗人员：不能再办理，手头待办退回其角色，无人可接的列出待改革办指派
-    (deactivate someone who left: their tasks go back to their group; those nobody else may take are listed for the office to assign)."""
+    """停用离岗人员：不能再办理，手头待办退回其角色，无人可接的列出待改革办指派；限改革办
+    (deactivate someone who left: their tasks go back to their group; those nobody else may take are listed for the office to assign;
+    reform office only)."""
     result = state.engine.deactivate_user(username, actor=actor)
 
     def human(d):
@@ -184,9 +185,9 @@ def users_deactivate(state, as_json, username, actor):
 
 @command(users, "reactivate")
 @click.argument("username")
-@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (who reactivates: reform office).")
+@acting_user()
 def users_reactivate(state, as_json, username, actor):
-    """重新启用用户 (reactivate a user)."""
+    """重新启用用户，限改革办 (reactivate a user; reform office only)."""
     result = state.engine.reactivate_user(username, actor=actor)
     _emit(result, as_json, lambda d: click.echo(f"已启用 {d['username']} {d['display_name']} (reactivated)"))
 
@@ -207,7 +208,9 @@ def groups_list(state, as_json):
 @command(groups, "add")
 @click.argument("code")
 @click.option("--display-name", required=True, help="角色名称 (display name).")
-def groups_add(state, as_json, code, display_name):
-    """添加角色 (add a candidate group)."""
-    result = state.engine.add_group(code, display_name)
+@acting_user(operator=True)
+def groups_add(state, as_json, code, display_name, actor):
+    """添加角色：由运维人员添加时记为 system，--as 则须为改革办用户 (add a candidate group: by the operator,
+    recorded as system; with --as, a reform office user)."""
+    result = state.engine.add_group(code, display_name, actor=actor)
     _emit(result, as_json, lambda d: click.echo(f"已添加角色 {d['code']} (group added)"))

@@ -8,14 +8,14 @@ import json
 import click
 
 from .. import clock
-from .params import ID, PLAN
+from .params import ID, PLAN, acting_user
 from .shared import _emit, _json_data, _written, command, main
 from .show import _PLAN_STATUS, _each, _label, _local, _show_comment, _show_instance
 
 
 @command(main, "start")
 @click.argument("key")
-@click.option("--as", "actor", required=True, help="发起人用户名 (who starts the plan).")
+@acting_user()
 @click.option("--title", help="方案名称 (the plan's title).")
 @click.option("--business-key", help="业务编号 (business key).")
 @click.option("--data", help="启动变量，JSON 对象 (start variables as a JSON object).")
@@ -28,7 +28,7 @@ def start_cmd(state, as_json, key, actor, title, business_key, data):
 @command(main, "comment")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 @click.argument("text")
-@click.option("--as", "actor", required=True, help="留言人用户名，记入审计记录 (who comments, recorded in the trail).")
+@acting_user()
 @click.option("--task", "task_id", type=ID, help="所关于的本方案任务编号 (the plan's task the comment is about).")
 def comment_cmd(state, as_json, instance_id, text, actor, task_id):
     """在方案上留言（批注），如请起草人补充材料；不办结任何步骤，记入办理经过，不能修改或删除
@@ -46,7 +46,7 @@ def comments_cmd(state, as_json, instance_id):
 @command(main, "cancel")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 @click.option("--reason", required=True, help="终止理由，记入审计记录 (why the plan is stopped).")
-@click.option("--as", "actor", required=True, help="改革办用户名 (who stops it: reform office).")
+@acting_user()
 def cancel_cmd(state, as_json, instance_id, reason, actor):
     """终止方案：误发起、重复发起或情况变化不再办理的，撤销其全部待办，限改革办
     (stop a plan for good: its open tasks are withdrawn; reform office only)."""
@@ -172,7 +172,7 @@ def archive_cmd(state, as_json, instance_id, output):
 @command(main, "message")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 @click.argument("name")
-@click.option("--as", "actor", required=True, help="发送人用户名 (who sends).")
+@acting_user()
 @click.option("--data", help="随消息发送的变量，JSON 对象 (variables sent with the message).")
 def message_cmd(state, as_json, instance_id, name, actor, data):
     """向等待消息 NAME（如 材料补正）的方案发送该消息 (send the message NAME to one plan that waits for it)."""
@@ -183,7 +183,7 @@ def message_cmd(state, as_json, instance_id, name, actor, data):
 
 @command(main, "signal")
 @click.argument("name")
-@click.option("--as", "actor", required=True, help="改革办用户名 (who signals: reform office).")
+@acting_user()
 @click.option("--data", help="随信号发送的变量，JSON 对象 (variables sent with the signal).")
 def signal_cmd(state, as_json, name, actor, data):
     """向所有等待信号 NAME 的方案广播，限改革办 (broadcast the signal NAME to every waiting plan; reform office only)."""

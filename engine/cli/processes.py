@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .params import acting_user
 from .shared import EXIT_CODES, _emit, command, main
 from .show import _local
 
@@ -100,8 +101,7 @@ _DEPLOYED = {"created": "已部署新版本 (created)", "unchanged": "内容未�
 
 @command(main, "deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--as", "actor", default="system", show_default=True,
-              help="部署人，记入审计记录：在职用户，默认 system (who deploys, recorded in the audit trail).")
+@acting_user(operator=True)
 @click.option("--yes", is_flag=True,
               help="只改了图形布局或注释的文件也部署为新版本，不再询问 (deploy a file that changed only in layout or "
                    "a comment as a new version without asking).")

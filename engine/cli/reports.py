@@ -9,7 +9,7 @@ import click
 
 from .. import display
 from ..workdays import gap_warning
-from .params import BadValue
+from .params import BadValue, acting_user
 from .shared import _emit, _written, command, main
 from .show import _PLAN_STATUS, _deadline, _label
 
@@ -145,11 +145,11 @@ def supervision_cmd(state, as_json, year, unit, output):
 
 
 @command(main, "overview")
-@click.option("--as", "actor", required=True, help="改革办用户名 (who asks: reform office).")
+@acting_user()
 def overview_cmd(state, as_json, actor):
-    """工作台：本年度台账红黄绿、已逾期和 5 个工作日内到期的环节、逾期最多的牵头单位、备案、待认领、督察整改
+    """工作台：本年度台账红黄绿、已逾期和 5 个工作日内到期的环节、逾期最多的牵头单位、备案、待认领、督察整改；限改革办
     (the overview: this year's ledger by colour, steps overdue and due within 5 working days, the lead
-    units most behind, filings, tasks to claim, rectifications)."""
+    units most behind, filings, tasks to claim, rectifications; reform office only)."""
     result = state.engine.overview(actor)
     _emit(result, as_json, _overview_lines)
 
@@ -190,7 +190,7 @@ def _overview_lines(d: dict) -> None:
 
 
 @command(main, "stats")
-@click.option("--as", "actor", required=True, help="改革办用户名 (who asks: reform office).")
+@acting_user()
 @click.option("--since", help="统计办结日期自此日起，如 2026-01-01；默认为今年 1 月 1 日 "
                               "(count the steps completed from this date; default: 1 January this year).")
 @click.option("--until", help="至此日止（含），如 2026-12-31；默认为该年 12 月 31 日 "
@@ -204,9 +204,9 @@ def _overview_lines(d: dict) -> None:
 @click.option("--output", type=click.Path(dir_okay=False),
               help="写入 .xlsx 或 .csv 文件，只输出一行摘要 (write the statistics to an .xlsx or .csv file; only a one-line summary is printed).")
 def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, output):
-    """办理时效统计：各流程各环节办结数、办理用时（工作日、自然日的中位数、90% 分位数、最长）、逾期办结及在办逾期，最慢的环节在前
+    """办理时效统计：各流程各环节办结数、办理用时（工作日、自然日的中位数、90% 分位数、最长）、逾期办结及在办逾期，最慢的环节在前；限改革办
     (how long each step takes: steps completed, median, 90th percentile and longest time in working and
-    calendar days, late completions, open and overdue steps; the slowest step first)."""
+    calendar days, late completions, open and overdue steps; the slowest step first; reform office only)."""
     from .. import step_times_export as export
     if fmt == "xlsx" and output is None:
         raise BadValue("--format xlsx 须与 --output FILE.xlsx 同用", "--format xlsx needs --output FILE.xlsx")

@@ -8,13 +8,13 @@ import json
 import click
 
 from .. import clock
-from .params import ID, PLAN
+from .params import ID, PLAN, acting_user
 from .shared import _emit, _json_data, _read_attachments, command, main
 from .show import _show_comment, _show_document, _show_task
 
 
 @command(main, "tasks")
-@click.option("--as", "actor", required=True, help="谁的待办 (whose inbox).")
+@acting_user()
 # the choices are engine.queries.LISTS, written out: importing it here would load SpiffWorkflow
 @click.option("--scope", type=click.Choice(["mine", "claimable", "all", "done"]), default="all", show_default=True,
               help="mine 已认领的，claimable 可认领的，all 两者，done 已办（本人办结的，最近的在前） "
@@ -114,7 +114,7 @@ def _show_form(t: dict) -> None:
 def _task_command(name, method, help_text, extra=None):
     @command(main, name, help=help_text)
     @click.argument("task_id", type=ID)
-    @click.option("--as", "actor", required=True, help="办理人用户名 (who acts).")
+    @acting_user()
     def cmd(state, as_json, task_id, actor, **kw):
         result = getattr(state.engine, method)(task_id, actor=actor, **kw)
         _emit(result, as_json, _show_task)
@@ -126,7 +126,7 @@ _task_command("claim", "claim", "认领一项你可办理的待办 (claim a task
 
 @command(main, "unclaim")
 @click.argument("task_id", type=ID)
-@click.option("--as", "actor", required=True, help="办理人用户名 (who acts).")
+@acting_user()
 def unclaim_cmd(state, as_json, task_id, actor):
     """退还已认领的待办 (give a claimed task back to its candidates)."""
     def human(d):
@@ -140,7 +140,7 @@ def unclaim_cmd(state, as_json, task_id, actor):
 @command(main, "assign")
 @click.argument("task_id", type=ID)
 @click.option("--to", "to", required=True, help="交给谁 (the user to assign to).")
-@click.option("--as", "actor", required=True, help="改革办用户名 (who assigns: reform office).")
+@acting_user()
 @click.option("--reassign", is_flag=True, help="从当前办理人手中收回改派 (take the task from the person who holds it).")
 def assign_cmd(state, as_json, task_id, to, actor, reassign):
     """把待办指派给用户，限改革办 (assign a task to a user; reform office only)."""
@@ -149,7 +149,7 @@ def assign_cmd(state, as_json, task_id, to, actor, reassign):
 
 @command(main, "complete")
 @click.argument("task_id", type=ID)
-@click.option("--as", "actor", required=True, help="办理人用户名 (who completes).")
+@acting_user()
 @click.option("--data", help="表单数据，JSON 对象 (form values as a JSON object).")
 @click.option("--attach", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="随表单一并上传的附件，可重复 (a file to attach with the form, repeatable).")
@@ -171,10 +171,11 @@ def complete_cmd(state, as_json, task_id, actor, data, paths, comment):
 
 @command(main, "urge")
 @click.argument("task_id", type=ID, metavar="TASK")
-@click.option("--as", "actor", required=True, help="改革办用户名，记入审计记录 (a reform office user, recorded in the trail).")
+@acting_user()
 @click.option("--note", help="催办说明，默认「请抓紧办理。」(what you expect; default 请抓紧办理。).")
 def urge_cmd(state, as_json, task_id, actor, note):
-    """催办：督促任务的办理人尽快办理，记入办理经过，办理人的待办中标出 (urge a step's holder: on the trail and marked in their inbox)."""
+    """催办：督促任务的办理人尽快办理，记入办理经过，办理人的待办中标出；限改革办 (urge a step's holder: on the trail and marked in their inbox;
+    reform office only)."""
     from ..urging import urge
     done = urge(state.engine, task_id, actor=actor, note=note)
     _emit(done, as_json, lambda d: click.echo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from .. import display
-from .params import ID, Day
+from .params import ID, Day, acting_user
 from .shared import _emit, command, main
 
 
@@ -15,7 +15,7 @@ def tokens():
 
 @command(tokens, "add")
 @click.argument("name")
-@click.option("--as", "actor", required=True, help="令牌的所有者，API 以其身份办理 (the token's owner: the API acts as them).")
+@acting_user()
 @click.option("--expires", type=Day(), metavar="DATE",
               help="有效期的最后一天 YYYY-MM-DD，至当日 24 时（北京时间）；不填则长期有效，直至撤销 "
                    "(the last day it is valid, to the end of that day, Beijing time; without it, until revoked).")
@@ -37,7 +37,7 @@ _TOKEN_STATES = {"active": "有效 active", "revoked": "已撤销 revoked", "exp
 
 
 @command(tokens, "list")
-@click.option("--as", "actor", required=True, help="谁的令牌 (whose tokens).")
+@acting_user()
 @click.option("--user", "owner", help="改革办查看他人的令牌 (the reform office: another person's tokens).")
 def tokens_list(state, as_json, actor, owner):
     """列出访问令牌（不含密钥） (list access tokens, never their secrets)."""
@@ -60,8 +60,9 @@ def tokens_list(state, as_json, actor, owner):
 
 @command(tokens, "revoke")
 @click.argument("token_id", type=ID)
-@click.option("--as", "actor", required=True, help="令牌的所有者或改革办用户，记入审计记录 (its owner or the reform office).")
+@acting_user()
 def tokens_revoke(state, as_json, token_id, actor):
-    """撤销访问令牌，即时生效 (revoke an access token, at once)."""
+    """撤销访问令牌，即时生效；由其所有者或改革办撤销 (revoke an access token, at once: its owner or the reform
+    office)."""
     result = state.engine.revoke_token(actor, token_id)
     _emit(result, as_json, lambda d: click.echo(f"已撤销访问令牌 {d['id']}「{d['name']}」 (token revoked)"))
