@@ -202,6 +202,7 @@ def test_a_layout_only_file_is_deployed_only_once_that_is_confirmed(live, page):
     stray = page.locator("fieldset.stray")
     expect(stray).to_contain_text("filing")
     expect(stray).to_contain_text("只改了图形布局")
+    expect(page.locator("p.summary")).to_have_count(0)  # nothing was checked: no "no problems found"
     assert _versions(engine, "filing") == [(1, "chen")]
 
     page.get_by_label("BPMN 文件").set_input_files([_file("filing.bpmn", _moved(FILING))])

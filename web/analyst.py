@@ -106,8 +106,8 @@ def _ask_first(files, changed: list[dict], stray: list[dict]):
     chosen again: an upload is never kept)."""
     flash(_("%(keys)s 只改了图形布局或注释，办理方式没有变化，部署会新增一个版本。均未部署：确要部署，请勾选“仍部署为新版本”，"
             "重新选择文件后再点“部署”。", keys=_("、").join(p["key"] for p in stray)), "error")
-    return render_template("analyst_deploy.html", checked=[n for n, _ in files], problems=[], errors=0,
-                           warnings=0, lint=None, changed=changed, stray=stray, asked=True), 200
+    # no 检查结果 section: nothing was checked, and "没有发现问题" would say it was
+    return render_template("analyst_deploy.html", changed=changed, stray=stray), 200
 
 
 def _check(files):

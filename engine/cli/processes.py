@@ -145,10 +145,10 @@ def _confirm_looks_changed_only(state, files) -> None:
         stray = looks_changed_only(against_deployed(s, files))
     if not stray:
         return
-    names = "、".join(p["key"] for p in stray)
+    keys = [p["key"] for p in stray]
     if not _on_a_terminal():
-        raise Invalid(f"{names} 只改了图形布局或注释，办理方式没有变化，部署会新增一个版本；均未部署。确要部署为新版本请加 --yes "
-                      f"({', '.join(p['key'] for p in stray)} changed only in layout or a comment: plans would run as "
+        raise Invalid(f"{'、'.join(keys)} 只改了图形布局或注释，办理方式没有变化，部署会新增一个版本；均未部署。确要部署为新版本请加 "
+                      f"--yes ({', '.join(keys)} changed only in layout or a comment: plans would run as "
                       "before, yet deploying adds a version; nothing was deployed. Add --yes to deploy it anyway)")
     for p in stray:
         said = "只改了图形布局 (layout only)" if p["layout_only"] else "只改了注释或文字注解 (only a comment or a text annotation)"
