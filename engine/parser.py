@@ -148,12 +148,16 @@ def own_name(label: str) -> str:
     return PureWindowsPath(PurePosixPath(label).name).name.strip()
 
 
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+
+
 def whole_number(value: str | None) -> int | None:
     """A process property written as a whole number (`15`, `+3`, `-2`, spaces around it), as the
     number a plan gets; None for any other text. The one rule `start` (a property as a variable)
     and `check` (a property an expression counts with) both follow."""
     text = (value or "").strip()
-    return int(text) if text.lstrip("+-").isdigit() else None
+    # one sign at most, then decimal digits only: `str.isdigit` also takes '²', which int() refuses
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
 
 
 def setting(value: str):

@@ -101,6 +101,14 @@ def test_whole_numbers_and_booleans_pass():
         assert _property_problems([("t.bpmn", _counting("${workingDays(reviewDays)}", value))]) == [], value
 
 
+@pytest.mark.parametrize("value", ["+-5", "²", "1 5"])
+def test_a_value_that_only_looks_numeric_is_refused_not_a_crash(value):
+    """`+-5` and `²` passed a digits test and then made int() raise: check ended in a traceback."""
+    [problem] = _property_problems([("t.bpmn", _counting("${workingDays(reviewDays)}", value))])
+    assert problem["severity"] == "error"
+    assert f"流程属性 reviewDays 的值 '{value}' 不是整数" in problem["message"]
+
+
 def test_a_property_a_called_process_counts_with_is_refused_in_the_caller():
     """The called process reads its caller's value: the caller's '10天' stops every plan in the child."""
     child = _counting("${workingDays(reviewDays)}", value=None, key="child")
