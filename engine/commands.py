@@ -926,6 +926,14 @@ class Engine:
             r["warnings"] = warnings.get(p.file_name, [])
         return results
 
+    def deploy_errors(self, files: list[tuple[str, bytes]]) -> list[dict]:
+        """The errors that would refuse deploying these files now (the same checks, remembered by
+        content, so the deploy after it does not run them again). Deploy's question about a
+        layout-only file is not asked when the set would be refused anyway."""
+        with self.db.reader() as s:
+            deployed = latest_diagrams(s)
+        return [p for p in _checked(files, deployed).problems if p["severity"] == "error"]
+
     @staticmethod
     def _latest(session, key: str) -> ProcessDefinition | None:
         return session.execute(select(ProcessDefinition).where(ProcessDefinition.key == key)

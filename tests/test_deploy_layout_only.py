@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, ROOT
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a database with people
 
 MINI = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
@@ -78,3 +78,33 @@ def test_on_a_terminal_deploy_asks_and_no_is_the_default(deployed, sqlite_db, tm
     accepted = runner.invoke(main, ["--db", sqlite_db.url, "deploy", path], input="y\n")
     assert accepted.exit_code == 0 and "mini_approval v2 已部署新版本 (created)" in accepted.stdout
     assert _versions(deployed) == [2, 1]
+
+
+def test_errors_are_said_before_the_layout_question(deployed, tmp_path):
+    """A set deploy refuses for an error is refused for it at once: asking about the layout first
+    had the analyst confirm, or add --yes, only to be refused then."""
+    broken = _file(tmp_path, "broken.bpmn", "<bpmn:definitions")
+    refused = deployed("deploy", _file(tmp_path, "mini_approval.bpmn", MOVED), broken, ok=False)
+    assert refused.exit_code == 3
+    assert "部署被拒绝" in refused.stderr and "broken.bpmn" in refused.stderr
+    assert "只改了图形布局" not in refused.stderr
+    assert _versions(deployed) == [1]
+
+
+def test_the_web_says_errors_before_asking_about_the_layout(demo_engine):
+    """As the command line: 部署 of a set with an error and a layout-only file shows the error,
+    not the question whose answer would only lead to it."""
+    import io
+
+    from .web_helper import signed_in_client
+    filing = (ROOT / "bpmn" / "filing.bpmn").read_bytes()
+    moved = filing.replace(b'<dc:Bounds x="', b'<dc:Bounds x="1', 1)
+    client = signed_in_client(demo_engine, "chen")
+    page = client.post("/definitions/deploy", data={"action": "deploy", "files": [
+        (io.BytesIO(moved), "filing.bpmn"), (io.BytesIO(b"<bpmn:definitions"), "broken.bpmn")]},
+        content_type="multipart/form-data")
+    text = page.get_data(as_text=True)
+    assert "broken.bpmn" in text and "仍部署为新版本" not in text
+    from engine.queries import definitions
+    with demo_engine.db.reader() as s:
+        assert [d["version"] for d in definitions(s, all_versions=True) if d["key"] == "filing"] == [1]

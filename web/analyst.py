@@ -91,7 +91,8 @@ def deploy():
         changed = against_deployed(s, files)
     stray = looks_changed_only(changed)
     if request.form.get("action") == "deploy":
-        if stray and not request.form.get("stray_confirmed"):
+        # errors first: a set deploy refuses anyway is not asked about
+        if stray and not request.form.get("stray_confirmed") and not current.engine().deploy_errors(files):
             return _ask_first(files, changed, stray)
         return _deploy(files, changed)
     report = _check(files)

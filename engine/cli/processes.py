@@ -143,7 +143,7 @@ def _confirm_looks_changed_only(state, files) -> None:
     from ..errors import Invalid
     with state.db.reader() as s:
         stray = looks_changed_only(against_deployed(s, files))
-    if not stray:
+    if not stray or state.engine.deploy_errors(files):  # errors first: deploy refuses them without asking
         return
     keys = [p["key"] for p in stray]
     if not _on_a_terminal():
