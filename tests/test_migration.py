@@ -1,0 +1,176 @@
+"""Moving a running plan to a newer version of its process (方案迁移到新版本): the reform office
+moves a plan stuck on an old version; its open step stays with its holder, what it has not reached
+follows the new version, and its history and audit chain stay whole."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.audit import verify
+from engine.commands import Engine
+from engine.errors import Conflict, Forbidden, Invalid
+from engine.history import plan_history
+from engine.trail_text import said
+from models import AuditEvent, HumanTask, InstanceTask, ProcessInstance
+
+from .conftest import FIXTURES
+from .plan_helper import audit_payloads
+
+V1 = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+# version 2: the draft step is renamed and asks for one more field; a return no longer needs a
+# reason (the later condition); an approved plan is signed off (签发) before it ends (a new step)
+V2 = (V1.replace('name="起草" camunda:assignee', 'name="起草方案" camunda:assignee')
+      .replace('<camunda:formField id="days"',
+               '<camunda:formField id="background" label="起草背景" type="string">'
+               '<camunda:validation><camunda:constraint name="required" /></camunda:validation>'
+               '</camunda:formField>\n          <camunda:formField id="days"')
+      .replace("${decision == 'return' &amp;&amp; !empty returnReason}", "${decision == 'return'}")
+      .replace('<bpmn:sequenceFlow id="Flow_Approve" name="通过" sourceRef="Gateway_Decision" targetRef="Event_Done" />',
+               '<bpmn:sequenceFlow id="Flow_Approve" name="通过" sourceRef="Gateway_Decision" targetRef="Task_Sign" />'
+               '<bpmn:userTask id="Task_Sign" name="签发" camunda:candidateGroups="reform_office">'
+               '<bpmn:incoming>Flow_Approve</bpmn:incoming><bpmn:outgoing>Flow_Signed</bpmn:outgoing></bpmn:userTask>'
+               '<bpmn:sequenceFlow id="Flow_Signed" sourceRef="Task_Sign" targetRef="Event_Done" />')
+      .replace('<bpmn:incoming>Flow_Approve</bpmn:incoming>\n    </bpmn:endEvent>',
+               '<bpmn:incoming>Flow_Signed</bpmn:incoming>\n    </bpmn:endEvent>')
+      .replace('</bpmndi:BPMNPlane>',
+               '<bpmndi:BPMNShape id="Task_Sign_di" bpmnElement="Task_Sign"><dc:Bounds x="625" y="140" width="100" '
+               'height="80" /></bpmndi:BPMNShape><bpmndi:BPMNEdge id="Flow_Signed_di" bpmnElement="Flow_Signed">'
+               '<di:waypoint x="675" y="140" /><di:waypoint x="675" y="88" /></bpmndi:BPMNEdge></bpmndi:BPMNPlane>'))
+# a version without the draft step's id (the Modeler gave it a new one)
+NO_DRAFT = V1.replace("Task_Draft", "Activity_0draft1")
+DRAFT = {"summary": "深化预算改革", "days": 30}
+
+
+@pytest.fixture
+def office(engine, people):
+    engine.deploy([("mini_approval.bpmn", V1.encode())])
+    return engine
+
+
+def _deploy(engine, xml: str) -> int:
+    [deployed] = engine.deploy([("mini_approval.bpmn", xml.encode())])
+    return deployed["version"]
+
+
+def _open(engine, plan_id: int) -> list[dict]:
+    return [t for t in engine.instance(plan_id)["tasks"]]
+
+
+def _rows(engine, plan_id: int) -> list[tuple]:
+    with engine.db.reader() as s:
+        return s.execute(select(HumanTask.id, HumanTask.status, HumanTask.assignee, HumanTask.name, HumanTask.version)
+                         .where(HumanTask.instance_id == plan_id).order_by(HumanTask.id)).all()
+
+
+def _state(engine, plan_id: int) -> tuple:
+    with engine.db.reader() as s:
+        plan = s.get(ProcessInstance, plan_id)
+        tasks = s.execute(select(func.count()).select_from(InstanceTask).where(InstanceTask.instance_id == plan_id)).scalar()
+        return plan.definition_id, plan.version, plan.state_json, tasks
+
+
+def _complete(engine, plan_id: int, element_id: str, actor: str, data: dict) -> None:
+    [task] = [t for t in _open(engine, plan_id) if t["element_id"] == element_id]
+    if task["status"] == "open":
+        engine.claim(task["id"], actor=actor)
+    engine.complete(task["id"], actor=actor, data=data)
+
+
+def test_a_waiting_plan_moves_and_follows_the_new_version_to_its_end(office, db):
+    plan = office.start("mini_approval", actor="zhang", title="预算改革")
+    [draft] = _open(office, plan["id"])
+    assert (draft["element_id"], draft["assignee"], draft["status"]) == ("Task_Draft", "zhang", "claimed")
+    assert _deploy(office, V2) == 2
+
+    before = _state(office, plan["id"])
+    preview = office.migration_preview(plan["id"])
+    assert (preview["from_version"], preview["to_version"], preview["allowed"]) == (1, 2, True)
+    [step] = preview["steps"]
+    assert (step["task_id"], step["new_name"], step["kept"]) == (draft["id"], "起草方案", "changed")
+    assert set(step["changes"]) == {"name", "form"}
+    assert "Task_Sign" in {c["element_id"] for c in preview["ahead"] if c["change"] == "added"}
+    assert _state(office, plan["id"]) == before  # the preview changed nothing
+
+    moved = office.migrate_plan(plan["id"], actor="chen", reason="退回规则更正", expected_version=preview["expected_version"])
+    assert (moved["definition_version"], moved["migration"]["from_version"]) == (2, 1)
+    [kept] = moved["tasks"]
+    # the same inbox row: holder, claim and deadline kept; the new name and form taken
+    assert (kept["id"], kept["assignee"], kept["status"], kept["due_at"]) == (
+        draft["id"], "zhang", "claimed", draft["due_at"])
+    assert kept["name"] == "起草方案"
+    assert [f["id"] for f in office.task_view(draft["id"])["form"]] == ["summary", "background", "days"]
+    with pytest.raises(Invalid, match="background"):
+        office.complete(draft["id"], actor="zhang", data=DRAFT)
+
+    # a fresh engine reads the moved plan from the database and runs it to its end on version 2
+    fresh = Engine(db)
+    fresh.complete(draft["id"], actor="zhang", data={**DRAFT, "background": "预算制度调整"})
+    _complete(fresh, plan["id"], "Task_Review", "li", {"decision": "return"})  # v1 would approve: no reason
+    assert [t["element_id"] for t in _open(fresh, plan["id"])] == ["Task_Draft"]
+    _complete(fresh, plan["id"], "Task_Draft", "zhang", {**DRAFT, "background": "补充"})
+    _complete(fresh, plan["id"], "Task_Review", "li", {"decision": "approve"})
+    assert [t["element_id"] for t in _open(fresh, plan["id"])] == ["Task_Sign"]  # the step version 2 added
+    _complete(fresh, plan["id"], "Task_Sign", "chen", {})
+    assert fresh.instance(plan["id"])["status"] == "completed"
+
+    [event] = audit_payloads(office, plan["id"], "instance_migrated")
+    assert (event["reason"], event["old"], event["new"]) == ("退回规则更正", {"version": 1}, {"version": 2})
+    assert [(s["task_id"], s["new_name"]) for s in event["steps"]] == [(draft["id"], "起草方案")]
+    with office.db.reader() as s:
+        assert verify(s).ok
+        trail = [said(e) for e in plan_history(s, plan["id"])["events"] if e["event_type"] == "instance_migrated"]
+    assert trail == ["迁移到新版本 (moved to a new version) mini_approval v1 → v2：退回规则更正；"
+                     "保留待办 (steps kept) 起草 → 起草方案（名称、表单 name, form）"]
+
+
+def test_a_plan_whose_open_step_the_new_version_removed_is_refused_and_unchanged(office):
+    plan = office.start("mini_approval", actor="zhang")
+    _deploy(office, NO_DRAFT)
+    before, rows = _state(office, plan["id"]), _rows(office, plan["id"])
+    preview = office.migration_preview(plan["id"])
+    assert preview["allowed"] is False
+    [reason] = preview["refusals"]
+    assert "Task_Draft「起草」" in reason and "保留该步骤" in reason
+    with pytest.raises(Invalid, match="当前待办步骤 Task_Draft「起草」 在第 2 版中没有同 id 的元素"):
+        office.migrate_plan(plan["id"], actor="chen", reason="试迁移")
+    assert (_state(office, plan["id"]), _rows(office, plan["id"])) == (before, rows)
+    assert audit_payloads(office, plan["id"], "instance_migrated") == []
+
+
+def test_only_the_reform_office_moves_a_plan_and_a_stale_preview_is_a_conflict(office):
+    plan = office.start("mini_approval", actor="zhang")
+    _deploy(office, V2)
+    with pytest.raises(Forbidden, match="只有改革办可以将方案迁移到新版本"):
+        office.migrate_plan(plan["id"], actor="zhang", reason="想用新表单")
+    with pytest.raises(Forbidden, match="只有改革办"):
+        office.migration_preview(plan["id"], actor="zhang")
+    with pytest.raises(Invalid, match="须写明迁移理由"):
+        office.migrate_plan(plan["id"], actor="chen", reason=" ")
+    seen = office.migration_preview(plan["id"])["expected_version"]
+    [draft] = _open(office, plan["id"])
+    office.save_draft(draft["id"], {"summary": "暂存"}, actor="zhang")  # no change of the plan row
+    office.complete(draft["id"], actor="zhang", data=DRAFT)  # the plan moved on since the preview
+    with pytest.raises(Conflict, match="在您预览之后已有办理或变动"):
+        office.migrate_plan(plan["id"], actor="chen", reason="规则更正", expected_version=seen)
+    assert office.instance(plan["id"])["definition_version"] == 1
+    with pytest.raises(Invalid, match="第 1 版不比它新"):
+        office.migrate_plan(plan["id"], actor="chen", reason="规则更正", to_version=1)
+
+
+def test_a_draft_and_a_claim_survive_the_move(office):
+    plan = office.start("mini_approval", actor="zhang")
+    [draft] = _open(office, plan["id"])
+    office.complete(draft["id"], actor="zhang", data=DRAFT)
+    [review] = _open(office, plan["id"])
+    office.claim(review["id"], actor="li")
+    office.save_draft(review["id"], {"returnReason": "再议"}, actor="li")
+    _deploy(office, V2)
+    moved = office.migrate_plan(plan["id"], actor="chen", reason="签发步骤")
+    [kept] = moved["tasks"]
+    assert (kept["id"], kept["assignee"], kept["status"]) == (review["id"], "li", "claimed")
+    assert office.draft(review["id"], actor="li")["values"] == {"returnReason": "再议"}
+    assert moved["migration"]["steps"][0]["changes"] == []  # the review step itself is unchanged
+    office.complete(review["id"], actor="li", data={"decision": "approve"})
+    assert [t["element_id"] for t in _open(office, plan["id"])] == ["Task_Sign"]
