@@ -254,7 +254,7 @@ def preview(ctx, move: Move) -> dict:
     passed = set(ctx.session.execute(select(HumanTask.element_id).where(
         HumanTask.instance_id == move.plan.id, HumanTask.status == "completed")).scalars())
     ids = dict(ctx.session.execute(select(ProcessDefinition.id, ProcessDefinition.version).where(
-        ProcessDefinition.id.in_(list(move.old_called.values()))))) if move.old_called else {}
+        ProcessDefinition.id.in_(list(move.old_called.values())))).all()) if move.old_called else {}
     keys = sorted(set(move.old_called) | set(move.called))
     called = [{"key": k, "from_version": ids.get(move.old_called.get(k)),
                "to_version": move.called[k].version if k in move.called else None} for k in keys]

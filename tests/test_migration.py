@@ -15,8 +15,12 @@ from engine.history import plan_history
 from engine.trail_text import said
 from models import AuditEvent, HumanTask, InstanceTask, ProcessInstance
 
-from .conftest import FIXTURES
-from .plan_helper import audit_payloads
+from .conftest import BPMN, FIXTURES
+from .plan_helper import Plan, audit_payloads
+from .test_modeler_corpus import (LEGAL_ANSWER, LONG_OPINION, OPINION_LABEL_V2, SHORT_OPINION,
+                                  analyst_copy_of_legality_review, ended_at, open_tasks, work)
+from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 V1 = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
 # version 2: the draft step is renamed and asks for one more field; a return no longer needs a
@@ -40,6 +44,9 @@ V2 = (V1.replace('name="起草" camunda:assignee', 'name="起草方案" camunda:
                '<di:waypoint x="675" y="140" /><di:waypoint x="675" y="88" /></bpmndi:BPMNEdge></bpmndi:BPMNPlane>'))
 # a version without the draft step's id (the Modeler gave it a new one)
 NO_DRAFT = V1.replace("Task_Draft", "Activity_0draft1")
+# reform_plan with new instructions on its first step: a version 2 to move to
+REFORM_PLAN_V2 = (BPMN / "reform_plan.bpmn").read_text(encoding="utf-8").replace(
+    "<bpmn:documentation>", "<bpmn:documentation>（第二版）", 1).encode()
 DRAFT = {"summary": "深化预算改革", "days": 30}
 
 
@@ -174,3 +181,95 @@ def test_a_draft_and_a_claim_survive_the_move(office):
     assert moved["migration"]["steps"][0]["changes"] == []  # the review step itself is unchanged
     office.complete(review["id"], actor="li", data={"decision": "approve"})
     assert [t["element_id"] for t in _open(office, plan["id"])] == ["Task_Sign"]
+
+
+def test_a_plan_inside_an_embedded_subprocess_moves_and_keeps_its_timers(library):  # noqa: F811
+    """legality_review started on its own waits at Task_LegalityReview inside its embedded
+    SubProcess_Review, whose reminder and overdue timers run on the subprocess."""
+    plan = library.start("legality_review", actor="chen", data={"exploratory": False})
+    work(library, plan["id"], "Task_CheckMaterials", "li", {"materialsComplete": True})
+    [review] = open_tasks(library, plan["id"])
+    library.claim(review["id"], actor="li")
+    timer_before = library.instance(plan["id"])["next_timer_at"]
+    assert timer_before is not None
+    library.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
+
+    preview = library.migration_preview(plan["id"], actor="chen")
+    steps = {s["element_id"]: s for s in preview["steps"]}
+    step = steps.pop("Task_LegalityReview")
+    assert (step["task_id"], step["process"], step["changes"]) == (review["id"], "SubProcess_Review", ["form"])
+    # the subprocess under way and its reminder and overdue timers: kept as they are
+    assert {s["kept"] for s in steps.values()} == {"as_is"} and "SubProcess_Review" in steps, steps
+    moved = library.migrate_plan(plan["id"], actor="chen", reason="审查意见字数要求")
+    [kept] = moved["tasks"]
+    assert (kept["id"], kept["assignee"], kept["due_at"]) == (review["id"], "li", review["due_at"])
+    assert moved["next_timer_at"] == timer_before  # the subprocess's timers keep their moments
+    form = {f["id"]: f for f in library.task_view(review["id"])["form"]}
+    assert form["legalityOpinion"]["label"] == OPINION_LABEL_V2
+
+    fresh = Engine(library.db)
+    with pytest.raises(Invalid):
+        work(fresh, plan["id"], "Task_LegalityReview", "li", {**LEGAL_ANSWER, "legalityOpinion": SHORT_OPINION})
+    work(fresh, plan["id"], "Task_LegalityReview", "li", {**LEGAL_ANSWER, "legalityOpinion": LONG_OPINION})
+    assert ended_at(fresh, plan["id"]) == "Event_LegalityFailed"  # version 2's condition
+    with library.db.reader() as s:
+        assert verify(s).ok
+
+
+def test_a_plan_inside_a_called_process_waits_and_calls_not_made_bind_the_latest(library):  # noqa: F811
+    inside, before = Plan(library, title="已在审查"), Plan(library, title="尚未审查")
+    inside.run_until("Task_CheckMaterials")  # in the called legality_review
+    library.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
+    library.deploy([("reform_plan.bpmn", REFORM_PLAN_V2)])
+
+    preview = library.migration_preview(inside.id)
+    [reason] = preview["refusals"]
+    assert "CallActivity_LegalityReview「合法合规性审查」" in reason and "该调用流程办完后再迁移" in reason
+    with pytest.raises(Invalid, match="方案正在调用的流程"):
+        library.migrate_plan(inside.id, actor="chen", reason="新版本")
+
+    moved = library.migrate_plan(before.id, actor="chen", reason="新版本")
+    assert moved["definition_version"] == 2
+    assert moved["called_versions"]["legality_review"] == 2  # bound as a start would bind it now
+    [event] = audit_payloads(library, before.id, "instance_migrated")
+    assert event["called_versions"]["legality_review"] == 2
+    before.run_until("Task_CheckMaterials")
+    assert library.instance(before.id)["tasks"][0]["process_key"] == "legality_review"
+    form = {f["id"]: f for f in library.task_view(before.task("Task_CheckMaterials")["id"])["form"]}
+    assert "materialsComplete" in form
+
+
+def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--business-key", "DT-7", "--json"))
+    new = tmp_path / "mini_approval.bpmn"
+    new.write_text(V2, encoding="utf-8")
+    cli("deploy", str(new))
+    task = plan["tasks"][0]["id"]
+
+    shown = cli("migrate", "DT-7", "--reason", "规则更正", "--as", "chen", "--dry-run").stdout
+    assert shown.splitlines()[:3] == [
+        f"迁移预览 (migration preview) #{plan['id']}：mini_approval v1 → v2，未做任何更改 (nothing changed)",
+        "  当前步骤 (open steps):",
+        f"    保留并更新 (kept, updated) Task_Draft 起草 → 起草方案  任务 (task) {task}，办理人 (holder) zhang"
+        "  [按新版本 (now as version) 名称 name、表单 form]"]
+    assert "    新增 (added) 用户任务 (user task) Task_Sign 签发" in shown
+    assert as_json(cli("instance", "DT-7", "--json"))["definition_version"] == 1  # the dry run changed nothing
+    assert "instance_migrated" not in cli("audit", "export", "--instance", "DT-7").stdout
+
+    refused = cli("migrate", "DT-7", "--reason", "x", "--as", "zhang", "--json", ok=False)
+    assert refused.exit_code == 4 and as_json(refused)["error"] == "forbidden"
+    moved = cli("migrate", "DT-7", "--reason", "规则更正", "--as", "chen").stdout
+    assert moved == (f"已迁移方案 (plan moved) #{plan['id']} 简易审批：mini_approval v1 → v2\n"
+                     f"  保留待办 (task kept) {task} 起草 → 起草方案  [按新版本 (now as version) 名称 name、表单 form]\n")
+    assert as_json(cli("instance", "DT-7", "--json"))["definition_version"] == 2
+    assert "迁移到新版本 (moved to a new version) mini_approval v1 → v2：规则更正" in cli("history", "DT-7").stdout
+    again = cli("migrate", "DT-7", "--reason", "再迁", "--as", "chen", "--dry-run", "--json", ok=False)
+    assert again.exit_code == 3 and "已是该流程的最新版本" in again.stderr
+    new.write_text(V2.replace("Task_Draft", "Activity_0draft1"), encoding="utf-8")
+    cli("deploy", str(new))
+    refused = cli("migrate", "DT-7", "--reason", "再迁", "--as", "chen", "--dry-run", ok=False)
+    assert refused.exit_code == 3 and "  不能迁移 (may not move):" in refused.stdout
+    assert "当前待办步骤 Task_Draft「起草方案」 在第 3 版中没有同 id 的元素" in refused.stderr
+    assert as_json(cli("instance", "DT-7", "--json"))["definition_version"] == 2
+    cli("audit", "verify")  # exit 0: the chain is intact
