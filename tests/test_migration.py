@@ -47,6 +47,21 @@ NO_DRAFT = V1.replace("Task_Draft", "Activity_0draft1")
 # reform_plan with new instructions on its first step: a version 2 to move to
 REFORM_PLAN_V2 = (BPMN / "reform_plan.bpmn").read_text(encoding="utf-8").replace(
     "<bpmn:documentation>", "<bpmn:documentation>（第二版）", 1).encode()
+# version 1 with a reminder three days after the review opens (a duration: counted from when reached)
+TIMED = (V1.replace('<bpmn:exclusiveGateway id="Gateway_Decision"',
+                    '<bpmn:boundaryEvent id="Event_Remind" name="提醒" cancelActivity="false" attachedToRef="Task_Review">'
+                    '<bpmn:outgoing>Flow_Remind</bpmn:outgoing><bpmn:timerEventDefinition id="Timer_Remind">'
+                    '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P3D</bpmn:timeDuration>'
+                    '</bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+                    '<bpmn:sequenceFlow id="Flow_Remind" sourceRef="Event_Remind" targetRef="Event_Reminded" />'
+                    '<bpmn:endEvent id="Event_Reminded" name="已提醒"><bpmn:incoming>Flow_Remind</bpmn:incoming>'
+                    '</bpmn:endEvent>\n    <bpmn:exclusiveGateway id="Gateway_Decision"')
+         .replace('</bpmndi:BPMNPlane>',
+                  '<bpmndi:BPMNShape id="Event_Remind_di" bpmnElement="Event_Remind"><dc:Bounds x="357" y="92" '
+                  'width="36" height="36" /></bpmndi:BPMNShape><bpmndi:BPMNShape id="Event_Reminded_di" '
+                  'bpmnElement="Event_Reminded"><dc:Bounds x="357" y="182" width="36" height="36" /></bpmndi:BPMNShape>'
+                  '<bpmndi:BPMNEdge id="Flow_Remind_di" bpmnElement="Flow_Remind"><di:waypoint x="375" y="128" />'
+                  '<di:waypoint x="375" y="182" /></bpmndi:BPMNEdge></bpmndi:BPMNPlane>'))
 DRAFT = {"summary": "深化预算改革", "days": 30}
 
 
@@ -183,24 +198,27 @@ def test_a_draft_and_a_claim_survive_the_move(office):
     assert [t["element_id"] for t in _open(office, plan["id"])] == ["Task_Sign"]
 
 
-def test_a_plan_inside_an_embedded_subprocess_moves_and_keeps_its_timers(library):  # noqa: F811
+def test_a_plan_inside_an_embedded_subprocess_moves_and_keeps_its_timers(library, at):  # noqa: F811
     """legality_review started on its own waits at Task_LegalityReview inside its embedded
     SubProcess_Review, whose reminder and overdue timers run on the subprocess."""
-    plan = library.start("legality_review", actor="chen", data={"exploratory": False})
-    work(library, plan["id"], "Task_CheckMaterials", "li", {"materialsComplete": True})
-    [review] = open_tasks(library, plan["id"])
-    library.claim(review["id"], actor="li")
+    with at("2026-12-01T09:00:00"):
+        plan = library.start("legality_review", actor="chen", data={"exploratory": False})
+        work(library, plan["id"], "Task_CheckMaterials", "li", {"materialsComplete": True})
+        [review] = open_tasks(library, plan["id"])
+        library.claim(review["id"], actor="li")
     timer_before = library.instance(plan["id"])["next_timer_at"]
     assert timer_before is not None
     library.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
 
-    preview = library.migration_preview(plan["id"], actor="chen")
+    with at("2026-12-03T15:00:00"):  # two days on: timers started afresh would be due two days later
+        preview = library.migration_preview(plan["id"], actor="chen")
     steps = {s["element_id"]: s for s in preview["steps"]}
     step = steps.pop("Task_LegalityReview")
     assert (step["task_id"], step["process"], step["changes"]) == (review["id"], "SubProcess_Review", ["form"])
     # the subprocess under way and its reminder and overdue timers: kept as they are
     assert {s["kept"] for s in steps.values()} == {"as_is"} and "SubProcess_Review" in steps, steps
-    moved = library.migrate_plan(plan["id"], actor="chen", reason="审查意见字数要求")
+    with at("2026-12-03T15:00:00"):
+        moved = library.migrate_plan(plan["id"], actor="chen", reason="审查意见字数要求")
     [kept] = moved["tasks"]
     assert (kept["id"], kept["assignee"], kept["due_at"]) == (review["id"], "li", review["due_at"])
     assert moved["next_timer_at"] == timer_before  # the subprocess's timers keep their moments
@@ -273,3 +291,35 @@ def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
     assert "当前待办步骤 Task_Draft「起草方案」 在第 3 版中没有同 id 的元素" in refused.stderr
     assert as_json(cli("instance", "DT-7", "--json"))["definition_version"] == 2
     cli("audit", "verify")  # exit 0: the chain is intact
+
+
+def test_a_timer_already_running_keeps_its_moment(engine, people, at):
+    engine.deploy([("mini_approval.bpmn", TIMED.encode())])
+    with at("2026-12-01T09:00:00"):
+        plan = engine.start("mini_approval", actor="zhang")
+        [draft] = _open(engine, plan["id"])
+        engine.complete(draft["id"], actor="zhang", data=DRAFT)
+    due = engine.instance(plan["id"])["next_timer_at"]
+    assert due is not None
+    _deploy(engine, TIMED.replace('name="审核"', 'name="审核把关"'))
+    with at("2026-12-02T09:00:00"):  # a day on: a reminder started afresh would come a day later
+        moved = engine.migrate_plan(plan["id"], actor="chen", reason="改名")
+    assert (moved["next_timer_at"], moved["tasks"][0]["name"]) == (due, "审核把关")
+
+
+def _with_properties(xml: str, properties: dict) -> str:
+    listed = "".join(f'<camunda:property name="{k}" value="{v}" />' for k, v in properties.items())
+    return xml.replace('isExecutable="true">', 'isExecutable="true"><bpmn:extensionElements><camunda:properties>'
+                       f'{listed}</camunda:properties></bpmn:extensionElements>', 1)
+
+
+def test_the_values_a_plan_started_with_stay_and_new_properties_are_added(engine, people):
+    engine.deploy([("mini_approval.bpmn", _with_properties(V1, {"reviewRounds": "1"}).encode())])
+    plan = engine.start("mini_approval", actor="zhang")
+    _deploy(engine, _with_properties(V1, {"reviewRounds": "2", "signOffDays": "5"}))
+    assert engine.migration_preview(plan["id"])["properties_added"] == {"signOffDays": 5}
+    moved = engine.migrate_plan(plan["id"], actor="chen", reason="新增签发期限")
+    assert (moved["variables"]["reviewRounds"], moved["variables"]["signOffDays"]) == (1, 5)
+    [draft] = moved["tasks"]
+    engine.complete(draft["id"], actor="zhang", data=DRAFT)
+    assert engine.instance(plan["id"])["variables"]["signOffDays"] == 5  # carried on to the next step
