@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from models.process import is_open
@@ -381,3 +381,17 @@ def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest
     return {"from_version": move.source.version, "to_version": move.target.version, "steps": kept,
             "called_versions": {k: d.version for k, d in move.called.items()},
             "properties_added": move.properties_added}
+
+
+def newer_version(session, plan_id: int) -> int | None:
+    """The latest version of a running plan's process when it is newer than the plan's (the
+    plan's page offers the reform office 迁移到新版本 then), else None."""
+    current = ProcessDefinition.__table__.alias("current")
+    latest = session.execute(
+        select(func.max(ProcessDefinition.version))
+        .select_from(ProcessInstance)
+        .join(current, current.c.id == ProcessInstance.definition_id)
+        .join(ProcessDefinition, ProcessDefinition.key == current.c.key)
+        .where(ProcessInstance.id == plan_id, ProcessInstance.status == "running",
+               ProcessDefinition.version > current.c.version)).scalar()
+    return latest
