@@ -45,11 +45,6 @@ OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 # history a person or the trail saw happen: a task in these states must keep its element
 PASSED = TaskState.COMPLETED | TaskState.ERROR | OPEN
 
-# what of an open step a person sees, with the words the change lists use
-STEP_ASPECTS = {"name": ("名称", "name"), "documentation": ("办理说明", "instructions"),
-                "form": ("表单", "form"), "candidates": ("候选人/组", "candidates"), "lane": ("泳道", "lane"),
-                "due": ("办理期限（本步骤沿用已定期限）", "due date (this step keeps the one it has)")}
-
 
 @dataclass
 class Move:

@@ -256,7 +256,7 @@ def _audit_verified(w, e, p, name):
             f"{w.mark('，')}head {str(p.get('head_hash'))[:16]}…")
 
 
-# what of a kept step a move to a new version changed (engine/migration.py STEP_ASPECTS)
+# what of a kept step a move to a new version changed (engine/migration.py _step_changes)
 _STEP_CHANGES = {"name": ("名称", "name"), "documentation": ("办理说明", "instructions"), "form": ("表单", "form"),
                  "candidates": ("候选人", "candidates"), "lane": ("泳道", "lane"), "due": ("期限规则", "due-date rule")}
 

@@ -3,17 +3,17 @@ moves a plan stuck on an old version; its open step stays with its holder, what 
 follows the new version, and its history and audit chain stay whole."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import func, select
 
+from engine import clock
+from engine.archive import decision_archive
 from engine.audit import verify
 from engine.commands import Engine
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.history import plan_history
 from engine.trail_text import said
-from models import AuditEvent, HumanTask, InstanceTask, ProcessInstance
+from models import HumanTask, InstanceTask, ProcessInstance
 
 from .conftest import BPMN, FIXTURES
 from .plan_helper import Plan, audit_payloads
@@ -142,6 +142,7 @@ def test_a_waiting_plan_moves_and_follows_the_new_version_to_its_end(office, db)
     assert [(s["task_id"], s["new_name"]) for s in event["steps"]] == [(draft["id"], "起草方案")]
     with office.db.reader() as s:
         assert verify(s).ok
+        assert decision_archive(s, plan["id"], clock.now())["verified"]["problems"] == []
         trail = [said(e) for e in plan_history(s, plan["id"])["events"] if e["event_type"] == "instance_migrated"]
     assert trail == ["迁移到新版本 (moved to a new version) mini_approval v1 → v2：退回规则更正；"
                      "保留待办 (steps kept) 起草 → 起草方案（名称、表单 name, form）"]
@@ -282,6 +283,8 @@ def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
                      f"  保留待办 (task kept) {task} 起草 → 起草方案  [按新版本 (now as version) 名称 name、表单 form]\n")
     assert as_json(cli("instance", "DT-7", "--json"))["definition_version"] == 2
     assert "迁移到新版本 (moved to a new version) mini_approval v1 → v2：规则更正" in cli("history", "DT-7").stdout
+    cli("diagram", "DT-7", "--output", str(tmp_path / "plan.svg"))  # drawn from version 2 with the moved state
+    assert 'data-element-id="Task_Sign"' in (tmp_path / "plan.svg").read_text(encoding="utf-8")
     again = cli("migrate", "DT-7", "--reason", "再迁", "--as", "chen", "--dry-run", "--json", ok=False)
     assert again.exit_code == 3 and "已是该流程的最新版本" in again.stderr
     new.write_text(V2.replace("Task_Draft", "Activity_0draft1"), encoding="utf-8")
