@@ -102,8 +102,9 @@ def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int 
 
 def _bind(session, target, old_called: dict[str, int], entered: set[str], latest) -> dict[str, ProcessDefinition]:
     """Every process the target calls, transitively: the version the plan ran where it entered
-    it, else the latest deployed one (as a start binds them now)."""
-    bound, pending = {}, list(json.loads(target.called_keys))
+    it, else the latest deployed one (as a start binds them now). A process the plan entered
+    stays bound even if the target no longer calls it: its finished state is restored with it."""
+    bound, pending = {}, [*json.loads(target.called_keys), *(k for k in old_called if k in entered)]
     while pending:
         key = pending.pop()
         if key in bound:

@@ -143,9 +143,11 @@ def test_a_waiting_plan_moves_and_follows_the_new_version_to_its_end(office, db)
     with office.db.reader() as s:
         assert verify(s).ok
         assert decision_archive(s, plan["id"], clock.now())["verified"]["problems"] == []
-        trail = [said(e) for e in plan_history(s, plan["id"])["events"] if e["event_type"] == "instance_migrated"]
-    assert trail == ["迁移到新版本 (moved to a new version) mini_approval v1 → v2：退回规则更正；"
-                     "保留待办 (steps kept) 起草 → 起草方案（名称、表单 name, form）"]
+        [moved_event] = [e for e in plan_history(s, plan["id"])["events"] if e["event_type"] == "instance_migrated"]
+    assert said(moved_event) == ("迁移到新版本 (moved to a new version) mini_approval v1 → v2：退回规则更正；"
+                                 "保留待办 (steps kept) 起草 → 起草方案（名称、表单 name, form）")
+    assert said(moved_event, "en") == ("moved to a new version mini_approval v1 → v2: 退回规则更正; "
+                                       "steps kept 起草 → 起草方案 (name, form)")
 
 
 def test_a_plan_whose_open_step_the_new_version_removed_is_refused_and_unchanged(office):
@@ -326,3 +328,20 @@ def test_the_values_a_plan_started_with_stay_and_new_properties_are_added(engine
     [draft] = moved["tasks"]
     engine.complete(draft["id"], actor="zhang", data=DRAFT)
     assert engine.instance(plan["id"])["variables"]["signOffDays"] == 5  # carried on to the next step
+
+
+def test_a_called_process_the_plan_went_through_keeps_its_version(library):  # noqa: F811
+    """The plan's finished legality review is saved in the plan's state on legality_review v1:
+    after the move the plan is still read back with that version, and runs on to its end."""
+    plan = Plan(library, title="审查已过")
+    plan.run_until("Task_LegalityReview")
+    plan.do("Task_LegalityReview", legalityResult="pass_with_changes", requiredChanges="删除第五条")
+    assert plan.active == ["Task_IncorporateLegalChanges"]
+    library.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
+    library.deploy([("reform_plan.bpmn", REFORM_PLAN_V2)])
+    moved = library.migrate_plan(plan.id, actor="chen", reason="新版本")
+    assert (moved["definition_version"], moved["called_versions"]["legality_review"]) == (2, 1)
+    plan.engine = Engine(library.db)  # read back from the database
+    plan.do("Task_IncorporateLegalChanges", legalChangesMade="已删除第五条")
+    plan.finish()
+    assert plan.refresh()["status"] == "completed" and plan.audit_ok()
