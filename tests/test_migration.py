@@ -44,7 +44,7 @@ V2 = (V1.replace('name="起草" camunda:assignee', 'name="起草方案" camunda:
                '<di:waypoint x="675" y="140" /><di:waypoint x="675" y="88" /></bpmndi:BPMNEdge></bpmndi:BPMNPlane>'))
 # a version without the draft step's id (the Modeler gave it a new one)
 NO_DRAFT = V1.replace("Task_Draft", "Activity_0draft1")
-# reform_plan with new instructions on its first step: a version 2 to move to
+# reform_plan with a new description (the process's documentation): a version 2 to move to
 REFORM_PLAN_V2 = (BPMN / "reform_plan.bpmn").read_text(encoding="utf-8").replace(
     "<bpmn:documentation>", "<bpmn:documentation>（第二版）", 1).encode()
 # version 1 with a reminder three days after the review opens (a duration: counted from when reached)

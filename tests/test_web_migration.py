@@ -13,7 +13,7 @@ from models import HumanTask, ProcessInstance
 from .conftest import BPMN
 from .web_helper import sign_in, signed_in_client
 
-# reform_plan with new instructions (documentation) on its first step: a version to move to
+# reform_plan with a new description (the process's documentation): a version to move to
 REFORM_PLAN_V2 = (BPMN / "reform_plan.bpmn").read_text(encoding="utf-8").replace(
     "<bpmn:documentation>", "<bpmn:documentation>（第二版）", 1).encode()
 
