@@ -279,13 +279,13 @@ def apply(ctx, move: Move, workflow, specs: dict) -> None:
                 kept[task.id] = (deepcopy(task.data), deepcopy(task.internal_data))
     for task in move.pruned:
         _prune(task)
-    top_diff, sub_diffs = diff_workflow(SPEC_SERIALIZER.registry, workflow, specs["spec"], specs["embedded"])
-    migrate_workflow(_by_id(top_diff, specs["spec"]), workflow, specs["spec"])
+    top_diff, sub_diffs = diff_workflow(_SpecRegistry(), workflow, specs["spec"], specs["embedded"])
+    migrate_workflow(_by_id(top_diff, workflow, specs["spec"]), workflow, specs["spec"])
     for sub_id, diff in sub_diffs.items():
         sub = workflow.subprocesses[sub_id]
         new_spec = specs["targets"].get(sub)
         if diff is not None and new_spec is not None:
-            migrate_workflow(_by_id(diff, new_spec), sub, new_spec)
+            migrate_workflow(_by_id(diff, sub, new_spec), sub, new_spec)
     workflow.subprocess_specs = specs["subprocess_specs"]
     for owner in specs["targets"]:
         for task in owner.tasks.values():
@@ -296,10 +296,23 @@ def apply(ctx, move: Move, workflow, specs: dict) -> None:
                     task.data.setdefault(name, value)
 
 
-def _by_id(diff, new_spec):
+class _SpecRegistry:
+    """The spec serializer's registry as SpecDiff compares two task specs with it: a multi-instance
+    spec's class is engine/scripting.py's subclass (mark_timers), which the registry does not know
+    by name: it is converted as the SpiffWorkflow class it extends."""
+
+    def convert(self, obj):
+        registry = SPEC_SERIALIZER.registry
+        for cls in type(obj).__mro__:
+            if cls in registry.typenames:
+                return registry.convert_to_dict[registry.typenames[cls]](obj)
+        return registry.convert(obj)
+
+
+def _by_id(diff, owner, new_spec):
     """SpiffWorkflow also matches a task to an element of another id by its place in the flow; a
     plan here moves only to the element of the same id (the others were refused or pruned)."""
-    diff.alignment = {task: new_spec.task_specs.get(task.task_spec.name) for task in diff.alignment}
+    diff.alignment = {task: new_spec.task_specs.get(task.task_spec.name) for task in owner.tasks.values()}
     return diff
 
 

@@ -345,3 +345,28 @@ def test_a_called_process_the_plan_went_through_keeps_its_version(library):  # n
     plan.do("Task_IncorporateLegalChanges", legalChangesMade="已删除第五条")
     plan.finish()
     assert plan.refresh()["status"] == "completed" and plan.audit_ok()
+
+
+def test_each_body_of_a_round_of_reports_keeps_its_own_step(library, at):  # noqa: F811
+    """A multi-instance activity (engine/scripting.py gives its spec a class of its own, which
+    SpiffWorkflow's comparison of specs must still read): each reporting body's open report keeps
+    the body it is for, and the round runs on to its end."""
+    from .test_work_report import BODIES, HALF_YEAR, Round
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library)
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+        before = {t["id"]: plan.values(t)["reportingUnit"] for t in plan.tasks("Task_SubmitReport")}
+        library.deploy([("work_report.bpmn", (BPMN / "work_report.bpmn").read_text(encoding="utf-8").replace(
+            "<bpmn:documentation>", "<bpmn:documentation>（第二版）", 1).encode())])
+        moved = library.migrate_plan(plan.id, actor="chen", reason="新版本")
+        assert moved["definition_version"] == 2
+        plan.engine = Engine(library.db)  # read back from the database
+        after = {t["id"]: plan.values(t)["reportingUnit"] for t in plan.tasks("Task_SubmitReport")}
+        assert after == before and sorted(after.values()) == ["市政府办公厅", "市财政局", "经济体制改革专项小组"]
+        for who in BODIES:
+            plan.report(who)
+        assert sorted(plan.values(t)["reportingUnit"] for t in plan.tasks("Task_ReviewReport")) == sorted(after.values())
+        plan.review_all()
+        plan.do("Task_CompileHalfYearReport")
+        plan.do("Task_LeaderReview")
+    assert plan.refresh()["status"] == "completed" and plan.audit_ok()
