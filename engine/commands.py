@@ -27,7 +27,7 @@ from models.identity import memberships
 from models.db import Database
 
 from . import (audit, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail, modeler,
-               passwords, provisional, recount, reporting_bodies, runtime, tokens)
+               migration, passwords, provisional, recount, reporting_bodies, runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
@@ -1405,6 +1405,42 @@ class Engine:
             drafts.discard(ctx.session, [t["task_id"] for t in withdrawn])
         return {**self.instance(instance_id), "withdrawn": withdrawn}
 
+    def migration_preview(self, instance_id: int, *, to_version: int | None = None,
+                          actor: str | None = None) -> dict:
+        """What moving a running plan to a newer version of its process would do (engine/migration.py),
+        nothing changed: its open steps kept or changed, the changes ahead, and why it may not move,
+        if it may not. With `actor`, refused unless they are in the reform office."""
+        with self.db.reader() as session:
+            ctx = Context(session, SYSTEM_ACTOR, clock.now(), specs=self.specs)
+            if actor is not None:
+                _office_reader(session.connection(), actor, _MIGRATE_REFUSAL)
+            plan = runtime.read_plan(ctx, instance_id)
+            if plan is None:
+                raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+            _migratable(plan)
+            move, _ = migration.prepare(ctx, plan, runtime.load(ctx, plan), to_version, self._latest)
+            return migration.preview(ctx, move)
+
+    def migrate_plan(self, instance_id: int, *, actor: str, reason: str, to_version: int | None = None,
+                     expected_version: int | None = None) -> dict:
+        """Move a running plan to a newer version of its process (迁移到新版本, reform office only):
+        its open steps stay with their holders, what it has not reached follows the new version,
+        its history is untouched. Refused whole, naming each step in the way, or done whole; the
+        reason is required and recorded. `expected_version`: the plan row's version the preview
+        showed (a plan acted on since is a conflict)."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise Invalid("须写明迁移理由 (give the reason for moving the plan)")
+        with self.command(actor) as ctx:
+            self._office_member(ctx, actor, _MIGRATE_REFUSAL)
+            instance = self._lock_instance(ctx, instance_id)
+            _migratable(instance)
+            if expected_version is not None and instance.version != expected_version:
+                raise Conflict(f"方案 {instance_id} 在您预览之后已有办理或变动，未做任何更改，请刷新后重新预览 "
+                               "(the plan changed since you previewed the move: nothing was changed; reload and preview again)")
+            moved = migration.migrate(ctx, instance, to_version, reason, self._latest)
+        return {**self.instance(instance_id), "migration": moved}
+
     def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None,
                 after: int | None = None) -> dict:
         """A comment on a plan (批注/留言), optionally about one of its tasks: a question to the
@@ -1679,6 +1715,15 @@ def _candidates_zh(task) -> str:
 def _candidates_en(task) -> str:
     groups, users = _candidates(task)
     return " or ".join([f"a member of {g}" for g in groups] + [f"the user {u}" for u in users])
+
+
+_MIGRATE_REFUSAL = "只有改革办可以将方案迁移到新版本 (only the reform office moves a plan to a new version)"
+
+
+def _migratable(plan) -> None:
+    if plan.status != "running":
+        raise Conflict(f"方案 {plan.id} 已{_PLAN_STATUS_ZH.get(plan.status, plan.status)}，不能迁移到新版本 "
+                       f"(the plan is {plan.status}: only a running plan moves)")
 
 
 @dataclass(frozen=True)

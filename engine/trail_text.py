@@ -256,6 +256,29 @@ def _audit_verified(w, e, p, name):
             f"{w.mark('，')}head {str(p.get('head_hash'))[:16]}…")
 
 
+# what of a kept step a move to a new version changed (engine/migration.py _step_changes)
+_STEP_CHANGES = {"name": ("名称", "name"), "documentation": ("办理说明", "instructions"), "form": ("表单", "form"),
+                 "candidates": ("候选人", "candidates"), "lane": ("泳道", "lane"), "due": ("期限规则", "due-date rule")}
+
+
+def _migrated(w, e, p, name):
+    line = (f"{w('迁移到新版本', 'moved to a new version')} {p.get('key')} v{(p.get('old') or {}).get('version')} → "
+            f"v{(p.get('new') or {}).get('version')}{w.mark('：')}{p.get('reason')}")
+    steps = []
+    for step in p.get("steps") or []:
+        old = step.get("name") or step.get("element_id")
+        new = step.get("new_name") or step.get("element_id")
+        said_step = old if old == new else f"{old} → {new}"
+        changes = [_STEP_CHANGES.get(c, (c, c)) for c in step.get("changes") or []]
+        if changes:
+            zh, en = "、".join(c[0] for c in changes), ", ".join(c[1] for c in changes)
+            said_step += w.aside(w(zh, en, f"{zh} {en}"))
+        steps.append(said_step)
+    if steps:
+        line += f"{w.mark('；')}{w('保留待办', 'steps kept')} {w.mark('、').join(steps)}"
+    return line
+
+
 def _ended(w, e, p, name):
     return f"{w('方案结束', 'ended')}{w.mark('：')}{p.get('end_name') or p.get('end_event') or '-'}"
 
@@ -263,7 +286,7 @@ def _ended(w, e, p, name):
 _SAYINGS = {
     "instance_started": _started, "task_created": _created, "task_claimed": _claimed,
     "task_unclaimed": _unclaimed, "task_assigned": _assigned, "task_completed": _completed,
-    "task_cancelled": _cancelled, "instance_cancelled": _plan_cancelled, "task_reminded": _reminded,
+    "task_cancelled": _cancelled, "instance_cancelled": _plan_cancelled, "instance_migrated": _migrated, "task_reminded": _reminded,
     "task_due_changed": _due_changed, "timer_fired": _timer_fired, "timer_moved": _timer_moved,
     "escalation": _escalation, "message_received": _message, "signal_received": _signal,
     "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended, "task_urged": _urged,

@@ -257,6 +257,42 @@ def stop(instance_id: int):
     return redirect(url_for("plans.plan", instance_id=instance_id))
 
 
+# ------------------------------------------------------------------ moving a plan to a new version
+@bp.route("/plans/<int:instance_id>/migrate", methods=["GET", "POST"])
+@login_required
+def migrate(instance_id: int):
+    """迁移到新版本: the preview with the reason asked, then the move, carrying the plan's version
+    the preview showed (a plan acted on meanwhile is a conflict: preview again). Anyone else's POST
+    goes straight to the engine, which refuses it."""
+    to_version = request.values.get("to_version", type=int)
+    if request.method == "GET":
+        if (refusal := office_only()) is not None:
+            return refusal
+        return _migration_page(instance_id, "", to_version)
+    reason = request.form.get("reason", "").strip()
+    if current_user.office and not reason:  # the engine would refuse it too
+        flash(_("须写明迁移理由。"), "error")
+        return _migration_page(instance_id, "", to_version, status=400)
+    try:
+        done = engine().migrate_plan(instance_id, actor=current_user.username, reason=reason, to_version=to_version,
+                                     expected_version=request.form.get("expected_version", type=int))
+    except ReformflowError as exc:
+        return refused(exc, lambda: _migration_page(instance_id, reason, to_version)
+                       if current_user.office else plan_pages.plan(instance_id))
+    flash(_("已将方案「%(title)s」迁移到第 %(version)s 版。", title=done["title"],
+            version=done["migration"]["to_version"]), "ok")
+    return redirect(url_for("plans.plan", instance_id=instance_id))
+
+
+def _migration_page(instance_id: int, reason: str, to_version: int | None, status: int = 200):
+    try:
+        view = engine().instance(instance_id)
+        preview = engine().migration_preview(instance_id, to_version=to_version, actor=current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("plans.plan", instance_id=instance_id)))
+    return render_template("office_migrate.html", plan=view, preview=preview, reason=reason), status
+
+
 # ------------------------------------------------------------------ starting a plan
 @bp.app_template_global()
 def may_start_a_plan() -> bool:

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import ledger_export
+from engine import ledger_export, migration
 from engine.comments import MAX_CHARS, open_to
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
@@ -48,6 +48,8 @@ def plan(instance_id: int, typed: str = ""):
         ledger_row = engine.ledger_line(instance_id)
         with engine.db.reader() as s:
             trail = plan_history(s, instance_id)
+            # 迁移到新版本 is offered to the reform office once a newer version is deployed
+            newer = migration.newer_version(s, instance_id) if current_user.office else None
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
     language = i18n.current()
@@ -57,7 +59,7 @@ def plan(instance_id: int, typed: str = ""):
     return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
                            comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office),
                            ledger=ledger_row, missed_text=ledger_export.missed_text,
-                           measures_text=ledger_export.measures_text)
+                           measures_text=ledger_export.measures_text, newer=newer)
 
 
 @bp.route("/plans/<int:instance_id>/diagram")

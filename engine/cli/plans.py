@@ -59,6 +59,74 @@ def cancel_cmd(state, as_json, instance_id, reason, actor):
     _emit(result, as_json, human)
 
 
+@command(main, "migrate")
+@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.option("--reason", required=True, help="迁移理由，记入审计记录 (why the plan is moved, recorded in the trail).")
+@click.option("--as", "actor", required=True, help="改革办用户名 (who moves it: reform office).")
+@click.option("--to-version", type=click.IntRange(min=1), help="目标版本，默认最新版本 (the version to move to; the latest by default).")
+@click.option("--dry-run", is_flag=True, help="只显示迁移预览，不做任何更改 (show what the move would do; change nothing).")
+def migrate_cmd(state, as_json, instance_id, reason, actor, to_version, dry_run):
+    """将进行中的方案迁移到其流程的新版本：当前待办保留办理人，未到达的步骤按新版本办理，限改革办
+    (move a running plan to a newer version of its process: open steps keep their holders, steps not
+    reached follow the new version; reform office only)."""
+    from ..errors import Invalid
+    from .shared import _refuse
+    if dry_run:
+        preview = state.engine.migration_preview(instance_id, to_version=to_version, actor=actor)
+        _emit(preview, as_json, _show_migration)
+        if not preview["allowed"]:  # a script sees the refusal in the exit status, as without --dry-run
+            _refuse(Invalid("；".join(preview["refusals"])), False)
+        return
+    result = state.engine.migrate_plan(instance_id, actor=actor, reason=reason, to_version=to_version)
+
+    def human(d):
+        m = d["migration"]
+        click.echo(f"已迁移方案 (plan moved) #{d['id']} {d['title']}：{d['definition_key']} "
+                   f"v{m['from_version']} → v{m['to_version']}")
+        for step in m["steps"]:
+            click.echo(f"  保留待办 (task kept) {step['task_id']} {_renamed(step['old_name'], step['name'])}"
+                       f"{_step_changes(step['changes'])}")
+    _emit(result, as_json, human)
+
+
+_STEP_WORDS = {"name": "名称 name", "documentation": "办理说明 instructions", "form": "表单 form",
+               "candidates": "候选人 candidates", "lane": "泳道 lane", "due": "期限规则（沿用已定期限） due-date rule (kept)"}
+_CHANGE = {"added": "新增 (added)", "removed": "删除 (removed)", "changed": "修改 (changed)"}
+
+
+def _renamed(old: str | None, new: str | None) -> str:
+    return f"{old}" if old == new else f"{old} → {new}"
+
+
+def _step_changes(changes: list[str]) -> str:
+    return f"  [按新版本 (now as version) {'、'.join(_STEP_WORDS.get(c, c) for c in changes)}]" if changes else ""
+
+
+def _show_migration(p: dict) -> None:
+    click.echo(f"迁移预览 (migration preview) #{p['instance_id']}：{p['key']} v{p['from_version']} → v{p['to_version']}"
+               "，未做任何更改 (nothing changed)")
+    click.echo("  当前步骤 (open steps):")
+    for s in p["steps"]:
+        where = f"  任务 (task) {s['task_id']}" if s["task_id"] else ""
+        holder = f"，办理人 (holder) {s['assignee']}" if s["assignee"] else ""
+        kept = "保留 (kept)" if s["kept"] == "as_is" else "保留并更新 (kept, updated)"
+        click.echo(f"    {kept} {s['element_id']} {_renamed(s['name'], s['new_name'])}{where}{holder}"
+                   f"{_step_changes(s['changes'])}")
+    if p["ahead"]:
+        click.echo("  尚未到达的变化 (changes ahead):")
+        for c in p["ahead"]:
+            click.echo(f"    {_CHANGE[c['change']]} {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name'] or ''}".rstrip())
+    for c in p["called"]:
+        if c["from_version"] != c["to_version"]:
+            click.echo(f"  调用流程 (called process) {c['key']}：v{c['from_version'] or '-'} → v{c['to_version'] or '-'}")
+    for name, value in p["properties_added"].items():
+        click.echo(f"  新增流程属性 (process property added) {name} = {json.dumps(value, ensure_ascii=False)}")
+    if p["refusals"]:
+        click.echo("  不能迁移 (may not move):")
+        for reason in p["refusals"]:
+            click.echo(f"    - {reason}")
+
+
 @command(main, "instance")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 def instance_cmd(state, as_json, instance_id):

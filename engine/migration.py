@@ -1,0 +1,406 @@
+"""Moving a running plan to a newer version of its process (方案迁移到新版本, reform office only).
+
+SpiffWorkflow 3.2's own `diff_workflow` / `migrate_workflow` (SpiffWorkflow.bpmn.util.diff) give
+each task of the plan, and of its embedded subprocesses, the task spec of the same element id in
+the target version; open steps (ready and waiting tasks) are then predicted afresh, so whatever the
+plan has not reached yet follows the target version. What reformflow adds:
+
+- refusals, before anything changes: an open step, or a step the plan has passed through, that the
+  target no longer has (by id: SpiffWorkflow would otherwise match by shape); an open step whose
+  kind changed; a called process still running (its own plan of steps stays on its version);
+- an open step keeps what it was given when reached: its data (a multi-instance item's variable)
+  and internal data (a boundary timer's due moment), which SpiffWorkflow's reset would drop; its
+  inbox row keeps holder, claim, deadline, drafts and comments and takes the target's name,
+  instructions, form and candidates (its version moves on, so a page showing the old form is
+  refused as stale);
+- calls not made yet are bound to the latest deployed versions, as a start would bind them now; a
+  called process the plan already entered keeps the version it ran (its finished state needs it);
+- process properties new in the target are added to the plan's variables; values it started with
+  stay (docs/modeling.md).
+
+`prepare` computes all of it without changing anything (the preview); `apply` carries it out in the
+command's transaction.
+"""
+from __future__ import annotations
+
+import json
+from copy import deepcopy
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select, update
+
+from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
+from models.process import is_open
+
+from . import diagram_changes, forms, runtime
+from .deadlines import TimerValueError
+from .errors import Invalid, NotFound
+from .expressions import ExpressionError
+from .state import SPEC_SERIALIZER
+
+OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+# history a person or the trail saw happen: a task in these states must keep its element
+PASSED = TaskState.COMPLETED | TaskState.ERROR | OPEN
+
+
+@dataclass
+class Move:
+    """A migration worked out: what it would do and whether it may."""
+    plan: runtime.Plan
+    source: ProcessDefinition
+    target: ProcessDefinition
+    called: dict[str, ProcessDefinition]  # key -> the version bound after the move
+    old_called: dict[str, int]  # key -> definition id bound before
+    steps: list[dict] = field(default_factory=list)  # the open steps and what becomes of them
+    properties_added: dict = field(default_factory=dict)
+    refusals: list[str] = field(default_factory=list)
+    pruned: list = field(default_factory=list)  # tasks nobody saw (predicted, cancelled) of removed elements
+
+
+def target_of(session, source: ProcessDefinition, to_version: int | None) -> ProcessDefinition:
+    """The version to move to: `to_version`, or the latest; newer than the plan's, else refused."""
+    query = select(ProcessDefinition).where(ProcessDefinition.key == source.key)
+    query = query.where(ProcessDefinition.version == to_version) if to_version is not None \
+        else query.order_by(ProcessDefinition.version.desc()).limit(1)
+    target = session.execute(query).scalars().first()
+    if target is None:
+        raise NotFound(f"流程 {source.key} 没有第 {to_version} 版，见 `reformflow definitions` "
+                       f"(process {source.key} has no version {to_version})")
+    if target.version <= source.version and to_version is None:
+        raise Invalid(f"方案在「{source.name}」第 {source.version} 版上，已是该流程的最新版本，无需迁移；如需新版本，请先部署 "
+                      f"(the plan runs the latest version, {source.version}: nothing to move it to; deploy a new one first)")
+    if target.version <= source.version:
+        raise Invalid(f"方案在「{source.name}」第 {source.version} 版上，第 {target.version} 版不比它新，不能迁移：请指定更新的版本 "
+                      f"(the plan runs version {source.version}; version {target.version} is not newer: name a newer one)")
+    return target
+
+
+def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int | None, latest) -> tuple[Move, dict]:
+    """The move and the target's specs, nothing changed. `latest(session, key)` is the latest
+    deployed definition of a key (Engine._latest)."""
+    s = ctx.session
+    source = s.get(ProcessDefinition, plan.definition_id)
+    target = target_of(s, source, to_version)
+    old_called = json.loads(plan.subprocess_definitions)
+    entered = {sp.spec.name for sp in workflow.subprocesses.values()}
+    called = _bind(s, target, old_called, entered, latest)
+    spec, subprocess_specs = runtime.specs_for(ctx, target.id, {k: d.id for k, d in called.items()})
+    move = Move(plan, source, target, called, old_called)
+    _, old_embedded = runtime.specs_for(ctx, source.id, {})
+    _, new_embedded = runtime.specs_for(ctx, target.id, {})
+    targets = _targets(workflow, spec, set(old_embedded), new_embedded)
+    for owner, new_spec in targets.items():
+        _check_tasks(move, owner, new_spec)
+    _running_calls(move, workflow, set(old_embedded))
+    _describe_steps(ctx, move, workflow, targets)
+    move.properties_added = _new_properties(source, target)
+    return move, {"spec": spec, "subprocess_specs": subprocess_specs, "embedded": new_embedded, "targets": targets}
+
+
+def _bind(session, target, old_called: dict[str, int], entered: set[str], latest) -> dict[str, ProcessDefinition]:
+    """Every process the target calls, transitively: the version the plan ran where it entered
+    it, else the latest deployed one (as a start binds them now). A process the plan entered
+    stays bound even if the target no longer calls it: its finished state is restored with it."""
+    bound, pending = {}, [*json.loads(target.called_keys), *(k for k in old_called if k in entered)]
+    while pending:
+        key = pending.pop()
+        if key in bound:
+            continue
+        kept = old_called.get(key) if key in entered else None
+        definition = session.get(ProcessDefinition, kept) if kept else latest(session, key)
+        if definition is None:
+            raise Invalid(f"流程 {target.key} 第 {target.version} 版调用的子流程 {key} 尚未部署，请先部署 "
+                          f"(the called process {key} is not deployed; deploy it first)")
+        bound[key] = definition
+        pending.extend(json.loads(definition.called_keys))
+    return bound
+
+
+def _targets(workflow, spec, old_embedded: set[str], new_embedded: dict) -> dict:
+    """The plan and each of its embedded subprocesses (not the processes it called) -> its spec in
+    the target version, None where the target has no such subprocess."""
+    targets = {workflow: spec}
+    for sub in workflow.subprocesses.values():
+        if sub.spec.name in old_embedded:
+            targets[sub] = new_embedded.get(sub.spec.name)
+    return targets
+
+
+def _step(task) -> str:
+    spec = task.task_spec
+    name = getattr(spec, "bpmn_name", None)
+    return f"{getattr(spec, 'bpmn_id', None) or spec.name}「{name}」" if name else (getattr(spec, "bpmn_id", None) or spec.name)
+
+
+def _check_tasks(move: Move, owner, new_spec) -> None:
+    """Refuse where an open or passed task's element is gone; note the rest of the gone ones
+    (never-seen predictions, cancelled branches) for pruning."""
+    if new_spec is None:
+        if any(t.state & PASSED for t in owner.tasks.values()):
+            move.refusals.append(
+                f"方案已进入的子流程 {owner.spec.name} 在第 {move.target.version} 版中已删除，不能迁移：请在新版本中保留该子流程"
+                f"（元素 id 不变），或终止本方案后重新发起 (the plan has been in the subprocess {owner.spec.name}, which "
+                f"version {move.target.version} no longer has: keep it (same id) in the new version, or stop the plan "
+                "and start a new one)")
+        return
+    for task in owner.tasks.values():
+        if task.task_spec.name in new_spec.task_specs:
+            continue
+        parent = task.parent
+        if parent is not None and parent.task_spec.name not in new_spec.task_specs:
+            continue  # said (or pruned) with its parent
+        if task.state & OPEN:
+            move.refusals.append(
+                f"当前待办步骤 {_step(task)} 在第 {move.target.version} 版中没有同 id 的元素，不能迁移：请在新版本中保留"
+                f"该步骤（元素 id 不变），或等这一步办完后再迁移 (the open step {_step(task)} has no element with the same "
+                f"id in version {move.target.version}: keep it (same id) in the new version, or move the plan once "
+                "this step is done)")
+        elif any(t.state & PASSED for t in task):
+            move.refusals.append(
+                f"方案已办过的步骤 {_step(task)} 在第 {move.target.version} 版中已删除，迁移后无法保留其办理经过，不能迁移："
+                f"请在新版本中保留该步骤（元素 id 不变），或终止本方案后重新发起 (the plan has passed the step "
+                f"{_step(task)}, which version {move.target.version} no longer has: keep it (same id) in the new "
+                "version, or stop the plan and start a new one)")
+        else:
+            move.pruned.append(task)
+
+
+def _running_calls(move: Move, workflow, embedded: set[str]) -> None:
+    """A called process still running has its own steps on its own version: refused until done."""
+    for sub in workflow.subprocesses.values():
+        if sub.spec.name in embedded or sub.completed:
+            continue
+        owner = workflow.get_task_from_id(sub.parent_task_id)
+        if owner is None or not isinstance(owner.task_spec, CallActivity):
+            continue
+        move.refusals.append(
+            f"方案正在调用的流程 {_step(owner)}（{sub.spec.name}）尚未办完，不能迁移：请在该调用流程办完后再迁移 "
+            f"(the plan is inside the called process {sub.spec.name} at {_step(owner)}: move it once that called "
+            "process is done)")
+
+
+def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
+    """Each open step (a user task waiting for someone, a timer, a message, a subprocess under
+    way) and what the target changes of it."""
+    rows = {r.spiff_task_id: r for r in ctx.session.execute(
+        select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.assignee, HumanTask.status).where(
+            HumanTask.instance_id == move.plan.id, is_open(HumanTask.status)))}
+    for owner, new_spec in targets.items():
+        if new_spec is None:
+            continue
+        for task in owner.tasks.values():
+            spec = task.task_spec
+            if not task.state & OPEN or not getattr(spec, "bpmn_id", None) or spec.name not in new_spec.task_specs:
+                continue
+            if task.state == TaskState.WAITING and not hasattr(spec, "event_definition"):
+                continue  # a join waiting for its other branches: no step of its own
+            new = new_spec.task_specs[spec.name]
+            row = rows.get(str(task.id))
+            item = {"element_id": spec.bpmn_id, "name": spec.bpmn_name, "new_name": new.bpmn_name,
+                    "process": owner.spec.name, "task_id": row.id if row else None,
+                    "assignee": row.assignee if row else None,
+                    "changes": _step_changes(spec, new)}
+            if type(new) is not type(spec):
+                move.refusals.append(
+                    f"当前待办步骤 {_step(task)} 在第 {move.target.version} 版中换成了另一种元素，不能迁移：请保留其类型，"
+                    f"或等这一步办完后再迁移 (the open step {_step(task)} is another kind of element in version "
+                    f"{move.target.version}: keep its kind, or move the plan once this step is done)")
+            item["kept"] = "changed" if item["changes"] else "as_is"
+            move.steps.append(item)
+
+
+def _ext(spec, name: str):
+    return (getattr(spec, "extensions", None) or {}).get(name)
+
+
+def _step_changes(old, new) -> list[str]:
+    changes = []
+    if old.bpmn_name != new.bpmn_name:
+        changes.append("name")
+    if (old.documentation or "") != (new.documentation or ""):
+        changes.append("documentation")
+    if forms.describe(getattr(old, "form", None)) != forms.describe(getattr(new, "form", None)):
+        changes.append("form")
+    if any(_ext(old, k) != _ext(new, k) for k in ("camunda:candidateGroups", "camunda:candidateUsers")):
+        changes.append("candidates")
+    if getattr(old, "lane", None) != getattr(new, "lane", None):
+        changes.append("lane")
+    if _ext(old, "camunda:dueDate") != _ext(new, "camunda:dueDate"):
+        changes.append("due")
+    return changes
+
+
+def _new_properties(source, target) -> dict:
+    from .parser import setting as _setting  # how start turns a property into a variable
+    old = json.loads(source.start_config or "{}").get("properties", {})
+    new = json.loads(target.start_config or "{}").get("properties", {})
+    return {name: _setting(value) for name, value in new.items() if name not in old}
+
+
+def preview(ctx, move: Move) -> dict:
+    """What a person reads before moving the plan: versions, the open steps, the changes ahead,
+    the called processes bound, the properties added, and why it may not move, if it may not."""
+    changes = diagram_changes.compare(move.source.bpmn_xml, move.target.bpmn_xml, move.source.key,
+                                      old_file=f"{move.source.key} v{move.source.version}",
+                                      new_file=f"{move.source.key} v{move.target.version}")["changes"]
+    open_ids = {s["element_id"] for s in move.steps}
+    passed = set(ctx.session.execute(select(HumanTask.element_id).where(
+        HumanTask.instance_id == move.plan.id, HumanTask.status == "completed")).scalars())
+    ids = dict(ctx.session.execute(select(ProcessDefinition.id, ProcessDefinition.version).where(
+        ProcessDefinition.id.in_(list(move.old_called.values())))).all()) if move.old_called else {}
+    keys = sorted(set(move.old_called) | set(move.called))
+    called = [{"key": k, "from_version": ids.get(move.old_called.get(k)),
+               "to_version": move.called[k].version if k in move.called else None} for k in keys]
+    return {
+        "instance_id": move.plan.id, "key": move.source.key, "name": move.target.name,
+        "from_version": move.source.version, "to_version": move.target.version,
+        "expected_version": move.plan.version,
+        "steps": move.steps,
+        "ahead": [c for c in changes if c["element_id"] not in open_ids and c["element_id"] not in passed],
+        "passed": [c for c in changes if c["element_id"] in passed and c["element_id"] not in open_ids],
+        "called": called, "properties_added": move.properties_added,
+        "refusals": move.refusals, "allowed": not move.refusals,
+    }
+
+
+def refusal(move: Move) -> Invalid:
+    return Invalid("；".join(move.refusals) + "。未做任何更改 (nothing was changed)")
+
+
+def apply(ctx, move: Move, workflow, specs: dict) -> None:
+    """Give the workflow the target's specs; an open step keeps what it was given when reached."""
+    kept = {}
+    for owner in specs["targets"]:
+        for task in owner.tasks.values():
+            if task.state & (TaskState.READY | TaskState.WAITING):
+                kept[task.id] = (deepcopy(task.data), deepcopy(task.internal_data))
+    for task in move.pruned:
+        _prune(task)
+    top_diff, sub_diffs = diff_workflow(_SpecRegistry(), workflow, specs["spec"], specs["embedded"])
+    migrate_workflow(_by_id(top_diff, workflow, specs["spec"]), workflow, specs["spec"])
+    for sub_id, diff in sub_diffs.items():
+        sub = workflow.subprocesses[sub_id]
+        new_spec = specs["targets"].get(sub)
+        if diff is not None and new_spec is not None:
+            migrate_workflow(_by_id(diff, sub, new_spec), sub, new_spec)
+    workflow.subprocess_specs = specs["subprocess_specs"]
+    for owner in specs["targets"]:
+        for task in owner.tasks.values():
+            if task.id in kept and task.state & (TaskState.READY | TaskState.WAITING):
+                task.data, task.internal_data = kept[task.id]
+            if move.properties_added and task.state & OPEN:
+                for name, value in move.properties_added.items():
+                    task.data.setdefault(name, value)
+
+
+class _SpecRegistry:
+    """The spec serializer's registry as SpecDiff compares two task specs with it: a multi-instance
+    spec's class is engine/scripting.py's subclass (mark_timers), which the registry does not know
+    by name: it is converted as the SpiffWorkflow class it extends."""
+
+    def convert(self, obj):
+        registry = SPEC_SERIALIZER.registry
+        for cls in type(obj).__mro__:
+            if cls in registry.typenames:
+                return registry.convert_to_dict[registry.typenames[cls]](obj)
+        return registry.convert(obj)
+
+
+def _by_id(diff, owner, new_spec):
+    """SpiffWorkflow also matches a task to an element of another id by its place in the flow; a
+    plan here moves only to the element of the same id (the others were refused or pruned)."""
+    diff.alignment = {task: new_spec.task_specs.get(task.task_spec.name) for task in owner.tasks.values()}
+    return diff
+
+
+def _prune(task) -> None:
+    """Take a never-reached (predicted) or cancelled task of a removed element out of the tree,
+    with what hangs below it."""
+    owner = task.workflow
+    for gone in list(task):
+        owner.tasks.pop(gone.id, None)
+        if isinstance(gone.task_spec, SubWorkflowTask):
+            owner.top_workflow.subprocesses.pop(gone.id, None)
+    if task.parent is not None:
+        task.parent._children.remove(task.id)
+
+
+def refresh_rows(ctx, move: Move, workflow) -> list[dict]:
+    """The kept inbox rows take the target's name, instructions, form and candidates (holder,
+    claim, deadline, drafts stay); each changed row's version moves on. Returns the steps kept."""
+    conn = ctx.session.connection()
+    rows = conn.execute(select(HumanTask.__table__).where(
+        HumanTask.instance_id == move.plan.id, is_open(HumanTask.status))).all()
+    survey = runtime.Survey(workflow, set())
+    ready = {str(t.id): t for t in survey.ready_user_tasks}
+    kept = []
+    for row in rows:
+        task = ready.get(row.spiff_task_id)
+        if task is None:
+            continue
+        try:
+            fresh, candidates = runtime._task_row(ctx, move.plan, task, survey)
+        except (ExpressionError, TimerValueError) as exc:  # the target's candidates expression failing
+            raise runtime.engine_error(runtime._with_task(exc, task)) from None
+        new = {k: fresh[k] for k in ("name", "documentation", "form_json", "lane", "candidate_groups", "candidate_users")}
+        changed = {k: v for k, v in new.items() if getattr(row, k) != v}
+        step = next((s for s in move.steps if s["task_id"] == row.id), {"changes": []})
+        kept.append({"task_id": row.id, "element_id": row.element_id, "name": new["name"],
+                     "old_name": row.name, "changes": step["changes"]})
+        if not changed:
+            continue
+        conn.execute(update(HumanTask.__table__).where(HumanTask.id == row.id).values(
+            **changed, version=HumanTask.__table__.c.version + 1))
+        if "candidate_groups" in changed or "candidate_users" in changed:
+            conn.execute(TaskCandidate.__table__.delete().where(TaskCandidate.task_id == row.id))
+            if candidates:
+                conn.execute(TaskCandidate.__table__.insert(), [{"task_id": row.id, **c} for c in candidates])
+    return kept
+
+
+def repoint(ctx, move: Move) -> None:
+    """The plan's row names the target version and the called versions bound now."""
+    ctx.session.connection().execute(update(ProcessInstance.__table__).where(
+        ProcessInstance.id == move.plan.id).values(
+        definition_id=move.target.id,
+        subprocess_definitions=json.dumps({k: d.id for k, d in move.called.items()})))
+    move.plan.definition_id = move.target.id
+    move.plan.subprocess_definitions = json.dumps({k: d.id for k, d in move.called.items()})
+
+
+def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest) -> dict:
+    """Move the locked, running `plan` (Engine.migrate_plan): refused as a whole, or done whole."""
+    workflow = runtime.load(ctx, plan)
+    move, specs = prepare(ctx, plan, workflow, to_version, latest)
+    if move.refusals:
+        raise refusal(move)
+    # recorded first: the steps this move opens (a new step ahead already due) follow it in the trail
+    ctx.log.record("instance_migrated", instance_id=plan.id, reason=reason, key=move.source.key,
+                   old={"version": move.source.version}, new={"version": move.target.version},
+                   steps=[{k: s[k] for k in ("task_id", "element_id", "name", "new_name", "changes")}
+                          for s in move.steps],
+                   called_versions={k: d.version for k, d in move.called.items()},
+                   properties_added=move.properties_added)
+    runtime.run(ctx, plan, workflow, lambda wf: apply(ctx, move, wf, specs))
+    kept = refresh_rows(ctx, move, workflow)
+    repoint(ctx, move)
+    return {"from_version": move.source.version, "to_version": move.target.version, "steps": kept,
+            "called_versions": {k: d.version for k, d in move.called.items()},
+            "properties_added": move.properties_added}
+
+
+def newer_version(session, plan_id: int) -> int | None:
+    """The latest version of a running plan's process when it is newer than the plan's (the
+    plan's page offers the reform office 迁移到新版本 then), else None."""
+    current = ProcessDefinition.__table__.alias("current")
+    latest = session.execute(
+        select(func.max(ProcessDefinition.version))
+        .select_from(ProcessInstance)
+        .join(current, current.c.id == ProcessInstance.definition_id)
+        .join(ProcessDefinition, ProcessDefinition.key == current.c.key)
+        .where(ProcessInstance.id == plan_id, ProcessInstance.status == "running",
+               ProcessDefinition.version > current.c.version)).scalar()
+    return latest

@@ -1,0 +1,75 @@
+"""迁移到新版本 in a real browser, over the demo: the reform office sees the offer on a plan's
+page once its process has a newer version, reads the preview, gives a reason and moves the plan;
+the trail shows the move. A step in the way is shown, with no button; anyone else gets a 403 page."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from models import HumanTask, ProcessInstance
+
+from .conftest import BPMN
+from .web_helper import sign_in, signed_in_client
+
+# reform_plan with a new description (the process's documentation): a version to move to
+REFORM_PLAN_V2 = (BPMN / "reform_plan.bpmn").read_text(encoding="utf-8").replace(
+    "<bpmn:documentation>", "<bpmn:documentation>（第二版）", 1).encode()
+
+
+def _plan_at_a_top_level_step(engine) -> tuple[int, str]:
+    """A running demo plan of reform_plan whose open steps are all reform_plan's own (not inside
+    a called process), and its business key."""
+    with engine.db.reader() as s:
+        rows = s.execute(select(ProcessInstance.id, ProcessInstance.business_key, HumanTask.process_key)
+                         .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                         .where(ProcessInstance.status == "running", HumanTask.status.in_(("open", "claimed")))).all()
+    keys = {}
+    for plan_id, business_key, process_key in rows:
+        keys.setdefault((plan_id, business_key), set()).add(process_key)
+    return next((p, k) for (p, k), found in sorted(keys.items()) if found == {"reform_plan"}
+                and engine.instance(p)["definition_key"] == "reform_plan")
+
+
+def test_the_office_moves_a_plan_to_the_new_version_with_a_reason(live, page):
+    engine = live.app.extensions["reformflow"]
+    plan_id, key = _plan_at_a_top_level_step(engine)
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/plans/{plan_id}")
+    expect(page.get_by_role("link", name="迁移到新版本")).to_have_count(0)  # no newer version yet
+
+    engine.deploy([("reform_plan.bpmn", REFORM_PLAN_V2)])
+    page.goto(f"{live.url}/plans/{plan_id}")
+    expect(page.locator(".migrate-offer")).to_contain_text("流程已有第 2 版；方案仍按第 1 版办理。")
+    page.get_by_role("link", name="迁移到新版本").click()
+    expect(page.locator("h1")).to_have_text("迁移到新版本")
+    expect(page.locator("main, body").first).to_contain_text("第 1 版 → 第 2 版")
+    expect(page.locator(".migration-steps li").first).to_contain_text("保留")
+    page.get_by_role("button", name="确认迁移").click()  # no reason: asked for, nothing moved
+    expect(page.locator(".flash.error")).to_contain_text("须写明迁移理由")
+    assert engine.instance(plan_id)["definition_version"] == 1
+
+    page.get_by_label("迁移理由").fill("办理说明更新")
+    page.get_by_role("button", name="确认迁移").click()
+    page.wait_for_url(f"{live.url}/plans/{plan_id}")
+    expect(page.locator(".flash.ok")).to_contain_text("已将方案")
+    expect(page.locator(".facts")).to_contain_text("v2")
+    expect(page.locator("ol.trail")).to_contain_text("迁移到新版本 reform_plan v1 → v2：办理说明更新")
+    expect(page.get_by_role("link", name="迁移到新版本")).to_have_count(0)
+
+
+def test_a_step_in_the_way_is_shown_and_others_are_refused(demo_engine):
+    plan_id, _ = _plan_at_a_top_level_step(demo_engine)
+    step = demo_engine.instance(plan_id)["tasks"][0]["element_id"]
+    renamed = re.sub(rf"\b{step}\b", "Activity_0new001", (BPMN / "reform_plan.bpmn").read_text(encoding="utf-8"))
+    demo_engine.deploy([("reform_plan.bpmn", renamed.encode())])
+    office = signed_in_client(demo_engine, "chen")
+    shown = office.get(f"/plans/{plan_id}/migrate").get_data(as_text=True)
+    assert "不能迁移" in shown and step in shown and "确认迁移" not in shown
+    refused = office.post(f"/plans/{plan_id}/migrate", data={"reason": "试"})
+    assert refused.status_code == 400 and demo_engine.instance(plan_id)["definition_version"] == 1
+    drafter = signed_in_client(demo_engine, "zhang")
+    assert drafter.get(f"/plans/{plan_id}/migrate").status_code == 403
+    assert drafter.post(f"/plans/{plan_id}/migrate", data={"reason": "想迁"}).status_code in (403, 404)
+    assert demo_engine.instance(plan_id)["definition_version"] == 1
