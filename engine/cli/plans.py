@@ -62,7 +62,7 @@ def cancel_cmd(state, as_json, instance_id, reason, actor):
 @command(main, "migrate")
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 @click.option("--reason", required=True, help="迁移理由，记入审计记录 (why the plan is moved, recorded in the trail).")
-@click.option("--as", "actor", required=True, help="改革办用户名 (who moves it: reform office).")
+@acting_user()
 @click.option("--to-version", type=click.IntRange(min=1), help="目标版本，默认最新版本 (the version to move to; the latest by default).")
 @click.option("--dry-run", is_flag=True, help="只显示迁移预览，不做任何更改 (show what the move would do; change nothing).")
 def migrate_cmd(state, as_json, instance_id, reason, actor, to_version, dry_run):
