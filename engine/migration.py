@@ -174,7 +174,8 @@ def _running_calls(move: Move, workflow, embedded: set[str]) -> None:
         if sub.spec.name in embedded or sub.completed:
             continue
         owner = workflow.get_task_from_id(sub.parent_task_id)
-        if owner is None or not isinstance(owner.task_spec, CallActivity):
+        # the plan's own calls only: a subprocess within a called process is inside that call
+        if owner is None or owner.workflow is not workflow or not isinstance(owner.task_spec, CallActivity):
             continue
         move.refusals.append(
             f"方案正在调用的流程 {_step(owner)}（{sub.spec.name}）尚未办完，不能迁移：请在该调用流程办完后再迁移 "

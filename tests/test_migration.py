@@ -260,6 +260,16 @@ def test_a_plan_inside_a_called_process_waits_and_calls_not_made_bind_the_latest
     assert "materialsComplete" in form
 
 
+def test_a_plan_deep_inside_a_called_process_is_refused_once(library):  # noqa: F811
+    """In legality_review's own embedded subprocess, the plan is inside one called process: one
+    reason, naming it; the subprocess within it is not a second call to wait for."""
+    plan = Plan(library, title="审查中")
+    plan.run_until("Task_LegalityReview")  # inside SubProcess_Review, inside the called legality_review
+    library.deploy([("reform_plan.bpmn", REFORM_PLAN_V2)])
+    [reason] = library.migration_preview(plan.id)["refusals"]
+    assert "CallActivity_LegalityReview「合法合规性审查」" in reason and "SubProcess_Review" not in reason
+
+
 def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--business-key", "DT-7", "--json"))
