@@ -98,6 +98,7 @@ def _attempts(f: dict) -> dict:
         "auditor.archive": ("GET", f"/plans/{p}/archive.csv", {}, {404}),
         "auditor.archive_page": ("GET", f"/plans/{p}/archive", {}, {404}),
         "office.stop": ("POST", f"/plans/{p}/stop", {"reason": "x", "confirm": "1"}, {403, 404}),
+        "office.migrate": ("POST", f"/plans/{p}/migrate", {"reason": "x", "expected_version": "1"}, {403, 404}),
         "office.ledger": ("GET", "/ledger", {}, {403}),
         "office.ledger_file": ("GET", "/ledger.csv", {}, {403}),
         "office.overview": ("GET", "/overview", {}, {403}),
