@@ -294,7 +294,8 @@ def test_files_are_attached_listed_and_downloaded_through_the_api(mini):
     # not the holder of the step: refused; not one who may see the plan: as if it did not exist
     zhao = _auth(engine.create_token("zhao", "OA")["secret"])
     chen = _auth(engine.create_token("chen", "OA")["secret"])
-    other = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=chen, data={"file": (io.BytesIO(file_samples.pdf()), "x.pdf")})
+    other = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=chen,
+                        data={"file": (io.BytesIO(file_samples.pdf()), "x.pdf")})
     assert (other.status_code, other.get_json()["error"]) == (403, "forbidden")
     for who in (zhao,):  # another drafter (wang) may see a plan in drafting, as on the web
         assert client.get(f"/api/v1/plans/{plan['id']}/files", headers=who).status_code == 404
@@ -316,7 +317,8 @@ def test_files_are_attached_listed_and_downloaded_through_the_api(mini):
     done = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=zhang,
                        json={"data": {"summary": "附件已上传", "days": 10}, "version": draft["version"]})
     assert done.status_code == 200, done.get_json()
-    late = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang, data={"file": (io.BytesIO(file_samples.pdf()), "x.pdf")})
+    late = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
+                       data={"file": (io.BytesIO(file_samples.pdf()), "x.pdf")})
     assert late.status_code == 409  # completed: nothing more can be attached to it
     with engine.db.reader() as s:
         assert verify(s).ok
