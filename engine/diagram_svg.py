@@ -150,9 +150,21 @@ def render(xml: str, key: str, states: dict[str, ElementState] | None = None, *,
 
 
 def draw(root, process, states: dict[str, ElementState] | None = None, *, taken: frozenset = frozenset(),
-         title: str | None = None, standalone: bool = False, file_name: str = "diagram.bpmn") -> str:
+         title: str | None = None, standalone: bool = False, file_name: str = "diagram.bpmn",
+         page_width: float = 0) -> str:
     """render() of a file already parsed (diagram_process), for a caller that reads it too;
-    `taken`: the ids of the sequence flows a plan passed along, drawn as such."""
+    `taken`: the ids of the sequence flows a plan passed along, drawn as such; `page_width`: the
+    width (drawn_width) of the widest diagram shown with this one, whose scale it takes."""
+    return etree.tostring(_drawn(root, process, states, taken, title, standalone, file_name, page_width),
+                          encoding="unicode")
+
+
+def drawn_width(svg: str) -> float:
+    """How wide draw() drew a diagram, in the Modeler's units (its viewBox's width)."""
+    return float(etree.fromstring(svg).get("viewBox").split()[2])
+
+
+def _drawn(root, process, states, taken, title, standalone, file_name, page_width):
     key = process.get("id")
     plane = _plane(root, key)
     shapes = plane.findall("bpmndi:BPMNShape", NS) if plane is not None else []
@@ -168,8 +180,8 @@ def draw(root, process, states: dict[str, ElementState] | None = None, *, taken:
         drawing.shape(shape, layers)
     for edge in edges:
         drawing.edge(edge, layers["flows"])
-    drawing.finish(svg)
-    return etree.tostring(svg, encoding="unicode")
+    drawing.finish(svg, page_width)
+    return svg
 
 
 class _Drawing:
@@ -183,7 +195,7 @@ class _Drawing:
 
     def start(self, title: str, standalone: bool):
         svg = etree.Element(f"{{{SVG}}}svg", {"class": "bpmn-diagram", "role": "img", "aria-label": title,
-                                              "width": "100%", "font-family": "sans-serif",
+                                              "font-family": "sans-serif",
                                               "font-size": str(FONT_SIZE)}, nsmap={None: SVG})
         etree.SubElement(svg, f"{{{SVG}}}title").text = title
         defs = etree.SubElement(svg, f"{{{SVG}}}defs")
@@ -200,16 +212,25 @@ class _Drawing:
                                                         "fill": TAKEN_COLOUR})
         return svg
 
-    def finish(self, svg) -> None:
+    def finish(self, svg, page_width: float = 0) -> None:
         x0, y0, x1, y1 = self.extent
         if not math.isfinite(x0):
             x0 = y0 = 0
             x1 = y1 = 100
-        width = x1 - x0 + 2 * MARGIN
-        svg.set("viewBox", " ".join(_number(v) for v in (x0 - MARGIN, y0 - MARGIN, width, y1 - y0 + 2 * MARGIN)))
+        width, height = x1 - x0 + 2 * MARGIN, y1 - y0 + 2 * MARGIN
+        svg.set("viewBox", " ".join(_number(v) for v in (x0 - MARGIN, y0 - MARGIN, width, height)))
+        # Drawn 1:1 (one unit of the Modeler's a pixel), never larger: the style sheet shrinks a
+        # picture wider than the page (max-width). A smaller diagram on a page with a wider one
+        # takes the wider one's box, its own height and the drawing at its left (xMinYMin): when
+        # the page shrinks the wide one, it shrinks this one by as much, so a step is as large in
+        # both, where width="100%" blew a small called process up to the page's width.
+        box = max(width, page_width)
+        svg.set("width", _number(box))
+        svg.set("height", _number(height))
+        svg.set("preserveAspectRatio", "xMinYMin meet")
         # how wide it is drawn, in thousands of units: the page keeps a wide diagram legible
-        # (a minimum width per class, scrolled sideways) where width="100%" would shrink it
-        svg.set("class", f"bpmn-diagram bpmn-w{min(6, int(width // 1000))}")
+        # (a minimum width per class, scrolled sideways) where max-width would shrink it too far
+        svg.set("class", f"bpmn-diagram bpmn-w{min(6, int(box // 1000))}")
 
     def _grow(self, box: _Box) -> None:
         e = self.extent

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Document, HumanTask
 
+from . import file_kinds
 from .errors import Invalid, NotFound
 from .queries import iso
 
@@ -63,7 +64,20 @@ def checked(file_name: str, content: bytes) -> tuple[str, str]:
         raise Invalid(f"附件 {name}：文件为空 (the file is empty)")
     if len(content) > MAX_BYTES:
         raise too_large(name, len(content))
+    suffix = PurePosixPath(name).suffix.lower()
+    if (seems := file_kinds.accepted(suffix, content)) is not None:
+        raise not_what_it_is_named(name, suffix, seems)
     return name, media_type
+
+
+def not_what_it_is_named(name: str, suffix: str, seems: tuple[str, str]) -> Invalid:
+    """The refusal of a file whose content is not the kind its extension says: a web page or a
+    program named .pdf would be handed to the next person as a PDF."""
+    zh, en = seems
+    return Invalid(f"附件 {name}：文件名是 {suffix}，但内容看起来是{zh}，不是 {suffix} 文件；请确认选对了文件，"
+                   f"或用制作它的程序另存为 {suffix} 后重新上传 (the file is named {suffix} but its content looks "
+                   f"like {en}: check that this is the file you meant, or save it as {suffix} from the program "
+                   "that made it and upload it again)")
 
 
 def first_hidden(text: str) -> str | None:

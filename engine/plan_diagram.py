@@ -23,7 +23,7 @@ from models import HumanTask, ProcessDefinition
 
 from . import runtime
 from .diagram_changes import KINDS
-from .diagram_svg import EVENTS, TASKS, ElementState, diagram_process, draw, positions
+from .diagram_svg import EVENTS, TASKS, ElementState, diagram_process, draw, drawn_width, positions
 from .errors import Invalid, NotFound
 from .parser import BPMN_NS
 from .walk import every_task
@@ -152,9 +152,10 @@ def flow_ids(process, pairs: set[tuple[str, str]]) -> list[str]:
 
 
 def diagram(definition, states: dict[str, ElementState] | None, taken: set[tuple[str, str]] | None = None, *,
-            standalone: bool = False) -> dict:
+            standalone: bool = False, page_width: float = 0) -> dict:
     """One process's picture and steps; `problem` instead of `svg` when it cannot be drawn.
-    `taken`: the (source, target) pairs of the flows the plan passed along (flows_taken)."""
+    `taken`: the (source, target) pairs of the flows the plan passed along (flows_taken);
+    `page_width`: the drawn width of the plan's own diagram, whose scale a called one takes."""
     states = states or {}
     title = f"{definition.name or definition.key} v{definition.version}"
     root, process = diagram_process(definition.bpmn_xml, definition.key, definition.file_name)
@@ -162,7 +163,7 @@ def diagram(definition, states: dict[str, ElementState] | None, taken: set[tuple
             "svg": None, "problem": None, "states": states, "flows_taken": flow_ids(process, taken or set())}
     try:
         view["svg"] = draw(root, process, states, taken=frozenset(view["flows_taken"]), title=title,
-                           standalone=standalone, file_name=definition.file_name)
+                           standalone=standalone, file_name=definition.file_name, page_width=page_width)
     except Invalid as exc:  # no diagram interchange: said on the page, the steps listed still
         view["problem"] = exc.message
     view["steps"] = steps(root, process, states)
@@ -196,4 +197,8 @@ def plan_diagrams(ctx: runtime.Context, instance_id: int, *, standalone: bool = 
     entered = list(dict.fromkeys(s.spec.name for s in workflow.subprocesses.values() if s.spec.name in bound))
     ids = [plan.definition_id, *(bound[key] for key in entered)]
     rows = {row.id: row for row in ctx.session.execute(_DEFINITION.where(ProcessDefinition.id.in_(ids)))}
-    return [diagram(rows[i], states.get(rows[i].key), taken.get(rows[i].key), standalone=standalone) for i in ids]
+    main = diagram(rows[ids[0]], states.get(rows[ids[0]].key), taken.get(rows[ids[0]].key), standalone=standalone)
+    # the called processes at the plan's own diagram's scale, on the page (not in a file of one)
+    width = drawn_width(main["svg"]) if main["svg"] and not standalone else 0
+    return [main, *(diagram(rows[i], states.get(rows[i].key), taken.get(rows[i].key), standalone=standalone,
+                            page_width=width) for i in ids[1:])]

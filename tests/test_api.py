@@ -21,6 +21,7 @@ from engine.errors import Conflict, Forbidden, Invalid, Unauthorized
 from models import ApiToken
 from web import create_app
 
+from . import file_samples
 from .conftest import FIXTURES, read
 
 OPENAPI = Path(__file__).resolve().parents[1] / "web" / "openapi.json"
@@ -269,7 +270,7 @@ def test_files_are_attached_listed_and_downloaded_through_the_api(mini):
     zhang = _auth(engine.create_token("zhang", "OA")["secret"])
     plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "附件方案"}).get_json()
     draft = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"][0]
-    content = "方案稿（第一稿）".encode("utf-8") * 100
+    content = file_samples.pdf("方案稿（第一稿）" * 100)
 
     no_part = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang, data={"note": "x"})
     assert (no_part.status_code, no_part.get_json()["error"]) == (422, "invalid")
@@ -287,29 +288,37 @@ def test_files_are_attached_listed_and_downloaded_through_the_api(mini):
     got = client.get(f"/api/v1/plans/{plan['id']}/files/{made['id']}", headers=zhang)
     assert got.status_code == 200 and got.data == content
     assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert (got.headers["Content-Type"], got.headers["X-Content-Type-Options"]) == ("application/pdf", "nosniff")
     assert "%E6%96%B9%E6%A1%88%E7%A8%BF.pdf" in got.headers["Content-Disposition"]  # 方案稿.pdf, UTF-8
 
     # not the holder of the step: refused; not one who may see the plan: as if it did not exist
     zhao = _auth(engine.create_token("zhao", "OA")["secret"])
     chen = _auth(engine.create_token("chen", "OA")["secret"])
-    other = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=chen, data={"file": (io.BytesIO(b"x"), "x.pdf")})
+    other = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=chen,
+                        data={"file": (io.BytesIO(file_samples.pdf()), "x.pdf")})
     assert (other.status_code, other.get_json()["error"]) == (403, "forbidden")
     for who in (zhao,):  # another drafter (wang) may see a plan in drafting, as on the web
         assert client.get(f"/api/v1/plans/{plan['id']}/files", headers=who).status_code == 404
         assert client.get(f"/api/v1/plans/{plan['id']}/files/{made['id']}", headers=who).status_code == 404
         assert client.post(f"/api/v1/tasks/{draft['id']}/files", headers=who,
-                           data={"file": (io.BytesIO(b"x"), "x.pdf")}).status_code == 404
+                           data={"file": (io.BytesIO(file_samples.pdf()), "x.pdf")}).status_code == 404
     assert client.get(f"/api/v1/plans/{plan['id']}/files/{made['id'] + 1}", headers=zhang).status_code == 404
     refused_kind = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
                                data={"file": (io.BytesIO(b"MZ"), "tool.exe")})
     assert refused_kind.status_code == 422
+    # a web page named .pdf: refused, saying what it seems to be
+    page = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
+                       data={"file": (io.BytesIO(file_samples.HTML), "方案稿.pdf")})
+    assert (page.status_code, page.get_json()["error"]) == (422, "invalid")
+    assert "附件 方案稿.pdf：文件名是 .pdf，但内容看起来是网页（HTML）" in page.get_json()["message"]
     assert [f["id"] for f in engine.documents(plan["id"])] == [made["id"]]  # a refused file kept nothing
 
     # attaching did not change the task: the version read before the file still completes it
     done = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=zhang,
                        json={"data": {"summary": "附件已上传", "days": 10}, "version": draft["version"]})
     assert done.status_code == 200, done.get_json()
-    late = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang, data={"file": (io.BytesIO(b"x"), "x.pdf")})
+    late = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
+                       data={"file": (io.BytesIO(file_samples.pdf()), "x.pdf")})
     assert late.status_code == 409  # completed: nothing more can be attached to it
     with engine.db.reader() as s:
         assert verify(s).ok

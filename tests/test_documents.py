@@ -16,11 +16,13 @@ from engine import documents
 from engine.cli import main
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 
+from . import file_samples
 from .plan_helper import Plan, audit_payloads
 from .test_audit import tamper
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
-DRAFT = "关于深化财政预算管理制度改革的实施方案（征求意见稿）\n".encode() * 50
+DRAFT = file_samples.pdf("关于深化财政预算管理制度改革的实施方案（征求意见稿）\n" * 50)
+DRAFT_DOCX = file_samples.docx("关于深化财政预算管理制度改革的实施方案（征求意见稿）")
 
 
 def _drafting(library, at):  # noqa: F811
@@ -40,21 +42,21 @@ def _cli(library, *args):  # noqa: F811
 def test_the_assignee_attaches_the_draft_and_everyone_reads_it_back(library, at):  # noqa: F811
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
-        attached = library.attach(task["id"], "C:\\Users\\张伟\\方案稿.docx", DRAFT, actor="zhang")
-    assert (attached["file_name"], attached["size"], attached["task_name"]) == ("方案稿.docx", len(DRAFT), "起草方案")
-    assert attached["sha256"] == hashlib.sha256(DRAFT).hexdigest()
+        attached = library.attach(task["id"], "C:\\Users\\张伟\\方案稿.docx", DRAFT_DOCX, actor="zhang")
+    assert (attached["file_name"], attached["size"], attached["task_name"]) == ("方案稿.docx", len(DRAFT_DOCX), "起草方案")
+    assert attached["sha256"] == hashlib.sha256(DRAFT_DOCX).hexdigest()
     assert attached["media_type"].endswith("wordprocessingml.document")
     meta, content = library.document(attached["id"])
-    assert content == DRAFT and meta == attached
+    assert content == DRAFT_DOCX and meta == attached
     assert library.documents(plan.id) == [attached]
     # the upload is in the plan's audit trail with the file's SHA-256, and the chain is intact
     assert audit_payloads(library, plan.id, documents.EVENT)[-1]["new"] == {
         "id": attached["id"], "file_name": "方案稿.docx", "media_type": attached["media_type"],
-        "size": len(DRAFT), "sha256": attached["sha256"]}
+        "size": len(DRAFT_DOCX), "sha256": attached["sha256"]}
     assert plan.audit_ok()
     # a second version is a new file; the first stays
     with at("2026-03-02T11:00:00"):
-        second = library.attach(task["id"], "方案稿.docx", DRAFT + b"v2", actor="zhang")
+        second = library.attach(task["id"], "方案稿.docx", file_samples.docx("第二稿"), actor="zhang")
     assert [d["id"] for d in library.documents(plan.id)] == [attached["id"], second["id"]]
     # the task's version is untouched: the drafter completes with the version they loaded
     with at("2026-03-02T12:00:00"):
@@ -99,6 +101,16 @@ def test_only_the_assignee_attaches_and_only_while_the_task_is_open(library, at)
     ("方" * 84 + ".pdf", b"x", "255 字节"),
     # a short name with a character a file name cannot have is told so, not that it is too long
     ("x<img>.txt", b"x", "文件名含有「<」，文件名中不能有"),
+    # content that is not what its name says: it would be handed to the next person as that
+    ("方案稿.pdf", file_samples.HTML, "附件 方案稿.pdf：文件名是 .pdf，但内容看起来是网页（HTML），不是 .pdf 文件；"
+                                     "请确认选对了文件，或用制作它的程序另存为 .pdf 后重新上传"),
+    ("方案稿.docx", file_samples.EXE, "附件 方案稿.docx：文件名是 .docx，但内容看起来是可执行程序"),
+    ("风险评估报告.pdf", file_samples.docx(), "内容看起来是Word 文档（.docx），不是 .pdf 文件"),
+    ("扫描件.jpg", file_samples.png(), "内容看起来是PNG 图片"),
+    ("方案稿.ofd", file_samples.zipped({"方案稿.txt": "x"}), "内容看起来是ZIP 压缩包"),
+    ("方案稿.doc", file_samples.HTML, "内容看起来是网页（HTML）"),  # what some systems export as "Word"
+    ("纪要.txt", "会议纪要".encode("utf-16"), "内容看起来是无法识别的二进制数据"),  # NUL bytes: not opened as text
+    ("材料.zip", file_samples.zipped({"a.txt": "x"})[:-30], "内容看起来是损坏的 ZIP 压缩包"),
 ])
 def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at, name, content, says):  # noqa: F811
     plan, task = _drafting(library, at)
@@ -106,6 +118,28 @@ def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at
         library.attach(task["id"], name, content, actor="zhang")
     assert library.documents(plan.id) == []
     assert audit_payloads(library, plan.id, documents.EVENT) == []
+
+
+@pytest.mark.parametrize("suffix", sorted(documents.MEDIA_TYPES))
+def test_a_real_file_of_each_kind_accepted_is_kept(library, at, suffix):  # noqa: F811
+    plan, task = _drafting(library, at)
+    content = file_samples.ACCEPTED[suffix]
+    attached = library.attach(task["id"], f"材料{suffix}", content, actor="zhang")
+    assert library.document(attached["id"]) == (attached, content)
+    assert attached["media_type"] == documents.MEDIA_TYPES[suffix]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("纪要.txt", "会议纪要：同意。".encode("gbk")),  # what Notepad on a Chinese Windows saves as ANSI
+    ("纪要.txt", "\ufeff会议纪要".encode()),  # UTF-8 with the byte-order mark
+    ("方案稿.doc", file_samples.docx()),  # Word opens a .docx named .doc by its content
+    ("方案稿.doc", b"{\\rtf1\\ansi \\u26041?\\u26696?}"),  # Word saves RTF as .doc
+    ("统计表.xls", file_samples.xlsx()),
+    ("材料.zip", file_samples.docx()),  # a .docx is a ZIP archive too
+    ("扫描件.pdf", b"\r\n" + file_samples.pdf()),  # a scanner's line before the header: readers open it
+])
+def test_what_the_office_s_programs_save_under_a_name_is_accepted(name, content):
+    assert documents.checked(name, content)[0] == name
 
 
 def _tamper(db, sql: str, **params) -> None:
@@ -161,7 +195,7 @@ def test_a_file_removed_from_the_database_is_reported(library, at):  # noqa: F81
 def test_the_archive_lists_each_records_files(library, at, tmp_path):  # noqa: F811
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
-        attached = library.attach(task["id"], "方案稿.ofd", DRAFT, actor="zhang")
+        attached = library.attach(task["id"], "方案稿.ofd", file_samples.ofd(), actor="zhang")
         plan.do("Task_DraftPlan")
     archive = json.loads(_cli(library, "archive", str(plan.id), "--json").stdout)
     assert archive["verified"]["ok"], archive["verified"]
@@ -403,15 +437,15 @@ def test_the_same_file_sent_again_from_the_same_page_is_kept_once(library, at): 
     (`after`): files can never be deleted, so the copy must not be kept."""
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
-        first = library.attach(task["id"], "方案稿.docx", DRAFT, actor="zhang", after=0)
-        again = library.attach(task["id"], "方案稿.docx", DRAFT, actor="zhang", after=0)
+        first = library.attach(task["id"], "方案稿.docx", DRAFT_DOCX, actor="zhang", after=0)
+        again = library.attach(task["id"], "方案稿.docx", DRAFT_DOCX, actor="zhang", after=0)
     assert again == {**first, "repeated": True}
     assert [d["id"] for d in library.documents(plan.id)] == [first["id"]]
     assert len(audit_payloads(library, plan.id, documents.EVENT)) == 1
     # a new version under the same name, or the same file from a page that showed the first, is kept
     with at("2026-03-02T10:05:00"):
-        changed = library.attach(task["id"], "方案稿.docx", DRAFT + b"v2", actor="zhang", after=0)
-        meant = library.attach(task["id"], "方案稿.docx", DRAFT, actor="zhang", after=first["id"])
+        changed = library.attach(task["id"], "方案稿.docx", file_samples.docx("第二稿"), actor="zhang", after=0)
+        meant = library.attach(task["id"], "方案稿.docx", DRAFT_DOCX, actor="zhang", after=first["id"])
     assert not changed.get("repeated") and not meant.get("repeated")
     assert len(library.documents(plan.id)) == 3
     assert plan.audit_ok()

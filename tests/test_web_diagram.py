@@ -118,3 +118,28 @@ def test_the_step_the_plan_is_at_is_highlighted_in_its_diagram(request, server, 
     unreached = page.locator("section[data-process=reform_plan] svg g[data-element-id=CallActivity_Filing] .outline")
     assert unreached.evaluate("e => getComputedStyle(e).stroke") == "rgb(34, 34, 34)"  # drawn plain
     expect(legal.locator("tr[data-element-id=Task_LegalityReview]")).to_contain_text("正在办理")
+
+
+_SCALE = """e => e.getBoundingClientRect().width / e.width.baseVal.value"""  # drawn px per Modeler unit
+
+
+@pytest.mark.parametrize("width", [1920, 1280, 390])
+def test_a_called_process_is_drawn_at_the_scale_of_the_plan_s_own_diagram(live, page, width):
+    """A small called process (risk assessment: a quarter of the plan's diagram's width) was
+    stretched to the page's width, its steps three to four times as large as the plan's."""
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live, "chen")
+    plan_id = open_task(live.app.extensions["reformflow"], "DT-2015-03", "Task_PrepareRiskReport")["instance_id"]
+    page.goto(f"{live.url}/plans/{plan_id}/diagram")
+    main = page.locator("section[data-process=reform_plan] svg g[data-element-id=Task_RegisterPlan] .outline")
+    risk = page.locator("section[data-process=risk_assessment] svg g[data-element-id=Task_PrepareRiskReport] .outline")
+    assert main.evaluate(_SCALE) <= 1
+    assert risk.evaluate(_SCALE) == pytest.approx(main.evaluate(_SCALE), rel=0.01)
+
+
+def test_a_small_version_s_diagram_is_drawn_no_larger_than_the_modeler_draws_it(live, page):
+    page.set_viewport_size({"width": 1920, "height": 900})
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/definitions/risk_assessment/v1/diagram")
+    step = page.locator("svg g[data-element-id=Task_PrepareRiskReport] .outline")
+    assert step.evaluate(_SCALE) == pytest.approx(1, rel=0.01)  # 1:1: the page is wider than the diagram

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from engine import clock, display
 from web.access import may_see_plan, may_see_task_id
 
+from . import file_samples
 from .web_helper import open_task, sign_in, signed_in_client
 
 
@@ -89,6 +90,16 @@ def test_a_task_s_files_download_and_a_file_is_attached_without_completing(live,
     assert [d["file_name"] for d in after["documents"]] == [draft["file_name"], "座谈会记录.txt"]
     # the version is unchanged by an attachment: submitting the page as it is still works
     assert after["version"] == consultation["version"]
+
+    # a web page saved under a PDF's name is refused, saying what it is; what was typed stays
+    saved_page = tmp_path / "征求意见稿.pdf"
+    saved_page.write_bytes(file_samples.HTML)
+    page.get_by_label("附件").set_input_files(str(saved_page))
+    page.get_by_role("button", name="仅上传所选附件").click()
+    expect(page.locator("main")).to_contain_text("附件 征求意见稿.pdf：文件名是 .pdf，但内容看起来是网页（HTML），"
+                                                 "不是 .pdf 文件；请确认选对了文件")
+    expect(page.get_by_label("征求意见方式")).to_have_value("座谈会、网上公示")
+    assert len(engine.task_view(consultation["id"])["documents"]) == 2
 
 
 def test_a_file_of_another_plan_or_of_a_plan_one_may_not_see_is_not_found(live, page):

@@ -1,8 +1,9 @@
 """The headers every answer of the web inbox carries, set in one place.
 
-- Content-Security-Policy: the pages load only this site's style sheet and run no script at
-  all (the templates have none, inline or not), so text that slipped past the escaping could
-  still run nothing; no other site may frame a page (frame-ancestors), and forms post only here.
+- Content-Security-Policy: the pages load only this site's style sheet and its one script file
+  (web/static/submit_once.js, which sends a form once); no inline script, no other site's, no
+  eval: text that slipped past the escaping could still run nothing; no other site may frame a
+  page (frame-ancestors), and forms post only here.
 - X-Frame-Options: the same refusal to be framed, for older browsers: a page with an approve
   button inside someone else's page is a click someone did not mean (clickjacking).
 - X-Content-Type-Options: a file is what its type says, never sniffed into a page.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'none'; "
+POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {
     "Content-Security-Policy": POLICY,
