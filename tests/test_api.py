@@ -264,6 +264,23 @@ def test_a_drafter_and_a_reviewer_work_through_the_api(mini):
         assert verify(s).ok
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_text_file_is_downloaded_with_its_own_encoding(mini, encoding):
+    """A .txt saved as ANSI by Notepad on a Chinese Windows is GBK: said to be utf-8, a browser
+    showing it showed mojibake."""
+    engine = mini
+    client = _client(engine)
+    zhang = _auth(engine.create_token("zhang", "OA")["secret"])
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "纪要"}).get_json()
+    draft = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"][0]
+    content = "会议纪要：同意。".encode(encoding)
+    made = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
+                       data={"file": (io.BytesIO(content), "纪要.txt")}).get_json()
+    got = client.get(f"/api/v1/plans/{plan['id']}/files/{made['id']}", headers=zhang)
+    assert got.data == content
+    assert got.headers["Content-Type"] == f"text/plain; charset={encoding}"
+
+
 def test_files_are_attached_listed_and_downloaded_through_the_api(mini):
     engine = mini
     client = _client(engine)
