@@ -135,7 +135,7 @@ def gunicorn_server(demo_template, tmp_path_factory):
     url = _demo_copy(demo_template, folder)
     port = _free_port()
     server = Served(_guide_command(port), folder, port, env={
-        "REFORMFLOW_DATABASE_URL": url, "REFORMFLOW_SECRET_KEY": "operations-test-key",
+        "REFORMFLOW_DATABASE_URL": url, "REFORMFLOW_SECRET_KEY": "operations-test-key-" + "0" * 32,
         "REFORMFLOW_PROXIES": "1"})
     server.engine = Engine(Database(url))
     yield server
