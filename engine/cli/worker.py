@@ -115,16 +115,12 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
 def _worker_mail(state, as_json: bool) -> None:
     """The worker's round of mail: a mail server down or misconfigured is said on standard error
     and must never stop the timers."""
-    from .. import mail_digest, mail_sender
+    from .. import mail_sender
     try:
         settings = mail_sender.SmtpSettings.from_env()
         if settings is None:
             return  # nothing to send with: the mails stay queued (`reformflow mail status`)
-        # the day's digests, once the time has come (a digest only worth sending the same day:
-        # none queued without a mail server, to go out days late)
-        digests = mail_digest.queue_due(state.engine.db)
-        if digests is not None:
-            _said_digests(digests, as_json)
+        _queue_digests(state, as_json)
         done = mail_sender.send_due(state.engine.db, settings)
     except Exception as exc:  # noqa: BLE001 - the timers' worker goes on; the next round tries again
         click.echo(f"worker: 本轮邮件未能发送 (mail not sent this round: {type(exc).__name__}: "
@@ -138,6 +134,21 @@ def _worker_mail(state, as_json: bool) -> None:
             click.echo(json.dumps({"at": clock.now().isoformat(), "mail_sent": done["sent"]}))
         else:
             click.echo(f"{clock.now().isoformat()} 已发送 {done['sent']} 封邮件 (mails sent: {done['sent']})")
+
+
+def _queue_digests(state, as_json: bool) -> None:
+    """The day's digests, once the time has come (a digest is only worth sending the same day: none
+    is queued without a mail server, to go out days late). A wrong REFORMFLOW_DIGEST_TIME holds
+    back the digest alone: the other mails still go out this round."""
+    from .. import mail_digest
+    try:
+        digests = mail_digest.queue_due(state.engine.db)
+    except ReformflowError as exc:
+        click.echo(f"worker: 本轮未生成待办摘要，其他邮件照常发送 (daily digests not queued, the other mails "
+                   f"are sent): {exc.message}", err=True)
+        return
+    if digests is not None:
+        _said_digests(digests, as_json)
 
 
 def _said_digests(digests: dict, as_json: bool) -> None:
