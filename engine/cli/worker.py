@@ -71,6 +71,7 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
     """Fire due timers every `interval` seconds, `rounds` times or until `stop` (a
     threading.Event) is set: `reformflow worker`, and the worker `reformflow web` runs beside
     the web inbox."""
+    _say_started(state, interval)
     warned = False
     done = 0
     while rounds is None or done < rounds:
@@ -110,6 +111,24 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
                 time.sleep(interval)
             elif stop.wait(interval):
                 return
+
+
+def _say_started(state, interval: float) -> None:
+    """One line in the log when the worker starts: which database (no password), how often, and
+    whether mail goes out. A round with nothing due says nothing, to keep the journal small."""
+    from sqlalchemy.engine import make_url
+
+    from .. import mail_sender
+    database = make_url(state.engine.db.url)._replace(password=None).render_as_string(hide_password=False)
+    try:
+        smtp = mail_sender.SmtpSettings.from_env()
+        mail_zh, mail_en = (f"经 {smtp.host}:{smtp.port} 发送排队的邮件", f"sends queued mail through {smtp.host}:{smtp.port}") \
+            if smtp else ("未配置 SMTP，邮件留在队列中", "no SMTP configured: mail stays queued")
+    except ReformflowError:
+        mail_zh, mail_en = "SMTP 设置有误，邮件留在队列中", "SMTP settings wrong: mail stays queued"
+    click.echo(f"worker: 已启动，每 {interval:g} 秒一轮，触发到期的定时器、提醒和逾期上报，{mail_zh}；无事可做的一轮不记录；"
+               f"数据库 {database} (started: every {interval:g} s fires due timers, reminders and escalations, "
+               f"{mail_en}; a round with nothing to do logs nothing; database {database})", err=True)
 
 
 def _worker_mail(state, as_json: bool) -> None:
