@@ -218,13 +218,12 @@ def _key_at_the_barrier(instance: str, barrier, keys) -> None:
 
     from flask import Flask
 
-    import web
-    from web import _local_secret
+    from web import settings
     made = secrets.token_hex
     # (in this forked worker only) a key slow to make: every worker finds no file, makes its own
-    web.secrets = type("SlowSecrets", (), {"token_hex": staticmethod(lambda n: time.sleep(0.3) or made(n))})
+    settings.secrets = type("SlowSecrets", (), {"token_hex": staticmethod(lambda n: time.sleep(0.3) or made(n))})
     barrier.wait()
-    keys.put(_local_secret(Flask("worker", instance_path=instance)))
+    keys.put(settings.secret_key(Flask("worker", instance_path=instance)))
 
 
 def test_web_workers_started_together_without_a_key_share_the_one_they_keep(tmp_path):
