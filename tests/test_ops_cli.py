@@ -144,3 +144,18 @@ def test_the_sqlite_file_init_creates_is_readable_by_its_owner_alone(tmp_path):
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def test_the_guide_adds_every_group_the_library_uses_with_the_demo_s_names_and_the_auditor_in_its_group():
+    """operations.md §1 named 2 of the groups and added the auditor in none, so the web's audit page
+    refused them."""
+    import re
+    from pathlib import Path
+
+    from engine.demo import GROUPS
+    from engine.visibility import AUDITOR_GROUP
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
+    added = dict(re.findall(r"^reformflow groups add (\w+) --display-name (\S+)$", guide, re.M))
+    assert added == GROUPS
+    assert re.search(rf"^reformflow users add auditor .*--group {AUDITOR_GROUP}\b", guide, re.M)
+    assert "reformflow users password auditor --as auditor" in guide
