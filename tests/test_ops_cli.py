@@ -140,10 +140,13 @@ def test_the_sqlite_file_init_creates_is_readable_by_its_owner_alone(tmp_path):
     database = tmp_path / "instance" / "reformflow.sqlite3"
     database.parent.mkdir()
     _run(f"sqlite:///{database}", "init")
-    for path in (database, database.with_name("reformflow.sqlite3-wal")):
-        if path.exists():
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    import sqlite3
+    with sqlite3.connect(database) as open_one:  # its -wal and -shm, while a process has it open, follow
+        open_one.execute("PRAGMA journal_mode=WAL")
+        open_one.execute("CREATE TABLE probe (x)")
+        for suffix in ("-wal", "-shm"):
+            assert stat.S_IMODE(database.with_name(database.name + suffix).stat().st_mode) == 0o600, suffix
 
 
 def test_the_guide_adds_every_group_the_library_uses_with_the_demo_s_names_and_the_auditor_in_its_group():
