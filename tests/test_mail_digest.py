@@ -335,11 +335,16 @@ def test_a_wrong_digest_time_holds_back_the_digest_alone_and_status_and_the_page
     try:
         worker = runner.invoke(main, ["--db", url, "--now", "2026-12-07T09:00", "worker", "--rounds", "1",
                                       "--interval", "0"])
+        assert worker.exit_code == 0, worker.output
+        assert "本轮未生成待办摘要，其他邮件照常发送" in worker.stderr and "REFORMFLOW_DIGEST_TIME" in worker.stderr
+        assert len(inbox.received) == 1 and digests(engine) == []
+        urging.urge(engine, steps["soon"], actor="chen")
+        by_hand = runner.invoke(main, ["--db", url, "--now", "2026-12-07T09:05", "mail", "send", "--json"])
     finally:
         controller.stop()
-    assert worker.exit_code == 0, worker.output
-    assert "本轮未生成待办摘要，其他邮件照常发送" in worker.stderr and "REFORMFLOW_DIGEST_TIME" in worker.stderr
-    assert [m["Subject"] for _, m in inbox.received] and digests(engine) == []
+    assert by_hand.exit_code == 0, by_hand.output
+    assert json.loads(by_hand.stdout)["sent"] == 1 and "REFORMFLOW_DIGEST_TIME" in json.loads(by_hand.stdout)["digest_error"]
+    assert len(inbox.received) == 2 and digests(engine) == []
     assert all(m.sent_at is not None for m in outbox(engine))
     status = json.loads(runner.invoke(main, ["--db", url, "mail", "status", "--json"]).output)
     assert status["configured"] is True and "REFORMFLOW_DIGEST_TIME" in status["config_error"]

@@ -78,7 +78,8 @@ def secret_key(app: Flask) -> str:
     docs/operations.md) would let them sign a cookie as anyone, so it stops the start-up like any
     wrong setting; so does an instance/ the key cannot be written to."""
     try:
-        key = os.environ.get("REFORMFLOW_SECRET_KEY", "").strip()
+        given = os.environ.get("REFORMFLOW_SECRET_KEY", "")
+        key = given.strip()
         if not key:
             return _kept_key(Path(app.instance_path) / "web_secret_key")
         if key in PLACEHOLDER_KEYS or len(key) < SHORTEST_KEY:
@@ -87,7 +88,7 @@ def secret_key(app: Flask) -> str:
                    f"只有 {len(key)} 个字符，至少须 {SHORTEST_KEY} 个 (has {len(key)} characters, at least "
                    f"{SHORTEST_KEY} are needed)")
             raise SettingError(f"REFORMFLOW_SECRET_KEY {why}；请用 {MAKE_KEY} 生成一个 (make one with {MAKE_KEY})")
-        return key
+        return given  # as before: the key in use now keeps everyone signed in
     except SettingError as exc:
         _stop_gunicorn_worker(exc)
         raise
