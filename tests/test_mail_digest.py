@@ -343,7 +343,8 @@ def test_a_wrong_digest_time_holds_back_the_digest_alone_and_status_and_the_page
     finally:
         controller.stop()
     assert by_hand.exit_code == 0, by_hand.output
-    assert json.loads(by_hand.stdout)["sent"] == 1 and "REFORMFLOW_DIGEST_TIME" in json.loads(by_hand.stdout)["digest_error"]
+    sent = json.loads(by_hand.stdout)
+    assert sent["sent"] == 1 and "REFORMFLOW_DIGEST_TIME" in sent["digest_error"]
     assert len(inbox.received) == 2 and digests(engine) == []
     assert all(m.sent_at is not None for m in outbox(engine))
     status = json.loads(runner.invoke(main, ["--db", url, "mail", "status", "--json"]).output)
