@@ -13,6 +13,9 @@ MODELER_STAMP := tools/modeler/node_modules/.installed-$(shell sha1sum tools/mod
 export REFORMFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REFORMFLOW_REQUIRE_POSTGRES ?= 1
 
+# the web inbox's port: `make run PORT=5001` when 5000 is taken
+PORT ?= 5000
+
 .PHONY: run test setup modeler browser bench pictures clean
 
 $(STAMP): setup.cfg pyproject.toml
@@ -45,9 +48,9 @@ run: $(STAMP) modeler
 	@echo "==> 创建数据库并加载演示数据 (creating the database with demo data)"
 	$(BIN)/reformflow init --demo
 	$(BIN)/reformflow ledger
-	@echo "==> 网页待办 (web inbox): http://127.0.0.1:5000/ — 以 chen（改革办）、li（法制机构）或 zhang（起草人）登录，密码 demo (sign in as chen, li or zhang, password demo)"
+	@echo "==> 网页待办 (web inbox): http://127.0.0.1:$(PORT)/ — 以 chen（改革办）、li（法制机构）或 zhang（起草人）登录，密码 demo (sign in as chen, li or zhang, password demo)"
 	@echo "    定时器随之运行；Ctrl+C 停止 (the timer worker runs beside it; Ctrl+C stops both)"
-	$(BIN)/reformflow web
+	$(BIN)/reformflow web --port $(PORT)
 
 # Two test processes (pytest-xdist), each with its own databases and chromium: on 2 cores the
 # suite takes about two thirds of the time one process takes. TEST_WORKERS=1 runs it in one.

@@ -76,6 +76,22 @@ class SmtpSettings:
         return cls(host, port, user, env.get("REFORMFLOW_SMTP_PASSWORD") or None, sender, security, timeout)
 
 
+def configuration(env=None) -> tuple[SmtpSettings | None, str | None]:
+    """The SMTP settings (None: nothing is sent) and what is wrong with the mail settings, if
+    anything, for `mail status` and the web's /mail: a wrong SMTP setting stops all sending, a
+    wrong REFORMFLOW_DIGEST_TIME only the daily digest (the other mails go out)."""
+    from .mail_digest import digest_time
+    try:
+        settings = SmtpSettings.from_env(env)
+    except Invalid as exc:
+        return None, exc.message
+    try:
+        digest_time(env)
+    except Invalid as exc:
+        return settings, exc.message
+    return settings, None
+
+
 def backoff(attempts: int) -> timedelta:
     """How long after its `attempts`-th failure a message is tried again."""
     return BACKOFF[attempts - 1] if attempts <= len(BACKOFF) else DAILY

@@ -50,6 +50,20 @@ def _refuse_a_missing_file(engine: Engine, path: str) -> None:
             raise sqlite3.OperationalError(f"数据库文件 {path} 不存在 (no database file at {path})")
 
 
+def _create_private(path: str | None) -> None:
+    """Create the SQLite file readable by its owner alone (0600): it holds password hashes and the
+    audit trail, and SQLite would create it 0644 by the umask. Its -wal and -shm files take the
+    same mode from it. An existing file is left as it is."""
+    if path is None or Path(path).exists():
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # an empty file is a database
+    except FileExistsError:  # another process created it meanwhile
+        pass
+    except OSError:  # no folder: SQLite's own error says so on first use
+        pass
+
+
 def normalise_url(url: str) -> str:
     """Let operators write postgresql://...; we use the psycopg 3 driver."""
     if url.startswith("postgresql://"):
@@ -98,6 +112,8 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = _make_engine(self.url, immediate=True)
         self.read_engine = _make_engine(self.url, immediate=False) if self.is_sqlite else self.engine
+        if create and self.is_sqlite:
+            _create_private(sqlite_file(self.url))
         path = None if create or not self.is_sqlite else sqlite_file(self.url)
         if path is not None:
             _refuse_a_missing_file(self.engine, path)

@@ -224,3 +224,16 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
 def test_someone_outside_the_office_is_refused_before_the_date_is_judged(library):  # noqa: F811
     with pytest.raises(Forbidden, match="只有改革办可以维护节假日安排"):
         library.set_calendar_day(date(2027, 1, 4), working=True, actor="zhang")  # a Monday: pointless, but not theirs to enter
+
+
+def test_importing_part_of_a_year_warns_that_the_whole_year_now_counts_as_entered(cli, tmp_path):  # noqa: F811
+    """`calendar set` warned of a year's first day; `calendar import` of ten days of 2027 said
+    nothing, and 2027 was no longer warned of."""
+    schedule = tmp_path / "2027.csv"
+    schedule.write_text(SCHEDULE, encoding="utf-8")
+    first = cli("calendar", "import", str(schedule), "--as", "chen")
+    assert "警告 (warning)：这是 2027 年首次录入，该年从此算作已录入" in first.stderr
+    assert "reformflow calendar show 2027" in first.stderr
+    later = tmp_path / "2027-more.csv"
+    later.write_text("日期,安排,说明\n2027-04-05,放假,清明节\n", encoding="utf-8")
+    assert "首次录入" not in cli("calendar", "import", str(later), "--as", "chen").stderr

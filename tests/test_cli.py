@@ -798,7 +798,8 @@ def test_a_worker_started_while_the_database_is_down_retries_each_round():
     result = CliRunner().invoke(main, ["--db", down, "worker", "--rounds", "3", "--interval", "0"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
-    lines = result.stderr.splitlines()
+    started, *lines = result.stderr.splitlines()
+    assert started.startswith("worker: 已启动")
     assert len(lines) == 3 and all(line.startswith("worker: 本轮未能运行，0 秒后重试 (OperationalError: ")
                                    and line.endswith("; retrying in 0 s)") for line in lines), lines
     # a URL reformflow cannot use is no outage: still refused at once

@@ -317,3 +317,41 @@ def test_prune_deletes_old_sent_and_given_up_mails_never_queued_or_failing_ones(
     assert out.exit_code == 0 and "已删除 0 封 90 天以前的邮件" in out.output
     with engine.db.reader() as s:  # today's round stays: today's digests are not queued again
         assert [r.day for r in s.execute(select(MailDigestRound)).scalars()] == [date(2026, 12, 7)]
+
+
+def test_a_wrong_digest_time_holds_back_the_digest_alone_and_status_and_the_page_say_so(engine, steps, monkeypatch):
+    """REFORMFLOW_DIGEST_TIME=8.30 stopped every mail of every round, while `mail status` said
+    config_error null: now the other mails go out and the setting is reported where monitoring looks."""
+    from aiosmtpd.controller import Controller
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    for name, value in (("HOST", "127.0.0.1"), ("PORT", str(controller.port)), ("FROM", "reformflow@example.gov.cn")):
+        monkeypatch.setenv(f"REFORMFLOW_SMTP_{name}", value)
+    monkeypatch.setenv("REFORMFLOW_DIGEST_TIME", "8.30")
+    from engine import urging
+    urging.urge(engine, steps["overdue"], actor="chen", note="请尽快办理")  # an urgent mail to li
+    runner, url = CliRunner(), str(engine.db.url)
+    try:
+        worker = runner.invoke(main, ["--db", url, "--now", "2026-12-07T09:00", "worker", "--rounds", "1",
+                                      "--interval", "0"])
+        assert worker.exit_code == 0, worker.output
+        assert "本轮未生成待办摘要，其他邮件照常发送" in worker.stderr and "REFORMFLOW_DIGEST_TIME" in worker.stderr
+        assert len(inbox.received) == 1 and digests(engine) == []
+        urging.urge(engine, steps["soon"], actor="chen")
+        by_hand = runner.invoke(main, ["--db", url, "--now", "2026-12-07T09:05", "mail", "send", "--json"])
+    finally:
+        controller.stop()
+    assert by_hand.exit_code == 0, by_hand.output
+    sent = json.loads(by_hand.stdout)
+    assert sent["sent"] == 1 and "REFORMFLOW_DIGEST_TIME" in sent["digest_error"]
+    assert len(inbox.received) == 2 and digests(engine) == []
+    assert all(m.sent_at is not None for m in outbox(engine))
+    status = json.loads(runner.invoke(main, ["--db", url, "mail", "status", "--json"]).output)
+    assert status["configured"] is True and "REFORMFLOW_DIGEST_TIME" in status["config_error"]
+    from web import create_app
+    from .test_web_security import _sign_in
+    engine.set_password("chen", "Reform-office-2026", actor="chen", first=True)
+    client = create_app(engine=engine, secret_key="test-secret", testing=True).test_client()
+    assert _sign_in(client, "chen", "Reform-office-2026").status_code == 302
+    assert "REFORMFLOW_DIGEST_TIME 须为北京时间 时:分" in client.get("/mail").get_data(as_text=True)

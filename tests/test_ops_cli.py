@@ -73,7 +73,8 @@ def test_a_worker_round_cut_short_says_how_many_plans_fired_before_the_error(sql
     monkeypatch.setattr(Engine, "_fire_plan", dropped_after_three)
     result = _run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "worker", "--rounds", "2", "--interval", "0")
     lines = result.stderr.splitlines()
-    assert lines[0] == ("worker: 本轮已触发 3 个方案的定时器并已提交，其后出错中断，0 秒后重试 (fired timers in 3 plan(s), "
+    assert lines[0].startswith("worker: 已启动")
+    assert lines[1] == ("worker: 本轮已触发 3 个方案的定时器并已提交，其后出错中断，0 秒后重试 (fired timers in 3 plan(s), "
                         "committed, before the round was cut short: OperationalError: (builtins.Exception) terminating "
                         "connection due to administrator command; retrying in 0 s)")
     assert "已触发 2 个方案的定时器 (fired timers in 2 plan(s))" in result.stdout  # the next round, the rest
@@ -85,7 +86,8 @@ def test_a_worker_round_cut_short_says_how_many_plans_fired_before_the_error(sql
 def test_a_worker_round_that_fired_nothing_before_the_error_says_so_as_before():
     down = "postgresql://postgres@127.0.0.1:5509/nothing"  # nothing listens there
     result = _run(down, "worker", "--rounds", "2", "--interval", "0", "--json")
-    assert all(line.startswith("worker: 本轮未能运行，0 秒后重试 (OperationalError: ") for line in result.stderr.splitlines())
+    assert all(line.startswith("worker: 本轮未能运行，0 秒后重试 (OperationalError: ")
+               for line in result.stderr.splitlines()[1:])  # after the start line
     assert [json.loads(line)["fired_before_error"] for line in result.stdout.splitlines()] == [0, 0]
 
 
@@ -108,3 +110,55 @@ def test_mail_status_reports_the_queue_and_a_missing_sender_exit_0(mini, monkeyp
     monkeypatch.setenv("REFORMFLOW_SMTP_USER", "notify@example.gov.cn")  # the sender defaults to the user name
     status = json.loads(_run(str(mini.db.url), "mail", "status", "--json").stdout)
     assert (status["configured"], status["config_error"]) == (True, None)
+
+
+def test_the_worker_says_once_at_start_which_database_how_often_and_whether_mail_goes_out(tmp_path, monkeypatch):
+    """The journal showed nothing of a worker that had nothing to do: not even that it ran."""
+    monkeypatch.delenv("REFORMFLOW_SMTP_HOST", raising=False)
+    url = f"sqlite:///{tmp_path / 'reformflow.sqlite3'}"
+    _run(url, "init")
+    said = _run(url, "worker", "--rounds", "2", "--interval", "0")
+    started = [line for line in said.stderr.splitlines() if line.startswith("worker:")]
+    assert started == [f"worker: 已启动，每 0 秒一轮，触发到期的定时器、提醒和逾期上报，未配置 SMTP，邮件留在队列中；无事可做的一轮不记录；"
+                       f"数据库 {url} (started: every 0 s fires due timers, reminders and escalations, no SMTP "
+                       f"configured: mail stays queued; a round with nothing to do logs nothing; database {url})"]
+    assert said.stdout == ""  # two empty rounds: nothing more
+
+
+def test_the_worker_s_start_line_names_the_database_without_its_password():
+    said = _run("postgresql://reformflow_app:s3cret-pw@127.0.0.1:5652/reformflow", "worker", "--rounds", "1",
+                "--interval", "0", env={"REFORMFLOW_SMTP_HOST": "mail.example.gov.cn",
+                                        "REFORMFLOW_SMTP_FROM": "reformflow@example.gov.cn"})
+    assert "s3cret-pw" not in said.output + said.stderr
+    assert ("经 mail.example.gov.cn:25 发送排队的邮件；无事可做的一轮不记录；数据库 "
+            "postgresql+psycopg://reformflow_app@127.0.0.1:5652/reformflow") in said.stderr
+
+
+def test_the_sqlite_file_init_creates_is_readable_by_its_owner_alone(tmp_path):
+    """It holds the password hashes and the audit trail; it was created 0644."""
+    import stat
+    database = tmp_path / "instance" / "reformflow.sqlite3"
+    database.parent.mkdir()
+    _run(f"sqlite:///{database}", "init")
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    import sqlite3
+    with sqlite3.connect(database) as open_one:  # its -wal and -shm, while a process has it open, follow
+        open_one.execute("PRAGMA journal_mode=WAL")
+        open_one.execute("CREATE TABLE probe (x)")
+        for suffix in ("-wal", "-shm"):
+            assert stat.S_IMODE(database.with_name(database.name + suffix).stat().st_mode) == 0o600, suffix
+
+
+def test_the_guide_adds_every_group_the_library_uses_with_the_demo_s_names_and_the_auditor_in_its_group():
+    """operations.md §1 named 2 of the groups and added the auditor in none, so the web's audit page
+    refused them."""
+    import re
+    from pathlib import Path
+
+    from engine.demo import GROUPS
+    from engine.visibility import AUDITOR_GROUP
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
+    added = dict(re.findall(r"^reformflow groups add (\w+) --display-name (\S+)$", guide, re.M))
+    assert added == GROUPS
+    assert re.search(rf"^reformflow users add auditor .*--group {AUDITOR_GROUP}\b", guide, re.M)
+    assert "reformflow users password auditor --as auditor" in guide

@@ -106,7 +106,7 @@ def test_a_bad_setting_stops_gunicorn_with_one_line_and_no_traceback(tmp_path):
     from pathlib import Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFORMFLOW_")}
     env.update(REFORMFLOW_PROXIES="yes", REFORMFLOW_SECURE_COOKIE="1", REFORMFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'none.sqlite3'}",
-               REFORMFLOW_SECRET_KEY="k", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+               REFORMFLOW_SECRET_KEY="9" * 64, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     done = subprocess.run([str(Path(sys.executable).parent / "gunicorn"), "--workers", "4", "--bind",
                            "127.0.0.1:5503", "--no-control-socket", "web:create_app()"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
@@ -133,3 +133,54 @@ def test_reformflow_web_refuses_a_bad_setting_in_one_line(sqlite_db, monkeypatch
     result = CliRunner().invoke(main, ["--db", sqlite_db.url, "web", "--no-worker"])
     assert result.exit_code == 3
     assert result.stderr.startswith("reformflow: invalid: REFORMFLOW_SESSION_HOURS='zero': 须为小时数")
+
+
+@pytest.mark.parametrize("key, said", [
+    ("4b8e…64 hex digits…", "是文档中的示例"),  # docs/operations.md's example: anyone could sign a cookie as chen
+    ("chen1", "只有 5 个字符，至少须 32 个"),
+])
+def test_a_secret_key_anyone_could_guess_stops_the_web_in_one_line_saying_how_to_make_one(sqlite_db, monkeypatch,
+                                                                                         key, said):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    monkeypatch.setenv("REFORMFLOW_SECRET_KEY", key)
+    monkeypatch.setattr("werkzeug.serving.run_simple", lambda *a, **k: print("served"))  # never serve here
+    result = CliRunner().invoke(main, ["--db", sqlite_db.url, "web", "--no-worker", "--port", "5650"])
+    assert result.exit_code == 3
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"reformflow: invalid: REFORMFLOW_SECRET_KEY {said}")
+    assert "python3 -c 'import secrets; print(secrets.token_hex(32))'" in line
+
+
+def test_a_made_key_is_taken_as_it_is(engine, monkeypatch):
+    import secrets
+    key = secrets.token_hex(32)
+    monkeypatch.setenv("REFORMFLOW_SECRET_KEY", key)
+    assert create_app(engine=engine).config["SECRET_KEY"] == key
+
+
+def test_gunicorn_without_a_key_where_instance_cannot_be_written_says_what_to_do_in_one_line(tmp_path):
+    """A service user in a folder it cannot write, without REFORMFLOW_SECRET_KEY: "Worker failed to boot"
+    after a PermissionError traceback. Here instance/ is a file, which root cannot write into either."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    (tmp_path / "instance").write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFORMFLOW_")}
+    env.update(REFORMFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'none.sqlite3'}",
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([str(Path(sys.executable).parent / "gunicorn"), "--workers", "1", "--bind",
+                           "127.0.0.1:5651", "--no-control-socket", "web:create_app()"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    [said] = [line for line in done.stderr.splitlines() if line.startswith("reformflow:")]
+    assert said.startswith(f"reformflow: 设置有误，网页进程未启动 (a setting is wrong, the web workers do not start): "
+                           f"无法保存网页密钥 {tmp_path / 'instance' / 'web_secret_key'}")
+    assert "请设置 REFORMFLOW_SECRET_KEY，或让运行用户可写" in said
+    import re
+    import tempfile
+    master = re.search(r"\[(\d+)\] \[INFO\] Starting gunicorn", done.stderr).group(1)
+    (Path(tempfile.gettempdir()) / f"reformflow-bad-setting-{master}").unlink(missing_ok=True)

@@ -135,7 +135,7 @@ def gunicorn_server(demo_template, tmp_path_factory):
     url = _demo_copy(demo_template, folder)
     port = _free_port()
     server = Served(_guide_command(port), folder, port, env={
-        "REFORMFLOW_DATABASE_URL": url, "REFORMFLOW_SECRET_KEY": "operations-test-key",
+        "REFORMFLOW_DATABASE_URL": url, "REFORMFLOW_SECRET_KEY": "operations-test-key-" + "0" * 32,
         "REFORMFLOW_PROXIES": "1"})
     server.engine = Engine(Database(url))
     yield server
@@ -218,13 +218,12 @@ def _key_at_the_barrier(instance: str, barrier, keys) -> None:
 
     from flask import Flask
 
-    import web
-    from web import _local_secret
+    from web import settings
     made = secrets.token_hex
     # (in this forked worker only) a key slow to make: every worker finds no file, makes its own
-    web.secrets = type("SlowSecrets", (), {"token_hex": staticmethod(lambda n: time.sleep(0.3) or made(n))})
+    settings.secrets = type("SlowSecrets", (), {"token_hex": staticmethod(lambda n: time.sleep(0.3) or made(n))})
     barrier.wait()
-    keys.put(_local_secret(Flask("worker", instance_path=instance)))
+    keys.put(settings.secret_key(Flask("worker", instance_path=instance)))
 
 
 def test_web_workers_started_together_without_a_key_share_the_one_they_keep(tmp_path):

@@ -15,8 +15,6 @@ in web/settings.py.
 """
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 from flask import Flask
@@ -39,7 +37,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     settings.warn_of_unknown(app)
     app.url_map.converters["int"] = RowId  # before any route is added
     app.config.update(
-        SECRET_KEY=secret_key or os.environ.get("REFORMFLOW_SECRET_KEY") or _local_secret(app),
+        SECRET_KEY=secret_key or settings.secret_key(app),  # a guessable key stops the start-up
         TESTING=testing,
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT,
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
@@ -78,22 +76,3 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     session_timeout.install(app)
     return app
 
-
-def _local_secret(app: Flask) -> str:
-    """A development key kept in instance/: sessions survive a restart of `make run`. Several web
-    workers behind a load balancer must share one: set REFORMFLOW_SECRET_KEY (docs/operations.md)."""
-    path = Path(app.instance_path) / "web_secret_key"
-    if not path.exists():
-        # gunicorn's workers start together: the key is written whole under another name, then
-        # linked in place, which fails for all but the first, so every worker reads one key.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f"{path.name}.{os.getpid()}")
-        draft.write_text(secrets.token_hex(32))
-        draft.chmod(0o600)
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip()

@@ -76,12 +76,9 @@ def account_email():
 def outbox():
     if (refusal := office_only()) is not None:
         return refusal
-    try:
-        configured = mail_sender.SmtpSettings.from_env() is not None
-    except ReformflowError:  # set, but wrongly: the worker says why in its log
-        configured = False
+    settings, problem = mail_sender.configuration()  # what `reformflow mail status` says
     with engine().db.reader() as session:
-        state = mail_outbox.status(session, configured=configured)
+        state = mail_outbox.status(session, configured=settings is not None) | {"config_error": problem}
     return render_template("mail_outbox.html", state=state)
 
 

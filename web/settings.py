@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import secrets
 import sys
 import tempfile
 from datetime import timedelta
@@ -63,6 +64,59 @@ def apply(app: Flask) -> None:
     except SettingError as exc:
         _stop_gunicorn_worker(exc)
         raise
+
+
+# the example value docs/operations.md once showed: a key anyone can read signs anyone's session
+PLACEHOLDER_KEYS = frozenset({"4b8e…64 hex digits…"})
+SHORTEST_KEY = 32
+MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def secret_key(app: Flask) -> str:
+    """The key that signs the session cookie and the forms' CSRF tokens: REFORMFLOW_SECRET_KEY,
+    else one kept in instance/web_secret_key. A key someone could guess (short, or the example of
+    docs/operations.md) would let them sign a cookie as anyone, so it stops the start-up like any
+    wrong setting; so does an instance/ the key cannot be written to."""
+    try:
+        given = os.environ.get("REFORMFLOW_SECRET_KEY", "")
+        key = given.strip()
+        if not key:
+            return _kept_key(Path(app.instance_path) / "web_secret_key")
+        if key in PLACEHOLDER_KEYS or len(key) < SHORTEST_KEY:
+            why = ("是文档中的示例，人人可见 (is the documentation's example, which anyone can read)"
+                   if key in PLACEHOLDER_KEYS else
+                   f"只有 {len(key)} 个字符，至少须 {SHORTEST_KEY} 个 (has {len(key)} characters, at least "
+                   f"{SHORTEST_KEY} are needed)")
+            raise SettingError(f"REFORMFLOW_SECRET_KEY {why}；请用 {MAKE_KEY} 生成一个 (make one with {MAKE_KEY})")
+        return given  # as before: the key in use now keeps everyone signed in
+    except SettingError as exc:
+        _stop_gunicorn_worker(exc)
+        raise
+
+
+def _kept_key(path: Path) -> str:
+    """A key kept in instance/: sessions survive a restart of `make run`. Several web workers behind
+    a load balancer must share one: set REFORMFLOW_SECRET_KEY (docs/operations.md)."""
+    try:
+        if not path.exists():
+            # gunicorn's workers start together: the key is written whole under another name, then
+            # linked in place, which fails for all but the first, so every worker reads one key.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f"{path.name}.{os.getpid()}")
+            draft.write_text(secrets.token_hex(32))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        return path.read_text().strip()
+    except OSError as exc:  # a service user in a folder it cannot write: one line, not a traceback
+        raise SettingError(
+            f"无法保存网页密钥 {path}：{exc.strerror}；请设置 REFORMFLOW_SECRET_KEY，或让运行用户可写 {path.parent} "
+            f"(cannot keep the web's key in {path}: {exc.strerror}; set REFORMFLOW_SECRET_KEY, or make "
+            f"{path.parent} writable by the user the web runs as)") from None
 
 
 class SettingError(ValueError):

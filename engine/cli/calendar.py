@@ -94,6 +94,12 @@ def _print_calendar_import(d: dict) -> None:
                f"已有相同记录 {len(d['unchanged'])} 天 (entered {len(d['entered'])} day(s): {off} off, "
                f"{len(d['entered']) - off} working; {len(d['unchanged'])} already entered the same way)")
     _print_moved(d["moved"])
+    for year in d.get("years_begun", []):  # a file of part of a year silences the year's warnings for good
+        click.echo(f"警告 (warning)：这是 {year} 年首次录入，该年从此算作已录入，工作日期限不再标为暂定、不再提醒；"
+                   f"请确认文件含该年全部放假和调休安排，用 reformflow calendar show {year} 核对 (the first days "
+                   f"entered for {year}: the year now counts as entered, and its working-day deadlines are no longer "
+                   f"marked provisional nor warned of; make sure the file holds all its holidays and working "
+                   f"weekends: check with `reformflow calendar show {year}`)", err=True)
 
 
 def _print_calendar_change(d: dict) -> None:

@@ -21,11 +21,19 @@ def mail_send(state, as_json):
     (send the mails due now, once, after queueing the day's digests if their time has come and no
     round queued them yet: what the worker does each round)."""
     from .. import mail_digest, mail_sender
+    from ..errors import Invalid
     settings = mail_sender.SmtpSettings.from_env()
-    # as the worker: no digest without a mail server, to go out days late once one is set
-    digests = mail_digest.queue_due(state.engine.db) if settings is not None else None
+    # as the worker: no digest without a mail server, to go out days late once one is set; a wrong
+    # REFORMFLOW_DIGEST_TIME holds back the digest alone
+    digests, digest_error = None, None
+    try:
+        digests = mail_digest.queue_due(state.engine.db) if settings is not None else None
+    except Invalid as exc:
+        digest_error = exc.message
+        click.echo(f"未生成待办摘要 (daily digests not queued): {digest_error}", err=True)
     result = {**mail_sender.send_due(state.engine.db, settings),
-              "digests_queued": digests["queued"] if digests else 0, "digest_day": digests and digests["day"]}
+              "digests_queued": digests["queued"] if digests else 0, "digest_day": digests and digests["day"],
+              "digest_error": digest_error}
 
     def human(d):
         if not d["configured"]:
@@ -50,16 +58,17 @@ def mail_status(state, as_json):
     (the outbox: queued, sent and failing counts, the oldest queued, a problem with the SMTP settings;
     exit 0 whenever the queue could be read)."""
     from .. import mail_outbox, mail_sender
-    from ..errors import Invalid
-    try:
-        configured, problem = mail_sender.SmtpSettings.from_env() is not None, None
-    except Invalid as exc:  # REFORMFLOW_SMTP_HOST set, the rest wrong: the queue is worth reporting all the same
-        configured, problem = False, exc.message
+    # a setting wrong: the queue is worth reporting all the same
+    settings, problem = mail_sender.configuration()
+    configured = settings is not None
     with state.engine.db.reader() as session:
         result = mail_outbox.status(session, configured=configured) | {"config_error": problem}
 
     def human(d):
-        if d["config_error"]:
+        if d["config_error"] and d["configured"]:  # REFORMFLOW_DIGEST_TIME: only the digest waits
+            click.echo(f"邮件设置有误，待办摘要不会生成，其他邮件照常发送：{d['config_error']} "
+                       f"(a mail setting is wrong: no daily digest is queued, the other mails are sent)")
+        elif d["config_error"]:
             click.echo(f"SMTP 设置有误，邮件不会发出，留在队列中：{d['config_error']} "
                        f"(the SMTP settings are wrong: mails are not sent, they stay queued)")
         elif not d["configured"]:

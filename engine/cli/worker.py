@@ -71,6 +71,7 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
     """Fire due timers every `interval` seconds, `rounds` times or until `stop` (a
     threading.Event) is set: `reformflow worker`, and the worker `reformflow web` runs beside
     the web inbox."""
+    _say_started(state, interval)
     warned = False
     done = 0
     while rounds is None or done < rounds:
@@ -112,19 +113,33 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
                 return
 
 
+def _say_started(state, interval: float) -> None:
+    """One line in the log when the worker starts: which database (no password), how often, and
+    whether mail goes out. A round with nothing due says nothing, to keep the journal small."""
+    from sqlalchemy.engine import make_url
+
+    from .. import mail_sender
+    database = make_url(state.engine.db.url)._replace(password=None).render_as_string(hide_password=False)
+    try:
+        smtp = mail_sender.SmtpSettings.from_env()
+        mail_zh, mail_en = (f"经 {smtp.host}:{smtp.port} 发送排队的邮件", f"sends queued mail through {smtp.host}:{smtp.port}") \
+            if smtp else ("未配置 SMTP，邮件留在队列中", "no SMTP configured: mail stays queued")
+    except ReformflowError:
+        mail_zh, mail_en = "SMTP 设置有误，邮件留在队列中", "SMTP settings wrong: mail stays queued"
+    click.echo(f"worker: 已启动，每 {interval:g} 秒一轮，触发到期的定时器、提醒和逾期上报，{mail_zh}；无事可做的一轮不记录；"
+               f"数据库 {database} (started: every {interval:g} s fires due timers, reminders and escalations, "
+               f"{mail_en}; a round with nothing to do logs nothing; database {database})", err=True)
+
+
 def _worker_mail(state, as_json: bool) -> None:
     """The worker's round of mail: a mail server down or misconfigured is said on standard error
     and must never stop the timers."""
-    from .. import mail_digest, mail_sender
+    from .. import mail_sender
     try:
         settings = mail_sender.SmtpSettings.from_env()
         if settings is None:
             return  # nothing to send with: the mails stay queued (`reformflow mail status`)
-        # the day's digests, once the time has come (a digest only worth sending the same day:
-        # none queued without a mail server, to go out days late)
-        digests = mail_digest.queue_due(state.engine.db)
-        if digests is not None:
-            _said_digests(digests, as_json)
+        _queue_digests(state, as_json)
         done = mail_sender.send_due(state.engine.db, settings)
     except Exception as exc:  # noqa: BLE001 - the timers' worker goes on; the next round tries again
         click.echo(f"worker: 本轮邮件未能发送 (mail not sent this round: {type(exc).__name__}: "
@@ -138,6 +153,21 @@ def _worker_mail(state, as_json: bool) -> None:
             click.echo(json.dumps({"at": clock.now().isoformat(), "mail_sent": done["sent"]}))
         else:
             click.echo(f"{clock.now().isoformat()} 已发送 {done['sent']} 封邮件 (mails sent: {done['sent']})")
+
+
+def _queue_digests(state, as_json: bool) -> None:
+    """The day's digests, once the time has come (a digest is only worth sending the same day: none
+    is queued without a mail server, to go out days late). A wrong REFORMFLOW_DIGEST_TIME holds
+    back the digest alone: the other mails still go out this round."""
+    from .. import mail_digest
+    try:
+        digests = mail_digest.queue_due(state.engine.db)
+    except ReformflowError as exc:
+        click.echo(f"worker: 本轮未生成待办摘要，其他邮件照常发送 (daily digests not queued, the other mails "
+                   f"are sent): {exc.message}", err=True)
+        return
+    if digests is not None:
+        _said_digests(digests, as_json)
 
 
 def _said_digests(digests: dict, as_json: bool) -> None:
