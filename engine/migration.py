@@ -508,16 +508,25 @@ def newer_called(session, plan_id: int) -> list[dict]:
     plan = session.get(ProcessInstance, plan_id)
     if plan is None or plan.status != "running":
         return []
-    bound = json.loads(plan.subprocess_definitions or "{}")
-    inside = set(session.execute(select(HumanTask.process_key).where(
-        HumanTask.instance_id == plan_id, is_open(HumanTask.status))).scalars()) & set(bound)
+    open_in = set(session.execute(select(HumanTask.process_key).where(
+        HumanTask.instance_id == plan_id, is_open(HumanTask.status))).scalars())
     newer = []
-    for key in sorted(inside):
-        version = session.get(ProcessDefinition, bound[key]).version
+    for key, definition_id in sorted(json.loads(plan.subprocess_definitions or "{}").items()):
+        bound = session.get(ProcessDefinition, definition_id)
         latest = session.execute(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key)).scalar()
-        if latest > version:
-            newer.append({"key": key, "version": version, "latest": latest})
+        if latest > bound.version and open_in & process_names(bound):
+            newer.append({"key": key, "version": bound.version, "latest": latest})
     return newer
+
+
+def process_names(definition: ProcessDefinition) -> set[str]:
+    """The names an open step's row gives as its process (HumanTask.process_key) while inside this
+    definition: its key, and the ids of its embedded subprocesses."""
+    from lxml import etree
+
+    from .parser import NS
+    root = etree.fromstring(definition.bpmn_xml.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+    return {definition.key, *root.xpath(".//bpmn:subProcess/@id | .//bpmn:transaction/@id", namespaces=NS)}
 
 
 def candidates(session, key: str, target: ProcessDefinition, from_version: int | None, latest: ProcessDefinition):
@@ -532,13 +541,18 @@ def candidates(session, key: str, target: ProcessDefinition, from_version: int |
     found = [(plan_id, False) for plan_id in session.execute(query.order_by(plans.c.id)).scalars()]
     if target.id != latest.id:
         return found  # a called process moves to its latest version only
-    versions = dict(session.execute(select(own.c.id, own.c.version).where(own.c.key == key)).all())
-    inside = select(HumanTask.instance_id).where(HumanTask.process_key == key, is_open(HumanTask.status)).distinct()
-    rows = session.execute(select(plans.c.id, plans.c.subprocess_definitions).where(
-        plans.c.status == "running", plans.c.id.in_(inside)).order_by(plans.c.id)).all()
+    older = session.execute(select(ProcessDefinition).where(
+        ProcessDefinition.key == key, ProcessDefinition.version < target.version)).scalars().all()
+    names = set().union(*(process_names(d) for d in older)) if older else set()
+    versions = {d.id: d.version for d in older}
+    # an open step inside the called process (or one of its embedded subprocesses) tells a plan inside it
+    inside = select(HumanTask.instance_id).where(HumanTask.process_key.in_(names), is_open(HumanTask.status)).distinct()
+    rows = session.execute(select(plans.c.id, plans.c.subprocess_definitions).join(own, own.c.id == plans.c.definition_id)
+                           .where(plans.c.status == "running", own.c.key != key, plans.c.id.in_(inside))
+                           .order_by(plans.c.id)).all()
     for plan_id, bound in rows:
         version = versions.get(json.loads(bound or "{}").get(key))
-        if version is not None and version < target.version and from_version in (None, version):
+        if version is not None and from_version in (None, version):
             found.append((plan_id, True))
     return found
 

@@ -144,3 +144,23 @@ def test_many_plans_of_a_process_move_at_once_each_on_its_own(cli, tmp_path, mon
     assert result["counts"] == {"moved": 1, "refused": 1, "conflict": 1}
     assert [as_json(cli("instance", f"DT-{n}", "--json"))["definition_version"] for n in (1, 2, 3)] == [2, 1, 1]
     cli("audit", "verify")  # exit 0: the chain is intact
+
+
+def test_the_plans_inside_a_fixed_called_process_are_the_candidates_of_its_key(library):  # noqa: F811
+    inside, before = Plan(library, title="审查材料中"), Plan(library, title="尚未审查")
+    inside.run_until("Task_CheckMaterials")
+    deep = Plan(library, title="审查中")
+    deep.run_until("Task_LegalityReview")  # in legality_review's embedded SubProcess_Review
+    library.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
+    found = library.migration_candidates("legality_review", actor="chen")
+    assert found["to_version"] == 2
+    assert [(p["instance_id"], p["via_called"], p["preview"]["allowed"]) for p in found["plans"]] == [
+        (inside.id, True, True), (deep.id, True, True)]  # not the plan that has not reached it
+    assert before.id not in {p["instance_id"] for p in found["plans"]}
+    with pytest.raises(Conflict):  # previewed, then acted on
+        inside.do("Task_CheckMaterials", materialsComplete=True)
+        library.migrate_plan(inside.id, actor="chen", reason="修正", to_version=1,
+                             expected_version=found["plans"][0]["preview"]["expected_version"])
+    library.migrate_plan(deep.id, actor="chen", reason="修正", to_version=found["plans"][1]["preview"]["to_version"],
+                         expected_version=found["plans"][1]["preview"]["expected_version"])
+    assert library.instance(deep.id)["called_versions"]["legality_review"] == 2

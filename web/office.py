@@ -279,8 +279,12 @@ def migrate(instance_id: int):
     except ReformflowError as exc:
         return refused(exc, lambda: _migration_page(instance_id, reason, to_version)
                        if current_user.office else plan_pages.plan(instance_id))
-    flash(_("已将方案「%(title)s」迁移到第 %(version)s 版。", title=done["title"],
-            version=done["migration"]["to_version"]), "ok")
+    moved = done["migration"]
+    if moved["from_version"] != moved["to_version"]:
+        flash(_("已将方案「%(title)s」迁移到第 %(version)s 版。", title=done["title"], version=moved["to_version"]), "ok")
+    else:  # only the called processes it is inside moved
+        flash(_("已将方案「%(title)s」正在办理的调用流程迁移到新版本：%(called)s。", title=done["title"],
+                called=_("、").join(f"{k} v{v['to']}" for k, v in moved["called_moved"].items())), "ok")
     return redirect(url_for("plans.plan", instance_id=instance_id))
 
 
