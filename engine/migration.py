@@ -565,3 +565,17 @@ def plan_line(session, plan_id: int) -> dict:
                           .where(ProcessInstance.id == plan_id)).one()
     return {"instance_id": row.id, "business_key": row.business_key, "title": row.title,
             "definition_key": row.key, "definition_version": row.version}
+
+
+def behind(session) -> dict[str, int]:
+    """key -> how many running plans still run an older version of it (their own process, or a
+    called process they are inside): the 流程定义 page tells the reform office."""
+    counts = {}
+    keys = session.execute(select(ProcessDefinition.key).group_by(ProcessDefinition.key)
+                           .having(func.count() > 1)).scalars().all()
+    for key in keys:
+        latest = session.execute(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                 .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one()
+        if found := candidates(session, key, latest, None, latest):
+            counts[key] = len(found)
+    return counts
