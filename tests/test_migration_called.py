@@ -83,7 +83,7 @@ def test_a_plan_inside_the_called_process_s_subprocess_moves_with_its_own_proces
     moved = library.migrate_plan(plan.id, actor="chen", reason="新版本")
     assert (moved["definition_version"], moved["called_versions"]["legality_review"]) == (2, 2)
 
-    plan.engine = Engine(library.db)
+    # the same engine goes on with the workflow it moved (its cache), to the end
     assert _form(plan.engine, review["id"])["legalityOpinion"]["label"] == OPINION_LABEL_V2
     with pytest.raises(Invalid):
         plan.do("Task_LegalityReview", **LEGAL_ANSWER, legalityOpinion=SHORT_OPINION)

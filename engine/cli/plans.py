@@ -126,7 +126,8 @@ def _migrate_many(state, as_json, key, from_version, to_version, reason, actor, 
         line = {k: entry[k] for k in ("instance_id", "business_key", "title", "definition_key",
                                       "definition_version", "via_called")}
         line.update(from_version=preview.get("from_version"), to_version=preview.get("to_version"),
-                    called_moves=preview.get("called_moves", []))
+                    called_moves={c["key"]: {"from": c["from_version"], "to": c["to_version"]}
+                                  for c in preview.get("called", []) if c.get("moves")})
         if not preview["allowed"]:
             line.update(outcome="refused", reasons=preview["refusals"])
         elif dry_run:
@@ -166,8 +167,8 @@ def _show_outcome(line: dict) -> None:
     where = f"{line['definition_key']} v{line['definition_version']}"
     if line["from_version"] is not None and line["to_version"] != line["from_version"]:
         where += f" → v{line['to_version']}"
-    if line["called_moves"]:
-        where += f"，调用流程 (called) {'、'.join(line['called_moves'])} → 最新版本 (latest)"
+    for called, v in line["called_moves"].items():
+        where += f"，调用流程 (called) {called} v{v['from']} → v{v['to']}"
     click.echo(f"  {said} #{line['instance_id']} {line['business_key'] or '-'} {line['title']}：{where}")
     for reason in line.get("reasons", []):
         click.echo(f"      {reason}")
@@ -195,6 +196,8 @@ def _show_migration(p: dict) -> None:
         where = f"  任务 (task) {s['task_id']}" if s["task_id"] else ""
         holder = f"，办理人 (holder) {s['assignee']}" if s["assignee"] else ""
         kept = "保留 (kept)" if s["kept"] == "as_is" else "保留并更新 (kept, updated)"
+        if s.get("called"):  # a step of a called process that moves with the plan
+            kept += f" [{s['called']}]"
         click.echo(f"    {kept} {s['element_id']} {_renamed(s['name'], s['new_name'])}{where}{holder}"
                    f"{_step_changes(s['changes'])}")
     if p["ahead"]:
@@ -205,6 +208,9 @@ def _show_migration(p: dict) -> None:
         if c["from_version"] != c["to_version"]:
             inside = "，方案正在其中办理，一并迁移 (the plan is inside it: it moves)" if c.get("moves") else ""
             click.echo(f"  调用流程 (called process) {c['key']}：v{c['from_version'] or '-'} → v{c['to_version'] or '-'}{inside}")
+            for change in c.get("changes", []):
+                click.echo(f"    {_CHANGE[change['change']]} {change['type_name']} ({change['type_name_en']}) "
+                           f"{change['element_id']} {change['name'] or ''}".rstrip())
     for name, value in p["properties_added"].items():
         click.echo(f"  新增流程属性 (process property added) {name} = {json.dumps(value, ensure_ascii=False)}")
     if p["refusals"]:
