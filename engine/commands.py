@@ -1421,6 +1421,40 @@ class Engine:
             move, _ = migration.prepare(ctx, plan, runtime.load(ctx, plan), to_version, self._latest)
             return migration.preview(ctx, move)
 
+    def migration_candidates(self, key: str, *, from_version: int | None = None, to_version: int | None = None,
+                             actor: str | None = None) -> dict:
+        """Every running plan a move of process `key` to `to_version` (the latest by default) concerns,
+        each with its preview (engine/migration.py), nothing changed: the plans of `key` on an older
+        version (or on `from_version`), and, moving to the latest, the plans inside a called `key`
+        bound to an older version (these keep their own version: `to_version` of their preview is
+        it). A plan that may not move carries its reasons. The caller moves each with
+        migrate_plan, one transaction per plan. With `actor`, refused unless in the reform office."""
+        with self.db.reader() as session:
+            ctx = Context(session, SYSTEM_ACTOR, clock.now(), specs=self.specs)
+            if actor is not None:
+                _office_reader(session.connection(), actor, _MIGRATE_REFUSAL)
+            latest = self._latest(session, key)
+            if latest is None:
+                raise NotFound(f"没有流程 {key}，见 `reformflow definitions` (no process {key})")
+            target = latest if to_version is None else session.execute(select(ProcessDefinition).where(
+                ProcessDefinition.key == key, ProcessDefinition.version == to_version)).scalar_one_or_none()
+            if target is None:
+                raise NotFound(f"流程 {key} 没有第 {to_version} 版，见 `reformflow definitions` "
+                               f"(process {key} has no version {to_version})")
+            plans = []
+            for plan_id, called in migration.candidates(session, key, target, from_version, latest):
+                plan = runtime.read_plan(ctx, plan_id)
+                # a plan inside the called `key` keeps its own version
+                version = session.get(ProcessDefinition, plan.definition_id).version if called else target.version
+                try:
+                    move, _ = migration.prepare(ctx, plan, runtime.load(ctx, plan), version, self._latest)
+                    preview = migration.preview(ctx, move)
+                except ReformflowError as exc:
+                    preview = {"instance_id": plan_id, "allowed": False, "refusals": [exc.message],
+                               "expected_version": plan.version}
+                plans.append({**migration.plan_line(session, plan_id), "via_called": called, "preview": preview})
+            return {"key": key, "to_version": target.version, "from_version": from_version, "plans": plans}
+
     def migrate_plan(self, instance_id: int, *, actor: str, reason: str, to_version: int | None = None,
                      expected_version: int | None = None) -> dict:
         """Move a running plan to a newer version of its process (迁移到新版本, reform office only):

@@ -7,7 +7,13 @@ plan has not reached yet follows the target version. What reformflow adds:
 
 - refusals, before anything changes: an open step, or a step the plan has passed through, that the
   target no longer has (by id: SpiffWorkflow would otherwise match by shape); an open step whose
-  kind changed; a called process still running (its own plan of steps stays on its version);
+  kind changed; a called process still running that has no newer version while the process calling
+  it moves (its own plan of steps stays on its version);
+- a called process the plan is inside (running) moves too when its key has a newer deployed
+  version than the plan bound: to the latest, by the same rules (element ids, open steps kept, its
+  embedded subprocesses with it). Every call of that key the plan holds moves with it (one plan
+  binds one version per key). A plan whose own process has no newer version may move its running
+  called processes alone (只迁移被调用流程);
 - an open step keeps what it was given when reached: its data (a multi-instance item's variable)
   and internal data (a boundary timer's due moment), which SpiffWorkflow's reset would drop; its
   inbox row keeps holder, claim, deadline, drafts and comments and takes the target's name,
@@ -28,7 +34,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select, update
 
@@ -54,14 +60,18 @@ class Move:
     target: ProcessDefinition
     called: dict[str, ProcessDefinition]  # key -> the version bound after the move
     old_called: dict[str, int]  # key -> definition id bound before
+    moving: set[str] = field(default_factory=set)  # running called processes moving to a newer version
+    labels: dict = field(default_factory=dict)  # owner workflow -> (zh, en) naming the version it moves to
+    homes: dict = field(default_factory=dict)  # subworkflow -> the called process it belongs to (_homes)
     steps: list[dict] = field(default_factory=list)  # the open steps and what becomes of them
     properties_added: dict = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
     pruned: list = field(default_factory=list)  # tasks nobody saw (predicted, cancelled) of removed elements
 
 
-def target_of(session, source: ProcessDefinition, to_version: int | None) -> ProcessDefinition:
-    """The version to move to: `to_version`, or the latest; newer than the plan's, else refused."""
+def target_of(session, source: ProcessDefinition, to_version: int | None, *, may_stay: bool = False) -> ProcessDefinition:
+    """The version to move to: `to_version`, or the latest; newer than the plan's, else refused.
+    `may_stay`: a running called process moves, so the plan's own version may stay as it is."""
     query = select(ProcessDefinition).where(ProcessDefinition.key == source.key)
     query = query.where(ProcessDefinition.version == to_version) if to_version is not None \
         else query.order_by(ProcessDefinition.version.desc()).limit(1)
@@ -70,8 +80,12 @@ def target_of(session, source: ProcessDefinition, to_version: int | None) -> Pro
         raise NotFound(f"流程 {source.key} 没有第 {to_version} 版，见 `reformflow definitions` "
                        f"(process {source.key} has no version {to_version})")
     if target.version <= source.version and to_version is None:
+        if may_stay:
+            return source
         raise Invalid(f"方案在「{source.name}」第 {source.version} 版上，已是该流程的最新版本，无需迁移；如需新版本，请先部署 "
                       f"(the plan runs the latest version, {source.version}: nothing to move it to; deploy a new one first)")
+    if target.version == source.version and may_stay:
+        return source
     if target.version <= source.version:
         raise Invalid(f"方案在「{source.name}」第 {source.version} 版上，第 {target.version} 版不比它新，不能迁移：请指定更新的版本 "
                       f"(the plan runs version {source.version}; version {target.version} is not newer: name a newer one)")
@@ -83,34 +97,37 @@ def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int 
     deployed definition of a key (Engine._latest)."""
     s = ctx.session
     source = s.get(ProcessDefinition, plan.definition_id)
-    target = target_of(s, source, to_version)
     old_called = json.loads(plan.subprocess_definitions)
+    homes = _homes(workflow, old_called)
+    moving = _moving_calls(s, workflow, homes, old_called, latest)
+    target = target_of(s, source, to_version, may_stay=bool(moving))
     entered = {sp.spec.name for sp in workflow.subprocesses.values()}
-    called = _bind(s, target, old_called, entered, latest)
+    called = _bind(s, target, old_called, entered, latest, moving)
     spec, subprocess_specs = runtime.specs_for(ctx, target.id, {k: d.id for k, d in called.items()})
-    move = Move(plan, source, target, called, old_called)
-    _, old_embedded = runtime.specs_for(ctx, source.id, {})
+    move = Move(plan, source, target, called, old_called, moving=set(moving), homes=homes)
     _, new_embedded = runtime.specs_for(ctx, target.id, {})
-    targets = _targets(workflow, spec, set(old_embedded), new_embedded)
+    targets = _targets(ctx, move, workflow, homes, spec, new_embedded)
     for owner, new_spec in targets.items():
         _check_tasks(move, owner, new_spec)
-    _running_calls(move, workflow, set(old_embedded))
+    _running_calls(move, workflow, homes)
     _describe_steps(ctx, move, workflow, targets)
     move.properties_added = _new_properties(source, target)
     return move, {"spec": spec, "subprocess_specs": subprocess_specs, "embedded": new_embedded, "targets": targets}
 
 
-def _bind(session, target, old_called: dict[str, int], entered: set[str], latest) -> dict[str, ProcessDefinition]:
+def _bind(session, target, old_called: dict[str, int], entered: set[str], latest,
+          moving: dict[str, ProcessDefinition]) -> dict[str, ProcessDefinition]:
     """Every process the target calls, transitively: the version the plan ran where it entered
-    it, else the latest deployed one (as a start binds them now). A process the plan entered
-    stays bound even if the target no longer calls it: its finished state is restored with it."""
+    it, else the latest deployed one (as a start binds them now); a running called process that
+    moves, its new version. A process the plan entered stays bound even if the target no longer
+    calls it: its finished state is restored with it."""
     bound, pending = {}, [*json.loads(target.called_keys), *(k for k in old_called if k in entered)]
     while pending:
         key = pending.pop()
         if key in bound:
             continue
-        kept = old_called.get(key) if key in entered else None
-        definition = session.get(ProcessDefinition, kept) if kept else latest(session, key)
+        kept = old_called.get(key) if key in entered and key not in moving else None
+        definition = moving.get(key) or (session.get(ProcessDefinition, kept) if kept else latest(session, key))
         if definition is None:
             raise Invalid(f"流程 {target.key} 第 {target.version} 版调用的子流程 {key} 尚未部署，请先部署 "
                           f"(the called process {key} is not deployed; deploy it first)")
@@ -119,13 +136,68 @@ def _bind(session, target, old_called: dict[str, int], entered: set[str], latest
     return bound
 
 
-def _targets(workflow, spec, old_embedded: set[str], new_embedded: dict) -> dict:
-    """The plan and each of its embedded subprocesses (not the processes it called) -> its spec in
-    the target version, None where the target has no such subprocess."""
-    targets = {workflow: spec}
+def _call_key(workflow, sub, bound) -> str | None:
+    """The called process's key when `sub` is a call's subworkflow, else None (an embedded one:
+    SpiffWorkflow's Camunda parser makes a subProcess a CallActivity too, so the key tells them
+    apart: a called process is one the plan bound a version of)."""
+    owner = workflow.get_task_from_id(sub.parent_task_id)
+    if owner is None or not isinstance(owner.task_spec, CallActivity):
+        return None
+    return owner.task_spec.spec if owner.task_spec.spec in bound else None
+
+
+def _homes(workflow, bound) -> dict:
+    """Each subworkflow -> the key of the called process it belongs to (the call itself, or the
+    call an embedded subprocess lies in), None for the plan's own embedded subprocesses."""
+    homes: dict = {}
+
+    def home(sub):
+        if sub not in homes:
+            key = _call_key(workflow, sub, bound)
+            if key is None:
+                parent = workflow.get_task_from_id(sub.parent_task_id).workflow
+                key = None if parent is workflow else home(parent)
+            homes[sub] = key
+        return homes[sub]
     for sub in workflow.subprocesses.values():
-        if sub.spec.name in old_embedded:
-            targets[sub] = new_embedded.get(sub.spec.name)
+        home(sub)
+    return homes
+
+
+def _moving_calls(session, workflow, homes: dict, old_called: dict[str, int], latest) -> dict[str, ProcessDefinition]:
+    """The called processes the plan is inside (running) whose key has a newer deployed version
+    than the plan bound: key -> that latest version."""
+    moving = {}
+    for sub in workflow.subprocesses.values():
+        key = _call_key(workflow, sub, old_called)
+        if key is None or sub.completed or key in moving:
+            continue
+        bound = session.get(ProcessDefinition, old_called[key])
+        newest = latest(session, key)
+        if bound is not None and newest is not None and newest.version > bound.version:
+            moving[key] = newest
+    return moving
+
+
+def _targets(ctx, move: Move, workflow, homes: dict, spec, new_embedded: dict) -> dict:
+    """The plan and its embedded subprocesses (when its own version moves), and each subworkflow
+    of a called process that moves (the call and its embedded subprocesses) -> its spec in the
+    version it moves to, None where that version has no such subprocess."""
+    targets = {}
+    own = (f"第 {move.target.version} 版", f"version {move.target.version}")
+    if move.target.id != move.source.id:
+        targets[workflow] = spec
+        move.labels[workflow] = own
+    called_specs = {key: runtime.specs_for(ctx, move.called[key].id, {}) for key in move.moving}
+    for sub, key in homes.items():
+        if key is None:
+            if move.target.id != move.source.id:
+                targets[sub], move.labels[sub] = new_embedded.get(sub.spec.name), own
+        elif key in move.moving:
+            called_spec, embedded = called_specs[key]
+            version = move.called[key].version
+            targets[sub] = called_spec if _call_key(workflow, sub, move.old_called) == key else embedded.get(sub.spec.name)
+            move.labels[sub] = (f"被调用流程 {key} 第 {version} 版", f"version {version} of the called process {key}")
     return targets
 
 
@@ -138,12 +210,13 @@ def _step(task) -> str:
 def _check_tasks(move: Move, owner, new_spec) -> None:
     """Refuse where an open or passed task's element is gone; note the rest of the gone ones
     (never-seen predictions, cancelled branches) for pruning."""
+    zh, en = move.labels[owner]
     if new_spec is None:
         if any(t.state & PASSED for t in owner.tasks.values()):
             move.refusals.append(
-                f"方案已进入的子流程 {owner.spec.name} 在第 {move.target.version} 版中已删除，不能迁移：请在新版本中保留该子流程"
+                f"方案已进入的子流程 {owner.spec.name} 在{zh}中已删除，不能迁移：请在新版本中保留该子流程"
                 f"（元素 id 不变），或终止本方案后重新发起 (the plan has been in the subprocess {owner.spec.name}, which "
-                f"version {move.target.version} no longer has: keep it (same id) in the new version, or stop the plan "
+                f"{en} no longer has: keep it (same id) in the new version, or stop the plan "
                 "and start a new one)")
         return
     for task in owner.tasks.values():
@@ -154,28 +227,31 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
             continue  # said (or pruned) with its parent
         if task.state & OPEN:
             move.refusals.append(
-                f"当前待办步骤 {_step(task)} 在第 {move.target.version} 版中没有同 id 的元素，不能迁移：请在新版本中保留"
+                f"当前待办步骤 {_step(task)} 在{zh}中没有同 id 的元素，不能迁移：请在新版本中保留"
                 f"该步骤（元素 id 不变），或等这一步办完后再迁移 (the open step {_step(task)} has no element with the same "
-                f"id in version {move.target.version}: keep it (same id) in the new version, or move the plan once "
+                f"id in {en}: keep it (same id) in the new version, or move the plan once "
                 "this step is done)")
         elif any(t.state & PASSED for t in task):
             move.refusals.append(
-                f"方案已办过的步骤 {_step(task)} 在第 {move.target.version} 版中已删除，迁移后无法保留其办理经过，不能迁移："
+                f"方案已办过的步骤 {_step(task)} 在{zh}中已删除，迁移后无法保留其办理经过，不能迁移："
                 f"请在新版本中保留该步骤（元素 id 不变），或终止本方案后重新发起 (the plan has passed the step "
-                f"{_step(task)}, which version {move.target.version} no longer has: keep it (same id) in the new "
+                f"{_step(task)}, which {en} no longer has: keep it (same id) in the new "
                 "version, or stop the plan and start a new one)")
         else:
             move.pruned.append(task)
 
 
-def _running_calls(move: Move, workflow, embedded: set[str]) -> None:
-    """A called process still running has its own steps on its own version: refused until done."""
+def _running_calls(move: Move, workflow, homes: dict) -> None:
+    """A called process still running that has no newer version has its own steps on its own
+    version: refused until done while the process calling it moves."""
     for sub in workflow.subprocesses.values():
-        if sub.spec.name in embedded or sub.completed:
+        key = _call_key(workflow, sub, move.old_called)
+        if key is None or sub.completed or key in move.moving:
             continue
         owner = workflow.get_task_from_id(sub.parent_task_id)
-        # the plan's own calls only: a subprocess within a called process is inside that call
-        if owner is None or owner.workflow is not workflow or not isinstance(owner.task_spec, CallActivity):
+        caller = owner.workflow
+        caller_moves = move.target.id != move.source.id if caller is workflow else homes.get(caller) in move.moving
+        if not caller_moves:
             continue
         move.refusals.append(
             f"方案正在调用的流程 {_step(owner)}（{sub.spec.name}）尚未办完，不能迁移：请在该调用流程办完后再迁移 "
@@ -201,14 +277,16 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
             new = new_spec.task_specs[spec.name]
             row = rows.get(str(task.id))
             item = {"element_id": spec.bpmn_id, "name": spec.bpmn_name, "new_name": new.bpmn_name,
-                    "process": owner.spec.name, "task_id": row.id if row else None,
+                    "process": owner.spec.name, "called": move.homes.get(owner),
+                    "task_id": row.id if row else None,
                     "assignee": row.assignee if row else None,
                     "changes": _step_changes(spec, new)}
             if type(new) is not type(spec):
+                zh, en = move.labels[owner]
                 move.refusals.append(
-                    f"当前待办步骤 {_step(task)} 在第 {move.target.version} 版中换成了另一种元素，不能迁移：请保留其类型，"
-                    f"或等这一步办完后再迁移 (the open step {_step(task)} is another kind of element in version "
-                    f"{move.target.version}: keep its kind, or move the plan once this step is done)")
+                    f"当前待办步骤 {_step(task)} 在{zh}中换成了另一种元素，不能迁移：请保留其类型，"
+                    f"或等这一步办完后再迁移 (the open step {_step(task)} is another kind of element in "
+                    f"{en}: keep its kind, or move the plan once this step is done)")
             item["kept"] = "changed" if item["changes"] else "as_is"
             move.steps.append(item)
 
@@ -254,9 +332,12 @@ def preview(ctx, move: Move) -> dict:
         ProcessDefinition.id.in_(list(move.old_called.values())))).all()) if move.old_called else {}
     keys = sorted(set(move.old_called) | set(move.called))
     called = [{"key": k, "from_version": ids.get(move.old_called.get(k)),
-               "to_version": move.called[k].version if k in move.called else None} for k in keys]
+               "to_version": move.called[k].version if k in move.called else None,
+               "moves": k in move.moving, "steps": [s for s in move.steps if s["called"] == k],
+               "changes": _called_changes(ctx, move, k) if k in move.moving else []} for k in keys]
     return {
         "instance_id": move.plan.id, "key": move.source.key, "name": move.target.name,
+        "own_moves": move.target.id != move.source.id, "called_moves": sorted(move.moving),
         "from_version": move.source.version, "to_version": move.target.version,
         "expected_version": move.plan.version,
         "steps": move.steps,
@@ -265,6 +346,18 @@ def preview(ctx, move: Move) -> dict:
         "called": called, "properties_added": move.properties_added,
         "refusals": move.refusals, "allowed": not move.refusals,
     }
+
+
+def _called_changes(ctx, move: Move, key: str) -> list[dict]:
+    old, new = ctx.session.get(ProcessDefinition, move.old_called[key]), move.called[key]
+    return diagram_changes.compare(old.bpmn_xml, new.bpmn_xml, key, old_file=f"{key} v{old.version}",
+                                   new_file=f"{key} v{new.version}")["changes"]
+
+
+def moved_calls(ctx, move: Move) -> dict[str, dict]:
+    """key -> {"from": version, "to": version} of each running called process that moves."""
+    return {k: {"from": ctx.session.get(ProcessDefinition, move.old_called[k]).version, "to": move.called[k].version}
+            for k in sorted(move.moving)}
 
 
 def refusal(move: Move) -> Invalid:
@@ -280,12 +373,13 @@ def apply(ctx, move: Move, workflow, specs: dict) -> None:
                 kept[task.id] = (deepcopy(task.data), deepcopy(task.internal_data))
     for task in move.pruned:
         _prune(task)
-    top_diff, sub_diffs = diff_workflow(_SpecRegistry(), workflow, specs["spec"], specs["embedded"])
-    migrate_workflow(_by_id(top_diff, workflow, specs["spec"]), workflow, specs["spec"])
-    for sub_id, diff in sub_diffs.items():
-        sub = workflow.subprocesses[sub_id]
+    if workflow in specs["targets"]:
+        top_diff, _ = diff_workflow(_SpecRegistry(), workflow, specs["spec"], {})
+        migrate_workflow(_by_id(top_diff, workflow, specs["spec"]), workflow, specs["spec"])
+    for sub in list(workflow.subprocesses.values()):
         new_spec = specs["targets"].get(sub)
-        if diff is not None and new_spec is not None:
+        if new_spec is not None:
+            diff = WorkflowDiff(sub, SpecDiff(_SpecRegistry(), sub.spec, new_spec))
             migrate_workflow(_by_id(diff, sub, new_spec), sub, new_spec)
     workflow.subprocess_specs = specs["subprocess_specs"]
     for owner in specs["targets"]:
@@ -384,13 +478,13 @@ def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest
                    steps=[{k: s[k] for k in ("task_id", "element_id", "name", "new_name", "changes")}
                           for s in move.steps],
                    called_versions={k: d.version for k, d in move.called.items()},
-                   properties_added=move.properties_added)
+                   called_moved=moved_calls(ctx, move), properties_added=move.properties_added)
     runtime.run(ctx, plan, workflow, lambda wf: apply(ctx, move, wf, specs))
     kept = refresh_rows(ctx, move, workflow)
     repoint(ctx, move)
     return {"from_version": move.source.version, "to_version": move.target.version, "steps": kept,
             "called_versions": {k: d.version for k, d in move.called.items()},
-            "properties_added": move.properties_added}
+            "called_moved": moved_calls(ctx, move), "properties_added": move.properties_added}
 
 
 def newer_version(session, plan_id: int) -> int | None:
@@ -405,3 +499,83 @@ def newer_version(session, plan_id: int) -> int | None:
         .where(ProcessInstance.id == plan_id, ProcessInstance.status == "running",
                ProcessDefinition.version > current.c.version)).scalar()
     return latest
+
+
+def newer_called(session, plan_id: int) -> list[dict]:
+    """The called processes a running plan has an open step in whose latest deployed version is
+    newer than the one it bound: [{"key", "version" (bound), "latest"}] (the plan's page offers
+    迁移到新版本 for them too)."""
+    plan = session.get(ProcessInstance, plan_id)
+    if plan is None or plan.status != "running":
+        return []
+    open_in = set(session.execute(select(HumanTask.process_key).where(
+        HumanTask.instance_id == plan_id, is_open(HumanTask.status))).scalars())
+    newer = []
+    for key, definition_id in sorted(json.loads(plan.subprocess_definitions or "{}").items()):
+        bound = session.get(ProcessDefinition, definition_id)
+        latest = session.execute(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key)).scalar()
+        if latest > bound.version and open_in & process_names(bound):
+            newer.append({"key": key, "version": bound.version, "latest": latest})
+    return newer
+
+
+def process_names(definition: ProcessDefinition) -> set[str]:
+    """The names an open step's row gives as its process (HumanTask.process_key) while inside this
+    definition: its key, and the ids of its embedded subprocesses."""
+    from lxml import etree
+
+    from .parser import NS
+    root = etree.fromstring(definition.bpmn_xml.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+    return {definition.key, *root.xpath(".//bpmn:subProcess/@id | .//bpmn:transaction/@id", namespaces=NS)}
+
+
+def candidates(session, key: str, target: ProcessDefinition, from_version: int | None, latest: ProcessDefinition):
+    """(plan id, via a called process?) of the running plans a move of `key` to `target` concerns,
+    oldest plan first: those on an older version of `key` (or on `from_version`); moving to the
+    latest, also those with an open step inside a called `key` bound to an older version."""
+    plans, own = ProcessInstance.__table__, ProcessDefinition.__table__
+    query = (select(plans.c.id).join(own, own.c.id == plans.c.definition_id)
+             .where(plans.c.status == "running", own.c.key == key, own.c.version < target.version))
+    if from_version is not None:
+        query = query.where(own.c.version == from_version)
+    found = [(plan_id, False) for plan_id in session.execute(query.order_by(plans.c.id)).scalars()]
+    if target.id != latest.id:
+        return found  # a called process moves to its latest version only
+    older = session.execute(select(ProcessDefinition).where(
+        ProcessDefinition.key == key, ProcessDefinition.version < target.version)).scalars().all()
+    names = set().union(*(process_names(d) for d in older)) if older else set()
+    versions = {d.id: d.version for d in older}
+    # an open step inside the called process (or one of its embedded subprocesses) tells a plan inside it
+    inside = select(HumanTask.instance_id).where(HumanTask.process_key.in_(names), is_open(HumanTask.status)).distinct()
+    rows = session.execute(select(plans.c.id, plans.c.subprocess_definitions).join(own, own.c.id == plans.c.definition_id)
+                           .where(plans.c.status == "running", own.c.key != key, plans.c.id.in_(inside))
+                           .order_by(plans.c.id)).all()
+    for plan_id, bound in rows:
+        version = versions.get(json.loads(bound or "{}").get(key))
+        if version is not None and from_version in (None, version):
+            found.append((plan_id, True))
+    return found
+
+
+def plan_line(session, plan_id: int) -> dict:
+    """What a list of plans names each by: id, business key, title, its process and version."""
+    row = session.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
+                                 ProcessDefinition.key, ProcessDefinition.version)
+                          .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+                          .where(ProcessInstance.id == plan_id)).one()
+    return {"instance_id": row.id, "business_key": row.business_key, "title": row.title,
+            "definition_key": row.key, "definition_version": row.version}
+
+
+def behind(session) -> dict[str, int]:
+    """key -> how many running plans still run an older version of it (their own process, or a
+    called process they are inside): the 流程定义 page tells the reform office."""
+    counts = {}
+    keys = session.execute(select(ProcessDefinition.key).group_by(ProcessDefinition.key)
+                           .having(func.count() > 1)).scalars().all()
+    for key in keys:
+        latest = session.execute(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                 .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one()
+        if found := candidates(session, key, latest, None, latest):
+            counts[key] = len(found)
+    return counts

@@ -262,8 +262,11 @@ _STEP_CHANGES = {"name": ("名称", "name"), "documentation": ("办理说明", "
 
 
 def _migrated(w, e, p, name):
-    line = (f"{w('迁移到新版本', 'moved to a new version')} {p.get('key')} v{(p.get('old') or {}).get('version')} → "
-            f"v{(p.get('new') or {}).get('version')}{w.mark('：')}{p.get('reason')}")
+    old, new = (p.get('old') or {}).get('version'), (p.get('new') or {}).get('version')
+    # a move of the running called processes alone leaves the plan's own version as it was
+    moved = [f"{p.get('key')} v{old} → v{new}"] if old != new else []
+    moved += [f"{key} v{v.get('from')} → v{v.get('to')}" for key, v in (p.get("called_moved") or {}).items()]
+    line = f"{w('迁移到新版本', 'moved to a new version')} {w.mark('、').join(moved)}{w.mark('：')}{p.get('reason')}"
     steps = []
     for step in p.get("steps") or []:
         old = step.get("name") or step.get("element_id")

@@ -237,17 +237,16 @@ def test_a_plan_inside_an_embedded_subprocess_moves_and_keeps_its_timers(library
         assert verify(s).ok
 
 
-def test_a_plan_inside_a_called_process_waits_and_calls_not_made_bind_the_latest(library):  # noqa: F811
+def test_a_plan_inside_a_called_process_moves_it_too_and_calls_not_made_bind_the_latest(library):  # noqa: F811
     inside, before = Plan(library, title="已在审查"), Plan(library, title="尚未审查")
     inside.run_until("Task_CheckMaterials")  # in the called legality_review
     library.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
     library.deploy([("reform_plan.bpmn", REFORM_PLAN_V2)])
 
     preview = library.migration_preview(inside.id)
-    [reason] = preview["refusals"]
-    assert "CallActivity_LegalityReview「合法合规性审查」" in reason and "该调用流程办完后再迁移" in reason
-    with pytest.raises(Invalid, match="方案正在调用的流程"):
-        library.migrate_plan(inside.id, actor="chen", reason="新版本")
+    assert preview["allowed"] and preview["called_moves"] == ["legality_review"], preview["refusals"]
+    moved = library.migrate_plan(inside.id, actor="chen", reason="新版本")
+    assert (moved["definition_version"], moved["called_versions"]["legality_review"]) == (2, 2)
 
     moved = library.migrate_plan(before.id, actor="chen", reason="新版本")
     assert moved["definition_version"] == 2

@@ -73,3 +73,69 @@ def test_a_step_in_the_way_is_shown_and_others_are_refused(demo_engine):
     assert drafter.get(f"/plans/{plan_id}/migrate").status_code == 403
     assert drafter.post(f"/plans/{plan_id}/migrate", data={"reason": "想迁"}).status_code in (403, 404)
     assert demo_engine.instance(plan_id)["definition_version"] == 1
+
+
+def test_a_plan_inside_a_fixed_called_process_is_offered_the_move_of_it_alone(demo_engine):
+    """An analyst fixes legality_review: a demo plan inside it is offered 迁移到新版本; the page
+    says reform_plan stays on its version and lists the called process's step; the move keeps it."""
+    from .test_modeler_corpus import analyst_copy_of_legality_review
+    with demo_engine.db.reader() as s:
+        # at Task_LegalityReview, inside legality_review's embedded SubProcess_Review
+        plan_id = s.execute(select(HumanTask.instance_id).where(
+            HumanTask.element_id == "Task_LegalityReview", HumanTask.status.in_(("open", "claimed")))
+            .order_by(HumanTask.instance_id)).scalars().first()
+    assert plan_id is not None
+    office = signed_in_client(demo_engine, "chen")
+    assert "migrate-offer" not in office.get(f"/plans/{plan_id}").get_data(as_text=True)
+    demo_engine.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
+    page = office.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert "方案正在办理的调用流程 legality_review 已有第 2 版；方案仍按第 1 版办理。" in page
+
+    shown = office.get(f"/plans/{plan_id}/migrate").get_data(as_text=True)
+    assert "只迁移方案正在办理的调用流程" in shown and 'data-called="legality_review"' in shown
+    assert "确认迁移" in shown
+    version = re.search(r'name="expected_version" value="(\d+)"', shown)[1]
+    to_version = re.search(r'name="to_version" value="(\d+)"', shown)[1]
+    done = office.post(f"/plans/{plan_id}/migrate", data={"reason": "审查意见字数要求", "expected_version": version,
+                                                          "to_version": to_version, "csrf_token": _csrf(shown)})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    view = demo_engine.instance(plan_id)
+    assert (view["definition_version"], view["called_versions"]["legality_review"]) == (1, 2)
+    assert "migrate-offer" not in office.get(f"/plans/{plan_id}").get_data(as_text=True)
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    return found[1] if found else ""
+
+
+def test_the_office_moves_every_plan_still_on_an_old_version_with_one_reason(demo_engine):
+    """流程定义 says how many plans still run an older version; its page previews them all; one
+    reason moves each that may, each on its own: a plan changed since the page was shown is a
+    conflict, and the others still move."""
+    from .test_modeler_corpus import analyst_copy_of_legality_review
+    demo_engine.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
+    demo_engine.deploy([("reform_plan.bpmn", REFORM_PLAN_V2)])
+    office = signed_in_client(demo_engine, "chen")
+    listed = office.get("/definitions").get_data(as_text=True)
+    found = demo_engine.migration_candidates("reform_plan")
+    assert f"{len(found['plans'])} 个方案仍按旧版本办理" in listed and "/definitions/reform_plan/migrate" in listed
+    assert signed_in_client(demo_engine, "zhang").get("/definitions/reform_plan/migrate").status_code == 403
+
+    page = office.get("/definitions/reform_plan/migrate").get_data(as_text=True)
+    allowed = [p for p in found["plans"] if p["preview"]["allowed"]]
+    refused = [p for p in found["plans"] if not p["preview"]["allowed"]]
+    assert len(allowed) >= 2 and refused  # e.g. a plan inside risk_assessment, which has no new version
+    assert page.count('data-allowed="no"') == len(refused) and "方案正在调用的流程" in page
+    fields = re.findall(r'name="plan" value="([\d:]+)"', page)
+    assert len(fields) == len(allowed)
+    stale = fields[0].split(":")
+    fields[0] = f"{stale[0]}:{int(stale[1]) - 1}:{stale[2]}"  # as if someone acted on it since
+    done = office.post("/definitions/reform_plan/migrate", data={"reason": "办理说明更新", "plan": fields,
+                                                                 "csrf_token": _csrf(page)})
+    shown = done.get_data(as_text=True)
+    assert done.status_code == 200 and f'data-plan="{stale[0]}"' in shown and 'data-outcome="conflict"' in shown
+    assert shown.count('data-outcome="moved"') == len(allowed) - 1
+    versions = {p["instance_id"]: demo_engine.instance(p["instance_id"])["definition_version"] for p in found["plans"]}
+    assert versions[int(stale[0])] == 1 and [versions[p["instance_id"]] for p in allowed[1:]] == [2] * (len(allowed) - 1)
+    assert all(versions[p["instance_id"]] == 1 for p in refused)

@@ -99,6 +99,7 @@ def _attempts(f: dict) -> dict:
         "auditor.archive_page": ("GET", f"/plans/{p}/archive", {}, {404}),
         "office.stop": ("POST", f"/plans/{p}/stop", {"reason": "x", "confirm": "1"}, {403, 404}),
         "office.migrate": ("POST", f"/plans/{p}/migrate", {"reason": "x", "expected_version": "1"}, {403, 404}),
+        "office.migrate_many": ("POST", "/definitions/reform_plan/migrate", {"reason": "x", "plan": f"{p}:1:2"}, {403}),
         "office.ledger": ("GET", "/ledger", {}, {403}),
         "office.ledger_file": ("GET", "/ledger.csv", {}, {403}),
         "office.overview": ("GET", "/overview", {}, {403}),
@@ -321,7 +322,7 @@ def test_every_post_needs_its_form_token_and_no_get_changes_anything(demo_engine
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.endpoint.startswith("api.")]
     assert {r.endpoint for r in posts} >= {"auth.logout", "auth.language", "auth.login"}
     values = {"task_id": f["my_task"], "instance_id": f["my_plan"], "code": "en", "year": 2027, "username": "li",
-              "token_id": 1, "delegation_id": 1, "mail_id": 1}
+              "token_id": 1, "delegation_id": 1, "mail_id": 1, "key": "reform_plan"}
     for rule in posts:
         path = rule.build(values, append_unknown=False)[1]
         answer = client.post(path, data={"version": "1", "to": "li", "reason": "x", "confirm": "1", "action": "deploy"})

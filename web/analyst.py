@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine import migration
 from engine.checks import check_files
 from engine.diagram_changes import against_deployed, between_versions, looks_changed_only
 from engine.commands import directory_of, latest_diagrams
@@ -49,7 +50,9 @@ def definitions():
     everything = request.args.get("all") == "1"
     with current.engine().db.reader() as s:
         rows = definition_rows(s, all_versions=everything)
-    return render_template("analyst_definitions.html", definitions=rows, everything=everything)
+        # the reform office moves the plans still on an older version (office.migrate_many)
+        behind = migration.behind(s) if current_user.office else {}
+    return render_template("analyst_definitions.html", definitions=rows, everything=everything, behind=behind)
 
 
 @bp.route("/definitions/<key>/v<int:version>/changes")

@@ -279,9 +279,48 @@ def migrate(instance_id: int):
     except ReformflowError as exc:
         return refused(exc, lambda: _migration_page(instance_id, reason, to_version)
                        if current_user.office else plan_pages.plan(instance_id))
-    flash(_("已将方案「%(title)s」迁移到第 %(version)s 版。", title=done["title"],
-            version=done["migration"]["to_version"]), "ok")
+    moved = done["migration"]
+    if moved["from_version"] != moved["to_version"]:
+        flash(_("已将方案「%(title)s」迁移到第 %(version)s 版。", title=done["title"], version=moved["to_version"]), "ok")
+    else:  # only the called processes it is inside moved
+        flash(_("已将方案「%(title)s」正在办理的调用流程迁移到新版本：%(called)s。", title=done["title"],
+                called=_("、").join(f"{k} v{v['to']}" for k, v in moved["called_moved"].items())), "ok")
     return redirect(url_for("plans.plan", instance_id=instance_id))
+
+
+@bp.route("/definitions/<key>/migrate", methods=["GET", "POST"])
+@login_required
+def migrate_many(key: str):
+    """迁移旧版本方案: every running plan of `key` on an older version (or inside a called `key`),
+    previewed; one reason moves all that may, each plan in its own transaction (one refused or
+    acted on meanwhile leaves the others moved), and the page then says what became of each."""
+    if (refusal := office_only()) is not None:
+        return refusal
+    try:
+        found = engine().migration_candidates(key, actor=current_user.username)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("analyst.definitions")))
+    if request.method == "GET":
+        return render_template("office_migrate_many.html", found=found, reason="", results=None)
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        flash(_("须写明迁移理由。"), "error")
+        return render_template("office_migrate_many.html", found=found, reason="", results=None), 400
+    # each plan as the page showed it: its id, the plan's version then, the version it moves to
+    shown = {int(i): (int(v), int(t)) for i, v, t in (p.split(":") for p in request.form.getlist("plan")
+                                                       if p.count(":") == 2 and p.replace(":", "").isdigit())}
+    results = {}
+    for instance_id, (expected, to_version) in shown.items():
+        try:
+            engine().migrate_plan(instance_id, actor=current_user.username, reason=reason, to_version=to_version,
+                                  expected_version=expected)
+            results[instance_id] = ("moved", "")
+        except ReformflowError as exc:  # this plan's refusal or conflict: the others go on
+            results[instance_id] = (exc.kind, exc.message)
+    moved = sum(1 for outcome, _why in results.values() if outcome == "moved")
+    flash(_("已迁移 %(moved)s 个方案，未迁移 %(left)s 个。", moved=moved, left=len(results) - moved),
+          "ok" if moved == len(results) else "conflict")
+    return render_template("office_migrate_many.html", found=found, reason=reason, results=results)
 
 
 def _migration_page(instance_id: int, reason: str, to_version: int | None, status: int = 200):

@@ -50,6 +50,8 @@ def plan(instance_id: int, typed: str = ""):
             trail = plan_history(s, instance_id)
             # 迁移到新版本 is offered to the reform office once a newer version is deployed
             newer = migration.newer_version(s, instance_id) if current_user.office else None
+            # … and for a called process the plan is inside, fixed meanwhile (only it moves)
+            newer_called = migration.newer_called(s, instance_id) if current_user.office else []
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
     language = i18n.current()
@@ -59,7 +61,8 @@ def plan(instance_id: int, typed: str = ""):
     return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
                            comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office),
                            ledger=ledger_row, missed_text=ledger_export.missed_text,
-                           measures_text=ledger_export.measures_text, newer=newer)
+                           measures_text=ledger_export.measures_text, newer=newer,
+                           newer_called=newer_called)
 
 
 @bp.route("/plans/<int:instance_id>/diagram")

@@ -60,17 +60,29 @@ def cancel_cmd(state, as_json, instance_id, reason, actor):
 
 
 @command(main, "migrate")
-@click.argument("instance_id", type=PLAN, metavar="PLAN")
+@click.argument("instance_id", type=PLAN, metavar="[PLAN]", required=False)
+@click.option("--process", "key", help="迁移该流程所有仍按旧版本办理的方案，逐个迁移 (move every running plan of this "
+                                       "process on an older version, one by one).")
+@click.option("--from-version", type=click.IntRange(min=1),
+              help="与 --process 同用：只迁移按该版本办理的方案 (with --process: only the plans on this version).")
 @click.option("--reason", required=True, help="迁移理由，记入审计记录 (why the plan is moved, recorded in the trail).")
 @acting_user()
 @click.option("--to-version", type=click.IntRange(min=1), help="目标版本，默认最新版本 (the version to move to; the latest by default).")
 @click.option("--dry-run", is_flag=True, help="只显示迁移预览，不做任何更改 (show what the move would do; change nothing).")
-def migrate_cmd(state, as_json, instance_id, reason, actor, to_version, dry_run):
-    """将进行中的方案迁移到其流程的新版本：当前待办保留办理人，未到达的步骤按新版本办理，限改革办
+def migrate_cmd(state, as_json, instance_id, key, from_version, reason, actor, to_version, dry_run):
+    """将进行中的方案迁移到其流程的新版本：当前待办保留办理人，未到达的步骤按新版本办理；方案正在调用的流程有新版本的，
+    一并迁移；用 --process 可一次迁移一个流程的全部旧版本方案，限改革办
     (move a running plan to a newer version of its process: open steps keep their holders, steps not
-    reached follow the new version; reform office only)."""
+    reached follow the new version; a called process the plan is inside moves to its newer version
+    too; --process moves every plan of a process on an older version; reform office only)."""
     from ..errors import Invalid
     from .shared import _refuse
+    if (instance_id is None) == (key is None):
+        raise Invalid("请指定一个方案 PLAN，或用 --process KEY 指定流程 (name one plan, or a process with --process KEY)")
+    if from_version is not None and key is None:
+        raise Invalid("--from-version 只能与 --process 同用 (--from-version goes with --process)")
+    if key is not None:
+        return _migrate_many(state, as_json, key, from_version, to_version, reason, actor, dry_run)
     if dry_run:
         preview = state.engine.migration_preview(instance_id, to_version=to_version, actor=actor)
         _emit(preview, as_json, _show_migration)
@@ -81,12 +93,85 @@ def migrate_cmd(state, as_json, instance_id, reason, actor, to_version, dry_run)
 
     def human(d):
         m = d["migration"]
-        click.echo(f"已迁移方案 (plan moved) #{d['id']} {d['title']}：{d['definition_key']} "
-                   f"v{m['from_version']} → v{m['to_version']}")
+        _echo_moved(d, m)
         for step in m["steps"]:
             click.echo(f"  保留待办 (task kept) {step['task_id']} {_renamed(step['old_name'], step['name'])}"
                        f"{_step_changes(step['changes'])}")
     _emit(result, as_json, human)
+
+
+def _echo_moved(d: dict, m: dict) -> None:
+    moved = [f"{d['definition_key']} v{m['from_version']} → v{m['to_version']}"] if m["from_version"] != m["to_version"] else []
+    moved += [f"{k} v{v['from']} → v{v['to']}" for k, v in m.get("called_moved", {}).items()]
+    click.echo(f"已迁移方案 (plan moved) #{d['id']} {d['title']}：{'，'.join(moved)}")
+
+
+# per plan of a bulk move: the word said and the exit code it asks for (0: moved)
+_OUTCOMES = {"moved": ("已迁移 (moved)", 0), "may_move": ("可迁移 (may move)", 0),
+             "refused": ("不能迁移 (refused)", 3), "conflict": ("冲突 (conflict)", 6)}
+
+
+def _migrate_many(state, as_json, key, from_version, to_version, reason, actor, dry_run):
+    """migrate --process: the candidates' previews, then each plan moved in its own transaction
+    (one plan refused or in conflict leaves the others moved)."""
+    import sys
+
+    from ..errors import Conflict, ReformflowError
+    found = state.engine.migration_candidates(key, from_version=from_version, to_version=to_version, actor=actor)
+    plans, results = found["plans"], []
+    # a long run on a terminal says how far it has got (standard error: the lines stay for scripts)
+    progress = sys.stderr.isatty() and len(plans) > 1
+    for n, entry in enumerate(plans, 1):
+        preview = entry["preview"]
+        line = {k: entry[k] for k in ("instance_id", "business_key", "title", "definition_key",
+                                      "definition_version", "via_called")}
+        line.update(from_version=preview.get("from_version"), to_version=preview.get("to_version"),
+                    called_moves={c["key"]: {"from": c["from_version"], "to": c["to_version"]}
+                                  for c in preview.get("called", []) if c.get("moves")})
+        if not preview["allowed"]:
+            line.update(outcome="refused", reasons=preview["refusals"])
+        elif dry_run:
+            line.update(outcome="may_move")
+        else:
+            try:
+                state.engine.migrate_plan(entry["instance_id"], actor=actor, reason=reason,
+                                          to_version=preview["to_version"], expected_version=preview["expected_version"])
+                line.update(outcome="moved")
+            except Conflict as exc:
+                line.update(outcome="conflict", reasons=[exc.message])
+            except ReformflowError as exc:
+                if exc.kind in ("forbidden", "unavailable"):
+                    raise  # not this plan's: the whole run stops (the plans moved so far stay moved)
+                line.update(outcome="refused", reasons=[exc.message])
+        results.append(line)
+        if not as_json:
+            _show_outcome(line)
+        if progress:
+            click.echo(f"迁移进度 (progress)：{n}/{len(plans)}", err=True)
+    counts = {o: sum(1 for r in results if r["outcome"] == o) for o in _OUTCOMES}
+    summary = {"key": key, "to_version": found["to_version"], "from_version": from_version, "dry_run": dry_run,
+               "plans": results, "counts": {k: v for k, v in counts.items() if v or k in ("moved", "refused", "conflict")}}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, default=str))
+    else:
+        done = (f"可迁移 {counts['may_move']} 个 (may move)" if dry_run else f"已迁移 {counts['moved']} 个 (moved)")
+        click.echo(f"共 {len(results)} 个方案 (plans)：{done}，不能迁移 {counts['refused']} 个 (refused)，"
+                   f"冲突 {counts['conflict']} 个 (conflict)" + ("，未做任何更改 (nothing changed)" if dry_run else ""))
+    code = max((_OUTCOMES[r["outcome"]][1] for r in results), default=0)
+    if code:
+        sys.exit(code)
+
+
+def _show_outcome(line: dict) -> None:
+    said = _OUTCOMES[line["outcome"]][0]
+    where = f"{line['definition_key']} v{line['definition_version']}"
+    if line["from_version"] is not None and line["to_version"] != line["from_version"]:
+        where += f" → v{line['to_version']}"
+    for called, v in line["called_moves"].items():
+        where += f"，调用流程 (called) {called} v{v['from']} → v{v['to']}"
+    click.echo(f"  {said} #{line['instance_id']} {line['business_key'] or '-'} {line['title']}：{where}")
+    for reason in line.get("reasons", []):
+        click.echo(f"      {reason}")
 
 
 _STEP_WORDS = {"name": "名称 name", "documentation": "办理说明 instructions", "form": "表单 form",
@@ -103,13 +188,16 @@ def _step_changes(changes: list[str]) -> str:
 
 
 def _show_migration(p: dict) -> None:
-    click.echo(f"迁移预览 (migration preview) #{p['instance_id']}：{p['key']} v{p['from_version']} → v{p['to_version']}"
-               "，未做任何更改 (nothing changed)")
+    own = (f"{p['key']} v{p['from_version']} → v{p['to_version']}" if p["from_version"] != p["to_version"]
+           else f"{p['key']} v{p['from_version']} 不变 (stays)")
+    click.echo(f"迁移预览 (migration preview) #{p['instance_id']}：{own}，未做任何更改 (nothing changed)")
     click.echo("  当前步骤 (open steps):")
     for s in p["steps"]:
         where = f"  任务 (task) {s['task_id']}" if s["task_id"] else ""
         holder = f"，办理人 (holder) {s['assignee']}" if s["assignee"] else ""
         kept = "保留 (kept)" if s["kept"] == "as_is" else "保留并更新 (kept, updated)"
+        if s.get("called"):  # a step of a called process that moves with the plan
+            kept += f" [{s['called']}]"
         click.echo(f"    {kept} {s['element_id']} {_renamed(s['name'], s['new_name'])}{where}{holder}"
                    f"{_step_changes(s['changes'])}")
     if p["ahead"]:
@@ -118,7 +206,11 @@ def _show_migration(p: dict) -> None:
             click.echo(f"    {_CHANGE[c['change']]} {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name'] or ''}".rstrip())
     for c in p["called"]:
         if c["from_version"] != c["to_version"]:
-            click.echo(f"  调用流程 (called process) {c['key']}：v{c['from_version'] or '-'} → v{c['to_version'] or '-'}")
+            inside = "，方案正在其中办理，一并迁移 (the plan is inside it: it moves)" if c.get("moves") else ""
+            click.echo(f"  调用流程 (called process) {c['key']}：v{c['from_version'] or '-'} → v{c['to_version'] or '-'}{inside}")
+            for change in c.get("changes", []):
+                click.echo(f"    {_CHANGE[change['change']]} {change['type_name']} ({change['type_name_en']}) "
+                           f"{change['element_id']} {change['name'] or ''}".rstrip())
     for name, value in p["properties_added"].items():
         click.echo(f"  新增流程属性 (process property added) {name} = {json.dumps(value, ensure_ascii=False)}")
     if p["refusals"]:
