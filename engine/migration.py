@@ -109,7 +109,6 @@ def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int 
     targets = _targets(ctx, move, workflow, homes, spec, new_embedded)
     for owner, new_spec in targets.items():
         _check_tasks(move, owner, new_spec)
-    _running_calls(move, workflow, homes)
     _describe_steps(ctx, move, workflow, targets)
     move.properties_added = _new_properties(source, target)
     return move, {"spec": spec, "subprocess_specs": subprocess_specs, "embedded": new_embedded, "targets": targets}
@@ -239,24 +238,6 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
                 "version, or stop the plan and start a new one)")
         else:
             move.pruned.append(task)
-
-
-def _running_calls(move: Move, workflow, homes: dict) -> None:
-    """A called process still running that has no newer version has its own steps on its own
-    version: refused until done while the process calling it moves."""
-    for sub in workflow.subprocesses.values():
-        key = _call_key(workflow, sub, move.old_called)
-        if key is None or sub.completed or key in move.moving:
-            continue
-        owner = workflow.get_task_from_id(sub.parent_task_id)
-        caller = owner.workflow
-        caller_moves = move.target.id != move.source.id if caller is workflow else homes.get(caller) in move.moving
-        if not caller_moves:
-            continue
-        move.refusals.append(
-            f"方案正在调用的流程 {_step(owner)}（{sub.spec.name}）尚未办完，不能迁移：请在该调用流程办完后再迁移 "
-            f"(the plan is inside the called process {sub.spec.name} at {_step(owner)}: move it once that called "
-            "process is done)")
 
 
 def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:

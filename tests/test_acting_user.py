@@ -47,14 +47,14 @@ def test_every_command_names_who_acts_with_the_same_option_and_help():
     ["tasks"], ["claim", "1"], ["users", "update", "li", "--unit", "市财政局"], ["calendar", "set", "2027-01-02", "--off"],
     ["audit", "anchor"], ["tokens", "list"], ["delegate", "end", "1"], ["start", "mini_approval"],
 ])
-def test_a_missing_as_is_refused_alike_with_what_to_write(script, args):
+def test_a_missing_as_is_refused_alike_with_what_to_write(script, args):  # noqa: F811
     code, out, err = script(*args)
     assert (code, out, err) == (2, "", MISSING)
     code, out, err = script(*args, "--json")
     assert code == 2 and json.loads(out)["message"] == MISSING.removeprefix("reformflow: invalid: ").rstrip("\n")
 
 
-def test_groups_add_takes_as_like_users_add_and_records_who(cli):
+def test_groups_add_takes_as_like_users_add_and_records_who(cli):  # noqa: F811
     added = cli("groups", "add", "risk", "--display-name", "风险评估机构", "--as", "chen", "--json")
     assert as_json(added) == {"code": "risk", "display_name": "风险评估机构"}
     cli("users", "add", "wu", "--display-name", "吴敏", "--group", "risk", "--as", "chen")

@@ -21,12 +21,12 @@ def _file(tmp_path, name: str, text: str):
     return str(path)
 
 
-def _versions(cli) -> list[int]:
+def _versions(cli) -> list[int]:  # noqa: F811
     return [d["version"] for d in as_json(cli("definitions", "--all-versions", "--json"))["definitions"]]
 
 
 @pytest.fixture
-def deployed(cli):
+def deployed(cli):  # noqa: F811
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     return cli
 

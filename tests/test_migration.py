@@ -259,14 +259,44 @@ def test_a_plan_inside_a_called_process_moves_it_too_and_calls_not_made_bind_the
     assert "materialsComplete" in form
 
 
-def test_a_plan_deep_inside_a_called_process_is_refused_once(library):  # noqa: F811
-    """In legality_review's own embedded subprocess, the plan is inside one called process: one
-    reason, naming it; the subprocess within it is not a second call to wait for."""
+def test_a_plan_deep_inside_a_called_process_moves_and_the_called_process_stays(library):  # noqa: F811
+    """In legality_review's own embedded subprocess, with no newer legality_review: the plan's own
+    process moves, legality_review stays on its version, and the review goes on."""
     plan = Plan(library, title="审查中")
     plan.run_until("Task_LegalityReview")  # inside SubProcess_Review, inside the called legality_review
+    legal_version = library.instance(plan.id)["called_versions"]["legality_review"]
     library.deploy([("reform_plan.bpmn", REFORM_PLAN_V2)])
-    [reason] = library.migration_preview(plan.id)["refusals"]
-    assert "CallActivity_LegalityReview「合法合规性审查」" in reason and "SubProcess_Review" not in reason
+    assert library.migration_preview(plan.id)["refusals"] == []
+    moved = library.migrate_plan(plan.id, actor="chen", reason="新版本")
+    assert (moved["definition_version"], moved["called_versions"]["legality_review"]) == (2, legal_version)
+    plan.engine = Engine(library.db)
+    plan.do("Task_LegalityReview")
+    assert "Task_LegalityReview" not in plan.active
+    with library.db.reader() as s:
+        assert verify(s).ok
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same engine", "from the database"])
+def test_a_plan_inside_a_called_process_without_a_newer_version_moves_its_own_process(library, restart):  # noqa: F811
+    """risk_assessment has no newer version: it stays on the version the plan is running in it,
+    and the plan's own process moves; once the risk assessment ends, the plan follows version 2."""
+    renamed = (BPMN / "reform_plan.bpmn").read_text(encoding="utf-8").replace(
+        'name="专项小组审核把关"', 'name="专项小组审核（第二版）"', 1).encode()
+    plan = Plan(library, data={"riskAssessmentRequired": True}, title="风险评估中")
+    plan.run_until("Task_PrepareRiskReport")  # inside the called risk_assessment
+    library.deploy([("reform_plan.bpmn", renamed)])
+    preview = library.migration_preview(plan.id)
+    assert preview["refusals"] == [] and preview["to_version"] == 2
+    risk_version = library.instance(plan.id)["called_versions"]["risk_assessment"]
+    moved = library.migrate_plan(plan.id, actor="chen", reason="审核步骤改名")
+    assert (moved["definition_version"], moved["called_versions"]["risk_assessment"]) == (2, risk_version)
+
+    if restart:
+        plan.engine = Engine(library.db)  # from the database alone
+    plan.run_until("Task_SpecialGroupReview")
+    assert plan.task("Task_SpecialGroupReview")["name"] == "专项小组审核（第二版）"
+    with library.db.reader() as s:
+        assert verify(s).ok
 
 
 def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
