@@ -1,7 +1,7 @@
 """Pictures of the web inbox for the README and docs/users.md: the demo loaded into a temporary
 database, served on a free port, photographed by Debian's chromium through Playwright.
 
-    .venv/bin/python tools/web_screenshots.py          # writes docs/images/web_inbox.png, web_task.png, web_delegation.png, web_overview.png, web_diagram.png, web_archive.png
+    .venv/bin/python tools/web_screenshots.py          # writes docs/images/web_inbox.png, web_task.png, web_delegation.png, web_overview.png, web_diagram.png, web_archive.png, web_migrate.png
 
 Needs /usr/bin/chromium (REFORMFLOW_CHROMIUM names another) and fonts-wqy-microhei for the
 Chinese text, as `make pictures` does.
@@ -51,7 +51,7 @@ def signed_in(browser, url: str, username: str):
     return page
 
 
-def photograph(url: str) -> None:
+def photograph(url: str, engine: Engine) -> None:
     """li's inbox with the legality review of DT-2015-04 to claim; then its page, claimed, the
     form being filled in; zhou's inbox once li names him to act for her (委托办理); the reform
     office's 工作台 and the 流程图 of DT-2015-04; then the decision archive of DT-2015-08 as it prints."""
@@ -79,11 +79,21 @@ def photograph(url: str) -> None:
         chen.goto(f"{url}/overview")
         chen.screenshot(path=IMAGES / "web_overview.png")
         # 流程图 of DT-2015-04: the legality review it is in, the step li holds highlighted
+        chen.set_viewport_size({"width": 1920, "height": 1000})  # drawn at the plan's scale: room for all of it
         chen.goto(f"{url}/plans/4/diagram")
         chen.locator("section[data-process=legality_review]").screenshot(path=IMAGES / "web_diagram.png")
         page.goto(f"{url}/plans/8/archive")  # DT-2015-08, decided and filed: li did its legality review
         page.emulate_media(media="print")  # as it prints
         page.screenshot(path=IMAGES / "web_archive.png", full_page=True)
+        # 迁移到新版本: an analyst asks the legality opinion to name its grounds (version 2); the reform
+        # office previews moving DT-2015-04, whose review li holds, to it
+        legality = (ROOT / "bpmn" / "legality_review.bpmn").read_text(encoding="utf-8")
+        engine.deploy([("legality_review.bpmn", legality.replace(
+            'label="合法性审查意见"', 'label="合法性审查意见（写明所依据的法律法规条款）"', 1).encode())], actor="chen")
+        chen.set_viewport_size(SIZE)
+        chen.goto(f"{url}/plans/4/migrate")
+        chen.get_by_label("迁移理由").fill("审查意见须写明依据（2026 年第 12 号通知）")
+        chen.screenshot(path=IMAGES / "web_migrate.png", full_page=True)
         browser.close()
 
 
@@ -95,12 +105,12 @@ def main() -> None:
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            photograph(f"http://127.0.0.1:{server.server_port}")
+            photograph(f"http://127.0.0.1:{server.server_port}", engine)
         finally:
             server.shutdown()
             engine.db.dispose()
     for name in ("web_inbox.png", "web_task.png", "web_delegation.png", "web_overview.png", "web_diagram.png",
-                 "web_archive.png"):
+                 "web_archive.png", "web_migrate.png"):
         print(IMAGES / name)
 
 
