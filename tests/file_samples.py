@@ -20,10 +20,13 @@ def pdf(text: str = "方案稿") -> bytes:
 
 
 def zipped(parts: dict[str, str]) -> bytes:
+    """The same bytes at every call: a part's time is fixed (writestr would stamp the clock's), so
+    pytest's ids of parameters holding these bytes agree between the test processes."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, content in parts.items():
-            z.writestr(name, content)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 12, 1, 9, 0, 0)), content,
+                       compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
