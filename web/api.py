@@ -28,12 +28,14 @@ from engine import clock, urging
 from engine.documents import MEDIA_TYPES
 from engine.errors import Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import plan_history
+from engine.ledger import last_day
 from engine.overview import soon_by
 from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
 
 from . import i18n, input_guard, refusals
+from .api_form import typed_form
 from .inbox import MAX_PAGE
 from .row_ids import MAX_ID
 from .access import may_see_plan, may_see_task, may_see_task_id
@@ -224,11 +226,25 @@ def tasks():
                              step=step)
         marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
-        row["urged"] = marks.get(row["id"])  # 催办: how often and when last, or null
-        ends = datetime.fromisoformat(row["completed_at"]) if scope == DONE else now
-        row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
+        _as_listed(row, marks.get(row["id"]), now)
     return answer({"scope": scope, "q": text, "due": due, "step": step, "limit": limit, "offset": offset, "total": total,
                    "tasks": rows})
+
+
+def _as_listed(row: dict, urged: dict | None, now: datetime) -> dict:
+    """A task as the API gives it, in a list or alone: its form typed (web/api_form.py), `urged`
+    (催办: how often and when last, or null), `overdue` (a done one: completed after its deadline)
+    and `due_on`, the Beijing date its deadline runs to (a deadline is the next midnight, Beijing)."""
+    row["form"] = typed_form(row["form"])
+    row["urged"] = urged
+    ends = datetime.fromisoformat(row["completed_at"]) if row["completed_at"] else now
+    row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
+    row["due_on"] = _due_on(row["due_at"])
+    return row
+
+
+def _due_on(due_at: str | None) -> str | None:
+    return last_day(datetime.fromisoformat(due_at)).isoformat() if due_at else None
 
 
 def _whole(name: str, default: int, *, least: int, most: int | None = None) -> int:
@@ -257,7 +273,12 @@ def task(task_id: int):
     view = _visible_task(task_id)
     if view is None:
         return _not_found()
-    return answer(view)
+    with engine().db.reader() as s:  # as its row in the inbox says them, for the token's owner
+        listed = {r["id"]: r for r in list_tasks(s, me().username, "all", instance_id=view["instance_id"])}
+        marks = urging.urged(s, [task_id])
+    row = listed.get(task_id, {})
+    view |= {"may_claim": row.get("may_claim", False), "on_behalf_of": row.get("on_behalf_of")}
+    return answer(_as_listed(view, marks.get(task_id), clock.now()))
 
 
 def _act(task_id: int, action, status: int = 200) -> Response:
@@ -406,6 +427,8 @@ def ledger():
         raise Forbidden("只有改革办可以查看台账 (only the reform office may read the ledger)")
     filters = ledger_filters()
     rows = engine().ledger(**filters)
+    for step in (step for row in rows for step in row["current"]):
+        step["due_on"] = _due_on(step["due_at"])  # the Beijing date, as /overview says it
     return answer({"year": filters["year"], "plans": rows})
 
 

@@ -1,0 +1,118 @@
+"""What a client written from docs/api.md and web/openapi.json alone met: a task's form typed as
+JSON (a required field `true`, numbers as numbers, an expression marked as one), the Beijing date
+of each deadline beside its instant, a task read alone saying what its inbox row says, 409s a
+program can tell apart, the reform office's assign and stop, the processes one may start, and
+the list endpoints refusing what they do not know."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from web import create_app
+
+from .conftest import FIXTURES
+
+MINI = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+# the drafting step's form with the kinds of field a client met: a boolean with a default, a
+# date bounded by an expression; the review's reason required when returning, its return confirmed
+TYPED = MINI.replace(
+    """          <camunda:formField id="days" label="征求意见天数" type="long" defaultValue="30">""",
+    """          <camunda:formField id="urgent" label="是否紧急" type="boolean" defaultValue="false" />
+          <camunda:formField id="meetingDate" label="会议日期" type="date">
+            <camunda:validation>
+              <camunda:constraint name="max" config="${today()}" />
+            </camunda:validation>
+          </camunda:formField>
+          <camunda:formField id="days" label="征求意见天数" type="long" defaultValue="30">""").replace(
+    """            <camunda:value id="return" name="退回" />""",
+    """            <camunda:value id="return" name="退回" />
+            <camunda:properties>
+              <camunda:property id="confirm" value="return" />
+            </camunda:properties>""").replace(
+    """          <camunda:formField id="returnReason" label="退回理由" type="string" />""",
+    """          <camunda:formField id="returnReason" label="退回理由" type="string">
+            <camunda:properties>
+              <camunda:property id="requiredWhen" value="${decision == 'return'}" />
+            </camunda:properties>
+          </camunda:formField>""")
+assert TYPED.count("formField") > MINI.count("formField")
+
+
+def _client(engine):
+    return create_app(engine=engine, secret_key="test", testing=True).test_client()
+
+
+def _auth(engine, user: str) -> dict:
+    return {"Authorization": f"Bearer {engine.create_token(user, 'OA')['secret']}"}
+
+
+@pytest.fixture
+def typed(engine, people):
+    engine.deploy([("mini_approval.bpmn", TYPED.encode())])
+    return engine
+
+
+def test_a_task_s_form_is_typed_for_a_client(typed, at):
+    client, zhang = _client(typed), _auth(typed, "zhang")
+    with at("2026-11-03T10:00"):
+        client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "表单"})
+        [row] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+        view = client.get(f"/api/v1/tasks/{row['id']}", headers=zhang).get_json()
+    for form in (row["form"], view["form"]):
+        fields = {f["id"]: f for f in form}
+        assert fields["summary"]["constraints"] == {"required": True, "maxlength": 200}
+        assert fields["days"]["constraints"] == {"min": 7} and fields["days"]["default"] == 30
+        assert fields["urgent"]["default"] is False
+        assert fields["meetingDate"]["constraints"] == {"max": {"expression": "${today()}"}}
+    assert view["bounds"]["meetingDate"] == {"max": "2026-11-03"}  # what the expression comes to now
+    assert view["values"]["urgent"] is False
+
+
+def test_the_web_task_page_still_reads_the_diagram_s_form(typed, at):
+    """The API's typing is its own: the web page's required marks and date range stay."""
+    app = create_app(engine=typed, secret_key="test", testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    typed.set_password("zhang", "zhang-pass-1", actor="chen")
+    client = app.test_client()
+    with at("2026-11-03T10:00"):
+        typed.start("mini_approval", actor="zhang", title="表单")
+        client.post("/login", data={"username": "zhang", "password": "zhang-pass-1"})
+        api = _client(typed).get("/api/v1/tasks?scope=mine", headers=_auth(typed, "zhang")).get_json()
+        page = client.get(f"/tasks/{api['tasks'][0]['id']}").get_data(as_text=True)
+    assert 'name="summary"' in page and "required" in page and 'max="2026-11-03"' in page
+
+
+def test_a_deadline_s_beijing_date_is_given_beside_its_instant(typed, at):
+    client, zhang, chen = _client(typed), _auth(typed, "zhang"), _auth(typed, "chen")
+    with at("2026-11-03T00:00"):  # seven days on: midnight in Beijing, the end of 9 November
+        client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "期限"})
+        [row] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+        view = client.get(f"/api/v1/tasks/{row['id']}", headers=zhang).get_json()
+        ledger = client.get("/api/v1/ledger", headers=chen).get_json()
+    assert row["due_at"] == "2026-11-09T16:00:00+00:00"  # a Beijing date of it would be the 10th
+    assert row["due_on"] == view["due_on"] == "2026-11-09"
+    [step] = [s for p in ledger["plans"] for s in p["current"]]
+    assert step["due_on"] == "2026-11-09"
+
+
+def test_a_task_read_alone_says_what_its_inbox_row_says(typed, at):
+    client, zhang, chen, li = _client(typed), _auth(typed, "zhang"), _auth(typed, "chen"), _auth(typed, "li")
+    client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "一致"})
+    [row] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+    client.post(f"/api/v1/tasks/{row['id']}/urge", headers=chen, json={})
+    [row] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+    view = client.get(f"/api/v1/tasks/{row['id']}", headers=zhang).get_json()
+    for name in ("overdue", "urged", "may_claim", "on_behalf_of", "due_on"):
+        assert view[name] == row[name], name
+    assert view["urged"]["count"] == 1
+    draft = client.get(f"/api/v1/tasks/{row['id']}", headers=zhang).get_json()
+    client.post(f"/api/v1/tasks/{row['id']}/complete", headers=zhang,
+                json={"data": {"summary": "好"}, "version": draft["version"]})
+    [review] = client.get("/api/v1/tasks?scope=claimable", headers=li).get_json()["tasks"]
+    alone = client.get(f"/api/v1/tasks/{review['id']}", headers=li).get_json()
+    assert review["may_claim"] is True and alone["may_claim"] is True
+    returned = {f["id"]: f for f in alone["form"]}
+    assert returned["returnReason"]["properties"] == {"requiredWhen": "${decision == 'return'}"}
