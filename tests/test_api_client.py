@@ -116,3 +116,55 @@ def test_a_task_read_alone_says_what_its_inbox_row_says(typed, at):
     assert review["may_claim"] is True and alone["may_claim"] is True
     returned = {f["id"]: f for f in alone["form"]}
     assert returned["returnReason"]["properties"] == {"requiredWhen": "${decision == 'return'}"}
+
+
+def test_a_409_says_its_reason_and_the_task_as_it_is_now(typed):
+    client, zhang, li, wang = _client(typed), _auth(typed, "zhang"), _auth(typed, "li"), _auth(typed, "chen")
+    client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "重试"})
+    [draft] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+    done = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=zhang,
+                       json={"data": {"summary": "好"}, "version": draft["version"]})
+    again = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=zhang,
+                        json={"data": {"summary": "好"}, "version": draft["version"]})  # its answer was lost
+    assert again.status_code == 409
+    body = again.get_json()
+    assert (body["reason"], body["status"], body["assignee"], body["version"]) == \
+        ("already_yours", "completed", "zhang", done.get_json()["version"])
+    [review] = client.get("/api/v1/tasks?scope=claimable", headers=li).get_json()["tasks"]
+    first = client.post(f"/api/v1/tasks/{review['id']}/claim", headers=li, json={"version": review["version"]})
+    retried = client.post(f"/api/v1/tasks/{review['id']}/claim", headers=li, json={"version": review["version"]})
+    assert (retried.status_code, retried.get_json()["reason"]) == (409, "already_yours")
+    assert retried.get_json()["version"] == first.get_json()["version"]
+    chen = client.post(f"/api/v1/tasks/{review['id']}/claim", headers=wang, json={})
+    assert (chen.status_code, chen.get_json()["reason"], chen.get_json()["assignee"]) == (409, "taken", "li")
+    stale = client.post(f"/api/v1/tasks/{review['id']}/complete", headers=li,
+                        json={"data": {"decision": "approve"}, "version": review["version"]})
+    assert stale.get_json()["reason"] == "stale"
+    client.post(f"/api/v1/tasks/{review['id']}/complete", headers=li,
+                json={"data": {"decision": "approve"}, "version": first.get_json()["version"]})
+    late = client.post(f"/api/v1/tasks/{review['id']}/claim", headers=wang, json={})
+    assert (late.get_json()["reason"], late.get_json()["status"]) == ("done", "completed")
+
+
+def test_a_start_retried_with_its_business_key_finds_its_plan_and_others_learn_nothing(typed):
+    client, zhang, zhao = _client(typed), _auth(typed, "zhang"), _auth(typed, "zhao")
+    first = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "business_key": "DT-9"})
+    again = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "business_key": "DT-9"})
+    assert again.status_code == 409
+    assert (again.get_json()["reason"], again.get_json()["instance_id"]) == ("business_key_used", first.get_json()["id"])
+    assert client.get(f"/api/v1/plans/{first.get_json()['id']}", headers=zhao).status_code == 404
+    other = client.post("/api/v1/plans", headers=zhao, json={"key": "mini_approval", "business_key": "DT-9"})
+    assert other.status_code == 409 and "instance_id" not in other.get_json()  # that plan is not named
+
+
+def test_the_same_file_sent_again_is_the_first(typed):
+    from . import file_samples
+    client, zhang = _client(typed), _auth(typed, "zhang")
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval"}).get_json()
+    [draft] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+    content = file_samples.pdf("方案稿")
+    sent = [client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
+                        data={"file": (io.BytesIO(content), "方案稿.pdf")}) for _ in range(2)]
+    assert [a.status_code for a in sent] == [201, 200]
+    assert sent[1].get_json()["repeated"] is True and sent[1].get_json()["id"] == sent[0].get_json()["id"]
+    assert len(client.get(f"/api/v1/plans/{plan['id']}/files", headers=zhang).get_json()["files"]) == 1

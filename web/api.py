@@ -22,17 +22,19 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from flask import Blueprint, Response, g, request
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from engine import clock, urging
 from engine.documents import MEDIA_TYPES
-from engine.errors import Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import plan_history
 from engine.ledger import last_day
 from engine.overview import soon_by
 from engine.plan_list import PLAN_STATUSES, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
+from models import HumanTask, ProcessInstance
 
 from . import i18n, input_guard, refusals
 from .api_form import typed_form
@@ -80,8 +82,11 @@ def _plain(value):
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def refusal(exc: ReformflowError) -> Response:
+def refusal(exc: ReformflowError, **more) -> Response:
     out = {"error": exc.kind, "message": say(exc.message)}
+    if getattr(exc, "reason", None):  # a 409's case, for a program: docs/api.md section 5
+        out["reason"] = exc.reason
+    out |= more
     if exc.details:  # a form's problems, each at its field
         out["details"] = [dict(d, message=say(d.get("message"))) if isinstance(d, dict) else d for d in exc.details]
         if "：" in exc.message and all(isinstance(d, dict) and "field" in d for d in exc.details):
@@ -281,19 +286,34 @@ def task(task_id: int):
     return answer(_as_listed(view, marks.get(task_id), clock.now()))
 
 
-def _act(task_id: int, action, status: int = 200) -> Response:
+def _act(task_id: int, action, status: int = 200, *, claiming: bool = False) -> Response:
     if not may_see_task_id(engine(), me(), task_id):
         return _not_found()
     try:
-        return answer(action(), status)
+        result = action()
     except NotFound:
         return _not_found()
+    except Conflict as exc:
+        return _task_conflict(exc, task_id, claiming)
+    return answer(result, 200 if result.get("repeated") else status)  # a retry made nothing new
+
+
+def _task_conflict(exc: Conflict, task_id: int, claiming: bool) -> Response:
+    """A 409 on a task with the task as it is now (`status`, `assignee`, `version`), so a client
+    retrying after a lost answer can tell its own first try (`already_yours`) from someone else's."""
+    with engine().db.reader() as s:
+        now = s.get(HumanTask, task_id)
+        state = {"status": now.status, "assignee": now.assignee, "version": now.version} if now else {}
+    if claiming and exc.reason == "stale" and state.get("status") == "claimed" and state["assignee"] == me().username:
+        exc.reason = "already_yours"  # the first claim went in; its answer was lost
+    return refusal(exc, **state)
 
 
 @bp.post("/tasks/<int:task_id>/claim")
 def claim(task_id: int):
     body = _body()
-    return _act(task_id, lambda: engine().claim(task_id, actor=me().username, expected_version=_version(body)))
+    return _act(task_id, lambda: engine().claim(task_id, actor=me().username, expected_version=_version(body)),
+                claiming=True)
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
@@ -329,7 +349,9 @@ def attach(task_id: int):
         if upload is None or not upload.filename:
             raise Invalid("请以 multipart/form-data 上传，文件放在名为 file 的部分 "
                           "(send multipart/form-data with the file in the part named file)")
-        return engine().attach(task_id, upload.filename, upload.read(), actor=me().username)
+        # after=0: the same file sent again by the same person to the same task (a retry whose
+        # answer was lost) is the first, `repeated`, 200; files are never deleted
+        return engine().attach(task_id, upload.filename, upload.read(), actor=me().username, after=0)
     return _act(task_id, action, 201)  # a task one may not see is 404 before the body is looked at
 
 
@@ -502,7 +524,21 @@ def start():
     texts = {name: body.get(name) for name in ("title", "business_key")}
     if any(v is not None and not isinstance(v, str) for v in texts.values()):
         raise Invalid("title 和 business_key 须为文字 (title and business_key must be strings)")
-    created = engine().start(key.strip(), actor=me().username, data=data,
-                             title=(texts["title"] or "").strip() or None,
-                             business_key=(texts["business_key"] or "").strip() or None)
+    business_key = (texts["business_key"] or "").strip() or None
+    try:
+        created = engine().start(key.strip(), actor=me().username, data=data,
+                                 title=(texts["title"] or "").strip() or None, business_key=business_key)
+    except Conflict as exc:
+        return _key_in_use(exc, business_key)
     return answer(created, 201, {"Location": f"{PREFIX}/plans/{created['id']}"})
+
+
+def _key_in_use(exc: Conflict, business_key: str | None) -> Response:
+    """A business key is unique across the system: a start retried after a lost answer finds
+    its own plan here (`instance_id`); a plan the caller may not see is not named."""
+    if exc.reason != "business_key_used":
+        return refusal(exc)
+    with engine().db.reader() as s:
+        found = s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == business_key)).scalar()
+    seen = found is not None and may_see_plan(engine(), me(), found)
+    return refusal(exc, **({"instance_id": found} if seen else {}))
