@@ -168,3 +168,63 @@ def test_the_same_file_sent_again_is_the_first(typed):
     assert [a.status_code for a in sent] == [201, 200]
     assert sent[1].get_json()["repeated"] is True and sent[1].get_json()["id"] == sent[0].get_json()["id"]
     assert len(client.get(f"/api/v1/plans/{plan['id']}/files", headers=zhang).get_json()["files"]) == 1
+
+
+def test_the_office_assigns_a_task_and_stops_a_plan_through_the_api(typed):
+    client, zhang, chen, li = _client(typed), _auth(typed, "zhang"), _auth(typed, "chen"), _auth(typed, "li")
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "指派"}).get_json()
+    [draft] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+    client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=zhang, json={"data": {"summary": "好"},
+                                                                              "version": draft["version"]})
+    [review] = client.get("/api/v1/tasks?scope=claimable", headers=li).get_json()["tasks"]
+    refused = client.post(f"/api/v1/tasks/{review['id']}/assign", headers=li, json={"to": "li"})
+    assert (refused.status_code, refused.get_json()["error"]) == (403, "forbidden")
+    given = client.post(f"/api/v1/tasks/{review['id']}/assign", headers=chen,
+                        json={"to": "li", "version": review["version"]})
+    assert given.status_code == 200, given.get_json()
+    assert (given.get_json()["assignee"], given.get_json()["status"]) == ("li", "claimed")
+    held = client.post(f"/api/v1/tasks/{review['id']}/assign", headers=chen, json={"to": "chen"})
+    assert (held.status_code, held.get_json()["reason"], held.get_json()["assignee"]) == (409, "taken", "li")
+
+    assert client.post(f"/api/v1/plans/{plan['id']}/stop", headers=li, json={"reason": "x"}).status_code == 403
+    assert client.post(f"/api/v1/plans/{plan['id']}/stop", headers=chen, json={}).status_code == 422
+    stopped = client.post(f"/api/v1/plans/{plan['id']}/stop", headers=chen, json={"reason": "并入另一方案"})
+    assert stopped.status_code == 200, stopped.get_json()
+    assert stopped.get_json()["status"] == "cancelled"
+    assert [t["task_id"] for t in stopped.get_json()["withdrawn"]] == [review["id"]]
+    again = client.post(f"/api/v1/plans/{plan['id']}/stop", headers=chen, json={"reason": "并入另一方案"})
+    assert (again.status_code, again.get_json()["reason"]) == (409, "stopped")
+    zhao = _auth(typed, "zhao")
+    assert client.post(f"/api/v1/plans/{plan['id']}/stop", headers=zhao, json={"reason": "x"}).status_code == 404
+
+
+# the office's own process, with a start form
+OFFICE_ONLY = MINI.replace("mini_approval", "office_review").replace(
+    'name="简易审批"', 'name="改革办审查" camunda:candidateStarterGroups="reform_office"').replace(
+    """<bpmn:startEvent id="StartEvent_1" name="提交" camunda:initiator="initiator">""",
+    """<bpmn:startEvent id="StartEvent_1" name="提交" camunda:initiator="initiator">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="rounds" label="轮次" type="long" defaultValue="1">
+            <camunda:validation>
+              <camunda:constraint name="required" />
+              <camunda:constraint name="min" config="1" />
+            </camunda:validation>
+          </camunda:formField>
+        </camunda:formData>
+      </bpmn:extensionElements>""")
+
+
+def test_the_processes_one_may_start_with_their_start_forms(typed):
+    typed.deploy([("office_review.bpmn", OFFICE_ONLY.encode())])
+    client, zhang, chen = _client(typed), _auth(typed, "zhang"), _auth(typed, "chen")
+    listed = client.get("/api/v1/processes", headers=zhang)
+    assert listed.status_code == 200
+    assert [(p["key"], p["name"], p["form"]) for p in listed.get_json()["processes"]] == \
+        [("mini_approval", "简易审批", [])]
+    office = {p["key"]: p for p in client.get("/api/v1/processes", headers=chen).get_json()["processes"]}
+    [rounds] = office["office_review"]["form"]
+    assert (rounds["id"], rounds["constraints"], rounds["default"]) == ("rounds", {"required": True, "min": 1}, 1)
+    unknown = client.post("/api/v1/plans?lang=en", headers=zhang, json={"key": "no_such_process"})
+    assert unknown.status_code == 404
+    assert "reformflow" not in unknown.get_json()["message"] and "/api/v1/processes" in unknown.get_json()["message"]

@@ -36,7 +36,7 @@ from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
 from models import HumanTask, ProcessInstance
 
-from . import i18n, input_guard, refusals
+from . import i18n, input_guard, refusals, start_forms
 from .api_form import typed_form
 from .inbox import MAX_PAGE
 from .row_ids import MAX_ID
@@ -322,6 +322,21 @@ def unclaim(task_id: int):
     return _act(task_id, lambda: engine().unclaim(task_id, actor=me().username, expected_version=_version(body)))
 
 
+@bp.post("/tasks/<int:task_id>/assign")
+def assign(task_id: int):
+    """指派, the reform office only: `{"to": "user", "version": n, "reassign": false}`, as the task
+    page's 指派 does; a task someone else holds is taken from them only with `"reassign": true`."""
+    body = _body()
+    to, reassign = body.get("to"), body.get("reassign", False)
+    if not isinstance(to, str) or not to.strip():
+        raise Invalid("须提供 to：接办人的用户名 (give to: the user name of whom to assign it to)")
+    if not isinstance(reassign, bool):
+        raise Invalid("reassign 须为 true 或 false (reassign must be true or false)")
+    version = _version(body)
+    return _act(task_id, lambda: engine().assign(task_id, to=to.strip(), actor=me().username,
+                                                 expected_version=version, reassign=reassign))
+
+
 @bp.post("/tasks/<int:task_id>/complete")
 def complete(task_id: int):
     """Submit the task's form: `{"data": {...}, "comment": "...", "version": n}`. The version is
@@ -474,6 +489,32 @@ def plan(instance_id: int):
     return answer({**engine().instance(instance_id), "comments": engine().comments(instance_id)})
 
 
+@bp.post("/plans/<int:instance_id>/stop")
+def stop(instance_id: int):
+    """终止方案, the reform office only: `{"reason": "..."}`, as the plan page's 终止 does; its open
+    steps are withdrawn (`withdrawn`) and the reason goes on the trail."""
+    if not may_see_plan(engine(), me(), instance_id):
+        return _not_found()
+    reason = _body().get("reason")
+    if not isinstance(reason, str):
+        raise Invalid("须提供 reason：终止理由 (give reason: why the plan is stopped)")
+    try:
+        return answer(engine().cancel_plan(instance_id, reason=reason, actor=me().username))
+    except NotFound:
+        return _not_found()
+
+
+@bp.get("/processes")
+def processes():
+    """What the caller may start, as the start page (/plans/new) offers it: each process's latest
+    version with its start form (typed as a task's) and, for a round of reports, the start
+    variable listing its reporting bodies."""
+    offered = [p for p in start_forms.processes(engine()) if start_forms.offered(p) and start_forms.may_start(p, me())]
+    return answer({"processes": [{"key": p["key"], "version": p["version"], "name": p["name"],
+                                  "form": typed_form(p["form"]), "reporting_bodies": p["reporting_bodies"]}
+                                 for p in offered]})
+
+
 @bp.get("/plans/<int:instance_id>/history")
 def history(instance_id: int):
     """A plan's trail (办理经过), oldest first, as its page shows it: each audit event with who
@@ -530,6 +571,9 @@ def start():
                                  title=(texts["title"] or "").strip() or None, business_key=business_key)
     except Conflict as exc:
         return _key_in_use(exc, business_key)
+    except NotFound:  # the engine's message names a command an API client cannot run
+        raise NotFound(f"流程 {key.strip()} 不存在；可发起的流程见 GET {PREFIX}/processes "
+                       f"(no process with key {key.strip()}: GET {PREFIX}/processes lists what you may start)") from None
     return answer(created, 201, {"Location": f"{PREFIX}/plans/{created['id']}"})
 
 
