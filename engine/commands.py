@@ -1864,6 +1864,13 @@ def _check_plan_names(title: str, business_key: str | None) -> None:
     if not str(title).strip():
         raise Invalid("方案名称不能为空 (the plan needs a title)")
     forms.refuse_nul([title, business_key], ("方案名称或业务编号", "the title or business key"))
+    # a right-to-left override or a zero-width character shows a name as what it is not
+    for text in (str(title), business_key or ""):
+        if (char := documents.first_hidden(text)) is None:
+            continue
+        raise Invalid(f"方案名称或业务编号含有控制字符或不可见字符（U+{ord(char):04X}，如从右至左覆盖符、零宽字符），"
+                      f"请删去后重新输入 (the title or business key has a control or invisible character, "
+                      f"U+{ord(char):04X}: remove it and try again)")
     if len(str(title)) > TITLE_MAX:
         raise Invalid(f"方案名称最多 {TITLE_MAX} 个字，现有 {len(str(title))} 个 "
                       f"(a title has at most {TITLE_MAX} characters; this one has {len(str(title))})")

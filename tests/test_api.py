@@ -591,7 +591,7 @@ def test_a_draft_through_the_api_and_the_office_urging_several_tasks(sqlite_engi
     chen = _auth(sqlite_engine.create_token("chen", "看板")["secret"])
     saved = client.put(f"/api/v1/tasks/{tasks[0]}/draft", json={"values": {"draftSummary": "方案初稿，待补充"},
                                                                 "comment": "明天补第三部分"}, headers=zhang)
-    assert saved.status_code == 200 and saved.get_json()["values"] == {"draftSummary": "方案初稿，待补充"}
+    assert saved.status_code == 200 and saved.get_json()["draft"]["values"] == {"draftSummary": "方案初稿，待补充"}
     assert client.get(f"/api/v1/tasks/{tasks[0]}/draft", headers=zhang).get_json()["draft"]["comment"] == "明天补第三部分"
     assert client.get(f"/api/v1/tasks/{tasks[0]}/draft", headers=chen).get_json() == {"draft": None}
     refused = client.put(f"/api/v1/tasks/{tasks[0]}/draft", json={"values": {"draftSummary": "x"}}, headers=chen)

@@ -228,3 +228,55 @@ def test_the_processes_one_may_start_with_their_start_forms(typed):
     unknown = client.post("/api/v1/plans?lang=en", headers=zhang, json={"key": "no_such_process"})
     assert unknown.status_code == 404
     assert "reformflow" not in unknown.get_json()["message"] and "/api/v1/processes" in unknown.get_json()["message"]
+
+
+def test_plans_page_as_tasks_do_and_an_unknown_parameter_is_refused(typed):
+    client, zhang = _client(typed), _auth(typed, "zhang")
+    started = [client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": f"方案{n}"})
+               .get_json()["id"] for n in range(3)]
+    page = client.get("/api/v1/plans?limit=2&offset=1", headers=zhang).get_json()
+    assert (page["limit"], page["offset"], page["total"], page["more"]) == (2, 1, 3, False)
+    assert [p["id"] for p in page["plans"]] == started[::-1][1:]  # newest first
+    assert client.get("/api/v1/plans?page=1", headers=zhang).get_json()["total"] == 3
+    assert [t["due_on"] for t in page["plans"][0]["tasks"]] == [page["plans"][0]["tasks"][0]["due_on"]]
+    for path in ("/api/v1/ledger?color=red", "/api/v1/tasks?scop=mine", "/api/v1/plans?stauts=running"):
+        refused = client.get(path + "&lang=en", headers=_auth(typed, "chen"))
+        assert (refused.status_code, refused.get_json()["error"]) == (422, "invalid"), path
+        assert path.split("?")[1].split("=")[0] in refused.get_json()["message"]
+
+
+def test_put_draft_answers_as_get_does_and_a_file_over_20_mb_is_413(typed):
+    client, zhang = _client(typed), _auth(typed, "zhang")
+    client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval"})
+    [draft] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+    put = client.put(f"/api/v1/tasks/{draft['id']}/draft", headers=zhang, json={"values": {"summary": "草"}})
+    assert put.get_json() == client.get(f"/api/v1/tasks/{draft['id']}/draft", headers=zhang).get_json()
+    assert put.get_json()["draft"]["values"] == {"summary": "草"}
+    big = client.post(f"/api/v1/tasks/{draft['id']}/files", headers=zhang,
+                      data={"file": (io.BytesIO(b"%PDF-1.4\n" + b"0" * (21 * 1024 * 1024)), "大.pdf")})
+    assert (big.status_code, big.get_json()["error"]) == (413, "invalid")
+
+
+def test_full_width_search_and_a_hidden_character_in_a_title(typed):
+    client, zhang = _client(typed), _auth(typed, "zhang")
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "关于（试行）的方案",
+                                                             "business_key": "DT-2015"}).get_json()
+    for q in ("ＤＴ-２０１５", "dt-2015", "（试行）"):
+        assert client.get(f"/api/v1/tasks?q={q}", headers=zhang).get_json()["total"] == 1, q
+        assert client.get(f"/api/v1/plans?q={q}", headers=zhang).get_json()["total"] == 1, q
+    for title in ("报告\u202egpj.exe", "方案\u200b", "上\u2066下"):
+        refused = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": title})
+        assert refused.status_code == 422 and "U+" in refused.get_json()["message"], title
+    comment = client.post(f"/api/v1/plans/{plan['id']}/comments", headers=zhang, json={"text": "好\u202e的"})
+    assert comment.status_code == 422  # as a comment already was
+
+
+def test_the_web_s_inbox_and_plans_list_find_full_width_text_as_the_api_does(typed):
+    app = create_app(engine=typed, secret_key="test", testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    typed.set_password("zhang", "zhang-pass-1", actor="chen")
+    typed.start("mini_approval", actor="zhang", title="数字政府方案", business_key="DT-2015")
+    client = app.test_client()
+    client.post("/login", data={"username": "zhang", "password": "zhang-pass-1"})
+    assert "数字政府方案" in client.get("/tasks?q=ＤＴ-２０１５").get_data(as_text=True)
+    assert "数字政府方案" in client.get("/plans?q=ＤＴ-２０１５").get_data(as_text=True)

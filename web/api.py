@@ -23,15 +23,15 @@ from pathlib import Path, PurePosixPath
 
 from flask import Blueprint, Response, g, request
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine import clock, urging
-from engine.documents import MEDIA_TYPES
+from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import plan_history
 from engine.ledger import last_day
 from engine.overview import soon_by
-from engine.plan_list import PLAN_STATUSES, plan_rows
+from engine.plan_list import PAGE_SIZE as PLAN_PAGE, PLAN_STATUSES, count_plans, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
 from models import HumanTask, ProcessInstance
@@ -149,6 +149,26 @@ def _authenticate():
     return None
 
 
+# the query parameters each endpoint reads (besides `lang`): any other is refused, 422, so a
+# misspelt filter (`colour` as `color`) is not silently ignored
+QUERY = {"api.tasks": ("scope", "q", "due", "step", "limit", "offset"),
+         "api.plans": ("status", "q", "page", "limit", "offset"),
+         "api.ledger": ("year", "status", "colour", "unit", "process"),
+         "api.stats": ("since", "until", "process")}
+
+
+@bp.before_request
+def _known_parameters():
+    if request.endpoint is None or request.endpoint in _PUBLIC:
+        return None
+    unknown = sorted(set(request.args) - {"lang", *QUERY.get(request.endpoint, ())})
+    if unknown:
+        known = ", ".join(("lang", *QUERY.get(request.endpoint, ())))
+        raise Invalid(f"不认识的查询参数：{'、'.join(unknown)}；此接口接受 {known} "
+                      f"(unknown query parameter: {', '.join(unknown)}; this endpoint takes {known})")
+    return None
+
+
 @bp.errorhandler(ReformflowError)
 def _refused(exc: ReformflowError):
     return refusal(exc)
@@ -218,7 +238,7 @@ def tasks():
                       "(due must be overdue, or soon: due within 5 working days, not with done)")
     limit = _whole("limit", LIMIT, least=1, most=MAX_LIMIT)
     offset = _whole("offset", 0, least=0, most=MAX_ID)
-    text = request.args.get("q", "").strip() or None
+    text = _searched()
     step = request.args.get("step", "").strip() or None  # one diagram element's tasks: Task_FileDocument
     now = clock.now()
     with engine().db.reader() as s:
@@ -250,6 +270,11 @@ def _as_listed(row: dict, urged: dict | None, now: datetime) -> dict:
 
 def _due_on(due_at: str | None) -> str | None:
     return last_day(datetime.fromisoformat(due_at)).isoformat() if due_at else None
+
+
+def _searched() -> str | None:
+    """`q` as typed, trimmed, or None."""
+    return request.args.get("q", "").strip() or None
 
 
 def _whole(name: str, default: int, *, least: int, most: int | None = None) -> int:
@@ -366,7 +391,10 @@ def attach(task_id: int):
                           "(send multipart/form-data with the file in the part named file)")
         # after=0: the same file sent again by the same person to the same task (a retry whose
         # answer was lost) is the first, `repeated`, 200; files are never deleted
-        return engine().attach(task_id, upload.filename, upload.read(), actor=me().username, after=0)
+        content = upload.read()
+        if len(content) > MAX_BYTES:  # as a body over 25 MB is: one status for "too large"
+            raise RequestEntityTooLarge()
+        return engine().attach(task_id, upload.filename, content, actor=me().username, after=0)
     return _act(task_id, action, 201)  # a task one may not see is 404 before the body is looked at
 
 
@@ -381,12 +409,14 @@ def draft(task_id: int):
 def save_draft(task_id: int):
     """暂存: `{"values": {field id: text or true/false}, "comment": "..."}` kept as the caller's
     draft of a task they hold, replacing the earlier one, as the page's 暂存 does; not checked
-    against the form's rules (the submission is). The task's version is unchanged."""
+    against the form's rules (the submission is). The task's version is unchanged. Answers
+    `{"draft": {...}}`, as GET does."""
     body = _body()
     values, comment = body.get("values") or {}, body.get("comment") or ""
     if not isinstance(comment, str):
         raise Invalid("comment 须为文字 (comment must be a string)")
-    return _act(task_id, lambda: engine().save_draft(task_id, values, actor=me().username, comment=comment))
+    # in an object, as GET answers it
+    return _act(task_id, lambda: {"draft": engine().save_draft(task_id, values, actor=me().username, comment=comment)})
 
 
 @bp.get("/plans/<int:instance_id>/files")
@@ -471,14 +501,24 @@ def ledger():
 
 @bp.get("/plans")
 def plans():
-    """The plans one may see (as /plans lists them), newest first, 50 a page."""
+    """The plans one may see (as /plans lists them), newest first (started, then id), `limit`
+    (50) from `offset` as /tasks pages, or 50 a `page` as the web page does."""
     status = request.args.get("status", "") or None
     if status is not None and status not in PLAN_STATUSES:
         raise Invalid(f"status 须为 {'、'.join(PLAN_STATUSES)} 之一 (status must be one of {', '.join(PLAN_STATUSES)})")
+    if request.args.get("page") and request.args.get("offset"):
+        raise Invalid("page 与 offset 只能给一个 (give page or offset, not both)")
     page = _whole("page", 1, least=1, most=MAX_PAGE)
+    limit = _whole("limit", PLAN_PAGE, least=1, most=MAX_LIMIT)
+    offset = _whole("offset", (page - 1) * limit, least=0, most=MAX_ID)
+    text = _searched()
     with engine().db.reader() as s:
-        rows, more = plan_rows(s, me(), status=status, text=request.args.get("q", "").strip(), page=page)
-    return answer({"page": page, "more": more, "plans": rows})
+        rows, more = plan_rows(s, me(), status=status, text=text or "", limit=limit, offset=offset)
+        total = count_plans(s, me(), status=status, text=text or "")
+    for row in rows:
+        for task in row["tasks"]:
+            task["due_on"] = _due_on(task["due_at"])
+    return answer({"page": page, "limit": limit, "offset": offset, "total": total, "more": more, "plans": rows})
 
 
 @bp.get("/plans/<int:instance_id>")
