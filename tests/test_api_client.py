@@ -6,8 +6,6 @@ the list endpoints refusing what they do not know."""
 from __future__ import annotations
 
 import io
-import json
-from pathlib import Path
 
 import pytest
 
