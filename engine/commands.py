@@ -30,7 +30,7 @@ from . import (audit, clock, comments, cycles, delegations, directory, documents
                migration, passwords, provisional, recount, reporting_bodies, runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
-from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
+from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized, ended
 from .expressions import ExpressionError
 from .parser import own_name, parse_files, setting as _setting  # a process property as a plan's variable
 from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
@@ -989,7 +989,8 @@ class Engine:
                               f"(set by the process's properties; change them in the diagram)")
             if business_key and s.execute(select(ProcessInstance.id).where(
                     ProcessInstance.business_key == business_key)).first():
-                raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)")
+                raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)",
+                               reason="business_key_used")
             bound = self._bind_called(s, definition)
             called = {k: d.id for k, d in bound.items()}  # the plan row keeps ids; people read versions
             spec, subprocess_specs = runtime.specs_for(ctx, definition.id, called)
@@ -1021,7 +1022,8 @@ class Engine:
             try:
                 s.flush()
             except IntegrityError:
-                raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)") from None
+                raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)",
+                               reason="business_key_used") from None
             ctx.log.record("instance_started", instance_id=instance.id, key=key,
                            version=definition.version, business_key=business_key, title=title,
                            variables=variables,
@@ -1042,13 +1044,14 @@ class Engine:
             principals = self._acting_for(ctx)
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能认领 (task is {task.status})")
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能认领 (task is {task.status})",
+                               reason=ended(task.status))
             if task.status == "claimed":
                 if task.assignee == actor:
                     return self._task_dict(task)
                 raise Conflict(f"任务 {task_id} 已被 {task.assignee} 认领：请刷新待办；如需由您办理，请联系 {task.assignee} "
                                f"或请改革办改派 (task {task_id} is already claimed by {task.assignee}: reload your inbox; "
-                               f"to take it over, ask {task.assignee} or the reform office to reassign it)")
+                               f"to take it over, ask {task.assignee} or the reform office to reassign it)", reason="taken")
             # their own right first; else a right of someone they act for today: the task becomes
             # theirs (they do the work), the trail says for whom
             for_whom = None
@@ -1068,9 +1071,10 @@ class Engine:
             principals = {p.username for p in self._acting_for(ctx)}
             task = self._task(ctx, task_id, expected_version)
             if task.status == "open":
-                raise Conflict(f"任务 {task_id} 当前未被认领 (task is not claimed)")
+                raise Conflict(f"任务 {task_id} 当前未被认领 (task is not claimed)", reason="not_claimed")
             if task.status != "claimed":
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能退回 (task is {task.status})")
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能退回 (task is {task.status})",
+                               reason=ended(task.status))
             for_whom = task.assignee if task.assignee in principals else None
             if task.assignee != actor and for_whom is None and ADMIN_GROUP not in user.group_codes:
                 raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以退回任务 {task_id} (only the assignee or the reform office)")
@@ -1096,7 +1100,8 @@ class Engine:
             target = self._member(ctx, to, hold=True)  # they become its holder
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})")
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})",
+                               reason=ended(task.status))
             if not self._may_claim(target, task, any_unit=True) and not (
                     ADMIN_GROUP in target.group_codes and directory.candidates_all_left(ctx.session, task)):
                 raise Forbidden(f"{target.display_name}（{to}）不是任务 {task_id}「{task.name}」的候选人，"
@@ -1104,7 +1109,8 @@ class Engine:
                                 f"assign it to {_candidates_en(task)})")
             if task.assignee not in (None, to) and not reassign:
                 raise Conflict(f"任务 {task_id} 已由 {task.assignee} 办理；如确需改派，请加 --reassign"
-                               f" (the task is held by {task.assignee}; use --reassign to take it from them)")
+                               f" (the task is held by {task.assignee}; use --reassign to take it from them)",
+                               reason="taken")
             old = task.assignee
             # the office may give a task kept to one unit to another unit's group member: its
             # decision, kept on the trail with both units
@@ -1181,21 +1187,23 @@ class Engine:
             # withdrawn with its plan: "cannot submit again" would tell someone who never
             # submitted it that they had
             raise Conflict(f"方案 {instance.id} 已终止，任务 {task_id}「{task.name}」已撤销，无需再办理 "
-                           f"(the plan was stopped: nothing is left to do on this task)")
+                           f"(the plan was stopped: nothing is left to do on this task)", reason="stopped")
         if task.status == "completed" and task.completed_by == actor:
             raise Conflict(f"您已于 {_beijing_minute(task.completed_at)} 提交「{task.name}」（任务 {task_id}），无需再次提交 "
-                           f"(you already submitted this step at {_beijing_minute(task.completed_at)}: nothing more to do)")
+                           f"(you already submitted this step at {_beijing_minute(task.completed_at)}: nothing more to do)",
+                           reason="already_yours")
         if expected_version is not None and task.version != expected_version:
             raise _stale(task_id)
         if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
             pass
         elif task.status not in runtime.OPEN_STATUSES:
-            raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})")
+            raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})",
+                           reason=ended(task.status))
         elif any(self._lost_by(ctx, task, who) for who in [actor, *(p.username for p in principals)]):
             # it was theirs (or their principal's) until someone else acted: a race lost
             now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
             raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
-                           f" (the task was handed back or reassigned since you took it; reload)")
+                           f" (the task was handed back or reassigned since you took it; reload)", reason="taken")
         elif task.status == "open" and not any(self._may_claim(m, task) for m in [member, *principals]):
             raise self._not_candidate(member, task, "办理", "complete")
         elif task.status == "open":
@@ -1205,7 +1213,7 @@ class Engine:
         workflow = runtime.load(ctx, instance)
         spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
         if spiff_task is None or spiff_task.state != TaskState.READY:
-            raise Conflict(f"任务 {task_id} 已不在待办状态 (task is no longer ready)")
+            raise Conflict(f"任务 {task_id} 已不在待办状态 (task is no longer ready)", reason="stale")
         values = forms.validate(json.loads(task.form_json), data, spiff_task.data,
                                 runtime.form_limit(ctx, spiff_task.data, spiff_task))
         if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):
@@ -1251,7 +1259,7 @@ class Engine:
         no_more_zh, refused_zh, no_more_en, refused_en = doing
         if task.status not in runtime.OPEN_STATUSES:
             raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再{no_more_zh} "
-                           f"(task is {task.status}: {no_more_en})")
+                           f"(task is {task.status}: {no_more_en})", reason=ended(task.status))
         if task.status == "open":
             raise Forbidden(f"请先认领任务 {task_id} 再{refused_zh} (claim the task first)")
         for_whom = task.assignee if task.assignee in principals else None
@@ -1400,7 +1408,7 @@ class Engine:
             instance = self._lock_instance(ctx, instance_id)
             if instance.status != "running":
                 raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
-                               f"不能终止 (the plan is {instance.status})")
+                               f"不能终止 (the plan is {instance.status})", reason=ended(instance.status))
             withdrawn = runtime.cancel_plan(ctx, instance, reason)
             drafts.discard(ctx.session, [t["task_id"] for t in withdrawn])
         return {**self.instance(instance_id), "withdrawn": withdrawn}
@@ -1500,7 +1508,7 @@ class Engine:
             if not comments.open_to(instance.status, ADMIN_GROUP in member.group_codes):
                 raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH[instance.status]}，不能再留言；"
                                f"如需补充说明，请联系改革办 (the plan is {instance.status}: ask the reform office "
-                               f"to add a note)")
+                               f"to add a note)", reason=ended(instance.status))
             task = None
             if task_id is not None:
                 task = ctx.session.get(HumanTask, task_id)
@@ -1652,7 +1660,7 @@ def _stale(task_id: int) -> Conflict:
     """The refusal of an action on a task that changed since the person's page showed it."""
     return Conflict(f"任务 {task_id} 已在别处处理或修改（其他人，或您在另一个页面），请刷新后重试。 "
                     f"(task {task_id} changed since you loaded it, by someone else or in another page: "
-                    "reload and try again)")
+                    "reload and try again)", reason="stale")
 
 
 def _beijing_minute(moment) -> str:
@@ -1890,6 +1898,13 @@ def _check_plan_names(title: str, business_key: str | None) -> None:
     if not str(title).strip():
         raise Invalid("方案名称不能为空 (the plan needs a title)")
     forms.refuse_nul([title, business_key], ("方案名称或业务编号", "the title or business key"))
+    # a right-to-left override or a zero-width character shows a name as what it is not
+    for text in (str(title), business_key or ""):
+        if (char := documents.first_hidden(text)) is None:
+            continue
+        raise Invalid(f"方案名称或业务编号含有控制字符或不可见字符（U+{ord(char):04X}，如从右至左覆盖符、零宽字符），"
+                      f"请删去后重新输入 (the title or business key has a control or invisible character, "
+                      f"U+{ord(char):04X}: remove it and try again)")
     if len(str(title)) > TITLE_MAX:
         raise Invalid(f"方案名称最多 {TITLE_MAX} 个字，现有 {len(str(title))} 个 "
                       f"(a title has at most {TITLE_MAX} characters; this one has {len(str(title))})")

@@ -38,8 +38,20 @@ class Unauthorized(ReformflowError):
 
 
 class Conflict(ReformflowError):
-    """Someone else changed the same task or plan first; reload and try again."""
+    """Someone else changed the same task or plan first; reload and try again. `reason` says
+    which case, for a program (the API's 409 body): `already_yours` (the caller already holds
+    or submitted it), `taken` (someone else holds it), `stale` (changed since its version was
+    read), `done`, `stopped` (withdrawn, or its plan stopped), `not_claimed`, `business_key_used`."""
     kind = "conflict"
+
+    def __init__(self, message: str, *, reason: str | None = None, details: list | None = None):
+        super().__init__(message, details=details)
+        self.reason = reason
+
+
+def ended(status: str) -> str | None:
+    """The Conflict reason of a task or plan that is over: `done`, or `stopped` (withdrawn)."""
+    return {"completed": "done", "cancelled": "stopped"}.get(status)
 
 
 class Busy(ReformflowError):

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from models import AuditEvent
 
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, ended
 from .queries import iso
 from .runtime import OPEN_STATUSES
 
@@ -74,7 +74,8 @@ _OFFICE_ONLY = "只有改革办可以催办 (only the reform office may urge a s
 
 
 def _closed(task) -> Conflict:
-    return Conflict(f"任务 {task.id}「{task.name}」已办结或已撤销，无需催办 (the task is {task.status}: nothing to urge)")
+    return Conflict(f"任务 {task.id}「{task.name}」已办结或已撤销，无需催办 (the task is {task.status}: nothing to urge)",
+                    reason=ended(task.status))
 
 
 def _urge(ctx, task, actor: str, note: str) -> dict:

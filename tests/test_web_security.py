@@ -181,11 +181,13 @@ def _api_attempts(f: dict) -> dict:
         "api.file": ("GET", f"/api/v1/plans/{p}/files/{f['document']}", None, {404}),
         "api.history": ("GET", f"/api/v1/plans/{p}/history", None, {404}),
         "api.add_comment": ("POST", f"/api/v1/plans/{p}/comments", {"text": "x"}, {404}),
+        "api.assign": ("POST", f"/api/v1/tasks/{t}/assign", {**seen, "to": "li"}, {404}),
+        "api.stop": ("POST", f"/api/v1/plans/{p}/stop", {"reason": "x"}, {404}),
     }
 
 
 # the API's own lists and who-am-I: each person's own (test_the_api_lists_show_each_person_only_their_own)
-API_OWN = {"api.whoami", "api.tasks", "api.plans", "api.delegations"}
+API_OWN = {"api.whoami", "api.tasks", "api.plans", "api.delegations", "api.processes"}
 
 
 def test_every_route_refuses_a_crafted_request_of_someone_who_may_not(demo_engine):
@@ -308,6 +310,8 @@ def test_the_api_lists_show_each_person_only_their_own(demo_engine):
     plans = client.get("/api/v1/plans", headers=li).get_json()["plans"]
     assert f["plan"] not in {p["id"] for p in plans} and f["my_plan"] in {p["id"] for p in plans}
     assert client.get("/api/v1/plans?q=DT-2015-02", headers=li).get_json()["plans"] == []
+    # what li may start: not the reform office's round of work reports (POST /plans would be 403)
+    assert "work_report" not in {p["key"] for p in client.get("/api/v1/processes", headers=li).get_json()["processes"]}
 
 
 # ---------------------------------------------------------------- CSRF and GET

@@ -22,18 +22,22 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from flask import Blueprint, Response, g, request
-from werkzeug.exceptions import HTTPException
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine import clock, urging
-from engine.documents import MEDIA_TYPES
-from engine.errors import Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
+from engine.documents import MAX_BYTES, MEDIA_TYPES
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import plan_history
+from engine.ledger import last_day
 from engine.overview import soon_by
-from engine.plan_list import PLAN_STATUSES, plan_rows
+from engine.plan_list import PAGE_SIZE as PLAN_PAGE, PLAN_STATUSES, count_plans, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
+from models import HumanTask, ProcessInstance
 
-from . import i18n, input_guard, refusals
+from . import i18n, input_guard, refusals, start_forms
+from .api_form import typed_form
 from .inbox import MAX_PAGE
 from .row_ids import MAX_ID
 from .access import may_see_plan, may_see_task, may_see_task_id
@@ -78,8 +82,11 @@ def _plain(value):
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def refusal(exc: ReformflowError) -> Response:
+def refusal(exc: ReformflowError, **more) -> Response:
     out = {"error": exc.kind, "message": say(exc.message)}
+    if getattr(exc, "reason", None):  # a 409's case, for a program: docs/api.md section 5
+        out["reason"] = exc.reason
+    out |= more
     if exc.details:  # a form's problems, each at its field
         out["details"] = [dict(d, message=say(d.get("message"))) if isinstance(d, dict) else d for d in exc.details]
         if "：" in exc.message and all(isinstance(d, dict) and "field" in d for d in exc.details):
@@ -139,6 +146,26 @@ def _authenticate():
         g.api_user = engine().token_user(secret.strip(), address=request.remote_addr)
     except Unauthorized as exc:
         return refusal(exc)
+    return None
+
+
+# the query parameters each endpoint reads (besides `lang`): any other is refused, 422, so a
+# misspelt filter (`colour` as `color`) is not silently ignored
+QUERY = {"api.tasks": ("scope", "q", "due", "step", "limit", "offset"),
+         "api.plans": ("status", "q", "page", "limit", "offset"),
+         "api.ledger": ("year", "status", "colour", "unit", "process"),
+         "api.stats": ("since", "until", "process")}
+
+
+@bp.before_request
+def _known_parameters():
+    if request.endpoint is None or request.endpoint in _PUBLIC:
+        return None
+    unknown = sorted(set(request.args) - {"lang", *QUERY.get(request.endpoint, ())})
+    if unknown:
+        known = ", ".join(("lang", *QUERY.get(request.endpoint, ())))
+        raise Invalid(f"不认识的查询参数：{'、'.join(unknown)}；此接口接受 {known} "
+                      f"(unknown query parameter: {', '.join(unknown)}; this endpoint takes {known})")
     return None
 
 
@@ -211,7 +238,7 @@ def tasks():
                       "(due must be overdue, or soon: due within 5 working days, not with done)")
     limit = _whole("limit", LIMIT, least=1, most=MAX_LIMIT)
     offset = _whole("offset", 0, least=0, most=MAX_ID)
-    text = request.args.get("q", "").strip() or None
+    text = _searched()
     step = request.args.get("step", "").strip() or None  # one diagram element's tasks: Task_FileDocument
     now = clock.now()
     with engine().db.reader() as s:
@@ -224,11 +251,30 @@ def tasks():
                              step=step)
         marks = urging.urged(s, [r["id"] for r in rows])
     for row in rows:
-        row["urged"] = marks.get(row["id"])  # 催办: how often and when last, or null
-        ends = datetime.fromisoformat(row["completed_at"]) if scope == DONE else now
-        row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
+        _as_listed(row, marks.get(row["id"]), now)
     return answer({"scope": scope, "q": text, "due": due, "step": step, "limit": limit, "offset": offset, "total": total,
                    "tasks": rows})
+
+
+def _as_listed(row: dict, urged: dict | None, now: datetime) -> dict:
+    """A task as the API gives it, in a list or alone: its form typed (web/api_form.py), `urged`
+    (催办: how often and when last, or null), `overdue` (a done one: completed after its deadline)
+    and `due_on`, the Beijing date its deadline runs to (a deadline is the next midnight, Beijing)."""
+    row["form"] = typed_form(row["form"])
+    row["urged"] = urged
+    ends = datetime.fromisoformat(row["completed_at"]) if row["completed_at"] else now
+    row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
+    row["due_on"] = _due_on(row["due_at"])
+    return row
+
+
+def _due_on(due_at: str | None) -> str | None:
+    return last_day(datetime.fromisoformat(due_at)).isoformat() if due_at else None
+
+
+def _searched() -> str | None:
+    """`q` as typed, trimmed, or None."""
+    return request.args.get("q", "").strip() or None
 
 
 def _whole(name: str, default: int, *, least: int, most: int | None = None) -> int:
@@ -257,28 +303,63 @@ def task(task_id: int):
     view = _visible_task(task_id)
     if view is None:
         return _not_found()
-    return answer(view)
+    with engine().db.reader() as s:  # as its row in the inbox says them, for the token's owner
+        listed = {r["id"]: r for r in list_tasks(s, me().username, "all", instance_id=view["instance_id"])}
+        marks = urging.urged(s, [task_id])
+    row = listed.get(task_id, {})
+    view |= {"may_claim": row.get("may_claim", False), "on_behalf_of": row.get("on_behalf_of")}
+    return answer(_as_listed(view, marks.get(task_id), clock.now()))
 
 
-def _act(task_id: int, action, status: int = 200) -> Response:
+def _act(task_id: int, action, status: int = 200, *, claiming: bool = False) -> Response:
     if not may_see_task_id(engine(), me(), task_id):
         return _not_found()
     try:
-        return answer(action(), status)
+        result = action()
     except NotFound:
         return _not_found()
+    except Conflict as exc:
+        return _task_conflict(exc, task_id, claiming)
+    return answer(result, 200 if result.get("repeated") else status)  # a retry made nothing new
+
+
+def _task_conflict(exc: Conflict, task_id: int, claiming: bool) -> Response:
+    """A 409 on a task with the task as it is now (`status`, `assignee`, `version`), so a client
+    retrying after a lost answer can tell its own first try (`already_yours`) from someone else's."""
+    with engine().db.reader() as s:
+        now = s.get(HumanTask, task_id)
+        state = {"status": now.status, "assignee": now.assignee, "version": now.version} if now else {}
+    if claiming and exc.reason == "stale" and state.get("status") == "claimed" and state["assignee"] == me().username:
+        exc.reason = "already_yours"  # the first claim went in; its answer was lost
+    return refusal(exc, **state)
 
 
 @bp.post("/tasks/<int:task_id>/claim")
 def claim(task_id: int):
     body = _body()
-    return _act(task_id, lambda: engine().claim(task_id, actor=me().username, expected_version=_version(body)))
+    return _act(task_id, lambda: engine().claim(task_id, actor=me().username, expected_version=_version(body)),
+                claiming=True)
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
 def unclaim(task_id: int):
     body = _body()
     return _act(task_id, lambda: engine().unclaim(task_id, actor=me().username, expected_version=_version(body)))
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+def assign(task_id: int):
+    """指派, the reform office only: `{"to": "user", "version": n, "reassign": false}`, as the task
+    page's 指派 does; a task someone else holds is taken from them only with `"reassign": true`."""
+    body = _body()
+    to, reassign = body.get("to"), body.get("reassign", False)
+    if not isinstance(to, str) or not to.strip():
+        raise Invalid("须提供 to：接办人的用户名 (give to: the user name of whom to assign it to)")
+    if not isinstance(reassign, bool):
+        raise Invalid("reassign 须为 true 或 false (reassign must be true or false)")
+    version = _version(body)
+    return _act(task_id, lambda: engine().assign(task_id, to=to.strip(), actor=me().username,
+                                                 expected_version=version, reassign=reassign))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -308,7 +389,12 @@ def attach(task_id: int):
         if upload is None or not upload.filename:
             raise Invalid("请以 multipart/form-data 上传，文件放在名为 file 的部分 "
                           "(send multipart/form-data with the file in the part named file)")
-        return engine().attach(task_id, upload.filename, upload.read(), actor=me().username)
+        # after=0: the same file sent again by the same person to the same task (a retry whose
+        # answer was lost) is the first, `repeated`, 200; files are never deleted
+        content = upload.read()
+        if len(content) > MAX_BYTES:  # as a body over 25 MB is: one status for "too large"
+            raise RequestEntityTooLarge()
+        return engine().attach(task_id, upload.filename, content, actor=me().username, after=0)
     return _act(task_id, action, 201)  # a task one may not see is 404 before the body is looked at
 
 
@@ -323,12 +409,14 @@ def draft(task_id: int):
 def save_draft(task_id: int):
     """暂存: `{"values": {field id: text or true/false}, "comment": "..."}` kept as the caller's
     draft of a task they hold, replacing the earlier one, as the page's 暂存 does; not checked
-    against the form's rules (the submission is). The task's version is unchanged."""
+    against the form's rules (the submission is). The task's version is unchanged. Answers
+    `{"draft": {...}}`, as GET does."""
     body = _body()
     values, comment = body.get("values") or {}, body.get("comment") or ""
     if not isinstance(comment, str):
         raise Invalid("comment 须为文字 (comment must be a string)")
-    return _act(task_id, lambda: engine().save_draft(task_id, values, actor=me().username, comment=comment))
+    # in an object, as GET answers it
+    return _act(task_id, lambda: {"draft": engine().save_draft(task_id, values, actor=me().username, comment=comment)})
 
 
 @bp.get("/plans/<int:instance_id>/files")
@@ -406,19 +494,31 @@ def ledger():
         raise Forbidden("只有改革办可以查看台账 (only the reform office may read the ledger)")
     filters = ledger_filters()
     rows = engine().ledger(**filters)
+    for step in (step for row in rows for step in row["current"]):
+        step["due_on"] = _due_on(step["due_at"])  # the Beijing date, as /overview says it
     return answer({"year": filters["year"], "plans": rows})
 
 
 @bp.get("/plans")
 def plans():
-    """The plans one may see (as /plans lists them), newest first, 50 a page."""
+    """The plans one may see (as /plans lists them), newest first (started, then id), `limit`
+    (50) from `offset` as /tasks pages, or 50 a `page` as the web page does."""
     status = request.args.get("status", "") or None
     if status is not None and status not in PLAN_STATUSES:
         raise Invalid(f"status 须为 {'、'.join(PLAN_STATUSES)} 之一 (status must be one of {', '.join(PLAN_STATUSES)})")
+    if request.args.get("page") and request.args.get("offset"):
+        raise Invalid("page 与 offset 只能给一个 (give page or offset, not both)")
     page = _whole("page", 1, least=1, most=MAX_PAGE)
+    limit = _whole("limit", PLAN_PAGE, least=1, most=MAX_LIMIT)
+    offset = _whole("offset", (page - 1) * limit, least=0, most=MAX_ID)
+    text = _searched()
     with engine().db.reader() as s:
-        rows, more = plan_rows(s, me(), status=status, text=request.args.get("q", "").strip(), page=page)
-    return answer({"page": page, "more": more, "plans": rows})
+        rows, more = plan_rows(s, me(), status=status, text=text or "", limit=limit, offset=offset)
+        total = count_plans(s, me(), status=status, text=text or "")
+    for row in rows:
+        for task in row["tasks"]:
+            task["due_on"] = _due_on(task["due_at"])
+    return answer({"page": page, "limit": limit, "offset": offset, "total": total, "more": more, "plans": rows})
 
 
 @bp.get("/plans/<int:instance_id>")
@@ -427,6 +527,32 @@ def plan(instance_id: int):
     if not may_see_plan(engine(), me(), instance_id):
         return _not_found()
     return answer({**engine().instance(instance_id), "comments": engine().comments(instance_id)})
+
+
+@bp.post("/plans/<int:instance_id>/stop")
+def stop(instance_id: int):
+    """终止方案, the reform office only: `{"reason": "..."}`, as the plan page's 终止 does; its open
+    steps are withdrawn (`withdrawn`) and the reason goes on the trail."""
+    if not may_see_plan(engine(), me(), instance_id):
+        return _not_found()
+    reason = _body().get("reason")
+    if not isinstance(reason, str):
+        raise Invalid("须提供 reason：终止理由 (give reason: why the plan is stopped)")
+    try:
+        return answer(engine().cancel_plan(instance_id, reason=reason, actor=me().username))
+    except NotFound:
+        return _not_found()
+
+
+@bp.get("/processes")
+def processes():
+    """What the caller may start, as the start page (/plans/new) offers it: each process's latest
+    version with its start form (typed as a task's) and, for a round of reports, the start
+    variable listing its reporting bodies."""
+    offered = [p for p in start_forms.processes(engine()) if start_forms.offered(p) and start_forms.may_start(p, me())]
+    return answer({"processes": [{"key": p["key"], "version": p["version"], "name": p["name"],
+                                  "form": typed_form(p["form"]), "reporting_bodies": p["reporting_bodies"]}
+                                 for p in offered]})
 
 
 @bp.get("/plans/<int:instance_id>/history")
@@ -479,7 +605,24 @@ def start():
     texts = {name: body.get(name) for name in ("title", "business_key")}
     if any(v is not None and not isinstance(v, str) for v in texts.values()):
         raise Invalid("title 和 business_key 须为文字 (title and business_key must be strings)")
-    created = engine().start(key.strip(), actor=me().username, data=data,
-                             title=(texts["title"] or "").strip() or None,
-                             business_key=(texts["business_key"] or "").strip() or None)
+    business_key = (texts["business_key"] or "").strip() or None
+    try:
+        created = engine().start(key.strip(), actor=me().username, data=data,
+                                 title=(texts["title"] or "").strip() or None, business_key=business_key)
+    except Conflict as exc:
+        return _key_in_use(exc, business_key)
+    except NotFound:  # the engine's message names a command an API client cannot run
+        raise NotFound(f"流程 {key.strip()} 不存在；可发起的流程见 GET {PREFIX}/processes "
+                       f"(no process with key {key.strip()}: GET {PREFIX}/processes lists what you may start)") from None
     return answer(created, 201, {"Location": f"{PREFIX}/plans/{created['id']}"})
+
+
+def _key_in_use(exc: Conflict, business_key: str | None) -> Response:
+    """A business key is unique across the system: a start retried after a lost answer finds
+    its own plan here (`instance_id`); a plan the caller may not see is not named."""
+    if exc.reason != "business_key_used":
+        return refusal(exc)
+    with engine().db.reader() as s:
+        found = s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == business_key)).scalar()
+    seen = found is not None and may_see_plan(engine(), me(), found)
+    return refusal(exc, **({"instance_id": found} if seen else {}))
