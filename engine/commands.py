@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from datetime import date, datetime, time, timedelta
@@ -964,6 +965,7 @@ class Engine:
               business_key: str | None = None, data: dict | None = None) -> dict:
         data = dict(data or {})
         forms.check_submitted(data, ("启动数据", "start data"))
+        business_key = business_key_form(business_key)
         with self.command(actor) as ctx:
             s = ctx.session
             user = self._member(ctx, actor, hold=True)  # the first task may be theirs (${initiator})
@@ -1889,6 +1891,13 @@ _GROUPS = Group.__table__
 # Prebuilt Core statements for the commands people use all day (claim, complete): the ORM's
 # per-statement and per-object work cost more than the SQL itself.
 TITLE_MAX, BUSINESS_KEY_MAX = 200, 100  # characters: what a list can show (the columns hold more)
+
+
+def business_key_form(business_key: str | None) -> str | None:
+    """A business key as it is kept and looked up: Unicode's composed form (NFC), so that `é`
+    typed as one character or as `e` and an accent is one key, not two plans with keys that
+    look the same."""
+    return unicodedata.normalize("NFC", business_key) if isinstance(business_key, str) else business_key
 
 
 def _check_plan_names(title: str, business_key: str | None) -> None:

@@ -182,6 +182,23 @@ def test_business_key_is_unique(engine, deployed):
         start(engine, business_key="K-1")
 
 
+def test_a_business_key_written_composed_or_decomposed_is_one_key(engine, deployed):
+    """`é` as one character or as `e` and a combining accent looks the same: two plans must not
+    take the two spellings; the key is kept composed, and found by either."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    composed, decomposed = "K-\u00e9", "K-e\u0301"
+    plan = start(engine, business_key=decomposed)
+    assert engine.instance(plan["id"])["business_key"] == composed
+    with pytest.raises(Conflict):
+        start(engine, business_key=composed)
+    for spelled in (composed, decomposed):
+        shown = CliRunner().invoke(main, ["--db", engine.db.url, "instance", spelled, "--json"])
+        assert shown.exit_code == 0, shown.output
+        assert f'"id": {plan["id"]}' in shown.output
+
+
 def test_deploy_versions(engine, deployed):
     v1_plan = start(engine)
     [again] = engine.deploy([read(MINI)])

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine import clock, urging
+from engine.commands import business_key_form
 from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import plan_history
@@ -623,6 +624,7 @@ def _key_in_use(exc: Conflict, business_key: str | None) -> Response:
     if exc.reason != "business_key_used":
         return refusal(exc)
     with engine().db.reader() as s:
-        found = s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == business_key)).scalar()
+        found = s.execute(select(ProcessInstance.id).where(
+            ProcessInstance.business_key == business_key_form(business_key))).scalar()
     seen = found is not None and may_see_plan(engine(), me(), found)
     return refusal(exc, **({"instance_id": found} if seen else {}))

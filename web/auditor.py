@@ -25,6 +25,7 @@ from engine import audit_checks, clock, display
 from engine.archive import decision_archive
 from engine.archive_export import write as write_archive
 from engine.audit import EXPORT_FIELDS, csv_row, iter_events
+from engine.commands import business_key_form
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from models import ProcessInstance
@@ -140,7 +141,7 @@ def _plan_id(engine, given: str) -> int | None:
     if given.isdigit():  # a whole number is an id, as on the command line
         condition = ProcessInstance.id == int(given) if int(given) < 2**31 else ProcessInstance.id.is_(None)
     else:
-        condition = ProcessInstance.business_key == given
+        condition = ProcessInstance.business_key == business_key_form(given)
     with engine.db.reader() as s:
         found = s.execute(select(ProcessInstance.id).where(condition)).scalar()
     if found is None:

@@ -108,8 +108,10 @@ def _plan_id(state, value):
         if found is None:
             raise NotFound(f"方案实例 {value} 不存在 (no such instance)")
         return found
+    from ..commands import business_key_form
     with state.db.reader() as s:
-        found = s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == value)).scalar()
+        found = s.execute(select(ProcessInstance.id).where(
+            ProcessInstance.business_key == business_key_form(value))).scalar()
     if found is None:
         raise NotFound(f"没有业务编号为 {value} 的方案 (no plan with business key {value})")
     return found
