@@ -5,13 +5,13 @@ import json
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from engine.audit import verify
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.queries import list_tasks
-from models import AuditEvent, ProcessDefinition
+from models import AuditEvent, ProcessDefinition, ProcessInstance
 
 from .conftest import FIXTURES, read
 
@@ -197,6 +197,17 @@ def test_a_business_key_written_composed_or_decomposed_is_one_key(engine, deploy
         shown = CliRunner().invoke(main, ["--db", engine.db.url, "instance", spelled, "--json"])
         assert shown.exit_code == 0, shown.output
         assert f'"id": {plan["id"]}' in shown.output
+
+
+@pytest.mark.parametrize("given", [{"initiator": "li"}, {"businessKey": "K-9"}])
+def test_start_data_cannot_name_the_starter_or_the_business_key(engine, deployed, given):
+    """They were overwritten without a word: a client sending `initiator` believed it had started
+    the plan for someone else."""
+    with pytest.raises(Invalid, match="由系统设定") as refused:
+        engine.start("mini_approval", actor="zhang", data=given)
+    assert next(iter(given)) in str(refused.value)
+    with engine.db.reader() as s:  # nothing started
+        assert s.execute(select(func.count()).select_from(ProcessInstance)).scalar() == 0
 
 
 def test_deploy_versions(engine, deployed):
