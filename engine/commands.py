@@ -1008,6 +1008,7 @@ class Engine:
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
+            _check_not_the_starters(data, definition.initiator_variable)
             title = title or data.get("title") or definition.name
             _check_plan_names(title, business_key)
             # `initiator` always names the starter, so a called diagram (filing, legality review)
@@ -1812,6 +1813,17 @@ def _work_out_start_data_names(spec, subprocess_specs: dict, initiator_variable:
                     others.setdefault(fid, task_spec.bpmn_name or task_spec.bpmn_id)
     return StartDataNames(fields, frozenset(set_by_scripts), frozenset(per_instance),
                           {name: step for name, step in others.items() if name not in starters})
+
+
+def _check_not_the_starters(data: dict, initiator_variable: str | None) -> None:
+    """Who starts a plan, and its business key, are the command's own: start data naming them
+    was overwritten without a word (an OA client sending `initiator` believed it had started the
+    plan for someone else)."""
+    named = sorted(set(data) & {"initiator", "businessKey", *([initiator_variable] if initiator_variable else [])})
+    if named:
+        raise Invalid(f"{'、'.join(named)} 由系统设定（发起人即发起操作的用户，业务编号用 --business-key / business_key 给出），"
+                      f"启动数据中不能指定 ({', '.join(named)}: set by the system, the starter being whoever starts "
+                      "the plan and the business key given on its own; start data cannot give it)")
 
 
 def _check_not_engine_set(data: dict, names: StartDataNames) -> None:
