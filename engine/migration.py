@@ -34,6 +34,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select, update
@@ -238,6 +239,34 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
                 "version, or stop the plan and start a new one)")
         else:
             move.pruned.append(task)
+    _check_forks(move, owner, new_spec)
+
+
+def _check_forks(move: Move, owner, new_spec) -> None:
+    """Refuse where the plan is inside parallel branches (a parallel or inclusive split passed, a
+    step or a join of its branches still open) whose branches or join the target changes: the split
+    is not run again, so a branch the target adds would never be reached and its join would wait
+    for it for ever; a join with other incoming branches waits for others than those under way."""
+    def targets(spec, side):
+        return {t.name for t in getattr(spec, side)}
+    for task in owner.tasks.values():
+        spec = task.task_spec
+        if task.state != TaskState.COMPLETED or not isinstance(spec, UnstructuredJoin) or len(spec.outputs) < 2:
+            continue
+        inside, joins = _branches(task)
+        if not inside or spec.name not in new_spec.task_specs:
+            continue
+        changed = targets(spec, "outputs") != targets(new_spec.task_specs[spec.name], "outputs") or any(
+            join.name in new_spec.task_specs and targets(join, "inputs") != targets(new_spec.task_specs[join.name], "inputs")
+            for join in joins)
+        if changed:
+            zh, en = move.labels[owner]
+            move.refusals.append(
+                f"方案正在并行分支 {_step(task)} 之后办理，{zh}改变了这些分支或其汇合，不能迁移：请等各分支汇合后"
+                f"再迁移，或在新版本中保持这些分支及其汇合不变 (the plan is inside the parallel branches after "
+                f"{_step(task)}, whose branches or join {en} changes: move the plan once the branches have "
+                "joined, or keep them and their join as they are in the new version)")
+            return
 
 
 def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
@@ -270,6 +299,22 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
                     f"{en}: keep its kind, or move the plan once this step is done)")
             item["kept"] = "changed" if item["changes"] else "as_is"
             move.steps.append(item)
+
+
+def _branches(split) -> tuple[bool, set]:
+    """Whether a step of the branches below a passed split is still open (a join that has fired
+    closes them), and the join specs met there."""
+    inside, joins, pending = False, set(), list(split.children)
+    while pending:
+        task = pending.pop()
+        spec = task.task_spec
+        if isinstance(spec, UnstructuredJoin) and len(spec.inputs) > 1:
+            joins.add(spec)
+            if task.state & (TaskState.COMPLETED | TaskState.CANCELLED):
+                continue
+        inside = inside or bool(task.state & OPEN)
+        pending.extend(task.children)
+    return inside, joins
 
 
 def _ext(spec, name: str):
