@@ -112,6 +112,7 @@ def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int 
         _check_tasks(move, owner, new_spec)
     _describe_steps(ctx, move, workflow, targets)
     move.properties_added = _new_properties(source, target)
+    _check_start_form(move, runtime.Survey(workflow, set()).variables)
     return move, {"spec": spec, "subprocess_specs": subprocess_specs, "embedded": new_embedded, "targets": targets}
 
 
@@ -343,6 +344,20 @@ def _new_properties(source, target) -> dict:
     old = json.loads(source.start_config or "{}").get("properties", {})
     new = json.loads(target.start_config or "{}").get("properties", {})
     return {name: _setting(value) for name, value in new.items() if name not in old}
+
+
+def _check_start_form(move: Move, variables: dict) -> None:
+    """Refuse where the target's start form requires a field the plan was started without: the
+    steps and conditions of the target may read it, and nothing would ever give it a value."""
+    for f in json.loads(move.target.start_config or "{}").get("start_form", []):
+        if "required" in f["constraints"] and f["id"] not in variables:
+            move.refusals.append(
+                f"第 {move.target.version} 版的发起表单新增必填项 {f['id']}「{f['label']}」，本方案发起时没有填写，"
+                "迁移后用到它的步骤将无法办理，不能迁移：请在新版本中不设为必填（其后的条件允许其为空），"
+                f"或终止本方案后按新版本重新发起 (version {move.target.version}'s start form requires "
+                f"{f['id']}, which the plan was started without; the steps reading it could not be done: "
+                "make it optional in the new version, its later conditions allowing it empty, or stop the plan "
+                "and start it again on the new version)")
 
 
 def preview(ctx, move: Move) -> dict:

@@ -42,6 +42,14 @@ THIRD_BRANCH = (PARALLEL
                          '      <bpmn:outgoing>Flow_End</bpmn:outgoing>'))
 THIRD_BRANCH = _drawn(THIRD_BRANCH, ["Task_Expert"], ["Flow_C", "Flow_C2"])
 
+# version 2 of mini_approval: the start form asks for the budget, and the return condition reads it
+START_FIELD = V1.replace(
+    '<bpmn:outgoing>Flow_1</bpmn:outgoing>\n    </bpmn:startEvent>',
+    '<bpmn:extensionElements><camunda:formData><camunda:formField id="budget" label="预算" type="long">'
+    '<camunda:validation><camunda:constraint name="required" /></camunda:validation></camunda:formField>'
+    '</camunda:formData></bpmn:extensionElements><bpmn:outgoing>Flow_1</bpmn:outgoing>\n    </bpmn:startEvent>'
+).replace("${decision == 'return' &amp;&amp; !empty returnReason}", "${decision == 'return' &amp;&amp; budget &gt; 5}")
+
 
 def _deploy_parallel(engine, xml: str) -> int:
     [deployed] = engine.deploy([("parallel_review.bpmn", xml.encode())])
@@ -92,3 +100,28 @@ def test_a_plan_that_went_round_its_return_loop_twice_moves_and_ends_on_the_new_
         assert decision_archive(s, plan["id"], clock.now())["verified"]["problems"] == []
     # the two rounds before the move keep the name they were done under; the one after has the new name
     assert [e["name"] for e in drafts] == ["起草", "起草", "起草方案"]
+
+
+def test_a_plan_started_without_a_field_the_new_start_form_requires_is_refused(engine, people):
+    """Moved, the plan would reach the return condition reading `budget` and the reviewer could
+    not complete the review: nothing ever gives the plan that value."""
+    engine.deploy([("mini_approval.bpmn", V1.encode())])
+    plan = engine.start("mini_approval", actor="zhang")
+    assert START_FIELD != V1
+    _deploy(engine, START_FIELD)
+    before, rows = _state(engine, plan["id"]), _rows(engine, plan["id"])
+    preview = engine.migration_preview(plan["id"])
+    assert preview["allowed"] is False
+    assert preview["refusals"] == [
+        "第 2 版的发起表单新增必填项 budget「预算」，本方案发起时没有填写，迁移后用到它的步骤将无法办理，不能迁移："
+        "请在新版本中不设为必填（其后的条件允许其为空），或终止本方案后按新版本重新发起 (version 2's start form "
+        "requires budget, which the plan was started without; the steps reading it could not be done: make it "
+        "optional in the new version, its later conditions allowing it empty, or stop the plan and start it "
+        "again on the new version)"]
+    with pytest.raises(Invalid, match="发起表单新增必填项 budget"):
+        engine.migrate_plan(plan["id"], actor="chen", reason="新增预算")
+    assert (_state(engine, plan["id"]), _rows(engine, plan["id"])) == (before, rows)
+    # a plan started on version 2 gave it, and moves on to version 3
+    started = engine.start("mini_approval", actor="zhang", data={"budget": 10})
+    _deploy(engine, START_FIELD.replace('name="审核"', 'name="审核把关"'))
+    assert engine.migrate_plan(started["id"], actor="chen", reason="改名")["definition_version"] == 3
