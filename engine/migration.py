@@ -44,7 +44,7 @@ from models.process import is_open
 
 from . import diagram_changes, forms, runtime
 from .deadlines import TimerValueError
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .expressions import ExpressionError
 from .state import SPEC_SERIALIZER
 
@@ -381,6 +381,7 @@ def preview(ctx, move: Move) -> dict:
         "own_moves": move.target.id != move.source.id, "called_moves": sorted(move.moving),
         "from_version": move.source.version, "to_version": move.target.version,
         "expected_version": move.plan.version,
+        "called_versions": bound_versions(move),
         "steps": move.steps,
         "ahead": [c for c in changes if c["element_id"] not in open_ids and c["element_id"] not in passed],
         "passed": [c for c in changes if c["element_id"] in passed and c["element_id"] not in open_ids],
@@ -507,10 +508,30 @@ def repoint(ctx, move: Move) -> None:
     move.plan.subprocess_definitions = json.dumps({k: d.id for k, d in move.called.items()})
 
 
-def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest) -> dict:
-    """Move the locked, running `plan` (Engine.migrate_plan): refused as a whole, or done whole."""
+def bound_versions(move: Move) -> dict[str, int]:
+    """key -> the version of each called process the plan is bound to after the move."""
+    return {k: d.version for k, d in sorted(move.called.items())}
+
+
+def _check_as_previewed(move: Move, expected_called: dict[str, int] | None) -> None:
+    """A version deployed since the preview would bind (or move a running called process to) a
+    version the preview did not show: a conflict, as a plan acted on meanwhile is."""
+    if expected_called is None or bound_versions(move) == expected_called:
+        return
+    now = bound_versions(move)
+    differ = "、".join(f"{k} 第 {now[k]} 版" for k in sorted(now) if now[k] != expected_called.get(k)) or "-"
+    raise Conflict(f"方案 {move.plan.id} 在您预览之后又部署了被调用流程的新版本（现为 {differ}），未做任何更改，"
+                   f"请刷新后重新预览 (a called process has a new version since you previewed the move: "
+                   "nothing was changed; reload and preview again)", reason="stale")
+
+
+def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest,
+            expected_called: dict[str, int] | None = None) -> dict:
+    """Move the locked, running `plan` (Engine.migrate_plan): refused as a whole, or done whole.
+    `expected_called`: the called versions the preview showed (`called_versions`)."""
     workflow = runtime.load(ctx, plan)
     move, specs = prepare(ctx, plan, workflow, to_version, latest)
+    _check_as_previewed(move, expected_called)
     if move.refusals:
         raise refusal(move)
     # recorded first: the steps this move opens (a new step ahead already due) follow it in the trail

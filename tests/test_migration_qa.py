@@ -15,6 +15,10 @@ from engine.history import plan_history
 from models import HumanTask
 
 from .conftest import FIXTURES
+from .plan_helper import Plan
+from .test_migration import REFORM_PLAN_V2
+from .test_modeler_corpus import analyst_copy_of_legality_review
+from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 from .plan_helper import audit_payloads
 from .test_migration import DRAFT, V1, V2, _complete, _deploy, _open, _rows, _state
 
@@ -125,3 +129,22 @@ def test_a_plan_started_without_a_field_the_new_start_form_requires_is_refused(e
     started = engine.start("mini_approval", actor="zhang", data={"budget": 10})
     _deploy(engine, START_FIELD.replace('name="审核"', 'name="审核把关"'))
     assert engine.migrate_plan(started["id"], actor="chen", reason="改名")["definition_version"] == 3
+
+
+def test_a_called_process_deployed_after_the_preview_makes_the_move_a_conflict(library):  # noqa: F811
+    """The preview showed the legality review still to be called on version 1; version 2 deployed
+    meanwhile would have been bound without anyone seeing it."""
+    plan = Plan(library, title="预览后又部署")
+    library.deploy([("reform_plan.bpmn", REFORM_PLAN_V2)])
+    preview = library.migration_preview(plan.id)
+    assert preview["called_versions"]["legality_review"] == 1
+    library.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
+    before = _state(library, plan.id)
+    with pytest.raises(Conflict, match="在您预览之后又部署了被调用流程的新版本（现为 legality_review 第 2 版）"):
+        library.migrate_plan(plan.id, actor="chen", reason="新版本", to_version=preview["to_version"],
+                             expected_version=preview["expected_version"], expected_called=preview["called_versions"])
+    assert _state(library, plan.id) == before
+    again = library.migration_preview(plan.id)
+    moved = library.migrate_plan(plan.id, actor="chen", reason="新版本", to_version=again["to_version"],
+                                 expected_version=again["expected_version"], expected_called=again["called_versions"])
+    assert moved["called_versions"]["legality_review"] == 2

@@ -135,7 +135,8 @@ def _migrate_many(state, as_json, key, from_version, to_version, reason, actor, 
         else:
             try:
                 state.engine.migrate_plan(entry["instance_id"], actor=actor, reason=reason,
-                                          to_version=preview["to_version"], expected_version=preview["expected_version"])
+                                          to_version=preview["to_version"], expected_version=preview["expected_version"],
+                                          expected_called=preview["called_versions"])
                 line.update(outcome="moved")
             except Conflict as exc:
                 line.update(outcome="conflict", reasons=[exc.message])
