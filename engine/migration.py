@@ -298,6 +298,14 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
                     f"当前待办步骤 {_step(task)} 在{zh}中换成了另一种元素，不能迁移：请保留其类型，"
                     f"或等这一步办完后再迁移 (the open step {_step(task)} is another kind of element in "
                     f"{en}: keep its kind, or move the plan once this step is done)")
+            if _boundary_events(owner.spec, spec) != _boundary_events(new_spec, spec):
+                zh, en = move.labels[owner]
+                move.refusals.append(
+                    f"当前待办步骤 {_step(task)} 的边界事件（如提醒、超时）在{zh}中有增删，不能迁移：这一步已开始，"
+                    f"新增的不会为它设置，删除的无从撤下，办理时将出错。请等这一步办完后再迁移，或在新版本中保持其边界事件不变 "
+                    f"(the boundary events (reminders, time limits) of the open step {_step(task)} are added or removed in "
+                    f"{en}: the step has begun, so they cannot be set or taken off it, and completing it would fail. "
+                    "Move the plan once this step is done, or keep its boundary events as they are)")
             item["kept"] = "changed" if item["changes"] else "as_is"
             move.steps.append(item)
 
@@ -316,6 +324,13 @@ def _branches(split) -> tuple[bool, set]:
         inside = inside or bool(task.state & OPEN)
         pending.extend(task.children)
     return inside, joins
+
+
+def _boundary_events(process_spec, step) -> set[str]:
+    """The ids of the boundary events attached to `step` in a process spec (SpiffWorkflow puts a
+    split before a step with boundary events, reached before the step itself)."""
+    split = process_spec.task_specs.get(f"{step.name}.BoundaryEventSplit")
+    return {s.name for s in split.outputs if s.name != step.name} if split is not None else set()
 
 
 def _ext(spec, name: str):

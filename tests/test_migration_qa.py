@@ -20,7 +20,7 @@ from .test_migration import REFORM_PLAN_V2
 from .test_modeler_corpus import analyst_copy_of_legality_review
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 from .plan_helper import audit_payloads
-from .test_migration import DRAFT, V1, V2, _complete, _deploy, _open, _rows, _state
+from .test_migration import DRAFT, TIMED, V1, V2, _complete, _deploy, _open, _rows, _state
 
 def _drawn(xml: str, shapes: list[str], edges: list[str]) -> str:
     """The diagram with a shape or edge for each element added (the deploy's Modeler lint asks for one)."""
@@ -148,3 +148,29 @@ def test_a_called_process_deployed_after_the_preview_makes_the_move_a_conflict(l
     moved = library.migrate_plan(plan.id, actor="chen", reason="新版本", to_version=again["to_version"],
                                  expected_version=again["expected_version"], expected_called=again["called_versions"])
     assert moved["called_versions"]["legality_review"] == 2
+
+
+def test_a_reminder_the_new_version_adds_to_the_open_step_is_refused_until_the_step_is_done(engine, people, at):
+    """Moved, the review could not be completed any more (SpiffWorkflow: "Split at
+    Task_Review.BoundaryEventSplit was not reached"): the step began without the reminder."""
+    engine.deploy([("mini_approval.bpmn", V1.encode())])
+    with at("2026-12-01T09:00:00"):
+        plan = engine.start("mini_approval", actor="zhang")
+        _complete(engine, plan["id"], "Task_Draft", "zhang", DRAFT)
+    _deploy(engine, TIMED)
+    before, rows = _state(engine, plan["id"]), _rows(engine, plan["id"])
+    with at("2026-12-02T09:00:00"):
+        preview = engine.migration_preview(plan["id"])
+        assert preview["allowed"] is False
+        assert preview["refusals"][0].startswith("当前待办步骤 Task_Review「审核」 的边界事件（如提醒、超时）在第 2 版中有增删，不能迁移")
+        with pytest.raises(Invalid, match="请等这一步办完后再迁移"):
+            engine.migrate_plan(plan["id"], actor="chen", reason="加提醒")
+        assert (_state(engine, plan["id"]), _rows(engine, plan["id"])) == (before, rows)
+        # once the review is done (returned for redrafting), the plan moves, and the review reached
+        # again has its reminder
+        _complete(engine, plan["id"], "Task_Review", "li", {"decision": "return", "returnReason": "再改"})
+        engine.migrate_plan(plan["id"], actor="chen", reason="加提醒")
+        _complete(engine, plan["id"], "Task_Draft", "zhang", DRAFT)
+        assert engine.instance(plan["id"])["next_timer_at"] == "2026-12-05T01:00:00+00:00"
+        _complete(engine, plan["id"], "Task_Review", "li", {"decision": "approve"})
+    assert engine.instance(plan["id"])["status"] == "completed"
