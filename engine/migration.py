@@ -33,6 +33,7 @@ import json
 from copy import deepcopy
 from dataclasses import dataclass, field
 
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
@@ -241,6 +242,7 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
         else:
             move.pruned.append(task)
     _check_forks(move, owner, new_spec)
+    _check_joins_ahead(move, owner, new_spec)
 
 
 def _check_forks(move: Move, owner, new_spec) -> None:
@@ -308,6 +310,31 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
                     "Move the plan once this step is done, or keep its boundary events as they are)")
             item["kept"] = "changed" if item["changes"] else "as_is"
             move.steps.append(item)
+
+
+def _check_joins_ahead(move: Move, owner, new_spec) -> None:
+    """Refuse where a parallel join the plan will reach in the target waits for a branch none of its
+    open steps leads to (the target put a parallel split behind them: it is not run again), unless
+    the join is already waiting for the branches under way (_check_forks judges those)."""
+    open_now = [t for t in owner.tasks.values() if t.state & OPEN and t.task_spec.name in new_spec.task_specs]
+    waiting = {t.task_spec.name for t in owner.tasks.values() if t.state == TaskState.WAITING}
+    ahead, pending = set(), [new_spec.task_specs[t.task_spec.name] for t in open_now]
+    while pending:
+        spec = pending.pop()
+        if spec.name not in ahead:
+            ahead.add(spec.name)
+            pending.extend(spec.outputs)
+    for name in sorted(ahead - waiting):
+        join = new_spec.task_specs[name]
+        if isinstance(join, ParallelGateway) and len(join.inputs) > 1 and any(i.name not in ahead for i in join.inputs):
+            zh, en = move.labels[owner]
+            move.refusals.append(
+                f"{zh}在方案当前步骤之后的并行汇合 {join.name} 要等待方案不会再经过的分支（其并行分支起点在当前步骤之前），"
+                f"迁移后方案将停在该汇合处，不能迁移：请在新版本中把该并行分支整个放在当前步骤之后，或等方案办过该汇合后再迁移 "
+                f"(the parallel join {join.name} ahead of the plan in {en} waits for a branch the plan will never take "
+                "(its split lies behind the open steps): the plan would stand still there. Put the whole parallel "
+                "section after the open steps in the new version, or move the plan once it is past that join)")
+            return
 
 
 def _branches(split) -> tuple[bool, set]:

@@ -54,6 +54,22 @@ START_FIELD = V1.replace(
     '</camunda:formData></bpmn:extensionElements><bpmn:outgoing>Flow_1</bpmn:outgoing>\n    </bpmn:startEvent>'
 ).replace("${decision == 'return' &amp;&amp; !empty returnReason}", "${decision == 'return' &amp;&amp; budget &gt; 5}")
 
+# version 2 of mini_approval: the draft is written beside a countersignature (会签), split at the start
+# and joined before the review
+FORK_AROUND = _drawn(V1.replace('<bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Task_Draft" />',
+    '<bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Gw_Split" />'
+    '<bpmn:parallelGateway id="Gw_Split"><bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_S1</bpmn:outgoing><bpmn:outgoing>Flow_S2</bpmn:outgoing></bpmn:parallelGateway>'
+    '<bpmn:sequenceFlow id="Flow_S1" sourceRef="Gw_Split" targetRef="Task_Draft" />'
+    '<bpmn:sequenceFlow id="Flow_S2" sourceRef="Gw_Split" targetRef="Task_X" />'
+    '<bpmn:userTask id="Task_X" name="会签" camunda:candidateGroups="expert"><bpmn:incoming>Flow_S2</bpmn:incoming><bpmn:outgoing>Flow_X2</bpmn:outgoing></bpmn:userTask>'
+    '<bpmn:sequenceFlow id="Flow_X2" sourceRef="Task_X" targetRef="Gw_Join" />'
+    '<bpmn:sequenceFlow id="Flow_D2" sourceRef="Task_Draft" targetRef="Gw_Join" />'
+    '<bpmn:parallelGateway id="Gw_Join"><bpmn:incoming>Flow_D2</bpmn:incoming><bpmn:incoming>Flow_X2</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing></bpmn:parallelGateway>'
+    ).replace('<bpmn:sequenceFlow id="Flow_2" sourceRef="Task_Draft" targetRef="Task_Review" />',
+              '<bpmn:sequenceFlow id="Flow_2" sourceRef="Gw_Join" targetRef="Task_Review" />')
+    .replace('<bpmn:outgoing>Flow_2</bpmn:outgoing>\n    </bpmn:userTask>', '<bpmn:outgoing>Flow_D2</bpmn:outgoing>\n    </bpmn:userTask>', 1),
+    ["Gw_Split", "Task_X", "Gw_Join"], ["Flow_S1", "Flow_S2", "Flow_X2", "Flow_D2"])
+
 
 def _deploy_parallel(engine, xml: str) -> int:
     [deployed] = engine.deploy([("parallel_review.bpmn", xml.encode())])
@@ -174,3 +190,20 @@ def test_a_reminder_the_new_version_adds_to_the_open_step_is_refused_until_the_s
         assert engine.instance(plan["id"])["next_timer_at"] == "2026-12-05T01:00:00+00:00"
         _complete(engine, plan["id"], "Task_Review", "li", {"decision": "approve"})
     assert engine.instance(plan["id"])["status"] == "completed"
+
+
+def test_a_parallel_section_put_around_the_open_step_is_refused(engine, people):
+    """The split lies behind the open draft: moved, the draft done, the join would wait for the
+    countersignature no one was ever given, and the plan would stand with no open step."""
+    engine.deploy([("mini_approval.bpmn", V1.encode())])
+    plan = engine.start("mini_approval", actor="zhang")
+    _deploy(engine, FORK_AROUND)
+    fresh = engine.start("mini_approval", actor="zhang")
+    assert sorted(t["element_id"] for t in _open(engine, fresh["id"])) == ["Task_Draft", "Task_X"]
+    before, rows = _state(engine, plan["id"]), _rows(engine, plan["id"])
+    preview = engine.migration_preview(plan["id"])
+    assert preview["allowed"] is False
+    assert preview["refusals"][0].startswith("第 2 版在方案当前步骤之后的并行汇合 Gw_Join 要等待方案不会再经过的分支")
+    with pytest.raises(Invalid, match="或等方案办过该汇合后再迁移"):
+        engine.migrate_plan(plan["id"], actor="chen", reason="加会签")
+    assert (_state(engine, plan["id"]), _rows(engine, plan["id"])) == (before, rows)
