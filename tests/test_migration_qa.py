@@ -207,3 +207,38 @@ def test_a_parallel_section_put_around_the_open_step_is_refused(engine, people):
     with pytest.raises(Invalid, match="或等方案办过该汇合后再迁移"):
         engine.migrate_plan(plan["id"], actor="chen", reason="加会签")
     assert (_state(engine, plan["id"]), _rows(engine, plan["id"])) == (before, rows)
+
+
+def test_two_moves_of_one_plan_at_once_one_wins_and_the_other_is_a_conflict(engine, people, db):
+    """Two office members on two workers confirm the same preview at the same moment."""
+    engine.deploy([("mini_approval.bpmn", V1.encode())])
+    plan = engine.start("mini_approval", actor="zhang")
+    [draft] = _open(engine, plan["id"])
+    _deploy(engine, V2)
+    seen = engine.migration_preview(plan["id"])
+    workers, outcomes, ready = [engine, Engine(db)], [], threading.Barrier(2)
+    for worker in workers:
+        worker.instance(plan["id"])  # each has the plan's workflow cached
+
+    def move(worker):
+        ready.wait()
+        try:
+            worker.migrate_plan(plan["id"], actor="chen", reason="同时确认", to_version=seen["to_version"],
+                                expected_version=seen["expected_version"], expected_called=seen["called_versions"])
+            outcomes.append("moved")
+        except Conflict:
+            outcomes.append("conflict")
+    threads = [threading.Thread(target=move, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "moved"]
+    assert len(audit_payloads(engine, plan["id"], "instance_migrated")) == 1
+    for worker in [*workers, Engine(db)]:  # each reads the moved plan, cached or not
+        [kept] = _open(worker, plan["id"])
+        assert (kept["id"], kept["name"], worker.instance(plan["id"])["definition_version"]) == (draft["id"], "起草方案", 2)
+    Engine(db).complete(draft["id"], actor="zhang", data={**DRAFT, "background": "同时"})
+    assert [t["element_id"] for t in _open(engine, plan["id"])] == ["Task_Review"]
+    with engine.db.reader() as s:
+        assert verify(s).ok
