@@ -14,7 +14,7 @@ from engine.errors import Conflict, Invalid
 from engine.history import plan_history
 from models import HumanTask
 
-from .conftest import FIXTURES
+from .conftest import BPMN, FIXTURES
 from .plan_helper import Plan
 from .test_migration import REFORM_PLAN_V2
 from .test_modeler_corpus import analyst_copy_of_legality_review
@@ -117,7 +117,10 @@ def test_a_plan_that_went_round_its_return_loop_twice_moves_and_ends_on_the_new_
         assert verify(s).ok
         drafts = [e for e in plan_history(s, plan["id"])["events"]
                   if e["event_type"] == "task_completed" and e["payload"]["element_id"] == "Task_Draft"]
-        assert decision_archive(s, plan["id"], clock.now())["verified"]["problems"] == []
+        archive = decision_archive(s, plan["id"], clock.now())
+    assert archive["verified"]["problems"] == []
+    assert [r["name"] for section in archive["sections"] for r in section["records"]
+            if r["element_id"] == "Task_Draft"] == ["起草", "起草", "起草方案"]
     # the two rounds before the move keep the name they were done under; the one after has the new name
     assert [e["name"] for e in drafts] == ["起草", "起草", "起草方案"]
 
@@ -242,3 +245,32 @@ def test_two_moves_of_one_plan_at_once_one_wins_and_the_other_is_a_conflict(engi
     assert [t["element_id"] for t in _open(engine, plan["id"])] == ["Task_Review"]
     with engine.db.reader() as s:
         assert verify(s).ok
+
+
+def test_a_round_of_reports_half_done_moves_and_each_step_keeps_its_body(library, at):  # noqa: F811
+    """The multi-instance reports mid-way: one body has reported (its review open), two have not;
+    the new version renames the steps. The done report keeps its name; the open ones take the new."""
+    from .test_work_report import BODIES, HALF_YEAR, Round
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library)
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+        plan.report(BODIES[0])
+        before = {t["id"]: (t["element_id"], plan.values(t)["reportingUnit"]) for t in plan.engine.instance(plan.id)["tasks"]}
+        renamed = (BPMN / "work_report.bpmn").read_text(encoding="utf-8").replace(
+            'name="报送改革进展报告"', 'name="报送进展报告"').replace('name="编审单位报告"', 'name="编审报告"')
+        library.deploy([("work_report.bpmn", renamed.encode())])
+        moved = library.migrate_plan(plan.id, actor="chen", reason="步骤改名")
+        assert sorted(t["name"] for t in moved["tasks"]) == ["报送进展报告", "报送进展报告", "编审报告"]
+        plan.engine = Engine(library.db)  # read back from the database
+        after = {t["id"]: (t["element_id"], plan.values(t)["reportingUnit"]) for t in plan.engine.instance(plan.id)["tasks"]}
+        assert after == before
+        for who in BODIES[1:]:
+            plan.report(who)
+        plan.review_all()
+        plan.do("Task_CompileHalfYearReport")
+        plan.do("Task_LeaderReview")
+    assert plan.refresh()["status"] == "completed" and plan.audit_ok()
+    with library.db.reader() as s:
+        reported = [e["name"] for e in plan_history(s, plan.id)["events"]
+                    if e["event_type"] == "task_completed" and e["payload"]["element_id"] == "Task_SubmitReport"]
+    assert reported == ["报送改革进展报告", "报送进展报告", "报送进展报告"]
