@@ -360,6 +360,11 @@ def _boundary_events(process_spec, step) -> set[str]:
     return {s.name for s in split.outputs if s.name != step.name} if split is not None else set()
 
 
+def _timer(spec) -> str | None:
+    """A timer event's duration, date or cycle expression."""
+    return getattr(getattr(spec, "event_definition", None), "expression", None)
+
+
 def _ext(spec, name: str):
     return (getattr(spec, "extensions", None) or {}).get(name)
 
@@ -378,6 +383,8 @@ def _step_changes(old, new) -> list[str]:
         changes.append("lane")
     if _ext(old, "camunda:dueDate") != _ext(new, "camunda:dueDate"):
         changes.append("due")
+    if _timer(old) != _timer(new):  # a timer already waiting keeps its moment: said, not applied
+        changes.append("timer")
     return changes
 
 

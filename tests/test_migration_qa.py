@@ -12,6 +12,7 @@ from engine.audit import verify
 from engine.commands import Engine
 from engine.errors import Conflict, Invalid
 from engine.history import plan_history
+from engine.trail_text import said
 from models import HumanTask
 
 from .conftest import BPMN, FIXTURES
@@ -274,3 +275,23 @@ def test_a_round_of_reports_half_done_moves_and_each_step_keeps_its_body(library
         reported = [e["name"] for e in plan_history(s, plan.id)["events"]
                     if e["event_type"] == "task_completed" and e["payload"]["element_id"] == "Task_SubmitReport"]
     assert reported == ["报送改革进展报告", "报送进展报告", "报送进展报告"]
+
+
+def test_a_waiting_timer_whose_rule_the_new_version_changes_is_said_to_keep_its_moment(engine, people, at):
+    """The reminder is due three days after the review opened; version 2 reminds after one. The
+    preview and the trail say the running reminder keeps its moment (the new rule is for next time)."""
+    engine.deploy([("mini_approval.bpmn", TIMED.encode())])
+    with at("2026-12-01T09:00:00"):
+        plan = engine.start("mini_approval", actor="zhang")
+        _complete(engine, plan["id"], "Task_Draft", "zhang", DRAFT)
+    due = engine.instance(plan["id"])["next_timer_at"]
+    _deploy(engine, TIMED.replace("P3D", "P1D"))
+    with at("2026-12-02T09:00:00"):
+        preview = engine.migration_preview(plan["id"])
+        assert {s["element_id"]: (s["changes"], s["kept"]) for s in preview["steps"]} == {
+            "Task_Review": ([], "as_is"), "Event_Remind": (["timer"], "changed")}
+        moved = engine.migrate_plan(plan["id"], actor="chen", reason="提醒提前")
+    assert moved["next_timer_at"] == due
+    with engine.db.reader() as s:
+        [event] = [e for e in plan_history(s, plan["id"])["events"] if e["event_type"] == "instance_migrated"]
+    assert said(event, "en").endswith("steps kept 审核, 提醒 (timer rule)")

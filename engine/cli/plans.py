@@ -176,7 +176,8 @@ def _show_outcome(line: dict) -> None:
 
 
 _STEP_WORDS = {"name": "名称 name", "documentation": "办理说明 instructions", "form": "表单 form",
-               "candidates": "候选人 candidates", "lane": "泳道 lane", "due": "期限规则（沿用已定期限） due-date rule (kept)"}
+               "candidates": "候选人 candidates", "lane": "泳道 lane", "due": "期限规则（沿用已定期限） due-date rule (kept)",
+               "timer": "定时规则（沿用已定时刻） timer rule (its moment kept)"}
 _CHANGE = {"added": "新增 (added)", "removed": "删除 (removed)", "changed": "修改 (changed)"}
 
 
