@@ -7,8 +7,12 @@ plan has not reached yet follows the target version. What reformflow adds:
 
 - refusals, before anything changes: an open step, or a step the plan has passed through, that the
   target no longer has (by id: SpiffWorkflow would otherwise match by shape); an open step whose
-  kind changed; a called process still running that has no newer version while the process calling
-  it moves (its own plan of steps stays on its version);
+  kind changed; an open step whose boundary events the target adds or removes; parallel branches
+  the plan is inside whose branches or join the target changes, or a parallel join ahead waiting
+  for a branch split behind the plan (the split is not run again: the plan would stand still); a
+  field the target's start form requires that the plan was started without. A called process
+  still running that has no newer version while the process calling it moves stays (its own plan
+  of steps stays on its version);
 - a called process the plan is inside (running) moves too when its key has a newer deployed
   version than the plan bound: to the latest, by the same rules (element ids, open steps kept, its
   embedded subprocesses with it). Every call of that key the plan holds moves with it (one plan
@@ -25,7 +29,8 @@ plan has not reached yet follows the target version. What reformflow adds:
   stay (docs/modeling.md).
 
 `prepare` computes all of it without changing anything (the preview); `apply` carries it out in the
-command's transaction.
+command's transaction, refused as a conflict where a called version deployed since the preview
+would bind a version it did not show (`called_versions`).
 """
 from __future__ import annotations
 
