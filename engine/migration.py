@@ -74,6 +74,7 @@ class Move:
     properties_added: dict = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
     pruned: list = field(default_factory=list)  # tasks nobody saw (predicted, cancelled) of removed elements
+    behind: set[str] = field(default_factory=set)  # the target's own elements its open steps do not lead to
 
 
 def target_of(session, source: ProcessDefinition, to_version: int | None, *, may_stay: bool = False) -> ProcessDefinition:
@@ -117,6 +118,8 @@ def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int 
     for owner, new_spec in targets.items():
         _check_tasks(move, owner, new_spec)
     _describe_steps(ctx, move, workflow, targets)
+    if workflow in targets:
+        move.behind = set(spec.task_specs) - _ahead_of(workflow, spec)
     move.properties_added = _new_properties(source, target)
     _check_start_form(move, runtime.Survey(workflow, set()).variables)
     return move, {"spec": spec, "subprocess_specs": subprocess_specs, "embedded": new_embedded, "targets": targets}
@@ -317,18 +320,24 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
             move.steps.append(item)
 
 
-def _check_joins_ahead(move: Move, owner, new_spec) -> None:
-    """Refuse where a parallel join the plan will reach in the target waits for a branch none of its
-    open steps leads to (the target put a parallel split behind them: it is not run again), unless
-    the join is already waiting for the branches under way (_check_forks judges those)."""
-    open_now = [t for t in owner.tasks.values() if t.state & OPEN and t.task_spec.name in new_spec.task_specs]
-    waiting = {t.task_spec.name for t in owner.tasks.values() if t.state == TaskState.WAITING}
-    ahead, pending = set(), [new_spec.task_specs[t.task_spec.name] for t in open_now]
+def _ahead_of(owner, new_spec) -> set[str]:
+    """The task spec names of `new_spec` that the owner's open steps lead to (loops included)."""
+    ahead, pending = set(), [new_spec.task_specs[t.task_spec.name] for t in owner.tasks.values()
+                             if t.state & OPEN and t.task_spec.name in new_spec.task_specs]
     while pending:
         spec = pending.pop()
         if spec.name not in ahead:
             ahead.add(spec.name)
             pending.extend(spec.outputs)
+    return ahead
+
+
+def _check_joins_ahead(move: Move, owner, new_spec) -> None:
+    """Refuse where a parallel join the plan will reach in the target waits for a branch none of its
+    open steps leads to (the target put a parallel split behind them: it is not run again), unless
+    the join is already waiting for the branches under way (_check_forks judges those)."""
+    waiting = {t.task_spec.name for t in owner.tasks.values() if t.state == TaskState.WAITING}
+    ahead = _ahead_of(owner, new_spec)
     for name in sorted(ahead - waiting):
         join = new_spec.task_specs[name]
         if isinstance(join, ParallelGateway) and len(join.inputs) > 1 and any(i.name not in ahead for i in join.inputs):
@@ -421,6 +430,9 @@ def preview(ctx, move: Move) -> dict:
                                       old_file=f"{move.source.key} v{move.source.version}",
                                       new_file=f"{move.source.key} v{move.target.version}")["changes"]
     open_ids = {s["element_id"] for s in move.steps}
+    # a step the target adds where the plan has already been: it will not do it (only said)
+    behind = [c for c in changes if c["change"] == "added" and c["element_type"] in _STEPS
+              and c["element_id"] in move.behind]
     passed = set(ctx.session.execute(select(HumanTask.element_id).where(
         HumanTask.instance_id == move.plan.id, HumanTask.status == "completed")).scalars())
     ids = dict(ctx.session.execute(select(ProcessDefinition.id, ProcessDefinition.version).where(
@@ -437,11 +449,18 @@ def preview(ctx, move: Move) -> dict:
         "expected_version": move.plan.version,
         "called_versions": bound_versions(move),
         "steps": move.steps,
-        "ahead": [c for c in changes if c["element_id"] not in open_ids and c["element_id"] not in passed],
+        "ahead": [c for c in changes if c["element_id"] not in open_ids and c["element_id"] not in passed
+                  and c not in behind],
+        "behind": behind,
         "passed": [c for c in changes if c["element_id"] in passed and c["element_id"] not in open_ids],
         "called": called, "properties_added": move.properties_added,
         "refusals": move.refusals, "allowed": not move.refusals,
     }
+
+
+# the elements a plan does (a step of its own): an added one behind the plan is skipped by it
+_STEPS = {"userTask", "manualTask", "task", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
+          "receiveTask", "callActivity", "subProcess", "transaction"}
 
 
 def _called_changes(ctx, move: Move, key: str) -> list[dict]:

@@ -19,7 +19,9 @@ from .conftest import BPMN, FIXTURES
 from .plan_helper import Plan
 from .test_migration import REFORM_PLAN_V2
 from .test_modeler_corpus import analyst_copy_of_legality_review
+from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
+from .web_helper import signed_in_client
 from .plan_helper import audit_payloads
 from .test_migration import DRAFT, TIMED, V1, V2, _complete, _deploy, _open, _rows, _state
 
@@ -295,3 +297,45 @@ def test_a_waiting_timer_whose_rule_the_new_version_changes_is_said_to_keep_its_
     with engine.db.reader() as s:
         [event] = [e for e in plan_history(s, plan["id"])["events"] if e["event_type"] == "instance_migrated"]
     assert said(event, "en").endswith("steps kept 审核, 提醒 (timer rule)")
+
+
+# version 2 of mini_approval: a check of the submission (形式审查) before the draft, where every plan begins
+PRECHECK = _drawn(V1.replace(
+    '<bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Task_Draft" />',
+    '<bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Task_Precheck" />'
+    '<bpmn:userTask id="Task_Precheck" name="形式审查" camunda:candidateGroups="reform_office">'
+    '<bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_0</bpmn:outgoing></bpmn:userTask>'
+    '<bpmn:sequenceFlow id="Flow_0" sourceRef="Task_Precheck" targetRef="Task_Draft" />').replace(
+    '<bpmn:incoming>Flow_1</bpmn:incoming>\n      <bpmn:incoming>Flow_Return</bpmn:incoming>',
+    '<bpmn:incoming>Flow_0</bpmn:incoming>\n      <bpmn:incoming>Flow_Return</bpmn:incoming>'),
+    ["Task_Precheck"], ["Flow_0"])
+
+
+def test_a_step_the_new_version_adds_behind_the_plan_is_shown_as_one_it_will_not_do(engine, people):
+    """The plan is at the draft: the check added before it is behind the plan, which will not go
+    that way again (a return leads back to the draft), so the preview says the plan skips it
+    rather than listing it among the changes not reached yet."""
+    engine.deploy([("mini_approval.bpmn", V1.encode())])
+    plan = engine.start("mini_approval", actor="zhang")
+    _deploy(engine, PRECHECK)
+    preview = engine.migration_preview(plan["id"])
+    assert [c["element_id"] for c in preview["behind"]] == ["Task_Precheck"]
+    assert "Task_Precheck" not in {c["element_id"] for c in preview["ahead"]}
+    engine.set_password("chen", "迁移预览-2026", actor="chen", first=True)
+    page = signed_in_client(engine, "chen", "迁移预览-2026").get(f"/plans/{plan['id']}/migrate").get_data(as_text=True)
+    assert "方案不会办理的新增步骤" in page and '<li data-element="Task_Precheck">形式审查 (Task_Precheck)</li>' in page
+    moved = engine.migrate_plan(plan["id"], actor="chen", reason="加形式审查")
+    assert [t["element_id"] for t in moved["tasks"]] == ["Task_Draft"]
+
+
+
+def test_the_dry_run_names_the_steps_added_behind_the_plan(cli, tmp_path):  # noqa: F811
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli("start", "mini_approval", "--as", "zhang", "--business-key", "DT-8")
+    new = tmp_path / "mini_approval.bpmn"
+    new.write_text(PRECHECK, encoding="utf-8")
+    cli("deploy", str(new))
+    shown = cli("migrate", "DT-8", "--reason", "加形式审查", "--as", "chen", "--dry-run").stdout
+    assert ("  方案已过其位置、不会办理的新增步骤 (steps added where the plan has already been: it will not do them):\n"
+            "    用户任务 (user task) Task_Precheck 形式审查\n") in shown
+    assert "Task_Precheck" not in shown.split("方案已过其位置")[0]

@@ -206,6 +206,10 @@ def _show_migration(p: dict) -> None:
         click.echo("  尚未到达的变化 (changes ahead):")
         for c in p["ahead"]:
             click.echo(f"    {_CHANGE[c['change']]} {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name'] or ''}".rstrip())
+    if p.get("behind"):
+        click.echo("  方案已过其位置、不会办理的新增步骤 (steps added where the plan has already been: it will not do them):")
+        for c in p["behind"]:
+            click.echo(f"    {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name'] or ''}".rstrip())
     for c in p["called"]:
         if c["from_version"] != c["to_version"]:
             inside = "，方案正在其中办理，一并迁移 (the plan is inside it: it moves)" if c.get("moves") else ""
