@@ -1467,12 +1467,13 @@ class Engine:
             return {"key": key, "to_version": target.version, "from_version": from_version, "plans": plans}
 
     def migrate_plan(self, instance_id: int, *, actor: str, reason: str, to_version: int | None = None,
-                     expected_version: int | None = None) -> dict:
+                     expected_version: int | None = None, expected_called: dict[str, int] | None = None) -> dict:
         """Move a running plan to a newer version of its process (迁移到新版本, reform office only):
         its open steps stay with their holders, what it has not reached follows the new version,
         its history is untouched. Refused whole, naming each step in the way, or done whole; the
         reason is required and recorded. `expected_version`: the plan row's version the preview
-        showed (a plan acted on since is a conflict)."""
+        showed (a plan acted on since is a conflict); `expected_called`: the called versions it
+        showed (`called_versions`: a called process deployed since is a conflict too)."""
         reason = (reason or "").strip()
         if not reason:
             raise Invalid("须写明迁移理由 (give the reason for moving the plan)")
@@ -1483,7 +1484,7 @@ class Engine:
             if expected_version is not None and instance.version != expected_version:
                 raise Conflict(f"方案 {instance_id} 在您预览之后已有办理或变动，未做任何更改，请刷新后重新预览 "
                                "(the plan changed since you previewed the move: nothing was changed; reload and preview again)")
-            moved = migration.migrate(ctx, instance, to_version, reason, self._latest)
+            moved = migration.migrate(ctx, instance, to_version, reason, self._latest, expected_called)
         return {**self.instance(instance_id), "migration": moved}
 
     def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None,

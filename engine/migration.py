@@ -7,8 +7,12 @@ plan has not reached yet follows the target version. What reformflow adds:
 
 - refusals, before anything changes: an open step, or a step the plan has passed through, that the
   target no longer has (by id: SpiffWorkflow would otherwise match by shape); an open step whose
-  kind changed; a called process still running that has no newer version while the process calling
-  it moves (its own plan of steps stays on its version);
+  kind changed; an open step whose boundary events the target adds or removes; parallel branches
+  the plan is inside whose branches or join the target changes, or a parallel join ahead waiting
+  for a branch split behind the plan (the split is not run again: the plan would stand still); a
+  field the target's start form requires that the plan was started without. A called process
+  still running that has no newer version while the process calling it moves stays (its own plan
+  of steps stays on its version);
 - a called process the plan is inside (running) moves too when its key has a newer deployed
   version than the plan bound: to the latest, by the same rules (element ids, open steps kept, its
   embedded subprocesses with it). Every call of that key the plan holds moves with it (one plan
@@ -25,7 +29,8 @@ plan has not reached yet follows the target version. What reformflow adds:
   stay (docs/modeling.md).
 
 `prepare` computes all of it without changing anything (the preview); `apply` carries it out in the
-command's transaction.
+command's transaction, refused as a conflict where a called version deployed since the preview
+would bind a version it did not show (`called_versions`).
 """
 from __future__ import annotations
 
@@ -33,7 +38,9 @@ import json
 from copy import deepcopy
 from dataclasses import dataclass, field
 
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select, update
@@ -43,7 +50,7 @@ from models.process import is_open
 
 from . import diagram_changes, forms, runtime
 from .deadlines import TimerValueError
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .expressions import ExpressionError
 from .state import SPEC_SERIALIZER
 
@@ -67,6 +74,7 @@ class Move:
     properties_added: dict = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
     pruned: list = field(default_factory=list)  # tasks nobody saw (predicted, cancelled) of removed elements
+    behind: set[str] = field(default_factory=set)  # the target's own elements its open steps do not lead to
 
 
 def target_of(session, source: ProcessDefinition, to_version: int | None, *, may_stay: bool = False) -> ProcessDefinition:
@@ -110,7 +118,10 @@ def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int 
     for owner, new_spec in targets.items():
         _check_tasks(move, owner, new_spec)
     _describe_steps(ctx, move, workflow, targets)
+    if workflow in targets:
+        move.behind = set(spec.task_specs) - _ahead_of(workflow, spec)
     move.properties_added = _new_properties(source, target)
+    _check_start_form(move, runtime.Survey(workflow, set()).variables)
     return move, {"spec": spec, "subprocess_specs": subprocess_specs, "embedded": new_embedded, "targets": targets}
 
 
@@ -238,6 +249,35 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
                 "version, or stop the plan and start a new one)")
         else:
             move.pruned.append(task)
+    _check_forks(move, owner, new_spec)
+    _check_joins_ahead(move, owner, new_spec)
+
+
+def _check_forks(move: Move, owner, new_spec) -> None:
+    """Refuse where the plan is inside parallel branches (a parallel or inclusive split passed, a
+    step or a join of its branches still open) whose branches or join the target changes: the split
+    is not run again, so a branch the target adds would never be reached and its join would wait
+    for it for ever; a join with other incoming branches waits for others than those under way."""
+    def targets(spec, side):
+        return {t.name for t in getattr(spec, side)}
+    for task in owner.tasks.values():
+        spec = task.task_spec
+        if task.state != TaskState.COMPLETED or not isinstance(spec, UnstructuredJoin) or len(spec.outputs) < 2:
+            continue
+        inside, joins = _branches(task)
+        if not inside or spec.name not in new_spec.task_specs:
+            continue
+        changed = targets(spec, "outputs") != targets(new_spec.task_specs[spec.name], "outputs") or any(
+            join.name in new_spec.task_specs and targets(join, "inputs") != targets(new_spec.task_specs[join.name], "inputs")
+            for join in joins)
+        if changed:
+            zh, en = move.labels[owner]
+            move.refusals.append(
+                f"方案正在并行分支 {_step(task)} 之后办理，{zh}改变了这些分支或其汇合，不能迁移：请等各分支汇合后"
+                f"再迁移，或在新版本中保持这些分支及其汇合不变 (the plan is inside the parallel branches after "
+                f"{_step(task)}, whose branches or join {en} changes: move the plan once the branches have "
+                "joined, or keep them and their join as they are in the new version)")
+            return
 
 
 def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
@@ -268,8 +308,75 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
                     f"当前待办步骤 {_step(task)} 在{zh}中换成了另一种元素，不能迁移：请保留其类型，"
                     f"或等这一步办完后再迁移 (the open step {_step(task)} is another kind of element in "
                     f"{en}: keep its kind, or move the plan once this step is done)")
+            if _boundary_events(owner.spec, spec) != _boundary_events(new_spec, spec):
+                zh, en = move.labels[owner]
+                move.refusals.append(
+                    f"当前待办步骤 {_step(task)} 的边界事件（如提醒、超时）在{zh}中有增删，不能迁移：这一步已开始，"
+                    f"新增的不会为它设置，删除的无从撤下，办理时将出错。请等这一步办完后再迁移，或在新版本中保持其边界事件不变 "
+                    f"(the boundary events (reminders, time limits) of the open step {_step(task)} are added or removed in "
+                    f"{en}: the step has begun, so they cannot be set or taken off it, and completing it would fail. "
+                    "Move the plan once this step is done, or keep its boundary events as they are)")
             item["kept"] = "changed" if item["changes"] else "as_is"
             move.steps.append(item)
+
+
+def _ahead_of(owner, new_spec) -> set[str]:
+    """The task spec names of `new_spec` that the owner's open steps lead to (loops included)."""
+    ahead, pending = set(), [new_spec.task_specs[t.task_spec.name] for t in owner.tasks.values()
+                             if t.state & OPEN and t.task_spec.name in new_spec.task_specs]
+    while pending:
+        spec = pending.pop()
+        if spec.name not in ahead:
+            ahead.add(spec.name)
+            pending.extend(spec.outputs)
+    return ahead
+
+
+def _check_joins_ahead(move: Move, owner, new_spec) -> None:
+    """Refuse where a parallel join the plan will reach in the target waits for a branch none of its
+    open steps leads to (the target put a parallel split behind them: it is not run again), unless
+    the join is already waiting for the branches under way (_check_forks judges those)."""
+    waiting = {t.task_spec.name for t in owner.tasks.values() if t.state == TaskState.WAITING}
+    ahead = _ahead_of(owner, new_spec)
+    for name in sorted(ahead - waiting):
+        join = new_spec.task_specs[name]
+        if isinstance(join, ParallelGateway) and len(join.inputs) > 1 and any(i.name not in ahead for i in join.inputs):
+            zh, en = move.labels[owner]
+            move.refusals.append(
+                f"{zh}在方案当前步骤之后的并行汇合 {join.name} 要等待方案不会再经过的分支（其并行分支起点在当前步骤之前），"
+                f"迁移后方案将停在该汇合处，不能迁移：请在新版本中把该并行分支整个放在当前步骤之后，或等方案办过该汇合后再迁移 "
+                f"(the parallel join {join.name} ahead of the plan in {en} waits for a branch the plan will never take "
+                "(its split lies behind the open steps): the plan would stand still there. Put the whole parallel "
+                "section after the open steps in the new version, or move the plan once it is past that join)")
+            return
+
+
+def _branches(split) -> tuple[bool, set]:
+    """Whether a step of the branches below a passed split is still open (a join that has fired
+    closes them), and the join specs met there."""
+    inside, joins, pending = False, set(), list(split.children)
+    while pending:
+        task = pending.pop()
+        spec = task.task_spec
+        if isinstance(spec, UnstructuredJoin) and len(spec.inputs) > 1:
+            joins.add(spec)
+            if task.state & (TaskState.COMPLETED | TaskState.CANCELLED):
+                continue
+        inside = inside or bool(task.state & OPEN)
+        pending.extend(task.children)
+    return inside, joins
+
+
+def _boundary_events(process_spec, step) -> set[str]:
+    """The ids of the boundary events attached to `step` in a process spec (SpiffWorkflow puts a
+    split before a step with boundary events, reached before the step itself)."""
+    split = process_spec.task_specs.get(f"{step.name}.BoundaryEventSplit")
+    return {s.name for s in split.outputs if s.name != step.name} if split is not None else set()
+
+
+def _timer(spec) -> str | None:
+    """A timer event's duration, date or cycle expression."""
+    return getattr(getattr(spec, "event_definition", None), "expression", None)
 
 
 def _ext(spec, name: str):
@@ -290,6 +397,8 @@ def _step_changes(old, new) -> list[str]:
         changes.append("lane")
     if _ext(old, "camunda:dueDate") != _ext(new, "camunda:dueDate"):
         changes.append("due")
+    if _timer(old) != _timer(new):  # a timer already waiting keeps its moment: said, not applied
+        changes.append("timer")
     return changes
 
 
@@ -300,6 +409,20 @@ def _new_properties(source, target) -> dict:
     return {name: _setting(value) for name, value in new.items() if name not in old}
 
 
+def _check_start_form(move: Move, variables: dict) -> None:
+    """Refuse where the target's start form requires a field the plan was started without: the
+    steps and conditions of the target may read it, and nothing would ever give it a value."""
+    for f in json.loads(move.target.start_config or "{}").get("start_form", []):
+        if "required" in f["constraints"] and f["id"] not in variables:
+            move.refusals.append(
+                f"第 {move.target.version} 版的发起表单新增必填项 {f['id']}「{f['label']}」，本方案发起时没有填写，"
+                "迁移后用到它的步骤将无法办理，不能迁移：请在新版本中不设为必填（其后的条件允许其为空），"
+                f"或终止本方案后按新版本重新发起 (version {move.target.version}'s start form requires "
+                f"{f['id']}, which the plan was started without; the steps reading it could not be done: "
+                "make it optional in the new version, its later conditions allowing it empty, or stop the plan "
+                "and start it again on the new version)")
+
+
 def preview(ctx, move: Move) -> dict:
     """What a person reads before moving the plan: versions, the open steps, the changes ahead,
     the called processes bound, the properties added, and why it may not move, if it may not."""
@@ -307,6 +430,9 @@ def preview(ctx, move: Move) -> dict:
                                       old_file=f"{move.source.key} v{move.source.version}",
                                       new_file=f"{move.source.key} v{move.target.version}")["changes"]
     open_ids = {s["element_id"] for s in move.steps}
+    # a step the target adds where the plan has already been: it will not do it (only said)
+    behind = [c for c in changes if c["change"] == "added" and c["element_type"] in _STEPS
+              and c["element_id"] in move.behind]
     passed = set(ctx.session.execute(select(HumanTask.element_id).where(
         HumanTask.instance_id == move.plan.id, HumanTask.status == "completed")).scalars())
     ids = dict(ctx.session.execute(select(ProcessDefinition.id, ProcessDefinition.version).where(
@@ -321,12 +447,20 @@ def preview(ctx, move: Move) -> dict:
         "own_moves": move.target.id != move.source.id, "called_moves": sorted(move.moving),
         "from_version": move.source.version, "to_version": move.target.version,
         "expected_version": move.plan.version,
+        "called_versions": bound_versions(move),
         "steps": move.steps,
-        "ahead": [c for c in changes if c["element_id"] not in open_ids and c["element_id"] not in passed],
+        "ahead": [c for c in changes if c["element_id"] not in open_ids and c["element_id"] not in passed
+                  and c not in behind],
+        "behind": behind,
         "passed": [c for c in changes if c["element_id"] in passed and c["element_id"] not in open_ids],
         "called": called, "properties_added": move.properties_added,
         "refusals": move.refusals, "allowed": not move.refusals,
     }
+
+
+# the elements a plan does (a step of its own): an added one behind the plan is skipped by it
+_STEPS = {"userTask", "manualTask", "task", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
+          "receiveTask", "callActivity", "subProcess", "transaction"}
 
 
 def _called_changes(ctx, move: Move, key: str) -> list[dict]:
@@ -447,10 +581,30 @@ def repoint(ctx, move: Move) -> None:
     move.plan.subprocess_definitions = json.dumps({k: d.id for k, d in move.called.items()})
 
 
-def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest) -> dict:
-    """Move the locked, running `plan` (Engine.migrate_plan): refused as a whole, or done whole."""
+def bound_versions(move: Move) -> dict[str, int]:
+    """key -> the version of each called process the plan is bound to after the move."""
+    return {k: d.version for k, d in sorted(move.called.items())}
+
+
+def _check_as_previewed(move: Move, expected_called: dict[str, int] | None) -> None:
+    """A version deployed since the preview would bind (or move a running called process to) a
+    version the preview did not show: a conflict, as a plan acted on meanwhile is."""
+    if expected_called is None or bound_versions(move) == expected_called:
+        return
+    now = bound_versions(move)
+    differ = "、".join(f"{k} 第 {now[k]} 版" for k in sorted(now) if now[k] != expected_called.get(k)) or "-"
+    raise Conflict(f"方案 {move.plan.id} 在您预览之后又部署了被调用流程的新版本（现为 {differ}），未做任何更改，"
+                   f"请刷新后重新预览 (a called process has a new version since you previewed the move: "
+                   "nothing was changed; reload and preview again)", reason="stale")
+
+
+def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest,
+            expected_called: dict[str, int] | None = None) -> dict:
+    """Move the locked, running `plan` (Engine.migrate_plan): refused as a whole, or done whole.
+    `expected_called`: the called versions the preview showed (`called_versions`)."""
     workflow = runtime.load(ctx, plan)
     move, specs = prepare(ctx, plan, workflow, to_version, latest)
+    _check_as_previewed(move, expected_called)
     if move.refusals:
         raise refusal(move)
     # recorded first: the steps this move opens (a new step ahead already due) follow it in the trail

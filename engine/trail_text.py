@@ -258,7 +258,8 @@ def _audit_verified(w, e, p, name):
 
 # what of a kept step a move to a new version changed (engine/migration.py _step_changes)
 _STEP_CHANGES = {"name": ("名称", "name"), "documentation": ("办理说明", "instructions"), "form": ("表单", "form"),
-                 "candidates": ("候选人", "candidates"), "lane": ("泳道", "lane"), "due": ("期限规则", "due-date rule")}
+                 "candidates": ("候选人", "candidates"), "lane": ("泳道", "lane"), "due": ("期限规则", "due-date rule"),
+                 "timer": ("定时规则", "timer rule")}
 
 
 def _migrated(w, e, p, name):

@@ -140,3 +140,26 @@ def test_the_office_moves_every_plan_still_on_an_old_version_with_one_reason(dem
     versions = {p["instance_id"]: demo_engine.instance(p["instance_id"])["definition_version"] for p in found["plans"]}
     assert versions[int(stale[0])] == 1 and [versions[p["instance_id"]] for p in allowed[1:]] == [2] * (len(allowed) - 1)
     assert all(versions[p["instance_id"]] == 1 for p in refused)
+
+
+def test_a_called_process_deployed_after_the_page_was_shown_is_not_moved_to_unseen(demo_engine):
+    """The page previewed the move of legality_review to version 2; version 3, deployed before
+    确认迁移, would have been moved to unseen: the move is refused as a conflict, the plan unchanged."""
+    import html
+
+    from .test_modeler_corpus import analyst_copy_of_legality_review
+    with demo_engine.db.reader() as s:
+        plan_id = s.execute(select(HumanTask.instance_id).where(
+            HumanTask.element_id == "Task_LegalityReview", HumanTask.status.in_(("open", "claimed")))
+            .order_by(HumanTask.instance_id)).scalars().first()
+    demo_engine.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
+    office = signed_in_client(demo_engine, "chen")
+    shown = office.get(f"/plans/{plan_id}/migrate").get_data(as_text=True)
+    fields = {name: html.unescape(value)
+              for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', shown)}
+    assert fields["called_versions"].count('"legality_review": 2') == 1
+    demo_engine.deploy([("legality_review.bpmn", analyst_copy_of_legality_review().replace(
+        "<bpmn:documentation>".encode(), "<bpmn:documentation>（第三版）".encode(), 1))])
+    done = office.post(f"/plans/{plan_id}/migrate", data={**fields, "reason": "审查意见字数要求"})
+    assert "在您预览之后又部署了被调用流程的新版本（现为 legality_review 第 3 版）" in html.unescape(done.get_data(as_text=True))
+    assert demo_engine.instance(plan_id)["called_versions"]["legality_review"] == 1

@@ -10,6 +10,8 @@ conflict (409), not overwritten.
 """
 from __future__ import annotations
 
+import json
+
 import tempfile
 from pathlib import Path
 
@@ -275,7 +277,8 @@ def migrate(instance_id: int):
         return _migration_page(instance_id, "", to_version, status=400)
     try:
         done = engine().migrate_plan(instance_id, actor=current_user.username, reason=reason, to_version=to_version,
-                                     expected_version=request.form.get("expected_version", type=int))
+                                     expected_version=request.form.get("expected_version", type=int),
+                                     expected_called=_called_shown(request.form.get("called_versions")))
     except ReformflowError as exc:
         return refused(exc, lambda: _migration_page(instance_id, reason, to_version)
                        if current_user.office else plan_pages.plan(instance_id))
@@ -313,7 +316,8 @@ def migrate_many(key: str):
     for instance_id, (expected, to_version) in shown.items():
         try:
             engine().migrate_plan(instance_id, actor=current_user.username, reason=reason, to_version=to_version,
-                                  expected_version=expected)
+                                  expected_version=expected,
+                                  expected_called=_called_shown(request.form.get(f"called-{instance_id}")))
             results[instance_id] = ("moved", "")
         except ReformflowError as exc:  # this plan's refusal or conflict: the others go on
             results[instance_id] = (exc.kind, exc.message)
@@ -321,6 +325,18 @@ def migrate_many(key: str):
     flash(_("已迁移 %(moved)s 个方案，未迁移 %(left)s 个。", moved=moved, left=len(results) - moved),
           "ok" if moved == len(results) else "conflict")
     return render_template("office_migrate_many.html", found=found, reason=reason, results=results)
+
+
+def _called_shown(text: str | None) -> dict[str, int] | None:
+    """The called versions the preview showed (its `called_versions`, as the form carried them);
+    None when the form did not carry them (the move then binds what is latest)."""
+    try:
+        shown = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(shown, dict) or not all(isinstance(v, int) for v in shown.values()):
+        return None
+    return shown
 
 
 def _migration_page(instance_id: int, reason: str, to_version: int | None, status: int = 200):

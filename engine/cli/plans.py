@@ -135,7 +135,8 @@ def _migrate_many(state, as_json, key, from_version, to_version, reason, actor, 
         else:
             try:
                 state.engine.migrate_plan(entry["instance_id"], actor=actor, reason=reason,
-                                          to_version=preview["to_version"], expected_version=preview["expected_version"])
+                                          to_version=preview["to_version"], expected_version=preview["expected_version"],
+                                          expected_called=preview["called_versions"])
                 line.update(outcome="moved")
             except Conflict as exc:
                 line.update(outcome="conflict", reasons=[exc.message])
@@ -175,7 +176,8 @@ def _show_outcome(line: dict) -> None:
 
 
 _STEP_WORDS = {"name": "名称 name", "documentation": "办理说明 instructions", "form": "表单 form",
-               "candidates": "候选人 candidates", "lane": "泳道 lane", "due": "期限规则（沿用已定期限） due-date rule (kept)"}
+               "candidates": "候选人 candidates", "lane": "泳道 lane", "due": "期限规则（沿用已定期限） due-date rule (kept)",
+               "timer": "定时规则（沿用已定时刻） timer rule (its moment kept)"}
 _CHANGE = {"added": "新增 (added)", "removed": "删除 (removed)", "changed": "修改 (changed)"}
 
 
@@ -204,6 +206,10 @@ def _show_migration(p: dict) -> None:
         click.echo("  尚未到达的变化 (changes ahead):")
         for c in p["ahead"]:
             click.echo(f"    {_CHANGE[c['change']]} {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name'] or ''}".rstrip())
+    if p.get("behind"):
+        click.echo("  方案已过其位置、不会办理的新增步骤 (steps added where the plan has already been: it will not do them):")
+        for c in p["behind"]:
+            click.echo(f"    {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name'] or ''}".rstrip())
     for c in p["called"]:
         if c["from_version"] != c["to_version"]:
             inside = "，方案正在其中办理，一并迁移 (the plan is inside it: it moves)" if c.get("moves") else ""
