@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
 
 from engine import clock
 from engine.archive import decision_archive
@@ -13,7 +12,6 @@ from engine.commands import Engine
 from engine.errors import Conflict, Invalid
 from engine.history import plan_history
 from engine.trail_text import said
-from models import HumanTask
 
 from .conftest import BPMN, FIXTURES
 from .plan_helper import Plan
