@@ -13,7 +13,7 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine import audit, clock, mail_outbox, mail_sender, urging
 from engine.cli import main
@@ -395,7 +395,12 @@ def test_a_title_with_a_line_break_stays_one_subject_line_and_a_chinese_mailbox_
     inbox, settings = smtp
     with pytest.raises(Invalid, match="格式不正确"):
         mini.set_email("li", "李娜@legal.example.gov.cn", actor="li")
-    plan = mini.start("mini_approval", actor="zhang", title="第一行\r\nBcc: everyone@example.gov.cn")
+    with pytest.raises(Invalid, match="控制字符"):  # refused at start since 5 December 2026 ...
+        mini.start("mini_approval", actor="zhang", title="第一行\r\nBcc: everyone@example.gov.cn")
+    plan = mini.start("mini_approval", actor="zhang", title="第一行")
+    with mini.db.engine.begin() as conn:  # ... but a plan started before keeps its title
+        conn.execute(text("UPDATE process_instances SET title = :t WHERE id = :id"),
+                     {"t": "第一行\r\nBcc: everyone@example.gov.cn", "id": plan["id"]})
     draft = next(t for t in mini.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Draft")
     mini.complete(draft["id"], actor="zhang", data={"summary": "概要"})
     assert mail_sender.send_due(mini.db, settings)["sent"] == 1
