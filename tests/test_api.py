@@ -153,7 +153,7 @@ def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challeng
     app = client.application
     routes = [(r, sorted(r.methods - {"HEAD", "OPTIONS"})[0]) for r in app.url_map.iter_rules()
               if r.endpoint.startswith("api.") and r.endpoint != "api.openapi"]
-    assert len(routes) == 25  # every endpoint but the document
+    assert len(routes) == 26  # every endpoint but the document
     bad = {"none": {}, "not bearer": {"Authorization": "Basic emhhbmc6ZGVtbw=="}, "empty": {"Authorization": "Bearer "},
            "unknown": _auth("rf_" + "x" * 43), "revoked": _auth(revoked["secret"]),
            "expired": _auth(expiring["secret"]), "deactivated": _auth(leaver["secret"])}
@@ -608,3 +608,28 @@ def test_a_draft_through_the_api_and_the_office_urging_several_tasks(sqlite_engi
     with at("2026-03-02T11:00:00"):
         plans[0].do("Task_DraftPlan")
     assert client.get(f"/api/v1/tasks/{tasks[0]}/draft", headers=zhang).get_json() == {"draft": None}
+
+
+def test_a_client_keeping_in_step_reads_only_the_newer_events_and_comments(mini):
+    """An OA system polling a plan: `after` the newest seq (events) or id (comments) it holds
+    answers only what came since, so it neither reads the whole trail each time nor misses any."""
+    engine = mini
+    client = _client(engine)
+    zhang = _auth(engine.create_token("zhang", "OA")["secret"])
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "同步"}).get_json()
+    trail = client.get(f"/api/v1/plans/{plan['id']}/history", headers=zhang).get_json()["events"]
+    newest = trail[-1]["seq"]
+    assert client.get(f"/api/v1/plans/{plan['id']}/history?after={newest}", headers=zhang).get_json()["events"] == []
+
+    first = client.post(f"/api/v1/plans/{plan['id']}/comments", headers=zhang, json={"text": "第一条"}).get_json()
+    second = client.post(f"/api/v1/plans/{plan['id']}/comments", headers=zhang, json={"text": "第二条"}).get_json()
+    since = client.get(f"/api/v1/plans/{plan['id']}/history?after={newest}", headers=zhang).get_json()["events"]
+    assert [e["event_type"] for e in since] == ["comment_added", "comment_added"] and since[0]["seq"] > newest
+    listed = client.get(f"/api/v1/plans/{plan['id']}/comments", headers=zhang).get_json()["comments"]
+    assert [c["text"] for c in listed] == ["第一条", "第二条"]
+    newer = client.get(f"/api/v1/plans/{plan['id']}/comments?after={first['id']}", headers=zhang).get_json()
+    assert [c["id"] for c in newer["comments"]] == [second["id"]]
+    bad = client.get(f"/api/v1/plans/{plan['id']}/comments?after=-1", headers=zhang)
+    assert (bad.status_code, bad.get_json()["error"]) == (422, "invalid")
+    zhao = _auth(engine.create_token("zhao", "other unit")["secret"])  # may not see the plan: as if none
+    assert client.get(f"/api/v1/plans/{plan['id']}/comments", headers=zhao).status_code == 404

@@ -180,6 +180,7 @@ def _api_attempts(f: dict) -> dict:
         "api.files": ("GET", f"/api/v1/plans/{p}/files", None, {404}),
         "api.file": ("GET", f"/api/v1/plans/{p}/files/{f['document']}", None, {404}),
         "api.history": ("GET", f"/api/v1/plans/{p}/history", None, {404}),
+        "api.comments": ("GET", f"/api/v1/plans/{p}/comments", None, {404}),
         "api.add_comment": ("POST", f"/api/v1/plans/{p}/comments", {"text": "x"}, {404}),
         "api.assign": ("POST", f"/api/v1/tasks/{t}/assign", {**seen, "to": "li"}, {404}),
         "api.stop": ("POST", f"/api/v1/plans/{p}/stop", {"reason": "x"}, {404}),

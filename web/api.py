@@ -155,7 +155,9 @@ def _authenticate():
 QUERY = {"api.tasks": ("scope", "q", "due", "step", "limit", "offset"),
          "api.plans": ("status", "q", "page", "limit", "offset"),
          "api.ledger": ("year", "status", "colour", "unit", "process"),
-         "api.stats": ("since", "until", "process")}
+         "api.stats": ("since", "until", "process"),
+         "api.history": ("after",),
+         "api.comments": ("after",)}
 
 
 @bp.before_request
@@ -563,10 +565,20 @@ def history(instance_id: int):
     writes, in the request's language."""
     if not may_see_plan(engine(), me(), instance_id):
         return _not_found()
+    after = _whole("after", 0, least=0, most=MAX_ID)  # a client keeping in step: only what is newer
     with engine().db.reader() as s:
         trail = plan_history(s, instance_id)
-    trail["events"] = [e | {"said": said(e, language())} for e in trail["events"]]
+    trail["events"] = [e | {"said": said(e, language())} for e in trail["events"] if e["seq"] > after]
     return answer(trail)
+
+
+@bp.get("/plans/<int:instance_id>/comments")
+def comments(instance_id: int):
+    """留言, oldest first, as the plan's page lists them; `after` (a comment id): only newer ones."""
+    if not may_see_plan(engine(), me(), instance_id):
+        return _not_found()
+    after = _whole("after", 0, least=0, most=MAX_ID)
+    return answer({"comments": [c for c in engine().comments(instance_id) if c["id"] > after]})
 
 
 @bp.post("/plans/<int:instance_id>/comments")
