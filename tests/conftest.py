@@ -9,12 +9,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 from engine import clock
 from engine.commands import Engine
 from models import Base
-from models.db import Database, normalise_url
+from models.db import MIGRATIONS, Database, normalise_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
@@ -86,6 +88,36 @@ def postgres_db(postgres_url) -> Database:
 def db(request) -> Database:
     """Runs the test once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_db")
+
+
+def migrate_to(url: str, revision: str, direction=command.upgrade) -> None:
+    """Database.upgrade, to a given revision (or down to it)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    db = Database(url)
+    try:
+        with db.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            direction(config, revision)
+            connection.commit()
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def blank_url(db, tmp_path):
+    """An empty database of the same kind as `db`, for running migrations from the start."""
+    if db.is_sqlite:
+        yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
+        return
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"reformflow_mig_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield normalise_url(PG_URL).rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

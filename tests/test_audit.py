@@ -7,15 +7,13 @@ import csv
 import hashlib
 import io
 import json
-import uuid
 import warnings
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from click.testing import CliRunner
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DatabaseError
 
 import engine.audit as audit
@@ -23,9 +21,9 @@ from engine.audit import public_url, verify
 from engine.cli import main
 from engine.commands import Engine
 from models import AuditEvent
-from models.db import MIGRATIONS, Database, normalise_url
+from models.db import Database
 
-from .conftest import FIXTURES, PG_URL, read
+from .conftest import FIXTURES, migrate_to, read
 
 
 def cli(db: Database, *args, code: int = 0):
@@ -217,38 +215,8 @@ def test_a_wall_clock_going_back_is_reported_small_skew_is_not(engine, people, m
     assert result.problems[0].startswith(f"事件 {seq} 的写入时间") and "goes back in time" in result.problems[0]
 
 
-def _migrate(url: str, revision: str, direction=command.upgrade) -> None:
-    """Database.upgrade, to a given revision (or down to it)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    db = Database(url)
-    try:
-        with db.engine.connect() as connection:
-            config.attributes["connection"] = connection
-            direction(config, revision)
-            connection.commit()
-    finally:
-        db.dispose()
-
-
-@pytest.fixture
-def blank_url(db, tmp_path):
-    """An empty database of the same kind as `db`, for running migrations from the start."""
-    if db.is_sqlite:
-        yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
-        return
-    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"reformflow_mig_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield normalise_url(PG_URL).rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def test_upgrade_from_0002_keeps_old_events_verifiable(blank_url):
-    _migrate(blank_url, "0002")
+    migrate_to(blank_url, "0002")
     old = Database(blank_url)
     prev = audit.GENESIS_HASH
     with old.engine.begin() as conn:  # events as 0002 wrote them: no recorded_at, 8-field hash
@@ -274,7 +242,7 @@ def test_upgrade_from_0002_keeps_old_events_verifiable(blank_url):
         assert s.get(AuditEvent, 3).recorded_at is not None
         assert verify(s).ok
     with pytest.raises(RuntimeError, match="recorded_at"):  # would make event 3 unverifiable
-        _migrate(blank_url, "0002", command.downgrade)
+        migrate_to(blank_url, "0002", command.downgrade)
     db.upgrade()  # the later revisions undone before the refusal come back, as `reformflow init` does
     tamper(db, "UPDATE audit_events SET recorded_at = NULL WHERE seq = 3")  # strip it
     with db.reader() as s:
@@ -365,13 +333,13 @@ def test_instance_started_records_the_version_numbers_of_the_called_processes(en
 def test_going_back_to_0009_and_up_again_keeps_every_user_and_group_membership(blank_url):
     """0010's downgrade drops a column of `users`: done as a table copy on SQLite, dropping the
     old table would cascade to the memberships and leave every user without a group."""
-    _migrate(blank_url, "head")
+    migrate_to(blank_url, "head")
     engine = Engine(Database(blank_url))
     engine.add_group("legal", "法制机构")
     engine.add_user("li", "李娜", groups=["legal"], unit="市司法局")
     engine.db.dispose()
-    _migrate(blank_url, "0009", command.downgrade)
-    _migrate(blank_url, "head")
+    migrate_to(blank_url, "0009", command.downgrade)
+    migrate_to(blank_url, "head")
     engine = Engine(Database(blank_url))
     assert [(u["username"], u["groups"]) for u in engine.users()] == [("li", ["legal"])]
     engine.db.dispose()
@@ -380,7 +348,7 @@ def test_going_back_to_0009_and_up_again_keeps_every_user_and_group_membership(b
 def test_going_back_to_0010_drops_the_comments_and_up_again_keeps_them_append_only(blank_url):
     """0011's downgrade drops the comments table with its triggers (and on PostgreSQL their
     function), so that going up again creates them afresh, on SQLite and PostgreSQL alike."""
-    _migrate(blank_url, "head")
+    migrate_to(blank_url, "head")
     engine = Engine(Database(blank_url))
     engine.add_group("reform_office", "改革办")
     engine.add_user("chen", "陈静", groups=["reform_office"])
@@ -388,12 +356,12 @@ def test_going_back_to_0010_drops_the_comments_and_up_again_keeps_them_append_on
     plan = engine.start("mini_approval", actor="chen", data={})
     engine.comment(plan["id"], "请补充材料。", actor="chen")
     engine.db.dispose()
-    _migrate(blank_url, "0010", command.downgrade)
+    migrate_to(blank_url, "0010", command.downgrade)
     db = Database(blank_url)
     with db.engine.connect() as conn:
         assert "comments" not in db.engine.dialect.get_table_names(conn)
     db.dispose()
-    _migrate(blank_url, "head")
+    migrate_to(blank_url, "head")
     engine = Engine(Database(blank_url))
     assert engine.comments(plan["id"]) == []
     again = engine.comment(plan["id"], "再次提醒：请补充材料。", actor="chen")

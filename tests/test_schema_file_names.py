@@ -4,48 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import uuid
+from sqlalchemy import text
 
-import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, text
+from models.db import Database
 
-from models.db import MIGRATIONS, Database, normalise_url
-
-from .conftest import PG_URL
+from .conftest import migrate_to
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database_url(request, tmp_path):
-    """A database with no schema yet, on each of the two."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/old.sqlite3"
-        return
-    request.getfixturevalue("postgres_url")  # fails, or skips, as every PostgreSQL test does without one
-    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"reformflow_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield normalise_url(PG_URL).rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _upgrade(db: Database, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-        connection.commit()
-
-
-def test_an_older_deploy_s_folders_are_cut_from_the_file_name(empty_database_url):
-    db = Database(empty_database_url)
+def test_an_older_deploy_s_folders_are_cut_from_the_file_name(blank_url):
+    migrate_to(blank_url, "0021")
+    db = Database(blank_url)
     try:
-        _upgrade(db, "0021")
         with db.engine.begin() as conn:
             for n, name in enumerate(["m1/legality_review.bpmn", "C:\\流程\\filing.bpmn", "reform_plan.bpmn"], 1):
                 conn.execute(text(
