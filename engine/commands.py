@@ -1416,15 +1416,21 @@ class Engine:
             drafts.discard(ctx.session, [t["task_id"] for t in withdrawn])
         return {**self.instance(instance_id), "withdrawn": withdrawn}
 
+    @contextmanager
+    def _migration_reader(self, actor: str | None) -> Iterator[Context]:
+        """A read for the migration previews: a Context without a lock; with `actor`, refused
+        unless they are in the reform office."""
+        with self.db.reader() as session:
+            if actor is not None:
+                _office_reader(session.connection(), actor, _MIGRATE_REFUSAL)
+            yield Context(session, SYSTEM_ACTOR, clock.now(), specs=self.specs)
+
     def migration_preview(self, instance_id: int, *, to_version: int | None = None,
                           actor: str | None = None) -> dict:
         """What moving a running plan to a newer version of its process would do (engine/migration.py),
         nothing changed: its open steps kept or changed, the changes ahead, and why it may not move,
         if it may not. With `actor`, refused unless they are in the reform office."""
-        with self.db.reader() as session:
-            ctx = Context(session, SYSTEM_ACTOR, clock.now(), specs=self.specs)
-            if actor is not None:
-                _office_reader(session.connection(), actor, _MIGRATE_REFUSAL)
+        with self._migration_reader(actor) as ctx:
             plan = runtime.read_plan(ctx, instance_id)
             if plan is None:
                 raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
@@ -1440,10 +1446,8 @@ class Engine:
         bound to an older version (these keep their own version: `to_version` of their preview is
         it). A plan that may not move carries its reasons. The caller moves each with
         migrate_plan, one transaction per plan. With `actor`, refused unless in the reform office."""
-        with self.db.reader() as session:
-            ctx = Context(session, SYSTEM_ACTOR, clock.now(), specs=self.specs)
-            if actor is not None:
-                _office_reader(session.connection(), actor, _MIGRATE_REFUSAL)
+        with self._migration_reader(actor) as ctx:
+            session = ctx.session
             latest = self._latest(session, key)
             if latest is None:
                 raise NotFound(f"没有流程 {key}，见 `reformflow definitions` (no process {key})")
