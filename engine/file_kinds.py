@@ -92,14 +92,18 @@ def _in_zip(content: bytes) -> tuple[str, str]:
 
 
 def _text(content: bytes) -> bool:
-    """Plain text: no NUL byte (UTF-16 and every binary format have them), and UTF-8 or GB 18030
-    (GBK's successor: what a Chinese Windows Notepad saves as ANSI)."""
-    if b"\x00" in content:
-        return False
-    for encoding in ("utf-8-sig", "gb18030"):
+    """Plain text: no NUL byte (UTF-16 and every binary format have them), in one of the
+    encodings text_encoding knows."""
+    return b"\x00" not in content and text_encoding(content) is not None
+
+
+def text_encoding(content: bytes) -> str | None:
+    """UTF-8 (a byte-order mark is UTF-8 too), else GB 18030 (GBK's successor: what a Chinese
+    Windows Notepad saves as ANSI); None when the bytes are neither."""
+    for encoding in ("utf-8", "gb18030"):
         try:
             content.decode(encoding)
-            return True
+            return encoding
         except UnicodeDecodeError:
             pass
-    return False
+    return None

@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 from flask import send_file
 
+from engine.file_kinds import text_encoding
+
 
 def attachment(content: bytes, media_type: str, file_name: str, fallback: str | None = None):
     """`fallback`: the plain-ASCII name for a browser that cannot read the UTF-8 one (RFC 6266)."""
@@ -24,11 +26,6 @@ def attachment(content: bytes, media_type: str, file_name: str, fallback: str | 
 
 
 def _charset(content: bytes) -> str:
-    """A text file's encoding as uploads accept it (engine/file_kinds.py): UTF-8, else GB 18030
-    (a .txt saved by Notepad on a Chinese Windows). Said in the header, a browser that shows the
-    file shows its Chinese rather than mojibake (Flask would say utf-8 for either)."""
-    try:
-        content.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"
+    """A text file's encoding as uploads accept it: said in the header, a browser that shows a
+    GBK .txt shows its Chinese rather than mojibake (Flask would say utf-8 for either)."""
+    return text_encoding(content) or "gb18030"
