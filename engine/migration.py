@@ -52,7 +52,9 @@ from . import diagram_changes, forms, runtime
 from .deadlines import TimerValueError
 from .errors import Conflict, Invalid, NotFound
 from .expressions import ExpressionError
+from .parser import NS, setting
 from .state import SPEC_SERIALIZER
+from .xmlsafe import parse_bpmn_bytes
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 # history a person or the trail saw happen: a task in these states must keep its element
@@ -403,10 +405,9 @@ def _step_changes(old, new) -> list[str]:
 
 
 def _new_properties(source, target) -> dict:
-    from .parser import setting as _setting  # how start turns a property into a variable
     old = json.loads(source.start_config or "{}").get("properties", {})
     new = json.loads(target.start_config or "{}").get("properties", {})
-    return {name: _setting(value) for name, value in new.items() if name not in old}
+    return {name: setting(value) for name, value in new.items() if name not in old}  # as start does
 
 
 def _check_start_form(move: Move, variables: dict) -> None:
@@ -657,10 +658,7 @@ def newer_called(session, plan_id: int) -> list[dict]:
 def process_names(definition: ProcessDefinition) -> set[str]:
     """The names an open step's row gives as its process (HumanTask.process_key) while inside this
     definition: its key, and the ids of its embedded subprocesses."""
-    from lxml import etree
-
-    from .parser import NS
-    root = etree.fromstring(definition.bpmn_xml.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+    root = parse_bpmn_bytes(definition.bpmn_xml.encode("utf-8"), definition.file_name).getroot()
     return {definition.key, *root.xpath(".//bpmn:subProcess/@id | .//bpmn:transaction/@id", namespaces=NS)}
 
 
