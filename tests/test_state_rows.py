@@ -17,9 +17,8 @@ from engine.state import SPEC_SERIALIZER
 from models import InstanceTask, ProcessInstance
 from models.db import Database
 
-from .conftest import add_people
+from .conftest import add_people, migrate_to
 from .plan_helper import MEMBERS, deploy_library
-from .test_audit import _migrate, blank_url  # noqa: F401 (fixture)
 
 # The longest path: every argumentation branch, risk assessment, the standing committee after
 # the government meeting, reporting up; its subprocesses (risk, legality, deliberation, filing)
@@ -168,14 +167,14 @@ def test_plans_saved_whole_before_0004_go_on_after_the_upgrade(blank_url):  # no
     before = full_state(in_memory(engine, plan_id))
     db.dispose()
 
-    _migrate(blank_url, "0003", command.downgrade)
+    migrate_to(blank_url, "0003", command.downgrade)
     old = Database(blank_url)
     with old.engine.connect() as conn:
         state = sorted_deletions(json.loads(conn.execute(select(ProcessInstance.state_json)).scalar_one()))
     old.dispose()
     assert len(state["tasks"]) > 20 and state["tasks"] == before["tasks"]
 
-    _migrate(blank_url, "head")  # through 0004, which splits the document into rows
+    migrate_to(blank_url, "head")  # through 0004, which splits the document into rows
     db = Database(blank_url)
     assert full_state(from_database(db, plan_id)) == before
     engine = Engine(db)  # a fresh process: the plan comes from the migrated rows
