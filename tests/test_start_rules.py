@@ -159,3 +159,19 @@ def test_start_data_may_not_give_what_a_script_of_the_process_sets(engine, peopl
         engine.start("reform_plan", actor="zhang", title="预置", data={"rejectedOn": "2026-01-01"})
     with engine.db.reader() as s:
         assert s.execute(select(AuditEvent).where(AuditEvent.event_type == "instance_started")).first() is None
+
+
+def test_a_reform_plan_is_started_by_a_drafter_or_the_office_only(engine, people):
+    """reform_plan named no starters: a legal reviewer or a leader could start a plan and find
+    its drafting steps in their own inbox. The library names the lead unit's drafters and the
+    reform office, which starts plans on a lead unit's behalf."""
+    from .plan_helper import deploy_library
+    deploy_library(engine)
+    for outsider in ("li", "zhou", "liu"):
+        with pytest.raises(Forbidden) as refused:
+            engine.start("reform_plan", actor=outsider, title="越权发起", data={})
+        assert "drafter" in refused.value.message and "reform_office" in refused.value.message
+    with engine.db.reader() as s:
+        assert s.execute(select(AuditEvent).where(AuditEvent.event_type == "instance_started")).first() is None
+    assert engine.start("reform_plan", actor="zhang", title="起草人发起", data={})["status"] == "running"
+    assert engine.start("reform_plan", actor="chen", title="改革办代为发起", data={})["status"] == "running"
