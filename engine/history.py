@@ -18,12 +18,13 @@ from models import AuditEvent, Group, HumanTask, ProcessInstance, User
 from .audit import intact
 from .errors import NotFound
 from .queries import iso
+from .visibility import visible_plans
 
 
 @dataclass
 class Trail:
     """One plan's audit events with what is needed to say them: its inbox rows and who acted."""
-    plan: ProcessInstance
+    plan: ProcessInstance | None  # None: events of several plans (events_after)
     tasks: dict[int, HumanTask]
     events: list[AuditEvent]
     names: dict[str, str]
@@ -66,10 +67,34 @@ def load_trail(session: Session, instance_id: int) -> Trail:
     tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars()}
     events = session.execute(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                              .order_by(AuditEvent.seq)).scalars().all()
-    # everyone the trail may name: who acted, and whom tasks went to (small tables, read whole)
-    names = dict(session.execute(select(User.username, User.display_name)).all())
-    groups = dict(session.execute(select(Group.code, Group.display_name)).all())
-    return Trail(plan, tasks, events, names, groups)
+    return Trail(plan, tasks, events, *_directory(session))
+
+
+def _directory(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+    """Everyone a trail may name: who acted, and whom tasks went to (small tables, read whole)."""
+    return (dict(session.execute(select(User.username, User.display_name)).all()),
+            dict(session.execute(select(Group.code, Group.display_name)).all()))
+
+
+def events_after(session: Session, person, after: int, limit: int) -> dict:
+    """What happened in every plan `person` may see since event `after`, oldest first: at most
+    `limit` events, said as a plan's trail says them, each with its plan's id, title and business
+    key. `next_after` is the `after` of the next call. A client polling with it misses nothing:
+    events are numbered in the order their transactions commit (the chain's head is moved under a
+    lock held to the commit), so no event appears later below a number already read."""
+    rows = session.execute(
+        select(AuditEvent).join(ProcessInstance, ProcessInstance.id == AuditEvent.instance_id)
+        .where(AuditEvent.seq > after, visible_plans(person)).order_by(AuditEvent.seq).limit(limit + 1)
+    ).scalars().all()
+    more, rows = len(rows) > limit, rows[:limit]
+    plans = {p.id: p for p in session.execute(select(ProcessInstance).where(
+        ProcessInstance.id.in_({e.instance_id for e in rows}))).scalars()}
+    task_ids = {e.task_id for e in rows if e.task_id is not None}
+    tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.id.in_(task_ids))).scalars()}
+    trail = Trail(None, tasks, rows, *_directory(session))
+    events = [trail.describe(e) | {"instance_id": e.instance_id, "title": plans[e.instance_id].title,
+                                   "business_key": plans[e.instance_id].business_key} for e in rows]
+    return {"after": after, "next_after": rows[-1].seq if rows else after, "more": more, "events": events}
 
 
 def plan_history(session: Session, instance_id: int) -> dict:

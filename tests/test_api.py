@@ -633,3 +633,51 @@ def test_a_client_keeping_in_step_reads_only_the_newer_events_and_comments(mini)
     assert (bad.status_code, bad.get_json()["error"]) == (422, "invalid")
     zhao = _auth(engine.create_token("zhao", "other unit")["secret"])  # may not see the plan: as if none
     assert client.get(f"/api/v1/plans/{plan['id']}/comments", headers=zhao).status_code == 404
+
+
+def test_a_client_follows_every_plan_it_may_see_through_one_feed_of_events(mini):
+    """An OA system keeping its list of plans in step polled each plan's history one by one. The
+    feed gives every visible plan's events in one sequence: page after page with `next_after`,
+    nothing twice, nothing missed, nothing of a plan the caller may not see."""
+    engine = mini
+    client = _client(engine)
+    zhao = _auth(engine.create_token("zhao", "OA")["secret"])
+    zhang = _auth(engine.create_token("zhang", "a drafter")["secret"])
+    chen = _auth(engine.create_token("chen", "office")["secret"])
+    mine = [client.post("/api/v1/plans", headers=zhao, json={"key": "mini_approval", "title": t}).get_json()["id"]
+            for t in ("甲方案", "乙方案")]
+    theirs = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "丙方案"}).get_json()["id"]
+
+    whole = client.get("/api/v1/events?limit=200", headers=zhao).get_json()
+    assert whole["more"] is False and {e["instance_id"] for e in whole["events"]} == set(mine)
+    seqs = [e["seq"] for e in whole["events"]]
+    assert seqs == sorted(seqs) and whole["next_after"] == seqs[-1]
+    first = whole["events"][0]
+    assert (first["event_type"], first["title"], first["said"]) == (
+        "instance_started", "甲方案", client.get(f"/api/v1/plans/{mine[0]}/history", headers=zhao).get_json()["events"][0]["said"])
+
+    paged, after = [], 0
+    while True:
+        page = client.get(f"/api/v1/events?after={after}&limit=2", headers=zhao).get_json()
+        assert len(page["events"]) <= 2
+        paged += page["events"]
+        after = page["next_after"]
+        if not page["more"]:
+            break
+    assert [e["seq"] for e in paged] == seqs
+
+    client.post(f"/api/v1/plans/{mine[1]}/comments", headers=zhao, json={"text": "进展如何？"})
+    client.post(f"/api/v1/plans/{theirs}/comments", headers=zhang, json={"text": "别人的方案"})
+    newer = client.get(f"/api/v1/events?after={after}", headers=zhao).get_json()
+    assert [(e["instance_id"], e["event_type"]) for e in newer["events"]] == [(mine[1], "comment_added")]
+    assert client.get(f"/api/v1/events?after={newer['next_after']}", headers=zhao).get_json() == {
+        "after": newer["next_after"], "next_after": newer["next_after"], "more": False, "events": []}
+
+    for who in (zhao, zhang, chen):  # each follows exactly the plans their list shows them
+        listed = {p["id"] for p in client.get("/api/v1/plans", headers=who).get_json()["plans"]}
+        followed = {e["instance_id"] for e in client.get("/api/v1/events?limit=200", headers=who).get_json()["events"]}
+        assert followed == listed
+    assert theirs not in {p["id"] for p in client.get("/api/v1/plans", headers=zhao).get_json()["plans"]}
+    for bad in ("limit=0", "limit=201", "after=-1", "since=1"):
+        refused = client.get(f"/api/v1/events?{bad}", headers=zhao)
+        assert (refused.status_code, refused.get_json()["error"]) == (422, "invalid"), bad

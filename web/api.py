@@ -29,7 +29,7 @@ from engine import clock, urging
 from engine.commands import business_key_form
 from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
-from engine.history import plan_history
+from engine.history import events_after, plan_history
 from engine.ledger import last_day
 from engine.overview import soon_by
 from engine.plan_list import PAGE_SIZE as PLAN_PAGE, PLAN_STATUSES, count_plans, plan_rows
@@ -157,6 +157,7 @@ QUERY = {"api.tasks": ("scope", "q", "due", "step", "limit", "offset"),
          "api.ledger": ("year", "status", "colour", "unit", "process"),
          "api.stats": ("since", "until", "process"),
          "api.history": ("after",),
+         "api.events": ("after", "limit"),
          "api.comments": ("after",)}
 
 
@@ -570,6 +571,20 @@ def history(instance_id: int):
         trail = plan_history(s, instance_id)
     trail["events"] = [e | {"said": said(e, language())} for e in trail["events"] if e["seq"] > after]
     return answer(trail)
+
+
+@bp.get("/events")
+def events():
+    """What happened in every plan the caller may see, oldest first (a client keeping its own copy
+    in step polls with `after` = the `next_after` it was given): at most `limit` (50) events, each
+    said as a plan's history says it, with its plan's id, title and business key."""
+    after = _whole("after", 0, least=0, most=MAX_ID)
+    limit = _whole("limit", LIMIT, least=1, most=MAX_LIMIT)
+    with engine().db.reader() as s:
+        feed = events_after(s, me(), after, limit)
+    for e in feed["events"]:
+        e["said"] = said(e, language())
+    return answer(feed)
 
 
 @bp.get("/plans/<int:instance_id>/comments")
