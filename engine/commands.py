@@ -501,19 +501,34 @@ class Engine:
             user.password_hash = passwords.hashed(new_password)
             user.session_generation += 1
             ctx.log.record(event, username=username)
+            # a reset takes the account back (forgotten, or in the wrong hands): the API tokens
+            # made with it end with its sessions, or a token minted by whoever had it would outlive both
+            revoked = tokens.revoke_all(ctx.session, ctx.log, username, ctx.now, reason=event) \
+                if event == "password_reset" else 0
             return {"username": username, "display_name": user.display_name, "reset": event == "password_reset",
-                    "active": user.active, "session_generation": user.session_generation}
+                    "active": user.active, "session_generation": user.session_generation,
+                    "tokens_revoked": revoked}
 
     # ----------------------------------------------------------------- API tokens
     # Personal access tokens of the JSON API (engine/tokens.py, web/api.py): a person's key for
     # their office's other systems, acting as them. Made and revoked one command each, with its
     # event in the trail; the secret is returned once, by create_token, and never kept.
-    def create_token(self, actor: str, name: str, expires_at: datetime | date | None = None) -> dict:
+    def create_token(self, actor: str, name: str, expires_at: datetime | date | None = None, *,
+                     current_password: str | None = None) -> dict:
         """A new token of `actor`, valid until `expires_at` (an instant, or a date: to the end of
-        that day, Beijing time) or until revoked. Returns it with its `secret`, this once."""
+        that day, Beijing time) or until revoked. Returns it with its `secret`, this once.
+
+        `current_password`: the web asks for it, as for a new password: a token outlives the
+        session (sign-out and password changes end sessions, not tokens), so a browser left
+        signed in must not be enough to mint one. The command line passes None: it holds the
+        database's credentials anyway."""
         name = tokens.checked_name(name)
         with self.command(actor) as ctx:
             self._member(ctx, actor)  # active, as for every --as
+            if current_password is not None:
+                held = ctx.session.execute(select(User.password_hash).where(User.username == actor)).scalar_one()
+                if not passwords.matches(held, current_password):
+                    raise Forbidden("当前密码不正确，令牌未创建 (the current password is wrong; no token was made)")
             if isinstance(expires_at, datetime):
                 if expires_at.tzinfo is None or expires_at <= ctx.now:
                     raise Invalid("有效期须为将来的时刻 (the token must expire in the future)")

@@ -188,7 +188,7 @@ def _api_attempts(f: dict) -> dict:
 
 
 # the API's own lists and who-am-I: each person's own (test_the_api_lists_show_each_person_only_their_own)
-API_OWN = {"api.whoami", "api.tasks", "api.plans", "api.delegations", "api.processes"}
+API_OWN = {"api.whoami", "api.tasks", "api.plans", "api.delegations", "api.processes", "api.events"}
 
 
 def test_every_route_refuses_a_crafted_request_of_someone_who_may_not(demo_engine):
@@ -311,6 +311,8 @@ def test_the_api_lists_show_each_person_only_their_own(demo_engine):
     plans = client.get("/api/v1/plans", headers=li).get_json()["plans"]
     assert f["plan"] not in {p["id"] for p in plans} and f["my_plan"] in {p["id"] for p in plans}
     assert client.get("/api/v1/plans?q=DT-2015-02", headers=li).get_json()["plans"] == []
+    events = client.get("/api/v1/events?limit=200", headers=li).get_json()["events"]
+    assert f["plan"] not in {e["instance_id"] for e in events} and f["my_plan"] in {e["instance_id"] for e in events}
     # what li may start: not the reform office's round of work reports (POST /plans would be 403)
     assert "work_report" not in {p["key"] for p in client.get("/api/v1/processes", headers=li).get_json()["processes"]}
 

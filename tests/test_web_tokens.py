@@ -10,6 +10,8 @@ import urllib.request
 
 from playwright.sync_api import expect
 
+from engine.demo import PASSWORD
+
 from .web_helper import sign_in
 
 
@@ -31,6 +33,11 @@ def test_a_token_made_on_the_page_opens_the_api_until_it_is_revoked(live, page):
     expect(page.locator("h1")).to_have_text("访问令牌")
     expect(page.locator("main")).to_contain_text("您还没有访问令牌。")
     page.get_by_label("名称").fill("OA 系统")
+    page.get_by_label("当前密码").fill("wrong-password")  # a browser left signed in is not enough
+    page.get_by_role("button", name="创建令牌").click()
+    expect(page.get_by_role("alert")).to_contain_text("当前密码不正确，令牌未创建")
+    expect(page.locator("main")).to_contain_text("您还没有访问令牌。")
+    page.get_by_label("当前密码").fill(PASSWORD)
     page.get_by_role("button", name="创建令牌").click()
 
     expect(page.get_by_role("status")).to_contain_text("已创建访问令牌「OA 系统」")
@@ -70,11 +77,13 @@ def test_the_page_in_english_and_a_name_refused(live, page):
     page.get_by_role("button", name="English").click()
     expect(page.locator("h1")).to_have_text("Access tokens")
     page.get_by_label("Name").fill("   ")  # blanks only: the browser sends it, the engine refuses it
+    page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_label("Valid through (that day included; optional)").fill("2099-12-31")
     page.get_by_role("button", name="Create token").click()
     expect(page.get_by_role("alert")).to_contain_text("Give the token's name")
     expect(page.get_by_label("Valid through (that day included; optional)")).to_have_value("2099-12-31")
     page.get_by_label("Name").fill("dashboard")
+    page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Create token").click()
     expect(page.get_by_role("status")).to_contain_text('Access token "dashboard" created.')
     expect(page.locator("table.tokens tbody tr")).to_contain_text("2099-12-31")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -111,13 +111,23 @@ def account_tokens():
     if request.method == "GET":
         return page()
     name, expires = request.form.get("name", ""), request.form.get("expires", "").strip()
+    address = request.remote_addr or "-"
+    # the current password, as for a new password: a token outlives sign-out and password
+    # changes, so a browser left signed in must not be enough to make one; wrong ones count as
+    # failed sign-ins, so this form is no faster way to guess
+    until = sign_in_throttle.wait_until(engine(), me, address)
+    if until is not None:
+        flash(_("密码输错次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat())), "error")
+        return page(name=name, expires=expires), 429
     try:
         try:
             last_day = date.fromisoformat(expires) if expires else None
         except ValueError:
             raise Invalid(_("有效期须为日期，如 2027-12-31。")) from None
-        created = engine().create_token(me, name, last_day)
+        created = engine().create_token(me, name, last_day, current_password=request.form.get("current_password", ""))
     except ReformflowError as exc:
+        if exc.kind == "forbidden":  # the current password was wrong
+            sign_in_throttle.failed(engine(), me, address)
         return refused(exc, lambda: page(name=name, expires=expires))
     flash(_("已创建访问令牌「%(name)s」。", name=created["name"]), "ok")
     return page(created=created)
@@ -300,11 +310,14 @@ def reset_password(username: str):
     form = request.form
     try:
         _new_password(username, form.get("new_password", ""), form.get("new_password_again", ""))
-        engine().set_password(username, form["new_password"], actor=current_user.username)
+        done = engine().set_password(username, form["new_password"], actor=current_user.username)
     except ReformflowError as exc:
         return refused(exc, lambda: person(username))
     flash(_("已重设 %(who)s 的密码，其网页登录已失效。请将新密码当面或经安全渠道告知本人，并请其登录后修改。",
             who=names.person(username)), "ok")
+    if done["tokens_revoked"]:  # whoever held the account may have made them: the person makes new ones
+        flash(ngettext("其 %(num)s 个访问令牌已一并撤销，需要时请本人重新创建。",
+                       "其 %(num)s 个访问令牌已一并撤销，需要时请本人重新创建。", done["tokens_revoked"]), "ok")
     return redirect(url_for("people.person", username=username))
 
 
