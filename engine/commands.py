@@ -1020,6 +1020,7 @@ class Engine:
                 data = forms.check_variables(names.fields, data)
                 _check_not_engine_set(data, names)
             _check_starter_unit(user, definition.name, config, data)
+            _check_office_only(user, config, data)
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
@@ -1970,6 +1971,24 @@ def _check_starter_unit(user: Member, process_name: str, config: dict, data: dic
         raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，启动表单的 {variable} 填的是「{unit}」，"
                         f"请由该单位的人员发起 (you may start this process only for your own unit, {own}; "
                         f"{variable} names {unit!r}: a member of that unit starts it)")
+
+
+OFFICE_ONLY = "officeOnly"
+
+
+def _check_office_only(user: Member, config: dict, data: dict) -> None:
+    """A start form field with the property `officeOnly` (implementation's leadUser: who acts for
+    the lead unit) is the reform office's to fill when it starts a plan on a unit's behalf; anyone
+    else leaves it empty or names themselves. A drafter naming someone put that person's name on
+    every step of the plan, whatever their unit or role."""
+    if ADMIN_GROUP in user.group_codes:
+        return
+    for field in config.get("start_form") or []:
+        value = data.get(field["id"])
+        if (field["properties"].get(OFFICE_ONLY) or "").strip().lower() == "true" and value not in (None, "", user.username):
+            raise Forbidden(f"「{field['label'] or field['id']}」只能由改革办代为发起时填写；您发起时请留空（即由您本人办理）"
+                            f" ({field['id']} is filled by the reform office only, when it starts a plan on a unit's "
+                            f"behalf: leave it empty, and the steps are yours)")
 
 
 _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code, Unit.__table__.c.name.label("unit"))

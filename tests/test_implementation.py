@@ -14,7 +14,7 @@ from models import ProcessInstance
 from .plan_helper import Plan, audit_payloads, end_event
 from .test_reform_plan import library  # noqa: F401
 
-BASE = {"documentNumber": "同改发〔2026〕8号", "leadUnit": "市财政局", "measureCount": 3,
+BASE = {"documentNumber": "同改发〔2026〕8号", "leadUnit": "市发改委", "measureCount": 3,
         "implementationStart": "2026-01-15", "plannedCompletion": "2026-12-31"}
 REPORT = {"progressSummary": "按计划推进"}
 
@@ -807,7 +807,24 @@ def test_a_lead_unit_contact_who_is_no_user_is_refused_at_start_not_given_the_st
     """牵头单位经办人 is typed: a name nobody has would have opened 明确责任分工 for nobody to see
     (the office could even urge 'nosuchuser'). The start is refused, naming the step and the name."""
     with pytest.raises(Invalid, match="步骤「明确责任分工」.*办理人「nosuchuser」不是本系统的用户"):
-        Implementation(library, leadUser="nosuchuser")
+        Implementation(library, actor="chen", leadUser="nosuchuser")
     with library.db.reader() as s:
         assert s.execute(select(func.count(ProcessInstance.id))).scalar() == 0  # nothing started
-    assert Implementation(library, leadUser="wang").inbox()["Task_AssignResponsibility"][0] == "wang"
+    assert Implementation(library, actor="chen", leadUser="wang").inbox()["Task_AssignResponsibility"][0] == "wang"
+
+
+def test_a_drafter_starts_implementation_only_for_their_own_unit_and_as_its_contact(library):  # noqa: F811
+    """A penetration test started implementation as a drafter of one unit in another unit's name
+    (a line on the ledger and deadlines in that unit's name) and named an auditor as 牵头单位经办人,
+    who then held every step. starterUnit keeps a drafter to their own unit; leadUser is
+    officeOnly: the reform office names a contact when it starts on a unit's behalf."""
+    with pytest.raises(Forbidden, match="您只能为本单位（市发改委）发起「改革方案落实与督察」.*leadUnit 填的是「市司法局」"):
+        Implementation(library, leadUnit="市司法局")
+    with pytest.raises(Forbidden, match="「牵头单位经办人（用户名；改革办代为启动时填写，默认为启动人）」只能由改革办代为发起时填写"):
+        Implementation(library, leadUser="li")
+    with library.db.reader() as s:
+        assert s.execute(select(func.count(ProcessInstance.id))).scalar() == 0  # nothing started
+    assert Implementation(library, key="A", leadUser="zhang").inbox()["Task_AssignResponsibility"][0] == "zhang"
+    assert Implementation(library, key="B").inbox()["Task_AssignResponsibility"][0] == "zhang"
+    on_behalf = Implementation(library, actor="chen", key="C", leadUnit="市司法局", leadUser="li")
+    assert on_behalf.inbox()["Task_AssignResponsibility"][0] == "li"
