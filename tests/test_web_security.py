@@ -426,6 +426,7 @@ def test_every_page_says_no_framing_no_sniffing_no_script_and_no_referrer_abroad
         assert headers.get("X-Content-Type-Options") == "nosniff", path
         assert headers.get("Referrer-Policy") == "same-origin", path
         assert headers.get("Cache-Control") == "private, no-store", path
+        assert headers.get("Content-Type", "").count("charset") <= 1, (path, headers.get("Content-Type"))
         if answer.mimetype == "text/html":  # the site's own script file only: none inline, none elsewhere
             assert "script-src 'self';" in headers["Content-Security-Policy"], path
             assert "unsafe" not in headers["Content-Security-Policy"], path

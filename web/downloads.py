@@ -17,8 +17,9 @@ def attachment(content: bytes, media_type: str, file_name: str, fallback: str | 
     if fallback is not None and not file_name.isascii():
         response.headers["Content-Disposition"] = (f'attachment; filename="{fallback}"; '
                                                    f"filename*=UTF-8''{quote(file_name, safe='')}")
-    if media_type.startswith("text/") and "charset" not in media_type:  # send_file would say utf-8 for any
-        response.headers["Content-Type"] = f"{media_type}; charset={_charset(content)}"
+    if media_type.startswith("text/"):  # send_file says utf-8 for any, even after a charset given
+        response.headers["Content-Type"] = media_type if "charset" in media_type \
+            else f"{media_type}; charset={_charset(content)}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
     response.headers["Cache-Control"] = "private, no-store"
