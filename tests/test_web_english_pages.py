@@ -184,3 +184,44 @@ def test_a_bulk_urge_says_how_many_it_left_out_as_urged_just_now(demo_engine):
         answer = client.post("/tasks/urge", data={"task": [first, second], "note": note}, follow_redirects=True)
         page = _text(answer)
         assert urged in page and again in page, page[:600]
+
+
+def _attributes(page: str, tag: str, **having) -> list[dict]:
+    """The attributes of each `tag` whose attributes include `having`, as a browser reads them."""
+    from html.parser import HTMLParser
+    found = []
+
+    class Reader(HTMLParser):
+        def handle_starttag(self, name, attrs):
+            attrs = dict(attrs)
+            if name == tag and all(attrs.get(k) == v for k, v in having.items()):
+                found.append(attrs)
+    Reader().feed(page)
+    return found
+
+
+def test_a_quoted_name_in_an_english_label_keeps_the_attribute_whole(demo_engine):
+    """The office's tick boxes (Pick task 3 “…”) and a token's revoke button (Revoke token “…”):
+    the name is in the label, and nothing after it spills out of the attribute."""
+    client = _client(demo_engine, "chen")
+    page = client.get("/tasks?scope=all").get_data(as_text=True)
+    boxes = _attributes(page, "input", name="task", form="urge-picked")
+    assert boxes, "the office ticks tasks to urge"
+    with demo_engine.db.reader() as s:
+        names = {t["id"]: t["name"] for t in list_tasks(s, "chen", "all")}
+    for box in boxes:
+        assert set(box) == {"type", "name", "value", "form", "aria-label"}
+        assert box["aria-label"].startswith(f"Pick task {box['value']} “{names[int(box['value'])]}")
+        assert box["aria-label"].endswith("”")
+    demo_engine.create_token("chen", 'OA "旧"')
+    page = client.get("/account/tokens").get_data(as_text=True)
+    buttons = [b for b in _attributes(page, "button") if "aria-label" in b]
+    assert [b["aria-label"] for b in buttons] == ['Revoke token “OA "旧"”']
+
+
+def test_a_translated_text_is_escaped_like_any_other(demo_engine):
+    """Jinja's i18n marks a translation safe as it is: a quote in it ended the attribute it stood in."""
+    app = _client(demo_engine, "chen").application
+    with app.test_request_context("/"):
+        rendered = app.jinja_env.from_string('<b title="{{ _(\'a "b" <c>\') }}">').render()
+    assert rendered == '<b title="a &#34;b&#34; &lt;c&gt;">'

@@ -76,7 +76,7 @@ def test_the_page_in_english_and_a_name_refused(live, page):
     expect(page.get_by_label("Valid through (that day included; optional)")).to_have_value("2099-12-31")
     page.get_by_label("Name").fill("dashboard")
     page.get_by_role("button", name="Create token").click()
-    expect(page.get_by_role("status")).to_contain_text('Access token "dashboard" created.')
+    expect(page.get_by_role("status")).to_contain_text("Access token “dashboard” created.")
     expect(page.locator("table.tokens tbody tr")).to_contain_text("2099-12-31")
     expect(page.locator("main")).to_contain_text("It is shown this once only")
 
