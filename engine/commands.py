@@ -796,7 +796,7 @@ class Engine:
                         raise Invalid(f"{zh} ({en})")
                     raise Invalid(f"{zh}；要恢复为工作日，请撤销该日已录入的{'调休上班' if row.is_working_day else '放假'}"
                                   f"（网页的「撤销」，或 reformflow calendar remove {day} --as {actor}） ({en}; to make it "
-                                  f"a plain working day again, remove its entry: 撤销 on the web page, or `reformflow "
+                                  f"a plain working day again, remove its entry: “撤销” on the web page, or `reformflow "
                                   f"calendar remove {day} --as {actor}`)")
                 old = None if row is None else row.is_working_day
                 entry = {"day": day.isoformat(), "working": working, "note": note}

@@ -8,6 +8,7 @@ import html as markup
 import re
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from engine import clock
@@ -225,3 +226,24 @@ def test_a_translated_text_is_escaped_like_any_other(demo_engine):
     with app.test_request_context("/"):
         rendered = app.jinja_env.from_string('<b title="{{ _(\'a "b" <c>\') }}">').render()
     assert rendered == '<b title="a &#34;b&#34; &lt;c&gt;">'
+
+
+def _imported(client, text: str) -> str:
+    import io
+    return _text(client.post("/calendar/2027/import", data={"schedule": (io.BytesIO(text.encode()), "2027.csv")},
+                             content_type="multipart/form-data"))
+
+
+@pytest.mark.parametrize("text, said", [
+    ("2027-01-01,放假,元旦\n", "The first line must be the heading, with the columns “日期” and “安排”, or “day” and "
+                               "“kind”; “说明” or “note” is optional; it is: “2027-01-01,放假,元旦”"),
+    ("日期,安排,说明\n2027-01-01,调休,\n", "The calendar file has 1 error; nothing was entered: line 2: the kind “调休” must "
+                                       "be “放假” (off) or “上班” (working)"),
+    ("日期,安排,说明\n2027年2月30日,放假,\n2027-01-01,调休,\n",
+     "The calendar file has 2 errors; nothing was entered: line 2: “2027年2月30日” is not a day"),
+])
+def test_a_calendar_file_refused_is_told_in_english(demo_engine, text, said):
+    """The column names and what the file said stay as written, quoted; the rest in English alone."""
+    page = _imported(_client(demo_engine, "chen"), text)
+    assert said in page
+    assert "日历文件" not in page and "第一行" not in page and "第 2 行" not in page
