@@ -88,7 +88,9 @@ def test_a_parse_error_names_the_file_once_and_says_what_to_do():
     assert (problem["rule"], problem["element_id"]) == ("bpmn", flow)
     assert "legality_review.bpmn" not in problem["message"]
     assert problem["message"].startswith(f"元素 {flow}")
-    assert "不符合 BPMN 规范，引擎无法读取：请按括号中的原因在 Modeler 中改正此元素 (" in problem["message"]
+    assert f"不符合 BPMN 规范，引擎无法读取。原因（英文）：{problem['message'].split(' (element ')[1].split(': ', 1)[1][:30]}" \
+        in problem["message"]
+    assert "。请在 Modeler 中改正此元素。 (element " in problem["message"]
 
 
 @requires_modeler

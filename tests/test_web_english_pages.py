@@ -247,3 +247,36 @@ def test_a_calendar_file_refused_is_told_in_english(demo_engine, text, said):
     page = _imported(_client(demo_engine, "chen"), text)
     assert said in page
     assert "日历文件" not in page and "第一行" not in page and "第 2 行" not in page
+
+
+def _bad(element: bytes) -> bytes:
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/'
+            b'20100524/MODEL" targetNamespace="x"' + (b' bogus="1"' if not element else b' id="d"') + b'>\n'
+            b'<bpmn:process id="p" isExecutable="true">' + (element or b'<bpmn:startEvent id="s"/>')
+            + b'</bpmn:process></bpmn:definitions>')
+
+
+def _checked(client, name: str, content: bytes) -> str:
+    import io
+    return _text(client.post("/definitions/deploy", data={"files": (io.BytesIO(content), name)},
+                             content_type="multipart/form-data"))
+
+
+def test_a_file_the_engine_cannot_read_is_told_in_each_language(demo_engine):
+    """The schema's reason (English) is in the Chinese too, as the reason; the English names the
+    element (its name quoted) or, when there is none, only the line, with one full stop."""
+    named = _bad('<bpmn:startEvent id="s" name="开始" bogus="1"/>'.encode())
+    reason = "Element '{http://www.omg.org/spec/BPMN/20100524/MODEL}%s', attribute 'bogus': The attribute 'bogus' is not allowed"
+    english = _checked(_client(demo_engine, "chen"), "named.bpmn", named)
+    assert f"element s “开始”, line 3: {reason % 'startEvent'}. " in english
+    assert "不符合 BPMN 规范" not in english
+    chinese = _checked(_client(demo_engine, "chen", "zh"), "named.bpmn", named)
+    assert f"元素 s（开始），第 3 行：不符合 BPMN 规范，引擎无法读取。原因（英文）：{reason % 'startEvent'}。请在 Modeler 中改正此元素。" \
+        in chinese
+    assert "请按括号中的原因" not in chinese and "element s" not in chinese
+
+    english = _checked(_client(demo_engine, "chen"), "no_id.bpmn", _bad(None))
+    assert f"line 2: {reason % 'definitions'}. " in english
+    assert "element ?" not in english and ".." not in english
+    chinese = _checked(_client(demo_engine, "chen", "zh"), "no_id.bpmn", _bad(None))
+    assert f"第 2 行：不符合 BPMN 规范，引擎无法读取。原因（英文）：{reason % 'definitions'}。请在 Modeler 中改正此元素。" in chinese
