@@ -1076,11 +1076,11 @@ class Engine:
             if task.status == "open":
                 raise Conflict(f"任务 {task_id} 当前未被认领 (task is not claimed)", reason="not_claimed")
             if task.status != "claimed":
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能退回 (task is {task.status})",
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能交回 (task is {task.status})",
                                reason=ended(task.status))
             for_whom = task.assignee if task.assignee in principals else None
             if task.assignee != actor and for_whom is None and ADMIN_GROUP not in user.group_codes:
-                raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以退回任务 {task_id} (only the assignee or the reform office)")
+                raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以交回任务 {task_id} (only the assignee or the reform office)")
             old = task.assignee
             task = self._update_task(ctx, task, assignee=None, status="open", claimed_at=None)
             ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
@@ -1205,7 +1205,7 @@ class Engine:
         elif any(self._lost_by(ctx, task, who) for who in [actor, *(p.username for p in principals)]):
             # it was theirs (or their principal's) until someone else acted: a race lost
             now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
-            raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
+            raise Conflict(f"任务 {task_id} 刚被交回或改派（{now}），请刷新后重试"
                            f" (the task was handed back or reassigned since you took it; reload)", reason="taken")
         elif task.status == "open" and not any(self._may_claim(m, task) for m in [member, *principals]):
             raise self._not_candidate(member, task, "办理", "complete")

@@ -83,13 +83,13 @@ def _claimed(w, e, p, name):
     return f"{w('认领', 'claimed')} {name}"
 
 
-_UNCLAIMED_WHY = {"user_deactivated": ("办理人已停用，退回候选人", "holder deactivated"),
-                  "unit_changed": ("办理人已调离本单位，退回候选人", "holder moved to another unit")}
+_UNCLAIMED_WHY = {"user_deactivated": ("办理人已停用，交回候选人", "holder deactivated"),
+                  "unit_changed": ("办理人已调离本单位，交回候选人", "holder moved to another unit")}
 
 
 def _unclaimed(w, e, p, name):
     why = _UNCLAIMED_WHY.get(p.get("reason"))
-    return f"{w('退还', 'unclaimed')} {name}" + (w.mark("：") + w(*why) if why else "")
+    return f"{w('交回', 'unclaimed')} {name}" + (w.mark("：") + w(*why) if why else "")
 
 
 def _assigned(w, e, p, name):

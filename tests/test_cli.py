@@ -707,7 +707,7 @@ def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     draft = plan["tasks"][0]["id"]
     cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "s"}')
     assert line("unclaim", str(draft), "--as", "zhang") == \
-        f"reformflow: conflict: 任务 {draft} 已办结，不能退回 (task is completed)"
+        f"reformflow: conflict: 任务 {draft} 已办结，不能交回 (task is completed)"
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
     assert line("unclaim", str(review["id"]), "--as", "chen") == \
         f"reformflow: conflict: 任务 {review['id']} 当前未被认领 (task is not claimed)"

@@ -178,9 +178,9 @@ def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))
     left = cli("users", "deactivate", "zhang", "--as", "chen").stdout
-    assert left == f"已停用 zhang 张伟 (deactivated)\n  退回 (back to) drafter：方案 (plan) {plan['id']} 待办 (task) " \
+    assert left == f"已停用 zhang 张伟 (deactivated)\n  交回 (back to) drafter：方案 (plan) {plan['id']} 待办 (task) " \
                    f"{plan['tasks'][0]['id']} 起草\n"
-    assert "退还 (unclaimed) 起草：办理人已停用，退回候选人 (holder deactivated)" in cli("history", str(plan["id"])).stdout
+    assert "交回 (unclaimed) 起草：办理人已停用，交回候选人 (holder deactivated)" in cli("history", str(plan["id"])).stdout
     assert "zhang" not in cli("users", "list").stdout
     assert "zhang 张伟（市财政局）角色 (groups)：drafter；手头待办 (holding) 0 [已停用 deactivated]" in cli("users", "list", "--all").stdout
     assert cli("users", "reactivate", "zhang", "--as", "chen").stdout == "已启用 zhang 张伟 (reactivated)\n"

@@ -71,9 +71,9 @@ BOTH = [
     "生成待办 (task created) 起草（起草人）；原办理人 zhang 属市财政局，本任务限市科技局 (assignee zhang is outside 市科技局)",
     "生成待办 (task created) 起草（起草人）；原办理人 zhang 属未设单位，本任务限市科技局 (assignee zhang is outside 市科技局)",
     "认领 (claimed) 合法合规性审查",
-    "退还 (unclaimed) 合法合规性审查",
-    "退还 (unclaimed) 合法合规性审查：办理人已停用，退回候选人 (holder deactivated)",
-    "退还 (unclaimed) 合法合规性审查：办理人已调离本单位，退回候选人 (holder moved to another unit)",
+    "交回 (unclaimed) 合法合规性审查",
+    "交回 (unclaimed) 合法合规性审查：办理人已停用，交回候选人 (holder deactivated)",
+    "交回 (unclaimed) 合法合规性审查：办理人已调离本单位，交回候选人 (holder moved to another unit)",
     "指派 (assigned) 审核 → 孙强",
     "指派 (assigned) 审核 → sun，退回本人 (returned)",
     "指派 (assigned) 起草 → 马丽，本任务限市科技局，指派给市财政局人员 (outside 市科技局)",
@@ -115,7 +115,7 @@ def test_chinese_has_no_english_words_and_english_no_chinese_ones_of_its_own(eve
                  "calendar", "plan stopped", "holder", "group", "(", ")"):
         assert word not in zh, (word, zh)
     # the English keeps the names people and diagrams gave (张伟, 审核), not the engine's words
-    for word in ("发起", "生成待办", "认领", "退还", "指派", "提交", "撤销", "终止", "提醒", "期限", "上传附件",
+    for word in ("发起", "生成待办", "认领", "交回", "指派", "提交", "撤销", "终止", "提醒", "期限", "上传附件",
                  "方案结束", "原办理人", "按周末", "角色", "，", "：", "；"):
         assert word not in en, (word, en)
 

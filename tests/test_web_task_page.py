@@ -151,8 +151,8 @@ def test_a_task_someone_else_holds_says_who_and_since_when(live, page):
     expect(page.locator(".held")).to_have_text(
         f"自 {display.minute(filing['claimed_at'])} 起由宋涛（song）办理。")
     assert page.get_by_role("button", name="提交").count() == 0
-    page.get_by_role("button", name="收回并退回待办（改革办）").click()
-    expect(page.get_by_role("status")).to_contain_text(f"已退回任务 {filing['id']}")
+    page.get_by_role("button", name="收回待办，交回待认领（改革办）").click()
+    expect(page.get_by_role("status")).to_contain_text(f"已交回任务 {filing['id']}")
     assert engine.task_view(filing["id"])["status"] == "open"
 
 
@@ -170,8 +170,8 @@ def test_submitting_a_page_gone_stale_is_a_conflict_that_keeps_what_was_typed(li
     # meanwhile, in the office: chen takes it back and li2 claims it, each in their own browser
     office, chen = _new_page(browser, live, "chen")
     chen.goto(f"{live.url}/tasks/{review['id']}")
-    chen.get_by_role("button", name="收回并退回待办（改革办）").click()
-    expect(chen.get_by_role("status")).to_contain_text("已退回任务")
+    chen.get_by_role("button", name="收回待办，交回待认领（改革办）").click()
+    expect(chen.get_by_role("status")).to_contain_text("已交回任务")
     office.close()
     colleague, li2 = _new_page(browser, live, "li2")
     li2.goto(f"{live.url}/tasks/{review['id']}")

@@ -166,8 +166,8 @@ def unclaim(task_id: int):
         return not_yours()
     try:
         result = engine().unclaim(task_id, actor=current_user.username, expected_version=_version())
-        flash(_("已退回任务 %(id)s，同组的其他人可以认领。", id=task_id) if not result.get("to_assign")
-              else _("已退回任务 %(id)s。本单位没有其他人可以认领，须由改革办指派。", id=task_id), "ok")
+        flash(_("已交回任务 %(id)s，同组其他人可以认领。", id=task_id) if not result.get("to_assign")
+              else _("已交回任务 %(id)s。本单位没有其他人可以认领，须由改革办指派。", id=task_id), "ok")
     except NotFound:
         return not_yours()
     except ReformflowError as exc:

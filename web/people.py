@@ -336,5 +336,5 @@ def reactivate(username: str):
         engine().reactivate_user(username, actor=current_user.username)
     except ReformflowError as exc:
         return refused(exc, lambda: person(username))
-    flash(_("已启用 %(who)s。停用期间转交他人的待办不会退回。", who=names.person(username)), "ok")
+    flash(_("已启用 %(who)s。停用期间转交他人的待办不会回到其手中。", who=names.person(username)), "ok")
     return redirect(url_for("people.person", username=username))
