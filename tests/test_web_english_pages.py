@@ -79,7 +79,7 @@ def test_english_pages_use_ascii_punctuation_around_their_own_words(demo_engine)
     assert "Progress: " in bulletin and "Progress：" not in bulletin
     assert "【！】" not in bulletin and "[!]" in bulletin
     assert re.search(r"1 plan, 0 needing attention: ", bulletin)
-    assert re.search(r"\(Open: 改革办\)", ledger) and "（" + "Open" not in ledger
+    assert re.search(r"\(Unclaimed: 改革办\)", ledger) and "（" + "Unclaimed" not in ledger
     assert "Problems: " in supervision and "Problems：" not in supervision
     # the header names the one signed in with ASCII brackets; Chinese keeps its own
     assert "陈静 (chen)" in ledger
@@ -280,3 +280,14 @@ def test_a_file_the_engine_cannot_read_is_told_in_each_language(demo_engine):
     assert "element ?" not in english and ".." not in english
     chinese = _checked(_client(demo_engine, "chen", "zh"), "no_id.bpmn", _bad(None))
     assert f"第 2 行：不符合 BPMN 规范，引擎无法读取。原因（英文）：{reason % 'definitions'}。请在 Modeler 中改正此元素。" in chinese
+
+
+def test_a_task_nobody_holds_is_unclaimed_and_a_withdrawn_one_withdrawn(demo_engine):
+    """待认领 is "Unclaimed" (在办 is "Open"), 已撤销 "Withdrawn"."""
+    client = _client(demo_engine, "chen")
+    with demo_engine.db.reader() as s:
+        task = next(t for t in list_tasks(s, "chen", "all") if t["status"] == "open")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert re.search(r'<small class="status open">Unclaimed</small>', page)
+    legend = _text(client.get(f"/plans/{task['instance_id']}/diagram"))
+    assert "Withdrawn" in legend and "Cancelled" not in legend

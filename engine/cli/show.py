@@ -32,7 +32,7 @@ def _deadline(value: str, active: bool) -> str:
 
 
 _TASK_STATUS = {"open": "待认领 open", "claimed": "已认领 claimed", "completed": "已办结 completed",
-                "cancelled": "已取消 cancelled"}
+                "cancelled": "已撤销 cancelled"}
 _PLAN_STATUS = {"running": "办理中 running", "completed": "已办结 completed", "cancelled": "已终止 cancelled",
                 "error": "出错 error"}
 
