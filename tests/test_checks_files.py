@@ -121,7 +121,7 @@ def test_deploy_prints_each_error_on_a_line_of_its_own(tmp_path):
     assert deployed.exit_code == 3
     said = deployed.stderr.splitlines()
     assert said[0] == (f"reformflow: invalid: 部署被拒绝：图中有 {len(lines)} 个错误，均未部署；改正后可先用 reformflow check "
-                       f"检查 (deploy refused: {len(lines)} error(s), nothing was deployed; run reformflow check after "
+                       f"检查 (deploy refused: {len(lines)} errors, nothing was deployed; run reformflow check after "
                        "correcting them):")
     assert said[1:] == lines
     refused = runner.invoke(main, ["--db", url, "deploy", str(bad), "--json"])  # JSON as before

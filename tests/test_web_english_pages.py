@@ -291,3 +291,16 @@ def test_a_task_nobody_holds_is_unclaimed_and_a_withdrawn_one_withdrawn(demo_eng
     assert re.search(r'<small class="status open">Unclaimed</small>', page)
     legend = _text(client.get(f"/plans/{task['instance_id']}/diagram"))
     assert "Withdrawn" in legend and "Cancelled" not in legend
+
+
+def test_counts_agree_with_their_nouns(demo_engine):
+    client = _client(demo_engine, "chen")
+    checked = _checked(client, "no_id.bpmn", _bad(None))
+    assert re.search(r"Check results no_id.bpmn [2-9]\d* errors, 1 warning File", checked)  # the Modeler's too
+    assert "(s)" not in checked
+    with demo_engine.db.reader() as s:
+        task = next(t for t in list_tasks(s, "li", "all") if t["element_id"] == "Task_LegalityReview")
+    version = demo_engine.claim(task["id"], actor="li")["version"]
+    answer = _client(demo_engine, "li").post(f"/tasks/{task['id']}/complete", data={
+        "version": version, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": ""})
+    assert "Not submitted: 1 item on the form needs changing." in _text(answer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from flask import Blueprint, abort, flash, render_template, request
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
 from engine import migration
@@ -129,7 +129,8 @@ def _deploy(files, changed: list[dict]):
         result = current.engine().deploy(files, actor=current_user.username)
     except Invalid as exc:
         if exc.details:  # the diagrams' errors: listed as check lists them, nothing deployed
-            flash(_("部署被拒绝：图中有 %(n)s 个错误，均未部署。", n=len(exc.details)), "error")
+            flash(ngettext("部署被拒绝：图中有 %(num)s 个错误，均未部署。", "部署被拒绝：图中有 %(num)s 个错误，均未部署。",
+                           len(exc.details)), "error")
             return render_template("analyst_deploy.html", checked=names, problems=exc.details,
                                    errors=len(exc.details), warnings=0, lint=None, changed=changed), 400
         flash(say(exc.message), "error")

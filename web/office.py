@@ -322,7 +322,8 @@ def migrate_many(key: str):
         except ReformflowError as exc:  # this plan's refusal or conflict: the others go on
             results[instance_id] = (exc.kind, exc.message)
     moved = sum(1 for outcome, _why in results.values() if outcome == "moved")
-    flash(_("已迁移 %(moved)s 个方案，未迁移 %(left)s 个。", moved=moved, left=len(results) - moved),
+    flash(ngettext("已迁移 %(num)s 个方案，未迁移 %(left)s 个。", "已迁移 %(num)s 个方案，未迁移 %(left)s 个。", moved,
+                   left=len(results) - moved),
           "ok" if moved == len(results) else "conflict")
     return render_template("office_migrate_many.html", found=found, reason=reason, results=results)
 
@@ -396,7 +397,7 @@ def start():
             by_field: dict = {}
             for p in exc.details:
                 by_field.setdefault(p.get("field"), []).append(p["message"])
-            flash(_("表单有 %(n)s 处需要修改，方案未发起。", n=len(exc.details)), "error")
+            flash(ngettext("表单有 %(num)s 处需要修改，方案未发起。", "表单有 %(num)s 处需要修改，方案未发起。", len(exc.details)), "error")
             return page(by_field, 400)
         return refused(exc, page)
     except ReformflowError as exc:

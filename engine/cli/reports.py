@@ -169,8 +169,8 @@ def _overview_lines(d: dict) -> None:
         f"备案 (filings)：已逾期 {files['overdue']}，即将到期 {files['due_soon']} "
         f"({files['overdue']} overdue, {files['due_soon']} due soon)",
         f"督察整改 (supervision)：整改未销号 {sup['rectifications_open']}，整改逾期 {sup['rectifications_overdue']}，"
-        f"逾期未督察 {sup['supervisions_overdue']} ({sup['rectifications_open']} rectifications open, "
-        f"{sup['rectifications_overdue']} overdue; {sup['supervisions_overdue']} supervisions overdue)",
+        f"逾期未督察 {sup['supervisions_overdue']} ({display.counted(sup['rectifications_open'], 'rectification')} open, "
+        f"{sup['rectifications_overdue']} overdue; {display.counted(sup['supervisions_overdue'], 'supervision')} overdue)",
     ]
     for i, gap in enumerate(d["calendar_gaps"], 1):  # at the top, where it cannot be missed
         lines.insert(i, f"警告 (warning)：{gap['steps']} 个未办结环节以工作日计的期限在 {gap['year']} 年 "
