@@ -62,7 +62,7 @@ class Trail:
 def load_trail(session: Session, instance_id: int) -> Trail:
     plan = session.get(ProcessInstance, instance_id)
     if plan is None:
-        raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+        raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
     tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars()}
     events = session.execute(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                              .order_by(AuditEvent.seq)).scalars().all()

@@ -304,3 +304,25 @@ def test_counts_agree_with_their_nouns(demo_engine):
     answer = _client(demo_engine, "li").post(f"/tasks/{task['id']}/complete", data={
         "version": version, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": ""})
     assert "Not submitted: 1 item on the form needs changing." in _text(answer)
+
+
+def _flashed(answer) -> list[str]:
+    page = answer.get_data(as_text=True)
+    return [re.sub(r"\s+", " ", markup.unescape(re.sub(r"<[^>]+>", "", m))).strip()
+            for m in re.findall(r'<p class="flash [^"]*" role="[^"]*">(.*?)</p>', page, re.S)]
+
+
+def test_an_english_refusal_names_what_it_is_about_and_ends_its_sentence(demo_engine):
+    import io
+    client = _client(demo_engine, "chen")
+    answer = client.post("/definitions/deploy", data={"files": (io.BytesIO(b"x"), "bad.txt")},
+                         content_type="multipart/form-data")
+    assert _flashed(answer) == ["“bad.txt”: only .bpmn files are accepted."]
+    assert _flashed(client.post("/tasks/urge", data={"note": "x"}, follow_redirects=True)) == ["Choose the steps to urge."]
+    plan = _plan(demo_engine, "DT-2015-02")
+    answer = client.post(f"/plans/{plan}/comments", data={"comment": ""}, follow_redirects=True)
+    assert "The comment is empty: write something." in _flashed(answer)
+    with demo_engine.db.reader() as s:
+        held = next(t for t in list_tasks(s, "chen", "all") if t["status"] == "claimed" and t["assignee"] != "chen")
+    answer = client.post(f"/tasks/{held['id']}/complete", data={"version": held["version"]}, follow_redirects=True)
+    assert f"Task {held['id']} is held by {held['assignee']}: only the assignee may complete it." in _flashed(answer)

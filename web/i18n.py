@@ -65,8 +65,11 @@ def say(message: str | None) -> str:
 
 def sentence(text: str) -> str:
     """A message shown as a sentence of its own (a refusal at the top of the page): on an English
-    page its first letter a capital, as the engine's English half starts in lower case."""
-    return text[:1].upper() + text[1:] if current() == "en" else text
+    page its first letter a capital and a full stop at its end, as the engine's English half
+    starts in lower case and ends without one."""
+    if current() != "en" or not text:
+        return text
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?", "…")) else ".")
 
 
 def _as_text(gettext):
