@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Group, HumanTask, ProcessInstance, User
+from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
 from .audit import intact
 from .errors import NotFound
@@ -28,6 +28,7 @@ class Trail:
     events: list[AuditEvent]
     names: dict[str, str]
     group_names: dict[str, str]
+    processes: dict[tuple[str, int], str]  # (key, version) -> the process's name, for 发起方案「…」
 
     def describe(self, e: AuditEvent) -> dict:
         """An event said for people: who by name, which task, a completion's values, and whether
@@ -41,6 +42,8 @@ class Trail:
                 "subject": task.subject if task is not None else None, "payload": payload,
                 # its content against its own hash: a line changed in the database is not shown as fact
                 "intact": intact(e)}
+        if e.event_type == "instance_started":
+            item["name"] = self.processes.get((payload.get("key"), payload.get("version")))
         if behalf := payload.get("on_behalf_of"):  # 委托办理: the actor stood in for them
             item["on_behalf_of"], item["on_behalf_name"] = behalf, self.names.get(behalf)
         if e.event_type == "task_completed" and task is not None:
@@ -69,7 +72,11 @@ def load_trail(session: Session, instance_id: int) -> Trail:
     # everyone the trail may name: who acted, and whom tasks went to (small tables, read whole)
     names = dict(session.execute(select(User.username, User.display_name)).all())
     groups = dict(session.execute(select(Group.code, Group.display_name)).all())
-    return Trail(plan, tasks, events, names, groups)
+    started = {json.loads(e.payload).get("key") for e in events if e.event_type == "instance_started"}
+    processes = {(k, v): n for k, v, n in session.execute(
+        select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name)
+        .where(ProcessDefinition.key.in_(started)))} if started else {}
+    return Trail(plan, tasks, events, names, groups, processes)
 
 
 def plan_history(session: Session, instance_id: int) -> dict:

@@ -63,6 +63,11 @@ def not_intact(language: str = "both") -> str:
 
 
 def _started(w, e, p, name):
+    # a Chinese page names the process as its diagram does, where known (engine/history.py);
+    # the English and the command line keep the key a deploy and `reformflow start` use
+    if w.language == "zh":
+        return f"发起方案「{e['name']}」（第 {p.get('version')} 版）" if e.get("name") else \
+            f"发起方案 {p.get('key')}（第 {p.get('version')} 版）"
     return f"{w('发起方案', 'started')} {p.get('key')} v{p.get('version')}"
 
 
@@ -135,7 +140,8 @@ def _timer_moved(w, e, p, name):
 
 
 def _escalation(w, e, p, name):
-    return f"{w('上报', 'escalation')} {name}{w.aside(str(p.get('code')))}"
+    code = "" if w.language == "zh" else w.aside(str(p.get("code")))  # the diagram's code: not for a Chinese page
+    return f"{w('上报', 'escalation')} {name}{code}"
 
 
 def _message(w, e, p, name):

@@ -24,6 +24,7 @@ from engine.errors import Invalid, ReformflowError
 from engine.ledger import COLOURS, STATUSES, holder_text
 from engine.overview import FILING_STEP
 from engine.plan_list import PLAN_STATUSES, plan_rows
+from engine.queries import definitions
 
 from . import inbox, names, plans as plan_pages, start_forms
 from .current import engine
@@ -303,6 +304,8 @@ def migrate_many(key: str):
         found = engine().migration_candidates(key, actor=current_user.username)
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("analyst.definitions")))
+    with engine().db.reader() as s:  # the page names the process as its diagram does
+        found = dict(found, name=next((d["name"] for d in definitions(s) if d["key"] == key), None) or key)
     if request.method == "GET":
         return render_template("office_migrate_many.html", found=found, reason="", results=None)
     reason = request.form.get("reason", "").strip()

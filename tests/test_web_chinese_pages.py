@@ -1,0 +1,47 @@
+"""The Chinese pages speak Chinese: a process by its name and 第 N 版 (not its key and v1), a
+trail line without the diagram's codes, dates as a person here writes them; the English pages
+keep v1 and ISO dates."""
+from __future__ import annotations
+
+import html as markup
+import re
+
+from sqlalchemy import select
+
+from models import ProcessInstance
+
+from .web_helper import signed_in_client
+
+
+def _client(engine, username: str, language: str = "zh"):
+    client = signed_in_client(engine, username)
+    client.post(f"/language/{language}")
+    return client
+
+
+def _text(answer) -> str:
+    page = answer.get_data(as_text=True)
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", markup.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
+
+
+def _plan(engine, key: str) -> int:
+    with engine.db.reader() as s:
+        return s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == key)).scalar_one()
+
+
+def test_a_process_is_named_with_its_version_in_chinese_and_v1_in_english(demo_engine):
+    plan = _plan(demo_engine, "DT-2015-02")
+    page = _text(_client(demo_engine, "chen").get(f"/plans/{plan}"))
+    assert "流程 改革方案全流程 第 1 版" in page and " v1" not in page
+    assert "发起方案「改革方案全流程」（第 1 版）" in page and "reform_plan" not in page
+    assert "Process 改革方案全流程 v1" in _text(_client(demo_engine, "chen", "en").get(f"/plans/{plan}"))
+    listed = _text(_client(demo_engine, "chen").get("/plans/new"))
+    assert "改革方案全流程 第 1 版" in listed and "reform_plan v1" not in listed and "implementation" not in listed
+    started = _text(_client(demo_engine, "chen").get("/plans/new?key=reform_plan"))
+    assert "发起方案 改革方案全流程 第 1 版" in started
+
+
+def test_moving_plans_to_a_new_version_names_the_process(demo_engine):
+    page = _text(_client(demo_engine, "chen").get("/definitions/reform_plan/migrate"))
+    assert "「改革方案全流程」：仍按旧版本办理的进行中方案，迁移到第 1 版。" in page
