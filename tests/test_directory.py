@@ -144,7 +144,7 @@ def test_a_change_made_since_the_office_member_read_the_user_is_a_conflict(libra
     between is refused, not silently undone by the older page."""
     seen = {"display_name": "王芳", "unit": "市发改委", "groups": ["drafter"]}
     library.update_user("wang", add_groups=["participant"], actor="chen")  # meanwhile
-    with pytest.raises(Conflict, match=r"用户 wang 刚被其他人修改过，请刷新后重试 \(the user was changed"):
+    with pytest.raises(Conflict, match=r"用户 wang 刚被其他人修改过，请刷新后重试 \(the user wang was changed"):
         library.update_user("wang", unit="市财政局", actor="chen", expected=seen)
     assert [u["unit"] for u in library.users() if u["username"] == "wang"] == ["市发改委"]
     moved = library.update_user("wang", unit="市财政局", actor="chen", expected={**seen, "groups": ["drafter", "participant"]})
