@@ -393,9 +393,9 @@ def test_people_read_deadlines_and_times_in_beijing_time(cli):
     plan = as_json(cli("--now", "2026-01-31T10:00:00", "start", "mini_approval", "--as", "zhang", "--json"))
     assert plan["tasks"][0]["due_at"] == "2026-02-07T02:00:00+00:00"  # scripts get the exact instant
     line = cli("--now", "2026-02-07T09:59:00", "tasks", "--as", "zhang").stdout
-    assert "期限 (due) 2026-02-07 10:00" in line and "OVERDUE" not in line
+    assert "期限 (due) 2026-02-07 10:00" in line and "已逾期" not in line
     late = cli("--now", "2026-02-07T10:00:00", "tasks", "--as", "zhang").stdout
-    assert "期限 (due) 2026-02-07 10:00 已逾期 OVERDUE" in late
+    assert "期限 (due) 2026-02-07 10:00 已逾期" in late
     listed = cli("definitions").stdout
     deployed = as_json(cli("definitions", "--json"))["definitions"][0]["deployed_at"]
     assert _local(deployed) in listed and deployed not in listed
@@ -407,7 +407,7 @@ def test_a_deadline_written_as_a_date_shows_as_that_date():
     with clock.frozen(datetime(2026, 11, 23, 23, 59)):  # Beijing time
         assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23"
     with clock.frozen(datetime(2026, 11, 24, 0, 0)):
-        assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23 已逾期 OVERDUE"
+        assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23 已逾期"
     assert _deadline("2026-11-24T01:30:00+00:00", active=False) == "2026-11-24 09:30"
 
 

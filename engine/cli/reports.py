@@ -173,9 +173,10 @@ def _overview_lines(d: dict) -> None:
         f"{sup['rectifications_overdue']} overdue; {display.counted(sup['supervisions_overdue'], 'supervision')} overdue)",
     ]
     for i, gap in enumerate(d["calendar_gaps"], 1):  # at the top, where it cannot be missed
-        lines.insert(i, f"警告 (warning)：{gap['steps']} 个未办结环节以工作日计的期限在 {gap['year']} 年 "
-                        f"({display.counted(gap['steps'], 'open step')} counted in working days due in {gap['year']})；"
-                        f"{gap_warning(gap['year'])}")
+        steps = (f"{gap['steps']} 个未办结环节以工作日计的期限在 {gap['year']} 年 "  # none yet: the year alone
+                 f"({display.counted(gap['steps'], 'open step')} counted in working days due in {gap['year']})；"
+                 if gap["steps"] else "")
+        lines.insert(i, f"警告 (warning)：{steps}{gap_warning(gap['year'])}")
     for u in d["units"]["top"]:
         lines.append(f"    逾期 (overdue)：{u['lead_unit'] or '（未填）'} {u['overdue']} 个环节，涉及 {u['plans']} 个方案 "
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
@@ -183,7 +184,7 @@ def _overview_lines(d: dict) -> None:
         lines.append(f"    逾期 {t['days_late']} 天 ({display.counted(t['days_late'], 'day')} late)：#{t['task_id']} "
                      f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}")
     for t in soon["tasks"]:
-        lines.append(f"    将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
+        lines.append(f"    即将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
                      f"期限 (due) {t['due_on']}")
     for line in lines:
         click.echo(line)

@@ -28,7 +28,7 @@ def _local(value: str) -> str:
 def _deadline(value: str, active: bool) -> str:
     """A deadline as the day it runs to; an active task past its deadline says so."""
     overdue = active and datetime.fromisoformat(value) <= clock.now()
-    return display.deadline(value) + (" 已逾期 OVERDUE" if overdue else "")
+    return display.deadline(value) + (" 已逾期" if overdue else "")
 
 
 _TASK_STATUS = {"open": "待认领 open", "claimed": "已认领 claimed", "completed": "已办结 completed",

@@ -121,7 +121,7 @@ def _task_command(name, method, help_text, extra=None):
     return cmd
 
 
-_task_command("claim", "claim", "认领一项你可办理的待办 (claim a task you are a candidate for).")
+_task_command("claim", "claim", "认领一项您可办理的待办 (claim a task you are a candidate for).")
 
 
 @command(main, "unclaim")
