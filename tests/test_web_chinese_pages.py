@@ -45,3 +45,18 @@ def test_a_process_is_named_with_its_version_in_chinese_and_v1_in_english(demo_e
 def test_moving_plans_to_a_new_version_names_the_process(demo_engine):
     page = _text(_client(demo_engine, "chen").get("/definitions/reform_plan/migrate"))
     assert "「改革方案全流程」：仍按旧版本办理的进行中方案，迁移到第 1 版。" in page
+
+
+def test_dates_are_written_as_a_chinese_reader_writes_them_and_iso_in_english(demo_engine):
+    plan = _plan(demo_engine, "DT-2015-02")
+    chinese = _text(_client(demo_engine, "chen").get(f"/plans/{plan}"))
+    english = _text(_client(demo_engine, "chen", "en").get(f"/plans/{plan}"))
+    assert re.search(r"20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d", chinese)
+    assert not re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d", chinese)
+    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d", english) and "年" not in re.sub(r"[\u3400-\u9fff]年", "", english)
+    archive = _text(_client(demo_engine, "chen").get(f"/plans/{plan}/archive"))
+    assert re.search(r"20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d", archive)
+    bulletin = _client(demo_engine, "chen").get("/bulletin").get_data(as_text=True)
+    assert re.search(r'<option value="20\d\dQ[1-4]"[^>]*>20\d\d年第[一二三四]季度</option>', bulletin)
+    assert re.search(r'<option value="20\d\dQ[1-4]"[^>]*>20\d\dQ[1-4]</option>',
+                     _client(demo_engine, "chen", "en").get("/bulletin").get_data(as_text=True))

@@ -52,7 +52,7 @@ def test_a_token_made_on_the_page_opens_the_api_until_it_is_revoked(live, page):
     expect(page.locator("table.tokens tbody tr")).to_have_count(1)
     assert secret not in page.content()
     # the call above is its last use, as a date and minute (Beijing time)
-    expect(page.locator("table.tokens td.last-used")).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+    expect(page.locator("table.tokens td.last-used")).to_have_text(re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$"))
 
     page.get_by_role("button", name="撤销令牌「OA 系统」").click()
     expect(page.get_by_role("status")).to_contain_text("已撤销访问令牌「OA 系统」")

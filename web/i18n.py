@@ -88,8 +88,12 @@ def install(app: Flask) -> None:
         gettext=_as_text(lambda t: t.ugettext), ngettext=_as_text(lambda t: t.ungettext),
         pgettext=_as_text(lambda t: t.upgettext), npgettext=_as_text(lambda t: t.unpgettext), newstyle=True)
     app.jinja_env.filters["say"] = say
-    app.jinja_env.filters["minute"] = lambda v: display.minute(v) if v else ""
-    app.jinja_env.filters["deadline"] = lambda v: display.deadline(v) if v else ""
+    # dates as a person reads them: 2026年12月5日 16:50 on a Chinese page, ISO on an English one
+    # (files, the API and the command line keep ISO: engine/display.py's default)
+    app.jinja_env.filters["minute"] = lambda v: display.minute(v, current() == "zh") if v else ""
+    app.jinja_env.filters["deadline"] = lambda v: display.deadline(v, current() == "zh") if v else ""
+    app.jinja_env.filters["day"] = lambda v: display.day(v, current() == "zh") if v else ""
+    app.jinja_env.filters["quarter"] = lambda v: display.quarter(v, current() == "zh") if v else ""
     app.jinja_env.filters["step"] = lambda task: display.step(task["name"], task.get("subject"))
 
     @app.context_processor

@@ -26,7 +26,7 @@ from engine import clock, delegations, display, passwords
 from engine.errors import Invalid, ReformflowError
 from models import Unit
 
-from . import names, sign_in_throttle
+from . import i18n, names, sign_in_throttle
 from .current import engine
 from .auth import GENERATION
 from .office import office_only
@@ -79,7 +79,7 @@ def account_password():
     until = sign_in_throttle.wait_until(engine(), me, address)
     if until is not None:
         engine().password_change_refused(me, address=address, reason="throttled")
-        flash(_("密码输错次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat())), "error")
+        flash(_("密码输错次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat(), i18n.current() == "zh")), "error")
         return page(), 429
     form = request.form
     try:
