@@ -60,3 +60,20 @@ def test_dates_are_written_as_a_chinese_reader_writes_them_and_iso_in_english(de
     assert re.search(r'<option value="20\d\dQ[1-4]"[^>]*>20\d\d年第[一二三四]季度</option>', bulletin)
     assert re.search(r'<option value="20\d\dQ[1-4]"[^>]*>20\d\dQ[1-4]</option>',
                      _client(demo_engine, "chen", "en").get("/bulletin").get_data(as_text=True))
+
+
+def test_a_name_inside_a_chinese_sentence_has_no_spaces_around_it(demo_engine):
+    page = _text(_client(demo_engine, "chen").get("/people/feng/deactivate"))
+    assert "停用后，冯敏（feng）不能再登录或办理" in page and "确定停用冯敏（feng）吗？" in page
+    ledger = _text(_client(demo_engine, "chen").get("/ledger"))
+    assert " 时间节点 " in ledger and " 节点 " not in ledger
+
+
+def test_moving_a_plan_already_on_the_latest_version_says_what_to_do(demo_engine):
+    from engine.errors import Invalid
+    plan = _plan(demo_engine, "DT-2015-02")
+    try:
+        demo_engine.migrate_plan(plan, actor="chen", reason="x")
+    except Invalid as refused:
+        said = refused.message
+    assert said.startswith("方案按「改革方案全流程」第 1 版办理，已是最新版本，无需迁移。如需按新版本办理，请先部署新版本。 (")

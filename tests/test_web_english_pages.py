@@ -326,3 +326,11 @@ def test_an_english_refusal_names_what_it_is_about_and_ends_its_sentence(demo_en
         held = next(t for t in list_tasks(s, "chen", "all") if t["status"] == "claimed" and t["assignee"] != "chen")
     answer = client.post(f"/tasks/{held['id']}/complete", data={"version": held["version"]}, follow_redirects=True)
     assert f"Task {held['id']} is held by {held['assignee']}: only the assignee may complete it." in _flashed(answer)
+
+
+def test_english_summaries_put_the_count_first(demo_engine):
+    client = _client(demo_engine, "chen")
+    stats = _text(client.get("/stats"))
+    assert re.search(r"\d+ steps?; \d+ completions, \d+ late; \d+ open, \d+ overdue", stats), stats[:300]
+    bulletin = _text(client.get("/bulletin"))
+    assert re.search(r"1 plan, 0 needing attention: 1 [a-z]", bulletin)

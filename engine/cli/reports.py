@@ -81,7 +81,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, year, by_unit,
             if r["milestone_due"]:
                 reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else \
                     f"，{r['milestone_dropped']} 未获通过，不再办理 (dropped: not approved)" if r["milestone_dropped"] else ""
-                click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
+                click.echo(f"    时间节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
             if r["measures"]:
                 click.echo(f"    举措 (measures)：{measures_text(r['measures'])}")
             for m in r["missed"]:
