@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from . import display
 from .errors import Invalid
 from .workdays import pointless_entry
 
@@ -67,7 +68,7 @@ def read(name: str, content: bytes, years: tuple[int, int]) -> list[Entry]:
     rows = [(n, row) for n, row in rows if any(row) and not row[0].startswith("#")]
     if not rows:
         raise Invalid(f"日历文件 {name} 没有内容；第一行须为表头：日期,安排,说明 "
-                      f"(the calendar file is empty: the first line must be the heading 日期,安排,说明 / day,kind,note)")
+                      f"(the calendar file is empty: the first line must be the heading “日期,安排,说明” or “day,kind,note”)")
     columns = _columns(name, rows[0][1])
     entries, problems, seen = [], [], {}
     for number, row in rows[1:]:
@@ -94,7 +95,7 @@ def read(name: str, content: bytes, years: tuple[int, int]) -> list[Entry]:
     if problems:
         shown = problems[:MAX_REPORTED] + ([("…", "…")] if len(problems) > MAX_REPORTED else [])
         raise Invalid(f"日历文件 {name} 有 {len(problems)} 处错误，未录入任何日期：" + "；".join(zh for zh, _ in shown)
-                      + f" (the calendar file has {len(problems)} error(s); nothing was entered: "
+                      + f" (the calendar file has {display.counted(len(problems), 'error')}; nothing was entered: "
                       + "; ".join(en for _, en in shown) + ")")
     if not entries:
         raise Invalid(f"日历文件 {name} 只有表头，没有日期 (the calendar file has a heading but no days)")
@@ -110,8 +111,8 @@ def _columns(name: str, heading: list[str]) -> dict[str, int]:
                 break
     if "day" not in found or "kind" not in found:
         raise Invalid(f"日历文件 {name} 的第一行须为表头，含“日期”和“安排”两列（“说明”可选），实为：{','.join(heading)} "
-                      f"(the first line must be the heading, with the columns 日期 and 安排, or day and kind; "
-                      f"说明 / note is optional)")
+                      f"(the first line must be the heading, with the columns “日期” and “安排”, or “day” and “kind”; "
+                      f"“说明” or “note” is optional; it is: “{','.join(heading)}”)")
     return found
 
 
@@ -135,7 +136,7 @@ def _day(text: str, years: tuple[int, int]) -> date:
         day = date(*map(int, found.groups()))
     except (AttributeError, ValueError):  # no match, or no such day (02-30)
         raise ValueError(f"日期“{text}”无效，须为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD",
-                         f"'{text}' is not a day: write YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD") from None
+                         f"“{text}” is not a day: write YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD") from None
     if not years[0] <= day.year <= years[1]:
         raise ValueError(f"日期 {text} 须在 {years[0]} 至 {years[1]} 年之间",
                          f"{text} must be between the years {years[0]} and {years[1]}")
@@ -147,4 +148,4 @@ def _kind(text: str) -> bool:
         return KINDS[text.lower()]
     except KeyError:
         raise ValueError(f"安排“{text}”无效，须为“放假”或“上班”",
-                         f"kind '{text}' must be 放假 (off) or 上班 (working)") from None
+                         f"the kind “{text}” must be “放假” (off) or “上班” (working)") from None

@@ -146,7 +146,7 @@ class Engine:
     def _lock_instance(self, ctx: Context, instance_id: int, *, skip_locked: bool = False) -> runtime.Plan | None:
         instance = runtime.lock_plan(ctx, instance_id, skip_locked=skip_locked)
         if instance is None and not skip_locked:
-            raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+            raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
         return instance
 
     def _lock_plan_of_task(self, ctx: Context, task_id: int, actor: str):
@@ -162,14 +162,14 @@ class Engine:
         principals = self._acting_for(ctx)
         found = ctx.session.connection().execute(_LOCK_TASK_PLAN, {"task_id": task_id}).one_or_none()
         if found is None:
-            raise NotFound(f"任务 {task_id} 不存在 (no such task)")
+            raise NotFound(f"任务 {task_id} 不存在；请用 reformflow tasks --as 您的用户名 查看待办编号 (no such task: {task_id}; `reformflow tasks --as USER` lists the tasks and their numbers)")
         return runtime.Plan.from_row(found), member, principals
 
     def _task(self, ctx: Context, task_id: int, expected_version: int | None):
         """The inbox row, locked: a Core row, read like a HumanTask (same names)."""
         task = ctx.session.connection().execute(_LOCK_TASK, {"task_id": task_id}).one_or_none()
         if task is None:
-            raise NotFound(f"任务 {task_id} 不存在 (no such task)")
+            raise NotFound(f"任务 {task_id} 不存在；请用 reformflow tasks --as 您的用户名 查看待办编号 (no such task: {task_id}; `reformflow tasks --as USER` lists the tasks and their numbers)")
         if expected_version is not None and task.version != expected_version:
             raise _stale(task_id)
         return task
@@ -243,7 +243,7 @@ class Engine:
             if actor != SYSTEM_ACTOR:  # the operator's act; a person doing it must be in the office, as for users
                 self._office_member(ctx, actor, "只有改革办可以添加角色 (only the reform office adds groups)")
             if ctx.session.execute(select(Group).where(Group.code == code)).scalar_one_or_none():
-                raise Conflict(f"角色 {code} 已存在 (group exists)")
+                raise Conflict(f"角色 {code} 已存在 (the group {code} exists already)")
             ctx.session.add(Group(code=code, display_name=display_name))
             ctx.log.record("group_added", code=code, display_name=display_name)
         return {"code": code, "display_name": display_name}
@@ -264,7 +264,7 @@ class Engine:
                 self._office_member(ctx, actor, "只有改革办可以添加用户 (only the reform office adds users)")
             s = ctx.session
             if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
-                raise Conflict(f"用户 {username} 已存在 (user exists)")
+                raise Conflict(f"用户 {username} 已存在 (the user {username} exists already)")
             # qa1 and QA1 would stand side by side in every list of people to pick from
             twin = s.execute(select(User.username).where(func.lower(User.username) == username.lower())).scalar()
             if twin is not None:
@@ -342,7 +342,7 @@ class Engine:
                    "groups": user.group_codes, "email": user.email, "digest": user.mail_digest}
             if expected is not None and any(old[f] != expected[f] for f in old if f in expected):
                 raise Conflict(f"用户 {username} 刚被其他人修改过，请刷新后重试 "
-                               "(the user was changed by someone else just now; reload and try again)")
+                               f"(the user {username} was changed by someone else just now; reload and try again)")
             if display_name is not None:
                 user.display_name = display_name
             if email is not None:
@@ -434,7 +434,7 @@ class Engine:
                 raise Forbidden("不能停用自己的账号；请由改革办另一位同事操作 (you cannot deactivate yourself)")
             user = self._office_changes_user(ctx, actor, username)
             if not user.active:
-                raise Conflict(f"用户 {username} 已停用 (already deactivated)")
+                raise Conflict(f"用户 {username} 已停用 (the user {username} is deactivated already)")
             if ADMIN_GROUP in user.group_codes:  # two members deactivating each other at once
                 self._keep_an_office_member(ctx, user)
             # their delegations, given and received, end with them: right after their row, before
@@ -460,7 +460,7 @@ class Engine:
         with self.command(actor) as ctx:
             user = self._office_changes_user(ctx, actor, username)
             if user.active:
-                raise Conflict(f"用户 {username} 未停用 (the user is active)")
+                raise Conflict(f"用户 {username} 未停用 (the user {username} is active)")
             user.active = True
             ctx.log.record("user_reactivated", username=username, old={"active": False}, new={"active": True})
             return directory.user_dict(user, directory.holding(ctx.session, username))
@@ -496,7 +496,7 @@ class Engine:
                                                 "(only the reform office resets another person's password)")
                 user = ctx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
                 if user is None:
-                    raise NotFound(f"用户 {username} 不存在 (no such user)")
+                    raise NotFound(f"用户 {username} 不存在 (no such user: {username})")
                 event = "password_reset"
             user.password_hash = passwords.hashed(new_password)
             user.session_generation += 1
@@ -559,11 +559,11 @@ class Engine:
             token = ctx.session.execute(select(ApiToken).where(ApiToken.id == token_id).with_for_update()) \
                 .scalar_one_or_none()
             if token is None:
-                raise NotFound(f"访问令牌 {token_id} 不存在 (no such token)")
+                raise NotFound(f"访问令牌 {token_id} 不存在 (no such access token: {token_id})")
             if token.username != actor and ADMIN_GROUP not in member.group_codes:
                 raise Forbidden("只有令牌的所有者或改革办可以撤销令牌 (only its owner or the reform office revokes a token)")
             if token.revoked_at is not None:
-                raise Conflict(f"访问令牌 {token_id}「{token.name}」已撤销 (the token was revoked already)")
+                raise Conflict(f"访问令牌 {token_id}「{token.name}」已撤销 (the access token {token_id} “{token.name}” was revoked already)")
             tokens.revoke(ctx.log, token, ctx.now)
             return tokens.token_dict(token, ctx.now)
 
@@ -582,7 +582,7 @@ class Engine:
                 self._record_token_refusal(refused, now, address)
             raise
         if member is None:
-            raise Unauthorized(f"访问令牌的所有者 {token.username} 已停用 (the token's owner is deactivated)")
+            raise Unauthorized(f"访问令牌的所有者 {token.username} 已停用 (the token's owner {token.username} is deactivated)")
         if tokens.use_to_record(token, now):
             self._record_token_use(token.id, now)
         return TokenUser(*astuple(member), token.id, token.name, iso(token.expires_at))
@@ -641,7 +641,7 @@ class Engine:
             member = self._member(ctx, actor)
             row = ctx.session.get(Delegation, delegation_id)
             if row is None:
-                raise NotFound(f"委托 {delegation_id} 不存在 (no such delegation)")
+                raise NotFound(f"委托 {delegation_id} 不存在 (no such delegation: {delegation_id})")
             # the two people first (users before anything), then the row: a claim under way for
             # the principal finishes first, and the next one sees the delegation ended
             for name in sorted({row.principal, row.delegate}):
@@ -752,7 +752,7 @@ class Engine:
         self._office_member(ctx, actor, "只有改革办可以修改用户 (only the reform office changes users)")
         user = ctx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
         if user is None:
-            raise NotFound(f"用户 {username} 不存在 (no such user)")
+            raise NotFound(f"用户 {username} 不存在 (no such user: {username})")
         return user
 
     # ----------------------------------------------------------------- calendar
@@ -811,7 +811,7 @@ class Engine:
                         raise Invalid(f"{zh} ({en})")
                     raise Invalid(f"{zh}；要恢复为工作日，请撤销该日已录入的{'调休上班' if row.is_working_day else '放假'}"
                                   f"（网页的「撤销」，或 reformflow calendar remove {day} --as {actor}） ({en}; to make it "
-                                  f"a plain working day again, remove its entry: 撤销 on the web page, or `reformflow "
+                                  f"a plain working day again, remove its entry: “撤销” on the web page, or `reformflow "
                                   f"calendar remove {day} --as {actor}`)")
                 old = None if row is None else row.is_working_day
                 entry = {"day": day.isoformat(), "working": working, "note": note}
@@ -992,7 +992,8 @@ class Engine:
             if (starters[0] or starters[1]) and actor not in starters[1] \
                     and not starters[0] & set(user.group_codes):
                 raise Forbidden(f"您无权发起「{definition.name}」：仅限 "
-                                f"{'、'.join(sorted(starters[0] | starters[1]))} (not a candidate starter)")
+                                f"{'、'.join(sorted(starters[0] | starters[1]))} (you may not start “{definition.name}”: only "
+                                f"{', '.join(sorted(starters[0] | starters[1]))} may)")
             if not (starters[0] or starters[1]) and ADMIN_GROUP not in user.group_codes \
                     and (caller := _caller_of(s, key)) is not None:
                 # it runs inside its caller; on its own it would open steps in other offices' inboxes
@@ -1006,7 +1007,7 @@ class Engine:
                               f"(set by the process's properties; change them in the diagram)")
             if business_key and s.execute(select(ProcessInstance.id).where(
                     ProcessInstance.business_key == business_key)).first():
-                raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)",
+                raise Conflict(f"业务编号 {business_key} 已被使用 (the business key “{business_key}” is in use already)",
                                reason="business_key_used")
             bound = self._bind_called(s, definition)
             called = {k: d.id for k, d in bound.items()}  # the plan row keeps ids; people read versions
@@ -1041,7 +1042,7 @@ class Engine:
             try:
                 s.flush()
             except IntegrityError:
-                raise Conflict(f"业务编号 {business_key} 已被使用 (business key already in use)",
+                raise Conflict(f"业务编号 {business_key} 已被使用 (the business key “{business_key}” is in use already)",
                                reason="business_key_used") from None
             ctx.log.record("instance_started", instance_id=instance.id, key=key,
                            version=definition.version, business_key=business_key, title=title,
@@ -1063,7 +1064,7 @@ class Engine:
             principals = self._acting_for(ctx)
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能认领 (task is {task.status})",
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能认领 (task {task_id} is {task.status})",
                                reason=ended(task.status))
             if task.status == "claimed":
                 if task.assignee == actor:
@@ -1090,13 +1091,13 @@ class Engine:
             principals = {p.username for p in self._acting_for(ctx)}
             task = self._task(ctx, task_id, expected_version)
             if task.status == "open":
-                raise Conflict(f"任务 {task_id} 当前未被认领 (task is not claimed)", reason="not_claimed")
+                raise Conflict(f"任务 {task_id} 当前未被认领 (task {task_id} is not claimed)", reason="not_claimed")
             if task.status != "claimed":
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能退回 (task is {task.status})",
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能交回 (task {task_id} is {task.status})",
                                reason=ended(task.status))
             for_whom = task.assignee if task.assignee in principals else None
             if task.assignee != actor and for_whom is None and ADMIN_GROUP not in user.group_codes:
-                raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以退回任务 {task_id} (only the assignee or the reform office)")
+                raise Forbidden(f"只有办理人 {task.assignee} 或改革办可以交回任务 {task_id} (only the assignee {task.assignee} or the reform office may hand task {task_id} back)")
             old = task.assignee
             task = self._update_task(ctx, task, assignee=None, status="open", claimed_at=None)
             ctx.log.record("task_unclaimed", instance_id=task.instance_id, task_id=task.id,
@@ -1119,7 +1120,7 @@ class Engine:
             target = self._member(ctx, to, hold=True)  # they become its holder
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
-                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task is {task.status})",
+                raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)} (task {task_id} is {task.status})",
                                reason=ended(task.status))
             if not self._may_claim(target, task, any_unit=True) and not (
                     ADMIN_GROUP in target.group_codes and directory.candidates_all_left(ctx.session, task)):
@@ -1206,33 +1207,35 @@ class Engine:
             # withdrawn with its plan: "cannot submit again" would tell someone who never
             # submitted it that they had
             raise Conflict(f"方案 {instance.id} 已终止，任务 {task_id}「{task.name}」已撤销，无需再办理 "
-                           f"(the plan was stopped: nothing is left to do on this task)", reason="stopped")
+                           f"(plan {instance.id} was stopped: nothing is left to do on task {task_id} “{task.name}”)", reason="stopped")
         if task.status == "completed" and task.completed_by == actor:
             raise Conflict(f"您已于 {_beijing_minute(task.completed_at)} 提交「{task.name}」（任务 {task_id}），无需再次提交 "
-                           f"(you already submitted this step at {_beijing_minute(task.completed_at)}: nothing more to do)",
+                           f"(you already submitted “{task.name}” (task {task_id}) at {_beijing_minute(task.completed_at)}: nothing more to do)",
                            reason="already_yours")
         if expected_version is not None and task.version != expected_version:
             raise _stale(task_id)
         if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
             pass
         elif task.status not in runtime.OPEN_STATUSES:
-            raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task is {task.status})",
+            raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task {task_id} is {task.status})",
                            reason=ended(task.status))
         elif any(self._lost_by(ctx, task, who) for who in [actor, *(p.username for p in principals)]):
             # it was theirs (or their principal's) until someone else acted: a race lost
             now = f"现由 {task.assignee} 办理" if task.assignee else "现待候选人认领"
-            raise Conflict(f"任务 {task_id} 刚被退回或改派（{now}），请刷新后重试"
-                           f" (the task was handed back or reassigned since you took it; reload)", reason="taken")
+            now_en = f"now held by {task.assignee}" if task.assignee else "now waiting to be claimed"
+            raise Conflict(f"任务 {task_id} 刚被交回或改派（{now}），请刷新后重试"
+                           f" (task {task_id} was handed back or reassigned since you took it, {now_en}; reload)",
+                           reason="taken")
         elif task.status == "open" and not any(self._may_claim(m, task) for m in [member, *principals]):
             raise self._not_candidate(member, task, "办理", "complete")
         elif task.status == "open":
-            raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim the task first)")
+            raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim task {task_id} first)")
         else:
-            raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，您不能提交 (only the assignee may complete)")
+            raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，您不能提交 (task {task_id} is held by {task.assignee}: only the assignee may complete it)")
         workflow = runtime.load(ctx, instance)
         spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
         if spiff_task is None or spiff_task.state != TaskState.READY:
-            raise Conflict(f"任务 {task_id} 已不在待办状态 (task is no longer ready)", reason="stale")
+            raise Conflict(f"任务 {task_id} 已不在待办状态 (task {task_id} is no longer ready)", reason="stale")
         values = forms.validate(json.loads(task.form_json), data, spiff_task.data,
                                 runtime.form_limit(ctx, spiff_task.data, spiff_task))
         if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):
@@ -1278,13 +1281,13 @@ class Engine:
         no_more_zh, refused_zh, no_more_en, refused_en = doing
         if task.status not in runtime.OPEN_STATUSES:
             raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再{no_more_zh} "
-                           f"(task is {task.status}: {no_more_en})", reason=ended(task.status))
+                           f"(task {task_id} is {task.status}: {no_more_en})", reason=ended(task.status))
         if task.status == "open":
-            raise Forbidden(f"请先认领任务 {task_id} 再{refused_zh} (claim the task first)")
+            raise Forbidden(f"请先认领任务 {task_id} 再{refused_zh} (claim task {task_id} first)")
         for_whom = task.assignee if task.assignee in principals else None
         if task.assignee != actor and for_whom is None:
             raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，只有办理人可以{refused_zh} "
-                            f"(only the assignee may {refused_en})")
+                            f"(task {task_id} is held by {task.assignee}: only the assignee may {refused_en})")
         return task, for_whom
 
     def save_draft(self, task_id: int, values: dict, *, actor: str, comment: str = "") -> dict:
@@ -1427,7 +1430,7 @@ class Engine:
             instance = self._lock_instance(ctx, instance_id)
             if instance.status != "running":
                 raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
-                               f"不能终止 (the plan is {instance.status})", reason=ended(instance.status))
+                               f"不能终止 (plan {instance_id} is {instance.status})", reason=ended(instance.status))
             withdrawn = runtime.cancel_plan(ctx, instance, reason)
             drafts.discard(ctx.session, [t["task_id"] for t in withdrawn])
         return {**self.instance(instance_id), "withdrawn": withdrawn}
@@ -1449,7 +1452,7 @@ class Engine:
         with self._migration_reader(actor) as ctx:
             plan = runtime.read_plan(ctx, instance_id)
             if plan is None:
-                raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+                raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
             _migratable(plan)
             move, _ = migration.prepare(ctx, plan, runtime.load(ctx, plan), to_version, self._latest)
             return migration.preview(ctx, move)
@@ -1503,7 +1506,7 @@ class Engine:
             _migratable(instance)
             if expected_version is not None and instance.version != expected_version:
                 raise Conflict(f"方案 {instance_id} 在您预览之后已有办理或变动，未做任何更改，请刷新后重新预览 "
-                               "(the plan changed since you previewed the move: nothing was changed; reload and preview again)")
+                               f"(plan {instance_id} changed since you previewed the move: nothing was changed; reload and preview again)")
             moved = migration.migrate(ctx, instance, to_version, reason, self._latest, expected_called)
         return {**self.instance(instance_id), "migration": moved}
 
@@ -1531,7 +1534,7 @@ class Engine:
                                 f"so you may not comment on it)")
             if not comments.open_to(instance.status, ADMIN_GROUP in member.group_codes):
                 raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH[instance.status]}，不能再留言；"
-                               f"如需补充说明，请联系改革办 (the plan is {instance.status}: ask the reform office "
+                               f"如需补充说明，请联系改革办 (plan {instance_id} is {instance.status}: ask the reform office "
                                f"to add a note)", reason=ended(instance.status))
             task = None
             if task_id is not None:
@@ -1562,14 +1565,14 @@ class Engine:
         """A plan's attached files, oldest first, without their content."""
         with self.db.reader() as session:
             if session.get(ProcessInstance, instance_id) is None:
-                raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+                raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
             return documents.listed(session, instance_id)
 
     def comments(self, instance_id: int) -> list[dict]:
         """A plan's comments, oldest first, with who wrote each (name and unit) and when."""
         with self.db.reader() as session:
             if session.get(ProcessInstance, instance_id) is None:
-                raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+                raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
             return comments.listed(session, instance_id)
 
     def document(self, document_id: int) -> tuple[dict, bytes]:
@@ -1789,7 +1792,7 @@ _MIGRATE_REFUSAL = "只有改革办可以将方案迁移到新版本 (only the r
 def _migratable(plan) -> None:
     if plan.status != "running":
         raise Conflict(f"方案 {plan.id} 已{_PLAN_STATUS_ZH.get(plan.status, plan.status)}，不能迁移到新版本 "
-                       f"(the plan is {plan.status}: only a running plan moves)")
+                       f"(plan {plan.id} is {plan.status}: only a running plan moves)")
 
 
 @dataclass(frozen=True)

@@ -158,5 +158,5 @@ def may_end(row, actor: str, office: bool) -> None:
                         "office ends a delegation)")
     if row.ended_at is not None:
         raise Conflict(f"委托 {row.id} 已于 {display.minute(iso(row.ended_at))} 由 {row.ended_by} 结束 "
-                       f"(the delegation was ended already)")
+                       f"(delegation {row.id} was ended already, at {display.minute(iso(row.ended_at))} by {row.ended_by})")
 

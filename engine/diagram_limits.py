@@ -58,13 +58,13 @@ def _short(text: str, size: int = 30) -> str:
 
 
 def _where(el, zh: str, en: str) -> str:
-    """`元素 X（名称）：zh (element X (name): en)`, with ids and names cut short for the message."""
+    """`元素 X（名称）：zh (element X “name”: en)` (the name quoted: an English page shows that half alone), with ids and names cut short for the message."""
     if el is None:
         return f"{zh} ({en})"
     element = _short(el.get("id") or "?", 60)
     name = _short(el.get("name") or "") if len(el.get("name") or "") <= NAME_LENGTH else ""  # else said in zh/en
     return (f"元素 {element}" + (f"（{name}）" if name else "") + f"：{zh} (element {element}"
-            + (f" ({name})" if name else "") + f": {en})")
+            + (f" “{name}”" if name else "") + f": {en})")
 
 
 def limit_problems(tree, file_name: str) -> list[LimitProblem]:

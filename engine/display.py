@@ -2,23 +2,41 @@
 time to the minute, and a deadline as the day it runs to. (JSON keeps the exact instant.)"""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from . import clock
 
 
-def minute(value: str) -> str:
-    """An ISO instant in Beijing time, to the minute."""
-    return datetime.fromisoformat(value).astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
+def day(value: str | date, chinese: bool = False) -> str:
+    """A date: ISO (2026-12-05), or as a Chinese page writes it (2026年12月5日)."""
+    d = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    return f"{d.year}年{d.month}月{d.day}日" if chinese else d.isoformat()
 
 
-def deadline(value: str) -> str:
+def minute(value: str, chinese: bool = False) -> str:
+    """An ISO instant in Beijing time, to the minute (2026-12-05 16:50, 2026年12月5日 16:50)."""
+    at = datetime.fromisoformat(value).astimezone(clock.TZ)
+    return f"{day(at.date(), chinese)} {at:%H:%M}"
+
+
+def deadline(value: str, chinese: bool = False) -> str:
     """A deadline written as a date runs to the end of that day (it is stored as the next local
     midnight): shown as the date itself, as the analyst wrote it; any other time to the minute."""
     at = datetime.fromisoformat(value).astimezone(clock.TZ)
     if at.time() == time(0):
-        return (at - timedelta(days=1)).strftime("%Y-%m-%d")
-    return minute(value)
+        return day((at - timedelta(days=1)).date(), chinese)
+    return minute(value, chinese)
+
+
+_QUARTERS_ZH = "一二三四"
+
+
+def quarter(text: str, chinese: bool = False) -> str:
+    """A quarter as engine/bulletin.py writes it (2026Q4), or as a Chinese page does (2026年第四季度)."""
+    year, _, q = str(text).partition("Q")
+    if not chinese or not (year.isdigit() and q in ("1", "2", "3", "4")):  # what someone typed: as typed
+        return str(text)
+    return f"{year}年第{_QUARTERS_ZH[int(q) - 1]}季度"
 
 
 def step(name: str, subject: str | None) -> str:

@@ -61,7 +61,7 @@ def checked(file_name: str, content: bytes) -> tuple[str, str]:
     """(the name to keep, its media type), or Invalid saying what is wrong with the file."""
     name, media_type = checked_name(file_name)
     if not content:
-        raise Invalid(f"附件 {name}：文件为空 (the file is empty)")
+        raise Invalid(f"附件 {name}：文件为空 (the file “{name}” is empty)")
     if len(content) > MAX_BYTES:
         raise too_large(name, len(content))
     suffix = PurePosixPath(name).suffix.lower()
@@ -194,7 +194,7 @@ def read(session: Session, document_id: int) -> tuple[dict, bytes]:
     recorded in the audit trail."""
     found = session.execute(_LISTED.where(Document.id == document_id)).one_or_none()
     if found is None:
-        raise NotFound(f"附件 {document_id} 不存在 (no such file)")
+        raise NotFound(f"附件 {document_id} 不存在 (no such file: {document_id})")
     document = found[0]
     problem = _problem(document, document.content, _recorded(session, [document.instance_id]).get(document.id))
     if problem:

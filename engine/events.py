@@ -112,7 +112,7 @@ def send_message(engine: Engine, instance_id: int, name: str, *, actor: str, dat
         _check_actor(engine, ctx, actor)
         instance = engine._lock_instance(ctx, instance_id)
         if instance.status != "running":
-            raise Conflict(f"方案实例 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
+            raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
                            f"不能接收消息 (plan is {instance.status})")
         workflow = runtime.load(ctx, instance)
         event = BpmnEvent(MessageEventDefinition(name), payload={"payload": name, "result_var": MESSAGE_VARIABLE})
@@ -120,10 +120,10 @@ def send_message(engine: Engine, instance_id: int, name: str, *, actor: str, dat
         if not waiting:
             names = _waiting_names(workflow)
             if not names:  # say what to do, not just "waiting for: none"
-                raise Conflict(f"方案实例 {instance_id} 此时不等待任何消息；请核对方案编号，或在方案办到等待「{name}」"
+                raise Conflict(f"方案 {instance_id} 此时不等待任何消息；请核对方案编号，或在方案办到等待「{name}」"
                                f"的环节后再发送 (plan {instance_id} waits for no message now: check the plan, or send "
                                f"'{name}' once it reaches the step that waits for it)")
-            raise Conflict(f"方案实例 {instance_id} 当前没有等待消息「{name}」（正在等待：{'、'.join(names)}）"
+            raise Conflict(f"方案 {instance_id} 当前没有等待消息「{name}」（正在等待：{'、'.join(names)}）"
                            f" (plan is not waiting for message '{name}')")
         ctx.log.record("message_received", instance_id=instance.id, name=name, data=data,
                        elements=_element_ids(waiting, event))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Group, HumanTask, ProcessInstance, User
+from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
 from .audit import intact
 from .errors import NotFound
@@ -29,6 +29,7 @@ class Trail:
     events: list[AuditEvent]
     names: dict[str, str]
     group_names: dict[str, str]
+    processes: dict[tuple[str, int], str]  # (key, version) -> the process's name, for 发起方案「…」
 
     def describe(self, e: AuditEvent) -> dict:
         """An event said for people: who by name, which task, a completion's values, and whether
@@ -42,6 +43,8 @@ class Trail:
                 "subject": task.subject if task is not None else None, "payload": payload,
                 # its content against its own hash: a line changed in the database is not shown as fact
                 "intact": intact(e)}
+        if e.event_type == "instance_started":
+            item["name"] = self.processes.get((payload.get("key"), payload.get("version")))
         if behalf := payload.get("on_behalf_of"):  # 委托办理: the actor stood in for them
             item["on_behalf_of"], item["on_behalf_name"] = behalf, self.names.get(behalf)
         if e.event_type == "task_completed" and task is not None:
@@ -63,17 +66,25 @@ class Trail:
 def load_trail(session: Session, instance_id: int) -> Trail:
     plan = session.get(ProcessInstance, instance_id)
     if plan is None:
-        raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+        raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
     tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars()}
     events = session.execute(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                              .order_by(AuditEvent.seq)).scalars().all()
-    return Trail(plan, tasks, events, *_directory(session))
+    return Trail(plan, tasks, events, *_directory(session), _process_names(session, events))
 
 
 def _directory(session: Session) -> tuple[dict[str, str], dict[str, str]]:
     """Everyone a trail may name: who acted, and whom tasks went to (small tables, read whole)."""
     return (dict(session.execute(select(User.username, User.display_name)).all()),
             dict(session.execute(select(Group.code, Group.display_name)).all()))
+
+
+def _process_names(session: Session, events) -> dict:
+    """(key, version) -> the diagram's name, for the processes the events start."""
+    started = {json.loads(e.payload).get("key") for e in events if e.event_type == "instance_started"}
+    return {(k, v): n for k, v, n in session.execute(
+        select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name)
+        .where(ProcessDefinition.key.in_(started)))} if started else {}
 
 
 def events_after(session: Session, person, after: int, limit: int) -> dict:
@@ -91,7 +102,7 @@ def events_after(session: Session, person, after: int, limit: int) -> dict:
         ProcessInstance.id.in_({e.instance_id for e in rows}))).scalars()}
     task_ids = {e.task_id for e in rows if e.task_id is not None}
     tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.id.in_(task_ids))).scalars()}
-    trail = Trail(None, tasks, rows, *_directory(session))
+    trail = Trail(None, tasks, rows, *_directory(session), _process_names(session, rows))
     events = [trail.describe(e) | {"instance_id": e.instance_id, "title": plans[e.instance_id].title,
                                    "business_key": plans[e.instance_id].business_key} for e in rows]
     return {"after": after, "next_after": rows[-1].seq if rows else after, "more": more, "events": events}

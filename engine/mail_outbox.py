@@ -51,11 +51,11 @@ def retry(engine, mail_id: int, *, actor: str) -> dict:
         engine._office_member(ctx, actor, "只有改革办可以重发邮件 (only the reform office may retry a mail)")
         m = ctx.session.get(MailMessage, mail_id, with_for_update=True)
         if m is None:
-            raise NotFound(f"邮件 {mail_id} 不存在 (no such mail)")
+            raise NotFound(f"邮件 {mail_id} 不存在 (no such mail: {mail_id})")
         if m.sent_at is not None:
-            raise Conflict(f"邮件 {mail_id} 已发送，无需重试 (the mail was sent already)")
+            raise Conflict(f"邮件 {mail_id} 已发送，无需重试 (mail {mail_id} was sent already)")
         if m.attempts == 0:  # queued, or being sent right now: a retry could send it twice
-            raise Conflict(f"邮件 {mail_id} 尚未发送失败，正在排队 (the mail has not failed: it is queued)")
+            raise Conflict(f"邮件 {mail_id} 尚未发送失败，正在排队 (mail {mail_id} has not failed: it is queued)")
         ctx.session.execute(update(MailMessage).where(MailMessage.id == mail_id).values(next_try_at=ctx.now))
         ctx.log.record(EVENT, mail_id=mail_id, username=m.username, attempts=m.attempts)
         return {"id": mail_id, "username": m.username, "next_try_at": iso(ctx.now)}

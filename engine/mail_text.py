@@ -15,7 +15,7 @@ _SAYS = {
     "task_urged": ("催办", "以下待办被催办，请抓紧办理。", "A step you hold (or may take) was urged"),
     "task_reminded": ("提醒", "以下待办即将到期或已到提醒时间，请及时办理。", "Reminder of a step"),
     "task_overdue": ("逾期", "以下方案的办理已逾期，已上报至您处处理。", "An overdue step was escalated to you"),
-    "task_returned": ("待认领", "以下待办已退回待认领，您可以认领办理。", "A step is back to be claimed"),
+    "task_returned": ("待认领", "以下待办已交回待认领，您可以认领办理。", "A step is back to be claimed"),
 }
 # why a step went back to its candidates (task_unclaimed's reason): its holder left or moved
 _RETURNED_WHY = {"user_deactivated": "原办理人已停用", "unit_changed": "原办理人已调离本单位"}
@@ -48,8 +48,8 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
         lines.append(f"指派人：{actor}")
     elif kind == "task_returned":
         holder = (payload.get("old") or {}).get("assignee")
-        why = _RETURNED_WHY.get(payload.get("reason"), "原办理人退回")
-        lines.append(f"退回原因：{why}" + (f"（{holder}）" if holder else ""))
+        why = _RETURNED_WHY.get(payload.get("reason"), "原办理人交回")
+        lines.append(f"交回原因：{why}" + (f"（{holder}）" if holder else ""))
     lines.append("")
     if link:
         url = f"{link}/tasks/{row.id}"

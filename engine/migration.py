@@ -92,7 +92,7 @@ def target_of(session, source: ProcessDefinition, to_version: int | None, *, may
     if target.version <= source.version and to_version is None:
         if may_stay:
             return source
-        raise Invalid(f"方案在「{source.name}」第 {source.version} 版上，已是该流程的最新版本，无需迁移；如需新版本，请先部署 "
+        raise Invalid(f"方案按「{source.name}」第 {source.version} 版办理，已是最新版本，无需迁移。如需按新版本办理，请先部署新版本。 "
                       f"(the plan runs the latest version, {source.version}: nothing to move it to; deploy a new one first)")
     if target.version == source.version and may_stay:
         return source

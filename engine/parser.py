@@ -105,21 +105,22 @@ def _spiff_error(exc: ValidationException, default_file: str, tree=None) -> Inva
         found = _element_at(tree, getattr(exc, "line_number", None), str(exc))
         if found is not None:
             element, name = found.get("id"), found.get("name")
-    element = element or "?"
-    where = f"element {element}" + (f" ({name})" if name else "")
     line = getattr(exc, "line_number", None)
-    line_text = f", line {line}" if line else ""
-    parts = ([f"元素 {element}" + (f"（{name}）" if name else "")] if element != "?" else []) + \
+    # the English half names the element `element ID “name”, line N: ` (checks.files reads the
+    # element from it); the name in “ ” so that a page in English shows that half alone
+    where = ", ".join(([f"element {element}" + (f" “{name}”" if name else "")] if element else [])
+                      + ([f"line {line}"] if line else []))
+    parts = ([f"元素 {element}" + (f"（{name}）" if name else "")] if element else []) + \
         ([f"第 {line} 行"] if line else [])
     where_zh = "，".join(parts) + "：" if parts else ""
-    message = str(exc).split("\n")[0].strip()
-    # SpiffWorkflow's and the XML Schema's own reasons are English; the English part keeps the
-    # form `element ID (name), line N: ` that checks.files reads the element from
-    advice = _id_advice(element) if "xs:ID" in message else None
+    # SpiffWorkflow's and the XML Schema's own reasons are English (libxml2's may end in "..")
+    message = str(exc).split("\n")[0].strip().rstrip(".").rstrip()
+    where = f"{where}: " if where else ""
+    advice = _id_advice(element) if element and "xs:ID" in message else None
     if advice:
-        return Invalid(f"{file_name}: {where_zh}{advice[0]} ({advice[1]}; {where}{line_text}: {message})")
-    return Invalid(f"{file_name}: {where_zh}不符合 BPMN 规范，引擎无法读取：请按括号中的原因在 Modeler 中改正此元素 "
-                   f"({where}{line_text}: {message})")
+        return Invalid(f"{file_name}: {where_zh}{advice[0]} ({advice[1]}; {where}{message})")
+    return Invalid(f"{file_name}: {where_zh}不符合 BPMN 规范，引擎无法读取。原因（英文）：{message}。"
+                   f"请在 Modeler 中改正此元素。 ({where}{message}.)")
 
 
 def _id_advice(element: str) -> tuple[str, str]:

@@ -187,7 +187,7 @@ def plan_diagrams(ctx: runtime.Context, instance_id: int, *, standalone: bool = 
     """The plan's process first, then each process it called, in the order it entered them."""
     plan = runtime.read_plan(ctx, instance_id)
     if plan is None:
-        raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+        raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
     workflow = runtime.load(ctx, plan)
     bound = json.loads(plan.subprocess_definitions)  # called key -> the version bound at start
     withdrawn = frozenset(ctx.session.execute(select(HumanTask.spiff_task_id).where(

@@ -222,7 +222,7 @@ def task_view(session: Session, task_id: int, limit: Limit,
                ProcessInstance.status)
         .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id).where(HumanTask.id == task_id)).one_or_none()
     if row is None:
-        raise NotFound(f"任务 {task_id} 不存在 (no such task)")
+        raise NotFound(f"任务 {task_id} 不存在；请用 reformflow tasks --as 您的用户名 查看待办编号 (no such task: {task_id}; `reformflow tasks --as USER` lists the tasks and their numbers)")
     task, title, business_key, variables_json, plan_status = row
     own = task_data(task) if task_data is not None else None
     variables = json.loads(variables_json) if own is None else own
@@ -261,7 +261,7 @@ def instance_view(conn: Connection, instance_id: int, versions: dict[int, int] |
     never change after deploy), so called versions are read once."""
     instance = conn.execute(_PLAN_VIEW, {"instance_id": instance_id}).one_or_none()
     if instance is None:
-        raise NotFound(f"方案实例 {instance_id} 不存在 (no such instance)")
+        raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
     tasks = conn.execute(_OPEN_TASKS, {"instance_id": instance_id}).all()
     return {
         "id": instance.id, "status": instance.status, "definition_key": instance.definition_key,

@@ -63,6 +63,11 @@ def not_intact(language: str = "both") -> str:
 
 
 def _started(w, e, p, name):
+    # a Chinese page names the process as its diagram does, where known (engine/history.py);
+    # the English and the command line keep the key a deploy and `reformflow start` use
+    if w.language == "zh":
+        return f"发起方案「{e['name']}」（第 {p.get('version')} 版）" if e.get("name") else \
+            f"发起方案 {p.get('key')}（第 {p.get('version')} 版）"
     return f"{w('发起方案', 'started')} {p.get('key')} v{p.get('version')}"
 
 
@@ -83,13 +88,13 @@ def _claimed(w, e, p, name):
     return f"{w('认领', 'claimed')} {name}"
 
 
-_UNCLAIMED_WHY = {"user_deactivated": ("办理人已停用，退回候选人", "holder deactivated"),
-                  "unit_changed": ("办理人已调离本单位，退回候选人", "holder moved to another unit")}
+_UNCLAIMED_WHY = {"user_deactivated": ("办理人已停用，交回候选人", "holder deactivated"),
+                  "unit_changed": ("办理人已调离本单位，交回候选人", "holder moved to another unit")}
 
 
 def _unclaimed(w, e, p, name):
     why = _UNCLAIMED_WHY.get(p.get("reason"))
-    return f"{w('退还', 'unclaimed')} {name}" + (w.mark("：") + w(*why) if why else "")
+    return f"{w('交回', 'unclaimed')} {name}" + (w.mark("：") + w(*why) if why else "")
 
 
 def _assigned(w, e, p, name):
@@ -135,7 +140,8 @@ def _timer_moved(w, e, p, name):
 
 
 def _escalation(w, e, p, name):
-    return f"{w('上报', 'escalation')} {name}{w.aside(str(p.get('code')))}"
+    code = "" if w.language == "zh" else w.aside(str(p.get("code")))  # the diagram's code: not for a Chinese page
+    return f"{w('上报', 'escalation')} {name}{code}"
 
 
 def _message(w, e, p, name):

@@ -74,7 +74,7 @@ _OFFICE_ONLY = "只有改革办可以催办 (only the reform office may urge a s
 
 
 def _closed(task) -> Conflict:
-    return Conflict(f"任务 {task.id}「{task.name}」已办结或已撤销，无需催办 (the task is {task.status}: nothing to urge)",
+    return Conflict(f"任务 {task.id}「{task.name}」已办结或已撤销，无需催办 (task {task.id} “{task.name}” is {task.status}: nothing to urge)",
                     reason=ended(task.status))
 
 

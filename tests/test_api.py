@@ -487,7 +487,7 @@ def test_a_refused_token_s_address_is_the_caller_s_and_its_owner_sees_it_on_the_
     client.application.config["WTF_CSRF_ENABLED"] = False
     assert client.post("/login", data={"username": "zhang", "password": "zhang-pass-1"}).status_code == 302
     shown = client.get("/account/tokens").get_data(as_text=True)
-    assert "失效后仍有人使用：2026-03-10 10:30" in shown
+    assert "失效后仍有人使用：2026年3月10日 10:30" in shown
 
 
 def test_comments_are_added_and_the_trail_is_read_through_the_api(mini):

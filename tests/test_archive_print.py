@@ -98,6 +98,6 @@ def test_the_page_says_for_whom_for_which_unit_and_when_a_record_was_written(dem
     html = signed_in_client(demo_engine, "feng").get("/plans/4/archive").get_data(as_text=True)
     row = re.sub(r"<[^>]+>", " ", next(tr for tr in html.split("<tr ") if "合法合规性审查" in tr and "陈静" in tr))
     assert "陈静（代 李娜）" in row and "市司法局" in row and "代办人单位：市委改革办" in row
-    assert "2030-03-04 09:00" in row and "实际写入 " in row
+    assert "2030年3月4日 09:00" in row and "实际写入 " in row
     written_now = next(tr for tr in html.split("<tr ") if "核对送审材料是否齐全" in tr)
     assert "实际写入" not in written_now  # the demo wrote it as it happened

@@ -63,7 +63,7 @@ def test_every_wrong_line_is_named_and_nothing_is_read():
     for said in ("第 3 行：安排“调休”无效，须为“放假”或“上班”", "第 5 行：日期范围 2027-05-05..2027-05-01 的结束早于开始",
                  "第 6 行：2027-01-01 已在第 4 行列出", "第 7 行：日期范围 2027-02-01..2027-12-14 超过 31 天，请核对",
                  "第 8 行：日期 1899-12-31 须在 1900 至 2100 年之间", "第 9 行：说明超过 200 字",
-                 "(the calendar file has 7 error(s); nothing was entered: line 2: '2027-02-30' is not a day"):
+                 "(the calendar file has 7 errors; nothing was entered: line 2: “2027-02-30” is not a day"):
         assert said in message
 
 

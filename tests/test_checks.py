@@ -148,7 +148,7 @@ def test_schema_error_names_the_element():
     report = check_files([("schema.bpmn", bad)], use_modeler=False)
     assert [(p["rule"], p["file"], p["element_id"], p["element_name"]) for p in report.errors] == [
         ("bpmn", "schema.bpmn", "Task_A", "审核")]                 # found by the line the XSD reports
-    assert "element Task_A (审核), line 5" in report.errors[0]["message"]
+    assert "element Task_A “审核”, line 5" in report.errors[0]["message"]
     # two elements on the reported line: the one the schema message names
     same_line = diagram(f'<bpmn:startEvent id="StartEvent_1" /><bpmn:userTask id="Task_A" {USER} isSequential="maybe" />'
                         '<bpmn:endEvent id="Event_End" />\n' + flows(("StartEvent_1", "Task_A"), ("Task_A", "Event_End")))
@@ -1197,9 +1197,11 @@ def test_xml_schema_and_lint_problems_are_chinese_first():
     from engine.checks.files import schema_problems
     [bpmn] = [p for p in schema_problems([read(FIXTURES / "modeler" / "lint_problems.bpmn")])[0]
               if p["element_id"] == "Flow_Reject"]
-    assert bpmn["message"].startswith("元素 Flow_Reject（退回）：不符合 BPMN 规范，引擎无法读取：请按括号中的原因在 "
-                                      "Modeler 中改正此元素 (element Flow_Reject (退回): Non-default exclusive "
-                                      "outgoing sequence flow")
+    assert bpmn["message"].startswith("元素 Flow_Reject（退回）：不符合 BPMN 规范，引擎无法读取。原因（英文）：Non-default "
+                                      "exclusive outgoing sequence flow")
+    assert "。请在 Modeler 中改正此元素。 (element Flow_Reject “退回”: Non-default exclusive outgoing sequence flow" \
+        in bpmn["message"]
+    assert ".." not in bpmn["message"]
     [xml] = [p for p in report.problems if p["file"] == "bad.bpmn"]
     assert xml["message"].startswith("bad.bpmn: 不是格式正确的 XML，请在 Modeler 中重新保存 (not well-formed XML: ")
 

@@ -88,7 +88,9 @@ def test_a_parse_error_names_the_file_once_and_says_what_to_do():
     assert (problem["rule"], problem["element_id"]) == ("bpmn", flow)
     assert "legality_review.bpmn" not in problem["message"]
     assert problem["message"].startswith(f"元素 {flow}")
-    assert "不符合 BPMN 规范，引擎无法读取：请按括号中的原因在 Modeler 中改正此元素 (" in problem["message"]
+    assert f"不符合 BPMN 规范，引擎无法读取。原因（英文）：{problem['message'].split(' (element ')[1].split(': ', 1)[1][:30]}" \
+        in problem["message"]
+    assert "。请在 Modeler 中改正此元素。 (element " in problem["message"]
 
 
 @requires_modeler
@@ -119,7 +121,7 @@ def test_deploy_prints_each_error_on_a_line_of_its_own(tmp_path):
     assert deployed.exit_code == 3
     said = deployed.stderr.splitlines()
     assert said[0] == (f"reformflow: invalid: 部署被拒绝：图中有 {len(lines)} 个错误，均未部署；改正后可先用 reformflow check "
-                       f"检查 (deploy refused: {len(lines)} error(s), nothing was deployed; run reformflow check after "
+                       f"检查 (deploy refused: {len(lines)} errors, nothing was deployed; run reformflow check after "
                        "correcting them):")
     assert said[1:] == lines
     refused = runner.invoke(main, ["--db", url, "deploy", str(bad), "--json"])  # JSON as before

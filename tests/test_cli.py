@@ -50,7 +50,7 @@ def test_a_plan_is_named_by_its_id_or_its_business_key(cli):
     assert as_json(cli("instance", "DT-2015-04", "--json"))["id"] == 1
     # digits only are read as an id: plan 2 (whose key is 3), and no plan 3
     assert as_json(cli("instance", "2", "--json"))["business_key"] == "3"
-    assert "方案实例 3 不存在" in cli("instance", "3", ok=False).stderr
+    assert "方案 3 不存在 (no such plan: 3)" in cli("instance", "3", ok=False).stderr
     assert as_json(cli("history", "DT-2015-04", "--json"))["id"] == 1
     assert as_json(cli("archive", "DT-2015-04", "--json"))["id"] == 1
     assert {t["instance_id"] for t in as_json(cli("tasks", "--as", "zhang", "--instance", "DT-2015-04", "--json"))[
@@ -69,7 +69,7 @@ def test_an_id_no_plan_has_is_refused_as_a_key_no_plan_has_is(cli):
     for args in (["audit", "export", "--instance", "99"], ["tasks", "--as", "chen", "--instance", "99"]):
         refused = cli(*args, "--json", ok=False)
         assert refused.exit_code == 5, refused.output
-        assert as_json(refused) == {"error": "not_found", "message": "方案实例 99 不存在 (no such instance)"}
+        assert as_json(refused) == {"error": "not_found", "message": "方案 99 不存在 (no such plan: 99)"}
     assert {json.loads(line)["instance_id"] for line in cli("audit", "export", "--instance", "1").stdout.splitlines()} == {1}
 
 
@@ -278,7 +278,7 @@ def test_messages_and_signals_from_the_command_line(cli):
     assert after["variables"]["approvalNumber"] == "晋政函〔2026〕12号"
     # waiting for nothing now: the refusal says what to do, not "waiting for: none"
     again = cli("message", str(waiting["id"]), "上级批复", "--as", "zhang", ok=False)
-    assert again.exit_code == 6 and f"方案实例 {waiting['id']} 此时不等待任何消息；请核对方案编号，或在方案办到等待「上级批复」" \
+    assert again.exit_code == 6 and f"方案 {waiting['id']} 此时不等待任何消息；请核对方案编号，或在方案办到等待「上级批复」" \
         "的环节后再发送" in again.stderr
 
     plans = [as_json(cli("start", "corpus_signal_intermediate", "--as", "zhang", "--json"))["id"] for _ in range(2)]
@@ -393,9 +393,9 @@ def test_people_read_deadlines_and_times_in_beijing_time(cli):
     plan = as_json(cli("--now", "2026-01-31T10:00:00", "start", "mini_approval", "--as", "zhang", "--json"))
     assert plan["tasks"][0]["due_at"] == "2026-02-07T02:00:00+00:00"  # scripts get the exact instant
     line = cli("--now", "2026-02-07T09:59:00", "tasks", "--as", "zhang").stdout
-    assert "期限 (due) 2026-02-07 10:00" in line and "OVERDUE" not in line
+    assert "期限 (due) 2026-02-07 10:00" in line and "已逾期" not in line
     late = cli("--now", "2026-02-07T10:00:00", "tasks", "--as", "zhang").stdout
-    assert "期限 (due) 2026-02-07 10:00 已逾期 OVERDUE" in late
+    assert "期限 (due) 2026-02-07 10:00 已逾期" in late
     listed = cli("definitions").stdout
     deployed = as_json(cli("definitions", "--json"))["definitions"][0]["deployed_at"]
     assert _local(deployed) in listed and deployed not in listed
@@ -407,7 +407,7 @@ def test_a_deadline_written_as_a_date_shows_as_that_date():
     with clock.frozen(datetime(2026, 11, 23, 23, 59)):  # Beijing time
         assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23"
     with clock.frozen(datetime(2026, 11, 24, 0, 0)):
-        assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23 已逾期 OVERDUE"
+        assert _deadline("2026-11-23T16:00:00+00:00", active=True) == "2026-11-23 已逾期"
     assert _deadline("2026-11-24T01:30:00+00:00", active=False) == "2026-11-24 09:30"
 
 
@@ -707,10 +707,10 @@ def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     draft = plan["tasks"][0]["id"]
     cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "s"}')
     assert line("unclaim", str(draft), "--as", "zhang") == \
-        f"reformflow: conflict: 任务 {draft} 已办结，不能退回 (task is completed)"
+        f"reformflow: conflict: 任务 {draft} 已办结，不能交回 (task {draft} is completed)"
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
     assert line("unclaim", str(review["id"]), "--as", "chen") == \
-        f"reformflow: conflict: 任务 {review['id']} 当前未被认领 (task is not claimed)"
+        f"reformflow: conflict: 任务 {review['id']} 当前未被认领 (task {review['id']} is not claimed)"
     assert line("complete", str(draft), "--as", "zhang", "--data", '{"summary": ""}').endswith(
         ": nothing more to do)")  # their own submission: said so, with when
 
@@ -899,7 +899,8 @@ def test_an_open_task_page_says_to_claim_it_first_and_lists_the_choices(library,
     assert "      取值 (one of)：pass 通过 | pass_with_changes 修改后通过 | fail 不通过" in shown
     assert f"  先认领 (claim first)：reformflow claim {review['id']} --as <用户名 user>" in shown
     missing = CliRunner().invoke(main, ["--db", library.db.url, "task", "999999"])
-    assert (missing.exit_code, missing.stderr) == (5, "reformflow: not_found: 任务 999999 不存在 (no such task)\n")
+    assert (missing.exit_code, missing.stderr) == (5, "reformflow: not_found: 任务 999999 不存在；请用 reformflow tasks --as 您的用户名 查看待办编号 "
+                                                   "(no such task: 999999; `reformflow tasks --as USER` lists the tasks and their numbers)\n")
 
 
 def test_a_field_s_range_reads_as_a_person_says_it():

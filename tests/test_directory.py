@@ -144,7 +144,7 @@ def test_a_change_made_since_the_office_member_read_the_user_is_a_conflict(libra
     between is refused, not silently undone by the older page."""
     seen = {"display_name": "王芳", "unit": "市发改委", "groups": ["drafter"]}
     library.update_user("wang", add_groups=["participant"], actor="chen")  # meanwhile
-    with pytest.raises(Conflict, match=r"用户 wang 刚被其他人修改过，请刷新后重试 \(the user was changed"):
+    with pytest.raises(Conflict, match=r"用户 wang 刚被其他人修改过，请刷新后重试 \(the user wang was changed"):
         library.update_user("wang", unit="市财政局", actor="chen", expected=seen)
     assert [u["unit"] for u in library.users() if u["username"] == "wang"] == ["市发改委"]
     moved = library.update_user("wang", unit="市财政局", actor="chen", expected={**seen, "groups": ["drafter", "participant"]})
@@ -178,9 +178,9 @@ def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))
     left = cli("users", "deactivate", "zhang", "--as", "chen").stdout
-    assert left == f"已停用 zhang 张伟 (deactivated)\n  退回 (back to) drafter：方案 (plan) {plan['id']} 待办 (task) " \
+    assert left == f"已停用 zhang 张伟 (deactivated)\n  交回 (back to) drafter：方案 (plan) {plan['id']} 待办 (task) " \
                    f"{plan['tasks'][0]['id']} 起草\n"
-    assert "退还 (unclaimed) 起草：办理人已停用，退回候选人 (holder deactivated)" in cli("history", str(plan["id"])).stdout
+    assert "交回 (unclaimed) 起草：办理人已停用，交回候选人 (holder deactivated)" in cli("history", str(plan["id"])).stdout
     assert "zhang" not in cli("users", "list").stdout
     assert "zhang 张伟（市财政局）角色 (groups)：drafter；手头待办 (holding) 0 [已停用 deactivated]" in cli("users", "list", "--all").stdout
     assert cli("users", "reactivate", "zhang", "--as", "chen").stdout == "已启用 zhang 张伟 (reactivated)\n"

@@ -30,6 +30,8 @@ def test_the_trail_says_who_did_what_and_what_they_entered(library, at):  # noqa
     events = trail["events"]
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     assert (events[0]["event_type"], events[0]["actor"], events[0]["actor_name"]) == ("instance_started", "zhang", "张伟")
+    from engine.trail_text import said
+    assert said(events[0], "zh") == "发起方案「改革方案全流程」（第 1 版）"  # a Chinese page names the process
     review = [e for e in events if e["name"] == "专项小组审核把关"]
     assert [(e["event_type"], e["actor"]) for e in review] == [
         ("task_created", "zhang"), ("task_claimed", "sun"), ("task_completed", "sun")]

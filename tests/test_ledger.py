@@ -80,9 +80,9 @@ def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"[红 red] #{late.id} 深化财政预算管理制度改革方案（市财政局，张伟） [办理中 running]"
-    assert "    当前 (now)：合法合规性审查（待认领 (open)：法制机构） 期限 (due) 2027-01-08 已逾期 OVERDUE" in lines
+    assert "    当前 (now)：合法合规性审查（待认领 (open)：法制机构） 期限 (due) 2027-01-08 已逾期" in lines
     assert "    当前 (now)：确认方案任务信息（张伟）" in lines  # held by the drafter who started it
-    assert "    节点 (milestone)：方案出台 计划 (planned) 2027-06-30" in lines
+    assert "    时间节点 (milestone)：方案出台 计划 (planned) 2027-06-30" in lines
     assert ("    延误 (missed)：合法合规性审查：期限 2027-01-08，已逾期 4 天 (due 2027-01-08, 4 days overdue)"
             in lines)
     assert lines[-1] == "共 2 个方案：红 1、黄 0、绿 1 (2 plans: 1 red, 0 yellow, 1 green)"
@@ -217,7 +217,7 @@ def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archiv
     # still running, green, and handing over its archive: the ledger says it was not approved
     assert (rows[early.id]["status"], rows[early.id]["milestone_dropped"]) == ("running", "2026-12-01")
     shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-12-20T09:00:00", "ledger"]).stdout
-    assert ("    节点 (milestone)：方案出台 计划 (planned) 2026-12-10，2026-12-01 未获通过，不再办理 "
+    assert ("    时间节点 (milestone)：方案出台 计划 (planned) 2026-12-10，2026-12-01 未获通过，不再办理 "
             "(dropped: not approved)\n") in shown
     from openpyxl import load_workbook
     CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-12-20T09:00:00", "ledger", "--output",
@@ -230,7 +230,7 @@ def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archiv
         late.do("Task_HandOverArchive", archiveHandedOverOn="2027-01-05")
     shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-06-20T09:00:00", "ledger"]).stdout
     assert (f"[黄 yellow] #{early.id} 深化财政预算管理制度改革方案（市财政局，张伟） [已办结 completed]\n"
-            "    节点 (milestone)：方案出台 计划 (planned) 2026-12-10，2026-12-01 未获通过，不再办理 (dropped: not approved)\n"
+            "    时间节点 (milestone)：方案出台 计划 (planned) 2026-12-10，2026-12-01 未获通过，不再办理 (dropped: not approved)\n"
             "    延误 (missed)：移交决策档案：期限 2026-12-31，迟 5 天完成 (due 2026-12-31, done 5 days late)\n") in shown
     assert "方案出台：期限 2026-12-10，已逾期 4 天 (due 2026-12-10, 4 days overdue)" in shown  # the late one's, not 26
 

@@ -485,7 +485,7 @@ def test_a_step_handed_back_when_its_holder_leaves_is_mailed_to_its_candidates(m
     [mail] = [m for m in inbox.to("li@legal.example.gov.cn") if m["Subject"].startswith("【待认领】")]
     assert mail["Subject"] == f"【待认领】{TITLE}：审核"
     body = mail.get_content()
-    assert "以下待办已退回待认领，您可以认领办理。" in body and "退回原因：原办理人已停用（qian）" in body
+    assert "以下待办已交回待认领，您可以认领办理。" in body and "交回原因：原办理人已停用（qian）" in body
     # li claims it and hands it back herself: she did it, nobody else with an address to tell
     mini.claim(review["id"], actor="li")
     mini.unclaim(review["id"], actor="li")

@@ -333,7 +333,7 @@ def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
     cli("diagram", "DT-7", "--output", str(tmp_path / "plan.svg"))  # drawn from version 2 with the moved state
     assert 'data-element-id="Task_Sign"' in (tmp_path / "plan.svg").read_text(encoding="utf-8")
     again = cli("migrate", "DT-7", "--reason", "再迁", "--as", "chen", "--dry-run", "--json", ok=False)
-    assert again.exit_code == 3 and "已是该流程的最新版本" in again.stderr
+    assert again.exit_code == 3 and "已是最新版本，无需迁移。如需按新版本办理，请先部署新版本。" in again.stderr
     new.write_text(V2.replace("Task_Draft", "Activity_0draft1"), encoding="utf-8")
     cli("deploy", str(new))
     refused = cli("migrate", "DT-7", "--reason", "再迁", "--as", "chen", "--dry-run", ok=False)

@@ -328,7 +328,7 @@ def test_reformflow_check_on_the_library_through_the_cli(tmp_path):
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Camunda Modeler 检查" not in result.output  # printed only when the lint was skipped
-    assert result.output.strip().splitlines()[-1] == "0 个错误，0 个警告 (0 error(s), 0 warning(s))", result.output
+    assert result.output.strip().splitlines()[-1] == "0 个错误，0 个警告 (0 errors, 0 warnings)", result.output
 
 
 # --------------------------------------------------------------------------- semantic_diff (no Node)

@@ -170,3 +170,37 @@ def test_the_command_line_lists_the_steps_due_soon(library, plans):  # noqa: F81
     assert all("2027-01-06" < t["due_at"] <= "2027-01-14" for t in earlier)  # by the end of the 13th, Beijing
     both = run("2027-01-13T09:00:00", "--due-soon", "--overdue")
     assert both.exit_code == 2 and "--due-soon" in both.output
+
+
+def test_the_command_lines_english_counts_agree_with_their_nouns(library, plans, monkeypatch):  # noqa: F811
+    from engine.commands import Engine
+    counted = Engine.overview
+
+    def one_of_each(self, *args, **kwargs):
+        d = counted(self, *args, **kwargs)
+        d["supervision"].update(rectifications_open=1, rectifications_overdue=1, supervisions_overdue=1)
+        return d
+    monkeypatch.setattr(Engine, "overview", one_of_each)
+    shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-01-12T09:00:00", "overview", "--as", "chen"])
+    assert "(1 rectification open, 1 overdue; 1 supervision overdue)" in shown.stdout
+
+
+def test_a_year_without_holidays_and_without_steps_due_in_it_is_warned_of_without_a_count(library, plans, monkeypatch):  # noqa: F811
+    from engine.commands import Engine
+    counted = Engine.overview
+
+    def no_steps(self, *args, **kwargs):
+        d = counted(self, *args, **kwargs)
+        d["calendar_gaps"] = [{"year": 2028, "steps": 0}]
+        return d
+    monkeypatch.setattr(Engine, "overview", no_steps)
+    shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-01-12T09:00:00", "overview", "--as", "chen"])
+    warning = shown.stdout.splitlines()[1]
+    assert warning.startswith("警告 (warning)：尚无 2028 年节假日安排") and "0 个未办结环节" not in shown.stdout
+
+
+def test_the_command_line_says_due_soon_and_overdue_as_the_web_does(library, plans):  # noqa: F811
+    shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-01-13T09:00:00", "overview", "--as", "chen"])
+    assert "    即将到期 (due soon)：#" in shown.stdout and "    将到期" not in shown.stdout
+    helped = CliRunner().invoke(main, ["claim", "--help"])
+    assert "认领一项您可办理的待办" in helped.output

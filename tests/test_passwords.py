@@ -68,7 +68,7 @@ def test_a_person_changes_their_own_password_giving_the_current_one(office):
 def test_the_office_resets_anyones_password_and_nobody_else_may(office):
     with pytest.raises(Forbidden, match=r"只有改革办可以重设他人的密码 \(only the reform office"):
         office.set_password("chen", NEW, actor="li")
-    with pytest.raises(NotFound, match=r"用户 nobody 不存在 \(no such user\)"):
+    with pytest.raises(NotFound, match=r"用户 nobody 不存在 \(no such user: nobody\)"):
         office.set_password("nobody", NEW, actor="chen")
     before = _user(office, "li")
     done = office.set_password("li", NEW, actor="chen")  # forgotten: no current password needed

@@ -71,9 +71,9 @@ BOTH = [
     "生成待办 (task created) 起草（起草人）；原办理人 zhang 属市财政局，本任务限市科技局 (assignee zhang is outside 市科技局)",
     "生成待办 (task created) 起草（起草人）；原办理人 zhang 属未设单位，本任务限市科技局 (assignee zhang is outside 市科技局)",
     "认领 (claimed) 合法合规性审查",
-    "退还 (unclaimed) 合法合规性审查",
-    "退还 (unclaimed) 合法合规性审查：办理人已停用，退回候选人 (holder deactivated)",
-    "退还 (unclaimed) 合法合规性审查：办理人已调离本单位，退回候选人 (holder moved to another unit)",
+    "交回 (unclaimed) 合法合规性审查",
+    "交回 (unclaimed) 合法合规性审查：办理人已停用，交回候选人 (holder deactivated)",
+    "交回 (unclaimed) 合法合规性审查：办理人已调离本单位，交回候选人 (holder moved to another unit)",
     "指派 (assigned) 审核 → 孙强",
     "指派 (assigned) 审核 → sun，退回本人 (returned)",
     "指派 (assigned) 起草 → 马丽，本任务限市科技局，指派给市财政局人员 (outside 市科技局)",
@@ -115,7 +115,7 @@ def test_chinese_has_no_english_words_and_english_no_chinese_ones_of_its_own(eve
                  "calendar", "plan stopped", "holder", "group", "(", ")"):
         assert word not in zh, (word, zh)
     # the English keeps the names people and diagrams gave (张伟, 审核), not the engine's words
-    for word in ("发起", "生成待办", "认领", "退还", "指派", "提交", "撤销", "终止", "提醒", "期限", "上传附件",
+    for word in ("发起", "生成待办", "认领", "交回", "指派", "提交", "撤销", "终止", "提醒", "期限", "上传附件",
                  "方案结束", "原办理人", "按周末", "角色", "，", "：", "；"):
         assert word not in en, (word, en)
 
@@ -138,3 +138,14 @@ def test_each_language_reads_as_a_sentence():
 def test_an_unknown_language_is_refused():
     with pytest.raises(ValueError):
         said(EVENTS[0], "fr")
+
+
+def test_a_chinese_page_names_the_process_and_no_diagram_code():
+    started = {"event_type": "instance_started", "name": "改革方案全流程", "payload": {"key": "reform_plan", "version": 1}}
+    assert said(started, "zh") == "发起方案「改革方案全流程」（第 1 版）"
+    assert said(started, "en") == "started reform_plan v1"
+    assert said(started) == "发起方案 (started) reform_plan v1"  # the command line keeps the key it starts with
+    assert said(EVENTS[0], "zh") == "发起方案 reform_plan（第 3 版）"  # a process no longer known by name
+    escalated = {"event_type": "escalation", "name": "逾期上报改革办", "payload": {"code": "filing_overdue"}}
+    assert said(escalated, "zh") == "上报 逾期上报改革办"
+    assert said(escalated, "en") == "escalation 逾期上报改革办 (filing_overdue)"

@@ -29,7 +29,7 @@ def test_a_reviewer_comments_on_a_plan_and_everyone_who_sees_it_reads_it(demo_en
     shown = li.get(plan).get_data(as_text=True)
     assert "已留言。" in shown
     [line] = _comments(shown)
-    assert re.fullmatch(r"李娜（市司法局） · \d{4}-\d\d-\d\d \d\d:\d\d 请补充社会稳定风险评估材料。 谢谢。", line), line
+    assert re.fullmatch(r"李娜（市司法局） · \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d 请补充社会稳定风险评估材料。 谢谢。", line), line
     assert "留言（市司法局）：请补充社会稳定风险评估材料。" in shown  # the trail, in Chinese
 
     chen = signed_in_client(demo_engine, "chen")  # the office sees it too, and answers below it

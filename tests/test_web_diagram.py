@@ -46,7 +46,7 @@ def test_the_plan_page_links_its_diagram_which_lists_each_step_in_its_state(demo
         as_text=True)
     html = chen.get(f"/plans/{review['instance_id']}/diagram").get_data(as_text=True)
     assert html.index('data-process="reform_plan"') < html.index('data-process="legality_review"')
-    assert "<h2 id=\"diagram-1\">改革方案全流程 <small>reform_plan v1</small></h2>" in html
+    assert "<h2 id=\"diagram-1\">改革方案全流程 <small>reform_plan 第 1 版</small></h2>" in html
     main, legal = _rows(html, "reform_plan"), _rows(html, "legality_review")
     assert main["Task_RegisterPlan"] == "已办"
     assert main["CallActivity_LegalityReview"] == "正在办理"

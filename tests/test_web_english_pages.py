@@ -8,6 +8,7 @@ import html as markup
 import re
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from engine import clock
@@ -78,7 +79,7 @@ def test_english_pages_use_ascii_punctuation_around_their_own_words(demo_engine)
     assert "Progress: " in bulletin and "Progress：" not in bulletin
     assert "【！】" not in bulletin and "[!]" in bulletin
     assert re.search(r"1 plan, 0 needing attention: ", bulletin)
-    assert re.search(r"\(Open: 改革办\)", ledger) and "（" + "Open" not in ledger
+    assert re.search(r"\(Unclaimed: 改革办\)", ledger) and "（" + "Unclaimed" not in ledger
     assert "Problems: " in supervision and "Problems：" not in supervision
     # the header names the one signed in with ASCII brackets; Chinese keeps its own
     assert "陈静 (chen)" in ledger
@@ -184,3 +185,152 @@ def test_a_bulk_urge_says_how_many_it_left_out_as_urged_just_now(demo_engine):
         answer = client.post("/tasks/urge", data={"task": [first, second], "note": note}, follow_redirects=True)
         page = _text(answer)
         assert urged in page and again in page, page[:600]
+
+
+def _attributes(page: str, tag: str, **having) -> list[dict]:
+    """The attributes of each `tag` whose attributes include `having`, as a browser reads them."""
+    from html.parser import HTMLParser
+    found = []
+
+    class Reader(HTMLParser):
+        def handle_starttag(self, name, attrs):
+            attrs = dict(attrs)
+            if name == tag and all(attrs.get(k) == v for k, v in having.items()):
+                found.append(attrs)
+    Reader().feed(page)
+    return found
+
+
+def test_a_quoted_name_in_an_english_label_keeps_the_attribute_whole(demo_engine):
+    """The office's tick boxes (Pick task 3 “…”) and a token's revoke button (Revoke token “…”):
+    the name is in the label, and nothing after it spills out of the attribute."""
+    client = _client(demo_engine, "chen")
+    page = client.get("/tasks?scope=all").get_data(as_text=True)
+    boxes = _attributes(page, "input", name="task", form="urge-picked")
+    assert boxes, "the office ticks tasks to urge"
+    with demo_engine.db.reader() as s:
+        names = {t["id"]: t["name"] for t in list_tasks(s, "chen", "all")}
+    for box in boxes:
+        assert set(box) == {"type", "name", "value", "form", "aria-label"}
+        assert box["aria-label"].startswith(f"Pick task {box['value']} “{names[int(box['value'])]}")
+        assert box["aria-label"].endswith("”")
+    demo_engine.create_token("chen", 'OA "旧"')
+    page = client.get("/account/tokens").get_data(as_text=True)
+    buttons = [b for b in _attributes(page, "button") if "aria-label" in b]
+    assert [b["aria-label"] for b in buttons] == ['Revoke token “OA "旧"”']
+
+
+def test_a_translated_text_is_escaped_like_any_other(demo_engine):
+    """Jinja's i18n marks a translation safe as it is: a quote in it ended the attribute it stood in."""
+    app = _client(demo_engine, "chen").application
+    with app.test_request_context("/"):
+        rendered = app.jinja_env.from_string('<b title="{{ _(\'a "b" <c>\') }}">').render()
+    assert rendered == '<b title="a &#34;b&#34; &lt;c&gt;">'
+
+
+def _imported(client, text: str) -> str:
+    import io
+    return _text(client.post("/calendar/2027/import", data={"schedule": (io.BytesIO(text.encode()), "2027.csv")},
+                             content_type="multipart/form-data"))
+
+
+@pytest.mark.parametrize("text, said", [
+    ("2027-01-01,放假,元旦\n", "The first line must be the heading, with the columns “日期” and “安排”, or “day” and "
+                               "“kind”; “说明” or “note” is optional; it is: “2027-01-01,放假,元旦”"),
+    ("日期,安排,说明\n2027-01-01,调休,\n", "The calendar file has 1 error; nothing was entered: line 2: the kind “调休” must "
+                                       "be “放假” (off) or “上班” (working)"),
+    ("日期,安排,说明\n2027年2月30日,放假,\n2027-01-01,调休,\n",
+     "The calendar file has 2 errors; nothing was entered: line 2: “2027年2月30日” is not a day"),
+])
+def test_a_calendar_file_refused_is_told_in_english(demo_engine, text, said):
+    """The column names and what the file said stay as written, quoted; the rest in English alone."""
+    page = _imported(_client(demo_engine, "chen"), text)
+    assert said in page
+    assert "日历文件" not in page and "第一行" not in page and "第 2 行" not in page
+
+
+def _bad(element: bytes) -> bytes:
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/'
+            b'20100524/MODEL" targetNamespace="x"' + (b' bogus="1"' if not element else b' id="d"') + b'>\n'
+            b'<bpmn:process id="p" isExecutable="true">' + (element or b'<bpmn:startEvent id="s"/>')
+            + b'</bpmn:process></bpmn:definitions>')
+
+
+def _checked(client, name: str, content: bytes) -> str:
+    import io
+    return _text(client.post("/definitions/deploy", data={"files": (io.BytesIO(content), name)},
+                             content_type="multipart/form-data"))
+
+
+def test_a_file_the_engine_cannot_read_is_told_in_each_language(demo_engine):
+    """The schema's reason (English) is in the Chinese too, as the reason; the English names the
+    element (its name quoted) or, when there is none, only the line, with one full stop."""
+    named = _bad('<bpmn:startEvent id="s" name="开始" bogus="1"/>'.encode())
+    reason = "Element '{http://www.omg.org/spec/BPMN/20100524/MODEL}%s', attribute 'bogus': The attribute 'bogus' is not allowed"
+    english = _checked(_client(demo_engine, "chen"), "named.bpmn", named)
+    assert f"element s “开始”, line 3: {reason % 'startEvent'}. " in english
+    assert "不符合 BPMN 规范" not in english
+    chinese = _checked(_client(demo_engine, "chen", "zh"), "named.bpmn", named)
+    assert f"元素 s（开始），第 3 行：不符合 BPMN 规范，引擎无法读取。原因（英文）：{reason % 'startEvent'}。请在 Modeler 中改正此元素。" \
+        in chinese
+    assert "请按括号中的原因" not in chinese and "element s" not in chinese
+
+    english = _checked(_client(demo_engine, "chen"), "no_id.bpmn", _bad(None))
+    assert f"line 2: {reason % 'definitions'}. " in english
+    assert "element ?" not in english and ".." not in english
+    chinese = _checked(_client(demo_engine, "chen", "zh"), "no_id.bpmn", _bad(None))
+    assert f"第 2 行：不符合 BPMN 规范，引擎无法读取。原因（英文）：{reason % 'definitions'}。请在 Modeler 中改正此元素。" in chinese
+
+
+def test_a_task_nobody_holds_is_unclaimed_and_a_withdrawn_one_withdrawn(demo_engine):
+    """待认领 is "Unclaimed" (在办 is "Open"), 已撤销 "Withdrawn"."""
+    client = _client(demo_engine, "chen")
+    with demo_engine.db.reader() as s:
+        task = next(t for t in list_tasks(s, "chen", "all") if t["status"] == "open")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert re.search(r'<small class="status open">Unclaimed</small>', page)
+    legend = _text(client.get(f"/plans/{task['instance_id']}/diagram"))
+    assert "Withdrawn" in legend and "Cancelled" not in legend
+
+
+def test_counts_agree_with_their_nouns(demo_engine):
+    client = _client(demo_engine, "chen")
+    checked = _checked(client, "no_id.bpmn", _bad(None))
+    assert re.search(r"Check results no_id.bpmn [2-9]\d* errors, 1 warning File", checked)  # the Modeler's too
+    assert "(s)" not in checked
+    with demo_engine.db.reader() as s:
+        task = next(t for t in list_tasks(s, "li", "all") if t["element_id"] == "Task_LegalityReview")
+    version = demo_engine.claim(task["id"], actor="li")["version"]
+    answer = _client(demo_engine, "li").post(f"/tasks/{task['id']}/complete", data={
+        "version": version, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": ""})
+    assert "Not submitted: 1 item on the form needs changing." in _text(answer)
+
+
+def _flashed(answer) -> list[str]:
+    page = answer.get_data(as_text=True)
+    return [re.sub(r"\s+", " ", markup.unescape(re.sub(r"<[^>]+>", "", m))).strip()
+            for m in re.findall(r'<p class="flash [^"]*" role="[^"]*">(.*?)</p>', page, re.S)]
+
+
+def test_an_english_refusal_names_what_it_is_about_and_ends_its_sentence(demo_engine):
+    import io
+    client = _client(demo_engine, "chen")
+    answer = client.post("/definitions/deploy", data={"files": (io.BytesIO(b"x"), "bad.txt")},
+                         content_type="multipart/form-data")
+    assert _flashed(answer) == ["“bad.txt”: only .bpmn files are accepted."]
+    assert _flashed(client.post("/tasks/urge", data={"note": "x"}, follow_redirects=True)) == ["Choose the steps to urge."]
+    plan = _plan(demo_engine, "DT-2015-02")
+    answer = client.post(f"/plans/{plan}/comments", data={"comment": ""}, follow_redirects=True)
+    assert "The comment is empty: write something." in _flashed(answer)
+    with demo_engine.db.reader() as s:
+        held = next(t for t in list_tasks(s, "chen", "all") if t["status"] == "claimed" and t["assignee"] != "chen")
+    answer = client.post(f"/tasks/{held['id']}/complete", data={"version": held["version"]}, follow_redirects=True)
+    assert f"Task {held['id']} is held by {held['assignee']}: only the assignee may complete it." in _flashed(answer)
+
+
+def test_english_summaries_put_the_count_first(demo_engine):
+    client = _client(demo_engine, "chen")
+    stats = _text(client.get("/stats"))
+    assert re.search(r"\d+ steps?; \d+ completions, \d+ late; \d+ open, \d+ overdue", stats), stats[:300]
+    bulletin = _text(client.get("/bulletin"))
+    assert re.search(r"1 plan, 0 needing attention: 1 [a-z]", bulletin)

@@ -54,7 +54,7 @@ def test_the_office_moves_a_plan_to_the_new_version_with_a_reason(live, page):
     page.get_by_role("button", name="确认迁移").click()
     page.wait_for_url(f"{live.url}/plans/{plan_id}")
     expect(page.locator(".flash.ok")).to_contain_text("已将方案")
-    expect(page.locator(".facts")).to_contain_text("v2")
+    expect(page.locator(".facts")).to_contain_text("第 2 版")
     expect(page.locator("ol.trail")).to_contain_text("迁移到新版本 reform_plan v1 → v2：办理说明更新")
     expect(page.get_by_role("link", name="迁移到新版本")).to_have_count(0)
 

@@ -159,7 +159,7 @@ def test_a_plan_s_page_shows_its_line_of_the_ledger(demo_engine):
     xie = signed_in_client(demo_engine, "xie")  # the lead unit's drafter
     shown = facts(xie, red["id"])
     assert shown["牵头单位"] == ["市经信委"] and shown["责任人"] == [red["responsible_person"]]
-    assert shown["节点"][:3] == ["举措全部完成", "·", "计划"] and red["milestone_due"] in shown["节点"]
+    assert shown["时间节点"][:3] == ["举措全部完成", "·", "计划"] and red["milestone_due"] in shown["时间节点"]
     assert "".join(shown["举措"]).startswith("共5项")
     assert shown["预警"][:2] == ["红", "有期限已过而未完成"]
     assert any("报送月度进展" in word for word in shown["预警"]) and "已逾期" in "".join(shown["预警"])
@@ -167,7 +167,7 @@ def test_a_plan_s_page_shows_its_line_of_the_ledger(demo_engine):
     chen = signed_in_client(demo_engine, "chen")
     shown = facts(chen, yellow["id"])
     assert shown["预警"][:2] == ["黄", "曾逾期，已补上"] and "迟" in "".join(shown["预警"])
-    assert "已于" in shown["节点"]  # issued: the milestone reached
+    assert "已于" in shown["时间节点"]  # issued: the milestone reached
 
 
 def test_the_ledger_is_this_years_with_the_plans_carried_over_and_any_year_chosen(live, page, at):
@@ -297,14 +297,14 @@ def test_reassigning_a_task_someone_holds_asks_first(live, page):
     assert drafting["assignee"] == "zhang"
     sign_in(page, live, "chen")
     page.goto(f"{live.url}/tasks/{drafting['id']}")
-    expect(page.locator("section.assign")).to_contain_text("现由 张伟（zhang） 办理")
+    expect(page.locator("section.assign")).to_contain_text("现由张伟（zhang）办理")
     expect(page.locator("#assign-to option[value='zhang']")).to_have_count(0)  # not to its holder
     expect(page.locator("#assign-to option[value='wang']")).to_contain_text("非本单位")
     page.get_by_label("交给").select_option("wang")
     page.get_by_role("button", name="改派").click()
 
     expect(page.locator("h1")).to_contain_text("确认改派")
-    expect(page.get_by_role("alert")).to_contain_text("现由 张伟（zhang） 办理")
+    expect(page.get_by_role("alert")).to_contain_text("现由张伟（zhang）办理")
     assert engine.task_view(drafting["id"])["assignee"] == "zhang"  # nothing done yet
     page.get_by_role("button", name="确认改派").click()
     expect(page.get_by_role("status")).to_contain_text("指派给 王芳（wang）")

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from playwright.sync_api import expect
 
-from engine import clock
+from engine import clock, display
 
 from .web_helper import sign_in, signed_in_client
 
@@ -109,7 +109,7 @@ def test_the_due_soon_count_opens_the_inbox_s_due_soon_list(live, page):
     expect(rows).to_have_count(min(view["due_soon"]["count"], 50))
     assert {int(r) for r in rows.evaluate_all("rs => rs.map(r => r.dataset.task)")} == \
         {t["task_id"] for t in view["due_soon"]["tasks"]}
-    expect(page.locator("p.hint")).to_contain_text(f"至 {view['due_soon']['until']}")
+    expect(page.locator("p.hint")).to_contain_text(f"至 {display.day(view['due_soon']['until'], True)}")
     page.get_by_role("link", name="显示全部").click()
     expect(page.get_by_role("link", name="只看即将到期")).to_be_visible()
 

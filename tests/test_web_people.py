@@ -265,13 +265,13 @@ def test_deactivating_someone_hands_their_tasks_on_and_ends_their_session(live, 
     page.goto(f"{live.url}/people/zhang")
     page.get_by_role("link", name="停用该用户").click()
     expect(page.locator("h1")).to_have_text("停用用户")
-    expect(page.locator("main")).to_contain_text("其手头待办 1 项将退回其角色的其他人员")
+    expect(page.locator("main")).to_contain_text("其手头待办 1 项将交回其角色的其他人员")
     assert _user(engine, "zhang").active  # asked first, nothing done yet
     page.get_by_role("button", name="确认停用").click()
     expect(page.get_by_role("status")).to_contain_text("已停用 张伟（zhang）：其网页登录已失效")
     handed = page.get_by_role("region", name="手头待办的去向")
     expect(handed.locator("ul.returned li")).to_have_count(1)
-    expect(handed.locator("ul.returned")).to_contain_text("发布公开征求意见 · 退回 牵头单位")
+    expect(handed.locator("ul.returned")).to_contain_text("发布公开征求意见 · 交回 牵头单位")
     expect(page.locator("h1")).to_contain_text("已停用")
     assert not _user(engine, "zhang").active
     [task_id] = handed.locator("ul.returned li").evaluate_all("ls => ls.map(l => Number(l.dataset.task))")
@@ -294,7 +294,7 @@ def test_deactivating_someone_hands_their_tasks_on_and_ends_their_session(live, 
 
     page.goto(f"{live.url}/people/zhang")
     page.get_by_role("button", name="重新启用").click()
-    expect(page.get_by_role("status")).to_contain_text("已启用 张伟（zhang）。停用期间转交他人的待办不会退回")
+    expect(page.get_by_role("status")).to_contain_text("已启用 张伟（zhang）。停用期间转交他人的待办不会回到其手中")
     assert _user(engine, "zhang").active
     sign_in(zhang, live, "zhang")
     assert [(e["username"], e["actor"]) for e in _events(engine, "user_deactivated")] == [("zhang", "chen"), ("xie", "chen")]

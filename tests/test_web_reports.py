@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from engine import clock
+from engine import clock, display
 from engine.bulletin import Quarter
 from engine.cli import main
 from engine.errors import Conflict
@@ -81,7 +81,7 @@ def test_the_office_reads_the_bulletin_as_the_command_line_prints_it_and_downloa
     page.get_by_label("季度").select_option(quarter.code)
     page.get_by_label("另列其他实施中的方案").check()
     page.get_by_role("button", name="筛选").click()
-    expect(page.locator("h1")).to_contain_text(quarter.code)
+    expect(page.locator("h1")).to_contain_text(display.quarter(quarter.code, True))  # 2026年第四季度
     shown = _page_rows(page, "#quarterly", "td.fill") + _page_rows(page, "#others", "td.fill")
     assert shown == expected
     first = page.locator("#quarterly tr[data-plan]").first
@@ -173,8 +173,8 @@ def test_the_office_enters_and_takes_back_a_day_and_sees_which_deadlines_moved(l
         moved_to = s.get(HumanTask, task["id"]).due_at
     assert moved_to > task["due_at"]
     item = page.locator(f"ul.moved li[data-task='{task['id']}']")
-    expect(item).to_contain_text(f"{(task['due_at'] - timedelta(minutes=1)).astimezone(clock.TZ):%Y-%m-%d} → "
-                                 f"{(moved_to - timedelta(minutes=1)).astimezone(clock.TZ):%Y-%m-%d}")
+    expect(item).to_contain_text(f"{display.day((task['due_at'] - timedelta(minutes=1)).astimezone(clock.TZ).date(), True)} → "
+                                 f"{display.day((moved_to - timedelta(minutes=1)).astimezone(clock.TZ).date(), True)}")
     row = page.locator(f"tr[data-day='{day}']")
     expect(row).to_contain_text("改革办录入：临时放假")
     assert _entries(engine)[day.isoformat()] == (False, "临时放假")

@@ -525,7 +525,7 @@ def test_repeated_failures_for_one_name_are_refused_for_a_while_saying_until_whe
             assert client.post("/login", data={"username": "li", "password": "guess"}).status_code == 401
         answer = client.post("/login", data={"username": "li", "password": "demo"})  # right, but too late
         assert answer.status_code == 429 and answer.headers["Retry-After"] == "901"
-        assert _flash(answer) == "登录失败次数过多，请于 2026-03-02 09:15 后再试。"
+        assert _flash(answer) == "登录失败次数过多，请于 2026年3月2日 09:15 后再试。"
         elsewhere = _client_at(app, "10.1.2.3")
         assert elsewhere.post("/login", data={"username": "li", "password": "demo"}).status_code == 429
         assert elsewhere.post("/login", data={"username": "zhang", "password": "demo"}).status_code == 302

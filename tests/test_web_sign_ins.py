@@ -202,8 +202,8 @@ def test_the_office_sees_a_users_last_sign_in_and_refused_ones(demo_engine, at):
         _sign_in(office, "chen")
         page = office.get("/people/li").get_data(as_text=True)
         never = office.get("/people/zhang").get_data(as_text=True)
-    assert re.search(r'class="last-sign-in">2026-03-02 09:00（10.0.0.7）<', page)
-    assert re.search(r"<tr><td>2026-03-02 09:10</td><td>10.6.6.6</td><td>密码错误</td></tr>", page)
+    assert re.search(r'class="last-sign-in">2026年3月2日 09:00（10.0.0.7）<', page)
+    assert re.search(r"<tr><td>2026年3月2日 09:10</td><td>10.6.6.6</td><td>密码错误</td></tr>", page)
     assert SECRET not in page
     assert "从未登录网页" in never and "审计记录中没有以该用户名登录失败的记录。" in never
 

@@ -149,10 +149,10 @@ def test_a_task_someone_else_holds_says_who_and_since_when(live, page):
     page.goto(f"{live.url}/tasks/{filing['id']}")
     from engine import display
     expect(page.locator(".held")).to_have_text(
-        f"自 {display.minute(filing['claimed_at'])} 起由宋涛（song）办理。")
+        f"自 {display.minute(filing['claimed_at'], True)} 起由宋涛（song）办理。")
     assert page.get_by_role("button", name="提交").count() == 0
-    page.get_by_role("button", name="收回并退回待办（改革办）").click()
-    expect(page.get_by_role("status")).to_contain_text(f"已退回任务 {filing['id']}")
+    page.get_by_role("button", name="收回待办，交回待认领（改革办）").click()
+    expect(page.get_by_role("status")).to_contain_text(f"已交回任务 {filing['id']}")
     assert engine.task_view(filing["id"])["status"] == "open"
 
 
@@ -170,8 +170,8 @@ def test_submitting_a_page_gone_stale_is_a_conflict_that_keeps_what_was_typed(li
     # meanwhile, in the office: chen takes it back and li2 claims it, each in their own browser
     office, chen = _new_page(browser, live, "chen")
     chen.goto(f"{live.url}/tasks/{review['id']}")
-    chen.get_by_role("button", name="收回并退回待办（改革办）").click()
-    expect(chen.get_by_role("status")).to_contain_text("已退回任务")
+    chen.get_by_role("button", name="收回待办，交回待认领（改革办）").click()
+    expect(chen.get_by_role("status")).to_contain_text("已交回任务")
     office.close()
     colleague, li2 = _new_page(browser, live, "li2")
     li2.goto(f"{live.url}/tasks/{review['id']}")
@@ -327,7 +327,7 @@ def test_a_step_with_a_follow_up_date_shows_it_as_such_not_as_a_deadline(demo_en
     ends then), no deadline. The lead unit sees that date on the step and in its inbox."""
     step = open_task(demo_engine, "DT-2015-09-LS", "Task_RequestReReview")
     assert step["due_at"] is None and step["follow_up_at"]
-    day = display.deadline(step["follow_up_at"])
+    day = display.deadline(step["follow_up_at"], True)
     song = signed_in_client(demo_engine, step["assignee"])
     page = song.get(f"/tasks/{step['id']}").get_data(as_text=True)
     assert re.search(rf"<dt>跟进日期</dt><dd>{day} <span class=\"hint\">[^<]*不是办理期限", page)

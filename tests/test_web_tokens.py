@@ -59,7 +59,7 @@ def test_a_token_made_on_the_page_opens_the_api_until_it_is_revoked(live, page):
     expect(page.locator("table.tokens tbody tr")).to_have_count(1)
     assert secret not in page.content()
     # the call above is its last use, as a date and minute (Beijing time)
-    expect(page.locator("table.tokens td.last-used")).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+    expect(page.locator("table.tokens td.last-used")).to_have_text(re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$"))
 
     page.get_by_role("button", name="撤销令牌「OA 系统」").click()
     expect(page.get_by_role("status")).to_contain_text("已撤销访问令牌「OA 系统」")
@@ -85,7 +85,7 @@ def test_the_page_in_english_and_a_name_refused(live, page):
     page.get_by_label("Name").fill("dashboard")
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Create token").click()
-    expect(page.get_by_role("status")).to_contain_text('Access token "dashboard" created.')
+    expect(page.get_by_role("status")).to_contain_text("Access token “dashboard” created.")
     expect(page.locator("table.tokens tbody tr")).to_contain_text("2099-12-31")
     expect(page.locator("main")).to_contain_text("It is shown this once only")
 

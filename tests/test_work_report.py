@@ -231,7 +231,7 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
     inbox = _office_reads(library, now, "tasks", "--as", "chen", "--instance", "BG-2026-H1")
     assert inbox.splitlines() == [  # the overdue report first, then the chase (priority 80)
         f"  待办 (task) {late['id']}：报送改革进展报告（市政府办公厅） (Task_SubmitReport) [已认领 claimed] wang 期限 (due) "
-        "2026-07-10 已逾期 OVERDUE 已提醒 (reminded) 2026-07-08 09:00 — BG-2026-H1 2026年改革进展报告",
+        "2026-07-10 已逾期 已提醒 (reminded) 2026-07-08 09:00 — BG-2026-H1 2026年改革进展报告",
         f"  待办 (task) {chase['id']}：催报改革进展报告（市政府办公厅） (Task_UrgeReport) [待认领 open] reform_office"
         " — BG-2026-H1 2026年改革进展报告",
         f"  待办 (task) {review['id']}：编审单位报告（市财政局） (Task_ReviewReport) [待认领 open] reform_office"
@@ -241,7 +241,7 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
     page = _office_reads(library, now, "task", str(review["id"]))
     assert page.startswith(f"  待办 (task) {review['id']}：编审单位报告（市财政局） (Task_ReviewReport)")
     ledger = _office_reads(library, now, "ledger", "--process", "work_report")
-    assert ("    当前 (now)：报送改革进展报告（市政府办公厅）（王芳） 期限 (due) 2026-07-10 已逾期 OVERDUE\n"
+    assert ("    当前 (now)：报送改革进展报告（市政府办公厅）（王芳） 期限 (due) 2026-07-10 已逾期\n"
             "    当前 (now)：编审单位报告（市财政局）（待认领 (open)：改革办）\n"
             "    当前 (now)：催报改革进展报告（市政府办公厅）（待认领 (open)：改革办）\n") in ledger
     assert "    延误 (missed)：报送改革进展报告（市政府办公厅）：期限 2026-07-10，已逾期 1 天 (due 2026-07-10, 1 day overdue)" \

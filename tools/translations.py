@@ -79,6 +79,9 @@ def check() -> list[str]:
     have = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
     problems = [f"not in the catalogue: {t}" for t in sorted(wanted - have)]
     problems += [f"no English: {t}" for t in untranslated(catalog) if t in wanted]
+    # an English text may stand in an HTML attribute: names are quoted “ ” as elsewhere, not "
+    problems += [f"straight quote in the English: {m.id}" for m in catalog
+                 if m.id and any('"' in t for t in (m.string if isinstance(m.string, (tuple, list)) else (m.string,)))]
     if not MO.exists() or MO.read_bytes() != compiled(catalog):
         problems.append(f"{MO.relative_to(ROOT)} is stale: run tools/translations.py")
     return problems

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from flask import Blueprint, abort, flash, render_template, request
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
 from engine import migration
@@ -25,7 +25,7 @@ from engine.queries import definitions as definition_rows
 from engine.xmlsafe import MAX_BYTES
 
 from . import current
-from .i18n import say
+from .i18n import say, sentence
 from .refusals import status_of
 
 bp = Blueprint("analyst", __name__)
@@ -88,7 +88,7 @@ def deploy():
     try:
         files = uploaded(request.files.getlist("files"))
     except Invalid as exc:
-        flash(say(exc.message), "error")
+        flash(sentence(say(exc.message)), "error")
         return render_template("analyst_deploy.html"), 400
     with current.engine().db.reader() as s:  # against what is deployed before this deploy
         changed = against_deployed(s, files)
@@ -129,13 +129,14 @@ def _deploy(files, changed: list[dict]):
         result = current.engine().deploy(files, actor=current_user.username)
     except Invalid as exc:
         if exc.details:  # the diagrams' errors: listed as check lists them, nothing deployed
-            flash(_("部署被拒绝：图中有 %(n)s 个错误，均未部署。", n=len(exc.details)), "error")
+            flash(ngettext("部署被拒绝：图中有 %(num)s 个错误，均未部署。", "部署被拒绝：图中有 %(num)s 个错误，均未部署。",
+                           len(exc.details)), "error")
             return render_template("analyst_deploy.html", checked=names, problems=exc.details,
                                    errors=len(exc.details), warnings=0, lint=None, changed=changed), 400
-        flash(say(exc.message), "error")
+        flash(sentence(say(exc.message)), "error")
         return render_template("analyst_deploy.html"), 400
     except ReformflowError as exc:
-        flash(say(exc.message), "conflict" if exc.kind == "conflict" else "error")
+        flash(sentence(say(exc.message)), "conflict" if exc.kind == "conflict" else "error")
         return render_template("analyst_deploy.html"), status_of(exc)
     for d in result:
         if d["status"] == "unchanged":
@@ -163,7 +164,7 @@ def uploaded(storages) -> list[tuple[str, bytes]]:
     for f in storages:
         name = safe_name(f.filename)
         if name in seen:
-            raise Invalid(f"{name}：同名文件选了两次 (the same file name was chosen twice)")
+            raise Invalid(f"{name}：同名文件选了两次 (“{name}”: the same file name was chosen twice)")
         seen.add(name)
         files.append((name, f.read(MAX_BYTES + 1)))
     return files
@@ -176,5 +177,5 @@ def safe_name(raw: str) -> str:
         raise Invalid("文件名为空、过长或含有不可见字符，请改名后重新上传 "
                       "(the file name is empty, too long or has an invisible character: rename it)")
     if PurePosixPath(name).suffix.lower() != ".bpmn":
-        raise Invalid(f"{name}：只接受 Camunda Modeler 保存的 .bpmn 文件 (only .bpmn files are accepted)")
+        raise Invalid(f"{name}：只接受 Camunda Modeler 保存的 .bpmn 文件 (“{name}”: only .bpmn files are accepted)")
     return name

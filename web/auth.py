@@ -105,7 +105,7 @@ def login():
         until = sign_in_throttle.wait_until(engine, username, address)
         if until is not None:  # the password is not even checked: guessing goes no faster
             engine.sign_in_refused(username, address=address, reason="throttled")
-            flash(_("登录失败次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat())), "error")
+            flash(_("登录失败次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat(), i18n.current() == "zh")), "error")
             wait = max(int((until - clock.now()).total_seconds()) + 1, 1)
             return render_template("login.html", username=username), 429, {"Retry-After": str(wait)}
         active, found = _user_row(username) if username else (None, None)

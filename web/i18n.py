@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 
 from flask import Flask, request, session
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale, get_translations, lazy_gettext as _l
+from jinja2 import pass_context
+from markupsafe import escape
 
 from engine import display
 
@@ -63,14 +65,35 @@ def say(message: str | None) -> str:
 
 def sentence(text: str) -> str:
     """A message shown as a sentence of its own (a refusal at the top of the page): on an English
-    page its first letter a capital, as the engine's English half starts in lower case."""
-    return text[:1].upper() + text[1:] if current() == "en" else text
+    page its first letter a capital and a full stop at its end, as the engine's English half
+    starts in lower case and ends without one."""
+    if current() != "en" or not text:
+        return text
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?", "…")) else ".")
+
+
+def _as_text(gettext):
+    """A template's translated text is text, not HTML: Jinja's i18n extension marks it safe as it
+    is, so a quote in an English msgstr ended an attribute (aria-label="Pick task 3 "…"").
+    Escaped here; the values put into it are escaped by Jinja as before."""
+    @pass_context
+    def call(context, *args):
+        text = gettext(get_translations())(*args)
+        return escape(text) if context.eval_ctx.autoescape else text
+    return call
 
 
 def install(app: Flask) -> None:
+    app.jinja_env.install_gettext_callables(
+        gettext=_as_text(lambda t: t.ugettext), ngettext=_as_text(lambda t: t.ungettext),
+        pgettext=_as_text(lambda t: t.upgettext), npgettext=_as_text(lambda t: t.unpgettext), newstyle=True)
     app.jinja_env.filters["say"] = say
-    app.jinja_env.filters["minute"] = lambda v: display.minute(v) if v else ""
-    app.jinja_env.filters["deadline"] = lambda v: display.deadline(v) if v else ""
+    # dates as a person reads them: 2026年12月5日 16:50 on a Chinese page, ISO on an English one
+    # (files, the API and the command line keep ISO: engine/display.py's default)
+    app.jinja_env.filters["minute"] = lambda v: display.minute(v, current() == "zh") if v else ""
+    app.jinja_env.filters["deadline"] = lambda v: display.deadline(v, current() == "zh") if v else ""
+    app.jinja_env.filters["day"] = lambda v: display.day(v, current() == "zh") if v else ""
+    app.jinja_env.filters["quarter"] = lambda v: display.quarter(v, current() == "zh") if v else ""
     app.jinja_env.filters["step"] = lambda task: display.step(task["name"], task.get("subject"))
 
     @app.context_processor

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -166,8 +166,8 @@ def unclaim(task_id: int):
         return not_yours()
     try:
         result = engine().unclaim(task_id, actor=current_user.username, expected_version=_version())
-        flash(_("已退回任务 %(id)s，同组的其他人可以认领。", id=task_id) if not result.get("to_assign")
-              else _("已退回任务 %(id)s。本单位没有其他人可以认领，须由改革办指派。", id=task_id), "ok")
+        flash(_("已交回任务 %(id)s，同组其他人可以认领。", id=task_id) if not result.get("to_assign")
+              else _("已交回任务 %(id)s。本单位没有其他人可以认领，须由改革办指派。", id=task_id), "ok")
     except NotFound:
         return not_yours()
     except ReformflowError as exc:
@@ -294,7 +294,7 @@ def complete(task_id: int):
                                    expected_version=_version(), files=files, comment=comment)
     except Invalid as exc:
         if exc.details:  # the form's problems, shown at their fields, with what the person entered
-            flash(_("表单有 %(n)s 处需要修改，未提交。", n=len(exc.details)), "error")
+            flash(ngettext("表单有 %(num)s 处需要修改，未提交。", "表单有 %(num)s 处需要修改，未提交。", len(exc.details)), "error")
             return task(task_id, problems=exc.details, entered=dict(request.form), status=400, comment_typed=comment)
         return refused(exc, lambda: task(task_id, entered=dict(request.form), status=400, comment_typed=comment))
     except Busy as exc:  # nothing on the page is out of date: the form as typed, to send again

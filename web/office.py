@@ -24,6 +24,7 @@ from engine.errors import Invalid, ReformflowError
 from engine.ledger import COLOURS, STATUSES, holder_text
 from engine.overview import FILING_STEP
 from engine.plan_list import PLAN_STATUSES, plan_rows
+from engine.queries import definitions
 
 from . import inbox, names, plans as plan_pages, start_forms
 from .current import engine
@@ -303,6 +304,8 @@ def migrate_many(key: str):
         found = engine().migration_candidates(key, actor=current_user.username)
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("analyst.definitions")))
+    with engine().db.reader() as s:  # the page names the process as its diagram does
+        found = dict(found, name=next((d["name"] for d in definitions(s) if d["key"] == key), None) or key)
     if request.method == "GET":
         return render_template("office_migrate_many.html", found=found, reason="", results=None)
     reason = request.form.get("reason", "").strip()
@@ -322,7 +325,8 @@ def migrate_many(key: str):
         except ReformflowError as exc:  # this plan's refusal or conflict: the others go on
             results[instance_id] = (exc.kind, exc.message)
     moved = sum(1 for outcome, _why in results.values() if outcome == "moved")
-    flash(_("已迁移 %(moved)s 个方案，未迁移 %(left)s 个。", moved=moved, left=len(results) - moved),
+    flash(ngettext("已迁移 %(num)s 个方案，未迁移 %(left)s 个。", "已迁移 %(num)s 个方案，未迁移 %(left)s 个。", moved,
+                   left=len(results) - moved),
           "ok" if moved == len(results) else "conflict")
     return render_template("office_migrate_many.html", found=found, reason=reason, results=results)
 
@@ -396,7 +400,7 @@ def start():
             by_field: dict = {}
             for p in exc.details:
                 by_field.setdefault(p.get("field"), []).append(p["message"])
-            flash(_("表单有 %(n)s 处需要修改，方案未发起。", n=len(exc.details)), "error")
+            flash(ngettext("表单有 %(num)s 处需要修改，方案未发起。", "表单有 %(num)s 处需要修改，方案未发起。", len(exc.details)), "error")
             return page(by_field, 400)
         return refused(exc, page)
     except ReformflowError as exc:

@@ -26,7 +26,7 @@ from engine import clock, delegations, display, passwords
 from engine.errors import Invalid, ReformflowError
 from models import Unit
 
-from . import names, sign_in_throttle
+from . import i18n, names, sign_in_throttle
 from .current import engine
 from .auth import GENERATION
 from .office import office_only
@@ -79,7 +79,7 @@ def account_password():
     until = sign_in_throttle.wait_until(engine(), me, address)
     if until is not None:
         engine().password_change_refused(me, address=address, reason="throttled")
-        flash(_("密码输错次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat())), "error")
+        flash(_("密码输错次数过多，请于 %(time)s 后再试。", time=display.minute(until.isoformat(), i18n.current() == "zh")), "error")
         return page(), 429
     form = request.form
     try:
@@ -349,5 +349,5 @@ def reactivate(username: str):
         engine().reactivate_user(username, actor=current_user.username)
     except ReformflowError as exc:
         return refused(exc, lambda: person(username))
-    flash(_("已启用 %(who)s。停用期间转交他人的待办不会退回。", who=names.person(username)), "ok")
+    flash(_("已启用 %(who)s。停用期间转交他人的待办不会回到其手中。", who=names.person(username)), "ok")
     return redirect(url_for("people.person", username=username))

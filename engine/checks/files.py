@@ -44,7 +44,7 @@ LINT_ZH = {
     "moddle-import": "Camunda Modeler 导入时不认识此内容（未知的属性或元素、无效的引用或重复的 id）",
     "moddle-parse": "Camunda Modeler 无法把此文件读作 BPMN",
 }
-_ELEMENT_IN_MESSAGE = re.compile(r"element (\S+)(?: \((.*?)\))?(?:, line \d+)?: ")
+_ELEMENT_IN_MESSAGE = re.compile(r"element (\S+)(?: “(.*?)”)?(?:, line \d+)?: ")
 
 
 def schema_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], dict]:

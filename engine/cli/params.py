@@ -106,7 +106,7 @@ def _plan_id(state, value):
         with state.db.reader() as s:
             found = s.execute(select(ProcessInstance.id).where(ProcessInstance.id == int(value))).scalar()
         if found is None:
-            raise NotFound(f"方案实例 {value} 不存在 (no such instance)")
+            raise NotFound(f"方案 {value} 不存在 (no such plan: {value})")
         return found
     from ..commands import business_key_form
     with state.db.reader() as s:

@@ -127,7 +127,7 @@ def _user_line(u: dict) -> str:
               help="每个工作日早上发一封待办摘要，或不再发 (a mail each working morning listing their open steps, or no more).")
 @acting_user()
 def users_update(state, as_json, username, display_name, unit, add_groups, remove_groups, actor, email, digest):
-    """修改用户的姓名、单位或角色，手头待办不变，但调离单位的限该单位待办退回该单位；限改革办
+    """修改用户的姓名、单位或角色，手头待办不变，但调离单位的限该单位待办交回该单位；限改革办
     (change a user's name, unit or groups; the tasks they hold stay theirs, but for the steps kept to the unit they left;
     reform office only)."""
     if (display_name is None and unit is None and not add_groups and not remove_groups and email is None
@@ -157,7 +157,7 @@ def users_update(state, as_json, username, display_name, unit, add_groups, remov
 def _show_returned(d):
     """The tasks a user's deactivation or move to another unit gave back to their candidates."""
     for t in d.get("returned", []):
-        click.echo(f"  退回 (back to) {_candidates_text(t)}：方案 (plan) "
+        click.echo(f"  交回 (back to) {_candidates_text(t)}：方案 (plan) "
                    f"{t['instance_id']} 待办 (task) {t['id']} {display.step(t['name'], t['subject'])}")
 
 
@@ -165,7 +165,7 @@ def _show_returned(d):
 @click.argument("username")
 @acting_user()
 def users_deactivate(state, as_json, username, actor):
-    """停用离岗人员：不能再办理，手头待办退回其角色，无人可接的列出待改革办指派；限改革办
+    """停用离岗人员：不能再办理，手头待办交回其角色，无人可接的列出待改革办指派；限改革办
     (deactivate someone who left: their tasks go back to their group; those nobody else may take are listed for the office to assign;
     reform office only)."""
     result = state.engine.deactivate_user(username, actor=actor)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .. import display
 from .params import acting_user
 from .shared import EXIT_CODES, _emit, command, main
 from .show import _local
@@ -47,7 +48,7 @@ def check_cmd(state, as_json, files):
             click.echo(_problem_line(p))
         if d["modeler_lint"] != "ran":
             click.echo(f"Camunda Modeler 检查 (lint)：{_lint_skipped(d['modeler_lint'])}")
-        click.echo(f"{d['errors']} 个错误，{d['warnings']} 个警告 ({d['errors']} error(s), {d['warnings']} warning(s))")
+        click.echo(f"{d['errors']} 个错误，{d['warnings']} 个警告 ({display.counted(d['errors'], 'error')}, {display.counted(d['warnings'], 'warning')})")
     _emit(result, as_json, human)
     if errors:
         sys.exit(EXIT_CODES["invalid"])
@@ -163,7 +164,7 @@ def _refuse_problems(problems: list[dict]) -> None:
     """A refused deploy's errors one a line, as `check` prints them: joined with '; ' they made one
     line of 1,100 characters."""
     click.echo(f"reformflow: invalid: 部署被拒绝：图中有 {len(problems)} 个错误，均未部署；改正后可先用 reformflow check "
-               f"检查 (deploy refused: {len(problems)} error(s), nothing was deployed; run reformflow check after "
+               f"检查 (deploy refused: {display.counted(len(problems), 'error')}, nothing was deployed; run reformflow check after "
                "correcting them):", err=True)
     for p in problems:
         click.echo(_problem_line(p), err=True)

@@ -81,7 +81,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, year, by_unit,
             if r["milestone_due"]:
                 reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else \
                     f"，{r['milestone_dropped']} 未获通过，不再办理 (dropped: not approved)" if r["milestone_dropped"] else ""
-                click.echo(f"    节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
+                click.echo(f"    时间节点 (milestone)：{r['milestone']} 计划 (planned) {r['milestone_due']}{reached}")
             if r["measures"]:
                 click.echo(f"    举措 (measures)：{measures_text(r['measures'])}")
             for m in r["missed"]:
@@ -169,13 +169,14 @@ def _overview_lines(d: dict) -> None:
         f"备案 (filings)：已逾期 {files['overdue']}，即将到期 {files['due_soon']} "
         f"({files['overdue']} overdue, {files['due_soon']} due soon)",
         f"督察整改 (supervision)：整改未销号 {sup['rectifications_open']}，整改逾期 {sup['rectifications_overdue']}，"
-        f"逾期未督察 {sup['supervisions_overdue']} ({sup['rectifications_open']} rectifications open, "
-        f"{sup['rectifications_overdue']} overdue; {sup['supervisions_overdue']} supervisions overdue)",
+        f"逾期未督察 {sup['supervisions_overdue']} ({display.counted(sup['rectifications_open'], 'rectification')} open, "
+        f"{sup['rectifications_overdue']} overdue; {display.counted(sup['supervisions_overdue'], 'supervision')} overdue)",
     ]
     for i, gap in enumerate(d["calendar_gaps"], 1):  # at the top, where it cannot be missed
-        lines.insert(i, f"警告 (warning)：{gap['steps']} 个未办结环节以工作日计的期限在 {gap['year']} 年 "
-                        f"({display.counted(gap['steps'], 'open step')} counted in working days due in {gap['year']})；"
-                        f"{gap_warning(gap['year'])}")
+        steps = (f"{gap['steps']} 个未办结环节以工作日计的期限在 {gap['year']} 年 "  # none yet: the year alone
+                 f"({display.counted(gap['steps'], 'open step')} counted in working days due in {gap['year']})；"
+                 if gap["steps"] else "")
+        lines.insert(i, f"警告 (warning)：{steps}{gap_warning(gap['year'])}")
     for u in d["units"]["top"]:
         lines.append(f"    逾期 (overdue)：{u['lead_unit'] or '（未填）'} {u['overdue']} 个环节，涉及 {u['plans']} 个方案 "
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
@@ -183,7 +184,7 @@ def _overview_lines(d: dict) -> None:
         lines.append(f"    逾期 {t['days_late']} 天 ({display.counted(t['days_late'], 'day')} late)：#{t['task_id']} "
                      f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}")
     for t in soon["tasks"]:
-        lines.append(f"    将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
+        lines.append(f"    即将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
                      f"期限 (due) {t['due_on']}")
     for line in lines:
         click.echo(line)

@@ -28,11 +28,11 @@ def _local(value: str) -> str:
 def _deadline(value: str, active: bool) -> str:
     """A deadline as the day it runs to; an active task past its deadline says so."""
     overdue = active and datetime.fromisoformat(value) <= clock.now()
-    return display.deadline(value) + (" 已逾期 OVERDUE" if overdue else "")
+    return display.deadline(value) + (" 已逾期" if overdue else "")
 
 
 _TASK_STATUS = {"open": "待认领 open", "claimed": "已认领 claimed", "completed": "已办结 completed",
-                "cancelled": "已取消 cancelled"}
+                "cancelled": "已撤销 cancelled"}
 _PLAN_STATUS = {"running": "办理中 running", "completed": "已办结 completed", "cancelled": "已终止 cancelled",
                 "error": "出错 error"}
 

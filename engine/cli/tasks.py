@@ -121,14 +121,14 @@ def _task_command(name, method, help_text, extra=None):
     return cmd
 
 
-_task_command("claim", "claim", "认领一项你可办理的待办 (claim a task you are a candidate for).")
+_task_command("claim", "claim", "认领一项您可办理的待办 (claim a task you are a candidate for).")
 
 
 @command(main, "unclaim")
 @click.argument("task_id", type=ID)
 @acting_user()
 def unclaim_cmd(state, as_json, task_id, actor):
-    """退还已认领的待办 (give a claimed task back to its candidates)."""
+    """交回已认领的待办 (give a claimed task back to its candidates)."""
     def human(d):
         _show_task(d)
         if d.get("to_assign"):  # kept to a unit with nobody else to claim it: say who can act now
