@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
@@ -334,7 +334,8 @@ def completions(conn: Connection, conditions, elements: tuple[str, ...]) -> dict
     for event in conn.execute(select(AuditEvent.seq, AuditEvent.instance_id, AuditEvent.task_id,
                                      AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.payload,
                                      HumanTask.element_id)
-                              .join(HumanTask, AuditEvent.task_id == HumanTask.id)
+                              .join(HumanTask, and_(AuditEvent.task_id == HumanTask.id,
+                                                    AuditEvent.instance_id == HumanTask.instance_id))
                               .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                               .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                               .where(*conditions, AuditEvent.event_type == "task_completed",
