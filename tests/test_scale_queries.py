@@ -4,6 +4,7 @@ The figures measured on two years of a province's data are in docs/performance.m
 from __future__ import annotations
 
 from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine as SAEngine
 
 from engine import ledger, supervision
 
@@ -87,3 +88,54 @@ def _definitions(statements: list[str]) -> list[str]:
 # what each plan of the migration preview reads: the plan, its state and its tasks' rows, its
 # open steps and the steps it passed
 PER_PLAN = 6
+
+
+def _all_statements(action) -> list[str]:
+    """Every statement any database engine sends while `action` runs (a command opens its own)."""
+    sent = []
+
+    def keep(_conn, _cursor, statement, *_):
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            sent.append(statement)
+    event.listen(SAEngine, "before_cursor_execute", keep)
+    try:
+        action()
+    finally:
+        event.remove(SAEngine, "before_cursor_execute", keep)
+    return sent
+
+
+def _add_people(engine, first: int, last: int) -> None:
+    """Users n of their own unit each, in two groups."""
+    for n in range(first, last):
+        engine.add_user(f"user{n:03d}", f"用户{n}", groups=["drafter", "legal"], unit=f"单位{n}")
+
+
+def test_the_people_page_and_users_list_do_not_grow_with_the_number_of_people(engine):
+    """人员 and `reformflow users list` read the users with their units and groups: 214 users cost
+    290 statements when each one's unit and groups were read on their own."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    from engine.demo import PASSWORD
+
+    from .web_helper import signed_in_client
+    for code in ("drafter", "legal", "reform_office"):
+        engine.add_group(code, code)
+    engine.add_user("chen", "陈静", groups=["reform_office"], password=PASSWORD)
+    _add_people(engine, 0, 2)
+    client = signed_in_client(engine, "chen")
+
+    def page():
+        assert client.get("/people").status_code == 200
+
+    def listed():
+        result = CliRunner().invoke(main, ["--db", engine.db.url, "users", "list"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    page()
+    few = (len(_all_statements(page)), len(_all_statements(listed)))
+    _add_people(engine, 2, 30)
+    many = (len(_all_statements(page)), len(_all_statements(listed)))
+    assert many == few
+    assert [(u["username"], u["unit"], u["groups"]) for u in engine.users()][-2:] == [
+        ("user028", "单位28", ["drafter", "legal"]), ("user029", "单位29", ["drafter", "legal"])]
