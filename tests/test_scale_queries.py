@@ -3,6 +3,7 @@ they need by an index, and their number does not follow the number of rows (user
 The figures measured on two years of a province's data are in docs/performance.md."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine as SAEngine
 
@@ -139,3 +140,58 @@ def test_the_people_page_and_users_list_do_not_grow_with_the_number_of_people(en
     assert many == few
     assert [(u["username"], u["unit"], u["groups"]) for u in engine.users()][-2:] == [
         ("user028", "单位28", ["drafter", "legal"]), ("user029", "单位29", ["drafter", "legal"])]
+
+
+REGISTER = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedCompletion": "2027-06-30"}
+
+
+@pytest.fixture
+def steps(library, at):  # noqa: F811
+    """A plan whose legality review was done four days late (yellow), one waiting at it past its
+    deadline (red), one on time at its research, one at its filing."""
+    from .plan_helper import Plan
+    with at("2026-12-18T09:00:00"):
+        done_late, late = Plan(library), Plan(library, title="推进用地管理改革方案")
+        for plan in (done_late, late):
+            plan.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
+        on_time = Plan(library, title="深化科技体制改革方案")
+        on_time.run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "市科技局"})
+        filing = Plan(library, title="优化营商环境改革方案")
+        filing.run_until("Task_FileDocument", Task_RegisterPlan={**REGISTER, "leadUnit": "市国土局"})
+    with at("2027-01-12T09:00:00"):
+        done_late.do("Task_LegalityReview")
+    return done_late, late, on_time, filing
+
+
+def test_the_ledger_reads_only_the_steps_that_tell_and_its_rows_stay_the_same(library, steps, at):  # noqa: F811
+    """The year's ledger (and the overview from it) read every step of every plan: 9,351 rows for
+    a province's year, most of them done on time and shown nowhere. It reads the open ones, the
+    late ones and those whose deadline changed; every row is as it was from all of them."""
+    from engine import clock
+    from engine.ledger import names_of, plans_and_tasks, rows_of, year_conditions
+    with at("2027-01-13T09:00:00"), library.db.reader() as session:
+        conn = session.connection()
+        plans, every = plans_and_tasks(conn, year_conditions(2027))
+        _, telling = plans_and_tasks(conn, year_conditions(2027), telling=())
+        expected = rows_of(plans, every, clock.now(), names_of(conn), year=2027)
+        rows = library.ledger(year=2027)
+    assert rows == expected
+    assert sorted(r["colour"] for r in rows) == ["green", "green", "red", "yellow"]
+    assert sum(map(len, telling.values())) < sum(map(len, every.values()))
+    assert {t.id for ts in telling.values() for t in ts} == {
+        t.id for ts in every.values() for t in ts if t.status in ("open", "claimed")
+        or (t.completed_at is not None and t.due_at is not None and t.completed_at > t.due_at)}
+
+
+def test_the_overview_reads_its_plans_their_steps_and_the_users_once(library, steps, at):  # noqa: F811
+    """工作台 read the year's plans and steps for its ledger, then the plans in implementation and
+    their steps again for the supervision figures, the users twice and the filing steps apart."""
+    with at("2027-01-13T09:00:00"):
+        library.overview("chen")
+        sent = _counted(library.db, lambda: library.overview("chen"))
+        view = library.overview("chen")
+    assert len([s for s in sent if s.startswith("SELECT process_instances.id, process_instances.business_key")]) == 1
+    assert len([s for s in sent if s.startswith("SELECT human_tasks.") and "count(" not in s]) == 1
+    assert len([s for s in sent if s.startswith("SELECT users.username, users.display_name")]) == 1
+    assert view["ledger"] == {"plans": 4, "red": 1, "yellow": 1, "green": 2, "carried_over": 4}
+    assert view["filings"]["due_soon"] == 1 and view["overdue"]["count"] == 1
