@@ -1394,7 +1394,9 @@ class Engine:
             if instance is None or instance.status != "running" or instance.next_timer_at is None \
                     or instance.next_timer_at > ctx.now:
                 return None
-            workflow = runtime.load(ctx, instance)
+            # kept in the workflow cache only if it was there: a backlog of plans nobody works on
+            # now would push out those people do (and hold ~1.7 MB each)
+            workflow = runtime.load(ctx, instance, cache=False)
             runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
             return [e[3]["element_id"] for e in ctx.log.pending if e[0] == "timer_fired"]
 

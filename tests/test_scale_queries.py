@@ -195,3 +195,53 @@ def test_the_overview_reads_its_plans_their_steps_and_the_users_once(library, st
     assert len([s for s in sent if s.startswith("SELECT users.username, users.display_name")]) == 1
     assert view["ledger"] == {"plans": 4, "red": 1, "yellow": 1, "green": 2, "carried_over": 4}
     assert view["filings"]["due_soon"] == 1 and view["overdue"]["count"] == 1
+
+
+def _workflow(tasks: int, sub_tasks: int = 0):
+    """What the workflow cache weighs a workflow by: its tasks and its subprocesses'."""
+    from types import SimpleNamespace
+    return SimpleNamespace(tasks=dict.fromkeys(range(tasks)),
+                           subprocesses={"sub": SimpleNamespace(tasks=dict.fromkeys(range(sub_tasks)))})
+
+
+def test_the_workflow_cache_holds_a_bounded_number_of_plans_and_of_tasks():
+    """256 plans of ~1.7 MB each held ~450 MB in each process: the cache holds at most `size`
+    plans and `tasks` tasks, the least recently used going first."""
+    from engine.runtime import WorkflowCache
+    cache = WorkflowCache(size=3, tasks=1000)
+    for plan in range(1, 5):
+        cache.put(plan, 1, _workflow(100))
+    assert len(cache) == 3 and cache.take(1, 1) is None and cache.take(2, 1) is not None
+    cache = WorkflowCache(size=10, tasks=1000)
+    for plan in range(1, 5):
+        cache.put(plan, 1, _workflow(200, 100))  # 300 tasks each: three fit in 1,000
+    assert len(cache) == 3 and cache.held_tasks == 900 and not cache.holds(1)
+    cache.put(5, 1, _workflow(2000))  # more than the whole cache: not kept, nothing pushed out
+    assert not cache.holds(5) and len(cache) == 3
+    taken = cache.take(3, 1)
+    assert taken is not None and cache.held_tasks == 600
+    cache.put(3, 2, taken)
+    cache.put(6, 1, _workflow(300))  # the least recently used (2: 3 was taken and put back) goes first
+    assert [p for p in range(1, 7) if cache.holds(p)] == [3, 4, 6] and cache.held_tasks == 900
+    assert WorkflowCache().size <= 64
+
+
+def test_the_timers_keep_the_workflow_cache_for_the_plans_people_work_on(engine, people, at):
+    """A timer pass through a backlog (the worker was down, say) loaded each plan into the
+    workflow cache and kept it there: 176 MB after 100 plans. A plan the cache held stays in it,
+    its timer fired; the others are not added."""
+    from engine.runtime import WorkflowCache
+
+    from .conftest import FIXTURES, read
+    engine.deploy([read(FIXTURES / "diagrams" / "deadline_months.bpmn")])
+    with at("2026-01-31T10:00:00"):
+        plans = [engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})["id"] for _ in range(3)]
+        engine.workflows = WorkflowCache()  # a worker that has not seen them
+        plans.append(engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})["id"])
+    assert [p for p in plans if p in engine.workflows._entries] == [plans[3]]
+    with at("2026-03-05T09:00:00"):
+        fired = engine.fire_due_timers(batch=2)
+    assert sorted(f["instance_id"] for f in fired) == plans
+    assert [p for p in plans if p in engine.workflows._entries] == [plans[3]]
+    assert [t["element_id"] for t in engine.instance(plans[3])["tasks"]] == ["Task_Escalate"]
+    assert [t["element_id"] for t in engine.instance(plans[0])["tasks"]] == ["Task_Escalate"]
