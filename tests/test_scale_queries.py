@@ -4,7 +4,7 @@ The figures measured on two years of a province's data are in docs/performance.m
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, inspect
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.engine import Engine as SAEngine
 
 from engine import ledger, supervision
@@ -245,3 +245,71 @@ def test_the_timers_keep_the_workflow_cache_for_the_plans_people_work_on(engine,
     assert [p for p in plans if p in engine.workflows._entries] == [plans[3]]
     assert [t["element_id"] for t in engine.instance(plans[3])["tasks"]] == ["Task_Escalate"]
     assert [t["element_id"] for t in engine.instance(plans[0])["tasks"]] == ["Task_Escalate"]
+
+
+def test_the_digest_s_lists_are_each_person_s_inbox_lists(demo_engine):
+    """The daily digest reads everyone's 我的待办 and 可认领 at once (queries.open_lists): the same
+    rows as list_tasks gives each person, with steps kept to a lead unit, named candidates, steps
+    someone claimed, colleagues acting for someone away (for one or two people) and a leaver."""
+    from engine import clock
+    from engine.queries import list_tasks, open_lists
+    engine = demo_engine
+    today = clock.today()
+    for principal, delegate in (("zhang", "wang"), ("li", "zhou"), ("song", "zhou"), ("chen", "zhao")):
+        engine.delegate(principal, to=delegate, starts_on=today, ends_on=today, reason="出差", actor="chen")
+    with engine.db.reader() as session:
+        open_steps = list_tasks(session, "chen", "all")
+    kept = next(t for t in open_steps if t["assignee"] == "zhang" and t["candidate_unit"] == "市财政局")
+    engine.unclaim(kept["id"], actor="zhang")  # open again, to 市财政局's drafters only
+    legal = next(t for t in open_steps if t["candidate_groups"] == ["legal"])
+    engine.claim(legal["id"], actor="li")
+    engine.deactivate_user("ma", actor="chen")
+    usernames = [u["username"] for u in engine.users(include_inactive=True)] + ["nobody"]
+    with engine.db.reader() as session:
+        lists = open_lists(session, usernames, clock.now())
+        for username in usernames:
+            if username in ("ma", "nobody"):
+                assert lists[username] == ([], [])
+                continue
+            expected = (list_tasks(session, username, "mine"), list_tasks(session, username, "claimable"))
+            assert lists[username] == expected, username
+    assert {row["on_behalf_of"] for row in lists["zhou"][0]} == {"li", "song"}
+    assert [(row["id"], row["on_behalf_of"], row["may_claim"]) for row in lists["wang"][1]] == [(kept["id"], "zhang", True)]
+    assert lists["zhang"][1] == [{**lists["wang"][1][0], "on_behalf_of": None}]
+    assert {row["on_behalf_of"] for row in lists["zhao"][1]} == {"chen"}
+
+
+def test_the_daily_digest_does_not_grow_with_the_number_of_people(engine, people, at, monkeypatch):
+    """每日待办摘要 read each person's two inbox lists on their own: 1,718 statements for 214
+    people. With 3 people asking and with 30, the same statements."""
+    from engine import mail_digest
+
+    from .conftest import FIXTURES
+    monkeypatch.delenv("REFORMFLOW_DIGEST_TIME", raising=False)
+    engine.deploy([read_mini(FIXTURES)])
+    with at("2026-11-23T10:00"):
+        plan = engine.start("mini_approval", actor="zhang", title="方案")
+        draft = next(t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Draft")
+        engine.complete(draft["id"], actor="zhang", data={"summary": "概要"})
+
+    def asking(first: int, last: int) -> None:
+        for n in range(first, last):
+            engine.add_user(f"legal{n:02d}", f"法制{n}", groups=["legal"], email=f"legal{n:02d}@example.gov.cn")
+            engine.update_user(f"legal{n:02d}", actor="chen", digest=True)
+    asking(0, 3)
+    with at("2026-12-07T09:00"):
+        few = _all_statements(lambda: mail_digest.queue_due(engine.db))
+    asking(3, 30)
+    with at("2026-12-08T09:00"):
+        many = _all_statements(lambda: mail_digest.queue_due(engine.db))
+    assert len(many) == len(few)
+    with engine.db.reader() as session:
+        from models import MailMessage
+        sent = session.execute(select(MailMessage.digest_on, func.count()).where(MailMessage.kind == "digest")
+                               .group_by(MailMessage.digest_on).order_by(MailMessage.digest_on)).all()
+    assert [n for _, n in sent] == [3, 30]
+
+
+def read_mini(fixtures):
+    path = fixtures / "diagrams" / "mini_approval.bpmn"
+    return path.name, path.read_bytes()
