@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from engine import ledger, supervision
 
 from .conftest import BPMN
+from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 from models.process import ProcessDefinition, ProcessInstance
 
@@ -313,3 +314,30 @@ def test_the_daily_digest_does_not_grow_with_the_number_of_people(engine, people
 def read_mini(fixtures):
     path = fixtures / "diagrams" / "mini_approval.bpmn"
     return path.name, path.read_bytes()
+
+
+def test_the_done_list_on_the_command_line_shows_the_latest_50_and_says_how_to_see_the_rest(cli, sqlite_db):
+    """`tasks --scope done` printed every step someone ever completed: 766 lines for a drafter of
+    two years. The latest 50, a line saying how many more and how to list them; --limit 0: all."""
+    from engine.commands import Engine
+
+    from .conftest import FIXTURES
+    engine = Engine(sqlite_db)
+    engine.deploy([read_mini(FIXTURES)])
+    for n in range(52):
+        plan = engine.start("mini_approval", actor="zhang", title=f"方案{n}")
+        draft = next(t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Draft")
+        engine.complete(draft["id"], actor="zhang", data={"summary": "概要"})
+    engine.db.dispose()
+
+    def listed(*args) -> list[str]:
+        return [line for line in cli("tasks", "--as", "zhang", "--scope", "done", *args).stdout.splitlines()
+                if "(Task_Draft)" in line]
+    lines = cli("tasks", "--as", "zhang", "--scope", "done").stdout.splitlines()
+    assert len([line for line in lines if "(Task_Draft)" in line]) == 50 and "方案51" in lines[0]
+    assert lines[-1].startswith("……另有 2 项未列出，共 52 项；--limit 0 列出全部") and "2 more not listed" in lines[-1]
+    assert len(listed("--limit", "0")) == 52 and len(listed("--limit", "60")) == 52
+    assert len(listed("--limit", "3")) == 3
+    shown = as_json(cli("tasks", "--as", "zhang", "--scope", "done", "--limit", "2", "--json"))
+    assert [t["plan_title"] for t in shown["tasks"]] == ["方案51", "方案50"] and shown["total"] == 52
+    assert "未列出" not in cli("tasks", "--as", "zhang", "--scope", "done", "--limit", "0").stdout
