@@ -1413,7 +1413,9 @@ class Engine:
             if instance is None or instance.status != "running" or instance.next_timer_at is None \
                     or instance.next_timer_at > ctx.now:
                 return None
-            workflow = runtime.load(ctx, instance)
+            # kept in the workflow cache only if it was there: a backlog of plans nobody works on
+            # now would push out those people do (and hold ~1.7 MB each)
+            workflow = runtime.load(ctx, instance, cache=False)
             runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
             return [e[3]["element_id"] for e in ctx.log.pending if e[0] == "timer_fired"]
 
@@ -1476,17 +1478,21 @@ class Engine:
                 raise NotFound(f"流程 {key} 没有第 {to_version} 版，见 `reformflow definitions` "
                                f"(process {key} has no version {to_version})")
             plans = []
-            for plan_id, called in migration.candidates(session, key, target, from_version, latest):
+            found = migration.candidates(session, key, target, from_version, latest)
+            lines = migration.plan_lines(session, [plan_id for plan_id, _ in found])
+            definitions = migration.Definitions(self._latest, target)  # looked up once for every preview
+            definitions.remember_latest(latest)
+            for plan_id, called in found:
                 plan = runtime.read_plan(ctx, plan_id)
                 # a plan inside the called `key` keeps its own version
                 version = session.get(ProcessDefinition, plan.definition_id).version if called else target.version
                 try:
-                    move, _ = migration.prepare(ctx, plan, runtime.load(ctx, plan), version, self._latest)
+                    move, _ = migration.prepare(ctx, plan, runtime.load(ctx, plan), version, definitions)
                     preview = migration.preview(ctx, move)
                 except ReformflowError as exc:
                     preview = {"instance_id": plan_id, "allowed": False, "refusals": [exc.message],
                                "expected_version": plan.version}
-                plans.append({**migration.plan_line(session, plan_id), "via_called": called, "preview": preview})
+                plans.append({**lines[plan_id], "via_called": called, "preview": preview})
             return {"key": key, "to_version": target.version, "from_version": from_version, "plans": plans}
 
     def migrate_plan(self, instance_id: int, *, actor: str, reason: str, to_version: int | None = None,

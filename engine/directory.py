@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import func, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import AuditEvent, Group, HumanTask, TaskCandidate, User
 from models.identity import memberships
@@ -22,8 +22,9 @@ def holding(session: Session, username: str) -> int:
 
 
 def user_rows(session: Session, *, group: str | None = None, include_inactive: bool = False) -> list[dict]:
-    """Users by username, with their unit, groups and how many open tasks they hold."""
-    query = select(User).order_by(User.username)
+    """Users by username, with their unit, groups and how many open tasks they hold: units and
+    groups read with the users (three statements whatever their number), not one by one."""
+    query = select(User).options(joinedload(User.unit), selectinload(User.groups)).order_by(User.username)
     if not include_inactive:
         query = query.where(User.active.is_(True))
     if group is not None:

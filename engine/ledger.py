@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
@@ -70,18 +70,38 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
         conditions.append(ProcessInstance.status == status)
     if process is not None:
         conditions.append(ProcessDefinition.key == process)
-    begins = None
     if year is not None:
-        if not clock.YEARS[0] <= year <= clock.YEARS[1]:
-            raise Invalid(f"年度须在 {clock.YEARS[0]} 至 {clock.YEARS[1]} 之间：{year} "
-                          f"(the year must be from {clock.YEARS[0]} to {clock.YEARS[1]}, e.g. 2027)")
-        begins = year_begins(year)
-        conditions += [ProcessInstance.started_at < year_begins(year + 1),
-                       or_(ProcessInstance.ended_at.is_(None), ProcessInstance.ended_at >= begins)]
-    plans, tasks = plans_and_tasks(conn, conditions)
-    names = _Names({u.username: u.display_name if u.active else f"{u.display_name}（已停用 deactivated）"
-                    for u in conn.execute(select(User.username, User.display_name, User.active))},
-                   dict(conn.execute(select(Group.code, Group.display_name)).all()))
+        conditions += year_conditions(year)
+    plans, tasks = plans_and_tasks(conn, conditions, telling=())
+    return rows_of(plans, tasks, now, names_of(conn), unit=unit, colour=colour, year=year)
+
+
+def year_conditions(year: int) -> list:
+    """The plans on `year`'s ledger: started by its end, not ended before it began."""
+    if not clock.YEARS[0] <= year <= clock.YEARS[1]:
+        raise Invalid(f"年度须在 {clock.YEARS[0]} 至 {clock.YEARS[1]} 之间：{year} "
+                      f"(the year must be from {clock.YEARS[0]} to {clock.YEARS[1]}, e.g. 2027)")
+    return [ProcessInstance.started_at < year_begins(year + 1),
+            or_(ProcessInstance.ended_at.is_(None), ProcessInstance.ended_at >= year_begins(year))]
+
+
+def in_year(plan, year: int) -> bool:
+    """year_conditions, of a plan read already."""
+    return plan.started_at < year_begins(year + 1) and (plan.ended_at is None or plan.ended_at >= year_begins(year))
+
+
+def names_of(conn: Connection, users: list | None = None) -> "_Names":
+    """Who holds a step, by name. `users`: the rows of username, display_name and active, if read."""
+    users = conn.execute(select(User.username, User.display_name, User.active)).all() if users is None else users
+    return _Names({u.username: u.display_name if u.active else f"{u.display_name}（已停用 deactivated）"
+                   for u in users},
+                  dict(conn.execute(select(Group.code, Group.display_name)).all()))
+
+
+def rows_of(plans: list, tasks: dict[int, list], now: datetime, names: "_Names", *, unit: str | None = None,
+            colour: str | None = None, year: int | None = None) -> list[dict]:
+    """The ledger's rows of plans read by plans_and_tasks, in the ledger's order."""
+    begins = year_begins(year) if year is not None else None
     rows = []
     for plan in plans:
         variables = json.loads(plan.variables_json)
@@ -290,9 +310,12 @@ def by_unit(rows: list[dict]) -> list[dict]:
     return sorted(units.values(), key=lambda u: (u["lead_unit"] is None, -u["red"], -u["yellow"], u["lead_unit"] or ""))
 
 
-def plans_and_tasks(conn: Connection, conditions) -> tuple[list, dict[int, list]]:
+def plans_and_tasks(conn: Connection, conditions, *, telling: tuple[str, ...] | None = None) -> tuple[list, dict[int, list]]:
     """The plans that meet `conditions` (on plans and their definitions), and each one's inbox
-    rows by plan id: the rows the ledger and the quarterly bulletin work from."""
+    rows by plan id: the rows the ledger and the quarterly bulletin work from. `telling`: only the
+    rows that tell in a ledger row (open, done or withdrawn after their deadline, their deadline
+    changed: the others, most of them, show nowhere in it), and every row of these steps (element
+    ids); None: every row."""
     plans = conn.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
                                 ProcessInstance.status, ProcessInstance.variables_json, ProcessInstance.started_at,
                                 ProcessInstance.ended_at, ProcessDefinition.key, ProcessDefinition.name)
@@ -308,9 +331,16 @@ def plans_and_tasks(conn: Connection, conditions) -> tuple[list, dict[int, list]
                             .outerjoin(first_change, first_change.c.task_id == HumanTask.id)
                             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                            .where(*conditions).order_by(HumanTask.id)):
+                            .where(*conditions, *_telling(telling, first_change)).order_by(HumanTask.id)):
         tasks.setdefault(row.instance_id, []).append(row)
     return plans, tasks
+
+
+def _telling(telling: tuple[str, ...] | None, first_change) -> tuple:
+    if telling is None:
+        return ()
+    return (or_(HumanTask.status.in_(OPEN_STATUSES), HumanTask.completed_at > HumanTask.due_at,
+                first_change.c.payload.is_not(None), *([HumanTask.element_id.in_(telling)] if telling else [])),)
 
 
 def _first_due_changes():
@@ -334,7 +364,8 @@ def completions(conn: Connection, conditions, elements: tuple[str, ...]) -> dict
     for event in conn.execute(select(AuditEvent.seq, AuditEvent.instance_id, AuditEvent.task_id,
                                      AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.payload,
                                      HumanTask.element_id)
-                              .join(HumanTask, AuditEvent.task_id == HumanTask.id)
+                              .join(HumanTask, and_(AuditEvent.task_id == HumanTask.id,
+                                                    AuditEvent.instance_id == HumanTask.instance_id))
                               .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                               .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                               .where(*conditions, AuditEvent.event_type == "task_completed",

@@ -15,7 +15,9 @@ digest_on) of mail_outbox refuses a second digest for a person and day besides. 
 digest is ever queued: a worker down all day never sends yesterday's the next morning.
 
 Cost: before the time, nothing; after it, on a day off or a day already done, the calendar's
-entries and one primary-key read; the day's round, two list queries per person who asked."""
+entries and one primary-key read; the day's round, the open tasks, their candidates, the users
+and today's delegations read once for everyone who asked (queries.open_lists), not two list
+queries per person (1,718 statements for 214 people)."""
 from __future__ import annotations
 
 import os
@@ -29,7 +31,7 @@ from models import MailDigestRound, MailMessage, User
 from . import clock, mail, mail_digest_text
 from .errors import Invalid
 from .overview import SOON, soon_by
-from .queries import list_tasks
+from .queries import open_lists
 from .runtime import calendar_of
 
 KIND = "digest"
@@ -96,8 +98,10 @@ def _digests(session, day: date, now: datetime, calendar) -> list[dict]:
     names = dict(session.execute(select(User.username, User.display_name)).all())
     link = mail.base_url()
     messages = []
+    lists = open_lists(session, [person.username for person in people], now)  # the inbox's lists, all at once
     for person in people:
-        rows = list_tasks(session, person.username, "mine") + list_tasks(session, person.username, "claimable")
+        mine, claimable = lists[person.username]
+        rows = mine + claimable
         if not rows:
             continue
         dated = sorted((r for r in rows if r["due_at"]), key=lambda r: (r["due_at"], r["id"]))

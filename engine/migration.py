@@ -77,15 +77,62 @@ class Move:
     refusals: list[str] = field(default_factory=list)
     pruned: list = field(default_factory=list)  # tasks nobody saw (predicted, cancelled) of removed elements
     behind: set[str] = field(default_factory=set)  # the target's own elements its open steps do not lead to
+    definitions: Definitions | None = None  # what the reading has looked up already (many previews)
 
 
-def target_of(session, source: ProcessDefinition, to_version: int | None, *, may_stay: bool = False) -> ProcessDefinition:
+class Definitions:
+    """The deployed definitions one reading asks for, each looked up once: many previews in one
+    transaction (Engine.migration_candidates) ask for the same latest versions again and again.
+    Called as `latest(session, key)` is (Engine._latest), it stands where that is expected."""
+
+    def __init__(self, latest, *known: ProcessDefinition):
+        self._find_latest = latest
+        self._latest: dict[str, ProcessDefinition | None] = {}
+        self._versions = {(d.key, d.version): d for d in known}
+        self._numbers: dict[int, int] = {}
+        self._changes: dict[tuple[int, int], list[dict]] = {}
+
+    def __call__(self, session, key: str) -> ProcessDefinition | None:
+        if key not in self._latest:
+            self._latest[key] = self._find_latest(session, key)
+        return self._latest[key]
+
+    def remember_latest(self, definition: ProcessDefinition) -> None:
+        self._latest[definition.key] = definition
+        self._versions[(definition.key, definition.version)] = definition
+
+    def version(self, session, key: str, version: int) -> ProcessDefinition | None:
+        if (key, version) not in self._versions:
+            self._versions[(key, version)] = session.execute(select(ProcessDefinition).where(
+                ProcessDefinition.key == key, ProcessDefinition.version == version)).scalars().first()
+        return self._versions[(key, version)]
+
+    def versions_of(self, session, ids) -> dict[int, int]:
+        """definition id -> its version."""
+        if missing := set(ids) - set(self._numbers):
+            self._numbers.update(_versions_of(session, missing))
+        return {i: self._numbers[i] for i in ids if i in self._numbers}
+
+    def changes(self, old: ProcessDefinition, new: ProcessDefinition, key: str) -> list[dict]:
+        """_changes, compared once for each pair of versions (a copy each time: a preview's own)."""
+        if (old.id, new.id) not in self._changes:
+            self._changes[(old.id, new.id)] = _changes(old, new, key)
+        return deepcopy(self._changes[(old.id, new.id)])
+
+
+def target_of(session, source: ProcessDefinition, to_version: int | None, *, may_stay: bool = False,
+              definitions: Definitions | None = None) -> ProcessDefinition:
     """The version to move to: `to_version`, or the latest; newer than the plan's, else refused.
-    `may_stay`: a running called process moves, so the plan's own version may stay as it is."""
-    query = select(ProcessDefinition).where(ProcessDefinition.key == source.key)
-    query = query.where(ProcessDefinition.version == to_version) if to_version is not None \
-        else query.order_by(ProcessDefinition.version.desc()).limit(1)
-    target = session.execute(query).scalars().first()
+    `may_stay`: a running called process moves, so the plan's own version may stay as it is.
+    `definitions`: the definitions already looked up in this reading."""
+    if definitions is not None:
+        target = definitions(session, source.key) if to_version is None \
+            else definitions.version(session, source.key, to_version)
+    else:
+        query = select(ProcessDefinition).where(ProcessDefinition.key == source.key)
+        query = query.where(ProcessDefinition.version == to_version) if to_version is not None \
+            else query.order_by(ProcessDefinition.version.desc()).limit(1)
+        target = session.execute(query).scalars().first()
     if target is None:
         raise NotFound(f"流程 {source.key} 没有第 {to_version} 版，见 `reformflow definitions` "
                        f"(process {source.key} has no version {to_version})")
@@ -104,17 +151,19 @@ def target_of(session, source: ProcessDefinition, to_version: int | None, *, may
 
 def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int | None, latest) -> tuple[Move, dict]:
     """The move and the target's specs, nothing changed. `latest(session, key)` is the latest
-    deployed definition of a key (Engine._latest)."""
+    deployed definition of a key (Engine._latest, or a Definitions of the reading)."""
     s = ctx.session
     source = s.get(ProcessDefinition, plan.definition_id)
     old_called = json.loads(plan.subprocess_definitions)
     homes = _homes(workflow, old_called)
     moving = _moving_calls(s, workflow, homes, old_called, latest)
-    target = target_of(s, source, to_version, may_stay=bool(moving))
+    target = target_of(s, source, to_version, may_stay=bool(moving),
+                       definitions=latest if isinstance(latest, Definitions) else None)
     entered = {sp.spec.name for sp in workflow.subprocesses.values()}
     called = _bind(s, target, old_called, entered, latest, moving)
     spec, subprocess_specs = runtime.specs_for(ctx, target.id, {k: d.id for k, d in called.items()})
-    move = Move(plan, source, target, called, old_called, moving=set(moving), homes=homes)
+    move = Move(plan, source, target, called, old_called, moving=set(moving), homes=homes,
+                definitions=latest if isinstance(latest, Definitions) else None)
     _, new_embedded = runtime.specs_for(ctx, target.id, {})
     targets = _targets(ctx, move, workflow, homes, spec, new_embedded)
     for owner, new_spec in targets.items():
@@ -427,17 +476,16 @@ def _check_start_form(move: Move, variables: dict) -> None:
 def preview(ctx, move: Move) -> dict:
     """What a person reads before moving the plan: versions, the open steps, the changes ahead,
     the called processes bound, the properties added, and why it may not move, if it may not."""
-    changes = diagram_changes.compare(move.source.bpmn_xml, move.target.bpmn_xml, move.source.key,
-                                      old_file=f"{move.source.key} v{move.source.version}",
-                                      new_file=f"{move.source.key} v{move.target.version}")["changes"]
+    changes = _compared(move, move.source, move.target, move.source.key)
     open_ids = {s["element_id"] for s in move.steps}
     # a step the target adds where the plan has already been: it will not do it (only said)
     behind = [c for c in changes if c["change"] == "added" and c["element_type"] in _STEPS
               and c["element_id"] in move.behind]
     passed = set(ctx.session.execute(select(HumanTask.element_id).where(
         HumanTask.instance_id == move.plan.id, HumanTask.status == "completed")).scalars())
-    ids = dict(ctx.session.execute(select(ProcessDefinition.id, ProcessDefinition.version).where(
-        ProcessDefinition.id.in_(list(move.old_called.values())))).all()) if move.old_called else {}
+    bound = list(move.old_called.values())
+    ids = (move.definitions.versions_of(ctx.session, bound) if move.definitions else _versions_of(ctx.session, bound)) \
+        if bound else {}
     keys = sorted(set(move.old_called) | set(move.called))
     called = [{"key": k, "from_version": ids.get(move.old_called.get(k)),
                "to_version": move.called[k].version if k in move.called else None,
@@ -465,9 +513,22 @@ _STEPS = {"userTask", "manualTask", "task", "scriptTask", "serviceTask", "busine
 
 
 def _called_changes(ctx, move: Move, key: str) -> list[dict]:
-    old, new = ctx.session.get(ProcessDefinition, move.old_called[key]), move.called[key]
+    return _compared(move, ctx.session.get(ProcessDefinition, move.old_called[key]), move.called[key], key)
+
+
+def _compared(move: Move, old: ProcessDefinition, new: ProcessDefinition, key: str) -> list[dict]:
+    return move.definitions.changes(old, new, key) if move.definitions else _changes(old, new, key)
+
+
+def _changes(old: ProcessDefinition, new: ProcessDefinition, key: str) -> list[dict]:
+    """What changed from one version of `key` to the other (engine/diagram_changes.py)."""
     return diagram_changes.compare(old.bpmn_xml, new.bpmn_xml, key, old_file=f"{key} v{old.version}",
                                    new_file=f"{key} v{new.version}")["changes"]
+
+
+def _versions_of(session, ids) -> dict[int, int]:
+    return dict(session.execute(select(ProcessDefinition.id, ProcessDefinition.version).where(
+        ProcessDefinition.id.in_(list(ids)))).all())
 
 
 def moved_calls(ctx, move: Move) -> dict[str, dict]:
@@ -692,12 +753,20 @@ def candidates(session, key: str, target: ProcessDefinition, from_version: int |
 
 def plan_line(session, plan_id: int) -> dict:
     """What a list of plans names each by: id, business key, title, its process and version."""
-    row = session.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
-                                 ProcessDefinition.key, ProcessDefinition.version)
-                          .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-                          .where(ProcessInstance.id == plan_id)).one()
-    return {"instance_id": row.id, "business_key": row.business_key, "title": row.title,
-            "definition_key": row.key, "definition_version": row.version}
+    return plan_lines(session, [plan_id])[plan_id]
+
+
+def plan_lines(session, plan_ids: list[int]) -> dict[int, dict]:
+    """plan id -> its plan_line, for many plans in one query."""
+    lines = {}
+    for start in range(0, len(plan_ids), 500):  # within any database's limit of parameters
+        for row in session.execute(select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
+                                          ProcessDefinition.key, ProcessDefinition.version)
+                                   .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+                                   .where(ProcessInstance.id.in_(plan_ids[start:start + 500]))):
+            lines[row.id] = {"instance_id": row.id, "business_key": row.business_key, "title": row.title,
+                             "definition_key": row.key, "definition_version": row.version}
+    return lines
 
 
 def behind(session) -> dict[str, int]:

@@ -21,25 +21,25 @@ Everything comes from what the other reports already compute, not counted again 
   plain weekends, so the office is told before a deadline computed across the Spring Festival
   comes out a week short.
 
-Read-only: the ledger's and the supervision ledger's queries, one SELECT of the filing steps'
-ids, and the inbox's one SELECT of counts.
+Read-only: the plans of both ledgers and their steps that tell (open, late, the filing and
+supervision steps) read once for both, the users once, the supervision steps' completions, and
+the inbox's one SELECT of counts.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.orm import Session
 
-from models import HumanTask
+from models import User
 
-from . import clock
+from . import clock, supervision
 from .deadlines import end_of_local_day
-from .ledger import COLOURS, last_day, ledger
+from .ledger import COLOURS, completions, in_year, last_day, names_of, plans_and_tasks, rows_of, year_conditions
 from .queries import count_tasks, iso
 from .runtime import OPEN_STATUSES, calendar_of
 from .workdays import CALENDAR_LOOKAHEAD, WorkCalendar
-from .supervision import supervision
 
 SOON = 5  # working days: a deadline within them is due soon
 FILING_STEP = "Task_FileDocument"
@@ -60,11 +60,17 @@ def overview(session: Session, now: datetime, username: str) -> dict:
     """The overview for `username` (an office member: the caller checks) as of `now`."""
     today = now.astimezone(clock.TZ).date()
     year = today.year
-    rows = ledger(session.connection(), now, year=year)
-    calendar = calendar_of(session.connection())
-    soon = soon_by(session.connection(), now, calendar)  # the inbox's 只看即将到期 uses the same instant
-    filing_ids = set(session.execute(select(HumanTask.id).where(
-        HumanTask.element_id == FILING_STEP, HumanTask.status.in_(OPEN_STATUSES))).scalars())
+    conn = session.connection()
+    # the year's ledger and the supervision ledger of the plans in implementation now (all on the
+    # year's ledger unless the clock was set back), their plans and steps read once for both
+    plans, tasks = plans_and_tasks(conn, [or_(and_(*year_conditions(year)), and_(*supervision.now_conditions()))],
+                                   telling=(FILING_STEP, supervision.SUPERVISE))
+    users = conn.execute(select(User.username, User.display_name, User.active)).all()
+    rows = rows_of([p for p in plans if in_year(p, year)], tasks, now, names_of(conn, users), year=year)
+    calendar = calendar_of(conn)
+    soon = soon_by(conn, now, calendar)  # the inbox's 只看即将到期 uses the same instant
+    filing_ids = {t.id for steps in tasks.values() for t in steps
+                  if t.element_id == FILING_STEP and t.status in OPEN_STATUSES}
 
     overdue, due_soon, filings_overdue, filings_soon = [], [], [], []
     units: dict[str, dict] = {}
@@ -100,7 +106,9 @@ def overview(session: Session, now: datetime, username: str) -> dict:
     ranked = sorted(({"lead_unit": u["lead_unit"], "overdue": u["overdue"], "plans": len(u["plans"])}
                      for u in units.values()),
                     key=lambda u: (-u["overdue"], u["lead_unit"] is None, u["lead_unit"] or ""))
-    watched = supervision(session.connection(), now)["summary"]
+    watched = supervision.rows_of([p for p in plans if supervision.is_now(p)], tasks,
+                                  completions(conn, supervision.now_conditions(), supervision.STEPS), now,
+                                  {u.username: u.display_name for u in users})["summary"]
     return {
         "year": year, "as_of": iso(now), "today": today.isoformat(),
         "ledger": {"plans": len(rows), **{c: sum(r["colour"] == c for r in rows) for c in COLOURS},

@@ -9,7 +9,8 @@ from typing import Callable
 from sqlalchemy import Connection, bindparam, case, false, func, null, or_, select
 from sqlalchemy.orm import Session
 
-from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
+from models import Group, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
+from models.identity import memberships
 
 from . import clock, forms
 from .errors import Forbidden, Invalid, NotFound
@@ -165,7 +166,8 @@ def _person(session: Session, username: str):
 
 
 def _own_scopes(username: str, groups: list[str], unit: str | None):
-    """(mine, claimable) of one person by their own rights."""
+    """(mine, claimable) of one person by their own rights (open_lists applies the same rules to
+    rows read already: a change here is one there)."""
     named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.value == username)
     in_group = select(TaskCandidate.task_id).where(TaskCandidate.kind == "group", TaskCandidate.value.in_(groups))
     # a task kept to one unit (a drafting step: the lead unit) is for that unit's group members only
@@ -173,6 +175,85 @@ def _own_scopes(username: str, groups: list[str], unit: str | None):
     mine = (HumanTask.status == "claimed") & (HumanTask.assignee == username)
     claimable = (HumanTask.status == "open") & (HumanTask.id.in_(named) | (HumanTask.id.in_(in_group) & own_unit))
     return mine, claimable
+
+
+def open_lists(session: Session, usernames: list[str], now: datetime) -> dict[str, tuple[list[dict], list[dict]]]:
+    """username -> (list_tasks(…, "mine"), list_tasks(…, "claimable")) of many people at once (the
+    daily digest), in a fixed number of statements: the open tasks, their candidates, the users
+    with their units and groups, and the delegations in force today, the lists made here by the
+    rules of _own_scopes and _scopes. An unknown or inactive name has empty lists."""
+    from .delegations import principals_by_delegate  # here: engine/delegations.py imports this module
+    conn = session.connection()
+    people = {row.username: row for row in conn.execute(
+        select(User.username, User.active, Unit.name.label("unit")).outerjoin(Unit, User.unit_id == Unit.id))}
+    groups: dict[str, set[str]] = {}
+    for username, code in conn.execute(select(User.username, Group.code).join(memberships, memberships.c.user_id == User.id)
+                                       .join(Group, Group.id == memberships.c.group_id)):
+        groups.setdefault(username, set()).add(code)
+    tasks = {row.id: row for row in conn.execute(
+        select(_TASKS, ProcessInstance.title.label("plan_title"), ProcessInstance.business_key.label("plan_key"))
+        .join(ProcessInstance, _TASKS.c.instance_id == ProcessInstance.id).where(is_open(_TASKS.c.status)))}
+    named: dict[str, set[int]] = {}  # username -> the open tasks naming them
+    grouped: dict[str, set[int]] = {}  # group code -> the open tasks of the group
+    candidates: dict[int, tuple[set, set]] = {}  # task -> (users named, groups)
+    for task_id, kind, value in conn.execute(select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.value)
+                                             .join(HumanTask, HumanTask.id == TaskCandidate.task_id)
+                                             .where(is_open(HumanTask.status))):
+        (named if kind == "user" else grouped).setdefault(value, set()).add(task_id)
+        candidates.setdefault(task_id, (set(), set()))[0 if kind == "user" else 1].add(value)
+    held: dict[str, set[int]] = {}
+    for task in tasks.values():
+        if task.status == "claimed" and task.assignee is not None:
+            held.setdefault(task.assignee, set()).add(task.id)
+    principals = principals_by_delegate(conn, usernames, clock.today())
+
+    def rights(username: str):
+        """(the tasks that may concern them, mine(task), claimable(task)) of an active user, else None."""
+        person = people.get(username)
+        if person is None or not person.active:
+            return None
+        unit, theirs = (person.unit or "").strip() or None, groups.get(username, set())
+        near = held.get(username, set()) | named.get(username, set()) | set().union(*(grouped.get(g, ()) for g in theirs))
+
+        def mine(task) -> bool:
+            return task.status == "claimed" and task.assignee == username
+
+        def claimable(task) -> bool:
+            users, codes = candidates.get(task.id, ((), ()))
+            return task.status == "open" and (username in users or (
+                not theirs.isdisjoint(codes) and (task.candidate_unit is None or task.candidate_unit == unit)))
+        return near, mine, claimable
+
+    listed = {}
+    for username in usernames:
+        own = rights(username)
+        found = {"mine": [], "claimable": []}
+        listed[username] = found
+        if own is None:
+            continue
+        behalf = [(p, r) for p in principals.get(username, []) if (r := rights(p)) is not None]
+        for task_id in own[0].union(*(r[0] for _, r in behalf)):
+            task = tasks[task_id]
+            is_claimable = own[2](task)
+            on_behalf_of = next((p for p, r in behalf if r[1](task) or (r[2](task) and not is_claimable)), None)
+            in_mine = own[1](task) or any(r[1](task) for _, r in behalf)
+            in_claimable = is_claimable or any(r[2](task) for _, r in behalf)
+            if in_mine or in_claimable:
+                found["mine" if in_mine else "claimable"].append((task, on_behalf_of, in_claimable))
+        for rows in found.values():
+            rows.sort(key=lambda row: _urgent_first(row[0], now))
+    dicts = {task.id: task_dict(task) | {"plan_title": task.plan_title, "business_key": task.plan_key}
+             for found in listed.values() for rows in found.values() for task, _, _ in rows}
+    mark(conn, list(dicts.values()))
+    return {username: tuple([dicts[task.id] | {"on_behalf_of": behalf_of, "may_claim": may_claim}
+                             for task, behalf_of, may_claim in found[scope]] for scope in ("mine", "claimable"))
+            for username, found in listed.items()}
+
+
+def _urgent_first(task, now: datetime) -> tuple:
+    """urgent_first, of a row read already."""
+    return (0 if task.due_at is not None and task.due_at < now else 1, -(task.priority or 0), task.due_at is None,
+            task.due_at or now, task.id)
 
 
 def _scopes(session: Session, username: str) -> dict:

@@ -165,23 +165,55 @@ class WorkflowCache:
     """Workflows as the last committed command in this process left them, keyed by plan id and
     the plan row's version. A command takes its plan's entry out; only a successful commit puts
     it back, with the new version. Another worker's change bumps the version in the database,
-    so a stale entry is never used: the state is then read from its rows."""
+    so a stale entry is never used: the state is then read from its rows.
 
-    def __init__(self, size: int = 256):
-        self.size = size
-        self._entries: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+    Bounded twice, the least recently used going first: at most `size` plans, and at most
+    `tasks` workflow tasks in all (a plan's own and its subprocesses'), which is what a plan's
+    memory grows with: ~12 KB a task with the copies kept for the next save (engine/state.py),
+    1.7 MB for a reform plan of two years (docs/performance.md). 256 plans held ~450 MB in
+    each web worker; 64 plans or 8,000 tasks hold at most ~100 MB."""
+
+    def __init__(self, size: int = 64, tasks: int = 8000):
+        self.size, self.tasks = size, tasks
+        self._entries: OrderedDict[int, tuple[int, BpmnWorkflow, int]] = OrderedDict()
+        self._held = 0  # tasks of the workflows held
         self._lock = threading.Lock()
 
     def take(self, instance_id: int, version: int) -> BpmnWorkflow | None:
         with self._lock:
             entry = self._entries.pop(instance_id, None)
+            if entry is not None:
+                self._held -= entry[2]
         return entry[1] if entry and entry[0] == version else None
 
-    def put(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+    def holds(self, instance_id: int) -> bool:
         with self._lock:
-            self._entries[instance_id] = (version, workflow)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            return instance_id in self._entries
+
+    def put(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+        weight = task_count(workflow)
+        with self._lock:
+            old = self._entries.pop(instance_id, None)
+            if old is not None:
+                self._held -= old[2]
+            if weight > self.tasks:
+                return  # bigger than the whole cache: read from its rows each time
+            self._entries[instance_id] = (version, workflow, weight)
+            self._held += weight
+            while len(self._entries) > self.size or self._held > self.tasks:
+                self._held -= self._entries.popitem(last=False)[1][2]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def held_tasks(self) -> int:
+        return self._held
+
+
+def task_count(workflow: BpmnWorkflow) -> int:
+    """The tasks of a workflow and of its subprocesses: what its memory grows with."""
+    return len(workflow.tasks) + sum(len(sub.tasks) for sub in workflow.subprocesses.values())
 
 
 _STATE = select(_PLANS.c.state_json).where(_PLANS.c.id == bindparam("instance_id"))
@@ -191,7 +223,10 @@ _STATE_TASKS = select(_WORKFLOW_TASKS.c.task_id, _WORKFLOW_TASKS.c.workflow, _WO
     _WORKFLOW_TASKS.c.instance_id == bindparam("instance_id")).order_by(_WORKFLOW_TASKS.c.position)
 
 
-def load(ctx: Context, instance: Plan) -> BpmnWorkflow:
+def load(ctx: Context, instance: Plan, *, cache: bool = True) -> BpmnWorkflow:
+    """The plan's workflow, from the engine's cache if it holds this version, else from its rows.
+    Kept in the cache after the commit; `cache` False: only if it came from there (a pass of the
+    timers through a backlog of plans nobody is working on must not push out those people are)."""
     workflow = ctx.workflows.take(instance.id, instance.version) if ctx.workflows else None
     if workflow is not None:
         workflow.script_engine = ctx.script_engine
@@ -202,6 +237,8 @@ def load(ctx: Context, instance: Plan) -> BpmnWorkflow:
         header = conn.execute(_STATE, {"instance_id": instance.id}).scalar_one()
         rows = conn.execute(_STATE_TASKS, {"instance_id": instance.id}).all()
         workflow = load_state(header, rows, spec, subprocess_specs, ctx.script_engine)
+        if not cache:
+            return workflow
     remember(ctx, instance, workflow)
     return workflow
 

@@ -51,7 +51,7 @@ def supervision(conn: Connection, now: datetime, *, year: int | None = None, uni
     contains it."""
     conditions = [ProcessDefinition.key == PROCESS]
     if year is None:
-        conditions.append(ProcessInstance.status == "running")
+        conditions = now_conditions()
     else:
         if not YEARS[0] <= year <= YEARS[1]:
             raise Invalid(f"年度须在 {YEARS[0]} 至 {YEARS[1]} 之间：{year} "
@@ -59,9 +59,27 @@ def supervision(conn: Connection, now: datetime, *, year: int | None = None, uni
         conditions += [ProcessInstance.started_at < due_end(date(year, 12, 31)),
                        or_(ProcessInstance.ended_at.is_(None),
                            ProcessInstance.ended_at >= datetime.combine(date(year, 1, 1), time(), clock.TZ))]
-    plans, tasks = plans_and_tasks(conn, conditions)
+    plans, tasks = plans_and_tasks(conn, conditions, telling=(SUPERVISE,))
     done = completions(conn, conditions, STEPS)
     names = dict(conn.execute(select(User.username, User.display_name)).all())
+    return {"year": year, "as_of": iso(now), **rows_of(plans, tasks, done, now, names, year=year, unit=unit)}
+
+
+def now_conditions() -> list:
+    """The plans in implementation now, as supervision() without a year reads them."""
+    return [ProcessDefinition.key == PROCESS, ProcessInstance.status == "running"]
+
+
+def is_now(plan) -> bool:
+    """now_conditions, of a plan read already (plans_and_tasks)."""
+    return plan.key == PROCESS and plan.status == "running"
+
+
+def rows_of(plans: list, tasks: dict[int, list], done: dict[int, list], now: datetime, names: dict, *,
+            year: int | None = None, unit: str | None = None) -> dict:
+    """The ledger's plans (its rows in order) and summary, of plans read by plans_and_tasks with at
+    least their open steps and every supervision step (telling=(SUPERVISE,)), and their
+    completions."""
     rows = []
     for plan in plans:
         variables = json.loads(plan.variables_json)
@@ -73,7 +91,7 @@ def supervision(conn: Connection, now: datetime, *, year: int | None = None, uni
         rows.append(_row(plan, variables, tasks.get(plan.id, []), done.get(plan.id, []), now, names))
     rows.sort(key=lambda r: (not r["attention"], SUPERVISIONS.index(r["supervision"]["state"]),
                              NOTICES.index(r["notice"]["state"]) if r["notice"] else len(NOTICES), r["id"]))
-    return {"year": year, "as_of": iso(now), "plans": rows, "summary": summary(rows)}
+    return {"plans": rows, "summary": summary(rows)}
 
 
 def summary(rows: list[dict]) -> dict:

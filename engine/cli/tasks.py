@@ -12,6 +12,8 @@ from .params import ID, PLAN, acting_user
 from .shared import _emit, _json_data, _read_attachments, command, main
 from .show import _show_comment, _show_document, _show_task
 
+LIMIT = 50  # tasks listed unless --limit says otherwise: as a page of the web inbox
+
 
 @command(main, "tasks")
 @acting_user()
@@ -26,20 +28,37 @@ from .show import _show_comment, _show_document, _show_task
                                                  "the next 5 working days, by the working-day calendar, not yet overdue).")
 @click.option("--find", "text", help="只列方案名称、业务编号或步骤名称含此文字的 (only those whose plan title, "
                                      "business key or step name contains this).")
-def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, due_soon, text):
+@click.option("--limit", type=click.IntRange(min=0), default=LIMIT, show_default=True,
+              help="至多列出几项，0 为全部；已办为最近的，待办为最紧急的 (list at most this many, 0: all; "
+                   "the latest done, the most urgent open).")
+def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, due_soon, text, limit):
     """列出用户的待办或已办 (list a user's inbox, or the steps they completed)."""
     from ..overview import soon_by
-    from ..queries import list_tasks
+    from ..queries import count_listed, list_tasks
     if due_soon and (overdue or scope == "done"):
         raise click.UsageError("--due-soon 不能与 --overdue 或 --scope done 同用 "
                                "(--due-soon goes with neither --overdue nor --scope done)")
     now = clock.now()
     with state.db.reader() as s:
         window = (now, soon_by(s.connection(), now)) if due_soon else None
-        result = list_tasks(s, actor, scope, instance_id, overdue_at=now if overdue else None,
-                            text=(text or "").strip() or None, due_between=window)
+        listed = dict(instance_id=instance_id, overdue_at=now if overdue else None, text=(text or "").strip() or None,
+                      due_between=window)
+        result = list_tasks(s, actor, scope, **listed, limit=limit or None)
+        # how many in all: counted only when the list was cut
+        total = count_listed(s, actor, scope, **listed) if limit and len(result) == limit else len(result)
     empty = "（没有已办）(nothing completed)" if scope == "done" else "（没有待办）(no tasks)"
-    _emit({"tasks": result}, as_json, lambda d: [_show_task(t) for t in d["tasks"]] or click.echo(empty))
+
+    def show(d: dict) -> None:
+        for t in d["tasks"]:
+            _show_task(t)
+        if not d["tasks"]:
+            click.echo(empty)
+        elif d["total"] > len(d["tasks"]):
+            more = d["total"] - len(d["tasks"])
+            click.echo(f"……另有 {more} 项未列出，共 {d['total']} 项；--limit 0 列出全部，--limit N 列出 N 项 "
+                       f"({more} more not listed, {d['total']} in all: --limit 0 lists them all, --limit N that many)")
+    _emit({"tasks": result, "total": total}, as_json, show)
+
 
 
 @command(main, "task")
