@@ -151,7 +151,8 @@ OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.d
                          "people.account_tokens",  # one's own API tokens (revoke_token: below)
                          "people.account_delegation",  # one's own delegations (end_delegation: below)
                          "mail.account_email",  # one's own address for mail notifications
-                         "people.account"}  # the list of those four, as they stand
+                         "people.account",  # the list of those four, as they stand
+                         "session_timeout.keep_alive"}  # 继续办理: renews one's own session (401 signed out)
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static",
           "api.openapi",  # the JSON API's description: nothing of anyone's in it
           "health.healthz"}  # for the proxy and monitoring: ok or unavailable, nothing of the configuration

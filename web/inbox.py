@@ -391,10 +391,7 @@ def save_draft(task_id: int):
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if files and (refusal := _upload(task_id, files, comment)) is not None:
         return refusal
-    # every editable field as typed, an emptied one too: not submitted_form, which leaves an empty
-    # optional field out so that its default applies (a draft would then bring the default back)
-    typed = {f["id"]: (request.form.get(f["id"]) == "true") if f["type"] == "boolean" else request.form.get(f["id"], "")
-             for f in view["form"] if "readonly" not in f["constraints"]}
+    typed = typed_draft(view["form"], request.form)
     try:
         engine().save_draft(task_id, typed, actor=current_user.username, comment=comment)
     except ReformflowError as exc:
@@ -402,6 +399,14 @@ def save_draft(task_id: int):
                                                  comment_typed=comment))
     flash(_("已暂存，尚未提交：下次打开此页时自动填入；提交后暂存内容即删除。"), "ok")
     return redirect(url_for("inbox.task", task_id=task_id))
+
+
+def typed_draft(fields: list[dict], form) -> dict:
+    """Every editable field as typed, an emptied one too, as a draft keeps it: not submitted_form,
+    which leaves an empty optional field out so that its default applies (a draft would then
+    bring the default back)."""
+    return {f["id"]: (form.get(f["id"]) == "true") if f["type"] == "boolean" else form.get(f["id"], "")
+            for f in fields if "readonly" not in f["constraints"]}
 
 
 def _upload(task_id: int, files: list, comment: str):
