@@ -239,7 +239,8 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            comment_max=comments.MAX_CHARS,
                            may_comment=comments.open_to(view["plan_status"], current_user.office),
                            urges=_urges(view["id"]), urge_typed=urge_typed, urge_max=urging.MAX_CHARS,
-                           draft=draft, idle_minutes=int(current_app.config[IDLE].total_seconds() // 60))
+                           draft=draft, idle_minutes=int(current_app.config[IDLE].total_seconds() // 60),
+                           error_heading=_("表单有 %(n)s 处需要修改，未提交。", n=len(problems)) if problems else None)
 
 
 def _urges(task_id: int) -> list[dict]:
@@ -294,7 +295,7 @@ def complete(task_id: int):
                                    expected_version=_version(), files=files, comment=comment)
     except Invalid as exc:
         if exc.details:  # the form's problems, shown at their fields, with what the person entered
-            flash(_("表单有 %(n)s 处需要修改，未提交。", n=len(exc.details)), "error")
+            # said in the form's error summary (task.html), a link to each field, not in a flash
             return task(task_id, problems=exc.details, entered=dict(request.form), status=400, comment_typed=comment)
         return refused(exc, lambda: task(task_id, entered=dict(request.form), status=400, comment_typed=comment))
     except Busy as exc:  # nothing on the page is out of date: the form as typed, to send again
