@@ -49,7 +49,7 @@ def _cli_rows(printed: str) -> list[tuple[bool, int, str]]:
 def _page_rows(page, section: str, cell: str) -> list[tuple[bool, int, str]]:
     rows = page.locator(f"{section} tr[data-plan]")
     return [(r.locator(".attention").count() == 1, int(r.get_attribute("data-plan")),
-             r.locator(cell).inner_text().replace("【！】", "").strip().split("\n")[0])
+             r.locator(cell).inner_text().replace("【！】", "").replace("需关注", "").strip().split("\n")[0])
             for r in rows.all()]
 
 
