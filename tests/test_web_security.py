@@ -369,7 +369,7 @@ def test_text_from_people_and_diagrams_is_shown_never_run(live, page):
     page.goto(f"{live.url}/tasks/{draft['id']}")
     expect(page.locator("section.doc")).to_contain_text(f"起草{HOSTILE}")
     expect(page.locator("label[for=f-summary]")).to_contain_text(f"摘要{HOSTILE}")
-    expect(page.locator("p.crumbs")).to_contain_text(f"方案{HOSTILE}")
+    expect(page.locator("nav.crumbs")).to_contain_text(f"方案{HOSTILE}")
     expect(page.locator("section.documents")).to_contain_text(quoted)
     assert page.locator("[onclick]").count() == 0
     nothing_ran()
