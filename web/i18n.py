@@ -13,6 +13,7 @@ import re
 
 from flask import Flask, request, session
 from flask_babel import get_locale, lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from engine import display
 
@@ -67,8 +68,18 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if current() == "en" else text
 
 
+def svg_named(svg: str, name: str, described_by: str) -> Markup:
+    """A drawn diagram (engine/diagram_svg.py, escaped there) named in the page's language and
+    described by the element of id `described_by` (its steps in words): the opening tag's
+    aria-label replaced, aria-describedby added."""
+    head, sep, rest = svg.partition(">")
+    head = re.sub(r' aria-label="[^"]*"', "", head)
+    return Markup(f'{head} aria-label="{escape(name)}" aria-describedby="{escape(described_by)}"{sep}{rest}')
+
+
 def install(app: Flask) -> None:
     app.jinja_env.filters["say"] = say
+    app.jinja_env.filters["svg_named"] = svg_named
     app.jinja_env.filters["minute"] = lambda v: display.minute(v) if v else ""
     app.jinja_env.filters["deadline"] = lambda v: display.deadline(v) if v else ""
     app.jinja_env.filters["step"] = lambda task: display.step(task["name"], task.get("subject"))
