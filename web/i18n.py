@@ -68,6 +68,16 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if current() == "en" else text
 
 
+def zh(value):
+    """A value from the data (a plan's title, a step's or a person's name, what was typed) marked
+    as Chinese on an English page (WCAG 3.1.2), so that a screen reader reads it with a Chinese
+    voice and not letter by letter; on a Chinese page, and for a value with no Chinese in it, as
+    it is. Only in element text: an attribute cannot hold a span."""
+    if value is None or current() != "en" or not _has_cjk(str(value)):
+        return value
+    return Markup('<span lang="zh-CN">%s</span>') % value
+
+
 def svg_named(svg: str, name: str, described_by: str) -> Markup:
     """A drawn diagram (engine/diagram_svg.py, escaped there) named in the page's language and
     described by the element of id `described_by` (its steps in words): the opening tag's
@@ -80,6 +90,7 @@ def svg_named(svg: str, name: str, described_by: str) -> Markup:
 def install(app: Flask) -> None:
     app.jinja_env.filters["say"] = say
     app.jinja_env.filters["svg_named"] = svg_named
+    app.jinja_env.filters["zh"] = zh
     app.jinja_env.filters["minute"] = lambda v: display.minute(v) if v else ""
     app.jinja_env.filters["deadline"] = lambda v: display.deadline(v) if v else ""
     app.jinja_env.filters["step"] = lambda task: display.step(task["name"], task.get("subject"))
