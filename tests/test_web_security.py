@@ -378,7 +378,7 @@ def test_text_from_people_and_diagrams_is_shown_never_run(live, page):
     page.locator("#f-summary").fill(typed)
     page.locator("#f-days").fill("1")
     page.get_by_role("button", name="提交").click()
-    expect(page.locator("p.flash.error")).to_contain_text("表单有")
+    expect(page.locator(".error-summary")).to_contain_text("表单有")
     expect(page.locator("#f-summary")).to_have_value(typed)
     nothing_ran()
     # a file's name in the message after uploading it, and in the refusal of a name with <>
