@@ -23,7 +23,7 @@ from models import HumanTask, ProcessDefinition
 
 from . import runtime
 from .diagram_changes import KINDS
-from .diagram_svg import EVENTS, TASKS, ElementState, diagram_process, draw, drawn_width, positions
+from .diagram_svg import EVENTS, GATEWAYS, TASKS, ElementState, diagram_process, draw, drawn_width, positions
 from .errors import Invalid, NotFound
 from .parser import BPMN_NS
 from .walk import every_task
@@ -122,10 +122,19 @@ def flows_taken(workflow, called_keys: set[str]) -> dict[str, set[tuple[str, str
     return taken
 
 
-def steps(root, process, states: dict[str, ElementState]) -> list[dict]:
-    """The activities and events of the diagram (those named, and any the plan reached), in the
-    order the diagram reads (left to right, then top to bottom), each with its state."""
+def steps(root, process, states: dict[str, ElementState], taken: frozenset[str] = frozenset()) -> list[dict]:
+    """The activities and events of the diagram (those named, and any the plan reached) and its
+    gateways, in the order the diagram reads (left to right, then top to bottom), each with its
+    state and `next`: where its sequence flows lead, with the flow's label (the condition the
+    diagram writes on it) and whether the plan went along it (`taken`: flow_ids)."""
     at = positions(root, process.get("id"))
+    names = {e.get("id"): e.get("name") for e in process.iter() if isinstance(e.tag, str) and e.get("id")}
+    leaving: dict[str, list[dict]] = {}
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        target = flow.get("targetRef")
+        leaving.setdefault(flow.get("sourceRef"), []).append({
+            "target": target, "target_name": names.get(target) or target,
+            "condition": (flow.get("name") or "").strip() or None, "taken": flow.get("id") in taken})
     found = []
     for element in process.iter():
         if not isinstance(element.tag, str):
@@ -133,12 +142,12 @@ def steps(root, process, states: dict[str, ElementState]) -> list[dict]:
         kind = element.tag.rsplit("}", 1)[-1]
         element_id = element.get("id")
         state = states.get(element_id)
-        if kind not in TASKS | EVENTS or not (element.get("name") or state):
+        if not (kind in GATEWAYS or (kind in TASKS | EVENTS and (element.get("name") or state))):
             continue
         zh, en = KINDS.get(kind, (kind, kind))
         found.append({"id": element_id, "name": element.get("name") or element_id, "kind": kind,
                       "kind_zh": zh, "kind_en": en, "state": state.state if state else None,
-                      "times": state.times if state else 0})
+                      "times": state.times if state else 0, "next": leaving.get(element_id, [])})
     order = {element_id: i for i, element_id in enumerate(s["id"] for s in found)}
     found.sort(key=lambda s: (*at.get(s["id"], (float("inf"), float("inf"))), order[s["id"]]))
     return found
@@ -166,7 +175,7 @@ def diagram(definition, states: dict[str, ElementState] | None, taken: set[tuple
                            standalone=standalone, file_name=definition.file_name, page_width=page_width)
     except Invalid as exc:  # no diagram interchange: said on the page, the steps listed still
         view["problem"] = exc.message
-    view["steps"] = steps(root, process, states)
+    view["steps"] = steps(root, process, states, frozenset(view["flows_taken"]))
     return view
 
 

@@ -176,7 +176,7 @@ def test_a_comment_typed_with_a_decision_to_confirm_goes_with_it_and_only_if_con
 
 def _choice(html: str, field: str) -> tuple[list[str], list[str]]:
     """The options of a form's select (their values, in order) and those marked selected."""
-    select = re.search(rf'<select id="f-{field}" name="{field}">(.*?)</select>', html, re.S).group(1)
+    select = re.search(rf'<select id="f-{field}" name="{field}"[^>]*>(.*?)</select>', html, re.S).group(1)
     return re.findall(r'<option value="([^"]*)"', select), re.findall(r'<option value="([^"]*)"\s*selected', select)
 
 

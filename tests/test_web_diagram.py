@@ -53,7 +53,7 @@ def test_the_plan_page_links_its_diagram_which_lists_each_step_in_its_state(demo
     assert main["CallActivity_Deliberation"] == "未到达"
     assert legal["Task_LegalityReview"] == "正在办理"
     assert legal["Task_CheckMaterials"] == "已办"
-    assert 'role="img"' in html and 'aria-label="改革方案全流程 v1"' in html
+    assert 'role="img"' in html and 'aria-label="改革方案全流程 v1 的流程图"' in html
     # the path it took drawn, and said in the legend
     assert '<g class="bpmn-flow sequenceFlow taken" data-element-id="Flow_ToCheckMaterials">' in html
     assert '<g class="bpmn-flow sequenceFlow" data-element-id="Flow_MaterialsIncomplete">' in html

@@ -56,7 +56,7 @@ def _legality_review_failed_without_a_reason(engine, language: str) -> str:
     assert answer.status_code == 400
     html = answer.get_data(as_text=True)
     field = re.search(r'data-field="returnReason">(.*?)</div>', html, re.S).group(1)
-    return " ".join(markup.unescape(p) for p in re.findall(r'<p class="problem">(.*?)</p>', field, re.S))
+    return " ".join(markup.unescape(p) for p in re.findall(r'<p class="problem"[^>]*>(.*?)</p>', field, re.S))
 
 
 def test_a_field_required_by_a_choice_is_named_by_its_label_in_english(demo_engine):

@@ -82,7 +82,7 @@ def test_the_office_sees_every_plan_newest_first_and_filters_them(live, page):
 
     page.get_by_label("搜索名称或业务编号").fill("DT-2015-04")
     page.get_by_role("button", name="筛选").click()
-    rows.first.get_by_role("link", name="DT-2015-04").click()
+    rows.first.get_by_role("link", name="DT-2015-04", exact=True).click()  # not 终止 DT-2015-04
     expect(page).to_have_url(f"{live.url}/plans/{legality['instance_id']}")
 
 

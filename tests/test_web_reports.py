@@ -49,7 +49,7 @@ def _cli_rows(printed: str) -> list[tuple[bool, int, str]]:
 def _page_rows(page, section: str, cell: str) -> list[tuple[bool, int, str]]:
     rows = page.locator(f"{section} tr[data-plan]")
     return [(r.locator(".attention").count() == 1, int(r.get_attribute("data-plan")),
-             r.locator(cell).inner_text().replace("【！】", "").strip().split("\n")[0])
+             r.locator(cell).inner_text().replace("【！】", "").replace("需关注", "").strip().split("\n")[0])
             for r in rows.all()]
 
 
@@ -179,7 +179,7 @@ def test_the_office_enters_and_takes_back_a_day_and_sees_which_deadlines_moved(l
     expect(row).to_contain_text("改革办录入：临时放假")
     assert _entries(engine)[day.isoformat()] == (False, "临时放假")
 
-    row.get_by_role("button", name=f"撤销 {day} 的录入").click()
+    row.get_by_role("button", name=f"撤销录入 {day}").click()
     expect(page.locator("section.changed")).to_contain_text(f"{day}：已撤销录入，现为工作日")
     expect(page.locator(f"ul.moved li[data-task='{task['id']}']")).to_contain_text("→")
     assert day.isoformat() not in _entries(engine)
@@ -225,7 +225,7 @@ def test_two_office_members_entering_the_same_day_get_a_conflict_not_an_overwrit
     # taking it back from a page that showed another entry is refused too
     engine.set_calendar_day(date(2027, 10, 8), working=False, note="国庆节（更正）", actor="yang")
     with pages["chen"].expect_response(re.compile("/calendar/2027/day")) as answer:
-        pages["chen"].get_by_role("button", name="撤销 2027-10-08 的录入").click()
+        pages["chen"].get_by_role("button", name="撤销录入 2027-10-08").click()
     assert answer.value.status == 409
     assert _entries(engine) == {"2027-10-08": (False, "国庆节（更正）")}
     for p in pages.values():

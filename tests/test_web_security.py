@@ -151,7 +151,8 @@ OPEN_TO_ALL_SIGNED_IN = {"inbox.home", "inbox.tasks", "office.plans", "analyst.d
                          "people.account_tokens",  # one's own API tokens (revoke_token: below)
                          "people.account_delegation",  # one's own delegations (end_delegation: below)
                          "mail.account_email",  # one's own address for mail notifications
-                         "people.account"}  # the list of those four, as they stand
+                         "people.account",  # the list of those four, as they stand
+                         "session_timeout.keep_alive"}  # 继续办理: renews one's own session (401 signed out)
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static",
           "api.openapi",  # the JSON API's description: nothing of anyone's in it
           "health.healthz"}  # for the proxy and monitoring: ok or unavailable, nothing of the configuration
@@ -370,7 +371,7 @@ def test_text_from_people_and_diagrams_is_shown_never_run(live, page):
     page.goto(f"{live.url}/tasks/{draft['id']}")
     expect(page.locator("section.doc")).to_contain_text(f"起草{HOSTILE}")
     expect(page.locator("label[for=f-summary]")).to_contain_text(f"摘要{HOSTILE}")
-    expect(page.locator("p.crumbs")).to_contain_text(f"方案{HOSTILE}")
+    expect(page.locator("nav.crumbs")).to_contain_text(f"方案{HOSTILE}")
     expect(page.locator("section.documents")).to_contain_text(quoted)
     assert page.locator("[onclick]").count() == 0
     nothing_ran()
@@ -379,7 +380,7 @@ def test_text_from_people_and_diagrams_is_shown_never_run(live, page):
     page.locator("#f-summary").fill(typed)
     page.locator("#f-days").fill("1")
     page.get_by_role("button", name="提交").click()
-    expect(page.locator("p.flash.error")).to_contain_text("表单有")
+    expect(page.locator(".error-summary")).to_contain_text("表单有")
     expect(page.locator("#f-summary")).to_have_value(typed)
     nothing_ran()
     # a file's name in the message after uploading it, and in the refusal of a name with <>

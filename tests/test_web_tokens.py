@@ -61,10 +61,10 @@ def test_a_token_made_on_the_page_opens_the_api_until_it_is_revoked(live, page):
     # the call above is its last use, as a date and minute (Beijing time)
     expect(page.locator("table.tokens td.last-used")).to_have_text(re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$"))
 
-    page.get_by_role("button", name="撤销令牌「OA 系统」").click()
+    page.get_by_role("button", name="撤销此令牌 OA 系统").click()
     expect(page.get_by_role("status")).to_contain_text("已撤销访问令牌「OA 系统」")
     expect(page.locator("table.tokens tbody tr")).to_contain_text("已作废")
-    expect(page.get_by_role("button", name="撤销令牌「OA 系统」")).to_have_count(0)
+    expect(page.get_by_role("button", name="撤销此令牌 OA 系统")).to_have_count(0)
 
     status, refusal, challenge = _me(live, secret)
     assert (status, refusal["error"]) == (401, "unauthorized")
@@ -100,7 +100,7 @@ def test_the_office_sees_a_users_tokens_on_their_page_and_revokes_one(live, page
     tokens = page.locator("section.person-tokens")
     expect(tokens.locator("tbody tr")).to_contain_text("旧 OA")
     assert secret not in page.content()  # the office sees the token, never its secret
-    tokens.get_by_role("button", name="撤销令牌「旧 OA」").click()
+    tokens.get_by_role("button", name="撤销此令牌 旧 OA").click()
     expect(page).to_have_url(f"{live.url}/people/zhang")  # back on the person's page
     expect(page.get_by_role("status")).to_contain_text("已撤销访问令牌「旧 OA」")
     expect(page.locator("section.person-tokens tbody tr")).to_contain_text("已作废")

@@ -14,7 +14,7 @@ import re
 from flask import Flask, request, session
 from flask_babel import get_locale, get_translations, lazy_gettext as _l
 from jinja2 import pass_context
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from engine import display
 
@@ -83,6 +83,25 @@ def _as_text(gettext):
     return call
 
 
+def zh(value):
+    """A value from the data (a plan's title, a step's or a person's name, what was typed) marked
+    as Chinese on an English page (WCAG 3.1.2), so that a screen reader reads it with a Chinese
+    voice and not letter by letter; on a Chinese page, and for a value with no Chinese in it, as
+    it is. Only in element text: an attribute cannot hold a span."""
+    if value is None or current() != "en" or not _has_cjk(str(value)):
+        return value
+    return Markup('<span lang="zh-CN">%s</span>') % value
+
+
+def svg_named(svg: str, name: str, described_by: str) -> Markup:
+    """A drawn diagram (engine/diagram_svg.py, escaped there) named in the page's language and
+    described by the element of id `described_by` (its steps in words): the opening tag's
+    aria-label replaced, aria-describedby added."""
+    head, sep, rest = svg.partition(">")
+    head = re.sub(r' aria-label="[^"]*"', "", head)
+    return Markup(f'{head} aria-label="{escape(name)}" aria-describedby="{escape(described_by)}"{sep}{rest}')
+
+
 def install(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(
         gettext=_as_text(lambda t: t.ugettext), ngettext=_as_text(lambda t: t.ungettext),
@@ -94,6 +113,8 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["deadline"] = lambda v: display.deadline(v, current() == "zh") if v else ""
     app.jinja_env.filters["day"] = lambda v: display.day(v, current() == "zh") if v else ""
     app.jinja_env.filters["quarter"] = lambda v: display.quarter(v, current() == "zh") if v else ""
+    app.jinja_env.filters["svg_named"] = svg_named
+    app.jinja_env.filters["zh"] = zh
     app.jinja_env.filters["step"] = lambda task: display.step(task["name"], task.get("subject"))
 
     @app.context_processor

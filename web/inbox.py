@@ -239,7 +239,9 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            comment_max=comments.MAX_CHARS,
                            may_comment=comments.open_to(view["plan_status"], current_user.office),
                            urges=_urges(view["id"]), urge_typed=urge_typed, urge_max=urging.MAX_CHARS,
-                           draft=draft, idle_minutes=int(current_app.config[IDLE].total_seconds() // 60))
+                           draft=draft, idle_minutes=int(current_app.config[IDLE].total_seconds() // 60),
+                           error_heading=ngettext("表单有 %(num)s 处需要修改，未提交。", "表单有 %(num)s 处需要修改，未提交。",
+                                                   len(problems)) if problems else None)
 
 
 def _urges(task_id: int) -> list[dict]:
@@ -294,7 +296,7 @@ def complete(task_id: int):
                                    expected_version=_version(), files=files, comment=comment)
     except Invalid as exc:
         if exc.details:  # the form's problems, shown at their fields, with what the person entered
-            flash(ngettext("表单有 %(num)s 处需要修改，未提交。", "表单有 %(num)s 处需要修改，未提交。", len(exc.details)), "error")
+            # said in the form's error summary (task.html), a link to each field, not in a flash
             return task(task_id, problems=exc.details, entered=dict(request.form), status=400, comment_typed=comment)
         return refused(exc, lambda: task(task_id, entered=dict(request.form), status=400, comment_typed=comment))
     except Busy as exc:  # nothing on the page is out of date: the form as typed, to send again
@@ -391,10 +393,7 @@ def save_draft(task_id: int):
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if files and (refusal := _upload(task_id, files, comment)) is not None:
         return refusal
-    # every editable field as typed, an emptied one too: not submitted_form, which leaves an empty
-    # optional field out so that its default applies (a draft would then bring the default back)
-    typed = {f["id"]: (request.form.get(f["id"]) == "true") if f["type"] == "boolean" else request.form.get(f["id"], "")
-             for f in view["form"] if "readonly" not in f["constraints"]}
+    typed = typed_draft(view["form"], request.form)
     try:
         engine().save_draft(task_id, typed, actor=current_user.username, comment=comment)
     except ReformflowError as exc:
@@ -402,6 +401,14 @@ def save_draft(task_id: int):
                                                  comment_typed=comment))
     flash(_("已暂存，尚未提交：下次打开此页时自动填入；提交后暂存内容即删除。"), "ok")
     return redirect(url_for("inbox.task", task_id=task_id))
+
+
+def typed_draft(fields: list[dict], form) -> dict:
+    """Every editable field as typed, an emptied one too, as a draft keeps it: not submitted_form,
+    which leaves an empty optional field out so that its default applies (a draft would then
+    bring the default back)."""
+    return {f["id"]: (form.get(f["id"]) == "true") if f["type"] == "boolean" else form.get(f["id"], "")
+            for f in fields if "readonly" not in f["constraints"]}
 
 
 def _upload(task_id: int, files: list, comment: str):

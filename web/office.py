@@ -372,7 +372,7 @@ def start():
         flash(_("流程 %(key)s 尚未部署。", key=key), "error")
         return redirect(url_for("office.start"))
 
-    def page(problems: dict | None = None, status: int = 200):
+    def page(problems: dict | None = None, status: int = 200, error_heading: str | None = None):
         entered = dict(request.form) if request.method == "POST" else {}
         if entered:  # what the person entered, kept; an unticked box posts nothing
             values = {f["id"]: entered.get(f["id"]) == "true" if f["type"] == "boolean" else entered.get(f["id"])
@@ -382,7 +382,7 @@ def start():
         problems = problems or {}
         unplaced = [m for field, ms in problems.items() if field not in values for m in ms]
         return render_template("office_start.html", process=process, values=values, entered=entered,
-                               problems=problems, unplaced=unplaced,
+                               problems=problems, unplaced=unplaced, error_heading=error_heading,
                                allowed=start_forms.may_start(process, current_user),
                                starters=start_forms.starter_names(engine(), process)), status
     if request.method == "GET":
@@ -400,8 +400,8 @@ def start():
             by_field: dict = {}
             for p in exc.details:
                 by_field.setdefault(p.get("field"), []).append(p["message"])
-            flash(ngettext("表单有 %(num)s 处需要修改，方案未发起。", "表单有 %(num)s 处需要修改，方案未发起。", len(exc.details)), "error")
-            return page(by_field, 400)
+            return page(by_field, 400, ngettext("表单有 %(num)s 处需要修改，方案未发起。", "表单有 %(num)s 处需要修改，方案未发起。",
+                                                len(exc.details)))
         return refused(exc, page)
     except ReformflowError as exc:
         return refused(exc, page)

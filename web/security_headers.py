@@ -1,7 +1,8 @@
 """The headers every answer of the web inbox carries, set in one place.
 
-- Content-Security-Policy: the pages load only this site's style sheet and its one script file
-  (web/static/submit_once.js, which sends a form once); no inline script, no other site's, no
+- Content-Security-Policy: the pages load only this site's style sheet and its own script files
+  (web/static/submit_once.js, which sends a form once; session_warning.js, which warns before an
+  idle session ends and may renew it with a request to this site: connect-src); no inline script, no other site's, no
   eval: text that slipped past the escaping could still run nothing; no other site may frame a
   page (frame-ancestors), and forms post only here.
 - X-Frame-Options: the same refusal to be framed, for older browsers: a page with an approve
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {
     "Content-Security-Policy": POLICY,

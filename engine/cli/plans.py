@@ -8,6 +8,7 @@ import json
 import click
 
 from .. import clock
+from ..diagram_svg import GATEWAYS
 from .params import ID, PLAN, acting_user
 from .shared import _emit, _json_data, _written, command, main
 from .show import _PLAN_STATUS, _each, _label, _local, _show_comment, _show_instance
@@ -292,7 +293,8 @@ def diagram_cmd(state, as_json, instance_id, output, key):
     with whole_file(output, "流程图", "diagram") as out:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n' + chosen["svg"] + "\n")
     result = {"key": chosen["key"], "name": chosen["name"], "version": chosen["version"], "output": output,
-              "steps": [{k: s[k] for k in ("id", "name", "state", "times")} for s in chosen["steps"] if s["state"]],
+              "steps": [{k: s[k] for k in ("id", "name", "state", "times")} for s in chosen["steps"]
+                        if s["state"] and s["kind"] not in GATEWAYS],  # the steps, as before gateways were listed
               "flows_taken": chosen["flows_taken"], "entered": [d["key"] for d in diagrams]}
 
     def human(r):
