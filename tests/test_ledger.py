@@ -128,7 +128,7 @@ def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):
     assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
     with at("2026-02-02T09:00:00"):
         [row] = library.ledger(process="implementation")
-    assert (row["lead_unit"], row["milestone"], row["milestone_due"]) == ("市财政局", "举措全部完成", "2026-01-30")
+    assert (row["lead_unit"], row["milestone"], row["milestone_due"]) == ("市发改委", "举措全部完成", "2026-01-30")
     assert row["colour"] == "red" and [(m["what"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", 3)]
     _report(plan, at, "2026-02-02T10:00:00", 3, 0, 0)
     with at("2026-02-02T11:00:00"):
@@ -343,7 +343,7 @@ def test_a_plan_in_implementation_shows_its_measures_as_its_last_table_rated_the
 
     from .test_implementation import _report, _started
 
-    plan = _started(library, at, measureCount=5)
+    plan = _started(library, at, measureCount=5, leadUnit="市财政局")  # the office starts it for 市财政局
     with at("2026-01-20T09:00:00"):
         [row] = library.ledger(process="implementation")
     assert row["measures"] == {"count": 5, "done": None, "started": None, "not_started": None}

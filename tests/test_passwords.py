@@ -168,7 +168,8 @@ def test_a_person_changes_their_own_at_the_prompt_giving_the_current_one(cli, sq
 def test_a_script_gives_the_password_on_standard_input(cli, sqlite_db):  # noqa: F811
     done = _run(sqlite_db.url, "users", "password", "li", "--as", "chen", "--stdin", "--json", input=f"{NEW}\r\n")
     assert done.exit_code == 0
-    assert as_json(done) == {"username": "li", "display_name": "李娜", "reset": True, "active": True}
+    assert as_json(done) == {"username": "li", "display_name": "李娜", "reset": True, "active": True,
+                             "tokens_revoked": 0}
     assert matches(_cli_user(sqlite_db, "li").password_hash, NEW)  # the line's end is not part of it
     # one's own: the current password's line first
     own = _run(sqlite_db.url, "users", "password", "li", "--as", "li", "--stdin", input=f"{NEW}\nthird-one-33\n")

@@ -21,7 +21,7 @@ def test_the_inbox_says_in_words_what_its_tooltips_say(demo_engine):
     page = signed_in_client(demo_engine, "chen").get("/tasks?scope=all").get_data(as_text=True)
     row = re.search(rf'<tr class="[^"]*" data-task="{task["id"]}">(.*?)</tr>', page, re.S).group(1)
     # each said right after the words it explains
-    assert re.search(r'<strong class="late urged"[^>]*>催办 1 次</strong>' + HIDDEN.replace("([^<]*)", "（2026-03-02 09:30）"), row)
+    assert re.search(r'<strong class="late urged"[^>]*>催办 1 次</strong>' + HIDDEN.replace("([^<]*)", "（2026年3月2日 09:30）"), row)
     assert re.search(r"跟进 [^<]+</span>" + HIDDEN.replace("([^<]*)", "（跟进日期：不是办理期限）"), page)
     assert re.search(r'只看即将到期</a><span class="visually-hidden">（5 个工作日内（至 [^）]+）到期）</span>', page)
 
