@@ -24,7 +24,7 @@ def test_a_reviewer_saves_her_opinion_closes_the_browser_and_finds_it_the_next_t
     sign_in(page, live, "li")
     page.goto(f"{live.url}/tasks/{review['id']}")
     # the page says that a long pause signs her out, and that 暂存 is what keeps the words
-    expect(page.locator(".task-form .actions .hint")).to_contain_text("30 分钟内没有操作会自动退出，未暂存的内容不保存")
+    expect(page.locator(".task-form .actions .hint")).to_contain_text("30 分钟内没有操作会自动退出，退出前 2 分钟会提醒；退出后才提交的内容会为您暂存")
     page.get_by_label("审查结论").select_option("pass_with_changes")
     page.get_by_label("合法性审查意见").fill(OPINION)
     page.get_by_label("留言").fill("请起草人补充收费依据")
