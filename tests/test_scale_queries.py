@@ -9,7 +9,6 @@ from sqlalchemy.engine import Engine as SAEngine
 
 from engine import ledger, supervision
 
-from .conftest import BPMN
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 from models.process import ProcessDefinition, ProcessInstance
@@ -316,7 +315,7 @@ def read_mini(fixtures):
     return path.name, path.read_bytes()
 
 
-def test_the_done_list_on_the_command_line_shows_the_latest_50_and_says_how_to_see_the_rest(cli, sqlite_db):
+def test_the_done_list_on_the_command_line_shows_the_latest_50_and_says_how_to_see_the_rest(cli, sqlite_db):  # noqa: F811
     """`tasks --scope done` printed every step someone ever completed: 766 lines for a drafter of
     two years. The latest 50, a line saying how many more and how to list them; --limit 0: all."""
     from engine.commands import Engine

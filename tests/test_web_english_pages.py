@@ -9,31 +9,15 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from engine import clock
 from engine.queries import list_tasks
-from models import ProcessInstance
 
-from .web_helper import signed_in_client
+from .web_helper import page_text, plan_id, signed_in_client
 
 
 def _client(engine, username: str, language: str = "en"):
-    client = signed_in_client(engine, username)
-    client.post(f"/language/{language}")
-    return client
-
-
-def _text(answer) -> str:
-    """The page's words as a reader sees them: tags out, entities read, spaces collapsed."""
-    page = answer.get_data(as_text=True)
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    return re.sub(r"\s+", " ", markup.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
-
-
-def _plan(engine, key: str) -> int:
-    with engine.db.reader() as s:
-        return s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == key)).scalar_one()
+    return signed_in_client(engine, username, language=language)
 
 
 def test_the_start_button_says_start(demo_engine):
@@ -41,7 +25,7 @@ def test_the_start_button_says_start(demo_engine):
     assert re.search(r'<button class="primary">\s*Start\s*</button>', page)
     assert "Started</button>" not in page
     # the plan's page keeps "Started" for who started it and when
-    assert "<dt>Started</dt>" in _client(demo_engine, "chen").get(f"/plans/{_plan(demo_engine, 'DT-2015-02')}").get_data(as_text=True)
+    assert "<dt>Started</dt>" in _client(demo_engine, "chen").get(f"/plans/{plan_id(demo_engine, 'DT-2015-02')}").get_data(as_text=True)
     chinese = _client(demo_engine, "chen", "zh").get("/plans/new?key=reform_plan").get_data(as_text=True)
     assert re.search(r'<button class="primary">\s*发起\s*</button>', chinese)
 
@@ -72,7 +56,7 @@ def test_a_field_required_by_a_choice_is_named_without_its_id_in_chinese(demo_en
 
 def test_english_pages_use_ascii_punctuation_around_their_own_words(demo_engine):
     client = _client(demo_engine, "chen")
-    ledger, bulletin, supervision = (_text(client.get(p)) for p in ("/ledger", "/bulletin", "/supervision"))
+    ledger, bulletin, supervision = (page_text(client.get(p)) for p in ("/ledger", "/bulletin", "/supervision"))
     for page in (ledger, bulletin, supervision):
         assert "Download this table: " in page and "Download this table：" not in page
     assert re.search(r"\d{4}-\d\d table: Due ", bulletin)
@@ -83,36 +67,36 @@ def test_english_pages_use_ascii_punctuation_around_their_own_words(demo_engine)
     assert "Problems: " in supervision and "Problems：" not in supervision
     # the header names the one signed in with ASCII brackets; Chinese keeps its own
     assert "陈静 (chen)" in ledger
-    assert "陈静（chen）" in _text(_client(demo_engine, "chen", "zh").get("/ledger"))
+    assert "陈静（chen）" in page_text(_client(demo_engine, "chen", "zh").get("/ledger"))
 
 
 def test_the_last_sign_in_and_a_stop_reason_are_punctuated_in_english(demo_engine):
     client = _client(demo_engine, "chen")
     song = signed_in_client(demo_engine, "song")  # a sign-in for song's page to show
     assert song.get("/tasks").status_code == 200
-    page = _text(client.get("/people/song"))
+    page = page_text(client.get("/people/song"))
     assert re.search(r"Last sign-in \d{4}-\d\d-\d\d \d\d:\d\d \(127\.0\.0\.1\)", page), page
-    stop = _text(client.post(f"/plans/{_plan(demo_engine, 'DT-2015-02')}/stop", data={"reason": "情况变化"}))
+    stop = page_text(client.post(f"/plans/{plan_id(demo_engine, 'DT-2015-02')}/stop", data={"reason": "情况变化"}))
     assert "Reason for stopping: 情况变化" in stop
-    chinese = _text(_client(demo_engine, "chen", "zh").post(f"/plans/{_plan(demo_engine, 'DT-2015-02')}/stop",
+    chinese = page_text(_client(demo_engine, "chen", "zh").post(f"/plans/{plan_id(demo_engine, 'DT-2015-02')}/stop",
                                                             data={"reason": "情况变化"}))
     assert re.search(r"终止理由：\s*情况变化", chinese)
 
 
 def test_counts_agree_with_their_nouns(demo_engine):
     client = _client(demo_engine, "chen")
-    bulletin, supervision = _text(client.get("/bulletin")), _text(client.get("/supervision"))
+    bulletin, supervision = page_text(client.get("/bulletin")), page_text(client.get("/supervision"))
     assert "1 plan," in bulletin and "1 plans" not in bulletin
     assert "1 plans" not in supervision
     assert re.search(r"\b1 rectification notice:", supervision) or not re.search(r"\b1 rectification notices", supervision)
-    stopped = client.post(f"/plans/{_plan(demo_engine, 'DT-2015-02')}/stop", data={"reason": "情况变化", "confirm": "1"},
+    stopped = client.post(f"/plans/{plan_id(demo_engine, 'DT-2015-02')}/stop", data={"reason": "情况变化", "confirm": "1"},
                           follow_redirects=True)
-    assert re.search(r"stopped; 1 open task withdrawn\.", _text(stopped))
+    assert re.search(r"stopped; 1 open task withdrawn\.", page_text(stopped))
     # someone holding nothing: no "The 0 tasks they hold"
-    deactivate = _text(client.get("/people/feng/deactivate"))
+    deactivate = page_text(client.get("/people/feng/deactivate"))
     assert "They hold no tasks." in deactivate and "The 0 tasks" not in deactivate
     # the overview and the ledger say a step's lateness the same way
-    overview, ledger = _text(client.get("/overview")), _text(client.get("/ledger"))
+    overview, ledger = page_text(client.get("/overview")), page_text(client.get("/ledger"))
     assert "day(s)" not in overview
     late = re.findall(r"\b\d+ days? overdue\b", overview)
     assert late and all(re.search(rf"\b{re.escape(x)}\b", ledger) for x in late)
@@ -132,7 +116,7 @@ def test_sentences_and_labels_start_with_a_capital(demo_engine):
         reminded = next(t for t in list_tasks(s, "chen", "all") if t["reminded_at"])
     task = client.get(f"/tasks/{reminded['id']}").get_data(as_text=True)
     assert "<dt>Reminded</dt>" in task
-    archive = client.get(f"/plans/{_plan(demo_engine, 'DT-2015-08')}/archive").get_data(as_text=True)
+    archive = client.get(f"/plans/{plan_id(demo_engine, 'DT-2015-08')}/archive").get_data(as_text=True)
     headings = re.findall(r"<h2>(.*?)</h2>", archive)
     assert "Public participation" in headings and "Other records" in headings
     assert all(not h[:1].islower() for h in headings), headings
@@ -146,16 +130,16 @@ def test_sentences_and_labels_start_with_a_capital(demo_engine):
 
 def test_another_persons_page_is_not_worded_for_me(demo_engine):
     client = _client(demo_engine, "chen")
-    song = _text(client.get("/people/song"))
+    song = page_text(client.get("/people/song"))
     assert "digest of my open steps" not in song and "acts for you" not in song
     assert "Mail them a digest of their open steps each working morning" in song
     assert "Delegate (the colleague who acts for them)" in song
-    own = _text(client.get("/account/delegation"))
+    own = page_text(client.get("/account/delegation"))
     assert "Delegate (the colleague who acts for you)" in own
 
 
 def test_the_plan_page_heads_its_comments_comments(demo_engine):
-    page = _client(demo_engine, "chen").get(f"/plans/{_plan(demo_engine, 'DT-2015-02')}").get_data(as_text=True)
+    page = _client(demo_engine, "chen").get(f"/plans/{plan_id(demo_engine, 'DT-2015-02')}").get_data(as_text=True)
     assert re.search(r'<section class="comments" id="comments"><h2>Comments</h2>', page)
     assert re.search(r"<button>\s*Comment\s*</button>", page)
 
@@ -183,7 +167,7 @@ def test_a_bulk_urge_says_how_many_it_left_out_as_urged_just_now(demo_engine):
         note = f"note {language}"
         client.post("/tasks/urge", data={"task": [first], "note": note})
         answer = client.post("/tasks/urge", data={"task": [first, second], "note": note}, follow_redirects=True)
-        page = _text(answer)
+        page = page_text(answer)
         assert urged in page and again in page, page[:600]
 
 
@@ -230,7 +214,7 @@ def test_a_translated_text_is_escaped_like_any_other(demo_engine):
 
 def _imported(client, text: str) -> str:
     import io
-    return _text(client.post("/calendar/2027/import", data={"schedule": (io.BytesIO(text.encode()), "2027.csv")},
+    return page_text(client.post("/calendar/2027/import", data={"schedule": (io.BytesIO(text.encode()), "2027.csv")},
                              content_type="multipart/form-data"))
 
 
@@ -258,7 +242,7 @@ def _bad(element: bytes) -> bytes:
 
 def _checked(client, name: str, content: bytes) -> str:
     import io
-    return _text(client.post("/definitions/deploy", data={"files": (io.BytesIO(content), name)},
+    return page_text(client.post("/definitions/deploy", data={"files": (io.BytesIO(content), name)},
                              content_type="multipart/form-data"))
 
 
@@ -289,11 +273,11 @@ def test_a_task_nobody_holds_is_unclaimed_and_a_withdrawn_one_withdrawn(demo_eng
         task = next(t for t in list_tasks(s, "chen", "all") if t["status"] == "open")
     page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert re.search(r'<small class="status open">Unclaimed</small>', page)
-    legend = _text(client.get(f"/plans/{task['instance_id']}/diagram"))
+    legend = page_text(client.get(f"/plans/{task['instance_id']}/diagram"))
     assert "Withdrawn" in legend and "Cancelled" not in legend
 
 
-def test_counts_agree_with_their_nouns(demo_engine):
+def test_a_check_and_a_refused_form_count_their_errors_in_english(demo_engine):
     client = _client(demo_engine, "chen")
     checked = _checked(client, "no_id.bpmn", _bad(None))
     assert re.search(r"Check results no_id.bpmn [2-9]\d* errors, 1 warning File", checked)  # the Modeler's too
@@ -303,7 +287,7 @@ def test_counts_agree_with_their_nouns(demo_engine):
     version = demo_engine.claim(task["id"], actor="li")["version"]
     answer = _client(demo_engine, "li").post(f"/tasks/{task['id']}/complete", data={
         "version": version, "legalityResult": "fail", "legalityOpinion": "缺少上位法依据", "returnReason": ""})
-    assert "Not submitted: 1 item on the form needs changing." in _text(answer)
+    assert "Not submitted: 1 item on the form needs changing." in page_text(answer)
 
 
 def _flashed(answer) -> list[str]:
@@ -319,7 +303,7 @@ def test_an_english_refusal_names_what_it_is_about_and_ends_its_sentence(demo_en
                          content_type="multipart/form-data")
     assert _flashed(answer) == ["“bad.txt”: only .bpmn files are accepted."]
     assert _flashed(client.post("/tasks/urge", data={"note": "x"}, follow_redirects=True)) == ["Choose the steps to urge."]
-    plan = _plan(demo_engine, "DT-2015-02")
+    plan = plan_id(demo_engine, "DT-2015-02")
     answer = client.post(f"/plans/{plan}/comments", data={"comment": ""}, follow_redirects=True)
     assert "The comment is empty: write something." in _flashed(answer)
     with demo_engine.db.reader() as s:
@@ -330,7 +314,7 @@ def test_an_english_refusal_names_what_it_is_about_and_ends_its_sentence(demo_en
 
 def test_english_summaries_put_the_count_first(demo_engine):
     client = _client(demo_engine, "chen")
-    stats = _text(client.get("/stats"))
+    stats = page_text(client.get("/stats"))
     assert re.search(r"\d+ steps?; \d+ completions, \d+ late; \d+ open, \d+ overdue", stats), stats[:300]
-    bulletin = _text(client.get("/bulletin"))
+    bulletin = page_text(client.get("/bulletin"))
     assert re.search(r"1 plan, 0 needing attention: 1 [a-z]", bulletin)

@@ -6,10 +6,12 @@ makes a missing browser a failure, not a skip."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
 
+import html
 import pytest
 from werkzeug.serving import make_server
 
@@ -98,15 +100,33 @@ def sign_in(page, live: LiveServer, username: str, password: str = PASSWORD) -> 
 
 
 
-def signed_in_client(engine: Engine, username: str, password: str = PASSWORD):
+def signed_in_client(engine: Engine, username: str, password: str = PASSWORD, language: str | None = None):
     """A Flask test client signed in as `username`, without the form token (which
-    tests/test_web_security.py tests): for pages where no browser is needed."""
+    tests/test_web_security.py tests): for pages where no browser is needed. `language`: the
+    pages' language chosen as a person chooses it (zh, en), else the default."""
     from web import create_app
     app = create_app(engine=engine, secret_key="test", testing=True)
     app.config["WTF_CSRF_ENABLED"] = False
     client = app.test_client()
     assert client.post("/login", data={"username": username, "password": password}).status_code == 302
+    if language is not None:
+        client.post(f"/language/{language}")
     return client
+
+
+def page_text(answer) -> str:
+    """A page's words as a reader sees them: tags out, entities read, spaces collapsed."""
+    page = answer.get_data(as_text=True)
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
+
+
+def plan_id(engine: Engine, business_key: str) -> int:
+    from sqlalchemy import select
+
+    from models import ProcessInstance
+    with engine.db.reader() as s:
+        return s.execute(select(ProcessInstance.id).where(ProcessInstance.business_key == business_key)).scalar_one()
 
 
 def open_task(engine: Engine, plan_key: str, element_id: str) -> dict:
