@@ -33,13 +33,20 @@ def _server_at(start: datetime, minutes: float) -> None:
     clock.set_override(start + timedelta(minutes=minutes))
 
 
-def test_two_minutes_before_the_end_a_dialog_warns_and_continue_keeps_her_signed_in(live, page):
+def _li_opens_her_review(live, page) -> tuple[dict, datetime]:
+    """li signed in at `start` (the server's clock), the page's clock in the test's hands, her
+    review open: (the task, start)."""
     review = _review_held_by_li(live)
     start = datetime.now(timezone.utc)
     _server_at(start, 0)
     sign_in(page, live, "li")
     page.clock.install()
     page.goto(f"{live.url}/tasks/{review['id']}")
+    return review, start
+
+
+def test_two_minutes_before_the_end_a_dialog_warns_and_continue_keeps_her_signed_in(live, page):
+    review, start = _li_opens_her_review(live, page)
     opinion = page.get_by_label("合法性审查意见")
     opinion.fill(OPINION)
     dialog = page.get_by_role("alertdialog", name="即将自动退出")
@@ -62,12 +69,7 @@ def test_two_minutes_before_the_end_a_dialog_warns_and_continue_keeps_her_signed
 
 
 def test_if_the_time_passes_anyway_what_she_typed_is_kept_as_her_draft_for_after_sign_in(live, page):
-    review = _review_held_by_li(live)
-    start = datetime.now(timezone.utc)
-    _server_at(start, 0)
-    sign_in(page, live, "li")
-    page.clock.install()
-    page.goto(f"{live.url}/tasks/{review['id']}")
+    review, start = _li_opens_her_review(live, page)
     page.get_by_label("合法性审查意见").fill(OPINION)
     page.get_by_label("留言").fill("请起草人补充收费依据")
     page.clock.run_for("30:01")

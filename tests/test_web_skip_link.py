@@ -3,7 +3,6 @@ the page's first stop, seen when focused, and leads into <main>; after an action
 message has the focus, so it is read first and Tab goes on from there."""
 from __future__ import annotations
 
-import re
 
 from playwright.sync_api import expect
 
@@ -32,13 +31,3 @@ def test_after_an_action_its_message_has_the_focus(live, page):
     messages = page.locator("#flashes")
     expect(messages).to_be_focused()
     expect(messages.get_by_role("status")).to_contain_text(f"已认领任务 {task['id']}")
-
-
-def test_the_sign_in_page_keeps_the_focus_in_its_form_under_a_message(live, page):
-    page.goto(f"{live.url}/login")
-    page.get_by_label("用户名").fill("li")
-    page.get_by_label("密码").fill("wrong-one")
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
-    expect(page).to_have_url(re.compile(r"/login"))
-    assert page.evaluate("document.activeElement.tagName") == "INPUT"

@@ -16,6 +16,7 @@ def test_after_a_refused_sign_in_the_password_has_the_focus(live, page):
     page.get_by_label("密码").fill("wrong-one")
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
+    expect(page).to_have_url(re.compile(r"/login"))  # the sign-in page again, its field focused under the message
     expect(page.get_by_label("密码")).to_be_focused()
     expect(page.get_by_label("用户名")).to_have_value("li")
 
