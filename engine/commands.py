@@ -1238,9 +1238,11 @@ class Engine:
             raise Conflict(f"任务 {task_id} 已不在待办状态 (task {task_id} is no longer ready)", reason="stale")
         values = forms.validate(json.loads(task.form_json), data, spiff_task.data,
                                 runtime.form_limit(ctx, spiff_task.data, spiff_task))
+        stands_in_for = self._stands_in_for(member, principals, task)
+        _check_unit_change(stands_in_for or member, spiff_task.data, values)
         if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):
             raise missing
-        return instance, member, self._stands_in_for(member, principals, task), task, workflow, spiff_task, values
+        return instance, member, stands_in_for, task, workflow, spiff_task, values
 
     def _stands_in_for(self, member: "Member", principals: list["Member"], task) -> "Member | None":
         """Whom the actor completes `task` for (委托办理): its holder, when the actor acts on a task
@@ -1975,11 +1977,29 @@ def _check_starter_unit(user: Member, process_name: str, config: dict, data: dic
     if not variable or ADMIN_GROUP in user.group_codes:
         return
     unit = str(data.get(variable) or "").strip()
-    if unit != (user.unit or ""):
+    # left empty (reform_plan has no start form): its first step asks for it, under the rule below
+    if unit and unit != (user.unit or ""):
         own = user.unit or "未设单位 no unit"
-        raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，启动表单的 {variable} 填的是「{unit}」，"
+        raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，{'启动表单' if config.get('start_form') else '启动数据'}的 {variable} 填的是「{unit}」，"
                         f"请由该单位的人员发起 (you may start this process only for your own unit, {own}; "
                         f"{variable} names {unit!r}: a member of that unit starts it)")
+
+
+def _check_unit_change(user: Member, data: dict, values: dict) -> None:
+    """The unit named by `starterUnit`, when a step's form sets it (reform_plan's 确认方案任务信息),
+    is changed by the reform office to any unit, by anyone else only to their own: a drafter
+    cannot hand a plan, its later drafting steps and its line on the ledger, to another unit.
+    `data`: the plan's variables, where the process's properties are (read-only) variables too."""
+    variable = data.get(STARTER_UNIT)
+    if not isinstance(variable, str) or variable not in values or ADMIN_GROUP in user.group_codes:
+        return
+    unit, was = str(values[variable] or "").strip(), str(data.get(variable) or "").strip()
+    if unit in (was, user.unit or ""):
+        return
+    own = user.unit or "未设单位"
+    raise Forbidden(f"牵头单位（{variable}）只能填本单位（{own}）；改为「{unit}」请由改革办办理，或由该单位的人员发起方案 "
+                    f"(the lead unit, {variable}, may name only your own unit, {user.unit or 'none'}: the reform "
+                    f"office sets it to {unit!r}, or a member of that unit starts the plan)")
 
 
 OFFICE_ONLY = "officeOnly"

@@ -67,6 +67,12 @@ def checked(file_name: str, content: bytes) -> tuple[str, str]:
     suffix = PurePosixPath(name).suffix.lower()
     if (seems := file_kinds.accepted(suffix, content)) is not None:
         raise not_what_it_is_named(name, suffix, seems)
+    if (unpacked := file_kinds.unpacked_too_large(content)) is not None:
+        size = f"{unpacked / 1024 ** 2:,.0f} MB"
+        raise Invalid(f"附件 {name}：解压后达 {size}，远超正常文件（可能是“压缩炸弹”，打开时会耗尽电脑的内存或磁盘），"
+                      f"未保存；请确认选对了文件，或拆分后重新上传 (the file “{name}” would unpack to {size}, far more "
+                      "than any office file: it may be a zip bomb, which exhausts the memory or disk of the computer "
+                      "that opens it. Nothing was saved: check the file, or split it and upload again)")
     return name, media_type
 
 

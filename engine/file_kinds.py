@@ -91,6 +91,30 @@ def _in_zip(content: bytes) -> tuple[str, str]:
     return ZIP
 
 
+# A ZIP (a .docx, .xlsx, .zip …) that would unpack to far more than any office file: a "zip bomb"
+# fills the disk or memory of the reviewer's PC that opens it. The server never unpacks one; these
+# limits read the sizes its directory declares. Real Office files stay far below both: a large
+# workbook's sheet unpacks to 10–30 times its size.
+UNPACKED_MAX = 1024 ** 3
+PART_MAX, PART_RATIO = 100 * 1024 ** 2, 100
+
+
+def unpacked_too_large(content: bytes) -> int | None:
+    """The declared unpacked size of a ZIP archive (any Office file) that exceeds the limits
+    above, else None (not a ZIP, damaged, or within them)."""
+    if not content.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return None
+    try:
+        parts = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        return None
+    total = sum(p.file_size for p in parts)
+    if total > UNPACKED_MAX or any(
+            p.file_size > PART_MAX and p.file_size > PART_RATIO * max(p.compress_size, 1) for p in parts):
+        return total
+    return None
+
+
 def _text(content: bytes) -> bool:
     """Plain text: no NUL byte (UTF-16 and every binary format have them), in one of the
     encodings text_encoding knows."""

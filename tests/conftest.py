@@ -172,5 +172,5 @@ def add_people(engine: Engine) -> dict[str, str]:
              "gov_office": ("huang", "黄磊"), "party_office": ("lin", "林涛")}
     for role, (username, display) in users.items():
         group = "drafter" if role == "drafter2" else role
-        engine.add_user(username, display, groups=[group], unit="市发改委" if group == "drafter" else None)
+        engine.add_user(username, display, groups=[group], unit="市财政局" if group == "drafter" else None)
     return {role: username for role, (username, _) in users.items()}

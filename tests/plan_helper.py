@@ -19,9 +19,10 @@ def deploy_library(engine: Engine):
 class Plan:
     """One reform plan and the people acting on it."""
 
-    def __init__(self, engine: Engine, data: dict | None = None, title="深化财政预算管理制度改革方案"):
+    def __init__(self, engine: Engine, data: dict | None = None, title="深化财政预算管理制度改革方案",
+                 starter: str = "zhang"):
         self.engine = engine
-        self.view = engine.start("reform_plan", actor="zhang", title=title, data=data or {})
+        self.view = engine.start("reform_plan", actor=starter, title=title, data=data or {})
         self.id = self.view["id"]
         self.done: list[str] = []
 

@@ -19,7 +19,7 @@ from models import ProcessInstance
 from .plan_helper import Plan, audit_payloads, end_event
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
-BASE = {"originalDocumentNumber": "同改发〔2026〕8号", "leadUnit": "市发改委", "responsiblePerson": "张伟",
+BASE = {"originalDocumentNumber": "同改发〔2026〕8号", "leadUnit": "市财政局", "responsiblePerson": "张伟",
         "plannedCompletion": "2026-06-30", "proposalSource": "self_check"}
 KEY = "DT-2026-08-TZ1"
 
@@ -94,7 +94,7 @@ def test_an_approved_adjustment_goes_to_the_body_that_approved_the_original_then
     # on the ledger: the amended plan issued by its planned date
     [row] = library.ledger(process="adjustment")
     assert (row["business_key"], row["lead_unit"], row["responsible_person"], row["colour"]) == (
-        KEY, "市发改委", "张伟", "green")
+        KEY, "市财政局", "张伟", "green")
     assert (row["milestone"], row["milestone_due"], row["milestone_reached"]) == (
         "调整后方案印发", "2026-06-30", "2026-03-02")
     # the archive files the legality review and the collective decision under their procedures
@@ -352,11 +352,11 @@ def test_each_task_goes_to_its_role_and_the_lead_units_to_the_starter(library): 
 
 
 def test_a_drafter_proposes_an_adjustment_only_for_their_own_unit(library):  # noqa: F811
-    """starterUnit: the lead unit proposes adjusting its own plan. A drafter of 市发改委 naming
+    """starterUnit: the lead unit proposes adjusting its own plan. A drafter of 市财政局 naming
     市国资委 would open a step for 市国资委's drafters and a line on the ledger in its name."""
     with library.db.reader() as s:
         before = s.execute(select(func.count(ProcessInstance.id))).scalar()
-    with pytest.raises(Forbidden, match="您只能为本单位（市发改委）发起「改革方案动态调整」.*leadUnit 填的是「市国资委」"):
+    with pytest.raises(Forbidden, match="您只能为本单位（市财政局）发起「改革方案动态调整」.*leadUnit 填的是「市国资委」"):
         Adjustment(library, key="DT-2015-07-TZ9", leadUnit="市国资委")
     with library.db.reader() as s:
         assert s.execute(select(func.count(ProcessInstance.id))).scalar() == before  # nothing started

@@ -194,7 +194,7 @@ def test_a_drafter_and_a_reviewer_work_through_the_api(mini):
     li = _auth(engine.create_token("li", "legal OA")["secret"])
     me = client.get("/api/v1/me", headers=zhang).get_json()
     assert (me["username"], me["display_name"], me["unit"], me["groups"], me["office"]) == \
-        ("zhang", "张伟", "市发改委", ["drafter"], False)
+        ("zhang", "张伟", "市财政局", ["drafter"], False)
     assert me["token"]["name"] == "OA"
 
     started = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "API 方案",

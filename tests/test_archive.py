@@ -259,10 +259,10 @@ def test_a_plan_whose_diagram_names_no_procedure_says_so(library, at):  # noqa: 
 def test_a_record_keeps_the_unit_its_author_acted_for(library, at):  # noqa: F811
     """People move between units; the archive says whom they acted for then."""
     plan = _archived_plan(library, at)
-    with library.db.engine.begin() as conn:  # 张伟 moves from 市发改委 to another unit afterwards
+    with library.db.engine.begin() as conn:  # 张伟 moves from 市财政局 to another unit afterwards
         conn.execute(text("INSERT INTO units (name) VALUES ('市信访局')"))
         conn.execute(text("UPDATE users SET unit_id = (SELECT id FROM units WHERE name = '市信访局') "
                           "WHERE username = 'zhang'"))
     archive = json.loads(_archive(library, plan.id, "--json").stdout)
     public = {s["code"]: s for s in archive["sections"]}["public_participation"]["records"]
-    assert [(r["actor_name"], r["actor_unit"]) for r in public] == [("张伟", "市发改委")] * 2
+    assert [(r["actor_name"], r["actor_unit"]) for r in public] == [("张伟", "市财政局")] * 2

@@ -20,8 +20,8 @@ from .plan_helper import Plan, audit_payloads
 from .test_checks import simple
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
-# zhang and wang draft for 市发改委 (tests/conftest.py); luo drafts for another bureau
-LEAD_UNIT = "市发改委"
+# zhang and wang draft for 市财政局 (tests/conftest.py); luo drafts for another bureau
+LEAD_UNIT = "市财政局"
 
 
 @pytest.fixture
@@ -68,12 +68,12 @@ def test_a_leavers_drafting_step_goes_to_a_colleague_of_the_unit_only(city):
 
 def test_a_step_of_a_unit_nobody_active_works_in_is_listed_for_the_office(city):
     """Handed back to a unit without an active drafter it would wait unseen: it stays with the
-    leaver and the office is told to assign it."""
-    plan = Plan(city, data={"leadUnit": "市外事办"})
+    leaver and the office is told to assign it. luo is 市科技局's only drafter."""
+    plan = Plan(city, data={"leadUnit": "市科技局"}, starter="luo")
     [register] = plan.refresh()["tasks"]
-    left = city.deactivate_user("zhang", actor="chen")
+    left = city.deactivate_user("luo", actor="chen")
     assert (left["returned"], [t["id"] for t in left["to_assign"]]) == ([], [register["id"]])
-    assert plan.task("Task_RegisterPlan")["assignee"] == "zhang"
+    assert plan.task("Task_RegisterPlan")["assignee"] == "luo"
 
 
 def test_the_office_may_assign_a_drafting_step_to_another_units_drafter_on_the_trail(city):
@@ -119,21 +119,24 @@ def test_giving_back_a_step_nobody_else_of_its_unit_may_claim_says_the_office_mu
 
 
 def test_a_step_given_by_initiator_to_another_units_drafter_opens_for_the_lead_unit(city):
-    """zhang (市发改委) corrects the lead unit to 市科技局 at 确认方案任务信息: the steps that
-    follow are 市科技局's, not zhang's through `${initiator}`, a trailing full-width space and all."""
+    """The office gives zhang's 确认方案任务信息 to luo, who sets her own unit, 市科技局, as the
+    lead unit (a trailing full-width space and all): the steps that follow are 市科技局's, not
+    zhang's through `${initiator}`."""
     plan = Plan(city, data={"leadUnit": LEAD_UNIT})
-    plan.do("Task_RegisterPlan", leadUnit="市科技局\u3000")
+    register = plan.task("Task_RegisterPlan")
+    city.assign(register["id"], to="luo", actor="chen", reassign=True)
+    city.complete(register["id"], actor="luo", data=answer_for(ANSWERS, register, 0) | {"leadUnit": "市科技局\u3000"})
     research = plan.task("Task_Research")
     assert (research["status"], research["assignee"], research["candidate_unit"]) == ("open", None, "市科技局")
     assert research["id"] in claimable(city, "luo") and research["id"] not in claimable(city, "zhang")
     with city.db.reader() as s:  # nor among all of zhang's tasks
         assert research["id"] not in [t["id"] for t in list_tasks(s, "zhang", "all")]
-    with pytest.raises(Forbidden, match="仅限市科技局的人员认领，您属于市发改委"):
+    with pytest.raises(Forbidden, match="仅限市科技局的人员认领，您属于市财政局"):
         city.claim(research["id"], actor="zhang")
     event = [e for e in audit_payloads(city, plan.id, "task_created") if e["element_id"] == "Task_Research"][-1]
     assert (event["assignee"], event["assignee_outside_unit"], event["unit"]) == (None, "zhang", LEAD_UNIT)
     history = CliRunner().invoke(main, ["--db", city.db.url, "history", str(plan.id)])
-    assert "原办理人 zhang 属市发改委，本任务限市科技局" in history.stdout
+    assert "原办理人 zhang 属市财政局，本任务限市科技局" in history.stdout
     # and so is every drafting step after it
     city.claim(research["id"], actor="luo")
     city.complete(research["id"], actor="luo", data=answer_for(ANSWERS, research, 0))
@@ -141,11 +144,39 @@ def test_a_step_given_by_initiator_to_another_units_drafter_opens_for_the_lead_u
     assert (draft["status"], draft["candidate_unit"]) == ("open", "市科技局") and draft["id"] in claimable(city, "luo")
 
 
-def test_a_lead_unit_nobody_works_in_leaves_the_step_with_the_initiator(city):
+def test_a_drafter_cannot_hand_the_plan_to_another_unit_at_its_first_step(city):
+    """starterUnit on reform_plan: zhang (市财政局) may confirm his own unit, not name another's;
+    the refusal changes nothing."""
     plan = Plan(city, data={"leadUnit": LEAD_UNIT})
+    register = plan.task("Task_RegisterPlan")
+    answer = answer_for(ANSWERS, register, 0)
+    before = len(audit_payloads(city, plan.id, "task_completed"))
+    with pytest.raises(Forbidden, match="牵头单位（leadUnit）只能填本单位（市财政局）；改为「市科技局」请由改革办办理"):
+        city.complete(register["id"], actor="zhang", data=answer | {"leadUnit": "市科技局"})
+    assert (plan.task("Task_RegisterPlan")["status"], len(audit_payloads(city, plan.id, "task_completed"))) == ("claimed", before)
+    assert plan.variables["leadUnit"] == LEAD_UNIT
+    city.complete(register["id"], actor="zhang", data=answer | {"leadUnit": LEAD_UNIT})
+    assert plan.task("Task_Research")["assignee"] == "zhang"
+
+
+def test_a_drafter_names_their_own_unit_when_the_start_left_it_empty(city):
+    """Started without a lead unit (reform_plan has no start form), it is set at the first step,
+    under the same rule; naming another unit at the start is refused before anything exists."""
+    with pytest.raises(Forbidden, match="您只能为本单位（市财政局）发起「改革方案全流程」，启动数据的 leadUnit 填的是「市科技局」"):
+        Plan(city, data={"leadUnit": "市科技局"})
+    plan = Plan(city)
+    register = plan.task("Task_RegisterPlan")
+    with pytest.raises(Forbidden, match="只能填本单位（市财政局）"):
+        city.complete(register["id"], actor="zhang", data=answer_for(ANSWERS, register, 0) | {"leadUnit": "市科技局"})
+    city.complete(register["id"], actor="zhang", data=answer_for(ANSWERS, register, 0) | {"leadUnit": "市财政局"})
+    assert plan.task("Task_Research")["assignee"] == "zhang"
+
+
+def test_a_lead_unit_nobody_works_in_leaves_the_step_with_the_initiator(city):
+    plan = Plan(city, data={"leadUnit": LEAD_UNIT}, starter="chen")
     plan.do("Task_RegisterPlan", leadUnit="市外事办")
     research = plan.task("Task_Research")
-    assert (research["status"], research["assignee"]) == ("claimed", "zhang")
+    assert (research["status"], research["assignee"]) == ("claimed", "chen")
 
 
 def test_a_drafter_moved_to_another_unit_gives_its_steps_back_to_the_unit_they_left(city):
@@ -178,7 +209,7 @@ def test_a_drafter_moved_out_of_a_unit_with_nobody_else_keeps_its_step_and_the_o
 
 
 def test_a_lead_user_the_office_names_keeps_the_steps_whatever_their_unit(city):
-    """The office starts an implementation for 市发改委 and names luo (市科技局) to act for it: a
+    """The office starts an implementation for 市财政局 and names luo (市科技局) to act for it: a
     deliberate choice, kept (luo is a candidate user of the lead unit's steps), where a plan's
     own `${initiator}` working elsewhere would give the step back to the unit's drafters."""
     from .test_implementation import BASE
@@ -187,5 +218,5 @@ def test_a_lead_user_the_office_names_keeps_the_steps_whatever_their_unit(city):
     [step] = plan["tasks"]
     assert (step["element_id"], step["status"], step["assignee"], step["candidate_unit"]) == (
         "Task_AssignResponsibility", "claimed", "luo", LEAD_UNIT)
-    city.unclaim(step["id"], actor="luo")  # and given back, luo may still take it, as may 市发改委's drafters
+    city.unclaim(step["id"], actor="luo")  # and given back, luo may still take it, as may 市财政局's drafters
     assert step["id"] in claimable(city, "luo") and step["id"] in claimable(city, "wang")

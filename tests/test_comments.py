@@ -27,7 +27,7 @@ ASK = "请补充社会稳定风险评估材料。"
 
 
 def _drafting(library, at):  # noqa: F811
-    """A plan whose 起草方案 task the drafter zhang (市发改委) holds."""
+    """A plan whose 起草方案 task the drafter zhang (市财政局) holds."""
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_DraftPlan")
@@ -48,7 +48,7 @@ def test_the_office_asks_the_drafter_who_answers_on_the_step_and_the_trail_keeps
         answered = library.comment(plan.id, "已补充，见附件。", actor="zhang", task_id=task["id"])
     # kept trimmed, line breaks made plain, with who, their unit and when
     assert (asked["text"], asked["author"], asked["author_name"], asked["task_id"]) == (f"{ASK}\n谢谢。", "chen", "陈静", None)
-    assert (answered["unit"], answered["task_id"], answered["task_name"]) == ("市发改委", task["id"], "起草方案")
+    assert (answered["unit"], answered["task_id"], answered["task_name"]) == ("市财政局", task["id"], "起草方案")
     listed = library.comments(plan.id)
     assert [(c["id"], c["author_name"], c["text"]) for c in listed] == [
         (asked["id"], "陈静", f"{ASK}\n谢谢。"), (answered["id"], "张伟", "已补充，见附件。")]
@@ -60,8 +60,8 @@ def test_the_office_asks_the_drafter_who_answers_on_the_step_and_the_trail_keeps
     assert [p["new"] for p in audit_payloads(library, plan.id, comments.EVENT)] == [
         {"id": asked["id"], "text": f"{ASK}\n谢谢。"}, {"id": answered["id"], "text": "已补充，见附件。"}]
     assert plan.audit_ok()
-    assert _said(library, plan.id, "zh") == [f"留言：{ASK}\n谢谢。", "留言（市发改委）（关于 起草方案）：已补充，见附件。"]
-    assert _said(library, plan.id, "en")[1] == "comment (市发改委) (on 起草方案): 已补充，见附件。"
+    assert _said(library, plan.id, "zh") == [f"留言：{ASK}\n谢谢。", "留言（市财政局）（关于 起草方案）：已补充，见附件。"]
+    assert _said(library, plan.id, "en")[1] == "comment (市财政局) (on 起草方案): 已补充，见附件。"
 
 
 @pytest.mark.parametrize("words, says", [
@@ -175,13 +175,13 @@ def test_comment_and_list_comments_on_the_command_line(library, at):  # noqa: F8
     as_json = _cli(library, "comment", str(plan.id), "--as", "zhang", "--task", str(task["id"]), "已补充。", "--json")
     assert as_json.exit_code == 0, as_json.output
     assert {k: json.loads(as_json.stdout)[k] for k in ("id", "author", "unit", "task_id", "text")} == {
-        "id": 2, "author": "zhang", "unit": "市发改委", "task_id": task["id"], "text": "已补充。"}
+        "id": 2, "author": "zhang", "unit": "市财政局", "task_id": task["id"], "text": "已补充。"}
 
     listed = _cli(library, "comments", str(plan.id))
     assert listed.exit_code == 0, listed.output
     assert listed.stdout.splitlines() == [
         "  留言 (comment) 1：陈静 (chen) 于 2026-03-02 10:00", f"    {ASK}",
-        f"  留言 (comment) 2：张伟 (zhang)，市发改委 于 2026-03-02 10:00 关于待办 (on task) {task['id']} 起草方案",
+        f"  留言 (comment) 2：张伟 (zhang)，市财政局 于 2026-03-02 10:00 关于待办 (on task) {task['id']} 起草方案",
         "    已补充。"]
     assert [c["text"] for c in json.loads(_cli(library, "comments", str(plan.id), "--json").stdout)] == [ASK, "已补充。"]
     assert f"留言 (comment)：{ASK}" in _cli(library, "history", str(plan.id)).stdout

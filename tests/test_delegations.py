@@ -23,7 +23,7 @@ MONDAY = "2026-12-07T09:00:00"  # Beijing time
 
 @pytest.fixture
 def office(engine, people, at):
-    """The small approval deployed; zhang (drafter, 市发改委) started a plan: its 起草 is his."""
+    """The small approval deployed; zhang (drafter, 市财政局) started a plan: its 起草 is his."""
     engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
     with at(MONDAY):
         plan = engine.start("mini_approval", actor="zhang")

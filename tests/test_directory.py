@@ -41,10 +41,10 @@ def test_a_leavers_tasks_go_back_to_their_group_and_later_ones_open_for_it(libra
     # to the drafters of the lead unit
     library.claim(register["id"], actor="wang")
     library.complete(register["id"], actor="wang",
-                     data=answer_for(STANDARD_ANSWERS, register, 0) | {"leadUnit": "市发改委"})
+                     data=answer_for(STANDARD_ANSWERS, register, 0) | {"leadUnit": "市财政局"})
     research = plan.task("Task_Research")
     assert (research["status"], research["assignee"], research["candidate_groups"], research["candidate_unit"]) == \
-        ("open", None, ["drafter"], "市发改委")
+        ("open", None, ["drafter"], "市财政局")
     created = [e for e in audit_payloads(library, plan.id, "task_created") if e["element_id"] == "Task_Research"]
     assert [(e["assignee"], e["assignee_inactive"]) for e in created] == [(None, "zhang")]
     library.claim(research["id"], actor="wang")
@@ -90,7 +90,7 @@ def test_only_the_office_changes_users_and_not_its_own_account(library):  # noqa
     with pytest.raises(Forbidden, match="只有改革办可以修改用户"):
         library.deactivate_user("wang", actor="zhang")
     with pytest.raises(Forbidden, match="只有改革办可以修改用户"):
-        library.update_user("wang", unit="市财政局", actor="zhang")
+        library.update_user("wang", unit="市发改委", actor="zhang")
     with pytest.raises(Forbidden, match="不能停用自己的账号"):
         library.deactivate_user("chen", actor="chen")
     with pytest.raises(NotFound):
@@ -114,17 +114,17 @@ def test_the_reform_office_keeps_at_least_one_member(library):  # noqa: F811
     with pytest.raises(Conflict, match="改革办至少要有一位在岗成员"):
         library.update_user("chen", remove_groups=["reform_office"], actor="chen")
     library.reactivate_user("wang", actor="chen")
-    moved = library.update_user("chen", remove_groups=["reform_office"], unit="市财政局", actor="chen")
+    moved = library.update_user("chen", remove_groups=["reform_office"], unit="市发改委", actor="chen")
     assert moved["groups"] == [] and [u["username"] for u in library.users(group="reform_office")] == ["wang"]
 
 
 def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library):  # noqa: F811
-    moved = library.update_user("wang", unit="市财政局", add_groups=["participant"], actor="chen")
-    assert (moved["unit"], moved["groups"], moved["changed"]) == ("市财政局", ["drafter", "participant"], ["unit", "groups"])
+    moved = library.update_user("wang", unit="市发改委", add_groups=["participant"], actor="chen")
+    assert (moved["unit"], moved["groups"], moved["changed"]) == ("市发改委", ["drafter", "participant"], ["unit", "groups"])
     [event] = _events(library, "user_changed")
-    assert event["old"] == {"unit": "市发改委", "groups": ["drafter"]}
-    assert event["new"] == {"unit": "市财政局", "groups": ["drafter", "participant"]}
-    same = library.update_user("wang", unit="市财政局", actor="chen")
+    assert event["old"] == {"unit": "市财政局", "groups": ["drafter"]}
+    assert event["new"] == {"unit": "市发改委", "groups": ["drafter", "participant"]}
+    same = library.update_user("wang", unit="市发改委", actor="chen")
     assert same["changed"] == [] and len(_events(library, "user_changed")) == 1
     library.update_user("wang", remove_groups=["drafter"], display_name="王芳芳", actor="chen")
     assert [(u["display_name"], u["groups"]) for u in library.users(group="participant") if u["username"] == "wang"] == [
@@ -142,12 +142,12 @@ def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library): 
 def test_a_change_made_since_the_office_member_read_the_user_is_a_conflict(library):  # noqa: F811
     """The web's user page sends what it showed (`expected`): another office member's change in
     between is refused, not silently undone by the older page."""
-    seen = {"display_name": "王芳", "unit": "市发改委", "groups": ["drafter"]}
+    seen = {"display_name": "王芳", "unit": "市财政局", "groups": ["drafter"]}
     library.update_user("wang", add_groups=["participant"], actor="chen")  # meanwhile
     with pytest.raises(Conflict, match=r"用户 wang 刚被其他人修改过，请刷新后重试 \(the user wang was changed"):
-        library.update_user("wang", unit="市财政局", actor="chen", expected=seen)
-    assert [u["unit"] for u in library.users() if u["username"] == "wang"] == ["市发改委"]
-    moved = library.update_user("wang", unit="市财政局", actor="chen", expected={**seen, "groups": ["drafter", "participant"]})
+        library.update_user("wang", unit="市发改委", actor="chen", expected=seen)
+    assert [u["unit"] for u in library.users() if u["username"] == "wang"] == ["市财政局"]
+    moved = library.update_user("wang", unit="市发改委", actor="chen", expected={**seen, "groups": ["drafter", "participant"]})
     assert moved["changed"] == ["unit"]
 
 

@@ -4,15 +4,17 @@ changed in the database afterwards is caught on download, by the decision archiv
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import zipfile
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from engine import documents
+from engine import documents, file_kinds
 from engine.cli import main
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -140,6 +142,41 @@ def test_a_real_file_of_each_kind_accepted_is_kept(library, at, suffix):  # noqa
 ])
 def test_what_the_office_s_programs_save_under_a_name_is_accepted(name, content):
     assert documents.checked(name, content)[0] == name
+
+
+def _zip_of(parts: dict[str, bytes]) -> bytes:
+    """A ZIP of these parts, quickly deflated (level 1): megabytes of zeros shrink a thousandfold."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, content in parts.items():
+            z.writestr(name, content)
+    return out.getvalue()
+
+
+def test_a_zip_bomb_named_as_a_document_is_refused_and_nothing_is_stored(library, at):  # noqa: F811
+    """A 150 MB document part that deflates to a fraction of a megabyte would fill the PC of the
+    reviewer who opens it: refused, saying so; the server never unpacks it."""
+    plan, task = _drafting(library, at)
+    bomb = _zip_of({"[Content_Types].xml": b"<Types/>", "word/document.xml": bytes(150 * 1024 ** 2)})
+    assert len(bomb) < 1024 ** 2
+    with pytest.raises(Invalid, match=r"附件 方案稿\.docx：解压后达 150 MB，远超正常文件（可能是“压缩炸弹”"):
+        library.attach(task["id"], "方案稿.docx", bomb, actor="zhang")
+    assert library.documents(plan.id) == [] and audit_payloads(library, plan.id, documents.EVENT) == []
+
+
+def test_an_archive_of_parts_each_small_but_too_large_in_all_is_refused_and_a_real_one_kept(monkeypatch):
+    """The limit on the whole (1 GiB; 10 MiB here, so the test deflates little) counts every part,
+    each under the per-part limit; a workbook whose sheet unpacks to 5 times its size, as real
+    ones do, is kept whatever its size."""
+    monkeypatch.setattr(file_kinds, "UNPACKED_MAX", 10 * 1024 ** 2)
+    parts = {f"{n}.txt": bytes(1024 ** 2) for n in range(11)}
+    with pytest.raises(Invalid, match="解压后达 11 MB"):
+        documents.checked("材料.zip", _zip_of(parts))
+    assert documents.checked("材料.zip", _zip_of(dict(list(parts.items())[:10])))[0] == "材料.zip"
+    rows = "".join(f"<row r='{n}'><c><v>{n * 7919 % 100003}</v></c></row>" for n in range(200_000)).encode()
+    workbook = _zip_of({"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": rows})
+    assert 4 < len(rows) / len(workbook) < 8
+    assert documents.checked("统计表.xlsx", workbook)[0] == "统计表.xlsx"
 
 
 def _tamper(db, sql: str, **params) -> None:

@@ -14,7 +14,7 @@ from models import ProcessInstance
 from .plan_helper import Plan, audit_payloads, end_event
 from .test_reform_plan import library  # noqa: F401
 
-BASE = {"documentNumber": "同改发〔2026〕8号", "leadUnit": "市发改委", "measureCount": 3,
+BASE = {"documentNumber": "同改发〔2026〕8号", "leadUnit": "市财政局", "measureCount": 3,
         "implementationStart": "2026-01-15", "plannedCompletion": "2026-12-31"}
 REPORT = {"progressSummary": "按计划推进"}
 
@@ -25,7 +25,7 @@ def end_of(day: str) -> str:
 
 
 class Implementation(Plan):
-    """One filed plan being implemented, started by the lead unit (zhang, of 市发改委) unless said
+    """One filed plan being implemented, started by the lead unit (zhang, of 市财政局) unless said
     otherwise, or for another lead unit by the reform office (chen) naming zhang as its contact."""
 
     def __init__(self, engine, actor=None, key="DT-2026-08-SS", **data):
@@ -824,7 +824,7 @@ def test_a_drafter_starts_implementation_only_for_their_own_unit_and_as_its_cont
     (a line on the ledger and deadlines in that unit's name) and named an auditor as 牵头单位经办人,
     who then held every step. starterUnit keeps a drafter to their own unit; leadUser is
     officeOnly: the reform office names a contact when it starts on a unit's behalf."""
-    with pytest.raises(Forbidden, match="您只能为本单位（市发改委）发起「改革方案落实与督察」.*leadUnit 填的是「市司法局」"):
+    with pytest.raises(Forbidden, match="您只能为本单位（市财政局）发起「改革方案落实与督察」.*leadUnit 填的是「市司法局」"):
         Implementation(library, actor="zhang", leadUnit="市司法局")
     with pytest.raises(Forbidden, match="「牵头单位经办人（用户名；改革办代为启动时填写，默认为启动人）」只能由改革办代为发起时填写"):
         Implementation(library, actor="zhang", leadUser="li")

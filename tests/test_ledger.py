@@ -21,7 +21,7 @@ def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(libr
     with at("2026-12-18T09:00:00"):
         late = Plan(library)
         late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
-        on_time = Plan(library, title="推进用地管理改革方案")
+        on_time = Plan(library, title="推进用地管理改革方案", starter="chen")  # the office: another unit's
         on_time.run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "市国土局",
                                                                "responsiblePerson": "郭鹏"})
     with at("2027-01-08T17:00:00"):  # the review's last day: not late yet
@@ -128,7 +128,7 @@ def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):
     assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
     with at("2026-02-02T09:00:00"):
         [row] = library.ledger(process="implementation")
-    assert (row["lead_unit"], row["milestone"], row["milestone_due"]) == ("市发改委", "举措全部完成", "2026-01-30")
+    assert (row["lead_unit"], row["milestone"], row["milestone_due"]) == ("市财政局", "举措全部完成", "2026-01-30")
     assert row["colour"] == "red" and [(m["what"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", 3)]
     _report(plan, at, "2026-02-02T10:00:00", 3, 0, 0)
     with at("2026-02-02T11:00:00"):
@@ -240,7 +240,8 @@ def test_text_people_entered_is_never_a_formula_in_the_spreadsheet(library, at, 
 
     title = '=HYPERLINK("http://example.com/","点此查看")'
     with at("2026-12-18T09:00:00"):
-        Plan(library, title=title).run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "@市财政局"})
+        Plan(library, title=title, starter="chen").run_until(
+            "Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "@市财政局"})
     assert _cli(library, "--output", str(tmp_path / "台账.xlsx")).exit_code == 0
     row = load_workbook(tmp_path / "台账.xlsx").active[2]
     assert (row[2].value, row[2].data_type) == (title, "s") and row[6].value == "@市财政局"
@@ -257,7 +258,7 @@ def test_a_control_character_pasted_into_a_form_does_not_stop_the_spreadsheets(l
     from openpyxl import load_workbook
 
     with at("2026-12-18T09:00:00"):
-        plan = Plan(library)
+        plan = Plan(library, starter="chen")
         plan.run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "市财政\a局"})
     ledger = _cli(library, "--output", str(tmp_path / "台账.xlsx"))
     assert ledger.exit_code == 0, ledger.output
@@ -307,7 +308,9 @@ def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_pat
     reviewed on time: the unit with red plans comes first, its delays counted and added up."""
     with at("2026-12-18T09:00:00"):
         for register in (REGISTER, REGISTER, {**REGISTER, "leadUnit": "市国土局"}):
-            Plan(library).run_until("Task_LegalityReview", Task_RegisterPlan=register)
+            # the office registers another unit's plan
+            Plan(library, starter="zhang" if register is REGISTER else "chen").run_until(
+                "Task_LegalityReview", Task_RegisterPlan=register)
     with at("2027-01-05T09:00:00"):
         third = library.ledger(unit="国土")[0]
         review = third["current"][0]["task_id"]

@@ -485,33 +485,34 @@ def _visible(engine, person: Person) -> list[str]:
 
 def test_who_sees_which_plan_in_the_list(engine):
     deploy_library(engine)
-    add_people(engine)  # zhang and wang: drafters of 市发改委; chen: the office; zhao, li: no unit
-    engine.add_user("qian", "钱进", groups=["drafter"], unit="市财政局")
-    engine.add_user("xu", "徐立", groups=["drafter"], unit="市财政局")
-    finance = engine.start("reform_plan", actor="zhang", business_key="A", data={"leadUnit": " 市财政局 "})
-    reform = engine.start("reform_plan", actor="zhang", business_key="B", data={"leadUnit": "市发改委"})
+    add_people(engine)  # zhang and wang: drafters of 市财政局; chen: the office; zhao, li: no unit
+    engine.add_user("qian", "钱进", groups=["drafter"], unit="市国资委")
+    engine.add_user("xu", "徐立", groups=["drafter"], unit="市国资委")
+    # the office starts A for 市国资委 (a drafter starts only for their own unit)
+    state_assets = engine.start("reform_plan", actor="chen", business_key="A", data={"leadUnit": " 市国资委 "})
+    finance = engine.start("reform_plan", actor="zhang", business_key="B", data={"leadUnit": "市财政局"})
     engine.start("reform_plan", actor="wang", business_key="C", data={})
 
     def person(name, groups, unit=None):
         return Person(name, name, groups, unit)
-    chen, zhang, wang = person("chen", ["reform_office"]), person("zhang", ["drafter"], "市发改委"), \
-        person("wang", ["drafter"], "市发改委")
-    qian, xu, zhao = person("qian", ["drafter"], "市财政局"), person("xu", ["drafter"], "市财政局 "), \
+    chen, zhang, wang = person("chen", ["reform_office"]), person("zhang", ["drafter"], "市财政局"), \
+        person("wang", ["drafter"], "市财政局")
+    qian, xu, zhao = person("qian", ["drafter"], "市国资委"), person("xu", ["drafter"], "市国资委 "), \
         person("zhao", ["participant"])
     assert _visible(engine, chen) == ["A", "B", "C"]
-    assert _visible(engine, zhang) == ["A", "B", "C"]  # started A and B; a drafter of C's open first step
-    assert _visible(engine, wang) == ["B", "C"]  # started C; their unit leads B; A's first step is kept to 市财政局
+    assert _visible(engine, zhang) == ["B", "C"]  # started B; a drafter of C's open first step
+    assert _visible(engine, wang) == ["B", "C"]  # started C; their unit leads B; A's first step is kept to 市国资委
     assert _visible(engine, qian) == ["A", "C"]  # A: their unit leads it (trimmed); C: any drafter may take its step
     assert _visible(engine, zhao) == []  # no unit: a plan without a lead unit is not theirs
 
     # held and taken away again: the trail remembers
-    first = engine.instance(reform["id"])["tasks"][0]
+    first = engine.instance(finance["id"])["tasks"][0]
     engine.assign(first["id"], to="qian", actor="chen", reassign=True)
     assert _visible(engine, qian) == ["A", "B", "C"]
     engine.assign(first["id"], to="zhang", actor="chen", reassign=True)
     assert _visible(engine, qian) == ["A", "B", "C"]
     assert _visible(engine, xu) == ["A", "C"]  # the same unit as qian, never held B
-    assert engine.instance(finance["id"])["tasks"][0]["candidate_unit"] == "市财政局"
+    assert engine.instance(state_assets["id"])["tasks"][0]["candidate_unit"] == "市国资委"
 
 
 def test_the_office_starts_a_round_of_reports_listing_its_bodies_one_a_line(demo_engine):
