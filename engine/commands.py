@@ -1965,8 +1965,7 @@ def _check_plan_names(title: str, business_key: str | None) -> None:
         raise Invalid(f"业务编号最多 {BUSINESS_KEY_MAX} 个字符 (a business key has at most {BUSINESS_KEY_MAX} characters)")
 
 
-# The process property naming the start variable that holds the unit a plan is started for
-STARTER_UNIT = "starterUnit"
+STARTER_UNIT = runtime.STARTER_UNIT
 
 
 def _check_starter_unit(user: Member, process_name: str, config: dict, data: dict) -> None:

@@ -16,7 +16,7 @@ from . import clock, forms
 from .errors import Forbidden, Invalid, NotFound
 from .forms import Limit
 from .provisional import counts_working_days, mark
-from .runtime import OPEN_STATUSES, is_open
+from .runtime import OPEN_STATUSES, STARTER_UNIT, is_open
 
 SCOPES = ("mine", "claimable", "all")  # open tasks: the inbox, counted on every page
 DONE = "done"  # the steps someone completed (已办), newest first
@@ -316,6 +316,9 @@ def task_view(session: Session, task_id: int, limit: Limit,
     view["values"] = {f["id"]: forms.default_value(f) if f["id"] in fresh
                       else variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
     view["earlier"] = {fid: variables[fid] for fid in fresh if variables.get(fid) not in (None, "")}
+    # the field holding the plan's unit, if this form has it: the page offers the viewer's own
+    unit_field = variables.get(STARTER_UNIT)
+    view["unit_field"] = unit_field if any(f["id"] == unit_field for f in view["form"]) else None
     # a closed task's range today says nothing about what was submitted then
     view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))} \
         if task.status in OPEN_STATUSES else {}

@@ -798,6 +798,9 @@ def instance_subject(env: SafeEnvironment, task) -> str | None:
 # the members of one unit, e.g. ${leadUnit}: a drafting step is for the lead unit's drafters, not
 # every drafter in the city (docs/modeling.md).
 CANDIDATE_UNIT = "candidateUnit"
+# The process property naming the variable that holds the unit a plan is for (leadUnit): set at
+# the start or on a step's form, by the reform office to any unit, by anyone else to their own
+STARTER_UNIT = "starterUnit"
 UNIT_LENGTH = 200  # units.name, human_tasks.candidate_unit
 
 

@@ -220,3 +220,15 @@ def test_a_lead_user_the_office_names_keeps_the_steps_whatever_their_unit(city):
         "Task_AssignResponsibility", "claimed", "luo", LEAD_UNIT)
     city.unclaim(step["id"], actor="luo")  # and given back, luo may still take it, as may 市财政局's drafters
     assert step["id"] in claimable(city, "luo") and step["id"] in claimable(city, "wang")
+
+
+def test_the_task_page_offers_a_drafter_their_own_unit_as_the_lead_unit(demo_engine):
+    """Started without a lead unit, 确认方案任务信息 opens with the drafter's unit filled in, the
+    only one they may set; the reform office's page leaves it for them to type."""
+    import re as regex
+
+    from .web_helper import signed_in_client
+    for starter, shown in (("zhang", "市财政局"), ("chen", "")):
+        [register] = demo_engine.start("reform_plan", actor=starter, title="深化某项改革方案", data={})["tasks"]
+        page = signed_in_client(demo_engine, starter).get(f"/tasks/{register['id']}").get_data(as_text=True)
+        assert regex.search(r'<textarea id="f-leadUnit" name="leadUnit"[^>]*>([^<]*)</textarea>', page)[1] == shown

@@ -212,6 +212,10 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
         if draft is not None:
             entered = {k: "true" if v is True else v for k, v in draft["values"].items() if v is not False}
             comment_typed = comment_typed or draft["comment"]
+    unit_field = view.get("unit_field")
+    if unit_field and values.get(unit_field) in (None, "") and not current_user.office and current_user.unit \
+            and view["status"] in ("open", "claimed"):
+        values[unit_field] = current_user.unit  # a drafter sets only their own unit there (starterUnit)
     if entered is not None:
         for f in form:
             if f["type"] == "boolean":  # an unticked box is not sent at all
