@@ -340,3 +340,5 @@ def test_the_done_list_on_the_command_line_shows_the_latest_50_and_says_how_to_s
     shown = as_json(cli("tasks", "--as", "zhang", "--scope", "done", "--limit", "2", "--json"))
     assert [t["plan_title"] for t in shown["tasks"]] == ["方案51", "方案50"] and shown["total"] == 52
     assert "未列出" not in cli("tasks", "--as", "zhang", "--scope", "done", "--limit", "0").stdout
+    everything = as_json(cli("tasks", "--as", "zhang", "--scope", "done", "--json"))  # a script: all by default
+    assert len(everything["tasks"]) == everything["total"] == 52

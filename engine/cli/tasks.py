@@ -28,9 +28,10 @@ LIMIT = 50  # tasks listed unless --limit says otherwise: as a page of the web i
                                                  "the next 5 working days, by the working-day calendar, not yet overdue).")
 @click.option("--find", "text", help="只列方案名称、业务编号或步骤名称含此文字的 (only those whose plan title, "
                                      "business key or step name contains this).")
-@click.option("--limit", type=click.IntRange(min=0), default=LIMIT, show_default=True,
-              help="至多列出几项，0 为全部；已办为最近的，待办为最紧急的 (list at most this many, 0: all; "
-                   "the latest done, the most urgent open).")
+@click.option("--limit", type=click.IntRange(min=0),
+              help=f"至多列出几项，0 为全部，默认 {LIMIT}（--json 时默认全部）；已办为最近的，待办为最紧急的 "
+                   f"(list at most this many, 0: all; default {LIMIT}, all with --json; the latest done, the "
+                   "most urgent open).")
 def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, due_soon, text, limit):
     """列出用户的待办或已办 (list a user's inbox, or the steps they completed)."""
     from ..overview import soon_by
@@ -38,6 +39,8 @@ def tasks_cmd(state, as_json, actor, scope, instance_id, overdue, due_soon, text
     if due_soon and (overdue or scope == "done"):
         raise click.UsageError("--due-soon 不能与 --overdue 或 --scope done 同用 "
                                "(--due-soon goes with neither --overdue nor --scope done)")
+    if limit is None:  # a page for a person; a script reading JSON gets everything it asked for
+        limit = 0 if as_json else LIMIT
     now = clock.now()
     with state.db.reader() as s:
         window = (now, soon_by(s.connection(), now)) if due_soon else None
