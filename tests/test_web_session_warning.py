@@ -145,3 +145,28 @@ def test_only_the_holder_s_step_form_is_kept_and_only_for_her(live):
         assert engine.task_view(review["id"])["status"] == "claimed"
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
+
+
+def test_work_in_another_tab_keeps_this_tab_from_warning_and_continue_there_closes_its_dialog(live, page):
+    """One session for all of li's tabs: a page opened in a second tab 20 minutes on moves this
+    tab's warning 20 minutes on; 继续办理 in the second tab closes this tab's dialog."""
+    review, start = _li_opens_her_review(live, page)
+    dialog = page.get_by_role("alertdialog", name="即将自动退出")
+    page.clock.run_for("20:00")
+    other = page.context.new_page()
+    _server_at(start, 20)
+    other.goto(f"{live.url}/tasks")
+    page.clock.run_for("09:00")  # 29 minutes after this page came, 9 after the other
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("19:30")  # 48.5 minutes: the session, renewed at 20, ends at 50
+    expect(dialog).to_be_visible()
+    expect(other.get_by_role("alertdialog", name="即将自动退出")).to_be_visible()
+    _server_at(start, 48.5)
+    other.get_by_role("alertdialog").get_by_role("button", name="继续办理").click()
+    expect(other.get_by_role("alertdialog")).to_be_hidden()
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("20:00")  # 68.5: renewed at 48.5, ends at 78.5
+    expect(dialog).to_be_hidden()
+    page.clock.run_for("09:00")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="继续办理")).to_be_visible()

@@ -3,7 +3,10 @@
    pressing it posts to /session/continue, a request like any other, so the session's time starts
    again, and focus goes back where it was. Escape closes the dialog without renewing. If the time
    passes anyway the dialog says so; a step's form sent after that is kept as the holder's draft
-   by the server. The server says how many seconds are left (data-left, and each answer). */
+   by the server. The server says how many seconds are left (data-left, and each answer).
+   The session is one for all the person's tabs: each tab tells the others when it ends now
+   (localStorage), so work in one tab does not leave another warning of a sign-out that is not
+   coming, and 继续办理 in one closes the others' dialogs. */
 (function () {
   "use strict";
   var box = document.getElementById("session-warning");
@@ -11,6 +14,12 @@
   var LEAD = 120;  // seconds before the end: the dialog's text says "about 2 minutes"
   var again = box.querySelector("[data-continue]"), close = box.querySelector("[data-close]");
   var before = null, warnTimer = null, endTimer = null;
+  var SHARED = "reformflow-session-ends";  // when the session ends (ms since 1970), for the other tabs
+  var ending = box.querySelector("[data-ending]"), endedText = box.querySelector("[data-ended]");
+
+  function tell(left) {
+    try { localStorage.setItem(SHARED, String(Date.now() + left * 1000)); } catch (e) { /* storage off */ }
+  }
 
   function schedule(left) {
     clearTimeout(warnTimer);
@@ -36,14 +45,25 @@
 
   function ended() {
     clearTimeout(warnTimer);
-    box.querySelector("[data-ending]").hidden = true;
-    var text = box.querySelector("[data-ended]");
-    text.hidden = false;
-    text.id = "session-warning-text";
-    box.querySelector("[data-ending]").removeAttribute("id");
+    ending.hidden = true;
+    endedText.hidden = false;
+    endedText.id = "session-warning-text";
+    ending.removeAttribute("id");
     again.hidden = true;
     close.hidden = false;
     open(close);
+  }
+
+  // another tab's page or 继续办理 moved the end: the dialog, if open, is no longer true
+  function renewedElsewhere(left) {
+    endedText.hidden = true;
+    endedText.removeAttribute("id");
+    ending.hidden = false;
+    ending.id = "session-warning-text";
+    again.hidden = false;
+    close.hidden = true;
+    if (!box.hidden) hide();
+    schedule(left);
   }
 
   again.addEventListener("click", function () {
@@ -55,7 +75,7 @@
       .then(function (now) {
         again.removeAttribute("aria-disabled");
         if (now === null) return;
-        if (now.left > 0) hide();
+        if (now.left > 0) { hide(); tell(now.left); }
         schedule(now.left);
       });
   });
@@ -64,5 +84,13 @@
     if (event.key === "Escape") hide();
   });
 
-  schedule(parseInt(box.dataset.left, 10));
+  window.addEventListener("storage", function (event) {
+    if (event.key !== SHARED || !event.newValue) return;
+    var left = (parseInt(event.newValue, 10) - Date.now()) / 1000;
+    if (left > 0) renewedElsewhere(left);
+  });
+
+  var left = parseInt(box.dataset.left, 10);
+  if (left > 0) tell(left);
+  schedule(left);
 })();
