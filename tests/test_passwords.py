@@ -187,6 +187,24 @@ def test_a_script_gives_the_password_on_standard_input(cli, sqlite_db):  # noqa:
     assert matches(_cli_user(sqlite_db, "li").password_hash, "third-one-33")
 
 
+def test_a_reset_says_how_many_api_tokens_it_revoked_as_users_deactivate_does(cli, sqlite_db):  # noqa: F811
+    """The plain output of an office reset said nothing of the tokens it revoked (the JSON's
+    tokens_revoked, the web's flash did); one's own change revokes none and says nothing of them."""
+    cli("tokens", "add", "OA 系统", "--as", "li")
+    cli("tokens", "add", "看板", "--as", "li")
+    reset = _run(sqlite_db.url, "users", "password", "li", "--as", "chen", "--stdin", input=f"{OLD}\n")
+    assert reset.exit_code == 0, reset.output
+    assert reset.stdout.splitlines()[1:] == ["  其 2 个访问令牌已一并撤销，需要时请本人重新创建 "
+                                             "(2 API token(s) revoked too: they make new ones if needed)"]
+    assert "已撤销 revoked" in cli("tokens", "list", "--as", "chen", "--user", "li").stdout
+    again = _run(sqlite_db.url, "users", "password", "li", "--as", "chen", "--stdin", input=f"{NEW}\n")
+    assert again.exit_code == 0 and len(again.stdout.splitlines()) == 1 and "访问令牌" not in again.stdout
+    cli("tokens", "add", "OA 系统", "--as", "li")
+    changed = _run(sqlite_db.url, "users", "password", "li", "--as", "li", "--stdin", input=f"{NEW}\n{OLD}\n")
+    assert changed.exit_code == 0 and "访问令牌" not in changed.stdout
+    assert "有效 active" in cli("tokens", "list", "--as", "li").stdout
+
+
 def test_users_add_password_follows_the_rules_of_users_password_and_its_help_points_there(cli, sqlite_db):  # noqa: F811
     """`users add --password x` took a 1-character password that `users password` refuses: the same
     rules now, and nothing added when it is refused."""

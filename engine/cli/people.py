@@ -78,6 +78,9 @@ def users_password(state, as_json, username, actor, from_stdin):
         if d["reset"]:
             click.echo(f"已重设 {d['username']} {d['display_name']} 的密码，其网页登录已失效，请将新密码当面或经安全渠道告知本人 "
                        f"(password reset; their web sessions have ended: tell them the new one in person)")
+            if d["tokens_revoked"]:  # as the web's flash: whoever held the account may have made them
+                click.echo(f"  其 {d['tokens_revoked']} 个访问令牌已一并撤销，需要时请本人重新创建 "
+                           f"({d['tokens_revoked']} API token(s) revoked too: they make new ones if needed)")
         elif first:
             click.echo(f"已设置 {d['username']} {d['display_name']} 的首个密码，可用它登录网页待办 "
                        f"(first password set: sign in to the web inbox with it)")
