@@ -26,9 +26,9 @@ def plans(library, at):  # noqa: F811
     with at("2026-12-18T09:00:00"):
         late = Plan(library)
         late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
-        on_time = Plan(library, title="推进用地管理改革方案")
+        on_time = Plan(library, title="推进用地管理改革方案", starter="chen")  # the office: another unit's
         on_time.run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "市国土局"})
-        filing = Plan(library, title="深化科技体制改革方案")
+        filing = Plan(library, title="深化科技体制改革方案", starter="chen")
         filing.run_until("Task_FileDocument", Task_RegisterPlan={**REGISTER, "leadUnit": "市科技局"})
     assert late.task("Task_LegalityReview")["due_at"] == "2027-01-08T16:00:00+00:00"
     assert filing.task("Task_FileDocument")["due_at"] == "2027-01-18T16:00:00+00:00"
