@@ -1236,8 +1236,15 @@ class Engine:
         spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise Conflict(f"任务 {task_id} 已不在待办状态 (task {task_id} is no longer ready)", reason="stale")
-        values = forms.validate(json.loads(task.form_json), data, spiff_task.data,
-                                runtime.form_limit(ctx, spiff_task.data, spiff_task))
+        form = json.loads(task.form_json)
+        # read-only values another branch set since this one reached the task are the plan's (as
+        # the task's page shows them), not nothing: submitting must not write them back as empty
+        current = spiff_task.data
+        if forms.readonly_missing(form, current):
+            plan_variables = ctx.session.connection().execute(
+                select(_PLANS.c.variables_json).where(_PLANS.c.id == instance.id)).scalar()
+            current = forms.with_plan_values(form, current, json.loads(plan_variables or "{}"))
+        values = forms.validate(form, data, current, runtime.form_limit(ctx, spiff_task.data, spiff_task))
         stands_in_for = self._stands_in_for(member, principals, task)
         _check_unit_change(stands_in_for or member, spiff_task.data, values)
         if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):

@@ -319,6 +319,21 @@ def carries_over(field: dict) -> bool:
     return field["properties"].get("keep", "true").lower() != "false"
 
 
+def with_plan_values(fields: list[dict], own: dict, plan: dict) -> dict:
+    """A task's own data, with the plan's value for each read-only field of its form that the
+    task's data does not hold. A task's data is a copy taken when its branch reached it; another
+    branch may have set a variable since (the reform office's 限期报送 beside the open 报送备案),
+    and a read-only field shows what the plan holds, not nothing. A value the task holds stays:
+    a multi-instance item's own values, which the plan's variables hold for one item only."""
+    missing = [fid for fid in readonly_missing(fields, own) if fid in plan]
+    return {**own, **{fid: plan[fid] for fid in missing}} if missing else own
+
+
+def readonly_missing(fields: list[dict], own: dict) -> list[str]:
+    """The read-only fields of a form whose value the task's own data does not hold."""
+    return [f["id"] for f in fields if "readonly" in f["constraints"] and f["id"] not in own]
+
+
 def default_value(field: dict):
     if field["default"] in (None, ""):
         return None

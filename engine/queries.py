@@ -307,6 +307,10 @@ def task_view(session: Session, task_id: int, limit: Limit,
     task, title, business_key, variables_json, plan_status = row
     own = task_data(task) if task_data is not None else None
     variables = json.loads(variables_json) if own is None else own
+    if own is not None and task.status in OPEN_STATUSES:
+        # a read-only field another branch has set since this task's branch reached it (the
+        # reform office's 限期报送 beside the open 报送备案) shows the plan's value, as submitting does
+        variables = forms.with_plan_values(json.loads(task.form_json), own, json.loads(variables_json))
     view = task_dict(task) | {"plan_title": title, "business_key": business_key, "plan_status": plan_status}
     mark(session.connection(), [view])
     # an open task starts a `keep` = `false` field afresh, as submitting it does: another

@@ -871,6 +871,7 @@ def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(libra
     shown = json.loads(page("--json"))
     assert (shown["id"], shown["plan_title"], shown["status"]) == (filing["id"], "深化财政预算管理制度改革方案", "claimed")
     assert shown["values"] == {"documentNumber": "同改发〔2026〕1号", "issueDate": "2026-01-31", "pilot": False,
+                               "newDeadline": None, "escalationNote": None,  # no 限期报送 ordered
                                "filingDate": None, "filingMaterials": None}
     # the filing date's range as it stands that day: from the issue date to today
     assert shown["bounds"] == {"filingDate": {"min": "2026-01-31", "max": "2026-02-20"}}
@@ -881,6 +882,9 @@ def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(libra
         '    文号 documentNumber（文本 string，只读 read-only） = "同改发〔2026〕1号"',
         '    印发日期 issueDate（日期 date，只读 read-only） = "2026-01-31"',
         "    试点方案 pilot（是/否 boolean，只读 read-only） = false",
+        # the reform office's 限期报送, none yet: read-only and empty, the label saying what that means
+        "    改革办责令限期报送至（逾期后改革办另定的期限；显示「—」的为未另定） newDeadline（日期 date，只读 read-only）",
+        "    改革办的处理说明（逾期未备案处理；显示「—」的为无） escalationNote（文本 string，只读 read-only）",
         "    报送备案日期 filingDate（日期 date，必填 required，2026-01-31 至 (to) 2026-02-20）",
         "    报送的备案材料 filingMaterials（文本 string，必填 required）",
         f"  提交 (submit)：reformflow complete {filing['id']} --as zhang --data "

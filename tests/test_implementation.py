@@ -528,9 +528,11 @@ def test_a_re_review_upheld_within_its_period_leaves_the_rectification_running(l
                 reReviewDecisionReasons="预算公开缺少三公经费明细，维持原意见")
     # the same task goes on, with the same list and deadline (the decision is the plan's record)
     assert plan.task("Task_Rectify")["id"] == rectify_id
+    # the lead unit sees the decision at once on the open task: a read-only field is the plan's
+    # value, though the decision was made on the re-review's branch (engine/forms.py with_plan_values)
     assert _seen_by_the_lead_unit(library, plan) == {
         "due_at": end_of("2026-04-30"), "problemList": "1. 绩效评价办法未出台；2. 预算公开不完整",
-        "reReviewDecisionReasons": None}
+        "reReviewDecisionReasons": "预算公开缺少三公经费明细，维持原意见"}
     assert plan.variables["reReviewDecisionReasons"] == "预算公开缺少三公经费明细，维持原意见"
     with at("2026-04-20T10:00:00"):
         plan.do("Task_Rectify")

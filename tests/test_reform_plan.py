@@ -232,7 +232,11 @@ def test_a_reviewers_page_does_not_offer_an_earlier_return_reason_as_its_own(lib
     plan.run_until("Task_SpecialGroupReview")
     again = library.task_view(plan.task("Task_SpecialGroupReview")["id"])
     assert again["values"]["returnReason"] is None
-    assert again["earlier"] == {"returnReason": "缺少成本测算"}  # said apart, not prefilled
+    # said apart, not prefilled; so are the review's own opinion and decision (a second round's
+    # reviewer decides afresh: tests/test_review_rounds.py)
+    assert again["earlier"] == {"returnReason": "缺少成本测算", "specialGroupOpinion": "内容可行",
+                                "specialGroupDecision": "return"}
+    assert (again["values"]["specialGroupOpinion"], again["values"]["specialGroupDecision"]) == (None, None)
     page = CliRunner().invoke(main, ["--db", library.db.url, "task", str(again["id"])]).stdout
     assert "      此前填写 (given earlier)：\"缺少成本测算\"\n" in page
     [submit] = [line for line in page.splitlines() if line.startswith("  提交 (submit)：")]
