@@ -333,8 +333,9 @@ def complete(task_id: int):
                                                  comment_typed=comment))
     reopened = result.get("reopened", [])
     if not reopened:
-        flash(_("已提交「%(name)s」。", name=view["name"]), "ok")
-        _say_next_steps(view["instance_id"], task_id, result["completed_at"])
+        # one message (one status for a screen reader), the next steps of one's own linked in it
+        flash(Markup(" ").join([escape(_("已提交「%(name)s」。", name=view["name"])),
+                                *_next_steps(view["instance_id"], task_id, result["completed_at"])]), "ok")
         return redirect(url_for("plans.plan", instance_id=view["instance_id"]))
     # a check of the diagram sent it straight back (a period too short without a reason, a return
     # without one): say so and show the step again, not "submitted" and the plan's page
@@ -344,22 +345,24 @@ def complete(task_id: int):
     return redirect(url_for("inbox.task", task_id=reopened[0]["id"]))
 
 
-def _say_next_steps(instance_id: int, task_id: int, completed_at: str) -> None:
-    """The steps the submission opened that are the person's now or theirs to claim: said with a
-    link, so that the next one of a run of their own (调查研究 after 确认方案任务信息) is one click."""
+def _next_steps(instance_id: int, task_id: int, completed_at: str) -> list[Markup]:
+    """The steps the submission opened that are the person's now or theirs to claim, each said
+    with a link, so that the next one of a run of their own (调查研究 after 确认方案任务信息) is one click."""
     with engine().db.reader() as s:
         rows = list_tasks(s, current_user.username, "all", instance_id=instance_id)
-    since = datetime.fromisoformat(completed_at)
+    since, said = datetime.fromisoformat(completed_at), []
     for row in rows:
         if row["id"] < task_id or not row["created_at"] or datetime.fromisoformat(row["created_at"]) < since:
             continue
-        link = Markup('<a href="{}">{}</a>').format(url_for("inbox.task", task_id=row["id"]), _("打开"))
+        name = display.step(row["name"], row["subject"])
         if row["status"] == "claimed" and row["assignee"] == current_user.username:
-            flash(Markup(escape(_("下一步「%(name)s」已在您的待办中", name=display.step(row["name"], row["subject"])))
-                         + " → " + link), "ok")
+            words = _("下一步「%(name)s」已在您的待办中", name=name)
         elif row["may_claim"]:
-            flash(Markup(escape(_("下一步「%(name)s」可由您认领", name=display.step(row["name"], row["subject"])))
-                         + " → " + link), "ok")
+            words = _("下一步「%(name)s」可由您认领", name=name)
+        else:
+            continue
+        said.append(Markup('{} → <a href="{}">{}</a>').format(words, url_for("inbox.task", task_id=row["id"]), _("打开")))
+    return said
 
 
 def _done_by_me(task_id: int) -> bool:
