@@ -15,6 +15,7 @@ A record whose stated time is far from when it was written (`--now`, a fixed clo
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from models import ProcessDefinition, Unit, User
 
 from . import documents
 from .audit import CLOCK_TOLERANCE, check_events
-from .history import load_trail
+from .history import Trail, load_trail
 from .ledger import LEAD_UNIT
 from .parser import NS, property_values
 from .procedures import PROCEDURES, PROPERTY as PROCEDURE, procedure_code
@@ -39,10 +40,22 @@ STATUS_EVENTS = {"cancelled": "instance_cancelled", "completed": "instance_ended
 TOLERANCE_MINUTES = int(CLOCK_TOLERANCE.total_seconds() // 60)
 
 
-def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
-    trail = load_trail(session, instance_id)
-    plan = trail.plan
-    procedures = _task_procedures(session, plan)
+@dataclass
+class Records:
+    """A plan's completed steps filed under their procedures: what the archive lists, and what a
+    task's page sums up for a reviewer (送审材料一览, engine/task_page.py), before any check."""
+    trail: Trail
+    procedures: dict[tuple[str, str], str]  # (process or subprocess id, user task id) -> procedure code
+    units: dict[str, str]
+    files: dict[int | None, list[dict]]  # task id -> its files, oldest first
+    sections: dict[str, list[dict]]  # procedure code (then OTHER's) -> its records, oldest first
+    proved: list  # the task_completed events the records come from
+
+
+def procedure_records(session: Session, instance_id: int, trail: Trail | None = None) -> Records:
+    """The plan's records by procedure; `trail`: the plan's, if the caller has read it already."""
+    trail = trail or load_trail(session, instance_id)
+    procedures = _task_procedures(session, trail.plan)
     units = _units(session, set(trail.names))
     files = {}
     for d in documents.listed(session, instance_id):
@@ -60,6 +73,14 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
                                "subject": task.subject,
                                "values": item["values"], "documents": files.get(task.id, [])})
         proved.append(e)
+    return Records(trail, procedures, units, files, sections, proved)
+
+
+def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
+    found = procedure_records(session, instance_id)
+    trail, plan, units, files, sections, proved = \
+        found.trail, found.trail.plan, found.units, found.files, found.sections, found.proved
+    procedures = found.procedures
     stop_event = _stop_event(trail)
     checked = proved + ([stop_event] if stop_event is not None else [])
     problems = check_events(session, checked) + _unproved(trail, proved) + documents.check(session, instance_id)[1]
@@ -167,16 +188,32 @@ def _names(code: str) -> tuple[str, str]:
 
 def _task_procedures(session: Session, plan) -> dict[tuple[str, str], str]:
     """(process or subprocess id, user task id) -> procedure code, from the diagrams the plan is
-    bound to (its own version and its called processes' versions)."""
+    bound to (its own version and its called processes' versions). A diagram is parsed once per
+    content (its SHA-256): a task's page asks on every view."""
     ids = [plan.definition_id, *json.loads(plan.subprocess_definitions or "{}").values()]
     found = {}
-    for definition in session.execute(select(ProcessDefinition).where(ProcessDefinition.id.in_(ids))).scalars():
-        tree = parse_bpmn_bytes(definition.bpmn_xml.encode("utf-8"), definition.file_name)
-        for task in tree.getroot().iterfind(".//bpmn:userTask", NS):
-            code = procedure_code(next(iter(property_values(task, PROCEDURE)), None))
-            if code:
-                container = next(task.iterancestors(f"{{{NS['bpmn']}}}subProcess", f"{{{NS['bpmn']}}}process"))
-                found[(container.get("id"), task.get("id"))] = code
+    shas = dict(session.execute(select(ProcessDefinition.id, ProcessDefinition.sha256)
+                                .where(ProcessDefinition.id.in_(ids))).all())
+    missing = [i for i, sha in shas.items() if sha not in _PROCEDURES_OF]
+    for definition in session.execute(select(ProcessDefinition).where(ProcessDefinition.id.in_(missing))).scalars() \
+            if missing else ():
+        _PROCEDURES_OF[definition.sha256] = _procedures_in(definition)
+    for sha in shas.values():
+        found.update(_PROCEDURES_OF[sha])
+    return found
+
+
+_PROCEDURES_OF: dict[str, dict[tuple[str, str], str]] = {}  # a diagram's SHA-256 -> its tasks' procedures
+
+
+def _procedures_in(definition) -> dict[tuple[str, str], str]:
+    found = {}
+    tree = parse_bpmn_bytes(definition.bpmn_xml.encode("utf-8"), definition.file_name)
+    for task in tree.getroot().iterfind(".//bpmn:userTask", NS):
+        code = procedure_code(next(iter(property_values(task, PROCEDURE)), None))
+        if code:
+            container = next(task.iterancestors(f"{{{NS['bpmn']}}}subProcess", f"{{{NS['bpmn']}}}process"))
+            found[(container.get("id"), task.get("id"))] = code
     return found
 
 

@@ -63,11 +63,13 @@ def not_intact(language: str = "both") -> str:
 
 
 def _started(w, e, p, name):
-    # a Chinese page names the process as its diagram does, where known (engine/history.py);
-    # the English and the command line keep the key a deploy and `reformflow start` use
+    # a page names the process as its diagram does, where known (engine/history.py); the command
+    # line keeps the key a deploy and `reformflow start` use
     if w.language == "zh":
         return f"发起方案「{e['name']}」（第 {p.get('version')} 版）" if e.get("name") else \
             f"发起方案 {p.get('key')}（第 {p.get('version')} 版）"
+    if w.language == "en" and e.get("name"):  # the English page names it too: the key is no reader's word
+        return f"started “{e['name']}” (version {p.get('version')})"
     return f"{w('发起方案', 'started')} {p.get('key')} v{p.get('version')}"
 
 

@@ -140,10 +140,11 @@ def test_an_unknown_language_is_refused():
         said(EVENTS[0], "fr")
 
 
-def test_a_chinese_page_names_the_process_and_no_diagram_code():
+def test_a_page_names_the_process_and_no_diagram_code():
     started = {"event_type": "instance_started", "name": "改革方案全流程", "payload": {"key": "reform_plan", "version": 1}}
     assert said(started, "zh") == "发起方案「改革方案全流程」（第 1 版）"
-    assert said(started, "en") == "started reform_plan v1"
+    assert said(started, "en") == "started “改革方案全流程” (version 1)"
+    assert said(EVENTS[0], "en") == "started reform_plan v3"  # a process no longer known by name
     assert said(started) == "发起方案 (started) reform_plan v1"  # the command line keeps the key it starts with
     assert said(EVENTS[0], "zh") == "发起方案 reform_plan（第 3 版）"  # a process no longer known by name
     escalated = {"event_type": "escalation", "name": "逾期上报改革办", "payload": {"code": "filing_overdue"}}

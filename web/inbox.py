@@ -12,11 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import clock, comments, display, drafts, forms, urging
+from engine import clock, comments, display, drafts, forms, task_page, urging
+from engine.history import load_trail
 from engine.errors import Busy, Invalid, NotFound, ReformflowError
 from engine.overview import soon_by
 from engine.queries import DONE, LISTS, count_listed, count_open_listed, count_tasks, list_tasks
@@ -66,6 +68,7 @@ def tasks():
                                                       step=step)
         marks = urging.urged(s, [r["id"] for r in rows])
         drafted = drafts.saved(s, current_user.username, [r["id"] for r in rows if r["status"] == "claimed"])
+        sent_back = task_page.returned(s, rows)  # opened by a return: 退回 beside the step
         # the filtered step by its name, from a listed row or, on an empty list, any step of that id
         step_name = (rows[0]["name"] if rows else s.execute(select(HumanTask.name).where(
             HumanTask.element_id == step).order_by(HumanTask.id.desc()).limit(1)).scalar() or step) if step else None
@@ -73,6 +76,7 @@ def tasks():
         row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
         row["urged"] = marks.get(row["id"])
         row["drafted_at"] = drafted.get(row["id"])  # 暂存: begun, not yet submitted
+        row["returned"] = row["id"] in sent_back
     total = overdue if overdue_only else due_soon if soon_only else listed
     return render_template("tasks.html", tasks=rows, scope=scope, sort=sort, overdue_only=overdue_only,
                            soon_only=soon_only, overdue_count=overdue, soon_count=due_soon, soon_until=soon.isoformat(),
@@ -166,8 +170,11 @@ def unclaim(task_id: int):
         return not_yours()
     try:
         result = engine().unclaim(task_id, actor=current_user.username, expected_version=_version())
+        # nobody else in the unit may claim it: it is open again, for its holder to claim back, or
+        # for the office to assign (the page offers 交回 to its holder only where others may take it)
         flash(_("已交回任务 %(id)s，同组其他人可以认领。", id=task_id) if not result.get("to_assign")
-              else _("已交回任务 %(id)s。本单位没有其他人可以认领，须由改革办指派。", id=task_id), "ok")
+              else _("已交回任务 %(id)s。本单位没有其他在岗人员可以认领：原办理人仍可在「可认领」中认领，或由改革办指派。",
+                     id=task_id), "ok")
     except NotFound:
         return not_yours()
     except ReformflowError as exc:
@@ -230,6 +237,14 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
         if view["status"] in ("open", "claimed") else {}
     others = [d for d in engine().documents(view["instance_id"]) if d["task_id"] != view["id"]]
     files_seen = max((d["id"] for d in view["documents"] + others), default=0)
+    with engine().db.reader() as s:
+        trail = load_trail(s, view["instance_id"])
+        returned = task_page.returned_by(trail, view["id"])  # sent back: by whom, from which step, when
+        # 送审材料一览: the five procedures as the decision archive files them
+        materials = task_page.materials(s, view["instance_id"], trail)
+        due = task_page.deadline(s.connection(), view, clock.now())
+        # 交回待办 only where someone else could take it (else it would come straight back to them)
+        hand_back = view["status"] == "claimed" and task_page.others_may_claim(s.connection(), view, view["assignee"])
     typed = [(f, kept[f["id"]]) for f in form if kept and kept.get(f["id"]) not in (None, "")
              and "readonly" not in f["constraints"]]
     return render_template("task.html", task=view, values=values, problems=by_field,
@@ -239,7 +254,10 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            **delegated,
                            form_version=view["version"] if seen_version is None else seen_version,
                            comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
-                           files_seen=files_seen,
+                           files_seen=files_seen, returned=returned, materials=materials, due=due,
+                           hand_back=hand_back, latest_files=task_page.latest_files(view["documents"] + others),
+                           started_by_me=trail.plan.started_by == current_user.username,
+                           answer=field_hints.recorded,
                            comment_max=comments.MAX_CHARS,
                            may_comment=comments.open_to(view["plan_status"], current_user.office),
                            urges=_urges(view["id"]), urge_typed=urge_typed, urge_max=urging.MAX_CHARS,
@@ -315,7 +333,9 @@ def complete(task_id: int):
                                                  comment_typed=comment))
     reopened = result.get("reopened", [])
     if not reopened:
-        flash(_("已提交「%(name)s」。", name=view["name"]), "ok")
+        # one message (one status for a screen reader), the next steps of one's own linked in it
+        flash(Markup(" ").join([escape(_("已提交「%(name)s」。", name=view["name"])),
+                                *_next_steps(view["instance_id"], task_id, result["completed_at"])]), "ok")
         return redirect(url_for("plans.plan", instance_id=view["instance_id"]))
     # a check of the diagram sent it straight back (a period too short without a reason, a return
     # without one): say so and show the step again, not "submitted" and the plan's page
@@ -323,6 +343,26 @@ def complete(task_id: int):
         flash(_("已提交，但按流程规定「%(name)s」又回到您这里（任务 %(id)s），须再次办理：请对照办理要求"
                 "（例如须写明的理由）补充后重新提交。", id=again.get("id"), name=again.get("name")), "conflict")
     return redirect(url_for("inbox.task", task_id=reopened[0]["id"]))
+
+
+def _next_steps(instance_id: int, task_id: int, completed_at: str) -> list[Markup]:
+    """The steps the submission opened that are the person's now or theirs to claim, each said
+    with a link, so that the next one of a run of their own (调查研究 after 确认方案任务信息) is one click."""
+    with engine().db.reader() as s:
+        rows = list_tasks(s, current_user.username, "all", instance_id=instance_id)
+    since, said = datetime.fromisoformat(completed_at), []
+    for row in rows:
+        if row["id"] < task_id or not row["created_at"] or datetime.fromisoformat(row["created_at"]) < since:
+            continue
+        name = display.step(row["name"], row["subject"])
+        if row["status"] == "claimed" and row["assignee"] == current_user.username:
+            words = _("下一步「%(name)s」已在您的待办中", name=name)
+        elif row["may_claim"]:
+            words = _("下一步「%(name)s」可由您认领", name=name)
+        else:
+            continue
+        said.append(Markup('{} → <a href="{}">{}</a>').format(words, url_for("inbox.task", task_id=row["id"]), _("打开")))
+    return said
 
 
 def _done_by_me(task_id: int) -> bool:

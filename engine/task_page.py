@@ -1,0 +1,167 @@
+"""What a task's page says beside the task itself, read from what the engine keeps already:
+
+- `returned_by`: who sent the step back, from which step and when (the completion that opened it
+  chose a value the diagram asks to confirm: a return, a rejection), and `returned` for a page of
+  inbox rows at once;
+- `deadline`: how late an open step is (calendar days, as the plan page and the ledger count) or
+  how many working days it has left (the working-day calendar), and the reform office's step
+  opened since the deadline passed, if any (an escalation);
+- `others_may_claim`: whether anyone but its holder could take a step handed back;
+- `materials`: the five statutory procedures of the plan as its decision archive files them
+  (engine/archive.py), each done, in progress or without a record, for whoever judges the plan;
+- `next_steps`: the steps a submission opened that the person holds or may claim.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+
+from sqlalchemy import Connection, and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from models import AuditEvent, Group, HumanTask, TaskCandidate, User
+from models.identity import memberships
+
+from . import clock, forms
+from .archive import OTHER, Records, procedure_records
+from .history import Trail
+from .ledger import last_day
+from .procedures import PROCEDURES
+from .queries import ADMIN_GROUP, iso
+from .runtime import OPEN_STATUSES, calendar_of, is_open, unit_members
+
+# what makes a step open: a completion (which may be a return), a timer, a message or signal, a start
+_CAUSES = ("task_completed", "timer_fired", "message_received", "signal_received", "instance_started",
+           "instance_migrated")
+
+
+def _returning(form: list[dict], payload: dict) -> list[dict]:
+    """The choices of a completion that the diagram marks for confirming (a return, a rejection)."""
+    return forms.to_confirm(form, payload.get("new") or {})
+
+
+def returned_by(trail: Trail, task_id: int) -> dict | None:
+    """Who sent step `task_id` back: the completion that opened it, if it chose a return (or a
+    rejection) — who, for which unit, at which step, when, and the choice and what they wrote."""
+    created = next((e for e in trail.events if e.event_type == "task_created" and e.task_id == task_id), None)
+    if created is None:
+        return None
+    cause = next((e for e in reversed(trail.events) if e.seq < created.seq and e.event_type in _CAUSES), None)
+    if cause is None or cause.event_type != "task_completed" or cause.task_id == task_id:
+        return None
+    step = trail.tasks.get(cause.task_id)
+    if step is None:
+        return None
+    payload = json.loads(cause.payload)
+    form = json.loads(step.form_json)
+    chosen = _returning(form, payload)
+    if not chosen:
+        return None
+    item = trail.describe(cause)
+    return {"task_id": step.id, "name": step.name, "subject": step.subject, "at": iso(cause.occurred_at),
+            "actor": cause.actor, "actor_name": item["actor_name"], "unit": payload.get("unit"),
+            "on_behalf_name": item.get("on_behalf_name"), "chosen": chosen,
+            # what else they wrote (the opinion, the reason), under the form's labels
+            "values": [v for v in item["values"] if v["field"] not in {c["field"] for c in chosen}]}
+
+
+def returned(session: Session, tasks: list[dict]) -> set[int]:
+    """The ids among `tasks` (inbox rows) that a return opened, in two SELECTs for a page of them."""
+    ids = [t["id"] for t in tasks]
+    if not ids:
+        return set()
+    created = aliased(AuditEvent)
+    earlier = aliased(AuditEvent)
+    cause_seq = (select(func.max(earlier.seq)).where(earlier.instance_id == created.instance_id,
+                                                     earlier.seq < created.seq, earlier.event_type.in_(_CAUSES))
+                 .scalar_subquery())
+    causes = session.execute(select(created.task_id, cause_seq).where(
+        created.event_type == "task_created", created.task_id.in_(ids))).all()
+    seqs = {seq: task_id for task_id, seq in causes if seq is not None}
+    if not seqs:
+        return set()
+    found = set()
+    for seq, cause_task, payload, form_json in session.execute(
+            select(AuditEvent.seq, AuditEvent.task_id, AuditEvent.payload, HumanTask.form_json)
+            .join(HumanTask, HumanTask.id == AuditEvent.task_id)
+            .where(AuditEvent.seq.in_(list(seqs)), AuditEvent.event_type == "task_completed")):
+        if cause_task != seqs[seq] and _returning(json.loads(form_json), json.loads(payload)):
+            found.add(seqs[seq])
+    return found
+
+
+def deadline(conn: Connection, task: dict, now: datetime) -> dict | None:
+    """An open step's deadline as its page says it: overdue by how many days (Beijing dates, as
+    the ledger counts), due today, or how many working days are left after today; and, when
+    overdue, the reform office's open steps of the plan opened since the deadline (the
+    diagram's escalation: 逾期未备案处理, 督办逾期合法性审查)."""
+    if not task.get("due_at") or task["status"] not in OPEN_STATUSES:
+        return None
+    due = datetime.fromisoformat(task["due_at"])
+    day, today = last_day(due), now.astimezone(clock.TZ).date()
+    # a date deadline runs to the end of that day (stored as the next midnight), any other to its minute
+    whole_day = {"whole_day": due.astimezone(clock.TZ).time() == time(0)}
+    if due <= now:
+        office = [{"id": row.id, "name": row.name, "subject": row.subject} for row in conn.execute(
+            select(HumanTask.id, HumanTask.name, HumanTask.subject)
+            .join(TaskCandidate, and_(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group",
+                                      TaskCandidate.value == ADMIN_GROUP))
+            .where(HumanTask.instance_id == task["instance_id"], is_open(HumanTask.status),
+                   HumanTask.id != task["id"], HumanTask.created_at >= due).order_by(HumanTask.id))]
+        return whole_day | {"overdue_days": max((today - day).days, 0), "office_steps": office}
+    if day == today:
+        return whole_day | {"today": True}
+    return whole_day | {"working_days_left": calendar_of(conn).working_days_between(today, day)}
+
+
+def others_may_claim(conn: Connection, task: dict, username: str) -> bool:
+    """Whether an active person other than `username` may claim the step if it is handed back:
+    named on it, or an active member of one of its groups (in its unit, for a step kept to one).
+    A group of one (the only group leader) or a unit with one drafter has nobody else."""
+    if any(u != username for u in task["candidate_users"]):
+        return bool(conn.execute(select(User.id).where(User.username.in_(task["candidate_users"]),
+                                                       User.username != username,
+                                                       User.active.is_(True)).limit(1)).first())
+    if not task["candidate_groups"]:
+        return False
+    if task.get("candidate_unit"):
+        return unit_members(conn, task["candidate_groups"], task["candidate_unit"], besides=username)
+    return conn.execute(select(User.id).join(memberships, memberships.c.user_id == User.id)
+                        .join(Group, Group.id == memberships.c.group_id)
+                        .where(Group.code.in_(task["candidate_groups"]), User.username != username,
+                               User.active.is_(True)).limit(1)).first() is not None
+
+
+def materials(session: Session, instance_id: int, trail: Trail) -> dict | None:
+    """送审材料一览: each of the five procedures as the plan's decision archive files it — done
+    (its steps' latest records), in progress (a step of it is open) or without a record — for a
+    plan whose diagrams name procedures at all (else None)."""
+    found: Records = procedure_records(session, instance_id, trail)
+    if not found.procedures:
+        return None
+    open_codes = {found.procedures.get((t.process_key, t.element_id)) for t in trail.tasks.values()
+                  if t.status in OPEN_STATUSES}
+    sections = []
+    for code, (zh, en) in PROCEDURES.items():
+        records = found.sections[code]
+        latest: dict[str, dict] = {}  # each step's last record (a second round replaces the first)
+        for r in records:
+            latest.pop(r["element_id"], None)
+            latest[r["element_id"]] = r
+        state = "open" if code in open_codes else "done" if records else "none"
+        sections.append({"code": code, "name": zh, "name_en": en, "state": state, "records": list(latest.values()),
+                         "count": len(records)})
+    return {"sections": sections, "recorded": any(s["records"] for s in sections)}
+
+
+def latest_files(documents: list[dict]) -> set[int]:
+    """The ids of the files of a step's latest round, for a step name done in several (方案稿 of
+    起草方案, then the 修改稿 of its second round): the ones to read."""
+    rounds: dict[str, set[int]] = {}
+    for d in documents:
+        rounds.setdefault(d.get("task_name") or "", set()).add(d["task_id"])
+    latest = {name: max(ids) for name, ids in rounds.items() if len(ids) > 1}
+    return {d["id"] for d in documents if latest.get(d.get("task_name") or "") == d["task_id"]}
+
+
+__all__ = ["OTHER", "deadline", "latest_files", "materials", "others_may_claim", "returned", "returned_by"]
