@@ -103,13 +103,15 @@ def test_check_takes_candidate_unit_as_one_expression_only():
     assert len(problems("${leadUnit")) == 1
 
 
-def test_giving_back_a_step_nobody_else_of_its_unit_may_claim_says_the_office_must_assign_it(city):
+def test_giving_back_a_step_nobody_else_of_its_unit_may_claim_says_who_may_take_it_now(city):
     plan = Plan(city, data={"leadUnit": LEAD_UNIT})
     [register] = plan.refresh()["tasks"]
     city.deactivate_user("wang", actor="chen")  # zhang's only colleague in the unit
     result = CliRunner().invoke(main, ["--db", city.db.url, "unclaim", str(register["id"]), "--as", "zhang"])
     assert result.exit_code == 0, result.output
-    assert f"{LEAD_UNIT}无其他在岗人员可认领，须由改革办指派：reformflow assign {register['id']}" in result.stdout
+    assert f"{LEAD_UNIT}无其他在岗人员可认领：您仍可再认领，或由改革办指派：reformflow assign {register['id']}" in result.stdout
+    city.claim(register["id"], actor="zhang")  # as it says: he may take it back
+    city.unclaim(register["id"], actor="zhang")
     assert register["id"] not in claimable(city, "luo")
     # with a colleague to claim it, nothing more to say
     city.reactivate_user("wang", actor="chen")

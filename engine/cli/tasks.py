@@ -154,8 +154,9 @@ def unclaim_cmd(state, as_json, task_id, actor):
     def human(d):
         _show_task(d)
         if d.get("to_assign"):  # kept to a unit with nobody else to claim it: say who can act now
-            click.echo(f"  {d['candidate_unit']}无其他在岗人员可认领，须由改革办指派：reformflow assign {d['id']} --to 用户名 "
-                       f"(nobody else in {d['candidate_unit']} may claim it: the reform office must assign it)")
+            click.echo(f"  {d['candidate_unit']}无其他在岗人员可认领：您仍可再认领，或由改革办指派：reformflow assign {d['id']} "
+                       f"--to 用户名 (nobody else in {d['candidate_unit']} may claim it: claim it again yourself, or the "
+                       "reform office assigns it)")
     _emit(state.engine.unclaim(task_id, actor=actor), as_json, human)
 
 
