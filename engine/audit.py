@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -228,7 +228,7 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     last_seq = 0
     latest_at, latest_seq = None, 0  # the latest recorded_at so far, and its event
-    off_clock: list[int] = []
+    off_clocks: list[int] = []
     forged_comments: set[int] = set()  # comment events that fail their own hash
     while True:
         rows = session.execute(select(AuditEvent).where(AuditEvent.seq > last_seq)
@@ -256,8 +256,8 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
                                      f"recorded_at goes back in time along the chain: clock set back or events reordered)")
                 if latest_at is None or e.recorded_at > latest_at:
                     latest_at, latest_seq = e.recorded_at, e.seq
-                if abs(e.occurred_at - e.recorded_at) > CLOCK_TOLERANCE:
-                    off_clock.append(e.seq)
+                if off_clock(e):
+                    off_clocks.append(e.seq)
             prev_hash, expected_seq, last_seq = e.hash, e.seq + 1, e.seq
         session.expunge_all()
         if progress is not None:
@@ -272,18 +272,103 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     compared = _compare_with_earlier(session, earlier, count, last_seq, problems) if earlier else None
     # files, against the SHA-256 their uploads recorded (imported here: documents → queries → runtime → audit)
     from .documents import check as check_documents
+    unrecorded = unrecorded_records(session)
+    problems += unrecorded
+    # records whose creating events are gone: the trail lost events (emptied, cut), rather than
+    # each file or comment having been added behind the system's back
+    lost = bool(unrecorded) or any("缺失" in p or "截断" in p or p.startswith("哈希链止于") for p in problems)
     files, file_problems = check_documents(session, progress=file_progress)
-    problems += file_problems
+    problems += [_lost_line(p) if lost else p for p in file_problems]
     from .comments import check as check_comments  # each comment against the text its event holds
-    problems += [_comment_line(p, forged_comments) for p in check_comments(session)]
+    problems += [_lost_line(p) if lost else _comment_line(p, forged_comments) for p in check_comments(session)]
     notes = []
-    if off_clock:
-        notes.append(f"{len(off_clock)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，即以"
-                     f"实际以外的日期录入（人工指定日期，或演示数据），首个为事件 {off_clock[0]} "
-                     f"({len(off_clock)} event(s) have a business time more than "
+    if off_clocks:
+        notes.append(f"{len(off_clocks)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，即以"
+                     f"实际以外的日期录入（人工指定日期，或演示数据），首个为事件 {off_clocks[0]} "
+                     f"({len(off_clocks)} event(s) have a business time more than "
                      f"{_minutes(CLOCK_TOLERANCE)} minutes from the time they were written: entered with a date "
-                     f"other than the real one (a date set by hand, or the demo data); first: event {off_clock[0]})")
+                     f"other than the real one (a date set by hand, or the demo data); first: event {off_clocks[0]})")
     return VerifyResult(not problems, count, prev_hash, problems, checked, notes, files, compared)
+
+
+# What each kind of record the state tables hold was written with, so that its trail can be asked
+# for: (the record in Chinese, in English, its key, which of its rows, the event, and the rows the
+# trail holds). A record without its event means the trail lost events: emptied (on PostgreSQL by
+# a TRUNCATE before migration 0024) or its end cut off, which the chain alone does not show.
+# Files and comments are checked one by one against their events (documents.check, comments.check).
+def _coverage() -> list[tuple]:
+    from models import Group, HumanTask, ProcessDefinition, ProcessInstance, User
+
+    from .sql_json import json_text
+    e, p, t, d = AuditEvent, ProcessInstance, HumanTask, ProcessDefinition
+
+    def of_plan(kind):  # correlated on the plan's id: ix_audit_events_instance_id
+        return select(e.seq).where(e.event_type == kind, e.instance_id == p.id).exists()
+
+    def of_task(kind):  # correlated on the task's id: ix_audit_events_task_id_type
+        return select(e.seq).where(e.task_id == t.id, e.event_type == kind).exists()
+
+    def named(kind, *path):  # the key each event of the kind names, read once (NOT IN a set)
+        text = func.cast(json_text(e.payload, *path), String)
+        return select(text).where(e.event_type == kind, text.is_not(None))
+
+    def as_text(column):
+        return func.cast(column, String)
+    return [
+        ("方案", "plan", p.id, None, "instance_started", ~of_plan("instance_started")),
+        ("方案", "plan", p.id, p.status == "completed", "instance_ended", ~of_plan("instance_ended")),
+        ("方案", "plan", p.id, p.status == "cancelled", "instance_cancelled", ~of_plan("instance_cancelled")),
+        ("待办", "task", t.id, None, "task_created", ~of_task("task_created")),
+        ("待办", "task", t.id, t.status == "completed", "task_completed", ~of_task("task_completed")),
+        ("待办", "task", t.id, t.status == "cancelled", "task_cancelled", ~of_task("task_cancelled")),
+        ("用户", "user", User.username, None, "user_added", User.username.not_in(named("user_added", "username"))),
+        ("角色", "group", Group.code, None, "group_added", Group.code.not_in(named("group_added", "code"))),
+        ("流程", "process", d.key + " v" + as_text(d.version), None, "deployed",
+         (d.key + " v" + as_text(d.version)).not_in(
+             select(func.cast(json_text(e.payload, "key"), String) + " v" + func.cast(json_text(e.payload, "version"), String))
+             .where(e.event_type == "deployed"))),
+    ]
+
+
+SHOWN_IDS = 10  # of the records without their event, named one by one; the rest counted
+
+
+def unrecorded_records(session: Session) -> list[str]:
+    """Records the database holds whose creating (or closing) event is not in the trail: one
+    query a kind of record (NOT EXISTS, NOT IN), not a walk of the rows in Python. A line each
+    kind, naming the first SHOWN_IDS records and counting them all."""
+    problems = []
+    for zh, en, key, only, event_type, unrecorded in _coverage():
+        query = select(key).where(unrecorded)
+        if only is not None:
+            query = query.where(only)
+        found = session.execute(query.order_by(key)).scalars().all()
+        if not found:
+            continue
+        shown = [str(k) for k in found[:SHOWN_IDS]]
+        more = len(found) > SHOWN_IDS
+        ids_zh = "、".join(shown) + (f" 等共 {len(found)} 个" if more else "")
+        ids_en = ", ".join(shown) + (f", … ({len(found)} in all)" if more else "")
+        plural, verb = ("es" if en.endswith("s") else "s", "have") if len(found) > 1 else ("", "has")
+        problems.append(f"审计记录缺失事件：{zh} {ids_zh}{'' if more else ' '}仍在数据库中，却没有 {event_type} 事件，审计记录被清空、截断或"
+                        f"删去了事件 (the audit trail is missing events for records that exist: {en}{plural} {ids_en} "
+                        f"{verb} no {event_type} event; the trail was emptied, cut or had events removed)")
+    return problems
+
+
+def _lost_line(problem: str) -> str:
+    """A file's or comment's missing event said as the trail's loss, once the trail is known to
+    have lost events (`unrecorded_records`, a gap, a cut end), instead of "added behind the
+    system's back"."""
+    if m := re.match(r"(附件 \d+（.*?）)没有上传的审计记录，是绕过系统添加的 \(file (\d+) ", problem):
+        return (f"{m[1]}的上传事件不在审计记录中：审计记录缺失事件（见上），而非附件绕过系统添加 (file {m[2]}: its "
+                "upload event is not in the audit trail, which has lost events (see above), rather than the file "
+                "having been added behind the system's back)")
+    if m := re.match(r"留言 (\d+) 没有审计记录，是绕过系统添加的", problem):
+        return (f"留言 {m[1]} 的事件不在审计记录中：审计记录缺失事件（见上），而非留言绕过系统添加 (comment {m[1]}: its "
+                "event is not in the audit trail, which has lost events (see above), rather than the comment having "
+                "been added behind the system's back)")
+    return problem
 
 
 def _missing_line(first: int, last: int) -> str:
@@ -356,6 +441,13 @@ def _changed(e: AuditEvent) -> str | None:
         return None
     return (f"事件 {e.seq} 的内容与其哈希不符，该事件被改动 (event {e.seq}: content does not match its hash: "
             "the event was changed)")
+
+
+def off_clock(e: AuditEvent) -> bool:
+    """Was the event written at a time far from the one it states (--now, a fixed clock, the demo
+    data)? Further apart than CLOCK_TOLERANCE, the limit `verify` notes such events with. Events
+    from before migration 0003 have no recorded_at and are never said to be."""
+    return e.recorded_at is not None and abs(e.occurred_at - e.recorded_at) > CLOCK_TOLERANCE
 
 
 def _minutes(delta: timedelta) -> int:

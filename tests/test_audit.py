@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from alembic import command
 from click.testing import CliRunner
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DatabaseError
 
 import engine.audit as audit
@@ -74,8 +74,10 @@ def test_an_anchor_catches_a_cut_off_end_the_chain_alone_cannot(engine, people, 
     anchor_file = tmp_path / "anchor.json"
     cli(engine.db, "audit", "anchor", "--output", str(anchor_file), "--as", "chen")
     anchor = json.loads(anchor_file.read_text(encoding="utf-8"))
-    engine.add_group("pilot", "试点小组")
-    engine.add_user("qian", "钱七", groups=["pilot"])
+    # events that leave no record in the state tables (a user or group added would: verify then
+    # finds it without its event, test_a_cut_off_end_is_caught_by_the_records_it_leaves_behind)
+    for name in ("mallory", "eve"):
+        engine.sign_in_refused(name, address="203.0.113.9", reason=engine.SIGN_IN_REFUSALS[0])
 
     intact = verify_json(engine.db, anchor_file)
     assert intact["ok"] and intact["anchors"][0]["status"] == "ok"
@@ -97,6 +99,67 @@ def test_an_anchor_catches_a_cut_off_end_the_chain_alone_cannot(engine, people, 
     not_an_anchor.write_text('{"seq": 3}', encoding="utf-8")
     refused = cli(engine.db, "audit", "verify", "--anchor", str(not_an_anchor), code=3)
     assert 'an anchor needs "seq", a positive integer, and "hash"' in refused.stderr
+
+
+def test_a_cut_off_end_is_caught_by_the_records_it_leaves_behind(engine, people):
+    """QA auditor finding 1: a cut tail verified as intact although the users, plans and tasks its
+    events created were still in the database. Without an anchor, verify now names them."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    with engine.db.reader() as s:
+        before = s.execute(select(func.max(AuditEvent.seq))).scalar_one()
+    engine.add_group("pilot", "试点小组")
+    engine.add_user("qian", "钱七", groups=["pilot"])
+    cli(engine.db, "start", "mini_approval", "--as", "zhang", "--title", "深化财政预算管理制度改革方案")
+    cut_back_to(engine.db, before)
+    result = cli(engine.db, "audit", "verify", code=1)
+    problems = verify_json(engine.db, code=1)["problems"]
+    assert problems == [line for line in result.stdout.splitlines() if not line.startswith("注意")]
+    said = "\n".join(problems)
+    assert "用户 qian 仍在数据库中，却没有 user_added 事件" in said and "user qian has no user_added event" in said
+    assert "角色 pilot 仍在数据库中，却没有 group_added 事件" in said
+    assert "plan 1 has no instance_started event" in said and "task 1 has no task_created event" in said
+    assert problems[0].startswith("审计记录缺失事件：") and "the audit trail is missing events for records that exist" in problems[0]
+
+
+def test_a_wiped_trail_next_to_a_full_database_is_not_intact(engine, people):
+    """QA auditor finding 1: every event deleted and the head set back to the genesis verified as
+    "intact: 0 events". The files and comments are then not blamed as added behind the system's back."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli(engine.db, "start", "mini_approval", "--as", "zhang", "--title", "深化财政预算管理制度改革方案")
+    engine.comment(1, "请补充成本测算", actor="zhang")
+    tamper(engine.db, "DELETE FROM audit_events", "UPDATE audit_head SET last_seq = 0, last_hash = :genesis",
+           genesis=audit.GENESIS_HASH)
+    result = verify_json(engine.db, code=1)
+    assert result["events"] == 0 and not result["ok"]
+    said = "\n".join(result["problems"])
+    for line in ("plan 1 has no instance_started event", "task 1 has no task_created event", "users chen, huang, li, lin, liu, sun, wang, wu, zhang, zhao, … (11 in all) have no user_added event",
+                 "groups ", "process mini_approval v1 has no deployed event"):
+        assert line in said
+    assert "绕过系统添加" not in said.replace("而非留言绕过系统添加", "")
+    assert ("留言 1 的事件不在审计记录中：审计记录缺失事件（见上），而非留言绕过系统添加 (comment 1: its event is not in the "
+            "audit trail, which has lost events (see above), rather than the comment having been added behind the "
+            "system's back)") in result["problems"]
+    shown = cli(engine.db, "audit", "verify", code=1)
+    assert "审计记录完好" not in shown.stdout and "audit trail broken" in shown.stderr
+
+
+def test_the_records_check_is_a_few_queries_not_one_per_row(engine, people):
+    """The cross-check is set-based: its statements do not grow with the rows it checks."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    counts = []
+    for n in (1, 4):
+        for i in range(n):
+            cli(engine.db, "start", "mini_approval", "--as", "zhang", "--title", f"方案{n}-{i}")
+        statements = []
+        with engine.db.reader() as s:
+            listener = lambda *a: statements.append(1)  # noqa: E731
+            event.listen(s.get_bind(), "before_cursor_execute", listener)
+            try:
+                assert audit.unrecorded_records(s) == []
+            finally:
+                event.remove(s.get_bind(), "before_cursor_execute", listener)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 10
 
 
 def test_an_anchor_catches_an_event_rewritten_before_it_with_the_chain_rehashed(engine, people, tmp_path):
@@ -407,6 +470,10 @@ def test_an_event_removed_and_the_rest_renumbered_is_one_line_not_one_per_event(
     renumbered = last - 10  # events 11..last are now 10..last-1
     result = cli(engine.db, "audit", "verify", code=1)
     lines = result.stdout.splitlines()
+    # event 10 added the tenth group: the group is there, its event is not
+    gone = ("审计记录缺失事件：角色 party_office 仍在数据库中，却没有 group_added 事件，审计记录被清空、截断或删去了事件 (the audit "
+            "trail is missing events for records that exist: group party_office has no group_added event; the trail was "
+            "emptied, cut or had events removed)")
     assert lines == [
         "事件 10 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event 10: previous-hash link broken: an event "
         "before it was removed, inserted or changed)",
@@ -415,14 +482,14 @@ def test_an_event_removed_and_the_rest_renumbered_is_one_line_not_one_per_event(
         "their hashes: they were changed; a run starting at one event is what an event inserted or removed before it "
         "looks like, the events after it renumbered)",
         f"哈希链止于事件 {last - 1}，而记录的链头是事件 {last}，末尾的事件被删除或添加 (chain ends at event {last - 1} "
-        f"but the recorded head is event {last}: events at the end were removed or added)"]
-    assert "audit trail broken: 3 problem(s)" in result.stderr
+        f"but the recorded head is event {last}: events at the end were removed or added)", gone]
+    assert "audit trail broken: 4 problem(s)" in result.stderr
     assert verify_json(engine.db, code=1)["problems"] == lines
     # one changed event in the middle of the run's kind is still said on its own, as before
     tamper(engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")
     problems = verify_json(engine.db, code=1)["problems"]
     assert problems[0] == ("事件 3 的内容与其哈希不符，该事件被改动 (event 3: content does not match its hash: "
-                           "the event was changed)") and len(problems) == 4
+                           "the event was changed)") and len(problems) == 5
 
 
 def test_the_app_roles_rights_let_it_append_a_forged_event_that_verifies_as_documented(engine, people, tmp_path):
