@@ -12,6 +12,7 @@ from the directory (people, groups, units) are shown as they were written, in ev
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from . import display
 
@@ -60,6 +61,21 @@ def not_intact(language: str = "both") -> str:
     zh = "此记录与其哈希不符，可能被改动，请勿采信，并请审计人员核查"
     en = "this record does not match its hash: it may have been changed; do not rely on it, and have an auditor check it"
     return "⚠ " + _Wording(language)(zh, en[:1].upper() + en[1:], f"{zh} ({en})")
+
+
+def off_clock(e: dict, language: str = "both") -> str | None:
+    """What a line of the trail whose event was written at a time far from the one it states
+    (engine/history.py `off_clock`: a date given with --now, a fixed clock) says under it: when it
+    was really entered. Later than stated: 补录 (entered later); earlier: 预录 (dated ahead)."""
+    if not e.get("off_clock"):
+        return None
+    w = _Wording(language)
+    at_zh = display.minute(e["recorded_at"], chinese=language == "zh")
+    at_en = display.minute(e["recorded_at"])
+    if datetime.fromisoformat(e["recorded_at"]) >= datetime.fromisoformat(e["occurred_at"]):
+        return w(f"补录：实际录入于 {at_zh}", f"Entered later, at {at_en}", f"补录：实际录入于 {at_en} (entered later, at {at_en})")
+    return w(f"预录：实际录入于 {at_zh}，早于所记时间", f"Dated ahead: entered at {at_en}, before the time it states",
+             f"预录：实际录入于 {at_en}，早于所记时间 (dated ahead: entered at {at_en}, before the time it states)")
 
 
 def _started(w, e, p, name):
