@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, AuditHead
 
 from . import display
+from .clock import TZ as _BEIJING
 from .tables import as_text
 
 GENESIS_HASH = "0" * 64
@@ -566,24 +567,103 @@ def csv_row(row: dict) -> dict:
     return {k: "'" + v if isinstance(v, str) and v.startswith("'") else as_text(v) for k, v in row.items()}
 
 
-def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None) -> int:
+# The CSV export is for people reading it in Excel or WPS: each column headed in Chinese with its
+# field in brackets (the hashed fields keep their names there, which ops/check_audit_export.py reads),
+# then columns said for a reader: the time in Beijing time, who by name, the event in Chinese. The
+# JSON lines export is the exact form, the one to check hashes with.
+CSV_HEADERS = {"seq": "序号 (seq)", "occurred_at": "业务时间，UTC (occurred_at)", "actor": "办理人用户名 (actor)",
+               "event_type": "事件类型代码 (event_type)", "instance_id": "方案编号 (instance_id)",
+               "task_id": "待办编号 (task_id)", "payload": "内容 (payload)", "prev_hash": "前一事件哈希 (prev_hash)",
+               "hash": "哈希 (hash)", "recorded_at": "实际写入时间，UTC (recorded_at)"}
+CSV_READABLE = ("北京时间，UTC+8 (Beijing time)", "办理人姓名 (actor's name)", "事件 (event)", "说明 (what happened)")
+# Excel and WPS keep at most 32,767 characters in a cell and cut the rest without a word; a form's
+# text (and a step done again, old and new) goes past it. Such a cell is cut here, visibly.
+EXCEL_CELL = 32_767
+CUT_MARK = "…［已截断：超出 Excel 单元格 32767 字的上限，全文见 JSONL 导出 (cut at Excel's cell limit: the full value is in the JSONL export)］"
+
+
+class CsvExport:
+    """Rows of the CSV export: the hashed fields (csv_row), then the readable columns."""
+
+    def __init__(self, out: io.TextIOBase, session: Session):
+        from models import User
+        self.writer = csv.writer(out)
+        self.names = dict(session.execute(select(User.username, User.display_name)).all())
+
+    def header(self) -> None:
+        self.writer.writerow([*CSV_HEADERS.values(), *CSV_READABLE])
+
+    def row(self, row: dict) -> None:
+        from .trail_text import said
+        payload = json.loads(row["payload"])
+        event = {"event_type": row["event_type"], "payload": payload if isinstance(payload, dict) else {},
+                 "name": payload.get("name") if isinstance(payload, dict) else None,
+                 "subject": payload.get("subject") if isinstance(payload, dict) else None, "task_id": row["task_id"]}
+        try:
+            line = said(event, "zh")
+        except (KeyError, TypeError, ValueError, AttributeError):  # an event older than its wording
+            line = row["event_type"]
+        name = line if line == row["event_type"] else re.split(r"[ ：（「]", line, maxsplit=1)[0]
+        actor = row["actor"]
+        readable = [datetime.fromisoformat(row["occurred_at"]).astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                    self.names.get(actor) or ("系统" if actor == "system" else ""), name, line]
+        hashed = csv_row(row)
+        self.writer.writerow([_fits_excel(v) for v in [*(hashed[k] for k in CSV_HEADERS), *csv_row(
+            dict(enumerate(readable))).values()]])
+
+
+def _noting_last(rows: Iterator[dict], last: dict) -> Iterator[dict]:
+    for row in rows:
+        last.update(seq=row["seq"], hash=row["hash"])
+        yield row
+
+
+def _fits_excel(cell) -> str:
+    """A cell Excel would cut, cut here with CUT_MARK saying where the whole value is."""
+    if isinstance(cell, str) and len(cell) > EXCEL_CELL:
+        return cell[:EXCEL_CELL - len(CUT_MARK)] + CUT_MARK
+    return cell
+
+
+EXPORTED = "audit_exported"
+
+
+def record_export(engine, actor: str, fmt: str, instance_id: int | None, count: int, last: dict | None,
+                  via: str) -> None:
+    """Put an export on the trail, as a check is (`audit_verified`): who took a copy of which events,
+    in which format, up to which event. `last`: the last event exported, {"seq", "hash"}, or None."""
+    with engine.command(actor) as ctx:
+        if actor != "system":
+            engine._member(ctx, actor)  # a known, active user, as for every --as
+        # the plan in the payload: the event is the auditor's, not on that plan's trail
+        ctx.log.record(EXPORTED, format=fmt, plan=instance_id, events=count,
+                       last_seq=last["seq"] if last else None, last_hash=last["hash"] if last else None, via=via)
+
+
+def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None,
+           last: dict | None = None) -> int:
     """Write events as JSON lines, CSV or one JSON document {"events": [...]}; the payload
     stays the exact hashed string so an auditor can recompute every hash from the export alone
-    (in CSV after taking off the apostrophe csv_row puts before a formula-like cell)."""
+    (in CSV after taking off the apostrophe csv_row puts before a formula-like cell, except in a
+    cell cut at Excel's limit, CUT_MARK: that event's hash is checked from the JSON lines).
+    `last`, if given, is filled with the seq and hash of the last event written."""
     count = 0
+    rows = iter_events(session, instance_id)
+    if last is not None:
+        rows = _noting_last(rows, last)
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
-        writer.writeheader()
-        for row in iter_events(session, instance_id):
-            writer.writerow(csv_row(row))
+        writer = CsvExport(out, session)
+        writer.header()
+        for row in rows:
+            writer.row(row)
             count += 1
     elif fmt == "jsonl":
-        for row in iter_events(session, instance_id):
+        for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     elif fmt == "json":  # streamed, one event a line, so a long trail is never all in memory
         out.write('{"events": [')
-        for row in iter_events(session, instance_id):
+        for row in rows:
             out.write(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))
             count += 1
         out.write("\n]}\n")

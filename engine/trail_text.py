@@ -278,6 +278,13 @@ def _audit_verified(w, e, p, name):
             f"{w.mark('，')}head {str(p.get('head_hash'))[:16]}…")
 
 
+def _audit_exported(w, e, p, name):
+    which = w(f"方案 {p['plan']}", f"plan {p['plan']}") if p.get("plan") else w("全部", "whole trail")
+    return (f"{w('导出审计记录', 'audit trail exported')}{w.mark('：')}{which}{w.mark('，')}{p.get('format')}"
+            f"{w.mark('，')}{w('事件', 'events')} {p.get('events')}"
+            + (f"{w.mark('，')}{w('至事件', 'up to event')} {p['last_seq']}" if p.get("last_seq") else ""))
+
+
 # what of a kept step a move to a new version changed (engine/migration.py _step_changes)
 _STEP_CHANGES = {"name": ("名称", "name"), "documentation": ("办理说明", "instructions"), "form": ("表单", "form"),
                  "candidates": ("候选人", "candidates"), "lane": ("泳道", "lane"), "due": ("期限规则", "due-date rule"),
@@ -333,6 +340,7 @@ _SAYINGS = {
     "delegation_created": _delegation("委托办理", "delegation set"),
     "delegation_ended": _delegation("结束委托", "delegation ended"),
     "mail_retried": _mail_retried, "audit_anchored": _audit_anchored, "audit_verified": _audit_verified,
+    "audit_exported": _audit_exported,
 }
 
 

