@@ -537,3 +537,17 @@ def test_the_app_roles_rights_let_it_append_a_forged_event_that_verifies_as_docu
                      {"seq": head.last_seq + 1, "hash": digest})
     checked = verify_json(engine.db, anchor_file)
     assert checked["ok"] and checked["anchors"][0]["status"] == "ok" and checked["anchors"][0]["appended_after"] == 1
+
+
+@pytest.mark.parametrize("table", ["audit_events", "documents", "comments"])
+def test_truncate_of_an_append_only_table_is_refused_on_postgresql(postgres_db, table):
+    """QA auditor finding 6: the row triggers refuse UPDATE and DELETE, but TRUNCATE fires no row
+    trigger and emptied the trail in one statement, even as the tables' owner (migration 0024)."""
+    engine = Engine(postgres_db)
+    engine.add_group("legal", "法制机构")  # one event, which the TRUNCATE would take away
+    with pytest.raises(DatabaseError, match=f"{table} is append-only"):
+        with postgres_db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {table} CASCADE"))
+    with postgres_db.reader() as s:
+        assert s.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 1
+        assert verify(s).ok
