@@ -147,7 +147,8 @@ def _due_changed(w, e, p, name):
 
 
 def _timer_fired(w, e, p, name):
-    return f"{w('定时到期', 'timer fired')} {name}"
+    on = w.aside(w(f"{p['on_name']}", f"on {p['on_name']}")) if p.get("on_name") else ""
+    return f"{w('定时到期', 'timer fired')} {name}{on}"
 
 
 def _timer_moved(w, e, p, name):
@@ -157,7 +158,8 @@ def _timer_moved(w, e, p, name):
 
 def _escalation(w, e, p, name):
     code = "" if w.language == "zh" else w.aside(str(p.get("code")))  # the diagram's code: not for a Chinese page
-    return f"{w('上报', 'escalation')} {name}{code}"
+    on = w.aside(w(f"{p['on_name']}", f"on {p['on_name']}")) if p.get("on_name") else ""
+    return f"{w('上报', 'escalation')} {name}{on}{code}"
 
 
 def _message(w, e, p, name):

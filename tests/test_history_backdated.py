@@ -116,3 +116,26 @@ def test_the_api_gives_the_real_write_time_with_each_event(engine, people):
     assert completed["off_clock"] is True and completed["recorded_at"] > completed["occurred_at"]
     feed = client.get("/api/v1/events", headers=_auth(secret)).get_json()
     assert {e["seq"]: e["off_clock"] for e in feed["events"]}[completed["seq"]] is True
+
+
+def test_an_overdue_timer_and_its_escalation_name_the_step(demo_engine):
+    """QA auditor finding 14: `timer_fired` / `escalation` did not say which step was overdue. A boundary
+    timer names the step it is on, and an escalation thrown on its path that step too."""
+    from sqlalchemy import select
+
+    from engine.trail_text import said
+    from models import AuditEvent
+    with demo_engine.db.reader() as s:
+        events = s.execute(select(AuditEvent).where(AuditEvent.event_type.in_(("timer_fired", "escalation")))
+                           .order_by(AuditEvent.seq)).scalars().all()
+    payloads = {(e.event_type, json.loads(e.payload)["element_id"]): json.loads(e.payload) for e in events}
+    overdue = payloads[("timer_fired", "Event_ReportOverdue")]
+    assert (overdue["on_element_id"], overdue["on_name"]) == ("Task_MonthlyReport", "报送月度进展")
+    escalated = payloads[("escalation", "Event_ReportOverdueEscalation")]
+    assert escalated["on_name"] == "报送月度进展"
+    # a timer on no step (the month's end of a cycle) names none
+    assert "on_name" not in payloads[("timer_fired", "Event_ReportMonthEnds")]
+    line = said({"event_type": "timer_fired", "payload": overdue, "name": overdue["name"]}, "zh")
+    assert line == "定时到期 月报逾期（报送月度进展）"
+    assert said({"event_type": "escalation", "payload": escalated, "name": escalated["name"]}, "en") == \
+        "escalation 逾期未报上报改革办 (on 报送月度进展) (report_overdue)"
