@@ -47,7 +47,7 @@ STOP = "终止方案"
 
 def who_text(r: dict) -> str:
     """Who acted, and for whom if they stood in (委托办理): 周杰（代 李娜）."""
-    who = r["actor_name"] or r["actor"]
+    who = r["actor_name"] or ("系统" if r["actor"] == "system" else r["actor"])
     if r.get("on_behalf_of"):
         who += f"（代 {r['on_behalf_name'] or r['on_behalf_of']}）"
     return who

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, AuditHead
 
 from . import display
+from .clock import TZ as _BEIJING
 from .tables import as_text
 
 GENESIS_HASH = "0" * 64
@@ -228,7 +229,7 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     last_seq = 0
     latest_at, latest_seq = None, 0  # the latest recorded_at so far, and its event
-    off_clock: list[int] = []
+    off_clocks: list[int] = []
     forged_comments: set[int] = set()  # comment events that fail their own hash
     while True:
         rows = session.execute(select(AuditEvent).where(AuditEvent.seq > last_seq)
@@ -256,8 +257,8 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
                                      f"recorded_at goes back in time along the chain: clock set back or events reordered)")
                 if latest_at is None or e.recorded_at > latest_at:
                     latest_at, latest_seq = e.recorded_at, e.seq
-                if abs(e.occurred_at - e.recorded_at) > CLOCK_TOLERANCE:
-                    off_clock.append(e.seq)
+                if off_clock(e):
+                    off_clocks.append(e.seq)
             prev_hash, expected_seq, last_seq = e.hash, e.seq + 1, e.seq
         session.expunge_all()
         if progress is not None:
@@ -272,18 +273,103 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     compared = _compare_with_earlier(session, earlier, count, last_seq, problems) if earlier else None
     # files, against the SHA-256 their uploads recorded (imported here: documents → queries → runtime → audit)
     from .documents import check as check_documents
+    unrecorded = unrecorded_records(session)
+    problems += unrecorded
+    # records whose creating events are gone: the trail lost events (emptied, cut), rather than
+    # each file or comment having been added behind the system's back
+    lost = bool(unrecorded) or any("缺失" in p or "截断" in p or p.startswith("哈希链止于") for p in problems)
     files, file_problems = check_documents(session, progress=file_progress)
-    problems += file_problems
+    problems += [_lost_line(p) if lost else p for p in file_problems]
     from .comments import check as check_comments  # each comment against the text its event holds
-    problems += [_comment_line(p, forged_comments) for p in check_comments(session)]
+    problems += [_lost_line(p) if lost else _comment_line(p, forged_comments) for p in check_comments(session)]
     notes = []
-    if off_clock:
-        notes.append(f"{len(off_clock)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，即以"
-                     f"实际以外的日期录入（人工指定日期，或演示数据），首个为事件 {off_clock[0]} "
-                     f"({len(off_clock)} event(s) have a business time more than "
+    if off_clocks:
+        notes.append(f"{len(off_clocks)} 个事件的业务时间与实际写入时间相差超过 {_minutes(CLOCK_TOLERANCE)} 分钟，即以"
+                     f"实际以外的日期录入（人工指定日期，或演示数据），首个为事件 {off_clocks[0]} "
+                     f"({len(off_clocks)} event(s) have a business time more than "
                      f"{_minutes(CLOCK_TOLERANCE)} minutes from the time they were written: entered with a date "
-                     f"other than the real one (a date set by hand, or the demo data); first: event {off_clock[0]})")
+                     f"other than the real one (a date set by hand, or the demo data); first: event {off_clocks[0]})")
     return VerifyResult(not problems, count, prev_hash, problems, checked, notes, files, compared)
+
+
+# What each kind of record the state tables hold was written with, so that its trail can be asked
+# for: (the record in Chinese, in English, its key, which of its rows, the event, and the rows the
+# trail holds). A record without its event means the trail lost events: emptied (on PostgreSQL by
+# a TRUNCATE before migration 0024) or its end cut off, which the chain alone does not show.
+# Files and comments are checked one by one against their events (documents.check, comments.check).
+def _coverage() -> list[tuple]:
+    from models import Group, HumanTask, ProcessDefinition, ProcessInstance, User
+
+    from .sql_json import json_text
+    e, p, t, d = AuditEvent, ProcessInstance, HumanTask, ProcessDefinition
+
+    def of_plan(kind):  # correlated on the plan's id: ix_audit_events_instance_id
+        return select(e.seq).where(e.event_type == kind, e.instance_id == p.id).exists()
+
+    def of_task(kind):  # correlated on the task's id: ix_audit_events_task_id_type
+        return select(e.seq).where(e.task_id == t.id, e.event_type == kind).exists()
+
+    def named(kind, *path):  # the key each event of the kind names, read once (NOT IN a set)
+        text = func.cast(json_text(e.payload, *path), String)
+        return select(text).where(e.event_type == kind, text.is_not(None))
+
+    def as_text(column):
+        return func.cast(column, String)
+    return [
+        ("方案", "plan", p.id, None, "instance_started", ~of_plan("instance_started")),
+        ("方案", "plan", p.id, p.status == "completed", "instance_ended", ~of_plan("instance_ended")),
+        ("方案", "plan", p.id, p.status == "cancelled", "instance_cancelled", ~of_plan("instance_cancelled")),
+        ("待办", "task", t.id, None, "task_created", ~of_task("task_created")),
+        ("待办", "task", t.id, t.status == "completed", "task_completed", ~of_task("task_completed")),
+        ("待办", "task", t.id, t.status == "cancelled", "task_cancelled", ~of_task("task_cancelled")),
+        ("用户", "user", User.username, None, "user_added", User.username.not_in(named("user_added", "username"))),
+        ("角色", "group", Group.code, None, "group_added", Group.code.not_in(named("group_added", "code"))),
+        ("流程", "process", d.key + " v" + as_text(d.version), None, "deployed",
+         (d.key + " v" + as_text(d.version)).not_in(
+             select(func.cast(json_text(e.payload, "key"), String) + " v" + func.cast(json_text(e.payload, "version"), String))
+             .where(e.event_type == "deployed"))),
+    ]
+
+
+SHOWN_IDS = 10  # of the records without their event, named one by one; the rest counted
+
+
+def unrecorded_records(session: Session) -> list[str]:
+    """Records the database holds whose creating (or closing) event is not in the trail: one
+    query a kind of record (NOT EXISTS, NOT IN), not a walk of the rows in Python. A line each
+    kind, naming the first SHOWN_IDS records and counting them all."""
+    problems = []
+    for zh, en, key, only, event_type, unrecorded in _coverage():
+        query = select(key).where(unrecorded)
+        if only is not None:
+            query = query.where(only)
+        found = session.execute(query.order_by(key)).scalars().all()
+        if not found:
+            continue
+        shown = [str(k) for k in found[:SHOWN_IDS]]
+        more = len(found) > SHOWN_IDS
+        ids_zh = "、".join(shown) + (f" 等共 {len(found)} 个" if more else "")
+        ids_en = ", ".join(shown) + (f", … ({len(found)} in all)" if more else "")
+        plural, verb = ("es" if en.endswith("s") else "s", "have") if len(found) > 1 else ("", "has")
+        problems.append(f"审计记录缺失事件：{zh} {ids_zh}{'' if more else ' '}仍在数据库中，却没有 {event_type} 事件，审计记录被清空、截断或"
+                        f"删去了事件 (the audit trail is missing events for records that exist: {en}{plural} {ids_en} "
+                        f"{verb} no {event_type} event; the trail was emptied, cut or had events removed)")
+    return problems
+
+
+def _lost_line(problem: str) -> str:
+    """A file's or comment's missing event said as the trail's loss, once the trail is known to
+    have lost events (`unrecorded_records`, a gap, a cut end), instead of "added behind the
+    system's back"."""
+    if m := re.match(r"(附件 \d+（.*?）)没有上传的审计记录，是绕过系统添加的 \(file (\d+) ", problem):
+        return (f"{m[1]}的上传事件不在审计记录中：审计记录缺失事件（见上），而非附件绕过系统添加 (file {m[2]}: its "
+                "upload event is not in the audit trail, which has lost events (see above), rather than the file "
+                "having been added behind the system's back)")
+    if m := re.match(r"留言 (\d+) 没有审计记录，是绕过系统添加的", problem):
+        return (f"留言 {m[1]} 的事件不在审计记录中：审计记录缺失事件（见上），而非留言绕过系统添加 (comment {m[1]}: its "
+                "event is not in the audit trail, which has lost events (see above), rather than the comment having "
+                "been added behind the system's back)")
+    return problem
 
 
 def _missing_line(first: int, last: int) -> str:
@@ -356,6 +442,13 @@ def _changed(e: AuditEvent) -> str | None:
         return None
     return (f"事件 {e.seq} 的内容与其哈希不符，该事件被改动 (event {e.seq}: content does not match its hash: "
             "the event was changed)")
+
+
+def off_clock(e: AuditEvent) -> bool:
+    """Was the event written at a time far from the one it states (--now, a fixed clock, the demo
+    data)? Further apart than CLOCK_TOLERANCE, the limit `verify` notes such events with. Events
+    from before migration 0003 have no recorded_at and are never said to be."""
+    return e.recorded_at is not None and abs(e.occurred_at - e.recorded_at) > CLOCK_TOLERANCE
 
 
 def _minutes(delta: timedelta) -> int:
@@ -474,24 +567,103 @@ def csv_row(row: dict) -> dict:
     return {k: "'" + v if isinstance(v, str) and v.startswith("'") else as_text(v) for k, v in row.items()}
 
 
-def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None) -> int:
+# The CSV export is for people reading it in Excel or WPS: each column headed in Chinese with its
+# field in brackets (the hashed fields keep their names there, which ops/check_audit_export.py reads),
+# then columns said for a reader: the time in Beijing time, who by name, the event in Chinese. The
+# JSON lines export is the exact form, the one to check hashes with.
+CSV_HEADERS = {"seq": "序号 (seq)", "occurred_at": "业务时间，UTC (occurred_at)", "actor": "办理人用户名 (actor)",
+               "event_type": "事件类型代码 (event_type)", "instance_id": "方案编号 (instance_id)",
+               "task_id": "待办编号 (task_id)", "payload": "内容 (payload)", "prev_hash": "前一事件哈希 (prev_hash)",
+               "hash": "哈希 (hash)", "recorded_at": "实际写入时间，UTC (recorded_at)"}
+CSV_READABLE = ("北京时间，UTC+8 (Beijing time)", "办理人姓名 (actor's name)", "事件 (event)", "说明 (what happened)")
+# Excel and WPS keep at most 32,767 characters in a cell and cut the rest without a word; a form's
+# text (and a step done again, old and new) goes past it. Such a cell is cut here, visibly.
+EXCEL_CELL = 32_767
+CUT_MARK = "…［已截断：超出 Excel 单元格 32767 字的上限，全文见 JSONL 导出 (cut at Excel's cell limit: the full value is in the JSONL export)］"
+
+
+class CsvExport:
+    """Rows of the CSV export: the hashed fields (csv_row), then the readable columns."""
+
+    def __init__(self, out: io.TextIOBase, session: Session):
+        from models import User
+        self.writer = csv.writer(out)
+        self.names = dict(session.execute(select(User.username, User.display_name)).all())
+
+    def header(self) -> None:
+        self.writer.writerow([*CSV_HEADERS.values(), *CSV_READABLE])
+
+    def row(self, row: dict) -> None:
+        from .trail_text import said
+        payload = json.loads(row["payload"])
+        event = {"event_type": row["event_type"], "payload": payload if isinstance(payload, dict) else {},
+                 "name": payload.get("name") if isinstance(payload, dict) else None,
+                 "subject": payload.get("subject") if isinstance(payload, dict) else None, "task_id": row["task_id"]}
+        try:
+            line = said(event, "zh")
+        except (KeyError, TypeError, ValueError, AttributeError):  # an event older than its wording
+            line = row["event_type"]
+        name = line if line == row["event_type"] else re.split(r"[ ：（「]", line, maxsplit=1)[0]
+        actor = row["actor"]
+        readable = [datetime.fromisoformat(row["occurred_at"]).astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                    self.names.get(actor) or ("系统" if actor == "system" else ""), name, line]
+        hashed = csv_row(row)
+        self.writer.writerow([_fits_excel(v) for v in [*(hashed[k] for k in CSV_HEADERS), *csv_row(
+            dict(enumerate(readable))).values()]])
+
+
+def _noting_last(rows: Iterator[dict], last: dict) -> Iterator[dict]:
+    for row in rows:
+        last.update(seq=row["seq"], hash=row["hash"])
+        yield row
+
+
+def _fits_excel(cell) -> str:
+    """A cell Excel would cut, cut here with CUT_MARK saying where the whole value is."""
+    if isinstance(cell, str) and len(cell) > EXCEL_CELL:
+        return cell[:EXCEL_CELL - len(CUT_MARK)] + CUT_MARK
+    return cell
+
+
+EXPORTED = "audit_exported"
+
+
+def record_export(engine, actor: str, fmt: str, instance_id: int | None, count: int, last: dict | None,
+                  via: str) -> None:
+    """Put an export on the trail, as a check is (`audit_verified`): who took a copy of which events,
+    in which format, up to which event. `last`: the last event exported, {"seq", "hash"}, or None."""
+    with engine.command(actor) as ctx:
+        if actor != "system":
+            engine._member(ctx, actor)  # a known, active user, as for every --as
+        # the plan in the payload: the event is the auditor's, not on that plan's trail
+        ctx.log.record(EXPORTED, format=fmt, plan=instance_id, events=count,
+                       last_seq=last["seq"] if last else None, last_hash=last["hash"] if last else None, via=via)
+
+
+def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None,
+           last: dict | None = None) -> int:
     """Write events as JSON lines, CSV or one JSON document {"events": [...]}; the payload
     stays the exact hashed string so an auditor can recompute every hash from the export alone
-    (in CSV after taking off the apostrophe csv_row puts before a formula-like cell)."""
+    (in CSV after taking off the apostrophe csv_row puts before a formula-like cell, except in a
+    cell cut at Excel's limit, CUT_MARK: that event's hash is checked from the JSON lines).
+    `last`, if given, is filled with the seq and hash of the last event written."""
     count = 0
+    rows = iter_events(session, instance_id)
+    if last is not None:
+        rows = _noting_last(rows, last)
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
-        writer.writeheader()
-        for row in iter_events(session, instance_id):
-            writer.writerow(csv_row(row))
+        writer = CsvExport(out, session)
+        writer.header()
+        for row in rows:
+            writer.row(row)
             count += 1
     elif fmt == "jsonl":
-        for row in iter_events(session, instance_id):
+        for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     elif fmt == "json":  # streamed, one event a line, so a long trail is never all in memory
         out.write('{"events": [')
-        for row in iter_events(session, instance_id):
+        for row in rows:
             out.write(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))
             count += 1
         out.write("\n]}\n")

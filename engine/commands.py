@@ -1232,6 +1232,13 @@ class Engine:
             raise Forbidden(f"请先认领任务 {task_id} 再办理 (claim task {task_id} first)")
         else:
             raise Forbidden(f"任务 {task_id} 的办理人是 {task.assignee}，您不能提交 (task {task_id} is held by {task.assignee}: only the assignee may complete it)")
+        if ctx.now < task.created_at:
+            # a step completed before it existed: a date given with --now (or a fixed clock) would
+            # put it on the trail, the ledger and the step times as done before it was begun
+            raise Invalid(f"任务 {task_id}「{task.name}」生成于 {_beijing_minute(task.created_at)}，不能以更早的时间 "
+                          f"{_beijing_minute(ctx.now)} 提交；请检查 --now 所给的日期 (task {task_id} “{task.name}” was "
+                          f"created at {_beijing_minute(task.created_at)}: it cannot be completed at an earlier time, "
+                          f"{_beijing_minute(ctx.now)}; check the date given with --now)")
         workflow = runtime.load(ctx, instance)
         spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
         if spiff_task is None or spiff_task.state != TaskState.READY:

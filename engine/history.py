@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
-from .audit import intact
+from .audit import intact, off_clock
 from .errors import NotFound
 from .queries import iso
 from .visibility import visible_plans
@@ -42,7 +42,10 @@ class Trail:
                 # which body's step, in a round of reports (engine.runtime.instance_subject)
                 "subject": task.subject if task is not None else None, "payload": payload,
                 # its content against its own hash: a line changed in the database is not shown as fact
-                "intact": intact(e)}
+                "intact": intact(e),
+                # when it was really written, and whether that is far from the time it states (a
+                # date given with --now, a fixed clock): such a line is marked, not shown as fact
+                "recorded_at": iso(e.recorded_at), "off_clock": off_clock(e)}
         if e.event_type == "instance_started":
             item["name"] = self.processes.get((payload.get("key"), payload.get("version")))
         if behalf := payload.get("on_behalf_of"):  # 委托办理: the actor stood in for them

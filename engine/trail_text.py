@@ -12,6 +12,7 @@ from the directory (people, groups, units) are shown as they were written, in ev
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from . import display
 
@@ -60,6 +61,21 @@ def not_intact(language: str = "both") -> str:
     zh = "此记录与其哈希不符，可能被改动，请勿采信，并请审计人员核查"
     en = "this record does not match its hash: it may have been changed; do not rely on it, and have an auditor check it"
     return "⚠ " + _Wording(language)(zh, en[:1].upper() + en[1:], f"{zh} ({en})")
+
+
+def off_clock(e: dict, language: str = "both") -> str | None:
+    """What a line of the trail whose event was written at a time far from the one it states
+    (engine/history.py `off_clock`: a date given with --now, a fixed clock) says under it: when it
+    was really entered. Later than stated: 补录 (entered later); earlier: 预录 (dated ahead)."""
+    if not e.get("off_clock"):
+        return None
+    w = _Wording(language)
+    at_zh = display.minute(e["recorded_at"], chinese=language == "zh")
+    at_en = display.minute(e["recorded_at"])
+    if datetime.fromisoformat(e["recorded_at"]) >= datetime.fromisoformat(e["occurred_at"]):
+        return w(f"补录：实际录入于 {at_zh}", f"Entered later, at {at_en}", f"补录：实际录入于 {at_en} (entered later, at {at_en})")
+    return w(f"预录：实际录入于 {at_zh}，早于所记时间", f"Dated ahead: entered at {at_en}, before the time it states",
+             f"预录：实际录入于 {at_en}，早于所记时间 (dated ahead: entered at {at_en}, before the time it states)")
 
 
 def _started(w, e, p, name):
@@ -133,7 +149,8 @@ def _due_changed(w, e, p, name):
 
 
 def _timer_fired(w, e, p, name):
-    return f"{w('定时到期', 'timer fired')} {name}"
+    on = w.aside(w(f"{p['on_name']}", f"on {p['on_name']}")) if p.get("on_name") else ""
+    return f"{w('定时到期', 'timer fired')} {name}{on}"
 
 
 def _timer_moved(w, e, p, name):
@@ -143,7 +160,8 @@ def _timer_moved(w, e, p, name):
 
 def _escalation(w, e, p, name):
     code = "" if w.language == "zh" else w.aside(str(p.get("code")))  # the diagram's code: not for a Chinese page
-    return f"{w('上报', 'escalation')} {name}{code}"
+    on = w.aside(w(f"{p['on_name']}", f"on {p['on_name']}")) if p.get("on_name") else ""
+    return f"{w('上报', 'escalation')} {name}{on}{code}"
 
 
 def _message(w, e, p, name):
@@ -264,6 +282,13 @@ def _audit_verified(w, e, p, name):
             f"{w.mark('，')}head {str(p.get('head_hash'))[:16]}…")
 
 
+def _audit_exported(w, e, p, name):
+    which = w(f"方案 {p['plan']}", f"plan {p['plan']}") if p.get("plan") else w("全部", "whole trail")
+    return (f"{w('导出审计记录', 'audit trail exported')}{w.mark('：')}{which}{w.mark('，')}{p.get('format')}"
+            f"{w.mark('，')}{w('事件', 'events')} {p.get('events')}"
+            + (f"{w.mark('，')}{w('至事件', 'up to event')} {p['last_seq']}" if p.get("last_seq") else ""))
+
+
 # what of a kept step a move to a new version changed (engine/migration.py _step_changes)
 _STEP_CHANGES = {"name": ("名称", "name"), "documentation": ("办理说明", "instructions"), "form": ("表单", "form"),
                  "candidates": ("候选人", "candidates"), "lane": ("泳道", "lane"), "due": ("期限规则", "due-date rule"),
@@ -319,6 +344,7 @@ _SAYINGS = {
     "delegation_created": _delegation("委托办理", "delegation set"),
     "delegation_ended": _delegation("结束委托", "delegation ended"),
     "mail_retried": _mail_retried, "audit_anchored": _audit_anchored, "audit_verified": _audit_verified,
+    "audit_exported": _audit_exported,
 }
 
 

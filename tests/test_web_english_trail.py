@@ -84,8 +84,8 @@ def test_the_plan_page_in_english_shows_each_line_whole(demo_engine):
         from models import ProcessInstance
         ids = dict(s.execute(select(ProcessInstance.business_key, ProcessInstance.id)).all())
     filing = client.get(f"/plans/{ids['DT-2015-07']}").get_data(as_text=True)
-    assert "escalation 逾期上报改革办 (filing_overdue)" in filing
+    assert "escalation 逾期上报改革办 (on 报送备案) (filing_overdue)" in filing
     report = client.get(f"/plans/{ids['DT-2015-08-LS']}").get_data(as_text=True)
-    assert "escalation 逾期未报上报改革办 (report_overdue)" in report
+    assert "escalation 逾期未报上报改革办 (on 报送月度进展) (report_overdue)" in report
     attached = client.get(f"/plans/{ids['DT-2015-02']}").get_data(as_text=True)
     assert re.search(r"file attached 发布公开征求意见: \S+\.txt \(SHA-256 [0-9a-f]{16}…\)", attached)

@@ -7,7 +7,6 @@ browser they are for the reform office and the group `auditor` (engine/demo.py: 
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -24,7 +23,7 @@ from sqlalchemy import select
 from engine import audit_checks, clock, display
 from engine.archive import decision_archive
 from engine.archive_export import write as write_archive
-from engine.audit import EXPORT_FIELDS, csv_row, iter_events
+from engine.audit import CsvExport, iter_events, record_export
 from engine.commands import business_key_form
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
@@ -129,7 +128,7 @@ def audit_export(fmt: str):
         return refused(exc, lambda: redirect(url_for("auditor.audit")))
     which = f"plan-{instance_id}-" if instance_id is not None else ""
     name = f"reformflow-audit-{which}{clock.today().isoformat()}.{fmt}"
-    return Response(_export_chunks(engine, fmt, instance_id), content_type=EXPORTS[fmt],
+    return Response(_export_chunks(engine, fmt, instance_id, current_user.username), content_type=EXPORTS[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "X-Content-Type-Options": "nosniff"})
 
@@ -149,26 +148,30 @@ def _plan_id(engine, given: str) -> int | None:
     return found
 
 
-def _export_chunks(engine, fmt: str, instance_id: int | None):
+def _export_chunks(engine, fmt: str, instance_id: int | None, who: str):
     """The export as `audit export` writes it — every field, the payload the exact hashed text —
     in chunks, while people keep working. Events are never changed and are read in order of seq,
     so what is sent is always the chain from its start, on PostgreSQL (read committed) with the
-    events added while it streams."""
+    events added while it streams. Once all is sent, the export goes on the trail
+    (`audit_exported`, by `who`), as the command line's does."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS) if fmt == "csv" else None
-    if writer is not None:
-        buffer.write("\ufeff")  # the byte-order mark Excel needs to read Chinese, as the CLI writes it
-        writer.writeheader()
+    count, last = 0, None
     with engine.db.reader() as s:
+        writer = CsvExport(buffer, s) if fmt == "csv" else None
+        if writer is not None:
+            buffer.write("\ufeff")  # the byte-order mark Excel needs to read Chinese, as the CLI writes it
+            writer.header()
         for row in iter_events(s, instance_id):
+            count, last = count + 1, row
             if writer is not None:
-                writer.writerow(csv_row(row))
+                writer.row(row)
             else:
                 buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
             if buffer.tell() >= _CHUNK:
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
+    record_export(engine, who, fmt, instance_id, count, last, "web")
     yield buffer.getvalue()
 
 

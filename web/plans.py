@@ -14,7 +14,7 @@ from engine.comments import MAX_CHARS, open_to
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from engine.history import plan_history
-from engine.trail_text import not_intact, said
+from engine.trail_text import not_intact, off_clock, said
 
 from . import current, i18n
 from .access import may_see_plan, not_yours
@@ -56,8 +56,9 @@ def plan(instance_id: int, typed: str = ""):
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
     language = i18n.current()
     # a line whose event fails its own hash is marked, not shown as fact (engine/history.py `intact`)
-    events = [dict(e, said=said(e, language), untrusted=None if e["intact"] else not_intact(language))
-              for e in trail["events"]]
+    # … and so is one written at a time far from the one it states (a date given with --now)
+    events = [dict(e, said=said(e, language), untrusted=None if e["intact"] else not_intact(language),
+                   late=off_clock(e, language)) for e in trail["events"]]
     return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
                            comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office),
                            ledger=ledger_row, missed_text=ledger_export.missed_text,

@@ -23,27 +23,36 @@ def audit():
               help="导出格式，默认 jsonl；--output 以 .csv 结尾时为 csv (export format; default jsonl, csv for an --output ending in .csv).")
 @click.option("--instance", "instance_id", type=PLAN, help="只导出此方案的事件，编号或业务编号 (only this plan's events: id or business key).")
 @click.option("--output", type=click.Path(dir_okay=False), help="写入的文件，默认标准输出 (file to write; default: standard output).")
-def audit_export(state, as_json, fmt, instance_id, output):
+@acting_user(operator=True)
+def audit_export(state, as_json, fmt, instance_id, output, actor):
     """导出审计事件，含全部字段，可重算每个哈希 (export audit events, every field, so each hash can be recomputed).
 
-    --json 且无 --output：标准输出一个 JSON 文档 {"events": [...]} (one JSON document on standard output)."""
-    from ..audit import export
+    --json 且无 --output：标准输出一个 JSON 文档 {"events": [...]} (one JSON document on standard output).
+    每次导出都记入审计记录 (audit_exported) (every export is recorded on the trail)."""
+    from ..audit import export, record_export
     from ..errors import Invalid
     if fmt is None:  # a file named .csv is opened by Excel: JSON lines in it would be one column of braces
         fmt = "csv" if output and output.lower().endswith(".csv") else "jsonl"
     if as_json and not output and fmt == "csv":
         raise Invalid("--json 输出 JSON，不能同时输出 CSV；CSV 请用 --output 写入文件"
                       " (--json prints JSON: write CSV with --output FILE)")
+    if actor != "system":  # a known, active user before anything is written, as for every --as
+        with state.engine.command(actor) as ctx:
+            state.engine._member(ctx, actor)
+    last: dict = {}
     with state.db.reader() as s:
         if output:
             with whole_file(output, "审计记录", "audit export") as out:
                 if fmt == "csv":
                     out.write("\ufeff")  # the byte-order mark Excel needs to read Chinese, as in the ledger's .csv
-                count = export(s, out, fmt, instance_id)
-            _emit({"events": count, "output": output}, as_json,
-                  lambda d: click.echo(f"已写入 {d['events']} 个事件到 {d['output']} ({d['events']} events written)", err=True))
+                count = export(s, out, fmt, instance_id, last=last)
         else:
-            export(s, _Stdout(), "json" if as_json else fmt, instance_id)
+            count = export(s, _Stdout(), "json" if as_json else fmt, instance_id, last=last)
+    # who took a copy of the trail, and of what, is on the trail (QA auditor finding 10)
+    record_export(state.engine, actor, "json" if as_json and not output else fmt, instance_id, count, last or None, "cli")
+    if output:
+        _emit({"events": count, "output": output}, as_json,
+              lambda d: click.echo(f"已写入 {d['events']} 个事件到 {d['output']} ({d['events']} events written)", err=True))
 
 
 class _Stdout:
