@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from models import ProcessDefinition, Unit, User
 
 from . import documents
-from .audit import CLOCK_TOLERANCE, check_events
+from .audit import CLOCK_TOLERANCE, check_events, off_clock
 from .history import Trail, load_trail
 from .ledger import LEAD_UNIT
 from .parser import NS, property_values
@@ -112,7 +112,7 @@ def _who_and_when(e, item: dict, units: dict[str, str]) -> dict:
     behalf = item.get("on_behalf_of")
     return {"seq": e.seq, "hash": e.hash, "occurred_at": item["occurred_at"],
             # when it was written, and whether that is far from the time stated (--now, a fixed clock)
-            "recorded_at": iso(e.recorded_at), "off_clock": _off_clock(e),
+            "recorded_at": iso(e.recorded_at), "off_clock": off_clock(e),
             "actor": e.actor, "actor_name": item["actor_name"],
             # the unit they acted for, kept with the event; today's for older events
             "actor_unit": item["payload"]["unit"] if "unit" in item["payload"] else units.get(e.actor),
@@ -121,10 +121,6 @@ def _who_and_when(e, item: dict, units: dict[str, str]) -> dict:
             # 法制机构's, whoever stood in)
             "on_behalf_of": behalf, "on_behalf_name": item.get("on_behalf_name"),
             "on_behalf_unit": item["payload"].get("on_behalf_of_unit") or units.get(behalf) if behalf else None}
-
-
-def _off_clock(e) -> bool:
-    return e.recorded_at is not None and abs(e.occurred_at - e.recorded_at) > CLOCK_TOLERANCE
 
 
 def _stop_event(trail):
