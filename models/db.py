@@ -157,6 +157,40 @@ class Database:
             connection.commit()
         return before, after
 
+    def schema_versions(self) -> tuple[str | None, str, bool]:
+        """(the database's migration, or None if it was never initialised; the newest migration
+        this code has; whether this code knows the database's), for a server to refuse to start
+        on a schema it was not written for (an upgrade without `reformflow init`)."""
+        from alembic.config import Config
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        scripts = ScriptDirectory.from_config(config)
+        with self.read_engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        known = current is None or any(r.revision == current for r in scripts.walk_revisions())
+        return current, scripts.get_current_head(), known
+
+    def schema_refusal(self) -> str | None:
+        """Why this program may not run on this database as it is (never initialised, not
+        upgraded, or upgraded by a newer release), or None when its schema is this program's."""
+        current, head, known = self.schema_versions()
+        if current == head:
+            return None
+        if current is None:
+            return ("数据库尚未初始化：请先运行 `reformflow init` (the database has no schema yet: run "
+                    "`reformflow init` first)")
+        if not known:
+            return (f"数据库结构版本 {current} 比本程序（{head}）新，是更新版本的 reformflow 升级过的：请运行该版本 "
+                    f"(the database's schema, {current}, is newer than this program's, {head}: run the release "
+                    "that upgraded it)")
+        return (f"数据库结构版本 {current}，本程序需要 {head}：请先以数据库属主角色运行 `reformflow init` 升级，再启动"
+                f"（见 docs/operations.md §5） (the database's schema is at {current} and this program needs "
+                f"{head}: run `reformflow init` as the owner role to upgrade it, then start again; "
+                "docs/operations.md section 5)")
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.read_engine is not self.engine:

@@ -46,7 +46,11 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,  # engine/documents.py refuses files over 20 MB with its own message
     )
     settings.apply(app)  # from the environment; a wrong value stops the start-up in one line
-    app.extensions[current.KEY] = engine or Engine(Database(database_url, create=False))
+    if engine is None:  # a server of its own (gunicorn): not on a schema this code was not written for
+        engine = Engine(Database(database_url, create=False))
+        if (refusal := engine.db.schema_refusal()) is not None:
+            raise settings.SettingError(refusal)
+    app.extensions[current.KEY] = engine
     Babel(app, locale_selector=i18n.locale)
     csrf = CSRFProtect(app)
     login = LoginManager(app)

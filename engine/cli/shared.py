@@ -93,12 +93,12 @@ def command(group, name=None, **kwargs):
                 _refuse(exc, as_json)
             except DBAPIError as exc:  # a database never initialised, not reachable, or not ours to use
                 from ..errors import Invalid
-                _refuse(Invalid(_database_unusable(exc)), as_json)
+                _refuse(Invalid(_database_unusable(exc, state._engine and state._engine.db)), as_json)
         return wrapper
     return decorate
 
 
-def _database_unusable(exc) -> str:
+def _database_unusable(exc, db=None) -> str:
     reason = str(exc.orig).split("\n")[0]
     if getattr(exc.orig, "sqlstate", None) == "42501" or "permission denied" in reason.lower():
         # the role lacks rights: running init again as the same role cannot help
@@ -118,6 +118,13 @@ def _database_unusable(exc) -> str:
                 f"该角色的密码（~/.pgpass 或 PGPASSWORD，见 docs/operations.md §1），以及数据库服务器是否在运行 "
                 f"(cannot connect to the database: check the URL's host, port, database name and role, the "
                 f"role's password in ~/.pgpass or PGPASSWORD, and that the server is running)")
+    if db is not None and "no database file" not in reason:
+        try:  # a schema this program was not written for: say so, not "a new database"
+            current, _, _ = db.schema_versions()
+            if current is not None and (behind := db.schema_refusal()):
+                return f"数据库无法使用：{reason}。{behind}"
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
     if getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in reason or "no database file" in reason:
         # no tables yet (or no SQLite file where the command ran): a new database
         return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"

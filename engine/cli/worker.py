@@ -60,11 +60,20 @@ def timers_run(state, as_json):
 @click.option("--rounds", type=IntRange(1, None, "须为 1 或更大的整数；一直运行请不写 --rounds"), help="运行这么多轮后停止，默认一直运行 (stop after this many rounds; default: run until stopped).")
 def worker_cmd(state, as_json, interval, rounds):
     """持续触发到期定时器，与网页进程并行运行一个或多个 (keep firing due timers, next to the web workers)."""
-    _ = state.engine  # a --db URL reformflow cannot use is refused at once: waiting will not mend it
+    _refuse_another_schema(state)  # a --db URL reformflow cannot use is refused at once: waiting will not mend it
     from web.settings import warning_lines
     for line in warning_lines():  # a misspelt REFORMFLOW_SMTP_* would otherwise be silently ignored
         click.echo(line, err=True)
     run_worker(state, as_json, interval, rounds)
+
+
+def _refuse_another_schema(state) -> None:
+    """A server (the worker, the web inbox) does not start on a database whose schema is not this
+    program's: after an upgrade without `reformflow init`, every page would fail with a bare SQL
+    error and the worker would retry it forever."""
+    from ..errors import Invalid
+    if (refusal := state.db.schema_refusal()) is not None:
+        raise Invalid(refusal)
 
 
 def run_worker(state, as_json: bool, interval: float, rounds: int | None = None, stop=None) -> None:
@@ -199,6 +208,7 @@ def web_cmd(state, as_json, host, port, worker, interval):
     from web import create_app
     from web.settings import SettingError
     from ..errors import Invalid
+    _refuse_another_schema(state)
     try:
         app = create_app(engine=state.engine)
     except SettingError as exc:  # one line, as any refusal, not a traceback
