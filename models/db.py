@@ -175,8 +175,14 @@ class Database:
 
     def schema_refusal(self) -> str | None:
         """Why this program may not run on this database as it is (never initialised, not
-        upgraded, or upgraded by a newer release), or None when its schema is this program's."""
-        current, head, known = self.schema_versions()
+        upgraded, or upgraded by a newer release), or None when its schema is this program's, or
+        when the database cannot be reached now: a server then starts and says so itself (the
+        health check's 503, the worker's retries) until it is back."""
+        from sqlalchemy.exc import DBAPIError
+        try:
+            current, head, known = self.schema_versions()
+        except DBAPIError:
+            return None
         if current == head:
             return None
         if current is None:
