@@ -221,10 +221,10 @@ def test_someone_not_the_delegate_is_still_refused_and_the_principal_keeps_their
     ("2026-12-11T23:59:00", True),   # the last day, to its end
     ("2026-12-12T00:00:00", False),  # the day after
 ])
-def test_in_force_from_the_first_to_the_end_of_the_last_day_by_the_engine_clock(office, at, moment, in_force):
-    engine, plan = office
-    draft = plan["tasks"][0]
-    with at("2026-12-04T09:00:00"):
+def test_in_force_from_the_first_to_the_end_of_the_last_day_by_the_engine_clock(engine, people, at, moment, in_force):
+    engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
+    with at("2026-12-04T09:00:00"):  # the Friday before: the step exists before each moment tried
+        draft = engine.start("mini_approval", actor="zhang")["tasks"][0]
         _away(engine, principal="zhang", to="zhao")
     with at(moment):
         with engine.db.reader() as s:
