@@ -38,6 +38,7 @@ import json
 from copy import deepcopy
 from dataclasses import dataclass, field
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
@@ -268,6 +269,15 @@ def _step(task) -> str:
     return f"{getattr(spec, 'bpmn_id', None) or spec.name}「{name}」" if name else (getattr(spec, "bpmn_id", None) or spec.name)
 
 
+def _shown(task):
+    """The task a person knows for `task`: for SpiffWorkflow's own node before a step with
+    boundary events (Task_FileDocument.BoundaryEventSplit), that step, which is in the diagram."""
+    if isinstance(task.task_spec, BoundaryEventSplit):
+        main = task.task_spec.name.rsplit(".", 1)[0]
+        return next((c for c in task.children if c.task_spec.name == main), task)
+    return task
+
+
 def _check_tasks(move: Move, owner, new_spec) -> None:
     """Refuse where an open or passed task's element is gone; note the rest of the gone ones
     (never-seen predictions, cancelled branches) for pruning."""
@@ -286,17 +296,18 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
         parent = task.parent
         if parent is not None and parent.task_spec.name not in new_spec.task_specs:
             continue  # said (or pruned) with its parent
-        if task.state & OPEN:
+        shown = _shown(task)
+        if shown.state & OPEN:
             move.refusals.append(
-                f"当前待办步骤 {_step(task)} 在{zh}中没有同 id 的元素，不能迁移：请在新版本中保留"
-                f"该步骤（元素 id 不变），或等这一步办完后再迁移 (the open step {_step(task)} has no element with the same "
+                f"当前待办步骤 {_step(shown)} 在{zh}中没有同 id 的元素，不能迁移：请在新版本中保留"
+                f"该步骤（元素 id 不变），或等这一步办完后再迁移 (the open step {_step(shown)} has no element with the same "
                 f"id in {en}: keep it (same id) in the new version, or move the plan once "
                 "this step is done)")
         elif any(t.state & PASSED for t in task):
             move.refusals.append(
-                f"方案已办过的步骤 {_step(task)} 在{zh}中已删除，迁移后无法保留其办理经过，不能迁移："
+                f"方案已办过的步骤 {_step(shown)} 在{zh}中已删除，迁移后无法保留其办理经过，不能迁移："
                 f"请在新版本中保留该步骤（元素 id 不变），或终止本方案后重新发起 (the plan has passed the step "
-                f"{_step(task)}, which {en} no longer has: keep it (same id) in the new "
+                f"{_step(shown)}, which {en} no longer has: keep it (same id) in the new "
                 "version, or stop the plan and start a new one)")
         else:
             move.pruned.append(task)

@@ -170,6 +170,17 @@ def test_a_plan_whose_open_step_the_new_version_removed_is_refused_and_unchanged
     assert audit_payloads(office, plan["id"], "instance_migrated") == []
 
 
+def test_a_refusal_names_a_step_with_boundary_events_as_the_diagram_does(engine, people):
+    """Not SpiffWorkflow's node before it (Task_Wait.BoundaryEventSplit), which no analyst can keep:
+    the step itself, open or passed, by its id and name."""
+    v1 = (FIXTURES / "diagrams" / "deadline_workdays.bpmn").read_text(encoding="utf-8")
+    engine.deploy([("deadline_workdays.bpmn", v1.encode())])
+    plan = engine.start("deadline_workdays", actor="zhang", data={"days": 5})
+    engine.deploy([("deadline_workdays.bpmn", v1.replace("Task_Wait", "Activity_Wait2").encode())])
+    [reason] = refused(engine, plan["id"], "当前待办步骤 Task_Wait「按期办理」 在第 2 版中没有同 id 的元素")
+    assert "BoundaryEventSplit" not in reason
+
+
 def test_only_the_reform_office_moves_a_plan_and_a_stale_preview_is_a_conflict(office):
     plan = office.start("mini_approval", actor="zhang")
     _deploy(office, V2)
