@@ -17,6 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def alembic_config():
+    """Alembic's configuration for reformflow's migrations: `upgrade`, `schema_versions`, and
+    tests that migrate to a given revision."""
+    from alembic.config import Config
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
 def default_url(create: bool = True) -> str:
     url = os.environ.get("REFORMFLOW_DATABASE_URL")
     if url:
@@ -143,11 +152,9 @@ class Database:
         """Create or upgrade the schema to the newest migration. Returns the revision before
         (None: there was no schema) and after, so `init` can say what it did."""
         from alembic import command
-        from alembic.config import Config
         from alembic.migration import MigrationContext
 
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
+        config = alembic_config()
         with self.engine.connect() as connection:
             before = MigrationContext.configure(connection).get_current_revision()
             connection.commit()  # end the read: Alembic runs the migrations in its own transaction
@@ -161,26 +168,24 @@ class Database:
         """(the database's migration, or None if it was never initialised; the newest migration
         this code has; whether this code knows the database's), for a server to refuse to start
         on a schema it was not written for (an upgrade without `reformflow init`)."""
-        from alembic.config import Config
         from alembic.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        scripts = ScriptDirectory.from_config(config)
+        scripts = ScriptDirectory.from_config(alembic_config())
         with self.read_engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
         known = current is None or any(r.revision == current for r in scripts.walk_revisions())
         return current, scripts.get_current_head(), known
 
-    def schema_refusal(self) -> str | None:
+    def schema_refusal(self, versions: tuple[str | None, str, bool] | None = None) -> str | None:
         """Why this program may not run on this database as it is (never initialised, not
         upgraded, or upgraded by a newer release), or None when its schema is this program's, or
         when the database cannot be reached now: a server then starts and says so itself (the
-        health check's 503, the worker's retries) until it is back."""
+        health check's 503, the worker's retries) until it is back. `versions`: what
+        `schema_versions` has just said, not asked again."""
         from sqlalchemy.exc import DBAPIError
         try:
-            current, head, known = self.schema_versions()
+            current, head, known = versions or self.schema_versions()
         except DBAPIError:
             return None
         if current == head:

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 from engine import clock
 from engine.commands import Engine
 from models import Base
-from models.db import MIGRATIONS, Database, normalise_url
+from models.db import Database, alembic_config, normalise_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
@@ -95,8 +94,7 @@ def db(request) -> Database:
 
 def migrate_to(url: str, revision: str, direction=command.upgrade) -> None:
     """Database.upgrade, to a given revision (or down to it)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = alembic_config()
     db = Database(url)
     try:
         with db.engine.connect() as connection:

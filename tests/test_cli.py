@@ -769,9 +769,8 @@ def blank_url(request, tmp_path):
 
 def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
     from alembic import command
-    from alembic.config import Config
 
-    from models.db import MIGRATIONS, Database
+    from models.db import Database, alembic_config
     runner = CliRunner()
 
     def init():
@@ -781,8 +780,7 @@ def test_init_says_whether_it_created_upgraded_or_left_the_schema(blank_url):
         return result.stdout
     # the newest migration and the one before it, as an installation one release behind has it
     from alembic.script import ScriptDirectory
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = alembic_config()
     head = ScriptDirectory.from_config(config).get_current_head()
     before = ScriptDirectory.from_config(config).get_revision(head).down_revision
     assert init().startswith(f"已创建数据库结构，版本 {head} (schema created at {head})，数据库 (database) ")

@@ -120,8 +120,8 @@ def _database_unusable(exc, db=None) -> str:
                 f"role's password in ~/.pgpass or PGPASSWORD, and that the server is running)")
     if db is not None and "no database file" not in reason:
         try:  # a schema this program was not written for: say so, not "a new database"
-            current, _, _ = db.schema_versions()
-            if current is not None and (behind := db.schema_refusal()):
+            versions = db.schema_versions()
+            if versions[0] is not None and (behind := db.schema_refusal(versions)):
                 return f"数据库无法使用：{reason}。{behind}"
         except Exception:  # noqa: BLE001 - the first error is the one to report
             pass
