@@ -231,6 +231,7 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     latest_at, latest_seq = None, 0  # the latest recorded_at so far, and its event
     off_clocks: list[int] = []
     forged_comments: set[int] = set()  # comment events that fail their own hash
+    gap = False  # a number missing from the sequence: events removed
     while True:
         rows = session.execute(select(AuditEvent).where(AuditEvent.seq > last_seq)
                                .order_by(AuditEvent.seq).limit(batch)).scalars().all()
@@ -239,6 +240,7 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
         for e in rows:
             count += 1
             if e.seq != expected_seq:
+                gap = True
                 found.add(expected_seq, _missing_line(expected_seq, e.seq - 1))
             if e.prev_hash != prev_hash:  # each on its own: an insertion or a removal breaks one link
                 found.add(e.seq, f"事件 {e.seq} 与前一事件的哈希链接断开，之前有事件被删除、插入或改动 (event {e.seq}: "
@@ -265,7 +267,8 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
             progress(count, max(expected, count))
     problems = found.lines()
     head = session.get(AuditHead, 1)
-    if head is not None and (head.last_seq != last_seq or head.last_hash != prev_hash):
+    end_moved = head is not None and (head.last_seq != last_seq or head.last_hash != prev_hash)
+    if end_moved:
         problems.append(f"哈希链止于事件 {last_seq}，而记录的链头是事件 {head.last_seq}，末尾的事件被删除或添加 "
                         f"(chain ends at event {last_seq} but the recorded head is event {head.last_seq}: "
                         "events at the end were removed or added)")
@@ -277,7 +280,8 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     problems += unrecorded
     # records whose creating events are gone: the trail lost events (emptied, cut), rather than
     # each file or comment having been added behind the system's back
-    lost = bool(unrecorded) or any("缺失" in p or "截断" in p or p.startswith("哈希链止于") for p in problems)
+    lost = bool(unrecorded) or gap or end_moved or any(c["status"] == "missing" for c in checked) \
+        or (compared is not None and compared["status"] == "missing")
     files, file_problems = check_documents(session, progress=file_progress)
     problems += [_lost_line(p) if lost else p for p in file_problems]
     from .comments import check as check_comments  # each comment against the text its event holds
