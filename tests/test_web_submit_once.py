@@ -31,6 +31,9 @@ def _click_twice(page, button) -> None:
     """A click, and another a moment later while the server is still answering: the mouse's,
     which does not wait for the page as Playwright's clicks do (a double click's two clicks
     come so close that the browser itself sends one form)."""
+    # submit_once.js is deferred: on a busy machine a click before the page's load event lands
+    # before the script has locked anything, as no person's click does on a page they have read
+    page.wait_for_load_state("load")
     button.scroll_into_view_if_needed()
     box = button.bounding_box()
     for _ in range(2):
