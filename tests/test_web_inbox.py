@@ -80,7 +80,7 @@ def test_the_inbox_counts_its_tasks_in_the_page_s_language(live, page):
     count = page.locator("h1 small").inner_text()
     assert re.fullmatch(r"\d+ 项", count), count  # not "18 items" on a Chinese page
     page.get_by_role("button", name="English").click()
-    assert re.fullmatch(r"\d+ items?", page.locator("h1 small").inner_text())
+    expect(page.locator("h1 small")).to_have_text(re.compile(r"^\d+ items?$"))  # waits for the new page
 
 
 def test_on_a_phone_each_task_is_a_card_with_its_values_named(live, browser):

@@ -296,6 +296,9 @@ def test_the_inbox_counts_each_scope_filters_overdue_and_says_reminded(live, pag
     expect(rows).to_have_count(len(mine))
     expect(page.locator(f"tr[data-task='{report['id']}']")).to_contain_text("已提醒")
     page.get_by_role("link", name="最新生成在前").click()
+    # rows.all() does not wait: read the rows only once the sorted page has loaded
+    page.wait_for_url(re.compile(r"sort=new"))
+    expect(rows).to_have_count(len(mine))
     shown = [int(r.get_attribute("data-task")) for r in rows.all()]
     assert shown == [t["id"] for t in sorted(mine, key=lambda t: (t["created_at"], t["id"]), reverse=True)]
 
