@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from .web_helper import open_task, sign_in
 
@@ -53,7 +54,7 @@ def test_a_reviewer_s_form_refused_and_the_sign_in_page_have_none(live, page):
     page.goto(f"{live.url}/tasks/{review['id']}")
     page.get_by_role("button", name="认领").click()
     page.get_by_role("button", name="提交").click()  # the opinion is required
-    assert page.locator(".problem").count() > 0  # refused: the problems beside the fields
+    expect(page.locator(".problem").first).to_be_visible()  # refused: the problems beside the fields
     assert _violations(page) == []
 
 
