@@ -142,6 +142,7 @@ STANDARD_ANSWERS = {
                             "reReviewDecisionReasons": "办法尚未印发施行，维持原意见"},
     "Task_ReviewQuarter": {"quarterReviewDecision": "approve", "quarterReviewOpinion": "进展属实，同意报改革办"},
     "Task_ReviseQuarterReport": {"progressSummary": "已按审核意见补充本季度进展"},
+    "Task_ReviewEvaluation": {"evaluationReviewDecision": "pass", "evaluationReviewOpinion": "评估客观，同意"},
     "Task_PilotPhaseEvaluation": lambda _task: {"phaseEvaluator": "省委改革办", "phaseEvaluationDate": clock.today().isoformat(),
                                                 "phaseEvaluationConclusion": "试点按期推进，阶段目标基本实现"},
     "Task_UrgeRectification": {"urgeNote": "已督办"},

@@ -23,8 +23,10 @@ def test_the_lead_unit_records_the_look_back_and_the_special_group_reviews_it(li
     with at("2027-01-20T09:00:00"):
         plan.do("Task_EvaluateEffects", effectsSummary="预算绩效管理全面铺开", evaluationRating="effective")
         assert plan.inbox() == {"Task_ReviewEvaluation": ("special_group", None)}
+        with pytest.raises(Invalid, match="evaluationReviewDecision"):  # no conclusion chosen for the reviewer
+            plan.do("Task_ReviewEvaluation", evaluationReviewDecision="", evaluationReviewOpinion="")
         with pytest.raises(Invalid, match="evaluationReviewOpinion"):  # a return says why
-            plan.do("Task_ReviewEvaluation", evaluationReviewDecision="return")
+            plan.do("Task_ReviewEvaluation", evaluationReviewDecision="return", evaluationReviewOpinion="")
         plan.do("Task_ReviewEvaluation", evaluationReviewDecision="return",
                 evaluationReviewOpinion="成效须有绩效评价数据支撑")
         # back to the lead unit, with the special group's opinion on its form
