@@ -73,6 +73,7 @@ def main() -> None:
             "inbox, a legal reviewer": timed(lambda: legal.get("/tasks")),
             "a task's page": timed(lambda: legal.get(f"/tasks/{review['id']}")),
             "a plan's page with its trail": timed(lambda: legal.get(f"/plans/{review['instance_id']}")),
+            "a plan's diagram (流程图, reform_plan drawn with its path)": timed(lambda: legal.get(f"/plans/{review['instance_id']}/diagram")),
             "plans list, reform office (first 50)": timed(lambda: office.get("/plans")),
             "ledger page": timed(lambda: office.get("/ledger")),  # this year's, plans carried over included
             "ledger page, all years (全部年度)": timed(lambda: office.get("/ledger?year=all")),
