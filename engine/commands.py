@@ -28,7 +28,7 @@ from models.identity import memberships
 from models.db import Database
 
 from . import (audit, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail, modeler,
-               migration, passwords, provisional, recount, reporting_bodies, runtime, tokens)
+               migration, passwords, provisional, recount, reporting_bodies, runtime, start_names, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized, ended
@@ -928,7 +928,8 @@ class Engine:
                     spec_json=spec_to_json(p.spec, p.embedded), called_keys=json.dumps(p.called_keys),
                     initiator_variable=p.initiator_variable,
                     start_config=json.dumps({"properties": p.properties, "starter_groups": p.starter_groups,
-                                             "starter_users": p.starter_users, "start_form": p.start_form},
+                                             "starter_users": p.starter_users, "start_form": p.start_form,
+                                             "start_names": p.start_names},
                                             ensure_ascii=False),
                     deployed_at=ctx.now, deployed_by=actor)
                 s.add(definition)
@@ -1026,6 +1027,8 @@ class Engine:
                 reporting_bodies.check(s, bodies, data.get(bodies))
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=ctx.script_engine)
             _check_not_the_starters(data, definition.initiator_variable)
+            if not config.get("start_form"):
+                start_names.check(data, definition.name, [definition, *bound.values()])
             title = title or data.get("title") or definition.name
             _check_plan_names(title, business_key)
             # `initiator` always names the starter, so a called diagram (filing, legality review)

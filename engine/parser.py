@@ -75,6 +75,8 @@ class ParsedProcess:
     starter_users: list = field(default_factory=list)
     # The none start event's camunda:formData: what `start --data` may and must give.
     start_form: list = field(default_factory=list)
+    # Every name the process reads or has a form field for: what start data may give (start_names.py).
+    start_names: list = field(default_factory=list)
 
 
 _TAG_IN_MESSAGE = re.compile(r"Element '\{[^}]*\}(\w+)'")
@@ -173,6 +175,7 @@ def setting(value: str):
 
 def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
     """Parse a set of BPMN files deployed together; raise Invalid on the first bad one."""
+    from .start_names import names_read  # it reads expressions with the checks, which import this module
     parser = ReformflowParser(validator=_validator())
     trees = {}
     for file_name, data in files:
@@ -218,6 +221,7 @@ def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
                 starter_users=comma_list(process.get(f"{{{CAMUNDA_MODEL_NS}}}candidateStarterUsers")),
                 start_form=[f for start in process.xpath("./bpmn:startEvent", namespaces=NS)
                             for f in describe_xml(start, CAMUNDA_MODEL_NS)],
+                start_names=names_read(process),
             ))
     if not processes:
         names = ", ".join(name for name, _ in files)

@@ -5,9 +5,13 @@ filing deadline made an overdue filing show green, and a standing committee's "r
 approved ordinary plan as rejected by a meeting that never sat."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from sqlalchemy import func, select, update
 
 from engine.errors import Invalid
+from models import ProcessDefinition, ProcessInstance
 
 from .plan_helper import deploy_library
 
@@ -28,3 +32,38 @@ def test_the_starter_s_own_fields_and_what_no_step_sets_are_still_given(engine, 
     assert engine.instance(plan["id"])["variables"]["touchesPublicInterest"] is True
     filing = engine.start("filing", actor="chen", data={"issueDate": "2026-01-31", "pilot": False})
     assert engine.instance(filing["id"])["variables"]["issueDate"] == "2026-01-31"
+
+
+def test_a_name_the_process_never_reads_is_refused_with_the_nearest_known_one(engine, people):
+    deploy_library(engine)
+    with pytest.raises(Invalid) as refused:
+        engine.start("reform_plan", actor="zhang", data={"leadUnti": "市财政局", "riskLevle": "high", "touchesPublicInterest": True})
+    assert str(refused.value).startswith("启动数据中的 leadUnti（是否应为 leadUnit？）；riskLevle（是否应为 riskLevel？） "
+                                         "不是「改革方案全流程」的表单字段")
+    with pytest.raises(Invalid, match=r"^启动数据中的 colour 不是「改革方案全流程」的表单字段"):  # nothing close: no guess
+        engine.start("reform_plan", actor="zhang", data={"colour": "red"})
+    with engine.db.reader() as s:
+        assert s.execute(select(func.count()).select_from(ProcessInstance)).scalar_one() == 0
+
+
+def test_the_lead_unit_and_responsible_person_are_known_to_every_process(engine, people):
+    """The ledger, the statistics and who may see a plan read them of any plan, whether or not
+    its diagram does: filing.bpmn, started on its own, reads leadUnit (its steps' candidate unit) but
+    never responsiblePerson."""
+    deploy_library(engine)
+    data = {"issueDate": "2026-01-31", "pilot": False, "leadUnit": "市财政局", "responsiblePerson": "张伟"}
+    filing = engine.start("filing", actor="chen", data=data)
+    assert data.items() <= engine.instance(filing["id"])["variables"].items()
+
+
+def test_a_version_deployed_before_the_names_were_kept_is_checked_from_its_diagram(engine, people):
+    deploy_library(engine)
+    with engine.db.engine.begin() as conn:  # as an older release stored it: no "start_names"
+        for row in conn.execute(select(ProcessDefinition.id, ProcessDefinition.start_config)).all():
+            config = json.loads(row.start_config)
+            del config["start_names"]
+            conn.execute(update(ProcessDefinition).where(ProcessDefinition.id == row.id).values(start_config=json.dumps(config)))
+    with pytest.raises(Invalid, match=r"^启动数据中的 leadUnti（是否应为 leadUnit？）"):
+        engine.start("reform_plan", actor="zhang", data={"leadUnti": "市财政局"})
+    plan = engine.start("reform_plan", actor="zhang", data={"leadUnit": "市财政局", "touchesPublicInterest": True})
+    assert engine.instance(plan["id"])["variables"]["touchesPublicInterest"] is True

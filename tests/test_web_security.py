@@ -506,7 +506,7 @@ def test_a_wrong_password_an_unknown_name_and_a_deactivated_user_get_the_same_an
     answers, times = {}, {}
     for name in ("li", "nobody-here", "zhou"):
         took = []
-        for _ in range(3):
+        for _ in range(4):  # the fastest of four (the warm-up and these stay within PER_NAME): load delays some tries, rarely all
             started = time.perf_counter()
             answer = client.post("/login", data={"username": name, "password": "wrong"})
             took.append(time.perf_counter() - started)
