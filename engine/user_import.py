@@ -129,8 +129,8 @@ def plan(people: PeopleFile, directory: Known, *, update: bool) -> tuple[dict, d
                 result["new_units"].append(unit)
         else:
             said = "；".join(f"{FIELD_NAMES[f][0]} {_shown(c['old'])} → {_shown(c['new'])}" for f, c in changes.items())
-            said_en = "; ".join(f"{FIELD_NAMES[f][1]} {_shown(c['old'])} → {_shown(c['new'])}"
-                                for f, c in changes.items())
+            said_en = "; ".join(f"{FIELD_NAMES[f][1]} “{_shown(c['old'])}” → “{_shown(c['new'])}”"
+                                for f, c in changes.items())  # quoted: a page tells its Chinese from English
             result["refused"].append(_problem(row, heading(next(iter(changes))), (
                 f"用户 {username} 已存在，与文件不同：{said}；要按文件修改已有用户，请加 --update（网页上勾选“同时修改已有用户”），"
                 f"否则请改正该行或删去", f"the user {username} exists with other data: {said_en}; to change existing "

@@ -103,7 +103,7 @@ def test_one_bad_row_refuses_the_whole_file_naming_each_row_and_column(engine, p
     message = refused.value.message
     assert "未导入任何用户" in message and "第 3 行“角色”列：没有角色“起草人”" in message
     assert "第 4 行“用户名”列：与第 2 行的用户名重复" in message and "--update" in message
-    assert "row 7, column “姓名”: the user zhang exists with other data: display name 张伟 → 张伟伟" in message
+    assert "row 7, column “姓名”: the user zhang exists with other data: display name “张伟” → “张伟伟”" in message
     assert "short" not in message
     assert _users(engine) == before and len(_events(engine, "user_added")) == events  # nothing at all
     preview = engine.import_users(people_file, actor="chen", dry_run=True)  # the same, as a preview
