@@ -92,3 +92,19 @@ def test_the_import_takes_only_the_file_previewed_and_only_the_office_may(demo_e
         assert li.get(path).status_code == 403, path
     template = client.get("/people/import/template.csv")
     assert template.status_code == 200 and template.data.decode("utf-8-sig").startswith("用户名,姓名,单位,角色,邮箱,初始密码")
+
+
+def test_the_web_takes_at_most_100_initial_passwords_a_file_the_command_line_any_number(demo_engine):
+    """Each takes some 75 ms to hash: hundreds would outlast gunicorn's timeout."""
+    from web.people_import import MAX_PASSWORDS
+    rows = "".join(f"pw{n:03},某人{n},,drafter,,Initial-pw-{n:03}\n" for n in range(MAX_PASSWORDS + 1))
+    content = ("用户名,姓名,单位,角色,邮箱,初始密码\n" + rows).encode()
+    client = signed_in_client(demo_engine, "chen")
+    answer = client.post("/people/import", data={"action": "preview", "file": (io.BytesIO(content), "p.csv")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 400
+    assert f"文件有 {MAX_PASSWORDS + 1} 个初始密码，网页上每次最多 {MAX_PASSWORDS} 个" in page_text(answer)
+    fewer = content.replace(b",Initial-pw-000\n", b",\n")  # one fewer: previewed
+    answer = client.post("/people/import", data={"action": "preview", "file": (io.BytesIO(fewer), "p.csv")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 200 and f"添加 {MAX_PASSWORDS + 1} 个" in page_text(answer)

@@ -24,6 +24,9 @@ from .office import office_only
 from .refusals import refused
 
 bp = Blueprint("people_import", __name__)
+# Each initial password is hashed as `users add` hashes one, some 75 ms by design (more on a busy
+# server): a request with hundreds would outlast gunicorn's --timeout 60 (docs/operations.md).
+MAX_PASSWORDS = 100
 _MEDIA = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".csv": "text/csv"}
 
 
@@ -49,6 +52,9 @@ def import_people():
         content = upload.read(user_file.MAX_BYTES + 1)
         digest = hashlib.sha256(content).hexdigest()
         people = user_file.read(upload.filename, content)
+        if (given := sum(bool(row.cells.get("password")) for row in people.rows)) > MAX_PASSWORDS:
+            raise Invalid(_("文件有 %(n)s 个初始密码，网页上每次最多 %(most)s 个（设置每个密码需约 0.1 秒）：请分成几个文件导入，"
+                            "或由运维人员用命令行 reformflow users import 导入。", n=given, most=MAX_PASSWORDS))
         confirming = form.get("action") == "import"
         if confirming and form.get("previewed") != digest:
             raise Invalid(_("所选文件与刚才预览的不是同一个文件，未导入任何用户；请先预览此文件。"))
@@ -68,10 +74,13 @@ def import_people():
     return redirect(url_for("people.people"))
 
 
-@bp.route("/people/import/template<any('.xlsx', '.csv'):kind>")
+@bp.route("/people/import/template.<fmt>")
 @login_required
-def template(kind: str):
-    """The template: the heading and one example row."""
+def template(fmt: str):
+    """The template: the heading and one example row, as .xlsx or .csv."""
     if (refusal := office_only()) is not None:
         return refusal
+    kind = f".{fmt}"
+    if kind not in _MEDIA:
+        return render_template("office_refused.html", message=_("模板只能下载为 .xlsx 或 .csv。")), 404
     return attachment(user_file.template(kind), _MEDIA[kind], f"用户导入模板{kind}", f"users-template{kind}")
