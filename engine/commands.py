@@ -262,30 +262,92 @@ class Engine:
         with self.command(actor) as ctx:
             if actor != SYSTEM_ACTOR:
                 self._office_member(ctx, actor, "只有改革办可以添加用户 (only the reform office adds users)")
-            s = ctx.session
-            if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
-                raise Conflict(f"用户 {username} 已存在 (the user {username} exists already)")
-            # qa1 and QA1 would stand side by side in every list of people to pick from
-            twin = s.execute(select(User.username).where(func.lower(User.username) == username.lower())).scalar()
-            if twin is not None:
-                raise Conflict(f"用户名 {username} 与已有的 {twin} 只差大小写，请另取一个 "
-                               f"(username {username} differs from the existing {twin} only in case: choose another)")
-            found = s.execute(select(Group).where(Group.code.in_(groups))).scalars().all()
-            missing = set(groups) - {g.code for g in found}
-            if missing:
-                raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
-                              f"(no such group: {', '.join(sorted(missing))}; add it first)")
-            unit_row = None
-            if unit:
-                unit_row = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
-            user = User(username=username, display_name=display_name, unit=unit_row, groups=list(found),
-                        password_hash=passwords.hashed(password) if password else None,
-                        active=True, created_at=ctx.now, email=email)
-            s.add(user)
-            ctx.log.record("user_added", username=username, display_name=display_name,
-                           groups=sorted(groups), unit=unit, **({"email": email} if email else {}))
+            self._insert_user(ctx, username, display_name, groups=groups, unit=unit,
+                              password_hash=passwords.hashed(password) if password else None, email=email)
         return {"username": username, "display_name": display_name, "groups": sorted(groups), "unit": unit,
                 **({"email": email} if email else {})}
+
+    @staticmethod
+    def _insert_user(ctx: Context, username: str, display_name: str, *, groups, unit: str | None,
+                     password_hash: str | None, email: str | None) -> None:
+        """A new user and its `user_added` event, in the command's transaction: `users add`, the
+        web's /people/new and each new row of an import (engine/user_import.py), checked alike."""
+        s = ctx.session
+        if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
+            raise Conflict(f"用户 {username} 已存在 (the user {username} exists already)")
+        # qa1 and QA1 would stand side by side in every list of people to pick from
+        twin = s.execute(select(User.username).where(func.lower(User.username) == username.lower())).scalar()
+        if twin is not None:
+            raise Conflict(f"用户名 {username} 与已有的 {twin} 只差大小写，请另取一个 "
+                           f"(username {username} differs from the existing {twin} only in case: choose another)")
+        found = s.execute(select(Group).where(Group.code.in_(groups))).scalars().all()
+        missing = set(groups) - {g.code for g in found}
+        if missing:
+            raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
+                          f"(no such group: {', '.join(sorted(missing))}; add it first)")
+        unit_row = None
+        if unit:
+            unit_row = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
+        user = User(username=username, display_name=display_name, unit=unit_row, groups=list(found),
+                    password_hash=password_hash, active=True, created_at=ctx.now, email=email)
+        s.add(user)
+        ctx.log.record("user_added", username=username, display_name=display_name,
+                       groups=sorted(groups), unit=unit, **({"email": email} if email else {}))
+
+    def import_users(self, people, *, actor: str = SYSTEM_ACTOR, update: bool = False, dry_run: bool = False,
+                     progress: Callable[[str, int, int], None] | None = None) -> dict:
+        """Enter a list of people (engine/user_file.py `read`) in one transaction, all or nothing:
+        each new user as `users add` adds one (`user_added`), each changed one, with `update`, as
+        `users update` changes one (`user_changed`; a user moved out of a unit hands its steps
+        back). Any row refused (engine/user_import.py says why, naming row and column): Invalid,
+        nothing entered. `dry_run`: only what it would do, the refusals in `refused` (the web's
+        preview). The operator (system) may add users, as with `users add`; changing them is the
+        reform office's. `progress(stage, done, of)`: "passwords" hashed (before the transaction),
+        "users" entered."""
+        from . import user_import
+        with self.db.reader() as session:
+            if actor != SYSTEM_ACTOR:
+                _office_reader(session.connection(), actor, "只有改革办可以导入用户 (only the reform office imports users)")
+            result, secrets = user_import.plan(people, user_import.known(session), update=update)
+        result["dry_run"] = dry_run
+        if result["refused"] and not dry_run:
+            raise user_import.refusal(result)
+        if result["changed"] and actor == SYSTEM_ACTOR:
+            raise Forbidden("修改已有用户须以改革办用户的身份进行：请加 --as 改革办用户名 "
+                            "(changing existing users is the reform office's: add --as with a reform office user)")
+        if dry_run or not (result["added"] or result["changed"]):
+            return result
+        hashes = user_import.hashed(secrets, progress and (lambda done, of: progress("passwords", done, of)))
+        entries = result["added"] + result["changed"]
+        with self.command(actor) as ctx:
+            if actor != SYSTEM_ACTOR:
+                self._office_member(ctx, actor, "只有改革办可以导入用户 (only the reform office imports users)")
+            again, _ = user_import.plan(people, user_import.known(ctx.session), update=update)
+            if again["refused"]:
+                raise user_import.refusal(again)
+            if not user_import.same_plan(result, again):
+                raise Conflict("刚有其他人添加或修改了文件中的用户，未导入任何用户，请重新检查后再导入 "
+                               "(someone else added or changed users of the file just now; nothing was imported: "
+                               "check the file again, then import it)")
+            for done, entry in enumerate(entries, start=1):
+                if "changes" in entry:
+                    changes = entry["changes"]
+                    user = ctx.session.execute(select(User).where(User.username == entry["username"])
+                                               .with_for_update()).scalar_one()
+                    old_groups = set(changes["groups"]["old"]) if "groups" in changes else set()
+                    new_groups = set(changes["groups"]["new"]) if "groups" in changes else set()
+                    self._change_user(ctx, user, display_name=changes.get("display_name", {}).get("new"),
+                                      unit=changes.get("unit", {}).get("new"),
+                                      add_groups=sorted(new_groups - old_groups),
+                                      remove_groups=sorted(old_groups - new_groups),
+                                      email=changes.get("email", {}).get("new"))
+                else:
+                    self._insert_user(ctx, entry["username"], entry["display_name"], groups=entry["groups"],
+                                      unit=entry["unit"], password_hash=hashes.get(entry["username"]),
+                                      email=entry["email"])
+                if progress is not None and (done % 100 == 0 or done == len(entries)):
+                    progress("users", done, len(entries))
+        return result
 
     def has_password(self, username: str) -> bool | None:
         """Whether the user has a web inbox password (None: no such user). The command line asks
@@ -329,44 +391,56 @@ class Engine:
         new_email = mail.checked_address(email) if email is not None else None
         with self.command(actor) as ctx:
             user = self._office_changes_user(ctx, actor, username)
-            s = ctx.session
-            found = {g.code: g for g in s.execute(select(Group).where(Group.code.in_([*add_groups, *remove_groups]))).scalars()}
-            missing = set(add_groups) - set(found)
-            if missing:
-                raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
-                              f"(no such group: {', '.join(sorted(missing))}; add it first)")
-            if missing := set(remove_groups) - set(found):  # a typo is not "nothing changed"
-                raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；角色代码见 `reformflow groups list` "
-                              f"(no such group: {', '.join(sorted(missing))}; see `reformflow groups list`)")
-            old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
-                   "groups": user.group_codes, "email": user.email, "digest": user.mail_digest}
-            if expected is not None and any(old[f] != expected[f] for f in old if f in expected):
-                raise Conflict(f"用户 {username} 刚被其他人修改过，请刷新后重试 "
-                               f"(the user {username} was changed by someone else just now; reload and try again)")
-            if display_name is not None:
-                user.display_name = display_name
-            if email is not None:
-                user.email = new_email
-            if digest is not None:
-                user.mail_digest = digest
-            if unit is not None and unit != old["unit"]:
-                user.unit = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
-                s.flush()  # a new unit gets its row now, so the user's unit reads back by name
-            user.groups = sorted({g for g in user.groups if g.code not in remove_groups}
-                                 | {found[code] for code in add_groups}, key=lambda g: g.code)
-            new = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
-                   "groups": [g.code for g in user.groups], "email": user.email, "digest": user.mail_digest}
-            if ADMIN_GROUP in old["groups"] and ADMIN_GROUP not in new["groups"] and user.active:
-                self._keep_an_office_member(ctx, user)
-            changed = [field for field in old if old[field] != new[field]]
-            if changed:
-                ctx.log.record("user_changed", username=username, old={f: old[f] for f in changed},
-                               new={f: new[f] for f in changed})
-            ctx.session.flush()
-            handed = self._hand_back_unit_steps(ctx, username, old["unit"]) if "unit" in changed else {}
-            result = {**directory.user_dict(user, directory.holding(ctx.session, username)), "changed": changed,
-                      **handed}
+            result = self._change_user(ctx, user, display_name=display_name, unit=unit, add_groups=add_groups,
+                                       remove_groups=remove_groups, expected=expected,
+                                       email=(new_email or "") if email is not None else None, digest=digest)
         return result
+
+    def _change_user(self, ctx: Context, user: User, *, display_name: str | None = None, unit: str | None = None,
+                     add_groups=(), remove_groups=(), expected: dict | None = None, email: str | None = None,
+                     digest: bool | None = None) -> dict:
+        """update_user's change of one locked user, checked values, in the command's transaction:
+        `users update`, the web's user page and each changed row of an import. `email`: None
+        leaves it, "" clears it."""
+        username = user.username
+        new_email = email or None
+        s = ctx.session
+        found = {g.code: g for g in s.execute(select(Group).where(Group.code.in_([*add_groups, *remove_groups]))).scalars()}
+        missing = set(add_groups) - set(found)
+        if missing:
+            raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；请先用 `reformflow groups add` 创建 "
+                          f"(no such group: {', '.join(sorted(missing))}; add it first)")
+        if missing := set(remove_groups) - set(found):  # a typo is not "nothing changed"
+            raise Invalid(f"角色不存在：{', '.join(sorted(missing))}；角色代码见 `reformflow groups list` "
+                          f"(no such group: {', '.join(sorted(missing))}; see `reformflow groups list`)")
+        old = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
+               "groups": user.group_codes, "email": user.email, "digest": user.mail_digest}
+        if expected is not None and any(old[f] != expected[f] for f in old if f in expected):
+            raise Conflict(f"用户 {username} 刚被其他人修改过，请刷新后重试 "
+                           f"(the user {username} was changed by someone else just now; reload and try again)")
+        if display_name is not None:
+            user.display_name = display_name
+        if email is not None:
+            user.email = new_email
+        if digest is not None:
+            user.mail_digest = digest
+        if unit is not None and unit != old["unit"]:
+            user.unit = s.execute(select(Unit).where(Unit.name == unit)).scalar_one_or_none() or Unit(name=unit)
+            s.flush()  # a new unit gets its row now, so the user's unit reads back by name
+        user.groups = sorted({g for g in user.groups if g.code not in remove_groups}
+                             | {found[code] for code in add_groups}, key=lambda g: g.code)
+        new = {"display_name": user.display_name, "unit": user.unit.name if user.unit else None,
+               "groups": [g.code for g in user.groups], "email": user.email, "digest": user.mail_digest}
+        if ADMIN_GROUP in old["groups"] and ADMIN_GROUP not in new["groups"] and user.active:
+            self._keep_an_office_member(ctx, user)
+        changed = [field for field in old if old[field] != new[field]]
+        if changed:
+            ctx.log.record("user_changed", username=username, old={f: old[f] for f in changed},
+                           new={f: new[f] for f in changed})
+        ctx.session.flush()
+        handed = self._hand_back_unit_steps(ctx, username, old["unit"]) if "unit" in changed else {}
+        return {**directory.user_dict(user, directory.holding(ctx.session, username)), "changed": changed,
+                **handed}
 
     def set_email(self, username: str, email: str | None, *, actor: str, digest: bool | None = None) -> dict:
         """A person's own address for mail notifications (or the reform office setting someone's);

@@ -62,7 +62,8 @@ def _refuse_a_missing_file(engine: Engine, path: str) -> None:
 def _create_private(path: str | None) -> None:
     """Create the SQLite file readable by its owner alone (0600): it holds password hashes and the
     audit trail, and SQLite would create it 0644 by the umask. Its -wal and -shm files take the
-    same mode from it. An existing file is left as it is."""
+    same mode from it. An existing file is left as it is here; `reformflow init` tightens one an
+    older release made (tighten_private)."""
     if path is None or Path(path).exists():
         return
     try:
@@ -71,6 +72,31 @@ def _create_private(path: str | None) -> None:
         pass
     except OSError:  # no folder: SQLite's own error says so on first use
         pass
+
+
+def tighten_private(path: str | None) -> list[tuple[str, int, str | None]]:
+    """Take group and others' rights off an existing SQLite file and its -wal and -shm (a file
+    made by a release before 0600 was the rule kept 0644, readable by anyone on the machine):
+    each becomes its owner's alone, never looser than it was (0644 → 0600, 0640 → 0600, 0700
+    stays). Returns (file, mode it had, None or why it could not be changed: owned by another
+    user) for each file that was group or world readable or writable; nothing for a file
+    already private or missing."""
+    if path is None:
+        return []
+    found = []
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            mode = os.stat(name).st_mode & 0o7777
+        except OSError:
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            os.chmod(name, mode & ~0o077)
+            found.append((name, mode, None))
+        except OSError as exc:
+            found.append((name, mode, exc.strerror or str(exc)))
+    return found
 
 
 def normalise_url(url: str) -> str:

@@ -14,7 +14,7 @@ from .test_cli import as_json, cli, script  # noqa: F401 - the command line on a
 from .test_cli_language import _commands
 
 # the operator's acts, done with the database's credentials before anyone exists to name
-OPERATOR = {("deploy",), ("users", "add"), ("groups", "add"), ("audit", "export")}
+OPERATOR = {("deploy",), ("users", "add"), ("users", "import"), ("groups", "add"), ("audit", "export")}
 MISSING = ("reformflow: invalid: 缺少 --as：请用 --as 用户名 写明以谁的身份办理，如 --as chen；在岗人员见 reformflow users "
            "list (missing --as: say as whom with --as USERNAME, e.g. --as chen; `reformflow users list` lists who is "
            "active)\n")

@@ -549,6 +549,38 @@ def test_the_office_reads_the_ledger_by_year_through_the_api_others_may_not(mini
         assert (refused.status_code, refused.get_json()["error"]) == (403, "forbidden")
 
 
+def test_the_ledger_comes_a_page_at_a_time_red_first_with_the_whole_ledger_counted(mini, at):
+    """The ledger gave every plan at once: a province's thousand plans in one answer. Now 50 a
+    page by default, as /plans, each page saying how many there are in all and by colour."""
+    engine = mini
+    client = _client(engine)
+    chen = _auth(engine.create_token("chen", "dashboard")["secret"])
+    with at("2027-03-01T09:00"):  # their drafts, due in 7 days, are overdue by the 20th: red
+        late = [engine.start("mini_approval", actor="zhang", title=f"逾期方案{n}")["id"] for n in range(3)]
+    with at("2027-03-19T09:00"):
+        on_time = [engine.start("mini_approval", actor="zhang", title=f"方案{n}")["id"] for n in range(52)]
+    with at("2027-03-20T09:00"):
+        first = client.get("/api/v1/ledger", headers=chen).get_json()
+        second = client.get(f"/api/v1/ledger?offset={first['offset'] + first['limit']}", headers=chen).get_json()
+        small = [client.get(f"/api/v1/ledger?limit=20&offset={n}", headers=chen).get_json() for n in (0, 20, 40)]
+        too_many = client.get("/api/v1/ledger?limit=201", headers=chen)
+        none = client.get("/api/v1/ledger?limit=0", headers=chen)
+        red = client.get("/api/v1/ledger?colour=red&limit=2", headers=chen).get_json()
+    assert (first["limit"], first["offset"], first["total"], first["more"]) == (50, 0, 55, True)
+    assert len(first["plans"]) == 50 and first["counts"] == {"red": 3, "yellow": 0, "green": 52}
+    assert [p["id"] for p in first["plans"][:3]] == late and {p["colour"] for p in first["plans"][:3]} == {"red"}
+    assert (second["offset"], second["total"], second["more"], len(second["plans"])) == (50, 55, False, 5)
+    assert second["counts"] == first["counts"]  # the whole ledger's, on every page
+    everyone = [p["id"] for p in first["plans"] + second["plans"]]
+    assert everyone == late + on_time  # each plan once, in the ledger's order
+    assert [p["id"] for page in small for p in page["plans"]] == everyone
+    assert [page["more"] for page in small] == [True, True, False]
+    assert all(step["due_on"] for p in second["plans"] for step in p["current"])
+    for refused in (too_many, none):
+        assert (refused.status_code, refused.get_json()["error"]) == (422, "invalid")
+    assert ([p["id"] for p in red["plans"]], red["total"], red["more"]) == (late[:2], 3, True)
+
+
 def test_the_inbox_s_due_filters_through_the_api(mini, at):
     engine = mini
     client = _client(engine)

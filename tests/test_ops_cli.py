@@ -149,6 +149,35 @@ def test_the_sqlite_file_init_creates_is_readable_by_its_owner_alone(tmp_path):
             assert stat.S_IMODE(database.with_name(database.name + suffix).stat().st_mode) == 0o600, suffix
 
 
+def test_init_takes_others_rights_off_a_sqlite_file_an_older_release_made_saying_so_once(tmp_path):
+    """Files an older release created stayed 0644 (anyone on the machine could read the password
+    hashes) through every upgrade: init now makes them, the -wal and -shm too, the owner's alone."""
+    import sqlite3
+    import stat
+    database = tmp_path / "reformflow.sqlite3"
+    url = f"sqlite:///{database}"
+    _run(url, "init")
+    files = [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
+    web = sqlite3.connect(database)  # a process that has it open: its -wal and -shm exist
+    web.execute("PRAGMA journal_mode=WAL")
+    web.execute("CREATE TABLE probe (x)")
+    for f in files:
+        f.chmod(0o644)  # as an older release left them
+    try:
+        assert [stat.S_IMODE(f.stat().st_mode) for f in files] == [0o644] * 3
+        said = _run(url, "init")
+        assert [stat.S_IMODE(f.stat().st_mode) for f in files] == [0o600] * 3
+        [line] = [line for line in said.stderr.splitlines() if "仅属主可读写" in line]
+        assert all(f"{f}（0644 → 0600）" in line for f in files) and "now their owner's alone" in line
+        assert "仅属主" not in said.stdout
+        assert "仅属主" not in _run(url, "init").stderr  # private now: nothing more to say
+        database.chmod(0o640)  # a group-readable one too; never looser than it was
+        _run(url, "init")
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    finally:
+        web.close()
+
+
 def test_the_guide_adds_every_group_the_library_uses_with_the_demo_s_names_and_the_auditor_in_its_group():
     """operations.md §1 named 2 of the groups and added the auditor in none, so the web's audit page
     refused them."""

@@ -120,6 +120,8 @@ def _attempts(f: dict) -> dict:
         "auditor.audit_export": ("GET", "/audit/export.csv", {}, {403}),
         "analyst.deploy": ("POST", "/definitions/deploy", {"action": "deploy"}, {403}),
         "people.people": ("GET", "/people", {}, {403}),
+        "people_import.import_people": ("POST", "/people/import", {"action": "import", "previewed": "0" * 64}, {403}),
+        "people_import.template": ("GET", "/people/import/template.xlsx", {}, {403}),
         "people.add": ("POST", "/people/new", {"username": "mole", "display_name": "x", "groups": "reform_office",
                                                "password": "mole-pass-1", "password_again": "mole-pass-1"}, {403}),
         "people.person": ("GET", "/people/zhang", {}, {403}),

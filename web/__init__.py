@@ -67,6 +67,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     from . import office; app.register_blueprint(office.bp)
     from . import reports; app.register_blueprint(reports.bp)  # noqa: E702
     from . import people; app.register_blueprint(people.bp)  # noqa: E702
+    from . import people_import; app.register_blueprint(people_import.bp)  # noqa: E702
     from . import mail; app.register_blueprint(mail.bp)  # noqa: E702
     from . import api; app.register_blueprint(api.bp)  # noqa: E702
     csrf.exempt(api.bp)  # a bearer token, never the session cookie: nothing for another site to forge

@@ -30,7 +30,7 @@ from engine.commands import business_key_form
 from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import events_after, plan_history
-from engine.ledger import last_day
+from engine.ledger import COLOURS, last_day
 from engine.overview import soon_by
 from engine.plan_list import PAGE_SIZE as PLAN_PAGE, PLAN_STATUSES, count_plans, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
@@ -154,7 +154,7 @@ def _authenticate():
 # misspelt filter (`colour` as `color`) is not silently ignored
 QUERY = {"api.tasks": ("scope", "q", "due", "step", "limit", "offset"),
          "api.plans": ("status", "q", "page", "limit", "offset"),
-         "api.ledger": ("year", "status", "colour", "unit", "process"),
+         "api.ledger": ("year", "status", "colour", "unit", "process", "limit", "offset"),
          "api.stats": ("since", "until", "process"),
          "api.history": ("after",),
          "api.events": ("after", "limit"),
@@ -493,14 +493,22 @@ def overview():
 def ledger():
     """台账, the reform office only, as its page filters it: `year` (a year, or `all`; by default
     this year, Beijing), `status`, `colour`, `unit`, `process`. Each plan with its lead unit,
-    milestone, current steps, missed deadlines, colour and `carried_over` (结转)."""
+    milestone, current steps, missed deadlines, colour and `carried_over` (结转); `limit` (50)
+    from `offset` in the ledger's order (red, yellow, green, each by plan id), as /plans pages,
+    with `total` and `counts` (by colour) of the whole ledger so filtered."""
     if ADMIN_GROUP not in me().group_codes:
         raise Forbidden("只有改革办可以查看台账 (only the reform office may read the ledger)")
     filters = ledger_filters()
+    limit = _whole("limit", PLAN_PAGE, least=1, most=MAX_LIMIT)
+    offset = _whole("offset", 0, least=0, most=MAX_ID)
     rows = engine().ledger(**filters)
-    for step in (step for row in rows for step in row["current"]):
+    shown = rows[offset:offset + limit]
+    for step in (step for row in shown for step in row["current"]):
         step["due_on"] = _due_on(step["due_at"])  # the Beijing date, as /overview says it
-    return answer({"year": filters["year"], "plans": rows})
+    return answer({"year": filters["year"], "limit": limit, "offset": offset, "total": len(rows),
+                   "more": offset + limit < len(rows),
+                   "counts": {colour: sum(r["colour"] == colour for r in rows) for colour in COLOURS},
+                   "plans": shown})
 
 
 @bp.get("/plans")

@@ -20,7 +20,7 @@ from ..click_zh import use_chinese
 use_chinese()  # before the command modules below build their options: a path option names its kind when declared
 
 # each module registers its commands on `main` as it is imported
-from . import database, people, calendar, tokens, delegate, processes  # noqa: E402, F401
+from . import database, people, people_import, calendar, tokens, delegate, processes  # noqa: E402, F401
 from . import plans, tasks, documents, reports, worker, mail, audit  # noqa: E402, F401
 from .shared import main  # noqa: E402
 

@@ -15,6 +15,7 @@ def init_cmd(state, as_json, demo):
     """创建或升级数据库结构，可加载演示数据 (create or upgrade the database schema, optionally with demo data)."""
     state.create = True
     _make_folder_for(state.db.url)
+    _tighten_file_modes(state.db.url)
     before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
     schema = "created" if before is None else "up to date" if before == after else "upgraded"
@@ -76,6 +77,25 @@ def _make_folder_for(url: str) -> None:
         except OSError as exc:
             raise Invalid(f"无法创建数据库所在的文件夹 {Path(path).parent}：{exc.strerror or exc}"
                           f" (cannot create the database's folder)") from None
+
+
+def _tighten_file_modes(url: str) -> None:
+    """A SQLite file an older release created stays readable by anyone on the machine (0644): init
+    makes it, and its -wal and -shm, its owner's alone, and says so once on standard error."""
+    from models.db import sqlite_file, tighten_private
+    found = tighten_private(sqlite_file(url))
+    done = [(name, mode) for name, mode, failed in found if failed is None]
+    if done:
+        files = "、".join(f"{name}（{mode:04o} → {mode & ~0o077:04o}）" for name, mode in done)
+        files_en = ", ".join(f"{name} ({mode:04o} → {mode & ~0o077:04o})" for name, mode in done)
+        click.echo(f"已将数据库文件改为仅属主可读写：{files}；它保存密码哈希和审计记录 (the database's files were "
+                   f"readable by others and are now their owner's alone: {files_en}; they hold the password hashes "
+                   f"and the audit trail)", err=True)
+    for name, mode, failed in found:
+        if failed is not None:
+            click.echo(f"警告 (warning)：数据库文件 {name} 其他用户可读（{mode:04o}），无法修改：{failed}；请由其属主运行 "
+                       f"chmod 600 {name} (the database file is readable by others and its mode could not be "
+                       f"changed: run `chmod 600` on it as its owner)", err=True)
 
 
 def _schema_line(d: dict) -> str:
