@@ -2064,15 +2064,21 @@ def _check_starter_unit(user: Member, process_name: str, config: dict, data: dic
     member of the unit it names, or by the reform office for any unit: a drafter cannot open an
     adjustment, with its steps for that unit and its line on the ledger, in another unit's name."""
     variable = config.get("properties", {}).get(STARTER_UNIT)
-    if not variable or ADMIN_GROUP in user.group_codes:
+    if not variable:
         return
     unit = str(data.get(variable) or "").strip()
     # left empty (reform_plan has no start form): its first step asks for it, under the rule below
-    if unit and unit != (user.unit or ""):
+    if unit and not _may_name_unit(user, unit):
         own = user.unit or "未设单位 no unit"
         raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，{'启动表单' if config.get('start_form') else '启动数据'}的 {variable} 填的是「{unit}」，"
                         f"请由该单位的人员发起 (you may start this process only for your own unit, {own}; "
                         f"{variable} names {unit!r}: a member of that unit starts it)")
+
+
+def _may_name_unit(user: Member, unit: str, *, keeping: str | None = None) -> bool:
+    """The starterUnit rule of both checks: the reform office names any unit; anyone else their
+    own, or keeps the one the plan has."""
+    return ADMIN_GROUP in user.group_codes or unit in ((user.unit or ""), keeping)
 
 
 def _check_unit_change(user: Member, data: dict, values: dict) -> None:
@@ -2081,10 +2087,10 @@ def _check_unit_change(user: Member, data: dict, values: dict) -> None:
     cannot hand a plan, its later drafting steps and its line on the ledger, to another unit.
     `data`: the plan's variables, where the process's properties are (read-only) variables too."""
     variable = data.get(STARTER_UNIT)
-    if not isinstance(variable, str) or variable not in values or ADMIN_GROUP in user.group_codes:
+    if not isinstance(variable, str) or variable not in values:
         return
     unit, was = str(values[variable] or "").strip(), str(data.get(variable) or "").strip()
-    if unit in (was, user.unit or ""):
+    if _may_name_unit(user, unit, keeping=was):
         return
     own = user.unit or "未设单位"
     raise Forbidden(f"牵头单位（{variable}）只能填本单位（{own}）；改为「{unit}」请由改革办办理，或由该单位的人员发起方案 "
