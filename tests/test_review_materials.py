@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-from engine import task_page
+from engine import clock, task_page
 from engine.archive import decision_archive
 from engine.cli import main
 from engine.errors import Invalid
@@ -38,9 +38,9 @@ def test_the_library_names_the_gateways_that_make_a_procedure_unneeded():
     processes = {}
     for path in sorted(BPMN.glob("*.bpmn")):
         processes.update(containers(path.read_bytes(), path.name))
-    library = Library(processes)
+    diagrams = Library(processes)
     plan = processes["reform_plan"]
-    found = {code: [(g.reason, g.condition) for g in library.gates(plan, code)]
+    found = {code: [(g.reason, g.condition) for g in diagrams.gates(plan, code)]
              for code in ("public_participation", "expert_argumentation", "risk_assessment", "legality_review",
                           "collective_decision")}
     assert found == {
@@ -89,7 +89,6 @@ def test_the_archive_says_the_states_as_the_task_page_does(library, at):  # noqa
 
 
 def library_now():
-    from engine import clock
     return clock.now()
 
 

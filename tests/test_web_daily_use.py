@@ -304,7 +304,7 @@ def test_the_filing_review_page_lists_the_filed_files_and_what_changed(demo_engi
     values = dict(re.findall(r'<dt>([^<]*)</dt><dd data-field="(?:documentNumber|filingMaterials)">([^<]*)', page))
     assert values == {"文号": "同改发〔2026〕1号", "报送的备案材料": "正式文本、起草说明"}
     notes = page_text_of(re.search(r'<section class="revisions">.*?</section>', page, re.S).group(0))
-    assert f"第 2 轮 · 「起草方案」 · 张伟" in notes and NOTES in notes
+    assert "第 2 轮 · 「起草方案」 · 张伟" in notes and NOTES in notes
 
 
 def test_a_reviewer_sees_the_filing_and_the_material_in_the_browser(live, page):
