@@ -11,6 +11,9 @@ events before and after it, and each file against the SHA-256 its upload recorde
 verify` walks the whole chain. A plan the reform office stopped carries its stop (who, when,
 why), checked the same way; a stop, an end or a withdrawn step the trail does not hold is named.
 A record whose stated time is far from when it was written (`--now`, a fixed clock) says both.
+A procedure without records says why, as a task's 送审材料一览 does (Records.states): in progress,
+not needed by the plan's own answers (engine/procedure_gates.py reads the reason from the
+diagram's gateways), not reached yet, or none.
 """
 from __future__ import annotations
 
@@ -235,11 +238,17 @@ def _task_procedures(session: Session, plan) -> tuple[dict[tuple[str, str], str]
         processes.update(_DIAGRAMS[sha][1])
     own_sha, own_key = rows.get(plan.definition_id, (None, None))
     own = _DIAGRAMS[own_sha][1].get(own_key) if own_sha else None
-    return found, Library(processes), own
+    bound = tuple(sorted({sha for sha, _ in rows.values()}))  # the gates are found once per set of diagrams
+    if bound not in _LIBRARIES:
+        if len(_LIBRARIES) >= 64:
+            _LIBRARIES.clear()
+        _LIBRARIES[bound] = Library(processes)
+    return found, _LIBRARIES[bound], own
 
 
 # a diagram's SHA-256 -> its tasks' procedures and its processes (engine/procedure_gates.py)
 _DIAGRAMS: dict[str, tuple[dict[tuple[str, str], str], dict[str, Container]]] = {}
+_LIBRARIES: dict[tuple[str, ...], Library] = {}  # the SHA-256s of a plan's diagrams -> their Library
 
 
 def _diagram(definition) -> tuple[dict[tuple[str, str], str], dict[str, Container]]:

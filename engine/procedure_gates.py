@@ -92,6 +92,7 @@ class Library:
     def __init__(self, processes: dict[str, Container]):
         self.processes = processes
         self._held: dict[int, set[str]] = {}
+        self._gates: dict[tuple[int, str], list[Gate]] = {}  # what the diagrams say, whatever the plan
 
     def held(self, c: Container, node: str, seen: frozenset = frozenset()) -> set[str]:
         """The procedures whose steps node `node` of `c` is or holds."""
@@ -111,6 +112,12 @@ class Library:
 
     def gates(self, c: Container, code: str) -> list[Gate]:
         """The gates in `c` that every way to `code`'s steps in it passes (see the module's doc)."""
+        key = (id(c), code)
+        if key not in self._gates:
+            self._gates[key] = self._find_gates(c, code)
+        return self._gates[key]
+
+    def _find_gates(self, c: Container, code: str) -> list[Gate]:
         targets = {n for n in c.kinds if code in self.held(c, n)}
         if not targets:
             return []
@@ -133,7 +140,7 @@ class Library:
                 found.append(Gate(c.names.get(gateway) or gateway, condition, otherwise))
         return found
 
-    def not_needed(self, c: Container, code: str, decide) -> str | None:
+    def not_needed(self, c: Container, code: str, decide, seen: frozenset = frozenset()) -> str | None:
         """Why `code` is not needed in `c`, or None (needed, or not known yet). `decide(condition)`
         is True or False, or None when it cannot be evaluated yet."""
         for gate in self.gates(c, code):
@@ -144,7 +151,9 @@ class Library:
             if node in c.procedures:
                 return None  # a step of it on a way no gate closes
             inner = c.inner.get(node) or self.processes.get(c.called.get(node, ""))
-            reason = self.not_needed(inner, code, decide) if inner is not None else None
+            if inner is None or id(inner) in seen:  # a process calling itself: no further
+                return None
+            reason = self.not_needed(inner, code, decide, seen | {id(c)})
             if reason is None:
                 return None
             reasons.append(reason)
