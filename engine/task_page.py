@@ -157,8 +157,11 @@ def materials(session: Session, instance_id: int, trail: Trail) -> dict | None:
         sections.append({"code": code, "name": zh, "name_en": en, **states[code], "records": list(latest.values()),
                          "count": len(records)})
     revisions = revision_notes(found)
-    return {"sections": sections, "revisions": revisions,
-            "recorded": any(s["records"] for s in sections) or bool(revisions)}
+    recorded = any(s["records"] for s in sections) or bool(revisions)
+    # shown once there is something to say: a record, or a procedure under way or not needed (a
+    # reviewer of a plan that needs no consultation sees why none is recorded)
+    return {"sections": sections, "revisions": revisions, "recorded": recorded,
+            "shown": recorded or any(s["state"] in ("open", "not_needed") for s in sections)}
 
 
 def revision_notes(found: Records) -> list[dict]:

@@ -124,6 +124,21 @@ def test_the_material_is_folded_for_the_one_who_started_the_plan(demo_engine):
     assert "编制社会稳定风险评估报告" in archive
 
 
+def test_a_reviewer_sees_why_nothing_is_recorded_yet(demo_engine):
+    """The first review of a plan that needs no consultation, experts nor risk assessment: no
+    procedure has a record yet, and the page says why rather than showing nothing."""
+    plan = Plan(demo_engine, title="深化政务服务改革方案")
+    plan.run_until("Task_SpecialGroupReview")
+    review = plan.task("Task_SpecialGroupReview")
+    page = _html(signed_in_client(demo_engine, "sun"), f"/tasks/{review['id']}")
+    box = re.search(r'<details class="materials" open>.*?</details>', page, re.S).group(0)
+    states = dict(re.findall(r'data-procedure="(\w+)" data-state="(\w+)"', box))
+    assert states == {"public_participation": "not_needed", "expert_argumentation": "not_needed",
+                      "risk_assessment": "not_needed", "legality_review": "not_reached",
+                      "collective_decision": "not_reached"}
+    assert "按方案的填报选项，流程不经此程序。" in page_text_of(box) and "流程尚未办到此程序，无记录。" in page_text_of(box)
+
+
 def test_a_plan_with_no_record_yet_shows_no_material(demo_engine):
     first = demo_engine.instance(1)["tasks"][0]  # DT-2015-01 确认方案任务信息: nothing done yet
     page = _html(signed_in_client(demo_engine, "wang"), f"/tasks/{first['id']}")
