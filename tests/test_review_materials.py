@@ -197,3 +197,15 @@ def test_a_meeting_held_again_is_recorded_afresh_and_its_date_bounds_what_follow
             plan.do("Task_IssuePlan", issueDate="2026-03-09")
         plan.do("Task_IssuePlan", issueDate="2026-03-16")
     assert plan.variables["meetingDate"] == "2026-03-16"
+
+
+def test_files_of_a_step_that_is_not_there_is_refused():
+    from engine.checks import check_processes
+    filing = (BPMN / "filing.bpmn").read_bytes()
+    assert [p for p in check_processes([("filing.bpmn", filing)]) if p["severity"] == "error"] == []
+    misspelt = filing.replace(b'value="Task_FileDocument, Task_SupplementFiling"',
+                              b'value="Task_FileDocuments, Task_SupplementFiling"')
+    assert misspelt != filing
+    [problem] = [p for p in check_processes([("filing.bpmn", misspelt)]) if p["severity"] == "error"]
+    assert (problem["rule"], problem["element_id"]) == ("form", "Task_CheckFiling")
+    assert "'Task_FileDocuments' 不是本文件中用户任务的 id" in problem["message"]
