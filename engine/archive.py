@@ -11,6 +11,9 @@ events before and after it, and each file against the SHA-256 its upload recorde
 verify` walks the whole chain. A plan the reform office stopped carries its stop (who, when,
 why), checked the same way; a stop, an end or a withdrawn step the trail does not hold is named.
 A record whose stated time is far from when it was written (`--now`, a fixed clock) says both.
+A procedure without records says why, as a task's 送审材料一览 does (Records.states): in progress,
+not needed by the plan's own answers (engine/procedure_gates.py reads the reason from the
+diagram's gateways), not reached yet, or none.
 """
 from __future__ import annotations
 
@@ -22,19 +25,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ProcessDefinition, Unit, User
+from models.process import OPEN_STATUSES
 
 from . import documents
 from .audit import CLOCK_TOLERANCE, check_events, off_clock
 from .history import Trail, load_trail
 from .ledger import LEAD_UNIT
-from .parser import NS, property_values
-from .procedures import PROCEDURES, PROPERTY as PROCEDURE, procedure_code
+from .procedure_gates import Container, Library, containers, deciding
+from .procedures import PROCEDURES
 from .queries import iso
-from .xmlsafe import parse_bpmn_bytes
 
 OTHER = ("other", "其他办理记录", "other records")
 # the event that must account for a plan's or a step's status (engine/runtime.py records them)
 STATUS_EVENTS = {"cancelled": "instance_cancelled", "completed": "instance_ended"}
+ENDED = tuple(STATUS_EVENTS)  # a plan's statuses once it has ended
 # how far a record's stated time may be from when it was written before the archive shows both:
 # the tolerance `audit verify` notes such events with
 TOLERANCE_MINUTES = int(CLOCK_TOLERANCE.total_seconds() // 60)
@@ -50,12 +54,30 @@ class Records:
     files: dict[int | None, list[dict]]  # task id -> its files, oldest first
     sections: dict[str, list[dict]]  # procedure code (then OTHER's) -> its records, oldest first
     proved: list  # the task_completed events the records come from
+    # procedure code -> why the plan does not need it (engine/procedure_gates.py: the gateway and
+    # the way the plan takes, 是否涉及群众切身利益：不涉及), None where its diagrams have no step of it
+    not_needed: dict[str, str | None]
+
+    def states(self) -> dict[str, dict]:
+        """Each procedure's state, as the archive and a task's 送审材料一览 both say it: `open`
+        (a step of it is open: 办理中), `done` (recorded: 已办), `not_needed` (不需要, with the
+        `reason`), `not_reached` (the plan runs and has not come to it: 尚未到达) or `none` (the
+        plan ended without a record of it: 无记录)."""
+        open_codes = {self.procedures.get((t.process_key, t.element_id)) for t in self.trail.tasks.values()
+                      if t.status in OPEN_STATUSES}
+        ended = self.trail.plan.status in ENDED
+        states = {}
+        for code in PROCEDURES:
+            state = "open" if code in open_codes else "done" if self.sections[code] else \
+                "not_needed" if code in self.not_needed else "none" if ended else "not_reached"
+            states[code] = {"state": state, "reason": self.not_needed.get(code) if state == "not_needed" else None}
+        return states
 
 
 def procedure_records(session: Session, instance_id: int, trail: Trail | None = None) -> Records:
     """The plan's records by procedure; `trail`: the plan's, if the caller has read it already."""
     trail = trail or load_trail(session, instance_id)
-    procedures = _task_procedures(session, trail.plan)
+    procedures, library, own = _task_procedures(session, trail.plan)
     units = _units(session, set(trail.names))
     files = {}
     for d in documents.listed(session, instance_id):
@@ -73,7 +95,22 @@ def procedure_records(session: Session, instance_id: int, trail: Trail | None = 
                                "subject": task.subject,
                                "values": item["values"], "documents": files.get(task.id, [])})
         proved.append(e)
-    return Records(trail, procedures, units, files, sections, proved)
+    return Records(trail, procedures, units, files, sections, proved, _not_needed(trail.plan, library, own))
+
+
+def _not_needed(plan, library: Library, own: Container | None) -> dict[str, str | None]:
+    """The procedures the plan does not need by its own variables, and those its diagrams have no
+    step of (None), for a plan whose diagrams name procedures at all."""
+    if own is None or not library.within(own):
+        return {}
+    decide = deciding(json.loads(plan.variables_json or "{}"))
+    found = {}
+    for code in PROCEDURES:
+        if code not in library.within(own):
+            found[code] = None
+        elif (reason := library.not_needed(own, code, decide)) is not None:
+            found[code] = reason
+    return found
 
 
 def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
@@ -81,6 +118,7 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
     trail, plan, units, files, sections, proved = \
         found.trail, found.trail.plan, found.units, found.files, found.sections, found.proved
     procedures = found.procedures
+    states = found.states() if procedures else {}
     stop_event = _stop_event(trail)
     checked = proved + ([stop_event] if stop_event is not None else [])
     problems = check_events(session, checked) + _unproved(trail, proved) + documents.check(session, instance_id)[1]
@@ -97,7 +135,8 @@ def decision_archive(session: Session, instance_id: int, now: datetime) -> dict:
         # False when no task of the plan's diagrams names a procedure (a process that is no
         # decision, or a version deployed before the property): every record is then "other"
         "classified": bool(procedures),
-        "sections": [{"code": code, "name": _names(code)[0], "name_en": _names(code)[1], "records": records}
+        "sections": [{"code": code, "name": _names(code)[0], "name_en": _names(code)[1], "records": records,
+                      **states.get(code, {"state": "done" if records else "none", "reason": None})}
                      for code, records in sections.items()],
         "other_documents": sorted(loose, key=lambda d: d["id"]),
         # the reform office's stop of the plan (reformflow cancel): the decision this file ends with
@@ -182,35 +221,47 @@ def _names(code: str) -> tuple[str, str]:
     return PROCEDURES.get(code) or OTHER[1:]
 
 
-def _task_procedures(session: Session, plan) -> dict[tuple[str, str], str]:
+def _task_procedures(session: Session, plan) -> tuple[dict[tuple[str, str], str], Library, Container | None]:
     """(process or subprocess id, user task id) -> procedure code, from the diagrams the plan is
-    bound to (its own version and its called processes' versions). A diagram is parsed once per
-    content (its SHA-256): a task's page asks on every view."""
+    bound to (its own version and its called processes' versions); those processes, and the
+    plan's own. A diagram is parsed once per content (its SHA-256): a task's page asks on every view."""
     ids = [plan.definition_id, *json.loads(plan.subprocess_definitions or "{}").values()]
-    found = {}
-    shas = dict(session.execute(select(ProcessDefinition.id, ProcessDefinition.sha256)
-                                .where(ProcessDefinition.id.in_(ids))).all())
-    missing = [i for i, sha in shas.items() if sha not in _PROCEDURES_OF]
+    found, processes = {}, {}
+    rows = {i: (sha, key) for i, sha, key in session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.sha256, ProcessDefinition.key).where(ProcessDefinition.id.in_(ids)))}
+    missing = [i for i, (sha, _) in rows.items() if sha not in _DIAGRAMS]
     for definition in session.execute(select(ProcessDefinition).where(ProcessDefinition.id.in_(missing))).scalars() \
             if missing else ():
-        _PROCEDURES_OF[definition.sha256] = _procedures_in(definition)
-    for sha in shas.values():
-        found.update(_PROCEDURES_OF[sha])
-    return found
+        _DIAGRAMS[definition.sha256] = _diagram(definition)
+    for sha, _ in rows.values():
+        found.update(_DIAGRAMS[sha][0])
+        processes.update(_DIAGRAMS[sha][1])
+    own_sha, own_key = rows.get(plan.definition_id, (None, None))
+    own = _DIAGRAMS[own_sha][1].get(own_key) if own_sha else None
+    bound = tuple(sorted({sha for sha, _ in rows.values()}))  # the gates are found once per set of diagrams
+    if bound not in _LIBRARIES:
+        if len(_LIBRARIES) >= 64:
+            _LIBRARIES.clear()
+        _LIBRARIES[bound] = Library(processes)
+    return found, _LIBRARIES[bound], own
 
 
-_PROCEDURES_OF: dict[str, dict[tuple[str, str], str]] = {}  # a diagram's SHA-256 -> its tasks' procedures
+# a diagram's SHA-256 -> its tasks' procedures and its processes (engine/procedure_gates.py)
+_DIAGRAMS: dict[str, tuple[dict[tuple[str, str], str], dict[str, Container]]] = {}
+_LIBRARIES: dict[tuple[str, ...], Library] = {}  # the SHA-256s of a plan's diagrams -> their Library
 
 
-def _procedures_in(definition) -> dict[tuple[str, str], str]:
+def _diagram(definition) -> tuple[dict[tuple[str, str], str], dict[str, Container]]:
+    processes = containers(definition.bpmn_xml.encode("utf-8"), definition.file_name)
     found = {}
-    tree = parse_bpmn_bytes(definition.bpmn_xml.encode("utf-8"), definition.file_name)
-    for task in tree.getroot().iterfind(".//bpmn:userTask", NS):
-        code = procedure_code(next(iter(property_values(task, PROCEDURE)), None))
-        if code:
-            container = next(task.iterancestors(f"{{{NS['bpmn']}}}subProcess", f"{{{NS['bpmn']}}}process"))
-            found[(container.get("id"), task.get("id"))] = code
-    return found
+
+    def walk(c: Container):
+        found.update({(c.id, task): code for task, code in c.procedures.items()})
+        for inner in c.inner.values():
+            walk(inner)
+    for c in processes.values():
+        walk(c)
+    return found, processes
 
 
 def _units(session: Session, usernames: set[str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ def rows(archive: dict) -> list[list]:
     for section in archive["sections"]:
         if not section["records"]:
             if section["code"] != "other":
-                table.append([section["name"], "", "", "", "无记录", "", "", "", ""])
+                table.append([section["name"], "", "", "", state_text(section)[0], "", "", "", ""])
             continue
         for r in section["records"]:
             table.append([section["name"], when_text(r), who_text(r), unit_text(r), step(r["name"], r["subject"]),
@@ -35,6 +35,20 @@ def rows(archive: dict) -> list[list]:
         table.append([OTHER[1], minute(d["attached_at"]), d["attached_by"], "", f"{step(d['task_name'], d['task_subject'])}（{step_state(d)}）",
                       "", files_text([d]), "", ""])
     return table
+
+
+def state_text(section: dict) -> tuple[str, str]:
+    """A procedure without records, as the archive page and a task's 送审材料一览 say it (Chinese,
+    English): 不需要 and why, 办理中, 尚未到达 or 无记录 (engine/archive.py, Records.states)."""
+    state, reason = section.get("state"), section.get("reason")
+    if state == "not_needed":
+        return (f"不需要（{reason}）", f"not needed: {reason}") if reason else \
+            ("不需要（流程中没有此程序的步骤）", "not needed: the plan's diagrams have no step of it")
+    if state == "open":
+        return "办理中，尚无记录", "in progress, no record yet"
+    if state == "not_reached":
+        return "尚未到达，无记录", "not reached yet, no record"
+    return "无记录", "none"
 
 
 def step_state(d: dict) -> str:
@@ -124,7 +138,7 @@ def text_lines(archive: dict) -> list[str]:
         if section["code"] == "other" and not count:
             continue
         lines.append(f"{number}. {section['name']} ({section['name_en']})："
-                     + (f"{count} 条记录 ({counted(count, 'record')})" if count else "无记录 (none)"))
+                     + (f"{count} 条记录 ({counted(count, 'record')})" if count else "{} ({})".format(*state_text(section))))
         for r in section["records"]:
             lines.append(_record_line(r, step(r["name"], r["subject"])))
             if r["values"]:

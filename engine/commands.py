@@ -1755,6 +1755,7 @@ class Engine:
             view = task_view(session, task_id, runtime.form_limit(ctx, {}), task_data)
             view["documents"] = documents.listed(session, view["instance_id"], task_id)
             view["attachments_required"] = bool(specs) and documents.required(specs[0])
+            view["files_of"] = documents.files_of(specs[0]) if specs else []  # the steps whose files it reviews
             if view["status"] == "completed":  # by a delegate: for whom (委托办理), as the trail says
                 payload = session.execute(select(AuditEvent.payload).where(
                     AuditEvent.task_id == task_id, AuditEvent.event_type == "task_completed")).scalar()

@@ -45,6 +45,9 @@ EVENT = "document_attached"
 # A user task whose files are part of the record (the draft, the risk report, the legal opinion)
 # says so with the extension property attachments = required: it is not completed without one.
 PROPERTY, REQUIRED = "attachments", "required"
+# A review step that judges the files of earlier steps (备案审查: what 报送备案 and 补充备案材料 sent)
+# names them with the extension property filesOf = their user task ids: its page lists their files.
+FILES_OF = "filesOf"
 # Files sent with one form: what a person attaches to one step; more is a sign of a wrong folder.
 MAX_FILES = 10
 
@@ -137,6 +140,11 @@ def _megabytes(size: int) -> str:
 def required(task_spec) -> bool:
     """Whether the diagram requires a file on this user task (its `attachments` property)."""
     return (task_spec.extensions or {}).get(PROPERTY, "").strip() == REQUIRED
+
+
+def files_of(task_spec) -> list[str]:
+    """The user task ids whose files this task's page lists for its reviewer (its `filesOf` property)."""
+    return [part.strip() for part in (task_spec.extensions or {}).get(FILES_OF, "").split(",") if part.strip()]
 
 
 def missing_on(session: Session, task) -> Invalid | None:

@@ -8,7 +8,8 @@
   opened since the deadline passed, if any (an escalation);
 - `others_may_claim`: whether anyone but its holder could take a step handed back;
 - `materials`: the five statutory procedures of the plan as its decision archive files them
-  (engine/archive.py), each done, in progress or without a record, for whoever judges the plan;
+  (engine/archive.py), each done, in progress, not needed and why, not reached yet, or without a
+  record, and the drafter's 修改说明 of each redraft, for whoever judges the plan;
 - `next_steps`: the steps a submission opened that the person holds or may claim.
 """
 from __future__ import annotations
@@ -132,15 +133,20 @@ def others_may_claim(conn: Connection, task: dict, username: str) -> bool:
                                User.active.is_(True)).limit(1)).first() is not None
 
 
+# the field a redraft asks for (起草方案, 修改调整方案, 修改进展报告): what changed since the last round
+REVISION_NOTES = "revisionNotes"
+
+
 def materials(session: Session, instance_id: int, trail: Trail) -> dict | None:
     """送审材料一览: each of the five procedures as the plan's decision archive files it — done
-    (its steps' latest records), in progress (a step of it is open) or without a record — for a
-    plan whose diagrams name procedures at all (else None)."""
+    (its steps' latest records), in progress (a step of it is open), not needed (the plan's own
+    answers close the diagram's way to it: the reason), not reached yet, or without a record — and
+    the drafter's 修改说明 of each redraft, newest first; for a plan whose diagrams name procedures
+    at all (else None)."""
     found: Records = procedure_records(session, instance_id, trail)
     if not found.procedures:
         return None
-    open_codes = {found.procedures.get((t.process_key, t.element_id)) for t in trail.tasks.values()
-                  if t.status in OPEN_STATUSES}
+    states = found.states()
     sections = []
     for code, (zh, en) in PROCEDURES.items():
         records = found.sections[code]
@@ -148,10 +154,30 @@ def materials(session: Session, instance_id: int, trail: Trail) -> dict | None:
         for r in records:
             latest.pop(r["element_id"], None)
             latest[r["element_id"]] = r
-        state = "open" if code in open_codes else "done" if records else "none"
-        sections.append({"code": code, "name": zh, "name_en": en, "state": state, "records": list(latest.values()),
+        sections.append({"code": code, "name": zh, "name_en": en, **states[code], "records": list(latest.values()),
                          "count": len(records)})
-    return {"sections": sections, "recorded": any(s["records"] for s in sections)}
+    revisions = revision_notes(found)
+    recorded = any(s["records"] for s in sections) or bool(revisions)
+    # shown once there is something to say: a record, or a procedure under way or not needed (a
+    # reviewer of a plan that needs no consultation sees why none is recorded)
+    return {"sections": sections, "revisions": revisions, "recorded": recorded,
+            "shown": recorded or any(s["state"] in ("open", "not_needed") for s in sections)}
+
+
+def revision_notes(found: Records) -> list[dict]:
+    """The 修改说明 given with each round of a redraft, newest first: which round of that step (its
+    first completion is round 1), who, when, and what they wrote."""
+    records = sorted((r for section in found.sections.values() for r in section), key=lambda r: r["seq"])
+    rounds: dict[tuple[str, str | None], int] = {}
+    notes = []
+    for r in records:
+        key = (r["element_id"], r["subject"])
+        rounds[key] = rounds.get(key, 0) + 1
+        text = next((v["value"] for v in r["values"] if v["field"] == REVISION_NOTES), None)
+        if isinstance(text, str) and text.strip():
+            notes.append({"round": rounds[key], "notes": text, "name": r["name"], "subject": r["subject"],
+                          "occurred_at": r["occurred_at"], "actor": r["actor"], "actor_name": r["actor_name"]})
+    return notes[::-1]
 
 
 def latest_files(documents: list[dict]) -> set[int]:
@@ -164,4 +190,5 @@ def latest_files(documents: list[dict]) -> set[int]:
     return {d["id"] for d in documents if latest.get(d.get("task_name") or "") == d["task_id"]}
 
 
-__all__ = ["OTHER", "deadline", "latest_files", "materials", "others_may_claim", "returned", "returned_by"]
+__all__ = ["OTHER", "deadline", "latest_files", "materials", "others_may_claim", "returned", "returned_by",
+           "revision_notes"]

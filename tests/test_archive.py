@@ -127,7 +127,10 @@ def test_a_procedure_the_plan_did_not_go_through_says_so(library, at):  # noqa: 
         plan = Plan(library)
         plan.run_until("Task_LegalityReview")
     lines = _archive(library, plan.id).stdout.splitlines()
-    assert "1. 公众参与 (public participation)：无记录 (none)" in lines
+    # not needed by the plan's own answer at 确认方案任务信息, as the diagram's gateway says it
+    assert "1. 公众参与 (public participation)：不需要（是否涉及群众切身利益：不涉及） " \
+           "(not needed: 是否涉及群众切身利益：不涉及)" in lines
+    assert "5. 集体讨论决定 (collective discussion and decision)：尚未到达，无记录 (not reached yet, no record)" in lines
     assert "4. 合法性审查 (legality review)：1 条记录 (1 record)" in lines  # materials checked, review open
 
 

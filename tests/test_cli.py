@@ -875,6 +875,7 @@ def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(libra
     shown = json.loads(page("--json"))
     assert (shown["id"], shown["plan_title"], shown["status"]) == (filing["id"], "深化财政预算管理制度改革方案", "claimed")
     assert shown["values"] == {"documentNumber": "同改发〔2026〕1号", "issueDate": "2026-01-31", "pilot": False,
+                               "filingDeadline": "2026-02-28",  # one month from the issue date
                                "newDeadline": None, "escalationNote": None,  # no 限期报送 ordered
                                "filingDate": None, "filingMaterials": None}
     # the filing date's range as it stands that day: from the issue date to today
@@ -886,6 +887,7 @@ def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(libra
         '    文号 documentNumber（文本 string，只读 read-only） = "同改发〔2026〕1号"',
         '    印发日期 issueDate（日期 date，只读 read-only） = "2026-01-31"',
         "    试点方案 pilot（是/否 boolean，只读 read-only） = false",
+        '    原备案期限（自印发之日起一个月，试点方案一周，当日24时止） filingDeadline（日期 date，只读 read-only） = "2026-02-28"',
         # the reform office's 限期报送, none yet: read-only and empty, the label saying what that means
         "    改革办责令限期报送至（逾期后改革办另定的期限；显示「—」的为未另定） newDeadline（日期 date，只读 read-only）",
         "    改革办的处理说明（逾期未备案处理；显示「—」的为无） escalationNote（文本 string，只读 read-only）",

@@ -39,9 +39,12 @@ def test_a_step_changed_in_what_a_person_does_and_sees():
         ('name="报送备案" camunda:assignee="${initiator}" camunda:candidateGroups="drafter"',
          'name="报送备案材料" camunda:assignee="${initiator}" camunda:candidateGroups="drafter,reform_office"'),
         ("自印发之日起一个月内（试点方案一周内）向改革办报送备案", "自印发之日起30日内（试点方案一周内）向改革办报送备案"),
-        ('<camunda:formField id="filingMaterials" label="报送的备案材料" type="string">',
+        # 报送备案's field (备案审查 shows it read-only under the same label)
+        ('<camunda:formField id="filingMaterials" label="报送的备案材料" type="string">\n'
+         '              <camunda:validation>\n                <camunda:constraint name="required" />',
          '<camunda:formField id="contactPhone" label="联系电话" type="string" />\n'
-         '          <camunda:formField id="filingMaterials" label="报送的备案材料清单" type="string">'),
+         '          <camunda:formField id="filingMaterials" label="报送的备案材料清单" type="string">\n'
+         '              <camunda:validation>\n                <camunda:constraint name="required" />'),
         ('<camunda:value id="notice" name="予以通报" />', '<camunda:value id="notice" name="通报批评" />'),
     )
     changes = _by_id(compare(FILING, new, "filing"))

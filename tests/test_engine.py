@@ -466,9 +466,10 @@ def test_a_missing_variable_at_run_time_is_named_in_chinese_and_english(engine, 
     with at("2026-11-03T09:00"), pytest.raises(Invalid) as err:
         engine.start("filing", actor="chen", data={"pilot": False})  # no issueDate
     message = err.value.message
-    assert message.startswith("filing.bpmn: element Event_FilingOverdue (备案期限届满): 变量 issueDate 没有值")
-    assert "pilot = false" in message  # the values the expression was given
-    assert "(variable 'issueDate' is not defined" in message and "Nothing was changed" in message
+    # the first element to read it: the script that sets the original deadline (计算原备案期限);
+    # a timer's expression names the values it was given too (the next test)
+    assert message.startswith("filing.bpmn: element Task_SetFilingDeadline (计算原备案期限): 变量 issueDate 没有值")
+    assert "variable 'issueDate' is not defined" in message and "Nothing was changed" in message
     # who meets it learns whom to tell when the value is not theirs to enter
     assert "否则是流程图的问题，请告知改革办" in message and "otherwise the diagram is at fault: tell the reform office" in message
     assert ". ." not in message and "rf-timer" not in message

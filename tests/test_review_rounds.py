@@ -59,6 +59,15 @@ DECIDED_AFRESH = [
     ("deliberation.bpmn", "Task_GovExecutiveMeeting", "govMeetingDecision"),
     ("deliberation.bpmn", "Task_StandingCommittee", "memberStances"),
     ("deliberation.bpmn", "Task_StandingCommittee", "standingCommitteeDecision"),
+    # a meeting held again (再次讨论, 暂缓, a plan back after revision) is another meeting: its
+    # date, who came and who did not, what each said and the dissent are its own
+    *[("deliberation.bpmn", meeting, field)
+      for meeting in ("Task_LeadershipGroupMeeting", "Task_SpecialGroupMeeting", "Task_ExecutiveMeeting",
+                      "Task_GovExecutiveMeeting", "Task_StandingCommittee")
+      for field in ("meetingDate", "attendees", "absentees", "dissent")],
+    ("deliberation.bpmn", "Task_Countersign", "dissent"),
+    *[("deliberation.bpmn", retable, "retableDate")
+      for retable in ("Task_DeferredRetable", "Task_GovMeetingRetable", "Task_StandingCommitteeRetable")],
     ("filing.bpmn", "Task_EscalateOverdueFiling", "newDeadline"),
     ("filing.bpmn", "Task_PublicNotice", "noticeDecision"),
     ("filing.bpmn", "Task_PublicNotice", "noticeNote"),
@@ -92,7 +101,7 @@ CARRIED = [
     ("risk_assessment.bpmn", "Task_RecordControls", "riskControls"),
     ("deliberation.bpmn", "Task_ChooseOrdinaryRoute", "ordinaryRoute"),
     ("deliberation.bpmn", "Task_LeadershipGroupMeeting", "meetingPlace"),
-    ("deliberation.bpmn", "Task_LeadershipGroupMeeting", "attendees"),
+    ("deliberation.bpmn", "Task_LeadershipGroupMeeting", "meetingChair"),
     ("implementation.bpmn", "Task_DecideReReview", "reReviewPanel"),
 ]
 

@@ -208,8 +208,8 @@ def test_the_decision_archive_reads_and_prints_as_one_page(live, page):
     for text in ("李娜", "市司法局", "合法合规性审查", "审查结论", "通过", "符合法律法规", f"第 {seq} 号"):
         expect(row).to_contain_text(text)
     expect(legality.locator("tr[data-seq]").first).to_contain_text("送审材料齐全是")  # a tick box as 是
-    # a statutory procedure the plan did not go through says so, rather than being left out
-    expect(page.locator("section[data-procedure='risk_assessment']")).to_contain_text("无记录")
+    # a statutory procedure the plan did not go through says so, and why, rather than being left out
+    expect(page.locator("section[data-procedure='risk_assessment'] p.empty")).to_have_text("不需要（是否须风险评估：无需评估）")
 
     page.emulate_media(media="print")  # on paper: the plan and its records, not the menu and the hints
     expect(page.locator("header.top")).to_be_hidden()

@@ -15,6 +15,9 @@ import chinese_calendar
 from engine import clock
 from engine.history import plan_history
 
+from playwright.sync_api import expect
+
+from . import file_samples
 from .plan_helper import Plan
 from .web_helper import page_text, sign_in, signed_in_client
 
@@ -93,8 +96,16 @@ def test_a_reviewer_sees_the_five_procedures_beside_the_form(demo_engine):
     box = re.search(r'<details class="materials"[^>]*>.*?</details>', page, re.S).group(0)
     assert box.startswith('<details class="materials" open>')  # open for a reviewer
     states = dict(re.findall(r'data-procedure="(\w+)" data-state="(\w+)"', box))
-    assert states == {"public_participation": "none", "expert_argumentation": "none", "risk_assessment": "none",
-                      "legality_review": "open", "collective_decision": "none"}
+    # the demo's plans need no consultation, experts nor risk assessment: not needed, and why (the
+    # diagram's gateway and the plan's answer); the collective decision is ahead, not missing
+    assert states == {"public_participation": "not_needed", "expert_argumentation": "not_needed",
+                      "risk_assessment": "not_needed", "legality_review": "open", "collective_decision": "not_reached"}
+    said = {code: page_text_of(cell) for code, cell in re.findall(
+        r'data-procedure="(\w+)".*?<td data-label="状态" class="state">(.*?)</td>', box, re.S)}
+    assert said == {"public_participation": "○ 不需要（是否涉及群众切身利益：不涉及）",
+                    "expert_argumentation": "○ 不需要（是否专业性技术性强：否）",
+                    "risk_assessment": "○ 不需要（是否须风险评估：无需评估）",
+                    "legality_review": "… 办理中", "collective_decision": "— 尚未到达"}
     assert "「核对送审材料是否齐全」" in page_text_of(box) and "送审材料齐全 是" in page_text_of(box)
     assert f'href="/plans/{review["instance_id"]}/archive"' in box
     assert page.index('class="materials"') < page.index("<h2>表单</h2>")  # before the form
@@ -107,10 +118,25 @@ def test_the_material_is_folded_for_the_one_who_started_the_plan(demo_engine):
     box = re.search(r'<details class="materials"[^>]*>', page).group(0)
     assert box == '<details class="materials">'
     states = dict(re.findall(r'data-procedure="(\w+)" data-state="(\w+)"', page))
-    assert states["risk_assessment"] == "done" and states["legality_review"] == "none"
+    assert states["risk_assessment"] == "done" and states["legality_review"] == "not_reached"
     # the archive page the box links to still gathers the same records
     archive = _html(signed_in_client(demo_engine, "sun"), f"/plans/{plan.id}/archive")
     assert "编制社会稳定风险评估报告" in archive
+
+
+def test_a_reviewer_sees_why_nothing_is_recorded_yet(demo_engine):
+    """The first review of a plan that needs no consultation, experts nor risk assessment: no
+    procedure has a record yet, and the page says why rather than showing nothing."""
+    plan = Plan(demo_engine, title="深化政务服务改革方案")
+    plan.run_until("Task_SpecialGroupReview")
+    review = plan.task("Task_SpecialGroupReview")
+    page = _html(signed_in_client(demo_engine, "sun"), f"/tasks/{review['id']}")
+    box = re.search(r'<details class="materials" open>.*?</details>', page, re.S).group(0)
+    states = dict(re.findall(r'data-procedure="(\w+)" data-state="(\w+)"', box))
+    assert states == {"public_participation": "not_needed", "expert_argumentation": "not_needed",
+                      "risk_assessment": "not_needed", "legality_review": "not_reached",
+                      "collective_decision": "not_reached"}
+    assert "按方案的填报选项，流程不经此程序。" in page_text_of(box) and "流程尚未办到此程序，无记录。" in page_text_of(box)
 
 
 def test_a_plan_with_no_record_yet_shows_no_material(demo_engine):
@@ -263,3 +289,59 @@ def test_the_ledger_is_cards_on_a_phone_under_a_short_header(browser, live):
         assert phone.locator("nav.pages a", has_text="审计").is_visible()
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- the QA pass's second day
+NOTES = "已补充绩效结果应用的具体措施，删去第三部分重复内容"
+
+
+def _redrafted_and_filed(engine) -> tuple[Plan, dict]:
+    """A plan returned once by the 专项小组 and redrafted with a 修改说明, then issued, and filed with
+    a file attached: its 备案审查 is open."""
+    plan = Plan(engine, title="深化政务服务改革方案")
+    plan.run_until("Task_SpecialGroupReview")
+    plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason=REASON)
+    plan.do("Task_DraftPlan", draftSummary="修改稿", revisionNotes=NOTES)
+    plan.run_until("Task_FileDocument")
+    filing = plan.task("Task_FileDocument")
+    engine.attach(filing["id"], "备案报告.pdf", file_samples.pdf("备案报告"), actor="zhang")
+    plan.do("Task_FileDocument")
+    return plan, plan.task("Task_CheckFiling")
+
+
+def test_the_filing_review_page_lists_the_filed_files_and_what_changed(demo_engine):
+    plan, review = _redrafted_and_filed(demo_engine)
+    page = _html(signed_in_client(demo_engine, "chen"), f"/tasks/{review['id']}")
+    files = re.search(r'<section class="documents reviewed">.*?</section>', page, re.S).group(0)
+    said = page_text_of(files)
+    assert "待审查的附件" in said and "备案报告.pdf" in said and "报送备案" in said
+    assert page.index('class="documents reviewed"') < page.index("<h2>表单</h2>")  # above the form
+    values = dict(re.findall(r'<dt>([^<]*)</dt><dd data-field="(?:documentNumber|filingMaterials)">([^<]*)', page))
+    assert values == {"文号": "同改发〔2026〕1号", "报送的备案材料": "正式文本、起草说明"}
+    notes = page_text_of(re.search(r'<section class="revisions">.*?</section>', page, re.S).group(0))
+    assert "第 2 轮 · 「起草方案」 · 张伟" in notes and NOTES in notes
+
+
+def test_a_reviewer_sees_the_filing_and_the_material_in_the_browser(live, page):
+    engine = live.app.extensions["reformflow"]
+    _, review = _redrafted_and_filed(engine)
+    engine.claim(review["id"], actor="chen")
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/tasks/{review['id']}")
+    # what the lead unit filed, read-only on the review form, and the files it attached
+    expect(page.locator(".task-form [data-field='documentNumber'] .value")).to_have_text("同改发〔2026〕1号")
+    expect(page.locator(".task-form [data-field='filingMaterials'] .value")).to_have_text("正式文本、起草说明")
+    expect(page.locator(".task-form [data-field='filingDeadline'] .label")).to_contain_text("原备案期限")
+    expect(page.locator("section.reviewed li")).to_have_count(1)
+    expect(page.locator("section.reviewed li")).to_contain_text("备案报告.pdf")
+    # 送审材料一览: not needed, and why; what the drafter changed
+    expect(page.locator("tr[data-procedure='public_participation'] td.state")).to_have_text(
+        "○ 不需要（是否涉及群众切身利益：不涉及）")
+    expect(page.locator("section.revisions li").first).to_contain_text(NOTES)
+    # the overdue filing of DT-2015-07: its original deadline beside the office's new one
+    filing = next(t for t in engine.instance(7)["tasks"] if t["element_id"] == "Task_FileDocument")
+    page.goto(f"{live.url}/tasks/{filing['id']}")
+    original = page.locator("dd[data-field='filingDeadline']")
+    expect(original).to_contain_text(re.compile(r"\d{4}"))
+    expect(page.locator("dt", has_text="原备案期限")).to_be_visible()
+    expect(page.locator("dt", has_text="改革办责令限期报送至")).to_be_visible()

@@ -236,6 +236,9 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
     hints = {f["id"]: field_hints.hints(f, view["bounds"].get(f["id"], {}), labels) for f in form} \
         if view["status"] in ("open", "claimed") else {}
     others = [d for d in engine().documents(view["instance_id"]) if d["task_id"] != view["id"]]
+    # the files of the steps this one reviews (filesOf: 备案审查 reads 报送备案's), newest first
+    reviewed = [d for d in reversed(others) if d["element_id"] in view.get("files_of", [])
+                and d["task_status"] != "cancelled"]
     files_seen = max((d["id"] for d in view["documents"] + others), default=0)
     with engine().db.reader() as s:
         trail = load_trail(s, view["instance_id"])
@@ -255,6 +258,7 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            form_version=view["version"] if seen_version is None else seen_version,
                            comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
                            files_seen=files_seen, returned=returned, materials=materials, due=due,
+                           reviewed_files=reviewed,
                            hand_back=hand_back, latest_files=task_page.latest_files(view["documents"] + others),
                            started_by_me=trail.plan.started_by == current_user.username,
                            answer=field_hints.recorded,

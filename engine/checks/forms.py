@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..deadlines import is_iso_date_or_datetime
-from ..documents import PROPERTY as ATTACHMENTS, REQUIRED
+from ..documents import FILES_OF, PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import ENGINE_VARIABLES, is_wrapped, readable_name
 from ..forms import (CONFIRM, CONFIRM_TEXT, REQUIRED_WHEN, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids,
                      default_error)
@@ -52,6 +52,7 @@ def rule_user_tasks(doc: Doc):
         yield from _check_procedure(doc, task)
         yield from _check_candidate_unit(doc, task)
         yield from _check_attachments(doc, task)
+        yield from _check_files_of(doc, task)
         yield from _check_form(doc, task)
 
 
@@ -93,6 +94,19 @@ def _check_attachments(doc: Doc, task):
             yield doc.problem(task, "form", f"属性 {ATTACHMENTS} 的值 '{value}' 无效：须上传附件的写 {REQUIRED}，否则删去此属性 "
                               f"(property {ATTACHMENTS} '{value}': write {REQUIRED} to require a file, or leave the "
                               "property out)")
+
+
+def _check_files_of(doc: Doc, task):
+    """`filesOf` lists the user tasks (ids, comma-separated) whose files the task's page shows its
+    reviewer; an id that is no user task of the file would show nothing, silently."""
+    tasks = {t.get("id") for t in doc.iter("userTask")}
+    for value in property_values(task, FILES_OF):
+        for part in (p.strip() for p in value.split(",")):
+            if part and part not in tasks:
+                yield doc.problem(task, "form", f"属性 {FILES_OF} 列出的 '{part}' 不是本文件中用户任务的 id，"
+                                  "请写要审查其附件的用户任务的 id，多个用英文逗号分隔 "
+                                  f"(property {FILES_OF}: '{part}' is no user task id of this file; list the "
+                                  "ids of the user tasks whose files the reviewer reads, comma-separated)")
 
 
 def _check_form(doc: Doc, task):
