@@ -6,6 +6,7 @@ events, commit — all of it or nothing.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -27,7 +28,7 @@ from models import ApiToken, AuditEvent, CalendarOverride, Delegation, Group, Hu
 from models.identity import memberships
 from models.db import Database
 
-from . import (audit, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail, modeler,
+from . import (audit, channels, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail, modeler,
                migration, passwords, provisional, recount, reporting_bodies, runtime, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
@@ -82,6 +83,9 @@ class TokenUser(Member):
 class Engine:
     def __init__(self, db: Database):
         self.db = db
+        # how the actions of this engine's callers reach it (engine/channels.py), recorded on every
+        # event: None (not recorded) until bound with `via`, as the web, the CLI and the worker do
+        self.channel: channels.Channel | None = None
         # Caches keyed by row id: one engine serves one database, so ids are unique.
         self.workflows = runtime.WorkflowCache()
         self.audit_tip = audit.ChainTip()
@@ -93,14 +97,25 @@ class Engine:
         cycles.install()
 
     # ----------------------------------------------------------------- plumbing
+    def via(self, channel: "channels.Channel") -> "Engine":
+        """This engine as the callers of one channel use it (a web request, an API token, the command
+        line, the worker): the same database, caches and chain tip, with `channel` on every event
+        its commands record. A shallow copy: cheap enough for each request."""
+        if channel == self.channel:
+            return self
+        bound = copy.copy(self)
+        bound.channel = channel
+        return bound
+
     @contextmanager
-    def command(self, actor: str) -> Iterator[Context]:
+    def command(self, actor: str, *, channel: "channels.Channel | None" = None) -> Iterator[Context]:
         """One command = one transaction; a concurrent change surfaces as Conflict, a database held
-        by other work past the wait as Busy."""
+        by other work past the wait as Busy. `channel`: this command's, if not the engine's own (the
+        timers are the worker's whoever runs them)."""
         try:
             with self.db.transaction() as session:
                 ctx = Context(session, actor, clock.now(), workflows=self.workflows, specs=self.specs,
-                              audit_tip=self.audit_tip)
+                              audit_tip=self.audit_tip, channel=channel or self.channel)
                 yield ctx
                 mail.queue(ctx)  # the mails this action calls for, in its transaction
                 ctx.log.flush(session)
@@ -1424,7 +1439,7 @@ class Engine:
     def _fire_plan(self, instance_id: int) -> list[str] | None:
         """The timers fired in one plan (empty: it had none due after all); None if another
         worker holds the plan or got there first."""
-        with self.command(SYSTEM_ACTOR) as ctx:
+        with self.command(SYSTEM_ACTOR, channel=channels.WORKER_CHANNEL) as ctx:
             instance = self._lock_instance(ctx, instance_id, skip_locked=True)
             if instance is None or instance.status != "running" or instance.next_timer_at is None \
                     or instance.next_timer_at > ctx.now:

@@ -45,7 +45,10 @@ class Trail:
                 "intact": intact(e),
                 # when it was really written, and whether that is far from the time it states (a
                 # date given with --now, a fixed clock): such a line is marked, not shown as fact
-                "recorded_at": iso(e.recorded_at), "off_clock": off_clock(e)}
+                "recorded_at": iso(e.recorded_at), "off_clock": off_clock(e),
+                # how the person acted: web, api (with the token's id), cli, worker; None: not
+                # recorded (before migration 0025), engine/channels.py
+                "channel": e.channel, "token_id": e.token_id}
         if e.event_type == "instance_started":
             item["name"] = self.processes.get((payload.get("key"), payload.get("version")))
         if behalf := payload.get("on_behalf_of"):  # 委托办理: the actor stood in for them

@@ -62,6 +62,8 @@ def outsider_hash(row: dict) -> str:
               row["task_id"], row["payload"], row["prev_hash"]]
     if row.get("recorded_at"):
         fields.append(row["recorded_at"])
+    if row.get("channel"):  # since migration 0025: the channel and the API token's id
+        fields += [row["channel"], row["token_id"]]
     material = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
@@ -193,7 +195,7 @@ def test_an_anchor_catches_an_event_rewritten_before_it_with_the_chain_rehashed(
     for e in events:
         actor = "mallory" if e.seq == 2 else e.actor
         digest = audit.event_hash(e.seq, e.occurred_at, actor, e.event_type, e.instance_id,
-                                  e.task_id, e.payload, prev, e.recorded_at)
+                                  e.task_id, e.payload, prev, e.recorded_at, e.channel, e.token_id)
         edits.append(f"UPDATE audit_events SET actor = '{actor}', prev_hash = '{prev}', "
                      f"hash = '{digest}' WHERE seq = {e.seq}")
         prev = digest

@@ -25,7 +25,7 @@ from flask import Blueprint, Response, g, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from engine import clock, urging
+from engine import channels, clock, urging
 from engine.commands import business_key_form
 from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
@@ -569,7 +569,8 @@ def history(instance_id: int):
     after = _whole("after", 0, least=0, most=MAX_ID)  # a client keeping in step: only what is newer
     with engine().db.reader() as s:
         trail = plan_history(s, instance_id)
-    trail["events"] = [e | {"said": said(e, language())} for e in trail["events"] if e["seq"] > after]
+    trail["events"] = [e | {"said": said(e, language()), "via": channels.said(e["channel"], e["token_id"], language())}
+                       for e in trail["events"] if e["seq"] > after]
     return answer(trail)
 
 
@@ -584,6 +585,7 @@ def events():
         feed = events_after(s, me(), after, limit)
     for e in feed["events"]:
         e["said"] = said(e, language())
+        e["via"] = channels.said(e["channel"], e["token_id"], language())
     return answer(feed)
 
 

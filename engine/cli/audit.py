@@ -85,7 +85,7 @@ def audit_anchor(state, as_json, output, actor):
     def record() -> dict:
         with state.engine.command(actor) as ctx:
             state.engine._member(ctx, actor)  # recorded as who anchored: a known, active user, as for every --as
-            return anchor(ctx.session, actor, ctx.now, public_url(state.db.url))
+            return anchor(ctx.session, actor, ctx.now, public_url(state.db.url), ctx.channel)
     if output:
         # the file is begun before the anchor is recorded: no anchor in the trail that could not be kept
         with whole_file(output, "锚点", "anchor") as out:
