@@ -38,7 +38,7 @@ from .parser import own_name, parse_files, setting as _setting  # a process prop
 from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
 from .state import spec_to_json
-from .visibility import may_see_plan
+from .visibility import AUDITOR_READS_ONLY, may_see_plan, only_audits, sees_everything
 from .workdays import before_entries, pointless_entry
 
 SYSTEM_ACTOR = "system"
@@ -1547,6 +1547,16 @@ class Engine:
             moved = migration.migrate(ctx, instance, to_version, reason, self._latest, expected_called)
         return {**self.instance(instance_id), "migration": moved}
 
+    def anchor(self, *, actor: str, database: str) -> dict:
+        """Record an anchor of the chain's tip (audit.anchor): by an auditor or the reform office;
+        anyone else is refused (QA auditor finding 12). No operator's default: who anchored is said
+        (`audit anchor --as`, as from cron: --as the auditor). Returns the anchor document."""
+        with self.command(actor) as ctx:
+            if not sees_everything(self._member(ctx, actor)):
+                raise Forbidden("只有审计人员和改革办可以记录审计锚点；请以审计人员的用户名 --as 办理 "
+                                "(only auditors and the reform office anchor the trail: --as an auditor's username)")
+            return audit.anchor(ctx.session, actor, ctx.now, database, ctx.channel)
+
     def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None,
                 after: int | None = None) -> dict:
         """A comment on a plan (批注/留言), optionally about one of its tasks: a question to the
@@ -1559,6 +1569,8 @@ class Engine:
         text = comments.checked_text(text)
         with self.command(actor) as ctx:
             member = self._member(ctx, actor, hold=True)  # acts as them: a deactivation is waited for
+            if only_audits(member):  # the auditor's role is read-only (QA auditor finding 12)
+                raise Forbidden(AUDITOR_READS_ONLY)
             principals = self._acting_for(ctx)
             instance = self._lock_instance(ctx, instance_id)  # its status holds until the commit
             # about a task held by someone they act for: said for them, and seen as they see it

@@ -237,7 +237,13 @@ def test_only_a_known_active_user_anchors_as_for_every_other_as(engine, people):
     # there is no default name to fall back on: who anchors is said
     missing = cli(engine.db, "audit", "anchor", code=2)
     assert "缺少 --as：请用 --as 用户名 写明以谁的身份办理" in missing.stderr and anchored() == 0
-    assert json.loads(cli(engine.db, "audit", "anchor", "--as", "li").stdout)["seq"]
+    # a known, active user who is neither an auditor nor in the reform office (QA auditor finding 12)
+    legal = cli(engine.db, "audit", "anchor", "--as", "li", code=4)
+    assert "只有审计人员和改革办可以记录审计锚点" in legal.stderr and anchored() == 0
+    assert json.loads(cli(engine.db, "audit", "anchor", "--as", "zhang", "--json", code=4).stdout)["error"] == "forbidden"
+    with engine.db.transaction() as s:
+        s.execute(text("UPDATE users SET active = :yes WHERE username = 'chen'"), {"yes": True})
+    assert json.loads(cli(engine.db, "audit", "anchor", "--as", "chen").stdout)["seq"]
     assert anchored() == 1
 
 

@@ -15,6 +15,7 @@ from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from engine.history import plan_history
 from engine.trail_text import not_intact, off_clock, said
+from engine.visibility import only_audits
 
 from . import current, i18n
 from .access import may_see_plan, not_yours
@@ -61,7 +62,8 @@ def plan(instance_id: int, typed: str = ""):
                    late=off_clock(e, language), via=channels.said(e["channel"], e["token_id"], language))
               for e in trail["events"]]
     return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
-                           comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office),
+                           comment_max=MAX_CHARS, reads_only=only_audits(current_user),
+                           may_comment=open_to(view["status"], current_user.office) and not only_audits(current_user),
                            ledger=ledger_row, missed_text=ledger_export.missed_text,
                            measures_text=ledger_export.measures_text, newer=newer,
                            newer_called=newer_called)
