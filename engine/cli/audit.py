@@ -165,6 +165,41 @@ def audit_verify(state, as_json, anchor_files):
         sys.exit(1)
 
 
+@command(audit, "events")
+@click.option("--type", "kind", metavar="TYPE", help="只列此类事件，如 user_changed、token_created、deployed "
+                                                     "(only events of this type, e.g. user_changed, token_created, deployed).")
+@click.option("--since", metavar="DATE", help="自此日起（北京时间，含当日），如 2026-03-01 (from this Beijing day on, included).")
+@click.option("--until", metavar="DATE", help="至此日止（北京时间，含当日） (up to this Beijing day, included).")
+@click.option("--before", metavar="SEQ", help="只列编号小于此数的事件：上一页末尾给出的「更早」 "
+                                              "(only events numbered below SEQ: the next page, as the last one says).")
+@click.option("--limit", metavar="N", help="每页条数，默认 50，至多 200 (events a page; 50 by default, at most 200).")
+def audit_events(state, as_json, kind, since, until, before, limit):
+    """不属于任何方案的事件，最新的在前：部署、用户、令牌、日历、登录、审计导出和锚点等
+    (the events of no plan, newest first: deploys, users, tokens, the calendar, sign-ins, audit exports and anchors)."""
+    from .. import channels
+    from ..planless import checked_filters, planless_events
+    from ..trail_text import not_intact, said
+    filters = checked_filters(kind, since, until, before, limit)
+    with state.db.reader() as s:
+        result = planless_events(s, **filters)
+
+    def human(d):
+        if not d["events"]:
+            click.echo("没有符合条件的事件 (no such events)")
+        for e in d["events"]:
+            who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] else \
+                "系统 (system)" if e["actor"] == "system" else e["actor"]
+            click.echo(f"  {e['seq']}  {display.minute(e['occurred_at'])}  {who}  "
+                       f"[{channels.said(e['channel'], e['token_id'], 'both')}]  {said(e)}")
+            click.echo(f"    {json.dumps(e['payload'], ensure_ascii=False, sort_keys=True)}")
+            if not e["intact"]:
+                click.echo(f"    {not_intact()}")
+        if d["next_before"]:
+            click.echo(f"更早的事件 (older events)：reformflow audit events --before {d['next_before']}"
+                       + "".join(f" --{k} {v}" for k, v in (("type", kind), ("since", since), ("until", until), ("limit", limit)) if v))
+    _emit(result, as_json, human)
+
+
 # What follows a broken trail, for whoever runs the check: the evidence first, then the repair.
 BROKEN_ADVICE = (
     "请保持数据库原样：不要修复、删改任何记录，以免毁掉证据，并请系统管理员先复制保存一份数据库（SQLite 连同其 -wal 文件，"
