@@ -604,9 +604,14 @@ class CsvExport:
     """Rows of the CSV export: the hashed fields (csv_row), then the readable columns."""
 
     def __init__(self, out: io.TextIOBase, session: Session):
-        from models import User
+        from models import Unit, User
+
+        from . import names_then
         self.writer = csv.writer(out)
-        self.names = dict(session.execute(select(User.username, User.display_name)).all())
+        people = session.execute(select(User.username, User.display_name, Unit.name)
+                                 .outerjoin(Unit, User.unit_id == Unit.id)).all()
+        # each person named as they were when they acted, today's name beside it if they were renamed
+        self.names = names_then.load(session, {u: n for u, n, _ in people}, {u: unit for u, _, unit in people})
 
     def header(self) -> None:
         self.writer.writerow([*CSV_HEADERS.values(), *CSV_READABLE])
@@ -624,11 +629,16 @@ class CsvExport:
         name = line if line == row["event_type"] else re.split(r"[ ：（「]", line, maxsplit=1)[0]
         actor = row["actor"]
         readable = [datetime.fromisoformat(row["occurred_at"]).astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
-                    self.names.get(actor) or ("系统" if actor == "system" else ""),
+                    self._name(actor, row["seq"]) or ("系统" if actor == "system" else ""),
                     channels.said(row.get("channel"), row.get("token_id")), name, line]
         hashed = csv_row(row)
         self.writer.writerow([_fits_excel(v) for v in [*(hashed[k] for k in CSV_HEADERS), *csv_row(
             dict(enumerate(readable))).values()]])
+
+
+    def _name(self, actor: str, seq: int) -> str | None:
+        found = self.names.differs(actor, seq)
+        return display.then_and_now(found["name"], found.get("name_now")) if found["name"] else None
 
 
 def _noting_last(rows: Iterator[dict], last: dict) -> Iterator[dict]:

@@ -20,7 +20,7 @@ from models import AuditEvent
 
 from .clock import TZ
 from .errors import Invalid
-from .history import Trail, _directory
+from .history import trail_of
 
 PAGE = 50
 MAX_PAGE = 200
@@ -113,7 +113,7 @@ def planless_events(session: Session, *, kind: str | None = None, since: date | 
         query = query.where(AuditEvent.seq < before)
     rows = session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit + 1)).scalars().all()
     more, rows = len(rows) > limit, rows[:limit]
-    trail = Trail(None, {}, rows, *_directory(session), {})
+    trail = trail_of(session, None, {}, rows)
     return {"events": [trail.describe(e) for e in rows], "next_before": rows[-1].seq if more else None,
             "filters": {"kind": kind, "since": since.isoformat() if since else None,
                         "until": until.isoformat() if until else None, "before": before, "limit": limit}}

@@ -187,7 +187,7 @@ def audit_events(state, as_json, kind, since, until, before, limit):
         if not d["events"]:
             click.echo("没有符合条件的事件 (no such events)")
         for e in d["events"]:
-            who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] else \
+            who = f"{display.then_and_now(e['actor_name'], e.get('actor_name_now'))} ({e['actor']})" if e["actor_name"] else \
                 "系统 (system)" if e["actor"] == "system" else e["actor"]
             click.echo(f"  {e['seq']}  {display.minute(e['occurred_at'])}  {who}  "
                        f"[{channels.said(e['channel'], e['token_id'], 'both')}]  {said(e)}")

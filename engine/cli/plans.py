@@ -7,7 +7,7 @@ import json
 
 import click
 
-from .. import clock
+from .. import clock, display
 from ..diagram_svg import GATEWAYS
 from .params import ID, PLAN, acting_user
 from .shared import _emit, _json_data, _written, command, main
@@ -251,7 +251,7 @@ def history_cmd(state, as_json, instance_id):
         click.echo(f"#{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "
                    f"业务编号 (business key) {d['business_key'] or '-'}")
         for e in d["events"]:
-            who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] else \
+            who = f"{display.then_and_now(e['actor_name'], e.get('actor_name_now'))} ({e['actor']})" if e["actor_name"] else \
                 "系统 (system)" if e["actor"] == "system" else e["actor"]
             if e.get("on_behalf_of"):
                 who += f"（代 {e['on_behalf_name'] or e['on_behalf_of']} on behalf of {e['on_behalf_of']}）"
