@@ -31,7 +31,7 @@ from models import AuditEvent, AuditHead
 from . import channels, display
 from .channels import Channel
 from .clock import TZ as _BEIJING
-from .tables import as_text
+from .tables import EXCEL_CELL, as_text, fits_excel  # noqa: F401 (EXCEL_CELL: the export's limit, as before)
 
 GENESIS_HASH = "0" * 64
 EXPORT_FIELDS = ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id",
@@ -595,8 +595,8 @@ CSV_HEADERS = {"seq": "序号 (seq)", "occurred_at": "业务时间，UTC (occurr
 CSV_READABLE = ("北京时间，UTC+8 (Beijing time)", "办理人姓名 (actor's name)", "办理渠道 (how it came)", "事件 (event)",
                 "说明 (what happened)")
 # Excel and WPS keep at most 32,767 characters in a cell and cut the rest without a word; a form's
-# text (and a step done again, old and new) goes past it. Such a cell is cut here, visibly.
-EXCEL_CELL = 32_767
+# text (and a step done again, old and new) goes past it. Such a cell is cut here, visibly
+# (engine/tables.py fits_excel, as every table file), saying the JSON lines hold the whole.
 CUT_MARK = "…［已截断：超出 Excel 单元格 32767 字的上限，全文见 JSONL 导出 (cut at Excel's cell limit: the full value is in the JSONL export)］"
 
 
@@ -649,9 +649,7 @@ def _noting_last(rows: Iterator[dict], last: dict) -> Iterator[dict]:
 
 def _fits_excel(cell) -> str:
     """A cell Excel would cut, cut here with CUT_MARK saying where the whole value is."""
-    if isinstance(cell, str) and len(cell) > EXCEL_CELL:
-        return cell[:EXCEL_CELL - len(CUT_MARK)] + CUT_MARK
-    return cell
+    return fits_excel(cell, CUT_MARK)
 
 
 EXPORTED = "audit_exported"
