@@ -2,8 +2,10 @@
 export (as `reformflow audit verify` / `audit export`); and, for whoever may see a plan, its
 attached files and its decision archive (as `reformflow documents` / `document` / `archive`).
 
-The CLI's audit commands have no role check (whoever runs them holds the database URL); in the
-browser they are for the reform office and the group `auditor` (engine/demo.py: feng).
+The CLI's audit commands have no role check (whoever runs them holds the database URL) but
+`audit anchor`, which is an auditor's or the reform office's act (`--as`); in the browser they are
+for the reform office and the group `auditor` (engine/demo.py: feng), as is the page of the events
+that belong to no plan (engine/planless.py).
 """
 from __future__ import annotations
 
