@@ -8,14 +8,17 @@ import io
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from engine import audit
+from engine import audit, channels
 from engine.audit import verify
 from engine.cli import main
+from engine.planless import planless_events
 from models import AuditEvent, HumanTask
 
 from .conftest import FIXTURES
@@ -150,3 +153,48 @@ def test_timers_are_the_workers_and_events_before_channels_say_not_recorded(engi
     assert any("系统 (system)  [系统 (system)]" in line for line in lines)
     with engine.db.reader() as s:
         assert verify(s).ok  # events hashed without a channel and with one, side by side
+
+
+def test_a_trail_written_before_0025_still_verifies_and_says_not_recorded(blank_url):
+    """Events hashed by the code of schema 0024 (9 fields, no channel) verify after the upgrade,
+    beside new ones with their channel; the downgrade is refused once an event carries one."""
+    from alembic import command
+
+    from engine.channels import CLI_CHANNEL
+    from engine.commands import Engine
+    from models.db import Database
+
+    from .conftest import migrate_to
+    migrate_to(blank_url, "0024")
+    old = Database(blank_url)
+    prev = audit.GENESIS_HASH
+    with old.engine.begin() as conn:  # as 0024 wrote them: recorded_at, no channel, a 9-field hash
+        for seq in (1, 2):
+            at = datetime(2026, 1, seq, 2, tzinfo=timezone.utc)
+            payload = json.dumps({"code": f"g{seq}", "display_name": f"旧角色{seq}"})
+            digest = audit.event_hash(seq, at, "system", "group_added", None, None, payload, prev, at)
+            conn.execute(text("INSERT INTO audit_events (seq, occurred_at, actor, event_type, instance_id, task_id, "
+                              "payload, prev_hash, hash, recorded_at) VALUES (:seq, :at, 'system', 'group_added', "
+                              "NULL, NULL, :payload, :prev, :hash, :at)"),
+                         {"seq": seq, "at": at, "payload": payload, "prev": prev, "hash": digest})
+            prev = digest
+        conn.execute(text("UPDATE audit_head SET last_seq = 2, last_hash = :h"), {"h": prev})
+    old.dispose()
+
+    db = Database(blank_url)
+    db.upgrade()
+    Engine(db).via(CLI_CHANNEL).add_group("g3", "升级之后")
+    with db.reader() as s:
+        assert [(e.seq, e.channel) for e in s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()] == [
+            (1, None), (2, None), (3, "cli")]
+        assert verify(s).ok
+        listed = planless_events(s)["events"]
+    assert [(e["seq"], channels.said(e["channel"], e["token_id"])) for e in listed] == [
+        (3, "命令行"), (2, "未记录"), (1, "未记录")]
+    with pytest.raises(RuntimeError, match="channel"):  # event 3 would no longer verify
+        migrate_to(blank_url, "0024", command.downgrade)
+    db.upgrade()
+    tamper(db, "UPDATE audit_events SET channel = NULL WHERE seq = 3")  # strip it
+    with db.reader() as s:
+        assert any("event 3: content does not match" in p for p in verify(s).problems)
+    db.dispose()
