@@ -1552,10 +1552,17 @@ class Engine:
         anyone else is refused (QA auditor finding 12). No operator's default: who anchored is said
         (`audit anchor --as`, as from cron: --as the auditor). Returns the anchor document."""
         with self.command(actor) as ctx:
-            if not sees_everything(self._member(ctx, actor)):
-                raise Forbidden("只有审计人员和改革办可以记录审计锚点；请以审计人员的用户名 --as 办理 "
-                                "(only auditors and the reform office anchor the trail: --as an auditor's username)")
+            _anchorer(self._member(ctx, actor))
             return audit.anchor(ctx.session, actor, ctx.now, database, ctx.channel)
+
+    def may_anchor(self, actor: str) -> None:
+        """Refused (Forbidden) unless `actor` may anchor: asked before the whole chain is verified,
+        which takes a minute on a trail of years, so that nobody waits for it to be refused."""
+        with self.db.reader() as session:
+            member = _active_member(session.connection(), actor)
+        if member is None:
+            raise unknown_user(actor)
+        _anchorer(member)
 
     def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None,
                 after: int | None = None) -> dict:
@@ -2071,6 +2078,12 @@ _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code, Unit._
 _MEMBER_HELD = _MEMBER.with_for_update(read=True, of=_USERS)
 _MEMBER_LOCKED = _MEMBER.with_for_update(of=_USERS)
 _LOCK_USER = select(_USERS.c.id).where(_USERS.c.username == bindparam("username")).with_for_update()
+
+
+def _anchorer(member: Member) -> None:
+    if not sees_everything(member):
+        raise Forbidden("只有审计人员和改革办可以记录审计锚点；请以审计人员的用户名 --as 办理 "
+                        "(only auditors and the reform office anchor the trail: --as an auditor's username)")
 
 
 def _office_reader(conn, actor: str, refusal: str) -> Member:

@@ -74,6 +74,7 @@ def audit_anchor(state, as_json, output, actor):
     later proves nothing up to that event was cut or rewritten. Refused on a broken chain, and
     to anyone but an auditor or a reform office member (--as, required: who anchored is said)."""
     from ..audit import public_url, verify
+    state.engine.may_anchor(actor)  # before the walk of the whole chain: refused at once
     with state.db.reader() as s:
         checked = verify(s)
     if not checked.ok:
