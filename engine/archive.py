@@ -78,7 +78,7 @@ def procedure_records(session: Session, instance_id: int, trail: Trail | None = 
     """The plan's records by procedure; `trail`: the plan's, if the caller has read it already."""
     trail = trail or load_trail(session, instance_id)
     procedures, library, own = _task_procedures(session, trail.plan)
-    units = _units(session, set(trail.names))
+    units = trail.then.now_units if trail.then is not None else _units(session, set(trail.names))
     files = {}
     for d in documents.listed(session, instance_id):
         files.setdefault(d["task_id"], []).append(d)
@@ -153,13 +153,24 @@ def _who_and_when(e, item: dict, units: dict[str, str]) -> dict:
             # when it was written, and whether that is far from the time stated (--now, a fixed clock)
             "recorded_at": iso(e.recorded_at), "off_clock": off_clock(e),
             "actor": e.actor, "actor_name": item["actor_name"],
-            # the unit they acted for, kept with the event; today's for older events
-            "actor_unit": item["payload"]["unit"] if "unit" in item["payload"] else units.get(e.actor),
+            # renamed or moved since (QA auditor finding 13): today's name and unit beside those of then
+            "actor_name_now": item.get("actor_name_now"),
+            # the unit they acted for, kept with the event; for older events as the trail's user
+            # changes say it was then (engine/names_then.py), else today's
+            "actor_unit": item["payload"]["unit"] if "unit" in item["payload"]
+            else item["actor_unit"] if "actor_unit" in item else units.get(e.actor),
+            "actor_unit_now": _unit_now(item, units.get(e.actor)),
             # 委托办理: the colleague away they acted for, and that colleague's unit, kept with the
             # event (today's for older events): the step is that unit's (a legality review is the
             # 法制机构's, whoever stood in)
             "on_behalf_of": behalf, "on_behalf_name": item.get("on_behalf_name"),
             "on_behalf_unit": item["payload"].get("on_behalf_of_unit") or units.get(behalf) if behalf else None}
+
+
+def _unit_now(item: dict, today: str | None) -> str | None:
+    """Today's unit of who acted, where it differs from the unit the record names."""
+    then = item["payload"]["unit"] if "unit" in item["payload"] else item.get("actor_unit", today)
+    return today if today and (then or None) != today else None
 
 
 def _stop_event(trail):

@@ -5,7 +5,7 @@ for which unit, when, and when it was written if that is far from it."""
 from __future__ import annotations
 
 from .archive import OTHER, TOLERANCE_MINUTES
-from .display import counted, entered, minute, step
+from .display import counted, entered, minute, step, then_and_now
 from .tables import STATUS_NAMES, header_row, save, wrap, xlsx_text
 
 HEADERS = ("决策程序", "办理时间", "办理人", "所在单位", "办理环节", "填报内容", "附件", "审计事件号", "事件哈希")
@@ -62,6 +62,7 @@ STOP = "终止方案"
 def who_text(r: dict) -> str:
     """Who acted, and for whom if they stood in (委托办理): 周杰（代 李娜）."""
     who = r["actor_name"] or ("系统" if r["actor"] == "system" else r["actor"])
+    who = then_and_now(who, r.get("actor_name_now"))
     if r.get("on_behalf_of"):
         who += f"（代 {r['on_behalf_name'] or r['on_behalf_of']}）"
     return who
@@ -71,6 +72,8 @@ def unit_text(r: dict) -> str:
     """The unit the step was done for: a stand-in's colleague's (the legality review is the
     法制机构's, not the stand-in's office), the stand-in's own in brackets."""
     own, principal = r["actor_unit"] or "", r.get("on_behalf_unit")
+    if own and r.get("actor_unit_now"):
+        own = then_and_now(own, r["actor_unit_now"], "现属")
     if not principal or principal == own:
         return principal or own
     return f"{principal}（代办人单位：{own}）" if own else principal

@@ -1,7 +1,8 @@
 """The audit trail: every change appends an event, hash-chained to the one before.
 
 An event's hash covers its sequence number, time, actor, type, instance, task, payload, the
-previous event's hash and (since migration 0003) the real time it was written, so changing,
+previous event's hash, (since migration 0003) the real time it was written and (since migration
+0025) the channel the person acted through with its API token's id, so changing,
 removing or inserting any event breaks the chain from that point on. The chain's tip is also
 kept in `audit_head`; locking that row serialises appends from several web workers and keeps
 sequence numbers gap-free.
@@ -27,13 +28,14 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, AuditHead
 
-from . import display
+from . import channels, display
+from .channels import Channel
 from .clock import TZ as _BEIJING
-from .tables import as_text
+from .tables import EXCEL_CELL, as_text, fits_excel  # noqa: F401 (EXCEL_CELL: the export's limit, as before)
 
 GENESIS_HASH = "0" * 64
 EXPORT_FIELDS = ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id",
-                 "payload", "prev_hash", "hash", "recorded_at")
+                 "payload", "prev_hash", "hash", "recorded_at", "channel", "token_id")
 # How far recorded_at may go back along the chain (clock skew between workers) before verify
 # reports it; also how far occurred_at may differ from recorded_at before verify notes it.
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -49,12 +51,17 @@ def _stamp(moment: datetime) -> str:
 
 def event_hash(seq: int, occurred_at: datetime, actor: str, event_type: str,
                instance_id: int | None, task_id: int | None, payload: str, prev_hash: str,
-               recorded_at: datetime | None = None) -> str:
+               recorded_at: datetime | None = None, channel: str | None = None,
+               token_id: int | None = None) -> str:
     """sha256 of the compact JSON array of the fields; recorded_at is appended as a ninth
-    element when present. Events written before it existed (NULL) keep their 8-field hash."""
+    element when present, then the channel and the token's id (null but for the API) as a tenth
+    and eleventh when there is a channel. Events written before either existed (NULL) keep their
+    8- or 9-field hash; taking an event's channel away changes its hash as much as changing it."""
     fields = [seq, _stamp(occurred_at), actor, event_type, instance_id, task_id, payload, prev_hash]
     if recorded_at is not None:
         fields.append(_stamp(recorded_at))
+    if channel is not None:
+        fields += [channel, token_id]
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 
 
@@ -86,6 +93,7 @@ class AuditLog:
     now: datetime
     pending: list = field(default_factory=list)
     tip: ChainTip | None = None
+    channel: "Channel | None" = None  # how the person acted (engine/channels.py); None: not recorded
 
     def record(self, event_type: str, *, instance_id: int | None = None,
                task_id: int | None = None, **payload) -> None:
@@ -131,14 +139,17 @@ class AuditLog:
     def _chain(self, last_seq: int, last_hash: str, recorded_at: datetime) -> list[dict]:
         """The pending events as rows chained onto (last_seq, last_hash)."""
         written = []
+        channel = self.channel.kind if self.channel else None
+        token_id = self.channel.token_id if self.channel else None
         for event_type, instance_id, task_id, payload in self.pending:
             seq = last_seq + 1
             body = canonical_json(payload)
             digest = event_hash(seq, self.now, self.actor, event_type, instance_id, task_id,
-                                body, last_hash, recorded_at)
+                                body, last_hash, recorded_at, channel, token_id)
             written.append(dict(seq=seq, occurred_at=self.now, actor=self.actor,
                                 event_type=event_type, instance_id=instance_id, task_id=task_id,
-                                payload=body, prev_hash=last_hash, hash=digest, recorded_at=recorded_at))
+                                payload=body, prev_hash=last_hash, hash=digest, recorded_at=recorded_at,
+                                channel=channel, token_id=token_id))
             last_seq, last_hash = seq, digest
         return written
 
@@ -437,7 +448,7 @@ def intact(e: AuditEvent) -> bool:
     cheap enough for every line a page shows. The chain's links (the event before, removals,
     a rewritten event with its hash recomputed) are `verify`'s work."""
     return event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id, e.task_id, e.payload,
-                      e.prev_hash, e.recorded_at) == e.hash
+                      e.prev_hash, e.recorded_at, e.channel, e.token_id) == e.hash
 
 
 def _changed(e: AuditEvent) -> str | None:
@@ -520,13 +531,13 @@ def read_anchor(text: str, source: str | None = None) -> dict:
     return data | {"source": source}
 
 
-def anchor(session: Session, actor: str, now: datetime, database: str) -> dict:
+def anchor(session: Session, actor: str, now: datetime, database: str, channel: "Channel | None" = None) -> dict:
     """Record an `audit_anchored` event and return the anchor document naming it.
 
     The anchor names the anchoring event itself, so the trail shows when the auditor anchored
     and the anchor covers that record too. Call it in a writing transaction.
     """
-    log = AuditLog(actor, now)
+    log = AuditLog(actor, now, channel=channel)
     log.record("audit_anchored", database=database)
     [event] = log.flush(session)
     events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
@@ -544,7 +555,8 @@ def _event_dict(e: AuditEvent) -> dict:
     return {"seq": e.seq, "occurred_at": _stamp(e.occurred_at), "actor": e.actor,
             "event_type": e.event_type, "instance_id": e.instance_id, "task_id": e.task_id,
             "payload": e.payload, "prev_hash": e.prev_hash, "hash": e.hash,
-            "recorded_at": _stamp(e.recorded_at) if e.recorded_at else None}
+            "recorded_at": _stamp(e.recorded_at) if e.recorded_at else None,
+            "channel": e.channel, "token_id": e.token_id}
 
 
 def iter_events(session: Session, instance_id: int | None = None, batch: int = 2000) -> Iterator[dict]:
@@ -578,11 +590,13 @@ def csv_row(row: dict) -> dict:
 CSV_HEADERS = {"seq": "序号 (seq)", "occurred_at": "业务时间，UTC (occurred_at)", "actor": "办理人用户名 (actor)",
                "event_type": "事件类型代码 (event_type)", "instance_id": "方案编号 (instance_id)",
                "task_id": "待办编号 (task_id)", "payload": "内容 (payload)", "prev_hash": "前一事件哈希 (prev_hash)",
-               "hash": "哈希 (hash)", "recorded_at": "实际写入时间，UTC (recorded_at)"}
-CSV_READABLE = ("北京时间，UTC+8 (Beijing time)", "办理人姓名 (actor's name)", "事件 (event)", "说明 (what happened)")
+               "hash": "哈希 (hash)", "recorded_at": "实际写入时间，UTC (recorded_at)",
+               "channel": "办理渠道代码 (channel)", "token_id": "接口令牌编号 (token_id)"}
+CSV_READABLE = ("北京时间，UTC+8 (Beijing time)", "办理人姓名 (actor's name)", "办理渠道 (how it came)", "事件 (event)",
+                "说明 (what happened)")
 # Excel and WPS keep at most 32,767 characters in a cell and cut the rest without a word; a form's
-# text (and a step done again, old and new) goes past it. Such a cell is cut here, visibly.
-EXCEL_CELL = 32_767
+# text (and a step done again, old and new) goes past it. Such a cell is cut here, visibly
+# (engine/tables.py fits_excel, as every table file), saying the JSON lines hold the whole.
 CUT_MARK = "…［已截断：超出 Excel 单元格 32767 字的上限，全文见 JSONL 导出 (cut at Excel's cell limit: the full value is in the JSONL export)］"
 
 
@@ -590,9 +604,14 @@ class CsvExport:
     """Rows of the CSV export: the hashed fields (csv_row), then the readable columns."""
 
     def __init__(self, out: io.TextIOBase, session: Session):
-        from models import User
+        from models import Unit, User
+
+        from . import names_then
         self.writer = csv.writer(out)
-        self.names = dict(session.execute(select(User.username, User.display_name)).all())
+        people = session.execute(select(User.username, User.display_name, Unit.name)
+                                 .outerjoin(Unit, User.unit_id == Unit.id)).all()
+        # each person named as they were when they acted, today's name beside it if they were renamed
+        self.names = names_then.load(session, {u: n for u, n, _ in people}, {u: unit for u, _, unit in people})
 
     def header(self) -> None:
         self.writer.writerow([*CSV_HEADERS.values(), *CSV_READABLE])
@@ -610,10 +629,16 @@ class CsvExport:
         name = line if line == row["event_type"] else re.split(r"[ ：（「]", line, maxsplit=1)[0]
         actor = row["actor"]
         readable = [datetime.fromisoformat(row["occurred_at"]).astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
-                    self.names.get(actor) or ("系统" if actor == "system" else ""), name, line]
+                    self._name(actor, row["seq"]) or ("系统" if actor == "system" else ""),
+                    channels.said(row.get("channel"), row.get("token_id")), name, line]
         hashed = csv_row(row)
         self.writer.writerow([_fits_excel(v) for v in [*(hashed[k] for k in CSV_HEADERS), *csv_row(
             dict(enumerate(readable))).values()]])
+
+
+    def _name(self, actor: str, seq: int) -> str | None:
+        found = self.names.differs(actor, seq)
+        return display.then_and_now(found["name"], found.get("name_now")) if found["name"] else None
 
 
 def _noting_last(rows: Iterator[dict], last: dict) -> Iterator[dict]:
@@ -624,9 +649,7 @@ def _noting_last(rows: Iterator[dict], last: dict) -> Iterator[dict]:
 
 def _fits_excel(cell) -> str:
     """A cell Excel would cut, cut here with CUT_MARK saying where the whole value is."""
-    if isinstance(cell, str) and len(cell) > EXCEL_CELL:
-        return cell[:EXCEL_CELL - len(CUT_MARK)] + CUT_MARK
-    return cell
+    return fits_excel(cell, CUT_MARK)
 
 
 EXPORTED = "audit_exported"

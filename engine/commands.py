@@ -6,6 +6,7 @@ events, commit — all of it or nothing.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -27,8 +28,8 @@ from models import ApiToken, AuditEvent, CalendarOverride, Delegation, Group, Hu
 from models.identity import memberships
 from models.db import Database
 
-from . import (audit, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail, modeler,
-               migration, passwords, provisional, recount, reporting_bodies, runtime, start_names, tokens)
+from . import (audit, channels, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail,
+               modeler, migration, passwords, provisional, recount, reporting_bodies, runtime, start_names, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized, ended
@@ -37,7 +38,7 @@ from .parser import own_name, parse_files, setting as _setting  # a process prop
 from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
 from .state import spec_to_json
-from .visibility import may_see_plan
+from .visibility import AUDITOR_READS_ONLY, may_see_plan, only_audits, sees_everything
 from .workdays import before_entries, pointless_entry
 
 SYSTEM_ACTOR = "system"
@@ -82,6 +83,9 @@ class TokenUser(Member):
 class Engine:
     def __init__(self, db: Database):
         self.db = db
+        # how the actions of this engine's callers reach it (engine/channels.py), recorded on every
+        # event: None (not recorded) until bound with `via`, as the web, the CLI and the worker do
+        self.channel: channels.Channel | None = None
         # Caches keyed by row id: one engine serves one database, so ids are unique.
         self.workflows = runtime.WorkflowCache()
         self.audit_tip = audit.ChainTip()
@@ -93,14 +97,25 @@ class Engine:
         cycles.install()
 
     # ----------------------------------------------------------------- plumbing
+    def via(self, channel: "channels.Channel") -> "Engine":
+        """This engine as the callers of one channel use it (a web request, an API token, the command
+        line, the worker): the same database, caches and chain tip, with `channel` on every event
+        its commands record. A shallow copy: cheap enough for each request."""
+        if channel == self.channel:
+            return self
+        bound = copy.copy(self)
+        bound.channel = channel
+        return bound
+
     @contextmanager
-    def command(self, actor: str) -> Iterator[Context]:
+    def command(self, actor: str, *, channel: "channels.Channel | None" = None) -> Iterator[Context]:
         """One command = one transaction; a concurrent change surfaces as Conflict, a database held
-        by other work past the wait as Busy."""
+        by other work past the wait as Busy. `channel`: this command's, if not the engine's own (the
+        timers are the worker's whoever runs them)."""
         try:
             with self.db.transaction() as session:
                 ctx = Context(session, actor, clock.now(), workflows=self.workflows, specs=self.specs,
-                              audit_tip=self.audit_tip)
+                              audit_tip=self.audit_tip, channel=channel or self.channel)
                 yield ctx
                 mail.queue(ctx)  # the mails this action calls for, in its transaction
                 ctx.log.flush(session)
@@ -1501,7 +1516,7 @@ class Engine:
     def _fire_plan(self, instance_id: int) -> list[str] | None:
         """The timers fired in one plan (empty: it had none due after all); None if another
         worker holds the plan or got there first."""
-        with self.command(SYSTEM_ACTOR) as ctx:
+        with self.command(SYSTEM_ACTOR, channel=channels.WORKER_CHANNEL) as ctx:
             instance = self._lock_instance(ctx, instance_id, skip_locked=True)
             if instance is None or instance.status != "running" or instance.next_timer_at is None \
                     or instance.next_timer_at > ctx.now:
@@ -1609,6 +1624,23 @@ class Engine:
             moved = migration.migrate(ctx, instance, to_version, reason, self._latest, expected_called)
         return {**self.instance(instance_id), "migration": moved}
 
+    def anchor(self, *, actor: str, database: str) -> dict:
+        """Record an anchor of the chain's tip (audit.anchor): by an auditor or the reform office;
+        anyone else is refused (QA auditor finding 12). No operator's default: who anchored is said
+        (`audit anchor --as`, as from cron: --as the auditor). Returns the anchor document."""
+        with self.command(actor) as ctx:
+            _anchorer(self._member(ctx, actor))
+            return audit.anchor(ctx.session, actor, ctx.now, database, ctx.channel)
+
+    def may_anchor(self, actor: str) -> None:
+        """Refused (Forbidden) unless `actor` may anchor: asked before the whole chain is verified,
+        which takes a minute on a trail of years, so that nobody waits for it to be refused."""
+        with self.db.reader() as session:
+            member = _active_member(session.connection(), actor)
+        if member is None:
+            raise unknown_user(actor)
+        _anchorer(member)
+
     def comment(self, instance_id: int, text: str, *, actor: str, task_id: int | None = None,
                 after: int | None = None) -> dict:
         """A comment on a plan (批注/留言), optionally about one of its tasks: a question to the
@@ -1621,6 +1653,8 @@ class Engine:
         text = comments.checked_text(text)
         with self.command(actor) as ctx:
             member = self._member(ctx, actor, hold=True)  # acts as them: a deactivation is waited for
+            if only_audits(member):  # the auditor's role is read-only (QA auditor finding 12)
+                raise Forbidden(AUDITOR_READS_ONLY)
             principals = self._acting_for(ctx)
             instance = self._lock_instance(ctx, instance_id)  # its status holds until the commit
             # about a task held by someone they act for: said for them, and seen as they see it
@@ -2128,6 +2162,12 @@ _MEMBER = (select(_USERS.c.display_name, _USERS.c.active, _GROUPS.c.code, Unit._
 _MEMBER_HELD = _MEMBER.with_for_update(read=True, of=_USERS)
 _MEMBER_LOCKED = _MEMBER.with_for_update(of=_USERS)
 _LOCK_USER = select(_USERS.c.id).where(_USERS.c.username == bindparam("username")).with_for_update()
+
+
+def _anchorer(member: Member) -> None:
+    if not sees_everything(member):
+        raise Forbidden("只有审计人员和改革办可以记录审计锚点；请以审计人员的用户名 --as 办理 "
+                        "(only auditors and the reform office anchor the trail: --as an auditor's username)")
 
 
 def _office_reader(conn, actor: str, refusal: str) -> Member:

@@ -56,6 +56,12 @@ def entered(value: dict) -> str:
     return str(v)
 
 
+def then_and_now(then: str, now: str | None, word: str = "现名") -> str:
+    """A name (or, word 现属, a unit) as it was when someone acted, and today's where it differs:
+    张伟（现名 张维）, 市财政局（现属 市发改委） (QA auditor finding 13)."""
+    return f"{then}（{word} {now}）" if now and now != then else then
+
+
 def counted(n: int, noun: str) -> str:
     """An English count in the brackets: 1 plan, 2 plans."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

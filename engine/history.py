@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
+from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
 
+from . import names_then
 from .audit import intact, off_clock
+from .names_then import NamesThen
 from .errors import NotFound
 from .queries import iso
 from .visibility import visible_plans
@@ -30,6 +32,8 @@ class Trail:
     names: dict[str, str]
     group_names: dict[str, str]
     processes: dict[tuple[str, int], str]  # (key, version) -> the process's name, for 发起方案「…」
+    # each person's name and unit when they acted (engine/names_then.py); None: today's for all
+    then: NamesThen | None = None
 
     def describe(self, e: AuditEvent) -> dict:
         """An event said for people: who by name, which task, a completion's values, and whether
@@ -37,7 +41,7 @@ class Trail:
         payload = json.loads(e.payload)
         task = self.tasks.get(e.task_id)
         item = {"seq": e.seq, "occurred_at": iso(e.occurred_at), "actor": e.actor,
-                "actor_name": self.names.get(e.actor), "event_type": e.event_type, "task_id": e.task_id,
+                **self._named(e.actor, e.seq, "actor"), "event_type": e.event_type, "task_id": e.task_id,
                 "name": payload.get("name") or (task.name if task is not None else None),
                 # which body's step, in a round of reports (engine.runtime.instance_subject)
                 "subject": task.subject if task is not None else None, "payload": payload,
@@ -45,11 +49,17 @@ class Trail:
                 "intact": intact(e),
                 # when it was really written, and whether that is far from the time it states (a
                 # date given with --now, a fixed clock): such a line is marked, not shown as fact
-                "recorded_at": iso(e.recorded_at), "off_clock": off_clock(e)}
+                "recorded_at": iso(e.recorded_at), "off_clock": off_clock(e),
+                # how the person acted: web, api (with the token's id), cli, worker; None: not
+                # recorded (before migration 0025), engine/channels.py
+                "channel": e.channel, "token_id": e.token_id}
         if e.event_type == "instance_started":
             item["name"] = self.processes.get((payload.get("key"), payload.get("version")))
         if behalf := payload.get("on_behalf_of"):  # 委托办理: the actor stood in for them
-            item["on_behalf_of"], item["on_behalf_name"] = behalf, self.names.get(behalf)
+            named = self._named(behalf, e.seq, "on_behalf")
+            item["on_behalf_of"], item["on_behalf_name"] = behalf, named["on_behalf_name"]
+            if "on_behalf_name_now" in named:
+                item["on_behalf_name_now"] = named["on_behalf_name_now"]
         if e.event_type == "task_completed" and task is not None:
             item["values"] = submitted_values(json.loads(task.form_json), payload.get("new") or {})
         if e.event_type == "task_created":  # whom it went to, by name: 张伟, or 法制机构、改革办
@@ -58,6 +68,14 @@ class Trail:
             assignee = (payload.get("new") or {}).get("assignee")
             item["to_names"] = self.names.get(assignee, assignee)
         return item
+
+    def _named(self, username: str, seq: int, prefix: str) -> dict:
+        """`{prefix}_name` and `{prefix}_unit` as they were at event `seq`, and `…_name_now` /
+        `…_unit_now` where today's differ (QA auditor finding 13): 张伟（现名 张维）."""
+        if self.then is None:
+            return {f"{prefix}_name": self.names.get(username)}
+        found = self.then.differs(username, seq)
+        return {f"{prefix}_{k}": v for k, v in found.items()}
 
     def _people(self, payload: dict) -> str:
         if payload.get("assignee"):
@@ -73,13 +91,19 @@ def load_trail(session: Session, instance_id: int) -> Trail:
     tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars()}
     events = session.execute(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                              .order_by(AuditEvent.seq)).scalars().all()
-    return Trail(plan, tasks, events, *_directory(session), _process_names(session, events))
+    return trail_of(session, plan, tasks, events)
 
 
-def _directory(session: Session) -> tuple[dict[str, str], dict[str, str]]:
-    """Everyone a trail may name: who acted, and whom tasks went to (small tables, read whole)."""
-    return (dict(session.execute(select(User.username, User.display_name)).all()),
-            dict(session.execute(select(Group.code, Group.display_name)).all()))
+def trail_of(session: Session, plan, tasks: dict, events: list) -> Trail:
+    """A Trail of `events` (of one plan, several, or none) with everything needed to say them:
+    everyone a trail may name, who acted and whom tasks went to (small tables, read whole), with
+    their units, and their names and units along the trail (engine/names_then.py, one SELECT)."""
+    people = session.execute(select(User.username, User.display_name, Unit.name)
+                             .outerjoin(Unit, User.unit_id == Unit.id)).all()
+    names, units = {u: n for u, n, _ in people}, {u: unit for u, _, unit in people}
+    groups = dict(session.execute(select(Group.code, Group.display_name)).all())
+    return Trail(plan, tasks, events, names, groups, _process_names(session, events),
+                 then=names_then.load(session, names, units))
 
 
 def _process_names(session: Session, events) -> dict:
@@ -105,7 +129,7 @@ def events_after(session: Session, person, after: int, limit: int) -> dict:
         ProcessInstance.id.in_({e.instance_id for e in rows}))).scalars()}
     task_ids = {e.task_id for e in rows if e.task_id is not None}
     tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.id.in_(task_ids))).scalars()}
-    trail = Trail(None, tasks, rows, *_directory(session), _process_names(session, rows))
+    trail = trail_of(session, None, tasks, rows)
     events = [trail.describe(e) | {"instance_id": e.instance_id, "title": plans[e.instance_id].title,
                                    "business_key": plans[e.instance_id].business_key} for e in rows]
     return {"after": after, "next_after": rows[-1].seq if rows else after, "more": more, "events": events}

@@ -38,6 +38,7 @@ from models.identity import memberships
 
 from . import forms
 from .audit import AuditLog, ChainTip
+from .channels import Channel
 from .deadlines import TimerValueError
 from .errors import BilingualValueError, Invalid
 from .expressions import (EvaluationError, ExpressionError, UndefinedVariable, compile_expression,
@@ -78,9 +79,10 @@ class Context:
     # whether anyone has an email address, as the inbox rows' INSERT found (None: not asked): when
     # nobody has, engine/mail.py need not look for whom to mail about the new steps
     anyone_mailed: bool | None = None
+    channel: "Channel | None" = None  # how the actor acts (engine/channels.py), on each of its events
 
     def __post_init__(self):
-        self.log = AuditLog(self.actor, self.now, tip=self.audit_tip)
+        self.log = AuditLog(self.actor, self.now, tip=self.audit_tip, channel=self.channel)
 
     @cached_property
     def calendar(self) -> WorkCalendar:

@@ -1,6 +1,7 @@
 """Tables saved for a spreadsheet: .xlsx (openpyxl) or .csv (UTF-8 with a byte-order mark, which
 Excel needs to read Chinese), the format chosen by the file's extension. Used by the ledger,
-the decision archive, the quarterly bulletin and the supervision ledger."""
+the decision archive, the quarterly bulletin, the supervision ledger and the step-time statistics;
+a cell longer than Excel holds is cut visibly (`fits_excel`)."""
 from __future__ import annotations
 
 import csv
@@ -20,6 +21,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Control characters a worksheet cannot hold (openpyxl refuses them, so the whole file failed);
 # text pasted from another program into a form may carry them
 _NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Excel and WPS keep at most 32,767 characters in a cell and cut the rest without a word (a form's
+# long text, a step done again with old and new values): such a cell is cut here, visibly, saying
+# where the whole text is. Every table file of reformflow and the audit CSV (engine/audit.py, with
+# its own mark: the JSON lines hold the whole) go through `fits_excel`: a cell a layout writes
+# itself must pass through `xlsx_text`, as `save` passes the table's, for openpyxl cuts a longer
+# value on assignment without a word.
+EXCEL_CELL = 32_767
+CUT_MARK = ("…［已截断：超出 Excel 单元格 32767 字的上限，全文见系统中的原记录 (cut at Excel's cell limit of "
+            "32,767 characters: the full text is in the system's record)］")
 
 
 def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
@@ -35,7 +45,7 @@ def save(path: str, what: tuple[str, str], headers: tuple, table: list[list],
             out.write("\ufeff")
             writer = csv.writer(out)
             writer.writerow(headers)
-            writer.writerows([as_text(cell) for cell in row] for row in table)
+            writer.writerows([fits_excel(as_text(cell)) for cell in row] for row in table)
         return
     from openpyxl import Workbook
     for line in table:  # in place: fill_book lays out these same rows, and openpyxl refuses the characters on assignment
@@ -56,7 +66,15 @@ def xlsx_text(cell):
     reader sees something was there; anything else unchanged."""
     if not isinstance(cell, str):
         return cell
-    return _NOT_IN_XLSX.sub(lambda found: f"<U+{ord(found.group()):04X}>", cell)
+    return fits_excel(_NOT_IN_XLSX.sub(lambda found: f"<U+{ord(found.group()):04X}>", cell))
+
+
+def fits_excel(cell, mark: str = CUT_MARK):
+    """A cell Excel would cut, cut here at EXCEL_CELL characters, ending with `mark` to say so and
+    where the whole value is; anything shorter, and anything not text, unchanged."""
+    if isinstance(cell, str) and len(cell) > EXCEL_CELL:
+        return cell[:EXCEL_CELL - len(mark)] + mark
+    return cell
 
 
 def as_text(cell):
@@ -82,7 +100,7 @@ def title_row(sheet, text: str) -> None:
     """A report's title above its header row (the bulletin, the supervision ledger)."""
     from openpyxl.styles import Font
 
-    sheet.append([text])
+    sheet.append([xlsx_text(text)])
     sheet.cell(sheet.max_row, 1).font = Font(bold=True, size=14)
 
 

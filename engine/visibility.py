@@ -27,6 +27,16 @@ def sees_everything(person) -> bool:
     return ADMIN_GROUP in person.group_codes or AUDITOR_GROUP in person.group_codes
 
 
+def only_audits(person) -> bool:
+    """An auditor (审计/纪检) who is not also in the reform office: they read every plan and its
+    trail, and add nothing to a plan (no comment); they verify, export and anchor the trail."""
+    return AUDITOR_GROUP in person.group_codes and ADMIN_GROUP not in person.group_codes
+
+
+AUDITOR_READS_ONLY = ("审计人员只能查阅方案，不能留言；如需说明情况，请联系改革办 "
+                      "(auditors read plans and add nothing to them: no comments; ask the reform office to add a note)")
+
+
 def visible_plans(person):
     """The plans `person` may see, as one SQL condition on process_instances."""
     if sees_everything(person):

@@ -1,7 +1,7 @@
 """The append-only, hash-chained audit trail (全程留痕)."""
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime
@@ -15,8 +15,12 @@ class AuditEvent(Base):
     # without it, someone who rarely signs in costs a walk of every sign-in of every year
     # a step's events of a kind (its completion for the bulletin and the supervision ledger, its
     # urgings): without it, a walk of every event of that kind ever written (migration 0023)
+    # the events of no plan (deploys, users, tokens, sign-ins, exports), newest first, for the
+    # auditor's page of them (migration 0025): a partial index, so the plans' events cost it nothing
     __table_args__ = (Index("ix_audit_events_type_actor_seq", "event_type", "actor", "seq"),
-                      Index("ix_audit_events_task_id_type", "task_id", "event_type"))
+                      Index("ix_audit_events_task_id_type", "task_id", "event_type"),
+                      Index("ix_audit_events_no_plan", "seq", postgresql_where=text("instance_id IS NULL"),
+                            sqlite_where=text("instance_id IS NULL")))
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(64))
@@ -29,6 +33,10 @@ class AuditEvent(Base):
     # The real wall-clock time of the write (migration 0003), unlike occurred_at which is the
     # engine clock that --now can set. NULL on events written before the column existed.
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # How the person acted (migration 0025, engine/channels.py): web, api (with the id of the API
+    # token, never its secret), cli, or worker (timers, mail). NULL on events written before.
+    channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AuditHead(Base):

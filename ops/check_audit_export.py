@@ -32,16 +32,22 @@ import sys
 GENESIS = "0" * 64  # event 1 chains onto 64 zeros
 FIELDS = ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id", "payload", "prev_hash", "hash",
           "recorded_at")
-NUMBERS = ("seq", "instance_id", "task_id")
+# since migration 0025 (reformflow 0.x): how the person acted and the API token's id; an export written
+# before has neither column, and its events none
+LATER_FIELDS = ("channel", "token_id")
+NUMBERS = ("seq", "instance_id", "task_id", "token_id")
 # the end of a CSV cell cut at Excel's 32,767-character limit (engine/audit.py CUT_MARK): that event's
 # full text is in the JSON lines export, and its hash can be checked there only
 CUT_MARK = "…［已截断：超出 Excel 单元格 32767 字的上限，全文见 JSONL 导出 (cut at Excel's cell limit: the full value is in the JSONL export)］"
 
 
 def event_hash(e):
-    """sha256 of the compact JSON array of the fields, recorded_at appended when set (docs/cli.md)."""
+    """sha256 of the compact JSON array of the fields, recorded_at appended when set, then the channel
+    and the token's id when there is a channel (docs/cli.md)."""
     fields = [e["seq"], e["occurred_at"], e["actor"], e["event_type"], e["instance_id"], e["task_id"],
               e["payload"], e["prev_hash"]] + ([e["recorded_at"]] if e["recorded_at"] else [])
+    if e.get("channel"):
+        fields += [e["channel"], e.get("token_id")]
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
@@ -91,10 +97,12 @@ def _from_csv(row):
     """A CSV row as the event that was hashed: the apostrophe put before a cell a spreadsheet would
     run as a formula (and before one that began with an apostrophe) taken off; numbers as numbers,
     empty cells as null."""
-    e = {k: v[1:] if v.startswith("'") else v for k, v in row.items() if k in FIELDS}
+    e = {k: v[1:] if v.startswith("'") else v for k, v in row.items() if k in FIELDS + LATER_FIELDS}
     for k in NUMBERS:
-        e[k] = int(e[k]) if e[k] != "" else None
+        if k in e:
+            e[k] = int(e[k]) if e[k] != "" else None
     e["recorded_at"] = e["recorded_at"] or None
+    e["channel"] = e.get("channel") or None
     e["cut"] = any(isinstance(v, str) and v.endswith(CUT_MARK) for v in e.values())
     return e
 

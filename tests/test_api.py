@@ -153,7 +153,7 @@ def test_without_a_valid_token_every_endpoint_answers_401_with_a_bearer_challeng
     app = client.application
     routes = [(r, sorted(r.methods - {"HEAD", "OPTIONS"})[0]) for r in app.url_map.iter_rules()
               if r.endpoint.startswith("api.") and r.endpoint != "api.openapi"]
-    assert len(routes) == 27  # every endpoint but the document
+    assert len(routes) == 28  # every endpoint but the document
     bad = {"none": {}, "not bearer": {"Authorization": "Basic emhhbmc6ZGVtbw=="}, "empty": {"Authorization": "Bearer "},
            "unknown": _auth("rf_" + "x" * 43), "revoked": _auth(revoked["secret"]),
            "expired": _auth(expiring["secret"]), "deactivated": _auth(leaver["secret"])}

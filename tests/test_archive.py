@@ -161,7 +161,7 @@ def test_a_record_rewritten_with_its_hash_recomputed_is_reported(library, at):  
         e = s.get(AuditEvent, record["seq"])
         payload = e.payload.replace("pass", "pass_with_changes")
         digest = event_hash(e.seq, e.occurred_at, e.actor, e.event_type, e.instance_id, e.task_id, payload,
-                            e.prev_hash, e.recorded_at)
+                            e.prev_hash, e.recorded_at, e.channel, e.token_id)
     # a careful attacker recomputes the event's own hash: only the next event's link shows it
     tamper(library.db, "UPDATE audit_events SET payload = :p, hash = :h WHERE seq = :seq",
            p=payload, h=digest, seq=record["seq"])
@@ -199,7 +199,8 @@ def test_another_plans_event_rewritten_just_before_a_record_is_said_to_be_before
         assert before.instance_id == other.id  # the other plan's task created just before
         payload = before.payload.replace("drafter", "reform_office")
         digest = event_hash(before.seq, before.occurred_at, before.actor, before.event_type, before.instance_id,
-                            before.task_id, payload, before.prev_hash, before.recorded_at)
+                            before.task_id, payload, before.prev_hash, before.recorded_at,
+                            before.channel, before.token_id)
     tamper(library.db, "UPDATE audit_events SET payload = :p, hash = :h WHERE seq = :seq",
            p=payload, h=digest, seq=before.seq)
     seq = record["seq"]

@@ -23,11 +23,9 @@ MONDAY = "2026-12-07T09:00:00"  # Beijing time
 def _office(engine, at):
     """The small approval; li (legal) works for 市司法局, chen (reform office) for 市委改革办."""
     engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
-    with engine.db.engine.begin() as conn:
-        for username, unit in (("li", "市司法局"), ("chen", "市委改革办")):
-            conn.execute(text("INSERT INTO units (name) VALUES (:unit)"), {"unit": unit})
-            conn.execute(text("UPDATE users SET unit_id = (SELECT id FROM units WHERE name = :unit) "
-                              "WHERE username = :username"), {"unit": unit, "username": username})
+    # moved through the office's user changes, on the trail: the archive names the unit of the day
+    for username, unit in (("li", "市司法局"), ("chen", "市委改革办")):
+        engine.update_user(username, actor="chen", unit=unit)
     with at(MONDAY):
         plan = engine.start("mini_approval", actor="zhang")
         engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "方案"})

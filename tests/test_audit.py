@@ -62,6 +62,8 @@ def outsider_hash(row: dict) -> str:
               row["task_id"], row["payload"], row["prev_hash"]]
     if row.get("recorded_at"):
         fields.append(row["recorded_at"])
+    if row.get("channel"):  # since migration 0025: the channel and the API token's id
+        fields += [row["channel"], row["token_id"]]
     material = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
@@ -193,7 +195,7 @@ def test_an_anchor_catches_an_event_rewritten_before_it_with_the_chain_rehashed(
     for e in events:
         actor = "mallory" if e.seq == 2 else e.actor
         digest = audit.event_hash(e.seq, e.occurred_at, actor, e.event_type, e.instance_id,
-                                  e.task_id, e.payload, prev, e.recorded_at)
+                                  e.task_id, e.payload, prev, e.recorded_at, e.channel, e.token_id)
         edits.append(f"UPDATE audit_events SET actor = '{actor}', prev_hash = '{prev}', "
                      f"hash = '{digest}' WHERE seq = {e.seq}")
         prev = digest
@@ -235,7 +237,13 @@ def test_only_a_known_active_user_anchors_as_for_every_other_as(engine, people):
     # there is no default name to fall back on: who anchors is said
     missing = cli(engine.db, "audit", "anchor", code=2)
     assert "缺少 --as：请用 --as 用户名 写明以谁的身份办理" in missing.stderr and anchored() == 0
-    assert json.loads(cli(engine.db, "audit", "anchor", "--as", "li").stdout)["seq"]
+    # a known, active user who is neither an auditor nor in the reform office (QA auditor finding 12)
+    legal = cli(engine.db, "audit", "anchor", "--as", "li", code=4)
+    assert "只有审计人员和改革办可以记录审计锚点" in legal.stderr and anchored() == 0
+    assert json.loads(cli(engine.db, "audit", "anchor", "--as", "zhang", "--json", code=4).stdout)["error"] == "forbidden"
+    with engine.db.transaction() as s:
+        s.execute(text("UPDATE users SET active = :yes WHERE username = 'chen'"), {"yes": True})
+    assert json.loads(cli(engine.db, "audit", "anchor", "--as", "chen").stdout)["seq"]
     assert anchored() == 1
 
 

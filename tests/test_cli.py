@@ -215,7 +215,8 @@ def test_audit_export_lets_anyone_recompute_the_chain(cli, tmp_path):
         material = json.dumps([int(r["seq"]), r["occurred_at"], r["actor"], r["event_type"],
                                int(r["instance_id"]) if r["instance_id"] else None,
                                int(r["task_id"]) if r["task_id"] else None, r["payload"], previous]
-                              + ([r["recorded_at"]] if r["recorded_at"] else []),
+                              + ([r["recorded_at"]] if r["recorded_at"] else [])
+                              + ([r["channel"], int(r["token_id"]) if r["token_id"] else None] if r["channel"] else []),
                               ensure_ascii=False, separators=(",", ":"))
         assert hashlib.sha256(material.encode()).hexdigest() == r["hash"]
         previous = r["hash"]

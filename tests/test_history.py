@@ -54,10 +54,10 @@ def test_history_on_the_command_line(library, at):  # noqa: F811
     lines = [line for line in shown.stdout.splitlines() if line not in marks]
     assert len(marks) == len(lines) - 1
     assert lines[0] == f"#{plan.id} 深化财政预算管理制度改革方案 [办理中 running] 业务编号 (business key) -"
-    assert lines[1] == "  2026-03-02 09:00  张伟 (zhang)  发起方案 (started) reform_plan v1"
-    assert ("  2026-03-02 09:00  孙强 (sun)  提交 (completed) 专项小组审核把关：审核意见 = 内容可行；"
+    assert lines[1] == "  2026-03-02 09:00  张伟 (zhang)  [未记录 (not recorded)]  发起方案 (started) reform_plan v1"
+    assert ("  2026-03-02 09:00  孙强 (sun)  [未记录 (not recorded)]  提交 (completed) 专项小组审核把关：审核意见 = 内容可行；"
             "审核结论 = return（退回修改）；退回理由（退回时必填） = 缺少成本测算") in lines
-    assert lines[-1] == "  2026-03-02 09:00  孙强 (sun)  生成待办 (task created) 起草方案（张伟）"
+    assert lines[-1] == "  2026-03-02 09:00  孙强 (sun)  [未记录 (not recorded)]  生成待办 (task created) 起草方案（张伟）"
     as_json = json.loads(CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id), "--json"]).stdout)
     assert len(as_json["events"]) == len(lines) - 1
 
@@ -83,8 +83,8 @@ def test_history_names_whom_a_task_went_to(library, at):  # noqa: F811
         review = plan.task("Task_SpecialGroupReview")
         library.assign(review["id"], to="sun", actor="chen")
     lines = CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id)]).stdout.splitlines()
-    assert "  2026-03-02 09:00  张伟 (zhang)  生成待办 (task created) 专项小组审核把关（专项小组）" in lines
-    assert "  2026-03-02 09:00  陈静 (chen)  指派 (assigned) 专项小组审核把关 → 孙强" in lines
+    assert "  2026-03-02 09:00  张伟 (zhang)  [未记录 (not recorded)]  生成待办 (task created) 专项小组审核把关（专项小组）" in lines
+    assert "  2026-03-02 09:00  陈静 (chen)  [未记录 (not recorded)]  指派 (assigned) 专项小组审核把关 → 孙强" in lines
     events = json.loads(CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id),
                                                   "--json"]).stdout)["events"]
     assert [e["to_names"] for e in events if e["task_id"] == review["id"] and "to_names" in e] == ["专项小组", "孙强"]

@@ -30,7 +30,7 @@ def _engine(live):
 
 
 OFFICE_PAGES = ["/tasks", "/tasks?scope=done", "/plans", "/plans/new", "/ledger", "/overview", "/bulletin", "/supervision",
-                "/stats", "/calendar", "/people", "/people/new", "/people/li", "/mail", "/definitions", "/audit",
+                "/stats", "/calendar", "/people", "/people/new", "/people/li", "/mail", "/definitions", "/audit", "/audit/events",
                 "/account", "/account/password", "/account/email", "/account/tokens", "/account/delegation",
                 "/definitions/reform_plan/v1/diagram"]
 

@@ -25,7 +25,7 @@ from flask import Blueprint, Response, g, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from engine import clock, urging
+from engine import channels, clock, planless, urging
 from engine.commands import business_key_form
 from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
@@ -35,6 +35,7 @@ from engine.overview import soon_by
 from engine.plan_list import PAGE_SIZE as PLAN_PAGE, PLAN_STATUSES, count_plans, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
+from engine.visibility import sees_everything
 from models import HumanTask, ProcessInstance
 
 from . import i18n, input_guard, refusals, start_forms
@@ -158,7 +159,8 @@ QUERY = {"api.tasks": ("scope", "q", "due", "step", "limit", "offset"),
          "api.stats": ("since", "until", "process"),
          "api.history": ("after",),
          "api.events": ("after", "limit"),
-         "api.comments": ("after",)}
+         "api.comments": ("after",),
+         "api.audit_events": ("type", "since", "until", "before", "limit")}
 
 
 @bp.before_request
@@ -577,7 +579,8 @@ def history(instance_id: int):
     after = _whole("after", 0, least=0, most=MAX_ID)  # a client keeping in step: only what is newer
     with engine().db.reader() as s:
         trail = plan_history(s, instance_id)
-    trail["events"] = [e | {"said": said(e, language())} for e in trail["events"] if e["seq"] > after]
+    trail["events"] = [e | {"said": said(e, language()), "via": channels.said(e["channel"], e["token_id"], language())}
+                       for e in trail["events"] if e["seq"] > after]
     return answer(trail)
 
 
@@ -592,7 +595,25 @@ def events():
         feed = events_after(s, me(), after, limit)
     for e in feed["events"]:
         e["said"] = said(e, language())
+        e["via"] = channels.said(e["channel"], e["token_id"], language())
     return answer(feed)
+
+
+@bp.get("/audit/events")
+def audit_events():
+    """The events of no plan, newest first (engine/planless.py), for auditors and the reform office:
+    `type`, `since`, `until` (Beijing dates), `before` (the `next_before` of the page before), `limit`."""
+    if not sees_everything(me()):
+        raise Forbidden("只有审计人员和改革办可以查阅不属于方案的事件 "
+                        "(only auditors and the reform office read the events of no plan)")
+    filters = planless.checked_filters(request.args.get("type"), request.args.get("since"), request.args.get("until"),
+                                       request.args.get("before"), request.args.get("limit"))
+    with engine().db.reader() as s:
+        found = planless.planless_events(s, **filters)
+    for e in found["events"]:
+        e["said"] = said(e, language())
+        e["via"] = channels.said(e["channel"], e["token_id"], language())
+    return answer(found)
 
 
 @bp.get("/plans/<int:instance_id>/comments")

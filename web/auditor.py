@@ -2,8 +2,10 @@
 export (as `reformflow audit verify` / `audit export`); and, for whoever may see a plan, its
 attached files and its decision archive (as `reformflow documents` / `document` / `archive`).
 
-The CLI's audit commands have no role check (whoever runs them holds the database URL); in the
-browser they are for the reform office and the group `auditor` (engine/demo.py: feng).
+The CLI's audit commands have no role check (whoever runs them holds the database URL) but
+`audit anchor`, which is an auditor's or the reform office's act (`--as`); in the browser they are
+for the reform office and the group `auditor` (engine/demo.py: feng), as is the page of the events
+that belong to no plan (engine/planless.py).
 """
 from __future__ import annotations
 
@@ -20,16 +22,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import audit_checks, clock, display
+from engine import audit_checks, channels, clock, display, planless
 from engine.archive import decision_archive
 from engine.archive_export import write as write_archive
 from engine.audit import CsvExport, iter_events, record_export
 from engine.commands import business_key_form
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
+from engine.trail_text import not_intact, off_clock, said
 from models import ProcessInstance
 
-from . import current, field_hints
+from . import current, field_hints, i18n
 from .access import AUDITOR_GROUP, may_see_plan, not_yours
 from .downloads import attachment
 from .refusals import refused
@@ -173,6 +176,35 @@ def _export_chunks(engine, fmt: str, instance_id: int | None, who: str):
                 buffer.truncate()
     record_export(engine, who, fmt, instance_id, count, last, "web")
     yield buffer.getvalue()
+
+
+@bp.route("/audit/events")
+@login_required
+def planless_events():
+    """The events of no plan (deploys, users, tokens, the calendar, sign-ins, the trail's checks,
+    exports and anchors), newest first, a page at a time, by kind and date: what `reformflow audit
+    events` lists (engine/planless.py)."""
+    _auditors_only()
+    args = request.args
+    language = i18n.current()
+    kinds = [(kind, zh if language == "zh" else en) for kind, (zh, en) in planless.KINDS.items()]
+    try:
+        filters = planless.checked_filters(args.get("type"), args.get("since"), args.get("until"), args.get("before"),
+                                           args.get("limit"))
+        with current.engine().db.reader() as s:
+            found = planless.planless_events(s, **filters)
+    except ReformflowError as exc:
+        return refused(exc, lambda: render_template("auditor_events.html", events=[], kinds=kinds, older=None))
+    events = [dict(e, said=said(e, language), via=channels.said(e["channel"], e["token_id"], language),
+                   data=json.dumps(e["payload"], ensure_ascii=False, sort_keys=True),
+                   untrusted=None if e["intact"] else not_intact(language), late=off_clock(e, language))
+              for e in found["events"]]
+    older = None
+    if found["next_before"]:
+        older = url_for("auditor.planless_events", **{k: v for k, v in (
+            ("type", filters["kind"]), ("since", filters["since"]), ("until", filters["until"]),
+            ("limit", args.get("limit")), ("before", found["next_before"])) if v})
+    return render_template("auditor_events.html", events=events, kinds=kinds, older=older)
 
 
 # ----------------------------------------------------------------- a plan's files and archive

@@ -9,12 +9,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import ledger_export, migration
+from engine import channels, ledger_export, migration
 from engine.comments import MAX_CHARS, open_to
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
 from engine.history import plan_history
 from engine.trail_text import not_intact, off_clock, said
+from engine.visibility import only_audits
 
 from . import current, i18n
 from .access import may_see_plan, not_yours
@@ -58,9 +59,11 @@ def plan(instance_id: int, typed: str = ""):
     # a line whose event fails its own hash is marked, not shown as fact (engine/history.py `intact`)
     # … and so is one written at a time far from the one it states (a date given with --now)
     events = [dict(e, said=said(e, language), untrusted=None if e["intact"] else not_intact(language),
-                   late=off_clock(e, language)) for e in trail["events"]]
+                   late=off_clock(e, language), via=channels.said(e["channel"], e["token_id"], language))
+              for e in trail["events"]]
     return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
-                           comment_max=MAX_CHARS, may_comment=open_to(view["status"], current_user.office),
+                           comment_max=MAX_CHARS, reads_only=only_audits(current_user),
+                           may_comment=open_to(view["status"], current_user.office) and not only_audits(current_user),
                            ledger=ledger_row, missed_text=ledger_export.missed_text,
                            measures_text=ledger_export.measures_text, newer=newer,
                            newer_called=newer_called)

@@ -71,8 +71,10 @@ def audit_anchor(state, as_json, output, actor):
     """为哈希链末端记录锚点，由审计人员保存在数据库之外 (record an anchor of the chain's tip to keep outside the database).
 
     Prints {"seq", "hash", "recorded_at", "events", "database"}; `audit verify --anchor FILE`
-    later proves nothing up to that event was cut or rewritten. Refused on a broken chain."""
-    from ..audit import anchor, public_url, verify
+    later proves nothing up to that event was cut or rewritten. Refused on a broken chain, and
+    to anyone but an auditor or a reform office member (--as, required: who anchored is said)."""
+    from ..audit import public_url, verify
+    state.engine.may_anchor(actor)  # before the walk of the whole chain: refused at once
     with state.db.reader() as s:
         checked = verify(s)
     if not checked.ok:
@@ -82,10 +84,8 @@ def audit_anchor(state, as_json, output, actor):
                    f"{len(checked.problems)} problem(s)", err=True)
         sys.exit(1)
 
-    def record() -> dict:
-        with state.engine.command(actor) as ctx:
-            state.engine._member(ctx, actor)  # recorded as who anchored: a known, active user, as for every --as
-            return anchor(ctx.session, actor, ctx.now, public_url(state.db.url))
+    def record() -> dict:  # recorded as who anchored: an auditor or the reform office
+        return state.engine.anchor(actor=actor, database=public_url(state.db.url))
     if output:
         # the file is begun before the anchor is recorded: no anchor in the trail that could not be kept
         with whole_file(output, "锚点", "anchor") as out:
@@ -164,6 +164,41 @@ def audit_verify(state, as_json, anchor_files):
         click.echo(f"reformflow: 审计记录已损坏 (audit trail broken: {len(result.problems)} problem(s))", err=True)
         click.echo(BROKEN_ADVICE, err=True)
         sys.exit(1)
+
+
+@command(audit, "events")
+@click.option("--type", "kind", metavar="TYPE", help="只列此类事件，如 user_changed、token_created、deployed "
+                                                     "(only events of this type, e.g. user_changed, token_created, deployed).")
+@click.option("--since", metavar="DATE", help="自此日起（北京时间，含当日），如 2026-03-01 (from this Beijing day on, included).")
+@click.option("--until", metavar="DATE", help="至此日止（北京时间，含当日） (up to this Beijing day, included).")
+@click.option("--before", metavar="SEQ", help="只列编号小于此数的事件：上一页末尾给出的「更早」 "
+                                              "(only events numbered below SEQ: the next page, as the last one says).")
+@click.option("--limit", metavar="N", help="每页条数，默认 50，至多 200 (events a page; 50 by default, at most 200).")
+def audit_events(state, as_json, kind, since, until, before, limit):
+    """不属于任何方案的事件，最新的在前：部署、用户、令牌、日历、登录、审计导出和锚点等
+    (the events of no plan, newest first: deploys, users, tokens, the calendar, sign-ins, audit exports and anchors)."""
+    from .. import channels
+    from ..planless import checked_filters, planless_events
+    from ..trail_text import not_intact, said
+    filters = checked_filters(kind, since, until, before, limit)
+    with state.db.reader() as s:
+        result = planless_events(s, **filters)
+
+    def human(d):
+        if not d["events"]:
+            click.echo("没有符合条件的事件 (no such events)")
+        for e in d["events"]:
+            who = f"{display.then_and_now(e['actor_name'], e.get('actor_name_now'))} ({e['actor']})" if e["actor_name"] else \
+                "系统 (system)" if e["actor"] == "system" else e["actor"]
+            click.echo(f"  {e['seq']}  {display.minute(e['occurred_at'])}  {who}  "
+                       f"[{channels.said(e['channel'], e['token_id'], 'both')}]  {said(e)}")
+            click.echo(f"    {json.dumps(e['payload'], ensure_ascii=False, sort_keys=True)}")
+            if not e["intact"]:
+                click.echo(f"    {not_intact()}")
+        if d["next_before"]:
+            click.echo(f"更早的事件 (older events)：reformflow audit events --before {d['next_before']}"
+                       + "".join(f" --{k} {v}" for k, v in (("type", kind), ("since", since), ("until", until), ("limit", limit)) if v))
+    _emit(result, as_json, human)
 
 
 # What follows a broken trail, for whoever runs the check: the evidence first, then the repair.

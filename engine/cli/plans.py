@@ -7,7 +7,7 @@ import json
 
 import click
 
-from .. import clock
+from .. import clock, display
 from ..diagram_svg import GATEWAYS
 from .params import ID, PLAN, acting_user
 from .shared import _emit, _json_data, _written, command, main
@@ -241,6 +241,7 @@ def instance_cmd(state, as_json, instance_id):
 @click.argument("instance_id", type=PLAN, metavar="PLAN")
 def history_cmd(state, as_json, instance_id):
     """方案的办理经过：谁在何时做了什么、填了什么 (a plan's trail: who did what, when, and what they entered)."""
+    from .. import channels
     from ..history import plan_history
     from ..trail_text import not_intact, off_clock
     with state.db.reader() as s:
@@ -250,11 +251,11 @@ def history_cmd(state, as_json, instance_id):
         click.echo(f"#{d['id']} {d['title']} [{_label(_PLAN_STATUS, d['status'])}] "
                    f"业务编号 (business key) {d['business_key'] or '-'}")
         for e in d["events"]:
-            who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] else \
+            who = f"{display.then_and_now(e['actor_name'], e.get('actor_name_now'))} ({e['actor']})" if e["actor_name"] else \
                 "系统 (system)" if e["actor"] == "system" else e["actor"]
             if e.get("on_behalf_of"):
                 who += f"（代 {e['on_behalf_name'] or e['on_behalf_of']} on behalf of {e['on_behalf_of']}）"
-            click.echo(f"  {_local(e['occurred_at'])}  {who}  {_what(e)}")
+            click.echo(f"  {_local(e['occurred_at'])}  {who}  [{channels.said(e['channel'], e['token_id'], 'both')}]  {_what(e)}")
             if late := off_clock(e):  # a date given with --now is not shown as when it happened
                 click.echo(f"    {late}")
             if not e["intact"]:

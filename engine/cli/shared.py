@@ -45,7 +45,8 @@ class State:
                 raise Invalid(f"数据库地址无法使用，请检查 --db / REFORMFLOW_DATABASE_URL，如 "
                               f"sqlite:///instance/reformflow.sqlite3 或 postgresql://user@host/db "
                               f"(not a database URL reformflow can use: {str(exc).splitlines()[0]})") from None
-            self._engine = Engine(database)
+            from ..channels import CLI_CHANNEL
+            self._engine = Engine(database).via(CLI_CHANNEL)  # each event says it came from the command line
         return self._engine
 
     @property
