@@ -118,6 +118,7 @@ def _attempts(f: dict) -> dict:
         "auditor.audit_verify": ("POST", "/audit/verify", {}, {403}),
         "auditor.audit_check": ("GET", "/audit/checks/1", {}, {403}),
         "auditor.audit_export": ("GET", "/audit/export.csv", {}, {403}),
+        "auditor.planless_events": ("GET", "/audit/events", {}, {403}),
         "analyst.deploy": ("POST", "/definitions/deploy", {"action": "deploy"}, {403}),
         "people.people": ("GET", "/people", {}, {403}),
         "people_import.import_people": ("POST", "/people/import", {"action": "import", "previewed": "0" * 64}, {403}),
@@ -166,6 +167,7 @@ def _api_attempts(f: dict) -> dict:
     p, t = f["plan"], f["task"]
     seen = {"version": f["version"]}
     return {
+        "api.audit_events": ("GET", "/api/v1/audit/events", None, {403}),
         "api.task": ("GET", f"/api/v1/tasks/{t}", None, {404}),
         "api.claim": ("POST", f"/api/v1/tasks/{t}/claim", seen, {404}),
         "api.unclaim": ("POST", f"/api/v1/tasks/{t}/unclaim", seen, {404}),
