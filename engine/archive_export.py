@@ -72,11 +72,12 @@ def unit_text(r: dict) -> str:
     """The unit the step was done for: a stand-in's colleague's (the legality review is the
     法制机构's, not the stand-in's office), the stand-in's own in brackets."""
     own, principal = r["actor_unit"] or "", r.get("on_behalf_unit")
-    if own and r.get("actor_unit_now"):
-        own = then_and_now(own, r["actor_unit_now"], "现属")
+    # compared as they were, then said with today's beside: a stand-in of the principal's own unit
+    # who has since moved is that unit （现属 …）, not 代办人单位 of itself
+    shown = then_and_now(own, r["actor_unit_now"], "现属") if own and r.get("actor_unit_now") else own
     if not principal or principal == own:
-        return principal or own
-    return f"{principal}（代办人单位：{own}）" if own else principal
+        return shown
+    return f"{principal}（代办人单位：{shown}）" if own else principal
 
 
 def when_text(r: dict) -> str:

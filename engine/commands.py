@@ -327,7 +327,7 @@ class Engine:
         result["dry_run"] = dry_run
         if result["refused"] and not dry_run:
             raise user_import.refusal(result)
-        if result["changed"] and actor == SYSTEM_ACTOR:
+        if result["changed"] and actor == SYSTEM_ACTOR and not dry_run:  # the preview shows what it would do
             raise Forbidden("修改已有用户须以改革办用户的身份进行：请加 --as 改革办用户名 "
                             "(changing existing users is the reform office's: add --as with a reform office user)")
         if dry_run or not (result["added"] or result["changed"]):
@@ -337,7 +337,11 @@ class Engine:
         with self.command(actor) as ctx:
             if actor != SYSTEM_ACTOR:
                 self._office_member(ctx, actor, "只有改革办可以导入用户 (only the reform office imports users)")
-            again, _ = user_import.plan(people, user_import.known(ctx.session), update=update)
+            # the file's existing users locked first, then read: a colleague's change committed
+            # meanwhile is seen (and is a conflict below), never undone by a stale copy
+            names = [row.cells.get("username", "").lower() for row in people.rows if row.cells.get("username")]
+            ctx.session.execute(select(User.id).where(func.lower(User.username).in_(names)).with_for_update()).all()
+            again, _ = user_import.plan(people, user_import.known(ctx.session, fresh=True), update=update)
             if again["refused"]:
                 raise user_import.refusal(again)
             if not user_import.same_plan(result, again):

@@ -72,9 +72,19 @@ def xlsx_text(cell):
 def fits_excel(cell, mark: str = CUT_MARK):
     """A cell Excel would cut, cut here at EXCEL_CELL characters, ending with `mark` to say so and
     where the whole value is; anything shorter, and anything not text, unchanged."""
-    if isinstance(cell, str) and len(cell) > EXCEL_CELL:
-        return cell[:EXCEL_CELL - len(mark)] + mark
+    # Excel counts UTF-16 units: a character beyond the basic plane (a rare CJK Extension B
+    # character in a name, an emoji) is two of them
+    if isinstance(cell, str) and len(cell) > EXCEL_CELL // 2 and _utf16(cell) > EXCEL_CELL:
+        room, kept = EXCEL_CELL - _utf16(mark), 0
+        for index, char in enumerate(cell):
+            kept += 2 if ord(char) > 0xFFFF else 1
+            if kept > room:
+                return cell[:index] + mark
     return cell
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def as_text(cell):

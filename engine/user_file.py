@@ -88,6 +88,9 @@ def read(name: str, content: bytes) -> PeopleFile:
     return PeopleFile(name, headings, rows)
 
 
+MAX_COLUMNS = 30  # six fields and their aliases; a heading no field has is refused within these
+
+
 def _xlsx(name: str, content: bytes) -> list[tuple]:
     """The first sheet's rows. The content must be a workbook (engine/file_kinds.py: a web page
     or program named .xlsx is refused) that would not unpack to more than an office file does."""
@@ -106,8 +109,11 @@ def _xlsx(name: str, content: bytes) -> list[tuple]:
                       f"(cannot read the workbook: open it in Excel and save it again as .xlsx)") from None
     try:
         sheet = book.worksheets[0]
+        # the sheet's own <dimension> may claim A1:XFD1048576: read only rows the file holds and
+        # only MAX_COLUMNS of each, or a 2 KB file padded out to gigabytes of empty cells
+        sheet.reset_dimensions()
         rows, filled = [], 0
-        for row in sheet.iter_rows(values_only=True):
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
             rows.append(row)
             filled += any(cell not in (None, "") for cell in row)
             if filled > MAX_ROWS + 1 or len(rows) > 50 * MAX_ROWS:  # enough to say it is too long

@@ -39,9 +39,13 @@ class Known:
     units: set[str]
 
 
-def known(session: Session) -> Known:
-    """Three statements whatever the number of users."""
-    users = session.execute(select(User).options(joinedload(User.unit), selectinload(User.groups))).scalars().all()
+def known(session: Session, *, fresh: bool = False) -> Known:
+    """Three statements whatever the number of users. `fresh`: the rows as the database has them
+    now, not as the session loaded them before (the import reads them again once they are locked)."""
+    query = select(User).options(joinedload(User.unit), selectinload(User.groups))
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    users = session.execute(query).scalars().unique().all()
     groups = dict(session.execute(select(Group.code, Group.display_name)).all())
     named: dict[str, list[str]] = {}
     for code, name in sorted(groups.items()):
@@ -143,7 +147,11 @@ def _groups(cell: str, directory: Known, refuse: Callable[[str], None]) -> list[
     """The group codes a 角色 cell names, each by its code or its name, separated by 、 , ; or
     spaces: drafter、participant, or 牵头单位（起草人）、参与单位."""
     codes = []
-    for part in (p for p in _GROUP_SEPARATORS.split(cell) if p):
+    parts = [p for p in _GROUP_SEPARATORS.split(cell) if p]
+    if cell.strip() and not parts:  # "、" alone: not blank, yet it would take every group away
+        refuse("角色格中只有分隔符，没有角色；不改角色请留空 (the cell holds only separators, no group: leave it "
+               "empty to keep the user's groups)")
+    for part in parts:
         if part in directory.groups:
             code = part
         elif len(directory.codes_named.get(part, [])) == 1:
@@ -221,10 +229,13 @@ def hashed(secrets: dict[str, str], progress: Callable[[int, int], None] | None 
     return hashes
 
 
+def plan_key(result: dict) -> tuple:
+    """Whom a plan adds, and whom it changes how: what a preview shows and a confirmation must find."""
+    return ([a["username"] for a in result["added"]],
+            [(c["username"], c["changes"]) for c in result["changed"]])
+
+
 def same_plan(before: dict, now: dict) -> bool:
     """Whether the plan made in the transaction adds and changes what the one checked before did
     (someone else may have added or changed a user meanwhile)."""
-    def key(result):
-        return ([a["username"] for a in result["added"]],
-                [(c["username"], c["changes"]) for c in result["changed"]])
-    return key(before) == key(now)
+    return plan_key(before) == plan_key(now)

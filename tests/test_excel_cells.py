@@ -68,3 +68,21 @@ def test_every_table_file_cuts_its_cells_its_own_layout_added_too(tmp_path):
     save(str(csv_path), ("报表", "report"), ("甲", "乙", "丙"), [["短", "=1+1", "y" * 33_000]], lambda book: None)
     [row] = list(csv.reader(csv_path.read_text(encoding="utf-8-sig").splitlines()))[1:]
     assert row[:2] == ["短", "'=1+1"] and len(row[2]) == EXCEL_CELL and row[2].endswith(CUT_MARK)
+
+
+def test_characters_beyond_the_basic_plane_count_twice_as_excel_counts_them():
+    from engine.tables import fits_excel
+    rare = "𠀀"  # CJK Extension B: two UTF-16 units, one Python character
+    cut = fits_excel(rare * 20_000)  # 40,000 units for Excel, 20,000 characters for len()
+    assert cut.endswith(CUT_MARK) and len(cut.encode("utf-16-le")) // 2 <= EXCEL_CELL
+    assert len(cut.encode("utf-16-le")) // 2 > EXCEL_CELL - 2  # cut at the limit, not far short of it
+    fits = rare * 16_000  # 32,000 units: kept whole
+    assert fits_excel(fits) == fits
+
+
+def test_a_stand_in_of_the_principal_s_own_unit_who_moved_since_is_that_unit_of_the_day():
+    from engine.archive_export import unit_text
+    row = {"actor_unit": "市财政局", "actor_unit_now": "市发改委", "on_behalf_unit": "市财政局"}
+    assert unit_text(row) == "市财政局（现属 市发改委）"
+    assert unit_text({**row, "on_behalf_unit": "市司法局"}) == "市司法局（代办人单位：市财政局（现属 市发改委））"
+    assert unit_text({**row, "actor_unit_now": None, "on_behalf_unit": None}) == "市财政局"

@@ -223,3 +223,46 @@ def test_a_long_import_shows_its_progress_on_the_command_line(engine, people, tm
     assert "写入用户：100/120 (users entered: 100 of 120)" in done.stderr
     assert "写入用户：120/120" in done.stderr
     assert sum(u.startswith("p") for u in _users(engine)) == 120
+
+
+def test_a_workbook_claiming_a_huge_sheet_is_read_only_as_far_as_its_fields_go():
+    """openpyxl pads every row to the width a sheet's <dimension> claims, and fills the gap to a
+    stray cell far below: a 5 KB file took 820 MB and 5 s."""
+    import re
+    import tracemalloc
+    import zipfile
+    plain = zipfile.ZipFile(io.BytesIO(_xlsx([["用户名", "姓名"], ["wide1", "宽表"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as claimed:
+        for item in plain.infolist():
+            data = plain.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD6000"/>', data)
+                # one stray cell far below and to the right: every row between padded to 16,384 cells
+                data = data.replace(b"</sheetData>", b'<row r="6000"><c r="XFD6000" t="inlineStr"><is><t>x</t></is>'
+                                                     b'</c></row></sheetData>')
+                assert b"XFD6000" in data
+            claimed.writestr(item, data)
+    tracemalloc.start()
+    try:
+        people = user_file.read("wide.xlsx", out.getvalue())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r.cells["username"] for r in people.rows] == ["wide1"]
+    assert peak < 20_000_000, peak
+
+
+def test_a_groups_cell_of_separators_alone_is_refused_not_read_as_no_groups(engine, people):
+    people_file = user_file.read("a.csv", _csv(HEADING + "zhang,张伟,,、,,\n"))
+    preview = engine.import_users(people_file, actor="chen", update=True, dry_run=True)
+    assert [p["column"] for p in preview["refused"]] == ["角色"] and "只有分隔符" in preview["refused"][0]["message"]
+    assert _users(engine)["zhang"]["groups"] == ["drafter"]
+
+
+def test_the_operator_previews_changes_the_office_must_make(engine, people):
+    people_file = user_file.read("a.csv", _csv(HEADING + "zhang,张伟,市发展改革委,,,\n"))
+    preview = engine.import_users(people_file, update=True, dry_run=True)  # no --as: shown, not refused
+    assert [c["username"] for c in preview["changed"]] == ["zhang"]
+    with pytest.raises(Forbidden):
+        engine.import_users(people_file, update=True)

@@ -3,6 +3,7 @@ file previewed row by row, then imported with the same file chosen again; a wron
 whole file on the page; nobody else sees the page."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -81,8 +82,20 @@ def test_the_import_takes_only_the_file_previewed_and_only_the_office_may(demo_e
     answer = client.post("/people/import", data={"action": "import", "previewed": "0" * 64,
                                                  "file": (io.BytesIO(other), "p.csv")},
                          content_type="multipart/form-data")
-    assert answer.status_code == 400 and "与刚才预览的不是同一个文件" in page_text(answer)
+    assert answer.status_code == 400 and "与刚才预览的不同，未导入任何用户" in page_text(answer)
     assert "someone" not in {u["username"] for u in demo_engine.users()}
+    # the same file, but a colleague added one of its users after the preview: the import would now
+    # change them, which the preview never showed
+    file = "用户名,姓名,单位\nlate9,迟到者,市财政局\n".encode()
+    shown = client.post("/people/import", data={"action": "preview", "update": "on", "file": (io.BytesIO(file), "p.csv")},
+                        content_type="multipart/form-data")
+    previewed = re.search(r'name="previewed" value="([0-9a-f]{64})"', shown.get_data(as_text=True)).group(1)
+    assert hashlib.sha256(file).hexdigest() != previewed  # no plain hash of a file that may hold passwords
+    demo_engine.add_user("late9", "迟到者", unit="市发改委", actor="chen")
+    answer = client.post("/people/import", data={"action": "import", "update": "on", "previewed": previewed,
+                                                 "file": (io.BytesIO(file), "p.csv")}, content_type="multipart/form-data")
+    assert answer.status_code == 400 and "与刚才预览的不同，未导入任何用户" in page_text(answer)
+    assert {u["username"]: u["unit"] for u in demo_engine.users()}["late9"] == "市发改委"
     english = signed_in_client(demo_engine, "chen", language="en")
     shown = english.post("/people/import", data={"action": "preview", "file": (io.BytesIO(GOOD), "p.csv")},
                          content_type="multipart/form-data")
