@@ -43,7 +43,7 @@ def state_text(section: dict) -> tuple[str, str]:
     state, reason = section.get("state"), section.get("reason")
     if state == "not_needed":
         return (f"不需要（{reason}）", f"not needed: {reason}") if reason else \
-            ("不需要（流程中没有此程序的步骤）", "not needed: the plan's diagrams have no step of it")
+            ("不需要（流程中没有此程序的环节）", "not needed: the plan's diagrams have no step of it")
     if state == "open":
         return "办理中，尚无记录", "in progress, no record yet"
     if state == "not_reached":

@@ -2004,7 +2004,7 @@ def _check_not_engine_set(data: dict, names: StartDataNames) -> None:
                       "multi-instance activity gives each instance; start data cannot give it)")
     if named := sorted(set(data) & names.later_steps.keys()):
         steps = "、".join(f"{name}（「{names.later_steps[name]}」）" for name in named)
-        raise Invalid(f"{steps} 由后面步骤的办理人填写，启动时不能指定 ({', '.join(named)}: entered at a later step "
+        raise Invalid(f"{steps} 由后面环节的办理人填写，启动时不能指定 ({', '.join(named)}: entered at a later step "
                       "by whoever does it; start data cannot give it)")
 
 

@@ -279,7 +279,7 @@ def cycle_value(text: Any, now: datetime) -> str:
         value = f"R{cycle.repetitions}/{first.isoformat()}/{value.split('/')[1].strip()}"
     if first is not None and first < now:
         raise _bad(text, f"周期从 {first.astimezone(TZ):%Y-%m-%d %H:%M} 开始，已经过去；请写不带起止时间的周期"
-                   "（如 R3/P1D，从步骤开始时起算）",
+                   "（如 R3/P1D，从环节开始时起算）",
                    f"the cycle starts at {first.astimezone(TZ):%Y-%m-%d %H:%M}, which has passed; write a cycle "
                    "without a start or end (e.g. R3/P1D, counted from when the step opens)")
     return value

@@ -139,7 +139,7 @@ def _chain_problems(scope) -> list[LimitProblem]:
     if first_over is None:
         return []
     return [LimitProblem(first_over, f"这是从开始事件起一连串的第 {MAX_CHAIN + 1} 步（此处最长的一连串有 {deepest} 步），"
-                                     f"引擎最多能读取一连串 {MAX_CHAIN} 步；请把其中一段步骤移入子流程或被调用的流程",
+                                     f"引擎最多能读取一连串 {MAX_CHAIN} 步；请把其中一段环节移入子流程或被调用的流程",
                          f"this is step {MAX_CHAIN + 1} in a row from the start event (the longest chain here has "
                          f"{deepest} steps); the engine reads at most {MAX_CHAIN} steps in a row: move a stretch of "
                          "them into a subprocess or a called process", "bpmn")]

@@ -35,7 +35,7 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
         english = f"{english} (to {for_whom}, whom you act for while they are away)"
     lines = [f"{to}：您好！", "", opening, "", f"方案：{title}" + (f"（{row.business_key}）" if row.business_key
                                                                  and row.business_key != title else ""),
-             f"步骤：{step}"]
+             f"环节：{step}"]
     due_en = ""
     if row.due_at is not None:
         day, left = deadline_words(row.due_at, calendar(), now)

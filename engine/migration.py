@@ -299,14 +299,14 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
         shown = _shown(task)
         if shown.state & OPEN:
             move.refusals.append(
-                f"当前待办步骤 {_step(shown)} 在{zh}中没有同 id 的元素，不能迁移：请在新版本中保留"
-                f"该步骤（元素 id 不变），或等这一步办完后再迁移 (the open step {_step(shown)} has no element with the same "
+                f"当前待办环节 {_step(shown)} 在{zh}中没有同 id 的元素，不能迁移：请在新版本中保留"
+                f"该环节（元素 id 不变），或等这一步办完后再迁移 (the open step {_step(shown)} has no element with the same "
                 f"id in {en}: keep it (same id) in the new version, or move the plan once "
                 "this step is done)")
         elif any(t.state & PASSED for t in task):
             move.refusals.append(
-                f"方案已办过的步骤 {_step(shown)} 在{zh}中已删除，迁移后无法保留其办理经过，不能迁移："
-                f"请在新版本中保留该步骤（元素 id 不变），或终止本方案后重新发起 (the plan has passed the step "
+                f"方案已办过的环节 {_step(shown)} 在{zh}中已删除，迁移后无法保留其办理经过，不能迁移："
+                f"请在新版本中保留该环节（元素 id 不变），或终止本方案后重新发起 (the plan has passed the step "
                 f"{_step(shown)}, which {en} no longer has: keep it (same id) in the new "
                 "version, or stop the plan and start a new one)")
         else:
@@ -367,13 +367,13 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
             if type(new) is not type(spec):
                 zh, en = move.labels[owner]
                 move.refusals.append(
-                    f"当前待办步骤 {_step(task)} 在{zh}中换成了另一种元素，不能迁移：请保留其类型，"
+                    f"当前待办环节 {_step(task)} 在{zh}中换成了另一种元素，不能迁移：请保留其类型，"
                     f"或等这一步办完后再迁移 (the open step {_step(task)} is another kind of element in "
                     f"{en}: keep its kind, or move the plan once this step is done)")
             if _boundary_events(owner.spec, spec) != _boundary_events(new_spec, spec):
                 zh, en = move.labels[owner]
                 move.refusals.append(
-                    f"当前待办步骤 {_step(task)} 的边界事件（如提醒、超时）在{zh}中有增删，不能迁移：这一步已开始，"
+                    f"当前待办环节 {_step(task)} 的边界事件（如提醒、超时）在{zh}中有增删，不能迁移：这一步已开始，"
                     f"新增的不会为它设置，删除的无从撤下，办理时将出错。请等这一步办完后再迁移，或在新版本中保持其边界事件不变 "
                     f"(the boundary events (reminders, time limits) of the open step {_step(task)} are added or removed in "
                     f"{en}: the step has begun, so they cannot be set or taken off it, and completing it would fail. "
@@ -405,8 +405,8 @@ def _check_joins_ahead(move: Move, owner, new_spec) -> None:
         if isinstance(join, ParallelGateway) and len(join.inputs) > 1 and any(i.name not in ahead for i in join.inputs):
             zh, en = move.labels[owner]
             move.refusals.append(
-                f"{zh}在方案当前步骤之后的并行汇合 {join.name} 要等待方案不会再经过的分支（其并行分支起点在当前步骤之前），"
-                f"迁移后方案将停在该汇合处，不能迁移：请在新版本中把该并行分支整个放在当前步骤之后，或等方案办过该汇合后再迁移 "
+                f"{zh}在方案当前环节之后的并行汇合 {join.name} 要等待方案不会再经过的分支（其并行分支起点在当前环节之前），"
+                f"迁移后方案将停在该汇合处，不能迁移：请在新版本中把该并行分支整个放在当前环节之后，或等方案办过该汇合后再迁移 "
                 f"(the parallel join {join.name} ahead of the plan in {en} waits for a branch the plan will never take "
                 "(its split lies behind the open steps): the plan would stand still there. Put the whole parallel "
                 "section after the open steps in the new version, or move the plan once it is past that join)")
@@ -477,7 +477,7 @@ def _check_start_form(move: Move, variables: dict) -> None:
         if "required" in f["constraints"] and f["id"] not in variables:
             move.refusals.append(
                 f"第 {move.target.version} 版的发起表单新增必填项 {f['id']}「{f['label']}」，本方案发起时没有填写，"
-                "迁移后用到它的步骤将无法办理，不能迁移：请在新版本中不设为必填（其后的条件允许其为空），"
+                "迁移后用到它的环节将无法办理，不能迁移：请在新版本中不设为必填（其后的条件允许其为空），"
                 f"或终止本方案后按新版本重新发起 (version {move.target.version}'s start form requires "
                 f"{f['id']}, which the plan was started without; the steps reading it could not be done: "
                 "make it optional in the new version, its later conditions allowing it empty, or stop the plan "

@@ -699,7 +699,7 @@ def _hand_on_from_inactive(conn, created: list[tuple[dict, list[dict]]]) -> dict
     gone = {name for name, active in known.items() if not active}
     for row, _ in created:  # a name nobody has (a typo in a form's user field): refused, not a lost step
         if row["assignee"] and row["assignee"] not in known:
-            raise Invalid(f"步骤「{row['name']}」({row['element_id']}) 的办理人「{row['assignee']}」不是本系统的用户，"
+            raise Invalid(f"环节「{row['name']}」({row['element_id']}) 的办理人「{row['assignee']}」不是本系统的用户，"
                           f"未做任何更改：请核对所填的用户名（在岗人员见「用户」页面或 reformflow users list） "
                           f"(the step's assignee {row['assignee']!r} is no user: nothing was changed; check the "
                           f"user name entered)")

@@ -814,7 +814,7 @@ def test_a_plan_without_quarterly_reporting_files_march_without_a_review(library
 def test_a_lead_unit_contact_who_is_no_user_is_refused_at_start_not_given_the_step(library):  # noqa: F811
     """牵头单位经办人 is typed: a name nobody has would have opened 明确责任分工 for nobody to see
     (the office could even urge 'nosuchuser'). The start is refused, naming the step and the name."""
-    with pytest.raises(Invalid, match="步骤「明确责任分工」.*办理人「nosuchuser」不是本系统的用户"):
+    with pytest.raises(Invalid, match="环节「明确责任分工」.*办理人「nosuchuser」不是本系统的用户"):
         Implementation(library, actor="chen", leadUser="nosuchuser")
     with library.db.reader() as s:
         assert s.execute(select(func.count(ProcessInstance.id))).scalar() == 0  # nothing started

@@ -106,7 +106,7 @@ def test_a_new_step_is_mailed_to_each_candidate_with_an_address_and_not_to_whoev
     assert message["From"] == "reformflow@reform.example.gov.cn"
     assert message["Subject"] == f"【待办】{TITLE}：审核"
     body = message.get_content()
-    assert f"方案：{TITLE}" in body and "步骤：审核" in body
+    assert f"方案：{TITLE}" in body and "环节：审核" in body
     # workingDays(15) from Monday 2 March 2026: to Monday 23 March, 15 working days left
     assert "办理期限：2026-03-23（距期限还有 15 个工作日）" in body
     assert f"办理：https://reform.example.gov.cn/tasks/{review['id']}" in body

@@ -165,8 +165,8 @@ def test_a_waiting_plan_moves_and_follows_the_new_version_to_its_end(office, db)
 def test_a_plan_whose_open_step_the_new_version_removed_is_refused_and_unchanged(office):
     plan = office.start("mini_approval", actor="zhang")
     _deploy(office, NO_DRAFT)
-    [reason] = refused(office, plan["id"], "当前待办步骤 Task_Draft「起草」 在第 2 版中没有同 id 的元素")
-    assert "Task_Draft「起草」" in reason and "保留该步骤" in reason
+    [reason] = refused(office, plan["id"], "当前待办环节 Task_Draft「起草」 在第 2 版中没有同 id 的元素")
+    assert "Task_Draft「起草」" in reason and "保留该环节" in reason
     assert audit_payloads(office, plan["id"], "instance_migrated") == []
 
 
@@ -177,7 +177,7 @@ def test_a_refusal_names_a_step_with_boundary_events_as_the_diagram_does(engine,
     engine.deploy([("deadline_workdays.bpmn", v1.encode())])
     plan = engine.start("deadline_workdays", actor="zhang", data={"days": 5})
     engine.deploy([("deadline_workdays.bpmn", v1.replace("Task_Wait", "Activity_Wait2").encode())])
-    [reason] = refused(engine, plan["id"], "当前待办步骤 Task_Wait「按期办理」 在第 2 版中没有同 id 的元素")
+    [reason] = refused(engine, plan["id"], "当前待办环节 Task_Wait「按期办理」 在第 2 版中没有同 id 的元素")
     assert "BoundaryEventSplit" not in reason
 
 
@@ -327,7 +327,7 @@ def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
     shown = cli("migrate", "DT-7", "--reason", "规则更正", "--as", "chen", "--dry-run").stdout
     assert shown.splitlines()[:3] == [
         f"迁移预览 (migration preview) #{plan['id']}：mini_approval v1 → v2，未做任何更改 (nothing changed)",
-        "  当前步骤 (open steps):",
+        "  当前环节 (open steps):",
         f"    保留并更新 (kept, updated) Task_Draft 起草 → 起草方案  任务 (task) {task}，办理人 (holder) zhang"
         "  [按新版本 (now as version) 名称 name、表单 form]"]
     assert "    新增 (added) 用户任务 (user task) Task_Sign 签发" in shown
@@ -349,7 +349,7 @@ def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
     cli("deploy", str(new))
     refused = cli("migrate", "DT-7", "--reason", "再迁", "--as", "chen", "--dry-run", ok=False)
     assert refused.exit_code == 3 and "  不能迁移 (may not move):" in refused.stdout
-    assert "当前待办步骤 Task_Draft「起草方案」 在第 3 版中没有同 id 的元素" in refused.stderr
+    assert "当前待办环节 Task_Draft「起草方案」 在第 3 版中没有同 id 的元素" in refused.stderr
     assert as_json(cli("instance", "DT-7", "--json"))["definition_version"] == 2
     cli("audit", "verify")  # exit 0: the chain is intact
 

@@ -128,7 +128,7 @@ def test_a_plan_started_without_a_field_the_new_start_form_requires_is_refused(e
     assert START_FIELD != V1
     _deploy(engine, START_FIELD)
     assert refused(engine, plan["id"], "发起表单新增必填项 budget") == [
-        "第 2 版的发起表单新增必填项 budget「预算」，本方案发起时没有填写，迁移后用到它的步骤将无法办理，不能迁移："
+        "第 2 版的发起表单新增必填项 budget「预算」，本方案发起时没有填写，迁移后用到它的环节将无法办理，不能迁移："
         "请在新版本中不设为必填（其后的条件允许其为空），或终止本方案后按新版本重新发起 (version 2's start form "
         "requires budget, which the plan was started without; the steps reading it could not be done: make it "
         "optional in the new version, its later conditions allowing it empty, or stop the plan and start it "
@@ -168,7 +168,7 @@ def test_a_reminder_the_new_version_adds_to_the_open_step_is_refused_until_the_s
     _deploy(engine, TIMED)
     with at("2026-12-02T09:00:00"):
         assert refused(engine, plan["id"], "请等这一步办完后再迁移")[0].startswith(
-            "当前待办步骤 Task_Review「审核」 的边界事件（如提醒、超时）在第 2 版中有增删，不能迁移")
+            "当前待办环节 Task_Review「审核」 的边界事件（如提醒、超时）在第 2 版中有增删，不能迁移")
         # once the review is done (returned for redrafting), the plan moves, and the review reached
         # again has its reminder
         _complete(engine, plan["id"], "Task_Review", "li", {"decision": "return", "returnReason": "再改"})
@@ -188,7 +188,7 @@ def test_a_parallel_section_put_around_the_open_step_is_refused(engine, people):
     fresh = engine.start("mini_approval", actor="zhang")
     assert sorted(t["element_id"] for t in _open(engine, fresh["id"])) == ["Task_Draft", "Task_X"]
     assert refused(engine, plan["id"], "或等方案办过该汇合后再迁移")[0].startswith(
-        "第 2 版在方案当前步骤之后的并行汇合 Gw_Join 要等待方案不会再经过的分支")
+        "第 2 版在方案当前环节之后的并行汇合 Gw_Join 要等待方案不会再经过的分支")
 
 
 def test_two_moves_of_one_plan_at_once_one_wins_and_the_other_is_a_conflict(engine, people, db):
@@ -299,7 +299,7 @@ def test_a_step_the_new_version_adds_behind_the_plan_is_shown_as_one_it_will_not
     assert "Task_Precheck" not in {c["element_id"] for c in preview["ahead"]}
     engine.set_password("chen", "迁移预览-2026", actor="chen", first=True)
     page = signed_in_client(engine, "chen", "迁移预览-2026").get(f"/plans/{plan['id']}/migrate").get_data(as_text=True)
-    assert "方案不会办理的新增步骤" in page and '<li data-element="Task_Precheck">形式审查 (Task_Precheck)</li>' in page
+    assert "方案不会办理的新增环节" in page and '<li data-element="Task_Precheck">形式审查 (Task_Precheck)</li>' in page
     moved = engine.migrate_plan(plan["id"], actor="chen", reason="加形式审查")
     assert [t["element_id"] for t in moved["tasks"]] == ["Task_Draft"]
 
@@ -312,6 +312,6 @@ def test_the_dry_run_names_the_steps_added_behind_the_plan(cli, tmp_path):  # no
     new.write_text(PRECHECK, encoding="utf-8")
     cli("deploy", str(new))
     shown = cli("migrate", "DT-8", "--reason", "加形式审查", "--as", "chen", "--dry-run").stdout
-    assert ("  方案已过其位置、不会办理的新增步骤 (steps added where the plan has already been: it will not do them):\n"
+    assert ("  方案已过其位置、不会办理的新增环节 (steps added where the plan has already been: it will not do them):\n"
             "    用户任务 (user task) Task_Precheck 形式审查\n") in shown
     assert "Task_Precheck" not in shown.split("方案已过其位置")[0]

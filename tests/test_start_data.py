@@ -23,7 +23,7 @@ def test_start_data_may_not_give_what_a_later_step_s_handler_enters(engine, peop
     deploy_library(engine)
     with pytest.raises(Invalid) as refused:
         engine.start("reform_plan", actor="zhang", data={"category": "major", name: value})
-    assert str(refused.value).startswith(f"{name}（「{step}」） 由后面步骤的办理人填写，启动时不能指定")
+    assert str(refused.value).startswith(f"{name}（「{step}」） 由后面环节的办理人填写，启动时不能指定")
 
 
 def test_the_starter_s_own_fields_and_what_no_step_sets_are_still_given(engine, people):

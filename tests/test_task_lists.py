@@ -165,18 +165,18 @@ def test_a_list_is_searched_by_plan_title_business_key_or_step(library, at):  # 
 
 def test_the_office_finds_a_plan_s_tasks_in_its_inbox(live, page):
     sign_in(page, live, "chen")
-    page.get_by_label("查找方案或步骤").fill("DT-2015-04")
+    page.get_by_label("查找方案或环节").fill("DT-2015-04")
     page.get_by_role("button", name="查找").click()
     rows = page.locator("table.inbox tbody tr")
     expect(rows.first).to_contain_text("DT-2015-04")
     for text in rows.all_inner_texts():
         assert "DT-2015-04" in text
     page.get_by_role("link", name="最新生成在前").click()  # the search stays with the other options
-    expect(page.get_by_label("查找方案或步骤")).to_have_value("DT-2015-04")
+    expect(page.get_by_label("查找方案或环节")).to_have_value("DT-2015-04")
     assert all("DT-2015-04" in text for text in rows.all_inner_texts())
-    page.get_by_label("查找方案或步骤").fill("没有这个方案")
+    page.get_by_label("查找方案或环节").fill("没有这个方案")
     page.get_by_role("button", name="查找").click()
-    expect(page.locator("p.empty")).to_have_text("没有找到含「没有这个方案」的方案或步骤。")
+    expect(page.locator("p.empty")).to_have_text("没有找到含「没有这个方案」的方案或环节。")
 
 
 def test_the_inbox_lists_the_overdue_steps_first_then_by_priority_and_deadline(demo_engine):

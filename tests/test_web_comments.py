@@ -76,7 +76,7 @@ def test_the_assignee_comments_on_the_step_without_submitting_it_and_keeps_what_
     page.get_by_label("征求意见方式").fill("座谈会、网上公示")
     page.locator("#plan-comment").fill("座谈会定于下周三，纪要随后上传。")
     page.get_by_role("button", name="仅留言").click()
-    expect(page.get_by_role("status")).to_contain_text("已留言，此步骤尚未提交")
+    expect(page.get_by_role("status")).to_contain_text("已留言，此环节尚未提交")
     comments = page.locator("ol.comments")
     expect(comments).to_contain_text("张伟（市财政局）")
     expect(comments).to_contain_text("关于 发布公开征求意见")
@@ -106,7 +106,7 @@ def test_a_reload_after_a_comment_or_an_upload_adds_nothing_twice(demo_engine):
     before = len(demo_engine.comments(consultation["instance_id"]))
     first = zhang.post(f"/tasks/{consultation['id']}/comment", data=sent).get_data(as_text=True)
     again = zhang.post(f"/tasks/{consultation['id']}/comment", data=sent).get_data(as_text=True)
-    assert "已留言，此步骤尚未提交" in first
+    assert "已留言，此环节尚未提交" in first
     assert "这条留言已经发表，没有重复添加。" in again and ">座谈会</textarea>" in again
     assert len(demo_engine.comments(consultation["instance_id"])) == before + 1
     # the page after the first carries its comment: the same words sent from there are meant twice

@@ -180,7 +180,7 @@ def test_hand_back_is_offered_only_where_someone_else_may_take_the_step(demo_eng
     own = next(t for t in demo_engine.instance(2)["tasks"] if t["assignee"] == "zhang")  # 市财政局 has one drafter
     page = _html(zhang, f"/tasks/{own['id']}")
     assert "交回待办" not in page
-    assert "此步骤没有其他在岗人员可以认领，不能交回；确需他人办理的，请改革办改派。" in page_text_of(page)
+    assert "此环节没有其他在岗人员可以认领，不能交回；确需他人办理的，请改革办改派。" in page_text_of(page)
 
     escalation = next(t for t in demo_engine.instance(7)["tasks"] if t["element_id"] == "Task_EscalateOverdueFiling")
     demo_engine.claim(escalation["id"], actor="chen")  # yang is in the reform office too
@@ -234,7 +234,7 @@ def test_the_holder_is_not_offered_to_urge_themselves(demo_engine):
 def test_the_comment_hint_speaks_to_anyone(demo_engine):
     own = next(t for t in demo_engine.instance(2)["tasks"] if t["assignee"] == "zhang")
     said = page_text_of(_html(signed_in_client(demo_engine, "zhang"), f"/tasks/{own['id']}"))
-    assert "就此步骤留言（如向其他办理人提问或说明）" in said and "如向起草人提问" not in said
+    assert "就此环节留言（如向其他办理人提问或说明）" in said and "如向起草人提问" not in said
 
 
 def page_text_of(html: str) -> str:

@@ -113,7 +113,7 @@ def test_the_delegate_s_comment_on_the_principal_s_step_keeps_what_they_typed_in
     answer = zhou.post(f"/tasks/{review}/comment", data={
         "legalityOpinion": "初步意见：第三条须补充上位法依据", "plan-comment": "待李娜回来后确认"})
     page = answer.get_data(as_text=True)
-    assert answer.status_code == 200 and "已留言，此步骤尚未提交。" in page
+    assert answer.status_code == 200 and "已留言，此环节尚未提交。" in page
     assert "初步意见：第三条须补充上位法依据</textarea>" in page
     [said] = [c for c in demo_engine.comments(demo_engine.task_view(review)["instance_id"]) if c["text"] == "待李娜回来后确认"]
     assert said["author"] == "zhou"

@@ -90,8 +90,8 @@ def test_on_a_phone_each_task_is_a_card_with_its_values_named(live, browser):
     sign_in(page, live, "song")
     expect(page.locator("table.inbox thead")).to_be_hidden()
     card = page.locator("table.inbox tbody tr").first
-    step = card.locator("td[data-label='步骤']")
-    assert step.evaluate("td => getComputedStyle(td, '::before').content") == '"步骤："'  # named before the value
+    step = card.locator("td[data-label='环节']")
+    assert step.evaluate("td => getComputedStyle(td, '::before').content") == '"环节："'  # named before the value
     one_line = card.locator("td[data-label='编号']").bounding_box()["height"]
     assert step.get_by_role("link").bounding_box()["height"] < 1.5 * one_line  # not a character a line
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing to scroll sideways

@@ -122,17 +122,17 @@ def test_the_filings_figure_lists_the_filing_steps_by_their_element(live, page):
     sign_in(page, live, "chen")
     page.goto(f"{live.url}/overview")
     page.locator("[data-figure='filings-overdue']").click()
-    expect(page.locator("p.step-filter")).to_contain_text("只看步骤「报送备案」")
+    expect(page.locator("p.step-filter")).to_contain_text("只看环节「报送备案」")
     rows = page.locator("table.inbox tbody tr")
     expect(rows).to_have_count(view["filings"]["overdue"])
     assert {int(r) for r in rows.evaluate_all("rs => rs.map(r => r.dataset.task)")} == \
         {t["task_id"] for t in view["filings"]["tasks"] if t["overdue"]}
-    page.locator("p.step-filter").get_by_role("link", name="所有步骤").click()
+    page.locator("p.step-filter").get_by_role("link", name="所有环节").click()
     expect(page.locator("p.step-filter")).to_have_count(0)
     # a filter that lists nothing (no filing due soon) still names the step, not its element id
     page.goto(f"{live.url}/tasks?scope=all&due=soon&step=Task_FileDocument&q=没有这样的方案")
     expect(page.locator("table.inbox tbody tr")).to_have_count(0)
-    expect(page.locator("p.step-filter")).to_contain_text("只看步骤「报送备案」")
+    expect(page.locator("p.step-filter")).to_contain_text("只看环节「报送备案」")
 
 
 def test_the_office_is_told_of_a_year_with_no_holidays_entered_and_goes_to_enter_it(live, page):

@@ -495,7 +495,7 @@ def comment(task_id: int):
     if done.get("repeated"):
         flash(_("这条留言已经发表，没有重复添加。"), "ok")
     else:
-        flash(_("已留言，此步骤尚未提交。") if entered is not None else _("已留言。"), "ok")
+        flash(_("已留言，此环节尚未提交。") if entered is not None else _("已留言。"), "ok")
     return task(task_id, entered=entered)
 
 

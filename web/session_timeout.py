@@ -115,7 +115,7 @@ def _check():
     if request.endpoint == KEEP_ALIVE:  # the warning's 继续办理, too late: the page says so itself
         return jsonify(left=0), 401
     if kept:
-        flash(_("刚才提交的内容未提交，已为您暂存：重新登录后打开此步骤即自动填入，核对后再提交。所选附件未上传，须重新选择。"),
+        flash(_("刚才提交的内容未提交，已为您暂存：重新登录后打开此环节即自动填入，核对后再提交。所选附件未上传，须重新选择。"),
               "error")
     elif request.method != "GET":  # the form's page: the person comes back to it, and is told that nothing was saved
         flash(_("刚才提交的内容未保存，请重新登录后再填写提交。"), "error")

@@ -32,7 +32,7 @@ def start_cmd(state, as_json, key, actor, title, business_key, data):
 @acting_user()
 @click.option("--task", "task_id", type=ID, help="所关于的本方案任务编号 (the plan's task the comment is about).")
 def comment_cmd(state, as_json, instance_id, text, actor, task_id):
-    """在方案上留言（批注），如请起草人补充材料；不办结任何步骤，记入办理经过，不能修改或删除
+    """在方案上留言（批注），如请起草人补充材料；不办结任何环节，记入办理经过，不能修改或删除
     (comment on a plan, e.g. ask the drafter for a document; completes no step, kept in the trail for good)."""
     _emit(state.engine.comment(instance_id, text, actor=actor, task_id=task_id), as_json, _show_comment)
 
@@ -71,7 +71,7 @@ def cancel_cmd(state, as_json, instance_id, reason, actor):
 @click.option("--to-version", type=click.IntRange(min=1), help="目标版本，默认最新版本 (the version to move to; the latest by default).")
 @click.option("--dry-run", is_flag=True, help="只显示迁移预览，不做任何更改 (show what the move would do; change nothing).")
 def migrate_cmd(state, as_json, instance_id, key, from_version, reason, actor, to_version, dry_run):
-    """将进行中的方案迁移到其流程的新版本：当前待办保留办理人，未到达的步骤按新版本办理；方案正在调用的流程有新版本的，
+    """将进行中的方案迁移到其流程的新版本：当前待办保留办理人，未到达的环节按新版本办理；方案正在调用的流程有新版本的，
     一并迁移；用 --process 可一次迁移一个流程的全部旧版本方案，限改革办
     (move a running plan to a newer version of its process: open steps keep their holders, steps not
     reached follow the new version; a called process the plan is inside moves to its newer version
@@ -194,7 +194,7 @@ def _show_migration(p: dict) -> None:
     own = (f"{p['key']} v{p['from_version']} → v{p['to_version']}" if p["from_version"] != p["to_version"]
            else f"{p['key']} v{p['from_version']} 不变 (stays)")
     click.echo(f"迁移预览 (migration preview) #{p['instance_id']}：{own}，未做任何更改 (nothing changed)")
-    click.echo("  当前步骤 (open steps):")
+    click.echo("  当前环节 (open steps):")
     for s in p["steps"]:
         where = f"  任务 (task) {s['task_id']}" if s["task_id"] else ""
         holder = f"，办理人 (holder) {s['assignee']}" if s["assignee"] else ""
@@ -208,7 +208,7 @@ def _show_migration(p: dict) -> None:
         for c in p["ahead"]:
             click.echo(f"    {_CHANGE[c['change']]} {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name'] or ''}".rstrip())
     if p.get("behind"):
-        click.echo("  方案已过其位置、不会办理的新增步骤 (steps added where the plan has already been: it will not do them):")
+        click.echo("  方案已过其位置、不会办理的新增环节 (steps added where the plan has already been: it will not do them):")
         for c in p["behind"]:
             click.echo(f"    {c['type_name']} ({c['type_name_en']}) {c['element_id']} {c['name'] or ''}".rstrip())
     for c in p["called"]:
@@ -281,7 +281,7 @@ def _what(e: dict) -> str:
 @click.option("--process", "key", help="方案已进入的调用流程的标识，默认为方案本身的流程 "
                                        "(a called process the plan entered, by key; by default the plan's own).")
 def diagram_cmd(state, as_json, instance_id, output, key):
-    """方案的流程图：已办、正在办理、已撤销的步骤和走过的连线标上颜色，存为 SVG 文件
+    """方案的流程图：已办、正在办理、已撤销的环节和走过的连线标上颜色，存为 SVG 文件
     (a plan's diagram with its steps done, in progress and withdrawn and the flows it took marked,
     as an SVG file)."""
     from ..errors import Invalid, NotFound

@@ -219,7 +219,7 @@ def _show_changes(p: dict) -> None:
     elif p["layout_only"]:
         click.echo(f"{title}：只改了图形布局，办理方式没有变化 (layout only: plans run as before)")
     elif p.get("file_only"):
-        click.echo(f"{title}：文件有改动，但步骤、连线和图形布局都没有变化，如注释、文字注解或 Modeler 版本号；"
+        click.echo(f"{title}：文件有改动，但环节、连线和图形布局都没有变化，如注释、文字注解或 Modeler 版本号；"
                    "部署会新增一个版本 (the file changed, but not its steps, flows or layout: a comment, a text "
                    "annotation or the Modeler's version; deploying it adds a version)")
     else:

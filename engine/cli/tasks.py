@@ -26,7 +26,7 @@ LIMIT = 50  # tasks listed unless --limit says otherwise: as a page of the web i
                                                 "with done, those completed after it).")
 @click.option("--due-soon", is_flag=True, help="只列 5 个工作日内到期、尚未逾期的，按工作日日历 (only those due within "
                                                  "the next 5 working days, by the working-day calendar, not yet overdue).")
-@click.option("--find", "text", help="只列方案名称、业务编号或步骤名称含此文字的 (only those whose plan title, "
+@click.option("--find", "text", help="只列方案名称、业务编号或环节名称含此文字的 (only those whose plan title, "
                                      "business key or step name contains this).")
 @click.option("--limit", type=click.IntRange(min=0),
               help=f"至多列出几项，0 为全部，默认 {LIMIT}（--json 时默认全部）；已办为最近的，待办为最紧急的 "
@@ -176,7 +176,7 @@ def assign_cmd(state, as_json, task_id, to, actor, reassign):
 @click.option("--data", help="表单数据，JSON 对象 (form values as a JSON object).")
 @click.option("--attach", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="随表单一并上传的附件，可重复 (a file to attach with the form, repeatable).")
-@click.option("--comment", help="随提交一并留言，关于本步骤 (a comment on this step, recorded with the submission).")
+@click.option("--comment", help="随提交一并留言，关于本环节 (a comment on this step, recorded with the submission).")
 def complete_cmd(state, as_json, task_id, actor, data, paths, comment):
     """提交已认领的待办及其表单 (complete a claimed task with its form data)."""
     def human(d):
