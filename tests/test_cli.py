@@ -725,22 +725,26 @@ def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
 def test_a_submission_sent_back_says_so_and_comes_back_to_the_sender(cli, sqlite_db):
     from engine.commands import Engine
 
-    from .plan_helper import Plan, deploy_library
+    from engine.drive import answer_for
+
+    from .plan_helper import ANSWERS, Plan, deploy_library
     cli("groups", "add", "special_group", "--display-name", "专项小组")
     cli("users", "add", "sun", "--display-name", "孙强", "--group", "special_group")
+    cli("groups", "add", "group_leader", "--display-name", "领导小组组长")
+    cli("users", "add", "liu", "--display-name", "刘洋", "--group", "group_leader")
     engine = Engine(sqlite_db)
     deploy_library(engine)
     plan = Plan(engine)
-    plan.run_until("Task_ReformOfficeReview")
-    review = plan.task("Task_ReformOfficeReview")
+    plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"category": "major"})
+    review = plan.task("Task_LeadershipGroupMeeting")
     cli("claim", str(review["id"]), "--as", "chen")
-    # a return without its reason: the diagram (deliberation's 退回理由已写明？) sends the review straight back
-    shown = cli("complete", str(review["id"]), "--as", "chen", "--data",
-                '{"officeReviewDecision": "return"}').stdout
-    again = plan.task("Task_ReformOfficeReview")
+    # the meeting decides to discuss it again: the diagram (需再次讨论？) sends the record straight back
+    record = {**answer_for(ANSWERS, review, 0), "decision": "discuss_again"}
+    shown = cli("complete", str(review["id"]), "--as", "chen", "--data", json.dumps(record, ensure_ascii=False)).stdout
+    again = plan.task("Task_LeadershipGroupMeeting")
     assert f"back to you): 待办 (task) {again['id']}：{review['name']}" in shown
     [mine] = [t for t in as_json(cli("tasks", "--as", "chen", "--scope", "mine", "--json"))["tasks"]
-              if t["element_id"] == "Task_ReformOfficeReview"]
+              if t["element_id"] == "Task_LeadershipGroupMeeting"]
     assert (mine["id"], mine["status"]) == (again["id"], "claimed")
 
 

@@ -425,16 +425,16 @@ def test_without_addresses_a_new_step_costs_no_statement_for_mail_and_with_one_a
 
 
 def test_a_step_sent_back_to_the_reviewer_who_just_sent_it_mails_nobody_else(library, at):  # noqa: F811
-    """A return without its reason goes back to the reform office's review (deliberation's
-    退回理由已写明？), claimed by the reviewer who sent it (Engine._return_to_sender): not a new step
-    for the group's others."""
+    """A meeting that decides to discuss a plan again goes back to the record of the meeting
+    (deliberation's 需再次讨论？), claimed by the office member who recorded it
+    (Engine._return_to_sender): not a new step for the group's others."""
     library.add_user("qian", "钱程", groups=["reform_office"], email="qian@office.example.gov.cn")
     with at("2025-09-26T09:00:00"):
         plan = Plan(library, title=TITLE)
-        plan.run_until("Task_ReformOfficeReview")
-        first = plan.task("Task_ReformOfficeReview")
-        plan.do("Task_ReformOfficeReview", officeReviewDecision="return")  # no reason: back to the reviewer
-        again = plan.task("Task_ReformOfficeReview")
+        plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"category": "major"})
+        first = plan.task("Task_LeadershipGroupMeeting")
+        plan.do("Task_LeadershipGroupMeeting", decision="discuss_again")  # back to the recorder
+        again = plan.task("Task_LeadershipGroupMeeting")
     assert again["id"] != first["id"] and again["assignee"] == "chen"
     # the first review opened for the office: mailed to qian, who has an address
     assert [(m.username, m.task_id) for m in outbox(library) if m.task_id == first["id"]] == [("qian", first["id"])]
