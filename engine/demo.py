@@ -381,6 +381,8 @@ def _start_quarterly_plan(engine: Engine, say: Callable[[str], None]) -> dict:
         # then and approved revised on the 9th
         days = [(5, {"Task_ReviewQuarter"}), (7, {"Task_ReviseQuarterReport"}), (9, set())]
         for day, steps in days:
+            if next_month.replace(day=day) >= clock.today():
+                break  # not yet: what that day would do is still open today, not done ahead of time
             review = RETURNED if (day, month) == (7, reviewed.last_month) else STANDARD_ANSWERS["Task_ReviewQuarter"]
             with clock.frozen(datetime.combine(next_month.replace(day=day), datetime.min.time()).replace(hour=10)):
                 drive(engine, plan["id"], {**answers, "Task_ReviewQuarter": review}, members,

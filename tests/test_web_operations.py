@@ -95,8 +95,11 @@ def test_reformflow_web_serves_the_inbox_and_its_worker_fires_the_due_timers(dem
     url = _demo_copy(demo_template, tmp_path)
     engine = Engine(Database(url))
     assert _legality_review(engine)["reminded_at"] is None
-    # as the README's walk-through: 20 days on (Beijing date), the legality review's reminder is due
-    later = datetime.combine(clock.today() + timedelta(days=20), day_time(9, 0)).isoformat()
+    # as the README's walk-through: the morning of the review's due date (Beijing), after its reminder
+    # (two working days before) and before the deadline, whatever weekday the demo was made on
+    # (the deadline is the end of the due date: midnight after it, Beijing time)
+    due = (datetime.fromisoformat(_legality_review(engine)["due_at"]).astimezone(clock.TZ) - timedelta(seconds=1)).date()
+    later = datetime.combine(due, day_time(9, 0)).isoformat()
     port = _free_port()
     server = Served([str(BIN / "reformflow"), "--db", url, "--now", later, "web", "--port", str(port),
                      "--interval", "0.5"], tmp_path, port)
