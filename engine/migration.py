@@ -38,7 +38,6 @@ import json
 from copy import deepcopy
 from dataclasses import dataclass, field
 
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
@@ -272,10 +271,7 @@ def _step(task) -> str:
 def _shown(task):
     """The task a person knows for `task`: for SpiffWorkflow's own node before a step with
     boundary events (Task_FileDocument.BoundaryEventSplit), that step, which is in the diagram."""
-    if isinstance(task.task_spec, BoundaryEventSplit):
-        main = task.task_spec.name.rsplit(".", 1)[0]
-        return next((c for c in task.children if c.task_spec.name == main), task)
-    return task
+    return runtime.guarded_step(task) or task
 
 
 def _check_tasks(move: Move, owner, new_spec) -> None:

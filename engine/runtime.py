@@ -522,13 +522,19 @@ def _attached_to(task) -> dict:
     """The step a boundary timer is on (its BoundaryEventSplit's other child), by element id and
     name, for the trail's reader: which step was overdue (QA auditor finding 14). From the workflow
     in memory, no statement; {} for a timer on no step (an intermediate or start timer)."""
-    parent = task.parent
-    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
-        return {}
-    step = next((c for c in parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
+    step = guarded_step(task.parent) if task.parent is not None else None
     if step is None:
         return {}
     return {"on_element_id": step.task_spec.bpmn_id, "on_name": step.task_spec.bpmn_name}
+
+
+def guarded_step(split):
+    """The step a BoundaryEventSplit task stands before (Task_FileDocument for
+    Task_FileDocument.BoundaryEventSplit): its one child that is no boundary event. None when
+    `split` is no such node."""
+    if not isinstance(split.task_spec, BoundaryEventSplit):
+        return None
+    return next((c for c in split.children if not isinstance(c.task_spec, BoundaryEvent)), None)
 
 
 def _escalated_step(task) -> dict:
