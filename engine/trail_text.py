@@ -20,6 +20,36 @@ LANGUAGES = ("zh", "en", "both")
 # Chinese punctuation and its English counterpart, for the joins between the parts of a line
 _PUNCTUATION = {"：": ": ", "，": ", ", "；": "; ", "、": ", "}
 
+# the kinds of event that belong to no plan (engine/planless.py), named as the auditor's filter
+# offers them: (Chinese, English). A line of such an event starts with the same name, except where
+# its saying below words it for the line (_deployed, _user_added, _group_added, _token_refused,
+# _calendar_changed, _mail_retried, _audit_anchored).
+NO_PLAN_KINDS = {
+    "deployed": ("部署流程", "process deployed"),
+    "user_added": ("添加用户", "user added"),
+    "user_changed": ("修改用户", "user changed"),
+    "user_deactivated": ("停用用户", "user deactivated"),
+    "user_reactivated": ("重新启用用户", "user reactivated"),
+    "password_set": ("修改密码", "password changed"),
+    "password_reset": ("重设密码", "password reset"),
+    "group_added": ("添加角色", "group added"),
+    "token_created": ("创建访问令牌", "access token created"),
+    "token_revoked": ("撤销访问令牌", "access token revoked"),
+    "token_refused": ("拒绝访问令牌", "access token refused"),
+    "calendar_changed": ("工作日日历", "working-day calendar"),
+    "delegation_created": ("委托办理", "delegation set"),
+    "delegation_ended": ("结束委托", "delegation ended"),
+    "mail_retried": ("重发邮件", "mail retried"),
+    "audit_verified": ("校验审计记录", "audit trail verified"),
+    "audit_exported": ("导出审计记录", "audit trail exported"),
+    "audit_anchored": ("记录锚点", "audit trail anchored"),
+    "signed_in": ("登录", "signed in"),
+    "sign_in_refused": ("拒绝登录", "sign-in refused"),
+    "password_change_refused": ("拒绝修改密码", "password change refused"),
+    "signed_out": ("退出登录", "signed out"),
+    "session_expired": ("登录过期", "session expired"),
+}
+
 
 class _Wording:
     """The words of one language: `w(zh, en)` is the Chinese, the English, or `zh (en)`."""
@@ -203,17 +233,21 @@ def _token_refused(w, e, p, name):
             f"{w.aside(str(p.get('username')))}{w.aside(why)}")
 
 
-def _token(zh: str, en: str):
+def _token(kind: str):
     """An API token made or revoked (engine/tokens.py): its name and whose it is; never in a
     plan's trail (no plan), said for the audit trail's readers."""
+    zh, en = NO_PLAN_KINDS[kind]
+
     def saying(w, e, p, name):
         return f"{w(zh, en)} {(p.get('new') or {}).get('name')}{w.aside(str(p.get('username')))}"
     return saying
 
 
-def _about_user(zh: str, en: str):
+def _about_user(kind: str):
     """Something that happened to a user's account or sign-in (no plan): who, and from where
     or why when the trail says it; said for the audit trail's readers."""
+    zh, en = NO_PLAN_KINDS[kind]
+
     def saying(w, e, p, name):
         extra = [str(p[k]) for k in ("address", "reason") if p.get(k)]
         return f"{w(zh, en)} {p.get('username')}" + (w.aside(w.mark("，").join(extra)) if extra else "")
@@ -229,7 +263,7 @@ def _user_added(w, e, p, name):
 def _user_changed(w, e, p, name):
     old, new = p.get("old") or {}, p.get("new") or {}
     changes = w.mark("；").join(f"{field} {_value(old.get(field))} → {_value(new.get(field))}" for field in new)
-    return f"{w('修改用户', 'user changed')} {p.get('username')}{w.mark('：')}{changes or '-'}"
+    return f"{w(*NO_PLAN_KINDS['user_changed'])} {p.get('username')}{w.mark('：')}{changes or '-'}"
 
 
 def _value(v) -> str:
@@ -257,7 +291,9 @@ def _calendar_changed(w, e, p, name):
             f"{kind((p.get('new') or {}).get('working'))}{note}")
 
 
-def _delegation(zh: str, en: str):
+def _delegation(kind: str):
+    zh, en = NO_PLAN_KINDS[kind]
+
     def saying(w, e, p, name):
         d = p.get("new") or {}
         return (f"{w(zh, en)}{w.mark('：')}{d.get('principal')} → {d.get('delegate')}"
@@ -277,14 +313,14 @@ def _audit_anchored(w, e, p, name):
 
 def _audit_verified(w, e, p, name):
     verdict = w("完好", "intact") if p.get("ok") else w(f"发现 {p.get('problems')} 处问题", f"{p.get('problems')} problem(s) found")
-    return (f"{w('校验审计记录', 'audit trail verified')}{w.mark('：')}{verdict}{w.mark('，')}"
+    return (f"{w(*NO_PLAN_KINDS['audit_verified'])}{w.mark('：')}{verdict}{w.mark('，')}"
             f"{w('事件', 'events')} {p.get('events')}{w.mark('，')}{w('附件', 'files')} {p.get('files')}"
             f"{w.mark('，')}head {str(p.get('head_hash'))[:16]}…")
 
 
 def _audit_exported(w, e, p, name):
     which = w(f"方案 {p['plan']}", f"plan {p['plan']}") if p.get("plan") else w("全部", "whole trail")
-    return (f"{w('导出审计记录', 'audit trail exported')}{w.mark('：')}{which}{w.mark('，')}{p.get('format')}"
+    return (f"{w(*NO_PLAN_KINDS['audit_exported'])}{w.mark('：')}{which}{w.mark('，')}{p.get('format')}"
             f"{w.mark('，')}{w('事件', 'events')} {p.get('events')}"
             + (f"{w.mark('，')}{w('至事件', 'up to event')} {p['last_seq']}" if p.get("last_seq") else ""))
 
@@ -328,21 +364,14 @@ _SAYINGS = {
     "escalation": _escalation, "message_received": _message, "signal_received": _signal,
     "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended, "task_urged": _urged,
     "task_draft_saved": _draft_saved,
-    "token_created": _token("创建访问令牌", "access token created"),
-    "token_revoked": _token("撤销访问令牌", "access token revoked"),
+    **{kind: _token(kind) for kind in ("token_created", "token_revoked")},
     "token_refused": _token_refused,
     "user_added": _user_added, "user_changed": _user_changed, "group_added": _group_added,
-    "user_deactivated": _about_user("停用用户", "user deactivated"),
-    "user_reactivated": _about_user("重新启用用户", "user reactivated"),
-    "password_set": _about_user("修改密码", "password changed"),
-    "password_reset": _about_user("重设密码", "password reset"),
-    "password_change_refused": _about_user("拒绝修改密码", "password change refused"),
-    "signed_in": _about_user("登录", "signed in"), "signed_out": _about_user("退出登录", "signed out"),
-    "sign_in_refused": _about_user("拒绝登录", "sign-in refused"),
-    "session_expired": _about_user("登录过期", "session expired"),
+    **{kind: _about_user(kind) for kind in ("user_deactivated", "user_reactivated", "password_set", "password_reset",
+                                             "password_change_refused", "signed_in", "signed_out", "sign_in_refused",
+                                             "session_expired")},
     "deployed": _deployed, "calendar_changed": _calendar_changed,
-    "delegation_created": _delegation("委托办理", "delegation set"),
-    "delegation_ended": _delegation("结束委托", "delegation ended"),
+    **{kind: _delegation(kind) for kind in ("delegation_created", "delegation_ended")},
     "mail_retried": _mail_retried, "audit_anchored": _audit_anchored, "audit_verified": _audit_verified,
     "audit_exported": _audit_exported,
 }
