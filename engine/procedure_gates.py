@@ -13,10 +13,10 @@ nothing: the procedure is then only not reached yet.
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 from .expressions import ExpressionError, compile_expression
+from .flow_reach import reached
 from .parser import NS, property_values
 from .procedures import PROPERTY, procedure_code
 from .scripting import FUNCTION_NAMES
@@ -162,14 +162,8 @@ class Library:
 
 def _reach(c: Container, starts: list[str], avoid: str) -> set[str]:
     """The nodes reached from `starts` (included) along flows, never passing `avoid`."""
-    seen, queue = set(), deque(s for s in starts if s != avoid)
-    while queue:
-        node = queue.popleft()
-        if node in seen:
-            continue
-        seen.add(node)
-        queue.extend(t for _, t, _, _ in c.flows.get(node, []) if t != avoid and t not in seen)
-    return seen
+    return reached((s for s in starts if s != avoid),
+                   lambda node: (t for _, t, _, _ in c.flows.get(node, []) if t != avoid))
 
 
 def deciding(variables: dict):

@@ -6,6 +6,7 @@ import itertools
 from typing import Iterator
 
 from ..expressions import EvaluationError, ExpressionError, compile_expression
+from ..flow_reach import reached
 from ..scripting import FUNCTION_NAMES
 from .common import CAMUNDA_BUILTINS, NS, Doc, is_bpmn, local_name
 
@@ -163,17 +164,13 @@ def rule_unreachable(doc: Doc):
                               f"事件 (this {what} has no start event, so nothing in it can run; "
                               "add a (none) start event)")
             continue
-        reached, pending = set(), [n.get("id") for n in starts]
-        while pending:
-            nid = pending.pop()
-            if nid in reached or nid not in ids:
-                continue
-            reached.add(nid)
-            pending.extend(f.get("targetRef") for f in doc.outgoing.get(nid, []))
-            pending.extend(b.get("id") for b in nodes
-                           if is_bpmn(b, "boundaryEvent") and b.get("attachedToRef") == nid)
+        after = {nid: [f.get("targetRef") for f in doc.outgoing.get(nid, [])] for nid in ids}
+        for boundary in nodes:  # reached when the activity it sits on is
+            if is_bpmn(boundary, "boundaryEvent") and boundary.get("attachedToRef") in after:
+                after[boundary.get("attachedToRef")].append(boundary.get("id"))
+        found = reached((n.get("id") for n in starts), lambda nid: (t for t in after[nid] if t in ids))
         for node in nodes:
-            if node.get("id") not in reached:
+            if node.get("id") not in found:
                 yield doc.problem(node, "unreachable", "从开始事件出发没有路径能到达此元素：请用顺序流连上它，或删除它 "
                                   "(no path from a start event reaches this element: connect it "
                                   "with a sequence flow or delete it)")
