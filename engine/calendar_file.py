@@ -22,6 +22,7 @@ from datetime import date, timedelta
 
 from . import display
 from .errors import Invalid
+from .file_kinds import decoded_text
 from .workdays import pointless_entry
 
 MAX_BYTES = 1024 * 1024  # a year's schedule is about 20 lines
@@ -51,11 +52,9 @@ def decode(name: str, content: bytes) -> str:
     if len(content) > MAX_BYTES:
         raise Invalid(f"日历文件 {name} 超过 {MAX_BYTES // 1024} KB，不像一年的放假安排 "
                       f"(the calendar file is larger than {MAX_BYTES // 1024} KB: not a year's schedule)")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    text = decoded_text(content)
+    if text is not None:
+        return text
     raise Invalid(f"日历文件 {name} 既不是 UTF-8 也不是 GB18030 编码的文本；请另存为 CSV（UTF-8） "
                   f"(the calendar file is neither UTF-8 nor GB18030 text: save it as CSV UTF-8)")
 

@@ -131,3 +131,12 @@ def text_encoding(content: bytes) -> str | None:
         except UnicodeDecodeError:
             pass
     return None
+
+
+def decoded_text(content: bytes) -> str | None:
+    """The text of a file people save from Excel or Notepad, in the encoding text_encoding finds
+    (a UTF-8 byte-order mark dropped); None when the bytes are neither UTF-8 nor GB 18030."""
+    encoding = text_encoding(content)
+    if encoding is None:
+        return None
+    return content.decode("utf-8-sig" if encoding == "utf-8" else encoding)

@@ -126,11 +126,10 @@ def _xlsx(name: str, content: bytes) -> list[tuple]:
 def _csv(name: str, content: bytes) -> list[list[str]]:
     """UTF-8, with or without the byte-order mark Excel writes, or GB18030 (what Excel on a
     Chinese Windows saves as “CSV (逗号分隔)”)."""
-    encoding = file_kinds.text_encoding(content)
-    if encoding is None or b"\x00" in content:
+    text = file_kinds.decoded_text(content)
+    if text is None or b"\x00" in content:
         raise Invalid(f"文件 {name} 不是 UTF-8 或 GB18030 编码的文本；请在 Excel 中另存为“CSV UTF-8（逗号分隔）” "
                       f"(the file is not UTF-8 or GB18030 text: save it as CSV UTF-8)")
-    text = content.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     try:
         return list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
