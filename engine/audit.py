@@ -324,12 +324,13 @@ def _coverage() -> list[tuple]:
     def of_task(kind):  # correlated on the task's id: ix_audit_events_task_id_type
         return select(e.seq).where(e.task_id == t.id, e.event_type == kind).exists()
 
+    def sql_text(column):  # a column as SQL text (tables.as_text is a .csv cell's, not this)
+        return func.cast(column, String)
+
     def named(kind, *path):  # the key each event of the kind names, read once (NOT IN a set)
-        text = func.cast(json_text(e.payload, *path), String)
+        text = sql_text(json_text(e.payload, *path))
         return select(text).where(e.event_type == kind, text.is_not(None))
 
-    def as_text(column):
-        return func.cast(column, String)
     return [
         ("方案", "plan", p.id, None, "instance_started", ~of_plan("instance_started")),
         ("方案", "plan", p.id, p.status == "completed", "instance_ended", ~of_plan("instance_ended")),
@@ -339,9 +340,9 @@ def _coverage() -> list[tuple]:
         ("待办", "task", t.id, t.status == "cancelled", "task_cancelled", ~of_task("task_cancelled")),
         ("用户", "user", User.username, None, "user_added", User.username.not_in(named("user_added", "username"))),
         ("角色", "group", Group.code, None, "group_added", Group.code.not_in(named("group_added", "code"))),
-        ("流程", "process", d.key + " v" + as_text(d.version), None, "deployed",
-         (d.key + " v" + as_text(d.version)).not_in(
-             select(func.cast(json_text(e.payload, "key"), String) + " v" + func.cast(json_text(e.payload, "version"), String))
+        ("流程", "process", d.key + " v" + sql_text(d.version), None, "deployed",
+         (d.key + " v" + sql_text(d.version)).not_in(
+             select(sql_text(json_text(e.payload, "key")) + " v" + sql_text(json_text(e.payload, "version")))
              .where(e.event_type == "deployed"))),
     ]
 
