@@ -119,6 +119,23 @@ def test_the_auditors_page_linked_from_the_audit_page_filters_and_pages(demo_eng
     assert "Events of no plan" in english and "web" in english and "signed in" in english
 
 
+def _link(html: str, text: str) -> str:
+    """The address of the page's link that says `text`."""
+    return re.search(rf'<a href="([^"]+)"[^>]*>{text}</a>', html)[1].replace("&amp;", "&")
+
+
+def test_the_newest_events_link_and_the_filter_keep_the_page_size_the_auditor_chose(demo_engine):
+    feng = signed_in_client(demo_engine, "feng")
+    first = feng.get("/audit/events?type=user_added&limit=5").get_data(as_text=True)
+    second = feng.get(_link(first, "更早的事件")).get_data(as_text=True)
+    newest = _link(second, "最新的事件")
+    assert "limit=5" in newest and "type=user_added" in newest and "before=" not in newest
+    again = feng.get(newest).get_data(as_text=True)
+    assert re.findall(r'<tr data-seq="(\d+)"', again) == re.findall(r'<tr data-seq="(\d+)"', first)  # 5, not 50
+    # filtering anew (another type, dates) keeps it too
+    assert '<input type="hidden" name="limit" value="5">' in second
+
+
 def test_the_api_answers_auditors_and_refuses_others(demo_engine):
     client = signed_in_client(demo_engine, "feng").application.test_client()
     feng = {"Authorization": f"Bearer {demo_engine.create_token('feng', 'audit script')['secret']}"}

@@ -188,23 +188,25 @@ def planless_events():
     args = request.args
     language = i18n.current()
     kinds = [(kind, zh if language == "zh" else en) for kind, (zh, en) in planless.KINDS.items()]
+    # the pages before and after this one keep the filters and the page size the auditor chose
+    kept = {k: args.get(k) for k in ("type", "since", "until", "limit") if args.get(k)}
+    newest = url_for("auditor.planless_events", **kept) if args.get("before") else None
     try:
         filters = planless.checked_filters(args.get("type"), args.get("since"), args.get("until"), args.get("before"),
                                            args.get("limit"))
         with current.engine().db.reader() as s:
             found = planless.planless_events(s, **filters)
     except ReformflowError as exc:
-        return refused(exc, lambda: render_template("auditor_events.html", events=[], kinds=kinds, older=None))
+        return refused(exc, lambda: render_template("auditor_events.html", events=[], kinds=kinds, older=None,
+                                                  newest=newest))
     events = [dict(e, said=said(e, language), via=channels.said(e["channel"], e["token_id"], language),
                    data=json.dumps(e["payload"], ensure_ascii=False, sort_keys=True),
                    untrusted=None if e["intact"] else not_intact(language), late=off_clock(e, language))
               for e in found["events"]]
     older = None
     if found["next_before"]:
-        older = url_for("auditor.planless_events", **{k: v for k, v in (
-            ("type", filters["kind"]), ("since", filters["since"]), ("until", filters["until"]),
-            ("limit", args.get("limit")), ("before", found["next_before"])) if v})
-    return render_template("auditor_events.html", events=events, kinds=kinds, older=older)
+        older = url_for("auditor.planless_events", **kept, before=found["next_before"])
+    return render_template("auditor_events.html", events=events, kinds=kinds, older=older, newest=newest)
 
 
 # ----------------------------------------------------------------- a plan's files and archive
