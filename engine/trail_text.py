@@ -256,7 +256,7 @@ def _about_user(kind: str):
 
 def _user_added(w, e, p, name):
     groups = w.mark("、").join(p.get("groups") or []) or "-"
-    return (f"{w('新增用户', 'user added')} {p.get('display_name')}{w.aside(str(p.get('username')))}"
+    return (f"{w(*NO_PLAN_KINDS['user_added'])} {p.get('display_name')}{w.aside(str(p.get('username')))}"
             f"{w.mark('：')}{w('角色', 'groups')} {groups}" + (f"{w.mark('，')}{w('单位', 'unit')} {p['unit']}" if p.get("unit") else ""))
 
 
@@ -273,7 +273,7 @@ def _value(v) -> str:
 
 
 def _group_added(w, e, p, name):
-    return f"{w('新增角色', 'group added')} {p.get('display_name')}{w.aside(str(p.get('code')))}"
+    return f"{w(*NO_PLAN_KINDS['group_added'])} {p.get('display_name')}{w.aside(str(p.get('code')))}"
 
 
 def _deployed(w, e, p, name):

@@ -150,3 +150,14 @@ def test_a_page_names_the_process_and_no_diagram_code():
     escalated = {"event_type": "escalation", "name": "逾期上报改革办", "payload": {"code": "filing_overdue"}}
     assert said(escalated, "zh") == "上报 逾期上报改革办"
     assert said(escalated, "en") == "escalation 逾期上报改革办 (filing_overdue)"
+
+
+@pytest.mark.parametrize("event", [
+    {"event_type": "user_added", "name": None, "payload": {"username": "qian", "display_name": "钱进", "groups": ["drafter"]}},
+    {"event_type": "group_added", "name": None, "payload": {"code": "pilot", "display_name": "试点组"}},
+])
+def test_an_added_user_or_group_reads_as_the_auditors_filter_and_the_people_page_name_it(event):
+    # the 用户 page's link, the command's answer and /audit/events' filter all say 添加用户/添加角色
+    from engine.planless import KINDS
+    zh, en = KINDS[event["event_type"]]
+    assert zh.startswith("添加") and said(event, "zh").startswith(zh + " ") and said(event, "en").startswith(en + " ")
