@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import CalendarOverride
 
-from .workdays import WorkCalendar, gap_warning
+from .workdays import WorkCalendar, gap_warning, years_in_reach
 
 
 def entries(session) -> dict[date, tuple[bool, str]]:
@@ -42,6 +42,13 @@ def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
         calendar_log.disabled = was_disabled
     covered = cal.covered(year)
     return {"year": year, "covered": covered, "days": days, "warnings": [] if covered else [gap_warning(year)]}
+
+
+def missing_in_reach(entered: dict[date, tuple[bool, str]], today: date) -> list[int]:
+    """This year and the year deadlines set today may reach (engine/workdays.py `years_in_reach`),
+    those neither the package nor the office's entries know: the page of another year says so."""
+    cal = WorkCalendar({day: working for day, (working, _note) in entered.items()})
+    return [year for year in years_in_reach(today) if not cal.covered(year)]
 
 
 def _holiday(day: date) -> list[str] | None:

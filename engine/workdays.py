@@ -88,6 +88,12 @@ def add_months(d: D, n: int) -> D:
 CALENDAR_LOOKAHEAD = timedelta(days=90)
 
 
+def years_in_reach(today: date) -> list[int]:
+    """This year and the year `CALENDAR_LOOKAHEAD` on (from 3 October, next year): the years whose
+    holidays must be known by `today`, and which people are warned of if nobody entered them."""
+    return sorted({today.year, (today + CALENDAR_LOOKAHEAD).year})
+
+
 def gap_warning(year: int) -> str:
     """What people are told when a deadline reaches a year nobody has entered holidays for (the
     audit trail, the log, and `init`, `worker` and `calendar show` say the same)."""

@@ -1,0 +1,69 @@
+"""The turn of a year the chinesecalendar package does not know (it has 2004–2026): what the reform
+office is told, and when, before and after it enters the State Council's schedule.
+
+The 2027 days below are test data, not the State Council's schedule."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from engine import clock
+from engine.cli.shared import State
+from engine.cli.worker import run_worker
+
+from .test_cli import cli  # noqa: F401 - the command line on a fresh SQLite database
+from .web_helper import page_text, signed_in_client
+
+NO_2027 = "no holiday calendar for 2027"
+
+
+class _NextRounds(threading.Event):
+    """The worker's pause between rounds, each pause ending at the next of `moments` (China time):
+    a worker that keeps running for days, as it does under systemd."""
+
+    def __init__(self, *moments: str) -> None:
+        super().__init__()
+        self._moments = iter(moments)
+
+    def wait(self, timeout=None) -> bool:
+        moment = next(self._moments, None)
+        if moment is None:
+            return True  # stop
+        clock.set_override(datetime.fromisoformat(moment))
+        return False
+
+
+def test_a_worker_started_in_summer_warns_once_a_day_from_when_next_year_comes_within_reach(cli, sqlite_db,  # noqa: F811
+                                                                                            capsys):
+    clock.set_override(datetime.fromisoformat("2026-10-02T09:00:00"))  # 2027 is 91 days away: not yet
+    run_worker(State(sqlite_db.url), False, 0, stop=_NextRounds(
+        "2026-10-02T09:00:30", "2026-10-03T09:00:00", "2026-10-03T09:00:30", "2026-10-04T09:00:00"))
+    logged = capsys.readouterr().err
+    # the worker did not stop at its first round's silence: it says so on the 3rd and on the 4th,
+    # once each day, not every round
+    assert logged.count(NO_2027) == 2
+    assert "reformflow calendar import" in logged
+
+
+def test_calendar_show_of_this_year_in_december_says_next_year_is_missing(cli):  # noqa: F811
+    december = cli("--now", "2026-12-20T10:00:00", "calendar", "show", "2026")
+    assert NO_2027 in december.stderr  # the year to enter, though 2026 was asked for
+    assert "元旦" not in december.stderr and "2026-10-01" in december.stdout  # 2026 itself is listed as before
+    assert NO_2027 not in cli("--now", "2026-09-01T10:00:00", "calendar", "show", "2026").stderr
+    asked = cli("--now", "2026-12-20T10:00:00", "calendar", "show", "2027")
+    assert asked.stderr.count(NO_2027) == 1  # said once, not once as the year asked and again as the year to come
+    cli("--now", "2026-12-20T10:00:00", "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    assert NO_2027 not in cli("--now", "2026-12-20T10:00:00", "calendar", "show", "2026").stderr
+
+
+def test_the_calendar_page_of_this_year_in_december_links_to_next_year(demo_engine, at):
+    with at("2026-12-20T10:00"):
+        client = signed_in_client(demo_engine, "chen")
+        this_year = page_text(client.get("/calendar"))
+        assert "2026 年工作日日历" in this_year
+        assert "尚无 2027 年节假日安排" in this_year
+        assert 'href="/calendar/2027"' in client.get("/calendar").get_data(as_text=True)
+        # the page of 2027 itself says it once
+        assert page_text(client.get("/calendar/2027")).count("尚无 2027 年节假日安排") == 1
+    with at("2026-09-01T10:00"):
+        assert "尚无 2027 年" not in page_text(signed_in_client(demo_engine, "chen").get("/calendar"))
