@@ -11,7 +11,8 @@ from engine import clock
 from engine.cli.shared import State
 from engine.cli.worker import run_worker
 
-from .test_cli import cli  # noqa: F401 - the command line on a fresh SQLite database
+from .conftest import FIXTURES
+from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
 from .web_helper import page_text, signed_in_client
 
 NO_2027 = "no holiday calendar for 2027"
@@ -67,3 +68,20 @@ def test_the_calendar_page_of_this_year_in_december_links_to_next_year(demo_engi
         assert page_text(client.get("/calendar/2027")).count("尚无 2027 年节假日安排") == 1
     with at("2026-09-01T10:00"):
         assert "尚无 2027 年" not in page_text(signed_in_client(demo_engine, "chen").get("/calendar"))
+
+
+def test_a_deadline_counted_on_plain_weekends_says_so_on_the_command_line(cli):  # noqa: F811
+    """The web marks it 暂定; a drafter who works from the command line read only "due 2027-01-08"."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    with clock.frozen(datetime.fromisoformat("2026-12-20T10:00:00")):
+        plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))
+        draft = plan["tasks"][0]["id"]
+        cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "方案摘要"}')
+        [review] = as_json(cli("tasks", "--as", "li", "--json"))["tasks"]
+        assert review["due_provisional"]
+        line = "provisional: no holidays entered, counted on plain weekends"
+        assert line in cli("tasks", "--as", "li").stdout
+        assert line in cli("task", str(review["id"])).stdout
+        assert line in cli("instance", str(plan["id"])).stdout
+        cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+        assert line not in cli("tasks", "--as", "li").stdout
