@@ -8,6 +8,7 @@ import threading
 from datetime import datetime
 
 from engine import clock
+from engine.commands import Engine
 from engine.cli.shared import State
 from engine.cli.worker import run_worker
 
@@ -16,6 +17,7 @@ from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh S
 from .web_helper import page_text, signed_in_client
 
 NO_2027 = "no holiday calendar for 2027"
+PASSWORD = "year-end-Test-Pw-2026"
 
 
 class _NextRounds(threading.Event):
@@ -85,3 +87,30 @@ def test_a_deadline_counted_on_plain_weekends_says_so_on_the_command_line(cli): 
         assert line in cli("instance", str(plan["id"])).stdout
         cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
         assert line not in cli("tasks", "--as", "li").stdout
+
+
+def test_step_times_across_new_year_say_when_2027_was_counted_on_plain_weekends(cli, sqlite_db, at):  # noqa: F811
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    with at("2026-12-30T10:00"):
+        draft = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))["tasks"][0]["id"]
+    engine = Engine(sqlite_db)
+    engine.set_password("chen", PASSWORD, actor="chen", first=True)
+    period = ("--since", "2026-12-01", "--until", "2027-01-31")
+
+    def drafting(shown) -> int:
+        return next(r for r in as_json(shown)["steps"] if r["element_id"] == "Task_Draft")["median_working_days"]
+
+    with at("2027-01-05T10:00"):
+        cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "方案摘要"}')
+        shown = cli("stats", "--as", "chen", *period, "--json")
+        assert drafting(shown) == 4  # 31 December, 1 January as if a working day, 4 and 5 January
+        assert as_json(shown)["calendar_gaps"] == [2027]
+        assert "working days in 2027 are counted on plain weekends" in shown.stderr
+        page = page_text(signed_in_client(engine, "chen", PASSWORD).get("/stats?since=2026-12-01&until=2027-01-31"))
+        assert "尚无 2027 年节假日安排：办结用时中落在该年的工作日暂按周末计算" in page
+        cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+        entered = cli("stats", "--as", "chen", *period, "--json")
+        assert drafting(entered) == 3 and as_json(entered)["calendar_gaps"] == []
+        assert "plain weekends" not in entered.stderr
+        page = page_text(signed_in_client(engine, "chen", PASSWORD).get("/stats?since=2026-12-01&until=2027-01-31"))
+        assert "尚无 2027 年节假日安排" not in page

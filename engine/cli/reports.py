@@ -214,6 +214,9 @@ def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, ou
     if fmt != "table" and output is not None and not output.lower().endswith(f".{fmt}"):
         raise BadValue(f"--format {fmt} 的文件须以 .{fmt} 结尾：{output}", f"--format {fmt} writes a .{fmt} file")
     result = state.engine.step_times(actor, since=since, until=until, process=process_key)
+    for year in result["calendar_gaps"]:  # on standard error, whatever the output: the figures are provisional
+        click.echo(f"警告 (warning)：{year} 年的工作日用时暂按周末计算，录入该年节假日后会变 (working days in {year} "
+                   f"are counted on plain weekends until its holidays are entered)；{gap_warning(year)}", err=True)
     # --by-unit: a .csv holds one table, the per-unit figures asked for (an .xlsx has both sheets)
     write = export.write_units if by_unit and (output is None or output.lower().endswith(".csv")) else export.write
     if output is not None:  # "" too: refused, not silently nothing written
