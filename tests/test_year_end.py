@@ -7,7 +7,10 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+from click.testing import CliRunner
+
 from engine import clock
+from engine.cli import main
 from engine.commands import Engine
 from engine.cli.shared import State
 from engine.cli.worker import run_worker
@@ -114,3 +117,14 @@ def test_step_times_across_new_year_say_when_2027_was_counted_on_plain_weekends(
         assert "plain weekends" not in entered.stderr
         page = page_text(signed_in_client(engine, "chen", PASSWORD).get("/stats?since=2026-12-01&until=2027-01-31"))
         assert "尚无 2027 年节假日安排" not in page
+
+
+def test_a_demo_made_in_january_has_last_years_year_end_round(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    made = CliRunner().invoke(main, ["--db", url, "--now", "2027-01-04T10:00:00", "init", "--demo"], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    # a summing-up of 2026, not of a year four days old
+    assert "BG-2026-NB 2026年度全面深化改革情况报告（年度总结）" in made.stdout and "BG-2027-NB" not in made.stdout
+    task = next(line for line in CliRunner().invoke(main, ["--db", url, "--now", "2027-01-04T10:00:00", "tasks", "--as", "song"],
+                                                    catch_exceptions=False).stdout.splitlines() if "报送改革进展报告" in line)
+    assert task.endswith("BG-2026-NB 2026年度全面深化改革情况报告")
