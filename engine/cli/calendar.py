@@ -161,9 +161,10 @@ def _work_calendar(state):
 # Deadlines set today can reach this far ahead (a month's filing, 30 days' consultation, 15
 # working days' review), so a year starting within it must already be known.
 def _warn_calendar_gaps(state) -> None:
-    """Say on standard error, at init and when a worker starts, which year deadlines will soon
-    reach that neither chinesecalendar nor the override table knows: working days there would
-    count plain weekends and miss the holidays (e.g. the package gets a new year each November)."""
+    """Say on standard error, at init and when a worker starts (then once a day), which year
+    deadlines will soon reach that neither chinesecalendar nor the override table knows: working
+    days there would count plain weekends and miss the holidays (the State Council publishes next
+    year's schedule each November)."""
     for year in _gaps_in_reach(state):
         click.echo(f"警告 (warning): {gap_warning(year)}", err=True)
 
