@@ -19,6 +19,7 @@ from sqlalchemy import select
 from models import CalendarOverride
 
 from . import clock
+from .deadlines import last_local_day
 from .workdays import package_knows
 
 _ENTERED_DAYS = select(CalendarOverride.day)
@@ -44,8 +45,9 @@ def counts_working_days(due_basis: str | None) -> bool:
 
 
 def _years(task: dict) -> range:
-    """The years a step's working days were counted over: from when it opened to its deadline."""
-    due = datetime.fromisoformat(task["due_at"]).astimezone(clock.TZ).date()
+    """The years a step's working days were counted over: from when it opened to its deadline's
+    last day (31 December is stored as the next midnight, in the next year, but counts none of it)."""
+    due = last_local_day(datetime.fromisoformat(task["due_at"]))
     opened = task.get("created_at")
     start = datetime.fromisoformat(opened).astimezone(clock.TZ).year if opened else due.year
     return range(min(start, due.year), due.year + 1)

@@ -128,3 +128,24 @@ def test_a_demo_made_in_january_has_last_years_year_end_round(tmp_path):
     task = next(line for line in CliRunner().invoke(main, ["--db", url, "--now", "2027-01-04T10:00:00", "tasks", "--as", "song"],
                                                     catch_exceptions=False).stdout.splitlines() if "报送改革进展报告" in line)
     assert task.endswith("BG-2026-NB 2026年度全面深化改革情况报告")
+
+
+def test_fifteen_working_days_ending_on_31_december_are_not_provisional(cli):  # noqa: F811
+    """Stored as the next midnight, a deadline of 31 December 2026 looked as if it reached 2027, and the
+    inbox said “2026 年节假日安排尚未录入，此期限暂按周末计算” of a count that never left 2026."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+
+    def review_opened_on(day: str) -> dict:
+        with clock.frozen(datetime.fromisoformat(f"{day}T10:00:00")):
+            plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))
+            cli("complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "方案摘要"}')
+            return next(t for t in as_json(cli("tasks", "--as", "li", "--json"))["tasks"]
+                        if t["instance_id"] == plan["id"])
+
+    on_31st = review_opened_on("2026-12-10")  # 11, 14–18, 21–25, 28–31 December: 15 working days
+    assert (on_31st["due_at"], on_31st["due_provisional"]) == ("2026-12-31T16:00:00+00:00", False)
+    on_1st = review_opened_on("2026-12-11")  # the 15th working day is 1 January 2027, counted as one
+    assert (on_1st["due_at"], on_1st["due_provisional"]) == ("2027-01-01T16:00:00+00:00", True)
+    with clock.frozen(datetime.fromisoformat("2026-12-11T10:00:00")):
+        lines = cli("tasks", "--as", "li").stdout.splitlines()
+    assert [("2026-12-31" in line, "provisional" in line) for line in lines] == [(True, False), (False, True)]
