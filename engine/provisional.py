@@ -53,6 +53,16 @@ def _years(task: dict) -> range:
     return range(min(start, due.year), due.year + 1)
 
 
+def counted_on_weekends(calendar, due_basis: str | None, opened: datetime | None, due: datetime) -> bool:
+    """Whether a deadline is provisional, for a reader that has the working-day calendar already
+    (a mail about the step): counted in working days over a year `calendar` does not cover."""
+    if not counts_working_days(due_basis):
+        return False
+    last = last_local_day(due)
+    start = opened.astimezone(clock.TZ).year if opened is not None else last.year
+    return any(not calendar.covered(year) for year in range(min(start, last.year), last.year + 1))
+
+
 def mark(conn, tasks: list[dict]) -> list[dict]:
     """Set `due_provisional` on each task dict (engine/queries.py task_dict): True when its
     deadline counts working days over a year the calendar does not know. Returns `tasks`."""

@@ -9,13 +9,14 @@ from datetime import datetime
 
 from click.testing import CliRunner
 
-from engine import clock
+from engine import clock, mail_digest
 from engine.cli import main
 from engine.commands import Engine
 from engine.cli.shared import State
 from engine.cli.worker import run_worker
 
 from .conftest import FIXTURES
+from .test_mail import MINI, outbox
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
 from .web_helper import page_text, signed_in_client
 
@@ -149,3 +150,27 @@ def test_fifteen_working_days_ending_on_31_december_are_not_provisional(cli):  #
     with clock.frozen(datetime.fromisoformat("2026-12-11T10:00:00")):
         lines = cli("tasks", "--as", "li").stdout.splitlines()
     assert [("2026-12-31" in line, "provisional" in line) for line in lines] == [(True, False), (False, True)]
+
+
+def test_the_mails_say_which_deadline_is_provisional(engine, people, at, monkeypatch):
+    """A reviewer reads the deadline in the mail, not only in the inbox: “due 1 January” counted as if
+    New Year's Day were a working day says so there too, in the new-step mail and in the digest."""
+    monkeypatch.delenv("REFORMFLOW_DIGEST_TIME", raising=False)
+    engine.deploy([(MINI.name, MINI.read_bytes())])
+    engine.update_user("li", actor="chen", email="li@legal.example.gov.cn", digest=True)
+    for sent in ("2026-12-10T10:00", "2026-12-11T10:00"):  # 审核 due 31 December, and 1 January 2027
+        with at(sent):
+            plan = engine.start("mini_approval", actor="zhang", title=f"方案{sent[8:10]}")
+            draft = next(t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Draft")
+            engine.complete(draft["id"], actor="zhang", data={"summary": "概要"})
+    new_steps = {m.subject: m.body for m in outbox(engine) if m.kind == "task_new"}
+    assert "暂定" not in new_steps["【待办】方案10：审核"]
+    assert "办理期限：2027-01-01（距期限还有 15 个工作日；暂定：该年节假日安排尚未录入，此期限暂按周末计算，录入后可能推后）" \
+        in new_steps["【待办】方案11：审核"]
+    assert "due 2027-01-01 (China time) (provisional: counted on plain weekends" in new_steps["【待办】方案11：审核"]
+    with at("2026-12-28T08:30"):  # Monday: both due within 5 working days (1 January counted as one)
+        mail_digest.queue_due(engine.db)
+    [digest] = [m.body for m in outbox(engine) if m.kind == "digest"]
+    due = [line.strip() for line in digest.splitlines() if "办理期限" in line]
+    assert due == ["办理期限：2026-12-31（距期限还有 3 个工作日）",
+                   "办理期限：2027-01-01（距期限还有 4 个工作日；暂定：该年节假日安排尚未录入，此期限暂按周末计算，录入后可能推后）"]
