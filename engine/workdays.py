@@ -24,6 +24,7 @@ weekday as ``False`` and every swapped working weekend day as ``True``.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from functools import lru_cache
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -101,6 +102,18 @@ def gap_warning(year: int) -> str:
             f"--as USER 录入国务院公布的 {year} 年放假和调休安排，或用 reformflow calendar set 逐日录入 (no holiday calendar for {year}: working-day deadlines "
             f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
             f"`reformflow calendar import FILE --as USER`, or day by day with `reformflow calendar set`)")
+
+
+@contextmanager
+def unlogged():
+    """Counting without the log's English line for a year nobody entered, where the caller says it
+    to people itself, once, in Chinese and English with the command that mends it (`calendar
+    show`, `stats`)."""
+    was_disabled, log.disabled = log.disabled, True
+    try:
+        yield
+    finally:
+        log.disabled = was_disabled
 
 
 WEEKDAYS_ZH = "一二三四五六日"

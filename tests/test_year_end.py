@@ -110,6 +110,7 @@ def test_step_times_across_new_year_say_when_2027_was_counted_on_plain_weekends(
         assert drafting(shown) == 4  # 31 December, 1 January as if a working day, 4 and 5 January
         assert as_json(shown)["calendar_gaps"] == [2027]
         assert "working days in 2027 are counted on plain weekends" in shown.stderr
+        assert shown.stderr.count(NO_2027) == 1  # once, not again as the engine's log line
         page = page_text(signed_in_client(engine, "chen", PASSWORD).get("/stats?since=2026-12-01&until=2027-01-31"))
         assert "尚无 2027 年节假日安排：办结用时中落在该年的工作日暂按周末计算" in page
         cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
