@@ -4,7 +4,6 @@ entered, each with where it comes from — the chinesecalendar package (with the
 or the office's entry (with its note) — and whether the year is known at all."""
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from models import CalendarOverride
 
-from .workdays import WorkCalendar, gap_warning
+from .workdays import WorkCalendar, gap_warning, unlogged, years_in_reach
 
 
 def entries(session) -> dict[date, tuple[bool, str]]:
@@ -25,12 +24,8 @@ def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
     """{"year", "covered", "days": [{"day", "working", "override", "note", "holiday"}], "warnings"}:
     `note` is the office's, `holiday` the package's name of the holiday (Chinese, English) or None."""
     cal = WorkCalendar({day: working for day, (working, _note) in entered.items()})
-    # The calendar logs an uncovered year in English for the engine's log; the warning here
-    # says it once, in Chinese and English, with the command that mends it.
-    calendar_log = logging.getLogger("engine.workdays")
-    was_disabled, calendar_log.disabled = calendar_log.disabled, True
     day, days = date(year, 1, 1), []
-    try:
+    with unlogged():  # the warning below says it, with the command that mends it
         while day.year == year:
             working = cal.is_working_day(day)
             # every entry too, even one the same as Monday-Friday: it still makes the year count as entered
@@ -38,10 +33,15 @@ def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
                 days.append({"day": day.isoformat(), "working": working, "override": day in entered,
                              "note": entered[day][1] if day in entered else None, "holiday": _holiday(day)})
             day += timedelta(days=1)
-    finally:
-        calendar_log.disabled = was_disabled
     covered = cal.covered(year)
     return {"year": year, "covered": covered, "days": days, "warnings": [] if covered else [gap_warning(year)]}
+
+
+def missing_in_reach(entered: dict[date, tuple[bool, str]], today: date) -> list[int]:
+    """This year and the year deadlines set today may reach (engine/workdays.py `years_in_reach`),
+    those neither the package nor the office's entries know: the page of another year says so."""
+    cal = WorkCalendar({day: working for day, (working, _note) in entered.items()})
+    return [year for year in years_in_reach(today) if not cal.covered(year)]
 
 
 def _holiday(day: date) -> list[str] | None:

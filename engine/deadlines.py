@@ -389,6 +389,12 @@ def _out_of_range(func: str) -> TimerValueError:
     return TimerValueError(f"{func}()：结果超出支持的日期范围", f"{func}(): result is outside the supported date range")
 
 
+def last_local_day(due: datetime) -> date:
+    """The Beijing date a deadline runs to, `end_of_local_day` undone: a date is due at its end
+    (the next midnight), so 31 December is stored as 1 January 00:00 and is still 31 December's."""
+    return (due.astimezone(TZ) - timedelta(microseconds=1)).date()
+
+
 def deadline_functions(now: datetime, calendar: WorkCalendar) -> dict[str, Callable[..., Any]]:
     """Functions diagram expressions may call, bound to one evaluation's
     ``now`` (so every call in an expression sees the same instant) and to

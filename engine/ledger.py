@@ -39,6 +39,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, User
 
 from . import clock
+from .deadlines import last_local_day
 from .display import step
 from .errors import Invalid
 from .provisional import counts_working_days
@@ -271,7 +272,7 @@ def _named(variables: dict, prop: str):
 
 def last_day(due: datetime) -> date:
     """The Beijing date a deadline runs to: a date is due at the end of it (the next midnight)."""
-    return (due.astimezone(clock.TZ) - timedelta(microseconds=1)).date()
+    return last_local_day(due)
 
 
 def _days_late(due: datetime, at: datetime) -> int:

@@ -150,7 +150,8 @@ _PEOPLE = (select(_USERS.c.username, _USERS.c.email, _USERS.c.display_name, Unit
 _ACTOR = select(_USERS.c.display_name).where(_USERS.c.username == bindparam("name"))
 _TASK_ROWS = (select(_TASKS.c.id, _TASKS.c.instance_id, _TASKS.c.name, _TASKS.c.subject, _TASKS.c.status,
                      _TASKS.c.assignee, _TASKS.c.candidate_groups, _TASKS.c.candidate_users,
-                     _TASKS.c.candidate_unit, _TASKS.c.due_at, _PLANS.c.title, _PLANS.c.business_key)
+                     _TASKS.c.candidate_unit, _TASKS.c.due_at, _TASKS.c.due_basis, _TASKS.c.created_at,
+                     _PLANS.c.title, _PLANS.c.business_key)
               .join(_PLANS, _PLANS.c.id == _TASKS.c.instance_id)
               .where(_TASKS.c.id.in_(bindparam("ids", expanding=True))))
 

@@ -7,6 +7,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from . import clock, display
+from .provisional import counted_on_weekends
+
+# a deadline counted in working days over a year with no holidays entered (engine/provisional.py)
+PROVISIONAL = "暂定：该年节假日安排尚未录入，此期限暂按周末计算，录入后可能推后"
+PROVISIONAL_EN = "provisional: counted on plain weekends, no holidays entered for the year yet"
 
 # kind -> (subject tag, the opening sentence, English)
 _SAYS = {
@@ -39,8 +44,11 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
     due_en = ""
     if row.due_at is not None:
         day, left = deadline_words(row.due_at, calendar(), now)
-        lines.append(f"办理期限：{display.deadline(row.due_at.isoformat())}（{left}）")
         due_en = f", due {display.deadline(row.due_at.isoformat())} (China time)"
+        if counted_on_weekends(calendar(), row.due_basis, row.created_at, row.due_at):  # engine/provisional.py
+            left += f"；{PROVISIONAL}"
+            due_en += f" ({PROVISIONAL_EN})"
+        lines.append(f"办理期限：{display.deadline(row.due_at.isoformat())}（{left}）")
     if kind == "task_urged":
         lines.append(f"催办人：{actor}")
         lines.append(f"催办说明：{payload.get('note') or ''}")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from models import CalendarOverride
 
 from . import clock
+from .deadlines import last_local_day
 from .workdays import package_knows
 
 _ENTERED_DAYS = select(CalendarOverride.day)
@@ -44,11 +45,22 @@ def counts_working_days(due_basis: str | None) -> bool:
 
 
 def _years(task: dict) -> range:
-    """The years a step's working days were counted over: from when it opened to its deadline."""
-    due = datetime.fromisoformat(task["due_at"]).astimezone(clock.TZ).date()
+    """The years a step's working days were counted over: from when it opened to its deadline's
+    last day (31 December is stored as the next midnight, in the next year, but counts none of it)."""
+    due = last_local_day(datetime.fromisoformat(task["due_at"]))
     opened = task.get("created_at")
     start = datetime.fromisoformat(opened).astimezone(clock.TZ).year if opened else due.year
     return range(min(start, due.year), due.year + 1)
+
+
+def counted_on_weekends(calendar, due_basis: str | None, opened: datetime | None, due: datetime) -> bool:
+    """Whether a deadline is provisional, for a reader that has the working-day calendar already
+    (a mail about the step): counted in working days over a year `calendar` does not cover."""
+    if not counts_working_days(due_basis):
+        return False
+    last = last_local_day(due)
+    start = opened.astimezone(clock.TZ).year if opened is not None else last.year
+    return any(not calendar.covered(year) for year in range(min(start, last.year), last.year + 1))
 
 
 def mark(conn, tasks: list[dict]) -> list[dict]:

@@ -17,6 +17,10 @@ calendar year):
   completed after the instant it was due);
 - how many of the step are open now, in any plan, and how many of those are past their due date.
 
+Working days in a year the calendar does not know (no holidays entered, engine/workdays.py) are
+counted Monday to Friday; the years so counted are listed (`calendar_gaps`) so that the page and
+the command line say the figures are provisional.
+
 The same per lead unit (the plan's `leadUnit` variable, as the ledger names it): who is late.
 
 The 90th percentile is the nearest-rank one: the smallest time that nine in ten of the steps
@@ -130,7 +134,10 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
     return {"since": since.isoformat(), "until": until.isoformat(), "process": process,
             "at": now.isoformat(), "steps": rows, "units": _units(units, days),
             "completed": sum(r["completed"] for r in rows), "late": sum(r["late"] for r in rows),
-            "open": sum(r["open"] for r in rows), "open_overdue": sum(r["open_overdue"] for r in rows)}
+            "open": sum(r["open"] for r in rows), "open_overdue": sum(r["open_overdue"] for r in rows),
+            # the years the steps' working days ran through that nobody entered holidays for: counted
+            # on plain weekends (New Year's Day a working day), they change once the year is entered
+            "calendar_gaps": sorted({warning.year for warning in calendar.warnings})}
 
 
 def _row(entry: dict, days: "_WorkingDays") -> dict:

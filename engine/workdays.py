@@ -24,6 +24,7 @@ weekday as ``False`` and every swapped working weekend day as ``True``.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from functools import lru_cache
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -88,6 +89,12 @@ def add_months(d: D, n: int) -> D:
 CALENDAR_LOOKAHEAD = timedelta(days=90)
 
 
+def years_in_reach(today: date) -> list[int]:
+    """This year and the year `CALENDAR_LOOKAHEAD` on (from 3 October, next year): the years whose
+    holidays must be known by `today`, and which people are warned of if nobody entered them."""
+    return sorted({today.year, (today + CALENDAR_LOOKAHEAD).year})
+
+
 def gap_warning(year: int) -> str:
     """What people are told when a deadline reaches a year nobody has entered holidays for (the
     audit trail, the log, and `init`, `worker` and `calendar show` say the same)."""
@@ -95,6 +102,18 @@ def gap_warning(year: int) -> str:
             f"--as USER 录入国务院公布的 {year} 年放假和调休安排，或用 reformflow calendar set 逐日录入 (no holiday calendar for {year}: working-day deadlines "
             f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
             f"`reformflow calendar import FILE --as USER`, or day by day with `reformflow calendar set`)")
+
+
+@contextmanager
+def unlogged():
+    """Counting without the log's English line for a year nobody entered, where the caller says it
+    to people itself, once, in Chinese and English with the command that mends it (`calendar
+    show`, `stats`)."""
+    was_disabled, log.disabled = log.disabled, True
+    try:
+        yield
+    finally:
+        log.disabled = was_disabled
 
 
 WEEKDAYS_ZH = "一二三四五六日"

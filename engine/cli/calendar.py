@@ -9,7 +9,7 @@ from datetime import date
 import click
 
 from .. import clock
-from ..workdays import CALENDAR_LOOKAHEAD, gap_warning
+from ..workdays import gap_warning, years_in_reach
 from .params import YEAR, YEARS, BadValue, Day, acting_user
 from .shared import _emit, command, main
 from .show import _deadline
@@ -141,6 +141,10 @@ def calendar_show(state, as_json, year):
         for warning in d["warnings"]:
             click.echo(f"警告 (warning): {warning}", err=True)
     _emit(result, as_json, human)
+    # asked for this year in December, say that next year is missing too: that is the one to enter
+    for missing in _gaps_in_reach(state):
+        if missing != year:
+            click.echo(f"警告 (warning): {gap_warning(missing)}", err=True)
 
 
 def _work_calendar(state):
@@ -157,11 +161,15 @@ def _work_calendar(state):
 # Deadlines set today can reach this far ahead (a month's filing, 30 days' consultation, 15
 # working days' review), so a year starting within it must already be known.
 def _warn_calendar_gaps(state) -> None:
-    """Say on standard error, at init and when a worker starts, which year deadlines will soon
-    reach that neither chinesecalendar nor the override table knows: working days there would
-    count plain weekends and miss the holidays (e.g. the package gets a new year each November)."""
-    today = clock.today()
+    """Say on standard error, at init and when a worker starts (then once a day), which year
+    deadlines will soon reach that neither chinesecalendar nor the override table knows: working
+    days there would count plain weekends and miss the holidays (the State Council publishes next
+    year's schedule each November)."""
+    for year in _gaps_in_reach(state):
+        click.echo(f"警告 (warning): {gap_warning(year)}", err=True)
+
+
+def _gaps_in_reach(state) -> list[int]:
+    """This year and the year deadlines set today may reach, those nobody entered holidays for."""
     calendar = _work_calendar(state)
-    for year in sorted({today.year, (today + CALENDAR_LOOKAHEAD).year}):
-        if not calendar.covered(year):
-            click.echo(f"警告 (warning): {gap_warning(year)}", err=True)
+    return [year for year in years_in_reach(clock.today()) if not calendar.covered(year)]

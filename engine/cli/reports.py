@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .. import display
-from ..workdays import gap_warning
+from ..workdays import gap_warning, unlogged
 from .params import BadValue, acting_user
 from .shared import _emit, _written, command, main
 from .show import _PLAN_STATUS, _deadline, _label
@@ -213,7 +213,11 @@ def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, ou
         raise BadValue("--format xlsx 须与 --output FILE.xlsx 同用", "--format xlsx needs --output FILE.xlsx")
     if fmt != "table" and output is not None and not output.lower().endswith(f".{fmt}"):
         raise BadValue(f"--format {fmt} 的文件须以 .{fmt} 结尾：{output}", f"--format {fmt} writes a .{fmt} file")
-    result = state.engine.step_times(actor, since=since, until=until, process=process_key)
+    with unlogged():  # said below, once, with what it means for the figures
+        result = state.engine.step_times(actor, since=since, until=until, process=process_key)
+    for year in result["calendar_gaps"]:  # on standard error, whatever the output: the figures are provisional
+        click.echo(f"警告 (warning)：{year} 年的工作日用时暂按周末计算，录入该年节假日后会变 (working days in {year} "
+                   f"are counted on plain weekends until its holidays are entered)；{gap_warning(year)}", err=True)
     # --by-unit: a .csv holds one table, the per-unit figures asked for (an .xlsx has both sheets)
     write = export.write_units if by_unit and (output is None or output.lower().endswith(".csv")) else export.write
     if output is not None:  # "" too: refused, not silently nothing written

@@ -53,6 +53,8 @@ def _show_task(t):
     who = (t["status"] == "completed" and t.get("completed_by")) or t["assignee"] or _candidates_text(t) or "-"
     active = t["status"] in OPEN_STATUSES
     due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
+    if active and t.get("due_provisional"):  # engine/provisional.py: it moves when the year's holidays are entered
+        due += " 暂定，节假日未录入、按周末计算 (provisional: no holidays entered, counted on plain weekends)"
     reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
     if t["status"] == "completed" and t.get("completed_at"):
         reminded += f" 办结 (completed) {_local(t['completed_at'])}"

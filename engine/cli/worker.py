@@ -81,17 +81,19 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
     threading.Event) is set: `reformflow worker`, and the worker `reformflow web` runs beside
     the web inbox."""
     _say_started(state, interval)
-    warned = False
+    warned_on = None  # the Beijing day the calendar was last checked: a worker runs for months
     done = 0
     while rounds is None or done < rounds:
         failed: list[dict] = []
         committed: list[int] = []  # plans fired and committed this round, told as each commits
         try:
-            if not warned:
+            if warned_on != clock.today():
+                # At start and on each new day: a worker started in summer says from early October
+                # (CALENDAR_LOOKAHEAD) that next year has no holidays entered, once a day until they are.
                 # Reads the database: one still down at boot is retried like a lost connection,
                 # instead of exiting until systemd's start limit gives up on the worker.
                 _warn_calendar_gaps(state)
-                warned = True
+                warned_on = clock.today()
             # one bad plan must not stop the worker, nor the plans due after it
             fired = state.engine.fire_due_timers(progress=_timer_progress, on_fired=committed.append,
                                                  on_error=_timer_failed(failed, retrying=True))
