@@ -139,8 +139,10 @@ def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_
                           "governmentDuties", "reportUp", "pilot"}
     assert (shown["trackingFindings"], shown["category"], shown["reportUp"]) == (
         plan.variables["trackingFindings"], "ordinary", False)
-    plan.do("Task_ReviewProposal", adjustmentReviewDecision="return")
-    assert plan.active == ["Task_ReviewProposal"]  # a return needs its reason
+    # a return needs its reason: refused at the form, the office's opinion not lost to a step sent back
+    with pytest.raises(Invalid, match=r"「退回理由（退回时必填）」\(returnReason\) 为必填项：审核结论为「退回牵头单位补充完善」"):
+        plan.do("Task_ReviewProposal", adjustmentReviewDecision="return")
+    assert plan.active == ["Task_ReviewProposal"] and plan.task("Task_ReviewProposal")["id"] == review["id"]
     plan.do("Task_ReviewProposal", adjustmentReviewDecision="return", returnReason="缺少第三方评估报告作为依据")
     assert plan.active == ["Task_ProposeAdjustment"]
     propose = plan.task("Task_ProposeAdjustment")
@@ -152,7 +154,7 @@ def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_
     shown = plan.engine.task_view(plan.task("Task_ReviewProposal")["id"])["values"]
     assert (shown["trackingFindings"], shown["revisionNotes"]) == ("自查报告及第三方评估报告", "已补充第三方评估报告")
     plan.finish()
-    assert plan.created == PROPOSE + ["Task_ReviewProposal"] + PROPOSE + LEGALITY + OFFICE + COUNTERSIGN + ISSUE_AND_FILE
+    assert plan.created == PROPOSE + PROPOSE + LEGALITY + OFFICE + COUNTERSIGN + ISSUE_AND_FILE
     # the return's reason stays in the record of the office's review, and with the resubmission its answer
     completed = [(e["element_id"], e["new"]) for e in audit_payloads(library, plan.id, "task_completed")]
     assert ("Task_ReviewProposal", "缺少第三方评估报告作为依据") in [(k, v.get("returnReason")) for k, v in completed]
@@ -181,11 +183,16 @@ def test_no_adjustment_needed_keeps_the_original_plan_with_the_reason(library, a
     with at("2026-03-02T09:00:00"):
         plan = Adjustment(library, proposalSource="third_party")
         plan.do("Task_ProposeAdjustment")
-        plan.do("Task_ReviewProposal", adjustmentReviewDecision="no_adjustment")
-        assert plan.active == ["Task_ReviewProposal"]  # keeping the plan needs its reason
+        # keeping the plan needs its reason: refused at the form
+        with pytest.raises(Invalid, match=r"「维持原方案的理由（无需调整时必填）」\(keepReason\) 为必填项：审核结论为「无需调整，维持原方案」"):
+            plan.do("Task_ReviewProposal", adjustmentReviewDecision="no_adjustment")
+        # the reason for a return does not do for keeping the plan
+        with pytest.raises(Invalid, match=r"\(keepReason\) 为必填项"):
+            plan.do("Task_ReviewProposal", adjustmentReviewDecision="no_adjustment", returnReason="无需调整")
+        assert plan.active == ["Task_ReviewProposal"]
         plan.do("Task_ReviewProposal", adjustmentReviewDecision="no_adjustment",
                 keepReason="所提问题可在现有举措中解决，无需修改方案")
-    assert plan.created == PROPOSE + ["Task_ReviewProposal"]
+    assert plan.created == PROPOSE
     assert plan.variables["keepReason"] == "所提问题可在现有举措中解决，无需修改方案"
     assert_ended(library, plan, "Event_PlanKept")
     with at("2026-09-01T09:00:00"):  # past its planned date: it ended before it, nothing was missed
@@ -274,8 +281,11 @@ def test_an_original_that_went_up_goes_up_again_and_a_central_return_reaches_the
     plan = Adjustment(library, reportUp=True)
     plan.run_until("Task_ReportUp")
     assert plan.task("Task_ReportUp")["candidate_groups"] == ["reform_office"]
-    plan.do("Task_ReportUp", centralApproval="return")
-    assert plan.active == ["Task_ReportUp"]  # a return needs its reason
+    report = plan.task("Task_ReportUp")["id"]
+    # a return needs its reason: refused at the form, where 报批的中央有关部门 was typed
+    with pytest.raises(Invalid, match=r"「退回理由（退回时必填）」\(returnReason\) 为必填项：报批结果为「退回修改」"):
+        plan.do("Task_ReportUp", centralApproval="return")
+    assert plan.active == ["Task_ReportUp"] and plan.task("Task_ReportUp")["id"] == report
     plan.do("Task_ReportUp", centralApproval="return", returnReason="国家部委要求补充风险防控措施")
     assert plan.active == ["Task_ProposeAdjustment"]
     assert plan.variables["returnReason"] == "国家部委要求补充风险防控措施"
@@ -283,7 +293,7 @@ def test_an_original_that_went_up_goes_up_again_and_a_central_return_reaches_the
     plan.do("Task_ReportUp")
     plan.finish()
     front = PROPOSE + LEGALITY + OFFICE + COUNTERSIGN
-    assert plan.created == front + ["Task_ReportUp"] * 2 + front + ["Task_ReportUp"] + ISSUE_AND_FILE
+    assert plan.created == front + ["Task_ReportUp"] + front + ["Task_ReportUp"] + ISSUE_AND_FILE
     assert_ended(library, plan, "Event_AdjustmentFiled")
 
 

@@ -696,33 +696,37 @@ def test_a_lead_unit_that_reported_early_and_then_waives_has_its_re_inspection_a
     assert plan.audit_ok()
 
 
-def test_a_request_without_reasons_goes_back_to_the_lead_unit_and_nothing_is_decided(library, at):  # noqa: F811
+def test_a_request_without_reasons_is_refused_at_the_form_and_nothing_is_decided(library, at):  # noqa: F811
     plan = _started(library, at)
     _notice(plan, at)
     first = plan.task("Task_RequestReReview")["id"]
     with at("2026-04-05T10:00:00"):
-        plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
-        # the same request is back with the lead unit, with the same follow-up date; the reform office has nothing
+        with pytest.raises(Invalid, match=r"「申请复核的事项和理由（申请复核的必填）」\(reReviewReasons\) 为必填项："
+                                          r"是否申请复核为「申请复核」"):
+            plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
+        # the same request stays with the lead unit, with its follow-up date; the reform office has nothing
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")), "Task_RequestReReview": ("zhang", None)}
         again = plan.task("Task_RequestReReview")
-        assert again["id"] != first and again["follow_up_at"] == end_of("2026-05-01")
-        assert library.task_view(again["id"])["values"]["reReviewChoice"] == "request"
+        assert again["id"] == first and again["follow_up_at"] == end_of("2026-05-01")
+    assert "Task_RequestReReview" not in [e["element_id"] for e in audit_payloads(library, plan.id, "task_completed")]
     assert "Task_DecideReReview" not in plan.created and "reReviewDecision" not in plan.variables
     # with the reasons written, the request reaches the reform office as before
     with at("2026-04-06T10:00:00"):
         plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons="第2项：预算已按规定公开，不属公开不完整")
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
                                 "Task_DecideReReview": ("reform_office", end_of("2026-05-06"))}
-    assert plan.created.count("Task_RequestReReview") == 2
+    assert plan.created.count("Task_RequestReReview") == 1
     assert plan.audit_ok()
 
 
-def test_a_request_sent_back_for_its_reasons_still_ends_with_the_request_period(library, at):  # noqa: F811
+def test_a_request_refused_for_its_reasons_still_ends_with_the_request_period(library, at):  # noqa: F811
+    """A request refused at the form for want of its reasons leaves the request as it was: its
+    period is not extended, it leaves the inbox at the end of 1 May and nothing is decided."""
     plan = _started(library, at)
     _notice(plan, at, deadline="2026-05-20")
     with at("2026-04-28T10:00:00"):
-        plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
-    # returned for its reasons, it does not get a new period: it leaves the inbox at the end of 1 May
+        with pytest.raises(Invalid, match=r"\(reReviewReasons\) 为必填项"):
+            plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
     assert plan.fire_timers_at(at, "2026-05-01T23:59:00") == []
     assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == ["Event_ReReviewWindowEnds"]
     assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}

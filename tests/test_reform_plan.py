@@ -66,6 +66,12 @@ def test_high_risk_sends_the_plan_back_and_it_is_reassessed(library):
     plan.run_until("Task_DraftPlan", Task_RegisterPlan={"riskAssessmentRequired": True, "touchesPublicInterest": True})
     plan.run_until("Task_PrepareRiskReport", Task_PublicConsultation={"consultationDays": 30})
     plan.do("Task_PrepareRiskReport", riskLevel="high")
+    request = plan.task("Task_RequestAdjustment")["id"]
+    # the adjustment asked for is required at the form (spaces are not a reason): the step is not
+    # sent back to the analyst by 已写明调整要求？, which stays a guard only
+    with pytest.raises(Invalid, match=r"「须调整的内容及理由（调整后重新评估）」\(returnReason\) 为必填项"):
+        plan.do("Task_RequestAdjustment", returnReason="   ")
+    assert plan.active == ["Task_RequestAdjustment"] and plan.task("Task_RequestAdjustment")["id"] == request
     plan.do("Task_RequestAdjustment", returnReason="补偿标准须调整后重新评估")
     assert plan.active == ["Task_DraftPlan"]
     assert plan.task("Task_DraftPlan")["form"][0]["id"] == "returnReason"
@@ -263,11 +269,13 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
     plan.do("Task_LegalityReview", legalityResult="fail", returnReason="与上位法相抵触")
     assert plan.active == ["Task_DraftPlan"]
     plan.run_until("Task_CheckMaterials")
-    # second pass: "materials complete" from the first pass does not count again
+    # second pass: "materials complete" from the first pass does not count again: left out, it is
+    # 否, and the form asks for the missing materials
     check = plan.task("Task_CheckMaterials")["id"]
     library.claim(check, actor="li")
-    library.complete(check, actor="li", data={})
-    assert plan.active == ["Task_CheckMaterials"]
+    with pytest.raises(Invalid, match=r"「缺少或须补充的材料（不齐全时必填）」\(missingMaterials\) 为必填项：送审材料齐全为「否」"):
+        library.complete(check, actor="li", data={})
+    assert plan.active == ["Task_CheckMaterials"] and plan.task("Task_CheckMaterials")["id"] == check
     plan.do("Task_CheckMaterials")
     plan.do("Task_LegalityReview", legalityResult="pass_with_changes", requiredChanges="删除第五条")
     # Decree 713 Art. 28: the drafter makes the required changes before the plan goes to a meeting
@@ -279,7 +287,7 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
     plan.finish()
     legal = ["Task_CheckMaterials", "Task_SupplementMaterials", "Task_CheckMaterials", "Task_LegalityReview"]
     assert plan.created == (START + DEPARTMENTS + ["Task_SpecialGroupReview"] + legal + ["Task_DraftPlan"]
-                            + DEPARTMENTS + ["Task_SpecialGroupReview"] + ["Task_CheckMaterials"] * 2
+                            + DEPARTMENTS + ["Task_SpecialGroupReview"] + ["Task_CheckMaterials"]
                             + ["Task_LegalityReview", "Task_IncorporateLegalChanges", "Task_ReformOfficeReview"]
                             + COUNTERSIGN + ISSUE_AND_FILE)
     assert plan.variables["legalChangesMade"] == "已删除第五条"
@@ -903,8 +911,11 @@ def test_incomplete_filing_is_suspended_until_supplemented_within_its_deadline(l
     plan = _issue(library, at)
     with at("2026-02-10T09:00:00"):
         plan.do("Task_FileDocument")
-        plan.do("Task_CheckFiling", filingComplete=False)
-        assert plan.active == ["Task_CheckFiling"]  # the missing materials must be listed
+        check = plan.task("Task_CheckFiling")["id"]
+        # the missing materials must be listed: said at the form, the check still open
+        with pytest.raises(Invalid, match=r"「缺少的材料（不齐全时必填）」\(filingMissing\) 为必填项：备案材料齐全为「否」"):
+            plan.do("Task_CheckFiling", filingComplete=False)
+        assert plan.active == ["Task_CheckFiling"] and plan.task("Task_CheckFiling")["id"] == check
         plan.do("Task_CheckFiling", filingComplete=False, filingMissing="缺少起草说明")
         assert plan.active == ["Task_SupplementFiling"]
         supplement = plan.task("Task_SupplementFiling")
@@ -926,7 +937,7 @@ def test_incomplete_filing_is_suspended_until_supplemented_within_its_deadline(l
         plan.do("Task_PublicNotice", noticeDecision="notice", noticeNote="同改办通报〔2026〕2号")
         plan.do("Task_SupplementFiling")
         plan.do("Task_CheckFiling")
-    assert plan.created == ORDINARY_PLAN + ["Task_CheckFiling", "Task_SupplementFiling", "Task_EscalateOverdueFiling",
+    assert plan.created == ORDINARY_PLAN + ["Task_SupplementFiling", "Task_EscalateOverdueFiling",
                                             "Task_PublicNotice", "Task_CheckFiling"]
     assert plan.variables["supplementNote"] == "已补充起草说明"
     assert_filed(library, plan)

@@ -135,12 +135,19 @@ def test_the_office_returns_a_report_with_a_reason_and_the_body_resubmits(librar
         for who in BODIES:
             plan.report(who)
         review = next(t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局")
-        plan.do("Task_ReviewReport", review, reviewDecision="return")
-        # a return needs its reason and a date to report again by: the same review, back to its holder
+        # a return needs its reason and a date to report again by: both said at the form, the
+        # review staying with its holder as it was
+        with pytest.raises(Invalid, match=r"「退回理由（退回时必填）」\(returnReason\) 为必填项：编审结论为「退回修改」") as refused:
+            plan.do("Task_ReviewReport", review, reviewDecision="return")
+        assert "「重新报送期限（退回时必填）」(resubmitBy) 为必填项：编审结论为「退回修改」" in str(refused.value)
+        assert [(p["field"], p["code"]) for p in refused.value.details] == [
+            ("returnReason", "required"), ("resubmitBy", "required")]
+        [claimed] = [t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局"]
+        with pytest.raises(Invalid, match=r"\(resubmitBy\) 为必填项") as refused:
+            plan.do("Task_ReviewReport", claimed, reviewDecision="return", returnReason="成效未量化")
+        assert "returnReason" not in str(refused.value)
         [again] = [t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局"]
-        assert again["assignee"] == "chen" and plan.tasks("Task_ReviseReport") == []
-        plan.do("Task_ReviewReport", again, reviewDecision="return", returnReason="成效未量化")
-        [again] = [t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局"]
+        assert (again["id"], again["assignee"]) == (review["id"], "chen") and plan.tasks("Task_ReviseReport") == []
         plan.do("Task_ReviewReport", again, reviewDecision="return", returnReason="成效未量化", resubmitBy="2026-06-20")
         revise = plan.task("Task_ReviseReport")
         assert (revise["assignee"], revise["due_at"]) == ("zhang", "2026-06-20T16:00:00+00:00")
@@ -158,13 +165,12 @@ def test_the_office_returns_a_report_with_a_reason_and_the_body_resubmits(librar
         assert plan.tasks("Task_CompileHalfYearReport") == []
         plan.review_all()
         plan.finish()
-    assert plan.created.count("Task_ReviewReport") == 6 and plan.created.count("Task_ReviseReport") == 1
+    assert plan.created.count("Task_ReviewReport") == 4 and plan.created.count("Task_ReviseReport") == 1
     assert end_event(library, plan.id) == "Event_ReportApproved"
     # the return's reason and date stay in the record of the office's review
     returns = [e["new"] for e in audit_payloads(library, plan.id, "task_completed")
                if e["element_id"] == "Task_ReviewReport" and e["new"].get("reviewDecision") == "return"]
-    assert [(r.get("returnReason"), r.get("resubmitBy")) for r in returns] == [
-        (None, None), ("成效未量化", None), ("成效未量化", "2026-06-20")]
+    assert [(r.get("returnReason"), r.get("resubmitBy")) for r in returns] == [("成效未量化", "2026-06-20")]
     assert plan.audit_ok()
 
 
@@ -293,9 +299,11 @@ def test_at_year_end_the_office_compiles_the_annual_summary_and_the_leader_retur
         plan.review_all()
         assert plan.active == ["Task_CompileAnnualReport"]
         plan.do("Task_CompileAnnualReport")
-        plan.do("Task_LeaderReview", leaderDecision="return")
-        # a return needs the leader's comments: the same reading again
-        assert plan.active == ["Task_LeaderReview"]
+        reading = plan.task("Task_LeaderReview")["id"]
+        # a return needs the leader's comments: refused at the form, the same reading still open
+        with pytest.raises(Invalid, match=r"「修改意见（退回时必填）」\(leaderComments\) 为必填项：审阅意见为「退回修改」"):
+            plan.do("Task_LeaderReview", leaderDecision="return")
+        assert plan.active == ["Task_LeaderReview"] and plan.task("Task_LeaderReview")["id"] == reading
         plan.do("Task_LeaderReview", leaderDecision="return", leaderComments="补充重点突破改革项目的量化成效")
         compile_again = plan.task("Task_CompileAnnualReport")
         shown = plan.engine.task_view(compile_again["id"])
@@ -306,13 +314,13 @@ def test_at_year_end_the_office_compiles_the_annual_summary_and_the_leader_retur
             plan.do("Task_CompileAnnualReport", compile_again, attach=False)
         plan.do("Task_CompileAnnualReport", compile_again, reportSummary="已补充重点突破项目量化成效")
         plan.do("Task_LeaderReview")
-    assert plan.created[-5:] == ["Task_CompileAnnualReport", "Task_LeaderReview", "Task_LeaderReview",
+    assert plan.created[-4:] == ["Task_CompileAnnualReport", "Task_LeaderReview",
                                  "Task_CompileAnnualReport", "Task_LeaderReview"]
     assert "Task_CompileHalfYearReport" not in plan.created
     assert end_event(library, plan.id) == "Event_ReportApproved"
     decisions = [e["new"].get("leaderDecision") for e in audit_payloads(library, plan.id, "task_completed")
                  if e["element_id"] == "Task_LeaderReview"]
-    assert decisions == ["return", "return", "approve"]
+    assert decisions == ["return", "approve"]
     assert plan.audit_ok()
 
 
