@@ -137,7 +137,10 @@ def calendar_show(state, as_json, year):
 
     def human(d):
         for row in d["days"]:
-            click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}")
+            by_law = (f" 法定节假日 (statutory holiday)：{row['holiday'][0]} ({row['holiday'][1]})，调休未录入 "
+                      f"(no swapped days entered)" if row["by_law"] else "")
+            click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}"
+                       f"{by_law}")
         for warning in d["warnings"]:
             click.echo(f"警告 (warning): {warning}", err=True)
     _emit(result, as_json, human)
@@ -163,8 +166,8 @@ def _work_calendar(state):
 def _warn_calendar_gaps(state) -> None:
     """Say on standard error, at init and when a worker starts (then once a day), which year
     deadlines will soon reach that neither chinesecalendar nor the override table knows: working
-    days there would count plain weekends and miss the holidays (the State Council publishes next
-    year's schedule each November)."""
+    days there would count the statutory holidays and weekends only and miss the swapped days and
+    bridging days (the State Council publishes next year's schedule each November)."""
     for year in _gaps_in_reach(state):
         click.echo(f"警告 (warning): {gap_warning(year)}", err=True)
 
