@@ -137,8 +137,7 @@ def calendar_show(state, as_json, year):
 
     def human(d):
         for row in d["days"]:
-            by_law = (f" 法定节假日 (statutory holiday)：{row['holiday'][0]} ({row['holiday'][1]})，调休未录入 "
-                      f"(no swapped days entered)" if row["by_law"] else "")
+            by_law = f" 法定节假日 (statutory holiday by law)：{row['holiday'][0]} ({row['holiday'][1]})" if row["by_law"] else ""
             click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}"
                        f"{by_law}")
         for warning in d["warnings"]:
