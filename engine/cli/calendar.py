@@ -51,11 +51,11 @@ def _recount(state, day, actor) -> list[dict]:
 @click.argument("day", type=Day(), metavar="DAY")
 @acting_user()
 def calendar_remove(state, as_json, day, actor):
-    """撤销 DAY 的录入（录错时用），该日恢复为日历包或周一至周五的安排，并重新计算跨过该日的期限；限改革办
+    """撤销 DAY 的录入（录错时用），该日恢复为日历包的安排（日历包不知的年份：法定节假日和周末），并重新计算跨过该日的期限；限改革办
     (take back what was entered for DAY; deadlines counted across it are counted again; reform office only)."""
     result = state.engine.remove_calendar_day(day.date(), actor=actor)
     result["moved"] = _recount(state, day.date(), actor)
-    # the day is now as the package or Monday-Friday has it: a plain working day or day off, no
+    # the day is now as the package or the law (engine/workdays.py by_law) has it: a plain working day or day off, no
     # longer 调休上班 or 放假
     now = ("工作日", "a working day") if result["working"] else ("休息日", "a day off")
     _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{now[0]} (entry removed: now {now[1]})"),
