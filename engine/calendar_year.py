@@ -1,7 +1,9 @@
 """A year of the working-day calendar as people read it (`reformflow calendar show YEAR` and the
 web page /calendar/YEAR): the days that differ from Monday-Friday, or that the reform office
-entered, each with where it comes from — the chinesecalendar package (with the holiday's name)
-or the office's entry (with its note) — and whether the year is known at all."""
+entered, each with where it comes from — the chinesecalendar package (with the holiday's name),
+the law's statutory holidays for a year neither the package nor the office knows
+(engine/statutory_holidays.py, with the holiday's name) or the office's entry (with its note) —
+and whether the year is known at all."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -11,7 +13,8 @@ from sqlalchemy import select
 
 from models import CalendarOverride
 
-from .workdays import WorkCalendar, gap_warning, unlogged, years_in_reach
+from .statutory_holidays import holiday_by_law
+from .workdays import WorkCalendar, gap_warning, package_knows, unlogged, years_in_reach
 
 
 def entries(session) -> dict[date, tuple[bool, str]]:
@@ -21,8 +24,10 @@ def entries(session) -> dict[date, tuple[bool, str]]:
 
 
 def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
-    """{"year", "covered", "days": [{"day", "working", "override", "note", "holiday"}], "warnings"}:
-    `note` is the office's, `holiday` the package's name of the holiday (Chinese, English) or None."""
+    """{"year", "covered", "days": [{"day", "working", "override", "by_law", "note", "holiday"}], "warnings"}:
+    `note` is the office's, `holiday` the package's name of the holiday (Chinese, English) or None;
+    `by_law` says a day off only because the law makes it a statutory holiday, in a year the
+    package does not know (its 调休 not entered, or only part of it)."""
     cal = WorkCalendar({day: working for day, (working, _note) in entered.items()})
     day, days = date(year, 1, 1), []
     with unlogged():  # the warning below says it, with the command that mends it
@@ -30,8 +35,10 @@ def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
             working = cal.is_working_day(day)
             # every entry too, even one the same as Monday-Friday: it still makes the year count as entered
             if working != (day.weekday() < 5) or day in entered:
-                days.append({"day": day.isoformat(), "working": working, "override": day in entered,
-                             "note": entered[day][1] if day in entered else None, "holiday": _holiday(day)})
+                by_law = day not in entered and not package_knows(year) and holiday_by_law(day) is not None
+                days.append({"day": day.isoformat(), "working": working, "override": day in entered, "by_law": by_law,
+                             "note": entered[day][1] if day in entered else None,
+                             "holiday": list(holiday_by_law(day)) if by_law else _holiday(day)})
             day += timedelta(days=1)
     covered = cal.covered(year)
     return {"year": year, "covered": covered, "days": days, "warnings": [] if covered else [gap_warning(year)]}

@@ -862,7 +862,7 @@ class Engine:
 
     def remove_calendar_day(self, day: date, *, actor: str, seen: dict | None = None) -> dict:
         """Take back an entry (entered by mistake): the day is again as the package, or
-        Monday-Friday, has it. A year left without entries counts as not entered again.
+        the law's holidays and weekends (workdays.before_entries), have it. A year left without entries counts as not entered again.
         `seen`: see set_calendar_days."""
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, _CALENDAR_KEEPERS)

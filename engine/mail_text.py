@@ -10,8 +10,8 @@ from . import clock, display
 from .provisional import counted_on_weekends
 
 # a deadline counted in working days over a year with no holidays entered (engine/provisional.py)
-PROVISIONAL = "暂定：该年节假日安排尚未录入，此期限暂按周末计算，录入后可能推后"
-PROVISIONAL_EN = "provisional: counted on plain weekends, no holidays entered for the year yet"
+PROVISIONAL = "暂定：该年节假日安排尚未录入，此期限暂按法定节假日和周末计算，调休未录入，录入后可能变动"
+PROVISIONAL_EN = "provisional: counted on the statutory holidays and weekends, the year's swapped days not entered yet"
 
 # kind -> (subject tag, the opening sentence, English)
 _SAYS = {

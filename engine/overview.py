@@ -18,8 +18,8 @@ Everything comes from what the other reports already compute, not counted again 
 - the years deadlines reach that the working-day calendar does not know (no holidays entered):
   this year, the year `CALENDAR_LOOKAHEAD` days on, and the year of every open step's deadline
   counted in working days, each with how many such steps are due in it. Working days there count
-  plain weekends, so the office is told before a deadline computed across the Spring Festival
-  comes out a week short.
+  the statutory holidays and weekends only, so the office is told before a deadline computed
+  across the Spring Festival's bridging days comes out short.
 
 Read-only: the plans of both ledgers and their steps that tell (open, late, the filing and
 supervision steps) read once for both, the users once, the supervision steps' completions, and

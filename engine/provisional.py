@@ -1,6 +1,8 @@
 """Provisional deadlines: a deadline counted in working days that reaches a year the working-day
 calendar does not know (neither the chinesecalendar package nor the reform office's entries).
-It was counted on plain weekends, so it may fall on a holiday or a week early, and it will move
+It was counted on the statutory holidays and weekends only (engine/statutory_holidays.py), without
+the year's swapped working weekends and bridging days (调休), so it may fall on a bridging day or a
+day or two early or late, and it will move
 when the office enters that year's schedule (engine/recount.py). The inbox, the step's page, the
 plan's page and the API mark it, so that the person who must meet it knows (issue: 2027 came with
 no holidays, and a drafter saw only "due 2027-01-04", New Year's Day counted as a working day).

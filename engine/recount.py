@@ -1,9 +1,10 @@
 """Deadlines counted in working days, counted again when the working-day calendar changes.
 
 `workingDays(15)` is counted when the task opens, with the calendar as it is then. For a year
-the calendar package does not know yet that calendar has plain weekends only (a warning says
-so); when the reform office then enters the year's holidays (`reformflow calendar set`), a
-deadline already counted across them would stay a day or more too early. Here an open task's
+the calendar package does not know yet that calendar has the statutory holidays and weekends only
+(a warning says so); when the reform office then enters the year's schedule (`reformflow calendar
+set`), a deadline already counted across its bridging days and swapped working weekends would be
+a day or more off. Here an open task's
 due date, and the timers on it, are counted again from the same moment with the same values,
 so that they fall where the official calendar puts them.
 

@@ -913,7 +913,7 @@ def _follow_due_date(ctx: Context, instance: Plan, survey: Survey, task, row_id:
 
 
 def _calendar_warnings(ctx: Context) -> dict:
-    """Deadlines computed on plain weekends for a year nobody has entered holidays for."""
+    """Deadlines computed on the statutory holidays and weekends for a year nobody has entered holidays for."""
     if "calendar" not in ctx.__dict__ or not ctx.calendar.warnings:
         return {}
     return {"calendar_warnings": [w.message for w in ctx.calendar.warnings]}

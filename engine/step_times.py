@@ -136,7 +136,7 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
             "completed": sum(r["completed"] for r in rows), "late": sum(r["late"] for r in rows),
             "open": sum(r["open"] for r in rows), "open_overdue": sum(r["open_overdue"] for r in rows),
             # the years the steps' working days ran through that nobody entered holidays for: counted
-            # on plain weekends (New Year's Day a working day), they change once the year is entered
+            # on the statutory holidays and weekends (no 调休), they change once the year is entered
             "calendar_gaps": sorted({warning.year for warning in calendar.warnings})}
 
 

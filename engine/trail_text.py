@@ -393,12 +393,19 @@ def _entered(w, value: dict) -> str:
 
 
 def _guessed(w, p: dict) -> str:
-    """A deadline counted over plain weekends, for a year whose holidays nobody had entered."""
-    years = sorted({y for x in p.get("calendar_warnings") or [] for y in re.findall(r"(\d{4}) 年", x)[:1]})
+    """A deadline counted for a year whose holidays nobody had entered: on the statutory holidays and
+    weekends, or, recorded before the law's holidays were counted (the warning said 只按周末计算),
+    on plain weekends: the trail says what was done then."""
+    warnings = p.get("calendar_warnings") or []
+    years = sorted({y for x in warnings for y in re.findall(r"(\d{4}) 年", x)[:1]})
     if not years:
         return ""
-    return w.mark("；") + w(f"按周末推算，{'、'.join(years)} 年节假日当时未录入",
-                            f"counted on plain weekends: no holiday calendar for {', '.join(years)} then")
+    if any("只按周末计算" in x for x in warnings):
+        return w.mark("；") + w(f"按周末推算，{'、'.join(years)} 年节假日当时未录入",
+                                f"counted on plain weekends: no holiday calendar for {', '.join(years)} then")
+    return w.mark("；") + w(f"按法定节假日和周末推算，{'、'.join(years)} 年调休当时未录入",
+                            f"counted on the statutory holidays and weekends: no holiday calendar for "
+                            f"{', '.join(years)} then")
 
 
 def _moved_because(w, p: dict) -> str:

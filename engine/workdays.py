@@ -8,17 +8,22 @@ A working day is decided, in this order, by
    ships it, or how a local extra day off is recorded;
 2. the ``chinesecalendar`` package (statutory holidays and the swapped
    working weekends, 调休);
-3. for a year neither of them knows: plain Monday-Friday.  This is a
-   degraded guess (it misses every holiday), so a :class:`CalendarWarning`
-   is recorded once per year and logged -- but nothing raises, because a
-   workflow must never crash on a deadline in next year.
+3. for a year neither of them knows: Monday-Friday less the statutory
+   holidays the law fixes in advance (engine/statutory_holidays.py: 元旦,
+   春节's four days, 清明, 劳动节, 端午, 中秋, 国庆节).  That is still a guess
+   -- the swapped working weekends, bridging days and make-up days (调休,
+   补假) are announced each year -- so a :class:`CalendarWarning` is
+   recorded once per year and logged, and deadlines counted so are marked
+   暂定 (engine/provisional.py); but nothing raises, because a workflow
+   must never crash on a deadline in next year.
 
 Override table and whole years: once *any* override exists for a year,
 :meth:`WorkCalendar.covered` reports that year as covered and no fallback
 warning is emitted for it, but days not in the table still fall back to
-Monday-Friday.  An admin entering a year the package does not know must
+rule 3.  An admin entering a year the package does not know must
 therefore enter the **full** schedule for that year: every holiday
-weekday as ``False`` and every swapped working weekend day as ``True``.
+weekday as ``False`` (the statutory ones too: harmless) and every swapped
+working weekend day as ``True``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import chinese_calendar
 from dateutil.relativedelta import relativedelta
 
 from .clock import TZ
+from .statutory_holidays import holiday_by_law
 
 __all__ = ["CalendarWarning", "WorkCalendar", "add_months", "as_local_date"]
 
@@ -44,7 +50,7 @@ D = TypeVar("D", date, datetime)
 
 
 class CalendarWarning(NamedTuple):
-    """A year whose working days were guessed as plain Monday-Friday."""
+    """A year whose working days were guessed: statutory holidays and weekends, no 调休."""
 
     year: int
     message: str
@@ -98,9 +104,9 @@ def years_in_reach(today: date) -> list[int]:
 def gap_warning(year: int) -> str:
     """What people are told when a deadline reaches a year nobody has entered holidays for (the
     audit trail, the log, and `init`, `worker` and `calendar show` say the same)."""
-    return (f"尚无 {year} 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar import FILE "
+    return (f"尚无 {year} 年节假日安排，涉及该年的工作日期限暂按法定节假日和周末计算，调休未录入；请用 reformflow calendar import FILE "
             f"--as USER 录入国务院公布的 {year} 年放假和调休安排，或用 reformflow calendar set 逐日录入 (no holiday calendar for {year}: working-day deadlines "
-            f"reaching it count plain weekends only; enter the State Council's {year} schedule with "
+            f"reaching it count the statutory holidays and weekends only, no swapped days; enter the State Council's {year} schedule with "
             f"`reformflow calendar import FILE --as USER`, or day by day with `reformflow calendar set`)")
 
 
@@ -141,11 +147,17 @@ def package_knows(year: int) -> bool:
     return True
 
 
+def by_law(d: date) -> bool:
+    """Whether ``d`` is a working day by the law alone: Monday-Friday less the statutory holidays
+    (rule 3 of the module docstring)."""
+    return d.weekday() < 5 and holiday_by_law(d) is None
+
+
 def before_entries(d: date) -> bool:
     """Whether ``d`` is a working day with nothing entered: the package's answer, else
-    Monday-Friday (no warning: this is what an entry is compared with, not a deadline)."""
+    `by_law` (no warning: this is what an entry is compared with, not a deadline)."""
     known = _package_says(d)
-    return d.weekday() < 5 if known is None else known
+    return by_law(d) if known is None else known
 
 
 def pointless_entry(d: date, working: bool) -> tuple[str, str] | None:
@@ -197,7 +209,7 @@ class WorkCalendar:
             return known
         if d.year not in self._override_years:
             self._warn(d.year)
-        return d.weekday() < 5
+        return by_law(d)
 
     def _warn(self, year: int) -> None:
         """Record (once per year) that working days are only a guess."""

@@ -19,7 +19,7 @@ from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh S
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 YEARS = (1900, 2100)
-SCHEDULE = "日期,安排,说明\n2027-01-01,放假,元旦\n2027-02-06..2027-02-12,放假,春节\n2027-02-13,上班,春节调休\n"
+SCHEDULE = "日期,安排,说明\n2027-01-01,放假,元旦\n2027-01-04,放假,元旦调休\n2027-02-06..2027-02-12,放假,春节\n2027-02-13,上班,春节调休\n"
 
 
 def _read(text: str, encoding: str = "utf-8"):
@@ -32,7 +32,7 @@ def _days(entries) -> list[tuple[str, bool, str]]:
 
 def test_a_range_gives_every_day_of_the_holiday():
     entries = _read(SCHEDULE)
-    assert _days(entries) == [("2027-01-01", False, "元旦")] + [
+    assert _days(entries) == [("2027-01-01", False, "元旦"), ("2027-01-04", False, "元旦调休")] + [
         (f"2027-02-{d:02d}", False, "春节") for d in range(6, 13)] + [("2027-02-13", True, "春节调休")]
     assert [e.line for e in entries][:2] == [2, 3]
 
@@ -88,18 +88,19 @@ def test_a_file_neither_utf8_nor_gb18030_or_too_big_is_refused():
 # ----------------------------------------------------------------- entered through the engine
 
 def test_the_schedule_is_entered_at_once_and_again_changes_nothing(library, at):  # noqa: F811
-    """A legality review opened on Fri 18 Dec 2026 counts 15 working days with no 2027 holidays.
-    The imported schedule moves it once; importing the same file again records nothing."""
+    """A legality review opened on Fri 18 Dec 2026 counts 15 working days with no 2027 holidays
+    entered: 1 January off by law, so due Monday 11 January. The imported schedule (1 January again,
+    harmless, and two bridging days) moves it once; importing the same file again records nothing."""
     with at("2026-12-18T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_LegalityReview")
-    assert plan.task("Task_LegalityReview")["due_at"] == "2027-01-08T16:00:00+00:00"
+    assert plan.task("Task_LegalityReview")["due_at"] == "2027-01-11T16:00:00+00:00"
     days = [(e.day, e.working, e.note) for e in _read("日期,安排,说明\n2027-01-01,放假,元旦\n2027-01-04..2027-01-05,放假,测试\n")]
     with at("2026-12-21T09:00:00"):
         entered = library.set_calendar_days(days, actor="chen")
         library.recount_working_days(date(2027, 1, 5), actor="chen")
     assert [d["day"] for d in entered["entered"]] == ["2027-01-01", "2027-01-04", "2027-01-05"]
-    # three working days later: Wed 13 Jan
+    # two working days later: Wed 13 Jan
     assert plan.task("Task_LegalityReview")["due_at"] == "2027-01-13T16:00:00+00:00"
     assert [p["day"] for p in audit_payloads(library, None, "calendar_changed")] == [
         "2027-01-01", "2027-01-04", "2027-01-05"]
@@ -118,30 +119,35 @@ def test_calendar_import_from_the_command_line(cli, tmp_path):  # noqa: F811
     plan = as_json(cli(*at, "start", "mini_approval", "--as", "zhang", "--json"))
     cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
-    assert review["due_at"] == "2027-01-08T16:00:00+00:00"
+    assert review["due_at"] == "2027-01-11T16:00:00+00:00"  # 1 January off by law
     schedule = tmp_path / "2027.csv"
     schedule.write_bytes(SCHEDULE.encode("gb18030"))
 
     shown = cli(*at, "calendar", "import", str(schedule), "--as", "chen").stdout
-    assert shown.startswith("已录入 9 天：放假 8 天，调休上班 1 天；已有相同记录 0 天 (entered 9 day(s): 8 off, 1 working; ")
-    assert f"待办 (task) {review['id']} 审核 期限 (due) 2027-01-08 → 2027-01-11" in shown
+    assert shown.startswith("已录入 10 天：放假 9 天，调休上班 1 天；已有相同记录 0 天 (entered 10 day(s): 9 off, 1 working; ")
+    # the bridging day Monday 4 January moves it; 1 January, off by law already, does not
+    assert f"待办 (task) {review['id']} 审核 期限 (due) 2027-01-11 → 2027-01-12" in shown
     listed = as_json(cli("calendar", "show", "2027", "--json"))
-    # every day entered: 1 Jan, the whole of 6–12 Feb (its weekend too), Sat 13 Feb working
-    assert (listed["covered"], len(listed["days"])) == (True, 9)
+    # every day entered: 1 and 4 Jan, the whole of 6–12 Feb (its weekend too), Sat 13 Feb working;
+    # and the weekdays off by law that the file left out: 除夕 5 Feb, 清明, 端午, 中秋, 1 October
+    assert listed["covered"] and sum(d["override"] for d in listed["days"]) == 10
+    assert [d["day"] for d in listed["days"] if d["by_law"]] == [
+        "2027-02-05", "2027-04-05", "2027-06-09", "2027-09-15", "2027-10-01"]
     # the plan's trail says the deadline was a guess, and why it moved
     trail = cli("history", str(plan["id"])).stdout
-    assert "生成待办 (task created) 审核（法制机构、改革办，期限 (due) 2027-01-08；按周末推算，2027 年节假日当时未录入 (counted on plain " \
-           "weekends: no holiday calendar for 2027 then)）" in trail
-    assert "期限变更 (due changed) 审核：2027-01-08 → 2027-01-11（节假日安排录入或撤销后重算 (calendar changed)）" in trail
+    assert "生成待办 (task created) 审核（法制机构、改革办，期限 (due) 2027-01-11；按法定节假日和周末推算，2027 年调休当时未录入 " \
+           "(counted on the statutory holidays and weekends: no holiday calendar for 2027 then)）" in trail
+    assert "期限变更 (due changed) 审核：2027-01-11 → 2027-01-12（节假日安排录入或撤销后重算 (calendar changed)）" in trail
     again = as_json(cli(*at, "calendar", "import", str(schedule), "--as", "chen", "--json"))
-    assert (again["entered"], len(again["unchanged"]), again["moved"]) == ([], 9, [])
+    assert (again["entered"], len(again["unchanged"]), again["moved"]) == ([], 10, [])
 
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("日期,安排,说明\n2027-04-05,放假,清明节\n2027-04-31,放假,\n", encoding="utf-8")
     refused = cli(*at, "calendar", "import", str(wrong), "--as", "chen", "--json", ok=False)
     assert refused.exit_code == 3 and as_json(refused)["error"] == "invalid"
     assert "第 3 行：日期“2027-04-31”无效" in refused.stderr
-    assert "2027-04-05" not in [d["day"] for d in as_json(cli("calendar", "show", "2027", "--json"))["days"]]
+    assert "2027-04-05" not in [d["day"] for d in as_json(cli("calendar", "show", "2027", "--json"))["days"]
+                                if d["override"]]  # listed, off by law, but not entered
     forbidden = cli(*at, "calendar", "import", str(schedule), "--as", "zhang", ok=False)
     assert forbidden.exit_code == 4
 
@@ -185,40 +191,46 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     assert wrong.exit_code == 3
     assert "2027-01-04（星期一）本来就是工作日，无需录入为上班；请核对日期 (" in wrong.stderr
     assert "remove" not in wrong.stderr  # nothing was entered for that day: nothing to take back
-    first = cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    first = cli(*at, "calendar", "set", "2027-01-04", "--off", "--note", "元旦调休", "--as", "chen")
     # one day makes 2027 count as entered: said, since the rest of its schedule is still missing
     assert "这是 2027 年录入的第一天，该年从此算作已录入" in first.stderr
     assert "reformflow calendar import" in first.stderr
-    back = cli(*at, "calendar", "set", "2027-01-01", "--working", "--as", "chen", ok=False)
+    back = cli(*at, "calendar", "set", "2027-01-04", "--working", "--as", "chen", ok=False)
     # the command it points to runs as written: without --as it was a usage error
-    assert "要恢复为工作日，请撤销该日已录入的放假（网页的「撤销」，或 reformflow calendar remove 2027-01-01 --as chen）" in back.stderr
-    assert "or `reformflow calendar remove 2027-01-01 --as chen`)" in back.stderr
+    assert "要恢复为工作日，请撤销该日已录入的放假（网页的「撤销」，或 reformflow calendar remove 2027-01-04 --as chen）" in back.stderr
+    assert "or `reformflow calendar remove 2027-01-04 --as chen`)" in back.stderr
     second = cli(*at, "calendar", "set", "2027-02-11", "--off", "--note", "春节", "--as", "chen", "--json")
     assert as_json(second)["years_begun"] == [] and "第一天" not in second.stderr
     cli(*at, "calendar", "remove", "2027-02-11", "--as", "chen")
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
-    assert review["due_at"] == "2027-01-11T16:00:00+00:00"
-    removed = as_json(cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen", "--json"))
+    assert review["due_at"] == "2027-01-12T16:00:00+00:00"  # 1 January off by law, 4 January entered
+    removed = as_json(cli(*at, "calendar", "remove", "2027-01-04", "--as", "chen", "--json"))
     assert (removed["working"], removed["removed"]) == (True, True)
-    assert [t["new"] for p in removed["moved"] for t in p["tasks"]] == ["2027-01-08T16:00:00+00:00"]
+    assert [t["new"] for p in removed["moved"] for t in p["tasks"]] == ["2027-01-11T16:00:00+00:00"]
     shown = as_json(cli("calendar", "show", "2027", "--json"))
-    assert (shown["covered"], shown["days"]) == (False, [])  # nothing entered for 2027 any more
-    # as the day now is: a plain Friday, a plain Saturday; not 调休上班 / 放假, which it no longer is
-    cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
-    said = cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen").stdout.splitlines()[0]
-    assert said == "2027-01-01：已撤销录入，现为工作日 (entry removed: now a working day)"
+    assert not shown["covered"]  # nothing entered for 2027 any more: only the days off by law are listed
+    assert [(d["day"], d["by_law"], d["override"]) for d in shown["days"]][:2] == [
+        ("2027-01-01", True, False), ("2027-02-05", True, False)]
+    # as the day now is: a plain Monday, a plain Saturday, 元旦 by law; not 调休上班 / 放假, which it no longer is
+    cli(*at, "calendar", "set", "2027-01-04", "--off", "--note", "元旦调休", "--as", "chen")
+    said = cli(*at, "calendar", "remove", "2027-01-04", "--as", "chen").stdout.splitlines()[0]
+    assert said == "2027-01-04：已撤销录入，现为工作日 (entry removed: now a working day)"
     cli(*at, "calendar", "set", "2027-01-09", "--working", "--as", "chen")
     said = cli(*at, "calendar", "remove", "2027-01-09", "--as", "chen").stdout.splitlines()[0]
     assert said == "2027-01-09：已撤销录入，现为休息日 (entry removed: now a day off)"
-    again = cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen", ok=False)
-    assert again.exit_code == 5 and "2027-01-01 没有录入过" in again.stderr
+    cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    said = cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen").stdout.splitlines()[0]
+    assert said == "2027-01-01：已撤销录入，现为休息日 (entry removed: now a day off)"
+    again = cli(*at, "calendar", "remove", "2027-01-04", "--as", "chen", ok=False)
+    assert again.exit_code == 5 and "2027-01-04 没有录入过" in again.stderr
     events = [json.loads(line) for line in cli("audit", "export").stdout.splitlines()]
     changes = [json.loads(e["payload"]) for e in events if e["event_type"] == "calendar_changed"]
     entered, removed = ({"working": None}, {"working": False}), ({"working": False}, {"working": None})
     assert [(c["day"], c["old"], c["new"]) for c in changes] == [
-        ("2027-01-01", *entered), ("2027-02-11", *entered), ("2027-02-11", *removed), ("2027-01-01", *removed),
-        ("2027-01-01", *entered), ("2027-01-01", *removed),
-        ("2027-01-09", {"working": None}, {"working": True}), ("2027-01-09", {"working": True}, {"working": None})]
+        ("2027-01-04", *entered), ("2027-02-11", *entered), ("2027-02-11", *removed), ("2027-01-04", *removed),
+        ("2027-01-04", *entered), ("2027-01-04", *removed),
+        ("2027-01-09", {"working": None}, {"working": True}), ("2027-01-09", {"working": True}, {"working": None}),
+        ("2027-01-01", *entered), ("2027-01-01", *removed)]
 
 
 def test_someone_outside_the_office_is_refused_before_the_date_is_judged(library):  # noqa: F811

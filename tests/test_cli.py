@@ -493,16 +493,17 @@ def test_calendar_set_counts_the_deadlines_across_the_day_again(cli):
     plan = as_json(cli(*at, "start", "mini_approval", "--as", "zhang", "--json"))
     cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
-    assert review["due_at"] == "2027-01-08T16:00:00+00:00"  # 15 working days, 1 Jan counted as one
-    entered = as_json(cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen", "--json"))
+    assert review["due_at"] == "2027-01-11T16:00:00+00:00"  # 15 working days, 1 Jan off by law
+    # a bridging day off (Monday 4 Jan) moves it a working day on
+    entered = as_json(cli(*at, "calendar", "set", "2027-01-04", "--off", "--note", "元旦调休", "--as", "chen", "--json"))
     assert entered["moved"] == [{"instance_id": plan["id"], "timers": [], "tasks": [
         {"task_id": review["id"], "element_id": "Task_Review", "name": "审核",
-         "old": "2027-01-08T16:00:00+00:00", "new": "2027-01-11T16:00:00+00:00"}]}]
+         "old": "2027-01-11T16:00:00+00:00", "new": "2027-01-12T16:00:00+00:00"}]}]
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
-    assert review["due_at"] == "2027-01-11T16:00:00+00:00"
-    # a swapped working Saturday (2 Jan) moves it back, and the plain output says so
-    shown = cli(*at, "calendar", "set", "2027-01-02", "--working", "--as", "chen").stdout
-    assert f"待办 (task) {review['id']} 审核 期限 (due) 2027-01-11 → 2027-01-08" in shown
+    assert review["due_at"] == "2027-01-12T16:00:00+00:00"
+    # a swapped working Saturday (9 Jan) moves it back, and the plain output says so
+    shown = cli(*at, "calendar", "set", "2027-01-09", "--working", "--as", "chen").stdout
+    assert f"待办 (task) {review['id']} 审核 期限 (due) 2027-01-12 → 2027-01-11" in shown
 
 
 def test_deploy_as_an_unknown_user_is_refused(cli):
@@ -612,7 +613,7 @@ def test_calendar_set_takes_exactly_one_of_off_and_working(script, flags):
     assert err == ("reformflow: invalid: '--off' / '--working' 取值无效：须指定 --off（放假）或 --working（调休上班），"
                    "且只能指定其中一个 (invalid value for '--off' / '--working': give exactly one of --off (a day off) "
                    "or --working (a working day))\n")
-    assert json.loads(script("calendar", "show", "2027", "--json")[1])["days"] == []  # nothing entered
+    assert [d for d in json.loads(script("calendar", "show", "2027", "--json")[1])["days"] if d["override"]] == []  # nothing entered
     code, out, _ = script("calendar", "set", "2027-12-25", "--working", "--as", "chen", "--json")
     assert code == 0 and json.loads(out)["working"] is True
 
@@ -842,13 +843,16 @@ def test_json_before_the_command_is_refused_with_where_it_goes(script, args):
 def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
     june = ("--now", "2026-06-01T09:00:00")  # from October it also says that 2027 is missing (tests/test_year_end.py)
     shown = cli(*june, "calendar", "show", "2028")
-    said = (shown.stdout + shown.stderr).splitlines()
-    assert [line for line in said if "2028" in line] == [
-        "警告 (warning): 尚无 2028 年节假日安排，涉及该年的工作日期限将只按周末计算；请用 reformflow calendar import FILE --as USER "
-        "录入国务院公布的 2028 年放假和调休安排，或用 reformflow calendar set 逐日录入 (no holiday calendar for 2028: working-day deadlines reaching it count plain "
-        "weekends only; enter the State Council's 2028 schedule with `reformflow calendar import FILE --as USER`, "
+    said = shown.stderr.splitlines()
+    assert said == [
+        "警告 (warning): 尚无 2028 年节假日安排，涉及该年的工作日期限暂按法定节假日和周末计算，调休未录入；请用 reformflow calendar import FILE --as USER "
+        "录入国务院公布的 2028 年放假和调休安排，或用 reformflow calendar set 逐日录入 (no holiday calendar for 2028: working-day deadlines reaching it count the "
+        "statutory holidays and weekends only, no swapped days; enter the State Council's 2028 schedule with `reformflow calendar import FILE --as USER`, "
         "or day by day with `reformflow calendar set`)"]
-    assert said == [line for line in said if "2028" in line]  # and nothing else
+    # what is counted meanwhile: the weekdays off by law (1 January 2028 is a Saturday)
+    listed = shown.stdout.splitlines()
+    assert listed[0] == "2028-01-25 放假 (day off) 法定节假日 (statutory holiday by law)：春节 (Spring Festival)"
+    assert all(line.startswith("2028-") and "法定节假日 (statutory holiday by law)" in line for line in listed)
     assert as_json(cli(*june, "calendar", "show", "2028", "--json"))["warnings"] == [said[0].removeprefix("警告 (warning): ")]
     covered = cli(*june, "calendar", "show", "2026")
     assert "warning" not in covered.stdout + covered.stderr

@@ -257,7 +257,7 @@ def test_completing_a_task_one_handed_back_oneself_says_claim_it_first(engine, p
 
 def test_a_holiday_entered_while_a_deadline_is_being_counted_reaches_it(postgres_db, monkeypatch, at):
     """A plan is being started (its first task's deadline, 3 working days, counted on a calendar
-    without 1 January 2027) when the reform office enters that holiday. The plan has no saved
+    without the bridging day Monday 4 January 2027) when the reform office enters that day off. The plan has no saved
     task yet, so only waiting for it lets the recount after the entry see it (PostgreSQL;
     SQLite runs one writer at a time)."""
     from datetime import date
@@ -277,11 +277,11 @@ def test_a_holiday_entered_while_a_deadline_is_being_counted_reaches_it(postgres
     assert counted.wait(5)
     office = Engine(postgres_db)
     with at("2026-12-30T09:05:00"):
-        office.set_calendar_day(date(2027, 1, 1), working=False, actor="chen")
-        office.recount_working_days(date(2027, 1, 1), actor="chen")
+        office.set_calendar_day(date(2027, 1, 4), working=False, actor="chen")
+        office.recount_working_days(date(2027, 1, 4), actor="chen")
     drafter.join(10)
-    # 31 Dec, 4 Jan, 5 Jan: the end of 5 January, not of 4 January (1 January counted as working)
-    assert engine.instance(started["plan"]["id"])["next_timer_at"] == "2027-01-05T16:00:00+00:00"
+    # 31 Dec, (1 Jan off by law, 4 Jan entered,) 5 Jan, 6 Jan: the end of 6 January, not of 5 January
+    assert engine.instance(started["plan"]["id"])["next_timer_at"] == "2027-01-06T16:00:00+00:00"
 
 
 @pytest.mark.parametrize("database", ["sqlite_db", "postgres_db"])

@@ -50,38 +50,39 @@ def test_each_instance_of_a_multi_instance_task_is_due_by_its_own_item(engine, p
 
 def test_entering_a_holiday_later_counts_working_day_deadlines_across_it_again(library, at):  # noqa: F811
     """chinesecalendar 1.11.0 knows no 2027: a legality review opened on Fri 18 Dec 2026 is
-    counted over plain weekends, with 1 Jan 2027 as a working day. Entered as a holiday, the
-    review's due date and its reminder move one working day on; what does not cross it stays."""
+    counted on the statutory holidays and weekends, 1 Jan 2027 off by law but Mon 4 Jan, a
+    bridging day the State Council may give, a working day. Entered as a day off, the review's
+    due date and its reminder move one working day on; what does not cross it stays."""
     with at("2026-12-18T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_LegalityReview")
         review = plan.task("Task_LegalityReview")
-    # 15 working days: 21–25, 28–31 Dec (9), 1 Jan, 4–8 Jan: end of Fri 8 Jan
-    assert review["due_at"] == "2027-01-08T16:00:00+00:00"
-    assert plan.refresh()["next_timer_at"] == "2027-01-06T16:00:00+00:00"  # reminder: 2 working days before
+    # 15 working days: 21–25, 28–31 Dec (9), (1 Jan off,) 4–8, 11 Jan: end of Mon 11 Jan
+    assert review["due_at"] == "2027-01-11T16:00:00+00:00"
+    assert plan.refresh()["next_timer_at"] == "2027-01-07T16:00:00+00:00"  # reminder: 2 working days before
     with at("2026-12-21T09:00:00"):
-        library.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")
-        moved = library.recount_working_days(date(2027, 1, 1), actor="chen")
-    assert plan.task("Task_LegalityReview")["due_at"] == "2027-01-11T16:00:00+00:00"  # Mon 11 Jan
-    assert plan.refresh()["next_timer_at"] == "2027-01-07T16:00:00+00:00"
+        library.set_calendar_day(date(2027, 1, 4), working=False, note="元旦调休", actor="chen")
+        moved = library.recount_working_days(date(2027, 1, 4), actor="chen")
+    assert plan.task("Task_LegalityReview")["due_at"] == "2027-01-12T16:00:00+00:00"  # Tue 12 Jan
+    assert plan.refresh()["next_timer_at"] == "2027-01-08T16:00:00+00:00"
     [mine] = [m for m in moved if m["instance_id"] == plan.id]
     assert [(t["element_id"], t["old"], t["new"]) for t in mine["tasks"]] == [
-        ("Task_LegalityReview", "2027-01-08T16:00:00+00:00", "2027-01-11T16:00:00+00:00")]
+        ("Task_LegalityReview", "2027-01-11T16:00:00+00:00", "2027-01-12T16:00:00+00:00")]
     # the reminder and the overdue escalation on the review move with it
     assert sorted((t["element_id"], t["new"]) for t in mine["timers"]) == [
-        ("Event_ReviewOverdue", "2027-01-11T16:00:00+00:00"), ("Event_ReviewReminder", "2027-01-07T16:00:00+00:00")]
+        ("Event_ReviewOverdue", "2027-01-12T16:00:00+00:00"), ("Event_ReviewReminder", "2027-01-08T16:00:00+00:00")]
     [changed] = audit_payloads(library, plan.id, "task_due_changed")
     assert changed["reason"] == "calendar"
     assert sorted((t["element_id"], t["old"]["due"], t["new"]["due"]) for t in audit_payloads(
         library, plan.id, "timer_moved")) == [
-        ("Event_ReviewOverdue", "2027-01-08T16:00:00+00:00", "2027-01-11T16:00:00+00:00"),
-        ("Event_ReviewReminder", "2027-01-06T16:00:00+00:00", "2027-01-07T16:00:00+00:00")]
+        ("Event_ReviewOverdue", "2027-01-11T16:00:00+00:00", "2027-01-12T16:00:00+00:00"),
+        ("Event_ReviewReminder", "2027-01-07T16:00:00+00:00", "2027-01-08T16:00:00+00:00")]
     # the reminder now fires on its new day, not the old one
-    assert plan.fire_timers_at(at, "2027-01-07T09:00:00") == []
-    assert plan.fire_timers_at(at, "2027-01-08T00:00:01") == ["Event_ReviewReminder"]
+    assert plan.fire_timers_at(at, "2027-01-08T09:00:00") == []
+    assert plan.fire_timers_at(at, "2027-01-09T00:00:01") == ["Event_ReviewReminder"]
     # counting again changes nothing more
     with at("2026-12-21T09:00:00"):
-        assert library.recount_working_days(date(2027, 1, 1), actor="chen") == []
+        assert library.recount_working_days(date(2027, 1, 4), actor="chen") == []
     assert plan.audit_ok()
 
 
@@ -112,17 +113,18 @@ CHECK_OVERDUE_DI = (
 def test_a_subprocess_timer_is_counted_again_from_when_the_subprocess_started_by_the_engine_clock(engine, people, at):
     """The check started on Mon 28 Dec 2026 by the engine's clock (the CLI's --now, or here the
     test's), whatever the computer's clock said: five working days from then, counted again when
-    1 January becomes a holiday, end on Tue 5 Jan, not five working days from the real date."""
+    Monday 4 January becomes a bridging day off, end on Wed 6 Jan, not five working days from the
+    real date."""
     xml = SUBPROCESS.read_text(encoding="utf-8")
     engine.deploy([(SUBPROCESS.name, xml.replace("</bpmn:process>", CHECK_OVERDUE + "</bpmn:process>").replace(
         "</bpmndi:BPMNPlane>", CHECK_OVERDUE_DI + "</bpmndi:BPMNPlane>").encode())])
     with at("2026-12-28T09:00:00"):
         plan = engine.start("corpus_embedded_subprocess", actor="zhang")
-    # 29, 30, 31 Dec, 1 Jan (a working day to a calendar that knows no 2027), 4 Jan: end of Mon 4 Jan
-    assert engine.instance(plan["id"])["next_timer_at"] == "2027-01-04T16:00:00+00:00"
-    with at("2026-12-29T09:00:00"):
-        engine.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")
-        [moved] = engine.recount_working_days(date(2027, 1, 1), actor="chen")
-    assert [(t["element_id"], t["old"], t["new"]) for t in moved["timers"]] == [
-        ("Event_CheckOverdue", "2027-01-04T16:00:00+00:00", "2027-01-05T16:00:00+00:00")]
+    # 29, 30, 31 Dec, (1 Jan off by law,) 4, 5 Jan: end of Tue 5 Jan
     assert engine.instance(plan["id"])["next_timer_at"] == "2027-01-05T16:00:00+00:00"
+    with at("2026-12-29T09:00:00"):
+        engine.set_calendar_day(date(2027, 1, 4), working=False, note="元旦调休", actor="chen")
+        [moved] = engine.recount_working_days(date(2027, 1, 4), actor="chen")
+    assert [(t["element_id"], t["old"], t["new"]) for t in moved["timers"]] == [
+        ("Event_CheckOverdue", "2027-01-05T16:00:00+00:00", "2027-01-06T16:00:00+00:00")]
+    assert engine.instance(plan["id"])["next_timer_at"] == "2027-01-06T16:00:00+00:00"

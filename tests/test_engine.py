@@ -431,16 +431,20 @@ def test_calendar_overrides_for_a_year_the_package_does_not_know(engine, deploye
     with engine.db.reader() as s:
         [created] = [json.loads(e.payload) for e in s.execute(select(AuditEvent).where(
             AuditEvent.event_type == "task_created", AuditEvent.task_id == 2)).scalars()]
-    # 2027 is unknown to chinesecalendar 1.11: plain weekends, and the audit trail says so
+    # 2027 is unknown to chinesecalendar 1.11: the statutory holidays and weekends, and the audit trail says so
     assert created["calendar_warnings"] and "2027" in created["calendar_warnings"][0]
+    review = [t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Review"][0]
+    # 15 working days after 31 Dec 2026 with 1 Jan 2027 (a Friday) off by law: 4–8, 11–15, 18–22 Jan
+    assert review["due_at"] == "2027-01-22T16:00:00+00:00"
     for day in ("2027-01-01", "2027-01-02", "2027-01-03"):  # as the notice says: 1月1日至3日放假, its weekend too
         engine.set_calendar_day(datetime.fromisoformat(day).date(), working=False, note="元旦", actor="chen")
+    engine.set_calendar_day(datetime(2027, 1, 4).date(), working=False, note="测试：临时放假", actor="chen")
     with at("2026-12-31T09:00:00"):
         plan = start(engine)
         engine.complete(plan["tasks"][0]["id"], actor="zhang", data={"summary": "s"})
     review = [t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Review"][0]
-    # 15 working days after 31 Dec 2026 with 1 Jan 2027 (a Friday) off: 4–8, 11–15, 18–22 Jan
-    assert review["due_at"] == "2027-01-22T16:00:00+00:00"
+    # and with 4 Jan entered off too: 5–8, 11–15, 18–22, 25 Jan
+    assert review["due_at"] == "2027-01-25T16:00:00+00:00"
 
 
 def test_read_only_values_a_web_form_posts_back_as_text_unchanged_are_accepted(engine, people, at):

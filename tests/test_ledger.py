@@ -18,7 +18,7 @@ REGISTER = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedC
 
 
 def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(library, at):  # noqa: F811
-    with at("2026-12-18T09:00:00"):
+    with at("2026-12-17T09:00:00"):  # 15 working days: 8 January, 1 January off by law
         late = Plan(library)
         late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
         on_time = Plan(library, title="推进用地管理改革方案", starter="chen")  # the office: another unit's
@@ -72,7 +72,7 @@ def _cli(engine, *args):
 
 
 def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, tmp_path):  # noqa: F811
-    with at("2026-12-18T09:00:00"):
+    with at("2026-12-17T09:00:00"):  # 15 working days: 8 January, 1 January off by law
         late = Plan(library)
         late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
         green = Plan(library, title="推进用地管理改革方案")
@@ -306,7 +306,7 @@ def test_a_task_withdrawn_after_its_deadline_counts_as_missed_and_closed(engine,
 def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_path):  # noqa: F811
     """Two plans of 市财政局 whose legality reviews are both 4 days late, and one of 市国土局
     reviewed on time: the unit with red plans comes first, its delays counted and added up."""
-    with at("2026-12-18T09:00:00"):
+    with at("2026-12-17T09:00:00"):  # 15 working days: 8 January, 1 January off by law
         for register in (REGISTER, REGISTER, {**REGISTER, "leadUnit": "市国土局"}):
             # the office registers another unit's plan
             Plan(library, starter="zhang" if register is REGISTER else "chen").run_until(

@@ -21,11 +21,13 @@ REGISTER = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedC
 
 @pytest.fixture
 def plans(library, at):  # noqa: F811
-    """Started on Friday 18 December 2026: one waiting at its legality review (due Friday 8 January
-    2027), one on time at research, and one at its filing (报送备案, due Monday 18 January 2027)."""
-    with at("2026-12-18T09:00:00"):
+    """One started on Thursday 17 December 2026, waiting at its legality review (due Friday 8 January
+    2027: 15 working days, 1 January off by law); and on Friday 18 December one on time at research
+    and one at its filing (报送备案, due Monday 18 January 2027)."""
+    with at("2026-12-17T09:00:00"):
         late = Plan(library)
         late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
+    with at("2026-12-18T09:00:00"):
         on_time = Plan(library, title="推进用地管理改革方案", starter="chen")  # the office: another unit's
         on_time.run_until("Task_Research", Task_RegisterPlan={**REGISTER, "leadUnit": "市国土局"})
         filing = Plan(library, title="深化科技体制改革方案", starter="chen")

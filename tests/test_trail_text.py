@@ -15,7 +15,8 @@ EVENTS = [
     {"event_type": "task_created", "name": "起草方案", "to_names": "张伟", "payload": {"element_id": "Task_Draft", "assignee": "zhang"}},
     {"event_type": "task_created", "name": "审核", "subject": "市财政局", "to_names": "法制机构、改革办",
      "payload": {"candidate_groups": ["legal", "reform_office"], "due_at": DUE,
-                 "calendar_warnings": ["2027 年的节假日安排尚未录入"]}},
+                 # recorded before the law's holidays were counted (engine/statutory_holidays.py)
+                 "calendar_warnings": ["尚无 2027 年节假日安排，涉及该年的工作日期限将只按周末计算"]}},
     {"event_type": "task_created", "name": "起草", "payload": {"candidate_groups": ["drafter"], "candidate_users": ["wang"],
      "assignee_inactive": "zhao"}},
     {"event_type": "task_created", "name": "起草", "to_names": "起草人", "payload": {"candidate_groups": ["drafter"],
@@ -118,6 +119,17 @@ def test_chinese_has_no_english_words_and_english_no_chinese_ones_of_its_own(eve
     for word in ("发起", "生成待办", "认领", "交回", "指派", "提交", "撤销", "终止", "提醒", "期限", "上传附件",
                  "方案结束", "原办理人", "按周末", "角色", "，", "：", "；"):
         assert word not in en, (word, en)
+
+
+def test_a_deadline_counted_on_the_statutory_holidays_says_so_and_an_older_one_still_says_plain_weekends():
+    """The trail is what was done then: a deadline counted before the law's holidays were (its
+    warning said 只按周末计算) keeps its words; one counted now says the statutory holidays."""
+    now = {**EVENTS[2], "payload": {**EVENTS[2]["payload"], "calendar_warnings": [
+        "尚无 2027 年节假日安排，涉及该年的工作日期限暂按法定节假日和周末计算，调休未录入；…"]}}
+    assert said(now, "zh").endswith("期限 2027-01-08；按法定节假日和周末推算，2027 年调休当时未录入）")
+    assert said(now, "en").endswith("due 2027-01-08; counted on the statutory holidays and weekends: "
+                                    "no holiday calendar for 2027 then)")
+    assert "按周末推算，2027 年节假日当时未录入" in said(EVENTS[2], "zh")
 
 
 def test_each_language_reads_as_a_sentence():

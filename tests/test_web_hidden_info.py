@@ -34,7 +34,7 @@ def test_a_provisional_deadline_says_why_in_words(demo_engine):
         said = render_template_string('{% from "_provisional.html" import provisional with context %}'
                                       '{{ provisional(t) }}', t={"due_provisional": True, "due_at": "2027-03-01"},
                                       language="zh")
-    assert re.findall(HIDDEN, said) == ["（2027 年节假日安排尚未录入，此期限暂按周末计算，录入后将重新计算）"]
+    assert re.findall(HIDDEN, said) == ["（2027 年节假日安排尚未录入，此期限暂按法定节假日和周末计算，调休未录入，录入后将重新计算）"]
 
 
 def test_the_bulletin_s_mark_is_heard_as_needing_attention(demo_engine):

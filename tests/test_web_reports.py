@@ -236,7 +236,9 @@ def test_a_schedule_file_that_changes_many_days_is_shown_before_it_is_entered(li
     engine = _engine(live)
     sign_in(page, live, "chen")
     page.goto(f"{live.url}/calendar/2027")
-    expect(page.get_by_role("alert")).to_contain_text("尚无 2027 年节假日安排")
+    expect(page.get_by_role("alert")).to_contain_text("尚无 2027 年节假日安排，涉及该年的工作日期限暂按法定节假日和周末计算，调休未录入")
+    # meanwhile the days off by law are counted, and listed as such
+    expect(page.locator("tr[data-day='2027-01-01'][data-by-law='true']")).to_contain_text("法定节假日（依法） · 元旦")
     page.get_by_label("日历文件（CSV）").set_input_files(
         {"name": "2027.csv", "mimeType": "text/csv", "buffer": SCHEDULE.encode("gb18030")})
     page.get_by_role("button", name="导入", exact=True).click()
@@ -249,6 +251,7 @@ def test_a_schedule_file_that_changes_many_days_is_shown_before_it_is_entered(li
     entered = _entries(engine)
     assert len(entered) == 9 and entered["2027-02-13"] == (True, "春节调休")
     expect(page.get_by_role("alert")).to_have_count(0)  # the year counts as entered now
+    expect(page.locator("tr[data-day='2027-01-01'][data-by-law='false']")).to_contain_text("改革办录入：元旦")
     listed = json.loads(_cli(live, "calendar", "show", "2027", "--json"))["days"]
     assert page.locator("tr[data-day]").evaluate_all("rs => rs.map(r => r.dataset.day)") == [d["day"] for d in listed]
 

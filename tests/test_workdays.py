@@ -148,28 +148,38 @@ def test_counting_rejects_bools_and_floats(cal):
 # -- years the package does not know ------------------------------------------
 
 
-def test_unknown_year_falls_back_to_weekdays_with_one_warning(cal, caplog):
+def test_unknown_year_counts_the_statutory_holidays_and_weekends_with_one_warning(cal, caplog):
     caplog.set_level(logging.WARNING, logger="engine.workdays")
     assert not cal.covered(2027)
-    assert cal.is_working_day(date(2027, 1, 1))  # a Friday; no data, guessed
+    assert not cal.is_working_day(date(2027, 1, 1))  # a Friday, 元旦 by law
     assert not cal.is_working_day(date(2027, 1, 2))  # Saturday
-    assert cal.is_working_day(date(2027, 1, 4))  # Monday
+    assert cal.is_working_day(date(2027, 1, 4))  # Monday: a bridging day off only if the office enters it
+    assert [cal.is_working_day(date(2027, 2, d)) for d in range(4, 10)] == [True, False, False, False, False, True]
     assert len(cal.warnings) == 1
     warning = cal.warnings[0]
     assert isinstance(warning, CalendarWarning)
     assert warning.year == 2027
-    assert "2027" in warning.message
+    assert "暂按法定节假日和周末计算，调休未录入" in warning.message
+    assert "statutory holidays and weekends only, no swapped days" in warning.message
     assert any("2027" in r.getMessage() for r in caplog.records)
 
 
+def test_fifteen_working_days_from_20_december_2026_skip_new_years_day_2027(cal):
+    """Counted in December, before the office enters 2027: 15 working days from Sunday 20 December
+    end on Monday 11 January, not on Friday 8 January as with 1 January a working day; and the
+    count still says it is a guess."""
+    assert cal.add_working_days(date(2026, 12, 20), 15) == date(2027, 1, 11)
+    assert [w.year for w in cal.warnings] == [2027]
+
+
 def test_counting_into_an_unknown_year_never_raises(cal):
-    assert cal.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 1)
+    assert cal.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
     assert cal.add_working_days(date(2026, 12, 30), 400) > date(2028, 1, 1)
     assert {w.year for w in cal.warnings} == {2027, 2028}
     assert cal.working_days_between(date(2027, 1, 1), date(2027, 1, 8)) == 5
+    assert cal.working_days_between(date(2027, 2, 4), date(2027, 2, 9)) == 1  # 春节 5–8 February
     assert cal.is_working_day(date(2003, 1, 6))  # before the package's range
-
-
+    assert cal.add_working_days(date(2100, 12, 30), 3) == date(2101, 1, 4)  # past both packages: 元旦 still
 def test_covered(cal):
     assert cal.covered(2004)
     assert cal.covered(2025)
@@ -180,12 +190,25 @@ def test_covered(cal):
 
 
 def test_override_table_wins_for_an_unknown_year():
-    cal = WorkCalendar({date(2027, 1, 1): False})
+    cal = WorkCalendar({date(2027, 1, 4): False, date(2027, 2, 20): True})  # a bridging day, a working Saturday
     assert cal.covered(2027)
-    assert not cal.is_working_day(date(2027, 1, 1))
-    assert cal.is_working_day(date(2027, 1, 4))  # not in the table: Mon-Fri
-    assert cal.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
+    assert not cal.is_working_day(date(2027, 1, 4))
+    assert cal.is_working_day(date(2027, 2, 20))
+    assert not cal.is_working_day(date(2027, 1, 1))  # not in the table: the law's 元旦
+    assert cal.is_working_day(date(2027, 1, 5))  # not in the table: Mon-Fri
+    assert cal.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 5)
     assert cal.warnings == []  # the admin took responsibility for 2027
+
+
+def test_an_entry_is_compared_with_the_law_in_a_year_nobody_entered():
+    """`calendar set` and `calendar import` refuse 上班 on a day that works anyway; a statutory
+    holiday on a weekday is not such a day, and 放假 on it changes nothing but is accepted."""
+    from engine.workdays import before_entries, pointless_entry
+    assert not before_entries(date(2027, 1, 1)) and before_entries(date(2027, 1, 4))
+    assert pointless_entry(date(2027, 1, 1), False) is None  # 元旦 entered as 放假, as the notice says
+    assert pointless_entry(date(2027, 1, 4), False) is None  # a bridging day off
+    assert pointless_entry(date(2027, 1, 4), True) is not None  # 上班 on a Monday: a mistyped date
+    assert pointless_entry(date(2027, 2, 8), True) is None  # 春节's Monday entered as working: odd, but it changes the count
 
 
 def test_override_table_wins_over_the_package():

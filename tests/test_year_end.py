@@ -76,16 +76,20 @@ def test_the_calendar_page_of_this_year_in_december_links_to_next_year(demo_engi
         assert "尚无 2027 年" not in page_text(signed_in_client(demo_engine, "chen").get("/calendar"))
 
 
-def test_a_deadline_counted_on_plain_weekends_says_so_on_the_command_line(cli):  # noqa: F811
-    """The web marks it 暂定; a drafter who works from the command line read only "due 2027-01-08"."""
+def test_a_deadline_counted_without_the_years_schedule_says_so_on_the_command_line(cli):  # noqa: F811
+    """The web marks it 暂定; a drafter who works from the command line read only "due 2027-01-11".
+    Entering a day of 2027, even 1 January that the law already makes a holiday, makes the year
+    count as entered."""
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     with clock.frozen(datetime.fromisoformat("2026-12-20T10:00:00")):
         plan = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))
         draft = plan["tasks"][0]["id"]
         cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "方案摘要"}')
         [review] = as_json(cli("tasks", "--as", "li", "--json"))["tasks"]
-        assert review["due_provisional"]
-        line = "provisional: no holidays entered, counted on plain weekends"
+        # 15 working days from Sunday 20 December skip New Year's Day by law: Monday 11 January, not
+        # Friday 8 January; still a guess until 2027's bridging days and swapped weekends are entered
+        assert (review["due_at"], review["due_provisional"]) == ("2027-01-11T16:00:00+00:00", True)
+        line = "provisional: counted on the statutory holidays and weekends, no swapped days entered"
         assert line in cli("tasks", "--as", "li").stdout
         assert line in cli("task", str(review["id"])).stdout
         assert line in cli("instance", str(plan["id"])).stdout
@@ -93,7 +97,7 @@ def test_a_deadline_counted_on_plain_weekends_says_so_on_the_command_line(cli): 
         assert line not in cli("tasks", "--as", "li").stdout
 
 
-def test_step_times_across_new_year_say_when_2027_was_counted_on_plain_weekends(cli, sqlite_db, at):  # noqa: F811
+def test_step_times_across_new_year_say_when_2027_was_counted_without_its_schedule(cli, sqlite_db, at):  # noqa: F811
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     with at("2026-12-30T10:00"):
         draft = as_json(cli("start", "mini_approval", "--as", "zhang", "--json"))["tasks"][0]["id"]
@@ -107,16 +111,16 @@ def test_step_times_across_new_year_say_when_2027_was_counted_on_plain_weekends(
     with at("2027-01-05T10:00"):
         cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "方案摘要"}')
         shown = cli("stats", "--as", "chen", *period, "--json")
-        assert drafting(shown) == 4  # 31 December, 1 January as if a working day, 4 and 5 January
+        assert drafting(shown) == 3  # 31 December, (1 January off by law,) 4 and 5 January
         assert as_json(shown)["calendar_gaps"] == [2027]
-        assert "working days in 2027 are counted on plain weekends" in shown.stderr
+        assert "working days in 2027 are counted on the statutory holidays and weekends" in shown.stderr
         assert shown.stderr.count(NO_2027) == 1  # once, not again as the engine's log line
         page = page_text(signed_in_client(engine, "chen", PASSWORD).get("/stats?since=2026-12-01&until=2027-01-31"))
-        assert "尚无 2027 年节假日安排：办结用时中落在该年的工作日暂按周末计算" in page
-        cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+        assert "尚无 2027 年节假日安排：办结用时中落在该年的工作日暂按法定节假日和周末计算（调休未录入）" in page
+        cli("calendar", "set", "2027-01-04", "--off", "--note", "元旦调休", "--as", "chen")  # a bridging day
         entered = cli("stats", "--as", "chen", *period, "--json")
-        assert drafting(entered) == 3 and as_json(entered)["calendar_gaps"] == []
-        assert "plain weekends" not in entered.stderr
+        assert drafting(entered) == 2 and as_json(entered)["calendar_gaps"] == []
+        assert "statutory holidays and weekends" not in entered.stderr
         page = page_text(signed_in_client(engine, "chen", PASSWORD).get("/stats?since=2026-12-01&until=2027-01-31"))
         assert "尚无 2027 年节假日安排" not in page
 
@@ -146,32 +150,35 @@ def test_fifteen_working_days_ending_on_31_december_are_not_provisional(cli):  #
 
     on_31st = review_opened_on("2026-12-10")  # 11, 14–18, 21–25, 28–31 December: 15 working days
     assert (on_31st["due_at"], on_31st["due_provisional"]) == ("2026-12-31T16:00:00+00:00", False)
-    on_1st = review_opened_on("2026-12-11")  # the 15th working day is 1 January 2027, counted as one
-    assert (on_1st["due_at"], on_1st["due_provisional"]) == ("2027-01-01T16:00:00+00:00", True)
+    on_4th = review_opened_on("2026-12-11")  # the 15th working day is 4 January 2027, 1 January off by law
+    assert (on_4th["due_at"], on_4th["due_provisional"]) == ("2027-01-04T16:00:00+00:00", True)
     with clock.frozen(datetime.fromisoformat("2026-12-11T10:00:00")):
         lines = cli("tasks", "--as", "li").stdout.splitlines()
     assert [("2026-12-31" in line, "provisional" in line) for line in lines] == [(True, False), (False, True)]
 
 
 def test_the_mails_say_which_deadline_is_provisional(engine, people, at, monkeypatch):
-    """A reviewer reads the deadline in the mail, not only in the inbox: “due 1 January” counted as if
-    New Year's Day were a working day says so there too, in the new-step mail and in the digest."""
+    """A reviewer reads the deadline in the mail, not only in the inbox: “due 4 January” counted
+    without 2027's bridging days and swapped weekends says so there too, in the new-step mail and
+    in the digest."""
     monkeypatch.delenv("REFORMFLOW_DIGEST_TIME", raising=False)
     engine.deploy([(MINI.name, MINI.read_bytes())])
     engine.update_user("li", actor="chen", email="li@legal.example.gov.cn", digest=True)
-    for sent in ("2026-12-10T10:00", "2026-12-11T10:00"):  # 审核 due 31 December, and 1 January 2027
+    for sent in ("2026-12-10T10:00", "2026-12-11T10:00"):  # 审核 due 31 December, and 4 January 2027
         with at(sent):
             plan = engine.start("mini_approval", actor="zhang", title=f"方案{sent[8:10]}")
             draft = next(t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Draft")
             engine.complete(draft["id"], actor="zhang", data={"summary": "概要"})
     new_steps = {m.subject: m.body for m in outbox(engine) if m.kind == "task_new"}
     assert "暂定" not in new_steps["【待办】方案10：审核"]
-    assert "办理期限：2027-01-01（距期限还有 15 个工作日；暂定：该年节假日安排尚未录入，此期限暂按周末计算，录入后可能推后）" \
-        in new_steps["【待办】方案11：审核"]
-    assert "due 2027-01-01 (China time) (provisional: counted on plain weekends" in new_steps["【待办】方案11：审核"]
-    with at("2026-12-28T08:30"):  # Monday: both due within 5 working days (1 January counted as one)
+    assert ("办理期限：2027-01-04（距期限还有 15 个工作日；暂定：该年节假日安排尚未录入，此期限暂按法定节假日和周末计算，"
+            "调休未录入，录入后可能变动）") in new_steps["【待办】方案11：审核"]
+    assert ("due 2027-01-04 (China time) (provisional: counted on the statutory holidays and weekends, the year's "
+            "swapped days not entered yet") in new_steps["【待办】方案11：审核"]
+    with at("2026-12-28T08:30"):  # Monday: both due within 5 working days
         mail_digest.queue_due(engine.db)
     [digest] = [m.body for m in outbox(engine) if m.kind == "digest"]
     due = [line.strip() for line in digest.splitlines() if "办理期限" in line]
     assert due == ["办理期限：2026-12-31（距期限还有 3 个工作日）",
-                   "办理期限：2027-01-01（距期限还有 4 个工作日；暂定：该年节假日安排尚未录入，此期限暂按周末计算，录入后可能推后）"]
+                   "办理期限：2027-01-04（距期限还有 4 个工作日；暂定：该年节假日安排尚未录入，此期限暂按法定节假日和周末计算，"
+                   "调休未录入，录入后可能变动）"]

@@ -51,11 +51,11 @@ def _recount(state, day, actor) -> list[dict]:
 @click.argument("day", type=Day(), metavar="DAY")
 @acting_user()
 def calendar_remove(state, as_json, day, actor):
-    """撤销 DAY 的录入（录错时用），该日恢复为日历包或周一至周五的安排，并重新计算跨过该日的期限；限改革办
+    """撤销 DAY 的录入（录错时用），该日恢复为日历包的安排（日历包不知的年份：法定节假日和周末），并重新计算跨过该日的期限；限改革办
     (take back what was entered for DAY; deadlines counted across it are counted again; reform office only)."""
     result = state.engine.remove_calendar_day(day.date(), actor=actor)
     result["moved"] = _recount(state, day.date(), actor)
-    # the day is now as the package or Monday-Friday has it: a plain working day or day off, no
+    # the day is now as the package or the law (engine/workdays.py by_law) has it: a plain working day or day off, no
     # longer 调休上班 or 放假
     now = ("工作日", "a working day") if result["working"] else ("休息日", "a day off")
     _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{now[0]} (entry removed: now {now[1]})"),
@@ -137,7 +137,9 @@ def calendar_show(state, as_json, year):
 
     def human(d):
         for row in d["days"]:
-            click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}")
+            by_law = f" 法定节假日 (statutory holiday by law)：{row['holiday'][0]} ({row['holiday'][1]})" if row["by_law"] else ""
+            click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}"
+                       f"{by_law}")
         for warning in d["warnings"]:
             click.echo(f"警告 (warning): {warning}", err=True)
     _emit(result, as_json, human)
@@ -163,8 +165,8 @@ def _work_calendar(state):
 def _warn_calendar_gaps(state) -> None:
     """Say on standard error, at init and when a worker starts (then once a day), which year
     deadlines will soon reach that neither chinesecalendar nor the override table knows: working
-    days there would count plain weekends and miss the holidays (the State Council publishes next
-    year's schedule each November)."""
+    days there would count the statutory holidays and weekends only and miss the swapped days and
+    bridging days (the State Council publishes next year's schedule each November)."""
     for year in _gaps_in_reach(state):
         click.echo(f"警告 (warning): {gap_warning(year)}", err=True)
 

@@ -216,8 +216,9 @@ def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, ou
     with unlogged():  # said below, once, with what it means for the figures
         result = state.engine.step_times(actor, since=since, until=until, process=process_key)
     for year in result["calendar_gaps"]:  # on standard error, whatever the output: the figures are provisional
-        click.echo(f"警告 (warning)：{year} 年的工作日用时暂按周末计算，录入该年节假日后会变 (working days in {year} "
-                   f"are counted on plain weekends until its holidays are entered)；{gap_warning(year)}", err=True)
+        click.echo(f"警告 (warning)：{year} 年的工作日用时暂按法定节假日和周末计算，录入该年放假和调休安排后会变 (working "
+                   f"days in {year} are counted on the statutory holidays and weekends until its schedule is "
+                   f"entered)；{gap_warning(year)}", err=True)
     # --by-unit: a .csv holds one table, the per-unit figures asked for (an .xlsx has both sheets)
     write = export.write_units if by_unit and (output is None or output.lower().endswith(".csv")) else export.write
     if output is not None:  # "" too: refused, not silently nothing written

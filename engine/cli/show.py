@@ -54,7 +54,8 @@ def _show_task(t):
     active = t["status"] in OPEN_STATUSES
     due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
     if active and t.get("due_provisional"):  # engine/provisional.py: it moves when the year's holidays are entered
-        due += " 暂定，节假日未录入、按周末计算 (provisional: no holidays entered, counted on plain weekends)"
+        due += (" 暂定，按法定节假日和周末计算、调休未录入 (provisional: counted on the statutory holidays and "
+                "weekends, no swapped days entered)")
     reminded = f" 已提醒 (reminded) {_local(t['reminded_at'])}" if t.get("reminded_at") else ""
     if t["status"] == "completed" and t.get("completed_at"):
         reminded += f" 办结 (completed) {_local(t['completed_at'])}"
