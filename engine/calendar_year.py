@@ -29,16 +29,17 @@ def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
     `by_law` says a day off only because the law makes it a statutory holiday, in a year the
     package does not know (its 调休 not entered, or only part of it)."""
     cal = WorkCalendar({day: working for day, (working, _note) in entered.items()})
+    made_up = not any(day.year == year for day in entered)  # guessed only until the notice is entered
     day, days = date(year, 1, 1), []
     with unlogged():  # the warning below says it, with the command that mends it
         while day.year == year:
             working = cal.is_working_day(day)
             # every entry too, even one the same as Monday-Friday: it still makes the year count as entered
             if working != (day.weekday() < 5) or day in entered:
-                by_law = day not in entered and not package_knows(year) and holiday_by_law(day) is not None
+                by_law = day not in entered and not package_knows(year) and holiday_by_law(day, made_up) is not None
                 days.append({"day": day.isoformat(), "working": working, "override": day in entered, "by_law": by_law,
                              "note": entered[day][1] if day in entered else None,
-                             "holiday": list(holiday_by_law(day)) if by_law else _holiday(day)})
+                             "holiday": list(holiday_by_law(day, made_up)) if by_law else _holiday(day)})
             day += timedelta(days=1)
     covered = cal.covered(year)
     return {"year": year, "covered": covered, "days": days, "warnings": [] if covered else [gap_warning(year)]}

@@ -921,12 +921,14 @@ class Engine:
             result["years_begun"] = sorted({int(e["day"][:4]) for e in result["entered"]} & unknown)
         return result
 
-    def recount_working_days(self, day: date, *, actor: str,
-                             progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    def recount_working_days(self, day: date, *, actor: str, progress: Callable[[int, int], None] | None = None,
+                             reason: str = "calendar") -> list[dict]:
         """After `day` changed in the calendar: count again the due dates of open tasks, and the
         timers on them, that count working days across it (engine/recount.py), each plan in its
         own transaction. Returns, per plan where something moved, the tasks and timers with
-        their old and new times; `progress(done, of)` is told every 50 plans."""
+        their old and new times; `progress(done, of)` is told every 50 plans. `reason` is what the
+        trail says: "calendar" (a day entered or taken back) or "calendar_rule" (`calendar
+        recount`, after an upgrade that counts a year nobody entered differently)."""
         day_ends = datetime.combine(day + timedelta(days=1), time(), clock.TZ)
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, _CALENDAR_KEEPERS)
@@ -935,14 +937,14 @@ class Engine:
                 ProcessInstance.status == "running").order_by(HumanTask.instance_id)).scalars().all()
         moved = []
         for done, plan_id in enumerate(plans, start=1):
-            result = self._recount_plan(plan_id, day_ends, actor)
+            result = self._recount_plan(plan_id, day_ends, actor, reason)
             if result["tasks"] or result["timers"]:
                 moved.append(result)
             if progress is not None and done % 50 == 0:
                 progress(done, len(plans))
         return moved
 
-    def _recount_plan(self, plan_id: int, day_ends: datetime, actor: str) -> dict:
+    def _recount_plan(self, plan_id: int, day_ends: datetime, actor: str, reason: str) -> dict:
         result = {"instance_id": plan_id, "tasks": [], "timers": []}
         with self.command(actor) as ctx:
             instance = self._lock_instance(ctx, plan_id)
@@ -965,14 +967,14 @@ class Engine:
                 if due is not None and due != row.due_at:
                     ctx.session.connection().execute(_SET_DUE, {"task_id": row.id, "due_at": due})
                     ctx.log.record("task_due_changed", instance_id=plan_id, task_id=row.id, element_id=row.element_id,
-                                   name=name, reason="calendar", old={"due_at": iso(row.due_at)},
+                                   name=name, reason=reason, old={"due_at": iso(row.due_at)},
                                    new={"due_at": iso(due)})
                     result["tasks"].append({"task_id": row.id, "element_id": row.element_id, "name": name,
                                             "old": iso(row.due_at), "new": iso(due)})
                 for timer, old, new in timers:
                     spec = timer.task_spec
                     ctx.log.record("timer_moved", instance_id=plan_id, task_id=row.id, element_id=spec.bpmn_id,
-                                   name=spec.bpmn_name, reason="calendar", old={"due": old}, new={"due": new})
+                                   name=spec.bpmn_name, reason=reason, old={"due": old}, new={"due": new})
                     result["timers"].append({"element_id": spec.bpmn_id, "name": spec.bpmn_name,
                                              "old": old, "new": new})
             if result["timers"]:

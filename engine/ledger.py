@@ -350,7 +350,7 @@ def _first_due_changes():
     recount (holidays entered later) corrects a deadline rather than setting another, so it is
     not one. Few steps have any; the events are found by their type's index."""
     due_changed = (AuditEvent.event_type == "task_due_changed", AuditEvent.task_id.is_not(None),
-                   AuditEvent.payload.not_like('%"reason":"calendar"%'))
+                   AuditEvent.payload.not_like('%"reason":"calendar%'))  # "calendar" and "calendar_rule"
     first = (select(AuditEvent.task_id, func.min(AuditEvent.seq).label("seq")).where(*due_changed)
              .group_by(AuditEvent.task_id).subquery())
     return (select(first.c.task_id, AuditEvent.payload).join(AuditEvent, AuditEvent.seq == first.c.seq)

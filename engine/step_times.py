@@ -18,7 +18,7 @@ calendar year):
 - how many of the step are open now, in any plan, and how many of those are past their due date.
 
 Working days in a year the calendar does not know (no holidays entered, engine/workdays.py) are
-counted Monday to Friday; the years so counted are listed (`calendar_gaps`) so that the page and
+counted on the statutory holidays by law and weekends (engine/statutory_holidays.py); the years so counted are listed (`calendar_gaps`) so that the page and
 the command line say the figures are provisional.
 
 The same per lead unit (the plan's `leadUnit` variable, as the ledger names it): who is late.

@@ -394,13 +394,13 @@ def _entered(w, value: dict) -> str:
 
 def _guessed(w, p: dict) -> str:
     """A deadline counted for a year whose holidays nobody had entered: on the statutory holidays and
-    weekends, or, recorded before the law's holidays were counted (the warning said 只按周末计算),
-    on plain weekends: the trail says what was done then."""
+    weekends, or, recorded before the law's holidays were counted (the warning said 只按周末计算, and
+    before 3 December 2026 暂按周一至周五计算), on plain weekends: the trail says what was done then."""
     warnings = p.get("calendar_warnings") or []
     years = sorted({y for x in warnings for y in re.findall(r"(\d{4}) 年", x)[:1]})
     if not years:
         return ""
-    if any("只按周末计算" in x for x in warnings):
+    if not any("法定节假日" in x for x in warnings):
         return w.mark("；") + w(f"按周末推算，{'、'.join(years)} 年节假日当时未录入",
                                 f"counted on plain weekends: no holiday calendar for {', '.join(years)} then")
     return w.mark("；") + w(f"按法定节假日和周末推算，{'、'.join(years)} 年调休当时未录入",
@@ -411,6 +411,8 @@ def _guessed(w, p: dict) -> str:
 def _moved_because(w, p: dict) -> str:
     if p.get("reason") == "calendar":
         return w.aside(w("节假日安排录入或撤销后重算", "calendar changed"))
+    if p.get("reason") == "calendar_rule":
+        return w.aside(w("按现行工作日规则重算", "counted again by today's working-day rule"))
     if "inputs" in (p.get("old") or {}):
         return w.aside(w("所依据的内容已修改", "the values it counts from changed"))
     return ""

@@ -10,9 +10,10 @@ A working day is decided, in this order, by
    working weekends, 调休);
 3. for a year neither of them knows: Monday-Friday less the statutory
    holidays the law fixes in advance (engine/statutory_holidays.py: 元旦,
-   春节's four days, 清明, 劳动节, 端午, 中秋, 国庆节).  That is still a guess
-   -- the swapped working weekends, bridging days and make-up days (调休,
-   补假) are announced each year -- so a :class:`CalendarWarning` is
+   春节's four days, 清明, 劳动节, 端午, 中秋, 国庆节), and for a holiday on a
+   weekend the next weekday off (补假, as the law's 第六条 demands).  That is
+   still a guess -- the swapped working weekends, bridging days and the
+   make-up days chosen (调休, 补假) are announced each year -- so a :class:`CalendarWarning` is
    recorded once per year and logged, and deadlines counted so are marked
    暂定 (engine/provisional.py); but nothing raises, because a workflow
    must never crash on a deadline in next year.
@@ -20,7 +21,7 @@ A working day is decided, in this order, by
 Override table and whole years: once *any* override exists for a year,
 :meth:`WorkCalendar.covered` reports that year as covered and no fallback
 warning is emitted for it, but days not in the table still fall back to
-rule 3.  An admin entering a year the package does not know must
+rule 3, without its guessed make-up days (the notice names its own).  An admin entering a year the package does not know must
 therefore enter the **full** schedule for that year: every holiday
 weekday as ``False`` (the statutory ones too: harmless) and every swapped
 working weekend day as ``True``.
@@ -147,10 +148,11 @@ def package_knows(year: int) -> bool:
     return True
 
 
-def by_law(d: date) -> bool:
+def by_law(d: date, entered: bool = False) -> bool:
     """Whether ``d`` is a working day by the law alone: Monday-Friday less the statutory holidays
-    (rule 3 of the module docstring)."""
-    return d.weekday() < 5 and holiday_by_law(d) is None
+    and, in a year nobody ``entered``, the make-up days of those on a weekend (rule 3 of the
+    module docstring; an entered notice names its own make-up days)."""
+    return d.weekday() < 5 and holiday_by_law(d, made_up=not entered) is None
 
 
 def before_entries(d: date) -> bool:
@@ -207,9 +209,10 @@ class WorkCalendar:
         known = _package_says(d)
         if known is not None:
             return known
-        if d.year not in self._override_years:
+        entered = d.year in self._override_years
+        if not entered:
             self._warn(d.year)
-        return by_law(d)
+        return by_law(d, entered)
 
     def _warn(self, year: int) -> None:
         """Record (once per year) that working days are only a guess."""

@@ -9,6 +9,7 @@ import json
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 
 from engine import calendar_file
 from engine.errors import Forbidden, Invalid
@@ -249,3 +250,28 @@ def test_importing_part_of_a_year_warns_that_the_whole_year_now_counts_as_entere
     later = tmp_path / "2027-more.csv"
     later.write_text("日期,安排,说明\n2027-04-05,放假,清明节\n", encoding="utf-8")
     assert "首次录入" not in cli("calendar", "import", str(later), "--as", "chen").stderr
+
+
+def test_calendar_recount_counts_open_deadlines_again_by_todays_rule(cli, sqlite_db):  # noqa: F811
+    """After an upgrade that counts a year nobody entered differently (statutory holidays by law
+    instead of plain weekends), `calendar recount` puts deadlines counted by the old rule right."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    at = ["--now", "2026-12-18T09:00:00"]
+    plan = as_json(cli(*at, "start", "mini_approval", "--as", "zhang", "--json"))
+    cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
+    [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    with sqlite_db.engine.begin() as conn:  # as the release before counted it: New Year's Day worked
+        conn.execute(text("UPDATE human_tasks SET due_at = '2027-01-08 16:00:00.000000' WHERE id = :id"),
+                     {"id": review["id"]})
+    assert as_json(cli("task", str(review["id"]), "--json"))["due_at"] == "2027-01-08T16:00:00+00:00"
+    refused = cli("calendar", "recount", "--as", "zhang", ok=False)
+    assert refused.exit_code != 0 and "改革办" in refused.stderr
+    shown = cli("--now", "2026-12-21T09:00:00", "calendar", "recount", "--as", "chen").stdout
+    assert shown.startswith("重新计算了 1 个方案的期限 (deadlines moved in 1 plan(s))")
+    assert f"待办 (task) {review['id']} 审核 期限 (due) 2027-01-08 → 2027-01-11" in shown
+    assert as_json(cli("task", str(review["id"]), "--json"))["due_at"] == "2027-01-11T16:00:00+00:00"
+    trail = cli("history", str(plan["id"])).stdout
+    assert "期限变更 (due changed) 审核：2027-01-08 → 2027-01-11（按现行工作日规则重算 (counted again by today's working-day rule)）" in trail
+    again = cli("--now", "2026-12-21T10:00:00", "calendar", "recount", "--as", "chen").stdout
+    assert again.startswith("重新计算了 0 个方案的期限")  # nothing left to put right
+    assert cli("audit", "verify").exit_code == 0

@@ -849,9 +849,10 @@ def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
         "录入国务院公布的 2028 年放假和调休安排，或用 reformflow calendar set 逐日录入 (no holiday calendar for 2028: working-day deadlines reaching it count the "
         "statutory holidays and weekends only, no swapped days; enter the State Council's 2028 schedule with `reformflow calendar import FILE --as USER`, "
         "or day by day with `reformflow calendar set`)"]
-    # what is counted meanwhile: the weekdays off by law (1 January 2028 is a Saturday)
+    # what is counted meanwhile: the weekdays off by law (1 January 2028 is a Saturday, made up on Monday)
     listed = shown.stdout.splitlines()
-    assert listed[0] == "2028-01-25 放假 (day off) 法定节假日 (statutory holiday by law)：春节 (Spring Festival)"
+    assert listed[:2] == ["2028-01-03 放假 (day off) 法定节假日 (statutory holiday by law)：元旦补假 (New Year's Day, made up)",
+                          "2028-01-25 放假 (day off) 法定节假日 (statutory holiday by law)：春节 (Spring Festival)"]
     assert all(line.startswith("2028-") and "法定节假日 (statutory holiday by law)" in line for line in listed)
     assert as_json(cli(*june, "calendar", "show", "2028", "--json"))["warnings"] == [said[0].removeprefix("警告 (warning): ")]
     covered = cli(*june, "calendar", "show", "2026")

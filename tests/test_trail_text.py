@@ -130,6 +130,9 @@ def test_a_deadline_counted_on_the_statutory_holidays_says_so_and_an_older_one_s
     assert said(now, "en").endswith("due 2027-01-08; counted on the statutory holidays and weekends: "
                                     "no holiday calendar for 2027 then)")
     assert "按周末推算，2027 年节假日当时未录入" in said(EVENTS[2], "zh")
+    earliest = {**EVENTS[2], "payload": {**EVENTS[2]["payload"], "calendar_warnings": [  # before 3 December 2026
+        "尚无 2027 年节假日安排，工作日暂按周一至周五计算"]}}
+    assert said(earliest, "zh").endswith("按周末推算，2027 年节假日当时未录入）")
 
 
 def test_each_language_reads_as_a_sentence():

@@ -150,6 +150,8 @@ def test_the_office_is_told_of_a_year_with_no_holidays_entered_and_goes_to_enter
     expect(first.get_by_role("heading")).to_have_text(f"尚未录入 {gaps[0]['year']} 年的节假日安排")
     if gaps[0]["steps"]:
         expect(first).to_contain_text(f"{gaps[0]['steps']} 个未办结环节以工作日计的期限在 {gaps[0]['year']} 年，标为“暂定”")
+    # what is counted meanwhile (engine/workdays.py rule 3): the holidays by law and weekends
+    expect(first).to_contain_text(f"落在 {gaps[0]['year']} 年的期限现在暂按法定节假日和周末计算，调休（补假、调换的上班日）未录入")
     first.get_by_role("link").click()
     page.wait_for_url(f"{live.url}/calendar/{gaps[0]['year']}")
     expect(page.locator("h1")).to_contain_text(f"{gaps[0]['year']} 年工作日日历")

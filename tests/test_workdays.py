@@ -154,7 +154,8 @@ def test_unknown_year_counts_the_statutory_holidays_and_weekends_with_one_warnin
     assert not cal.is_working_day(date(2027, 1, 1))  # a Friday, 元旦 by law
     assert not cal.is_working_day(date(2027, 1, 2))  # Saturday
     assert cal.is_working_day(date(2027, 1, 4))  # Monday: a bridging day off only if the office enters it
-    assert [cal.is_working_day(date(2027, 2, d)) for d in range(4, 10)] == [True, False, False, False, False, True]
+    # 春节 5–8 February (除夕 to 初三), 初一 and 初二 on the weekend made up on 9 and 10 February (第六条)
+    assert [cal.is_working_day(date(2027, 2, d)) for d in range(4, 12)] == [True] + [False] * 6 + [True]
     assert len(cal.warnings) == 1
     warning = cal.warnings[0]
     assert isinstance(warning, CalendarWarning)
@@ -177,9 +178,11 @@ def test_counting_into_an_unknown_year_never_raises(cal):
     assert cal.add_working_days(date(2026, 12, 30), 400) > date(2028, 1, 1)
     assert {w.year for w in cal.warnings} == {2027, 2028}
     assert cal.working_days_between(date(2027, 1, 1), date(2027, 1, 8)) == 5
-    assert cal.working_days_between(date(2027, 2, 4), date(2027, 2, 9)) == 1  # 春节 5–8 February
+    assert cal.working_days_between(date(2027, 2, 4), date(2027, 2, 11)) == 1  # 春节 5–8 February, made up 9–10
     assert cal.is_working_day(date(2003, 1, 6))  # before the package's range
-    assert cal.add_working_days(date(2100, 12, 30), 3) == date(2101, 1, 4)  # past both packages: 元旦 still
+    assert not cal.is_working_day(date(2103, 1, 1))  # a Monday past both packages: 元旦 still
+
+
 def test_covered(cal):
     assert cal.covered(2004)
     assert cal.covered(2025)
@@ -228,3 +231,12 @@ def test_override_table_is_validated():
         WorkCalendar({date(2027, 1, 1): "false"})
     with pytest.raises(TypeError):
         WorkCalendar({"2027-01-01": False})
+
+
+def test_the_make_up_days_are_guessed_only_until_the_office_enters_the_year():
+    """1–3 October 2027 are Friday to Sunday: the law's 补假 is guessed on 4 and 5 October; once a
+    notice is entered for 2027 it names its own make-up days, and a day it leaves out is worked."""
+    guessed, entered = WorkCalendar(), WorkCalendar({date(2027, 1, 4): False})
+    assert [guessed.is_working_day(date(2027, 10, d)) for d in range(1, 7)] == [False] * 5 + [True]
+    assert [entered.is_working_day(date(2027, 10, d)) for d in range(1, 7)] == [False] * 3 + [True] * 3
+    assert not entered.is_working_day(date(2027, 1, 1))  # the holiday itself stays off by law

@@ -39,10 +39,10 @@ def calendar_set(state, as_json, day, off, working, note, actor):
     _emit(result, as_json, _print_calendar_change)
 
 
-def _recount(state, day, actor) -> list[dict]:
+def _recount(state, day, actor, reason: str = "calendar") -> list[dict]:
     """Count again the open deadlines counted across `day` (or an earlier changed day)."""
     return state.engine.recount_working_days(
-        day, actor=actor,
+        day, actor=actor, reason=reason,
         progress=lambda done, of: click.echo(f"重新计算期限：{done}/{of} 个方案 (deadlines counted again in "
                                              f"{done} of {of} plans)", err=True))
 
@@ -60,6 +60,17 @@ def calendar_remove(state, as_json, day, actor):
     now = ("工作日", "a working day") if result["working"] else ("休息日", "a day off")
     _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{now[0]} (entry removed: now {now[1]})"),
                                       _print_moved(d["moved"])))
+
+
+@command(calendar, "recount")
+@acting_user()
+def calendar_recount(state, as_json, actor):
+    """按现行规则重新计算全部未办结待办的工作日期限和定时器；升级后若 CHANGELOG 说工作日规则有变，运行一次；限改革办
+    (count every open working-day deadline and timer again by today's rules: run once after an upgrade whose
+    CHANGELOG says the working-day rule changed; reform office only)."""
+    moved = _recount(state, clock.today(), actor, reason="calendar_rule")
+    _emit({"moved": moved}, as_json, lambda d: (click.echo(f"重新计算了 {len(d['moved'])} 个方案的期限 (deadlines "
+                                                      f"moved in {len(d['moved'])} plan(s))"), _print_moved(d["moved"])))
 
 
 @command(calendar, "import")
