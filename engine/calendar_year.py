@@ -6,6 +6,7 @@ the law's statutory holidays for a year neither the package nor the office knows
 and whether the year is known at all."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -23,12 +24,17 @@ def entries(session) -> dict[date, tuple[bool, str]]:
             for o in session.execute(select(CalendarOverride)).scalars()}
 
 
+def work_calendar(entered: dict[date, tuple[bool, str]]) -> WorkCalendar:
+    """The working-day calendar deadlines see, from the days `entries` read."""
+    return WorkCalendar({day: working for day, (working, _note) in entered.items()})
+
+
 def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
     """{"year", "covered", "days": [{"day", "working", "override", "by_law", "note", "holiday"}], "warnings"}:
     `note` is the office's, `holiday` the package's name of the holiday (Chinese, English) or None;
     `by_law` says a day off only because the law makes it a statutory holiday, in a year the
     package does not know (its 调休 not entered, or only part of it)."""
-    cal = WorkCalendar({day: working for day, (working, _note) in entered.items()})
+    cal = work_calendar(entered)
     made_up = not any(day.year == year for day in entered)  # guessed only until the notice is entered
     day, days = date(year, 1, 1), []
     with unlogged():  # the warning below says it, with the command that mends it
@@ -45,11 +51,12 @@ def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
     return {"year": year, "covered": covered, "days": days, "warnings": [] if covered else [gap_warning(year)]}
 
 
-def missing_in_reach(entered: dict[date, tuple[bool, str]], today: date) -> list[int]:
-    """This year and the year deadlines set today may reach (engine/workdays.py `years_in_reach`),
-    those neither the package nor the office's entries know: the page of another year says so."""
-    cal = WorkCalendar({day: working for day, (working, _note) in entered.items()})
-    return [year for year in years_in_reach(today) if not cal.covered(year)]
+def missing_in_reach(calendar: WorkCalendar, today: date, also: Iterable[int] = ()) -> list[int]:
+    """This year, the year deadlines set today may reach (engine/workdays.py `years_in_reach`) and
+    the years `also` (where open deadlines fall), in order, those `calendar` does not cover: nobody
+    entered their holidays and the package does not know them. What `init`, the worker and
+    `calendar show` warn of, the calendar page of another year and the 工作台 show."""
+    return [year for year in sorted({*years_in_reach(today), *also}) if not calendar.covered(year)]
 
 
 def _holiday(day: date) -> list[str] | None:

@@ -2,9 +2,10 @@
 time to the minute, and a deadline as the day it runs to. (JSON keeps the exact instant.)"""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from . import clock
+from .deadlines import last_local_day
 
 
 def day(value: str | date, chinese: bool = False) -> str:
@@ -24,7 +25,7 @@ def deadline(value: str, chinese: bool = False) -> str:
     midnight): shown as the date itself, as the analyst wrote it; any other time to the minute."""
     at = datetime.fromisoformat(value).astimezone(clock.TZ)
     if at.time() == time(0):
-        return day((at - timedelta(days=1)).date(), chinese)
+        return day(last_local_day(at), chinese)
     return minute(value, chinese)
 
 

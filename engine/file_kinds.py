@@ -124,19 +124,23 @@ def _text(content: bytes) -> bool:
 def text_encoding(content: bytes) -> str | None:
     """UTF-8 (a byte-order mark is UTF-8 too), else GB 18030 (GBK's successor: what a Chinese
     Windows Notepad saves as ANSI); None when the bytes are neither."""
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            content.decode(encoding)
-            return encoding
-        except UnicodeDecodeError:
-            pass
-    return None
+    found = _decoded(content)
+    return found[0] if found else None
 
 
 def decoded_text(content: bytes) -> str | None:
     """The text of a file people save from Excel or Notepad, in the encoding text_encoding finds
     (a UTF-8 byte-order mark dropped); None when the bytes are neither UTF-8 nor GB 18030."""
-    encoding = text_encoding(content)
-    if encoding is None:
-        return None
-    return content.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    found = _decoded(content)
+    return found[1] if found else None
+
+
+def _decoded(content: bytes) -> tuple[str, str] | None:
+    """(encoding, text) by the first of UTF-8 and GB 18030 that decodes the bytes, decoded once.
+    UTF-8 is read as utf-8-sig, which drops a byte-order mark and refuses just what utf-8 does."""
+    for encoding, codec in (("utf-8", "utf-8-sig"), ("gb18030", "gb18030")):
+        try:
+            return encoding, content.decode(codec)
+        except UnicodeDecodeError:
+            pass
+    return None

@@ -4,10 +4,11 @@ they said, and a link to the step (or, without REFORMFLOW_BASE_URL, where to fin
 form's values or a file: a mail leaves the office's systems."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from . import clock, display
-from .provisional import counted_on_weekends
+from .deadlines import last_local_day
+from .provisional import counted_over_unknown_year
 
 # a deadline counted in working days over a year with no holidays entered (engine/provisional.py)
 PROVISIONAL = "暂定：该年节假日安排尚未录入，此期限暂按法定节假日和周末计算，调休未录入，录入后可能变动"
@@ -45,7 +46,7 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
     if row.due_at is not None:
         day, left = deadline_words(row.due_at, calendar(), now)
         due_en = f", due {display.deadline(row.due_at.isoformat())} (China time)"
-        if counted_on_weekends(calendar(), row.due_basis, row.created_at, row.due_at):  # engine/provisional.py
+        if counted_over_unknown_year(calendar(), row.due_basis, row.created_at, row.due_at):  # engine/provisional.py
             left += f"；{PROVISIONAL}"
             due_en += f" ({PROVISIONAL_EN})"
         lines.append(f"办理期限：{display.deadline(row.due_at.isoformat())}（{left}）")
@@ -76,8 +77,7 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
 def deadline_words(due_at: datetime, calendar, now: datetime) -> tuple:
     """The day a deadline runs to (a date deadline is stored as the next local midnight) and how
     many working days are left, said in Chinese."""
-    at = due_at.astimezone(clock.TZ)
-    day = (at - timedelta(days=1)).date() if at.time() == time(0) else at.date()
+    day = last_local_day(due_at)
     today = now.astimezone(clock.TZ).date()
     if day == today:
         return day, "今天到期"

@@ -35,11 +35,12 @@ from sqlalchemy.orm import Session
 from models import User
 
 from . import clock, supervision
+from .calendar_year import missing_in_reach
 from .deadlines import end_of_local_day
 from .ledger import COLOURS, completions, in_year, last_day, names_of, plans_and_tasks, rows_of, year_conditions
 from .queries import count_tasks, iso
 from .runtime import OPEN_STATUSES, calendar_of
-from .workdays import WorkCalendar, years_in_reach
+from .workdays import WorkCalendar
 
 SOON = 5  # working days: a deadline within them is due soon
 FILING_STEP = "Task_FileDocument"
@@ -138,5 +139,4 @@ def calendar_gaps(calendar: WorkCalendar, today, deadlines: list[str | None]) ->
         if due_at is not None:
             year = last_day(datetime.fromisoformat(due_at)).year
             due_in[year] = due_in.get(year, 0) + 1
-    years = {*years_in_reach(today), *due_in}
-    return [{"year": year, "steps": due_in.get(year, 0)} for year in sorted(years) if not calendar.covered(year)]
+    return [{"year": year, "steps": due_in.get(year, 0)} for year in missing_in_reach(calendar, today, due_in)]

@@ -47,22 +47,26 @@ def counts_working_days(due_basis: str | None) -> bool:
 
 
 def _years(task: dict) -> range:
+    """`_years_counted` of a task dict (engine/queries.py task_dict: ISO instants)."""
+    opened = task.get("created_at")
+    return _years_counted(datetime.fromisoformat(opened) if opened else None, datetime.fromisoformat(task["due_at"]))
+
+
+def _years_counted(opened: datetime | None, due: datetime) -> range:
     """The years a step's working days were counted over: from when it opened to its deadline's
     last day (31 December is stored as the next midnight, in the next year, but counts none of it)."""
-    due = last_local_day(datetime.fromisoformat(task["due_at"]))
-    opened = task.get("created_at")
-    start = datetime.fromisoformat(opened).astimezone(clock.TZ).year if opened else due.year
-    return range(min(start, due.year), due.year + 1)
-
-
-def counted_on_weekends(calendar, due_basis: str | None, opened: datetime | None, due: datetime) -> bool:
-    """Whether a deadline is provisional, for a reader that has the working-day calendar already
-    (a mail about the step): counted in working days over a year `calendar` does not cover."""
-    if not counts_working_days(due_basis):
-        return False
     last = last_local_day(due)
     start = opened.astimezone(clock.TZ).year if opened is not None else last.year
-    return any(not calendar.covered(year) for year in range(min(start, last.year), last.year + 1))
+    return range(min(start, last.year), last.year + 1)
+
+
+def counted_over_unknown_year(calendar, due_basis: str | None, opened: datetime | None, due: datetime) -> bool:
+    """Whether a deadline is provisional, for a reader that has the working-day calendar already
+    (a mail about the step): counted in working days over a year `calendar` does not cover (so on
+    the statutory holidays by law and weekends, without the year's 调休)."""
+    if not counts_working_days(due_basis):
+        return False
+    return any(not calendar.covered(year) for year in _years_counted(opened, due))
 
 
 def mark(conn, tasks: list[dict]) -> list[dict]:

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 
 from engine import bulletin_export, calendar_file, clock, step_times_export, supervision_export
 from engine.bulletin import Quarter, last_ended
-from engine.calendar_year import entries, missing_in_reach, year_days
+from engine.calendar_year import entries, missing_in_reach, work_calendar, year_days
 from engine.errors import Invalid, ReformflowError
 from engine.step_times import step_id
 
@@ -248,7 +248,7 @@ def _calendar_page(year: int, *, changed: dict | None = None, preview: dict | No
         everything = entries(s)
     shown = year_days(everything, year)
     # this year's page opened in December: next year is the one to enter, so it says so
-    missing = [y for y in missing_in_reach(everything, clock.today()) if y != year]
+    missing = [y for y in missing_in_reach(work_calendar(everything), clock.today()) if y != year]
     for row in shown["days"]:
         row["weekday"] = date.fromisoformat(row["day"]).weekday()
     return render_template("reports_calendar.html", year=year, shown=shown, missing=missing, seen=_seen_field(entered),

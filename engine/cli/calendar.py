@@ -9,7 +9,7 @@ from datetime import date
 import click
 
 from .. import clock
-from ..workdays import gap_warning, years_in_reach
+from ..workdays import gap_warning
 from .params import YEAR, YEARS, BadValue, Day, acting_user
 from .shared import _emit, command, main
 from .show import _deadline
@@ -183,6 +183,6 @@ def _warn_calendar_gaps(state) -> None:
 
 
 def _gaps_in_reach(state) -> list[int]:
-    """This year and the year deadlines set today may reach, those nobody entered holidays for."""
-    calendar = _work_calendar(state)
-    return [year for year in years_in_reach(clock.today()) if not calendar.covered(year)]
+    """engine/calendar_year.py `missing_in_reach` today, by the days entered in the database."""
+    from ..calendar_year import missing_in_reach
+    return missing_in_reach(_work_calendar(state), clock.today())
