@@ -222,3 +222,23 @@ def test_spiffworkflow_timer_fires_by_the_engine_clock():
         workflow.refresh_timers()
         workflow.do_engine_steps()
         assert workflow.is_completed()
+
+
+def test_REFORMFLOW_TEST_TODAY_moves_the_clock_of_every_xdist_worker(tmp_path):
+    """The suite as CI runs it on another day: two tests, each possibly in its own worker,
+    read that day from the engine clock (tests/conftest.py moves it before any fixture)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "test_the_day.py").write_text(
+        "from engine import clock\n"
+        "def test_one(): assert clock.today().isoformat() in ('2026-12-12', '2026-12-13')\n"
+        "def test_two(): assert clock.today().isoformat() in ('2026-12-12', '2026-12-13')\n")
+    env = {**os.environ, "REFORMFLOW_TEST_TODAY": "2026-12-12"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest",
+                          "-n", "2", "--rootdir", str(tmp_path), str(tmp_path)],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert "2 passed" in run.stdout, run.stdout + run.stderr
