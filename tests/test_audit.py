@@ -283,23 +283,23 @@ def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine,
 
 
 class _ClockAt:
-    """Stands in for datetime in engine.audit so recorded_at reads a chosen wall clock."""
+    """Stands in for engine.audit's real_now so recorded_at reads a chosen wall clock."""
 
     def __init__(self, moment: datetime):
         self.moment = moment
 
-    def now(self, tz=None):
+    def __call__(self):
         return self.moment
 
 
 def test_a_wall_clock_going_back_is_reported_small_skew_is_not(engine, people, monkeypatch):
     with engine.db.reader() as s:
         latest = s.execute(select(AuditEvent.recorded_at).order_by(AuditEvent.seq.desc())).scalars().first()
-    monkeypatch.setattr(audit, "datetime", _ClockAt(latest - timedelta(minutes=4)))
+    monkeypatch.setattr(audit, "real_now", _ClockAt(latest - timedelta(minutes=4)))
     engine.add_group("skewed", "时钟略慢的工作进程")
     with engine.db.reader() as s:
         assert verify(s).ok
-    monkeypatch.setattr(audit, "datetime", _ClockAt(latest - timedelta(hours=1)))
+    monkeypatch.setattr(audit, "real_now", _ClockAt(latest - timedelta(hours=1)))
     engine.add_group("setback", "时钟被调回")
     with engine.db.reader() as s:
         result = verify(s)

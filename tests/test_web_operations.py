@@ -29,6 +29,7 @@ from models import AuditEvent, HumanTask
 from models.db import Database
 
 from .conftest import ROOT, _truncate_postgres
+from .shifted_process import shifted
 from .web_helper import LiveServer, sign_in
 
 BIN = Path(sys.executable).parent
@@ -47,7 +48,7 @@ class Served:
         self.url = f"http://127.0.0.1:{port}"
         self.log = cwd / "server.log"
         environment = {k: v for k, v in os.environ.items() if not k.startswith("REFORMFLOW_")}
-        self.proc = subprocess.Popen(argv, cwd=cwd, env={**environment, **(env or {})},
+        self.proc = subprocess.Popen(shifted(argv), cwd=cwd, env={**environment, **(env or {})},
                                      stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
