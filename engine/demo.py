@@ -309,7 +309,7 @@ def _start_adjustment(engine: Engine, say: Callable[[str], None]) -> dict:
     return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}
 
 
-# This year's year-end reporting round (work_report.bpmn), due in ten days: the special group and the
+# The year-end reporting round (work_report.bpmn) of this year, or of the last in its first half, due in ten days: the special group and the
 # finance bureau have reported (the first accepted, the second waiting for the reform office's
 # review), the state-owned assets commission has not. Each report goes in with its file attached.
 REPORT_ROUND = [{"unit": "经济体制改革专项小组", "group": "special_group"},
@@ -317,11 +317,18 @@ REPORT_ROUND = [{"unit": "经济体制改革专项小组", "group": "special_gro
                 {"unit": "市国资委", "user": "song"}]
 
 
+def report_year(day) -> int:
+    """The year a year-end round made on `day` sums up: this year from July on, else the year
+    just ended (a round made in January reports on the last year, not on the one just begun)."""
+    return day.year if day.month >= 7 else day.year - 1
+
+
 def _start_report_round(engine: Engine, say: Callable[[str], None]) -> dict:
-    year = clock.today().year
+    year = report_year(clock.today())
     key, title = f"BG-{year}-NB", f"{year}年度全面深化改革情况报告"
     plan = engine.start("work_report", actor="chen", title=title, business_key=key, data={"reporters": REPORT_ROUND})
-    drive(engine, plan["id"], STANDARD_ANSWERS, MEMBERS, stop_at={"Task_SubmitReport"})
+    confirm = lambda task: {**STANDARD_ANSWERS["Task_ConfirmRound"](task), "reportYear": year}  # noqa: E731
+    drive(engine, plan["id"], {**STANDARD_ANSWERS, "Task_ConfirmRound": confirm}, MEMBERS, stop_at={"Task_SubmitReport"})
     for who in ("special_group", "zhang"):
         task = next(t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_SubmitReport"
                     and who in (t["assignee"], *t["candidate_groups"]))
