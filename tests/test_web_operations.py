@@ -108,7 +108,8 @@ def test_reformflow_web_serves_the_inbox_and_its_worker_fires_the_due_timers(dem
         status, body = server.get("/login")
         assert status == 200 and "登录" in body and "改革方案审批" in body
         deadline = time.monotonic() + 30
-        while _legality_review(engine)["reminded_at"] is None:
+        # the round logs what it fired after it has committed it (and sent the mail): wait for both
+        while _legality_review(engine)["reminded_at"] is None or "fired timers in" not in server.output():
             assert time.monotonic() < deadline, server.output()
             time.sleep(0.3)
     finally:
