@@ -169,6 +169,17 @@ def _no_clock_override():
     clock.set_override(None)
 
 
+def is_workday(day) -> bool:
+    """A working day as the engine counts one with no entries of its own: the State Council's
+    holidays and swapped working weekends (chinesecalendar), plain weekends in a year whose
+    schedule the package does not know yet (2027 for a run late in December)."""
+    import chinese_calendar
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
 def read(path: Path) -> tuple[str, bytes]:
     return (path.name, path.read_bytes())
 
