@@ -31,6 +31,7 @@ from models import AuditEvent, AuditHead
 from . import channels, display
 from .channels import Channel
 from .clock import TZ as _BEIJING
+from .clock import real_now
 from .tables import EXCEL_CELL, as_text, fits_excel  # noqa: F401 (EXCEL_CELL: the export's limit, as before)
 
 GENESIS_HASH = "0" * 64
@@ -117,16 +118,17 @@ class AuditLog:
             # The real time: read before the head is locked, but if the head still holds this
             # process's last append, nobody appended since, so recorded_at still grows along
             # the chain. If it moved, the UPDATE (after waiting for that writer) matches nothing.
-            written = self._chain(*tip, datetime.now(timezone.utc))
+            written = self._chain(*tip, real_now())
             moved = conn.execute(_MOVE_HEAD_FROM, {"new_seq": written[-1]["seq"], "new_hash": written[-1]["hash"],
                                                    "old_seq": tip[0], "old_hash": tip[1]}).rowcount == 1
         if not moved:
             # Locking the head row serialises writers, so two can never chain onto the same tip.
             last_seq, last_hash = conn.execute(_LOCK_HEAD).one()
             # The real time, read after taking the lock so it grows along the chain. Deliberately
-            # not engine.clock: --now and frozen clocks set occurred_at, and recorded_at is what
-            # shows an event written "in the past" (backdating).
-            written = self._chain(last_seq, last_hash, datetime.now(timezone.utc))
+            # not engine.clock's now(): --now and frozen clocks set occurred_at, and recorded_at is
+            # what shows an event written "in the past" (backdating). real_now() is the machine's
+            # clock, moved only by a test run's day offset (REFORMFLOW_TEST_TODAY).
+            written = self._chain(last_seq, last_hash, real_now())
             conn.execute(_MOVE_HEAD, {"new_seq": written[-1]["seq"], "new_hash": written[-1]["hash"]})
         conn.execute(_INSERT_EVENTS, written)  # one executemany
         # Remembered at once, not after the commit: should the commit fail, the head does not

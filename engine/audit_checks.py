@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from models import AuditCheck, AuditHead, User
 
 from .audit import verify
+from .clock import real_now
 from .errors import Forbidden, NotFound
 from .queries import ADMIN_GROUP, iso
 from .visibility import AUDITOR_GROUP
@@ -32,8 +33,9 @@ EVERY_SECONDS = 1.0  # progress is written at most this often (and once at the e
 
 
 def _real_now() -> datetime:
-    # The real time, not engine.clock: whether a worker is still alive is a matter of real seconds.
-    return datetime.now(timezone.utc)
+    # The real time, not engine.clock's now(): whether a worker is still alive is a matter of real
+    # seconds (real_now is moved only by a test run's day offset, as recorded_at is).
+    return real_now()
 
 
 def _auditor(engine, ctx, actor: str) -> None:

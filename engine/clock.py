@@ -17,6 +17,17 @@ Two ways to fix the clock:
 
 A ``frozen`` block wins over ``set_override``; the innermost ``frozen``
 block wins over outer ones.
+
+And one way to move it while it keeps running:
+
+* :func:`set_offset` / :func:`shift_to` -- process-wide, a fixed
+  :class:`~datetime.timedelta` added to the machine's clock (real now +
+  offset), so a test run can be had "as on" another day while timers,
+  sessions and waits still see seconds pass.  The test suite sets it from
+  ``REFORMFLOW_TEST_TODAY`` (tests/conftest.py); the product never does.
+  It moves :func:`real_now` too (the audit trail's ``recorded_at``), so a
+  shifted run does not look like backdating.  ``frozen`` and
+  ``set_override`` fix the time outright and win over it.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from contextlib import contextmanager
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
@@ -36,6 +47,10 @@ __all__ = [
     "frozen",
     "set_override",
     "get_override",
+    "real_now",
+    "set_offset",
+    "get_offset",
+    "shift_to",
     "patch_spiffworkflow_clock",
 ]
 
@@ -52,6 +67,7 @@ _frozen_at: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
 )
 _override_lock = threading.Lock()
 _override: datetime | None = None
+_offset = timedelta(0)
 _patch_lock = threading.Lock()
 _real_datetime = datetime
 
@@ -68,13 +84,21 @@ def _to_utc(at: datetime) -> datetime:
     return _real_datetime.combine(at.date(), at.timetz())
 
 
+def real_now() -> datetime:
+    """The machine's clock as aware UTC, moved by :func:`set_offset` but never frozen or
+    overridden: when a write really happened (the audit trail's ``recorded_at``), or whether
+    a worker is still alive."""
+    return _real_datetime.now(timezone.utc) + _offset
+
+
 def now() -> datetime:
-    """Current instant as an aware UTC datetime (frozen / overridden if set)."""
+    """Current instant as an aware UTC datetime (frozen / overridden if set, else
+    :func:`real_now`)."""
     at = _frozen_at.get()
     if at is None:
         at = _override
     if at is None:
-        at = _real_datetime.now(timezone.utc)
+        at = real_now()
     return at
 
 
@@ -113,6 +137,30 @@ def set_override(at: datetime | None) -> None:
 def get_override() -> datetime | None:
     """The process-wide override set by :func:`set_override`, if any."""
     return _override
+
+
+def set_offset(offset: timedelta) -> None:
+    """Move the running clock process-wide by ``offset`` (``timedelta(0)`` undoes it)."""
+    global _offset
+    if not isinstance(offset, timedelta):
+        raise TypeError(f"expected a timedelta, got {type(offset).__name__}: {offset!r}")
+    with _override_lock:
+        _offset = offset
+
+
+def get_offset() -> timedelta:
+    """The offset set by :func:`set_offset`."""
+    return _offset
+
+
+def shift_to(day: date) -> timedelta:
+    """Set the offset to whole days so that :func:`today` is ``day`` now, the Asia/Shanghai
+    time of day unchanged (a run started at 10:00 is a run at 10:00 on ``day``); returns it.
+    Like the real clock, the date moves on at midnight Beijing time."""
+    real_today = _real_datetime.now(timezone.utc).astimezone(TZ).date()
+    offset = timedelta(days=(day - real_today).days)
+    set_offset(offset)
+    return offset
 
 
 class _ClockDatetimeMeta(type):

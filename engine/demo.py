@@ -157,7 +157,7 @@ STANDARD_ANSWERS = {
                                "trackingFindings": "牵头单位自查：走访企业42家，31家反映融资难，见自查报告"},
     "Task_ReviewProposal": {"adjustmentReviewOpinion": "调整理由充分，同意报原审定机关", "adjustmentReviewDecision": "submit"},
     # work_report.bpmn (each body's report, the compiled report and the leader's reading need their files attached)
-    "Task_ConfirmRound": lambda _task: {"reportPeriod": "year_end", "reportYear": _year_summed_up(),
+    "Task_ConfirmRound": lambda _task: {"reportPeriod": "year_end", "reportYear": report_year(clock.today()),
                                         "reportDeadline": _days_from_today(10), "submissionDue": _days_from_today(30)},
     "Task_SubmitReport": {"progressMade": "年度改革要点本领域任务已完成七项，其余按计划推进",
                           "resultsAchieved": "预算公开覆盖全部市级部门", "problemsFaced": "部门协同不够顺畅",
@@ -309,8 +309,7 @@ def _start_adjustment(engine: Engine, say: Callable[[str], None]) -> dict:
     return {"id": plan["id"], "business_key": key, "title": title, "stage": stage}
 
 
-# The year-end reporting round (work_report.bpmn) of this year (January to June: of last year),
-# due in ten days: the special group and the
+# The year-end reporting round (work_report.bpmn) of this year, or of the last in its first half, due in ten days: the special group and the
 # finance bureau have reported (the first accepted, the second waiting for the reform office's
 # review), the state-owned assets commission has not. Each report goes in with its file attached.
 REPORT_ROUND = [{"unit": "经济体制改革专项小组", "group": "special_group"},
@@ -318,18 +317,17 @@ REPORT_ROUND = [{"unit": "经济体制改革专项小组", "group": "special_gro
                 {"unit": "市国资委", "user": "song"}]
 
 
-def _year_summed_up() -> int:
-    """The year a year-end round sums up: this one from July, else the one just ended (a demo made
-    in January has the round of the year before, not of a year a few days old)."""
-    today = clock.today()
-    return today.year if today.month >= 7 else today.year - 1
+def report_year(day) -> int:
+    """The year a year-end round made on `day` sums up: this year from July on, else the year
+    just ended (a round made in January reports on the last year, not on the one just begun)."""
+    return day.year if day.month >= 7 else day.year - 1
 
 
 def _start_report_round(engine: Engine, say: Callable[[str], None]) -> dict:
-    year = _year_summed_up()
+    year = report_year(clock.today())
     key, title = f"BG-{year}-NB", f"{year}年度全面深化改革情况报告"
     plan = engine.start("work_report", actor="chen", title=title, business_key=key, data={"reporters": REPORT_ROUND})
-    drive(engine, plan["id"], STANDARD_ANSWERS, MEMBERS, stop_at={"Task_SubmitReport"})
+    drive(engine, plan["id"], STANDARD_ANSWERS, MEMBERS, stop_at={"Task_SubmitReport"})  # reportYear: report_year too
     for who in ("special_group", "zhang"):
         task = next(t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_SubmitReport"
                     and who in (t["assignee"], *t["candidate_groups"]))

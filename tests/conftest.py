@@ -1,6 +1,10 @@
 """Shared fixtures: a fresh database per test on SQLite and, for tests that ask for it, on the
 real PostgreSQL named by REFORMFLOW_TEST_POSTGRES_URL (the README's test command sets it; if it
-is set and the server is unreachable, the tests fail rather than skip)."""
+is set and the server is unreachable, the tests fail rather than skip).
+
+REFORMFLOW_TEST_TODAY=YYYY-MM-DD runs the suite as on that day (Beijing date): the engine clock
+is moved by whole days (engine.clock.shift_to) and keeps running, so what does not freeze the
+clock (the demo, the browser tests) sees that day, as CI will on the day the work is submitted."""
 from __future__ import annotations
 
 import os
@@ -21,6 +25,24 @@ ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_URL = os.environ.get("REFORMFLOW_TEST_POSTGRES_URL")
+TEST_TODAY = os.environ.get("REFORMFLOW_TEST_TODAY")
+
+
+def pytest_configure(config):
+    """Before any fixture, in the controller and in every xdist worker (each a process that
+    loads this file): move the clock to REFORMFLOW_TEST_TODAY."""
+    if TEST_TODAY:
+        from datetime import date
+        try:
+            day = date.fromisoformat(TEST_TODAY)
+        except ValueError:
+            raise pytest.UsageError(f"REFORMFLOW_TEST_TODAY={TEST_TODAY!r}: expected YYYY-MM-DD") from None
+        clock.shift_to(day)
+
+
+def pytest_report_header(config):
+    if TEST_TODAY:
+        return f"reformflow: the engine clock runs as on {TEST_TODAY} (REFORMFLOW_TEST_TODAY)"
 
 # the web inbox's fixtures (a live server over the demo, one chromium for the whole run)
 pytest_plugins = ("tests.web_helper",)
@@ -145,6 +167,15 @@ def at():
 def _no_clock_override():
     yield
     clock.set_override(None)
+
+
+def is_workday(day) -> bool:
+    """A working day as the engine counts one with no entries of its own: the State Council's
+    holidays and swapped working weekends (chinesecalendar), and in a year whose schedule the
+    package does not know yet (2027 for a run late in December) the holidays the law fixes and
+    weekends (engine/statutory_holidays.py, tested on its own in tests/test_statutory_holidays.py)."""
+    from engine.workdays import before_entries
+    return before_entries(day)
 
 
 def read(path: Path) -> tuple[str, bytes]:

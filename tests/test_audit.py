@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from alembic import command
@@ -256,9 +256,9 @@ def test_no_anchor_is_taken_of_a_broken_chain(engine, people):
 
 
 def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine, people):
-    before = datetime.now(timezone.utc)
+    before = clock.real_now()
     cli(engine.db, "--now", "2020-01-01T09:00:00", "groups", "add", "backdated", "--display-name", "补记")
-    after = datetime.now(timezone.utc)
+    after = clock.real_now()
     clock.set_override(None)  # as the next command, a process of its own, starts: its export is on the trail
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # click.get_text_stream is gone
@@ -283,23 +283,23 @@ def test_a_backdated_now_shows_in_recorded_at_and_export_json_recomputes(engine,
 
 
 class _ClockAt:
-    """Stands in for datetime in engine.audit so recorded_at reads a chosen wall clock."""
+    """Stands in for engine.audit's real_now so recorded_at reads a chosen wall clock."""
 
     def __init__(self, moment: datetime):
         self.moment = moment
 
-    def now(self, tz=None):
+    def __call__(self):
         return self.moment
 
 
 def test_a_wall_clock_going_back_is_reported_small_skew_is_not(engine, people, monkeypatch):
     with engine.db.reader() as s:
         latest = s.execute(select(AuditEvent.recorded_at).order_by(AuditEvent.seq.desc())).scalars().first()
-    monkeypatch.setattr(audit, "datetime", _ClockAt(latest - timedelta(minutes=4)))
+    monkeypatch.setattr(audit, "real_now", _ClockAt(latest - timedelta(minutes=4)))
     engine.add_group("skewed", "时钟略慢的工作进程")
     with engine.db.reader() as s:
         assert verify(s).ok
-    monkeypatch.setattr(audit, "datetime", _ClockAt(latest - timedelta(hours=1)))
+    monkeypatch.setattr(audit, "real_now", _ClockAt(latest - timedelta(hours=1)))
     engine.add_group("setback", "时钟被调回")
     with engine.db.reader() as s:
         result = verify(s)
@@ -534,7 +534,7 @@ def test_the_app_roles_rights_let_it_append_a_forged_event_that_verifies_as_docu
     cli(engine.db, "audit", "anchor", "--output", str(anchor_file), "--as", "chen")
     with engine.db.reader() as s:
         head = s.execute(text("SELECT last_seq, last_hash FROM audit_head")).one()
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = clock.real_now().replace(microsecond=0)
     payload = '{"username":"mallory"}'
     digest = audit.event_hash(head.last_seq + 1, now, "chen", "user_added", None, None, payload, head.last_hash, now)
     with engine.db.engine.begin() as conn:  # INSERT and UPDATE only: what the app role may do

@@ -11,9 +11,14 @@ from engine.clock import TZ
 
 @pytest.fixture(autouse=True)
 def _no_override():
+    """These tests compare the engine clock with the machine's: a run's day offset
+    (REFORMFLOW_TEST_TODAY) is set aside for them and put back."""
+    offset = clock.get_offset()
     clock.set_override(None)
+    clock.set_offset(timedelta(0))
     yield
     clock.set_override(None)
+    clock.set_offset(offset)
 
 
 def test_now_is_aware_utc_and_real_without_freezing():
@@ -85,6 +90,50 @@ def test_frozen_is_per_context_not_leaking_to_other_threads():
         worker.start()
         worker.join()
     assert seen[0].year >= 2025
+
+
+# -- a run "as on" another day (REFORMFLOW_TEST_TODAY) ----------------------
+
+
+def test_shift_to_makes_today_that_day_and_the_clock_keeps_running():
+    real_local = datetime.now(timezone.utc).astimezone(TZ)
+    offset = clock.shift_to(date(2026, 12, 12))
+    assert offset == timedelta(days=(date(2026, 12, 12) - real_local.date()).days)
+    first = clock.now()
+    assert clock.today() in (date(2026, 12, 12), date(2026, 12, 13))  # 13th: midnight passed meanwhile
+    # the time of day is the machine's: only whole days are added
+    assert abs(clock.local_now() - offset - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    threading.Event().wait(0.05)
+    assert clock.now() > first  # time flows: timers, sessions and waits still see it pass
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(clock.today()))  # process-wide
+    worker.start()
+    worker.join()
+    assert seen == [clock.today()]
+
+
+def test_the_offset_moves_real_now_too_so_a_shifted_run_is_not_backdating():
+    clock.set_offset(timedelta(days=-40))
+    before = datetime.now(timezone.utc) - timedelta(days=40)
+    assert before <= clock.real_now() <= datetime.now(timezone.utc) - timedelta(days=40)
+    assert abs(clock.now() - clock.real_now()) < timedelta(seconds=5)
+
+
+def test_frozen_and_override_win_over_the_offset():
+    clock.shift_to(date(2027, 1, 4))
+    with clock.frozen(datetime(2026, 3, 2, 9, 0)):
+        assert clock.today() == date(2026, 3, 2)
+    clock.set_override(datetime(2026, 5, 6, 9, 0))
+    assert clock.today() == date(2026, 5, 6)
+    clock.set_override(None)
+    assert clock.today() in (date(2027, 1, 4), date(2027, 1, 5))  # unless midnight passed meanwhile
+    clock.set_offset(timedelta(0))
+    assert abs(clock.now() - datetime.now(timezone.utc)) < timedelta(seconds=5)
+
+
+def test_set_offset_rejects_a_non_timedelta():
+    with pytest.raises(TypeError):
+        clock.set_offset(3)
 
 
 def test_frozen_rejects_non_datetime():
@@ -173,3 +222,23 @@ def test_spiffworkflow_timer_fires_by_the_engine_clock():
         workflow.refresh_timers()
         workflow.do_engine_steps()
         assert workflow.is_completed()
+
+
+def test_REFORMFLOW_TEST_TODAY_moves_the_clock_of_every_xdist_worker(tmp_path):
+    """The suite as CI runs it on another day: two tests, each possibly in its own worker,
+    read that day from the engine clock (tests/conftest.py moves it before any fixture)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "test_the_day.py").write_text(
+        "from engine import clock\n"
+        "def test_one(): assert clock.today().isoformat() in ('2026-12-12', '2026-12-13')\n"
+        "def test_two(): assert clock.today().isoformat() in ('2026-12-12', '2026-12-13')\n")
+    env = {**os.environ, "REFORMFLOW_TEST_TODAY": "2026-12-12"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest",
+                          "-n", "2", "--rootdir", str(tmp_path), str(tmp_path)],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert "2 passed" in run.stdout, run.stdout + run.stderr

@@ -97,6 +97,17 @@ def test_the_demo_loads_on_any_day(sqlite_db, now):
     _check_what_the_readme_shows(run, now)
 
 
+def test_a_demo_made_in_january_reports_on_the_year_just_ended(sqlite_db):
+    """On 4 January 2027 the year-end round sums up 2026: 2027 has only begun."""
+    _, run = _load(sqlite_db.url, "2027-01-04T09:00:00")
+    rounds = [p for p in json.loads(run("ledger", "--json").stdout)["plans"] if p["business_key"].startswith("BG-")]
+    assert [(p["business_key"], p["title"]) for p in rounds] == [("BG-2026-NB", "2026年度全面深化改革情况报告")]
+    song = json.loads(run("tasks", "--as", "song", "--json").stdout)["tasks"]
+    [report] = [t for t in song if t["business_key"] == "BG-2026-NB"]
+    values = json.loads(run("task", str(report["id"]), "--json").stdout)["values"]
+    assert (values["reportPeriod"], values["reportYear"]) == ("year_end", 2026)
+
+
 def test_the_demo_loads_on_postgresql(postgres_db):
     _, run = _load(postgres_db.url, DAYS[0])
     _check_what_the_readme_shows(run, DAYS[0])

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-import chinese_calendar
 from engine import clock
 from engine.history import plan_history
 
 from playwright.sync_api import expect
 
 from . import file_samples
+from .conftest import is_workday
 from .plan_helper import Plan
 from .web_helper import page_text, sign_in, signed_in_client
 
@@ -161,7 +161,7 @@ def test_an_open_step_says_how_many_working_days_are_left(demo_engine):
     review = next(t for t in demo_engine.instance(4)["tasks"] if t["element_id"] == "Task_LegalityReview")
     last = (datetime.fromisoformat(review["due_at"]).astimezone(clock.TZ) - timedelta(seconds=1)).date()
     today = clock.now().astimezone(clock.TZ).date()
-    left = sum(chinese_calendar.is_workday(today + timedelta(days=n)) for n in range(1, (last - today).days + 1))
+    left = sum(is_workday(today + timedelta(days=n)) for n in range(1, (last - today).days + 1))
     page = page_text(signed_in_client(demo_engine, "li").get(f"/tasks/{review['id']}"))
     assert f"剩余 {left} 个工作日 （不含今天，按工作日日历，节假日不算）" in page
 

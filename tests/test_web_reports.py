@@ -13,7 +13,6 @@ import json
 import re
 from datetime import date, datetime, timedelta
 
-import chinese_calendar
 import pytest
 from click.testing import CliRunner
 from playwright.sync_api import expect
@@ -25,6 +24,7 @@ from engine.cli import main
 from engine.errors import Conflict
 from models import AuditEvent, CalendarOverride, HumanTask
 
+from .conftest import is_workday
 from .web_helper import sign_in
 
 SCHEDULE = "日期,安排,说明\n2027-01-01,放假,元旦\n2027-02-06..2027-02-12,放假,春节\n2027-02-13,上班,春节调休\n"
@@ -147,7 +147,7 @@ def _a_deadline_to_move(engine) -> tuple[dict, date]:
                                                  HumanTask.status == "open")).scalars().first()
         due = task.due_at.astimezone(clock.TZ).date() - timedelta(days=1)
         day = due - timedelta(days=1)
-        while not chinese_calendar.is_workday(day):
+        while not is_workday(day):
             day -= timedelta(days=1)
         return {"id": task.id, "instance_id": task.instance_id, "due_at": task.due_at}, day
 

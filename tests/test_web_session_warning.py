@@ -6,7 +6,7 @@ Playwright's clock, the server's on the engine clock."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from playwright.sync_api import expect
 
@@ -37,7 +37,7 @@ def _li_opens_her_review(live, page) -> tuple[dict, datetime]:
     """li signed in at `start` (the server's clock), the page's clock in the test's hands, her
     review open: (the task, start)."""
     review = _review_held_by_li(live)
-    start = datetime.now(timezone.utc)
+    start = clock.now()
     _server_at(start, 0)
     sign_in(page, live, "li")
     page.clock.install()

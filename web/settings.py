@@ -27,7 +27,7 @@ KNOWN = frozenset({
 # read by the test suite and the tools of this checkout, not by a running reformflow: not warned of
 DEVELOPMENT = frozenset({
     "REFORMFLOW_TEST_POSTGRES_URL", "REFORMFLOW_REQUIRE_POSTGRES", "REFORMFLOW_REQUIRE_BROWSER",
-    "REFORMFLOW_REQUIRE_MODELER", "REFORMFLOW_CHROMIUM",
+    "REFORMFLOW_REQUIRE_MODELER", "REFORMFLOW_CHROMIUM", "REFORMFLOW_TEST_TODAY",
 })
 
 
