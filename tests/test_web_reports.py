@@ -22,6 +22,7 @@ from engine import clock, display
 from engine.bulletin import Quarter
 from engine.cli import main
 from engine.errors import Conflict
+from engine.workdays import package_knows
 from models import AuditEvent, CalendarOverride, HumanTask
 
 from .conftest import is_workday
@@ -171,7 +172,9 @@ def test_the_office_enters_and_takes_back_a_day_and_sees_which_deadlines_moved(l
     expect(page.locator("section.changed")).to_contain_text(f"{day}：已录入为放假（临时放假）")
     with engine.db.reader() as s:
         moved_to = s.get(HumanTask, task["id"]).due_at
-    assert moved_to > task["due_at"]
+    assert moved_to != task["due_at"]
+    if package_knows(day.year):  # in a year nobody entered, a first entry also drops the make-up days the law's rule guessed
+        assert moved_to > task["due_at"]
     item = page.locator(f"ul.moved li[data-task='{task['id']}']")
     expect(item).to_contain_text(f"{display.day((task['due_at'] - timedelta(minutes=1)).astimezone(clock.TZ).date(), True)} → "
                                  f"{display.day((moved_to - timedelta(minutes=1)).astimezone(clock.TZ).date(), True)}")
