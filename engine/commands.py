@@ -900,7 +900,7 @@ class Engine:
                 # (a file's lines were checked as it was read, each with its line number)
                 if always and (pointless := pointless_entry(day, working)) is not None:
                     zh, en = pointless
-                    if row is None:
+                    if row is None or not before_entries(day):  # a holiday by law: its entry is not the mistake
                         raise Invalid(f"{zh} ({en})")
                     raise Invalid(f"{zh}；要恢复为工作日，请撤销该日已录入的{'调休上班' if row.is_working_day else '放假'}"
                                   f"（网页的「撤销」，或 reformflow calendar remove {day} --as {actor}） ({en}; to make it "

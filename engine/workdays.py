@@ -163,11 +163,17 @@ def before_entries(d: date) -> bool:
 
 
 def pointless_entry(d: date, working: bool) -> tuple[str, str] | None:
-    """Why entering ``d`` as a working day would change nothing, in Chinese and English, or
-    None. 上班 on a Monday is a mistyped date (a notice only ever swaps weekends), and it would
-    still make its year count as entered. A day off on a weekend is what a notice says of a
-    holiday's weekend (1月1日至3日放假): harmless, and accepted."""
-    if not working or not before_entries(d):
+    """Why entering ``d`` as a working day is a mistyped date, in Chinese and English, or None.
+    上班 on a Monday changes nothing (a notice only ever swaps weekends), and it would still make
+    its year count as entered; 上班 on a statutory holiday is what no notice says (the law gives
+    every citizen the day off). A day off on a weekend is what a notice says of a holiday's
+    weekend (1月1日至3日放假): harmless, and accepted."""
+    if not working:
+        return None
+    if (holiday := holiday_by_law(d, made_up=False)) is not None:
+        return (f"{d} 是法定节假日（{holiday[0]}），放假安排不会把它调为上班；请核对日期",
+                f"{d} is a statutory holiday ({holiday[1]}): no notice makes it a working day; check the date")
+    if not before_entries(d):
         return None
     return (f"{d}（星期{WEEKDAYS_ZH[d.weekday()]}）本来就是工作日，无需录入为上班；请核对日期",
             f"{d} ({d:%A}) is a working day already: check the date")

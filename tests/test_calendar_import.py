@@ -183,6 +183,20 @@ def test_a_working_day_entered_on_a_weekday_is_refused_as_a_mistyped_date():
         _read("日期,安排\n2025-09-28,上班\n")
 
 
+def test_a_statutory_holiday_entered_as_working_is_refused_as_a_mistyped_date(cli):  # noqa: F811
+    """No notice makes 元旦 or a day of 春节 a working day (the law gives every citizen the day off):
+    上班 on one is a wrong date or a wrong row, in a file and on the command line alike."""
+    with pytest.raises(Invalid) as refused:
+        _read("日期,安排,说明\n2027-02-06..2027-02-08,上班,春节调休\n")
+    assert "第 2 行：2027-02-06 是法定节假日（春节），放假安排不会把它调为上班；请核对日期" in refused.value.message
+    cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    wrong = cli("calendar", "set", "2027-01-01", "--working", "--as", "chen", ok=False)
+    assert wrong.exit_code != 0
+    assert "2027-01-01 是法定节假日（元旦），放假安排不会把它调为上班；请核对日期 (2027-01-01 is a statutory holiday " \
+           "(New Year's Day): no notice makes it a working day; check the date)" in wrong.stderr
+    assert "撤销" not in wrong.stderr  # taking the entry back would not make it a working day either
+
+
 def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
     at = ["--now", "2026-12-18T09:00:00"]

@@ -211,7 +211,13 @@ def test_an_entry_is_compared_with_the_law_in_a_year_nobody_entered():
     assert pointless_entry(date(2027, 1, 1), False) is None  # 元旦 entered as 放假, as the notice says
     assert pointless_entry(date(2027, 1, 4), False) is None  # a bridging day off
     assert pointless_entry(date(2027, 1, 4), True) is not None  # 上班 on a Monday: a mistyped date
-    assert pointless_entry(date(2027, 2, 8), True) is None  # 春节's Monday entered as working: odd, but it changes the count
+    # 上班 on 春节's Monday, or on 国庆节 in a year the package knows: no notice says so
+    assert pointless_entry(date(2027, 2, 8), True) == (
+        "2027-02-08 是法定节假日（春节），放假安排不会把它调为上班；请核对日期",
+        "2027-02-08 is a statutory holiday (Spring Festival): no notice makes it a working day; check the date")
+    assert pointless_entry(date(2026, 10, 1), True) is not None
+    assert pointless_entry(date(2027, 2, 9), True) is None  # a guessed make-up day: the notice may choose another
+    assert pointless_entry(date(2027, 2, 13), True) is None  # a Saturday worked: what notices do
 
 
 def test_override_table_wins_over_the_package():
