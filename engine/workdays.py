@@ -30,6 +30,7 @@ working weekend day as ``True``.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from datetime import date, datetime, timedelta
@@ -40,6 +41,7 @@ import chinese_calendar
 from dateutil.relativedelta import relativedelta
 
 from .clock import TZ
+from .clock import today as local_today
 from .statutory_holidays import holiday_by_law
 
 __all__ = ["CalendarWarning", "WorkCalendar", "add_months", "as_local_date"]
@@ -121,6 +123,22 @@ def unlogged():
         yield
     finally:
         log.disabled = was_disabled
+
+
+# The log line of a year nobody entered, once a day per process: every command builds its own
+# calendar, and `init --demo` on 31 December or a web process in December wrote it once per
+# command; the trail still records it on each deadline, and the worker says it daily.
+_logged_on: dict[int, date] = {}
+_logged_lock = threading.Lock()
+
+
+def _log_once_a_day(year: int, message: str) -> None:
+    today = local_today()
+    with _logged_lock:
+        if _logged_on.get(year) == today:
+            return
+        _logged_on[year] = today
+    log.warning(message)
 
 
 WEEKDAYS_ZH = "一二三四五六日"
@@ -226,7 +244,7 @@ class WorkCalendar:
             return
         message = gap_warning(year)
         self.warnings.append(CalendarWarning(year, message))
-        log.warning(message)
+        _log_once_a_day(year, message)
 
     def covered(self, year: int) -> bool:
         """True if the package or the override table knows ``year``.

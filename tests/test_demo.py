@@ -132,3 +132,16 @@ def test_the_ids_the_docs_name(sqlite_db):
     plans = {p["id"]: p["business_key"] for p in json.loads(run("ledger", "--json").stdout)["plans"]}
     # README: instance 4, archive 8; users.md §7: 方案 #9
     assert (plans[4], plans[8], plans[9]) == ("DT-2015-04", "DT-2015-08", "DT-2015-08-LS")
+
+
+def test_the_demo_made_on_31_december_says_once_that_next_year_is_missing(tmp_path):
+    """`make run` on 31 December printed the 2027 warning seven times: once from `init` itself,
+    then the log's line once for each plan driven into January. As its own process, as `make run`
+    runs it, so that the log's lines reach standard error as they would."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "--db", f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+                           "--now", "2026-12-31T09:00:00", "init", "--demo"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("尚无 2027 年节假日安排") == 1
+    assert done.stderr.startswith("警告 (warning): 尚无 2027 年节假日安排")

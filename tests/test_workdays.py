@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from engine import clock, workdays
 from engine.clock import TZ
 from engine.workdays import CalendarWarning, WorkCalendar, add_months
 
@@ -148,7 +149,8 @@ def test_counting_rejects_bools_and_floats(cal):
 # -- years the package does not know ------------------------------------------
 
 
-def test_unknown_year_counts_the_statutory_holidays_and_weekends_with_one_warning(cal, caplog):
+def test_unknown_year_counts_the_statutory_holidays_and_weekends_with_one_warning(cal, caplog, monkeypatch):
+    monkeypatch.setattr(workdays, "_logged_on", {})  # another test in this process may have logged 2027 today
     caplog.set_level(logging.WARNING, logger="engine.workdays")
     assert not cal.covered(2027)
     assert not cal.is_working_day(date(2027, 1, 1))  # a Friday, 元旦 by law
@@ -246,3 +248,18 @@ def test_the_make_up_days_are_guessed_only_until_the_office_enters_the_year():
     assert [guessed.is_working_day(date(2027, 10, d)) for d in range(1, 7)] == [False] * 5 + [True]
     assert [entered.is_working_day(date(2027, 10, d)) for d in range(1, 7)] == [False] * 3 + [True] * 3
     assert not entered.is_working_day(date(2027, 1, 1))  # the holiday itself stays off by law
+
+
+def test_the_log_says_a_year_nobody_entered_once_a_day_per_process_and_each_calendar_still_records_it(caplog, monkeypatch):
+    """`init --demo` on 31 December wrote the same English line once per plan it drove (every
+    command builds its own calendar); each calendar still keeps its warning for the trail."""
+    monkeypatch.setattr(workdays, "_logged_on", {})
+    caplog.set_level(logging.WARNING, logger="engine.workdays")
+    with clock.frozen(datetime(2026, 12, 31, 9)):
+        calendars = [WorkCalendar() for _ in range(3)]
+        for cal in calendars:
+            cal.add_working_days(date(2026, 12, 31), 5)
+    with clock.frozen(datetime(2027, 1, 1, 9)):
+        WorkCalendar().add_working_days(date(2026, 12, 31), 5)
+    assert [cal.warnings[0].year for cal in calendars] == [2027] * 3
+    assert [r.getMessage().split("，")[0] for r in caplog.records] == ["尚无 2027 年节假日安排"] * 2  # 31 December, then 1 January

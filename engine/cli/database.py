@@ -31,7 +31,9 @@ def init_cmd(state, as_json, demo):
                 click.echo(_not_empty_line(held))
         else:
             from ..demo import load_demo
-            result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
+            from ..workdays import unlogged
+            with unlogged():  # init says a year nobody entered itself, once, with the command that mends it
+                result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
     _emit(result, as_json, lambda d: click.echo(_schema_line(d)))
 
 
