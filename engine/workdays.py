@@ -133,6 +133,8 @@ _logged_lock = threading.Lock()
 
 
 def _log_once_a_day(year: int, message: str) -> None:
+    if log.disabled or not log.isEnabledFor(logging.WARNING):  # unlogged(): a count whose caller says it itself
+        return
     today = local_today()
     with _logged_lock:
         if _logged_on.get(year) == today:
@@ -173,11 +175,12 @@ def by_law(d: date, entered: bool = False) -> bool:
     return d.weekday() < 5 and holiday_by_law(d, made_up=not entered) is None
 
 
-def before_entries(d: date) -> bool:
-    """Whether ``d`` is a working day with nothing entered: the package's answer, else
-    `by_law` (no warning: this is what an entry is compared with, not a deadline)."""
+def before_entries(d: date, entered: bool = False) -> bool:
+    """Whether ``d`` is a working day with nothing entered for it: the package's answer, else
+    `by_law`, its guessed make-up days only while nothing of the year is ``entered`` (no warning:
+    this is what an entry is compared with, not a deadline)."""
     known = _package_says(d)
-    return by_law(d) if known is None else known
+    return by_law(d, entered) if known is None else known
 
 
 def pointless_entry(d: date, working: bool) -> tuple[str, str] | None:

@@ -208,7 +208,7 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
     assert "remove" not in wrong.stderr  # nothing was entered for that day: nothing to take back
     first = cli(*at, "calendar", "set", "2027-01-04", "--off", "--note", "元旦调休", "--as", "chen")
     # one day makes 2027 count as entered: said, since the rest of its schedule is still missing
-    assert "这是 2027 年录入的第一天，该年从此算作已录入" in first.stderr
+    assert "这是 2027 年录入的第一天，该年从此算作已录入" in first.stderr and "按法律推定的补假也不再计入" in first.stderr
     assert "reformflow calendar import" in first.stderr
     back = cli(*at, "calendar", "set", "2027-01-04", "--working", "--as", "chen", ok=False)
     # the command it points to runs as written: without --as it was a usage error
@@ -289,3 +289,15 @@ def test_calendar_recount_counts_open_deadlines_again_by_todays_rule(cli, sqlite
     again = cli("--now", "2026-12-21T10:00:00", "calendar", "recount", "--as", "chen").stdout
     assert again.startswith("重新计算了 0 个方案的期限")  # nothing left to put right
     assert cli("audit", "verify").exit_code == 0
+
+
+def test_a_day_taken_back_in_a_year_still_entered_is_said_as_that_year_counts_it(cli):  # noqa: F811
+    """9 February 2027 is a make-up day the law's rule guesses only while nothing of 2027 is entered:
+    taken back while 1 January stays entered, it is a working day, and the command says so."""
+    cli("calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen")
+    cli("calendar", "set", "2027-02-09", "--off", "--note", "春节", "--as", "chen")
+    removed = cli("calendar", "remove", "2027-02-09", "--as", "chen")
+    assert "2027-02-09：已撤销录入，现为工作日 (entry removed: now a working day)" in removed.stdout
+    assert "2027-02-09" not in cli("calendar", "show", "2027").stdout
+    alone = cli("calendar", "remove", "2027-01-01", "--as", "chen")  # the year's last entry: guesses count again
+    assert "2027-01-01：已撤销录入，现为休息日" in alone.stdout

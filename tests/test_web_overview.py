@@ -151,7 +151,7 @@ def test_the_office_is_told_of_a_year_with_no_holidays_entered_and_goes_to_enter
     if gaps[0]["steps"]:
         expect(first).to_contain_text(f"{gaps[0]['steps']} 个未办结环节以工作日计的期限在 {gaps[0]['year']} 年，标为“暂定”")
     # what is counted meanwhile (engine/workdays.py rule 3): the holidays by law and weekends
-    expect(first).to_contain_text(f"落在 {gaps[0]['year']} 年的期限现在暂按法定节假日和周末计算，调休（补假、调换的上班日）未录入")
+    expect(first).to_contain_text(f"落在 {gaps[0]['year']} 年的期限现在暂按法定节假日（逢周末的补假为推定）和周末计算，调休未录入")
     first.get_by_role("link").click()
     page.wait_for_url(f"{live.url}/calendar/{gaps[0]['year']}")
     expect(page.locator("h1")).to_contain_text(f"{gaps[0]['year']} 年工作日日历")

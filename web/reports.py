@@ -309,8 +309,8 @@ def calendar_day(year: int):
     changed = {"kind": action, "day": done["day"], "working": done["working"], "note": note,
                "moved": _recount(day)}
     for begun in done.get("years_begun", []):
-        flash(_("这是 %(year)s 年录入的第一天：该年从此算作已录入，工作日期限不再标为暂定。请录入该年全部放假和调休安排，"
-                "最好用下面的「导入」一次录入。", year=begun), "warning")
+        flash(_("这是 %(year)s 年录入的第一天：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。"
+                "请录入该年全部放假和调休安排，最好用下面的「导入」一次录入。", year=begun), "warning")
     return _calendar_page(year, changed=changed)
 
 

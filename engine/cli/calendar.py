@@ -106,22 +106,23 @@ def _print_calendar_import(d: dict) -> None:
                f"{len(d['entered']) - off} working; {len(d['unchanged'])} already entered the same way)")
     _print_moved(d["moved"])
     for year in d.get("years_begun", []):  # a file of part of a year silences the year's warnings for good
-        click.echo(f"警告 (warning)：这是 {year} 年首次录入，该年从此算作已录入，工作日期限不再标为暂定、不再提醒；"
-                   f"请确认文件含该年全部放假和调休安排，用 reformflow calendar show {year} 核对 (the first days "
-                   f"entered for {year}: the year now counts as entered, and its working-day deadlines are no longer "
-                   f"marked provisional nor warned of; make sure the file holds all its holidays and working "
-                   f"weekends: check with `reformflow calendar show {year}`)", err=True)
+        click.echo(f"警告 (warning)：这是 {year} 年首次录入，该年从此算作已录入，工作日期限不再标为暂定、不再提醒，"
+                   f"按法律推定的补假也不再计入；请确认文件含该年全部放假和调休安排，用 reformflow calendar show {year} 核对 "
+                   f"(the first days entered for {year}: the year now counts as entered, its working-day deadlines are "
+                   f"no longer marked provisional nor warned of, and the make-up days guessed by the law no longer "
+                   f"count; make sure the file holds all its holidays and working weekends: check with "
+                   f"`reformflow calendar show {year}`)", err=True)
 
 
 def _print_calendar_change(d: dict) -> None:
     click.echo(f"{d['day']}：{_day_kind(d['working'])}")
     _print_moved(d["moved"])
     for year in d.get("years_begun", []):
-        click.echo(f"警告 (warning)：这是 {year} 年录入的第一天，该年从此算作已录入，工作日期限不再标为暂定、不再提醒；"
-                   f"请录入该年全部放假和调休安排，最好用 reformflow calendar import 一次录入 (the first day entered "
-                   f"for {year}: the year now counts as entered, and its working-day deadlines are no longer marked "
-                   f"provisional nor warned of; enter all its holidays and working weekends, best at once with "
-                   f"`reformflow calendar import`)", err=True)
+        click.echo(f"警告 (warning)：这是 {year} 年录入的第一天，该年从此算作已录入，工作日期限不再标为暂定、不再提醒，"
+                   f"按法律推定的补假也不再计入；请录入该年全部放假和调休安排，最好用 reformflow calendar import 一次录入 "
+                   f"(the first day entered for {year}: the year now counts as entered, its working-day deadlines are no "
+                   f"longer marked provisional nor warned of, and the make-up days guessed by the law no longer count; "
+                   f"enter all its holidays and working weekends, best at once with `reformflow calendar import`)", err=True)
 
 
 def _print_moved(moved: list[dict]) -> None:
