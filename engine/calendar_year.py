@@ -30,22 +30,24 @@ def work_calendar(entered: dict[date, tuple[bool, str]]) -> WorkCalendar:
 
 
 def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
-    """{"year", "covered", "days": [{"day", "working", "override", "by_law", "note", "holiday"}], "warnings"}:
+    """{"year", "covered", "days": [{"day", "working", "override", "by_law", "made_up", "note", "holiday"}], "warnings"}:
     `note` is the office's, `holiday` the package's name of the holiday (Chinese, English) or None;
     `by_law` says a day off only because the law makes it a statutory holiday, in a year the
-    package does not know (its 调休 not entered, or only part of it)."""
+    package does not know (its 调休 not entered, or only part of it), `made_up` that it is the
+    weekday the law's rule guesses for a holiday on a weekend (补假), not a holiday itself."""
     cal = work_calendar(entered)
-    made_up = not any(day.year == year for day in entered)  # guessed only until the notice is entered
+    guessing = not any(day.year == year for day in entered)  # make-up days guessed only until the notice is entered
     day, days = date(year, 1, 1), []
     with unlogged():  # the warning below says it, with the command that mends it
         while day.year == year:
             working = cal.is_working_day(day)
             # every entry too, even one the same as Monday-Friday: it still makes the year count as entered
             if working != (day.weekday() < 5) or day in entered:
-                by_law = day not in entered and not package_knows(year) and holiday_by_law(day, made_up) is not None
-                days.append({"day": day.isoformat(), "working": working, "override": day in entered, "by_law": by_law,
+                law = None if day in entered or package_knows(year) else holiday_by_law(day, guessing)
+                days.append({"day": day.isoformat(), "working": working, "override": day in entered,
+                             "by_law": law is not None, "made_up": law is not None and law[0].endswith("补假"),
                              "note": entered[day][1] if day in entered else None,
-                             "holiday": list(holiday_by_law(day, made_up)) if by_law else _holiday(day)})
+                             "holiday": list(law) if law is not None else _holiday(day)})
             day += timedelta(days=1)
     covered = cal.covered(year)
     return {"year": year, "covered": covered, "days": days, "warnings": [] if covered else [gap_warning(year)]}

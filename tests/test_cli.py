@@ -851,9 +851,9 @@ def test_calendar_show_warns_once_of_a_year_not_covered_naming_the_command(cli):
         "or day by day with `reformflow calendar set`)"]
     # what is counted meanwhile: the weekdays off by law (1 January 2028 is a Saturday, made up on Monday)
     listed = shown.stdout.splitlines()
-    assert listed[:2] == ["2028-01-03 放假 (day off) 法定节假日 (statutory holiday by law)：元旦补假 (New Year's Day, made up)",
+    assert listed[:2] == ["2028-01-03 放假 (day off) 按法律推定的补假 (make-up day guessed by the law)：元旦补假 (New Year's Day, made up)",
                           "2028-01-25 放假 (day off) 法定节假日 (statutory holiday by law)：春节 (Spring Festival)"]
-    assert all(line.startswith("2028-") and "法定节假日 (statutory holiday by law)" in line for line in listed)
+    assert all(line.startswith("2028-") and ("法定节假日 (statutory holiday by law)" in line or "按法律推定的补假" in line) for line in listed)
     assert as_json(cli(*june, "calendar", "show", "2028", "--json"))["warnings"] == [said[0].removeprefix("警告 (warning): ")]
     covered = cli(*june, "calendar", "show", "2026")
     assert "warning" not in covered.stdout + covered.stderr

@@ -242,6 +242,8 @@ def test_a_schedule_file_that_changes_many_days_is_shown_before_it_is_entered(li
     expect(page.get_by_role("alert")).to_contain_text("尚无 2027 年节假日安排，涉及该年的工作日期限暂按法定节假日和周末计算，调休未录入")
     # meanwhile the days off by law are counted, and listed as such
     expect(page.locator("tr[data-day='2027-01-01'][data-by-law='true']")).to_contain_text("法定节假日（依法） · 元旦")
+    # and 国庆节's Saturday and Sunday made up on Monday 4 and Tuesday 5 October, said to be a guess
+    expect(page.locator("tr[data-day='2027-10-04'][data-by-law='true']")).to_contain_text("按法律推定的补假 · 国庆节补假")
     page.get_by_label("日历文件（CSV）").set_input_files(
         {"name": "2027.csv", "mimeType": "text/csv", "buffer": SCHEDULE.encode("gb18030")})
     page.get_by_role("button", name="导入", exact=True).click()

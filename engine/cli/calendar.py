@@ -149,7 +149,8 @@ def calendar_show(state, as_json, year):
 
     def human(d):
         for row in d["days"]:
-            by_law = f" 法定节假日 (statutory holiday by law)：{row['holiday'][0]} ({row['holiday'][1]})" if row["by_law"] else ""
+            label = "按法律推定的补假 (make-up day guessed by the law)" if row.get("made_up") else "法定节假日 (statutory holiday by law)"
+            by_law = f" {label}：{row['holiday'][0]} ({row['holiday'][1]})" if row["by_law"] else ""
             click.echo(f"{row['day']} {_day_kind(row['working'])}{' 已录入 (override)' if row['override'] else ''}"
                        f"{by_law}")
         for warning in d["warnings"]:
