@@ -874,9 +874,9 @@ class Engine:
             ctx.log.record("calendar_changed", day=day.isoformat(), old={"working": row.is_working_day},
                            new={"working": None}, note=row.note)
             ctx.session.delete(row)
+            ctx.session.flush()
             # the rest of the year's entries decide whether the law's guessed make-up days still count
-            year_entered = ctx.session.scalar(select(func.count()).select_from(CalendarOverride).where(
-                CalendarOverride.day >= date(day.year, 1, 1), CalendarOverride.day <= date(day.year, 12, 31))) > 0
+            year_entered = not provisional.unknown_years(ctx.session.connection(), {day.year})
         return {"day": day.isoformat(), "working": before_entries(day, year_entered), "removed": True}
 
     def set_calendar_days(self, days: list[tuple[date, bool, str]], *, actor: str, always: bool = False,

@@ -164,13 +164,9 @@ def calendar_show(state, as_json, year):
 
 def _work_calendar(state):
     """The working-day calendar as deadlines see it: chinesecalendar plus the override table."""
-    from sqlalchemy import select
-
-    from models import CalendarOverride
-
-    from ..workdays import WorkCalendar
-    with state.db.reader() as s:
-        return WorkCalendar({o.day: o.is_working_day for o in s.execute(select(CalendarOverride)).scalars()})
+    from ..runtime import calendar_of  # runtime is loaded with the engine these commands use anyway
+    with state.db.read_connection() as conn:
+        return calendar_of(conn)
 
 
 # Deadlines set today can reach this far ahead (a month's filing, 30 days' consultation, 15
