@@ -44,9 +44,10 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
              f"环节：{step}"]
     due_en = ""
     if row.due_at is not None:
-        day, left = deadline_words(row.due_at, calendar(), now)
+        working_days = calendar()
+        day, left = deadline_words(row.due_at, working_days, now)
         due_en = f", due {display.deadline(row.due_at.isoformat())} (China time)"
-        if counted_over_unknown_year(calendar(), row.due_basis, row.created_at, row.due_at):  # engine/provisional.py
+        if counted_over_unknown_year(working_days, row.due_basis, row.created_at, row.due_at):  # engine/provisional.py
             left += f"；{PROVISIONAL}"
             due_en += f" ({PROVISIONAL_EN})"
         lines.append(f"办理期限：{display.deadline(row.due_at.isoformat())}（{left}）")

@@ -22,8 +22,8 @@ _PUNCTUATION = {"：": ": ", "，": ", ", "；": "; ", "、": ", "}
 
 # the kinds of event that belong to no plan (engine/planless.py), named as the auditor's filter
 # offers them: (Chinese, English). A line of such an event starts with the same name, except where
-# its saying below words it for the line (_deployed, _user_added, _group_added, _token_refused,
-# _calendar_changed, _mail_retried, _audit_anchored).
+# its saying below words it for the line (_deployed, _token_refused, _calendar_changed,
+# _mail_retried, _audit_anchored).
 NO_PLAN_KINDS = {
     "deployed": ("部署流程", "process deployed"),
     "user_added": ("添加用户", "user added"),
