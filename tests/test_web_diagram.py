@@ -111,8 +111,9 @@ def test_the_step_the_plan_is_at_is_highlighted_in_its_diagram(request, server, 
     step = legal.locator("svg g[data-element-id=Task_LegalityReview]")
     expect(step).to_have_class(re.compile(r"\bactive\b"))
     outline = step.locator(".outline")
-    assert outline.evaluate("e => getComputedStyle(e).stroke") == ACTIVE_STROKE
-    assert outline.evaluate("e => getComputedStyle(e).strokeWidth") == "4px"
+    # to_have_css waits: the page's elements show before its style sheet applies (CI once read the plain stroke)
+    expect(outline).to_have_css("stroke", ACTIVE_STROKE)
+    expect(outline).to_have_css("stroke-width", "4px")
     done = legal.locator("svg g[data-element-id=Task_CheckMaterials] .outline")
     assert done.evaluate("e => getComputedStyle(e).stroke") != ACTIVE_STROKE
     unreached = page.locator("section[data-process=reform_plan] svg g[data-element-id=CallActivity_Filing] .outline")
