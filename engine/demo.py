@@ -3,7 +3,7 @@ list (seeds/002), stopped at different stages of the procedure."""
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -69,6 +69,13 @@ MEETING = {**RECORD, "decision": "approve"}
 def _days_from_today(days: int) -> str:
     return (clock.today() + timedelta(days=days)).isoformat()
 
+
+def document_number(prefix: str, number: int, issued: date | str | None = None) -> str:
+    """A document's number as the office writes it, with the year it was issued in (today's by
+    default): 同改发〔2027〕1号 for a plan the demo issues in 2027, not a fixed 〔2026〕."""
+    year = (date.fromisoformat(issued) if isinstance(issued, str) else issued or clock.today()).year
+    return f"{prefix}〔{year}〕{number}号"
+
 # A valid answer for every task of the library (docs/processes.md lists the fields). Dates that
 # depend on "now" are callables (engine.drive.answer_for calls them): a plan is issued today, its
 # public consultation ran for the last 30 days, a new filing deadline is a week away.
@@ -108,7 +115,7 @@ STANDARD_ANSWERS = {
     "Task_GovMeetingRetable": lambda _task: {"retableDate": _days_from_today(14)},
     "Task_StandingCommitteeRetable": lambda _task: {"retableDate": _days_from_today(14)},
     "Task_ReportUp": {"reportedTo": "国家发改委", "centralApproval": "approve"},
-    "Task_IssuePlan": lambda _task: {"documentNumber": "同改发〔2026〕1号", "issueDate": clock.today().isoformat()},
+    "Task_IssuePlan": lambda _task: {"documentNumber": document_number("同改发", 1), "issueDate": clock.today().isoformat()},
     "Task_HandOverArchive": lambda _task: {"archiveHandedOverOn": clock.today().isoformat(), "archiveReceiver": "市档案馆",
                                            "archiveContents": "决策草案及起草说明、征求意见及采纳情况、合法性审查意见、会议记录、"
                                                               "决策档案（系统导出）"},
@@ -116,7 +123,7 @@ STANDARD_ANSWERS = {
     "Task_CheckFiling": {"filingComplete": True},
     "Task_SupplementFiling": {"supplementNote": "已补充起草说明"},
     "Task_EscalateOverdueFiling": lambda _task: {"newDeadline": _days_from_today(7), "escalationNote": "责令限期报送"},
-    "Task_PublicNotice": {"noticeDecision": "notice", "noticeNote": "同改办通报〔2026〕1号"},
+    "Task_PublicNotice": lambda _task: {"noticeDecision": "notice", "noticeNote": document_number("同改办通报", 1)},
     # implementation.bpmn (the monthly report's counts fit a plan of 5 measures)
     "Task_AssignResponsibility": {"responsibleLeader": "分管副市长", "responsibleUnit": "综合改革处",
                                   "responsiblePerson": "张伟", "workTeam": "综合改革处、预算处、国库处"},
@@ -133,7 +140,7 @@ STANDARD_ANSWERS = {
                                         "satisfactionSurvey": "满意度86%"},
     "Task_Supervise": lambda _task: {"supervisionDate": clock.today().isoformat(), "supervisionMethod": "实地督察",
                                      "supervisionFindings": "按计划推进", "problemsFound": False},
-    "Task_IssueRectificationNotice": lambda _task: {"rectificationNoticeNumber": "同改督〔2026〕1号",
+    "Task_IssueRectificationNotice": lambda _task: {"rectificationNoticeNumber": document_number("同改督", 1),
                                                     "problemList": "1. 绩效评价办法未出台", "rectificationDeadline": _days_from_today(30),
                                                     "noticeDate": clock.today().isoformat()},
     "Task_Rectify": {"rectificationReport": "绩效评价办法已印发"},
@@ -230,7 +237,7 @@ def load_demo(engine: Engine, progress: Callable[[str], None] | None = None) -> 
         register = {"leadUnit": unit, "responsiblePerson": next(d for name, d, _, _ in PEOPLE if name == drafter),
                     "plannedCompletion": _days_from_today(180), **data}
         answers = {**STANDARD_ANSWERS, **_meetings_held_on(issued), "Task_RegisterPlan": register,
-                   "Task_IssuePlan": {"documentNumber": f"同改发〔2026〕{number}号", "issueDate": issued}}
+                   "Task_IssuePlan": {"documentNumber": document_number("同改发", number, issued), "issueDate": issued}}
         plan = engine.start("reform_plan", actor=drafter, title=title, business_key=key,
                             data=register)
         drive(engine, plan["id"], answers, members, stop_at=stop_at)
@@ -276,7 +283,7 @@ IMPLEMENTATION = ("DT-2015-08-LS", "深化非公经济领域改革方案", "xie"
 def _start_implementation(engine: Engine, say: Callable[[str], None]) -> dict:
     key, title, drafter = IMPLEMENTATION
     unit, person = next((u, d) for name, d, _, u in PEOPLE if name == drafter)
-    data = {"documentNumber": "同改发〔2026〕8号", "leadUnit": unit, "measureCount": 5,
+    data = {"documentNumber": document_number("同改发", 8, _days_from_today(-40)), "leadUnit": unit, "measureCount": 5,
             "implementationStart": _days_from_today(-40), "plannedCompletion": _days_from_today(180),
             "thirdPartyEvaluation": True}
     plan = engine.start("implementation", actor=drafter, title=title, business_key=key, data=data)
@@ -300,7 +307,7 @@ ADJUSTMENT = ("DT-2015-08-TZ1", "深化非公经济领域改革方案", "xie")
 def _start_adjustment(engine: Engine, say: Callable[[str], None]) -> dict:
     key, title, drafter = ADJUSTMENT
     unit, person = next((u, d) for name, d, _, u in PEOPLE if name == drafter)
-    data = {"originalDocumentNumber": "同改发〔2026〕8号", "leadUnit": unit, "responsiblePerson": person,
+    data = {"originalDocumentNumber": document_number("同改发", 8, _days_from_today(-40)), "leadUnit": unit, "responsiblePerson": person,
             "plannedCompletion": _days_from_today(60), "proposalSource": "self_check"}
     plan = engine.start("adjustment", actor=drafter, title=title, business_key=key, data=data)
     drive(engine, plan["id"], STANDARD_ANSWERS, {**MEMBERS, "drafter": drafter}, stop_at={"Task_ReviewProposal"})
@@ -364,7 +371,7 @@ def _start_quarterly_plan(engine: Engine, say: Callable[[str], None]) -> dict:
     unit, person = next((u, d) for name, d, _, u in PEOPLE if name == drafter)
     reviewed = last_ended(clock.today() - timedelta(days=14))
     month = add_months(reviewed.first_day, -3)
-    data = {"documentNumber": "同改发〔2026〕9号", "leadUnit": unit, "measureCount": 4,
+    data = {"documentNumber": document_number("同改发", 9, month), "leadUnit": unit, "measureCount": 4,
             "implementationStart": month.isoformat(), "plannedCompletion": add_months(month, 18).isoformat(),
             "quarterlyReporting": True}
     members = {**MEMBERS, "drafter": drafter}
@@ -406,14 +413,14 @@ def _start_quarterly_plan(engine: Engine, say: Callable[[str], None]) -> dict:
 # supervision`); the lead unit rectifies it and may ask for a re-review.
 SUPERVISION = {"supervisionDate": -3, "supervisionMethod": "实地督察、查阅资料",
                "supervisionFindings": "清产核资进度滞后，两户企业章程未按方案修订", "problemsFound": True}
-NOTICE = {"rectificationNoticeNumber": "同改督〔2026〕2号",
-          "problemList": "1. 清产核资进度滞后；2. 两户企业章程未按方案修订"}
+NOTICE = {"problemList": "1. 清产核资进度滞后；2. 两户企业章程未按方案修订"}
 
 
 def _supervise(engine: Engine, plan_id: int) -> None:
     office = MEMBERS["reform_office"]
     for element, data in (("Task_Supervise", {**SUPERVISION, "supervisionDate": _days_from_today(-3)}),
-                          ("Task_IssueRectificationNotice", {**NOTICE, "rectificationDeadline": _days_from_today(30),
+                          ("Task_IssueRectificationNotice", {**NOTICE, "rectificationNoticeNumber": document_number("同改督", 2),
+                                                             "rectificationDeadline": _days_from_today(30),
                                                              "noticeDate": clock.today().isoformat()})):
         task = next(t for t in engine.instance(plan_id)["tasks"] if t["element_id"] == element)
         engine.claim(task["id"], actor=office)

@@ -31,6 +31,10 @@ def _check_what_the_readme_shows(run, now: str) -> None:
     # the plan issued 40 days ago and not filed: red, its filing overdue and escalated
     late = ledger["DT-2015-07"]
     assert late["colour"] == "red" and {t["name"] for t in late["current"]} == {"报送备案", "逾期未备案处理", "移交决策档案"}
+    # numbered with the year it was issued in (a demo made on 10 February 2027 issued it on 1 January)
+    issued = json.loads(run("instance", str(late["id"]), "--json").stdout)["variables"]
+    assert issued["documentNumber"] == f"同改发〔{issued['issueDate'][:4]}〕7号"
+    assert issued["issueDate"] == (datetime.fromisoformat(now) - timedelta(days=40)).date().isoformat()
     # the plan filed today, 40 days after it was issued: filed late
     assert ledger["DT-2015-08"]["status"] == "completed" and ledger["DT-2015-08"]["colour"] == "yellow"
     # its implementation has a monthly table with the lead unit and a supervision with the reform office
@@ -62,7 +66,7 @@ def _check_what_the_readme_shows(run, now: str) -> None:
     assert set(watched) == {"DT-2015-08-LS", "DT-2015-09-LS"} and not any(p["attention"] for p in watched.values())
     assert watched["DT-2015-08-LS"]["supervision"]["state"] == "due" and watched["DT-2015-08-LS"]["notice"] is None
     notice = watched["DT-2015-09-LS"]["notice"]
-    assert (notice["number"], notice["state"]) == ("同改督〔2026〕2号", "rectifying")
+    assert (notice["number"], notice["state"]) == (f"同改督〔{now[:4]}〕2号", "rectifying")  # served today
     assert ("DT-2015-09-LS", "整改并报告整改情况") in [(t["business_key"], t["name"]) for t in song]
     # every drafting step is kept to its plan's lead unit, and its drafter works there
     units = {u["username"]: u["unit"] for u in json.loads(run("users", "list", "--json").stdout)["users"]}
