@@ -328,11 +328,16 @@ def test_the_first_day_entered_for_a_year_counts_again_deadlines_across_its_gues
     stayed due 16 February, no longer marked 暂定, where the calendar now put the 12th. Taking the
     year's only entry back brings the guessed days back, and the 16th."""
     task_id, at = _review_opened_on_20_january_2027(cli)
+    # the ledger marks it as `tasks` does
+    assert "审核（待认领 (open)：法制机构、改革办） 期限 (due) 2027-02-16 暂定 (provisional)" in cli(*at, "ledger").stdout
+    overview = cli("--now", "2027-02-10T09:00:00", "overview", "--as", "chen").stdout
+    assert f"即将到期 (due soon)：#{task_id} 审核，简易审批，期限 (due) 2027-02-16 暂定 (provisional)" in overview
     entered = as_json(cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen", "--json"))
     assert entered["years_begun"] == [2027]
     # 21 Jan–4 Feb (11), 5 and 8 Feb off by law, 9–12 Feb (15): end of Fri 12 February
     assert [t["new"] for p in entered["moved"] for t in p["tasks"]] == ["2027-02-12T16:00:00+00:00"]
     assert _due(cli, task_id) == ("2027-02-12T16:00:00+00:00", False)
+    assert "期限 (due) 2027-02-12" in (ledger := cli(*at, "ledger").stdout) and "暂定" not in ledger
     removed = as_json(cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen", "--json"))
     assert [t["new"] for p in removed["moved"] for t in p["tasks"]] == ["2027-02-16T16:00:00+00:00"]
     assert _due(cli, task_id) == ("2027-02-16T16:00:00+00:00", True)

@@ -3,6 +3,8 @@ which the calendar package does not know): what the office sees when it enters t
 day, and where a deadline counted over the statutory holidays by law is marked 暂定."""
 from __future__ import annotations
 
+from datetime import date
+
 from .plan_helper import Plan
 from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 from .web_helper import page_text, signed_in_client
@@ -35,3 +37,27 @@ def test_the_first_day_entered_on_the_calendar_page_moves_a_deadline_across_a_gu
             "day": "2027-01-01", "action": "remove", "seen": '{"2027-01-01": [false, "元旦"]}'}))
         assert "期限 2027年2月12日 → 2027年2月16日" in taken_back
     assert plan.task("Task_LegalityReview")["due_at"] == "2027-02-16T16:00:00+00:00"
+
+
+def test_the_ledger_and_the_overview_mark_a_provisional_deadline_as_the_inbox_does(library, at):  # noqa: F811
+    """The overview said "1 个未办结环节…标为“暂定”", the inbox marked the step, but the ledger (台账)
+    and the overview's own lists showed its deadline as firm."""
+    with at("2027-01-20T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_LegalityReview")
+    with at("2027-02-10T09:00:00"):  # four working days before the review's deadline: due soon
+        chen = _chen(library)
+        inbox = page_text(chen.get("/tasks"))
+        assert "2027年2月16日 暂定" in inbox
+        ledger = page_text(chen.get("/ledger?year=2027"))
+        assert "合法合规性审查（待认领：法制机构） · 期限 2027年2月16日 暂定 （2027 年节假日安排尚未录入" in ledger
+        overview = page_text(chen.get("/overview"))
+        assert "标为“暂定”" in overview
+        soon = overview.split("即将到期的环节", 1)[1]
+        assert "合法合规性审查" in soon and "2027年2月16日 暂定 （2027 年节假日安排尚未录入" in soon
+        english = signed_in_client(library, "chen", PASSWORD, language="en")
+        assert "2027-02-16 provisional (No holidays are entered for 2027 yet" in page_text(english.get("/ledger?year=2027"))
+        library.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")
+        # 2027 entered: no longer provisional anywhere (the deadline itself stays: nothing recounted here)
+        assert "暂定" not in page_text(chen.get("/ledger?year=2027"))
+        assert "暂定" not in page_text(chen.get("/overview")).split("即将到期的环节", 1)[1]
