@@ -3,6 +3,8 @@ which the calendar package does not know): what the office sees when it enters t
 day, and where a deadline counted over the statutory holidays by law is marked 暂定."""
 from __future__ import annotations
 
+import io
+import json
 from datetime import date
 
 from .plan_helper import Plan
@@ -61,3 +63,29 @@ def test_the_ledger_and_the_overview_mark_a_provisional_deadline_as_the_inbox_do
         # 2027 entered: no longer provisional anywhere (the deadline itself stays: nothing recounted here)
         assert "暂定" not in page_text(chen.get("/ledger?year=2027"))
         assert "暂定" not in page_text(chen.get("/overview")).split("即将到期的环节", 1)[1]
+
+
+def test_a_file_of_a_years_first_days_imported_on_the_page_warns_as_the_command_does(library, at):  # noqa: F811
+    """`calendar import` warns that a year's first file makes it count as entered; the page
+    imported the Spring Festival alone and said nothing, while 3–4 May and 4–5 October, guessed
+    make-up days, silently became working days."""
+    spring = "日期,安排,说明\n2027-02-06..2027-02-09,放假,春节\n".encode("utf-8")
+    with at("2027-01-04T09:00:00"):
+        chen = _chen(library)
+        first = page_text(chen.post("/calendar/2027/import", data={"schedule": (io.BytesIO(spring), "2027.csv"),
+                                                                   "seen": "{}"}, content_type="multipart/form-data"))
+        assert "已从 2027.csv 录入 4 天" in first
+        assert "这是 2027 年首次录入：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。" in first
+        assert "按法律推定的补假" not in first.split("放假和调休", 1)[1]  # 3–4 May, 4–5 October no longer listed
+        entered_2027 = {f"2027-02-0{d}": [False, "春节"] for d in range(6, 10)}
+        more = "日期,安排,说明\n2027-05-01..2027-05-05,放假,劳动节\n".encode("utf-8")
+        again = page_text(chen.post("/calendar/2027/import", data={"schedule": (io.BytesIO(more), "2027-may.csv"),
+                                                                   "seen": json.dumps(entered_2027)},
+                                    content_type="multipart/form-data"))
+        assert "已从 2027-may.csv 录入 5 天" in again and "首次录入" not in again
+        english = signed_in_client(library, "chen", PASSWORD, language="en")
+        october = "日期,安排,说明\n2028-10-01..2028-10-03,放假,国庆节\n".encode("utf-8")
+        said = page_text(english.post("/calendar/2028/import", data={"schedule": (io.BytesIO(october), "2028.csv"),
+                                                                      "seen": "{}"},
+                                      content_type="multipart/form-data"))
+        assert "The first days entered for 2028: the year now counts as entered" in said
