@@ -858,12 +858,13 @@ class Engine:
         is the first entry of a year nobody had entered: it now counts as entered, its deadlines no
         longer provisional, though one day is not its schedule. `seen`: see set_calendar_days."""
         done = self.set_calendar_days([(day, working, note)], actor=actor, always=True, seen=seen)
-        return {"day": day.isoformat(), "working": working, "note": note, "years_begun": done["years_begun"]}
+        return {"day": day.isoformat(), "working": working, "note": note, "years_begun": done["years_begun"],
+                "counted_through": done["counted_through"]}
 
     def remove_calendar_day(self, day: date, *, actor: str, seen: dict | None = None) -> dict:
         """Take back an entry (entered by mistake): the day is again as the package, or
-        the law's holidays and weekends (workdays.before_entries), have it. A year left without entries counts as not entered again.
-        `seen`: see set_calendar_days."""
+        the law's holidays and weekends (workdays.before_entries), have it. A year left without entries counts as not entered again
+        (`years_ended`). `counted_through`: see set_calendar_days. `seen`: see set_calendar_days."""
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             runtime.lock_calendar(ctx.session.connection(), shared=False)
@@ -877,7 +878,9 @@ class Engine:
             ctx.session.flush()
             # the rest of the year's entries decide whether the law's guessed make-up days still count
             year_entered = not provisional.unknown_years(ctx.session.connection(), {day.year})
-        return {"day": day.isoformat(), "working": before_entries(day, year_entered), "removed": True}
+        ended = [] if year_entered else [day.year]
+        return {"day": day.isoformat(), "working": before_entries(day, year_entered), "removed": True,
+                "years_ended": ended, "counted_through": recount.counted_through([day], ended).isoformat()}
 
     def set_calendar_days(self, days: list[tuple[date, bool, str]], *, actor: str, always: bool = False,
                           seen: dict | None = None) -> dict:
@@ -889,8 +892,11 @@ class Engine:
         `seen` {day: (working, note) or None for nothing entered}: the entries as the person saw
         them (the web page). A day among them entered or changed by someone else since is a
         conflict, and nothing is entered: two offices entering the same day never overwrite
-        each other unseen."""
-        result = {"entered": [], "unchanged": [], "years_begun": []}
+        each other unseen.
+
+        `counted_through`: the last day the entries changed the counting of (ISO; None if nothing
+        was entered), for recount_working_days (engine/recount.py counted_through)."""
+        result = {"entered": [], "unchanged": [], "years_begun": [], "counted_through": None}
         with self.command(actor) as ctx:
             self._office_member(ctx, actor, _CALENDAR_KEEPERS)
             runtime.lock_calendar(ctx.session.connection(), shared=False)
@@ -922,6 +928,9 @@ class Engine:
                                new={"working": working}, note=note)
                 result["entered"].append(entry)
             result["years_begun"] = sorted({int(e["day"][:4]) for e in result["entered"]} & unknown)
+        if result["entered"]:
+            result["counted_through"] = recount.counted_through(
+                [date.fromisoformat(e["day"]) for e in result["entered"]], result["years_begun"]).isoformat()
         return result
 
     def recount_working_days(self, day: date, *, actor: str, progress: Callable[[int, int], None] | None = None,

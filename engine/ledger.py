@@ -42,7 +42,7 @@ from . import clock
 from .deadlines import last_local_day
 from .display import step
 from .errors import Invalid
-from .provisional import counts_working_days
+from .provisional import counts_working_days, mark
 from .queries import iso
 from .runtime import OPEN_STATUSES
 
@@ -74,7 +74,15 @@ def ledger(conn: Connection, now: datetime, *, status: str = "all", colour: str 
     if year is not None:
         conditions += year_conditions(year)
     plans, tasks = plans_and_tasks(conn, conditions, telling=())
-    return rows_of(plans, tasks, now, names_of(conn), unit=unit, colour=colour, year=year)
+    return mark_provisional(conn, rows_of(plans, tasks, now, names_of(conn), unit=unit, colour=colour, year=year))
+
+
+def mark_provisional(conn: Connection, rows: list[dict]) -> list[dict]:
+    """`due_provisional` on each open step of `rows` (engine/provisional.py): the ledger and the
+    overview mark such a deadline 暂定 as the inbox does (the overview said 标为“暂定” while the
+    ledger showed the step's deadline as firm). Returns `rows`."""
+    mark(conn, [step for row in rows for step in row["current"]])
+    return rows
 
 
 def year_conditions(year: int) -> list:
@@ -161,7 +169,7 @@ def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> di
         if is_open:
             current.append({"task_id": task.id, "name": task.name, "subject": task.subject, "status": task.status,
                             "due_at": iso(task.due_at), "due_in_working_days": counts_working_days(task.due_basis),
-                            "assignee": task.assignee, "holder": names.holder(task)})
+                            "created_at": iso(task.created_at), "assignee": task.assignee, "holder": names.holder(task)})
         due, ordered = judged_due(task)
         if due is None:
             continue

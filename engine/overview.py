@@ -37,7 +37,8 @@ from models import User
 from . import clock, supervision
 from .calendar_year import missing_in_reach
 from .deadlines import end_of_local_day
-from .ledger import COLOURS, completions, in_year, last_day, names_of, plans_and_tasks, rows_of, year_conditions
+from .ledger import (COLOURS, completions, in_year, last_day, mark_provisional, names_of, plans_and_tasks, rows_of,
+                     year_conditions)
 from .queries import count_tasks, iso
 from .runtime import OPEN_STATUSES, calendar_of
 from .workdays import WorkCalendar
@@ -67,7 +68,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
     plans, tasks = plans_and_tasks(conn, [or_(and_(*year_conditions(year)), and_(*supervision.now_conditions()))],
                                    telling=(FILING_STEP, supervision.SUPERVISE))
     users = conn.execute(select(User.username, User.display_name, User.active)).all()
-    rows = rows_of([p for p in plans if in_year(p, year)], tasks, now, names_of(conn, users), year=year)
+    rows = mark_provisional(conn, rows_of([p for p in plans if in_year(p, year)], tasks, now, names_of(conn, users),
+                                          year=year))
     calendar = calendar_of(conn)
     soon = soon_by(conn, now, calendar)  # the inbox's 只看即将到期 uses the same instant
     filing_ids = {t.id for steps in tasks.values() for t in steps
@@ -83,7 +85,7 @@ def overview(session: Session, now: datetime, username: str) -> dict:
             item = {"task_id": step["task_id"], "name": step["name"], "subject": step["subject"],
                     "due_at": step["due_at"], "due_on": last_day(due).isoformat(), "assignee": step["assignee"],
                     "holder": step["holder"], "plan_id": row["id"], "business_key": row["business_key"],
-                    "title": row["title"], "lead_unit": row["lead_unit"]}
+                    "title": row["title"], "lead_unit": row["lead_unit"], "due_provisional": step["due_provisional"]}
             filing = step["task_id"] in filing_ids
             item["overdue"] = due <= now
             if item["overdue"]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 from collections import ChainMap
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Iterable
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimeDateEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -26,6 +27,15 @@ from .runtime import STARTED_AT, WORKDAY_FUNCTIONS
 from .scripting import FUNCTION_NAMES, SafeEnvironment, unmark
 
 _TIMERS = (TimeDateEventDefinition, DurationTimerEventDefinition)  # a cycle is counted step by step
+
+
+def counted_through(days: Iterable[date], years_turned: Iterable[int]) -> date:
+    """The last day whose counting a calendar change changed, for Engine.recount_working_days: the
+    days entered or taken back, and 31 December of a year that began or stopped counting as
+    entered. Its make-up days guessed by the law (engine/workdays.py by_law), anywhere in the year,
+    stopped or started counting with it: a step opened on 20 January and counted across 9 February
+    moves when 1 January is the year's first entry (it stayed put, no longer marked 暂定)."""
+    return max([*days, *(date(year, 12, 31) for year in years_turned)])
 
 
 def counts_working_days(text: str | None) -> bool:

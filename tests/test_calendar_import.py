@@ -301,3 +301,52 @@ def test_a_day_taken_back_in_a_year_still_entered_is_said_as_that_year_counts_it
     assert "2027-02-09" not in cli("calendar", "show", "2027").stdout
     alone = cli("calendar", "remove", "2027-01-01", "--as", "chen")  # the year's last entry: guesses count again
     assert "2027-01-01：已撤销录入，现为休息日" in alone.stdout
+
+
+def _review_opened_on_20_january_2027(cli) -> tuple[int, list[str]]:  # noqa: F811
+    """mini_approval's review (15 working days) opened on Wed 20 January 2027, 2027 not entered:
+    counted on the statutory holidays by law, 9 and 10 February the guessed make-up days of 春节
+    (6–7 February, a weekend), it ends on Tue 16 February."""
+    cli("deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    at = ["--now", "2027-01-20T09:00:00"]
+    plan = as_json(cli(*at, "start", "mini_approval", "--as", "zhang", "--json"))
+    cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
+    [review] = as_json(cli(*at, "tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
+    assert (review["due_at"], review["due_provisional"]) == ("2027-02-16T16:00:00+00:00", True)
+    return review["id"], ["--now", "2027-01-21T09:00:00"]
+
+
+def _due(cli, task_id: int) -> tuple[str, bool]:  # noqa: F811
+    [review] = [t for t in as_json(cli("--now", "2027-01-21T09:00:00", "tasks", "--as", "li", "--scope", "claimable",
+                                       "--json"))["tasks"] if t["id"] == task_id]
+    return review["due_at"], review["due_provisional"]
+
+
+def test_the_first_day_entered_for_a_year_counts_again_deadlines_across_its_guessed_make_up_days(cli):  # noqa: F811
+    """Entering 1 January as 2027's first day makes the year count as entered, so its guessed make-up
+    days (9–10 February) no longer count. A step opened after 1 January was not counted again: it
+    stayed due 16 February, no longer marked 暂定, where the calendar now put the 12th. Taking the
+    year's only entry back brings the guessed days back, and the 16th."""
+    task_id, at = _review_opened_on_20_january_2027(cli)
+    # the ledger marks it as `tasks` does
+    assert "审核（待认领 (open)：法制机构、改革办） 期限 (due) 2027-02-16 暂定 (provisional)" in cli(*at, "ledger").stdout
+    overview = cli("--now", "2027-02-10T09:00:00", "overview", "--as", "chen").stdout
+    assert f"即将到期 (due soon)：#{task_id} 审核，简易审批，期限 (due) 2027-02-16 暂定 (provisional)" in overview
+    entered = as_json(cli(*at, "calendar", "set", "2027-01-01", "--off", "--note", "元旦", "--as", "chen", "--json"))
+    assert entered["years_begun"] == [2027]
+    # 21 Jan–4 Feb (11), 5 and 8 Feb off by law, 9–12 Feb (15): end of Fri 12 February
+    assert [t["new"] for p in entered["moved"] for t in p["tasks"]] == ["2027-02-12T16:00:00+00:00"]
+    assert _due(cli, task_id) == ("2027-02-12T16:00:00+00:00", False)
+    assert "期限 (due) 2027-02-12" in (ledger := cli(*at, "ledger").stdout) and "暂定" not in ledger
+    removed = as_json(cli(*at, "calendar", "remove", "2027-01-01", "--as", "chen", "--json"))
+    assert [t["new"] for p in removed["moved"] for t in p["tasks"]] == ["2027-02-16T16:00:00+00:00"]
+    assert _due(cli, task_id) == ("2027-02-16T16:00:00+00:00", True)
+
+
+def test_a_file_of_a_years_first_days_counts_again_deadlines_across_its_guessed_make_up_days(cli, tmp_path):  # noqa: F811
+    task_id, at = _review_opened_on_20_january_2027(cli)
+    schedule = tmp_path / "2027-new-year.csv"
+    schedule.write_text("日期,安排,说明\n2027-01-01,放假,元旦\n", encoding="utf-8")
+    imported = as_json(cli(*at, "calendar", "import", str(schedule), "--as", "chen", "--json"))
+    assert [t["new"] for p in imported["moved"] for t in p["tasks"]] == ["2027-02-12T16:00:00+00:00"]
+    assert _due(cli, task_id) == ("2027-02-12T16:00:00+00:00", False)

@@ -269,7 +269,8 @@ def calendar(year: int | None):
 
 
 def _recount(day: date) -> list[dict]:
-    """The open deadlines counted again across `day`, as `reformflow calendar` does after a change."""
+    """The open deadlines counted again across `day` (a change's `counted_through`), as `reformflow
+    calendar` does after a change."""
     return engine().recount_working_days(day, actor=current_user.username)
 
 
@@ -307,7 +308,7 @@ def calendar_day(year: int):
     except ReformflowError as exc:
         return refused(exc, lambda: _calendar_page(year, form=form))
     changed = {"kind": action, "day": done["day"], "working": done["working"], "note": note,
-               "moved": _recount(day)}
+               "moved": _recount(date.fromisoformat(done["counted_through"]))}
     for begun in done.get("years_begun", []):
         flash(_("这是 %(year)s 年录入的第一天：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。"
                 "请录入该年全部放假和调休安排，最好用下面的「导入」一次录入。", year=begun), "warning")
@@ -347,10 +348,12 @@ def calendar_import(year: int):
                                           actor=current_user.username, seen=seen)
     except ReformflowError as exc:
         return refused(exc, lambda: _calendar_page(year))
-    entered = [date.fromisoformat(d["day"]) for d in done["entered"]]
     changed = {"kind": "import", "name": name, "entered": done["entered"], "unchanged": len(done["unchanged"]),
                "off": sum(not d["working"] for d in done["entered"]),
-               "moved": _recount(max(entered)) if entered else []}
+               "moved": _recount(date.fromisoformat(done["counted_through"])) if done["counted_through"] else []}
+    for begun in done["years_begun"]:  # as `calendar import` warns: a file of part of a year silences it for good
+        flash(_("这是 %(year)s 年首次录入：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。"
+                "请核对下表，确认文件含该年全部放假和调休安排。", year=begun), "warning")
     return _calendar_page(year, changed=changed)
 
 

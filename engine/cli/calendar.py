@@ -35,7 +35,7 @@ def calendar_set(state, as_json, day, off, working, note, actor):
                        "give exactly one of --off (a day off) or --working (a working day)",
                        click.get_current_context(), param_hint="'--off' / '--working'")
     result = state.engine.set_calendar_day(day.date(), working=working, note=note, actor=actor)
-    result["moved"] = _recount(state, day.date(), actor)
+    result["moved"] = _recount(state, date.fromisoformat(result["counted_through"]), actor)
     _emit(result, as_json, _print_calendar_change)
 
 
@@ -54,7 +54,7 @@ def calendar_remove(state, as_json, day, actor):
     """撤销 DAY 的录入（录错时用），该日恢复为日历包的安排（日历包不知的年份：法定节假日和周末），并重新计算跨过该日的期限；限改革办
     (take back what was entered for DAY; deadlines counted across it are counted again; reform office only)."""
     result = state.engine.remove_calendar_day(day.date(), actor=actor)
-    result["moved"] = _recount(state, day.date(), actor)
+    result["moved"] = _recount(state, date.fromisoformat(result["counted_through"]), actor)
     # the day is now as the package or the law (engine/workdays.py by_law) has it: a plain working day or day off, no
     # longer 调休上班 or 放假
     now = ("工作日", "a working day") if result["working"] else ("休息日", "a day off")
@@ -93,9 +93,10 @@ def calendar_import(state, as_json, path, actor):
         content = f.read(calendar_file.MAX_BYTES + 1)
     entries = calendar_file.read(path, content, YEARS)
     result = state.engine.set_calendar_days([(e.day, e.working, e.note) for e in entries], actor=actor)
-    changed = [date.fromisoformat(d["day"]) for d in result["entered"]]
-    # one recount for the whole file: a task counted before the last changed day may cross any of them
-    result["moved"] = _recount(state, max(changed), actor) if changed else []
+    # one recount for the whole file: a task counted before the last changed day may cross any of them (and, the
+    # year's first entries, any guessed make-up day of the year: counted_through is then its 31 December)
+    through = result["counted_through"]
+    result["moved"] = _recount(state, date.fromisoformat(through), actor) if through else []
     _emit(result, as_json, _print_calendar_import)
 
 

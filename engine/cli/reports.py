@@ -77,6 +77,7 @@ def ledger_cmd(state, as_json, status, colour, unit, process_key, year, by_unit,
                        f"[{_label(_PLAN_STATUS, r['status'])}]{carried}")
             for t in r["current"]:
                 due = f" 期限 (due) {_deadline(t['due_at'], True)}" if t["due_at"] else ""
+                due += _provisional(t) if t["due_at"] else ""
                 click.echo(f"    当前 (now)：{display.step(t['name'], t['subject'])}（{holder_text(t, '待认领 (open)')}）{due}")
             if r["milestone_due"]:
                 reached = f"，已于 {r['milestone_reached']} 完成 (reached)" if r["milestone_reached"] else \
@@ -182,12 +183,17 @@ def _overview_lines(d: dict) -> None:
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
     for t in d["overdue"]["tasks"]:
         lines.append(f"    逾期 {t['days_late']} 天 ({display.counted(t['days_late'], 'day')} late)：#{t['task_id']} "
-                     f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}")
+                     f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}{_provisional(t)}")
     for t in soon["tasks"]:
         lines.append(f"    即将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
-                     f"期限 (due) {t['due_on']}")
+                     f"期限 (due) {t['due_on']}{_provisional(t)}")
     for line in lines:
         click.echo(line)
+
+
+def _provisional(step: dict) -> str:
+    """A step's deadline counted over a year with no holidays entered (engine/provisional.py), as `tasks` marks it."""
+    return " 暂定 (provisional)" if step.get("due_provisional") else ""
 
 
 @command(main, "stats")
