@@ -143,3 +143,16 @@ def test_the_newest_events_of_a_trail_are_its_last(demo_engine):
     assert [e["seq"] for e in newest["events"]] == [e["seq"] for e in every["events"][-SHOWN:]]
     assert newest["total"] == few["total"] == len(every["events"])
     assert few["events"] == every["events"]
+
+
+def test_the_notices_and_the_whole_trail_in_english(demo_engine):
+    plan, _ = _talked_about(demo_engine)
+    with demo_engine.db.reader() as s:
+        total = len(plan_history(s, plan.id)["events"])
+    chen = signed_in_client(demo_engine, "chen", language="en")
+    said = page_text_of(chen.get(f"/plans/{plan.id}").get_data(as_text=True))
+    assert f"The trail has {total} entries; the newest {SHOWN} are listed here. See the whole trail" in said
+    assert "35 comments in all; the newest 30 are listed here. See all comments" in said
+    whole = page_text_of(chen.get(f"/plans/{plan.id}/trail").get_data(as_text=True))
+    assert "All comments and the whole trail" in whole
+    assert "35 comments, oldest first." in whole and f"{total} entries, oldest first." in whole
