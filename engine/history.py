@@ -3,7 +3,9 @@ who acted by name, which task, and what a submitted form said under its labels.
 
 The audit export (engine/audit.py) is the auditor's exact record, hashes and all; this is the
 same events for the reform office and the drafters who ask "what happened to this plan?".
-The decision archive (engine/archive.py) reads the same trail.
+The decision archive (engine/archive.py) reads the same trail. A plan's page reads only its
+newest events and a task's page only its completions (bench/trail.py: a plan returned to drafting
+again and again, with much talk, has thousands); 全部留言与办理经过 and the API read it whole.
 """
 from __future__ import annotations
 
