@@ -1726,6 +1726,13 @@ class Engine:
                 raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
             return comments.listed(session, instance_id)
 
+    def newest_comments(self, instance_id: int, shown: int) -> dict:
+        """A plan's newest `shown` comments, oldest first, and how many it has (`total`)."""
+        with self.db.reader() as session:
+            if session.get(ProcessInstance, instance_id) is None:
+                raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
+            return comments.newest(session, instance_id, shown)
+
     def document(self, document_id: int) -> tuple[dict, bytes]:
         """One attached file and its content, checked against the SHA-256 its upload recorded."""
         with self.db.reader() as session:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Comment, HumanTask, User
@@ -83,6 +83,16 @@ def listed(session: Session, instance_id: int, task_id: int | None = None) -> li
     if task_id is not None:
         query = query.where(Comment.task_id == task_id)
     return [_described(*row) for row in session.execute(query).all()]
+
+
+def newest(session: Session, instance_id: int, shown: int) -> dict:
+    """A plan's newest `shown` comments, oldest first, and `total`, how many it has: what a page
+    lists of a plan discussed at length (the rest: its whole trail's page)."""
+    rows = session.execute(_LISTED.where(Comment.instance_id == instance_id)
+                           .order_by(Comment.id.desc()).limit(shown)).all()[::-1]
+    total = len(rows) if len(rows) < shown else session.execute(
+        select(func.count()).select_from(Comment).where(Comment.instance_id == instance_id)).scalar_one()
+    return {"comments": [_described(*row) for row in rows], "total": total}
 
 
 def _described(c: Comment, name: str | None, subject: str | None, display_name: str | None) -> dict:

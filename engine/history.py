@@ -3,14 +3,16 @@ who acted by name, which task, and what a submitted form said under its labels.
 
 The audit export (engine/audit.py) is the auditor's exact record, hashes and all; this is the
 same events for the reform office and the drafters who ask "what happened to this plan?".
-The decision archive (engine/archive.py) reads the same trail.
+The decision archive (engine/archive.py) reads the same trail. A plan's page reads only its
+newest events and a task's page only its completions (bench/trail.py: a plan returned to drafting
+again and again, with much talk, has thousands); 全部留言与办理经过 and the API read it whole.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
@@ -84,13 +86,22 @@ class Trail:
                         + [self.names.get(u, u) for u in payload.get("candidate_users", [])])
 
 
-def load_trail(session: Session, instance_id: int) -> Trail:
+def load_trail(session: Session, instance_id: int, *, kinds: tuple[str, ...] | None = None,
+               newest: int | None = None) -> Trail:
+    """The plan's trail, oldest first: all its events, or only those of `kinds` (a task's page
+    needs the completions alone), or only its `newest` (a plan's page: a plan returned to
+    drafting many times, with many comments and urges, has thousands)."""
     plan = session.get(ProcessInstance, instance_id)
     if plan is None:
         raise NotFound(f"方案 {instance_id} 不存在 (no such plan: {instance_id})")
     tasks = {t.id: t for t in session.execute(select(HumanTask).where(HumanTask.instance_id == instance_id)).scalars()}
-    events = session.execute(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                             .order_by(AuditEvent.seq)).scalars().all()
+    query = select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+    if kinds is not None:
+        query = query.where(AuditEvent.event_type.in_(kinds))
+    if newest is None:
+        events = session.execute(query.order_by(AuditEvent.seq)).scalars().all()
+    else:
+        events = session.execute(query.order_by(AuditEvent.seq.desc()).limit(newest)).scalars().all()[::-1]
     return trail_of(session, plan, tasks, events)
 
 
@@ -135,11 +146,17 @@ def events_after(session: Session, person, after: int, limit: int) -> dict:
     return {"after": after, "next_after": rows[-1].seq if rows else after, "more": more, "events": events}
 
 
-def plan_history(session: Session, instance_id: int) -> dict:
-    trail = load_trail(session, instance_id)
+def plan_history(session: Session, instance_id: int, newest: int | None = None) -> dict:
+    """The plan's trail said for people, oldest first; `newest`: only its newest that many events
+    (a plan's page), with `total`, how many it has in all."""
+    trail = load_trail(session, instance_id, newest=newest)
     plan = trail.plan
-    return {"id": plan.id, "title": plan.title, "business_key": plan.business_key, "status": plan.status,
-            "events": [trail.describe(e) for e in trail.events]}
+    found = {"id": plan.id, "title": plan.title, "business_key": plan.business_key, "status": plan.status,
+             "events": [trail.describe(e) for e in trail.events]}
+    if newest is not None:
+        found["total"] = len(trail.events) if len(trail.events) < newest else session.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.instance_id == instance_id)).scalar_one()
+    return found
 
 
 def submitted_values(form: list[dict], new: dict) -> list[dict]:

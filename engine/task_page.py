@@ -41,13 +41,19 @@ def _returning(form: list[dict], payload: dict) -> list[dict]:
     return forms.to_confirm(form, payload.get("new") or {})
 
 
-def returned_by(trail: Trail, task_id: int) -> dict | None:
+def returned_by(session: Session, trail: Trail, task_id: int) -> dict | None:
     """Who sent step `task_id` back: the completion that opened it, if it chose a return (or a
-    rejection) — who, for which unit, at which step, when, and the choice and what they wrote."""
-    created = next((e for e in trail.events if e.event_type == "task_created" and e.task_id == task_id), None)
+    rejection) — who, for which unit, at which step, when, and the choice and what they wrote.
+    Its two events are read here, not from `trail` (which holds a task page's completions only):
+    on a long trail the return may be hundreds of events back, behind comments and urges."""
+    created = session.execute(select(AuditEvent.seq).where(
+        AuditEvent.task_id == task_id, AuditEvent.event_type == "task_created")
+        .order_by(AuditEvent.seq).limit(1)).scalar()
     if created is None:
         return None
-    cause = next((e for e in reversed(trail.events) if e.seq < created.seq and e.event_type in _CAUSES), None)
+    cause = session.execute(select(AuditEvent).where(
+        AuditEvent.instance_id == trail.plan.id, AuditEvent.seq < created, AuditEvent.event_type.in_(_CAUSES))
+        .order_by(AuditEvent.seq.desc()).limit(1)).scalar()
     if cause is None or cause.event_type != "task_completed" or cause.task_id == task_id:
         return None
     step = trail.tasks.get(cause.task_id)
@@ -64,6 +70,10 @@ def returned_by(trail: Trail, task_id: int) -> dict | None:
             "on_behalf_name": item.get("on_behalf_name"), "chosen": chosen,
             # what else they wrote (the opinion, the reason), under the form's labels
             "values": [v for v in item["values"] if v["field"] not in {c["field"] for c in chosen}]}
+
+
+# the events a task's page reads of the trail (materials: the completions; returned_by reads its own)
+PAGE_EVENTS = ("task_completed",)
 
 
 def returned(session: Session, tasks: list[dict]) -> set[int]:

@@ -58,6 +58,16 @@ def test_the_web_benchmark_runs_and_prints_each_page(tmp_path):
     assert re.search(r"^audit check of the whole trail \(\d+ events, progress written\): \d+ ms$", done.stdout, re.M)
 
 
+def test_the_trail_benchmark_grows_one_plan_and_prints_a_line_per_length(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "trail.py"), "--events", "30,80", "--runs", "1",
+                           "--chatter", "3"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"^ *(\d+) +(\d+)(?: +\d+){7} +\d+$", done.stdout, re.M)
+    assert len(rows) == 2, done.stdout
+    (first, first_rounds), (second, second_rounds) = [(int(a), int(b)) for a, b in rows]
+    assert 30 <= first < 80 <= second and first_rounds < second_rounds  # the same plan, returned again
+
+
 def test_the_sign_in_benchmark_times_the_query_with_and_without_its_index(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "sign_ins.py"), "--events", "5000"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)

@@ -92,6 +92,7 @@ def _attempts(f: dict) -> dict:
         "office.urge_picked": ("POST", "/tasks/urge", {"task": str(t), "note": "请抓紧"}, {403}),
         "plans.plan": ("GET", f"/plans/{p}", {}, {404}),
         "plans.diagram": ("GET", f"/plans/{p}/diagram", {}, {404}),
+        "plans.trail": ("GET", f"/plans/{p}/trail", {}, {404}),
         "plans.document": ("GET", f"/plans/{p}/files/{d}", {}, {404}),
         "plans.comment": ("POST", f"/plans/{p}/comments", {"plan-comment": "请补充材料"}, {404}),
         "auditor.documents": ("GET", f"/plans/{p}/documents", {}, {404}),

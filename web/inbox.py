@@ -27,7 +27,7 @@ from models import HumanTask, User
 from . import field_hints
 from .current import engine
 from .access import acting_for, delegated_view, may_see_task, may_see_task_id, not_yours
-from .plans import COMMENT_FIELD, seen_id
+from .plans import COMMENT_FIELD, COMMENTS_SHOWN, seen_id
 from .refusals import refused, status_of
 from .i18n import say, sentence
 from .session_timeout import IDLE
@@ -239,10 +239,13 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
     # the files of the steps this one reviews (filesOf: 备案审查 reads 报送备案's), newest first
     reviewed = [d for d in reversed(others) if d["element_id"] in view.get("files_of", [])
                 and d["task_status"] != "cancelled"]
+    # its newest comments: a plan discussed at length has hundreds (all of them: plans.trail)
+    recent = engine().newest_comments(view["instance_id"], COMMENTS_SHOWN)
     files_seen = max((d["id"] for d in view["documents"] + others), default=0)
     with engine().db.reader() as s:
-        trail = load_trail(s, view["instance_id"])
-        returned = task_page.returned_by(trail, view["id"])  # sent back: by whom, from which step, when
+        # the completions only: a long-lived plan's comments, urges and hand-backs are not read
+        trail = load_trail(s, view["instance_id"], kinds=task_page.PAGE_EVENTS)
+        returned = task_page.returned_by(s, trail, view["id"])  # sent back: by whom, from which step, when
         # 送审材料一览: the five procedures as the decision archive files them
         materials = task_page.materials(s, view["instance_id"], trail)
         due = task_page.deadline(s.connection(), view, clock.now())
@@ -256,7 +259,7 @@ def _page(view: dict, problems, entered, kept, seen_version=None, comment_typed:
                            names=_names([view["assignee"], view["completed_by"], *(p.username for p in acting)]),
                            **delegated,
                            form_version=view["version"] if seen_version is None else seen_version,
-                           comments=engine().comments(view["instance_id"]), comment_typed=comment_typed,
+                           comments=recent["comments"], comments_total=recent["total"], comment_typed=comment_typed,
                            files_seen=files_seen, returned=returned, materials=materials, due=due,
                            reviewed_files=reviewed,
                            hand_back=hand_back, latest_files=task_page.latest_files(view["documents"] + others),

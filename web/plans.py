@@ -26,6 +26,10 @@ bp = Blueprint("plans", __name__)
 # the comment box's name (web/templates/_comments.html): with a hyphen, so that no form field of a
 # diagram (a variable name) can be called so, as the task's form sends both
 COMMENT_FIELD = "plan-comment"
+# how many of its trail's newest lines a plan's page lists: what happened lately, on one screen or
+# two; a plan returned to drafting many times has thousands, behind 查看全部办理经过 (plans.trail)
+TRAIL_SHOWN = 50
+COMMENTS_SHOWN = 30  # … and of its comments (a task's page too)
 
 
 def seen_id(field: str) -> int | None:
@@ -44,29 +48,55 @@ def plan(instance_id: int, typed: str = ""):
         return not_yours()
     try:
         view = engine.instance(instance_id)
-        comments = engine.comments(instance_id)
+        comments = engine.newest_comments(instance_id, COMMENTS_SHOWN)  # the rest: plans.trail
         # its line of the ledger: lead unit, responsible person, milestone, warning colour
         ledger_row = engine.ledger_line(instance_id)
         with engine.db.reader() as s:
-            trail = plan_history(s, instance_id)
+            # its newest events: a plan returned again and again has thousands (the whole: plans.trail)
+            trail = plan_history(s, instance_id, newest=TRAIL_SHOWN)
             # 迁移到新版本 is offered to the reform office once a newer version is deployed
             newer = migration.newer_version(s, instance_id) if current_user.office else None
             # … and for a called process the plan is inside, fixed meanwhile (only it moves)
             newer_called = migration.newer_called(s, instance_id) if current_user.office else []
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
-    language = i18n.current()
-    # a line whose event fails its own hash is marked, not shown as fact (engine/history.py `intact`)
-    # … and so is one written at a time far from the one it states (a date given with --now)
-    events = [dict(e, said=said(e, language), untrusted=None if e["intact"] else not_intact(language),
-                   late=off_clock(e, language), via=channels.said(e["channel"], e["token_id"], language))
-              for e in trail["events"]]
-    return render_template("plan.html", plan=view, events=events, comments=comments, typed=typed,
+    events = trail_lines(trail["events"])
+    return render_template("plan.html", plan=view, events=events, trail_total=trail["total"],
+                           earlier=trail["total"] - len(events), comments=comments["comments"],
+                           comments_total=comments["total"], typed=typed,
                            comment_max=MAX_CHARS, reads_only=only_audits(current_user),
                            may_comment=open_to(view["status"], current_user.office) and not only_audits(current_user),
                            ledger=ledger_row, missed_text=ledger_export.missed_text,
                            measures_text=ledger_export.measures_text, newer=newer,
                            newer_called=newer_called)
+
+
+@bp.route("/plans/<int:instance_id>/trail")
+@login_required
+def trail(instance_id: int):
+    """全部留言与办理经过: all the plan's comments and its whole trail, oldest first, for whoever
+    may see the plan (its page and its tasks' list the newest and link here)."""
+    engine = current.engine()
+    if not may_see_plan(engine, current_user, instance_id):
+        return not_yours()
+    try:
+        view = engine.instance(instance_id)
+        comments = engine.comments(instance_id)
+        with engine.db.reader() as s:
+            history = plan_history(s, instance_id)
+    except ReformflowError as exc:
+        return refused(exc, lambda: redirect(url_for("inbox.tasks")))
+    return render_template("plan_trail.html", plan=view, events=trail_lines(history["events"]), comments=comments)
+
+
+def trail_lines(events: list[dict]) -> list[dict]:
+    """A trail's events said in the page's language. A line whose event fails its own hash is
+    marked, not shown as fact (engine/history.py `intact`), and so is one written at a time far
+    from the one it states (a date given with --now)."""
+    language = i18n.current()
+    return [dict(e, said=said(e, language), untrusted=None if e["intact"] else not_intact(language),
+                 late=off_clock(e, language), via=channels.said(e["channel"], e["token_id"], language))
+            for e in events]
 
 
 @bp.route("/plans/<int:instance_id>/diagram")
