@@ -5,6 +5,7 @@ any list by a part of its name or business key."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -167,11 +168,13 @@ def test_the_office_finds_a_plan_s_tasks_in_its_inbox(live, page):
     sign_in(page, live, "chen")
     page.get_by_label("查找方案或环节").fill("DT-2015-04")
     page.get_by_role("button", name="查找").click()
+    page.wait_for_url(re.compile(r"q=DT-2015-04"))  # and its load: all_inner_texts does not wait for the rows
     rows = page.locator("table.inbox tbody tr")
     expect(rows.first).to_contain_text("DT-2015-04")
     for text in rows.all_inner_texts():
         assert "DT-2015-04" in text
     page.get_by_role("link", name="最新生成在前").click()  # the search stays with the other options
+    page.wait_for_url(re.compile(r"sort=new"))
     expect(page.get_by_label("查找方案或环节")).to_have_value("DT-2015-04")
     assert all("DT-2015-04" in text for text in rows.all_inner_texts())
     page.get_by_label("查找方案或环节").fill("没有这个方案")

@@ -20,6 +20,7 @@ WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21
 
 def _violations(page) -> list[str]:
     """Each rule broken, with its first place: what to mend, in one line each."""
+    page.wait_for_load_state("load")  # after a click, the whole page and its style sheet (contrast), not part of it
     found = Axe().run(page, options=WCAG_21_AA).response["violations"]
     return [f"{page.url}: {v['id']} ({v['impact']}) {v['help']}; {len(v['nodes'])} place(s), "
             f"first {v['nodes'][0]['target']}: {v['nodes'][0]['html'][:160]}" for v in found]

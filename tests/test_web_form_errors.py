@@ -79,6 +79,7 @@ def test_after_a_failed_submit_the_summary_has_focus_and_its_link_reaches_the_fi
     summary = page.get_by_role("alert")
     expect(summary).to_be_focused()
     expect(page).to_have_title(re.compile(r"^错误："))
+    page.wait_for_load_state("load")  # error_summary.js is deferred: before it runs the link only scrolls
     summary.locator("a[href='#f-legalityOpinion']").click()
     expect(page.locator("#f-legalityOpinion")).to_be_focused()
     expect(page.get_by_role("textbox", name="合法性审查意见 必填")).to_have_attribute("aria-invalid", "true")

@@ -45,6 +45,7 @@ def test_the_office_previews_a_file_then_imports_it_and_each_user_is_on_the_trai
     expect(page.locator("tr[data-user='qianli']")).to_contain_text("已填")
     expect(page.locator("tr[data-user='sunyu']")).to_contain_text("未填，尚不能登录")
     expect(page.locator(".new-units")).to_contain_text("市发展改革委")
+    page.wait_for_load_state("load")  # the whole page, not what is parsed so far
     assert "Qianli-2027!" not in page.content()  # the password is never written back
     assert _user(engine, "qianli") is None  # a preview changes nothing
 

@@ -82,6 +82,7 @@ def test_the_office_reads_the_bulletin_as_the_command_line_prints_it_and_downloa
     page.get_by_label("季度").select_option(quarter.code)
     page.get_by_label("另列其他实施中的方案").check()
     page.get_by_role("button", name="筛选").click()
+    page.wait_for_url(re.compile(r"/bulletin\?.*all=1"))  # and its load: the rows are read below without waiting
     expect(page.locator("h1")).to_contain_text(display.quarter(quarter.code, True))  # 2026年第四季度
     shown = _page_rows(page, "#quarterly", "td.fill") + _page_rows(page, "#others", "td.fill")
     assert shown == expected
@@ -120,7 +121,7 @@ def test_the_office_reads_the_supervision_ledger_as_the_command_line_prints_it(l
     page.get_by_role("navigation").get_by_role("link", name="督察整改", exact=True).click()
     page.get_by_label("年度").select_option(str(year))
     page.get_by_role("button", name="筛选").click()
-    expect(page).to_have_url(re.compile(f"year={year}"))
+    page.wait_for_url(re.compile(f"year={year}"))  # and its load: evaluate_all does not wait for the rows
     rows = page.locator("tr[data-plan]")
     assert [int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.plan)")] == expected
     done = next(r for r in result["plans"] if r["supervision"]["state"] == "done")
@@ -258,6 +259,7 @@ def test_a_schedule_file_that_changes_many_days_is_shown_before_it_is_entered(li
     expect(page.get_by_role("alert")).to_have_count(0)  # the year counts as entered now
     expect(page.locator("tr[data-day='2027-01-01'][data-by-law='false']")).to_contain_text("改革办录入：元旦")
     listed = json.loads(_cli(live, "calendar", "show", "2027", "--json"))["days"]
+    page.wait_for_load_state("load")  # the year's first row shown is not its last: evaluate_all does not wait
     assert page.locator("tr[data-day]").evaluate_all("rs => rs.map(r => r.dataset.day)") == [d["day"] for d in listed]
 
     # a small file goes straight in

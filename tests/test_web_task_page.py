@@ -46,6 +46,7 @@ def test_the_trail_speaks_the_page_s_language_only(live, page):
     page.get_by_role("button", name="English").click()
     expect(trail).to_contain_text("started ")
     expect(trail).to_contain_text("task created 合法合规性审查")
+    page.wait_for_load_state("load")  # the whole trail, not the entries parsed so far
     text = trail.inner_text()
     assert "发起方案" not in text and "生成待办" not in text and "：" not in text
 
@@ -202,6 +203,7 @@ def test_submitting_a_page_gone_stale_is_a_conflict_that_keeps_what_was_typed(li
     expect(page.locator(".held")).to_contain_text("李二（li2）")
     expect(page.locator("[data-kept-field='legalityOpinion']")).to_have_value("符合法律法规，同意提交审议。共审查条款 42 条。")
     expect(page.locator("[data-kept-field='legalityResult']")).to_have_value("pass")
+    page.wait_for_load_state("load")  # the form below what was kept parsed too: count() does not wait
     assert page.get_by_role("button", name="提交").count() == 0
     now = engine.task_view(review["id"])
     assert (now["status"], now["assignee"], now["completed_by"]) == ("claimed", "li2", None)
