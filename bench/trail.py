@@ -44,7 +44,7 @@ def one_round(engine, instance_id: int, number: int, chatter: int) -> None:
     On the way `chatter` times: the office asks about the redraft, urges it (催办) and the drafter
     answers; and the review is claimed and handed back (交回待办) a few times before it is done.
     (The rounds are few and the talk is much: SpiffWorkflow's task tree deepens with each round,
-    and after some 40 to 80 returns the engine could no longer run the plan on, docs/performance.md.)"""
+    and each command on the plan costs a little more per round, docs/performance.md.)"""
     draft = open_step(engine, instance_id, DRAFT)
     for said in range(chatter):
         engine.comment(instance_id, f"第 {number} 轮之{said}：请说明本轮修改了哪些内容。", actor="chen",

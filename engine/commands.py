@@ -28,7 +28,7 @@ from models import ApiToken, AuditEvent, CalendarOverride, Delegation, Group, Hu
 from models.identity import memberships
 from models.db import Database
 
-from . import (audit, channels, clock, comments, cycles, delegations, directory, documents, drafts, forms, joins, mail,
+from . import (audit, channels, clock, comments, cycles, deep_trees, delegations, directory, documents, drafts, forms, joins, mail,
                modeler, migration, passwords, provisional, recount, reporting_bodies, runtime, start_names, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
@@ -95,6 +95,7 @@ class Engine:
         clock.patch_spiffworkflow_clock()
         joins.install()
         cycles.install()
+        deep_trees.install()
 
     # ----------------------------------------------------------------- plumbing
     def via(self, channel: "channels.Channel") -> "Engine":

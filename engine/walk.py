@@ -4,7 +4,7 @@ SpiffWorkflow's own iterator.
 SpiffWorkflow 3.2.0 finds tasks with a generic iterator that pays a Python generator step, a
 filter object and a list rebuild per task visited. `BpmnWorkflow.do_engine_steps` asks it for
 the ready tasks several times per step, over the whole tree (~115 tasks for a plan).
-`tree_tasks` gives the same tasks in the same order with a plain recursive walk (~4x faster);
+`tree_tasks` gives the same tasks in the same order with a plain walk (~4x faster);
 `engine_steps` is `do_engine_steps` written over it, so the engine runs the very same tasks in
 the very same order, in 17–20% less time (docs/performance.md, round 5). tests/test_walk.py
 holds both to SpiffWorkflow's own answers after every step of whole plans.
@@ -14,9 +14,6 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-# SpiffWorkflow's iterator stops descending at this depth; kept so that a very long plan gives
-# the same answer both ways.
-_MAX_DEPTH = 1000
 # Call activities and subprocesses inside each other: the library nests three at most.
 MAX_SUBPROCESS_DEPTH = 30
 
@@ -46,34 +43,24 @@ def tree_tasks(workflow, state: int = TaskState.ANY_MASK) -> list:
     subprocesses = workflow.top_workflow.subprocesses
     found = []
     append = found.append
-
-    def visit(task, depth):
-        # follows a chain of single children in this loop and recurses only where the tree
-        # branches, so the Python stack grows with the branch points, not the plan's length
-        while True:
-            task_state = task._state
-            if task_state & state:
-                append(task)
-            if depth >= _MAX_DEPTH:
-                return
-            subprocess = subprocesses.get(task.id)
-            if subprocess is not None:
-                visit(subprocess.task_tree, depth + 1)
-            elif task_state < min_state:
-                return
-            children = task._children
-            if not children:
-                return
+    # a list of tasks still to visit, not recursion: a plan looped round many times is a tree
+    # thousands of levels deep (engine/deep_trees.py)
+    pending = [workflow.task_tree]
+    pop, extend = pending.pop, pending.extend
+    while pending:
+        task = pop()
+        task_state = task._state
+        if task_state & state:
+            append(task)
+        subprocess = subprocesses.get(task.id)
+        if subprocess is None and task_state < min_state:
+            continue
+        children = task._children
+        if children:
             lookup = task.workflow.tasks
-            depth += 1
-            for child in children[:-1]:
-                visit(lookup[child], depth)
-            task = lookup[children[-1]]
-
-    try:
-        visit(workflow.task_tree, 0)
-    except RecursionError:  # a tree branching deeper than Python's stack allows: the slow way
-        return workflow.get_tasks(state=state)
+            extend([lookup[child] for child in reversed(children)])
+        if subprocess is not None:
+            pending.append(subprocess.task_tree)  # visited before the children, as SpiffWorkflow does
     return found
 
 
