@@ -38,6 +38,8 @@ def test_the_first_day_entered_on_the_calendar_page_moves_a_deadline_across_a_gu
         taken_back = page_text(chen.post("/calendar/2027/day", data={
             "day": "2027-01-01", "action": "remove", "seen": '{"2027-01-01": [false, "元旦"]}'}))
         assert "期限 2027年2月12日 → 2027年2月16日" in taken_back
+        assert "2027 年已没有录入的日子：该年又算作未录入，工作日期限重新标为暂定，按法律推定的补假重新计入，" \
+               "所有按工作日计算的未办结待办期限已重新计算。" in taken_back
     assert plan.task("Task_LegalityReview")["due_at"] == "2027-02-16T16:00:00+00:00"
 
 

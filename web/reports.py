@@ -312,6 +312,9 @@ def calendar_day(year: int):
     for begun in done.get("years_begun", []):
         flash(_("这是 %(year)s 年录入的第一天：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。"
                 "请录入该年全部放假和调休安排，最好用下面的「导入」一次录入。", year=begun), "warning")
+    for ended in done.get("years_ended", []):  # the year's last entry taken back: its guessed make-up days count again
+        flash(_("%(year)s 年已没有录入的日子：该年又算作未录入，工作日期限重新标为暂定，按法律推定的补假重新计入，"
+                "所有按工作日计算的未办结待办期限已重新计算。", year=ended), "warning")
     return _calendar_page(year, changed=changed)
 
 

@@ -63,7 +63,16 @@ def calendar_remove(state, as_json, day, actor):
     # longer 调休上班 or 放假
     now = ("工作日", "a working day") if result["working"] else ("休息日", "a day off")
     _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{now[0]} (entry removed: now {now[1]})"),
-                                      _print_moved(d["moved"])))
+                                      _print_moved(d["moved"]), _print_years_ended(d["years_ended"])))
+
+
+def _print_years_ended(years: list[int]) -> None:
+    """The year's last entry taken back: it counts as not entered again, as before its first."""
+    for year in years:
+        click.echo(f"警告 (warning)：{year} 年已没有录入的日子，该年又算作未录入，工作日期限重新标为暂定，按法律推定的补假重新计入，"
+                   f"所有按工作日计算的未办结期限已重新计算 (no day of {year} is entered any more: the year counts as "
+                   f"not entered again, its working-day deadlines are provisional again and the make-up days guessed by "
+                   f"the law count again; every open working-day deadline was counted again)", err=True)
 
 
 @command(calendar, "recount")
