@@ -36,21 +36,35 @@ def year_days(entered: dict[date, tuple[bool, str]], year: int) -> dict:
     package does not know (its 调休 not entered, or only part of it), `made_up` that it is the
     weekday the law's rule guesses for a holiday on a weekend (补假), not a holiday itself."""
     cal = work_calendar(entered)
-    guessing = not any(day.year == year for day in entered)  # make-up days guessed only until the notice is entered
     day, days = date(year, 1, 1), []
     with unlogged():  # the warning below says it, with the command that mends it
         while day.year == year:
-            working = cal.is_working_day(day)
             # every entry too, even one the same as Monday-Friday: it still makes the year count as entered
-            if working != (day.weekday() < 5) or day in entered:
-                law = None if day in entered or package_knows(year) else holiday_by_law(day, guessing)
-                days.append({"day": day.isoformat(), "working": working, "override": day in entered,
-                             "by_law": law is not None, "made_up": law is not None and law[0].endswith("补假"),
-                             "note": entered[day][1] if day in entered else None,
-                             "holiday": list(law) if law is not None else _holiday(day)})
+            if cal.is_working_day(day) != (day.weekday() < 5) or day in entered:
+                days.append(_day_row(cal, entered, day))
             day += timedelta(days=1)
     covered = cal.covered(year)
     return {"year": year, "covered": covered, "days": days, "warnings": [] if covered else [gap_warning(year)]}
+
+
+def days_now(entered: dict[date, tuple[bool, str]], days: Iterable[date]) -> dict[date, dict]:
+    """What each of `days` counts as now, as a row of `year_days` says it (whether or not that
+    lists the day): for the calendar page's import confirmation, which shows each day a file
+    changes as it stands before the file is entered — a statutory holiday by law or a guessed
+    make-up day, not "nothing entered"."""
+    cal = work_calendar(entered)
+    with unlogged():  # the page warns of the year itself
+        return {day: _day_row(cal, entered, day) for day in days}
+
+
+def _day_row(cal: WorkCalendar, entered: dict[date, tuple[bool, str]], day: date) -> dict:
+    # make-up days are guessed only until the year's notice is entered (any day of it)
+    guessing = not any(d.year == day.year for d in entered)
+    law = None if day in entered or package_knows(day.year) else holiday_by_law(day, guessing)
+    return {"day": day.isoformat(), "working": cal.is_working_day(day), "override": day in entered,
+            "by_law": law is not None, "made_up": law is not None and law[0].endswith("补假"),
+            "note": entered[day][1] if day in entered else None,
+            "holiday": list(law) if law is not None else _holiday(day)}
 
 
 def missing_in_reach(calendar: WorkCalendar, today: date, also: Iterable[int] = ()) -> list[int]:

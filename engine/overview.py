@@ -10,7 +10,10 @@ Everything comes from what the other reports already compute, not counted again 
   `add_working_days`: the deadline's Beijing date no later than that many working days after
   today); the filing steps (备案, `Task_FileDocument` of bpmn/filing.bpmn) among them, overdue or
   due soon by the same measure, so that the figure and the inbox's list it opens agree;
-- the lead units with the most overdue steps (an open task past its deadline), top `TOP_UNITS`;
+- the units with the most overdue steps (an open task past its deadline), top `TOP_UNITS`: a
+  plan's step counts against its lead unit, whoever holds it; in a round of reports
+  (work_report.bpmn), a body's own report (or its revision) counts against that body, not the
+  reform office that leads the round (`owed_by`);
 - how many open tasks the asking office member may claim (engine/queries.py `count_tasks`, the
   inbox's 可认领 list);
 - the supervision ledger's summary (engine/supervision.py) of the plans in implementation now:
@@ -27,20 +30,21 @@ the inbox's one SELECT of counts.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.orm import Session
 
-from models import User
+from models import Unit, User
 
-from . import clock, supervision
+from . import clock, reporting_bodies, supervision
 from .calendar_year import missing_in_reach
 from .deadlines import end_of_local_day
 from .ledger import (COLOURS, completions, in_year, last_day, mark_provisional, names_of, plans_and_tasks, rows_of,
                      year_conditions)
 from .queries import count_tasks, iso
-from .runtime import OPEN_STATUSES, calendar_of
+from .runtime import OPEN_STATUSES, SUBJECT_LENGTH, calendar_of
 from .workdays import WorkCalendar
 
 SOON = 5  # working days: a deadline within them is due soon
@@ -67,7 +71,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
     # year's ledger unless the clock was set back), their plans and steps read once for both
     plans, tasks = plans_and_tasks(conn, [or_(and_(*year_conditions(year)), and_(*supervision.now_conditions()))],
                                    telling=(FILING_STEP, supervision.SUPERVISE))
-    users = conn.execute(select(User.username, User.display_name, User.active)).all()
+    users = conn.execute(select(User.username, User.display_name, User.active, Unit.name.label("unit"))
+                         .outerjoin(Unit, User.unit_id == Unit.id)).all()
     rows = mark_provisional(conn, rows_of([p for p in plans if in_year(p, year)], tasks, now, names_of(conn, users),
                                           year=year))
     calendar = calendar_of(conn)
@@ -77,6 +82,9 @@ def overview(session: Session, now: datetime, username: str) -> dict:
 
     overdue, due_soon, filings_overdue, filings_soon = [], [], [], []
     units: dict[str, dict] = {}
+    variables = {p.id: p.variables_json for p in plans}
+    steps = {t.id: t for listed in tasks.values() for t in listed}
+    unit_of = {u.username: u.unit for u in users}
     for row in rows:
         for step in row["current"]:
             if step["due_at"] is None:
@@ -93,9 +101,11 @@ def overview(session: Session, now: datetime, username: str) -> dict:
                 overdue.append(item)
                 if filing:
                     filings_overdue.append(item)
-                unit = units.setdefault(row["lead_unit"] or "", {"lead_unit": row["lead_unit"], "overdue": 0,
-                                                                 "plans": set()})
+                body = owed_by(json.loads(variables[row["id"]]), steps[step["task_id"]], unit_of)
+                owner = body or row["lead_unit"]
+                unit = units.setdefault(owner or "", {"lead_unit": owner, "overdue": 0, "reports": 0, "plans": set()})
                 unit["overdue"] += 1
+                unit["reports"] += body is not None
                 unit["plans"].add(row["id"])
                 continue
             if due <= soon:
@@ -106,7 +116,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
     overdue.sort(key=lambda t: (t["due_at"], t["task_id"]))
     for listed in (due_soon, filings_overdue, filings_soon):
         listed.sort(key=lambda t: (t["due_at"], t["task_id"]))
-    ranked = sorted(({"lead_unit": u["lead_unit"], "overdue": u["overdue"], "plans": len(u["plans"])}
+    ranked = sorted(({"lead_unit": u["lead_unit"], "overdue": u["overdue"], "reports": u["reports"],
+                      "plans": len(u["plans"])}
                      for u in units.values()),
                     key=lambda u: (-u["overdue"], u["lead_unit"] is None, u["lead_unit"] or ""))
     watched = supervision.rows_of([p for p in plans if supervision.is_now(p)], tasks,
@@ -129,6 +140,30 @@ def overview(session: Session, now: datetime, username: str) -> dict:
                         "rectifications_overdue": watched["rectification_overdue"],
                         "supervisions_overdue": watched["supervision_overdue"]},
     }
+
+
+def owed_by(variables: dict, task, unit_of: dict[str, str | None]) -> str | None:
+    """The reporting body whose own overdue step `task` is, or None (it counts against the plan's
+    lead unit). In a round of reports — the process property `reportingBodies` names the list
+    of bodies (engine/reporting_bodies.py), a variable of the plan like every property — a step of
+    a body's instance (its subject names the body: engine/runtime.py instance_subject) that the
+    body holds: open to the body's user or group as the list gives them, or claimed by a member
+    of the body's unit (the office may give it to a colleague). That is the body's report or its
+    revision, late because the body has not sent it; the office's editing or chasing of it (open
+    to the office's group) and its summary report (no subject) stay the office's, the round's
+    lead unit."""
+    listed = variables.get(reporting_bodies.PROPERTY)
+    bodies = variables.get(listed) if isinstance(listed, str) else None
+    if not task.subject or not isinstance(bodies, list):
+        return None
+    groups, users = json.loads(task.candidate_groups or "[]"), json.loads(task.candidate_users or "[]")
+    for body in bodies:
+        if not isinstance(body, dict) or str(body.get("unit") or "").strip()[:SUBJECT_LENGTH] != task.subject:
+            continue
+        if (body.get("group") and body["group"] in groups) or (body.get("user") and body["user"] in (task.assignee, *users)) \
+                or (task.assignee and unit_of.get(task.assignee) == task.subject):
+            return task.subject
+    return None
 
 
 def calendar_gaps(calendar: WorkCalendar, today, deadlines: list[str | None]) -> list[dict]:

@@ -298,9 +298,13 @@ def test_a_day_taken_back_in_a_year_still_entered_is_said_as_that_year_counts_it
     cli("calendar", "set", "2027-02-09", "--off", "--note", "春节", "--as", "chen")
     removed = cli("calendar", "remove", "2027-02-09", "--as", "chen")
     assert "2027-02-09：已撤销录入，现为工作日 (entry removed: now a working day)" in removed.stdout
+    assert "年已没有录入的日子" not in removed.stderr  # 1 January is still entered
     assert "2027-02-09" not in cli("calendar", "show", "2027").stdout
     alone = cli("calendar", "remove", "2027-01-01", "--as", "chen")  # the year's last entry: guesses count again
     assert "2027-01-01：已撤销录入，现为休息日" in alone.stdout
+    # said, as the first entry is: the year is not entered again, and every working-day deadline counted again
+    assert "警告 (warning)：2027 年已没有录入的日子，该年又算作未录入，工作日期限重新标为暂定，按法律推定的补假重新计入，" \
+           "所有按工作日计算的未办结期限已重新计算" in alone.stderr
 
 
 def _review_opened_on_20_january_2027(cli) -> tuple[int, list[str]]:  # noqa: F811

@@ -51,7 +51,7 @@ def test_the_counts_are_the_years_ledger_and_an_overdue_step_ranks_its_lead_unit
     [step] = view["overdue"]["tasks"]
     assert (step["name"], step["plan_id"], step["lead_unit"], step["days_late"], step["holder"]) == (
         "合法合规性审查", late.id, "市财政局", 4, "法制机构")
-    assert view["units"] == {"count": 1, "top": [{"lead_unit": "市财政局", "overdue": 1, "plans": 1}]}
+    assert view["units"] == {"count": 1, "top": [{"lead_unit": "市财政局", "overdue": 1, "reports": 0, "plans": 1}]}
     # the inbox's 只看已逾期 lists the same
     from engine.queries import count_open_listed
     from engine import clock
@@ -206,3 +206,33 @@ def test_the_command_line_says_due_soon_and_overdue_as_the_web_does(library, pla
     assert "    即将到期 (due soon)：#" in shown.stdout and "    将到期" not in shown.stdout
     helped = CliRunner().invoke(main, ["claim", "--help"])
     assert "认领一项您可办理的待办" in helped.output
+
+
+def test_a_reporting_bodys_overdue_report_counts_against_the_body_not_the_office_that_leads_the_round(library, at):  # noqa: F811
+    """QA walk on 4 January 2027: the year-end round's report 市国资委 had not sent was counted
+    against 市委改革办, the round's lead unit, as though the office were late. A body's own report
+    is the body's delay (claimed or still open to its group alike); the office's summary report,
+    once late, is the office's."""
+    from .test_work_report import YEAR_END, Round
+    from .web_helper import page_text, signed_in_client
+    with at("2026-12-01T09:00:00"):
+        round_ = Round(library, key="BG-2026-NB")
+        round_.do("Task_ConfirmRound", **YEAR_END)  # reports due 20 December, the summary 15 January
+        round_.report("zhang")
+        library.claim(round_.body_task("Task_SubmitReport", "special_group")["id"], actor="sun")
+    with at("2027-01-04T09:00:00"):
+        view = library.overview("chen")
+        assert view["overdue"]["count"] == 2
+        assert view["units"] == {"count": 2, "top": [
+            {"lead_unit": "市政府办公厅", "overdue": 1, "reports": 1, "plans": 1},
+            {"lead_unit": "经济体制改革专项小组", "overdue": 1, "reports": 1, "plans": 1}]}
+        library.set_password("chen", "correct horse battery", actor="chen", first=True)
+        chen = signed_in_client(library, "chen", "correct horse battery", language="zh")
+        units = page_text(chen.get("/overview")).split("逾期最多的单位", 1)[1].split("已逾期的环节", 1)[0]
+        assert "市政府办公厅 （其中 1 项为本单位应报的报告） 1 1" in units and "市委改革办" not in units
+        round_.report("wang")
+        round_.report("special_group")
+        round_.review_all()
+    with at("2027-01-18T09:00:00"):  # the summary, due 15 January, not written: the office is late
+        assert library.overview("chen")["units"]["top"] == [
+            {"lead_unit": "市委改革办", "overdue": 1, "reports": 0, "plans": 1}]

@@ -38,6 +38,8 @@ def test_the_first_day_entered_on_the_calendar_page_moves_a_deadline_across_a_gu
         taken_back = page_text(chen.post("/calendar/2027/day", data={
             "day": "2027-01-01", "action": "remove", "seen": '{"2027-01-01": [false, "元旦"]}'}))
         assert "期限 2027年2月12日 → 2027年2月16日" in taken_back
+        assert "2027 年已没有录入的日子：该年又算作未录入，工作日期限重新标为暂定，按法律推定的补假重新计入，" \
+               "所有按工作日计算的未办结待办期限已重新计算。" in taken_back
     assert plan.task("Task_LegalityReview")["due_at"] == "2027-02-16T16:00:00+00:00"
 
 
@@ -89,3 +91,69 @@ def test_a_file_of_a_years_first_days_imported_on_the_page_warns_as_the_command_
                                                                       "seen": "{}"},
                                       content_type="multipart/form-data"))
         assert "The first days entered for 2028: the year now counts as entered" in said
+
+
+# The year's schedule as a file: more than the page enters unseen (web/reports.py CONFIRM_ABOVE), so it is shown first.
+SCHEDULE_2027 = ("日期,安排,说明\n2027-01-01,放假,元旦\n2027-02-06..2027-02-13,放假,春节\n2027-02-14,上班,春节调休\n"
+                 "2027-05-01..2027-05-05,放假,劳动节\n").encode("utf-8")
+
+
+def _preview(client, year: int, content: bytes, seen: dict) -> str:
+    return page_text(client.post(f"/calendar/{year}/import", data={"schedule": (io.BytesIO(content), f"{year}.csv"),
+                                                                     "seen": json.dumps(seen)},
+                                 content_type="multipart/form-data"))
+
+
+def test_the_import_confirmation_says_what_each_day_counts_as_now_and_that_every_deadline_is_counted_again(library, at):  # noqa: F811
+    """QA walk on 4 January 2027: the confirmation of 2027's schedule said 1 January and 3 May,
+    a statutory holiday by law and a make-up day the law guesses, were 现为 未录入; and that only
+    the deadlines crossing these days would be counted again, while the year's first entry counts
+    every open working-day deadline again (its guessed make-up days stop counting)."""
+    with at("2027-01-04T09:00:00"):
+        chen = _chen(library)
+        first = _preview(chen, 2027, SCHEDULE_2027, {})
+        assert "确认录入 2027.csv" in first and "未录入" not in first.split("确认录入", 1)[1].split("取消", 1)[0]
+        page = chen.post("/calendar/2027/import", data={"schedule": (io.BytesIO(SCHEDULE_2027), "2027.csv"),
+                                                          "seen": "{}"}, content_type="multipart/form-data")
+        html = page.get_data(as_text=True)
+        assert _cell(html, "2027-01-01") == "放假（法定节假日（依法） · 元旦）"
+        assert _cell(html, "2027-05-03") == "放假（按法律推定的补假 · 劳动节补假）"
+        assert _cell(html, "2027-02-14") == "休息日"  # a Sunday, nothing about it by law
+        assert _cell(html, "2027-02-09") == "放假（按法律推定的补假 · 春节补假）"
+        assert _cell(html, "2027-02-11") == "工作日"  # a Thursday of the Spring Festival's week, a working day by law
+        assert "这是 2027 年首次录入：录入后该年从此算作已录入，按法律推定的补假不再计入，所有按工作日计算的未办结待办期限都将重新计算" in first
+        assert "跨过这些日子的待办期限将重新计算" not in first
+        english = signed_in_client(library, "chen", PASSWORD, language="en")
+        said = page_text(english.post("/calendar/2027/import", data={
+            "schedule": (io.BytesIO(SCHEDULE_2027), "2027.csv"), "seen": "{}"}, content_type="multipart/form-data"))
+        assert "the first days entered for 2027" in said and "every open deadline counted in working days" in said
+        # entered, a file for the rest of the year is only a change of these days: only deadlines across them move
+        library.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")
+        autumn = ("日期,安排,说明\n2027-10-01..2027-10-07,放假,国庆节\n").encode("utf-8")
+        later = _preview(chen, 2027, autumn, {"2027-01-01": [False, "元旦"]})
+        assert "录入后跨过这些日子的待办期限将重新计算" in later and "首次录入" not in later
+        # 4 October, a make-up day while 2027 was not entered, is now a plain working day
+        later_html = chen.post("/calendar/2027/import", data={"schedule": (io.BytesIO(autumn), "2027.csv"),
+                                                                "seen": json.dumps({"2027-01-01": [False, "元旦"]})},
+                               content_type="multipart/form-data").get_data(as_text=True)
+        assert _cell(later_html, "2027-10-04") == "工作日"
+        assert _cell(later_html, "2027-10-01") == "放假（法定节假日（依法） · 国庆节）"
+
+
+def _cell(html: str, day: str) -> str:
+    """The 现为 cell of the confirmation's row for `day`."""
+    import re
+    row = re.search(rf'<tr data-day="{day}"><td>{day}</td><td>(.*?)</td>', html)
+    assert row is not None, day
+    return re.sub(r"\s+", " ", row.group(1)).strip()
+
+
+def test_the_csv_example_on_a_later_years_calendar_page_uses_that_years_dates(library, at):  # noqa: F811
+    """The 2028 page showed 2027-01-01,放假,元旦 as its example: copied, it enters 2027."""
+    with at("2027-01-04T09:00:00"):
+        chen = _chen(library)
+        said = page_text(chen.get("/calendar/2028"))
+        example = said.split("导入全年放假安排", 1)[1]
+        assert "2028-01-01,放假,元旦" in example and "2028-02-06..2028-02-13,放假,春节" in example
+        assert "日期也可写作 2028/2/6 或 2028年2月6日" in example
+        assert "2027" not in example

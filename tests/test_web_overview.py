@@ -1,6 +1,6 @@
 """工作台 (/overview) in a real browser over the demo, as the reform office's head opens it in the
 morning: the year's ledger counted by colour, each count a link to the ledger filtered so; what is
-late and due soon, the lead units most behind; and nobody else may open it, on the page or in the
+late and due soon, the units most behind; and nobody else may open it, on the page or in the
 JSON API (GET /api/v1/overview)."""
 from __future__ import annotations
 
@@ -41,12 +41,17 @@ def test_the_office_clicks_the_red_count_and_lands_on_the_ledger_filtered_red(li
     expect(page.locator("[data-figure='filings-overdue']")).to_have_text(str(view["filings"]["overdue"]))
     expect(page.locator("[data-figure='filings-overdue']")).to_have_attribute(
         "href", "/tasks?scope=all&overdue=1&step=Task_FileDocument")  # by the diagram's element, not its name
-    # the lead units most behind, each a link to its year's ledger
+    # the units most behind, a lead unit a link to its year's ledger; a reporting body late only with
+    # its report leads no plan there: its name alone
     units = page.locator("tr[data-unit]")
-    expect(units).to_have_count(len(view["units"]["top"]))
-    if view["units"]["top"] and view["units"]["top"][0]["lead_unit"]:
-        first = view["units"]["top"][0]["lead_unit"]
-        expect(units.first.get_by_role("link")).to_have_text(first)
+    top = view["units"]["top"]
+    expect(units).to_have_count(len(top))
+    for i, unit in enumerate(top):
+        if unit["lead_unit"] and unit["overdue"] > unit["reports"]:
+            expect(units.nth(i).get_by_role("link")).to_have_text(unit["lead_unit"])
+        elif unit["lead_unit"]:
+            expect(units.nth(i)).to_contain_text(f"{unit['lead_unit']} （其中 {unit['reports']} 项为本单位应报的报告）")
+            expect(units.nth(i).get_by_role("link")).to_have_count(0)
 
     page.locator("td[data-colour='red'] a").click()
     page.wait_for_url(f"{live.url}/ledger?year={year}&colour=red")

@@ -485,7 +485,7 @@ def stats():
 @bp.get("/overview")
 def overview():
     """工作台 (engine/overview.py), the reform office only: this year's ledger in colours, the open
-    steps overdue and due within 5 working days, the lead units with the most overdue steps, open
+    steps overdue and due within 5 working days, the units with the most overdue steps, open
     filings, the tasks the caller may claim, the rectifications open, and the years deadlines reach
     that the working-day calendar does not know, as of now."""
     return answer(engine().overview(me().username))

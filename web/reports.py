@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 
 from engine import bulletin_export, calendar_file, clock, step_times_export, supervision_export
 from engine.bulletin import Quarter, last_ended
-from engine.calendar_year import entries, missing_in_reach, work_calendar, year_days
+from engine.calendar_year import days_now, entries, missing_in_reach, work_calendar, year_days
 from engine.errors import Invalid, ReformflowError
 from engine.step_times import step_id
 
@@ -312,6 +312,9 @@ def calendar_day(year: int):
     for begun in done.get("years_begun", []):
         flash(_("这是 %(year)s 年录入的第一天：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。"
                 "请录入该年全部放假和调休安排，最好用下面的「导入」一次录入。", year=begun), "warning")
+    for ended in done.get("years_ended", []):  # the year's last entry taken back: its guessed make-up days count again
+        flash(_("%(year)s 年已没有录入的日子：该年又算作未录入，工作日期限重新标为暂定，按法律推定的补假重新计入，"
+                "所有按工作日计算的未办结待办期限已重新计算。", year=ended), "warning")
     return _calendar_page(year, changed=changed)
 
 
@@ -338,11 +341,17 @@ def calendar_import(year: int):
                 now = entries(s)
             changes = [e for e in schedule if now.get(e.day) != (e.working, e.note)]
             if len(changes) > CONFIRM_ABOVE:
+                # a day nothing was entered for is shown as it counts now (a holiday by law, say)
+                counts = days_now(now, [e.day for e in changes])
+                covered = work_calendar(now).covered
                 preview = {"name": name, "content": base64.b64encode(content).decode(),
                            "seen": json.dumps({d.isoformat(): now.get(d) for d in days}, ensure_ascii=False),
                            "changes": [{"day": e.day.isoformat(), "working": e.working, "note": e.note,
-                                        "was": now.get(e.day)} for e in changes],
-                           "unchanged": len(schedule) - len(changes)}
+                                        "was": now.get(e.day), "now": counts[e.day]} for e in changes],
+                           "unchanged": len(schedule) - len(changes),
+                           # the year's first entries: every open working-day deadline is counted again
+                           # (engine/recount.py counted_through), not only those across the days
+                           "years_begun": sorted({e.day.year for e in changes if not covered(e.day.year)})}
                 return _calendar_page(year, preview=preview)
         done = engine().set_calendar_days([(e.day, e.working, e.note) for e in schedule],
                                           actor=current_user.username, seen=seen)

@@ -1,5 +1,6 @@
 """The working-day calendar: days off and swapped working days entered for the years the
-chinesecalendar package lacks, the deadlines counted across them counted again; and the
+chinesecalendar package lacks, the deadlines counted across them counted again (every open one
+of a year's first entry: engine/recount.py counted_through); and the
 warning `init` and the worker give when deadlines will soon reach a year nobody entered.
 """
 from __future__ import annotations
@@ -27,9 +28,10 @@ def calendar():
 @click.option("--note", default="", help="说明，如 元旦 / 春节调休 (a note).")
 @acting_user()
 def calendar_set(state, as_json, day, off, working, note, actor):
-    """把 DAY 录入为放假 (--off) 或调休上班 (--working)，并重新计算跨过该日的待办期限和定时器；限改革办
-    (enter DAY as a day off or a working day; open deadlines and timers counted across it are counted again;
-    reform office only)."""
+    """把 DAY 录入为放假 (--off) 或调休上班 (--working)，并重新计算跨过该日的待办期限和定时器（该年首次录入时，按法律推定的补假
+    不再计入，所有按工作日计算的未办结期限都重新计算）；限改革办 (enter DAY as a day off or a working day; open deadlines and
+    timers counted across it are counted again, and every open working-day deadline when it is the year's first entry:
+    the make-up days guessed by the law stop counting; reform office only)."""
     if off == working:  # neither, or both: a --working/--off switch let the last one win unseen
         raise BadValue("须指定 --off（放假）或 --working（调休上班），且只能指定其中一个",
                        "give exactly one of --off (a day off) or --working (a working day)",
@@ -51,15 +53,26 @@ def _recount(state, day, actor, reason: str = "calendar") -> list[dict]:
 @click.argument("day", type=Day(), metavar="DAY")
 @acting_user()
 def calendar_remove(state, as_json, day, actor):
-    """撤销 DAY 的录入（录错时用），该日恢复为日历包的安排（日历包不知的年份：法定节假日和周末），并重新计算跨过该日的期限；限改革办
-    (take back what was entered for DAY; deadlines counted across it are counted again; reform office only)."""
+    """撤销 DAY 的录入（录错时用），该日恢复为日历包的安排（日历包不知的年份：法定节假日和周末），并重新计算跨过该日的期限
+    （撤销的是该年最后一天时，按法律推定的补假重新计入，所有按工作日计算的未办结期限都重新计算）；限改革办 (take back what was
+    entered for DAY; deadlines counted across it are counted again, and every open working-day deadline when it was the
+    year's last entry: the make-up days guessed by the law count again; reform office only)."""
     result = state.engine.remove_calendar_day(day.date(), actor=actor)
     result["moved"] = _recount(state, date.fromisoformat(result["counted_through"]), actor)
     # the day is now as the package or the law (engine/workdays.py by_law) has it: a plain working day or day off, no
     # longer 调休上班 or 放假
     now = ("工作日", "a working day") if result["working"] else ("休息日", "a day off")
     _emit(result, as_json, lambda d: (click.echo(f"{d['day']}：已撤销录入，现为{now[0]} (entry removed: now {now[1]})"),
-                                      _print_moved(d["moved"])))
+                                      _print_moved(d["moved"]), _print_years_ended(d["years_ended"])))
+
+
+def _print_years_ended(years: list[int]) -> None:
+    """The year's last entry taken back: it counts as not entered again, as before its first."""
+    for year in years:
+        click.echo(f"警告 (warning)：{year} 年已没有录入的日子，该年又算作未录入，工作日期限重新标为暂定，按法律推定的补假重新计入，"
+                   f"所有按工作日计算的未办结期限已重新计算 (no day of {year} is entered any more: the year counts as "
+                   f"not entered again, its working-day deadlines are provisional again and the make-up days guessed by "
+                   f"the law count again; every open working-day deadline was counted again)", err=True)
 
 
 @command(calendar, "recount")
