@@ -1786,7 +1786,7 @@ class Engine:
 
     def overview(self, actor: str) -> dict:
         """工作台 (engine/overview.py), for the reform office only: this year's ledger in colours, the
-        open steps overdue and due soon, the lead units most behind, filings, what the office may
+        open steps overdue and due soon, the units most behind, filings, what the office may
         claim and the rectifications open, as of now. Read-only."""
         from .overview import overview
         now = clock.now()

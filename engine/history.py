@@ -156,7 +156,22 @@ def plan_history(session: Session, instance_id: int, newest: int | None = None) 
     if newest is not None:
         found["total"] = len(trail.events) if len(trail.events) < newest else session.execute(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.instance_id == instance_id)).scalar_one()
+        found["earlier_broken"] = _broken_before(session, instance_id, trail.events[0].seq) if (
+            found["total"] > len(trail.events)) else 0
     return found
+
+
+# what an event's own hash covers (audit.intact), read without building the ORM objects
+_HASHED = (AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.event_type, AuditEvent.instance_id,
+           AuditEvent.task_id, AuditEvent.payload, AuditEvent.prev_hash, AuditEvent.recorded_at, AuditEvent.channel,
+           AuditEvent.token_id, AuditEvent.hash)
+
+
+def _broken_before(session: Session, instance_id: int, seq: int) -> int:
+    """How many of the plan's events before `seq` (those its page does not list) fail their own
+    hash: the page says so, so that a changed line is not hidden by being old."""
+    rows = session.execute(select(*_HASHED).where(AuditEvent.instance_id == instance_id, AuditEvent.seq < seq))
+    return sum(1 for row in rows if not intact(row))
 
 
 def submitted_values(form: list[dict], new: dict) -> list[dict]:

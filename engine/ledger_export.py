@@ -74,7 +74,7 @@ def _cells(row: dict) -> list:
             row["lead_unit"] or "", row["responsible_person"] or "", row["milestone"] or "",
             row["milestone_due"] or "", _reached_cell(row), *_measure_cells(row["measures"]),
             "、".join(f"{step(t['name'], t['subject'])}（{holder_text(t, '待认领')}）" for t in current),
-            _earliest([t["due_at"] for t in current if t["due_at"]]),
+            _earliest([t for t in current if t["due_at"]]),
             "；".join(missed_text(m) for m in row["missed"]),
             _minute(row["started_at"]), _minute(row["ended_at"])]
 
@@ -109,8 +109,13 @@ def missed_text(missed: dict, english: bool = False) -> str:
     return f"{missed['what']}：{zh_due}，迟 {days} 天完成" + (f" ({en_due}, done {counted(days, 'day')} late)" if english else "")
 
 
-def _earliest(due_ats: list[str]) -> str:
-    return deadline(min(due_ats, key=datetime.fromisoformat)) if due_ats else ""
+def _earliest(steps: list[dict]) -> str:
+    """The nearest deadline of the open steps, marked 暂定 as the page marks it (counted over a
+    year whose holidays nobody entered)."""
+    if not steps:
+        return ""
+    first = min(steps, key=lambda t: datetime.fromisoformat(t["due_at"]))
+    return deadline(first["due_at"]) + ("（暂定）" if first.get("due_provisional") else "")
 
 
 def _minute(value: str | None) -> str:

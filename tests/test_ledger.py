@@ -98,8 +98,8 @@ def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, 
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
     assert rows[0][:6] == ["编号", "业务编号", "方案名称", "流程", "状态", "预警"]
     assert rows[1][0] == late.id and rows[1][5] == "红" and rows[1][6] == "市财政局"
-    assert rows[1][8:18] == ["方案出台", "2027-06-30", None, None, None, None, None, "合法合规性审查（待认领：法制机构）", "2027-01-08",
-                             "合法合规性审查：期限 2027-01-08，已逾期 4 天"]
+    assert rows[1][8:18] == ["方案出台", "2027-06-30", None, None, None, None, None, "合法合规性审查（待认领：法制机构）",
+                             "2027-01-08（暂定）", "合法合规性审查：期限 2027-01-08，已逾期 4 天"]  # provisional, as above
     assert sheet.cell(2, 6).fill.start_color.rgb.endswith("FFC7CE")  # red
     assert sheet.cell(3, 6).fill.start_color.rgb.endswith("C6EFCE")  # green
     assert sheet.freeze_panes == "A2"

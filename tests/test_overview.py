@@ -1,10 +1,11 @@
 """工作台, the reform office's overview (engine/overview.py), as its head reads it every morning:
 the year's ledger counted by colour as the ledger itself counts it, what is late and what is due
-within 5 working days (a weekend is not a working day), the lead units most behind, filings,
+within 5 working days (a weekend is not a working day), the units most behind, filings,
 and nobody but the office may see it; on SQLite and PostgreSQL, and on the command line."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -228,8 +229,12 @@ def test_a_reporting_bodys_overdue_report_counts_against_the_body_not_the_office
             {"lead_unit": "经济体制改革专项小组", "overdue": 1, "reports": 1, "plans": 1}]}
         library.set_password("chen", "correct horse battery", actor="chen", first=True)
         chen = signed_in_client(library, "chen", "correct horse battery", language="zh")
-        units = page_text(chen.get("/overview")).split("逾期最多的单位", 1)[1].split("已逾期的环节", 1)[0]
+        answer = chen.get("/overview")
+        html = answer.get_data(as_text=True)
+        units = page_text(answer).split("逾期最多的单位", 1)[1].split("已逾期的环节", 1)[0]
         assert "市政府办公厅 （其中 1 项为本单位应报的报告） 1 1" in units and "市委改革办" not in units
+        row = re.search(r'<tr data-unit="市政府办公厅".*?</tr>', html, re.S).group(0)
+        assert "<a " not in row  # it leads none of the round's plans: no ledger of its own to link
         round_.report("wang")
         round_.report("special_group")
         round_.review_all()

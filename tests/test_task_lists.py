@@ -95,6 +95,7 @@ def test_the_done_page_lists_what_the_reviewer_completed_and_opens_it(live, page
     row.get_by_role("link", name="合法合规性审查").click()
     expect(page.locator("h1")).to_contain_text("已办结")
     page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("button", name="中文")).to_be_visible()  # the language changed: click does not wait for that
     page.goto(f"{live.url}/tasks?scope=done")
     expect(page.locator("h1")).to_contain_text("Done")
     expect(page.locator("table.inbox thead")).to_contain_text("Completed")

@@ -41,7 +41,8 @@ def test_the_office_s_pages_have_no_wcag_violation_axe_finds(live, page):
     review = open_task(_engine(live), "DT-2015-04", "Task_LegalityReview")
     problems = []
     for path in [*OFFICE_PAGES, f"/tasks/{review['id']}", f"/plans/{review['instance_id']}",
-                 f"/plans/{review['instance_id']}/archive", f"/plans/{review['instance_id']}/diagram"]:
+                 f"/plans/{review['instance_id']}/archive", f"/plans/{review['instance_id']}/diagram",
+                 f"/plans/{review['instance_id']}/trail"]:
         assert page.goto(live.url + path).status == 200, path  # the page itself, not an error page
         problems += _violations(page)
     assert problems == []
@@ -66,6 +67,7 @@ def test_a_drafter_s_inbox_in_english_and_on_a_phone_has_none(live, browser, vie
     page = context.new_page()
     sign_in(page, live, "song")
     page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("button", name="中文")).to_be_visible()  # the language changed: click does not wait for that
     problems = []
     for path in ["/tasks", "/tasks?scope=mine", "/plans"]:
         page.goto(live.url + path)

@@ -9,6 +9,7 @@ import re
 from engine import task_page, urging
 from engine.history import load_trail, plan_history
 
+from .test_audit import tamper
 from .test_web_daily_use import EVERY_PROCEDURE, REASON, REVIEW_OPINION, _returned, page_text_of
 from .web_helper import signed_in_client
 
@@ -44,8 +45,9 @@ def test_a_plans_page_lists_the_newest_of_a_long_trail_and_links_to_the_whole(de
     trail = _section(page, '<section id="trail">')
     said = page_text_of(trail)
     assert f"办理经过共 {len(every)} 条，这里列出最近 {SHOWN} 条。 查看全部办理经过" in said
-    assert f'href="/plans/{plan.id}/trail"' in trail
+    assert f'href="/plans/{plan.id}/trail#trail"' in trail  # past the comments listed first there
     assert trail.count("<li") == SHOWN
+    assert "data-earlier-broken" not in page  # nothing changed
     assert "起草人第9答：正在修改。" in said  # the newest
     assert "发起方案" not in said and "改革办第0问" not in said  # the oldest, behind the link
 
@@ -156,3 +158,17 @@ def test_the_notices_and_the_whole_trail_in_english(demo_engine):
     whole = page_text_of(chen.get(f"/plans/{plan.id}/trail").get_data(as_text=True))
     assert "All comments and the whole trail" in whole
     assert "35 comments, oldest first." in whole and f"{total} entries, oldest first." in whole
+
+
+def test_a_changed_line_older_than_those_listed_is_still_flagged_on_the_plans_page(demo_engine):
+    plan, _ = _talked_about(demo_engine)
+    with demo_engine.db.reader() as s:
+        first = plan_history(s, plan.id)["events"][0]["seq"]  # 发起方案: behind the link
+    tamper(demo_engine.db, "UPDATE audit_events SET actor = 'wang' WHERE seq = :seq", seq=first)
+    page = signed_in_client(demo_engine, "chen").get(f"/plans/{plan.id}").get_data(as_text=True)
+    trail = _section(page, '<section id="trail">')
+    assert 'data-earlier-broken="1"' in trail
+    assert "未列出的较早记录中有 1 条与其哈希不符，可能被改动过" in page_text_of(trail)
+    assert 'class="untrusted"' not in trail  # the line itself is not among those listed
+    whole = signed_in_client(demo_engine, "chen").get(f"/plans/{plan.id}/trail").get_data(as_text=True)
+    assert whole.count('class="untrusted"') == 1

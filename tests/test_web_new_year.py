@@ -59,11 +59,15 @@ def test_the_ledger_and_the_overview_mark_a_provisional_deadline_as_the_inbox_do
         assert "标为“暂定”" in overview
         soon = overview.split("即将到期的环节", 1)[1]
         assert "合法合规性审查" in soon and "2027年2月16日 暂定 （2027 年节假日安排尚未录入" in soon
+        # and the 台账 file downloaded from the page, as a reform office hands it on
+        download = chen.get("/ledger.csv?year=2027").get_data().decode("utf-8-sig")
+        assert "2027-02-16（暂定）" in download, download[-400:]
         english = signed_in_client(library, "chen", PASSWORD, language="en")
         assert "2027-02-16 provisional (No holidays are entered for 2027 yet" in page_text(english.get("/ledger?year=2027"))
         library.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")
         # 2027 entered: no longer provisional anywhere (the deadline itself stays: nothing recounted here)
         assert "暂定" not in page_text(chen.get("/ledger?year=2027"))
+        assert "暂定" not in chen.get("/ledger.csv?year=2027").get_data().decode("utf-8-sig")
         assert "暂定" not in page_text(chen.get("/overview")).split("即将到期的环节", 1)[1]
 
 

@@ -326,6 +326,7 @@ def test_a_refused_page_reveals_nothing_in_either_language(live, page, lang):
     sign_in(page, live, "zhang")
     if lang == "en":
         page.get_by_role("button", name="English").click()
+        expect(page.get_by_role("button", name="中文")).to_be_visible()  # the language changed: click does not wait for that
     answer = page.goto(f"{live.url}/plans/4")
     assert answer.status == 404
     expect(page.get_by_role("alert")).to_have_text(

@@ -62,7 +62,8 @@ def plan(instance_id: int, typed: str = ""):
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
     events = trail_lines(trail["events"])
     return render_template("plan.html", plan=view, events=events, trail_total=trail["total"],
-                           earlier=trail["total"] - len(events), comments=comments["comments"],
+                           earlier=trail["total"] - len(events), earlier_broken=trail["earlier_broken"],
+                           comments=comments["comments"],
                            comments_total=comments["total"], typed=typed,
                            comment_max=MAX_CHARS, reads_only=only_audits(current_user),
                            may_comment=open_to(view["status"], current_user.office) and not only_audits(current_user),
@@ -80,13 +81,12 @@ def trail(instance_id: int):
     if not may_see_plan(engine, current_user, instance_id):
         return not_yours()
     try:
-        view = engine.instance(instance_id)
         comments = engine.comments(instance_id)
         with engine.db.reader() as s:
-            history = plan_history(s, instance_id)
+            history = plan_history(s, instance_id)  # its id, title and key too: no workflow restored
     except ReformflowError as exc:
         return refused(exc, lambda: redirect(url_for("inbox.tasks")))
-    return render_template("plan_trail.html", plan=view, events=trail_lines(history["events"]), comments=comments)
+    return render_template("plan_trail.html", plan=history, events=trail_lines(history["events"]), comments=comments)
 
 
 def trail_lines(events: list[dict]) -> list[dict]:
