@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import audit, clock, cycles, forms, joins, runtime  # noqa: E402
+from engine import audit, clock, cycles, deep_trees, forms, joins, runtime  # noqa: E402
 from engine.commands import Engine, _setting  # noqa: E402
 from engine.demo import MEMBERS, STANDARD_ANSWERS, add_people, library_files  # noqa: E402
 from engine.drive import answer_for, drive  # noqa: E402
@@ -203,6 +203,7 @@ def library() -> tuple:
     clock.patch_spiffworkflow_clock()
     joins.install()
     cycles.install()
+    deep_trees.install()
     parsed = {p.key: p for p in parse_files(library_files())}
     for p in parsed.values():
         mark_timers([p.spec, *p.embedded.values()])

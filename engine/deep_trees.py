@@ -4,14 +4,17 @@ report for years) keeps running.
 SpiffWorkflow keeps a loop's every round in its task tree, each round one level below the last:
 a plan returned to drafting 80 times is a tree some thousands of tasks deep. SpiffWorkflow 3.2.0
 was not written for that depth:
-- its task iterator stops descending at depth 1000, so the steps of a later round were not found
-  and the plan stood still with no open step (the two-step loop of tests/test_deep_trees.py
-  after 333 returns), restarts included;
+- its task iterator stops descending at depth 1000 (as did the engine's own walk, engine/walk.py,
+  which copied it): the steps of a later round were not found and the plan stood still with no
+  open step (the two-step loop of tests/test_deep_trees.py after 333 returns); SpiffWorkflow's
+  joins, timers and waiting tasks ask that iterator;
 - `Task.is_descendant_of`, `Task.find_ancestor` and `Task._drop_children` call themselves once per
   level, so past Python's recursion limit a join raised RecursionError, which the engine took for a
   diagram forking without end (reform_plan after 82 returns to drafting).
 `install()` lifts the depth limit and puts loops in place of those recursions; the engine calls
-it once at start-up. The answers are the same at any depth SpiffWorkflow handled before.
+it once at start-up. The answers are the same at any depth SpiffWorkflow handled before. What
+stopped a diagram that loops without end through automatic steps is now an explicit limit
+(walk.MAX_AUTOMATIC_STEPS), no longer the depth at which the walk gave up.
 """
 from __future__ import annotations
 
@@ -55,7 +58,8 @@ def _find_ancestor(self, spec_name: str):
 
 def _drop_children(self, force: bool = False) -> None:
     """SpiffWorkflow's: remove the unfinished children (all with `force`) of this task and, below
-    its finished children, theirs; with a list instead of recursion, in the same order."""
+    its finished children, theirs; with a list instead of recursion. The same tasks go; the order
+    of removal may differ (nothing in the engine listens to it)."""
     drop = []
     pending = [(self, force)]
     while pending:

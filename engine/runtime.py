@@ -374,7 +374,8 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
         raise engine_error(exc) from None
     except RecursionError:
         # a path that forks again and again without a user task (a parallel split whose branches
-        # lead back before it) grows the task tree until SpiffWorkflow's recursion gives out
+        # lead back before it) grows the task tree until a walk up it (engine/joins.py) runs out of
+        # stack; most such diagrams are stopped first by walk.MAX_AUTOMATIC_STEPS
         raise Invalid(f"{workflow.spec.file or workflow.spec.name}: 流程不断分出新的路径而不停在用户任务上"
                       "（并行网关的分支是否又回到它之前？），未做任何更改，请修改流程图 (the process keeps forking "
                       "new paths without stopping at a user task (does a parallel split's branch lead back before "

@@ -64,26 +64,34 @@ def tree_tasks(workflow, state: int = TaskState.ANY_MASK) -> list:
     return found
 
 
+# Automatic steps (not user tasks) one run of engine steps may take. A command of the library
+# takes a few dozen (14 at most while the demo loads); a loop through automatic steps alone
+# would run on without end.
+MAX_AUTOMATIC_STEPS = 1000
+
+
 def engine_steps(workflow: BpmnWorkflow) -> None:
     """`workflow.do_engine_steps()`: run ready tasks that are not user tasks, innermost
-    subprocesses first, until none is left; then refresh the timers."""
-    while _engine_pass(workflow):
+    subprocesses first, until none is left; then refresh the timers. Refused past
+    MAX_AUTOMATIC_STEPS steps, or subprocesses nested deeper than MAX_SUBPROCESS_DEPTH."""
+    budget = [MAX_AUTOMATIC_STEPS]
+    while _engine_pass(workflow, budget):
         pass
     workflow.refresh_timers()
 
 
-def _engine_pass(workflow: BpmnWorkflow) -> bool:
+def _engine_pass(workflow: BpmnWorkflow, budget: list[int]) -> bool:
     # BpmnWorkflow._do_engine_steps, without its callbacks (the engine uses none).
     active = workflow.get_active_subprocesses()
     for subprocess in sorted(active, key=lambda sub: sub.depth, reverse=True):
         if subprocess.depth > MAX_SUBPROCESS_DEPTH:
             _too_deep(workflow, subprocess)
-        while _run_ready(subprocess) > 0:
+        while _run_ready(subprocess, budget) > 0:
             pass
         if subprocess.parent_task_id is not None:
             task = workflow.get_task_from_id(subprocess.parent_task_id)
             task.task_spec._update(task)
-    count = _run_ready(workflow)
+    count = _run_ready(workflow, budget)
     return count > 0 or len(workflow.get_active_subprocesses()) > len(active)
 
 
@@ -97,10 +105,26 @@ def _too_deep(workflow: BpmnWorkflow, subprocess) -> None:
                   "Nothing was changed; correct the diagram.)")
 
 
-def _run_ready(workflow) -> int:
+def _run_ready(workflow, budget: list[int]) -> int:
     count = 0
     for task in tree_tasks(workflow, TaskState.READY):  # taken before any runs, as SpiffWorkflow does
         if not task.task_spec.manual:
+            owner = task.workflow
+            if getattr(owner, "depth", 0) > MAX_SUBPROCESS_DEPTH:  # a process calling itself nests on in this loop
+                _too_deep(owner.top_workflow, owner)
+            budget[0] -= 1
+            if budget[0] < 0:
+                _runaway(task)
             task.run()
             count += 1
     return count
+
+
+def _runaway(task) -> None:
+    """A loop of automatic steps (script tasks, gateways) that never reaches a user task or a timer."""
+    from .errors import Invalid
+    from .runtime import element_where  # runtime imports this module
+    raise Invalid(f"{element_where(task.workflow.spec, task.task_spec)}流程连续自动执行了 {MAX_AUTOMATIC_STEPS} 个步骤"
+                  "仍未停在用户任务或定时器上，可能有一个不经过用户任务或定时器的循环，未做任何更改，请修改流程图 "
+                  f"(the process ran {MAX_AUTOMATIC_STEPS} automatic steps without coming to rest at a user task or a "
+                  "timer (a loop without either?). Nothing was changed; correct the diagram.)")

@@ -7,7 +7,14 @@ from __future__ import annotations
 import inspect
 import sys
 
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine import deep_trees
 from engine.commands import Engine
+from engine.parser import parse_files
+from engine.scripting import script_engine
+from engine.walk import tree_tasks
 from models.db import Database
 
 from .conftest import FIXTURES, read
@@ -68,3 +75,26 @@ def test_reform_plan_returned_to_drafting_again_and_again_runs_on_with_its_joins
     finally:
         sys.setrecursionlimit(limit)
     assert plan.audit_ok()
+
+
+def test_spiffworkflow_finds_the_steps_of_a_loop_deeper_than_1000_levels():
+    """SpiffWorkflow's own task iterator, which its joins, timers and waiting tasks use, stopped
+    descending at depth 1000; with the engine's patch it finds the latest round's step as the
+    engine's walk does (in memory: no database)."""
+    deep_trees.install()
+    (parsed,) = parse_files([read(MINI)])
+    workflow = BpmnWorkflow(parsed.spec, {}, script_engine=script_engine())
+    workflow.get_next_task(state=TaskState.READY).data.update({"initiator": "zhang"})
+    workflow.do_engine_steps()
+    for _ in range(400):
+        for answer in ({"summary": "稿"}, {"decision": "return", "returnReason": "退回"}):
+            [task] = workflow.get_tasks(state=TaskState.READY, manual=True)
+            task.data.update(answer)
+            task.run()
+            workflow.do_engine_steps()
+    depth, task = 0, workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+    while task.parent is not None:
+        depth, task = depth + 1, task.parent
+    assert depth > 1000
+    assert [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)] == ["Task_Draft"]
+    assert tree_tasks(workflow) == workflow.get_tasks()

@@ -511,8 +511,8 @@ def test_a_loop_of_automatic_steps_is_refused_naming_the_element(sqlite_engine, 
     with pytest.raises(Invalid) as refused:
         sqlite_engine.start("p", actor="li")
     assert refused.value.message.startswith("loop.bpmn: element ")
-    assert "流程经过 100 轮引擎步骤仍未停下" in refused.value.message
-    assert "(the process did not come to rest after 100 rounds" in refused.value.message
+    assert "流程连续自动执行了 1000 个步骤仍未停在用户任务或定时器上" in refused.value.message
+    assert "(the process ran 1000 automatic steps without coming to rest" in refused.value.message
     with sqlite_engine.db.reader() as s:
         assert s.execute(text("SELECT count(*) FROM process_instances")).scalar() == 0
 
