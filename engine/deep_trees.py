@@ -8,8 +8,8 @@ was not written for that depth:
   which copied it): the steps of a later round were not found and the plan stood still with no
   open step (the two-step loop of tests/test_deep_trees.py after 333 returns); SpiffWorkflow's
   joins, timers and waiting tasks ask that iterator;
-- `Task.is_descendant_of`, `Task.find_ancestor` and `Task._drop_children` call themselves once per
-  level, so past Python's recursion limit a join raised RecursionError, which the engine took for a
+- `Task.is_descendant_of`, `Task.find_ancestor`, `Task._drop_children` and
+  `Workflow._remove_task` call themselves once per level, so past Python's recursion limit a join raised RecursionError, which the engine took for a
   diagram forking without end (reform_plan after 82 returns to drafting).
 `install()` lifts the depth limit and puts loops in place of those recursions; the engine calls
 it once at start-up. The answers are the same at any depth SpiffWorkflow handled before. What
@@ -23,6 +23,7 @@ import sys
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
+from SpiffWorkflow.workflow import Workflow
 
 UNLIMITED = sys.maxsize
 
@@ -75,6 +76,20 @@ def _drop_children(self, force: bool = False) -> None:
         task.workflow._remove_task(task.id)
 
 
+def _remove_task(self, task_id) -> None:
+    """SpiffWorkflow's Workflow._remove_task (a task and everything below it) with a list instead
+    of recursion: each task goes after its descendants, as there."""
+    order, pending = [], [self.tasks[task_id]]
+    while pending:
+        task = pending.pop()
+        order.append(task)
+        pending.extend(task.children)
+    for task in reversed(order):
+        task.parent._children.remove(task.id)
+        self.tasks.pop(task.id)
+        self._task_removed_notify(task)
+
+
 def install() -> None:
     """Idempotent."""
     _lift_depth_limit(TaskIterator)
@@ -82,3 +97,4 @@ def install() -> None:
     Task.is_descendant_of = _is_descendant_of
     Task.find_ancestor = _find_ancestor
     Task._drop_children = _drop_children
+    Workflow._remove_task = _remove_task

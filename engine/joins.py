@@ -80,11 +80,13 @@ def _parallel_threshold(self, my_task):
     waiting_inputs = set(self.inputs)
 
     def remove_ancestor(task):
-        # Trace a task's parents until one is an input of this join.
-        if task.task_spec in waiting_inputs:
-            waiting_inputs.remove(task.task_spec)
-        elif task.parent is not None:
-            remove_ancestor(task.parent)
+        # Trace a task's parents until one is an input of this join (a loop, not recursion: a
+        # plan looped round many times is a tree thousands of levels deep, engine/deep_trees.py)
+        while task is not None:
+            if task.task_spec in waiting_inputs:
+                waiting_inputs.remove(task.task_spec)
+                return
+            task = task.parent
 
     for task in _this_pass(self, my_task, spec_name=self.name):
         if task.is_descendant_of(my_task):

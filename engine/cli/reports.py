@@ -149,7 +149,7 @@ def supervision_cmd(state, as_json, year, unit, output):
 @acting_user()
 def overview_cmd(state, as_json, actor):
     """工作台：本年度台账红黄绿、已逾期和 5 个工作日内到期的环节、逾期最多的单位、备案、待认领、督察整改；限改革办
-    (the overview: this year's ledger by colour, steps overdue and due within 5 working days, the lead
+    (the overview: this year's ledger by colour, steps overdue and due within 5 working days, the
     units most behind, filings, tasks to claim, rectifications; reform office only)."""
     result = state.engine.overview(actor)
     _emit(result, as_json, _overview_lines)
