@@ -10,7 +10,7 @@ from engine import task_page, urging
 from engine.history import load_trail, plan_history
 
 from .test_audit import tamper
-from .test_web_daily_use import EVERY_PROCEDURE, REASON, REVIEW_OPINION, _returned, page_text_of
+from .test_web_daily_use import REASON, REVIEW_OPINION, _returned, page_text_of
 from .web_helper import signed_in_client
 
 SHOWN, COMMENTS_SHOWN = 50, 30  # web/plans.py TRAIL_SHOWN, COMMENTS_SHOWN
@@ -114,13 +114,7 @@ def test_the_redraft_says_who_sent_it_back_though_the_return_is_far_back(demo_en
 def test_a_task_page_reads_the_same_materials_from_the_completions_alone(demo_engine):
     """送审材料一览 and 退回修改 from the completions (what a task's page reads) are what the
     whole trail gives, on a plan with every procedure done and returned at the risk assessment."""
-    from .plan_helper import Plan
-    plan = Plan(demo_engine, title="深化财政绩效管理改革方案")
-    plan.run_until("Task_SpecialGroupReview", Task_RegisterPlan=EVERY_PROCEDURE)
-    review = plan.task("Task_SpecialGroupReview")
-    demo_engine.claim(review["id"], actor="sun")
-    demo_engine.complete(review["id"], actor="sun", data={
-        "specialGroupOpinion": REVIEW_OPINION, "specialGroupDecision": "return", "returnReason": REASON})
+    plan = _returned(demo_engine)
     plan.run_until("Task_SpecialGroupReview")
     with demo_engine.db.reader() as s:
         whole = load_trail(s, plan.id)
