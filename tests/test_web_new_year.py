@@ -95,6 +95,12 @@ def test_a_file_of_a_years_first_days_imported_on_the_page_warns_as_the_command_
                                                                       "seen": "{}"},
                                       content_type="multipart/form-data"))
         assert "The first days entered for 2028: the year now counts as entered" in said
+        # a file of another year imported on this year's page: the table below is not that year's
+        other = page_text(chen.post("/calendar/2027/import", data={"schedule": (io.BytesIO(
+            "日期,安排,说明\n2029-01-01,放假,元旦\n".encode("utf-8")), "2029.csv"), "seen": "{}"},
+            content_type="multipart/form-data"))
+        assert "这是 2029 年首次录入" in other and "请打开 2029 年的日历核对" in other
+        assert "请核对下表" not in other
 
 
 # The year's schedule as a file: more than the page enters unseen (web/reports.py CONFIRM_ABOVE), so it is shown first.
@@ -122,9 +128,9 @@ def test_the_import_confirmation_says_what_each_day_counts_as_now_and_that_every
         html = page.get_data(as_text=True)
         assert _cell(html, "2027-01-01") == "放假（法定节假日（依法） · 元旦）"
         assert _cell(html, "2027-05-03") == "放假（按法律推定的补假 · 劳动节补假）"
-        assert _cell(html, "2027-02-14") == "休息日"  # a Sunday, nothing about it by law
+        assert _cell(html, "2027-02-14") == "周末休息日"  # a Sunday, nothing about it by law
         assert _cell(html, "2027-02-09") == "放假（按法律推定的补假 · 春节补假）"
-        assert _cell(html, "2027-02-11") == "工作日"  # a Thursday of the Spring Festival's week, a working day by law
+        assert _cell(html, "2027-02-11") == "平常工作日"  # a Thursday of the Spring Festival's week, a working day by law
         assert "这是 2027 年首次录入：录入后该年从此算作已录入，按法律推定的补假不再计入，所有按工作日计算的未办结待办期限都将重新计算" in first
         assert "跨过这些日子的待办期限将重新计算" not in first
         english = signed_in_client(library, "chen", PASSWORD, language="en")
@@ -140,8 +146,15 @@ def test_the_import_confirmation_says_what_each_day_counts_as_now_and_that_every
         later_html = chen.post("/calendar/2027/import", data={"schedule": (io.BytesIO(autumn), "2027.csv"),
                                                                 "seen": json.dumps({"2027-01-01": [False, "元旦"]})},
                                content_type="multipart/form-data").get_data(as_text=True)
-        assert _cell(later_html, "2027-10-04") == "工作日"
+        assert _cell(later_html, "2027-10-04") == "平常工作日"
         assert _cell(later_html, "2027-10-01") == "放假（法定节假日（依法） · 国庆节）"
+        # in English the column reads alike for every day (it mixed "day off (…)" with "a working day")
+        english = signed_in_client(library, "chen", PASSWORD, language="en")
+        english_html = english.post("/calendar/2027/import", data={"schedule": (io.BytesIO(autumn), "2027.csv"),
+                                                                   "seen": json.dumps({"2027-01-01": [False, "元旦"]})},
+                                    content_type="multipart/form-data").get_data(as_text=True)
+        assert _cell(english_html, "2027-10-04") == "working day"
+        assert _cell(english_html, "2027-10-01").startswith("day off (")
 
 
 def _cell(html: str, day: str) -> str:

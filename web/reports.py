@@ -361,8 +361,12 @@ def calendar_import(year: int):
                "off": sum(not d["working"] for d in done["entered"]),
                "moved": _recount(date.fromisoformat(done["counted_through"])) if done["counted_through"] else []}
     for begun in done["years_begun"]:  # as `calendar import` warns: a file of part of a year silences it for good
-        flash(_("这是 %(year)s 年首次录入：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。"
-                "请核对下表，确认文件含该年全部放假和调休安排。", year=begun), "warning")
+        if begun == year:
+            flash(_("这是 %(year)s 年首次录入：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。"
+                    "请核对下表，确认文件含该年全部放假和调休安排。", year=begun), "warning")
+        else:  # the table below is this page's year, not the one the file began
+            flash(_("这是 %(year)s 年首次录入：该年从此算作已录入，工作日期限不再标为暂定，按法律推定的补假也不再计入。"
+                    "请打开 %(year)s 年的日历核对，确认文件含该年全部放假和调休安排。", year=begun), "warning")
     return _calendar_page(year, changed=changed)
 
 
