@@ -1083,7 +1083,14 @@ def test_lint_skipped_without_node(monkeypatch):
     assert report.problems == []
 
 
-def test_lint_failure_is_a_skip_not_a_crash(monkeypatch):
+@pytest.fixture
+def nothing_linted(monkeypatch):
+    """No lint results remembered from earlier tests (engine/checks/files.py keeps them by content)."""
+    from engine.checks import files
+    monkeypatch.setattr(files, "_LINTED", {})
+
+
+def test_lint_failure_is_a_skip_not_a_crash(monkeypatch, nothing_linted):
     monkeypatch.setattr(modeler, "toolchain_status", lambda: (True, "ok"))
 
     def crash(paths):
@@ -1092,7 +1099,7 @@ def test_lint_failure_is_a_skip_not_a_crash(monkeypatch):
     assert check_files([("t.bpmn", CLEAN)]).modeler_lint == "skipped: lint.mjs exited 2: boom"
 
 
-def test_lint_problems_are_mapped_per_file(monkeypatch):
+def test_lint_problems_are_mapped_per_file(monkeypatch, nothing_linted):
     monkeypatch.setattr(modeler, "toolchain_status", lambda: (True, "ok"))
     calls = []
 
@@ -1110,6 +1117,33 @@ def test_lint_problems_are_mapped_per_file(monkeypatch):
         ("a.bpmn", "modeler/label-required", "Task_A", "error"),
         ("b.bpmn", "modeler/history-time-to-live", None, "info")]
     assert report.to_dict()["infos"] == 1 and len(report.errors) == 1
+
+
+def test_a_library_with_one_file_changed_lints_only_that_file(monkeypatch, nothing_linted):
+    """Each file is linted on its own, so what the lint found is kept by the file's content: an
+    analyst who changed one file of the library and checks it all again waits for that one."""
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (True, "ok"))
+    linted = []
+
+    def fake_lint(paths):
+        contents = [open(p, "rb").read() for p in paths]
+        linted.append(contents)
+        return {path: [{"id": None, "name": None, "rule": "label-required", "severity": "warning",
+                        "message": f"seen {len(data)} bytes"}] for path, data in zip(paths, contents)}
+    monkeypatch.setattr(modeler, "lint", fake_lint)
+    other = CLEAN.replace(b'id="p"', b'id="q"')
+    check_files([("a.bpmn", CLEAN), ("b.bpmn", other)])
+    changed = other.replace(b'id="q"', b'id="r"')
+    report = check_files([("a.bpmn", CLEAN), ("b.bpmn", changed)])
+    assert linted == [[CLEAN, other], [changed]]
+    # the file not linted again still has what the lint found in it, under its own name
+    assert [(p["file"], p["message"]) for p in report.problems if p["rule"].startswith("modeler/")] == [
+        ("a.bpmn", f"元素缺少名称：请在 Modeler 中填写 Name (seen {len(CLEAN)} bytes)"),
+        ("b.bpmn", f"元素缺少名称：请在 Modeler 中填写 Name (seen {len(changed)} bytes)")]
+    # the toolchain's own line (node and its version) is part of the key: another toolchain lints again
+    monkeypatch.setattr(modeler, "toolchain_status", lambda: (True, "another node"))
+    check_files([("a.bpmn", CLEAN)])
+    assert linted[-1] == [CLEAN]
 
 
 @requires_modeler
