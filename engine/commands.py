@@ -942,7 +942,9 @@ class Engine:
         """After `day` changed in the calendar: count again the due dates of open tasks, and the
         timers on them, that count working days across it (engine/recount.py), each plan in its
         own transaction. Returns, per plan where something moved, the tasks and timers with
-        their old and new times; `progress(done, of)` is told every 50 plans. `reason` is what the
+        their old and new times; a plan that could not be counted again (an engine error in its
+        due date, say) has `error` and nothing moved, and the plans after it are still counted:
+        the calendar change is already saved. `progress(done, of)` is told every 50 plans. `reason` is what the
         trail says: "calendar" (a day entered or taken back) or "calendar_rule" (`calendar
         recount`, after an upgrade that counts a year nobody entered differently)."""
         day_ends = datetime.combine(day + timedelta(days=1), time(), clock.TZ)
@@ -953,8 +955,11 @@ class Engine:
                 ProcessInstance.status == "running").order_by(HumanTask.instance_id)).scalars().all()
         moved = []
         for done, plan_id in enumerate(plans, start=1):
-            result = self._recount_plan(plan_id, day_ends, actor, reason)
-            if result["tasks"] or result["timers"]:
+            try:
+                result = self._recount_plan(plan_id, day_ends, actor, reason)
+            except ReformflowError as exc:  # that plan's transaction is undone; the others are its own
+                result = {"instance_id": plan_id, "tasks": [], "timers": [], "error": str(exc)}
+            if result["tasks"] or result["timers"] or "error" in result:
                 moved.append(result)
             if progress is not None and done % 50 == 0:
                 progress(done, len(plans))

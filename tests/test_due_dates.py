@@ -3,6 +3,7 @@ item, and an open task's due date is not computed again unless a value it names 
 (A due date following a changed value is shown in the filing scenarios of test_reform_plan.)"""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -128,3 +129,65 @@ def test_a_subprocess_timer_is_counted_again_from_when_the_subprocess_started_by
     assert [(t["element_id"], t["old"], t["new"]) for t in moved["timers"]] == [
         ("Event_CheckOverdue", "2027-01-05T16:00:00+00:00", "2027-01-06T16:00:00+00:00")]
     assert engine.instance(plan["id"])["next_timer_at"] == "2027-01-06T16:00:00+00:00"
+
+
+def test_a_plan_whose_deadlines_cannot_be_counted_again_leaves_the_others_counted(library, at, monkeypatch):  # noqa: F811
+    """Counting again is one transaction per plan. One plan's engine error (here, as if its due
+    date no longer evaluated) stopped the rest, after the calendar change was saved: the plans
+    after it kept deadlines counted on the old calendar, with no word of which. Now that plan is
+    named with its error, its own transaction undone, and the others are counted; the command
+    line and the calendar page say so and what to do."""
+    from click.testing import CliRunner
+
+    from engine import clock, recount
+    from engine.cli import main
+    from engine.expressions import ExpressionError
+
+    from .web_helper import signed_in_client
+    with at("2026-12-18T09:00:00"):
+        broken = Plan(library)
+        broken.run_until("Task_LegalityReview")
+    with at("2026-12-18T09:30:00"):  # the same deadlines, but its review opened at another minute
+        sound = Plan(library, title="深化医药卫生体制改革方案")
+        sound.run_until("Task_LegalityReview")
+    counted = recount.recount_timers
+
+    def failing_for_the_plan_opened_at_nine(env, task, since):
+        # after the plan's due date was counted and written: the error undoes that too
+        if since.astimezone(clock.TZ).minute == 0:
+            raise ExpressionError("期限表达式无法计算 (the due date cannot be counted)")
+        return counted(env, task, since)
+    monkeypatch.setattr(recount, "recount_timers", failing_for_the_plan_opened_at_nine)
+    with at("2026-12-21T09:00:00"):
+        library.set_calendar_day(date(2027, 1, 4), working=False, note="元旦调休", actor="chen")
+        moved = library.recount_working_days(date(2027, 1, 4), actor="chen")
+    by_plan = {m["instance_id"]: m for m in moved}
+    assert by_plan[broken.id]["tasks"] == [] and "期限表达式无法计算" in by_plan[broken.id]["error"]
+    assert [t["new"] for t in by_plan[sound.id]["tasks"]] == ["2027-01-12T16:00:00+00:00"]
+    assert "error" not in by_plan[sound.id]
+    # the broken plan's transaction was undone whole: its timers did not move without its due date
+    assert broken.task("Task_LegalityReview")["due_at"] == "2027-01-11T16:00:00+00:00"
+    assert broken.refresh()["next_timer_at"] == "2027-01-07T16:00:00+00:00"
+    assert audit_payloads(library, broken.id, "timer_moved") == []
+    assert audit_payloads(library, broken.id, "task_due_changed") == []
+    assert sound.task("Task_LegalityReview")["due_at"] == "2027-01-12T16:00:00+00:00"
+    assert broken.audit_ok()
+
+    # the command line names the plan on stderr and says what to do
+    said = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-12-21T10:00:00", "calendar", "set",
+                                     "2027-01-05", "--off", "--note", "元旦调休", "--as", "chen"],
+                              catch_exceptions=False)
+    assert said.exit_code == 0, said.output
+    assert f"方案 (plan) {broken.id} 的期限未能重新计算，其他方案已照常计算" in said.stderr
+    assert "reformflow calendar recount" in said.stderr and "期限表达式无法计算" in said.stderr
+    assert f"方案 (plan) {sound.id}：待办 (task)" in said.output  # the sound plan moved on by another day
+
+    # and so does the calendar page
+    library.set_password("chen", "correct horse battery", actor="chen", first=True)
+    with at("2026-12-21T11:00:00"):
+        chen = signed_in_client(library, "chen", "correct horse battery")
+        page = chen.post("/calendar/2027/day", data={"day": "2027-01-06", "action": "off", "note": "试", "seen": json.dumps(
+            {"2027-01-04": [False, "元旦调休"], "2027-01-05": [False, "元旦调休"]})})
+    html = page.get_data(as_text=True)
+    assert f'data-recount-failed="{broken.id}"' in html and "待办期限未能重新计算，其他方案已照常计算" in html
+    assert "期限表达式无法计算" in html and f'data-recount-failed="{sound.id}"' not in html

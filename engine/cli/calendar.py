@@ -82,8 +82,9 @@ def calendar_recount(state, as_json, actor):
     (count every open working-day deadline and timer again by today's rules: run once after an upgrade whose
     CHANGELOG says the working-day rule changed; reform office only)."""
     moved = _recount(state, clock.today(), actor, reason="calendar_rule")
-    _emit({"moved": moved}, as_json, lambda d: (click.echo(f"重新计算了 {len(d['moved'])} 个方案的期限 (deadlines "
-                                                      f"moved in {len(d['moved'])} plan(s))"), _print_moved(d["moved"])))
+    counted = sum("error" not in plan for plan in moved)
+    _emit({"moved": moved}, as_json, lambda d: (click.echo(f"重新计算了 {counted} 个方案的期限 (deadlines "
+                                                      f"moved in {counted} plan(s))"), _print_moved(d["moved"])))
 
 
 @command(calendar, "import")
@@ -141,6 +142,11 @@ def _print_calendar_change(d: dict) -> None:
 
 def _print_moved(moved: list[dict]) -> None:
     for plan in moved:
+        if "error" in plan:  # its own transaction was undone; the other plans were counted
+            click.echo(f"警告 (warning)：方案 (plan) {plan['instance_id']} 的期限未能重新计算，其他方案已照常计算；"
+                       f"问题解决后运行 reformflow calendar recount 再算一次 (its deadlines were not counted again, "
+                       f"the other plans' were; once the cause is fixed, run `reformflow calendar recount`)："
+                       f"{plan['error']}", err=True)
         for t in plan["tasks"]:
             click.echo(f"  方案 (plan) {plan['instance_id']}：待办 (task) {t['task_id']} {t['name']} 期限 (due) "
                        f"{_deadline(t['old'], False) if t['old'] else '—'} → {_deadline(t['new'], False)}")
