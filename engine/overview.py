@@ -82,7 +82,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
 
     overdue, due_soon, filings_overdue, filings_soon = [], [], [], []
     units: dict[str, dict] = {}
-    variables = {p.id: p.variables_json for p in plans}
+    variables_json = {p.id: p.variables_json for p in plans}
+    variables: dict[int, dict] = {}  # parsed once a plan, when one of its steps is overdue (a report round has dozens)
     steps = {t.id: t for listed in tasks.values() for t in listed}
     unit_of = {u.username: u.unit for u in users}
     for row in rows:
@@ -101,7 +102,9 @@ def overview(session: Session, now: datetime, username: str) -> dict:
                 overdue.append(item)
                 if filing:
                     filings_overdue.append(item)
-                body = owed_by(json.loads(variables[row["id"]]), steps[step["task_id"]], unit_of)
+                if row["id"] not in variables:
+                    variables[row["id"]] = json.loads(variables_json[row["id"]])
+                body = owed_by(variables[row["id"]], steps[step["task_id"]], unit_of)
                 owner = body or row["lead_unit"]
                 unit = units.setdefault(owner or "", {"lead_unit": owner, "overdue": 0, "reports": 0, "plans": set()})
                 unit["overdue"] += 1
