@@ -51,7 +51,10 @@ class LiveServer:
         self.app = create_app(engine=engine, secret_key="test-secret")
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # stop() waits for the serving loop to look up: every 0.5 s by default, a third of a
+        # second at the end of each browser test
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
