@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import re
 import unicodedata
 from contextlib import contextmanager
@@ -277,6 +278,8 @@ class Engine:
         if unit is not None:
             _check_name("单位", "unit", unit, Unit.__table__.c.name)
         email = mail.checked_address(email)
+        if password and password_hash:
+            raise ValueError("give a password or its hash, not both")
         with self.command(actor) as ctx:
             if actor != SYSTEM_ACTOR:
                 self._office_member(ctx, actor, "只有改革办可以添加用户 (only the reform office adds users)")
@@ -959,6 +962,10 @@ class Engine:
                 result = self._recount_plan(plan_id, day_ends, actor, reason)
             except ReformflowError as exc:  # that plan's transaction is undone; the others are its own
                 result = {"instance_id": plan_id, "tasks": [], "timers": [], "error": str(exc)}
+            except Exception as exc:  # noqa: BLE001 - a plan's state unreadable, a database error: still its own
+                _log.exception("recounting plan %s", plan_id)
+                result = {"instance_id": plan_id, "tasks": [], "timers": [],
+                          "error": f"内部错误 (internal error: {type(exc).__name__})，详见服务器日志 (see the server's log)"}
             if result["tasks"] or result["timers"] or "error" in result:
                 moved.append(result)
             if progress is not None and done % 50 == 0:
@@ -2058,6 +2065,7 @@ def _caller_of(session, key: str) -> str | None:
     return next(iter(callers(rows).get(key, [])), None)
 
 
+_log = logging.getLogger(__name__)
 _CHECK_CACHE: dict = {}
 _PARSE_CACHE: dict = {}
 
@@ -2083,20 +2091,22 @@ class _Deployable:
 
 def _parsed(files: list[tuple[str, bytes]]) -> list[_Deployable]:
     """parse_files and each spec's JSON, remembered by content like the checks: parsing the
-    library takes about a tenth of a second, and `check` then `deploy` (the web's analyst page,
-    a re-deploy of the same files) would parse the same bytes again."""
+    library takes about a tenth of a second, and a running server deploying the same bytes again
+    (a re-deploy that changes nothing, a second try after a conflict) parsed them again."""
     key = tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files)
-    if key not in _PARSE_CACHE:
-        if len(_PARSE_CACHE) > 16:
-            _PARSE_CACHE.clear()
-        _PARSE_CACHE[key] = [
+    entry = _PARSE_CACHE.get(key)  # read once: another thread's deploy may clear the cache meanwhile
+    if entry is None:
+        entry = [
             _Deployable(key=p.key, name=p.name, file_name=p.file_name, xml=p.xml, sha256=p.sha256,
                         spec_json=spec_to_json(p.spec, p.embedded), called_keys=p.called_keys,
                         initiator_variable=p.initiator_variable, properties=p.properties,
                         starter_groups=p.starter_groups, starter_users=p.starter_users,
                         start_form=p.start_form, start_names=p.start_names)
             for p in parse_files(files)]
-    return copy.deepcopy(_PARSE_CACHE[key])
+        if len(_PARSE_CACHE) > 16:
+            _PARSE_CACHE.clear()
+        _PARSE_CACHE[key] = entry
+    return copy.deepcopy(entry)
 
 
 def directory_of(session) -> tuple[set[str], set[str]]:
@@ -2120,12 +2130,13 @@ def _checked(files: list[tuple[str, bytes]], deployed: dict[str, tuple[str, str]
     and the same library is often deployed again unchanged."""
     key = (tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files),
            frozenset((k, sha) for k, (sha, _) in deployed.items()), modeler.toolchain_status())
-    if key not in _CHECK_CACHE:
+    report = _CHECK_CACHE.get(key)  # read once: another thread may clear the cache meanwhile
+    if report is None:
+        report = check_files(files, deployed_keys=set(deployed), deployed_xml=[xml for _, xml in deployed.values()])
         if len(_CHECK_CACHE) > 64:
             _CHECK_CACHE.clear()
-        _CHECK_CACHE[key] = check_files(files, deployed_keys=set(deployed),
-                                        deployed_xml=[xml for _, xml in deployed.values()])
-    return _CHECK_CACHE[key]
+        _CHECK_CACHE[key] = report
+    return report
 
 
 _TASKS, _PLANS, _USERS = HumanTask.__table__, ProcessInstance.__table__, User.__table__

@@ -178,9 +178,15 @@ def test_a_plan_whose_deadlines_cannot_be_counted_again_leaves_the_others_counte
                                      "2027-01-05", "--off", "--note", "元旦调休", "--as", "chen"],
                               catch_exceptions=False)
     assert said.exit_code == 0, said.output
-    assert f"方案 (plan) {broken.id} 的期限未能重新计算，其他方案已照常计算" in said.stderr
-    assert "reformflow calendar recount" in said.stderr and "期限表达式无法计算" in said.stderr
+    assert f"方案 (plan) {broken.id} 的期限未能重新计算（" in said.stderr and "期限表达式无法计算" in said.stderr
+    assert "其他方案已照常计算；问题解决后运行 reformflow calendar recount --as 改革办用户名 再算一次" in said.stderr
     assert f"方案 (plan) {sound.id}：待办 (task)" in said.output  # the sound plan moved on by another day
+
+    # `calendar recount`, the command run again to finish, fails while a plan cannot be counted
+    again = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-12-21T10:30:00", "calendar", "recount",
+                                      "--as", "chen", "--json"], catch_exceptions=False)
+    assert again.exit_code == 3, again.output
+    assert json.loads(again.stdout)["failed"] == 1
 
     # and so does the calendar page
     library.set_password("chen", "correct horse battery", actor="chen", first=True)
@@ -189,5 +195,5 @@ def test_a_plan_whose_deadlines_cannot_be_counted_again_leaves_the_others_counte
         page = chen.post("/calendar/2027/day", data={"day": "2027-01-06", "action": "off", "note": "试", "seen": json.dumps(
             {"2027-01-04": [False, "元旦调休"], "2027-01-05": [False, "元旦调休"]})})
     html = page.get_data(as_text=True)
-    assert f'data-recount-failed="{broken.id}"' in html and "待办期限未能重新计算，其他方案已照常计算" in html
+    assert f'data-recount-failed="{broken.id}"' in html and "1 个方案的待办期限未能重新计算，其他方案已照常计算" in html
     assert "期限表达式无法计算" in html and f'data-recount-failed="{sound.id}"' not in html

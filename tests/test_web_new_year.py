@@ -153,7 +153,7 @@ def test_the_import_confirmation_says_what_each_day_counts_as_now_and_that_every
         english_html = english.post("/calendar/2027/import", data={"schedule": (io.BytesIO(autumn), "2027.csv"),
                                                                    "seen": json.dumps({"2027-01-01": [False, "元旦"]})},
                                     content_type="multipart/form-data").get_data(as_text=True)
-        assert _cell(english_html, "2027-10-04") == "working day"
+        assert _cell(english_html, "2027-10-04") == "working day (weekday)"
         assert _cell(english_html, "2027-10-01").startswith("day off (")
 
 

@@ -157,8 +157,21 @@ def storage_problems(parsed: dict, clean_files: set[str]) -> list[dict]:
     return problems
 
 
-_LINTED: dict[tuple[str, str], list[dict]] = {}  # (toolchain, file's SHA-256) -> what the lint found
+_LINTED: dict[tuple, list[dict]] = {}  # (toolchain, file's SHA-256) -> what the lint found
 _LINTED_MAX = 256
+
+
+def _lint_setup() -> tuple:
+    """When the lint's script, rules and installed packages last changed (a few stat calls)."""
+    from ..modeler import LINT_SCRIPT, MODELER_DIR
+    stamps = []
+    for path in (LINT_SCRIPT, MODELER_DIR / ".bpmnlintrc", MODELER_DIR / "package-lock.json",
+                 MODELER_DIR / "node_modules" / ".package-lock.json"):
+        try:
+            stamps.append(path.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
 
 
 def lint_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], str]:
@@ -170,7 +183,8 @@ def lint_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], str]:
     available, reason = modeler.toolchain_status()
     if not available:
         return [], f"skipped: {reason}"
-    keys = [(reason, hashlib.sha256(data).hexdigest()) for _, data in files]
+    setup = reason, _lint_setup()  # a new node, rule set or package install lints again
+    keys = [(setup, hashlib.sha256(data).hexdigest()) for _, data in files]
     found_by_key = {key: _LINTED.get(key) for key in keys}  # read once: another thread may clear it
     new = {key: data for key, (_, data) in zip(keys, files) if found_by_key[key] is None}
     if new:

@@ -5,6 +5,7 @@ warning `init` and the worker give when deadlines will soon reach a year nobody 
 """
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 import click
@@ -12,7 +13,7 @@ import click
 from .. import clock
 from ..workdays import gap_warning
 from .params import YEAR, YEARS, BadValue, Day, acting_user
-from .shared import _emit, command, main
+from .shared import EXIT_CODES, _emit, command, main
 from .show import _deadline
 
 
@@ -83,8 +84,12 @@ def calendar_recount(state, as_json, actor):
     CHANGELOG says the working-day rule changed; reform office only)."""
     moved = _recount(state, clock.today(), actor, reason="calendar_rule")
     counted = sum("error" not in plan for plan in moved)
-    _emit({"moved": moved}, as_json, lambda d: (click.echo(f"重新计算了 {counted} 个方案的期限 (deadlines "
-                                                      f"moved in {counted} plan(s))"), _print_moved(d["moved"])))
+    failed = len(moved) - counted
+    _emit({"moved": moved, "failed": failed}, as_json,
+          lambda d: (click.echo(f"重新计算了 {counted} 个方案的期限 (deadlines moved in {counted} plan(s))"),
+                     _print_moved(d["moved"])))
+    if failed:  # the command that is run again to finish: a script must see it did not
+        sys.exit(EXIT_CODES["invalid"])
 
 
 @command(calendar, "import")
@@ -143,10 +148,10 @@ def _print_calendar_change(d: dict) -> None:
 def _print_moved(moved: list[dict]) -> None:
     for plan in moved:
         if "error" in plan:  # its own transaction was undone; the other plans were counted
-            click.echo(f"警告 (warning)：方案 (plan) {plan['instance_id']} 的期限未能重新计算，其他方案已照常计算；"
-                       f"问题解决后运行 reformflow calendar recount 再算一次 (its deadlines were not counted again, "
-                       f"the other plans' were; once the cause is fixed, run `reformflow calendar recount`)："
-                       f"{plan['error']}", err=True)
+            click.echo(f"警告 (warning)：方案 (plan) {plan['instance_id']} 的期限未能重新计算（{plan['error']}），"
+                       f"其他方案已照常计算；问题解决后运行 reformflow calendar recount --as 改革办用户名 再算一次 "
+                       f"(its deadlines could not be counted again; the other plans' were: once the cause is fixed, "
+                       f"run `reformflow calendar recount --as USER` with a reform office user)", err=True)
         for t in plan["tasks"]:
             click.echo(f"  方案 (plan) {plan['instance_id']}：待办 (task) {t['task_id']} {t['name']} 期限 (due) "
                        f"{_deadline(t['old'], False) if t['old'] else '—'} → {_deadline(t['new'], False)}")
