@@ -1144,6 +1144,11 @@ def test_a_library_with_one_file_changed_lints_only_that_file(monkeypatch, nothi
     monkeypatch.setattr(modeler, "toolchain_status", lambda: (True, "another node"))
     check_files([("a.bpmn", CLEAN)])
     assert linted[-1] == [CLEAN]
+    # the same bytes under two names in one set: linted once, said of each name
+    twin = CLEAN.replace(b'id="p"', b'id="t"')
+    report = check_files([("one.bpmn", twin), ("two.bpmn", twin)])
+    assert linted[-1] == [twin]
+    assert sorted(p["file"] for p in report.problems if p["rule"].startswith("modeler/")) == ["one.bpmn", "two.bpmn"]
 
 
 @requires_modeler
