@@ -134,9 +134,11 @@ def test_the_import_confirmation_says_what_each_day_counts_as_now_and_that_every
         assert "这是 2027 年首次录入：录入后该年从此算作已录入，按法律推定的补假不再计入，所有按工作日计算的未办结待办期限都将重新计算" in first
         assert "跨过这些日子的待办期限将重新计算" not in first
         english = signed_in_client(library, "chen", PASSWORD, language="en")
-        said = page_text(english.post("/calendar/2027/import", data={
-            "schedule": (io.BytesIO(SCHEDULE_2027), "2027.csv"), "seen": "{}"}, content_type="multipart/form-data"))
+        answer = english.post("/calendar/2027/import", data={
+            "schedule": (io.BytesIO(SCHEDULE_2027), "2027.csv"), "seen": "{}"}, content_type="multipart/form-data")
+        said = page_text(answer)
         assert "the first days entered for 2027" in said and "every open deadline counted in working days" in said
+        assert _cell(answer.get_data(as_text=True), "2027-02-14") == "day off (weekend)"
         # entered, a file for the rest of the year is only a change of these days: only deadlines across them move
         library.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")
         autumn = ("日期,安排,说明\n2027-10-01..2027-10-07,放假,国庆节\n").encode("utf-8")
