@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Callable, Iterator
@@ -35,7 +35,7 @@ from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized, ended
 from .expressions import ExpressionError
-from .parser import own_name, parse_files, setting as _setting  # a process property as a plan's variable
+from .parser import ParsedProcess, own_name, parse_files, setting as _setting  # a process property as a plan's variable
 from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
 from .state import spec_to_json
@@ -958,15 +958,18 @@ class Engine:
                 ProcessInstance.status == "running").order_by(HumanTask.instance_id)).scalars().all()
         moved = []
         for done, plan_id in enumerate(plans, start=1):
+            # that plan's transaction is undone on any error; the others are their own
+            error = None
             try:
                 result = self._recount_plan(plan_id, day_ends, actor, reason)
-            except ReformflowError as exc:  # that plan's transaction is undone; the others are its own
-                result = {"instance_id": plan_id, "tasks": [], "timers": [], "error": str(exc)}
-            except Exception as exc:  # noqa: BLE001 - a plan's state unreadable, a database error: still its own
+            except ReformflowError as exc:
+                error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - a plan's state unreadable, a database error
                 _log.exception("recounting plan %s", plan_id)
-                result = {"instance_id": plan_id, "tasks": [], "timers": [],
-                          "error": f"内部错误 (internal error: {type(exc).__name__})，详见服务器日志 (see the server's log)"}
-            if result["tasks"] or result["timers"] or "error" in result:
+                error = f"内部错误 (internal error: {type(exc).__name__})，详见服务器日志 (see the server's log)"
+            if error is not None:
+                result = {"instance_id": plan_id, "tasks": [], "timers": [], "error": error}
+            if result["tasks"] or result["timers"] or error is not None:
                 moved.append(result)
             if progress is not None and done % 50 == 0:
                 progress(done, len(plans))
@@ -1039,7 +1042,7 @@ class Engine:
             for w in [p for p in report.problems if p["severity"] == "warning"] \
                     + list(directory_problems(files, *directory_of(s))):
                 warnings.setdefault(w["file"], []).append(w)
-            for p in parsed:
+            for p, spec_json in parsed:
                 latest = self._latest(s, p.key)
                 # the same bytes, or the same XML once canonicalised (a Modeler re-save with no change)
                 if latest is not None and (latest.sha256 == p.sha256 or same_content(latest.bpmn_xml, p.xml)):
@@ -1048,7 +1051,7 @@ class Engine:
                 definition = ProcessDefinition(
                     key=p.key, version=(latest.version + 1) if latest else 1, name=p.name,
                     file_name=own_name(p.file_name), bpmn_xml=p.xml, sha256=p.sha256,
-                    spec_json=p.spec_json, called_keys=json.dumps(p.called_keys),
+                    spec_json=spec_json, called_keys=json.dumps(p.called_keys),
                     initiator_variable=p.initiator_variable,
                     start_config=json.dumps({"properties": p.properties, "starter_groups": p.starter_groups,
                                              "starter_users": p.starter_users, "start_form": p.start_form,
@@ -1061,7 +1064,7 @@ class Engine:
                                file=definition.file_name, sha256=p.sha256,
                                previous_version=latest.version if latest else None)
                 results.append(self._definition_dict(definition) | {"status": "created"})
-        for r, p in zip(results, parsed):
+        for r, (p, _) in zip(results, parsed):
             r["modeler_lint"] = report.modeler_lint
             r["warnings"] = warnings.get(p.file_name, [])
         return results
@@ -2070,43 +2073,27 @@ _CHECK_CACHE: dict = {}
 _PARSE_CACHE: dict = {}
 
 
-@dataclass(frozen=True)
-class _Deployable:
-    """A parsed process as deploy writes it: its spec already serialised, so a cached entry
-    holds text and plain values, nothing a caller could change for the next deploy."""
-    key: str
-    name: str
-    file_name: str
-    xml: str
-    sha256: str
-    spec_json: str
-    called_keys: list
-    initiator_variable: str | None
-    properties: dict
-    starter_groups: list
-    starter_users: list
-    start_form: list
-    start_names: list
+def _remembered(cache: dict, key, limit: int, make):
+    """cache[key], made once; the cache emptied when it holds more than `limit`. Read once: another
+    thread's deploy may empty it meanwhile."""
+    value = cache.get(key)
+    if value is None:
+        value = make()
+        if len(cache) > limit:
+            cache.clear()
+        cache[key] = value
+    return value
 
 
-def _parsed(files: list[tuple[str, bytes]]) -> list[_Deployable]:
-    """parse_files and each spec's JSON, remembered by content like the checks: parsing the
-    library takes about a tenth of a second, and a running server deploying the same bytes again
-    (a re-deploy that changes nothing, a second try after a conflict) parsed them again."""
+def _parsed(files: list[tuple[str, bytes]]) -> list[tuple[ParsedProcess, str]]:
+    """parse_files, each process with its spec's JSON, remembered by content like the checks:
+    parsing the library takes about a tenth of a second, and a running server deploying the same
+    bytes again (a re-deploy that changes nothing, a second try after a conflict) parsed them
+    again. Kept without the spec objects (their JSON is what deploy writes); deploy only reads
+    what is kept."""
     key = tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files)
-    entry = _PARSE_CACHE.get(key)  # read once: another thread's deploy may clear the cache meanwhile
-    if entry is None:
-        entry = [
-            _Deployable(key=p.key, name=p.name, file_name=p.file_name, xml=p.xml, sha256=p.sha256,
-                        spec_json=spec_to_json(p.spec, p.embedded), called_keys=p.called_keys,
-                        initiator_variable=p.initiator_variable, properties=p.properties,
-                        starter_groups=p.starter_groups, starter_users=p.starter_users,
-                        start_form=p.start_form, start_names=p.start_names)
-            for p in parse_files(files)]
-        if len(_PARSE_CACHE) > 16:
-            _PARSE_CACHE.clear()
-        _PARSE_CACHE[key] = entry
-    return copy.deepcopy(entry)
+    return _remembered(_PARSE_CACHE, key, 16, lambda: [
+        (replace(p, spec=None, embedded={}), spec_to_json(p.spec, p.embedded)) for p in parse_files(files)])
 
 
 def directory_of(session) -> tuple[set[str], set[str]]:
@@ -2130,13 +2117,8 @@ def _checked(files: list[tuple[str, bytes]], deployed: dict[str, tuple[str, str]
     and the same library is often deployed again unchanged."""
     key = (tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files),
            frozenset((k, sha) for k, (sha, _) in deployed.items()), modeler.toolchain_status())
-    report = _CHECK_CACHE.get(key)  # read once: another thread may clear the cache meanwhile
-    if report is None:
-        report = check_files(files, deployed_keys=set(deployed), deployed_xml=[xml for _, xml in deployed.values()])
-        if len(_CHECK_CACHE) > 64:
-            _CHECK_CACHE.clear()
-        _CHECK_CACHE[key] = report
-    return report
+    return _remembered(_CHECK_CACHE, key, 64, lambda: check_files(
+        files, deployed_keys=set(deployed), deployed_xml=[xml for _, xml in deployed.values()]))
 
 
 _TASKS, _PLANS, _USERS = HumanTask.__table__, ProcessInstance.__table__, User.__table__

@@ -137,12 +137,10 @@ def test_a_plan_whose_deadlines_cannot_be_counted_again_leaves_the_others_counte
     after it kept deadlines counted on the old calendar, with no word of which. Now that plan is
     named with its error, its own transaction undone, and the others are counted; the command
     line and the calendar page say so and what to do."""
-    from click.testing import CliRunner
-
     from engine import clock, recount
-    from engine.cli import main
     from engine.expressions import ExpressionError
 
+    from .test_audit import cli
     from .web_helper import signed_in_client
     with at("2026-12-18T09:00:00"):
         broken = Plan(library)
@@ -174,18 +172,14 @@ def test_a_plan_whose_deadlines_cannot_be_counted_again_leaves_the_others_counte
     assert broken.audit_ok()
 
     # the command line names the plan on stderr and says what to do
-    said = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-12-21T10:00:00", "calendar", "set",
-                                     "2027-01-05", "--off", "--note", "元旦调休", "--as", "chen"],
-                              catch_exceptions=False)
-    assert said.exit_code == 0, said.output
+    said = cli(library.db, "--now", "2026-12-21T10:00:00", "calendar", "set", "2027-01-05", "--off",
+               "--note", "元旦调休", "--as", "chen")
     assert f"方案 (plan) {broken.id} 的期限未能重新计算（" in said.stderr and "期限表达式无法计算" in said.stderr
     assert "其他方案已照常计算；问题解决后运行 reformflow calendar recount --as 改革办用户名 再算一次" in said.stderr
     assert f"方案 (plan) {sound.id}：待办 (task)" in said.output  # the sound plan moved on by another day
 
     # `calendar recount`, the command run again to finish, fails while a plan cannot be counted
-    again = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-12-21T10:30:00", "calendar", "recount",
-                                      "--as", "chen", "--json"], catch_exceptions=False)
-    assert again.exit_code == 3, again.output
+    again = cli(library.db, "--now", "2026-12-21T10:30:00", "calendar", "recount", "--as", "chen", "--json", code=3)
     assert json.loads(again.stdout)["failed"] == 1
 
     # and so does the calendar page
