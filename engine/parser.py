@@ -101,6 +101,8 @@ def _element_at(tree, line: int | None, message: str):
 
 def _spiff_error(exc: ValidationException, default_file: str, tree=None) -> Invalid:
     file_name = getattr(exc, "file_name", None) or default_file
+    if own_name(file_name) == own_name(default_file):  # the parser knows the file by its own name
+        file_name = default_file
     element = getattr(exc, "id", None)
     name = getattr(exc, "name", None)
     if not element:
@@ -151,6 +153,12 @@ def own_name(label: str) -> str:
     return PureWindowsPath(PurePosixPath(label).name).name.strip()
 
 
+def diagram_name(spec) -> str:
+    """How a refusal at run time names a process's diagram: its file's own name (definitions
+    deployed before the parser kept only that still hold the folders given), else the process."""
+    return own_name(spec.file) if spec.file else spec.name
+
+
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
 
 
@@ -184,7 +192,8 @@ def parse_files(files: list[tuple[str, bytes]]) -> list[ParsedProcess]:
         if limits:  # `check` lists them all (engine.checks.files); deploy never gets here with one
             raise Invalid(f"{file_name}: {limits[0].message()}")
         try:
-            parser.add_bpmn_xml(tree, file_name)
+            # the spec keeps its file's own name: plans show it in refusals, not the analyst's folders
+            parser.add_bpmn_xml(tree, own_name(file_name))
         except ValidationException as exc:
             raise _spiff_error(exc, file_name, tree) from None
         except etree.LxmlError as exc:

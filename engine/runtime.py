@@ -41,6 +41,7 @@ from .audit import AuditLog, ChainTip
 from .channels import Channel
 from .deadlines import TimerValueError
 from .errors import BilingualValueError, Invalid
+from .parser import diagram_name
 from .expressions import (EvaluationError, ExpressionError, UndefinedVariable, compile_expression,
                           is_wrapped)
 from .scripting import FUNCTION_NAMES, SafeEnvironment, script_engine
@@ -293,7 +294,7 @@ def element_where(spec, task_spec) -> str:
     if not name and isinstance(task_spec, MultiInstanceTask):
         inner = spec.task_specs.get(task_spec.task_spec)
         name = getattr(inner, "bpmn_name", None)
-    return f"{spec.file or spec.name}: element {task_spec.bpmn_id} ({name or ''}): "
+    return f"{diagram_name(spec)}: element {task_spec.bpmn_id} ({name or ''}): "
 
 
 def start_event(spec):
@@ -376,7 +377,7 @@ def run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
         # a path that forks again and again without a user task (a parallel split whose branches
         # lead back before it) grows the task tree until a walk up it (engine/joins.py) runs out of
         # stack; most such diagrams are stopped first by walk.MAX_AUTOMATIC_STEPS
-        raise Invalid(f"{workflow.spec.file or workflow.spec.name}: 流程不断分出新的路径而不停在用户任务上"
+        raise Invalid(f"{diagram_name(workflow.spec)}: 流程不断分出新的路径而不停在用户任务上"
                       "（并行网关的分支是否又回到它之前？），未做任何更改，请修改流程图 (the process keeps forking "
                       "new paths without stopping at a user task (does a parallel split's branch lead back before "
                       "it?). Nothing was changed; correct the diagram.)") from None

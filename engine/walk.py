@@ -14,6 +14,8 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from .parser import diagram_name
+
 # Call activities and subprocesses inside each other: the library nests three at most.
 MAX_SUBPROCESS_DEPTH = 30
 
@@ -99,7 +101,7 @@ def _too_deep(workflow: BpmnWorkflow, subprocess) -> None:
     """A process that calls itself (or A calls B calls A) would start subprocesses without end."""
     from .errors import Invalid
     task = workflow.get_task_from_id(subprocess.parent_task_id)
-    where = f"{task.workflow.spec.file or task.workflow.spec.name}: element {task.task_spec.bpmn_id}: "
+    where = f"{diagram_name(task.workflow.spec)}: element {task.task_spec.bpmn_id}: "
     raise Invalid(f"{where}子流程嵌套超过 {MAX_SUBPROCESS_DEPTH} 层，流程可能在调用自己，未做任何更改，请修改流程图 "
                   f"(subprocesses are nested more than {MAX_SUBPROCESS_DEPTH} deep: does the process call itself? "
                   "Nothing was changed; correct the diagram.)")

@@ -479,6 +479,21 @@ def test_a_missing_variable_at_run_time_is_named_in_chinese_and_english(engine, 
     assert ". ." not in message and "rf-timer" not in message
 
 
+def test_a_refusal_at_run_time_names_the_diagram_without_the_analysts_folders(engine, people, at):
+    """A file deployed as `/tmp/audit/s2/filing.bpmn` kept that path in the stored process, and a
+    drafter's refusal began with it: the analyst's folders, shown to whoever met the step."""
+    from .conftest import BPMN
+    files = [read(p) for p in sorted(BPMN.glob("*.bpmn"))]
+    files = [(f"/tmp/audit/s2/{name}" if name == "filing.bpmn" else name, data) for name, data in files]
+    engine.deploy(files)
+    with engine.db.reader() as s:
+        stored = s.scalars(select(ProcessDefinition.spec_json).where(ProcessDefinition.key == "filing")).one()
+    assert "filing.bpmn" in stored and "/tmp/audit" not in stored
+    with at("2026-11-03T09:00"), pytest.raises(Invalid) as err:
+        engine.start("filing", actor="chen", data={"pilot": False})  # no issueDate
+    assert err.value.message.startswith("filing.bpmn: element Task_SetFilingDeadline (计算原备案期限): ")
+
+
 def test_a_value_out_of_range_at_run_time_names_the_value(engine, people, at):
     from .plan_helper import Plan, deploy_library
     deploy_library(engine)
