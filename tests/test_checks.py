@@ -948,9 +948,9 @@ def test_a_variable_one_keystroke_from_one_that_is_set_is_refused_as_a_typo():
         assert [(p["element_id"], p["severity"]) for p in problems] == [("Flow_3", "error")], typo
         assert problems[0]["message"] == (
             f"条件 `${{{typo} == 'approve'}}` 读取的变量 {typo} 无处设置，与已设置的 decision 只差一个字符，应是笔误：方案"
-            "到达此处时会停住，改图也救不了已在此版本上的方案。请改为 decision (condition "
+            "到达此处时会停住，要等改正的版本部署后逐个迁移才能继续。请改为 decision (condition "
             f"`${{{typo} == 'approve'}}` reads '{typo}', which nothing sets, one keystroke from decision, which is "
-            "set: a typo. A plan reaching it would stop there, and no later version helps the plans on this one. "
+            "set: a typo. A plan reaching it would stop there until a corrected version is deployed and the plan is moved to it. "
             "Write decision)")
 
 
@@ -987,7 +987,7 @@ def test_every_way_of_setting_a_variable_counts():
 
 def test_a_misspelt_multi_instance_collection_is_an_error_with_the_name_to_write():
     """`departmnets` deployed with a warning only, and every plan reaching the activity stopped
-    there for good: no list, no instances, and no later version helps the plans on this one."""
+    there: no list, no instances, until a corrected version is deployed and the plan moved to it."""
     def plan(collection: str, script: str = "departments = ['legal', 'risk']") -> bytes:
         return diagram('<bpmn:startEvent id="StartEvent_1" />\n'
                        f'<bpmn:scriptTask id="Task_S" scriptFormat="python"><bpmn:script>{script}</bpmn:script>'

@@ -62,10 +62,10 @@ def rule_undefined_variables(doc: Doc):
                 next((known for known in pool if one_keystroke_apart(name, known)), None)
             if typo:
                 yield doc.problem(el, "variable", f"{what[0]} `{text}` 读取的变量 {name} 无处设置，与已设置的 {typo} 只差"
-                                  f"一个字符，应是笔误：方案到达此处时会停住，改图也救不了已在此版本上的方案。请改为 {typo} "
+                                  f"一个字符，应是笔误：方案到达此处时会停住，要等改正的版本部署后逐个迁移才能继续。请改为 {typo} "
                                   f"({what[1]} `{text}` reads '{name}', which nothing sets, one keystroke from {typo}, "
-                                  "which is set: a typo. A plan reaching it would stop there, and no later version "
-                                  f"helps the plans on this one. Write {typo})")
+                                  "which is set: a typo. A plan reaching it would stop there until a corrected version "
+                                  f"is deployed and the plan is moved to it. Write {typo})")
                 continue
             close = difflib.get_close_matches(name, pool, n=1)
             hint_zh, hint = (f"（是否应为 {close[0]}？）", f"; did you mean {close[0]}?") if close else ("", "")
@@ -99,7 +99,7 @@ def one_keystroke_apart(a: str, b: str) -> bool:
 def rule_misspelt_collections(doc: Doc):
     """A multi-instance collection that nothing sets but that is a slip of the keyboard from a
     variable something does set: every plan reaching the activity stops there (no list to make
-    instances of), and no later version helps the plans on this one. An error, as a misspelt
+    instances of) until a corrected version is deployed and the plan moved to it (migrate). An error, as a misspelt
     variable one keystroke from a set one is. A collection nothing sets and nothing resembles is
     not reported: a list can come with the start data, and no form field can declare one. Nor is
     the plural of a set name (`units` beside a field `unit`): a list of what that name holds."""
@@ -114,10 +114,10 @@ def rule_misspelt_collections(doc: Doc):
         typo = misspelt(name, pool)
         if typo:
             yield doc.problem(owner_of(loop), "variable", f"camunda:collection `{name}`：这些文件中无处设置此变量，与已设置的 "
-                              f"{typo} 拼写几乎相同，应是笔误：方案到达此任务时没有列表，会停在这里，改图也救不了已在此版本上的方案。"
+                              f"{typo} 拼写几乎相同，应是笔误：方案到达此任务时没有列表，会停在这里，要等改正的版本部署后逐个迁移才能继续。"
                               f"请改为 {typo} (nothing in these files sets the collection '{name}', a slip of the "
                               f"keyboard from {typo}, which is set: a typo. Every plan reaching this task would stop "
-                              f"there, and no later version helps the plans on this one. Write {typo})")
+                              f"there until a corrected version is deployed and the plan is moved to it. Write {typo})")
 
 
 def misspelt(name: str, pool: list[str]) -> str | None:
