@@ -1148,6 +1148,7 @@ class Engine:
                 data = forms.check_variables(names.fields, data)
                 _check_not_engine_set(data, names)
             _check_starter_unit(user, definition.name, config, data)
+            data = _own_unit_by_default(user, config, data)
             _check_office_only(user, config, data)
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
@@ -2171,8 +2172,18 @@ def _check_starter_unit(user: Member, process_name: str, config: dict, data: dic
     if unit and not _may_name_unit(user, unit):
         own = user.unit or "未设单位 no unit"
         raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，{'启动表单' if config.get('start_form') else '启动数据'}的 {variable} 填的是「{unit}」，"
-                        f"请由该单位的人员发起 (you may start this process only for your own unit, {own}; "
-                        f"{variable} names {unit!r}: a member of that unit starts it)")
+                        f"请由该单位的人员发起 (you may start this process only for your own unit, “{own}”; "
+                        f"{variable} names “{unit}”: a member of that unit starts it)")
+
+
+def _own_unit_by_default(user: Member, config: dict, data: dict) -> dict:
+    """The unit `starterUnit` names, left empty by a starter outside the reform office, is theirs:
+    it could be no other (the rule above), and left empty the plan's first step was open to every
+    drafter in the city, who then saw the plan and its files."""
+    variable = config.get("properties", {}).get(STARTER_UNIT)
+    if not variable or str(data.get(variable) or "").strip() or ADMIN_GROUP in user.group_codes or not user.unit:
+        return data
+    return {**data, variable: user.unit}
 
 
 def _may_name_unit(user: Member, unit: str, *, keeping: str | None = None) -> bool:
@@ -2194,8 +2205,8 @@ def _check_unit_change(user: Member, data: dict, values: dict) -> None:
         return
     own = user.unit or "未设单位"
     raise Forbidden(f"牵头单位（{variable}）只能填本单位（{own}）；改为「{unit}」请由改革办办理，或由该单位的人员发起方案 "
-                    f"(the lead unit, {variable}, may name only your own unit, {user.unit or 'none'}: the reform "
-                    f"office sets it to {unit!r}, or a member of that unit starts the plan)")
+                    f"(the lead unit, {variable}, may name only your own unit, “{user.unit or 'none'}”: the reform "
+                    f"office sets it to “{unit}”, or a member of that unit starts the plan)")
 
 
 OFFICE_ONLY = "officeOnly"

@@ -174,6 +174,31 @@ def test_a_drafter_names_their_own_unit_when_the_start_left_it_empty(city):
     assert plan.task("Task_Research")["assignee"] == "zhang"
 
 
+def test_a_plan_a_drafter_starts_without_a_unit_is_their_units_from_the_start(city):
+    """The web's start page has no lead unit: the plan began with none, so its first step, given
+    back, was open to every drafter in the city, and every drafter saw the plan and its files. A
+    drafter can name only their own unit, so an empty one is theirs; the office's stays empty."""
+    from engine.commands import Member
+    from engine.visibility import may_see_plan
+    from web.i18n import split
+    plan = Plan(city)  # zhang, 市财政局, no data
+    assert plan.variables["leadUnit"] == LEAD_UNIT
+    task = city.unclaim(plan.task("Task_RegisterPlan")["id"], actor="zhang")
+    assert (task["status"], task["candidate_unit"]) == ("open", LEAD_UNIT)
+    assert task["id"] not in claimable(city, "luo") and task["id"] in claimable(city, "wang")
+    luo, wang = Member("luo", "罗敏", ["drafter"], "市科技局"), Member("wang", "王", ["drafter"], LEAD_UNIT)
+    with city.db.reader() as s:
+        assert not may_see_plan(s, luo, plan.id) and may_see_plan(s, wang, plan.id)
+    office_plan = Plan(city, starter="chen")
+    assert not office_plan.variables.get("leadUnit")
+    # the refusal of another unit reads in one language at a time (Chinese names quoted in the English)
+    with pytest.raises(Forbidden) as refused:
+        Plan(city, data={"leadUnit": "市科技局"})
+    zh, en = split(refused.value.message)
+    assert en == "you may start this process only for your own unit, “市财政局”; leadUnit names “市科技局”: a member of that unit starts it"
+    assert zh.startswith("您只能为本单位（市财政局）发起")
+
+
 def test_a_lead_unit_nobody_works_in_leaves_the_step_with_the_initiator(city):
     plan = Plan(city, data={"leadUnit": LEAD_UNIT}, starter="chen")
     plan.do("Task_RegisterPlan", leadUnit="市外事办")

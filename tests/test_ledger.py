@@ -277,8 +277,9 @@ def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(lib
         ids = [library.start("reform_plan", actor="zhang", title="深化非公经济领域改革方案", business_key=key)["id"]
                for key in ("DT-2015-08", "DT-2015-08-LS")]
     plans = [line.split(" [办理中")[0] for line in _cli(library).stdout.splitlines() if line.startswith("[")]
-    assert plans == [f"[绿 green] #{ids[0]} DT-2015-08 深化非公经济领域改革方案",
-                     f"[绿 green] #{ids[1]} DT-2015-08-LS 深化非公经济领域改革方案"]
+    # started by a drafter without a lead unit: his own unit's
+    assert plans == [f"[绿 green] #{ids[0]} DT-2015-08 深化非公经济领域改革方案（市财政局）",
+                     f"[绿 green] #{ids[1]} DT-2015-08-LS 深化非公经济领域改革方案（市财政局）"]
 
 
 def test_a_task_withdrawn_after_its_deadline_counts_as_missed_and_closed(engine, people, at):
@@ -431,7 +432,7 @@ def test_the_command_reads_a_years_ledger_marking_the_plans_carried_over(library
                         "(the 2027 ledger: plans started in 2027 and those carried over, still open on 1 January)")
     assert (f"[红 red] #{plans['open']} 深化财政预算管理制度改革方案（市财政局，张伟） [办理中 running] "
             "[结转 carried over]") in lines
-    assert f"[绿 green] #{plans['new']} 深化国资国企改革方案 [办理中 running]" in lines
+    assert f"[绿 green] #{plans['new']} 深化国资国企改革方案（市财政局） [办理中 running]" in lines
     assert not any(f"#{plans['filed']} " in line or f"#{plans['stopped']} " in line for line in lines)
     assert lines[-2:] == ["共 3 个方案：红 1、黄 0、绿 2 (3 plans: 1 red, 0 yellow, 2 green)",
                           "其中以前年度结转 2 个 (2 carried over from earlier years)"]
