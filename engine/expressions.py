@@ -87,6 +87,16 @@ class EvaluationError(ExpressionError):
     """A valid expression failed while it was being evaluated."""
 
 
+class TypeMismatch(EvaluationError):
+    """Values of types that do not go together: a number compared with text, text added to a
+    number. Wrong whatever the values, so `check` finds it with one value of each form field;
+    `plain`: (zh, en) without the value it met, which for `check` is only a sample."""
+
+    def __init__(self, zh: str, en: str, plain: tuple[str, str] | None = None):
+        super().__init__(zh, en)
+        self.plain = plain or (zh, en)
+
+
 class UndefinedVariable(EvaluationError):
     """The expression names a variable the plan does not have (yet): data, not the diagram, is
     usually what is missing, so the refusal names it."""
@@ -813,10 +823,9 @@ def _apply_binary(op: ast.operator, left: Any, right: Any) -> Any:
         raise EvaluationError("除数为零", "division by zero") from None
     except TypeError:
         zh, en = _number_expected(left, right)
-        raise EvaluationError(
-            f"{_type_name(left)} 与 {_type_name(right)} 不能做 {symbol} 运算{zh}",
-            f"unsupported operand types for {symbol}: {_type_name(left)} and {_type_name(right)}{en}"
-        ) from None
+        plain = (f"{_type_name(left)} 与 {_type_name(right)} 不能做 {symbol} 运算",
+                 f"unsupported operand types for {symbol}: {_type_name(left)} and {_type_name(right)}")
+        raise TypeMismatch(plain[0] + zh, plain[1] + en, plain) from None
     except (OverflowError, ValueError) as exc:
         raise EvaluationError(f"'{symbol}' 运算出错", f"arithmetic error in '{symbol}': {exc}") from None
     return _check_integer(result)
@@ -842,15 +851,14 @@ def _apply_comparison(op: ast.cmpop, left: Any, right: Any) -> Any:
         return function(left, right)
     except TypeError:
         if symbol in ("in", "not in"):
-            raise EvaluationError(
+            raise TypeMismatch(
                 f"{_type_name(left)} 和 {_type_name(right)} 之间不能用 '{symbol}'",
                 f"cannot use '{symbol}' with {_type_name(left)} and {_type_name(right)}"
             ) from None
         zh, en = _number_expected(left, right)
-        raise EvaluationError(
-            f"不能用 '{symbol}' 比较 {_type_name(left)} 和 {_type_name(right)}{zh}",
-            f"cannot compare {_type_name(left)} and {_type_name(right)} with '{symbol}'{en}"
-        ) from None
+        plain = (f"不能用 '{symbol}' 比较 {_type_name(left)} 和 {_type_name(right)}",
+                 f"cannot compare {_type_name(left)} and {_type_name(right)} with '{symbol}'")
+        raise TypeMismatch(plain[0] + zh, plain[1] + en, plain) from None
 
 
 def _item(container: Any, key: Any, where: str) -> Any:

@@ -41,10 +41,14 @@ _TIMER_KINDS = {DurationTimerEventDefinition: "duration", TimeDateEventDefinitio
 
 
 def mark_timers(specs) -> None:
-    """Tag every timer expression in these process specs with its kind, and every multi-instance
-    loop cardinality as kind "instances", to be bounded, as its collection is (idempotent)."""
+    """Tag every timer expression in these process specs with its kind, every multi-instance
+    loop cardinality as kind "instances", to be bounded, as its collection is, and every gateway
+    condition as kind "condition", to give true or false (idempotent)."""
     for spec in specs:
         for task_spec in spec.task_specs.values():
+            for condition, _ in getattr(task_spec, "cond_task_specs", ()):
+                if condition is not None and not condition.args[0].startswith(TIMER_MARK):
+                    condition.args = (f"{TIMER_MARK}condition:{condition.args[0]}",)
             definition = getattr(task_spec, "event_definition", None)
             kind = _TIMER_KINDS.get(type(definition))
             if kind and not definition.expression.startswith(TIMER_MARK):
@@ -169,7 +173,21 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
                 return self.value(expression, variables)
             if kind == "instances":
                 return self.instances(text, variables)
+            if kind == "condition":
+                return self.condition(text, variables)
             return self.timer_value(kind, text, variables)
+
+    def condition(self, text: str, variables) -> bool:
+        """A gateway condition gives true or false; null counts as false, as in Camunda. Any other
+        value ('revise', a field's value itself) is refused: taken as true it sent a rejection
+        down the approval's flow."""
+        value = self.value(text, variables)
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        shown = f"“{value}”" if isinstance(value, str) else repr(value)
+        raise EvaluationError(f"条件的结果须为 true 或 false，实为 {shown}：条件须写成比较，如 ${{x == 'approve'}}",
+                              f"a condition must give true or false, not {shown}: write a comparison, such as "
+                              "${x == 'approve'}")
 
     def instances(self, text: str, variables) -> int:
         value = self.value(text, variables)

@@ -934,7 +934,7 @@ def test_coverage_that_cannot_be_shown_is_a_warning():
     problems = check_processes([("t.bpmn", _decide(["${b0}", "${!b0}"] + [f"${{b{n}}}" for n in range(1, 6)], many))])
     assert [p["severity"] for p in problems] == ["warning"] and "more than 256" in problems[0]["message"]
     dated = '<camunda:formField id="due" type="boolean" />'
-    problems = check_processes([("t.bpmn", _decide(["${due}", "${!due &amp;&amp; today() &gt; '2026-01-01'}"], dated))])
+    problems = check_processes([("t.bpmn", _decide(["${due}", "${!due &amp;&amp; today() &gt; date('2026-01-01')}"], dated))])
     assert [p["severity"] for p in problems] == ["warning"] and "date" in problems[0]["message"]
 
 

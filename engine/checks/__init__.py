@@ -24,6 +24,7 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 * `unsupported` — elements, Camunda attributes and extensions refused, ignored or unknown; start permission;
 * `events` — event triggers, messages and signals, event-based gateways;
 * `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
+* `condition_values` — conditions their form fields' types make fail, or give no true/false;
 * `calls` — call activities;
 * `ledger` — the ledger's process properties name variables that exist, of the right type;
 * `properties` — a property the law bounds (legalReviewDays) out of bounds; one an expression counts
@@ -41,6 +42,7 @@ from ..errors import Invalid
 from ..xmlsafe import parse_bpmn_bytes
 from .calls import rule_call_activities
 from .common import NS, Doc, variables_set
+from .condition_values import rule_condition_values
 from .directory import directory_problems
 from .events import rule_event_gateways, rule_events
 from .expressions import rule_conditions, rule_reserved_ids, rule_scripts, rule_timers
@@ -84,7 +86,7 @@ class CheckReport:
 RULES = [rule_camunda_8, rule_not_camunda_7, rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks,
          rule_start_forms, rule_form_field_types, rule_task_types, rule_multi_instance, rule_unsupported,
          rule_start_permission, rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions,
-         rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities,
+         rule_condition_values, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities,
          rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties, rule_local_rules]
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator
 
+from ..forms import SUPPORTED_TYPES
 from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression, is_wrapped
 from ..parser import NS, property_values
 from ..scripting import FUNCTION_NAMES
 
 __all__ = ["BPMN", "CAMUNDA", "CAMUNDA_BUILTINS", "ENGINE_VARIABLES", "EVENT_DEFINITIONS", "NS", "Doc",
-           "check_expression", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
+           "check_expression", "field_types", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
 
 BPMN = "{" + NS["bpmn"] + "}"
 CAMUNDA = "{" + NS["camunda"] + "}"
@@ -197,15 +198,33 @@ def variables_set(roots: Iterable) -> set[str]:
     return names
 
 
+def set_otherwise(root) -> set[str]:
+    """The names this file sets other than by a form field: a multi-instance element variable,
+    the initiator, a process property, a script's target. Their values are not the form's."""
+    names = set(root.xpath(".//@camunda:elementVariable | .//@camunda:initiator | ./bpmn:process/bpmn:extensionElements"
+                           "/camunda:properties/camunda:property/@name", namespaces=NS))
+    for script in root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
+        names.update(target for target, _ in script_lines(script.text))
+    return names
+
+
+def field_types(root) -> dict[str, str]:
+    """Each form field of this file by its one type (string, long, boolean, date, enum), where
+    every field of that name has the same supported type and nothing else sets the name."""
+    types: dict[str, set] = {}
+    for field in root.xpath(".//camunda:formField", namespaces=NS):
+        types.setdefault(field.get("id"), set()).add(field.get("type"))
+    unknown = set_otherwise(root)
+    return {name: kinds.pop() for name, kinds in types.items()
+            if len(kinds) == 1 and name not in unknown and next(iter(kinds)) in SUPPORTED_TYPES}
+
+
 def _domains(root) -> dict[str, tuple]:
     """The values a variable can hold, where the form fields of this file fix them: an enum's
     value ids, true/false for a boolean; null too unless every field of that name is required or
     has a default. A name that is also a string/long/date field or is set otherwise is left out."""
     domains: dict[str, list] = {}
-    unknown = set(root.xpath(".//@camunda:elementVariable | .//@camunda:initiator | ./bpmn:process/bpmn:extensionElements"
-                             "/camunda:properties/camunda:property/@name", namespaces=NS))
-    for script in root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
-        unknown.update(target for target, _ in script_lines(script.text))
+    unknown = set_otherwise(root)
     for field in root.xpath(".//camunda:formField", namespaces=NS):
         fid, kind = field.get("id"), field.get("type")
         if kind == "enum":
