@@ -1886,10 +1886,12 @@ def _duplicate(exc: IntegrityError) -> bool:
 
 
 def _contended(exc: OperationalError) -> bool:
-    """A deadlock or serialization failure (PostgreSQL) or a database still locked by another
-    writer after the busy timeout (SQLite): nothing was written, the user may simply retry."""
+    """A deadlock, a serialization failure or a lock still held by another transaction after
+    lock_timeout (PostgreSQL 55P03), or a database still locked by another writer after the busy
+    timeout (SQLite; both models.db.LOCK_WAIT_SECONDS): nothing was written, the user may simply
+    retry."""
     code = getattr(exc.orig, "sqlstate", None)
-    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+    return code in ("40P01", "40001", "55P03") or "database is locked" in str(exc.orig)
 
 
 _SERVER_GONE = ("57P01", "57P02", "57P03", "53300")  # shut down, crashed, starting up, too many connections

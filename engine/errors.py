@@ -55,9 +55,9 @@ def ended(status: str) -> str | None:
 
 
 class Busy(ReformflowError):
-    """The database was held by other work past the wait (SQLite's lock, a PostgreSQL deadlock or
-    serialization failure): nothing was changed, and the same action again will most likely do.
-    Not a conflict: nothing the person saw is out of date."""
+    """The database was held by other work past the wait (SQLite's lock, a PostgreSQL row lock
+    past lock_timeout, a deadlock or serialization failure): nothing was changed, and the same
+    action again will most likely do. Not a conflict: nothing the person saw is out of date."""
     kind = "unavailable"
 
 

@@ -16,6 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+# How long a statement waits for a lock another transaction holds before it gives up: SQLite's
+# busy timeout, PostgreSQL's lock_timeout. Past it the command is refused as busy, nothing
+# written (engine.errors.Busy: exit code 8, HTTP 503), well before gunicorn's --timeout 60
+# replaces the worker. Read when an engine is made: tests lower it.
+LOCK_WAIT_SECONDS = 30
+
 
 def alembic_config():
     """Alembic's configuration for reformflow's migrations: `upgrade`, `schema_versions`, and
@@ -108,17 +114,38 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _limit_lock_waits(engine: Engine) -> None:
+    """PostgreSQL waits for a row lock for ever by default: a plan held by a psql session left
+    open would hang the command line and run a web request into gunicorn's timeout (a 500).
+    Each connection gets lock_timeout = LOCK_WAIT_SECONDS, unless the server, database, role or
+    the URL's `options` already set one (an operator's own choice is kept). No statement_timeout:
+    reports, exports and `audit verify` may rightly run for minutes, and a statement waiting on
+    a lock is already bounded here."""
+    wait = f"{round(LOCK_WAIT_SECONDS * 1000)}ms"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false) "
+                           "WHERE current_setting('lock_timeout') = '0'", (wait,))
+        dbapi_conn.commit()  # a setting made in a transaction rolled back later would be undone
+
+
 def _make_engine(url: str, *, immediate: bool) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, pool_pre_ping=True)
+        if url.startswith("postgresql"):
+            _limit_lock_waits(engine)
+        return engine
+    engine = create_engine(url, connect_args={"timeout": LOCK_WAIT_SECONDS, "check_same_thread": False})
+    busy_timeout = round(LOCK_WAIT_SECONDS * 1000)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
         if ":memory:" not in url and url != "sqlite://":
             cursor.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL still never corrupts the file and keeps every commit atomic; it

@@ -1,20 +1,33 @@
-"""A database held by other work past the wait (SQLite's write lock here; a PostgreSQL deadlock
-or serialization failure the same way) is said as what it is: busy, nothing changed, try again.
-It was a conflict "on the same plan" (even when starting a new plan), and the web page emptied
-the form as if it had gone stale."""
+"""A database held by other work past the wait (SQLite's write lock; on PostgreSQL a plan's row
+locked past lock_timeout, a deadlock or serialization failure the same way) is said as what it
+is: busy, nothing changed, try again. It was a conflict "on the same plan" (even when starting a
+new plan), and the web page emptied the form as if it had gone stale. On PostgreSQL a row held
+from psql made the command line wait for ever and the web answer 500 at gunicorn's timeout."""
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+import time
 from contextlib import contextmanager
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import expect
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
 
+import models.db
+from engine.cli import main
+from engine.commands import Engine
 from engine.errors import Busy
+from models.db import Database
+from web import create_app
 
-from .web_helper import open_task, sign_in, signed_in_client
+from .conftest import FIXTURES, add_people, read
+from .web_helper import open_task, page_text, sign_in, signed_in_client
+
+BUSY = "系统繁忙：数据库正被其他操作占用，未做任何更改，请稍候再试一次。"
 
 
 def _short_wait(engine) -> None:
@@ -83,3 +96,116 @@ def test_the_web_form_keeps_what_was_typed_in_its_fields_to_send_again(live, pag
     page.get_by_role("button", name="提交").click()  # the lock gone, the same page sends it
     expect(page.get_by_role("status")).to_contain_text("已提交")
     assert engine.task_view(review["id"])["status"] == "completed"
+
+
+# ---------------------------------------------------------------- PostgreSQL: a row lock held
+@pytest.fixture
+def claimed(postgres_db) -> tuple[Engine, dict]:
+    """li holds the legality step of a plan on PostgreSQL, ready to submit it."""
+    engine = Engine(postgres_db)
+    add_people(engine)
+    engine.deploy([read(FIXTURES / "diagrams" / "parallel_review.bpmn")])
+    plan = engine.start("parallel_review", actor="zhang")
+    task = next(t for t in plan["tasks"] if t["element_id"] == "Task_Legal")
+    return engine, engine.claim(task["id"], actor="li")
+
+
+@pytest.fixture
+def one_second_wait(postgres_db, monkeypatch) -> Database:
+    """reformflow's connections give up on a lock after 1 s, not 30 (models.db.LOCK_WAIT_SECONDS):
+    the database as a new command line or web server opens it."""
+    monkeypatch.setattr(models.db, "LOCK_WAIT_SECONDS", 1)
+    db = Database(postgres_db.url)
+    yield db
+    db.dispose()
+
+
+@contextmanager
+def plan_row_held(db: Database, instance_id: int):
+    """An operator's psql holds the plan's row: `BEGIN; SELECT id FROM process_instances WHERE id =
+    … FOR UPDATE;` left open. The server ends that session after 10 s idle, so a command that
+    waits without a limit goes through then, and the test fails instead of hanging."""
+    other = create_engine(db.url, poolclass=NullPool,
+                          connect_args={"options": "-c idle_in_transaction_session_timeout=10s"})
+    holder = other.raw_connection()
+    try:
+        holder.cursor().execute("SELECT id FROM process_instances WHERE id = %s FOR UPDATE", (instance_id,))
+        yield
+    finally:
+        holder.close()  # rolled back, or already ended by the server
+        other.dispose()
+
+
+def _events(db: Database) -> int:
+    with db.read_connection() as conn:
+        return conn.execute(text("SELECT count(*) FROM audit_events")).scalar()
+
+
+def test_on_postgresql_a_plan_held_past_the_lock_wait_is_refused_as_busy_and_changes_nothing(claimed, one_second_wait):
+    engine, task = claimed
+    before = _events(engine.db)
+    started = time.monotonic()
+    with plan_row_held(engine.db, task["instance_id"]), pytest.raises(Busy) as refused:
+        Engine(one_second_wait).complete(task["id"], actor="li", data={"legalOpinion": "同意"})
+    assert time.monotonic() - started < 8  # the 1 s limit ended the wait, not the holder's session
+    assert refused.value.kind == "unavailable"
+    assert str(refused.value).startswith(BUSY)
+    assert engine.task_view(task["id"])["status"] == "claimed"
+    assert _events(engine.db) == before
+    Engine(one_second_wait).complete(task["id"], actor="li", data={"legalOpinion": "同意"})  # free again
+    assert engine.task_view(task["id"])["status"] == "completed"
+
+
+def test_on_postgresql_the_command_line_says_busy_and_exits_8(claimed, one_second_wait):
+    engine, task = claimed
+    before = _events(engine.db)
+    with plan_row_held(engine.db, task["instance_id"]):
+        result = CliRunner().invoke(main, ["--db", engine.db.url, "complete", str(task["id"]), "--as", "li",
+                                           "--data", json.dumps({"legalOpinion": "同意"})])
+    assert result.exit_code == 8, result.output + result.stderr
+    assert result.stderr.startswith(f"reformflow: unavailable: {BUSY}")
+    assert engine.task_view(task["id"])["status"] == "claimed"
+    assert _events(engine.db) == before
+
+
+def test_on_postgresql_the_api_answers_503_with_retry_after(claimed, one_second_wait):
+    engine, task = claimed
+    secret = engine.create_token("li", "busy test")["secret"]
+    client = create_app(engine=Engine(one_second_wait), secret_key="test", testing=True).test_client()
+    with plan_row_held(engine.db, task["instance_id"]):
+        answer = client.post(f"/api/v1/tasks/{task['id']}/complete?lang=en", headers={"Authorization": f"Bearer {secret}"},
+                             json={"data": {"legalOpinion": "同意"}, "version": task["version"]})
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.get_json() == {"error": "unavailable", "message": "the system is busy: the database is held by "
+                                 "other work. Nothing was changed; try again in a moment"}
+    assert engine.task_view(task["id"])["status"] == "claimed"
+
+
+def test_on_postgresql_the_web_form_comes_back_503_with_what_was_typed(claimed, one_second_wait):
+    engine, task = claimed
+    engine.set_password("li", "busy-test-Pw-2026", actor="li", first=True)
+    client = signed_in_client(Engine(one_second_wait), "li", "busy-test-Pw-2026")
+    opinion = "符合法律法规，同意提交审议。"
+    with plan_row_held(engine.db, task["instance_id"]):
+        answer = client.post(f"/tasks/{task['id']}/complete",
+                             data={"legalOpinion": opinion, "version": task["version"]})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert BUSY.removesuffix("。") in page_text(answer)
+    # the form itself, filled in as it was: not a stale page's box of what was lost
+    assert re.search(rf'<textarea id="f-legalOpinion" name="legalOpinion"[^>]*>\s*{opinion}\s*</textarea>',
+                     answer.get_data(as_text=True))
+    assert "data-kept-field" not in answer.get_data(as_text=True)
+    assert engine.task_view(task["id"])["status"] == "claimed"
+
+
+def test_postgresql_connections_wait_30_seconds_for_a_lock_unless_the_operator_chose_otherwise(postgres_db):
+    with postgres_db.engine.connect() as conn:
+        assert conn.execute(text("SHOW lock_timeout")).scalar() == "30s"
+    own = Database(postgres_db.url + "?options=-c%20lock_timeout%3D5s")  # or ALTER ROLE … SET lock_timeout
+    try:
+        with own.engine.connect() as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "5s"
+    finally:
+        own.dispose()
