@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import ApiToken, AuditEvent, CalendarOverride, Delegation, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
+from models import ApiToken, AuditEvent, CalendarOverride, Comment, Delegation, Document, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
 from models.identity import memberships
 from models.db import Database
 
@@ -1282,7 +1282,7 @@ class Engine:
         comment = comments.checked_text(comment) if (comment or "").strip() else None
         with self.command(actor) as ctx:
             instance, member, principal, task, workflow, spiff_task, values = self._completion(
-                ctx, task_id, actor, data, expected_version, files)
+                ctx, task_id, actor, data, expected_version, files, comment)
             for_whom, holder = principal and principal.username, task.assignee
             old = {k: spiff_task.data.get(k) for k in values}
 
@@ -1312,19 +1312,21 @@ class Engine:
         return result
 
     def check_complete(self, task_id: int, *, actor: str, data: dict | None = None,
-                       expected_version: int | None = None, files: list[tuple[str, bytes]] = ()) -> dict:
+                       expected_version: int | None = None, files: list[tuple[str, bytes]] = (),
+                       comment: str | None = None) -> dict:
         """Everything `complete` would check of this submission, nothing changed: the values the
         form would write (for a page that asks before a decision that cannot be undone), or the
         refusal `complete` would give."""
         data = dict(data or {})
         forms.check_submitted(data, ("表单数据", "form data"))
         files = documents.checked_all(files)
+        comment = comments.checked_text(comment) if (comment or "").strip() else None
         with self.command(actor) as ctx:
-            *_, values = self._completion(ctx, task_id, actor, data, expected_version, files)
+            *_, values = self._completion(ctx, task_id, actor, data, expected_version, files, comment)
         return values
 
     def _completion(self, ctx: Context, task_id: int, actor: str, data: dict, expected_version: int | None,
-                    files: list) -> tuple:
+                    files: list, comment: str | None = None) -> tuple:
         """The checks of a completion, in the command's transaction: the plan and the task locked,
         the actor its holder, the task ready, the form's values valid, a required file given.
         Returns (plan, actor, whom the actor stands in for or None, task row, workflow,
@@ -1339,9 +1341,7 @@ class Engine:
             raise Conflict(f"方案 {instance.id} 已终止，任务 {task_id}「{task.name}」已撤销，无需再办理 "
                            f"(plan {instance.id} was stopped: nothing is left to do on task {task_id} “{task.name}”)", reason="stopped")
         if task.status == "completed" and task.completed_by == actor:
-            raise Conflict(f"您已于 {_beijing_minute(task.completed_at)} 提交「{task.name}」（任务 {task_id}），无需再次提交 "
-                           f"(you already submitted “{task.name}” (task {task_id}) at {_beijing_minute(task.completed_at)}: nothing more to do)",
-                           reason="already_yours")
+            raise _submitted_before(ctx, task, data, files, comment)
         if expected_version is not None and task.version != expected_version:
             raise _stale(task_id)
         if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
@@ -1867,6 +1867,41 @@ def _stale(task_id: int) -> Conflict:
     return Conflict(f"任务 {task_id} 已在别处处理或修改（其他人，或您在另一个页面），请刷新后重试。 "
                     f"(task {task_id} changed since you loaded it, by someone else or in another page: "
                     "reload and try again)", reason="stale")
+
+
+def _submitted_before(ctx: Context, task, data: dict, files: list, comment: str | None) -> Conflict:
+    """The refusal of a step its sender already submitted. The same values again (a second click, a
+    page sent again) went in the first time: nothing more to do (`already_yours`). Other values (a
+    second tab, the command line racing the web) were not kept, and are said so, by the form's
+    labels (`already_yours_differs`): compared as `forms.validate` writes them with the values the
+    completion's `task_completed` event recorded; a comment or a file the completion did not keep
+    differs too."""
+    session = ctx.session
+    payload = session.execute(select(AuditEvent.payload).where(
+        AuditEvent.task_id == task.id, AuditEvent.event_type == "task_completed")
+        .order_by(AuditEvent.seq.desc()).limit(1)).scalar()
+    recorded = (json.loads(payload).get("new") or {}) if payload else {}
+    # each as (detail for a program, the Chinese name, the English one)
+    differs = [({"field": f["id"], "label": f["label"] or f["id"]}, f"「{f['label'] or f['id']}」", f"“{f['label'] or f['id']}”")
+               for f in forms.differing(json.loads(task.form_json), data, recorded)]
+    if comment is not None and comment not in session.execute(select(Comment.text).where(
+            Comment.task_id == task.id, Comment.author == ctx.actor)).scalars().all():
+        differs.append(({"field": "comment"}, "留言", "the comment"))
+    kept = set(session.execute(select(Document.file_name, Document.sha256).where(Document.task_id == task.id)).all())
+    differs += [({"field": "files", "file_name": name}, f"附件「{name}」", f"the file “{name}”")
+                for name, _media, content in files if (name, hashlib.sha256(content).hexdigest()) not in kept]
+    at = _beijing_minute(task.completed_at)
+    if not differs:
+        return Conflict(f"您已于 {at} 提交「{task.name}」（任务 {task.id}），无需再次提交 "
+                        f"(you already submitted “{task.name}” (task {task.id}) at {at}: nothing more to do)",
+                        reason="already_yours")
+    return Conflict(f"您已于 {at} 提交「{task.name}」（任务 {task.id}）；这次提交的{'、'.join(zh for _, zh, _en in differs)}"
+                    f"与当时提交的不同，没有保存。当时提交的内容请在方案页查看 "
+                    f"(you already submitted “{task.name}” (task {task.id}) at {at}; what you sent now differs in "
+                    f"{', '.join(en for *_, en in differs)} and was NOT saved: see the plan's page for what was submitted)",
+                    reason="already_yours_differs",
+                    details=[detail | {"code": "differs", "message": f"{zh}与当时提交的不同，没有保存 ({en} differs from what was "
+                                                                      "submitted: not saved)"} for detail, zh, en in differs])
 
 
 def _beijing_minute(moment) -> str:

@@ -40,13 +40,18 @@ class Unauthorized(ReformflowError):
 class Conflict(ReformflowError):
     """Someone else changed the same task or plan first; reload and try again. `reason` says
     which case, for a program (the API's 409 body): `already_yours` (the caller already holds
-    or submitted it), `taken` (someone else holds it), `stale` (changed since its version was
+    or submitted it), `already_yours_differs` (submitted it, with other values than these, which
+    were not saved), `taken` (someone else holds it), `stale` (changed since its version was
     read), `done`, `stopped` (withdrawn, or its plan stopped), `not_claimed`, `business_key_used`."""
     kind = "conflict"
 
     def __init__(self, message: str, *, reason: str | None = None, details: list | None = None):
         super().__init__(message, details=details)
         self.reason = reason
+
+    def to_dict(self) -> dict:
+        """With its `reason` (the command line's --json), as the API's 409 body has it."""
+        return super().to_dict() | ({"reason": self.reason} if self.reason else {})
 
 
 def ended(status: str) -> str | None:

@@ -356,6 +356,40 @@ def _unchanged(field: dict, submitted, current) -> bool:
         return False
 
 
+def written(field: dict, raw):
+    """A submitted value as `validate` writes it: nothing or blank text is None, anything else the
+    field's type (ValueError if it is not)."""
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None
+    return _coerce(field, raw)
+
+
+def differing(fields: list[dict], submitted: dict, recorded: dict) -> list[dict]:
+    """What a submission sent again changes against the values a completion `recorded` (as
+    `validate` returned them): each editable field sent whose value, as `validate` would write it,
+    is another, and each key not on the form (nothing kept it), in the form's order. A read-only
+    field is not the person's to change, and a field left out is not a value they typed."""
+    known = {f["id"] for f in fields}
+    out = [{"id": key, "label": key} for key in submitted if key not in known]
+    for field in fields:
+        fid = field["id"]
+        if "readonly" in field["constraints"] or fid not in submitted:
+            continue
+        try:
+            value = written(field, submitted[fid])
+        except ValueError:
+            value = submitted[fid]  # not a value of its type: the first submission could not have had it
+        if _plain_lines(value) != _plain_lines(recorded.get(fid)):
+            out.append(field)
+    return out
+
+
+def _plain_lines(value):
+    """Text with its line breaks as LF: a browser posts a textarea's as CR LF, a command line as LF;
+    the same words either way."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | None = None) -> dict:
     """Return the values to write to the process, or raise Invalid listing every problem.
     `limit` evaluates min / max written as expressions (without it they are not checked)."""
@@ -372,21 +406,19 @@ def validate(fields: list[dict], submitted: dict, current: dict, limit: Limit | 
                 problems.append({"field": fid, "code": "readonly", "message": f"{_label(field)} 为只读字段，不能修改 (read-only)"})
             values[fid] = current.get(fid, default_value(field))
             continue
-        raw = submitted.get(fid)
-        if fid not in submitted and "required" in c:
-            problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项 (required)"})
-            continue
-        if raw is None or (isinstance(raw, str) and raw.strip() == "" and field["type"] != "string"):
-            value = (current.get(fid, default_value(field)) if carries_over(field) else default_value(field)) \
-                if fid not in submitted else None
+        if fid not in submitted:
+            if "required" in c:
+                problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项 (required)"})
+                continue
+            value = current.get(fid, default_value(field)) if carries_over(field) else default_value(field)
+            if isinstance(value, str) and field["type"] == "string" and value.strip() == "":
+                value = None
         else:
             try:
-                value = _coerce(field, raw)
+                value = written(field, submitted[fid])
             except ValueError as exc:
                 problems.append({"field": fid, "code": "type", "message": f"{_label(field)} {exc}"})
                 continue
-        if isinstance(value, str) and field["type"] == "string" and value.strip() == "":
-            value = None
         if "required" in c and value is None:
             problems.append({"field": fid, "code": "required", "message": f"{_label(field)} 为必填项 (required)"})
             continue

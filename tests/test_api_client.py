@@ -128,6 +128,12 @@ def test_a_409_says_its_reason_and_the_task_as_it_is_now(typed):
     body = again.get_json()
     assert (body["reason"], body["status"], body["assignee"], body["version"]) == \
         ("already_yours", "completed", "zhang", done.get_json()["version"])
+    other = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=zhang,  # another window's values
+                        json={"data": {"summary": "另一稿"}, "version": draft["version"]})
+    assert (other.status_code, other.get_json()["reason"]) == (409, "already_yours_differs")
+    assert [(d["field"], d["code"]) for d in other.get_json()["details"]] == [("summary", "differs")]
+    assert "was NOT saved" in client.post(f"/api/v1/tasks/{draft['id']}/complete?lang=en", headers=zhang, json={
+        "data": {"summary": "另一稿"}, "version": draft["version"]}).get_json()["message"]
     [review] = client.get("/api/v1/tasks?scope=claimable", headers=li).get_json()["tasks"]
     first = client.post(f"/api/v1/tasks/{review['id']}/claim", headers=li, json={"version": review["version"]})
     retried = client.post(f"/api/v1/tasks/{review['id']}/claim", headers=li, json={"version": review["version"]})

@@ -719,8 +719,13 @@ def test_refusals_are_said_in_chinese_with_the_english_in_brackets(cli):
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
     assert line("unclaim", str(review["id"]), "--as", "chen") == \
         f"reformflow: conflict: 任务 {review['id']} 当前未被认领 (task {review['id']} is not claimed)"
+    assert line("complete", str(draft), "--as", "zhang", "--data", '{"summary": "s"}').endswith(
+        ": nothing more to do)")  # their own submission sent again: said so, with when
+    # other values (a race with another window lost): not "nothing more to do", but not saved
     assert line("complete", str(draft), "--as", "zhang", "--data", '{"summary": ""}').endswith(
-        ": nothing more to do)")  # their own submission: said so, with when
+        "differs in “方案摘要” and was NOT saved: see the plan's page for what was submitted)")
+    differs = cli("complete", str(draft), "--as", "zhang", "--data", '{"summary": "t"}', "--json", ok=False)
+    assert (differs.exit_code, as_json(differs)["reason"]) == (6, "already_yours_differs")
 
 
 def test_a_submission_sent_back_says_so_and_comes_back_to_the_sender(cli, sqlite_db):

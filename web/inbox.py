@@ -318,7 +318,7 @@ def complete(task_id: int):
             # a choice to confirm, as submitted: checked as the submit would check it, so the form's
             # problems come before the question (a submission that asks nothing is one transaction)
             values = engine().check_complete(task_id, actor=current_user.username, data=data,
-                                             expected_version=_version(), files=files)
+                                             expected_version=_version(), files=files, comment=comment)
             if asked := forms.to_confirm(view["form"], values):
                 return _question(view, asked, values, files, comment)
         result = engine().complete(task_id, actor=current_user.username, data=data,
@@ -331,7 +331,10 @@ def complete(task_id: int):
     except Busy as exc:  # nothing on the page is out of date: the form as typed, to send again
         return refused(exc, lambda: task(task_id, entered=dict(request.form), status=503, comment_typed=comment))
     except ReformflowError as exc:
-        if _done_by_me(task_id):  # their own first click went in (a second click, another tab)
+        # their own first click went in (a second click, another tab): with the same values,
+        # nothing more to do; with others (another tab typed differently), those were not saved,
+        # and are shown beside what was, below, to copy
+        if getattr(exc, "reason", None) != "already_yours_differs" and _done_by_me(task_id):
             flash(sentence(say(exc.message)), "ok")
             return redirect(url_for("plans.plan", instance_id=view["instance_id"]))
         # the page was stale (handed back, reassigned, done by someone else): the task as it is
