@@ -56,6 +56,8 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     login = LoginManager(app)
     login.login_view = "auth.login"
     login.login_message = None  # the login page says what to do itself
+    from . import signed_out
+    login.unauthorized_handler(signed_out.answer)  # a session ended elsewhere: say so, keep a step's form
 
     from . import auth, inbox, plans
     login.user_loader(auth.load_user)

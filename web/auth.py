@@ -34,7 +34,7 @@ from sqlalchemy import select
 from engine import clock, display, passwords
 from models import User
 
-from . import current, i18n, session_timeout, sign_in_throttle
+from . import back, current, i18n, session_timeout, sign_in_throttle, signed_out
 
 bp = Blueprint("auth", __name__)
 
@@ -92,7 +92,7 @@ def fresh_session() -> None:
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: a link that signs someone in and sends them elsewhere is a phishing tool."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
+        return back.openable(target)  # /tasks/7 for /tasks/7/complete: a GET there is refused
     return url_for("inbox.tasks")
 
 
@@ -121,10 +121,12 @@ def login():
             return render_template("login.html", username=username), 401
         sign_in_throttle.succeeded(engine, username)
         engine.signed_in(found[0].username, address=address)
+        kept = signed_out.take()  # a step's form kept when a session ended elsewhere (web/signed_out.py)
         fresh_session()
         login_user(found[0])
         session[GENERATION] = found[2]
         session_timeout.started()
+        signed_out.restore(kept, found[0].username)  # theirs only: saved as their draft
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", username="")
 
