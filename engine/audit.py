@@ -606,11 +606,16 @@ CUT_MARK = "…［已截断：超出 Excel 单元格 32767 字的上限，全文
 class CsvExport:
     """Rows of the CSV export: the hashed fields (csv_row), then the readable columns."""
 
+    TASK_WINDOW = 1000  # task names read a range of ids at a time: the events name tasks roughly in order
+    TASKS_KEPT = 50_000  # then forgotten, so a trail of years is never all in memory
+
     def __init__(self, out: io.TextIOBase, session: Session):
         from models import Unit, User
 
         from . import names_then
         self.writer = csv.writer(out)
+        self.session = session
+        self.tasks: dict[int, tuple[str, str | None] | None] = {}  # task id -> (name, subject); None: no such row
         people = session.execute(select(User.username, User.display_name, Unit.name)
                                  .outerjoin(Unit, User.unit_id == Unit.id)).all()
         # each person named as they were when they acted, today's name beside it if they were renamed
@@ -622,9 +627,15 @@ class CsvExport:
     def row(self, row: dict) -> None:
         from .trail_text import said
         payload = json.loads(row["payload"])
-        event = {"event_type": row["event_type"], "payload": payload if isinstance(payload, dict) else {},
-                 "name": payload.get("name") if isinstance(payload, dict) else None,
-                 "subject": payload.get("subject") if isinstance(payload, dict) else None, "task_id": row["task_id"]}
+        payload = payload if isinstance(payload, dict) else {}
+        name, subject = payload.get("name"), payload.get("subject")
+        if row["task_id"] is not None and (name is None or subject is None):
+            # a claim, a hand-back, an assignment record only the task: named by its step, as `history` does
+            task = self._task(row["task_id"])
+            if task is not None:
+                name, subject = name or task[0], subject or task[1]
+        event = {"event_type": row["event_type"], "payload": payload, "name": name, "subject": subject,
+                 "task_id": row["task_id"]}
         try:
             line = said(event, "zh")
         except (KeyError, TypeError, ValueError, AttributeError):  # an event older than its wording
@@ -638,6 +649,18 @@ class CsvExport:
         self.writer.writerow([_fits_excel(v) for v in [*(hashed[k] for k in CSV_HEADERS), *csv_row(
             dict(enumerate(readable))).values()]])
 
+
+    def _task(self, task_id: int) -> tuple[str, str | None] | None:
+        """A task's step name and subject (a round of reports' body), or None if its row is gone."""
+        if task_id not in self.tasks:
+            from models import HumanTask
+            if len(self.tasks) > self.TASKS_KEPT:
+                self.tasks.clear()
+            found = self.session.execute(select(HumanTask.id, HumanTask.name, HumanTask.subject).where(
+                HumanTask.id.between(task_id, task_id + self.TASK_WINDOW - 1))).all()
+            self.tasks.update({i: (name, subject) for i, name, subject in found})
+            self.tasks.setdefault(task_id, None)
+        return self.tasks[task_id]
 
     def _name(self, actor: str, seq: int) -> str | None:
         found = self.names.differs(actor, seq)

@@ -559,3 +559,48 @@ def test_truncate_of_an_append_only_table_is_refused_on_postgresql(postgres_db, 
     with postgres_db.reader() as s:
         assert s.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 1
         assert verify(s).ok
+
+
+def _csv_lines(db: Database, *args) -> list[dict]:
+    """The CSV export as an auditor reads it: each row by its column's heading."""
+    exported = csv.DictReader(io.StringIO(cli(db, "audit", "export", "--format", "csv", *args).stdout.lstrip("\ufeff")))
+    return list(exported)
+
+
+def test_the_csv_says_a_claim_and_a_hand_back_by_the_step_name_as_history_does(engine, people):
+    """An auditor's finding: the CSV's 说明 said `认领 Task_Draft` and `交回 Task_Draft` (the diagram's
+    element id: a claim's event records only the task), where `reformflow history` says
+    `认领 (claimed) 起草`. Both now name the step."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    plan = engine.start("mini_approval", actor="zhang", title="深化财政预算管理制度改革方案")
+    [draft] = plan["tasks"]
+    engine.unclaim(draft["id"], actor="zhang")
+    engine.claim(draft["id"], actor="zhang")
+    said = {row["事件类型代码 (event_type)"]: row["说明 (what happened)"] for row in _csv_lines(engine.db)}
+    assert said["task_unclaimed"] == "交回 起草"
+    assert said["task_claimed"] == "认领 起草"
+    history = cli(engine.db, "history", str(plan["id"])).stdout
+    assert "交回 (unclaimed) 起草" in history and "认领 (claimed) 起草" in history
+    # one plan's export says the same
+    assert "认领 起草" in [row["说明 (what happened)"] for row in _csv_lines(engine.db, "--instance", str(plan["id"]))]
+
+
+def test_an_anchor_is_said_as_an_anchor_not_as_the_start_of_the_trail(engine, people, tmp_path):
+    """An auditor's finding: /audit/events and the CSV said an `audit_anchored` event as 「审计记录起点
+    postgresql+psycopg://…」 (the start of the trail), while the filter offers it as 记录锚点. An
+    anchor is the trail's end as it stood, kept outside the database for `audit verify --anchor`."""
+    from engine.trail_text import said
+    cli(engine.db, "audit", "anchor", "--output", str(tmp_path / "anchor.json"), "--as", "chen")
+    [row] = [r for r in _csv_lines(engine.db) if r["事件类型代码 (event_type)"] == "audit_anchored"]
+    database = public_url(engine.db.url)
+    assert row["事件 (event)"] == "记录锚点"
+    assert row["说明 (what happened)"] == (
+        f"记录锚点：本事件的编号和哈希写入锚点文件，留存于数据库之外，供 audit verify --anchor 核对此前的记录未被截断或改写"
+        f"（数据库 {database}）")
+    event = {"event_type": "audit_anchored", "name": None, "payload": json.loads(row["内容 (payload)"])}
+    assert said(event, "en") == (
+        "audit trail anchored: this event’s number and hash written to an anchor file to keep outside the database, "
+        f"for audit verify --anchor to check that nothing up to it was cut off or rewritten (database {database})")
+    assert "起点" not in said(event) and "start" not in said(event, "en")
+    events = cli(engine.db, "audit", "events", "--type", "audit_anchored").stdout
+    assert "记录锚点 (audit trail anchored)：本事件的编号和哈希写入锚点文件" in events
