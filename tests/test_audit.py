@@ -604,3 +604,36 @@ def test_an_anchor_is_said_as_an_anchor_not_as_the_start_of_the_trail(engine, pe
     assert "起点" not in said(event) and "start" not in said(event, "en")
     events = cli(engine.db, "audit", "events", "--type", "audit_anchored").stdout
     assert "记录锚点 (audit trail anchored)：本事件的编号和哈希写入锚点文件" in events
+
+
+def test_an_export_of_a_broken_trail_is_written_and_says_so_on_standard_error(engine, people, tmp_path):
+    """An operator's finding: `audit export` of a broken chain printed 「已写入 109 个事件」 and nothing
+    else. The export is still written (it is evidence) and exits 0, but standard error names the
+    first broken event and points at `audit verify`; --json says it under "broken"."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    plan = engine.start("mini_approval", actor="zhang", title="深化财政预算管理制度改革方案")
+    intact = cli(engine.db, "audit", "export", "--output", str(tmp_path / "intact.jsonl"))
+    assert intact.stderr.splitlines() == [f"已写入 {intact.stderr.split()[1]} 个事件到 {tmp_path / 'intact.jsonl'} "
+                                          f"({intact.stderr.split()[1]} events written)"]  # no warning
+    with engine.db.reader() as s:
+        claimed = s.execute(select(AuditEvent.seq).where(AuditEvent.instance_id == plan["id"])
+                            .order_by(AuditEvent.seq)).scalars().first()
+    tamper(engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = :seq", seq=claimed)
+    result = cli(engine.db, "audit", "export", "--output", str(tmp_path / "trail.jsonl"))  # exit 0
+    warning, written = result.stderr.splitlines()
+    assert warning == (f"reformflow: 警告：审计记录已损坏，首个问题：事件 {claimed} 的内容与其哈希不符（共 1 处）；导出已照常写入，"
+                       f"请作为证据保存，并运行 reformflow audit verify 查明全部问题及处理办法 (warning: the audit trail is "
+                       f"broken, first: event {claimed} does not match its hash (1 in all); the export was written all "
+                       f"the same: keep it as evidence, and run reformflow audit verify for every problem and what to do)")
+    exported = [json.loads(line) for line in (tmp_path / "trail.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert written.startswith(f"已写入 {len(exported)} 个事件") and "mallory" in [e["actor"] for e in exported]
+    # one plan's export and standard output say it too; --json names the event
+    assert f"事件 {claimed} 的内容与其哈希不符" in cli(engine.db, "audit", "export", "--instance", str(plan["id"])).stderr
+    summary = json.loads(cli(engine.db, "audit", "export", "--output", str(tmp_path / "again.jsonl"), "--json").stdout)
+    assert summary["broken"] == {"seq": claimed, "events": 1,
+                                 "message": f"事件 {claimed} 的内容与其哈希不符 (event {claimed} does not match its hash)"}
+    # an event removed: the whole export names the number missing first
+    tamper(engine.db, "UPDATE audit_events SET actor = 'zhang' WHERE seq = :seq",
+           "DELETE FROM audit_events WHERE seq = :gone", seq=claimed, gone=claimed + 1)
+    gone = cli(engine.db, "audit", "export", "--format", "csv", "--output", str(tmp_path / "gone.csv")).stderr
+    assert f"首个问题：事件 {claimed + 1} 缺失" in gone and f"first: event {claimed + 1} is missing" in gone
