@@ -606,11 +606,16 @@ CUT_MARK = "…［已截断：超出 Excel 单元格 32767 字的上限，全文
 class CsvExport:
     """Rows of the CSV export: the hashed fields (csv_row), then the readable columns."""
 
+    TASK_WINDOW = 1000  # task names read a range of ids at a time: the events name tasks roughly in order
+    TASKS_KEPT = 50_000  # then forgotten, so a trail of years is never all in memory
+
     def __init__(self, out: io.TextIOBase, session: Session):
         from models import Unit, User
 
         from . import names_then
         self.writer = csv.writer(out)
+        self.session = session
+        self.tasks: dict[int, tuple[str, str | None] | None] = {}  # task id -> (name, subject); None: no such row
         people = session.execute(select(User.username, User.display_name, Unit.name)
                                  .outerjoin(Unit, User.unit_id == Unit.id)).all()
         # each person named as they were when they acted, today's name beside it if they were renamed
@@ -622,9 +627,15 @@ class CsvExport:
     def row(self, row: dict) -> None:
         from .trail_text import said
         payload = json.loads(row["payload"])
-        event = {"event_type": row["event_type"], "payload": payload if isinstance(payload, dict) else {},
-                 "name": payload.get("name") if isinstance(payload, dict) else None,
-                 "subject": payload.get("subject") if isinstance(payload, dict) else None, "task_id": row["task_id"]}
+        payload = payload if isinstance(payload, dict) else {}
+        name, subject = payload.get("name"), payload.get("subject")
+        if row["task_id"] is not None and (name is None or subject is None):
+            # a claim, a hand-back, an assignment record only the task: named by its step, as `history` does
+            task = self._task(row["task_id"])
+            if task is not None:
+                name, subject = name or task[0], subject or task[1]
+        event = {"event_type": row["event_type"], "payload": payload, "name": name, "subject": subject,
+                 "task_id": row["task_id"]}
         try:
             line = said(event, "zh")
         except (KeyError, TypeError, ValueError, AttributeError):  # an event older than its wording
@@ -639,9 +650,64 @@ class CsvExport:
             dict(enumerate(readable))).values()]])
 
 
+    def _task(self, task_id: int) -> tuple[str, str | None] | None:
+        """A task's step name and subject (a round of reports' body), or None if its row is gone."""
+        if task_id not in self.tasks:
+            from models import HumanTask
+            if len(self.tasks) > self.TASKS_KEPT:
+                self.tasks.clear()
+            found = self.session.execute(select(HumanTask.id, HumanTask.name, HumanTask.subject).where(
+                HumanTask.id.between(task_id, task_id + self.TASK_WINDOW - 1))).all()
+            self.tasks.update({i: (name, subject) for i, name, subject in found})
+            self.tasks.setdefault(task_id, None)
+        return self.tasks[task_id]
+
     def _name(self, actor: str, seq: int) -> str | None:
         found = self.names.differs(actor, seq)
         return display.then_and_now(found["name"], found.get("name_now")) if found["name"] else None
+
+
+def row_intact(row: dict) -> bool:
+    """Does an exported event (_event_dict: its times already as exported) match its own hash?"""
+    fields = [row[k] for k in ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id", "payload",
+                               "prev_hash")]
+    if row["recorded_at"] is not None:
+        fields.append(row["recorded_at"])
+    if row["channel"] is not None:
+        fields += [row["channel"], row["token_id"]]
+    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest() == row["hash"]
+
+
+class ExportCheck:
+    """What an export can tell of the chain from the events it writes anyway, at one sha256 an
+    event: each event against its own hash, and its link to the event before when that is
+    exported too (a whole export: every event, a number missing said as such; one plan's: its
+    consecutive events only). Not `verify`: the trail's end, anchors, files and comments are its.
+    `first`: (seq, Chinese, English) of the first problem, None while there is none."""
+
+    def __init__(self, whole: bool):
+        self.whole = whole
+        self.first: tuple[int, str, str] | None = None
+        self.events = 0  # events with a problem (a missing number counts as one)
+        self._seq, self._hash = 0, GENESIS_HASH
+
+    def watch(self, rows: Iterator[dict]) -> Iterator[dict]:
+        for row in rows:
+            self._see(row)
+            yield row
+
+    def _see(self, row: dict) -> None:
+        seq, found = row["seq"], []
+        if self.whole and seq != self._seq + 1:
+            found.append((self._seq + 1, f"事件 {self._seq + 1} 缺失", f"event {self._seq + 1} is missing"))
+        elif (self.whole or seq == self._seq + 1) and row["prev_hash"] != self._hash:
+            found.append((seq, f"事件 {seq} 与前一事件的哈希链接断开", f"event {seq} does not link to the event before it"))
+        if not row_intact(row):
+            found.append((seq, f"事件 {seq} 的内容与其哈希不符", f"event {seq} does not match its hash"))
+        if found:
+            self.events += len(found)
+            self.first = self.first or found[0]
+        self._seq, self._hash = seq, row["hash"]
 
 
 def _noting_last(rows: Iterator[dict], last: dict) -> Iterator[dict]:
@@ -671,14 +737,17 @@ def record_export(engine, actor: str, fmt: str, instance_id: int | None, count: 
 
 
 def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None,
-           last: dict | None = None) -> int:
+           last: dict | None = None, check: ExportCheck | None = None) -> int:
     """Write events as JSON lines, CSV or one JSON document {"events": [...]}; the payload
     stays the exact hashed string so an auditor can recompute every hash from the export alone
     (in CSV after taking off the apostrophe csv_row puts before a formula-like cell, except in a
     cell cut at Excel's limit, CUT_MARK: that event's hash is checked from the JSON lines).
-    `last`, if given, is filled with the seq and hash of the last event written."""
+    `last`, if given, is filled with the seq and hash of the last event written; `check`, if
+    given, sees each event as it is written (ExportCheck)."""
     count = 0
     rows = iter_events(session, instance_id)
+    if check is not None:
+        rows = check.watch(rows)
     if last is not None:
         rows = _noting_last(rows, last)
     if fmt == "csv":

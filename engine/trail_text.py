@@ -23,7 +23,7 @@ _PUNCTUATION = {"：": ": ", "，": ", ", "；": "; ", "、": ", "}
 # the kinds of event that belong to no plan (engine/planless.py), named as the auditor's filter
 # offers them: (Chinese, English). A line of such an event starts with the same name, except where
 # its saying below words it for the line (_deployed, _token_refused, _calendar_changed,
-# _mail_retried, _audit_anchored).
+# _mail_retried).
 NO_PLAN_KINDS = {
     "deployed": ("部署流程", "process deployed"),
     "user_added": ("添加用户", "user added"),
@@ -308,7 +308,12 @@ def _mail_retried(w, e, p, name):
 
 
 def _audit_anchored(w, e, p, name):
-    return f"{w('审计记录起点', 'audit trail anchored')} {p.get('database')}"
+    # an anchor is the trail's end as it stood, kept outside the database (engine/audit.py anchor),
+    # not where the trail starts
+    database = w.aside(f"{w('数据库', 'database')} {p['database']}") if p.get("database") else ""
+    return (f"{w(*NO_PLAN_KINDS['audit_anchored'])}{w.mark('：')}"
+            f"{w('本事件的编号和哈希写入锚点文件，留存于数据库之外，供 audit verify --anchor 核对此前的记录未被截断或改写', 'this event’s number and hash written to an anchor file to keep outside the database, for audit verify --anchor to check that nothing up to it was cut off or rewritten')}"
+            f"{database}")
 
 
 def _audit_verified(w, e, p, name):

@@ -559,3 +559,81 @@ def test_truncate_of_an_append_only_table_is_refused_on_postgresql(postgres_db, 
     with postgres_db.reader() as s:
         assert s.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 1
         assert verify(s).ok
+
+
+def _csv_lines(db: Database, *args) -> list[dict]:
+    """The CSV export as an auditor reads it: each row by its column's heading."""
+    exported = csv.DictReader(io.StringIO(cli(db, "audit", "export", "--format", "csv", *args).stdout.lstrip("\ufeff")))
+    return list(exported)
+
+
+def test_the_csv_says_a_claim_and_a_hand_back_by_the_step_name_as_history_does(engine, people):
+    """An auditor's finding: the CSV's 说明 said `认领 Task_Draft` and `交回 Task_Draft` (the diagram's
+    element id: a claim's event records only the task), where `reformflow history` says
+    `认领 (claimed) 起草`. Both now name the step."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    plan = engine.start("mini_approval", actor="zhang", title="深化财政预算管理制度改革方案")
+    [draft] = plan["tasks"]
+    engine.unclaim(draft["id"], actor="zhang")
+    engine.claim(draft["id"], actor="zhang")
+    said = {row["事件类型代码 (event_type)"]: row["说明 (what happened)"] for row in _csv_lines(engine.db)}
+    assert said["task_unclaimed"] == "交回 起草"
+    assert said["task_claimed"] == "认领 起草"
+    history = cli(engine.db, "history", str(plan["id"])).stdout
+    assert "交回 (unclaimed) 起草" in history and "认领 (claimed) 起草" in history
+    # one plan's export says the same
+    assert "认领 起草" in [row["说明 (what happened)"] for row in _csv_lines(engine.db, "--instance", str(plan["id"]))]
+
+
+def test_an_anchor_is_said_as_an_anchor_not_as_the_start_of_the_trail(engine, people, tmp_path):
+    """An auditor's finding: /audit/events and the CSV said an `audit_anchored` event as 「审计记录起点
+    postgresql+psycopg://…」 (the start of the trail), while the filter offers it as 记录锚点. An
+    anchor is the trail's end as it stood, kept outside the database for `audit verify --anchor`."""
+    from engine.trail_text import said
+    cli(engine.db, "audit", "anchor", "--output", str(tmp_path / "anchor.json"), "--as", "chen")
+    [row] = [r for r in _csv_lines(engine.db) if r["事件类型代码 (event_type)"] == "audit_anchored"]
+    database = public_url(engine.db.url)
+    assert row["事件 (event)"] == "记录锚点"
+    assert row["说明 (what happened)"] == (
+        f"记录锚点：本事件的编号和哈希写入锚点文件，留存于数据库之外，供 audit verify --anchor 核对此前的记录未被截断或改写"
+        f"（数据库 {database}）")
+    event = {"event_type": "audit_anchored", "name": None, "payload": json.loads(row["内容 (payload)"])}
+    assert said(event, "en") == (
+        "audit trail anchored: this event’s number and hash written to an anchor file to keep outside the database, "
+        f"for audit verify --anchor to check that nothing up to it was cut off or rewritten (database {database})")
+    assert "起点" not in said(event) and "start" not in said(event, "en")
+    events = cli(engine.db, "audit", "events", "--type", "audit_anchored").stdout
+    assert "记录锚点 (audit trail anchored)：本事件的编号和哈希写入锚点文件" in events
+
+
+def test_an_export_of_a_broken_trail_is_written_and_says_so_on_standard_error(engine, people, tmp_path):
+    """An operator's finding: `audit export` of a broken chain printed 「已写入 109 个事件」 and nothing
+    else. The export is still written (it is evidence) and exits 0, but standard error names the
+    first broken event and points at `audit verify`; --json says it under "broken"."""
+    cli(engine.db, "deploy", str(FIXTURES / "diagrams" / "mini_approval.bpmn"))
+    plan = engine.start("mini_approval", actor="zhang", title="深化财政预算管理制度改革方案")
+    intact = cli(engine.db, "audit", "export", "--output", str(tmp_path / "intact.jsonl"))
+    assert intact.stderr.splitlines() == [f"已写入 {intact.stderr.split()[1]} 个事件到 {tmp_path / 'intact.jsonl'} "
+                                          f"({intact.stderr.split()[1]} events written)"]  # no warning
+    with engine.db.reader() as s:
+        claimed = s.execute(select(AuditEvent.seq).where(AuditEvent.instance_id == plan["id"])
+                            .order_by(AuditEvent.seq)).scalars().first()
+    tamper(engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = :seq", seq=claimed)
+    result = cli(engine.db, "audit", "export", "--output", str(tmp_path / "trail.jsonl"))  # exit 0
+    warning, written = result.stderr.splitlines()
+    assert warning == (f"reformflow: 警告：审计记录已损坏，首个问题：事件 {claimed} 的内容与其哈希不符（共 1 处）；导出已照常写入，"
+                       f"请作为证据保存，并运行 reformflow audit verify 查明全部问题及处理办法 (warning: the audit trail is "
+                       f"broken, first: event {claimed} does not match its hash (1 in all); the export was written all "
+                       f"the same: keep it as evidence, and run reformflow audit verify for every problem and what to do)")
+    exported = [json.loads(line) for line in (tmp_path / "trail.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert written.startswith(f"已写入 {len(exported)} 个事件") and "mallory" in [e["actor"] for e in exported]
+    # one plan's export and standard output say it too; --json names the event
+    assert f"事件 {claimed} 的内容与其哈希不符" in cli(engine.db, "audit", "export", "--instance", str(plan["id"])).stderr
+    summary = json.loads(cli(engine.db, "audit", "export", "--output", str(tmp_path / "again.jsonl"), "--json").stdout)
+    assert summary["broken"] == {"seq": claimed, "events": 1,
+                                 "message": f"事件 {claimed} 的内容与其哈希不符 (event {claimed} does not match its hash)"}
+    # an event removed: the whole export names the number missing first
+    tamper(engine.db, "UPDATE audit_events SET actor = 'zhang' WHERE seq = :seq",
+           "DELETE FROM audit_events WHERE seq = :gone", seq=claimed, gone=claimed + 1)
+    gone = cli(engine.db, "audit", "export", "--format", "csv", "--output", str(tmp_path / "gone.csv")).stderr
+    assert f"首个问题：事件 {claimed + 1} 缺失" in gone and f"first: event {claimed + 1} is missing" in gone

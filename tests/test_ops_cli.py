@@ -77,10 +77,37 @@ def test_a_worker_round_cut_short_says_how_many_plans_fired_before_the_error(sql
     assert lines[1] == ("worker: 本轮已触发 3 个方案的定时器并已提交，其后出错中断，0 秒后重试 (fired timers in 3 plan(s), "
                         "committed, before the round was cut short: OperationalError: (builtins.Exception) terminating "
                         "connection due to administrator command; retrying in 0 s)")
-    assert "已触发 2 个方案的定时器 (fired timers in 2 plan(s))" in result.stdout  # the next round, the rest
+    # the next round, the rest, by their ids (these plans have no business key)
+    assert "已触发 2 个方案的定时器：4、5 (fired timers in 2 plan(s): 4, 5)" in result.stdout
     monkeypatch.setattr(Engine, "_fire_plan", real)
     calls.clear()
     assert json.loads(_run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "timers", "run", "--json").stdout)["fired"] == []
+
+
+def test_a_worker_round_names_the_plans_it_fired_when_there_are_ten_or_fewer(sqlite_db):
+    """An operator's finding: the round's line 「已触发 1 个方案的定时器」 did not say which plan (only
+    --json did). Up to 10 plans are named by id and business key; more are counted."""
+    from datetime import datetime
+
+    from engine import clock
+    from engine.commands import Engine
+
+    from .conftest import FIXTURES
+    engine = Engine(sqlite_db)
+    engine.add_group("drafter", "牵头单位")
+    engine.add_user("zhang", "张伟", groups=["drafter"])
+    engine.deploy([("deadline_months.bpmn", (FIXTURES / "diagrams" / "deadline_months.bpmn").read_bytes())])
+    with clock.frozen(datetime.fromisoformat("2026-01-31T10:00:00")):
+        keyed = engine.start("deadline_months", actor="zhang", data={"wait": "P1M"}, business_key="DT-2026-07")
+        plain = engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})
+    result = _run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "worker", "--rounds", "1", "--interval", "0")
+    assert result.stdout == (f"2026-03-05T01:00:00+00:00 已触发 2 个方案的定时器：{keyed['id']} DT-2026-07、{plain['id']} "
+                             f"(fired timers in 2 plan(s): {keyed['id']} DT-2026-07, {plain['id']})\n")
+    with clock.frozen(datetime.fromisoformat("2026-01-31T10:00:00")):
+        for _ in range(11):
+            engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})
+    fired = _run(sqlite_db.url, "--now", "2026-03-06T09:00:00", "timers", "run")
+    assert fired.stdout == "已触发 11 个方案的定时器 (fired timers in 11 plan(s))\n"  # too many to name: counted
 
 
 def test_a_worker_round_that_fired_nothing_before_the_error_says_so_as_before():

@@ -29,7 +29,7 @@ def audit_export(state, as_json, fmt, instance_id, output, actor):
 
     --json 且无 --output：标准输出一个 JSON 文档 {"events": [...]} (one JSON document on standard output).
     每次导出都记入审计记录 (audit_exported) (every export is recorded on the trail)."""
-    from ..audit import export, record_export
+    from ..audit import ExportCheck, export, record_export
     from ..errors import Invalid
     if fmt is None:  # a file named .csv is opened by Excel: JSON lines in it would be one column of braces
         fmt = "csv" if output and output.lower().endswith(".csv") else "jsonl"
@@ -40,18 +40,28 @@ def audit_export(state, as_json, fmt, instance_id, output, actor):
         with state.engine.command(actor) as ctx:
             state.engine._member(ctx, actor)
     last: dict = {}
+    check = ExportCheck(whole=instance_id is None)  # the events are read anyway: a broken chain is told
     with state.db.reader() as s:
         if output:
             with whole_file(output, "审计记录", "audit export") as out:
                 if fmt == "csv":
                     out.write("\ufeff")  # the byte-order mark Excel needs to read Chinese, as in the ledger's .csv
-                count = export(s, out, fmt, instance_id, last=last)
+                count = export(s, out, fmt, instance_id, last=last, check=check)
         else:
-            count = export(s, _Stdout(), "json" if as_json else fmt, instance_id, last=last)
+            count = export(s, _Stdout(), "json" if as_json else fmt, instance_id, last=last, check=check)
     # who took a copy of the trail, and of what, is on the trail (QA auditor finding 10)
     record_export(state.engine, actor, "json" if as_json and not output else fmt, instance_id, count, last or None, "cli")
+    broken = None
+    if check.first is not None:
+        # the export of a broken trail is evidence, kept; whoever took it must hear that it is broken
+        seq, zh, en = check.first
+        broken = {"seq": seq, "events": check.events, "message": f"{zh} ({en})"}
+        click.echo(f"reformflow: 警告：审计记录已损坏，首个问题：{zh}（共 {check.events} 处）；导出已照常写入，请作为证据保存，"
+                   f"并运行 reformflow audit verify 查明全部问题及处理办法 (warning: the audit trail is broken, first: {en} "
+                   f"({check.events} in all); the export was written all the same: keep it as evidence, and run "
+                   f"reformflow audit verify for every problem and what to do)", err=True)
     if output:
-        _emit({"events": count, "output": output}, as_json,
+        _emit({"events": count, "output": output, "broken": broken}, as_json,
               lambda d: click.echo(f"已写入 {d['events']} 个事件到 {d['output']} ({d['events']} events written)", err=True))
 
 

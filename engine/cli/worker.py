@@ -41,13 +41,43 @@ def _timer_failed(failures: list | None = None, *, retrying: bool = False):
     return report
 
 
+# a round that fired timers in this many plans or fewer names them; more are counted only
+NAMED_PLANS = 10
+
+
+def _fired_line(state, fired: list[dict]) -> str:
+    """「已触发 2 个方案的定时器：4 DT-2015-04、7 (fired timers in 2 plan(s): 4 DT-2015-04, 7)」: each
+    plan by its id and business key, so the log says which plans moved, when there are few."""
+    count = f"已触发 {len(fired)} 个方案的定时器", f"fired timers in {len(fired)} plan(s)"
+    if not fired or len(fired) > NAMED_PLANS:
+        return f"{count[0]} ({count[1]})"
+    ids = [f["instance_id"] for f in fired]
+    keys = _business_keys(state, ids)
+    named = [f"{i} {keys[i]}" if keys.get(i) else str(i) for i in ids]
+    return f"{count[0]}：{'、'.join(named)} ({count[1]}: {', '.join(named)})"
+
+
+def _business_keys(state, ids: list[int]) -> dict[int, str]:
+    """The plans' business keys; none if the database cannot say (the timers fired all the same)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models import ProcessInstance
+    try:
+        with state.db.reader() as s:
+            return dict(s.execute(select(ProcessInstance.id, ProcessInstance.business_key)
+                                  .where(ProcessInstance.id.in_(ids))).all())
+    except SQLAlchemyError:
+        return {}
+
+
 @command(timers, "run")
 def timers_run(state, as_json):
     """触发当前到期的定时器，一次 (fire every timer that is due now, once)."""
     failed: list[dict] = []
     fired = state.engine.fire_due_timers(progress=_timer_progress, on_error=_timer_failed(failed))
     _emit({"fired": fired, "failed": failed}, as_json,
-          lambda d: click.echo(f"已触发 {len(d['fired'])} 个方案的定时器 (fired timers in {len(d['fired'])} plan(s))"
+          lambda d: click.echo(_fired_line(state, d["fired"])
                                + (f"；{len(failed)} 个方案失败，见上文 ({len(failed)} plan(s) failed, see above)"
                                   if failed else "")))
     if failed:  # the others fired; the exit status says not everything did
@@ -115,7 +145,7 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
             click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired, "failed": failed},
                                   ensure_ascii=False))
         elif fired:
-            click.echo(f"{clock.now().isoformat()} 已触发 {len(fired)} 个方案的定时器 (fired timers in {len(fired)} plan(s))")
+            click.echo(f"{clock.now().isoformat()} {_fired_line(state, fired)}")
         done += 1
         if rounds is None or done < rounds:
             if stop is None:
