@@ -324,7 +324,13 @@ def test_legality_review_period_is_the_local_rule_and_the_legal_body_may_shorten
         assert plan.variables["reviewStart"] == "2025-09-26"  # the script's date, kept as ISO text
         plan.do("Task_LegalityReview", legalityResult="fail", returnReason="程序不完备")
         plan.run_until("Task_CheckMaterials")
-        plan.do("Task_CheckMaterials", reviewDays=40)  # longer than the local rule: the rule's 15
+        # longer than the local rule: refused, naming the rule's number (it was taken, and the
+        # rule's 15 counted, while the summary showed 40 to every later reviewer)
+        with pytest.raises(Invalid) as longer:
+            plan.do("Task_CheckMaterials", reviewDays=40)
+        assert [(d["field"], d["code"]) for d in longer.value.details] == [("reviewDays", "constraint")]
+        assert "不得大于 15（本地规定的审查期限）" in longer.value.details[0]["message"], longer.value.details[0]["message"]
+        plan.do("Task_CheckMaterials", reviewDays=None)  # left empty: the local rule's 15
         # 15 working days: ... 13, 14, 15, 16, 17, 20, 21, 22, 23 Oct
         assert plan.task("Task_LegalityReview")["due_at"] == "2025-10-23T16:00:00+00:00"
     with at("2025-10-20T09:00:00"):
