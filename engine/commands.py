@@ -30,7 +30,8 @@ from models.identity import memberships
 from models.db import Database
 
 from . import (audit, channels, clock, comments, cycles, deep_trees, delegations, directory, documents, drafts, forms, joins, mail,
-               modeler, migration, passwords, provisional, recount, reporting_bodies, runtime, start_names, tokens)
+               modeler, migration, passwords, provisional, recount, reporting_bodies, runtime, sent_back, start_names,
+               tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized, ended
@@ -1306,7 +1307,7 @@ class Engine:
             if noted:
                 result["comment"] = noted
             # a step sent back goes to whom it was sent by: its holder
-            reopened = self._return_to_sender(ctx, workflow, task, holder)
+            reopened = self._return_to_sender(ctx, instance, workflow, task, holder)
             if reopened:
                 result["reopened"] = reopened
         return result
@@ -1465,33 +1466,33 @@ class Engine:
                        **_behalf(for_whom))
         return attached
 
-    def _return_to_sender(self, ctx: Context, workflow: BpmnWorkflow, done, actor: str) -> list[dict]:
+    def _return_to_sender(self, ctx: Context, instance, workflow: BpmnWorkflow, done, actor: str) -> list[dict]:
         """A step that this action opened again (a check sent the submission back for a missing
         reason, or the meeting will discuss again) goes back to the person who submitted it,
         claimed, instead of to the whole group. Not a task with another assignee of its own, not
         one the person may not claim, not the next item of a sequential multi-instance task. A
         step whose own assignee is the sender (the drafter's ${initiator}) is theirs already, and
-        is said as returned too: else the same step reappears with nothing to say why."""
+        is said as returned too: else the same step reappears with nothing to say why. Each says
+        `because`: the diagram's gateways and flows that sent it back (engine/sent_back.py)."""
         created = [e for e in ctx.log.pending if e[0] == "task_created" and e[1] == done.instance_id
                    and e[3]["element_id"] == done.element_id and e[3]["process"] == done.process_key]
         if not created:
             return []
         member = self._member(ctx, actor)
         reopened = []
+        done_spiff = workflow.get_task_from_id(UUID(done.spiff_task_id))
         for _, instance_id, task_id, _ in created:
             row = self._task(ctx, task_id, None)
             spiff = workflow.get_task_from_id(UUID(row.spiff_task_id))
             if runtime.is_multi_instance_item(spiff):
                 continue
-            if row.assignee == actor and row.status == "claimed":
-                reopened.append(self._task_dict(row))
-                continue
-            if row.assignee or not self._may_claim(member, row):
-                continue
-            row = self._update_task(ctx, row, assignee=actor, status="claimed", claimed_at=ctx.now)
-            ctx.log.record("task_assigned", instance_id=instance_id, task_id=row.id, element_id=row.element_id,
-                           old={"assignee": None}, new={"assignee": actor}, reason="returned")
-            reopened.append(self._task_dict(row))
+            if row.assignee != actor or row.status != "claimed":
+                if row.assignee or not self._may_claim(member, row):
+                    continue
+                row = self._update_task(ctx, row, assignee=actor, status="claimed", claimed_at=ctx.now)
+                ctx.log.record("task_assigned", instance_id=instance_id, task_id=row.id, element_id=row.element_id,
+                               old={"assignee": None}, new={"assignee": actor}, reason="returned")
+            reopened.append(self._task_dict(row) | {"because": sent_back.reasons(ctx.session, instance, done_spiff, spiff)})
         return reopened
 
     # ----------------------------------------------------------------- timers

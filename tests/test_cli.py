@@ -748,7 +748,7 @@ def test_a_submission_sent_back_says_so_and_comes_back_to_the_sender(cli, sqlite
     record = {**answer_for(ANSWERS, review, 0), "decision": "discuss_again"}
     shown = cli("complete", str(review["id"]), "--as", "chen", "--data", json.dumps(record, ensure_ascii=False)).stdout
     again = plan.task("Task_LeadershipGroupMeeting")
-    assert f"back to you): 待办 (task) {again['id']}：{review['name']}" in shown
+    assert f"back to you): 待办 (task) {again['id']}：{review['name']}（流程图：需再次讨论？：再次讨论）" in shown
     [mine] = [t for t in as_json(cli("tasks", "--as", "chen", "--scope", "mine", "--json"))["tasks"]
               if t["element_id"] == "Task_LeadershipGroupMeeting"]
     assert (mine["id"], mine["status"]) == (again["id"], "claimed")

@@ -174,8 +174,11 @@ def test_expert_argumentation_for_technical_plans(library):
     plan = Plan(library)
     plan.run_until("Task_ExpertArgumentation", Task_RegisterPlan={"technical": True})
     assert plan.active == ["Task_DepartmentOpinions", "Task_ExpertArgumentation"]
-    plan.do("Task_ExpertArgumentation", opinionsSigned=False)
+    sent = plan.do("Task_ExpertArgumentation", opinionsSigned=False)
     assert "Task_ExpertArgumentation" in plan.active  # unsigned opinions do not count
+    # back to the expert who sent it, with the diagram's words for why (the gateway, the flow)
+    [again] = sent["reopened"]
+    assert (again["element_id"], again["because"]) == ("Task_ExpertArgumentation", ["意见是否有效：未署名或未回避"])
     plan.do("Task_ExpertArgumentation", expertOpinions="建议分步实施")
     # Decree 713 Art. 29: the meeting needs how expert opinions were handled; the drafter says,
     # seeing the opinions read-only, and cannot leave it out

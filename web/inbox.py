@@ -350,6 +350,10 @@ def complete(task_id: int):
     # a check of the diagram sent it straight back (a period too short without a reason, a return
     # without one): say so and show the step again, not "submitted" and the plan's page
     for again in reopened:
+        if again.get("because"):  # the diagram's own words for the way it took (意见是否有效：未署名或未回避)
+            flash(_("已提交，但流程图在「%(why)s」处把「%(name)s」送回您这里（任务 %(id)s），须再次办理：请对照办理要求"
+                    "补充后重新提交。", why="；".join(again["because"]), id=again.get("id"), name=again.get("name")), "conflict")
+            continue
         flash(_("已提交，但按流程规定「%(name)s」又回到您这里（任务 %(id)s），须再次办理：请对照办理要求"
                 "（例如须写明的理由）补充后重新提交。", id=again.get("id"), name=again.get("name")), "conflict")
     return redirect(url_for("inbox.task", task_id=reopened[0]["id"]))

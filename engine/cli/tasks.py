@@ -186,7 +186,8 @@ def complete_cmd(state, as_json, task_id, actor, data, paths, comment):
         if d.get("comment"):
             _show_comment(d["comment"])
         for t in d.get("reopened", []):  # a check sent the submission back: say so, not just "completed"
-            click.echo(f"  退回本人补充或再次办理 (back to you): 待办 (task) {t['id']}：{t['name']} — 请查看要求后重新提交"
+            why = f"（流程图：{'；'.join(t['because'])}）" if t.get("because") else ""
+            click.echo(f"  退回本人补充或再次办理 (back to you): 待办 (task) {t['id']}：{t['name']}{why} — 请查看要求后重新提交"
                        " (see what is missing and submit again)")
     _emit(state.engine.complete(task_id, actor=actor, data=_json_data(data), files=_read_attachments(paths),
                                 comment=comment), as_json, human)
