@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,6 +25,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, AuditHead
@@ -32,6 +34,7 @@ from . import channels, display
 from .channels import Channel
 from .clock import TZ as _BEIJING
 from .clock import real_now
+from .errors import ReformflowError
 from .tables import EXCEL_CELL, as_text, fits_excel  # noqa: F401 (EXCEL_CELL: the export's limit, as before)
 
 GENESIS_HASH = "0" * 64
@@ -130,7 +133,15 @@ class AuditLog:
             # clock, moved only by a test run's day offset (REFORMFLOW_TEST_TODAY).
             written = self._chain(last_seq, last_hash, real_now())
             conn.execute(_MOVE_HEAD, {"new_seq": written[-1]["seq"], "new_hash": written[-1]["hash"]})
-        conn.execute(_INSERT_EVENTS, written)  # one executemany
+        try:
+            conn.execute(_INSERT_EVENTS, written)  # one executemany
+        except IntegrityError as exc:
+            # with the head locked (or matching this process's tip) the next number is free,
+            # unless the head was moved back behind events already written: no retry can help.
+            # The event number is the table's only unique key.
+            if getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig):
+                raise HeadBehind(written[0]["seq"]) from exc
+            raise
         # Remembered at once, not after the commit: should the commit fail, the head does not
         # hold this tip, and the next append simply takes the locking way.
         if self.tip is not None:
@@ -154,6 +165,24 @@ class AuditLog:
                                 channel=channel, token_id=token_id))
             last_seq, last_hash = seq, digest
         return written
+
+
+_log = logging.getLogger("reformflow.audit")
+
+
+class HeadBehind(ReformflowError):
+    """The chain's head (audit_head) names an event before the last one written: moved back by
+    hand, or a restore that mixed tables. Every action would fail on the same number, said as a
+    conflict to retry; it is the operator's, and is logged."""
+    kind = "unavailable"
+
+    def __init__(self, seq: int):
+        _log.error("audit_head is behind the audit trail: event %s exists already; run `reformflow audit verify`", seq)
+        super().__init__(f"审计记录的链头（audit_head）落后于已写入的事件（事件 {seq} 已存在），审计表可能被改动。"
+                         "未做任何更改，重试也无济于事：请联系运维人员运行 reformflow audit verify 并按运维手册处理 "
+                         f"(the audit trail's head (audit_head) is behind the events written: event {seq} exists "
+                         "already, so the audit tables may have been changed. Nothing was changed and trying again "
+                         "will not help: ask the operator to run `reformflow audit verify` and follow docs/operations.md)")
 
 
 @dataclass

@@ -104,6 +104,31 @@ def test_an_anchor_catches_a_cut_off_end_the_chain_alone_cannot(engine, people, 
     assert 'an anchor needs "seq", a positive integer, and "hash"' in refused.stderr
 
 
+def test_a_head_moved_back_refuses_every_action_as_the_operators_not_as_a_conflict(engine, people, caplog):
+    """audit_head set back by hand: every action failed on the same event number, told 刚有其他人
+    创建了同一记录，请刷新后重试, which no retry helps, and nothing was logged."""
+    engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
+    engine.start("mini_approval", actor="zhang")
+    with engine.db.reader() as s:
+        last = s.scalar(select(func.max(AuditEvent.seq)))
+    with engine.db.engine.begin() as conn:  # the app's own rights: no trigger guards the head
+        conn.execute(text("UPDATE audit_head SET last_seq = 2, last_hash = (SELECT hash FROM audit_events WHERE seq = 2)"))
+    fresh = Engine(engine.db)  # another worker, which never saw the tip
+    for who in (engine, fresh):
+        with pytest.raises(audit.HeadBehind) as refused, caplog.at_level("ERROR", logger="reformflow.audit"):
+            who.start("mini_approval", actor="zhang")
+        assert refused.value.kind == "unavailable"
+        assert refused.value.message.startswith("审计记录的链头（audit_head）落后于已写入的事件（事件 3 已存在）")
+        assert "trying again will not help: ask the operator to run `reformflow audit verify`" in refused.value.message
+        assert "audit_head is behind the audit trail: event 3 exists already" in caplog.text
+        caplog.clear()
+    with engine.db.reader() as s:  # nothing was written
+        assert s.scalar(select(func.max(AuditEvent.seq))) == last
+    # the command line says it, exit code 8 (unavailable), as it does a busy database
+    shown = cli(engine.db, "start", "mini_approval", "--as", "zhang", code=8)
+    assert "审计记录的链头（audit_head）落后于已写入的事件" in shown.stderr
+
+
 def test_a_cut_off_end_is_caught_by_the_records_it_leaves_behind(engine, people):
     """QA auditor finding 1: a cut tail verified as intact although the users, plans and tasks its
     events created were still in the database. Without an anchor, verify now names them."""
