@@ -319,7 +319,7 @@ def verify(session: Session, batch: int = 2000, anchors: list[dict] = (),
     # files, against the SHA-256 their uploads recorded (imported here: documents → queries → runtime → audit)
     from .documents import check as check_documents
     unrecorded = unrecorded_records(session)
-    problems += unrecorded
+    problems += unrecorded + removed_records(session)
     # records whose creating events are gone: the trail lost events (emptied, cut), rather than
     # each file or comment having been added behind the system's back
     lost = bool(unrecorded) or gap or end_moved or any(c["status"] == "missing" for c in checked) \
@@ -401,6 +401,32 @@ def unrecorded_records(session: Session) -> list[str]:
         problems.append(f"审计记录缺失事件：{zh} {ids_zh}{'' if more else ' '}仍在数据库中，却没有 {event_type} 事件，审计记录被清空、截断或"
                         f"删去了事件 (the audit trail is missing events for records that exist: {en}{plural} {ids_en} "
                         f"{verb} no {event_type} event; the trail was emptied, cut or had events removed)")
+    return problems
+
+
+def removed_records(session: Session) -> list[str]:
+    """The other way round: plans and steps the trail says were created whose rows the database
+    no longer holds. reformflow never deletes either; the app role can (section 1 of
+    docs/operations.md), and a deleted step hides what was decided on it from every page, while the
+    chain stays intact. One query a kind, a line each, naming the first SHOWN_IDS."""
+    from models import HumanTask, ProcessInstance
+    e = AuditEvent
+    problems = []
+    for zh, en, event_type, column, table_key in (
+            ("方案", "plan", "instance_started", e.instance_id, ProcessInstance.id),
+            ("待办", "task", "task_created", e.task_id, HumanTask.id)):
+        rows = session.execute(select(e.seq, column).where(
+            e.event_type == event_type, column.is_not(None), ~select(table_key).where(table_key == column).exists())
+            .order_by(e.seq)).all()
+        if not rows:
+            continue
+        shown = rows[:SHOWN_IDS]
+        more = f" 等共 {len(rows)} 个" if len(rows) > SHOWN_IDS else ""
+        more_en = f", … ({len(rows)} in all)" if len(rows) > SHOWN_IDS else ""
+        problems.append(f"{zh}记录被删除：" + "、".join(f"事件 {seq} 记录的{zh} {key}" for seq, key in shown) + more
+                        + f" 已不在数据库中，其办理情况因此从各页面消失 ({en} records were deleted: "
+                        + ", ".join(f"the {en} {key} of event {seq}" for seq, key in shown) + more_en
+                        + "; they are no longer in the database, so what was done on them is gone from every page)")
     return problems
 
 

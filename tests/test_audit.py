@@ -129,6 +129,27 @@ def test_a_head_moved_back_refuses_every_action_as_the_operators_not_as_a_confli
     assert "审计记录的链头（audit_head）落后于已写入的事件" in shown.stderr
 
 
+def test_a_deleted_step_is_caught_though_the_chain_is_intact(engine, people):
+    """The app role may DELETE a step's row; `verify` said 审计记录完好 while the archive said the
+    step was gone: what was decided on it vanished from every page, unnoticed by the daily check."""
+    engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
+    plan = engine.start("mini_approval", actor="zhang")
+    [task] = plan["tasks"]
+    with engine.db.reader() as s:
+        assert verify(s).ok
+    with engine.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM human_tasks WHERE id = :id"), {"id": task["id"]})
+    with engine.db.reader() as s:
+        created = s.scalar(select(AuditEvent.seq).where(AuditEvent.event_type == "task_created",
+                                                        AuditEvent.task_id == task["id"]))
+        result = verify(s)
+    assert not result.ok
+    assert result.problems == [f"待办记录被删除：事件 {created} 记录的待办 {task['id']} 已不在数据库中，其办理情况因此从各页面消失 "
+                               f"(task records were deleted: the task {task['id']} of event {created}; they are no longer "
+                               "in the database, so what was done on them is gone from every page)"]
+    cli(engine.db, "audit", "verify", code=1)
+
+
 def test_a_cut_off_end_is_caught_by_the_records_it_leaves_behind(engine, people):
     """QA auditor finding 1: a cut tail verified as intact although the users, plans and tasks its
     events created were still in the database. Without an anchor, verify now names them."""
