@@ -169,7 +169,8 @@ def prepare(ctx: runtime.Context, plan: runtime.Plan, workflow, to_version: int 
     for owner, new_spec in targets.items():
         _check_tasks(move, owner, new_spec)
     _describe_steps(ctx, move, workflow, targets)
-    if workflow in targets:
+    if workflow in targets and not any(s["kept"] == "missing" and s["process"] == workflow.spec.name for s in move.steps):
+        # (an open step the target lacks leads nowhere in it: everything would look passed)
         move.behind = set(spec.task_specs) - _ahead_of(workflow, spec)
     move.properties_added = _new_properties(source, target)
     _check_start_form(move, runtime.Survey(workflow, set()).variables)
@@ -349,12 +350,18 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
             continue
         for task in owner.tasks.values():
             spec = task.task_spec
-            if not task.state & OPEN or not getattr(spec, "bpmn_id", None) or spec.name not in new_spec.task_specs:
+            if not task.state & OPEN or not getattr(spec, "bpmn_id", None):
                 continue
             if task.state == TaskState.WAITING and not hasattr(spec, "event_definition"):
                 continue  # a join waiting for its other branches: no step of its own
-            new = new_spec.task_specs[spec.name]
             row = rows.get(str(task.id))
+            if spec.name not in new_spec.task_specs:  # refused (_check_tasks), and listed as what stops it
+                move.steps.append({"element_id": spec.bpmn_id, "name": spec.bpmn_name, "new_name": None,
+                                   "process": owner.spec.name, "called": move.homes.get(owner),
+                                   "task_id": row.id if row else None, "assignee": row.assignee if row else None,
+                                   "changes": [], "kept": "missing"})
+                continue
+            new = new_spec.task_specs[spec.name]
             item = {"element_id": spec.bpmn_id, "name": spec.bpmn_name, "new_name": new.bpmn_name,
                     "process": owner.spec.name, "called": move.homes.get(owner),
                     "task_id": row.id if row else None,

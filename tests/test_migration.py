@@ -350,6 +350,10 @@ def test_migrate_from_the_command_line(cli, tmp_path):  # noqa: F811
     refused = cli("migrate", "DT-7", "--reason", "再迁", "--as", "chen", "--dry-run", ok=False)
     assert refused.exit_code == 3 and "  不能迁移 (may not move):" in refused.stdout
     assert "当前待办环节 Task_Draft「起草方案」 在第 3 版中没有同 id 的元素" in refused.stderr
+    # the open step is listed as what stops it; the renamed one is not said to lie where the plan has been
+    assert (f"  当前环节 (open steps):\n    新版本中没有此环节 (not in the new version) Task_Draft 起草方案  任务 (task) {task}，"
+            "办理人 (holder) zhang\n") in refused.stdout
+    assert "不会办理的新增环节" not in refused.stdout
     assert as_json(cli("instance", "DT-7", "--json"))["definition_version"] == 2
     cli("audit", "verify")  # exit 0: the chain is intact
 

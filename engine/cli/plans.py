@@ -198,10 +198,11 @@ def _show_migration(p: dict) -> None:
     for s in p["steps"]:
         where = f"  任务 (task) {s['task_id']}" if s["task_id"] else ""
         holder = f"，办理人 (holder) {s['assignee']}" if s["assignee"] else ""
-        kept = "保留 (kept)" if s["kept"] == "as_is" else "保留并更新 (kept, updated)"
+        kept = {"as_is": "保留 (kept)", "missing": "新版本中没有此环节 (not in the new version)"}.get(
+            s["kept"], "保留并更新 (kept, updated)")
         if s.get("called"):  # a step of a called process that moves with the plan
             kept += f" [{s['called']}]"
-        click.echo(f"    {kept} {s['element_id']} {_renamed(s['name'], s['new_name'])}{where}{holder}"
+        click.echo(f"    {kept} {s['element_id']} {_renamed(s['name'], s['new_name'] or s['name'])}{where}{holder}"
                    f"{_step_changes(s['changes'])}")
     if p["ahead"]:
         click.echo("  尚未到达的变化 (changes ahead):")
