@@ -1135,7 +1135,7 @@ class Engine:
                               f"(set by the process's properties; change them in the diagram)")
             if business_key and s.execute(select(ProcessInstance.id).where(
                     ProcessInstance.business_key == business_key)).first():
-                raise Conflict(f"业务编号 {business_key} 已被使用 (the business key “{business_key}” is in use already)",
+                raise Conflict(_key_used(business_key),
                                reason="business_key_used")
             bound = self._bind_called(s, definition)
             called = {k: d.id for k, d in bound.items()}  # the plan row keeps ids; people read versions
@@ -1173,7 +1173,7 @@ class Engine:
             try:
                 s.flush()
             except IntegrityError:
-                raise Conflict(f"业务编号 {business_key} 已被使用 (the business key “{business_key}” is in use already)",
+                raise Conflict(_key_used(business_key),
                                reason="business_key_used") from None
             ctx.log.record("instance_started", instance_id=instance.id, key=key,
                            version=definition.version, business_key=business_key, title=title,
@@ -2212,6 +2212,12 @@ def _check_starter_unit(user: Member, process_name: str, config: dict, data: dic
         raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，{'启动表单' if config.get('start_form') else '启动数据'}的 {variable} 填的是「{unit}」，"
                         f"请由该单位的人员发起 (you may start this process only for your own unit, “{own}”; "
                         f"{variable} names “{unit}”: a member of that unit starts it)")
+
+
+def _key_used(business_key: str) -> str:
+    return (f"业务编号 {business_key} 已被使用：请换一个编号，或留空；已有的方案可在方案列表中按此编号查找 "
+            f"(the business key “{business_key}” is in use already: choose another, or leave it empty; search the "
+            "plans list for it to see the plan that has it)")
 
 
 def _own_unit_by_default(user: Member, config: dict, data: dict) -> dict:

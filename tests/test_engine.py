@@ -180,8 +180,10 @@ def test_unknown_things_are_not_found(engine, deployed):
 
 def test_business_key_is_unique(engine, deployed):
     start(engine, business_key="K-1")
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as used:
         start(engine, business_key="K-1")
+    # what to do next, not only that it is taken
+    assert used.value.message.startswith("业务编号 K-1 已被使用：请换一个编号，或留空；已有的方案可在方案列表中按此编号查找")
 
 
 def test_a_business_key_written_composed_or_decomposed_is_one_key(engine, deployed):
