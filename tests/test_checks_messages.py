@@ -1,0 +1,109 @@
+"""`reformflow check` messages an analyst audit found unhelpful: each says what to write instead."""
+from __future__ import annotations
+
+import pytest
+
+from engine.checks import check_files
+from engine.expressions import ExpressionError, compile_expression
+from web.i18n import split
+
+from .test_checks import USER, _decide, every_problem_is_chinese_first, simple  # noqa: F401 (an autouse fixture)
+
+
+def said(xml: bytes, **kw) -> list[tuple[str, str, str | None, str]]:
+    """(severity, rule, element id, message) of every problem `check` reports, the Modeler lint left out."""
+    return [(p["severity"], p["rule"], p["element_id"], p["message"])
+            for p in check_files([("t.bpmn", xml)], use_modeler=False, **kw).problems]
+
+
+def test_a_form_field_without_a_type_says_so_and_where_to_set_it():
+    """It said "the type 'None' is not supported": Python's None, not the analyst's word."""
+    xml = simple(f'<bpmn:userTask id="Task_A" {USER}><bpmn:extensionElements><camunda:formData>'
+                 '<camunda:formField id="expertScore" label="专家评分" /></camunda:formData></bpmn:extensionElements>'
+                 '</bpmn:userTask>')
+    [(severity, rule, element, message)] = said(xml)
+    assert (severity, rule, element) == ("error", "form", "Task_A")
+    assert message == ("表单字段 'expertScore' 没有类型：请在 Camunda Modeler 的 Forms → 该字段 → Type 中选择一种，"
+                       "可用：string, long, boolean, date, enum (form field 'expertScore' has no type: choose one in "
+                       "Camunda Modeler under Forms → the field → Type; supported: string, long, boolean, date, enum)")
+    assert "None" not in message
+    # a type that is there but not supported is still named as such
+    xml = xml.replace(b'label=', b'type="double" label=')
+    [(_, _, _, message)] = said(xml)
+    assert "表单字段 'expertScore' 的类型 'double' 不受支持" in message
+
+
+@pytest.mark.parametrize("text, write", [
+    ("${decision.equals('approve')}", "decision == 'approve'"),
+    ("${!decision.equals('approve')}", "(decision == 'approve')"),
+    ("${x.upper() == 'A'}", "upper(x)"),
+    ("${x.lower() == 'a'}", "lower(x)"),
+    ("${x.toUpperCase() == 'A'}", "upper(x)"),
+    ("${list.size() > 0}", "size(list)"),
+    ("${name.length() > 2}", "size(name)"),
+    ("${form.units.contains('legal')}", "contains(form.units, 'legal')"),
+    ("${title.startsWith('关于')}", "startsWith(title, '关于')"),
+    ("${title.endsWith('方案')}", "endsWith(title, '方案')"),
+    ("${list.isEmpty()}", "empty list"),
+])
+def test_a_method_call_names_what_to_write_instead(text, write):
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression(text)
+    assert f"请把 " in refused.value.zh and refused.value.zh.endswith(f"改写为 {write}")
+    assert refused.value.en.startswith(f"methods cannot be called: write {write} instead of ")
+    # and what is to be written is itself accepted
+    compile_expression("${" + write + "}")
+
+
+@pytest.mark.parametrize("text", ["${x.trim() == ''}", "${a.equals(b, c)}", "${x.__class__()}"])
+def test_a_method_call_with_no_known_replacement_keeps_the_general_message(text):
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression(text)
+    assert str(refused.value) == "只能调用具名函数，如 lower(x)，不能调用方法 (only calls of named functions such as lower(x) are allowed)"
+
+
+def test_check_says_the_replacement_of_a_method_call_on_the_flow():
+    problems = said(_decide(["${decision.equals('approve')}", "${decision == 'reject'}"], default="y"))
+    assert [(s, r, e) for s, r, e, _ in problems] == [("error", "expression", "Flow_3")]
+    assert problems[0][3] == ("条件 `${decision.equals('approve')}`：不能调用方法 .equals()：请把 decision.equals('approve') "
+                              "改写为 decision == 'approve' (condition `${decision.equals('approve')}`: methods cannot be "
+                              "called: write decision == 'approve' instead of decision.equals('approve'))")
+
+
+EXPERT = ('<camunda:formField id="expertDecision" label="专家意见" type="enum">'
+          '<camunda:value id="approve" name="同意" /><camunda:value id="reject" name="不同意" /></camunda:formField>')
+
+
+@pytest.mark.parametrize("condition", ["${approve}", "approve"])
+def test_an_enum_value_id_read_as_a_variable_names_the_comparison_to_write(condition):
+    problems = said(_decide([condition, "${expertDecision == 'reject'}"], EXPERT, default="y"))
+    [(severity, element, message)] = [(s, e, m) for s, r, e, m in problems if r == "variable"]
+    assert (severity, element) == ("warning", "Flow_3")
+    assert message == (f"条件 `{condition}` 读取的变量 approve 在这些文件中无处设置：approve 是选项字段 expertDecision 的一个值："
+                       f"应写 ${{expertDecision == 'approve'}} (condition `{condition}` reads the variable 'approve', "
+                       "which nothing in these files sets: approve is a value of the enum field expertDecision: "
+                       "write ${expertDecision == 'approve'})")
+
+
+def test_a_condition_that_is_an_enum_value_name_names_the_comparison_to_write():
+    """The flow's own label as its condition: `同意` (Python style, read as a variable) or `${同意}`
+    (refused as "unexpected character '同'")."""
+    problems = said(_decide(["同意", "${不同意}"], EXPERT, default="y"))
+    mine = {e: (s, r, m) for s, r, e, m in problems if e in ("Flow_3", "Flow_4")}
+    assert mine["Flow_3"] == ("warning", "variable", (
+        "条件 `同意` 读取的变量 同意 在这些文件中无处设置：同意 是选项字段 expertDecision 的值 approve 的名称："
+        "应写 ${expertDecision == 'approve'} (condition “同意” reads the variable “同意”, which nothing in these files "
+        "sets: “同意” is the name of the value approve of the enum field expertDecision: write "
+        "${expertDecision == 'approve'})"))
+    assert mine["Flow_4"] == ("error", "expression", (
+        "条件 `${不同意}` 不是比较：不同意 是选项字段 expertDecision 的值 reject 的名称：应写 ${expertDecision == 'reject'} "
+        "(condition “${不同意}” is no comparison: “不同意” is the name of the value reject of the enum field "
+        "expertDecision: write ${expertDecision == 'reject'})"))
+    # an English page shows the English half
+    assert split(mine["Flow_4"][2])[1].startswith("condition “${不同意}” is no comparison")
+
+
+def test_a_variable_that_is_no_enum_value_keeps_the_general_warning():
+    problems = said(_decide(["${approved}", "${expertDecision == 'reject'}"], EXPERT, default="y"))
+    [message] = [m for s, r, e, m in problems if r == "variable"]
+    assert "读取的变量 approved 在这些文件中无处设置" in message and "选项字段" not in message
