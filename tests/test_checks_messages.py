@@ -7,7 +7,9 @@ from engine.checks import check_files
 from engine.expressions import ExpressionError, compile_expression
 from web.i18n import split
 
+from .conftest import FIXTURES
 from .test_checks import USER, _decide, every_problem_is_chinese_first, simple  # noqa: F401 (an autouse fixture)
+from .test_cli import as_json, cli  # noqa: F401 (a fixture)
 
 
 def said(xml: bytes, **kw) -> list[tuple[str, str, str | None, str]]:
@@ -107,3 +109,32 @@ def test_a_variable_that_is_no_enum_value_keeps_the_general_warning():
     problems = said(_decide(["${approved}", "${expertDecision == 'reject'}"], EXPERT, default="y"))
     [message] = [m for s, r, e, m in problems if r == "variable"]
     assert "读取的变量 approved 在这些文件中无处设置" in message and "选项字段" not in message
+
+
+def test_a_group_or_user_named_by_its_display_name_names_the_code_to_write(cli, tmp_path):
+    """`candidateGroups="法制机构"`, the name `groups list` shows for the code legal, or `assignee="李娜"`
+    for the user li: the directory warning gave no suggestion; it names the code to write."""
+    diagram = tmp_path / "mini_approval.bpmn"
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
+    diagram.write_text(xml.replace('camunda:candidateGroups="legal, reform_office"',
+                                   'camunda:candidateGroups="法制机构, reform_office" camunda:candidateUsers="李娜"'),
+                       encoding="utf-8")
+    warnings = [(p["severity"], p["element_id"], p["message"])
+                for p in as_json(cli("check", str(diagram), "--json"))["problems"] if p["rule"] == "directory"]
+    assert warnings == [
+        ("warning", "Task_Review", "camunda:candidateGroups 指定的角色 '法制机构' 在此数据库中不存在：法制机构 是角色 legal 的"
+         "显示名称，请写 legal (camunda:candidateGroups names the group “法制机构”, which this database does not have: "
+         "“法制机构” is the display name of the group legal; write legal)"),
+        ("warning", "Task_Review", "camunda:candidateUsers 指定的用户 '李娜' 在此数据库中不存在：李娜 是用户 li 的显示名称，"
+         "请写 li (camunda:candidateUsers names the user “李娜”, which this database does not have: “李娜” is the "
+         "display name of the user li; write li)")]
+    assert split(warnings[1][2])[1].endswith("write li")
+    deployed = cli("deploy", str(diagram), "--as", "chen")  # deployed all the same, and said
+    assert "法制机构 是角色 legal 的显示名称，请写 legal" in deployed.stderr
+
+
+def test_a_name_that_is_no_display_name_keeps_the_general_directory_warning():
+    xml = simple('<bpmn:userTask id="Task_A" camunda:candidateGroups="legals" />')
+    [problem] = check_files([("t.bpmn", xml)], use_modeler=False,
+                            directory=({"legal": "法制机构"}, {"li": "李娜"})).problems
+    assert "did you mean legal?" in problem["message"] and "显示名称" not in problem["message"]

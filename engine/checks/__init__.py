@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Collection, Iterable
 
 from ..errors import Invalid
 from ..xmlsafe import parse_bpmn_bytes
@@ -140,9 +140,10 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
 
 def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None,
                 deployed_xml: Iterable[str] = (), use_modeler: bool = True,
-                directory: tuple[set[str], set[str]] | None = None) -> CheckReport:
+                directory: tuple[Collection[str], Collection[str]] | None = None) -> CheckReport:
     """Everything `reformflow check` reports; XML and schema errors are problems, not exceptions.
-    `directory`: the database's (group codes, usernames), to warn about names it does not have."""
+    `directory`: the database's (group codes, usernames), to warn about names it does not have;
+    as dicts to their display names, a display name written for a code is named as such."""
     problems, readable = [], []
     for file_name, data in files:
         try:
