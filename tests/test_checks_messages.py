@@ -9,7 +9,9 @@ from web.i18n import split
 
 from .conftest import FIXTURES
 from .test_checks import USER, _decide, every_problem_is_chinese_first, simple  # noqa: F401 (an autouse fixture)
-from .test_cli import as_json, cli  # noqa: F401 (a fixture)
+from .test_cli import as_json
+from .test_cli import cli  # noqa: F401 (a fixture, asked for by name)
+from .test_modeler_toolchain import requires_modeler
 
 
 def said(xml: bytes, **kw) -> list[tuple[str, str, str | None, str]]:
@@ -51,7 +53,7 @@ def test_a_form_field_without_a_type_says_so_and_where_to_set_it():
 def test_a_method_call_names_what_to_write_instead(text, write):
     with pytest.raises(ExpressionError) as refused:
         compile_expression(text)
-    assert f"请把 " in refused.value.zh and refused.value.zh.endswith(f"改写为 {write}")
+    assert "请把 " in refused.value.zh and refused.value.zh.endswith(f"改写为 {write}")
     assert refused.value.en.startswith(f"methods cannot be called: write {write} instead of ")
     # and what is to be written is itself accepted
     compile_expression("${" + write + "}")
@@ -111,16 +113,17 @@ def test_a_variable_that_is_no_enum_value_keeps_the_general_warning():
     assert "读取的变量 approved 在这些文件中无处设置" in message and "选项字段" not in message
 
 
-def test_a_group_or_user_named_by_its_display_name_names_the_code_to_write(cli, tmp_path):
+def test_a_group_or_user_named_by_its_display_name_names_the_code_to_write(request, tmp_path):
     """`candidateGroups="法制机构"`, the name `groups list` shows for the code legal, or `assignee="李娜"`
     for the user li: the directory warning gave no suggestion; it names the code to write."""
+    run = request.getfixturevalue("cli")  # test_cli's: a database with legal (法制机构) and li (李娜)
     diagram = tmp_path / "mini_approval.bpmn"
     xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
     diagram.write_text(xml.replace('camunda:candidateGroups="legal, reform_office"',
                                    'camunda:candidateGroups="法制机构, reform_office" camunda:candidateUsers="李娜"'),
                        encoding="utf-8")
     warnings = [(p["severity"], p["element_id"], p["message"])
-                for p in as_json(cli("check", str(diagram), "--json"))["problems"] if p["rule"] == "directory"]
+                for p in as_json(run("check", str(diagram), "--json"))["problems"] if p["rule"] == "directory"]
     assert warnings == [
         ("warning", "Task_Review", "camunda:candidateGroups 指定的角色 '法制机构' 在此数据库中不存在：法制机构 是角色 legal 的"
          "显示名称，请写 legal (camunda:candidateGroups names the group “法制机构”, which this database does not have: "
@@ -129,7 +132,7 @@ def test_a_group_or_user_named_by_its_display_name_names_the_code_to_write(cli, 
          "请写 li (camunda:candidateUsers names the user “李娜”, which this database does not have: “李娜” is the "
          "display name of the user li; write li)")]
     assert split(warnings[1][2])[1].endswith("write li")
-    deployed = cli("deploy", str(diagram), "--as", "chen")  # deployed all the same, and said
+    deployed = run("deploy", str(diagram), "--as", "chen")  # deployed all the same, and said
     assert "法制机构 是角色 legal 的显示名称，请写 legal" in deployed.stderr
 
 
@@ -138,3 +141,41 @@ def test_a_name_that_is_no_display_name_keeps_the_general_directory_warning():
     [problem] = check_files([("t.bpmn", xml)], use_modeler=False,
                             directory=({"legal": "法制机构"}, {"li": "李娜"})).problems
     assert "did you mean legal?" in problem["message"] and "显示名称" not in problem["message"]
+
+
+def _end_as_gateway() -> bytes:
+    """mini_approval with its end event given the gateway's id, as a hand edit or a merge leaves it."""
+    xml = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_bytes()
+    assert xml.count(b'id="Gateway_Decision"') == 1
+    return xml.replace(b'<bpmn:endEvent id="Event_Done"', b'<bpmn:endEvent id="Gateway_Decision"')
+
+
+def test_an_id_used_twice_is_one_error_not_also_its_consequences():
+    """It was the duplicate and then errors that were only its consequences: the flows out of the
+    gateway read as a conditional flow out of the end event, an implicit split, …"""
+    problems = said(_end_as_gateway())
+    assert problems == [("error", "bpmn", "Gateway_Decision", (
+        "id Gateway_Decision 在此文件中用了不止一次，请在 Modeler 中给其中一个元素改用别的 id（第 45、57 行）。顺序流、网关和事件的"
+        "检查要等改正后才会进行，改正后请再检查一次 (the id Gateway_Decision is used more than once in this file: give "
+        "one of the elements another id in the Modeler (lines 45, 57). The checks of sequence flows, gateways and "
+        "events run once it is fixed: check again then)"))]
+
+
+def test_every_id_used_twice_is_named_and_the_other_rules_still_run():
+    xml = simple(f'<bpmn:userTask id="Task_A" name="审核" {USER}><bpmn:extensionElements><camunda:formData>'
+                 '<camunda:formField id="expertScore" /></camunda:formData></bpmn:extensionElements></bpmn:userTask>'
+                 '<bpmn:userTask id="StartEvent_1" camunda:candidateGroups="legal" />'
+                 '<bpmn:endEvent id="Task_A" />')
+    problems = said(xml)
+    assert [(r, e) for _, r, e, _ in problems] == [("bpmn", "StartEvent_1"), ("form", "Task_A")]
+    assert "id StartEvent_1 在此文件中用了不止一次" in problems[0][3] and "；id Task_A 在此文件中用了不止一次" in problems[0][3]
+
+
+@requires_modeler
+def test_the_modeler_lint_does_not_repeat_an_id_used_twice_or_its_consequences():
+    report = check_files([("m.bpmn", _end_as_gateway())])
+    assert report.modeler_lint == "ran"
+    rules = [p["rule"] for p in report.problems if p["severity"] != "info"]
+    # the references to the end event's old id are real: they are said
+    assert rules == ["bpmn", "modeler/moddle-import", "modeler/moddle-import"]
+    assert not any("duplicate ID" in p["message"] for p in report.problems)
