@@ -2135,10 +2135,11 @@ def _parsed(files: list[tuple[str, bytes]]) -> list[tuple[ParsedProcess, str]]:
         (replace(p, spec=None, embedded={}), spec_to_json(p.spec, p.embedded)) for p in parse_files(files)])
 
 
-def directory_of(session) -> tuple[set[str], set[str]]:
-    """(group codes, active usernames): who a diagram may name."""
-    return (set(session.execute(select(Group.code)).scalars()),
-            set(session.execute(select(User.username).where(User.active.is_(True))).scalars()))
+def directory_of(session) -> tuple[dict[str, str], dict[str, str]]:
+    """(group codes, active usernames), each with its display name: who a diagram may name, and
+    the names `check` recognises when a diagram writes one for its code."""
+    return (dict(session.execute(select(Group.code, Group.display_name)).all()),
+            dict(session.execute(select(User.username, User.display_name).where(User.active.is_(True))).all()))
 
 
 def latest_diagrams(session) -> dict[str, tuple[str, str]]:

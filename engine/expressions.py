@@ -572,6 +572,35 @@ def _refuse_private(name: str) -> None:
         raise ExpressionError(f"不允许使用以 '_' 开头的名称：{name!r}", f"names starting with '_' are not allowed: {name!r}")
 
 
+def _operand(node: ast.AST) -> str:
+    """A piece of an expression written back, in brackets unless it is one value."""
+    text = ast.unparse(node)
+    return text if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.Call)) else f"({text})"
+
+
+# Java's methods an analyst writes in JUEL (`decision.equals('approve')`, `list.size()`) -> how many
+# arguments, and what to write here instead: x is the object, y the argument.
+_METHODS = {"equals": (1, "{x} == {y}"), "upper": (0, "upper({x})"), "lower": (0, "lower({x})"),
+            "toUpperCase": (0, "upper({x})"), "toLowerCase": (0, "lower({x})"),
+            "size": (0, "size({x})"), "length": (0, "size({x})"), "contains": (1, "contains({x}, {y})"),
+            "startsWith": (1, "startsWith({x}, {y})"), "endsWith": (1, "endsWith({x}, {y})"), "isEmpty": (0, "empty {x}")}
+
+
+def _method_call(node: ast.Call, parent: ast.AST | None) -> tuple[str, str]:
+    """Why a method call is refused (Chinese, English), with what to write instead where the
+    language has it: `decision.equals('approve')` -> `decision == 'approve'`."""
+    generic = ("只能调用具名函数，如 lower(x)，不能调用方法", "only calls of named functions such as lower(x) are allowed")
+    method = node.func.attr if isinstance(node.func, ast.Attribute) else None
+    if method not in _METHODS or node.keywords or len(node.args) != _METHODS[method][0]:
+        return generic
+    written = ast.unparse(node)
+    instead = _METHODS[method][1].format(x=_operand(node.func.value), y=_operand(node.args[0]) if node.args else "")
+    if method == "equals" and isinstance(parent, (ast.UnaryOp, ast.BinOp, ast.Compare)):
+        instead = f"({instead})"  # !a.equals(b) is !(a == b), not (!a) == b
+    return (f"不能调用方法 .{method}()：请把 {written} 改写为 {instead}",
+            f"methods cannot be called: write {instead} instead of {written}")
+
+
 class _Validator:
     """Walks a parsed tree once, refusing anything outside the whitelist.
 
@@ -661,8 +690,7 @@ class _Validator:
 
     def _call(self, node: ast.Call, parent: ast.AST | None) -> None:
         if not isinstance(node.func, ast.Name):
-            raise ExpressionError("只能调用具名函数，如 lower(x)，不能调用方法",
-                                  "only calls of named functions such as lower(x) are allowed")
+            raise ExpressionError(*_method_call(node, parent))
         if node.keywords:
             raise ExpressionError("函数调用中不允许使用关键字参数", "keyword arguments are not allowed in function calls")
         name = node.func.id

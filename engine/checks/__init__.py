@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Collection, Iterable
 
 from ..errors import Invalid
 from ..xmlsafe import parse_bpmn_bytes
@@ -90,6 +90,39 @@ RULES = [rule_camunda_8, rule_not_camunda_7, rule_reserved_ids, rule_conditions,
          rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties, rule_local_rules]
 
 
+# The rules that follow flows from element to element by id (Doc.by_id, Doc.outgoing): with an id
+# used twice they meet the wrong element and report what is only a consequence (a false
+# "unreachable", a default flow "not leaving this gateway"), so they wait until the id is fixed.
+BY_ID_RULES = {rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions, rule_condition_values,
+               rule_conditions_on_activities, rule_implicit_splits, rule_unreachable}
+
+
+_TWICE = "在此文件中用了不止一次"  # in the schema's duplicate-id error too (parser._id_advice)
+# the Modeler lint's rules on how elements connect: with an id used twice, consequences only
+_AFTER_IDS = re.compile(r"modeler/(no-disconnected|no-implicit-start|no-implicit-end|fake-join|conditional-flows|"
+                        r"superfluous-gateway|no-gateway-join-fork|start-event-required|end-event-required)\Z")
+
+
+def _duplicate_ids(doc: Doc) -> dict[str, list]:
+    """id -> its elements, for every id two BPMN elements of the file have."""
+    seen: dict[str, list] = {}
+    for el in doc.iter():
+        if el.get("id"):
+            seen.setdefault(el.get("id"), []).append(el)
+    return {i: els for i, els in seen.items() if len(els) > 1}
+
+
+def _duplicates_problem(doc: Doc, twice: dict[str, list]) -> dict:
+    """One error for the ids used twice, each with its lines, saying which checks wait for it."""
+    ids = sorted(twice, key=lambda i: twice[i][0].sourceline or 0)
+    zh = "；".join(f"id {i} {_TWICE}，请在 Modeler 中给其中一个元素改用别的 id（第 "
+                  f"{'、'.join(str(el.sourceline) for el in twice[i])} 行）" for i in ids)
+    en = "; ".join(f"the id {i} is used more than once in this file: give one of the elements another id in the "
+                   f"Modeler (lines {', '.join(str(el.sourceline) for el in twice[i])})" for i in ids)
+    return doc.problem(twice[ids[0]][0], "bpmn", f"{zh}。顺序流、网关和事件的检查要等改正后才会进行，改正后请再检查一次 "
+                       f"({en}. The checks of sequence flows, gateways and events run once it is fixed: check again then)")
+
+
 def _executable_keys(roots: Iterable) -> set[str]:
     keys = set()
     for root in roots:
@@ -131,8 +164,12 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
     problems = []
     for file_name, root in trees:
         doc = Doc(file_name, root, keys, deployed, variables)
+        twice = _duplicate_ids(doc)
+        if twice:
+            problems.append(_duplicates_problem(doc, twice))
         for rule in RULES:
-            problems.extend(rule(doc))
+            if not (twice and rule in BY_ID_RULES):
+                problems.extend(rule(doc))
     problems.extend(properties_counted_as_text(trees, context))
     problems.extend(property_mismatches(trees, context))
     return problems
@@ -140,10 +177,11 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
 
 def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] | None = None,
                 deployed_xml: Iterable[str] = (), use_modeler: bool = True,
-                directory: tuple[set[str], set[str]] | None = None) -> CheckReport:
+                directory: tuple[Collection[str], Collection[str]] | None = None) -> CheckReport:
     """Everything `reformflow check` reports; XML and schema errors are problems, not exceptions.
-    `directory`: the database's (group codes, usernames), to warn about names it does not have."""
-    problems, readable = [], []
+    `directory`: the database's (group codes, usernames), to warn about names it does not have;
+    as dicts to their display names, a display name written for a code is named as such."""
+    problems, readable, twice = [], [], set()
     for file_name, data in files:
         try:
             parse_bpmn_bytes(data, file_name)
@@ -154,8 +192,11 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
                              "severity": "error"})
     if readable:
         schema, parsed = schema_problems(readable)
-        problems.extend(schema)
-        problems.extend(check_processes(readable, deployed_keys=deployed_keys, deployed_xml=deployed_xml))
+        checked = check_processes(readable, deployed_keys=deployed_keys, deployed_xml=deployed_xml)
+        # an id used twice: the schema names the first one, check_processes every one and what waits for it
+        twice = {p["file"] for p in checked if p["rule"] == "bpmn" and _TWICE in p["message"]}
+        problems.extend(p for p in schema if not (p["file"] in twice and _TWICE in p["message"]))
+        problems.extend(checked)
         if directory is not None:
             problems.extend(directory_problems(readable, *directory))
         flagged = {p["file"] for p in problems if p["severity"] == "error"}
@@ -163,7 +204,9 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
     lint_state = "skipped: not requested"
     if use_modeler and readable:
         lint_found, lint_state = lint_problems(readable)
-        problems.extend(lint_found)
+        # the lint's import fails on an id used twice too, and every flow then seems to lead nowhere
+        problems.extend(p for p in lint_found if not (p["file"] in twice and _AFTER_IDS.match(p["rule"])
+                                                        or p["file"] in twice and "duplicate ID" in p["message"]))
     elif use_modeler:
         lint_state = "skipped: no readable file"
     return CheckReport(_said_by_the_gateway(problems, readable), lint_state)

@@ -13,7 +13,7 @@ from ..parser import NS, property_values
 from ..scripting import FUNCTION_NAMES
 
 __all__ = ["BPMN", "CAMUNDA", "CAMUNDA_BUILTINS", "ENGINE_VARIABLES", "EVENT_DEFINITIONS", "NS", "Doc",
-           "check_expression", "field_types", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
+           "check_expression", "enum_value_hint", "field_types", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
 
 BPMN = "{" + NS["bpmn"] + "}"
 CAMUNDA = "{" + NS["camunda"] + "}"
@@ -240,3 +240,37 @@ def _domains(root) -> dict[str, tuple]:
         domain = domains.setdefault(fid, [])
         domain.extend(v for v in values if v not in domain)
     return {name: tuple(values) for name, values in domains.items() if name not in unknown}
+
+
+_CJK_TEXT = re.compile(r"[^\x00-\x7f]")
+
+
+def enum_value_hint(root, name: str) -> tuple[str, str] | None:
+    """What to write when a condition is only an enum field's value, by its id (`${approve}`,
+    read as a variable nothing sets) or by its name as the form shows it (`同意`, the flow's own
+    label): the comparison with the field, (Chinese, English); None if no enum field of this file
+    has such a value."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    by_id, by_name = [], []
+    for field in root.xpath(".//camunda:formField[@type='enum']", namespaces=NS):
+        for value in field.xpath("./camunda:value", namespaces=NS):
+            pair = (field.get("id"), value.get("id"))
+            if value.get("id") == name and pair not in by_id:
+                by_id.append(pair)
+            elif (value.get("name") or "").strip() == name and pair not in by_name:
+                by_name.append(pair)
+    pairs = by_id or by_name
+    if not pairs:
+        return None
+    fields = list(dict.fromkeys(f for f, _ in pairs))
+    write_zh = " 或 ".join(f"${{{f} == '{v}'}}" for f, v in pairs)
+    write = " or ".join(f"${{{f} == '{v}'}}" for f, v in pairs)
+    if by_id:
+        return (f"{name} 是选项字段 {'、'.join(fields)} 的一个值：应写 {write_zh}",
+                f"{name} is a value of the enum field {', '.join(fields)}: write {write}")
+    values = list(dict.fromkeys(v for _, v in pairs))
+    shown = f"“{name}”" if _CJK_TEXT.search(name) else name
+    return (f"{name} 是选项字段 {'、'.join(fields)} 的值 {'、'.join(values)} 的名称：应写 {write_zh}",
+            f"{shown} is the name of the value {', '.join(values)} of the enum field {', '.join(fields)}: write {write}")

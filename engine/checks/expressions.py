@@ -10,7 +10,7 @@ from ..deadlines import (TimerValueError, cycle_value, due_at, is_iso_cycle, is_
                          parse_cycle, parse_date_or_datetime, parse_duration)
 from ..expressions import ExpressionError, compile_script, is_wrapped
 from ..scripting import FUNCTION_NAMES
-from .common import CAMUNDA, NS, Doc, check_expression, local_name, owner_of, problem
+from .common import CAMUNDA, NS, Doc, check_expression, enum_value_hint, local_name, owner_of, problem
 
 RESERVED_IDS = {"Start", "End"}  # collide with SpiffWorkflow's own task names
 
@@ -36,7 +36,17 @@ def rule_conditions(doc: Doc):
                               "resources are not supported)")
             continue
         if (cond.text or "").strip():
-            yield from check_expression(doc.file, owner, cond.text, "expression", ("条件", "condition"))
+            said = list(check_expression(doc.file, owner, cond.text, "expression", ("条件", "condition")))
+            # `${同意}`: the name of an enum field's value as the form shows it, where the comparison
+            # with the field was meant; "unexpected character '同'" does not say so
+            inner = cond.text.strip()[2:-1] if is_wrapped(cond.text) else cond.text
+            hint = enum_value_hint(doc.root, inner) if said else None
+            if hint:
+                text = cond.text.strip()
+                quoted = f"`{text}`" if text.isascii() else f"“{text}”"  # Chinese in the English: “ ”
+                said = [doc.problem(owner, "expression", f"条件 `{text}` 不是比较：{hint[0]} (condition {quoted} is no "
+                                    f"comparison: {hint[1]})")]
+            yield from said
         elif local_name(cond) == "conditionExpression":
             yield doc.problem(owner, "expression", "条件为空：请写成 ${decision == 'approve'} 这样的条件，或删除条件 "
                               "(empty condition: write one like ${decision == 'approve'} or remove it)")

@@ -150,7 +150,12 @@ def _check_form(doc: Doc, task):
                               f"itself ({', '.join(sorted(_engine_variables(doc)))}): a form must not change it; give the "
                               "field another id)")
         seen.add(fid)
-        if kind not in SUPPORTED_TYPES:
+        if not (kind or "").strip():
+            # no type attribute: "the type 'None'" was Python's word, not the analyst's
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 没有类型：请在 Camunda Modeler 的 Forms → 该字段 → Type 中选择"
+                              f"一种，可用：{', '.join(SUPPORTED_TYPES)} (form field '{fid}' has no type: choose one in "
+                              f"Camunda Modeler under Forms → the field → Type; supported: {', '.join(SUPPORTED_TYPES)})")
+        elif kind not in SUPPORTED_TYPES:
             yield doc.problem(task, "form", f"表单字段 '{fid}' 的类型 '{kind}' 不受支持，可用：{', '.join(SUPPORTED_TYPES)} "
                               f"(form field '{fid}' has type '{kind}'; supported: {', '.join(SUPPORTED_TYPES)})")
         if kind == "enum" and not field.xpath("./camunda:value", namespaces=NS):

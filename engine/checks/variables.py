@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression, is_wrapped
 from ..scripting import FUNCTION_NAMES
-from .common import BPMN, CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, local_name, owner_of, script_lines
+from .common import BPMN, CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, enum_value_hint, local_name, owner_of, script_lines
 
 def read_sites(root) -> Iterator[tuple[object, tuple[str, str], str]]:
     """(element, what (Chinese, English), expression text) for every expression under `root` (a
@@ -55,6 +55,16 @@ def rule_undefined_variables(doc: Doc):
             if (el.get("id"), name) in reported:
                 continue
             reported.add((el.get("id"), name))
+            # `${approve}` or `同意` (the flow's label) for `${expertDecision == 'approve'}`: the value
+            # of an enum field, not a variable; a "did you mean" would only mislead
+            hint = enum_value_hint(doc.root, name) if what[1] == "condition" else None
+            if hint:
+                # in the English half a Chinese name goes inside “ ” (web/i18n.py split())
+                shown, quoted = (f"'{name}'", f"`{text}`") if text.isascii() else (f"“{name}”", f"“{text}”")
+                yield doc.problem(el, "variable", f"{what[0]} `{text}` 读取的变量 {name} 在这些文件中无处设置：{hint[0]} "
+                                  f"({what[1]} {quoted} reads the variable {shown}, which nothing in these files sets: "
+                                  f"{hint[1]})", "warning")
+                continue
             pool = sorted(doc.variables - BUILTIN_FUNCTIONS.keys() - FUNCTION_NAMES)
             # a loop cardinality nothing sets stops every plan at its activity, as a collection does:
             # a close name is a slip there too (named, e.g. approverCount for aproverCount)

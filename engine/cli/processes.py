@@ -91,7 +91,7 @@ def _deployed(state) -> dict | None:
         return None
 
 
-def _directory(state) -> tuple[set[str], set[str]]:
+def _directory(state) -> tuple[dict[str, str], dict[str, str]]:
     from ..commands import directory_of
     with state.db.reader() as s:
         return directory_of(s)
