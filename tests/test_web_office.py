@@ -491,7 +491,8 @@ def test_who_sees_which_plan_in_the_list(engine):
     # the office starts A for 市国资委 (a drafter starts only for their own unit)
     state_assets = engine.start("reform_plan", actor="chen", business_key="A", data={"leadUnit": " 市国资委 "})
     finance = engine.start("reform_plan", actor="zhang", business_key="B", data={"leadUnit": "市财政局"})
-    engine.start("reform_plan", actor="wang", business_key="C", data={})
+    engine.start("reform_plan", actor="wang", business_key="C", data={})  # no unit given: his own
+    engine.start("reform_plan", actor="chen", business_key="D", data={})  # the office's, no unit yet
 
     def person(name, groups, unit=None):
         return Person(name, name, groups, unit)
@@ -499,19 +500,20 @@ def test_who_sees_which_plan_in_the_list(engine):
         person("wang", ["drafter"], "市财政局")
     qian, xu, zhao = person("qian", ["drafter"], "市国资委"), person("xu", ["drafter"], "市国资委 "), \
         person("zhao", ["participant"])
-    assert _visible(engine, chen) == ["A", "B", "C"]
-    assert _visible(engine, zhang) == ["B", "C"]  # started B; a drafter of C's open first step
-    assert _visible(engine, wang) == ["B", "C"]  # started C; their unit leads B; A's first step is kept to 市国资委
-    assert _visible(engine, qian) == ["A", "C"]  # A: their unit leads it (trimmed); C: any drafter may take its step
+    assert _visible(engine, chen) == ["A", "B", "C", "D"]
+    assert _visible(engine, zhang) == ["B", "C", "D"]  # started B; his unit leads C; a drafter of D's open first step
+    assert _visible(engine, wang) == ["B", "C", "D"]  # started C; their unit leads B; A's first step is kept to 市国资委
+    # A: their unit leads it (trimmed); not C, which wang started for his unit; D: any drafter may take its step
+    assert _visible(engine, qian) == ["A", "D"]
     assert _visible(engine, zhao) == []  # no unit: a plan without a lead unit is not theirs
 
     # held and taken away again: the trail remembers
     first = engine.instance(finance["id"])["tasks"][0]
     engine.assign(first["id"], to="qian", actor="chen", reassign=True)
-    assert _visible(engine, qian) == ["A", "B", "C"]
+    assert _visible(engine, qian) == ["A", "B", "D"]
     engine.assign(first["id"], to="zhang", actor="chen", reassign=True)
-    assert _visible(engine, qian) == ["A", "B", "C"]
-    assert _visible(engine, xu) == ["A", "C"]  # the same unit as qian, never held B
+    assert _visible(engine, qian) == ["A", "B", "D"]
+    assert _visible(engine, xu) == ["A", "D"]  # the same unit as qian, never held B
     assert engine.instance(state_assets["id"])["tasks"][0]["candidate_unit"] == "市国资委"
 
 
