@@ -46,13 +46,13 @@ def _legality_review_failed_without_a_reason(engine, language: str) -> str:
 
 def test_a_field_required_by_a_choice_is_named_by_its_label_in_english(demo_engine):
     said = _legality_review_failed_without_a_reason(demo_engine, "en")
-    assert said == "“退回理由（不通过时必填）” is required: “审查结论” is “不通过”"
+    assert said == "Fill in “退回理由（不通过时必填）” when “审查结论” is “不通过”"
     assert "returnReason" not in said and "legalityResult" not in said and "'fail'" not in said
 
 
 def test_a_field_required_by_a_choice_is_named_without_its_id_in_chinese(demo_engine):
     said = _legality_review_failed_without_a_reason(demo_engine, "zh")
-    assert said == "「退回理由（不通过时必填）」为必填项：审查结论为「不通过」"
+    assert said == "审查结论为「不通过」时须填写「退回理由（不通过时必填）」"  # once, not 必填…为必填项
 
 
 def _quarter_with_a_table(engine) -> str:
