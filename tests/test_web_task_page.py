@@ -355,3 +355,29 @@ def test_a_step_with_a_follow_up_date_shows_it_as_such_not_as_a_deadline(demo_en
     assert re.search(rf"<dt>跟进日期</dt><dd>{day} <span class=\"hint\">[^<]*不是办理期限", page)
     assert "<dt>期限</dt>" not in page
     assert f"跟进 {day}" in song.get("/tasks").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- a tick box nobody has ticked yet
+def _values_shown(client, task_id: int) -> dict[str, str]:
+    """Each value of a task's form as its page shows it to someone who does not hold it."""
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    return {fid: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown)).strip()
+            for fid, shown in re.findall(r'<dd data-field="(\w+)">(.*?)</dd>', page, re.S)}
+
+
+def test_a_box_nobody_has_ticked_or_left_yet_shows_a_dash_not_no(demo_engine):
+    """A step not yet submitted has given its boxes nothing: the form's defaultValue="false" is what
+    the box starts from, not an answer, and 否 would say the person answered no. A box the plan was
+    given false shows 否."""
+    chen = signed_in_client(demo_engine, "chen")
+    confirm = open_task(demo_engine, "DT-2015-01", "Task_RegisterPlan")  # wang holds it, has submitted nothing
+    shown = _values_shown(chen, confirm["id"])
+    assert shown["pilot"] == shown["exploratory"] == shown["touchesPublicInterest"] == "—"
+    assert shown["leadUnit"] == "市政府办公厅"  # given at the start: shown as given
+    supervise = open_task(demo_engine, "DT-2015-08-LS", "Task_Supervise")  # nobody has claimed it
+    assert _values_shown(chen, supervise["id"])["problemsFound"] == "—"
+    filing = open_task(demo_engine, "DT-2015-07", "Task_FileDocument")  # 试点方案 was answered no
+    assert _values_shown(chen, filing["id"])["pilot"] == "否"
+    english = signed_in_client(demo_engine, "chen", language="en")
+    assert _values_shown(english, supervise["id"])["problemsFound"] == "—"
+    assert _values_shown(english, filing["id"])["pilot"] == "no"
