@@ -1891,12 +1891,12 @@ def _submitted_before(ctx: Context, task, data: dict, files: list, comment: str 
     kept = set(session.execute(select(Document.file_name, Document.sha256).where(Document.task_id == task.id)).all())
     differs += [({"field": "files", "file_name": name}, f"附件「{name}」", f"the file “{name}”")
                 for name, _media, content in files if (name, hashlib.sha256(content).hexdigest()) not in kept]
-    at = _beijing_minute(task.completed_at)
+    at, at_zh = _beijing_minute(task.completed_at), _beijing_minute(task.completed_at, chinese=True)
     if not differs:
-        return Conflict(f"您已于 {at} 提交「{task.name}」（任务 {task.id}），无需再次提交 "
+        return Conflict(f"您已于 {at_zh} 提交「{task.name}」（任务 {task.id}），无需再次提交 "
                         f"(you already submitted “{task.name}” (task {task.id}) at {at}: nothing more to do)",
                         reason="already_yours")
-    return Conflict(f"您已于 {at} 提交「{task.name}」（任务 {task.id}）；这次提交的{'、'.join(zh for _, zh, _en in differs)}"
+    return Conflict(f"您已于 {at_zh} 提交「{task.name}」（任务 {task.id}）；这次提交的{'、'.join(zh for _, zh, _en in differs)}"
                     f"与当时提交的不同，没有保存。当时提交的内容请在方案页查看 "
                     f"(you already submitted “{task.name}” (task {task.id}) at {at}; what you sent now differs in "
                     f"{', '.join(en for *_, en in differs)} and was NOT saved: see the plan's page for what was submitted)",
@@ -1905,10 +1905,11 @@ def _submitted_before(ctx: Context, task, data: dict, files: list, comment: str 
                                                                       "submitted: not saved)"} for detail, zh, en in differs])
 
 
-def _beijing_minute(moment) -> str:
-    """An instant as a person reads it in a message: Beijing time, to the minute."""
+def _beijing_minute(moment, chinese: bool = False) -> str:
+    """An instant as a person reads it in a message: Beijing time, to the minute (2026-12-06 09:51;
+    `chinese`: 2026年12月6日 09:51, as the Chinese pages write their dates)."""
     from .display import minute
-    return minute(iso(moment)) if moment is not None else ""
+    return minute(iso(moment), chinese) if moment is not None else ""
 
 
 def _behalf(principal: str | None) -> dict:

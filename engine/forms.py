@@ -465,10 +465,11 @@ def _required_now(field: dict, values: dict, refused: set[str], limit: Limit | N
 
 
 def _required_because(field: dict, fields: list[dict], values: dict) -> str:
-    """「退回理由（不通过时必填）」(returnReason) 为必填项：审查结论为「不通过」 — the form's fields
-    the rule reads, with what was chosen, rather than the expression. The English half names them
-    as the form does, in quotes (a page in English shows it whole): “退回理由（不通过时必填）” is
-    required: “审查结论” is “不通过”."""
+    """「法律风险说明」(legalRisk) 为必填项：审查结论为「通过」 — the form's fields the rule reads,
+    with what was chosen, rather than the expression. A label that says when itself (「退回理由
+    （不通过时必填）」) is not followed by 为必填项 again: 审查结论为「不通过」时须填写「退回理由（不通过时
+    必填）」(returnReason). The English half names them as the form does, in quotes (a page in
+    English shows it whole): fill in “退回理由（不通过时必填）” when “审查结论” is “不通过”."""
     from .scripting import FUNCTION_NAMES
     when = field["properties"][REQUIRED_WHEN]
     try:
@@ -481,7 +482,13 @@ def _required_because(field: dict, fields: list[dict], values: dict) -> str:
         value = values.get(f["id"])
         return ("yes" if value else "no") if isinstance(value, bool) else _shown(f, value)
     given = "; ".join(f"“{f.get('label') or f['id']}” is “{shown_en(f)}”" for f in read) or "the process requires it"
-    return f"{_label(field)} 为必填项：{chosen or '按流程规定'} (“{field.get('label') or field['id']}” is required: {given})"
+    label = field.get("label") or field["id"]
+    if "必填" in label:  # 「退回理由（退回时必填）」 says when already: said once, with what was chosen
+        condition = f"{chosen}时" if chosen else "按流程规定"
+        said_en = " and ".join(f"“{f.get('label') or f['id']}” is “{shown_en(f)}”" for f in read)
+        if_en = f"when {said_en}" if read else "as the process requires"
+        return f"{condition}须填写{_label(field)} (fill in “{label}” {if_en})"
+    return f"{_label(field)} 为必填项：{chosen or '按流程规定'} (“{label}” is required: {given})"
 
 
 def _shown(field: dict, value) -> str:

@@ -320,6 +320,9 @@ def task_view(session: Session, task_id: int, limit: Limit,
     view["values"] = {f["id"]: forms.default_value(f) if f["id"] in fresh
                       else variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
     view["earlier"] = {fid: variables[fid] for fid in fresh if variables.get(fid) not in (None, "")}
+    # fields nobody has given a value yet (this round): `values` holds the form's default there, which
+    # an input starts from, but a page showing values must not read an unticked box's false as 否
+    view["unset"] = [f["id"] for f in view["form"] if f["id"] in fresh or f["id"] not in variables]
     # the field holding the plan's unit, if this form has it: the page offers the viewer's own
     unit_field = variables.get(STARTER_UNIT)
     view["unit_field"] = unit_field if any(f["id"] == unit_field for f in view["form"]) else None

@@ -217,7 +217,7 @@ def _commented(w, e, p, name):
 def _draft_saved(w, e, p, name):
     new = p.get("new") or {}
     n = len(new.get("fields") or [])
-    filled = w(f"已填 {n} 项", f"{n} field(s) filled") + (w("，附留言", ", with a comment") if new.get("comment") else "")
+    filled = w(f"已填 {n} 项", f"{n} field filled" if n == 1 else f"{n} fields filled") + (w("，附留言", ", with a comment") if new.get("comment") else "")
     return f"{w('暂存', 'draft saved')} {name}{w.aside(filled)}"
 
 

@@ -701,8 +701,8 @@ def test_a_request_without_reasons_is_refused_at_the_form_and_nothing_is_decided
     _notice(plan, at)
     first = plan.task("Task_RequestReReview")["id"]
     with at("2026-04-05T10:00:00"):
-        with pytest.raises(Invalid, match=r"「申请复核的事项和理由（申请复核的必填）」\(reReviewReasons\) 为必填项："
-                                          r"是否申请复核为「申请复核」"):
+        with pytest.raises(Invalid, match=r"是否申请复核为「申请复核」时须填写「申请复核的事项和理由（申请复核的必填）」"
+                                          r"\(reReviewReasons\)"):
             plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
         # the same request stays with the lead unit, with its follow-up date; the reform office has nothing
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")), "Task_RequestReReview": ("zhang", None)}
@@ -725,7 +725,7 @@ def test_a_request_refused_for_its_reasons_still_ends_with_the_request_period(li
     plan = _started(library, at)
     _notice(plan, at, deadline="2026-05-20")
     with at("2026-04-28T10:00:00"):
-        with pytest.raises(Invalid, match=r"\(reReviewReasons\) 为必填项"):
+        with pytest.raises(Invalid, match=r"时须填写「[^」]*」\(reReviewReasons\)"):
             plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
     assert plan.fire_timers_at(at, "2026-05-01T23:59:00") == []
     assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == ["Event_ReReviewWindowEnds"]

@@ -218,7 +218,7 @@ def test_special_group_return_needs_a_reason_and_goes_back_to_drafting(library):
     plan = Plan(library)
     plan.run_until("Task_SpecialGroupReview")
     review = plan.task("Task_SpecialGroupReview")
-    with pytest.raises(Invalid, match="退回理由（退回时必填）」\\(returnReason\\) 为必填项：审核结论为「退回修改」"):
+    with pytest.raises(Invalid, match="审核结论为「退回修改」时须填写「退回理由（退回时必填）」\\(returnReason\\)"):
         plan.do("Task_SpecialGroupReview", specialGroupDecision="return")  # no reason given: said at 提交
     assert plan.active == ["Task_SpecialGroupReview"] and plan.task("Task_SpecialGroupReview")["id"] == review["id"]
     plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="与中央政策衔接不够")
@@ -266,7 +266,7 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
     plan.do("Task_CheckMaterials")
     review = plan.task("Task_LegalityReview")
     assert review["due_at"] is not None  # 15 working days by default
-    with pytest.raises(Invalid, match="「退回理由（不通过时必填）」\\(returnReason\\) 为必填项：审查结论为「不通过」"):
+    with pytest.raises(Invalid, match="审查结论为「不通过」时须填写「退回理由（不通过时必填）」\\(returnReason\\)"):
         plan.do("Task_LegalityReview", legalityResult="fail")  # a fail needs reasons: said at 提交
     assert plan.active == ["Task_LegalityReview"] and plan.task("Task_LegalityReview")["id"] == review["id"]
     plan.do("Task_LegalityReview", legalityResult="fail", returnReason="与上位法相抵触")
@@ -276,7 +276,7 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
     # 否, and the form asks for the missing materials
     check = plan.task("Task_CheckMaterials")["id"]
     library.claim(check, actor="li")
-    with pytest.raises(Invalid, match=r"「缺少或须补充的材料（不齐全时必填）」\(missingMaterials\) 为必填项：送审材料齐全为「否」"):
+    with pytest.raises(Invalid, match=r"送审材料齐全为「否」时须填写「缺少或须补充的材料（不齐全时必填）」\(missingMaterials\)"):
         library.complete(check, actor="li", data={})
     assert plan.active == ["Task_CheckMaterials"] and plan.task("Task_CheckMaterials")["id"] == check
     plan.do("Task_CheckMaterials")
@@ -302,7 +302,7 @@ def test_legality_fail_goes_back_to_drafting_and_the_redraft_passes(library):
 def test_exploratory_reform_passes_only_with_a_legal_risk_statement(library):
     plan = Plan(library)
     plan.run_until("Task_LegalityReview", Task_RegisterPlan={"exploratory": True})
-    with pytest.raises(Invalid, match="法律风险说明.*为必填项：审查结论为「通过」"):
+    with pytest.raises(Invalid, match="审查结论为「通过」.*时须填写「法律风险说明"):
         plan.do("Task_LegalityReview", legalityResult="pass")
     assert plan.active == ["Task_LegalityReview"]
     statement = "国家层面尚无明确规定，存在被上位法调整的风险"
@@ -415,10 +415,10 @@ def test_major_plan_goes_to_the_leadership_group_after_the_agenda_is_approved(li
     assert plan.active == ["Task_LeadershipGroupMeeting"]
     # the chair overrides the majority: the reason is required, by the form (the meeting's date
     # and attendees are not lost to a step sent back)
-    with pytest.raises(Invalid, match=r"\(overrideReason\) 为必填项"):
+    with pytest.raises(Invalid, match=r"时须填写「[^」]*」\(overrideReason\)"):
         plan.do("Task_LeadershipGroupMeeting", chairOverridesMajority=True)
     # approved with changes: the changes must be stated
-    with pytest.raises(Invalid, match=r"\(decisionChanges\) 为必填项"):
+    with pytest.raises(Invalid, match=r"时须填写「[^」]*」\(decisionChanges\)"):
         plan.do("Task_LeadershipGroupMeeting", decision="approve_with_changes", absentees="王某（出差）",
                 dissent="一人建议缓行")
     assert plan.active == ["Task_LeadershipGroupMeeting"]
@@ -528,7 +528,7 @@ def test_party_document_goes_to_the_standing_committee(library, government_dutie
         assert plan.active == ["Task_GovExecutiveMeeting"]
         plan.do("Task_GovExecutiveMeeting")
     assert plan.active == ["Task_StandingCommittee"]
-    with pytest.raises(Invalid, match=r"\(returnReason\) 为必填项"):  # revising needs the changes asked for
+    with pytest.raises(Invalid, match=r"时须填写「[^」]*」\(returnReason\)"):  # revising needs the changes asked for
         plan.do("Task_StandingCommittee", standingCommitteeDecision="revise")
     plan.do("Task_StandingCommittee", standingCommitteeDecision="revise", returnReason="第三部分需细化")
     assert plan.active == ["Task_DraftPlan"]
@@ -581,7 +581,7 @@ def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_
         assert plan.task("Task_GovMeetingRetable")["candidate_groups"] == ["gov_office"]
         plan.do("Task_GovMeetingRetable", retableDate="2026-05-06")
         plan.do("Task_GovExecutiveMeeting", govMeetingDecision="discuss_again")
-        with pytest.raises(Invalid, match=r"\(overrideReason\) 为必填项"):  # overriding the majority needs a reason
+        with pytest.raises(Invalid, match=r"时须填写「[^」]*」\(overrideReason\)"):  # overriding the majority needs a reason
             plan.do("Task_GovExecutiveMeeting", govMeetingDecision="approve", chairOverridesMajority=True)
         plan.do("Task_GovExecutiveMeeting", govMeetingDecision="approve", chairOverridesMajority=True,
                 overrideReason="时间紧迫", absentees="李某（病假）")
@@ -589,7 +589,7 @@ def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_
         plan.do("Task_StandingCommittee", standingCommitteeDecision="defer")
         plan.do("Task_StandingCommitteeRetable", retableDate="2026-05-20")
         plan.do("Task_StandingCommittee", standingCommitteeDecision="discuss_again")
-        with pytest.raises(Invalid, match=r"\(standingCommitteeChanges\) 为必填项"):  # the changes must be stated
+        with pytest.raises(Invalid, match=r"时须填写「[^」]*」\(standingCommitteeChanges\)"):  # the changes must be stated
             plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes")
         plan.do("Task_StandingCommittee", standingCommitteeDecision="approve_with_changes",
                 standingCommitteeChanges="明确牵头单位")
@@ -610,7 +610,7 @@ def test_government_meeting_and_standing_committee_defer_discuss_again_and_keep_
 def test_the_reform_office_returns_a_plan_with_a_reason(library):
     plan = Plan(library)
     plan.run_until("Task_ReformOfficeReview")
-    with pytest.raises(Invalid, match=r"\(returnReason\) 为必填项"):  # no reason: refused at the form
+    with pytest.raises(Invalid, match=r"时须填写「[^」]*」\(returnReason\)"):  # no reason: refused at the form
         plan.do("Task_ReformOfficeReview", officeReviewDecision="return")
     plan.do("Task_ReformOfficeReview", officeReviewDecision="return", returnReason="人财物事项未协商一致")
     assert plan.active == ["Task_DraftPlan"]
@@ -922,7 +922,7 @@ def test_incomplete_filing_is_suspended_until_supplemented_within_its_deadline(l
         plan.do("Task_FileDocument")
         check = plan.task("Task_CheckFiling")["id"]
         # the missing materials must be listed: said at the form, the check still open
-        with pytest.raises(Invalid, match=r"「缺少的材料（不齐全时必填）」\(filingMissing\) 为必填项：备案材料齐全为「否」"):
+        with pytest.raises(Invalid, match=r"备案材料齐全为「否」时须填写「缺少的材料（不齐全时必填）」\(filingMissing\)"):
             plan.do("Task_CheckFiling", filingComplete=False)
         assert plan.active == ["Task_CheckFiling"] and plan.task("Task_CheckFiling")["id"] == check
         plan.do("Task_CheckFiling", filingComplete=False, filingMissing="缺少起草说明")

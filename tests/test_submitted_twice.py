@@ -8,7 +8,7 @@ import pytest
 
 from playwright.sync_api import expect
 
-from engine import forms
+from engine import display, forms
 from engine.errors import Conflict
 
 from .conftest import FIXTURES, read
@@ -32,6 +32,10 @@ def test_a_second_submission_of_one_s_own_step_says_it_was_submitted_and_when(de
     assert f"提交「合法合规性审查」（任务 {claimed['id']}），无需再次提交" in str(again.value)
     assert str(again.value).startswith("您已于 ")
     assert "请刷新后重试" not in str(again.value)
+    # when, as the Chinese pages write dates (2026年12月6日 09:51); the English half keeps ISO
+    done = demo_engine.task_view(claimed["id"])["completed_at"]
+    assert str(again.value).startswith(f"您已于 {display.minute(done, True)} 提交")
+    assert f"(you already submitted “合法合规性审查” (task {claimed['id']}) at {display.minute(done)}:" in str(again.value)
 
 
 def test_on_the_web_the_second_post_goes_to_the_plan_saying_it_was_submitted(demo_engine):

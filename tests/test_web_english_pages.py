@@ -14,7 +14,7 @@ from engine import clock
 from engine.bulletin import last_ended
 from engine.queries import list_tasks
 
-from .web_helper import page_text, plan_id, signed_in_client
+from .web_helper import open_task, page_text, plan_id, signed_in_client
 
 
 def _client(engine, username: str, language: str = "en"):
@@ -46,13 +46,13 @@ def _legality_review_failed_without_a_reason(engine, language: str) -> str:
 
 def test_a_field_required_by_a_choice_is_named_by_its_label_in_english(demo_engine):
     said = _legality_review_failed_without_a_reason(demo_engine, "en")
-    assert said == "“退回理由（不通过时必填）” is required: “审查结论” is “不通过”"
+    assert said == "Fill in “退回理由（不通过时必填）” when “审查结论” is “不通过”"
     assert "returnReason" not in said and "legalityResult" not in said and "'fail'" not in said
 
 
 def test_a_field_required_by_a_choice_is_named_without_its_id_in_chinese(demo_engine):
     said = _legality_review_failed_without_a_reason(demo_engine, "zh")
-    assert said == "「退回理由（不通过时必填）」为必填项：审查结论为「不通过」"
+    assert said == "审查结论为「不通过」时须填写「退回理由（不通过时必填）」"  # once, not 必填…为必填项
 
 
 def _quarter_with_a_table(engine) -> str:
@@ -329,3 +329,21 @@ def test_english_summaries_put_the_count_first(demo_engine):
     assert re.search(r"\d+ steps?; \d+ completions, \d+ late; \d+ open, \d+ overdue", stats), stats[:300]
     bulletin = page_text(client.get("/bulletin"))
     assert re.search(r"1 plan, 0 needing attention: 1 [a-z]", bulletin)
+
+
+def test_the_task_and_plan_pages_in_english_quote_step_names_and_count_in_english(demo_engine):
+    """The materials table names a step in English quotes, its heading reads as a phrase, and the
+    trail counts a draft's fields in English (1 field, 2 fields: not "1 field(s)")."""
+    review = open_task(demo_engine, "DT-2015-04", "Task_LegalityReview")
+    claimed = demo_engine.claim(review["id"], actor="li")
+    li = _client(demo_engine, "li")
+    page = page_text(li.get(f"/tasks/{review['id']}"))
+    assert "Materials under review — the five statutory procedures: where each stands and its key entries" in page
+    assert re.search(r"“ ?核对送审材料是否齐全 ?” · 李娜", page) and "「" not in page.split("Materials under review")[1][:2000]
+    demo_engine.save_draft(claimed["id"], {"legalityOpinion": "尚在核对"}, actor="li")
+    trail = page_text(li.get(f"/plans/{review['instance_id']}"))
+    assert "(1 field filled)" in trail and "field(s)" not in trail
+    demo_engine.save_draft(claimed["id"], {"legalityOpinion": "尚在核对", "legalityResult": "pass"}, actor="li")
+    assert "(2 fields filled)" in page_text(li.get(f"/plans/{review['instance_id']}"))
+    chinese = page_text(_client(demo_engine, "li", "zh").get(f"/tasks/{review['id']}"))
+    assert re.search(r"「 ?核对送审材料是否齐全 ?」 · 李娜", chinese)  # the Chinese page keeps its own

@@ -23,7 +23,11 @@ def test_the_inbox_says_in_words_what_its_tooltips_say(demo_engine):
     # each said right after the words it explains
     assert re.search(r'<strong class="late urged"[^>]*>催办 1 次</strong>' + HIDDEN.replace("([^<]*)", "（2026年3月2日 09:30）"), row)
     assert re.search(r"跟进 [^<]+</span>" + HIDDEN.replace("([^<]*)", "（跟进日期：不是办理期限）"), page)
-    assert re.search(r'只看即将到期</a><span class="visually-hidden">（5 个工作日内（至 [^）]+）到期）</span>', page)
+    # one pair of brackets: not 「（5 个工作日内（至 …）到期）」
+    assert re.search(r'只看即将到期</a><span class="visually-hidden">（5 个工作日内到期，截至 \d{4}年\d+月\d+日）</span>', page)
+    english = signed_in_client(demo_engine, "chen", language="en").get("/tasks?scope=all").get_data(as_text=True)
+    assert re.search(r'Due soon only</a><span class="visually-hidden"> \(Due within 5 working days, by \d{4}-\d\d-\d\d\)</span>',
+                     english)
 
 
 def test_a_provisional_deadline_says_why_in_words(demo_engine):

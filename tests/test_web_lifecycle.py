@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from engine import clock
+from engine import clock, display
 from engine.audit import verify
 
 from .web_helper import sign_in
@@ -159,7 +159,7 @@ def _lifecycle(desks, live, engine):
     chen.goto(f"{live.url}/ledger?status=completed")
     row = chen.locator(f'tr[data-plan="{plan_id}"]')
     expect(row.locator("td.warning")).to_have_attribute("data-colour", "green")  # filed on time
-    expect(row).to_contain_text(f"已于 {_today()} 完成")
+    expect(row).to_contain_text(f"已于 {display.day(_today(), True)} 完成")  # as the page's other dates
     with engine.db.reader() as s:
         result = verify(s)
     assert result.ok, result.problems

@@ -16,7 +16,7 @@ from engine.workdays import add_months
 from web.access import may_see_plan, may_see_task_id
 
 from . import file_samples
-from .web_helper import open_task, plan_id, sign_in, signed_in_client
+from .web_helper import open_task, page_text, plan_id, sign_in, signed_in_client
 
 
 def _engine(live):
@@ -144,7 +144,7 @@ def test_fields_say_their_range_read_only_fields_are_text_and_earlier_entries_sh
     assert number.locator("input, textarea, select").count() == 0  # text, not a disabled box
     expect(page.locator("[data-field='pilot']")).to_contain_text("否")
     expect(page.locator("[data-field='filingDate'] .field-hint")).to_have_text(
-        f"{bounds['min']}（印发日期） 至 {bounds['max']}（今天）")
+        f"{display.day(bounds['min'], True)}（印发日期） 至 {display.day(bounds['max'], True)}（今天）")
     expect(page.get_by_label("报送备案日期")).to_have_attribute("max", bounds["max"])
 
     monthly = _monthly_report(engine)
@@ -355,3 +355,50 @@ def test_a_step_with_a_follow_up_date_shows_it_as_such_not_as_a_deadline(demo_en
     assert re.search(rf"<dt>跟进日期</dt><dd>{day} <span class=\"hint\">[^<]*不是办理期限", page)
     assert "<dt>期限</dt>" not in page
     assert f"跟进 {day}" in song.get("/tasks").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- a tick box nobody has ticked yet
+def _values_shown(client, task_id: int) -> dict[str, str]:
+    """Each value of a task's form as its page shows it to someone who does not hold it."""
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    return {fid: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown)).strip()
+            for fid, shown in re.findall(r'<dd data-field="(\w+)">(.*?)</dd>', page, re.S)}
+
+
+def test_a_box_nobody_has_ticked_or_left_yet_shows_a_dash_not_no(demo_engine):
+    """A step not yet submitted has given its boxes nothing: the form's defaultValue="false" is what
+    the box starts from, not an answer, and 否 would say the person answered no. A box the plan was
+    given false shows 否."""
+    chen = signed_in_client(demo_engine, "chen")
+    confirm = open_task(demo_engine, "DT-2015-01", "Task_RegisterPlan")  # wang holds it, has submitted nothing
+    shown = _values_shown(chen, confirm["id"])
+    assert shown["pilot"] == shown["exploratory"] == shown["touchesPublicInterest"] == "—"
+    assert shown["leadUnit"] == "市政府办公厅"  # given at the start: shown as given
+    supervise = open_task(demo_engine, "DT-2015-08-LS", "Task_Supervise")  # nobody has claimed it
+    assert _values_shown(chen, supervise["id"])["problemsFound"] == "—"
+    filing = open_task(demo_engine, "DT-2015-07", "Task_FileDocument")  # 试点方案 was answered no
+    assert _values_shown(chen, filing["id"])["pilot"] == "否"
+    english = signed_in_client(demo_engine, "chen", language="en")
+    assert _values_shown(english, supervise["id"])["problemsFound"] == "—"
+    assert _values_shown(english, filing["id"])["pilot"] == "no"
+
+
+# ---------------------------------------------------------------- dates in one style on a page
+def test_the_task_and_plan_pages_write_their_dates_in_one_style(demo_engine):
+    """A Chinese page writes a date 2026年12月6日 (期限, 生成时间): a field's range and the plan's
+    时间节点 too, not 2026-12-06 beside it; the date box itself keeps ISO. English pages write ISO."""
+    today = clock.today()
+    filing = open_task(demo_engine, "DT-2015-07", "Task_FileDocument")
+    song = signed_in_client(demo_engine, "song")
+    page = song.get(f"/tasks/{filing['id']}").get_data(as_text=True)
+    hint = re.search(r'id="f-filingDate-hint">(.*?)</p>', page, re.S).group(1)
+    assert hint == f"{display.day(filing['bounds']['filingDate']['min'], True)}（印发日期） 至 {display.day(today, True)}（今天）"
+    assert f'max="{today.isoformat()}"' in page  # the date box: ISO
+    english = signed_in_client(demo_engine, "song", language="en").get(f"/tasks/{filing['id']}").get_data(as_text=True)
+    assert re.search(rf'id="f-filingDate-hint">\d{{4}}-\d\d-\d\d \(印发日期\) to {today.isoformat()} \(today\)</p>', english)
+
+    chen = signed_in_client(demo_engine, "chen")
+    plan = page_text(chen.get(f"/plans/{plan_id(demo_engine, 'DT-2015-07')}"))
+    assert re.search(r"时间节点 方案出台 · 计划 \d{4}年\d{1,2}月\d{1,2}日 · 已于 \d{4}年\d{1,2}月\d{1,2}日 完成", plan)
+    plan_en = page_text(signed_in_client(demo_engine, "chen", language="en").get(f"/plans/{plan_id(demo_engine, 'DT-2015-07')}"))
+    assert re.search(r"Milestone 方案出台 · planned \d{4}-\d\d-\d\d · reached on \d{4}-\d\d-\d\d", plan_en)

@@ -137,13 +137,13 @@ def test_the_office_returns_a_report_with_a_reason_and_the_body_resubmits(librar
         review = next(t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局")
         # a return needs its reason and a date to report again by: both said at the form, the
         # review staying with its holder as it was
-        with pytest.raises(Invalid, match=r"「退回理由（退回时必填）」\(returnReason\) 为必填项：编审结论为「退回修改」") as refused:
+        with pytest.raises(Invalid, match=r"编审结论为「退回修改」时须填写「退回理由（退回时必填）」\(returnReason\)") as refused:
             plan.do("Task_ReviewReport", review, reviewDecision="return")
-        assert "「重新报送期限（退回时必填）」(resubmitBy) 为必填项：编审结论为「退回修改」" in str(refused.value)
+        assert "编审结论为「退回修改」时须填写「重新报送期限（退回时必填）」(resubmitBy)" in str(refused.value)
         assert [(p["field"], p["code"]) for p in refused.value.details] == [
             ("returnReason", "required"), ("resubmitBy", "required")]
         [claimed] = [t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局"]
-        with pytest.raises(Invalid, match=r"\(resubmitBy\) 为必填项") as refused:
+        with pytest.raises(Invalid, match=r"须填写「重新报送期限（退回时必填）」\(resubmitBy\)") as refused:
             plan.do("Task_ReviewReport", claimed, reviewDecision="return", returnReason="成效未量化")
         assert "returnReason" not in str(refused.value)
         [again] = [t for t in plan.tasks("Task_ReviewReport") if plan.values(t)["reportingUnit"] == "市财政局"]
@@ -301,7 +301,7 @@ def test_at_year_end_the_office_compiles_the_annual_summary_and_the_leader_retur
         plan.do("Task_CompileAnnualReport")
         reading = plan.task("Task_LeaderReview")["id"]
         # a return needs the leader's comments: refused at the form, the same reading still open
-        with pytest.raises(Invalid, match=r"「修改意见（退回时必填）」\(leaderComments\) 为必填项：审阅意见为「退回修改」"):
+        with pytest.raises(Invalid, match=r"审阅意见为「退回修改」时须填写「修改意见（退回时必填）」\(leaderComments\)"):
             plan.do("Task_LeaderReview", leaderDecision="return")
         assert plan.active == ["Task_LeaderReview"] and plan.task("Task_LeaderReview")["id"] == reading
         plan.do("Task_LeaderReview", leaderDecision="return", leaderComments="补充重点突破改革项目的量化成效")

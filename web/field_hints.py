@@ -1,12 +1,15 @@
 """What a form field asks for, said under it in the page's language: its range as it stands now
-(`不晚于 2026-02-20（今天）`), its length limits, and the rule in words the diagram gives
+(`不晚于 2026年2月20日（今天）`), its length limits, and the rule in words the diagram gives
 (`rangeHint`). The command line's `reformflow task` says the same (engine/cli/tasks.py _show_form);
 the engine refuses a value outside them on submit with its own message (engine/forms.py)."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from engine import display
 from engine.expressions import is_wrapped
+
+from . import i18n
 
 
 def _common_bounds() -> dict[str, str]:
@@ -37,6 +40,8 @@ def hints(field: dict, bounds: dict, labels: dict[str, str]) -> list[str]:
 
     low, high = bounds.get("min"), bounds.get("max")
     date = field["type"] == "date"
+    if date:  # as the page writes its other dates (2026年12月6日); the input's min / max stay ISO
+        low, high = (display.day(v, i18n.current() == "zh") if v is not None else None for v in (low, high))
     if low is not None and high is not None:
         said.append(_("%(low)s%(lw)s 至 %(high)s%(hw)s", low=low, lw=words("min"), high=high, hw=words("max")))
     elif low is not None:
