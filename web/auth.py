@@ -34,7 +34,7 @@ from sqlalchemy import select
 from engine import clock, display, passwords
 from models import User
 
-from . import back, current, i18n, session_timeout, sign_in_throttle, signed_out
+from . import back, current, i18n, session_timeout, sign_in_throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -121,12 +121,10 @@ def login():
             return render_template("login.html", username=username), 401
         sign_in_throttle.succeeded(engine, username)
         engine.signed_in(found[0].username, address=address)
-        kept = signed_out.take()  # a step's form kept when a session ended elsewhere (web/signed_out.py)
         fresh_session()
         login_user(found[0])
         session[GENERATION] = found[2]
         session_timeout.started()
-        signed_out.restore(kept, found[0].username)  # theirs only: saved as their draft
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", username="")
 
