@@ -2208,7 +2208,12 @@ def _check_starter_unit(user: Member, process_name: str, config: dict, data: dic
     if not variable:
         return
     unit = str(data.get(variable) or "").strip()
-    # left empty (reform_plan has no start form): its first step asks for it, under the rule below
+    if not unit and not user.unit and ADMIN_GROUP not in user.group_codes:
+        # the plan would be no unit's: its first step open to every drafter in the city
+        raise Forbidden(f"您未设所属单位，不能发起「{process_name}」：请改革办在用户管理中为您设置单位，或由改革办代为发起 "
+                        f"(you belong to no unit, so you cannot start “{process_name}”: ask the reform office to set "
+                        "your unit on the users page, or to start it for your unit)")
+    # left empty (reform_plan has no start form): the starter's unit (_own_unit_by_default)
     if unit and not _may_name_unit(user, unit):
         own = user.unit or "未设单位 no unit"
         raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，{'启动表单' if config.get('start_form') else '启动数据'}的 {variable} 填的是「{unit}」，"

@@ -9,6 +9,8 @@ number of seconds for duration timers, an absolute UTC instant for date timers.
 """
 from __future__ import annotations
 
+import json
+
 import math
 from datetime import date, datetime
 from collections import ChainMap
@@ -184,7 +186,8 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         value = self.value(text, variables)
         if value is None or isinstance(value, bool):
             return bool(value)
-        shown = f"“{value}”" if isinstance(value, str) else repr(value)
+        # in “ ” whatever it is: a list or map of Chinese text too (the English half stays English)
+        shown = f"“{value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)[:60]}”"
         raise EvaluationError(f"条件的结果须为 true 或 false，实为 {shown}：条件须写成比较，如 ${{x == 'approve'}}",
                               f"a condition must give true or false, not {shown}: write a comparison, such as "
                               "${x == 'approve'}")

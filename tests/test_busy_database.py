@@ -168,6 +168,24 @@ def test_on_postgresql_the_command_line_says_busy_and_exits_8(claimed, one_secon
     assert _events(engine.db) == before
 
 
+def test_on_postgresql_init_waiting_on_a_held_table_says_what_holds_it_not_to_run_init(claimed, one_second_wait):
+    """A pg_dump or a psql session left open holding a table: init gave up after the wait and was
+    told, of all things, to run `reformflow init`."""
+    engine, _ = claimed
+    other = create_engine(engine.db.url, poolclass=NullPool,
+                          connect_args={"options": "-c idle_in_transaction_session_timeout=10s"})
+    holder = other.raw_connection()
+    try:
+        holder.cursor().execute("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        result = CliRunner().invoke(main, ["--db", engine.db.url, "init"])
+    finally:
+        holder.close()
+        other.dispose()
+    assert result.exit_code == 3, result.output + result.stderr
+    assert "所需的表正被其他会话占用（例如正在进行的 pg_dump、未结束的 psql 会话），等待 1 秒后放弃，未做任何更改" in result.stderr
+    assert "pg_stat_activity" in result.stderr and "运行 `reformflow init`" not in result.stderr
+
+
 def test_on_postgresql_the_api_answers_503_with_retry_after(claimed, one_second_wait):
     engine, task = claimed
     secret = engine.create_token("li", "busy test")["secret"]

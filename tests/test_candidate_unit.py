@@ -191,6 +191,10 @@ def test_a_plan_a_drafter_starts_without_a_unit_is_their_units_from_the_start(ci
         assert not may_see_plan(s, luo, plan.id) and may_see_plan(s, wang, plan.id)
     office_plan = Plan(city, starter="chen")
     assert not office_plan.variables.get("leadUnit")
+    # a drafter of no unit would start a plan of no unit: refused, saying who can mend it
+    city.add_user("ma", "马丽", groups=["drafter"])
+    with pytest.raises(Forbidden, match="您未设所属单位，不能发起「改革方案全流程」：请改革办在用户管理中为您设置单位"):
+        Plan(city, starter="ma")
     # the refusal of another unit reads in one language at a time (Chinese names quoted in the English)
     with pytest.raises(Forbidden) as refused:
         Plan(city, data={"leadUnit": "市科技局"})

@@ -28,7 +28,18 @@ def test_an_enum_field_alone_as_a_condition_is_refused_with_the_comparison_to_wr
     assert problem["message"].startswith("条件 `${decision}` 的结果不是 true/false：decision 是选项（enum）字段，"
                                          "它得到的是字段的值本身（如 'approve'），方案到此会被拒绝。请写成比较，例如 "
                                          "`${decision == 'approve'}`")
-    assert "Write a comparison, such as `${decision == 'approve'}`" in problem["message"]
+    assert "Write a comparison, such as “${decision == 'approve'}”" in problem["message"]
+
+
+def test_a_text_field_alone_shows_no_made_up_value_and_each_language_reads_alone():
+    """The rule tries a sample text ('文本'): said as if it were the field's value, and Chinese
+    in the English half, which made the analyst's page show both languages."""
+    from web.i18n import split
+    remark = '<camunda:formField id="remark" label="备注" type="string" />'
+    for condition in ("${remark}", "${score >= '六十'}"):
+        [problem] = refused(_decide([condition], fields=remark + SCORE, default="yes"))
+        zh, en = split(problem["message"])
+        assert en is not None and "'文本'" not in problem["message"], problem["message"]
 
 
 @pytest.mark.parametrize("condition, advice", [

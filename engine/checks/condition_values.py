@@ -61,18 +61,21 @@ def rule_condition_values(doc: Doc) -> Iterator[dict]:
                 zh, en = exc.plain
                 advice = _advice(names, types, text)
                 yield doc.problem(flow, "condition-value", f"条件 `{text}` 无论表单填什么都无法求值：{zh}（{said[0]}），"
-                                  f"方案到此都会被拒绝。{advice[0]} (condition `{text}` cannot be evaluated whatever the "
+                                  f"方案到此都会被拒绝。{advice[0]} (condition “{text}” cannot be evaluated whatever the "
                                   f"forms hold: {en} ({said[1]}); every plan reaching it would be refused. {advice[1]})")
                 break
             except EvaluationError:
                 continue  # a value-dependent failure (a sample is only one value): not decided by the types
             if result is not None and not isinstance(result, bool):
                 example = _comparison(names[0], types[names[0]], enum_values.get(names[0]))
+                # only a value the form allows is shown as one: a text or date sample is not the plan's
+                such = f"（如 {result!r}）" if types[names[0]] in ("enum", "long") else ""
+                such_en = f" (such as “{result}”)" if such else ""
                 yield doc.problem(flow, "condition-value", f"条件 `{text}` 的结果不是 true/false：{said[0]}，"
-                                  f"它得到的是字段的值本身（如 {_shown(result)}），方案到此会被拒绝。请写成比较，例如 "
-                                  f"`${{{example}}}` (condition `{text}` does not give true or false: {said[1]}, and it "
-                                  f"gives the value itself (such as {_shown(result)}); a plan reaching it would be "
-                                  f"refused. Write a comparison, such as `${{{example}}}`)")
+                                  f"它得到的是字段的值本身{such}，方案到此会被拒绝。请写成比较，例如 "
+                                  f"`${{{example}}}` (condition “{text}” does not give true or false: {said[1]}, and it "
+                                  f"gives the value itself{such_en}; a plan reaching it would be "
+                                  f"refused. Write a comparison, such as “${{{example}}}”)")
                 break
 
 
@@ -86,7 +89,7 @@ def _advice(names: list[str], types: dict[str, str], text: str) -> tuple[str, st
     if dates:
         return (f"日期字段与 today()、addWorkingDays() 等日期比较时，用 date() 转换：`${{date({dates[0]}) < today()}}`",
                 f"Compare a date field with today(), addWorkingDays() and other dates through date(): "
-                f"`${{date({dates[0]}) < today()}}`")
+                f"“${{date({dates[0]}) < today()}}”")
     if any(types[n] == "long" for n in names) and ("'" in text or '"' in text):
         return ("整数字段与数字比较，数字不加引号：写 60，不写 '60'",
                 "Compare a whole-number field with a number, without quotes: 60, not '60'")
@@ -98,6 +101,3 @@ def _comparison(name: str, kind: str, values: list[str] | None) -> str:
         return f"{name} == '{values[0]}'"
     return {"long": f"{name} > 0", "date": f"date({name}) <= today()"}.get(kind, f"{name} == '…'")
 
-
-def _shown(value) -> str:
-    return repr(value) if isinstance(value, str) else str(value)

@@ -100,6 +100,7 @@ def command(group, name=None, **kwargs):
 
 
 def _database_unusable(exc, db=None) -> str:
+    from models.db import LOCK_WAIT_SECONDS
     reason = str(exc.orig).split("\n")[0]
     if getattr(exc.orig, "sqlstate", None) == "42501" or "permission denied" in reason.lower():
         # the role lacks rights: running init again as the same role cannot help
@@ -107,6 +108,14 @@ def _database_unusable(exc, db=None) -> str:
                 f"并由属主为应用角色运行 ops/grant_app_role.sql（见 docs/operations.md §1） (database not "
                 f"usable: this role lacks rights; run `reformflow init` as the database owner role, and "
                 f"ops/grant_app_role.sql for the app role, see docs/operations.md section 1)")
+    if getattr(exc.orig, "sqlstate", None) == "55P03":
+        # a table the command needs is held past lock_timeout (a pg_dump, a psql session left open):
+        # `init` itself is refused so, and running it again at once would wait the same way
+        return (f"数据库无法使用：{reason}。所需的表正被其他会话占用（例如正在进行的 pg_dump、未结束的 psql 会话），"
+                f"等待 {LOCK_WAIT_SECONDS} 秒后放弃，未做任何更改：请在 pg_stat_activity 中查看并结束它，或等它结束后再运行 "
+                f"(database not usable: a table it needs is held by another session, such as a pg_dump under way or a "
+                f"psql session left open; gave up after {LOCK_WAIT_SECONDS} s and changed nothing. Look it up in "
+                "pg_stat_activity and end it, or run the command again once it is over)")
     if getattr(exc.orig, "sqlstate", None) == "3D000" or ('database "' in reason and "does not exist" in reason):
         # a PostgreSQL database is created by its administrator: init only fills it
         return (f"数据库无法使用：{reason}。PostgreSQL 数据库须先由其管理员创建（createdb，见 docs/operations.md §1），"
