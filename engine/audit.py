@@ -61,9 +61,17 @@ def event_hash(seq: int, occurred_at: datetime, actor: str, event_type: str,
     element when present, then the channel and the token's id (null but for the API) as a tenth
     and eleventh when there is a channel. Events written before either existed (NULL) keep their
     8- or 9-field hash; taking an event's channel away changes its hash as much as changing it."""
-    fields = [seq, _stamp(occurred_at), actor, event_type, instance_id, task_id, payload, prev_hash]
+    return _digest(seq, _stamp(occurred_at), actor, event_type, instance_id, task_id, payload, prev_hash,
+                   None if recorded_at is None else _stamp(recorded_at), channel, token_id)
+
+
+def _digest(seq, occurred_at: str, actor, event_type, instance_id, task_id, payload, prev_hash,
+            recorded_at: str | None, channel, token_id) -> str:
+    """The hash of an event's fields, its times already written as the trail writes them: one
+    field order for writing (event_hash) and for checking an export (row_intact)."""
+    fields = [seq, occurred_at, actor, event_type, instance_id, task_id, payload, prev_hash]
     if recorded_at is not None:
-        fields.append(_stamp(recorded_at))
+        fields.append(recorded_at)
     if channel is not None:
         fields += [channel, token_id]
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
@@ -724,13 +732,8 @@ class CsvExport:
 
 def row_intact(row: dict) -> bool:
     """Does an exported event (_event_dict: its times already as exported) match its own hash?"""
-    fields = [row[k] for k in ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id", "payload",
-                               "prev_hash")]
-    if row["recorded_at"] is not None:
-        fields.append(row["recorded_at"])
-    if row["channel"] is not None:
-        fields += [row["channel"], row["token_id"]]
-    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest() == row["hash"]
+    return _digest(*(row[k] for k in ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id", "payload",
+                                      "prev_hash", "recorded_at", "channel", "token_id"))) == row["hash"]
 
 
 class ExportCheck:
