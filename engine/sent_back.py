@@ -1,6 +1,6 @@
-"""Why a submission came straight back to its step: the gateways the plan passed between the
-step just completed and the step it opened again, each with the flow it took, as the diagram
-names them (意见是否有效：未署名或未回避). Without it the person read only that the step was back,
+"""Why a submission came straight back to its step: the first gateway the plan passed after the
+step just completed on its way back to it, with the flow it took, as the diagram names them
+(意见是否有效：未署名或未回避). Without it the person read only that the step was back,
 "see what is missing", with nothing to say what was.
 
 A gateway counts when its flow towards the reopened step has a name in the diagram; a merging
@@ -42,7 +42,8 @@ def reasons(session, plan, done, again) -> list[str]:
         # condition held for the values the gateway saw, as SpiffWorkflow tried them
         taken = flows if len(flows) < 2 else [f for f in flows if _held(f[2], gateway.data)][:1]
         said += [f"{gateway_name}：{flow_name}" for gateway_name, flow_name, _ in taken]
-    return said
+    # the first named way out of the step decided it; routing further on (需征求意见？：不需要) is noise
+    return said[:1]
 
 
 def _held(condition: str | None, data: dict) -> bool:
