@@ -140,7 +140,7 @@ def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_
     assert (shown["trackingFindings"], shown["category"], shown["reportUp"]) == (
         plan.variables["trackingFindings"], "ordinary", False)
     # a return needs its reason: refused at the form, the office's opinion not lost to a step sent back
-    with pytest.raises(Invalid, match=r"「退回理由（退回时必填）」\(returnReason\) 为必填项：审核结论为「退回牵头单位补充完善」"):
+    with pytest.raises(Invalid, match=r"审核结论为「退回牵头单位补充完善」时须填写「退回理由（退回时必填）」\(returnReason\)"):
         plan.do("Task_ReviewProposal", adjustmentReviewDecision="return")
     assert plan.active == ["Task_ReviewProposal"] and plan.task("Task_ReviewProposal")["id"] == review["id"]
     plan.do("Task_ReviewProposal", adjustmentReviewDecision="return", returnReason="缺少第三方评估报告作为依据")
@@ -184,10 +184,10 @@ def test_no_adjustment_needed_keeps_the_original_plan_with_the_reason(library, a
         plan = Adjustment(library, proposalSource="third_party")
         plan.do("Task_ProposeAdjustment")
         # keeping the plan needs its reason: refused at the form
-        with pytest.raises(Invalid, match=r"「维持原方案的理由（无需调整时必填）」\(keepReason\) 为必填项：审核结论为「无需调整，维持原方案」"):
+        with pytest.raises(Invalid, match=r"审核结论为「无需调整，维持原方案」时须填写「维持原方案的理由（无需调整时必填）」\(keepReason\)"):
             plan.do("Task_ReviewProposal", adjustmentReviewDecision="no_adjustment")
         # the reason for a return does not do for keeping the plan
-        with pytest.raises(Invalid, match=r"\(keepReason\) 为必填项"):
+        with pytest.raises(Invalid, match=r"时须填写「维持原方案的理由（无需调整时必填）」\(keepReason\)"):
             plan.do("Task_ReviewProposal", adjustmentReviewDecision="no_adjustment", returnReason="无需调整")
         assert plan.active == ["Task_ReviewProposal"]
         plan.do("Task_ReviewProposal", adjustmentReviewDecision="no_adjustment",
@@ -283,7 +283,7 @@ def test_an_original_that_went_up_goes_up_again_and_a_central_return_reaches_the
     assert plan.task("Task_ReportUp")["candidate_groups"] == ["reform_office"]
     report = plan.task("Task_ReportUp")["id"]
     # a return needs its reason: refused at the form, where 报批的中央有关部门 was typed
-    with pytest.raises(Invalid, match=r"「退回理由（退回时必填）」\(returnReason\) 为必填项：报批结果为「退回修改」"):
+    with pytest.raises(Invalid, match=r"报批结果为「退回修改」时须填写「退回理由（退回时必填）」\(returnReason\)"):
         plan.do("Task_ReportUp", centralApproval="return")
     assert plan.active == ["Task_ReportUp"] and plan.task("Task_ReportUp")["id"] == report
     plan.do("Task_ReportUp", centralApproval="return", returnReason="国家部委要求补充风险防控措施")

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+from datetime import date
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -159,7 +160,8 @@ def test_a_plan_s_page_shows_its_line_of_the_ledger(demo_engine):
     xie = signed_in_client(demo_engine, "xie")  # the lead unit's drafter
     shown = facts(xie, red["id"])
     assert shown["牵头单位"] == ["市经信委"] and shown["责任人"] == [red["responsible_person"]]
-    assert shown["时间节点"][:3] == ["举措全部完成", "·", "计划"] and red["milestone_due"] in shown["时间节点"]
+    due = date.fromisoformat(red["milestone_due"])  # on a Chinese page as 2027年6月4日
+    assert shown["时间节点"][:3] == ["举措全部完成", "·", "计划"] and f"{due.year}年{due.month}月{due.day}日" in shown["时间节点"]
     assert "".join(shown["举措"]).startswith("共5项")
     assert shown["预警"][:2] == ["红", "有期限已过而未完成"]
     assert any("报送月度进展" in word for word in shown["预警"]) and "已逾期" in "".join(shown["预警"])
