@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from ..deadlines import deadline_functions
-from ..expressions import EvaluationError, ExpressionError, TypeMismatch, compile_expression
-from ..scripting import FUNCTION_NAMES
+from ..expressions import EvaluationError, TypeMismatch
 from ..workdays import WorkCalendar
-from .common import NS, Doc, field_types, is_bpmn
+from .common import NS, Doc, field_types
+from .gateways import gateway_conditions
 
 # one value of each type as a plan holds it: a date field's value is ISO text
 _SAMPLES = {"string": ["文本"], "long": [1], "date": ["2026-01-05"], "boolean": [True, False]}
@@ -33,16 +33,7 @@ def rule_condition_values(doc: Doc) -> Iterator[dict]:
     types = field_types(doc.root)
     enum_values = {f.get("id"): list(f.xpath("./camunda:value/@id", namespaces=NS))
                    for f in doc.root.xpath(".//camunda:formField[@type='enum']", namespaces=NS)}
-    for flow in doc.flows:
-        source = doc.by_id.get(flow.get("sourceRef"))
-        condition = flow.find("bpmn:conditionExpression", NS)
-        if condition is None or source is None or not is_bpmn(source, "exclusiveGateway", "inclusiveGateway"):
-            continue
-        text = (condition.text or "").strip()
-        try:
-            expression = compile_expression(text, FUNCTION_NAMES)
-        except ExpressionError:
-            continue  # refused by rule_conditions already
+    for flow, text, expression in gateway_conditions(doc):
         names = sorted(expression.names)
         if not names or any(n not in types for n in names):
             continue

@@ -176,10 +176,9 @@ def rule_unreachable(doc: Doc):
                                   "with a sequence flow or delete it)")
 
 
-def rule_never_true_conditions(doc: Doc):
-    """A condition no value of its enum and boolean form fields makes true (`${decision ==
-    'aprove'}`, `${decision == 1}`): the flow is never taken, silently. Only conditions that read
-    nothing but such fields are judged, as in _coverage."""
+def gateway_conditions(doc: Doc) -> Iterator[tuple]:
+    """(flow, its condition's text, the compiled expression) for each condition on a flow out of
+    an exclusive or inclusive gateway that compiles (rule_conditions refuses the others)."""
     for flow in doc.flows:
         source = doc.by_id.get(flow.get("sourceRef"))
         condition = flow.find("bpmn:conditionExpression", NS)
@@ -187,9 +186,16 @@ def rule_never_true_conditions(doc: Doc):
             continue
         text = (condition.text or "").strip()
         try:
-            expression = compile_expression(text, FUNCTION_NAMES)
+            yield flow, text, compile_expression(text, FUNCTION_NAMES)
         except ExpressionError:
-            continue  # refused by rule_conditions already
+            continue
+
+
+def rule_never_true_conditions(doc: Doc):
+    """A condition no value of its enum and boolean form fields makes true (`${decision ==
+    'aprove'}`, `${decision == 1}`): the flow is never taken, silently. Only conditions that read
+    nothing but such fields are judged, as in _coverage."""
+    for flow, text, expression in gateway_conditions(doc):
         names = sorted(expression.names)
         if (not names or expression.functions & FUNCTION_NAMES or any(n not in doc.domains for n in names)
                 or _combinations(names, doc.domains) > MAX_COMBINATIONS):
