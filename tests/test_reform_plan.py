@@ -737,7 +737,7 @@ def test_a_plan_is_issued_and_its_archive_handed_over_after_the_meeting_that_dec
                 plan.do(element, **{field: "2026-03-04"})
             # the meeting's date is on another task's form: the rule is said in words
             assert early.value.details[0]["message"] == (
-                f"「{label}」({field}) 不得早于 2026-03-05（审议会议日期至今天之间） "
+                f"「{label}」({field}) 不得早于 2026-03-05（审议会议日期） "
                 "(not before 2026-03-05: ${empty meetingDate ? null : meetingDate})")
             with pytest.raises(Invalid, match="不得晚于 2026-03-10（今天）"):  # and still not in the future
                 plan.do(element, **{field: "2026-03-11"})
