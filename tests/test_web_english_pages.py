@@ -347,3 +347,15 @@ def test_the_task_and_plan_pages_in_english_quote_step_names_and_count_in_englis
     assert "(2 fields filled)" in page_text(li.get(f"/plans/{review['instance_id']}"))
     chinese = page_text(_client(demo_engine, "li", "zh").get(f"/tasks/{review['id']}"))
     assert re.search(r"「 ?核对送审材料是否齐全 ?」 · 李娜", chinese)  # the Chinese page keeps its own
+
+
+def test_an_english_page_names_a_group_by_its_chinese_name_and_its_code(demo_engine):
+    """Groups have a Chinese name only: an English page said 「Unclaimed: 法制机构」 with nothing an
+    English reader could go by; the code is that, as a person's username is."""
+    with demo_engine.db.reader() as s:
+        open_step = next(t for t in list_tasks(s, "chen", "all")
+                         if t["status"] == "open" and t["candidate_groups"] == ["legal"])
+    english = page_text(_client(demo_engine, "chen").get(f"/tasks/{open_step['id']}"))
+    chinese = page_text(_client(demo_engine, "chen", "zh").get(f"/tasks/{open_step['id']}"))
+    assert "法制机构 (legal)" in english
+    assert "法制机构" in chinese and "(legal)" not in chinese and "（legal）" not in chinese

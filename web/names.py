@@ -32,7 +32,12 @@ def person(username: str | None) -> str:
 
 
 def group(code: str) -> str:
-    return _directory()[1].get(code) or code
+    """法制机构, on an English page 法制机构 (legal): groups have a Chinese name only, and the code
+    is the English reader's key to it, as a person's username is."""
+    display = _directory()[1].get(code)
+    if not display or display == code:
+        return code
+    return f"{display} ({code})" if i18n.current() == "en" else display
 
 
 def candidates(task: dict) -> str:
