@@ -31,6 +31,7 @@ from .plans import COMMENT_FIELD, COMMENTS_SHOWN, seen_id
 from .refusals import refused, status_of
 from .i18n import say, sentence
 from .session_timeout import IDLE
+from .signed_out import typed_fields
 
 bp = Blueprint("inbox", __name__)
 SORTS = ("due", "new")  # the engine's order (overdue first, then priority, then deadline), or the newest first
@@ -384,17 +385,11 @@ def _done_by_me(task_id: int) -> bool:
     return now is not None and now["status"] == "completed" and now.get("completed_by") == current_user.username
 
 
-# what a task page's form sends that nobody typed
-_FORM_PLUMBING = {"csrf_token", "version", "confirmed", "edit", "back"}
-
-
 def _gone_with_typed():
     """The answer to a submission of a step the person may no longer see: not found, as for one
     that never existed (nothing is revealed), but what they typed shown to copy, under the names
     the form sent it with (the step's labels would tell of a step they may not see)."""
-    typed = [(_("留言") if name == COMMENT_FIELD else name, value) for name, value in request.form.items(multi=True)
-             if name not in _FORM_PLUMBING and value.strip()]
-    return render_template("not_found.html", typed=typed, message=_(
+    return render_template("not_found.html", typed=typed_fields(request.form), message=_(
         "找不到该待办，或您已不能办理它（例如委托已结束，或已改派他人）。您填写的内容没有提交。")), 404
 
 

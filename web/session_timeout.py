@@ -40,7 +40,7 @@ _WITHOUT_SESSION = {"auth.login", "auth.language"}
 # Signing out is never refused: it also ends the person's sessions in their other browsers.
 _NOT_CHECKED = {None, "static", "auth.logout"}
 # The forms of a step's page: what their holder typed is kept as their draft when the session is over.
-_STEP_FORMS = {"inbox.complete", "inbox.save_draft", "inbox.attach", "inbox.comment"}
+STEP_FORMS = {"inbox.complete", "inbox.save_draft", "inbox.attach", "inbox.comment"}  # a step's forms
 KEEP_ALIVE = "session_timeout.keep_alive"
 
 bp = Blueprint("session_timeout", __name__)
@@ -102,7 +102,7 @@ def _check():
     current.engine().session_expired(current_user.username, address=request.remote_addr or "-", reason=reason,
                                      last_seen=seen, signed_in_at=began)
     from .auth import fresh_session  # auth imports this module
-    kept = _keep_as_draft() if request.method == "POST" and request.endpoint in _STEP_FORMS else False
+    kept = _keep_as_draft() if request.method == "POST" and request.endpoint in STEP_FORMS else False
     logout_user()
     fresh_session()
     if reason == "idle":

@@ -24,9 +24,10 @@ from flask_babel import gettext as _
 from flask_login import login_url
 
 from .back import page as back_page
+from .session_timeout import STEP_FORMS
 
 WHO = "_user_id"        # Flask-Login's key for the person the session was signed in for
-_STEP_FORMS = {"inbox.complete", "inbox.save_draft", "inbox.attach", "inbox.comment"}
+# what a task page's forms send that nobody typed
 _PLUMBING = {"csrf_token", "version", "confirmed", "edit", "back", "files-seen", "comments-seen"}
 
 
@@ -56,15 +57,21 @@ def refused_form():
 def _not_kept(shown: bool):
     """Nothing kept: the sign-in page says so; what was typed into a step's form is shown to copy
     if the form came from a page of this site (`shown`), never another site's words on this one's page."""
-    from .plans import COMMENT_FIELD
-    typed = [(_("留言") if name == COMMENT_FIELD else name, value) for name, value in request.form.items(multi=True)
-             if name not in _PLUMBING and value.strip()] if shown and request.endpoint in _STEP_FORMS else []
+    typed = typed_fields(request.form) if shown and request.endpoint in STEP_FORMS else []
     if not typed:
         flash(_("刚才提交的内容未保存，请重新登录后再填写提交。"), "error")
         return _to_sign_in()
     back = back_page()
     return render_template("signed_out.html", typed=typed, files=_files_chosen(),
                            sign_in=url_for("auth.login", next=back) if back else url_for("auth.login")), 401
+
+
+def typed_fields(form) -> list[tuple[str, str]]:
+    """What a person typed into a step's form, under the names the form sent it with (the comment
+    as 留言), to be shown to copy where it could not be used."""
+    from .plans import COMMENT_FIELD
+    return [(_("留言") if name == COMMENT_FIELD else name, value) for name, value in form.items(multi=True)
+            if name not in _PLUMBING and value.strip()]
 
 
 def _from_this_site() -> bool:
