@@ -66,11 +66,11 @@ def test_steps_and_plans_name_groups_and_people_not_their_codes(live, page):
     page.goto(f"{live.url}/tasks/{held['id']}")
     expect(page.locator("section.assign")).to_contain_text("现由张伟（zhang）办理")
 
-    # English: the list of groups is joined as English writes it
+    # English: a group by its name and its code, as a person by name and username
     coordinate = open_task(engine, "DT-2015-04", "Task_LegalityReview")
     page.get_by_role("button", name="English").click()
     page.goto(f"{live.url}/tasks/{coordinate['id']}")
-    expect(page.locator("dl.facts dd").nth(2)).to_have_text("法制机构")
+    expect(page.locator("dl.facts dd").nth(2)).to_have_text("法制机构 (legal)")
 
 
 # ------------------------------------------------------------ what a drafter may start
