@@ -4,8 +4,8 @@ so only what the types decide is said:
 
 - values that do not go together (`${expertScore >= '60'}` on a long field, a date field, which
   is text, against `today()`): every plan reaching the gateway is refused there;
-- a result that is not true or false (`${expertDecision}` on an enum field): Camunda would not
-  run it, and reformflow refuses it at run time rather than take any non-empty text as true.
+- a result that is not true or false (`${expertDecision}` on an enum field): Camunda reads such
+  text as false, and reformflow refuses it at run time rather than take either for granted.
 """
 from __future__ import annotations
 
