@@ -1148,8 +1148,7 @@ class Engine:
                 names = _start_data_names(spec, subprocess_specs, definition.initiator_variable)
                 data = forms.check_variables(names.fields, data)
                 _check_not_engine_set(data, names)
-            _check_starter_unit(user, definition.name, config, data)
-            data = _own_unit_by_default(user, config, data)
+            data = _starter_unit(user, definition.name, config, data)
             _check_office_only(user, config, data)
             if bodies := config.get("properties", {}).get(reporting_bodies.PROPERTY):
                 reporting_bodies.check(s, bodies, data.get(bodies))
@@ -2200,41 +2199,38 @@ def _check_plan_names(title: str, business_key: str | None) -> None:
 STARTER_UNIT = runtime.STARTER_UNIT
 
 
-def _check_starter_unit(user: Member, process_name: str, config: dict, data: dict) -> None:
+def _starter_unit(user: Member, process_name: str, config: dict, data: dict) -> dict:
     """A process whose property `starterUnit` names a start variable (leadUnit) is started by a
     member of the unit it names, or by the reform office for any unit: a drafter cannot open an
-    adjustment, with its steps for that unit and its line on the ledger, in another unit's name."""
+    adjustment, with its steps for that unit and its line on the ledger, in another unit's name.
+    Left empty by a starter outside the reform office, the unit is theirs: it could be no other,
+    and left empty the plan's first step was open to every drafter in the city, who then saw the
+    plan and its files. Returns the start data, with that unit filled in."""
     variable = config.get("properties", {}).get(STARTER_UNIT)
     if not variable:
-        return
+        return data
     unit = str(data.get(variable) or "").strip()
-    if not unit and not user.unit and ADMIN_GROUP not in user.group_codes:
+    if unit:
+        if not _may_name_unit(user, unit):
+            own = user.unit or "未设单位 no unit"
+            raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，{'启动表单' if config.get('start_form') else '启动数据'}的 {variable} 填的是「{unit}」，"
+                            f"请由该单位的人员发起 (you may start this process only for your own unit, “{own}”; "
+                            f"{variable} names “{unit}”: a member of that unit starts it)")
+        return data
+    if ADMIN_GROUP in user.group_codes:
+        return data  # the office's plan asks for the unit at its first step (reform_plan has no start form)
+    if not user.unit:
         # the plan would be no unit's: its first step open to every drafter in the city
         raise Forbidden(f"您未设所属单位，不能发起「{process_name}」：请改革办在用户管理中为您设置单位，或由改革办代为发起 "
                         f"(you belong to no unit, so you cannot start “{process_name}”: ask the reform office to set "
                         "your unit on the users page, or to start it for your unit)")
-    # left empty (reform_plan has no start form): the starter's unit (_own_unit_by_default)
-    if unit and not _may_name_unit(user, unit):
-        own = user.unit or "未设单位 no unit"
-        raise Forbidden(f"您只能为本单位（{own}）发起「{process_name}」，{'启动表单' if config.get('start_form') else '启动数据'}的 {variable} 填的是「{unit}」，"
-                        f"请由该单位的人员发起 (you may start this process only for your own unit, “{own}”; "
-                        f"{variable} names “{unit}”: a member of that unit starts it)")
+    return {**data, variable: user.unit}
 
 
 def _key_used(business_key: str) -> str:
     return (f"业务编号 {business_key} 已被使用：请换一个编号，或留空；已有的方案可在方案列表中按此编号查找 "
             f"(the business key “{business_key}” is in use already: choose another, or leave it empty; search the "
             "plans list for it to see the plan that has it)")
-
-
-def _own_unit_by_default(user: Member, config: dict, data: dict) -> dict:
-    """The unit `starterUnit` names, left empty by a starter outside the reform office, is theirs:
-    it could be no other (the rule above), and left empty the plan's first step was open to every
-    drafter in the city, who then saw the plan and its files."""
-    variable = config.get("properties", {}).get(STARTER_UNIT)
-    if not variable or str(data.get(variable) or "").strip() or ADMIN_GROUP in user.group_codes or not user.unit:
-        return data
-    return {**data, variable: user.unit}
 
 
 def _may_name_unit(user: Member, unit: str, *, keeping: str | None = None) -> bool:
