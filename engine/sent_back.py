@@ -16,9 +16,8 @@ from sqlalchemy import select
 from models import ProcessDefinition
 
 from .expressions import ExpressionError, compile_expression
-from .parser import NS
+from .procedure_gates import Container, containers
 from .scripting import FUNCTION_NAMES
-from .xmlsafe import parse_bpmn_bytes
 
 
 def reasons(session, plan, done, again) -> list[str]:
@@ -55,18 +54,24 @@ def _held(condition: str | None, data: dict) -> bool:
 
 def _named_flows(session, plan, gateways: set[str]) -> dict[tuple[str, str], list[tuple[str, str, str | None]]]:
     """(gateway id, target id) -> [(the gateway's name, a flow's name, its condition)], for the
-    named flows leaving these gateways in the diagrams the plan is bound to, in document order."""
+    named flows leaving these gateways in the diagrams the plan is bound to, in document order
+    (read as procedure_gates reads a diagram: its processes and their subprocesses)."""
     ids = [plan.definition_id, *json.loads(plan.subprocess_definitions or "{}").values()]
     found: dict[tuple[str, str], list] = {}
+
+    def walk(c: Container) -> None:
+        for source in gateways:
+            if c.kinds.get(source) not in ("exclusiveGateway", "inclusiveGateway"):
+                continue
+            for _flow, target, condition, label in c.flows.get(source, []):
+                if label.strip():
+                    found.setdefault((source, target), []).append(
+                        ((c.names[source] or "").strip() or source, label.strip(), condition))
+        for inner in c.inner.values():
+            walk(inner)
+
     for file_name, xml in session.execute(select(ProcessDefinition.file_name, ProcessDefinition.bpmn_xml)
                                           .where(ProcessDefinition.id.in_(ids))):
-        root = parse_bpmn_bytes(xml.encode("utf-8"), file_name).getroot()
-        names = {g.get("id"): (g.get("name") or "").strip() or g.get("id")
-                 for g in root.xpath(".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NS)}
-        for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
-            source, label = flow.get("sourceRef"), (flow.get("name") or "").strip()
-            if source in gateways and source in names and label:
-                condition = flow.find("bpmn:conditionExpression", NS)
-                found.setdefault((source, flow.get("targetRef")), []).append(
-                    (names[source], label, (condition.text or "").strip() if condition is not None else None))
+        for process in containers(xml.encode("utf-8"), file_name).values():
+            walk(process)
     return found
