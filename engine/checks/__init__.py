@@ -205,8 +205,8 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
     if use_modeler and readable:
         lint_found, lint_state = lint_problems(readable)
         # the lint's import fails on an id used twice too, and every flow then seems to lead nowhere
-        problems.extend(p for p in lint_found if not (p["file"] in twice and _AFTER_IDS.match(p["rule"])
-                                                        or p["file"] in twice and "duplicate ID" in p["message"]))
+        problems.extend(p for p in lint_found if not (p["file"] in twice and (_AFTER_IDS.match(p["rule"])
+                                                                             or "duplicate ID" in p["message"])))
     elif use_modeler:
         lint_state = "skipped: no readable file"
     return CheckReport(_said_by_the_gateway(problems, readable), lint_state)

@@ -13,7 +13,7 @@ from ..parser import NS, property_values
 from ..scripting import FUNCTION_NAMES
 
 __all__ = ["BPMN", "CAMUNDA", "CAMUNDA_BUILTINS", "ENGINE_VARIABLES", "EVENT_DEFINITIONS", "NS", "Doc",
-           "check_expression", "enum_value_hint", "field_types", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
+           "check_expression", "enum_value_hint", "field_types", "in_english", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
 
 BPMN = "{" + NS["bpmn"] + "}"
 CAMUNDA = "{" + NS["camunda"] + "}"
@@ -242,7 +242,10 @@ def _domains(root) -> dict[str, tuple]:
     return {name: tuple(values) for name, values in domains.items() if name not in unknown}
 
 
-_CJK_TEXT = re.compile(r"[^\x00-\x7f]")
+def in_english(text: str, plain: str) -> str:
+    """`text` as a message's English half writes it: `plain` (its ASCII quoting: 'x', `x`) when it
+    is ASCII, else in “ ”, so that a page in English shows that half alone (web/i18n.py split())."""
+    return plain if text.isascii() else f"“{text}”"
 
 
 def enum_value_hint(root, name: str) -> tuple[str, str] | None:
@@ -271,6 +274,6 @@ def enum_value_hint(root, name: str) -> tuple[str, str] | None:
         return (f"{name} 是选项字段 {'、'.join(fields)} 的一个值：应写 {write_zh}",
                 f"{name} is a value of the enum field {', '.join(fields)}: write {write}")
     values = list(dict.fromkeys(v for _, v in pairs))
-    shown = f"“{name}”" if _CJK_TEXT.search(name) else name
+    shown = in_english(name, name)
     return (f"{name} 是选项字段 {'、'.join(fields)} 的值 {'、'.join(values)} 的名称：应写 {write_zh}",
             f"{shown} is the name of the value {', '.join(values)} of the enum field {', '.join(fields)}: write {write}")

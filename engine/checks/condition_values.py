@@ -16,7 +16,7 @@ from typing import Iterator
 from ..deadlines import deadline_functions
 from ..expressions import EvaluationError, TypeMismatch
 from ..workdays import WorkCalendar
-from .common import NS, Doc, field_types
+from .common import Doc, field_types
 from .gateways import gateway_conditions
 
 # one value of each type as a plan holds it: a date field's value is ISO text
@@ -31,8 +31,8 @@ _FUNCTIONS = deadline_functions(datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc),
 
 def rule_condition_values(doc: Doc) -> Iterator[dict]:
     types = field_types(doc.root)
-    enum_values = {f.get("id"): list(f.xpath("./camunda:value/@id", namespaces=NS))
-                   for f in doc.root.xpath(".//camunda:formField[@type='enum']", namespaces=NS)}
+    # an enum field's value ids, as the coverage rules read them (a null where it may be left empty aside)
+    enum_values = {name: [v for v in values if v is not None] for name, values in doc.domains.items()}
     for flow, text, expression in gateway_conditions(doc):
         names = sorted(expression.names)
         if not names or any(n not in types for n in names):

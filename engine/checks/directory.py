@@ -8,7 +8,7 @@ import difflib
 from typing import Collection, Iterator, Mapping
 
 from ..xmlsafe import parse_bpmn_bytes
-from .common import CAMUNDA, LIST_NAME, local_name, problem
+from .common import CAMUNDA, LIST_NAME, in_english, local_name, problem
 
 # attribute -> (what it names, kind) ; kind: "group" or "user"
 _ATTRIBUTES = {"candidateGroups": "group", "candidateUsers": "user", "assignee": "user",
@@ -46,7 +46,7 @@ def _message(element: str, attribute: str, kind: str, name: str, known: Collecti
     codes = sorted(code for code, shown in known.items() if (shown or "").strip() == name) \
         if isinstance(known, Mapping) else []
     if codes:
-        shown = f"“{name}”" if not name.isascii() else f"'{name}'"  # Chinese in the English half: “ ”
+        shown = in_english(name, f"'{name}'")
         return (f"camunda:{attribute} 指定的{what} '{name}' 在此数据库中不存在：{name} 是{what} {'、'.join(codes)} 的"
                 f"显示名称，请写 {' 或 '.join(codes)} (camunda:{attribute} names the {kind} {shown}, which this "
                 f"database does not have: {shown} is the display name of the {kind} {', '.join(codes)}; write "

@@ -10,7 +10,7 @@ from ..deadlines import (TimerValueError, cycle_value, due_at, is_iso_cycle, is_
                          parse_cycle, parse_date_or_datetime, parse_duration)
 from ..expressions import ExpressionError, compile_script, is_wrapped
 from ..scripting import FUNCTION_NAMES
-from .common import CAMUNDA, NS, Doc, check_expression, enum_value_hint, local_name, owner_of, problem
+from .common import CAMUNDA, NS, Doc, check_expression, enum_value_hint, in_english, local_name, owner_of, problem
 
 RESERVED_IDS = {"Start", "End"}  # collide with SpiffWorkflow's own task names
 
@@ -43,7 +43,7 @@ def rule_conditions(doc: Doc):
             hint = enum_value_hint(doc.root, inner) if said else None
             if hint:
                 text = cond.text.strip()
-                quoted = f"`{text}`" if text.isascii() else f"“{text}”"  # Chinese in the English: “ ”
+                quoted = in_english(text, f"`{text}`")
                 said = [doc.problem(owner, "expression", f"条件 `{text}` 不是比较：{hint[0]} (condition {quoted} is no "
                                     f"comparison: {hint[1]})")]
             yield from said

@@ -6,7 +6,8 @@ from typing import Iterator
 
 from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression, is_wrapped
 from ..scripting import FUNCTION_NAMES
-from .common import BPMN, CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, enum_value_hint, local_name, owner_of, script_lines
+from .common import (BPMN, CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, enum_value_hint, in_english, local_name, owner_of,
+                     script_lines)
 
 def read_sites(root) -> Iterator[tuple[object, tuple[str, str], str]]:
     """(element, what (Chinese, English), expression text) for every expression under `root` (a
@@ -59,8 +60,7 @@ def rule_undefined_variables(doc: Doc):
             # of an enum field, not a variable; a "did you mean" would only mislead
             hint = enum_value_hint(doc.root, name) if what[1] == "condition" else None
             if hint:
-                # in the English half a Chinese name goes inside “ ” (web/i18n.py split())
-                shown, quoted = (f"'{name}'", f"`{text}`") if text.isascii() else (f"“{name}”", f"“{text}”")
+                shown, quoted = in_english(name, f"'{name}'"), in_english(text, f"`{text}`")
                 yield doc.problem(el, "variable", f"{what[0]} `{text}` 读取的变量 {name} 在这些文件中无处设置：{hint[0]} "
                                   f"({what[1]} {quoted} reads the variable {shown}, which nothing in these files sets: "
                                   f"{hint[1]})", "warning")
