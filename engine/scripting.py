@@ -10,7 +10,6 @@ number of seconds for duration timers, an absolute UTC instant for date timers.
 from __future__ import annotations
 
 import json
-
 import math
 from datetime import date, datetime
 from collections import ChainMap
