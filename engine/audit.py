@@ -767,6 +767,13 @@ class ExportCheck:
             self.first = self.first or found[0]
         self._seq, self._hash = seq, row["hash"]
 
+    def broken(self) -> dict | None:
+        """The first problem and how many there were, as the export's record keeps them."""
+        if self.first is None:
+            return None
+        seq, zh, en = self.first
+        return {"seq": seq, "events": self.events, "zh": zh, "en": en}
+
 
 def _noting_last(rows: Iterator[dict], last: dict) -> Iterator[dict]:
     for row in rows:
@@ -783,15 +790,33 @@ EXPORTED = "audit_exported"
 
 
 def record_export(engine, actor: str, fmt: str, instance_id: int | None, count: int, last: dict | None,
-                  via: str) -> None:
+                  via: str, check: ExportCheck | None = None) -> None:
     """Put an export on the trail, as a check is (`audit_verified`): who took a copy of which events,
-    in which format, up to which event. `last`: the last event exported, {"seq", "hash"}, or None."""
+    in which format, up to which event. `last`: the last event exported, {"seq", "hash"}, or None.
+    A broken chain the export saw (`check`) is part of the record: the web's download has no
+    other place to say so once the file is on its way (latest_export)."""
+    broken = check.broken() if check is not None else None
     with engine.command(actor) as ctx:
         if actor != "system":
             engine._member(ctx, actor)  # a known, active user, as for every --as
         # the plan in the payload: the event is the auditor's, not on that plan's trail
         ctx.log.record(EXPORTED, format=fmt, plan=instance_id, events=count,
-                       last_seq=last["seq"] if last else None, last_hash=last["hash"] if last else None, via=via)
+                       last_seq=last["seq"] if last else None, last_hash=last["hash"] if last else None, via=via,
+                       **({"broken": broken} if broken else {}))
+
+
+def latest_export(session: Session) -> dict | None:
+    """The last export on the trail: {"seq", "at", "actor", "format", "plan", "events", "via",
+    "broken"} (broken: {"seq", "events", "zh", "en"} or None), or None before any."""
+    row = session.execute(select(AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.payload)
+                          .where(AuditEvent.event_type == EXPORTED)
+                          .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    if row is None:
+        return None
+    payload = json.loads(row.payload)
+    return {"seq": row.seq, "at": row.occurred_at.isoformat(), "actor": row.actor, "format": payload.get("format"),
+            "plan": payload.get("plan"), "events": payload.get("events"), "via": payload.get("via"),
+            "broken": payload.get("broken")}
 
 
 def export(session: Session, out: io.TextIOBase, fmt: str = "jsonl", instance_id: int | None = None,

@@ -327,7 +327,9 @@ def _audit_exported(w, e, p, name):
     which = w(f"方案 {p['plan']}", f"plan {p['plan']}") if p.get("plan") else w("全部", "whole trail")
     return (f"{w(*NO_PLAN_KINDS['audit_exported'])}{w.mark('：')}{which}{w.mark('，')}{p.get('format')}"
             f"{w.mark('，')}{w('事件', 'events')} {p.get('events')}"
-            + (f"{w.mark('，')}{w('至事件', 'up to event')} {p['last_seq']}" if p.get("last_seq") else ""))
+            + (f"{w.mark('，')}{w('至事件', 'up to event')} {p['last_seq']}" if p.get("last_seq") else "")
+            + (f"{w.mark('，')}{w('发现审计记录已损坏，首个问题：', 'found the trail broken, first: ')}"
+               f"{w(p['broken']['zh'], p['broken']['en'])}" if p.get("broken") else ""))
 
 
 # what of a kept step a move to a new version changed (engine/migration.py _step_changes)

@@ -16,7 +16,7 @@ from models import AuditEvent
 
 from .test_audit import cut_back_to, tamper
 from .test_audit_checks import trail  # noqa: F401 - a trail of a few dozen events, and an auditor
-from .web_helper import signed_in_client
+from .web_helper import page_text, signed_in_client
 
 WEB_ADVICE = ("请保持数据库原样：不要修复、删改任何记录，以免毁掉证据，并请系统管理员先复制保存一份数据库。将上面列出的事件与此前导出保存的"
               "审计记录和锚点核对，查明改动了什么、从何时起。立即报告系统管理员和改革办负责同志。证据保全之后，才可从备份恢复。")
@@ -144,3 +144,42 @@ def test_the_web_check_names_the_cut_and_says_what_to_do(demo_engine):
     page = feng.get("/audit").get_data(as_text=True)
     assert f"found {seen} events ending in hash" in page and "Keep the database as it is" in page
     assert "--now" not in page
+
+
+def test_a_web_export_of_a_broken_trail_says_so_on_the_audit_page(demo_engine):
+    """The web's download streams: once the file is on its way there is no page to warn on, and
+    `audit export` warned only on the command line. The export's record keeps what it saw, and the
+    audit page shows it (the operator audit of 6 December 2026)."""
+    feng = signed_in_client(demo_engine, "feng")
+    feng.get("/audit/export.jsonl").get_data()
+    page = page_text(feng.get("/audit"))
+    assert "上次导出：" in page and "冯敏（feng），全部记录" in page
+    assert "上次导出时发现审计记录已损坏" not in page
+    tamper(demo_engine.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")
+    exported = feng.get("/audit/export.csv").get_data(as_text=True)
+    assert "mallory" in exported  # the evidence is written all the same
+    with demo_engine.db.reader() as s:
+        record = json.loads(s.execute(select(AuditEvent.payload).where(AuditEvent.event_type == "audit_exported")
+                                      .order_by(AuditEvent.seq.desc()).limit(1)).scalar_one())
+    assert record["broken"] == {"seq": 3, "events": 1, "zh": "事件 3 的内容与其哈希不符",
+                                "en": "event 3 does not match its hash"}
+    page = page_text(feng.get("/audit"))
+    assert ("上次导出时发现审计记录已损坏，首个问题：事件 3 的内容与其哈希不符（共 1 处）。导出的文件已照常写出，请作为证据保存，"
+            "并点击上方“校验哈希链”查明全部问题及处理办法。") in page
+    feng.post("/language/en")
+    page = page_text(feng.get("/audit"))
+    assert "first problem: event 3 does not match its hash (1 in all)" in page
+
+
+def test_the_command_lines_export_of_a_broken_trail_is_recorded_as_such(trail):  # noqa: F811
+    tamper(trail.db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    result = CliRunner().invoke(main, ["--db", trail.db.url, "audit", "export", "--as", "feng"])
+    assert result.exit_code == 0 and "警告：审计记录已损坏，首个问题：事件 2 的内容与其哈希不符" in result.stderr
+    with trail.db.reader() as s:
+        record = json.loads(s.execute(select(AuditEvent.payload).where(AuditEvent.event_type == "audit_exported")
+                                      .order_by(AuditEvent.seq.desc()).limit(1)).scalar_one())
+    assert record["broken"]["seq"] == 2 and record["via"] == "cli"
+    from engine.trail_text import said
+    event = {"event_type": "audit_exported", "payload": record, "name": None}
+    assert said(event, "zh").endswith("，发现审计记录已损坏，首个问题：事件 2 的内容与其哈希不符")
+    assert said(event, "en").endswith(", found the trail broken, first: event 2 does not match its hash")

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from engine import audit_checks, channels, clock, display, planless
 from engine.archive import decision_archive
 from engine.archive_export import write as write_archive
-from engine.audit import CsvExport, iter_events, record_export
+from engine.audit import CsvExport, ExportCheck, iter_events, latest_export, record_export
 from engine.commands import business_key_form
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
@@ -72,7 +72,10 @@ def _auditors_only() -> None:
 @login_required
 def audit():
     _auditors_only()
-    return render_template("auditor_audit.html", check=None, latest=audit_checks.latest(current.engine()))
+    engine = current.engine()
+    with engine.db.reader() as s:
+        exported = latest_export(s)
+    return render_template("auditor_audit.html", check=None, latest=audit_checks.latest(engine), exported=exported)
 
 
 @bp.route("/audit/verify", methods=["GET", "POST"])
@@ -159,12 +162,13 @@ def _export_chunks(engine, fmt: str, instance_id: int | None, who: str):
     (`audit_exported`, by `who`), as the command line's does."""
     buffer = io.StringIO()
     count, last = 0, None
+    check = ExportCheck(whole=instance_id is None)  # a broken chain goes with the export's record (the audit page)
     with engine.db.reader() as s:
         writer = CsvExport(buffer, s) if fmt == "csv" else None
         if writer is not None:
             buffer.write("\ufeff")  # the byte-order mark Excel needs to read Chinese, as the CLI writes it
             writer.header()
-        for row in iter_events(s, instance_id):
+        for row in check.watch(iter_events(s, instance_id)):
             count, last = count + 1, row
             if writer is not None:
                 writer.row(row)
@@ -174,7 +178,7 @@ def _export_chunks(engine, fmt: str, instance_id: int | None, who: str):
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
-    record_export(engine, who, fmt, instance_id, count, last, "web")
+    record_export(engine, who, fmt, instance_id, count, last, "web", check)
     yield buffer.getvalue()
 
 

@@ -50,7 +50,8 @@ def audit_export(state, as_json, fmt, instance_id, output, actor):
         else:
             count = export(s, _Stdout(), "json" if as_json else fmt, instance_id, last=last, check=check)
     # who took a copy of the trail, and of what, is on the trail (QA auditor finding 10)
-    record_export(state.engine, actor, "json" if as_json and not output else fmt, instance_id, count, last or None, "cli")
+    record_export(state.engine, actor, "json" if as_json and not output else fmt, instance_id, count, last or None, "cli",
+                  check)
     broken = None
     if check.first is not None:
         # the export of a broken trail is evidence, kept; whoever took it must hear that it is broken
