@@ -1027,8 +1027,9 @@ class Engine:
         report = _checked(files, deployed)
         with self.command(actor) as ctx:
             s = ctx.session
-            if actor != SYSTEM_ACTOR:  # a person deploying is recorded: it must be someone we know
-                self._member(ctx, actor)
+            if actor != SYSTEM_ACTOR:  # a person deploying is recorded; as on the web, the reform office
+                self._office_member(ctx, actor, "只有改革办可以部署流程；不加 --as 则以系统运维的身份部署 "
+                                                "(only the reform office deploys processes; without --as the deploy is the operator's)")
             # Remembered by content: the same answer at once, unless someone deployed meanwhile.
             report = _checked(files, latest_diagrams(s))
             problems = [p for p in report.problems if p["severity"] == "error"]

@@ -514,6 +514,12 @@ def test_deploy_as_an_unknown_user_is_refused(cli):
     assert as_json(cli("definitions", "--json"))["definitions"] == []
     deployed = as_json(cli("deploy", diagram, "--as", "chen", "--json"))["definitions"]
     assert [(d["version"], d["deployed_by"]) for d in deployed] == [(1, "chen")]
+    # a named person must be of the reform office, as in the browser (web/analyst.py may_deploy)
+    other = str(FIXTURES / "diagrams" / "deadline_months.bpmn")
+    refused = cli("deploy", other, "--as", "zhang", "--json", ok=False)
+    assert refused.exit_code == 4 and as_json(refused)["error"] == "forbidden"
+    assert "只有改革办可以部署流程" in refused.stderr and "only the reform office deploys processes" in refused.stderr
+    assert [d["key"] for d in as_json(cli("definitions", "--json"))["definitions"]] == ["mini_approval"]
     # without --as the deploy is the system's, as before (scripts, `make run`)
     cli("deploy", str(FIXTURES / "diagrams" / "deadline_months.bpmn"))
 

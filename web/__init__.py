@@ -66,7 +66,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
     app.register_blueprint(plans.bp)
     from . import analyst; app.register_blueprint(analyst.bp)  # noqa: E702
     from . import auditor; app.register_blueprint(auditor.bp)  # noqa: E702
-    from . import office; app.register_blueprint(office.bp)
+    from . import office; app.register_blueprint(office.bp)  # noqa: E702
     from . import reports; app.register_blueprint(reports.bp)  # noqa: E702
     from . import people; app.register_blueprint(people.bp)  # noqa: E702
     from . import people_import; app.register_blueprint(people_import.bp)  # noqa: E702

@@ -3,8 +3,8 @@ files uploaded from the browser — the same checks as `reformflow check`, the s
 Engine.deploy as `reformflow deploy`.
 
 Uploaded files stay in memory: their names are only labels in the problems and the
-definition's file_name, never a path. Who may deploy: the reform office (the CLI's deploy has
-no role check of its own — operations.md deploys as the office — so the web keeps it there).
+definition's file_name, never a path. Who may deploy: the reform office, as Engine.deploy
+refuses anyone else (the command line's deploy without --as is the operator's).
 """
 from __future__ import annotations
 
