@@ -559,7 +559,9 @@ def test_many_names_tried_from_one_address_are_refused_too(demo_engine, monkeypa
 
 # ---------------------------------------------------------------- redirects
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/",
-                                    "/\t/evil.example/", "javascript:alert(1)", "http:/evil.example"])
+                                    "/\t/evil.example/", "javascript:alert(1)", "http:/evil.example",
+                                    # a line break: a 500 (the header refused), the person signed in all the same
+                                    "/tasks\nX: y", "/tasks\r\nSet-Cookie: a=b"])
 def test_redirects_stay_on_this_site(demo_engine, target):
     client = _app(demo_engine, csrf=False).test_client()
     for answer in (client.post("/language/en", data={"next": target}),

@@ -90,8 +90,10 @@ def fresh_session() -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: a link that signs someone in and sends them elsewhere is a phishing tool."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """Only a path on this site: a link that signs someone in and sends them elsewhere is a phishing tool.
+    A control character (a line break from %0A) cannot go into the Location header: the inbox instead."""
+    if (target and target.startswith("/") and not target.startswith("//") and target.isprintable()
+            and not urlsplit(target).netloc):
         return back.openable(target)  # /tasks/7 for /tasks/7/complete: a GET there is refused
     return url_for("inbox.tasks")
 
