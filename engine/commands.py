@@ -1572,10 +1572,11 @@ class Engine:
         fire, and it leaves the ledger's running plans; its state and trail are kept as they
         were. The reason is required and recorded."""
         reason = (reason or "").strip()
-        if not reason:
-            raise Invalid("须写明终止理由 (give the reason for stopping the plan)")
         with self.command(actor) as ctx:
+            # who may before what they wrote: nobody is asked for a reason for what they may not do
             self._office_member(ctx, actor, "只有改革办可以终止方案 (only the reform office stops a plan)")
+            if not reason:
+                raise Invalid("须写明终止理由 (give the reason for stopping the plan)")
             instance = self._lock_instance(ctx, instance_id)
             if instance.status != "running":
                 raise Conflict(f"方案 {instance_id} 已{_PLAN_STATUS_ZH.get(instance.status, instance.status)}，"
@@ -1651,10 +1652,10 @@ class Engine:
         showed (a plan acted on since is a conflict); `expected_called`: the called versions it
         showed (`called_versions`: a called process deployed since is a conflict too)."""
         reason = (reason or "").strip()
-        if not reason:
-            raise Invalid("须写明迁移理由 (give the reason for moving the plan)")
         with self.command(actor) as ctx:
-            self._office_member(ctx, actor, _MIGRATE_REFUSAL)
+            self._office_member(ctx, actor, _MIGRATE_REFUSAL)  # who may, before what they wrote (as cancel_plan)
+            if not reason:
+                raise Invalid("须写明迁移理由 (give the reason for moving the plan)")
             instance = self._lock_instance(ctx, instance_id)
             _migratable(instance)
             if expected_version is not None and instance.version != expected_version:

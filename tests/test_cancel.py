@@ -29,6 +29,8 @@ def test_a_stopped_plan_leaves_the_inboxes_and_its_timers_never_fire(library, at
 
     with pytest.raises(Forbidden, match="只有改革办可以终止方案"):
         library.cancel_plan(plan.id, reason="重复发起", actor="zhang")
+    with pytest.raises(Forbidden, match="只有改革办可以终止方案"):  # not asked for a reason first
+        library.cancel_plan(plan.id, reason="", actor="zhang")
     with pytest.raises(Invalid, match="须写明终止理由"):
         library.cancel_plan(plan.id, reason=" ", actor="chen")
     with at("2026-12-02T10:00:00"):

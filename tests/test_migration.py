@@ -186,6 +186,8 @@ def test_only_the_reform_office_moves_a_plan_and_a_stale_preview_is_a_conflict(o
     _deploy(office, V2)
     with pytest.raises(Forbidden, match="只有改革办可以将方案迁移到新版本"):
         office.migrate_plan(plan["id"], actor="zhang", reason="想用新表单")
+    with pytest.raises(Forbidden, match="只有改革办可以将方案迁移到新版本"):  # not asked for a reason first
+        office.migrate_plan(plan["id"], actor="zhang", reason="")
     with pytest.raises(Forbidden, match="只有改革办"):
         office.migration_preview(plan["id"], actor="zhang")
     with pytest.raises(Invalid, match="须写明迁移理由"):
