@@ -403,3 +403,28 @@ def test_a_reminder_that_fires_only_after_its_deadline_is_not_sent(library, at):
     assert audit_payloads(library, plan.id, "task_reminded") == []
     assert all(t["reminded_at"] is None for t in plan.tasks("Task_SubmitReport"))
     assert len(plan.tasks("Task_UrgeReport")) == 2  # the overdue path did its work
+
+
+def test_another_bodys_report_is_accepted_while_one_is_out_for_revision(library, at):  # noqa: F811
+    """The concurrency audit of 6 December 2026: once one body's report was sent back, accepting any
+    other's was refused, the office blocked until the body resubmitted. The accept writes its
+    resubmitBy (empty) as the plan's latest value, and the body's open 按编审意见修改报告, whose
+    deadline is ${resubmitBy}, was computed again from it: each body's round has its own values."""
+    with at("2026-06-15T09:00:00"):
+        plan = Round(library)
+        plan.do("Task_ConfirmRound", **HALF_YEAR)
+        for who in BODIES:
+            plan.report(who)
+        reviews = {plan.values(t)["reportingUnit"]: t for t in plan.tasks("Task_ReviewReport")}
+        plan.do("Task_ReviewReport", reviews["市财政局"], reviewDecision="return", returnReason="成效未量化",
+                resubmitBy="2026-06-20")
+        plan.do("Task_ReviewReport", reviews["市政府办公厅"], reviewDecision="accept")
+        [revise] = plan.tasks("Task_ReviseReport")
+        assert (revise["assignee"], revise["due_at"]) == ("zhang", "2026-06-20T16:00:00+00:00")  # kept as set
+        assert plan.values(revise)["resubmitBy"] == "2026-06-20"
+        plan.do("Task_ReviewReport", reviews["经济体制改革专项小组"], reviewDecision="accept")
+        plan.do("Task_ReviseReport", plan.task("Task_ReviseReport"))
+        plan.review_all()
+        plan.finish()
+    assert end_event(library, plan.id) == "Event_ReportApproved"
+    assert plan.audit_ok()
