@@ -227,3 +227,44 @@ def test_postgresql_connections_wait_30_seconds_for_a_lock_unless_the_operator_c
             assert conn.execute(text("SHOW lock_timeout")).scalar() == "5s"
     finally:
         own.dispose()
+
+
+@pytest.fixture
+def ten_second_wait(postgres_db, monkeypatch) -> Database:
+    monkeypatch.setattr(models.db, "LOCK_WAIT_SECONDS", 10)
+    db = Database(postgres_db.url)
+    yield db
+    db.dispose()
+
+
+def test_on_postgresql_a_connection_ended_mid_command_says_run_it_again_and_exits_8(claimed, ten_second_wait):
+    """The concurrency audit of 6 December 2026: a command whose session an administrator ended
+    (pg_terminate_backend; a server restart, the network) was told to check its URL and password,
+    exit 3, a setting to correct, so a script did not run it again."""
+    import threading
+    engine, task = claimed
+    before = _events(engine.db)
+    ended = []
+
+    def end_the_waiting_session():
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not ended:
+            with engine.db.read_connection() as conn:
+                ended.extend(conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")).scalars().all())
+            time.sleep(0.1)
+
+    with plan_row_held(engine.db, task["instance_id"]):
+        killer = threading.Thread(target=end_the_waiting_session)
+        killer.start()
+        result = CliRunner().invoke(main, ["--db", engine.db.url, "complete", str(task["id"]), "--as", "li",
+                                           "--data", json.dumps({"legalOpinion": "同意"})])
+        killer.join()
+    assert ended == [True]
+    assert result.exit_code == 8, result.output + result.stderr
+    assert result.stderr.startswith("reformflow: unavailable: 数据库连接在办理中断开：terminating connection due to "
+                                    "administrator command。本次操作没有完成，请再运行一次")
+    assert "--db" not in result.stderr and "pgpass" not in result.stderr
+    assert engine.task_view(task["id"])["status"] == "claimed"
+    assert _events(engine.db) == before

@@ -494,6 +494,11 @@ def test_calendar_set_counts_the_deadlines_across_the_day_again(cli):
     cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
     assert review["due_at"] == "2027-01-11T16:00:00+00:00"  # 15 working days, 1 Jan off by law
+    # and its Beijing date, as the JSON API gives it: the UTC date of due_at is the day before
+    # (the year-end audit of 6 December 2026: a script took 2027-01-11T16:00Z for the 12th)
+    assert review["due_on"] == "2027-01-11"
+    assert as_json(cli("task", str(review["id"]), "--json"))["due_on"] == "2027-01-11"
+    assert [t["due_on"] for t in as_json(cli("instance", str(plan["id"]), "--json"))["tasks"]] == ["2027-01-11"]
     # a bridging day off (Monday 4 Jan) moves it a working day on
     entered = as_json(cli(*at, "calendar", "set", "2027-01-04", "--off", "--note", "元旦调休", "--as", "chen", "--json"))
     assert entered["moved"] == [{"instance_id": plan["id"], "timers": [], "tasks": [

@@ -55,6 +55,27 @@ def test_a_request_that_finds_the_database_down_is_503_with_advice_and_one_log_l
     assert all(r.exc_info is None for r in caplog.records)  # no traceback
 
 
+def test_a_page_read_while_the_database_is_down_does_not_say_nothing_was_changed_and_a_form_shows_what_was_typed(
+        demo_engine):
+    """The concurrency audit of 6 December 2026: the page after a claim that went through, read while
+    the connection was lost, said 「未做任何更改」; a step's form posted then lost what was typed."""
+    signed_in = _app(engine=demo_engine).test_client()
+    assert signed_in.post("/login", data={"username": "li", "password": "demo"}).status_code == 302
+    cookie = signed_in.get_cookie("session").value
+    down = _app(DOWN).test_client()  # the same secret key: the same session, the database gone
+    down.set_cookie("session", cookie)
+    page = down.get("/tasks")
+    shown = page.get_data(as_text=True)
+    assert page.status_code == 503 and "数据库暂时无法连接，本页暂时无法显示" in shown
+    assert "已提示成功的操作已经保存" in shown and "未做任何更改" not in shown
+    assert "What you were told was done is saved" in shown
+    posted = down.post("/tasks/7/complete", data={"reviewOpinion": "依法审查，<b>同意</b>", "version": "3"})
+    shown = posted.get_data(as_text=True)
+    assert posted.status_code == 503 and "数据库暂时无法连接，未做任何更改" in shown
+    assert "您在本页填写的内容没有保存，请先复制留存" in shown
+    assert "<dt>reviewOpinion</dt><dd><pre>依法审查，&lt;b&gt;同意&lt;/b&gt;</pre></dd>" in shown
+
+
 def test_a_database_error_that_is_a_bug_is_still_a_500_with_its_traceback(engine, caplog):
     app = _app(engine=engine)
 

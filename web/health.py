@@ -55,6 +55,15 @@ MESSAGE_ZH = "数据库暂时无法连接，未做任何更改"
 MESSAGE_EN = "The database cannot be reached right now; nothing was changed"
 ADVICE_ZH = "请稍后再试。如持续出现，请告知系统管理员检查数据库服务器。"
 ADVICE_EN = "Please try again shortly. If it goes on, ask the system administrator to check the database server."
+# A page read (GET) changes nothing, and is often the page after an action that went through: "nothing
+# was changed" there told a person their claim had failed when it had not (the concurrency audit).
+READ_ZH = "数据库暂时无法连接，本页暂时无法显示"
+READ_EN = "The database cannot be reached right now, so this page cannot be shown"
+READ_ADVICE_ZH = "已提示成功的操作已经保存。请稍后刷新本页。如持续出现，请告知系统管理员检查数据库服务器。"
+READ_ADVICE_EN = ("What you were told was done is saved. Please reload this page shortly. If it goes on, ask the "
+                  "system administrator to check the database server.")
+TYPED_ZH = "您在本页填写的内容没有保存，请先复制留存，稍后再提交："
+TYPED_EN = "What you typed on the page was not saved: copy it before you submit again later."
 
 
 def install(app: Flask) -> None:
@@ -81,15 +90,36 @@ def install(app: Flask) -> None:
 def _page() -> str:
     """A page of its own, not error.html: the site's layout reads the signed-in person from the
     database that is down. Both languages: the language is kept in the session, which is fine, but
-    the translations are not needed for four sentences."""
+    the translations are not needed for these sentences. A step's form posted meanwhile shows
+    what was typed, to copy (as web/signed_out.py does): it cannot be put back on the step's page,
+    which needs the database."""
     try:
         style = url_for("static", filename="style.css")
     except Exception:  # noqa: BLE001 - no style sheet is no reason to fail the answer
         style = ""
     link = f'<link rel="stylesheet" href="{escape(style)}">' if style else ""
+    read = request.method in ("GET", "HEAD")
+    title, advice = (READ_ZH, READ_ADVICE_ZH) if read else (MESSAGE_ZH, ADVICE_ZH)
+    title_en, advice_en = (READ_EN, READ_ADVICE_EN) if read else (MESSAGE_EN, ADVICE_EN)
     return (f'<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{MESSAGE_ZH} (503)</title>{link}</head><body><main>"
-            f"<h1>{MESSAGE_ZH}</h1><p>{ADVICE_ZH}</p>"
-            f'<p lang="en">{MESSAGE_EN}. {ADVICE_EN}</p>'
+            f"<title>{title} (503)</title>{link}</head><body><main>"
+            f"<h1>{title}</h1><p>{advice}</p>"
+            f'<p lang="en">{title_en}. {advice_en}</p>'
+            f"{'' if read else _typed()}"
             f"</main></body></html>\n")
+
+
+def _typed() -> str:
+    from .session_timeout import STEP_FORMS
+    from .signed_out import typed_fields
+    if request.endpoint not in STEP_FORMS:
+        return ""
+    try:
+        typed = typed_fields(request.form)
+    except Exception:  # noqa: BLE001 - a form that cannot be read is no reason to fail the answer
+        return ""
+    if not typed:
+        return ""
+    rows = "".join(f"<dt>{escape(name)}</dt><dd><pre>{escape(value)}</pre></dd>" for name, value in typed)
+    return f'<section class="typed"><p>{TYPED_ZH}</p><p lang="en">{TYPED_EN}</p><dl>{rows}</dl></section>'

@@ -56,9 +56,26 @@ class State:
 
 def _emit(data, as_json: bool, human) -> None:
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(_with_due_on(data), ensure_ascii=False, indent=2, default=str))
     else:
         human(data)
+
+
+def _with_due_on(data):
+    """Each object with a `due_at` also gives `due_on`, its Beijing date, as the JSON API does:
+    a deadline is stored as the next Beijing midnight (2027-02-20T16:00:00+00:00 is 20 February),
+    which a script reading the UTC date would take for the day after."""
+    from ..ledger import last_day
+    if isinstance(data, list):
+        return [_with_due_on(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    shown = {key: _with_due_on(value) for key, value in data.items()}
+    if "due_at" in data and "due_on" not in data:
+        due = data["due_at"]
+        due = datetime.fromisoformat(due) if isinstance(due, str) and due else due
+        shown["due_on"] = last_day(due).isoformat() if isinstance(due, datetime) else None
+    return shown
 
 
 def _written(summary: dict, as_json: bool, line: str) -> None:
@@ -93,10 +110,21 @@ def command(group, name=None, **kwargs):
             except ReformflowError as exc:
                 _refuse(exc, as_json)
             except DBAPIError as exc:  # a database never initialised, not reachable, or not ours to use
-                from ..errors import Invalid
+                from ..errors import Busy, Invalid
+                if exc.connection_invalidated:  # lost mid-command: not a setting to correct, but to run again
+                    _refuse(Busy(_connection_lost(exc)), as_json)
                 _refuse(Invalid(_database_unusable(exc, state._engine and state._engine.db)), as_json)
         return wrapper
     return decorate
+
+
+def _connection_lost(exc) -> str:
+    """A connection that broke while the command ran (the server restarted, the session ended by an
+    administrator, the network): exit 8, as a busy database, since running it again will most likely do."""
+    reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    return (f"数据库连接在办理中断开：{reason}。本次操作没有完成，请再运行一次；如不确定是否已经保存，先用 reformflow instance "
+            f"或 reformflow tasks 查看 (the database connection was lost during the command; it did not complete: run it "
+            f"again, and if unsure whether it was saved, look first with reformflow instance or reformflow tasks)")
 
 
 def _database_unusable(exc, db=None) -> str:
