@@ -253,6 +253,17 @@ def test_attach_list_and_download_on_the_command_line(library, at, tmp_path, mon
     added = _cli(library, "attach", str(task["id"]), str(source), "--as", "zhang", "--json")
     assert added.exit_code == 0, added.output
     document_id = json.loads(added.stdout)["id"]
+    # run again (the first seemed to fail: a lost connection, a killed terminal): the same file, not a
+    # second copy (the concurrency audit of 6 December 2026 found four)
+    again = _cli(library, "attach", str(task["id"]), str(source), "--as", "zhang")
+    assert again.exit_code == 0 and again.stdout.startswith(f"此前已上传过同一文件（附件 {document_id}），未重复保存")
+    assert json.loads(_cli(library, "attach", str(task["id"]), str(source), "--as", "zhang", "--json").stdout)[
+        "repeated"] is True
+    changed = tmp_path / "修改稿.pdf"
+    changed.write_bytes(DRAFT + b"\n%% v2")
+    other = json.loads(_cli(library, "attach", str(task["id"]), str(changed), "--name", "方案稿.pdf", "--as", "zhang",
+                            "--json").stdout)  # other content under the same name is a new file
+    assert other["id"] != document_id and "repeated" not in other
     listed = _cli(library, "documents", plan.view["business_key"] or str(plan.id))
     assert f"附件 (file) {document_id}：方案稿.pdf（{len(DRAFT) / 1024:.1f} KB） 待办 (task) {task['id']} 起草方案" in listed.stdout
     assert "上传附件 (file attached) 起草方案：方案稿.pdf" in _cli(library, "history", str(plan.id)).stdout

@@ -22,7 +22,17 @@ def attach_cmd(state, as_json, task_id, path, actor, name):
     """为 --as 本人已认领的待办上传附件，如方案稿、评估报告 (attach a file to a task --as holds, e.g. the draft or a
     report)."""
     [(file_name, content)] = _read_attachments([path], name)
-    _emit(state.engine.attach(task_id, file_name, content, actor=actor), as_json, _show_document)
+    # after=0: the same file under the same name already attached by the same person to this task
+    # is that one, `repeated`, not a second copy: a command run again because the first seemed to
+    # fail (a lost connection, a killed terminal) may in fact have gone through
+    _emit(state.engine.attach(task_id, file_name, content, actor=actor, after=0), as_json, _show_attached)
+
+
+def _show_attached(d: dict) -> None:
+    if d.get("repeated"):
+        click.echo(f"此前已上传过同一文件（附件 {d['id']}），未重复保存 (the same file was attached before as file "
+                   f"{d['id']}: not kept twice)")
+    _show_document(d)
 
 
 @command(main, "documents")
