@@ -9,6 +9,7 @@ MAX_BYTES = 5 * 1024 * 1024
 # The largest diagram of the library has about 1 200 elements. Camunda Modeler's lint counts
 # lines from the start of the file for every warning: 100 000 unknown elements take it 28 s.
 MAX_ELEMENTS = 20_000
+MAX_NESTING = 256  # libxml2's own limit without huge_tree; a Modeler diagram nests a few dozen at most
 
 
 def parse_bpmn_bytes(data: bytes, file_name: str) -> etree._ElementTree:
@@ -21,6 +22,10 @@ def parse_bpmn_bytes(data: bytes, file_name: str) -> etree._ElementTree:
     except etree.XMLSyntaxError as exc:
         if b"<!DOCTYPE" in data:  # e.g. billion laughs: libxml2 stops at the entity expansion
             raise _doctype(file_name) from None
+        if "Excessive depth" in str(exc):  # well-formed, but past libxml2's limit: saving again changes nothing
+            raise Invalid(f"{file_name}: XML 元素嵌套超过 {MAX_NESTING} 层，不是 Camunda Modeler 画出的流程图；请核对文件 "
+                          f"(XML elements nested deeper than {MAX_NESTING} levels: not a diagram Camunda Modeler "
+                          f"draws; check the file)") from None
         raise Invalid(f"{file_name}: 不是格式正确的 XML，请在 Modeler 中重新保存 (not well-formed XML: {exc})") from None
     # A DOCTYPE can declare entities (billion laughs, external files); BPMN never needs one.
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:

@@ -111,6 +111,16 @@ def test_xml_not_well_formed_and_doctype():
     assert "DOCTYPE" in report.problems[1]["message"]
 
 
+def test_xml_nested_past_the_parsers_limit_is_not_told_to_be_saved_again():
+    """The security audit of 6 December 2026: a well-formed file nested 300 deep was "not well-formed
+    XML, save it again in the Modeler", with libxml2's "use XML_PARSE_HUGE option"."""
+    deep = CLEAN.replace(b"</bpmn:definitions>", b"<x>" * 300 + b"</x>" * 300 + b"</bpmn:definitions>")
+    [problem] = check_files([("deep.bpmn", deep)], use_modeler=False).problems
+    assert problem["rule"] == "xml" and problem["message"] == (
+        "deep.bpmn: XML 元素嵌套超过 256 层，不是 Camunda Modeler 画出的流程图；请核对文件 (XML elements nested deeper "
+        "than 256 levels: not a diagram Camunda Modeler draws; check the file)")
+
+
 def test_billion_laughs_and_other_encodings_are_named_for_what_they_are():
     """Entity expansion stopped by libxml2 was "not well-formed XML"; a GBK or UTF-16 file was
     "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xbc in position 675"."""
@@ -176,6 +186,9 @@ def test_a_process_the_engine_cannot_store_is_refused(monkeypatch):
 def test_reserved_ids():
     xml = diagram('<bpmn:startEvent id="Start" />\n<bpmn:endEvent id="End" />\n' + flows(("Start", "End")))
     assert found(xml) == [("reserved-id", "Start"), ("reserved-id", "End")]
+    # each renamed as the Modeler names its kind: End was told to become StartEvent_1
+    assert [p["message"].split("（", 1)[1].split("）")[0] for p in check_processes([("t.bpmn", xml)])
+            if p["rule"] == "reserved-id"] == ["如 StartEvent_1", "如 EndEvent_1"]
 
 
 @pytest.mark.parametrize("condition, words", [

@@ -18,8 +18,9 @@ RESERVED_IDS = {"Start", "End"}  # collide with SpiffWorkflow's own task names
 def rule_reserved_ids(doc: Doc):
     for el in doc.root.iter():
         if el.get("id") in RESERVED_IDS:
-            yield doc.problem(el, "reserved-id", f"id '{el.get('id')}' 为引擎保留，请改名（如 StartEvent_1） (the id "
-                              f"'{el.get('id')}' is reserved by the engine; rename it (e.g. StartEvent_1))")
+            instead = f"{el.get('id')}Event_1"  # StartEvent_1, EndEvent_1: as the Modeler names them
+            yield doc.problem(el, "reserved-id", f"id '{el.get('id')}' 为引擎保留，请改名（如 {instead}） (the id "
+                              f"'{el.get('id')}' is reserved by the engine; rename it (e.g. {instead}))")
 
 
 def rule_conditions(doc: Doc):
