@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from . import display
-from .mail_text import PROVISIONAL, deadline_words
+from .mail_text import deadline_words
 
 LISTED = 30  # steps listed by name in each part; the counts are of all
 
@@ -57,10 +57,9 @@ def _step_lines(n: int, row: dict, link: str | None, calendar, now: datetime, na
     if row["may_claim"]:
         notes.append("待认领")
     due_at = datetime.fromisoformat(row["due_at"])
-    _, left = deadline_words(due_at, calendar, now)
+    # due_provisional: engine/provisional.py, marked by the inbox's query
+    _, left = deadline_words(due_at, calendar, now, bool(row.get("due_provisional")))
     line = f"{n}. {title}：{step}" + (f"（{'，'.join(notes)}）" if notes else "")
-    if row.get("due_provisional"):  # engine/provisional.py, marked by the inbox's query
-        left += f"；{PROVISIONAL}"
     found = [line, f"   办理期限：{display.deadline(row['due_at'])}（{left}）"]
     if link:
         found.append(f"   办理：{link}/tasks/{row['id']}")

@@ -8,10 +8,11 @@ from datetime import datetime
 
 from . import clock, display
 from .deadlines import last_local_day
-from .provisional import counted_over_unknown_year
+from .provisional import count_guessed, counted_over_unknown_year
 
 # a deadline counted in working days over a year with no holidays entered (engine/provisional.py)
 PROVISIONAL = "暂定：该年节假日安排尚未录入，此期限暂按法定节假日和周末计算，调休未录入，录入后可能变动"
+COUNT_GUESSED = "工作日数为估算：所跨年份的节假日安排尚未录入"
 PROVISIONAL_EN = "provisional: counted on the statutory holidays and weekends, the year's swapped days not entered yet"
 
 # kind -> (subject tag, the opening sentence, English)
@@ -45,10 +46,10 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
     due_en = ""
     if row.due_at is not None:
         working_days = calendar()
-        day, left = deadline_words(row.due_at, working_days, now)
+        provisional = counted_over_unknown_year(working_days, row.due_basis, row.created_at, row.due_at)
+        day, left = deadline_words(row.due_at, working_days, now, provisional)  # engine/provisional.py
         due_en = f", due {display.deadline(row.due_at.isoformat())} (China time)"
-        if counted_over_unknown_year(working_days, row.due_basis, row.created_at, row.due_at):  # engine/provisional.py
-            left += f"；{PROVISIONAL}"
+        if provisional:
             due_en += f" ({PROVISIONAL_EN})"
         lines.append(f"办理期限：{display.deadline(row.due_at.isoformat())}（{left}）")
     if kind == "task_urged":
@@ -75,14 +76,17 @@ def message(kind: str, row, payload: dict, *, to: str, actor: str, link: str | N
     return subject[:300], "\n".join(lines) + "\n"
 
 
-def deadline_words(due_at: datetime, calendar, now: datetime) -> tuple:
+def deadline_words(due_at: datetime, calendar, now: datetime, provisional: bool = False) -> tuple:
     """The day a deadline runs to (a date deadline is stored as the next local midnight) and how
-    many working days are left, said in Chinese."""
+    many working days are left, said in Chinese; `provisional` (the deadline itself counted over a
+    year nobody entered) adds PROVISIONAL, and a count over such a year that is not adds COUNT_GUESSED."""
     day = last_local_day(due_at)
     today = now.astimezone(clock.TZ).date()
     if day == today:
-        return day, "今天到期"
-    n = calendar.working_days_between(today, day)
-    if day < today:
-        return day, f"已逾期 {-n} 个工作日" if n else "已逾期"
-    return day, f"距期限还有 {n} 个工作日"
+        words = "今天到期"
+    else:
+        n = calendar.working_days_between(today, day)
+        words = (f"已逾期 {-n} 个工作日" if n else "已逾期") if day < today else f"距期限还有 {n} 个工作日"
+        if not provisional and count_guessed(calendar, today, day):
+            words += f"；{COUNT_GUESSED}"
+    return day, words + (f"；{PROVISIONAL}" if provisional else "")

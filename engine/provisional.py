@@ -69,6 +69,14 @@ def counted_over_unknown_year(calendar, due_basis: str | None, opened: datetime 
     return any(not calendar.covered(year) for year in _years_counted(opened, due))
 
 
+def count_guessed(calendar, today, day) -> bool:
+    """Whether "N working days left" from `today` to `day` counts over a year `calendar` does not
+    cover: a guess too, whatever the deadline itself was counted in (a filing's calendar month
+    into a 2027 nobody entered yet)."""
+    first, last = sorted((today, day))
+    return any(not calendar.covered(year) for year in range(first.year, last.year + 1))
+
+
 def mark(conn, tasks: list[dict]) -> list[dict]:
     """Set `due_provisional` on each task dict (engine/queries.py task_dict): True when its
     deadline counts working days over a year the calendar does not know. Returns `tasks`."""

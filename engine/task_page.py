@@ -27,6 +27,7 @@ from . import clock, forms
 from .archive import OTHER, Records, procedure_records
 from .history import Trail
 from .ledger import last_day
+from .provisional import count_guessed
 from .procedures import PROCEDURES
 from .queries import ADMIN_GROUP, iso
 from .runtime import OPEN_STATUSES, calendar_of, is_open, unit_members
@@ -122,7 +123,10 @@ def deadline(conn: Connection, task: dict, now: datetime) -> dict | None:
         return whole_day | {"overdue_days": max((today - day).days, 0), "office_steps": office}
     if day == today:
         return whole_day | {"today": True}
-    return whole_day | {"working_days_left": calendar_of(conn).working_days_between(today, day)}
+    calendar = calendar_of(conn)
+    # counted over a year whose holidays nobody entered: a guess, 暂定, as the deadline itself is marked
+    return whole_day | {"working_days_left": calendar.working_days_between(today, day),
+                        "left_provisional": count_guessed(calendar, today, day)}
 
 
 def others_may_claim(conn: Connection, task: dict, username: str) -> bool:

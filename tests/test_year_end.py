@@ -182,3 +182,27 @@ def test_the_mails_say_which_deadline_is_provisional(engine, people, at, monkeyp
     assert due == ["办理期限：2026-12-31（距期限还有 3 个工作日）",
                    "办理期限：2027-01-04（距期限还有 4 个工作日；暂定：该年节假日安排尚未录入，此期限暂按法定节假日和周末计算，"
                    "调休未录入，录入后可能变动）"]
+
+
+def test_working_days_left_counted_over_a_year_nobody_entered_say_so_on_the_page_and_in_the_mail(demo_engine, at):
+    """The year-end audit of 6 December 2026: a deadline in calendar days (not provisional itself)
+    read 「剩余 4 个工作日」 on 28 December with nothing to say that 2027's bridging days were unknown."""
+    engine = demo_engine
+    engine.deploy([(MINI.name, MINI.read_bytes())], actor="chen")
+    engine.update_user("zhang", actor="chen", email="zhang@czj.example.gov.cn", digest=True)
+    with at("2026-12-28T10:00"):
+        plan = engine.start("mini_approval", actor="zhang", title="跨年起草")
+        [draft] = [t for t in engine.instance(plan["id"])["tasks"] if t["element_id"] == "Task_Draft"]
+        assert (draft["due_at"], draft["due_provisional"]) == ("2027-01-04T02:00:00+00:00", False)  # 7 calendar days
+        page = page_text(signed_in_client(engine, "zhang").get(f"/tasks/{draft['id']}"))
+    assert "剩余 4 个工作日 暂定 （所跨年份的节假日安排尚未录入，剩余工作日暂按法定节假日和周末计算，录入后以日历为准）" in page
+    with at("2026-12-29T08:30"):  # the morning digest lists it: due within 5 working days
+        mail_digest.queue_due(engine.db)
+    [digest] = [m.body for m in outbox(engine) if m.kind == "digest" and "跨年起草" in m.body]
+    [due] = [line.strip() for line in digest.splitlines() if "2027-01-04" in line]
+    assert due == "办理期限：2027-01-04 10:00（距期限还有 3 个工作日；工作日数为估算：所跨年份的节假日安排尚未录入）"
+    from datetime import date
+    engine.set_calendar_day(date(2027, 1, 1), working=False, note="元旦", actor="chen")  # 2027 entered
+    with at("2026-12-28T10:00"):
+        page = page_text(signed_in_client(engine, "zhang").get(f"/tasks/{draft['id']}"))
+    assert "剩余 4 个工作日 （不含今天" in page and "剩余工作日暂按" not in page
