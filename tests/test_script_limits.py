@@ -225,3 +225,13 @@ def test_check_and_deploy_refuse_a_hidden_character_in_a_name(tmp_path, engine, 
 def test_documentation_may_keep_its_line_breaks(engine, people):
     engine.deploy([("qa_doc_lines.bpmn", _diagram("qa_doc_lines", "x = 1", doc="第一行&#10;第二行&#13;&#10;\t第三行"))])
     assert engine.start("qa_doc_lines", actor="chen")["tasks"]
+
+
+def test_a_form_fields_shown_property_with_a_hidden_character_is_refused():
+    from engine.checks import check_processes
+    data = _diagram("qa_hint", "x = 1").replace(
+        b'type="string" />', 'type="string"><camunda:properties><camunda:property id="rangeHint" '
+        'value="不超过&#x202e;十个字" /></camunda:properties></camunda:formField>'.encode())
+    problems = [p for p in check_processes([("hint.bpmn", data)]) if p["rule"] == "hidden-character"]
+    assert [(p["element_id"], p["severity"]) for p in problems] == [("Task_A", "error")]
+    assert "属性的值 “不超过<U+202E>十个字”" in problems[0]["message"] and "U+202E" in problems[0]["message"]

@@ -6,22 +6,33 @@ are several lines long: line breaks and tabs stay allowed there, nothing else.""
 from __future__ import annotations
 
 from ..documents import first_hidden
-from .common import BPMN, CAMUNDA, Doc, is_bpmn, owner_of
+from .common import BPMN, CAMUNDA, Doc, is_bpmn
 
 # the multi-line texts, and the line breaks and tabs they may hold
 _MULTILINE = {BPMN + "documentation", BPMN + "text"}
 _LINE_BREAKS = str.maketrans("", "", "\n\r\t")
 
-# (tag, attribute) -> what it is, in Chinese and English
+# (tag, attribute) -> what it is, in Chinese and English: beside every BPMN element's name
 _LABELS = {
     (CAMUNDA + "formField", "label"): ("表单字段的标签", "the form field's label"),
     (CAMUNDA + "value", "name"): ("选项的名称", "the option's name"),
+    (CAMUNDA + "property", "value"): ("属性的值", "the property's value"),  # rangeHint is shown on the form
+    (BPMN + "categoryValue", "value"): ("分组的名称", "the group's name"),
 }
 
 
 def shown(text: str) -> str:
     """`text` with each control or invisible character written as <U+XXXX>, to print safely."""
     return "".join(f"<U+{ord(c):04X}>" if first_hidden(c) else c for c in text)
+
+
+def _element(el):
+    """The BPMN element a label or text belongs to (a form field's: its user task), as a person
+    finds it in the Modeler."""
+    el = el.getparent()
+    while el is not None and not (is_bpmn(el) and el.get("id")):
+        el = el.getparent()
+    return el
 
 
 def _hidden(text: str | None, multiline: bool = False) -> str | None:
@@ -37,13 +48,12 @@ def rule_hidden_characters(doc: Doc):
         if is_bpmn(el) and (char := _hidden(el.get("name"))):
             yield _problem(doc, el, char, el.get("name"), ("名称", "the name"),
                            ("在 Modeler 中重新输入名称", "type the name again in the Modeler"))
-        elif (what := _LABELS.get((el.tag, "label")) or _LABELS.get((el.tag, "name"))) is not None:
-            attribute = "label" if (el.tag, "label") in _LABELS else "name"
-            if char := _hidden(el.get(attribute)):
-                yield _problem(doc, owner_of(el.getparent()), char, el.get(attribute), what,
+        for (tag, attribute), what in _LABELS.items():
+            if el.tag == tag and (char := _hidden(el.get(attribute))):
+                yield _problem(doc, _element(el), char, el.get(attribute), what,
                                ("在 Modeler 中重新输入", "type it again in the Modeler"))
-        elif el.tag in _MULTILINE and (char := _hidden(el.text, multiline=True)):
-            yield _problem(doc, owner_of(el.getparent()), char, el.text, ("说明文字", "the documentation text"),
+        if el.tag in _MULTILINE and (char := _hidden(el.text, multiline=True)):
+            yield _problem(doc, _element(el), char, el.text, ("说明文字", "the documentation text"),
                            ("删去它（换行可以保留）", "delete it (line breaks may stay)"))
 
 
