@@ -35,7 +35,7 @@ from . import (audit, channels, clock, comments, cycles, deep_trees, delegations
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized, ended
-from .expressions import ExpressionError
+from .expressions import ExpressionError, work_budget
 from .parser import ParsedProcess, own_name, parse_files, setting as _setting  # a process property as a plan's variable
 from .queries import ADMIN_GROUP, callers, instance_view, iso, task_dict, task_view, unknown_user
 from .runtime import Context
@@ -978,7 +978,7 @@ class Engine:
 
     def _recount_plan(self, plan_id: int, day_ends: datetime, actor: str, reason: str) -> dict:
         result = {"instance_id": plan_id, "tasks": [], "timers": []}
-        with self.command(actor) as ctx:
+        with self.command(actor) as ctx, work_budget():  # one for the due dates, timers and run below
             instance = self._lock_instance(ctx, plan_id)
             if instance.status != "running":
                 return result

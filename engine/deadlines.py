@@ -25,6 +25,7 @@ from dateutil.relativedelta import relativedelta
 
 from .clock import TZ
 from .errors import BilingualValueError
+from .expressions import spend
 from .workdays import WorkCalendar, add_months, as_local_date
 
 __all__ = [
@@ -54,6 +55,12 @@ class TimerValueError(BilingualValueError):
 #: of days / 833 years of months): large enough for any plan, small enough
 #: that a typo cannot make the engine loop for minutes.
 MAX_FUNCTION_INT = 10_000
+
+#: Work (engine/expressions.py MAX_WORK) charged for each day a working-day count walks: a day of a
+#: year the holiday package does not know costs ~25-55 µs, an item the size checks visit ~0.5-1.5 µs.
+#: The budget then walks ~50 000 days, a few seconds at most, as the size checks take; a
+#: deadline of 15 working days (~21 days) costs ~840 of the 2 000 000.
+WORK_PER_DAY = 40
 
 # Longest accepted duration, in approximate days (~10000 years); beyond it
 # every date overflows anyway, so say so clearly at parse time.
@@ -405,10 +412,13 @@ def deadline_functions(now: datetime, calendar: WorkCalendar) -> dict[str, Calla
     local_today = local_now.date()
 
     def _working(func: str, start: date, n: int) -> date:
+        spend(WORK_PER_DAY * abs(n))  # at least |n| days are walked: refused before walking them
         try:
-            return calendar.add_working_days(start, n)
+            end = calendar.add_working_days(start, n)
         except (OverflowError, ValueError):
             raise _out_of_range(func) from None
+        spend(WORK_PER_DAY * (abs((end - start).days) - abs(n)))  # the days off walked past too
+        return end
 
     def workingDays(n):  # noqa: N802 - name is part of the diagram language
         """The n-th working day after today: a deadline date."""

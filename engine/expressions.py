@@ -64,6 +64,8 @@ __all__ = [
     "compile_script",
     "evaluate",
     "is_wrapped",
+    "spend",
+    "work_budget",
 ]
 
 MAX_SOURCE_LENGTH = 2000
@@ -72,9 +74,17 @@ MAX_DEPTH = 40
 MAX_SEQUENCE_SIZE = 100_000
 MAX_INTEGER = 10**18
 MAX_SCRIPT_LENGTH = 20_000
-# Items the size checks may visit in one expression or script: each + of two 100 000-item lists
-# visits them all, and 740 such lines in one script took 27 s.
+# Items the size checks may visit in one engine command (every script, condition, due date and
+# timer evaluated while the engine settles one action on one plan; an expression evaluated on its
+# own gets a budget of its own): each + of two 100 000-item lists visits them all, and 740 such
+# lines in one script took 27 s. Spending all of it takes 1-3 s. Counting working days is charged
+# too (engine/deadlines.py, WORK_PER_DAY a day walked), and so is a script -> gateway -> script loop:
+# each pass spends from the same budget.
 MAX_WORK = 2_000_000
+# Levels of lists and dicts a value a script sets may hold, as in data a person submits
+# (engine/forms.py check_submitted): a script nesting [[…a…]] again and again built a value that
+# saving the plan failed on (RecursionError in json, an error 500 and nothing saved).
+MAX_DATA_DEPTH = 32
 _work: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("reformflow_expression_work", default=None)
 
 
@@ -736,8 +746,9 @@ def _describe(node: ast.AST) -> str:
 
 
 @contextmanager
-def _work_budget() -> Iterator[None]:
-    """MAX_WORK for what runs inside, unless an outer budget (a whole script) already counts."""
+def work_budget() -> Iterator[None]:
+    """MAX_WORK for what runs inside, unless an outer budget (a whole script, or the engine
+    command evaluating it: engine/runtime.py `run`) already counts."""
     if _work.get() is not None:
         yield
         return
@@ -746,6 +757,27 @@ def _work_budget() -> Iterator[None]:
         yield
     finally:
         _work.reset(token)
+
+
+_work_budget = work_budget
+
+
+def _too_much_work() -> EvaluationError:
+    return EvaluationError(f"计算量过大（一次操作的脚本、条件和期限合计上限 {MAX_WORK} 步）",
+                           f"too much work (limit {MAX_WORK} steps for the scripts, conditions and deadlines of "
+                           "one action)")
+
+
+def spend(units: int) -> None:
+    """Charge `units` of work to the budget under way (see MAX_WORK), for a function that does
+    work the size checks do not see (counting working days day by day); outside any evaluation,
+    nothing to charge. Raises EvaluationError once the budget is spent."""
+    budget = _work.get()
+    if budget is None or units <= 0:
+        return
+    budget[0] -= units
+    if budget[0] < 0:
+        raise _too_much_work()
 
 
 def _size(value: Any, limit: int = MAX_SEQUENCE_SIZE) -> int:
@@ -757,7 +789,7 @@ def _size(value: Any, limit: int = MAX_SEQUENCE_SIZE) -> int:
     while stack:
         budget[0] -= 1
         if budget[0] < 0:
-            raise EvaluationError(f"计算量过大（上限 {MAX_WORK} 步）", f"too much work (limit {MAX_WORK} steps)")
+            raise _too_much_work()
         item = stack.pop()
         if isinstance(item, (str, bytes, bytearray)):
             total += len(item)
@@ -1241,9 +1273,28 @@ class Script:
                 raise EvaluationError(f"第 {line_number} 行：脚本所赋的值合计超过 {MAX_SEQUENCE_SIZE} 个元素或字符",
                                       f"line {line_number}: the values the script sets would hold more than "
                                       f"{MAX_SEQUENCE_SIZE} items/characters in all")
+            if _deeper_than(value, MAX_DATA_DEPTH):
+                raise EvaluationError(f"第 {line_number} 行：变量 {name} 的值嵌套超过 {MAX_DATA_DEPTH} 层（列表或字典套列表或字典）",
+                                      f"line {line_number}: the value of {name} is nested more than {MAX_DATA_DEPTH} "
+                                      "deep (lists or dicts within lists or dicts)")
             variables[name] = value
             assigned[name] = value
         return assigned
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether value, kept as a variable, holds lists or dicts more than `limit` levels down,
+    counted as engine/forms.py counts submitted data (the variables themselves one level down).
+    Called on a value already within MAX_SEQUENCE_SIZE items, each level spent from the budget."""
+    level, depth = [value], 1
+    while level:
+        if depth > limit:
+            return True
+        spend(len(level))
+        level = [v for item in level if isinstance(item, (Mapping, list, tuple))
+                 for v in (item.values() if isinstance(item, Mapping) else item)]
+        depth += 1
+    return False
 
 
 def _check_target(name: str, line_number: int) -> None:

@@ -24,7 +24,7 @@ from typing import Callable
 
 from .deadlines import TimerValueError, parse_date_or_datetime
 from .errors import Invalid, ReformflowError
-from .expressions import ExpressionError, compile_expression, is_wrapped
+from .expressions import MAX_DATA_DEPTH, ExpressionError, compile_expression, is_wrapped
 from .workdays import as_local_date
 
 # evaluates a constraint's ${...} config against the form's values over the plan's variables;
@@ -68,7 +68,7 @@ def describe_xml(element, camunda_ns: str) -> list[dict]:
 
 
 MAX_DATA_BYTES = 64 * 1024
-MAX_DATA_DEPTH = 32
+# MAX_DATA_DEPTH (32): engine/expressions.py, where a script's values are held to it too
 
 
 def check_submitted(data: dict, what: tuple[str, str]) -> None:

@@ -646,7 +646,8 @@ def test_the_work_of_one_script_is_bounded():
     took 27 s. One budget of 2 000 000 steps counts for the whole script."""
     line = "n = len([0] * 99999 + [0])\n"
     script = compile_script(line * (MAX_SCRIPT_LENGTH // len(line)))
-    with pytest.raises(EvaluationError, match=r"line (\d+): too much work \(limit 2000000 steps\)") as stopped:
+    with pytest.raises(EvaluationError, match=r"line (\d+): too much work \(limit 2000000 steps for the scripts, "
+                       r"conditions and deadlines of one action\)") as stopped:
         script.execute({})
     # stopped at line 20 of 740 (a second, not 27): the steps count over the lines, not per line
     assert int(re.search(r"line (\d+):", str(stopped.value))[1]) == 20

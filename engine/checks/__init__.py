@@ -26,6 +26,7 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 * `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
 * `condition_values` — conditions their form fields' types make fail, or give no true/false;
 * `calls` — call activities;
+* `names` — names and labels shown to people with a control or invisible character in them;
 * `ledger` — the ledger's process properties name variables that exist, of the right type;
 * `properties` — a property the law bounds (legalReviewDays) out of bounds; one an expression counts
   with that is not a whole number; one a caller and the process it calls set differently (across files);
@@ -52,6 +53,7 @@ from .gateways import (rule_conditions_on_activities, rule_gateways, rule_implic
                        rule_unreachable)
 from .ledger import rule_ledger_properties
 from .multi_instance import rule_multi_instance
+from .names import rule_hidden_characters, shown
 from .properties import properties_counted_as_text, property_mismatches, rule_local_rules
 from .unsupported import rule_camunda_8, rule_not_camunda_7, rule_start_permission, rule_unsupported
 from .variables import rule_misspelt_collections, rule_undefined_variables
@@ -87,7 +89,8 @@ RULES = [rule_camunda_8, rule_not_camunda_7, rule_reserved_ids, rule_conditions,
          rule_start_forms, rule_form_field_types, rule_task_types, rule_multi_instance, rule_unsupported,
          rule_start_permission, rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions,
          rule_condition_values, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities,
-         rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties, rule_local_rules]
+         rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties, rule_local_rules,
+         rule_hidden_characters]
 
 
 # The rules that follow flows from element to element by id (Doc.by_id, Doc.outgoing): with an id
@@ -172,6 +175,15 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
                 problems.extend(rule(doc))
     problems.extend(properties_counted_as_text(trees, context))
     problems.extend(property_mismatches(trees, context))
+    return _names_shown(problems)
+
+
+def _names_shown(problems: list[dict]) -> list[dict]:
+    """Each problem's element name with a control or invisible character written as <U+XXXX>:
+    printed raw, a line break in it split the report's lines (rule_hidden_characters says why)."""
+    for p in problems:
+        if p.get("element_name"):
+            p["element_name"] = shown(p["element_name"])
     return problems
 
 
@@ -209,7 +221,7 @@ def check_files(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[str] 
                                                                              or "duplicate ID" in p["message"])))
     elif use_modeler:
         lint_state = "skipped: no readable file"
-    return CheckReport(_said_by_the_gateway(problems, readable), lint_state)
+    return CheckReport(_names_shown(_said_by_the_gateway(problems, readable)), lint_state)
 
 
 def _said_by_the_gateway(problems: list[dict], files: list[tuple[str, bytes]]) -> list[dict]:
