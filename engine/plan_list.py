@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from models import HumanTask, ProcessDefinition, ProcessInstance
 from models.process import is_open
 
-from .queries import as_typed, task_dict
+from .queries import as_typed, ended_with, task_dict
 from .visibility import visible_plans
 
 PAGE_SIZE = 50
@@ -33,7 +33,9 @@ def plan_rows(session, person, *, status: str | None, text: str, page: int = 1,
         for task in session.execute(select(HumanTask.__table__).where(
                 HumanTask.instance_id.in_(ids), is_open(HumanTask.status)).order_by(HumanTask.id)):
             steps.setdefault(task.instance_id, []).append(task_dict(task))
+    ends = ended_with(session.connection(), [r.id for r in found[:limit] if r.status == "completed"])
     rows = [{"id": r.id, "business_key": r.business_key, "title": r.title, "status": r.status,
+             "ended_with": ends.get(r.id),
              "started_by": r.started_by, "started_at": r.started_at.isoformat(), "process_key": r.key,
              "process_name": r.name, "tasks": steps.get(r.id, [])} for r in found[:limit]]
     return rows, len(found) > limit

@@ -9,7 +9,7 @@ from typing import Callable
 from sqlalchemy import Connection, bindparam, case, false, func, null, or_, select
 from sqlalchemy.orm import Session
 
-from models import Group, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
+from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
 from models.identity import memberships
 
 from . import clock, forms
@@ -360,12 +360,23 @@ def instance_view(conn: Connection, instance_id: int, versions: dict[int, int] |
         "business_key": instance.business_key, "title": instance.title,
         "started_by": instance.started_by, "started_at": iso(instance.started_at),
         "ended_at": iso(instance.ended_at), "next_timer_at": iso(instance.next_timer_at),
+        "ended_with": ended_with(conn, [instance.id]).get(instance.id) if instance.status == "completed" else None,
         "version": instance.version,
         "called_versions": _called_versions(conn, json.loads(instance.subprocess_definitions),
                                             {} if versions is None else versions),
         "tasks": mark(conn, [task_dict(t) for t in tasks]),  # a row reads like a HumanTask: same names
         "variables": json.loads(instance.variables_json),
     }
+
+
+def ended_with(conn, plan_ids: list[int]) -> dict[int, str]:
+    """The name of the end event each of these completed plans reached (方案未通过, 已备案), as its
+    instance_ended event recorded it: a plan turned down and a plan filed both read 已办结."""
+    if not plan_ids:
+        return {}
+    rows = conn.execute(select(AuditEvent.instance_id, AuditEvent.payload).where(
+        AuditEvent.event_type == "instance_ended", AuditEvent.instance_id.in_(plan_ids)))
+    return {plan_id: name for plan_id, payload in rows if (name := json.loads(payload).get("end_name"))}
 
 
 def _called_versions(conn: Connection, ids: dict[str, int], versions: dict[int, int]) -> dict[str, int]:

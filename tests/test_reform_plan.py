@@ -39,7 +39,20 @@ def library(engine, people):
 def assert_filed(library, plan):
     assert plan.refresh()["status"] == "completed"
     assert end_event(library, plan.id) == "Event_PlanFiled"
+    assert plan.refresh()["ended_with"] == "已备案"
     assert plan.audit_ok()
+
+
+def _reads_as_turned_down(library, plan):
+    """The reviewer's audit of 6 December 2026: a plan turned down read 已办结 on its page and in the
+    plans list, the same as one filed."""
+    from .web_helper import page_text, signed_in_client
+    assert plan.refresh()["ended_with"] == "方案未通过"
+    library.add_user("gao", "高远", groups=["reform_office"], password="demo-pass-1")
+    office = signed_in_client(library, "gao", "demo-pass-1")
+    shown = page_text(office.get(f"/plans/{plan.id}"))
+    assert "深化财政预算管理制度改革方案 已办结：方案未通过" in shown, shown[:400]
+    assert "已办结：方案未通过" in page_text(office.get("/plans?status=completed"))
 
 
 def test_low_risk_ordinary_plan_goes_straight_through_to_filing(library, at):
@@ -559,6 +572,7 @@ def test_the_government_meeting_revises_or_rejects(library, outcome):
         assert plan.refresh()["status"] == "completed"
         assert end_event(library, plan.id) == "Event_PlanRejected"
         assert plan.created == front + ["Task_HandOverArchive"]
+        _reads_as_turned_down(library, plan)
         return
     assert plan.active == ["Task_DraftPlan"]
     assert plan.variables["returnReason"] == "政府职责分工需调整"
