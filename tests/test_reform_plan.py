@@ -641,7 +641,14 @@ def test_rejected_plan_ends_without_issuance(library):
     plan.do("Task_Countersign", decision="reject")
     # no issuance; the decision's records still go to the archive (Decree 713 Art. 33), then it ends
     assert plan.active == ["Task_HandOverArchive"]
-    assert plan.task("Task_HandOverArchive")["assignee"] == "zhang"
+    archive = plan.task("Task_HandOverArchive")
+    assert archive["assignee"] == "zhang"
+    # the hand-over date's rule in words names the meeting's date, which a countersigned plan has
+    # none of: it hung after the other hint (“不晚于 …（今天）；审议会议日期”, the reviewer's audit)
+    from .web_helper import page_text, signed_in_client
+    library.set_password("zhang", "demo-pass-1", actor="chen")
+    page = page_text(signed_in_client(library, "zhang", "demo-pass-1").get(f"/tasks/{archive['id']}"))
+    assert "（今天）" in page and "审议会议日期" not in page
     plan.do("Task_HandOverArchive")
     assert plan.refresh()["status"] == "completed"
     assert end_event(library, plan.id) == "Event_PlanRejected"

@@ -50,7 +50,10 @@ def hints(field: dict, bounds: dict, labels: dict[str, str]) -> list[str]:
     elif high is not None:
         said.append((_("不晚于 %(v)s%(w)s", v=high, w=words("max")) if date
                      else _("不大于 %(v)s%(w)s", v=high, w=words("max"))))
-    if rule and not hint_used:
+    # the rule in words names a computed bound; one without a value now (no meeting on a plan
+    # decided by countersigning) does not apply, and its words alone would hang after the others
+    idle = any(is_wrapped((c.get(name) or "").strip()) and bounds.get(name) is None for name in ("min", "max"))
+    if rule and not hint_used and not idle:
         said.append(rule)
     if c.get("minlength"):
         said.append(_("至少 %(n)s 个字", n=c["minlength"]))
