@@ -47,6 +47,10 @@ def test_failing_the_legality_review_is_asked_first_and_back_keeps_what_was_type
     expect(question).to_contain_text("合法合规性审查")
     expect(question.locator("[data-field='returnReason']")).to_have_text(REASON)
     assert engine.task_view(review["id"])["status"] == "claimed"  # nothing submitted yet
+    # the question has the focus, and the next Tab reaches 确认提交 (not the page's top links)
+    expect(question).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="确认提交")).to_be_focused()
 
     # 返回修改: the form again, everything typed kept
     page.get_by_role("button", name="返回修改").click()
