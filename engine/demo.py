@@ -96,7 +96,7 @@ STANDARD_ANSWERS = {
     "Task_PrepareRiskReport": {"riskPoints": "征地补偿", "preventionMeasures": "提前公示",
                                "responsePlan": "应急预案", "riskLevel": "low"},
     "Task_RecordControls": {"riskControls": "专人跟踪"},
-    "Task_RequestAdjustment": {"returnReason": "补偿标准须调整"},
+    "Task_RequestAdjustment": {"adjustmentDecision": "return", "returnReason": "补偿标准须调整"},
     "Task_SpecialGroupReview": {"specialGroupOpinion": "内容可行", "specialGroupDecision": "approve"},
     "Task_CheckMaterials": {"materialsComplete": True},
     "Task_LegalityReview": {"legalityResult": "pass", "legalityOpinion": "符合法律法规"},

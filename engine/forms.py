@@ -197,7 +197,12 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None, label
         error = None if bound is None else _check_constraints(field, value, {name: bound})
         if error:
             zh, en = error[:-1].split(" (", 1)
-            return f"{zh}（{_bound_in_words(text, labels, field['properties'].get('rangeHint'))}） ({en}: {text})"
+            hint = field["properties"].get("rangeHint")
+            # the English as informative as the Chinese, and never the expression: the field's
+            # label and the bound in words (today, the rangeHint, the label of the field it names)
+            said = _bound_in_english(text, labels, hint)
+            return (f"{zh}（{_bound_in_words(text, labels, hint)}） "
+                    f"(“{field.get('label') or field['id']}” {en}{f' ({said})' if said else ''})")
     return None
 
 
@@ -212,6 +217,18 @@ def _bound_in_words(text: str, labels: dict[str, str], hint: str | None = None) 
     stays as written."""
     inner = "".join(text.strip()[2:-1].split())
     return _BOUND_WORDS.get(inner) or hint or labels.get(inner) or text
+
+
+_BOUND_WORDS_EN = {"today()": "today", "addDays(today(),1)": "tomorrow", "addDays(today(),-1)": "yesterday"}
+
+
+def _bound_in_english(text: str, labels: dict[str, str], hint: str | None = None) -> str | None:
+    """_bound_in_words for the English half: today, else the rangeHint or the named field's label
+    quoted as Chinese (“决定暂缓的会议日期当天或之后”), else nothing (an expression means nothing
+    to the person filling in the form)."""
+    inner = "".join(text.strip()[2:-1].split())
+    words = _BOUND_WORDS_EN.get(inner) or hint or labels.get(inner)
+    return None if not words else words if inner in _BOUND_WORDS_EN else f"“{words}”"
 
 
 def _reads(field: dict, names: set[str], texts=None) -> bool:
@@ -294,6 +311,10 @@ def default_error(kind: str, text: str) -> str | None:
 # task page): a return, a rejection, a deferral cannot be undone. `confirm` lists value ids,
 # comma-separated; `confirmText` is the sentence the question shows (engine/checks/forms.py)
 CONFIRM, CONFIRM_TEXT = "confirm", "confirmText"
+# which of the confirmed choices send the work back to be redone (a return: 退回修改, shown to the
+# one who must redo it as such, 退回 in the inbox); the others (暂缓, 不同意) are decisions, named
+# by their own names. Without it, every choice `confirm` lists is a return.
+RETURNS = "returns"
 
 
 def confirm_ids(properties: dict) -> list[str]:
@@ -301,16 +322,27 @@ def confirm_ids(properties: dict) -> list[str]:
     return [part.strip() for part in (properties.get(CONFIRM) or "").split(",") if part.strip()]
 
 
+def return_ids(properties: dict) -> list[str]:
+    """The value ids among a field's `confirm` that are returns: those its `returns` lists, else all."""
+    listed = confirm_ids(properties)
+    if RETURNS not in properties:
+        return listed
+    returns = {part.strip() for part in (properties.get(RETURNS) or "").split(",") if part.strip()}
+    return [value for value in listed if value in returns]
+
+
 def to_confirm(fields: list[dict], values: dict) -> list[dict]:
     """The choices among `values` (as submitted, or as validate returns them) that the form's diagram asks to be
-    confirmed: each with its field, the choice's id and name, and the diagram's sentence."""
+    confirmed: each with its field, the choice's id and name, the diagram's sentence, and whether it
+    is a return (`returns`: the work is sent back to be redone) or another decision (暂缓, 不同意)."""
     asked = []
     for field in fields:
         value = values.get(field["id"])
         if field["type"] == "enum" and value is not None and value in confirm_ids(field["properties"]):
             name = next((o["name"] for o in field["options"] if o["id"] == value), value)
             asked.append({"field": field["id"], "label": field["label"], "value": value, "name": name,
-                          "text": (field["properties"].get(CONFIRM_TEXT) or "").strip()})
+                          "text": (field["properties"].get(CONFIRM_TEXT) or "").strip(),
+                          "returns": value in return_ids(field["properties"])})
     return asked
 
 

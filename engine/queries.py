@@ -319,7 +319,11 @@ def task_view(session: Session, task_id: int, limit: Limit,
     fresh = {f["id"] for f in view["form"] if task.status in OPEN_STATUSES and not forms.carries_over(f)}
     view["values"] = {f["id"]: forms.default_value(f) if f["id"] in fresh
                       else variables.get(f["id"], forms.default_value(f)) for f in view["form"]}
-    view["earlier"] = {fid: variables[fid] for fid in fresh if variables.get(fid) not in (None, "")}
+    # — only what this same step (its element, and its item of a multi-instance) wrote on an earlier
+    # round: returnReason, 会议日期 are shared by several steps, and the risk assessors' reason or the
+    # government meeting's date is no earlier entry of 专项小组审核把关 or of the standing committee's
+    earlier = _own_earlier(session, task) if fresh else {}
+    view["earlier"] = {fid: earlier[fid] for fid in fresh if earlier.get(fid) not in (None, "")}
     # fields nobody has given a value yet (this round): `values` holds the form's default there, which
     # an input starts from, but a page showing values must not read an unticked box's false as 否
     view["unset"] = [f["id"] for f in view["form"] if f["id"] in fresh or f["id"] not in variables]
@@ -330,6 +334,18 @@ def task_view(session: Session, task_id: int, limit: Limit,
     view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))} \
         if task.status in OPEN_STATUSES else {}
     return view
+
+
+def _own_earlier(session: Session, task: HumanTask) -> dict:
+    """The values the latest earlier completion of the same step wrote (the same element of the
+    plan, the same item of a multi-instance: its subject), {} if this is its first round."""
+    payload = session.execute(
+        select(AuditEvent.payload).join(HumanTask, HumanTask.id == AuditEvent.task_id)
+        .where(HumanTask.instance_id == task.instance_id, HumanTask.process_key == task.process_key,
+               HumanTask.element_id == task.element_id, HumanTask.id != task.id,
+               HumanTask.subject.is_not_distinct_from(task.subject), AuditEvent.event_type == "task_completed")
+        .order_by(AuditEvent.seq.desc()).limit(1)).scalar()
+    return (json.loads(payload).get("new") or {}) if payload else {}
 
 
 _PLANS, _DEFINITIONS, _TASKS = ProcessInstance.__table__, ProcessDefinition.__table__, HumanTask.__table__

@@ -1,8 +1,8 @@
 """What a task's page says beside the task itself, read from what the engine keeps already:
 
 - `returned_by`: who sent the step back, from which step and when (the completion that opened it
-  chose a value the diagram asks to confirm: a return, a rejection), and `returned` for a page of
-  inbox rows at once;
+  chose a value the diagram asks to confirm: a return, or a decision such as 暂缓 or 不同意, told
+  apart by `is_return`), and `returned` for a page of inbox rows at once (returns only);
 - `deadline`: how late an open step is (calendar days, as the plan page and the ledger count) or
   how many working days it has left (the working-day calendar), and the reform office's step
   opened since the deadline passed, if any (an escalation);
@@ -69,6 +69,9 @@ def returned_by(session: Session, trail: Trail, task_id: int) -> dict | None:
     return {"task_id": step.id, "name": step.name, "subject": step.subject, "at": iso(cause.occurred_at),
             "actor": cause.actor, "actor_name": item["actor_name"], "unit": payload.get("unit"),
             "on_behalf_name": item.get("on_behalf_name"), "chosen": chosen,
+            # a return (退回修改: the work is to be redone), else a decision named by its choice
+            # (会议决定：暂缓, 会签结论：不同意): the diagram's `returns` says which (forms.return_ids)
+            "is_return": any(c["returns"] for c in chosen),
             # what else they wrote (the opinion, the reason), under the form's labels
             "values": [v for v in item["values"] if v["field"] not in {c["field"] for c in chosen}]}
 
@@ -78,7 +81,8 @@ PAGE_EVENTS = ("task_completed",)
 
 
 def returned(session: Session, tasks: list[dict]) -> set[int]:
-    """The ids among `tasks` (inbox rows) that a return opened, in two SELECTs for a page of them."""
+    """The ids among `tasks` (inbox rows) that a return opened (not another confirmed decision:
+    暂缓, 不同意), in two SELECTs for a page of them."""
     ids = [t["id"] for t in tasks]
     if not ids:
         return set()
@@ -97,7 +101,7 @@ def returned(session: Session, tasks: list[dict]) -> set[int]:
             select(AuditEvent.seq, AuditEvent.task_id, AuditEvent.payload, HumanTask.form_json)
             .join(HumanTask, HumanTask.id == AuditEvent.task_id)
             .where(AuditEvent.seq.in_(list(seqs)), AuditEvent.event_type == "task_completed")):
-        if cause_task != seqs[seq] and _returning(json.loads(form_json), json.loads(payload)):
+        if cause_task != seqs[seq] and any(c["returns"] for c in _returning(json.loads(form_json), json.loads(payload))):
             found.add(seqs[seq])
     return found
 

@@ -141,9 +141,9 @@ def test_a_date_bound_written_as_an_expression_is_evaluated_on_submit(at):
             validate([FILED], {"filingDate": "2026-03-11"}, {}, limit)
     assert early.value.details == [{"field": "filingDate", "code": "constraint", "message":
                                     "「filingDate」(filingDate) 不得早于 2026-01-31（${issueDate}） "
-                                    "(not before 2026-01-31: ${issueDate})"}]
+                                    "(“filingDate” not before 2026-01-31)"}]  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
     assert future.value.details[0]["message"] == ("「filingDate」(filingDate) 不得晚于 2026-03-10（今天） "
-                                                  "(not after 2026-03-10: ${today()})")
+                                                  "(“filingDate” not after 2026-03-10 (today))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
 
 
 def test_a_bound_is_said_in_words_where_it_is_a_common_one(at):
@@ -157,9 +157,9 @@ def test_a_bound_is_said_in_words_where_it_is_a_common_one(at):
         with pytest.raises(Invalid) as today:
             validate([later], {"newDeadline": "2026-03-10"}, {}, _limit({}))
     assert early.value.details[0]["message"] == ("「filingDate」(filingDate) 不得早于 2026-01-31（印发日期） "
-                                                 "(not before 2026-01-31: ${issueDate})")
+                                                 "(“filingDate” not before 2026-01-31 (“印发日期”))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
     assert today.value.details[0]["message"] == ("「newDeadline」(newDeadline) 不得早于 2026-03-11（明天） "
-                                                 "(not before 2026-03-11: ${ addDays(today(), 1) })")
+                                                 "(“newDeadline” not before 2026-03-11 (tomorrow))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
 
 
 def test_a_bound_may_name_another_field_of_the_same_form_and_one_without_a_value_does_not_apply(at):
@@ -208,7 +208,8 @@ def test_a_whole_number_bound_from_a_process_setting():
     days = field("reviewDays", "long", constraints={"min": "${minReviewDays}", "max": "30"})
     with pytest.raises(Invalid) as err:
         validate([days], {"reviewDays": 5}, {}, _limit({"minReviewDays": 7}))
-    assert "不得小于 7（${minReviewDays}） (at least 7: ${minReviewDays})" in err.value.details[0]["message"]
+    # the English half no longer shows the expression (it was `(at least 7: ${minReviewDays})`)
+    assert "不得小于 7（${minReviewDays}） (“reviewDays” at least 7)" in err.value.details[0]["message"]
     assert validate([days], {"reviewDays": 7}, {}, _limit({"minReviewDays": 7})) == {"reviewDays": 7}
 
 

@@ -141,8 +141,9 @@ def test_a_monthly_table_must_add_up_to_the_plans_measures(library, at):  # noqa
             said[wrong] = refused.value.details[0]["message"]
         # the lead unit reads the rule in words (the field's rangeHint), not the diagram's expression
         assert said[(0, 0, 4)] == ("「未启动（项）」(measuresNotStarted) 不得大于 3（已完成、已启动未完成、未启动三项之和须等于"
-                                   "举措总数） (at most 3: ${measureCount - measuresDone - measuresStarted})")
-        assert said[(4, 0, 0)] == "「已完成（项）」(measuresDone) 不得大于 3（不能超过举措总数） (at most 3: ${measureCount})"
+                                   "举措总数） (“未启动（项）” at most 3 (“已完成、已启动未完成、未启动三项之和须等于举措总数”))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
+        assert said[(4, 0, 0)] == ("「已完成（项）」(measuresDone) 不得大于 3（不能超过举措总数） "
+                                   "(“已完成（项）” at most 3 (“不能超过举措总数”))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
         # and the task's page says the same before anything is submitted
         from click.testing import CliRunner
 
@@ -293,8 +294,8 @@ def test_the_interview_is_held_after_the_notice_was_served(library, at):  # noqa
         with pytest.raises(Invalid) as early:
             plan.do("Task_RecordInterview", interviewDate="2026-03-31", interviewee="分管副市长", interviewRecord="约谈")
         assert early.value.details[0]["message"] == (
-            "「约谈日期」(interviewDate) 不得早于 2026-04-01（整改意见书送达日期至今天之间） (not before 2026-04-01: "
-            "${noticeDate})")
+            "「约谈日期」(interviewDate) 不得早于 2026-04-01（整改意见书送达日期至今天之间） "
+            "(“约谈日期” not before 2026-04-01 (“整改意见书送达日期至今天之间”))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
         plan.do("Task_RecordInterview", interviewDate="2026-04-01", interviewee="分管副市长", interviewRecord="约谈")
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}
 
@@ -325,8 +326,8 @@ def test_the_effects_are_evaluated_after_implementation_started(library, at):  #
         with pytest.raises(Invalid) as early:
             plan.do("Task_EvaluateEffects", evaluationDate="2026-01-14")
         assert early.value.details[0]["message"] == (
-            "「评估日期」(evaluationDate) 不得早于 2026-01-15（实施开始日期至今天之间） (not before 2026-01-15: "
-            "${implementationStart})")
+            "「评估日期」(evaluationDate) 不得早于 2026-01-15（实施开始日期至今天之间） "
+            "(“评估日期” not before 2026-01-15 (“实施开始日期至今天之间”))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
         with pytest.raises(Invalid, match="不得晚于 2027-01-20（今天）"):
             plan.do("Task_EvaluateEffects", evaluationDate="2027-01-21")
         plan.do("Task_EvaluateEffects", evaluationDate="2026-01-15")

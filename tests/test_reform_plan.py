@@ -733,7 +733,7 @@ def test_a_meeting_is_recorded_after_it_is_held(library, at, meeting):
             plan.do(meeting, meetingDate="2027-05-01")
         assert [d["field"] for d in future.value.details] == ["meetingDate"]
         assert future.value.details[0]["message"] == (
-            "「会议日期」(meetingDate) 不得晚于 2026-12-04（今天） (not after 2026-12-04: ${today()})")
+            "「会议日期」(meetingDate) 不得晚于 2026-12-04（今天） (“会议日期” not after 2026-12-04 (today))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
         assert plan.active == [meeting]  # nothing was recorded
         plan.do(meeting, meetingDate="2026-12-04")
         assert plan.variables["meetingDate"] == "2026-12-04"
@@ -759,7 +759,7 @@ def test_a_plan_is_issued_and_its_archive_handed_over_after_the_meeting_that_dec
             # the meeting's date is on another task's form: the rule is said in words
             assert early.value.details[0]["message"] == (
                 f"「{label}」({field}) 不得早于 2026-03-05（审议会议日期） "
-                "(not before 2026-03-05: ${empty meetingDate ? null : meetingDate})")
+                f"(“{label}” not before 2026-03-05 (“审议会议日期”))")  # the English names the field and says the bound as the Chinese does, never the expression (it was `: ${…}`)
             with pytest.raises(Invalid, match="不得晚于 2026-03-10（今天）"):  # and still not in the future
                 plan.do(element, **{field: "2026-03-11"})
         assert plan.active == DECIDED
