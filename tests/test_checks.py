@@ -406,6 +406,18 @@ def test_confirm_names_values_of_its_enum_field():
     assert "names 'reject', which is not one of its values" in problem["message"]
 
 
+def test_returns_names_choices_that_confirm_lists():
+    """`returns` (which confirmed choices are returns, 退回 in the inbox) naming a choice not asked
+    about would never count: said, with the choices to pick from."""
+    assert found(_decision('<camunda:property id="confirm" value="pass,fail" />'
+                           '<camunda:property id="returns" value="fail" />')) == []
+    [problem] = check_processes([("t.bpmn", _decision('<camunda:property id="confirm" value="fail" />'
+                                                      '<camunda:property id="returns" value="pass" />'))])
+    assert problem["message"].startswith("表单字段 'result' 的属性 returns 列出的 'pass' 不在 confirm 中，不会算作退回；"
+                                         "returns 只能从 confirm 的选项中选：fail (")
+    assert found(_decision('<camunda:property id="returns" value="fail" />')) == [("form", "Task_A")]
+
+
 @pytest.mark.parametrize("properties, kind", [
     ('<camunda:property id="confirm" value="" />', "enum"),
     ('<camunda:property id="confirm" value="fail" />', "string"),

@@ -6,7 +6,7 @@ import re
 from ..deadlines import is_iso_date_or_datetime
 from ..documents import FILES_OF, PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import ENGINE_VARIABLES, is_wrapped, readable_name
-from ..forms import (CONFIRM, CONFIRM_TEXT, REQUIRED_WHEN, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids,
+from ..forms import (CONFIRM, CONFIRM_TEXT, REQUIRED_WHEN, RETURNS, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids,
                      default_error)
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
@@ -250,6 +250,7 @@ def _check_confirm(doc: Doc, task, field, fid: str, kind: str, properties: dict[
             yield doc.problem(task, "form", f"表单字段 '{fid}' 有属性 {CONFIRM_TEXT} 却没有 {CONFIRM}，这句话不会显示；请用 "
                               f"{CONFIRM} 列出须确认的选项 (form field '{fid}' has {CONFIRM_TEXT} but no {CONFIRM}: the "
                               f"sentence is never shown; list the choices to confirm in {CONFIRM})")
+        yield from _check_returns(doc, task, fid, properties, [])
         return
     listed, values = confirm_ids(properties), field.xpath("./camunda:value/@id", namespaces=NS)
     if kind != "enum":
@@ -264,6 +265,20 @@ def _check_confirm(doc: Doc, task, field, fid: str, kind: str, properties: dict[
             yield doc.problem(task, "form", f"表单字段 '{fid}' 的属性 {CONFIRM} 列出的 '{unknown}' 不是它的可选值，可写："
                               f"{', '.join(values)} (form field '{fid}': property {CONFIRM} names '{unknown}', which "
                               f"is not one of its values: {', '.join(values)})")
+    yield from _check_returns(doc, task, fid, properties, listed)
+
+
+def _check_returns(doc: Doc, task, fid: str, properties: dict[str, str], listed: list[str]):
+    """`returns` says which of the confirmed choices send the work back to be redone (退回 in the
+    inbox); a value it names that `confirm` does not list is never asked about, so never a return."""
+    if RETURNS not in properties:
+        return
+    named = [part.strip() for part in properties[RETURNS].split(",") if part.strip()]
+    for stray in [v for v in named if v not in listed]:
+        yield doc.problem(task, "form", f"表单字段 '{fid}' 的属性 {RETURNS} 列出的 '{stray}' 不在 {CONFIRM} 中，不会算作退回；"
+                          f"{RETURNS} 只能从 {CONFIRM} 的选项中选：{', '.join(listed) or '—'} (form field '{fid}': property "
+                          f"{RETURNS} names '{stray}', which {CONFIRM} does not list, so it is never a return; choose among "
+                          f"{CONFIRM}'s choices: {', '.join(listed) or '—'})")
 
 
 def _check_bounds_order(doc: Doc, task, field, fid: str, kind: str):
