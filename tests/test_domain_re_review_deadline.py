@@ -49,3 +49,17 @@ def test_a_re_review_decided_in_time_is_neither_reminded_nor_escalated(library, 
     fired = plan.fire_timers_at(at, "2026-05-07T00:00:01")
     assert "Event_ReReviewReminder" not in fired and "Event_ReReviewOverdue" not in fired
     assert "Task_UrgeReReviewDecision" not in plan.created
+
+
+def test_a_request_period_ending_in_the_labour_day_holiday_runs_to_the_first_working_day_after(library, at):  # noqa: F811
+    """Served on 1 April 2026, the 30 days for a request end on 1 May, in the holiday (1-5 May): the
+    lead unit may still ask until the end of 6 May (民法典第二百零三条)."""
+    plan = _started(library, at)
+    _notice(plan, at, deadline="2026-05-20")
+    assert plan.task("Task_RequestReReview")["follow_up_at"] == end_of("2026-05-06")
+    assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == []
+    assert plan.fire_timers_at(at, "2026-05-06T23:59:00") == []
+    with at("2026-05-06T17:00:00"):  # on its last day, the request still reaches the reform office
+        plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons="第2项：预算已按规定公开，不属公开不完整")
+    # requested on 6 May: 30 days to 5 June, a Friday, which stays
+    assert plan.inbox()["Task_DecideReReview"] == ("reform_office", end_of("2026-06-05"))
