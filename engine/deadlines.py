@@ -429,6 +429,14 @@ def deadline_functions(now: datetime, calendar: WorkCalendar) -> dict[str, Calla
         start = _date_arg("addWorkingDays", d)
         return _working("addWorkingDays", start, _int_arg("addWorkingDays", "n", n))
 
+    def periodEnd(d):  # noqa: N802
+        """The last day of a calendar-day or calendar-month period that ends on date d: d if it
+        is a working day, else the first working day after it (《民法典》第二百零三条：期间的最后一日是
+        法定休假日的，以法定休假日结束的次日为期间的最后一日; a weekend is a day off, a swapped
+        working weekend day, 调休上班, is not). Counted on the working-day calendar as the
+        working-day functions are, so it moves when the calendar changes."""
+        return _working("periodEnd", _date_arg("periodEnd", d), 0)
+
     def addMonths(d, n):  # noqa: N802
         """d plus n calendar months (Jan 31 + 1 -> Feb 28/29)."""
         value = _date_or_datetime_arg("addMonths", d)
@@ -461,6 +469,7 @@ def deadline_functions(now: datetime, calendar: WorkCalendar) -> dict[str, Calla
     return {
         "workingDays": workingDays,
         "addWorkingDays": addWorkingDays,
+        "periodEnd": periodEnd,
         "addMonths": addMonths,
         "addDays": addDays,
         "today": today,
@@ -471,5 +480,5 @@ def deadline_functions(now: datetime, calendar: WorkCalendar) -> dict[str, Calla
 
 #: Names :func:`deadline_functions` provides, for the deploy-time checker.
 DEADLINE_FUNCTION_NAMES: frozenset[str] = frozenset(
-    {"workingDays", "addWorkingDays", "addMonths", "addDays", "today", "now", "date"}
+    {"workingDays", "addWorkingDays", "periodEnd", "addMonths", "addDays", "today", "now", "date"}
 )

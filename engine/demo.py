@@ -78,7 +78,8 @@ def document_number(prefix: str, number: int, issued: date | str | None = None) 
 
 # A valid answer for every task of the library (docs/processes.md lists the fields). Dates that
 # depend on "now" are callables (engine.drive.answer_for calls them): a plan is issued today, its
-# public consultation ran for the last 30 days, a new filing deadline is a week away.
+# public consultation of 30 days ended a fortnight ago (a period ending on a day off runs on to the next
+# working day, so ending yesterday may not be over yet), a new filing deadline is a week away.
 STANDARD_ANSWERS = {
     "Task_RegisterPlan": lambda _task: {"leadUnit": "市财政局", "responsiblePerson": "张伟",
                                         "plannedCompletion": _days_from_today(180)},
@@ -88,7 +89,7 @@ STANDARD_ANSWERS = {
                                 "departmentOpinionsHandling": "均已采纳", "consensusReached": True},
     "Task_CoordinateDepartments": {"coordinationSummary": "已协调一致"},
     "Task_PublicConsultation": lambda _task: {"consultationMethods": "网上公示", "consultationDays": 30,
-                                              "consultationStart": _days_from_today(-31)},
+                                              "consultationStart": _days_from_today(-45)},
     "Task_RecordPublicComments": {"publicCommentsReceived": "收到意见37条", "publicCommentsHandling": "采纳12条，其余说明理由"},
     "Task_ExpertArgumentation": {"expertPanel": "五人专家组", "expertOpinions": "可行",
                                  "opinionsSigned": True, "conflictsExcluded": True},

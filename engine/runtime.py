@@ -789,7 +789,9 @@ _UNIT_MEMBER = (select(_USERS.c.id).select_from(_USERS)
                 .limit(1))
 
 
-WORKDAY_FUNCTIONS = frozenset({"workingDays", "addWorkingDays"})
+# The functions counted on the working-day calendar: a deadline using one is counted again when
+# the calendar changes (engine/recount.py) and is 暂定 in a year it does not know (engine/provisional.py).
+WORKDAY_FUNCTIONS = frozenset({"workingDays", "addWorkingDays", "periodEnd"})
 
 
 def due_basis(due_text: str | None, variables, at: datetime) -> str | None:

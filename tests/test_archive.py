@@ -270,3 +270,14 @@ def test_a_record_keeps_the_unit_its_author_acted_for(library, at):  # noqa: F81
     archive = json.loads(_archive(library, plan.id, "--json").stdout)
     public = {s["code"]: s for s in archive["sections"]}["public_participation"]["records"]
     assert [(r["actor_name"], r["actor_unit"]) for r in public] == [("张伟", "市财政局")] * 2
+
+
+def test_the_handover_period_ending_in_the_national_day_holiday_runs_to_8_october(library, at):  # noqa: F811
+    """移交决策档案 has 30 days from the decision (archiveDays): from 1 September 2026 they end on
+    1 October, in the holiday, so the step is due by the end of 8 October (民法典第二百零三条)."""
+    with at("2026-09-01T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_HandOverArchive", Task_RegisterPlan=EVERY_PROCEDURE,
+                       Task_PublicConsultation={"consultationStart": "2026-07-01", "consultationDays": 30},
+                       Task_PrepareRiskReport={"riskLevel": "low"})
+        assert plan.task("Task_HandOverArchive")["due_at"] == "2026-10-08T16:00:00+00:00"

@@ -210,7 +210,7 @@ def _functions(at):
 def test_function_names_match_the_checker_list():
     assert set(_functions(JAN31_10AM)) == DEADLINE_FUNCTION_NAMES
     assert DEADLINE_FUNCTION_NAMES == {
-        "workingDays", "addWorkingDays", "addMonths", "addDays", "today", "now", "date",
+        "workingDays", "addWorkingDays", "periodEnd", "addMonths", "addDays", "today", "now", "date",
     }
 
 
@@ -283,6 +283,9 @@ def test_add_months_and_add_days_functions():
         ("addMonths", (date(9999, 12, 1), 1), "date range"),
         ("addDays", (date(9999, 12, 31), 1), "date range"),
         ("addDays", (20261201, 1), "20261201"),
+        ("periodEnd", ("2026-02-30",), "periodEnd(): "),
+        ("periodEnd", (None,), "periodEnd(): expected a date"),
+        ("periodEnd", (20261201,), "20261201"),
         ("date", ("P7D",), "P7D"),
         ("date", (20261201,), "20261201"),
     ],
@@ -300,3 +303,58 @@ def test_limits_are_inclusive_and_never_raise_for_unknown_years():
     assert fns["workingDays"](10000) > date(2060, 1, 1)
     assert fns["workingDays"](-10000) < date(1990, 1, 1)
     assert {w.year for w in calendar.warnings} >= {2027, 2003}
+
+
+# -- periodEnd: the last day of a period that ends on a day off (《民法典》第二百零三条) --------
+
+
+@pytest.mark.parametrize("day, end", [
+    ("2026-03-04", date(2026, 3, 4)),    # a Wednesday: a working day stays
+    ("2026-03-07", date(2026, 3, 9)),    # Saturday -> Monday
+    ("2026-03-08", date(2026, 3, 9)),    # Sunday -> Monday
+    ("2026-02-14", date(2026, 2, 14)),   # Saturday swapped to a working day before the Spring Festival (调休上班)
+    ("2026-02-28", date(2026, 2, 28)),   # the one after it
+    ("2026-09-20", date(2026, 9, 20)),   # Sunday worked before National Day
+    ("2026-02-15", date(2026, 2, 24)),   # the Spring Festival holiday (15-23 February) -> the first working day after
+    ("2026-02-23", date(2026, 2, 24)),
+    ("2026-10-01", date(2026, 10, 8)),   # National Day (1-7 October) -> 8 October
+    ("2026-10-07", date(2026, 10, 8)),
+    ("2026-05-05", date(2026, 5, 6)),    # the last day of the Labour Day holiday
+])
+def test_period_end_moves_a_day_off_to_the_next_working_day(day, end):
+    fns = _functions(JAN31_10AM)
+    assert fns["periodEnd"](day) == end
+    assert fns["periodEnd"](date.fromisoformat(day)) == end
+
+
+def test_period_end_takes_the_beijing_date_of_a_datetime_and_composes_with_add_months():
+    fns = _functions(JAN31_10AM)
+    # 2026-03-06 20:00 UTC is already Saturday 7 March in Beijing
+    assert fns["periodEnd"](datetime(2026, 3, 6, 20, 0, tzinfo=UTC)) == date(2026, 3, 9)
+    assert fns["periodEnd"]("2026-03-06T20:00:00Z") == date(2026, 3, 9)
+    # one month from 2026-09-01 is Thursday 1 October, in the National Day holiday
+    assert fns["periodEnd"](fns["addMonths"]("2026-09-01", 1)) == date(2026, 10, 8)
+    assert fns["periodEnd"](fns["addDays"]("2026-09-01", 33)) == date(2026, 10, 8)
+
+
+def test_period_end_follows_the_calendar_s_entries():
+    # an extra local day off entered by the office moves the end; a day entered as worked keeps it
+    calendar = WorkCalendar({date(2026, 3, 4): False, date(2026, 3, 7): True})
+    fns = deadline_functions(JAN31_10AM, calendar)
+    assert fns["periodEnd"]("2026-03-04") == date(2026, 3, 5)
+    assert fns["periodEnd"]("2026-03-07") == date(2026, 3, 7)
+
+
+def test_period_end_in_a_year_the_calendar_does_not_know_counts_the_statutory_holidays_and_warns():
+    calendar = WorkCalendar()
+    fns = deadline_functions(JAN31_10AM, calendar)
+    assert fns["periodEnd"]("2027-01-31") == date(2027, 2, 1)   # a Sunday
+    assert fns["periodEnd"]("2027-02-05") == date(2027, 2, 11)  # 除夕 to 初三 by law, then the weekend's 补假
+    assert fns["periodEnd"]("2027-03-05") == date(2027, 3, 5)   # a Friday
+    assert [w.year for w in calendar.warnings] == [2027]
+
+
+def test_period_end_beyond_the_last_date_is_out_of_range():
+    fns = deadline_functions(JAN31_10AM, WorkCalendar({date(9999, 12, 31): False}))
+    with pytest.raises(TimerValueError, match="periodEnd\\(\\): result is outside the supported date range"):
+        fns["periodEnd"](date(9999, 12, 31))

@@ -508,7 +508,7 @@ def test_a_value_out_of_range_at_run_time_names_the_value(engine, people, at):
     assert message.startswith("reform_plan.bpmn: element Event_ConsultationPeriodEnds (征求意见期满): 值无效或超出范围")
     # (the form caps consultationDays at 365: a start date at the end of the calendar overflows)
     assert 'consultationDays = 30，consultationStart = "9999-12-20"' in message
-    assert "${addDays(consultationStart, consultationDays)}" in message
+    assert "${periodEnd(addDays(consultationStart, consultationDays))}" in message
     assert "值无效或超出范围：addDays() 执行失败：addDays()：结果超出支持的日期范围" in message
     assert "(addDays() failed: addDays(): result is outside the supported date range" in message
     assert engine.instance(plan.id)["tasks"] == plan.view["tasks"]  # nothing changed

@@ -225,8 +225,9 @@ def _notice(plan, at, deadline="2026-04-30"):
 
 
 def _window_passes(plan, at):
-    """The notice was served on 1 April: the 30 days for a re-review run to the end of 1 May."""
-    assert "Event_ReReviewWindowEnds" in plan.fire_timers_at(at, "2026-05-02T00:00:01")
+    """The notice was served on 1 April: the 30 days for a re-review end on 1 May, in the Labour Day holiday
+    (1-5 May 2026), so they run to the end of 6 May, the first working day after it (民法典第二百零三条)."""
+    assert "Event_ReReviewWindowEnds" in plan.fire_timers_at(at, "2026-05-07T00:00:01")
 
 
 def test_a_rectification_notice_is_rectified_and_passes_re_inspection(library, at):  # noqa: F811
@@ -240,7 +241,7 @@ def test_a_rectification_notice_is_rectified_and_passes_re_inspection(library, a
         assert plan.inbox() == {"Task_RequestReReview": ("zhang", None)}
     _window_passes(plan, at)
     assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}
-    with at("2026-05-02T10:00:00"):
+    with at("2026-05-07T10:00:00"):
         plan.do("Task_ReInspect", reinspectionResult="passed", reinspectionOpinion="整改到位，销号")
         assert plan.active == []
     assert plan.fire_timers_at(at, "2026-06-01T00:00:01") == []  # no rectification timer left
@@ -255,7 +256,7 @@ def test_a_failed_re_inspection_sends_it_back_with_its_reason_and_the_leader_is_
     with at("2026-04-20T10:00:00"):
         plan.do("Task_Rectify", rectificationReport="已起草绩效评价办法")
     _window_passes(plan, at)
-    with at("2026-05-02T10:00:00"):
+    with at("2026-05-07T10:00:00"):
         plan.do("Task_ReInspect", reinspectionResult="failed", reinspectionOpinion="办法仅起草未印发，预算公开仍不完整")
         assert plan.inbox() == {"Task_OrderFurtherRectification": ("reform_office", None)}
         with pytest.raises(Invalid, match="newRectificationDeadline"):  # a new deadline in the past
@@ -270,7 +271,7 @@ def test_a_failed_re_inspection_sends_it_back_with_its_reason_and_the_leader_is_
         assert [f["id"] for f in plan.task("Task_Rectify")["form"]][:3] == [
             "rectificationNoticeNumber", "problemList", "reinspectionOpinion"]
     # the old deadline has no timer left, and no second re-review is offered: only the new deadline counts
-    assert plan.fire_timers_at(at, "2026-05-03T00:00:01") == []
+    assert plan.fire_timers_at(at, "2026-05-08T00:00:01") == []
     with at("2026-05-15T10:00:00"):
         plan.do("Task_Rectify", rectificationReport="办法已印发，预算全部公开")
         plan.do("Task_ReInspect", reinspectionResult="passed", reinspectionOpinion="整改到位")
@@ -288,7 +289,7 @@ def test_the_interview_is_held_after_the_notice_was_served(library, at):  # noqa
     with at("2026-04-20T10:00:00"):
         plan.do("Task_Rectify")
     _window_passes(plan, at)
-    with at("2026-05-02T10:00:00"):
+    with at("2026-05-07T10:00:00"):
         plan.do("Task_ReInspect", reinspectionResult="failed", reinspectionOpinion="未整改到位")
         plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-05-20", interviewLeader=True)
         with pytest.raises(Invalid) as early:
@@ -340,7 +341,7 @@ def test_a_failed_re_inspection_without_interview_goes_straight_back(library, at
     with at("2026-04-20T10:00:00"):
         plan.do("Task_Rectify")
     _window_passes(plan, at)
-    with at("2026-05-02T10:00:00"):
+    with at("2026-05-07T10:00:00"):
         plan.do("Task_ReInspect", reinspectionResult="failed", reinspectionOpinion="未整改到位")
         plan.do("Task_OrderFurtherRectification", newRectificationDeadline="2026-05-08")
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-08"))}
@@ -361,7 +362,7 @@ def test_an_overdue_rectification_is_escalated_to_the_reform_office(library, at)
     assert inbox["Task_UrgeRectification"] == ("reform_office", None)
     assert inbox["Task_Rectify"] == ("zhang", end_of("2026-04-30"))
     _window_passes(plan, at)
-    with at("2026-05-02T09:00:00"):
+    with at("2026-05-07T09:00:00"):
         plan.do("Task_UrgeRectification", urgeNote="挂账督办")
         plan.do("Task_Rectify")
         plan.do("Task_ReInspect")
@@ -377,7 +378,7 @@ def test_a_rectification_reported_before_the_office_follows_it_up_withdraws_the_
     assert sorted(plan.fire_timers_at(at, "2026-05-01T00:00:01")) == ["Event_RectifyOverdue", "Event_RectifyReminder"]
     assert "Task_UrgeRectification" in plan.inbox()
     _window_passes(plan, at)
-    with at("2026-05-02T09:00:00"):
+    with at("2026-05-07T09:00:00"):
         plan.do("Task_Rectify")
     assert plan.inbox() == {"Task_ReInspect": ("reform_office", None)}  # the follow-up is gone
     assert "Task_UrgeRectification" in [e["element_id"] for e in audit_payloads(library, plan.id, "task_cancelled")]
@@ -517,11 +518,11 @@ def test_a_re_review_upheld_within_its_period_leaves_the_rectification_running(l
     plan = _started(library, at)
     _notice(plan, at)
     rectify_id = plan.task("Task_Rectify")["id"]
-    assert plan.task("Task_RequestReReview")["follow_up_at"] == end_of("2026-05-01")  # 30 days after service
+    assert plan.task("Task_RequestReReview")["follow_up_at"] == end_of("2026-05-06")  # 30 days: 1 May, a holiday, so 6 May
     _request_re_review(plan, at)
     # the reform office decides within 30 days of the request; the rectification does not stop meanwhile
     assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
-                            "Task_DecideReReview": ("reform_office", end_of("2026-05-05"))}
+                            "Task_DecideReReview": ("reform_office", end_of("2026-05-06"))}  # the 30th day, 5 May, is a holiday
     with at("2026-04-10T10:00:00"):
         with pytest.raises(Invalid, match="reReviewPanel"):  # who reviewed, the interested ones excluded
             plan.do("Task_DecideReReview", reReviewPanel=None)
@@ -585,11 +586,11 @@ def test_a_change_that_changes_nothing_goes_back_to_the_office_member_who_decide
     with at("2026-04-10T10:00:00"):
         plan.do("Task_DecideReReview", **decide)
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
-                                "Task_DecideReReview": ("chen", end_of("2026-05-05"))}
+                                "Task_DecideReReview": ("chen", end_of("2026-05-06"))}
         plan.do("Task_DecideReReview", **decide, revisedProblemList="1. 绩效评价办法未出台；2. 预算公开不完整",
                 revisedRectificationDeadline="2026-04-30")  # what the notice already says
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
-                                "Task_DecideReReview": ("chen", end_of("2026-05-05"))}
+                                "Task_DecideReReview": ("chen", end_of("2026-05-06"))}
     assert plan.task("Task_Rectify")["id"] == rectify  # nothing restarted, nothing escalated
     assert audit_payloads(library, plan.id, "escalation") == []
     assert plan.created.count("Task_DecideReReview") == 3
@@ -617,7 +618,7 @@ def test_a_change_decided_after_the_deadline_must_set_a_new_one_or_the_new_round
         plan.do("Task_DecideReReview", **decide)
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")),
                                 "Task_UrgeRectification": ("reform_office", None),
-                                "Task_DecideReReview": ("chen", end_of("2026-05-05"))}
+                                "Task_DecideReReview": ("chen", end_of("2026-05-06"))}
         assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["rectification_overdue"]
         with pytest.raises(Invalid, match="revisedRectificationDeadline"):  # a new deadline in the past is refused
             plan.do("Task_DecideReReview", **decide, revisedRectificationDeadline="2026-05-03")
@@ -653,8 +654,8 @@ def test_a_re_review_that_withdraws_the_notice_ends_the_rectification_and_closes
 def test_an_unused_request_period_ends_at_its_last_day_and_nothing_waits_for_it(library, at):  # noqa: F811
     plan = _started(library, at)
     _notice(plan, at, deadline="2026-05-20")
-    assert plan.fire_timers_at(at, "2026-05-01T23:59:00") == []
-    assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == ["Event_ReReviewWindowEnds"]
+    assert plan.fire_timers_at(at, "2026-05-06T23:59:00") == []  # 1 May, the 30th day, is a holiday: to the end of 6 May
+    assert plan.fire_timers_at(at, "2026-05-07T00:00:01") == ["Event_ReReviewWindowEnds"]
     assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}  # the request left the inbox
     assert [e["element_id"] for e in audit_payloads(library, plan.id, "task_cancelled")] == ["Task_RequestReReview"]
     with at("2026-05-10T10:00:00"):
@@ -708,7 +709,7 @@ def test_a_request_without_reasons_is_refused_at_the_form_and_nothing_is_decided
         # the same request stays with the lead unit, with its follow-up date; the reform office has nothing
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-04-30")), "Task_RequestReReview": ("zhang", None)}
         again = plan.task("Task_RequestReReview")
-        assert again["id"] == first and again["follow_up_at"] == end_of("2026-05-01")
+        assert again["id"] == first and again["follow_up_at"] == end_of("2026-05-06")
     assert "Task_RequestReReview" not in [e["element_id"] for e in audit_payloads(library, plan.id, "task_completed")]
     assert "Task_DecideReReview" not in plan.created and "reReviewDecision" not in plan.variables
     # with the reasons written, the request reaches the reform office as before
@@ -722,14 +723,14 @@ def test_a_request_without_reasons_is_refused_at_the_form_and_nothing_is_decided
 
 def test_a_request_refused_for_its_reasons_still_ends_with_the_request_period(library, at):  # noqa: F811
     """A request refused at the form for want of its reasons leaves the request as it was: its
-    period is not extended, it leaves the inbox at the end of 1 May and nothing is decided."""
+    period is not extended, it leaves the inbox at the end of 6 May (its 30th day, 1 May, is a holiday) and nothing is decided."""
     plan = _started(library, at)
     _notice(plan, at, deadline="2026-05-20")
     with at("2026-04-28T10:00:00"):
         with pytest.raises(Invalid, match=r"时须填写「[^」]*」\(reReviewReasons\)"):
             plan.do("Task_RequestReReview", reReviewChoice="request", reReviewReasons=None)
-    assert plan.fire_timers_at(at, "2026-05-01T23:59:00") == []
-    assert plan.fire_timers_at(at, "2026-05-02T00:00:01") == ["Event_ReReviewWindowEnds"]
+    assert plan.fire_timers_at(at, "2026-05-06T23:59:00") == []  # 1 May, the 30th day, is a holiday: to the end of 6 May
+    assert plan.fire_timers_at(at, "2026-05-07T00:00:01") == ["Event_ReReviewWindowEnds"]
     assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}
     assert "Task_DecideReReview" not in plan.created
     assert plan.audit_ok()

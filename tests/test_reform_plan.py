@@ -91,8 +91,9 @@ def test_high_risk_sends_the_plan_back_and_it_is_reassessed(library):
     assert plan.variables["returnReason"] == "补偿标准须调整后重新评估"
     plan.do("Task_DraftPlan", draftSummary="调整后的方案")
     # the argumentation runs again; the second consultation's values survive the parallel join
-    # (a 45-day consultation that began 46 days ago: its period is over when the timer is reached)
-    started = (clock.today() - timedelta(days=46)).isoformat()
+    # (a 45-day consultation that began 60 days ago: its period is over when the timer is reached, even
+    # when its 45th day was a day off and the period ran on to the next working day)
+    started = (clock.today() - timedelta(days=60)).isoformat()
     plan.run_until("Task_PrepareRiskReport", Task_PublicConsultation={"consultationDays": 45, "consultationStart": started})
     assert plan.variables["consultationDays"] == 45
     assert plan.variables["draftSummary"] == "调整后的方案"

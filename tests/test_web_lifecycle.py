@@ -193,8 +193,9 @@ def _consult_and_argue(desks, live, engine, plan_id: int, *, first: bool):
     do(desks, live, "wu", "专家论证", {
         "expertPanel": "五人专家组：吴磊（市社科院）等", "expertOpinions": "可行；\n建议分步实施",
         "opinionsSigned": True, "conflictsExcluded": True})
-    # the consultation period runs its 30 days; the timer worker moves the plan on
-    clock.set_override(clock.now() + timedelta(days=31))
+    # the consultation period runs its 30 days (to the next working day if the 30th is a day off, so
+    # 40 days on it is over whatever today is); the timer worker moves the plan on
+    clock.set_override(clock.now() + timedelta(days=40))
     engine.fire_due_timers()
     desks.close()  # a month without a click: everyone's session has ended (web/session_timeout.py)
     do(desks, live, "zhang", "登记公众意见采纳情况", {
