@@ -67,8 +67,9 @@ def test_a_step_changed_in_what_a_person_does_and_sees():
 def test_flows_conditions_timers_and_lanes():
     new = _edited(
         ("${filingComplete}</bpmn:conditionExpression>", "${filingComplete == true}</bpmn:conditionExpression>"),
-        ("${pilot ? addDays(issueDate, pilotFilingDays) : addMonths(issueDate, filingMonths)}</bpmn:timeDate>",
-         "${pilot ? addDays(issueDate, pilotFilingDays) : addDays(issueDate, 30)}</bpmn:timeDate>"),
+        ("${pilot ? periodEnd(addDays(issueDate, pilotFilingDays)) : periodEnd(addMonths(issueDate, filingMonths))}"
+         "</bpmn:timeDate>",
+         "${pilot ? periodEnd(addDays(issueDate, pilotFilingDays)) : periodEnd(addDays(issueDate, 30))}</bpmn:timeDate>"),
         ('        <bpmn:flowNodeRef>Task_FileDocument</bpmn:flowNodeRef>\n', ''),
     )
     changes = _by_id(compare(FILING, new, "filing"))

@@ -102,9 +102,9 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
 def test_a_year_with_no_holidays_entered_is_named_with_the_open_steps_due_in_it(library, plans, at):  # noqa: F811
     """In December, deadlines reach into a year the calendar package does not know yet (1.11.0 knows
     none after 2026): the office is told which year, and how many open steps counted in working
-    days are due in it, until it enters that year's schedule. A deadline of calendar months (the
-    filing) does not depend on the holidays and is not counted; the inbox marks the others
-    provisional."""
+    days are due in it, until it enters that year's schedule; the inbox marks them provisional. The
+    filing's calendar month counts too: where it ends on a day off it moves on to the next working
+    day (periodEnd, 民法典第二百零三条), which the year's schedule decides."""
     from engine.queries import list_tasks
     with at("2026-12-18T09:00:00"):
         view = library.overview("chen")
@@ -113,8 +113,8 @@ def test_a_year_with_no_holidays_entered_is_named_with_the_open_steps_due_in_it(
     in_2027 = [t for t in listed if t["due_at"] is not None and t["due_at"] >= "2026-12-31T16:00:00+00:00"]
     by_step = {t["element_id"]: t for t in in_2027}
     assert by_step["Task_LegalityReview"]["due_in_working_days"] and by_step["Task_LegalityReview"]["due_provisional"]
-    assert not by_step["Task_FileDocument"]["due_in_working_days"]  # one calendar month after issuance
-    assert not by_step["Task_FileDocument"]["due_provisional"]
+    assert by_step["Task_FileDocument"]["due_in_working_days"]  # periodEnd(one calendar month after issuance)
+    assert by_step["Task_FileDocument"]["due_provisional"]
     working = [t for t in in_2027 if t["due_in_working_days"]]
     assert all(t["due_provisional"] for t in working)
     assert view["calendar_gaps"] == [{"year": 2027, "steps": len(working)}]

@@ -120,8 +120,11 @@ def _view(engine, plan_id: int, element_id: str) -> dict:
     return engine.task_view(task["id"])
 
 
-@pytest.mark.parametrize("data, deadline", [(ISSUED, "2026-02-28"),  # one month: the month's last day
-                                            ({**ISSUED, "issueDate": "2026-02-16", "pilot": True}, "2026-02-23")])
+@pytest.mark.parametrize("data, deadline", [
+    (ISSUED, "2026-02-28"),  # one month: the month's last day (a Saturday worked in 2026, 调休: it stays)
+    # a week from 16 February ends on the 23rd, the Spring Festival's last day off: on the 24th
+    # (periodEnd, 民法典第二百零三条)
+    ({**ISSUED, "issueDate": "2026-02-16", "pilot": True}, "2026-02-24")])
 def test_the_filing_form_shows_the_original_deadline(library, at, data, deadline):  # noqa: F811
     with at("2026-02-20T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=data)["id"]

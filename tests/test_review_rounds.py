@@ -164,12 +164,14 @@ def test_a_redone_public_consultation_asks_for_its_start_date_again(library, at)
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_SpecialGroupReview", Task_RegisterPlan={"touchesPublicInterest": True})
-        assert plan.variables["consultationStart"] == "2026-01-30"  # the standard answer: 31 days back
+        # the standard answer: 45 days back, so that the 30 days (moved on past a holiday at their
+        # end, periodEnd) are over whatever today is
+        assert plan.variables["consultationStart"] == "2026-01-16"
         plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="请补充成本测算")
         plan.do("Task_DraftPlan", draftSummary="修改稿")
         view = library.task_view(plan.task("Task_PublicConsultation")["id"])
     assert view["values"]["consultationStart"] is None  # an old, already-ended period is not offered
-    assert view["earlier"] == {"consultationStart": "2026-01-30"}
+    assert view["earlier"] == {"consultationStart": "2026-01-16"}
     assert (view["values"]["consultationMethods"], view["values"]["consultationDays"]) == ("网上公示", 30)
     with at("2026-03-02T09:00:00"):
         plan.do("Task_PublicConsultation", consultationStart="2026-03-03")
