@@ -134,3 +134,16 @@ def test_a_date_entered_on_a_form_reads_on_the_trail_and_the_archive_as_the_page
     assert re.search(r"督察日期 \d{4}-\d{2}-\d{2} ", page_text(english.get(f"/plans/{plan_id}/archive")))
     shown = CliRunner().invoke(main, ["--db", demo_engine.db.url, "history", str(plan_id)]).stdout
     assert re.search(r"督察日期 = \d{4}-\d{2}-\d{2}；", shown)
+
+
+def test_the_stats_heading_and_a_delegation_write_their_days_as_the_page_does(demo_engine):
+    from engine import clock
+    chen, english = _clients(demo_engine)
+    year = clock.today().year
+    assert f"{year}年1月1日 至 {year}年12月31日 办结" in page_text(chen.get("/stats"))
+    assert f"completed {year}-01-01 to {year}-12-31" in page_text(english.get("/stats"))
+    today = clock.today()
+    demo_engine.delegate("li", to="zhou", starts_on=today, ends_on=today, reason="出差", actor="li")
+    zh_day = f"{today.year}年{today.month}月{today.day}日"
+    assert f"于 {zh_day} 至 {zh_day} 代为办理" in page_text(signed_in_client(demo_engine, "zhou").get("/account"))
+    assert f"{today.isoformat()}" in page_text(signed_in_client(demo_engine, "zhou", language="en").get("/account"))
