@@ -94,13 +94,16 @@ def measures_text(measures: dict) -> str:
             f"{measures['started']} started, {measures['not_started']} not started)")
 
 
-def missed_text(missed: dict, english: bool = False) -> str:
-    """One missed milestone said in a line: what, by when, and how late."""
-    due, days = deadline(missed["due_at"]), missed["days_late"]
+def missed_text(missed: dict, english: bool = False, chinese_dates: bool = False) -> str:
+    """One missed milestone said in a line: what, by when, and how late. The dates are ISO (the
+    command line, the files); `chinese_dates`, for a web page, writes the Chinese half's as the
+    Chinese page writes them (2026年12月25日), the English half's staying ISO."""
+    days = missed["days_late"]
     # a deadline ordered after the first was missed (限期报送) is shown beside it, not instead
-    ordered = deadline(missed["ordered_due_at"]) if missed.get("ordered_due_at") else None
-    zh_due = f"期限 {due}" + (f"（另定期限 {ordered}）" if ordered else "")
-    en_due = f"due {due}" + (f", new deadline {ordered}" if ordered else "")
+    ordered = missed.get("ordered_due_at")
+    zh_due = f"期限 {deadline(missed['due_at'], chinese_dates)}" + (
+        f"（另定期限 {deadline(ordered, chinese_dates)}）" if ordered else "")
+    en_due = f"due {deadline(missed['due_at'])}" + (f", new deadline {deadline(ordered)}" if ordered else "")
     if missed["done_at"] is None:
         return f"{missed['what']}：{zh_due}，已逾期 {days} 天" + (f" ({en_due}, {counted(days, 'day')} overdue)" if english else "")
     if missed["cancelled"]:

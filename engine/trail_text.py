@@ -8,6 +8,10 @@ from the directory (people, groups, units) are shown as they were written, in ev
     said(event)          # the command line's line
     said(event, "zh")    # 认领 合法合规性审查
     said(event, "en")    # claimed 合法合规性审查
+
+Dates are ISO (2026-12-25) in every language unless the caller asks for a Chinese page's:
+`said(event, "zh", chinese_dates=True)` writes 2026年12月25日 as the page's other dates read. The
+command line, the CSV export of the audit trail and the JSON API keep ISO, which scripts read.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from . import display
 LANGUAGES = ("zh", "en", "both")
 # Chinese punctuation and its English counterpart, for the joins between the parts of a line
 _PUNCTUATION = {"：": ": ", "，": ", ", "；": "; ", "、": ", "}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # the kinds of event that belong to no plan (engine/planless.py), named as the auditor's filter
 # offers them: (Chinese, English). A line of such an event starts with the same name, except where
@@ -54,10 +59,23 @@ NO_PLAN_KINDS = {
 class _Wording:
     """The words of one language: `w(zh, en)` is the Chinese, the English, or `zh (en)`."""
 
-    def __init__(self, language: str):
+    def __init__(self, language: str, chinese_dates: bool = False):
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {LANGUAGES}")
         self.language = language
+        # dates as a Chinese page writes them: only for a line in Chinese alone, the web's
+        self.chinese_dates = chinese_dates and language == "zh"
+
+    def deadline(self, value: str) -> str:
+        """A deadline: ISO, or 2026年12月25日 on a Chinese page (engine/display.py)."""
+        return display.deadline(value, self.chinese_dates)
+
+    def day(self, value) -> str:
+        """A date (2026-12-25, 2026年12月25日); a value that is not one as it is."""
+        try:
+            return display.day(value, self.chinese_dates)
+        except (TypeError, ValueError):
+            return str(value)
 
     def __call__(self, zh: str, en: str, both: str | None = None) -> str:
         if self.language == "zh":
@@ -75,9 +93,10 @@ class _Wording:
         return f" ({text})" if self.language == "en" else f"（{text}）"
 
 
-def said(e: dict, language: str = "both") -> str:
-    """One event of a plan's trail (engine/history.py plan_history), said in a line."""
-    w = _Wording(language)
+def said(e: dict, language: str = "both", chinese_dates: bool = False) -> str:
+    """One event of a plan's trail (engine/history.py plan_history), said in a line; its dates
+    ISO unless `chinese_dates` (a Chinese web page: 2026年12月25日)."""
+    w = _Wording(language, chinese_dates)
     p = e["payload"]
     name = display.step(e["name"] or p.get("element_id") or "-", e.get("subject"))
     kind = e["event_type"]
@@ -121,7 +140,7 @@ def _started(w, e, p, name):
 
 def _created(w, e, p, name):
     who = e.get("to_names") or p.get("assignee") or w.mark("、").join(p.get("candidate_groups", []) + p.get("candidate_users", []))
-    due = f"{w.mark('，')}{w('期限', 'due')} {_deadline(p['due_at'])}" if p.get("due_at") else ""
+    due = f"{w.mark('，')}{w('期限', 'due')} {w.deadline(p['due_at'])}" if p.get("due_at") else ""
     gone = ""
     if p.get("assignee_inactive"):
         gone = w.mark("；") + w(f"原办理人 {p['assignee_inactive']} 已停用", f"assignee {p['assignee_inactive']} deactivated")
@@ -174,8 +193,8 @@ def _reminded(w, e, p, name):
 
 def _due_changed(w, e, p, name):
     old, new = p.get("old", {}).get("due_at"), p.get("new", {}).get("due_at")
-    return (f"{w('期限变更', 'due changed')} {name}{w.mark('：')}{_deadline(old) if old else '—'} → "
-            f"{_deadline(new) if new else '—'}{_moved_because(w, p)}")
+    return (f"{w('期限变更', 'due changed')} {name}{w.mark('：')}{w.deadline(old) if old else '—'} → "
+            f"{w.deadline(new) if new else '—'}{_moved_because(w, p)}")
 
 
 def _timer_fired(w, e, p, name):
@@ -184,8 +203,8 @@ def _timer_fired(w, e, p, name):
 
 
 def _timer_moved(w, e, p, name):
-    return (f"{w('定时改期', 'timer moved')} {name}{w.mark('：')}{_deadline(p['old']['due'])} → "
-            f"{_deadline(p['new']['due'])}{_moved_because(w, p)}")
+    return (f"{w('定时改期', 'timer moved')} {name}{w.mark('：')}{w.deadline(p['old']['due'])} → "
+            f"{w.deadline(p['new']['due'])}{_moved_because(w, p)}")
 
 
 def _escalation(w, e, p, name):
@@ -287,7 +306,7 @@ def _calendar_changed(w, e, p, name):
             return w("未录入", "not entered")
         return w("工作日", "working day") if working else w("休息日", "day off")
     note = w.aside(p["note"]) if p.get("note") else ""
-    return (f"{w('节假日安排', 'calendar')} {p.get('day')}{w.mark('：')}{kind((p.get('old') or {}).get('working'))} → "
+    return (f"{w('节假日安排', 'calendar')} {w.day(p.get('day'))}{w.mark('：')}{kind((p.get('old') or {}).get('working'))} → "
             f"{kind((p.get('new') or {}).get('working'))}{note}")
 
 
@@ -297,7 +316,7 @@ def _delegation(kind: str):
     def saying(w, e, p, name):
         d = p.get("new") or {}
         return (f"{w(zh, en)}{w.mark('：')}{d.get('principal')} → {d.get('delegate')}"
-                f"{w.aside(str(d.get('starts_on')) + ' – ' + str(d.get('ends_on')))}"
+                f"{w.aside(w.day(d.get('starts_on')) + ' – ' + w.day(d.get('ends_on')))}"
                 + (f"{w.mark('，')}{d['reason']}" if d.get("reason") else ""))
     return saying
 
@@ -384,10 +403,6 @@ _SAYINGS = {
 }
 
 
-def _deadline(value: str) -> str:
-    return display.deadline(value)
-
-
 def _entered(w, value: dict) -> str:
     """A value a person entered: a choice with its name, yes or no for a tick box. The terminal
     shows a choice's code before its name (`major（重大改革方案）`: the code is what `--data`
@@ -396,6 +411,8 @@ def _entered(w, value: dict) -> str:
         return w("是", "yes", "是") if value["value"] else w("否", "no", "否")
     if value["option"] and w.language != "both":
         return value["option"]
+    if w.chinese_dates and isinstance(value["value"], str) and _ISO_DAY.fullmatch(value["value"]):
+        return w.day(value["value"])  # a date field's value, as the page's other dates read
     return display.entered(value)
 
 

@@ -176,3 +176,27 @@ def test_an_added_user_or_group_reads_as_the_auditors_filter_and_the_people_page
     from engine.planless import KINDS
     zh, en = KINDS[event["event_type"]]
     assert zh.startswith("添加") and said(event, "zh").startswith(zh + " ") and said(event, "en").startswith(en + " ")
+
+
+def test_a_chinese_page_asks_for_its_dates_and_every_other_reader_keeps_iso():
+    """The web's Chinese page writes the trail's dates as its others (2027年1月8日) when it says so;
+    the command line, the audit trail's CSV and the API call `said` without it and keep ISO."""
+    moved = next(e for e in EVENTS if e["event_type"] == "task_due_changed")
+    assert said(moved, "zh", chinese_dates=True) == "期限变更 审核：2027年1月8日 → 2027年1月11日（节假日安排录入或撤销后重算）"
+    assert said(moved, "zh") == "期限变更 审核：2027-01-08 → 2027-01-11（节假日安排录入或撤销后重算）"
+    # only a line in Chinese alone: the English page's and the terminal's stay ISO whatever is asked
+    assert said(moved, "en", chinese_dates=True) == said(moved, "en")
+    assert said(moved, "both", chinese_dates=True) == said(moved) == BOTH[EVENTS.index(moved)]
+    created = EVENTS[2]
+    assert "期限 2027年1月8日；" in said(created, "zh", chinese_dates=True)
+    timer = next(e for e in EVENTS if e["event_type"] == "timer_moved")
+    assert said(timer, "zh", chinese_dates=True) == "定时改期 催办：2027年1月8日 → 2027年1月11日（节假日安排录入或撤销后重算）"
+    calendar = {"event_type": "calendar_changed", "name": None, "payload": {
+        "day": "2027-10-08", "old": {"working": None}, "new": {"working": True}, "note": "国庆节调休"}}
+    assert said(calendar, "zh", chinese_dates=True) == "节假日安排 2027年10月8日：未录入 → 工作日（国庆节调休）"
+    assert said(calendar) == "节假日安排 (calendar) 2027-10-08：未录入 (not entered) → 工作日 (working day)（国庆节调休）"
+    entered = {"event_type": "task_completed", "name": "印发", "payload": {}, "values": [
+        {"field": "issuedOn", "label": "印发日期", "value": "2026-10-27", "option": None},
+        {"field": "number", "label": "文号", "value": "同改发〔2026〕7号", "option": None}]}
+    assert said(entered, "zh", chinese_dates=True) == "提交 印发：印发日期 = 2026年10月27日；文号 = 同改发〔2026〕7号"
+    assert said(entered, "zh") == "提交 印发：印发日期 = 2026-10-27；文号 = 同改发〔2026〕7号"

@@ -31,7 +31,7 @@ def test_view_revoke_and_undo_are_named_by_their_words_then_their_row(live, page
     page.goto(f"{live.url}/account/tokens")
     expect(page.locator(f"tr[data-token='{token['id']}'] button")).to_have_accessible_name("撤销此令牌 OA 系统")
     page.goto(f"{live.url}/calendar/2026")
-    expect(page.locator("tr[data-day='2026-10-17'] button")).to_have_accessible_name("撤销录入 2026-10-17")
+    expect(page.locator("tr[data-day='2026-10-17'] button")).to_have_accessible_name("撤销录入 2026年10月17日")
 
 
 # ---------------------------------------------------------------- 5. one row's from the next

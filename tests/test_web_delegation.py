@@ -108,7 +108,8 @@ def test_the_delegate_s_comment_on_the_principal_s_step_keeps_what_they_typed_in
     demo_engine.delegate("li", to="zhou", starts_on=today, ends_on=today, reason="出差", actor="li")
     zhou = signed_in_client(demo_engine, "zhou")
     account = zhou.get("/account").get_data(as_text=True)  # what is his own, as it stands
-    assert f"您受 李娜（li） 委托，于 {today} 至 {today} 代为办理（生效中）。" in account
+    shown = f"{today.year}年{today.month}月{today.day}日"  # as the page writes its other dates
+    assert f"您受 李娜（li） 委托，于 {shown} 至 {shown} 代为办理（生效中）。" in account
     assert "您委托" in signed_in_client(demo_engine, "li").get("/account").get_data(as_text=True)
     answer = zhou.post(f"/tasks/{review}/comment", data={
         "legalityOpinion": "初步意见：第三条须补充上位法依据", "plan-comment": "待李娜回来后确认"})

@@ -160,9 +160,12 @@ def test_the_import_confirmation_says_what_each_day_counts_as_now_and_that_every
 
 
 def _cell(html: str, day: str) -> str:
-    """The 现为 cell of the confirmation's row for `day`."""
+    """The 现为 cell of the confirmation's row for `day`, the row's date written as its page
+    writes dates (2027年1月1日 on a Chinese page, 2027-01-01 on an English one)."""
     import re
-    row = re.search(rf'<tr data-day="{day}"><td>{day}</td><td>(.*?)</td>', html)
+    d = date.fromisoformat(day)
+    shown = day if '<html lang="en"' in html else f"{d.year}年{d.month}月{d.day}日"
+    row = re.search(rf'<tr data-day="{day}"><td>{shown}</td><td>(.*?)</td>', html)
     assert row is not None, day
     return re.sub(r"\s+", " ", row.group(1)).strip()
 

@@ -170,7 +170,8 @@ def test_the_office_enters_and_takes_back_a_day_and_sees_which_deadlines_moved(l
     form.get_by_label("放假").check()
     form.get_by_label("说明").fill("临时放假")
     form.get_by_role("button", name="录入").click()
-    expect(page.locator("section.changed")).to_contain_text(f"{day}：已录入为放假（临时放假）")
+    shown = display.day(day, True)  # the page's dates as its others: 2026年12月24日
+    expect(page.locator("section.changed")).to_contain_text(f"{shown}：已录入为放假（临时放假）")
     with engine.db.reader() as s:
         moved_to = s.get(HumanTask, task["id"]).due_at
     assert moved_to != task["due_at"]
@@ -183,8 +184,9 @@ def test_the_office_enters_and_takes_back_a_day_and_sees_which_deadlines_moved(l
     expect(row).to_contain_text("改革办录入：临时放假")
     assert _entries(engine)[day.isoformat()] == (False, "临时放假")
 
-    row.get_by_role("button", name=f"撤销录入 {day}").click()
-    expect(page.locator("section.changed")).to_contain_text(f"{day}：已撤销录入，现为工作日")
+    expect(row.locator("td").first).to_have_text(shown)
+    row.get_by_role("button", name=f"撤销录入 {shown}").click()
+    expect(page.locator("section.changed")).to_contain_text(f"{shown}：已撤销录入，现为工作日")
     expect(page.locator(f"ul.moved li[data-task='{task['id']}']")).to_contain_text("→")
     assert day.isoformat() not in _entries(engine)
     with engine.db.reader() as s:
@@ -229,7 +231,7 @@ def test_two_office_members_entering_the_same_day_get_a_conflict_not_an_overwrit
     # taking it back from a page that showed another entry is refused too
     engine.set_calendar_day(date(2027, 10, 8), working=False, note="国庆节（更正）", actor="yang")
     with pages["chen"].expect_response(re.compile("/calendar/2027/day")) as answer:
-        pages["chen"].get_by_role("button", name="撤销录入 2027-10-08").click()
+        pages["chen"].get_by_role("button", name="撤销录入 2027年10月8日").click()
     assert answer.value.status == 409
     assert _entries(engine) == {"2027-10-08": (False, "国庆节（更正）")}
     for p in pages.values():

@@ -203,7 +203,7 @@ def planless_events():
     except ReformflowError as exc:
         return refused(exc, lambda: render_template("auditor_events.html", events=[], kinds=kinds, older=None,
                                                   newest=newest))
-    events = [dict(e, said=said(e, language), via=channels.said(e["channel"], e["token_id"], language),
+    events = [dict(e, said=said(e, language, chinese_dates=language == "zh"), via=channels.said(e["channel"], e["token_id"], language),
                    data=json.dumps(e["payload"], ensure_ascii=False, sort_keys=True),
                    untrusted=None if e["intact"] else not_intact(language), late=off_clock(e, language))
               for e in found["events"]]

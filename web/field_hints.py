@@ -4,12 +4,16 @@
 the engine refuses a value outside them on submit with its own message (engine/forms.py)."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 
 from engine import display
 from engine.expressions import is_wrapped
 
 from . import i18n
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _common_bounds() -> dict[str, str]:
@@ -72,6 +76,11 @@ def shown(field: dict, value) -> str:
         return name or str(value)
     if field["type"] == "boolean" or isinstance(value, bool):
         return _("是") if value in (True, "true") else _("否")
+    if field["type"] == "date":  # as the page writes its other dates (2026年12月6日 on a Chinese page)
+        try:
+            return display.day(value, i18n.current() == "zh")
+        except (TypeError, ValueError):
+            return str(value)
     return str(value)
 
 
@@ -80,4 +89,7 @@ def recorded(value: dict) -> str:
     choice by its name, a tick box as yes or no."""
     if value["option"]:
         return value["option"]
-    return shown({"type": "boolean" if isinstance(value["value"], bool) else "string"}, value["value"])
+    v = value["value"]
+    # the trail keeps no field types: a value written as a date (2026-10-27) is a date field's
+    kind = "boolean" if isinstance(v, bool) else "date" if isinstance(v, str) and _ISO_DAY.fullmatch(v) else "string"
+    return shown({"type": kind}, v)

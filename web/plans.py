@@ -92,9 +92,10 @@ def trail(instance_id: int):
 def trail_lines(events: list[dict]) -> list[dict]:
     """A trail's events said in the page's language. A line whose event fails its own hash is
     marked, not shown as fact (engine/history.py `intact`), and so is one written at a time far
-    from the one it states (a date given with --now)."""
+    from the one it states (a date given with --now). Dates as the page writes its others
+    (2026年12月25日 on a Chinese page); the API and the command line keep ISO."""
     language = i18n.current()
-    return [dict(e, said=said(e, language), untrusted=None if e["intact"] else not_intact(language),
+    return [dict(e, said=said(e, language, chinese_dates=language == "zh"), untrusted=None if e["intact"] else not_intact(language),
                  late=off_clock(e, language), via=channels.said(e["channel"], e["token_id"], language))
             for e in events]
 
