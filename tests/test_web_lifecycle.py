@@ -153,7 +153,7 @@ def _lifecycle(desks, live, engine):
     # ---- the plan is done: everyone sees it so, the trail is intact
     zhang = desks.of("zhang")
     zhang.goto(f"{live.url}/plans/{plan_id}")
-    expect(zhang.locator("h1 .status")).to_have_text("已办结")
+    expect(zhang.locator("h1 .status")).to_have_text("已办结：已备案")  # and how it ended (a plan turned down reads 已办结：方案未通过)
     assert engine.instance(plan_id)["status"] == "completed"
     chen = desks.of("chen")
     chen.goto(f"{live.url}/ledger?status=completed")
