@@ -890,32 +890,33 @@ def _deadline_variables(task, survey: Survey) -> ChainMap:
     """What a task's dates are computed from: the plan's current variables first, since the
     task's own data is a copy taken when its branch reached it and another branch may have
     changed a value since (a new filing deadline); then the task's data for what the plan does
-    not hold. A multi-instance task's own item comes before all: each instance has its own; and
-    so do the values written inside the instance of a multi-instance subprocess it lies in (one
-    body's resubmitBy is not another's, whose review wrote the plan's latest)."""
+    not hold. A multi-instance task's own item comes before all: each instance has its own. Inside
+    an instance of a multi-instance subprocess the task's own data comes before the plan's: the
+    instance's values are its own (one body's resubmitBy is not another's, whose review wrote the
+    plan's latest), and one it set again unchanged shows in no change the plan could replay."""
     own = {}
     if is_multi_instance_item(task):
         spec = task.parent.task_spec
         for item in (spec.input_item, spec.output_item):
             if item is not None and item.bpmn_id in task.data:
                 own[item.bpmn_id] = task.data[item.bpmn_id]
-    return ChainMap(own, _written_in_instance(task), survey.variables, task.data)
+    if _in_an_instance(task):
+        return ChainMap(own, task.data, survey.variables)
+    return ChainMap(own, survey.variables, task.data)
 
 
-def _written_in_instance(task) -> dict:
-    """The values of `task`'s data written inside the nearest instance of a multi-instance
-    subprocess around it (those that differ from what that instance started with); {} outside one."""
+def _in_an_instance(task) -> bool:
+    """Whether `task` runs inside one instance of a multi-instance subprocess."""
     workflow = task.workflow
     top = workflow.top_workflow
     while workflow.parent_task_id is not None:
         owner = top.get_task_from_id(workflow.parent_task_id)
         if owner is None:
-            break
+            return False
         if is_multi_instance_item(owner):
-            started = owner.data
-            return {k: v for k, v in task.data.items() if started.get(k, _MISSING) != v}
+            return True
         workflow = owner.workflow
-    return {}
+    return False
 
 
 def _follow_due_date(ctx: Context, instance: Plan, survey: Survey, task, row_id: int,

@@ -264,7 +264,8 @@ def test_on_postgresql_a_connection_ended_mid_command_says_run_it_again_and_exit
     assert ended == [True]
     assert result.exit_code == 8, result.output + result.stderr
     assert result.stderr.startswith("reformflow: unavailable: 数据库连接在办理中断开：terminating connection due to "
-                                    "administrator command。本次操作没有完成，请再运行一次")
+                                    "administrator command。本次操作可能没有完成：请先用 reformflow instance 或 "
+                                    "reformflow tasks 查看是否已经保存，没有保存的再运行一次")
     assert "--db" not in result.stderr and "pgpass" not in result.stderr
     assert engine.task_view(task["id"])["status"] == "claimed"
     assert _events(engine.db) == before

@@ -499,6 +499,9 @@ def test_calendar_set_counts_the_deadlines_across_the_day_again(cli):
     assert review["due_on"] == "2027-01-11"
     assert as_json(cli("task", str(review["id"]), "--json"))["due_on"] == "2027-01-11"
     assert [t["due_on"] for t in as_json(cli("instance", str(plan["id"]), "--json"))["tasks"]] == ["2027-01-11"]
+    # an audit event's payload is printed as recorded (and hashed): nothing added to it
+    history = json.dumps(as_json(cli("history", str(plan["id"]), "--json")), ensure_ascii=False)
+    assert '"due_at": "2027-01-11T16:00:00+00:00"' in history and "due_on" not in history
     # a bridging day off (Monday 4 Jan) moves it a working day on
     entered = as_json(cli(*at, "calendar", "set", "2027-01-04", "--off", "--note", "元旦调休", "--as", "chen", "--json"))
     assert entered["moved"] == [{"instance_id": plan["id"], "timers": [], "tasks": [

@@ -61,6 +61,9 @@ def _emit(data, as_json: bool, human) -> None:
         human(data)
 
 
+_RECORDED = frozenset({"payload", "old", "new"})
+
+
 def _with_due_on(data):
     """Each object with a `due_at` also gives `due_on`, its Beijing date, as the JSON API does:
     a deadline is stored as the next Beijing midnight (2027-02-20T16:00:00+00:00 is 20 February),
@@ -70,7 +73,8 @@ def _with_due_on(data):
         return [_with_due_on(item) for item in data]
     if not isinstance(data, dict):
         return data
-    shown = {key: _with_due_on(value) for key, value in data.items()}
+    # an audit event's payload is the recorded text (its hash's), not an object to add to
+    shown = {key: value if key in _RECORDED else _with_due_on(value) for key, value in data.items()}
     if "due_at" in data and "due_on" not in data:
         due = data["due_at"]
         due = datetime.fromisoformat(due) if isinstance(due, str) and due else due
@@ -121,10 +125,13 @@ def command(group, name=None, **kwargs):
 def _connection_lost(exc) -> str:
     """A connection that broke while the command ran (the server restarted, the session ended by an
     administrator, the network): exit 8, as a busy database, since running it again will most likely do."""
-    reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-    return (f"数据库连接在办理中断开：{reason}。本次操作没有完成，请再运行一次；如不确定是否已经保存，先用 reformflow instance "
-            f"或 reformflow tasks 查看 (the database connection was lost during the command; it did not complete: run it "
-            f"again, and if unsure whether it was saved, look first with reformflow instance or reformflow tasks)")
+    from ..commands import unreachable
+    reason = unreachable(exc) or str(exc.orig)
+    # lost at the very COMMIT, the server may have saved it: a start or a comment run again is a second one
+    return (f"数据库连接在办理中断开：{reason}。本次操作可能没有完成：请先用 reformflow instance 或 reformflow tasks 查看"
+            f"是否已经保存，没有保存的再运行一次 (the database connection was lost during the command, which may not "
+            f"have completed: look with reformflow instance or reformflow tasks whether it was saved, and run it again "
+            f"if it was not)")
 
 
 def _database_unusable(exc, db=None) -> str:
