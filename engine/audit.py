@@ -805,12 +805,15 @@ def record_export(engine, actor: str, fmt: str, instance_id: int | None, count: 
                        **({"broken": broken} if broken else {}))
 
 
-def latest_export(session: Session) -> dict | None:
-    """The last export on the trail: {"seq", "at", "actor", "format", "plan", "events", "via",
-    "broken"} (broken: {"seq", "events", "zh", "en"} or None), or None before any."""
-    row = session.execute(select(AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.payload)
-                          .where(AuditEvent.event_type == EXPORTED)
-                          .order_by(AuditEvent.seq.desc()).limit(1)).first()
+def latest_export(session: Session, broken: bool = False) -> dict | None:
+    """The last export on the trail, or with `broken` the last that found the chain broken (a
+    clean export of one plan taken after it must not hide it): {"seq", "at", "actor", "format",
+    "plan", "events", "via", "broken"} (broken: {"seq", "events", "zh", "en"} or None), or None."""
+    query = select(AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.payload) \
+        .where(AuditEvent.event_type == EXPORTED)
+    if broken:
+        query = query.where(AuditEvent.payload.contains('"broken":'))
+    row = session.execute(query.order_by(AuditEvent.seq.desc()).limit(1)).first()
     if row is None:
         return None
     payload = json.loads(row.payload)

@@ -163,9 +163,14 @@ def test_a_web_export_of_a_broken_trail_says_so_on_the_audit_page(demo_engine):
                                       .order_by(AuditEvent.seq.desc()).limit(1)).scalar_one())
     assert record["broken"] == {"seq": 3, "events": 1, "zh": "事件 3 的内容与其哈希不符",
                                 "en": "event 3 does not match its hash"}
+    warning = ("导出时发现审计记录已损坏，首个问题：事件 3 的内容与其哈希不符（共 1 处）。导出的文件已照常写出，请作为证据保存，"
+               "并点击上方“校验哈希链”查明全部问题及处理办法。")
     page = page_text(feng.get("/audit"))
-    assert ("上次导出时发现审计记录已损坏，首个问题：事件 3 的内容与其哈希不符（共 1 处）。导出的文件已照常写出，请作为证据保存，"
-            "并点击上方“校验哈希链”查明全部问题及处理办法。") in page
+    assert f"冯敏（feng） {warning}" in page
+    # a clean export of one plan taken afterwards does not hide it (the review of 6 December 2026)
+    feng.get("/audit/export.jsonl?plan=1").get_data()
+    page = page_text(feng.get("/audit"))
+    assert "冯敏（feng），方案 1" in page and warning in page
     feng.post("/language/en")
     page = page_text(feng.get("/audit"))
     assert "first problem: event 3 does not match its hash (1 in all)" in page

@@ -74,8 +74,9 @@ def audit():
     _auditors_only()
     engine = current.engine()
     with engine.db.reader() as s:
-        exported = latest_export(s)
-    return render_template("auditor_audit.html", check=None, latest=audit_checks.latest(engine), exported=exported)
+        exported, found_broken = latest_export(s), latest_export(s, broken=True)
+    return render_template("auditor_audit.html", check=None, latest=audit_checks.latest(engine), exported=exported,
+                           found_broken=found_broken)
 
 
 @bp.route("/audit/verify", methods=["GET", "POST"])
