@@ -146,4 +146,5 @@ def test_the_stats_heading_and_a_delegation_write_their_days_as_the_page_does(de
     demo_engine.delegate("li", to="zhou", starts_on=today, ends_on=today, reason="出差", actor="li")
     zh_day = f"{today.year}年{today.month}月{today.day}日"
     assert f"于 {zh_day} 至 {zh_day} 代为办理" in page_text(signed_in_client(demo_engine, "zhou").get("/account"))
-    assert f"{today.isoformat()}" in page_text(signed_in_client(demo_engine, "zhou", language="en").get("/account"))
+    assert f"from {today.isoformat()} to {today.isoformat()} (" in page_text(
+        signed_in_client(demo_engine, "zhou", language="en").get("/account"))

@@ -56,7 +56,8 @@ def hints(field: dict, bounds: dict, labels: dict[str, str]) -> list[str]:
                      else _("不大于 %(v)s%(w)s", v=high, w=words("max"))))
     # the rule in words names a computed bound; one without a value now (no meeting on a plan
     # decided by countersigning) does not apply, and its words alone would hang after the others
-    idle = any(is_wrapped((c.get(name) or "").strip()) and bounds.get(name) is None for name in ("min", "max"))
+    idle = any(is_wrapped(text := (c.get(name) or "").strip()) and bounds.get(name) is None
+               and "".join(text[2:-1].split()) not in _common_bounds() for name in ("min", "max"))
     if rule and not hint_used and not idle:
         said.append(rule)
     if c.get("minlength"):
