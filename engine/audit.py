@@ -389,6 +389,13 @@ def _coverage() -> list[tuple]:
 SHOWN_IDS = 10  # of the records without their event, named one by one; the rest counted
 
 
+def _first_ones(zh: list[str], en: list[str]) -> tuple[str, str]:
+    """The first SHOWN_IDS of a list of records, in Chinese and English, the rest counted."""
+    more = len(zh) > SHOWN_IDS
+    return ("、".join(zh[:SHOWN_IDS]) + (f" 等共 {len(zh)} 个" if more else ""),
+            ", ".join(en[:SHOWN_IDS]) + (f", … ({len(en)} in all)" if more else ""))
+
+
 def unrecorded_records(session: Session) -> list[str]:
     """Records the database holds whose creating (or closing) event is not in the trail: one
     query a kind of record (NOT EXISTS, NOT IN), not a walk of the rows in Python. A line each
@@ -401,10 +408,8 @@ def unrecorded_records(session: Session) -> list[str]:
         found = session.execute(query.order_by(key)).scalars().all()
         if not found:
             continue
-        shown = [str(k) for k in found[:SHOWN_IDS]]
         more = len(found) > SHOWN_IDS
-        ids_zh = "、".join(shown) + (f" 等共 {len(found)} 个" if more else "")
-        ids_en = ", ".join(shown) + (f", … ({len(found)} in all)" if more else "")
+        ids_zh, ids_en = _first_ones([str(k) for k in found], [str(k) for k in found])
         plural, verb = ("es" if en.endswith("s") else "s", "have") if len(found) > 1 else ("", "has")
         problems.append(f"审计记录缺失事件：{zh} {ids_zh}{'' if more else ' '}仍在数据库中，却没有 {event_type} 事件，审计记录被清空、截断或"
                         f"删去了事件 (the audit trail is missing events for records that exist: {en}{plural} {ids_en} "
@@ -428,13 +433,10 @@ def removed_records(session: Session) -> list[str]:
             .order_by(e.seq)).all()
         if not rows:
             continue
-        shown = rows[:SHOWN_IDS]
-        more = f" 等共 {len(rows)} 个" if len(rows) > SHOWN_IDS else ""
-        more_en = f", … ({len(rows)} in all)" if len(rows) > SHOWN_IDS else ""
-        problems.append(f"{zh}记录被删除：" + "、".join(f"事件 {seq} 记录的{zh} {key}" for seq, key in shown) + more
-                        + f" 已不在数据库中，其办理情况因此从各页面消失 ({en} records were deleted: "
-                        + ", ".join(f"the {en} {key} of event {seq}" for seq, key in shown) + more_en
-                        + "; they are no longer in the database, so what was done on them is gone from every page)")
+        listed_zh, listed_en = _first_ones([f"事件 {seq} 记录的{zh} {key}" for seq, key in rows],
+                                           [f"the {en} {key} of event {seq}" for seq, key in rows])
+        problems.append(f"{zh}记录被删除：{listed_zh} 已不在数据库中，其办理情况因此从各页面消失 ({en} records were deleted: "
+                        f"{listed_en}; they are no longer in the database, so what was done on them is gone from every page)")
     return problems
 
 

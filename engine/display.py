@@ -2,16 +2,34 @@
 time to the minute, and a deadline as the day it runs to. (JSON keeps the exact instant.)"""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 
 from . import clock
 from .deadlines import last_local_day
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def is_iso_day(value) -> bool:
+    """Whether a value is written as a date (2026-10-27): the trail keeps no field types."""
+    return isinstance(value, str) and _ISO_DAY.fullmatch(value) is not None
+
+
 def day(value: str | date, chinese: bool = False) -> str:
     """A date: ISO (2026-12-05), or as a Chinese page writes it (2026年12月5日)."""
     d = date.fromisoformat(value[:10]) if isinstance(value, str) else value
     return f"{d.year}年{d.month}月{d.day}日" if chinese else d.isoformat()
+
+
+def day_or_as_is(value, chinese: bool = False) -> str:
+    """`day`, or a value that is not a date as it is (a form's text from before its dates were
+    checked): a page or a line that shows it must not break on it."""
+    try:
+        return day(value, chinese)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def minute(value: str, chinese: bool = False) -> str:

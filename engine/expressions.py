@@ -759,9 +759,6 @@ def work_budget() -> Iterator[None]:
         _work.reset(token)
 
 
-_work_budget = work_budget
-
-
 def _too_much_work() -> EvaluationError:
     return EvaluationError(f"计算量过大（一次操作的脚本、条件和期限合计上限 {MAX_WORK} 步）",
                            f"too much work (limit {MAX_WORK} steps for the scripts, conditions and deadlines of "
@@ -1166,7 +1163,7 @@ class Expression:
             raise EvaluationError("variables 须为映射", "variables must be a mapping")
         interpreter = _Interpreter(variables, functions or {})
         try:
-            with _work_budget():
+            with work_budget():
                 return interpreter.run(self._body)
         except ExpressionError:
             raise
@@ -1256,7 +1253,7 @@ class Script:
         """Assign each line's value into variables (later lines see earlier ones); return the assignments."""
         if not isinstance(variables, MutableMapping):
             raise EvaluationError("variables 须为可修改的映射", "variables must be a mutable mapping")
-        with _work_budget():  # one budget for the whole script
+        with work_budget():  # one budget for the whole script
             return self._execute(variables, functions)
 
     def _execute(self, variables: MutableMapping[str, Any],

@@ -210,12 +210,18 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None, label
 _BOUND_WORDS = {"today()": "今天", "addDays(today(),1)": "明天", "addDays(today(),-1)": "昨天"}
 
 
+def bound_key(text: str) -> str:
+    """A bound's ${...} without its braces and spaces: `${addDays(today(), 1)}` is addDays(today(),1),
+    as the common bounds are looked up (here and in web/field_hints.py)."""
+    return "".join(text.strip()[2:-1].split())
+
+
 def _bound_in_words(text: str, labels: dict[str, str], hint: str | None = None) -> str:
     """`${today()}` is 今天, else the field's rangeHint (the rule in words: a bound read from
     another task's field has no label here), else `${issueDate}` is the label of the form's field
     issueDate (印发日期): a drafter told 不得晚于 2026-12-04（${today()}） reads code. Anything else
     stays as written."""
-    inner = "".join(text.strip()[2:-1].split())
+    inner = bound_key(text)
     return _BOUND_WORDS.get(inner) or hint or labels.get(inner) or text
 
 
@@ -226,7 +232,7 @@ def _bound_in_english(text: str, labels: dict[str, str], hint: str | None = None
     """_bound_in_words for the English half: today, else the rangeHint or the named field's label
     quoted as Chinese (“决定暂缓的会议日期当天或之后”), else nothing (an expression means nothing
     to the person filling in the form)."""
-    inner = "".join(text.strip()[2:-1].split())
+    inner = bound_key(text)
     words = _BOUND_WORDS_EN.get(inner) or hint or labels.get(inner)
     return None if not words else words if inner in _BOUND_WORDS_EN else f"“{words}”"
 
@@ -317,9 +323,14 @@ CONFIRM, CONFIRM_TEXT = "confirm", "confirmText"
 RETURNS = "returns"
 
 
+def listed_ids(properties: dict, name: str) -> list[str]:
+    """The value ids a field's property `name` lists, comma-separated (`confirm`, `returns`)."""
+    return [part.strip() for part in (properties.get(name) or "").split(",") if part.strip()]
+
+
 def confirm_ids(properties: dict) -> list[str]:
     """The value ids a field's `confirm` property lists."""
-    return [part.strip() for part in (properties.get(CONFIRM) or "").split(",") if part.strip()]
+    return listed_ids(properties, CONFIRM)
 
 
 def return_ids(properties: dict) -> list[str]:
@@ -327,7 +338,7 @@ def return_ids(properties: dict) -> list[str]:
     listed = confirm_ids(properties)
     if RETURNS not in properties:
         return listed
-    returns = {part.strip() for part in (properties.get(RETURNS) or "").split(",") if part.strip()}
+    returns = set(listed_ids(properties, RETURNS))
     return [value for value in listed if value in returns]
 
 

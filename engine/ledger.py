@@ -283,6 +283,14 @@ def last_day(due: datetime) -> date:
     return last_local_day(due)
 
 
+def due_on(due_at: str | datetime | None) -> str | None:
+    """`due_on` beside a `due_at` (the API, the command line's --json): the Beijing date an instant
+    deadline runs to, ISO; a script reading the UTC date of 2027-02-20T16:00:00+00:00 would take
+    the 21st."""
+    due = datetime.fromisoformat(due_at) if isinstance(due_at, str) and due_at else due_at
+    return last_day(due).isoformat() if isinstance(due, datetime) else None
+
+
 def _days_late(due: datetime, at: datetime) -> int:
     """Whole days from the deadline to `at`, by Beijing dates: a task due by the end of 8 January
     and still open on the 9th is one day late."""

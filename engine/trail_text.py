@@ -23,7 +23,6 @@ from . import display
 LANGUAGES = ("zh", "en", "both")
 # Chinese punctuation and its English counterpart, for the joins between the parts of a line
 _PUNCTUATION = {"：": ": ", "，": ", ", "；": "; ", "、": ", "}
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # the kinds of event that belong to no plan (engine/planless.py), named as the auditor's filter
 # offers them: (Chinese, English). A line of such an event starts with the same name, except where
@@ -72,10 +71,7 @@ class _Wording:
 
     def day(self, value) -> str:
         """A date (2026-12-25, 2026年12月25日); a value that is not one as it is."""
-        try:
-            return display.day(value, self.chinese_dates)
-        except (TypeError, ValueError):
-            return str(value)
+        return display.day_or_as_is(value, self.chinese_dates)
 
     def __call__(self, zh: str, en: str, both: str | None = None) -> str:
         if self.language == "zh":
@@ -411,7 +407,7 @@ def _entered(w, value: dict) -> str:
         return w("是", "yes", "是") if value["value"] else w("否", "no", "否")
     if value["option"] and w.language != "both":
         return value["option"]
-    if w.chinese_dates and isinstance(value["value"], str) and _ISO_DAY.fullmatch(value["value"]):
+    if w.chinese_dates and display.is_iso_day(value["value"]):
         return w.day(value["value"])  # a date field's value, as the page's other dates read
     return display.entered(value)
 

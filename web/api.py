@@ -30,7 +30,7 @@ from engine.commands import business_key_form
 from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import events_after, plan_history
-from engine.ledger import COLOURS, last_day
+from engine.ledger import COLOURS, due_on
 from engine.overview import soon_by
 from engine.plan_list import PAGE_SIZE as PLAN_PAGE, PLAN_STATUSES, count_plans, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
@@ -270,12 +270,8 @@ def _as_listed(row: dict, urged: dict | None, now: datetime) -> dict:
     row["urged"] = urged
     ends = datetime.fromisoformat(row["completed_at"]) if row["completed_at"] else now
     row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
-    row["due_on"] = _due_on(row["due_at"])
+    row["due_on"] = due_on(row["due_at"])
     return row
-
-
-def _due_on(due_at: str | None) -> str | None:
-    return last_day(datetime.fromisoformat(due_at)).isoformat() if due_at else None
 
 
 def _searched() -> str | None:
@@ -506,7 +502,7 @@ def ledger():
     rows = engine().ledger(**filters)
     shown = rows[offset:offset + limit]
     for step in (step for row in shown for step in row["current"]):
-        step["due_on"] = _due_on(step["due_at"])  # the Beijing date, as /overview says it
+        step["due_on"] = due_on(step["due_at"])  # the Beijing date, as /overview says it
     return answer({"year": filters["year"], "limit": limit, "offset": offset, "total": len(rows),
                    "more": offset + limit < len(rows),
                    "counts": {colour: sum(r["colour"] == colour for r in rows) for colour in COLOURS},
@@ -531,7 +527,7 @@ def plans():
         total = count_plans(s, me(), status=status, text=text or "")
     for row in rows:
         for task in row["tasks"]:
-            task["due_on"] = _due_on(task["due_at"])
+            task["due_on"] = due_on(task["due_at"])
     return answer({"page": page, "limit": limit, "offset": offset, "total": total, "more": more, "plans": rows})
 
 

@@ -4,16 +4,13 @@
 the engine refuses a value outside them on submit with its own message (engine/forms.py)."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import gettext as _
 
 from engine import display
 from engine.expressions import is_wrapped
+from engine.forms import bound_key
 
 from . import i18n
-
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _common_bounds() -> dict[str, str]:
@@ -35,7 +32,7 @@ def hints(field: dict, bounds: dict, labels: dict[str, str]) -> list[str]:
         text = (c.get(name) or "").strip()
         if not is_wrapped(text):
             return ""
-        inner = "".join(text[2:-1].split())
+        inner = bound_key(text)
         common = _common_bounds().get(inner)
         if common is None and rule:
             hint_used = True
@@ -57,7 +54,7 @@ def hints(field: dict, bounds: dict, labels: dict[str, str]) -> list[str]:
     # the rule in words names a computed bound; one without a value now (no meeting on a plan
     # decided by countersigning) does not apply, and its words alone would hang after the others
     idle = any(is_wrapped(text := (c.get(name) or "").strip()) and bounds.get(name) is None
-               and "".join(text[2:-1].split()) not in _common_bounds() for name in ("min", "max"))
+               and bound_key(text) not in _common_bounds() for name in ("min", "max"))
     if rule and not hint_used and not idle:
         said.append(rule)
     if c.get("minlength"):
@@ -78,10 +75,7 @@ def shown(field: dict, value) -> str:
     if field["type"] == "boolean" or isinstance(value, bool):
         return _("是") if value in (True, "true") else _("否")
     if field["type"] == "date":  # as the page writes its other dates (2026年12月6日 on a Chinese page)
-        try:
-            return display.day(value, i18n.current() == "zh")
-        except (TypeError, ValueError):
-            return str(value)
+        return i18n.page_day(value)
     return str(value)
 
 
@@ -92,5 +86,5 @@ def recorded(value: dict) -> str:
         return value["option"]
     v = value["value"]
     # the trail keeps no field types: a value written as a date (2026-10-27) is a date field's
-    kind = "boolean" if isinstance(v, bool) else "date" if isinstance(v, str) and _ISO_DAY.fullmatch(v) else "string"
+    kind = "boolean" if isinstance(v, bool) else "date" if display.is_iso_day(v) else "string"
     return shown({"type": kind}, v)

@@ -102,15 +102,10 @@ def svg_named(svg: str, name: str, described_by: str) -> Markup:
     return Markup(f'{head} aria-label="{escape(name)}" aria-describedby="{escape(described_by)}"{sep}{rest}')
 
 
-def _day(value) -> str:
+def page_day(value) -> str:
     """A date as the page writes it (2026年12月5日 on a Chinese page); a value that is not one
     (a form's text from before its dates were checked) as it is, not a broken page."""
-    if not value:
-        return ""
-    try:
-        return display.day(value, current() == "zh")
-    except (TypeError, ValueError):
-        return value
+    return display.day_or_as_is(value, current() == "zh") if value else ""
 
 
 def install(app: Flask) -> None:
@@ -122,7 +117,7 @@ def install(app: Flask) -> None:
     # (files, the API and the command line keep ISO: engine/display.py's default)
     app.jinja_env.filters["minute"] = lambda v: display.minute(v, current() == "zh") if v else ""
     app.jinja_env.filters["deadline"] = lambda v: display.deadline(v, current() == "zh") if v else ""
-    app.jinja_env.filters["day"] = _day
+    app.jinja_env.filters["day"] = page_day
     app.jinja_env.filters["quarter"] = lambda v: display.quarter(v, current() == "zh") if v else ""
     app.jinja_env.filters["svg_named"] = svg_named
     app.jinja_env.filters["zh"] = zh

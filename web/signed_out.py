@@ -60,10 +60,8 @@ def _not_kept(shown: bool):
     typed = typed_fields(request.form) if shown and request.endpoint in STEP_FORMS else []
     if not typed:
         flash(_("刚才提交的内容未保存，请重新登录后再填写提交。"), "error")
-        return _to_sign_in()
-    back = back_page()
-    return render_template("signed_out.html", typed=typed, files=_files_chosen(),
-                           sign_in=url_for("auth.login", next=back) if back else url_for("auth.login")), 401
+        return redirect(_sign_in_url())
+    return render_template("signed_out.html", typed=typed, files=_files_chosen(), sign_in=_sign_in_url()), 401
 
 
 def typed_fields(form) -> list[tuple[str, str]]:
@@ -82,9 +80,10 @@ def _from_this_site() -> bool:
     return bool(request.referrer) and urlsplit(request.referrer).netloc == request.host
 
 
-def _to_sign_in():
+def _sign_in_url() -> str:
+    """The sign-in page, coming back to the page the person was on."""
     back = back_page()
-    return redirect(url_for("auth.login", next=back) if back else url_for("auth.login"))
+    return url_for("auth.login", next=back) if back else url_for("auth.login")
 
 
 def _files_chosen() -> bool:

@@ -7,7 +7,7 @@ from ..deadlines import is_iso_date_or_datetime
 from ..documents import FILES_OF, PROPERTY as ATTACHMENTS, REQUIRED
 from ..expressions import ENGINE_VARIABLES, is_wrapped, readable_name
 from ..forms import (CONFIRM, CONFIRM_TEXT, REQUIRED_WHEN, RETURNS, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids,
-                     default_error)
+                     default_error, listed_ids)
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from ..runtime import CANDIDATE_UNIT, PRIORITY_RANGE
@@ -273,7 +273,7 @@ def _check_returns(doc: Doc, task, fid: str, properties: dict[str, str], listed:
     inbox); a value it names that `confirm` does not list is never asked about, so never a return."""
     if RETURNS not in properties:
         return
-    named = [part.strip() for part in properties[RETURNS].split(",") if part.strip()]
+    named = listed_ids(properties, RETURNS)
     for stray in [v for v in named if v not in listed]:
         yield doc.problem(task, "form", f"表单字段 '{fid}' 的属性 {RETURNS} 列出的 '{stray}' 不在 {CONFIRM} 中，不会算作退回；"
                           f"{RETURNS} 只能从 {CONFIRM} 的选项中选：{', '.join(listed) or '—'} (form field '{fid}': property "

@@ -52,14 +52,14 @@ def audit_export(state, as_json, fmt, instance_id, output, actor):
     # who took a copy of the trail, and of what, is on the trail (QA auditor finding 10)
     record_export(state.engine, actor, "json" if as_json and not output else fmt, instance_id, count, last or None, "cli",
                   check)
-    broken = None
-    if check.first is not None:
+    broken = check.broken()
+    if broken is not None:
         # the export of a broken trail is evidence, kept; whoever took it must hear that it is broken
-        seq, zh, en = check.first
-        broken = {"seq": seq, "events": check.events, "message": f"{zh} ({en})"}
-        click.echo(f"reformflow: 警告：审计记录已损坏，首个问题：{zh}（共 {check.events} 处）；导出已照常写入，请作为证据保存，"
+        zh, en, n = broken.pop("zh"), broken.pop("en"), broken["events"]
+        broken["message"] = f"{zh} ({en})"
+        click.echo(f"reformflow: 警告：审计记录已损坏，首个问题：{zh}（共 {n} 处）；导出已照常写入，请作为证据保存，"
                    f"并运行 reformflow audit verify 查明全部问题及处理办法 (warning: the audit trail is broken, first: {en} "
-                   f"({check.events} in all); the export was written all the same: keep it as evidence, and run "
+                   f"({n} in all); the export was written all the same: keep it as evidence, and run "
                    f"reformflow audit verify for every problem and what to do)", err=True)
     if output:
         _emit({"events": count, "output": output, "broken": broken}, as_json,

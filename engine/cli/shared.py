@@ -68,7 +68,7 @@ def _with_due_on(data):
     """Each object with a `due_at` also gives `due_on`, its Beijing date, as the JSON API does:
     a deadline is stored as the next Beijing midnight (2027-02-20T16:00:00+00:00 is 20 February),
     which a script reading the UTC date would take for the day after."""
-    from ..ledger import last_day
+    from ..ledger import due_on
     if isinstance(data, list):
         return [_with_due_on(item) for item in data]
     if not isinstance(data, dict):
@@ -76,9 +76,7 @@ def _with_due_on(data):
     # an audit event's payload is the recorded text (its hash's), not an object to add to
     shown = {key: value if key in _RECORDED else _with_due_on(value) for key, value in data.items()}
     if "due_at" in data and "due_on" not in data:
-        due = data["due_at"]
-        due = datetime.fromisoformat(due) if isinstance(due, str) and due else due
-        shown["due_on"] = last_day(due).isoformat() if isinstance(due, datetime) else None
+        shown["due_on"] = due_on(data["due_at"])
     return shown
 
 
