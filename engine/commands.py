@@ -44,6 +44,12 @@ from .visibility import AUDITOR_READS_ONLY, may_see_plan, only_audits, sees_ever
 from .workdays import before_entries, pointless_entry
 
 SYSTEM_ACTOR = "system"
+# refusals the JSON API gives too, before it looks at what was sent (web/api.py: who may first)
+ASSIGNS_OFFICE_ONLY = "只有改革办可以指派任务 (only the reform office may assign tasks)"
+STOPS_OFFICE_ONLY = "只有改革办可以终止方案 (only the reform office stops a plan)"
+# what only a step's holder does before submitting, for `_holding`'s refusals
+ATTACHING = ("添加附件", "上传附件", "files can no longer be attached", "attach files")
+DRAFTING = ("暂存", "暂存", "nothing can be saved", "save a draft")
 
 
 @dataclass(frozen=True)
@@ -1247,7 +1253,7 @@ class Engine:
         `reassign`: else an office assigning what it saw open would silently overwrite a claim
         made a moment before."""
         with self.command(actor) as ctx:
-            self._office_member(ctx, actor, "只有改革办可以指派任务 (only the reform office may assign tasks)")
+            self._office_member(ctx, actor, ASSIGNS_OFFICE_ONLY)
             target = self._member(ctx, to, hold=True)  # they become its holder
             task = self._task(ctx, task_id, expected_version)
             if task.status not in runtime.OPEN_STATUSES:
@@ -1407,12 +1413,17 @@ class Engine:
         showed; the same file sent again since (a reload) returns the first, marked `repeated`."""
         name, media_type = documents.checked(file_name, content)
         with self.command(actor) as ctx:
-            task, for_whom = self._holding(ctx, task_id, actor, expected_version,
-                                           ("添加附件", "上传附件", "files can no longer be attached", "attach files"))
+            task, for_whom = self._holding(ctx, task_id, actor, expected_version, ATTACHING)
             if after is not None and (first := documents.sent_again(ctx.session, task_id, actor, name, content,
                                                                      after)) is not None:
                 return {**first, "repeated": True}
             return self._attach_file(ctx, task, name, media_type, content, actor, for_whom)
+
+    def check_holding(self, task_id: int, *, actor: str, doing: tuple[str, str, str, str]) -> None:
+        """Refused (Conflict, Forbidden) as `_holding` refuses, unless `actor` holds the open task;
+        nothing changed: the API asks it before saying what was wrong with a request's body."""
+        with self.command(actor) as ctx:
+            self._holding(ctx, task_id, actor, None, doing)
 
     def _holding(self, ctx: Context, task_id: int, actor: str, expected_version: int | None,
                  doing: tuple[str, str, str, str]) -> tuple:
@@ -1443,8 +1454,7 @@ class Engine:
         the page's submission afterwards is not refused. Only the form's editable fields are kept
         (engine/drafts.py); the trail records the save and which fields held something."""
         with self.command(actor) as ctx:
-            task, for_whom = self._holding(ctx, task_id, actor, None,
-                                           ("暂存", "暂存", "nothing can be saved", "save a draft"))
+            task, for_whom = self._holding(ctx, task_id, actor, None, DRAFTING)
             kept = drafts.cleaned(json.loads(task.form_json), values)
             draft = drafts.save(ctx.session, task, actor, kept, comment, ctx.now)
             ctx.log.record(drafts.EVENT, instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
@@ -1574,7 +1584,7 @@ class Engine:
         reason = (reason or "").strip()
         with self.command(actor) as ctx:
             # who may before what they wrote: nobody is asked for a reason for what they may not do
-            self._office_member(ctx, actor, "只有改革办可以终止方案 (only the reform office stops a plan)")
+            self._office_member(ctx, actor, STOPS_OFFICE_ONLY)
             if not reason:
                 raise Invalid("须写明终止理由 (give the reason for stopping the plan)")
             instance = self._lock_instance(ctx, instance_id)

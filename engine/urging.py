@@ -32,9 +32,9 @@ MAX_AT_ONCE = 200  # steps urged in one go: a page of the office's overdue list 
 
 def urge(engine, task_id: int, *, actor: str, note: str | None = None) -> dict:
     """Urge the holder (or the candidates) of an open step. Reform office only."""
-    note = checked_note(note)
     with engine.command(actor) as ctx:
-        engine._office_member(ctx, actor, _OFFICE_ONLY)
+        engine._office_member(ctx, actor, OFFICE_ONLY)  # who may before what they wrote
+        note = checked_note(note)
         task = engine._task(ctx, task_id, None)
         if task.status not in OPEN_STATUSES:
             raise _closed(task)
@@ -46,15 +46,15 @@ def urge_many(engine, task_ids: list[int], *, actor: str, note: str | None = Non
     month-end round of overdue reports). A step finished, withdrawn or gone since the list was
     shown is left out and said, not a reason to urge none of the others. Returns
     {"urged": [as `urge` gives], "skipped": [{"task_id", "name", "reason"}]}."""
-    note = checked_note(note)
-    wanted = list(dict.fromkeys(task_ids))  # in the list's order, each once
-    if not wanted:
-        raise Invalid("请先选择要催办的待办 (choose the steps to urge)")
-    if len(wanted) > MAX_AT_ONCE:
-        raise Invalid(f"一次最多催办 {MAX_AT_ONCE} 项，现选了 {len(wanted)} 项 (at most {MAX_AT_ONCE} steps at once)")
     urged, skipped = [], []
     with engine.command(actor) as ctx:
-        engine._office_member(ctx, actor, _OFFICE_ONLY)
+        engine._office_member(ctx, actor, OFFICE_ONLY)  # who may before what they chose
+        note = checked_note(note)
+        wanted = list(dict.fromkeys(task_ids))  # in the list's order, each once
+        if not wanted:
+            raise Invalid("请先选择要催办的待办 (choose the steps to urge)")
+        if len(wanted) > MAX_AT_ONCE:
+            raise Invalid(f"一次最多催办 {MAX_AT_ONCE} 项，现选了 {len(wanted)} 项 (at most {MAX_AT_ONCE} steps at once)")
         for task_id in sorted(wanted):  # locked in id order, as any other batch: no deadlock between two
             try:
                 task = engine._task(ctx, task_id, None)
@@ -70,7 +70,7 @@ def urge_many(engine, task_ids: list[int], *, actor: str, note: str | None = Non
             "skipped": sorted(skipped, key=lambda s: order[s["task_id"]])}
 
 
-_OFFICE_ONLY = "只有改革办可以催办 (only the reform office may urge a step)"
+OFFICE_ONLY = "只有改革办可以催办 (only the reform office may urge a step)"
 
 
 def _closed(task) -> Conflict:

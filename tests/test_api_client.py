@@ -9,6 +9,7 @@ import io
 
 import pytest
 
+from engine.errors import Forbidden
 from web import create_app
 
 from .conftest import FIXTURES
@@ -284,3 +285,49 @@ def test_the_web_s_inbox_and_plans_list_find_full_width_text_as_the_api_does(typ
     client.post("/login", data={"username": "zhang", "password": "zhang-pass-1"})
     assert "数字政府方案" in client.get("/tasks?q=ＤＴ-２０１５").get_data(as_text=True)
     assert "数字政府方案" in client.get("/plans?q=ＤＴ-２０１５").get_data(as_text=True)
+
+
+def test_who_may_is_answered_before_what_was_sent(typed):
+    """A request on a task one may not see is 404 and one a caller may not make is 403, whatever
+    its body holds: the 422 saying what to send is for those who may act (web/api.py `_act`)."""
+    from engine.urging import urge_many
+    from engine.visibility import AUDITOR_GROUP
+    client = _client(typed)
+    zhang, chen, zhao = (_auth(typed, user) for user in ("zhang", "chen", "zhao"))
+    plan = client.post("/api/v1/plans", headers=zhang, json={"key": "mini_approval", "title": "次序"}).get_json()
+    [draft] = client.get("/api/v1/tasks?scope=mine", headers=zhang).get_json()["tasks"]
+
+    def status(path, who, **sent):
+        answer = client.post(f"/api/v1{path}", headers=who, **sent)
+        return answer.status_code, answer.get_json()["error"]
+    task = f"/tasks/{draft['id']}"
+    # zhao may not see zhang's plan: as if it did not exist, however wrong the body
+    for path, sent in ((f"{task}/assign", {"json": {}}), (f"{task}/complete", {"json": {"data": []}}),
+                       (f"{task}/urge", {"json": {"note": 5}}), (f"{task}/files", {"data": {}}),
+                       (f"{task}/claim", {"data": "not json", "content_type": "application/json"})):
+        assert status(path, zhao, **sent) == (404, "not_found"), path
+    assert client.put(f"/api/v1{task}/draft", headers=zhao, json={"comment": 5}).status_code == 404
+    # zhang sees the plan but is not the reform office: assign, urge and stop are 403
+    assert status(f"{task}/assign", zhang, json={}) == (403, "forbidden")
+    assert status(f"{task}/urge", zhang, json={"note": 5}) == (403, "forbidden")
+    assert status("/tasks/urge", zhang, json={"task_ids": []}) == (403, "forbidden")
+    assert status("/tasks/urge", zhang, json={"task_ids": "1,2"}) == (403, "forbidden")
+    assert status(f"/plans/{plan['id']}/stop", zhang, json={}) == (403, "forbidden")
+    with pytest.raises(Forbidden):  # the engine asks who first too (the command line, the web page)
+        urge_many(typed, [], actor="zhang")
+    # the office sees the draft but does not hold it: completing, saving a draft, attaching are 403
+    assert status(f"{task}/complete", chen, json={"data": []}) == (403, "forbidden")
+    assert client.put(f"/api/v1{task}/draft", headers=chen, json={"comment": 5}).status_code == 403
+    assert status(f"{task}/files", chen, data={}) == (403, "forbidden")
+    # an auditor reads the plan but adds nothing to it
+    typed.add_group(AUDITOR_GROUP, "审计")
+    typed.add_user("qian", "钱审", groups=[AUDITOR_GROUP])
+    assert status(f"/plans/{plan['id']}/comments", _auth(typed, "qian"), json={"text": 5}) == (403, "forbidden")
+    # those who may act are told what to send
+    assert status(f"{task}/assign", chen, json={}) == (422, "invalid")
+    assert status("/tasks/urge", chen, json={"task_ids": []}) == (422, "invalid")
+    assert status(f"/plans/{plan['id']}/stop", chen, json={}) == (422, "invalid")
+    assert status(f"{task}/complete", zhang, json={"data": []}) == (422, "invalid")
+    assert client.put(f"/api/v1{task}/draft", headers=zhang, json={"comment": 5}).status_code == 422
+    assert status(f"{task}/files", zhang, data={}) == (422, "invalid")
+    assert status(f"/plans/{plan['id']}/comments", zhang, json={"text": 5}) == (422, "invalid")

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine import channels, clock, planless, urging
-from engine.commands import business_key_form
+from engine.commands import ASSIGNS_OFFICE_ONLY, ATTACHING, DRAFTING, STOPS_OFFICE_ONLY, business_key_form
 from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
 from engine.history import events_after, plan_history
@@ -35,7 +35,7 @@ from engine.overview import soon_by
 from engine.plan_list import PAGE_SIZE as PLAN_PAGE, PLAN_STATUSES, count_plans, plan_rows
 from engine.queries import ADMIN_GROUP, DONE, LISTS, count_listed, list_tasks
 from engine.trail_text import said
-from engine.visibility import sees_everything
+from engine.visibility import AUDITOR_READS_ONLY, only_audits, sees_everything
 from models import HumanTask, ProcessInstance
 
 from . import i18n, input_guard, refusals, start_forms
@@ -313,11 +313,19 @@ def task(task_id: int):
     return answer(_as_listed(view, marks.get(task_id), clock.now()))
 
 
-def _act(task_id: int, action, status: int = 200, *, claiming: bool = False) -> Response:
+def _act(task_id: int, action, status: int = 200, *, claiming: bool = False, may=None) -> Response:
+    """One action on a task: who may before what was sent. A task one may not see is 404 before
+    its body is read (`action` reads it); a request refused for what it sent (422) is first put to
+    `may`, which refuses (403, 409) a caller who may not act on the task at all, whatever they sent."""
     if not may_see_task_id(engine(), me(), task_id):
         return _not_found()
     try:
-        result = action()
+        try:
+            result = action()
+        except Invalid:
+            if may is not None:
+                may()
+            raise
     except NotFound:
         return _not_found()
     except Conflict as exc:
@@ -336,49 +344,70 @@ def _task_conflict(exc: Conflict, task_id: int, claiming: bool) -> Response:
     return refusal(exc, **state)
 
 
+def _office_only(refusal: str) -> None:
+    """What only the reform office does: anyone else is refused (403) as the engine refuses them,
+    before anything they sent is looked at."""
+    if ADMIN_GROUP not in me().group_codes:
+        raise Forbidden(refusal)
+
+
+def _holder_only(task_id: int, doing: tuple[str, str, str, str]):
+    """A `may` for what only a step's holder does (attach, save a draft): the engine's refusal."""
+    return lambda: engine().check_holding(task_id, actor=me().username, doing=doing)
+
+
+def _may_complete(task_id: int) -> None:
+    """Complete's refusals of who may (not the holder, not claimed, done or stopped), its form aside."""
+    try:
+        engine().check_complete(task_id, actor=me().username)
+    except Invalid:  # the form's fields: what was sent, not who may
+        pass
+
+
 @bp.post("/tasks/<int:task_id>/claim")
 def claim(task_id: int):
-    body = _body()
-    return _act(task_id, lambda: engine().claim(task_id, actor=me().username, expected_version=_version(body)),
+    return _act(task_id, lambda: engine().claim(task_id, actor=me().username, expected_version=_version(_body())),
                 claiming=True)
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
 def unclaim(task_id: int):
-    body = _body()
-    return _act(task_id, lambda: engine().unclaim(task_id, actor=me().username, expected_version=_version(body)))
+    return _act(task_id, lambda: engine().unclaim(task_id, actor=me().username, expected_version=_version(_body())))
 
 
 @bp.post("/tasks/<int:task_id>/assign")
 def assign(task_id: int):
     """指派, the reform office only: `{"to": "user", "version": n, "reassign": false}`, as the task
     page's 指派 does; a task someone else holds is taken from them only with `"reassign": true`."""
-    body = _body()
-    to, reassign = body.get("to"), body.get("reassign", False)
-    if not isinstance(to, str) or not to.strip():
-        raise Invalid("须提供 to：接办人的用户名 (give to: the user name of whom to assign it to)")
-    if not isinstance(reassign, bool):
-        raise Invalid("reassign 须为 true 或 false (reassign must be true or false)")
-    version = _version(body)
-    return _act(task_id, lambda: engine().assign(task_id, to=to.strip(), actor=me().username,
-                                                 expected_version=version, reassign=reassign))
+    def action():
+        _office_only(ASSIGNS_OFFICE_ONLY)
+        body = _body()
+        to, reassign = body.get("to"), body.get("reassign", False)
+        if not isinstance(to, str) or not to.strip():
+            raise Invalid("须提供 to：接办人的用户名 (give to: the user name of whom to assign it to)")
+        if not isinstance(reassign, bool):
+            raise Invalid("reassign 须为 true 或 false (reassign must be true or false)")
+        return engine().assign(task_id, to=to.strip(), actor=me().username, expected_version=_version(body),
+                               reassign=reassign)
+    return _act(task_id, action)
 
 
 @bp.post("/tasks/<int:task_id>/complete")
 def complete(task_id: int):
     """Submit the task's form: `{"data": {...}, "comment": "...", "version": n}`. The version is
     required: a task changed since it was read (handed back, reassigned, done) is 409."""
-    body = _body()
-    data = body.get("data")
-    data = {} if data is None else data  # [] is no form ([] or {} both read as empty before)
-    if not isinstance(data, dict):
-        raise Invalid("data 须为 JSON 对象：字段编号 → 值 (data must be a JSON object: field id → value)")
-    comment = body.get("comment")
-    if comment is not None and not isinstance(comment, str):
-        raise Invalid("comment 须为文字 (comment must be a string)")
-    version = _version(body, required=True)
-    return _act(task_id, lambda: engine().complete(task_id, actor=me().username, data=data,
-                                                   expected_version=version, comment=comment))
+    def action():
+        body = _body()
+        data = body.get("data")
+        data = {} if data is None else data  # [] is no form ([] or {} both read as empty before)
+        if not isinstance(data, dict):
+            raise Invalid("data 须为 JSON 对象：字段编号 → 值 (data must be a JSON object: field id → value)")
+        comment = body.get("comment")
+        if comment is not None and not isinstance(comment, str):
+            raise Invalid("comment 须为文字 (comment must be a string)")
+        return engine().complete(task_id, actor=me().username, data=data,
+                                 expected_version=_version(body, required=True), comment=comment)
+    return _act(task_id, action, may=lambda: _may_complete(task_id))
 
 
 @bp.post("/tasks/<int:task_id>/files")
@@ -397,7 +426,7 @@ def attach(task_id: int):
         if len(content) > MAX_BYTES:  # as a body over 25 MB is: one status for "too large"
             raise RequestEntityTooLarge()
         return engine().attach(task_id, upload.filename, content, actor=me().username, after=0)
-    return _act(task_id, action, 201)  # a task one may not see is 404 before the body is looked at
+    return _act(task_id, action, 201, may=_holder_only(task_id, ATTACHING))
 
 
 @bp.get("/tasks/<int:task_id>/draft")
@@ -413,12 +442,14 @@ def save_draft(task_id: int):
     draft of a task they hold, replacing the earlier one, as the page's 暂存 does; not checked
     against the form's rules (the submission is). The task's version is unchanged. Answers
     `{"draft": {...}}`, as GET does."""
-    body = _body()
-    values, comment = body.get("values") or {}, body.get("comment") or ""
-    if not isinstance(comment, str):
-        raise Invalid("comment 须为文字 (comment must be a string)")
-    # in an object, as GET answers it
-    return _act(task_id, lambda: {"draft": engine().save_draft(task_id, values, actor=me().username, comment=comment)})
+    def action():
+        body = _body()
+        values, comment = body.get("values") or {}, body.get("comment") or ""
+        if not isinstance(comment, str):
+            raise Invalid("comment 须为文字 (comment must be a string)")
+        # in an object, as GET answers it
+        return {"draft": engine().save_draft(task_id, values, actor=me().username, comment=comment)}
+    return _act(task_id, action, may=_holder_only(task_id, DRAFTING))
 
 
 @bp.get("/plans/<int:instance_id>/files")
@@ -449,10 +480,13 @@ def file(instance_id: int, document_id: int):
 def urge(task_id: int):
     """催办 (engine/urging.py): `{"note": "..."}`, the reform office only; the same note again within
     a minute is the urge already sent (`"repeated": true`)."""
-    note = _body().get("note")
-    if note is not None and not isinstance(note, str):
-        raise Invalid("note 须为文字 (note must be a string)")
-    return _act(task_id, lambda: urging.urge(engine(), task_id, actor=me().username, note=note))
+    def action():
+        _office_only(urging.OFFICE_ONLY)
+        note = _body().get("note")
+        if note is not None and not isinstance(note, str):
+            raise Invalid("note 须为文字 (note must be a string)")
+        return urging.urge(engine(), task_id, actor=me().username, note=note)
+    return _act(task_id, action)
 
 
 @bp.post("/tasks/urge")
@@ -460,6 +494,7 @@ def urge_many():
     """催办所选: `{"task_ids": [n, ...], "note": "..."}`, the reform office only, in one transaction:
     `{"urged": [...], "skipped": [{"task_id", "name", "reason"}]}`, a task done meanwhile
     skipped (`reason`: its status, or `not_found`), at most 200."""
+    _office_only(urging.OFFICE_ONLY)  # who may before what was sent: 403 for anyone else
     body = _body()
     task_ids, note = body.get("task_ids"), body.get("note")
     if not isinstance(task_ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in task_ids):
@@ -545,6 +580,7 @@ def stop(instance_id: int):
     steps are withdrawn (`withdrawn`) and the reason goes on the trail."""
     if not may_see_plan(engine(), me(), instance_id):
         return _not_found()
+    _office_only(STOPS_OFFICE_ONLY)
     reason = _body().get("reason")
     if not isinstance(reason, str):
         raise Invalid("须提供 reason：终止理由 (give reason: why the plan is stopped)")
@@ -629,6 +665,8 @@ def add_comment(instance_id: int):
     `"repeated": true`, and adds nothing (a retry after a lost answer)."""
     if not may_see_plan(engine(), me(), instance_id):
         return _not_found()
+    if only_audits(me()):  # who may before what was sent, as the engine refuses them
+        raise Forbidden(AUDITOR_READS_ONLY)
     body = _body()
     text = body.get("text")
     if not isinstance(text, str):
