@@ -1104,7 +1104,8 @@ def test_the_library_checked_together_has_no_error_and_no_warning():
 def test_lint_skipped_without_node(monkeypatch):
     monkeypatch.setattr(modeler, "toolchain_status", lambda: (False, "Node.js not found on PATH"))
     report = check_files([("t.bpmn", CLEAN)])
-    assert report.modeler_lint == "skipped: Node.js not found on PATH"
+    assert report.modeler_lint == ("skipped: t.bpmn not linted: Node.js not found on PATH; run `make setup` "
+                                   "(tools/modeler needs Node.js >= 20.12)")
     assert report.problems == []
 
 
@@ -1121,7 +1122,8 @@ def test_lint_failure_is_a_skip_not_a_crash(monkeypatch, nothing_linted):
     def crash(paths):
         raise modeler.ModelerToolchainError("lint.mjs exited 2: boom")
     monkeypatch.setattr(modeler, "lint", crash)
-    assert check_files([("t.bpmn", CLEAN)]).modeler_lint == "skipped: lint.mjs exited 2: boom"
+    assert check_files([("t.bpmn", CLEAN)]).modeler_lint == \
+        "skipped: t.bpmn not linted: lint.mjs exited 2 (boom); run `make setup` (tools/modeler needs Node.js >= 20.12)"
 
 
 def test_lint_problems_are_mapped_per_file(monkeypatch, nothing_linted):

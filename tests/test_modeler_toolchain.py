@@ -317,6 +317,39 @@ def test_reformflow_check_on_the_library_through_the_cli(tmp_path):
     assert result.output.strip().splitlines()[-1] == "0 个错误，0 个警告 (0 errors, 0 warnings)", result.output
 
 
+@requires_modeler
+@pytest.mark.parametrize("said, why", [
+    ("file:///opt/tools/modeler/lint.mjs:151\n    const linter = new Linter({ config });\n                   ^\n\n"
+     "TypeError: Linter is not a constructor\n    at main (file:///opt/tools/modeler/lint.mjs:151:20)\n"
+     "    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)\n\nNode.js v20.20.2",
+     "lint.mjs exited 1 (TypeError: Linter is not a constructor)"),
+    ("node:internal/modules/esm/resolve:854\n  throw new ERR_MODULE_NOT_FOUND(packageName);\n        ^\n\n"
+     "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'bpmn-moddle'\n    at packageResolve (node:internal)",
+     "lint.mjs exited 1 (Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'bpmn-moddle')"),
+])
+def test_check_says_in_one_line_that_the_lint_tool_itself_failed(tmp_path, monkeypatch, said, why):
+    """A lint tool that crashes (a JavaScript exception, a broken install) is one line naming the
+    file and what to do, not Node's stack trace; the Python checks' findings are still given."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    fake = tmp_path / "bin" / "node"  # answers --version as a good Node does, then fails as a broken one
+    fake.parent.mkdir()
+    (tmp_path / "said.txt").write_text(said, encoding="utf-8")
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then echo v20.20.2; exit 0; fi\n'
+                    f'cat "{tmp_path / "said.txt"}" >&2\nexit 1\n', encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "check", str(CLEAN)],
+                                catch_exceptions=False)
+    lines = [line for line in result.output.splitlines() if "Camunda Modeler" in line]
+    assert lines == [f"Camunda Modeler 检查 (lint)：未运行 (skipped: {CLEAN} not linted: {why}; run `make setup` "
+                     "(tools/modeler needs Node.js >= 20.12))"], result.output
+    assert " at " not in result.output and "^" not in result.output  # no stack, no source pointer
+    assert result.exit_code == 0 and result.output.strip().splitlines()[-1].startswith("0 个错误")
+
+
 # --------------------------------------------------------------------------- semantic_diff (no Node)
 
 _BASE_TEXT = """<?xml version="1.0" encoding="UTF-8"?>

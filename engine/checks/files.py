@@ -182,7 +182,7 @@ def lint_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], str]:
     from .. import modeler
     available, reason = modeler.toolchain_status()
     if not available:
-        return [], f"skipped: {reason}"
+        return [], _not_linted([name for name, _ in files], reason)
     setup = reason, _lint_setup()  # a new node, rule set or package install lints again
     keys = [(setup, hashlib.sha256(data).hexdigest()) for _, data in files]
     found_by_key = {key: _LINTED.get(key) for key in keys}  # read once: another thread may clear it
@@ -199,7 +199,8 @@ def lint_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], str]:
             try:
                 results = modeler.lint(list(paths.values()))
             except (modeler.ModelerToolchainUnavailable, modeler.ModelerToolchainError) as exc:
-                return [], f"skipped: {exc}"
+                names = [name for (name, data), key in zip(files, keys) if key in new]
+                return [], _not_linted(names, _first_error(str(exc)))
         found_by_key.update({key: results.get(path, []) for key, path in paths.items()})
         if len(_LINTED) + len(paths) > _LINTED_MAX:
             _LINTED.clear()
@@ -216,6 +217,28 @@ def lint_problems(files: list[tuple[str, bytes]]) -> tuple[list[dict], str]:
                              "rule": f"modeler/{p.get('rule')}", "message": f"{zh} ({p.get('message')})",
                              "severity": severity})
     return problems, "ran"
+
+
+def _not_linted(names: list[str], reason: str) -> str:
+    """The lint's state when it could not run: one line naming the files and what to do, for the
+    command line, deploy's answer and the deploy page (never the lint tool's stack trace)."""
+    from ..modeler import MIN_NODE
+    shown = ", ".join(dict.fromkeys(names[:5])) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"skipped: {shown} not linted: {reason}; run `make setup` "
+            f"(tools/modeler needs Node.js >= {MIN_NODE[0]}.{MIN_NODE[1]})")
+
+
+_JS_ERROR = re.compile(r"^\s*(?:Uncaught )?([A-Z][A-Za-z]*Error|Error)\b(?: \[[A-Z_]+\])?(?::.*)?$")
+
+
+def _first_error(failure: str) -> str:
+    """What a failed lint run said in one line: its script and exit status, then the JavaScript
+    error's own line (`TypeError: x is not a function`) without its stack, at most 200 characters."""
+    head, _, said = failure.partition(": ")
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    error = next((line for line in lines if _JS_ERROR.match(line)), None) or (lines[0] if lines else "")
+    error = error if len(error) <= 200 else error[:199] + "…"
+    return f"{head} ({error})" if error else head
 
 
 def _without_layout(data: bytes, file_name: str) -> bool:
