@@ -81,6 +81,18 @@ def then_and_now(then: str, now: str | None, word: str = "现名") -> str:
     return f"{then}（{word} {now}）" if now and now != then else then
 
 
+SHOWN_CHARACTERS = 300  # as long as a deployed name may be (diagram_limits.NAME_LENGTH)
+
+
+def shortened(text, chinese: bool = False, size: int = SHOWN_CHARACTERS) -> str:
+    """A diagram's name or label as a page shows it: a longer one (what an upload holds is anyone's
+    input, a 4 MB process name) cut to its first `size` characters, with its whole length said."""
+    text = "" if text is None else str(text)
+    if len(text) <= size:
+        return text
+    return text[:size] + (f"…（共 {len(text):,} 字）" if chinese else f"… ({len(text):,} characters)")
+
+
 def counted(n: int, noun: str) -> str:
     """An English count in the brackets: 1 plan, 2 plans."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

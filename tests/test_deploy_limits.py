@@ -215,3 +215,24 @@ def test_the_web_says_what_the_command_line_says_of_a_long_chain(demo_engine, no
         assert "RecursionError" not in text
     with demo_engine.db.reader() as s:
         assert s.execute(select(ProcessDefinition).where(ProcessDefinition.key == "chain")).first() is None
+
+
+def test_a_four_megabyte_process_name_is_shortened_on_the_check_page(demo_engine, no_lint):
+    """The check page's comparison with the deployed version showed a 1,300,000-character process
+    name in full, twice (4 MB of page): shown to its first 300 characters, its length said."""
+    from io import BytesIO
+    client = signed_in_client(demo_engine, "chen")
+    long_name = "备" * 1_300_000  # 3.9 MB in UTF-8, within the 5 MB a file may have
+    xml = (BPMN / "filing.bpmn").read_bytes().replace('<bpmn:process id="filing" name="备案"'.encode(),
+                                                      f'<bpmn:process id="filing" name="{long_name}"'.encode())
+    page = client.post("/definitions/deploy", data={"action": "check", "files": (BytesIO(xml), "filing.bpmn")},
+                       content_type="multipart/form-data")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'data-process="filing"' in text  # the comparison is there
+    assert "备" * 300 + "…（共 1,300,000 字）" in text
+    assert "备" * 301 not in text and len(text) < 200_000
+    english = signed_in_client(demo_engine, "chen", language="en").post(
+        "/definitions/deploy", data={"action": "check", "files": (BytesIO(xml), "filing.bpmn")},
+        content_type="multipart/form-data").get_data(as_text=True)
+    assert "备" * 300 + "… (1,300,000 characters)" in english

@@ -121,6 +121,7 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["quarter"] = lambda v: display.quarter(v, current() == "zh") if v else ""
     app.jinja_env.filters["svg_named"] = svg_named
     app.jinja_env.filters["zh"] = zh
+    app.jinja_env.filters["shortened"] = lambda v: display.shortened(v, current() == "zh")
     app.jinja_env.filters["step"] = lambda task: display.step(task["name"], task.get("subject"))
 
     @app.context_processor
