@@ -34,7 +34,7 @@ def test_a_half_filled_step_keeps_its_words_across_both_language_switches(live, 
     expect(page.locator("select[name='legalityResult']")).to_have_value("pass_with_changes")
     expect(page.locator("textarea[name='plan-comment']")).to_have_value("请起草人补充收费依据")
     expect(page.locator("[data-typed-kept]")).to_have_text(
-        "What you typed before switching the language has been kept (not yet submitted or saved).")
+        "What you typed before switching the language has been kept (not submitted, not saved).")
     # typed on in English, then back to Chinese: kept again
     page.locator("textarea[name='legalityOpinion'], input[name='legalityOpinion']").fill(OPINION + "另，第五条须修改。")
     page.get_by_role("button", name="中文").click()
@@ -42,7 +42,7 @@ def test_a_half_filled_step_keeps_its_words_across_both_language_switches(live, 
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.get_by_label("合法性审查意见")).to_have_value(OPINION + "另，第五条须修改。")
     expect(page.get_by_label("审查结论")).to_have_value("pass_with_changes")
-    expect(page.locator("[data-typed-kept]")).to_have_text("已保留您切换语言前填写的内容（尚未提交或暂存）。")
+    expect(page.locator("[data-typed-kept]")).to_have_text("已保留您切换语言前填写的内容（尚未提交，也未保存）。")
     # once only: opened again, the page is as the server sends it (nothing was saved)
     page.goto(f"{live.url}/tasks/{review['id']}")
     expect(page.get_by_label("合法性审查意见")).to_have_value("")
