@@ -8,8 +8,9 @@
   opened since the deadline passed, if any (an escalation);
 - `others_may_claim`: whether anyone but its holder could take a step handed back;
 - `materials`: the five statutory procedures of the plan as its decision archive files them
-  (engine/archive.py), each done, in progress, not needed and why, not reached yet, or without a
-  record, and the drafter's 修改说明 of each redraft, for whoever judges the plan;
+  (engine/archive.py), each done (its latest round, engine/plan_rounds.py), in progress, not needed
+  and why, not reached yet, or without a record, what the plan says and the special group's
+  review of it, and the drafter's 修改说明 of each redraft, for whoever judges the plan;
 - `next_steps`: the steps a submission opened that the person holds or may claim.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from models import AuditEvent, Group, HumanTask, TaskCandidate, User
 from models.identity import memberships
 
-from . import clock, forms
+from . import clock, forms, plan_rounds
 from .archive import OTHER, Records, procedure_records
 from .history import Trail
 from .ledger import last_day
@@ -151,47 +152,46 @@ def others_may_claim(conn: Connection, task: dict, username: str) -> bool:
                                User.active.is_(True)).limit(1)).first() is not None
 
 
-# the field a redraft asks for (起草方案, 修改调整方案, 修改进展报告): what changed since the last round
-REVISION_NOTES = "revisionNotes"
-
-
 def materials(session: Session, instance_id: int, trail: Trail) -> dict | None:
     """送审材料一览: each of the five procedures as the plan's decision archive files it — done
-    (its steps' latest records), in progress (a step of it is open), not needed (the plan's own
-    answers close the diagram's way to it: the reason), not reached yet, or without a record — and
-    the drafter's 修改说明 of each redraft, newest first; for a plan whose diagrams name procedures
-    at all (else None)."""
+    (its steps' records of its latest round: engine/plan_rounds.py), in progress (a step of it is
+    open), not needed (the plan's own answers close the diagram's way to it: the reason), not
+    reached yet, or without a record —, what the plan says and the special group's review
+    (`content`, latest round), and the drafter's 修改说明 of each redraft, newest first; for a
+    plan whose diagrams name procedures at all (else None). `round`: the plan's current round."""
     found: Records = procedure_records(session, instance_id, trail)
     if not found.procedures:
         return None
     states = found.states()
+    round_of, current = plan_rounds.rounds(found)
     sections = []
     for code, (zh, en) in PROCEDURES.items():
         records = found.sections[code]
-        latest: dict[str, dict] = {}  # each step's last record (a second round replaces the first)
-        for r in records:
-            latest.pop(r["element_id"], None)
-            latest[r["element_id"]] = r
-        sections.append({"code": code, "name": zh, "name_en": en, **states[code], "records": list(latest.values()),
-                         "count": len(records)})
+        latest, last = plan_rounds.latest_round(records, round_of)
+        sections.append({"code": code, "name": zh, "name_en": en, **states[code], "records": latest,
+                         "count": len(records), "round": last,
+                         # its latest records are about an earlier draft than the current one
+                         "earlier": last is not None and last < current})
     revisions = revision_notes(found)
-    recorded = any(s["records"] for s in sections) or bool(revisions)
+    content = plan_rounds.content(found, round_of, current)
+    recorded = any(s["records"] for s in sections) or bool(revisions) or bool(content)
     # shown once there is something to say: a record, or a procedure under way or not needed (a
     # reviewer of a plan that needs no consultation sees why none is recorded)
-    return {"sections": sections, "revisions": revisions, "recorded": recorded,
+    return {"sections": sections, "revisions": revisions, "content": content, "round": current,
+            "recorded": recorded,
             "shown": recorded or any(s["state"] in ("open", "not_needed") for s in sections)}
 
 
 def revision_notes(found: Records) -> list[dict]:
     """The 修改说明 given with each round of a redraft, newest first: which round of that step (its
     first completion is round 1), who, when, and what they wrote."""
-    records = sorted((r for section in found.sections.values() for r in section), key=lambda r: r["seq"])
+    records = plan_rounds.all_records(found)
     rounds: dict[tuple[str, str | None], int] = {}
     notes = []
     for r in records:
         key = (r["element_id"], r["subject"])
         rounds[key] = rounds.get(key, 0) + 1
-        text = next((v["value"] for v in r["values"] if v["field"] == REVISION_NOTES), None)
+        text = next((v["value"] for v in r["values"] if v["field"] == plan_rounds.REVISION_NOTES), None)
         if isinstance(text, str) and text.strip():
             notes.append({"round": rounds[key], "notes": text, "name": r["name"], "subject": r["subject"],
                           "occurred_at": r["occurred_at"], "actor": r["actor"], "actor_name": r["actor_name"]})

@@ -212,3 +212,112 @@ def test_files_of_a_step_that_is_not_there_is_refused():
     [problem] = [p for p in check_processes([("filing.bpmn", misspelt)]) if p["severity"] == "error"]
     assert (problem["rule"], problem["element_id"]) == ("form", "Task_CheckFiling")
     assert "'Task_FileDocuments' 不是本文件中用户任务的 id" in problem["message"]
+
+
+# ---------------------------------------------------------------- rounds: what the plan says now
+RISK = {"riskAssessmentRequired": True}
+
+
+def _shown(section: dict) -> list[tuple[str, int]]:
+    return [(r["element_id"], section["round"]) for r in section["records"]]
+
+
+def test_a_risk_assessment_redone_after_an_adjustment_shows_only_its_latest_round(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_PrepareRiskReport", Task_RegisterPlan=RISK)
+        plan.do("Task_PrepareRiskReport", riskLevel="high")
+        plan.do("Task_RequestAdjustment", returnReason="补偿标准过低，须提高后重新评估")
+        plan.do("Task_DraftPlan", draftSummary="提高补偿标准后的方案", revisionNotes="补偿标准提高两成")
+        plan.run_until("Task_PrepareRiskReport")
+        plan.do("Task_PrepareRiskReport", riskLevel="low")
+        plan.run_until("Task_SpecialGroupReview")
+        found = _materials(library, plan.id)
+    risk = next(s for s in found["sections"] if s["code"] == "risk_assessment")
+    # round 1's 提出方案调整要求 is not what the risk assessment says now: round 2 found the risk low
+    assert _shown(risk) == [("Task_PrepareRiskReport", 2), ("Task_RecordControls", 2)]
+    assert not risk["earlier"] and risk["count"] == 4  # all four are in the decision archive
+    assert [v["value"] for v in risk["records"][0]["values"] if v["field"] == "riskLevel"] == ["low"]
+    assert found["round"] == 2
+    # what the plan says: its latest draft, round 2; the special group has not reviewed it yet
+    [draft] = found["content"]
+    assert (draft["element_id"], draft["round"], draft["earlier"]) == ("Task_DraftPlan", 2, False)
+    assert [(v["field"], v["value"]) for v in draft["values"]] == [("draftSummary", "提高补偿标准后的方案")]
+
+
+def test_the_special_groups_review_is_shown_with_its_round_and_said_older_once_the_plan_is_redrafted(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_SpecialGroupReview")
+        plan.do("Task_SpecialGroupReview", specialGroupOpinion="第三条举措缺乏突破", specialGroupDecision="return",
+                returnReason="请充实第三条")
+        plan.do("Task_DraftPlan", draftSummary="充实第三条后的方案", revisionNotes="第三条增加两项举措")
+        plan.run_until("Task_SpecialGroupReview")
+        waiting = _materials(library, plan.id)
+        plan.do("Task_SpecialGroupReview", specialGroupOpinion="符合中央精神，举措可行", specialGroupDecision="approve")
+        plan.run_until("Task_LegalityReview")
+        reviewed = _materials(library, plan.id)
+    draft, review = waiting["content"]
+    assert (draft["round"], draft["earlier"]) == (2, False)
+    # round 1's return, about the first draft: said to be older than the plan now read
+    assert (review["element_id"], review["round"], review["earlier"]) == ("Task_SpecialGroupReview", 1, True)
+    assert [(v["field"], v["option"] or v["value"]) for v in review["values"]] == [
+        ("specialGroupDecision", "退回修改"), ("specialGroupOpinion", "第三条举措缺乏突破"), ("returnReason", "请充实第三条")]
+    draft, review = reviewed["content"]
+    assert (review["round"], review["earlier"]) == (2, False)
+    assert [(v["field"], v["option"] or v["value"]) for v in review["values"]] == [
+        ("specialGroupDecision", "审核通过"), ("specialGroupOpinion", "符合中央精神，举措可行")]
+
+
+def test_a_legality_review_failed_then_passed_shows_the_second_round_only(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_CheckMaterials")
+        plan.do("Task_CheckMaterials", materialsComplete=False, missingMaterials="缺起草说明")
+        plan.do("Task_SupplementMaterials")
+        plan.do("Task_CheckMaterials", materialsComplete=True)
+        plan.run_until("Task_LegalityReview")
+        plan.do("Task_LegalityReview", legalityResult="fail", legalityOpinion="第五条与上位法抵触",
+                returnReason="删除第五条")
+        plan.do("Task_DraftPlan", draftSummary="删除第五条后的方案", revisionNotes="已删除第五条")
+        plan.run_until("Task_LegalityReview")
+        under_way = _materials(library, plan.id)
+        plan.do("Task_LegalityReview", legalityResult="pass", legalityOpinion="符合法律法规")
+        plan.run_until("Task_ReformOfficeReview")
+        passed = _materials(library, plan.id)
+    legality = next(s for s in under_way["sections"] if s["code"] == "legality_review")
+    # round 2's materials check is done, its review under way: round 1's supplement and failed review are gone
+    assert legality["state"] == "open" and _shown(legality) == [("Task_CheckMaterials", 2)]
+    legality = next(s for s in passed["sections"] if s["code"] == "legality_review")
+    assert _shown(legality) == [("Task_CheckMaterials", 2), ("Task_LegalityReview", 2)]
+    assert [v["option"] for v in legality["records"][1]["values"] if v["field"] == "legalityResult"] == ["通过"]
+
+
+def test_a_procedure_not_done_again_since_the_redraft_says_its_round(library, at):  # noqa: F811
+    with at("2026-03-02T09:00:00"):
+        plan = Plan(library)
+        plan.run_until("Task_SpecialGroupReview", Task_RegisterPlan={"technical": True})
+        plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="请补充成本测算")
+        plan.do("Task_DraftPlan", draftSummary="第二稿", revisionNotes="已补充成本测算")
+        found = _materials(library, plan.id)
+    # the experts argued the first draft: their record stays, said to be of round 1, an earlier draft
+    experts = next(s for s in found["sections"] if s["code"] == "expert_argumentation")
+    assert experts["state"] == "open" and (experts["round"], experts["earlier"]) == (1, True)
+    assert [r["element_id"] for r in experts["records"]] == ["Task_ExpertArgumentation", "Task_RecordExpertOpinionsHandling"]
+
+
+def test_an_adjustments_reviewers_read_the_proposal_and_the_offices_review(library, at):  # noqa: F811
+    from .test_adjustment import Adjustment
+    with at("2026-03-02T09:00:00"):
+        plan = Adjustment(library)
+        plan.do("Task_ProposeAdjustment", adjustmentType="supplement", adjustmentContent="增加第六条绩效评价",
+                adjustmentReasons="第三方评估发现缺少绩效评价")
+        plan.do("Task_ReviewProposal", adjustmentReviewDecision="submit", adjustmentReviewOpinion="依据充分")
+        plan.run_until("Task_LegalityReview")
+        found = _materials(library, plan.id)
+    proposal, review = found["content"]
+    assert [(v["field"], v["option"] or v["value"]) for v in proposal["values"]] == [
+        ("adjustmentType", "补充"), ("adjustmentContent", "增加第六条绩效评价"), ("adjustmentReasons", "第三方评估发现缺少绩效评价")]
+    assert [(v["field"], v["option"] or v["value"]) for v in review["values"]] == [
+        ("adjustmentReviewDecision", "同意调整，按程序报原审定机关"), ("adjustmentReviewOpinion", "依据充分")]
+    assert (proposal["round"], review["round"], found["round"]) == (1, 1, 1)

@@ -338,7 +338,8 @@ def test_the_task_and_plan_pages_in_english_quote_step_names_and_count_in_englis
     claimed = demo_engine.claim(review["id"], actor="li")
     li = _client(demo_engine, "li")
     page = page_text(li.get(f"/tasks/{review['id']}"))
-    assert "Materials under review — the five statutory procedures: where each stands and its key entries" in page
+    assert "Materials under review — what the plan says, its review, and the five statutory procedures: where each " \
+           "stands and its key entries" in page
     assert re.search(r"“ ?核对送审材料是否齐全 ?” · 李娜", page) and "「" not in page.split("Materials under review")[1][:2000]
     demo_engine.save_draft(claimed["id"], {"legalityOpinion": "尚在核对"}, actor="li")
     trail = page_text(li.get(f"/plans/{review['instance_id']}"))

@@ -2,7 +2,8 @@
 
 - Content-Security-Policy: the pages load only this site's style sheet and its own script files
   (web/static/submit_once.js, which sends a form once; session_warning.js, which warns before an
-  idle session ends and may renew it with a request to this site: connect-src); no inline script, no other site's, no
+  idle session ends and may renew it with a request to this site: connect-src; keep_typed.js, which keeps
+  what was typed across a switch of the language; error_summary.js); no inline script, no other site's, no
   eval: text that slipped past the escaping could still run nothing; no other site may frame a
   page (frame-ancestors), and forms post only here.
 - X-Frame-Options: the same refusal to be framed, for older browsers: a page with an approve
