@@ -76,6 +76,33 @@ def test_a_page_read_while_the_database_is_down_does_not_say_nothing_was_changed
     assert "<dt>reviewOpinion</dt><dd><pre>依法审查，&lt;b&gt;同意&lt;/b&gt;</pre></dd>" in shown
 
 
+def test_a_connection_lost_during_an_action_says_it_may_have_gone_in(engine):
+    """The docs audit of 6 December 2026: a connection that broke during an action (a server restart,
+    pg_terminate_backend) said 「未做任何更改」, but it may break after COMMIT reached the server: a
+    start sent again would make a second plan."""
+    from sqlalchemy.exc import OperationalError
+    app = _app(engine=engine)
+    lost = OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"),
+                            connection_invalidated=True)
+
+    def broken():
+        raise lost
+    app.add_url_rule("/acting", "acting", broken, methods=["GET", "POST"])
+    app.add_url_rule("/api/v1/acting", "api_acting", broken, methods=["POST"])
+    client = app.test_client()
+    page = client.post("/acting")
+    shown = page.get_data(as_text=True)
+    assert page.status_code == 503 and "未做任何更改" not in shown and "nothing was changed" not in shown
+    assert "数据库连接在办理中断开，本次操作可能没有完成" in shown and "查看是否已经保存" in shown
+    assert "which may not have completed" in shown
+    read = client.get("/acting").get_data(as_text=True)  # a read changes nothing: as before
+    assert "本页暂时无法显示" in read and "可能没有完成" not in read
+    api = client.post("/api/v1/acting", headers={"Accept-Language": "en"})
+    assert api.status_code == 503 and api.get_json() == {
+        "error": "unavailable", "message": "the database connection was lost during the action, which may not "
+                                           "have completed: read before sending it again"}
+
+
 def test_a_database_error_that_is_a_bug_is_still_a_500_with_its_traceback(engine, caplog):
     app = _app(engine=engine)
 

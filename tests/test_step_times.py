@@ -196,4 +196,8 @@ def test_the_command_line(driven, people):
         ["市发改委", "3", "1", "0", "1", "1"]
     refused = cli("--as", people["drafter"], code=4)
     assert "只有改革办可以查看办理时效统计" in refused.stderr
-    assert "--output" in cli("--as", office, "--format", "xlsx", code=2).stderr
+    # the refusal names the option (the docs audit: it said "invalid value for value")
+    xlsx = cli("--as", office, "--format", "xlsx", code=2).stderr
+    assert "'--format xlsx' 取值无效：须与 --output FILE.xlsx 同用" in xlsx and "for value" not in xlsx
+    assert "invalid value for '--output': --format csv writes a .csv file" in \
+        cli("--as", office, "--format", "csv", "--output", "stats.txt", code=2).stderr

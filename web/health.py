@@ -62,8 +62,16 @@ READ_EN = "The database cannot be reached right now, so this page cannot be show
 READ_ADVICE_ZH = "已提示成功的操作已经保存。请稍后刷新本页。如持续出现，请告知系统管理员检查数据库服务器。"
 READ_ADVICE_EN = ("What you were told was done is saved. Please reload this page shortly. If it goes on, ask the "
                   "system administrator to check the database server.")
+# A connection that broke during an action (a server restart, pg_terminate_backend, the network) may
+# have broken after COMMIT reached the server: the action may have gone in, so say look, not "nothing".
+LOST_ZH = "数据库连接在办理中断开，本次操作可能没有完成"
+LOST_EN = "The database connection was lost during the action, which may not have completed"
+LOST_ADVICE_ZH = "请稍后刷新待办或方案页面，查看是否已经保存；没有保存的再办理一次。"
+LOST_ADVICE_EN = "Reload your inbox or the plan's page shortly to see whether it was saved, and do it again if it was not."
 TYPED_ZH = "您在本页填写的内容没有保存，请先复制留存，稍后再提交："
 TYPED_EN = "What you typed on the page was not saved: copy it before you submit again later."
+TYPED_LOST_ZH = "您在本页填写的内容如下，可能没有保存，请先复制留存："
+TYPED_LOST_EN = "What you typed on the page, which may not have been saved: copy it first."
 
 
 def install(app: Flask) -> None:
@@ -79,38 +87,40 @@ def install(app: Flask) -> None:
         _log(reason)
         if request.path == PATH:
             return _unavailable_json("unreachable")
+        lost = exc.connection_invalidated and request.method not in ("GET", "HEAD")
         if api.wants_json():
-            answer = api.answer({"error": "unavailable", "message": api.say(
-                f"{MESSAGE_ZH}；请稍后重试 ({MESSAGE_EN.lower()}; try again shortly)")}, 503,
-                {"Retry-After": RETRY_AFTER})
-            return answer
-        return _page(), 503, {"Retry-After": RETRY_AFTER}
+            said = (f"{LOST_ZH}：请先读取查看是否已经保存 ({LOST_EN.lower()}: read before sending it again)" if lost
+                    else f"{MESSAGE_ZH}；请稍后重试 ({MESSAGE_EN.lower()}; try again shortly)")
+            return api.answer({"error": "unavailable", "message": api.say(said)}, 503, {"Retry-After": RETRY_AFTER})
+        return _page(lost), 503, {"Retry-After": RETRY_AFTER}
 
 
-def _page() -> str:
+def _page(lost: bool = False) -> str:
     """A page of its own, not error.html: the site's layout reads the signed-in person from the
     database that is down. Both languages: the language is kept in the session, which is fine, but
     the translations are not needed for these sentences. A step's form posted meanwhile shows
     what was typed, to copy (as web/signed_out.py does): it cannot be put back on the step's page,
-    which needs the database."""
+    which needs the database. `lost`: the connection broke during the action, which may have gone in."""
     try:
         style = url_for("static", filename="style.css")
     except Exception:  # noqa: BLE001 - no style sheet is no reason to fail the answer
         style = ""
     link = f'<link rel="stylesheet" href="{escape(style)}">' if style else ""
     read = request.method in ("GET", "HEAD")
-    title, advice = (READ_ZH, READ_ADVICE_ZH) if read else (MESSAGE_ZH, ADVICE_ZH)
-    title_en, advice_en = (READ_EN, READ_ADVICE_EN) if read else (MESSAGE_EN, ADVICE_EN)
+    title, advice, title_en, advice_en = (
+        (READ_ZH, READ_ADVICE_ZH, READ_EN, READ_ADVICE_EN) if read
+        else (LOST_ZH, LOST_ADVICE_ZH, LOST_EN, LOST_ADVICE_EN) if lost
+        else (MESSAGE_ZH, ADVICE_ZH, MESSAGE_EN, ADVICE_EN))
     return (f'<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{title} (503)</title>{link}</head><body><main>"
             f"<h1>{title}</h1><p>{advice}</p>"
             f'<p lang="en">{title_en}. {advice_en}</p>'
-            f"{'' if read else _typed()}"
+            f"{'' if read else _typed(lost)}"
             f"</main></body></html>\n")
 
 
-def _typed() -> str:
+def _typed(lost: bool = False) -> str:
     from .session_timeout import STEP_FORMS
     from .signed_out import typed_fields
     if request.endpoint not in STEP_FORMS:
@@ -122,4 +132,5 @@ def _typed() -> str:
     if not typed:
         return ""
     rows = "".join(f"<dt>{escape(name)}</dt><dd><pre>{escape(value)}</pre></dd>" for name, value in typed)
-    return f'<section class="typed"><p>{TYPED_ZH}</p><p lang="en">{TYPED_EN}</p><dl>{rows}</dl></section>'
+    said, said_en = (TYPED_LOST_ZH, TYPED_LOST_EN) if lost else (TYPED_ZH, TYPED_EN)
+    return f'<section class="typed"><p>{said}</p><p lang="en">{said_en}</p><dl>{rows}</dl></section>'

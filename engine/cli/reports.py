@@ -216,9 +216,11 @@ def stats_cmd(state, as_json, actor, since, until, process_key, fmt, by_unit, ou
     calendar days, late completions, open and overdue steps; the slowest step first; reform office only)."""
     from .. import step_times_export as export
     if fmt == "xlsx" and output is None:
-        raise BadValue("--format xlsx 须与 --output FILE.xlsx 同用", "--format xlsx needs --output FILE.xlsx")
+        raise BadValue("须与 --output FILE.xlsx 同用", "needs --output FILE.xlsx", click.get_current_context(),
+                       param_hint="'--format xlsx'")
     if fmt != "table" and output is not None and not output.lower().endswith(f".{fmt}"):
-        raise BadValue(f"--format {fmt} 的文件须以 .{fmt} 结尾：{output}", f"--format {fmt} writes a .{fmt} file")
+        raise BadValue(f"--format {fmt} 的文件须以 .{fmt} 结尾：{output}", f"--format {fmt} writes a .{fmt} file",
+                       click.get_current_context(), param_hint="'--output'")
     with unlogged():  # said below, once, with what it means for the figures
         result = state.engine.step_times(actor, since=since, until=until, process=process_key)
     for year in result["calendar_gaps"]:  # on standard error, whatever the output: the figures are provisional
