@@ -570,3 +570,23 @@ def test_redirects_stay_on_this_site(demo_engine, target):
         location = answer.location  # as a browser reads it: backslashes and tabs would count
         assert urlsplit(urljoin("http://reformflow.test/x", location)).netloc == "reformflow.test", location
         assert not re.search(r"[\\\t\n]", location), location
+
+
+def test_the_way_back_keeps_the_path_prefix_the_site_is_served_under(demo_engine):
+    """Served under a prefix (a proxy's X-Forwarded-Prefix, docs/operations.md), the language switch
+    and the sign-in after a session ended sent a person to /tasks/7 at the host's root, outside the
+    site (the reviewer fix of 6 December 2026 noticed it)."""
+    client = _app(demo_engine, csrf=False).test_client()
+    prefixed = {"base_url": "http://localhost/reform/"}
+    assert client.post("/login", data={"username": "li", "password": "demo"}, **prefixed).status_code == 302
+    task = _task(demo_engine, "DT-2015-04", "Task_LegalityReview")
+    page = client.get(f"/tasks/{task['id']}", **prefixed).get_data(as_text=True)
+    assert f'name="next" value="/reform/tasks/{task["id"]}"' in page
+    switched = client.post("/language/en", data={"next": f"/reform/tasks/{task['id']}"}, **prefixed)
+    assert switched.status_code == 302 and urlsplit(switched.location).path == f"/reform/tasks/{task['id']}"
+    # the question before a decision is a POST: its way back is the task's page, prefix and all
+    assert client.post("/language/zh", data={"next": f"/reform/tasks/{task['id']}/complete"},
+                       **prefixed).location.endswith(f"/reform/tasks/{task['id']}")
+    client.post("/logout", **prefixed)
+    out = client.get(f"/tasks/{task['id']}", **prefixed)
+    assert out.status_code == 302 and "next=%2Freform%2Ftasks" in out.location

@@ -17,8 +17,8 @@ from werkzeug.routing import RequestRedirect
 
 
 def page() -> str | None:
-    if request.method == "GET":
-        return request.full_path.rstrip("?")
+    if request.method == "GET":  # under a proxy's path prefix, the prefix too: the address as the browser has it
+        return request.script_root + request.full_path.rstrip("?")
     here = _this_site(request.referrer)
     return openable(here) if here else None
 
