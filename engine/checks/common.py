@@ -110,15 +110,16 @@ def _constant_value(doc: "Doc", owner, name: str, rule: str, text: str) -> Itera
                           f"(property {name} `{text[:40]}` gives {len(str(value).strip())} characters; the limit is {limit})")
 
 
-def check_expression(file, el, text, rule, what: tuple[str, str]) -> Iterator[dict]:
-    """Problems of one expression; `what` names it, (Chinese, English): ("条件", "condition")."""
+def check_expression(file, el, text, rule, what: tuple[str, str], functions=FUNCTION_NAMES) -> Iterator[dict]:
+    """Problems of one expression; `what` names it, (Chinese, English): ("条件", "condition");
+    `functions` those it may call besides the built-in ones (a form bound's: BOUND_FUNCTION_NAMES)."""
     text = text.strip()
 
     def said(reason: tuple[str, str]) -> dict:
         return problem(file, el, rule, f"{what[0]} `{text}`：{reason[0]} ({what[1]} `{text}`: {reason[1]})")
 
     try:
-        expression = compile_expression(text, FUNCTION_NAMES)
+        expression = compile_expression(text, functions)
     except ExpressionError as exc:
         # `execution.getVariable(...)` fails as a method call; what the modeler needs to hear is
         # that Camunda's objects do not exist here
