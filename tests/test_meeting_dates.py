@@ -5,6 +5,8 @@ a new round after 退回修改 not before the last round's. The refusal names th
 step that recorded it) and its date, in Chinese and English; its day itself is accepted."""
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -14,7 +16,7 @@ from engine import display
 from engine.errors import Invalid
 
 from .plan_helper import Plan, deploy_library
-from .web_helper import open_task, sign_in
+from .web_helper import open_task, sign_in, signed_in_client
 
 PARTY_DOCUMENT = {"category": "major", "partyDocument": True, "governmentDuties": True}
 
@@ -117,3 +119,11 @@ def test_the_meeting_form_says_the_earlier_meeting_and_refuses_a_date_before_it(
     expect(page.locator("#f-meetingDate-problem-1")).to_contain_text(
         f"不得早于 {held}（此前「政府常务会议审议」记录的会议日期）")
     assert engine.task_view(meeting["id"])["status"] == "claimed"  # not submitted
+
+
+def test_an_english_page_says_the_earlier_meeting_in_english(demo_engine):
+    meeting = open_task(demo_engine, "DT-2015-06", "Task_StandingCommittee")
+    demo_engine.claim(meeting["id"], actor="lin")
+    page = signed_in_client(demo_engine, "lin", language="en").get(f"/tasks/{meeting['id']}").get_data(as_text=True)
+    hint = re.search(r'<p class="hint field-hint" id="f-meetingDate-hint">([^<]+)</p>', page).group(1)
+    assert "(the “会议日期” recorded at “政府常务会议审议”)" in html.unescape(hint) and "此前" not in hint
