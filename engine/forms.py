@@ -321,7 +321,7 @@ def bounds(field: dict, variables: dict, limit: Limit, labels: dict[str, str] | 
     """A date or long field's min / max as they stand now, expressions evaluated, for a form to
     show (a date picker's range). A bound that cannot be evaluated yet is left out: submitting
     says what is wrong. A bound that is a value the plan held before (bound_source: the earlier
-    meeting's date, the plan's start) is said in `min_from` / `max_from`, "中文 (English)"."""
+    meeting's date, by the step that recorded it) is said in `min_from` / `max_from`, "中文 (English)"."""
     shown = {}
     if field["type"] not in ("date", "long"):
         return shown

@@ -16,6 +16,7 @@ from ..scripting import BOUND_FUNCTION_NAMES
 from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, check_expression_property, local_name
 from .expressions import check_timer_value
 
+
 def _check_previous(doc: Doc, task, fid: str, name: str, config: str):
     """previous('x') in a bound reads what the plan held for x before this form is submitted: x
     must be written in quotes (a value would be looked up as a name) and be a field of this same
