@@ -1388,7 +1388,8 @@ class Engine:
             plan_variables = ctx.session.connection().execute(
                 select(_PLANS.c.variables_json).where(_PLANS.c.id == instance.id)).scalar()
             current = forms.with_plan_values(form, current, json.loads(plan_variables or "{}"))
-        values = forms.validate(form, data, current, runtime.form_limit(ctx, spiff_task.data, spiff_task))
+        values = forms.validate(form, data, current, runtime.form_limit(ctx, spiff_task.data, spiff_task,
+                                                                        plan_id=instance.id))
         stands_in_for = self._stands_in_for(member, principals, task)
         _check_unit_change(stands_in_for or member, spiff_task.data, values)
         if not files and documents.required(spiff_task.task_spec) and (missing := documents.missing_on(ctx.session, task)):

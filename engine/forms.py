@@ -199,11 +199,47 @@ def _check_computed(field: dict, value, values: dict, limit: Limit | None, label
             zh, en = error[:-1].split(" (", 1)
             hint = field["properties"].get("rangeHint")
             # the English as informative as the Chinese, and never the expression: the field's
-            # label and the bound in words (today, the rangeHint, the label of the field it names)
-            said = _bound_in_english(text, labels, hint)
-            return (f"{zh}（{_bound_in_words(text, labels, hint)}） "
+            # label and the bound in words (where it came from, today, the rangeHint, the label
+            # of the field it names)
+            source = bound_source(text, bound, getattr(limit, "before", {}), labels, getattr(limit, "recorded_by", None))
+            said = source[1] if source else _bound_in_english(text, labels, hint)
+            return (f"{zh}（{source[0] if source else _bound_in_words(text, labels, hint)}） "
                     f"(“{field.get('label') or field['id']}” {en}{f' ({said})' if said else ''})")
     return None
+
+
+# previous('meetingDate') in a bound (engine/scripting.py BOUND_FUNCTION_NAMES), the name it reads
+_PREVIOUS = re.compile(r"\bprevious\(\s*['\"]([^\W\d]\w*)['\"]\s*\)")
+
+
+def previous_names(text: str) -> list[str]:
+    """The names a bound's previous('…') calls read."""
+    return _PREVIOUS.findall(text)
+
+
+def bound_source(text: str, bound, before, labels: dict[str, str], recorded_by=None) -> tuple[str, str] | None:
+    """(Chinese, English) words for a computed date bound that is a value the plan held before
+    this submission: what previous('x') read, with the step that recorded it where
+    `recorded_by(name, value)` finds it (此前「政府常务会议审议」记录的会议日期: the earlier meeting,
+    by name). None for any other bound (said as before)."""
+    for name in previous_names(text):
+        if _day(before.get(name)) == bound:
+            label = labels.get(name, name)
+            step = recorded_by(name, before.get(name)) if recorded_by else None
+            if step:
+                return f"此前「{step}」记录的{label}", f"the “{label}” recorded at “{step}”"
+            return f"此前记录的{label}", f"the “{label}” recorded before"
+    return None
+
+
+def _day(value) -> str | None:
+    """A value as the ISO day a date bound compares (None if it is none)."""
+    if isinstance(value, str):
+        try:
+            value = parse_date_or_datetime(value)
+        except TimerValueError:
+            return None
+    return as_local_date(value).isoformat() if isinstance(value, (date, datetime)) else None
 
 
 # the bounds diagrams write most, as a person would say them
@@ -241,10 +277,10 @@ def _reads(field: dict, names: set[str], texts=None) -> bool:
     """Whether the field's min / max expressions (or the given `texts`) read any of these variables."""
     if not names:
         return False
-    from .scripting import FUNCTION_NAMES
+    from .scripting import BOUND_FUNCTION_NAMES
     for text in texts if texts is not None else (text for _name, text in _expression_bounds(field)):
         try:
-            if compile_expression(text, FUNCTION_NAMES).names & names:
+            if compile_expression(text, BOUND_FUNCTION_NAMES).names & names:
                 return True
         except ExpressionError:
             pass  # said when it is evaluated
@@ -280,10 +316,12 @@ def _as_bound(field: dict, name: str, text: str, value, where: str = ""):
                   f"corrected)")
 
 
-def bounds(field: dict, variables: dict, limit: Limit) -> dict:
+def bounds(field: dict, variables: dict, limit: Limit, labels: dict[str, str] | None = None,
+           recorded_by=None) -> dict:
     """A date or long field's min / max as they stand now, expressions evaluated, for a form to
     show (a date picker's range). A bound that cannot be evaluated yet is left out: submitting
-    says what is wrong."""
+    says what is wrong. A bound that is a value the plan held before (bound_source: the earlier
+    meeting's date, by the step that recorded it) is said in `min_from` / `max_from`, "中文 (English)"."""
     shown = {}
     if field["type"] not in ("date", "long"):
         return shown
@@ -292,12 +330,17 @@ def bounds(field: dict, variables: dict, limit: Limit) -> dict:
         if not text:
             continue
         try:
-            raw = limit(text, variables) if is_wrapped(text) else int(text) if field["type"] == "long" else text
+            # nothing submitted yet: previous(name) reads what the plan holds now
+            raw = limit(text, {}, variables) if is_wrapped(text) else int(text) if field["type"] == "long" else text
             value = _as_bound(field, name, text, raw)
         except (ValueError, ReformflowError):
             continue
         if value is not None:
             shown[name] = value
+            source = bound_source(text, value, variables, labels or {}, recorded_by) \
+                if field["type"] == "date" and is_wrapped(text) else None
+            if source:
+                shown[f"{name}_from"] = f"{source[0]} ({source[1]})"
     return shown
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import datetime
+from functools import partial
 from typing import Callable
 
 from sqlalchemy import Connection, bindparam, case, false, func, null, or_, select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, Unit, User
 from models.identity import memberships
 
-from . import clock, forms
+from . import bound_sources, clock, forms
 from .errors import Forbidden, Invalid, NotFound
 from .forms import Limit
 from .provisional import counts_working_days, mark
@@ -331,7 +332,9 @@ def task_view(session: Session, task_id: int, limit: Limit,
     unit_field = variables.get(STARTER_UNIT)
     view["unit_field"] = unit_field if any(f["id"] == unit_field for f in view["form"]) else None
     # a closed task's range today says nothing about what was submitted then
-    view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit))} \
+    labels = {f["id"]: f["label"] for f in view["form"] if f.get("label")}
+    recorded_by = partial(bound_sources.recorded_by, session, task.instance_id)  # asked only for previous()
+    view["bounds"] = {f["id"]: b for f in view["form"] if (b := forms.bounds(f, variables, limit, labels, recorded_by))} \
         if task.status in OPEN_STATUSES else {}
     return view
 

@@ -36,7 +36,7 @@ from models import (CalendarOverride, Group, HumanTask, InstanceTask, ProcessDef
 from models.base import INTEGER_MAX
 from models.identity import memberships
 
-from . import forms
+from . import bound_sources, forms
 from .audit import AuditLog, ChainTip
 from .channels import Channel
 from .deadlines import TimerValueError
@@ -304,17 +304,22 @@ def start_event(spec):
                 starts[0])
 
 
-def form_limit(ctx: Context, variables, task=None, *, spec=None, element=None):
+def form_limit(ctx: Context, variables, task=None, *, spec=None, element=None, plan_id: int | None = None):
     """For forms.validate: a form constraint's ${...} evaluated over the submitted values and the
-    plan's `variables`; failing, or giving what is no bound, it refuses the action naming the
-    diagram and element: the user task `task`, or the start event `element` of `spec`."""
-    def limit(text: str, values: dict):
+    plan's `variables` (what previous(name) reads: `before`, else `variables`); failing, or giving
+    what is no bound, it refuses the action naming the diagram and element: the user task `task`,
+    or the start event `element` of `spec`. `recorded_by(name, value)`: the step of plan `plan_id`
+    that recorded a bound previous() read, for the refusal to name it."""
+    def limit(text: str, values: dict, before=None):
         try:
-            return ctx.environment.evaluate(text, ChainMap(values, variables))
+            return ctx.environment.bound(text, values, variables if before is None else before)
         except (ExpressionError, TimerValueError) as exc:
             raise Invalid(f"{limit.where}{_expression_reason(exc)}") from None
     limit.where = element_where(task.workflow.spec, task.task_spec) if task is not None else \
         element_where(spec, element) if element is not None else ""
+    limit.before = variables
+    limit.recorded_by = (lambda name, value: bound_sources.recorded_by(ctx.session, plan_id, name, value)) \
+        if plan_id is not None else None
     return limit
 
 

@@ -33,6 +33,11 @@ from .expressions import EvaluationError, ExpressionError, compile_expression, c
 from .workdays import WorkCalendar
 
 FUNCTION_NAMES = frozenset(DEADLINE_FUNCTION_NAMES)
+# what a form field's min / max may call besides: previous('meetingDate'), the value the plan held
+# before this submission (the form's own field reads the value being submitted: a meeting's date
+# could not be bounded by the earlier meeting's). Nowhere else: a condition or a script has no
+# submission to be before (engine/checks/forms.py, refused elsewhere as an unknown function)
+BOUND_FUNCTION_NAMES = FUNCTION_NAMES | {"previous"}
 TIMER_MARK = "rf-timer:"
 # The most instances a multi-instance loop cardinality may ask for: SpiffWorkflow creates them
 # all at once, and 10**9 took 3.5 GB in a minute without an end.
@@ -166,6 +171,14 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def value(self, text: str, variables) -> object:
         return compile_expression(text, FUNCTION_NAMES).evaluate(variables, self.functions())
 
+    def bound(self, text: str, values, before) -> object:
+        """A form field's min / max `${...}` over `values` (this submission's over the plan's),
+        where previous(name) reads the plan's value from `before` this submission."""
+        variables = ChainMap(values, before)
+        with _explained(text, variables):
+            return compile_expression(text, BOUND_FUNCTION_NAMES).evaluate(
+                variables, {**self.functions(), "previous": previous_function(before)})
+
     def evaluate(self, expression, context, external_context=None):
         variables = ChainMap(context, external_context or {})
         kind, text = unmark(expression)
@@ -229,6 +242,17 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         raise NotImplementedError("service tasks are not supported by reformflow")
 
 
+def previous_function(before):
+    """previous(name): the value `before` holds for `name` (null if none): the plan's, as it was
+    before the form now submitted."""
+    def previous(name):
+        if not isinstance(name, str):
+            raise EvaluationError("previous() 的参数须为带引号的字段名，如 previous('meetingDate')",
+                                  "previous() takes a field's name in quotes, such as previous('meetingDate')")
+        return before.get(name)
+    return previous
+
+
 @contextmanager
 def _explained(text: str, variables):
     """An expression's or timer value's error leaves with the expression and its values."""
@@ -244,7 +268,7 @@ def _explain(exc: Exception, text: str, variables) -> None:
     refusal to say which value is wrong (SpiffWorkflow's own message only quotes the text)."""
     exc.expression = text.strip()
     try:
-        names = compile_expression(exc.expression, FUNCTION_NAMES).names
+        names = compile_expression(exc.expression, BOUND_FUNCTION_NAMES).names
     except ExpressionError:  # a literal timer value, not an expression
         names = ()
     exc.values = {name: variables[name] for name in sorted(names) if name in variables}

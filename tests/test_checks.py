@@ -1339,6 +1339,32 @@ def test_bounds_in_order_or_written_as_expressions_pass():
     assert found(_bounds("date", "${today()}", "2026-01-01")) == []  # checked when submitted
 
 
+def test_a_bound_may_read_its_own_fields_previous_value():
+    """deliberation.bpmn's 会议日期: not before the meeting recorded before this one."""
+    assert found(_bounds("date", "${previous('f')}", "${today()}")) == []
+
+
+@pytest.mark.parametrize("low, says", [
+    ("${previous(f)}", "previous() 须给一个带引号的字段名"),  # a value looked up as a name
+    ("${previous('issueDate')}", "previous('issueDate') 读取本表单提交之前的值，'issueDate' 不在本表单上，与 ${issueDate} 相同"),
+])
+def test_previous_reads_a_field_of_its_own_form_by_name(low, says):
+    [problem] = [p for p in check_processes([("t.bpmn", _bounds("date", low, "${today()}"))]) if p["rule"] != "variable"]
+    assert (problem["rule"], problem["element_id"]) == ("form", "Task_A")
+    assert says in problem["message"] and chinese_first(problem["message"])
+
+
+def test_previous_is_refused_outside_a_forms_bounds():
+    """A condition, a script or a due date has no submission to be before."""
+    xml = diagram('<bpmn:startEvent id="StartEvent_1" /><bpmn:exclusiveGateway id="Gateway_1" default="Flow_2" />'
+                  '<bpmn:endEvent id="Event_A" /><bpmn:endEvent id="Event_B" />'
+                  + flows(("StartEvent_1", "Gateway_1"), ("Gateway_1", "Event_A"),
+                          ("Gateway_1", "Event_B", "${previous('x') == 'a'}")))
+    problems = [p for p in check_processes([("t.bpmn", xml)]) if p["rule"] != "variable"]
+    assert [(p["element_id"], p["severity"]) for p in problems] == [("Flow_3", "error")]
+    assert "previous() 只能用于表单字段的 min / max 约束" in problems[0]["message"]
+
+
 @pytest.mark.parametrize("condition", ["${decision == 'aprove'}", "${decision == 1}",
                                        "${decision == 'approve' and decision == 'reject'}"])
 def test_a_condition_no_value_of_its_fields_makes_true_is_a_warning(condition):

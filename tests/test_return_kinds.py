@@ -116,7 +116,8 @@ def test_a_field_without_returns_counts_every_confirmed_choice_a_return():
 def test_the_standing_committee_does_not_show_the_government_meetings_record_as_its_own(library, at):
     with at("2026-03-10T09:00:00"):
         plan = Plan(library)
-        plan.run_until("Task_GovExecutiveMeeting", Task_RegisterPlan={"partyDocument": True, "governmentDuties": True})
+        plan.run_until("Task_GovExecutiveMeeting", Task_RegisterPlan={"partyDocument": True, "governmentDuties": True},
+                       Task_LeadershipGroupMeeting={"meetingDate": "2026-03-05"})  # before the government meeting
         plan.do("Task_GovExecutiveMeeting", meetingDate="2026-03-06", attendees="政府常务会议组成人员")
         first = library.task_view(plan.task("Task_StandingCommittee")["id"])
         assert first["earlier"] == {}  # its first round: nothing of its own before

@@ -32,6 +32,9 @@ def hints(field: dict, bounds: dict, labels: dict[str, str]) -> list[str]:
         text = (c.get(name) or "").strip()
         if not is_wrapped(text):
             return ""
+        if bounds.get(f"{name}_from"):  # where the bound came from (the earlier meeting, by name): the rule's case
+            hint_used = True
+            return _("（%(w)s）", w=i18n.say(bounds[f"{name}_from"]))
         inner = bound_key(text)
         common = _common_bounds().get(inner)
         if common is None and rule:

@@ -110,20 +110,29 @@ def _constant_value(doc: "Doc", owner, name: str, rule: str, text: str) -> Itera
                           f"(property {name} `{text[:40]}` gives {len(str(value).strip())} characters; the limit is {limit})")
 
 
-def check_expression(file, el, text, rule, what: tuple[str, str]) -> Iterator[dict]:
-    """Problems of one expression; `what` names it, (Chinese, English): ("条件", "condition")."""
+# previous('x') reads the value before the form now submitted: a condition, a script or a due date
+# has no submission to be before (engine/scripting.py BOUND_FUNCTION_NAMES)
+_ONLY_IN_BOUNDS = ("previous() 只能用于表单字段的 min / max 约束（读取本表单提交之前的值），如 ${previous('meetingDate')}",
+                   "previous() is for a form field's min / max only (the value before the form is submitted), "
+                   "such as ${previous('meetingDate')}")
+
+
+def check_expression(file, el, text, rule, what: tuple[str, str], functions=FUNCTION_NAMES) -> Iterator[dict]:
+    """Problems of one expression; `what` names it, (Chinese, English): ("条件", "condition");
+    `functions` those it may call besides the built-in ones (a form bound's: BOUND_FUNCTION_NAMES)."""
     text = text.strip()
 
     def said(reason: tuple[str, str]) -> dict:
         return problem(file, el, rule, f"{what[0]} `{text}`：{reason[0]} ({what[1]} `{text}`: {reason[1]})")
 
     try:
-        expression = compile_expression(text, FUNCTION_NAMES)
+        expression = compile_expression(text, functions)
     except ExpressionError as exc:
         # `execution.getVariable(...)` fails as a method call; what the modeler needs to hear is
         # that Camunda's objects do not exist here
         builtin = next((name for name in CAMUNDA_BUILTINS if re.search(rf"\b{name}\b", text)), None)
-        yield said(CAMUNDA_BUILTINS[builtin] if builtin else (exc.zh, exc.en))
+        yield said(CAMUNDA_BUILTINS[builtin] if builtin else _ONLY_IN_BOUNDS if "'previous'" in exc.en
+                   else (exc.zh, exc.en))
         return
     for name in sorted(expression.names & CAMUNDA_BUILTINS.keys()):
         yield said(CAMUNDA_BUILTINS[name])

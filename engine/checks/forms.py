@@ -1,18 +1,43 @@
 """User tasks and forms: assignment, priority and due dates, form fields, start forms, untyped tasks."""
 from __future__ import annotations
 
+import ast
 import re
 
 from ..deadlines import is_iso_date_or_datetime
 from ..documents import FILES_OF, PROPERTY as ATTACHMENTS, REQUIRED
-from ..expressions import ENGINE_VARIABLES, is_wrapped, readable_name
+from ..expressions import ENGINE_VARIABLES, compile_expression, is_wrapped, readable_name
 from ..forms import (CONFIRM, CONFIRM_TEXT, REQUIRED_WHEN, RETURNS, SUPPORTED_CONSTRAINTS, SUPPORTED_TYPES, confirm_ids,
                      default_error, listed_ids)
 from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from ..runtime import CANDIDATE_UNIT, PRIORITY_RANGE
+from ..scripting import BOUND_FUNCTION_NAMES
 from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, check_expression_property, local_name
 from .expressions import check_timer_value
+
+
+def _check_previous(doc: Doc, task, fid: str, name: str, config: str):
+    """previous('x') in a bound reads what the plan held for x before this form is submitted: x
+    must be written in quotes (a value would be looked up as a name) and be a field of this same
+    form (the field itself, as the meetings' 会议日期): for any other variable it is the same as
+    ${x}, which says so plainly."""
+    on_form = set(task.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField/@id", namespaces=NS))
+    calls = [node for node in ast.walk(compile_expression(config, BOUND_FUNCTION_NAMES).tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "previous"]
+    for call in calls:
+        arg = call.args[0] if len(call.args) == 1 and not call.keywords else None
+        named = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+        if named is None:
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' `{config}`：previous() 须给一个带引号的字段名，"
+                              f"如 previous('{fid}') (form field '{fid}': constraint '{name}' `{config}`: previous() "
+                              f"takes one field's name in quotes, such as previous('{fid}'))")
+        elif named not in on_form:
+            yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' `{config}`：previous('{named}') 读取本表单"
+                              f"提交之前的值，'{named}' 不在本表单上，与 ${{{named}}} 相同，请改写为它 (form field "
+                              f"'{fid}': constraint '{name}' `{config}`: previous('{named}') reads the value before this "
+                              f"form is submitted; '{named}' is not on this form, so it is ${{{named}}}: write that)")
+
 
 def _whole_number(text: str) -> bool:
     """What int() takes and an expression's integers allow: ASCII digits, at most 18 ('²' is a
@@ -184,9 +209,10 @@ def _check_form(doc: Doc, task):
                                           f"或一个完整的 ${{...}} 表达式 (form field '{fid}': constraint '{name}' "
                                           f"`{config}`: write either a plain value or one whole ${{...}} expression)")
                     else:
-                        yield from check_expression(doc.file, task, config, "form",
-                                                    (f"表单字段 '{fid}' 的约束 '{name}'",
-                                                     f"form field '{fid}': constraint '{name}'"))
+                        said = list(check_expression(doc.file, task, config, "form",
+                                                     (f"表单字段 '{fid}' 的约束 '{name}'",
+                                                      f"form field '{fid}': constraint '{name}'"), BOUND_FUNCTION_NAMES))
+                        yield from said or _check_previous(doc, task, fid, name, config)
                 elif kind == "date":
                     if not is_iso_date_or_datetime(config) or len(config) != 10:
                         yield doc.problem(task, "form", f"表单字段 '{fid}' 的约束 '{name}' 须为日期，如 2026-01-01，"

@@ -5,7 +5,7 @@ import difflib
 from typing import Iterator
 
 from ..expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression, is_wrapped
-from ..scripting import FUNCTION_NAMES
+from ..scripting import BOUND_FUNCTION_NAMES, FUNCTION_NAMES
 from .common import (BPMN, CAMUNDA, CAMUNDA_BUILTINS, NS, Doc, enum_value_hint, in_english, local_name, owner_of,
                      script_lines)
 
@@ -49,7 +49,8 @@ def rule_undefined_variables(doc: Doc):
     reported = set()
     for el, what, text in read_sites(doc.root):
         try:
-            names = compile_expression(text, FUNCTION_NAMES).names
+            # (previous() is refused outside a form's min / max by the expression rules)
+            names = compile_expression(text, BOUND_FUNCTION_NAMES).names
         except ExpressionError:
             continue  # refused by the expression rules already
         for name in sorted(names - doc.variables - CAMUNDA_BUILTINS.keys()):

@@ -109,7 +109,10 @@ def _show_form(t: dict) -> None:
         notes += ["只读 read-only"] if "readonly" in c else ["必填 required"] if "required" in c else []
         if bounds:
             notes.append(_range(f["type"], bounds))
-        if (f.get("properties") or {}).get("rangeHint") and "readonly" not in c:
+        # where a bound came from (the earlier meeting, by name), else the diagram's rule in words
+        sources = [bounds[k] for k in ("min_from", "max_from") if bounds.get(k)]
+        notes += sources
+        if (f.get("properties") or {}).get("rangeHint") and "readonly" not in c and not sources:
             notes.append(f["properties"]["rangeHint"])  # the diagram's rule in words
         for name, zh in (("minlength", "至少"), ("maxlength", "至多")):
             if c.get(name):
