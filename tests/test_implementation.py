@@ -428,12 +428,13 @@ def test_a_pilot_submits_its_summary_within_two_months_of_its_end_with_a_reminde
     _reported_all_done(plan, at)
     assert plan.fire_timers_at(at, "2026-06-30T23:59:00") == []
     assert plan.fire_timers_at(at, "2026-07-01T00:00:01") == ["Event_PilotEnds"]
-    # two calendar months after 30 June: 30 August
-    assert plan.inbox()["Task_PilotSummary"] == ("zhang", end_of("2026-08-30"))
-    assert plan.fire_timers_at(at, "2026-08-27T23:59:00") == []
-    assert plan.fire_timers_at(at, "2026-08-28T00:00:01") == ["Event_PilotSummaryReminder"]
+    # two calendar months after 30 June: 30 August, a Sunday, so Monday 31 August (Civil Code Art. 203)
+    assert plan.inbox()["Task_PilotSummary"] == ("zhang", end_of("2026-08-31"))
+    assert plan.fire_timers_at(at, "2026-08-28T23:59:00") == []  # the reminder 3 days before the 31st
+    assert plan.fire_timers_at(at, "2026-08-29T00:00:01") == ["Event_PilotSummaryReminder"]
     assert plan.task("Task_PilotSummary")["reminded_at"] is not None
-    assert plan.fire_timers_at(at, "2026-08-31T00:00:01") == ["Event_PilotSummaryOverdue"]
+    assert plan.fire_timers_at(at, "2026-08-31T23:59:00") == []  # not overdue on the Monday it is due
+    assert plan.fire_timers_at(at, "2026-09-01T00:00:01") == ["Event_PilotSummaryOverdue"]
     assert [e["code"] for e in audit_payloads(library, plan.id, "escalation")] == ["pilot_summary_overdue"]
     assert plan.inbox()["Task_UrgePilotSummary"] == ("reform_office", None)
     with at("2026-09-02T09:00:00"):
@@ -459,7 +460,8 @@ def test_a_pilot_started_without_its_end_date_asks_the_lead_unit_for_it(library,
             plan.do("Task_SetPilotEnd", pilotEnd="2025-12-31")  # before implementation started
         plan.do("Task_SetPilotEnd", pilotEnd="2026-12-31")
     assert plan.fire_timers_at(at, "2027-01-01T00:00:01").count("Event_PilotEnds") == 1
-    assert plan.inbox()["Task_PilotSummary"] == ("zhang", end_of("2027-02-28"))  # clamped to February's end
+    # clamped to February's end, Sunday 28 February 2027, so Monday 1 March
+    assert plan.inbox()["Task_PilotSummary"] == ("zhang", end_of("2027-03-01"))
     assert plan.audit_ok()
 
 
