@@ -41,8 +41,8 @@ from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInsta
 from . import clock
 from .deadlines import last_local_day
 from .display import step
-from .judged_due import of as judged_due_of
 from .errors import Invalid
+from .judged_due import of as judged_due_of
 from .provisional import counts_working_days, mark
 from .queries import iso
 from .runtime import OPEN_STATUSES
