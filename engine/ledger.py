@@ -42,6 +42,7 @@ from . import clock
 from .deadlines import last_local_day
 from .display import step
 from .errors import Invalid
+from .judged_due import of as judged_due_of
 from .provisional import counts_working_days, mark
 from .queries import iso
 from .runtime import OPEN_STATUSES
@@ -218,21 +219,9 @@ def judged_due(task) -> tuple[datetime | None, datetime | None]:
     """The deadline a step is judged by, and the one set for it later (None if none was): a
     deadline missed stays missed when another is ordered afterwards (限期报送 after a filing
     missed its one month), so a step is judged by its first deadline, or by its current one
-    if that is earlier. `first_due_change` is the payload of the step's first due-date change
-    made by a variable (plans_and_tasks); a row without it (none, or the bulletin's copies) is
-    judged by its current deadline."""
-    first = _first_due(getattr(task, "first_due_change", None))
-    if first is None or (task.due_at is not None and task.due_at <= first):
-        return task.due_at, None
-    return first, task.due_at
-
-
-def _first_due(payload: str | None) -> datetime | None:
-    """The deadline before the change in a `task_due_changed` payload."""
-    if payload is None:
-        return None
-    old = (json.loads(payload).get("old") or {}).get("due_at")
-    return datetime.fromisoformat(old) if isinstance(old, str) else None
+    if that is earlier (engine/judged_due.py, the rule every figure follows). A row read without
+    `first_due_at` is judged by its current deadline."""
+    return judged_due_of(task)
 
 
 def _missed(what: str, task_id: int | None, due: datetime, done_at: str | None, days_late: int,
@@ -339,38 +328,23 @@ def plans_and_tasks(conn: Connection, conditions, *, telling: tuple[str, ...] | 
                          .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
                          .where(*conditions).order_by(ProcessInstance.id)).all()
     tasks: dict[int, list] = {}
-    first_change = _first_due_changes()
     for row in conn.execute(select(HumanTask.instance_id, HumanTask.id, HumanTask.element_id, HumanTask.name,
                                    HumanTask.subject, HumanTask.status, HumanTask.due_at, HumanTask.created_at,
                                    HumanTask.completed_at, HumanTask.assignee, HumanTask.candidate_groups,
                                    HumanTask.candidate_users, HumanTask.candidate_unit, HumanTask.due_basis,
-                                   first_change.c.payload.label("first_due_change"))
-                            .outerjoin(first_change, first_change.c.task_id == HumanTask.id)
+                                   HumanTask.first_due_at)
                             .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
                             .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-                            .where(*conditions, *_telling(telling, first_change)).order_by(HumanTask.id)):
+                            .where(*conditions, *_telling(telling)).order_by(HumanTask.id)):
         tasks.setdefault(row.instance_id, []).append(row)
     return plans, tasks
 
 
-def _telling(telling: tuple[str, ...] | None, first_change) -> tuple:
+def _telling(telling: tuple[str, ...] | None) -> tuple:
     if telling is None:
         return ()
     return (or_(HumanTask.status.in_(OPEN_STATUSES), HumanTask.completed_at > HumanTask.due_at,
-                first_change.c.payload.is_not(None), *([HumanTask.element_id.in_(telling)] if telling else [])),)
-
-
-def _first_due_changes():
-    """Each step's first due-date change made by a variable (a new filing deadline), as a
-    subquery of task_id and payload: the trail keeps the deadline it had before. A calendar
-    recount (holidays entered later) corrects a deadline rather than setting another, so it is
-    not one. Few steps have any; the events are found by their type's index."""
-    due_changed = (AuditEvent.event_type == "task_due_changed", AuditEvent.task_id.is_not(None),
-                   AuditEvent.payload.not_like('%"reason":"calendar%'))  # "calendar" and "calendar_rule"
-    first = (select(AuditEvent.task_id, func.min(AuditEvent.seq).label("seq")).where(*due_changed)
-             .group_by(AuditEvent.task_id).subquery())
-    return (select(first.c.task_id, AuditEvent.payload).join(AuditEvent, AuditEvent.seq == first.c.seq)
-            .subquery("first_due_change"))
+                HumanTask.first_due_at.is_not(None), *([HumanTask.element_id.in_(telling)] if telling else [])),)
 
 
 def completions(conn: Connection, conditions, elements: tuple[str, ...]) -> dict[int, list]:

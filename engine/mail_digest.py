@@ -104,9 +104,10 @@ def _digests(session, day: date, now: datetime, calendar) -> list[dict]:
         rows = mine + claimable
         if not rows:
             continue
-        dated = sorted((r for r in rows if r["due_at"]), key=lambda r: (r["due_at"], r["id"]))
-        overdue = [r for r in dated if datetime.fromisoformat(r["due_at"]) <= now]
-        due_soon = [r for r in dated if now < datetime.fromisoformat(r["due_at"]) <= soon]
+        # by the deadline each is judged by, as the inbox: a filing's first after 限期报送 (engine/judged_due.py)
+        dated = sorted((r for r in rows if r["judged_due_at"]), key=lambda r: (r["judged_due_at"], r["id"]))
+        overdue = [r for r in dated if datetime.fromisoformat(r["judged_due_at"]) <= now]
+        due_soon = [r for r in dated if now < datetime.fromisoformat(r["judged_due_at"]) <= soon]
         subject, body = mail_digest_text.message(
             day, to=person.display_name, overdue=overdue, soon=due_soon,
             others=len(rows) - len(overdue) - len(due_soon), soon_days=SOON, link=link, calendar=calendar,

@@ -56,11 +56,14 @@ def _step_lines(n: int, row: dict, link: str | None, calendar, now: datetime, na
         notes.append(f"代{names.get(row['on_behalf_of'], row['on_behalf_of'])}")
     if row["may_claim"]:
         notes.append("待认领")
-    due_at = datetime.fromisoformat(row["due_at"])
+    # judged by its first deadline when a later one was ordered (限期报送), the ordered one beside it
+    judged = row["judged_due_at"]
+    due_at = datetime.fromisoformat(judged)
     # due_provisional: engine/provisional.py, marked by the inbox's query
     _, left = deadline_words(due_at, calendar, now, bool(row.get("due_provisional")))
     line = f"{n}. {title}：{step}" + (f"（{'，'.join(notes)}）" if notes else "")
-    found = [line, f"   办理期限：{display.deadline(row['due_at'])}（{left}）"]
+    ordered = f"（另定期限 {display.deadline(row['due_at'])}）" if row["due_at"] and row["due_at"] != judged else ""
+    found = [line, f"   办理期限：{display.deadline(judged)}{ordered}（{left}）"]
     if link:
         found.append(f"   办理：{link}/tasks/{row['id']}")
     return found

@@ -6,7 +6,8 @@ Everything comes from what the other reports already compute, not counted again 
   and green, and how many were carried over; its rows' current steps are every open task of
   every plan that has one (a plan still open is on this year's ledger);
 - from those current steps: the ones overdue now (their deadline passed, as the inbox's 只看已逾期
-  says) and the ones due within the next `SOON` working days (engine/workdays.py
+  says; a step whose deadline a variable moved later, 限期报送, by its first deadline as the
+  ledger judges it, engine/judged_due.py, the ordered one beside it) and the ones due within the next `SOON` working days (engine/workdays.py
   `add_working_days`: the deadline's Beijing date no later than that many working days after
   today); the filing steps (备案, `Task_FileDocument` of bpmn/filing.bpmn) among them, overdue or
   due soon by the same measure, so that the figure and the inbox's list it opens agree;
@@ -38,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from models import Unit, User
 
-from . import clock, reporting_bodies, supervision
+from . import clock, judged_due, reporting_bodies, supervision
 from .calendar_year import missing_in_reach
 from .deadlines import end_of_local_day
 from .ledger import (COLOURS, completions, in_year, last_day, mark_provisional, names_of, plans_and_tasks, rows_of,
@@ -88,11 +89,14 @@ def overview(session: Session, now: datetime, username: str) -> dict:
     unit_of = {u.username: u.unit for u in users}
     for row in rows:
         for step in row["current"]:
-            if step["due_at"] is None:
+            # judged as the ledger judges it: by its first deadline when a later one was ordered
+            # (限期报送), the ordered one beside it (engine/judged_due.py)
+            due, ordered = judged_due.of(steps[step["task_id"]])
+            if due is None:
                 continue
-            due = datetime.fromisoformat(step["due_at"])
             item = {"task_id": step["task_id"], "name": step["name"], "subject": step["subject"],
-                    "due_at": step["due_at"], "due_on": last_day(due).isoformat(), "assignee": step["assignee"],
+                    "due_at": iso(due), "due_on": last_day(due).isoformat(), "ordered_due_at": iso(ordered),
+                    "assignee": step["assignee"],
                     "holder": step["holder"], "plan_id": row["id"], "business_key": row["business_key"],
                     "title": row["title"], "lead_unit": row["lead_unit"], "due_provisional": step["due_provisional"]}
             filing = step["task_id"] in filing_ids

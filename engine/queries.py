@@ -16,6 +16,7 @@ from models.identity import memberships
 from . import bound_sources, clock, forms
 from .errors import Forbidden, Invalid, NotFound
 from .forms import Limit
+from .judged_due import due_by_sql, judged_due, judged_sql
 from .provisional import counts_working_days, mark
 from .runtime import OPEN_STATUSES, STARTER_UNIT, is_open
 
@@ -41,6 +42,8 @@ def task_dict(task) -> dict:
         "candidate_groups": json.loads(task.candidate_groups),
         "candidate_users": json.loads(task.candidate_users), "candidate_unit": task.candidate_unit,
         "due_at": iso(task.due_at), "due_in_working_days": counts_working_days(getattr(task, "due_basis", None)),
+        # the deadline it is judged overdue by: its first when a later one was ordered (限期报送)
+        "judged_due_at": iso(judged_due(getattr(task, "first_due_at", None), task.due_at)),
         "follow_up_at": iso(task.follow_up_at),
         "priority": task.priority, "created_at": iso(task.created_at),
         "claimed_at": iso(task.claimed_at), "completed_at": iso(task.completed_at),
@@ -67,9 +70,10 @@ def unknown_user(username: str) -> Forbidden:
 def urgent_first(now: datetime) -> tuple:
     """The inbox's order: the steps past their deadline first, then the diagram's priority (an
     escalation or an urging step above an ordinary one), then the deadline (soonest first, none
-    last). By priority alone a step overdue for weeks came below one due next month."""
-    return (case((HumanTask.due_at < now, 0), else_=1), HumanTask.priority.desc(), HumanTask.due_at.is_(None),
-            HumanTask.due_at, HumanTask.id)
+    last). By priority alone a step overdue for weeks came below one due next month. The deadline
+    is the one the step is judged by (engine/judged_due.py: a filing's first after 限期报送)."""
+    due = judged_sql(HumanTask.due_at, HumanTask.first_due_at)
+    return (case((due < now, 0), else_=1), HumanTask.priority.desc(), due.is_(None), due, HumanTask.id)
 
 
 def list_tasks(session: Session, username: str, scope: str = "mine",
@@ -114,7 +118,8 @@ def _narrowed(query, window: tuple[datetime, datetime] | None, step: str | None)
     """Only the tasks due after the window's first instant and by its second (due soon), and
     only those of the diagram element `step`."""
     if window is not None:
-        query = query.where(HumanTask.due_at > window[0], HumanTask.due_at <= window[1])
+        due = judged_sql(HumanTask.due_at, HumanTask.first_due_at)
+        query = query.where(due > window[0], due <= window[1])
     return query if step is None else query.where(HumanTask.element_id == step)
 
 
@@ -123,7 +128,7 @@ def count_open_listed(session: Session, username: str, scope: str, now: datetime
     """For a page of an open list, in one SELECT: how many tasks it holds, how many of them are
     overdue at `now`, and how many are due soon (after `now`, by `soon_by`)."""
     listed = _narrowed(_listed(session, username, scope, None, None, text)[0], None, step).subquery()
-    due = listed.c.due_at
+    due = judged_sql(listed.c.due_at, listed.c.first_due_at)
     return tuple(session.execute(select(func.count(), func.count(case((due <= now, 1))),
                                         func.count(case(((due > now) & (due <= soon_by), 1))))
                                  .select_from(listed)).one())
@@ -143,7 +148,9 @@ def _listed(session: Session, username: str, scope: str, instance_id: int | None
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
     if overdue_at is not None:
-        query = query.where(HumanTask.due_at <= (HumanTask.completed_at if scope == DONE else overdue_at))
+        # judged by its first deadline when a later one was ordered (engine/judged_due.py)
+        query = query.where(due_by_sql(HumanTask.due_at, HumanTask.first_due_at,
+                                       HumanTask.completed_at if scope == DONE else overdue_at))
     if text:
         query = query.where(or_(*(column.icontains(typed, autoescape=True) for typed in as_typed(text) for column in (
             ProcessInstance.title, ProcessInstance.business_key, HumanTask.name, HumanTask.subject))))
@@ -253,8 +260,8 @@ def open_lists(session: Session, usernames: list[str], now: datetime) -> dict[st
 
 def _urgent_first(task, now: datetime) -> tuple:
     """urgent_first, of a row read already."""
-    return (0 if task.due_at is not None and task.due_at < now else 1, -(task.priority or 0), task.due_at is None,
-            task.due_at or now, task.id)
+    due = judged_due(task.first_due_at, task.due_at)
+    return (0 if due is not None and due < now else 1, -(task.priority or 0), due is None, due or now, task.id)
 
 
 def _scopes(session: Session, username: str) -> dict:

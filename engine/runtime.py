@@ -643,8 +643,11 @@ _OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _T
     _TASKS.c.instance_id == bindparam("instance_id"), is_open(_TASKS.c.status))
 _CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     status="cancelled", completed_at=bindparam("now"), version=_TASKS.c.version + 1)
+# the deadline before the first move is kept (first_due_at): a step is judged by it if the new
+# one is later (engine/judged_due.py), in the same UPDATE (tests/test_statement_counts.py)
 _MOVE_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
-    due_at=bindparam("due_at"), due_basis=bindparam("due_basis"))
+    due_at=bindparam("due_at"), due_basis=bindparam("due_basis"),
+    first_due_at=func.coalesce(_TASKS.c.first_due_at, bindparam("first_due_at", type_=_TASKS.c.first_due_at.type)))
 # with each new row's id, whether anyone has an email address (engine/mail.py): answered by the
 # same statement, so that without addresses the mail notifications cost no query of their own
 _INSERT_TASKS = insert(_TASKS).returning(
@@ -938,8 +941,10 @@ def _follow_due_date(ctx: Context, instance: Plan, survey: Survey, task, row_id:
         new_due = ctx.environment.due(due_text, variables)
     except (ExpressionError, TimerValueError) as exc:
         raise engine_error(_with_task(exc, task)) from None
-    ctx.session.connection().execute(_MOVE_DUE, {"task_id": row_id, "due_at": new_due, "due_basis": new_basis})
-    if new_due != due:
+    moved = new_due != due
+    ctx.session.connection().execute(_MOVE_DUE, {"task_id": row_id, "due_at": new_due, "due_basis": new_basis,
+                                                 "first_due_at": due if moved else None})
+    if moved:
         ctx.log.record("task_due_changed", instance_id=instance.id, task_id=row_id,
                        element_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,
                        old={"due_at": due.isoformat() if due else None, "inputs": json.loads(basis)["values"]},

@@ -14,7 +14,8 @@ calendar year):
   so a step opened before National Day and completed after it counts only the working days
   between (`WorkCalendar.working_days_between`);
 - how many of them were completed after their due date (as the ledger counts a late step:
-  completed after the instant it was due);
+  completed after the instant it was due; a step whose deadline a variable moved later, 限期报送,
+  by its first deadline, engine/judged_due.py);
 - how many of the step are open now, in any plan, and how many of those are past their due date.
 
 Working days in a year the calendar does not know (no holidays entered, engine/workdays.py) are
@@ -46,6 +47,7 @@ from models import HumanTask, ProcessDefinition, ProcessInstance
 
 from . import clock
 from .errors import Invalid
+from .judged_due import judged_due
 from .ledger import LEAD_UNIT
 from .runtime import OPEN_STATUSES, is_open
 from .sql_json import json_text
@@ -92,7 +94,7 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
         conditions.append(ProcessDefinition.key == process)
     query = (select(ProcessDefinition.key, ProcessDefinition.name.label("process_name"), HumanTask.instance_id,
                     HumanTask.process_key, HumanTask.element_id, HumanTask.name, HumanTask.status,
-                    HumanTask.created_at, HumanTask.completed_at, HumanTask.due_at)
+                    HumanTask.created_at, HumanTask.completed_at, HumanTask.due_at, HumanTask.first_due_at)
              .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
              .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
              .where(*conditions).order_by(HumanTask.id))
@@ -113,15 +115,17 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
                                   "tasks": [], "open": 0, "open_overdue": 0})
         # the latest row's names: a diagram deployed again may rename its process or step
         entry["process_name"], entry["name"] = task.process_name, task.name
+        # judged as the ledger judges it: by its first deadline when a later one was ordered (限期报送)
+        due = judged_due(task.first_due_at, task.due_at)
         if task.status in OPEN_STATUSES:
-            overdue = task.due_at is not None and task.due_at <= now
+            overdue = due is not None and due <= now
             entry["open"] += 1
             entry["open_overdue"] += overdue
             unit["open"] += 1
             unit["open_overdue"] += overdue
         else:  # its Beijing dates, once, and whether it was late
             done = (as_local_date(task.created_at), as_local_date(task.completed_at),
-                    task.due_at is not None and task.completed_at > task.due_at)
+                    due is not None and task.completed_at > due)
             entry["tasks"].append(done)
             unit["tasks"].append(done)
     days = _WorkingDays(calendar, [t for e in steps.values() for t in e["tasks"]])

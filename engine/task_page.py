@@ -111,10 +111,12 @@ def deadline(conn: Connection, task: dict, now: datetime) -> dict | None:
     """An open step's deadline as its page says it: overdue by how many days (Beijing dates, as
     the ledger counts), due today, or how many working days are left after today; and, when
     overdue, the reform office's open steps of the plan opened since the deadline (the
-    diagram's escalation: 逾期未备案处理, 督办逾期合法性审查)."""
-    if not task.get("due_at") or task["status"] not in OPEN_STATUSES:
+    diagram's escalation: 逾期未备案处理, 督办逾期合法性审查). The deadline is the one the step is
+    judged by: its first when a later one was ordered (限期报送, engine/judged_due.py)."""
+    judged = task.get("judged_due_at", task.get("due_at"))
+    if not judged or task["status"] not in OPEN_STATUSES:
         return None
-    due = datetime.fromisoformat(task["due_at"])
+    due = datetime.fromisoformat(judged)
     day, today = last_day(due), now.astimezone(clock.TZ).date()
     # a date deadline runs to the end of that day (stored as the next midnight), any other to its minute
     whole_day = {"whole_day": due.astimezone(clock.TZ).time() == time(0)}

@@ -103,6 +103,11 @@ class HumanTask(Base):
     # variables the camunda:dueDate expression named, with their values; NULL for a due date that
     # depends on neither. A change to one of them, or to the calendar, computes due_at again.
     due_basis: Mapped[str | None] = mapped_column(Text)
+    # The deadline the task had before a variable first moved it (a new filing deadline ordered,
+    # 限期报送; schema 0026); NULL if none did. A calendar recount corrects due_at and leaves this
+    # alone. A step is judged by the earlier of the two: a deadline missed stays missed
+    # (engine/judged_due.py).
+    first_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -269,7 +269,8 @@ def _as_listed(row: dict, urged: dict | None, now: datetime) -> dict:
     row["form"] = typed_form(row["form"])
     row["urged"] = urged
     ends = datetime.fromisoformat(row["completed_at"]) if row["completed_at"] else now
-    row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= ends
+    # judged by its first deadline when a later one was ordered (限期报送): judged_due_at
+    row["overdue"] = bool(row["judged_due_at"]) and datetime.fromisoformat(row["judged_due_at"]) <= ends
     row["due_on"] = due_on(row["due_at"])
     return row
 

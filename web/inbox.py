@@ -74,7 +74,8 @@ def tasks():
         step_name = (rows[0]["name"] if rows else s.execute(select(HumanTask.name).where(
             HumanTask.element_id == step).order_by(HumanTask.id.desc()).limit(1)).scalar() or step) if step else None
     for row in rows:
-        row["overdue"] = bool(row["due_at"]) and datetime.fromisoformat(row["due_at"]) <= now
+        # judged by its first deadline when a later one was ordered (限期报送, engine/judged_due.py)
+        row["overdue"] = bool(row["judged_due_at"]) and datetime.fromisoformat(row["judged_due_at"]) <= now
         row["urged"] = marks.get(row["id"])
         row["drafted_at"] = drafted.get(row["id"])  # 暂存: begun, not yet submitted
         row["returned"] = row["id"] in sent_back
@@ -107,8 +108,8 @@ def _done(late_only: bool, text: str, page: int):
                           offset=(page - 1) * PAGE)
         total = count_listed(s, current_user.username, DONE, overdue_at=late, text=text)
     for row in rows:  # late: completed after the deadline
-        row["overdue"] = bool(row["due_at"]) and \
-            datetime.fromisoformat(row["due_at"]) <= datetime.fromisoformat(row["completed_at"])
+        row["overdue"] = bool(row["judged_due_at"]) and \
+            datetime.fromisoformat(row["judged_due_at"]) <= datetime.fromisoformat(row["completed_at"])
     return render_template("tasks.html", tasks=rows, scope=DONE, sort="new", overdue_only=late_only,
                            total=total, page=page, more=page * PAGE < total, text=text)
 

@@ -183,12 +183,19 @@ def _overview_lines(d: dict) -> None:
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
     for t in d["overdue"]["tasks"]:
         lines.append(f"    逾期 {t['days_late']} 天 ({display.counted(t['days_late'], 'day')} late)：#{t['task_id']} "
-                     f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}{_provisional(t)}")
+                     f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}{_provisional(t)}"
+                     f"{_ordered(t)}")
     for t in soon["tasks"]:
         lines.append(f"    即将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
-                     f"期限 (due) {t['due_on']}{_provisional(t)}")
+                     f"期限 (due) {t['due_on']}{_provisional(t)}{_ordered(t)}")
     for line in lines:
         click.echo(line)
+
+
+def _ordered(step: dict) -> str:
+    """The deadline ordered after the one a step is judged by (限期报送), as the ledger says it beside it."""
+    ordered = step.get("ordered_due_at")
+    return f"（另定期限 {display.deadline(ordered)}）(new deadline {display.deadline(ordered)})" if ordered else ""
 
 
 def _provisional(step: dict) -> str:

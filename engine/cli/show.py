@@ -31,6 +31,17 @@ def _deadline(value: str, active: bool) -> str:
     return display.deadline(value) + (" 已逾期" if overdue else "")
 
 
+def _judged_deadline(t: dict, active: bool) -> str:
+    """A task's deadline as it is judged: its first when a later one was ordered (限期报送,
+    engine/judged_due.py), the ordered one beside it as the ledger says it."""
+    judged = t.get("judged_due_at") or t["due_at"]
+    if judged == t["due_at"]:
+        return _deadline(judged, active)
+    ordered = display.deadline(t["due_at"])
+    return (display.deadline(judged) + f"（另定期限 {ordered}）(new deadline {ordered})"
+            + (" 已逾期" if active and datetime.fromisoformat(judged) <= clock.now() else ""))
+
+
 _TASK_STATUS = {"open": "待认领 open", "claimed": "已认领 claimed", "completed": "已办结 completed",
                 "cancelled": "已撤销 cancelled"}
 _PLAN_STATUS = {"running": "办理中 running", "completed": "已办结 completed", "cancelled": "已终止 cancelled",
@@ -52,7 +63,7 @@ def _show_task(t):
     # a step done: who did it (a delegate's completion is theirs, 代 the holder), not who held it
     who = (t["status"] == "completed" and t.get("completed_by")) or t["assignee"] or _candidates_text(t) or "-"
     active = t["status"] in OPEN_STATUSES
-    due = f" 期限 (due) {_deadline(t['due_at'], active)}" if t["due_at"] else ""
+    due = f" 期限 (due) {_judged_deadline(t, active)}" if t["due_at"] else ""
     if active and t.get("due_provisional"):  # engine/provisional.py: it moves when the year's holidays are entered
         due += (" 暂定，按法定节假日和周末计算、调休未录入 (provisional: counted on the statutory holidays and "
                 "weekends, no swapped days entered)")
