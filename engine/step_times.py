@@ -103,18 +103,21 @@ def step_times(conn: Connection, now: datetime, calendar: WorkCalendar, since: d
     lead_units = dict(conn.execute(
         select(ProcessInstance.id, json_text(ProcessInstance.variables_json, LEAD_UNIT))
         .where(ProcessInstance.id.in_(query.with_only_columns(HumanTask.instance_id).order_by(None)))).all())
-    steps: dict[tuple[str, str, str], dict] = {}
+    steps: dict[tuple[str, str], dict] = {}
     units: dict[str, dict] = {}
     for task in conn.execute(query):
         lead_unit = lead_units.get(task.instance_id)
         unit = units.setdefault(lead_unit or "", {"lead_unit": lead_unit, "tasks": [], "open": 0, "open_overdue": 0})
-        # the step as drawn: in the plan's diagram, or in one it calls or embeds (task.process_key)
-        part = task.process_key if task.process_key != task.key else None
-        entry = steps.setdefault((task.key, part or "", task.element_id),
-                                 {"process_key": task.key, "part": part, "element_id": task.element_id,
+        # one step of the plan's process by its element id, wherever it is drawn: a called process
+        # deployed again may have moved it into an embedded subprocess (filing's 报送备案), and its
+        # plans before and after are the same step (an id is unique in a diagram and in the library)
+        entry = steps.setdefault((task.key, task.element_id),
+                                 {"process_key": task.key, "element_id": task.element_id,
                                   "tasks": [], "open": 0, "open_overdue": 0})
-        # the latest row's names: a diagram deployed again may rename its process or step
+        # the latest row's names and place (task.process_key: the diagram, called or embedded, it sits
+        # in): a diagram deployed again may rename its process or step, or move it
         entry["process_name"], entry["name"] = task.process_name, task.name
+        entry["part"] = task.process_key if task.process_key != task.key else None
         # judged as the ledger judges it: by its first deadline when a later one was ordered (限期报送)
         due = judged_due(task.first_due_at, task.due_at)
         if task.status in OPEN_STATUSES:
