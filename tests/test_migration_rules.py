@@ -18,6 +18,7 @@ from engine.trail_text import said
 
 from .conftest import BPMN
 from .plan_helper import audit_payloads, complete_step
+from .web_helper import page_text, signed_in_client
 
 FILING = (BPMN / "filing.bpmn").read_text(encoding="utf-8")
 # filing before the legal fix: a period ending on a day off ended on that day
@@ -134,6 +135,18 @@ def test_the_command_line_preview_says_each_deadline_old_and_new(engine, people,
     line = next(x for x in result.output.splitlines() if "Task_FileDocument" in x)
     assert "期限规则 due-date rule" in line and "沿用" not in line
     assert "按新规则重算 (counted again under the new rule) 2027-01-31 → 2027-02-01" in line
+
+
+def test_the_web_preview_says_each_deadline_old_and_new(engine, people, at):
+    plan = _old_plan(engine, at)
+    engine.set_password("chen", "迁移预览-2027", actor="chen", first=True)
+    with at("2027-01-05T09:00:00"):
+        page = page_text(signed_in_client(engine, "chen", "迁移预览-2027").get(f"/plans/{plan}/migrate"))
+        english = page_text(signed_in_client(engine, "chen", "迁移预览-2027", "en").get(f"/plans/{plan}/migrate"))
+    assert "报送备案 · 保留，按新版本更新：期限规则 · 陈静（chen） 按新规则重算：期限 2027年1月31日 → 2027年2月1日" in page
+    assert "备案期限届满 · 保留，按新版本更新：定时规则 按新规则重算：期限 2027年1月31日 → 2027年2月1日" in page
+    assert "沿用" not in page
+    assert "Counted again under the new rule: deadline 2027-01-31 → 2027-02-01" in english
 
 
 # ---------------------------------------------------------------- a step moved into a subprocess
