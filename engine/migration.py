@@ -23,6 +23,12 @@ plan has not reached yet follows the target version. What reformflow adds:
   inbox row keeps holder, claim, deadline, drafts and comments and takes the target's name,
   instructions, form and candidates (its version moves on, so a page showing the old form is
   refused as stale);
+- where the target changed an open step's due-date rule (camunda:dueDate) or a waiting timer's
+  rule, the deadline or moment is counted again under the new rule from what the old one was
+  counted from (engine/recount.py: the step's due_basis, the timer's start), shown old -> new in
+  the preview and recorded as `task_due_changed` / `timer_moved` with reason "migration": the
+  office moves a plan to apply a corrected rule (periodEnd, Civil Code Art. 203). A rule that did
+  not change keeps its deadline exactly;
 - calls not made yet are bound to the latest deployed versions, as a start would bind them now; a
   called process the plan already entered keeps the version it ran (its finished state needs it);
 - process properties new in the target are added to the plan's variables; values it started with
@@ -37,22 +43,24 @@ from __future__ import annotations
 import json
 from copy import deepcopy
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from models.process import is_open
 
-from . import diagram_changes, forms, runtime
+from . import diagram_changes, forms, recount, runtime
 from .deadlines import TimerValueError
 from .errors import Conflict, Invalid, NotFound
 from .expressions import ExpressionError
 from .parser import NS, setting
+from .queries import iso
 from .state import SPEC_SERIALIZER
 from .xmlsafe import parse_bpmn_bytes
 
@@ -77,6 +85,10 @@ class Move:
     refusals: list[str] = field(default_factory=list)
     pruned: list = field(default_factory=list)  # tasks nobody saw (predicted, cancelled) of removed elements
     behind: set[str] = field(default_factory=set)  # the target's own elements its open steps do not lead to
+    # open steps whose due-date rule changed, counted again under the new one (_recount_due)
+    due_dates: list[dict] = field(default_factory=list)
+    timers: dict = field(default_factory=dict)  # waiting timer task id -> its moment under a changed rule
+    elsewhere: dict = field(default_factory=dict)  # owner -> {element: the target's subprocess now holding it}
     definitions: Definitions | None = None  # what the reading has looked up already (many previews)
 
 
@@ -250,17 +262,26 @@ def _targets(ctx, move: Move, workflow, homes: dict, spec, new_embedded: dict) -
     if move.target.id != move.source.id:
         targets[workflow] = spec
         move.labels[workflow] = own
+        move.elsewhere[workflow] = _places(spec, new_embedded)
     called_specs = {key: runtime.specs_for(ctx, move.called[key].id, {}) for key in move.moving}
     for sub, key in homes.items():
         if key is None:
             if move.target.id != move.source.id:
                 targets[sub], move.labels[sub] = new_embedded.get(sub.spec.name), own
+                move.elsewhere[sub] = _places(spec, new_embedded)
         elif key in move.moving:
             called_spec, embedded = called_specs[key]
             version = move.called[key].version
             targets[sub] = called_spec if _call_key(workflow, sub, move.old_called) == key else embedded.get(sub.spec.name)
             move.labels[sub] = (f"被调用流程 {key} 第 {version} 版", f"version {version} of the called process {key}")
+            move.elsewhere[sub] = _places(called_spec, embedded)
     return targets
+
+
+def _places(top, embedded: dict) -> dict:
+    """Each element of a version's embedded subprocesses -> that subprocess's spec: where the
+    version put a step another part of the process held before."""
+    return {name: sub for sub in embedded.values() for name in sub.task_specs if sub is not top}
 
 
 def _step(task) -> str:
@@ -294,7 +315,11 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
         if parent is not None and parent.task_spec.name not in new_spec.task_specs:
             continue  # said (or pruned) with its parent
         shown = _shown(task)
-        if shown.state & OPEN:
+        moved_to = move.elsewhere.get(owner, {}).get(task.task_spec.name)
+        if moved_to is not None and moved_to.name != new_spec.name and (shown.state & OPEN or any(
+                t.state & PASSED for t in task)):
+            move.refusals.append(_moved_into(shown, moved_to, zh, en, bool(shown.state & OPEN)))
+        elif shown.state & OPEN:
             move.refusals.append(
                 f"当前待办环节 {_step(shown)} 在{zh}中没有同 id 的元素，不能迁移：请在新版本中保留"
                 f"该环节（元素 id 不变），或等这一步办完后再迁移 (the open step {_step(shown)} has no element with the same "
@@ -310,6 +335,25 @@ def _check_tasks(move: Move, owner, new_spec) -> None:
             move.pruned.append(task)
     _check_forks(move, owner, new_spec)
     _check_joins_ahead(move, owner, new_spec)
+
+
+def _moved_into(shown, sub, zh: str, en: str, still_open: bool) -> str:
+    """The refusal of a step the target moved into an embedded subprocess: a running plan cannot
+    follow it (the step would have to run inside an instance of that subprocess which never
+    started here, with none of its events and data), and need not: it ends on its own version."""
+    where = f"子流程「{sub.description}」（{sub.name}）" if sub.description and sub.description != sub.name \
+        else f"子流程 {sub.name}"
+    where_en = f"the subprocess 「{sub.description}」 ({sub.name})" if sub.description and sub.description != sub.name \
+        else f"the subprocess {sub.name}"
+    if still_open:
+        return (f"当前待办环节 {_step(shown)} 在{zh}中移入了{where}，进行中的方案无法随之移入（本方案没有进入过该子流程），不能迁移："
+                f"本方案按原版本继续办理直至办结即可，新版本适用于此后发起的方案 (the open step {_step(shown)} moved into "
+                f"{where_en} in {en}; a running plan cannot follow it there (the plan never entered that subprocess): "
+                "the plan goes on to its end on its own version, which is fine; new plans start on the new version)")
+    return (f"方案已办过的环节 {_step(shown)} 在{zh}中移入了{where}，迁移后无法保留其办理经过，不能迁移："
+            f"本方案按原版本继续办理直至办结即可，新版本适用于此后发起的方案 (the plan has passed the step {_step(shown)}, "
+            f"which {en} moved into {where_en}: a running plan cannot keep what it did there after a move. The plan "
+            "goes on to its end on its own version, which is fine; new plans start on the new version)")
 
 
 def _check_forks(move: Move, owner, new_spec) -> None:
@@ -343,8 +387,10 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
     """Each open step (a user task waiting for someone, a timer, a message, a subprocess under
     way) and what the target changes of it."""
     rows = {r.spiff_task_id: r for r in ctx.session.execute(
-        select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.assignee, HumanTask.status).where(
+        select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.assignee, HumanTask.status, HumanTask.created_at,
+               HumanTask.due_at, HumanTask.due_basis).where(
             HumanTask.instance_id == move.plan.id, is_open(HumanTask.status)))}
+    survey = runtime.Survey(workflow, set())
     for owner, new_spec in targets.items():
         if new_spec is None:
             continue
@@ -382,7 +428,59 @@ def _describe_steps(ctx, move: Move, workflow, targets: dict) -> None:
                     f"{en}: the step has begun, so they cannot be set or taken off it, and completing it would fail. "
                     "Move the plan once this step is done, or keep its boundary events as they are)")
             item["kept"] = "changed" if item["changes"] else "as_is"
+            try:
+                if "due" in item["changes"] and row is not None:
+                    item["recounted"] = _recount_due(ctx, move, task, new, row, survey)
+                elif "timer" in item["changes"] and task.state == TaskState.WAITING:
+                    item["recounted"] = _recount_timer(ctx, move, task, new, rows)
+            except (ExpressionError, TimerValueError) as exc:
+                move.refusals.append(
+                    f"当前待办环节 {_step(task)} 按{move.labels[owner][0]}的期限或定时规则无法计算：{exc}。不能迁移，"
+                    f"请更正新版本中的该规则 (the deadline or timer rule of {_step(task)} in {move.labels[owner][1]} "
+                    "cannot be counted for this plan: correct that rule in the new version)")
             move.steps.append(item)
+
+
+def _recount_due(ctx, move: Move, task, new_spec, row, survey) -> dict | None:
+    """An open step whose due-date rule the target changed: its deadline under the new rule,
+    from what the old one was counted from (engine/recount.py); kept to write when the plan moves.
+    Returns {"old", "new"} for the preview."""
+    due, basis = recount.due_under_rule(ctx.environment, _ext(new_spec, "camunda:dueDate"), row.due_basis,
+                                        row.created_at, runtime._deadline_variables(task, survey))
+    move.due_dates.append({"task_id": row.id, "element_id": new_spec.bpmn_id, "name": new_spec.bpmn_name,
+                           "old": row.due_at, "new": due, "basis": basis})
+    return {"old": iso(row.due_at), "new": iso(due)}
+
+
+def _recount_timer(ctx, move: Move, timer, new_spec, rows: dict) -> dict | None:
+    """A waiting timer whose rule the target changed: its moment under the new rule, counted from
+    when it started (with the step or subprocess it sits on; an intermediate timer from when it
+    began waiting). None for a cycle, which keeps its moment."""
+    old = timer._get_internal_data("event_value")
+    holder = _timer_holder(timer)
+    row = rows.get(str(holder.id)) if holder is not None else None
+    since = row.created_at if row is not None else recount.started(holder or timer)
+    new = recount.timer_under_rule(ctx.environment, timer, _timer(new_spec), since) if old is not None else None
+    if new is None:
+        return None
+    move.timers[timer.id] = {"task_id": row.id if row is not None else None, "element_id": new_spec.bpmn_id,
+                             "name": new_spec.bpmn_name, "old": old, "new": new}
+    return {"old": _moment(old), "new": _moment(new)}
+
+
+def _timer_holder(timer):
+    """The activity a boundary timer sits on (SpiffWorkflow hangs both below a split named after
+    the activity), else None."""
+    split = timer.parent
+    name = split.task_spec.name.removesuffix(".BoundaryEventSplit") if split is not None else None
+    if split is None or name == split.task_spec.name:
+        return None
+    return next((t for t in split.children if t.task_spec.name == name), None)
+
+
+def _moment(value: str) -> str:
+    """A timer's moment as the other instants are said (UTC ISO)."""
+    return datetime.fromisoformat(value).astimezone(timezone.utc).isoformat()
 
 
 def _ahead_of(owner, new_spec) -> set[str]:
@@ -577,6 +675,8 @@ def apply(ctx, move: Move, workflow, specs: dict) -> None:
         for task in owner.tasks.values():
             if task.id in kept and task.state & (TaskState.READY | TaskState.WAITING):
                 task.data, task.internal_data = kept[task.id]
+                if task.id in move.timers:  # its rule changed: counted again (_recount_timer)
+                    task._set_internal_data(event_value=move.timers[task.id]["new"])
             if move.properties_added and task.state & OPEN:
                 for name, value in move.properties_added.items():
                     task.data.setdefault(name, value)
@@ -690,12 +790,36 @@ def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest
                           for s in move.steps],
                    called_versions={k: d.version for k, d in move.called.items()},
                    called_moved=moved_calls(ctx, move), properties_added=move.properties_added)
+    _record_recounts(ctx, move)  # before the run: its inbox sync then finds each new rule's basis in place
     runtime.run(ctx, plan, workflow, lambda wf: apply(ctx, move, wf, specs))
     kept = refresh_rows(ctx, move, workflow)
     repoint(ctx, move)
     return {"from_version": move.source.version, "to_version": move.target.version, "steps": kept,
             "called_versions": {k: d.version for k, d in move.called.items()},
             "called_moved": moved_calls(ctx, move), "properties_added": move.properties_added}
+
+
+_SET_DUE = update(HumanTask.__table__).where(HumanTask.__table__.c.id == bindparam("task_id")).values(
+    due_at=bindparam("due_at"), due_basis=bindparam("due_basis"))
+
+
+def _record_recounts(ctx, move: Move) -> None:
+    """The deadlines and timer moments counted again under the target's changed rules: the inbox
+    rows take theirs (with the new rule's basis, so runtime follows the new rule's variables from
+    now on) and the trail says each that moved, reason "migration" (engine/ledger.py tells a
+    calendar recount from a deadline ordered by its reason)."""
+    conn = ctx.session.connection()
+    for due in move.due_dates:
+        conn.execute(_SET_DUE, {"task_id": due["task_id"], "due_at": due["new"], "due_basis": due["basis"]})
+        if due["new"] != due["old"]:
+            ctx.log.record("task_due_changed", instance_id=move.plan.id, task_id=due["task_id"],
+                           element_id=due["element_id"], name=due["name"], reason="migration",
+                           old={"due_at": iso(due["old"])}, new={"due_at": iso(due["new"])})
+    for timer in move.timers.values():
+        if datetime.fromisoformat(timer["new"]) != datetime.fromisoformat(timer["old"]):
+            ctx.log.record("timer_moved", instance_id=move.plan.id, task_id=timer["task_id"],
+                           element_id=timer["element_id"], name=timer["name"], reason="migration",
+                           old={"due": timer["old"]}, new={"due": timer["new"]})
 
 
 def newer_version(session, plan_id: int) -> int | None:

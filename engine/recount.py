@@ -10,6 +10,10 @@ so that they fall where the official calendar puts them.
 
 Timers that do not sit on an open user task (an intermediate "wait 5 working days") are not
 counted again: when they started waiting is not kept.
+
+A plan moved to a newer version whose rule for an open step's due date or a waiting timer
+changed (engine/migration.py: periodEnd in the corrected diagrams) has them counted under the
+new rule the same way, from the same moment and values (`due_under_rule`, `timer_under_rule`).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import clock
 from .expressions import compile_expression, is_wrapped
-from .runtime import STARTED_AT, WORKDAY_FUNCTIONS
+from .runtime import STARTED_AT, WORKDAY_FUNCTIONS, due_basis
 from .scripting import FUNCTION_NAMES, SafeEnvironment, unmark
 
 _TIMERS = (TimeDateEventDefinition, DurationTimerEventDefinition)  # a cycle is counted step by step
@@ -54,6 +58,34 @@ def recount_due(env: SafeEnvironment, task, due_text: str | None, basis: str | N
         return env.due(due_text, ChainMap(basis["values"], task.data))
 
 
+def due_under_rule(env: SafeEnvironment, text: str | None, basis: str | None, opened: datetime,
+                   variables) -> tuple[datetime | None, str | None]:
+    """An open step's due date under another rule `text` (the version a plan moves to), counted
+    from what its old rule was counted from: the moment and values of its `basis`, or, where the
+    old rule kept none (a literal), from when the step opened with its `variables` now. Returns
+    the due date and its new basis (what runtime keeps, so that a later change of a variable the
+    new rule reads moves it again, and a change of nothing does not)."""
+    if not text:
+        return None, None
+    at, values = opened, variables
+    if basis is not None:
+        kept = json.loads(basis)
+        at, values = datetime.fromisoformat(kept["at"]), ChainMap(kept["values"], variables)
+    with clock.frozen(at):
+        return env.due(text, values), due_basis(text, values, at)
+
+
+def timer_under_rule(env: SafeEnvironment, timer, expression: str, since: datetime) -> str | None:
+    """A waiting timer's due moment under the timer rule `expression` (marked, as a spec keeps it),
+    counted from `since`, when the timer started; None for a cycle (counted step by step)."""
+    kind, text = unmark(expression)
+    if kind not in ("date", "duration"):
+        return None
+    with clock.frozen(since):
+        value = env.timer_value(kind, text, timer.data)
+    return value if kind == "date" else (since + timedelta(seconds=int(value[2:-1]))).isoformat()
+
+
 def recount_timers(env: SafeEnvironment, task, since: datetime) -> list[tuple[object, str, str]]:
     """The waiting timers that count working days on a user task, counted again from `since`
     (when the task, and with it its timers, started), and on the subprocesses around it (a
@@ -75,11 +107,11 @@ def _holders(task, since: datetime):
         owner = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
         if owner is None:
             return
-        yield owner, _started(owner)
+        yield owner, started(owner)
         workflow = owner.workflow
 
 
-def _started(owner) -> datetime:
+def started(owner) -> datetime:
     """When a subprocess or call activity started, by the engine's clock; for one started before
     reformflow kept that, SpiffWorkflow's own timestamp (the computer's clock)."""
     started = owner.internal_data.get(STARTED_AT)
@@ -99,9 +131,7 @@ def _recount_boundary_timers(env: SafeEnvironment, holder, since: datetime) -> l
         old = timer._get_internal_data("event_value")
         if kind not in ("date", "duration") or old is None or not counts_working_days(text):
             continue
-        with clock.frozen(since):
-            value = env.timer_value(kind, text, timer.data)
-        new = value if kind == "date" else (since + timedelta(seconds=int(value[2:-1]))).isoformat()
+        new = timer_under_rule(env, timer, definition.expression, since)
         if datetime.fromisoformat(new) != datetime.fromisoformat(old):
             timer._set_internal_data(event_value=new)
             moved.append((timer, old, new))

@@ -433,6 +433,8 @@ def _moved_because(w, p: dict) -> str:
         return w.aside(w("节假日安排录入或撤销后重算", "calendar changed"))
     if p.get("reason") == "calendar_rule":
         return w.aside(w("按现行工作日规则重算", "counted again by today's working-day rule"))
+    if p.get("reason") == "migration":
+        return w.aside(w("迁移到新版本，按新版本的规则重算", "moved to a new version: counted again by its rule"))
     if "inputs" in (p.get("old") or {}):
         return w.aside(w("所依据的内容已修改", "the values it counts from changed"))
     return ""

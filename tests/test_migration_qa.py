@@ -255,24 +255,33 @@ def test_a_round_of_reports_half_done_moves_and_each_step_keeps_its_body(library
     assert reported == ["报送改革进展报告", "报送进展报告", "报送进展报告"]
 
 
-def test_a_waiting_timer_whose_rule_the_new_version_changes_is_said_to_keep_its_moment(engine, people, at):
+def test_a_waiting_timer_whose_rule_the_new_version_changes_is_counted_again(engine, people, at):
     """The reminder is due three days after the review opened; version 2 reminds after one. The
-    preview and the trail say the running reminder keeps its moment (the new rule is for next time)."""
+    move counts the running reminder again under the new rule, from when the review opened (the
+    office moves a plan to apply a corrected rule); the preview and the trail say old -> new."""
     engine.deploy([("mini_approval.bpmn", TIMED.encode())])
     with at("2026-12-01T09:00:00"):
         plan = engine.start("mini_approval", actor="zhang")
         _complete(engine, plan["id"], "Task_Draft", "zhang", DRAFT)
     due = engine.instance(plan["id"])["next_timer_at"]
+    assert due == "2026-12-04T01:00:00+00:00"
     _deploy(engine, TIMED.replace("P3D", "P1D"))
-    with at("2026-12-02T09:00:00"):
+    with at("2026-12-01T15:00:00"):
         preview = engine.migration_preview(plan["id"])
         assert {s["element_id"]: (s["changes"], s["kept"]) for s in preview["steps"]} == {
             "Task_Review": ([], "as_is"), "Event_Remind": (["timer"], "changed")}
+        [remind] = [s for s in preview["steps"] if s["element_id"] == "Event_Remind"]
+        assert remind["recounted"] == {"old": due, "new": "2026-12-02T01:00:00+00:00"}
         moved = engine.migrate_plan(plan["id"], actor="chen", reason="提醒提前")
-    assert moved["next_timer_at"] == due
+    assert moved["next_timer_at"] == "2026-12-02T01:00:00+00:00"  # a day after the review opened, not after the move
+    [timer] = audit_payloads(engine, plan["id"], "timer_moved")
+    assert (timer["element_id"], timer["reason"]) == ("Event_Remind", "migration")
     with engine.db.reader() as s:
-        [event] = [e for e in plan_history(s, plan["id"])["events"] if e["event_type"] == "instance_migrated"]
+        events = plan_history(s, plan["id"])["events"]
+    [event] = [e for e in events if e["event_type"] == "instance_migrated"]
     assert said(event, "en").endswith("steps kept 审核, 提醒 (timer rule)")
+    [timer_event] = [e for e in events if e["event_type"] == "timer_moved"]
+    assert "moved to a new version: counted again by its rule" in said(timer_event, "en")
 
 
 # version 2 of mini_approval: a check of the submission (形式审查) before the draft, where every plan begins

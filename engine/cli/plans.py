@@ -177,8 +177,8 @@ def _show_outcome(line: dict) -> None:
 
 
 _STEP_WORDS = {"name": "名称 name", "documentation": "办理说明 instructions", "form": "表单 form",
-               "candidates": "候选人 candidates", "lane": "泳道 lane", "due": "期限规则（沿用已定期限） due-date rule (kept)",
-               "timer": "定时规则（沿用已定时刻） timer rule (its moment kept)"}
+               "candidates": "候选人 candidates", "lane": "泳道 lane", "due": "期限规则 due-date rule",
+               "timer": "定时规则 timer rule"}
 _CHANGE = {"added": "新增 (added)", "removed": "删除 (removed)", "changed": "修改 (changed)"}
 
 
@@ -188,6 +188,16 @@ def _renamed(old: str | None, new: str | None) -> str:
 
 def _step_changes(changes: list[str]) -> str:
     return f"  [按新版本 (now as version) {'、'.join(_STEP_WORDS.get(c, c) for c in changes)}]" if changes else ""
+
+
+def _recounted(step: dict) -> str:
+    """A deadline or timer counted again under the new version's changed rule: old -> new."""
+    if not step.get("recounted"):
+        return ""
+    old, new = (display.deadline(v) if v else "—" for v in (step["recounted"]["old"], step["recounted"]["new"]))
+    if old == new:
+        return f"  按新规则重算，期限不变 (counted again under the new rule: unchanged) {old}"
+    return f"  按新规则重算 (counted again under the new rule) {old} → {new}"
 
 
 def _show_migration(p: dict) -> None:
@@ -203,7 +213,7 @@ def _show_migration(p: dict) -> None:
         if s.get("called"):  # a step of a called process that moves with the plan
             kept += f" [{s['called']}]"
         click.echo(f"    {kept} {s['element_id']} {_renamed(s['name'], s['new_name'] or s['name'])}{where}{holder}"
-                   f"{_step_changes(s['changes'])}")
+                   f"{_step_changes(s['changes'])}{_recounted(s)}")
     if p["ahead"]:
         click.echo("  尚未到达的变化 (changes ahead):")
         for c in p["ahead"]:
