@@ -201,3 +201,26 @@ def test_the_command_line(driven, people):
     assert "'--format xlsx' 取值无效：须与 --output FILE.xlsx 同用" in xlsx and "for value" not in xlsx
     assert "invalid value for '--output': --format csv writes a .csv file" in \
         cli("--as", office, "--format", "csv", "--output", "stats.txt", code=2).stderr
+
+
+def test_a_step_a_later_version_draws_elsewhere_stays_one_row(engine, people, at):
+    """The upgrade audit of 6 December 2026: filing's 报送备案, at the process's top level on a
+    database of 4 December and inside SubProcess_Filing since, showed as two rows of one name,
+    each with its own count and median."""
+    from .plan_helper import complete_step
+    from .test_migration_rules import FILING, ISSUED, _flat_filing
+    office = people["reform_office"]
+    plans = []
+    for xml, started in ((_flat_filing(), "2026-12-01T09:00"), (FILING, "2026-12-02T09:00")):
+        engine.deploy([("filing.bpmn", xml.encode())])
+        with at(started):
+            plans.append(engine.start("filing", actor=office, data={**ISSUED, "issueDate": "2026-11-30"})["id"])
+    for plan, filed in zip(plans, ("2026-12-03", "2026-12-07")):
+        with at(f"{filed}T10:00"):
+            complete_step(engine, plan, "Task_FileDocument", office, {"filingDate": filed, "filingMaterials": "正式文本"})
+    with at("2026-12-08T10:00"):
+        rows = [r for r in engine.step_times(office)["steps"] if r["element_id"] == "Task_FileDocument"]
+    assert len(rows) == 1
+    [row] = rows
+    # 2 and 5 calendar days (1 → 3 December, 2 → 7 December), as drawn in the latest version
+    assert (row["completed"], row["median_days"], row["part"]) == (2, 3.5, "SubProcess_Filing")
