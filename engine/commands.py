@@ -1002,6 +1002,9 @@ class Engine:
                     timers = recount.recount_timers(env, task, row.created_at)
                 except (ExpressionError, TimerValueError) as exc:
                     raise runtime.engine_error(exc) from None
+                marked = recount.marked_basis(row.due_basis, task.task_spec.extensions.get("camunda:dueDate"))
+                if marked is not None:  # kept by an older release: now shown 暂定 where it should be
+                    ctx.session.connection().execute(_SET_BASIS, {"task_id": row.id, "due_basis": marked})
                 if due is not None and due != row.due_at:
                     ctx.session.connection().execute(_SET_DUE, {"task_id": row.id, "due_at": due})
                     ctx.log.record("task_due_changed", instance_id=plan_id, task_id=row.id, element_id=row.element_id,
@@ -2333,6 +2336,7 @@ _RECOUNT_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id,
     _TASKS.c.instance_id == bindparam("plan_id"), runtime.is_open(_TASKS.c.status),
     _TASKS.c.created_at < bindparam("day_ends")).order_by(_TASKS.c.id)
 _SET_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(due_at=bindparam("due_at"))
+_SET_BASIS = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(due_basis=bindparam("due_basis"))
 _LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_update()
 # The plan of a task, locked.
 _LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(

@@ -58,6 +58,18 @@ def recount_due(env: SafeEnvironment, task, due_text: str | None, basis: str | N
         return env.due(due_text, ChainMap(basis["values"], task.data))
 
 
+def marked_basis(basis: str | None, due_text: str | None) -> str | None:
+    """A basis an older release kept without saying that its rule counts working days (the mark
+    came with 暂定, engine/provisional.py), with the mark; None when it has it or needs none. Without
+    it, a deadline counted into a year nobody entered is never marked 暂定, even after a recount."""
+    if basis is None or not counts_working_days(due_text):
+        return None
+    kept = json.loads(basis)
+    if kept.get("working_days"):
+        return None
+    return json.dumps({**kept, "working_days": True}, ensure_ascii=False, default=str, sort_keys=True)
+
+
 def due_under_rule(env: SafeEnvironment, text: str | None, basis: str | None, opened: datetime,
                    variables) -> tuple[datetime | None, str | None]:
     """An open step's due date under another rule `text` (the version a plan moves to), counted

@@ -274,16 +274,20 @@ def test_calendar_recount_counts_open_deadlines_again_by_todays_rule(cli, sqlite
     plan = as_json(cli(*at, "start", "mini_approval", "--as", "zhang", "--json"))
     cli(*at, "complete", str(plan["tasks"][0]["id"]), "--as", "zhang", "--data", '{"summary": "s"}')
     [review] = as_json(cli("tasks", "--as", "li", "--scope", "claimable", "--json"))["tasks"]
-    with sqlite_db.engine.begin() as conn:  # as the release before counted it: New Year's Day worked
-        conn.execute(text("UPDATE human_tasks SET due_at = '2027-01-08 16:00:00.000000' WHERE id = :id"),
+    with sqlite_db.engine.begin() as conn:  # as the release before counted it: New Year's Day worked,
+        # and its basis did not yet say that it counts working days (the upgrade audit: never 暂定)
+        conn.execute(text("UPDATE human_tasks SET due_at = '2027-01-08 16:00:00.000000', "
+                          "due_basis = replace(due_basis, ', \"working_days\": true', '') WHERE id = :id"),
                      {"id": review["id"]})
-    assert as_json(cli("task", str(review["id"]), "--json"))["due_at"] == "2027-01-08T16:00:00+00:00"
+    old = as_json(cli("task", str(review["id"]), "--json"))
+    assert (old["due_at"], old["due_provisional"]) == ("2027-01-08T16:00:00+00:00", False)
     refused = cli("calendar", "recount", "--as", "zhang", ok=False)
     assert refused.exit_code != 0 and "改革办" in refused.stderr
     shown = cli("--now", "2026-12-21T09:00:00", "calendar", "recount", "--as", "chen").stdout
     assert shown.startswith("重新计算了 1 个方案的期限 (deadlines moved in 1 plan(s))")
     assert f"待办 (task) {review['id']} 审核 期限 (due) 2027-01-08 → 2027-01-11" in shown
-    assert as_json(cli("task", str(review["id"]), "--json"))["due_at"] == "2027-01-11T16:00:00+00:00"
+    recounted = as_json(cli("task", str(review["id"]), "--json"))
+    assert (recounted["due_at"], recounted["due_provisional"]) == ("2027-01-11T16:00:00+00:00", True)
     trail = cli("history", str(plan["id"])).stdout
     assert "期限变更 (due changed) 审核：2027-01-08 → 2027-01-11（按现行工作日规则重算 (counted again by today's working-day rule)）" in trail
     again = cli("--now", "2026-12-21T10:00:00", "calendar", "recount", "--as", "chen").stdout
