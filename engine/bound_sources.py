@@ -21,7 +21,8 @@ def recorded_by(session: Session, plan_id: int, name: str, value) -> str | None:
     rows = session.execute(
         select(AuditEvent.payload).where(
             AuditEvent.instance_id == plan_id, AuditEvent.event_type == "task_completed",
-            AuditEvent.payload.contains(json.dumps(name)))
+            # as payloads are written (not ASCII-escaped), a _ or % in the name taken literally
+            AuditEvent.payload.contains(json.dumps(name, ensure_ascii=False), autoescape=True))
         .order_by(AuditEvent.seq.desc()).limit(_LOOKED_AT)).scalars()
     for payload in rows:
         event = json.loads(payload)

@@ -1,7 +1,7 @@
 """The deadline a step is judged by: a deadline missed stays missed.
 
-When a variable moves a step's deadline later (the reform office orders a new filing deadline,
-限期报送: bpmn/filing.bpmn's newDeadline), the step is still judged by its first deadline —
+When a variable moves a step's deadline later after it had passed (the reform office orders a new
+filing deadline, 限期报送: bpmn/filing.bpmn's newDeadline), the step is still judged by its first deadline —
 overdue from it, late if completed after it, days late counted from it — and the ordered one is
 shown beside it (另定期限). Moved earlier, it is judged by the new one. A calendar recount
 corrects a deadline rather than ordering another: it leaves `human_tasks.first_due_at` alone

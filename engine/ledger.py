@@ -171,7 +171,7 @@ def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> di
             current.append({"task_id": task.id, "name": task.name, "subject": task.subject, "status": task.status,
                             "due_at": iso(task.due_at), "due_in_working_days": counts_working_days(task.due_basis),
                             "created_at": iso(task.created_at), "assignee": task.assignee, "holder": names.holder(task)})
-        due, ordered = judged_due(task)
+        due, ordered = judged_due_of(task)  # the rule every figure follows (engine/judged_due.py)
         if due is None:
             continue
         if is_open and due <= now:
@@ -213,15 +213,6 @@ def _row(plan, variables: dict, tasks: list, now: datetime, names: _Names) -> di
 def due_end(planned: date) -> datetime:
     """By the end of that day, Beijing time; given in UTC like every instant the engine shows."""
     return datetime.combine(planned + timedelta(days=1), time(), clock.TZ).astimezone(timezone.utc)
-
-
-def judged_due(task) -> tuple[datetime | None, datetime | None]:
-    """The deadline a step is judged by, and the one set for it later (None if none was): a
-    deadline missed stays missed when another is ordered afterwards (限期报送 after a filing
-    missed its one month), so a step is judged by its first deadline, or by its current one
-    if that is earlier (engine/judged_due.py, the rule every figure follows). A row read without
-    `first_due_at` is judged by its current deadline."""
-    return judged_due_of(task)
 
 
 def _missed(what: str, task_id: int | None, due: datetime, done_at: str | None, days_late: int,

@@ -806,8 +806,9 @@ _SET_DUE = update(HumanTask.__table__).where(HumanTask.__table__.c.id == bindpar
 def _record_recounts(ctx, move: Move) -> None:
     """The deadlines and timer moments counted again under the target's changed rules: the inbox
     rows take theirs (with the new rule's basis, so runtime follows the new rule's variables from
-    now on) and the trail says each that moved, reason "migration" (engine/ledger.py tells a
-    calendar recount from a deadline ordered by its reason)."""
+    now on) and the trail says each that moved, reason "migration". A correction, like a calendar
+    recount: `first_due_at`, which only runtime._follow_due_date sets for a deadline ordered after
+    one was missed, is left alone (engine/judged_due.py)."""
     conn = ctx.session.connection()
     for due in move.due_dates:
         conn.execute(_SET_DUE, {"task_id": due["task_id"], "due_at": due["new"], "due_basis": due["basis"]})

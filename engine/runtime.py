@@ -942,8 +942,11 @@ def _follow_due_date(ctx: Context, instance: Plan, survey: Survey, task, row_id:
     except (ExpressionError, TimerValueError) as exc:
         raise engine_error(_with_task(exc, task)) from None
     moved = new_due != due
+    # kept only when it was already missed: a deadline extended before it passed (a revised
+    # rectification deadline) is the deadline; one ordered after it passed (限期报送) does not undo it
+    missed = moved and due is not None and due <= ctx.now
     ctx.session.connection().execute(_MOVE_DUE, {"task_id": row_id, "due_at": new_due, "due_basis": new_basis,
-                                                 "first_due_at": due if moved else None})
+                                                 "first_due_at": due if missed else None})
     if moved:
         ctx.log.record("task_due_changed", instance_id=instance.id, task_id=row_id,
                        element_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,

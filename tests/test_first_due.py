@@ -194,9 +194,11 @@ def _parallel_with_a_deadline(engine) -> None:
         risk, risk + form).encode())])
 
 
-def _judged_on(engine, at, first: str, second: str, moment: str) -> tuple[dict, bool]:
+def _judged_on(engine, at, first: str, second: str, moment: str,
+               moved_at: str = "2026-12-01T09:00:00") -> tuple[dict, bool]:
     with at("2026-12-01T09:00:00"):
         plan = engine.start("corpus_parallel_gateway", actor="zhang", data={"firstDeadline": first})["id"]
+    with at(moved_at):
         complete_step(engine, plan, "Activity_1vm4iml", "zhou", {"deadline": second})
     task = _task(engine, plan, "Activity_0thu8bh")
     with at(moment):
@@ -212,9 +214,19 @@ def test_a_deadline_moved_earlier_is_judged_by_the_new_one(engine, people, at):
     assert overdue
 
 
-def test_a_deadline_moved_later_by_a_variable_is_judged_by_the_first(engine, people, at):
+def test_a_deadline_extended_before_it_passed_is_simply_the_deadline(engine, people, at):
+    """The review of 6 December 2026: a revised rectification deadline granted before the first
+    passed made the step overdue from the first everywhere. Only a deadline missed stays missed."""
     _parallel_with_a_deadline(engine)
     task, overdue = _judged_on(engine, at, "2026-12-10", "2026-12-20", "2026-12-12T10:00:00")
+    assert (task["due_at"], task["judged_due_at"]) == ("2026-12-20T16:00:00+00:00", "2026-12-20T16:00:00+00:00")
+    assert not overdue
+
+
+def test_a_deadline_moved_later_after_it_was_missed_is_judged_by_the_first(engine, people, at):
+    _parallel_with_a_deadline(engine)
+    task, overdue = _judged_on(engine, at, "2026-12-10", "2026-12-20", "2026-12-12T10:00:00",
+                               moved_at="2026-12-11T09:00:00")
     assert (task["due_at"], task["judged_due_at"]) == ("2026-12-20T16:00:00+00:00", "2026-12-10T16:00:00+00:00")
     assert overdue
 
@@ -242,6 +254,8 @@ def test_schema_0026_fills_the_first_deadline_of_a_filing_ordered_before_the_upg
         for day in (9, 10, 11, 12):
             engine.set_calendar_day(date(2027, 2, day), working=False, note="春节", actor="chen")
         engine.recount_working_days(date(2027, 2, 12), actor="chen")
+    _parallel_with_a_deadline(engine)  # extended before it passed: the trail has the move, no first deadline
+    extended, _ = _judged_on(engine, at, "2026-12-10", "2026-12-20", "2026-12-12T10:00:00")
     db.dispose()
 
     migrate_to(blank_url, "0025", command.downgrade)  # as schema 0025 kept it: the first deadline in the trail only
@@ -253,7 +267,7 @@ def test_schema_0026_fills_the_first_deadline_of_a_filing_ordered_before_the_upg
             with at("2026-12-04T10:00:00"):
                 overdue = [t["id"] for t in list_tasks(s, "chen", "mine", overdue_at=clock.now())]
         assert first[filing].isoformat() == FIRST
-        assert first[recounted] is None
+        assert first[recounted] is None and first[extended["id"]] is None
         assert [task for task, due in first.items() if due is not None] == [filing]
         assert filing in overdue
     finally:

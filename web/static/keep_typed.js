@@ -97,8 +97,7 @@
     saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
     sessionStorage.removeItem(KEY); // once: a later visit of the page starts from what the server sends
   } catch (e) { return; }
-  var here = page(location.pathname); // under a path prefix, `next` is the path below it
-  var samePage = saved && (here === saved.page || (saved.page.length > 1 && here.slice(-saved.page.length) === saved.page));
+  var samePage = saved && page(location.pathname) === saved.page; // `next` carries a path prefix too (web/back.py)
   if (!samePage || !saved.typed || !(Date.now() - saved.at < MAX_AGE)) return;
   var all = fields(), first = null;
   Object.keys(saved.typed).forEach(function (formKey) {

@@ -7,8 +7,9 @@ one. The column keeps that first deadline on the task itself (engine/runtime.py
 `_follow_due_date` sets it in the UPDATE that moves the deadline), and every figure judges by the
 earlier of the two (engine/judged_due.py).
 
-Existing tasks get it from the trail by the ledger's rule: each task's first `task_due_changed`
-event that is not a calendar recount (reason calendar / calendar_rule: a correction, not another
+Existing tasks get it from the trail: each task's first `task_due_changed` event that is not a
+calendar recount (reason calendar / calendar_rule: a correction, not another deadline) and that
+moved a deadline already passed when it was written (one extended before it passed is simply the
 deadline), its `old.due_at`; an event whose old deadline is unknown (the task had none) is passed
 over, as the engine passes it over from now on. A plain ADD COLUMN (no batch table copy).
 
@@ -16,7 +17,7 @@ Revision ID: 0026
 Revises: 0025
 """
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 from alembic import op
 import sqlalchemy as sa
@@ -33,21 +34,28 @@ def upgrade() -> None:
     op.add_column('human_tasks', sa.Column('first_due_at', UTCDateTime(), nullable=True))
     conn = op.get_bind()
     events = conn.execute(sa.text(
-        "SELECT task_id, payload FROM audit_events WHERE event_type = 'task_due_changed' "
-        "AND task_id IS NOT NULL AND payload NOT LIKE :calendar ORDER BY seq"),
-        {"calendar": '%"reason":"calendar%'})
+        "SELECT task_id, payload, occurred_at FROM audit_events WHERE event_type = 'task_due_changed' "
+        "AND task_id IS NOT NULL ORDER BY seq"))
     first: dict[int, datetime] = {}
-    for task_id, payload in events:
-        if task_id in first:
+    for task_id, payload, occurred_at in events:
+        event = json.loads(payload)
+        if task_id in first or str(event.get("reason", "")).startswith("calendar"):
             continue
-        old = (json.loads(payload).get("old") or {}).get("due_at")
-        if isinstance(old, str):
+        old = (event.get("old") or {}).get("due_at")
+        if isinstance(old, str) and datetime.fromisoformat(old) <= _instant(occurred_at):
             first[task_id] = datetime.fromisoformat(old)
     if first:
         tasks = sa.table('human_tasks', sa.column('id', sa.Integer()), sa.column('first_due_at', UTCDateTime()))
         conn.execute(tasks.update().where(tasks.c.id == sa.bindparam('task'))
                      .values(first_due_at=sa.bindparam('first_due_at')),
                      [{"task": task_id, "first_due_at": due} for task_id, due in first.items()])
+
+
+def _instant(value) -> datetime:
+    """occurred_at as the driver gives it: a datetime (PostgreSQL) or SQLite's text, in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def downgrade() -> None:
