@@ -31,7 +31,7 @@ from models.db import Database
 
 from . import (audit, channels, clock, comments, cycles, deep_trees, delegations, directory, documents, drafts, forms, joins, mail,
                modeler, migration, passwords, provisional, recount, reporting_bodies, runtime, sent_back, start_names,
-               tokens)
+               timer_lag, tokens)
 from .checks import check_files, directory_problems
 from .deadlines import TimerValueError
 from .errors import Busy, Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized, ended
@@ -1525,8 +1525,12 @@ class Engine:
         go on; without, the error is raised at once. Otherwise the earliest-due broken plan would
         stop every round before the plans due after it. `on_fired(plan id)` is told as each plan's
         transaction commits with timers fired: a round cut short by a lost connection returns
-        nothing, though the plans before it are done."""
-        fired: dict[int, list[str]] = {}
+        nothing, though the plans before it are done.
+
+        Returns a dict a plan fired: its `instance_id`, `business_key`, `title`, `timers` (the
+        element ids) and `fired`, each timer with its name, due time and how late it fired
+        (`late_seconds`; `late`: more than engine/timer_lag.py's GRACE, the worker was behind)."""
+        fired: dict[int, dict] = {}
         now = clock.now()
         passed = {plan for plan, retry in self.timer_retries.items() if retry.next_try > now}
         while True:
@@ -1546,7 +1550,10 @@ class Engine:
                 else:
                     self.timer_retries.pop(instance_id, None)
                 if timers:
-                    fired.setdefault(instance_id, []).extend(timers)
+                    plan = fired.setdefault(instance_id, {"instance_id": instance_id, **timers[0][0], "timers": [],
+                                                          "fired": []})
+                    plan["timers"].extend(t["timer"] for _, t in timers)
+                    plan["fired"].extend(t for _, t in timers)
                     if on_fired is not None:
                         on_fired(instance_id)
                 else:
@@ -1555,7 +1562,7 @@ class Engine:
                 break
             if progress is not None:
                 progress(len(fired))
-        return [{"instance_id": plan, "timers": timers} for plan, timers in fired.items()]
+        return list(fired.values())
 
     def _due_plans(self, limit: int, *, exclude: set[int]) -> list[int]:
         query = select(ProcessInstance.id).where(ProcessInstance.status == "running",
@@ -1566,8 +1573,9 @@ class Engine:
             return s.execute(query.order_by(ProcessInstance.next_timer_at, ProcessInstance.id)
                              .limit(limit)).scalars().all()
 
-    def _fire_plan(self, instance_id: int) -> list[str] | None:
-        """The timers fired in one plan (empty: it had none due after all); None if another
+    def _fire_plan(self, instance_id: int) -> list[tuple[dict, dict]] | None:
+        """The timers fired in one plan, each as (the plan's business key and title, the timer:
+        engine/timer_lag.py `fired_timer`); empty: it had none due after all; None if another
         worker holds the plan or got there first."""
         with self.command(SYSTEM_ACTOR, channel=channels.WORKER_CHANNEL) as ctx:
             instance = self._lock_instance(ctx, instance_id, skip_locked=True)
@@ -1578,7 +1586,13 @@ class Engine:
             # now would push out those people do (and hold ~1.7 MB each)
             workflow = runtime.load(ctx, instance, cache=False)
             runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
-            return [e[3]["element_id"] for e in ctx.log.pending if e[0] == "timer_fired"]
+            timers = [e[3] for e in ctx.log.pending if e[0] == "timer_fired"]
+            if not timers:
+                return []
+            # for the log to name the plan (the command's Plan row has neither column)
+            plan = ctx.session.execute(select(ProcessInstance.business_key, ProcessInstance.title)
+                                       .where(ProcessInstance.id == instance_id)).one()._asdict()
+            return [(plan, timer_lag.fired_timer(t, ctx.now)) for t in timers]
 
     def cancel_plan(self, instance_id: int, *, reason: str, actor: str) -> dict:
         """Stop a running plan for good (终止, reform office only): started by mistake, on bad

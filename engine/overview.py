@@ -23,7 +23,9 @@ Everything comes from what the other reports already compute, not counted again 
   this year, the year `CALENDAR_LOOKAHEAD` days on, and the year of every open step's deadline
   counted in working days, each with how many such steps are due in it. Working days there count
   the statutory holidays and weekends only, so the office is told before a deadline computed
-  across the Spring Festival's bridging days comes out short.
+  across the Spring Festival's bridging days comes out short;
+- `timers_behind`: the oldest due time of a running plan's timer not fired within
+  engine/timer_lag.py's grace, or None: the timer worker seems stopped since then.
 
 Read-only: the plans of both ledgers and their steps that tell (open, late, the filing and
 supervision steps) read once for both, the users once, the supervision steps' completions, and
@@ -39,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from models import Unit, User
 
-from . import clock, judged_due, reporting_bodies, supervision
+from . import clock, judged_due, reporting_bodies, supervision, timer_lag
 from .calendar_year import missing_in_reach
 from .deadlines import end_of_local_day
 from .ledger import (COLOURS, completions, in_year, last_day, mark_provisional, names_of, plans_and_tasks, rows_of,
@@ -143,6 +145,8 @@ def overview(session: Session, now: datetime, username: str) -> dict:
         "calendar_gaps": calendar_gaps(calendar, today, [step["due_at"] for row in rows for step in row["current"]
                                                          if step["due_in_working_days"]]),
         "claimable": count_tasks(session, username)["claimable"],
+        # a stopped timer worker leaves every figure above looking calm: the oldest timer not fired
+        "timers_behind": iso(timer_lag.behind_since(conn, now)),
         "supervision": {"plans": watched["plans"], "rectifications_open": watched["notices_open"],
                         "rectifications_overdue": watched["rectification_overdue"],
                         "supervisions_overdue": watched["supervision_overdue"]},

@@ -72,24 +72,31 @@ def test_a_worker_round_cut_short_says_how_many_plans_fired_before_the_error(sql
         return real(self, instance_id)
     monkeypatch.setattr(Engine, "_fire_plan", dropped_after_three)
     result = _run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "worker", "--rounds", "2", "--interval", "0")
-    lines = result.stderr.splitlines()
+    warned, *lines = result.stderr.splitlines()  # first the --now far from the machine's clock
+    assert warned.startswith("reformflow: 警告：引擎时间已用 --now 固定为 2026-03-05 09:00")
     assert lines[0].startswith("worker: 已启动")
     assert lines[1] == ("worker: 本轮已触发 3 个方案的定时器并已提交，其后出错中断，0 秒后重试 (fired timers in 3 plan(s), "
                         "committed, before the round was cut short: OperationalError: (builtins.Exception) terminating "
                         "connection due to administrator command; retrying in 0 s)")
-    # the next round, the rest, by their ids (these plans have no business key)
-    assert "已触发 2 个方案的定时器：4、5 (fired timers in 2 plan(s): 4, 5)" in result.stdout
+    # the next round, the rest, by their ids (these plans have no business key) and titles
+    assert "已触发 2 个方案的定时器 (fired timers in 2 plans)：\n    4 按月期限：到期（应于 2026-02-28 10:00 触发，迟 4 天）" \
+        in result.stdout
+    assert "\n    5 按月期限：到期（" in result.stdout
     monkeypatch.setattr(Engine, "_fire_plan", real)
     calls.clear()
     assert json.loads(_run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "timers", "run", "--json").stdout)["fired"] == []
 
 
-def test_a_worker_round_names_the_plans_it_fired_when_there_are_ten_or_fewer(sqlite_db):
+def test_a_worker_round_names_each_plan_and_timer_with_its_due_time_and_how_late_it_fired(sqlite_db, monkeypatch):
     """An operator's finding: the round's line 「已触发 1 个方案的定时器」 did not say which plan (only
-    --json did). Up to 10 plans are named by id and business key; more are counted."""
+    --json did). The audit of 6 December 2026: after the worker had stopped for weeks, `timers run`
+    said 「已触发 91 个方案的定时器」 and --json only the timers' ids; nothing said they fired late. Each
+    plan now by id, business key and title, each timer by name, due time and lateness; the first
+    SHOWN_PLANS, the rest counted (等共); and a line when timers fired more than 15 minutes late."""
     from datetime import datetime
 
     from engine import clock
+    from engine.cli import fired as fired_said
     from engine.commands import Engine
 
     from .conftest import FIXTURES
@@ -101,13 +108,49 @@ def test_a_worker_round_names_the_plans_it_fired_when_there_are_ten_or_fewer(sql
         keyed = engine.start("deadline_months", actor="zhang", data={"wait": "P1M"}, business_key="DT-2026-07")
         plain = engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})
     result = _run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "worker", "--rounds", "1", "--interval", "0")
-    assert result.stdout == (f"2026-03-05T01:00:00+00:00 已触发 2 个方案的定时器：{keyed['id']} DT-2026-07、{plain['id']} "
-                             f"(fired timers in 2 plan(s): {keyed['id']} DT-2026-07, {plain['id']})\n")
+    assert result.stdout == (
+        "2026-03-05T01:00:00+00:00 已触发 2 个方案的定时器 (fired timers in 2 plans)：\n"
+        f"    {keyed['id']} DT-2026-07 按月期限：到期（应于 2026-02-28 10:00 触发，迟 4 天） "
+        f"(plan {keyed['id']} DT-2026-07: 到期 due 2026-02-28 10:00, 4 days late)\n"
+        f"    {plain['id']} 按月期限：到期（应于 2026-02-28 10:00 触发，迟 4 天） "
+        f"(plan {plain['id']}: 到期 due 2026-02-28 10:00, 4 days late)\n"
+        "注意：2 个定时器比应触发的时间晚 15 分钟以上才触发，最早的应于 2026-02-28 10:00 触发，定时器工作进程此前可能已停止 "
+        "(note: 2 timers fired more than 15 minutes late, the earliest due 2026-02-28 10:00: the timer worker was "
+        "behind, probably stopped)\n")
     with clock.frozen(datetime.fromisoformat("2026-01-31T10:00:00")):
-        for _ in range(11):
+        for _ in range(3):
             engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})
-    fired = _run(sqlite_db.url, "--now", "2026-03-06T09:00:00", "timers", "run")
-    assert fired.stdout == "已触发 11 个方案的定时器 (fired timers in 11 plan(s))\n"  # too many to name: counted
+    monkeypatch.setattr(fired_said, "SHOWN_PLANS", 2)
+    # due 2026-02-28 10:00 Beijing: fired 5 minutes late, within the grace, says nothing of the worker
+    fired = _run(sqlite_db.url, "--now", "2026-02-28T10:05:00", "timers", "run")
+    assert fired.stdout.splitlines()[0] == "已触发 3 个方案的定时器 (fired timers in 3 plans)："
+    assert fired.stdout.splitlines()[1].endswith("到期（应于 2026-02-28 10:00 触发，迟 5 分钟） "
+                                                 f"(plan {plain['id'] + 1}: 到期 due 2026-02-28 10:00, 5 minutes late)")
+    assert fired.stdout.splitlines()[3:] == ["    …… 等共 3 个方案 (… 3 plans in all)"]  # the third counted
+    with clock.frozen(datetime.fromisoformat("2026-01-31T10:00:00")):
+        last = engine.start("deadline_months", actor="zhang", data={"wait": "P1M"}, business_key="DT-2026-09")
+    as_json = json.loads(_run(sqlite_db.url, "--now", "2026-03-05T09:00:00", "timers", "run", "--json").stdout)
+    assert as_json == {"fired": [{"instance_id": last["id"], "business_key": "DT-2026-09", "title": "按月期限",
+                                  "timers": ["Event_Deadline"], "fired": [
+                                      {"timer": "Event_Deadline", "name": "到期", "due_at": "2026-02-28T02:00:00+00:00",
+                                       "due_on": "2026-02-28", "late_seconds": 4 * 86400 + 23 * 3600, "late": True}]}],
+                       "failed": []}
+
+
+def test_a_now_far_from_the_machines_clock_is_said_before_anything_fires(sqlite_db):
+    """The audit: a worker started with --now a year ahead fired a year of timers early, silently."""
+    from datetime import timedelta
+
+    from engine import clock
+    ahead = (clock.real_now() + timedelta(days=400)).astimezone(clock.TZ).strftime("%Y-%m-%dT%H:%M:%S")
+    for args in (("timers", "run"), ("worker", "--rounds", "1", "--interval", "0")):
+        said = _run(sqlite_db.url, "--now", ahead, *args).stderr.splitlines()[0]
+        assert said.startswith(f"reformflow: 警告：引擎时间已用 --now 固定为 {ahead[:10]} {ahead[11:16]}，晚于本机时钟 400 天；"
+                               "到该时间为止到期的定时器将真实触发，触发后不能撤销 (warning: --now fixes the engine clock at ")
+        assert said.endswith("400 days ahead of the machine's clock; the timers due by then fire for real and cannot be "
+                             "undone)")
+    near = (clock.real_now() + timedelta(hours=3)).astimezone(clock.TZ).strftime("%Y-%m-%dT%H:%M:%S")
+    assert "警告" not in _run(sqlite_db.url, "--now", near, "timers", "run").stderr  # within a day: a test of a timer
 
 
 def test_a_worker_round_that_fired_nothing_before_the_error_says_so_as_before():

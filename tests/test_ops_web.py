@@ -21,7 +21,7 @@ def _app(url: str | None = None, engine=None):
 
 def test_healthz_is_ok_with_a_database(engine):
     answer = _app(engine=engine).test_client().get("/healthz")
-    assert answer.status_code == 200 and answer.get_json() == {"status": "ok", "database": "ok"}
+    assert answer.status_code == 200 and answer.get_json() == {"status": "ok", "database": "ok", "timers": "ok"}
 
 
 @pytest.mark.parametrize("url", [DOWN, "sqlite:////nonexistent/folder/reformflow.sqlite3"])
@@ -232,3 +232,29 @@ def test_gunicorn_without_a_key_where_instance_cannot_be_written_says_what_to_do
     import tempfile
     master = re.search(r"\[(\d+)\] \[INFO\] Starting gunicorn", done.stderr).group(1)
     (Path(tempfile.gettempdir()) / f"reformflow-bad-setting-{master}").unlink(missing_ok=True)
+
+
+def test_healthz_says_the_timers_are_behind_when_a_timer_is_15_minutes_past_due_and_stays_200(engine):
+    """The audit of 6 December 2026: the timer worker stopped for weeks and GET /healthz said ok.
+    It says "behind" and since when, still 200: the web workers can serve (a 503 would take them
+    all out of the proxy's rotation for want of another process)."""
+    from datetime import datetime
+
+    from engine import clock
+
+    from .conftest import FIXTURES
+    engine.add_group("drafter", "牵头单位")
+    engine.add_user("zhang", "张伟", groups=["drafter"])
+    engine.deploy([("deadline_months.bpmn", (FIXTURES / "diagrams" / "deadline_months.bpmn").read_bytes())])
+    with clock.frozen(datetime.fromisoformat("2026-01-31T10:00:00")):
+        engine.start("deadline_months", actor="zhang", data={"wait": "P1M"})  # due 2026-02-28 10:00 Beijing
+    client = _app(engine=engine).test_client()
+    with clock.frozen(datetime.fromisoformat("2026-02-28T10:14:00")):  # a slow round, not a stopped worker
+        assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "timers": "ok"}
+    with clock.frozen(datetime.fromisoformat("2026-02-28T10:16:00")):
+        answer = client.get("/healthz")
+    assert answer.status_code == 200 and answer.get_json() == {
+        "status": "ok", "database": "ok", "timers": "behind", "timers_due_since": "2026-02-28T02:00:00+00:00"}
+    with clock.frozen(datetime.fromisoformat("2026-02-28T10:16:00")):
+        engine.fire_due_timers()  # the worker is back
+        assert client.get("/healthz").get_json()["timers"] == "ok"

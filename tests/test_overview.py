@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 
+from engine import clock, display
 from engine.cli import main
 from engine.errors import Forbidden
 
@@ -241,3 +242,25 @@ def test_a_reporting_bodys_overdue_report_counts_against_the_body_not_the_office
     with at("2027-01-18T09:00:00"):  # the summary, due 15 January, not written: the office is late
         assert library.overview("chen")["units"]["top"] == [
             {"lead_unit": "市委改革办", "overdue": 1, "reports": 0, "plans": 1}]
+
+
+def test_a_timer_not_fired_15_minutes_after_it_was_due_is_warned_of_on_the_overview_and_its_command_line(
+        library, plans, at):  # noqa: F811
+    """The audit of 6 December 2026: the timer worker stopped for weeks and the overview said
+    nothing. The oldest timer of a running plan not fired 15 minutes after it was due, and the
+    command line's warning at the top, after the calendar's."""
+    due = min(library.instance(p.id)["next_timer_at"] for p in plans if library.instance(p.id)["next_timer_at"])
+    late = datetime.fromisoformat(due).astimezone(clock.TZ)
+    with at((late + timedelta(minutes=14)).replace(tzinfo=None).isoformat()):
+        assert library.overview("chen")["timers_behind"] is None  # a slow round is no stopped worker
+    with at((late + timedelta(minutes=16)).replace(tzinfo=None).isoformat()):
+        assert library.overview("chen")["timers_behind"] == due
+    when = (late + timedelta(days=3)).replace(tzinfo=None).isoformat()
+    shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", when, "overview", "--as", "chen"])
+    assert shown.exit_code == 0, shown.output
+    with at(when):
+        gaps = len(library.overview("chen")["calendar_gaps"])  # warned of first, as before
+    assert shown.stdout.splitlines()[1 + gaps] == (
+        f"警告 (warning)：自 {display.minute(due)} 起有方案的定时器到期而尚未触发，定时器工作进程似乎已停止，请系统管理员检查 "
+        f"reformflow-worker，见 docs/operations.md (timers due since {display.minute(due)} have not fired: the timer "
+        "worker seems stopped; ask the administrator to check reformflow-worker, docs/operations.md)")

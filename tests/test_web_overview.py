@@ -207,3 +207,36 @@ def test_the_filings_due_soon_figure_opens_exactly_those_filings(live):
     listed = client.get("/tasks?scope=all&due=soon&step=Task_FileDocument").get_data(as_text=True)
     from web.inbox import PAGE
     assert listed.count("data-task=") == min(view["filings"]["due_soon"], PAGE)
+
+
+def test_a_stopped_timer_worker_is_said_on_the_overview_and_on_the_plans_page(live, page):
+    """The audit of 6 December 2026: the worker stopped for weeks and no page said so; a plan
+    whose consultation period had ended showed 「没有待办环节」 and 绿. A running plan's timer due
+    2 hours ago and not fired (no worker runs beside this server)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from models import ProcessInstance
+    engine = _engine(live)
+    assert engine.overview("chen")["timers_behind"] is None, "the demo's timers are not yet due"
+    with engine.db.reader() as s:
+        running = s.execute(select(ProcessInstance.id).where(ProcessInstance.status == "running")
+                            .order_by(ProcessInstance.id)).scalars().all()
+    plan, other = running[0], running[1]
+    due = (clock.real_now() - timedelta(hours=2)).replace(microsecond=0)
+    with engine.db.transaction() as s:
+        s.execute(update(ProcessInstance).where(ProcessInstance.id == plan).values(next_timer_at=due))
+    sign_in(page, live, "chen")
+    page.goto(f"{live.url}/overview")
+    banner = page.locator("section.timers-behind")
+    expect(banner.get_by_role("heading")).to_have_text("定时器工作进程似乎已停止")
+    expect(banner).to_contain_text(f"自 {display.minute(due.isoformat(), chinese=True)} 起，有方案的定时器到期而尚未触发")
+    expect(banner).to_contain_text("请系统管理员检查定时器工作进程 reformflow-worker")
+    page.goto(f"{live.url}/plans/{plan}")
+    expect(page.locator("section.timers-behind")).to_contain_text(
+        f"本方案的定时器本应于 {display.minute(due.isoformat(), chinese=True)} 触发，尚未触发")
+    # another running plan's page says nothing of it: its own timer is not behind
+    page.goto(f"{live.url}/plans/{other}")
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("section.timers-behind")).to_have_count(0)

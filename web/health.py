@@ -1,8 +1,14 @@
 """Whether this web worker can serve: GET /healthz for the reverse proxy and monitoring, and the
 answer to a request that found the database unreachable (503, not an opaque 500).
 
-    GET /healthz  200 {"status": "ok", "database": "ok"}
+    GET /healthz  200 {"status": "ok", "database": "ok", "timers": "ok"}
+                  200 {"status": "ok", "database": "ok", "timers": "behind", "timers_due_since": ISO}
                   503 {"status": "unavailable", "database": "unreachable"}   (or "error")
+
+"behind": a running plan's timer was due more than 15 minutes ago and has not fired: the timer
+worker (reformflow-worker) seems stopped (engine/timer_lag.py). Still 200: this web worker can
+serve, and a 503 would take every web worker out of the proxy's rotation for want of another
+process. Monitoring alerts on the field.
 
 No sign-in, no session, no form token; it names nothing of the configuration (no URL, host or
 role): the reason goes to the log, once per check. docs/operations.md, section 2a.
@@ -13,6 +19,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 from markupsafe import escape
 from sqlalchemy import text
 
+from engine import clock, timer_lag
 from engine.commands import unreachable
 
 from .current import engine
@@ -27,11 +34,14 @@ def healthz():
     try:
         with engine().db.read_connection() as conn:
             conn.execute(text("SELECT 1"))
+            behind = timer_lag.behind_since(conn, clock.now())
     except Exception as exc:  # noqa: BLE001 - whatever it is, this worker cannot serve: say so, do not 500
         reason = unreachable(exc)
         _log(reason or f"{type(exc).__name__}: {_first_line(exc)}")
         return _unavailable_json("unreachable" if reason is not None else "error")
-    return jsonify(status="ok", database="ok")
+    if behind is None:
+        return jsonify(status="ok", database="ok", timers="ok")
+    return jsonify(status="ok", database="ok", timers="behind", timers_due_since=behind.isoformat())
 
 
 def _first_line(exc: BaseException) -> str:

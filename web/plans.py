@@ -3,13 +3,14 @@ and its trail (who did what, when), said in the page's language; and its attache
 downloaded by those who may see the plan."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import PurePosixPath
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import channels, ledger_export, migration
+from engine import channels, clock, ledger_export, migration, timer_lag
 from engine.comments import MAX_CHARS, open_to
 from engine.documents import MEDIA_TYPES
 from engine.errors import NotFound, ReformflowError
@@ -69,7 +70,16 @@ def plan(instance_id: int, typed: str = ""):
                            may_comment=open_to(view["status"], current_user.office) and not only_audits(current_user),
                            ledger=ledger_row, missed_text=ledger_export.missed_text,
                            measures_text=ledger_export.measures_text, newer=newer,
-                           newer_called=newer_called)
+                           newer_called=newer_called, timer_behind=_timer_behind(view))
+
+
+def _timer_behind(view: dict) -> str | None:
+    """When the plan's next timer was due, if that is longer ago than the timer worker would take
+    (engine/timer_lag.py): a stopped worker otherwise leaves the page saying no step is open, 预警 绿."""
+    due = view.get("next_timer_at")
+    if due and timer_lag.plan_behind(view["status"], datetime.fromisoformat(due), clock.now()):
+        return due
+    return None
 
 
 @bp.route("/plans/<int:instance_id>/trail")

@@ -178,6 +178,11 @@ def _overview_lines(d: dict) -> None:
                  f"({display.counted(gap['steps'], 'open step')} counted in working days due in {gap['year']})；"
                  if gap["steps"] else "")
         lines.insert(i, f"警告 (warning)：{steps}{gap_warning(gap['year'])}")
+    if d.get("timers_behind"):  # at the top too, after the calendar's: the figures are stale while the worker is stopped
+        at = display.minute(d["timers_behind"])
+        lines.insert(1 + len(d["calendar_gaps"]), f"警告 (warning)：自 {at} 起有方案的定时器到期而尚未触发，定时器工作进程似乎已停止，请系统管理员检查 "
+                        f"reformflow-worker，见 docs/operations.md (timers due since {at} have not fired: the timer "
+                        f"worker seems stopped; ask the administrator to check reformflow-worker, docs/operations.md)")
     for u in d["units"]["top"]:
         lines.append(f"    逾期 (overdue)：{u['lead_unit'] or '（未填）'} {u['overdue']} 个环节，涉及 {u['plans']} 个方案 "
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")

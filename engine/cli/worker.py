@@ -11,6 +11,7 @@ import click
 
 from .. import clock
 from ..errors import ReformflowError
+from . import fired as fired_said
 from .calendar import _warn_calendar_gaps
 from .params import FloatRange, IntRange
 from .shared import EXIT_CODES, _emit, command, main
@@ -41,47 +42,23 @@ def _timer_failed(failures: list | None = None, *, retrying: bool = False):
     return report
 
 
-# a round that fired timers in this many plans or fewer names them; more are counted only
-NAMED_PLANS = 10
-
-
-def _fired_line(state, fired: list[dict]) -> str:
-    """「已触发 2 个方案的定时器：4 DT-2015-04、7 (fired timers in 2 plan(s): 4 DT-2015-04, 7)」: each
-    plan by its id and business key, so the log says which plans moved, when there are few."""
-    count = f"已触发 {len(fired)} 个方案的定时器", f"fired timers in {len(fired)} plan(s)"
-    if not fired or len(fired) > NAMED_PLANS:
-        return f"{count[0]} ({count[1]})"
-    ids = [f["instance_id"] for f in fired]
-    keys = _business_keys(state, ids)
-    named = [f"{i} {keys[i]}" if keys.get(i) else str(i) for i in ids]
-    return f"{count[0]}：{'、'.join(named)} ({count[1]}: {', '.join(named)})"
-
-
-def _business_keys(state, ids: list[int]) -> dict[int, str]:
-    """The plans' business keys; none if the database cannot say (the timers fired all the same)."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from models import ProcessInstance
-    try:
-        with state.db.reader() as s:
-            return dict(s.execute(select(ProcessInstance.id, ProcessInstance.business_key)
-                                  .where(ProcessInstance.id.in_(ids))).all())
-    except SQLAlchemyError:
-        return {}
-
-
 @command(timers, "run")
 def timers_run(state, as_json):
     """触发当前到期的定时器，一次 (fire every timer that is due now, once)."""
+    fired_said.warn_fixed_clock()
     failed: list[dict] = []
     fired = state.engine.fire_due_timers(progress=_timer_progress, on_error=_timer_failed(failed))
-    _emit({"fired": fired, "failed": failed}, as_json,
-          lambda d: click.echo(_fired_line(state, d["fired"])
-                               + (f"；{len(failed)} 个方案失败，见上文 ({len(failed)} plan(s) failed, see above)"
-                                  if failed else "")))
+    _emit({"fired": fired, "failed": failed}, as_json, lambda d: _say_fired(d["fired"], failed))
     if failed:  # the others fired; the exit status says not everything did
         sys.exit(EXIT_CODES[failed[0]["error"]])
+
+
+def _say_fired(fired: list[dict], failed: list[dict]) -> None:
+    said = fired_said.lines(fired)
+    if failed:
+        said[0] = said[0].rstrip("：") + f"；{len(failed)} 个方案失败，见上文 ({len(failed)} plan(s) failed, see above)"
+    for line in said:
+        click.echo(line)
 
 
 @command(main, "worker")
@@ -110,6 +87,7 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
     """Fire due timers every `interval` seconds, `rounds` times or until `stop` (a
     threading.Event) is set: `reformflow worker`, and the worker `reformflow web` runs beside
     the web inbox."""
+    fired_said.warn_fixed_clock()  # before anything fires
     _say_started(state, interval)
     warned_on = None  # the Beijing day the calendar was last checked: a worker runs for months
     done = 0
@@ -145,7 +123,10 @@ def run_worker(state, as_json: bool, interval: float, rounds: int | None = None,
             click.echo(json.dumps({"at": clock.now().isoformat(), "fired": fired, "failed": failed},
                                   ensure_ascii=False))
         elif fired:
-            click.echo(f"{clock.now().isoformat()} {_fired_line(state, fired)}")
+            said = fired_said.lines(fired)
+            click.echo(f"{clock.now().isoformat()} {said[0]}")
+            for line in said[1:]:
+                click.echo(line)
         done += 1
         if rounds is None or done < rounds:
             if stop is None:
