@@ -118,3 +118,18 @@ def test_the_worker_catching_up_mails_as_escalated_only_the_step_the_escalation_
                                                      ("chen", chase["id"]): "task_overdue"}
     assert "已上报至您处" not in mails[("zhang", february["id"])].body
     assert [m.username for m in outbox(library)[before:] if m.kind == "task_late"] == ["zhang"]
+
+
+def test_a_step_a_late_timer_took_away_in_a_persons_command_is_cancelled_by_the_system(library, at):  # noqa: F811
+    """The window for a re-review ended on 6 May; the worker stopped, the lead unit files its
+    rectification on 10 May: the request step the window's timer closed is the system's doing."""
+    from .test_implementation import _notice
+    plan = _started(library, at)
+    _notice(plan, at, deadline="2026-05-20")
+    with at("2026-05-10T10:00:00"):
+        plan.do("Task_Rectify")
+    cancelled = [e for e in _events(library, plan) if e.event_type == "task_cancelled"]
+    assert [(json_name(e), e.actor, e.channel) for e in cancelled] == [("Task_RequestReReview", "system", "worker")]
+    completed = [e for e in _events(library, plan) if e.event_type == "task_completed"]
+    assert completed[-1].actor == "zhang"
+    assert plan.audit_ok()
