@@ -37,6 +37,9 @@ from .clock import real_now
 from .errors import ReformflowError
 from .tables import EXCEL_CELL, as_text, fits_excel  # noqa: F401 (EXCEL_CELL: the export's limit, as before)
 
+# who the system's own events are by (commands.SYSTEM_ACTOR), and the channel they come by: 系统
+SYSTEM_ACTOR, WORKER = "system", channels.WORKER  # commands.SYSTEM_ACTOR is this one
+
 GENESIS_HASH = "0" * 64
 EXPORT_FIELDS = ("seq", "occurred_at", "actor", "event_type", "instance_id", "task_id",
                  "payload", "prev_hash", "hash", "recorded_at", "channel", "token_id")
@@ -106,10 +109,23 @@ class AuditLog:
     pending: list = field(default_factory=list)
     tip: ChainTip | None = None
     channel: "Channel | None" = None  # how the person acted (engine/channels.py); None: not recorded
+    # the pending events (by position) the system did, not the actor: a timer that fired during a
+    # person's command and what it set off (an escalation, a reminder, the step it opened). After
+    # a stopped worker, a lead unit's filer's submission fired their own deadline, and the trail
+    # read 宋涛 [命令行] 上报 逾期未整改上报改革办: as if they had escalated themselves.
+    by_system: set = field(default_factory=set)
 
     def record(self, event_type: str, *, instance_id: int | None = None,
-               task_id: int | None = None, **payload) -> None:
+               task_id: int | None = None, by_system: bool = False, **payload) -> None:
+        """Add an event to write at commit. `by_system`: the system's (SYSTEM_ACTOR, by the worker's
+        channel 系统), whoever's command it is."""
         self.pending.append((event_type, instance_id, task_id, payload))
+        if by_system:
+            self.by_system.add(len(self.pending) - 1)
+
+    def is_by_system(self, index: int) -> bool:
+        """Whether the pending event at `index` is the system's, by its actor or by `record(..., by_system=True)`."""
+        return self.actor == SYSTEM_ACTOR or index in self.by_system
 
     def flush(self, session: Session) -> list[dict]:
         """Append the pending events; returns them as column dicts. Plain INSERT and UPDATE
@@ -155,6 +171,7 @@ class AuditLog:
         if self.tip is not None:
             self.tip.value = (written[-1]["seq"], written[-1]["hash"])
         self.pending.clear()
+        self.by_system.clear()
         return written
 
     def _chain(self, last_seq: int, last_hash: str, recorded_at: datetime) -> list[dict]:
@@ -162,15 +179,17 @@ class AuditLog:
         written = []
         channel = self.channel.kind if self.channel else None
         token_id = self.channel.token_id if self.channel else None
-        for event_type, instance_id, task_id, payload in self.pending:
+        for index, (event_type, instance_id, task_id, payload) in enumerate(self.pending):
             seq = last_seq + 1
             body = canonical_json(payload)
-            digest = event_hash(seq, self.now, self.actor, event_type, instance_id, task_id,
-                                body, last_hash, recorded_at, channel, token_id)
-            written.append(dict(seq=seq, occurred_at=self.now, actor=self.actor,
+            actor, how, token = ((SYSTEM_ACTOR, WORKER, None) if index in self.by_system
+                                 else (self.actor, channel, token_id))
+            digest = event_hash(seq, self.now, actor, event_type, instance_id, task_id,
+                                body, last_hash, recorded_at, how, token)
+            written.append(dict(seq=seq, occurred_at=self.now, actor=actor,
                                 event_type=event_type, instance_id=instance_id, task_id=task_id,
                                 payload=body, prev_hash=last_hash, hash=digest, recorded_at=recorded_at,
-                                channel=channel, token_id=token_id))
+                                channel=how, token_id=token))
             last_seq, last_hash = seq, digest
         return written
 

@@ -43,7 +43,7 @@ from .state import spec_to_json
 from .visibility import AUDITOR_READS_ONLY, may_see_plan, only_audits, sees_everything
 from .workdays import before_entries, pointless_entry
 
-SYSTEM_ACTOR = "system"
+SYSTEM_ACTOR = audit.SYSTEM_ACTOR  # the system's own events: timers, the worker
 # refusals the JSON API gives too, before it looks at what was sent (web/api.py: who may first)
 ASSIGNS_OFFICE_ONLY = "只有改革办可以指派任务 (only the reform office may assign tasks)"
 STOPS_OFFICE_ONLY = "只有改革办可以终止方案 (only the reform office stops a plan)"

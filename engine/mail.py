@@ -36,7 +36,10 @@ _ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\]
 
 # the events that call for mail, and the kind of mail each becomes
 _KINDS = {"task_created": "task_new", "task_assigned": "task_assigned", "task_urged": "task_urged",
-          "task_reminded": "task_reminded", "task_unclaimed": "task_returned"}
+          "task_reminded": "task_reminded", "task_unclaimed": "task_returned",
+          # a reminder held back because the deadline had passed (engine/reminders.py): the holder
+          # told the step is overdue instead
+          "task_overdue_notice": "task_late"}
 
 
 def checked_address(value: str | None) -> str | None:
@@ -58,18 +61,22 @@ def base_url() -> str | None:
 
 def queue(ctx) -> int:
     """Queue the mails the command's pending audit events call for; returns how many."""
-    wanted = [e for e in ctx.log.pending if e[0] in _KINDS and e[2] is not None and _mailed(e)
+    # with whether the system did it (a timer fired in the command): mailed to the person acting too
+    wanted = [(e, ctx.log.is_by_system(i)) for i, e in enumerate(ctx.log.pending)
+              if e[0] in _KINDS and e[2] is not None and _mailed(e)
               and not (e[0] == "task_created" and ctx.anyone_mailed is False)]
     if not wanted:
         return 0
     conn = ctx.session.connection()
-    rows = _task_rows(conn, {e[2] for e in wanted if e[0] != "task_created"})
-    escalated = {e[1] for e in ctx.log.pending if e[0] == "escalation"}
-    asked = []  # (event, kind, who): who = (assignee, groups, users, unit)
-    for event_type, instance_id, task_id, payload in wanted:
+    rows = _task_rows(conn, {e[2] for e, _ in wanted if e[0] != "task_created"})
+    # only the steps an escalation opened (runtime.sync_tasks): not every step the same action
+    # opened in the plan (a lead unit's next monthly report was told it was overdue and escalated)
+    escalated = getattr(ctx, "opened_by_escalation", set())
+    asked = []  # (event, kind, who, by the system): who = (assignee, groups, users, unit)
+    for (event_type, instance_id, task_id, payload), by_system in wanted:
         kind = _KINDS[event_type]
         if event_type == "task_created":
-            if instance_id in escalated:  # the step the overdue path opened
+            if task_id in escalated:  # the step the overdue path opened
                 kind = "task_overdue"
             who = (payload.get("assignee"), payload.get("candidate_groups") or [],
                    payload.get("candidate_users") or [], payload.get("candidate_unit"))
@@ -81,24 +88,26 @@ def queue(ctx) -> int:
                 continue
             who = (row.assignee, json.loads(row.candidate_groups), json.loads(row.candidate_users),
                    row.candidate_unit)
-        asked.append(((event_type, instance_id, task_id, payload), kind, who))
-    people = _people_with_address(conn, asked, delegations.today(ctx.now))
+        asked.append(((event_type, instance_id, task_id, payload), kind, who, by_system))
+    people = _people_with_address(conn, [a[:3] for a in asked], delegations.today(ctx.now))
     if not people:
         return 0
     # whom, from each step's row as the action leaves it: a step opened for candidates that went
     # back to the person who just sent it (_return_to_sender) is theirs now, not the group's
-    rows.update(_task_rows(conn, {e[2] for e, _, _ in asked} - set(rows)))
+    rows.update(_task_rows(conn, {e[2] for e, _, _, _ in asked} - set(rows)))
     to_send = []
-    for event, kind, _ in asked:
+    for event, kind, _, by_system in asked:
         row = rows.get(event[2])
         if row is None or row.status not in OPEN_STATUSES:
             continue
         who = (row.assignee, json.loads(row.candidate_groups), json.loads(row.candidate_users), row.candidate_unit)
+        # the person acting is looking at the page, but not at what a timer did meanwhile
+        acting = None if by_system else ctx.actor
         for name in _recipients(who, people):
             person = people[name]
-            if person.address and name != ctx.actor:
+            if person.address and name != acting:
                 to_send.append((event, kind, name, person.address, person.display_name, None))
-            if person.stand_in and person.stand_in != ctx.actor:  # 委托办理: the colleague acting for them
+            if person.stand_in and person.stand_in != acting:  # 委托办理: the colleague acting for them
                 to_send.append((event, kind, person.stand_in, person.stand_in_address, person.stand_in_name,
                                 person.display_name))
     if not to_send:

@@ -22,6 +22,9 @@ _SAYS = {
     "task_urged": ("催办", "以下待办被催办，请抓紧办理。", "A step you hold (or may take) was urged"),
     "task_reminded": ("提醒", "以下待办即将到期或已到提醒时间，请及时办理。", "Reminder of a step"),
     "task_overdue": ("逾期", "以下方案的办理已逾期，已上报至您处处理。", "An overdue step was escalated to you"),
+    # a reminder that fell due while the timer worker was stopped and fired only after the deadline
+    # (engine/reminders.py): not "deadline approaching", but that it has passed
+    "task_late": ("逾期", "以下待办已超过办理期限，请尽快办理。", "A step you hold (or may take) is past its deadline"),
     "task_returned": ("待认领", "以下待办已交回待认领，您可以认领办理。", "A step is back to be claimed"),
 }
 # why a step went back to its candidates (task_unclaimed's reason): its holder left or moved

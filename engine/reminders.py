@@ -1,8 +1,11 @@
 """Reminders: a non-interrupting timer on a user task (or on a subprocess: its user tasks)
 reminds whoever holds the task. The
 inbox row gets `reminded_at` and the audit trail `task_reminded` naming whom, in whatever action
-the timer fires (the worker, or the action that opened a task whose reminder was already due).
-A path that throws an escalation is the task's overdue path, not a reminder."""
+the timer fires (the worker, or the action that opened a task whose reminder was already due), as
+the system's (whoever's command it fired in). A reminder due before the step's deadline that fires
+only after it (the worker was stopped) is not sent: its holder gets one overdue notice instead
+(`task_overdue_notice`, mailed as 逾期). A path that throws an escalation is the task's overdue
+path, not a reminder."""
 from __future__ import annotations
 
 import json
@@ -15,13 +18,16 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from sqlalchemy import bindparam, select, update
 
-from models import HumanTask
+from models import AuditEvent, HumanTask
 from models.process import is_open
 
 _TASKS = HumanTask.__table__
 _OPEN_ROWS_OF_ELEMENT = select(_TASKS).where(_TASKS.c.instance_id == bindparam("instance_id"),
                                              _TASKS.c.element_id == bindparam("element_id"), is_open(_TASKS.c.status))
 _MARK_REMINDED = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(reminded_at=bindparam("now"))
+_EVENTS = AuditEvent.__table__
+_NOTICE_SENT = select(_EVENTS.c.seq).where(_EVENTS.c.task_id == bindparam("task_id"),
+                                           _EVENTS.c.event_type == "task_overdue_notice").limit(1)
 
 
 def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[tuple[dict, object]]) -> None:
@@ -35,18 +41,29 @@ def remind(ctx, instance_id: int, workflow: BpmnWorkflow, fired: list[tuple[dict
                 for row in conn.execute(_OPEN_ROWS_OF_ELEMENT, {"instance_id": instance_id, "element_id": element})
                 if scope is None or row.spiff_task_id in scope]
         for row in rows:
+            to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \
+                [f"group:{g}" for g in json.loads(row.candidate_groups)]
+            said = dict(instance_id=instance_id, task_id=row.id, element_id=row.element_id, name=row.name,
+                        reminder=event["element_id"], reminder_name=event.get("name"), to=to,
+                        due_at=row.due_at.isoformat() if row.due_at else None)
             if _deadline_passed_first(event, row, ctx.now):
+                # not reminded_at: nobody was reminded of a deadline ahead; told it is past, once
+                if not _notice_given(ctx, conn, row.id):
+                    ctx.log.record("task_overdue_notice", **said, reminder_due=event["due"], by_system=True)
                 continue
             # only reminded_at, without the version check: a person claiming the task at this
             # moment changes who holds it, not whether it was reminded, and must not make the
             # timer fail (the claim's row lock makes this wait for it instead)
             conn.execute(_MARK_REMINDED, {"task_id": row.id, "now": ctx.now})
-            to = [row.assignee] if row.assignee else json.loads(row.candidate_users) + \
-                [f"group:{g}" for g in json.loads(row.candidate_groups)]
-            ctx.log.record("task_reminded", instance_id=instance_id, task_id=row.id,
-                           element_id=row.element_id, name=row.name, reminder=event["element_id"],
-                           reminder_name=event.get("name"), to=to,
-                           due_at=row.due_at.isoformat() if row.due_at else None)
+            ctx.log.record("task_reminded", **said, by_system=True)
+
+
+def _notice_given(ctx, conn, task_id: int) -> bool:
+    """Whether the step's holder was told it is overdue already: two reminders held back (in this
+    command, or one caught up with later) give one notice."""
+    if any(e[0] == "task_overdue_notice" and e[2] == task_id for e in ctx.log.pending):
+        return True
+    return conn.execute(_NOTICE_SENT, {"task_id": task_id}).first() is not None
 
 
 def _deadline_passed_first(event: dict, row, now: datetime) -> bool:

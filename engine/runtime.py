@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -81,6 +81,9 @@ class Context:
     # nobody has, engine/mail.py need not look for whom to mail about the new steps
     anyone_mailed: bool | None = None
     channel: "Channel | None" = None  # how the actor acts (engine/channels.py), on each of its events
+    # the inbox rows (ids) an escalation caught in this command opened: the overdue path's steps,
+    # mailed as 逾期 (engine/mail.py), not the other steps the same command opened in the plan
+    opened_by_escalation: set = field(default_factory=set)
 
     def __post_init__(self):
         self.log = AuditLog(self.actor, self.now, tip=self.audit_tip, channel=self.channel)
@@ -398,7 +401,8 @@ def _run(ctx: Context, instance: Plan, workflow: BpmnWorkflow, action) -> None:
     for holder in survey.new_holders:
         holder._set_internal_data(**{STARTED_AT: ctx.now.isoformat()})
     fired = (_record_cycles(ctx, instance, workflow, before.cycles)
-             + _record_events(ctx, instance, survey.newly_completed))
+             + _record_events(ctx, instance, survey))
+    survey.timers_fired = bool(fired)
     sync_tasks(ctx, instance, survey)
     # after the inbox sync: a reminder already due when its task opens fires in this same action
     remind(ctx, instance.id, workflow, fired)
@@ -416,6 +420,10 @@ class Survey:
 
     def __init__(self, workflow: BpmnWorkflow, before: set):
         self.newly_completed, self.ready_user_tasks, self.ends = [], [], []
+        self.workflow, self.before = workflow, before  # and the tasks finished before the command
+        # whether a timer fired in the command, and whether each escalation thrown in it was on a
+        # timer's path (the system's): set by _run, for who opened the new steps (`set_off`)
+        self.timers_fired, self.escalations_by_timer = False, []
         self.new_holders = []  # subprocesses and call activities started by this command
         self._with_data = []  # tasks whose data may hold a change, in tree order
         for task in tree_tasks(workflow):
@@ -510,27 +518,80 @@ def _record_cycles(ctx: Context, instance: Plan, workflow: BpmnWorkflow, cycles:
             due = first + timedelta(seconds=before["duration"] * n)
             ctx.log.record("timer_fired", instance_id=instance.id, element_id=spec.bpmn_id,
                            name=spec.bpmn_name, process=task.workflow.spec.name, due=due.isoformat(),
-                           cycle=True, **_attached_to(task))
+                           cycle=True, by_system=True, **_attached_to(task))
             fired.append((ctx.log.pending[-1][3], task))
     return fired
 
 
-def _record_events(ctx: Context, instance: Plan, completed: list) -> list[tuple[dict, object]]:
-    """Timers fired and escalations thrown; returns each timer's event with its task (for `remind`)."""
+def _record_events(ctx: Context, instance: Plan, survey: "Survey") -> list[tuple[dict, object]]:
+    """Timers fired and escalations thrown; returns each timer's event with its task (for `remind`).
+    A timer is the system's whoever's command it fired in, and so is an escalation on its path."""
     fired = []
-    for task in completed:
+    for task in survey.newly_completed:
         spec = task.task_spec
         definition = getattr(spec, "event_definition", None)
         if isinstance(spec, CatchingEvent) and isinstance(definition, TimerEventDefinition):
             ctx.log.record("timer_fired", instance_id=instance.id, element_id=spec.bpmn_id,
                            name=spec.bpmn_name, process=task.workflow.spec.name,
-                           due=task._get_internal_data("event_value"), **_attached_to(task))
+                           due=task._get_internal_data("event_value"), by_system=True, **_attached_to(task))
             fired.append((ctx.log.pending[-1][3], task))
         elif isinstance(spec, ThrowingEvent) and isinstance(definition, EscalationEventDefinition):
+            by_timer = set_off(_previous(task), survey.before) == "timer"
+            survey.escalations_by_timer.append(by_timer)
             ctx.log.record("escalation", instance_id=instance.id, element_id=spec.bpmn_id,
                            name=spec.bpmn_name, code=definition.code, process=task.workflow.spec.name,
-                           **_escalated_step(task))
+                           by_system=by_timer, **_escalated_step(task))
     return fired
+
+
+MAX_SET_OFF_PATH = 1000  # how far back a new task's path is followed to what set it off
+
+
+def set_off(task, before: set) -> str | None:
+    """What in this command set `task` off, if not the person acting: "timer" (a timer that fired
+    now is on its path) or "escalation" (an escalation thrown or caught now is, the nearer of the
+    two); None when its path goes back to a task finished before the command without either (the
+    person's own action). Follows the path into the process that started a subprocess."""
+    for _ in range(MAX_SET_OFF_PATH):
+        if task is None or task.id in before:
+            return None
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, EscalationEventDefinition):
+            return "escalation"
+        if isinstance(task.task_spec, CatchingEvent) and isinstance(definition, TimerEventDefinition):
+            return "timer"
+        task = _previous(task)
+    return None
+
+
+def _previous(task):
+    """The task before `task` on its path: its parent, or what started its subprocess."""
+    return task.parent if task.parent is not None else _owner(task.workflow)
+
+
+def _owner(workflow):
+    """The task that started a subprocess or called process (None for the plan's own process)."""
+    if workflow.parent_task_id is None:
+        return None
+    try:
+        return workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+    except TaskNotFoundException:
+        return None
+
+
+def _cut_by_timer(task, before: set) -> bool:
+    """Whether an interrupting boundary timer that fired now took `task` away: one on the task, or
+    on the subprocess or call activity it is inside."""
+    while task is not None:
+        split = task.parent
+        if split is not None and isinstance(split.task_spec, BoundaryEventSplit) and any(
+                isinstance(c.task_spec, BoundaryEvent) and c.task_spec.cancel_activity and c.id not in before
+                and c.state == TaskState.COMPLETED
+                and isinstance(getattr(c.task_spec, "event_definition", None), TimerEventDefinition)
+                for c in split.children):
+            return True
+        task = _owner(task.workflow)
+    return False
 
 
 def _attached_to(task) -> dict:
@@ -656,6 +717,23 @@ _INSERT_TASKS = insert(_TASKS).returning(
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
 
+def _who_opened(survey: Survey, task) -> str | None:
+    """"timer" or "escalation" for a step a timer that fired in this command, or an escalation
+    caught in it, opened (`set_off`); None for the person's own (and without a timer or an
+    escalation in the command, without looking)."""
+    if not survey.timers_fired and not survey.escalations_by_timer:
+        return None
+    return set_off(task, survey.before)
+
+
+def _spiff_task(survey: Survey, spiff_id: str):
+    """The workflow's task of an inbox row, if the command's workflow still has it."""
+    try:
+        return survey.workflow.get_task_from_id(UUID(spiff_id))
+    except (ValueError, TypeError, TaskNotFoundException):  # gone with a subprocess cancelled
+        return None
+
+
 def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
     """Make the inbox rows match the workflow's ready user tasks."""
     ready = {str(t.id): t for t in survey.ready_user_tasks}
@@ -669,8 +747,9 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
     for row_id, spiff_id, element_id, name, due, basis in open_rows:
         if spiff_id not in ready:  # e.g. an interrupting timer took the path away
             conn.execute(_CANCEL_TASK, {"task_id": row_id, "now": ctx.now})
+            by_timer = survey.timers_fired and _cut_by_timer(_spiff_task(survey, spiff_id), survey.before)
             ctx.log.record("task_cancelled", instance_id=instance.id, task_id=row_id,
-                           element_id=element_id, name=name)
+                           element_id=element_id, name=name, by_system=by_timer)
         elif basis is not None:
             _follow_due_date(ctx, instance, survey, ready[spiff_id], row_id, due, basis)
     created = []
@@ -693,7 +772,12 @@ def sync_tasks(ctx: Context, instance: Plan, survey: Survey) -> None:
     if candidates:
         conn.execute(_INSERT_CANDIDATES, candidates)
     for task_id, (row, _) in zip(ids, created):
-        ctx.log.record("task_created", instance_id=instance.id, task_id=task_id,
+        why = _who_opened(survey, ready[row["spiff_task_id"]])
+        if why == "escalation":
+            ctx.opened_by_escalation.add(task_id)
+        by_system = why == "timer" or (why == "escalation" and survey.escalations_by_timer
+                                        and all(survey.escalations_by_timer))
+        ctx.log.record("task_created", instance_id=instance.id, task_id=task_id, by_system=by_system,
                        element_id=row["element_id"], name=row["name"], process=row["process_key"],
                        assignee=row["assignee"], candidate_groups=json.loads(row["candidate_groups"]),
                        candidate_users=json.loads(row["candidate_users"]),

@@ -16,7 +16,7 @@ command line, the CSV export of the audit trail and the JSON API keep ISO, which
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from . import display
 
@@ -195,7 +195,41 @@ def _due_changed(w, e, p, name):
 
 def _timer_fired(w, e, p, name):
     on = w.aside(w(f"{p['on_name']}", f"on {p['on_name']}")) if p.get("on_name") else ""
-    return f"{w('定时到期', 'timer fired')} {name}{on}"
+    return f"{w('定时到期', 'timer fired')} {name}{on}{_late(w, e, p)}"
+
+
+# a timer fired later than this after it was due says so: the worker was stopped (an audit of
+# 6 December 2026 read 「2026-12-17 定时到期 备案期限届满」 with no word that it was due on the 14th)
+LATE_AFTER = timedelta(minutes=10)
+
+
+def _late(w, e, p) -> str:
+    """（应于 2026年12月14日 到期，迟 3 天触发） for a timer that fired well after it was due."""
+    try:
+        due, at = datetime.fromisoformat(p["due"]), datetime.fromisoformat(e["occurred_at"])
+        late = at - due
+    except (KeyError, TypeError, ValueError):  # no due recorded, or no time (a line said alone)
+        return ""
+    if late <= LATE_AFTER:
+        return ""
+    if late >= timedelta(days=1):
+        zh, en = f"{late.days} 天", f"{late.days} day{'s' if late.days > 1 else ''}"
+    elif late >= timedelta(hours=1):
+        hours = late.seconds // 3600
+        zh, en = f"{hours} 小时", f"{hours} hour{'s' if hours > 1 else ''}"
+    else:
+        minutes = late.seconds // 60
+        zh, en = f"{minutes} 分钟", f"{minutes} minutes"
+    when = w.deadline(p["due"])
+    return w.aside(w(f"应于 {when} 到期，迟 {zh}触发", f"due {when}, fired {en} late"))
+
+
+def _withheld(w, e, p, name):
+    """A reminder due before the step's deadline that fired only after it (engine/reminders.py):
+    no 「将到期」 reminder, the holder told the step is overdue instead."""
+    to = [f"{w('角色', 'group')} {t.removeprefix('group:')}" if t.startswith("group:") else t for t in p.get("to") or []]
+    return (f"{w('逾期通知', 'overdue notice')} {name}{w.mark('：')}{w.mark('、').join(to) or '-'}"
+            f"{w.aside(w('期限已过，未发送将到期提醒', 'past its deadline: no reminder sent'))}")
 
 
 def _timer_moved(w, e, p, name):
@@ -382,6 +416,7 @@ _SAYINGS = {
     "instance_started": _started, "task_created": _created, "task_claimed": _claimed,
     "task_unclaimed": _unclaimed, "task_assigned": _assigned, "task_completed": _completed,
     "task_cancelled": _cancelled, "instance_cancelled": _plan_cancelled, "instance_migrated": _migrated, "task_reminded": _reminded,
+    "task_overdue_notice": _withheld,
     "task_due_changed": _due_changed, "timer_fired": _timer_fired, "timer_moved": _timer_moved,
     "escalation": _escalation, "message_received": _message, "signal_received": _signal,
     "document_attached": _attached, "comment_added": _commented, "instance_ended": _ended, "task_urged": _urged,

@@ -25,7 +25,7 @@ class MailMessage(Base):
     address: Mapped[str] = mapped_column(String(254))  # their address when it was queued
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(32))  # task_new, task_assigned, task_urged, task_reminded, task_overdue, task_returned, digest
+    kind: Mapped[str] = mapped_column(String(32))  # task_new, task_assigned, task_urged, task_reminded, task_overdue, task_late, task_returned, digest
     instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -50,6 +50,12 @@ EVENTS = [
     {"event_type": "task_due_changed", "name": "审核", "payload": {"old": {"due_at": None, "inputs": {}}, "new": {"due_at": "2027-01-12T09:30:00+08:00"}}},
     {"event_type": "task_due_changed", "name": "审核", "payload": {"old": {"due_at": DUE}, "new": {}}},
     {"event_type": "timer_fired", "name": None, "payload": {"element_id": "Timer_Remind"}},
+    # fired 3 days and 9 hours after it was due (the worker was stopped), and 5 minutes after: on time
+    {"event_type": "timer_fired", "name": "备案到期", "occurred_at": "2026-12-17T09:00:00+08:00",
+     "payload": {"element_id": "Event_FilingOverdue", "due": "2026-12-15T00:00:00+08:00"}},
+    {"event_type": "timer_fired", "name": "备案到期", "occurred_at": "2026-12-15T00:05:00+08:00",
+     "payload": {"element_id": "Event_FilingOverdue", "due": "2026-12-15T00:00:00+08:00"}},
+    {"event_type": "task_overdue_notice", "name": "报送备案", "payload": {"to": ["wang"]}},
     {"event_type": "timer_moved", "name": "催办", "payload": {"old": {"due": DUE}, "new": {"due": "2027-01-12T00:00:00+08:00"}, "reason": "calendar"}},
     {"event_type": "escalation", "name": "上报", "payload": {"code": "late"}},
     {"event_type": "message_received", "name": "材料补正", "payload": {}},
@@ -90,6 +96,9 @@ BOTH = [
     "期限变更 (due changed) 审核：— → 2027-01-12 09:30（所依据的内容已修改 (the values it counts from changed)）",
     "期限变更 (due changed) 审核：2027-01-08 → —",
     "定时到期 (timer fired) Timer_Remind",
+    "定时到期 (timer fired) 备案到期（应于 2026-12-14 到期，迟 2 天触发 (due 2026-12-14, fired 2 days late)）",
+    "定时到期 (timer fired) 备案到期",
+    "逾期通知 (overdue notice) 报送备案：wang（期限已过，未发送将到期提醒 (past its deadline: no reminder sent)）",
     "定时改期 (timer moved) 催办：2027-01-08 → 2027-01-11（节假日安排录入或撤销后重算 (calendar changed)）",
     "上报 (escalation) 上报（late）",
     "收到消息 (message) 材料补正",
@@ -133,6 +142,16 @@ def test_a_deadline_counted_on_the_statutory_holidays_says_so_and_an_older_one_s
     earliest = {**EVENTS[2], "payload": {**EVENTS[2]["payload"], "calendar_warnings": [  # before 3 December 2026
         "尚无 2027 年节假日安排，工作日暂按周一至周五计算"]}}
     assert said(earliest, "zh").endswith("按周末推算，2027 年节假日当时未录入）")
+
+
+def test_a_timer_that_fired_late_says_when_it_was_due_in_the_pages_dates():
+    """「2026-12-17 定时到期 备案期限届满」 said nothing of its being due on the 14th."""
+    late = next(e for e in EVENTS if e.get("occurred_at") == "2026-12-17T09:00:00+08:00")
+    assert said(late, "zh", chinese_dates=True) == "定时到期 备案到期（应于 2026年12月14日 到期，迟 2 天触发）"
+    assert said(late, "en") == "timer fired 备案到期 (due 2026-12-14, fired 2 days late)"
+    hours = {**late, "occurred_at": "2026-12-15T05:30:00+08:00"}
+    assert said(hours, "zh").endswith("（应于 2026-12-14 到期，迟 5 小时触发）")
+    assert said(hours, "en").endswith("(due 2026-12-14, fired 5 hours late)")
 
 
 def test_each_language_reads_as_a_sentence():
