@@ -704,8 +704,9 @@ _OPEN_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id, _T
     _TASKS.c.instance_id == bindparam("instance_id"), is_open(_TASKS.c.status))
 _CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     status="cancelled", completed_at=bindparam("now"), version=_TASKS.c.version + 1)
-# the deadline before the first move is kept (first_due_at): a step is judged by it if the new
-# one is later (engine/judged_due.py), in the same UPDATE (tests/test_statement_counts.py)
+# a deadline already missed when a variable first moves it is kept (first_due_at): the step is
+# judged by it if the new one is later (engine/judged_due.py), in the same UPDATE
+# (tests/test_statement_counts.py)
 _MOVE_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     due_at=bindparam("due_at"), due_basis=bindparam("due_basis"),
     first_due_at=func.coalesce(_TASKS.c.first_due_at, bindparam("first_due_at", type_=_TASKS.c.first_due_at.type)))

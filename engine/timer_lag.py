@@ -17,6 +17,7 @@ from models import ProcessInstance
 # past any of these, yet long before a day's deadline matters: a timer this late is not a slow round.
 GRACE = timedelta(minutes=15)
 
+
 def behind_since(conn: Connection, now: datetime) -> datetime | None:
     """The oldest due time of a running plan's timer not fired `GRACE` after it; None if the
     worker keeps up. One query, on the index of next_timer_at."""
