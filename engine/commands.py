@@ -1290,9 +1290,24 @@ class Engine:
         forms.check_submitted(data, ("表单数据", "form data"))
         files = documents.checked_all(files)
         comment = comments.checked_text(comment) if (comment or "").strip() else None
+        try:
+            return self._complete(task_id, actor, data, expected_version, files, comment, catch_up=True)
+        except _TimersDue as due:
+            # the plan's timers first, as the system's own action, as the worker would have fired
+            # them: with the worker stopped, a filing completed after its month, or a re-review
+            # requested after its window closed, skipped the deadline's rule for good (the timer on
+            # the step dies with it). Then the person's action, on what the timers left.
+            try:
+                self._fire_plan(due.plan_id)
+            except ReformflowError:  # a timer that fails: the worker retries it and says so
+                pass
+            return self._complete(task_id, actor, data, expected_version, files, comment, catch_up=False)
+
+    def _complete(self, task_id: int, actor: str, data: dict, expected_version: int | None, files: list,
+                  comment: str | None, *, catch_up: bool) -> dict:
         with self.command(actor) as ctx:
             instance, member, principal, task, workflow, spiff_task, values = self._completion(
-                ctx, task_id, actor, data, expected_version, files, comment)
+                ctx, task_id, actor, data, expected_version, files, comment, catch_up=catch_up)
             for_whom, holder = principal and principal.username, task.assignee
             old = {k: spiff_task.data.get(k) for k in values}
 
@@ -1336,12 +1351,15 @@ class Engine:
         return values
 
     def _completion(self, ctx: Context, task_id: int, actor: str, data: dict, expected_version: int | None,
-                    files: list, comment: str | None = None) -> tuple:
+                    files: list, comment: str | None = None, *, catch_up: bool = False) -> tuple:
         """The checks of a completion, in the command's transaction: the plan and the task locked,
         the actor its holder, the task ready, the form's values valid, a required file given.
         Returns (plan, actor, whom the actor stands in for or None, task row, workflow,
         SpiffWorkflow task, values to write)."""
         instance, member, principals = self._lock_plan_of_task(ctx, task_id, actor)
+        if catch_up and instance.status == "running" and instance.next_timer_at is not None \
+                and instance.next_timer_at <= ctx.now:
+            raise _TimersDue(instance.id)  # nothing done yet: complete fires them, then comes back
         # what became of the step is said before that the page was out of date: "changed
         # elsewhere, reload" helps nobody whose plan was stopped or whose own first click went in
         task = self._task(ctx, task_id, None)
@@ -1356,6 +1374,13 @@ class Engine:
             raise _stale(task_id)
         if task.status == "claimed" and (task.assignee == actor or task.assignee in {p.username for p in principals}):
             pass
+        elif task.status == "cancelled":
+            # withdrawn by the process (a deadline's timer, another branch that ended it): never
+            # submitted, so not "cannot submit again"
+            raise Conflict(f"任务 {task_id}「{task.name}」已撤销（期限已过或流程已转入其他环节），无需再办理：请刷新待办，"
+                           f"在方案页面查看现在的环节 (task {task_id} “{task.name}” was withdrawn by the process, its "
+                           f"deadline past or the plan gone another way: reload your inbox and see the plan's page)",
+                           reason=ended(task.status))
         elif task.status not in runtime.OPEN_STATUSES:
             raise Conflict(f"任务 {task_id} 已{_STATUS_ZH.get(task.status, task.status)}，不能再次提交 (task {task_id} is {task.status})",
                            reason=ended(task.status))
@@ -2356,6 +2381,15 @@ _LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_
 _LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(
     _PLANS.c.id == select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
 ).with_for_update(of=_PLANS)
+
+class _TimersDue(Exception):
+    """Raised inside a completion whose plan has a timer due (the worker behind): the command is
+    undone, `complete` fires the plan's timers in their own transaction, and tries once more."""
+
+    def __init__(self, plan_id: int):
+        super().__init__(plan_id)
+        self.plan_id = plan_id
+
 
 _STATUS_ZH = {"completed": "办结", "cancelled": "取消", "claimed": "被认领", "open": "待认领"}
 _CALENDAR_KEEPERS = "只有改革办可以维护节假日安排 (only the reform office maintains the calendar)"

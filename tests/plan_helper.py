@@ -121,3 +121,9 @@ def audit_payloads(engine: Engine, instance_id: int, event_type: str) -> list[di
 def end_event(engine: Engine, instance_id: int) -> str | None:
     ended = audit_payloads(engine, instance_id, "instance_ended")
     return ended[0]["end_event"] if ended else None
+
+
+def fired_ids(fired: list[dict]) -> list[dict]:
+    """What fire_due_timers fired, as plans and their timers' ids (each plan also carries its key,
+    title and each timer's name, due time and lateness: tests/test_ops_cli.py checks those)."""
+    return [{"instance_id": f["instance_id"], "timers": f["timers"]} for f in fired]

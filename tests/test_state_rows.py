@@ -163,7 +163,9 @@ def test_plans_saved_whole_before_0004_go_on_after_the_upgrade(blank_url):  # no
     deploy_library(engine)
     plan_id = engine.start("reform_plan", actor="zhang", title="升级前的方案")["id"]
     visits: dict = {}
-    path = [step([engine], plan_id, 0, visits) for _ in range(6)]
+    # up to the draft: the public consultation's period, already over on this path, fires its timer
+    # as the system's, with the worker's channel, and below 0025 a trail with channels is refused
+    path = [step([engine], plan_id, 0, visits) for _ in range(3)]
     before = full_state(in_memory(engine, plan_id))
     db.dispose()
 

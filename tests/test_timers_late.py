@@ -1,8 +1,9 @@
-"""Timers that fire late, inside a person's command (the audit of 6 December 2026 stopped the
-timer worker for weeks): the lead unit files last month's report after this month's report step,
-its reminder and its deadline have all fallen due. The timers and what they set off are the
-system's, not the filer's; the trail says the timer fired late; the filer is told the new step
-is overdue, once, and only the office's chase step is mailed as escalated to it."""
+"""Timers that fire late (the audit of 6 December 2026 stopped the timer worker for weeks): the
+lead unit files last month's report after its deadline, and this month's report step, its
+reminder and its deadline, have all fallen due. The plan's due timers fire first, as the system's
+(engine/commands.py complete), and what they set off is the system's too, not the filer's; the
+trail says each timer fired late; the filer is told each step is overdue, once, and only the
+office's chase steps are mailed as escalated to it."""
 from __future__ import annotations
 
 from click.testing import CliRunner
@@ -20,8 +21,8 @@ from .test_reform_plan import library  # noqa: F401 - the process library, deplo
 
 def _filed_late(library, at):  # noqa: F811
     """January's report (due 10 Feb) filed by zhang on 20 March, the worker stopped since 1
-    February: February's report step (due 10 March, reminded 8 March) opens, reminds and goes
-    overdue in zhang's own command."""
+    February: January's reminder and deadline, and February's report step (due 10 March,
+    reminded 8 March), its reminder and deadline, all fire as zhang submits, before his report."""
     library.update_user("zhang", actor="chen", email="zhang@czj.example.gov.cn")
     library.set_email("chen", "chen@reform.example.gov.cn", actor="chen")
     plan = _started(library, at)
@@ -55,6 +56,12 @@ def test_timers_fired_in_a_persons_command_are_recorded_as_the_systems(library, 
     assert escalated["actor"] == "system"
 
 
+def _tasks(library, plan):  # noqa: F811
+    from models import HumanTask
+    with library.db.reader() as s:
+        return s.execute(select(HumanTask).where(HumanTask.instance_id == plan.id)).scalars().all()
+
+
 def json_name(e) -> str:
     import json
     return json.loads(e.payload).get("element_id")
@@ -64,15 +71,17 @@ def test_the_trail_says_when_a_late_timer_was_due(library, at):  # noqa: F811
     plan, _ = _filed_late(library, at)
     with library.db.reader() as s:
         trail = plan_history(s, plan.id)["events"]
-    overdue = next(e for e in trail if e["event_type"] == "timer_fired"
-                   and e["payload"]["element_id"] == "Event_ReportOverdue")
+    january, overdue = [e for e in trail if e["event_type"] == "timer_fired"
+                        and e["payload"]["element_id"] == "Event_ReportOverdue"]
+    assert said(january, "zh", chinese_dates=True) == \
+        "定时到期 月报逾期（报送月度进展）（应于 2026年2月10日 到期，迟 37 天触发）"
     assert said(overdue, "zh", chinese_dates=True) == \
         "定时到期 月报逾期（报送月度进展）（应于 2026年3月10日 到期，迟 9 天触发）"
     assert said(overdue, "en") == "timer fired 月报逾期 (on 报送月度进展) (due 2026-03-10, fired 9 days late)"
     # fired on time (by the worker, a second after it was due): nothing more said
     on_time = next(e for e in trail if e["event_type"] == "timer_fired")
     assert said(on_time, "zh") == "定时到期 报告月份结束"
-    notice = next(e for e in trail if e["event_type"] == "task_overdue_notice")
+    notice = [e for e in trail if e["event_type"] == "task_overdue_notice"][-1]
     assert said(notice, "zh") == "逾期通知 报送月度进展：zhang（期限已过，未发送将到期提醒）"
     history = CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id)]).output
     assert ("系统 (system)  [系统 (system)]  定时到期 (timer fired) 月报逾期（报送月度进展 (on 报送月度进展)）"
@@ -81,13 +90,15 @@ def test_the_trail_says_when_a_late_timer_was_due(library, at):  # noqa: F811
 
 def test_the_holder_is_told_the_step_is_overdue_once_and_only_the_chase_is_mailed_as_escalated(library, at):  # noqa: F811
     plan, mails = _filed_late(library, at)
-    february = plan.task("Task_MonthlyReport")
-    chase = plan.task("Task_UrgeMonthlyReport")
+    january, february = sorted((t for t in _tasks(library, plan) if t.element_id == "Task_MonthlyReport"),
+                               key=lambda t: t.id)
+    chases = sorted(t.id for t in _tasks(library, plan) if t.element_id == "Task_UrgeMonthlyReport")
     got = sorted((m.username, m.kind, m.task_id) for m in mails)
-    assert got == sorted([("zhang", "task_new", february["id"]),  # opened by a timer, not by zhang
-                          ("zhang", "task_late", february["id"]),  # the reminder held back: overdue
-                          ("chen", "task_overdue", chase["id"])])
-    [late] = [m for m in mails if m.kind == "task_late"]
+    assert got == sorted([("zhang", "task_late", january.id),  # its reminder held back: overdue
+                          ("zhang", "task_new", february.id),  # opened by a timer, not by zhang
+                          ("zhang", "task_late", february.id),
+                          *[("chen", "task_overdue", chase) for chase in chases]])  # one chase a month
+    late = [m for m in mails if m.kind == "task_late" and m.task_id == february.id][0]
     assert late.subject.startswith("【逾期】")
     assert "以下待办已超过办理期限，请尽快办理。" in late.body and "已上报至您处" not in late.body
     assert "办理期限：2026年3月10日" in late.body or "办理期限：2026-03-10（已逾期" in late.body
