@@ -1002,11 +1002,13 @@ class Engine:
                     timers = recount.recount_timers(env, task, row.created_at)
                 except (ExpressionError, TimerValueError) as exc:
                     raise runtime.engine_error(exc) from None
+                # a basis kept by an older release gets its working-day mark: shown 暂定 where it should be
                 marked = recount.marked_basis(row.due_basis, task.task_spec.extensions.get("camunda:dueDate"))
-                if marked is not None:  # kept by an older release: now shown 暂定 where it should be
-                    ctx.session.connection().execute(_SET_BASIS, {"task_id": row.id, "due_basis": marked})
-                if due is not None and due != row.due_at:
-                    ctx.session.connection().execute(_SET_DUE, {"task_id": row.id, "due_at": due})
+                moved = due is not None and due != row.due_at
+                if moved or marked is not None:
+                    ctx.session.connection().execute(recount.SET_DUE, {
+                        "task_id": row.id, "due_at": due if moved else row.due_at, "due_basis": marked or row.due_basis})
+                if moved:
                     ctx.log.record("task_due_changed", instance_id=plan_id, task_id=row.id, element_id=row.element_id,
                                    name=name, reason=reason, old={"due_at": iso(row.due_at)},
                                    new={"due_at": iso(due)})
@@ -1575,10 +1577,10 @@ class Engine:
                 else:
                     self.timer_retries.pop(instance_id, None)
                 if timers:
-                    plan = fired.setdefault(instance_id, {"instance_id": instance_id, **timers[0][0], "timers": [],
+                    plan = fired.setdefault(instance_id, {"instance_id": instance_id, **timers["plan"], "timers": [],
                                                           "fired": []})
-                    plan["timers"].extend(t["timer"] for _, t in timers)
-                    plan["fired"].extend(t for _, t in timers)
+                    plan["timers"].extend(t["timer"] for t in timers["fired"])
+                    plan["fired"].extend(timers["fired"])
                     if on_fired is not None:
                         on_fired(instance_id)
                 else:
@@ -1598,9 +1600,9 @@ class Engine:
             return s.execute(query.order_by(ProcessInstance.next_timer_at, ProcessInstance.id)
                              .limit(limit)).scalars().all()
 
-    def _fire_plan(self, instance_id: int) -> list[tuple[dict, dict]] | None:
-        """The timers fired in one plan, each as (the plan's business key and title, the timer:
-        engine/timer_lag.py `fired_timer`); empty: it had none due after all; None if another
+    def _fire_plan(self, instance_id: int) -> dict | None:
+        """The timers fired in one plan: {"plan": its business key and title, "fired": each timer as
+        engine/timer_lag.py `fired_timer` says it}; {} if it had none due after all; None if another
         worker holds the plan or got there first."""
         with self.command(SYSTEM_ACTOR, channel=channels.WORKER_CHANNEL) as ctx:
             instance = self._lock_instance(ctx, instance_id, skip_locked=True)
@@ -1613,11 +1615,11 @@ class Engine:
             runtime.run(ctx, instance, workflow, lambda wf: wf.refresh_timers())
             timers = [e[3] for e in ctx.log.pending if e[0] == "timer_fired"]
             if not timers:
-                return []
+                return {}
             # for the log to name the plan (the command's Plan row has neither column)
             plan = ctx.session.execute(select(ProcessInstance.business_key, ProcessInstance.title)
                                        .where(ProcessInstance.id == instance_id)).one()._asdict()
-            return [(plan, timer_lag.fired_timer(t, ctx.now)) for t in timers]
+            return {"plan": plan, "fired": [timer_lag.fired_timer(t, ctx.now) for t in timers]}
 
     def cancel_plan(self, instance_id: int, *, reason: str, actor: str) -> dict:
         """Stop a running plan for good (终止, reform office only): started by mistake, on bad
@@ -2374,8 +2376,6 @@ _RECOUNT_ROWS = select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.element_id,
                        _TASKS.c.due_at, _TASKS.c.due_basis).where(
     _TASKS.c.instance_id == bindparam("plan_id"), runtime.is_open(_TASKS.c.status),
     _TASKS.c.created_at < bindparam("day_ends")).order_by(_TASKS.c.id)
-_SET_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(due_at=bindparam("due_at"))
-_SET_BASIS = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(due_basis=bindparam("due_basis"))
 _LOCK_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id")).with_for_update()
 # The plan of a task, locked.
 _LOCK_TASK_PLAN = select(*runtime.Plan.COLUMNS).where(

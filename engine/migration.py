@@ -50,7 +50,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWo
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 
 from models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from models.process import is_open
@@ -799,10 +799,6 @@ def migrate(ctx, plan: runtime.Plan, to_version: int | None, reason: str, latest
             "called_moved": moved_calls(ctx, move), "properties_added": move.properties_added}
 
 
-_SET_DUE = update(HumanTask.__table__).where(HumanTask.__table__.c.id == bindparam("task_id")).values(
-    due_at=bindparam("due_at"), due_basis=bindparam("due_basis"))
-
-
 def _record_recounts(ctx, move: Move) -> None:
     """The deadlines and timer moments counted again under the target's changed rules: the inbox
     rows take theirs (with the new rule's basis, so runtime follows the new rule's variables from
@@ -811,7 +807,7 @@ def _record_recounts(ctx, move: Move) -> None:
     one was missed, is left alone (engine/judged_due.py)."""
     conn = ctx.session.connection()
     for due in move.due_dates:
-        conn.execute(_SET_DUE, {"task_id": due["task_id"], "due_at": due["new"], "due_basis": due["basis"]})
+        conn.execute(recount.SET_DUE, {"task_id": due["task_id"], "due_at": due["new"], "due_basis": due["basis"]})
         if due["new"] != due["old"]:
             ctx.log.record("task_due_changed", instance_id=move.plan.id, task_id=due["task_id"],
                            element_id=due["element_id"], name=due["name"], reason="migration",

@@ -24,6 +24,9 @@ from typing import Iterable
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimeDateEventDefinition
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam, update
+
+from models import HumanTask
 
 from . import clock
 from .expressions import compile_expression, is_wrapped
@@ -31,6 +34,10 @@ from .runtime import STARTED_AT, WORKDAY_FUNCTIONS, due_basis
 from .scripting import FUNCTION_NAMES, SafeEnvironment, unmark
 
 _TIMERS = (TimeDateEventDefinition, DurationTimerEventDefinition)  # a cycle is counted step by step
+_TASKS = HumanTask.__table__
+# a deadline counted again, with what it is counted from: the calendar's recount and a migration's
+SET_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
+    due_at=bindparam("due_at"), due_basis=bindparam("due_basis"))
 
 
 def counted_through(days: Iterable[date], years_turned: Iterable[int]) -> date:
