@@ -1000,15 +1000,11 @@ def _deadline_variables(task, survey: Survey) -> ChainMap:
 
 def _in_an_instance(task) -> bool:
     """Whether `task` runs inside one instance of a multi-instance subprocess."""
-    workflow = task.workflow
-    top = workflow.top_workflow
-    while workflow.parent_task_id is not None:
-        owner = top.get_task_from_id(workflow.parent_task_id)
-        if owner is None:
-            return False
+    owner = _owner(task.workflow)
+    while owner is not None:
         if is_multi_instance_item(owner):
             return True
-        workflow = owner.workflow
+        owner = _owner(owner.workflow)
     return False
 
 
