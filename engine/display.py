@@ -3,7 +3,7 @@ time to the minute, and a deadline as the day it runs to. (JSON keeps the exact 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from . import clock
 from .deadlines import last_local_day
@@ -96,6 +96,17 @@ def shortened(text, chinese: bool = False, size: int = SHOWN_CHARACTERS) -> str:
 def counted(n: int, noun: str) -> str:
     """An English count in the brackets: 1 plan, 2 plans."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def lateness(late: timedelta) -> tuple[str, str]:
+    """How late, in the largest whole unit (a day, an hour, a minute): ("3 天", "3 days"); for
+    the trail's late timers and what `timers run` says it fired."""
+    for size, zh, en in ((timedelta(days=1), "天", "day"), (timedelta(hours=1), "小时", "hour")):
+        if late >= size:
+            n = late // size
+            return f"{n} {zh}", counted(n, en)
+    n = late // timedelta(minutes=1)
+    return f"{n} 分钟", counted(n, "minute")
 
 
 def file_size(size: int) -> str:

@@ -212,14 +212,7 @@ def _late(w, e, p) -> str:
         return ""
     if late <= LATE_AFTER:
         return ""
-    if late >= timedelta(days=1):
-        zh, en = f"{late.days} 天", f"{late.days} day{'s' if late.days > 1 else ''}"
-    elif late >= timedelta(hours=1):
-        hours = late.seconds // 3600
-        zh, en = f"{hours} 小时", f"{hours} hour{'s' if hours > 1 else ''}"
-    else:
-        minutes = late.seconds // 60
-        zh, en = f"{minutes} 分钟", f"{minutes} minutes"
+    zh, en = display.lateness(late)
     when = w.deadline(p["due"])
     return w.aside(w(f"应于 {when} 到期，迟 {zh}触发", f"due {when}, fired {en} late"))
 

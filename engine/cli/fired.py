@@ -62,11 +62,8 @@ def _late(seconds: int, chinese: bool) -> str:
     """How late a timer fired, in the largest whole unit: a worker's round is up to a minute."""
     if seconds < 60:
         return "按时" if chinese else "on time"
-    for size, zh, en in ((86400, "天", "day"), (3600, "小时", "hour"), (60, "分钟", "minute")):
-        if seconds >= size:
-            n = seconds // size
-            return f"迟 {n} {zh}" if chinese else f"{display.counted(n, en)} late"
-    raise AssertionError(seconds)
+    zh, en = display.lateness(timedelta(seconds=seconds))
+    return f"迟 {zh}" if chinese else f"{en} late"
 
 
 def warn_fixed_clock() -> None:
