@@ -60,6 +60,8 @@ def test_a_person_changes_their_own_password_giving_the_current_one(office):
     assert (done["username"], done["reset"]) == ("li", False)
     after = _user(office, "li")
     assert matches(after.password_hash, NEW) and not matches(after.password_hash, OLD)
+    # kept with a slow salted hash (the browser tests' demo uses a quick one, tests/web_helper.py)
+    assert after.password_hash.startswith("scrypt:") and NEW not in after.password_hash
     # every web session of li's, in any browser, ends at its next request (web/auth.py)
     assert after.session_generation == before.session_generation + 1 == done["session_generation"]
     assert _trail(office) == [("password_set", "li", '{"username":"li"}')]

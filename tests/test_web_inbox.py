@@ -24,6 +24,11 @@ def test_sign_in_is_required_and_a_wrong_password_is_refused(live, page):
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
     expect(page.get_by_label("用户名")).to_have_value("li")
+    # the right one, in the form as a person types it (the other tests sign in with its POST)
+    page.get_by_label("密码").fill("demo")
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(f"{live.url}/tasks")
+    expect(page.locator("h1")).to_contain_text("待办")
 
 
 def test_a_reviewer_claims_and_completes_the_legality_review(live, page):

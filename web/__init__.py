@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_babel import Babel
+from jinja2 import BytecodeCache
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -29,6 +30,26 @@ from . import current, error_pages, i18n, input_guard, names, security_headers, 
 from .row_ids import RowId
 
 HERE = Path(__file__).resolve().parent
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Templates compiled once a process, for every app created in it: the tests create one a
+    test, and compiling the pages again each time took a sixth of a browser test. A template
+    whose source changed is compiled anew (the checksum differs)."""
+
+    def __init__(self):
+        self._code: dict[str, tuple] = {}
+
+    def load_bytecode(self, bucket):
+        checksum, code = self._code.get(bucket.key, (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket):
+        self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+_COMPILED = _CompiledTemplates()
 
 
 def create_app(database_url: str | None = None, *, engine: Engine | None = None,
@@ -51,6 +72,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None,
         if (refusal := engine.db.schema_refusal()) is not None:
             raise settings.SettingError(refusal)
     app.extensions[current.KEY] = engine
+    app.jinja_env.bytecode_cache = _COMPILED
     Babel(app, locale_selector=i18n.locale)
     csrf = CSRFProtect(app)
     login = LoginManager(app)
