@@ -79,16 +79,49 @@ def postgres_url():
     admin.dispose()
 
 
+class PostgresTables:
+    """Puts the session's PostgreSQL test database in a known state between tests, over one engine
+    kept for the session: `reset` empties every table, restarts the sequences their columns own and
+    sets audit_head back to seq 0. One script in one transaction, with the append-only triggers
+    (migration 0024) set aside for that transaction only, as the server's superuser: DELETE of each
+    table and setval rather than TRUNCATE ... RESTART IDENTITY CASCADE, about 3 ms a test rather
+    than 55-80 ms."""
+
+    def __init__(self, url: str):
+        self.admin = create_engine(url)
+        self.tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_head"]  # parents first
+        with self.admin.connect() as conn:
+            owned = conn.execute(text(  # each sequence a column of these tables owns, and its start
+                "SELECT d.objid::regclass::text, s.seqstart FROM pg_depend d "
+                "JOIN pg_sequence s ON s.seqrelid = d.objid JOIN pg_class t ON t.oid = d.refobjid "
+                "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass "
+                "AND d.deptype IN ('a', 'i') AND t.relnamespace = 'public'::regnamespace "
+                "AND t.relname = ANY(:tables)"), {"tables": self.tables}).all()
+        self.sequences = [name for name, _ in owned]
+        # a state `restore` takes: rows to insert, each sequence's (value, is_called), audit_head's seq and hash
+        self.empty = ([], {name: (start, False) for name, start in owned}, (0, "0" * 64))
+
+    def reset(self) -> None:
+        self.restore(self.empty)
+
+    def restore(self, state: tuple) -> None:
+        inserts, sequences, (seq, tip) = state
+        deletes = [f'DELETE FROM public."{t}";' for t in reversed(self.tables)]
+        setvals = ", ".join(f"setval('{name}', {value}, {called})" for name, (value, called) in sequences.items())
+        with self.admin.begin() as conn:
+            conn.exec_driver_sql(" ".join([
+                "SET LOCAL session_replication_role = replica;", *deletes, *inserts, f"SELECT {setvals};",
+                f"UPDATE audit_head SET last_seq = {int(seq)}, last_hash = '{tip}';"]))
+
+    def dispose(self) -> None:
+        self.admin.dispose()
+
+
 def _truncate_postgres(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "audit_head")
-    with engine.begin() as conn:
-        # the append-only tables refuse TRUNCATE (migration 0024); between tests, as the server's
-        # superuser, their triggers are set aside for this transaction only
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(text("UPDATE audit_head SET last_seq = 0, last_hash = :h"), {"h": "0" * 64})
-    engine.dispose()
+    """Empty the database at `url` (for a module's own fixture; tests get theirs from postgres_db)."""
+    tables = PostgresTables(url)
+    tables.reset()
+    tables.dispose()
 
 
 @pytest.fixture
@@ -100,9 +133,16 @@ def sqlite_db(sqlite_template, tmp_path) -> Database:
     db.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_tables(postgres_url) -> PostgresTables:
+    tables = PostgresTables(postgres_url)
+    yield tables
+    tables.dispose()
+
+
 @pytest.fixture
-def postgres_db(postgres_url) -> Database:
-    _truncate_postgres(postgres_url)
+def postgres_db(postgres_url, postgres_tables) -> Database:
+    postgres_tables.reset()
     db = Database(postgres_url)
     yield db
     db.dispose()
