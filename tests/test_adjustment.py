@@ -17,7 +17,6 @@ from engine.errors import Conflict, Forbidden, Invalid
 from models import ProcessInstance
 
 from .plan_helper import Plan, audit_payloads, end_event
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 BASE = {"originalDocumentNumber": "同改发〔2026〕8号", "leadUnit": "市财政局", "responsiblePerson": "张伟",
         "plannedCompletion": "2026-06-30", "proposalSource": "self_check"}
@@ -49,13 +48,13 @@ class Adjustment(Plan):
         return task["assignee"], task["candidate_groups"]
 
 
-def assert_ended(library, plan, end: str):  # noqa: F811
+def assert_ended(library, plan, end: str):
     assert plan.refresh()["status"] == "completed" and plan.view["tasks"] == []
     assert end_event(library, plan.id) == end
     assert plan.audit_ok()
 
 
-def _archive(library, key: str, now: str) -> dict:  # noqa: F811
+def _archive(library, key: str, now: str) -> dict:
     """`reformflow archive PLAN --json`, the plan named by its business key."""
     result = CliRunner().invoke(main, ["--db", library.db.url, "--now", now, "archive", key, "--json"])
     assert result.exit_code == 0, result.output
@@ -75,7 +74,7 @@ ROUTES = {
 
 @pytest.mark.parametrize("switches, meetings, answers", ROUTES.values(), ids=ROUTES.keys())
 def test_an_approved_adjustment_goes_to_the_body_that_approved_the_original_then_is_issued_and_filed(
-        library, at, switches, meetings, answers):  # noqa: F811
+        library, at, switches, meetings, answers):
     with at("2026-03-02T09:00:00"):
         plan = Adjustment(library, **switches)
         plan.run_until("Task_IssuePlan", **answers)
@@ -107,7 +106,7 @@ def test_an_approved_adjustment_goes_to_the_body_that_approved_the_original_then
     assert not records["public_participation"] and not records["risk_assessment"]
 
 
-def test_a_deferred_adjustment_is_tabled_again_at_the_same_body(library, at):  # noqa: F811
+def test_a_deferred_adjustment_is_tabled_again_at_the_same_body(library, at):
     with at("2026-03-10T09:00:00"):  # the meetings are held today, before the dates set for tabling again
         plan = Adjustment(library, category="major")
         plan.run_until("Task_LeadershipGroupMeeting")
@@ -126,7 +125,7 @@ def test_a_deferred_adjustment_is_tabled_again_at_the_same_body(library, at):  #
         assert_ended(library, plan, "Event_AdjustmentFiled")
 
 
-def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_resubmits(library):  # noqa: F811
+def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_resubmits(library):
     plan = Adjustment(library)
     plan.do("Task_ProposeAdjustment")
     review = plan.task("Task_ReviewProposal")
@@ -162,7 +161,7 @@ def test_the_reform_office_returns_the_proposal_with_a_reason_and_the_lead_unit_
     assert_ended(library, plan, "Event_AdjustmentFiled")
 
 
-def test_a_wrong_routing_switch_is_corrected_when_the_office_returns_the_proposal(library):  # noqa: F811
+def test_a_wrong_routing_switch_is_corrected_when_the_office_returns_the_proposal(library):
     """Started as an ordinary plan, though the original was a major one: the office returns it and
     the lead unit corrects the category on its proposal; it then goes to the leadership group."""
     plan = Adjustment(library)
@@ -179,7 +178,7 @@ def test_a_wrong_routing_switch_is_corrected_when_the_office_returns_the_proposa
     assert_ended(library, plan, "Event_AdjustmentFiled")
 
 
-def test_no_adjustment_needed_keeps_the_original_plan_with_the_reason(library, at):  # noqa: F811
+def test_no_adjustment_needed_keeps_the_original_plan_with_the_reason(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Adjustment(library, proposalSource="third_party")
         plan.do("Task_ProposeAdjustment")
@@ -201,7 +200,7 @@ def test_no_adjustment_needed_keeps_the_original_plan_with_the_reason(library, a
 
 
 def test_no_adjustment_decided_after_the_planned_date_is_judged_as_it_stood_on_the_day_of_the_decision(
-        library, at):  # noqa: F811
+        library, at):
     """Found unnecessary ten days after its planned issuance date, the adjustment ends that day: the
     ledger shows 调整后方案印发 missed by those ten days, then and months later, not by more each day
     (as reform_plan judges a plan rejected after its planned date)."""
@@ -222,7 +221,7 @@ def test_no_adjustment_decided_after_the_planned_date_is_judged_as_it_stood_on_t
             ("调整后方案印发", "2026-03-10T16:00:00+00:00", None, 10)]
 
 
-def test_a_failed_legality_review_goes_back_to_the_lead_unit_and_is_never_submitted(library):  # noqa: F811
+def test_a_failed_legality_review_goes_back_to_the_lead_unit_and_is_never_submitted(library):
     """Decree 713 Art. 25–28: an amended plan is a draft decision again: not reviewed or found
     unlawful, it does not go to the approving body."""
     plan = Adjustment(library)
@@ -251,7 +250,7 @@ def test_a_failed_legality_review_goes_back_to_the_lead_unit_and_is_never_submit
 
 @pytest.mark.parametrize("where", ["meeting", "standing committee"])
 def test_rejected_by_the_approving_body_keeps_the_original_plan_after_the_archive_is_handed_over(
-        library, at, where):  # noqa: F811
+        library, at, where):
     party = where == "standing committee"
     with at("2026-03-02T09:00:00"):
         plan = Adjustment(library, partyDocument=party, plannedCompletion="2026-03-10")
@@ -277,7 +276,7 @@ def test_rejected_by_the_approving_body_keeps_the_original_plan_after_the_archiv
     assert_ended(library, plan, "Event_AdjustmentRejected")
 
 
-def test_an_original_that_went_up_goes_up_again_and_a_central_return_reaches_the_lead_unit(library):  # noqa: F811
+def test_an_original_that_went_up_goes_up_again_and_a_central_return_reaches_the_lead_unit(library):
     plan = Adjustment(library, reportUp=True)
     plan.run_until("Task_ReportUp")
     assert plan.task("Task_ReportUp")["candidate_groups"] == ["reform_office"]
@@ -297,7 +296,7 @@ def test_an_original_that_went_up_goes_up_again_and_a_central_return_reaches_the
     assert_ended(library, plan, "Event_AdjustmentFiled")
 
 
-def test_a_pilot_adjustment_is_filed_within_one_week(library, at):  # noqa: F811
+def test_a_pilot_adjustment_is_filed_within_one_week(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Adjustment(library, pilot=True, proposalSource="pilot_feedback")
         plan.run_until("Task_IssuePlan")
@@ -310,7 +309,7 @@ def test_a_pilot_adjustment_is_filed_within_one_week(library, at):  # noqa: F811
     assert_ended(library, plan, "Event_AdjustmentFiled")
 
 
-def test_only_a_lead_unit_starts_it_and_the_start_form_and_local_rules_are_checked(library):  # noqa: F811
+def test_only_a_lead_unit_starts_it_and_the_start_form_and_local_rules_are_checked(library):
     for other in ("chen", "li", "liu"):  # the reform office, the legal body, the group leader
         with pytest.raises(Forbidden):
             Adjustment(library, actor=other, key=f"X-{other}")
@@ -333,7 +332,7 @@ def test_only_a_lead_unit_starts_it_and_the_start_form_and_local_rules_are_check
         Adjustment(library, actor="zhang", key=KEY)
 
 
-def test_each_task_goes_to_its_role_and_the_lead_units_to_the_starter(library):  # noqa: F811
+def test_each_task_goes_to_its_role_and_the_lead_units_to_the_starter(library):
     plan = Adjustment(library, actor="wang")
     assert plan.inbox_row("Task_ProposeAdjustment") == ("wang", ["drafter"])
     plan.do("Task_ProposeAdjustment")
@@ -361,7 +360,7 @@ def test_each_task_goes_to_its_role_and_the_lead_units_to_the_starter(library): 
     assert_ended(library, plan, "Event_AdjustmentFiled")
 
 
-def test_a_drafter_proposes_an_adjustment_only_for_their_own_unit(library):  # noqa: F811
+def test_a_drafter_proposes_an_adjustment_only_for_their_own_unit(library):
     """starterUnit: the lead unit proposes adjusting its own plan. A drafter of 市财政局 naming
     市国资委 would open a step for 市国资委's drafters and a line on the ledger in its name."""
     with library.db.reader() as s:

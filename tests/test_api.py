@@ -609,7 +609,7 @@ def test_a_draft_through_the_api_and_the_office_urging_several_tasks(sqlite_engi
     """暂存 and 催办所选 as the pages do them: PUT keeps the holder's draft (nobody else's), GET gives
     it back, the submission removes it; the office urges two tasks and is told of a third done."""
     from tests.conftest import add_people
-    from tests.test_reform_plan import deploy_library
+    from tests.plan_helper import deploy_library
     from tests.plan_helper import Plan
     add_people(sqlite_engine)
     deploy_library(sqlite_engine)

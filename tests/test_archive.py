@@ -18,13 +18,12 @@ from .conftest import BPMN, read
 from .plan_helper import Plan
 from .test_audit import tamper
 from .test_implementation import Implementation
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 EVERY_PROCEDURE = {"category": "major", "touchesPublicInterest": True, "technical": True,
                    "riskAssessmentRequired": True, "leadUnit": "市财政局"}
 
 
-def _archived_plan(library, at):  # noqa: F811
+def _archived_plan(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         # a consultation that began in January is over when its timer is reached
@@ -34,7 +33,7 @@ def _archived_plan(library, at):  # noqa: F811
     return plan
 
 
-def _archive(library, plan_id, *args):  # noqa: F811
+def _archive(library, plan_id, *args):
     return CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-03-03T09:00:00", "archive",
                                      str(plan_id), *args])
 
@@ -43,7 +42,7 @@ def _names(archive: dict) -> dict[str, list[str]]:
     return {s["name"]: [r["name"] for r in s["records"]] for s in archive["sections"]}
 
 
-def test_each_record_is_filed_under_its_procedure_with_who_and_what(library, at, tmp_path):  # noqa: F811
+def test_each_record_is_filed_under_its_procedure_with_who_and_what(library, at, tmp_path):
     plan = _archived_plan(library, at)
     result = _archive(library, plan.id, "--json")
     assert result.exit_code == 0, result.output
@@ -82,7 +81,7 @@ def test_each_record_is_filed_under_its_procedure_with_who_and_what(library, at,
     assert "风险等级：低风险" in lines[risk_line + 1]  # a choice by its name, as the form showed it
 
 
-def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):  # noqa: F811
+def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):
     from openpyxl import load_workbook
 
     plan = _archived_plan(library, at)
@@ -111,7 +110,7 @@ def test_the_archive_is_saved_for_the_archive_clerk(library, at, tmp_path):  # n
         assert empty.exit_code == 3 and "文件须以 .xlsx 或 .csv 结尾" in empty.stderr and empty.stdout == ""
 
 
-def test_a_title_like_a_formula_stays_text_in_the_archive_file(library, at, tmp_path):  # noqa: F811
+def test_a_title_like_a_formula_stays_text_in_the_archive_file(library, at, tmp_path):
     from openpyxl import load_workbook
 
     with at("2026-03-02T09:00:00"):
@@ -122,7 +121,7 @@ def test_a_title_like_a_formula_stays_text_in_the_archive_file(library, at, tmp_
     assert (cell.value, cell.data_type) == ("=1+1", "s")
 
 
-def test_a_procedure_the_plan_did_not_go_through_says_so(library, at):  # noqa: F811
+def test_a_procedure_the_plan_did_not_go_through_says_so(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_LegalityReview")
@@ -134,7 +133,7 @@ def test_a_procedure_the_plan_did_not_go_through_says_so(library, at):  # noqa: 
     assert "4. 合法性审查 (legality review)：1 条记录 (1 record)" in lines  # materials checked, review open
 
 
-def test_a_changed_record_is_reported(library, at):  # noqa: F811
+def test_a_changed_record_is_reported(library, at):
     plan = _archived_plan(library, at)
     archive = json.loads(_archive(library, plan.id, "--json").stdout)
     record = {s["code"]: s for s in archive["sections"]}["legality_review"]["records"][1]
@@ -150,7 +149,7 @@ def test_a_changed_record_is_reported(library, at):  # noqa: F811
         f"{record['seq']}: content does not match its hash: the event was changed)")
 
 
-def test_a_record_rewritten_with_its_hash_recomputed_is_reported(library, at):  # noqa: F811
+def test_a_record_rewritten_with_its_hash_recomputed_is_reported(library, at):
     from engine.audit import event_hash
     from models import AuditEvent
 
@@ -170,7 +169,7 @@ def test_a_record_rewritten_with_its_hash_recomputed_is_reported(library, at):  
         f"(event {record['seq']}: the next event does not link to it: it was rewritten, or the event after it removed)")
 
 
-def test_the_chains_last_event_is_checked_against_the_head(library, at):  # noqa: F811
+def test_the_chains_last_event_is_checked_against_the_head(library, at):
     plan = _archived_plan(library, at)
     assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is True
     last = max(r["seq"] for s in json.loads(_archive(library, plan.id, "--json").stdout)["sections"]
@@ -186,7 +185,7 @@ def test_the_chains_last_event_is_checked_against_the_head(library, at):  # noqa
         "but its instance_ended event is missing: the event was removed)"]
 
 
-def test_another_plans_event_rewritten_just_before_a_record_is_said_to_be_before_it(library, at):  # noqa: F811
+def test_another_plans_event_rewritten_just_before_a_record_is_said_to_be_before_it(library, at):
     from engine.audit import event_hash
     from models import AuditEvent
 
@@ -210,7 +209,7 @@ def test_another_plans_event_rewritten_just_before_a_record_is_said_to_be_before
         "plan's, was changed or removed, or an event was inserted)")
 
 
-def test_a_removed_record_is_reported(library, at):  # noqa: F811
+def test_a_removed_record_is_reported(library, at):
     plan = _archived_plan(library, at)
     archive = json.loads(_archive(library, plan.id, "--json").stdout)
     record = {s["code"]: s for s in archive["sections"]}["legality_review"]["records"][1]
@@ -226,7 +225,7 @@ def test_a_removed_record_is_reported(library, at):  # noqa: F811
     assert json.loads(_archive(library, plan.id, "--json").stdout)["verified"]["ok"] is False
 
 
-def test_one_record_is_said_in_the_singular(library, at):  # noqa: F811
+def test_one_record_is_said_in_the_singular(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.do("Task_RegisterPlan")
@@ -250,7 +249,7 @@ def test_a_procedure_that_is_none_of_the_five_is_refused_at_deploy(engine):
         assert s.execute(select(ProcessDefinition)).first() is None
 
 
-def test_a_plan_whose_diagram_names_no_procedure_says_so(library, at):  # noqa: F811
+def test_a_plan_whose_diagram_names_no_procedure_says_so(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Implementation(library)  # implementation.bpmn is no decision: its tasks name none
         plan.do("Task_AssignResponsibility")
@@ -260,7 +259,7 @@ def test_a_plan_whose_diagram_names_no_procedure_says_so(library, at):  # noqa: 
     assert json.loads(_archive(library, _archived_plan(library, at).id, "--json").stdout)["classified"] is True
 
 
-def test_a_record_keeps_the_unit_its_author_acted_for(library, at):  # noqa: F811
+def test_a_record_keeps_the_unit_its_author_acted_for(library, at):
     """People move between units; the archive says whom they acted for then."""
     plan = _archived_plan(library, at)
     with library.db.engine.begin() as conn:  # 张伟 moves from 市财政局 to another unit afterwards
@@ -272,7 +271,7 @@ def test_a_record_keeps_the_unit_its_author_acted_for(library, at):  # noqa: F81
     assert [(r["actor_name"], r["actor_unit"]) for r in public] == [("张伟", "市财政局")] * 2
 
 
-def test_the_handover_period_ending_in_the_national_day_holiday_runs_to_8_october(library, at):  # noqa: F811
+def test_the_handover_period_ending_in_the_national_day_holiday_runs_to_8_october(library, at):
     """移交决策档案 has 30 days from the decision (archiveDays): from 1 September 2026 they end on
     1 October, in the holiday, so the step is due by the end of 8 October (民法典第二百零三条)."""
     with at("2026-09-01T09:00:00"):

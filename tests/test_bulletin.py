@@ -17,12 +17,11 @@ from engine.cli import main
 from engine.errors import Invalid
 
 from .test_implementation import _report, _started
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 APRIL = "2026-04-15T09:00:00"
 
 
-def _first_quarter(library, at):  # noqa: F811
+def _first_quarter(library, at):
     """Four plans started on 15 January 2026 (3 measures each), their tables for January and
     February filed in early February and March, except where said:
     - filed: quarterly; March's table filed on 3 April, returned on the 7th, revised and approved on the 8th;
@@ -56,7 +55,7 @@ def _first_quarter(library, at):  # noqa: F811
     return plans
 
 
-def test_the_bulletin_puts_the_missing_late_and_unapproved_tables_first_with_the_reviewed_figures(library, at):  # noqa: F811
+def test_the_bulletin_puts_the_missing_late_and_unapproved_tables_first_with_the_reviewed_figures(library, at):
     plans = _first_quarter(library, at)
     with at(APRIL):
         result = library.bulletin("2026Q1")
@@ -88,7 +87,7 @@ def test_the_bulletin_puts_the_missing_late_and_unapproved_tables_first_with_the
                                  "due": 0, "not_required": 0, "cancelled": 0}
 
 
-def test_the_other_plans_in_implementation_follow_as_a_second_part_and_the_unit_filter_keeps_one(library, at):  # noqa: F811
+def test_the_other_plans_in_implementation_follow_as_a_second_part_and_the_unit_filter_keeps_one(library, at):
     _first_quarter(library, at)
     with at(APRIL):
         result = library.bulletin("2026年第一季度", everything=True)
@@ -98,7 +97,7 @@ def test_the_other_plans_in_implementation_follow_as_a_second_part_and_the_unit_
         assert [r["business_key"] for r in library.bulletin("2026Q1", unit="国资委")["plans"]] == ["Q-MISSING"]
 
 
-def test_a_table_not_due_yet_does_not_stand_out_and_a_quarter_before_the_start_is_empty(library, at):  # noqa: F811
+def test_a_table_not_due_yet_does_not_stand_out_and_a_quarter_before_the_start_is_empty(library, at):
     _first_quarter(library, at)
     with at("2026-04-09T09:00:00"):  # the day before the tables are due: Q-MISSING's is only not in yet
         rows = {r["business_key"]: r for r in library.bulletin("2026Q1")["plans"]}
@@ -107,11 +106,11 @@ def test_a_table_not_due_yet_does_not_stand_out_and_a_quarter_before_the_start_i
         assert library.bulletin("2025Q4")["plans"] == []
 
 
-def _cli(library, *args):  # noqa: F811
+def _cli(library, *args):
     return CliRunner().invoke(main, ["--db", library.db.url, "--now", APRIL, "bulletin", *args])
 
 
-def test_the_command_prints_the_bulletin_and_writes_the_xlsx_the_office_circulates(library, at, tmp_path):  # noqa: F811
+def test_the_command_prints_the_bulletin_and_writes_the_xlsx_the_office_circulates(library, at, tmp_path):
     _first_quarter(library, at)
     lines = _cli(library, "--quarter", "2026Q1").stdout.splitlines()
     assert lines[0].startswith("2026年第一季度改革项目进展通报")
@@ -152,7 +151,7 @@ def test_the_command_prints_the_bulletin_and_writes_the_xlsx_the_office_circulat
         "Q-MISSING", "Q-LATE", "Q-FILED"]
 
 
-def test_a_quarter_not_written_as_one_is_refused_with_what_to_write(library):  # noqa: F811
+def test_a_quarter_not_written_as_one_is_refused_with_what_to_write(library):
     result = _cli(library, "--quarter", "2026Q5", "--json")
     assert result.exit_code != 0 and json.loads(result.stdout)["error"] == "invalid"
     assert "2026Q4" in _cli(library, "--quarter", "明年").stderr
@@ -171,7 +170,7 @@ def test_what_is_not_a_quarter_is_refused(text):
 
 
 @pytest.mark.parametrize("quarter", ["0000Q1", "0001Q1", "9999Q4", "1899Q4", "3000Q1", "2101Q1"])
-def test_a_year_no_bulletin_can_be_of_is_refused_not_a_traceback(library, quarter):  # noqa: F811
+def test_a_year_no_bulletin_can_be_of_is_refused_not_a_traceback(library, quarter):
     result = _cli(library, "--quarter", quarter, "--json")
     assert result.exit_code == 3, result.output
     # the years every command takes (calendar, --now, supervision --year): one range
@@ -184,7 +183,7 @@ def test_by_default_the_bulletin_is_of_the_latest_quarter_that_has_ended():
     assert (Quarter(2026, 4).last_day, Quarter(2026, 1).last_month) == (date(2026, 12, 31), date(2026, 3, 1))
 
 
-def test_a_returned_table_a_plan_done_early_and_a_cancelled_plan_each_say_so(library, at):  # noqa: F811
+def test_a_returned_table_a_plan_done_early_and_a_cancelled_plan_each_say_so(library, at):
     returned = _started(library, at, quarterlyReporting=True, key="Q-RETURNED")
     done = _started(library, at, quarterlyReporting=True, key="Q-DONE")
     stopped = _started(library, at, quarterlyReporting=True, key="Q-STOPPED")

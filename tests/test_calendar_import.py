@@ -17,7 +17,6 @@ from engine.errors import Forbidden, Invalid
 from .conftest import FIXTURES
 from .plan_helper import Plan, audit_payloads
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 YEARS = (1900, 2100)
 SCHEDULE = "日期,安排,说明\n2027-01-01,放假,元旦\n2027-01-04,放假,元旦调休\n2027-02-06..2027-02-12,放假,春节\n2027-02-13,上班,春节调休\n"
@@ -88,7 +87,7 @@ def test_a_file_neither_utf8_nor_gb18030_or_too_big_is_refused():
 
 # ----------------------------------------------------------------- entered through the engine
 
-def test_the_schedule_is_entered_at_once_and_again_changes_nothing(library, at):  # noqa: F811
+def test_the_schedule_is_entered_at_once_and_again_changes_nothing(library, at):
     """A legality review opened on Fri 18 Dec 2026 counts 15 working days with no 2027 holidays
     entered: 1 January off by law, so due Monday 11 January. The imported schedule (1 January again,
     harmless, and two bridging days) moves it once; importing the same file again records nothing."""
@@ -248,7 +247,7 @@ def test_an_entry_is_taken_back_and_the_deadlines_follow(cli):  # noqa: F811
         ("2027-01-01", *entered), ("2027-01-01", *removed)]
 
 
-def test_someone_outside_the_office_is_refused_before_the_date_is_judged(library):  # noqa: F811
+def test_someone_outside_the_office_is_refused_before_the_date_is_judged(library):
     with pytest.raises(Forbidden, match="只有改革办可以维护节假日安排"):
         library.set_calendar_day(date(2027, 1, 4), working=True, actor="zhang")  # a Monday: pointless, but not theirs to enter
 

@@ -11,7 +11,6 @@ from engine.queries import list_tasks
 from .conftest import FIXTURES
 from .plan_helper import Plan, audit_payloads
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 
 def _claimable(engine, username: str) -> list[int]:
@@ -19,7 +18,7 @@ def _claimable(engine, username: str) -> list[int]:
         return [t["id"] for t in list_tasks(session, username, "claimable")]
 
 
-def test_a_stopped_plan_leaves_the_inboxes_and_its_timers_never_fire(library, at):  # noqa: F811
+def test_a_stopped_plan_leaves_the_inboxes_and_its_timers_never_fire(library, at):
     with at("2026-12-01T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_LegalityReview")
@@ -58,7 +57,7 @@ def test_a_stopped_plan_leaves_the_inboxes_and_its_timers_never_fire(library, at
     assert plan.audit_ok()
 
 
-def test_an_ended_plan_cannot_be_stopped(library):  # noqa: F811
+def test_an_ended_plan_cannot_be_stopped(library):
     plan = Plan(library)
     plan.finish()
     with pytest.raises(Conflict, match="已办结，不能终止"):

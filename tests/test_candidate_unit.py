@@ -18,14 +18,13 @@ from engine.queries import list_tasks
 
 from .plan_helper import Plan, audit_payloads
 from .test_checks import simple
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 # zhang and wang draft for 市财政局 (tests/conftest.py); luo drafts for another bureau
 LEAD_UNIT = "市财政局"
 
 
 @pytest.fixture
-def city(library):  # noqa: F811
+def city(library):
     library.add_user("luo", "罗敏", groups=["drafter"], unit="市科技局")
     return library
 

@@ -16,7 +16,6 @@ from engine.cli.show import _deadline, _local
 from engine.cli.tasks import _range
 
 from .conftest import BPMN, FIXTURES
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 
 @pytest.fixture
@@ -889,7 +888,7 @@ def test_init_never_prints_the_database_password(postgres_url):
         assert "s3cret" not in result.output + result.stderr and "127.0.0.1" in result.stdout
 
 
-def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(library, at):  # noqa: F811
+def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(library, at):
     from .plan_helper import Plan
     with at("2026-01-31T09:00:00"):
         plan = Plan(library)
@@ -929,7 +928,7 @@ def test_a_task_page_says_what_to_do_what_the_form_holds_and_how_to_submit(libra
     ]
 
 
-def test_an_open_task_page_says_to_claim_it_first_and_lists_the_choices(library, at):  # noqa: F811
+def test_an_open_task_page_says_to_claim_it_first_and_lists_the_choices(library, at):
     from .plan_helper import Plan
     with at("2026-01-31T09:00:00"):
         plan = Plan(library)
@@ -951,7 +950,7 @@ def test_a_field_s_range_reads_as_a_person_says_it():
     assert _range("long", {"max": 0}) == "不大于 0 (at most 0)"
 
 
-def test_the_reform_office_lists_what_is_late(library, at):  # noqa: F811
+def test_the_reform_office_lists_what_is_late(library, at):
     from .plan_helper import Plan
     with at("2026-01-31T09:00:00"):
         plan = Plan(library)

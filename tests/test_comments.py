@@ -21,12 +21,11 @@ from engine.trail_text import said
 
 from .plan_helper import Plan, audit_payloads
 from .test_audit import tamper
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 ASK = "请补充社会稳定风险评估材料。"
 
 
-def _drafting(library, at):  # noqa: F811
+def _drafting(library, at):
     """A plan whose 起草方案 task the drafter zhang (市财政局) holds."""
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
@@ -34,13 +33,13 @@ def _drafting(library, at):  # noqa: F811
     return plan, plan.task("Task_DraftPlan")
 
 
-def _said(library, plan_id: int, language: str) -> list[str]:  # noqa: F811
+def _said(library, plan_id: int, language: str) -> list[str]:
     with library.db.reader() as s:
         events = plan_history(s, plan_id)["events"]
     return [said(e, language) for e in events if e["event_type"] == comments.EVENT]
 
 
-def test_the_office_asks_the_drafter_who_answers_on_the_step_and_the_trail_keeps_both(library, at):  # noqa: F811
+def test_the_office_asks_the_drafter_who_answers_on_the_step_and_the_trail_keeps_both(library, at):
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
         asked = library.comment(plan.id, f"  {ASK}\r\n谢谢。  ", actor="chen")
@@ -71,14 +70,14 @@ def test_the_office_asks_the_drafter_who_answers_on_the_step_and_the_trail_keeps
     ("请补充\x1b[2J材料", "控制字符或不可见字符（U+001B"),
     ("请补充\u202e材料", "控制字符或不可见字符（U+202E"),
 ])
-def test_an_empty_overlong_or_hidden_text_is_refused_and_nothing_is_kept(library, at, words, says):  # noqa: F811
+def test_an_empty_overlong_or_hidden_text_is_refused_and_nothing_is_kept(library, at, words, says):
     plan, _ = _drafting(library, at)
     with pytest.raises(Invalid, match=re.escape(says)):
         library.comment(plan.id, words, actor="chen")
     assert library.comments(plan.id) == [] and audit_payloads(library, plan.id, comments.EVENT) == []
 
 
-def test_only_who_may_see_the_plan_comments_and_only_on_its_own_tasks(library, at):  # noqa: F811
+def test_only_who_may_see_the_plan_comments_and_only_on_its_own_tasks(library, at):
     plan, task = _drafting(library, at)
     other, _ = _drafting(library, at)
     with pytest.raises(Forbidden, match=f"您无权查看方案 {plan.id}，不能留言"):
@@ -97,7 +96,7 @@ def test_only_who_may_see_the_plan_comments_and_only_on_its_own_tasks(library, a
     assert [c["author"] for c in library.comments(plan.id)] == ["wang"]
 
 
-def test_a_stopped_plan_takes_comments_from_the_reform_office_only(library, at):  # noqa: F811
+def test_a_stopped_plan_takes_comments_from_the_reform_office_only(library, at):
     plan, task = _drafting(library, at)
     with at("2026-03-03T09:00:00"):
         library.cancel_plan(plan.id, reason="重复发起", actor="chen")
@@ -107,7 +106,7 @@ def test_a_stopped_plan_takes_comments_from_the_reform_office_only(library, at):
     assert [c["id"] for c in library.comments(plan.id)] == [noted["id"]]
 
 
-def test_comments_cannot_be_changed_or_removed_through_the_database(library, at):  # noqa: F811
+def test_comments_cannot_be_changed_or_removed_through_the_database(library, at):
     plan, _ = _drafting(library, at)
     noted = library.comment(plan.id, ASK, actor="chen")
     for sql in ("UPDATE comments SET text = 'x' WHERE id = :id", "DELETE FROM comments WHERE id = :id"):
@@ -117,7 +116,7 @@ def test_comments_cannot_be_changed_or_removed_through_the_database(library, at)
     assert [c["text"] for c in library.comments(plan.id)] == [ASK]
 
 
-def test_audit_verify_catches_a_comment_changed_removed_or_added_behind_the_trigger(library, at):  # noqa: F811
+def test_audit_verify_catches_a_comment_changed_removed_or_added_behind_the_trigger(library, at):
     plan, _ = _drafting(library, at)
     first = library.comment(plan.id, ASK, actor="chen")
     second = library.comment(plan.id, "同意。", actor="wang")
@@ -134,7 +133,7 @@ def test_audit_verify_catches_a_comment_changed_removed_or_added_behind_the_trig
         f"审计事件 {audit_seq(library, second['id'])} 登记的留言 {second['id']} 已不存在，被删除"]
 
 
-def audit_seq(library, comment_id: int) -> int:  # noqa: F811
+def audit_seq(library, comment_id: int) -> int:
     """The seq of the comment's `comment_added` event."""
     from sqlalchemy import select
 
@@ -144,7 +143,7 @@ def audit_seq(library, comment_id: int) -> int:  # noqa: F811
     return next(seq for seq, payload in rows if json.loads(payload)["new"]["id"] == comment_id)
 
 
-def test_a_comment_sent_with_a_submission_is_kept_only_if_the_submission_is(library, at):  # noqa: F811
+def test_a_comment_sent_with_a_submission_is_kept_only_if_the_submission_is(library, at):
     plan, task = _drafting(library, at)
     with pytest.raises(Invalid):  # the form refused (the summary is required): no comment either
         library.complete(task["id"], actor="zhang", data={}, comment="已按要求起草。")
@@ -163,11 +162,11 @@ def test_a_comment_sent_with_a_submission_is_kept_only_if_the_submission_is(libr
     assert plan.audit_ok()
 
 
-def _cli(library, *args):  # noqa: F811
+def _cli(library, *args):
     return CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-03-02T10:00:00", *args])
 
 
-def test_comment_and_list_comments_on_the_command_line(library, at):  # noqa: F811
+def test_comment_and_list_comments_on_the_command_line(library, at):
     plan, task = _drafting(library, at)
     added = _cli(library, "comment", str(plan.id), "--as", "chen", ASK)
     assert added.exit_code == 0, added.output
@@ -194,7 +193,7 @@ def test_comment_and_list_comments_on_the_command_line(library, at):  # noqa: F8
     assert "此方案没有留言" in _cli(library, "comments", str(_drafting(library, at)[0].id)).stdout
 
 
-def test_the_same_comment_sent_again_from_the_same_page_is_kept_once(library, at):  # noqa: F811
+def test_the_same_comment_sent_again_from_the_same_page_is_kept_once(library, at):
     """A reload of the page's POST or a double click sends the comment again with the newest comment
     id the page showed (`after`): comments can never be deleted, so the copy must not be added."""
     plan, task = _drafting(library, at)

@@ -11,14 +11,13 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from .conftest import FIXTURES, read
 from .plan_helper import Plan, audit_payloads
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 
 def _events(engine, kind: str) -> list[dict]:
     return audit_payloads(engine, None, kind)
 
 
-def test_a_leavers_tasks_go_back_to_their_group_and_later_ones_open_for_it(library):  # noqa: F811
+def test_a_leavers_tasks_go_back_to_their_group_and_later_ones_open_for_it(library):
     """zhang drafts the plan and leaves. The task he holds returns to the drafters; the next step
     the diagram gives to `${initiator}` (zhang) opens for them too, instead of waiting for him."""
     plan = Plan(library)
@@ -58,7 +57,7 @@ def test_a_leavers_tasks_go_back_to_their_group_and_later_ones_open_for_it(libra
     assert plan.audit_ok()
 
 
-def test_a_task_only_the_leaver_could_do_is_listed_for_the_office(library):  # noqa: F811
+def test_a_task_only_the_leaver_could_do_is_listed_for_the_office(library):
     """A task with no candidates but its assignee cannot go back to anyone: it stays, and the
     office is told to assign it (to itself, as a task without candidates allows)."""
     library.deploy([read(FIXTURES / "corpus" / "initiator.bpmn")])  # 发起人确认: camunda:assignee="${starter}" alone
@@ -71,7 +70,7 @@ def test_a_task_only_the_leaver_could_do_is_listed_for_the_office(library):  # n
     assert library.instance(own["instance_id"])["status"] == "completed"
 
 
-def test_an_open_task_whose_only_candidate_leaves_is_listed_for_the_office(library):  # noqa: F811
+def test_an_open_task_whose_only_candidate_leaves_is_listed_for_the_office(library):
     name, xml = read(FIXTURES / "corpus" / "initiator.bpmn")
     assert xml.count(b'camunda:assignee="${starter}"') == 1
     library.deploy([(name, xml.replace(b'camunda:assignee="${starter}"', b'camunda:candidateUsers="${starter}"'))])
@@ -86,7 +85,7 @@ def test_an_open_task_whose_only_candidate_leaves_is_listed_for_the_office(libra
     library.complete(waiting["id"], actor="chen")
 
 
-def test_only_the_office_changes_users_and_not_its_own_account(library):  # noqa: F811
+def test_only_the_office_changes_users_and_not_its_own_account(library):
     with pytest.raises(Forbidden, match="只有改革办可以修改用户"):
         library.deactivate_user("wang", actor="zhang")
     with pytest.raises(Forbidden, match="只有改革办可以修改用户"):
@@ -103,7 +102,7 @@ def test_only_the_office_changes_users_and_not_its_own_account(library):  # noqa
     assert _events(library, "user_changed") == [] and len(_events(library, "user_deactivated")) == 1
 
 
-def test_the_reform_office_keeps_at_least_one_member(library):  # noqa: F811
+def test_the_reform_office_keeps_at_least_one_member(library):
     """chen, the office's only member, took the role off himself: nobody could then change users,
     enter the calendar or assign tasks. With a colleague in the office he may hand it over."""
     with pytest.raises(Conflict, match="改革办至少要有一位在岗成员"):
@@ -118,7 +117,7 @@ def test_the_reform_office_keeps_at_least_one_member(library):  # noqa: F811
     assert moved["groups"] == [] and [u["username"] for u in library.users(group="reform_office")] == ["wang"]
 
 
-def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library):  # noqa: F811
+def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library):
     moved = library.update_user("wang", unit="市发改委", add_groups=["participant"], actor="chen")
     assert (moved["unit"], moved["groups"], moved["changed"]) == ("市发改委", ["drafter", "participant"], ["unit", "groups"])
     [event] = _events(library, "user_changed")
@@ -139,7 +138,7 @@ def test_a_move_to_another_unit_and_role_is_recorded_and_nothing_else(library): 
     assert {g["code"]: g["members"] for g in library.groups()}["drafter"] == 1
 
 
-def test_a_change_made_since_the_office_member_read_the_user_is_a_conflict(library):  # noqa: F811
+def test_a_change_made_since_the_office_member_read_the_user_is_a_conflict(library):
     """The web's user page sends what it showed (`expected`): another office member's change in
     between is refused, not silently undone by the older page."""
     seen = {"display_name": "王芳", "unit": "市财政局", "groups": ["drafter"]}
@@ -152,7 +151,7 @@ def test_a_change_made_since_the_office_member_read_the_user_is_a_conflict(libra
 
 
 @pytest.mark.parametrize("name", ["市\n财政局", "张\x1b[2J伟", "王\u202e芳"])
-def test_a_name_with_a_control_or_invisible_character_is_refused(library, name):  # noqa: F811
+def test_a_name_with_a_control_or_invisible_character_is_refused(library, name):
     """A unit typed with a line break split its users-list and ledger lines; an escape sequence
     in a display name ran in the office's terminal; a right-to-left mark reversed what follows."""
     with pytest.raises(Invalid, match="控制字符或不可见字符"):
@@ -188,7 +187,7 @@ def test_users_and_groups_from_the_command_line(cli):  # noqa: F811
     assert groups == {"drafter": 2, "legal": 1, "reform_office": 1}
 
 
-def test_the_ledger_marks_a_holder_who_has_left(library):  # noqa: F811
+def test_the_ledger_marks_a_holder_who_has_left(library):
     """A task only the leaver could do stays with them: the office sees on the ledger that its
     holder has gone."""
     library.deploy([read(FIXTURES / "corpus" / "initiator.bpmn")])  # 发起人确认: camunda:assignee="${starter}" alone

@@ -21,13 +21,12 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from . import file_samples
 from .plan_helper import Plan, audit_payloads
 from .test_audit import tamper
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 DRAFT = file_samples.pdf("关于深化财政预算管理制度改革的实施方案（征求意见稿）\n" * 50)
 DRAFT_DOCX = file_samples.docx("关于深化财政预算管理制度改革的实施方案（征求意见稿）")
 
 
-def _drafting(library, at):  # noqa: F811
+def _drafting(library, at):
     """A plan whose 起草方案 task the drafter zhang holds."""
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
@@ -37,11 +36,11 @@ def _drafting(library, at):  # noqa: F811
     return plan, task
 
 
-def _cli(library, *args):  # noqa: F811
+def _cli(library, *args):
     return CliRunner().invoke(main, ["--db", library.db.url, "--now", "2026-03-02T10:00:00", *args])
 
 
-def test_the_assignee_attaches_the_draft_and_everyone_reads_it_back(library, at):  # noqa: F811
+def test_the_assignee_attaches_the_draft_and_everyone_reads_it_back(library, at):
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
         attached = library.attach(task["id"], "C:\\Users\\张伟\\方案稿.docx", DRAFT_DOCX, actor="zhang")
@@ -65,7 +64,7 @@ def test_the_assignee_attaches_the_draft_and_everyone_reads_it_back(library, at)
         library.complete(task["id"], actor="zhang", data={"draftSummary": "方案初稿"}, expected_version=task["version"])
 
 
-def test_only_the_assignee_attaches_and_only_while_the_task_is_open(library, at):  # noqa: F811
+def test_only_the_assignee_attaches_and_only_while_the_task_is_open(library, at):
     plan, task = _drafting(library, at)
     with pytest.raises(Forbidden, match="只有办理人可以上传附件"):
         library.attach(task["id"], "方案稿.pdf", DRAFT, actor="wang")  # another drafter
@@ -114,7 +113,7 @@ def test_only_the_assignee_attaches_and_only_while_the_task_is_open(library, at)
     ("纪要.txt", "会议纪要".encode("utf-16"), "内容看起来是无法识别的二进制数据"),  # NUL bytes: not opened as text
     ("材料.zip", file_samples.zipped({"a.txt": "x"})[:-30], "内容看起来是损坏的 ZIP 压缩包"),
 ])
-def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at, name, content, says):  # noqa: F811
+def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at, name, content, says):
     plan, task = _drafting(library, at)
     with pytest.raises(Invalid, match=re.escape(says)):
         library.attach(task["id"], name, content, actor="zhang")
@@ -123,7 +122,7 @@ def test_a_file_that_cannot_be_kept_is_refused_and_nothing_is_stored(library, at
 
 
 @pytest.mark.parametrize("suffix", sorted(documents.MEDIA_TYPES))
-def test_a_real_file_of_each_kind_accepted_is_kept(library, at, suffix):  # noqa: F811
+def test_a_real_file_of_each_kind_accepted_is_kept(library, at, suffix):
     plan, task = _drafting(library, at)
     content = file_samples.ACCEPTED[suffix]
     attached = library.attach(task["id"], f"材料{suffix}", content, actor="zhang")
@@ -153,7 +152,7 @@ def _zip_of(parts: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def test_a_zip_bomb_named_as_a_document_is_refused_and_nothing_is_stored(library, at):  # noqa: F811
+def test_a_zip_bomb_named_as_a_document_is_refused_and_nothing_is_stored(library, at):
     """A 150 MB document part that deflates to a fraction of a megabyte would fill the PC of the
     reviewer who opens it: refused, saying so; the server never unpacks it."""
     plan, task = _drafting(library, at)
@@ -183,7 +182,7 @@ def _tamper(db, sql: str, **params) -> None:
     tamper(db, sql, table="documents", **params)
 
 
-def test_files_cannot_be_changed_or_removed_through_the_database(library, at):  # noqa: F811
+def test_files_cannot_be_changed_or_removed_through_the_database(library, at):
     plan, task = _drafting(library, at)
     attached = library.attach(task["id"], "方案稿.pdf", DRAFT, actor="zhang")
     for sql in ("UPDATE documents SET content = :c WHERE id = :id", "DELETE FROM documents WHERE id = :id"):
@@ -193,11 +192,11 @@ def test_files_cannot_be_changed_or_removed_through_the_database(library, at):  
     assert library.document(attached["id"])[1] == DRAFT
 
 
-def _replace_content(library, document_id: int, content: bytes) -> None:  # noqa: F811
+def _replace_content(library, document_id: int, content: bytes) -> None:
     _tamper(library.db, "UPDATE documents SET content = :c WHERE id = :id", c=content, id=document_id)
 
 
-def test_a_file_changed_in_the_database_is_caught_everywhere(library, at):  # noqa: F811
+def test_a_file_changed_in_the_database_is_caught_everywhere(library, at):
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
         attached = library.attach(task["id"], "方案稿.pdf", DRAFT, actor="zhang")
@@ -219,7 +218,7 @@ def test_a_file_changed_in_the_database_is_caught_everywhere(library, at):  # no
         library.document(attached["id"])
 
 
-def test_a_file_removed_from_the_database_is_reported(library, at):  # noqa: F811
+def test_a_file_removed_from_the_database_is_reported(library, at):
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
         attached = library.attach(task["id"], "方案稿.pdf", DRAFT, actor="zhang")
@@ -229,7 +228,7 @@ def test_a_file_removed_from_the_database_is_reported(library, at):  # noqa: F81
     assert any(f"附件 {attached['id']}（方案稿.pdf）已从数据库中删除" in p for p in verify["problems"])
 
 
-def test_the_archive_lists_each_records_files(library, at, tmp_path):  # noqa: F811
+def test_the_archive_lists_each_records_files(library, at, tmp_path):
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
         attached = library.attach(task["id"], "方案稿.ofd", file_samples.ofd(), actor="zhang")
@@ -246,7 +245,7 @@ def test_the_archive_lists_each_records_files(library, at, tmp_path):  # noqa: F
     assert f"方案稿.ofd（附件 {attached['id']}，SHA-256 {attached['sha256']}）" in text_
 
 
-def test_attach_list_and_download_on_the_command_line(library, at, tmp_path, monkeypatch):  # noqa: F811
+def test_attach_list_and_download_on_the_command_line(library, at, tmp_path, monkeypatch):
     plan, task = _drafting(library, at)
     source = tmp_path / "方案稿.pdf"
     source.write_bytes(DRAFT)
@@ -286,7 +285,7 @@ def test_attach_list_and_download_on_the_command_line(library, at, tmp_path, mon
     assert _cli(library, "document", "99999").exit_code == 5
 
 
-def test_files_sent_with_the_form_are_kept_only_if_the_form_is(library, at, tmp_path):  # noqa: F811
+def test_files_sent_with_the_form_are_kept_only_if_the_form_is(library, at, tmp_path):
     plan, task = _drafting(library, at)
     with at("2026-03-02T10:00:00"):
         with pytest.raises(Invalid, match="方案稿摘要"):  # a required field left out: nothing is kept
@@ -310,7 +309,7 @@ def test_files_sent_with_the_form_are_kept_only_if_the_form_is(library, at, tmp_
     assert kinds[-2:] == ["document_attached", "task_completed"]
 
 
-def test_a_name_as_long_as_a_file_system_keeps_is_saved_under_it(library, at, tmp_path, monkeypatch):  # noqa: F811
+def test_a_name_as_long_as_a_file_system_keeps_is_saved_under_it(library, at, tmp_path, monkeypatch):
     plan, task = _drafting(library, at)
     name = "方" * 81 + ".pdf"  # 247 bytes in UTF-8
     attached = library.attach(task["id"], name, DRAFT, actor="zhang")
@@ -320,7 +319,7 @@ def test_a_name_as_long_as_a_file_system_keeps_is_saved_under_it(library, at, tm
     assert (tmp_path / name).read_bytes() == DRAFT
 
 
-def test_attach_reads_only_a_regular_file_and_refuses_a_large_one_without_reading_it(library, at, tmp_path):  # noqa: F811
+def test_attach_reads_only_a_regular_file_and_refuses_a_large_one_without_reading_it(library, at, tmp_path):
     import os
     import subprocess
     import sys
@@ -346,7 +345,7 @@ def test_attach_reads_only_a_regular_file_and_refuses_a_large_one_without_readin
 
 
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
-def test_attach_waits_for_a_complete_holding_the_plan_before_it_holds_the_task(library, at, db):  # noqa: F811
+def test_attach_waits_for_a_complete_holding_the_plan_before_it_holds_the_task(library, at, db):
     """Plan first, then task, as complete locks them: a file's row refers to the plan, and on
     PostgreSQL an attach that held the task while inserting it waited for a complete holding the
     plan, which waited for the task: a deadlock, the complete refused after a second."""
@@ -381,7 +380,7 @@ def test_attach_waits_for_a_complete_holding_the_plan_before_it_holds_the_task(l
     assert result["done"]["task_id"] == task["id"]
 
 
-def test_a_file_on_a_step_later_withdrawn_is_kept_and_says_so(library, at):  # noqa: F811
+def test_a_file_on_a_step_later_withdrawn_is_kept_and_says_so(library, at):
     """The reform office attaches its chase to 催报月度进展; the report comes in and the chase is
     withdrawn before it is done. The file stays listed, marked, and in the archive."""
     from .test_implementation import _report, _started
@@ -405,7 +404,7 @@ def test_a_file_on_a_step_later_withdrawn_is_kept_and_says_so(library, at):  # n
     assert "催报月度进展（待办已撤销，附件）  附件 (file)" in _cli(library, "archive", str(plan.id)).stdout
 
 
-def test_at_most_ten_files_go_with_one_form(library, at):  # noqa: F811
+def test_at_most_ten_files_go_with_one_form(library, at):
     plan, task = _drafting(library, at)
     eleven = [(f"附件{n}.pdf", DRAFT) for n in range(11)]
     with at("2026-03-02T10:00:00"):
@@ -416,7 +415,7 @@ def test_at_most_ten_files_go_with_one_form(library, at):  # noqa: F811
     assert len(done["documents"]) == 10 == len(library.documents(plan.id))
 
 
-def test_verify_reads_the_files_a_batch_at_a_time_and_says_how_far_it_got(library, at, monkeypatch):  # noqa: F811
+def test_verify_reads_the_files_a_batch_at_a_time_and_says_how_far_it_got(library, at, monkeypatch):
     from engine.cli.audit import _VerifyProgress
     plan, task = _drafting(library, at)
     for n in range(5):
@@ -480,7 +479,7 @@ def test_deploy_refuses_an_attachments_property_it_would_ignore(engine, people):
         engine.deploy([_requiring_a_file("yes")])
 
 
-def test_the_same_file_sent_again_from_the_same_page_is_kept_once(library, at):  # noqa: F811
+def test_the_same_file_sent_again_from_the_same_page_is_kept_once(library, at):
     """A reload of 仅上传's POST sends the files again with the newest file id the page showed
     (`after`): files can never be deleted, so the copy must not be kept."""
     plan, task = _drafting(library, at)

@@ -4,10 +4,9 @@ library had ended it at the end of 31 March, one day short of Decree 713 Art. 15
 from __future__ import annotations
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 
-def test_a_thirty_day_consultation_from_2_march_ends_at_the_end_of_1_april(library, at):  # noqa: F811
+def test_a_thirty_day_consultation_from_2_march_ends_at_the_end_of_1_april(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_PublicConsultation", Task_RegisterPlan={"touchesPublicInterest": True})
@@ -20,7 +19,7 @@ def test_a_thirty_day_consultation_from_2_march_ends_at_the_end_of_1_april(libra
     assert plan.active == ["Task_RecordPublicComments"]
 
 
-def test_a_consultation_whose_last_day_is_in_the_national_day_holiday_runs_to_8_october(library, at):  # noqa: F811
+def test_a_consultation_whose_last_day_is_in_the_national_day_holiday_runs_to_8_october(library, at):
     """Art. 203: 期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日. 30 days from
     1 September 2026 end on 1 October, in the holiday (1-7 October): the public may comment until the
     end of 8 October, and nothing can be recorded about the comments before."""

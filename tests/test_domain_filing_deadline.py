@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from engine.cli import main
 
 from .plan_helper import complete_step
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 ISSUED = {"issueDate": "2026-01-31", "pilot": False, "documentNumber": "X发〔2026〕9号"}
 
@@ -32,7 +31,7 @@ def _late_filing_with_new_deadline(engine, at) -> int:
     return plan
 
 
-def test_a_filing_still_missing_after_a_new_deadline_is_ordered_stays_red_against_the_month(library, at):  # noqa: F811
+def test_a_filing_still_missing_after_a_new_deadline_is_ordered_stays_red_against_the_month(library, at):
     plan = _late_filing_with_new_deadline(library, at)
     with at("2026-03-04T09:00:00"):  # within the ordered deadline, four days past the month
         [row] = library.ledger(process="filing")
@@ -42,7 +41,7 @@ def test_a_filing_still_missing_after_a_new_deadline_is_ordered_stays_red_agains
     assert missed["ordered_due_at"] == "2026-03-10T16:00:00+00:00"
 
 
-def test_a_filing_made_five_days_after_its_month_is_yellow_with_the_ordered_deadline_beside(library, at):  # noqa: F811
+def test_a_filing_made_five_days_after_its_month_is_yellow_with_the_ordered_deadline_beside(library, at):
     plan = _late_filing_with_new_deadline(library, at)
     with at("2026-03-05T09:00:00"):
         complete_step(library, plan, "Task_FileDocument", "chen", {"filingDate": "2026-03-05", "filingMaterials": "正式文本"})
@@ -59,7 +58,7 @@ def test_a_filing_made_five_days_after_its_month_is_yellow_with_the_ordered_dead
     assert "(due 2026-02-28, new deadline 2026-03-10, done 5 days late)" in result.output
 
 
-def test_a_filing_made_by_its_month_is_green_and_shows_no_ordered_deadline(library, at):  # noqa: F811
+def test_a_filing_made_by_its_month_is_green_and_shows_no_ordered_deadline(library, at):
     with at("2026-02-20T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         complete_step(library, plan, "Task_FileDocument", "chen", {"filingDate": "2026-02-20", "filingMaterials": "正式文本"})
@@ -86,7 +85,7 @@ def _filing(engine, at, moment: str, issued: str, pilot: bool = False) -> int:
                             data={**ISSUED, "issueDate": issued, "pilot": pilot})["id"]
 
 
-def test_a_month_ending_on_a_sunday_runs_to_monday_and_is_not_overdue_on_it(library, at):  # noqa: F811
+def test_a_month_ending_on_a_sunday_runs_to_monday_and_is_not_overdue_on_it(library, at):
     plan = _filing(library, at, "2027-02-01T09:00:00", "2027-01-31")
     task = _task(library, plan, "Task_FileDocument")
     # one month from 31 January is Sunday 28 February: due by the end of Monday 1 March, not 28 February
@@ -108,7 +107,7 @@ def test_a_month_ending_on_a_sunday_runs_to_monday_and_is_not_overdue_on_it(libr
         assert row["colour"] == "red"
 
 
-def test_a_month_from_31_december_ending_on_a_sunday_runs_to_1_february(library, at):  # noqa: F811
+def test_a_month_from_31_december_ending_on_a_sunday_runs_to_1_february(library, at):
     plan = _filing(library, at, "2026-12-31T15:00:00", "2026-12-31")
     # one month from 31 December is Sunday 31 January 2027
     assert _task(library, plan, "Task_FileDocument")["due_at"] == "2027-02-01T16:00:00+00:00"
@@ -116,7 +115,7 @@ def test_a_month_from_31_december_ending_on_a_sunday_runs_to_1_february(library,
     assert _fired(library, at, plan, "2027-02-02T00:00:01") == ["Event_FilingOverdue"]
 
 
-def test_a_pilot_week_ending_in_the_national_day_holiday_runs_to_8_october(library, at):  # noqa: F811
+def test_a_pilot_week_ending_in_the_national_day_holiday_runs_to_8_october(library, at):
     # a pilot plan issued Thursday 24 September 2026 has a week: 1 October, in the holiday (1-7 October)
     plan = _filing(library, at, "2026-09-24T15:00:00", "2026-09-24", pilot=True)
     task = _task(library, plan, "Task_FileDocument")
@@ -129,7 +128,7 @@ def test_a_pilot_week_ending_in_the_national_day_holiday_runs_to_8_october(libra
     assert _fired(library, at, plan, "2026-10-09T00:00:01") == ["Event_FilingOverdue"]
 
 
-def test_a_filing_due_in_the_spring_festival_is_not_escalated_in_it(library, at):  # noqa: F811
+def test_a_filing_due_in_the_spring_festival_is_not_escalated_in_it(library, at):
     # a month from 5 January 2027 is Friday 5 February, 除夕; by law the holiday is 5-8 February with
     # 9 and 10 February made up for its weekend: the filing is due by the end of Thursday 11 February
     plan = _filing(library, at, "2027-01-05T10:00:00", "2027-01-05")
@@ -141,7 +140,7 @@ def test_a_filing_due_in_the_spring_festival_is_not_escalated_in_it(library, at)
     assert _fired(library, at, plan, "2027-02-12T00:00:01") == ["Event_FilingOverdue"]
 
 
-def test_entering_the_year_s_holidays_counts_the_moved_end_again(library, at):  # noqa: F811
+def test_entering_the_year_s_holidays_counts_the_moved_end_again(library, at):
     """The office enters the State Council's schedule after the filing opened (the whole of it, as a
     year entered no longer has the law's guessed make-up days): the holiday runs on to Friday 12
     February, so the month's last day moves to Monday 15 February, and the reminder with it; the

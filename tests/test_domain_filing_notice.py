@@ -6,7 +6,6 @@ of it when the deadline passed, waits for the office."""
 from __future__ import annotations
 
 from .plan_helper import audit_payloads, complete_step, end_event
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 ISSUED = {"issueDate": "2026-01-31", "pilot": False, "documentNumber": "X发〔2026〕9号"}
 FILED = {"filingDate": "2026-03-11", "filingMaterials": "正式文本"}
@@ -29,7 +28,7 @@ def _cancelled(engine, plan_id: int) -> list[str]:
     return [e["element_id"] for e in audit_payloads(engine, plan_id, "task_cancelled")]
 
 
-def test_a_filing_registered_after_the_ordered_deadline_waits_for_the_notice_decision(library, at):  # noqa: F811
+def test_a_filing_registered_after_the_ordered_deadline_waits_for_the_notice_decision(library, at):
     plan = _ordered_until_10_march(library, at)
     with at("2026-03-11T09:00:00"):
         library.fire_due_timers()  # 限期届满: the notice is to be decided
@@ -46,7 +45,7 @@ def test_a_filing_registered_after_the_ordered_deadline_waits_for_the_notice_dec
     assert library.instance(plan)["variables"]["noticeDecision"] == "notice"
 
 
-def test_a_notice_decided_before_the_filing_ends_the_process_at_registration(library, at):  # noqa: F811
+def test_a_notice_decided_before_the_filing_ends_the_process_at_registration(library, at):
     plan = _ordered_until_10_march(library, at)
     with at("2026-03-11T09:00:00"):
         library.fire_due_timers()
@@ -58,7 +57,7 @@ def test_a_notice_decided_before_the_filing_ends_the_process_at_registration(lib
     assert end_event(library, plan) == "Event_Filed"
 
 
-def test_a_filing_made_after_the_deadline_before_the_timer_ran_still_gets_the_notice(library, at):  # noqa: F811
+def test_a_filing_made_after_the_deadline_before_the_timer_ran_still_gets_the_notice(library, at):
     """The worker had not run yet: the deadline had passed, no 通报 task so far. Filing is an
     action on the plan, and any action fires what is due first: the notice opens with it."""
     plan = _ordered_until_10_march(library, at)
@@ -72,7 +71,7 @@ def test_a_filing_made_after_the_deadline_before_the_timer_ran_still_gets_the_no
     assert end_event(library, plan) == "Event_EscalationHandled"
 
 
-def test_a_filing_registered_within_the_ordered_deadline_ends_without_a_notice(library, at):  # noqa: F811
+def test_a_filing_registered_within_the_ordered_deadline_ends_without_a_notice(library, at):
     plan = _ordered_until_10_march(library, at)
     with at("2026-03-10T09:00:00"):  # the ordered deadline's last day
         complete_step(library, plan, "Task_FileDocument", "chen", {**FILED, "filingDate": "2026-03-10"})
@@ -82,7 +81,7 @@ def test_a_filing_registered_within_the_ordered_deadline_ends_without_a_notice(l
     assert "Task_PublicNotice" not in [e["element_id"] for e in audit_payloads(library, plan, "task_created")]
 
 
-def test_a_filing_registered_before_the_office_ordered_a_deadline_withdraws_the_escalation(library, at):  # noqa: F811
+def test_a_filing_registered_before_the_office_ordered_a_deadline_withdraws_the_escalation(library, at):
     with at("2026-03-02T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         library.fire_due_timers()
@@ -92,7 +91,7 @@ def test_a_filing_registered_before_the_office_ordered_a_deadline_withdraws_the_
     assert _cancelled(library, plan) == ["Task_EscalateOverdueFiling"]
 
 
-def test_an_incomplete_late_filing_is_not_registered_and_waits_for_its_supplement(library, at):  # noqa: F811
+def test_an_incomplete_late_filing_is_not_registered_and_waits_for_its_supplement(library, at):
     plan = _ordered_until_10_march(library, at)
     with at("2026-03-11T09:00:00"):
         library.fire_due_timers()

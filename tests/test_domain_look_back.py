@@ -9,10 +9,9 @@ import pytest
 from engine.errors import Invalid
 
 from .test_implementation import _no_findings, _reported_all_done, _started, end_of
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 
-def test_the_lead_unit_records_the_look_back_and_the_special_group_reviews_it(library, at):  # noqa: F811
+def test_the_lead_unit_records_the_look_back_and_the_special_group_reviews_it(library, at):
     plan = _started(library, at)
     _reported_all_done(plan, at)
     _no_findings(plan, at)

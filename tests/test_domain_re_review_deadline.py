@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from .plan_helper import audit_payloads
 from .test_implementation import _notice, _request_re_review, _started, end_of
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 
-def test_an_undecided_re_review_is_reminded_then_escalated_to_the_reform_office_once(library, at):  # noqa: F811
+def test_an_undecided_re_review_is_reminded_then_escalated_to_the_reform_office_once(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     # on 5 April: the 30th day, 5 May, is in the Labour Day holiday (1-5 May 2026), so the period ends on
@@ -39,7 +38,7 @@ def test_an_undecided_re_review_is_reminded_then_escalated_to_the_reform_office_
     assert plan.audit_ok()
 
 
-def test_a_re_review_decided_in_time_is_neither_reminded_nor_escalated(library, at):  # noqa: F811
+def test_a_re_review_decided_in_time_is_neither_reminded_nor_escalated(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     _request_re_review(plan, at)
@@ -51,7 +50,7 @@ def test_a_re_review_decided_in_time_is_neither_reminded_nor_escalated(library, 
     assert "Task_UrgeReReviewDecision" not in plan.created
 
 
-def test_a_request_period_ending_in_the_labour_day_holiday_runs_to_the_first_working_day_after(library, at):  # noqa: F811
+def test_a_request_period_ending_in_the_labour_day_holiday_runs_to_the_first_working_day_after(library, at):
     """Served on 1 April 2026, the 30 days for a request end on 1 May, in the holiday (1-5 May): the
     lead unit may still ask until the end of 6 May (民法典第二百零三条)."""
     plan = _started(library, at)

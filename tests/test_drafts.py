@@ -12,12 +12,11 @@ from engine.errors import Conflict, Forbidden, Invalid
 from models import TaskDraft
 
 from .plan_helper import Plan, audit_payloads
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 OPINION = "经审查，方案第三条关于收费的规定缺乏上位法依据，" * 40  # ~1,000 characters, typed over two days
 
 
-def _reviewing(library, at):  # noqa: F811
+def _reviewing(library, at):
     """A plan at its legality review, claimed by li (法制机构)."""
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
@@ -27,7 +26,7 @@ def _reviewing(library, at):  # noqa: F811
     return plan, plan.task("Task_LegalityReview")
 
 
-def test_the_holder_saves_a_draft_and_finds_it_again_then_submitting_removes_it(library, at):  # noqa: F811
+def test_the_holder_saves_a_draft_and_finds_it_again_then_submitting_removes_it(library, at):
     plan, review = _reviewing(library, at)
     with at("2026-03-02T17:55:00"):
         saved = library.save_draft(review["id"], {"legalityResult": "pass_with_changes", "legalityOpinion": OPINION},
@@ -59,7 +58,7 @@ def test_the_holder_saves_a_draft_and_finds_it_again_then_submitting_removes_it(
         assert s.execute(select(func.count()).select_from(TaskDraft)).scalar() == 0
 
 
-def test_only_the_holder_saves_and_only_their_own_draft_comes_back(library, at):  # noqa: F811
+def test_only_the_holder_saves_and_only_their_own_draft_comes_back(library, at):
     plan, review = _reviewing(library, at)
     with pytest.raises(Forbidden, match="只有办理人可以暂存"):
         library.save_draft(review["id"], {"legalityOpinion": "我来写"}, actor="chen")  # the office, not the holder
@@ -73,7 +72,7 @@ def test_only_the_holder_saves_and_only_their_own_draft_comes_back(library, at):
     assert library.draft(review["id"], actor="li")["values"] == {"legalityOpinion": "李娜的初稿"}
 
 
-def test_a_draft_keeps_only_the_forms_editable_fields_and_refuses_what_no_form_takes(library, at):  # noqa: F811
+def test_a_draft_keeps_only_the_forms_editable_fields_and_refuses_what_no_form_takes(library, at):
     plan, review = _reviewing(library, at)
     saved = library.save_draft(review["id"], {"legalityOpinion": "意见", "noSuchField": "x", "__class__": "y",
                                               "legalityResult": None}, actor="li")
@@ -87,7 +86,7 @@ def test_a_draft_keeps_only_the_forms_editable_fields_and_refuses_what_no_form_t
     assert library.draft(review["id"], actor="li")["values"] == {"legalityOpinion": "意见"}  # refusals changed nothing
 
 
-def test_no_draft_is_saved_on_a_step_already_submitted_or_on_a_stopped_plan(library, at):  # noqa: F811
+def test_no_draft_is_saved_on_a_step_already_submitted_or_on_a_stopped_plan(library, at):
     plan, review = _reviewing(library, at)
     library.save_draft(review["id"], {"legalityOpinion": "初稿"}, actor="li")
     library.cancel_plan(plan.id, reason="重复发起", actor="chen")

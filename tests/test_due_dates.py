@@ -12,7 +12,6 @@ from engine.errors import Forbidden
 
 from .conftest import FIXTURES
 from .plan_helper import Plan, audit_payloads
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 PARALLEL = FIXTURES / "corpus" / "multi_instance_parallel.bpmn"
 # the legal department has 3 days, every other one 10
@@ -49,7 +48,7 @@ def test_each_instance_of_a_multi_instance_task_is_due_by_its_own_item(engine, p
 
 # ----------------------------------------------------------------- the calendar entered later
 
-def test_entering_a_holiday_later_counts_working_day_deadlines_across_it_again(library, at):  # noqa: F811
+def test_entering_a_holiday_later_counts_working_day_deadlines_across_it_again(library, at):
     """chinesecalendar 1.11.0 knows no 2027: a legality review opened on Fri 18 Dec 2026 is
     counted on the statutory holidays and weekends, 1 Jan 2027 off by law but Mon 4 Jan, a
     bridging day the State Council may give, a working day. Entered as a day off, the review's
@@ -87,7 +86,7 @@ def test_entering_a_holiday_later_counts_working_day_deadlines_across_it_again(l
     assert plan.audit_ok()
 
 
-def test_only_the_reform_office_counts_deadlines_again(library):  # noqa: F811
+def test_only_the_reform_office_counts_deadlines_again(library):
     with pytest.raises(Forbidden):
         library.recount_working_days(date(2027, 1, 1), actor="li")
 
@@ -131,7 +130,7 @@ def test_a_subprocess_timer_is_counted_again_from_when_the_subprocess_started_by
     assert engine.instance(plan["id"])["next_timer_at"] == "2027-01-06T16:00:00+00:00"
 
 
-def test_a_plan_whose_deadlines_cannot_be_counted_again_leaves_the_others_counted(library, at, monkeypatch):  # noqa: F811
+def test_a_plan_whose_deadlines_cannot_be_counted_again_leaves_the_others_counted(library, at, monkeypatch):
     """Counting again is one transaction per plan. One plan's engine error (here, as if its due
     date no longer evaluated) stopped the rest, after the calendar change was saved: the plans
     after it kept deadlines counted on the old calendar, with no word of which. Now that plan is

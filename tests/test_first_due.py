@@ -22,7 +22,6 @@ from models import HumanTask
 
 from .conftest import FIXTURES
 from .plan_helper import complete_step
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 from .web_helper import page_text, signed_in_client
 
 FIRST, ORDERED = "2026-11-12T16:00:00+00:00", "2026-12-11T16:00:00+00:00"
@@ -60,7 +59,7 @@ def _case_m3(engine, at) -> tuple[int, int]:
     return plan, task["id"]
 
 
-def test_after_an_ordered_deadline_the_overview_inbox_and_stats_agree_with_the_ledger(library, at):  # noqa: F811
+def test_after_an_ordered_deadline_the_overview_inbox_and_stats_agree_with_the_ledger(library, at):
     plan, filing = _case_m3(library, at)
     with at("2026-12-04T10:00:00"):
         [row] = library.ledger(process="filing")
@@ -93,7 +92,7 @@ def test_after_an_ordered_deadline_the_overview_inbox_and_stats_agree_with_the_l
     assert [(u["lead_unit"], u["open_overdue"]) for u in stats["units"]] == [("市财政局", 1)]
 
 
-def test_the_overdue_filing_comes_first_in_the_inbox_and_in_tasks_overdue(library, at):  # noqa: F811
+def test_the_overdue_filing_comes_first_in_the_inbox_and_in_tasks_overdue(library, at):
     plan, filing = _case_m3(library, at)
     other = _filing(library, at, "2026-11-20T10:00:00", "2026-11-20")  # due by 21 December: open, not overdue
     with at("2026-12-04T10:00:00"):
@@ -109,7 +108,7 @@ def test_the_overdue_filing_comes_first_in_the_inbox_and_in_tasks_overdue(librar
     assert "期限 (due) 2026-11-12（另定期限 2026-12-11）(new deadline 2026-12-11) 已逾期" in said.output
 
 
-def test_the_inbox_and_the_task_page_read_overdue_with_the_ordered_deadline_beside(library, at):  # noqa: F811
+def test_the_inbox_and_the_task_page_read_overdue_with_the_ordered_deadline_beside(library, at):
     plan, filing = _case_m3(library, at)
     library.set_password("chen", "correct horse battery", actor="chen", first=True)
     with at("2026-12-04T10:00:00"):
@@ -122,7 +121,7 @@ def test_the_inbox_and_the_task_page_read_overdue_with_the_ordered_deadline_besi
     assert "已逾期 22 天" in page_text(page)
 
 
-def test_the_api_says_overdue_by_the_first_deadline(library, at):  # noqa: F811
+def test_the_api_says_overdue_by_the_first_deadline(library, at):
     plan, filing = _case_m3(library, at)
     with at("2026-12-04T09:30:00"):
         token = library.create_token("chen", "台账脚本")["secret"]
@@ -137,7 +136,7 @@ def test_the_api_says_overdue_by_the_first_deadline(library, at):  # noqa: F811
     assert soon["tasks"] == []
 
 
-def test_a_filing_made_after_its_month_but_by_the_ordered_deadline_is_late_in_the_statistics(library, at):  # noqa: F811
+def test_a_filing_made_after_its_month_but_by_the_ordered_deadline_is_late_in_the_statistics(library, at):
     """A20: due by the end of 22 May, 3 June ordered on 27 May, filed 1 June: 10 days late."""
     plan = _filing(library, at, "2026-04-22T10:00:00", "2026-04-22")
     assert _task(library, plan, "Task_FileDocument")["due_at"] == "2026-05-22T16:00:00+00:00"
@@ -157,7 +156,7 @@ def test_a_filing_made_after_its_month_but_by_the_ordered_deadline_is_late_in_th
     assert [t["element_id"] for t in late] == ["Task_FileDocument"]  # 只看逾期办结的
 
 
-def test_a_calendar_recount_is_no_order_the_step_is_judged_by_the_recounted_deadline(library, at):  # noqa: F811
+def test_a_calendar_recount_is_no_order_the_step_is_judged_by_the_recounted_deadline(library, at):
     """Holidays entered after the filing opened move its month's end from 11 to 15 February: a
     correction. On the 13th the filing is not overdue anywhere."""
     plan = _filing(library, at, "2027-01-05T10:00:00", "2027-01-05")

@@ -11,10 +11,9 @@ from engine.errors import NotFound
 from engine.history import plan_history
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 
-def _returned_plan(library, at):  # noqa: F811
+def _returned_plan(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_SpecialGroupReview")
@@ -22,7 +21,7 @@ def _returned_plan(library, at):  # noqa: F811
     return plan
 
 
-def test_the_trail_says_who_did_what_and_what_they_entered(library, at):  # noqa: F811
+def test_the_trail_says_who_did_what_and_what_they_entered(library, at):
     plan = _returned_plan(library, at)
     with library.db.reader() as s:
         trail = plan_history(s, plan.id)
@@ -44,7 +43,7 @@ def test_the_trail_says_who_did_what_and_what_they_entered(library, at):  # noqa
     assert events[-1]["event_type"] == "task_created" and events[-1]["name"] == "起草方案"
 
 
-def test_history_on_the_command_line(library, at):  # noqa: F811
+def test_history_on_the_command_line(library, at):
     plan = _returned_plan(library, at)
     shown = CliRunner().invoke(main, ["--db", library.db.url, "history", str(plan.id)])
     assert shown.exit_code == 0, shown.output
@@ -62,7 +61,7 @@ def test_history_on_the_command_line(library, at):  # noqa: F811
     assert len(as_json["events"]) == len(lines) - 1
 
 
-def test_a_plan_that_does_not_exist_has_no_history(library):  # noqa: F811
+def test_a_plan_that_does_not_exist_has_no_history(library):
     with library.db.reader() as s, pytest.raises(NotFound):
         plan_history(s, 999999)
 
@@ -74,7 +73,7 @@ def test_a_reminder_to_a_group_names_the_group_as_people_read_it():
     assert _what(event) == "提醒 (reminded) 报送备案：wang、角色 (group) drafter"
 
 
-def test_history_names_whom_a_task_went_to(library, at):  # noqa: F811
+def test_history_names_whom_a_task_went_to(library, at):
     """People, not codes: a step open for the special group is 专项小组's, one the office assigns
     goes to 孙强, as the ledger names them."""
     with at("2026-03-02T09:00:00"):

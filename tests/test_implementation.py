@@ -12,7 +12,6 @@ from engine.errors import Forbidden, Invalid
 from models import ProcessInstance
 
 from .plan_helper import Plan, audit_payloads, end_event
-from .test_reform_plan import library  # noqa: F401
 
 BASE = {"documentNumber": "同改发〔2026〕8号", "leadUnit": "市财政局", "measureCount": 3,
         "implementationStart": "2026-01-15", "plannedCompletion": "2026-12-31"}
@@ -86,7 +85,7 @@ def _evaluate(plan, at):
         plan.do("Task_ReviewEvaluation")
 
 
-def test_monthly_reports_run_month_by_month_until_every_measure_is_done(library, at):  # noqa: F811
+def test_monthly_reports_run_month_by_month_until_every_measure_is_done(library, at):
     with at("2026-01-15T09:00:00"):
         plan = Implementation(library)
         # 5 working days from Thu 15 Jan: 16, 19, 20, 21, 22 Jan
@@ -126,7 +125,7 @@ def test_monthly_reports_run_month_by_month_until_every_measure_is_done(library,
     assert_closed(library, plan)
 
 
-def test_a_monthly_table_must_add_up_to_the_plans_measures(library, at):  # noqa: F811
+def test_a_monthly_table_must_add_up_to_the_plans_measures(library, at):
     plan = _started(library, at)
     plan.fire_timers_at(at, "2026-02-01T00:00:01")
     with at("2026-02-05T10:00:00"):
@@ -156,7 +155,7 @@ def test_a_monthly_table_must_add_up_to_the_plans_measures(library, at):  # noqa
     assert plan.audit_ok()
 
 
-def test_a_missed_monthly_report_reminds_the_lead_unit_then_goes_to_the_reform_office(library, at):  # noqa: F811
+def test_a_missed_monthly_report_reminds_the_lead_unit_then_goes_to_the_reform_office(library, at):
     plan = _started(library, at)
     plan.fire_timers_at(at, "2026-02-01T00:00:01")
     # reminded reminderDays (3) before the 10th: at the end of 7 February
@@ -180,7 +179,7 @@ def test_a_missed_monthly_report_reminds_the_lead_unit_then_goes_to_the_reform_o
     assert plan.audit_ok()
 
 
-def test_a_late_report_filed_before_the_office_chases_it_takes_the_chase_out_of_its_inbox(library, at):  # noqa: F811
+def test_a_late_report_filed_before_the_office_chases_it_takes_the_chase_out_of_its_inbox(library, at):
     """The month's report, its reminder and its chase are one subprocess that ends when the report
     is filed: a chase the reform office has not done yet is withdrawn, not left to pile up."""
     plan = _started(library, at)
@@ -198,7 +197,7 @@ def test_a_late_report_filed_before_the_office_chases_it_takes_the_chase_out_of_
     assert plan.audit_ok()
 
 
-def test_supervision_without_findings_closes_the_supervision(library, at):  # noqa: F811
+def test_supervision_without_findings_closes_the_supervision(library, at):
     plan = _started(library, at)
     _reported_all_done(plan, at)
     with at("2026-03-20T10:00:00"):
@@ -230,7 +229,7 @@ def _window_passes(plan, at):
     assert "Event_ReReviewWindowEnds" in plan.fire_timers_at(at, "2026-05-07T00:00:01")
 
 
-def test_a_rectification_notice_is_rectified_and_passes_re_inspection(library, at):  # noqa: F811
+def test_a_rectification_notice_is_rectified_and_passes_re_inspection(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     # the lead unit rectifies by the deadline set in the notice, and may ask for a re-review
@@ -250,7 +249,7 @@ def test_a_rectification_notice_is_rectified_and_passes_re_inspection(library, a
     assert plan.audit_ok()
 
 
-def test_a_failed_re_inspection_sends_it_back_with_its_reason_and_the_leader_is_interviewed(library, at):  # noqa: F811
+def test_a_failed_re_inspection_sends_it_back_with_its_reason_and_the_leader_is_interviewed(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     with at("2026-04-20T10:00:00"):
@@ -283,7 +282,7 @@ def test_a_failed_re_inspection_sends_it_back_with_its_reason_and_the_leader_is_
     assert plan.audit_ok()
 
 
-def test_the_interview_is_held_after_the_notice_was_served(library, at):  # noqa: F811
+def test_the_interview_is_held_after_the_notice_was_served(library, at):
     plan = _started(library, at)
     _notice(plan, at)  # served on 1 April
     with at("2026-04-20T10:00:00"):
@@ -301,7 +300,7 @@ def test_the_interview_is_held_after_the_notice_was_served(library, at):  # noqa
         assert plan.inbox() == {"Task_Rectify": ("zhang", end_of("2026-05-20"))}
 
 
-def test_dates_bounded_by_another_tasks_date_say_the_rule_in_words(library, at):  # noqa: F811
+def test_dates_bounded_by_another_tasks_date_say_the_rule_in_words(library, at):
     """The implementation start is on the start form, the supervision date on 开展督察: on
     the later forms the refusal names them in words, not as ${implementationStart}."""
     plan = _started(library, at)
@@ -318,7 +317,7 @@ def test_dates_bounded_by_another_tasks_date_say_the_rule_in_words(library, at):
             "「送达日期」(noticeDate) 不得早于 2026-03-31（督察日期至今天之间）")
 
 
-def test_the_effects_are_evaluated_after_implementation_started(library, at):  # noqa: F811
+def test_the_effects_are_evaluated_after_implementation_started(library, at):
     plan = _started(library, at)
     _reported_all_done(plan, at)
     _no_findings(plan, at)
@@ -335,7 +334,7 @@ def test_the_effects_are_evaluated_after_implementation_started(library, at):  #
     assert plan.variables["evaluationDate"] == "2026-01-15"
 
 
-def test_a_failed_re_inspection_without_interview_goes_straight_back(library, at):  # noqa: F811
+def test_a_failed_re_inspection_without_interview_goes_straight_back(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     with at("2026-04-20T10:00:00"):
@@ -349,7 +348,7 @@ def test_a_failed_re_inspection_without_interview_goes_straight_back(library, at
     assert plan.audit_ok()
 
 
-def test_an_overdue_rectification_is_escalated_to_the_reform_office(library, at):  # noqa: F811
+def test_an_overdue_rectification_is_escalated_to_the_reform_office(library, at):
     plan = _started(library, at)
     _notice(plan, at, deadline="2026-04-30")
     # reminded 3 days before the deadline (end of 27 April), overdue after 30 April
@@ -370,7 +369,7 @@ def test_an_overdue_rectification_is_escalated_to_the_reform_office(library, at)
     assert plan.audit_ok()
 
 
-def test_a_rectification_reported_before_the_office_follows_it_up_withdraws_the_follow_up(library, at):  # noqa: F811
+def test_a_rectification_reported_before_the_office_follows_it_up_withdraws_the_follow_up(library, at):
     """Rectifying, its reminder and its follow-up are one subprocess that ends with the report:
     a 督办逾期整改 not yet done leaves the reform office's inbox with it."""
     plan = _started(library, at)
@@ -385,7 +384,7 @@ def test_a_rectification_reported_before_the_office_follows_it_up_withdraws_the_
     assert plan.audit_ok()
 
 
-def test_the_rectification_deadline_cannot_be_in_the_past(library, at):  # noqa: F811
+def test_the_rectification_deadline_cannot_be_in_the_past(library, at):
     plan = _started(library, at)
     _reported_all_done(plan, at)
     with at("2026-04-01T10:00:00"):
@@ -400,7 +399,7 @@ def test_the_rectification_deadline_cannot_be_in_the_past(library, at):  # noqa:
     assert plan.audit_ok()
 
 
-def test_one_year_on_the_effects_are_evaluated_and_a_third_party_evaluation_recorded(library, at):  # noqa: F811
+def test_one_year_on_the_effects_are_evaluated_and_a_third_party_evaluation_recorded(library, at):
     plan = _started(library, at, thirdPartyEvaluation=True)
     _reported_all_done(plan, at)
     _no_findings(plan, at)
@@ -423,7 +422,7 @@ def test_one_year_on_the_effects_are_evaluated_and_a_third_party_evaluation_reco
     assert_closed(library, plan)
 
 
-def test_a_pilot_submits_its_summary_within_two_months_of_its_end_with_a_reminder(library, at):  # noqa: F811
+def test_a_pilot_submits_its_summary_within_two_months_of_its_end_with_a_reminder(library, at):
     plan = _started(library, at, pilot=True, pilotEnd="2026-06-30")
     _reported_all_done(plan, at)
     assert plan.fire_timers_at(at, "2026-06-30T23:59:00") == []
@@ -452,7 +451,7 @@ def test_a_pilot_submits_its_summary_within_two_months_of_its_end_with_a_reminde
     assert [e.get("element_id") for e in cancelled] == ["Task_UrgePilotSummary"]
 
 
-def test_a_pilot_started_without_its_end_date_asks_the_lead_unit_for_it(library, at):  # noqa: F811
+def test_a_pilot_started_without_its_end_date_asks_the_lead_unit_for_it(library, at):
     plan = _started(library, at, pilot=True)
     assert plan.inbox()["Task_SetPilotEnd"] == ("zhang", None)
     with at("2026-01-16T09:00:00"):
@@ -465,7 +464,7 @@ def test_a_pilot_started_without_its_end_date_asks_the_lead_unit_for_it(library,
     assert plan.audit_ok()
 
 
-def test_the_start_form_is_checked_and_the_local_rules_are_not_the_starters(library, at):  # noqa: F811
+def test_the_start_form_is_checked_and_the_local_rules_are_not_the_starters(library, at):
     with at("2026-01-15T09:00:00"):
         with pytest.raises(Invalid, match="plannedCompletion"):
             Implementation(library, plannedCompletion="2026-01-14")
@@ -487,7 +486,7 @@ def test_the_start_form_is_checked_and_the_local_rules_are_not_the_starters(libr
     assert plan.variables["quarterlyReporting"] is False
 
 
-def test_the_reform_office_starts_it_for_a_lead_unit_and_working_days_follow_the_holidays(library, at):  # noqa: F811
+def test_the_reform_office_starts_it_for_a_lead_unit_and_working_days_follow_the_holidays(library, at):
     # started on Tue 29 Sep 2026: National Day is off (1-7 Oct), Sat 10 Oct is a working day
     with at("2026-09-29T09:00:00"):
         plan = Implementation(library, actor="chen", leadUser="zhang", implementationStart="2026-09-29")
@@ -516,7 +515,7 @@ def _seen_by_the_lead_unit(engine, plan) -> dict:
             "reReviewDecisionReasons": view["values"]["reReviewDecisionReasons"]}
 
 
-def test_a_re_review_upheld_within_its_period_leaves_the_rectification_running(library, at):  # noqa: F811
+def test_a_re_review_upheld_within_its_period_leaves_the_rectification_running(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     rectify_id = plan.task("Task_Rectify")["id"]
@@ -547,7 +546,7 @@ def test_a_re_review_upheld_within_its_period_leaves_the_rectification_running(l
     assert plan.audit_ok()
 
 
-def test_a_re_review_that_changes_the_notice_restarts_the_rectification_on_the_new_list_and_deadline(library, at):  # noqa: F811
+def test_a_re_review_that_changes_the_notice_restarts_the_rectification_on_the_new_list_and_deadline(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     _request_re_review(plan, at)
@@ -576,7 +575,7 @@ def test_a_re_review_that_changes_the_notice_restarts_the_rectification_on_the_n
     assert plan.audit_ok()
 
 
-def test_a_change_that_changes_nothing_goes_back_to_the_office_member_who_decided_it(library, at):  # noqa: F811
+def test_a_change_that_changes_nothing_goes_back_to_the_office_member_who_decided_it(library, at):
     """变更 with neither list nor deadline written, or both as the notice already has them, would
     restart the rectification for nothing: the decision goes back to whoever made it, with its
     deadline counted from the request as before, and the rectification under the notice goes on."""
@@ -605,7 +604,7 @@ def test_a_change_that_changes_nothing_goes_back_to_the_office_member_who_decide
     assert plan.audit_ok()
 
 
-def test_a_change_decided_after_the_deadline_must_set_a_new_one_or_the_new_round_would_open_overdue(library, at):  # noqa: F811
+def test_a_change_decided_after_the_deadline_must_set_a_new_one_or_the_new_round_would_open_overdue(library, at):
     """The notice's deadline (30 April) has passed when the reform office decides (4 May): a
     change of the list alone would open a rectification already overdue and its follow-up at
     once. It goes back to the member who decided until a deadline not before today is set."""
@@ -633,7 +632,7 @@ def test_a_change_decided_after_the_deadline_must_set_a_new_one_or_the_new_round
     assert plan.audit_ok()
 
 
-def test_a_re_review_that_withdraws_the_notice_ends_the_rectification_and_closes_the_supervision(library, at):  # noqa: F811
+def test_a_re_review_that_withdraws_the_notice_ends_the_rectification_and_closes_the_supervision(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     _request_re_review(plan, at)
@@ -653,7 +652,7 @@ def test_a_re_review_that_withdraws_the_notice_ends_the_rectification_and_closes
     assert_closed(library, plan)
 
 
-def test_an_unused_request_period_ends_at_its_last_day_and_nothing_waits_for_it(library, at):  # noqa: F811
+def test_an_unused_request_period_ends_at_its_last_day_and_nothing_waits_for_it(library, at):
     plan = _started(library, at)
     _notice(plan, at, deadline="2026-05-20")
     assert plan.fire_timers_at(at, "2026-05-06T23:59:00") == []  # 1 May, the 30th day, is a holiday: to the end of 6 May
@@ -667,7 +666,7 @@ def test_an_unused_request_period_ends_at_its_last_day_and_nothing_waits_for_it(
     assert plan.audit_ok()
 
 
-def test_a_lead_unit_without_objection_waives_the_re_review_and_re_inspection_follows_its_report(library, at):  # noqa: F811
+def test_a_lead_unit_without_objection_waives_the_re_review_and_re_inspection_follows_its_report(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     with at("2026-04-03T10:00:00"):
@@ -685,7 +684,7 @@ def test_a_lead_unit_without_objection_waives_the_re_review_and_re_inspection_fo
     assert plan.audit_ok()
 
 
-def test_a_lead_unit_that_reported_early_and_then_waives_has_its_re_inspection_at_once(library, at):  # noqa: F811
+def test_a_lead_unit_that_reported_early_and_then_waives_has_its_re_inspection_at_once(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     with at("2026-04-10T10:00:00"):
@@ -700,7 +699,7 @@ def test_a_lead_unit_that_reported_early_and_then_waives_has_its_re_inspection_a
     assert plan.audit_ok()
 
 
-def test_a_request_without_reasons_is_refused_at_the_form_and_nothing_is_decided(library, at):  # noqa: F811
+def test_a_request_without_reasons_is_refused_at_the_form_and_nothing_is_decided(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     first = plan.task("Task_RequestReReview")["id"]
@@ -723,7 +722,7 @@ def test_a_request_without_reasons_is_refused_at_the_form_and_nothing_is_decided
     assert plan.audit_ok()
 
 
-def test_a_request_refused_for_its_reasons_still_ends_with_the_request_period(library, at):  # noqa: F811
+def test_a_request_refused_for_its_reasons_still_ends_with_the_request_period(library, at):
     """A request refused at the form for want of its reasons leaves the request as it was: its
     period is not extended, it leaves the inbox at the end of 6 May (its 30th day, 1 May, is a holiday) and nothing is decided."""
     plan = _started(library, at)
@@ -740,7 +739,7 @@ def test_a_request_refused_for_its_reasons_still_ends_with_the_request_period(li
 
 # --- pilot phase evaluation (试点期超过3年的阶段性评估) ---
 
-def test_a_pilot_longer_than_three_years_gets_its_phase_evaluation_three_years_in(library, at):  # noqa: F811
+def test_a_pilot_longer_than_three_years_gets_its_phase_evaluation_three_years_in(library, at):
     plan = _started(library, at, pilot=True, pilotEnd="2029-06-30")
     _reported_all_done(plan, at)
     _no_findings(plan, at)
@@ -762,7 +761,7 @@ def test_a_pilot_longer_than_three_years_gets_its_phase_evaluation_three_years_i
     assert plan.audit_ok()
 
 
-def test_a_pilot_of_three_years_or_less_has_no_phase_evaluation(library, at):  # noqa: F811
+def test_a_pilot_of_three_years_or_less_has_no_phase_evaluation(library, at):
     plan = _started(library, at, pilot=True, pilotEnd="2029-01-15")  # exactly 36 months after the start
     _reported_all_done(plan, at)
     assert sorted(plan.fire_timers_at(at, "2029-01-16T00:00:01")) == ["Event_EvaluationDue", "Event_PilotEnds"]
@@ -773,7 +772,7 @@ def test_a_pilot_of_three_years_or_less_has_no_phase_evaluation(library, at):  #
 
 # --- quarterly report through the special group (季通报) ---
 
-def test_a_quarterly_plan_is_reviewed_by_its_special_group_on_the_quarters_last_month_only(library, at):  # noqa: F811
+def test_a_quarterly_plan_is_reviewed_by_its_special_group_on_the_quarters_last_month_only(library, at):
     plan = _started(library, at, quarterlyReporting=True)
     for month_ends, report_day in (("2026-02-01", "2026-02-05"), ("2026-03-01", "2026-03-05")):
         assert plan.fire_timers_at(at, f"{month_ends}T00:00:01") == ["Event_ReportMonthEnds"]
@@ -809,7 +808,7 @@ def test_a_quarterly_plan_is_reviewed_by_its_special_group_on_the_quarters_last_
     assert plan.audit_ok()
 
 
-def test_a_plan_without_quarterly_reporting_files_march_without_a_review(library, at):  # noqa: F811
+def test_a_plan_without_quarterly_reporting_files_march_without_a_review(library, at):
     plan = _started(library, at)
     for month_ends in ("2026-02-01", "2026-03-01", "2026-04-01"):
         plan.fire_timers_at(at, f"{month_ends}T00:00:01")
@@ -819,7 +818,7 @@ def test_a_plan_without_quarterly_reporting_files_march_without_a_review(library
     assert plan.audit_ok()
 
 
-def test_a_lead_unit_contact_who_is_no_user_is_refused_at_start_not_given_the_step(library):  # noqa: F811
+def test_a_lead_unit_contact_who_is_no_user_is_refused_at_start_not_given_the_step(library):
     """牵头单位经办人 is typed: a name nobody has would have opened 明确责任分工 for nobody to see
     (the office could even urge 'nosuchuser'). The start is refused, naming the step and the name."""
     with pytest.raises(Invalid, match="环节「明确责任分工」.*办理人「nosuchuser」不是本系统的用户"):
@@ -829,7 +828,7 @@ def test_a_lead_unit_contact_who_is_no_user_is_refused_at_start_not_given_the_st
     assert Implementation(library, actor="chen", leadUser="wang").inbox()["Task_AssignResponsibility"][0] == "wang"
 
 
-def test_a_drafter_starts_implementation_only_for_their_own_unit_and_as_its_contact(library):  # noqa: F811
+def test_a_drafter_starts_implementation_only_for_their_own_unit_and_as_its_contact(library):
     """A penetration test started implementation as a drafter of one unit in another unit's name
     (a line on the ledger and deadlines in that unit's name) and named an auditor as 牵头单位经办人,
     who then held every step. starterUnit keeps a drafter to their own unit; leadUser is

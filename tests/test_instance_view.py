@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 
 from engine import clock
 
-from .plan_helper import Plan, deploy_library
+from .plan_helper import Plan
 
 ALL_BRANCHES = {"touchesPublicInterest": True, "technical": True}
 ARGUMENTATION = ["Task_DepartmentOpinions", "Task_ExpertArgumentation", "Task_PublicConsultation"]
@@ -17,12 +16,6 @@ ARGUMENTATION = ["Task_DepartmentOpinions", "Task_ExpertArgumentation", "Task_Pu
 def days_ago(days: int) -> str:
     """A consultation start far enough back that its period is over and the branch runs on."""
     return (clock.today() - timedelta(days=days)).isoformat()
-
-
-@pytest.fixture
-def library(engine, people):
-    deploy_library(engine)
-    return engine
 
 
 def test_each_finished_branch_keeps_its_variables_while_the_others_run(library):

@@ -12,12 +12,11 @@ from engine.cli import main
 from engine.errors import Invalid
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 REGISTER = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedCompletion": "2027-06-30"}
 
 
-def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(library, at):  # noqa: F811
+def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(library, at):
     with at("2026-12-17T09:00:00"):  # 15 working days: 8 January, 1 January off by law
         late = Plan(library)
         late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
@@ -47,7 +46,7 @@ def test_a_missed_deadline_is_red_until_done_then_yellow_and_the_rest_green(libr
         assert library.ledger(colour="red") == []
 
 
-def test_a_plan_not_issued_by_its_planned_date_is_red_and_issued_late_yellow(library, at):  # noqa: F811
+def test_a_plan_not_issued_by_its_planned_date_is_red_and_issued_late_yellow(library, at):
     """reform_plan.bpmn names its milestone with process properties: 方案出台, planned by
     plannedCompletion, reached on issueDate."""
     with at("2026-12-01T09:00:00"):
@@ -71,7 +70,7 @@ def _cli(engine, *args):
     return CliRunner().invoke(main, ["--db", engine.db.url, "--now", "2027-01-12T09:00:00", "ledger", *args])
 
 
-def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, tmp_path):  # noqa: F811
+def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, tmp_path):
     with at("2026-12-17T09:00:00"):  # 15 working days: 8 January, 1 January off by law
         late = Plan(library)
         late.run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
@@ -113,14 +112,14 @@ def test_the_reform_office_reads_the_ledger_and_saves_it_for_excel(library, at, 
 
 
 @pytest.mark.parametrize("name", ["ledger.txt", "ledger"])
-def test_a_file_that_is_neither_xlsx_nor_csv_is_refused_and_not_written(library, tmp_path, name):  # noqa: F811
+def test_a_file_that_is_neither_xlsx_nor_csv_is_refused_and_not_written(library, tmp_path, name):
     result = _cli(library, "--output", str(tmp_path / name))
     assert result.exit_code != 0
     assert "台账文件须以 .xlsx 或 .csv 结尾" in result.stderr
     assert not (tmp_path / name).exists()
 
 
-def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):  # noqa: F811
+def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):
     """implementation.bpmn's milestone is 举措全部完成 by its planned completion date, reached at
     the end of the month whose table says every measure is done: January's table, filed on 2 Feb,
     reaches it on 31 Jan, a day after the planned 30 Jan."""
@@ -138,7 +137,7 @@ def test_an_implementation_is_on_the_ledger_with_its_own_milestone(library, at):
     assert [(m["what"], m["done_at"], m["days_late"]) for m in row["missed"]] == [("举措全部完成", "2026-01-31", 1)]
 
 
-def test_an_implementation_done_by_its_planned_month_end_is_on_time_though_reported_later(library, at):  # noqa: F811
+def test_an_implementation_done_by_its_planned_month_end_is_on_time_though_reported_later(library, at):
     from .test_implementation import _report, _started
     plan = _started(library, at, plannedCompletion="2026-01-31")
     assert plan.fire_timers_at(at, "2026-02-01T00:00:01") == ["Event_ReportMonthEnds"]
@@ -148,7 +147,7 @@ def test_an_implementation_done_by_its_planned_month_end_is_on_time_though_repor
     assert (row["colour"], row["milestone_reached"], row["missed"]) == ("green", "2026-01-31", [])
 
 
-def test_the_warning_is_coloured_on_a_terminal_and_plain_in_a_file(library, at):  # noqa: F811
+def test_the_warning_is_coloured_on_a_terminal_and_plain_in_a_file(library, at):
     with at("2026-12-18T09:00:00"):
         Plan(library).run_until("Task_LegalityReview", Task_RegisterPlan=REGISTER)
     args = ["--db", library.db.url, "--now", "2027-01-12T09:00:00", "ledger"]
@@ -157,7 +156,7 @@ def test_the_warning_is_coloured_on_a_terminal_and_plain_in_a_file(library, at):
     assert "\x1b[" not in CliRunner().invoke(main, args).stdout
 
 
-def test_a_file_that_cannot_be_written_is_refused_in_a_sentence_not_a_traceback(library, tmp_path):  # noqa: F811
+def test_a_file_that_cannot_be_written_is_refused_in_a_sentence_not_a_traceback(library, tmp_path):
     for name in ("台账.xlsx", "台账.csv"):
         result = _cli(library, "--output", str(tmp_path / "no-such-folder" / name))
         assert result.exit_code != 0 and not isinstance(result.exception, OSError)
@@ -179,7 +178,7 @@ def test_a_file_is_written_whole_or_not_at_all(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["台账.csv"]
 
 
-def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_ended(library, at):  # noqa: F811
+def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_ended(library, at):
     """A plan rejected before its planned issuance date is not counted overdue ever after; one
     rejected after it stays red, late by the days up to its end, not by more each day."""
     rejected = {}
@@ -200,7 +199,7 @@ def test_a_plan_that_ended_without_its_milestone_is_judged_as_it_stood_when_it_e
         assert [(m["what"], m["done_at"], m["days_late"]) for m in late["missed"]] == [("方案出台", None, 4)]
 
 
-def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archive_handover(library, at, tmp_path):  # noqa: F811
+def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archive_handover(library, at, tmp_path):
     """After a rejection the plan stays open for the archive's handover (up to 30 days, or late):
     方案出台 is judged as it stood when the plan was rejected, not missed meanwhile or thereafter."""
     rejected = {}
@@ -236,7 +235,7 @@ def test_a_rejected_plan_is_judged_on_the_day_of_its_rejection_not_of_its_archiv
     assert "方案出台：期限 2026-12-10，已逾期 4 天 (due 2026-12-10, 4 days overdue)" in shown  # the late one's, not 26
 
 
-def test_text_people_entered_is_never_a_formula_in_the_spreadsheet(library, at, tmp_path):  # noqa: F811
+def test_text_people_entered_is_never_a_formula_in_the_spreadsheet(library, at, tmp_path):
     from openpyxl import load_workbook
 
     title = '=HYPERLINK("http://example.com/","点此查看")'
@@ -252,7 +251,7 @@ def test_text_people_entered_is_never_a_formula_in_the_spreadsheet(library, at, 
     assert (cells[2], cells[6]) == ("'" + title, "'@市财政局")  # as Excel shows typed text
 
 
-def test_a_control_character_pasted_into_a_form_does_not_stop_the_spreadsheets(library, at, tmp_path):  # noqa: F811
+def test_a_control_character_pasted_into_a_form_does_not_stop_the_spreadsheets(library, at, tmp_path):
     """A lead unit pasted from another program with a bell character (U+0007) in it: the ledger
     and the decision archive are still saved as .xlsx, the character shown as <U+0007>, not a
     traceback and no file."""
@@ -272,7 +271,7 @@ def test_a_control_character_pasted_into_a_form_does_not_stop_the_spreadsheets(l
     assert "市财政<U+0007>局" in cells and any("市财政<U+0007>局" in str(c) for c in cells[10:])
 
 
-def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(library, at):  # noqa: F811
+def test_a_plan_and_its_implementation_are_told_apart_by_their_business_keys(library, at):
     with at("2026-12-18T09:00:00"):
         ids = [library.start("reform_plan", actor="zhang", title="深化非公经济领域改革方案", business_key=key)["id"]
                for key in ("DT-2015-08", "DT-2015-08-LS")]
@@ -305,7 +304,7 @@ def test_a_task_withdrawn_after_its_deadline_counts_as_missed_and_closed(engine,
         in result.stdout.splitlines()
 
 
-def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_path):  # noqa: F811
+def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_path):
     """Two plans of 市财政局 whose legality reviews are both 4 days late, and one of 市国土局
     reviewed on time: the unit with red plans comes first, its delays counted and added up."""
     with at("2026-12-17T09:00:00"):  # 15 working days: 8 January, 1 January off by law
@@ -341,7 +340,7 @@ def test_the_ledger_per_lead_unit_for_the_annual_assessment(library, at, tmp_pat
             ["市财政局", "2", "2", "0", "0", "2", "8", "0", "0"], ["市国土局", "1", "0", "0", "1", "0", "0", "0", "0"]]
 
 
-def test_a_plan_in_implementation_shows_its_measures_as_its_last_table_rated_them(library, at, tmp_path):  # noqa: F811
+def test_a_plan_in_implementation_shows_its_measures_as_its_last_table_rated_them(library, at, tmp_path):
     """DOMAIN.md: each measure is rated 已完成 / 已启动未完成 / 未启动; implementation.bpmn names the
     counts with the process properties ledgerMeasures, ledgerMeasuresDone, ledgerMeasuresStarted."""
     from openpyxl import load_workbook
@@ -372,7 +371,7 @@ def test_a_plan_in_implementation_shows_its_measures_as_its_last_table_rated_the
 
 
 # ------------------------------------------------------------------ a year's ledger (年度台账)
-def _years_plans(library, at) -> dict:  # noqa: F811
+def _years_plans(library, at) -> dict:
     """2026's plans, one still open, one filed and one stopped that year, one stopped only after
     New Year; 2027's, one started ten minutes into it (Beijing time: still 2026 in UTC)."""
     with at("2026-03-02T09:00:00"):
@@ -392,7 +391,7 @@ def _years_plans(library, at) -> dict:  # noqa: F811
     return {"open": open_.id, "filed": filed.id, "stopped": stopped.id, "late_stop": late_stop.id, "new": new.id}
 
 
-def test_a_years_ledger_has_its_plans_and_those_carried_over_not_those_closed_before_it(library, at):  # noqa: F811
+def test_a_years_ledger_has_its_plans_and_those_carried_over_not_those_closed_before_it(library, at):
     plans = _years_plans(library, at)
     with at("2027-01-12T09:00:00"):
         rows = {r["id"]: r["carried_over"] for r in library.ledger(year=2027)}
@@ -418,12 +417,12 @@ def test_a_years_ledger_has_its_plans_and_those_carried_over_not_those_closed_be
         library.ledger(year=1899)
 
 
-def test_no_plan_yet_offers_this_year_alone(library, at):  # noqa: F811
+def test_no_plan_yet_offers_this_year_alone(library, at):
     with at("2027-01-12T09:00:00"):
         assert library.ledger_years() == [2027] and library.ledger(year=2027) == []
 
 
-def test_the_command_reads_a_years_ledger_marking_the_plans_carried_over(library, at, tmp_path):  # noqa: F811
+def test_the_command_reads_a_years_ledger_marking_the_plans_carried_over(library, at, tmp_path):
     plans = _years_plans(library, at)
     result = _cli(library, "--year", "2027")
     assert result.exit_code == 0, result.output

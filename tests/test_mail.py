@@ -23,7 +23,6 @@ from models import AuditEvent, MailMessage, User
 
 from .conftest import FIXTURES
 from .plan_helper import Plan, audit_payloads
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 MINI = FIXTURES / "diagrams" / "mini_approval.bpmn"
 TITLE = "优化营商环境改革方案"
@@ -192,7 +191,7 @@ def test_urging_mails_the_holder_or_else_the_candidates_with_the_note(mini, smtp
     assert "催办说明：请抓紧办理。" in inbox.to("li@legal.example.gov.cn")[1].get_content()
 
 
-def test_a_reminder_mails_the_reviewer_and_the_overdue_escalation_the_office(library, at):  # noqa: F811
+def test_a_reminder_mails_the_reviewer_and_the_overdue_escalation_the_office(library, at):
     library.update_user("li", actor="chen", email="li@legal.example.gov.cn")
     library.set_email("chen", "chen@reform.example.gov.cn", actor="chen")
     with at("2025-09-26T09:00:00"):
@@ -424,7 +423,7 @@ def test_without_addresses_a_new_step_costs_no_statement_for_mail_and_with_one_a
     assert outbox(engine) == []
 
 
-def test_a_step_sent_back_to_the_reviewer_who_just_sent_it_mails_nobody_else(library, at):  # noqa: F811
+def test_a_step_sent_back_to_the_reviewer_who_just_sent_it_mails_nobody_else(library, at):
     """A meeting that decides to discuss a plan again goes back to the record of the meeting
     (deliberation's 需再次讨论？), claimed by the office member who recorded it
     (Engine._return_to_sender): not a new step for the group's others."""

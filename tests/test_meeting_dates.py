@@ -15,16 +15,10 @@ from playwright.sync_api import expect
 from engine import display
 from engine.errors import Invalid
 
-from .plan_helper import Plan, deploy_library
+from .plan_helper import Plan
 from .web_helper import open_task, sign_in, signed_in_client
 
 PARTY_DOCUMENT = {"category": "major", "partyDocument": True, "governmentDuties": True}
-
-
-@pytest.fixture
-def library(engine, people):
-    deploy_library(engine)
-    return engine
 
 
 def _refused(plan: Plan, element: str, day: str, **data) -> str:

@@ -20,7 +20,6 @@ from .plan_helper import Plan, audit_payloads
 from .test_modeler_corpus import (LEGAL_ANSWER, LONG_OPINION, OPINION_LABEL_V2, SHORT_OPINION,
                                   analyst_copy_of_legality_review, ended_at, open_tasks, work)
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 V1 = (FIXTURES / "diagrams" / "mini_approval.bpmn").read_text(encoding="utf-8")
 # version 2: the draft step is renamed and asks for one more field; a return no longer needs a
@@ -220,7 +219,7 @@ def test_a_draft_and_a_claim_survive_the_move(office):
     assert [t["element_id"] for t in _open(office, plan["id"])] == ["Task_Sign"]
 
 
-def test_a_plan_inside_an_embedded_subprocess_moves_and_keeps_its_timers(library, at):  # noqa: F811
+def test_a_plan_inside_an_embedded_subprocess_moves_and_keeps_its_timers(library, at):
     """legality_review started on its own waits at Task_LegalityReview inside its embedded
     SubProcess_Review, whose reminder and overdue timers run on the subprocess."""
     with at("2026-12-01T09:00:00"):
@@ -256,7 +255,7 @@ def test_a_plan_inside_an_embedded_subprocess_moves_and_keeps_its_timers(library
         assert verify(s).ok
 
 
-def test_a_plan_inside_a_called_process_moves_it_too_and_calls_not_made_bind_the_latest(library):  # noqa: F811
+def test_a_plan_inside_a_called_process_moves_it_too_and_calls_not_made_bind_the_latest(library):
     inside, before = Plan(library, title="已在审查"), Plan(library, title="尚未审查")
     inside.run_until("Task_CheckMaterials")  # in the called legality_review
     library.deploy([("legality_review.bpmn", analyst_copy_of_legality_review())])
@@ -278,7 +277,7 @@ def test_a_plan_inside_a_called_process_moves_it_too_and_calls_not_made_bind_the
     assert "materialsComplete" in form
 
 
-def test_a_plan_deep_inside_a_called_process_moves_and_the_called_process_stays(library):  # noqa: F811
+def test_a_plan_deep_inside_a_called_process_moves_and_the_called_process_stays(library):
     """In legality_review's own embedded subprocess, with no newer legality_review: the plan's own
     process moves, legality_review stays on its version, and the review goes on."""
     plan = Plan(library, title="审查中")
@@ -296,7 +295,7 @@ def test_a_plan_deep_inside_a_called_process_moves_and_the_called_process_stays(
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same engine", "from the database"])
-def test_a_plan_inside_a_called_process_without_a_newer_version_moves_its_own_process(library, restart):  # noqa: F811
+def test_a_plan_inside_a_called_process_without_a_newer_version_moves_its_own_process(library, restart):
     """risk_assessment has no newer version: it stays on the version the plan is running in it,
     and the plan's own process moves; once the risk assessment ends, the plan follows version 2."""
     renamed = (BPMN / "reform_plan.bpmn").read_text(encoding="utf-8").replace(
@@ -392,7 +391,7 @@ def test_the_values_a_plan_started_with_stay_and_new_properties_are_added(engine
     assert engine.instance(plan["id"])["variables"]["signOffDays"] == 5  # carried on to the next step
 
 
-def test_a_called_process_the_plan_went_through_keeps_its_version(library):  # noqa: F811
+def test_a_called_process_the_plan_went_through_keeps_its_version(library):
     """The plan's finished legality review is saved in the plan's state on legality_review v1:
     after the move the plan is still read back with that version, and runs on to its end."""
     plan = Plan(library, title="审查已过")
@@ -409,7 +408,7 @@ def test_a_called_process_the_plan_went_through_keeps_its_version(library):  # n
     assert plan.refresh()["status"] == "completed" and plan.audit_ok()
 
 
-def test_each_body_of_a_round_of_reports_keeps_its_own_step(library, at):  # noqa: F811
+def test_each_body_of_a_round_of_reports_keeps_its_own_step(library, at):
     """A multi-instance activity (engine/scripting.py gives its spec a class of its own, which
     SpiffWorkflow's comparison of specs must still read): each reporting body's open report keeps
     the body it is for, and the round runs on to its end."""

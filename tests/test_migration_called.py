@@ -16,7 +16,6 @@ from .plan_helper import Plan, audit_payloads
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
 from .test_migration import DRAFT, REFORM_PLAN_V2, V2, _state
 from .test_modeler_corpus import LEGAL_ANSWER, LONG_OPINION, OPINION_LABEL_V2, SHORT_OPINION, analyst_copy_of_legality_review
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 # legality_review with its first step given a new id by the Modeler: a plan waiting there cannot move
 CHECK_RENAMED = analyst_copy_of_legality_review().replace(b"Task_CheckMaterials", b"Activity_0check1")
@@ -31,7 +30,7 @@ def _form(engine, task_id) -> dict:
     return {f["id"]: f for f in engine.task_view(task_id)["form"]}
 
 
-def test_a_plan_inside_the_called_legality_review_moves_alone_and_follows_version_2(library):  # noqa: F811
+def test_a_plan_inside_the_called_legality_review_moves_alone_and_follows_version_2(library):
     plan = Plan(library, title="审查材料中")
     plan.run_until("Task_CheckMaterials")  # in the called legality_review v1
     check = plan.task("Task_CheckMaterials")
@@ -69,7 +68,7 @@ def test_a_plan_inside_the_called_legality_review_moves_alone_and_follows_versio
         assert verify(s).ok
 
 
-def test_a_plan_inside_the_called_process_s_subprocess_moves_with_its_own_process(library):  # noqa: F811
+def test_a_plan_inside_the_called_process_s_subprocess_moves_with_its_own_process(library):
     plan = Plan(library, title="审查中")
     plan.run_until("Task_LegalityReview")  # inside SubProcess_Review, inside the called legality_review
     review = plan.task("Task_LegalityReview")
@@ -92,7 +91,7 @@ def test_a_plan_inside_the_called_process_s_subprocess_moves_with_its_own_proces
     assert plan.refresh()["status"] == "completed" and plan.audit_ok()
 
 
-def test_a_called_process_whose_open_step_is_gone_is_refused_and_unchanged(library):  # noqa: F811
+def test_a_called_process_whose_open_step_is_gone_is_refused_and_unchanged(library):
     plan = Plan(library, title="审查材料中")
     plan.run_until("Task_CheckMaterials")
     library.deploy([("legality_review.bpmn", CHECK_RENAMED)])
@@ -146,7 +145,7 @@ def test_many_plans_of_a_process_move_at_once_each_on_its_own(cli, tmp_path, mon
     cli("audit", "verify")  # exit 0: the chain is intact
 
 
-def test_the_plans_inside_a_fixed_called_process_are_the_candidates_of_its_key(library):  # noqa: F811
+def test_the_plans_inside_a_fixed_called_process_are_the_candidates_of_its_key(library):
     inside, before = Plan(library, title="审查材料中"), Plan(library, title="尚未审查")
     inside.run_until("Task_CheckMaterials")
     deep = Plan(library, title="审查中")

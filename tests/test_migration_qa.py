@@ -18,7 +18,6 @@ from .plan_helper import Plan
 from .test_migration import REFORM_PLAN_V2
 from .test_modeler_corpus import analyst_copy_of_legality_review
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 from .web_helper import signed_in_client
 from .plan_helper import audit_payloads
 from .test_migration import DRAFT, TIMED, V1, V2, _complete, _deploy, _open, _state, refused
@@ -139,7 +138,7 @@ def test_a_plan_started_without_a_field_the_new_start_form_requires_is_refused(e
     assert engine.migrate_plan(started["id"], actor="chen", reason="改名")["definition_version"] == 3
 
 
-def test_a_called_process_deployed_after_the_preview_makes_the_move_a_conflict(library):  # noqa: F811
+def test_a_called_process_deployed_after_the_preview_makes_the_move_a_conflict(library):
     """The preview showed the legality review still to be called on version 1; version 2 deployed
     meanwhile would have been bound without anyone seeing it."""
     plan = Plan(library, title="预览后又部署")
@@ -226,7 +225,7 @@ def test_two_moves_of_one_plan_at_once_one_wins_and_the_other_is_a_conflict(engi
         assert verify(s).ok
 
 
-def test_a_round_of_reports_half_done_moves_and_each_step_keeps_its_body(library, at):  # noqa: F811
+def test_a_round_of_reports_half_done_moves_and_each_step_keeps_its_body(library, at):
     """The multi-instance reports mid-way: one body has reported (its review open), two have not;
     the new version renames the steps. The done report keeps its name; the open ones take the new."""
     from .test_work_report import BODIES, HALF_YEAR, Round

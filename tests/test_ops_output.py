@@ -11,12 +11,11 @@ from click.testing import CliRunner
 from engine.cli import main
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 NOW = "2026-12-20T09:00:00"
 
 
-def _run(library, *args):  # noqa: F811
+def _run(library, *args):
     result = CliRunner().invoke(main, ["--db", library.db.url, "--now", NOW, *args])
     assert result.exit_code == 0, result.output
     return result
@@ -32,7 +31,7 @@ def _run(library, *args):  # noqa: F811
     (["archive", "1"], "已写入决策档案到"),
 ])
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
-def test_a_command_with_output_prints_one_line_not_what_it_wrote(library, at, tmp_path, command, written,  # noqa: F811
+def test_a_command_with_output_prints_one_line_not_what_it_wrote(library, at, tmp_path, command, written,
                                                                   suffix):
     with at("2026-12-18T09:00:00"):
         Plan(library).run_until("Task_Research")

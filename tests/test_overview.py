@@ -16,13 +16,12 @@ from engine.cli import main
 from engine.errors import Forbidden
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 REGISTER = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedCompletion": "2027-06-30"}
 
 
 @pytest.fixture
-def plans(library, at):  # noqa: F811
+def plans(library, at):
     """One started on Thursday 17 December 2026, waiting at its legality review (due Friday 8 January
     2027: 15 working days, 1 January off by law); and on Friday 18 December one on time at research
     and one at its filing (报送备案, due Monday 18 January 2027)."""
@@ -39,7 +38,7 @@ def plans(library, at):  # noqa: F811
     return late, on_time, filing
 
 
-def test_the_counts_are_the_years_ledger_and_an_overdue_step_ranks_its_lead_unit(library, plans, at):  # noqa: F811
+def test_the_counts_are_the_years_ledger_and_an_overdue_step_ranks_its_lead_unit(library, plans, at):
     late, on_time, filing = plans
     with at("2027-01-12T09:00:00"):  # the review four days late
         view = library.overview("chen")
@@ -61,7 +60,7 @@ def test_the_counts_are_the_years_ledger_and_an_overdue_step_ranks_its_lead_unit
         assert count_open_listed(s, "chen", "all", clock.now(), soon_by=clock.now())[1] == 1
 
 
-def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(library, plans, at):  # noqa: F811
+def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(library, plans, at):
     _, _, filing = plans
     filed = filing.task("Task_FileDocument")["id"]
     with at("2027-01-13T09:00:00"):  # Wednesday: Thursday, Friday, (weekend,) Monday the 18th = 3 working days
@@ -100,7 +99,7 @@ def test_due_in_3_working_days_across_a_weekend_is_due_soon_and_in_8_is_not(libr
     assert [(u["lead_unit"], u["overdue"]) for u in view["units"]["top"]] == sorted([("市财政局", 1), ("市科技局", 1)])
 
 
-def test_a_year_with_no_holidays_entered_is_named_with_the_open_steps_due_in_it(library, plans, at):  # noqa: F811
+def test_a_year_with_no_holidays_entered_is_named_with_the_open_steps_due_in_it(library, plans, at):
     """In December, deadlines reach into a year the calendar package does not know yet (1.11.0 knows
     none after 2026): the office is told which year, and how many open steps counted in working
     days are due in it, until it enters that year's schedule; the inbox marks them provisional. The
@@ -139,7 +138,7 @@ def test_calendar_gaps_look_90_days_ahead_and_at_every_deadline():
     assert calendar_gaps(entered, date(2026, 11, 15), ["2027-01-08T16:00:00+00:00"]) == []
 
 
-def test_only_the_reform_office_sees_the_overview(library, plans):  # noqa: F811
+def test_only_the_reform_office_sees_the_overview(library, plans):
     with pytest.raises(Forbidden) as refused:
         library.overview("zhang")
     assert "只有改革办" in refused.value.message
@@ -147,7 +146,7 @@ def test_only_the_reform_office_sees_the_overview(library, plans):  # noqa: F811
         library.overview("nobody")
 
 
-def test_the_command_line_prints_the_overview_and_its_json(library, plans):  # noqa: F811
+def test_the_command_line_prints_the_overview_and_its_json(library, plans):
     def run(*args):
         return CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-01-12T09:00:00", "overview", *args])
     shown, data, refused = run("--as", "chen"), run("--as", "chen", "--json"), run("--as", "zhang")
@@ -161,7 +160,7 @@ def test_the_command_line_prints_the_overview_and_its_json(library, plans):  # n
     assert refused.exit_code != 0 and "只有改革办" in refused.output
 
 
-def test_the_command_line_lists_the_steps_due_soon(library, plans):  # noqa: F811
+def test_the_command_line_lists_the_steps_due_soon(library, plans):
     filed = plans[2].task("Task_FileDocument")["id"]
 
     def run(now, *args):
@@ -176,7 +175,7 @@ def test_the_command_line_lists_the_steps_due_soon(library, plans):  # noqa: F81
     assert both.exit_code == 2 and "--due-soon" in both.output
 
 
-def test_the_command_lines_english_counts_agree_with_their_nouns(library, plans, monkeypatch):  # noqa: F811
+def test_the_command_lines_english_counts_agree_with_their_nouns(library, plans, monkeypatch):
     from engine.commands import Engine
     counted = Engine.overview
 
@@ -189,7 +188,7 @@ def test_the_command_lines_english_counts_agree_with_their_nouns(library, plans,
     assert "(1 rectification open, 1 overdue; 1 supervision overdue)" in shown.stdout
 
 
-def test_a_year_without_holidays_and_without_steps_due_in_it_is_warned_of_without_a_count(library, plans, monkeypatch):  # noqa: F811
+def test_a_year_without_holidays_and_without_steps_due_in_it_is_warned_of_without_a_count(library, plans, monkeypatch):
     from engine.commands import Engine
     counted = Engine.overview
 
@@ -203,14 +202,14 @@ def test_a_year_without_holidays_and_without_steps_due_in_it_is_warned_of_withou
     assert warning.startswith("警告 (warning)：尚无 2028 年节假日安排") and "0 个未办结环节" not in shown.stdout
 
 
-def test_the_command_line_says_due_soon_and_overdue_as_the_web_does(library, plans):  # noqa: F811
+def test_the_command_line_says_due_soon_and_overdue_as_the_web_does(library, plans):
     shown = CliRunner().invoke(main, ["--db", library.db.url, "--now", "2027-01-13T09:00:00", "overview", "--as", "chen"])
     assert "    即将到期 (due soon)：#" in shown.stdout and "    将到期" not in shown.stdout
     helped = CliRunner().invoke(main, ["claim", "--help"])
     assert "认领一项您可办理的待办" in helped.output
 
 
-def test_a_reporting_bodys_overdue_report_counts_against_the_body_not_the_office_that_leads_the_round(library, at):  # noqa: F811
+def test_a_reporting_bodys_overdue_report_counts_against_the_body_not_the_office_that_leads_the_round(library, at):
     """QA walk on 4 January 2027: the year-end round's report 市国资委 had not sent was counted
     against 市委改革办, the round's lead unit, as though the office were late. A body's own report
     is the body's delay (claimed or still open to its group alike); the office's summary report,
@@ -245,7 +244,7 @@ def test_a_reporting_bodys_overdue_report_counts_against_the_body_not_the_office
 
 
 def test_a_timer_not_fired_15_minutes_after_it_was_due_is_warned_of_on_the_overview_and_its_command_line(
-        library, plans, at):  # noqa: F811
+        library, plans, at):
     """The audit of 6 December 2026: the timer worker stopped for weeks and the overview said
     nothing. The oldest timer of a running plan not fired 15 minutes after it was due, and the
     command line's warning at the top, after the calendar's."""

@@ -13,15 +13,9 @@ from engine import modeler
 from engine.errors import NotFound
 
 from .conftest import FIXTURES
-from .plan_helper import Plan, deploy_library
+from .plan_helper import Plan
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def library(engine, people):
-    deploy_library(engine)
-    return engine
 
 
 def _classes(svg: str) -> dict[str, set[str]]:

@@ -13,7 +13,7 @@ from engine.cli import main
 from engine.errors import Invalid
 
 from .conftest import BPMN
-from .plan_helper import Plan, audit_payloads, deploy_library, end_event
+from .plan_helper import Plan, audit_payloads, end_event
 
 # Segments of the path, in the order the tasks are created.
 START = ["Task_RegisterPlan", "Task_Research", "Task_DraftPlan"]
@@ -28,12 +28,6 @@ COUNTERSIGN = ["Task_ChooseOrdinaryRoute", "Task_Countersign"]
 ISSUE_AND_FILE = ["Task_IssuePlan", "Task_HandOverArchive", "Task_FileDocument", "Task_CheckFiling"]
 DECIDED = ["Task_HandOverArchive", "Task_IssuePlan"]
 ORDINARY_PLAN = START + DEPARTMENTS + REVIEW + COUNTERSIGN + ISSUE_AND_FILE
-
-
-@pytest.fixture
-def library(engine, people):
-    deploy_library(engine)
-    return engine
 
 
 def assert_filed(library, plan):
@@ -146,7 +140,7 @@ def test_medium_risk_follows_the_rule_configured_in_the_diagram_not_by_the_draft
     assert_filed(library, plan)
 
 
-def test_a_consultation_period_past_a_year_is_a_field_error_not_an_engine_failure(library):  # noqa: F811
+def test_a_consultation_period_past_a_year_is_a_field_error_not_an_engine_failure(library):
     """20,000 days once reached the timer and came back as addDays()'s own range error."""
     plan = Plan(library)
     plan.run_until("Task_PublicConsultation", Task_RegisterPlan={"touchesPublicInterest": True})

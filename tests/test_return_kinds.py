@@ -17,15 +17,9 @@ from engine.history import load_trail
 
 from web.i18n import split
 
-from .plan_helper import Plan, deploy_library
+from .plan_helper import Plan
 
 RISK_REASON = "补偿标准过低，易引发群体性事件，须提高后重新评估"
-
-
-@pytest.fixture
-def library(engine, people):
-    deploy_library(engine)
-    return engine
 
 
 def _opened_by(engine, task_id: int) -> tuple[dict | None, bool]:

@@ -21,7 +21,6 @@ from engine.procedure_gates import Library, containers
 from . import file_samples
 from .conftest import BPMN
 from .plan_helper import Plan, complete_step
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 
 def _materials(engine, plan_id: int) -> dict:
@@ -51,7 +50,7 @@ def test_the_library_names_the_gateways_that_make_a_procedure_unneeded():
         "legality_review": [], "collective_decision": []}
 
 
-def test_a_procedure_not_needed_is_told_from_one_ahead_and_one_in_progress(library, at):  # noqa: F811
+def test_a_procedure_not_needed_is_told_from_one_ahead_and_one_in_progress(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_PublicConsultation", Task_RegisterPlan={
@@ -64,7 +63,7 @@ def test_a_procedure_not_needed_is_told_from_one_ahead_and_one_in_progress(libra
         "legality_review": ("not_reached", None), "collective_decision": ("not_reached", None)}
 
 
-def test_a_needed_procedure_still_ahead_is_not_reached(library, at):  # noqa: F811
+def test_a_needed_procedure_still_ahead_is_not_reached(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_DepartmentOpinions", Task_RegisterPlan={"riskAssessmentRequired": True})
@@ -73,7 +72,7 @@ def test_a_needed_procedure_still_ahead_is_not_reached(library, at):  # noqa: F8
     assert states["public_participation"] == ("not_needed", "是否涉及群众切身利益：不涉及")
 
 
-def test_the_archive_says_the_states_as_the_task_page_does(library, at):  # noqa: F811
+def test_the_archive_says_the_states_as_the_task_page_does(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_LegalityReview")
@@ -93,7 +92,7 @@ def library_now():
 
 
 # ---------------------------------------------------------------- 修改说明
-def test_the_material_lists_each_redrafts_revision_notes_newest_first(library, at):  # noqa: F811
+def test_the_material_lists_each_redrafts_revision_notes_newest_first(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_SpecialGroupReview")
@@ -125,7 +124,7 @@ def _view(engine, plan_id: int, element_id: str) -> dict:
     # a week from 16 February ends on the 23rd, the Spring Festival's last day off: on the 24th
     # (periodEnd, 民法典第二百零三条)
     ({**ISSUED, "issueDate": "2026-02-16", "pilot": True}, "2026-02-24")])
-def test_the_filing_form_shows_the_original_deadline(library, at, data, deadline):  # noqa: F811
+def test_the_filing_form_shows_the_original_deadline(library, at, data, deadline):
     with at("2026-02-20T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=data)["id"]
         view = _view(library, plan, "Task_FileDocument")
@@ -136,7 +135,7 @@ def test_the_filing_form_shows_the_original_deadline(library, at, data, deadline
     assert date.fromisoformat(deadline) == date.fromisoformat(view["due_at"][:10]) or view["due_at"].startswith(deadline)
 
 
-def test_an_extended_filing_shows_both_deadlines(library, at):  # noqa: F811
+def test_an_extended_filing_shows_both_deadlines(library, at):
     with at("2026-03-02T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         library.fire_due_timers()
@@ -147,7 +146,7 @@ def test_an_extended_filing_shows_both_deadlines(library, at):  # noqa: F811
     assert ids.index("filingDeadline") < ids.index("newDeadline")  # the original first, then the new one
 
 
-def test_the_filing_review_shows_what_was_filed(library, at):  # noqa: F811
+def test_the_filing_review_shows_what_was_filed(library, at):
     with at("2026-02-20T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         [filing] = [t for t in library.instance(plan)["tasks"] if t["element_id"] == "Task_FileDocument"]
@@ -171,7 +170,7 @@ MEETING_ONE = {"meetingDate": "2026-03-02", "attendees": "刘洋、陈静、孙�
 ONE_MEETING = ("meetingDate", "attendees", "absentees", "memberStances", "dissent", "decision")
 
 
-def test_a_meeting_held_again_is_recorded_afresh_and_its_date_bounds_what_follows(library, at):  # noqa: F811
+def test_a_meeting_held_again_is_recorded_afresh_and_its_date_bounds_what_follows(library, at):
     with at("2026-03-02T15:00:00"):
         plan = Plan(library)
         plan.run_until("Task_LeadershipGroupMeeting", Task_RegisterPlan={"category": "major"})
@@ -222,7 +221,7 @@ def _shown(section: dict) -> list[tuple[str, int]]:
     return [(r["element_id"], section["round"]) for r in section["records"]]
 
 
-def test_a_risk_assessment_redone_after_an_adjustment_shows_only_its_latest_round(library, at):  # noqa: F811
+def test_a_risk_assessment_redone_after_an_adjustment_shows_only_its_latest_round(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_PrepareRiskReport", Task_RegisterPlan=RISK)
@@ -245,7 +244,7 @@ def test_a_risk_assessment_redone_after_an_adjustment_shows_only_its_latest_roun
     assert [(v["field"], v["value"]) for v in draft["values"]] == [("draftSummary", "提高补偿标准后的方案")]
 
 
-def test_the_special_groups_review_is_shown_with_its_round_and_said_older_once_the_plan_is_redrafted(library, at):  # noqa: F811
+def test_the_special_groups_review_is_shown_with_its_round_and_said_older_once_the_plan_is_redrafted(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_SpecialGroupReview")
@@ -269,7 +268,7 @@ def test_the_special_groups_review_is_shown_with_its_round_and_said_older_once_t
         ("specialGroupDecision", "审核通过"), ("specialGroupOpinion", "符合中央精神，举措可行")]
 
 
-def test_a_legality_review_failed_then_passed_shows_the_second_round_only(library, at):  # noqa: F811
+def test_a_legality_review_failed_then_passed_shows_the_second_round_only(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_CheckMaterials")
@@ -293,7 +292,7 @@ def test_a_legality_review_failed_then_passed_shows_the_second_round_only(librar
     assert [v["option"] for v in legality["records"][1]["values"] if v["field"] == "legalityResult"] == ["通过"]
 
 
-def test_a_procedure_not_done_again_since_the_redraft_says_its_round(library, at):  # noqa: F811
+def test_a_procedure_not_done_again_since_the_redraft_says_its_round(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_SpecialGroupReview", Task_RegisterPlan={"technical": True})
@@ -306,7 +305,7 @@ def test_a_procedure_not_done_again_since_the_redraft_says_its_round(library, at
     assert [r["element_id"] for r in experts["records"]] == ["Task_ExpertArgumentation", "Task_RecordExpertOpinionsHandling"]
 
 
-def test_an_adjustments_reviewers_read_the_proposal_and_the_offices_review(library, at):  # noqa: F811
+def test_an_adjustments_reviewers_read_the_proposal_and_the_offices_review(library, at):
     from .test_adjustment import Adjustment
     with at("2026-03-02T09:00:00"):
         plan = Adjustment(library)

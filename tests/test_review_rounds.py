@@ -14,7 +14,6 @@ from engine.cli import main
 
 from .conftest import BPMN
 from .plan_helper import Plan, complete_step
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": "http://camunda.org/schema/1.0/bpmn"}
 
@@ -126,7 +125,7 @@ def test_no_choice_that_sends_a_plan_back_is_prefilled_anywhere():
     assert [where for where in asked if forms.carries_over(FIELDS[where])] == []
 
 
-def test_a_second_round_special_group_review_opens_empty_with_last_rounds_values_apart(library):  # noqa: F811
+def test_a_second_round_special_group_review_opens_empty_with_last_rounds_values_apart(library):
     plan = Plan(library)
     plan.run_until("Task_SpecialGroupReview")
     plan.do("Task_SpecialGroupReview", specialGroupOpinion="举措缺乏突破性", specialGroupDecision="return",
@@ -144,7 +143,7 @@ def test_a_second_round_special_group_review_opens_empty_with_last_rounds_values
     assert plan.variables["specialGroupDecision"] == "approve"
 
 
-def test_a_redrafted_plans_department_opinions_ask_for_consensus_again_and_say_so(library):  # noqa: F811
+def test_a_redrafted_plans_department_opinions_ask_for_consensus_again_and_say_so(library):
     plan = Plan(library)
     plan.run_until("Task_SpecialGroupReview")
     plan.do("Task_SpecialGroupReview", specialGroupDecision="return", returnReason="请补充成本测算")
@@ -160,7 +159,7 @@ def test_a_redrafted_plans_department_opinions_ask_for_consensus_again_and_say_s
     assert "须每轮重新勾选确认" in task["documentation"]
 
 
-def test_a_redone_public_consultation_asks_for_its_start_date_again(library, at):  # noqa: F811
+def test_a_redone_public_consultation_asks_for_its_start_date_again(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_SpecialGroupReview", Task_RegisterPlan={"touchesPublicInterest": True})
@@ -178,7 +177,7 @@ def test_a_redone_public_consultation_asks_for_its_start_date_again(library, at)
     assert plan.variables["consultationStart"] == "2026-03-03"
 
 
-def test_the_leader_sees_the_reform_offices_agenda_proposal(library):  # noqa: F811
+def test_the_leader_sees_the_reform_offices_agenda_proposal(library):
     plan = Plan(library)
     plan.run_until("Task_ReformOfficeReview", Task_RegisterPlan={"category": "major"})
     office = library.task_view(plan.task("Task_ReformOfficeReview")["id"])
@@ -199,7 +198,7 @@ def test_the_leader_sees_the_reform_offices_agenda_proposal(library):  # noqa: F
         "提请领导小组第六次全体会议审议"
 
 
-def test_an_agenda_left_without_a_proposal_shows_none_to_the_leader(library):  # noqa: F811
+def test_an_agenda_left_without_a_proposal_shows_none_to_the_leader(library):
     plan = Plan(library)
     plan.run_until("Task_ReformOfficeReview", Task_RegisterPlan={"category": "major"})
     plan.do("Task_ReformOfficeReview", agendaProposal="")
@@ -217,7 +216,7 @@ def _view(engine, plan_id: int, element_id: str) -> dict:
     return engine.task_view(task["id"])
 
 
-def test_the_filing_step_shows_the_reform_offices_order_once_it_is_made(library, at):  # noqa: F811
+def test_the_filing_step_shows_the_reform_offices_order_once_it_is_made(library, at):
     with at("2026-03-02T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         before = _view(library, plan, "Task_FileDocument")
@@ -253,7 +252,7 @@ def test_the_filing_step_shows_the_reform_offices_order_once_it_is_made(library,
     assert supplement["values"]["escalationNote"] == "请于3月10日前报送，逾期将予通报"
 
 
-def test_a_filing_on_time_shows_no_order_and_submits_none(library, at):  # noqa: F811
+def test_a_filing_on_time_shows_no_order_and_submits_none(library, at):
     with at("2026-02-20T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         complete_step(library, plan, "Task_FileDocument", "chen", {"filingDate": "2026-02-20", "filingMaterials": "正式文本"})
@@ -263,7 +262,7 @@ def test_a_filing_on_time_shows_no_order_and_submits_none(library, at):  # noqa:
     assert library.instance(plan)["status"] == "completed"
 
 
-def test_a_read_only_value_cannot_be_changed_from_the_filing_step(library, at):  # noqa: F811
+def test_a_read_only_value_cannot_be_changed_from_the_filing_step(library, at):
     with at("2026-03-02T09:00:00"):
         plan = library.start("filing", actor="chen", title="测试方案", data=ISSUED)["id"]
         library.fire_due_timers()

@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine as SAEngine
 from engine import ledger, supervision
 
 from .test_cli import as_json, cli  # noqa: F401 - the command line on a fresh SQLite database
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 from models.process import ProcessDefinition, ProcessInstance
 
 
@@ -62,7 +61,7 @@ def _counted(db, action) -> list[str]:
     return sent
 
 
-def test_the_migration_preview_looks_up_the_versions_once_whatever_the_number_of_plans(library):  # noqa: F811
+def test_the_migration_preview_looks_up_the_versions_once_whatever_the_number_of_plans(library):
     """方案迁移 of every plan on an old version: each plan costs the reading of its own state and
     steps, not another look-up of the latest versions of its process and of those it calls, nor
     of its line (454 statements for 40 plans, 151 of them on process_definitions)."""
@@ -146,7 +145,7 @@ REGISTER = {"leadUnit": "市财政局", "responsiblePerson": "张伟", "plannedC
 
 
 @pytest.fixture
-def steps(library, at):  # noqa: F811
+def steps(library, at):
     """A plan whose legality review was done four days late (yellow), one waiting at it past its
     deadline (red), one on time at its research, one at its filing."""
     from .plan_helper import Plan
@@ -163,7 +162,7 @@ def steps(library, at):  # noqa: F811
     return done_late, late, on_time, filing
 
 
-def test_the_ledger_reads_only_the_steps_that_tell_and_its_rows_stay_the_same(library, steps, at):  # noqa: F811
+def test_the_ledger_reads_only_the_steps_that_tell_and_its_rows_stay_the_same(library, steps, at):
     """The year's ledger (and the overview from it) read every step of every plan: 9,351 rows for
     a province's year, most of them done on time and shown nowhere. It reads the open ones, the
     late ones and those whose deadline changed; every row is as it was from all of them."""
@@ -183,7 +182,7 @@ def test_the_ledger_reads_only_the_steps_that_tell_and_its_rows_stay_the_same(li
         or (t.completed_at is not None and t.due_at is not None and t.completed_at > t.due_at)}
 
 
-def test_the_overview_reads_its_plans_their_steps_and_the_users_once(library, steps, at):  # noqa: F811
+def test_the_overview_reads_its_plans_their_steps_and_the_users_once(library, steps, at):
     """工作台 read the year's plans and steps for its ledger, then the plans in implementation and
     their steps again for the supervision figures, the users twice and the filing steps apart."""
     with at("2027-01-13T09:00:00"):

@@ -153,7 +153,7 @@ def test_an_action_writes_the_tasks_it_changed_not_the_whole_plan(sqlite_engine)
     assert sum(per_action) / len(per_action) < stored / 6, (per_action, stored)
 
 
-def test_plans_saved_whole_before_0004_go_on_after_the_upgrade(blank_url):  # noqa: F811
+def test_plans_saved_whole_before_0004_go_on_after_the_upgrade(blank_url):
     """Downgrading to 0003 folds the rows back into one state document per plan (as 0003 kept
     it); upgrading splits it again, and the plan carries on from where it stood."""
     db = Database(blank_url)

@@ -14,12 +14,11 @@ from openpyxl import load_workbook
 from engine.cli import main
 
 from .test_implementation import _notice, _report, _request_re_review, _started
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 MAY = "2026-05-10T09:00:00"
 
 
-def _rows(library, **filters) -> dict:  # noqa: F811
+def _rows(library, **filters) -> dict:
     return {r["business_key"]: r for r in library.supervision(**filters)["plans"]}
 
 
@@ -33,7 +32,7 @@ def _served(plan, at, deadline):
                 noticeDate="2026-04-01")
 
 
-def _ledger(library, at):  # noqa: F811
+def _ledger(library, at):
     """Four plans started on 15 January 2026 (supervision due by the end of 15 January 2027):
     - quiet: not supervised;
     - rectifying: a notice served on 1 April, due 30 May;
@@ -56,7 +55,7 @@ def _ledger(library, at):  # noqa: F811
     return plans
 
 
-def test_an_overdue_rectification_comes_first_and_a_withdrawn_notice_says_so(library, at):  # noqa: F811
+def test_an_overdue_rectification_comes_first_and_a_withdrawn_notice_says_so(library, at):
     _ledger(library, at)
     with at(MAY):
         result = library.supervision()
@@ -83,7 +82,7 @@ def test_an_overdue_rectification_comes_first_and_a_withdrawn_notice_says_so(lib
         assert list(_rows(library, unit="国资委")) == ["S-WITHDRAWN"]
 
 
-def test_a_plan_not_supervised_by_its_due_date_stands_out(library, at):  # noqa: F811
+def test_a_plan_not_supervised_by_its_due_date_stands_out(library, at):
     _ledger(library, at)
     with at("2027-01-15T23:00:00"):  # the last hour of its due date, Beijing time: not overdue yet
         assert _rows(library)["S-QUIET"]["supervision"]["state"] == "due"
@@ -95,7 +94,7 @@ def test_a_plan_not_supervised_by_its_due_date_stands_out(library, at):  # noqa:
     assert result["summary"]["supervision_overdue"] == 1
 
 
-def test_a_notice_goes_from_rectifying_through_a_failed_re_inspection_to_closed(library, at):  # noqa: F811
+def test_a_notice_goes_from_rectifying_through_a_failed_re_inspection_to_closed(library, at):
     plan = _started(library, at)
     _notice(plan, at)
 
@@ -139,7 +138,7 @@ def test_a_notice_goes_from_rectifying_through_a_failed_re_inspection_to_closed(
     assert (totals["notices_closed"], totals["notices_open"], totals["interviews"]) == (1, 0, 1)
 
 
-def test_a_notice_changed_on_re_review_shows_the_changed_list_and_deadline(library, at):  # noqa: F811
+def test_a_notice_changed_on_re_review_shows_the_changed_list_and_deadline(library, at):
     plan = _started(library, at)
     _notice(plan, at)
     _request_re_review(plan, at)
@@ -152,7 +151,7 @@ def test_a_notice_changed_on_re_review_shows_the_changed_list_and_deadline(libra
         "rectifying", True, "1. 绩效评价办法未出台", "2026-06-15")
 
 
-def test_a_year_lists_the_plans_in_implementation_then_and_a_year_before_them_none(library, at):  # noqa: F811
+def test_a_year_lists_the_plans_in_implementation_then_and_a_year_before_them_none(library, at):
     plan = _started(library, at)
     with at("2026-03-01T10:00:00"):
         library.cancel_plan(plan.id, reason="重复发起", actor="chen")
@@ -163,11 +162,11 @@ def test_a_year_lists_the_plans_in_implementation_then_and_a_year_before_them_no
         assert library.supervision(year=2025)["plans"] == []
 
 
-def _cli(library, *args):  # noqa: F811
+def _cli(library, *args):
     return CliRunner().invoke(main, ["--db", library.db.url, "--now", MAY, "supervision", *args])
 
 
-def test_the_command_prints_the_ledger_and_writes_the_xlsx(library, at, tmp_path):  # noqa: F811
+def test_the_command_prints_the_ledger_and_writes_the_xlsx(library, at, tmp_path):
     _ledger(library, at)
     lines = _cli(library).stdout.splitlines()
     assert lines[0].startswith("督察整改台账")

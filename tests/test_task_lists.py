@@ -18,7 +18,6 @@ from engine.errors import Forbidden
 from engine.queries import DONE, count_listed, list_tasks
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 from .web_helper import open_task, sign_in, signed_in_client
 
 
@@ -27,7 +26,7 @@ def _done(engine, who: str, **options) -> list[tuple[str, str]]:
         return [(t["element_id"], t["completed_at"][:16]) for t in list_tasks(s, who, DONE, **options)]
 
 
-def test_someone_s_done_steps_are_listed_latest_first_with_the_late_ones_apart(library, at):  # noqa: F811
+def test_someone_s_done_steps_are_listed_latest_first_with_the_late_ones_apart(library, at):
     with at("2026-03-02T09:00:00"):
         plan = Plan(library)
         plan.run_until("Task_LegalityReview")
@@ -59,7 +58,7 @@ def test_someone_s_done_steps_are_listed_latest_first_with_the_late_ones_apart(l
         list_tasks(s, "nobody", DONE)
 
 
-def test_done_steps_on_the_command_line(library, at):  # noqa: F811
+def test_done_steps_on_the_command_line(library, at):
     with at("2026-03-02T09:00:00"):
         Plan(library).run_until("Task_Research")
     runner = CliRunner()
@@ -143,7 +142,7 @@ def test_the_open_inbox_goes_a_page_at_a_time_in_either_order(demo_engine, monke
     assert "sort=new" in second_new.split('class="pages"')[1]  # the next page keeps the order
 
 
-def test_a_list_is_searched_by_plan_title_business_key_or_step(library, at):  # noqa: F811
+def test_a_list_is_searched_by_plan_title_business_key_or_step(library, at):
     with at("2026-03-02T09:00:00"):
         budget = Plan(library, title="深化财政预算管理制度改革方案")
         budget.run_until("Task_LegalityReview")

@@ -16,10 +16,9 @@ from models import AuditEvent
 
 from .test_implementation import _report, _started
 from .test_mail import outbox
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 
 
-def _filed_late(library, at):  # noqa: F811
+def _filed_late(library, at):
     """January's report (due 10 Feb) filed by zhang on 20 March, the worker stopped since 1
     February: January's reminder and deadline, and February's report step (due 10 March,
     reminded 8 March), its reminder and deadline, all fire as zhang submits, before his report."""
@@ -32,13 +31,13 @@ def _filed_late(library, at):  # noqa: F811
     return plan, outbox(library)[before:]
 
 
-def _events(library, plan):  # noqa: F811
+def _events(library, plan):
     with library.db.reader() as s:
         return s.execute(select(AuditEvent).where(AuditEvent.instance_id == plan.id)
                          .order_by(AuditEvent.seq)).scalars().all()
 
 
-def test_timers_fired_in_a_persons_command_are_recorded_as_the_systems(library, at):  # noqa: F811
+def test_timers_fired_in_a_persons_command_are_recorded_as_the_systems(library, at):
     plan, _ = _filed_late(library, at)
     late = [e for e in _events(library, plan) if e.occurred_at.isoformat() >= "2026-03-20"]
     who = {(e.event_type, json_name(e)): (e.actor, e.channel) for e in late}
@@ -56,7 +55,7 @@ def test_timers_fired_in_a_persons_command_are_recorded_as_the_systems(library, 
     assert escalated["actor"] == "system"
 
 
-def _tasks(library, plan):  # noqa: F811
+def _tasks(library, plan):
     from models import HumanTask
     with library.db.reader() as s:
         return s.execute(select(HumanTask).where(HumanTask.instance_id == plan.id)).scalars().all()
@@ -67,7 +66,7 @@ def json_name(e) -> str:
     return json.loads(e.payload).get("element_id")
 
 
-def test_the_trail_says_when_a_late_timer_was_due(library, at):  # noqa: F811
+def test_the_trail_says_when_a_late_timer_was_due(library, at):
     plan, _ = _filed_late(library, at)
     with library.db.reader() as s:
         trail = plan_history(s, plan.id)["events"]
@@ -88,7 +87,7 @@ def test_the_trail_says_when_a_late_timer_was_due(library, at):  # noqa: F811
             "（应于 2026-03-10 到期，迟 9 天触发 (due 2026-03-10, fired 9 days late)）") in history
 
 
-def test_the_holder_is_told_the_step_is_overdue_once_and_only_the_chase_is_mailed_as_escalated(library, at):  # noqa: F811
+def test_the_holder_is_told_the_step_is_overdue_once_and_only_the_chase_is_mailed_as_escalated(library, at):
     plan, mails = _filed_late(library, at)
     january, february = sorted((t for t in _tasks(library, plan) if t.element_id == "Task_MonthlyReport"),
                                key=lambda t: t.id)
@@ -111,7 +110,7 @@ def test_the_holder_is_told_the_step_is_overdue_once_and_only_the_chase_is_maile
     assert [m.kind for m in outbox(library)[before:]] == []
 
 
-def test_the_worker_catching_up_mails_as_escalated_only_the_step_the_escalation_opened(library, at):  # noqa: F811
+def test_the_worker_catching_up_mails_as_escalated_only_the_step_the_escalation_opened(library, at):
     """January filed on time; the worker stopped until 20 March, then catches up in one go:
     February's report opens, its reminder and deadline pass, the office is asked to chase it. The
     lead unit's new report step is a new step (and overdue), not "escalated to you"."""
@@ -131,7 +130,7 @@ def test_the_worker_catching_up_mails_as_escalated_only_the_step_the_escalation_
     assert [m.username for m in outbox(library)[before:] if m.kind == "task_late"] == ["zhang"]
 
 
-def test_a_step_a_late_timer_took_away_in_a_persons_command_is_cancelled_by_the_system(library, at):  # noqa: F811
+def test_a_step_a_late_timer_took_away_in_a_persons_command_is_cancelled_by_the_system(library, at):
     """The window for a re-review ended on 6 May; the worker stopped, the lead unit files its
     rectification on 10 May: the request step the window's timer closed is the system's doing."""
     from .test_implementation import _notice

@@ -16,16 +16,15 @@ from engine.trail_text import said
 
 from .plan_helper import audit_payloads
 from .test_comments import _drafting  # a plan whose 起草方案 the drafter zhang holds
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 
-def _urged_lines(library, plan_id: int, language: str) -> list[str]:  # noqa: F811
+def _urged_lines(library, plan_id: int, language: str) -> list[str]:
     with library.db.reader() as s:
         events = plan_history(s, plan_id)["events"]
     return [said(e, language) for e in events if e["event_type"] == urging.EVENT]
 
 
-def test_the_office_urges_the_holder_and_the_trail_keeps_it(library, at):  # noqa: F811
+def test_the_office_urges_the_holder_and_the_trail_keeps_it(library, at):
     plan, task = _drafting(library, at)
     with at("2026-03-10T09:00:00"):
         done = urging.urge(library, task["id"], actor="chen", note="  请于本周五前报送初稿。 ")
@@ -45,7 +44,7 @@ def test_the_office_urges_the_holder_and_the_trail_keeps_it(library, at):  # noq
     assert plan.audit_ok()
 
 
-def test_a_reload_adds_nothing_twice_a_new_note_or_a_later_urge_does(library, at):  # noqa: F811
+def test_a_reload_adds_nothing_twice_a_new_note_or_a_later_urge_does(library, at):
     plan, task = _drafting(library, at)
     with at("2026-03-10T09:00:00"):
         urging.urge(library, task["id"], actor="chen", note="请抓紧。")
@@ -60,7 +59,7 @@ def test_a_reload_adds_nothing_twice_a_new_note_or_a_later_urge_does(library, at
         assert urging.urged(s, [task["id"]])[task["id"]]["count"] == 3
 
 
-def test_only_the_office_urges_and_only_open_steps(library, at):  # noqa: F811
+def test_only_the_office_urges_and_only_open_steps(library, at):
     plan, task = _drafting(library, at)
     for who in ("zhang", "li"):
         with pytest.raises(Forbidden, match="只有改革办可以催办"):
@@ -75,19 +74,19 @@ def test_only_the_office_urges_and_only_open_steps(library, at):  # noqa: F811
     ("x" * (urging.MAX_CHARS + 1), f"催办说明最多 {urging.MAX_CHARS} 个字"),
     ("请\u202e办理", "控制字符或不可见字符"),
 ])
-def test_a_note_too_long_or_with_hidden_characters_is_refused(library, at, note, says):  # noqa: F811
+def test_a_note_too_long_or_with_hidden_characters_is_refused(library, at, note, says):
     plan, task = _drafting(library, at)
     with pytest.raises(Invalid, match=says):
         urging.urge(library, task["id"], actor="chen", note=note)
     assert audit_payloads(library, plan.id, urging.EVENT) == []
 
 
-def test_an_empty_note_says_the_usual(library, at):  # noqa: F811
+def test_an_empty_note_says_the_usual(library, at):
     plan, task = _drafting(library, at)
     assert urging.urge(library, task["id"], actor="chen", note="  ")["note"] == urging.DEFAULT_NOTE
 
 
-def test_reformflow_urge_on_the_command_line(library, at):  # noqa: F811
+def test_reformflow_urge_on_the_command_line(library, at):
     plan, task = _drafting(library, at)
     runner = CliRunner()
     url = str(library.db.url)
@@ -99,7 +98,7 @@ def test_reformflow_urge_on_the_command_line(library, at):  # noqa: F811
     assert refused.exit_code != 0 and "只有改革办可以催办" in refused.stderr
 
 
-def test_the_office_urges_the_picked_steps_at_once_and_a_step_done_meanwhile_is_said(library, at):  # noqa: F811
+def test_the_office_urges_the_picked_steps_at_once_and_a_step_done_meanwhile_is_said(library, at):
     """催办所选: the office's month-end round: three plans' drafting steps ticked on its list; one
     was submitted after the list was shown. The other two are urged, in one transaction, and the
     third is named as done, not a reason to urge none."""
@@ -124,7 +123,7 @@ def test_the_office_urges_the_picked_steps_at_once_and_a_step_done_meanwhile_is_
     assert len(audit_payloads(library, first.id, urging.EVENT)) == 1
 
 
-def test_only_the_office_urges_many_and_a_choice_is_needed_within_bounds(library, at):  # noqa: F811
+def test_only_the_office_urges_many_and_a_choice_is_needed_within_bounds(library, at):
     plan, task = _drafting(library, at)
     with pytest.raises(Forbidden, match="只有改革办可以催办"):
         urging.urge_many(library, [task["id"]], actor="zhang", note="x")

@@ -8,7 +8,6 @@ import json
 from datetime import date
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 from .web_helper import page_text, signed_in_client
 
 PASSWORD = "correct horse battery"
@@ -19,7 +18,7 @@ def _chen(engine):
     return signed_in_client(engine, "chen", PASSWORD, language="zh")
 
 
-def test_the_first_day_entered_on_the_calendar_page_moves_a_deadline_across_a_guessed_make_up_day(library, at):  # noqa: F811
+def test_the_first_day_entered_on_the_calendar_page_moves_a_deadline_across_a_guessed_make_up_day(library, at):
     """A legality review opened on 20 January 2027 skips 9–10 February, the make-up days of 春节 the
     law guesses while 2027 is not entered: due Tue 16 February. 1 January entered on the page makes
     2027 entered, those days working days: the review is due Fri 12 February, and the page says so.
@@ -43,7 +42,7 @@ def test_the_first_day_entered_on_the_calendar_page_moves_a_deadline_across_a_gu
     assert plan.task("Task_LegalityReview")["due_at"] == "2027-02-16T16:00:00+00:00"
 
 
-def test_the_ledger_and_the_overview_mark_a_provisional_deadline_as_the_inbox_does(library, at):  # noqa: F811
+def test_the_ledger_and_the_overview_mark_a_provisional_deadline_as_the_inbox_does(library, at):
     """The overview said "1 个未办结环节…标为“暂定”", the inbox marked the step, but the ledger (台账)
     and the overview's own lists showed its deadline as firm."""
     with at("2027-01-20T09:00:00"):
@@ -71,7 +70,7 @@ def test_the_ledger_and_the_overview_mark_a_provisional_deadline_as_the_inbox_do
         assert "暂定" not in page_text(chen.get("/overview")).split("即将到期的环节", 1)[1]
 
 
-def test_a_file_of_a_years_first_days_imported_on_the_page_warns_as_the_command_does(library, at):  # noqa: F811
+def test_a_file_of_a_years_first_days_imported_on_the_page_warns_as_the_command_does(library, at):
     """`calendar import` warns that a year's first file makes it count as entered; the page
     imported the Spring Festival alone and said nothing, while 3–4 May and 4–5 October, guessed
     make-up days, silently became working days."""
@@ -114,7 +113,7 @@ def _preview(client, year: int, content: bytes, seen: dict) -> str:
                                  content_type="multipart/form-data"))
 
 
-def test_the_import_confirmation_says_what_each_day_counts_as_now_and_that_every_deadline_is_counted_again(library, at):  # noqa: F811
+def test_the_import_confirmation_says_what_each_day_counts_as_now_and_that_every_deadline_is_counted_again(library, at):
     """QA walk on 4 January 2027: the confirmation of 2027's schedule said 1 January and 3 May,
     a statutory holiday by law and a make-up day the law guesses, were 现为 未录入; and that only
     the deadlines crossing these days would be counted again, while the year's first entry counts
@@ -170,7 +169,7 @@ def _cell(html: str, day: str) -> str:
     return re.sub(r"\s+", " ", row.group(1)).strip()
 
 
-def test_the_csv_example_on_a_later_years_calendar_page_uses_that_years_dates(library, at):  # noqa: F811
+def test_the_csv_example_on_a_later_years_calendar_page_uses_that_years_dates(library, at):
     """The 2028 page showed 2027-01-01,放假,元旦 as its example: copied, it enters 2027."""
     with at("2027-01-04T09:00:00"):
         chen = _chen(library)

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from engine.cli import main
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 from .test_web_new_year import SCHEDULE_2027
 from .web_helper import page_text, signed_in_client
 
@@ -27,7 +26,7 @@ def _clients(engine, *password):
             signed_in_client(engine, "chen", *password, language="en"))
 
 
-def _review_moved(library, at):  # noqa: F811
+def _review_moved(library, at):
     """A legality review opened on 20 January 2027, due 16 February while 2027 was not entered;
     1 January entered on the calendar page makes it due 12 February (tests/test_web_new_year.py)."""
     with at("2027-01-20T09:00:00"):
@@ -41,7 +40,7 @@ def _review_moved(library, at):  # noqa: F811
     return plan, moved
 
 
-def test_the_trail_on_a_chinese_page_writes_a_moved_deadline_as_the_page_does_and_the_command_line_keeps_iso(library, at):  # noqa: F811
+def test_the_trail_on_a_chinese_page_writes_a_moved_deadline_as_the_page_does_and_the_command_line_keeps_iso(library, at):
     plan, moved = _review_moved(library, at)
     assert "2027年1月1日：已录入为放假（元旦）" in moved
     with at("2027-01-21T10:00:00"):
@@ -63,7 +62,7 @@ def test_the_trail_on_a_chinese_page_writes_a_moved_deadline_as_the_page_does_an
     assert moved["payload"]["new"]["due_at"] == "2027-02-12T16:00:00+00:00"  # the JSON keeps its instants
 
 
-def test_the_ledger_and_a_plan_s_page_write_a_missed_deadline_as_the_page_does(library, at):  # noqa: F811
+def test_the_ledger_and_a_plan_s_page_write_a_missed_deadline_as_the_page_does(library, at):
     plan, _ = _review_moved(library, at)
     with at("2027-02-22T09:00:00"):
         chen, english = _clients(library, PASSWORD)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from engine.demo import PASSWORD
 
 from .plan_helper import Plan
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed, with its people
 from .web_helper import page_text, signed_in_client
 
 
-def test_an_expert_step_sent_back_for_unsigned_opinions_says_so(library):  # noqa: F811
+def test_an_expert_step_sent_back_for_unsigned_opinions_says_so(library):
     library.add_user("wu2", "吴二", groups=["expert"], password=PASSWORD)
     plan = Plan(library)
     plan.run_until("Task_ExpertArgumentation", Task_RegisterPlan={"technical": True})

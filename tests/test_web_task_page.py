@@ -25,7 +25,7 @@ def _engine(live):
 
 
 
-def _new_page(browser, live, username: str):  # noqa: F811
+def _new_page(browser, live, username: str):
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
     other = context.new_page()
     other.set_default_timeout(15_000)
@@ -174,7 +174,7 @@ def test_a_task_someone_else_holds_says_who_and_since_when(live, page):
 
 
 # ---------------------------------------------------------------- a stale page
-def test_submitting_a_page_gone_stale_is_a_conflict_that_keeps_what_was_typed(live, page, browser):  # noqa: F811
+def test_submitting_a_page_gone_stale_is_a_conflict_that_keeps_what_was_typed(live, page, browser):
     engine = _engine(live)
     review = open_task(engine, "DT-2015-04", "Task_LegalityReview")
     engine.add_user("li2", "李二", groups=["legal"], unit="市司法局", password="demo")

@@ -18,7 +18,6 @@ from engine.errors import Forbidden, Invalid
 
 from .conftest import add_people
 from .plan_helper import ANSWERS, MEMBERS, Plan, audit_payloads, deploy_library, end_event
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 REPORTERS = [{"unit": "经济体制改革专项小组", "group": "special_group"},
              {"unit": "市财政局", "user": "zhang"},
@@ -73,13 +72,13 @@ class Round(Plan):
         return self.engine.task_view(task["id"])["values"]
 
 
-def _documents(library, key: str, now: str) -> list[tuple[str, str]]:  # noqa: F811
+def _documents(library, key: str, now: str) -> list[tuple[str, str]]:
     result = CliRunner().invoke(main, ["--db", library.db.url, "--now", now, "documents", key, "--json"])
     assert result.exit_code == 0, result.output
     return [(f["task_name"], f["attached_by"]) for f in json.loads(result.stdout)]
 
 
-def test_a_half_year_round_every_report_accepted_goes_to_the_leader_and_is_approved(library, at):  # noqa: F811
+def test_a_half_year_round_every_report_accepted_goes_to_the_leader_and_is_approved(library, at):
     with at("2026-06-15T09:00:00"):
         plan = Round(library)
         confirm = plan.task("Task_ConfirmRound")
@@ -128,7 +127,7 @@ def test_a_half_year_round_every_report_accepted_goes_to_the_leader_and_is_appro
     assert row["lead_unit"] == "市委改革办"
 
 
-def test_the_office_returns_a_report_with_a_reason_and_the_body_resubmits(library, at):  # noqa: F811
+def test_the_office_returns_a_report_with_a_reason_and_the_body_resubmits(library, at):
     with at("2026-06-15T09:00:00"):
         plan = Round(library)
         plan.do("Task_ConfirmRound", **HALF_YEAR)
@@ -174,7 +173,7 @@ def test_the_office_returns_a_report_with_a_reason_and_the_body_resubmits(librar
     assert plan.audit_ok()
 
 
-def test_an_overdue_report_is_reminded_then_chased_and_the_chase_withdrawn_when_it_comes_in(library, at):  # noqa: F811
+def test_an_overdue_report_is_reminded_then_chased_and_the_chase_withdrawn_when_it_comes_in(library, at):
     with at("2026-06-15T09:00:00"):
         plan = Round(library)
         plan.do("Task_ConfirmRound", **HALF_YEAR)
@@ -211,7 +210,7 @@ def test_an_overdue_report_is_reminded_then_chased_and_the_chase_withdrawn_when_
     assert plan.audit_ok()
 
 
-def _office_reads(library, now: str, *args) -> str:  # noqa: F811
+def _office_reads(library, now: str, *args) -> str:
     """What the reform office reads on the command line at `now`."""
     result = CliRunner().invoke(main, ["--db", library.db.url, "--now", now, *args])
     assert result.exit_code == 0, result.output
@@ -219,7 +218,7 @@ def _office_reads(library, now: str, *args) -> str:  # noqa: F811
 
 
 def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_it(
-        library, at, tmp_path):  # noqa: F811
+        library, at, tmp_path):
     """Ten bodies made ten identical lines 编审单位报告: the inbox, a task's page, the ledger (and
     its file) and the trail say whose report each step is about."""
     bodies = [{"unit": "市财政局", "user": "zhang"}, {"unit": "市政府办公厅", "user": "wang"}]
@@ -276,7 +275,7 @@ def test_each_step_of_a_round_names_its_reporting_body_wherever_the_office_sees_
         ("编审单位报告", "市财政局"), ("编审单位报告", "市政府办公厅"), ("催报改革进展报告", "市政府办公厅")}
 
 
-def test_each_body_is_reminded_once_not_once_per_body(library, at):  # noqa: F811
+def test_each_body_is_reminded_once_not_once_per_body(library, at):
     """Each body's report has its own reminder timer. Each one reminded every body's task, so with
     three bodies the history showed nine reminders (with twenty, four hundred)."""
     with at("2026-06-15T09:00:00"):
@@ -290,7 +289,7 @@ def test_each_body_is_reminded_once_not_once_per_body(library, at):  # noqa: F81
 
 
 def test_at_year_end_the_office_compiles_the_annual_summary_and_the_leader_returns_it_with_comments(
-        library, at):  # noqa: F811
+        library, at):
     with at("2026-12-01T09:00:00"):
         plan = Round(library, key="BG-2026-NB")
         plan.do("Task_ConfirmRound", **YEAR_END)
@@ -348,7 +347,7 @@ WELL_FORMED = '每项应为 {"unit": "单位名称", "user": "用户名"} 或 {"
     ([{"unit": "市财政局\u202e", "user": "zhang"}], "reporters 第1项的单位名称含有控制字符或不可见字符（U+202E"),
     ([{"unit": "局" * 201, "user": "zhang"}], "reporters 第1项的单位名称超过 200 个字符"),
 ])
-def test_a_malformed_list_of_bodies_is_refused_at_start_and_nothing_is_saved(library, reporters, refusal):  # noqa: F811
+def test_a_malformed_list_of_bodies_is_refused_at_start_and_nothing_is_saved(library, reporters, refusal):
     """A body without user or group, or without unit, used to be found only later (a report nobody
     of the body could claim; 确认报告轮次 refused), and the round had to be cancelled and started
     again. The diagram's process property reportingBodies names `reporters` as a list of bodies:
@@ -361,7 +360,7 @@ def test_a_malformed_list_of_bodies_is_refused_at_start_and_nothing_is_saved(lib
     assert audit_payloads(library, None, "instance_started") == []
 
 
-def test_a_deactivated_reporter_is_refused_at_start(library):  # noqa: F811
+def test_a_deactivated_reporter_is_refused_at_start(library):
     library.deactivate_user("wang", actor="chen")
     with pytest.raises(Invalid, match="reporters 第3项的用户 wang 不存在或已停用"):
         Round(library)
@@ -386,12 +385,12 @@ def test_start_refuses_a_wrong_list_on_the_command_line(sqlite_db):
     assert engine.ledger(process="work_report") == []
 
 
-def test_only_the_reform_office_starts_a_round(library):  # noqa: F811
+def test_only_the_reform_office_starts_a_round(library):
     with pytest.raises(Forbidden):
         library.start("work_report", actor="zhang", data={"reporters": REPORTERS})
 
 
-def test_a_reminder_that_fires_only_after_its_deadline_is_not_sent(library, at):  # noqa: F811
+def test_a_reminder_that_fires_only_after_its_deadline_is_not_sent(library, at):
     """The worker stopped and caught up after the deadline: the overdue chase, not a
     "deadline approaching" reminder recorded (and mailed) after it, as the trail had it."""
     bodies = [{"unit": "市财政局", "user": "zhang"}, {"unit": "市政府办公厅", "user": "wang"}]
@@ -405,7 +404,7 @@ def test_a_reminder_that_fires_only_after_its_deadline_is_not_sent(library, at):
     assert len(plan.tasks("Task_UrgeReport")) == 2  # the overdue path did its work
 
 
-def test_another_bodys_report_is_accepted_while_one_is_out_for_revision(library, at):  # noqa: F811
+def test_another_bodys_report_is_accepted_while_one_is_out_for_revision(library, at):
     """The concurrency audit of 6 December 2026: once one body's report was sent back, accepting any
     other's was refused, the office blocked until the body resubmitted. The accept writes its
     resubmitBy (empty) as the plan's latest value, and the body's open 按编审意见修改报告, whose

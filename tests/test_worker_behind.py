@@ -16,7 +16,6 @@ from models import AuditEvent
 from .plan_helper import audit_payloads, complete_step
 from .test_implementation import _notice, _started
 from .test_migration_rules import ISSUED
-from .test_reform_plan import library  # noqa: F401 - the process library, deployed
 
 
 def _actors(engine, plan_id: int, event_type: str) -> list[tuple[str, str]]:
@@ -28,7 +27,7 @@ def _actors(engine, plan_id: int, event_type: str) -> list[tuple[str, str]]:
     return [(actor, json.loads(payload).get("element_id")) for actor, payload in rows]
 
 
-def test_a_re_review_requested_after_its_window_closed_is_refused_the_window_having_closed(library, at):  # noqa: F811
+def test_a_re_review_requested_after_its_window_closed_is_refused_the_window_having_closed(library, at):
     plan = _started(library, at)
     _notice(plan, at)  # served 1 April: the window runs to the end of 6 May (a holiday at its end)
     request = plan.task("Task_RequestReReview")
@@ -42,7 +41,7 @@ def test_a_re_review_requested_after_its_window_closed_is_refused_the_window_hav
     assert plan.audit_ok()
 
 
-def test_a_filing_made_after_its_month_with_the_worker_stopped_is_still_escalated(library, at):  # noqa: F811
+def test_a_filing_made_after_its_month_with_the_worker_stopped_is_still_escalated(library, at):
     with at("2026-11-02T09:00:00"):
         plan = library.start("filing", actor="chen", data={**ISSUED, "issueDate": "2026-11-02"})["id"]
     with at("2026-12-04T10:00:00"):  # due by the end of 2 December; no worker since
