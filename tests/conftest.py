@@ -130,13 +130,6 @@ class PostgresTables:
         self.admin.dispose()
 
 
-def _truncate_postgres(url: str) -> None:
-    """Empty the database at `url` (for a module's own fixture; tests get theirs from postgres_db)."""
-    tables = PostgresTables(url)
-    tables.reset()
-    tables.dispose()
-
-
 @pytest.fixture
 def sqlite_db(sqlite_template, tmp_path) -> Database:
     path = tmp_path / "reformflow.sqlite3"

@@ -14,7 +14,7 @@ from engine.commands import Engine
 from engine.demo import load_demo
 from models.db import Database
 
-from .conftest import FIXTURES, _truncate_postgres
+from .conftest import FIXTURES
 from .web_helper import LiveServer, open_task, sign_in, signed_in_client
 
 ACTIVE_STROKE = "rgb(179, 89, 0)"  # .bpmn-element.active .outline in web/static/style.css
@@ -87,9 +87,9 @@ def test_a_version_without_di_says_so_on_its_page(demo_engine, monkeypatch):
 
 # ------------------------------------------------------------------ in a browser, SQLite and PostgreSQL
 @pytest.fixture(scope="module")
-def pg_demo(postgres_url):
+def pg_demo(postgres_url, postgres_tables):
     """The demo on PostgreSQL (a few seconds to load: once for the module), served in this process."""
-    _truncate_postgres(postgres_url)
+    postgres_tables.reset()
     db = Database(postgres_url)
     server = LiveServer(Engine(db))
     load_demo(server.app.extensions["reformflow"])

@@ -28,7 +28,7 @@ from engine.queries import list_tasks
 from models import AuditEvent, HumanTask
 from models.db import Database
 
-from .conftest import ROOT, _truncate_postgres
+from .conftest import ROOT
 from .shifted_process import shifted
 from .web_helper import LiveServer, sign_in
 
@@ -250,9 +250,9 @@ def test_web_workers_started_together_without_a_key_share_the_one_they_keep(tmp_
 
 # ------------------------------------------------------------------ two reviewers at once, PostgreSQL
 @pytest.fixture(scope="module")
-def pg_live(postgres_url):
+def pg_live(postgres_url, postgres_tables):
     """The demo on PostgreSQL (a few seconds to load: once for the module), served in this process."""
-    _truncate_postgres(postgres_url)
+    postgres_tables.reset()
     db = Database(postgres_url)
     engine = Engine(db)
     load_demo(engine)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from flask import Flask
 from flask_babel import Babel
-from jinja2 import BytecodeCache
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import BytecodeCache
 
 from engine.commands import Engine
 from models.db import Database
