@@ -104,12 +104,15 @@ def missed_text(missed: dict, english: bool = False, chinese_dates: bool = False
     zh_due = f"期限 {deadline(missed['due_at'], chinese_dates)}" + (
         f"（另定期限 {deadline(ordered, chinese_dates)}）" if ordered else "")
     en_due = f"due {deadline(missed['due_at'])}" + (f", new deadline {deadline(ordered)}" if ordered else "")
+    # a deadline with a time of day missed the same day is late by no whole day: said without "0 days"
+    zh_days, en_days = (f" {days} 天", f" {counted(days, 'day')}") if days else ("", "")
     if missed["done_at"] is None:
-        return f"{missed['what']}：{zh_due}，已逾期 {days} 天" + (f" ({en_due}, {counted(days, 'day')} overdue)" if english else "")
+        return f"{missed['what']}：{zh_due}，已逾期{zh_days}" + (f" ({en_due},{en_days} overdue)" if english else "")
     if missed["cancelled"]:
-        return f"{missed['what']}：{zh_due}，逾期 {days} 天后撤销" + (
-            f" ({en_due}, withdrawn {counted(days, 'day')} late)" if english else "")
-    return f"{missed['what']}：{zh_due}，迟 {days} 天完成" + (f" ({en_due}, done {counted(days, 'day')} late)" if english else "")
+        return f"{missed['what']}：{zh_due}，逾期{zh_days}后撤销" + (
+            f" ({en_due}, withdrawn{en_days} late)" if english else "")
+    done = f"迟{zh_days}完成" if days else "逾期完成"
+    return f"{missed['what']}：{zh_due}，{done}" + (f" ({en_due}, done{en_days} late)" if english else "")
 
 
 def _earliest(steps: list[dict]) -> str:

@@ -86,7 +86,8 @@ def deadline_words(due_at: datetime, calendar, now: datetime, provisional: bool 
     day = last_local_day(due_at)
     today = now.astimezone(clock.TZ).date()
     if day == today:
-        words = "今天到期"
+        # a deadline with a time of day (P7D from when the step opened) may have passed already
+        words = "已逾期" if due_at <= now else "今天到期"
     else:
         n = calendar.working_days_between(today, day)
         words = (f"已逾期 {-n} 个工作日" if n else "已逾期") if day < today else f"距期限还有 {n} 个工作日"

@@ -187,12 +187,14 @@ def _overview_lines(d: dict) -> None:
         lines.append(f"    逾期 (overdue)：{u['lead_unit'] or '（未填）'} {u['overdue']} 个环节，涉及 {u['plans']} 个方案 "
                      f"({display.counted(u['overdue'], 'step')} in {display.counted(u['plans'], 'plan')})")
     for t in d["overdue"]["tasks"]:
-        lines.append(f"    逾期 {t['days_late']} 天 ({display.counted(t['days_late'], 'day')} late)：#{t['task_id']} "
-                     f"{display.step(t['name'], t['subject'])}，{t['title']}，期限 (due) {t['due_on']}{_provisional(t)}"
-                     f"{_ordered(t)}")
+        # a deadline with a time of day missed earlier today is late by no whole day: no "0 days"
+        late = (f"逾期 {t['days_late']} 天 ({display.counted(t['days_late'], 'day')} late)" if t["days_late"]
+                else "逾期 (late)")
+        lines.append(f"    {late}：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
+                     f"期限 (due) {display.deadline(t['due_at'])}{_provisional(t)}{_ordered(t)}")
     for t in soon["tasks"]:
         lines.append(f"    即将到期 (due soon)：#{t['task_id']} {display.step(t['name'], t['subject'])}，{t['title']}，"
-                     f"期限 (due) {t['due_on']}{_provisional(t)}{_ordered(t)}")
+                     f"期限 (due) {display.deadline(t['due_at'])}{_provisional(t)}{_ordered(t)}")
     for line in lines:
         click.echo(line)
 
