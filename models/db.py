@@ -164,6 +164,15 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+# PostgreSQL's default, READ COMMITTED, takes a new snapshot for each statement: a read of a plan's
+# workflow header and then of its task rows, without the plan's lock, could see a commit land
+# between the two (a subprocess the header does not have yet: a KeyError, a 500 for the person
+# opening the step). REPEATABLE READ gives a read transaction one snapshot, as SQLite's read
+# transaction has; a transaction that only reads is never refused by it. Writers keep the default
+# and take locks (engine/runtime.py).
+_READ_SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
+
+
 class Database:
     """The engines and session factories for one database URL."""
 
@@ -191,15 +200,21 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
+        """A read transaction that sees one snapshot of the database (see _READ_SNAPSHOT)."""
         with self._read() as session, session.begin():
+            if not self.is_sqlite:
+                session.connection(execution_options=_READ_SNAPSHOT)
             yield session
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
         """A read transaction on a plain connection, for prebuilt Core queries: no ORM session
-        to set up and tear down for a page read many times a minute."""
-        with self.read_engine.connect() as connection, connection.begin():
-            yield connection
+        to set up and tear down for a page read many times a minute. One snapshot, as reader's."""
+        with self.read_engine.connect() as connection:
+            if not self.is_sqlite:
+                connection.execution_options(**_READ_SNAPSHOT)
+            with connection.begin():
+                yield connection
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Create or upgrade the schema to the newest migration. Returns the revision before

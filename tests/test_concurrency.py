@@ -458,3 +458,30 @@ def test_a_step_a_completion_gives_to_someone_being_deactivated_opens_for_their_
     assert deactivated["active"] is False and not isinstance(acted, Exception), acted
     [step] = [t for t in engine.instance(review["instance_id"])["tasks"] if t["element_id"] == "Task_Draft"]
     assert (step["status"], step["assignee"]) == ("open", None), step
+
+
+def test_a_step_opened_while_someone_moves_its_plan_into_a_called_process_shows_it_as_it_was(library):
+    """A read sees one snapshot. Opening a step reads its plan's workflow, then the workflow's
+    task rows, without the plan's lock; on PostgreSQL (READ COMMITTED) a completion committed
+    between the two, opening the legality review's called process, gave rows of a subprocess
+    the workflow did not have: a KeyError, a 500 on the step's page (seen under load)."""
+    from sqlalchemy import event
+
+    from .plan_helper import Plan
+    plan = Plan(library)
+    plan.run_until("Task_SpecialGroupReview")
+    review = plan.task("Task_SpecialGroupReview")
+    moved = []
+
+    def meanwhile(conn, cursor, statement, *_):
+        if "FROM instance_tasks" in statement and not moved:
+            moved.append(review["id"])  # once: the completion's own statements pass by here too
+            plan.do("Task_SpecialGroupReview", review)  # another person, another transaction
+    event.listen(library.db.read_engine, "before_cursor_execute", meanwhile)
+    try:
+        page = library.task_view(review["id"])
+    finally:
+        event.remove(library.db.read_engine, "before_cursor_execute", meanwhile)
+    assert moved, "the completion did not happen between the reads"
+    assert page["element_id"] == "Task_SpecialGroupReview" and page["status"] != "completed"  # as it was
+    assert plan.active == ["Task_CheckMaterials"]  # and the completion is kept: the legality review began
