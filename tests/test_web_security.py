@@ -471,6 +471,21 @@ def test_signing_out_ends_every_copy_of_the_session(demo_engine):
     assert _sign_in(client, "li").status_code == 302 and client.get("/tasks").status_code == 200  # anew: fine
 
 
+def test_two_pages_opened_at_once_just_after_signing_in_both_send_their_forms(demo_engine):
+    """Tabs restored right after signing in: both pages are asked for with the sign-in's cookie,
+    each answer sets the cookie, the later wins; the other page's form must still be taken."""
+    app = _app(demo_engine)
+    first = app.test_client()
+    assert _sign_in(first, "zhang").status_code == 302
+    second = app.test_client()
+    second.set_cookie("session", first.get_cookie("session").value)
+    first_page, second_page = _token(first, "/tasks"), _token(second, "/tasks")  # at once: neither saw the other's cookie
+    first.set_cookie("session", second.get_cookie("session").value)  # the later answer's cookie is the browser's
+    for token in (first_page, second_page):
+        answer = first.post("/language/en", data={"csrf_token": token, "next": "/tasks"})
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+
+
 def test_signing_in_starts_a_new_session_and_keeps_only_the_language(demo_engine):
     """A session cookie planted before sign-in (and the form token it holds, known to whoever
     planted it) is worth nothing afterwards."""

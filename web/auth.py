@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from engine import clock, display, passwords
@@ -127,6 +128,10 @@ def login():
         login_user(found[0])
         session[GENERATION] = found[2]
         session_timeout.started()
+        # the form secret made now, in the sign-in's own cookie: two pages opened at once before
+        # any other (tabs restored) would each make one, the later cookie winning, and the other
+        # page's first form refused as 页面已过期
+        generate_csrf()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", username="")
 
