@@ -41,7 +41,7 @@ from models import HumanTask, ProcessInstance
 from . import i18n, input_guard, refusals, start_forms
 from .api_form import typed_form
 from .inbox import MAX_PAGE
-from .row_ids import MAX_ID
+from .row_ids import MAX_ID, NoSuchRow
 from .access import may_see_plan, may_see_task, may_see_task_id
 from .current import engine
 from .downloads import attachment
@@ -118,6 +118,8 @@ def wants_json() -> bool:
 
 
 def http_error(exc: HTTPException) -> Response:
+    if isinstance(exc, NoSuchRow):  # an id past any row's in the address: as one that does not exist
+        return _not_found()
     kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.code, "invalid")
     messages = {404: "没有这个接口，见 /api/v1/openapi.json (no such endpoint: see /api/v1/openapi.json)",
                 405: "此接口不接受该请求方法，见 /api/v1/openapi.json (method not allowed: see /api/v1/openapi.json)",
