@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models import ApiToken, AuditEvent, CalendarOverride, Comment, Delegation, Document, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
 from models.identity import memberships
+from models.base import INTEGER_MAX
 from models.db import Database
 
 from . import (audit, channels, clock, comments, cycles, deep_trees, delegations, directory, documents, drafts, forms, joins, mail,
@@ -191,7 +192,8 @@ class Engine:
 
     def _task(self, ctx: Context, task_id: int, expected_version: int | None):
         """The inbox row, locked: a Core row, read like a HumanTask (same names)."""
-        task = ctx.session.connection().execute(_LOCK_TASK, {"task_id": task_id}).one_or_none()
+        task = ctx.session.connection().execute(_LOCK_TASK, {"task_id": task_id}).one_or_none() \
+            if is_row_id(task_id) else None
         if task is None:
             raise NotFound(f"任务 {task_id} 不存在；请用 reformflow tasks --as 您的用户名 查看待办编号 (no such task: {task_id}; `reformflow tasks --as USER` lists the tasks and their numbers)")
         if expected_version is not None and task.version != expected_version:
@@ -1753,7 +1755,7 @@ class Engine:
             principals = self._acting_for(ctx)
             instance = self._lock_instance(ctx, instance_id)  # its status holds until the commit
             # about a task held by someone they act for: said for them, and seen as they see it
-            held = ctx.session.get(HumanTask, task_id) if task_id is not None else None
+            held = ctx.session.get(HumanTask, task_id) if task_id is not None and is_row_id(task_id) else None
             for_whom = next((p for p in principals if held is not None and held.status == "claimed"
                              and held.assignee == p.username), None)
             if not may_see_plan(ctx.session, member, instance_id) and not (
@@ -1766,7 +1768,7 @@ class Engine:
                                f"to add a note)", reason=ended(instance.status))
             task = None
             if task_id is not None:
-                task = ctx.session.get(HumanTask, task_id)
+                task = held
                 if task is None or task.instance_id != instance_id:
                     raise NotFound(f"方案 {instance_id} 没有任务 {task_id} (plan {instance_id} has no task {task_id})")
             if after is not None and (first := comments.sent_again(ctx.session, instance_id, task_id, actor, text,
@@ -2230,6 +2232,12 @@ def business_key_form(business_key: str | None) -> str | None:
     typed as one character or as `e` and an accent is one key, not two plans with keys that
     look the same."""
     return unicodedata.normalize("NFC", business_key) if isinstance(business_key, str) else business_key
+
+
+def is_row_id(number: int) -> bool:
+    """Whether a column could hold `number` as an id: one past it (2**31 in an API's body) is no
+    row, and PostgreSQL refuses to compare with it (a 500) where SQLite finds nothing."""
+    return -INTEGER_MAX - 1 <= number <= INTEGER_MAX
 
 
 def _check_plan_names(title: str, business_key: str | None) -> None:

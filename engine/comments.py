@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Comment, HumanTask, User
+from models.base import INTEGER_MAX
 
 from .errors import Invalid
 from .queries import iso
@@ -67,7 +68,8 @@ def sent_again(session: Session, instance_id: int, task_id: int | None, author: 
     on the record for good; the command returns the first instead of adding it twice."""
     row = session.execute(_LISTED.where(Comment.instance_id == instance_id, Comment.author == author,
                                         Comment.task_id.is_(None) if task_id is None else Comment.task_id == task_id,
-                                        Comment.text == text, Comment.id > after)
+                                        # no comment is past the column's end: the bound held to it
+                                        Comment.text == text, Comment.id > max(min(after, INTEGER_MAX), -1))
                           .order_by(Comment.id).limit(1)).first()
     return None if row is None else _described(*row)
 

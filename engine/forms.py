@@ -107,6 +107,28 @@ def refuse_nul_within(data, what: tuple[str, str]) -> None:
         refuse_nul(_texts(level), what)
 
 
+def refuse_surrogates(data, where: str | None = None) -> None:
+    """Refuse text anywhere in `data` (JSON data, or a command line's text) holding a lone UTF-16
+    surrogate: "\\ud800" is valid JSON, and a command line's byte that is not UTF-8 arrives as one
+    (U+DC80–U+DCFF). Half a character, no column, file or digest can keep it as UTF-8: a note or a
+    user name with it failed deep in the engine, a traceback. `where` names data (`--data`); the
+    message says where in it (`data.leadUnit`, `values[0]`) and which character."""
+    stack = [(where, data)]
+    while stack:
+        place, value = stack.pop()
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                field = key if place is None else f"{place}.{key}"
+                stack += [(field, key), (field, inner)]  # a field's name is text too
+        elif isinstance(value, (list, tuple)):
+            stack += [(f"{place}[{i}]", inner) for i, inner in enumerate(value)]
+        elif isinstance(value, str) and (half := next((c for c in value if "\ud800" <= c <= "\udfff"), None)):
+            shown = str(place).encode("utf-8", "backslashreplace").decode()
+            raise Invalid(f"{shown} 含有无效字符（U+{ord(half):04X}：单独的 UTF-16 代理项，或不是 UTF-8 编码的字节），请删去后重试 "
+                          f"({shown} has an invalid character, U+{ord(half):04X}: a lone UTF-16 surrogate, or a byte "
+                          "that is not UTF-8: remove it and try again)")
+
+
 NUL = "\x00"
 
 

@@ -10,13 +10,13 @@ is the one already sent, as a comment sent again is (engine/comments.py).
 from __future__ import annotations
 
 import json
-import unicodedata
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from models import AuditEvent
 
+from .documents import first_hidden
 from .errors import Conflict, Invalid, NotFound, ended
 from .queries import iso
 from .runtime import OPEN_STATUSES
@@ -99,8 +99,11 @@ def checked_note(note: str | None) -> str:
     if len(note) > MAX_CHARS:
         raise Invalid(f"催办说明最多 {MAX_CHARS} 个字，现有 {len(note)} 个 (at most {MAX_CHARS} characters, "
                       f"{len(note)} given)")
-    if any(unicodedata.category(c) in ("Cc", "Cf") for c in note):
-        raise Invalid("催办说明不能含有控制字符或不可见字符 (the note has a control or invisible character)")
+    # as any text typed to name something (engine/short_text.py): a lone surrogate (Cs) too, which
+    # no digest of the trail could encode (a 500); the character named, so it can be found
+    if (hidden := first_hidden(note)) is not None:
+        raise Invalid(f"催办说明含有控制字符或不可见字符（U+{ord(hidden):04X}），请删去后重新输入 "
+                      f"(the note has a control or invisible character, U+{ord(hidden):04X}: remove it and try again)")
     return note
 
 

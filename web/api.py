@@ -29,6 +29,7 @@ from engine import channels, clock, planless, urging
 from engine.commands import ASSIGNS_OFFICE_ONLY, ATTACHING, DRAFTING, STOPS_OFFICE_ONLY, business_key_form
 from engine.documents import MAX_BYTES, MEDIA_TYPES
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ReformflowError, Unauthorized
+from engine.forms import refuse_surrogates
 from engine.history import events_after, plan_history
 from engine.ledger import COLOURS, due_on
 from engine.overview import soon_by
@@ -41,7 +42,7 @@ from models import HumanTask, ProcessInstance
 from . import i18n, input_guard, refusals, start_forms
 from .api_form import typed_form
 from .inbox import MAX_PAGE
-from .row_ids import MAX_ID
+from .row_ids import MAX_ID, NoSuchRow
 from .access import may_see_plan, may_see_task, may_see_task_id
 from .current import engine
 from .downloads import attachment
@@ -76,8 +77,26 @@ def say(message: str | None) -> str:
 
 
 def answer(data, status: int = 200, headers: dict | None = None) -> Response:
+    _type_forms(data)
     body = json.dumps(data, ensure_ascii=False, default=_plain)
     return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def _type_forms(data) -> None:
+    """Every task an answer embeds (a plan's open steps, what claim or complete did, the inbox's
+    rows) with its form typed (web/api_form.py): here, where all of them pass, since the answers
+    that built their own (start, plans, claim, …) gave the engine's raw form, `required: null`."""
+    stack, seen = [data], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict) and id(item) not in seen:  # one task held twice is typed once
+            seen.add(id(item))
+            form = item.get("form") if "element_id" in item else None
+            if isinstance(form, list) and all(isinstance(f, dict) and "constraints" in f for f in form):
+                item["form"] = typed_form(form)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _plain(value):
@@ -118,6 +137,8 @@ def wants_json() -> bool:
 
 
 def http_error(exc: HTTPException) -> Response:
+    if isinstance(exc, NoSuchRow):  # an id past any row's in the address: as one that does not exist
+        return _not_found()
     kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.code, "invalid")
     messages = {404: "没有这个接口，见 /api/v1/openapi.json (no such endpoint: see /api/v1/openapi.json)",
                 405: "此接口不接受该请求方法，见 /api/v1/openapi.json (method not allowed: see /api/v1/openapi.json)",
@@ -186,16 +207,19 @@ def me():
 
 def _body() -> dict:
     """The request's JSON object (an empty body is an empty object), or Invalid."""
-    if not request.get_data():
+    # a form's body was read as one already (input_guard): it is no longer there to see
+    sent_form = bool(request.form or request.files)
+    if not sent_form and not request.get_data():
         return {}
     try:
-        data = request.get_json(silent=True)
+        data = None if sent_form else request.get_json(silent=True)
     except RecursionError:  # nested a thousand deep: Python's JSON reader gives out, not a 500
         data = None
     if not isinstance(data, dict):
         raise Invalid("请求正文须为 JSON 对象，Content-Type: application/json "
                       "(the request body must be a JSON object, Content-Type: application/json)")
     input_guard.check_json(data)
+    refuse_surrogates(data)  # a lone "\ud800": refused here, where every body enters, naming its field
     return data
 
 
@@ -204,7 +228,9 @@ def _version(body: dict, *, required: bool = False) -> int | None:
     if version is None and not required:
         return None
     if isinstance(version, bool) or not isinstance(version, int):
-        given = "" if version is None else f"，而不是 {json.dumps(version, ensure_ascii=False)[:20]}"
+        # as sent, but never a character that cannot be answered (a lone surrogate)
+        shown = json.dumps(version, ensure_ascii=False)[:20].encode("utf-8", "backslashreplace").decode()
+        given = "" if version is None else f"，而不是 {shown}"
         given_en = "" if version is None else f", not {json.dumps(version)[:20]}"
         raise Invalid(f"须提供 version：读取任务时得到的版本号（整数）{given} "
                       f"(give version: the whole number the task had when you read it{given_en})")
@@ -263,10 +289,9 @@ def tasks():
 
 
 def _as_listed(row: dict, urged: dict | None, now: datetime) -> dict:
-    """A task as the API gives it, in a list or alone: its form typed (web/api_form.py), `urged`
+    """A task as the API gives it, in a list or alone (its form typed by `answer`): `urged`
     (催办: how often and when last, or null), `overdue` (a done one: completed after its deadline)
     and `due_on`, the Beijing date its deadline runs to (a deadline is the next midnight, Beijing)."""
-    row["form"] = typed_form(row["form"])
     row["urged"] = urged
     ends = datetime.fromisoformat(row["completed_at"]) if row["completed_at"] else now
     # judged by its first deadline when a later one was ordered (限期报送): judged_due_at
@@ -284,9 +309,10 @@ def _whole(name: str, default: int, *, least: int, most: int | None = None) -> i
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < least or (most is not None and int(raw) > most):
+    # ASCII digits only: "²" and "①" are isdigit() yet int() refuses them (a 500), "٣" read as 3
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < least or (most is not None and int(raw) > most):
         top = f"至 {most} " if most is not None else "以上"
-        raise Invalid(f"{name} 须为 {least} {top}的整数 (must be a whole number from {least}"
+        raise Invalid(f"{name} 须为 {least} {top}的整数 ({name} must be a whole number from {least}"
                       f"{f' to {most}' if most is not None else ''})")
     return int(raw)
 
@@ -418,6 +444,11 @@ def attach(task_id: int):
     so a complete that follows with the version read before is not refused."""
     def action():
         upload = request.files.get("file")
+        if upload is None and request.mimetype == "multipart/form-data" and request.content_length \
+                and not request.files and not request.form:
+            # werkzeug drops a body whose part headers are not UTF-8 whole, the file's name with it
+            raise Invalid("附件无法读取：文件名不是 UTF-8 编码，请改名后重新上传 "
+                          "(the file could not be read: its name is not UTF-8: rename it and upload again)")
         if upload is None or not upload.filename:
             raise Invalid("请以 multipart/form-data 上传，文件放在名为 file 的部分 "
                           "(send multipart/form-data with the file in the part named file)")

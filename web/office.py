@@ -11,7 +11,7 @@ conflict (409), not overwritten.
 from __future__ import annotations
 
 import json
-
+import re
 import tempfile
 from pathlib import Path
 
@@ -161,7 +161,7 @@ def office_assignees(task: dict) -> list[dict]:
 
 def _version() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None  # "²" is isdigit() yet no int()
 
 
 @bp.route("/tasks/<int:task_id>/assign", methods=["POST"])
@@ -314,7 +314,7 @@ def migrate_many(key: str):
         return render_template("office_migrate_many.html", found=found, reason="", results=None), 400
     # each plan as the page showed it: its id, the plan's version then, the version it moves to
     shown = {int(i): (int(v), int(t)) for i, v, t in (p.split(":") for p in request.form.getlist("plan")
-                                                       if p.count(":") == 2 and p.replace(":", "").isdigit())}
+                                                       if re.fullmatch(r"[0-9]+:[0-9]+:[0-9]+", p))}  # not "²"
     results = {}
     for instance_id, (expected, to_version) in shown.items():
         try:

@@ -37,7 +37,7 @@ def seen_id(field: str) -> int | None:
     """The newest comment or file id the sending page showed (`comments-seen`, `files-seen`): what
     the same text or file sent again after it repeats (engine `after`)."""
     raw = request.form.get(field, "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None  # "²" is isdigit() yet no int()
 
 
 @bp.route("/plans/<int:instance_id>")

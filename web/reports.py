@@ -129,7 +129,7 @@ def bulletin_file(fmt: str):
 # ------------------------------------------------------------------ the supervision ledger
 def _supervision_filters() -> dict:
     raw = request.args.get("year", "").strip()
-    return {"year": int(raw) if raw.isdigit() else None, "unit": request.args.get("unit", "").strip() or None,
+    return {"year": int(raw) if raw.isascii() and raw.isdigit() else None, "unit": request.args.get("unit", "").strip() or None,
             "typed": raw}
 
 

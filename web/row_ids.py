@@ -1,6 +1,7 @@
 """Ids in URLs: every route's `<int:…>`, web and API, is a row id."""
 from __future__ import annotations
 
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from models.base import INTEGER_MAX
@@ -9,10 +10,17 @@ from models.base import INTEGER_MAX
 MAX_ID = INTEGER_MAX
 
 
-class RowId(IntegerConverter):
-    """`<int:…>` at most MAX_ID: a bigger number is no row, so the route does not match and the
-    request is answered 404 like any id that does not exist, not with a database error (500)."""
+class NoSuchRow(NotFound):
+    """An id past MAX_ID in an address: the API answers it with its not-found message."""
 
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(url_map, *args, **kwargs)
+
+class RowId(IntegerConverter):
+    """`<int:…>` at most MAX_ID: a bigger number is no row, so the request is answered 404 like any
+    id that does not exist, not with a database error (500). Raised, not a ValidationError: that
+    one let werkzeug try the address's other methods and answer 405 with their Allow, wrongly."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NoSuchRow()
+        return number

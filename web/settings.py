@@ -192,7 +192,7 @@ def _whole_number(name: str, default: int, *, least: int, zh: str, en: str, exam
     """A whole number of at least `least` from the environment, else `default`; anything else
     stops the start-up, saying what the setting must be (`zh`, `en`) with an example."""
     raw = os.environ.get(name, "").strip() or str(default)
-    if not raw.isdigit() or int(raw) < least:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < least:  # "²" is isdigit() yet no int()
         raise SettingError(f"{name}={raw!r}: 须为{zh}，如 {example} (must be {en}, e.g. {example})")
     return int(raw)
 

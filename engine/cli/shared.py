@@ -18,6 +18,7 @@ import click
 
 from .. import clock
 from ..errors import ReformflowError
+from ..forms import refuse_surrogates
 from .params import YEARS, BadValue, _plan_id
 
 
@@ -107,6 +108,8 @@ def command(group, name=None, **kwargs):
         def wrapper(state, as_json, **params):
             from sqlalchemy.exc import DBAPIError
             try:
+                for name, value in params.items():  # a byte typed that is not UTF-8: refused, naming its option
+                    refuse_surrogates(value, _param_name(name))
                 params = {name: _plan_id(state, value) for name, value in params.items()}
                 return fn(state, as_json, **params)
             except ReformflowError as exc:
@@ -118,6 +121,14 @@ def command(group, name=None, **kwargs):
                 _refuse(Invalid(_database_unusable(exc, state._engine and state._engine.db)), as_json)
         return wrapper
     return decorate
+
+
+def _param_name(name: str) -> str:
+    """A command's parameter as its user typed it: --note, or KEY."""
+    found = next((p for p in click.get_current_context().command.params if p.name == name), None)
+    if found is None:
+        return name
+    return found.opts[0] if isinstance(found, click.Option) else found.human_readable_name
 
 
 def _connection_lost(exc) -> str:
@@ -227,6 +238,7 @@ def _json_data(value: str | None) -> dict:
         raise Invalid(f"--data 不是有效的 JSON{_json_slip(value, exc)} (--data is not valid JSON: {reason})") from None
     if not isinstance(data, dict):
         raise Invalid("--data 须为 JSON 对象，如 '{\"decision\": \"approve\"}' (--data must be a JSON object)")
+    refuse_surrogates(data, "--data")  # "\ud800" is JSON
     return data
 
 
