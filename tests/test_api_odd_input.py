@@ -106,6 +106,9 @@ def test_a_whole_number_in_a_query_is_in_ascii_digits_and_its_refusal_names_it(m
     chen = signed_in_client(mini, "chen", "Odd-input-2026!")
     odd, bad = chen.get("/supervision?year=²"), chen.get("/supervision?year=x")  # ² was a 500
     assert (odd.status_code, odd.location) == (bad.status_code, bad.location) == (302, "/supervision")
+    odd = chen.get("/audit/export.csv?plan=²")  # a plan named by id or business key: was a 500
+    assert (odd.status_code, odd.location) == (302, "/audit")
+    assert "没有编号或业务编号为 ² 的方案" in chen.get("/audit").get_data(as_text=True)
 
 
 def test_ids_past_what_a_column_holds_in_a_body_are_ids_that_do_not_exist(mini):

@@ -144,7 +144,7 @@ def _plan_id(engine, given: str) -> int | None:
     """A plan named by its id or business key, as `audit export --instance`; empty: the whole trail."""
     if not given:
         return None
-    if given.isdigit():  # a whole number is an id, as on the command line
+    if given.isascii() and given.isdigit():  # a whole number is an id, as on the command line ("²" is no number)
         condition = ProcessInstance.id == int(given) if int(given) < 2**31 else ProcessInstance.id.is_(None)
     else:
         condition = ProcessInstance.business_key == business_key_form(given)
