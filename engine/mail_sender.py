@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, timezone
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, parseaddr
 
 from sqlalchemy import bindparam, select, update
 
@@ -97,7 +98,8 @@ def backoff(attempts: int) -> timedelta:
     return BACKOFF[attempts - 1] if attempts <= len(BACKOFF) else DAILY
 
 
-_DUE = (select(_OUTBOX.c.id, _OUTBOX.c.address, _OUTBOX.c.subject, _OUTBOX.c.body, _OUTBOX.c.attempts)
+_DUE = (select(_OUTBOX.c.id, _OUTBOX.c.address, _OUTBOX.c.subject, _OUTBOX.c.body, _OUTBOX.c.attempts,
+               _OUTBOX.c.created_at)
         .where(_OUTBOX.c.next_try_at <= bindparam("now"), _OUTBOX.c.sent_at.is_(None))
         .order_by(_OUTBOX.c.next_try_at, _OUTBOX.c.id).limit(1).with_for_update(skip_locked=True))
 _LEASE = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("mail_id")).values(next_try_at=bindparam("until"))
@@ -193,13 +195,25 @@ def _said(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
+def message_id(settings: SmtpSettings, taken) -> str:
+    """The same for every sending of one outbox row: a mail sent again (after a restore, or by a
+    sender that died before marking it sent) is one message to mail clients, not a duplicate. Its
+    time queued too, since a restore gives the ids of the mails queued after the backup to new
+    ones. The domain is the sender's, which a restore on another server keeps (else this host's, as
+    email.utils.make_msgid's)."""
+    domain = parseaddr(settings.sender)[1].rpartition("@")[2]
+    if not domain or not domain.isascii():  # a header line holds ASCII alone
+        domain = socket.getfqdn()
+    return f"<reformflow.{taken.id}.{taken.created_at.astimezone(timezone.utc):%Y%m%d%H%M%S%f}@{domain}>"
+
+
 def _email(settings: SmtpSettings, taken) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = taken.address
     message["Subject"] = taken.subject
     message["Date"] = format_datetime(clock.now())
-    message["Message-ID"] = make_msgid(idstring=f"reformflow.{taken.id}")
+    message["Message-ID"] = message_id(settings, taken)
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies, please
     message.set_content(taken.body, charset="utf-8")
     return message

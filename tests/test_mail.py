@@ -302,6 +302,29 @@ def test_a_refused_message_is_given_up_after_its_attempts_and_the_office_may_ret
         assert s.execute(select(func.count()).where(AuditEvent.event_type == "mail_retried")).scalar() == 1
 
 
+def test_a_mail_sent_again_after_a_restore_has_the_message_id_it_had_so_clients_show_it_once(mini, smtp, at):
+    """A restore brings back the outbox as it was at the backup: the mails sent since are sent again.
+    Their Message-ID was random each time, so every mail client showed both."""
+    inbox, settings = smtp
+    with at("2026-03-02T09:00:00"):
+        start(mini)
+    [queued] = outbox(mini)
+    with at("2026-03-02T09:01:00"):
+        assert mail_sender.send_due(mini.db, settings)["sent"] == 1
+    with mini.db.transaction() as s:  # the backup's row: not yet sent
+        s.execute(text("UPDATE mail_outbox SET sent_at = NULL, next_try_at = :due"), {"due": queued.next_try_at})
+    with at("2026-03-02T10:00:00"):
+        assert mail_sender.send_due(mini.db, settings)["sent"] == 1
+        start(mini)  # another mail: another Message-ID
+        assert mail_sender.send_due(mini.db, settings)["sent"] == 1
+    first, again, other = (message["Message-ID"] for _, message in inbox.received)
+    assert first == again == f"<reformflow.{queued.id}.20260302010000000000@reform.example.gov.cn>"
+    assert other != first and other.endswith("@reform.example.gov.cn>")
+    # a restore gives a sent mail's id to the next one queued: its time tells them apart
+    later = type("Row", (), {"id": queued.id, "created_at": queued.created_at + timedelta(seconds=1)})
+    assert mail_sender.message_id(settings, later) != first
+
+
 def test_without_smtp_settings_nothing_is_sent_and_the_status_says_so(mini, monkeypatch):
     start(mini)
     monkeypatch.delenv("REFORMFLOW_SMTP_HOST", raising=False)
