@@ -22,6 +22,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # replaces the worker. Read when an engine is made: tests lower it.
 LOCK_WAIT_SECONDS = 30
 
+# The newest migration in models/migrations/versions: the schema this code is written for. Every
+# command checks the database's against it, so it is kept here rather than read from Alembic's
+# scripts (loading Alembic costs a tenth of a second a command); tests/test_schema_guard.py
+# checks it is Alembic's head, so a new migration cannot forget it.
+SCHEMA_HEAD = "0026"
+
 
 def alembic_config():
     """Alembic's configuration for reformflow's migrations: `upgrade`, `schema_versions`, and
@@ -65,7 +71,7 @@ def _refuse_a_missing_file(engine: Engine, path: str) -> None:
             raise sqlite3.OperationalError(f"数据库文件 {path} 不存在 (no database file at {path})")
 
 
-def _create_private(path: str | None) -> None:
+def create_private(path: str | None) -> None:
     """Create the SQLite file readable by its owner alone (0600): it holds password hashes and the
     audit trail, and SQLite would create it 0644 by the umask. Its -wal and -shm files take the
     same mode from it. An existing file is left as it is here; `reformflow init` tightens one an
@@ -173,6 +179,18 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
 _READ_SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
 
 
+def _schema_revision(connection: Connection) -> str | None:
+    """The migration the database is at (alembic_version), or None when it has no schema yet."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    try:
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(exc.orig):
+            return None  # never initialised
+        raise
+
+
 class Database:
     """The engines and session factories for one database URL."""
 
@@ -184,7 +202,7 @@ class Database:
         self.engine = _make_engine(self.url, immediate=True)
         self.read_engine = _make_engine(self.url, immediate=False) if self.is_sqlite else self.engine
         if create and self.is_sqlite:
-            _create_private(sqlite_file(self.url))
+            create_private(sqlite_file(self.url))
         path = None if create or not self.is_sqlite else sqlite_file(self.url)
         if path is not None:
             _refuse_a_missing_file(self.engine, path)
@@ -234,16 +252,16 @@ class Database:
 
     def schema_versions(self) -> tuple[str | None, str, bool]:
         """(the database's migration, or None if it was never initialised; the newest migration
-        this code has; whether this code knows the database's), for a server to refuse to start
-        on a schema it was not written for (an upgrade without `reformflow init`)."""
-        from alembic.migration import MigrationContext
-        from alembic.script import ScriptDirectory
-
-        scripts = ScriptDirectory.from_config(alembic_config())
+        this code has; whether this code knows the database's), for a command or a server to
+        refuse a schema it was not written for (an upgrade without `reformflow init`, or a
+        database a newer release upgraded). One SELECT when the schema is this program's."""
         with self.read_engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-        known = current is None or any(r.revision == current for r in scripts.walk_revisions())
-        return current, scripts.get_current_head(), known
+            current = _schema_revision(connection)
+        if current is None or current == SCHEMA_HEAD:
+            return current, SCHEMA_HEAD, True
+        from alembic.script import ScriptDirectory  # only to say which way it differs
+        scripts = ScriptDirectory.from_config(alembic_config())
+        return current, SCHEMA_HEAD, any(r.revision == current for r in scripts.walk_revisions())
 
     def schema_refusal(self, versions: tuple[str | None, str, bool] | None = None) -> str | None:
         """Why this program may not run on this database as it is (never initialised, not

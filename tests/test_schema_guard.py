@@ -1,9 +1,11 @@
 """After an upgrade of reformflow the schema is upgraded by `reformflow init` (docs/operations.md
 §5). A server started before that (the web inbox, gunicorn's app, the timer worker) refuses to
 start and says what to do, instead of failing every sign-in with a bare SQL error and retrying
-forever; a command that meets the old schema says the same, not "a new database"."""
+forever; every command that uses the database says the same before it reads or writes anything,
+and `init` refuses a database a newer release upgraded in that one line, not a traceback."""
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -11,11 +13,12 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from engine.cli import main
-from models.db import Database
+from engine.commands import Engine
+from models.db import SCHEMA_HEAD, Database, alembic_config, sqlite_file
 from web import create_app
 from web.settings import SettingError
 
-from .conftest import migrate_to
+from .conftest import add_people, migrate_to
 
 
 def _run(url: str, *args: str):
@@ -62,3 +65,86 @@ def test_a_database_never_initialised_or_upgraded_by_a_newer_release_is_refused_
     db.dispose()
     result = _run(blank_url, "worker", "--rounds", "1")
     assert result.exit_code == 3 and "数据库结构版本 9999 比本程序" in result.stderr and "run the release that upgraded it" in result.stderr
+
+
+def test_the_head_the_commands_check_against_is_alembic_s():
+    """SCHEMA_HEAD saves every command loading Alembic's scripts: a new migration must move it."""
+    from alembic.script import ScriptDirectory
+    assert SCHEMA_HEAD == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _stamp(url: str, revision: str) -> None:
+    """As if another release had migrated the database to `revision`."""
+    db = Database(url)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    db.dispose()
+
+
+def _count(url: str, table: str) -> int:
+    db = Database(url)
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    finally:
+        db.dispose()
+
+
+NEWER = (f"reformflow: invalid: 数据库结构版本 9999 比本程序（{SCHEMA_HEAD}）新，是更新版本的 reformflow 升级过的：请运行该版本 "
+         f"(the database's schema, 9999, is newer than this program's, {SCHEMA_HEAD}: run the release that upgraded it)\n")
+
+
+def test_init_on_a_database_a_newer_release_upgraded_refuses_in_one_line_and_changes_nothing(blank_url):
+    """Rolling back (docs/operations.md §5), init run before the dump is restored: Alembic's
+    "Can't locate revision" traceback, after init had already changed the file's mode."""
+    assert _run(blank_url, "init").exit_code == 0
+    _stamp(blank_url, "9999")
+    path = sqlite_file(blank_url)
+    if path:
+        os.chmod(path, 0o644)
+    result = _run(blank_url, "init")
+    assert (result.exit_code, result.stdout, result.stderr) == (3, "", NEWER)
+    assert _head_row(blank_url) == "9999"
+    if path:
+        assert os.stat(path).st_mode & 0o777 == 0o644  # nothing done before the refusal
+
+
+def _head_row(url: str) -> str:
+    db = Database(url)
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        db.dispose()
+
+
+WRITERS = (["audit", "anchor", "--as", "chen"], ["users", "add", "qian", "--display-name", "钱多"],
+           ["mail", "prune", "--older-than", "1"], ["tasks", "--as", "chen"], ["ledger"], ["audit", "verify"])
+
+
+def test_every_command_refuses_a_database_a_newer_release_upgraded_before_writing(blank_url):
+    """An older release's command left in a cron job or a shell after an upgrade wrote into the
+    new schema (rows without what its migrations fill in); only web and worker refused."""
+    assert _run(blank_url, "init").exit_code == 0
+    engine = Engine(Database(blank_url))
+    add_people(engine)
+    engine.db.dispose()
+    events, users = _count(blank_url, "audit_events"), _count(blank_url, "users")
+    _stamp(blank_url, "9999")
+    for command in WRITERS:
+        result = _run(blank_url, *command)
+        assert (result.exit_code, result.stdout, result.stderr) == (3, "", NEWER), command
+    assert (_count(blank_url, "audit_events"), _count(blank_url, "users")) == (events, users)
+    assert _run(blank_url, "--help").exit_code == 0  # what needs no database still answers
+    _stamp(blank_url, SCHEMA_HEAD)
+    assert _run(blank_url, "audit", "anchor", "--as", "chen").exit_code == 0
+
+
+def test_every_command_of_a_newer_release_refuses_a_database_not_yet_upgraded(blank_url):
+    migrate_to(blank_url, "0025")  # the release before: init not yet run after the upgrade
+    said = (f"数据库结构版本 0025，本程序需要 {SCHEMA_HEAD}：请先以数据库属主角色运行 `reformflow init` 升级"
+            f"，再启动（见 docs/operations.md §5）")
+    for command in WRITERS:
+        result = _run(blank_url, *command)
+        assert result.exit_code == 3 and result.stderr.count("\n") == 1 and said in result.stderr, command
+    assert _count(blank_url, "users") == 0

@@ -15,6 +15,7 @@ def init_cmd(state, as_json, demo):
     """创建或升级数据库结构，可加载演示数据 (create or upgrade the database schema, optionally with demo data)."""
     state.create = True
     _make_folder_for(state.db.url)
+    _refuse_a_newer_schema(state)
     _tighten_file_modes(state.db.url)
     before, after = state.db.upgrade()
     _warn_calendar_gaps(state)
@@ -35,6 +36,16 @@ def init_cmd(state, as_json, demo):
             with unlogged():  # init says a year nobody entered itself, once, with the command that mends it
                 result["demo"] = load_demo(state.engine, progress=None if as_json else click.echo)
     _emit(result, as_json, lambda d: click.echo(_schema_line(d)))
+
+
+def _refuse_a_newer_schema(state) -> None:
+    """A database a newer release upgraded (a rollback run in the wrong order): Alembic cannot go
+    from a migration it does not have, and said so in a traceback. Refused as `web` and `worker`
+    refuse it, before anything is changed."""
+    from ..errors import Invalid
+    versions = state.db.schema_versions()
+    if not versions[2]:
+        raise Invalid(state.db.schema_refusal(versions))
 
 
 def _held(state) -> dict | None:
@@ -69,7 +80,7 @@ def _not_empty_line(held: dict) -> str:
 def _make_folder_for(url: str) -> None:
     """init creates a SQLite database where --db says, its folder too (as ./instance/ by
     default): else SQLite's "unable to open database file" was answered with "run reformflow init"."""
-    from models.db import sqlite_file
+    from models.db import create_private, sqlite_file
 
     from ..errors import Invalid
     path = sqlite_file(url)
@@ -79,6 +90,7 @@ def _make_folder_for(url: str) -> None:
         except OSError as exc:
             raise Invalid(f"无法创建数据库所在的文件夹 {Path(path).parent}：{exc.strerror or exc}"
                           f" (cannot create the database's folder)") from None
+        create_private(path)  # the folder was not there when the Database was made: SQLite's would be 0644
 
 
 def _tighten_file_modes(url: str) -> None:

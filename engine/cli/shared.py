@@ -46,6 +46,9 @@ class State:
                 raise Invalid(f"数据库地址无法使用，请检查 --db / REFORMFLOW_DATABASE_URL，如 "
                               f"sqlite:///instance/reformflow.sqlite3 或 postgresql://user@host/db "
                               f"(not a database URL reformflow can use: {str(exc).splitlines()[0]})") from None
+            if not self.create and (refusal := _another_schema(database)) is not None:
+                database.dispose()
+                raise Invalid(refusal)
             from ..channels import CLI_CHANNEL
             self._engine = Engine(database).via(CLI_CHANNEL)  # each event says it came from the command line
         return self._engine
@@ -53,6 +56,21 @@ class State:
     @property
     def db(self):
         return self.engine.db
+
+
+def _another_schema(database) -> str | None:
+    """Why a command may not use this database (its schema is not this program's), checked before
+    anything is read or written: a command of an older release (a cron job, a shell left open) must
+    not write into the schema an upgrade made, rows lacking what its migrations fill in, nor one of
+    this release into a schema not yet upgraded. One SELECT (Database.schema_versions). `init`, which
+    upgrades, checks its own way."""
+    from sqlalchemy.exc import DBAPIError
+    try:
+        versions = database.schema_versions()
+    except DBAPIError:  # not reachable, or no rights: the command's own first statement says which
+        return None
+    # no schema yet: the command's first statement fails and is told to run init (_database_unusable)
+    return None if versions[0] is None else database.schema_refusal(versions)
 
 
 def _emit(data, as_json: bool, human) -> None:
@@ -118,7 +136,7 @@ def command(group, name=None, **kwargs):
                 from ..errors import Busy, Invalid
                 if exc.connection_invalidated:  # lost mid-command: not a setting to correct, but to run again
                     _refuse(Busy(_connection_lost(exc)), as_json)
-                _refuse(Invalid(_database_unusable(exc, state._engine and state._engine.db)), as_json)
+                _refuse(Invalid(_database_unusable(exc)), as_json)
         return wrapper
     return decorate
 
@@ -143,7 +161,7 @@ def _connection_lost(exc) -> str:
             f"if it was not)")
 
 
-def _database_unusable(exc, db=None) -> str:
+def _database_unusable(exc) -> str:
     from models.db import LOCK_WAIT_SECONDS
     reason = str(exc.orig).split("\n")[0]
     if getattr(exc.orig, "sqlstate", None) == "42501" or "permission denied" in reason.lower():
@@ -172,13 +190,6 @@ def _database_unusable(exc, db=None) -> str:
                 f"该角色的密码（~/.pgpass 或 PGPASSWORD，见 docs/operations.md §1），以及数据库服务器是否在运行 "
                 f"(cannot connect to the database: check the URL's host, port, database name and role, the "
                 f"role's password in ~/.pgpass or PGPASSWORD, and that the server is running)")
-    if db is not None and "no database file" not in reason:
-        try:  # a schema this program was not written for: say so, not "a new database"
-            versions = db.schema_versions()
-            if versions[0] is not None and (behind := db.schema_refusal(versions)):
-                return f"数据库无法使用：{reason}。{behind}"
-        except Exception:  # noqa: BLE001 - the first error is the one to report
-            pass
     if getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in reason or "no database file" in reason:
         # no tables yet (or no SQLite file where the command ran): a new database
         return (f"数据库无法使用：{reason}。新数据库请先运行 `reformflow init`；"
