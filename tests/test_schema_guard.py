@@ -148,3 +148,12 @@ def test_every_command_of_a_newer_release_refuses_a_database_not_yet_upgraded(bl
         result = _run(blank_url, *command)
         assert result.exit_code == 3 and result.stderr.count("\n") == 1 and said in result.stderr, command
     assert _count(blank_url, "users") == 0
+
+
+def test_init_in_a_folder_it_creates_makes_the_file_its_owner_s_alone_without_a_word(tmp_path):
+    """init reads the schema before it changes anything: the file SQLite then creates in the folder
+    init has just made would be 0644 by the umask (and init would say it had tightened it)."""
+    database = tmp_path / "new" / "reformflow.sqlite3"
+    result = _run(f"sqlite:///{database}", "init")
+    assert result.exit_code == 0 and "仅属主可读写" not in result.stderr, result.output
+    assert database.stat().st_mode & 0o777 == 0o600
