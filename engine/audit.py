@@ -81,7 +81,11 @@ def _digest(seq, occurred_at: str, actor, event_type, instance_id, task_id, payl
 
 
 _HEAD, _EVENTS = AuditHead.__table__, AuditEvent.__table__
-_LOCK_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+# the head with the hash of the event it names, in the same statement: a head past the events
+# (a restore that mixed tables) is refused before anything is chained onto a gap
+_LOCK_HEAD = (select(_HEAD.c.last_seq, _HEAD.c.last_hash, _EVENTS.c.hash)
+              .select_from(_HEAD.outerjoin(_EVENTS, _EVENTS.c.seq == _HEAD.c.last_seq))
+              .where(_HEAD.c.id == 1).with_for_update(of=_HEAD))
 _INSERT_EVENTS = insert(_EVENTS)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=bindparam("new_seq"),
                                                          last_hash=bindparam("new_hash"))
@@ -150,7 +154,9 @@ class AuditLog:
                                                    "old_seq": tip[0], "old_hash": tip[1]}).rowcount == 1
         if not moved:
             # Locking the head row serialises writers, so two can never chain onto the same tip.
-            last_seq, last_hash = conn.execute(_LOCK_HEAD).one()
+            last_seq, last_hash, named = conn.execute(_LOCK_HEAD).one()
+            if last_seq and named != last_hash:
+                raise HeadAhead(last_seq)
             # The real time, read after taking the lock so it grows along the chain. Deliberately
             # not engine.clock's now(): --now and frozen clocks set occurred_at, and recorded_at is
             # what shows an event written "in the past" (backdating). real_now() is the machine's
@@ -210,6 +216,23 @@ class HeadBehind(ReformflowError):
                          f"(the audit trail's head (audit_head) is behind the events written: event {seq} exists "
                          "already, so the audit tables may have been changed. Nothing was changed and trying again "
                          "will not help: ask the operator to run `reformflow audit verify` and follow docs/operations.md)")
+
+
+class HeadAhead(ReformflowError):
+    """The chain's head names an event the trail does not have, or has with another hash: a
+    restore that took the head from a newer copy than the events. Chaining on would write events
+    after a gap, onto a broken chain; it is the operator's, and is logged."""
+    kind = "unavailable"
+
+    def __init__(self, seq: int):
+        _log.error("audit_head names event %s, which the audit trail does not hold as recorded; "
+                   "run `reformflow audit verify`", seq)
+        super().__init__(f"审计记录的链头（audit_head）指向的事件 {seq} 不存在或与记录不符，审计表可能被改动（如恢复时混用了"
+                         "不同备份的表）。未做任何更改，重试也无济于事：请联系运维人员运行 reformflow audit verify 并按运维手册处理 "
+                         f"(the audit trail's head (audit_head) names event {seq}, which the trail does not hold as "
+                         "recorded, so the audit tables may have been changed (a restore mixing tables of different "
+                         "backups). Nothing was changed and trying again will not help: ask the operator to run "
+                         "`reformflow audit verify` and follow docs/operations.md)")
 
 
 @dataclass

@@ -129,6 +129,32 @@ def test_a_head_moved_back_refuses_every_action_as_the_operators_not_as_a_confli
     assert "审计记录的链头（audit_head）落后于已写入的事件" in shown.stderr
 
 
+def test_a_head_past_the_trail_refuses_every_action_rather_than_chain_onto_a_gap(engine, people, caplog):
+    """A restore that took audit_head from a newer copy than the events: the next action was
+    accepted and chained onto the missing event, after a gap; only a later verify noticed."""
+    engine.deploy([read(FIXTURES / "diagrams" / "mini_approval.bpmn")])
+    engine.start("mini_approval", actor="zhang")
+    with engine.db.reader() as s:
+        last = s.scalar(select(func.max(AuditEvent.seq)))
+    with engine.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_head SET last_seq = last_seq + 40"))
+    for who in (engine, Engine(engine.db)):
+        with pytest.raises(audit.HeadAhead) as refused, caplog.at_level("ERROR", logger="reformflow.audit"):
+            who.start("mini_approval", actor="zhang")
+        assert refused.value.kind == "unavailable"
+        assert refused.value.message.startswith(f"审计记录的链头（audit_head）指向的事件 {last + 40} 不存在或与记录不符")
+        assert f"audit_head names event {last + 40}" in caplog.text
+        caplog.clear()
+    with engine.db.engine.begin() as conn:  # the head's number right, its hash not the event's
+        conn.execute(text("UPDATE audit_head SET last_seq = last_seq - 40, last_hash = 'f00d'"))
+    with pytest.raises(audit.HeadAhead):
+        Engine(engine.db).start("mini_approval", actor="zhang")
+    with engine.db.reader() as s:  # nothing was written
+        assert s.scalar(select(func.max(AuditEvent.seq))) == last
+    shown = cli(engine.db, "start", "mini_approval", "--as", "zhang", code=8)
+    assert "审计记录的链头（audit_head）指向的事件" in shown.stderr
+
+
 def test_a_deleted_step_is_caught_though_the_chain_is_intact(engine, people):
     """The app role may DELETE a step's row; `verify` said 审计记录完好 while the archive said the
     step was gone: what was decided on it vanished from every page, unnoticed by the daily check."""
