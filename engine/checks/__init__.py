@@ -42,15 +42,15 @@ from typing import Collection, Iterable
 from ..errors import Invalid
 from ..xmlsafe import parse_bpmn_bytes
 from .calls import rule_call_activities
-from .common import NS, Doc, variables_set
+from .common import NS, Doc, in_english, local_name, variables_set
 from .condition_values import rule_condition_values
 from .directory import directory_problems
 from .events import rule_event_gateways, rule_events
 from .expressions import rule_conditions, rule_reserved_ids, rule_scripts, rule_timers
 from .files import lint_problems, schema_problems, storage_problems
 from .forms import rule_form_field_types, rule_start_forms, rule_task_types, rule_user_tasks
-from .gateways import (rule_conditions_on_activities, rule_gateways, rule_implicit_splits, rule_never_true_conditions,
-                       rule_unreachable)
+from .gateways import (FLOW_NODES, SCOPES, rule_conditions_on_activities, rule_gateways, rule_implicit_splits,
+                       rule_never_true_conditions, rule_unreachable)
 from .ledger import rule_ledger_properties
 from .multi_instance import rule_multi_instance
 from .names import rule_hidden_characters, shown
@@ -126,6 +126,26 @@ def _duplicates_problem(doc: Doc, twice: dict[str, list]) -> dict:
                        f"({en}. The checks of sequence flows, gateways and events run once it is fixed: check again then)")
 
 
+# What the engine and the rules find by its id: a flow node, a sequence flow, a (sub)process. The
+# BPMN schema lets the id out; a hand-edited file without it met the rules as id None.
+_NEEDS_ID = FLOW_NODES | SCOPES | {"sequenceFlow"}
+
+
+def _missing_ids(doc: Doc) -> list[dict]:
+    """One error for each element that needs an id and has none, named by its kind, name and line."""
+    problems = []
+    for el in doc.iter(*_NEEDS_ID):
+        if not (el.get("id") or "").strip():
+            what = local_name(el) + (f"“{el.get('name')}”" if el.get("name") else "")
+            what_en = local_name(el) + (" " + in_english(el.get("name"), f"'{el.get('name')}'") if el.get("name") else "")
+            problems.append(doc.problem(el, "bpmn", f"第 {el.sourceline} 行的 bpmn:{what} 没有 id：请在 Modeler 的 "
+                                        "General → ID 中给它一个 id。顺序流、网关和事件的检查要等改正后才会进行，改正后"
+                                        f"请再检查一次 (the bpmn:{what_en} on line {el.sourceline} has no id: give it "
+                                        "one in the Modeler under General → ID. The checks of sequence flows, gateways "
+                                        "and events run once it is fixed: check again then)"))
+    return problems
+
+
 def _executable_keys(roots: Iterable) -> set[str]:
     keys = set()
     for root in roots:
@@ -170,8 +190,10 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
         twice = _duplicate_ids(doc)
         if twice:
             problems.append(_duplicates_problem(doc, twice))
+        unnamed = _missing_ids(doc)  # as an id used twice, a missing one misleads the rules that go by id
+        problems.extend(unnamed)
         for rule in RULES:
-            if not (twice and rule in BY_ID_RULES):
+            if not ((twice or unnamed) and rule in BY_ID_RULES):
                 problems.extend(rule(doc))
     problems.extend(properties_counted_as_text(trees, context))
     problems.extend(property_mismatches(trees, context))
