@@ -125,10 +125,9 @@ def _check_attachments(doc: Doc, task):
 def _check_files_of(doc: Doc, task):
     """`filesOf` lists the user tasks (ids, comma-separated) whose files the task's page shows its
     reviewer; an id that is no user task of the file would show nothing, silently."""
-    tasks = {t.get("id") for t in doc.iter("userTask")}
     for value in property_values(task, FILES_OF):
         for part in (p.strip() for p in value.split(",")):
-            if part and part not in tasks:
+            if part and part not in doc.user_task_ids:
                 yield doc.problem(task, "form", f"属性 {FILES_OF} 列出的 '{part}' 不是本文件中用户任务的 id，"
                                   "请写要审查其附件的用户任务的 id，多个用英文逗号分隔 "
                                   f"(property {FILES_OF}: '{part}' is no user task id of this file; list the "
