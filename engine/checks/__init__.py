@@ -25,7 +25,8 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 * `events` — event triggers, messages and signals, event-based gateways;
 * `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
 * `condition_values` — conditions their form fields' types make fail, or give no true/false;
-* `calls` — call activities;
+* `calls` — call activities, and processes calling themselves (across files and deployed versions);
+* `loops` — subprocesses nested deeper than the engine runs, loops of automatic steps only;
 * `names` — names and labels shown to people with a control or invisible character in them;
 * `ledger` — the ledger's process properties name variables that exist, of the right type;
 * `properties` — a property the law bounds (legalReviewDays) out of bounds; one an expression counts
@@ -42,7 +43,7 @@ from typing import Collection, Iterable
 from ..errors import Invalid
 from ..xmlsafe import parse_bpmn_bytes
 from .calls import rule_call_activities
-from .common import NS, Doc, in_english, local_name, variables_set
+from .common import NS, Doc, calls_made, in_english, local_name, variables_set
 from .condition_values import rule_condition_values
 from .directory import directory_problems
 from .events import rule_event_gateways, rule_events
@@ -52,6 +53,7 @@ from .forms import rule_form_field_types, rule_start_forms, rule_task_types, rul
 from .gateways import (FLOW_NODES, SCOPES, rule_conditions_on_activities, rule_gateways, rule_implicit_splits,
                        rule_never_true_conditions, rule_unreachable)
 from .ledger import rule_ledger_properties
+from .loops import rule_automatic_loops, rule_subprocess_depth
 from .multi_instance import rule_multi_instance
 from .names import rule_hidden_characters, shown
 from .properties import properties_counted_as_text, property_mismatches, rule_local_rules
@@ -88,7 +90,8 @@ class CheckReport:
 RULES = [rule_camunda_8, rule_not_camunda_7, rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks,
          rule_start_forms, rule_form_field_types, rule_task_types, rule_multi_instance, rule_unsupported,
          rule_start_permission, rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions,
-         rule_condition_values, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities,
+         rule_condition_values, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable,
+         rule_automatic_loops, rule_subprocess_depth, rule_call_activities,
          rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties, rule_local_rules,
          rule_hidden_characters]
 
@@ -97,7 +100,7 @@ RULES = [rule_camunda_8, rule_not_camunda_7, rule_reserved_ids, rule_conditions,
 # used twice they meet the wrong element and report what is only a consequence (a false
 # "unreachable", a default flow "not leaving this gateway"), so they wait until the id is fixed.
 BY_ID_RULES = {rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions, rule_condition_values,
-               rule_conditions_on_activities, rule_implicit_splits, rule_unreachable}
+               rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_automatic_loops}
 
 
 _TWICE = "在此文件中用了不止一次"  # in the schema's duplicate-id error too (parser._id_advice)
@@ -184,9 +187,10 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
     context = [parse_bpmn_bytes(xml.encode(), "deployed").getroot() for xml in deployed_xml]
     variables = variables_set([root for _, root in trees] + context)
     deployed = None if deployed_keys is None else set(deployed_keys)
+    calls = calls_made(context + [root for _, root in trees])  # the files replace the versions deployed
     problems = []
     for file_name, root in trees:
-        doc = Doc(file_name, root, keys, deployed, variables)
+        doc = Doc(file_name, root, keys, deployed, variables, calls)
         twice = _duplicate_ids(doc)
         if twice:
             problems.append(_duplicates_problem(doc, twice))
