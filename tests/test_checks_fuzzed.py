@@ -90,7 +90,8 @@ def test_a_condition_naming_the_value_of_an_enum_field_without_an_id_gets_no_hin
         field(root, "decision").attrib.pop("id")
         root.xpath(".//bpmn:conditionExpression", namespaces=NS)[0].text = "${approve}"
     problems = said(mini(change))
-    assert [(s, r, e) for s, r, e, _ in problems] == [("error", "form", "Task_Review"), ("warning", "variable", "Flow_Return")]
+    assert [(s, r, e) for s, r, e, _ in problems] == [("error", "form", "Task_Review"),
+                                                      ("warning", "variable", "Flow_Return")]
     assert "没有 id" in problems[0][3] and "应写" not in problems[1][3]
 
 

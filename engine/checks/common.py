@@ -285,7 +285,8 @@ def enum_value_hint(root, name: str) -> tuple[str, str] | None:
     if not name:
         return None
     by_id, by_name = [], []
-    for field in root.xpath(".//camunda:formField[@type='enum'][normalize-space(@id)]", namespaces=NS):  # no id: no comparison to write
+    # a field without an id has no comparison to write (its missing id is the form rule's error)
+    for field in root.xpath(".//camunda:formField[@type='enum'][normalize-space(@id)]", namespaces=NS):
         for value in field.xpath("./camunda:value", namespaces=NS):
             pair = (field.get("id"), value.get("id"))
             if value.get("id") == name and pair not in by_id:

@@ -33,20 +33,21 @@ def rule_subprocess_depth(doc: Doc):
 
 
 def rule_automatic_loops(doc: Doc):
-    """A cycle of sequence flows through automatic steps only: once entered, nothing stops the plan
-    but a condition, and where none lets it leave the engine gives up after MAX_AUTOMATIC_STEPS. A warning,
-    since conditions may break it."""
+    """A cycle of sequence flows through automatic steps only: once entered, nothing stops the
+    plan but a condition, and where none lets it leave the engine gives up after
+    MAX_AUTOMATIC_STEPS. A warning, since conditions may break it."""
     nodes = {el.get("id"): el for el in doc.iter(*_AUTOMATIC)}
     after = {nid: [t for t in (f.get("targetRef") for f in doc.outgoing.get(nid, [])) if t in nodes] for nid in nodes}
-    for loop in _cycles(after):
+    for loop in map(set, _cycles(after)):
         ordered = [el for nid, el in nodes.items() if nid in loop]  # in the file's order
         names = ", ".join(el.get("id") for el in ordered[:_SHOWN]) + (" …" if len(ordered) > _SHOWN else "")
         yield doc.problem(ordered[0], "loop", f"循环 {names} 上只有网关、脚本等自动步骤，没有用户任务、定时器或接收事件："
-                          f"除非条件让流程离开，它会一直自动运行，引擎在 {MAX_AUTOMATIC_STEPS} 步后拒绝该方案；请确认条件能让流程离开，"
-                          f"或在循环上加一个用户任务 (the loop {names} has only automatic steps such as gateways and "
-                          "scripts, and no user task, timer or receive event: unless a condition lets the plan leave, "
-                          f"it runs on by itself and the engine refuses the plan after {MAX_AUTOMATIC_STEPS} steps; make sure a "
-                          "condition lets it leave, or put a user task on the loop)", "warning")
+                          f"除非条件让流程离开，它会一直自动运行，引擎在 {MAX_AUTOMATIC_STEPS} 步后拒绝该方案；请确认"
+                          f"条件能让流程离开，或在循环上加一个用户任务 (the loop {names} has only automatic steps such "
+                          "as gateways and scripts, and no user task, timer or receive event: unless a condition lets "
+                          f"the plan leave, it runs on by itself and the engine refuses the plan after "
+                          f"{MAX_AUTOMATIC_STEPS} steps; make sure a condition lets it leave, or put a user task on "
+                          "the loop)", "warning")
 
 
 def _cycles(after: dict[str, list[str]]) -> list[list[str]]:
