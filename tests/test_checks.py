@@ -552,8 +552,8 @@ def test_a_loop_cardinality_or_collection_from_the_data_is_bounded_when_the_plan
 def test_multi_instance_on_a_call_activity_is_refused():
     call = _mi('<bpmn:extensionElements><camunda:in variables="all" /><camunda:out variables="all" /></bpmn:extensionElements>'
                '<bpmn:multiInstanceLoopCharacteristics camunda:collection="xs" camunda:elementVariable="x" />',
-               tag="callActivity", attrs='calledElement="p"')
-    assert found(call) == [("multi-instance", "Task_A")]
+               tag="callActivity", attrs='calledElement="q"')  # not p, its own process: that is refused too
+    assert found(call, deployed_keys={"q"}) == [("multi-instance", "Task_A")]
 
 
 # --------------------------------------------------------------------------- unsupported

@@ -25,7 +25,8 @@ The package, one module per job (every rule is `rule_*(doc) -> problems`, listed
 * `events` — event triggers, messages and signals, event-based gateways;
 * `gateways` — gateway flows and conditions, gateway coverage, implicit splits, unreachable elements;
 * `condition_values` — conditions their form fields' types make fail, or give no true/false;
-* `calls` — call activities;
+* `calls` — call activities, and processes calling themselves (across files and deployed versions);
+* `loops` — subprocesses nested deeper than the engine runs, loops of automatic steps only;
 * `names` — names and labels shown to people with a control or invisible character in them;
 * `ledger` — the ledger's process properties name variables that exist, of the right type;
 * `properties` — a property the law bounds (legalReviewDays) out of bounds; one an expression counts
@@ -42,16 +43,17 @@ from typing import Collection, Iterable
 from ..errors import Invalid
 from ..xmlsafe import parse_bpmn_bytes
 from .calls import rule_call_activities
-from .common import NS, Doc, variables_set
+from .common import NS, Doc, calls_made, in_english, local_name, variables_set
 from .condition_values import rule_condition_values
 from .directory import directory_problems
 from .events import rule_event_gateways, rule_events
 from .expressions import rule_conditions, rule_reserved_ids, rule_scripts, rule_timers
 from .files import lint_problems, schema_problems, storage_problems
 from .forms import rule_form_field_types, rule_start_forms, rule_task_types, rule_user_tasks
-from .gateways import (rule_conditions_on_activities, rule_gateways, rule_implicit_splits, rule_never_true_conditions,
-                       rule_unreachable)
+from .gateways import (FLOW_NODES, SCOPES, rule_conditions_on_activities, rule_gateways, rule_implicit_splits,
+                       rule_never_true_conditions, rule_unreachable)
 from .ledger import rule_ledger_properties
+from .loops import rule_automatic_loops, rule_subprocess_depth
 from .multi_instance import rule_multi_instance
 from .names import rule_hidden_characters, shown
 from .properties import properties_counted_as_text, property_mismatches, rule_local_rules
@@ -88,7 +90,8 @@ class CheckReport:
 RULES = [rule_camunda_8, rule_not_camunda_7, rule_reserved_ids, rule_conditions, rule_timers, rule_scripts, rule_user_tasks,
          rule_start_forms, rule_form_field_types, rule_task_types, rule_multi_instance, rule_unsupported,
          rule_start_permission, rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions,
-         rule_condition_values, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_call_activities,
+         rule_condition_values, rule_conditions_on_activities, rule_implicit_splits, rule_unreachable,
+         rule_automatic_loops, rule_subprocess_depth, rule_call_activities,
          rule_undefined_variables, rule_misspelt_collections, rule_ledger_properties, rule_local_rules,
          rule_hidden_characters]
 
@@ -97,7 +100,7 @@ RULES = [rule_camunda_8, rule_not_camunda_7, rule_reserved_ids, rule_conditions,
 # used twice they meet the wrong element and report what is only a consequence (a false
 # "unreachable", a default flow "not leaving this gateway"), so they wait until the id is fixed.
 BY_ID_RULES = {rule_events, rule_event_gateways, rule_gateways, rule_never_true_conditions, rule_condition_values,
-               rule_conditions_on_activities, rule_implicit_splits, rule_unreachable}
+               rule_conditions_on_activities, rule_implicit_splits, rule_unreachable, rule_automatic_loops}
 
 
 _TWICE = "在此文件中用了不止一次"  # in the schema's duplicate-id error too (parser._id_advice)
@@ -124,6 +127,26 @@ def _duplicates_problem(doc: Doc, twice: dict[str, list]) -> dict:
                    f"Modeler (lines {', '.join(str(el.sourceline) for el in twice[i])})" for i in ids)
     return doc.problem(twice[ids[0]][0], "bpmn", f"{zh}。顺序流、网关和事件的检查要等改正后才会进行，改正后请再检查一次 "
                        f"({en}. The checks of sequence flows, gateways and events run once it is fixed: check again then)")
+
+
+# What the engine and the rules find by its id: a flow node, a sequence flow, a (sub)process. The
+# BPMN schema lets the id out; a hand-edited file without it met the rules as id None.
+_NEEDS_ID = FLOW_NODES | SCOPES | {"sequenceFlow"}
+
+
+def _missing_ids(doc: Doc) -> list[dict]:
+    """One error for each element that needs an id and has none, named by its kind, name and line."""
+    problems = []
+    for el in doc.iter(*_NEEDS_ID):
+        if not (el.get("id") or "").strip():
+            what = local_name(el) + (f"“{el.get('name')}”" if el.get("name") else "")
+            what_en = local_name(el) + (" " + in_english(el.get("name"), f"'{el.get('name')}'") if el.get("name") else "")
+            problems.append(doc.problem(el, "bpmn", f"第 {el.sourceline} 行的 bpmn:{what} 没有 id：请在 Modeler 的 "
+                                        "General → ID 中给它一个 id。顺序流、网关和事件的检查要等改正后才会进行，改正后"
+                                        f"请再检查一次 (the bpmn:{what_en} on line {el.sourceline} has no id: give it "
+                                        "one in the Modeler under General → ID. The checks of sequence flows, gateways "
+                                        "and events run once it is fixed: check again then)"))
+    return problems
 
 
 def _executable_keys(roots: Iterable) -> set[str]:
@@ -164,14 +187,17 @@ def check_processes(files: list[tuple[str, bytes]], *, deployed_keys: Iterable[s
     context = [parse_bpmn_bytes(xml.encode(), "deployed").getroot() for xml in deployed_xml]
     variables = variables_set([root for _, root in trees] + context)
     deployed = None if deployed_keys is None else set(deployed_keys)
+    calls = calls_made(context + [root for _, root in trees])  # the files replace the versions deployed
     problems = []
     for file_name, root in trees:
-        doc = Doc(file_name, root, keys, deployed, variables)
+        doc = Doc(file_name, root, keys, deployed, variables, calls)
         twice = _duplicate_ids(doc)
         if twice:
             problems.append(_duplicates_problem(doc, twice))
+        unnamed = _missing_ids(doc)  # as an id used twice, a missing one misleads the rules that go by id
+        problems.extend(unnamed)
         for rule in RULES:
-            if not (twice and rule in BY_ID_RULES):
+            if not ((twice or unnamed) and rule in BY_ID_RULES):
                 problems.extend(rule(doc))
     problems.extend(properties_counted_as_text(trees, context))
     problems.extend(property_mismatches(trees, context))

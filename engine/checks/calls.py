@@ -47,6 +47,7 @@ def rule_call_activities(doc: Doc):
                                       "（不支持单个变量、业务编号或 local 映射） (camunda:"
                                       f"{direction} {shown}: only variables=\"all\" is supported (no single-variable, "
                                       "business-key or local mappings))")
+        yield from _call_cycle(doc, call, key)
         if key in doc.process_keys:
             continue
         if doc.deployed_keys is None:
@@ -59,3 +60,41 @@ def rule_call_activities(doc: Doc):
                               f"（Called element），或把 {key}.bpmn 一起部署 (calls process '{key}', which is neither "
                               f"deployed nor in this set of files; check the id (Called element) or deploy {key}.bpmn "
                               "with it)")
+
+
+def _call_cycle(doc: Doc, call, key: str):
+    """A process that calls itself, directly or through the processes it calls: each start would
+    nest subprocesses without end, and the engine refuses it at the 31st (walk.MAX_SUBPROCESS_DEPTH)."""
+    own = next(iter(call.xpath("ancestor::bpmn:process/@id", namespaces=NS)), None)
+    path = _call_path(doc.calls, key, own)
+    if path is None:
+        return
+    if len(path) == 1:
+        yield doc.problem(call, "call-activity", f"调用的是它自己所在的流程 {own}：每次启动都会无休止地嵌套子流程，方案无法"
+                          f"启动；请把 Called element 改为要调用的另一个流程的 id (calls its own process {own}: every "
+                          "start would nest subprocesses without end, so no plan could start; set Called element to "
+                          "the id of another process)")
+    else:
+        chain = " → ".join([own] + path)
+        yield doc.problem(call, "call-activity", f"调用的流程 {key} 又调用回本流程（{chain}）：每次启动都会无休止地嵌套"
+                          f"子流程，方案无法启动；请去掉这一循环中的一个调用 (calls process {key}, which calls this "
+                          f"process back ({chain}): every start would nest subprocesses without end, so no plan "
+                          "could start; remove one of the calls of this cycle)")
+
+
+def _call_path(calls: dict[str, set[str]], start: str, goal: str | None) -> list[str] | None:
+    """The keys from `start` to `goal` along the calls (start first, goal last), or None."""
+    before, pending = {start: None}, [start]
+    while pending:
+        key = pending.pop(0)
+        if key == goal:
+            path = []
+            while key is not None:
+                path.append(key)
+                key = before[key]
+            return path[::-1]
+        for called in sorted(calls.get(key, ())):
+            if called not in before:
+                before[called] = key
+                pending.append(called)
+    return None

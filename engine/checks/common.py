@@ -5,6 +5,7 @@ the variables the files set and the values form fields fix (read by the variable
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Iterable, Iterator
 
 from ..forms import SUPPORTED_TYPES
@@ -13,7 +14,7 @@ from ..parser import NS, property_values
 from ..scripting import FUNCTION_NAMES
 
 __all__ = ["BPMN", "CAMUNDA", "CAMUNDA_BUILTINS", "ENGINE_VARIABLES", "EVENT_DEFINITIONS", "NS", "Doc",
-           "check_expression", "enum_value_hint", "field_types", "in_english", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
+           "calls_made", "check_expression", "enum_value_hint", "field_types", "in_english", "is_bpmn", "local_name", "owner_of", "problem", "script_lines", "variables_set"]
 
 BPMN = "{" + NS["bpmn"] + "}"
 CAMUNDA = "{" + NS["camunda"] + "}"
@@ -142,10 +143,12 @@ class Doc:
     """One parsed file plus the indexes the structural rules share."""
 
     def __init__(self, file: str, root, process_keys: set[str], deployed_keys: set[str] | None,
-                 variables: set[str] | None = None):
+                 variables: set[str] | None = None, calls: dict[str, set[str]] | None = None):
         self.file, self.root = file, root
         self.process_keys = process_keys          # executable processes in this set of files
         self.deployed_keys = deployed_keys        # None: no database to look in (a warning, not an error)
+        # process key -> the keys its call activities name, in these files and the latest deployed versions
+        self.calls = calls_made([root]) if calls is None else calls
         # every variable something in this set of files sets: one namespace, as call activities
         # pass all variables both ways
         self.variables = variables_set([root]) if variables is None else variables
@@ -157,6 +160,11 @@ class Doc:
         for flow in self.flows:
             self.outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
             self.incoming.setdefault(flow.get("targetRef"), []).append(flow)
+
+    @cached_property
+    def user_task_ids(self) -> set[str]:
+        """Once per file, when a rule first asks: per task, it made a 1,000-task check take 30 s."""
+        return {t.get("id") for t in self.iter("userTask")}
 
     def problem(self, el, rule, message, severity="error") -> dict:
         return problem(self.file, el, rule, message, severity)
@@ -205,6 +213,17 @@ def variables_set(roots: Iterable) -> set[str]:
         for script in root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
             names.update(target for target, _ in script_lines(script.text))
     return names
+
+
+def calls_made(roots: Iterable) -> dict[str, set[str]]:
+    """Process key -> the process keys its call activities (in its subprocesses too) name; a key
+    in a later root replaces an earlier one's, as a file deployed replaces the deployed version."""
+    calls = {}
+    for root in roots:
+        for process in root.xpath("./bpmn:process[@id]", namespaces=NS):
+            calls[process.get("id")] = {key.strip() for key in process.xpath(".//bpmn:callActivity/@calledElement",
+                                                                             namespaces=NS) if key.strip()}
+    return calls
 
 
 def set_otherwise(root) -> set[str]:
@@ -266,7 +285,8 @@ def enum_value_hint(root, name: str) -> tuple[str, str] | None:
     if not name:
         return None
     by_id, by_name = [], []
-    for field in root.xpath(".//camunda:formField[@type='enum']", namespaces=NS):
+    # a field without an id has no comparison to write (its missing id is the form rule's error)
+    for field in root.xpath(".//camunda:formField[@type='enum'][normalize-space(@id)]", namespaces=NS):
         for value in field.xpath("./camunda:value", namespaces=NS):
             pair = (field.get("id"), value.get("id"))
             if value.get("id") == name and pair not in by_id:

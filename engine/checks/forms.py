@@ -13,7 +13,8 @@ from ..parser import USER_TASK_ATTRIBUTES, property_values
 from ..procedures import PROCEDURES, PROPERTY, procedure_code
 from ..runtime import CANDIDATE_UNIT, PRIORITY_RANGE
 from ..scripting import BOUND_FUNCTION_NAMES
-from .common import CAMUNDA, LIST_NAME, NS, Doc, check_expression, check_expression_property, local_name
+from .common import (CAMUNDA, LIST_NAME, NS, Doc, check_expression, check_expression_property, in_english,
+                     local_name)
 from .expressions import check_timer_value
 
 
@@ -124,10 +125,9 @@ def _check_attachments(doc: Doc, task):
 def _check_files_of(doc: Doc, task):
     """`filesOf` lists the user tasks (ids, comma-separated) whose files the task's page shows its
     reviewer; an id that is no user task of the file would show nothing, silently."""
-    tasks = {t.get("id") for t in doc.iter("userTask")}
     for value in property_values(task, FILES_OF):
         for part in (p.strip() for p in value.split(",")):
-            if part and part not in tasks:
+            if part and part not in doc.user_task_ids:
                 yield doc.problem(task, "form", f"属性 {FILES_OF} 列出的 '{part}' 不是本文件中用户任务的 id，"
                                   "请写要审查其附件的用户任务的 id，多个用英文逗号分隔 "
                                   f"(property {FILES_OF}: '{part}' is no user task id of this file; list the "
@@ -142,6 +142,16 @@ def _check_form(doc: Doc, task):
                           "when starting the plan: reformflow start --business-key)")
     for field in task.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NS):
         fid, kind = field.get("id"), field.get("type")
+        if not (fid or "").strip():
+            # the id is the variable the field sets: without it there is nothing to name the field by
+            # or to check it as; its other problems are said once it has one
+            label = field.get("label") or ""
+            zh = f"（标签“{label}”，第 {field.sourceline} 行）" if label else f"（第 {field.sourceline} 行）"
+            en = f" ({in_english(label, repr(label))}, line {field.sourceline})" if label else f" (line {field.sourceline})"
+            yield doc.problem(task, "form", f"表单字段{zh}没有 id：请在 Camunda Modeler 的 Forms → 该字段 → ID 中填写一个变量名，"
+                              f"条件和后续步骤用它读取填写的值 (form field{en} has no id: enter a variable name under "
+                              "Forms → the field → ID in Camunda Modeler; conditions and later steps read the value by it)")
+            continue
         default = field.get("defaultValue") or ""
         if "${" in default or "#{" in default:
             yield doc.problem(task, "form", f"表单字段 '{fid}' 的 defaultValue `{default}` 中的表达式不会求值，请写字面值 "

@@ -14,7 +14,8 @@ _KIND_ZH = {"date": "日期 date", "long": "整数 long"}
 def rule_ledger_properties(doc: Doc):
     fields: dict[str, set[str]] = {}
     for field in doc.root.xpath(".//camunda:formField", namespaces=NS):
-        fields.setdefault(field.get("id"), set()).add(field.get("type"))
+        if field.get("type"):  # a field without a type is the form rule's error, not a type to compare
+            fields.setdefault(field.get("id"), set()).add(field.get("type"))
     for process in doc.root.xpath("./bpmn:process", namespaces=NS):
         for prop in process.xpath("./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS):
             name, variable = prop.get("name"), (prop.get("value") or "").strip()
