@@ -240,23 +240,28 @@ def _task_procedures(session: Session, plan) -> tuple[dict[tuple[str, str], str]
     found, processes = {}, {}
     rows = {i: (sha, key) for i, sha, key in session.execute(
         select(ProcessDefinition.id, ProcessDefinition.sha256, ProcessDefinition.key).where(ProcessDefinition.id.in_(ids)))}
-    missing = [i for i, (sha, _) in rows.items() if sha not in _DIAGRAMS]
+    # read once: another thread may empty the cache meanwhile
+    diagrams = {sha: _DIAGRAMS.get(sha) for sha, _ in rows.values()}
+    missing = [i for i, (sha, _) in rows.items() if diagrams[sha] is None]
     for definition in session.execute(select(ProcessDefinition).where(ProcessDefinition.id.in_(missing))).scalars() \
             if missing else ():
-        _DIAGRAMS[definition.sha256] = _diagram(definition)
+        if len(_DIAGRAMS) >= DIAGRAMS_KEPT:  # every version a task's page showed was kept for good
+            _DIAGRAMS.clear()
+        diagrams[definition.sha256] = _DIAGRAMS[definition.sha256] = _diagram(definition)
     for sha, _ in rows.values():
-        found.update(_DIAGRAMS[sha][0])
-        processes.update(_DIAGRAMS[sha][1])
+        found.update(diagrams[sha][0])
+        processes.update(diagrams[sha][1])
     own_sha, own_key = rows.get(plan.definition_id, (None, None))
-    own = _DIAGRAMS[own_sha][1].get(own_key) if own_sha else None
+    own = diagrams[own_sha][1].get(own_key) if own_sha else None
     bound = tuple(sorted({sha for sha, _ in rows.values()}))  # the gates are found once per set of diagrams
     if bound not in _LIBRARIES:
-        if len(_LIBRARIES) >= 64:
+        if len(_LIBRARIES) >= DIAGRAMS_KEPT:
             _LIBRARIES.clear()
         _LIBRARIES[bound] = Library(processes)
     return found, _LIBRARIES[bound], own
 
 
+DIAGRAMS_KEPT = 64  # diagrams (and sets of them) parsed for tasks' pages, kept at most
 # a diagram's SHA-256 -> its tasks' procedures and its processes (engine/procedure_gates.py)
 _DIAGRAMS: dict[str, tuple[dict[tuple[str, str], str], dict[str, Container]]] = {}
 _LIBRARIES: dict[tuple[str, ...], Library] = {}  # the SHA-256s of a plan's diagrams -> their Library

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -98,7 +99,7 @@ class Engine:
         # Caches keyed by row id: one engine serves one database, so ids are unique.
         self.workflows = runtime.WorkflowCache()
         self.audit_tip = audit.ChainTip()
-        self.specs: dict = {}
+        self.specs: OrderedDict = OrderedDict()  # definition id -> restored specs (state.restore_specs)
         self.definition_versions: dict[int, int] = {}  # id -> version; definitions never change
         self.timer_retries: dict[int, TimerRetry] = {}  # plan id -> when its failing timer is tried next
         clock.patch_spiffworkflow_clock()

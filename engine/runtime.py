@@ -74,7 +74,7 @@ class Context:
     now: datetime
     log: AuditLog = field(init=False)
     workflows: "WorkflowCache | None" = None  # the engine's cache of loaded workflows
-    specs: dict = field(default_factory=dict)  # the engine's cache of restored specs
+    specs: OrderedDict = field(default_factory=OrderedDict)  # the engine's cache of restored specs
     after_commit: list = field(default_factory=list)  # callbacks run once the commit succeeded
     audit_tip: ChainTip | None = None  # the engine's last append, tried first (audit.ChainTip)
     # whether anyone has an email address, as the inbox rows' INSERT found (None: not asked): when
