@@ -86,6 +86,7 @@ _HEAD, _EVENTS = AuditHead.__table__, AuditEvent.__table__
 _LOCK_HEAD = (select(_HEAD.c.last_seq, _HEAD.c.last_hash, _EVENTS.c.hash)
               .select_from(_HEAD.outerjoin(_EVENTS, _EVENTS.c.seq == _HEAD.c.last_seq))
               .where(_HEAD.c.id == 1).with_for_update(of=_HEAD))
+_EVENT_HASH = select(_EVENTS.c.hash).where(_EVENTS.c.seq == bindparam("seq"))
 _INSERT_EVENTS = insert(_EVENTS)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=bindparam("new_seq"),
                                                          last_hash=bindparam("new_hash"))
@@ -156,7 +157,12 @@ class AuditLog:
             # Locking the head row serialises writers, so two can never chain onto the same tip.
             last_seq, last_hash, named = conn.execute(_LOCK_HEAD).one()
             if last_seq and named != last_hash:
-                raise HeadAhead(last_seq)
+                # PostgreSQL: a head locked after waiting for another writer is read as that
+                # writer committed it, but its event was joined from the statement's older
+                # snapshot. A new statement sees the commit: asked only when they differ.
+                named = conn.execute(_EVENT_HASH, {"seq": last_seq}).scalar()
+                if named != last_hash:
+                    raise HeadAhead(last_seq)
             # The real time, read after taking the lock so it grows along the chain. Deliberately
             # not engine.clock's now(): --now and frozen clocks set occurred_at, and recorded_at is
             # what shows an event written "in the past" (backdating). real_now() is the machine's
