@@ -41,10 +41,10 @@ def _fill(book, result: dict, rows: list, table: list[list]) -> None:
     title_row(sheet, f"{result['label']}改革项目进展通报（截至 {minute(result['as_of'])}）")
     header_row(sheet, HEADERS, _WIDTHS)
     standing, warning = HEADERS.index("报送情况") + 1, HEADERS.index("季末预警") + 1
-    for (row, _kind), cells in zip(rows, table):
+    for line, ((row, _kind), cells) in enumerate(zip(rows, table), start=sheet.max_row + 1):
         sheet.append(cells)
-        colour_cell(sheet, standing, STANDING_FILLS.get(row["standing"]))
-        colour_cell(sheet, warning, row["colour"])
+        colour_cell(sheet, line, standing, STANDING_FILLS.get(row["standing"]))
+        colour_cell(sheet, line, warning, row["colour"])
     wrap(sheet, 3)
     sheet.auto_filter.ref = f"A2:{sheet.cell(sheet.max_row, len(HEADERS)).coordinate}"
 

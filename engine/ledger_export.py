@@ -49,9 +49,9 @@ def _fill(book, rows: list[dict], table: list[list], headers: tuple, year: int |
     sheet.title = title(year)
     header_row(sheet, headers, (*_WIDTHS, 6))
     warning = HEADERS.index("预警") + 1
-    for row, cells in zip(rows, table):
+    for line, (row, cells) in enumerate(zip(rows, table), start=sheet.max_row + 1):
         sheet.append(cells)
-        colour_cell(sheet, warning, row["colour"])
+        colour_cell(sheet, line, warning, row["colour"])
     wrap(sheet, 2)
     sheet.auto_filter.ref = sheet.dimensions
     units = book.create_sheet("按牵头单位")  # for the annual assessment

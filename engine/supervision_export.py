@@ -35,11 +35,11 @@ def _fill(book, result: dict, table: list[list]) -> None:
     title_row(sheet, f"{_title(result)}（截至 {minute(result['as_of'])}）")
     header_row(sheet, HEADERS, _WIDTHS)
     watched, rectified = HEADERS.index("督察情况") + 1, HEADERS.index("整改情况") + 1
-    for row, cells in zip(result["plans"], table):
+    for line, (row, cells) in enumerate(zip(result["plans"], table), start=sheet.max_row + 1):
         sheet.append(cells)
         notice = row["notice"]
-        colour_cell(sheet, watched, SUPERVISION_FILLS.get(row["supervision"]["state"]))
-        colour_cell(sheet, rectified, NOTICE_FILLS.get(notice["state"]) if notice else None)
+        colour_cell(sheet, line, watched, SUPERVISION_FILLS.get(row["supervision"]["state"]))
+        colour_cell(sheet, line, rectified, NOTICE_FILLS.get(notice["state"]) if notice else None)
     wrap(sheet, 3)
     sheet.auto_filter.ref = f"A2:{sheet.cell(sheet.max_row, len(HEADERS)).coordinate}"
 
