@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Group, HumanTask, ProcessDefinition, ProcessInstance, Unit, User
@@ -22,7 +23,7 @@ from .audit import intact, off_clock
 from .names_then import NamesThen
 from .errors import NotFound
 from .queries import iso
-from .visibility import visible_plans
+from .visibility import sees_everything, visible_plans
 
 
 @dataclass
@@ -131,10 +132,21 @@ def events_after(session: Session, person, after: int, limit: int) -> dict:
     key. `next_after` is the `after` of the next call. A client polling with it misses nothing:
     events are numbered in the order their transactions commit (the chain's head is moved under a
     lock held to the commit), so no event appears later below a number already read."""
-    rows = session.execute(
-        select(AuditEvent).join(ProcessInstance, ProcessInstance.id == AuditEvent.instance_id)
-        .where(AuditEvent.seq > after, visible_plans(person)).order_by(AuditEvent.seq).limit(limit + 1)
-    ).scalars().all()
+    query = select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(limit + 1)
+    if sees_everything(person):  # most events are a plan's: walking the trail by seq finds them at once
+        query = query.join(ProcessInstance, ProcessInstance.id == AuditEvent.instance_id)
+    else:
+        # Their plans first, then only those plans' events: walking the trail by seq with the
+        # visibility as a join filter read all of it, 1M events, on every poll of someone who sees
+        # few plans or none (scale audit: 0.6-1.8 s a call). PostgreSQL combines the instance_id
+        # and seq indexes (or walks seq for many plans): no other index is needed.
+        mine = session.execute(select(ProcessInstance.id).where(visible_plans(person))).scalars().all()
+        if not mine:
+            return {"after": after, "next_after": after, "more": False, "events": []}
+        # PostgreSQL: the ids as one array, not a parameter each (thousands for a reviewer)
+        query = query.where(AuditEvent.instance_id == any_(bindparam("mine", mine, type_=ARRAY(Integer)))
+                            if session.get_bind().dialect.name == "postgresql" else AuditEvent.instance_id.in_(mine))
+    rows = session.execute(query).scalars().all()
     more, rows = len(rows) > limit, rows[:limit]
     plans = {p.id: p for p in session.execute(select(ProcessInstance).where(
         ProcessInstance.id.in_({e.instance_id for e in rows}))).scalars()}
