@@ -56,7 +56,7 @@ run: $(STAMP) modeler
 # suite takes about two thirds of the time one process takes. TEST_WORKERS=1 runs it in one.
 TEST_WORKERS ?= 2
 test: setup
-	@echo "==> 运行全部测试：SQLite、PostgreSQL、Modeler 工具链与浏览器中的网页，$(TEST_WORKERS) 个进程，约 10–14 分钟 (running every test, web pages in chromium included, in $(TEST_WORKERS) processes, about 10–14 min)"
+	@echo "==> 运行全部测试：SQLite、PostgreSQL、Modeler 工具链与浏览器中的网页，$(TEST_WORKERS) 个进程，约 7–16 分钟，视机器快慢 (running every test, web pages in chromium included, in $(TEST_WORKERS) processes, about 7–16 min depending on the machine)"
 	REFORMFLOW_REQUIRE_MODELER=$(if $(NODE),1,0) REFORMFLOW_REQUIRE_BROWSER=1 $(BIN)/pytest -q $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 # Pictures of the diagrams for the docs (needs Debian's chromium and fonts-wqy-microhei; see tools/diagrams/README.md).
