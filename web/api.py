@@ -47,6 +47,7 @@ from .access import may_see_plan, may_see_task, may_see_task_id
 from .current import engine
 from .downloads import attachment
 from .office import ledger_filters
+from .whole_numbers import whole_number
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -228,9 +229,7 @@ def _version(body: dict, *, required: bool = False) -> int | None:
     if version is None and not required:
         return None
     if isinstance(version, bool) or not isinstance(version, int):
-        # as sent, but never a character that cannot be answered (a lone surrogate)
-        shown = json.dumps(version, ensure_ascii=False)[:20].encode("utf-8", "backslashreplace").decode()
-        given = "" if version is None else f"，而不是 {shown}"
+        given = "" if version is None else f"，而不是 {json.dumps(version, ensure_ascii=False)[:20]}"
         given_en = "" if version is None else f", not {json.dumps(version)[:20]}"
         raise Invalid(f"须提供 version：读取任务时得到的版本号（整数）{given} "
                       f"(give version: the whole number the task had when you read it{given_en})")
@@ -309,12 +308,12 @@ def _whole(name: str, default: int, *, least: int, most: int | None = None) -> i
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    # ASCII digits only: "²" and "①" are isdigit() yet int() refuses them (a 500), "٣" read as 3
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < least or (most is not None and int(raw) > most):
+    number = whole_number(raw)
+    if number is None or number < least or (most is not None and number > most):
         top = f"至 {most} " if most is not None else "以上"
         raise Invalid(f"{name} 须为 {least} {top}的整数 ({name} must be a whole number from {least}"
                       f"{f' to {most}' if most is not None else ''})")
-    return int(raw)
+    return number
 
 
 def _visible_task(task_id: int) -> dict | None:

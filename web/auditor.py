@@ -36,6 +36,7 @@ from . import current, field_hints, i18n
 from .access import AUDITOR_GROUP, may_see_plan, not_yours
 from .downloads import attachment
 from .refusals import refused
+from .whole_numbers import whole_number
 
 bp = Blueprint("auditor", __name__)
 
@@ -144,8 +145,8 @@ def _plan_id(engine, given: str) -> int | None:
     """A plan named by its id or business key, as `audit export --instance`; empty: the whole trail."""
     if not given:
         return None
-    if given.isascii() and given.isdigit():  # a whole number is an id, as on the command line ("²" is no number)
-        condition = ProcessInstance.id == int(given) if int(given) < 2**31 else ProcessInstance.id.is_(None)
+    if (number := whole_number(given)) is not None:  # a whole number is an id, as on the command line
+        condition = ProcessInstance.id == number if number < 2**31 else ProcessInstance.id.is_(None)
     else:
         condition = ProcessInstance.business_key == business_key_form(given)
     with engine.db.reader() as s:

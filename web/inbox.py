@@ -32,6 +32,7 @@ from .refusals import refused, status_of
 from .i18n import say, sentence
 from .session_timeout import IDLE
 from .signed_out import typed_fields
+from .whole_numbers import whole_number
 
 bp = Blueprint("inbox", __name__)
 SORTS = ("due", "new")  # the engine's order (overdue first, then priority, then deadline), or the newest first
@@ -140,7 +141,7 @@ class _Once:
 
 def _version() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isascii() and raw.isdigit() else None  # "²" is isdigit() yet no int()
+    return whole_number(raw)
 
 
 def _back(task_id: int):

@@ -31,6 +31,7 @@ from .current import engine
 from .assignees import assignees
 from .downloads import attachment
 from .refusals import back_or, refused
+from .whole_numbers import whole_number
 
 bp = Blueprint("office", __name__)
 
@@ -70,9 +71,7 @@ def ledger_filters() -> dict:
         year = clock.today().year
     elif typed == ALL_YEARS:
         year = None
-    elif typed.isascii() and typed.isdigit():
-        year = int(typed)
-    else:
+    elif (year := whole_number(typed)) is None:
         raise Invalid(f"年度须为数字，如 2027：{typed} (the year is a number, e.g. 2027)")
     return {"status": args.get("status") or "all", "colour": args.get("colour") or None,
             "unit": args.get("unit", "").strip() or None, "process": args.get("process") or None, "year": year}
@@ -161,7 +160,7 @@ def office_assignees(task: dict) -> list[dict]:
 
 def _version() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isascii() and raw.isdigit() else None  # "²" is isdigit() yet no int()
+    return whole_number(raw)
 
 
 @bp.route("/tasks/<int:task_id>/assign", methods=["POST"])

@@ -22,6 +22,7 @@ from . import current, i18n
 from .access import may_see_plan, not_yours
 from .downloads import attachment
 from .refusals import back_or, refused
+from .whole_numbers import whole_number
 
 bp = Blueprint("plans", __name__)
 # the comment box's name (web/templates/_comments.html): with a hyphen, so that no form field of a
@@ -37,7 +38,7 @@ def seen_id(field: str) -> int | None:
     """The newest comment or file id the sending page showed (`comments-seen`, `files-seen`): what
     the same text or file sent again after it repeats (engine `after`)."""
     raw = request.form.get(field, "")
-    return int(raw) if raw.isascii() and raw.isdigit() else None  # "²" is isdigit() yet no int()
+    return whole_number(raw)
 
 
 @bp.route("/plans/<int:instance_id>")

@@ -33,6 +33,7 @@ from .downloads import attachment
 from .i18n import current
 from .office import office_only
 from .refusals import refused
+from .whole_numbers import whole_number
 
 bp = Blueprint("reports", __name__)
 
@@ -129,7 +130,7 @@ def bulletin_file(fmt: str):
 # ------------------------------------------------------------------ the supervision ledger
 def _supervision_filters() -> dict:
     raw = request.args.get("year", "").strip()
-    return {"year": int(raw) if raw.isascii() and raw.isdigit() else None, "unit": request.args.get("unit", "").strip() or None,
+    return {"year": whole_number(raw), "unit": request.args.get("unit", "").strip() or None,
             "typed": raw}
 
 

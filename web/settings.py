@@ -17,6 +17,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import session_timeout
+from .whole_numbers import whole_number
 
 KNOWN = frozenset({
     "REFORMFLOW_DATABASE_URL", "REFORMFLOW_SECRET_KEY", "REFORMFLOW_PROXIES", "REFORMFLOW_SECURE_COOKIES",
@@ -192,9 +193,9 @@ def _whole_number(name: str, default: int, *, least: int, zh: str, en: str, exam
     """A whole number of at least `least` from the environment, else `default`; anything else
     stops the start-up, saying what the setting must be (`zh`, `en`) with an example."""
     raw = os.environ.get(name, "").strip() or str(default)
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < least:  # "²" is isdigit() yet no int()
+    if (number := whole_number(raw)) is None or number < least:
         raise SettingError(f"{name}={raw!r}: 须为{zh}，如 {example} (must be {en}, e.g. {example})")
-    return int(raw)
+    return number
 
 
 def _session_limits(app: Flask) -> None:
