@@ -125,8 +125,12 @@ def _duplicates_problem(doc: Doc, twice: dict[str, list]) -> dict:
                   f"{'、'.join(str(el.sourceline) for el in twice[i])} 行）" for i in ids)
     en = "; ".join(f"the id {i} is used more than once in this file: give one of the elements another id in the "
                    f"Modeler (lines {', '.join(str(el.sourceline) for el in twice[i])})" for i in ids)
-    return doc.problem(twice[ids[0]][0], "bpmn", f"{zh}。顺序流、网关和事件的检查要等改正后才会进行，改正后请再检查一次 "
-                       f"({en}. The checks of sequence flows, gateways and events run once it is fixed: check again then)")
+    return doc.problem(twice[ids[0]][0], "bpmn", f"{zh}。{_WAITING[0]} ({en}. {_WAITING[1]})")
+
+
+# said by an id used twice and by one missing: BY_ID_RULES wait for them
+_WAITING = ("顺序流、网关和事件的检查要等改正后才会进行，改正后请再检查一次",
+            "The checks of sequence flows, gateways and events run once it is fixed: check again then")
 
 
 # What the engine and the rules find by its id: a flow node, a sequence flow, a (sub)process. The
@@ -142,10 +146,9 @@ def _missing_ids(doc: Doc) -> list[dict]:
             what = local_name(el) + (f"“{el.get('name')}”" if el.get("name") else "")
             what_en = local_name(el) + (" " + in_english(el.get("name"), f"'{el.get('name')}'") if el.get("name") else "")
             problems.append(doc.problem(el, "bpmn", f"第 {el.sourceline} 行的 bpmn:{what} 没有 id：请在 Modeler 的 "
-                                        "General → ID 中给它一个 id。顺序流、网关和事件的检查要等改正后才会进行，改正后"
-                                        f"请再检查一次 (the bpmn:{what_en} on line {el.sourceline} has no id: give it "
-                                        "one in the Modeler under General → ID. The checks of sequence flows, gateways "
-                                        "and events run once it is fixed: check again then)"))
+                                        f"General → ID 中给它一个 id。{_WAITING[0]} (the bpmn:{what_en} on line "
+                                        f"{el.sourceline} has no id: give it one in the Modeler under General → ID. "
+                                        f"{_WAITING[1]})"))
     return problems
 
 
